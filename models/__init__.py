@@ -1,0 +1,1 @@
+"""The networks Restyle runs: one module per family, plus descriptors in `registry`."""
