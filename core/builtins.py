@@ -1,0 +1,106 @@
+"""Turn the weights package's ONNX files into Restyle's own built-in models, once.
+
+For each network: read the pretrained weights (onnx + numpy), save them as safetensors, load
+them into our torch module and export our own ONNX file; then render a thumbnail per style.
+Exporting needs torch; everything after this step runs on ONNX Runtime alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..models.convert import multistyle26_state, package_model_path
+from ..models.registry import ARCHS
+from .errors import RestyleError
+from .styles import BUILTIN_MODELS, BUILTIN_STYLES
+
+THUMBNAIL_SOURCE = Path(__file__).resolve().parent.parent / "models" / "thumbnail_source.jpg"
+
+
+def _states() -> dict[str, dict[str, np.ndarray]]:
+    from ..models.arbitrary_weights import read_arbitrary_weights
+
+    predictor, transformer = read_arbitrary_weights(
+        package_model_path("arbitrary_predict"), package_model_path("arbitrary_transform")
+    )
+    return {
+        "multistyle26": multistyle26_state(),
+        "arbitrary_predictor": predictor,
+        "arbitrary_transformer": transformer,
+    }
+
+
+def _example_inputs(name: str) -> tuple:
+    import torch
+
+    spec = ARCHS[name]
+    size = 256 if name == "arbitrary_predictor" else 64
+    image = torch.rand(1, 3, size, size)
+    return (image, torch.rand(1, spec.condition_size)) if spec.condition else (image,)
+
+
+def install_builtins(
+    dest: Path, *, force: bool = False, log: Callable[[str], None] = lambda _m: None
+) -> Path:
+    """Write the built-in models and thumbnails into ``dest`` (atomically, as one folder)."""
+    from safetensors.numpy import save_file
+
+    from ..models.export import export_onnx
+    from .engines import torch_available
+
+    dest = Path(dest)
+    complete = all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS) and (
+        dest / "thumbs"
+    ).is_dir()
+    if complete and not force:
+        log(f"built-in styles already installed in {dest}")
+        return dest
+    if not torch_available():
+        raise RestyleError(
+            "converting the built-in styles needs PyTorch once: pip install torch==2.13.0"
+        )
+    import torch
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".builtin-", dir=dest.parent))
+    try:
+        for name, state in _states().items():
+            log(f"converting {name}")
+            save_file(state, str(work / f"{name}.safetensors"))
+            module = ARCHS[name].build()
+            module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            inputs, outputs, axes = ARCHS[name].onnx_io()
+            export_onnx(module, _example_inputs(name), work / f"{name}.onnx", inputs, outputs, axes)
+        log("rendering thumbnails")
+        render_thumbnails(work)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(work, dest)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def render_thumbnails(folder: Path) -> None:
+    """One small picture per built-in style, rendered with the exported ONNX model."""
+    import cv2
+
+    from .engines.onnx_engine import OnnxEngine
+
+    engine = OnnxEngine(folder / "multistyle26.onnx", ARCHS["multistyle26"], "cpu")
+    source = cv2.cvtColor(cv2.imread(str(THUMBNAIL_SOURCE)), cv2.COLOR_BGR2RGB)
+    image = (source.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+    (folder / "thumbs").mkdir(exist_ok=True)
+    for i, (sid, _name) in enumerate(BUILTIN_STYLES):
+        weights = np.zeros((1, len(BUILTIN_STYLES)), np.float32)
+        weights[0, i] = 1.0
+        out = engine.run(image, weights)[0].transpose(1, 2, 0)
+        tile = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        cv2.imwrite(str(folder / "thumbs" / f"{sid}.png"), cv2.cvtColor(tile, cv2.COLOR_RGB2BGR))

@@ -1,0 +1,261 @@
+"""The ``restyle`` command: the core's features for terminals and pipeline scripts.
+
+Exit code 0 on success; on bad input a one-line ``restyle: error: ...`` on stderr and exit
+code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import RestyleError
+from .progress import CancelToken, Progress
+from .styles import StyleLibrary
+
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+def _library(args: argparse.Namespace) -> StyleLibrary:
+    return StyleLibrary(args.library)
+
+
+def _emit(args: argparse.Namespace, record: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(record, default=str))
+    elif not args.quiet:
+        print(text)
+
+
+# -- styles --------------------------------------------------------------------------------
+def cmd_styles(args: argparse.Namespace) -> int:
+    styles = _library(args).list()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "kind": s.kind,
+                        "thumbnail": str(s.thumbnail) if s.thumbnail else None,
+                        "description": s.description,
+                    }
+                    for s in styles
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    width = max(len(s.id) for s in styles)
+    for s in styles:
+        print(f"{s.id:<{width}}  {s.name}" + ("  (trained)" if s.kind == "trained" else ""))
+    print("\nAny picture file also works as --style; mix built-ins like 'a:0.7,b:0.3'.")
+    return 0
+
+
+# -- setup ---------------------------------------------------------------------------------
+def cmd_setup(args: argparse.Namespace) -> int:
+    from .builtins import install_builtins
+
+    dest = Path(args.bundle) if args.bundle else _library(args).builtin_dir
+    log = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
+    install_builtins(dest, force=args.force, log=log)
+    _emit(args, {"builtin": str(dest)}, f"built-in styles ready in {dest}")
+    return 0
+
+
+# -- stylize -------------------------------------------------------------------------------
+class _Bar:
+    """tqdm on a terminal; silent for --quiet/--json or when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        self.enabled = enabled
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None or self.bar.total != p.total:
+            from tqdm import tqdm
+
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=p.total, unit="frame", dynamic_ncols=True, desc=p.stage)
+        self.bar.n = p.done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _source(arg: str) -> str | list[Path]:
+    return arg
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .job import MOVIE_FORMATS, StyleJob
+
+    fmt = args.format or _format_from_output(args.output)
+    job = StyleJob(
+        source=_source(args.input),
+        output=args.output,
+        style=args.style,
+        start=args.start,
+        end=args.end,
+        strength=args.strength,
+        scale=args.scale,
+        max_side=args.max_side,
+        preserve_colors=args.preserve_colors,
+        temporal=args.temporal,
+        backend=args.backend,
+        device=args.device,
+        format=fmt,
+        library=_library(args),
+        fps=args.fps,
+        batch_size=args.batch,
+        overwrite=args.overwrite,
+        measure=args.metrics,
+    )
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+    try:
+        result = job.run(progress=bar, cancel=cancel)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    record = {
+        "output": str(result.output),
+        "frames": result.written + result.reused,
+        "written": result.written,
+        "reused": result.reused,
+        "seconds": round(result.seconds, 3),
+        "fps": round(result.fps, 3),
+        "style": result.style,
+        "backend": result.backend,
+        "device": result.device,
+        "cancelled": result.cancelled,
+        "warping_error": result.warping_error,
+        "format": fmt,
+    }
+    text = (
+        f"{result.output}: {result.written} frames styled"
+        + (f", {result.reused} reused" if result.reused else "")
+        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s, {result.backend} on {result.device})"
+    )
+    if result.warping_error is not None:
+        text += f"\nwarping error: {result.warping_error:.5f}"
+    if result.cancelled:
+        text += "\ncancelled: finished frames were kept" + (
+            "" if fmt not in MOVIE_FORMATS else " (none: a movie cannot be resumed)"
+        )
+    _emit(args, record, text)
+    return EXIT_CANCELLED if result.cancelled else 0
+
+
+def _format_from_output(output: str) -> str:
+    suffix = Path(output).suffix.lower()
+    return {".mp4": "h264", ".mkv": "ffv1", ".mov": "prores"}.get(suffix, "png")
+
+
+# -- export-onnx ---------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from .style_export import export_style
+
+    library = _library(args)
+    style = library.resolve(args.style)
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise RestyleError(f"{out} exists; pass --overwrite to replace it")
+    export_style(style, library, out)
+    _emit(args, {"output": str(out), "style": style.id}, f"exported {style.id} to {out}")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--library", help="style library folder (default: $RESTYLE_HOME or the user data folder)"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = argparse.ArgumentParser(prog="restyle", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("styles", parents=[common], help="list style ids and names")
+    p.set_defaults(func=cmd_styles)
+
+    p = sub.add_parser(
+        "setup", parents=[common], help="convert the built-in styles (needs torch once)"
+    )
+    p.add_argument("--bundle", help="write the converted models into this folder instead")
+    p.add_argument("--force", action="store_true", help="convert again even if present")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser(
+        "stylize", parents=[common], help="style a frame range of a movie or image sequence"
+    )
+    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
+    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
+    p.add_argument(
+        "-s", "--style", required=True, help="built-in id, trained style name, or a picture"
+    )
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
+    p.add_argument("--strength", type=float, default=1.0, help="0..1: blend with the source")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--scale", type=float, help="processing scale (stroke size depends on it)")
+    size.add_argument("--max-side", type=int, help="processing size: longest side in pixels")
+    p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
+    p.add_argument("--temporal", type=float, default=0.0, help="temporal coherence 0..1")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda[:N], tensorrt, coreml, dml, mps"
+    )
+    p.add_argument(
+        "--format",
+        choices=("png", "jpg", "tif", "h264", "prores", "ffv1"),
+        help="output format (default: from the output's extension, else png)",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
+    p.add_argument("--batch", type=int, help="frames per inference batch")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace output made with other settings"
+    )
+    p.add_argument("--metrics", action="store_true", help="measure temporal warping error")
+    p.set_defaults(func=cmd_stylize)
+
+    p = sub.add_parser(
+        "export-onnx", parents=[common], help="export one style as a standalone ONNX file"
+    )
+    p.add_argument("style")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RestyleError as exc:
+        print(f"restyle: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("restyle: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""PyTorch engine: cpu, cuda or mps, half precision where the network allows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...models.registry import ArchSpec
+from ..errors import RestyleError
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    word, _, _ = device.partition(":")
+    if word == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if word == "cuda" and not torch.cuda.is_available():
+        raise RestyleError("device 'cuda' requested but this torch build has no usable CUDA")
+    if word == "mps" and not torch.backends.mps.is_available():
+        raise RestyleError("device 'mps' requested but it is not available")
+    if word not in ("cpu", "cuda", "mps"):
+        raise RestyleError(f"unknown torch device '{device}': use auto, cpu, cuda[:N] or mps")
+    return device
+
+
+def load_state(weights: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    if not Path(weights).is_file():
+        raise RestyleError(f"weights file not found: {weights}")
+    return load_file(str(weights))
+
+
+class TorchEngine:
+    """Runs the torch module in inference mode; fp16 on CUDA when the network allows."""
+
+    backend = "torch"
+
+    def __init__(
+        self,
+        arch: ArchSpec,
+        weights: Path,
+        device: str = "auto",
+        precision: str = "auto",
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        import torch
+
+        from ..torch_tuning import tune_cpu_allocator
+
+        tune_cpu_allocator()
+        self.arch = arch
+        self.device = pick_device(device)
+        if precision == "auto":
+            precision = "fp16" if self.device.startswith("cuda") and arch.half_precision else "fp32"
+        self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[
+            precision
+        ]
+        module = arch.build(**(config or {}))
+        module.load_state_dict(load_state(weights))
+        self.module = module.to(self.device, dtype=self.dtype).eval()
+        if self.device.startswith("cuda"):
+            torch.backends.cudnn.benchmark = True
+
+    def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+            args = [x.to(self.device, dtype=self.dtype, non_blocking=True)]
+            if self.arch.condition:
+                if condition is None:
+                    raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
+                c = torch.from_numpy(np.ascontiguousarray(condition, dtype=np.float32))
+                args.append(c.to(self.device, dtype=self.dtype))
+            out = self.module(*args)
+            return out.float().cpu().numpy()

@@ -1,0 +1,223 @@
+"""The style library: built-in painting styles, any picture as a style, and trained styles.
+
+Built-ins are converted once from the weights package into ``<root>/builtin`` (safetensors
+for the torch engine, our own ONNX export for ONNX Runtime, a thumbnail each). A packaged
+extension may carry those files pre-built; they are looked up there too. Trained styles are
+folders under ``<root>/styles``. Any other style value that is an existing picture file is a
+picture style.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .errors import RestyleError
+
+StyleKind = Literal["builtin", "picture", "trained"]
+
+# Index in the 26-style network → (stable id, display name). Named by looking at them.
+BUILTIN_STYLES: tuple[tuple[str, str], ...] = (
+    ("amber-watercolour", "Amber Watercolour"),
+    ("comic-ink", "Comic Ink"),
+    ("ink-wash", "Ink Wash"),
+    ("carnival-ribbons", "Carnival Ribbons"),
+    ("fauvist-crimson", "Fauvist Crimson"),
+    ("autumn-impasto", "Autumn Impasto"),
+    ("indigo-dots", "Indigo Dots"),
+    ("midnight-fire", "Midnight Fire"),
+    ("pastel-line-sketch", "Pastel Line Sketch"),
+    ("teal-tile-mosaic", "Teal Tile Mosaic"),
+    ("sepia-oils", "Sepia Oils"),
+    ("golden-etching", "Golden Etching"),
+    ("soft-gouache", "Soft Gouache"),
+    ("emerald-expressionism", "Emerald Expressionism"),
+    ("frosted-wash", "Frosted Wash"),
+    ("stained-glass", "Stained Glass"),
+    ("blue-gold-pointillism", "Blue-Gold Pointillism"),
+    ("woven-blocks", "Woven Blocks"),
+    ("parchment-engraving", "Parchment Engraving"),
+    ("starry-swirls", "Starry Swirls"),
+    ("crimson-brushwork", "Crimson Brushwork"),
+    ("pop-cutout", "Pop Cutout"),
+    ("graphite-strokes", "Graphite Strokes"),
+    ("smoky-gouache", "Smoky Gouache"),
+    ("delft-porcelain", "Delft Porcelain"),
+    ("rust-mosaic", "Rust Mosaic"),
+)
+BUILTIN_INDEX = {sid: i for i, (sid, _) in enumerate(BUILTIN_STYLES)}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".tga"}
+
+# Files a complete built-in set consists of (relative to a builtin folder).
+BUILTIN_MODELS = ("multistyle26", "arbitrary_predictor", "arbitrary_transformer")
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "models" / "builtin"
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    """A resolved style: what it is and what the engines need to run it."""
+
+    id: str
+    name: str
+    kind: StyleKind
+    description: str = ""
+    thumbnail: Path | None = None
+    weights: tuple[float, ...] = ()  # builtin: weights over the 26 styles
+    picture: Path | None = None  # picture: the style picture
+    folder: Path | None = None  # trained: the style folder
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def default_root() -> Path:
+    """``$RESTYLE_HOME``, else the platform's per-user data folder."""
+    env = os.environ.get("RESTYLE_HOME")
+    if env:
+        return Path(env).expanduser()
+    if os.name == "nt":
+        base = Path(os.environ.get("APPDATA", Path.home()))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "restyle"
+
+
+def parse_mix(spec: str) -> tuple[float, ...] | None:
+    """``"starry-swirls"`` or a mix like ``"starry-swirls:0.7,comic-ink:0.3"`` → 26 weights.
+
+    Returns None when the spec names no built-in; raises on a malformed mix.
+    """
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        return None
+    weights = np.zeros(len(BUILTIN_STYLES), dtype=np.float64)
+    for part in parts:
+        sid, _, amount = part.partition(":")
+        sid = sid.strip()
+        if sid.isdigit() and int(sid) < len(BUILTIN_STYLES):
+            sid = BUILTIN_STYLES[int(sid)][0]
+        if sid not in BUILTIN_INDEX:
+            return None
+        try:
+            value = float(amount) if amount else 1.0
+        except ValueError:
+            raise RestyleError(f"bad weight '{amount}' in style mix '{spec}'") from None
+        if value < 0:
+            raise RestyleError(f"style mix weights must be positive: '{spec}'")
+        weights[BUILTIN_INDEX[sid]] += value
+    if weights.sum() <= 0:
+        raise RestyleError(f"style mix '{spec}' has no weight")
+    return tuple(float(w) for w in weights / weights.sum())
+
+
+class StyleLibrary:
+    """Finds, lists and resolves styles; owns the per-user library folder."""
+
+    def __init__(self, root: Path | str | None = None, bundled: Path | None = BUNDLED_DIR):
+        self.root = Path(root).expanduser() if root else default_root()
+        self.bundled = bundled
+
+    # -- files -------------------------------------------------------------------------
+    @property
+    def builtin_dir(self) -> Path:
+        return self.root / "builtin"
+
+    @property
+    def styles_dir(self) -> Path:
+        return self.root / "styles"
+
+    def builtin_file(self, name: str, suffix: str) -> Path | None:
+        """A converted built-in model file, from the user library or the bundled set."""
+        for folder in (self.builtin_dir, self.bundled):
+            if folder is not None and (folder / f"{name}{suffix}").is_file():
+                return folder / f"{name}{suffix}"
+        return None
+
+    def builtins_ready(self, suffix: str = ".onnx") -> bool:
+        return all(self.builtin_file(n, suffix) for n in BUILTIN_MODELS)
+
+    def thumbnail(self, style_id: str) -> Path | None:
+        for folder in (self.builtin_dir, self.bundled):
+            if folder is not None and (folder / "thumbs" / f"{style_id}.png").is_file():
+                return folder / "thumbs" / f"{style_id}.png"
+        return None
+
+    # -- listing and resolving ---------------------------------------------------------
+    def builtins(self) -> list[StyleInfo]:
+        out = []
+        for i, (sid, name) in enumerate(BUILTIN_STYLES):
+            weights = tuple(1.0 if j == i else 0.0 for j in range(len(BUILTIN_STYLES)))
+            out.append(
+                StyleInfo(
+                    sid, name, "builtin", f"Built-in style {i}", self.thumbnail(sid), weights
+                )
+            )
+        return out
+
+    def trained(self) -> list[StyleInfo]:
+        out = []
+        if not self.styles_dir.is_dir():
+            return out
+        for folder in sorted(self.styles_dir.iterdir()):
+            meta_path = folder / "style.json"
+            if not meta_path.is_file():
+                continue
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            name = meta.get("name", folder.name)
+            thumb = folder / "thumbnail.png"
+            out.append(
+                StyleInfo(
+                    name,
+                    name,
+                    "trained",
+                    f"Trained from {len(meta.get('keyframes', []))} keyframes",
+                    thumb if thumb.is_file() else None,
+                    folder=folder,
+                    meta=meta,
+                )
+            )
+        return out
+
+    def list(self) -> list[StyleInfo]:
+        return self.builtins() + self.trained()
+
+    def resolve(self, style: str) -> StyleInfo:
+        """A built-in id (or mix), a trained style's name, or a path to any picture."""
+        style = str(style).strip()
+        if not style:
+            raise RestyleError("no style given")
+        weights = parse_mix(style)
+        if weights is not None:
+            if weights.count(0.0) == len(weights) - 1:
+                return next(s for s in self.builtins() if s.weights == weights)
+            return StyleInfo(style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights)
+        for info in self.trained():
+            if info.name == style or (info.folder and info.folder.name == style):
+                return info
+        path = Path(style).expanduser()
+        if path.is_file():
+            if path.suffix.lower() not in PICTURE_SUFFIXES:
+                raise RestyleError(f"style file '{style}' is not a picture ({path.suffix})")
+            return StyleInfo(str(path), path.stem, "picture", "Picture style", path, picture=path)
+        if path.suffix.lower() in PICTURE_SUFFIXES or os.sep in style:
+            raise RestyleError(f"style picture not found: {style}")
+        raise RestyleError(
+            f"unknown style '{style}': use a built-in id (see 'restyle styles'), "
+            "a trained style's name, or a path to a picture"
+        )
+
+    def trained_folder(self, name: str) -> Path:
+        """Where a trained style called ``name`` lives (a safe folder name)."""
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+        if not slug:
+            raise RestyleError(f"'{name}' cannot be used as a style name")
+        return self.styles_dir / slug

@@ -1,0 +1,222 @@
+"""Frames in, styled frames out, for one resolved style and one engine.
+
+The work is split so the pipeline can overlap it: ``preprocess`` and ``postprocess`` are
+thread-safe numpy/OpenCV code run on worker threads; ``infer`` is the network call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..models.registry import ARCHS, get_arch
+from .engines import Engine, ModelFiles, create_engine
+from .errors import RestyleError
+from .styles import StyleInfo, StyleLibrary
+
+PICTURE_SIZE = 256  # the style predictor's input size
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    """How to apply a style: the options users expect of a stylisation tool."""
+
+    strength: float = 1.0
+    scale: float | None = None
+    max_side: int | None = None
+    preserve_colors: bool = False
+    tile: int = 2048  # frames whose processing size exceeds this on a side are tiled
+    backend: str = "auto"
+    device: str = "auto"
+
+    def check(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise RestyleError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.scale is not None and not 0.05 <= self.scale <= 4.0:
+            raise RestyleError(f"scale must be between 0.05 and 4, got {self.scale}")
+        if self.max_side is not None and not 32 <= self.max_side <= 16384:
+            raise RestyleError(f"max side must be between 32 and 16384, got {self.max_side}")
+        if self.tile < 128:
+            raise RestyleError(f"tile size must be at least 128, got {self.tile}")
+
+
+def processing_size(width: int, height: int, settings: StyleSettings) -> tuple[int, int]:
+    """The size frames are styled at; stroke size scales with it."""
+    factor = settings.scale or 1.0
+    if settings.max_side:
+        factor = min(factor, settings.max_side / max(width, height))
+    return max(32, round(width * factor)), max(32, round(height * factor))
+
+
+def to_float(frame: np.ndarray) -> np.ndarray:
+    """uint8/uint16 HxWxC → float32 RGB in [0,1]."""
+    scale = 1.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
+    return frame[..., :3].astype(np.float32) * scale
+
+
+def from_float(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """float RGB in [0,1] → the dtype of ``like``, keeping its alpha channel if any."""
+    peak = 65535.0 if like.dtype == np.uint16 else 255.0
+    out = np.clip(rgb * peak + 0.5, 0, peak).astype(like.dtype)
+    if like.ndim == 3 and like.shape[2] == 4:
+        out = np.concatenate([out, like[..., 3:4]], axis=2)
+    return out
+
+
+def keep_colors(styled: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Styled luminance with the source's chroma (float RGB in [0,1])."""
+    s = cv2.cvtColor(styled, cv2.COLOR_RGB2YCrCb)
+    c = cv2.cvtColor(source, cv2.COLOR_RGB2YCrCb)
+    c[..., 0] = s[..., 0]
+    return np.clip(cv2.cvtColor(c, cv2.COLOR_YCrCb2RGB), 0.0, 1.0)
+
+
+def picture_tensor(rgb: np.ndarray) -> np.ndarray:
+    """A style picture (or a frame) as the predictor's input: centre square, 256 px, NCHW."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    y, x = (h - side) // 2, (w - side) // 2
+    square = to_float(rgb[y : y + side, x : x + side])
+    square = cv2.resize(square, (PICTURE_SIZE, PICTURE_SIZE), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(square.transpose(2, 0, 1)[None])
+
+
+class Stylizer:
+    """Applies one style to frames of one size."""
+
+    def __init__(
+        self, style: StyleInfo, library: StyleLibrary, settings: StyleSettings | None = None
+    ) -> None:
+        self.style = style
+        self.settings = settings or StyleSettings()
+        self.settings.check()
+        self.library = library
+        self.condition: np.ndarray | None = None
+        self._picture_vector: np.ndarray | None = None
+        self.engine = create_engine(self._model_files(), self.settings.backend, self.settings.device)
+        if style.kind == "builtin":
+            self.condition = np.asarray([style.weights], np.float32)
+        elif style.kind == "picture":
+            self._predictor = create_engine(
+                self._builtin_files("arbitrary_predictor"),
+                self.settings.backend,
+                self.settings.device,
+            )
+            self._picture_vector = self.style_vector(read_picture(style.picture))
+
+    # -- setup ---------------------------------------------------------------------------
+    def _builtin_files(self, name: str) -> ModelFiles:
+        return ModelFiles(
+            ARCHS[name],
+            self.library.builtin_file(name, ".onnx"),
+            self.library.builtin_file(name, ".safetensors"),
+        )
+
+    def _model_files(self) -> ModelFiles:
+        if self.style.kind == "builtin":
+            return self._builtin_files("multistyle26")
+        if self.style.kind == "picture":
+            return self._builtin_files("arbitrary_transformer")
+        folder = self.style.folder
+        assert folder is not None
+        meta = self.style.meta
+        return ModelFiles(
+            get_arch(meta.get("arch", "fewshot")),
+            folder / "model.onnx",
+            folder / "weights.safetensors",
+            dict(meta.get("arch_config", {})),
+        )
+
+    def style_vector(self, rgb: np.ndarray) -> np.ndarray:
+        return self._predictor.run(picture_tensor(rgb))[:, :100].reshape(1, 100)
+
+    def prepare(self, samples: list[np.ndarray]) -> None:
+        """Picture styles: strength moves between the footage's own style and the picture's.
+
+        The footage's style vector is averaged over a few frames of the range, so it is
+        the same for every frame and cannot flicker.
+        """
+        if self._picture_vector is None:
+            return
+        s = self.settings.strength
+        if s >= 1.0 or not samples:
+            self.condition = self._picture_vector
+            return
+        own = np.mean([self.style_vector(f) for f in samples], axis=0)
+        self.condition = (s * self._picture_vector + (1.0 - s) * own).astype(np.float32)
+
+    @property
+    def blend_strength(self) -> float:
+        """Strength as a plain mix with the source (picture styles mix style vectors)."""
+        return 1.0 if self.style.kind == "picture" else self.settings.strength
+
+    # -- per frame -----------------------------------------------------------------------
+    def preprocess(self, frame: np.ndarray) -> np.ndarray:
+        """Source frame → network input [3,h,w] at processing size, padded to the multiple."""
+        h, w = frame.shape[:2]
+        pw, ph = processing_size(w, h, self.settings)
+        rgb = to_float(frame)
+        if (pw, ph) != (w, h):
+            interp = cv2.INTER_AREA if pw < w else cv2.INTER_CUBIC
+            rgb = cv2.resize(rgb, (pw, ph), interpolation=interp)
+        m = self.engine.arch.size_multiple
+        pad_h, pad_w = (-ph) % m, (-pw) % m
+        if pad_h or pad_w:
+            rgb = cv2.copyMakeBorder(rgb, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+        return rgb.transpose(2, 0, 1)
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        cond = None
+        if self.condition is not None:
+            cond = np.repeat(self.condition, len(batch), axis=0)
+        _, _, h, w = batch.shape
+        if max(h, w) > self.settings.tile:
+            return np.concatenate(
+                [
+                    _tiled(self.engine, batch[i : i + 1], cond, self.settings.tile)
+                    for i in range(len(batch))
+                ]
+            )
+        return self.engine.run(batch, cond)
+
+    def postprocess(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """Network output [3,h,w] → styled frame with the source's size, dtype and alpha."""
+        h, w = frame.shape[:2]
+        pw, ph = processing_size(w, h, self.settings)
+        rgb = np.ascontiguousarray(output[:, :ph, :pw].transpose(1, 2, 0))
+        if (pw, ph) != (w, h):
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+        source = None
+        if self.settings.preserve_colors:
+            source = to_float(frame)
+            rgb = keep_colors(rgb, source)
+        s = self.blend_strength
+        if s < 1.0:
+            source = to_float(frame) if source is None else source
+            rgb = cv2.addWeighted(rgb, s, source, 1.0 - s, 0.0)
+        return from_float(rgb, frame)
+
+    def stylize(self, frame: np.ndarray) -> np.ndarray:
+        """One frame, synchronously (stills, thumbnails, tests)."""
+        return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+
+
+def _tiled(engine: Engine, image: np.ndarray, cond: np.ndarray | None, tile: int) -> np.ndarray:
+    from .tiling import run_tiled
+
+    return run_tiled(lambda t: engine.run(t, cond), image, tile, 64, engine.arch.size_multiple)
+
+
+def read_picture(path) -> np.ndarray:
+    """Any picture file as uint8/uint16 RGB (first three channels)."""
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise RestyleError(f"cannot read the style picture {path}: not an image or corrupt")
+    if data.ndim == 2:
+        data = cv2.cvtColor(data, cv2.COLOR_GRAY2BGR)
+    if data.dtype not in (np.uint8, np.uint16):
+        data = np.clip(data.astype(np.float32), 0, 1)
+        data = (data * 255 + 0.5).astype(np.uint8)
+    return cv2.cvtColor(data[..., :3], cv2.COLOR_BGR2RGB)
