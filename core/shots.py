@@ -200,6 +200,8 @@ def suggest_keyframes(
     panning); each stretch contributes the frame closest to its mean look. At most
     ``max_per_shot`` per shot (the budget grows to fit).
     """
+    if max_per_shot < 1:
+        raise ValueError(f"max_per_shot must be at least 1, got {max_per_shot}")
     features = _as_features(frames)
     keyframes: list[int] = []
     for shot in shots_from_cuts(cuts, len(features)):

@@ -21,6 +21,7 @@ strictly sequential blend. ``step`` does both for simple loops.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -38,13 +39,24 @@ from .flow import (
 )
 from .shots import histogram_distance, hsv_histogram
 
+MAX_WEIGHT = 0.99  # strength 1 would freeze consistent regions forever; keep a trickle of new
+
+
+@functools.lru_cache(maxsize=2)
+def _ones(height: int, width: int) -> np.ndarray:
+    ones = np.ones((height, width), np.float32)
+    ones.flags.writeable = False
+    return ones
+
 
 @dataclass(frozen=True)
 class Guide:
     """How to carry the previous output onto the current frame; ``cut`` means start afresh.
 
-    ``map_xy``/``map_frac`` are OpenCV fixed-point remap maps (current frame → previous frame),
-    ``weight`` is strength × confidence per pixel (float32), ``keep`` is 1 - weight.
+    ``map_xy``/``map_frac`` are OpenCV fixed-point remap maps (current frame → previous frame).
+    ``odds`` is w / (1 - w) per pixel for the blend weight w = strength × confidence (float32):
+    cv2.blendLinear(warped, styled, odds, 1) = w·warped + (1 - w)·styled, so a guide holds one
+    float plane rather than two.
     """
 
     cut: bool
@@ -52,8 +64,7 @@ class Guide:
     width: int
     map_xy: np.ndarray | None = None
     map_frac: np.ndarray | None = None
-    weight: np.ndarray | None = None
-    keep: np.ndarray | None = None
+    odds: np.ndarray | None = None
     reliable_fraction: float = 0.0
     reason: str = ""
 
@@ -61,8 +72,9 @@ class Guide:
 class TemporalBlender:
     """Blends each styled frame with the motion-compensated previous output.
 
-    strength: 0 turns it off (styled frames pass through untouched), 1 would freeze
-        consistent regions; 0.5–0.8 trades flicker for a little lag on changing styles.
+    strength: 0 turns it off (styled frames pass through untouched); towards 1 consistent
+        regions freeze (the weight is capped at 0.99); 0.5–0.8 trades flicker for a little
+        lag on styles that change.
     flow_side: long side, in pixels, at which flow and masks are computed.
     preset: DIS preset, "fast" or "medium" (slower, a little more accurate).
     photometric_tolerance: (low, high) per-pixel change of the warped previous source against
@@ -167,7 +179,7 @@ class TemporalBlender:
         confidence *= np.clip((high - difference) / (high - low), 0.0, 1.0)
 
         weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        weight *= np.float32(self.strength)
+        weight *= np.float32(min(self.strength, MAX_WEIGHT))
         map_x, map_y = remap_maps(resize_flow(flow_to_prev, height, width))
         map_xy, map_frac = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
         return Guide(
@@ -176,8 +188,7 @@ class TemporalBlender:
             width=width,
             map_xy=map_xy,
             map_frac=map_frac,
-            weight=weight,
-            keep=np.float32(1.0) - weight,
+            odds=weight / (np.float32(1.0) - weight),
             reliable_fraction=reliable_fraction,
         )
 
@@ -204,7 +215,7 @@ class TemporalBlender:
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        output = cv2.blendLinear(warped, styled, guide.weight, guide.keep)
+        output = cv2.blendLinear(warped, styled, guide.odds, _ones(guide.height, guide.width))
         self._prev_output = output
         return output
 
