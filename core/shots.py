@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .flow import FlowEstimator, work_size
+from .flow import FlowEstimator, shrink
 
 ANALYSIS_SIDE = 160
 THUMBNAIL_SIZE = (32, 18)
@@ -48,15 +48,6 @@ class FrameFeatures:
     histogram_change: float
     motion: float
     thumbnail: np.ndarray
-
-
-def small_copy(frame: np.ndarray, max_side: int = ANALYSIS_SIDE) -> np.ndarray:
-    """The frame shrunk (area filter) so its long side is at most ``max_side``."""
-    height, width = frame.shape[:2]
-    small_h, small_w = work_size(height, width, max_side)
-    if (small_h, small_w) == (height, width):
-        return frame
-    return cv2.resize(frame, (small_w, small_h), interpolation=cv2.INTER_AREA)
 
 
 def content_value(hsv_a: np.ndarray, hsv_b: np.ndarray) -> float:
@@ -96,7 +87,7 @@ def frame_features(frames: Iterable[np.ndarray]) -> list[FrameFeatures]:
     features: list[FrameFeatures] = []
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     for frame in frames:
-        small = small_copy(frame)
+        small = shrink(frame, ANALYSIS_SIDE)
         hsv = _rgb_to_hsv(small)
         histogram = hsv_histogram(hsv)
         gray = hsv[:, :, 2] if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
