@@ -1,18 +1,23 @@
 """Restyle: neural video stylisation in Blender's Video Sequence Editor.
 
 The repository root is the Blender extension. Outside Blender it imports as ``restyle``;
-bpy is only imported inside register()/unregister() so the core stays usable without it.
+bpy is only imported inside register()/unregister(), so the core stays usable without it.
 """
 
-def register() -> None:
-    from . import operators, panels
+_MODULES = ("props", "prefs", "operators", "panels")  # registered in this order
 
-    operators.register()
-    panels.register()
+
+def _modules():
+    import importlib
+
+    return [importlib.import_module(f".{name}", __name__) for name in _MODULES]
+
+
+def register() -> None:
+    for module in _modules():
+        module.register()
 
 
 def unregister() -> None:
-    from . import operators, panels
-
-    panels.unregister()
-    operators.unregister()
+    for module in reversed(_modules()):
+        module.unregister()

@@ -1,6 +1,15 @@
+"""The Sequencer sidebar's Restyle tab. Imports bpy."""
+
+import bpy
+
+from . import sequencer
+
+_register, _unregister = bpy.utils.register_classes_factory(sequencer.classes)
+
+
 def register() -> None:
-    pass
+    _register()
 
 
 def unregister() -> None:
-    pass
+    _unregister()

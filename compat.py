@@ -1,0 +1,80 @@
+"""Every difference between the Blender versions Restyle supports (4.2 LTS … 5.0), in one place.
+
+- 4.4 renamed ``sequences``/``sequences_all`` to ``strips``/``strips_all`` (old names gone
+  in 5.0), for the editor and for meta strips alike.
+- 5.0 edits the sequencer of ``context.sequencer_scene`` (the workspace's), which may differ
+  from ``context.scene``; before 5.0 it is always ``context.scene``.
+- 4.4 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
+- The flag that makes a movie play at its own frame rate is not exposed to Python in any
+  version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from .operators.strip_frames import playback_factor
+
+
+def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:
+    """The scene whose sequencer the user edits."""
+    scene = getattr(context, "sequencer_scene", None)
+    return scene if scene is not None else context.scene
+
+
+def set_sequencer_scene(context: bpy.types.Context, scene: bpy.types.Scene) -> None:
+    """Make ``scene`` the one the sequencer shows (5.0: per workspace; before: the window's)."""
+    workspace = context.workspace
+    if workspace is not None and hasattr(workspace, "sequencer_scene"):
+        workspace.sequencer_scene = scene
+    if context.window is not None:
+        context.window.scene = scene
+
+
+def strips(owner) -> bpy.types.bpy_prop_collection:
+    """Top-level strips of a sequence editor, or the children of a meta strip."""
+    return owner.strips if hasattr(owner, "strips") else owner.sequences
+
+
+def all_strips(editor: bpy.types.SequenceEditor) -> bpy.types.bpy_prop_collection:
+    """Every strip of an editor, inside meta strips too."""
+    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+
+
+def parent_meta(strip):
+    """The meta strip holding ``strip``, or None at the top level."""
+    return strip.parent_meta()
+
+
+def retiming_active(strip) -> bool:
+    """True when the strip's speed is changed by retiming keys."""
+    keys = getattr(strip, "retiming_keys", None)
+    return keys is not None and len(keys) > 1
+
+
+def strip_add_kwargs() -> dict:
+    """Arguments the strip-add operators need so that they do not start a grab (4.4+)."""
+    return {"move_strips": False} if bpy.app.version >= (4, 4, 0) else {}
+
+
+def scene_fps(scene: bpy.types.Scene) -> tuple[int, float]:
+    return scene.render.fps, scene.render.fps_base
+
+
+def movie_plays_at_own_rate(scene: bpy.types.Scene, strip) -> bool:
+    """Whether Blender scales this movie strip to play at the movie's own frame rate.
+
+    The flag (set by "Adjust Playback Rate" when adding a movie) is not exposed in RNA.
+    A strip with it changes its length when the scene rate changes, so halve the rate for
+    a moment, compare, and put it back exactly; nothing else is changed.
+    """
+    fps, base = scene_fps(scene)
+    if not strip.fps or abs(playback_factor(strip.fps, fps, base) - 1.0) < 1e-7:
+        return False
+    before = strip.frame_duration
+    scene.render.fps_base = base * 2.0
+    try:
+        after = strip.frame_duration
+    finally:
+        scene.render.fps_base = base
+    return after != before

@@ -1,0 +1,358 @@
+"""``restyle.apply_style``: style a movie or image strip into a new strip above it.
+
+Scripting contract (kept stable, documented in the README)::
+
+    bpy.ops.restyle.apply_style(strip="NAME", style="ID or picture path",
+                                frame_start=S, frame_end=E)
+
+S..E are scene frames, inclusive; 0 and 0 mean the strip's whole visible range. The new
+strip covers exactly S..E in the first channel above the source that is free there, is
+selected and active, and its frame f is the styled version of what the source shows at f.
+Settings not given come from the sidebar (``scene.restyle``).
+
+In the UI the operator is modal: everything is copied out of bpy first, a worker thread
+runs the job, a timer drains its progress, and the strip is made at the end, on the main
+thread, as one undo step. Without a UI (``bpy.app.background``) or when called from a
+script, ``execute`` runs the same job to the end before it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from ..core.errors import RestyleError
+from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODES
+from .output_strip import MOVIE_SUFFIX, add_styled_strip, output_folder, settings_hash
+from .runner import CANCELLED, FAILED, FINISHED, RUN, Worker
+from .strip_source import StripSource, container_strips, find_strip, read_strip
+
+# Operator properties that fall back to the sidebar's value of the same name when not given.
+FROM_SIDEBAR = (
+    "strength", "size_mode", "max_side", "scale", "preserve_colors", "temporal", "backend",
+    "device", "output_format",
+)
+
+
+@dataclass
+class Request:
+    """One apply, as plain data: the worker gets ``job``; the rest makes the strip after."""
+
+    scene: str
+    source: StripSource
+    first: int
+    last: int
+    shown: list[int]  # the source frame at each scene frame first..last
+    job: object  # core.job.StyleJob
+    style_id: str
+    style_name: str
+    folder: Path
+    stored_folder: str
+    movie_name: str | None  # the output movie's file name, or None for an image sequence
+
+    @property
+    def strip_name(self) -> str:
+        return f"{self.source.name}.{self.style_name}"
+
+    def filenames(self, suffix: str) -> list[str]:
+        if self.movie_name:
+            return [self.movie_name]
+        return [f"{index:06d}.{suffix}" for index in self.shown]
+
+
+class RESTYLE_OT_apply_style(Operator):
+    """Style a movie or image strip into a new strip above it"""
+
+    bl_idname = "restyle.apply_style"
+    bl_label = "Apply Style"
+    # No REGISTER: a redo panel would rerun a long job synchronously on every tweak.
+    bl_options = {"UNDO"}
+
+    strip: StringProperty(name="Strip", description="Strip to style (empty: the active strip)")
+    style: StringProperty(
+        name="Style",
+        description="Built-in style id, trained style name or path to a picture "
+        "(empty: the sidebar's style)",
+    )
+    frame_start: IntProperty(
+        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
+    )
+    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
+    strength: FloatProperty(name="Strength", min=0.0, max=1.0, default=1.0, subtype="FACTOR")
+    size_mode: EnumProperty(name="Processing Size", items=SIZE_MODES, default="ORIGINAL")
+    max_side: IntProperty(name="Longest Side", min=32, max=16384, default=1024)
+    scale: FloatProperty(name="Scale", min=0.05, max=4.0, default=1.0)
+    preserve_colors: BoolProperty(name="Preserve Colors")
+    temporal: FloatProperty(
+        name="Temporal Coherence", min=0.0, max=1.0, default=0.0, subtype="FACTOR"
+    )
+    backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
+    device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")
+    output_format: EnumProperty(
+        name="Format", items=[(i, n, d) for i, n, d, _w in FORMATS], default="PNG"
+    )
+
+    _timer = None
+    _request: Request | None = None
+    _worker: Worker | None = None
+
+    @classmethod
+    def poll(cls, context):
+        if RUN.running:
+            cls.poll_message_set("A Restyle job is running")
+            return False
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    # -- entry points --------------------------------------------------------------------
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        try:
+            request = self.prepare(context)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self._request = request
+        self._worker = Worker(request.job)
+        RUN.begin(request.source.name, request.style_name, len(set(request.shown)), self._worker)
+        self._worker.start()
+        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        _redraw_sequencers(context)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            RUN.cancel()
+            return {"RUNNING_MODAL"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        outcome = self._worker.poll()
+        _redraw_sequencers(context)
+        if outcome is None:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
+        try:
+            return self.finish(context, self._request, *outcome)
+        finally:
+            if RUN.running:
+                RUN.end(FAILED, "Failed: internal error (see the console)")
+
+    def cancel(self, context):
+        """Blender ends the modal run (file loaded, window closed): stop the worker too."""
+        RUN.cancel()
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+        RUN.end(CANCELLED, "Cancelled")
+
+    def execute(self, context):
+        try:
+            request = self.prepare(context)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        worker = Worker(request.job)
+        RUN.begin(request.source.name, request.style_name, len(set(request.shown)), worker)
+        try:
+            worker.run()  # on this thread: scripts and background mode wait for the result
+            outcome = None
+            while outcome is None:
+                outcome = worker.poll()
+            return self.finish(context, request, *outcome)
+        finally:
+            if RUN.running:  # finish() failed: never leave the sidebar stuck on "running"
+                RUN.end(FAILED, "Failed: internal error (see the console)")
+
+    # -- steps ---------------------------------------------------------------------------
+    def prepare(self, context) -> Request:
+        """Everything copied out of bpy and checked; nothing is written yet."""
+        from ..core.job import StyleJob
+
+        scene = compat.sequencer_scene(context)
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError("no sequencer scene")
+        settings = scene.restyle
+        values = {
+            name: getattr(self if self.properties.is_property_set(name) else settings, name)
+            for name in FROM_SIDEBAR
+        }
+        strip = find_strip(scene, self.strip)
+        source = read_strip(scene, strip)
+        first, last = self._frame_range(source, settings)
+        try:
+            shown = source.frames(first, last)
+        except ValueError:
+            raise RestyleError(f"'{source.name}' has no frames to show") from None
+
+        fmt = FORMAT_WORDS[values["output_format"]]
+        movie = fmt in MOVIE_SUFFIX
+        if movie and shown != list(range(shown[0], shown[0] + len(shown))):
+            raise RestyleError(
+                f"'{source.name}' does not show its frames one to one here (frame rate, "
+                "reversed or strobe); use an image sequence format"
+            )
+        style = self._style(settings)
+        from ..core.styles import StyleLibrary
+        from ..props import library_root
+
+        library = StyleLibrary(library_root(context))
+        info = library.resolve(style)
+        style_record = {"id": info.id, "kind": info.kind}
+        if info.picture is not None:
+            style_record["picture"] = [str(info.picture), info.picture.stat().st_mtime_ns]
+        job_settings = {
+            "strength": values["strength"],
+            "scale": values["scale"] if values["size_mode"] == "SCALE" else None,
+            "max_side": values["max_side"] if values["size_mode"] == "MAX_SIDE" else None,
+            "preserve_colors": values["preserve_colors"],
+            "temporal": values["temporal"],
+        }
+        key = settings_hash(source.files, style_record, {**job_settings, "format": fmt})
+        style_slug = Path(info.id).stem if info.kind == "picture" else info.id
+        folder, stored = output_folder(source.name, style_slug, key)
+        movie_name = f"{shown[0]:06d}-{shown[-1]:06d}.{MOVIE_SUFFIX[fmt]}" if movie else None
+        backend, device = self._engine(context, values)
+        job = StyleJob(
+            source=source.source,
+            output=folder / movie_name if movie else folder,
+            style=style,
+            start=min(shown),
+            end=max(shown),
+            backend=backend,
+            device=device,
+            format=fmt,
+            library=library,
+            **job_settings,
+        )
+        if not (movie and (folder / movie_name).is_file()):
+            job.validate()
+        return Request(
+            scene=scene.name,
+            source=source,
+            first=first,
+            last=last,
+            shown=shown,
+            job=job,
+            style_id=info.id,
+            style_name=info.name,
+            folder=folder,
+            stored_folder=stored,
+            movie_name=movie_name,
+        )
+
+    def finish(self, context, request: Request, kind: str, value) -> set[str]:
+        """On the main thread: make the strip (one undo step) or say why not."""
+        if kind == "error":
+            RUN.end(FAILED, f"Failed: {value}")
+            self.report({"ERROR"}, str(value))
+            return {"CANCELLED"}
+        result = value
+        if result.cancelled:
+            kept = len(result.frame_files)
+            total = len(set(request.shown))
+            RUN.end(
+                CANCELLED,
+                f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
+                "Apply again to resume",
+                str(request.folder),
+            )
+            self.report({"WARNING"}, RUN.summary)
+            return {"CANCELLED"}
+        try:
+            strip = self._make_strip(request)
+        except RestyleError as exc:
+            RUN.end(FAILED, f"Failed: {exc}")
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        summary = (
+            f"{strip.name}: frames {request.first}-{request.last}, "
+            f"{result.written} styled, {result.reused} reused"
+        )
+        if result.written:
+            summary += f", {result.fps:.1f} frames/s"
+        RUN.end(FINISHED, summary, str(request.folder))
+        self.report({"INFO"}, f"Restyle: {summary}")
+        _redraw_sequencers(context)
+        return {"FINISHED"}
+
+    def _make_strip(self, request: Request):
+        scene = bpy.data.scenes.get(request.scene)
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError(f"scene '{request.scene}' is gone; styled frames are in {request.folder}")
+        suffix = request.job.format
+        filenames = request.filenames(suffix)
+        missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
+        if missing:
+            raise RestyleError(f"{len(missing)} styled frame(s) missing in {request.folder}")
+        try:
+            strips = container_strips(scene, request.source.metas)
+        except KeyError:
+            raise RestyleError("the source's meta strip is gone") from None
+        source = compat.all_strips(scene.sequence_editor).get(request.source.name)
+        above = source.channel if source is not None else request.source.channel
+        return add_styled_strip(
+            scene,
+            strips,
+            source,
+            request.strip_name,
+            request.stored_folder,
+            filenames,
+            request.first,
+            request.last - request.first + 1,
+            above,
+            movie=request.movie_name is not None,
+        )
+
+    def _frame_range(self, source: StripSource, settings) -> tuple[int, int]:
+        if self.properties.is_property_set("frame_start") or self.properties.is_property_set(
+            "frame_end"
+        ):
+            first, last = self.frame_start, self.frame_end
+        else:
+            first, last = settings.frame_start, settings.frame_end
+        visible = source.visible
+        if first == 0 and last == 0:
+            return visible
+        if last < first:
+            raise RestyleError(f"frame range {first}-{last} ends before it starts")
+        if first < visible[0] or last > visible[1]:
+            raise RestyleError(
+                f"frames {first}-{last} are outside '{source.name}', "
+                f"which shows frames {visible[0]}-{visible[1]}"
+            )
+        return first, last
+
+    def _style(self, settings) -> str:
+        if self.style:
+            return bpy.path.abspath(self.style) if self.style.startswith("//") else self.style
+        if settings.style == PICTURE:
+            if not settings.picture:
+                raise RestyleError("choose a picture to take the style from")
+            return bpy.path.abspath(settings.picture)
+        return settings.style
+
+    def _engine(self, context, values) -> tuple[str, str]:
+        from ..prefs import preferences
+
+        prefs = preferences(context)
+        backend = prefs.backend if values["backend"] == "DEFAULT" else values["backend"]
+        device = prefs.device if values["device"] == "DEFAULT" else values["device"]
+        device = device.lower()
+        if device in ("cuda", "tensorrt") and prefs.gpu_index:
+            device = f"{device}:{prefs.gpu_index}"
+        return backend.lower(), device
+
+
+def _redraw_sequencers(context) -> None:
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()
+

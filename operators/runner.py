@@ -1,0 +1,89 @@
+"""The one job that may run at a time: its worker thread and the state the sidebar draws.
+
+The worker never touches bpy. It reports through a queue that the modal operator drains
+on a timer, on the main thread, where ``RUN`` is updated and the sidebar redrawn.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from dataclasses import dataclass, field
+
+from ..core.errors import RestyleError
+from ..core.progress import CancelToken, Progress
+
+IDLE, RUNNING, FINISHED, FAILED, CANCELLED = "IDLE", "RUNNING", "FINISHED", "FAILED", "CANCELLED"
+
+
+@dataclass
+class RunState:
+    """What the sidebar shows: the job in progress, or how the last one ended."""
+
+    status: str = IDLE
+    strip: str = ""
+    style: str = ""
+    progress: Progress | None = None
+    summary: str = ""
+    folder: str = ""
+    token: CancelToken | None = None
+    worker: Worker | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    def begin(self, strip: str, style: str, total: int, worker: Worker) -> None:
+        self.status, self.strip, self.style = RUNNING, strip, style
+        self.progress = Progress(0, total, stage="starting")
+        self.summary, self.worker, self.token = "", worker, worker.token
+
+    def end(self, status: str, summary: str, folder: str = "") -> None:
+        self.status, self.summary, self.folder = status, summary, folder
+        self.worker = None
+        self.token = None
+
+    def cancel(self) -> None:
+        if self.token is not None:
+            self.token.cancel()
+
+
+RUN = RunState()
+
+
+class Worker(threading.Thread):
+    """Runs ``job.run`` and posts ("progress", Progress), then ("done", JobResult) or
+    ("error", message)."""
+
+    def __init__(self, job) -> None:
+        super().__init__(name="restyle-job", daemon=True)
+        self.job = job
+        self.token = CancelToken()
+        self.events: queue.Queue = queue.Queue()
+
+    def run(self) -> None:
+        try:
+            result = self.job.run(progress=self._progress, cancel=self.token)
+        except RestyleError as exc:
+            self.events.put(("error", str(exc)))
+        except Exception as exc:  # a bug: keep Blender alive, show it, print the traceback
+            traceback.print_exc()
+            self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+        else:
+            self.events.put(("done", result))
+
+    def _progress(self, progress: Progress) -> None:
+        self.events.put(("progress", progress))
+
+    def poll(self) -> tuple[str, object] | None:
+        """Drain the queue on the main thread; returns the final event once the job ended."""
+        while True:
+            try:
+                kind, value = self.events.get_nowait()
+            except queue.Empty:
+                return None
+            if kind == "progress":
+                RUN.progress = value
+            else:
+                return kind, value

@@ -1,0 +1,140 @@
+"""The small operators behind the sidebar's buttons: frame range, cancel, styles, picture."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from .runner import RUN
+
+
+class RESTYLE_OT_set_frame_range(Operator):
+    """Set the frames to style, in scene frames"""
+
+    bl_idname = "restyle.set_frame_range"
+    bl_label = "Set Frame Range"
+    bl_options = {"REGISTER", "UNDO"}
+
+    source: EnumProperty(
+        name="From",
+        items=(
+            ("WHOLE", "Whole Strip", "Style everything the strip shows"),
+            ("STRIP", "Active Strip", "The active strip's visible frames"),
+            ("PREVIEW", "Preview Range", "The scene's preview range (or its frame range)"),
+            ("MARKERS", "Selected Markers", "From the first to the last selected marker"),
+            ("START", "Start at Current Frame", "Start at the current frame"),
+            ("END", "End at Current Frame", "End at the current frame"),
+        ),
+    )
+
+    @classmethod
+    def poll(cls, context):
+        return compat.sequencer_scene(context) is not None
+
+    def execute(self, context):
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+        if self.source == "WHOLE":
+            settings.frame_start, settings.frame_end = 0, 0
+            return {"FINISHED"}
+        if self.source in {"START", "END"}:
+            first, last = self._current_range(scene)
+            if self.source == "START":
+                first = scene.frame_current
+                last = max(last, first)
+            else:
+                last = scene.frame_current
+                first = min(first, last)
+        elif self.source == "STRIP":
+            strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+            if strip is None:
+                self.report({"ERROR"}, "No active strip")
+                return {"CANCELLED"}
+            first, last = strip.frame_final_start, strip.frame_final_end - 1
+        elif self.source == "PREVIEW":
+            if scene.use_preview_range:
+                first, last = scene.frame_preview_start, scene.frame_preview_end
+            else:
+                first, last = scene.frame_start, scene.frame_end
+        else:
+            frames = sorted(m.frame for m in scene.timeline_markers if m.select)
+            if not frames:
+                self.report({"ERROR"}, "No selected markers")
+                return {"CANCELLED"}
+            first, last = frames[0], frames[-1]
+        if first == 0 and last == 0:
+            last = 1  # 0..0 would read as "whole strip"
+        settings.frame_start, settings.frame_end = first, last
+        return {"FINISHED"}
+
+    @staticmethod
+    def _current_range(scene) -> tuple[int, int]:
+        settings = scene.restyle
+        if not settings.whole_strip:
+            return settings.frame_start, settings.frame_end
+        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        if strip is not None:
+            return strip.frame_final_start, strip.frame_final_end - 1
+        return scene.frame_start, scene.frame_end
+
+
+class RESTYLE_OT_cancel(Operator):
+    """Stop the running job; finished frames stay on disk and a rerun resumes"""
+
+    bl_idname = "restyle.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, _context):
+        return RUN.running
+
+    def execute(self, _context):
+        RUN.cancel()
+        return {"FINISHED"}
+
+
+class RESTYLE_OT_reload_styles(Operator):
+    """Read the style library again (after training or copying styles into it)"""
+
+    bl_idname = "restyle.reload_styles"
+    bl_label = "Reload Styles"
+
+    def execute(self, context):
+        from ..props import CATALOG, library_root
+
+        CATALOG.reload(library_root(context))
+        return {"FINISHED"}
+
+
+class RESTYLE_OT_pick_picture(Operator):
+    """Choose any picture to take the style from"""
+
+    bl_idname = "restyle.pick_picture"
+    bl_label = "Choose Style Picture"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    def invoke(self, context, _event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from ..props import PICTURE
+
+        settings = compat.sequencer_scene(context).restyle
+        settings.picture = self.filepath
+        settings.style = PICTURE
+        return {"FINISHED"}
+
+
+classes = (
+    RESTYLE_OT_set_frame_range,
+    RESTYLE_OT_cancel,
+    RESTYLE_OT_reload_styles,
+    RESTYLE_OT_pick_picture,
+)

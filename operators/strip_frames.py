@@ -1,0 +1,80 @@
+"""Which source frame a VSE strip shows at each scene frame; plain Python, no bpy.
+
+This mirrors Blender's own timing (4.2 … 5.0): the strip's frame index is
+``frame - frame_start`` (or counted back from the content end when reversed), held at the
+first frame before the content, scaled by the playback-rate factor (movies added with
+"adjust playback rate" play source frames at the movie's own rate), clamped to the content,
+snapped down to the strobe step, then rounded half up, all in 32-bit floats as Blender does,
+plus the source frames the strip trims off its start (``animation_offset_start``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+f32 = np.float32
+
+
+@dataclass(frozen=True)
+class StripTiming:
+    """The timing fields of one strip, copied out of Blender."""
+
+    frame_start: float  # where the content starts, in the frames of the strip's container
+    length: int  # source frames in the content (Blender's ``strip->len``)
+    playback_factor: float = 1.0  # source frames per container frame
+    reverse: bool = False
+    strobe: float = 1.0
+    source_offset: int = 0  # source frames trimmed before the content
+
+    @property
+    def content_duration(self) -> int:
+        """Container frames the content spans (Blender's ``frame_duration``)."""
+        return int(f32(self.length) / f32(self.playback_factor))
+
+    def content_frame(self, frame: float) -> float | None:
+        """The unrounded frame index Blender evaluates at ``frame``; None for empty content."""
+        start = f32(self.frame_start)
+        last = start + f32(self.content_duration) - f32(1)
+        if last < start:
+            return None
+        index = (last - f32(frame)) if self.reverse else (f32(frame) - start)
+        index = max(index, f32(0))
+        index = f32(index * f32(self.playback_factor))
+        index = min(max(index, f32(0)), f32(self.length - 1))
+        if self.strobe > 1.0:
+            index = f32(index - f32(math.fmod(float(index), float(f32(self.strobe)))))
+        return float(index)
+
+    def source_index(self, frame: float) -> int | None:
+        """The 0-based source frame shown at ``frame`` (round half up, as Blender does)."""
+        index = self.content_frame(frame)
+        if index is None:
+            return None
+        return int(math.floor(f32(index) + f32(0.5))) + self.source_offset
+
+
+def source_frames(timing: StripTiming, first: int, last: int) -> list[int]:
+    """Source frame indices for the scene frames ``first..last`` (inclusive)."""
+    out = []
+    for frame in range(first, last + 1):
+        index = timing.source_index(frame)
+        if index is None:
+            raise ValueError("the strip has no content")
+        out.append(index)
+    return out
+
+
+def playback_factor(media_fps: float, scene_fps: float, fps_base: float = 1.0) -> float:
+    """Blender's factor for a movie that plays at its own rate: media / scene rate (float32)."""
+    scene_rate = f32(f32(scene_fps) / f32(fps_base))
+    return float(f32(f32(media_fps) / scene_rate))
+
+
+def intersect(*ranges: tuple[int, int]) -> tuple[int, int] | None:
+    """The inclusive frame range every ``(first, last)`` covers, or None if they don't meet."""
+    first = max(r[0] for r in ranges)
+    last = min(r[1] for r in ranges)
+    return (first, last) if first <= last else None

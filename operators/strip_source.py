@@ -1,0 +1,158 @@
+"""Read a VSE strip into plain data a worker thread can use: files, timing, frame range.
+
+Runs on the main thread; nothing returned here refers to bpy, so the job that follows can
+run in another thread while the user keeps editing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from .. import compat
+from ..core.errors import RestyleError
+from .strip_frames import StripTiming, intersect, playback_factor, source_frames
+
+SUPPORTED = {"MOVIE", "IMAGE"}
+KIND_WORDS = {
+    "SOUND": "a sound strip",
+    "TEXT": "a text strip",
+    "COLOR": "a colour strip",
+    "SCENE": "a scene strip",
+    "META": "a meta strip (open it with Tab and pick a strip inside)",
+    "MOVIECLIP": "a movie clip strip",
+    "MASK": "a mask strip",
+    "ADJUSTMENT": "an adjustment layer",
+}
+
+
+@dataclass(frozen=True)
+class StripSource:
+    """A movie or image strip, as a worker needs it."""
+
+    name: str
+    kind: str  # "movie" or "image"
+    files: tuple[Path, ...]  # the movie file, or every image element in order
+    visible: tuple[int, int]  # scene frames it shows, inclusive, clipped by its meta strips
+    channel: int
+    metas: tuple[str, ...]  # names of the meta strips holding it, outermost first
+    timing: StripTiming
+    frame_count: int  # source frames the files hold
+
+    @property
+    def source(self) -> Path | list[Path]:
+        """What ``StyleJob`` reads: the movie path, or the list of image files."""
+        return self.files[0] if self.kind == "movie" else list(self.files)
+
+    def frames(self, first: int, last: int) -> list[int]:
+        """The source frame shown at each scene frame ``first..last``."""
+        shown = source_frames(self.timing, first, last)
+        return [min(max(i, 0), self.frame_count - 1) for i in shown]
+
+
+def find_strip(scene: bpy.types.Scene, name: str):
+    editor = scene.sequence_editor
+    if editor is None:
+        raise RestyleError(f"scene '{scene.name}' has no sequencer strips")
+    if not name:
+        strip = editor.active_strip
+        if strip is None:
+            raise RestyleError("no strip given and no active strip: select a movie or image strip")
+        return strip
+    strip = compat.all_strips(editor).get(name)
+    if strip is None:
+        raise RestyleError(f"no strip named '{name}' in scene '{scene.name}'")
+    return strip
+
+
+def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
+    """Copy what a job needs out of ``strip``; raise RestyleError for strips we can't style."""
+    if strip.type not in SUPPORTED:
+        what = KIND_WORDS.get(strip.type, f"an effect strip ({strip.type.lower()})")
+        raise RestyleError(
+            f"'{strip.name}' is {what}; Restyle works on movie and image strips"
+        )
+    if compat.retiming_active(strip):
+        raise RestyleError(
+            f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"
+        )
+    metas, visible = _meta_chain(scene, strip)
+    start = float(strip.frame_start)
+    if strip.type == "MOVIE":
+        path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
+        if not path.is_file():
+            raise RestyleError(f"the movie of '{strip.name}' is missing: {path}")
+        files = (path,)
+        frame_count = _movie_frame_count(path)
+        factor = 1.0
+        if compat.movie_plays_at_own_rate(scene, strip):
+            factor = playback_factor(strip.fps, scene.render.fps, scene.render.fps_base)
+        length = frame_count - strip.animation_offset_start - strip.animation_offset_end
+        if factor == 1.0:
+            length = strip.frame_duration  # Blender's own count decides what it shows
+    else:
+        folder = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
+        files = tuple(folder / element.filename for element in strip.elements)
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise RestyleError(
+                f"{len(missing)} image(s) of '{strip.name}' are missing, e.g. {missing[0]}"
+            )
+        frame_count = len(files)
+        factor = 1.0
+        length = strip.frame_duration
+    timing = StripTiming(
+        frame_start=start,
+        length=max(1, length),
+        playback_factor=factor,
+        reverse=strip.use_reverse_frames,
+        strobe=strip.strobe,
+        source_offset=strip.animation_offset_start,
+    )
+    return StripSource(
+        name=strip.name,
+        kind="movie" if strip.type == "MOVIE" else "image",
+        files=files,
+        visible=visible,
+        channel=strip.channel,
+        metas=metas,
+        timing=timing,
+        frame_count=frame_count,
+    )
+
+
+def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[int, int]]:
+    """Names of the metas holding ``strip`` (outermost first) and what of it is visible."""
+    ranges = [(strip.frame_final_start, strip.frame_final_end - 1)]
+    names: list[str] = []
+    meta = compat.parent_meta(strip)
+    while meta is not None:
+        if meta.use_reverse_frames or meta.strobe > 1.0 or compat.retiming_active(meta):
+            raise RestyleError(
+                f"meta strip '{meta.name}' is reversed, strobed or retimed; "
+                "Restyle needs its frames to match the scene's"
+            )
+        names.insert(0, meta.name)
+        ranges.append((meta.frame_final_start, meta.frame_final_end - 1))
+        meta = compat.parent_meta(meta)
+    visible = intersect(*ranges)
+    if visible is None:
+        raise RestyleError(f"'{strip.name}' is hidden by its meta strip's trimmed ends")
+    return tuple(names), visible
+
+
+def _movie_frame_count(path: Path) -> int:
+    from ..core.media import probe
+
+    return probe(path).frame_count
+
+
+def container_strips(scene: bpy.types.Scene, metas: tuple[str, ...]):
+    """The strip collection a strip inside ``metas`` lives in (the editor's top level if none)."""
+    editor = scene.sequence_editor
+    owner = editor
+    for name in metas:
+        owner = compat.all_strips(editor)[name]
+    return compat.strips(owner)

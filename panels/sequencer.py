@@ -1,0 +1,176 @@
+"""The Restyle tab of the Sequencer sidebar: style, range, apply, progress; details folded."""
+
+from __future__ import annotations
+
+from bpy.types import Panel
+
+from .. import compat
+from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
+from ..operators.strip_source import KIND_WORDS, SUPPORTED
+from ..props import PICTURE
+
+
+class RestylePanel:
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "Restyle"
+
+    @classmethod
+    def poll(cls, context):
+        space = context.space_data
+        if space is None or space.view_type not in {"SEQUENCER", "SEQUENCER_PREVIEW"}:
+            return False
+        return compat.sequencer_scene(context) is not None
+
+
+class RESTYLE_PT_main(RestylePanel, Panel):
+    bl_label = "Restyle"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+
+        self.draw_strip(layout, scene)
+
+        col = layout.column()
+        col.template_icon_view(settings, "style", show_labels=True, scale=6.0, scale_popup=5.0)
+        row = col.row(align=True)
+        row.prop(settings, "style", text="")
+        row.operator("restyle.reload_styles", text="", icon="FILE_REFRESH")
+        if settings.style == PICTURE:
+            row = col.row(align=True)
+            row.prop(settings, "picture", text="")
+            row.operator("restyle.pick_picture", text="", icon="FILEBROWSER")
+
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(settings, "strength", slider=True)
+
+        if RUN.running:
+            self.draw_progress(layout)
+        else:
+            row = layout.row()
+            row.scale_y = 1.5
+            row.operator("restyle.apply_style", icon="BRUSHES_ALL")
+            self.draw_summary(layout)
+
+    @staticmethod
+    def draw_strip(layout, scene) -> None:
+        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        if strip is None:
+            layout.label(text="Select a movie or image strip", icon="INFO")
+        elif strip.type not in SUPPORTED:
+            what = KIND_WORDS.get(strip.type, "an effect strip")
+            layout.label(text=f"{strip.name} is {what.split(' (')[0]}", icon="ERROR")
+        else:
+            icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
+            layout.label(text=strip.name, icon=icon)
+
+    @staticmethod
+    def draw_progress(layout) -> None:
+        p = RUN.progress
+        col = layout.column(align=True)
+        col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
+        if p is None or p.stage != "stylize":
+            text = (p.message or p.stage.capitalize()) if p else "Starting"
+            col.progress(factor=0.0, type="BAR", text=f"{text}…")
+        else:
+            eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
+            fps = f", {p.fps:.1f} frames/s" if p.fps else ""
+            col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{fps}{eta}")
+        col.operator("restyle.cancel", icon="CANCEL")
+
+    @staticmethod
+    def draw_summary(layout) -> None:
+        icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
+        if RUN.status in icons:
+            layout.label(text=RUN.summary, icon=icons[RUN.status])
+
+
+class RESTYLE_PT_range(RestylePanel, Panel):
+    bl_label = "Frame Range"
+    bl_parent_id = "RESTYLE_PT_main"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+
+        col = layout.column(align=True)
+        if settings.whole_strip:
+            strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+            text = "Whole strip"
+            if strip is not None:
+                text += f": {strip.frame_final_start} - {strip.frame_final_end - 1}"
+            col.label(text=text, icon="SEQ_STRIP_DUPLICATE")
+        else:
+            row = col.row(align=True)
+            row.prop(settings, "frame_start")
+            row.prop(settings, "frame_end")
+
+        row = col.row(align=True)
+        row.operator("restyle.set_frame_range", text="Set Start", icon="TRIA_LEFT_BAR").source = "START"
+        row.operator("restyle.set_frame_range", text="Set End", icon="TRIA_RIGHT_BAR").source = "END"
+
+        row = layout.row(align=True)
+        row.label(text="From")
+        row.operator("restyle.set_frame_range", text="Strip").source = "STRIP"
+        row.operator("restyle.set_frame_range", text="Preview").source = "PREVIEW"
+        row.operator("restyle.set_frame_range", text="Markers").source = "MARKERS"
+        if not settings.whole_strip:
+            row.operator("restyle.set_frame_range", text="", icon="X").source = "WHOLE"
+
+
+class RESTYLE_PT_processing(RestylePanel, Panel):
+    bl_label = "Processing"
+    bl_parent_id = "RESTYLE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = compat.sequencer_scene(context).restyle
+
+        col = layout.column()
+        col.prop(settings, "size_mode")
+        if settings.size_mode == "MAX_SIDE":
+            col.prop(settings, "max_side")
+        elif settings.size_mode == "SCALE":
+            col.prop(settings, "scale")
+        col.prop(settings, "preserve_colors")
+        col.prop(settings, "temporal", slider=True)
+
+
+class RESTYLE_PT_output(RestylePanel, Panel):
+    bl_label = "Output"
+    bl_parent_id = "RESTYLE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = compat.sequencer_scene(context).restyle
+
+        col = layout.column()
+        col.prop(settings, "output_format")
+        col.prop(settings, "backend")
+        col.prop(settings, "device")
+        if RUN.folder:
+            col.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+classes = (RESTYLE_PT_main, RESTYLE_PT_range, RESTYLE_PT_processing, RESTYLE_PT_output)

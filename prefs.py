@@ -1,0 +1,279 @@
+"""Add-on preferences: default backend and device, the style library, dependency status.
+
+PyTorch is optional (training, the torch backend) and too large to bundle. The preferences
+install it into this extension's user folder, with pip, only where Blender's online access
+allows; otherwise they print the exact command to run instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import bpy
+from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.types import AddonPreferences, Operator
+
+TORCH_REQUIREMENT = "torch==2.13.0"
+RUNTIME_MODULES = (  # (import name, distribution, what for)
+    ("numpy", "numpy", "arrays (bundled with Blender)"),
+    ("onnxruntime", "onnxruntime", "running styles"),
+    ("av", "av", "reading and writing movies"),
+    ("cv2", "opencv-python-headless", "image processing"),
+)
+OPTIONAL_MODULES = (("torch", "torch", "training and the PyTorch backend"),)
+
+
+def preferences(context: bpy.types.Context | None = None) -> RESTYLE_AP_preferences:
+    context = context or bpy.context
+    return context.preferences.addons[__package__].preferences
+
+
+def torch_site_packages(create: bool = False) -> str:
+    """Where the optional PyTorch install goes: this extension's own user folder."""
+    return bpy.utils.extension_path_user(__package__, path="site-packages", create=create)
+
+
+def add_torch_site_packages() -> None:
+    """Make a PyTorch installed by the preferences importable (at register and after install)."""
+    import os
+
+    folder = torch_site_packages()
+    if os.path.isdir(folder) and folder not in sys.path:
+        sys.path.append(folder)
+        importlib.invalidate_caches()
+
+
+def module_status(module: str, distribution: str) -> str | None:
+    """The installed version of ``module``, or None when it cannot be imported."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "installed"
+
+
+def install_command() -> str:
+    return f'"{sys.executable}" -m pip install --target "{torch_site_packages()}" {TORCH_REQUIREMENT}'
+
+
+# -- PyTorch install ---------------------------------------------------------------------
+@dataclass
+class InstallState:
+    """One pip run at a time; the worker thread only appends to ``lines`` via the queue."""
+
+    running: bool = False
+    lines: list[str] = field(default_factory=list)
+    result: str = ""
+    ok: bool = False
+    messages: queue.Queue = field(default_factory=queue.Queue)
+
+
+INSTALL = InstallState()
+
+
+def _run_pip(target: str, messages: queue.Queue) -> None:
+    try:
+        if importlib.util.find_spec("pip") is None:
+            subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pip", "install", "--upgrade", "--only-binary=:all:",
+             "--target", target, TORCH_REQUIREMENT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for line in process.stdout:
+            messages.put(("line", line.rstrip()))
+        messages.put(("done", process.wait()))
+    except Exception as exc:  # reported in the preferences, never raised into Blender
+        messages.put(("line", str(exc)))
+        messages.put(("done", -1))
+
+
+class RESTYLE_OT_install_torch(Operator):
+    """Download PyTorch with pip into this extension's user folder"""
+
+    bl_idname = "restyle.install_torch"
+    bl_label = "Install PyTorch"
+
+    _timer = None
+
+    @classmethod
+    def poll(cls, _context):
+        return not INSTALL.running
+
+    def execute(self, context):
+        if not bpy.app.online_access:
+            self.report(
+                {"ERROR"},
+                "Online access is off (Preferences > System > Network); "
+                f"or install PyTorch yourself: {install_command()}",
+            )
+            return {"CANCELLED"}
+        INSTALL.running, INSTALL.lines, INSTALL.result, INSTALL.ok = True, [], "", False
+        target = torch_site_packages(create=True)
+        threading.Thread(target=_run_pip, args=(target, INSTALL.messages), daemon=True).start()
+        if bpy.app.background:
+            while INSTALL.running:
+                self._drain(block=True)
+            return {"FINISHED"} if INSTALL.ok else {"CANCELLED"}
+        self._timer = context.window_manager.event_timer_add(0.25, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        self._drain(block=False)
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "PREFERENCES":
+                area.tag_redraw()
+        if INSTALL.running:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        self.report({"INFO"} if INSTALL.ok else {"ERROR"}, INSTALL.result)
+        return {"FINISHED"} if INSTALL.ok else {"CANCELLED"}
+
+    def _drain(self, block: bool) -> None:
+        while True:
+            try:
+                kind, value = INSTALL.messages.get(block=block, timeout=0.5 if block else None)
+            except queue.Empty:
+                return
+            if kind == "line":
+                INSTALL.lines = (INSTALL.lines + [value])[-200:]
+                continue
+            INSTALL.running = False
+            INSTALL.ok = value == 0
+            if INSTALL.ok:
+                add_torch_site_packages()
+                INSTALL.result = f"PyTorch installed in {torch_site_packages()}"
+            else:
+                last = INSTALL.lines[-1] if INSTALL.lines else "no output"
+                INSTALL.result = f"pip failed ({value}): {last}"
+            return
+
+
+# -- preferences -------------------------------------------------------------------------
+class RESTYLE_AP_preferences(AddonPreferences):
+    bl_idname = __package__
+
+    backend: EnumProperty(
+        name="Backend",
+        description="What runs the styles unless the sidebar says otherwise",
+        items=(
+            ("AUTO", "Automatic", "ONNX Runtime when the style has an ONNX file, else PyTorch"),
+            ("ONNX", "ONNX Runtime", "Bundled with Restyle"),
+            ("TORCH", "PyTorch", "Needs PyTorch (install it below)"),
+        ),
+        default="AUTO",
+    )
+    device: EnumProperty(
+        name="Device",
+        description="Where styles run unless the sidebar says otherwise",
+        items=(
+            ("AUTO", "Automatic", "The fastest device found"),
+            ("CPU", "CPU", "The processor"),
+            ("CUDA", "CUDA", "An NVIDIA GPU"),
+            ("TENSORRT", "TensorRT", "An NVIDIA GPU through TensorRT"),
+            ("COREML", "Core ML", "Apple silicon (ONNX Runtime)"),
+            ("DML", "DirectML", "A GPU through DirectML on Windows"),
+            ("MPS", "Metal", "Apple silicon (PyTorch)"),
+        ),
+        default="AUTO",
+    )
+    gpu_index: IntProperty(
+        name="GPU Index",
+        description="Which GPU to use for CUDA and TensorRT when there are several",
+        default=0,
+        min=0,
+        max=15,
+    )
+    library_folder: StringProperty(
+        name="Style Library",
+        description="Folder of built-in and trained styles (empty: the folder the restyle "
+        "command uses too)",
+        subtype="DIR_PATH",
+        update=lambda _self, _context: _reload_styles(),
+    )
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+
+        col = layout.column(heading="Defaults")
+        col.prop(self, "backend")
+        col.prop(self, "device")
+        sub = col.column()
+        sub.active = self.device in {"AUTO", "CUDA", "TENSORRT"}
+        sub.prop(self, "gpu_index")
+
+        col = layout.column()
+        col.prop(self, "library_folder")
+        from .props import library_root
+
+        row = col.row()
+        row.alignment = "RIGHT"
+        row.label(text=f"In use: {library_root(context) or _default_root()}")
+
+        self.draw_dependencies(layout)
+
+    def draw_dependencies(self, layout):
+        box = layout.box()
+        box.label(text="Dependencies", icon="PACKAGE")
+        col = box.column(align=True)
+        for module, dist, purpose in RUNTIME_MODULES + OPTIONAL_MODULES:
+            version = module_status(module, dist)
+            icon = "CHECKMARK" if version else ("ERROR" if (module, dist, purpose) in RUNTIME_MODULES else "DOT")
+            col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
+
+        if module_status("torch", "torch"):
+            return
+        col = box.column(align=True)
+        if INSTALL.running:
+            col.label(text="Installing PyTorch…", icon="SORTTIME")
+            col.label(text=INSTALL.lines[-1] if INSTALL.lines else "starting pip")
+        elif INSTALL.result:
+            col.label(text=INSTALL.result, icon="CHECKMARK" if INSTALL.ok else "ERROR")
+        if bpy.app.online_access:
+            col.operator(RESTYLE_OT_install_torch.bl_idname, icon="IMPORT")
+            col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI (large) into:")
+            col.label(text=torch_site_packages())
+        else:
+            col.label(text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO")
+            col.label(text=install_command())
+            col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
+
+
+def _default_root():
+    from .core.styles import default_root
+
+    return default_root()
+
+
+def _reload_styles() -> None:
+    from .props import CATALOG
+
+    CATALOG.loaded = False
+
+
+classes = (RESTYLE_OT_install_torch, RESTYLE_AP_preferences)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register()
+    add_torch_site_packages()
+
+
+def unregister() -> None:
+    _unregister()

@@ -1,0 +1,208 @@
+"""Restyle's settings, stored per scene (``scene.restyle``), and the style picker's items.
+
+The panel edits these; ``restyle.apply_style`` takes any setting it is not given from here.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import bpy
+import bpy.utils.previews
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+from bpy.types import PropertyGroup
+
+PICTURE = "PICTURE"  # the style picker's "any picture…" entry
+PICTURE_NUMBER = 1_000_000
+
+SIZE_MODES = (
+    ("ORIGINAL", "Original", "Style frames at their own size"),
+    ("MAX_SIDE", "Longest Side", "Scale frames so their longest side is at most this many pixels"),
+    ("SCALE", "Scale", "Scale frames by a factor; strokes grow as frames shrink"),
+)
+BACKENDS = (
+    ("DEFAULT", "Preferences", "Use the backend chosen in the add-on preferences"),
+    ("AUTO", "Automatic", "ONNX Runtime when the style has an ONNX file, else PyTorch"),
+    ("ONNX", "ONNX Runtime", "ONNX Runtime, bundled with Restyle"),
+    ("TORCH", "PyTorch", "PyTorch, when installed (see the add-on preferences)"),
+)
+DEVICES = (
+    ("DEFAULT", "Preferences", "Use the device chosen in the add-on preferences"),
+    ("AUTO", "Automatic", "The fastest device found"),
+    ("CPU", "CPU", "The processor"),
+    ("CUDA", "CUDA", "An NVIDIA GPU"),
+    ("TENSORRT", "TensorRT", "An NVIDIA GPU through TensorRT (slow first run)"),
+    ("COREML", "Core ML", "Apple silicon (ONNX Runtime)"),
+    ("DML", "DirectML", "A GPU through DirectML on Windows (ONNX Runtime)"),
+    ("MPS", "Metal", "Apple silicon (PyTorch)"),
+)
+FORMATS = (
+    ("PNG", "PNG Sequence", "One PNG file per frame; a rerun resumes", "png"),
+    ("JPG", "JPEG Sequence", "One JPEG file per frame; small, lossy", "jpg"),
+    ("TIF", "TIFF Sequence", "One TIFF file per frame", "tif"),
+    ("H264", "H.264 Movie", "One MP4 movie; the strip must show its source one to one", "h264"),
+    ("PRORES", "ProRes Movie", "One MOV movie; the strip must show its source one to one", "prores"),
+    ("FFV1", "FFV1 Movie", "Lossless MKV movie; the strip must show its source one to one", "ffv1"),
+)
+FORMAT_WORDS = {identifier: word for identifier, _name, _desc, word in FORMATS}
+
+
+# -- style picker ------------------------------------------------------------------------
+class StyleCatalog:
+    """The styles the picker offers, with thumbnails; rebuilt when the library changes.
+
+    Blender keeps only a borrowed reference to dynamic enum items, so they live here.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, str, int, int]] = []
+        self.previews = None
+        self.root: Path | None = None
+        self.loaded = False
+
+    def reload(self, root: Path | None) -> None:
+        from .core.styles import StyleLibrary
+
+        self.root = root
+        if self.previews is None:
+            self.previews = bpy.utils.previews.new()
+        items = []
+        for info in StyleLibrary(root).list():
+            icon = self._icon(info.id, info.thumbnail)
+            number = _stable_number(info.id) if info.kind == "trained" else len(items)
+            label = info.name + (" (trained)" if info.kind == "trained" else "")
+            items.append((info.id, label, info.description or info.name, icon, number))
+        items.append((PICTURE, "Any Picture…", "Use any picture file as the style", "FILE_IMAGE", PICTURE_NUMBER))
+        self.items = items
+        self.loaded = True
+
+    def _icon(self, key: str, thumbnail: Path | None) -> int | str:
+        if thumbnail is None or not Path(thumbnail).is_file():
+            return "BRUSHES_ALL"
+        if key not in self.previews:
+            self.previews.load(key, str(thumbnail), "IMAGE")
+        return self.previews[key].icon_id
+
+    def name_of(self, style_id: str) -> str:
+        return next((name for sid, name, *_ in self.items if sid == style_id), style_id)
+
+    def close(self) -> None:
+        if self.previews is not None:
+            bpy.utils.previews.remove(self.previews)
+        self.previews = None
+        self.items = []
+        self.loaded = False
+
+
+CATALOG = StyleCatalog()
+
+
+def _stable_number(style_id: str) -> int:
+    """Enum numbers are what a .blend stores; keep a trained style's number fixed by name."""
+    return 1000 + zlib.crc32(style_id.encode()) % 900_000
+
+
+def library_root(context: bpy.types.Context) -> Path | None:
+    from .prefs import preferences
+
+    folder = preferences(context).library_folder
+    return Path(bpy.path.abspath(folder)) if folder else None
+
+
+def style_items(_self, context):
+    if not CATALOG.loaded:
+        try:
+            CATALOG.reload(library_root(context) if context else None)
+        except Exception as exc:  # a broken library must not break the sidebar
+            CATALOG.items = [(PICTURE, "Any Picture…", f"Style library unreadable: {exc}", "FILE_IMAGE", PICTURE_NUMBER)]
+    return CATALOG.items
+
+
+# -- settings ----------------------------------------------------------------------------
+class RESTYLE_PG_settings(PropertyGroup):
+    style: EnumProperty(name="Style", description="The style to apply", items=style_items)
+    picture: StringProperty(
+        name="Picture",
+        description="Any picture to take the style from",
+        subtype="FILE_PATH",
+    )
+    strength: FloatProperty(
+        name="Strength",
+        description="How much of the style to apply; 0 keeps the source",
+        default=1.0,
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+    )
+    size_mode: EnumProperty(name="Processing Size", items=SIZE_MODES, default="ORIGINAL")
+    max_side: IntProperty(
+        name="Longest Side",
+        description="Frames are styled at most this large; smaller sizes give bigger strokes",
+        default=1024,
+        min=32,
+        max=16384,
+        subtype="PIXEL",
+    )
+    scale: FloatProperty(
+        name="Scale",
+        description="Frames are styled at this scale; smaller scales give bigger strokes",
+        default=1.0,
+        min=0.05,
+        max=4.0,
+    )
+    preserve_colors: BoolProperty(
+        name="Preserve Colors",
+        description="Take only the style's strokes and keep the source's colours",
+    )
+    temporal: FloatProperty(
+        name="Temporal Coherence",
+        description="Steady the style from frame to frame along the motion (0 is off)",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+    )
+    backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
+    device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")
+    output_format: EnumProperty(
+        name="Format",
+        items=[(i, n, d) for i, n, d, _w in FORMATS],
+        default="PNG",
+    )
+    frame_start: IntProperty(
+        name="Start",
+        description="First scene frame to style (Start and End both 0: the strip's whole range)",
+        default=0,
+    )
+    frame_end: IntProperty(
+        name="End",
+        description="Last scene frame to style, inclusive",
+        default=0,
+    )
+
+    @property
+    def whole_strip(self) -> bool:
+        return self.frame_start == 0 and self.frame_end == 0
+
+
+classes = (RESTYLE_PG_settings,)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register()
+    bpy.types.Scene.restyle = PointerProperty(type=RESTYLE_PG_settings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.restyle
+    _unregister()
+    CATALOG.close()

