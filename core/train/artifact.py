@@ -1,0 +1,192 @@
+"""A trained style on disk: one folder that the style library lists and both engines run.
+
+    <folder>/style.json          what it is (no torch needed to read it)
+    <folder>/weights.safetensors the generator's weights (safetensors: no pickle to trust)
+    <folder>/model.onnx          the generator for ONNX Runtime, dynamic batch/height/width
+    <folder>/thumbnail.png       a small picture of the style for the library
+
+The folder is built next to its final place and renamed into it, so a crash never leaves a
+half-written style where the library would find it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import RestyleError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .trainer import TrainResult
+
+FORMAT = 1
+KIND = "trained"
+ARCH = "fewshot"
+META_FILE = "style.json"
+WEIGHTS_FILE = "weights.safetensors"
+ONNX_FILE = "model.onnx"
+THUMBNAIL_FILE = "thumbnail.png"
+THUMBNAIL_SIZE = 256  # longest side, in pixels
+INPUT_NAME = "image"
+OUTPUT_NAME = "stylized"
+
+
+def read_style_meta(folder: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``style.json`` of a trained style folder; RestyleError if it is not one."""
+    path = Path(folder) / META_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RestyleError(f"{folder} is not a trained style: it has no {META_FILE}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RestyleError(f"Cannot read {path}: {error}") from None
+    if not isinstance(meta, dict) or meta.get("kind") != KIND:
+        raise RestyleError(f"{path} does not describe a trained style")
+    if meta.get("format") != FORMAT:
+        raise RestyleError(
+            f"{path} is format {meta.get('format')!r}; this Restyle reads format {FORMAT}"
+        )
+    if meta.get("arch") != ARCH or not isinstance(meta.get("arch_config"), dict):
+        raise RestyleError(f"{path} names an architecture this Restyle does not know")
+    return meta
+
+
+def load_generator(folder: str | os.PathLike, device: str = "cpu") -> torch.nn.Module:
+    """The trained generator of a style folder, in eval mode, on ``device``."""
+    from safetensors.torch import load_file
+
+    from ...models.fewshot import FewShotGenerator
+
+    meta = read_style_meta(folder)
+    try:
+        generator = FewShotGenerator(**meta["arch_config"])
+        generator.load_state_dict(load_file(Path(folder) / WEIGHTS_FILE, device=device))
+    except (OSError, TypeError, ValueError, RuntimeError) as error:
+        raise RestyleError(f"Cannot load the trained style in {folder}: {error}") from None
+    return generator.to(device).eval()
+
+
+def _generator_from_result(result: TrainResult) -> torch.nn.Module:
+    import torch
+
+    from ...models.fewshot import FewShotGenerator
+
+    generator = FewShotGenerator(**result.arch_config)
+    generator.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v)) for k, v in result.state_dict.items()}
+    )
+    return generator.eval()
+
+
+def _write_thumbnail(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise RestyleError("The thumbnail must be an 8-bit RGB image")
+    scale = THUMBNAIL_SIZE / max(image.shape[:2])
+    if scale < 1:
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(image[:, :, ::-1]))
+    if not ok:
+        raise RestyleError("Could not encode the style thumbnail")
+    path.write_bytes(png.tobytes())
+
+
+def _is_trained_style(folder: Path) -> bool:
+    try:
+        read_style_meta(folder)
+    except RestyleError:
+        return False
+    return True
+
+
+def write_trained_style(
+    folder: str | os.PathLike,
+    result: TrainResult,
+    *,
+    name: str,
+    source: str,
+    keyframes: list[int],
+    thumbnail: np.ndarray,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``result`` as a trained style folder at ``folder``, atomically; returns the folder.
+
+    ``source`` names the clip the style was trained on, ``keyframes`` its painted frame
+    numbers, ``thumbnail`` an RGB uint8 picture (shrunk to 256 pixels). An existing style
+    folder is replaced only with ``overwrite=True``; anything else at ``folder`` never is.
+    """
+    import torch
+    from safetensors.numpy import save_file
+
+    from ...models.export import export_onnx
+
+    folder = Path(folder)
+    if not name or not name.strip():
+        raise RestyleError("A trained style needs a name")
+    if folder.exists() or folder.is_symlink():
+        if not overwrite:
+            raise RestyleError(f"A style already exists at {folder}; pick another name")
+        if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
+            raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+    try:
+        weights = {k: np.ascontiguousarray(v) for k, v in result.state_dict.items()}
+        save_file(weights, str(staging / WEIGHTS_FILE), metadata={"arch": ARCH})
+
+        generator = _generator_from_result(result)
+        example = torch.rand(1, result.arch_config["in_channels"], 64, 64)
+        export_onnx(
+            generator,
+            (example,),
+            staging / ONNX_FILE,
+            [INPUT_NAME],
+            [OUTPUT_NAME],
+            {INPUT_NAME: {0: "n", 2: "h", 3: "w"}, OUTPUT_NAME: {0: "n", 2: "h", 3: "w"}},
+        )
+        _write_thumbnail(staging / THUMBNAIL_FILE, thumbnail)
+
+        meta = {
+            "format": FORMAT,
+            "kind": KIND,
+            "name": name.strip(),
+            "arch": ARCH,
+            "arch_config": dict(result.arch_config),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "source": source,
+            "keyframes": [int(k) for k in keyframes],
+            "training": {**result.figures.as_dict(), "config": asdict(result.config)},
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+        if folder.exists():
+            # Move the old style aside first, so a failure here leaves one complete style.
+            retired = Path(
+                tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent)
+            )
+            os.replace(folder, retired / folder.name)
+            try:
+                os.replace(staging, folder)
+            except OSError:
+                os.replace(retired / folder.name, folder)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

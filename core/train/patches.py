@@ -1,0 +1,169 @@
+"""Training and validation patches cut from a few (source frame, painted keyframe) pairs.
+
+A few keyframes are all the data there is, so validation cannot be a separate set of
+frames without withholding something the artist painted. Instead each keyframe is cut into
+a grid of patch-sized tiles, a seeded fraction of the tiles is held out, and training
+patches are drawn only from windows that do not touch a held-out tile: validation then
+measures how well the mapping carries to pixels the generator never saw, while every
+keyframe still teaches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RestyleError
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A held-out square: ``size`` pixels from (``y``, ``x``) of keyframe ``keyframe``."""
+
+    keyframe: int
+    y: int
+    x: int
+    size: int
+
+
+def to_chw_float(image: np.ndarray) -> np.ndarray:
+    """uint8 HxWxC to float32 CxHxW in [0, 1]."""
+    return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+
+
+def _window_is_clear(blocked: np.ndarray, size: int) -> np.ndarray:
+    """For every top-left corner, whether the ``size`` window there has no blocked pixel."""
+    integral = np.zeros((blocked.shape[0] + 1, blocked.shape[1] + 1), dtype=np.int64)
+    integral[1:, 1:] = blocked.cumsum(0).cumsum(1)
+    window_sum = (
+        integral[size:, size:]
+        - integral[:-size, size:]
+        - integral[size:, :-size]
+        + integral[:-size, :-size]
+    )
+    return window_sum == 0
+
+
+class PatchSampler:
+    """Draws aligned (source, target) patch batches, never overlapping the validation tiles.
+
+    ``sources`` are uint8 HxWxC frames (RGB, then any guide channels), ``targets`` the
+    painted uint8 HxWx3 keyframes of the same size. Batches come back as float32 NCHW in
+    [0, 1]. All randomness comes from ``rng``, so a seed fixes every batch.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[np.ndarray],
+        targets: Sequence[np.ndarray],
+        patch_size: int,
+        *,
+        rng: np.random.Generator,
+        val_fraction: float = 0.1,
+        max_val_tiles: int = 64,
+        flip: bool = True,
+    ) -> None:
+        if len(sources) != len(targets) or not sources:
+            raise RestyleError("Training needs at least one (frame, keyframe) pair")
+        self.patch_size = patch_size
+        self.flip = flip
+        self.rng = rng
+        self.sources = [to_chw_float(s) for s in sources]
+        self.targets = [to_chw_float(t) for t in targets]
+        for source in self.sources:
+            if min(source.shape[1:]) < patch_size:
+                raise RestyleError(
+                    f"Keyframes of {source.shape[2]}x{source.shape[1]} are smaller than the "
+                    f"{patch_size}-pixel training patches; use a smaller patch size"
+                )
+        self.val_tiles = self._choose_val_tiles(val_fraction, max_val_tiles)
+        self._corners = self._training_corners()
+
+    def _choose_val_tiles(self, fraction: float, most: int) -> list[Tile]:
+        p = self.patch_size
+        grid = [
+            Tile(k, row * p, col * p, p)
+            for k, source in enumerate(self.sources)
+            for row in range(source.shape[1] // p)
+            for col in range(source.shape[2] // p)
+        ]
+        count = min(most, max(1, round(fraction * len(grid))))
+        # A keyframe that is a single tile cannot give up that tile and still train.
+        if count >= len(grid):
+            raise RestyleError(
+                "Keyframes are too small to hold out validation patches; use a smaller patch size"
+            )
+        picked = self.rng.choice(len(grid), size=count, replace=False)
+        return [grid[i] for i in sorted(picked)]
+
+    def _training_corners(self) -> list[tuple[np.ndarray, int]]:
+        """Per keyframe: flat indices of allowed top-left corners, and the row stride."""
+        p = self.patch_size
+        corners = []
+        for k, source in enumerate(self.sources):
+            blocked = np.zeros(source.shape[1:], dtype=np.uint8)
+            for tile in self.val_tiles:
+                if tile.keyframe == k:
+                    blocked[tile.y : tile.y + tile.size, tile.x : tile.x + tile.size] = 1
+            clear = _window_is_clear(blocked, p)
+            allowed = np.flatnonzero(clear)
+            if allowed.size == 0:
+                raise RestyleError(
+                    "A keyframe has no room for training patches next to its validation "
+                    "patches; use a smaller patch size"
+                )
+            corners.append((allowed, clear.shape[1]))
+        return corners
+
+    @property
+    def in_channels(self) -> int:
+        return self.sources[0].shape[0]
+
+    def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """A random batch: (sources N x C x P x P, targets N x 3 x P x P), float32."""
+        p = self.patch_size
+        rng = self.rng
+        keyframes = rng.integers(len(self.sources), size=batch_size)
+        picks = rng.random(batch_size)
+        flips = rng.random(batch_size) < 0.5 if self.flip else np.zeros(batch_size, dtype=bool)
+        source_batch = np.empty((batch_size, self.in_channels, p, p), dtype=np.float32)
+        target_batch = np.empty((batch_size, 3, p, p), dtype=np.float32)
+        for i, (k, pick, flip) in enumerate(zip(keyframes, picks, flips, strict=True)):
+            allowed, stride = self._corners[k]
+            y, x = divmod(int(allowed[int(pick * allowed.size)]), stride)
+            source = self.sources[k][:, y : y + p, x : x + p]
+            target = self.targets[k][:, y : y + p, x : x + p]
+            if flip:
+                # Mirroring left-right keeps the style's strokes plausible; rotations would not.
+                source, target = source[:, :, ::-1], target[:, :, ::-1]
+            source_batch[i] = source
+            target_batch[i] = target
+        return source_batch, target_batch
+
+    def validation_batch(self, margin: int) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out tiles: (sources with ``margin`` pixels of context on every side, targets).
+
+        The context lets the generator see the surroundings it would see inside a whole
+        frame; frame borders are mirrored, as the generator itself does.
+        """
+        padded = [
+            np.pad(s, ((0, 0), (margin, margin), (margin, margin)), mode="reflect")
+            for s in self.sources
+        ]
+        sources = np.stack(
+            [
+                padded[t.keyframe][
+                    :, t.y : t.y + t.size + 2 * margin, t.x : t.x + t.size + 2 * margin
+                ]
+                for t in self.val_tiles
+            ]
+        )
+        targets = np.stack(
+            [
+                self.targets[t.keyframe][:, t.y : t.y + t.size, t.x : t.x + t.size]
+                for t in self.val_tiles
+            ]
+        )
+        return sources, targets

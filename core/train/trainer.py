@@ -1,0 +1,452 @@
+"""Train a few-shot style: learn the mapping from source frames to their painted keyframes.
+
+Patch-based GAN training after Texler et al. 2020: the generator sees random aligned patches
+of the keyframes and is pulled towards the painted pixels by an L1 loss (plus an L1 loss on
+image gradients, which sharpens edges and strokes) and towards the keyframes' texture by a
+PatchGAN critic. Training stops when the validation loss on held-out tiles has not improved
+for a while, when the time budget runs out, or when the user cancels; the best validated
+weights are returned in every case.
+
+Torch is imported inside the functions: this module is on the training path only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ..errors import RestyleError
+from ..progress import CancelToken, Progress, ProgressCallback
+from ..torch_tuning import tune_cpu_allocator
+from .patches import PatchSampler, to_chw_float
+
+if TYPE_CHECKING:
+    import torch
+
+StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run learns and how long it may take."""
+
+    seed: int = 0
+    time_budget_s: float = 300.0
+    # A hard cap on iterations, for reproducible runs (the time budget still applies).
+    max_iterations: int | None = None
+    patch_size: int = 32
+    batch_size: int = 16
+    lr: float = 4e-4
+    l1_weight: float = 1.0
+    # L1 on horizontal and vertical pixel differences: edges and strokes, not just colour.
+    gradient_weight: float = 1.0
+    adversarial_weight: float = 0.02
+    adversarial_loss: Literal["lsgan", "hinge"] = "lsgan"
+    generator_width: int = 16
+    generator_blocks: int = 3
+    discriminator_width: int = 16
+    flip: bool = True
+    # Validation: the share of keyframe tiles held out, and how often they are scored.
+    val_fraction: float = 0.1
+    val_every: int = 100
+    # Stop after this many validations without a relative improvement of min_improvement.
+    patience: int = 10
+    min_improvement: float = 0.002
+    preview_every_s: float = 5.0
+    progress_every_s: float = 0.5
+    device: str = "auto"
+    # CPU threads for torch; None uses every core this process may run on.
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.time_budget_s > 0:
+            problems.append("time_budget_s must be positive")
+        if self.max_iterations is not None and self.max_iterations < 1:
+            problems.append("max_iterations must be at least 1")
+        if self.patch_size < 8 or self.patch_size % 4:
+            problems.append("patch_size must be a multiple of 4, at least 8")
+        if self.batch_size < 1:
+            problems.append("batch_size must be at least 1")
+        if not self.lr > 0:
+            problems.append("lr must be positive")
+        if min(self.l1_weight, self.gradient_weight, self.adversarial_weight) < 0:
+            problems.append("loss weights must not be negative")
+        if self.adversarial_loss not in ("lsgan", "hinge"):
+            problems.append("adversarial_loss must be 'lsgan' or 'hinge'")
+        if not 0 < self.val_fraction < 0.5:
+            problems.append("val_fraction must be between 0 and 0.5")
+        if self.val_every < 1 or self.patience < 1:
+            problems.append("val_every and patience must be at least 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            problems.append("device must be 'auto', 'cpu' or 'cuda'")
+        if self.threads is not None and self.threads < 1:
+            problems.append("threads must be at least 1")
+        if problems:
+            raise RestyleError("Invalid training settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class TrainFigures:
+    """What a run did, for the style's metadata and the user."""
+
+    iterations: int
+    seconds: float
+    seconds_per_iteration: float
+    train_l1: float | None  # mean L1 on training patches since the last-but-one validation
+    val_l1: float  # L1 of the returned weights on the held-out tiles
+    best_iteration: int
+    stopped_because: StopReason
+    device: str
+    # (iteration, validation L1) of every validation, in order: the learning curve.
+    val_history: tuple[tuple[int, float], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The best generator weights (numpy, CPU), how to rebuild it, and the run's figures."""
+
+    state_dict: dict[str, np.ndarray]
+    arch_config: dict[str, int]
+    figures: TrainFigures
+    config: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _pick_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RestyleError("Training on CUDA was requested, but torch sees no CUDA device")
+    return name
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _cpu_threads(threads: int | None) -> Iterator[None]:
+    """Torch's thread count for one run, restored afterwards.
+
+    Torch's CPU kernels give the same results run to run for a fixed thread count, so the
+    seed alone makes CPU training reproducible; CUDA runs are not bit-reproducible.
+    """
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or _available_cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _gradient_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    dx = (output[..., :, 1:] - output[..., :, :-1]) - (target[..., :, 1:] - target[..., :, :-1])
+    dy = (output[..., 1:, :] - output[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])
+    return 0.5 * (dx.abs().mean() + dy.abs().mean())
+
+
+def _critic_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "hinge":
+        return (1 - real).clamp_min(0).mean() + (1 + fake).clamp_min(0).mean()
+    return 0.5 * ((real - 1).square().mean() + fake.square().mean())
+
+
+def _generator_adversarial_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "hinge":
+        return -fake.mean()
+    return (fake - 1).square().mean()
+
+
+def _check_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    if not pairs:
+        raise RestyleError("Training needs at least one painted keyframe")
+    channels = None
+    for index, (source, target) in enumerate(pairs):
+        for what, image in (("frame", source), ("keyframe", target)):
+            if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
+                raise RestyleError(f"Training {what} {index} is not an 8-bit HxWxC image")
+        if target.shape[2] != 3:
+            raise RestyleError(f"Keyframe {index} is not RGB")
+        if source.shape[:2] != target.shape[:2]:
+            raise RestyleError(
+                f"Keyframe {index} is {target.shape[1]}x{target.shape[0]} but its frame is "
+                f"{source.shape[1]}x{source.shape[0]}; paint over the frame at its own size"
+            )
+        if channels is not None and source.shape[2] != channels:
+            raise RestyleError("All training frames must have the same number of channels")
+        channels = source.shape[2]
+
+
+def _to_uint8_image(batch: torch.Tensor) -> np.ndarray:
+    """First image of an NCHW [0, 1] batch as uint8 HxWx3."""
+    image = batch[0].detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
+    return np.ascontiguousarray(image.cpu().numpy())
+
+
+def train_style(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    config: TrainConfig | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    preview_frame: np.ndarray | None = None,
+    on_preview: Callable[[np.ndarray], None] | None = None,
+) -> TrainResult:
+    """Learn the style of ``pairs`` of (source frame, painted keyframe), both uint8 HxWx3.
+
+    Source frames may carry extra guide channels after RGB (HxWxC, the same C for all);
+    the generator then takes C input channels. Progress reports elapsed whole seconds out of
+    the time budget; ``fps`` is iterations per second. Every ``preview_every_s`` seconds, and
+    once more with the returned weights at the end, ``on_preview`` receives ``preview_frame``
+    (same channels as the sources) styled by the generator as uint8 HxWx3. Cancelling
+    returns normally with the best weights so far and ``stopped_because == "cancelled"``.
+    A fixed seed and ``max_iterations`` give identical weights on the same CPU and threads.
+    """
+    import torch
+
+    from ...models.fewshot import FewShotGenerator, PatchDiscriminator
+
+    config = config or TrainConfig()
+    _check_pairs(pairs)
+    if preview_frame is not None and (
+        preview_frame.dtype != np.uint8
+        or preview_frame.ndim != 3
+        or preview_frame.shape[2] != pairs[0][0].shape[2]
+    ):
+        raise RestyleError("The preview frame must be an 8-bit image like the training frames")
+    tune_cpu_allocator()
+    device = torch.device(_pick_device(config.device))
+
+    with _cpu_threads(config.threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        rng = np.random.default_rng(config.seed)
+        sampler = PatchSampler(
+            [s for s, _ in pairs],
+            [t for _, t in pairs],
+            config.patch_size,
+            rng=rng,
+            val_fraction=config.val_fraction,
+            flip=config.flip,
+        )
+        generator = FewShotGenerator(
+            sampler.in_channels, config.generator_width, config.generator_blocks
+        ).to(device)
+        critic = PatchDiscriminator(3, config.discriminator_width).to(device)
+        run = _Run(config, sampler, generator, critic, device, progress, cancel)
+        if preview_frame is not None and on_preview is not None:
+            run.preview_input = torch.from_numpy(to_chw_float(preview_frame))[None].to(device)
+            run.on_preview = on_preview
+        return run.train()
+
+
+class _Run:
+    """One training run's state: the loop, validation, checkpointing and reporting."""
+
+    def __init__(self, config, sampler, generator, critic, device, progress, cancel) -> None:
+        import torch
+
+        self.config = config
+        self.sampler = sampler
+        self.generator = generator
+        self.critic = critic
+        self.device = device
+        self.progress = progress
+        self.cancel = cancel
+        self.preview_input: torch.Tensor | None = None
+        self.on_preview: Callable[[np.ndarray], None] | None = None
+        self.use_critic = config.adversarial_weight > 0
+        betas = (0.5, 0.999)
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=betas)
+        margin = config.patch_size // 2
+        val_sources, val_targets = sampler.validation_batch(margin)
+        self.val_margin = margin
+        self.val_sources = torch.from_numpy(val_sources).to(device)
+        self.val_targets = torch.from_numpy(val_targets).to(device)
+
+    def validation_l1(self) -> float:
+        import torch
+
+        m, size = self.val_margin, self.config.patch_size
+        total = 0.0
+        self.generator.eval()
+        with torch.inference_mode():
+            for start in range(0, len(self.val_sources), 32):
+                output = self.generator(self.val_sources[start : start + 32])
+                output = output[:, :, m : m + size, m : m + size]
+                total += (output - self.val_targets[start : start + 32]).abs().sum().item()
+        self.generator.train()
+        return total / self.val_targets.numel()
+
+    def preview(self) -> None:
+        import torch
+
+        if self.preview_input is None or self.on_preview is None:
+            return
+        self.generator.eval()
+        with torch.inference_mode():
+            image = _to_uint8_image(self.generator(self.preview_input))
+        self.generator.train()
+        self.on_preview(image)
+
+    def step(self, source: torch.Tensor, target: torch.Tensor) -> float:
+        config = self.config
+        output = self.generator(source)
+        if self.use_critic:
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d = _critic_loss(
+                config.adversarial_loss, self.critic(target), self.critic(output.detach())
+            )
+            loss_d.backward()
+            self.opt_d.step()
+
+        self.opt_g.zero_grad(set_to_none=True)
+        l1 = (output - target).abs().mean()
+        loss = config.l1_weight * l1
+        if config.gradient_weight > 0:
+            loss = loss + config.gradient_weight * _gradient_l1(output, target)
+        if self.use_critic:
+            self.critic.requires_grad_(False)  # the generator's step needs no critic gradients
+            adversarial = _generator_adversarial_loss(config.adversarial_loss, self.critic(output))
+            loss = loss + config.adversarial_weight * adversarial
+            self.critic.requires_grad_(True)
+        loss.backward()
+        self.opt_g.step()
+        return l1.item()
+
+    def train(self) -> TrainResult:
+        import torch
+
+        config = self.config
+        started = time.perf_counter()
+        budget = config.time_budget_s
+        best_val = math.inf
+        best_state: dict[str, torch.Tensor] = {}
+        best_iteration = 0
+        reference_val = math.inf  # the value the patience counter measures improvement from
+        stale = 0
+        train_l1_sum, train_l1_count, last_train_l1 = 0.0, 0, math.nan
+        last_report = last_preview = started
+        iteration = 0
+        validated_at = -1
+        stopped: StopReason
+
+        history: list[tuple[int, float]] = []
+
+        def checkpoint(value: float) -> None:
+            nonlocal best_val, best_state, best_iteration
+            history.append((iteration, round(value, 6)))
+            if value < best_val:
+                best_val, best_iteration = value, iteration
+                best_state = {
+                    k: v.detach().to("cpu", copy=True)
+                    for k, v in self.generator.state_dict().items()
+                }
+
+        while True:
+            now = time.perf_counter()
+            if self.cancel is not None and self.cancel.cancelled:
+                stopped = "cancelled"
+                break
+            if now - started >= budget:
+                stopped = "time_budget"
+                break
+            if config.max_iterations is not None and iteration >= config.max_iterations:
+                stopped = "max_iterations"
+                break
+
+            source, target = self.sampler.sample(config.batch_size)
+            train_l1_sum += self.step(
+                torch.from_numpy(source).to(self.device), torch.from_numpy(target).to(self.device)
+            )
+            train_l1_count += 1
+            iteration += 1
+
+            if iteration % config.val_every == 0:
+                value = self.validation_l1()
+                validated_at = iteration
+                last_train_l1 = train_l1_sum / train_l1_count
+                train_l1_sum, train_l1_count = 0.0, 0
+                checkpoint(value)
+                if value < reference_val * (1 - config.min_improvement):
+                    reference_val, stale = value, 0
+                else:
+                    stale += 1
+                    if stale >= config.patience:
+                        stopped = "patience"
+                        break
+
+            now = time.perf_counter()
+            if now - last_preview >= config.preview_every_s:
+                self.preview()
+                last_preview = now = time.perf_counter()
+            if self.progress is not None and now - last_report >= config.progress_every_s:
+                last_report = now
+                self.report(now - started, iteration, last_train_l1, best_val)
+
+        # Score the weights trained since the last validation too, so no work is lost.
+        if validated_at != iteration:
+            if train_l1_count:
+                last_train_l1 = train_l1_sum / train_l1_count
+            checkpoint(self.validation_l1())
+        self.generator.load_state_dict(best_state)
+        self.preview()
+        seconds = time.perf_counter() - started
+        if self.progress is not None:
+            self.report(seconds, iteration, last_train_l1, best_val, final=True)
+        figures = TrainFigures(
+            iterations=iteration,
+            seconds=round(seconds, 3),
+            seconds_per_iteration=round(seconds / iteration, 5) if iteration else 0.0,
+            train_l1=None if math.isnan(last_train_l1) else round(last_train_l1, 6),
+            val_l1=round(best_val, 6),
+            best_iteration=best_iteration,
+            stopped_because=stopped,
+            device=self.device.type,
+            val_history=tuple(history),
+        )
+        return TrainResult(
+            state_dict={k: v.numpy() for k, v in best_state.items()},
+            arch_config=self.generator.arch_config,
+            figures=figures,
+            config=config,
+        )
+
+    def report(
+        self, elapsed: float, iteration: int, train_l1: float, best_val: float, final: bool = False
+    ) -> None:
+        budget = self.config.time_budget_s
+        total = max(1, math.ceil(budget))
+        rate = iteration / elapsed if elapsed > 0 else 0.0
+        message = f"iteration {iteration}"
+        if not math.isnan(train_l1):
+            message += f" · L1 {train_l1:.4f}"
+        if best_val < math.inf:
+            message += f" · validation L1 {best_val:.4f}"
+        self.progress(
+            Progress(
+                done=total if final else min(total, int(elapsed)),
+                total=total,
+                fps=rate,
+                eta_s=0.0 if final else max(0.0, budget - elapsed),
+                stage="train",
+                message=message,
+            )
+        )
