@@ -179,6 +179,61 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- sheet ---------------------------------------------------------------------------------
+def cmd_sheet(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .contact_sheet import contact_sheet
+    from .media import decode_range
+
+    library = _library(args)
+    if not library.builtins_ready():
+        from .builtins import install_builtins
+
+        install_builtins(library.builtin_dir)
+    frame = next(iter(decode_range(args.input, args.frame, args.frame)))
+    if frame.dtype != "uint8":
+        frame = (frame // 257).astype("uint8")
+    sheet = contact_sheet(frame, library, tile_width=args.tile_width)
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise RestyleError(f"{out} exists; pass --overwrite to replace it")
+    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise RestyleError(f"cannot write {out}")
+    _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")
+    return 0
+
+
+# -- shots ---------------------------------------------------------------------------------
+def cmd_shots(args: argparse.Namespace) -> int:
+    from .media import decode_range, probe
+    from .shots import analyze_shots
+
+    info = probe(args.input)
+    end = info.frame_count - 1 if args.end is None else args.end
+    if not 0 <= args.start <= end <= info.frame_count - 1:
+        raise RestyleError(
+            f"frame range {args.start}..{end} is outside the source's frames 0..{info.frame_count - 1}"
+        )
+    shots = analyze_shots(decode_range(args.input, args.start, end, info=info))
+    records = [
+        {
+            "start": s.start + args.start,
+            "end": s.end - 1 + args.start,
+            "keyframes": [k + args.start for k in s.keyframes],
+        }
+        for s in shots
+    ]
+    cuts = [r["start"] for r in records[1:]]
+    if args.json:
+        print(json.dumps({"cuts": cuts, "shots": records}, indent=1))
+    elif not args.quiet:
+        print(f"{len(records)} shots, cuts at frames {cuts or 'none'} (0-based, inclusive ranges)")
+        for i, r in enumerate(records, 1):
+            print(f"shot {i}: frames {r['start']}..{r['end']}, keyframes {r['keyframes']}")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -241,6 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("sheet", parents=[common], help="render one frame in every built-in style")
+    p.add_argument("input", help="movie, image or image sequence")
+    p.add_argument("-o", "--output", required=True, help="picture file to write (.png/.jpg)")
+    p.add_argument("--frame", type=int, default=0, help="which frame (0-based)")
+    p.add_argument("--tile-width", type=int, default=320)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_sheet)
+
+    p = sub.add_parser("shots", parents=[common], help="find cuts and suggest keyframes per shot")
+    p.add_argument("input", help="movie or image sequence")
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--end", type=int, default=None)
+    p.set_defaults(func=cmd_shots)
     return parser
 
 

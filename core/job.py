@@ -217,7 +217,7 @@ class StyleJob:
         if self.measure:
             from .metrics import WarpingErrorMeter
 
-            meter = WarpingErrorMeter()
+            meter = WarpingErrorMeter(max_side=480)
 
         def frames() -> Iterator[tuple[int, np.ndarray] | None]:
             expected = None
@@ -238,9 +238,16 @@ class StyleJob:
 
         on_frame = None
         if meter is not None:
+            from .shots import is_hard_cut
+
+            last: list = []
 
             def on_frame(index: int, source: np.ndarray, styled: np.ndarray) -> None:
-                meter.add(source, styled)
+                """Warping error over consecutive frames of one shot (never across a cut)."""
+                if last and (last[0] != index - 1 or is_hard_cut(last[1], source)):
+                    meter.reset()
+                last[:] = [index, source]
+                meter.add(source[..., :3], styled[..., :3])
 
         t0 = time.perf_counter()
         batch = self.batch_size or (1 if stylizer.engine.device == "cpu" else 4)
@@ -275,7 +282,7 @@ class StyleJob:
         result.written = stats.written if stats else 0
         result.fps = result.written / result.seconds if result.seconds else 0.0
         if meter is not None:
-            result.warping_error = meter.value
+            result.warping_error = meter.value if meter.pairs else None
         if sequence:
             result.frame_files = [
                 out / f"{FRAME_NAME.format(index=i)}.{self.format}"

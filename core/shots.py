@@ -230,3 +230,11 @@ def analyze_shots(
         Shot(shot.start, shot.end, tuple(k for k in keyframes if shot.start <= k < shot.end))
         for shot in shots_from_cuts(cuts, len(features))
     ]
+
+
+def is_hard_cut(prev_rgb: np.ndarray, rgb: np.ndarray, threshold: float = 0.3) -> bool:
+    """A cheap streaming cut test (HSV histogram change on thumbnails), for metrics."""
+    a, b = (cv2.resize(f[..., :3], (64, 36), interpolation=cv2.INTER_AREA) for f in (prev_rgb, rgb))
+    return (
+        histogram_distance(hsv_histogram(_rgb_to_hsv(a)), hsv_histogram(_rgb_to_hsv(b))) > threshold
+    )
