@@ -324,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("restyle: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
+    except OSError as exc:  # disk full, permissions changed mid-run, ...
+        print(f"restyle: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

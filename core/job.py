@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -311,9 +312,13 @@ def _existing_parent(path: Path) -> Path:
 
 
 def _check_writable(folder: Path) -> None:
+    """Probe with a real temporary file: permission bits do not tell the whole story."""
     folder = _existing_parent(folder)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise RestyleError(f"cannot write to {folder}: permission denied")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise RestyleError(f"cannot write to {folder}: {exc.strerror or exc}") from None
 
 
 def _write_manifest(out: Path, key: str, job: StyleJob, style: StyleInfo) -> None:
