@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from restyle.core.tiling import run_tiled, tile_starts
 
 
