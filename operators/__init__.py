@@ -1,27 +1,31 @@
-"""Blender operators: ``restyle.apply_style`` and the sidebar's helpers. Imports bpy."""
+"""Blender operators: ``restyle.apply_style`` and the sidebar's helpers.
 
-import bpy
-
-from . import apply_style, sidebar
-from .runner import RUN
-
-classes = (apply_style.RESTYLE_OT_apply_style, *sidebar.classes)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
+bpy is imported on registration only, so ``strip_frames`` stays importable (and testable)
+without Blender.
+"""
 
 
-@bpy.app.handlers.persistent
-def _cancel_on_load(*_args) -> None:
-    """A file is being loaded: stop a running job (its frames stay on disk)."""
-    RUN.cancel()
+def _modules():
+    from . import apply_style, sidebar
+
+    return apply_style, sidebar
 
 
 def register() -> None:
-    _register()
-    bpy.app.handlers.load_pre.append(_cancel_on_load)
+    import bpy
+
+    apply_style, sidebar = _modules()
+    for cls in apply_style.classes + sidebar.classes:
+        bpy.utils.register_class(cls)
+    bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
 
 
 def unregister() -> None:
-    RUN.cancel()
-    if _cancel_on_load in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.remove(_cancel_on_load)
-    _unregister()
+    import bpy
+
+    apply_style, sidebar = _modules()
+    apply_style.cancel_on_load()
+    if apply_style.cancel_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
+    for cls in reversed(apply_style.classes + sidebar.classes):
+        bpy.utils.unregister_class(cls)

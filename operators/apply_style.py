@@ -134,6 +134,7 @@ class RESTYLE_OT_apply_style(Operator):
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         outcome = self._worker.poll()
+        RUN.progress = self._worker.progress or RUN.progress
         _redraw_sequencers(context)
         if outcome is None:
             return {"PASS_THROUGH"}
@@ -356,3 +357,12 @@ def _redraw_sequencers(context) -> None:
             if area.type == "SEQUENCE_EDITOR":
                 area.tag_redraw()
 
+
+
+@bpy.app.handlers.persistent
+def cancel_on_load(*_args) -> None:
+    """A file is being loaded (or Restyle disabled): stop a running job; its frames stay."""
+    RUN.cancel()
+
+
+classes = (RESTYLE_OT_apply_style,)

@@ -61,6 +61,7 @@ class Worker(threading.Thread):
         self.job = job
         self.token = CancelToken()
         self.events: queue.Queue = queue.Queue()
+        self.progress: Progress | None = None  # the latest, as of the last poll()
 
     def run(self) -> None:
         try:
@@ -84,6 +85,6 @@ class Worker(threading.Thread):
             except queue.Empty:
                 return None
             if kind == "progress":
-                RUN.progress = value
+                self.progress = value
             else:
                 return kind, value

@@ -1,15 +1,19 @@
-"""The Sequencer sidebar's Restyle tab. Imports bpy."""
-
-import bpy
-
-from . import sequencer
-
-_register, _unregister = bpy.utils.register_classes_factory(sequencer.classes)
+"""The Sequencer sidebar's Restyle tab."""
 
 
 def register() -> None:
-    _register()
+    import bpy
+
+    from .sequencer import classes
+
+    for cls in classes:
+        bpy.utils.register_class(cls)
 
 
 def unregister() -> None:
-    _unregister()
+    import bpy
+
+    from .sequencer import classes
+
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -31,7 +31,7 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         scene = compat.sequencer_scene(context)
         settings = scene.restyle
 
-        self.draw_strip(layout, scene)
+        draw_strip(layout, scene)
 
         col = layout.column()
         col.template_icon_view(settings, "style", show_labels=True, scale=6.0, scale_popup=5.0)
@@ -48,44 +48,12 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         layout.prop(settings, "strength", slider=True)
 
         if RUN.running:
-            self.draw_progress(layout)
+            draw_progress(layout)
         else:
             row = layout.row()
             row.scale_y = 1.5
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
-            self.draw_summary(layout)
-
-    @staticmethod
-    def draw_strip(layout, scene) -> None:
-        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
-        if strip is None:
-            layout.label(text="Select a movie or image strip", icon="INFO")
-        elif strip.type not in SUPPORTED:
-            what = KIND_WORDS.get(strip.type, "an effect strip")
-            layout.label(text=f"{strip.name} is {what.split(' (')[0]}", icon="ERROR")
-        else:
-            icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
-            layout.label(text=strip.name, icon=icon)
-
-    @staticmethod
-    def draw_progress(layout) -> None:
-        p = RUN.progress
-        col = layout.column(align=True)
-        col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
-        if p is None or p.stage != "stylize":
-            text = (p.message or p.stage.capitalize()) if p else "Starting"
-            col.progress(factor=0.0, type="BAR", text=f"{text}…")
-        else:
-            eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
-            fps = f", {p.fps:.1f} frames/s" if p.fps else ""
-            col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{fps}{eta}")
-        col.operator("restyle.cancel", icon="CANCEL")
-
-    @staticmethod
-    def draw_summary(layout) -> None:
-        icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
-        if RUN.status in icons:
-            layout.label(text=RUN.summary, icon=icons[RUN.status])
+            draw_summary(layout)
 
 
 class RESTYLE_PT_range(RestylePanel, Panel):
@@ -160,6 +128,36 @@ class RESTYLE_PT_output(RestylePanel, Panel):
         col.prop(settings, "device")
         if RUN.folder:
             col.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
+
+
+def draw_strip(layout, scene) -> None:
+    strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+    if strip is None:
+        layout.label(text="Select a movie or image strip", icon="INFO")
+    elif strip.type not in SUPPORTED:
+        what = KIND_WORDS.get(strip.type, "an effect strip")
+        layout.label(text=f"{strip.name} is {what.split(' (')[0]}", icon="ERROR")
+    else:
+        icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
+        layout.label(text=strip.name, icon=icon)
+
+def draw_progress(layout) -> None:
+    p = RUN.progress
+    col = layout.column(align=True)
+    col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
+    if p is None or p.stage != "stylize":
+        text = (p.message or p.stage.capitalize()) if p else "Starting"
+        col.progress(factor=0.0, type="BAR", text=f"{text}…")
+    else:
+        eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
+        fps = f", {p.fps:.1f} frames/s" if p.fps else ""
+        col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{fps}{eta}")
+    col.operator("restyle.cancel", icon="CANCEL")
+
+def draw_summary(layout) -> None:
+    icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
+    if RUN.status in icons:
+        layout.label(text=RUN.summary, icon=icons[RUN.status])
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,375 @@
+"""``restyle.apply_style`` and friends in real Blender, checked down to the pixels.
+
+Source clips carry their frame index in their pixels. For every scene frame the styled
+strip must show core's styled version of exactly the source frame Blender shows there:
+the index is read from a render of the source strip, the styled frame from a render of the
+new strip, and the two are matched against core's own output for the whole source.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clips import make_image_sequence, make_index_clip, read_index
+from vse import SIZE, all_strips, ext, render, sequencer_override, top_strips
+
+pytestmark = pytest.mark.blender
+
+STYLE = "starry-swirls"
+STYLE_NAME = "Starry Swirls"
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vse-media")
+    return {
+        "clip24": make_index_clip(folder / "clip24.mp4", 24, SIZE, fps=24, gop=6),
+        "clip30": make_index_clip(folder / "clip30.mp4", 30, SIZE, fps=30, gop=6),
+        "images": make_image_sequence(folder / "images", 12, SIZE),
+    }
+
+
+@pytest.fixture(scope="session")
+def reference(restyle, tmp_path_factory):
+    """Core's styled frames for a whole source, made once per (source, style)."""
+    import cv2
+
+    made: dict = {}
+
+    def styled(source, style: str = STYLE) -> dict[int, np.ndarray]:
+        key = (str(source), style)
+        if key not in made:
+            out = tmp_path_factory.mktemp("reference")
+            result = ext("core.job").StyleJob(source, out, style).run()
+            made[key] = {
+                int(f.stem): cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+                for f in result.frame_files
+            }
+        return made[key]
+
+    return styled
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    """Save the file into tmp_path so styled frames go to //restyle/ beside it."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    return tmp_path
+
+
+def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
+    """Add a movie the way the UI does (Adjust Playback Rate on), without its sound."""
+    import bpy
+
+    compat = ext("compat")
+    before = set(all_strips(scene).keys())
+    with sequencer_override(scene, area):
+        result = bpy.ops.sequencer.movie_strip_add(
+            filepath=str(path), frame_start=frame_start, channel=channel, sound=False,
+            adjust_playback_rate=own_rate, use_framerate=False, set_view_transform=False,
+            **compat.strip_add_kwargs(),
+        )
+    assert result == {"FINISHED"}
+    (name,) = set(all_strips(scene).keys()) - before
+    return all_strips(scene)[name]
+
+
+def add_images(scene, files, frame_start, channel=1):
+    strips = top_strips(scene.sequence_editor)
+    strip = strips.new_image("images", str(files[0]), channel, frame_start, fit_method="ORIGINAL")
+    for f in files[1:]:
+        strip.elements.append(f.name)
+    return strip
+
+
+def add_color(scene, channel, first, last):
+    """A colour strip over ``first..last`` (``new_effect`` takes a length from 4.4 on)."""
+    import bpy
+
+    span = {"length": last - first + 1} if bpy.app.version >= (4, 4) else {"frame_end": last + 1}
+    return top_strips(scene.sequence_editor).new_effect(
+        "colour", "COLOR", channel, frame_start=first, **span
+    )
+
+
+def new_strips(scene, before):
+    return [s for s in all_strips(scene) if s.name not in before]
+
+
+def check_alignment(scene, source, styled, frames, reference, tolerance=2.0):
+    """At every frame, ``styled`` shows core's styling of what ``source`` shows."""
+    shown = {f: read_index(img) for f, img in render(scene, frames, only=source).items()}
+    seen = render(scene, frames, only=styled)
+    for frame in frames:
+        index = shown[frame]
+        errors = {i: np.abs(seen[frame].astype(float) - ref.astype(float)).mean() for i, ref in reference.items()}
+        best = min(errors, key=errors.get)
+        assert best == index and errors[index] < tolerance, (
+            f"frame {frame}: source shows {index}, styled strip matches {best} "
+            f"(error {errors[index]:.2f} vs {errors[best]:.2f})"
+        )
+    return shown
+
+
+def check_new_strip(scene, strip, name, channel, first, last):
+    assert strip.name == name
+    assert strip.channel == channel
+    assert (strip.frame_final_start, strip.frame_final_end - 1) == (first, last)
+    assert strip.select and scene.sequence_editor.active_strip == strip
+    assert [s.name for s in all_strips(scene) if s.select] == [strip.name]
+
+
+def test_movie_strip_whole_range(scene, saved, media, reference, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=5, channel=2)
+    # Channel 3 is taken over part of the range: the styled strip goes to channel 4.
+    add_color(scene, channel=3, first=20, last=29).mute = True
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 4, 5, 28)
+    assert styled.type == "IMAGE"
+    assert styled.directory.startswith("//restyle/")
+    assert Path(bpy.path.abspath(styled.directory)).parent == saved / "restyle"
+    shown = check_alignment(scene, source, styled, range(5, 29), reference(media["clip24"]))
+    assert list(shown.values()) == list(range(24))
+
+
+@pytest.mark.parametrize("clip,scene_fps", [("clip30", 24), ("clip24", 30)])
+def test_trimmed_movie_at_its_own_rate(scene, saved, media, reference, sequencer_area, clip, scene_fps):
+    import bpy
+
+    scene.render.fps = scene_fps
+    source = add_movie(scene, sequencer_area, media[clip], frame_start=3)
+    source.animation_offset_start = 2  # source frames trimmed off the file's start
+    source.frame_offset_start = 3
+    source.frame_offset_end = 2
+    first, last = source.frame_final_start + 1, source.frame_final_end - 2
+    before = set(all_strips(scene).keys())
+
+    result = bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, frame_start=first, frame_end=last
+    )
+
+    assert result == {"FINISHED"}
+    (styled,) = new_strips(scene, before)
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, first, last)
+    shown = check_alignment(scene, source, styled, range(first, last + 1), reference(media[clip]))
+    steps = np.diff(list(shown.values()))
+    assert set(steps) == ({1, 2} if scene_fps == 24 else {0, 1})  # frames skipped / repeated
+
+
+def test_image_strip_reversed_and_strobed(scene, saved, media, reference):
+    import bpy
+
+    files = media["images"]
+    source = add_images(scene, files, frame_start=3)
+    source.use_reverse_frames = True
+    source.strobe = 2.0
+    source.frame_offset_end = 1
+    first, last = source.frame_final_start, source.frame_final_end - 1
+    strip_source = ext("operators.strip_source").read_strip(scene, source)
+    for frame in range(first, last + 1):  # our timing agrees with Blender's own lookup
+        (index,) = strip_source.frames(frame, frame)
+        assert files[index].name == source.strip_elem_from_frame(frame).filename
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, first, last)
+    check_alignment(scene, source, styled, range(first, last + 1), reference(list(files)))
+
+
+def test_strip_inside_a_trimmed_meta(scene, saved, media, reference, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1, channel=1)
+    for strip in all_strips(scene):
+        strip.select = strip == source
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.sequencer.meta_make() == {"FINISHED"}
+    meta = source.parent_meta()
+    meta.frame_final_start = 6  # the meta hides its content's first frames
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    assert styled.parent_meta() == meta
+    assert styled.name in top_strips(meta)
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", source.channel + 1, 6, 24)
+    check_alignment(scene, source, styled, range(6, 25), reference(media["clip24"]))
+
+
+def test_picture_style(scene, saved, media, reference, sequencer_area, tmp_path):
+    import bpy
+    import cv2
+
+    rng = np.random.default_rng(1)
+    picture = tmp_path / "texture.png"
+    texture = cv2.resize(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8), (128, 128))
+    cv2.imwrite(str(picture), texture)
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=str(picture), frame_start=4, frame_end=11
+    ) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    check_new_strip(scene, styled, f"{source.name}.texture", 2, 4, 11)
+    check_alignment(scene, source, styled, range(4, 12), reference(media["clip24"], str(picture)))
+
+
+def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
+    import bpy
+
+    runner = ext("operators.runner")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, frame_start=1, frame_end=8) == {"FINISHED"}
+    first = scene.sequence_editor.active_strip
+    folder = Path(bpy.path.abspath(first.directory))
+    stamps = {f.name: f.stat().st_mtime_ns for f in folder.glob("*.png")}
+    assert "8 styled, 0 reused" in runner.RUN.summary
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, frame_start=1, frame_end=12) == {"FINISHED"}
+
+    second = scene.sequence_editor.active_strip
+    assert second != first and second.channel == 3  # channel 2 is taken by the first
+    assert Path(bpy.path.abspath(second.directory)) == folder
+    assert "4 styled, 8 reused" in runner.RUN.summary
+    assert all(folder.joinpath(n).stat().st_mtime_ns == t for n, t in stamps.items())
+
+
+def test_movie_output(scene, saved, media, reference, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=2)
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, output_format="FFV1") == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    assert styled.type == "MOVIE" and styled.filepath.startswith("//restyle/")
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, 2, 25)
+    check_alignment(scene, source, styled, range(2, 26), reference(media["clip24"]))
+
+
+def test_movie_output_needs_one_to_one_frames(scene, saved, media, sequencer_area):
+    import bpy
+
+    scene.render.fps = 30
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    with pytest.raises(RuntimeError, match="one to one"):
+        bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, output_format="H264")
+    assert len(all_strips(scene)) == 1
+
+
+def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path):
+    import bpy
+
+    movie = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    colour = add_color(scene, channel=2, first=1, last=10)
+    text = top_strips(scene.sequence_editor).new_effect(
+        "words", "TEXT", 3, frame_start=1, **({"length": 5} if bpy.app.version >= (4, 4) else {"frame_end": 6})
+    )
+    gone = shutil.copy(media["clip24"], tmp_path / "gone.mp4")
+    missing = top_strips(scene.sequence_editor).new_movie("gone", str(gone), 4, 1)
+    Path(gone).unlink()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    names = sorted(all_strips(scene).keys())
+    cases = [
+        (dict(strip=colour.name, style=STYLE), "colour strip"),
+        (dict(strip=text.name, style=STYLE), "text strip"),
+        (dict(strip=missing.name, style=STYLE), "missing"),
+        (dict(strip="no such strip", style=STYLE), "no strip named"),
+        (dict(strip=movie.name, style="no-such-style"), "unknown style"),
+        (dict(strip=movie.name, style=str(tmp_path / "nope.png")), "not found"),
+        (dict(strip=movie.name, style=STYLE, frame_start=20, frame_end=30), "outside"),
+        (dict(strip=movie.name, style=STYLE, frame_start=9, frame_end=3), "ends before"),
+        (dict(strip=movie.name, style=str(notes)), "not a picture"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.restyle.apply_style(**kwargs)
+    assert sorted(all_strips(scene).keys()) == names
+    assert not (saved / "restyle").exists()
+
+
+def test_invoke_in_background_runs_to_the_end(scene, saved, media, sequencer_area):
+    import bpy
+
+    assert bpy.app.background
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    scene.restyle.frame_start, scene.restyle.frame_end = 2, 5  # the sidebar's range
+    scene.sequence_editor.active_strip = source
+    scene.restyle.style = "comic-ink"
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.apply_style("INVOKE_DEFAULT") == {"FINISHED"}
+    styled = scene.sequence_editor.active_strip
+    assert styled.name == f"{source.name}.Comic Ink"
+    assert (styled.frame_final_start, styled.frame_final_end) == (2, 6)
+
+
+def test_set_frame_range(scene, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=10)
+    scene.sequence_editor.active_strip = source
+    settings = scene.restyle
+    assert settings.whole_strip
+
+    def set_range(kind):
+        assert bpy.ops.restyle.set_frame_range(source=kind) == {"FINISHED"}
+        return settings.frame_start, settings.frame_end
+
+    assert set_range("STRIP") == (10, 33)
+    scene.frame_current = 15
+    assert set_range("START") == (15, 33)
+    scene.frame_current = 20
+    assert set_range("END") == (15, 20)
+    scene.use_preview_range = True
+    scene.frame_preview_end = 18  # end first: a start past the old end would be clamped
+    scene.frame_preview_start = 12
+    assert set_range("PREVIEW") == (12, 18)
+    for frame, select in ((11, True), (14, False), (30, True)):
+        scene.timeline_markers.new(f"m{frame}", frame=frame).select = select
+    assert set_range("MARKERS") == (11, 30)
+    set_range("WHOLE")
+    assert settings.whole_strip
+
+
+def test_worker_cancels_and_a_rerun_resumes(restyle, media, tmp_path):
+    import time
+
+    job_module, runner = ext("core.job"), ext("operators.runner")
+    clip = make_index_clip(tmp_path / "long.mp4", 120, SIZE, fps=24, gop=12)
+    worker = runner.Worker(job_module.StyleJob(clip, tmp_path / "out", STYLE))
+    worker.start()
+    outcome = None
+    deadline = time.monotonic() + 60
+    while outcome is None and time.monotonic() < deadline:
+        outcome = worker.poll()
+        progress = worker.progress
+        if progress is not None and progress.stage == "stylize" and progress.done >= 3:
+            worker.token.cancel()
+        time.sleep(0.01)
+    worker.join(10)
+    kind, result = outcome
+    assert kind == "done" and result.cancelled
+    kept = sorted((tmp_path / "out").glob("*.png"))
+    assert 3 <= len(kept) < 120 and kept == sorted(result.frame_files)
+    assert not list((tmp_path / "out").glob("*.part*")) and not list((tmp_path / "out").glob(".*tmp*"))
+
+    again = job_module.StyleJob(clip, tmp_path / "out", STYLE).run()
+    assert again.reused == len(kept) and again.written == 120 - len(kept)

@@ -1,0 +1,60 @@
+"""Strip timing without Blender: the numbers Blender 4.2/5.0 were measured to show."""
+
+import pytest
+
+strip_frames = pytest.importorskip("restyle.operators.strip_frames")
+StripTiming = strip_frames.StripTiming
+
+
+def shown(timing, frames):
+    return [timing.source_index(f) for f in frames]
+
+
+def test_plain_strip_holds_its_ends():
+    timing = StripTiming(frame_start=10, length=20)
+    assert shown(timing, [10, 11, 29]) == [0, 1, 19]
+    assert shown(timing, [3, 9, 30, 40]) == [0, 0, 19, 19]  # still frames outside the content
+
+
+def test_movie_at_its_own_rate_rounds_half_up():
+    # A 24 fps movie in a 30 fps scene, measured in Blender 4.2 and 5.0 (caches off).
+    timing = StripTiming(frame_start=1, length=48, playback_factor=strip_frames.playback_factor(24, 30))
+    assert timing.content_duration == 60
+    assert shown(timing, range(1, 13)) == [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9]
+    assert shown(timing, [60, 61]) == [47, 47]
+
+
+@pytest.mark.parametrize(
+    "media,scene,length,duration",
+    [(24, 25, 48, 50), (30, 24, 48, 38), (12, 25, 24, 50), (24, 12, 48, 24)],
+)
+def test_content_duration_matches_blender(media, scene, length, duration):
+    factor = strip_frames.playback_factor(media, scene)
+    assert StripTiming(frame_start=1, length=length, playback_factor=factor).content_duration == duration
+
+
+def test_ntsc_rate_uses_fps_base():
+    factor = strip_frames.playback_factor(30000 / 1001, 30, 1.001)
+    assert factor == pytest.approx(1.0, abs=1e-6)
+
+
+def test_reverse_counts_back_from_the_content_end():
+    timing = StripTiming(frame_start=0, length=10, reverse=True)
+    assert shown(timing, [0, 1, 9]) == [9, 8, 0]
+
+
+def test_strobe_repeats_every_nth_frame():
+    timing = StripTiming(frame_start=0, length=10, strobe=3.0)
+    assert shown(timing, range(7)) == [0, 0, 0, 3, 3, 3, 6]
+
+
+def test_source_offset_shifts_into_the_file():
+    timing = StripTiming(frame_start=5, length=10, source_offset=4)
+    assert shown(timing, [5, 14]) == [4, 13]
+
+
+def test_source_frames_and_intersect():
+    timing = StripTiming(frame_start=0, length=4)
+    assert strip_frames.source_frames(timing, 2, 5) == [2, 3, 3, 3]
+    assert strip_frames.intersect((1, 10), (5, 20)) == (5, 10)
+    assert strip_frames.intersect((1, 4), (5, 20)) is None

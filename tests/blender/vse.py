@@ -1,0 +1,69 @@
+"""Helpers for the Blender tests: render the sequencer, reach strips in any version."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "bl_ext.user_default.restyle"
+SIZE = (160, 96)
+
+
+def ext(module: str):
+    """A module of the installed extension, e.g. ``ext("core.job")``."""
+    return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+def current_platform() -> str:
+    machine = platform.machine().lower()
+    if sys.platform.startswith("linux"):
+        return "linux-x64" if machine in ("x86_64", "amd64") else f"linux-{machine}"
+    if sys.platform == "win32":
+        return "windows-x64"
+    return "macos-arm64" if machine == "arm64" else "macos-x64"
+
+
+def render(scene, frames, only=None) -> dict[int, np.ndarray]:
+    """The sequencer's output at ``frames`` as RGB arrays; ``only`` mutes every other strip."""
+    import bpy
+    import cv2
+
+    strips = list(all_strips(scene))
+    muted = {s.name: s.mute for s in strips}
+    if only is not None:
+        for s in strips:
+            s.mute = s.name != only.name and s.type != "META"
+    out = {}
+    folder = Path(tempfile.mkdtemp(prefix="restyle-render-"))
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            scene.render.filepath = str(folder / f"{frame}.png")
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+            out[frame] = cv2.cvtColor(cv2.imread(str(folder / f"{frame}.png")), cv2.COLOR_BGR2RGB)
+    finally:
+        for s in strips:
+            s.mute = muted[s.name]
+    return out
+
+
+def all_strips(scene):
+    editor = scene.sequence_editor
+    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+
+
+def top_strips(owner):
+    return owner.strips if hasattr(owner, "strips") else owner.sequences
+
+
+def sequencer_override(scene, area):
+    import bpy
+
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    return bpy.context.temp_override(window=bpy.context.window, area=area, region=region, scene=scene)
