@@ -206,52 +206,58 @@ class RESTYLE_AP_preferences(AddonPreferences):
     )
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        draw_preferences(self, self.layout, context)
 
-        col = layout.column(heading="Defaults")
-        col.prop(self, "backend")
-        col.prop(self, "device")
-        sub = col.column()
-        sub.active = self.device in {"AUTO", "CUDA", "TENSORRT"}
-        sub.prop(self, "gpu_index")
 
-        col = layout.column()
-        col.prop(self, "library_folder")
-        from .props import library_root
+def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
+    """The preferences' layout (a function, so it can draw into any layout)."""
+    from .props import library_root
 
-        row = col.row()
-        row.alignment = "RIGHT"
-        row.label(text=f"In use: {library_root(context) or _default_root()}")
+    layout.use_property_split = True
+    layout.use_property_decorate = False
 
-        self.draw_dependencies(layout)
+    col = layout.column(heading="Defaults")
+    col.prop(prefs, "backend")
+    col.prop(prefs, "device")
+    sub = col.column()
+    sub.active = prefs.device in {"AUTO", "CUDA", "TENSORRT"}
+    sub.prop(prefs, "gpu_index")
 
-    def draw_dependencies(self, layout):
-        box = layout.box()
-        box.label(text="Dependencies", icon="PACKAGE")
-        col = box.column(align=True)
-        for module, dist, purpose in RUNTIME_MODULES + OPTIONAL_MODULES:
-            version = module_status(module, dist)
-            icon = "CHECKMARK" if version else ("ERROR" if (module, dist, purpose) in RUNTIME_MODULES else "DOT")
-            col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
+    col = layout.column()
+    col.prop(prefs, "library_folder")
+    row = col.row()
+    row.alignment = "RIGHT"
+    row.label(text=f"In use: {library_root(context) or _default_root()}")
 
-        if module_status("torch", "torch"):
-            return
-        col = box.column(align=True)
-        if INSTALL.running:
-            col.label(text="Installing PyTorch…", icon="SORTTIME")
-            col.label(text=INSTALL.lines[-1] if INSTALL.lines else "starting pip")
-        elif INSTALL.result:
-            col.label(text=INSTALL.result, icon="CHECKMARK" if INSTALL.ok else "ERROR")
-        if bpy.app.online_access:
-            col.operator(RESTYLE_OT_install_torch.bl_idname, icon="IMPORT")
-            col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI (large) into:")
-            col.label(text=torch_site_packages())
-        else:
-            col.label(text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO")
-            col.label(text=install_command())
-            col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
+    draw_dependencies(layout)
+
+
+def draw_dependencies(layout) -> None:
+    box = layout.box()
+    box.label(text="Dependencies", icon="PACKAGE")
+    col = box.column(align=True)
+    for module, dist, purpose in RUNTIME_MODULES + OPTIONAL_MODULES:
+        version = module_status(module, dist)
+        required = (module, dist, purpose) in RUNTIME_MODULES
+        icon = "CHECKMARK" if version else ("ERROR" if required else "DOT")
+        col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
+
+    if module_status("torch", "torch"):
+        return
+    col = box.column(align=True)
+    if INSTALL.running:
+        col.label(text="Installing PyTorch…", icon="SORTTIME")
+        col.label(text=INSTALL.lines[-1] if INSTALL.lines else "starting pip")
+    elif INSTALL.result:
+        col.label(text=INSTALL.result, icon="CHECKMARK" if INSTALL.ok else "ERROR")
+    if bpy.app.online_access:
+        col.operator(RESTYLE_OT_install_torch.bl_idname, icon="IMPORT")
+        col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI (large) into:")
+        col.label(text=torch_site_packages())
+    else:
+        col.label(text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO")
+        col.label(text=install_command())
+        col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
 
 
 def _default_root():

@@ -1,0 +1,171 @@
+"""The sidebar's panels draw in every state of a run.
+
+Headless Blender draws no regions, so each panel's ``draw()`` gets a layout that checks
+every call against ``bpy.types.UILayout``'s RNA: the method must exist and take those
+arguments, each ``prop`` must name a real property of its data, each ``operator`` a
+registered operator and its properties. The context is a real Sequencer area's.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vse import all_strips, ext, sequencer_override, top_strips
+
+pytestmark = pytest.mark.blender
+
+LAYOUT_RETURNING = {"row", "column", "box", "split", "column_flow", "grid_flow", "panel"}
+
+
+class CheckedLayout:
+    def __init__(self, calls: list):
+        import bpy
+
+        object.__setattr__(self, "_calls", calls)
+        object.__setattr__(self, "_rna", bpy.types.UILayout.bl_rna)
+
+    def __setattr__(self, name, value):
+        assert name in self._rna.properties, f"UILayout has no attribute {name!r}"
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        function = self._rna.functions.get(name)
+        assert function is not None, f"UILayout has no method {name!r}"
+        params = [p.identifier for p in function.parameters if not p.is_output]
+
+        def call(*args, **kwargs):
+            assert len(args) <= len(params), f"{name}: too many arguments"
+            unknown = set(kwargs) - set(params)
+            assert not unknown, f"{name}() takes no {sorted(unknown)}"
+            bound = dict(zip(params, args, strict=False)) | kwargs
+            self._calls.append((name, bound))
+            if "data" in bound and "property" in bound:
+                data, prop = bound["data"], bound["property"]
+                assert prop in data.bl_rna.properties, f"{type(data).__name__} has no {prop!r}"
+            if name == "operator":
+                return OperatorProperties(bound["operator"])
+            if name in LAYOUT_RETURNING:
+                return CheckedLayout(self._calls)
+            return None
+
+        return call
+
+
+class OperatorProperties:
+    def __init__(self, idname: str):
+        import bpy
+
+        module, _, op = idname.partition(".")
+        rna = getattr(getattr(bpy.ops, module), op).get_rna_type()  # raises if unregistered
+        object.__setattr__(self, "_rna", rna)
+
+    def __setattr__(self, name, value):
+        prop = self._rna.properties.get(name)
+        assert prop is not None, f"{self._rna.identifier} has no property {name!r}"
+        if prop.type == "ENUM":
+            assert value in prop.enum_items, f"{value!r} is not an item of {name}"
+
+
+def draw_all(context) -> list:
+    """Draw every Restyle panel whose poll passes; returns the recorded calls."""
+    sequencer = ext("panels.sequencer")
+    calls: list = []
+    drawn = []
+    for panel in sequencer.classes:
+        if panel.poll(context):
+            shim = type("Shim", (), {})()
+            shim.layout = CheckedLayout(calls)
+            panel.draw(shim, context)
+            drawn.append(panel.__name__)
+    assert drawn == [p.__name__ for p in sequencer.classes]
+    return calls
+
+
+def labels(calls) -> list[str]:
+    return [c[1].get("text", "") for c in calls if c[0] == "label"]
+
+
+@pytest.fixture
+def panel_context(scene, sequencer_area, tmp_path):
+    import bpy
+
+    strips = top_strips(scene.sequence_editor)
+    strip = strips.new_image("still", str(tmp_path / "missing.png"), 1, 1)
+    scene.sequence_editor.active_strip = strip
+    with sequencer_override(scene, sequencer_area):
+        yield bpy.context
+    runner = ext("operators.runner")
+    runner.RUN.end(runner.IDLE, "")
+
+
+def test_idle(panel_context):
+    calls = draw_all(panel_context)
+    assert ("operator", {"operator": "restyle.apply_style", "icon": "BRUSHES_ALL"}) in calls
+    assert "still" in labels(calls)
+    assert any(c[0] == "template_icon_view" for c in calls)
+
+
+def test_running(panel_context):
+    runner, progress = ext("operators.runner"), ext("core.progress")
+    runner.RUN.status = runner.RUNNING
+    runner.RUN.strip, runner.RUN.style = "still", "Comic Ink"
+    for shown in (
+        progress.Progress(0, 10, stage="setup", message="converting styles"),
+        progress.Progress(4, 10, fps=2.5, eta_s=2.4),
+        progress.Progress(9, 10, fps=0.01, eta_s=4000),
+    ):
+        runner.RUN.progress = shown
+        calls = draw_all(panel_context)
+        bars = [c[1] for c in calls if c[0] == "progress"]
+        assert len(bars) == 1
+        assert not any(c[0] == "operator" and c[1]["operator"] == "restyle.apply_style" for c in calls)
+        assert any(c[0] == "operator" and c[1]["operator"] == "restyle.cancel" for c in calls)
+    assert bars[0]["factor"] == pytest.approx(0.9) and "1 h 06 min left" in bars[0]["text"]
+
+
+@pytest.mark.parametrize("status", ["FINISHED", "FAILED", "CANCELLED"])
+def test_after_a_run(panel_context, status):
+    runner = ext("operators.runner")
+    runner.RUN.end(status, f"the {status.lower()} summary", "/tmp/somewhere")
+    calls = draw_all(panel_context)
+    assert f"the {status.lower()} summary" in labels(calls)
+    assert "Last output: /tmp/somewhere" in labels(calls)
+
+
+def test_every_option_shown(panel_context):
+    settings = panel_context.scene.restyle
+    for mode in ("ORIGINAL", "MAX_SIDE", "SCALE"):
+        settings.size_mode = mode
+        settings.style = "PICTURE"
+        settings.frame_start, settings.frame_end = 3, 9
+        calls = draw_all(panel_context)
+        props = {c[1]["property"] for c in calls if c[0] == "prop"}
+        assert {"picture", "strength", "size_mode", "preserve_colors", "temporal", "backend",
+                "device", "output_format", "frame_start", "frame_end"} <= props
+        assert ("max_side" in props) == (mode == "MAX_SIDE")
+        assert ("scale" in props) == (mode == "SCALE")
+
+
+def test_unsupported_strip_is_named(panel_context):
+    scene = panel_context.scene
+    strip = top_strips(scene.sequence_editor).new_effect(
+        "adjust", "ADJUSTMENT", 2, frame_start=1,
+        **({"length": 5} if ext("compat").bpy.app.version >= (4, 4) else {"frame_end": 6}),
+    )
+    scene.sequence_editor.active_strip = strip
+    assert "adjust is an adjustment layer" in labels(draw_all(panel_context))
+    assert len(all_strips(scene)) == 2
+
+
+def test_preferences_draw(restyle):
+    import bpy
+
+    prefs = bpy.context.preferences.addons[restyle.__name__].preferences
+    calls: list = []
+    ext("prefs").draw_preferences(prefs, CheckedLayout(calls), bpy.context)
+    text = " ".join(labels(calls))
+    assert "onnxruntime 1." in text and "av 1" in text
+    if ext("prefs").module_status("torch", "torch"):
+        assert "torch 2." in text
+    else:  # online access is off in the bpy module: the exact command instead of a button
+        assert "pip install --target" in text and "torch==2.13.0" in text
+        assert not any(c[0] == "operator" for c in calls)
