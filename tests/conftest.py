@@ -1,0 +1,48 @@
+"""Shared pytest fixtures. Media fixtures are generated once per session (see clips.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import the `clips` helper module
+
+from clips import make_index_clip, make_pan_clip  # noqa: E402
+
+CLIP_SIZE = (160, 96)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def index_clip_h264(media_dir: Path) -> Path:
+    """60 frames of 160x96 h264 (B-frames, keyframe every 25) in MP4; frame i carries i."""
+    return make_index_clip(media_dir / "index_h264.mp4", 60, CLIP_SIZE, gop=25)
+
+
+@pytest.fixture(scope="session")
+def index_clip_ffv1(media_dir: Path) -> Path:
+    """40 frames of 160x96 lossless FFV1 in Matroska (keyframe every 10); frame i carries i."""
+    return make_index_clip(media_dir / "index_ffv1.mkv", 40, CLIP_SIZE, codec="ffv1", gop=10)
+
+
+@pytest.fixture(scope="session")
+def pan_clip(media_dir: Path) -> Path:
+    """24 frames of 160x96 h264 panning right by 2 px per frame."""
+    return make_pan_clip(media_dir / "pan.mp4", 24, CLIP_SIZE, dx_per_frame=2.0)
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory: pytest.TempPathFactory):
+    """A style library with the built-ins converted once per test session."""
+    from restyle.core.builtins import install_builtins
+    from restyle.core.styles import StyleLibrary
+
+    lib = StyleLibrary(tmp_path_factory.mktemp("library"), bundled=None)
+    install_builtins(lib.builtin_dir)
+    return lib
