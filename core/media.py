@@ -321,12 +321,15 @@ def _last_pts(
         end = start_pts + int(Fraction(container.duration, av.time_base) / time_base)
     else:
         end = start_pts + int(Fraction(24 * 3600) / time_base)
-    step = int(1 / time_base)  # one second, doubled after each miss
+    step = max(1, int(1 / time_base))  # one second, doubled after each miss
     target = end
     while True:
         last = None
         try:
             container.seek(max(target, start_pts), backward=True, stream=stream)
+        except av.FFmpegError:
+            target = start_pts  # not seekable: decode on from the head to the end
+        try:
             for frame in container.decode(stream):
                 if frame.pts is not None and (last is None or frame.pts > last):
                     last = frame.pts
@@ -927,6 +930,9 @@ class MovieWriter(_WriterContext):
         if self._closed:
             self._raise_error()
             return
+        if self._next_index is None:
+            self.abort()
+            raise RestyleError(f"no frames were written, so {self.path.name} was not created")
         self._closed = True
         self._put_control(_CLOSE)
         self._thread.join()

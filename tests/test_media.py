@@ -413,6 +413,9 @@ def test_movie_writer_errors(tmp_path):
         with pytest.raises(RestyleError, match="the movie is 160x96"):
             movie.write(6, np.zeros((10, 10, 3), np.uint8))
     assert probe(tmp_path / "a.mp4").frame_count == 1
+    empty = writer("b.mp4")
+    with pytest.raises(RestyleError, match="no frames"):
+        empty.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
 
 
