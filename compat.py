@@ -6,7 +6,9 @@
   from ``context.scene``; before 5.0 it is always ``context.scene``.
 - 4.4 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
 - The flag that makes a movie play at its own frame rate is not exposed to Python in any
-  version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts.
+  version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
+  such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
+  so ``content_duration`` measures the content from its handles instead.
 """
 
 from __future__ import annotations
@@ -71,10 +73,15 @@ def movie_plays_at_own_rate(scene: bpy.types.Scene, strip) -> bool:
     fps, base = scene_fps(scene)
     if not strip.fps or abs(playback_factor(strip.fps, fps, base) - 1.0) < 1e-7:
         return False
-    before = strip.frame_duration
+    before = content_duration(strip)
     scene.render.fps_base = base * 2.0
     try:
-        after = strip.frame_duration
+        after = content_duration(strip)
     finally:
         scene.render.fps_base = base
     return after != before
+
+
+def content_duration(strip) -> int:
+    """Scene frames the strip's content spans, the same in every version."""
+    return round(strip.frame_final_end + strip.frame_offset_end - strip.frame_start)
