@@ -34,7 +34,11 @@ def _emit(args: argparse.Namespace, record: dict, text: str) -> None:
 
 # -- styles --------------------------------------------------------------------------------
 def cmd_styles(args: argparse.Namespace) -> int:
-    styles = _library(args).list()
+    library = _library(args)
+    action = args.action or "list"
+    if action != "list":
+        return _manage_style(args, library, action)
+    styles = library.list()
     if args.json:
         print(
             json.dumps(
@@ -56,6 +60,90 @@ def cmd_styles(args: argparse.Namespace) -> int:
     for s in styles:
         print(f"{s.id:<{width}}  {s.name}" + ("  (trained)" if s.kind == "trained" else ""))
     print("\nAny picture file also works as --style; mix built-ins like 'a:0.7,b:0.3'.")
+    return 0
+
+
+def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) -> int:
+    names = args.names
+    need = {"rename": 2, "delete": 1, "pack": 2, "install": 1}[action]
+    if len(names) != need:
+        raise RestyleError(
+            {
+                "rename": "usage: restyle styles rename NAME NEW_NAME",
+                "delete": "usage: restyle styles delete NAME",
+                "pack": "usage: restyle styles pack NAME FILE",
+                "install": "usage: restyle styles install FILE_OR_FOLDER",
+            }[action]
+        )
+    if action == "rename":
+        folder = library.rename(names[0], names[1])
+        _emit(
+            args,
+            {"renamed": names[0], "to": names[1], "folder": str(folder)},
+            f"renamed '{names[0]}' to '{names[1]}'",
+        )
+    elif action == "delete":
+        library.delete(names[0])
+        _emit(args, {"deleted": names[0]}, f"deleted style '{names[0]}'")
+    elif action == "pack":
+        path = library.pack(names[0], Path(names[1]))
+        _emit(args, {"packed": names[0], "file": str(path)}, f"packed '{names[0]}' into {path}")
+    else:
+        info = library.install(Path(names[0]), overwrite=args.overwrite)
+        _emit(args, {"installed": info.name}, f"installed style '{info.name}'")
+    return 0
+
+
+# -- train ---------------------------------------------------------------------------------
+def _parse_keyframe(text: str) -> tuple[int, Path]:
+    frame, sep, path = text.partition("=")
+    if not sep or not frame.strip().isdigit() or not path:
+        raise RestyleError(
+            f"bad --keyframe '{text}': use FRAME=STYLED_IMAGE, e.g. 12=paint/0012.png"
+        )
+    return int(frame), Path(path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .engines import torch_available
+
+    if not torch_available():
+        raise RestyleError("training needs PyTorch: pip install torch==2.13.0")
+    from .train.keyframes import train_from_keyframes
+    from .train.trainer import TrainConfig
+
+    keyframes = dict(_parse_keyframe(k) for k in args.keyframe)
+    if len(keyframes) != len(args.keyframe):
+        raise RestyleError("each keyframe may be given once")
+    if args.time_budget <= 0:
+        raise RestyleError("--time-budget must be positive")
+    config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+    try:
+        folder = train_from_keyframes(
+            args.source,
+            keyframes,
+            args.name,
+            _library(args),
+            config=config,
+            overwrite=args.overwrite,
+            progress=bar,
+            cancel=cancel,
+        )
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
+    figures = meta.get("training", {})
+    _emit(
+        args,
+        {"name": meta["name"], "folder": str(folder), "training": figures},
+        f"trained style '{meta['name']}' in {figures.get('seconds', 0):.0f} s "
+        f"({figures.get('iterations')} iterations, stopped: {figures.get('stopped_because')}); "
+        f"use it with: restyle stylize INPUT -o OUT -s '{meta['name']}'",
+    )
     return 0
 
 
@@ -246,8 +334,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restyle", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("styles", parents=[common], help="list style ids and names")
+    p = sub.add_parser(
+        "styles",
+        parents=[common],
+        help="list styles; rename, delete, pack or install trained styles",
+    )
+    p.add_argument("action", nargs="?", choices=("list", "rename", "delete", "pack", "install"))
+    p.add_argument("names", nargs="*", help="style names / files, depending on the action")
+    p.add_argument("--overwrite", action="store_true", help="install: replace a same-named style")
     p.set_defaults(func=cmd_styles)
+
+    p = sub.add_parser("train", parents=[common], help="learn a style from painted keyframes")
+    p.add_argument("source", help="movie or image sequence the keyframes come from")
+    p.add_argument(
+        "-k",
+        "--keyframe",
+        action="append",
+        required=True,
+        metavar="FRAME=IMAGE",
+        help="0-based source frame and its styled (painted) version; repeat",
+    )
+    p.add_argument("-n", "--name", required=True, help="name of the new style")
+    p.add_argument("--time-budget", type=float, default=300.0, help="seconds (default 300)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N], mps")
+    p.add_argument("--overwrite", action="store_true", help="replace a style with that name")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
         "setup", parents=[common], help="convert the built-in styles (needs torch once)"

@@ -205,7 +205,15 @@ class StyleJob:
         elif style.kind == "picture":
             stylizer.prepare([])
 
-        writer = open_writer(out, fmt=self.format, fps=info.fps, size=(info.width, info.height))
+        writer = open_writer(
+            out,
+            fmt=self.format,
+            fps=info.fps,
+            size=(info.width, info.height),
+            alpha=info.has_alpha,
+            overwrite=self.overwrite,
+        )
+        out = Path(getattr(writer, "path", out))
         total = end - start + 1
         todo = [i for i in range(start, end + 1) if not writer.done(i)]
         reused = total - len(todo)

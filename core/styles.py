@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -154,9 +157,7 @@ class StyleLibrary:
         for i, (sid, name) in enumerate(BUILTIN_STYLES):
             weights = tuple(1.0 if j == i else 0.0 for j in range(len(BUILTIN_STYLES)))
             out.append(
-                StyleInfo(
-                    sid, name, "builtin", f"Built-in style {i}", self.thumbnail(sid), weights
-                )
+                StyleInfo(sid, name, "builtin", f"Built-in style {i}", self.thumbnail(sid), weights)
             )
         return out
 
@@ -199,7 +200,9 @@ class StyleLibrary:
         if weights is not None:
             if weights.count(0.0) == len(weights) - 1:
                 return next(s for s in self.builtins() if s.weights == weights)
-            return StyleInfo(style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights)
+            return StyleInfo(
+                style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights
+            )
         for info in self.trained():
             if info.name == style or (info.folder and info.folder.name == style):
                 return info
@@ -221,3 +224,82 @@ class StyleLibrary:
         if not slug:
             raise RestyleError(f"'{name}' cannot be used as a style name")
         return self.styles_dir / slug
+
+    # -- managing trained styles -------------------------------------------------------
+    def _trained_by_name(self, name: str) -> StyleInfo:
+        for info in self.trained():
+            if info.name == name or (info.folder and info.folder.name == name):
+                return info
+        raise RestyleError(f"no trained style named '{name}'")
+
+    def rename(self, name: str, new_name: str) -> Path:
+        """Rename a trained style (its folder and the name in its metadata)."""
+        info = self._trained_by_name(name)
+        target = self.trained_folder(new_name)
+        if target.exists() and target != info.folder:
+            raise RestyleError(f"a style named '{new_name}' already exists")
+        assert info.folder is not None
+        meta = dict(info.meta, name=new_name.strip())
+        tmp = info.folder / "style.json.part"
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, info.folder / "style.json")
+        if target != info.folder:
+            os.rename(info.folder, target)
+        return target
+
+    def delete(self, name: str) -> None:
+        """Delete a trained style's folder (built-ins cannot be deleted)."""
+        if parse_mix(name) is not None:
+            raise RestyleError(f"'{name}' is a built-in style and cannot be deleted")
+        info = self._trained_by_name(name)
+        assert info.folder is not None
+        shutil.rmtree(info.folder)
+
+    def pack(self, name: str, path: Path) -> Path:
+        """Share a trained style as one file (a zip of its folder)."""
+        info = self._trained_by_name(name)
+        assert info.folder is not None
+        path = Path(path)
+        if path.exists():
+            raise RestyleError(f"{path} exists; not overwriting it")
+        tmp = path.with_name(path.name + ".part")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(info.folder.iterdir()):
+                if f.is_file():
+                    zf.write(f, f"{info.folder.name}/{f.name}")
+        os.replace(tmp, path)
+        return path
+
+    def install(self, path: Path, overwrite: bool = False) -> StyleInfo:
+        """Add a shared style (a packed file or a style folder) to this library."""
+        path = Path(path)
+        if not path.exists():
+            raise RestyleError(f"{path} does not exist")
+        self.styles_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".install-", dir=self.styles_dir))
+        try:
+            if path.is_dir():
+                shutil.copytree(path, staging / path.name)
+            elif zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as zf:
+                    for member in zf.namelist():
+                        if member.startswith("/") or ".." in Path(member).parts:
+                            raise RestyleError(f"{path} holds an unsafe path: {member}")
+                    zf.extractall(staging)
+            else:
+                raise RestyleError(f"{path} is not a packed style or a style folder")
+            folders = [d for d in staging.iterdir() if (d / "style.json").is_file()]
+            if len(folders) != 1:
+                raise RestyleError(f"{path} does not hold exactly one trained style")
+            meta = json.loads((folders[0] / "style.json").read_text(encoding="utf-8"))
+            if meta.get("kind") != "trained" or not (folders[0] / "model.onnx").is_file():
+                raise RestyleError(f"{path} is not a complete trained style")
+            target = self.trained_folder(meta.get("name", folders[0].name))
+            if target.exists():
+                if not overwrite:
+                    raise RestyleError(f"a style named '{meta.get('name')}' already exists")
+                shutil.rmtree(target)
+            os.rename(folders[0], target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self._trained_by_name(target.name)

@@ -57,7 +57,7 @@ ARCHS: dict[str, ArchSpec] = {
             input_name="style_image",
             output_name="style_vector",
         ),
-        ArchSpec("fewshot", "fewshot", "Generator", 8),
+        ArchSpec("fewshot", "fewshot", "FewShotGenerator", 1),
     )
 }
 

@@ -1,0 +1,98 @@
+"""Train a style from painted keyframes of a clip and save it in the style library.
+
+The glue between media (which frames), the trainer (torch) and the library (where the
+style lives): what ``restyle train`` and Blender's Train button both call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import RestyleError
+from ..media import decode_range, probe
+from ..progress import CancelToken, ProgressCallback
+from ..styles import StyleLibrary
+from ..stylizer import read_picture
+
+
+def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """A painted keyframe as uint8 RGB at the source frame's size (same aspect required)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RestyleError(f"styled keyframe not found: {path}")
+    image = read_picture(path)
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    h, w = image.shape[:2]
+    if (w, h) != size:
+        if abs(w / h - size[0] / size[1]) > 0.01:
+            raise RestyleError(
+                f"styled keyframe {path.name} is {w}x{h} but the source frames are "
+                f"{size[0]}x{size[1]}: paint over the exported frame at the same aspect"
+            )
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def train_from_keyframes(
+    source,
+    keyframes: Mapping[int, Path],
+    name: str,
+    library: StyleLibrary,
+    *,
+    config=None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    on_preview: Callable[[np.ndarray], None] | None = None,
+) -> Path:
+    """Train on (source frame, styled image) pairs and write the style; returns its folder."""
+    from .artifact import write_trained_style
+    from .trainer import train_style
+
+    if not keyframes:
+        raise RestyleError("training needs at least one keyframe (FRAME=STYLED_IMAGE)")
+    if not name or not name.strip():
+        raise RestyleError("a trained style needs a name")
+    folder = library.trained_folder(name)
+    if folder.exists() and not overwrite:
+        raise RestyleError(f"a style named '{name}' already exists; pick another name")
+    info = probe(source)
+    bad = [f for f in keyframes if not 0 <= f < info.frame_count]
+    if bad:
+        raise RestyleError(
+            f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
+        )
+    styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
+    pairs = []
+    for frame_index, target in styled.items():
+        frame = next(iter(decode_range(source, frame_index, frame_index, info=info)))
+        if frame.dtype == np.uint16:
+            frame = (frame // 257).astype(np.uint8)
+        pairs.append((np.ascontiguousarray(frame[..., :3]), target))
+    frames = sorted(styled)
+    preview_index = (frames[0] + frames[-1]) // 2 if len(frames) > 1 else frames[0]
+    preview = next(iter(decode_range(source, preview_index, preview_index, info=info)))[..., :3]
+    if preview.dtype == np.uint16:
+        preview = (preview // 257).astype(np.uint8)
+    result = train_style(
+        pairs,
+        config=config,
+        progress=progress,
+        cancel=cancel,
+        preview_frame=np.ascontiguousarray(preview),
+        on_preview=on_preview,
+    )
+    return write_trained_style(
+        folder,
+        result,
+        name=name.strip(),
+        source=str(source),
+        keyframes=frames,
+        thumbnail=pairs[0][1],
+        overwrite=overwrite,
+    )
