@@ -85,3 +85,13 @@ def movie_plays_at_own_rate(scene: bpy.types.Scene, strip) -> bool:
 def content_duration(strip) -> int:
     """Scene frames the strip's content spans, the same in every version."""
     return round(strip.frame_final_end + strip.frame_offset_end - strip.frame_start)
+
+
+def set_movie_output(scene: bpy.types.Scene) -> None:
+    """Render to an H.264 MP4 (5.0 first asks for a video media type)."""
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+    scene.render.ffmpeg.format = "MPEG4"
+    scene.render.ffmpeg.codec = "H264"

@@ -159,7 +159,7 @@ class RESTYLE_OT_apply_style(Operator):
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        worker = Worker(request.job)
+        worker = Worker(request.job, echo=bpy.app.background)
         RUN.begin(request.source.name, request.style_name, len(set(request.shown)), worker)
         try:
             worker.run()  # on this thread: scripts and background mode wait for the result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -56,9 +57,11 @@ class Worker(threading.Thread):
     """Runs ``job.run`` and posts ("progress", Progress), then ("done", JobResult) or
     ("error", message)."""
 
-    def __init__(self, job) -> None:
+    def __init__(self, job, echo: bool = False) -> None:
         super().__init__(name="restyle-job", daemon=True)
         self.job = job
+        self.echo = echo  # print progress now and then (headless runs have no sidebar)
+        self._printed = 0.0
         self.token = CancelToken()
         self.events: queue.Queue = queue.Queue()
         self.progress: Progress | None = None  # the latest, as of the last poll()
@@ -76,6 +79,11 @@ class Worker(threading.Thread):
 
     def _progress(self, progress: Progress) -> None:
         self.events.put(("progress", progress))
+        now = time.monotonic()
+        if self.echo and (now - self._printed > 2.0 or progress.done == progress.total):
+            self._printed = now
+            rate = f", {progress.fps:.1f} frames/s" if progress.fps else ""
+            print(f"Restyle: {progress.stage} {progress.done}/{progress.total}{rate}", flush=True)
 
     def poll(self) -> tuple[str, object] | None:
         """Drain the queue on the main thread; returns the final event once the job ended."""
