@@ -383,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--scale", type=float, help="processing scale (stroke size depends on it)")
     size.add_argument("--max-side", type=int, help="processing size: longest side in pixels")
     p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
-    p.add_argument("--temporal", type=float, default=0.0, help="temporal coherence 0..1")
+    p.add_argument(
+        "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
+    )
     p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
     p.add_argument(
         "--device", default="auto", help="auto, cpu, cuda[:N], tensorrt, coreml, dml, mps"

@@ -60,7 +60,7 @@ class StyleJob:
     scale: float | None = None
     max_side: int | None = None
     preserve_colors: bool = False
-    temporal: float = 0.0
+    temporal: float = 0.5
     backend: str = "auto"
     device: str = "auto"
     format: str = "png"
