@@ -55,9 +55,9 @@ def install_builtins(
     from .engines import torch_available
 
     dest = Path(dest)
-    complete = all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS) and (
-        dest / "thumbs"
-    ).is_dir()
+    complete = (
+        all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS) and (dest / "thumbs").is_dir()
+    )
     if complete and not force:
         log(f"built-in styles already installed in {dest}")
         return dest

@@ -95,7 +95,9 @@ class Stylizer:
         self.library = library
         self.condition: np.ndarray | None = None
         self._picture_vector: np.ndarray | None = None
-        self.engine = create_engine(self._model_files(), self.settings.backend, self.settings.device)
+        self.engine = create_engine(
+            self._model_files(), self.settings.backend, self.settings.device
+        )
         if style.kind == "builtin":
             self.condition = np.asarray([style.weights], np.float32)
         elif style.kind == "picture":
