@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 from ..core.errors import RestyleError
 
 
 def _load_graph(path: Path):
-    import onnx
-
     try:
         return onnx.load(str(path)).graph
     except OSError as exc:
@@ -32,8 +32,6 @@ def _dequantized_constants(graph):
 
     Returns ``(values, sources)``; ``sources`` maps a dequantised tensor to its initializer.
     """
-    from onnx import numpy_helper
-
     raw = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     values = {name: a for name, a in raw.items() if a.dtype == np.float32}
     sources: dict[str, str] = {}
@@ -90,8 +88,6 @@ def _activation_grids(path: Path, graph, key_for) -> dict[str, np.ndarray]:
     `Int8Activation`, or None for requantisations after padding or resizing, which the
     modules leave out; those are checked to reuse their producer's grid, i.e. to be no-ops.
     """
-    from onnx import numpy_helper
-
     raw = {init.name: init for init in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
     grids: dict[str, tuple[float, int]] = {}
@@ -132,23 +128,29 @@ def _predictor_key(name: str):
     return None
 
 
-def _transformer_key(name: str):
-    m = re.fullmatch(r"transformer/contract/conv(\d)/weights", name)
-    if m:
-        return f"contract{m.group(1)}.conv", False, True
+def _transformer_layer(name: str):
+    """Split a residual/expand tensor name into (StyleConvLayer path, rest) or return None."""
     name = name.removeprefix("style_params/")
     m = re.fullmatch(r"transformer/(residual/residual(\d)/conv(\d)|expand/conv(\d)/conv)/(.+)", name)
     if not m:
         return None
     layer = (f"residuals.{int(m.group(2)) - 1}.conv{m.group(3)}" if m.group(2)
              else f"expand{m.group(4)}")
-    if m.group(5) == "weights":
+    return layer, m.group(5)
+
+
+def _transformer_key(name: str):
+    m = re.fullmatch(r"transformer/contract/conv(\d)/weights", name)
+    if m:
+        return f"contract{m.group(1)}.conv", False, True
+    layer, rest = _transformer_layer(name) or (None, None)
+    if rest == "weights":
         return f"{layer}.conv", False, False
     # In the graph StyleNorm/Conv_1 multiplies rsqrt(variance) (batchnorm/mul): the scale;
     # StyleNorm/Conv is what mean * scale is subtracted from (batchnorm/sub): the shift.
-    if m.group(5) == "StyleNorm/Conv_1/weights":
+    if rest == "StyleNorm/Conv_1/weights":
         return f"{layer}.norm.gamma", True, True
-    if m.group(5) == "StyleNorm/Conv/weights":
+    if rest == "StyleNorm/Conv/weights":
         return f"{layer}.norm.beta", True, True
     return None
 
@@ -184,19 +186,13 @@ def _transformer_grid_key(name: str):
              "transformer/contract/MirrorPad_int8": "input_quant"}
     if name in fixed:
         return fixed[name]
-    name = name.removeprefix("style_params/")
     m = re.fullmatch(r"transformer/contract/conv(\d)/Relu", name)
     if m:
         return f"contract{m.group(1)}.out_quant"
     m = re.fullmatch(r"transformer/residual/residual(\d)/add", name)
     if m:
         return f"residuals.{int(m.group(1)) - 1}.out_quant"
-    m = re.fullmatch(r"transformer/(residual/residual(\d)/conv(\d)|expand/conv(\d)/conv)/(.+)", name)
-    if not m:
-        return None
-    layer = (f"residuals.{int(m.group(2)) - 1}.conv{m.group(3)}" if m.group(2)
-             else f"expand{m.group(4)}")
-    step = m.group(5)
+    layer, step = _transformer_layer(name) or (None, None)
     if step in _NORM_STEPS:
         return f"{layer}.norm.quant.{_NORM_STEPS[step]}"
     if step == "StyleNorm/batchnorm/add_1":
