@@ -165,7 +165,7 @@ class RESTYLE_PG_settings(PropertyGroup):
     temporal: FloatProperty(
         name="Temporal Coherence",
         description="Steady the style from frame to frame along the motion (0 is off)",
-        default=0.0,
+        default=0.5,  # as the restyle command
         min=0.0,
         max=1.0,
         subtype="FACTOR",

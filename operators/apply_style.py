@@ -89,7 +89,7 @@ class RESTYLE_OT_apply_style(Operator):
     scale: FloatProperty(name="Scale", min=0.05, max=4.0, default=1.0)
     preserve_colors: BoolProperty(name="Preserve Colors")
     temporal: FloatProperty(
-        name="Temporal Coherence", min=0.0, max=1.0, default=0.0, subtype="FACTOR"
+        name="Temporal Coherence", min=0.0, max=1.0, default=0.5, subtype="FACTOR"
     )
     backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
     device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")

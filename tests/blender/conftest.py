@@ -87,6 +87,7 @@ def scene(restyle, sequencer_area):
     import bpy
 
     scene = bpy.data.scenes.new("restyle-test")
+    name = scene.name
     scene.render.resolution_x, scene.render.resolution_y = SIZE
     scene.render.resolution_percentage = 100
     scene.render.fps, scene.render.fps_base = 24, 1.0
@@ -98,8 +99,9 @@ def scene(restyle, sequencer_area):
     for cache in ("use_cache_raw", "use_cache_preprocessed", "use_cache_composite", "use_cache_final"):
         if hasattr(editor, cache):
             setattr(editor, cache, False)
-    previous = bpy.context.window.scene
+    previous = bpy.context.window.scene.name
     restyle.compat.set_sequencer_scene(bpy.context, scene)
     yield scene
-    restyle.compat.set_sequencer_scene(bpy.context, previous)
-    bpy.data.scenes.remove(scene)
+    # Look both up again: an undo in the test reloads every datablock.
+    restyle.compat.set_sequencer_scene(bpy.context, bpy.data.scenes[previous])
+    bpy.data.scenes.remove(bpy.data.scenes[name])

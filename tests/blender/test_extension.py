@@ -96,3 +96,29 @@ def test_dependency_status_and_offline_torch_install(restyle):
     with pytest.raises(RuntimeError, match="Online access is off.*pip install --target"):
         bpy.ops.restyle.install_torch()
     assert not prefs.INSTALL.running and not prefs.INSTALL.lines
+
+
+def test_unsaved_file_writes_to_the_temp_folder(scene, tmp_path):
+    import shutil
+    import tempfile
+
+    import bpy
+    from clips import make_image_sequence
+    from vse import SIZE, top_strips
+
+    if bpy.data.filepath:
+        pytest.skip("this session already saved a .blend")
+    files = make_image_sequence(tmp_path / "images", 3, SIZE)
+    source = top_strips(scene.sequence_editor).new_image("stills", str(files[0]), 1, 1)
+    for f in files[1:]:
+        source.elements.append(f.name)
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style="ink-wash") == {"FINISHED"}
+
+    styled = scene.sequence_editor.active_strip
+    folder = Path(styled.directory)
+    try:
+        assert folder.is_absolute() and folder.parent == Path(tempfile.gettempdir()) / "restyle"
+        assert sorted(p.name for p in folder.glob("*.png")) == ["000000.png", "000001.png", "000002.png"]
+    finally:
+        shutil.rmtree(folder)

@@ -34,16 +34,19 @@ def media(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def reference(restyle, tmp_path_factory):
-    """Core's styled frames for a whole source, made once per (source, style)."""
+    """Core's styled frames for a whole source, made once per (source, style, temporal).
+
+    Temporal coherence makes a frame depend on the frames styled before it, so tests that
+    style part of a source turn it off; the whole-range test keeps the default."""
     import cv2
 
     made: dict = {}
 
-    def styled(source, style: str = STYLE) -> dict[int, np.ndarray]:
-        key = (str(source), style)
+    def styled(source, style: str = STYLE, temporal: float = 0.0) -> dict[int, np.ndarray]:
+        key = (str(source), style, temporal)
         if key not in made:
             out = tmp_path_factory.mktemp("reference")
-            result = ext("core.job").StyleJob(source, out, style).run()
+            result = ext("core.job").StyleJob(source, out, style, temporal=temporal).run()
             made[key] = {
                 int(f.stem): cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
                 for f in result.frame_files
@@ -139,7 +142,8 @@ def test_movie_strip_whole_range(scene, saved, media, reference, sequencer_area)
     assert styled.type == "IMAGE"
     assert styled.directory.startswith("//restyle/")
     assert Path(bpy.path.abspath(styled.directory)).parent == saved / "restyle"
-    shown = check_alignment(scene, source, styled, range(5, 29), reference(media["clip24"]))
+    assert scene.restyle.temporal == 0.5  # the default, as the restyle command's
+    shown = check_alignment(scene, source, styled, range(5, 29), reference(media["clip24"], temporal=0.5))
     assert list(shown.values()) == list(range(24))
 
 
@@ -156,7 +160,7 @@ def test_trimmed_movie_at_its_own_rate(scene, saved, media, reference, sequencer
     before = set(all_strips(scene).keys())
 
     result = bpy.ops.restyle.apply_style(
-        strip=source.name, style=STYLE, frame_start=first, frame_end=last
+        strip=source.name, style=STYLE, frame_start=first, frame_end=last, temporal=0.0
     )
 
     assert result == {"FINISHED"}
@@ -182,7 +186,7 @@ def test_image_strip_reversed_and_strobed(scene, saved, media, reference):
         assert files[index].name == source.strip_elem_from_frame(frame).filename
     before = set(all_strips(scene).keys())
 
-    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
 
     (styled,) = new_strips(scene, before)
     check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, first, last)
@@ -201,7 +205,7 @@ def test_strip_inside_a_trimmed_meta(scene, saved, media, reference, sequencer_a
     meta.frame_final_start = 6  # the meta hides its content's first frames
     before = set(all_strips(scene).keys())
 
-    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
 
     (styled,) = new_strips(scene, before)
     assert styled.parent_meta() == meta
@@ -222,7 +226,7 @@ def test_picture_style(scene, saved, media, reference, sequencer_area, tmp_path)
     before = set(all_strips(scene).keys())
 
     assert bpy.ops.restyle.apply_style(
-        strip=source.name, style=str(picture), frame_start=4, frame_end=11
+        strip=source.name, style=str(picture), frame_start=4, frame_end=11, temporal=0.0
     ) == {"FINISHED"}
 
     (styled,) = new_strips(scene, before)
@@ -250,13 +254,33 @@ def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
     assert all(folder.joinpath(n).stat().st_mtime_ns == t for n, t in stamps.items())
 
 
+def test_one_undo_step_removes_the_styled_strip(scene, saved, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    name, source_name = scene.name, source.name  # undo reloads data: keep names, not objects
+    bpy.ops.ed.undo_push(message="before Restyle")
+    before = sorted(all_strips(scene).keys())
+    # The second argument asks bpy.ops for the undo push the UI's button makes.
+    assert bpy.ops.restyle.apply_style("EXEC_DEFAULT", True, strip=source_name, style=STYLE,
+                                       frame_start=1, frame_end=3) == {"FINISHED"}
+    assert len(all_strips(bpy.data.scenes[name])) == len(before) + 1
+    bpy.ops.ed.undo()
+    assert sorted(all_strips(bpy.data.scenes[name]).keys()) == before
+    bpy.ops.ed.redo()
+    styled = bpy.data.scenes[name].sequence_editor.active_strip
+    assert styled.name == f"{source_name}.{STYLE_NAME}" and styled.channel == 2
+
+
 def test_movie_output(scene, saved, media, reference, sequencer_area):
     import bpy
 
     source = add_movie(scene, sequencer_area, media["clip24"], frame_start=2)
     before = set(all_strips(scene).keys())
 
-    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, output_format="FFV1") == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, output_format="FFV1", temporal=0.0
+    ) == {"FINISHED"}
 
     (styled,) = new_strips(scene, before)
     assert styled.type == "MOVIE" and styled.filepath.startswith("//restyle/")
