@@ -11,12 +11,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
 from .engines import Engine, ModelFiles, create_engine
 from .errors import RestyleError
 from .styles import StyleInfo, StyleLibrary
-
-PICTURE_SIZE = 256  # the style predictor's input size
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,9 @@ def keep_colors(styled: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 def picture_tensor(rgb: np.ndarray) -> np.ndarray:
     """A style picture (or a frame) as the predictor's input: centre square, 256 px, NCHW."""
-    h, w = rgb.shape[:2]
-    side = min(h, w)
-    y, x = (h - side) // 2, (w - side) // 2
-    square = to_float(rgb[y : y + side, x : x + side])
-    square = cv2.resize(square, (PICTURE_SIZE, PICTURE_SIZE), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(square.transpose(2, 0, 1)[None])
+    if rgb.dtype == np.uint16:
+        rgb = (rgb // 257).astype(np.uint8)
+    return prepare_style_picture(np.ascontiguousarray(rgb[..., :3]))
 
 
 class Stylizer:
