@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from clips import make_image_sequence, read_index
+
 from restyle.core.cli import main
 from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
@@ -19,6 +19,8 @@ from restyle.core.media import decode_range, probe
 from restyle.core.progress import CancelToken
 from restyle.core.styles import BUILTIN_STYLES
 from restyle.core.stylizer import StyleSettings, Stylizer
+
+from clips import make_image_sequence, read_index
 
 
 def read_png(path: Path) -> np.ndarray:

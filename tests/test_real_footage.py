@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("skimage")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from sample_footage import make_sample_clip  # noqa: E402
-
 from restyle.core.media import decode_range  # noqa: E402
 from restyle.core.metrics import warping_error  # noqa: E402
 from restyle.core.shots import detect_cuts  # noqa: E402
+
+from sample_footage import make_sample_clip  # noqa: E402
 
 
 @pytest.fixture(scope="module")
