@@ -11,14 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from clips import (
-    encode_clip,
-    index_frame,
-    make_image_sequence,
-    make_index_clip,
-    pan_frames,
-    read_index,
-)
+
 from restyle.core.errors import RestyleError
 from restyle.core.media import (
     ImageSequenceWriter,
@@ -27,6 +20,15 @@ from restyle.core.media import (
     decode_range,
     open_writer,
     probe,
+)
+
+from clips import (
+    encode_clip,
+    index_frame,
+    make_image_sequence,
+    make_index_clip,
+    pan_frames,
+    read_index,
 )
 
 SIZE = (160, 96)

@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 import pytest
-from clips import pan_frames
+
 from restyle.core.flow import (
     FlowEstimator,
     backward_warp,
@@ -16,6 +16,8 @@ from restyle.core.flow import (
     occlusion_mask,
 )
 from restyle.core.metrics import WarpingErrorMeter, psnr, ssim, warping_error
+
+from clips import pan_frames
 
 SIZE = (224, 128)
 

@@ -6,7 +6,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from clips import encode_clip, pan_frames
+
 from restyle.core.shots import (
     FrameFeatures,
     Shot,
@@ -16,6 +16,8 @@ from restyle.core.shots import (
     shots_from_cuts,
     suggest_keyframes,
 )
+
+from clips import encode_clip, pan_frames
 
 SIZE = (256, 144)
 

@@ -7,9 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 import pytest
-from clips import pan_frames
+
 from restyle.core.metrics import psnr, warping_error
 from restyle.core.temporal import Guide, TemporalBlender
+
+from clips import pan_frames
 
 SIZE = (256, 144)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from restyle.core.tiling import run_tiled, tile_starts
 
 
