@@ -4,7 +4,8 @@
   in 5.0), for the editor and for meta strips alike.
 - 5.0 edits the sequencer of ``context.sequencer_scene`` (the workspace's), which may differ
   from ``context.scene``; before 5.0 it is always ``context.scene``.
-- 4.4 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
+- 5.0 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
+- 4.4 changed ``new_effect``'s ``frame_end`` to ``length``.
 - The flag that makes a movie play at its own frame rate is not exposed to Python in any
   version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
   such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
@@ -55,8 +56,17 @@ def retiming_active(strip) -> bool:
 
 
 def strip_add_kwargs() -> dict:
-    """Arguments the strip-add operators need so that they do not start a grab (4.4+)."""
-    return {"move_strips": False} if bpy.app.version >= (4, 4, 0) else {}
+    """Arguments the strip-add operators need so that they do not start a grab (5.0)."""
+    properties = bpy.ops.sequencer.movie_strip_add.get_rna_type().properties
+    return {"move_strips": False} if "move_strips" in properties else {}
+
+
+def effect_span(first: int, last: int) -> dict:
+    """``new_effect``'s arguments for a strip over ``first..last``."""
+    owner = getattr(bpy.types, "StripsTopLevel", None) or bpy.types.SequencesTopLevel
+    if "length" in owner.bl_rna.functions["new_effect"].parameters:
+        return {"frame_start": first, "length": last - first + 1}
+    return {"frame_start": first, "frame_end": last + 1}
 
 
 def scene_fps(scene: bpy.types.Scene) -> tuple[int, float]:

@@ -103,8 +103,9 @@ def test_unsaved_file_writes_to_the_temp_folder(scene, tmp_path):
     import tempfile
 
     import bpy
-    from clips import make_image_sequence
     from vse import SIZE, top_strips
+
+    from clips import make_image_sequence
 
     if bpy.data.filepath:
         pytest.skip("this session already saved a .blend")

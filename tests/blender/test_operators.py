@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clips import make_image_sequence, make_index_clip, read_index
 from vse import SIZE, all_strips, ext, render, sequencer_override, top_strips
+
+from clips import make_image_sequence, make_index_clip, read_index
 
 pytestmark = pytest.mark.blender
 
@@ -91,13 +92,9 @@ def add_images(scene, files, frame_start, channel=1):
 
 
 def add_color(scene, channel, first, last):
-    """A colour strip over ``first..last`` (``new_effect`` takes a length from 4.4 on)."""
-    import bpy
-
-    span = {"length": last - first + 1} if bpy.app.version >= (4, 4) else {"frame_end": last + 1}
-    return top_strips(scene.sequence_editor).new_effect(
-        "colour", "COLOR", channel, frame_start=first, **span
-    )
+    """A colour strip over ``first..last``."""
+    span = ext("compat").effect_span(first, last)
+    return top_strips(scene.sequence_editor).new_effect("colour", "COLOR", channel, **span)
 
 
 def new_strips(scene, before):
@@ -304,7 +301,7 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
     movie = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
     colour = add_color(scene, channel=2, first=1, last=10)
     text = top_strips(scene.sequence_editor).new_effect(
-        "words", "TEXT", 3, frame_start=1, **({"length": 5} if bpy.app.version >= (4, 4) else {"frame_end": 6})
+        "words", "TEXT", 3, **ext("compat").effect_span(1, 5)
     )
     gone = shutil.copy(media["clip24"], tmp_path / "gone.mp4")
     missing = top_strips(scene.sequence_editor).new_movie("gone", str(gone), 4, 1)

@@ -148,8 +148,7 @@ def test_every_option_shown(panel_context):
 def test_unsupported_strip_is_named(panel_context):
     scene = panel_context.scene
     strip = top_strips(scene.sequence_editor).new_effect(
-        "adjust", "ADJUSTMENT", 2, frame_start=1,
-        **({"length": 5} if ext("compat").bpy.app.version >= (4, 4) else {"frame_end": 6}),
+        "adjust", "ADJUSTMENT", 2, **ext("compat").effect_span(1, 5)
     )
     scene.sequence_editor.active_strip = strip
     assert "adjust is an adjustment layer" in labels(draw_all(panel_context))
