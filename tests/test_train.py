@@ -7,6 +7,7 @@ whole file takes well under a minute on two busy cores.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import replace
 
@@ -343,6 +344,10 @@ def test_artifact_round_trip(tmp_path, clip, trained):
         "weights.safetensors",
     ]
     assert [p.name for p in folder.parent.iterdir()] == ["ink"]  # no staging folder left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0700
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in folder.iterdir())
 
     meta = read_style_meta(folder)
     assert meta["format"] == 1 and meta["kind"] == "trained" and meta["arch"] == "fewshot"

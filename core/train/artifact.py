@@ -103,6 +103,15 @@ def _write_thumbnail(path: Path, image: np.ndarray) -> None:
     path.write_bytes(png.tobytes())
 
 
+def _give_default_permissions(folder: Path) -> None:
+    """Temporary files and folders are private (0600/0700); a style is an ordinary folder."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
+
+
 def _is_trained_style(folder: Path) -> bool:
     try:
         read_style_meta(folder)
@@ -171,6 +180,7 @@ def write_trained_style(
             "training": {**result.figures.as_dict(), "config": asdict(result.config)},
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        _give_default_permissions(staging)
 
         if folder.exists():
             # Move the old style aside first, so a failure here leaves one complete style.
