@@ -360,7 +360,7 @@ class _Run:
         def checkpoint(value: float) -> None:
             nonlocal best_val, best_state, best_iteration
             history.append((iteration, round(value, 6)))
-            if value < best_val:
+            if value < best_val or not best_state:  # (a diverged run scores NaN)
                 best_val, best_iteration = value, iteration
                 best_state = {
                     k: v.detach().to("cpu", copy=True)
