@@ -51,6 +51,7 @@ def install(archive: Path, user: Path):
     import addon_utils
 
     log(f"Blender {bpy.app.version_string}: installing {archive.name}")
+    bpy.context.preferences.system.sequencer_proxy_setup = "MANUAL"  # no proxy jobs headless
     result = bpy.ops.extensions.package_install_files(
         filepath=str(archive), repo="user_default", enable_on_install=True
     )

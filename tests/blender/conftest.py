@@ -61,6 +61,9 @@ def restyle(extension_zip, tmp_path_factory):
     import bpy  # noqa: I001  (Blender's own modules import after bpy)
     import addon_utils
 
+    # Adding a movie would queue a proxy job that never runs headless and, once its scene is
+    # removed, crashes Blender at exit.
+    bpy.context.preferences.system.sequencer_proxy_setup = "MANUAL"
     # An empty style library: built-in styles must come from the zip itself.
     os.environ["RESTYLE_HOME"] = str(tmp_path_factory.mktemp("restyle-home"))
     result = bpy.ops.extensions.package_install_files(
