@@ -1,0 +1,81 @@
+"""A style learned from keyframes is a style like any other: CLI, library, both engines."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from restyle.core.cli import main
+from restyle.core.errors import RestyleError
+from restyle.core.job import StyleJob
+from restyle.core.media import decode_range
+from restyle.core.styles import StyleLibrary
+
+pytest.importorskip("torch")
+
+
+def invert(frame: np.ndarray) -> np.ndarray:
+    return 255 - frame[..., :3]
+
+
+@pytest.fixture(scope="module")
+def trained(pan_clip, tmp_path_factory):
+    """Train 'Negative' on two inverted keyframes of a panning clip (a few seconds)."""
+    root = tmp_path_factory.mktemp("trained-library")
+    paint = tmp_path_factory.mktemp("paint")
+    args = []
+    for f in (2, 20):
+        frame = next(iter(decode_range(pan_clip, f, f)))
+        path = paint / f"{f:04d}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(invert(frame), cv2.COLOR_RGB2BGR))
+        args += ["--keyframe", f"{f}={path}"]
+    code = main(["train", str(pan_clip), *args, "--name", "Negative", "--time-budget", "12",
+                 "--library", str(root), "-q"])
+    assert code == 0
+    return StyleLibrary(root, bundled=None)
+
+
+def test_trained_style_is_listed(trained, capsys):
+    assert main(["styles", "--json", "--library", str(trained.root)]) == 0
+    styles = {s["id"]: s for s in json.loads(capsys.readouterr().out)}
+    assert styles["Negative"]["kind"] == "trained" and styles["Negative"]["thumbnail"]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_trained_style_beats_identity_on_held_out_frames(trained, pan_clip, tmp_path, backend):
+    out = tmp_path / backend
+    result = StyleJob(pan_clip, out, "Negative", start=8, end=14, backend=backend,
+                      library=trained).run()
+    assert result.written == 7 and result.backend == backend
+    for f, frame in zip(result.frame_files, decode_range(pan_clip, 8, 14), strict=True):
+        styled = cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB).astype(int)
+        truth = invert(frame).astype(int)
+        identity = np.abs(frame.astype(int) - truth).mean()
+        assert np.abs(styled - truth).mean() < identity / 3
+
+
+def test_rename_pack_install_delete(trained, tmp_path):
+    lib = trained
+    lib.rename("Negative", "Film Negative")
+    assert lib.resolve("Film Negative").kind == "trained"
+    packed = lib.pack("Film Negative", tmp_path / "negative.restyle")
+    other = StyleLibrary(tmp_path / "other", bundled=None)
+    assert other.install(packed).name == "Film Negative"
+    with pytest.raises(RestyleError, match="already exists"):
+        other.install(packed)
+    other.delete("Film Negative")
+    assert not other.trained()
+    lib.rename("Film Negative", "Negative")
+
+
+def test_bad_keyframes_fail_clearly(pan_clip, tmp_path, capsys):
+    root = str(tmp_path / "lib")
+    assert main(["train", str(pan_clip), "-k", "5=missing.png", "-n", "X", "--library", root]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["train", str(pan_clip), "-k", "500=missing.png", "-n", "X", "--library", root]) == 2
+    assert "outside" in capsys.readouterr().err
+    assert main(["train", str(pan_clip), "-k", "five", "-n", "X", "--library", root]) == 2
+    assert not (tmp_path / "lib" / "styles").exists()
