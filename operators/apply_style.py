@@ -54,6 +54,7 @@ class Request:
     folder: Path
     stored_folder: str
     movie_name: str | None  # the output movie's file name, or None for an image sequence
+    movie_done: bool = False  # that movie was made before with these settings: reuse it
 
     @property
     def strip_name(self) -> str:
@@ -118,6 +119,8 @@ class RESTYLE_OT_apply_style(Operator):
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        if request.movie_done:
+            return self.finish(context, request, "done", _reused_movie(request))
         self._request = request
         self._worker = Worker(request.job)
         RUN.begin(request.source.name, request.style_name, len(set(request.shown)), self._worker)
@@ -149,9 +152,10 @@ class RESTYLE_OT_apply_style(Operator):
     def cancel(self, context):
         """Blender ends the modal run (file loaded, window closed): stop the worker too."""
         RUN.cancel()
-        if self._timer is not None:
+        if self._timer is not None and context.window_manager is not None:
             context.window_manager.event_timer_remove(self._timer)
-        RUN.end(CANCELLED, "Cancelled")
+        self._timer = None
+        RUN.end(CANCELLED, "Cancelled; finished frames stay on disk")
 
     def execute(self, context):
         try:
@@ -159,6 +163,8 @@ class RESTYLE_OT_apply_style(Operator):
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        if request.movie_done:
+            return self.finish(context, request, "done", _reused_movie(request))
         worker = Worker(request.job, echo=bpy.app.background)
         RUN.begin(request.source.name, request.style_name, len(set(request.shown)), worker)
         try:
@@ -232,7 +238,8 @@ class RESTYLE_OT_apply_style(Operator):
             library=library,
             **job_settings,
         )
-        if not (movie and (folder / movie_name).is_file()):
+        movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
+        if not movie_done:
             job.validate()
         return Request(
             scene=scene.name,
@@ -246,6 +253,7 @@ class RESTYLE_OT_apply_style(Operator):
             folder=folder,
             stored_folder=stored,
             movie_name=movie_name,
+            movie_done=movie_done,
         )
 
     def finish(self, context, request: Request, kind: str, value) -> set[str]:
@@ -349,6 +357,12 @@ class RESTYLE_OT_apply_style(Operator):
         if device in ("cuda", "tensorrt") and prefs.gpu_index:
             device = f"{device}:{prefs.gpu_index}"
         return backend.lower(), device
+
+
+def _reused_movie(request: Request):
+    from ..core.job import JobResult
+
+    return JobResult(request.folder / request.movie_name, reused=len(set(request.shown)))
 
 
 def _redraw_sequencers(context) -> None:

@@ -284,6 +284,16 @@ def test_movie_output(scene, saved, media, reference, sequencer_area):
     check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, 2, 25)
     check_alignment(scene, source, styled, range(2, 26), reference(media["clip24"]))
 
+    movie = Path(bpy.path.abspath(styled.filepath))
+    stamp = movie.stat().st_mtime_ns
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, output_format="FFV1", temporal=0.0
+    ) == {"FINISHED"}
+    again = scene.sequence_editor.active_strip
+    assert again.channel == 3 and Path(bpy.path.abspath(again.filepath)) == movie
+    assert movie.stat().st_mtime_ns == stamp
+    assert "0 styled, 24 reused" in ext("operators.runner").RUN.summary
+
 
 def test_movie_output_needs_one_to_one_frames(scene, saved, media, sequencer_area):
     import bpy
