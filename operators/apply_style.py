@@ -214,6 +214,9 @@ class RESTYLE_OT_apply_style(Operator):
         style_record = {"id": info.id, "kind": info.kind}
         if info.picture is not None:
             style_record["picture"] = [str(info.picture), info.picture.stat().st_mtime_ns]
+        if info.folder is not None:  # a retrained style of the same name gets a new folder
+            stamps = [f.stat().st_mtime_ns for f in info.folder.iterdir() if f.is_file()]
+            style_record["trained"] = [str(info.folder), max(stamps, default=0)]
         job_settings = {
             "strength": values["strength"],
             "scale": values["scale"] if values["size_mode"] == "SCALE" else None,
