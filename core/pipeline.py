@@ -72,6 +72,25 @@ def _get(q: queue.Queue, stop: threading.Event) -> Any:
                 return _END
 
 
+def _rgb8(frame: np.ndarray) -> np.ndarray:
+    """Flow guidance wants 8-bit RGB whatever the source depth and alpha."""
+    rgb = frame[..., :3]
+    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
+
+
+def _coherent(temporal: Any, guide: Any, styled: np.ndarray) -> np.ndarray:
+    """Temporal blending on the colour channels; alpha stays the source's, depth is kept."""
+    rgb = np.ascontiguousarray(styled[..., :3])
+    if rgb.dtype == np.uint16:
+        blended = temporal.apply(guide, rgb.astype(np.float32) * (1 / 65535))
+        rgb = np.clip(blended * 65535 + 0.5, 0, 65535).astype(np.uint16)
+    else:
+        rgb = temporal.apply(guide, rgb)
+    if styled.shape[-1] == 4:
+        return np.concatenate([rgb, styled[..., 3:]], axis=2)
+    return rgb
+
+
 def run_pipeline(
     frames: Iterator[tuple[int, np.ndarray]],
     stylizer: Stylizer,
@@ -109,8 +128,9 @@ def run_pipeline(
             index, frame = item
             guide = None
             if temporal is not None:
-                guide = temporal.prepare(prev_source, frame)
-                prev_source = frame
+                rgb8 = _rgb8(frame)
+                guide = temporal.prepare(prev_source, rgb8)
+                prev_source = rgb8
             if not _put(inputs, (index, frame, stylizer.preprocess(frame), guide), stop):
                 return
         _put(inputs, _END, stop)
@@ -124,7 +144,7 @@ def run_pipeline(
             for index, frame, out, guide in item:
                 styled = stylizer.postprocess(out, frame)
                 if temporal is not None:
-                    styled = temporal.apply(guide, styled)
+                    styled = _coherent(temporal, guide, styled)
                 if on_frame is not None:
                     on_frame(index, frame, styled)
                 write(index, styled)

@@ -32,7 +32,9 @@ def read_png(path: Path) -> np.ndarray:
 def run_cli(*args: str, library: Path) -> tuple[int, str, str]:
     proc = subprocess.run(
         [sys.executable, "-m", "restyle", *args, "--library", str(library)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -47,7 +49,9 @@ def test_styles_lists_stable_ids(library, capsys):
 
 def test_stylize_is_frame_exact_and_resumes(library, index_clip_h264, tmp_path):
     out = tmp_path / "styled"
-    job = StyleJob(index_clip_h264, out, "comic-ink", start=10, end=19, library=library)
+    job = StyleJob(
+        index_clip_h264, out, "comic-ink", start=10, end=19, temporal=0.0, library=library
+    )
     result = job.run()
     assert result.written == 10 and not result.cancelled
     assert [f.name for f in result.frame_files] == [f"{i:06d}.png" for i in range(10, 20)]
@@ -57,7 +61,9 @@ def test_stylize_is_frame_exact_and_resumes(library, index_clip_h264, tmp_path):
         expected = stylizer.stylize(frame).astype(int)
         assert np.abs(read_png(out / f"{i:06d}.png").astype(int) - expected).max() <= 1
     # A rerun with the same settings reuses everything; a longer range adds only new frames.
-    again = StyleJob(index_clip_h264, out, "comic-ink", start=10, end=24, library=library).run()
+    again = StyleJob(
+        index_clip_h264, out, "comic-ink", start=10, end=24, temporal=0.0, library=library
+    ).run()
     assert (again.reused, again.written) == (10, 5)
     assert not [p for p in out.iterdir() if p.name.endswith(".part") or p.name.startswith(".tmp")]
 
@@ -100,8 +106,9 @@ def test_cancel_keeps_finished_frames(library, index_clip_h264, tmp_path):
 
 def test_movie_output(library, index_clip_h264, tmp_path):
     out = tmp_path / "styled.mp4"
-    StyleJob(index_clip_h264, out, "woven-blocks", start=5, end=16, format="h264",
-             library=library).run()
+    StyleJob(
+        index_clip_h264, out, "woven-blocks", start=5, end=16, format="h264", library=library
+    ).run()
     info, source = probe(out), probe(index_clip_h264)
     assert info.frame_count == 12 and info.fps == source.fps and info.size == source.size
     stamp = out.stat().st_mtime_ns
@@ -118,7 +125,10 @@ def test_strength_and_preserve_colors(library, index_clip_h264):
     full = Stylizer(style, library).stylize(frame)
     kept = Stylizer(style, library, StyleSettings(preserve_colors=True)).stylize(frame)
     chroma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)  # noqa: E731
-    assert np.abs(chroma(kept) - chroma(frame)).mean() < np.abs(chroma(full) - chroma(frame)).mean() / 3
+    assert (
+        np.abs(chroma(kept) - chroma(frame)).mean()
+        < np.abs(chroma(full) - chroma(frame)).mean() / 3
+    )
 
 
 def test_picture_style_and_strength(library, index_clip_h264, tmp_path):
@@ -133,8 +143,9 @@ def test_picture_style_and_strength(library, index_clip_h264, tmp_path):
     half.prepare([frame])
     a, b = full.stylize(frame).astype(int), half.stylize(frame).astype(int)
     assert a.shape == frame.shape and np.abs(a - b).mean() > 2
-    result = StyleJob(index_clip_h264, tmp_path / "out", str(path), start=0, end=3, strength=0.5,
-                      library=library).run()
+    result = StyleJob(
+        index_clip_h264, tmp_path / "out", str(path), start=0, end=3, strength=0.5, library=library
+    ).run()
     assert result.written == 4
 
 
@@ -159,12 +170,15 @@ def test_tiled_frames_match_whole_frames(library, index_clip_h264):
     assert np.abs(tiled.astype(int) - whole).mean() < np.abs(other - whole).mean() / 3
 
 
-def test_alpha_is_kept(library, tmp_path):
-    folder = make_image_sequence(tmp_path / "rgba", 3, (96, 64), alpha=True)
-    result = StyleJob(folder, tmp_path / "out", "comic-ink", library=library).run()
-    for f, src in zip(result.frame_files, decode_range(folder, 0, 2), strict=True):
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_alpha_and_depth_are_kept_with_coherence(library, tmp_path, bit_depth):
+    folder = make_image_sequence(tmp_path / "rgba", 4, (96, 64), bit_depth=bit_depth, alpha=True)
+    result = StyleJob(folder, tmp_path / "out", "comic-ink", temporal=0.5, library=library).run()
+    assert result.written == 4
+    for f, src in zip(result.frame_files, decode_range(folder, 0, 3), strict=True):
         out = read_png(f)
-        assert out.shape[2] == 4 and np.array_equal(out[..., 3], src[..., 3])
+        assert out.dtype == src.dtype and out.shape[2] == 4
+        assert np.array_equal(out[..., 3], src[..., 3])
 
 
 def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
@@ -172,8 +186,12 @@ def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
     import onnxruntime as ort
 
     path = tmp_path / "style.onnx"
-    assert main(["export-onnx", "midnight-fire", "-o", str(path), "-q",
-                 "--library", str(library.root)]) == 0
+    assert (
+        main(
+            ["export-onnx", "midnight-fire", "-o", str(path), "-q", "--library", str(library.root)]
+        )
+        == 0
+    )
     frame = next(iter(decode_range(index_clip_h264, 0, 0)))
     x = (frame.astype(np.float32) / 255).transpose(2, 0, 1)[None]
     out = ort.InferenceSession(str(path)).run(None, {"image": x})[0][0].transpose(1, 2, 0)
@@ -210,8 +228,9 @@ def test_unwritable_output(library, index_clip_h264, tmp_path):
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         target = locked / "out"
-    code, _, stderr = run_cli("stylize", str(index_clip_h264), "-s", "comic-ink", "-o",
-                              str(target), library=library.root)
+    code, _, stderr = run_cli(
+        "stylize", str(index_clip_h264), "-s", "comic-ink", "-o", str(target), library=library.root
+    )
     assert code == 2 and "cannot write" in stderr
 
 
@@ -223,8 +242,9 @@ def test_cli_json_and_onnx_path_needs_no_torch(library, index_clip_h264, tmp_pat
         f" '-s', 'comic-ink', '--end', '2', '--json', '--library', {str(library.root)!r}])\n"
         "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules, 'bpy': 'bpy' in sys.modules}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     run, flags = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
     assert run["written"] == 3 and run["backend"] == "onnx"
     assert flags == {"code": 0, "torch": False, "bpy": False}
