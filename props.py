@@ -12,6 +12,7 @@ import bpy
 import bpy.utils.previews
 from bpy.props import (
     BoolProperty,
+    CollectionProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -126,7 +127,21 @@ def style_items(_self, context):
     return CATALOG.items
 
 
+STYLED_SOURCES = (
+    ("FOLDER", "Folder", "Painted images in a folder, named by scene frame (0012.png or 12.png); "
+     "empty: the folder Export Keyframes writes to"),
+    ("STRIPS", "Strips Above", "Image strips placed above the source at the keyframes"),
+)
+
+
 # -- settings ----------------------------------------------------------------------------
+class RESTYLE_PG_keyframe(PropertyGroup):
+    """One keyframe: a scene frame of one strip (the list shows the active strip's)."""
+
+    strip: StringProperty(name="Strip")
+    frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
+
+
 class RESTYLE_PG_settings(PropertyGroup):
     style: EnumProperty(name="Style", description="The style to apply", items=style_items)
     picture: StringProperty(
@@ -188,12 +203,46 @@ class RESTYLE_PG_settings(PropertyGroup):
         default=0,
     )
 
+    # -- keyframes and training --
+    keyframes: CollectionProperty(type=RESTYLE_PG_keyframe)
+    keyframe_index: IntProperty(name="Active Keyframe", default=-1)
+    styled_from: EnumProperty(name="Styled Keyframes From", items=STYLED_SOURCES, default="FOLDER")
+    styled_folder: StringProperty(
+        name="Folder",
+        description="Painted keyframes, one image per keyframe named by its scene frame "
+        "(empty: the folder Export Keyframes writes to)",
+        subtype="DIR_PATH",
+    )
+    train_name: StringProperty(name="Name", description="Name of the style to train", default="My Style")
+    time_budget: FloatProperty(
+        name="Time Budget",
+        description="Longest time training may take, in seconds; it stops earlier once it "
+        "stops improving",
+        default=300.0,
+        min=1.0,
+        max=24 * 3600.0,
+        step=1000,
+        precision=0,
+    )
+    overwrite_style: BoolProperty(
+        name="Replace Existing", description="Replace a trained style of the same name"
+    )
+    open_exported: BoolProperty(
+        name="Load into Blender",
+        description="Also load exported keyframes as images, to paint them in the Image Editor",
+        default=True,
+    )
+
     @property
     def whole_strip(self) -> bool:
         return self.frame_start == 0 and self.frame_end == 0
 
+    def strip_keyframes(self, strip: str) -> list[int]:
+        """The keyframes of ``strip``, in scene frames, sorted."""
+        return sorted({k.frame for k in self.keyframes if k.strip == strip})
 
-classes = (RESTYLE_PG_settings,)
+
+classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 

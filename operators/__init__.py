@@ -1,4 +1,4 @@
-"""Blender operators: ``restyle.apply_style`` and the sidebar's helpers.
+"""Blender operators: ``restyle.apply_style``, ``restyle.train_style``, keyframes, helpers.
 
 bpy is imported on registration only, so ``strip_frames`` stays importable (and testable)
 without Blender.
@@ -6,16 +6,16 @@ without Blender.
 
 
 def _modules():
-    from . import apply_style, sidebar
+    from . import apply_style, keyframes, sidebar, train_style
 
-    return apply_style, sidebar
+    return apply_style, apply_style.classes + sidebar.classes + keyframes.classes + train_style.classes
 
 
 def register() -> None:
     import bpy
 
-    apply_style, sidebar = _modules()
-    for cls in apply_style.classes + sidebar.classes:
+    apply_style, classes = _modules()
+    for cls in classes:
         bpy.utils.register_class(cls)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
 
@@ -23,9 +23,9 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    apply_style, sidebar = _modules()
+    apply_style, classes = _modules()
     apply_style.cancel_on_load()
     if apply_style.cancel_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
-    for cls in reversed(apply_style.classes + sidebar.classes):
+    for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

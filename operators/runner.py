@@ -23,6 +23,7 @@ class RunState:
     """What the sidebar shows: the job in progress, or how the last one ended."""
 
     status: str = IDLE
+    task: str = "apply"  # what runs or ran: "apply", "train" or "shots"
     strip: str = ""
     style: str = ""
     progress: Progress | None = None
@@ -35,8 +36,8 @@ class RunState:
     def running(self) -> bool:
         return self.status == RUNNING
 
-    def begin(self, strip: str, style: str, total: int, worker: Worker) -> None:
-        self.status, self.strip, self.style = RUNNING, strip, style
+    def begin(self, strip: str, style: str, total: int, worker: Worker, task: str = "apply") -> None:
+        self.status, self.strip, self.style, self.task = RUNNING, strip, style, task
         self.progress = Progress(0, total, stage="starting")
         self.summary, self.worker, self.token = "", worker, worker.token
 

@@ -1,19 +1,19 @@
 """The Sequencer sidebar's Restyle tab."""
 
 
+def _classes() -> tuple:
+    from . import keyframes, sequencer
+
+    return sequencer.classes + keyframes.classes  # parents before their sub-panels
+
+
 def register() -> None:
     import bpy
 
-    from .sequencer import classes
-
-    for cls in classes:
-        bpy.utils.register_class(cls)
+    bpy.utils.register_classes_factory(_classes())[0]()
 
 
 def unregister() -> None:
     import bpy
 
-    from .sequencer import classes
-
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+    bpy.utils.register_classes_factory(_classes())[1]()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vse import SIZE, all_strips, ext, render, sequencer_override, top_strips
+from vse import SIZE, add_images, add_movie, all_strips, ext, render, sequencer_override, top_strips
 
 from clips import make_image_sequence, make_index_clip, read_index
 
@@ -64,31 +64,6 @@ def saved(scene, tmp_path):
 
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
     return tmp_path
-
-
-def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
-    """Add a movie the way the UI does (Adjust Playback Rate on), without its sound."""
-    import bpy
-
-    compat = ext("compat")
-    before = set(all_strips(scene).keys())
-    with sequencer_override(scene, area):
-        result = bpy.ops.sequencer.movie_strip_add(
-            filepath=str(path), frame_start=frame_start, channel=channel, sound=False,
-            adjust_playback_rate=own_rate, use_framerate=False, set_view_transform=False,
-            **compat.strip_add_kwargs(),
-        )
-    assert result == {"FINISHED"}
-    (name,) = set(all_strips(scene).keys()) - before
-    return all_strips(scene)[name]
-
-
-def add_images(scene, files, frame_start, channel=1):
-    strips = top_strips(scene.sequence_editor)
-    strip = strips.new_image("images", str(files[0]), channel, frame_start, fit_method="ORIGINAL")
-    for f in files[1:]:
-        strip.elements.append(f.name)
-    return strip
 
 
 def add_color(scene, channel, first, last):

@@ -67,3 +67,28 @@ def sequencer_override(scene, area):
 
     region = next(r for r in area.regions if r.type == "WINDOW")
     return bpy.context.temp_override(window=bpy.context.window, area=area, region=region, scene=scene)
+
+
+def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
+    """Add a movie the way the UI does (Adjust Playback Rate on), without its sound."""
+    import bpy
+
+    compat = ext("compat")
+    before = set(all_strips(scene).keys())
+    with sequencer_override(scene, area):
+        result = bpy.ops.sequencer.movie_strip_add(
+            filepath=str(path), frame_start=frame_start, channel=channel, sound=False,
+            adjust_playback_rate=own_rate, use_framerate=False, set_view_transform=False,
+            **compat.strip_add_kwargs(),
+        )
+    assert result == {"FINISHED"}
+    (name,) = set(all_strips(scene).keys()) - before
+    return all_strips(scene)[name]
+
+
+def add_images(scene, files, frame_start, channel=1, name="images"):
+    strips = top_strips(scene.sequence_editor)
+    strip = strips.new_image(name, str(files[0]), channel, frame_start, fit_method="ORIGINAL")
+    for f in files[1:]:
+        strip.elements.append(f.name)
+    return strip

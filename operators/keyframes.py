@@ -1,0 +1,344 @@
+"""The keyframe list of a strip: add, remove, jump to, suggest per shot, export for painting.
+
+Keyframes are scene frames in the UI (``scene.restyle.keyframes``, tagged with their strip);
+the source frame each one shows comes from the strip's timing when core needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+from bpy.props import BoolProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from ..core.errors import RestyleError
+from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .output_strip import slug
+from .runner import CANCELLED, FAILED, FINISHED, RUN
+from .strip_source import StripSource, find_strip, read_strip
+
+CUT_MARKER = "cut"
+
+
+# -- helpers -------------------------------------------------------------------------------
+def keyframe_folder(strip_name: str) -> tuple[Path, str]:
+    """(absolute folder, as shown) where a strip's keyframes are exported for painting:
+    ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder."""
+    name = slug(strip_name)
+    if bpy.data.filepath:
+        relative = f"//restyle/keyframes/{name}/"
+        return Path(bpy.path.abspath(relative)), relative
+    folder = Path(tempfile.gettempdir()) / "restyle" / "keyframes" / name
+    return folder, str(folder) + os.sep
+
+
+def active_source(context, name: str = "") -> tuple[bpy.types.Scene, StripSource]:
+    scene = compat.sequencer_scene(context)
+    if scene is None or scene.sequence_editor is None:
+        raise RestyleError("no sequencer scene")
+    return scene, read_strip(scene, find_strip(scene, name))
+
+
+def source_index(source: StripSource, frame: int) -> int:
+    """The source frame a strip shows at scene ``frame``; RestyleError outside the strip."""
+    first, last = source.visible
+    if not first <= frame <= last:
+        raise RestyleError(
+            f"keyframe {frame} is outside '{source.name}', which shows frames {first}-{last}"
+        )
+    return source.frames(frame, frame)[0]
+
+
+def add_keyframes(settings, strip: str, frames) -> int:
+    """Add scene frames to ``strip``'s keyframes (no duplicates); returns how many were new."""
+    have = set(settings.strip_keyframes(strip))
+    added = 0
+    for frame in sorted(set(frames) - have):
+        item = settings.keyframes.add()
+        item.strip, item.frame = strip, frame
+        added += 1
+    return added
+
+
+def selected_range(source: StripSource, settings) -> tuple[int, int]:
+    """The sidebar's frame range, within what the strip shows."""
+    first, last = source.visible
+    if settings.whole_strip:
+        return first, last
+    if settings.frame_end < settings.frame_start:
+        raise RestyleError(f"frame range {settings.frame_start}-{settings.frame_end} ends before it starts")
+    first, last = max(first, settings.frame_start), min(last, settings.frame_end)
+    if first > last:
+        raise RestyleError(f"the frame range is outside '{source.name}'")
+    return first, last
+
+
+# -- the list ------------------------------------------------------------------------------
+class KeyframeOperator:
+    @classmethod
+    def poll(cls, context):
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None and (
+            scene.sequence_editor.active_strip is not None
+        )
+
+
+class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
+    """Add the current frame to the active strip's keyframes"""
+
+    bl_idname = "restyle.keyframe_add"
+    bl_label = "Add Keyframe"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        scene = compat.sequencer_scene(context)
+        strip = scene.sequence_editor.active_strip
+        frame = scene.frame_current
+        if not strip.frame_final_start <= frame < strip.frame_final_end:
+            self.report({"ERROR"}, f"frame {frame} is outside '{strip.name}'")
+            return {"CANCELLED"}
+        settings = scene.restyle
+        add_keyframes(settings, strip.name, [frame])
+        settings.keyframe_index = next(
+            i for i, k in enumerate(settings.keyframes) if k.strip == strip.name and k.frame == frame
+        )
+        return {"FINISHED"}
+
+
+class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
+    """Remove the selected keyframe"""
+
+    bl_idname = "restyle.keyframe_remove"
+    bl_label = "Remove Keyframe"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = compat.sequencer_scene(context).restyle
+        index = settings.keyframe_index
+        if not 0 <= index < len(settings.keyframes):
+            self.report({"ERROR"}, "No keyframe selected")
+            return {"CANCELLED"}
+        strip = settings.keyframes[index].strip
+        settings.keyframes.remove(index)
+        same = [i for i, k in enumerate(settings.keyframes) if k.strip == strip]
+        settings.keyframe_index = max((i for i in same if i < index), default=same[0] if same else -1)
+        return {"FINISHED"}
+
+
+class RESTYLE_OT_keyframe_jump(KeyframeOperator, Operator):
+    """Make the selected keyframe the current frame"""
+
+    bl_idname = "restyle.keyframe_jump"
+    bl_label = "Jump to Keyframe"
+
+    def execute(self, context):
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+        if not 0 <= settings.keyframe_index < len(settings.keyframes):
+            self.report({"ERROR"}, "No keyframe selected")
+            return {"CANCELLED"}
+        scene.frame_set(settings.keyframes[settings.keyframe_index].frame)
+        return {"FINISHED"}
+
+
+# -- suggest ---------------------------------------------------------------------------------
+@dataclass
+class ShotJob:
+    """Find shots in what a strip shows over a range: one frame per scene frame."""
+
+    source: StripSource
+    shown: list[int]  # the source frame at each scene frame of the range
+
+    def run(self, progress=None, cancel=None):
+        from ..core.progress import Progress
+        from ..core.shots import analyze_shots
+
+        total = len(self.shown)
+
+        def frames():
+            for position, frame in enumerate(self._shown_frames()):
+                if cancel is not None and cancel.cancelled:
+                    return
+                if progress is not None and (position % 8 == 0 or position == total - 1):
+                    progress(Progress(position + 1, total, stage="shots",
+                                      message=f"Reading frame {position + 1} of {total}"))
+                if frame.dtype == np.uint16:
+                    frame = (frame // 257).astype(np.uint8)
+                yield np.ascontiguousarray(frame[..., :3])
+
+        shots = analyze_shots(frames())
+        return None if cancel is not None and cancel.cancelled else shots
+
+    def _shown_frames(self):
+        """Source frames in scene order: streamed when they only go forward, else held."""
+        from ..core.media import decode_range
+
+        source, shown = self.source.source, self.shown
+        lo, hi = min(shown), max(shown)
+        if shown != sorted(shown):  # reversed: keep the frames shown, then play them back
+            needed = set(shown)
+            held = {i: f for i, f in enumerate(decode_range(source, lo, hi), lo) if i in needed}
+            yield from (held[i] for i in shown)
+            return
+        wanted = iter(shown)
+        index = next(wanted)
+        for at, frame in enumerate(decode_range(source, lo, hi), lo):
+            while index == at:
+                yield frame
+                index = next(wanted, None)
+            if index is None:
+                return
+
+
+class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
+    """Find the cuts in the strip's frame range, mark them, and suggest keyframes per shot"""
+
+    bl_idname = "restyle.suggest_keyframes"
+    bl_label = "Suggest Keyframes"
+    bl_options = {"UNDO"}
+
+    strip: StringProperty(name="Strip", description="Strip to analyse (empty: the active strip)")
+
+    @classmethod
+    def poll(cls, context):
+        if RUN.running:
+            cls.poll_message_set("A Restyle job is running")
+            return False
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    def prepare(self, context) -> JobRequest:
+        scene, source = active_source(context, self.strip)
+        first, last = selected_range(source, scene.restyle)
+        shown = source.frames(first, last)
+        return JobRequest(
+            ShotJob(source, shown), source.name, "finding shots", len(shown), "shots",
+            data=(scene.name, first),
+        )
+
+    def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
+        if kind == "error":
+            RUN.end(FAILED, f"Failed: {value}")
+            self.report({"ERROR"}, str(value))
+            return {"CANCELLED"}
+        if value is None:
+            RUN.end(CANCELLED, "Suggest keyframes cancelled")
+            return {"CANCELLED"}
+        scene_name, first = request.data
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is None:
+            RUN.end(FAILED, f"Failed: scene '{scene_name}' is gone")
+            return {"CANCELLED"}
+        cuts = [first + shot.start for shot in value[1:]]
+        marked = {m.frame for m in scene.timeline_markers if m.name == CUT_MARKER}
+        for frame in cuts:
+            if frame not in marked:
+                scene.timeline_markers.new(CUT_MARKER, frame=frame)
+        suggested = [first + k for shot in value for k in shot.keyframes]
+        added = add_keyframes(scene.restyle, request.strip, suggested)
+        summary = (
+            f"{request.strip}: {len(value)} shot(s), {len(cuts)} cut(s) marked, "
+            f"{added} keyframe(s) added"
+        )
+        RUN.end(FINISHED, summary)
+        self.report({"INFO"}, f"Restyle: {summary}")
+        redraw_sequencers(context)
+        return {"FINISHED"}
+
+
+# -- export ----------------------------------------------------------------------------------
+class RESTYLE_OT_export_keyframes(Operator):
+    """Write the source frames at the keyframes at full quality, to paint over"""
+
+    bl_idname = "restyle.export_keyframes"
+    bl_label = "Export Keyframes"
+
+    strip: StringProperty(name="Strip", description="Strip whose keyframes to export (empty: the active strip)")
+    overwrite: BoolProperty(
+        name="Overwrite", description="Replace exported files even where they were painted over"
+    )
+    load: BoolProperty(
+        name="Load into Blender",
+        description="Load the files as images to paint them in the Image Editor "
+        "(not given: the sidebar's setting)",
+    )
+
+    @classmethod
+    def poll(cls, context):
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    def execute(self, context):
+        try:
+            written, kept, folder = self.export(context)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        message = f"{len(written)} keyframe(s) exported to {folder}"
+        if kept:
+            message += f"; {len(kept)} painted file(s) kept: {', '.join(p.name for p in kept)}"
+            self.report({"WARNING"}, message)
+        else:
+            self.report({"INFO"}, message)
+        return {"FINISHED"}
+
+    def export(self, context) -> tuple[list[Path], list[Path], Path]:
+        import cv2
+
+        from ..core.media import decode_range, probe
+
+        scene, source = active_source(context, self.strip)
+        settings = scene.restyle
+        frames = settings.strip_keyframes(source.name)
+        if not frames:
+            raise RestyleError(f"'{source.name}' has no keyframes: add some first")
+        indices = {frame: source_index(source, frame) for frame in frames}
+        folder, _shown = keyframe_folder(source.name)
+        info = probe(source.source)
+        images = {}
+        for frame, index in indices.items():
+            image = next(iter(decode_range(source.source, index, index, info=info)))
+            code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+            images[frame] = cv2.cvtColor(np.ascontiguousarray(image), code)
+        folder.mkdir(parents=True, exist_ok=True)
+        written, kept = [], []
+        for frame, image in images.items():
+            path = folder / f"{frame:04d}.png"
+            if path.exists():
+                old = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+                if old is not None and old.shape == image.shape and np.array_equal(old, image):
+                    written.append(path)  # already exported, untouched
+                    continue
+                if not self.overwrite:
+                    kept.append(path)
+                    continue
+            part = folder / f".{frame:04d}.part.png"
+            if not cv2.imwrite(str(part), image):
+                raise RestyleError(f"cannot write {part}")
+            os.replace(part, path)
+            written.append(path)
+        load = self.load if self.properties.is_property_set("load") else settings.open_exported
+        if load:
+            for path in written + kept:
+                _load_image(path)
+        return written, kept, folder
+
+
+def _load_image(path: Path) -> None:
+    image = bpy.data.images.load(str(path), check_existing=True)
+    image.reload()  # a file exported again shows its new pixels
+
+
+classes = (
+    RESTYLE_OT_keyframe_add,
+    RESTYLE_OT_keyframe_remove,
+    RESTYLE_OT_keyframe_jump,
+    RESTYLE_OT_suggest_keyframes,
+    RESTYLE_OT_export_keyframes,
+)

@@ -1,0 +1,118 @@
+"""The modal half of running a job in the UI, shared by Train and Suggest Keyframes.
+
+An operator using ``ModalJob`` gives ``prepare(context)`` (everything copied out of bpy;
+returns a ``JobRequest``) and ``finish(context, request, kind, value)`` (on the main thread,
+with the worker's final event). ``start`` runs the job on a ``runner.Worker`` and drains
+it on a timer; ``run_here`` runs it to the end on this thread (scripts, background mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+
+from ..core.errors import RestyleError
+from .runner import CANCELLED, FAILED, RUN, Worker
+
+
+@dataclass
+class JobRequest:
+    """What a ``ModalJob`` runs: ``job.run(progress=, cancel=)`` and what the sidebar shows."""
+
+    job: object
+    strip: str
+    label: str
+    total: int
+    task: str
+    data: object = None  # whatever ``finish`` needs besides the result
+
+
+class ModalJob:
+    task = "job"
+    _timer = None
+    _request: JobRequest | None = None
+    _worker: Worker | None = None
+
+    # -- to override ---------------------------------------------------------------------
+    def prepare(self, context) -> JobRequest:
+        raise NotImplementedError
+
+    def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
+        raise NotImplementedError
+
+    def on_poll(self, context, request: JobRequest) -> None:
+        """Called on every timer tick and once at the end (e.g. to refresh a preview)."""
+
+    # -- entry points --------------------------------------------------------------------
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        try:
+            request = self.prepare(context)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self._request = request
+        self._worker = Worker(request.job)
+        RUN.begin(request.strip, request.label, request.total, self._worker, request.task)
+        self._worker.start()
+        self._timer = context.window_manager.event_timer_add(0.2, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        redraw_sequencers(context)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            RUN.cancel()
+            return {"RUNNING_MODAL"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        outcome = self._worker.poll()
+        RUN.progress = self._worker.progress or RUN.progress
+        self.on_poll(context, self._request)
+        redraw_sequencers(context)
+        if outcome is None:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
+        try:
+            return self.finish(context, self._request, *outcome)
+        finally:
+            if RUN.running:
+                RUN.end(FAILED, "Failed: internal error (see the console)")
+
+    def cancel(self, context):
+        """Blender ends the modal run (file loaded, window closed): stop the worker too."""
+        RUN.cancel()
+        if self._timer is not None and context.window_manager is not None:
+            context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
+        RUN.end(CANCELLED, "Cancelled")
+
+    def execute(self, context):
+        try:
+            request = self.prepare(context)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        worker = Worker(request.job, echo=bpy.app.background)
+        RUN.begin(request.strip, request.label, request.total, worker, request.task)
+        try:
+            worker.run()  # on this thread: scripts and background mode wait for the result
+            outcome = None
+            while outcome is None:
+                outcome = worker.poll()
+            RUN.progress = worker.progress or RUN.progress
+            self.on_poll(context, request)
+            return self.finish(context, request, *outcome)
+        finally:
+            if RUN.running:  # finish() failed: never leave the sidebar stuck on "running"
+                RUN.end(FAILED, "Failed: internal error (see the console)")
+
+
+def redraw_sequencers(context) -> None:
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()

@@ -1,0 +1,283 @@
+"""``restyle.train_style``: learn a style from painted keyframes of a strip.
+
+Scripting contract (kept stable, documented in the README)::
+
+    bpy.ops.restyle.train_style(strip="NAME", keyframes="12,40", styled="FOLDER or STRIPS",
+                                name="NAME", time_budget=SECONDS, overwrite=False)
+
+``keyframes`` are scene frames (empty: the strip's keyframes in the sidebar). ``styled`` is a
+folder of painted images named by scene frame (``0012.png`` or ``12.png``), or the word
+``STRIPS``: the image strips placed above the source at those frames (the topmost one that
+is not muted); empty takes the sidebar's choice. The style is saved in the style library
+under ``name``, listed in the style picker and selected there; ``restyle.apply_style`` then
+applies it. Bad input raises (RuntimeError in scripts) before anything is written.
+
+In the UI the operator is modal (progress with the loss, a ``Restyle Preview`` image
+refreshed while training; Cancel keeps the best weights so far); from scripts and in
+background mode ``execute`` trains to the end before it returns.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+from bpy.props import BoolProperty, FloatProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from ..core.errors import RestyleError
+from .keyframes import active_source, keyframe_folder, source_index
+from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .runner import CANCELLED, FAILED, FINISHED, RUN
+from .strip_source import StripSource, container_strips
+
+PREVIEW_IMAGE = "Restyle Preview"
+STRIPS = "STRIPS"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".webp"}
+
+
+class PreviewSlot:
+    """The latest preview frame from the training thread, taken on the main thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._image: np.ndarray | None = None
+
+    def put(self, image: np.ndarray) -> None:
+        with self._lock:
+            self._image = image
+
+    def take(self) -> np.ndarray | None:
+        with self._lock:
+            image, self._image = self._image, None
+        return image
+
+
+@dataclass
+class TrainJob:
+    """Everything training needs, as plain data; ``run`` is what the worker calls."""
+
+    source: object  # StripSource.source: the movie path or the image files
+    keyframes: dict[int, Path]  # source frame index → painted image
+    name: str
+    library_root: Path | None
+    time_budget: float
+    overwrite: bool
+    preview: PreviewSlot
+
+    def run(self, progress=None, cancel=None) -> Path:
+        from ..core.styles import StyleLibrary
+        from ..core.train.keyframes import train_from_keyframes
+        from ..core.train.trainer import TrainConfig
+
+        return train_from_keyframes(
+            self.source,
+            self.keyframes,
+            self.name,
+            StyleLibrary(self.library_root),
+            config=TrainConfig(time_budget_s=self.time_budget),
+            overwrite=self.overwrite,
+            progress=progress,
+            cancel=cancel,
+            on_preview=self.preview.put,
+        )
+
+
+# -- finding the painted keyframes -----------------------------------------------------------
+def parse_frames(text: str) -> list[int]:
+    """``"12, 40 7"`` → [7, 12, 40]; RestyleError for anything but whole numbers."""
+    words = [w for w in re.split(r"[,\s;]+", text.strip()) if w]
+    try:
+        frames = [int(w) for w in words]
+    except ValueError:
+        raise RestyleError(f"keyframes '{text}': give scene frames as whole numbers, e.g. \"12,40\"") from None
+    return sorted(set(frames))
+
+
+def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
+    """The image named by each scene frame (``0012.png``, ``12.png``) in ``folder``."""
+    if not folder.is_dir():
+        raise RestyleError(f"the folder of styled keyframes does not exist: {folder}")
+    by_frame: dict[int, list[Path]] = {}
+    for path in folder.iterdir():
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit() and path.is_file():
+            by_frame.setdefault(int(path.stem), []).append(path)
+    out = {}
+    for frame in frames:
+        found = by_frame.get(frame, [])
+        if not found:
+            raise RestyleError(f"no styled image for keyframe {frame} in {folder} (e.g. {frame:04d}.png)")
+        if len(found) > 1:
+            names = ", ".join(sorted(p.name for p in found))
+            raise RestyleError(f"keyframe {frame} has several styled images in {folder}: {names}")
+        out[frame] = found[0]
+    return out
+
+
+def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int, Path]:
+    """The file the topmost unmuted image strip above the source shows at each frame."""
+    strips = container_strips(scene, source.metas)
+    out = {}
+    for frame in frames:
+        above = [
+            s for s in strips
+            if s.type == "IMAGE" and not s.mute and s.channel > source.channel
+            and s.frame_final_start <= frame < s.frame_final_end
+        ]
+        if not above:
+            raise RestyleError(
+                f"no image strip above '{source.name}' at keyframe {frame}: "
+                "place the painted image there"
+            )
+        strip = max(above, key=lambda s: s.channel)
+        element = strip.strip_elem_from_frame(frame)
+        folder = bpy.path.abspath(strip.directory, library=strip.id_data.library)
+        path = Path(folder) / element.filename
+        if not path.is_file():
+            raise RestyleError(f"the image of '{strip.name}' at frame {frame} is missing: {path}")
+        out[frame] = path
+    return out
+
+
+def show_preview(image: np.ndarray) -> None:
+    """Put a uint8 RGB frame into the ``Restyle Preview`` image (made or resized as needed)."""
+    height, width = image.shape[:2]
+    preview = bpy.data.images.get(PREVIEW_IMAGE)
+    if preview is None:
+        preview = bpy.data.images.new(PREVIEW_IMAGE, width, height)
+    elif tuple(preview.size) != (width, height):
+        preview.scale(width, height)
+    rgba = np.ones((height, width, 4), np.float32)
+    rgba[..., :3] = image[::-1, :, :3] / 255.0  # Blender's rows run bottom-up
+    preview.pixels.foreach_set(rgba.ravel())
+    preview.update()
+
+
+# -- the operator ----------------------------------------------------------------------------
+class RESTYLE_OT_train_style(ModalJob, Operator):
+    """Learn a style from painted keyframes of a strip and add it to the style library"""
+
+    bl_idname = "restyle.train_style"
+    bl_label = "Train Style"
+
+    strip: StringProperty(name="Strip", description="Strip the keyframes are of (empty: the active strip)")
+    keyframes: StringProperty(
+        name="Keyframes",
+        description="Scene frames, e.g. \"12,40\" (empty: the strip's keyframes in the sidebar)",
+    )
+    styled: StringProperty(
+        name="Styled",
+        description="Folder of painted keyframes named by scene frame, or STRIPS for image "
+        "strips above the source (empty: the sidebar's choice)",
+    )
+    name: StringProperty(name="Name", description="Name of the new style (empty: the sidebar's)")
+    time_budget: FloatProperty(
+        name="Time Budget", description="Seconds training may take (0: the sidebar's)", min=0.0
+    )
+    overwrite: BoolProperty(name="Replace Existing", description="Replace a trained style of the same name")
+
+    @classmethod
+    def poll(cls, context):
+        if RUN.running:
+            cls.poll_message_set("A Restyle job is running")
+            return False
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    def prepare(self, context) -> JobRequest:
+        from ..core.engines import torch_available
+        from ..core.media import probe
+        from ..core.styles import StyleLibrary
+        from ..core.train.keyframes import read_styled_keyframe
+        from ..props import library_root
+
+        if not torch_available():
+            raise RestyleError(
+                "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
+            )
+        scene, source = active_source(context, self.strip)
+        settings = scene.restyle
+        frames = (
+            parse_frames(self.keyframes) if self.keyframes.strip()
+            else settings.strip_keyframes(source.name)
+        )
+        if not frames:
+            raise RestyleError(f"'{source.name}' has no keyframes: add some, or pass keyframes=")
+        indices = {frame: source_index(source, frame) for frame in frames}
+        shared = {}
+        for frame, index in indices.items():
+            if index in shared:
+                raise RestyleError(
+                    f"keyframes {shared[index]} and {frame} show the same source frame {index}"
+                )
+            shared[index] = frame
+        name = (self.name or settings.train_name).strip()
+        if not name:
+            raise RestyleError("give the style a name")
+        overwrite = self.overwrite or (
+            not self.properties.is_property_set("overwrite") and settings.overwrite_style
+        )
+        library = StyleLibrary(library_root(context))
+        if library.trained_folder(name).exists() and not overwrite:
+            raise RestyleError(f"a style named '{name}' already exists; pick another name")
+        styled = self._styled(scene, source, settings, frames)
+        size = probe(source.source).size
+        for path in styled.values():
+            read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now
+        budget = self.time_budget or settings.time_budget
+        job = TrainJob(
+            source=source.source,
+            keyframes={indices[frame]: path for frame, path in styled.items()},
+            name=name,
+            library_root=library_root(context),
+            time_budget=budget,
+            overwrite=overwrite,
+            preview=PreviewSlot(),
+        )
+        return JobRequest(job, source.name, name, max(1, int(np.ceil(budget))), "train",
+                          data=scene.name)
+
+    def _styled(self, scene, source, settings, frames) -> dict[int, Path]:
+        given = self.styled.strip()
+        if given.upper() == STRIPS or (not given and settings.styled_from == STRIPS):
+            return styled_in_strips(scene, source, frames)
+        folder = given or settings.styled_folder
+        if not folder:
+            return styled_in_folder(keyframe_folder(source.name)[0], frames)
+        return styled_in_folder(Path(bpy.path.abspath(folder)), frames)
+
+    def on_poll(self, context, request: JobRequest) -> None:
+        image = request.job.preview.take()
+        if image is not None:
+            show_preview(image)
+
+    def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
+        from ..props import CATALOG, library_root
+
+        if kind == "error":
+            RUN.end(FAILED, f"Failed: {value}")
+            self.report({"ERROR"}, str(value))
+            return {"CANCELLED"}
+        cancelled = RUN.token is not None and RUN.token.cancelled
+        name = request.job.name
+        CATALOG.reload(library_root(context))
+        scene = bpy.data.scenes.get(request.data)
+        if scene is not None:
+            scene.restyle.style = name
+        progress = RUN.progress
+        detail = f" ({progress.message})" if progress is not None and progress.message else ""
+        if cancelled:
+            RUN.end(CANCELLED, f"Cancelled: '{name}' kept its best weights so far{detail}", str(value))
+        else:
+            RUN.end(FINISHED, f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}", str(value))
+        self.report({"INFO"}, f"Restyle: {RUN.summary}")
+        redraw_sequencers(context)
+        return {"FINISHED"}
+
+
+classes = (RESTYLE_OT_train_style,)

@@ -1,0 +1,87 @@
+"""The Keyframes sub-panel: the active strip's keyframes, painting round trip, training."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.types import Panel, UIList
+
+from .. import compat
+from ..operators.runner import CANCELLED, FINISHED, RUN
+from .sequencer import RestylePanel
+
+PREVIEW_IMAGE = "Restyle Preview"
+
+
+class RESTYLE_UL_keyframes(UIList):
+    """Keyframes of the active strip only; the collection holds every strip's."""
+
+    def draw_item(self, context, layout, _data, item, _icon, _active_data, _active_prop, _index=0):
+        layout.label(text=f"Frame {item.frame}", icon="KEYFRAME")
+
+    def filter_items(self, context, data, propname):
+        scene = compat.sequencer_scene(context)
+        editor = scene.sequence_editor if scene else None
+        strip = editor.active_strip.name if editor and editor.active_strip else None
+        items = getattr(data, propname)
+        flags = [self.bitflag_filter_item if k.strip == strip else 0 for k in items]
+        order = sorted(range(len(items)), key=lambda i: items[i].frame)
+        new_order = [0] * len(items)
+        for position, index in enumerate(order):
+            new_order[index] = position
+        return flags, new_order
+
+
+class RESTYLE_PT_keyframes(RestylePanel, Panel):
+    bl_label = "Keyframes"
+    bl_parent_id = "RESTYLE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        if strip is None:
+            layout.label(text="Select the strip to paint keyframes of", icon="INFO")
+            return
+
+        row = layout.row()
+        row.template_list(
+            "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
+        )
+        col = row.column(align=True)
+        col.operator("restyle.keyframe_add", text="", icon="ADD")
+        col.operator("restyle.keyframe_remove", text="", icon="REMOVE")
+        col.separator()
+        col.operator("restyle.keyframe_jump", text="", icon="TIME")
+
+        col = layout.column(align=True)
+        col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
+        row = col.row(align=True)
+        row.operator("restyle.export_keyframes", icon="EXPORT").strip = strip.name
+        row.prop(settings, "open_exported", text="", icon="IMAGE_DATA")
+
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        col = layout.column()
+        col.prop(settings, "styled_from", expand=True)
+        if settings.styled_from == "FOLDER":
+            col.prop(settings, "styled_folder")
+        col.prop(settings, "train_name")
+        col.prop(settings, "time_budget")
+        col.prop(settings, "overwrite_style")
+
+        if RUN.running and RUN.task == "train":
+            col = layout.column(align=True)
+            col.label(text=f"Training '{RUN.style}' (progress above)", icon="SORTTIME")
+            if bpy.data.images.get(PREVIEW_IMAGE) is not None:
+                col.label(text=f"Preview: image '{PREVIEW_IMAGE}' in an Image Editor", icon="IMAGE")
+            return
+        row = layout.row()
+        row.scale_y = 1.3
+        row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
+        if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
+            layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
+
+
+classes = (RESTYLE_UL_keyframes, RESTYLE_PT_keyframes)

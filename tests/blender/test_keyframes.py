@@ -1,0 +1,299 @@
+"""Keyframes, shots and training in real Blender: the painting round trip end to end.
+
+A style is trained headless from two keyframes painted by the test (a colour inversion), as
+files in a folder and as image strips above the source, then applied with
+``restyle.apply_style``: on frames it never saw, the styled strip must be far closer to the
+inverted source than the source itself is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_panels import CheckedLayout, labels
+from vse import SIZE, add_images, add_movie, all_strips, ext, sequencer_override, top_strips
+
+from clips import (
+    encode_clip,
+    make_image_sequence,
+    make_index_clip,
+    make_pan_clip,
+    pan_frames,
+    read_index,
+)
+
+pytestmark = pytest.mark.blender
+
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="training needs torch"
+)
+BUDGET = 10.0
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keyframe-media")
+    spliced = pan_frames(14, SIZE, 3.0, seed=0) + pan_frames(14, SIZE, -2.0, seed=4)
+    return {
+        "pan": make_pan_clip(folder / "pan.mp4", 24, SIZE, 3.0),
+        "index": make_index_clip(folder / "index.mp4", 24, SIZE, fps=24, gop=6),
+        "spliced": encode_clip(folder / "spliced.mp4", spliced, crf=20),
+        "deep": make_image_sequence(folder / "deep", 6, SIZE, bit_depth=16),
+    }
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    return tmp_path
+
+
+def source_frame(path, index: int) -> np.ndarray:
+    return next(iter(ext("core.media").decode_range(path, index, index)))[..., :3]
+
+
+def invert(frame: np.ndarray) -> np.ndarray:
+    return 255 - frame
+
+
+def write_rgb(path: Path, image: np.ndarray) -> Path:
+    assert cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def check_learned_inversion(scene, source, clip, style: str) -> None:
+    """Apply ``style`` over held-out frames: the result must be near the inverted source."""
+    import bpy
+
+    first = source.frame_final_start
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=style, frame_start=first + 8, frame_end=first + 14, temporal=0.0
+    ) == {"FINISHED"}
+    styled = scene.sequence_editor.active_strip
+    folder = Path(bpy.path.abspath(styled.directory))
+    for k, element in enumerate(styled.elements):
+        frame = source_frame(clip, 8 + k).astype(int)
+        result = cv2.cvtColor(cv2.imread(str(folder / element.filename)), cv2.COLOR_BGR2RGB)
+        truth = invert(frame)
+        identity = np.abs(frame - truth).mean()
+        error = np.abs(result.astype(int) - truth).mean()
+        assert error < identity / 3, f"frame {8 + k}: error {error:.1f} vs identity {identity:.1f}"
+
+
+@needs_torch
+def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["pan"], frame_start=5)
+    paint = saved / "paint"
+    paint.mkdir()
+    write_rgb(paint / "0007.png", invert(source_frame(media["pan"], 2)))  # scene 7 = source 2
+    write_rgb(paint / "24.png", invert(source_frame(media["pan"], 19)))  # unpadded works too
+
+    result = bpy.ops.restyle.train_style(
+        strip=source.name, keyframes="7,24", styled=str(paint), name="Negative Folder",
+        time_budget=BUDGET,
+    )
+
+    assert result == {"FINISHED"}
+    runner = ext("operators.runner")
+    assert runner.RUN.status == runner.FINISHED and runner.RUN.task == "train"
+    assert scene.restyle.style == "Negative Folder"  # listed in the picker and selected
+    meta = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context)).resolve("Negative Folder").meta
+    assert meta["keyframes"] == [2, 19]  # source frames, not scene frames
+    preview = bpy.data.images.get("Restyle Preview")
+    assert preview is not None and tuple(preview.size) == SIZE
+    check_learned_inversion(scene, source, media["pan"], "Negative Folder")
+
+
+@needs_torch
+def test_train_from_image_strips_above(scene, saved, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["pan"], frame_start=1)
+    paint = saved / "paint"
+    paint.mkdir()
+    for frame, channel in ((3, 2), (20, 3)):
+        path = write_rgb(paint / f"painted-{frame}.png", invert(source_frame(media["pan"], frame - 1)))
+        add_images(scene, [path], frame, channel=channel, name=f"paint{frame}")
+    # A muted strip above is not what the viewer shows: it must be ignored.
+    junk = write_rgb(paint / "junk.png", np.zeros((SIZE[1], SIZE[0], 3), np.uint8))
+    add_images(scene, [junk], 3, channel=4, name="muted").mute = True
+    scene.sequence_editor.active_strip = source
+    scene.restyle.train_name = "Negative Strips"
+    scene.restyle.time_budget = BUDGET
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.train_style("INVOKE_DEFAULT", keyframes="3,20", styled="STRIPS") == {"FINISHED"}
+
+    assert scene.restyle.style == "Negative Strips"
+    check_learned_inversion(scene, source, media["pan"], "Negative Strips")
+
+
+def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+
+    assert [(m.name, m.frame) for m in scene.timeline_markers] == [("cut", 15)]
+    keyframes = scene.restyle.strip_keyframes(source.name)
+    assert any(1 <= k < 15 for k in keyframes) and any(15 <= k <= 28 for k in keyframes)
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}  # again: no doubles
+    assert len(scene.timeline_markers) == 1
+    assert scene.restyle.strip_keyframes(source.name) == keyframes
+
+
+def test_keyframe_list(scene, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    scene.sequence_editor.active_strip = source
+    settings = scene.restyle
+    with sequencer_override(scene, sequencer_area):
+        for frame in (9, 6, 9):
+            scene.frame_set(frame)
+            assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+        assert settings.strip_keyframes(source.name) == [6, 9]
+        scene.frame_set(40)
+        with pytest.raises(RuntimeError, match="outside"):
+            bpy.ops.restyle.keyframe_add()
+        settings.keyframe_index = 0  # frame 9, added first
+        assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
+        assert scene.frame_current == 9
+        assert bpy.ops.restyle.keyframe_remove() == {"FINISHED"}
+        assert settings.strip_keyframes(source.name) == [6]
+
+
+def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [6, 20])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name) == {"FINISHED"}
+
+    folder = saved / "restyle" / "keyframes" / source.name
+    files = sorted(folder.iterdir())
+    assert [f.name for f in files] == ["0006.png", "0020.png"]
+    for f, index in zip(files, (1, 15), strict=True):
+        assert read_index(cv2.imread(str(f))) == index
+        assert Path(bpy.path.abspath(bpy.data.images[f.name].filepath)) == f  # ready to paint
+
+    painted = cv2.imread(str(files[0]))
+    painted[40:60, 40:80] = (0, 0, 255)
+    cv2.imwrite(str(files[0]), painted)
+    assert bpy.ops.restyle.export_keyframes(strip=source.name) == {"FINISHED"}
+    assert np.array_equal(cv2.imread(str(files[0])), painted)  # a painted file is kept
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, overwrite=True) == {"FINISHED"}
+    assert read_index(cv2.imread(str(files[0]))) == 1 and not np.array_equal(cv2.imread(str(files[0])), painted)
+
+
+def test_export_keeps_16_bit(scene, saved, media):
+    import bpy
+
+    source = add_images(scene, media["deep"], frame_start=1)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [4])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    image = cv2.imread(str(saved / "restyle" / "keyframes" / source.name / "0004.png"), cv2.IMREAD_UNCHANGED)
+    assert image.dtype == np.uint16 and read_index(image) == 3
+    assert not any(i.name == "0004.png" for i in bpy.data.images)
+
+
+def test_bad_input_changes_nothing(scene, saved, media, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["pan"], frame_start=1)
+    paint = saved / "paint"
+    paint.mkdir()
+    write_rgb(paint / "0003.png", invert(source_frame(media["pan"], 2)))
+    write_rgb(paint / "0005.png", np.zeros((10, 40, 3), np.uint8))  # the wrong shape
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    styles = sorted(i.name for i in library.trained())
+    strips = sorted(all_strips(scene).keys())
+    name = dict(strip=source.name, name="Never", time_budget=1.0)
+    cases = [
+        (dict(name, styled=str(paint)), "no keyframes"),
+        (dict(name, keyframes="3", styled=str(saved / "nowhere")), "does not exist"),
+        (dict(name, keyframes="3,40", styled=str(paint)), "outside"),
+        (dict(name, keyframes="3,4", styled=str(paint)), "no styled image for keyframe 4"),
+        (dict(name, keyframes="3,five", styled=str(paint)), "whole numbers"),
+        (dict(name, keyframes="3", styled="STRIPS"), "no image strip above"),
+        (dict(name, keyframes="3", styled=str(paint), name=" "), "name"),
+        (dict(name, strip="nope", keyframes="3", styled=str(paint)), "no strip named"),
+    ]
+    if importlib.util.find_spec("torch") is not None:
+        cases.append((dict(name, keyframes="3,5", styled=str(paint)), "same size|aspect|is 40x10"))
+    for kwargs, message in cases:
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.restyle.train_style(**kwargs)
+    with pytest.raises(RuntimeError, match="no keyframes"):
+        bpy.ops.restyle.export_keyframes(strip=source.name)
+    assert sorted(i.name for i in library.trained()) == styles
+    assert sorted(all_strips(scene).keys()) == strips
+    assert not (saved / "restyle").exists()
+
+
+def draw_keyframes_panel(context) -> list:
+    panel = ext("panels.keyframes").RESTYLE_PT_keyframes
+    assert panel.poll(context)
+    calls: list = []
+    shim = type("Shim", (), {})()
+    shim.layout = CheckedLayout(calls)
+    panel.draw(shim, context)
+    return calls
+
+
+def operators(calls) -> list[str]:
+    return [c[1]["operator"] for c in calls if c[0] == "operator"]
+
+
+@pytest.fixture
+def panel_context(scene, sequencer_area, media):
+    import bpy
+
+    strip = top_strips(scene.sequence_editor).new_image("still", str(media["deep"][0]), 1, 1)
+    scene.sequence_editor.active_strip = strip
+    with sequencer_override(scene, sequencer_area):
+        yield bpy.context
+    runner = ext("operators.runner")
+    runner.RUN.end(runner.IDLE, "")
+    runner.RUN.task = "apply"
+
+
+def test_panel_idle(panel_context):
+    calls = draw_keyframes_panel(panel_context)
+    assert {"restyle.keyframe_add", "restyle.keyframe_remove", "restyle.keyframe_jump",
+            "restyle.suggest_keyframes", "restyle.export_keyframes", "restyle.train_style"} <= set(operators(calls))
+    assert any(c[0] == "template_list" for c in calls)
+    props = {c[1]["property"] for c in calls if c[0] == "prop"}
+    assert {"styled_from", "styled_folder", "train_name", "time_budget"} <= props
+    panel_context.scene.restyle.styled_from = "STRIPS"
+    props = {c[1]["property"] for c in draw_keyframes_panel(panel_context) if c[0] == "prop"}
+    assert "styled_folder" not in props
+
+
+def test_panel_training_and_finished(panel_context):
+    runner, progress = ext("operators.runner"), ext("core.progress")
+    sequencer = ext("panels.sequencer")
+    runner.RUN.status, runner.RUN.task, runner.RUN.style = runner.RUNNING, "train", "Inky"
+    runner.RUN.progress = progress.Progress(3, 10, stage="train", eta_s=7.0,
+                                            message="iteration 120 · L1 0.0412")
+    calls = draw_keyframes_panel(panel_context)
+    assert "restyle.train_style" not in operators(calls)
+    assert "Training 'Inky' (progress above)" in labels(calls)
+    main: list = []  # the main panel draws the bar with the loss
+    shim = type("Shim", (), {})()
+    shim.layout = CheckedLayout(main)
+    sequencer.RESTYLE_PT_main.draw(shim, panel_context)
+    (bar,) = [c[1] for c in main if c[0] == "progress"]
+    assert bar["factor"] == pytest.approx(0.3) and "L1 0.0412" in bar["text"] and "7 s left" in bar["text"]
+
+    runner.RUN.end(runner.FINISHED, "Trained 'Inky' from 2 keyframes", "/tmp/styles/Inky")
+    calls = draw_keyframes_panel(panel_context)
+    assert "restyle.train_style" in operators(calls)
+    assert "'Inky' is now the style above: Apply it" in labels(calls)
