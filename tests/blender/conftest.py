@@ -8,9 +8,11 @@ Tests marked ``blender`` are skipped with the reason when bpy cannot be imported
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,8 @@ import pytest
 
 # Blender reads this when bpy is imported: keep the user's own Blender out of the tests.
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="restyle-blender-user-")
+# The installed extension is half a gigabyte: never leave one behind per run.
+atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], ignore_errors=True)
 
 BPY_MISSING = (
     ""

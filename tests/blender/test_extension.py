@@ -53,9 +53,12 @@ def test_installed_extension_registers_everything(restyle):
     import bpy
 
     assert hasattr(bpy.types.Scene, "restyle")
-    for op in ("apply_style", "set_frame_range", "cancel", "reload_styles", "pick_picture", "install_torch"):
-        assert hasattr(bpy.ops.restyle, op)
-    assert "RESTYLE_PT_main" in dir(bpy.types)
+    for op in ("apply_style", "set_frame_range", "cancel", "reload_styles", "pick_picture",
+               "install_torch", "keyframe_add", "keyframe_remove", "keyframe_jump",
+               "suggest_keyframes", "export_keyframes", "train_style"):
+        assert getattr(bpy.ops.restyle, op).get_rna_type() is not None  # raises if unregistered
+    for cls in ("RESTYLE_PT_main", "RESTYLE_PT_keyframes", "RESTYLE_UL_keyframes"):
+        assert cls in dir(bpy.types)
     assert restyle.__name__ == PACKAGE
     assert bpy.context.preferences.addons[PACKAGE].preferences.backend == "AUTO"
 
@@ -75,6 +78,7 @@ def test_register_unregister_twice(restyle):
         addon_utils.disable(PACKAGE, default_set=True)
         assert not hasattr(bpy.types.Scene, "restyle")
         assert "RESTYLE_PT_main" not in dir(bpy.types)
+        assert "RESTYLE_PT_keyframes" not in dir(bpy.types)
         addon_utils.enable(PACKAGE, default_set=True)
         assert hasattr(bpy.types.Scene, "restyle")
         assert "RESTYLE_PT_main" in dir(bpy.types)

@@ -135,6 +135,35 @@ def test_train_from_image_strips_above(scene, saved, media, sequencer_area):
     check_learned_inversion(scene, source, media["pan"], "Negative Strips")
 
 
+@needs_torch
+def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
+    """The UI's path: training on a worker thread, cancelled part way, still saves a style."""
+    import json
+    import time
+
+    runner, train = ext("operators.runner"), ext("operators.train_style")
+    paint = write_rgb(tmp_path / "0004.png", invert(source_frame(media["pan"], 4)))
+    job = train.TrainJob(media["pan"], {4: paint}, "Cancelled Early", tmp_path / "library",
+                         time_budget=120.0, overwrite=False, preview=train.PreviewSlot())
+    worker = runner.Worker(job)
+    worker.start()
+    outcome, deadline = None, time.monotonic() + 60
+    while outcome is None and time.monotonic() < deadline:
+        outcome = worker.poll()
+        progress = worker.progress
+        if progress is not None and progress.stage == "train" and progress.done >= 2:
+            worker.token.cancel()
+        time.sleep(0.05)
+    worker.join(30)
+    kind, folder = outcome
+    assert kind == "done" and (folder / "weights.safetensors").is_file()
+    meta = json.loads((folder / "style.json").read_text())
+    assert meta["name"] == "Cancelled Early" and meta["training"]["stopped_because"] == "cancelled"
+    assert "L1" in progress.message
+    preview = job.preview.take()
+    assert preview.shape == (SIZE[1], SIZE[0], 3) and preview.dtype == np.uint8
+
+
 def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_area):
     import bpy
 
