@@ -196,10 +196,6 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         from ..core.train.keyframes import read_styled_keyframe
         from ..props import library_root
 
-        if not torch_available():
-            raise RestyleError(
-                "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
-            )
         scene, source = active_source(context, self.strip)
         settings = scene.restyle
         frames = (
@@ -229,6 +225,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         size = probe(source.source).size
         for path in styled.values():
             read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now
+        if not torch_available():  # after the input checks, so those are reported first
+            raise RestyleError(
+                "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
+            )
         budget = self.time_budget or settings.time_budget
         job = TrainJob(
             source=source.source,

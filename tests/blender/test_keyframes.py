@@ -83,7 +83,7 @@ def check_learned_inversion(scene, source, clip, style: str) -> None:
         truth = invert(frame)
         identity = np.abs(frame - truth).mean()
         error = np.abs(result.astype(int) - truth).mean()
-        assert error < identity / 3, f"frame {8 + k}: error {error:.1f} vs identity {identity:.1f}"
+        assert error < identity / 5, f"frame {8 + k}: error {error:.1f} vs identity {identity:.1f}"
 
 
 @needs_torch
@@ -255,8 +255,9 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area):
         (dict(name, keyframes="3", styled=str(paint), name=" "), "name"),
         (dict(name, strip="nope", keyframes="3", styled=str(paint)), "no strip named"),
     ]
-    if importlib.util.find_spec("torch") is not None:
-        cases.append((dict(name, keyframes="3,5", styled=str(paint)), "same size|aspect|is 40x10"))
+    cases.append((dict(name, keyframes="3,5", styled=str(paint)), "is 40x10"))
+    if importlib.util.find_spec("torch") is None:  # good input, but nothing to train with
+        cases.append((dict(name, keyframes="3", styled=str(paint)), "training needs PyTorch"))
     for kwargs, message in cases:
         with pytest.raises(RuntimeError, match=message):
             bpy.ops.restyle.train_style(**kwargs)
