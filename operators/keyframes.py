@@ -21,7 +21,7 @@ from ..core.errors import RestyleError
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
 from .output_strip import slug
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import StripSource, find_strip, read_strip
+from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
 CUT_MARKER = "cut"
 
@@ -88,6 +88,16 @@ class KeyframeOperator:
             scene.sequence_editor.active_strip is not None
         )
 
+    @staticmethod
+    def selected(scene) -> int:
+        """Index of the selected keyframe; RestyleError unless it is the active strip's."""
+        settings = scene.restyle
+        index = settings.keyframe_index
+        strip = scene.sequence_editor.active_strip
+        if not 0 <= index < len(settings.keyframes) or settings.keyframes[index].strip != strip.name:
+            raise RestyleError(f"no keyframe of '{strip.name}' is selected")
+        return index
+
 
 class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
     """Add the current frame to the active strip's keyframes"""
@@ -100,6 +110,9 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         scene = compat.sequencer_scene(context)
         strip = scene.sequence_editor.active_strip
         frame = scene.frame_current
+        if strip.type not in SUPPORTED:
+            self.report({"ERROR"}, f"'{strip.name}' is not a movie or image strip")
+            return {"CANCELLED"}
         if not strip.frame_final_start <= frame < strip.frame_final_end:
             self.report({"ERROR"}, f"frame {frame} is outside '{strip.name}'")
             return {"CANCELLED"}
@@ -119,10 +132,12 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        settings = compat.sequencer_scene(context).restyle
-        index = settings.keyframe_index
-        if not 0 <= index < len(settings.keyframes):
-            self.report({"ERROR"}, "No keyframe selected")
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
+        try:
+            index = self.selected(scene)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         strip = settings.keyframes[index].strip
         settings.keyframes.remove(index)
@@ -139,11 +154,12 @@ class RESTYLE_OT_keyframe_jump(KeyframeOperator, Operator):
 
     def execute(self, context):
         scene = compat.sequencer_scene(context)
-        settings = scene.restyle
-        if not 0 <= settings.keyframe_index < len(settings.keyframes):
-            self.report({"ERROR"}, "No keyframe selected")
+        try:
+            index = self.selected(scene)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        scene.frame_set(settings.keyframes[settings.keyframe_index].frame)
+        scene.frame_set(scene.restyle.keyframes[index].frame)
         return {"FINISHED"}
 
 

@@ -177,6 +177,15 @@ def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_
     assert len(scene.timeline_markers) == 1
     assert scene.restyle.strip_keyframes(source.name) == keyframes
 
+    scene.timeline_markers.clear()  # over the sidebar's range only: frames are scene frames
+    scene.restyle.keyframes.clear()
+    scene.restyle.frame_start, scene.restyle.frame_end = 8, 22
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+    assert [m.frame for m in scene.timeline_markers] == [15]
+    keyframes = scene.restyle.strip_keyframes(source.name)
+    assert any(8 <= k < 15 for k in keyframes) and any(15 <= k <= 22 for k in keyframes)
+    assert all(8 <= k <= 22 for k in keyframes)
+
 
 def test_keyframe_list(scene, media, sequencer_area):
     import bpy
@@ -197,6 +206,16 @@ def test_keyframe_list(scene, media, sequencer_area):
         assert scene.frame_current == 9
         assert bpy.ops.restyle.keyframe_remove() == {"FINISHED"}
         assert settings.strip_keyframes(source.name) == [6]
+        # Another strip's keyframes are not shown, so they are not acted on.
+        other = add_movie(scene, sequencer_area, media["index"], frame_start=5, channel=2)
+        scene.sequence_editor.active_strip = other
+        with pytest.raises(RuntimeError, match="no keyframe of"):
+            bpy.ops.restyle.keyframe_remove()
+        assert settings.strip_keyframes(source.name) == [6]
+        scene.frame_set(10)
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+        assert settings.strip_keyframes(other.name) == [10]
+        assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
 
 
 def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
