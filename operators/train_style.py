@@ -267,8 +267,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         name = request.job.name
         CATALOG.reload(library_root(context))
         scene = bpy.data.scenes.get(request.data)
-        if scene is not None:
-            scene.restyle.style = name
+        if scene is not None and any(item[0] == name for item in CATALOG.items):
+            scene.restyle.style = name  # the picker shows the new style, ready to apply
         progress = RUN.progress
         detail = f" ({progress.message})" if progress is not None and progress.message else ""
         if cancelled:

@@ -187,6 +187,19 @@ def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_
     assert all(8 <= k <= 22 for k in keyframes)
 
 
+def test_suggest_on_a_reversed_image_strip(scene, tmp_path):
+    import bpy
+
+    frames = pan_frames(14, SIZE, 3.0, seed=0) + pan_frames(16, SIZE, -2.0, seed=4)
+    files = [write_rgb(tmp_path / f"{i:04d}.png", f) for i, f in enumerate(frames)]
+    source = add_images(scene, files, frame_start=1)
+    source.use_reverse_frames = True  # scene frame f shows source frame 30 - f
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+    assert [m.frame for m in scene.timeline_markers] == [17]  # source 13 | 14 → scene 17 | 16
+    keyframes = scene.restyle.strip_keyframes(source.name)
+    assert any(k < 17 for k in keyframes) and any(k >= 17 for k in keyframes)
+
+
 def test_keyframe_list(scene, media, sequencer_area):
     import bpy
 
