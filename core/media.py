@@ -882,7 +882,9 @@ class MovieWriter(_WriterContext):
         codec.time_base = 1 / self.fps
         if self.codec == "h264":
             stream.pix_fmt = "yuv420p"
-            codec.options = {"crf": str(self.crf), "preset": "medium"}
+            # veryfast: styled frames are all texture; "medium" cost 150 ms of CPU per 720p frame
+            # here (40% of the network's time) for 7% smaller files. ProRes/FFV1 for masters.
+            codec.options = {"crf": str(self.crf), "preset": "veryfast", "threads": "1"}
         elif self.codec == "prores":
             stream.pix_fmt = "yuva444p10le" if self.alpha else "yuv422p10le"
             codec.options = {"profile": "4444" if self.alpha else "hq", "vendor": "apl0"}

@@ -58,10 +58,13 @@ def to_float(frame: np.ndarray) -> np.ndarray:
 def from_float(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
     """float RGB in [0,1] → the dtype of ``like``, keeping its alpha channel if any."""
     peak = 65535.0 if like.dtype == np.uint16 else 255.0
-    out = np.clip(rgb * peak + 0.5, 0, peak).astype(like.dtype)
+    return _with_alpha(np.clip(rgb * peak + 0.5, 0, peak).astype(like.dtype), like)
+
+
+def _with_alpha(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
     if like.ndim == 3 and like.shape[2] == 4:
-        out = np.concatenate([out, like[..., 3:4]], axis=2)
-    return out
+        return np.concatenate([rgb, like[..., 3:4]], axis=2)
+    return rgb
 
 
 def keep_colors(styled: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -155,15 +158,18 @@ class Stylizer:
         """Source frame → network input [3,h,w] at processing size, padded to the multiple."""
         h, w = frame.shape[:2]
         pw, ph = processing_size(w, h, self.settings)
-        rgb = to_float(frame)
-        if (pw, ph) != (w, h):
+        rgb = frame[..., :3]
+        if (pw, ph) != (w, h):  # resize before converting: fewer bytes to touch
             interp = cv2.INTER_AREA if pw < w else cv2.INTER_CUBIC
             rgb = cv2.resize(rgb, (pw, ph), interpolation=interp)
         m = self.engine.arch.size_multiple
         pad_h, pad_w = (-ph) % m, (-pw) % m
         if pad_h or pad_w:
             rgb = cv2.copyMakeBorder(rgb, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
-        return rgb.transpose(2, 0, 1)
+        if rgb.dtype == np.uint16:
+            return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) * (1 / 65535)
+        # HWC uint8 → CHW float32 in [0,1] in one optimised pass.
+        return cv2.dnn.blobFromImage(np.ascontiguousarray(rgb), 1 / 255.0)[0]
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         cond = None
@@ -183,14 +189,21 @@ class Stylizer:
         """Network output [3,h,w] → styled frame with the source's size, dtype and alpha."""
         h, w = frame.shape[:2]
         pw, ph = processing_size(w, h, self.settings)
-        rgb = np.ascontiguousarray(output[:, :ph, :pw].transpose(1, 2, 0))
+        planes = list(output[:, :ph, :pw])
+        s = self.blend_strength
+        if frame.dtype == np.uint8 and s >= 1.0 and not self.settings.preserve_colors:
+            # The common case, kept cheap: scale, round and saturate per plane, then merge.
+            rgb8 = cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
+            if (pw, ph) != (w, h):
+                rgb8 = cv2.resize(rgb8, (w, h), interpolation=cv2.INTER_LINEAR)
+            return _with_alpha(rgb8, frame)
+        rgb = cv2.merge(planes)
         if (pw, ph) != (w, h):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
         source = None
         if self.settings.preserve_colors:
             source = to_float(frame)
             rgb = keep_colors(rgb, source)
-        s = self.blend_strength
         if s < 1.0:
             source = to_float(frame) if source is None else source
             rgb = cv2.addWeighted(rgb, s, source, 1.0 - s, 0.0)
