@@ -88,7 +88,7 @@ class TemporalBlender:
         self,
         strength: float = 0.5,
         *,
-        flow_side: int = 480,
+        flow_side: int = 320,
         preset: str = "fast",
         photometric_tolerance: tuple[float, float] = (8.0, 24.0),
         cut_histogram_distance: float = 0.3,
