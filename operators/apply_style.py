@@ -28,14 +28,22 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODES
+from .modal_job import JobRequest, ModalJob, redraw_sequencers
 from .output_strip import MOVIE_SUFFIX, add_styled_strip, output_folder, settings_hash
-from .runner import CANCELLED, FAILED, FINISHED, RUN, Worker
+from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips, find_strip, read_strip
 
 # Operator properties that fall back to the sidebar's value of the same name when not given.
 FROM_SIDEBAR = (
-    "strength", "size_mode", "max_side", "scale", "preserve_colors", "temporal", "backend",
-    "device", "output_format",
+    "strength",
+    "size_mode",
+    "max_side",
+    "scale",
+    "preserve_colors",
+    "temporal",
+    "backend",
+    "device",
+    "output_format",
 )
 
 
@@ -66,7 +74,7 @@ class Request:
         return [f"{index:06d}.{suffix}" for index in self.shown]
 
 
-class RESTYLE_OT_apply_style(Operator):
+class RESTYLE_OT_apply_style(ModalJob, Operator):
     """Style a movie or image strip into a new strip above it"""
 
     bl_idname = "restyle.apply_style"
@@ -98,9 +106,8 @@ class RESTYLE_OT_apply_style(Operator):
         name="Format", items=[(i, n, d) for i, n, d, _w in FORMATS], default="PNG"
     )
 
-    _timer = None
-    _request: Request | None = None
-    _worker: Worker | None = None
+    task = "apply"
+    cancel_message = "Cancelled; finished frames stay on disk"
 
     @classmethod
     def poll(cls, context):
@@ -110,75 +117,13 @@ class RESTYLE_OT_apply_style(Operator):
         scene = compat.sequencer_scene(context)
         return scene is not None and scene.sequence_editor is not None
 
-    # -- entry points --------------------------------------------------------------------
-    def invoke(self, context, _event):
-        if bpy.app.background:
-            return self.execute(context)
-        try:
-            request = self.prepare(context)
-        except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        if request.movie_done:
-            return self.finish(context, request, "done", _reused_movie(request))
-        self._request = request
-        self._worker = Worker(request.job)
-        RUN.begin(request.source.name, request.style_name, len(set(request.shown)), self._worker)
-        self._worker.start()
-        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        _redraw_sequencers(context)
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        if event.type == "ESC" and event.value == "PRESS":
-            RUN.cancel()
-            return {"RUNNING_MODAL"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        outcome = self._worker.poll()
-        RUN.progress = self._worker.progress or RUN.progress
-        _redraw_sequencers(context)
-        if outcome is None:
-            return {"PASS_THROUGH"}
-        context.window_manager.event_timer_remove(self._timer)
-        self._timer = None
-        try:
-            return self.finish(context, self._request, *outcome)
-        finally:
-            if RUN.running:
-                RUN.end(FAILED, "Failed: internal error (see the console)")
-
-    def cancel(self, context):
-        """Blender ends the modal run (file loaded, window closed): stop the worker too."""
-        RUN.cancel()
-        if self._timer is not None and context.window_manager is not None:
-            context.window_manager.event_timer_remove(self._timer)
-        self._timer = None
-        RUN.end(CANCELLED, "Cancelled; finished frames stay on disk")
-
-    def execute(self, context):
-        try:
-            request = self.prepare(context)
-        except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        if request.movie_done:
-            return self.finish(context, request, "done", _reused_movie(request))
-        worker = Worker(request.job, echo=bpy.app.background)
-        RUN.begin(request.source.name, request.style_name, len(set(request.shown)), worker)
-        try:
-            worker.run()  # on this thread: scripts and background mode wait for the result
-            outcome = None
-            while outcome is None:
-                outcome = worker.poll()
-            return self.finish(context, request, *outcome)
-        finally:
-            if RUN.running:  # finish() failed: never leave the sidebar stuck on "running"
-                RUN.end(FAILED, "Failed: internal error (see the console)")
+    def shortcut(self, context, request: JobRequest) -> set[str] | None:
+        if request.data.movie_done:  # that movie was made before with these settings
+            return self.finish(context, request, "done", _reused_movie(request.data))
+        return None
 
     # -- steps ---------------------------------------------------------------------------
-    def prepare(self, context) -> Request:
+    def prepare(self, context) -> JobRequest:
         """Everything copied out of bpy and checked; nothing is written yet."""
         from ..core.job import StyleJob
 
@@ -244,7 +189,7 @@ class RESTYLE_OT_apply_style(Operator):
         movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
         if not movie_done:
             job.validate()
-        return Request(
+        request = Request(
             scene=scene.name,
             source=source,
             first=first,
@@ -258,9 +203,12 @@ class RESTYLE_OT_apply_style(Operator):
             movie_name=movie_name,
             movie_done=movie_done,
         )
+        total = len(set(shown))
+        return JobRequest(job, source.name, info.name, total, self.task, data=request)
 
-    def finish(self, context, request: Request, kind: str, value) -> set[str]:
+    def finish(self, context, job_request: JobRequest, kind: str, value) -> set[str]:
         """On the main thread: make the strip (one undo step) or say why not."""
+        request: Request = job_request.data
         if kind == "error":
             RUN.end(FAILED, f"Failed: {value}")
             self.report({"ERROR"}, str(value))
@@ -291,13 +239,15 @@ class RESTYLE_OT_apply_style(Operator):
             summary += f", {result.fps:.1f} frames/s"
         RUN.end(FINISHED, summary, str(request.folder))
         self.report({"INFO"}, f"Restyle: {summary}")
-        _redraw_sequencers(context)
+        redraw_sequencers(context)
         return {"FINISHED"}
 
     def _make_strip(self, request: Request):
         scene = bpy.data.scenes.get(request.scene)
         if scene is None or scene.sequence_editor is None:
-            raise RestyleError(f"scene '{request.scene}' is gone; styled frames are in {request.folder}")
+            raise RestyleError(
+                f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
+            )
         suffix = request.job.format
         filenames = request.filenames(suffix)
         missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
@@ -366,14 +316,6 @@ def _reused_movie(request: Request):
     from ..core.job import JobResult
 
     return JobResult(request.folder / request.movie_name, reused=len(set(request.shown)))
-
-
-def _redraw_sequencers(context) -> None:
-    for window in context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type == "SEQUENCE_EDITOR":
-                area.tag_redraw()
-
 
 
 @bpy.app.handlers.persistent

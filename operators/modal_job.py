@@ -1,4 +1,4 @@
-"""The modal half of running a job in the UI, shared by Train and Suggest Keyframes.
+"""The modal half of running a job in the UI, shared by Apply, Train and Suggest Keyframes.
 
 An operator using ``ModalJob`` gives ``prepare(context)`` (everything copied out of bpy;
 returns a ``JobRequest``) and ``finish(context, request, kind, value)`` (on the main thread,
@@ -30,6 +30,7 @@ class JobRequest:
 
 class ModalJob:
     task = "job"
+    cancel_message = "Cancelled"
     _timer = None
     _request: JobRequest | None = None
     _worker: Worker | None = None
@@ -44,6 +45,10 @@ class ModalJob:
     def on_poll(self, context, request: JobRequest) -> None:
         """Called on every timer tick and once at the end (e.g. to refresh a preview)."""
 
+    def shortcut(self, context, request: JobRequest) -> set[str] | None:
+        """A result without running the job (e.g. its output exists already), or None."""
+        return None
+
     # -- entry points --------------------------------------------------------------------
     def invoke(self, context, _event):
         if bpy.app.background:
@@ -53,6 +58,9 @@ class ModalJob:
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        done = self.shortcut(context, request)
+        if done is not None:
+            return done
         self._request = request
         self._worker = Worker(request.job)
         RUN.begin(request.strip, request.label, request.total, self._worker, request.task)
@@ -88,7 +96,7 @@ class ModalJob:
         if self._timer is not None and context.window_manager is not None:
             context.window_manager.event_timer_remove(self._timer)
         self._timer = None
-        RUN.end(CANCELLED, "Cancelled")
+        RUN.end(CANCELLED, self.cancel_message)
 
     def execute(self, context):
         try:
@@ -96,6 +104,9 @@ class ModalJob:
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        done = self.shortcut(context, request)
+        if done is not None:
+            return done
         worker = Worker(request.job, echo=bpy.app.background)
         RUN.begin(request.strip, request.label, request.total, worker, request.task)
         try:
