@@ -204,6 +204,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         temporal=args.temporal,
         backend=args.backend,
         device=args.device,
+        precision=args.precision,
         format=fmt,
         library=_library(args),
         fps=args.fps,
@@ -389,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
     p.add_argument(
         "--device", default="auto", help="auto, cpu, cuda[:N], tensorrt, coreml, dml, mps"
+    )
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "fp16", "bf16"),
+        help="torch backend: auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32",
     )
     p.add_argument(
         "--format",

@@ -63,6 +63,7 @@ class StyleJob:
     temporal: float = 0.5
     backend: str = "auto"
     device: str = "auto"
+    precision: str = "auto"
     format: str = "png"
     library: StyleLibrary | None = None
     fps: Fraction | float | None = None
@@ -80,6 +81,7 @@ class StyleJob:
             preserve_colors=self.preserve_colors,
             backend=self.backend,
             device=self.device,
+            precision=self.precision,
         )
 
     def _library(self) -> StyleLibrary:

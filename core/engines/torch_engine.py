@@ -30,6 +30,30 @@ def pick_device(device: str) -> str:
     return device
 
 
+PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def auto_precision(device: str, half_ok: bool) -> str:
+    """fp16 on CUDA; bf16 on CPUs with native bf16 (AVX-512 BF16, AMX); else fp32.
+
+    Measured on a 2-core AVX-512 BF16 CPU at 1280x720: the 26-style network took 293 ms a
+    frame in bf16 against 557 ms in fp32 (ONNX Runtime fp32: ~380 ms), mean error 1/255.
+    """
+    import torch
+
+    if not half_ok:
+        return "fp32"
+    if device.startswith("cuda"):
+        return "fp16"
+    if device == "cpu":
+        native = (
+            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+        )
+        return "bf16" if native else "fp32"
+    return "fp32"
+
+
 def load_state(weights: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
@@ -59,13 +83,19 @@ class TorchEngine:
         self.arch = arch
         self.device = pick_device(device)
         if precision == "auto":
-            precision = "fp16" if self.device.startswith("cuda") and arch.half_precision else "fp32"
-        self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[
-            precision
-        ]
+            precision = auto_precision(self.device, arch.half_precision)
+        if precision not in PRECISIONS:
+            raise RestyleError(
+                f"unknown precision '{precision}': use auto, {', '.join(PRECISIONS)}"
+            )
+        self.precision = precision
+        self.dtype = getattr(torch, PRECISIONS[precision])
         module = arch.build(**(config or {}))
         module.load_state_dict(load_state(weights))
-        self.module = module.to(self.device, dtype=self.dtype).eval()
+        # channels_last lets oneDNN/cuDNN pick their fastest convolution kernels.
+        self.memory_format = torch.channels_last if precision != "fp32" else torch.contiguous_format
+        self.module = module.to(self.device, dtype=self.dtype, memory_format=self.memory_format)
+        self.module.eval()
         if self.device.startswith("cuda"):
             torch.backends.cudnn.benchmark = True
 
@@ -74,7 +104,8 @@ class TorchEngine:
 
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-            args = [x.to(self.device, dtype=self.dtype, non_blocking=True)]
+            x = x.to(self.device, dtype=self.dtype, non_blocking=True)
+            args = [x.contiguous(memory_format=self.memory_format)]
             if self.arch.condition:
                 if condition is None:
                     raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
