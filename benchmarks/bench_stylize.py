@@ -83,12 +83,12 @@ def restyle_run(
     t0 = time.perf_counter()
     with open(report, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("restyle stylize failed")
     record = json.loads(report.read_text())
-    return {"fps": record["fps"], "wall": wall, "peak_mib": usage.ru_maxrss / 1024}
+    return {"fps": record["fps"], "wall": wall, "peak_mib": record["peak_memory_mib"]}
 
 
 def peer_run(clip: Path, out: Path, width: int, frames: int) -> float | None:

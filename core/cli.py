@@ -232,6 +232,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         "device": result.device,
         "cancelled": result.cancelled,
         "warping_error": result.warping_error,
+        "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
     }
     text = (
@@ -247,6 +248,14 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         )
     _emit(args, record, text)
     return EXIT_CANCELLED if result.cancelled else 0
+
+
+def _peak_memory_mib() -> float:
+    """This process's peak resident memory (what the streaming pipeline keeps flat)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _format_from_output(output: str) -> str:
