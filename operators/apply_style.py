@@ -184,6 +184,7 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             device=device,
             format=fmt,
             library=library,
+            measure=True,  # the summary shows the temporal warping error
             **job_settings,
         )
         movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
@@ -237,6 +238,8 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         )
         if result.written:
             summary += f", {result.fps:.1f} frames/s"
+        if result.warping_error is not None:
+            summary += f", warping error {result.warping_error:.4f}"
         RUN.end(FINISHED, summary, str(request.folder))
         self.report({"INFO"}, f"Restyle: {summary}")
         redraw_sequencers(context)
