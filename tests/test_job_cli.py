@@ -199,7 +199,8 @@ def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
     frame = next(iter(decode_range(index_clip_h264, 0, 0)))
     x = (frame.astype(np.float32) / 255).transpose(2, 0, 1)[None]
     out = ort.InferenceSession(str(path)).run(None, {"image": x})[0][0].transpose(1, 2, 0)
-    ours = Stylizer(library.resolve("midnight-fire"), library).stylize(frame)
+    settings = StyleSettings(backend="onnx")
+    ours = Stylizer(library.resolve("midnight-fire"), library, settings).stylize(frame)
     assert np.abs(np.clip(out * 255 + 0.5, 0, 255).astype(int) - ours.astype(int)).max() <= 2
 
 
@@ -243,7 +244,8 @@ def test_cli_json_and_onnx_path_needs_no_torch(library, index_clip_h264, tmp_pat
         "import sys, json\n"
         "from restyle.core.cli import main\n"
         f"code = main(['stylize', {str(index_clip_h264)!r}, '-o', {str(tmp_path / 'o')!r},"
-        f" '-s', 'comic-ink', '--end', '2', '--json', '--library', {str(library.root)!r}])\n"
+        f" '-s', 'comic-ink', '--end', '2', '--json', '--backend', 'onnx',"
+        f" '--library', {str(library.root)!r}])\n"
         "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules, 'bpy': 'bpy' in sys.modules}))\n"
     )
     proc = subprocess.run(
@@ -252,3 +254,27 @@ def test_cli_json_and_onnx_path_needs_no_torch(library, index_clip_h264, tmp_pat
     run, flags = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
     assert run["written"] == 3 and run["backend"] == "onnx"
     assert flags == {"code": 0, "torch": False, "bpy": False}
+
+
+def test_auto_backend_prefers_bf16_torch_only_where_it_is_native(library, monkeypatch):
+    from restyle.core import engines
+    from restyle.core.engines import ModelFiles, auto_backend
+    from restyle.models.registry import ARCHS
+
+    model = ModelFiles(
+        ARCHS["multistyle26"],
+        library.builtin_file("multistyle26", ".onnx"),
+        library.builtin_file("multistyle26", ".safetensors"),
+    )
+    monkeypatch.setattr(engines, "torch_available", lambda: True)
+    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: False)
+    assert auto_backend(model) == "onnx"
+    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: True)
+    assert auto_backend(model) == "torch"
+    # A GPU device: ONNX Runtime if its build has the provider, else torch.
+    from restyle.core.engines.onnx_engine import available_devices
+
+    assert auto_backend(model, "cuda") == ("onnx" if "cuda" in available_devices() else "torch")
+    assert auto_backend(model, "mps") == "torch"
+    monkeypatch.setattr(engines, "torch_available", lambda: False)
+    assert auto_backend(model) == "onnx"
