@@ -109,14 +109,6 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
     task = "apply"
     cancel_message = "Cancelled; finished frames stay on disk"
 
-    @classmethod
-    def poll(cls, context):
-        if RUN.running:
-            cls.poll_message_set("A Restyle job is running")
-            return False
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
-
     def shortcut(self, context, request: JobRequest) -> set[str] | None:
         if request.data.movie_done:  # that movie was made before with these settings
             return self.finish(context, request, "done", _reused_movie(request.data))

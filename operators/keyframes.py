@@ -221,14 +221,6 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
 
     strip: StringProperty(name="Strip", description="Strip to analyse (empty: the active strip)")
 
-    @classmethod
-    def poll(cls, context):
-        if RUN.running:
-            cls.poll_message_set("A Restyle job is running")
-            return False
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
-
     def prepare(self, context) -> JobRequest:
         scene, source = active_source(context, self.strip)
         first, last = selected_range(source, scene.restyle)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import bpy
 
+from .. import compat
 from ..core.errors import RestyleError
 from .runner import CANCELLED, FAILED, RUN, Worker
 
@@ -34,6 +35,15 @@ class ModalJob:
     _timer = None
     _request: JobRequest | None = None
     _worker: Worker | None = None
+
+    @classmethod
+    def poll(cls, context):
+        """One Restyle job at a time, and only where there is a sequencer to work in."""
+        if RUN.running:
+            cls.poll_message_set("A Restyle job is running")
+            return False
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
 
     # -- to override ---------------------------------------------------------------------
     def prepare(self, context) -> JobRequest:

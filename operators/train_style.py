@@ -29,7 +29,6 @@ import numpy as np
 from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
-from .. import compat
 from ..core.errors import RestyleError
 from .keyframes import active_source, keyframe_folder, source_index
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
@@ -180,14 +179,6 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         name="Time Budget", description="Seconds training may take (0: the sidebar's)", min=0.0
     )
     overwrite: BoolProperty(name="Replace Existing", description="Replace a trained style of the same name")
-
-    @classmethod
-    def poll(cls, context):
-        if RUN.running:
-            cls.poll_message_set("A Restyle job is running")
-            return False
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
 
     def prepare(self, context) -> JobRequest:
         from ..core.engines import torch_available
