@@ -7,4 +7,4 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 .venv/bin/python -m pytest -q "$@"
-BPY_VERSION=4.2.23 bash .ci/blender-lts -q
+BPY_VERSION=4.2.23 bash .ci/blender-lts
