@@ -17,21 +17,9 @@ from restyle.core.flow import (
 )
 from restyle.core.metrics import WarpingErrorMeter, psnr, ssim, warping_error
 
-from clips import pan_frames
+from clips import flicker, pan_frames
 
 SIZE = (224, 128)
-
-
-def flicker(frames: list[np.ndarray], amount: float = 16.0, seed: int = 1) -> list[np.ndarray]:
-    """Per-frame independent blotchy colour noise: what an unsteady per-frame style does."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for frame in frames:
-        h, w = frame.shape[:2]
-        noise = rng.normal(0.0, amount, (h // 4, w // 4, 3)).astype(np.float32)
-        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
-        out.append(np.clip(frame + noise + rng.normal(0, 5, 3), 0, 255).astype(np.uint8))
-    return out
 
 
 def recolour(frame: np.ndarray) -> np.ndarray:

@@ -11,21 +11,9 @@ import pytest
 from restyle.core.metrics import psnr, warping_error
 from restyle.core.temporal import Guide, TemporalBlender
 
-from clips import pan_frames
+from clips import flicker, pan_frames
 
 SIZE = (256, 144)
-
-
-def flicker(frames: list[np.ndarray], amount: float = 16.0, seed: int = 1) -> list[np.ndarray]:
-    """Per-frame independent blotchy colour noise: what an unsteady per-frame style does."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for frame in frames:
-        h, w = frame.shape[:2]
-        noise = rng.normal(0.0, amount, (h // 4, w // 4, 3)).astype(np.float32)
-        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
-        out.append(np.clip(frame + noise + rng.normal(0, 5, 3), 0, 255).astype(np.uint8))
-    return out
 
 
 def blend_all(blender: TemporalBlender, sources, styled) -> list[np.ndarray]:
