@@ -59,10 +59,11 @@ class ModalJob:
         """A result without running the job (e.g. its output exists already), or None."""
         return None
 
-    # -- entry points --------------------------------------------------------------------
-    def invoke(self, context, _event):
-        if bpy.app.background:
-            return self.execute(context)
+    def _begin(self, context, background: bool):
+        """Prepare, take a shortcut if there is one, else register a worker as running.
+
+        Returns the operator result when there is nothing to run, else (request, worker).
+        """
         try:
             request = self.prepare(context)
         except RestyleError as exc:
@@ -71,9 +72,18 @@ class ModalJob:
         done = self.shortcut(context, request)
         if done is not None:
             return done
-        self._request = request
-        self._worker = Worker(request.job)
-        RUN.begin(request.strip, request.label, request.total, self._worker, request.task)
+        worker = Worker(request.job, echo=background)
+        RUN.begin(request.strip, request.label, request.total, worker, request.task)
+        return request, worker
+
+    # -- entry points --------------------------------------------------------------------
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        started = self._begin(context, background=False)
+        if isinstance(started, set):
+            return started
+        self._request, self._worker = started
         self._worker.start()
         self._timer = context.window_manager.event_timer_add(0.2, window=context.window)
         context.window_manager.modal_handler_add(self)
@@ -109,16 +119,10 @@ class ModalJob:
         RUN.end(CANCELLED, self.cancel_message)
 
     def execute(self, context):
-        try:
-            request = self.prepare(context)
-        except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        done = self.shortcut(context, request)
-        if done is not None:
-            return done
-        worker = Worker(request.job, echo=bpy.app.background)
-        RUN.begin(request.strip, request.label, request.total, worker, request.task)
+        started = self._begin(context, background=bpy.app.background)
+        if isinstance(started, set):
+            return started
+        request, worker = started
         try:
             worker.run()  # on this thread: scripts and background mode wait for the result
             outcome = None
