@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bpy
 
-from .operators.strip_frames import playback_factor
+from .core.strip_frames import playback_factor
 
 
 def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:

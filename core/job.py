@@ -176,8 +176,9 @@ class StyleJob:
     def run(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> JobResult:
-        from .media import decode_range, open_writer
+        from .media import decode_range
         from .pipeline import run_pipeline
+        from .writers import open_writer
 
         style, info, start, end = self.validate()
         library = self._library()

@@ -1,6 +1,6 @@
 """Blender operators: ``restyle.apply_style``, ``restyle.train_style``, keyframes, helpers.
 
-bpy is imported on registration only, so ``strip_frames`` stays importable (and testable)
+bpy is imported on registration only, so the package stays importable
 without Blender.
 """
 

@@ -13,7 +13,7 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
-from .strip_frames import StripTiming, intersect, playback_factor, source_frames
+from ..core.strip_frames import StripTiming, intersect, playback_factor, source_frames
 
 SUPPORTED = {"MOVIE", "IMAGE"}
 KIND_WORDS = {

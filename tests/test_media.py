@@ -13,14 +13,8 @@ import numpy as np
 import pytest
 
 from restyle.core.errors import RestyleError
-from restyle.core.media import (
-    ImageSequenceWriter,
-    MediaInfo,
-    MovieWriter,
-    decode_range,
-    open_writer,
-    probe,
-)
+from restyle.core.media import MediaInfo, decode_range, probe
+from restyle.core.writers import ImageSequenceWriter, MovieWriter, open_writer
 
 from clips import (
     encode_clip,

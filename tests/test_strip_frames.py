@@ -2,7 +2,7 @@
 
 import pytest
 
-strip_frames = pytest.importorskip("restyle.operators.strip_frames")
+strip_frames = pytest.importorskip("restyle.core.strip_frames")
 StripTiming = strip_frames.StripTiming
 
 
