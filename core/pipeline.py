@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,121 @@ def _coherent(temporal: Any, guide: Any, styled: np.ndarray) -> np.ndarray:
     return rgb
 
 
+@dataclass
+class _Pipeline:
+    """One run's shared state; each stage is a short method running on its own thread."""
+
+    stylizer: Stylizer
+    write: Callable[[int, np.ndarray], None]
+    total: int
+    batch_size: int = 1
+    temporal: Any | None = None
+    on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None
+    progress: ProgressCallback | None = None
+    cancel: CancelToken | None = None
+    depth: int = 3
+
+    def __post_init__(self) -> None:
+        self.stats = PipelineStats()
+        self.stop = threading.Event()
+        self.inputs: queue.Queue = queue.Queue(maxsize=max(2, self.depth * self.batch_size))
+        self.outputs: queue.Queue = queue.Queue(maxsize=self.depth)
+        self.meter = RateMeter(self.total)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    # -- reader thread: decode, preprocess, temporal guidance --------------------------------
+    def read(self, frames: Iterator[tuple[int, np.ndarray] | None]) -> None:
+        prev_source: np.ndarray | None = None
+        for item in frames:
+            if self.cancelled:
+                break
+            if item is None:  # a cut or a gap: no coherence across it
+                prev_source = None
+                continue
+            index, frame = item
+            guide, prev_source = self._guide(prev_source, frame)
+            entry = (index, frame, self.stylizer.preprocess(frame), guide)
+            if not _put(self.inputs, entry, self.stop):
+                return
+        _put(self.inputs, _END, self.stop)
+
+    def _guide(self, prev_source: np.ndarray | None, frame: np.ndarray) -> tuple[Any, Any]:
+        """Temporal guidance needs source frames only, so it is prepared ahead of inference."""
+        if self.temporal is None:
+            return None, None
+        rgb8 = _rgb8(frame)
+        return self.temporal.prepare(prev_source, rgb8), rgb8
+
+    # -- calling thread: batched inference ------------------------------------------------
+    def infer_all(self, stages: tuple[_Stage, ...]) -> None:
+        ended = False
+        while not ended:
+            batch, ended = self._next_batch()
+            if self.cancelled or any(stage.error for stage in stages):
+                break
+            if batch and not _put(self.outputs, self._infer(batch), self.stop):
+                break
+        _put(self.outputs, _END, self.stop)
+
+    def _next_batch(self) -> tuple[list, bool]:
+        batch: list = []
+        while len(batch) < self.batch_size:
+            item = _get(self.inputs, self.stop)
+            if item is _END:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _infer(self, batch: list) -> list:
+        """Same-size frames are batched; a size change (rare) runs on its own."""
+        groups: dict[tuple, list] = {}
+        for entry in batch:
+            groups.setdefault(entry[2].shape, []).append(entry)
+        results = []
+        for group in groups.values():
+            t0 = time.perf_counter()
+            out = self.stylizer.infer(np.stack([g[2] for g in group]))
+            self.stats.infer_seconds += time.perf_counter() - t0
+            results += [(g[0], g[1], o, g[3]) for g, o in zip(group, out, strict=True)]
+        results.sort(key=lambda r: r[0])
+        return results
+
+    # -- finisher thread: postprocess, coherence in frame order, write ------------------------
+    def finish(self) -> None:
+        while True:
+            item = _get(self.outputs, self.stop)
+            if item is _END:
+                return
+            for index, frame, out, guide in item:
+                self._finish_frame(index, frame, out, guide)
+
+    def _finish_frame(self, index: int, frame: np.ndarray, out: Any, guide: Any) -> None:
+        styled = self.stylizer.postprocess(out, frame)
+        if self.temporal is not None:
+            styled = _coherent(self.temporal, guide, styled)
+        if self.on_frame is not None:
+            self.on_frame(index, frame, styled)
+        self.write(index, styled)
+        self.stats.written += 1
+        if self.progress is not None:
+            self.progress(self.meter.update(self.stats.written))
+
+
+@contextmanager
+def _opencv_single_threaded() -> Iterator[None]:
+    """Parallelism comes from the stages and the engine's pool; OpenCV's own pool would
+    fight the engine for the same cores (measured: 5-10% slower on 2 cores)."""
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(cv_threads)
+
+
 def run_pipeline(
     frames: Iterator[tuple[int, np.ndarray]],
     stylizer: Stylizer,
@@ -111,98 +227,29 @@ def run_pipeline(
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``
     (a cut or a gap).
     """
-    stats = PipelineStats()
-    stop = threading.Event()
-    inputs: queue.Queue = queue.Queue(maxsize=max(2, depth * batch_size))
-    outputs: queue.Queue = queue.Queue(maxsize=depth)
-    meter = RateMeter(total)
+    run = _Pipeline(stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth)
     start = time.perf_counter()
+    reader = _Stage("reader", lambda: run.read(frames), run.stop)
+    finisher = _Stage("finisher", run.finish, run.stop)
+    with _opencv_single_threaded():
+        reader.start()
+        finisher.start()
+        try:
+            run.infer_all((reader, finisher))
+            finisher.join()
+        finally:
+            run.stop.set()
+            reader.join()
+            finisher.join()
+            run.stats.seconds = time.perf_counter() - start
+    _raise_first_error(reader, finisher)
+    if run.cancelled:
+        run.stats.cancelled = True
+        raise Cancelled(f"cancelled after {run.stats.written} of {total} frames")
+    return run.stats
 
-    def read() -> None:
-        prev_source: np.ndarray | None = None
-        for item in frames:
-            if cancel is not None and cancel.cancelled:
-                break
-            if item is None:  # a cut or a gap: no coherence across it
-                prev_source = None
-                continue
-            index, frame = item
-            guide = None
-            if temporal is not None:
-                rgb8 = _rgb8(frame)
-                guide = temporal.prepare(prev_source, rgb8)
-                prev_source = rgb8
-            if not _put(inputs, (index, frame, stylizer.preprocess(frame), guide), stop):
-                return
-        _put(inputs, _END, stop)
 
-    def finish() -> None:
-        done = 0
-        while True:
-            item = _get(outputs, stop)
-            if item is _END:
-                return
-            for index, frame, out, guide in item:
-                styled = stylizer.postprocess(out, frame)
-                if temporal is not None:
-                    styled = _coherent(temporal, guide, styled)
-                if on_frame is not None:
-                    on_frame(index, frame, styled)
-                write(index, styled)
-                done += 1
-                stats.written = done
-                if progress is not None:
-                    progress(meter.update(done))
-
-    # Parallelism comes from these threads and the engine's pool; OpenCV's own pool would
-    # fight the engine for the same cores (measured: 5-10% slower on 2 cores), so it is
-    # switched off for the run and restored after.
-    cv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    reader, finisher = _Stage("reader", read, stop), _Stage("finisher", finish, stop)
-    reader.start()
-    finisher.start()
-    try:
-        ended = False
-        while not ended:
-            batch = []
-            while len(batch) < batch_size:
-                item = _get(inputs, stop)
-                if item is _END:
-                    ended = True
-                    break
-                batch.append(item)
-            if cancel is not None and cancel.cancelled:
-                break
-            if reader.error or finisher.error:
-                break
-            if not batch:
-                continue
-            # Same-size frames are batched; a size change (rare) runs on its own.
-            groups: dict[tuple, list] = {}
-            for entry in batch:
-                groups.setdefault(entry[2].shape, []).append(entry)
-            results = []
-            for group in groups.values():
-                t0 = time.perf_counter()
-                out = stylizer.infer(np.stack([g[2] for g in group]))
-                stats.infer_seconds += time.perf_counter() - t0
-                results += [(g[0], g[1], o, g[3]) for g, o in zip(group, out, strict=True)]
-            results.sort(key=lambda r: r[0])
-            if not _put(outputs, results, stop):
-                break
-        _put(outputs, _END, stop)
-        finisher.join()
-    finally:
-        stop.set()
-        reader.join()
-        finisher.join()
-        cv2.setNumThreads(cv_threads)
-        stats.seconds = time.perf_counter() - start
-    for stage in (reader, finisher):
+def _raise_first_error(*stages: _Stage) -> None:
+    for stage in stages:
         if stage.error is not None:
             raise stage.error
-    if cancel is not None and cancel.cancelled:
-        stats.cancelled = True
-        raise Cancelled(f"cancelled after {stats.written} of {total} frames")
-    return stats
