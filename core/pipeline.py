@@ -26,6 +26,17 @@ from .stylizer import Stylizer
 _END = object()
 
 
+@dataclass(frozen=True)
+class Warm:
+    """A frame an earlier run already wrote: it rebuilds the coherence state (its written
+    output becomes the previous output, its source the previous source) so the next frame
+    comes out exactly as in an uninterrupted run. It is neither styled nor written again."""
+
+    index: int
+    source: np.ndarray
+    output: np.ndarray
+
+
 @dataclass
 class PipelineStats:
     written: int = 0
@@ -127,6 +138,11 @@ class _Pipeline:
             if item is None:  # a cut or a gap: no coherence across it
                 prev_source = None
                 continue
+            if isinstance(item, Warm):  # a cut guide: the state becomes the written frame
+                guide, prev_source = self._guide(None, item.source)
+                if not _put(self.inputs, (item.index, item.source, item, guide), self.stop):
+                    return
+                continue
             index, frame = item
             guide, prev_source = self._guide(prev_source, frame)
             entry = (index, frame, self.stylizer.preprocess(frame), guide)
@@ -164,9 +180,10 @@ class _Pipeline:
     def _infer(self, batch: list) -> list:
         """Same-size frames are batched; a size change (rare) runs on its own."""
         groups: dict[tuple, list] = {}
+        results = [entry for entry in batch if isinstance(entry[2], Warm)]
         for entry in batch:
-            groups.setdefault(entry[2].shape, []).append(entry)
-        results = []
+            if not isinstance(entry[2], Warm):
+                groups.setdefault(entry[2].shape, []).append(entry)
         for group in groups.values():
             t0 = time.perf_counter()
             out = self.stylizer.infer(np.stack([g[2] for g in group]))
@@ -185,6 +202,10 @@ class _Pipeline:
                 self._finish_frame(index, frame, out, guide)
 
     def _finish_frame(self, index: int, frame: np.ndarray, out: Any, guide: Any) -> None:
+        if isinstance(out, Warm):
+            if self.temporal is not None:
+                _coherent(self.temporal, guide, out.output)
+            return
         styled = self.stylizer.postprocess(out, frame)
         if self.temporal is not None:
             styled = _coherent(self.temporal, guide, styled)
@@ -225,7 +246,7 @@ def run_pipeline(
 
     ``temporal`` (a ``TemporalBlender``) and ``on_frame(index, source, styled)`` (metrics)
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``
-    (a cut or a gap).
+    (a cut or a gap), or restore it by yielding a ``Warm`` frame (resuming after a gap).
     """
     run = _Pipeline(stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth)
     start = time.perf_counter()
