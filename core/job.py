@@ -145,7 +145,7 @@ class StyleJob:
             if out.is_dir():
                 raise RestyleError(f"output {out} is a folder; give a movie file name")
             if out.exists() and not self.overwrite:
-                raise RestyleError(f"output {out} exists; pass overwrite to replace it")
+                raise RestyleError(f"output {out} exists; use --overwrite to replace it")
             parent = out.parent if str(out.parent) else Path(".")
             _check_writable(parent)
             return
@@ -161,7 +161,7 @@ class StyleJob:
                 if old != key and not self.overwrite:
                     raise RestyleError(
                         f"{out} holds frames made with other settings; "
-                        "choose another folder or pass overwrite"
+                        "choose another folder or use --overwrite"
                     )
             elif any(out.iterdir()):
                 raise RestyleError(
