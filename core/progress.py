@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,18 +43,34 @@ class CancelToken:
 
 
 class RateMeter:
-    """Frames/s and ETA over a sliding window, so a slow first frame does not skew the ETA."""
+    """Frames/s and ETA over the last ``window_s`` seconds (since the start until then).
 
-    def __init__(self, total: int, window: int = 16) -> None:
+    A time window, not a count of updates: frames finishing together (a batch, frames
+    reused on resume) must not read as thousands of frames per second, and a slow first
+    frame must not skew the ETA for long. Before ``min_elapsed_s`` there is no estimate.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        window_s: float = 10.0,
+        min_elapsed_s: float = 0.5,
+        resolution_s: float = 0.25,
+    ) -> None:
         self.total = total
-        self.window = window
-        self._stamps: list[tuple[float, int]] = [(time.perf_counter(), 0)]
+        self.window_s = window_s
+        self.min_elapsed_s = min_elapsed_s
+        self.resolution_s = resolution_s
+        self._stamps: deque[tuple[float, int]] = deque([(time.perf_counter(), 0)])
 
     def update(self, done: int, stage: str = "stylize") -> Progress:
         now = time.perf_counter()
-        self._stamps.append((now, done))
-        self._stamps = self._stamps[-self.window :]
+        if now - self._stamps[-1][0] >= self.resolution_s:
+            self._stamps.append((now, done))
+        while len(self._stamps) > 1 and now - self._stamps[1][0] >= self.window_s:
+            self._stamps.popleft()  # the base is the newest stamp at least a window old
         t0, d0 = self._stamps[0]
-        fps = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
+        elapsed = now - t0
+        fps = (done - d0) / elapsed if elapsed >= self.min_elapsed_s and done > d0 else 0.0
         eta = (self.total - done) / fps if fps > 0 else None
         return Progress(done=done, total=self.total, fps=fps, eta_s=eta, stage=stage)

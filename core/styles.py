@@ -9,6 +9,7 @@ picture style.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -55,6 +56,35 @@ BUILTIN_STYLES: tuple[tuple[str, str], ...] = (
     ("rust-mosaic", "Rust Mosaic"),
 )
 BUILTIN_INDEX = {sid: i for i, (sid, _) in enumerate(BUILTIN_STYLES)}
+# What each built-in looks like (the picker's tooltip, `restyle styles --json`).
+BUILTIN_DESCRIPTIONS: dict[str, str] = {
+    "amber-watercolour": "Soft watercolour washes in amber and pale blue",
+    "comic-ink": "Bold black ink outlines over flat yellow and white, like a comic panel",
+    "ink-wash": "Grey ink wash with dark brush accents on pale paper",
+    "carnival-ribbons": "Dense red, blue and yellow ribbons; the picture turns into pattern",
+    "fauvist-crimson": "Flat fauvist planes of crimson, orange and pale blue",
+    "autumn-impasto": "Thick oil impasto in autumn oranges and reds",
+    "indigo-dots": "A field of indigo cells and dots; shapes become texture",
+    "midnight-fire": "Deep blue and black with fiery yellow highlights",
+    "pastel-line-sketch": "Light line sketch on white with touches of pink and yellow",
+    "teal-tile-mosaic": "Teal and red tile mosaic on white",
+    "sepia-oils": "Warm brown sepia oil painting",
+    "golden-etching": "Fine dark etched lines over golden yellow",
+    "soft-gouache": "Soft lilac and cream gouache with gentle edges",
+    "emerald-expressionism": "Expressionist strokes in emerald, yellow and dark teal",
+    "frosted-wash": "Pale, icy blue wash with low contrast",
+    "stained-glass": "Dark leading around pastel cells, like stained glass",
+    "blue-gold-pointillism": "Pointillist dabs of blue, gold and violet",
+    "woven-blocks": "Interlocking red, orange and blue blocks, like woven strips; abstract",
+    "parchment-engraving": "Brown line engraving on parchment",
+    "starry-swirls": "Swirling blue and yellow brushwork in the manner of The Starry Night",
+    "crimson-brushwork": "Crimson and red brushwork with dark shadows",
+    "pop-cutout": "Flat pop-art cutouts: black shapes over pastel colours",
+    "graphite-strokes": "Grey-blue graphite strokes with dark outlines",
+    "smoky-gouache": "Smoky charcoal greys with soft gouache highlights",
+    "delft-porcelain": "Delft blue on cream, like painted porcelain",
+    "rust-mosaic": "A fine mosaic of rust, gold and blue fragments",
+}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".tga"}
 
 # Files a complete built-in set consists of (relative to a builtin folder).
@@ -75,6 +105,11 @@ class StyleInfo:
     picture: Path | None = None  # picture: the style picture
     folder: Path | None = None  # trained: the style folder
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def default_root() -> Path:
@@ -107,16 +142,25 @@ def parse_mix(spec: str) -> tuple[float, ...] | None:
             sid = BUILTIN_STYLES[int(sid)][0]
         if sid not in BUILTIN_INDEX:
             return None
-        try:
-            value = float(amount) if amount else 1.0
-        except ValueError:
-            raise RestyleError(f"bad weight '{amount}' in style mix '{spec}'") from None
-        if value < 0:
-            raise RestyleError(f"style mix weights must be positive: '{spec}'")
-        weights[BUILTIN_INDEX[sid]] += value
+        weights[BUILTIN_INDEX[sid]] += _mix_weight(part, amount)
     if weights.sum() <= 0:
-        raise RestyleError(f"style mix '{spec}' has no weight")
+        raise RestyleError("a style mix needs at least one positive weight")
     return tuple(float(w) for w in weights / weights.sum())
+
+
+def _mix_weight(part: str, amount: str) -> float:
+    """The weight of one ``id:weight`` part of a mix; errors quote only that part."""
+    try:
+        value = float(amount) if amount else 1.0
+    except ValueError:
+        raise RestyleError(f"bad weight in '{part}': use ID:WEIGHT, e.g. comic-ink:0.3") from None
+    if not value >= 0 or value == float("inf"):
+        raise RestyleError(f"bad weight in '{part}': a weight is a number, 0 or more")
+    return value
+
+
+def _looks_like_mix(spec: str) -> bool:
+    return "," in spec or (":" in spec and not re.match(r"^[A-Za-z]:[\\/]", spec))
 
 
 class StyleLibrary:
@@ -157,7 +201,9 @@ class StyleLibrary:
         for i, (sid, name) in enumerate(BUILTIN_STYLES):
             weights = tuple(1.0 if j == i else 0.0 for j in range(len(BUILTIN_STYLES)))
             out.append(
-                StyleInfo(sid, name, "builtin", f"Built-in style {i}", self.thumbnail(sid), weights)
+                StyleInfo(
+                    sid, name, "builtin", BUILTIN_DESCRIPTIONS[sid], self.thumbnail(sid), weights
+                )
             )
         return out
 
@@ -213,7 +259,20 @@ class StyleLibrary:
             return StyleInfo(str(path), path.stem, "picture", "Picture style", path, picture=path)
         if path.suffix.lower() in PICTURE_SUFFIXES or os.sep in style:
             raise RestyleError(f"style picture not found: {style}")
-        raise RestyleError(
+        raise self._unknown(style)
+
+    def _unknown(self, style: str) -> RestyleError:
+        """An error naming the closest style (git's "did you mean"), or what a style can be."""
+        builtin_ids = list(BUILTIN_INDEX)
+        if _looks_like_mix(style):  # a mix combines built-ins only
+            parts = [p.strip().partition(":")[0].strip() for p in style.split(",") if p.strip()]
+            bad = next((p for p in parts if parse_mix(p) is None), style)
+            hint = _did_you_mean(bad, builtin_ids) or ": a mix combines built-in ids"
+            return RestyleError(f"unknown style '{bad}' in the mix{hint}")
+        hint = _did_you_mean(style, builtin_ids + [info.name for info in self.trained()])
+        if hint:
+            return RestyleError(f"unknown style '{style}'{hint}")
+        return RestyleError(
             f"unknown style '{style}': use a built-in id (see 'restyle styles'), "
             "a trained style's name, or a path to a picture"
         )

@@ -1,0 +1,166 @@
+"""The command line as a newcomer meets it: version, help, errors that name the fix, rates."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from restyle.core import cli, progress
+from restyle.core.engines.choices import BACKENDS, DEVICES, words
+from restyle.core.progress import Progress, RateMeter
+from restyle.core.styles import BUILTIN_STYLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def restyle(*args: str, library: Path | None = None) -> subprocess.CompletedProcess:
+    extra = ["--library", str(library)] if library is not None else []
+    return subprocess.run(
+        [sys.executable, "-m", "restyle", *args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+# -- version and help --------------------------------------------------------------------
+def test_version_is_the_manifests_and_the_packages():
+    proc = restyle("--version")
+    manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())["version"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"restyle {manifest}" and manifest == project
+
+
+def test_help_has_no_source_markup():
+    for args in (("--help",), ("stylize", "--help"), ("styles", "--help")):
+        proc = restyle(*args)
+        assert proc.returncode == 0 and "``" not in proc.stdout, args
+    assert "Neural video stylisation" in restyle("--help").stdout
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_option_is_documented(command):
+    parser = _subcommands()[command]
+    undocumented = [a.dest for a in parser._actions if not a.help]
+    assert undocumented == [], f"restyle {command}: {undocumented} have no help text"
+
+
+def test_stylize_help_explains_strength_mixes_and_engines():
+    text = restyle("stylize", "--help").stdout
+    flat = " ".join(text.split())
+    assert "Picture styles" in flat and "Built-in and trained styles" in flat
+    assert "starry-swirls:0.7,comic-ink:0.3" in flat
+    assert "--batch N" in flat and "frames per inference batch" in flat
+    for device in words(DEVICES):
+        assert device in flat
+    assert "{" + ",".join(words(BACKENDS)) + "}" in flat
+
+
+# -- errors that name the fix --------------------------------------------------------------
+def test_style_typo_suggests_the_closest_style(index_clip_h264, tmp_path):
+    out = tmp_path / "out"
+    proc = restyle("stylize", str(index_clip_h264), "-o", str(out), "-s", "starry-swirl")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "restyle: error: unknown style 'starry-swirl'; did you mean starry-swirls?"
+    )
+    assert not out.exists()
+
+
+def test_mix_error_quotes_only_the_bad_part(index_clip_h264, tmp_path):
+    out = tmp_path / "out"
+    for spec, bad, hint in (
+        ("starry-swirls:0.7,comix-ink:0.3", "'comix-ink'", "did you mean comic-ink?"),
+        ("starry-swirls:0.7,comic-ink:lots", "'comic-ink:lots'", "ID:WEIGHT"),
+        ("starry-swirls:0.7,comic-ink:-1", "'comic-ink:-1'", "0 or more"),
+    ):
+        proc = restyle("stylize", str(index_clip_h264), "-o", str(out), "-s", spec)
+        assert proc.returncode == 2, spec
+        assert bad in proc.stderr and hint in proc.stderr, proc.stderr
+        assert spec not in proc.stderr  # the whole mix is not repeated back
+    assert not out.exists()
+
+
+def test_existing_output_names_the_overwrite_option(index_clip_h264, tmp_path):
+    movie = tmp_path / "taken.mp4"
+    movie.write_bytes(b"the user's own file")
+    proc = restyle("stylize", str(index_clip_h264), "-o", str(movie), "-s", "comic-ink")
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr
+    assert movie.read_bytes() == b"the user's own file"
+    sheet = tmp_path / "sheet.png"
+    sheet.write_bytes(b"mine")
+    proc = restyle("sheet", str(index_clip_h264), "-o", str(sheet))
+    assert proc.returncode == 2 and "use --overwrite" in proc.stderr
+    assert sheet.read_bytes() == b"mine"
+
+
+def test_styles_json_describes_each_builtin(tmp_path):
+    proc = restyle("styles", "--json", library=tmp_path / "lib")
+    assert proc.returncode == 0
+    builtins = [s for s in json.loads(proc.stdout) if s["kind"] == "builtin"]
+    descriptions = [s["description"] for s in builtins]
+    assert [s["id"] for s in builtins] == [sid for sid, _ in BUILTIN_STYLES]
+    assert len(set(descriptions)) == len(BUILTIN_STYLES)
+    assert not any(d.startswith("Built-in style") or len(d) < 15 for d in descriptions)
+
+
+# -- progress rate -------------------------------------------------------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(progress.time, "perf_counter", fake)
+    return fake
+
+
+def test_rate_has_no_estimate_for_a_burst_right_after_the_start(clock):
+    meter = RateMeter(total=100)
+    clock.now += 0.0001  # a batch of 8 (or frames reused on resume) lands at once
+    first = meter.update(8)
+    assert first.fps == 0.0 and first.eta_s is None
+    clock.now += 1.0
+    second = meter.update(10)
+    assert second.fps == pytest.approx(10 / 1.0001) and second.eta_s == pytest.approx(90 / 10, 0.01)
+
+
+def test_rate_follows_the_last_seconds_not_a_slow_first_frame(clock):
+    meter = RateMeter(total=1000, window_s=10.0)
+    clock.now += 20.0  # model load and a slow first frame
+    meter.update(1)
+    for done in range(2, 200):  # then 4 frames/s
+        clock.now += 0.25
+        p = meter.update(done)
+    assert p.fps == pytest.approx(4.0, rel=0.05)
+
+
+def test_progress_bar_shows_the_jobs_rate_not_tqdms(capsys):
+    bar = cli._Bar(enabled=True)
+    try:
+        bar(Progress(50, 60, stage="stylize"))  # resumed: 50 frames done at the first update
+        assert "50/60" in str(bar.bar) and "/s" not in str(bar.bar)
+        bar(Progress(51, 60, fps=2.0, eta_s=4.5, stage="stylize"))
+        assert "2.00 frames/s, 0:04 left" in str(bar.bar)
+        bar(Progress(0, 60, stage="setup"))
+        assert str(bar.bar).startswith("setup")
+    finally:
+        bar.close()
