@@ -46,9 +46,7 @@ ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
         ArchSpec("multistyle26", "multistyle", "MultiStyleNet", 4, "style_weights", 26),
-        ArchSpec(
-            "arbitrary_transformer", "arbitrary", "StyleTransformer", 4, "style_vector", 100
-        ),
+        ArchSpec("arbitrary_transformer", "arbitrary", "StyleTransformer", 4, "style_vector", 100),
         ArchSpec(
             "arbitrary_predictor",
             "arbitrary",
@@ -58,6 +56,14 @@ ARCHS: dict[str, ArchSpec] = {
             output_name="style_vector",
         ),
         ArchSpec("fewshot", "fewshot", "FewShotGenerator", 1),
+        ArchSpec(
+            "selfie_segmentation",
+            "selfie_segmentation",
+            "SelfieSegmentation",
+            1,
+            output_name="matte",
+            half_precision=False,  # a tiny net: fp32 ONNX Runtime is fast enough everywhere
+        ),
     )
 }
 

@@ -1,0 +1,234 @@
+"""The matte mapping: frames in, RGBA frames out (the source's colour, alpha = the people).
+
+Same shape as ``Stylizer``, so it runs on the same pipeline and writers: ``preprocess``
+(resize to the network's input), ``infer`` (the selfie segmentation network) and
+``postprocess`` (coarse matte → full-resolution alpha). The coarse matte lives at a small
+*work size* (long side ``WORK_SIDE``) with the frame's aspect; a fast guided filter (He & Sun
+2015) fitted there against the frame's luma carries it to full resolution, so edges follow
+the picture at any frame size for the cost of one multiply-add per full-resolution pixel.
+
+Coherence (``MatteCoherence``) uses the existing flow machinery: a ``TemporalBlender`` run at
+the work size (flow, forward-backward and photometric checks, resets at cuts) steadies the
+matte's low frequencies along the motion, and the correction is added to the full-resolution
+alpha, leaving edge detail to the current frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ...models.registry import ARCHS
+from ..engines import ModelFiles, create_engine
+from ..errors import RestyleError
+from ..flow import shrink, work_size
+from .matte_model import MATTE_MODELS, matte_files
+
+WORK_SIDE = 320
+LANDSCAPE_ASPECT = 1.3  # ``model="auto"``: frames at least this wide use the landscape network
+INPUT_SIZES = {"general": (256, 256), "landscape": (256, 144)}  # (width, height)
+
+
+@dataclass(frozen=True)
+class MatteSettings:
+    """model: general, landscape or auto (by aspect); refine: guided-filter the edges."""
+
+    model: str = "auto"
+    refine: bool = True
+    radius: int = 4  # guided filter radius, in work-size pixels
+    epsilon: float = 1e-3
+    backend: str = "auto"
+    device: str = "auto"
+
+    def check(self) -> None:
+        if self.model not in ("auto", *MATTE_MODELS):
+            raise RestyleError(
+                f"unknown matte model '{self.model}': use auto, general or landscape"
+            )
+        if self.radius < 1 or self.epsilon <= 0:
+            raise RestyleError("the guided filter needs radius >= 1 and epsilon > 0")
+
+    def variant(self, width: int, height: int) -> str:
+        if self.model != "auto":
+            return self.model
+        return "landscape" if width >= LANDSCAPE_ASPECT * height else "general"
+
+
+# -- the guided filter ---------------------------------------------------------------------
+def _box(image: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_coefficients(
+    guide: np.ndarray, matte: np.ndarray, radius: int, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel (a, b), box-averaged, of the local linear model matte ≈ a·guide + b.
+
+    Both float32 [0, 1], same size. Where the guide is flat the matte is smoothed; where it
+    has an edge, the matte's transition snaps to it.
+    """
+    mean_i = _box(guide, radius)
+    mean_p = _box(matte, radius)
+    var_i = _box(guide * guide, radius) - mean_i * mean_i
+    cov_ip = _box(guide * matte, radius) - mean_i * mean_p
+    a = cov_ip / (var_i + np.float32(epsilon))
+    b = mean_p - a * mean_i
+    return _box(a, radius), _box(b, radius)
+
+
+def guided_upsample(
+    guide_full: np.ndarray, matte_small: np.ndarray, radius: int, epsilon: float
+) -> np.ndarray:
+    """The fast guided filter: coefficients fitted at the matte's size, applied at the guide's."""
+    height, width = guide_full.shape[:2]
+    small_h, small_w = matte_small.shape[:2]
+    guide_small = cv2.resize(guide_full, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    a, b = guided_coefficients(guide_small, matte_small, radius, epsilon)
+    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.multiply(a, guide_full) + b
+
+
+def luma(frame: np.ndarray) -> np.ndarray:
+    """float32 [0, 1] luma of a uint8/uint16 RGB(A) frame."""
+    rgb = np.ascontiguousarray(frame[..., :3])
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return gray.astype(np.float32) * np.float32(1 / (65535 if gray.dtype == np.uint16 else 255))
+
+
+def to_alpha(matte: np.ndarray, dtype) -> np.ndarray:
+    """float [0, 1] → uint8/uint16 alpha plane."""
+    peak = 65535.0 if dtype == np.uint16 else 255.0
+    return (
+        cv2.convertScaleAbs(matte, alpha=255.0)
+        if peak == 255.0
+        else (np.clip(matte * peak + 0.5, 0, peak).astype(np.uint16))
+    )
+
+
+# -- the mapping ---------------------------------------------------------------------------
+class Matter:
+    """Applies the person matte to frames of any size (the ``Stylizer`` interface)."""
+
+    def __init__(self, library, settings: MatteSettings | None = None) -> None:
+        self.settings = settings or MatteSettings()
+        self.settings.check()
+        self.library = library
+        self._engines: dict[str, object] = {}
+
+    def _engine(self, variant: str):
+        engine = self._engines.get(variant)
+        if engine is None:
+            files = ModelFiles(
+                ARCHS["selfie_segmentation"],
+                matte_files(self.library, variant, ".onnx"),
+                matte_files(self.library, variant, ".safetensors"),
+            )
+            if files.onnx is None and files.weights is None:
+                raise RestyleError("the matte network is not installed: run 'restyle setup'")
+            engine = create_engine(files, self.settings.backend, self.settings.device)
+            self._engines[variant] = engine
+        return engine
+
+    @property
+    def engine(self):
+        """The engine of the variant used last (or the general one): backend and device."""
+        if not self._engines:
+            return self._engine("general")
+        return next(reversed(self._engines.values()))
+
+    def preprocess(self, frame: np.ndarray) -> np.ndarray:
+        """Frame → network input [3, h, w] in [0, 1] (the variant is known from the shape)."""
+        height, width = frame.shape[:2]
+        size = INPUT_SIZES[self.settings.variant(width, height)]
+        rgb = cv2.resize(np.ascontiguousarray(frame[..., :3]), size, interpolation=cv2.INTER_AREA)
+        if rgb.dtype == np.uint16:
+            return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) * (1 / 65535)
+        return cv2.dnn.blobFromImage(rgb, 1 / 255.0)[0]
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        _, _, height, width = batch.shape
+        variant = next(v for v, size in INPUT_SIZES.items() if size == (width, height))
+        return self._engine(variant).run(batch)
+
+    def coarse(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """Network output → float32 matte at the work size, with the frame's aspect."""
+        small_h, small_w = work_size(frame.shape[0], frame.shape[1], WORK_SIDE)
+        return cv2.resize(output[0], (small_w, small_h), interpolation=cv2.INTER_LINEAR)
+
+    def full_matte(self, coarse: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """Coarse matte → float32 alpha at the frame's size (guided or plain bilinear)."""
+        height, width = frame.shape[:2]
+        if self.settings.refine:
+            s = self.settings
+            return guided_upsample(luma(frame), coarse, s.radius, s.epsilon)
+        return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def postprocess(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """RGBA: the source's colour with alpha = the matte (the source's depth)."""
+        matte = self.full_matte(self.coarse(output, frame), frame)
+        rgb = np.ascontiguousarray(frame[..., :3])
+        return cv2.merge([*cv2.split(rgb), to_alpha(matte, rgb.dtype)])
+
+    def matte(self, frame: np.ndarray) -> np.ndarray:
+        """One frame's alpha plane, synchronously (stills, tests)."""
+        return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)[..., 3]
+
+
+class MatteCoherence:
+    """Flow-guided coherence for mattes, on the pipeline's temporal stage.
+
+    ``prepare`` runs a ``TemporalBlender`` on work-size copies of the source frames (flow,
+    reliability, cut detection); ``apply_frame`` steadies the work-size matte along the flow
+    and adds that correction to the full-resolution alpha of an RGBA frame.
+    """
+
+    def __init__(self, strength: float = 0.6, work_side: int = WORK_SIDE) -> None:
+        from ..temporal import TemporalBlender
+
+        self.work_side = work_side
+        self.blender = TemporalBlender(strength=strength, flow_side=work_side)
+
+    def prepare(self, prev_source: np.ndarray | None, source: np.ndarray):
+        prev_small = None if prev_source is None else shrink(prev_source, self.work_side)
+        return self.blender.prepare(prev_small, shrink(source, self.work_side))
+
+    def reset(self) -> None:
+        self.blender.reset()
+
+    def apply_frame(self, guide, frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        peak = np.float32(65535 if frame.dtype == np.uint16 else 255)
+        alpha = frame[..., 3]
+        small = cv2.resize(alpha, (guide.width, guide.height), interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32) / peak
+        steady = self.blender.apply(guide, small)
+        if steady is small:
+            return frame
+        delta = cv2.resize(steady - small, (width, height), interpolation=cv2.INTER_LINEAR)
+        out = frame.copy()
+        out[..., 3] = np.clip(alpha.astype(np.float32) + delta * peak + 0.5, 0, peak).astype(
+            frame.dtype
+        )
+        return out
+
+
+def read_mask(path: Path, width: int, height: int) -> np.ndarray:
+    """A painted matte (any picture: its alpha if it has one, else its luma) → float32 [0, 1]."""
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise RestyleError(f"cannot read the mask {path}: not an image or corrupt")
+    peak = 65535.0 if data.dtype == np.uint16 else 255.0
+    if data.ndim == 3 and data.shape[2] == 4:
+        plane = data[..., 3]
+    elif data.ndim == 3:
+        plane = cv2.cvtColor(data, cv2.COLOR_BGR2GRAY)
+    else:
+        plane = data
+    plane = plane.astype(np.float32) / np.float32(peak)
+    if plane.shape != (height, width):
+        plane = cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+    return plane
