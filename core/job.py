@@ -1,20 +1,30 @@
 """A stylisation job: what the CLI, Blender operators and scripts all run.
 
-A job is plain data (copied out of Blender on the main thread), checked up front by
-``validate`` so bad input fails before anything is written, then ``run`` streams the range
-through the pipeline. Image-sequence output is resumable: frames are named by source frame
-index and a small manifest records the settings that made them.
+A job is plain data (copied out of Blender on the main thread). ``validate`` checks
+everything that can be checked up front and returns a ``JobPlan`` (the resolved style, the
+probed source, the range, the settings key, the output); ``run`` works from that plan, so
+one Apply probes the source and resolves the style once.
+
+Nothing is created on disk until the plan is made and the engine is loaded, and a run that
+fails before its first frame removes what it made. A run holds an exclusive lock on its
+output. Image sequences are resumable: frames are named by source frame index, a small
+manifest records the settings that made them, and a resumed run rebuilds the coherence
+state from the frames already written, so it matches an uninterrupted run. ``overwrite``
+replaces older frames only as new ones are committed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,19 +34,26 @@ from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
 from .styles import StyleInfo, StyleLibrary
 from .stylizer import StyleSettings, Stylizer
+from .writers import (
+    OUTPUT_FORMATS,
+    OutputFormat,
+    OutputLock,
+    movie_path,
+    output_format,
+    remove_stale_scratch,
+)
 
-SEQUENCE_FORMATS = ("png", "jpg", "tif")
-MOVIE_FORMATS = ("h264", "prores", "ffv1")
 MANIFEST = ".restyle.json"
 FRAME_NAME = "{index:06d}"
 PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
+MAX_BATCH = 64
 
 
 @dataclass
 class JobResult:
     output: Path
     frame_files: list[Path] = field(default_factory=list)
-    written: int = 0
+    written: int = 0  # frames this run styled and kept (on cancel too)
     reused: int = 0
     seconds: float = 0.0
     fps: float = 0.0
@@ -45,6 +62,25 @@ class JobResult:
     style: str = ""
     backend: str = ""
     device: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """What ``validate`` found; ``run`` and the Blender operator work from it."""
+
+    style: StyleInfo
+    info: object  # core.media.MediaInfo
+    start: int
+    end: int
+    key: str  # the settings hash: same source, style and settings -> same key
+    format: OutputFormat
+    output: Path | None = None  # the folder, or the movie file with its suffix
+    fingerprint: tuple = ()
+
+    @property
+    def total(self) -> int:
+        return self.end - self.start + 1
 
 
 @dataclass
@@ -52,7 +88,7 @@ class StyleJob:
     """Style frames ``start..end`` (0-based source indices, inclusive) of ``source``."""
 
     source: str | Path | Sequence[Path]
-    output: str | Path
+    output: str | Path | None
     style: str
     start: int = 0
     end: int | None = None
@@ -89,31 +125,66 @@ class StyleJob:
             self.library = StyleLibrary()
         return self.library
 
-    def validate(self) -> tuple[StyleInfo, object, int, int]:
-        """Check everything cheap to check; raise RestyleError before any work is done."""
+    def _fingerprint(self) -> tuple:
+        return tuple(str(v) for v in astuple(replace(self, library=None)))
+
+    def validate(self) -> JobPlan:
+        """Check everything that can be checked before any work; raise RestyleError.
+
+        With ``output`` None the plan has no output yet (Blender names the folder after
+        ``plan.key``); ``place`` adds it."""
         from .media import probe
+
+        self._check_options()
+        fmt = output_format(self.format)
+        style = self._library().resolve(self.style)
+        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
+        start, end = self._frame_range(info)
+        _check_format_holds(fmt, info)
+        plan = JobPlan(style, info, start, end, self._settings_key(style, info), fmt)
+        if self.output is None:
+            return replace(plan, fingerprint=self._fingerprint())
+        return self.place(plan)
+
+    def place(self, plan: JobPlan, output: str | Path | None = None) -> JobPlan:
+        """The plan with its output checked: never the source, never someone else's files."""
+        if output is not None:
+            self.output = output
+        if self.output is None:
+            raise RestyleError("no output given")
+        path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
+        _refuse_source_as_output(path, plan.info)
+        _check_output(path, plan.format, plan.key, self.overwrite)
+        plan = replace(plan, output=path, fingerprint=self._fingerprint())
+        self._plan = plan
+        return plan
+
+    def _check_options(self) -> None:
+        """Every option's range, so nothing hangs or is silently replaced later."""
+        from .media import _parse_fps
 
         self.settings.check()
         if not 0.0 <= self.temporal <= 1.0:
             raise RestyleError(f"temporal coherence must be between 0 and 1, got {self.temporal}")
-        if self.format not in SEQUENCE_FORMATS + MOVIE_FORMATS:
-            raise RestyleError(
-                f"unknown output format '{self.format}': use one of "
-                + ", ".join(SEQUENCE_FORMATS + MOVIE_FORMATS)
-            )
         if self.backend not in ("auto", "onnx", "torch"):
             raise RestyleError(f"unknown backend '{self.backend}': use auto, onnx or torch")
-        style = self._library().resolve(self.style)
-        info = probe(self.source, fps=self.fps) if self.fps else probe(self.source)
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
+            raise RestyleError(f"batch must be between 1 and {MAX_BATCH}, got {self.batch_size}")
+        if self.fps is not None:  # 0, negative, nan and inf are all refused, none replaced
+            if isinstance(self.fps, float) and not math.isfinite(self.fps):
+                raise RestyleError(f"frame rate {self.fps} is not a number")
+            _parse_fps(self.fps)
+        if self.start < 0 or (self.end is not None and self.end < 0):
+            raise RestyleError(f"frames are 0-based: got {self.start}..{self.end}")
+
+    def _frame_range(self, info) -> tuple[int, int]:
         last = info.frame_count - 1
-        start = self.start
         end = last if self.end is None else self.end
-        if start < 0 or end < start or end > last:
+        if end < self.start or end > last:
             raise RestyleError(
-                f"frame range {start}..{end} is outside the source's frames 0..{last}"
+                f"frame range {self.start}..{end} is outside the source's frames 0..{last}"
             )
-        self._check_output(self._settings_key(style, info))
-        return style, info, start, end
+        return self.start, end
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         def stamp(p: Path | None) -> list:
@@ -139,180 +210,414 @@ class StyleJob:
         }
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
-    def _check_output(self, key: str) -> None:
-        out = Path(self.output)
-        if self.format in MOVIE_FORMATS:
-            if out.is_dir():
-                raise RestyleError(f"output {out} is a folder; give a movie file name")
-            if out.exists() and not self.overwrite:
-                raise RestyleError(f"output {out} exists; use --overwrite to replace it")
-            parent = out.parent if str(out.parent) else Path(".")
-            _check_writable(parent)
-            return
-        if out.exists() and not out.is_dir():
-            raise RestyleError(f"output {out} is a file; image sequences go into a folder")
-        if out.is_dir():
-            manifest = out / MANIFEST
-            if manifest.is_file():
-                try:
-                    old = json.loads(manifest.read_text(encoding="utf-8")).get("key")
-                except (OSError, ValueError):
-                    old = None
-                if old != key and not self.overwrite:
-                    raise RestyleError(
-                        f"{out} holds frames made with other settings; "
-                        "choose another folder or use --overwrite"
-                    )
-            elif any(out.iterdir()):
-                raise RestyleError(
-                    f"output folder {out} is not empty and was not made by Restyle; "
-                    "choose an empty or new folder"
-                )
-            _check_writable(out)
-        else:
-            _check_writable(_existing_parent(out))
-
     # -- running -------------------------------------------------------------------------
     def run(
-        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        plan: JobPlan | None = None,
     ) -> JobResult:
-        from .media import decode_range
-        from .pipeline import run_pipeline
-        from .writers import open_writer
+        """Run from ``plan`` (default: the one ``validate``/``place`` made, if the job is
+        unchanged since, else a fresh one)."""
+        plan = plan or self._current_plan() or self.validate()
+        if plan.output is None:
+            plan = self.place(plan)
+        self._ensure_builtins(plan, progress)
+        stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
+        created = _make_parents(plan.output)
+        try:
+            with OutputLock(plan.output):
+                plan = self.place(plan)  # again, under the lock: another run may have ended
+                return _Run(self, plan, stylizer, progress, cancel).execute()
+        finally:
+            _remove_empty(created)
 
-        style, info, start, end = self.validate()
+    def _current_plan(self) -> JobPlan | None:
+        plan = getattr(self, "_plan", None)
+        return plan if plan is not None and plan.fingerprint == self._fingerprint() else None
+
+    def _ensure_builtins(self, plan: JobPlan, progress: ProgressCallback | None) -> None:
         library = self._library()
-        if style.kind in ("builtin", "picture") and not library.builtins_ready(
-            ".onnx" if self.backend != "torch" else ".safetensors"
-        ):
+        suffix = ".onnx" if self.backend != "torch" else ".safetensors"
+        if plan.style.kind in ("builtin", "picture") and not library.builtins_ready(suffix):
             from .builtins import install_builtins
 
             if progress:
-                progress(Progress(0, end - start + 1, stage="setup", message="converting styles"))
+                progress(Progress(0, plan.total, stage="setup", message="converting styles"))
             install_builtins(library.builtin_dir)
 
-        key = self._settings_key(style, info)
-        out = Path(self.output)
-        sequence = self.format in SEQUENCE_FORMATS
-        if sequence:
-            out.mkdir(parents=True, exist_ok=True)
-            if self.overwrite:
-                _remove_frames(out, self.format)
-            _write_manifest(out, key, self, style)
-        stylizer = Stylizer(style, library, self.settings)
-        if style.kind == "picture" and self.strength < 1.0:
-            mid = (start + end) // 2
-            stylizer.prepare(
-                [next(iter(decode_range(self.source, i, i, info=info))) for i in {start, mid, end}]
-            )
-        elif style.kind == "picture":
-            stylizer.prepare([])
+    def _stylizer(self, plan: JobPlan) -> Stylizer:
+        from .media import decode_range
 
-        writer = open_writer(
-            out,
-            fmt=self.format,
+        stylizer = Stylizer(plan.style, self._library(), self.settings)
+        if plan.style.kind == "picture" and self.strength < 1.0:
+            samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
+            stylizer.prepare(
+                [next(iter(decode_range(self.source, i, i, info=plan.info))) for i in samples]
+            )
+        elif plan.style.kind == "picture":
+            stylizer.prepare([])
+        return stylizer
+
+
+class _Run:
+    """One locked run of a plan: open the output, stream the frames, keep what finished."""
+
+    def __init__(self, job, plan, stylizer, progress, cancel) -> None:
+        self.job, self.plan, self.stylizer = job, plan, stylizer
+        self.progress, self.cancel = progress, cancel
+        self.folder_created = not plan.format.movie and not plan.output.exists()
+        self.manifest: _Manifest | None = None
+        self.warnings: list[str] = []
+
+    def execute(self) -> JobResult:
+        try:
+            writer = self._open_writer()
+        except BaseException:
+            if self.folder_created:
+                with contextlib.suppress(OSError):
+                    self.plan.output.rmdir()
+            raise
+        todo = [i for i in range(self.plan.start, self.plan.end + 1) if not self.done(i)]
+        reused = self.plan.total - len(todo)
+        result = JobResult(
+            Path(getattr(writer, "path", self.plan.output)),
+            reused=reused,
+            style=self.plan.style.id,
+            backend=self.stylizer.engine.backend,
+            device=self.stylizer.engine.device,
+        )
+        meter = self._meter()
+        t0 = time.perf_counter()
+        try:
+            self._stream(len(todo), reused, meter)
+            writer.close()
+            if self.manifest is not None:
+                self.manifest.finish()
+        except Cancelled:
+            self._keep_finished()
+            result.cancelled = True
+        except BaseException:
+            self._keep_finished()
+            raise
+        finally:
+            result.seconds = time.perf_counter() - t0
+        result.written = self.writer.committed
+        result.fps = result.written / result.seconds if result.seconds else 0.0
+        result.warnings = self.warnings
+        if meter is not None:
+            result.warping_error = meter.value if meter.pairs else None
+        if not self.plan.format.movie:
+            result.frame_files = self._frame_files()
+        return result
+
+    # -- output ----------------------------------------------------------------------------
+    def _open_writer(self):
+        from .writers import open_writer
+
+        plan = self.plan
+        if plan.format.movie:
+            remove_stale_scratch(plan.output)
+        else:
+            self.manifest = _Manifest(plan.output, plan.key, self._manifest_record())
+        info = plan.info
+        self.writer = open_writer(
+            plan.output,
+            fmt=plan.format.id,
             fps=info.fps,
             size=(info.width, info.height),
             alpha=info.has_alpha,
-            overwrite=self.overwrite,
+            overwrite=self.job.overwrite,
+            on_commit=self._committed,
         )
-        out = Path(getattr(writer, "path", out))
-        total = end - start + 1
-        todo = [i for i in range(start, end + 1) if not writer.done(i)]
-        reused = total - len(todo)
-        temporal = None
-        if self.temporal > 0:
-            from .temporal import TemporalBlender
+        if self.manifest is not None:
+            self.manifest.save()
+        return self.writer
 
-            temporal = TemporalBlender(strength=self.temporal)
-        meter = None
-        if self.measure:
-            from .metrics import WarpingErrorMeter
+    def _manifest_record(self) -> dict:
+        return {
+            "style": self.plan.style.id,
+            "style_name": self.plan.style.name,
+            "format": self.plan.format.id,
+            "strength": self.job.strength,
+            "temporal": self.job.temporal,
+        }
 
-            meter = WarpingErrorMeter(max_side=480)
+    def _frame_name(self, index: int) -> str:
+        return FRAME_NAME.format(index=index) + self.plan.format.suffix
 
-        def frames() -> Iterator[tuple[int, np.ndarray] | None]:
-            expected = None
-            for index, frame in zip(
-                range(start, end + 1), decode_range(self.source, start, end, info=info), strict=True
-            ):
-                if writer.done(index):
-                    expected = None
-                    continue
-                if expected is not None and index != expected:
-                    yield None
-                expected = index + 1
-                yield index, frame
+    def done(self, index: int) -> bool:
+        if not self.writer.done(index):
+            return False
+        return self.manifest is None or self.manifest.current(self._frame_name(index))
 
-        def count_progress(p: Progress) -> None:
-            if progress:
-                progress(Progress(p.done + reused, total, p.fps, p.eta_s, p.stage, p.message))
+    def _committed(self, index: int) -> None:
+        if self.manifest is not None:
+            self.manifest.replaced(self._frame_name(index))
 
-        on_frame = None
-        if meter is not None:
-            from .shots import is_hard_cut
-
-            last: list = []
-
-            def on_frame(index: int, source: np.ndarray, styled: np.ndarray) -> None:
-                """Warping error over consecutive frames of one shot (never across a cut)."""
-                if last and (last[0] != index - 1 or is_hard_cut(last[1], source)):
-                    meter.reset()
-                last[:] = [index, source]
-                meter.add(source[..., :3], styled[..., :3])
-
-        t0 = time.perf_counter()
-        batch = self.batch_size or (1 if stylizer.engine.device == "cpu" else 4)
-        result = JobResult(
-            out,
-            reused=reused,
-            style=style.id,
-            backend=stylizer.engine.backend,
-            device=stylizer.engine.device,
-        )
-        try:
-            stats = run_pipeline(
-                frames(),
-                stylizer,
-                writer.write,
-                len(todo),
-                batch_size=batch,
-                temporal=temporal,
-                on_frame=on_frame,
-                progress=count_progress,
-                cancel=cancel,
-            )
-            writer.close()
-        except Cancelled:
-            _finish_partial(writer, sequence)
-            result.cancelled = True
-            stats = None
-        except BaseException:
-            _finish_partial(writer, sequence)
-            raise
-        result.seconds = time.perf_counter() - t0
-        result.written = stats.written if stats else 0
-        result.fps = result.written / result.seconds if result.seconds else 0.0
-        if meter is not None:
-            result.warping_error = meter.value if meter.pairs else None
-        if sequence:
-            result.frame_files = [
-                out / f"{FRAME_NAME.format(index=i)}.{self.format}"
-                for i in range(start, end + 1)
-                if (out / f"{FRAME_NAME.format(index=i)}.{self.format}").is_file()
-            ]
-        return result
-
-
-def _finish_partial(writer, sequence: bool) -> None:
-    """Keep every finished frame of a sequence; never leave a half-written movie."""
-    if sequence:
+    def _keep_finished(self) -> None:
+        """Keep every finished frame of a sequence; never leave a half-written movie. A run
+        that wrote nothing leaves the output as it found it."""
+        writer = self.writer
+        if self.plan.format.movie:
+            writer.abort()
+            return
         try:
             writer.close()
         except Exception:
             writer.abort()
-    else:
-        writer.abort()
+        if writer.committed:
+            self.manifest.save()
+            return
+        self.manifest.restore()
+        if self.folder_created:
+            with contextlib.suppress(OSError):
+                self.plan.output.rmdir()
+
+    def _frame_files(self) -> list[Path]:
+        out = self.plan.output
+        return [
+            out / self._frame_name(i)
+            for i in range(self.plan.start, self.plan.end + 1)
+            if (out / self._frame_name(i)).is_file()
+        ]
+
+    # -- frames ----------------------------------------------------------------------------
+    def _stream(self, count: int, reused: int, meter) -> None:
+        from .pipeline import run_pipeline
+
+        temporal = None
+        if self.job.temporal > 0:
+            from .temporal import TemporalBlender
+
+            temporal = TemporalBlender(strength=self.job.temporal)
+        total = self.plan.total
+
+        def count_progress(p: Progress) -> None:
+            if self.progress:
+                self.progress(Progress(p.done + reused, total, p.fps, p.eta_s, p.stage, p.message))
+
+        batch = self.job.batch_size or (1 if self.stylizer.engine.device == "cpu" else 4)
+        run_pipeline(
+            self._frames(temporal is not None),
+            self.stylizer,
+            self.writer.write,
+            count,
+            batch_size=batch,
+            temporal=temporal,
+            on_frame=self._on_frame(meter),
+            progress=count_progress,
+            cancel=self.cancel,
+        )
+
+    def _frames(self, coherent: bool) -> Iterator:
+        """The frames still to style, in order. Before the first frame after finished ones
+        comes that finished frame as a warm-up (``Warm``), so the coherence state is exactly
+        what an uninterrupted run had there."""
+        from .media import decode_range
+
+        plan = self.plan
+        previous: tuple[int, np.ndarray] | None = None
+        frames = decode_range(self.job.source, plan.start, plan.end, info=plan.info)
+        for index, frame in zip(range(plan.start, plan.end + 1), frames, strict=True):
+            if self.done(index):
+                previous = (index, frame)
+                continue
+            if previous is not None:
+                yield self._warm(*previous) if coherent else None
+                previous = None
+            yield index, frame
+
+    def _warm(self, index: int, source: np.ndarray):
+        from .pipeline import Warm
+
+        written = self.writer.read(index)
+        if written is None or written.shape != source.shape or written.dtype != source.dtype:
+            return None  # unreadable: start afresh there
+        return Warm(index, source, written)
+
+    def _meter(self):
+        if not self.job.measure:
+            return None
+        from .metrics import WarpingErrorMeter
+
+        return WarpingErrorMeter(max_side=480)
+
+    @staticmethod
+    def _on_frame(meter):
+        if meter is None:
+            return None
+        from .shots import is_hard_cut
+
+        last: list = []
+
+        def on_frame(index: int, source: np.ndarray, styled: np.ndarray) -> None:
+            """Warping error over consecutive frames of one shot (never across a cut)."""
+            if last and (last[0] != index - 1 or is_hard_cut(last[1], source)):
+                meter.reset()
+            last[:] = [index, source]
+            meter.add(source[..., :3], styled[..., :3])
+
+        return on_frame
+
+
+class _Manifest:
+    """A sequence folder's record: the settings key that made its frames and, while an
+    ``overwrite`` is under way, the older frames not yet replaced (``stale``). Those are
+    never reused, and are deleted only once the new run has finished the whole range."""
+
+    def __init__(self, folder: Path, key: str, record: dict) -> None:
+        self.path = folder / MANIFEST
+        self.record = dict(record, key=key)
+        self.old = _read_bytes(self.path)
+        old = _parse_manifest(self.old)
+        stale = {n for n in old.get("stale", []) if isinstance(n, str)}
+        if old.get("key") != key:  # older settings (overwrite was validated): all stale
+            stale |= set(_frame_names(folder))
+        self.stale = stale
+        self._lock = threading.Lock()
+        self._saved = 0.0
+
+    def current(self, name: str) -> bool:
+        return name not in self.stale
+
+    def replaced(self, name: str) -> None:
+        with self._lock:
+            if name not in self.stale:
+                return
+            self.stale.discard(name)
+            if time.monotonic() - self._saved < 0.5:
+                return  # a crash before the next save only means redoing frames: safe
+        self.save()
+
+    def save(self) -> None:
+        with self._lock:
+            record = dict(self.record, stale=sorted(self.stale))
+            self._saved = time.monotonic()
+            _write_atomic(self.path, json.dumps(record, indent=1).encode())
+
+    def finish(self) -> None:
+        """The whole range is written: what is still stale belongs to the old settings."""
+        for name in sorted(self.stale):
+            with contextlib.suppress(OSError):
+                (self.path.parent / name).unlink()
+        self.stale.clear()
+        self.save()
+
+    def restore(self) -> None:
+        """Nothing was written: put the folder's manifest back as it was."""
+        with contextlib.suppress(OSError):
+            if self.old is None:
+                self.path.unlink()
+            else:
+                _write_atomic(self.path, self.old)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _parse_manifest(data: bytes | None) -> dict:
+    try:
+        record = json.loads(data) if data else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _frame_names(folder: Path) -> list[str]:
+    """Files in the folder named like Restyle frames, in any sequence format."""
+    suffixes = {f.suffix for f in OUTPUT_FORMATS.values() if not f.movie}
+    return (
+        [p.name for p in folder.iterdir() if p.stem.isdigit() and p.suffix in suffixes]
+        if folder.is_dir()
+        else []
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _check_format_holds(fmt: OutputFormat, info) -> None:
+    """Refuse what the format cannot store before anything is written."""
+    what = "alpha" if info.has_alpha else "16-bit colour" if info.bit_depth > 8 else None
+    if fmt.id == "jpg" and what:
+        raise RestyleError(f"JPEG cannot store this source's {what}; use png or tif")
+    if fmt.id == "h264" and info.has_alpha:
+        raise RestyleError("h264 cannot store this source's alpha; use prores, ffv1 or png")
+    if fmt.id == "h264" and (info.width % 2 or info.height % 2):
+        raise RestyleError(
+            f"h264 needs an even width and height, not {info.width}x{info.height}; "
+            "use prores, ffv1 or an image sequence"
+        )
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse_source_as_output(path: Path, info) -> None:
+    """An output that is the input, or a folder holding the input's frames, is refused even
+    with overwrite: the source is never written to."""
+    sources = list(info.files) if info.files else [info.path]
+    if any(_same_path(path, Path(f)) or path.resolve() == Path(f).resolve() for f in sources):
+        raise RestyleError(f"output {path} is the input; choose another output")
+    folders = {Path(f).resolve().parent for f in info.files}
+    if path.resolve() in folders or (info.kind == "images" and _same_path(path, info.path)):
+        raise RestyleError(f"output folder {path} holds the input frames; choose another folder")
+
+
+def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> None:
+    if fmt.movie:
+        if out.suffix.lower() not in fmt.suffixes:
+            raise RestyleError(
+                f"{fmt.id} movies are written as {' or '.join(fmt.suffixes)}, not {out.name!r}"
+            )
+        if out.is_dir():
+            raise RestyleError(f"output {out} is a folder; give a movie file name")
+        if out.exists() and not overwrite:
+            raise RestyleError(f"output {out} exists; --overwrite replaces it")
+        _check_writable(out.parent if str(out.parent) else Path("."))
+        return
+    if out.exists() and not out.is_dir():
+        raise RestyleError(f"output {out} is a file; image sequences go into a folder")
+    if not out.is_dir():
+        _check_writable(_existing_parent(out))
+        return
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        old = _parse_manifest(_read_bytes(manifest)).get("key")
+        if old != key and not overwrite:
+            raise RestyleError(
+                f"{out} holds frames made with other settings; "
+                "choose another folder, or --overwrite replaces them"
+            )
+    elif any(not _ours(p.name) for p in out.iterdir()):
+        raise RestyleError(
+            f"output folder {out} is not empty and was not made by Restyle; "
+            "choose an empty or new folder"
+        )
+    _check_writable(out)
+
+
+def _ours(name: str) -> bool:
+    """The manifest, or a hidden temp file a killed run of ours left."""
+    return name == MANIFEST or (name.startswith(".") and "restyle" in name)
 
 
 def _existing_parent(path: Path) -> Path:
@@ -332,21 +637,25 @@ def _check_writable(folder: Path) -> None:
         raise RestyleError(f"cannot write to {folder}: {exc.strerror or exc}") from None
 
 
-def _write_manifest(out: Path, key: str, job: StyleJob, style: StyleInfo) -> None:
-    record = {
-        "key": key,
-        "style": style.id,
-        "style_name": style.name,
-        "format": job.format,
-        "strength": job.strength,
-        "temporal": job.temporal,
-    }
-    tmp = out / (MANIFEST + ".part")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST)
+def _make_parents(output: Path) -> list[Path]:
+    """Create the folders above ``output`` (the lock lives beside it); returns those made."""
+    made = []
+    parent = output.absolute().parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    for folder in reversed(made):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise RestyleError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    return made
 
 
-def _remove_frames(out: Path, fmt: str) -> None:
-    for f in out.glob(f"[0-9]*.{fmt}"):
-        if f.stem.isdigit():
-            f.unlink()
+def _remove_empty(folders: list[Path]) -> None:
+    """Folders this run made that stayed empty (a failed run leaves nothing behind)."""
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()

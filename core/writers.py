@@ -1,26 +1,140 @@
-"""Atomic, resumable frame writers: image sequences and movies. The one table of output
-formats lives here (`SEQUENCE_FORMATS`, `MOVIE_CODECS`)."""
+"""Atomic, resumable frame writers (image sequences and movies), the one table of output
+formats (`OUTPUT_FORMATS`) and the exclusive lock a run holds on its output.
+
+Importing this module is cheap (no PyAV or OpenCV): Blender's properties read the format
+table at registration.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
 import secrets
+import socket
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import av
-import cv2
 import numpy as np
 
 from .errors import RestyleError
-from .media import FpsLike, _parse_fps, _reason
+
+if TYPE_CHECKING:
+    import av
+
+    from .media import FpsLike
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One output format: an image sequence (a folder, one file per frame) or a movie."""
+
+    id: str
+    label: str
+    description: str
+    suffixes: tuple[str, ...]  # the first is the default
+    encoder: str | None = None  # movies: the FFmpeg encoder
+
+    @property
+    def movie(self) -> bool:
+        return self.encoder is not None
+
+    @property
+    def suffix(self) -> str:
+        return self.suffixes[0]
+
+    @property
+    def alpha(self) -> bool:
+        return self.id != "jpg" and self.id != "h264"
+
+    @property
+    def deep(self) -> bool:
+        """Keeps more than 8 bits per channel."""
+        return self.id in ("png", "tif", "prores", "ffv1")
+
+
+OUTPUT_FORMATS: dict[str, OutputFormat] = {
+    f.id: f
+    for f in (
+        OutputFormat("png", "PNG Sequence", "One PNG file per frame; a rerun resumes", (".png",)),
+        OutputFormat("jpg", "JPEG Sequence", "One JPEG file per frame; small, lossy", (".jpg",)),
+        OutputFormat("tif", "TIFF Sequence", "One TIFF file per frame", (".tif",)),
+        OutputFormat(
+            "h264",
+            "H.264 Movie",
+            "One MP4 movie; the strip must show its source one to one",
+            (".mp4", ".mov", ".mkv", ".m4v"),
+            "libx264",
+        ),
+        OutputFormat(
+            "prores",
+            "ProRes Movie",
+            "One MOV movie; the strip must show its source one to one",
+            (".mov", ".mkv"),
+            "prores_ks",
+        ),
+        OutputFormat(
+            "ffv1",
+            "FFV1 Movie",
+            "Lossless MKV movie; the strip must show its source one to one",
+            (".mkv", ".avi"),
+            "ffv1",
+        ),
+    )
+}
+# Derived views of the table, for readers that want only one kind.
+SEQUENCE_FORMATS = {k: f.suffix for k, f in OUTPUT_FORMATS.items() if not f.movie}
+MOVIE_CODECS = {k: (f.encoder, f.suffixes, f.suffix) for k, f in OUTPUT_FORMATS.items() if f.movie}
+# Suffixes that name media Restyle does not guess a format for: never read as a folder name.
+_MEDIA_SUFFIXES = frozenset(
+    ".avi .webm .gif .mpg .mpeg .wmv .flv .ts .m2ts .mts .ogv .3gp .mxf .vob .apng .dv "
+    ".png .jpg .jpeg .tif .tiff .bmp .webp .exr .hdr .jp2 .tga".split()
+)
+
+
+def output_format(fmt: str) -> OutputFormat:
+    """The table's entry for a format id, or a RestyleError listing the ids."""
+    found = OUTPUT_FORMATS.get(str(fmt).lower())
+    if found is None:
+        raise RestyleError(f"unknown output format '{fmt}': use one of {', '.join(OUTPUT_FORMATS)}")
+    return found
+
+
+def format_for_output(output: str | os.PathLike[str]) -> str:
+    """The format an output path asks for: a movie by its extension, else a PNG folder.
+
+    An extension Restyle cannot write (``.avi``, ``.webm``, ``.png``...) is refused with the
+    list of what it can write, rather than becoming a folder of that name."""
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if path.is_dir() or not suffix:
+        return "png"
+    for fmt in OUTPUT_FORMATS.values():
+        if fmt.movie and fmt.suffix == suffix:
+            return fmt.id
+    if suffix in _MEDIA_SUFFIXES:
+        movies = ", ".join(f"{f.suffix} ({f.id})" for f in OUTPUT_FORMATS.values() if f.movie)
+        sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
+        raise RestyleError(
+            f"cannot write '{suffix}' files: write a movie as {movies}, or give a folder "
+            f"for an image sequence ({sequences}; --format chooses)"
+        )
+    return "png"
+
+
+def movie_path(output: str | os.PathLike[str], fmt: OutputFormat) -> Path:
+    """A movie's file name: a missing suffix gets the format's usual one."""
+    path = Path(output)
+    return path if path.suffix else path.with_suffix(fmt.suffix)
 
 
 class FrameWriter(Protocol):
@@ -81,7 +195,6 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 
 _TEMP_SUFFIX = ".restyle-part"
 _TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}" + re.escape(_TEMP_SUFFIX) + r"\Z")
-SEQUENCE_FORMATS = {"png": ".png", "jpg": ".jpg", "tif": ".tif"}
 
 
 class ImageSequenceWriter(_WriterContext):
@@ -108,7 +221,10 @@ class ImageSequenceWriter(_WriterContext):
         compress_level: int | None = None,
         jpeg_quality: int = 95,
         size: tuple[int, int] | None = None,
+        on_commit: Callable[[int], None] | None = None,
     ) -> None:
+        import cv2
+
         fmt = fmt.lower()
         if fmt not in SEQUENCE_FORMATS:
             raise RestyleError(
@@ -138,6 +254,8 @@ class ImageSequenceWriter(_WriterContext):
         self._lock = threading.Lock()
         self._error: BaseException | None = None
         self._closed = False
+        self._on_commit = on_commit
+        self.committed = 0  # frames this writer put on disk (finished, kept on cancel)
 
     def path_for(self, index: int) -> Path:
         return self.folder / (self.name.format(index=index) + self._suffix)
@@ -147,6 +265,20 @@ class ImageSequenceWriter(_WriterContext):
             return self.path_for(index).stat().st_size > 0
         except OSError:
             return False
+
+    def read(self, index: int) -> np.ndarray | None:
+        """A finished frame as written (RGB/RGBA, its own depth); None if unreadable."""
+        import cv2
+
+        try:
+            data = np.fromfile(self.path_for(index), dtype=np.uint8)
+        except OSError:
+            return None
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if image is None or image.ndim != 3:
+            return None
+        code = cv2.COLOR_BGRA2RGBA if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        return cv2.cvtColor(image, code)
 
     def write(self, index: int, frame: np.ndarray) -> None:
         self._raise_error()
@@ -193,6 +325,10 @@ class ImageSequenceWriter(_WriterContext):
             raise error
 
     def _store(self, index: int, frame: np.ndarray) -> None:
+        import cv2
+
+        from .media import _reason
+
         final = self.path_for(index)
         if frame.shape[2] == 3:
             frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
@@ -214,6 +350,10 @@ class ImageSequenceWriter(_WriterContext):
         except OSError as exc:
             _remove(temp)
             raise RestyleError(f"cannot write {final}: {_reason(exc)}") from None
+        with self._lock:
+            self.committed += 1
+        if self._on_commit is not None:
+            self._on_commit(index)
 
     def _remove_stale_temps(self) -> None:
         """Temp files a crashed run of this writer left behind (hidden, distinctive names)."""
@@ -222,14 +362,17 @@ class ImageSequenceWriter(_WriterContext):
                 _remove(Path(entry.path))
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path | None) -> None:
     """Delete one of our own temp files, if it is there."""
-    with contextlib.suppress(OSError):
-        path.unlink()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _prepare_folder(folder: Path) -> None:
     """Create `folder` and prove it is writable, before any frame is processed."""
+    from .media import _reason
+
     if folder.exists() and not folder.is_dir():
         raise RestyleError(f"output {folder} is a file, not a folder")
     try:
@@ -243,23 +386,18 @@ def _prepare_folder(folder: Path) -> None:
 
 MovieCodec = Literal["h264", "prores", "ffv1"]
 
-# codec -> (encoder, containers it is written to, default container)
-MOVIE_CODECS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "h264": ("libx264", (".mp4", ".mov", ".mkv", ".m4v"), ".mp4"),
-    "prores": ("prores_ks", (".mov", ".mkv"), ".mov"),
-    "ffv1": ("ffv1", (".mkv", ".avi"), ".mkv"),
-}
-
 _CLOSE = object()
 
 
 class MovieWriter(_WriterContext):
     """A movie encoded on its own thread, so encoding overlaps inference.
 
-    Frames must arrive in order (consecutive indices). The movie is written to
-    `<name>.part<suffix>` beside `path` and renamed on a successful `close`; `abort` or an
-    error deletes the part file and never touches a file already at `path`. An existing
-    `path` is only replaced when `overwrite` is set. Movies cannot resume: `done` is False.
+    Frames must arrive in order (consecutive indices). The movie is written to a scratch
+    file beside `path` whose unique hidden name is created with O_EXCL (so it can never be
+    a file that was already there) and renamed on a successful `close`; `abort` or an
+    error deletes only that scratch file and never touches a file already at `path`. An
+    existing `path` is only replaced when `overwrite` is set. Movies cannot resume: `done`
+    is False.
 
     h264: libx264 yuv420p, `crf` quality (8-bit). prores: ProRes 422 HQ 10-bit, or 4444
     with alpha. ffv1: lossless RGB(A), 16-bit when given uint16 frames. Colour is written
@@ -279,6 +417,10 @@ class MovieWriter(_WriterContext):
         overwrite: bool = False,
         queue_size: int = 8,
     ) -> None:
+        import av
+
+        from .media import _parse_fps, _reason
+
         if codec not in MOVIE_CODECS:
             raise RestyleError(
                 f"movie codec {codec!r} is not supported; use one of {', '.join(MOVIE_CODECS)}"
@@ -310,10 +452,12 @@ class MovieWriter(_WriterContext):
         if self.path.exists() and not overwrite:
             raise RestyleError(f"{self.path} already exists (choose another name or overwrite)")
         self.overwrite = overwrite
-        self.temp_path = self.path.with_name(f"{self.path.stem}.part{self.path.suffix}")
+        self.committed = 0  # frames in the finished movie (0 until `close` succeeds)
+        self._written = 0
+        self.temp_path: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.temp_path.open("wb").close()  # FFmpeg opens the file lazily: prove it now
+            self.temp_path = _scratch_file(self.path)  # FFmpeg opens lazily: prove it now
             self._container = av.open(str(self.temp_path), "w")
         except (OSError, av.FFmpegError) as exc:
             _remove(self.temp_path)
@@ -334,6 +478,8 @@ class MovieWriter(_WriterContext):
         self._thread.start()
 
     def _add_stream(self, encoder: str) -> av.VideoStream:
+        import av  # noqa: F401 - the stream's types
+
         stream = self._container.add_stream(encoder, rate=self.fps)
         stream.width, stream.height = self.width, self.height
         codec = stream.codec_context
@@ -385,6 +531,7 @@ class MovieWriter(_WriterContext):
                 if not self._thread.is_alive():
                     raise RestyleError("the movie encoder stopped") from None
         self._next_index = index + 1
+        self._written += 1
 
     def close(self) -> None:
         if self._closed:
@@ -400,13 +547,10 @@ class MovieWriter(_WriterContext):
             _remove(self.temp_path)
             raise self._error
         try:
-            if self.path.exists() and not self.overwrite:
-                raise RestyleError(f"{self.path} appeared while encoding; kept nothing")
-            os.replace(self.temp_path, self.path)
-        except OSError as exc:
-            raise RestyleError(f"cannot move the movie to {self.path}: {_reason(exc)}") from None
+            _commit_file(self.temp_path, self.path, self.overwrite)
         finally:
             _remove(self.temp_path)
+        self.committed = self._written
 
     def abort(self) -> None:
         self._closed = True
@@ -428,6 +572,10 @@ class MovieWriter(_WriterContext):
             raise self._error
 
     def _encode_loop(self) -> None:
+        import av
+
+        from .media import _reason
+
         container, stream = self._container, self._stream
         pts = 0
         try:
@@ -462,6 +610,8 @@ class MovieWriter(_WriterContext):
                         break
 
     def _to_video_frame(self, frame: np.ndarray, *, first: bool) -> av.VideoFrame:
+        import av
+
         if frame.shape[2] == 1:
             frame = np.repeat(frame, 3, axis=2)
         if frame.shape[2] == 4 and not self.alpha:
@@ -495,27 +645,181 @@ def open_writer(
     overwrite: bool = False,
     crf: int = 18,
     workers: int = 2,
+    on_commit: Callable[[int], None] | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
-    for an unknown format or an unwritable output before any frame is processed."""
-    fmt = fmt.lower()
-    if fmt in SEQUENCE_FORMATS:
-        return ImageSequenceWriter(output, fmt=fmt, workers=workers, size=size)
-    if fmt in MOVIE_CODECS:
-        path = Path(output)
-        if not path.suffix:
-            path = path.with_suffix(MOVIE_CODECS[fmt][2])
-        writer = MovieWriter(
-            path,
-            codec=fmt,  # type: ignore[arg-type]
-            fps=fps,
-            width=size[0],
-            height=size[1],
-            crf=crf,
-            alpha=alpha,
-            overwrite=overwrite,
+    for an unknown format or an unwritable output before any frame is processed.
+    `on_commit(index)` (sequences) is called once a frame is safely on disk."""
+    form = output_format(fmt)
+    if not form.movie:
+        return ImageSequenceWriter(
+            output, fmt=form.id, workers=workers, size=size, on_commit=on_commit
         )
-        return writer
-    choices = ", ".join([*SEQUENCE_FORMATS, *MOVIE_CODECS])
-    raise RestyleError(f"output format {fmt!r} is not supported; use one of {choices}")
+    return MovieWriter(
+        movie_path(output, form),
+        codec=form.id,  # type: ignore[arg-type]
+        fps=fps,
+        width=size[0],
+        height=size[1],
+        crf=crf,
+        alpha=alpha,
+        overwrite=overwrite,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Scratch files, commits and the output lock
+
+
+def _scratch_file(final: Path) -> Path:
+    """A new, empty, uniquely named hidden file beside `final`, made with O_EXCL: it cannot
+    be (and so can never later delete) a file someone else already had there."""
+    handle, name = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=f"{_TEMP_SUFFIX}{final.suffix}", dir=final.parent
+    )
+    os.close(handle)
+    return Path(name)
+
+
+def remove_stale_scratch(final: Path) -> None:
+    """Scratch files of `final` that a killed run left (call while holding its lock)."""
+    pattern = re.compile(
+        re.escape(f".{final.stem}.")
+        + r"[a-z0-9_]{8}"
+        + re.escape(_TEMP_SUFFIX + final.suffix)
+        + r"\Z"
+    )
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(final.parent):
+            if pattern.match(entry.name) and entry.is_file(follow_symlinks=False):
+                _remove(Path(entry.path))
+
+
+def _commit_file(temp: Path, final: Path, overwrite: bool) -> None:
+    """Move a finished scratch file into place. Without `overwrite` a file that appeared at
+    `final` meanwhile is never replaced (a hard link fails if the name exists)."""
+    from .media import _reason
+
+    try:
+        if overwrite:
+            os.replace(temp, final)
+            return
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            raise RestyleError(f"{final} appeared while encoding; kept nothing") from None
+        except OSError:  # no hard links here (some network or FAT folders)
+            if final.exists():
+                raise RestyleError(f"{final} appeared while encoding; kept nothing") from None
+            os.replace(temp, final)
+    except OSError as exc:
+        raise RestyleError(f"cannot move the movie to {final}: {_reason(exc)}") from None
+
+
+def lock_path(output: Path) -> Path:
+    """The lock file of an output (folder or movie): hidden, beside it."""
+    return output.parent / f".{output.name}.restyle-lock"
+
+
+class OutputLock:
+    """An exclusive lock on an output for the whole run, so two runs never mix their frames.
+
+    The operating system holds the lock (flock; a byte-range lock on Windows) and drops it
+    when the process dies, so a lock file a killed run left behind is simply taken over.
+    The file records who holds it (pid, host, start time) for the other run's error."""
+
+    def __init__(self, output: str | os.PathLike[str]) -> None:
+        self.output = Path(output)
+        self.path = lock_path(self.output)
+        self._handle: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        from .media import _reason
+
+        for _attempt in range(20):
+            try:
+                handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise RestyleError(f"cannot lock {self.output}: {_reason(exc)}") from None
+            if not _try_lock(handle):
+                holder = _describe_holder(handle)
+                os.close(handle)
+                raise RestyleError(
+                    f"{self.output} is being written by another Restyle run ({holder}); "
+                    "wait for it to finish, or choose another output"
+                )
+            if _same_file(handle, self.path):  # not removed by a finishing run meanwhile
+                _record_holder(handle)
+                self._handle = handle
+                return
+            os.close(handle)
+        raise RestyleError(f"cannot lock {self.output}: its lock file keeps changing")
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self._handle)  # closing drops the lock
+        self._handle = None
+
+
+def _try_lock(handle: int) -> bool:
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(handle, 1 << 20, os.SEEK_SET)  # lock a byte past the record, which stays readable
+        try:
+            msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(handle: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(handle), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _record_holder(handle: int) -> None:
+    record = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime()),
+    }
+    data = json.dumps(record).encode()
+    with contextlib.suppress(OSError):
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, data, 0) if hasattr(os, "pwrite") else _write_at_start(handle, data)
+
+
+def _write_at_start(handle: int, data: bytes) -> None:
+    os.lseek(handle, 0, os.SEEK_SET)
+    os.write(handle, data)
+
+
+def _describe_holder(handle: int) -> str:
+    try:
+        os.lseek(handle, 0, os.SEEK_SET)
+        record = json.loads(os.read(handle, 4096) or b"{}")
+        return f"pid {int(record['pid'])} on {record['host']}, started {record['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "starting up"

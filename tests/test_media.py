@@ -426,7 +426,7 @@ def test_open_writer_picks_the_writer(tmp_path):
     assert isinstance(movie, MovieWriter) and movie.path == tmp_path / "styled.mov"
     movie.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
-    with pytest.raises(RestyleError, match="not supported"):
+    with pytest.raises(RestyleError, match="unknown output format 'gif'"):
         open_writer(tmp_path / "x", fmt="gif", fps=Fraction(24), size=SIZE)
 
 
