@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .engines.choices import BACKENDS, DEVICES, words
 from .errors import RestyleError
 from .progress import CancelToken, Progress
 from .styles import StyleLibrary
@@ -20,6 +21,33 @@ from .writers import OUTPUT_FORMATS
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+
+STYLIZE_EXAMPLES = """examples:
+  restyle stylize clip.mp4 -o styled.mp4 -s starry-swirls
+  restyle stylize clip.mp4 -o frames/ -s 'starry-swirls:0.7,comic-ink:0.3' --start 0 --end 99
+  restyle stylize shot/frame_%04d.png -o out/ -s painting.jpg --strength 0.6 --max-side 1280
+"""
+
+
+def _device_words() -> str:
+    return ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
+
+
+def version() -> str:
+    """The extension manifest's version (the one both the add-on and the package carry)."""
+    import tomllib
+
+    manifest = Path(__file__).resolve().parent.parent / "blender_manifest.toml"
+    try:
+        return tomllib.loads(manifest.read_text(encoding="utf-8"))["version"]
+    except (OSError, KeyError, ValueError):
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as package_version
+
+        try:
+            return package_version("restyle")
+        except PackageNotFoundError:
+            return "unknown"
 
 
 def _library(args: argparse.Namespace) -> StyleLibrary:
@@ -161,7 +189,14 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 # -- stylize -------------------------------------------------------------------------------
 class _Bar:
-    """tqdm on a terminal; silent for --quiet/--json or when stderr is not a terminal."""
+    """tqdm on a terminal; silent for --quiet/--json or when stderr is not a terminal.
+
+    The rate and ETA are the job's own (a time window over finished frames): tqdm's would
+    divide the frames already done at the first update (reused on resume, or a whole batch)
+    by the microseconds since the bar appeared.
+    """
+
+    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 
     def __init__(self, enabled: bool) -> None:
         self.bar = None
@@ -170,18 +205,36 @@ class _Bar:
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
             return
-        if self.bar is None or self.bar.total != p.total:
+        if self.bar is None or self.bar.total != p.total or self.bar.desc != p.stage:
             from tqdm import tqdm
 
-            if self.bar is not None:
-                self.bar.close()
-            self.bar = tqdm(total=p.total, unit="frame", dynamic_ncols=True, desc=p.stage)
+            self.close()
+            self.bar = tqdm(
+                total=p.total,
+                unit="frame",
+                dynamic_ncols=True,
+                desc=p.stage,
+                bar_format=self.FORMAT,
+            )
         self.bar.n = p.done
+        self.bar.set_postfix_str(_rate_text(p), refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+def _rate_text(p: Progress) -> str:
+    """``2.41 frames/s, 0:37 left`` once the job can estimate it, else nothing."""
+    if not p.fps:
+        return ""
+    text = f"{p.fps:.2f} frames/s"
+    if p.eta_s is not None:
+        minutes, seconds = divmod(round(p.eta_s), 60)
+        text += f", {minutes}:{seconds:02d} left"
+    return text
 
 
 def _source(arg: str) -> str | list[Path]:
@@ -265,15 +318,21 @@ def _peak_memory_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _new_file(args: argparse.Namespace) -> Path:
+    """``--output``, refused when it exists unless ``--overwrite``."""
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise RestyleError(f"{out} exists; use --overwrite to replace it")
+    return out
+
+
 # -- export-onnx ---------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     from .style_export import export_style
 
     library = _library(args)
     style = library.resolve(args.style)
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise RestyleError(f"{out} exists; pass --overwrite to replace it")
+    out = _new_file(args)
     export_style(style, library, out)
     _emit(args, {"output": str(out), "style": style.id}, f"exported {style.id} to {out}")
     return 0
@@ -286,6 +345,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from .contact_sheet import contact_sheet
     from .media import decode_range
 
+    out = _new_file(args)
     library = _library(args)
     if not library.builtins_ready():
         from .builtins import install_builtins
@@ -295,9 +355,6 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     if frame.dtype != "uint8":
         frame = (frame // 257).astype("uint8")
     sheet = contact_sheet(frame, library, tile_width=args.tile_width)
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise RestyleError(f"{out} exists; pass --overwrite to replace it")
     if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
         raise RestyleError(f"cannot write {out}")
     _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")
@@ -343,7 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
-    parser = argparse.ArgumentParser(prog="restyle", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="restyle",
+        description="Neural video stylisation: built-in painting styles, any picture, or "
+        "styles learned from painted keyframes.",
+        epilog="Run 'restyle COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"restyle {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -351,8 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="list styles; rename, delete, pack or install trained styles",
     )
-    p.add_argument("action", nargs="?", choices=("list", "rename", "delete", "pack", "install"))
-    p.add_argument("names", nargs="*", help="style names / files, depending on the action")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "rename", "delete", "pack", "install"),
+        help="list (default); rename NAME NEW_NAME; delete NAME; pack NAME FILE; "
+        "install FILE_OR_FOLDER",
+    )
+    p.add_argument("names", nargs="*", help="style names or files, depending on the action")
     p.add_argument("--overwrite", action="store_true", help="install: replace a same-named style")
     p.set_defaults(func=cmd_styles)
 
@@ -368,8 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-n", "--name", required=True, help="name of the new style")
     p.add_argument("--time-budget", type=float, default=300.0, help="seconds (default 300)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N], mps")
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed (default 0): same seed, same style"
+    )
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda[:N] or mps")
     p.add_argument("--overwrite", action="store_true", help="replace a style with that name")
     p.set_defaults(func=cmd_train)
 
@@ -381,16 +452,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser(
-        "stylize", parents=[common], help="style a frame range of a movie or image sequence"
+        "stylize",
+        parents=[common],
+        help="style a frame range of a movie or image sequence",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STYLIZE_EXAMPLES,
     )
     p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
     p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
     p.add_argument(
-        "-s", "--style", required=True, help="built-in id, trained style name, or a picture"
+        "-s",
+        "--style",
+        required=True,
+        help="a built-in id (see 'restyle styles'), a mix of built-ins with weights "
+        "('starry-swirls:0.7,comic-ink:0.3'), a trained style's name, or any picture file",
     )
     p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
     p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
-    p.add_argument("--strength", type=float, default=1.0, help="0..1: blend with the source")
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="0..1 (default 1). Built-in and trained styles: blend of the styled frame with "
+        "the source. Picture styles: how far the style moves from the footage's own style "
+        "to the picture's",
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument("--scale", type=float, help="processing scale (stroke size depends on it)")
     size.add_argument("--max-side", type=int, help="processing size: longest side in pixels")
@@ -398,9 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
     )
-    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
     p.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda[:N], tensorrt, coreml, dml, mps"
+        "--backend",
+        default="auto",
+        choices=words(BACKENDS),
+        help="inference engine: onnx (ONNX Runtime), torch (PyTorch, if installed), or auto "
+        "(default: the faster one this machine has)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help=f"{_device_words()} (default auto: the best accelerator found, else cpu)",
     )
     p.add_argument(
         "--precision",
@@ -414,7 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: from the output's extension, else png)",
     )
     p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
-    p.add_argument("--batch", type=int, help="frames per inference batch")
+    p.add_argument(
+        "--batch",
+        type=int,
+        metavar="N",
+        help="frames per inference batch (default: 1 on cpu, 4 on a GPU); more uses more memory",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="replace output made with other settings"
     )
@@ -424,23 +523,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export-onnx", parents=[common], help="export one style as a standalone ONNX file"
     )
-    p.add_argument("style")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("style", help="a built-in id, a mix of built-ins, or a trained style's name")
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sheet", parents=[common], help="render one frame in every built-in style")
     p.add_argument("input", help="movie, image or image sequence")
     p.add_argument("-o", "--output", required=True, help="picture file to write (.png/.jpg)")
     p.add_argument("--frame", type=int, default=0, help="which frame (0-based)")
-    p.add_argument("--tile-width", type=int, default=320)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument(
+        "--tile-width", type=int, default=320, help="width of each style's tile in pixels"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("shots", parents=[common], help="find cuts and suggest keyframes per shot")
     p.add_argument("input", help="movie or image sequence")
-    p.add_argument("--start", type=int, default=0)
-    p.add_argument("--end", type=int, default=None)
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, default=None, help="last frame (default: the last)")
     p.set_defaults(func=cmd_shots)
     return parser
 
