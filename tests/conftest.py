@@ -46,3 +46,18 @@ def library(tmp_path_factory: pytest.TempPathFactory):
     lib = StyleLibrary(tmp_path_factory.mktemp("library"), bundled=None)
     install_builtins(lib.builtin_dir)
     return lib
+
+
+@pytest.fixture(scope="session")
+def matte_library(tmp_path_factory: pytest.TempPathFactory):
+    """A library with the matte network converted once (from the mediapipe wheel on PyPI)."""
+    from restyle.core.errors import RestyleError
+    from restyle.core.mappings.matte_model import install_matte
+    from restyle.core.styles import StyleLibrary
+
+    lib = StyleLibrary(tmp_path_factory.mktemp("matte-library"), bundled=None)
+    try:
+        install_matte(lib.builtin_dir)
+    except RestyleError as exc:  # offline and no RESTYLE_MEDIAPIPE_WHEEL
+        pytest.skip(f"matte network unavailable: {exc}")
+    return lib
