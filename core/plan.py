@@ -1,0 +1,111 @@
+"""Split a frame range into chunks that can run anywhere, in any order, and join invisibly.
+
+Chunks follow shot boundaries: coherence (and stabilisation) reset at a cut anyway, so a chunk
+that starts at a cut gives exactly the frames a single run would. A shot longer than
+``max_frames`` is split into balanced pieces; each piece after the first starts ``warmup``
+frames early, frames that are computed to settle the coherence state but never written.
+
+The plan is plain data (``Plan.to_json``), so it can be printed (``--plan``), shipped to
+workers and tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from .errors import RestyleError
+
+DEFAULT_MAX_FRAMES = 240  # 10 s at 24 fps: long enough to amortise a model load
+DEFAULT_WARMUP = 8  # coherence forgets a frame's influence within a few frames
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``start..end`` (inclusive) are written; ``warmup`` frames before are not."""
+
+    start: int
+    end: int
+    warmup: int = 0
+
+    @property
+    def first_computed(self) -> int:
+        return self.start - self.warmup
+
+    def __len__(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    start: int
+    end: int
+    cuts: tuple[int, ...]
+    chunks: tuple[Chunk, ...] = field(default_factory=tuple)
+
+    @property
+    def computed_frames(self) -> int:
+        return sum(len(c) + c.warmup for c in self.chunks)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        data = json.loads(text)
+        chunks = tuple(Chunk(**c) for c in data["chunks"])
+        return cls(data["start"], data["end"], tuple(data["cuts"]), chunks)
+
+
+def plan_chunks(
+    start: int,
+    end: int,
+    cuts: Iterable[int] = (),
+    *,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    warmup: int = DEFAULT_WARMUP,
+) -> Plan:
+    """Chunks covering ``start..end`` exactly once, split at ``cuts`` (first frames of shots)."""
+    if end < start:
+        raise RestyleError(f"frame range {start}..{end} is empty")
+    if max_frames < 1:
+        raise RestyleError(f"chunk length must be at least 1 frame, got {max_frames}")
+    if warmup < 0:
+        raise RestyleError(f"warm-up must be 0 or more frames, got {warmup}")
+    inside = sorted({c for c in cuts if start < c <= end})
+    shot_starts = [start, *inside]
+    shot_ends = [c - 1 for c in inside] + [end]
+    chunks: list[Chunk] = []
+    for first, last in zip(shot_starts, shot_ends, strict=True):
+        chunks.extend(_split_shot(first, last, max_frames, warmup))
+    return Plan(start, end, tuple(inside), tuple(chunks))
+
+
+def _split_shot(first: int, last: int, max_frames: int, warmup: int) -> list[Chunk]:
+    """Balanced pieces of one shot; every piece but the first warms up inside the shot."""
+    length = last - first + 1
+    pieces = math.ceil(length / max_frames)
+    bounds = [first + (length * k) // pieces for k in range(pieces + 1)]
+    return [
+        Chunk(lo, hi - 1, min(warmup, lo - first))
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def detect_plan(
+    source,
+    start: int,
+    end: int,
+    *,
+    info=None,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    warmup: int = DEFAULT_WARMUP,
+) -> Plan:
+    """Plan ``start..end`` of ``source`` at the cuts found in that range (one decode pass)."""
+    from .media import decode_range
+    from .shots import detect_cuts
+
+    cuts = [start + c for c in detect_cuts(decode_range(source, start, end, info=info))]
+    return plan_chunks(start, end, cuts, max_frames=max_frames, warmup=warmup)

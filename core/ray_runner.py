@@ -1,0 +1,344 @@
+"""Run a job on a Ray cluster: one Ray task per chunk of a cut-aligned plan (core/plan.py).
+
+Each task runs an ordinary ``StyleJob`` over its chunk, warm-up included, into a staging folder
+of its own inside the shared output (``.restyle-chunks/<start>-<end>/``), then hard-links the
+frames it owns into the output. Frames are named by source index and appear atomically, so a
+task that Ray retries after losing a node resumes from its staging folder, and a frame that
+already exists in the output is never written again. Movies are muxed from the finished frames
+once every chunk is done. Ray is optional (``pip install 'restyle[ray]'``); nothing here is
+imported unless ``--ray`` is used.
+
+Source and output must be reachable under the same paths from every node (a shared file
+system); ``check_nodes`` proves it with a token file before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from .errors import Cancelled, RestyleError
+from .plan import Chunk, Plan
+from .progress import CancelToken, Progress, ProgressCallback, RateMeter
+
+STAGING = ".restyle-chunks"
+TOKEN = ".restyle-node-check"
+GPU_DEVICES = ("cuda", "tensorrt")
+TASK_RETRIES = 3
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise RestyleError(
+            "--ray needs Ray, which is not installed: pip install 'restyle[ray]'"
+        ) from None
+    return ray
+
+
+def connect(address: str):
+    """Join the cluster at ``address`` ('auto' or host:port); a clear error if it is not there."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    try:
+        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {first}") from None
+    return ray
+
+
+def chunk_output_folder(output: Path, chunk: Chunk) -> Path:
+    return output / STAGING / f"{chunk.start:06d}-{chunk.end:06d}"
+
+
+def link_owned_frames(staging: Path, output: Path, chunk: Chunk, suffix: str) -> int:
+    """Hard-link (or copy) the chunk's own finished frames into the output; never overwrite."""
+    linked = 0
+    for frame in range(chunk.start, chunk.end + 1):
+        name = f"{frame:06d}{suffix}"
+        src, dst = staging / name, output / name
+        if not src.is_file() or dst.exists():
+            continue
+        try:
+            os.link(src, dst)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: copy, then rename atomically
+            part = output / f".{name}.{secrets.token_hex(4)}.restyle-part"
+            shutil.copyfile(src, part)
+            os.replace(part, dst)
+        linked += 1
+    return linked
+
+
+def _style_chunk(fields: dict, chunk: Chunk, output: str, suffix: str, counter) -> int:
+    """The body of one Ray task: style a chunk (with warm-up) and publish its frames."""
+    from .job import StyleJob
+
+    out = Path(output)
+    staging = chunk_output_folder(out, chunk)
+    job = StyleJob(**fields, output=staging, start=chunk.first_computed, end=chunk.end)
+    key = chunk.start
+
+    def report(p: Progress) -> None:
+        done = max(0, p.done - chunk.warmup)
+        counter.report.remote(key, min(done, len(chunk)))
+
+    try:
+        job.run(progress=report)
+    finally:  # also on cancel: every finished frame is kept
+        link_owned_frames(staging, out, chunk, suffix)
+    counter.report.remote(key, len(chunk))
+    return len(chunk)
+
+
+class _ProgressBoard:
+    """A Ray actor: the latest count per chunk, so a retried chunk is never counted twice."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, int] = {}
+
+    def report(self, chunk: int, done: int) -> None:
+        self.done[chunk] = max(done, self.done.get(chunk, 0))
+
+    def total(self) -> int:
+        return sum(self.done.values())
+
+
+def _check_node(source_files: list[str], output: str, token: str) -> str | None:
+    import socket
+
+    host = socket.gethostname()
+    missing = [f for f in source_files if not os.path.exists(f)]
+    if missing:
+        return f"{host}: cannot see the source {missing[0]}"
+    try:
+        seen = Path(output, TOKEN).read_text(encoding="utf-8")
+    except OSError:
+        seen = ""
+    if seen != token:
+        return f"{host}: cannot see the output folder {output} (not on a shared file system?)"
+    return None
+
+
+def check_nodes(ray, source_files: list[str], output: Path) -> None:
+    """Run a probe on every live node; fail before any work if one cannot see the files."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    token = secrets.token_hex(8)
+    (output / TOKEN).write_text(token, encoding="utf-8")
+    probe = ray.remote(num_cpus=0)(_check_node)
+    try:
+        refs = [
+            probe.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+            ).remote(source_files, str(output), token)
+            for node in ray.nodes()
+            if node.get("Alive")
+        ]
+        problems = [p for p in ray.get(refs, timeout=120) if p]
+    finally:
+        (output / TOKEN).unlink(missing_ok=True)
+    if problems:
+        raise RestyleError(
+            "every Ray node must see the source and output under the same paths: "
+            + "; ".join(problems)
+        )
+
+
+def job_fields(job) -> dict:
+    """The job's settings for the tasks: everything but the range and the output."""
+    skip = {"output", "start", "end", "source"}
+    fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name not in skip}
+    fields["source"] = (
+        [str(p) for p in job.source] if isinstance(job.source, list) else str(job.source)
+    )
+    fields["format"] = "png"
+    fields["overwrite"] = False
+    fields["measure"] = False
+    return fields
+
+
+def source_files(source) -> list[str]:
+    if isinstance(source, (list, tuple)):
+        return [str(Path(p).absolute()) for p in source]
+    path = Path(source).absolute()
+    return [str(path if path.exists() else path.parent)]
+
+
+def run_chunks(
+    ray,
+    fields: dict,
+    plan: Plan,
+    output: Path,
+    *,
+    num_gpus: float = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
+    task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
+    pending = [task.remote(fields, c, str(output), ".png", board) for c in plan.chunks]
+    total = plan.end - plan.start + 1
+    meter = RateMeter(total)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
+            ray.get(ready)  # a chunk that failed after its retries raises here
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            if progress:
+                progress(meter.update(ray.get(board.total.remote()), stage="ray"))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
+            link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
+    return total
+
+
+def sweep_staging(output: Path) -> None:
+    shutil.rmtree(output / STAGING, ignore_errors=True)
+
+
+def default_gpus(device: str) -> float:
+    """Ask Ray for a GPU per task only when the engine will run on one."""
+    return 1.0 if device.split(":")[0] in GPU_DEVICES else 0.0
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def frames_folder(job) -> Path:
+    """Where the chunks write: the output folder, or a hidden sibling of an output movie."""
+    from .writers import output_format
+
+    out = Path(job.output)
+    return out if not output_format(job.format).movie else out.with_name(f".{out.name}.frames")
+
+
+def run_on_ray(
+    job,
+    address: str,
+    *,
+    plan: Plan | None = None,
+    max_frames: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+):
+    """Run ``job`` (a StyleJob) on the cluster at ``address``; returns its ``JobResult``."""
+    from .writers import OutputLock
+
+    checked = job.validate()  # everything a local run checks, before the cluster is asked
+    folder = frames_folder(job)
+    twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
+    frames_plan = twin.validate()
+    ray = connect(address)
+    plan = plan or _detect(job, checked, max_frames)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with OutputLock(folder):
+            return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
+    finally:
+        if created and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a run that wrote nothing leaves nothing behind
+
+
+def _detect(job, checked, max_frames: int | None) -> Plan:
+    from .plan import DEFAULT_MAX_FRAMES, detect_plan
+
+    return detect_plan(
+        job.source,
+        checked.start,
+        checked.end,
+        info=checked.info,
+        max_frames=max_frames or DEFAULT_MAX_FRAMES,
+    )
+
+
+def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
+    from .job import JobResult, _Manifest
+
+    folder = Path(twin.output)
+    check_nodes(ray, source_files(job.source), folder)
+    record = {
+        "style": frames_plan.style.id,
+        "style_name": frames_plan.style.name,
+        "format": "png",
+        "strength": job.strength,
+        "temporal": job.temporal,
+    }
+    _Manifest(folder, frames_plan.key, record).save()
+    already = _finished(folder, plan)
+    result = JobResult(
+        Path(job.output), style=frames_plan.style.id, backend=job.backend, device=job.device
+    )
+    t0 = time.perf_counter()
+    try:
+        run_chunks(
+            ray,
+            job_fields(twin),
+            plan,
+            folder,
+            num_gpus=default_gpus(job.device),
+            progress=progress,
+            cancel=cancel,
+        )
+    except (Cancelled, KeyboardInterrupt):
+        result.cancelled = True
+    done = _finished(folder, plan)
+    result.written, result.reused = len(done - already), len(done & already)
+    if not result.cancelled:
+        sweep_staging(folder)
+        if folder != Path(job.output):
+            result.output = _mux(folder, job, frames_plan, plan)
+    result.seconds = time.perf_counter() - t0
+    result.fps = result.written / result.seconds if result.seconds else 0.0
+    return result
+
+
+def _finished(folder: Path, plan: Plan) -> set[int]:
+    return {i for i in range(plan.start, plan.end + 1) if (folder / f"{i:06d}.png").is_file()}
+
+
+def _mux(folder: Path, job, frames_plan, plan: Plan) -> Path:
+    """Encode the finished frames into the output movie, then drop the frames."""
+    from .media import decode_range
+    from .writers import open_writer
+
+    files = [folder / f"{i:06d}.png" for i in range(plan.start, plan.end + 1)]
+    info = frames_plan.info
+    size = (info.width, info.height)
+    writer = open_writer(
+        job.output,
+        fmt=job.format,
+        fps=info.fps,
+        size=size,
+        alpha=info.has_alpha,
+        overwrite=job.overwrite,
+    )
+    with writer:
+        for index, frame in enumerate(decode_range(files, 0, len(files) - 1)):
+            writer.write(index, frame)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Path(getattr(writer, "path", job.output))

@@ -1,0 +1,72 @@
+"""Chunk plans: plain data, cut-aligned, covering the range exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from restyle.core.errors import RestyleError
+from restyle.core.plan import Chunk, Plan, detect_plan, plan_chunks
+
+
+def covered(plan: Plan) -> list[int]:
+    return [f for c in plan.chunks for f in range(c.start, c.end + 1)]
+
+
+def test_chunks_start_at_every_cut_without_warmup():
+    plan = plan_chunks(0, 99, [30, 70], max_frames=1000)
+    assert plan.chunks == (Chunk(0, 29), Chunk(30, 69), Chunk(70, 99))
+    assert covered(plan) == list(range(100))
+
+
+def test_long_shots_split_into_balanced_pieces_that_warm_up_inside_the_shot():
+    plan = plan_chunks(10, 109, [], max_frames=40, warmup=8)
+    assert [len(c) for c in plan.chunks] == [33, 33, 34]
+    assert plan.chunks[0].warmup == 0  # the range's own start: a single run has no warm-up
+    assert [c.warmup for c in plan.chunks[1:]] == [8, 8]
+    assert covered(plan) == list(range(10, 110))
+    assert plan.computed_frames == 100 + 16
+
+
+def test_warmup_never_reaches_back_across_a_cut():
+    plan = plan_chunks(0, 59, [50], max_frames=5, warmup=8)
+    after_cut = [c for c in plan.chunks if c.start >= 50]
+    assert after_cut[0] == Chunk(50, 54, 0)
+    assert after_cut[1] == Chunk(55, 59, 5)
+    assert all(c.first_computed >= 50 for c in after_cut)
+
+
+def test_cuts_outside_the_range_are_ignored():
+    plan = plan_chunks(20, 40, [5, 20, 41, 30])
+    assert plan.cuts == (30,)
+    assert plan.chunks == (Chunk(20, 29), Chunk(30, 40))
+
+
+def test_plan_round_trips_through_json():
+    plan = plan_chunks(0, 500, [100, 333], max_frames=120, warmup=4)
+    assert Plan.from_json(plan.to_json()) == plan
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [((5, 4, []), "empty"), ((0, 9, []), "at least 1"), ((0, 9, []), "0 or more")],
+)
+def test_bad_plans_are_refused(args, message):
+    options = {"empty": {}, "at least 1": {"max_frames": 0}, "0 or more": {"warmup": -1}}
+    with pytest.raises(RestyleError, match=message):
+        plan_chunks(*args, **options[message])
+
+
+def three_shot_clip(path, shot_length: int = 12):
+    from clips import encode_clip, pan_frames
+
+    frames = [f for seed in (1, 2, 3) for f in pan_frames(shot_length, (96, 64), 2.0, seed=seed)]
+    return encode_clip(path, frames, codec="ffv1")
+
+
+def test_detected_plan_follows_the_clips_cuts(tmp_path):
+    path = three_shot_clip(tmp_path / "three_shots.mkv")
+    plan = detect_plan(path, 0, 35, max_frames=100)
+    assert plan.cuts == (12, 24)
+    assert [(c.start, c.end) for c in plan.chunks] == [(0, 11), (12, 23), (24, 35)]
+    offset = detect_plan(path, 6, 35, max_frames=100)
+    assert offset.cuts == (12, 24) and offset.chunks[0] == Chunk(6, 11)
