@@ -267,11 +267,13 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         measure=args.metrics,
     )
+    if args.plan:
+        return _print_plan(job, args)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
     try:
-        result = job.run(progress=bar, cancel=cancel)
+        result = _run_here_or_on_ray(job, args, bar, cancel)
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)
@@ -308,6 +310,65 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         print(f"restyle: warning: {warning}", file=sys.stderr)
     _emit(args, record, text)
     return EXIT_CANCELLED if result.cancelled else 0
+
+
+def _add_distribution_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on a Ray cluster ('auto', or host:port of a running one): one task per "
+        "chunk; source and output must be on a file system every node sees (pip install "
+        "'restyle[ray]')",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the chunk plan (cut-aligned chunks with their warm-up frames) and exit",
+    )
+    p.add_argument(
+        "--chunk-frames",
+        type=int,
+        metavar="N",
+        help="longest chunk for --ray/--plan in frames (default 240); shots split into pieces",
+    )
+
+
+def _chunk_frames(args: argparse.Namespace) -> int:
+    from .plan import DEFAULT_MAX_FRAMES
+
+    if args.chunk_frames is not None and args.chunk_frames < 1:
+        raise RestyleError(f"--chunk-frames must be at least 1, got {args.chunk_frames}")
+    return args.chunk_frames or DEFAULT_MAX_FRAMES
+
+
+def _print_plan(job, args: argparse.Namespace) -> int:
+    """``--plan``: check the job, find the cuts, print the chunks; write nothing."""
+    from .plan import detect_plan
+
+    max_frames = _chunk_frames(args)
+    checked = job.validate()
+    plan = detect_plan(
+        job.source, checked.start, checked.end, info=checked.info, max_frames=max_frames
+    )
+    lines = [
+        f"frames {plan.start}..{plan.end}, cuts at {list(plan.cuts) or 'none'}, "
+        f"{len(plan.chunks)} chunks ({plan.computed_frames} frames computed):"
+    ]
+    for c in plan.chunks:
+        warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""
+        lines.append(f"  {c.start}..{c.end}{warmup}")
+    _emit(args, json.loads(plan.to_json()), "\n".join(lines))
+    return 0
+
+
+def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):
+    if not args.ray:
+        return job.run(progress=progress, cancel=cancel)
+    from .ray_runner import run_on_ray
+
+    return run_on_ray(
+        job, args.ray, max_frames=_chunk_frames(args), progress=progress, cancel=cancel
+    )
 
 
 def _peak_memory_mib() -> float:
@@ -518,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace output made with other settings"
     )
     p.add_argument("--metrics", action="store_true", help="measure temporal warping error")
+    _add_distribution_options(p)
     p.set_defaults(func=cmd_stylize)
 
     p = sub.add_parser(
