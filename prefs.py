@@ -15,10 +15,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 from bpy.types import AddonPreferences, Operator
+
+from .core.engines.choices import BACKENDS, DEVICES, enum_items, indexed_devices
 
 TORCH_REQUIREMENT = "torch==2.13.0"
 RUNTIME_MODULES = (  # (import name, distribution, what for)
@@ -33,6 +36,12 @@ OPTIONAL_MODULES = (("torch", "torch", "training and the PyTorch backend"),)
 def preferences(context: bpy.types.Context | None = None) -> RESTYLE_AP_preferences:
     context = context or bpy.context
     return context.preferences.addons[__package__].preferences
+
+
+def library_root(context: bpy.types.Context | None = None) -> Path | None:
+    """The style library folder set in the preferences (None: the restyle command's default)."""
+    folder = preferences(context).library_folder
+    return Path(bpy.path.abspath(folder)) if folder else None
 
 
 def torch_site_packages(create: bool = False) -> str:
@@ -169,25 +178,13 @@ class RESTYLE_AP_preferences(AddonPreferences):
     backend: EnumProperty(
         name="Backend",
         description="What runs the styles unless the sidebar says otherwise",
-        items=(
-            ("AUTO", "Automatic", "ONNX Runtime when the style has an ONNX file, else PyTorch"),
-            ("ONNX", "ONNX Runtime", "Bundled with Restyle"),
-            ("TORCH", "PyTorch", "Needs PyTorch (install it below)"),
-        ),
+        items=enum_items(BACKENDS),
         default="AUTO",
     )
     device: EnumProperty(
         name="Device",
         description="Where styles run unless the sidebar says otherwise",
-        items=(
-            ("AUTO", "Automatic", "The fastest device found"),
-            ("CPU", "CPU", "The processor"),
-            ("CUDA", "CUDA", "An NVIDIA GPU"),
-            ("TENSORRT", "TensorRT", "An NVIDIA GPU through TensorRT"),
-            ("COREML", "Core ML", "Apple silicon (ONNX Runtime)"),
-            ("DML", "DirectML", "A GPU through DirectML on Windows"),
-            ("MPS", "Metal", "Apple silicon (PyTorch)"),
-        ),
+        items=enum_items(DEVICES),
         default="AUTO",
     )
     gpu_index: IntProperty(
@@ -202,7 +199,6 @@ class RESTYLE_AP_preferences(AddonPreferences):
         description="Folder of built-in and trained styles (empty: the folder the restyle "
         "command uses too)",
         subtype="DIR_PATH",
-        update=lambda _self, _context: _reload_styles(),
     )
 
     def draw(self, context):
@@ -211,8 +207,6 @@ class RESTYLE_AP_preferences(AddonPreferences):
 
 def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
     """The preferences' layout (a function, so it can draw into any layout)."""
-    from .props import library_root
-
     layout.use_property_split = True
     layout.use_property_decorate = False
 
@@ -220,7 +214,7 @@ def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
     col.prop(prefs, "backend")
     col.prop(prefs, "device")
     sub = col.column()
-    sub.active = prefs.device in {"AUTO", "CUDA", "TENSORRT"}
+    sub.active = prefs.device.lower() in indexed_devices() | {"auto"}
     sub.prop(prefs, "gpu_index")
 
     col = layout.column()
@@ -264,12 +258,6 @@ def _default_root():
     from .core.styles import default_root
 
     return default_root()
-
-
-def _reload_styles() -> None:
-    from .props import CATALOG
-
-    CATALOG.loaded = False
 
 
 classes = (RESTYLE_OT_install_torch, RESTYLE_AP_preferences)

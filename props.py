@@ -21,6 +21,9 @@ from bpy.props import (
 )
 from bpy.types import PropertyGroup
 
+from .core.engines import choices
+from .prefs import library_root
+
 PICTURE = "PICTURE"  # the style picker's "any picture…" entry
 PICTURE_NUMBER = 1_000_000
 
@@ -29,21 +32,11 @@ SIZE_MODES = (
     ("MAX_SIDE", "Longest Side", "Scale frames so their longest side is at most this many pixels"),
     ("SCALE", "Scale", "Scale frames by a factor; strokes grow as frames shrink"),
 )
-BACKENDS = (
-    ("DEFAULT", "Preferences", "Use the backend chosen in the add-on preferences"),
-    ("AUTO", "Automatic", "ONNX Runtime when the style has an ONNX file, else PyTorch"),
-    ("ONNX", "ONNX Runtime", "ONNX Runtime, bundled with Restyle"),
-    ("TORCH", "PyTorch", "PyTorch, when installed (see the add-on preferences)"),
+BACKENDS = choices.enum_items(
+    choices.BACKENDS, default="Use the backend chosen in the add-on preferences"
 )
-DEVICES = (
-    ("DEFAULT", "Preferences", "Use the device chosen in the add-on preferences"),
-    ("AUTO", "Automatic", "The fastest device found"),
-    ("CPU", "CPU", "The processor"),
-    ("CUDA", "CUDA", "An NVIDIA GPU"),
-    ("TENSORRT", "TensorRT", "An NVIDIA GPU through TensorRT (slow first run)"),
-    ("COREML", "Core ML", "Apple silicon (ONNX Runtime)"),
-    ("DML", "DirectML", "A GPU through DirectML on Windows (ONNX Runtime)"),
-    ("MPS", "Metal", "Apple silicon (PyTorch)"),
+DEVICES = choices.enum_items(
+    choices.DEVICES, default="Use the device chosen in the add-on preferences"
 )
 FORMATS = (
     ("PNG", "PNG Sequence", "One PNG file per frame; a rerun resumes", "png"),
@@ -111,17 +104,11 @@ def _stable_number(style_id: str) -> int:
     return 1000 + zlib.crc32(style_id.encode()) % 900_000
 
 
-def library_root(context: bpy.types.Context) -> Path | None:
-    from .prefs import preferences
-
-    folder = preferences(context).library_folder
-    return Path(bpy.path.abspath(folder)) if folder else None
-
-
 def style_items(_self, context):
-    if not CATALOG.loaded:
+    root = library_root(context) if context else None
+    if not CATALOG.loaded or root != CATALOG.root:  # a new library folder in the preferences
         try:
-            CATALOG.reload(library_root(context) if context else None)
+            CATALOG.reload(root)
         except Exception as exc:  # a broken library must not break the sidebar
             CATALOG.items = [(PICTURE, "Any Picture…", f"Style library unreadable: {exc}", "FILE_IMAGE", PICTURE_NUMBER)]
     return CATALOG.items

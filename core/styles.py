@@ -85,7 +85,6 @@ BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "delft-porcelain": "Delft blue on cream, like painted porcelain",
     "rust-mosaic": "A fine mosaic of rust, gold and blue fragments",
 }
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".tga"}
 
 # Files a complete built-in set consists of (relative to a builtin folder).
 BUILTIN_MODELS = ("multistyle26", "arbitrary_predictor", "arbitrary_transformer")
@@ -252,12 +251,14 @@ class StyleLibrary:
         for info in self.trained():
             if info.name == style or (info.folder and info.folder.name == style):
                 return info
+        from .media import IMAGE_SUFFIXES
+
         path = Path(style).expanduser()
         if path.is_file():
-            if path.suffix.lower() not in PICTURE_SUFFIXES:
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
                 raise RestyleError(f"style file '{style}' is not a picture ({path.suffix})")
             return StyleInfo(str(path), path.stem, "picture", "Picture style", path, picture=path)
-        if path.suffix.lower() in PICTURE_SUFFIXES or os.sep in style:
+        if path.suffix.lower() in IMAGE_SUFFIXES or os.sep in style:
             raise RestyleError(f"style picture not found: {style}")
         raise self._unknown(style)
 

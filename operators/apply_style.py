@@ -26,6 +26,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from bpy.types import Operator
 
 from .. import compat
+from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODES
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
@@ -274,17 +275,7 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             first, last = self.frame_start, self.frame_end
         else:
             first, last = settings.frame_start, settings.frame_end
-        visible = source.visible
-        if first == 0 and last == 0:
-            return visible
-        if last < first:
-            raise RestyleError(f"frame range {first}-{last} ends before it starts")
-        if first < visible[0] or last > visible[1]:
-            raise RestyleError(
-                f"frames {first}-{last} are outside '{source.name}', "
-                f"which shows frames {visible[0]}-{visible[1]}"
-            )
-        return first, last
+        return source.checked_range(first, last)
 
     def _style(self, settings) -> str:
         if self.style:
@@ -302,7 +293,7 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         backend = prefs.backend if values["backend"] == "DEFAULT" else values["backend"]
         device = prefs.device if values["device"] == "DEFAULT" else values["device"]
         device = device.lower()
-        if device in ("cuda", "tensorrt") and prefs.gpu_index:
+        if device in indexed_devices() and prefs.gpu_index:
             device = f"{device}:{prefs.gpu_index}"
         return backend.lower(), device
 

@@ -67,16 +67,8 @@ def add_keyframes(settings, strip: str, frames) -> int:
 
 
 def selected_range(source: StripSource, settings) -> tuple[int, int]:
-    """The sidebar's frame range, within what the strip shows."""
-    first, last = source.visible
-    if settings.whole_strip:
-        return first, last
-    if settings.frame_end < settings.frame_start:
-        raise RestyleError(f"frame range {settings.frame_start}-{settings.frame_end} ends before it starts")
-    first, last = max(first, settings.frame_start), min(last, settings.frame_end)
-    if first > last:
-        raise RestyleError(f"the frame range is outside '{source.name}'")
-    return first, last
+    """The sidebar's frame range, by the same rule as Apply (``StripSource.checked_range``)."""
+    return source.checked_range(settings.frame_start, settings.frame_end)
 
 
 # -- the list ------------------------------------------------------------------------------

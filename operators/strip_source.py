@@ -46,6 +46,21 @@ class StripSource:
         """What ``StyleJob`` reads: the movie path, or the list of image files."""
         return self.files[0] if self.kind == "movie" else list(self.files)
 
+    def checked_range(self, first: int, last: int) -> tuple[int, int]:
+        """The one rule for a requested scene range: 0..0 is the whole visible strip; any
+        frame outside what the strip shows is an error (never silently clamped), so Apply,
+        Suggest Keyframes and scripts all act on exactly the frames asked for."""
+        if first == 0 and last == 0:
+            return self.visible
+        if last < first:
+            raise RestyleError(f"frame range {first}-{last} ends before it starts")
+        if first < self.visible[0] or last > self.visible[1]:
+            raise RestyleError(
+                f"frames {first}-{last} are outside '{self.name}', "
+                f"which shows frames {self.visible[0]}-{self.visible[1]}"
+            )
+        return first, last
+
     def frames(self, first: int, last: int) -> list[int]:
         """The source frame shown at each scene frame ``first..last``."""
         shown = source_frames(self.timing, first, last)

@@ -37,7 +37,6 @@ from .strip_source import StripSource, container_strips
 
 PREVIEW_IMAGE = "Restyle Preview"
 STRIPS = "STRIPS"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".webp"}
 
 
 class PreviewSlot:
@@ -100,6 +99,8 @@ def parse_frames(text: str) -> list[int]:
 
 def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
     """The image named by each scene frame (``0012.png``, ``12.png``) in ``folder``."""
+    from ..core.media import IMAGE_SUFFIXES
+
     if not folder.is_dir():
         raise RestyleError(f"the folder of styled keyframes does not exist: {folder}")
     by_frame: dict[int, list[Path]] = {}

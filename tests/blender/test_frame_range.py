@@ -1,0 +1,60 @@
+"""One rule for a frame range outside the strip, and one table of engine choices, in Blender."""
+
+from __future__ import annotations
+
+import pytest
+from vse import SIZE, add_movie, ext, sequencer_override
+
+from clips import make_index_clip
+
+pytestmark = pytest.mark.blender
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_index_clip(tmp_path_factory.mktemp("range") / "index.mp4", 24, SIZE, gop=6)
+
+
+def test_apply_and_suggest_share_the_out_of_range_rule(scene, sequencer_area, clip):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=5)  # shows scene 5..28
+    scene.sequence_editor.active_strip = source
+    settings = scene.restyle
+    settings.frame_start, settings.frame_end = 20, 40
+    messages = []
+    with sequencer_override(scene, sequencer_area):
+        for run in (
+            lambda: bpy.ops.restyle.suggest_keyframes(strip=source.name),
+            lambda: bpy.ops.restyle.apply_style(strip=source.name, style="comic-ink"),
+        ):
+            with pytest.raises(RuntimeError, match="outside") as caught:
+                run()
+            messages.append(str(caught.value).splitlines()[-1])
+    assert messages[0] == messages[1]
+    assert "which shows frames 5-28" in messages[0]
+    assert len(scene.timeline_markers) == 0 and settings.strip_keyframes(source.name) == []
+
+    settings.frame_start, settings.frame_end = 8, 20
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+    keyframes = settings.strip_keyframes(source.name)
+    assert keyframes and all(8 <= k <= 20 for k in keyframes)
+
+
+def test_preferences_and_sidebar_offer_the_same_engine_choices(restyle):
+    import bpy
+
+    choices = ext("core.engines.choices")
+    prefs = bpy.context.preferences.addons[restyle.__name__].preferences
+    for prop, table in (("backend", choices.BACKENDS), ("device", choices.DEVICES)):
+        in_prefs = [
+            (i.identifier, i.name, i.description)
+            for i in type(prefs).bl_rna.properties[prop].enum_items
+        ]
+        in_sidebar = [
+            (i.identifier, i.name, i.description)
+            for i in ext("props").RESTYLE_PG_settings.bl_rna.properties[prop].enum_items
+        ]
+        assert in_prefs == [(c.word.upper(), c.label, c.description) for c in table]
+        assert in_sidebar[0][0] == "DEFAULT" and in_sidebar[1:] == in_prefs
