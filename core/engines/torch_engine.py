@@ -10,8 +10,12 @@ import numpy as np
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
 
+# Device words PyTorch runs on (auto picks cuda, then mps, then cpu).
+TORCH_DEVICES = ("auto", "cpu", "cuda", "mps")
+
 
 def pick_device(device: str) -> str:
+    """The one torch device picker: the torch engine and keyframe training both use it."""
     import torch
 
     word, _, _ = device.partition(":")
@@ -25,7 +29,7 @@ def pick_device(device: str) -> str:
         raise RestyleError("device 'cuda' requested but this torch build has no usable CUDA")
     if word == "mps" and not torch.backends.mps.is_available():
         raise RestyleError("device 'mps' requested but it is not available")
-    if word not in ("cpu", "cuda", "mps"):
+    if word not in TORCH_DEVICES:
         raise RestyleError(f"unknown torch device '{device}': use auto, cpu, cuda[:N] or mps")
     return device
 

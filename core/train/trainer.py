@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..engines.torch_engine import TORCH_DEVICES, pick_device
 from ..errors import RestyleError
 from ..progress import CancelToken, Progress, ProgressCallback
 from ..torch_tuning import tune_cpu_allocator
@@ -90,8 +91,8 @@ class TrainConfig:
             problems.append("val_fraction must be between 0 and 0.5")
         if self.val_every < 1 or self.patience < 1:
             problems.append("val_every and patience must be at least 1")
-        if self.device not in ("auto", "cpu", "cuda"):
-            problems.append("device must be 'auto', 'cpu' or 'cuda'")
+        if self.device.partition(":")[0] not in TORCH_DEVICES:
+            problems.append(f"device must be one of {', '.join(TORCH_DEVICES)} (cuda:N too)")
         if self.threads is not None and self.threads < 1:
             problems.append("threads must be at least 1")
         if problems:
@@ -125,16 +126,6 @@ class TrainResult:
     arch_config: dict[str, int]
     figures: TrainFigures
     config: TrainConfig = field(default_factory=TrainConfig)
-
-
-def _pick_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RestyleError("Training on CUDA was requested, but torch sees no CUDA device")
-    return name
 
 
 def _available_cores() -> int:
@@ -238,7 +229,7 @@ def train_style(
     ):
         raise RestyleError("The preview frame must be an 8-bit image like the training frames")
     tune_cpu_allocator()
-    device = torch.device(_pick_device(config.device))
+    device = torch.device(pick_device(config.device))
 
     with _cpu_threads(config.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
