@@ -287,6 +287,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         "style": result.style,
         "backend": result.backend,
         "device": result.device,
+        "engine": result.engine,
         "cancelled": result.cancelled,
         "warping_error": result.warping_error,
         "peak_memory_mib": round(_peak_memory_mib()),

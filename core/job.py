@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .engines import explain
 from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
 from .styles import StyleInfo, StyleLibrary
@@ -62,6 +63,7 @@ class JobResult:
     style: str = ""
     backend: str = ""
     device: str = ""
+    engine: str = ""  # what ran and why (auto's choice, precision checks)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -166,8 +168,12 @@ class StyleJob:
         self.settings.check()
         if not 0.0 <= self.temporal <= 1.0:
             raise RestyleError(f"temporal coherence must be between 0 and 1, got {self.temporal}")
-        if self.backend not in ("auto", "onnx", "torch"):
-            raise RestyleError(f"unknown backend '{self.backend}': use auto, onnx or torch")
+        from .engines.choices import BACKENDS, words
+
+        if self.backend not in words(BACKENDS):
+            raise RestyleError(
+                f"unknown backend '{self.backend}': use {', '.join(words(BACKENDS))}"
+            )
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
             raise RestyleError(f"batch must be between 1 and {MAX_BATCH}, got {self.batch_size}")
         if self.fps is not None:  # 0, negative, nan and inf are all refused, none replaced
@@ -305,6 +311,7 @@ class _Run:
         result.written = self.writer.committed
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.warnings = self.warnings
+        result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
         if not self.plan.format.movie:

@@ -233,6 +233,8 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             summary += f", {result.fps:.1f} frames/s"
         if result.warping_error is not None:
             summary += f", warping error {result.warping_error:.4f}"
+        if result.engine:
+            summary += f"; engine: {result.engine}"
         RUN.end(FINISHED, summary, str(request.folder))
         self.report({"INFO"}, f"Restyle: {summary}")
         redraw_sequencers(context)

@@ -254,27 +254,3 @@ def test_cli_json_and_onnx_path_needs_no_torch(library, index_clip_h264, tmp_pat
     run, flags = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
     assert run["written"] == 3 and run["backend"] == "onnx"
     assert flags == {"code": 0, "torch": False, "bpy": False}
-
-
-def test_auto_backend_prefers_bf16_torch_only_where_it_is_native(library, monkeypatch):
-    from restyle.core import engines
-    from restyle.core.engines import ModelFiles, auto_backend
-    from restyle.models.registry import ARCHS
-
-    model = ModelFiles(
-        ARCHS["multistyle26"],
-        library.builtin_file("multistyle26", ".onnx"),
-        library.builtin_file("multistyle26", ".safetensors"),
-    )
-    monkeypatch.setattr(engines, "torch_available", lambda: True)
-    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: False)
-    assert auto_backend(model) == "onnx"
-    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: True)
-    assert auto_backend(model) == "torch"
-    # A GPU device: ONNX Runtime if its build has the provider, else torch.
-    from restyle.core.engines.onnx_engine import available_devices
-
-    assert auto_backend(model, "cuda") == ("onnx" if "cuda" in available_devices() else "torch")
-    assert auto_backend(model, "mps") == "torch"
-    monkeypatch.setattr(engines, "torch_available", lambda: False)
-    assert auto_backend(model) == "onnx"

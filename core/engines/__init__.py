@@ -2,72 +2,124 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
-import re
-from pathlib import Path
+from dataclasses import dataclass
 
 from ..errors import RestyleError
 from .base import Engine, ModelFiles
+from .choices import BACKENDS, words
+from .cpu import native_bf16, share_cpu_politely
 
-__all__ = ["Engine", "ModelFiles", "create_engine", "torch_available"]
+__all__ = ["Engine", "EngineChoice", "ModelFiles", "create_engine", "explain", "torch_available"]
+
+share_cpu_politely()
+
+# Every engine a user can ask for (the one table in choices.py); "auto" is ``choose_backend``.
+BACKEND_WORDS = words(BACKENDS)
+# Device words only OpenVINO runs on (Intel GPUs and NPUs).
+OPENVINO_DEVICES = ("gpu", "npu")
 
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-@functools.cache
+def openvino_available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
 def native_bf16_cpu() -> bool:
-    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), read without torch."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", info))
+    """Kept for callers of the old name: whether the CPU computes bf16 natively."""
+    return native_bf16()
 
 
-def auto_backend(model: ModelFiles, device: str = "auto") -> str:
-    """The fastest engine that can run ``model`` here.
+@dataclass(frozen=True)
+class EngineChoice:
+    """Which engine ``auto`` picked, and why (shown in --json and the Blender summary)."""
 
-    ONNX Runtime (fp32) by default; PyTorch in bf16 where it is installed and the CPU has
-    native bf16, which ran the 26-style network 1.3x faster than ONNX Runtime at 720p.
+    backend: str
+    reason: str
+
+
+def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
+    """The fastest engine installed here that can run ``model`` on ``device``.
+
+    On the CPU: OpenVINO where installed (bundled in the Blender zips), which ran the
+    26-style network faster than ONNX Runtime fp32 on every CPU measured, and in bf16 on CPUs
+    with AMX or AVX-512 BF16; else PyTorch bf16 on such CPUs; else ONNX Runtime fp32.
     """
     has_onnx = model.onnx is not None and model.onnx.is_file()
     has_weights = model.weights is not None and model.weights.is_file()
     word = device.partition(":")[0]
+    if word in OPENVINO_DEVICES:
+        if has_onnx and openvino_available():
+            return EngineChoice("openvino", f"device '{word}' runs through OpenVINO")
+        raise RestyleError(f"device '{word}' needs OpenVINO: pip install openvino==2026.4.1")
     if word not in ("auto", "cpu") and has_weights and torch_available():
         from .onnx_engine import available_devices
 
         if word == "mps" or word not in available_devices():
-            return "torch"  # e.g. cuda with the CPU-only onnxruntime, or Apple's mps
-    if (
-        device in ("auto", "cpu")
-        and has_weights
-        and model.arch.half_precision
-        and native_bf16_cpu()
-        and torch_available()
-    ):
-        return "torch"
-    return "onnx" if has_onnx else "torch"
+            return EngineChoice("torch", f"this onnxruntime has no '{word}'; PyTorch has")
+    if word not in ("auto", "cpu"):
+        return EngineChoice("onnx" if has_onnx else "torch", f"device '{word}' asked for")
+    if word == "auto" and has_onnx:
+        from .onnx_engine import available_devices
+
+        gpu = next((d for d in available_devices() if d != "cpu"), None)
+        if gpu is not None:
+            return EngineChoice("onnx", f"ONNX Runtime found a GPU ({gpu})")
+    bf16 = native_bf16_cpu() and model.arch.half_precision
+    if has_onnx and openvino_available():
+        why = "bf16: the CPU has native bf16" if bf16 else "fp32: no native bf16 on this CPU"
+        return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
+    if bf16 and has_weights and torch_available():
+        return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
+    if has_onnx:
+        return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
+    return EngineChoice("torch", "no ONNX file for this model")
+
+
+def auto_backend(model: ModelFiles, device: str = "auto") -> str:
+    return choose_backend(model, device).backend
 
 
 def create_engine(
     model: ModelFiles, backend: str = "auto", device: str = "auto", precision: str = "auto"
 ) -> Engine:
-    """``auto`` picks with ``auto_backend``; ``onnx`` and ``torch`` force an engine."""
-    if backend not in ("auto", "onnx", "torch"):
-        raise RestyleError(f"unknown backend '{backend}': use auto, onnx or torch")
+    """``auto`` picks with ``choose_backend``; the other words force an engine.
+
+    The engine's ``reason`` says why it runs (auto's choice, or "asked for").
+    """
+    if backend not in BACKEND_WORDS:
+        raise RestyleError(f"unknown backend '{backend}': use {', '.join(BACKEND_WORDS)}")
+    reason = "asked for"
     if backend == "auto":
-        backend = auto_backend(model, device)
+        choice = choose_backend(model, device)
+        backend, reason = choice.backend, choice.reason
+    engine = _build(model, backend, device, precision)
+    engine.reason = reason
+    return engine
+
+
+def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engine:
+    if backend in ("onnx", "openvino") and (model.onnx is None or not model.onnx.is_file()):
+        raise RestyleError(f"no ONNX file for {model.arch.name}: run 'restyle setup'")
     if backend == "onnx":
         from .onnx_engine import OnnxEngine
 
-        if model.onnx is None or not model.onnx.is_file():
-            raise RestyleError(f"no ONNX file for {model.arch.name}: run 'restyle setup'")
         if precision not in ("auto", "fp32"):
-            raise RestyleError(f"precision '{precision}' needs the torch backend (--backend torch)")
+            raise RestyleError(
+                f"precision '{precision}' needs the torch or openvino backend (--backend)"
+            )
         return OnnxEngine(model.onnx, model.arch, device)
+    if backend == "openvino":
+        if not openvino_available():
+            raise RestyleError(
+                "the openvino backend needs OpenVINO: pip install openvino==2026.4.1"
+            )
+        from .openvino_engine import OpenVinoEngine
+
+        return OpenVinoEngine(model.onnx, model.arch, device, precision)
     if not torch_available():
         raise RestyleError("the torch backend needs PyTorch: pip install torch==2.13.0")
     from .torch_engine import TorchEngine
@@ -75,3 +127,10 @@ def create_engine(
     if model.weights is None or not model.weights.is_file():
         raise RestyleError(f"no weights for {model.arch.name}: run 'restyle setup'")
     return TorchEngine(model.arch, model.weights, device, precision, config=model.config)
+
+
+def explain(engine: Engine) -> str:
+    """One line saying what ran and why, e.g. 'openvino fp32 on cpu (OpenVINO on the CPU, ...)'."""
+    precision = getattr(engine, "precision", "fp32")
+    why = "; ".join(w for w in (getattr(engine, "reason", ""), getattr(engine, "note", "")) if w)
+    return f"{engine.backend} {precision} on {engine.device}" + (f" ({why})" if why else "")

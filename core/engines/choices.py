@@ -22,10 +22,11 @@ BACKENDS: tuple[Choice, ...] = (
     Choice(
         "auto",
         "Automatic",
-        "The fastest engine here: ONNX Runtime, or PyTorch where the CPU has native bf16 or "
-        "the device needs it",
+        "The fastest engine here: OpenVINO on the CPU (bf16 where the CPU has it), else "
+        "PyTorch bf16 or ONNX Runtime; a GPU's engine when one is found",
     ),
     Choice("onnx", "ONNX Runtime", "ONNX Runtime, bundled with Restyle"),
+    Choice("openvino", "OpenVINO", "OpenVINO, bundled with Restyle: fastest on most CPUs"),
     Choice("torch", "PyTorch", "PyTorch, when installed (the add-on preferences can install it)"),
 )
 
@@ -37,6 +38,8 @@ DEVICES: tuple[Choice, ...] = (
     Choice("coreml", "Core ML", "Apple silicon (ONNX Runtime)"),
     Choice("dml", "DirectML", "A GPU through DirectML on Windows (ONNX Runtime)"),
     Choice("mps", "Metal", "Apple silicon (PyTorch)"),
+    Choice("gpu", "Intel GPU", "An Intel GPU through OpenVINO", indexed=True),
+    Choice("npu", "Intel NPU", "An Intel NPU through OpenVINO"),
 )
 
 

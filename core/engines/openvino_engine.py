@@ -1,0 +1,150 @@
+"""OpenVINO engine: runs our exported ONNX files directly, bf16 where the CPU has it.
+
+OpenVINO compiles a network for one input shape; frames of a clip share one size, so the
+engine compiles once per shape (static shapes run faster than dynamic ones) and reuses it.
+Reduced precision (bf16 on CPUs with AMX or AVX-512 BF16) is checked once against f32 on
+the first batch it runs and dropped for f32 if it misses the precision bar.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ...models.registry import ArchSpec
+from ..errors import RestyleError
+from .cpu import cpu_threads
+from .precision import PRECISION_BAR_DB, psnr
+
+# User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
+DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
+PRECISIONS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+def available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def ov_device(device: str, have: list[str]) -> str:
+    """OpenVINO's name for a device word: auto/cpu → CPU, gpu[:N] → GPU[.N], npu → NPU."""
+    word, _, index = device.partition(":")
+    if word == "auto":
+        return "CPU"
+    if word not in DEVICES:
+        raise RestyleError(
+            f"device '{device}' is not one OpenVINO runs on: use cpu, gpu[:N] (Intel) or npu"
+        )
+    name = DEVICES[word] + (f".{index}" if index else "")
+    if not any(d == name or d.startswith(name + ".") or name.startswith(d) for d in have):
+        raise RestyleError(
+            f"OpenVINO found no {DEVICES[word]} here (found: {', '.join(have) or 'none'}); "
+            "use --device cpu"
+        )
+    return name
+
+
+def auto_precision(capabilities: list[str], half_ok: bool, device: str) -> str:
+    """bf16 where the CPU reports native BF16 (AMX, AVX-512 BF16), fp16 on GPUs, else fp32."""
+    if not half_ok:
+        return "fp32"
+    if device == "CPU":
+        return "bf16" if "BF16" in capabilities else "fp32"
+    return "fp16" if "FP16" in capabilities else "fp32"
+
+
+class OpenVinoEngine:
+    """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
+
+    backend = "openvino"
+
+    def __init__(
+        self,
+        path: Path,
+        arch: ArchSpec,
+        device: str = "auto",
+        precision: str = "auto",
+        threads: int | None = None,
+    ) -> None:
+        import openvino as ov
+
+        if not Path(path).is_file():
+            raise RestyleError(f"model file not found: {path}")
+        self.core = ov.Core()
+        self.ov_device = ov_device(device, self.core.available_devices)
+        caps = list(self.core.get_property(self.ov_device, "OPTIMIZATION_CAPABILITIES"))
+        if precision == "auto":
+            precision = auto_precision(caps, arch.half_precision, self.ov_device.split(".")[0])
+        if precision not in PRECISIONS:
+            raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")
+        try:
+            self.model = self.core.read_model(str(path))
+        except Exception as exc:  # OpenVINO raises its own exception types
+            raise RestyleError(f"could not load model {Path(path).name}: {exc}") from exc
+        self.arch = arch
+        self.path = Path(path)
+        self.device = self.ov_device.split(".")[0].lower()
+        self.precision = precision
+        self.threads = threads or cpu_threads()
+        self.note = ""
+        self.checked = precision == "fp32"
+        self._compiled: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def config(self, precision: str) -> dict[str, str]:
+        """Latency mode, one stream, no core pinning (other programs share these cores)."""
+        cfg = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": PRECISIONS[precision],
+        }
+        if self.ov_device == "CPU":
+            cfg |= {
+                "NUM_STREAMS": "1",
+                "INFERENCE_NUM_THREADS": str(self.threads),
+                "ENABLE_CPU_PINNING": "NO",
+            }
+        return cfg
+
+    def _request(self, feeds: dict[str, np.ndarray], precision: str):
+        key = (precision,) + tuple((k, v.shape) for k, v in feeds.items())
+        with self._lock:
+            if key not in self._compiled:
+                model = self.model.clone()
+                model.reshape({name: list(v.shape) for name, v in feeds.items()})
+                compiled = self.core.compile_model(model, self.ov_device, self.config(precision))
+                self._compiled[key] = compiled.create_infer_request()
+            return self._compiled[key]
+
+    def _infer(self, feeds: dict[str, np.ndarray], precision: str) -> np.ndarray:
+        request = self._request(feeds, precision)
+        return np.array(request.infer(feeds)[0], dtype=np.float32, copy=True)
+
+    def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        feeds = {self.arch.input_name: np.ascontiguousarray(images, dtype=np.float32)}
+        if self.arch.condition:
+            if condition is None:
+                raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
+            feeds[self.arch.condition] = np.ascontiguousarray(condition, dtype=np.float32)
+        out = self._infer(feeds, self.precision)
+        if not self.checked:
+            self._check_precision(feeds, out)
+            if self.precision == "fp32":
+                out = self._infer(feeds, "fp32")
+        return out
+
+    def _check_precision(self, feeds: dict[str, np.ndarray], out: np.ndarray) -> None:
+        """Compare the first batch with f32 once; fall back to f32 below the bar."""
+        reference = self._infer(feeds, "fp32")
+        db = psnr(out, reference)
+        self.checked = True
+        if db < PRECISION_BAR_DB:
+            self.note = (
+                f"{self.precision} gave {db:.1f} dB against fp32 (below {PRECISION_BAR_DB:.0f} "
+                "dB): running fp32"
+            )
+            self.precision = "fp32"
+        else:
+            self.note = f"{self.precision} checked: {db:.1f} dB against fp32"

@@ -1,0 +1,156 @@
+"""Engine choice by CPU features, OpenVINO against ONNX Runtime fp32, the precision check,
+and the polite thread settings for a shared CPU. Small frames: each test takes seconds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from restyle.core import engines
+from restyle.core.engines import ModelFiles, choose_backend, create_engine, explain
+from restyle.core.engines import cpu as cpu_features
+from restyle.core.engines.precision import PRECISION_BAR_DB, psnr
+from restyle.core.errors import RestyleError
+from restyle.models.registry import ARCHS
+
+openvino = pytest.importorskip("openvino")
+
+
+def multistyle(library) -> ModelFiles:
+    return ModelFiles(
+        ARCHS["multistyle26"],
+        library.builtin_file("multistyle26", ".onnx"),
+        library.builtin_file("multistyle26", ".safetensors"),
+    )
+
+
+def smooth_frame(h: int = 64, w: int = 96, seed: int = 0) -> np.ndarray:
+    """A photograph-like input (smooth colour fields plus fine texture), NCHW in [0,1]."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.random((h // 8, w // 8, 3), np.float32), (w, h), cv2.INTER_CUBIC)
+    img = np.clip(base + 0.05 * rng.standard_normal((h, w, 3)).astype(np.float32), 0, 1)
+    return img.transpose(2, 0, 1)[None].copy()
+
+
+def one_hot(index: int) -> np.ndarray:
+    c = np.zeros((1, 26), np.float32)
+    c[0, index] = 1.0
+    return c
+
+
+# -- choice by features --------------------------------------------------------------------
+def test_cpu_features_are_read_from_flags_not_vendor():
+    assert cpu_features.native_bf16(frozenset({"avx512f", "amx_bf16"}))
+    assert cpu_features.native_bf16(frozenset({"avx512_bf16"}))
+    assert not cpu_features.native_bf16(frozenset({"avx512f", "avx512_vnni", "GenuineIntel"}))
+    assert cpu_features.fast_int8(frozenset({"avx_vnni"}))
+    assert cpu_features.feature_summary(frozenset()) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("openvino_here", "bf16", "torch_here", "expected"),
+    [
+        (True, False, True, "openvino"),
+        (True, True, True, "openvino"),
+        (False, True, True, "torch"),
+        (False, False, True, "onnx"),
+        (False, True, False, "onnx"),
+    ],
+)
+def test_auto_picks_the_fastest_installed_engine(
+    library, monkeypatch, openvino_here, bf16, torch_here, expected
+):
+    monkeypatch.setattr(engines, "openvino_available", lambda: openvino_here)
+    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: bf16)
+    monkeypatch.setattr(engines, "torch_available", lambda: torch_here)
+    choice = choose_backend(multistyle(library))
+    assert choice.backend == expected
+    assert choice.reason  # always says why
+
+
+def test_auto_for_devices_only_one_engine_has(library, monkeypatch):
+    from restyle.core.engines.onnx_engine import available_devices
+
+    model = multistyle(library)
+    monkeypatch.setattr(engines, "torch_available", lambda: True)
+    cuda_engine = "onnx" if "cuda" in available_devices() else "torch"
+    assert choose_backend(model, "cuda").backend == cuda_engine
+    assert choose_backend(model, "mps").backend == "torch"
+    assert choose_backend(model, "gpu").backend == "openvino"
+    monkeypatch.setattr(engines, "openvino_available", lambda: False)
+    with pytest.raises(RestyleError, match="needs OpenVINO"):
+        choose_backend(model, "npu")
+
+
+def test_explain_says_what_ran_and_why(library):
+    engine = create_engine(multistyle(library), "auto", "cpu")
+    text = explain(engine)
+    assert text.startswith(f"{engine.backend} ") and " on cpu (" in text
+
+
+# -- OpenVINO ------------------------------------------------------------------------------
+def test_openvino_matches_onnx_runtime_fp32(library):
+    model = multistyle(library)
+    ref = create_engine(model, "onnx", "cpu")
+    ov = create_engine(model, "openvino", "cpu", "fp32")
+    assert (ov.backend, ov.device, ov.precision) == ("openvino", "cpu", "fp32")
+    for h, w in ((64, 96), (48, 64)):  # a new size compiles a new shape
+        x = smooth_frame(h, w)
+        out = ov.run(x, one_hot(3))
+        assert out.shape == (1, 3, h, w)
+        assert psnr(out, ref.run(x, one_hot(3))) > 50.0
+
+
+def test_openvino_reduced_precision_is_checked_once(library):
+    ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
+    x = smooth_frame()
+    ov.run(x, one_hot(5))
+    assert ov.checked and ov.note.startswith("bf16 checked:")
+    assert ov.precision == "bf16"  # the 26-style network keeps the bar in bf16
+
+
+def test_openvino_falls_back_to_fp32_below_the_bar(library, monkeypatch):
+    from restyle.core.engines import openvino_engine
+
+    monkeypatch.setattr(openvino_engine, "PRECISION_BAR_DB", 1000.0)
+    ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
+    ref = create_engine(multistyle(library), "onnx", "cpu")
+    x = smooth_frame()
+    out = ov.run(x, one_hot(7))
+    assert ov.precision == "fp32" and "running fp32" in ov.note
+    assert psnr(out, ref.run(x, one_hot(7))) > 50.0  # the returned frame is the fp32 one
+
+
+def test_openvino_device_errors_are_one_clear_line(library):
+    with pytest.raises(RestyleError, match="not one OpenVINO runs on"):
+        create_engine(multistyle(library), "openvino", "cuda")
+    if "NPU" not in openvino.Core().available_devices:
+        with pytest.raises(RestyleError, match="found no NPU"):
+            create_engine(multistyle(library), "openvino", "npu")
+
+
+def test_precision_bar():
+    a = np.zeros((1, 3, 4, 4), np.float32)
+    assert psnr(a, a) == float("inf")
+    assert abs(psnr(a + 0.01, a) - 40.0) < 1e-6
+    assert PRECISION_BAR_DB == 35.0
+
+
+# -- shared CPU ----------------------------------------------------------------------------
+def test_openmp_waits_passively_unless_the_user_says_otherwise():
+    code = (
+        "import os; import restyle.core.engines; "
+        "print(os.environ['OMP_WAIT_POLICY'], os.environ['KMP_BLOCKTIME'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "KMP_BLOCKTIME")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["PASSIVE", "0"]
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["ACTIVE", "0"]
