@@ -598,7 +598,7 @@ def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> No
         if out.is_dir():
             raise RestyleError(f"output {out} is a folder; give a movie file name")
         if out.exists() and not overwrite:
-            raise RestyleError(f"output {out} exists; --overwrite replaces it")
+            raise RestyleError(f"output {out} exists; use --overwrite to replace it")
         _check_writable(out.parent if str(out.parent) else Path("."))
         return
     if out.exists() and not out.is_dir():
@@ -612,7 +612,7 @@ def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> No
         if old != key and not overwrite:
             raise RestyleError(
                 f"{out} holds frames made with other settings; "
-                "choose another folder, or --overwrite replaces them"
+                "choose another folder or use --overwrite"
             )
     elif any(not _ours(p.name) for p in out.iterdir()):
         raise RestyleError(

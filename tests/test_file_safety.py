@@ -1,0 +1,255 @@
+"""Issue 9: never lose a user's work. One regression test per defect (numbered as in the
+issue); the fault-injection suite (kills, full disks, concurrent runs) is test_faults.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from restyle.core.errors import RestyleError
+from restyle.core.job import MANIFEST, StyleJob
+from restyle.core.progress import CancelToken
+from restyle.core.writers import OutputLock, format_for_output, lock_path
+
+from clips import encode_clip, index_frame, make_image_sequence
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (recursively) with its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def job(source, output, style="comic-ink", **options) -> StyleJob:
+    options.setdefault("temporal", 0.0)
+    return StyleJob(source, output, style, **options)
+
+
+def cancel_after(n: int) -> tuple[CancelToken, object]:
+    token = CancelToken()
+
+    def progress(p) -> None:
+        if p.stage == "stylize" and p.done >= n:
+            token.cancel()
+
+    return token, progress
+
+
+# -- 1: scratch files never collide; the input is never the output -------------------------
+def test_1_movie_scratch_file_never_touches_a_users_file(library, index_clip_h264, tmp_path):
+    mine = tmp_path / "holiday.part.mp4"
+    mine.write_bytes(b"the user's own movie")
+    out = tmp_path / "holiday.mp4"
+    job(index_clip_h264, out, start=0, end=3, format="h264", library=library).run()
+    assert mine.read_bytes() == b"the user's own movie"
+    assert out.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4", "holiday.part.mp4"]
+
+
+def test_1_input_named_like_a_scratch_file_survives(library, index_clip_h264, tmp_path):
+    source = tmp_path / "take.part.mp4"
+    source.write_bytes(index_clip_h264.read_bytes())
+    job(source, tmp_path / "take.mp4", start=0, end=3, format="h264", library=library).run()
+    assert source.read_bytes() == index_clip_h264.read_bytes()
+
+
+def test_1_output_that_is_the_input_is_refused_even_with_overwrite(
+    library, index_clip_h264, tmp_path
+):
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(index_clip_h264.read_bytes())
+    with pytest.raises(RestyleError, match="is the input"):
+        job(source, source, format="h264", overwrite=True, library=library).run()
+    assert source.read_bytes() == index_clip_h264.read_bytes()
+
+
+# -- 2 and 10: validate first; replace old frames only as new ones commit ------------------
+def test_2_overwrite_with_a_bad_device_deletes_nothing(library, index_clip_h264, tmp_path):
+    out = tmp_path / "styled"
+    job(index_clip_h264, out, start=0, end=5, library=library).run()
+    before = snapshot(out)
+    with pytest.raises(RestyleError):
+        job(
+            index_clip_h264, out, "ink-wash", end=5, device="nonsense", overwrite=True,
+            library=library,
+        ).run()  # fmt: skip
+    assert snapshot(out) == before
+
+
+def test_2_restyling_an_output_folder_into_itself_is_refused(library, index_clip_h264, tmp_path):
+    out = tmp_path / "styled"
+    job(index_clip_h264, out, start=0, end=3, library=library).run()
+    before = snapshot(out)
+    with pytest.raises(RestyleError, match="holds the input frames"):
+        job(out, out, "ink-wash", overwrite=True, library=library).run()
+    assert snapshot(out) == before
+
+
+def test_2_overwrite_replaces_frames_only_as_new_ones_commit(library, index_clip_h264, tmp_path):
+    out = tmp_path / "styled"
+    job(index_clip_h264, out, start=0, end=7, library=library).run()
+    old = snapshot(out)
+    token, progress = cancel_after(2)
+    cancelled = job(index_clip_h264, out, "ink-wash", end=7, overwrite=True, library=library).run(
+        progress=progress, cancel=token
+    )
+    assert cancelled.cancelled and 2 <= cancelled.written < 8
+    now = snapshot(out)
+    frames = [n for n in now if n.endswith(".png")]
+    assert len(frames) == 8  # nothing was deleted up front
+    kept_old = [n for n in frames if now[n] == old[n]]
+    assert len(kept_old) == 8 - cancelled.written
+    stale = json.loads(now[MANIFEST])["stale"]
+    assert sorted(stale) == sorted(kept_old)  # never reused as if they were new
+    resumed = job(index_clip_h264, out, "ink-wash", end=7, library=library).run()
+    assert resumed.reused == cancelled.written and resumed.written == 8 - cancelled.written
+    fresh = tmp_path / "fresh"
+    job(index_clip_h264, fresh, "ink-wash", end=7, library=library).run()
+    assert snapshot(out) == snapshot(fresh) | {MANIFEST: snapshot(out)[MANIFEST]}
+    assert json.loads(snapshot(out)[MANIFEST])["stale"] == []
+
+
+def test_10_bad_input_creates_nothing(library, tmp_path):
+    rgba = make_image_sequence(tmp_path / "rgba", 3, alpha=True)
+    out = tmp_path / "new" / "styled"
+    with pytest.raises(RestyleError, match="JPEG cannot store"):
+        job(rgba[0].parent, out, format="jpg", library=library).run()
+    with pytest.raises(RestyleError):
+        job(rgba[0].parent, out, device="nonsense", library=library).run()
+    assert not (tmp_path / "new").exists()
+
+
+# -- 3: one run per output ----------------------------------------------------------------
+def test_3_a_second_run_is_refused_naming_the_first(library, index_clip_h264, tmp_path):
+    out = tmp_path / "styled"
+    with OutputLock(out):
+        with pytest.raises(RestyleError, match=rf"another Restyle run \(pid {os.getpid()} on "):
+            job(index_clip_h264, out, end=2, library=library).run()
+    assert not out.exists()
+
+
+def test_3_a_dead_runs_lock_is_taken_over(library, index_clip_h264, tmp_path):
+    out = tmp_path / "styled"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    lock_path(out).write_text(json.dumps({"pid": int(dead.stdout), "host": "x", "started": "?"}))
+    result = job(index_clip_h264, out, end=2, library=library).run()
+    assert result.written == 3 and not lock_path(out).exists()
+
+
+# -- 4 and 13: every numeric option is range-checked ---------------------------------------
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"batch_size": -5},
+        {"batch_size": 0},
+        {"batch_size": 10**6},
+        {"fps": 0},
+        {"fps": 0.0},
+        {"fps": float("nan")},
+        {"fps": float("inf")},
+        {"fps": -24},
+        {"temporal": float("nan")},
+        {"strength": float("nan")},
+        {"start": -1},
+    ],
+)
+def test_4_13_numeric_options_out_of_range_are_refused(library, tmp_path, option):
+    frames = make_image_sequence(tmp_path / "seq", 2)
+    with pytest.raises(RestyleError):
+        job(frames[0].parent, tmp_path / "out", library=library, **option).validate()
+    assert not (tmp_path / "out").exists()
+
+
+def test_4_cli_negative_batch_exits_at_once(library, tmp_path):
+    frames = make_image_sequence(tmp_path / "seq", 2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", "stylize", str(frames[0].parent), "-o",
+         str(tmp_path / "out"), "-s", "comic-ink", "--batch", "-5", "--library",
+         str(library.root)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "batch" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- 7: a resumed run is identical to an uninterrupted one ----------------------------------
+def test_7_resume_matches_an_uninterrupted_run(library, pan_clip, tmp_path):
+    whole = tmp_path / "whole"
+    job(pan_clip, whole, "starry-swirls", temporal=0.5, end=11, library=library).run()
+    resumed = tmp_path / "resumed"
+    token, progress = cancel_after(4)
+    first = job(pan_clip, resumed, "starry-swirls", temporal=0.5, end=11, library=library).run(
+        progress=progress, cancel=token
+    )
+    assert first.cancelled and 0 < first.written < 12
+    second = job(pan_clip, resumed, "starry-swirls", temporal=0.5, end=11, library=library).run()
+    assert second.reused == first.written
+    assert snapshot(resumed) == snapshot(whole)
+
+
+def test_7_resume_after_a_hole_matches_too(library, pan_clip, tmp_path):
+    """A killed writer can leave frame k missing while k+1 is done: both sides warm up."""
+    whole = tmp_path / "whole"
+    job(pan_clip, whole, "starry-swirls", temporal=0.5, end=9, library=library).run()
+    holed = tmp_path / "holed"
+    holed.mkdir()
+    for name, data in snapshot(whole).items():
+        (holed / name).write_bytes(data)
+    for hole in ("000003.png", "000004.png", "000007.png"):
+        (holed / hole).unlink()
+    again = job(pan_clip, holed, "starry-swirls", temporal=0.5, end=9, library=library).run()
+    assert again.written == 3
+    assert snapshot(holed) == snapshot(whole)
+
+
+# -- 11: the summary counts the frames a cancelled run kept ---------------------------------
+def test_11_cancelled_summary_counts_kept_frames(library, index_clip_h264, tmp_path):
+    token, progress = cancel_after(3)
+    result = job(index_clip_h264, tmp_path / "out", end=29, library=library).run(
+        progress=progress, cancel=token
+    )
+    assert result.cancelled and result.written == len(result.frame_files) >= 3
+
+
+# -- issue 17: output extensions Restyle cannot write are refused ---------------------------
+def test_unknown_output_extension_is_refused_with_the_choices(tmp_path):
+    with pytest.raises(RestyleError, match=r"cannot write '\.avi'.*\.mp4 \(h264\)"):
+        format_for_output(tmp_path / "out.avi")
+    assert format_for_output(tmp_path / "take.v2") == "png"  # a folder name with a dot
+    assert format_for_output(tmp_path / "out.mov") == "prores"
+
+
+def test_cli_refuses_avi_and_writes_nothing(library, index_clip_h264, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", "stylize", str(index_clip_h264), "-o",
+         str(tmp_path / "out.avi"), "-s", "comic-ink", "--library", str(library.root)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and ".mp4 (h264)" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _frames_of(n: int) -> list[np.ndarray]:
+    return [index_frame(i, (64, 48)) for i in range(n)]
+
+
+def test_validate_once_plan_is_reused(library, index_clip_h264, tmp_path, monkeypatch):
+    from restyle.core import media
+
+    calls = []
+    real = media.probe
+    monkeypatch.setattr(media, "probe", lambda *a, **k: calls.append(1) or real(*a, **k))
+    j = job(index_clip_h264, tmp_path / "out", end=1, library=library)
+    plan = j.validate()
+    j.run()
+    assert len(calls) == 1 and plan.key and plan.total == 2
+
+
+__all__ = ["encode_clip", "_frames_of"]
