@@ -92,7 +92,12 @@ def _rgb8(frame: np.ndarray) -> np.ndarray:
 
 
 def _coherent(temporal: Any, guide: Any, styled: np.ndarray) -> np.ndarray:
-    """Temporal blending on the colour channels; alpha stays the source's, depth is kept."""
+    """Temporal blending on the colour channels; alpha stays the source's, depth is kept.
+
+    A coherence stage with its own ``apply_frame`` (mattes: it steadies the alpha) takes
+    the whole frame instead."""
+    if hasattr(temporal, "apply_frame"):
+        return temporal.apply_frame(guide, styled)
     rgb = np.ascontiguousarray(styled[..., :3])
     if rgb.dtype == np.uint16:
         blended = temporal.apply(guide, rgb.astype(np.float32) * (1 / 65535))

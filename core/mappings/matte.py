@@ -119,7 +119,8 @@ class Matter:
         self.library = library
         self._engines: dict[str, object] = {}
 
-    def _engine(self, variant: str):
+    def load(self, variant: str):
+        """The engine for one network variant, created on first use."""
         engine = self._engines.get(variant)
         if engine is None:
             files = ModelFiles(
@@ -137,7 +138,7 @@ class Matter:
     def engine(self):
         """The engine of the variant used last (or the general one): backend and device."""
         if not self._engines:
-            return self._engine("general")
+            return self.load("general")
         return next(reversed(self._engines.values()))
 
     def preprocess(self, frame: np.ndarray) -> np.ndarray:
@@ -152,7 +153,7 @@ class Matter:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         _, _, height, width = batch.shape
         variant = next(v for v, size in INPUT_SIZES.items() if size == (width, height))
-        return self._engine(variant).run(batch)
+        return self.load(variant).run(batch)
 
     def coarse(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """Network output → float32 matte at the work size, with the frame's aspect."""
@@ -200,6 +201,11 @@ class MatteCoherence:
         self.blender.reset()
 
     def apply_frame(self, guide, frame: np.ndarray) -> np.ndarray:
+        """The frame with its alpha steadied; a frame without alpha (an already composited
+        one, replayed on resume) cannot restore the state, so the next frame starts afresh."""
+        if frame.ndim != 3 or frame.shape[2] != 4:
+            self.blender.reset()
+            return frame
         height, width = frame.shape[:2]
         peak = np.float32(65535 if frame.dtype == np.uint16 else 255)
         alpha = frame[..., 3]
