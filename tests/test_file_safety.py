@@ -253,3 +253,11 @@ def test_validate_once_plan_is_reused(library, index_clip_h264, tmp_path, monkey
 
 
 __all__ = ["encode_clip", "_frames_of"]
+
+
+# -- 12: a device ONNX Runtime lacks says so (not "unknown torch device") ------------------
+def test_12_tensorrt_without_tensorrt_names_onnxruntime(library, index_clip_h264, tmp_path):
+    with pytest.raises(RestyleError) as caught:
+        job(index_clip_h264, tmp_path / "out", end=1, device="tensorrt", library=library).run()
+    assert "torch" not in str(caught.value) and "tensorrt" in str(caught.value)
+    assert not (tmp_path / "out").exists()

@@ -55,7 +55,9 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         if has_onnx and openvino_available():
             return EngineChoice("openvino", f"device '{word}' runs through OpenVINO")
         raise RestyleError(f"device '{word}' needs OpenVINO: pip install openvino==2026.4.1")
-    if word not in ("auto", "cpu") and has_weights and torch_available():
+    # Only devices PyTorch has fall back to it: tensorrt, coreml and dml are ONNX Runtime's,
+    # and a missing one should say so, not "unknown torch device" (issue 9, item 12).
+    if word in ("cuda", "mps") and has_weights and torch_available():
         from .onnx_engine import available_devices
 
         if word == "mps" or word not in available_devices():
