@@ -23,7 +23,9 @@ from bpy.types import AddonPreferences, Operator
 
 from .core.engines.choices import BACKENDS, DEVICES, enum_items, indexed_devices
 
-TORCH_REQUIREMENT = "torch==2.13.0"
+# onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
+# leaves it out, as applying a style never needs it.
+TORCH_REQUIREMENT = "torch==2.13.0 onnx==1.23.2"
 RUNTIME_MODULES = (  # (import name, distribution, what for)
     ("numpy", "numpy", "arrays (bundled with Blender)"),
     ("onnxruntime", "onnxruntime", "running styles"),
@@ -94,7 +96,7 @@ def _run_pip(target: str, messages: queue.Queue) -> None:
             subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
         process = subprocess.Popen(
             [sys.executable, "-m", "pip", "install", "--upgrade", "--only-binary=:all:",
-             "--target", target, TORCH_REQUIREMENT],
+             "--target", target, *TORCH_REQUIREMENT.split()],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

