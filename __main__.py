@@ -2,6 +2,10 @@
 
 import sys
 
-from .core.cli import main
+try:
+    from .core.cli import main
+except KeyboardInterrupt:  # Ctrl-C while importing: a clean exit, never a traceback
+    print("restyle: cancelled", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -261,3 +261,18 @@ def test_12_tensorrt_without_tensorrt_names_onnxruntime(library, index_clip_h264
         job(index_clip_h264, tmp_path / "out", end=1, device="tensorrt", library=library).run()
     assert "torch" not in str(caught.value) and "tensorrt" in str(caught.value)
     assert not (tmp_path / "out").exists()
+
+
+# -- 16: Ctrl-C while the command starts exits 130 without a traceback ----------------------
+def test_16_ctrl_c_while_starting_is_clean():
+    code = (
+        "import os, signal, sys\n"
+        "sys.argv[0] = 'restyle'\n"
+        "import restyle.core.cli\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "import time; time.sleep(2)\n"
+        "restyle.core.cli.main(['styles'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "restyle: cancelled"
