@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
 from .engines.choices import BACKENDS, DEVICES, words
 from .errors import RestyleError
 from .progress import CancelToken, Progress
