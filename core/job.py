@@ -252,6 +252,11 @@ class StyleJob:
                 progress(Progress(0, plan.total, stage="setup", message="converting styles"))
             install_builtins(library.builtin_dir)
 
+    def _wrap_writer(self, writer):
+        """A mapping that needs each frame's index (a compositor, a stabiliser's warp) wraps
+        the writer; styles write directly."""
+        return writer
+
     def _stylizer(self, plan: JobPlan) -> Stylizer:
         from .media import decode_range
 
@@ -328,14 +333,16 @@ class _Run:
         else:
             self.manifest = _Manifest(plan.output, plan.key, self._manifest_record())
         info = plan.info
-        self.writer = open_writer(
-            plan.output,
-            fmt=plan.format.id,
-            fps=info.fps,
-            size=(info.width, info.height),
-            alpha=info.has_alpha,
-            overwrite=self.job.overwrite,
-            on_commit=self._committed,
+        self.writer = self.job._wrap_writer(
+            open_writer(
+                plan.output,
+                fmt=plan.format.id,
+                fps=info.fps,
+                size=(info.width, info.height),
+                alpha=info.has_alpha,
+                overwrite=self.job.overwrite,
+                on_commit=self._committed,
+            )
         )
         if self.manifest is not None:
             self.manifest.save()
