@@ -131,7 +131,35 @@ def _probe_folder(folder: Path, rate: Fraction | None) -> MediaInfo:
     if not names:
         raise RestyleError(f"folder {folder} holds no images")
     files = tuple(folder / name for name in sorted(names, key=_natural_key))
+    _check_no_gaps(files)
     return _probe_images(folder, files, "images", rate)
+
+
+_NUMBERED_NAME = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
+
+
+def _check_no_gaps(files: Sequence[Path]) -> None:
+    """Frames are identified by their number: a missing one would shift every later frame,
+    so a numbered sequence with a gap is refused, naming the missing files."""
+    parts = [_NUMBERED_NAME.match(p.name) for p in files]
+    if len(files) < 2 or not all(parts):
+        return
+    if len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
+        return  # not one numbered sequence
+    numbers = sorted(int(m.group(2)) for m in parts)  # type: ignore[union-attr]
+    present = set(numbers)
+    missing = [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
+    if not missing:
+        return
+    prefix, digits, suffix = parts[0].groups()  # type: ignore[union-attr]
+    width = len(digits) if digits.startswith("0") else 0
+    names = [f"{prefix}{n:0{width}d}{suffix}" for n in missing[:5]]
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    raise RestyleError(
+        f"{len(missing)} frame(s) missing from the sequence in {files[0].parent}: "
+        f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap "
+        "or style the parts on either side separately"
+    )
 
 
 _PRINTF_FIELD = re.compile(r"%(0?)(\d*)d")
@@ -169,6 +197,7 @@ def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
     if not numbered:
         raise RestyleError(f"no files match {path}")
     files = tuple(p for _, p in sorted(numbered))
+    _check_no_gaps(files)
     return _probe_images(path, files, "images", rate)
 
 

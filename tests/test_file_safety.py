@@ -276,3 +276,14 @@ def test_16_ctrl_c_while_starting_is_clean():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 130 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "restyle: cancelled"
+
+
+# -- 6: a gap in an image sequence is an error naming the missing frames --------------------
+@pytest.mark.parametrize("as_pattern", [False, True])
+def test_6_a_missing_frame_is_named_not_skipped(library, tmp_path, as_pattern):
+    frames = make_image_sequence(tmp_path / "seq", 8)
+    (tmp_path / "seq" / "frame_0004.png").unlink()
+    source = tmp_path / "seq" / "frame_%04d.png" if as_pattern else tmp_path / "seq"
+    with pytest.raises(RestyleError, match=r"1 frame\(s\) missing .*frame_0004\.png"):
+        job(source, tmp_path / "out", library=library).run()
+    assert not (tmp_path / "out").exists() and len(frames) == 8
