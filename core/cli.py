@@ -455,6 +455,64 @@ def cmd_shots(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- stabilize ----------------------------------------------------------------------------
+def cmd_stabilize(args: argparse.Namespace) -> int:
+    from .mappings.stabilize_job import StabilizeJob
+    from .writers import format_for_output, output_format
+
+    fmt = args.format or format_for_output(args.output)
+    job = StabilizeJob(
+        source=_source(args.input),
+        output=args.output,
+        start=args.start,
+        end=args.end,
+        mode=args.mode,
+        smoothness=args.smoothness,
+        crop=args.crop,
+        strength=args.strength,
+        tripod=args.tripod,
+        format=fmt,
+        fps=args.fps,
+        overwrite=args.overwrite,
+    )
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+    try:
+        result = job.run(progress=bar, cancel=cancel)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    record = {
+        "output": str(result.output),
+        "frames": result.written + result.reused,
+        "written": result.written,
+        "reused": result.reused,
+        "seconds": round(result.seconds, 3),
+        "fps": round(result.fps, 3),
+        "cancelled": result.cancelled,
+        "kept_area": job.kept_area,
+        "cuts": job.cuts,
+        "peak_memory_mib": round(_peak_memory_mib()),
+        "format": fmt,
+    }
+    text = (
+        f"{result.output}: {result.written} frames stabilised"
+        + (f", {result.reused} reused" if result.reused else "")
+        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s)"
+    )
+    if job.kept_area:
+        text += f"; {min(job.kept_area):.0%} of the frame area kept"
+    if result.cancelled:
+        text += (
+            "\ncancelled: nothing kept (a movie cannot be resumed)"
+            if output_format(fmt).movie
+            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
+        )
+    _emit(args, record, text)
+    return EXIT_CANCELLED if result.cancelled else 0
+
+
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -608,6 +666,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
     p.add_argument("--end", type=int, default=None, help="last frame (default: the last)")
     p.set_defaults(func=cmd_shots)
+
+    p = sub.add_parser(
+        "stabilize", parents=[common], help="steady shaky footage (same frames, same size)"
+    )
+    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
+    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
+    p.add_argument(
+        "--mode",
+        default="similarity",
+        choices=("translation", "similarity", "perspective"),
+        help="camera model: shifts only, + rotation and zoom (default), or full perspective",
+    )
+    p.add_argument(
+        "--smoothness",
+        type=float,
+        default=0.7,
+        help="0..1 (default 0.7): how far the steadied camera may drift from the real one",
+    )
+    p.add_argument(
+        "--crop",
+        type=float,
+        default=0.1,
+        help="0..0.5 (default 0.1): the most of the width and height cropped away (the "
+        "frame is scaled back up; no empty borders ever show)",
+    )
+    p.add_argument(
+        "--strength", type=float, default=1.0, help="0..1 (default 1): how much to correct"
+    )
+    p.add_argument(
+        "--tripod", action="store_true", help="keep the camera still where the crop allows"
+    )
+    p.add_argument(
+        "--format",
+        choices=tuple(OUTPUT_FORMATS),
+        help="output format (default: from the output's extension, else png)",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace output made with other settings"
+    )
+    p.set_defaults(func=cmd_stabilize)
     return parser
 
 

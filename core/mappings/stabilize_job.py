@@ -1,0 +1,176 @@
+"""A stabilisation job: ``StyleJob``'s plan, checks, output rules, resume and cancel, with a
+camera-path pass first and then a per-frame warp in place of a style.
+
+The first pass (tracking, cuts, the L1-optimal path) reads the range once and keeps a few
+numbers per frame; the second streams the frames through the same pipeline, with the warp
+applied as each frame is handed to the writer (it needs the frame's index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import Cancelled
+from ..job import JobPlan, JobResult, StyleJob, _check_format_holds
+from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
+from ..styles import StyleInfo
+from ..writers import output_format
+from .stabilize import (
+    PIPELINE_VERSION,
+    StabilizationPlan,
+    StabilizeSettings,
+    plan_stabilization,
+    track_camera,
+)
+
+STABILIZE = StyleInfo("stabilize", "Stabilized", "stabilize", "Camera stabilisation")
+
+
+@dataclass
+class _Warp:
+    """The pipeline's mapping stage for stabilisation: frames pass through unchanged (the
+    warp is applied at the writer, where the index is known); no network runs."""
+
+    backend: str = "opencv"
+    device: str = "cpu"
+    reason: str = "L1-optimal camera path, per-frame warp"
+
+    @property
+    def engine(self) -> _Warp:
+        return self
+
+    def preprocess(self, frame: np.ndarray) -> np.ndarray:
+        return np.zeros((1,), np.uint8)  # nothing to batch: the frame itself travels along
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        return batch
+
+    def postprocess(self, _out: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+
+class WarpingWriter:
+    """Warps each frame by its plan before the real writer stores it."""
+
+    def __init__(self, writer, plan: StabilizationPlan, start: int) -> None:
+        self._writer = writer
+        self.plan = plan
+        self.start = start
+
+    def write(self, index: int, frame: np.ndarray) -> None:
+        self._writer.write(index, self.plan.warp(index - self.start, frame))
+
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)
+
+
+@dataclass
+class StabilizeJob(StyleJob):
+    """Stabilise frames ``start..end`` (0-based, inclusive) of ``source`` into ``output``:
+    the same frame count, at the source's size. ``strength`` blends the correction."""
+
+    style: str = "stabilize"
+    temporal: float = 0.0
+    mode: str = "similarity"
+    smoothness: float = 0.7
+    crop: float = 0.1
+    tripod: bool = False
+    kept_area = ()  # after run: per shot, the fraction of the frame area kept
+    cuts = ()  # after run: source frames that start a new shot
+
+    @property
+    def stabilize_settings(self) -> StabilizeSettings:
+        return StabilizeSettings(
+            mode=self.mode,
+            smoothness=self.smoothness,
+            crop=self.crop,
+            strength=self.strength,
+            tripod=self.tripod,
+        )
+
+    def validate(self) -> JobPlan:
+        from ..media import probe
+
+        self.temporal = 0.0  # nothing to make coherent: the frames are the source's
+        self._check_options()
+        self.stabilize_settings.check()
+        fmt = output_format(self.format)
+        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
+        start, end = self._frame_range(info)
+        _check_format_holds(fmt, info)
+        plan = JobPlan(STABILIZE, info, start, end, self._settings_key(STABILIZE, info), fmt)
+        if self.output is None:
+            return replace(plan, fingerprint=self._fingerprint())
+        return self.place(plan)
+
+    def _settings_key(self, style: StyleInfo, info) -> str:
+        record = {
+            "base": super()._settings_key(style, info),
+            "stabilize": PIPELINE_VERSION,
+            "settings": [self.mode, self.smoothness, self.crop, self.strength, self.tripod],
+            "range": self._frame_range(info),  # the path depends on the whole range
+        }
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    # -- running ---------------------------------------------------------------------------
+    def run(
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        plan: JobPlan | None = None,
+    ) -> JobResult:
+        """Track and plan the camera path over the range, then warp and write every frame."""
+        plan = plan or self._current_plan() or self.validate()
+        t0 = time.perf_counter()
+        try:
+            self._path = self.camera_plan(plan, progress, cancel)
+            self.kept_area, self.cuts = (
+                self._path.kept_area,
+                [c + plan.start for c in self._path.cuts],
+            )
+        except Cancelled:
+            return JobResult(plan.output, cancelled=True, style=STABILIZE.id, backend="opencv")
+
+        def relabel(p: Progress) -> None:
+            if progress:
+                progress(replace(p, stage="stabilize"))
+
+        self._start = plan.start
+        result = super().run(relabel if progress else None, cancel, plan)
+        result.seconds = time.perf_counter() - t0  # both passes
+        result.fps = result.written / result.seconds if result.seconds else 0.0
+        return result
+
+    def camera_plan(
+        self, plan: JobPlan, progress: ProgressCallback | None, cancel: CancelToken | None
+    ) -> StabilizationPlan:
+        """The first pass: track the camera over the range, find cuts, smooth the path."""
+        from ..media import decode_range
+
+        meter = RateMeter(plan.total)
+
+        def tracked(count: int) -> None:
+            if progress and (count % 8 == 0 or count == plan.total):
+                p = meter.update(count)
+                progress(replace(p, stage="track", message="Tracking the camera"))
+
+        frames = decode_range(self.source, plan.start, plan.end, info=plan.info)
+        motion = track_camera(frames, self.mode, on_frame=tracked, cancel=cancel)
+        if progress:
+            progress(Progress(0, plan.total, stage="track", message="Smoothing the camera path"))
+        return plan_stabilization(motion, self.stabilize_settings)
+
+    # -- the hooks StyleJob's run calls ----------------------------------------------------
+    def _ensure_builtins(self, plan: JobPlan, progress) -> None:
+        """Stabilisation needs no style files."""
+
+    def _stylizer(self, plan: JobPlan) -> _Warp:
+        return _Warp()
+
+    def _wrap_writer(self, writer):
+        return WarpingWriter(writer, self._path, self._start)
