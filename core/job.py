@@ -252,6 +252,18 @@ class StyleJob:
                 progress(Progress(0, plan.total, stage="setup", message="converting styles"))
             install_builtins(library.builtin_dir)
 
+    def _temporal(self):
+        """The coherence stage (a mapping may bring its own, e.g. mattes steady their alpha)."""
+        if self.temporal <= 0:
+            return None
+        from .temporal import TemporalBlender
+
+        return TemporalBlender(strength=self.temporal)
+
+    def _output_alpha(self, info) -> bool:
+        """Whether frames written carry alpha: a style keeps the source's, a matte adds one."""
+        return info.has_alpha
+
     def _wrap_writer(self, writer):
         """A mapping that needs each frame's index (a compositor, a stabiliser's warp) wraps
         the writer; styles write directly."""
@@ -339,7 +351,7 @@ class _Run:
                 fmt=plan.format.id,
                 fps=info.fps,
                 size=(info.width, info.height),
-                alpha=info.has_alpha,
+                alpha=self.job._output_alpha(info),
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
             )
@@ -400,11 +412,7 @@ class _Run:
     def _stream(self, count: int, reused: int, meter) -> None:
         from .pipeline import run_pipeline
 
-        temporal = None
-        if self.job.temporal > 0:
-            from .temporal import TemporalBlender
-
-            temporal = TemporalBlender(strength=self.job.temporal)
+        temporal = self.job._temporal()
         total = self.plan.total
 
         def count_progress(p: Progress) -> None:

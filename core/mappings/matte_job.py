@@ -1,0 +1,124 @@
+"""A matte job: ``StyleJob``'s plan, checks, output rules, resume and cancel, with the matte
+mapping in place of a style. Output is RGBA (alpha = the people), or with ``replace`` the
+subject composited over a colour, a blurred copy, a picture or a clip."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import RestyleError
+from ..job import JobPlan, StyleJob, _check_format_holds
+from ..progress import Progress
+from ..styles import StyleInfo
+from ..writers import output_format
+from .background import Background, BackgroundSpec, composite, parse_background
+from .matte import MatteCoherence, Matter, MatteSettings
+
+MATTE = StyleInfo("matte", "Matte", "matte", "Person matte (MediaPipe selfie segmentation)")
+MATTE_VERSION = 1  # bump when the same settings would give different pixels
+
+
+@dataclass
+class MatteJob(StyleJob):
+    """Matte frames ``start..end`` (0-based, inclusive) of ``source`` into ``output``."""
+
+    style: str = "matte"
+    temporal: float = 0.6
+    replace: str | None = None  # "#RRGGBB", "blur", a picture or a clip
+    refine: bool = True
+    model: str = "auto"
+
+    @property
+    def matte_settings(self) -> MatteSettings:
+        return MatteSettings(
+            model=self.model, refine=self.refine, backend=self.backend, device=self.device
+        )
+
+    def background(self) -> BackgroundSpec | None:
+        return parse_background(self.replace) if self.replace else None
+
+    def validate(self) -> JobPlan:
+        from ..media import probe
+
+        self._check_options()
+        self.matte_settings.check()
+        fmt = output_format(self.format)
+        background = self.background()
+        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
+        start, end = self._frame_range(info)
+        if background is None and not fmt.alpha:
+            raise RestyleError(
+                f"{fmt.id} cannot store the matte's alpha; use png, tif, ffv1 or prores, "
+                "or --replace to composite"
+            )
+        if background is not None:
+            _check_format_holds(fmt, replace(info, has_alpha=False))
+        plan = JobPlan(MATTE, info, start, end, self._settings_key(MATTE, info), fmt)
+        if self.output is None:
+            return replace(plan, fingerprint=self._fingerprint())
+        return self.place(plan)
+
+    def _settings_key(self, style: StyleInfo, info) -> str:
+        background = self.background()
+        path = background.path if background is not None else None
+        stamp = []
+        if path is not None and Path(path).exists():
+            st = Path(path).stat()
+            stamp = [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
+        record = {
+            "base": super()._settings_key(style, info),
+            "matte": MATTE_VERSION,
+            "model": self.model,
+            "refine": self.refine,
+            "replace": background.label if background is not None else None,
+            "replace_file": stamp,
+        }
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    # -- the hooks StyleJob's run calls ----------------------------------------------------
+    def _ensure_builtins(self, plan: JobPlan, progress) -> None:
+        from .matte_model import install_matte, matte_ready
+
+        library = self._library()
+        if not matte_ready(library):
+            if progress:
+                progress(Progress(0, plan.total, stage="setup", message="converting the matte"))
+            install_matte(library.builtin_dir)
+
+    def _stylizer(self, plan: JobPlan) -> Matter:
+        matter = Matter(self._library(), self.matte_settings)
+        info = plan.info  # load the network now: a bad device fails before any file exists
+        matter.load(matter.settings.variant(info.width, info.height))
+        return matter
+
+    def _temporal(self):
+        return MatteCoherence(self.temporal) if self.temporal > 0 else None
+
+    def _output_alpha(self, info) -> bool:
+        return self.replace is None
+
+    def _wrap_writer(self, writer):
+        background = self.background()
+        if background is None:
+            return writer
+        start = self._current_plan().start if self._current_plan() else self.start
+        return CompositingWriter(writer, Background(background), start)
+
+
+class CompositingWriter:
+    """Lays each RGBA frame over its background, then hands it to the real writer."""
+
+    def __init__(self, writer, background: Background, start: int) -> None:
+        self._writer = writer
+        self.background = background
+        self.start = start
+
+    def write(self, index: int, frame) -> None:
+        behind = self.background.behind(index - self.start, frame)
+        self._writer.write(index, composite(frame, behind))
+
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)
