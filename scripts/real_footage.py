@@ -1,4 +1,4 @@
-"""Real footage with independent motion that this project did not make, from Debian's packages.
+"""Real footage (and a real painting) that this project did not make, from Debian's packages.
 
 Debian's `opencv-doc` package ships OpenCV's sample clips (BSD-licensed, part of OpenCV's
 source tree): `vtest.avi` (people walking past a fixed camera, 768x576, 795 frames),
@@ -8,6 +8,10 @@ contacted) and cached in `$RESTYLE_FOOTAGE` (default `~/.cache/restyle/footage`)
 
     from real_footage import real_clip
     path = real_clip("vtest")            # Path to the .avi, or raises FootageUnavailable
+    painting = real_picture("starry-night")  # a public-domain painting, as a style picture
+
+The same package ships Vincent van Gogh's *The Starry Night* (1889, public domain) as
+OpenCV's `starry_night.jpg` sample: the demo's "any picture as the style" example.
 
 `python scripts/real_footage.py` fetches all of them and prints their paths.
 """
@@ -28,6 +32,9 @@ CLIPS = {
     "megamind": "Megamind.avi",  # animated film: characters move independently
     "tree": "tree.avi",
 }
+PICTURES = {
+    "starry-night": "starry_night.jpg",  # Vincent van Gogh, 1889: public domain
+}
 
 
 class FootageUnavailable(RuntimeError):
@@ -41,9 +48,18 @@ def footage_dir() -> Path:
 
 def real_clip(name: str) -> Path:
     """The cached clip `name` (a key of CLIPS), fetching the package on first use."""
-    if name not in CLIPS:
-        raise KeyError(f"unknown clip {name!r}; choose from {', '.join(CLIPS)}")
-    target = footage_dir() / CLIPS[name]
+    return _cached(name, CLIPS)
+
+
+def real_picture(name: str) -> Path:
+    """The cached picture `name` (a key of PICTURES), fetching the package on first use."""
+    return _cached(name, PICTURES)
+
+
+def _cached(name: str, files: dict[str, str]) -> Path:
+    if name not in files:
+        raise KeyError(f"unknown name {name!r}; choose from {', '.join(files)}")
+    target = footage_dir() / files[name]
     if not target.is_file():
         _fetch_all(footage_dir())
     return target
@@ -60,11 +76,12 @@ def _fetch_all(folder: Path) -> None:
         debs = list(Path(scratch).glob(f"{PACKAGE}_*.deb"))
         if fetched.returncode != 0 or not debs:
             raise FootageUnavailable(f"apt-get download {PACKAGE} failed: {fetched.stderr[-300:]}")
-        members = [DATA_DIR + file for file in CLIPS.values()]
+        wanted = [*CLIPS.values(), *PICTURES.values()]
+        members = [DATA_DIR + file for file in wanted]
         tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
         subprocess.run(["tar", "-x", "-C", scratch, *members], stdin=tar.stdout, check=True)
         tar.wait()
-        for file in CLIPS.values():  # rename into place: a half-fetched clip never appears
+        for file in wanted:  # rename into place: a half-fetched clip never appears
             os.replace(Path(scratch) / DATA_DIR / file, folder / file)
 
 

@@ -164,3 +164,31 @@ def test_progress_bar_shows_the_jobs_rate_not_tqdms(capsys):
         assert str(bar.bar).startswith("setup")
     finally:
         bar.close()
+
+
+# -- contact sheet -------------------------------------------------------------------------
+def test_sheet_shows_every_style_distinctly_with_captions(library, index_clip_h264, tmp_path):
+    import cv2
+    import numpy as np
+
+    from restyle.core.contact_sheet import CAPTION
+
+    out = tmp_path / "sheet.png"
+    proc = restyle(
+        "sheet", str(index_clip_h264), "-o", str(out), "--tile-width", "80", library=library.root
+    )
+    assert proc.returncode == 0, proc.stderr
+    sheet = cv2.imread(str(out))
+    tile_h, cell_h = 48, 48 + CAPTION  # 160x96 frames in 80 px tiles, a caption under each
+    assert sheet.shape == (5 * cell_h, 6 * 80, 3)  # source + 26 styles, 6 per row
+    cells = [
+        sheet[r * cell_h : (r + 1) * cell_h, c * 80 : (c + 1) * 80].astype(int)
+        for r in range(5)
+        for c in range(6)
+    ][: 1 + len(BUILTIN_STYLES)]
+    pictures = [cell[:tile_h] for cell in cells]
+    for i in range(len(pictures)):
+        for j in range(i + 1, len(pictures)):
+            assert np.abs(pictures[i] - pictures[j]).mean() > 2, (i, j)
+    captions = [cell[tile_h:] for cell in cells]
+    assert all(caption.max() > 200 for caption in captions)  # light text on the dark bar
