@@ -185,7 +185,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
     dest = Path(args.bundle) if args.bundle else _library(args).builtin_dir
     log = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     install_builtins(dest, force=args.force, log=log)
-    _emit(args, {"builtin": str(dest)}, f"built-in styles ready in {dest}")
+    from .mappings.matte_model import install_matte
+
+    install_matte(dest, force=args.force, log=log)
+    _emit(args, {"builtin": str(dest)}, f"built-in styles and the matte network ready in {dest}")
     return 0
 
 
@@ -513,6 +516,64 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
     return EXIT_CANCELLED if result.cancelled else 0
 
 
+def cmd_matte(args: argparse.Namespace) -> int:
+    from .mappings.matte_job import MatteJob
+    from .writers import format_for_output, output_format
+
+    fmt = args.format or format_for_output(args.output)
+    job = MatteJob(
+        source=_source(args.input),
+        output=args.output,
+        start=args.start,
+        end=args.end,
+        replace=args.replace,
+        refine=not args.no_refine,
+        model=args.model,
+        temporal=args.temporal,
+        backend=args.backend,
+        device=args.device,
+        format=fmt,
+        library=_library(args),
+        fps=args.fps,
+        overwrite=args.overwrite,
+    )
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+    try:
+        result = job.run(progress=bar, cancel=cancel)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    record = {
+        "output": str(result.output),
+        "frames": result.written + result.reused,
+        "written": result.written,
+        "reused": result.reused,
+        "seconds": round(result.seconds, 3),
+        "fps": round(result.fps, 3),
+        "backend": result.backend,
+        "device": result.device,
+        "cancelled": result.cancelled,
+        "replace": args.replace,
+        "peak_memory_mib": round(_peak_memory_mib()),
+        "format": fmt,
+    }
+    text = (
+        f"{result.output}: {result.written} frames matted"
+        + (f", {result.reused} reused" if result.reused else "")
+        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s, {result.backend} on {result.device})"
+    )
+    if result.cancelled:
+        text += (
+            "\ncancelled: nothing kept (a movie cannot be resumed)"
+            if output_format(fmt).movie
+            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
+        )
+    _emit(args, record, text)
+    return EXIT_CANCELLED if result.cancelled else 0
+
+
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -709,6 +770,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace output made with other settings"
     )
     p.set_defaults(func=cmd_stabilize)
+
+    p = sub.add_parser(
+        "matte",
+        parents=[common],
+        help="matte the people in a clip (RGBA), or put a new background behind them",
+    )
+    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
+    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
+    p.add_argument(
+        "--replace",
+        metavar="PICTURE|CLIP|#RRGGBB|blur",
+        help="composite the people over this instead of writing alpha",
+    )
+    p.add_argument(
+        "--temporal",
+        type=float,
+        default=0.6,
+        help="steady the matte along the motion: 0 (off) .. 1 (default 0.6)",
+    )
+    p.add_argument("--no-refine", action="store_true", help="skip the guided-filter edges")
+    p.add_argument(
+        "--model",
+        default="auto",
+        choices=("auto", "general", "landscape"),
+        help="network: general (256x256), landscape (256x144), auto (by the frame's shape)",
+    )
+    p.add_argument("--backend", default="auto", choices=words(BACKENDS), help="inference engine")
+    p.add_argument("--device", default="auto", help=f"{_device_words()} (default auto)")
+    p.add_argument(
+        "--format",
+        choices=tuple(OUTPUT_FORMATS),
+        help="output format (default: from the output's extension, else png); alpha needs "
+        "png, tif, ffv1 or prores",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace output made with other settings"
+    )
+    p.set_defaults(func=cmd_matte)
     return parser
 
 
