@@ -1,0 +1,124 @@
+"""``restyle matte`` and ``MatteJob``: RGBA output, replacement, resume, cancel, bad input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from test_matte import BACKGROUND, PERSON, boxes_in_frame, pan_clip
+
+from restyle.core.cli import main
+from restyle.core.mappings.matte_job import MatteJob
+from restyle.core.progress import CancelToken
+from restyle.core.writers import open_writer
+
+COUNT = 8
+
+
+@pytest.fixture(scope="module")
+def pan_movie(tmp_path_factory):
+    """The astronaut pan as a lossless movie (FFV1), 8 frames."""
+    path = tmp_path_factory.mktemp("matte-media") / "pan.mkv"
+    frames = pan_clip(COUNT)
+    with open_writer(path, fmt="ffv1", fps=24, size=frames[0].shape[1::-1]) as writer:
+        for i, frame in enumerate(frames):
+            writer.write(i, frame)
+    return path
+
+
+@pytest.fixture
+def home(matte_library, monkeypatch):
+    monkeypatch.setenv("RESTYLE_HOME", str(matte_library.root))
+    return matte_library
+
+
+def _read(path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    order = cv2.COLOR_BGRA2RGBA if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(image, order)
+
+
+def test_matte_writes_an_rgba_sequence_and_resumes(home, pan_movie, tmp_path, capsys):
+    out = tmp_path / "matte"
+    assert main(["matte", str(pan_movie), "-o", str(out), "--start", "2", "--end", "5"]) == 0
+    files = sorted(out.glob("*.png"))
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(2, 6)]
+    frames = pan_clip(COUNT)
+    for f in files:
+        t = int(f.stem)
+        rgba = _read(f)
+        assert rgba.shape == frames[t].shape[:2] + (4,)
+        assert np.array_equal(rgba[..., :3], frames[t])  # frame t is the matte of frame t
+        alpha = rgba[..., 3] / 255.0
+        for x0, y0, x1, y1 in boxes_in_frame(PERSON, t):
+            assert alpha[y0:y1, x0:x1].mean() >= 0.9
+        for x0, y0, x1, y1 in boxes_in_frame(BACKGROUND, t):
+            assert alpha[y0:y1, x0:x1].mean() <= 0.1
+    capsys.readouterr()
+    assert (
+        main(["matte", str(pan_movie), "-o", str(out), "--start", "2", "--end", "5", "--json"]) == 0
+    )
+    assert '"reused": 4' in capsys.readouterr().out
+
+
+def test_replace_composites_over_a_colour(home, pan_movie, tmp_path):
+    out = tmp_path / "green"
+    assert (
+        main(["matte", str(pan_movie), "-o", str(out), "--replace", "#00FF00", "--end", "1"]) == 0
+    )
+    rgb = _read(out / "000000.png")
+    frame = pan_clip(1)[0]
+    assert rgb.shape == frame.shape
+    (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 0)
+    assert np.abs(rgb[y0:y1, x0:x1].astype(int) - (0, 255, 0)).mean() < 30
+    (x0, y0, x1, y1), *_ = boxes_in_frame(PERSON, 0)
+    assert np.abs(rgb[y0:y1, x0:x1].astype(int) - frame[y0:y1, x0:x1]).mean() < 30
+
+
+def test_replace_with_a_clip_and_blur(home, pan_movie, tmp_path):
+    for name, replace in (("clip", str(pan_movie)), ("blur", "blur")):
+        out = tmp_path / name
+        assert (
+            main(["matte", str(pan_movie), "-o", str(out), "--replace", replace, "--end", "2"]) == 0
+        )
+        assert len(list(out.glob("*.png"))) == 3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--replace", "#12345"], "#RRGGBB"),
+        (["--replace", "no/such/picture.png"], "not #RRGGBB"),
+        (["--end", "99"], "outside"),
+        (["--temporal", "2"], "between 0 and 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    home, pan_movie, tmp_path, capsys, extra, message
+):
+    out = tmp_path / "never"
+    assert main(["matte", str(pan_movie), "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("restyle: error:") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_alpha_needs_a_format_that_holds_it(home, pan_movie, tmp_path, capsys):
+    assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m.mp4")]) == 2
+    assert "cannot store the matte's alpha" in capsys.readouterr().err
+    assert not (tmp_path / "m.mp4").exists()
+
+
+def test_cancel_keeps_finished_frames_and_a_rerun_resumes(home, pan_movie, tmp_path):
+    out = tmp_path / "cancelled"
+    token = CancelToken()
+
+    def progress(p):
+        if p.done >= 2:
+            token.cancel()
+
+    job = MatteJob(pan_movie, out, library=home)
+    result = job.run(progress=progress, cancel=token)
+    assert result.cancelled and 2 <= len(result.frame_files) < COUNT
+    again = MatteJob(pan_movie, out, library=home).run()
+    assert again.reused == len(result.frame_files) and again.reused + again.written == COUNT
