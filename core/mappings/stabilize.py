@@ -36,6 +36,7 @@ WINDOW = 300  # frames per linear program; consecutive windows overlap
 OVERLAP = 60
 PATH_WEIGHTS = (10.0, 1.0, 100.0)  # w1, w2, w3 of Grundmann et al.
 TRIPOD_WEIGHTS = (1.0, 0.0, 0.0)
+CENTRE_WEIGHT = 1e-3  # breaks ties only: far below the path terms
 EDGE_PX = 1.0  # the crop window stays this far inside the frame (bilinear sampling)
 PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
 
@@ -317,20 +318,25 @@ def solve_window(
     a, c = _residual(motions, basis, b0, cells)
     nr = a.shape[0]
     weights = TRIPOD_WEIGHTS if settings.tripod else PATH_WEIGHTS
-    terms = [(sparse.identity(nr, format="csr"), weights[0])]
+    no_p, no_r = sparse.csr_matrix((nr, n * k)), None
+    terms = [(no_p, sparse.identity(nr, format="csr"), np.zeros(nr), weights[0])]
     if n > 2 and weights[1]:
         d1 = _difference(n - 1, len(cells))
-        terms.append((d1, weights[1]))
+        terms.append((no_p[: d1.shape[0]], d1, np.zeros(d1.shape[0]), weights[1]))
         if n > 3 and weights[2]:
-            terms.append((_difference(n - 2, len(cells)) @ d1, weights[2]))
-    n_split = sum(2 * t.shape[0] for t, _ in terms)
+            d2 = _difference(n - 2, len(cells)) @ d1
+            terms.append((no_p[: d2.shape[0]], d2, np.zeros(d2.shape[0]), weights[2]))
+    if fixed is None:  # ties (a still camera): the steady camera sits at the real one's mean
+        mean = sparse.kron(np.ones((1, n)) / n, sparse.identity(k), format="csr")
+        terms.append((mean, no_r, identity, CENTRE_WEIGHT))
+    n_split = sum(2 * len(rhs) for _, _, rhs, _ in terms)
     n_vars = n * k + nr + n_split
     equalities = [sparse.hstack([a, -sparse.identity(nr), sparse.csr_matrix((nr, n_split))])]
     right = [-c]
     cost = [np.zeros(n * k + nr)]
     offset = 0
-    for term, weight in terms:
-        r = term.shape[0]
+    for on_p, on_r, rhs, weight in terms:
+        r = len(rhs)
         split = sparse.hstack(
             [
                 sparse.csr_matrix((r, offset)),
@@ -339,8 +345,9 @@ def solve_window(
                 sparse.csr_matrix((r, n_split - offset - 2 * r)),
             ]
         )
-        equalities.append(sparse.hstack([sparse.csr_matrix((r, n * k)), term, split]))
-        right.append(np.zeros(r))
+        on_r = sparse.csr_matrix((r, nr)) if on_r is None else on_r
+        equalities.append(sparse.hstack([on_p, on_r, split]))
+        right.append(rhs)
         cost.append(np.full(2 * r, weight))
         offset += 2 * r
     inclusion, limits = _inclusion(basis, b0, box, settings.crop)

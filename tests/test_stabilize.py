@@ -1,0 +1,209 @@
+"""Stabilisation: camera tracking, the L1-optimal path, crop, cuts, and `restyle stabilize`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from clips import encode_clip
+from restyle.core.errors import RestyleError
+from restyle.core.mappings.stabilize import (
+    CameraMotion,
+    StabilizeSettings,
+    jitter,
+    plan_stabilization,
+    track_camera,
+)
+from restyle.core.mappings.stabilize_job import StabilizeJob
+from restyle.core.media import decode_range, probe
+from restyle.core.progress import CancelToken
+
+SIZE = (320, 180)
+
+
+def photo(name: str) -> np.ndarray:
+    from skimage import data
+
+    return getattr(data, name)()[..., :3]
+
+
+def shaken(name: str, n: int, *, seed: int = 0, pan: float = 0.0, amount: float = 4.0):
+    """Frames of a still photo seen through a shaking camera (known per-frame shifts in px,
+    rotations in degrees), with an optional steady pan; a 1.25x zoom keeps borders filled."""
+    rng = np.random.default_rng(seed)
+    image = photo(name)
+    zoom = max(SIZE[0] / image.shape[1], SIZE[1] / image.shape[0]) * 1.25
+    t = np.arange(n)
+    dx = amount * np.sin(2 * np.pi * t / 5.3) + amount / 2 * rng.standard_normal(n) + pan * t
+    dy = amount * np.sin(2 * np.pi * t / 4.1 + 1) + amount / 2 * rng.standard_normal(n)
+    turn = 0.3 * np.sin(2 * np.pi * t / 6.7)
+    centre = (image.shape[1] / 2, image.shape[0] / 2)
+    frames = []
+    for i in range(n):
+        m = cv2.getRotationMatrix2D(centre, turn[i], zoom)
+        m[:, 2] += (SIZE[0] / 2 - centre[0] + dx[i], SIZE[1] / 2 - centre[1] + dy[i])
+        frames.append(cv2.warpAffine(image, m, SIZE, flags=cv2.INTER_CUBIC))
+    return frames, dx, dy
+
+
+def warped(plan, frames):
+    return [plan.warp(i, f) for i, f in enumerate(frames)]
+
+
+def test_tracking_recovers_known_shifts():
+    frames, dx, dy = shaken("astronaut", 12)
+    motion = track_camera(frames, "similarity", find_cuts=False)
+    # motions[i] takes frame i to frame i-1: its shift is the camera's move, reversed
+    shift = motion.motions[1:, :2, 2] * SIZE[1]
+    expected = np.stack([dx[:-1] - dx[1:], dy[:-1] - dy[1:]], axis=1)
+    assert np.abs(shift - expected).max() < 0.5  # rotation is about the centre: no shift there
+
+
+@pytest.mark.parametrize("mode", ["translation", "similarity", "perspective"])
+def test_jitter_is_cut_and_no_border_shows(mode):
+    frames, _, _ = shaken("astronaut", 40)
+    settings = StabilizeSettings(mode=mode)
+    plan = plan_stabilization(track_camera(frames, mode), settings)
+    before = jitter(track_camera(frames, "similarity"))
+    after = jitter(track_camera(warped(plan, frames), "similarity"))
+    assert after["shift_px"] <= 0.25 * before["shift_px"], (before, after)
+    if mode != "translation":
+        assert after["rotation_deg"] <= 0.25 * before["rotation_deg"]
+    # no empty border: warping an all-white frame with a black outside stays all white
+    white = np.full((SIZE[1], SIZE[0]), 255, np.uint8)
+    for matrix in plan.warps:
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        if plan.perspective:
+            out = cv2.warpPerspective(white, matrix, SIZE, flags=flags, borderValue=0)
+        else:
+            out = cv2.warpAffine(white, matrix[:2], SIZE, flags=flags, borderValue=0)
+        assert out.min() == 255
+    assert all((1 - settings.crop) ** 2 - 1e-6 <= k <= 1.0 for k in plan.kept_area)
+
+
+def test_path_resets_at_cuts():
+    first, _, _ = shaken("astronaut", 24, seed=1)
+    second, _, _ = shaken("coffee", 20, seed=2)
+    motion = track_camera(first + second, "similarity")
+    assert motion.cuts == [24]
+    settings = StabilizeSettings()
+    together = plan_stabilization(motion, settings)
+    alone = plan_stabilization(track_camera(second, "similarity", find_cuts=False), settings)
+    # the second shot's warps do not depend on the first shot at all
+    np.testing.assert_allclose(together.warps[24:], alone.warps, atol=1e-6)
+
+
+def test_tripod_holds_the_camera_still():
+    frames, _, _ = shaken("astronaut", 30, pan=0.4, amount=3.0)
+    tripod = plan_stabilization(track_camera(frames), StabilizeSettings(tripod=True, crop=0.2))
+    moved = track_camera(warped(tripod, frames), "similarity", find_cuts=False)
+    shift = np.abs(moved.motions[1:, :2, 2] * SIZE[1])
+    assert shift.max() < 0.35  # sub-pixel: no pan, no shake
+
+
+def test_strength_zero_changes_nothing():
+    frames, _, _ = shaken("astronaut", 10)
+    plan = plan_stabilization(track_camera(frames), StabilizeSettings(strength=0.0, crop=0.0))
+    np.testing.assert_allclose(plan.warps, np.broadcast_to(np.eye(3), plan.warps.shape), atol=1e-9)
+    assert np.array_equal(plan.warp(3, frames[3]), frames[3])
+
+
+def test_bad_settings_are_refused():
+    for bad in (
+        StabilizeSettings(mode="zoom"),
+        StabilizeSettings(crop=0.8),
+        StabilizeSettings(smoothness=2),
+        StabilizeSettings(strength=-1),
+    ):
+        with pytest.raises(RestyleError):
+            bad.check()
+    with pytest.raises(RestyleError):
+        track_camera([])
+
+
+def test_static_clip_is_left_alone():
+    still = [photo("astronaut")[:180, :320].copy() for _ in range(8)]
+    motion = track_camera(still)
+    assert isinstance(motion, CameraMotion) and motion.cuts == []
+    plan = plan_stabilization(motion, StabilizeSettings())
+    assert plan.kept_area == [1.0]  # nothing moves: nothing cropped
+    assert np.abs(plan.warp(5, still[5]).astype(int) - still[5]).max() <= 1
+
+
+# -- the job and the command line ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def shaky_clip(tmp_path_factory) -> Path:
+    frames, _, _ = shaken("astronaut", 30, seed=3)
+    return encode_clip(tmp_path_factory.mktemp("shaky") / "shaky.mkv", frames, codec="ffv1")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", *args], capture_output=True, text=True, timeout=300
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_cli_writes_every_frame_at_source_size_and_resumes(shaky_clip, tmp_path):
+    out = tmp_path / "steady"
+    code, stdout, stderr = run_cli("stabilize", str(shaky_clip), "-o", str(out), "--end", "19")
+    assert code == 0, stderr
+    frames = sorted(out.glob("*.png"))
+    assert [f.name for f in frames] == [f"{i:06d}.png" for i in range(20)]
+    assert all(cv2.imread(str(f)).shape == (SIZE[1], SIZE[0], 3) for f in frames)
+    source = list(decode_range(shaky_clip, 0, 19))
+    before = jitter(track_camera(source))
+    steady = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in frames]
+    assert jitter(track_camera(steady))["shift_px"] <= 0.25 * before["shift_px"]
+    again = StabilizeJob(shaky_clip, out, end=19).run()
+    assert again.reused == 20 and again.written == 0
+
+
+def test_movie_output_has_the_same_frames(shaky_clip, tmp_path):
+    out = tmp_path / "steady.mp4"
+    code, _, stderr = run_cli("stabilize", str(shaky_clip), "-o", str(out), "--mode", "perspective")
+    assert code == 0, stderr
+    info = probe(out)
+    assert (info.frame_count, info.width, info.height) == (30, *SIZE)
+
+
+def test_cancel_keeps_finished_frames(shaky_clip, tmp_path):
+    out = tmp_path / "steady"
+    token = CancelToken()
+
+    def progress(p):
+        if p.stage == "stabilize" and p.done >= 3:
+            token.cancel()
+
+    result = StabilizeJob(shaky_clip, out).run(progress=progress, cancel=token)
+    assert result.cancelled and 3 <= len(result.frame_files) < 30
+    resumed = StabilizeJob(shaky_clip, out).run()
+    assert resumed.reused == len(result.frame_files) and resumed.written + resumed.reused == 30
+    other = StabilizeJob(shaky_clip, out, crop=0.2)
+    with pytest.raises(RestyleError, match="other settings"):
+        other.run()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["missing.mp4"], "does not exist"),
+        (["{clip}", "--start", "25", "--end", "40"], "outside"),
+        (["{clip}", "--crop", "0.9"], "crop"),
+        (["{clip}", "--smoothness", "-1"], "smoothness"),
+        (["{clip}", "--strength", "3"], "strength"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(shaky_clip, tmp_path, args, message):
+    out = tmp_path / "out"
+    args = [a.format(clip=shaky_clip) for a in args]
+    code, _, stderr = run_cli("stabilize", *args, "-o", str(out))
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("restyle: error:") and message in lines[0]
+    assert not out.exists()
