@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-from clips import encode_clip
 from restyle.core.errors import RestyleError
 from restyle.core.mappings.stabilize import (
     CameraMotion,
@@ -22,6 +21,8 @@ from restyle.core.mappings.stabilize import (
 from restyle.core.mappings.stabilize_job import StabilizeJob
 from restyle.core.media import decode_range, probe
 from restyle.core.progress import CancelToken
+
+from clips import encode_clip
 
 SIZE = (320, 180)
 
