@@ -10,11 +10,11 @@ picture style.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +162,38 @@ def _looks_like_mix(spec: str) -> bool:
     return "," in spec or (":" in spec and not re.match(r"^[A-Za-z]:[\\/]", spec))
 
 
+MAX_NAME_LENGTH = 64
+_NAME_PUNCTUATION = frozenset(" -_.()'+&!")
+
+
+def check_style_name(name: str) -> str:
+    """A trained style's display name, stripped; RestyleError unless it is safe (letters,
+    digits, spaces and a little punctuation; no path, no mix syntax) and not a built-in's
+    id or name, which it could never be reached by."""
+    name = str(name).strip()
+    if not name:
+        raise RestyleError("a trained style needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise RestyleError(f"a style name has at most {MAX_NAME_LENGTH} characters")
+    bad = sorted({c for c in name if not (c.isalnum() or c in _NAME_PUNCTUATION)})
+    if bad or name.startswith("."):
+        shown = "".join(bad) or "a leading '.'"
+        raise RestyleError(
+            f"'{name}' cannot be a style name ({shown!r}): use letters, digits, spaces "
+            "and - _ . ( ) ' + & !"
+        )
+    reserved = {sid for sid, _ in BUILTIN_STYLES} | {n.lower() for _, n in BUILTIN_STYLES}
+    if name.lower() in reserved or _slug(name).lower() in reserved or name.isdigit():
+        raise RestyleError(f"'{name}' is a built-in style; choose another name")
+    return name
+
+
+def _slug(name: str) -> str:
+    """A folder name for a style name (ASCII; names without any get a stable hash)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return slug or "style-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
 class StyleLibrary:
     """Finds, lists and resolves styles; owns the per-user library folder."""
 
@@ -279,11 +311,9 @@ class StyleLibrary:
         )
 
     def trained_folder(self, name: str) -> Path:
-        """Where a trained style called ``name`` lives (a safe folder name)."""
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-        if not slug:
-            raise RestyleError(f"'{name}' cannot be used as a style name")
-        return self.styles_dir / slug
+        """Where a trained style called ``name`` lives (a safe folder name); refuses names
+        that are not safe display names or that belong to a built-in."""
+        return self.styles_dir / _slug(check_style_name(name))
 
     # -- managing trained styles -------------------------------------------------------
     def _trained_by_name(self, name: str) -> StyleInfo:
@@ -331,35 +361,10 @@ class StyleLibrary:
         return path
 
     def install(self, path: Path, overwrite: bool = False) -> StyleInfo:
-        """Add a shared style (a packed file or a style folder) to this library."""
-        path = Path(path)
-        if not path.exists():
-            raise RestyleError(f"{path} does not exist")
-        self.styles_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".install-", dir=self.styles_dir))
-        try:
-            if path.is_dir():
-                shutil.copytree(path, staging / path.name)
-            elif zipfile.is_zipfile(path):
-                with zipfile.ZipFile(path) as zf:
-                    for member in zf.namelist():
-                        if member.startswith("/") or ".." in Path(member).parts:
-                            raise RestyleError(f"{path} holds an unsafe path: {member}")
-                    zf.extractall(staging)
-            else:
-                raise RestyleError(f"{path} is not a packed style or a style folder")
-            folders = [d for d in staging.iterdir() if (d / "style.json").is_file()]
-            if len(folders) != 1:
-                raise RestyleError(f"{path} does not hold exactly one trained style")
-            meta = json.loads((folders[0] / "style.json").read_text(encoding="utf-8"))
-            if meta.get("kind") != "trained" or not (folders[0] / "model.onnx").is_file():
-                raise RestyleError(f"{path} is not a complete trained style")
-            target = self.trained_folder(meta.get("name", folders[0].name))
-            if target.exists():
-                if not overwrite:
-                    raise RestyleError(f"a style named '{meta.get('name')}' already exists")
-                shutil.rmtree(target)
-            os.rename(folders[0], target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        """Add a shared style (a packed file or a style folder) to this library, after
+        checking it: size and file-count limits before anything is unpacked, its metadata,
+        its name, and one tiny frame run through it (see ``style_install``)."""
+        from .style_install import install_style
+
+        target = install_style(self, Path(path), overwrite=overwrite)
         return self._trained_by_name(target.name)
