@@ -109,11 +109,9 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
     if backend == "onnx":
         from .onnx_engine import OnnxEngine
 
-        if precision not in ("auto", "fp32"):
-            raise RestyleError(
-                f"precision '{precision}' needs the torch or openvino backend (--backend)"
-            )
-        return OnnxEngine(model.onnx, model.arch, device)
+        if precision == "bf16":
+            raise RestyleError("precision 'bf16' needs the torch or openvino backend (--backend)")
+        return OnnxEngine(model.onnx, model.arch, device, precision=precision)
     if backend == "openvino":
         if not openvino_available():
             raise RestyleError(

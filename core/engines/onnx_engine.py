@@ -1,4 +1,10 @@
-"""ONNX Runtime engine: needs only onnxruntime and numpy, the lightest way to run a style."""
+"""ONNX Runtime engine: needs only onnxruntime and numpy, the lightest way to run a style.
+
+Device ``auto`` tries the GPU providers this onnxruntime has, in order, and falls back to the
+CPU with the reason in ``note`` ("CUDA not usable: missing cuDNN 9 ...; running on CPU");
+an explicitly requested device that cannot start is an error that says why. On CUDA the
+network runs in fp16 where its first batch keeps the precision bar against fp32.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import numpy as np
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
 from .cpu import cpu_threads
+from .precision import PRECISION_BAR_DB, psnr
 
 # Preferred order; each maps the user's device word to an execution provider.
 PROVIDERS = {
@@ -18,7 +25,14 @@ PROVIDERS = {
     "dml": "DmlExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
+LABELS = {"tensorrt": "TensorRT", "cuda": "CUDA", "coreml": "Core ML", "dml": "DirectML"}
 AUTO_ORDER = ("cuda", "coreml", "dml", "cpu")  # TensorRT only when asked: long first build
+INSTALL_HINTS = {
+    "cuda": "install GPU support in the add-on preferences, or onnxruntime-gpu (PyPI)",
+    "tensorrt": "install onnxruntime-gpu and TensorRT",
+    "dml": "install onnxruntime-directml (Windows)",
+    "coreml": "use a macOS build of onnxruntime",
+}
 
 
 def available_devices() -> list[str]:
@@ -37,23 +51,46 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
     if word not in PROVIDERS:
         raise RestyleError(f"unknown device '{device}': use auto, {', '.join(PROVIDERS)}")
     if word not in available:
-        hint = {
-            "cuda": "install onnxruntime-gpu instead of onnxruntime (PyPI)",
-            "tensorrt": "install onnxruntime-gpu and TensorRT",
-            "dml": "install onnxruntime-directml (Windows)",
-            "coreml": "use a macOS build of onnxruntime",
-        }.get(word, "")
+        hint = INSTALL_HINTS.get(word, "")
         raise RestyleError(
             f"device '{device}' is not available in this onnxruntime "
             f"(available: {', '.join(available)}){'; ' + hint if hint else ''}"
         )
     options: dict = {"device_id": int(index)} if index and word in ("cuda", "tensorrt") else {}
+    if word == "tensorrt":
+        options = {**options, "trt_fp16_enable": True, "trt_engine_cache_enable": True}
     chosen: list = [(PROVIDERS[word], options) if options else PROVIDERS[word]]
     if word == "tensorrt":
-        chosen.append(("CUDAExecutionProvider", options) if options else "CUDAExecutionProvider")
+        cuda = {k: v for k, v in options.items() if k == "device_id"}
+        chosen.append(("CUDAExecutionProvider", cuda) if cuda else "CUDAExecutionProvider")
     if word != "cpu":
         chosen.append("CPUExecutionProvider")
     return chosen
+
+
+def why_not_started(word: str) -> str:
+    """The reason a provider that onnxruntime lists did not start."""
+    if word in ("cuda", "tensorrt"):
+        from .gpu import why_no_cuda
+
+        return why_no_cuda()
+    return "the provider did not start (driver or OS too old?)"
+
+
+def candidates(device: str) -> list[str]:
+    """Device words to try in order: the one asked for, or auto's order ending with cpu."""
+    if device.partition(":")[0] != "auto":
+        return [device]
+    return [w for w in AUTO_ORDER if w in available_devices()]
+
+
+def auto_note() -> str:
+    """Said when auto runs on the CPU although an NVIDIA GPU is present."""
+    from .gpu import nvidia_driver_present
+
+    if "cuda" not in available_devices() and nvidia_driver_present():
+        return "NVIDIA GPU found, but this onnxruntime has no CUDA: " + INSTALL_HINTS["cuda"]
+    return ""
 
 
 class OnnxEngine:
@@ -62,40 +99,134 @@ class OnnxEngine:
     backend = "onnx"
 
     def __init__(
-        self, path: Path, arch: ArchSpec, device: str = "auto", threads: int | None = None
+        self,
+        path: Path,
+        arch: ArchSpec,
+        device: str = "auto",
+        threads: int | None = None,
+        precision: str = "auto",
     ) -> None:
-        import onnxruntime as ort
-
         if not Path(path).is_file():
             raise RestyleError(f"model file not found: {path}")
+        if precision not in ("auto", "fp32", "fp16"):
+            raise RestyleError(f"precision '{precision}' is not one ONNX Runtime runs: fp32, fp16")
+        self.arch = arch
+        self.path = Path(path)
+        self.threads = threads or cpu_threads()
+        notes = []
+        for word in candidates(device):
+            session = self._session(providers_for(word), fp16=False)
+            active = _device_of(session)
+            if active == word.partition(":")[0]:
+                break
+            label = LABELS.get(word.partition(":")[0], word)
+            why = why_not_started(word.partition(":")[0])
+            if device.partition(":")[0] != "auto":
+                raise RestyleError(f"{label} could not start: {why}; use --device cpu (or auto)")
+            notes.append(f"{label} not usable: {why}")
+        self.session = session
+        self.device = active
+        if notes:
+            notes.append("running on CPU")
+        elif device == "auto" and active == "cpu":
+            notes.append(auto_note())
+        self.precision = self._pick_precision(precision)
+        self.checked = True
+        self._fp32_session = None
+        self.note = "; ".join(n for n in notes if n)
+        if self.precision == "fp16":
+            self.enable_fp16(device)
+
+    def enable_fp16(self, device: str = "cpu") -> None:
+        """Run fp16 (TensorRT: its own fp16; else an fp16 copy of the network), checked
+        against this fp32 session on the first batch."""
+        self._fp32_session = self.session
+        if self.device == "tensorrt":  # fp16 inside TensorRT; the reference runs on CUDA
+            index = device.partition(":")[2]
+            self._fp32_session = self._session(
+                providers_for("cuda" + (":" + index if index else "")), fp16=False
+            )
+        else:
+            same = self.device if device.partition(":")[0] == "auto" else device
+            self.session = self._session(providers_for(same), fp16=True)
+        self.precision, self.checked = "fp16", False
+
+    def _pick_precision(self, precision: str) -> str:
+        """fp16 on CUDA and TensorRT (checked on the first batch), fp32 elsewhere."""
+        if precision == "fp16" and self.device not in ("cuda", "tensorrt"):
+            raise RestyleError("fp16 in ONNX Runtime needs a CUDA or TensorRT device")
+        if self.device == "tensorrt":
+            return "fp16"  # the provider was started with trt_fp16_enable
+        if precision == "auto":
+            return (
+                "fp16"
+                if self.device in ("cuda", "tensorrt") and self.arch.half_precision
+                else "fp32"
+            )
+        return precision
+
+    def _session(self, providers: list, fp16: bool):
+        import onnxruntime as ort
+
+        if any("CUDA" in str(p) or "Tensorrt" in str(p) for p in providers):
+            from .gpu import preload_onnxruntime_cuda
+
+            preload_onnxruntime_cuda()
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.intra_op_num_threads = threads or cpu_threads()
+        opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         # Spinning threads would steal the cores that decode and encode run on.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
-        providers = providers_for(device)
+        model = fp16_model(self.path) if fp16 else str(self.path)
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=providers)
+            return ort.InferenceSession(model, opts, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise RestyleError(f"could not load model {Path(path).name}: {exc}") from exc
-        wanted = providers[0] if isinstance(providers[0], str) else providers[0][0]
-        active = self.session.get_providers()[0]
-        if active != wanted:
-            raise RestyleError(
-                f"onnxruntime could not start {wanted} (it fell back to {active}); "
-                "check the GPU driver and CUDA/cuDNN libraries, or use --device cpu"
-            )
-        self.arch = arch
-        self.device = next(w for w, p in PROVIDERS.items() if p == active)
-        self.path = Path(path)
+            raise RestyleError(f"could not load model {self.path.name}: {exc}") from exc
 
-    def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+    def _feeds(self, images: np.ndarray, condition: np.ndarray | None) -> dict:
         feeds = {self.arch.input_name: np.ascontiguousarray(images, dtype=np.float32)}
         if self.arch.condition:
             if condition is None:
                 raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
             feeds[self.arch.condition] = np.ascontiguousarray(condition, dtype=np.float32)
-        return self.session.run(None, feeds)[0]
+        return feeds
+
+    def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        feeds = self._feeds(images, condition)
+        out = self.session.run(None, feeds)[0]
+        if not self.checked:
+            reference = self._fp32_session.run(None, feeds)[0]
+            self._check(psnr(out, reference))
+            if self.precision == "fp32":
+                self.session, out = self._fp32_session, reference
+            self._fp32_session = None
+        return out
+
+    def _check(self, db: float) -> None:
+        self.checked = True
+        if db < PRECISION_BAR_DB:
+            self.note = _join(self.note, f"fp16 gave {db:.1f} dB against fp32: running fp32")
+            self.precision = "fp32"
+        else:
+            self.note = _join(self.note, f"fp16 checked: {db:.1f} dB against fp32")
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _device_of(session) -> str:
+    active = session.get_providers()[0]
+    return next(w for w, p in PROVIDERS.items() if p == active)
+
+
+def fp16_model(path: Path) -> bytes:
+    """The network with fp16 weights and maths, fp32 inputs and outputs (for CUDA)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    return model.SerializeToString()

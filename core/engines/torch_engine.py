@@ -26,12 +26,37 @@ def pick_device(device: str) -> str:
             return "mps"
         return "cpu"
     if word == "cuda" and not torch.cuda.is_available():
-        raise RestyleError("device 'cuda' requested but this torch build has no usable CUDA")
+        raise RestyleError(f"CUDA could not start in PyTorch: {why_no_torch_cuda()}")
     if word == "mps" and not torch.backends.mps.is_available():
         raise RestyleError("device 'mps' requested but it is not available")
     if word not in TORCH_DEVICES:
         raise RestyleError(f"unknown torch device '{device}': use auto, cpu, cuda[:N] or mps")
     return device
+
+
+def why_no_torch_cuda() -> str:
+    """Why torch.cuda is unavailable: a CPU-only build, no driver, or no device."""
+    import torch
+
+    if torch.version.cuda is None:
+        return (
+            "this PyTorch is a CPU-only build; install a CUDA build "
+            "(the add-on preferences' Install GPU support)"
+        )
+    from .gpu import nvidia_driver_present
+
+    if not nvidia_driver_present():
+        return "no NVIDIA driver found"
+    return f"the driver found no usable GPU for CUDA {torch.version.cuda} (driver too old?)"
+
+
+def auto_device_note(picked: str) -> str:
+    """Said when auto runs torch on the CPU although an NVIDIA driver is present."""
+    from .gpu import nvidia_driver_present
+
+    if picked == "cpu" and nvidia_driver_present():
+        return f"CUDA not usable: {why_no_torch_cuda()}; running on CPU"
+    return ""
 
 
 PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -86,6 +111,7 @@ class TorchEngine:
         tune_cpu_allocator()
         self.arch = arch
         self.device = pick_device(device)
+        self.note = auto_device_note(self.device) if device == "auto" else ""
         if precision == "auto":
             precision = auto_precision(self.device, arch.half_precision)
         if precision not in PRECISIONS:

@@ -1,0 +1,137 @@
+"""GPU provider and device selection, fallbacks and their messages, tested on the CPU by
+mocking what is installed (no GPU here: the GPU paths themselves are unverified)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from restyle.core.engines import ModelFiles, create_engine, explain, gpu, onnx_engine
+from restyle.core.engines.precision import psnr
+from restyle.core.errors import RestyleError
+from restyle.models.registry import ARCHS
+
+LINUX_LIBS = [lib for _what, lib in gpu.CUDA_LIBRARIES["linux"]]
+
+
+def loader(*present: str):
+    return lambda name: name in present
+
+
+def multistyle(library) -> ModelFiles:
+    return ModelFiles(
+        ARCHS["multistyle26"],
+        library.builtin_file("multistyle26", ".onnx"),
+        library.builtin_file("multistyle26", ".safetensors"),
+    )
+
+
+def frame_and_style():
+    rng = np.random.default_rng(1)
+    x = rng.random((1, 3, 48, 64), np.float32)
+    c = np.zeros((1, 26), np.float32)
+    c[0, 4] = 1.0
+    return x, c
+
+
+@pytest.fixture
+def cuda_listed(monkeypatch):
+    """An onnxruntime that lists CUDA (as onnxruntime-gpu does) on a machine without a GPU."""
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cuda", "cpu"])
+    monkeypatch.setattr(gpu, "_loads", loader("libcuda.so.1", "libcudart.so.12"))
+    monkeypatch.setattr(gpu.sys, "platform", "linux")
+
+
+def test_why_no_cuda_names_what_is_missing():
+    assert gpu.why_no_cuda(loader(), "linux") == "no NVIDIA driver (libcuda.so.1 not found)"
+    why = gpu.why_no_cuda(loader("libcuda.so.1", "libcudart.so.12", "libcublasLt.so.12"), "linux")
+    assert why == "missing cuDNN 9 (libcudnn.so.9)"
+    assert "driver too old" in gpu.why_no_cuda(loader(*LINUX_LIBS), "linux")
+    assert gpu.why_no_cuda(loader(), "win32").endswith("(nvcuda.dll not found)")
+    assert not gpu.nvidia_driver_present(loader(*LINUX_LIBS), "darwin")
+
+
+def test_auto_falls_back_to_cpu_and_says_why(library, cuda_listed):
+    engine = create_engine(multistyle(library), "onnx", "auto")
+    assert engine.device == "cpu" and engine.precision == "fp32"
+    assert engine.note == (
+        "CUDA not usable: missing cuBLAS 12 (libcublasLt.so.12), cuDNN 9 (libcudnn.so.9); "
+        "running on CPU"
+    )
+    assert "running on CPU" in explain(engine)
+    x, c = frame_and_style()
+    assert engine.run(x, c).shape == (1, 3, 48, 64)
+
+
+def test_cuda_asked_for_but_not_starting_is_an_error_that_says_why(library, cuda_listed):
+    with pytest.raises(RestyleError, match=r"^CUDA could not start: missing cuBLAS 12"):
+        create_engine(multistyle(library), "onnx", "cuda")
+
+
+def test_cuda_missing_from_this_onnxruntime_names_the_fix(library, monkeypatch):
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
+    with pytest.raises(RestyleError, match="install GPU support in the add-on preferences"):
+        create_engine(multistyle(library), "onnx", "cuda:1")
+
+
+def test_auto_on_cpu_mentions_an_unused_nvidia_gpu(library, monkeypatch):
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
+    monkeypatch.setattr(gpu, "_loads", loader("libcuda.so.1"))
+    monkeypatch.setattr(gpu.sys, "platform", "linux")
+    engine = create_engine(multistyle(library), "onnx", "auto")
+    assert engine.note.startswith("NVIDIA GPU found, but this onnxruntime has no CUDA")
+
+
+def test_tensorrt_providers_carry_index_fp16_and_cuda_fallback(monkeypatch):
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["tensorrt", "cuda", "cpu"])
+    trt, cuda, cpu = onnx_engine.providers_for("tensorrt:1")
+    assert trt[0] == "TensorrtExecutionProvider"
+    assert trt[1]["device_id"] == 1 and trt[1]["trt_fp16_enable"]
+    assert cuda == ("CUDAExecutionProvider", {"device_id": 1})
+    assert cpu == "CPUExecutionProvider"
+    assert onnx_engine.providers_for("auto")[0] == "CUDAExecutionProvider"  # TensorRT: asked
+
+
+def test_fp16_is_checked_against_fp32_on_the_first_batch(library):
+    """The CUDA fp16 path's conversion and check, run on ONNX Runtime's CPU provider."""
+    engine = create_engine(multistyle(library), "onnx", "cpu")
+    x, c = frame_and_style()
+    reference = engine.run(x, c)
+    engine.enable_fp16("cpu")
+    out = engine.run(x, c)
+    assert engine.precision == "fp16" and engine.note.startswith("fp16 checked:")
+    assert 35.0 <= psnr(out, reference) < 200.0
+
+
+def test_fp16_below_the_bar_falls_back_to_fp32(library, monkeypatch):
+    monkeypatch.setattr(onnx_engine, "PRECISION_BAR_DB", 1000.0)
+    engine = create_engine(multistyle(library), "onnx", "cpu")
+    x, c = frame_and_style()
+    reference = engine.run(x, c)
+    engine.enable_fp16("cpu")
+    out = engine.run(x, c)
+    assert engine.precision == "fp32" and "running fp32" in engine.note
+    np.testing.assert_array_equal(out, reference)
+
+
+def test_fp16_on_the_cpu_provider_is_refused_with_a_reason(library):
+    with pytest.raises(RestyleError, match="needs a CUDA or TensorRT device"):
+        create_engine(multistyle(library), "onnx", "cpu", "fp16")
+
+
+def test_torch_cuda_reasons(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from restyle.core.engines import torch_engine
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(RestyleError, match="CPU-only build"):
+        torch_engine.pick_device("cuda")
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    monkeypatch.setattr(gpu, "_loads", loader())
+    assert torch_engine.why_no_torch_cuda() == "no NVIDIA driver found"
+    monkeypatch.setattr(gpu, "_loads", loader(*LINUX_LIBS))
+    monkeypatch.setattr(gpu.sys, "platform", "linux")
+    assert "driver too old" in torch_engine.why_no_torch_cuda()
+    assert torch_engine.auto_device_note("cpu").startswith("CUDA not usable:")
+    assert torch_engine.auto_device_note("cuda") == ""
