@@ -69,6 +69,13 @@ def effect_span(first: int, last: int) -> dict:
     return {"frame_start": first, "frame_end": last + 1}
 
 
+def effect_inputs(*sources) -> dict:
+    """``new_effect``'s input strips: ``input1``.. since 4.4 (``seq1``.. before)."""
+    owner = getattr(bpy.types, "StripsTopLevel", None) or bpy.types.SequencesTopLevel
+    word = "input" if "input1" in owner.bl_rna.functions["new_effect"].parameters else "seq"
+    return {f"{word}{i}": strip for i, strip in enumerate(sources, 1)}
+
+
 def scene_fps(scene: bpy.types.Scene) -> tuple[int, float]:
     return scene.render.fps, scene.render.fps_base
 

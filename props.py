@@ -190,6 +190,13 @@ class RESTYLE_PG_settings(PropertyGroup):
         default=0,
     )
 
+    # -- background (matte) --
+    background: StringProperty(
+        name="Background",
+        description="Behind the matte: a strip name, a picture file, #RRGGBB, or BLUR",
+        default="BLUR",
+    )
+
     # -- keyframes and training --
     keyframes: CollectionProperty(type=RESTYLE_PG_keyframe)
     keyframe_index: IntProperty(name="Active Keyframe", default=-1)

@@ -6,9 +6,10 @@ without Blender.
 
 
 def _modules():
-    from . import apply_style, keyframes, sidebar, train_style
+    from . import apply_style, keyframes, matte, sidebar, train_style
 
-    return apply_style, apply_style.classes + sidebar.classes + keyframes.classes + train_style.classes
+    classes = apply_style.classes + sidebar.classes + keyframes.classes + train_style.classes
+    return apply_style, classes + matte.classes
 
 
 def register() -> None:

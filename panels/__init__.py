@@ -2,9 +2,10 @@
 
 
 def _classes() -> tuple:
-    from . import keyframes, sequencer
+    from . import background, keyframes, sequencer
 
-    return sequencer.classes + keyframes.classes  # parents before their sub-panels
+    # parents before their sub-panels
+    return sequencer.classes + keyframes.classes + background.classes
 
 
 def register() -> None:

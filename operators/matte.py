@@ -1,0 +1,224 @@
+"""``restyle.matte_strip`` and ``restyle.replace_background``.
+
+matte_strip runs a ``MatteJob`` on the shared ``ModalJob`` machinery and lands an RGBA image
+strip (alpha = the people) above the source with the apply contract: first free channel,
+exactly the range, one undo step, alpha-over blending. replace_background then puts a
+background under that strip with VSE strips only (a strip, a picture, a colour strip or a
+Gaussian blur of the source), so no second copy of the frames is baked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from ..core.errors import RestyleError
+from .apply_style import Request, RESTYLE_OT_apply_style
+from .modal_job import JobRequest, ModalJob
+from .output_strip import free_channel, output_folder, settings_hash
+from .strip_source import container_strips, find_strip, read_strip
+
+MATTE_OF = "restyle_matte_of"  # custom property on a matte strip: the strip it was made from
+
+
+class RESTYLE_OT_matte_strip(ModalJob, Operator):
+    """Matte the people in a movie or image strip into an RGBA strip above it"""
+
+    bl_idname = "restyle.matte_strip"
+    bl_label = "Matte"
+    bl_options = {"UNDO"}
+
+    strip: StringProperty(name="Strip", description="Strip to matte (empty: the active strip)")
+    frame_start: IntProperty(
+        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
+    )
+    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
+    refine: BoolProperty(
+        name="Refine Edges", default=True, description="Snap the matte's edges to the picture"
+    )
+    temporal: FloatProperty(
+        name="Temporal Coherence",
+        min=0.0,
+        max=1.0,
+        default=0.6,
+        subtype="FACTOR",
+        description="Steady the matte along the motion (0: frame by frame)",
+    )
+
+    task = "matte"
+    cancel_message = "Cancelled; finished frames stay on disk"
+    # The strip-making half is apply_style's: same contract, same checks.
+    finish = RESTYLE_OT_apply_style.finish
+    shortcut = RESTYLE_OT_apply_style.shortcut
+
+    def prepare(self, context) -> JobRequest:
+        from ..core.mappings.matte_job import MatteJob
+        from ..core.styles import StyleLibrary
+        from ..prefs import library_root
+
+        scene = compat.sequencer_scene(context)
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError("no sequencer scene")
+        source = read_strip(scene, find_strip(scene, self.strip))
+        settings = scene.restyle
+        if self.properties.is_property_set("frame_start") or self.properties.is_property_set(
+            "frame_end"
+        ):
+            first, last = source.checked_range(self.frame_start, self.frame_end)
+        else:
+            first, last = source.checked_range(settings.frame_start, settings.frame_end)
+        shown = source.frames(first, last)
+        job_settings = {"refine": self.refine, "temporal": self.temporal}
+        key = settings_hash(source.files, {"id": "matte"}, {**job_settings, "format": "png"})
+        folder, stored = output_folder(source.name, "matte", key)
+        job = MatteJob(
+            source=source.source,
+            output=folder,
+            start=min(shown),
+            end=max(shown),
+            library=StyleLibrary(library_root(context)),
+            format="png",
+            **job_settings,
+        )
+        job.validate()
+        request = Request(
+            scene=scene.name,
+            source=source,
+            first=first,
+            last=last,
+            shown=shown,
+            job=job,
+            style_id="matte",
+            style_name="Matte",
+            folder=folder,
+            stored_folder=stored,
+            movie_name=None,
+        )
+        return JobRequest(job, source.name, "Matte", len(set(shown)), self.task, data=request)
+
+    def _make_strip(self, request: Request):
+        strip = RESTYLE_OT_apply_style._make_strip(self, request)
+        strip.blend_type = "ALPHA_OVER"
+        strip.alpha_mode = "STRAIGHT"
+        strip[MATTE_OF] = request.source.name
+        return strip
+
+
+class RESTYLE_OT_replace_background(Operator):
+    """Put a new background behind a matte strip, with VSE blending (nothing is baked)"""
+
+    bl_idname = "restyle.replace_background"
+    bl_label = "Replace Background"
+    bl_options = {"REGISTER", "UNDO"}
+
+    strip: StringProperty(
+        name="Matte Strip", description="The RGBA strip Matte made (empty: the active strip)"
+    )
+    background: StringProperty(
+        name="Background",
+        description="A strip name, a picture file, a colour #RRGGBB, or BLUR (the source, blurred)",
+    )
+
+    @classmethod
+    def poll(cls, context):
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    def execute(self, context):
+        try:
+            strip = self._replace(compat.sequencer_scene(context))
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Restyle: '{strip.name}' is the new background")
+        return {"FINISHED"}
+
+    def _replace(self, scene):
+        from ..core.mappings.background import COLOUR
+
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError("no sequencer scene")
+        matte = find_strip(scene, self.strip)
+        if matte.type != "IMAGE":
+            raise RestyleError(f"'{matte.name}' is not a matte strip (made by Matte)")
+        text = self.background.strip()
+        if not text:
+            raise RestyleError("choose a background: a strip, a picture, #RRGGBB or BLUR")
+        editor = scene.sequence_editor
+        strips = container_strips(scene, _metas(matte))
+        first, last = compat.shown_frames(matte)
+        named = compat.all_strips(editor).get(text)
+        if named is not None:
+            if named == matte:
+                raise RestyleError("a strip cannot be its own background")
+            _lift_above(strips, matte, named.channel, first, last)
+            matte.blend_type = "ALPHA_OVER"
+            return named
+        if COLOUR.match(text):
+            rgb = bytes.fromhex(text[1:])
+            new = self._under(strips, matte, "COLOR", f"{matte.name}.Background", first, last)
+            new.color = tuple(c / 255.0 for c in rgb)
+            return new
+        if text.upper() == "BLUR":
+            source = compat.all_strips(editor).get(matte.get(MATTE_OF, ""))
+            if source is None:
+                raise RestyleError(
+                    f"BLUR needs the strip '{matte.name}' was matted from; it is gone"
+                )
+            new = self._under(
+                strips, matte, "GAUSSIAN_BLUR", f"{matte.name}.Blur", first, last, source
+            )
+            new.size_x = new.size_y = max(8.0, 0.02 * scene.render.resolution_x)
+            return new
+        return self._picture(scene, strips, matte, text, first, last)
+
+    def _under(self, strips, matte, kind, name, first, last, source=None):
+        """A new effect strip in the matte's channel; the matte moves up a free channel."""
+        channel = matte.channel
+        _lift_above(strips, matte, channel, first, last)
+        inputs = compat.effect_inputs(source) if source is not None else {}
+        return strips.new_effect(
+            name=name, type=kind, channel=channel, **compat.effect_span(first, last), **inputs
+        )
+
+    def _picture(self, scene, strips, matte, text, first, last):
+        path = Path(bpy.path.abspath(text))
+        if not path.is_file():
+            raise RestyleError(
+                f"background '{text}' is not a strip, a picture file, #RRGGBB or BLUR"
+            )
+        channel = matte.channel
+        _lift_above(strips, matte, channel, first, last)
+        new = strips.new_image(
+            name=f"{matte.name}.Background",
+            filepath=str(path),
+            channel=channel,
+            frame_start=first,
+            fit_method="FILL",
+        )
+        compat.strip_set(new, "duration", last - first + 1)
+        return new
+
+
+def _metas(strip) -> tuple[str, ...]:
+    names = []
+    meta = compat.parent_meta(strip)
+    while meta is not None:
+        names.insert(0, meta.name)
+        meta = compat.parent_meta(meta)
+    return tuple(names)
+
+
+def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:
+    """Move the matte to the first free channel above ``channel`` if it is not above it."""
+    if matte.channel > channel and matte.channel != channel:
+        return
+    others = [s for s in strips if s != matte]
+    matte.channel = free_channel(others, channel, first, last)
+
+
+classes = (RESTYLE_OT_matte_strip, RESTYLE_OT_replace_background)

@@ -1,0 +1,107 @@
+"""``restyle.matte_strip`` and ``restyle.replace_background`` in real Blender, headless.
+
+Footage: a pan over scikit-image's astronaut (a real photo of a person), the frames carrying
+a known motion (tests/test_matte.py). The matte strip must show, at each scene frame, the
+matte of exactly the source frame shown there (alpha >= 0.9 on her, <= 0.1 on the
+background), and a replaced background must show through where she is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_matte import BACKGROUND, HEIGHT, PERSON, WIDTH, boxes_in_frame, pan_clip
+from vse import add_images, all_strips, render, shown_frames
+
+pytestmark = pytest.mark.blender
+
+COUNT = 6
+
+
+@pytest.fixture
+def pan_strip(scene, tmp_path):
+    import bpy
+
+    scene.render.resolution_x, scene.render.resolution_y = WIDTH, HEIGHT
+    folder = tmp_path / "pan"
+    folder.mkdir()
+    files = []
+    for i, frame in enumerate(pan_clip(COUNT)):
+        files.append(folder / f"{i:04d}.png")
+        cv2.imwrite(str(files[-1]), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    return add_images(scene, files, frame_start=10, channel=2, name="pan")
+
+
+def _matte_frames(strip) -> list[np.ndarray]:
+    import bpy
+
+    folder = Path(bpy.path.abspath(strip.directory))
+    return [
+        cv2.cvtColor(
+            cv2.imread(str(folder / e.filename), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA
+        )
+        for e in strip.elements
+    ]
+
+
+def _matte(scene, source, first, last):
+    import bpy
+
+    before = set(all_strips(scene).keys())
+    result = bpy.ops.restyle.matte_strip(strip=source.name, frame_start=first, frame_end=last)
+    assert result == {"FINISHED"}
+    (matte,) = [s for s in all_strips(scene) if s.name not in before]
+    return matte
+
+
+def test_matte_strip_covers_her_and_lines_up(scene, pan_strip):
+    matte = _matte(scene, pan_strip, 11, 14)  # source frames 1..4
+    assert matte.name == "pan.Matte" and matte.type == "IMAGE"
+    assert matte.channel == 3 and shown_frames(matte) == (11, 14)
+    assert matte.blend_type == "ALPHA_OVER"
+    assert matte.directory.startswith("//restyle/")
+    frames = pan_clip(COUNT)
+    for t, rgba in zip(range(1, 5), _matte_frames(matte), strict=True):
+        assert np.array_equal(rgba[..., :3], frames[t])  # scene frame 10+t shows source frame t
+        alpha = rgba[..., 3] / 255.0
+        for x0, y0, x1, y1 in boxes_in_frame(PERSON, t):
+            assert alpha[y0:y1, x0:x1].mean() >= 0.9
+        for x0, y0, x1, y1 in boxes_in_frame(BACKGROUND, t):
+            assert alpha[y0:y1, x0:x1].mean() <= 0.1
+
+
+def test_replace_background_with_a_colour_and_a_blur(scene, pan_strip):
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 12)
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="#00FF00") == {
+        "FINISHED"
+    }
+    colour = next(s for s in all_strips(scene) if s.type == "COLOR")
+    assert colour.channel < matte.channel and shown_frames(colour) == (10, 12)
+    assert colour.channel > pan_strip.channel
+    seen = render(scene, [11])[11]
+    frame = pan_clip(2)[1]
+    (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 1)
+    assert np.abs(seen[y0:y1, x0:x1].astype(int) - (0, 255, 0)).mean() < 30
+    (x0, y0, x1, y1), *_ = boxes_in_frame(PERSON, 1)
+    assert np.abs(seen[y0:y1, x0:x1].astype(int) - frame[y0:y1, x0:x1]).mean() < 30
+
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="BLUR") == {"FINISHED"}
+    blur = next(s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR")
+    assert blur.input_1 == pan_strip and blur.channel < matte.channel
+
+
+def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_strip):
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 11)
+    before = {s.name: s.channel for s in all_strips(scene)}
+    for background in ("no/such/picture.png", "", pan_strip.name + "-missing"):
+        with pytest.raises(RuntimeError):
+            bpy.ops.restyle.replace_background(strip=matte.name, background=background)
+    assert {s.name: s.channel for s in all_strips(scene)} == before
