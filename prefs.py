@@ -21,6 +21,7 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 from bpy.types import AddonPreferences, Operator
 
+from . import gpu_support
 from .core.engines.choices import BACKENDS, DEVICES, enum_items, indexed_devices
 
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
@@ -226,6 +227,7 @@ def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
     row.label(text=f"In use: {library_root(context) or _default_root()}")
 
     draw_dependencies(layout)
+    gpu_support.draw(layout)
 
 
 def draw_dependencies(layout) -> None:
@@ -269,7 +271,9 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 def register() -> None:
     _register()
     add_torch_site_packages()
+    gpu_support.register()
 
 
 def unregister() -> None:
+    gpu_support.unregister()
     _unregister()
