@@ -6,10 +6,10 @@ without Blender.
 
 
 def _modules():
-    from . import apply_style, keyframes, matte, sidebar, train_style
+    from . import apply_style, cut_tools, keyframes, matte, sidebar, stabilize, train_style
 
     classes = apply_style.classes + sidebar.classes + keyframes.classes + train_style.classes
-    return apply_style, classes + matte.classes
+    return apply_style, classes + matte.classes + stabilize.classes + cut_tools.classes
 
 
 def register() -> None:

@@ -2,10 +2,10 @@
 
 
 def _classes() -> tuple:
-    from . import background, keyframes, sequencer
+    from . import background, edit, keyframes, sequencer
 
     # parents before their sub-panels
-    return sequencer.classes + keyframes.classes + background.classes
+    return sequencer.classes + keyframes.classes + background.classes + edit.classes
 
 
 def register() -> None:

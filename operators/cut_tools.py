@@ -1,0 +1,203 @@
+"""``restyle.split_at_cuts`` and ``restyle.snap_cuts``: edit actions from real shot boundaries.
+
+Both read strip timing out of Blender, let ``core.cut_tools`` find the boundaries and make
+a plan (plain data), show that plan before anything changes (a confirmation listing every
+split or move; background runs and scripts apply it directly and report it), then apply it
+on the main thread as one undo step. Splits use the VSE's own split.
+
+    bpy.ops.restyle.split_at_cuts(strip="NAME", frame_start=0, frame_end=0)
+    bpy.ops.restyle.snap_cuts(distance=4, selected_only=False)
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, IntProperty, StringProperty
+from bpy.types import Operator
+
+from .. import compat
+from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
+from ..core.errors import RestyleError
+from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
+
+PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
+
+
+class CutTool:
+    """Plan in ``invoke``/``execute``, confirm with the plan listed, apply once."""
+
+    bl_options = {"REGISTER", "UNDO"}
+    _plan: list = []
+
+    @classmethod
+    def poll(cls, context):
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+    def make_plan(self, scene) -> list:
+        raise NotImplementedError
+
+    def apply_plan(self, scene, plan: list) -> None:
+        raise NotImplementedError
+
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        if not self._planned(context):
+            return {"CANCELLED"}
+        if not self._plan:
+            self.report({"INFO"}, "Restyle: nothing to change")
+            return {"CANCELLED"}
+        return context.window_manager.invoke_props_dialog(self, width=520)
+
+    def draw(self, _context):
+        layout = self.layout
+        lines = describe(self._plan)
+        layout.label(text=f"{len(lines)} change(s):")
+        col = layout.column(align=True)
+        for line in lines[:PREVIEW_LINES]:
+            col.label(text=line)
+        if len(lines) > PREVIEW_LINES:
+            col.label(text=f"… and {len(lines) - PREVIEW_LINES} more")
+
+    def execute(self, context):
+        scene = compat.sequencer_scene(context)
+        if not self._plan and not self._planned(context):
+            return {"CANCELLED"}
+        plan, self._plan = self._plan, []
+        try:
+            self.apply_plan(scene, plan)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        lines = describe(plan)
+        for line in lines:
+            print(f"Restyle: {line}")
+        self.report(
+            {"INFO"}, f"Restyle: {len(lines)} change(s)" if lines else "Restyle: nothing to change"
+        )
+        return {"FINISHED"}
+
+    def _planned(self, context) -> bool:
+        scene = compat.sequencer_scene(context)
+        try:
+            if scene is None or scene.sequence_editor is None:
+                raise RestyleError("no sequencer scene")
+            self._plan = self.make_plan(scene)
+        except RestyleError as exc:
+            self.report({"ERROR"}, str(exc))
+            return False
+        return True
+
+
+class RESTYLE_OT_split_at_cuts(CutTool, Operator):
+    """Split a movie or image strip at every shot boundary in its frame range"""
+
+    bl_idname = "restyle.split_at_cuts"
+    bl_label = "Split at Cuts"
+
+    strip: StringProperty(name="Strip", description="Strip to split (empty: the active strip)")
+    frame_start: IntProperty(
+        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
+    )
+    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
+
+    def make_plan(self, scene) -> list[Split]:
+        source = read_strip(scene, find_strip(scene, self.strip))
+        first, last = source.checked_range(self.frame_start, self.frame_end)
+        return split_plan(source.name, source.source, first, source.frames(first, last))
+
+    def apply_plan(self, scene, plan: list[Split]) -> None:
+        strips = compat.all_strips(scene.sequence_editor)
+        for step in sorted(plan, key=lambda s: -s.frame):  # the original keeps the left part
+            strip = strips.get(step.strip)
+            if strip is None:
+                raise RestyleError(f"strip '{step.strip}' is gone")
+            strip.split(frame=step.frame, split_method="SOFT")
+
+
+class RESTYLE_OT_snap_cuts(CutTool, Operator):
+    """Move edit points between adjacent strips onto a real shot boundary nearby"""
+
+    bl_idname = "restyle.snap_cuts"
+    bl_label = "Snap Cuts"
+
+    distance: IntProperty(
+        name="Distance", min=1, max=48, default=4,
+        description="Move an edit point only onto a shot boundary at most this many frames away",
+    )  # fmt: skip
+    selected_only: BoolProperty(
+        name="Selected Only", description="Only edit points between two selected strips"
+    )
+
+    def make_plan(self, scene) -> list[Snap]:
+        plan = []
+        for edit, left, right in self._edit_points(scene):
+            boundaries = _boundaries(left, edit, self.distance) + _boundaries(
+                right, edit, self.distance
+            )
+            snap = snap_plan(edit, boundaries, self.distance)
+            if snap is not None:
+                plan.append(snap)
+        return plan
+
+    def _edit_points(self, scene):
+        """(EditPoint, left source, right source) for adjacent movie/image strips."""
+        by_channel: dict[tuple, list] = {}
+        for strip in compat.all_strips(scene.sequence_editor):
+            if strip.type not in SUPPORTED or compat.retiming_active(strip):
+                continue
+            if self.selected_only and not strip.select:
+                continue
+            meta = compat.parent_meta(strip)
+            key = (meta.name if meta is not None else "", strip.channel)
+            by_channel.setdefault(key, []).append(strip)
+        for strips in by_channel.values():
+            strips.sort(key=lambda s: compat.handles(s)[0])
+            for left, right in zip(strips, strips[1:], strict=False):
+                frame = compat.handles(left)[1]
+                if frame != compat.handles(right)[0]:
+                    continue
+                a, b = read_strip(scene, left), read_strip(scene, right)
+                edit = EditPoint(a.name, b.name, frame, _reach(a), _reach(b))
+                yield edit, a, b
+
+    def apply_plan(self, scene, plan: list[Snap]) -> None:
+        strips = compat.all_strips(scene.sequence_editor)
+        for step in plan:
+            left, right = strips.get(step.left), strips.get(step.right)
+            if left is None or right is None:
+                raise RestyleError(f"strip '{step.left}' or '{step.right}' is gone")
+            # a roll edit, in the order that never overlaps the two strips
+            if step.new > step.old:
+                compat.strip_set(right, "left_handle", step.new)
+                compat.strip_set(left, "right_handle", step.new)
+            else:
+                compat.strip_set(left, "right_handle", step.new)
+                compat.strip_set(right, "left_handle", step.new)
+
+
+def _reach(source: StripSource) -> tuple[int, int]:
+    """Scene frames the strip's content spans (where its handles may go)."""
+    start = int(source.timing.frame_start)
+    return start, start + source.timing.content_duration - 1
+
+
+def _boundaries(source: StripSource, edit: EditPoint, distance: int) -> list[int]:
+    """Scene frames near ``edit`` where this strip's source starts a new shot."""
+    from ..core.cut_tools import boundaries_near
+
+    reach = _reach(source)
+    lo = max(reach[0], edit.frame - distance - PAD)
+    hi = min(reach[1], edit.frame + distance + PAD)
+    if hi <= lo:
+        return []
+    frame_at = {}
+    for frame in range(lo, hi + 1):
+        index = source.timing.source_index(frame)
+        if index is not None:
+            frame_at[frame] = min(max(index, 0), source.frame_count - 1)
+    return boundaries_near(source.source, frame_at)
+
+
+classes = (RESTYLE_OT_split_at_cuts, RESTYLE_OT_snap_cuts)

@@ -1,0 +1,39 @@
+"""The Edit sub-panel: stabilise the strip, split it at its cuts, snap edit points to cuts."""
+
+from __future__ import annotations
+
+from bpy.types import Panel
+
+from .. import compat
+from ..operators.runner import RUN
+from .sequencer import RestylePanel
+
+
+class RESTYLE_PT_edit(RestylePanel, Panel):
+    bl_label = "Stabilize and Cuts"
+    bl_parent_id = "RESTYLE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        scene = compat.sequencer_scene(context)
+        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        col = layout.column(align=True)
+        col.enabled = not RUN.running
+        if strip is None:
+            layout.label(text="Select a movie or image strip", icon="INFO")
+        else:
+            row = col.row(align=True)
+            row.operator_menu_enum(
+                "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
+            )
+            tripod = row.operator("restyle.stabilize_strip", text="Tripod", icon="PINNED")
+            tripod.tripod = True
+            col.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
+        col.operator("restyle.snap_cuts", icon="SNAP_ON")
+        layout.label(
+            text="Stabilize uses the Frame Range above; stabilise before styling", icon="INFO"
+        )
+
+
+classes = (RESTYLE_PT_edit,)

@@ -1,0 +1,142 @@
+"""``restyle.stabilize_strip``, ``restyle.split_at_cuts`` and ``restyle.snap_cuts`` in real
+Blender, headless: strips land where the apply contract says, splits fall on the real shot
+boundaries, edit points move onto them, each action is one undo step."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from vse import SIZE, add_movie, all_strips, ext, shown_frames, top_strips
+
+from clips import encode_clip
+
+pytestmark = pytest.mark.blender
+
+SHOT = 12  # frames per shot of the spliced clip
+
+
+def photo(name: str) -> np.ndarray:
+    from skimage import data
+
+    return getattr(data, name)()[..., :3]
+
+
+def shaky(name: str, n: int, seed: int) -> list[np.ndarray]:
+    """A photo seen through a shaking camera, at the scene's size."""
+    rng = np.random.default_rng(seed)
+    image = photo(name)
+    zoom = max(SIZE[0] / image.shape[1], SIZE[1] / image.shape[0]) * 1.3
+    frames = []
+    for _ in range(n):
+        m = np.float32([[zoom, 0, 0], [0, zoom, 0]])
+        m[:, 2] = (SIZE[0] - image.shape[1] * zoom) / 2, (SIZE[1] - image.shape[0] * zoom) / 2
+        m[:, 2] += rng.normal(0, 2.0, 2)
+        frames.append(cv2.warpAffine(image, m, SIZE, flags=cv2.INTER_CUBIC))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("edit-media")
+    shots = shaky("astronaut", SHOT, 1) + shaky("coffee", SHOT, 2) + shaky("chelsea", SHOT, 3)
+    return {
+        "shaky": encode_clip(folder / "shaky.mp4", shaky("astronaut", 16, 4), gop=4),
+        "spliced": encode_clip(folder / "spliced.mp4", shots, gop=4),
+    }
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    return tmp_path
+
+
+def test_stabilize_strip_lands_above_the_source(scene, saved, clips, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["shaky"], frame_start=3, channel=2)
+    before = set(all_strips(scene).keys())
+    result = bpy.ops.restyle.stabilize_strip(
+        strip=source.name, mode="SIMILARITY", smoothness=0.7, crop=0.1
+    )
+    assert result == {"FINISHED"}
+    (name,) = set(all_strips(scene).keys()) - before
+    steady = all_strips(scene)[name]
+    assert name == f"{source.name}.Stabilized" and steady.channel == 3
+    assert shown_frames(steady) == shown_frames(source) == (3, 18)
+    assert scene.sequence_editor.active_strip == steady
+    folder = saved / "restyle"
+    (out,) = folder.iterdir()
+    frames = sorted(out.glob("*.png"))
+    assert len(frames) == 16 and all(
+        cv2.imread(str(f)).shape == (SIZE[1], SIZE[0], 3) for f in frames
+    )
+    # the frames core's job makes for the same settings (up to sub-pixel differences in the
+    # path: the extension runs its own bundled OpenCV and SciPy)
+    job = ext("core.mappings.stabilize_job").StabilizeJob(clips["shaky"], saved / "core", crop=0.1)
+    core = job.run()
+    for ours, theirs in zip(frames, core.frame_files, strict=True):
+        diff = np.abs(cv2.imread(str(ours)).astype(float) - cv2.imread(str(theirs)))
+        assert diff.mean() < 2.0, (ours.name, diff.mean())
+
+
+def test_split_at_cuts_splits_on_the_real_boundaries(scene, clips, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    name = scene.name
+    bpy.ops.ed.undo_push(message="before split")
+    assert bpy.ops.restyle.split_at_cuts("EXEC_DEFAULT", True, strip=source.name) == {"FINISHED"}
+    pieces = sorted(shown_frames(s) for s in all_strips(bpy.data.scenes[name]))
+    assert pieces == [(1, SHOT), (SHOT + 1, 2 * SHOT), (2 * SHOT + 1, 3 * SHOT)]
+    bpy.ops.ed.undo()  # one undo step puts the one strip back
+    assert [shown_frames(s) for s in all_strips(bpy.data.scenes[name])] == [(1, 3 * SHOT)]
+
+
+def test_split_inside_a_range_only(scene, clips, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    assert bpy.ops.restyle.split_at_cuts(
+        strip=source.name, frame_start=SHOT + 4, frame_end=3 * SHOT
+    ) == {"FINISHED"}
+    pieces = sorted(shown_frames(s) for s in all_strips(scene))
+    assert pieces == [(1, 2 * SHOT), (2 * SHOT + 1, 3 * SHOT)]
+
+
+def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer_area):
+    import bpy
+
+    compat = ext("compat")
+    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
+    # the edit point at frame 16 is 3 frames after the real cut (frame 13: source frame 12)
+    compat.strip_set(left, "right_handle", SHOT + 4)
+    compat.strip_set(right, "left_handle", SHOT + 4)
+    right.channel = 1
+    names = left.name, right.name
+    assert bpy.ops.restyle.snap_cuts(distance=2) == {"FINISHED"}  # too far: nothing moves
+    assert compat.handles(left)[1] == SHOT + 4
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    strips = all_strips(scene)
+    assert compat.handles(strips[names[0]]) == (1, SHOT + 1)
+    assert compat.handles(strips[names[1]]) == (SHOT + 1, 3 * SHOT + 1)
+
+
+def test_bad_input_changes_nothing(scene, clips, sequencer_area):
+    import bpy
+
+    add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    span = ext("compat").effect_span(1, 10)
+    colour = top_strips(scene.sequence_editor).new_effect("colour", "COLOR", 2, **span)
+    names = sorted(all_strips(scene).keys())
+    with pytest.raises(RuntimeError, match="colour strip"):
+        bpy.ops.restyle.split_at_cuts(strip=colour.name)
+    with pytest.raises(RuntimeError, match="colour strip"):
+        bpy.ops.restyle.stabilize_strip(strip=colour.name)
+    with pytest.raises(RuntimeError, match="no strip named"):
+        bpy.ops.restyle.split_at_cuts(strip="nope")
+    assert sorted(all_strips(scene).keys()) == names
