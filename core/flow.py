@@ -87,8 +87,25 @@ class FlowEstimator:
             raise ValueError(f"frame sizes differ: {prev_gray.shape} and {next_gray.shape}")
         height, width = prev_gray.shape
         prev_gray, next_gray = shrink(prev_gray, self.max_side), shrink(next_gray, self.max_side)
-        flow = self._dis.calc(prev_gray, next_gray, None)
+        flow = _dis_calc(self._dis, prev_gray, next_gray)
         return resize_flow(flow, height, width) if full_size else flow
+
+
+MIN_DIS_SIDE = 32  # OpenCV's DIS raises, or even segfaults, on a side under ~32 px
+
+
+def _dis_calc(dis, prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
+    """DIS on frames of any size (1x1, 640x30...): a short side is padded by repeating its
+    edge pixels, and the flow is cropped back."""
+    height, width = prev_gray.shape
+    pad_h, pad_w = max(0, MIN_DIS_SIDE - height), max(0, MIN_DIS_SIDE - width)
+    if not pad_h and not pad_w:
+        return dis.calc(prev_gray, next_gray, None)
+    prev_gray, next_gray = (
+        cv2.copyMakeBorder(g, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
+        for g in (prev_gray, next_gray)
+    )
+    return np.ascontiguousarray(dis.calc(prev_gray, next_gray, None)[:height, :width])
 
 
 @functools.lru_cache(maxsize=8)

@@ -287,3 +287,20 @@ def test_6_a_missing_frame_is_named_not_skipped(library, tmp_path, as_pattern):
     with pytest.raises(RestyleError, match=r"1 frame\(s\) missing .*frame_0004\.png"):
         job(source, tmp_path / "out", library=library).run()
     assert not (tmp_path / "out").exists() and len(frames) == 8
+
+
+# -- 5: tiny and very wide frames work with coherence on ------------------------------------
+@pytest.mark.parametrize("size", [(1, 1), (11, 11), (640, 30), (1920, 80), (100, 24)])
+def test_5_tiny_and_wide_frames_with_coherence(library, tmp_path, size):
+    import cv2
+
+    width, height = size
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 255, (height, width + 6, 3), dtype=np.uint8)
+    for i in range(3):  # a small pan
+        cv2.imwrite(str(folder / f"f_{i:03d}.png"), np.ascontiguousarray(base[:, i : i + width]))
+    result = job(folder, tmp_path / "out", temporal=0.5, library=library).run()
+    assert result.written == 3
+    assert cv2.imread(str(result.frame_files[-1])).shape == (height, width, 3)
