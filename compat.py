@@ -1,4 +1,8 @@
-"""Every difference between the Blender versions Restyle supports (4.2 LTS … 5.0), in one place.
+"""Every difference between the Blender versions Restyle supports (4.2 LTS … 5.3), in one place.
+
+- 5.1 renamed the strip timing properties (``STRIP_TIMING``; the old names are deprecated,
+  removal planned for 6.0): read and write them with ``strip_get``/``strip_set`` by their
+  new names, which fall back to the old names before 5.1.
 
 - 4.4 renamed ``sequences``/``sequences_all`` to ``strips``/``strips_all`` (old names gone
   in 5.0), for the editor and for meta strips alike.
@@ -17,6 +21,44 @@ from __future__ import annotations
 import bpy
 
 from .core.strip_frames import playback_factor
+
+# Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
+STRIP_TIMING = {
+    "left_handle": "frame_final_start",  # first scene frame shown
+    "right_handle": "frame_final_end",  # one past the last frame shown
+    "duration": "frame_final_duration",  # frames shown
+    "content_start": "frame_start",  # where the content's first frame would be
+    "content_duration": "frame_duration",  # the content's length, handles ignored
+    "left_handle_offset": "frame_offset_start",  # frames hidden by the left handle
+    "right_handle_offset": "frame_offset_end",  # frames hidden by the right handle
+    "content_trim_start": "animation_offset_start",  # source frames trimmed off the start
+    "content_trim_end": "animation_offset_end",  # source frames trimmed off the end
+}
+
+
+def _timing_name(strip, name: str) -> str:
+    return name if name in strip.bl_rna.properties else STRIP_TIMING[name]
+
+
+def strip_get(strip, name: str):
+    """A strip timing property by its 5.1 name, in any version."""
+    return getattr(strip, _timing_name(strip, name))
+
+
+def strip_set(strip, name: str, value) -> None:
+    """Set a strip timing property by its 5.1 name, in any version."""
+    setattr(strip, _timing_name(strip, name), value)
+
+
+def handles(strip) -> tuple[int, int]:
+    """The first scene frame the strip shows and one past its last."""
+    return strip_get(strip, "left_handle"), strip_get(strip, "right_handle")
+
+
+def shown_frames(strip) -> tuple[int, int]:
+    """The first and last scene frame the strip shows (inclusive)."""
+    left, right = handles(strip)
+    return left, right - 1
 
 
 def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:
@@ -101,7 +143,8 @@ def movie_plays_at_own_rate(scene: bpy.types.Scene, strip) -> bool:
 
 def content_duration(strip) -> int:
     """Scene frames the strip's content spans, the same in every version."""
-    return round(strip.frame_final_end + strip.frame_offset_end - strip.frame_start)
+    end = strip_get(strip, "right_handle") + strip_get(strip, "right_handle_offset")
+    return round(end - strip_get(strip, "content_start"))
 
 
 def set_movie_output(scene: bpy.types.Scene) -> None:

@@ -105,7 +105,8 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         if strip.type not in SUPPORTED:
             self.report({"ERROR"}, f"'{strip.name}' is not a movie or image strip")
             return {"CANCELLED"}
-        if not strip.frame_final_start <= frame < strip.frame_final_end:
+        left, right = compat.handles(strip)
+        if not left <= frame < right:
             self.report({"ERROR"}, f"frame {frame} is outside '{strip.name}'")
             return {"CANCELLED"}
         settings = scene.restyle

@@ -58,7 +58,9 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
     """The first channel above ``above`` with nothing in it over ``first..last``."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
         if not any(
-            s.channel == channel and s.frame_final_start <= last and s.frame_final_end > first
+            s.channel == channel
+            and compat.handles(s)[0] <= last
+            and compat.handles(s)[1] > first
             for s in strips
         ):
             return channel
@@ -98,8 +100,8 @@ def add_styled_strip(
         )
         for filename in filenames[1:]:
             strip.elements.append(filename)
-    if strip.frame_final_duration != count:
-        duration = strip.frame_final_duration
+    duration = compat.strip_get(strip, "duration")
+    if duration != count:
         strips.remove(strip)
         raise RestyleError(
             f"the styled strip would span {duration} frames instead of {count}"

@@ -52,7 +52,7 @@ class RESTYLE_OT_set_frame_range(Operator):
             if strip is None:
                 self.report({"ERROR"}, "No active strip")
                 return {"CANCELLED"}
-            first, last = strip.frame_final_start, strip.frame_final_end - 1
+            first, last = compat.shown_frames(strip)
         elif self.source == "PREVIEW":
             if scene.use_preview_range:
                 first, last = scene.frame_preview_start, scene.frame_preview_end
@@ -76,7 +76,7 @@ class RESTYLE_OT_set_frame_range(Operator):
             return settings.frame_start, settings.frame_end
         strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
         if strip is not None:
-            return strip.frame_final_start, strip.frame_final_end - 1
+            return compat.shown_frames(strip)
         return scene.frame_start, scene.frame_end
 
 

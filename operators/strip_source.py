@@ -94,7 +94,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
             f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"
         )
     metas, visible = _meta_chain(scene, strip)
-    start = float(strip.frame_start)
+    start = float(compat.strip_get(strip, "content_start"))
     if strip.type == "MOVIE":
         path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
         if not path.is_file():
@@ -104,9 +104,13 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         factor = 1.0
         if compat.movie_plays_at_own_rate(scene, strip):
             factor = playback_factor(strip.fps, scene.render.fps, scene.render.fps_base)
-        length = frame_count - strip.animation_offset_start - strip.animation_offset_end
+        trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
+            strip, "content_trim_end"
+        )
+        length = frame_count - trimmed
         if factor == 1.0:
-            length = strip.frame_duration  # Blender's own count decides what it shows
+            # Blender's own count decides what it shows
+            length = compat.strip_get(strip, "content_duration")
     else:
         folder = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
         files = tuple(folder / element.filename for element in strip.elements)
@@ -117,14 +121,14 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
             )
         frame_count = len(files)
         factor = 1.0
-        length = strip.frame_duration
+        length = compat.strip_get(strip, "content_duration")
     timing = StripTiming(
         frame_start=start,
         length=max(1, length),
         playback_factor=factor,
         reverse=strip.use_reverse_frames,
         strobe=strip.strobe,
-        source_offset=strip.animation_offset_start,
+        source_offset=compat.strip_get(strip, "content_trim_start"),
     )
     return StripSource(
         name=strip.name,
@@ -140,7 +144,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
 
 def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[int, int]]:
     """Names of the metas holding ``strip`` (outermost first) and what of it is visible."""
-    ranges = [(strip.frame_final_start, strip.frame_final_end - 1)]
+    ranges = [compat.shown_frames(strip)]
     names: list[str] = []
     meta = compat.parent_meta(strip)
     while meta is not None:
@@ -150,7 +154,7 @@ def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[int, int]]:
                 "Restyle needs its frames to match the scene's"
             )
         names.insert(0, meta.name)
-        ranges.append((meta.frame_final_start, meta.frame_final_end - 1))
+        ranges.append(compat.shown_frames(meta))
         meta = compat.parent_meta(meta)
     visible = intersect(*ranges)
     if visible is None:

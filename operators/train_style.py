@@ -29,6 +29,7 @@ import numpy as np
 from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
+from .. import compat
 from ..core.errors import RestyleError
 from .keyframes import active_source, keyframe_folder, source_index
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
@@ -127,7 +128,7 @@ def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int,
         above = [
             s for s in strips
             if s.type == "IMAGE" and not s.mute and s.channel > source.channel
-            and s.frame_final_start <= frame < s.frame_final_end
+            and compat.handles(s)[0] <= frame < compat.handles(s)[1]
         ]
         if not above:
             raise RestyleError(

@@ -70,7 +70,7 @@ class RESTYLE_PT_range(RestylePanel, Panel):
             strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
             text = "Whole strip"
             if strip is not None:
-                text += f": {strip.frame_final_start} - {strip.frame_final_end - 1}"
+                text += ": {} - {}".format(*compat.shown_frames(strip))
             col.label(text=text, icon="SEQ_STRIP_DUPLICATE")
         else:
             row = col.row(align=True)

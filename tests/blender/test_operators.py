@@ -13,7 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vse import SIZE, add_images, add_movie, all_strips, ext, render, sequencer_override, top_strips
+from vse import (
+    SIZE,
+    add_images,
+    add_movie,
+    all_strips,
+    ext,
+    render,
+    sequencer_override,
+    set_timing,
+    shown_frames,
+    top_strips,
+)
 
 from clips import make_image_sequence, make_index_clip, read_index
 
@@ -94,7 +105,7 @@ def check_alignment(scene, source, styled, frames, reference, tolerance=2.0):
 def check_new_strip(scene, strip, name, channel, first, last):
     assert strip.name == name
     assert strip.channel == channel
-    assert (strip.frame_final_start, strip.frame_final_end - 1) == (first, last)
+    assert shown_frames(strip) == (first, last)
     assert strip.select and scene.sequence_editor.active_strip == strip
     assert [s.name for s in all_strips(scene) if s.select] == [strip.name]
 
@@ -129,10 +140,9 @@ def test_trimmed_movie_at_its_own_rate(
 
     scene.render.fps = scene_fps
     source = add_movie(scene, sequencer_area, media[clip], frame_start=3, own_rate=own_rate)
-    source.animation_offset_start = 2  # source frames trimmed off the file's start
-    source.frame_offset_start = 3
-    source.frame_offset_end = 2
-    first, last = source.frame_final_start + 1, source.frame_final_end - 2
+    # 2 source frames trimmed off the file's start, 3 + 2 frames hidden by the handles
+    set_timing(source, content_trim_start=2, left_handle_offset=3, right_handle_offset=2)
+    first, last = shown_frames(source)[0] + 1, shown_frames(source)[1] - 1
     before = set(all_strips(scene).keys())
 
     result = bpy.ops.restyle.apply_style(
@@ -157,8 +167,8 @@ def test_image_strip_reversed_and_strobed(scene, saved, media, reference):
     source = add_images(scene, files, frame_start=3)
     source.use_reverse_frames = True
     source.strobe = 2.0
-    source.frame_offset_end = 1
-    first, last = source.frame_final_start, source.frame_final_end - 1
+    set_timing(source, right_handle_offset=1)
+    first, last = shown_frames(source)
     strip_source = ext("operators.strip_source").read_strip(scene, source)
     for frame in range(first, last + 1):  # our timing agrees with Blender's own lookup
         (index,) = strip_source.frames(frame, frame)
@@ -181,7 +191,7 @@ def test_strip_inside_a_trimmed_meta(scene, saved, media, reference, sequencer_a
     with sequencer_override(scene, sequencer_area):
         assert bpy.ops.sequencer.meta_make() == {"FINISHED"}
     meta = source.parent_meta()
-    meta.frame_final_start = 6  # the meta hides its content's first frames
+    set_timing(meta, left_handle=6)  # the meta hides its content's first frames
     before = set(all_strips(scene).keys())
 
     assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
@@ -331,7 +341,7 @@ def test_invoke_in_background_runs_to_the_end(scene, saved, media, sequencer_are
         assert bpy.ops.restyle.apply_style("INVOKE_DEFAULT") == {"FINISHED"}
     styled = scene.sequence_editor.active_strip
     assert styled.name == f"{source.name}.Comic Ink"
-    assert (styled.frame_final_start, styled.frame_final_end) == (2, 6)
+    assert shown_frames(styled) == (2, 5)
 
 
 def test_set_frame_range(scene, media, sequencer_area):

@@ -62,6 +62,17 @@ def top_strips(owner):
     return owner.strips if hasattr(owner, "strips") else owner.sequences
 
 
+def shown_frames(strip) -> tuple[int, int]:
+    """First and last scene frame a strip shows, in any version (compat's 5.1 names)."""
+    return ext("compat").shown_frames(strip)
+
+
+def set_timing(strip, **values) -> None:
+    """Set strip timing by the 5.1 names (``content_trim_start=2``) in any version."""
+    for name, value in values.items():
+        ext("compat").strip_set(strip, name, value)
+
+
 def sequencer_override(scene, area):
     import bpy
 
