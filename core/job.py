@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines import explain
+from .engines import encode_workers, explain
 from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
 from .styles import StyleInfo, StyleLibrary
@@ -354,6 +354,7 @@ class _Run:
                 alpha=self.job._output_alpha(info),
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
+                **encode_workers(self.stylizer.engine),
             )
         )
         if self.manifest is not None:

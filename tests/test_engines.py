@@ -154,3 +154,53 @@ def test_openmp_waits_passively_unless_the_user_says_otherwise():
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["ACTIVE", "0"]
+
+
+# -- encoding beside the engine ------------------------------------------------------------
+def test_encoders_get_the_cores_a_gpu_engine_leaves(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(engines, "cpu_threads", lambda: 8)
+    assert engines.encode_workers(SimpleNamespace(device="cpu")) == {"workers": 2, "threads": 1}
+    assert engines.encode_workers(SimpleNamespace(device="cuda")) == {"workers": 8, "threads": 8}
+
+
+def test_job_hands_the_encoder_threads_to_the_writer(
+    library, index_clip_h264, tmp_path, monkeypatch
+):
+    import av
+
+    from restyle.core import job as job_module
+    from restyle.core.job import StyleJob
+
+    seen = []
+
+    def gpu_like(engine):
+        seen.append(engine.device)
+        return {"workers": 3, "threads": 2}
+
+    monkeypatch.setattr(job_module, "encode_workers", gpu_like)
+    from restyle.core import writers
+
+    real_open, asked = writers.open_writer, {}
+
+    def spy(*args, **kwargs):
+        asked.update(kwargs)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(writers, "open_writer", spy)
+    out = tmp_path / "out.mp4"
+    result = StyleJob(
+        index_clip_h264,
+        out,
+        "comic-ink",
+        start=0,
+        end=2,
+        temporal=0.0,
+        library=library,
+        format="h264",
+    ).run()
+    assert seen == [result.device] and result.written == 3
+    assert (asked["workers"], asked["threads"]) == (3, 2)
+    with av.open(str(out)) as movie:
+        assert sum(1 for _ in movie.decode(video=0)) == 3

@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from ..errors import RestyleError
 from .base import Engine, ModelFiles
 from .choices import BACKENDS, words
-from .cpu import native_bf16, share_cpu_politely
+from .cpu import cpu_threads, native_bf16, share_cpu_politely
 
-__all__ = ["Engine", "EngineChoice", "ModelFiles", "create_engine", "explain", "torch_available"]
+__all__ = [
+    "Engine",
+    "EngineChoice",
+    "ModelFiles",
+    "create_engine",
+    "encode_workers",
+    "explain",
+    "torch_available",
+]
 
 share_cpu_politely()
 
@@ -127,6 +135,15 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
     if model.weights is None or not model.weights.is_file():
         raise RestyleError(f"no weights for {model.arch.name}: run 'restyle setup'")
     return TorchEngine(model.arch, model.weights, device, precision, config=model.config)
+
+
+def encode_workers(engine: Engine) -> dict[str, int]:
+    """Writer threads: beside a CPU engine the cores are the engine's (one x264 thread, two
+    image writers); a GPU engine leaves them to encoding, which then sets the pace."""
+    if engine.device == "cpu":
+        return {"workers": 2, "threads": 1}
+    cores = cpu_threads()
+    return {"workers": max(2, cores), "threads": cores}
 
 
 def explain(engine: Engine) -> str:
