@@ -683,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="auto",
         choices=("auto", "fp32", "fp16", "bf16"),
-        help="torch backend: auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32",
+        help="auto = bf16 on CPUs with native bf16 (openvino, torch), fp16 on CUDA, else fp32; "
+        "reduced precision is checked against fp32 once (openvino, onnx)",
     )
     p.add_argument(
         "--format",
