@@ -105,7 +105,8 @@ def split_plan(
     if not shown:
         raise RestyleError(f"'{strip}' shows no frames there")
     frames = shown_frames(source, shown) if frames is None else frames
-    return [Split(strip, first + p, shown[p]) for p in shot_starts(frames)]
+    # the range's first frame is no cut: a boundary just after it still splits
+    return [Split(strip, first + p, shown[p]) for p in shot_starts(frames, min_shot_length=1)]
 
 
 def boundaries_near(
