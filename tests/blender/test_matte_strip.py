@@ -105,3 +105,19 @@ def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_str
         with pytest.raises(RuntimeError):
             bpy.ops.restyle.replace_background(strip=matte.name, background=background)
     assert {s.name: s.channel for s in all_strips(scene)} == before
+
+
+def test_one_undo_step_removes_the_matte_strip(scene, pan_strip):
+    import bpy
+
+    name, source = scene.name, pan_strip.name  # undo reloads data: keep names, not objects
+    bpy.ops.ed.undo_push(message="before Matte")
+    before = sorted(all_strips(scene).keys())
+    # The second argument asks bpy.ops for the undo push the UI's button makes.
+    result = bpy.ops.restyle.matte_strip(
+        "EXEC_DEFAULT", True, strip=source, frame_start=10, frame_end=11
+    )
+    assert result == {"FINISHED"}
+    assert len(all_strips(bpy.data.scenes[name])) == len(before) + 1
+    bpy.ops.ed.undo()
+    assert sorted(all_strips(bpy.data.scenes[name]).keys()) == before
