@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -9,6 +10,10 @@ import pytest
 
 from restyle.core.media import decode_range
 from restyle.core.plan import plan_chunks
+
+# Every node of the test cluster on 127.0.0.1: Ray uses loopback addresses when told that
+# multi-host clusters are off, and no traffic leaves this machine.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
