@@ -2,42 +2,93 @@
 
     .venv/bin/python scripts/blender_demo.py --sample out/demo/sample.mp4 --out out/demo/blender
 
-Builds the extension zip, installs it into a fresh, private Blender user folder (your own
-Blender settings are never touched), makes a VSE project from the sample clip (split in
-two strips at a cut), styles the first strip with a built-in style and the second with a
-picture as the style, saves the .blend beside the styled frames and renders the edit to an
-MP4. Needs the ``bpy`` module (Blender as a Python module, ``pip install bpy==5.0.1``).
+Builds the extension zip and installs it into a private Blender user folder, both
+temporary (your own Blender settings are never touched; ``scripts/build_extension.py``
+makes a zip to keep), makes a VSE
+project from the sample clip split in two strips at its first real cut (found by Restyle's
+shot detection), styles the first shot with a built-in style and the second with a painting
+as the style, saves the .blend beside the styled frames and renders the edit to an MP4.
+Blender's own log (the build, the render's per-frame lines) goes to a log shown only on
+failure. Needs the ``bpy`` module (Blender as a Python module, ``pip install bpy==5.0.1``).
+
+More mappings join the demo with ``@showcase("restyle.<operator>")``: each runs only when
+its operator is registered, and returns what it made as (path, description) pairs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
-import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "bl_ext.user_default.restyle"
+
+# What a step made: (path, what it is), for the closing summary.
+Made = list[tuple[Path, str]]
+# (operator idname, function(bpy, compat, scene, shots, out) -> Made)
+SHOWCASES: list[tuple[str, Callable[..., Made]]] = []
+
+
+def showcase(operator: str) -> Callable:
+    """Register a demo of another mapping; it runs when ``operator`` exists in this build."""
+
+    def register(function: Callable[..., Made]) -> Callable[..., Made]:
+        SHOWCASES.append((operator, function))
+        return function
+
+    return register
 
 
 def log(message: str) -> None:
     print(f"blender_demo: {message}", flush=True)
 
 
-def build_zip(out: Path) -> Path:
+@contextlib.contextmanager
+def quiet(logfile: Path) -> Iterator[None]:
+    """Send what this process and its children print (C code too) to ``logfile``.
+
+    On an error the log's last lines are printed, so a failure is never silent.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    failed = False
+    with open(logfile, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            if failed:
+                tail = logfile.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+                print("\n".join(tail), file=sys.stderr)
+
+
+def build_zip(scratch: Path) -> Path:
+    """The extension zip for this platform, built (and staged) in ``scratch``."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import build_extension
 
-    platform = {"linux": "linux-x64", "win32": "windows-x64", "darwin": "macos-arm64"}[
-        sys.platform if sys.platform != "linux2" else "linux"
-    ]
-    dist = out / "dist"
-    shutil.rmtree(dist, ignore_errors=True)
+    platform = {"linux": "linux-x64", "win32": "windows-x64", "darwin": "macos-arm64"}[sys.platform]
+    dist = scratch / "dist"
     build_extension.main(
-        ["--platform", platform, "--output-dir", str(dist), "--stage-dir", str(out / "stage")]
+        ["--platform", platform, "--output-dir", str(dist), "--stage-dir", str(scratch / "stage")]
     )
     (archive,) = dist.glob("*.zip")
     return archive
@@ -45,13 +96,13 @@ def build_zip(out: Path) -> Path:
 
 def install(archive: Path, user: Path):
     """Install and enable the zip as a user would, in a private user folder."""
-    shutil.rmtree(user, ignore_errors=True)
     os.environ["BLENDER_USER_RESOURCES"] = str(user)  # read when bpy is imported
     import bpy  # noqa: I001
     import addon_utils
 
-    log(f"Blender {bpy.app.version_string}: installing {archive.name}")
     bpy.context.preferences.system.sequencer_proxy_setup = "MANUAL"  # no proxy jobs headless
+    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backups beside the project
+    bpy.context.preferences.use_preferences_save = False  # nothing written at exit
     result = bpy.ops.extensions.package_install_files(
         filepath=str(archive), repo="user_default", enable_on_install=True
     )
@@ -60,8 +111,20 @@ def install(archive: Path, user: Path):
     return bpy, importlib.import_module(f"{PACKAGE}.compat")
 
 
+def first_cut(sample: Path) -> int:
+    """The source frame where the sample's second shot starts, as Restyle's shot detection finds it."""
+    from restyle.core.media import decode_range, probe
+    from restyle.core.shots import analyze_shots
+
+    info = probe(sample)
+    shots = analyze_shots(decode_range(sample, 0, info.frame_count - 1, info=info))
+    if len(shots) < 2:
+        raise SystemExit(f"blender_demo: {sample} has no cut to split at")
+    return shots[1].start
+
+
 def make_project(bpy, compat, sample: Path):
-    """A 24 fps scene with the sample as a movie strip, split in two at frame ``cut``."""
+    """A scene at the sample's rate with the sample as a movie strip, split at its first cut."""
     from restyle.core.media import probe
 
     info = probe(sample)
@@ -76,17 +139,40 @@ def make_project(bpy, compat, sample: Path):
     area = bpy.context.window.screen.areas[-1]
     area.type = "SEQUENCE_EDITOR"
     region = next(r for r in area.regions if r.type == "WINDOW")
-    with bpy.context.temp_override(window=bpy.context.window, area=area, region=region, scene=scene):
+    with bpy.context.temp_override(
+        window=bpy.context.window, area=area, region=region, scene=scene
+    ):
         bpy.ops.sequencer.movie_strip_add(
-            filepath=str(sample), frame_start=1, channel=1, sound=False,
-            set_view_transform=False, use_framerate=False, **compat.strip_add_kwargs(),
+            filepath=str(sample),
+            frame_start=1,
+            channel=1,
+            sound=False,
+            set_view_transform=False,
+            use_framerate=False,
+            **compat.strip_add_kwargs(),
         )
     (first,) = compat.strips(scene.sequence_editor)
-    cut = first.frame_final_start + first.frame_final_duration // 2
-    second = first.split(frame=cut, split_method="SOFT")
+    second = first.split(frame=first.frame_final_start + first_cut(sample), split_method="SOFT")
     first.name, second.name = "shot A", "shot B"
     scene.frame_start, scene.frame_end = first.frame_final_start, second.frame_final_end - 1
     return scene, first, second
+
+
+def styled_strip(bpy, strip) -> tuple[Path, str]:
+    return Path(bpy.path.abspath(strip.directory)), (
+        f"styled strip '{strip.name}' (channel {strip.channel}, "
+        f"frames {strip.frame_final_start}-{strip.frame_final_end - 1})"
+    )
+
+
+def run_showcases(bpy, compat, scene, shots, out: Path) -> Made:
+    lines: Made = []
+    for operator, function in SHOWCASES:
+        module, name = operator.split(".")
+        if name in dir(getattr(bpy.ops, module)):
+            log(f"showing {operator}")
+            lines += function(bpy, compat, scene, shots, out)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,45 +180,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=Path, required=True, help="the clip to edit")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "demo" / "blender")
     parser.add_argument("--zip", type=Path, help="install this zip instead of building one")
-    parser.add_argument("--style", default="starry-swirls", help="built-in style for shot A")
-    parser.add_argument("--picture", type=Path, help="style picture for shot B "
-                        "(default: a built-in style's thumbnail)")
+    parser.add_argument("--style", default="delft-porcelain", help="built-in style for shot A")
+    parser.add_argument(
+        "--picture", type=Path, help="style picture for shot B (default: a second built-in)"
+    )
+    parser.add_argument("--summary", type=Path, help="also write the summary lines here")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
-    archive = args.zip.resolve() if args.zip else build_zip(out)
-    bpy, compat = install(archive, out / "blender-user")
-    scene, shot_a, shot_b = make_project(bpy, compat, args.sample.resolve())
-    blend = out / "restyle-demo.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # styled frames go to //restyle/ beside it
+    with tempfile.TemporaryDirectory(
+        prefix="restyle-blender-demo-", ignore_cleanup_errors=True
+    ) as scratch_dir:
+        scratch = Path(scratch_dir)
+        blender_log = scratch / "blender.log"
+        with quiet(blender_log):
+            archive = args.zip.resolve() if args.zip else build_zip(scratch)
+            bpy, compat = install(archive, scratch / "blender-user")
+        log(f"Blender {bpy.app.version_string}: installed {archive.name}")
+        scene, shot_a, shot_b = make_project(bpy, compat, args.sample.resolve())
+        log(f"split the clip at its first cut, scene frame {shot_b.frame_final_start}")
+        blend = out / "restyle-demo.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # styled frames go to //restyle/
 
-    picture = args.picture or Path(importlib.import_module(PACKAGE).__file__).parent.joinpath(
-        "models", "builtin", "thumbs", "carnival-ribbons.png"
-    )
-    log(f"styling '{shot_a.name}' with {args.style}")
-    bpy.ops.restyle.apply_style(strip=shot_a.name, style=args.style)
-    log(f"styling '{shot_b.name}' with the picture {picture.name}")
-    bpy.ops.restyle.apply_style(strip=shot_b.name, style=str(picture), strength=0.8)
-    styled = [s for s in compat.all_strips(scene.sequence_editor) if s.type == "IMAGE"]
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+        log(f"styling '{shot_a.name}' with {args.style}")
+        bpy.ops.restyle.apply_style(strip=shot_a.name, style=args.style)
+        b_style = str(args.picture.resolve()) if args.picture else "comic-ink"
+        log(f"styling '{shot_b.name}' with {Path(b_style).name}")
+        bpy.ops.restyle.apply_style(strip=shot_b.name, style=b_style, strength=0.8)
+        styled = [s for s in compat.all_strips(scene.sequence_editor) if s.type == "IMAGE"]
+        extra = run_showcases(bpy, compat, scene, (shot_a, shot_b), out)
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend))
 
-    movie = out / "restyle-demo.mp4"
-    compat.set_movie_output(scene)
-    scene.render.filepath = str(movie)
-    log(f"rendering frames {scene.frame_start}-{scene.frame_end} of the edit")
-    bpy.ops.render.render(animation=True, scene=scene.name)
+        movie = out / "restyle-demo.mp4"
+        compat.set_movie_output(scene)
+        scene.render.filepath = str(movie)
+        log(f"rendering frames {scene.frame_start}-{scene.frame_end} of the edit")
+        with quiet(blender_log):
+            bpy.ops.render.render(animation=True, scene=scene.name)
 
-    print()
+    made: Made = [
+        (blend, "the VSE project, the styled strips above the shots"),
+        *(styled_strip(bpy, strip) for strip in styled),
+        *extra,
+        (movie, "the edit, rendered"),
+    ]
     log(f"done in {time.perf_counter() - t0:.0f} s")
-    print(f"  extension zip:  {archive}")
-    print(f"  project:        {blend}")
-    for strip in styled:
-        print(f"  styled strip:   '{strip.name}' (channel {strip.channel}, frames "
-              f"{strip.frame_final_start}-{strip.frame_final_end - 1}) in "
-              f"{bpy.path.abspath(strip.directory)}")
-    print(f"  rendered edit:  {movie}")
+    for path, what in made:
+        print(f"  {what}: {path}")
+    if args.summary:  # tab-separated, for demo.sh's summary
+        lines = (f"{path}\t{what}\n" for path, what in made)
+        args.summary.write_text("".join(lines), encoding="utf-8")
     return 0
 
 
