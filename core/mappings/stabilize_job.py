@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -159,8 +162,11 @@ class StabilizeJob(StyleJob):
                 p = meter.update(count)
                 progress(replace(p, stage="track", message="Tracking the camera"))
 
-        frames = decode_range(self.source, plan.start, plan.end, info=plan.info)
-        motion = track_camera(frames, self.mode, on_frame=tracked, cancel=cancel)
+        frames = _prefetched(decode_range(self.source, plan.start, plan.end, info=plan.info))
+        try:
+            motion = track_camera(frames, self.mode, on_frame=tracked, cancel=cancel)
+        finally:
+            frames.close()
         if progress:
             progress(Progress(0, plan.total, stage="track", message="Smoothing the camera path"))
         return plan_stabilization(motion, self.stabilize_settings)
@@ -174,3 +180,44 @@ class StabilizeJob(StyleJob):
 
     def _wrap_writer(self, writer):
         return WarpingWriter(writer, self._path, self._start)
+
+
+def _prefetched(frames: Iterator[np.ndarray], depth: int = 4) -> Generator[np.ndarray]:
+    """Decode on a thread while the caller tracks (the two overlap on two cores)."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(end)
+        except BaseException as exc:  # handed to the caller
+            items.put(exc)
+
+    thread = threading.Thread(target=read, name="restyle-track-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
