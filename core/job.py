@@ -291,7 +291,7 @@ class _Run:
         self.progress, self.cancel = progress, cancel
         self.folder_created = not plan.format.movie and not plan.output.exists()
         self.manifest: _Manifest | None = None
-        self.warnings: list[str] = []
+        self.held: list[int] = []  # source frames not in the stream (damaged movie)
 
     def execute(self) -> JobResult:
         try:
@@ -327,7 +327,7 @@ class _Run:
             result.seconds = time.perf_counter() - t0
         result.written = self.writer.committed
         result.fps = result.written / result.seconds if result.seconds else 0.0
-        result.warnings = self.warnings
+        result.warnings = _damage_warnings(self.plan, sorted(set(self.held)), result.written)
         result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
@@ -441,7 +441,9 @@ class _Run:
 
         plan = self.plan
         previous: tuple[int, np.ndarray] | None = None
-        frames = decode_range(self.job.source, plan.start, plan.end, info=plan.info)
+        frames = decode_range(
+            self.job.source, plan.start, plan.end, info=plan.info, on_held=self.held.append
+        )
         for index, frame in zip(range(plan.start, plan.end + 1), frames, strict=True):
             if self.done(index):
                 previous = (index, frame)
@@ -534,6 +536,37 @@ class _Manifest:
                 self.path.unlink()
             else:
                 _write_atomic(self.path, self.old)
+
+
+def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
+    """What a damaged movie cost, in words: which frames could not be decoded."""
+    info, warnings = plan.info, []
+    name = Path(info.path).name
+    if held:
+        warnings.append(
+            f"{name}: {len(held)} frame(s) could not be decoded cleanly (around {_spans(held)}: "
+            "damaged, or missing from the stream) and may repeat the frame before them; "
+            f"{written} written"
+        )
+    if getattr(info, "truncated", False):
+        warnings.append(
+            f"{name} is cut short or damaged: it declares {info.declared_frames} frames but "
+            f"only 0..{info.frame_count - 1} decode; frames {info.frame_count}.."
+            f"{info.declared_frames - 1} could not be decoded; {written} written"
+        )
+    return warnings
+
+
+def _spans(indices: list[int]) -> str:
+    """[3, 4, 5, 9] -> "frames 3-5, 9"."""
+    spans: list[list[int]] = []
+    for i in indices:
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:8])
+    return "frames " + text + (", ..." if len(spans) > 8 else "")
 
 
 def _read_bytes(path: Path) -> bytes | None:

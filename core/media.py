@@ -16,7 +16,7 @@ import math
 import os
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -61,6 +61,12 @@ class MediaInfo:
     files: tuple[Path, ...] = ()
     start_pts: int | None = None
     time_base: Fraction | None = None
+    declared_frames: int | None = None  # movies: what the container says it holds
+
+    @property
+    def truncated(self) -> bool:
+        """The container promises clearly more frames than decode (cut short or damaged)."""
+        return self.declared_frames is not None and self.declared_frames - self.frame_count >= 2
 
     @property
     def size(self) -> tuple[int, int]:
@@ -293,9 +299,23 @@ def _probe_movie(path: Path) -> MediaInfo:
             bit_depth=max(c.bits for c in fmt.components),
             start_pts=start_pts,
             time_base=Fraction(stream.time_base),
+            declared_frames=_declared_frames(container, stream, fps),
         )
     finally:
         container.close()
+
+
+def _declared_frames(
+    container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
+) -> int | None:
+    """The frame count the container states (its index, else the video's duration)."""
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base:
+        return round(stream.duration * Fraction(stream.time_base) * fps)
+    if container.duration and len(container.streams) == 1:  # no audio to outlast the video
+        return round(Fraction(container.duration, av.time_base) * fps)
+    return None
 
 
 _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw streams)
@@ -384,14 +404,20 @@ def _pts_to_index(pts: int, start_pts: int, time_base: Fraction, fps: Fraction) 
 
 
 def decode_range(
-    source: SourceLike, start: int, end: int, *, info: MediaInfo | None = None
+    source: SourceLike,
+    start: int,
+    end: int,
+    *,
+    info: MediaInfo | None = None,
+    on_held: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield source frames `start`..`end` (inclusive, 0-based), each exactly once, in order.
 
     Movies seek to the keyframe before `start` and decode forward; a frame missing from a
     variable-rate movie repeats the one before it, as a player shows it. Errors (missing or
     corrupt source, range outside 0..frame_count-1) raise RestyleError before the first
-    frame is yielded.
+    frame is yielded. ``on_held(index)`` hears of every frame that was not in the stream
+    (damaged, or a variable rate) and repeats the one before it.
     """
     info = info or probe(source)
     if not (0 <= start <= end < info.frame_count):
@@ -400,7 +426,7 @@ def decode_range(
             f"valid frames are 0-{info.frame_count - 1}"
         )
     if info.kind == "movie":
-        return _decode_movie(info, start, end)
+        return _decode_movie(info, start, end, on_held)
     return _decode_images(info, start, end)
 
 
@@ -411,7 +437,9 @@ class _SeekedPastStart(Exception):
 _SEEK_BACKOFF_S = (0, 1, 4, 16, 64)  # seconds before the wanted frame, tried in turn
 
 
-def _decode_movie(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:
+def _decode_movie(
+    info: MediaInfo, start: int, end: int, on_held: Callable[[int], None] | None = None
+) -> Iterator[np.ndarray]:
     if info.start_pts is None:
         yield from _decode_counting(info, start, end)
         return
@@ -437,7 +465,10 @@ def _decode_movie(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]
                 except av.FFmpegError:
                     continue
             try:
-                yield from _frames_by_pts(info, container, stream, start, end)
+                frames = _frames_by_pts(info, container, stream, start, end, on_held)
+                if on_held is not None:  # damaged packets decode as concealed copies
+                    frames = _report_decode_errors(frames, stream, start, on_held)
+                yield from frames
                 return
             except _SeekedPastStart:
                 continue
@@ -452,6 +483,7 @@ def _frames_by_pts(
     stream: av.VideoStream,
     start: int,
     end: int,
+    on_held: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     assert info.start_pts is not None and info.time_base is not None
     out_format = _array_format(info)
@@ -474,6 +506,8 @@ def _frames_by_pts(
             if index > wanted:  # a gap in a variable-rate movie: hold the last frame
                 held = _to_array(previous, out_format)
                 while wanted < index and wanted <= end:
+                    if on_held is not None:
+                        on_held(wanted)
                     yield held.copy()
                     wanted += 1
             if wanted > end:
@@ -490,6 +524,30 @@ def _frames_by_pts(
     if previous is None:
         raise _SeekedPastStart
     raise RestyleError(f"{info.path.name}: frame {wanted} cannot be decoded (the stream ends)")
+
+
+def _report_decode_errors(
+    frames: Iterator[np.ndarray], stream: av.VideoStream, start: int, report: Callable[[int], None]
+) -> Iterator[np.ndarray]:
+    """Pass frames through; a frame decoded while the decoder logged an error (a damaged
+    packet it concealed, often by repeating the previous picture) is reported. The
+    decoder's threads may put the report a frame or two late."""
+    import av.logging
+
+    decoder = stream.codec_context.name
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=False) as logs:
+            seen = 0
+            for index, frame in enumerate(frames, start):
+                errors = [m for m in logs[seen:] if m[1] == decoder and m[0] <= av.logging.ERROR]
+                seen = len(logs)
+                if errors:
+                    report(index)
+                yield frame
+    finally:
+        av.logging.set_level(level)
 
 
 def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:

@@ -304,3 +304,32 @@ def test_5_tiny_and_wide_frames_with_coherence(library, tmp_path, size):
     result = job(folder, tmp_path / "out", temporal=0.5, library=library).run()
     assert result.written == 3
     assert cv2.imread(str(result.frame_files[-1])).shape == (height, width, 3)
+
+
+# -- 14: damaged movies: the frames that could not be decoded are named ---------------------
+def damaged_copies(source: Path, folder: Path) -> tuple[Path, Path]:
+    data = bytearray(source.read_bytes())
+    truncated = folder / "cut.mkv"
+    truncated.write_bytes(data[: int(len(data) * 0.6)])
+    corrupt = bytearray(data)
+    middle = len(corrupt) // 2
+    for i in range(middle, middle + 3000, 7):
+        corrupt[i] ^= 0xFF
+    (folder / "corrupt.mkv").write_bytes(bytes(corrupt))
+    return truncated, folder / "corrupt.mkv"
+
+
+def test_14_damaged_movies_name_the_frames_lost(library, index_clip_ffv1, tmp_path, capsys):
+    from restyle.core.cli import main
+
+    truncated, corrupt = damaged_copies(index_clip_ffv1, tmp_path)
+    result = job(corrupt, tmp_path / "a", library=library).run()
+    assert result.written == 40 and len(result.warnings) == 1
+    assert "could not be decoded cleanly (around frames 1" in result.warnings[0]
+    assert "40 written" in result.warnings[0]
+    root = str(library.root)
+    code = main(["stylize", str(truncated), "-o", str(tmp_path / "b"), "-s", "comic-ink",
+                 "--temporal", "0", "--library", root])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0 and "restyle: warning: cut.mkv is cut short" in err
+    assert "declares 40 frames" in err and "written" in err
