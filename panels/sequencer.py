@@ -145,10 +145,10 @@ def draw_progress(layout) -> None:
     p = RUN.progress
     col = layout.column(align=True)
     col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
-    if p is not None and p.stage in ("train", "shots"):
+    if p is not None and p.stage in ("train", "shots", "track"):
         eta = f", {_duration(p.eta_s)} left" if p.eta_s else ""
         col.progress(factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}")
-    elif p is None or p.stage != "stylize":
+    elif p is None or p.stage not in ("stylize", "stabilize"):
         text = (p.message or p.stage.capitalize()) if p else "Starting"
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
     else:
