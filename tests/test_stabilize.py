@@ -208,3 +208,16 @@ def test_bad_input_exits_2_with_one_line(shaky_clip, tmp_path, args, message):
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("restyle: error:") and message in lines[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_alpha_and_depth_are_kept(tmp_path, bit_depth):
+    from clips import make_image_sequence
+
+    folder = make_image_sequence(tmp_path / "rgba", 6, (96, 64), bit_depth=bit_depth, alpha=True)
+    folder = folder[0].parent
+    result = StabilizeJob(folder, tmp_path / "out").run()
+    assert result.written == 6
+    for f, src in zip(result.frame_files, decode_range(folder, 0, 5), strict=True):
+        out = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        assert out.dtype == src.dtype and out.shape == src.shape
