@@ -46,12 +46,28 @@ def connect(address: str):
     ray = import_ray()
     if ray.is_initialized():
         return ray
+    if address != "auto":
+        check_reachable(address)
     try:
         ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {first}") from None
     return ray
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes: Ray itself retries an unreachable address for long."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RestyleError(f"Ray address {address!r} must be 'auto' or host:port")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {reason}") from None
 
 
 def chunk_output_folder(output: Path, chunk: Chunk) -> Path:

@@ -95,3 +95,83 @@ def test_losing_a_node_mid_run_loses_no_frame(library, shots_clip, tmp_path):
     for a in local.frame_files:
         ours = next(iter(decode_range(out / a.name, 0, 0)))
         assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
+
+
+def restyle_cli(library, *args):
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", *args, "--library", str(library.root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return proc.returncode, (json.loads(proc.stdout) if proc.returncode == 0 else proc.stderr)
+
+
+def test_cli_plan_prints_the_chunks_and_writes_nothing(library, shots_clip, tmp_path):
+    code, plan = restyle_cli(
+        library,
+        "stylize",
+        str(shots_clip),
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        "starry-swirls",
+        "--plan",
+        "--chunk-frames",
+        "6",
+    )
+    assert code == 0 and plan["cuts"] == [10, 20]
+    assert [c["start"] for c in plan["chunks"]] == [0, 5, 10, 15, 20, 25]
+    assert [c["warmup"] for c in plan["chunks"]] == [0, 5, 0, 5, 0, 5]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ray", "127.0.0.1:1"], "cannot reach a Ray cluster at '127.0.0.1:1'"),
+        (["--ray", "nowhere"], "must be 'auto' or host:port"),
+        (["--plan", "--chunk-frames", "0"], "--chunk-frames must be at least 1"),
+    ],
+)
+def test_cli_bad_cluster_options_fail_fast_and_write_nothing(
+    library, shots_clip, tmp_path, args, message
+):
+    code, stderr = restyle_cli(
+        library,
+        "stylize",
+        str(shots_clip),
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        "starry-swirls",
+        *args,
+    )
+    assert code == 2 and message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_ray_run_muxes_a_movie_like_a_local_run(cluster, library, shots_clip, tmp_path):
+    common = [str(shots_clip), "-s", "starry-swirls", "--temporal", "0", "--backend", "onnx"]
+    code, local = restyle_cli(library, "stylize", *common, "-o", str(tmp_path / "local.mkv"))
+    assert code == 0
+    code, ours = restyle_cli(
+        library,
+        "stylize",
+        *common,
+        "-o",
+        str(tmp_path / "ray.mkv"),
+        "--ray",
+        cluster.address,
+        "--chunk-frames",
+        "8",
+    )
+    assert code == 0 and ours["written"] == 30 and not ours["cancelled"]
+    a = list(decode_range(tmp_path / "local.mkv", 0, 29))
+    b = list(decode_range(tmp_path / "ray.mkv", 0, 29))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # FFV1 is lossless
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
