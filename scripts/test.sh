@@ -1,10 +1,39 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the whole test suite: lint, the core and Blender 5.0 tests,
-# then the Blender tests again on 4.2 LTS (bpy from PyPI, installed from the built zip).
+# Set up (if needed) and run the whole test suite, what CI runs:
+#   1. lint, the core tests and the Blender tests on 5.0 (the main venv: Python 3.11, numpy 1);
+#   2. the zip built once for this platform, then the Blender tests on 4.2 LTS and 4.5 LTS
+#      (bpy from PyPI in venvs of their own, Python 3.11, numpy 1);
+#   3. the Blender tests on 5.2 LTS (Python 3.13, numpy 2) in a Debian trixie root (.ci/trixie-root;
+#      needs root privileges; built once, then reused);
+#   4. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
+# Each Blender run installs the same zip with package_install_files. Arguments go to step 1's
+# pytest. Each step's time is printed; the whole exits non-zero when any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-.venv/bin/ruff check .
+
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name" >&2
+  "$@"
+  echo "== $name: passed in $((SECONDS - start)) s" >&2
+}
+
+build_zip() {
+  .venv/bin/python scripts/build_extension.py --platform linux-x64 --output-dir "$out" \
+    --stage-dir "$out/stage" >/dev/null
+  export RESTYLE_EXTENSION_ZIP
+  RESTYLE_EXTENSION_ZIP=$(ls "$out"/*.zip)
+}
+
+step setup bash scripts/setup.sh
+step lint .venv/bin/ruff check .
 export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
-.venv/bin/python -m pytest -q "$@"
-BPY_VERSION=4.2.23 bash .ci/blender-lts
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+step "build the zip" build_zip
+step "core + Blender 5.0.1" .venv/bin/python -m pytest -q "$@"
+step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 bash .ci/blender-lts
+step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 bash .ci/blender-lts
+step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie
+step "core on numpy 2" bash .ci/numpy2

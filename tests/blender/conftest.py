@@ -34,6 +34,21 @@ BPY_MISSING = (
 from vse import PACKAGE, ROOT, SIZE, current_platform  # noqa: E402
 
 
+def _repository_as_restyle() -> None:
+    """Blender tests share footage helpers with the core tests, which import ``restyle``: where
+    this venv has no editable install (each Blender's own venv), import it from the repository.
+    The extension under test is still the installed zip (``bl_ext.user_default.restyle``)."""
+    if importlib.util.find_spec("restyle") is not None:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="restyle-source-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    (folder / "restyle").symlink_to(ROOT, target_is_directory=True)
+    sys.path.append(str(folder))
+
+
+_repository_as_restyle()
+
+
 def pytest_collection_modifyitems(config, items):
     if not BPY_MISSING:
         return
