@@ -108,6 +108,37 @@ def _dis_calc(dis, prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(dis.calc(prev_gray, next_gray, None)[:height, :width])
 
 
+class FarnebackEstimator:
+    """Farnebäck's polynomial-expansion flow: an independent judge for a method that uses DIS.
+
+    Same interface as ``FlowEstimator``; stateless, so one object may serve any thread.
+    """
+
+    def __init__(self, max_side: int | None = None) -> None:
+        self.max_side = max_side
+
+    def flow(
+        self, prev_gray: np.ndarray, next_gray: np.ndarray, *, full_size: bool = True
+    ) -> np.ndarray:
+        """Flow on ``prev_gray`` pointing into ``next_gray``: float32 [H, W, 2] in pixels."""
+        prev_gray, next_gray = to_gray(prev_gray), to_gray(next_gray)
+        if prev_gray.shape != next_gray.shape:
+            raise ValueError(f"frame sizes differ: {prev_gray.shape} and {next_gray.shape}")
+        height, width = prev_gray.shape
+        prev_gray, next_gray = shrink(prev_gray, self.max_side), shrink(next_gray, self.max_side)
+        flow = cv2.calcOpticalFlowFarneback(prev_gray, next_gray, None, 0.5, 5, 15, 3, 5, 1.2, 0)
+        return resize_flow(flow, height, width) if full_size else flow
+
+
+def make_estimator(method: str = "dis", preset: str = "medium", max_side: int | None = None):
+    """A flow estimator by name: "dis" (with a DIS preset) or "farneback"."""
+    if method == "dis":
+        return FlowEstimator(preset=preset, max_side=max_side)
+    if method == "farneback":
+        return FarnebackEstimator(max_side=max_side)
+    raise ValueError(f"unknown flow method {method!r}; use 'dis' or 'farneback'")
+
+
 @functools.lru_cache(maxsize=8)
 def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from .flow import FlowEstimator, backward_warp, consistency_mask, to_gray, work_size
+from .flow import backward_warp, consistency_mask, make_estimator, to_gray, work_size
 
 
 def as_unit_float(image: np.ndarray) -> np.ndarray:
@@ -35,7 +35,7 @@ def pair_warping_error(
     input_next: np.ndarray,
     output_t: np.ndarray,
     output_next: np.ndarray,
-    estimator: FlowEstimator,
+    estimator,
 ) -> float:
     """Warping error of one frame pair: masked MSE between output t and output t+1 warped to t.
 
@@ -66,12 +66,15 @@ class WarpingErrorMeter:
     Keeps only the previous pair. Call ``reset()`` at a shot boundary so no pair spans a cut;
     ``value`` stays the mean over every pair seen (NaN before the first pair). ``max_side``
     computes the metric on frames downscaled to that long side (cheaper, not Lai's numbers);
-    None keeps full resolution.
+    None keeps full resolution. ``flow`` picks the judge's flow: "dis" (``preset``) or
+    "farneback" (independent of the DIS flow that temporal coherence uses).
     """
 
-    def __init__(self, max_side: int | None = None, preset: str = "medium") -> None:
+    def __init__(
+        self, max_side: int | None = None, preset: str = "medium", flow: str = "dis"
+    ) -> None:
         self.max_side = max_side
-        self._estimator = FlowEstimator(preset=preset, max_side=None)
+        self._estimator = make_estimator(flow, preset)
         self._previous: tuple[np.ndarray, np.ndarray] | None = None
         self._total = 0.0
         self.pairs = 0
@@ -105,16 +108,18 @@ def warping_error(
     cuts: Iterable[int] = (),
     max_side: int | None = None,
     preset: str = "medium",
+    flow: str = "dis",
 ) -> float:
     """Mean warping error over consecutive frame pairs (Lai et al. 2018), lower is steadier.
 
     ``cuts`` are frame indices that start a new shot: pairs that span them are skipped.
-    The flow is OpenCV DIS (``preset``) instead of the paper's FlowNet2.
+    The flow is OpenCV DIS (``preset``) or Farnebäck (``flow="farneback"``) instead of the
+    paper's FlowNet2.
     """
     if len(inputs) != len(outputs):
         raise ValueError(f"{len(inputs)} input frames but {len(outputs)} output frames")
     shot_starts = set(cuts)
-    meter = WarpingErrorMeter(max_side=max_side, preset=preset)
+    meter = WarpingErrorMeter(max_side=max_side, preset=preset, flow=flow)
     for index, (input_frame, output_frame) in enumerate(zip(inputs, outputs, strict=True)):
         if index in shot_starts:
             meter.reset()
