@@ -263,8 +263,18 @@ RESIDUAL_CELLS = {
 }
 
 
+def _scipy():
+    """SciPy's sparse matrices and HiGHS, or a clear error where they cannot load."""
+    try:
+        from scipy import sparse
+        from scipy.optimize import linprog
+    except ImportError as exc:  # e.g. a NumPy older than the SciPy wheel needs
+        raise RestyleError(f"stabilisation needs SciPy (scipy==1.17.1): {exc}") from None
+    return sparse, linprog
+
+
 def _difference(rows: int, width: int):
-    from scipy import sparse
+    sparse, _ = _scipy()
 
     eye = sparse.identity(width, format="csr")
     diff = sparse.diags([-1.0, 1.0], [0, 1], shape=(rows - 1, rows), format="csr")
@@ -273,7 +283,7 @@ def _difference(rows: int, width: int):
 
 def _residual(motions: np.ndarray, basis, b0, cells) -> tuple:
     """R_t = F_{t+1} B(p_{t+1}) - B(p_t) over ``cells``, as (sparse A, c): R = A p + c."""
-    from scipy import sparse
+    sparse, _ = _scipy()
 
     n, k, m = len(motions), len(basis), len(cells)
     pick = np.array([r * 3 + c for r, c in cells])
@@ -307,8 +317,7 @@ def solve_window(
     A p - R = -c and T R = s+ - s- for T in (I, D, D²); minimise sum w_T (s+ + s-); the
     crop corners stay inside the frame (inequalities); p within its bounds.
     """
-    from scipy import sparse
-    from scipy.optimize import linprog
+    sparse, linprog = _scipy()
 
     b0, basis, identity = _basis(settings.mode)
     n, k = len(motions), len(basis)
