@@ -7,11 +7,13 @@ code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
@@ -149,10 +151,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.time_budget <= 0:
         raise RestyleError("--time-budget must be positive")
     config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
-    try:
+    with _interactive(args) as (bar, cancel):
         folder = train_from_keyframes(
             args.source,
             keyframes,
@@ -163,9 +162,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=bar,
             cancel=cancel,
         )
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
     meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
     figures = meta.get("training", {})
     _emit(
@@ -246,9 +242,68 @@ def _source(arg: str) -> str | list[Path]:
     return arg
 
 
+@contextlib.contextmanager
+def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]:
+    """A progress bar on a terminal, and Ctrl-C as a cancel request, for one run."""
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
+    try:
+        yield bar, cancel
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _report_run(
+    args: argparse.Namespace,
+    result,
+    fmt: str,
+    verb: str,
+    record: dict,
+    extra: str = "",
+    engine: bool = True,
+) -> int:
+    """Print a frame job's result (one line, or --json), its warnings; return the exit code.
+
+    ``record`` adds the job's own fields to the common ones; ``extra`` ends the line.
+    """
+    from .writers import output_format
+
+    on = f", {result.backend} on {result.device}" if engine else ""
+    text = (
+        f"{result.output}: {result.written} frames {verb}"
+        + (f", {result.reused} reused" if result.reused else "")
+        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
+    )
+    if result.cancelled:
+        text += (
+            "\ncancelled: nothing kept (a movie cannot be resumed)"
+            if output_format(fmt).movie
+            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
+        )
+    for warning in result.warnings:
+        print(f"restyle: warning: {warning}", file=sys.stderr)
+    common = {
+        "output": str(result.output),
+        "frames": result.written + result.reused,
+        "written": result.written,
+        "reused": result.reused,
+        "seconds": round(result.seconds, 3),
+        "fps": round(result.fps, 3),
+        "backend": result.backend,
+        "device": result.device,
+        "cancelled": result.cancelled,
+        "peak_memory_mib": round(_peak_memory_mib()),
+        "format": fmt,
+    }
+    _emit(args, {**common, **record}, text)
+    return EXIT_CANCELLED if result.cancelled else 0
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from .job import StyleJob
-    from .writers import format_for_output, output_format
+    from .writers import format_for_output
 
     fmt = args.format or format_for_output(args.output)
     job = StyleJob(
@@ -274,48 +329,35 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     )
     if args.plan:
         return _print_plan(job, args)
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
-    try:
+    with _interactive(args) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
+    extra = "" if result.warping_error is None else f"\nwarping error: {result.warping_error:.5f}"
     record = {
-        "output": str(result.output),
-        "frames": result.written + result.reused,
-        "written": result.written,
-        "reused": result.reused,
-        "seconds": round(result.seconds, 3),
-        "fps": round(result.fps, 3),
         "style": result.style,
-        "backend": result.backend,
-        "device": result.device,
         "engine": result.engine,
-        "cancelled": result.cancelled,
         "warping_error": result.warping_error,
-        "peak_memory_mib": round(_peak_memory_mib()),
-        "format": fmt,
+        "warnings": result.warnings,
     }
-    text = (
-        f"{result.output}: {result.written} frames styled"
-        + (f", {result.reused} reused" if result.reused else "")
-        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s, {result.backend} on {result.device})"
-    )
-    if result.warping_error is not None:
-        text += f"\nwarping error: {result.warping_error:.5f}"
-    if result.cancelled:
-        text += (
-            "\ncancelled: nothing kept (a movie cannot be resumed)"
-            if output_format(fmt).movie
-            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
-        )
-    record["warnings"] = result.warnings
-    for warning in result.warnings:
-        print(f"restyle: warning: {warning}", file=sys.stderr)
-    _emit(args, record, text)
-    return EXIT_CANCELLED if result.cancelled else 0
+    return _report_run(args, result, fmt, "styled", record, extra)
+
+
+class _JsonEvents:
+    """--json: one progress event per line on stderr, at most twice a second (what the Blender
+    add-on reads back from a job it submitted to a Ray cluster)."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 and p.done < p.total:
+            return
+        self.last = now
+        event = {"event": "progress", "done": p.done, "total": p.total, "fps": round(p.fps, 3)}
+        print(json.dumps(event), file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
 
 
 def _add_distribution_options(p: argparse.ArgumentParser) -> None:
@@ -461,7 +503,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
 # -- stabilize ----------------------------------------------------------------------------
 def cmd_stabilize(args: argparse.Namespace) -> int:
     from .mappings.stabilize_job import StabilizeJob
-    from .writers import format_for_output, output_format
+    from .writers import format_for_output
 
     fmt = args.format or format_for_output(args.output)
     job = StabilizeJob(
@@ -478,47 +520,16 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
         fps=args.fps,
         overwrite=args.overwrite,
     )
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
-    try:
+    with _interactive(args) as (bar, cancel):
         result = job.run(progress=bar, cancel=cancel)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
-    record = {
-        "output": str(result.output),
-        "frames": result.written + result.reused,
-        "written": result.written,
-        "reused": result.reused,
-        "seconds": round(result.seconds, 3),
-        "fps": round(result.fps, 3),
-        "cancelled": result.cancelled,
-        "kept_area": job.kept_area,
-        "cuts": job.cuts,
-        "peak_memory_mib": round(_peak_memory_mib()),
-        "format": fmt,
-    }
-    text = (
-        f"{result.output}: {result.written} frames stabilised"
-        + (f", {result.reused} reused" if result.reused else "")
-        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s)"
-    )
-    if job.kept_area:
-        text += f"; {min(job.kept_area):.0%} of the frame area kept"
-    if result.cancelled:
-        text += (
-            "\ncancelled: nothing kept (a movie cannot be resumed)"
-            if output_format(fmt).movie
-            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
-        )
-    _emit(args, record, text)
-    return EXIT_CANCELLED if result.cancelled else 0
+    kept = f"; {min(job.kept_area):.0%} of the frame area kept" if job.kept_area else ""
+    record = {"kept_area": job.kept_area, "cuts": job.cuts}
+    return _report_run(args, result, fmt, "stabilised", record, kept, engine=False)
 
 
 def cmd_matte(args: argparse.Namespace) -> int:
     from .mappings.matte_job import MatteJob
-    from .writers import format_for_output, output_format
+    from .writers import format_for_output
 
     fmt = args.format or format_for_output(args.output)
     job = MatteJob(
@@ -537,41 +548,9 @@ def cmd_matte(args: argparse.Namespace) -> int:
         fps=args.fps,
         overwrite=args.overwrite,
     )
-    cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    bar = _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
-    try:
+    with _interactive(args) as (bar, cancel):
         result = job.run(progress=bar, cancel=cancel)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
-    record = {
-        "output": str(result.output),
-        "frames": result.written + result.reused,
-        "written": result.written,
-        "reused": result.reused,
-        "seconds": round(result.seconds, 3),
-        "fps": round(result.fps, 3),
-        "backend": result.backend,
-        "device": result.device,
-        "cancelled": result.cancelled,
-        "replace": args.replace,
-        "peak_memory_mib": round(_peak_memory_mib()),
-        "format": fmt,
-    }
-    text = (
-        f"{result.output}: {result.written} frames matted"
-        + (f", {result.reused} reused" if result.reused else "")
-        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s, {result.backend} on {result.device})"
-    )
-    if result.cancelled:
-        text += (
-            "\ncancelled: nothing kept (a movie cannot be resumed)"
-            if output_format(fmt).movie
-            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
-        )
-    _emit(args, record, text)
-    return EXIT_CANCELLED if result.cancelled else 0
+    return _report_run(args, result, fmt, "matted", {"replace": args.replace})
 
 
 # -- parser --------------------------------------------------------------------------------
