@@ -118,6 +118,7 @@ class Matter:
         self.settings.check()
         self.library = library
         self._engines: dict[str, object] = {}
+        self.corrector: KeyframeCorrector | None = None  # a matte learned from keyframes
 
     def load(self, variant: str):
         """The engine for one network variant, created on first use."""
@@ -168,15 +169,74 @@ class Matter:
             return guided_upsample(luma(frame), coarse, s.radius, s.epsilon)
         return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
 
+    def auto_coarse(self, frame: np.ndarray) -> np.ndarray:
+        """The network's coarse matte of one frame (what keyframe training corrects)."""
+        return self.coarse(self.infer(self.preprocess(frame)[None])[0], frame)
+
     def postprocess(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """RGBA: the source's colour with alpha = the matte (the source's depth)."""
-        matte = self.full_matte(self.coarse(output, frame), frame)
+        coarse = self.coarse(output, frame)
+        if self.corrector is not None:
+            coarse = self.corrector(work_rgb(frame, coarse.shape), coarse)
+        matte = self.full_matte(coarse, frame)
         rgb = np.ascontiguousarray(frame[..., :3])
         return cv2.merge([*cv2.split(rgb), to_alpha(matte, rgb.dtype)])
 
     def matte(self, frame: np.ndarray) -> np.ndarray:
         """One frame's alpha plane, synchronously (stills, tests)."""
         return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)[..., 3]
+
+
+def work_rgb(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The frame as uint8 RGB at the work size ``shape`` (height, width)."""
+    rgb = np.ascontiguousarray(frame[..., :3])
+    if rgb.dtype == np.uint16:
+        rgb = (rgb >> 8).astype(np.uint8)
+    return cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+class KeyframeCorrector:
+    """A matte learned from painted keyframes with the few-shot trainer (core/train).
+
+    It learns, at the work size, frame + automatic matte (a fourth channel) → painted matte,
+    so the automatic matte is the starting point the painting corrects, and a subject that
+    is not a person can be learned outright. Needs torch.
+    """
+
+    def __init__(self, state_dict: dict, arch_config: dict) -> None:
+        import torch
+
+        from ...models.fewshot import FewShotGenerator
+
+        self.generator = FewShotGenerator(**arch_config).eval()
+        self.generator.load_state_dict(
+            {k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()}
+        )
+
+    @staticmethod
+    def pair(rgb_small: np.ndarray, coarse: np.ndarray, painted: np.ndarray) -> tuple:
+        """One training pair: (RGB + automatic matte, painted matte as RGB), uint8, work size."""
+        guide = to_alpha(coarse, np.uint8)[..., None]
+        target = to_alpha(
+            cv2.resize(painted, coarse.shape[::-1], interpolation=cv2.INTER_AREA), np.uint8
+        )
+        return np.concatenate([rgb_small, guide], axis=2), cv2.merge([target] * 3)
+
+    @classmethod
+    def train(cls, pairs, *, seconds: float, seed: int = 0, progress=None, cancel=None):
+        from ..train.trainer import TrainConfig, train_style
+
+        config = TrainConfig(time_budget_s=seconds, seed=seed)
+        result = train_style(pairs, config=config, progress=progress, cancel=cancel)
+        return cls(result.state_dict, result.arch_config)
+
+    def __call__(self, rgb_small: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+        import torch
+
+        planes = np.concatenate([rgb_small.astype(np.float32) / 255.0, coarse[..., None]], axis=2)
+        with torch.no_grad():
+            out = self.generator(torch.from_numpy(planes.transpose(2, 0, 1).copy())[None])
+        return np.clip(out[0].mean(0).numpy(), 0.0, 1.0).astype(np.float32)
 
 
 class MatteCoherence:

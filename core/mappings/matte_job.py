@@ -15,7 +15,7 @@ from ..progress import Progress
 from ..styles import StyleInfo
 from ..writers import output_format
 from .background import Background, BackgroundSpec, composite, parse_background
-from .matte import MatteCoherence, Matter, MatteSettings
+from .matte import KeyframeCorrector, MatteCoherence, Matter, MatteSettings, read_mask, work_rgb
 
 MATTE = StyleInfo("matte", "Matte", "matte", "Person matte (MediaPipe selfie segmentation)")
 MATTE_VERSION = 1  # bump when the same settings would give different pixels
@@ -30,6 +30,8 @@ class MatteJob(StyleJob):
     replace: str | None = None  # "#RRGGBB", "blur", a picture or a clip
     refine: bool = True
     model: str = "auto"
+    keyframes: dict | None = None  # source frame → painted matte (picture: alpha, else luma)
+    train_seconds: float = 60.0  # time budget for learning the keyframes
 
     @property
     def matte_settings(self) -> MatteSettings:
@@ -56,18 +58,31 @@ class MatteJob(StyleJob):
             )
         if background is not None:
             _check_format_holds(fmt, replace(info, has_alpha=False))
+        self._check_keyframes(info)
         plan = JobPlan(MATTE, info, start, end, self._settings_key(MATTE, info), fmt)
         if self.output is None:
             return replace(plan, fingerprint=self._fingerprint())
         return self.place(plan)
 
+    def _check_keyframes(self, info) -> None:
+        if not self.keyframes:
+            return
+        from ..engines import torch_available
+
+        if not torch_available():
+            raise RestyleError("mattes from keyframes need PyTorch: pip install torch==2.13.0")
+        if not 1.0 <= self.train_seconds <= 24 * 3600:
+            raise RestyleError(f"training time must be 1 s to 24 h, got {self.train_seconds}")
+        for frame, path in self.keyframes.items():
+            if not 0 <= int(frame) < info.frame_count:
+                raise RestyleError(
+                    f"keyframe {frame} is outside the source's frames 0..{info.frame_count - 1}"
+                )
+            read_mask(Path(path), 8, 8)  # readable: a clear error now, not after decoding
+
     def _settings_key(self, style: StyleInfo, info) -> str:
         background = self.background()
-        path = background.path if background is not None else None
-        stamp = []
-        if path is not None and Path(path).exists():
-            st = Path(path).stat()
-            stamp = [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
+        stamp = _stamp(background.path) if background is not None else []
         record = {
             "base": super()._settings_key(style, info),
             "matte": MATTE_VERSION,
@@ -75,6 +90,8 @@ class MatteJob(StyleJob):
             "refine": self.refine,
             "replace": background.label if background is not None else None,
             "replace_file": stamp,
+            "keyframes": {str(f): _stamp(Path(p)) for f, p in (self.keyframes or {}).items()},
+            "train_seconds": self.train_seconds if self.keyframes else None,
         }
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -82,6 +99,7 @@ class MatteJob(StyleJob):
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
         from .matte_model import install_matte, matte_ready
 
+        self._progress = progress  # training reports through it too
         library = self._library()
         if not matte_ready(library):
             if progress:
@@ -92,7 +110,31 @@ class MatteJob(StyleJob):
         matter = Matter(self._library(), self.matte_settings)
         info = plan.info  # load the network now: a bad device fails before any file exists
         matter.load(matter.settings.variant(info.width, info.height))
+        if self.keyframes:
+            matter.corrector = self._learn_keyframes(matter, plan)
         return matter
+
+    def _learn_keyframes(self, matter: Matter, plan: JobPlan) -> KeyframeCorrector:
+        """Train frame + automatic matte → painted matte on the keyframes (work size)."""
+        from ..media import decode_range
+
+        pairs = []
+        for frame_index, path in sorted(self.keyframes.items()):
+            frame = next(
+                iter(decode_range(self.source, int(frame_index), int(frame_index), info=plan.info))
+            )
+            coarse = matter.auto_coarse(frame)
+            painted = read_mask(Path(path), frame.shape[1], frame.shape[0])
+            pairs.append(KeyframeCorrector.pair(work_rgb(frame, coarse.shape), coarse, painted))
+        progress = getattr(self, "_progress", None)
+
+        def report(p: Progress) -> None:
+            if progress:
+                progress(
+                    Progress(0, plan.total, p.fps, p.eta_s, "training", "learning the keyframes")
+                )
+
+        return KeyframeCorrector.train(pairs, seconds=self.train_seconds, progress=report)
 
     def _temporal(self):
         return MatteCoherence(self.temporal) if self.temporal > 0 else None
@@ -106,6 +148,13 @@ class MatteJob(StyleJob):
             return writer
         start = self._current_plan().start if self._current_plan() else self.start
         return CompositingWriter(writer, Background(background), start)
+
+
+def _stamp(path) -> list:
+    if path is None or not Path(path).exists():
+        return []
+    st = Path(path).stat()
+    return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
 
 
 class CompositingWriter:

@@ -1,0 +1,64 @@
+"""Mattes from painted keyframes: the few-shot trainer learns frame + automatic matte →
+painted matte (core/train), and the job applies it to the whole range.
+
+Training time on a shared CPU makes a real correction too slow to test here; these tests
+check the contract (errors before work, the learned matte is what is written, resume keys
+on the paintings) and that a short training on an uncorrected keyframe keeps the matte."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from test_matte import BACKGROUND, PERSON, boxes_in_frame
+from test_matte_cli import COUNT, pan_movie  # noqa: F401 - the fixture
+
+from restyle.core.errors import RestyleError
+from restyle.core.mappings.matte import Matter
+from restyle.core.mappings.matte_job import MatteJob
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def painted(matte_library, pan_movie, tmp_path_factory):  # noqa: F811
+    """Frame 0's automatic matte, saved as a painting (a keyframe with nothing to correct)."""
+    from restyle.core.media import decode_range
+
+    frame = next(iter(decode_range(pan_movie, 0, 0)))
+    path = tmp_path_factory.mktemp("paint") / "0000.png"
+    cv2.imwrite(str(path), Matter(matte_library).matte(frame))
+    return path
+
+
+def test_bad_keyframes_fail_before_any_work(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
+    for keyframes, message in (
+        ({COUNT + 5: painted}, "outside"),
+        ({0: tmp_path / "x.png"}, "cannot read"),
+    ):
+        job = MatteJob(pan_movie, tmp_path / "out", library=matte_library, keyframes=keyframes)
+        with pytest.raises(RestyleError, match=message):
+            job.validate()
+    assert not (tmp_path / "out").exists()
+
+
+def test_keyframe_matte_is_learned_and_applied(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
+    out = tmp_path / "learned"
+    job = MatteJob(
+        pan_movie, out, library=matte_library, keyframes={0: painted}, train_seconds=20, end=4
+    )
+    result = job.run()
+    assert result.written == 5
+    for f in result.frame_files[1:]:
+        t = int(f.stem)
+        alpha = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)[..., 3] / 255.0
+        for x0, y0, x1, y1 in boxes_in_frame(PERSON, t):
+            assert alpha[y0:y1, x0:x1].mean() >= 0.9
+        for x0, y0, x1, y1 in boxes_in_frame(BACKGROUND, t):
+            assert alpha[y0:y1, x0:x1].mean() <= 0.1
+    # Another painting is other settings: the folder is not silently reused.
+    other = tmp_path / "other.png"
+    cv2.imwrite(str(other), np.zeros((8, 8), np.uint8))
+    again = MatteJob(pan_movie, out, library=matte_library, keyframes={0: other}, end=4)
+    with pytest.raises(RestyleError, match="other settings"):
+        again.validate()
