@@ -175,3 +175,60 @@ def test_cli_ray_run_muxes_a_movie_like_a_local_run(cluster, library, shots_clip
     b = list(decode_range(tmp_path / "ray.mkv", 0, 29))
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # FFV1 is lossless
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_submission_through_the_dashboard_lands_like_a_local_run(library, shots_clip, tmp_path):
+    """What Blender's "Run on: Ray cluster" does: no Ray on the client, only HTTP."""
+    import sys
+
+    from ray.cluster_utils import Cluster
+
+    from restyle.core.job import StyleJob
+    from restyle.core.progress import Progress
+    from restyle.core.ray_submit import RaySubmission
+
+    port = free_port()
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "include_dashboard": True, "dashboard_port": port},
+    )
+    try:
+        job = StyleJob(
+            shots_clip,
+            tmp_path / "out",
+            "starry-swirls",
+            library=library,
+            temporal=0.0,
+            backend="onnx",
+        )
+        job.validate()
+        seen: list[Progress] = []
+        result = RaySubmission(job, f"127.0.0.1:{port}", python=sys.executable).run(seen.append)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert result.written == 30 and not result.cancelled
+    assert [p.name for p in result.frame_files] == [f"{i:06d}.png" for i in range(30)]
+    assert seen and seen[-1].done == 30
+    local = style_job(library, shots_clip, tmp_path / "local", temporal=0.0).run()
+    for a, b in zip(local.frame_files, result.frame_files, strict=True):
+        assert np.array_equal(next(iter(decode_range(a, 0, 0))), next(iter(decode_range(b, 0, 0))))
+
+
+def test_submission_to_a_dead_dashboard_says_so(library, shots_clip, tmp_path):
+    from restyle.core.errors import RestyleError
+    from restyle.core.job import StyleJob
+    from restyle.core.ray_submit import RaySubmission
+
+    job = StyleJob(shots_clip, tmp_path / "out", "starry-swirls", library=library)
+    with pytest.raises(RestyleError, match="cannot reach the Ray dashboard"):
+        RaySubmission(job, f"127.0.0.1:{free_port()}").run()
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,162 @@
+"""Submit a stylisation to a Ray cluster through its Job Submission REST API (the dashboard).
+
+The front end needs no Ray install: the cluster runs ``python -m restyle stylize ... --ray auto
+--json`` on its head node, and this client polls the job's status and logs over plain HTTP
+(urllib). Progress comes from the CLI's JSON events; the final JSON record becomes the same
+``JobResult`` a local run returns, so Blender lands the strip exactly as after a local run.
+Source, output and style library must be on a file system the cluster sees under the same paths.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Cancelled, RestyleError
+from .progress import CancelToken, Progress, ProgressCallback
+
+DEFAULT_DASHBOARD_PORT = 8265
+FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
+EVENT_PREFIX = '{"event": "progress"'
+
+
+def dashboard_url(address: str) -> str:
+    """``host``, ``host:port`` or ``http://host:port`` as the dashboard's base URL."""
+    address = address.strip().rstrip("/")
+    if not address:
+        raise RestyleError("give the Ray cluster's dashboard address, e.g. 10.0.0.5:8265")
+    if "://" not in address:
+        address = "http://" + address
+    scheme, _, rest = address.partition("://")
+    if scheme not in ("http", "https") or not rest or " " in rest:
+        raise RestyleError(f"{address!r} is not a Ray dashboard address (host:port)")
+    host = rest.split("/")[0]
+    if ":" not in host.rsplit("]", 1)[-1]:
+        address = f"{scheme}://{host}:{DEFAULT_DASHBOARD_PORT}"
+    return address
+
+
+def stylize_command(job, python: str = "python") -> list[str]:
+    """The ``restyle stylize`` command line that runs ``job`` (a placed StyleJob)."""
+    args = [python, "-m", "restyle", "stylize", str(job.source), "-o", str(job.output)]
+    args += ["-s", str(job.style), "--start", str(job.start), "--format", job.format]
+    if job.end is not None:
+        args += ["--end", str(job.end)]
+    args += ["--strength", repr(job.strength), "--temporal", repr(job.temporal)]
+    args += ["--backend", job.backend, "--device", job.device, "--precision", job.precision]
+    optional = {
+        "--scale": job.scale,
+        "--max-side": job.max_side,
+        "--fps": job.fps,
+        "--batch": job.batch_size,
+    }
+    for flag, value in optional.items():
+        if value is not None:
+            args += [flag, str(float(value) if flag == "--fps" else value)]
+    if job.preserve_colors:
+        args.append("--preserve-colors")
+    if job.overwrite:
+        args.append("--overwrite")
+    if job.library is not None:
+        args += ["--library", str(job.library.root)]
+    return [*args, "--ray", "auto", "--json"]
+
+
+def _request(url: str, data: dict | None = None, method: str | None = None) -> dict:
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"))
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace").strip().splitlines()
+        raise RestyleError(f"the Ray cluster refused {url}: {exc.code} {detail[-1:]}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RestyleError(f"cannot reach the Ray dashboard at {url}: {reason}") from None
+
+
+def progress_from_logs(logs: str) -> Progress | None:
+    """The latest progress event the CLI printed, if any."""
+    for line in reversed(logs.splitlines()):
+        if line.startswith(EVENT_PREFIX):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            return Progress(event["done"], event["total"], event.get("fps", 0.0), stage="ray")
+    return None
+
+
+def final_record(logs: str) -> dict | None:
+    """The CLI's closing JSON record (the last JSON line that is not an event)."""
+    for line in reversed(logs.splitlines()):
+        if line.startswith("{") and not line.startswith(EVENT_PREFIX):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class RaySubmission:
+    """Runs like a ``StyleJob`` (``run(progress=, cancel=)``), but on a Ray cluster."""
+
+    job: object  # a StyleJob with its output placed
+    address: str
+    python: str = "python"
+    poll_s: float = 1.0
+
+    def run(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None):
+        base = dashboard_url(self.address)
+        _request(f"{base}/api/version")  # unreachable: fail before submitting anything
+        submission = f"restyle-{secrets.token_hex(6)}"
+        entrypoint = shlex.join(stylize_command(self.job, self.python))
+        _request(f"{base}/api/jobs/", {"entrypoint": entrypoint, "submission_id": submission})
+        t0 = time.perf_counter()
+        status, logs = self._wait(base, submission, progress, cancel)
+        return self._result(status, logs, time.perf_counter() - t0)
+
+    def _wait(self, base, submission, progress, cancel) -> tuple[str, str]:
+        url = f"{base}/api/jobs/{submission}"
+        while True:
+            status = _request(url).get("status", "PENDING")
+            logs = _request(f"{url}/logs").get("logs", "")
+            if progress and (event := progress_from_logs(logs)) is not None:
+                progress(event)
+            if status in FINAL_STATES:
+                return status, logs
+            if cancel is not None and cancel.cancelled:
+                _request(f"{url}/stop", {}, method="POST")
+                raise Cancelled()
+            time.sleep(self.poll_s)
+
+    def _result(self, status: str, logs: str, seconds: float):
+        from .job import JobResult
+
+        record = final_record(logs)
+        if status != "SUCCEEDED" or record is None:
+            errors = [line for line in logs.splitlines() if line.startswith("restyle: error:")]
+            why = errors[-1] if errors else (logs.strip().splitlines() or [status])[-1]
+            raise RestyleError(f"the Ray job {status.lower()}: {why}")
+        out = Path(record["output"])
+        result = JobResult(
+            out,
+            written=record["written"],
+            reused=record["reused"],
+            seconds=seconds,
+            cancelled=record["cancelled"],
+            style=record["style"],
+        )
+        result.fps = result.written / seconds if seconds else 0.0
+        if out.is_dir():
+            result.frame_files = sorted(p for p in out.iterdir() if p.stem.isdigit())
+        return result
