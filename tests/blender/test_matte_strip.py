@@ -121,3 +121,25 @@ def test_one_undo_step_removes_the_matte_strip(scene, pan_strip):
     assert len(all_strips(bpy.data.scenes[name])) == len(before) + 1
     bpy.ops.ed.undo()
     assert sorted(all_strips(bpy.data.scenes[name]).keys()) == before
+
+
+def test_background_panel_draws_for_a_source_and_a_matte(scene, pan_strip, sequencer_area):
+    from test_panels import CheckedLayout
+    from vse import ext, sequencer_override
+
+    panel = ext("panels.background").RESTYLE_PT_background
+    matte = _matte(scene, pan_strip, 10, 11)
+    for strip, expected in (
+        (pan_strip, "restyle.matte_strip"),
+        (matte, "restyle.replace_background"),
+    ):
+        scene.sequence_editor.active_strip = strip
+        calls: list = []
+        with sequencer_override(scene, sequencer_area) as _:
+            import bpy
+
+            assert panel.poll(bpy.context)
+            shim = type("Shim", (), {})()
+            shim.layout = CheckedLayout(calls)
+            panel.draw(shim, bpy.context)
+        assert [c[1]["operator"] for c in calls if c[0] == "operator"] == [expected]
