@@ -25,6 +25,7 @@ import numpy as np
 from .flow import FlowEstimator, shrink
 
 ANALYSIS_SIDE = 160
+REPEAT_CONTENT = 1.0  # a content value below this: the frame repeats the one before
 THUMBNAIL_SIZE = (32, 18)
 
 
@@ -114,10 +115,24 @@ def _as_features(frames: Iterable[np.ndarray] | Sequence[FrameFeatures]) -> list
     return frame_features(items)
 
 
-def _adaptive_ratio(values: np.ndarray, index: int, window: int, floor: float) -> float:
-    """values[index] over the mean of up to ``window`` values each side (index 0 has none)."""
+def _adaptive_ratio(
+    values: np.ndarray, index: int, window: int, floor: float, moving: np.ndarray | None = None
+) -> float:
+    """values[index] over the mean of up to ``window`` values each side (index 0 has none).
+
+    With ``moving`` (False for a frame that repeats the one before), repeats are skipped when
+    looking for neighbours (up to ``4 * window`` frames away): a clip that stutters (frames
+    held, then a jump, as in duplicated-frame video) compares a jump with the other jumps,
+    not with the stillness between them."""
     lo, hi = max(1, index - window), min(len(values), index + window + 1)
-    neighbours = np.concatenate([values[lo:index], values[index + 1 : hi]])
+    if moving is None:
+        neighbours = np.concatenate([values[lo:index], values[index + 1 : hi]])
+    else:
+        before = [
+            i for i in range(index - 1, max(0, index - 4 * window) - 1, -1) if i >= 1 and moving[i]
+        ]
+        after = [i for i in range(index + 1, min(len(values), index + 4 * window + 1)) if moving[i]]
+        neighbours = values[before[:window] + after[:window]]
     baseline = float(neighbours.mean()) if len(neighbours) else 0.0
     return float(values[index]) / max(baseline, floor)
 
@@ -145,6 +160,7 @@ def detect_cuts(
     features = _as_features(frames)
     content = np.array([f.content for f in features], dtype=np.float64)
     histogram = np.array([f.histogram_change for f in features], dtype=np.float64)
+    moving = content > REPEAT_CONTENT
     cuts: list[int] = []
     last_start = 0
     for index in range(1, len(features)):
@@ -152,11 +168,11 @@ def detect_cuts(
             continue
         by_content = (
             content[index] >= min_content
-            and _adaptive_ratio(content, index, window, 1.0) >= content_ratio
+            and _adaptive_ratio(content, index, window, 1.0, moving) >= content_ratio
         )
         by_histogram = (
             histogram[index] >= min_histogram_change
-            and _adaptive_ratio(histogram, index, window, 0.01) >= histogram_ratio
+            and _adaptive_ratio(histogram, index, window, 0.01, moving) >= histogram_ratio
         )
         if by_content or by_histogram:
             cuts.append(index)

@@ -126,3 +126,9 @@ def test_analyze_shots_in_one_pass(spliced):
     assert [(s.start, s.end) for s in shots] == [(0, 14), (14, 28), (28, 42)]
     for shot in shots:
         assert shot.keyframes and all(shot.start <= k < shot.end for k in shot.keyframes)
+
+
+def test_a_stuttering_pan_is_no_cut():
+    """Held frames, then a jump (duplicated-frame video): the jumps are motion, not cuts."""
+    frames = [f for f in pan_frames(8, (160, 96), 16.0) for _ in range(6)]
+    assert detect_cuts(frames) == []
