@@ -301,17 +301,29 @@ def _report_run(
     return EXIT_CANCELLED if result.cancelled else 0
 
 
-def cmd_stylize(args: argparse.Namespace) -> int:
-    from .job import StyleJob
+def _job_fields(args: argparse.Namespace) -> dict:
+    """What every frame job (stylize, matte, stabilize) takes from its command line."""
     from .writers import format_for_output
 
-    fmt = args.format or format_for_output(args.output)
+    return {
+        "source": _source(args.input),
+        "output": args.output,
+        "start": args.start,
+        "end": args.end,
+        "format": args.format or format_for_output(args.output),
+        "fps": args.fps,
+        "overwrite": args.overwrite,
+    }
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .job import StyleJob
+
+    fields = _job_fields(args)
+    fmt = fields["format"]
     job = StyleJob(
-        source=_source(args.input),
-        output=args.output,
+        **fields,
         style=args.style,
-        start=args.start,
-        end=args.end,
         strength=args.strength,
         scale=args.scale,
         max_side=args.max_side,
@@ -320,11 +332,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         precision=args.precision,
-        format=fmt,
         library=_library(args),
-        fps=args.fps,
         batch_size=args.batch,
-        overwrite=args.overwrite,
         measure=args.metrics,
     )
     if args.plan:
@@ -503,22 +512,16 @@ def cmd_shots(args: argparse.Namespace) -> int:
 # -- stabilize ----------------------------------------------------------------------------
 def cmd_stabilize(args: argparse.Namespace) -> int:
     from .mappings.stabilize_job import StabilizeJob
-    from .writers import format_for_output
 
-    fmt = args.format or format_for_output(args.output)
+    fields = _job_fields(args)
+    fmt = fields["format"]
     job = StabilizeJob(
-        source=_source(args.input),
-        output=args.output,
-        start=args.start,
-        end=args.end,
+        **fields,
         mode=args.mode,
         smoothness=args.smoothness,
         crop=args.crop,
         strength=args.strength,
         tripod=args.tripod,
-        format=fmt,
-        fps=args.fps,
-        overwrite=args.overwrite,
     )
     with _interactive(args) as (bar, cancel):
         result = job.run(progress=bar, cancel=cancel)
@@ -529,24 +532,18 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
 
 def cmd_matte(args: argparse.Namespace) -> int:
     from .mappings.matte_job import MatteJob
-    from .writers import format_for_output
 
-    fmt = args.format or format_for_output(args.output)
+    fields = _job_fields(args)
+    fmt = fields["format"]
     job = MatteJob(
-        source=_source(args.input),
-        output=args.output,
-        start=args.start,
-        end=args.end,
+        **fields,
         replace=args.replace,
         refine=not args.no_refine,
         model=args.model,
         temporal=args.temporal,
         backend=args.backend,
         device=args.device,
-        format=fmt,
         library=_library(args),
-        fps=args.fps,
-        overwrite=args.overwrite,
     )
     with _interactive(args) as (bar, cancel):
         result = job.run(progress=bar, cancel=cancel)
@@ -554,6 +551,43 @@ def cmd_matte(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------
+def _frame_job_options() -> argparse.ArgumentParser:
+    """Input, output and range: the options every frame job (stylize, matte, stabilize) has."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
+    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
+    p.add_argument(
+        "--format",
+        choices=tuple(OUTPUT_FORMATS),
+        help="output format (default: from the output's extension, else png)",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace output made with other settings"
+    )
+    return p
+
+
+def _engine_options() -> argparse.ArgumentParser:
+    """Which engine runs a network, and where: from the one table in engines/choices.py."""
+    p = argparse.ArgumentParser(add_help=False)
+    engines = ", ".join(f"{c.word} ({c.label})" for c in BACKENDS if c.word != "auto")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=words(BACKENDS),
+        help=f"inference engine: {engines}, or auto (default: the fastest this machine has)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help=f"{_device_words()} (default auto: the best accelerator found, else cpu)",
+    )
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -561,6 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     common.add_argument("--json", action="store_true", help="machine-readable output")
+    frames = _frame_job_options()
+    engine = _engine_options()
 
     parser = argparse.ArgumentParser(
         prog="restyle",
@@ -615,13 +651,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "stylize",
-        parents=[common],
+        parents=[common, frames, engine],
         help="style a frame range of a movie or image sequence",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=STYLIZE_EXAMPLES,
     )
-    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
-    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
     p.add_argument(
         "-s",
         "--style",
@@ -629,8 +663,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a built-in id (see 'restyle styles'), a mix of built-ins with weights "
         "('starry-swirls:0.7,comic-ink:0.3'), a trained style's name, or any picture file",
     )
-    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
     p.add_argument(
         "--strength",
         type=float,
@@ -647,18 +679,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
     )
     p.add_argument(
-        "--backend",
-        default="auto",
-        choices=words(BACKENDS),
-        help="inference engine: onnx (ONNX Runtime), torch (PyTorch, if installed), or auto "
-        "(default: the faster one this machine has)",
-    )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help=f"{_device_words()} (default auto: the best accelerator found, else cpu)",
-    )
-    p.add_argument(
         "--precision",
         default="auto",
         choices=("auto", "fp32", "fp16", "bf16"),
@@ -666,19 +686,10 @@ def build_parser() -> argparse.ArgumentParser:
         "reduced precision is checked against fp32 once (openvino, onnx)",
     )
     p.add_argument(
-        "--format",
-        choices=tuple(OUTPUT_FORMATS),
-        help="output format (default: from the output's extension, else png)",
-    )
-    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
-    p.add_argument(
         "--batch",
         type=int,
         metavar="N",
         help="frames per inference batch (default: 1 on cpu, 4 on a GPU); more uses more memory",
-    )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace output made with other settings"
     )
     p.add_argument("--metrics", action="store_true", help="measure temporal warping error")
     _add_distribution_options(p)
@@ -709,12 +720,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_shots)
 
     p = sub.add_parser(
-        "stabilize", parents=[common], help="steady shaky footage (same frames, same size)"
+        "stabilize", parents=[common, frames], help="steady shaky footage (same frames, same size)"
     )
-    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
-    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
-    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
     p.add_argument(
         "--mode",
         default="similarity",
@@ -740,26 +747,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tripod", action="store_true", help="keep the camera still where the crop allows"
     )
-    p.add_argument(
-        "--format",
-        choices=tuple(OUTPUT_FORMATS),
-        help="output format (default: from the output's extension, else png)",
-    )
-    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace output made with other settings"
-    )
     p.set_defaults(func=cmd_stabilize)
 
     p = sub.add_parser(
         "matte",
-        parents=[common],
+        parents=[common, frames, engine],
         help="matte the people in a clip (RGBA), or put a new background behind them",
+        epilog="Without --replace the output holds alpha: use png, tif, ffv1 or prores.",
     )
-    p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
-    p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
-    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
     p.add_argument(
         "--replace",
         metavar="PICTURE|CLIP|#RRGGBB|blur",
@@ -777,18 +772,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "general", "landscape"),
         help="network: general (256x256), landscape (256x144), auto (by the frame's shape)",
-    )
-    p.add_argument("--backend", default="auto", choices=words(BACKENDS), help="inference engine")
-    p.add_argument("--device", default="auto", help=f"{_device_words()} (default auto)")
-    p.add_argument(
-        "--format",
-        choices=tuple(OUTPUT_FORMATS),
-        help="output format (default: from the output's extension, else png); alpha needs "
-        "png, tif, ffv1 or prores",
-    )
-    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace output made with other settings"
     )
     p.set_defaults(func=cmd_matte)
     return parser
