@@ -238,10 +238,6 @@ def _rate_text(p: Progress) -> str:
     return text
 
 
-def _source(arg: str) -> str | list[Path]:
-    return arg
-
-
 @contextlib.contextmanager
 def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]:
     """A progress bar on a terminal, and Ctrl-C as a cancel request, for one run."""
@@ -306,7 +302,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
     from .writers import format_for_output
 
     return {
-        "source": _source(args.input),
+        "source": args.input,
         "output": args.output,
         "start": args.start,
         "end": args.end,
