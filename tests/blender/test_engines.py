@@ -1,0 +1,59 @@
+"""Inside Blender, with no torch: the zip's bundled fast engine (OpenVINO) runs by default,
+the run summary says which engine ran and why, and its frames keep the precision bar
+against ONNX Runtime fp32."""
+
+from __future__ import annotations
+
+import math
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vse import SIZE, add_movie, all_strips, ext
+
+from clips import make_pan_clip
+
+pytestmark = pytest.mark.blender
+
+STYLE = "starry-swirls"
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 255.0**2
+    return math.inf if mse == 0 else 10 * math.log10(1 / mse)
+
+
+def read_frames(folder: Path) -> dict[int, np.ndarray]:
+    import cv2
+
+    return {int(f.stem): cv2.imread(str(f)) for f in sorted(Path(folder).glob("*.png"))}
+
+
+def test_bundled_fast_engine_runs_by_default_within_the_bar(
+    restyle, scene, sequencer_area, extension_zip, tmp_path
+):
+    import bpy
+
+    python = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheels = [n for n in zipfile.ZipFile(extension_zip).namelist() if "/openvino-" in n]
+    assert any(python in n for n in wheels), f"no OpenVINO wheel for {python} in the zip"
+
+    clip = make_pan_clip(tmp_path / "pan.mp4", 6, SIZE, dx_per_frame=3.0)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    source = add_movie(scene, sequencer_area, clip, frame_start=1, channel=1)
+    before = set(all_strips(scene).keys())
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
+    summary = ext("operators.runner").RUN.summary
+    assert "engine: openvino " in summary and " on cpu (" in summary, summary
+    (styled,) = [s for s in all_strips(scene) if s.name not in before]
+    ours = read_frames(bpy.path.abspath(styled.directory))
+
+    reference = (
+        ext("core.job").StyleJob(clip, tmp_path / "fp32", STYLE, temporal=0.0, backend="onnx").run()
+    )
+    assert reference.backend == "onnx" and len(ours) == reference.written == 6
+    fp32 = read_frames(tmp_path / "fp32")
+    worst = min(psnr(ours[i], fp32[i]) for i in fp32)
+    assert worst >= 35.0, f"bundled engine {worst:.1f} dB against fp32"
