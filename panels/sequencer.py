@@ -126,6 +126,9 @@ class RESTYLE_PT_output(RestylePanel, Panel):
         col.prop(settings, "output_format")
         col.prop(settings, "backend")
         col.prop(settings, "device")
+        col.prop(settings, "run_on")
+        if settings.run_on == "RAY":
+            col.prop(settings, "ray_address")
         if RUN.folder:
             col.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
 
