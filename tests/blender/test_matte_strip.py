@@ -143,3 +143,32 @@ def test_background_panel_draws_for_a_source_and_a_matte(scene, pan_strip, seque
             shim.layout = CheckedLayout(calls)
             panel.draw(shim, bpy.context)
         assert [c[1]["operator"] for c in calls if c[0] == "operator"] == [expected]
+
+
+def test_person_in_one_style_over_the_background_in_another(scene, pan_strip):
+    """The issue's workflow: matte, style the matte strip (alpha kept), style the source in
+    another style, and put that under the styled person."""
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 11)
+    before = set(all_strips(scene).keys())
+    assert bpy.ops.restyle.apply_style(
+        strip=matte.name, style="comic-ink", frame_start=10, frame_end=11, temporal=0.0
+    ) == {"FINISHED"}
+    (person,) = [s for s in all_strips(scene) if s.name not in before]
+    before = set(all_strips(scene).keys())
+    assert bpy.ops.restyle.apply_style(
+        strip=pan_strip.name, style="starry-swirls", frame_start=10, frame_end=11, temporal=0.0
+    ) == {"FINISHED"}
+    (background,) = [s for s in all_strips(scene) if s.name not in before]
+    assert bpy.ops.restyle.replace_background(strip=person.name, background=background.name) == {
+        "FINISHED"
+    }
+    assert person.channel > background.channel and person.blend_type == "ALPHA_OVER"
+    seen = render(scene, [10])[10].astype(float)
+    alone = {s.name: render(scene, [10], only=s)[10].astype(float) for s in (person, background)}
+    (x0, y0, x1, y1), *_ = boxes_in_frame(PERSON, 0)
+    assert np.abs(seen[y0:y1, x0:x1] - alone[person.name][y0:y1, x0:x1]).mean() < 10
+    assert np.abs(seen[y0:y1, x0:x1] - alone[background.name][y0:y1, x0:x1]).mean() > 20
+    (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 0)
+    assert np.abs(seen[y0:y1, x0:x1] - alone[background.name][y0:y1, x0:x1]).mean() < 10
