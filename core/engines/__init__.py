@@ -141,8 +141,9 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
 
 def encode_workers(engine: Engine) -> dict[str, int]:
     """Writer threads: beside a CPU engine the cores are the engine's (one x264 thread, two
-    image writers); a GPU engine leaves them to encoding, which then sets the pace."""
-    if engine.device == "cpu":
+    image writers); a GPU engine, or a mapping with no network (``light = True``: the
+    stabiliser's warp), leaves them to encoding, which then sets the pace."""
+    if engine.device == "cpu" and not getattr(engine, "light", False):
         return {"workers": 2, "threads": 1}
     cores = cpu_threads()
     return {"workers": max(2, cores), "threads": cores}

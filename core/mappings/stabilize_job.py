@@ -42,6 +42,7 @@ class _Warp:
     backend: str = "opencv"
     device: str = "cpu"
     reason: str = "L1-optimal camera path, per-frame warp"
+    light: bool = True  # no network: encoding may use every core
 
     @property
     def engine(self) -> _Warp:
