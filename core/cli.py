@@ -128,12 +128,10 @@ def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) 
 
 
 # -- train ---------------------------------------------------------------------------------
-def _parse_keyframe(text: str) -> tuple[int, Path]:
+def _parse_keyframe(text: str, what: str = "STYLED_IMAGE") -> tuple[int, Path]:
     frame, sep, path = text.partition("=")
     if not sep or not frame.strip().isdigit() or not path:
-        raise RestyleError(
-            f"bad --keyframe '{text}': use FRAME=STYLED_IMAGE, e.g. 12=paint/0012.png"
-        )
+        raise RestyleError(f"bad --keyframe '{text}': use FRAME={what}, e.g. 12=paint/0012.png")
     return int(frame), Path(path)
 
 
@@ -540,6 +538,8 @@ def cmd_matte(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         library=_library(args),
+        keyframes=dict(_parse_keyframe(k, "MASK") for k in args.keyframe or ()) or None,
+        train_seconds=args.train_seconds,
     )
     with _interactive(args) as (bar, cancel):
         result = job.run(progress=bar, cancel=cancel)
@@ -768,6 +768,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "general", "landscape"),
         help="network: general (256x256), landscape (256x144), auto (by the frame's shape)",
+    )
+    p.add_argument(
+        "-k",
+        "--keyframe",
+        action="append",
+        metavar="FRAME=MASK",
+        help="0-based source frame and its painted matte (alpha, else grey: white = keep); "
+        "repeat. A matte is learned from them (needs torch) and applied to the range",
+    )
+    p.add_argument(
+        "--train-seconds",
+        type=float,
+        default=60.0,
+        help="time budget for learning the keyframes (default 60)",
     )
     p.set_defaults(func=cmd_matte)
     return parser

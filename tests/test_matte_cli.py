@@ -91,6 +91,8 @@ def test_replace_with_a_clip_and_blur(home, pan_movie, tmp_path):
         (["--replace", "no/such/picture.png"], "not #RRGGBB"),
         (["--end", "99"], "outside"),
         (["--temporal", "2"], "between 0 and 1"),
+        (["-k", "3"], "FRAME=MASK"),
+        (["-k", "99=mask.png"], "outside"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
