@@ -111,19 +111,14 @@ def restyle_cli(library, *args):
     return proc.returncode, (json.loads(proc.stdout) if proc.returncode == 0 else proc.stderr)
 
 
-def test_cli_plan_prints_the_chunks_and_writes_nothing(library, shots_clip, tmp_path):
-    code, plan = restyle_cli(
-        library,
-        "stylize",
-        str(shots_clip),
-        "-o",
-        str(tmp_path / "out"),
-        "-s",
-        "starry-swirls",
-        "--plan",
-        "--chunk-frames",
-        "6",
+def stylize_cli(library, source, output, *args):
+    return restyle_cli(
+        library, "stylize", str(source), "-o", str(output), "-s", "starry-swirls", *args
     )
+
+
+def test_cli_plan_prints_the_chunks_and_writes_nothing(library, shots_clip, tmp_path):
+    code, plan = stylize_cli(library, shots_clip, tmp_path / "out", "--plan", "--chunk-frames", "6")
     assert code == 0 and plan["cuts"] == [10, 20]
     assert [c["start"] for c in plan["chunks"]] == [0, 5, 10, 15, 20, 25]
     assert [c["warmup"] for c in plan["chunks"]] == [0, 5, 0, 5, 0, 5]
@@ -141,16 +136,7 @@ def test_cli_plan_prints_the_chunks_and_writes_nothing(library, shots_clip, tmp_
 def test_cli_bad_cluster_options_fail_fast_and_write_nothing(
     library, shots_clip, tmp_path, args, message
 ):
-    code, stderr = restyle_cli(
-        library,
-        "stylize",
-        str(shots_clip),
-        "-o",
-        str(tmp_path / "out"),
-        "-s",
-        "starry-swirls",
-        *args,
-    )
+    code, stderr = stylize_cli(library, shots_clip, tmp_path / "out", *args)
     assert code == 2 and message in stderr
     assert list(tmp_path.iterdir()) == []
 
