@@ -19,10 +19,11 @@ from .. import compat
 from ..core.errors import RestyleError
 from .apply_style import Request, RESTYLE_OT_apply_style
 from .modal_job import JobRequest, ModalJob
-from .output_strip import free_channel, output_folder, settings_hash
+from .output_strip import free_channel, output_folder
 from .strip_source import container_strips, find_strip, read_strip
 
 MATTE_OF = "restyle_matte_of"  # custom property on a matte strip: the strip it was made from
+BACKGROUND_OF = "restyle_background_of"  # on a background strip we made: its matte strip
 
 
 class RESTYLE_OT_matte_strip(ModalJob, Operator):
@@ -72,19 +73,19 @@ class RESTYLE_OT_matte_strip(ModalJob, Operator):
         else:
             first, last = source.checked_range(settings.frame_start, settings.frame_end)
         shown = source.frames(first, last)
-        job_settings = {"refine": self.refine, "temporal": self.temporal}
-        key = settings_hash(source.files, {"id": "matte"}, {**job_settings, "format": "png"})
-        folder, stored = output_folder(source.name, "matte", key)
         job = MatteJob(
             source=source.source,
-            output=folder,
+            output=None,  # named after the plan's settings key, below
             start=min(shown),
             end=max(shown),
             library=StyleLibrary(library_root(context)),
             format="png",
-            **job_settings,
+            refine=self.refine,
+            temporal=self.temporal,
         )
-        job.validate()
+        plan = job.validate()  # one probe, one settings key
+        folder, stored = output_folder(source.name, "matte", plan.key[:10])
+        job.place(plan, folder)  # the output checked; run() starts from this plan
         request = Request(
             scene=scene.name,
             source=source,
@@ -155,6 +156,7 @@ class RESTYLE_OT_replace_background(Operator):
         if named is not None:
             if named == matte:
                 raise RestyleError("a strip cannot be its own background")
+            _remove_backgrounds(strips, matte)
             _lift_above(strips, matte, named.channel, first, last)
             matte.blend_type = "ALPHA_OVER"
             return named
@@ -162,8 +164,7 @@ class RESTYLE_OT_replace_background(Operator):
             rgb = bytes.fromhex(text[1:])
             new = self._under(strips, matte, "COLOR", f"{matte.name}.Background", first, last)
             new.color = tuple(c / 255.0 for c in rgb)
-            return new
-        if text.upper() == "BLUR":
+        elif text.upper() == "BLUR":
             source = compat.all_strips(editor).get(matte.get(MATTE_OF, ""))
             if source is None:
                 raise RestyleError(
@@ -173,11 +174,14 @@ class RESTYLE_OT_replace_background(Operator):
                 strips, matte, "GAUSSIAN_BLUR", f"{matte.name}.Blur", first, last, source
             )
             new.size_x = new.size_y = max(8.0, 0.02 * scene.render.resolution_x)
-            return new
-        return self._picture(scene, strips, matte, text, first, last)
+        else:
+            new = self._picture(scene, strips, matte, text, first, last)
+        new[BACKGROUND_OF] = matte.name
+        return new
 
     def _under(self, strips, matte, kind, name, first, last, source=None):
         """A new effect strip in the matte's channel; the matte moves up a free channel."""
+        _remove_backgrounds(strips, matte)
         channel = matte.channel
         _lift_above(strips, matte, channel, first, last)
         inputs = compat.effect_inputs(source) if source is not None else {}
@@ -191,6 +195,7 @@ class RESTYLE_OT_replace_background(Operator):
             raise RestyleError(
                 f"background '{text}' is not a strip, a picture file, #RRGGBB or BLUR"
             )
+        _remove_backgrounds(strips, matte)
         channel = matte.channel
         _lift_above(strips, matte, channel, first, last)
         new = strips.new_image(
@@ -211,6 +216,12 @@ def _metas(strip) -> tuple[str, ...]:
         names.insert(0, meta.name)
         meta = compat.parent_meta(meta)
     return tuple(names)
+
+
+def _remove_backgrounds(strips, matte) -> None:
+    """A new background replaces the one Restyle put under this matte before (only ours)."""
+    for strip in [s for s in strips if s.get(BACKGROUND_OF) == matte.name]:
+        strips.remove(strip)
 
 
 def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:

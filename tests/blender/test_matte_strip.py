@@ -94,6 +94,25 @@ def test_replace_background_with_a_colour_and_a_blur(scene, pan_strip):
     assert bpy.ops.restyle.replace_background(strip=matte.name, background="BLUR") == {"FINISHED"}
     blur = next(s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR")
     assert blur.input_1 == pan_strip and blur.channel < matte.channel
+    assert not [s for s in all_strips(scene) if s.type == "COLOR"]  # replaced, not stacked
+
+    picture = Path(bpy.path.abspath("//sky.png"))
+    cv2.imwrite(str(picture), np.full((60, 80, 3), (255, 0, 0), np.uint8))  # blue (BGR)
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background=str(picture)) == {
+        "FINISHED"
+    }
+    (sky,) = [s for s in all_strips(scene) if s.name.startswith(f"{matte.name}.Background")]
+    assert not [s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR"]
+    assert sky.type == "IMAGE" and shown_frames(sky) == (10, 12) and sky.channel < matte.channel
+    seen = render(scene, [11])[11]
+    (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 1)
+    assert np.abs(seen[y0:y1, x0:x1].astype(int) - (0, 0, 255)).mean() < 30
+
+    # A strip of the user's as the background: ours go, the user's strip is never touched.
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background=pan_strip.name) == {
+        "FINISHED"
+    }
+    assert sorted(s.name for s in all_strips(scene)) == sorted([pan_strip.name, matte.name])
 
 
 def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_strip):
