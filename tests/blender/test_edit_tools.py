@@ -140,3 +140,18 @@ def test_bad_input_changes_nothing(scene, clips, sequencer_area):
     with pytest.raises(RuntimeError, match="no strip named"):
         bpy.ops.restyle.split_at_cuts(strip="nope")
     assert sorted(all_strips(scene).keys()) == names
+
+
+def test_stabilised_strip_can_be_styled(scene, saved, clips, sequencer_area):
+    """Stabilise first, then style the steadied strip: the documented order works in one go."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["shaky"], frame_start=1)
+    assert bpy.ops.restyle.stabilize_strip(strip=source.name, frame_start=1, frame_end=6) == {
+        "FINISHED"
+    }
+    steady = scene.sequence_editor.active_strip
+    assert bpy.ops.restyle.apply_style(strip=steady.name, style="starry-swirls") == {"FINISHED"}
+    styled = scene.sequence_editor.active_strip
+    assert styled.name == f"{steady.name}.Starry Swirls" and styled.channel == steady.channel + 1
+    assert shown_frames(styled) == shown_frames(steady) == (1, 6)
