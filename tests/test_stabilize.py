@@ -221,3 +221,16 @@ def test_alpha_and_depth_are_kept(tmp_path, bit_depth):
     for f, src in zip(result.frame_files, decode_range(folder, 0, 5), strict=True):
         out = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
         assert out.dtype == src.dtype and out.shape == src.shape
+
+
+def test_long_shots_are_solved_in_windows_without_seams(monkeypatch):
+    from restyle.core.mappings import stabilize
+
+    frames, _, _ = shaken("astronaut", 48, seed=5)
+    motion = track_camera(frames)
+    monkeypatch.setattr(stabilize, "WINDOW", 16)
+    monkeypatch.setattr(stabilize, "OVERLAP", 4)
+    plan = plan_stabilization(motion, StabilizeSettings())
+    before = jitter(motion)
+    after = jitter(track_camera(warped(plan, frames), find_cuts=False))
+    assert after["shift_px"] <= 0.25 * before["shift_px"], (before, after)
