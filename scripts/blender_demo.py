@@ -46,8 +46,12 @@ def showcase(operator: str) -> Callable:
     return register
 
 
+# The terminal as it was at start: log() reaches it while quiet() hushes everything else.
+_TERMINAL = os.fdopen(os.dup(1), "w", buffering=1)
+
+
 def log(message: str) -> None:
-    print(f"blender_demo: {message}", flush=True)
+    print(f"blender_demo: {message}", file=_TERMINAL, flush=True)
 
 
 @contextlib.contextmanager
@@ -158,11 +162,20 @@ def make_project(bpy, compat, sample: Path):
     return scene, first, second
 
 
-def styled_strip(bpy, strip) -> tuple[Path, str]:
+def strip_entry(bpy, strip, what: str = "styled strip") -> tuple[Path, str]:
     return Path(bpy.path.abspath(strip.directory)), (
-        f"styled strip '{strip.name}' (channel {strip.channel}, "
+        f"{what} '{strip.name}' (channel {strip.channel}, "
         f"frames {strip.frame_final_start}-{strip.frame_final_end - 1})"
     )
+
+
+@showcase("restyle.matte_strip")
+def astronaut_over_the_painting(bpy, compat, scene, shots, out: Path) -> Made:
+    """Shot B's astronaut, matted from the source, in front of the painted world around him."""
+    shot_b = shots[1]
+    first = shot_b.frame_final_start
+    bpy.ops.restyle.matte_strip(strip=shot_b.name, frame_start=first, frame_end=first + 23)
+    return [strip_entry(bpy, scene.sequence_editor.active_strip, "unstyled person matte")]
 
 
 def run_showcases(bpy, compat, scene, shots, out: Path) -> Made:
@@ -194,38 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         prefix="restyle-blender-demo-", ignore_cleanup_errors=True
     ) as scratch_dir:
         scratch = Path(scratch_dir)
-        blender_log = scratch / "blender.log"
-        with quiet(blender_log):
+        with quiet(scratch / "blender.log"):  # Blender's and the operators' own output
             archive = args.zip.resolve() if args.zip else build_zip(scratch)
             bpy, compat = install(archive, scratch / "blender-user")
-        log(f"Blender {bpy.app.version_string}: installed {archive.name}")
-        scene, shot_a, shot_b = make_project(bpy, compat, args.sample.resolve())
-        log(f"split the clip at its first cut, scene frame {shot_b.frame_final_start}")
-        blend = out / "restyle-demo.blend"
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # styled frames go to //restyle/
-
-        log(f"styling '{shot_a.name}' with {args.style}")
-        bpy.ops.restyle.apply_style(strip=shot_a.name, style=args.style)
-        b_style = str(args.picture.resolve()) if args.picture else "comic-ink"
-        log(f"styling '{shot_b.name}' with {Path(b_style).name}")
-        bpy.ops.restyle.apply_style(strip=shot_b.name, style=b_style, strength=0.8)
-        styled = [s for s in compat.all_strips(scene.sequence_editor) if s.type == "IMAGE"]
-        extra = run_showcases(bpy, compat, scene, (shot_a, shot_b), out)
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-
-        movie = out / "restyle-demo.mp4"
-        compat.set_movie_output(scene)
-        scene.render.filepath = str(movie)
-        log(f"rendering frames {scene.frame_start}-{scene.frame_end} of the edit")
-        with quiet(blender_log):
-            bpy.ops.render.render(animation=True, scene=scene.name)
-
-    made: Made = [
-        (blend, "the VSE project, the styled strips above the shots"),
-        *(styled_strip(bpy, strip) for strip in styled),
-        *extra,
-        (movie, "the edit, rendered"),
-    ]
+            log(f"Blender {bpy.app.version_string}: installed {archive.name}")
+            made = edit_and_render(bpy, compat, args, out)
     log(f"done in {time.perf_counter() - t0:.0f} s")
     for path, what in made:
         print(f"  {what}: {path}")
@@ -233,6 +219,35 @@ def main(argv: list[str] | None = None) -> int:
         lines = (f"{path}\t{what}\n" for path, what in made)
         args.summary.write_text("".join(lines), encoding="utf-8")
     return 0
+
+
+def edit_and_render(bpy, compat, args: argparse.Namespace, out: Path) -> Made:
+    """The VSE project: two shots styled (and any showcases), saved and rendered."""
+    scene, shot_a, shot_b = make_project(bpy, compat, args.sample.resolve())
+    log(f"split the clip at its first cut, scene frame {shot_b.frame_final_start}")
+    blend = out / "restyle-demo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # styled frames go to //restyle/
+
+    log(f"styling '{shot_a.name}' with {args.style}")
+    bpy.ops.restyle.apply_style(strip=shot_a.name, style=args.style)
+    b_style = str(args.picture.resolve()) if args.picture else "comic-ink"
+    log(f"styling '{shot_b.name}' with {Path(b_style).name}")
+    bpy.ops.restyle.apply_style(strip=shot_b.name, style=b_style, strength=0.8)
+    styled = [s for s in compat.all_strips(scene.sequence_editor) if s.type == "IMAGE"]
+    extra = run_showcases(bpy, compat, scene, (shot_a, shot_b), out)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+
+    movie = out / "restyle-demo.mp4"
+    compat.set_movie_output(scene)
+    scene.render.filepath = str(movie)
+    log(f"rendering frames {scene.frame_start}-{scene.frame_end} of the edit")
+    bpy.ops.render.render(animation=True, scene=scene.name)
+    return [
+        (blend, "the VSE project, the styled strips above the shots"),
+        *(strip_entry(bpy, strip) for strip in styled),
+        *extra,
+        (movie, "the edit, rendered"),
+    ]
 
 
 if __name__ == "__main__":
