@@ -144,14 +144,17 @@ def band_change(alphas, count: int) -> float:
     return float(np.mean(changes))
 
 
+MODEL = "auto"  # --model: which network the accuracy runs use
+
+
 def matte_clip(library, frames, temporal: float) -> list[np.ndarray]:
-    from restyle.core.mappings.matte import MatteCoherence, Matter
+    from restyle.core.mappings.matte import MatteCoherence, Matter, MatteSettings
     from restyle.core.pipeline import run_pipeline
 
     out: dict[int, np.ndarray] = {}
     run_pipeline(
         iter(list(enumerate(frames))),
-        Matter(library),
+        Matter(library, MatteSettings(model=MODEL)),
         lambda i, f: out.__setitem__(i, f[..., 3].astype(np.float32) / 255.0),
         len(frames),
         temporal=MatteCoherence(temporal) if temporal > 0 else None,
@@ -160,7 +163,9 @@ def matte_clip(library, frames, temporal: float) -> list[np.ndarray]:
 
 
 def accuracy(library, count: int) -> None:
-    print(f"\n1. Accuracy and stability at {WIDTH}x{HEIGHT}, {count} frames per background")
+    print(
+        f"\n1. Accuracy and stability at {WIDTH}x{HEIGHT}, {count} frames per background, model {MODEL}"
+    )
     print(f"   ({GOALS}; proxy ground truth, see the docstring)")
     person, alpha = person_cutout(library)
     header = "background  coherence  IoU    bound.F(3px)  inside  outside  change-along-motion"
@@ -274,12 +279,26 @@ def speed(library, count: int, repeat: int) -> None:
     }
     results = {}
     for label, fn in runs.items():
-        rates = [fn(work / f"{abs(hash(label))}-{r}") for r in range(repeat)]
-        results[label] = statistics.median(rates)
-    floor = results["decode + RGBA PNG write, no matte (I/O floor)"]
-    print("   run                                                     frames/s   vs I/O floor")
-    for label, rate in results.items():
-        print(f"   {label:56s} {rate:8.2f}   {rate / floor:5.2f}")
+        rates, cpu = [], []
+        for r in range(repeat):
+            c0 = time.process_time()
+            rates.append(fn(work / f"{abs(hash(label))}-{r}"))
+            cpu.append((time.process_time() - c0) / count)
+        results[label] = (statistics.median(rates), statistics.median(cpu))
+    floor = results["decode + RGBA PNG write, no matte (I/O floor)"][0]
+    print(
+        "   run                                                    frames/s  vs floor"
+        "  CPU ms/frame  2 idle cores (est.)"
+    )
+    for label, (rate, cpu) in results.items():
+        print(
+            f"   {label:55s} {rate:8.2f}  {rate / floor:8.2f}  {1000 * cpu:12.1f}  "
+            f"{2.0 / cpu:10.1f}"
+        )
+    print(
+        "   (CPU ms/frame: this process's CPU time, all threads, setup included; the estimate "
+        "is 2 / CPU s per frame, an upper bound that assumes the stages overlap fully)"
+    )
 
 
 def main() -> None:
@@ -288,7 +307,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="8 frames, 1 repeat")
     parser.add_argument("--only", choices=("accuracy", "pan", "speed"))
+    parser.add_argument("--model", default="auto", choices=("auto", "general", "landscape"))
     args = parser.parse_args()
+    global MODEL
+    MODEL = args.model
     if args.quick:
         args.frames, args.repeat = 8, 1
     from restyle.core.mappings.matte_model import install_matte, matte_ready

@@ -252,10 +252,18 @@ class MatteCoherence:
 
         self.work_side = work_side
         self.blender = TemporalBlender(strength=strength, flow_side=work_side)
+        self._last: tuple[np.ndarray, np.ndarray] | None = None  # (source, its work-size copy)
 
     def prepare(self, prev_source: np.ndarray | None, source: np.ndarray):
-        prev_small = None if prev_source is None else shrink(prev_source, self.work_side)
-        return self.blender.prepare(prev_small, shrink(source, self.work_side))
+        """Guidance from work-size copies (the previous frame's copy is kept, not remade)."""
+        small = shrink(source, self.work_side)
+        prev_small = None
+        if prev_source is not None:
+            last = self._last
+            reuse = last is not None and last[0] is prev_source
+            prev_small = last[1] if reuse else shrink(prev_source, self.work_side)
+        self._last = (source, small)
+        return self.blender.prepare(prev_small, small)
 
     def reset(self) -> None:
         self.blender.reset()
