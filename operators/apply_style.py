@@ -32,7 +32,7 @@ from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODE
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
 from .output_strip import MOVIE_SUFFIX, add_styled_strip, output_folder, settings_hash
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import StripSource, container_strips, find_strip, read_strip
+from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
 
 # Operator properties that fall back to the sidebar's value of the same name when not given.
 FROM_SIDEBAR = (
@@ -130,7 +130,7 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         }
         strip = find_strip(scene, self.strip)
         source = read_strip(scene, strip)
-        first, last = self._frame_range(source, settings)
+        first, last = requested_range(self, source, settings)
         try:
             shown = source.frames(first, last)
         except ValueError:
@@ -269,15 +269,6 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             above,
             movie=request.movie_name is not None,
         )
-
-    def _frame_range(self, source: StripSource, settings) -> tuple[int, int]:
-        if self.properties.is_property_set("frame_start") or self.properties.is_property_set(
-            "frame_end"
-        ):
-            first, last = self.frame_start, self.frame_end
-        else:
-            first, last = settings.frame_start, settings.frame_end
-        return source.checked_range(first, last)
 
     def _style(self, settings) -> str:
         if self.style:

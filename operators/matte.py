@@ -20,7 +20,7 @@ from ..core.errors import RestyleError
 from .apply_style import Request, RESTYLE_OT_apply_style
 from .modal_job import JobRequest, ModalJob
 from .output_strip import free_channel, output_folder
-from .strip_source import container_strips, find_strip, read_strip
+from .strip_source import container_strips, find_strip, read_strip, requested_range
 
 MATTE_OF = "restyle_matte_of"  # custom property on a matte strip: the strip it was made from
 BACKGROUND_OF = "restyle_background_of"  # on a background strip we made: its matte strip
@@ -65,13 +65,7 @@ class RESTYLE_OT_matte_strip(ModalJob, Operator):
         if scene is None or scene.sequence_editor is None:
             raise RestyleError("no sequencer scene")
         source = read_strip(scene, find_strip(scene, self.strip))
-        settings = scene.restyle
-        if self.properties.is_property_set("frame_start") or self.properties.is_property_set(
-            "frame_end"
-        ):
-            first, last = source.checked_range(self.frame_start, self.frame_end)
-        else:
-            first, last = source.checked_range(settings.frame_start, settings.frame_end)
+        first, last = requested_range(self, source, scene.restyle)
         shown = source.frames(first, last)
         job = MatteJob(
             source=source.source,

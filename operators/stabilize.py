@@ -18,7 +18,7 @@ from ..core.errors import RestyleError
 from .apply_style import Request, RESTYLE_OT_apply_style
 from .modal_job import JobRequest, ModalJob
 from .output_strip import MOVIE_SUFFIX, output_folder, settings_hash
-from .strip_source import find_strip, read_strip
+from .strip_source import find_strip, read_strip, requested_range
 
 MODES = [
     ("TRANSLATION", "Translation", "Shifts only"),
@@ -83,13 +83,7 @@ class RESTYLE_OT_stabilize_strip(ModalJob, Operator):
         if scene is None or scene.sequence_editor is None:
             raise RestyleError("no sequencer scene")
         source = read_strip(scene, find_strip(scene, self.strip))
-        settings = scene.restyle
-        if self.properties.is_property_set("frame_start") or self.properties.is_property_set(
-            "frame_end"
-        ):
-            first, last = source.checked_range(self.frame_start, self.frame_end)
-        else:
-            first, last = source.checked_range(settings.frame_start, settings.frame_end)
+        first, last = requested_range(self, source, scene.restyle)
         shown = source.frames(first, last)
         fmt = self.output_format.lower()
         movie = fmt in MOVIE_SUFFIX

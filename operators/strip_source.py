@@ -67,6 +67,15 @@ class StripSource:
         return [min(max(i, 0), self.frame_count - 1) for i in shown]
 
 
+def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
+    """The operator's ``frame_start``/``frame_end`` when a script set them, else the
+    sidebar's; either way by the one rule (``StripSource.checked_range``)."""
+    given = operator.properties
+    if given.is_property_set("frame_start") or given.is_property_set("frame_end"):
+        return source.checked_range(operator.frame_start, operator.frame_end)
+    return source.checked_range(settings.frame_start, settings.frame_end)
+
+
 def find_strip(scene: bpy.types.Scene, name: str):
     editor = scene.sequence_editor
     if editor is None:
