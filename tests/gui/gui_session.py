@@ -1,0 +1,232 @@
+"""Drive Restyle's real interface in a Blender GUI (under Xvfb), as a user would.
+
+Started by tests/gui/test_gui.py:
+
+    xvfb-run blender --factory-startup --app-template Video_Editing \
+        --python tests/gui/gui_session.py -- ZIP OUT
+
+The steps run from a persistent timer (the interface keeps its event loop, so the modal
+operator gets its timer and key events); what they find goes to OUT/report.json, the
+screenshots to OUT/*.png (ImageMagick's ``import -window root``: Blender's own screenshot
+operator gives black frames under Xvfb). Never raises into Blender: errors are reported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import bpy
+
+ZIP, OUT = (Path(a) for a in sys.argv[sys.argv.index("--") + 1 :][:2])
+TESTS = Path(__file__).resolve().parent.parent
+PACKAGE = "bl_ext.user_default.restyle"
+STYLE = "comic-ink"
+# Not "DEFAULT" (automatic, OpenVINO here): OpenVINO's CPU plugin crashes Debian's Blender 4.3
+# (its TBB, loaded first, queries NUMA through Debian's hwloc: a segfault in
+# ov::get_available_numa_nodes). The interface under test is the same for every engine.
+BACKEND = "ONNX"
+REPORT: dict = {"errors": [], "sidebar_draws": 0}
+
+
+def save() -> None:
+    (OUT / "report.json").write_text(json.dumps(REPORT, indent=1, default=str))
+
+
+def screenshot(name: str) -> None:
+    subprocess.run(["import", "-window", "root", str(OUT / name)], check=True, timeout=60)
+
+
+def ext(module: str):
+    return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+def sequencer():
+    """The window, area and region of the template's sequencer timeline."""
+    window = bpy.context.window_manager.windows[0]
+    areas = [a for a in window.screen.areas if a.type == "SEQUENCE_EDITOR"]
+    area = next((a for a in areas if a.spaces.active.view_type == "SEQUENCER"), areas[0])
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    return window, area, region
+
+
+def override():
+    window, area, region = sequencer()
+    return bpy.context.temp_override(window=window, area=area, region=region)
+
+
+def count_sidebar_draws() -> None:
+    """Count the main panel's draws (Blender looks ``draw`` up on the class at each draw)."""
+    panel = bpy.types.RESTYLE_PT_main
+    original = panel.draw
+
+    def draw(self, context):
+        REPORT["sidebar_draws"] += 1
+        original(self, context)
+
+    panel.draw = draw
+
+
+def show_sidebar() -> None:
+    _, area, _ = sequencer()
+    area.spaces.active.show_region_ui = True
+    sidebar = next(r for r in area.regions if r.type == "UI")
+    try:
+        sidebar.active_panel_category = "Restyle"
+    except (AttributeError, TypeError) as exc:  # read-only in some versions
+        REPORT["errors"].append(f"cannot select the Restyle tab: {exc}")
+    area.tag_redraw()
+
+
+def add_clip(frames: int):
+    sys.path.insert(0, str(TESTS))
+    from clips import make_index_clip  # needs av, from the zip's wheels
+
+    path = make_index_clip(OUT / f"clip{frames}.mp4", frames, (160, 96))
+    compat = ext("compat")
+    scene = compat.sequencer_scene(bpy.context)
+    scene.render.resolution_x, scene.render.resolution_y = 160, 96
+    editor = scene.sequence_editor_create()
+    strip = compat.strips(editor).new_movie(
+        name=f"clip{frames}", filepath=str(path), channel=1, frame_start=1
+    )
+    editor.active_strip = strip
+    with override():  # a step of its own, so that undo after Apply keeps the clip
+        bpy.ops.ed.undo_push(message=f"Add clip{frames}")
+    return scene, strip.name
+
+
+def apply(strip: str, first: int, last: int) -> set[str]:
+    with override():
+        return bpy.ops.restyle.apply_style(
+            "INVOKE_DEFAULT",
+            strip=strip,
+            style=STYLE,
+            frame_start=first,
+            frame_end=last,
+            temporal=0.0,
+            backend=BACKEND,
+        )
+
+
+def wait_for_run(run, label: str, on_progress=None):
+    """Yield until the job ends; record the progress the sidebar had at each tick."""
+    seen: list[list[int]] = []
+    deadline = time.monotonic() + 240
+    while run.running and time.monotonic() < deadline:
+        if run.progress is not None and [run.progress.done, run.progress.total] not in seen:
+            seen.append([run.progress.done, run.progress.total])
+            if on_progress is not None:
+                on_progress(run.progress)
+        yield 0.05
+    REPORT[f"{label}_progress"] = seen
+    REPORT[f"{label}_status"] = run.status
+    REPORT[f"{label}_summary"] = run.summary
+
+
+def steps():
+    # The first start shows the Quick Setup splash over everything; Esc closes it.
+    subprocess.run(["xdotool", "mousemove", "500", "600", "key", "Escape"], check=True, timeout=30)
+    yield 0.5
+    result = bpy.ops.extensions.package_install_files(
+        filepath=str(ZIP), repo="user_default", enable_on_install=True
+    )
+    REPORT["install"] = sorted(result)
+    REPORT["blender"] = bpy.app.version_string
+    REPORT["python"] = sys.version.split()[0]
+    REPORT["numpy"] = importlib.import_module("numpy").__version__
+    yield 0.5
+    count_sidebar_draws()
+    show_sidebar()
+    scene, strip = add_clip(30)
+    yield 2.0  # thumbnails load, the sidebar settles
+    screenshot("sidebar.png")
+    run = ext("operators.runner").RUN
+
+    # A modal run to the end: it must report progress, then leave the styled strip.
+    try:  # the picker shows the style being applied (the README's screenshot)
+        scene.restyle.style = STYLE
+    except (AttributeError, TypeError) as exc:
+        REPORT["errors"].append(f"cannot pick {STYLE}: {exc}")
+    REPORT["apply_invoke"] = sorted(apply(strip, 3, 26))
+    shot = {"due": False, "taken": False}
+
+    def mid_run(progress):
+        # One progress step after the sidebar first shows frames done, so it has redrawn.
+        if shot["due"] and not shot["taken"]:
+            screenshot("progress.png")
+            shot["taken"] = True
+        shot["due"] = shot["due"] or progress.done >= 1
+
+    yield from wait_for_run(run, "apply", mid_run)
+    yield 0.5
+    editor = scene.sequence_editor
+    styled = editor.active_strip
+    compat = ext("compat")
+    REPORT["styled"] = {
+        "name": styled.name,
+        "channel": styled.channel,
+        "frames": list(compat.shown_frames(styled)),
+        "files": len(styled.elements) if styled.type == "IMAGE" else None,
+    }
+    screenshot("finished.png")
+
+    # One undo step takes the styled strip away, redo brings it back.
+    with override():
+        bpy.ops.ed.undo()
+    yield 0.5
+    scene = compat.sequencer_scene(bpy.context)
+    names = [s.name for s in compat.all_strips(scene.sequence_editor)]
+    REPORT["after_undo"] = names
+    with override():
+        bpy.ops.ed.redo()
+    yield 0.5
+    scene = compat.sequencer_scene(bpy.context)
+    REPORT["after_redo"] = [s.name for s in compat.all_strips(scene.sequence_editor)]
+
+    # Esc mid-run: the job stops, the finished frames stay.
+    scene, long_strip = add_clip(120)
+    REPORT["cancel_invoke"] = sorted(apply(long_strip, 1, 120))
+    pressed = {"done": False}
+
+    def press_escape(progress):
+        if not pressed["done"] and progress.done >= 3:
+            subprocess.run(["xdotool", "mousemove", "500", "600"], check=True, timeout=30)
+            subprocess.run(["xdotool", "key", "Escape"], check=True, timeout=30)
+            pressed["done"] = True
+
+    yield from wait_for_run(run, "cancel", press_escape)
+    folders = [p for p in Path(tempfile.gettempdir()).glob("restyle/clip120-*") if p.is_dir()]
+    REPORT["cancel_folders"] = [str(p) for p in folders]
+    REPORT["cancel_kept"] = sum(len(list(p.glob("*.png"))) for p in folders)
+    names = [s.name for s in compat.all_strips(compat.sequencer_scene(bpy.context).sequence_editor)]
+    REPORT["cancel_strips"] = names
+
+
+def drive(generator):
+    def tick():
+        try:
+            delay = next(generator)
+        except StopIteration:
+            save()
+            bpy.ops.wm.quit_blender()
+            return None
+        except Exception:
+            REPORT["errors"].append(traceback.format_exc())
+            save()
+            bpy.ops.wm.quit_blender()
+            return None
+        save()
+        return delay
+
+    return tick
+
+
+OUT.mkdir(parents=True, exist_ok=True)
+bpy.app.timers.register(drive(steps()), first_interval=1.0, persistent=True)

@@ -1,0 +1,116 @@
+"""Restyle's real interface: a Blender GUI under Xvfb runs tests/gui/gui_session.py.
+
+Needs a GUI Blender, xvfb-run, xdotool and ImageMagick on PATH, and the zip to test in
+RESTYLE_EXTENSION_ZIP; .ci/blender-gui runs this in the Debian trixie root (Debian's
+blender 4.3, Python 3.13, numpy 2). Skipped with the reason anywhere else.
+Set RESTYLE_GUI_SCREENSHOTS to a folder to keep the screenshots (the README's comes from here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+TOOLS = ("blender", "xvfb-run", "xdotool", "import")
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (bash .ci/blender-gui runs these tests)")
+    archive = os.environ.get("RESTYLE_EXTENSION_ZIP")
+    if not archive:
+        pytest.skip("set RESTYLE_EXTENSION_ZIP to the zip to test")
+    out = tmp_path_factory.mktemp("gui")
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(out / "user"))
+    env.pop("RESTYLE_HOME", None)
+    env["RESTYLE_HOME"] = str(out / "library")  # an empty library: styles from the zip
+    env["TMPDIR"] = str(out / "tmp")  # unsaved files' frames go here: nothing from earlier runs
+    (out / "tmp").mkdir()
+    proc = subprocess.run(
+        [
+            "xvfb-run",
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "blender",
+            "--factory-startup",
+            "--window-geometry",  # the whole window on the virtual screen
+            "0",
+            "0",
+            "1280",
+            "800",
+            "--app-template",
+            "Video_Editing",
+            "--python",
+            str(HERE / "gui_session.py"),
+            "--",
+            archive,
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    log = proc.stdout + proc.stderr
+    report_file = out / "report.json"
+    assert report_file.is_file(), f"no report (exit {proc.returncode}):\n{log[-4000:]}"
+    report = json.loads(report_file.read_text())
+    keep = os.environ.get("RESTYLE_GUI_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in out.glob("*.png"):
+            shutil.copy2(png, Path(keep) / png.name)
+    return proc, log, report, out
+
+
+def test_session_runs_without_errors(session):
+    proc, log, report, _ = session
+    assert report["install"] == ["FINISHED"]
+    assert report["errors"] == [], "\n".join(report["errors"])
+    assert "Traceback" not in log, log[-4000:]
+    assert proc.returncode == 0
+
+
+def test_sidebar_draws_with_its_controls(session):
+    import cv2
+
+    _, _, report, out = session
+    assert report["sidebar_draws"] > 0
+    image = cv2.imread(str(out / "sidebar.png"))
+    assert image is not None and image.shape[:2] == (800, 1280)
+    assert image.std() > 10  # a real interface, not a black frame
+
+
+def test_modal_apply_shows_progress_and_finishes(session):
+    _, _, report, _ = session
+    assert report["apply_invoke"] == ["RUNNING_MODAL"]
+    done = [d for d, _ in report["apply_progress"]]
+    assert {t for _, t in report["apply_progress"]} == {24}  # scene frames 3..26
+    assert done == sorted(done) and any(0 < d < 24 for d in done)  # shown while it ran
+    assert report["apply_status"] == "FINISHED", report["apply_summary"]
+    styled = report["styled"]
+    assert styled["name"] == "clip30.Comic Ink" and styled["channel"] == 2
+    assert styled["frames"] == [3, 26] and styled["files"] == 24
+
+
+def test_one_undo_step_removes_the_strip(session):
+    _, _, report, _ = session
+    assert report["after_undo"] == ["clip30"]
+    assert sorted(report["after_redo"]) == ["clip30", "clip30.Comic Ink"]
+
+
+def test_escape_cancels_and_keeps_finished_frames(session):
+    _, _, report, _ = session
+    assert report["cancel_invoke"] == ["RUNNING_MODAL"]
+    assert report["cancel_status"] == "CANCELLED", report["cancel_summary"]
+    assert 3 <= report["cancel_kept"] < 120
+    assert not any(name.startswith("clip120.") for name in report["cancel_strips"])
