@@ -144,7 +144,11 @@ def main() -> None:
     parser.add_argument("--style", default="starry-swirls")
     parser.add_argument("--backend", default="onnx", choices=("onnx", "torch", "auto"))
     parser.add_argument("--clips", default=",".join(CLIPS))
-    parser.add_argument("--strength", type=float, default=None, help="default: TemporalBlender's")
+    parser.add_argument(
+        "--strengths",
+        default=None,
+        help="comma-separated coherence strengths (default: the default)",
+    )
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -154,9 +158,10 @@ def main() -> None:
     library = StyleLibrary(Path(tempfile.mkdtemp(prefix="restyle-temporal-")), bundled=None)
     install_builtins(library.builtin_dir)
     stylizer = make_stylizer(args.style, args.backend, library)
-    strength = TemporalBlender().strength if args.strength is None else args.strength
+    default = TemporalBlender().strength
+    strengths = [float(v) for v in (args.strengths or str(default)).split(",")]
     print(
-        f"style {args.style}, engine {stylizer.engine.backend}, coherence {strength} "
+        f"style {args.style}, engine {stylizer.engine.backend}, default coherence {default} "
         "(shared 2-core CPU: cost is a ratio of medians measured in the same run)"
     )
     for spec in args.sizes.split(","):
@@ -165,11 +170,12 @@ def main() -> None:
         for clip in args.clips.split(","):
             sources = load_clip(clip, count, int(height), CLIPS[clip])
             plain, styling = style_frames(stylizer, sources)
-            coherent, cost = blend(TemporalBlender(strength), sources, plain)
             h, w = sources[0].shape[:2]
-            print_report(
-                f"{clip} {w}x{h}, {count} frames", judge(sources, plain, coherent), cost / styling
-            )
+            print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
+            for strength in strengths:
+                coherent, cost = blend(TemporalBlender(strength), sources, plain)
+                report = judge(sources, plain, coherent)
+                print_report(f"coherence {strength}", report, cost / styling)
 
 
 if __name__ == "__main__":

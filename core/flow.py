@@ -67,12 +67,18 @@ def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
 class FlowEstimator:
     """One DIS optical-flow object. OpenCV's DIS keeps internal buffers: use one per thread."""
 
-    def __init__(self, preset: str = "fast", max_side: int | None = 480) -> None:
+    def __init__(
+        self, preset: str = "fast", max_side: int | None = 480, finest_scale: int | None = None
+    ) -> None:
+        """``finest_scale`` overrides the preset's finest pyramid level (0 = full resolution;
+        "fast" stops at 2, a quarter of the size, which misses small moving things)."""
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; use one of {sorted(PRESETS)}")
         self.preset = preset
         self.max_side = max_side
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+        if finest_scale is not None:
+            self._dis.setFinestScale(finest_scale)
 
     def flow(
         self, prev_gray: np.ndarray, next_gray: np.ndarray, *, full_size: bool = True

@@ -8,10 +8,19 @@ along the source video's optical flow::
 Where confidence is 1 this is an exponential moving average along motion trajectories with a
 memory of about 1 / (1 - strength) frames: independent per-frame flicker of variance σ² keeps
 σ² (1 - s) / (1 + s) of it (a third at s = 0.5). Confidence is 0 where the previous frame
-cannot be carried over — occluded or disoccluded pixels and motion boundaries (forward-backward
-check, Lai et al. 2018 / Ruder et al. 2016) and pixels whose source changed (photometric check:
-the warped previous source differs from the current one) — so new or changed things take the
-new styled pixels, and the blend never smears them.
+cannot be carried over — occluded or disoccluded pixels (forward-backward check, Lai et al.
+2018 / Ruder et al. 2016) and pixels whose source changed (photometric check: the warped
+previous source differs from the current one) — so new or changed things take the new styled
+pixels, and the blend never smears them.
+
+What real footage with independent motion taught (benchmarks/bench_temporal.py, README): the
+flicker of the style networks is almost all in the finest texture band (2-4 px), so blending
+only low frequencies removes nothing; what removes it is carrying that texture along moving
+things too. Hence flow at up to 640 px with DIS's finest level at half size (the "fast"
+preset stops at a quarter, and small walkers get no usable flow), no motion-boundary test
+(it rejected nearly every pixel of a walking person; the forward-backward and photometric
+tests still catch what is uncovered), and bicubic warping (bilinear blurs the texture a
+little more at every frame of the recursion).
 
 The work splits in two so a pipeline can run the expensive half ahead of time:
 ``prepare(prev_source, source) -> Guide`` looks at source frames only (optical flow, masks;
@@ -77,6 +86,7 @@ class TemporalBlender:
         lag on styles that change.
     flow_side: long side, in pixels, at which flow and masks are computed.
     preset: DIS preset, "fast" or "medium" (slower, a little more accurate).
+    finest_scale: DIS's finest pyramid level (0 = flow_side itself, 1 = half of it).
     photometric_tolerance: (low, high) per-pixel change of the warped previous source against
         the current source, in 8-bit levels: full confidence at or below low, none at high.
     cut_histogram_distance: consecutive source frames whose HSV histograms differ more than
@@ -88,9 +98,10 @@ class TemporalBlender:
         self,
         strength: float = 0.5,
         *,
-        flow_side: int = 320,
+        flow_side: int = 640,
         preset: str = "fast",
-        photometric_tolerance: tuple[float, float] = (8.0, 24.0),
+        finest_scale: int = 1,
+        photometric_tolerance: tuple[float, float] = (16.0, 48.0),
         cut_histogram_distance: float = 0.3,
         min_reliable_fraction: float = 0.15,
     ) -> None:
@@ -102,6 +113,7 @@ class TemporalBlender:
         self.strength = float(strength)
         self.flow_side = flow_side
         self.preset = preset
+        self.finest_scale = finest_scale
         self.photometric_tolerance = (float(low), float(high))
         self.cut_histogram_distance = cut_histogram_distance
         self.min_reliable_fraction = min_reliable_fraction
@@ -122,7 +134,9 @@ class TemporalBlender:
     def _estimator(self) -> FlowEstimator:
         estimator = getattr(self._local, "estimator", None)
         if estimator is None:
-            estimator = FlowEstimator(preset=self.preset, max_side=None)
+            estimator = FlowEstimator(
+                preset=self.preset, max_side=None, finest_scale=self.finest_scale
+            )
             self._local.estimator = estimator
         return estimator
 
@@ -154,7 +168,7 @@ class TemporalBlender:
         gray_prev, gray = to_gray(prev_small), to_gray(small)
         flow_to_prev = estimator.flow(gray, gray_prev)  # on the current frame
         flow_to_current = estimator.flow(gray_prev, gray)
-        reliable = consistency_mask(flow_to_prev, flow_to_current)
+        reliable = consistency_mask(flow_to_prev, flow_to_current, motion_boundaries=False)
         reliable_fraction = np.count_nonzero(reliable) / reliable.size
         if reliable_fraction < self.min_reliable_fraction:
             return Guide(
@@ -212,7 +226,7 @@ class TemporalBlender:
             previous,
             guide.map_xy,
             guide.map_frac,
-            cv2.INTER_LINEAR,
+            cv2.INTER_CUBIC,
             borderMode=cv2.BORDER_REPLICATE,
         )
         output = cv2.blendLinear(warped, styled, guide.odds, _ones(guide.height, guide.width))
