@@ -90,9 +90,12 @@ def cmd_styles(args: argparse.Namespace) -> int:
         )
         return 0
     width = max(len(s.id) for s in styles)
-    for s in styles:
-        print(f"{s.id:<{width}}  {s.name}" + ("  (trained)" if s.kind == "trained" else ""))
-    print("\nAny picture file also works as --style; mix built-ins like 'a:0.7,b:0.3'.")
+    for s in styles:  # a trained style's description says it is one
+        print(f"{s.id:<{width}}  {s.description}")
+    print(
+        "\nAny picture file also works as --style, and built-ins mix with weights: "
+        "-s 'starry-swirls:0.7,comic-ink:0.3'."
+    )
     return 0
 
 

@@ -115,6 +115,9 @@ def test_styles_json_describes_each_builtin(tmp_path):
     assert [s["id"] for s in builtins] == [sid for sid, _ in BUILTIN_STYLES]
     assert len(set(descriptions)) == len(BUILTIN_STYLES)
     assert not any(d.startswith("Built-in style") or len(d) < 15 for d in descriptions)
+    listing = restyle("styles", library=tmp_path / "lib").stdout.splitlines()
+    for style in builtins:  # the plain listing: id and description, one per line
+        assert any(line.split() == [style["id"], *style["description"].split()] for line in listing)
 
 
 # -- progress rate -------------------------------------------------------------------------
