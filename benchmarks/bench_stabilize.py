@@ -285,6 +285,12 @@ def bench_speed(tmp: Path, frames: int = 60, repeats: int = 3) -> None:
         f"  CPU time of the whole CLI process (start-up included): {1000 * c:.1f} ms per frame, "
         f"i.e. {1 / c:.1f} frames/s on one free core, at most {2 / c:.1f} on two"
     )
+    marginal = (long["cpu_s"] - short["cpu_s"]) / (2 * frames)
+    print(
+        f"  CPU time per extra frame ({3 * frames}-frame run minus {frames}-frame run, no "
+        f"start-up): {1000 * marginal:.1f} ms, i.e. {1 / marginal:.1f} frames/s on one free "
+        f"core, at most {2 / marginal:.1f} on two"
+    )
     print(
         f"  peak memory: {short['peak_memory_mib']} MiB for {frames} frames, "
         f"{long['peak_memory_mib']} MiB for {3 * frames}"
