@@ -83,10 +83,10 @@ def shot_starts(frames: Iterator[np.ndarray], *, min_shot_length: int = 6) -> li
     """Positions (> 0) in ``frames`` where a new shot starts (``core.shots`` rules)."""
     import cv2
 
-    from .mappings.stabilize import _CutFeatures
+    from .mappings.stabilize import CutFeatures
     from .shots import detect_cuts
 
-    state = _CutFeatures()
+    state = CutFeatures()
     features = []
     for frame in frames:
         h, w = frame.shape[:2]

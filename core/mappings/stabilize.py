@@ -157,7 +157,7 @@ def track_camera(
 
     motions: list[np.ndarray] = []
     features: list[FrameFeatures] = []
-    cut_state = _CutFeatures()
+    cut_state = CutFeatures()
     previous = None
     size = None
     for count, frame in enumerate(frames):
@@ -186,7 +186,7 @@ def track_camera(
     return CameraMotion(np.array(motions), cuts, size[0], size[1], tracked)
 
 
-class _CutFeatures:
+class CutFeatures:
     """``core.shots`` cut features of each frame, without thumbnails or flow (not needed)."""
 
     SIDE = 160
