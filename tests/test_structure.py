@@ -39,3 +39,68 @@ def test_one_table_of_image_suffixes():
         if listing in p.read_text(encoding="utf-8", errors="replace")
     ]
     assert holders == ["core/media.py"]
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → the add-on modules it imports relatively (lazy imports included)."""
+    files = [*ROOT.glob("*.py")]
+    for folder in ("core", "operators", "panels", "models"):
+        files += (ROOT / folder).rglob("*.py")
+    modules = {}
+    for path in files:
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = (path, parts[:-1])  # the module, and the package it resolves from
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, (path, package) in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            base = package[: len(package) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                for candidate in (f"{target}.{alias.name}".strip("."), target):
+                    if candidate in modules and candidate != name:
+                        graph[name].add(candidate)
+                        break
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[frozenset[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while not group or group[-1] != v:
+                group.append(stack.pop())
+            if len(group) > 1:
+                found.append(frozenset(group))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+# Cycles that exist and are to be broken by their owners; a new one fails the test below.
+KNOWN_CYCLES = {
+    frozenset({"gpu_support", "prefs"}),  # gpu_support.check_model reads prefs.library_root
+    frozenset({"core.style_install", "core.styles", "core.stylizer"}),  # StyleLibrary.install
+}
+
+
+def test_no_new_import_cycles():
+    assert set(_cycles(_import_graph())) <= KNOWN_CYCLES
