@@ -155,3 +155,30 @@ def test_stabilised_strip_can_be_styled(scene, saved, clips, sequencer_area):
     styled = scene.sequence_editor.active_strip
     assert styled.name == f"{steady.name}.Starry Swirls" and styled.channel == steady.channel + 1
     assert shown_frames(styled) == shown_frames(steady) == (1, 6)
+
+
+def test_panel_draws_every_action(scene, clips, sequencer_area):
+    """The sub-panel's calls are real UILayout calls on registered operators and properties
+    (the checking layout of test_panels), with and without an active strip."""
+    import bpy
+    from test_panels import CheckedLayout
+    from vse import sequencer_override
+
+    panel = ext("panels.edit").RESTYLE_PT_edit
+    for active in (False, True):
+        if active:
+            add_movie(scene, sequencer_area, clips["shaky"], frame_start=1)
+        calls: list = []
+        with sequencer_override(scene, sequencer_area):
+            context = bpy.context
+            assert panel.poll(context)
+            shim = type("Shim", (), {})()
+            shim.layout = CheckedLayout(calls)
+            panel.draw(shim, context)
+        operators = {
+            c[1].get("operator") for c in calls if c[0] in ("operator", "operator_menu_enum")
+        }
+        expected = {"restyle.snap_cuts"} | (
+            {"restyle.stabilize_strip", "restyle.split_at_cuts"} if active else set()
+        )
+        assert operators == expected
