@@ -21,6 +21,7 @@ from bpy.props import (
 )
 from bpy.types import PropertyGroup
 
+from .core import writers
 from .core.engines import choices
 from .prefs import library_root
 
@@ -38,13 +39,9 @@ BACKENDS = choices.enum_items(
 DEVICES = choices.enum_items(
     choices.DEVICES, default="Use the device chosen in the add-on preferences"
 )
-FORMATS = (
-    ("PNG", "PNG Sequence", "One PNG file per frame; a rerun resumes", "png"),
-    ("JPG", "JPEG Sequence", "One JPEG file per frame; small, lossy", "jpg"),
-    ("TIF", "TIFF Sequence", "One TIFF file per frame", "tif"),
-    ("H264", "H.264 Movie", "One MP4 movie; the strip must show its source one to one", "h264"),
-    ("PRORES", "ProRes Movie", "One MOV movie; the strip must show its source one to one", "prores"),
-    ("FFV1", "FFV1 Movie", "Lossless MKV movie; the strip must show its source one to one", "ffv1"),
+# (identifier, name, description, format id), from the one format table (core/writers.py)
+FORMATS = tuple(
+    (f.id.upper(), f.label, f.description, f.id) for f in writers.OUTPUT_FORMATS.values()
 )
 FORMAT_WORDS = {identifier: word for identifier, _name, _desc, word in FORMATS}
 

@@ -19,6 +19,7 @@ def register() -> None:
     for cls in classes:
         bpy.utils.register_class(cls)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
+    bpy.app.handlers.save_pre.append(apply_style.keep_frames_on_save)
 
 
 def unregister() -> None:
@@ -28,5 +29,7 @@ def unregister() -> None:
     apply_style.cancel_on_load()
     if apply_style.cancel_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
+    if apply_style.keep_frames_on_save in bpy.app.handlers.save_pre:
+        bpy.app.handlers.save_pre.remove(apply_style.keep_frames_on_save)
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

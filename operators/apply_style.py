@@ -30,7 +30,12 @@ from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODES
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
-from .output_strip import MOVIE_SUFFIX, add_styled_strip, output_folder, settings_hash
+from .output_strip import (
+    add_styled_strip,
+    keep_frames_on_save,
+    keep_frames_with_blend,
+    output_folder,
+)
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
 
@@ -136,53 +141,45 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         except ValueError:
             raise RestyleError(f"'{source.name}' has no frames to show") from None
 
-        fmt = FORMAT_WORDS[values["output_format"]]
-        movie = fmt in MOVIE_SUFFIX
-        if movie and shown != list(range(shown[0], shown[0] + len(shown))):
+        from ..core.styles import StyleLibrary
+        from ..core.writers import output_format
+        from ..props import library_root
+
+        fmt = output_format(FORMAT_WORDS[values["output_format"]])
+        if fmt.movie and shown != list(range(shown[0], shown[0] + len(shown))):
             raise RestyleError(
                 f"'{source.name}' does not show its frames one to one here (frame rate, "
                 "reversed or strobe); use an image sequence format"
             )
-        style = self._style(settings)
-        from ..core.styles import StyleLibrary
-        from ..props import library_root
-
-        library = StyleLibrary(library_root(context))
-        info = library.resolve(style)
-        style_record = {"id": info.id, "kind": info.kind}
-        if info.picture is not None:
-            style_record["picture"] = [str(info.picture), info.picture.stat().st_mtime_ns]
-        if info.folder is not None:  # a retrained style of the same name gets a new folder
-            stamps = [f.stat().st_mtime_ns for f in info.folder.iterdir() if f.is_file()]
-            style_record["trained"] = [str(info.folder), max(stamps, default=0)]
-        job_settings = {
-            "strength": values["strength"],
-            "scale": values["scale"] if values["size_mode"] == "SCALE" else None,
-            "max_side": values["max_side"] if values["size_mode"] == "MAX_SIDE" else None,
-            "preserve_colors": values["preserve_colors"],
-            "temporal": values["temporal"],
-        }
-        key = settings_hash(source.files, style_record, {**job_settings, "format": fmt})
-        style_slug = Path(info.id).stem if info.kind == "picture" else info.id
-        folder, stored = output_folder(source.name, style_slug, key)
-        movie_name = f"{shown[0]:06d}-{shown[-1]:06d}.{MOVIE_SUFFIX[fmt]}" if movie else None
         backend, device = self._engine(context, values)
         job = StyleJob(
             source=source.source,
-            output=folder / movie_name if movie else folder,
-            style=style,
+            output=None,  # named after the plan's settings key, below
+            style=self._style(settings),
             start=min(shown),
             end=max(shown),
             backend=backend,
             device=device,
-            format=fmt,
-            library=library,
+            format=fmt.id,
+            library=StyleLibrary(library_root(context)),
             measure=True,  # the summary shows the temporal warping error
-            **job_settings,
+            strength=values["strength"],
+            scale=values["scale"] if values["size_mode"] == "SCALE" else None,
+            max_side=values["max_side"] if values["size_mode"] == "MAX_SIDE" else None,
+            preserve_colors=values["preserve_colors"],
+            temporal=values["temporal"],
         )
-        movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
-        if not movie_done:
-            job.validate()
+        plan = job.validate()  # one probe, one style resolution, one settings key
+        info = plan.style
+        style_slug = Path(info.id).stem if info.kind == "picture" else info.id
+        folder, stored = output_folder(source.name, style_slug, plan.key[:10])
+        movie_name = f"{shown[0]:06d}-{shown[-1]:06d}{fmt.suffix}" if fmt.movie else None
+        output = folder / movie_name if movie_name else folder
+        movie_done = fmt.movie and output.is_file()  # written atomically: complete
+        if movie_done:
+            job.output = output
+        else:
+            job.place(plan, output)  # the output checked; run() starts from this plan
         request = Request(
             scene=scene.name,
             source=source,
@@ -235,8 +232,15 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             summary += f", warping error {result.warping_error:.4f}"
         if result.engine:
             summary += f"; engine: {result.engine}"
+        warnings = list(result.warnings)
+        if not bpy.data.filepath:
+            warnings.append(
+                f"this .blend is not saved, so the frames are in a temporary folder "
+                f"({request.folder}); saving the .blend copies them beside it"
+            )
+        summary = "; ".join([summary, *warnings])
         RUN.end(FINISHED, summary, str(request.folder))
-        self.report({"INFO"}, f"Restyle: {summary}")
+        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {summary}")
         redraw_sequencers(context)
         return {"FINISHED"}
 
@@ -303,4 +307,22 @@ def cancel_on_load(*_args) -> None:
     RUN.cancel()
 
 
-classes = (RESTYLE_OT_apply_style,)
+class RESTYLE_OT_keep_frames(Operator):
+    """Copy styled frames that are in the temporary folder (made before the .blend was
+    saved) beside the .blend, and point their strips there. Saving does this too"""
+
+    bl_idname = "restyle.keep_frames"
+    bl_label = "Keep Styled Frames With the .blend"
+    bl_options = {"UNDO"}
+
+    def execute(self, context):
+        if not bpy.data.filepath:
+            self.report({"ERROR"}, "Save the .blend first: the frames go beside it")
+            return {"CANCELLED"}
+        kept = keep_frames_with_blend(bpy.data.filepath)
+        self.report({"INFO"}, f"Restyle: {kept} strip(s) now use frames beside the .blend")
+        return {"FINISHED"}
+
+
+classes = (RESTYLE_OT_apply_style, RESTYLE_OT_keep_frames)
+__all__ = ["keep_frames_on_save"]

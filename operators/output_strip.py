@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,9 +14,11 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.writers import OUTPUT_FORMATS
 
 MAX_CHANNEL = 128
-MOVIE_SUFFIX = {"h264": "mp4", "prores": "mov", "ffv1": "mkv"}
+# A view of the one format table (core/writers.py): movie format -> its file extension.
+MOVIE_SUFFIX = {k: f.suffix.lstrip(".") for k, f in OUTPUT_FORMATS.items() if f.movie}
 # What the styled strip copies from its source so the two line up pixel for pixel.
 TRANSFORM_FIELDS = ("offset_x", "offset_y", "scale_x", "scale_y", "rotation", "origin", "filter")
 CROP_FIELDS = ("min_x", "max_x", "min_y", "max_y")
@@ -58,9 +61,7 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
     """The first channel above ``above`` with nothing in it over ``first..last``."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
         if not any(
-            s.channel == channel
-            and compat.handles(s)[0] <= last
-            and compat.handles(s)[1] > first
+            s.channel == channel and compat.handles(s)[0] <= last and compat.handles(s)[1] > first
             for s in strips
         ):
             return channel
@@ -103,9 +104,7 @@ def add_styled_strip(
     duration = compat.strip_get(strip, "duration")
     if duration != count:
         strips.remove(strip)
-        raise RestyleError(
-            f"the styled strip would span {duration} frames instead of {count}"
-        )
+        raise RestyleError(f"the styled strip would span {duration} frames instead of {count}")
     if source is not None:
         _copy_placement(source, strip)
     editor = scene.sequence_editor
@@ -124,3 +123,61 @@ def _copy_placement(source, strip) -> None:
         setattr(strip.crop, field, getattr(source.crop, field))
     strip.use_flip_x = source.use_flip_x
     strip.use_flip_y = source.use_flip_y
+
+
+# -- frames made while the .blend was unsaved ----------------------------------------------
+def temp_root() -> Path:
+    """Where frames go while the .blend has no folder of its own (see ``output_folder``)."""
+    return Path(tempfile.gettempdir()) / "restyle"
+
+
+def in_temp_folder(path: str) -> bool:
+    try:
+        return temp_root().resolve() in Path(bpy.path.abspath(path)).resolve().parents
+    except (OSError, ValueError):
+        return False
+
+
+def keep_frames_with_blend(blend_path: str) -> int:
+    """Copy every styled strip's frames that live in the temporary folder to
+    ``//restyle/<folder>/`` beside ``blend_path`` and point the strips there (relative), so
+    they survive the temp folder being cleaned. Returns how many strips now point there."""
+    if not blend_path:
+        return 0
+    beside = Path(blend_path).parent / "restyle"
+    kept = 0
+    for scene in bpy.data.scenes:
+        if scene.sequence_editor is None:
+            continue
+        for strip in compat.all_strips(scene.sequence_editor):
+            kept += _keep_strip_frames(strip, beside)
+    return kept
+
+
+def _keep_strip_frames(strip, beside: Path) -> int:
+    movie = strip.type == "MOVIE"
+    if strip.type not in ("IMAGE", "MOVIE"):
+        return 0
+    stored = strip.filepath if movie else strip.directory
+    if not in_temp_folder(stored):
+        return 0
+    folder = Path(bpy.path.abspath(stored))
+    folder = folder.parent if movie else folder
+    target = beside / folder.name
+    try:
+        shutil.copytree(folder, target, dirs_exist_ok=True)
+    except OSError as exc:
+        print(f"Restyle: could not copy {folder} beside the .blend: {exc}")
+        return 0
+    relative = f"//restyle/{folder.name}/"
+    if movie:
+        strip.filepath = relative + Path(stored).name
+    else:
+        strip.directory = relative
+    return 1
+
+
+@bpy.app.handlers.persistent
+def keep_frames_on_save(filepath="", *_args) -> None:
+    """save_pre: a .blend saved for the first time takes its styled frames with it."""
+    keep_frames_with_blend(filepath if isinstance(filepath, str) else bpy.data.filepath)

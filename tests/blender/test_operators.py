@@ -396,3 +396,25 @@ def test_worker_cancels_and_a_rerun_resumes(restyle, media, tmp_path):
 
     again = job_module.StyleJob(clip, tmp_path / "out", STYLE).run()
     assert again.reused == len(kept) and again.written == 120 - len(kept)
+
+
+def test_saving_keeps_frames_made_while_unsaved(scene, saved, media, tmp_path):
+    """Issue 9 item 15: frames made while the .blend was unsaved sit in the temp folder;
+    saving the .blend (save_pre handler) copies them beside it and points the strip there,
+    relative, so cleaning the temp folder loses nothing."""
+    import bpy
+
+    output_strip = ext("operators.output_strip")
+    temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
+    shutil.rmtree(temp, ignore_errors=True)
+    made = make_image_sequence(temp, 3, name="{:06d}.png", first=0)
+    strip = top_strips(scene.sequence_editor).new_image("styled", str(made[0]), 2, 1)
+    for path in made[1:]:
+        strip.elements.append(path.name)
+    assert output_strip.in_temp_folder(strip.directory)
+    bpy.ops.wm.save_as_mainfile(filepath=str(saved / "moved.blend"))
+    assert strip.directory == f"//restyle/{temp.name}/"
+    kept = Path(bpy.path.abspath(strip.directory))
+    assert kept.parent.parent == saved
+    shutil.rmtree(temp)  # the temp folder is cleaned: the strip still has its frames
+    assert all((kept / e.filename).is_file() for e in strip.elements)
