@@ -164,7 +164,7 @@ def test_9_links_are_refused(style_folder, tmp_path):
         for f in style_folder.iterdir():
             zf.writestr(f"tiny/{f.name}", f.read_bytes())
         link = zipfile.ZipInfo("tiny/passwd")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     with pytest.raises(RestyleError, match="link"):
         fresh_library(tmp_path).install(archive)
