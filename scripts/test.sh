@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite, what CI runs:
-#   1. lint, the core tests and the Blender tests on 5.0 (the main venv: Python 3.11, numpy 1);
-#   2. the zip built once for this platform, then the Blender tests on 4.2 LTS and 4.5 LTS
-#      (bpy from PyPI in venvs of their own, Python 3.11, numpy 1);
-#   3. the Blender tests on 5.2 LTS (Python 3.13, numpy 2) in a Debian trixie root (.ci/trixie-root;
-#      needs root privileges; built once, then reused);
-#   4. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
-# Each Blender run installs the same zip with package_install_files. Arguments go to step 1's
-# pytest. Each step's time is printed; the whole exits non-zero when any step fails.
+#   1. lint, the zip built once for this platform, the core tests and the whole Blender suite
+#      on 5.0 (the main venv: Python 3.11, numpy 1);
+#   2. the whole Blender suite on 5.2 LTS (Python 3.13, numpy 2) in a Debian trixie root
+#      (.ci/trixie-root; needs root privileges; built once, then reused);
+#   3. a smoke subset (install, apply and alignment, keyframes and training where torch is
+#      installed) on 4.2 LTS and 4.5 LTS (venvs of their own) and 5.3 (trixie root);
+#      RESTYLE_FULL_MATRIX=1 runs the whole Blender suite there too;
+#   4. the GUI tests: Debian's Blender under Xvfb in the trixie root (.ci/blender-gui);
+#   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
+# Every Blender installs the same zip with package_install_files. Arguments go to step 1's
+# pytest. Each step's time is printed; the script exits non-zero when any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +35,12 @@ export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 step "build the zip" build_zip
+SMOKE="tests/blender/test_extension.py tests/blender/test_operators.py tests/blender/test_keyframes.py"
+[ -n "${RESTYLE_FULL_MATRIX:-}" ] && SMOKE=tests/blender
 step "core + Blender 5.0.1" .venv/bin/python -m pytest -q "$@"
-step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 bash .ci/blender-lts
-step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 bash .ci/blender-lts
 step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie
+step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 RESTYLE_TESTS="$SMOKE" bash .ci/blender-lts
+step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 RESTYLE_TESTS="$SMOKE" bash .ci/blender-lts
+step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 RESTYLE_TESTS="$SMOKE" bash .ci/blender-trixie
+step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
 step "core on numpy 2" bash .ci/numpy2
