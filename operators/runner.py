@@ -74,7 +74,7 @@ class Worker(threading.Thread):
             self.events.put(("error", str(exc)))
         except Exception as exc:  # a bug: keep Blender alive, show it, print the traceback
             traceback.print_exc()
-            self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+            self.events.put(("error", _user_message(exc)))
         else:
             self.events.put(("done", result))
 
@@ -97,3 +97,13 @@ class Worker(threading.Thread):
                 self.progress = value
             else:
                 return kind, value
+
+
+def _user_message(exc: Exception) -> str:
+    """One line for the sidebar: never a raw multi-line OpenCV or FFmpeg dump."""
+    library = type(exc).__module__.split(".")[0]
+    if library in ("cv2", "av"):
+        what = {"cv2": "OpenCV", "av": "FFmpeg"}[library]
+        return f"Restyle could not process these frames ({what} failed; details in the console)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"

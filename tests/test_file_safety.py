@@ -333,3 +333,15 @@ def test_14_damaged_movies_name_the_frames_lost(library, index_clip_ffv1, tmp_pa
     err = capsys.readouterr().err
     assert code == 0 and "restyle: warning: cut.mkv is cut short" in err
     assert "declares 40 frames" in err and "written" in err
+
+
+def test_5_blender_never_shows_a_raw_opencv_message():
+    import cv2
+
+    from restyle.operators.runner import _user_message
+
+    try:
+        cv2.resize(np.zeros((0, 0), np.uint8), (0, 0))
+    except cv2.error as exc:
+        message = _user_message(exc)
+    assert "OpenCV" in message and "\n" not in message and ".cpp" not in message
