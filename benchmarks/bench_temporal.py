@@ -80,36 +80,55 @@ def sharpness(frames) -> float:
     )
 
 
-def uncovered_psnr(sources, plain, coherent) -> float:
-    """PSNR of coherent against frame-by-frame on pixels that the previous frame did not show
-    (Farnebäck forward-backward check, dilated by 2 px): a ghost trail would lower it."""
+def uncovered_masks(sources) -> list[np.ndarray]:
+    """Per frame t >= 1, the pixels that frame t - 1 did not show (Farnebäck forward-backward
+    check, dilated by 2 px): where a ghost trail would be."""
     from restyle.core.flow import FarnebackEstimator, consistency_mask, to_gray
 
-    judge = FarnebackEstimator()
-    squared, count = 0.0, 0
+    flow = FarnebackEstimator().flow
+    masks = []
     for t in range(1, len(sources)):
         now, before = to_gray(sources[t]), to_gray(sources[t - 1])
-        reliable = consistency_mask(judge.flow(now, before), judge.flow(before, now))
-        new = cv2.dilate((~reliable).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        diff = coherent[t][new].astype(np.float64) - plain[t][new]
+        hidden = ~consistency_mask(flow(now, before), flow(before, now))
+        masks.append(cv2.dilate(hidden.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    return masks
+
+
+def masked_psnr(a, b, masks) -> float:
+    """PSNR over the masked pixels of frames 1.. of two sequences."""
+    squared, count = 0.0, 0
+    for x, y, mask in zip(a[1:], b[1:], masks, strict=True):
+        diff = x[mask].astype(np.float64) - y[mask]
         squared += float((diff * diff).sum()) / 255.0**2
         count += diff.size
-    return float("inf") if squared == 0 else 10 * np.log10(count / squared)
+    return float("inf") if squared == 0 else float(10 * np.log10(count / squared))
 
 
-def judge(sources, plain, coherent) -> dict:
-    """Goals 1 and 2 for one clip."""
-    from restyle.core.metrics import psnr, warping_error
+class ClipJudge:
+    """Goals 1 and 2 for one clip: the source's flows and masks are computed once."""
 
-    report = {}
-    for flow in ("farneback", "dis"):
-        src, a, b = (warping_error(sources, x, flow=flow) for x in (sources, plain, coherent))
-        report[flow] = (src, a, b, (a - src) / max(b - src, 1e-12))
-    report["sharpness"] = sharpness(coherent) / sharpness(plain)
-    pairs = zip(plain[1:], coherent[1:], strict=True)  # frame 0 is the same in both
-    report["psnr"] = float(np.mean([psnr(x, y) for x, y in pairs]))
-    report["uncovered_psnr"] = uncovered_psnr(sources, plain, coherent)
-    return report
+    def __init__(self, sources, plain) -> None:
+        from restyle.core.metrics import FlowJudge
+
+        self.plain = plain
+        self.judges = {flow: FlowJudge(sources, flow) for flow in ("farneback", "dis")}
+        self.floor = {flow: j.warping_error(sources) for flow, j in self.judges.items()}
+        self.flicker = {flow: j.warping_error(plain) for flow, j in self.judges.items()}
+        self.sharpness = sharpness(plain)
+        self.uncovered = uncovered_masks(sources)
+
+    def __call__(self, coherent) -> dict:
+        from restyle.core.metrics import psnr
+
+        report = {}
+        for flow, judge in self.judges.items():
+            src, a, b = self.floor[flow], self.flicker[flow], judge.warping_error(coherent)
+            report[flow] = (src, a, b, (a - src) / max(b - src, 1e-12))
+        report["sharpness"] = sharpness(coherent) / self.sharpness
+        pairs = zip(self.plain[1:], coherent[1:], strict=True)  # frame 0 is the same in both
+        report["psnr"] = float(np.mean([psnr(x, y) for x, y in pairs]))
+        report["uncovered_psnr"] = masked_psnr(self.plain, coherent, self.uncovered)
+        return report
 
 
 def print_report(label: str, report: dict, cost: float) -> None:
@@ -172,9 +191,10 @@ def main() -> None:
             plain, styling = style_frames(stylizer, sources)
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
+            judge = ClipJudge(sources, plain)
             for strength in strengths:
                 coherent, cost = blend(TemporalBlender(strength), sources, plain)
-                report = judge(sources, plain, coherent)
+                report = judge(coherent)
                 print_report(f"coherence {strength}", report, cost / styling)
 
 

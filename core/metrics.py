@@ -43,10 +43,21 @@ def pair_warping_error(
     (evaluate_WarpError.py): the mean is over non-occluded pixels and channels; when every pixel
     is occluded the error is 0.
     """
+    flow_fw, valid = _judged_pair(input_t, input_next, estimator)
+    return _masked_warp_error(output_t, output_next, flow_fw, valid)
+
+
+def _judged_pair(input_t: np.ndarray, input_next: np.ndarray, estimator):
+    """Flow t → t+1 on the inputs and its reliable (non-occluded) pixels."""
     gray_t, gray_next = to_gray(input_t), to_gray(input_next)
     flow_fw = estimator.flow(gray_t, gray_next)
     flow_bw = estimator.flow(gray_next, gray_t)
-    valid = consistency_mask(flow_fw, flow_bw)
+    return flow_fw, consistency_mask(flow_fw, flow_bw)
+
+
+def _masked_warp_error(
+    output_t: np.ndarray, output_next: np.ndarray, flow_fw: np.ndarray, valid: np.ndarray
+) -> float:
     out_t, out_next = as_unit_float(output_t), as_unit_float(output_next)
     if out_t.shape[:2] != valid.shape:
         raise ValueError(f"output size {out_t.shape[:2]} differs from input size {valid.shape}")
@@ -125,6 +136,27 @@ def warping_error(
             meter.reset()
         meter.add(input_frame, output_frame)
     return meter.value
+
+
+class FlowJudge:
+    """Warping errors of many outputs of the same inputs: the inputs' flows and masks are
+    computed once (benchmarks compare several outputs against one judge)."""
+
+    def __init__(self, inputs: Sequence[np.ndarray], flow: str = "dis", preset: str = "medium"):
+        estimator = make_estimator(flow, preset)
+        self.pairs = [
+            _judged_pair(a, b, estimator) for a, b in zip(inputs[:-1], inputs[1:], strict=True)
+        ]
+
+    def warping_error(self, outputs: Sequence[np.ndarray]) -> float:
+        """Mean warping error over consecutive pairs, as ``warping_error(inputs, outputs)``."""
+        if len(outputs) != len(self.pairs) + 1:
+            raise ValueError(f"{len(self.pairs) + 1} input frames but {len(outputs)} outputs")
+        errors = [
+            _masked_warp_error(outputs[i], outputs[i + 1], flow, valid)
+            for i, (flow, valid) in enumerate(self.pairs)
+        ]
+        return float(np.mean(errors)) if errors else math.nan
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from restyle.core.flow import (
+    FarnebackEstimator,
     FlowEstimator,
     backward_warp,
     consistency_mask,
     motion_boundary_mask,
     occlusion_mask,
 )
-from restyle.core.metrics import WarpingErrorMeter, psnr, ssim, warping_error
+from restyle.core.metrics import FlowJudge, WarpingErrorMeter, psnr, ssim, warping_error
 
 from clips import flicker, pan_frames
 
@@ -84,6 +85,21 @@ def test_dis_flow_recovers_a_known_translation(pan):
     assert np.median(small[16:-16, 16:-16, 0]) == pytest.approx(-3.0, abs=0.3)
     warped = backward_warp(pan[1], flow)
     assert np.abs(warped[8:-8, 8:-8].astype(int) - pan[0][8:-8, 8:-8]).mean() < 4
+
+
+def test_farneback_judge_recovers_the_translation_and_agrees_with_dis(pan):
+    """The independent judge: its own flow, and the same verdict on steady vs flickering."""
+    flow = FarnebackEstimator().flow(pan[0], pan[1])
+    assert np.median(flow[16:-16, 16:-16, 0]) == pytest.approx(-3.0, abs=0.2)
+    steady, flickering = [recolour(f) for f in pan], flicker(pan)
+    for method in ("farneback", "dis"):
+        judge = FlowJudge(pan, method)
+        assert judge.warping_error(flickering) == pytest.approx(
+            warping_error(pan, flickering, flow=method)
+        )
+        assert judge.warping_error(steady) < 0.2 * judge.warping_error(flickering)
+    with pytest.raises(ValueError):
+        warping_error(pan, pan, flow="lucas-kanade")
 
 
 def test_forward_backward_check_on_synthetic_flows():
