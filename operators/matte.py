@@ -220,7 +220,7 @@ def _remove_backgrounds(strips, matte) -> None:
 
 def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:
     """Move the matte to the first free channel above ``channel`` if it is not above it."""
-    if matte.channel > channel and matte.channel != channel:
+    if matte.channel > channel:
         return
     others = [s for s in strips if s != matte]
     matte.channel = free_channel(others, channel, first, last)

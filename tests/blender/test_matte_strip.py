@@ -154,7 +154,7 @@ def test_background_panel_draws_for_a_source_and_a_matte(scene, pan_strip, seque
     ):
         scene.sequence_editor.active_strip = strip
         calls: list = []
-        with sequencer_override(scene, sequencer_area) as _:
+        with sequencer_override(scene, sequencer_area):
             import bpy
 
             assert panel.poll(bpy.context)
