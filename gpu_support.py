@@ -58,8 +58,8 @@ def ready_record() -> dict | None:
 
 
 def check_model() -> Path | None:
+    from .addon import library_root
     from .core.styles import StyleLibrary
-    from .prefs import library_root
 
     return StyleLibrary(library_root()).builtin_file("multistyle26", ".onnx")
 

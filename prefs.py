@@ -15,13 +15,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 from bpy.types import AddonPreferences, Operator
 
 from . import gpu_support
+from .addon import library_root, preferences  # noqa: F401 - callers import them from here too
 from .core.engines.choices import BACKENDS, DEVICES, enum_items, indexed_devices
 
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
@@ -34,17 +34,6 @@ RUNTIME_MODULES = (  # (import name, distribution, what for)
     ("cv2", "opencv-python-headless", "image processing"),
 )
 OPTIONAL_MODULES = (("torch", "torch", "training and the PyTorch backend"),)
-
-
-def preferences(context: bpy.types.Context | None = None) -> RESTYLE_AP_preferences:
-    context = context or bpy.context
-    return context.preferences.addons[__package__].preferences
-
-
-def library_root(context: bpy.types.Context | None = None) -> Path | None:
-    """The style library folder set in the preferences (None: the restyle command's default)."""
-    folder = preferences(context).library_folder
-    return Path(bpy.path.abspath(folder)) if folder else None
 
 
 def torch_site_packages(create: bool = False) -> str:
