@@ -94,13 +94,11 @@ def link_owned_frames(staging: Path, output: Path, chunk: Chunk, suffix: str) ->
     return linked
 
 
-def _style_chunk(fields: dict, chunk: Chunk, output: str, suffix: str, counter) -> int:
-    """The body of one Ray task: style a chunk (with warm-up) and publish its frames."""
-    from .job import StyleJob
-
+def _style_chunk(job_type, fields: dict, chunk: Chunk, output: str, suffix: str, counter) -> int:
+    """The body of one Ray task: run a chunk (with warm-up) and publish its frames."""
     out = Path(output)
     staging = chunk_output_folder(out, chunk)
-    job = StyleJob(**fields, output=staging, start=chunk.first_computed, end=chunk.end)
+    job = job_type(**fields, output=staging, start=chunk.first_computed, end=chunk.end)
     key = chunk.start
 
     def report(p: Progress) -> None:
@@ -176,6 +174,7 @@ def job_fields(job) -> dict:
     fields["source"] = (
         [str(p) for p in job.source] if isinstance(job.source, list) else str(job.source)
     )
+    fields["job_type"] = type(job)  # StyleJob, MatteJob: the task runs the same kind of job
     fields["format"] = "png"
     fields["overwrite"] = False
     fields["measure"] = False
@@ -205,7 +204,8 @@ def run_chunks(
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
-    pending = [task.remote(fields, c, str(output), ".png", board) for c in plan.chunks]
+    job_type = fields.pop("job_type")
+    pending = [task.remote(job_type, fields, c, str(output), ".png", board) for c in plan.chunks]
     total = plan.end - plan.start + 1
     meter = RateMeter(total)
     try:
@@ -264,6 +264,7 @@ def run_on_ray(
     """Run ``job`` (a StyleJob) on the cluster at ``address``; returns its ``JobResult``."""
     from .writers import OutputLock
 
+    _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
     folder = frames_folder(job)
     twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
@@ -278,6 +279,20 @@ def run_on_ray(
     finally:
         if created and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()  # a run that wrote nothing leaves nothing behind
+
+
+def _check_distributable(job) -> None:
+    """Jobs whose frames need the whole range first cannot be cut into independent chunks."""
+    if getattr(job, "keyframes", None):
+        raise RestyleError(
+            "--ray cannot run a matte learned from keyframes yet: each chunk would learn it "
+            "again; run it on one machine"
+        )
+    if type(job).__name__ == "StabilizeJob":
+        raise RestyleError(
+            "--ray cannot stabilise yet: the camera path needs the whole range first; "
+            "run restyle stabilize on one machine (it is not the slow step)"
+        )
 
 
 def _detect(job, checked, max_frames: int | None) -> Plan:
@@ -350,7 +365,7 @@ def _mux(folder: Path, job, frames_plan, plan: Plan) -> Path:
         fmt=job.format,
         fps=info.fps,
         size=size,
-        alpha=info.has_alpha,
+        alpha=job._output_alpha(info),
         overwrite=job.overwrite,
     )
     with writer:

@@ -218,3 +218,39 @@ def test_submission_to_a_dead_dashboard_says_so(library, shots_clip, tmp_path):
     with pytest.raises(RestyleError, match="cannot reach the Ray dashboard"):
         RaySubmission(job, f"127.0.0.1:{free_port()}").run()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_matte_runs_on_the_cluster_as_on_one_machine(cluster, matte_library, tmp_path):
+    from test_matte import pan_clip
+
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.ray_runner import run_on_ray
+    from restyle.core.writers import open_writer
+
+    frames = pan_clip(8)
+    clip = tmp_path / "pan.mkv"
+    with open_writer(clip, fmt="ffv1", fps=24, size=frames[0].shape[1::-1]) as writer:
+        for i, frame in enumerate(frames):
+            writer.write(i, frame)
+    options = {"library": matte_library, "temporal": 0.0, "backend": "onnx"}
+    local = MatteJob(clip, tmp_path / "local", **options).run()
+    plan = plan_chunks(0, 7, [], max_frames=3, warmup=1)
+    result = run_on_ray(MatteJob(clip, tmp_path / "ray", **options), cluster.address, plan=plan)
+    assert result.written == 8
+    for a in local.frame_files:
+        ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
+        assert ours.shape[2] == 4 and np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
+
+
+def test_jobs_that_need_the_whole_range_are_refused_before_anything(library, shots_clip, tmp_path):
+    from restyle.core.errors import RestyleError
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import run_on_ray
+
+    painted = MatteJob(shots_clip, tmp_path / "m", library=library, keyframes={3: "mask.png"})
+    with pytest.raises(RestyleError, match="learned from keyframes"):
+        run_on_ray(painted, "127.0.0.1:1")
+    with pytest.raises(RestyleError, match="cannot stabilise yet"):
+        run_on_ray(StabilizeJob(shots_clip, tmp_path / "s", library=library), "127.0.0.1:1")
+    assert list(tmp_path.iterdir()) == []
