@@ -544,8 +544,10 @@ def cmd_matte(args: argparse.Namespace) -> int:
         keyframes=dict(_parse_keyframe(k, "MASK") for k in args.keyframe or ()) or None,
         train_seconds=args.train_seconds,
     )
+    if args.plan:
+        return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
-        result = job.run(progress=bar, cancel=cancel)
+        result = _run_here_or_on_ray(job, args, bar, cancel)
     return _report_run(args, result, fmt, "matted", {"replace": args.replace})
 
 
@@ -786,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="time budget for learning the keyframes (default 60)",
     )
+    _add_distribution_options(p)
     p.set_defaults(func=cmd_matte)
     return parser
 
