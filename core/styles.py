@@ -338,8 +338,10 @@ class StyleLibrary:
         return target
 
     def delete(self, name: str) -> None:
-        """Delete a trained style's folder (built-ins cannot be deleted)."""
-        if parse_mix(name) is not None:
+        """Delete a trained style's folder (built-ins cannot be deleted). A trained style that
+        an older Restyle let take a built-in's name can still be deleted (or renamed)."""
+        trained = [i for i in self.trained() if name in (i.name, i.folder and i.folder.name)]
+        if not trained and parse_mix(name) is not None:
             raise RestyleError(f"'{name}' is a built-in style and cannot be deleted")
         info = self._trained_by_name(name)
         assert info.folder is not None
@@ -351,7 +353,7 @@ class StyleLibrary:
         assert info.folder is not None
         path = Path(path)
         if path.exists():
-            raise RestyleError(f"{path} exists; not overwriting it")
+            raise RestyleError(f"{path} exists; choose another file name")
         tmp = path.with_name(path.name + ".part")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(info.folder.iterdir()):

@@ -453,7 +453,9 @@ class MovieWriter(_WriterContext):
         if self.path.is_dir():
             raise RestyleError(f"output {self.path} is a folder, not a movie file")
         if self.path.exists() and not overwrite:
-            raise RestyleError(f"{self.path} already exists (choose another name or overwrite)")
+            raise RestyleError(
+                f"{self.path} already exists; choose another name or use --overwrite"
+            )
         self.overwrite = overwrite
         self.committed = 0  # frames in the finished movie (0 until `close` succeeds)
         self._written = 0
