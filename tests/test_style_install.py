@@ -168,3 +168,18 @@ def test_9_links_are_refused(style_folder, tmp_path):
         zf.writestr(link, "/etc/passwd")
     with pytest.raises(RestyleError, match="link"):
         fresh_library(tmp_path).install(archive)
+
+
+def test_8_a_legacy_style_with_a_builtin_name_can_be_renamed_and_deleted(style_folder, tmp_path):
+    library = fresh_library(tmp_path)
+    legacy = library.styles_dir / "ink-wash"  # made by an older Restyle
+    legacy.parent.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(style_folder, legacy)
+    meta = json.loads((legacy / "style.json").read_text())
+    (legacy / "style.json").write_text(json.dumps(dict(meta, name="ink-wash")))
+    library.delete("ink-wash")
+    assert not legacy.exists()
+    with pytest.raises(RestyleError, match="built-in"):
+        library.delete("ink-wash")
