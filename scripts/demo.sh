@@ -61,15 +61,18 @@ result "$OUT/styles-sheet.png" "contact sheet: frame 12 in every built-in style"
 
 # Any picture as the style: Van Gogh's The Starry Night (1889, public domain), the copy
 # that ships in Debian's opencv-doc package (OpenCV's samples/data/starry_night.jpg).
+printf '== fetch a public-domain painting from Debian'"'"'s opencv-doc package ... '
 PAINTING=$($PY -c 'import sys; sys.path.insert(0, "scripts")
-from real_footage import real_picture; print(real_picture("starry-night"))' 2>/dev/null) || PAINTING=
+from real_footage import real_picture; print(real_picture("starry-night"))' 2>"$SCRATCH/step.log") ||
+  PAINTING=
 if [ -n "$PAINTING" ]; then
+  echo done
   step "style the second shot after a painting (The Starry Night), as PNG frames" \
     $RESTYLE stylize "$OUT/sample.mp4" -o "$OUT/starry-night-frames" -s "$PAINTING" \
     --start 24 --end 47 --strength 0.8 --overwrite
   result "$OUT/starry-night-frames/" "frames 24-47 styled after The Starry Night ($PAINTING)"
 else
-  echo "== any picture as the style: skipped (Debian's opencv-doc package is not reachable)"
+  echo "unavailable: the any-picture step is skipped"
 fi
 
 if $PY -c "import bpy" >/dev/null 2>&1; then
