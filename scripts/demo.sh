@@ -49,7 +49,7 @@ result "$OUT/sample.mp4" "sample footage: 72 frames at 24 fps, three shots"
 
 # Once, into the extension's model cache: the command line reads them there too, and the
 # Blender step bundles the same files.
-step "convert the built-in styles (once)" $RESTYLE setup --bundle models/builtin
+step "convert the built-in styles and the matte network (once)" $RESTYLE setup --bundle models/builtin
 
 step "style the clip with a built-in style (autumn-impasto), as H.264" \
   $RESTYLE stylize "$OUT/sample.mp4" -o "$OUT/autumn-impasto.mp4" -s autumn-impasto --overwrite
