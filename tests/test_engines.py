@@ -204,3 +204,32 @@ def test_job_hands_the_encoder_threads_to_the_writer(
     assert (asked["workers"], asked["threads"]) == (3, 2)
     with av.open(str(out)) as movie:
         assert sum(1 for _ in movie.decode(video=0)) == 3
+
+
+# -- torch reduced precision ---------------------------------------------------------------
+def test_torch_bf16_is_checked_and_dropped_below_the_bar(library, monkeypatch):
+    pytest.importorskip("torch")
+    from restyle.core.engines import torch_engine
+
+    model = multistyle(library)
+    x = smooth_frame()
+    ref = create_engine(model, "onnx", "cpu").run(x, one_hot(2))
+    engine = create_engine(model, "torch", "cpu", "bf16")
+    engine.run(x, one_hot(2))
+    assert engine.precision == "bf16" and engine.note.startswith("bf16 checked:")
+    monkeypatch.setattr(torch_engine, "PRECISION_BAR_DB", 1000.0)
+    engine = create_engine(model, "torch", "cpu", "bf16")
+    out = engine.run(x, one_hot(2))
+    assert engine.precision == "fp32" and "running fp32" in engine.note
+    assert psnr(out, ref) > 60.0
+    assert psnr(engine.run(x, one_hot(2)), ref) > 60.0  # and stays fp32
+
+
+def test_the_style_predictor_always_runs_fp32(library):
+    """In bf16 its style vector cost picture styles 17 dB (32 dB against fp32)."""
+    model = ModelFiles(
+        ARCHS["arbitrary_predictor"],
+        library.builtin_file("arbitrary_predictor", ".onnx"),
+        library.builtin_file("arbitrary_predictor", ".safetensors"),
+    )
+    assert create_engine(model, "openvino", "cpu", "bf16").precision == "fp32"

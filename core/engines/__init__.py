@@ -108,6 +108,8 @@ def create_engine(
     if backend == "auto":
         choice = choose_backend(model, device)
         backend, reason = choice.backend, choice.reason
+    if not model.arch.half_precision:
+        precision = "fp32"  # the descriptor says reduced precision is unsafe for this network
     engine = _build(model, backend, device, precision)
     engine.reason = reason
     return engine

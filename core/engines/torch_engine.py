@@ -9,6 +9,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .precision import PRECISION_BAR_DB, psnr
 
 # Device words PyTorch runs on (auto picks cuda, then mps, then cpu).
 TORCH_DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -118,28 +119,64 @@ class TorchEngine:
             raise RestyleError(
                 f"unknown precision '{precision}': use auto, {', '.join(PRECISIONS)}"
             )
-        self.precision = precision
-        self.dtype = getattr(torch, PRECISIONS[precision])
         module = arch.build(**(config or {}))
         module.load_state_dict(load_state(weights))
-        # channels_last lets oneDNN/cuDNN pick their fastest convolution kernels.
-        self.memory_format = torch.channels_last if precision != "fp32" else torch.contiguous_format
-        self.module = module.to(self.device, dtype=self.dtype, memory_format=self.memory_format)
-        self.module.eval()
+        module.eval()
+        # Reduced precision is compared with fp32 on the first batch, then kept or dropped.
+        self.checked = precision == "fp32"
+        self._fp32 = None if self.checked else module.to(self.device)
+        if not self.checked:
+            import copy
+
+            module = copy.deepcopy(module)
+        self._use(module, precision)
         if self.device.startswith("cuda"):
             torch.backends.cudnn.benchmark = True
 
+    def _use(self, module: Any, precision: str) -> None:
+        import torch
+
+        self.precision = precision
+        self.dtype = getattr(torch, PRECISIONS[precision])
+        # channels_last lets oneDNN/cuDNN pick their fastest convolution kernels.
+        self.memory_format = torch.channels_last if precision != "fp32" else torch.contiguous_format
+        self.module = module.to(self.device, dtype=self.dtype, memory_format=self.memory_format)
+
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        out = self._forward(self.module, self.dtype, self.memory_format, images, condition)
+        if not self.checked:
+            import torch
+
+            ref = self._forward(
+                self._fp32, torch.float32, torch.contiguous_format, images, condition
+            )
+            db = psnr(out, ref)
+            self.checked = True
+            if db < PRECISION_BAR_DB:
+                self.note = _join(
+                    self.note, f"{self.precision} gave {db:.1f} dB against fp32: running fp32"
+                )
+                self._use(self._fp32, "fp32")
+                out = ref
+            else:
+                self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
+            self._fp32 = None
+        return out
+
+    def _forward(self, module, dtype, memory_format, images, condition) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-            x = x.to(self.device, dtype=self.dtype, non_blocking=True)
-            args = [x.contiguous(memory_format=self.memory_format)]
+            x = x.to(self.device, dtype=dtype, non_blocking=True)
+            args = [x.contiguous(memory_format=memory_format)]
             if self.arch.condition:
                 if condition is None:
                     raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
                 c = torch.from_numpy(np.ascontiguousarray(condition, dtype=np.float32))
-                args.append(c.to(self.device, dtype=self.dtype))
-            out = self.module(*args)
-            return out.float().cpu().numpy()
+                args.append(c.to(self.device, dtype=dtype))
+            return module(*args).float().cpu().numpy()
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
