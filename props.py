@@ -33,6 +33,15 @@ SIZE_MODES = (
     ("MAX_SIDE", "Longest Side", "Scale frames so their longest side is at most this many pixels"),
     ("SCALE", "Scale", "Scale frames by a factor; strokes grow as frames shrink"),
 )
+RUN_ON = (
+    ("LOCAL", "This Computer", "Run in Blender, on this computer"),
+    (
+        "RAY",
+        "Ray Cluster",
+        "Submit to a Ray cluster through its dashboard (Blender needs no Ray install); the "
+        "source, the .blend's folder and the styles must be on storage the cluster sees",
+    ),
+)
 BACKENDS = choices.enum_items(
     choices.BACKENDS, default="Use the backend chosen in the add-on preferences"
 )
@@ -175,6 +184,12 @@ class RESTYLE_PG_settings(PropertyGroup):
         name="Format",
         items=[(i, n, d) for i, n, d, _w in FORMATS],
         default="PNG",
+    )
+    run_on: EnumProperty(name="Run On", items=RUN_ON, default="LOCAL")
+    ray_address: StringProperty(
+        name="Ray Dashboard",
+        description="The Ray cluster's dashboard address, host:port (port 8265 if left out)",
+        default="127.0.0.1:8265",
     )
     frame_start: IntProperty(
         name="Start",

@@ -28,7 +28,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
-from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, SIZE_MODES
+from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
 from .output_strip import (
     add_styled_strip,
@@ -50,6 +50,8 @@ FROM_SIDEBAR = (
     "backend",
     "device",
     "output_format",
+    "run_on",
+    "ray_address",
 )
 
 
@@ -111,6 +113,8 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
     output_format: EnumProperty(
         name="Format", items=[(i, n, d) for i, n, d, _w in FORMATS], default="PNG"
     )
+    run_on: EnumProperty(name="Run On", items=RUN_ON, default="LOCAL")
+    ray_address: StringProperty(name="Ray Dashboard", default="127.0.0.1:8265")
 
     task = "apply"
     cancel_message = "Cancelled; finished frames stay on disk"
@@ -195,7 +199,12 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
             movie_done=movie_done,
         )
         total = len(set(shown))
-        return JobRequest(job, source.name, info.name, total, self.task, data=request)
+        runner = job
+        if values["run_on"] == "RAY":
+            from ..core.ray_submit import RaySubmission
+
+            runner = RaySubmission(job, values["ray_address"])
+        return JobRequest(runner, source.name, info.name, total, self.task, data=request)
 
     def finish(self, context, job_request: JobRequest, kind: str, value) -> set[str]:
         """On the main thread: make the strip (one undo step) or say why not."""
