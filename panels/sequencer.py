@@ -163,7 +163,11 @@ def draw_progress(layout) -> None:
 def draw_summary(layout) -> None:
     icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
     if RUN.status in icons:
-        layout.label(text=RUN.summary, icon=icons[RUN.status])
+        # The engine, device and why get their own line (they are long).
+        summary, _, engine = RUN.summary.partition("; engine: ")
+        layout.label(text=summary, icon=icons[RUN.status])
+        if engine:
+            layout.label(text=f"Engine: {engine}", icon="INFO")
 
 
 def _duration(seconds: float) -> str:
