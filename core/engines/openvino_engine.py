@@ -130,15 +130,14 @@ class OpenVinoEngine:
             feeds[self.arch.condition] = np.ascontiguousarray(condition, dtype=np.float32)
         out = self._infer(feeds, self.precision)
         if not self.checked:
-            self._check_precision(feeds, out)
+            reference = self._infer(feeds, "fp32")
+            self._check_precision(psnr(out, reference))
             if self.precision == "fp32":
-                out = self._infer(feeds, "fp32")
+                out = reference
         return out
 
-    def _check_precision(self, feeds: dict[str, np.ndarray], out: np.ndarray) -> None:
-        """Compare the first batch with f32 once; fall back to f32 below the bar."""
-        reference = self._infer(feeds, "fp32")
-        db = psnr(out, reference)
+    def _check_precision(self, db: float) -> None:
+        """The first batch against f32, once; below the bar the engine runs f32 from now on."""
         self.checked = True
         if db < PRECISION_BAR_DB:
             self.note = (
