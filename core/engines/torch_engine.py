@@ -41,8 +41,8 @@ def why_no_torch_cuda() -> str:
 
     if torch.version.cuda is None:
         return (
-            "this PyTorch is a CPU-only build; install a CUDA build "
-            "(the add-on preferences' Install GPU support)"
+            "this PyTorch is a CPU-only build and this onnxruntime has no CUDA: use Install "
+            "GPU Support in the add-on preferences (or pip install onnxruntime-gpu)"
         )
     from .gpu import nvidia_driver_present
 
