@@ -28,12 +28,15 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The Pythons Blender embeds: 3.11 in 4.2 LTS … 5.0, 3.13 from 5.1 on (numpy 2 there).
-PYTHON_VERSIONS = ("3.11", "3.13")
+# The Pythons Blender embeds → the Blender versions that embed them (min, exclusive max; None:
+# the manifest's own): 3.11 in 4.2 LTS … 5.0, 3.13 from 5.1 on (numpy 2 there). The default
+# zip has both; `--python` builds a smaller zip for one, with that range in its manifest.
+PYTHONS = {"3.11": ("4.2.0", "5.1.0"), "3.13": ("5.1.0", None)}
 # Blender platform → wheel platform tags pip may pick (pip also accepts older tags of each).
 PLATFORMS = {
     "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
@@ -94,10 +97,10 @@ def build_models(models: Path) -> None:
     )
 
 
-def download_wheels(platform: str, cache: Path) -> list[Path]:
+def download_wheels(platform: str, cache: Path, pythons: list[str]) -> list[Path]:
     """Every runtime wheel for ``platform`` and each Python, from the cache or PyPI."""
     wheels: dict[Path, None] = {}
-    for python in PYTHON_VERSIONS:
+    for python in pythons:
         found = [
             _download(platform, python, req, cache / platform) for req in runtime_requirements()
         ]
@@ -227,7 +230,7 @@ def source_files() -> list[Path]:
     return [Path(p) for p in listing.split("\0") if p and (ROOT / p).is_file()]
 
 
-def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path) -> Path:
+def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path, pythons: list[str]) -> Path:
     """A copy of the extension with the models and wheels, and a manifest that lists them."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
@@ -242,7 +245,7 @@ def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path) -> Path:
         for wheel in files:
             shutil.copy2(wheel, stage_dir / "wheels" / wheel.name)
             listed[f"./wheels/{wheel.name}"] = None
-    manifest = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
+    manifest = blender_range((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"), pythons)
     generated = (
         "platforms = [" + ", ".join(f'"{p}"' for p in wheels) + "]\n"
         "wheels = [\n" + "".join(f'  "{w}",\n' for w in listed) + "]\n\n"
@@ -254,11 +257,28 @@ def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path) -> Path:
     return stage_dir
 
 
+def blender_range(manifest: str, pythons: list[str]) -> str:
+    """The manifest with its Blender range narrowed to the versions that embed ``pythons``."""
+    if len(pythons) == len(PYTHONS):
+        return manifest
+    lines = manifest.splitlines(keepends=True)
+    for key, index in (("blender_version_min", 0), ("blender_version_max", 1)):
+        bound = PYTHONS[pythons[0]][index]
+        if bound is not None:
+            lines = [f'{key} = "{bound}"\n' if ln.startswith(f"{key} =") else ln for ln in lines]
+    return "".join(lines)
+
+
+def python_suffix(pythons: list[str]) -> str:
+    """``-py313`` for a zip with one Python's wheels, nothing for the zip with all."""
+    return "" if len(pythons) == len(PYTHONS) else "-py" + pythons[0].replace(".", "")
+
+
 def build(stage_dir: Path, output_dir: Path, builder: Path, tags: Path) -> list[Path]:
     output_dir.mkdir(parents=True, exist_ok=True)
     python = [sys.executable, str(builder)]
     subprocess.run([*python, "validate", "--valid-tags", str(tags), str(stage_dir)], check=True)
-    before = set(output_dir.glob("*.zip"))
+    started = time.time()
     subprocess.run(
         [
             *python,
@@ -273,7 +293,7 @@ def build(stage_dir: Path, output_dir: Path, builder: Path, tags: Path) -> list[
         ],
         check=True,
     )
-    zips = sorted(set(output_dir.glob("*.zip")) - before) or sorted(output_dir.glob("*.zip"))
+    zips = sorted(z for z in output_dir.glob("*.zip") if z.stat().st_mtime >= started - 1)
     for archive in zips:
         subprocess.run([*python, "validate", str(archive)], check=True, capture_output=True)
     return zips
@@ -296,17 +316,25 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / "models" / "builtin",
         help="where the converted built-in styles are cached",
     )
+    parser.add_argument(
+        "--python",
+        choices=sorted(PYTHONS),
+        help="only this Python's wheels: a smaller zip for the Blenders that embed it",
+    )
     args = parser.parse_args(argv)
+    pythons = [args.python] if args.python else list(PYTHONS)
 
     builder, tags = blender_tools()
     build_models(args.models)
     platforms = args.platform or list(PLATFORMS)
-    wheels = {p: download_wheels(p, args.wheel_cache) for p in platforms}
+    wheels = {p: download_wheels(p, args.wheel_cache, pythons) for p in platforms}
     for platform, files in wheels.items():
         for wheel in files:
             log(f"{platform}: {wheel.name} {wheel.stat().st_size / 2**20:.1f} MiB")
-    stage_dir = stage(args.stage_dir, wheels, args.models)
-    for archive in build(stage_dir, args.output_dir, builder, tags):
+    stage_dir = stage(args.stage_dir, wheels, args.models, pythons)
+    for built in build(stage_dir, args.output_dir, builder, tags):
+        archive = built.with_name(built.stem + python_suffix(pythons) + built.suffix)
+        built.replace(archive)
         log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
     return 0
 

