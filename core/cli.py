@@ -520,8 +520,10 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
         strength=args.strength,
         tripod=args.tripod,
     )
+    if args.plan:
+        return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
-        result = job.run(progress=bar, cancel=cancel)
+        result = _run_here_or_on_ray(job, args, bar, cancel)
     kept = f"; {min(job.kept_area):.0%} of the frame area kept" if job.kept_area else ""
     record = {"kept_area": job.kept_area, "cuts": job.cuts}
     return _report_run(args, result, fmt, "stabilised", record, kept, engine=False)
@@ -748,6 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tripod", action="store_true", help="keep the camera still where the crop allows"
     )
+    _add_distribution_options(p)
     p.set_defaults(func=cmd_stabilize)
 
     p = sub.add_parser(

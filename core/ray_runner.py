@@ -270,6 +270,9 @@ def run_on_ray(
     twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
     frames_plan = twin.validate()
     ray = connect(address)
+    if hasattr(job, "camera_plan") and job.camera is None:  # stabilisation: the path first
+        job.camera, job.camera_start = job.camera_plan(checked, progress, cancel), checked.start
+        twin.camera, twin.camera_start = job.camera, job.camera_start
     plan = plan or _detect(job, checked, max_frames)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -288,22 +291,24 @@ def _check_distributable(job) -> None:
             "--ray cannot run a matte learned from keyframes yet: each chunk would learn it "
             "again; run it on one machine"
         )
-    if type(job).__name__ == "StabilizeJob":
-        raise RestyleError(
-            "--ray cannot stabilise yet: the camera path needs the whole range first; "
-            "run restyle stabilize on one machine (it is not the slow step)"
-        )
 
 
 def _detect(job, checked, max_frames: int | None) -> Plan:
-    from .plan import DEFAULT_MAX_FRAMES, detect_plan
+    """Chunks at the source's cuts (or the camera path's); no warm-up without coherence."""
+    from .plan import DEFAULT_MAX_FRAMES, DEFAULT_WARMUP, detect_plan, plan_chunks
 
+    max_frames = max_frames or DEFAULT_MAX_FRAMES
+    warmup = DEFAULT_WARMUP if job.temporal > 0 else 0
+    if getattr(job, "camera", None) is not None:
+        cuts = [c + job.camera_start for c in job.camera.cuts]
+        return plan_chunks(checked.start, checked.end, cuts, max_frames=max_frames, warmup=warmup)
     return detect_plan(
         job.source,
         checked.start,
         checked.end,
         info=checked.info,
-        max_frames=max_frames or DEFAULT_MAX_FRAMES,
+        max_frames=max_frames,
+        warmup=warmup,
     )
 
 

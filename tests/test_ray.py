@@ -242,15 +242,29 @@ def test_a_matte_runs_on_the_cluster_as_on_one_machine(cluster, matte_library, t
         assert ours.shape[2] == 4 and np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
 
 
-def test_jobs_that_need_the_whole_range_are_refused_before_anything(library, shots_clip, tmp_path):
+def test_a_keyframe_matte_is_refused_before_anything(library, shots_clip, tmp_path):
     from restyle.core.errors import RestyleError
     from restyle.core.mappings.matte_job import MatteJob
-    from restyle.core.mappings.stabilize_job import StabilizeJob
     from restyle.core.ray_runner import run_on_ray
 
     painted = MatteJob(shots_clip, tmp_path / "m", library=library, keyframes={3: "mask.png"})
     with pytest.raises(RestyleError, match="learned from keyframes"):
         run_on_ray(painted, "127.0.0.1:1")
-    with pytest.raises(RestyleError, match="cannot stabilise yet"):
-        run_on_ray(StabilizeJob(shots_clip, tmp_path / "s", library=library), "127.0.0.1:1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(cluster, tmp_path):
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import run_on_ray
+
+    from clips import encode_clip, pan_frames
+
+    rng = np.random.default_rng(3)
+    shaky = [np.roll(f, tuple(rng.integers(-3, 4, 2)), axis=(0, 1)) for f in pan_frames(24)]
+    clip = encode_clip(tmp_path / "shaky.mkv", shaky, codec="ffv1")
+    local = StabilizeJob(clip, tmp_path / "local").run()
+    result = run_on_ray(StabilizeJob(clip, tmp_path / "ray"), cluster.address, max_frames=7)
+    assert result.written == 24
+    for a in local.frame_files:
+        ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
+        assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours)

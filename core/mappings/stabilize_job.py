@@ -84,6 +84,10 @@ class StabilizeJob(StyleJob):
     smoothness: float = 0.7
     crop: float = 0.1
     tripod: bool = False
+    # A camera path planned over a larger range that starts at ``camera_start``: the run warps
+    # its frames from it instead of tracking (how a Ray chunk stabilises its part of a shot).
+    camera: StabilizationPlan | None = None
+    camera_start: int = 0
     kept_area = ()  # after run: per shot, the fraction of the frame area kept
     cuts = ()  # after run: source frames that start a new shot
 
@@ -132,19 +136,18 @@ class StabilizeJob(StyleJob):
         plan = plan or self._current_plan() or self.validate()
         t0 = time.perf_counter()
         try:
-            self._path = self.camera_plan(plan, progress, cancel)
-            self.kept_area, self.cuts = (
-                self._path.kept_area,
-                [c + plan.start for c in self._path.cuts],
-            )
+            self._path = self.camera or self.camera_plan(plan, progress, cancel)
         except Cancelled:
             return JobResult(plan.output, cancelled=True, style=STABILIZE.id, backend="opencv")
+        path_start = self.camera_start if self.camera is not None else plan.start
+        self.kept_area = self._path.kept_area
+        self.cuts = [c + path_start for c in self._path.cuts]
 
         def relabel(p: Progress) -> None:
             if progress:
                 progress(replace(p, stage="stabilize"))
 
-        self._start = plan.start
+        self._start = path_start
         result = super().run(relabel if progress else None, cancel, plan)
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
