@@ -24,6 +24,7 @@ from .progress import CancelToken, Progress, ProgressCallback
 DEFAULT_DASHBOARD_PORT = 8265
 FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
 EVENT_PREFIX = '{"event": "progress"'
+HTTP_TIMEOUT_S = 60  # a busy head node can take many seconds to start a job
 
 
 def dashboard_url(address: str) -> str:
@@ -73,7 +74,7 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
     request = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"))
     request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace").strip().splitlines()
