@@ -149,7 +149,9 @@ def print_report(label: str, report: dict, cost: float) -> None:
 def make_stylizer(style: str, backend: str, library):
     from restyle.core.stylizer import StyleSettings, Stylizer
 
-    return Stylizer(library.resolve(style), library, StyleSettings(backend=backend))
+    stylizer = Stylizer(library.resolve(style), library, StyleSettings(backend=backend))
+    stylizer.prepare([])  # a picture style: its style vector at full strength
+    return stylizer
 
 
 def main() -> None:

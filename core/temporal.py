@@ -16,7 +16,7 @@ pixels, and the blend never smears them.
 What real footage with independent motion taught (benchmarks/bench_temporal.py, README): the
 flicker of the style networks is almost all in the finest texture band (2-4 px), so blending
 only low frequencies removes nothing; what removes it is carrying that texture along moving
-things too. Hence flow at 480 px with DIS's finest level at half that (the "fast" preset
+things too. Hence flow at 320 px with DIS's finest level at half that (the "fast" preset
 stops at a quarter, and small walkers get no usable flow), no motion-boundary test
 (it rejected nearly every pixel of a walking person; the forward-backward and photometric
 tests still catch what is uncovered), and bicubic warping (bilinear blurs the texture a
@@ -98,7 +98,7 @@ class TemporalBlender:
         self,
         strength: float = 0.5,
         *,
-        flow_side: int = 480,
+        flow_side: int = 320,
         preset: str = "fast",
         finest_scale: int = 1,
         photometric_tolerance: tuple[float, float] = (16.0, 48.0),
