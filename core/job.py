@@ -139,14 +139,22 @@ class StyleJob:
 
         self._check_options()
         fmt = output_format(self.format)
-        style = self._library().resolve(self.style)
+        style = self._style_info()
         info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
         start, end = self._frame_range(info)
-        _check_format_holds(fmt, info)
+        self._check_source(fmt, info)
         plan = JobPlan(style, info, start, end, self._settings_key(style, info), fmt)
         if self.output is None:
             return replace(plan, fingerprint=self._fingerprint())
         return self.place(plan)
+
+    def _style_info(self) -> StyleInfo:
+        """What the plan maps with (a mapping job gives its own, fixed info)."""
+        return self._library().resolve(self.style)
+
+    def _check_source(self, fmt, info) -> None:
+        """What needs the probed source: that ``fmt`` can store the frames made from it."""
+        _check_format_holds(fmt, info)
 
     def place(self, plan: JobPlan, output: str | Path | None = None) -> JobPlan:
         """The plan with its output checked: never the source, never someone else's files."""

@@ -13,7 +13,6 @@ from ..errors import RestyleError
 from ..job import JobPlan, StyleJob, _check_format_holds
 from ..progress import Progress
 from ..styles import StyleInfo
-from ..writers import output_format
 from .background import Background, BackgroundSpec, composite, parse_background
 from .matte import KeyframeCorrector, MatteCoherence, Matter, MatteSettings, read_mask, work_rgb
 
@@ -42,15 +41,16 @@ class MatteJob(StyleJob):
     def background(self) -> BackgroundSpec | None:
         return parse_background(self.replace) if self.replace else None
 
-    def validate(self) -> JobPlan:
-        from ..media import probe
-
-        self._check_options()
+    def _check_options(self) -> None:
+        super()._check_options()
         self.matte_settings.check()
-        fmt = output_format(self.format)
+
+    def _style_info(self) -> StyleInfo:
+        self.background()  # a bad --replace is refused before the source is probed
+        return MATTE
+
+    def _check_source(self, fmt, info) -> None:
         background = self.background()
-        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
-        start, end = self._frame_range(info)
         if background is None and not fmt.alpha:
             raise RestyleError(
                 f"{fmt.id} cannot store the matte's alpha; use png, tif, ffv1 or prores, "
@@ -59,10 +59,6 @@ class MatteJob(StyleJob):
         if background is not None:
             _check_format_holds(fmt, replace(info, has_alpha=False))
         self._check_keyframes(info)
-        plan = JobPlan(MATTE, info, start, end, self._settings_key(MATTE, info), fmt)
-        if self.output is None:
-            return replace(plan, fingerprint=self._fingerprint())
-        return self.place(plan)
 
     def _check_keyframes(self, info) -> None:
         if not self.keyframes:

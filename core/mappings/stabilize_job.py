@@ -19,10 +19,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import Cancelled
-from ..job import JobPlan, JobResult, StyleJob, _check_format_holds
+from ..job import JobPlan, JobResult, StyleJob
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
-from ..writers import output_format
 from .stabilize import (
     PIPELINE_VERSION,
     StabilizationPlan,
@@ -101,20 +100,13 @@ class StabilizeJob(StyleJob):
             tripod=self.tripod,
         )
 
-    def validate(self) -> JobPlan:
-        from ..media import probe
-
+    def _check_options(self) -> None:
         self.temporal = 0.0  # nothing to make coherent: the frames are the source's
-        self._check_options()
+        super()._check_options()
         self.stabilize_settings.check()
-        fmt = output_format(self.format)
-        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
-        start, end = self._frame_range(info)
-        _check_format_holds(fmt, info)
-        plan = JobPlan(STABILIZE, info, start, end, self._settings_key(STABILIZE, info), fmt)
-        if self.output is None:
-            return replace(plan, fingerprint=self._fingerprint())
-        return self.place(plan)
+
+    def _style_info(self) -> StyleInfo:
+        return STABILIZE
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         record = {
