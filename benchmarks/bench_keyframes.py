@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scripts"))
 
 from real_footage import FootageUnavailable, real_clip  # noqa: E402
+
+from restyle.core.train.trainer import TrainConfig  # noqa: E402
 
 # First source frame of each clip's stretch: inside one shot, with people moving.
 CLIP_START = {"vtest": 100, "megamind": 30}
@@ -129,14 +133,13 @@ class Case:
 
 
 def run_case(
-    work: Path, clip_name: str, sources: list[np.ndarray], look: str, budget: float, seed: int
+    work: Path, clip_name: str, sources: list[np.ndarray], look: str, config: TrainConfig
 ) -> Case:
     from restyle.core.job import StyleJob
     from restyle.core.media import decode_range
     from restyle.core.metrics import psnr, ssim, warping_error
     from restyle.core.styles import StyleLibrary
     from restyle.core.train.keyframes import train_from_keyframes
-    from restyle.core.train.trainer import TrainConfig
 
     frames = len(sources)
     source_dir = work / clip_name / "source"
@@ -150,7 +153,6 @@ def run_case(
         write_png(painted[k], truth[k])
 
     library = StyleLibrary(case_dir / "library", bundled=None)
-    config = TrainConfig(time_budget_s=budget, seed=seed)
     started = time.perf_counter()
     folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
     train_s = time.perf_counter() - started
@@ -195,8 +197,9 @@ def print_case(case: Case) -> None:
         f"{case.held_psnr:5.2f} dB (worst frame {case.held_psnr_worst:5.2f}, identity "
         f"{case.identity_psnr:5.2f}) SSIM {case.held_ssim:.3f} | warp {case.warp_learned:.5f} "
         f"vs filter {case.warp_truth:.5f} (x{case.warp_learned / case.warp_truth:.2f}) | "
-        f"train {case.train_s:.0f} s, {t['iterations']} it, best {t['best_iteration']}, "
-        f"stopped: {t['stopped_because']}",
+        f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} s {t['config']['clock']}, "
+        f"{t['iterations']} it, best {t['best_iteration']}, LR lowered at "
+        f"{t.get('lr_dropped_at') or '-'}, stopped: {t['stopped_because']}",
         flush=True,
     )
     print(f"{'':18s} validation curve {curve_text(t.get('val_history', []))}", flush=True)
@@ -240,6 +243,14 @@ def main() -> None:
     parser.add_argument("--clips", default="vtest,megamind")
     parser.add_argument("--looks", default=",".join(LOOKS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="cases trained at once (processes)")
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="count the budget in the trainer's CPU seconds (default: a shared machine's load "
+        "does not shrink it) or in wall seconds",
+    )
     args = parser.parse_args()
     frames = args.frames or (24 if args.quick else 48)
     budget = args.budget or (60.0 if args.quick else 300.0)
@@ -254,11 +265,14 @@ def main() -> None:
 
     print(
         f"{size[0]}x{size[1]}, {frames} frames per clip, keyframes {frames // 6} and "
-        f"{frames * 5 // 6}, training budget {budget:.0f} s, {os.cpu_count()} CPU cores; "
+        f"{frames * 5 // 6}, training budget {budget:.0f} s ({args.clock} clock), "
+        f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; "
         "PSNR/SSIM: means over frames, against the filter's output",
         flush=True,
     )
     work = Path(tempfile.mkdtemp(prefix="restyle-keyframes-"))
+    config = TrainConfig(time_budget_s=budget, seed=args.seed, clock=args.clock)
+    jobs = []
     cases = []
     try:
         for clip_name in clips:
@@ -271,8 +285,11 @@ def main() -> None:
             source_dir.mkdir(parents=True)
             for i, frame in enumerate(sources):
                 write_png(source_dir / f"{i:04d}.png", frame)
-            for look in looks:
-                case = run_case(work, clip_name, sources, look, budget, args.seed)
+            jobs += [(work, clip_name, sources, look, config) for look in looks]
+        # Spawned, not forked: a forked child inherits OpenCV's thread pool mid-state and hangs.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max(1, args.jobs), mp_context=context) as pool:
+            for case in pool.map(run_case, *zip(*jobs, strict=True)) if jobs else ():
                 print_case(case)
                 cases.append(case)
     finally:

@@ -21,6 +21,9 @@ from torch import nn
 # The generator halves the resolution twice; it pads its input to this multiple and crops
 # the output back, so callers may pass any height and width.
 SIZE_MULTIPLE = 4
+# How the last layer becomes colour: "sigmoid" (styles trained before 2026-11), or "linear",
+# clamped to [0, 1] outside training.
+OUTPUTS = ("sigmoid", "linear")
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -43,6 +46,39 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.conv1(x)))
 
 
+class Guides(nn.Module):
+    """Texler et al.'s extra inputs, computed inside the network so every engine feeds RGB:
+    the frame blurred (Gaussian, sigma 3) and the horizontal and vertical Sobel gradients of
+    its luma, appended after the input channels."""
+
+    CHANNELS = 5
+    SIGMA = 3.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        radius = int(3 * self.SIGMA)
+        t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        gauss = torch.exp(-0.5 * (t / self.SIGMA) ** 2)
+        self.register_buffer("gauss", (gauss / gauss.sum()).view(1, 1, 1, -1), persistent=False)
+        sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
+        self.register_buffer("sobel", torch.stack((sobel, sobel.T))[:, None], persistent=False)
+        self.register_buffer(
+            "luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rgb = x[:, :3]
+        r = self.gauss.shape[-1] // 2
+        kx = self.gauss.expand(3, 1, 1, -1)
+        blurred = F.conv2d(F.pad(rgb, (r, r, 0, 0), mode="replicate"), kx, groups=3)
+        blurred = F.conv2d(
+            F.pad(blurred, (0, 0, r, r), mode="replicate"), kx.transpose(2, 3), groups=3
+        )
+        luma = (rgb * self.luma).sum(1, keepdim=True)
+        gradients = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), self.sobel)
+        return torch.cat((x, blurred, gradients), dim=1)
+
+
 class FewShotGenerator(nn.Module):
     """Image-to-image generator: NCHW in [0, 1] (RGB, then any guide channels) to NCHW RGB in [0, 1].
 
@@ -52,16 +88,27 @@ class FewShotGenerator(nn.Module):
     resolution (doubled per level). Any height and width are accepted.
     """
 
-    def __init__(self, in_channels: int = 3, width: int = 16, blocks: int = 3) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        width: int = 16,
+        blocks: int = 3,
+        output: str = "sigmoid",
+        guides: bool = False,
+    ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or blocks < 0:
             raise ValueError("in_channels and width must be positive, blocks non-negative")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}")
         self.in_channels = in_channels
         self.width = width
         self.blocks = blocks
+        self.output = output
+        self.guides = Guides() if guides else None
         c = width
         self.act = nn.LeakyReLU(0.2)
-        self.head = _conv(in_channels, c, 5)
+        self.head = _conv(in_channels + (Guides.CHANNELS if guides else 0), c, 5)
         self.down1 = _conv(c, 2 * c, 3, stride=2)
         self.down2 = _conv(2 * c, 4 * c, 3, stride=2)
         self.body = nn.Sequential(*(ResidualBlock(4 * c) for _ in range(blocks)))
@@ -75,7 +122,13 @@ class FewShotGenerator(nn.Module):
     @property
     def arch_config(self) -> dict[str, int]:
         """The constructor arguments, as stored with a trained style."""
-        return {"in_channels": self.in_channels, "width": self.width, "blocks": self.blocks}
+        config = {"in_channels": self.in_channels, "width": self.width, "blocks": self.blocks}
+        # Styles trained before these options existed load unchanged.
+        if self.output != "sigmoid":
+            config["output"] = self.output
+        if self.guides is not None:
+            config["guides"] = True
+        return config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2], x.shape[-1]
@@ -85,7 +138,7 @@ class FewShotGenerator(nn.Module):
         pad_w = (SIZE_MULTIPLE - width % SIZE_MULTIPLE) % SIZE_MULTIPLE
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
-        full = self.act(self.head(x))
+        full = self.act(self.head(x if self.guides is None else self.guides(x)))
         half = self.act(self.down1(full))
         quarter = self.act(self.down2(half))
         y = self.body(quarter)
@@ -94,8 +147,12 @@ class FewShotGenerator(nn.Module):
         y = self.act(self.up1(torch.cat((y, half), dim=1)))
         y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
         y = self.act(self.tail(torch.cat((y, full, x), dim=1)))
-        y = torch.sigmoid(self.out(y))
-        return y[:, :, :height, :width]
+        y = self.out(y)[:, :, :height, :width]
+        if self.output == "sigmoid":
+            return torch.sigmoid(y)
+        # Linear: no saturated sigmoid to kill the gradient where the target is white paper
+        # or black ink; the range is enforced only outside training.
+        return y if self.training else y.clamp(0, 1)
 
 
 class PatchDiscriminator(nn.Module):

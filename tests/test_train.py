@@ -38,7 +38,10 @@ HELD_OUT = (2, 4, 6)
 SMALL = TrainConfig(
     threads=1,
     seed=3,
+    # Counted in this process's CPU seconds: a busy shared machine must not turn the
+    # iteration caps below into time-budget stops.
     time_budget_s=60,
+    clock="cpu",
     max_iterations=300,
     patch_size=16,
     batch_size=8,
@@ -149,6 +152,23 @@ def test_generator_is_the_same_function_on_a_patch_as_in_the_frame():
     np.testing.assert_allclose(patch[:, :, 28:36, 28:36], whole[:, :, 60:68, 60:68], atol=1e-6)
 
 
+def test_linear_output_is_clamped_only_outside_training():
+    torch.manual_seed(0)
+    generator = FewShotGenerator(width=4, blocks=1, output="linear")
+    with torch.no_grad():
+        generator.out.bias.fill_(3.0)  # far above white: a sigmoid would be saturated here
+        x = torch.rand(1, 3, 16, 16)
+        assert generator(x).min() > 1  # training: the loss still sees (and corrects) it
+        assert generator.eval()(x).max() == 1
+    assert generator.arch_config["output"] == "linear"
+    # Styles saved before the output option existed keep their sigmoid.
+    assert FewShotGenerator(width=4, blocks=1).arch_config == {
+        "in_channels": 3,
+        "width": 4,
+        "blocks": 1,
+    }
+
+
 def test_discriminator_scores_patches():
     scores = PatchDiscriminator(width=4)(torch.rand(3, 3, 32, 32))
     assert scores.shape == (3, 1, 6, 6)
@@ -240,7 +260,8 @@ class CancelAtIteration(CancelToken):
 
 
 def test_cancel_returns_the_best_weights_so_far(pairs):
-    config = replace(SMALL, max_iterations=None, val_every=10)
+    # A constant rate, so a run capped at fewer iterations takes the very same steps.
+    config = replace(SMALL, max_iterations=None, val_every=10, lr_anneal=False)
     cancelled = train_style(pairs, config=config, cancel=CancelAtIteration(35))
     figures = cancelled.figures
     assert figures.stopped_because == "cancelled" and figures.iterations == 35
@@ -276,15 +297,20 @@ def test_cancel_before_the_first_iteration(pairs):
 
 
 def test_patience_stops_when_validation_stalls(pairs):
-    # An improvement of 90 % per validation is impossible, so the second validation stops it.
-    config = replace(SMALL, max_iterations=None, val_every=5, patience=1, min_improvement=0.9)
+    # An improvement of 90 % per validation is impossible, so every validation after the
+    # first is a plateau: the first two lower the learning rate, the third stops the run.
+    config = replace(
+        SMALL, max_iterations=None, val_every=5, patience=1, min_improvement=0.9, lr_drops=2
+    )
     result = train_style(pairs, config=config)
     assert result.figures.stopped_because == "patience"
-    assert result.figures.iterations == 10
+    assert result.figures.lr_dropped_at == (10, 15)
+    assert result.figures.iterations == 20
 
 
 def test_time_budget_stops(pairs):
-    result = train_style(pairs, config=replace(SMALL, max_iterations=None, time_budget_s=1.0))
+    config = replace(SMALL, max_iterations=None, time_budget_s=1.0, clock="wall")
+    result = train_style(pairs, config=config)
     assert result.figures.stopped_because == "time_budget"
     assert 1.0 <= result.figures.seconds < 5
 
