@@ -23,6 +23,7 @@ resized to the working height, styled frame by frame in this process, then passe
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 import time
@@ -123,7 +124,8 @@ class ClipJudge:
         report = {}
         for flow, judge in self.judges.items():
             src, a, b = self.floor[flow], self.flicker[flow], judge.warping_error(coherent)
-            report[flow] = (src, a, b, (a - src) / max(b - src, 1e-12))
+            removed = (a - src) / max(b - src, 1e-12) if a > src else math.nan
+            report[flow] = (src, a, b, removed)  # NaN: frame by frame is steadier than the source
         report["sharpness"] = sharpness(coherent) / self.sharpness
         pairs = zip(self.plain[1:], coherent[1:], strict=True)  # frame 0 is the same in both
         report["psnr"] = float(np.mean([psnr(x, y) for x, y in pairs]))
