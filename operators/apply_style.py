@@ -18,26 +18,19 @@ script, ``execute`` runs the same job to the end before it returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy.types import Operator
 
-from .. import compat
 from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
-from .modal_job import JobRequest, ModalJob, redraw_sequencers
-from .output_strip import (
-    add_styled_strip,
-    keep_frames_on_save,
-    keep_frames_with_blend,
-    output_folder,
-)
-from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
+from .modal_job import JobRequest
+from .output_strip import keep_frames_on_save, keep_frames_with_blend, output_folder
+from .runner import RUN
+from .strip_job import StripJob
 
 # Operator properties that fall back to the sidebar's value of the same name when not given.
 FROM_SIDEBAR = (
@@ -55,34 +48,7 @@ FROM_SIDEBAR = (
 )
 
 
-@dataclass
-class Request:
-    """One apply, as plain data: the worker gets ``job``; the rest makes the strip after."""
-
-    scene: str
-    source: StripSource
-    first: int
-    last: int
-    shown: list[int]  # the source frame at each scene frame first..last
-    job: object  # core.job.StyleJob
-    style_id: str
-    style_name: str
-    folder: Path
-    stored_folder: str
-    movie_name: str | None  # the output movie's file name, or None for an image sequence
-    movie_done: bool = False  # that movie was made before with these settings: reuse it
-
-    @property
-    def strip_name(self) -> str:
-        return f"{self.source.name}.{self.style_name}"
-
-    def filenames(self, suffix: str) -> list[str]:
-        if self.movie_name:
-            return [self.movie_name]
-        return [f"{index:06d}.{suffix}" for index in self.shown]
-
-
-class RESTYLE_OT_apply_style(ModalJob, Operator):
+class RESTYLE_OT_apply_style(StripJob, Operator):
     """Style a movie or image strip into a new strip above it"""
 
     bl_idname = "restyle.apply_style"
@@ -117,47 +83,27 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
     ray_address: StringProperty(name="Ray Dashboard", default="127.0.0.1:8265")
 
     task = "apply"
-    cancel_message = "Cancelled; finished frames stay on disk"
-
-    def shortcut(self, context, request: JobRequest) -> set[str] | None:
-        if request.data.movie_done:  # that movie was made before with these settings
-            return self.finish(context, request, "done", _reused_movie(request.data))
-        return None
 
     # -- steps ---------------------------------------------------------------------------
     def prepare(self, context) -> JobRequest:
         """Everything copied out of bpy and checked; nothing is written yet."""
         from ..core.job import StyleJob
+        from ..core.styles import StyleLibrary
+        from ..core.writers import output_format
+        from ..props import library_root
 
-        scene = compat.sequencer_scene(context)
-        if scene is None or scene.sequence_editor is None:
-            raise RestyleError("no sequencer scene")
+        scene, span = self.read_source(context)
         settings = scene.restyle
         values = {
             name: getattr(self if self.properties.is_property_set(name) else settings, name)
             for name in FROM_SIDEBAR
         }
-        strip = find_strip(scene, self.strip)
-        source = read_strip(scene, strip)
-        first, last = requested_range(self, source, settings)
-        try:
-            shown = source.frames(first, last)
-        except ValueError:
-            raise RestyleError(f"'{source.name}' has no frames to show") from None
-
-        from ..core.styles import StyleLibrary
-        from ..core.writers import output_format
-        from ..props import library_root
-
+        shown = span.shown
         fmt = output_format(FORMAT_WORDS[values["output_format"]])
-        if fmt.movie and shown != list(range(shown[0], shown[0] + len(shown))):
-            raise RestyleError(
-                f"'{source.name}' does not show its frames one to one here (frame rate, "
-                "reversed or strobe); use an image sequence format"
-            )
+        movie_name = span.movie_name(fmt.suffix) if fmt.movie else None
         backend, device = self._engine(context, values)
         job = StyleJob(
-            source=source.source,
+            source=span.source.source,
             output=None,  # named after the plan's settings key, below
             style=self._style(settings),
             start=min(shown),
@@ -176,111 +122,27 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         plan = job.validate()  # one probe, one style resolution, one settings key
         info = plan.style
         style_slug = Path(info.id).stem if info.kind == "picture" else info.id
-        folder, stored = output_folder(source.name, style_slug, plan.key[:10])
-        movie_name = f"{shown[0]:06d}-{shown[-1]:06d}{fmt.suffix}" if fmt.movie else None
+        folder, stored = output_folder(span.source.name, style_slug, plan.key[:10])
         output = folder / movie_name if movie_name else folder
         movie_done = fmt.movie and output.is_file()  # written atomically: complete
         if movie_done:
             job.output = output
         else:
             job.place(plan, output)  # the output checked; run() starts from this plan
-        request = Request(
-            scene=scene.name,
-            source=source,
-            first=first,
-            last=last,
-            shown=shown,
-            job=job,
-            style_id=info.id,
-            style_name=info.name,
-            folder=folder,
-            stored_folder=stored,
-            movie_name=movie_name,
-            movie_done=movie_done,
-        )
-        total = len(set(shown))
         runner = job
         if values["run_on"] == "RAY":
             from ..core.ray_submit import RaySubmission
 
             runner = RaySubmission(job, values["ray_address"])
-        return JobRequest(runner, source.name, info.name, total, self.task, data=request)
-
-    def finish(self, context, job_request: JobRequest, kind: str, value) -> set[str]:
-        """On the main thread: make the strip (one undo step) or say why not."""
-        request: Request = job_request.data
-        if kind == "error":
-            RUN.end(FAILED, f"Failed: {value}")
-            self.report({"ERROR"}, str(value))
-            return {"CANCELLED"}
-        result = value
-        if result.cancelled:
-            kept = len(result.frame_files)
-            total = len(set(request.shown))
-            RUN.end(
-                CANCELLED,
-                f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
-                "Apply again to resume",
-                str(request.folder),
-            )
-            self.report({"WARNING"}, RUN.summary)
-            return {"CANCELLED"}
-        try:
-            strip = self._make_strip(request)
-        except RestyleError as exc:
-            RUN.end(FAILED, f"Failed: {exc}")
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        summary = (
-            f"{strip.name}: frames {request.first}-{request.last}, "
-            f"{result.written} styled, {result.reused} reused"
-        )
-        if result.written:
-            summary += f", {result.fps:.1f} frames/s"
-        if result.warping_error is not None:
-            summary += f", warping error {result.warping_error:.4f}"
-        if result.engine:
-            summary += f"; engine: {result.engine}"
-        warnings = list(result.warnings)
-        if not bpy.data.filepath:
-            warnings.append(
-                f"this .blend is not saved, so the frames are in a temporary folder "
-                f"({request.folder}); saving the .blend copies them beside it"
-            )
-        summary = "; ".join([summary, *warnings])
-        RUN.end(FINISHED, summary, str(request.folder))
-        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {summary}")
-        redraw_sequencers(context)
-        return {"FINISHED"}
-
-    def _make_strip(self, request: Request):
-        scene = bpy.data.scenes.get(request.scene)
-        if scene is None or scene.sequence_editor is None:
-            raise RestyleError(
-                f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
-            )
-        suffix = request.job.format
-        filenames = request.filenames(suffix)
-        missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
-        if missing:
-            raise RestyleError(f"{len(missing)} styled frame(s) missing in {request.folder}")
-        try:
-            strips = container_strips(scene, request.source.metas)
-        except KeyError:
-            raise RestyleError("the source's meta strip is gone") from None
-        source = compat.all_strips(scene.sequence_editor).get(request.source.name)
-        above = source.channel if source is not None else request.source.channel
-        return add_styled_strip(
-            scene,
-            strips,
-            source,
-            request.strip_name,
-            request.stored_folder,
-            filenames,
-            request.first,
-            request.last - request.first + 1,
-            above,
-            movie=request.movie_name is not None,
+        return self.strip_request(
+            span,
+            job,
+            info.name,
+            runner=runner,
+            folder=folder,
+            stored_folder=stored,
+            movie_name=movie_name,
+            movie_done=movie_done,
         )
 
     def _style(self, settings) -> str:
@@ -302,12 +164,6 @@ class RESTYLE_OT_apply_style(ModalJob, Operator):
         if device in indexed_devices() and prefs.gpu_index:
             device = f"{device}:{prefs.gpu_index}"
         return backend.lower(), device
-
-
-def _reused_movie(request: Request):
-    from ..core.job import JobResult
-
-    return JobResult(request.folder / request.movie_name, reused=len(set(request.shown)))
 
 
 @bpy.app.handlers.persistent

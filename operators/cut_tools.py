@@ -18,21 +18,17 @@ from bpy.types import Operator
 from .. import compat
 from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
 from ..core.errors import RestyleError
+from .modal_job import SequencerOperator
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
 
 
-class CutTool:
+class CutTool(SequencerOperator):
     """Plan in ``invoke``/``execute``, confirm with the plan listed, apply once."""
 
     bl_options = {"REGISTER", "UNDO"}
     _plan: list = []
-
-    @classmethod
-    def poll(cls, context):
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
 
     def make_plan(self, scene) -> list:
         raise NotImplementedError

@@ -18,7 +18,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
-from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
 from .output_strip import slug
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
@@ -76,8 +76,10 @@ class KeyframeOperator:
     @classmethod
     def poll(cls, context):
         scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None and (
-            scene.sequence_editor.active_strip is not None
+        return (
+            scene is not None
+            and scene.sequence_editor is not None
+            and (scene.sequence_editor.active_strip is not None)
         )
 
     @staticmethod
@@ -86,7 +88,10 @@ class KeyframeOperator:
         settings = scene.restyle
         index = settings.keyframe_index
         strip = scene.sequence_editor.active_strip
-        if not 0 <= index < len(settings.keyframes) or settings.keyframes[index].strip != strip.name:
+        if (
+            not 0 <= index < len(settings.keyframes)
+            or settings.keyframes[index].strip != strip.name
+        ):
             raise RestyleError(f"no keyframe of '{strip.name}' is selected")
         return index
 
@@ -112,7 +117,9 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         settings = scene.restyle
         add_keyframes(settings, strip.name, [frame])
         settings.keyframe_index = next(
-            i for i, k in enumerate(settings.keyframes) if k.strip == strip.name and k.frame == frame
+            i
+            for i, k in enumerate(settings.keyframes)
+            if k.strip == strip.name and k.frame == frame
         )
         return {"FINISHED"}
 
@@ -135,7 +142,9 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
         strip = settings.keyframes[index].strip
         settings.keyframes.remove(index)
         same = [i for i, k in enumerate(settings.keyframes) if k.strip == strip]
-        settings.keyframe_index = max((i for i in same if i < index), default=same[0] if same else -1)
+        settings.keyframe_index = max(
+            (i for i in same if i < index), default=same[0] if same else -1
+        )
         return {"FINISHED"}
 
 
@@ -175,8 +184,14 @@ class ShotJob:
                 if cancel is not None and cancel.cancelled:
                     return
                 if progress is not None and (position % 8 == 0 or position == total - 1):
-                    progress(Progress(position + 1, total, stage="shots",
-                                      message=f"Reading frame {position + 1} of {total}"))
+                    progress(
+                        Progress(
+                            position + 1,
+                            total,
+                            stage="shots",
+                            message=f"Reading frame {position + 1} of {total}",
+                        )
+                    )
                 if frame.dtype == np.uint16:
                     frame = (frame // 257).astype(np.uint8)
                 yield np.ascontiguousarray(frame[..., :3])
@@ -219,7 +234,11 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         first, last = selected_range(source, scene.restyle)
         shown = source.frames(first, last)
         return JobRequest(
-            ShotJob(source, shown), source.name, "finding shots", len(shown), "shots",
+            ShotJob(source, shown),
+            source.name,
+            "finding shots",
+            len(shown),
+            "shots",
             data=(scene.name, first),
         )
 
@@ -254,13 +273,15 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
 
 
 # -- export ----------------------------------------------------------------------------------
-class RESTYLE_OT_export_keyframes(Operator):
+class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
     """Write the source frames at the keyframes at full quality, to paint over"""
 
     bl_idname = "restyle.export_keyframes"
     bl_label = "Export Keyframes"
 
-    strip: StringProperty(name="Strip", description="Strip whose keyframes to export (empty: the active strip)")
+    strip: StringProperty(
+        name="Strip", description="Strip whose keyframes to export (empty: the active strip)"
+    )
     overwrite: BoolProperty(
         name="Overwrite", description="Replace exported files even where they were painted over"
     )
@@ -269,11 +290,6 @@ class RESTYLE_OT_export_keyframes(Operator):
         description="Load the files as images to paint them in the Image Editor "
         "(not given: the sidebar's setting)",
     )
-
-    @classmethod
-    def poll(cls, context):
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
 
     def execute(self, context):
         try:

@@ -1,6 +1,6 @@
 """``restyle.matte_strip`` and ``restyle.replace_background``.
 
-matte_strip runs a ``MatteJob`` on the shared ``ModalJob`` machinery and lands an RGBA image
+matte_strip runs a ``MatteJob`` on the shared ``StripJob`` machinery and lands an RGBA image
 strip (alpha = the people) above the source with the apply contract: first free channel,
 exactly the range, one undo step, alpha-over blending. replace_background then puts a
 background under that strip with VSE strips only (a strip, a picture, a colour strip or a
@@ -17,16 +17,16 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
-from .apply_style import Request, RESTYLE_OT_apply_style
-from .modal_job import JobRequest, ModalJob
+from .modal_job import JobRequest, SequencerOperator
 from .output_strip import free_channel, output_folder
-from .strip_source import container_strips, find_strip, read_strip, requested_range
+from .strip_job import Request, StripJob
+from .strip_source import container_strips, find_strip
 
 MATTE_OF = "restyle_matte_of"  # custom property on a matte strip: the strip it was made from
 BACKGROUND_OF = "restyle_background_of"  # on a background strip we made: its matte strip
 
 
-class RESTYLE_OT_matte_strip(ModalJob, Operator):
+class RESTYLE_OT_matte_strip(StripJob, Operator):
     """Matte the people in a movie or image strip into an RGBA strip above it"""
 
     bl_idname = "restyle.matte_strip"
@@ -51,59 +51,37 @@ class RESTYLE_OT_matte_strip(ModalJob, Operator):
     )
 
     task = "matte"
-    cancel_message = "Cancelled; finished frames stay on disk"
-    # The strip-making half is apply_style's: same contract, same checks.
-    finish = RESTYLE_OT_apply_style.finish
-    shortcut = RESTYLE_OT_apply_style.shortcut
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.matte_job import MatteJob
         from ..core.styles import StyleLibrary
         from ..prefs import library_root
 
-        scene = compat.sequencer_scene(context)
-        if scene is None or scene.sequence_editor is None:
-            raise RestyleError("no sequencer scene")
-        source = read_strip(scene, find_strip(scene, self.strip))
-        first, last = requested_range(self, source, scene.restyle)
-        shown = source.frames(first, last)
+        _scene, span = self.read_source(context)
         job = MatteJob(
-            source=source.source,
+            source=span.source.source,
             output=None,  # named after the plan's settings key, below
-            start=min(shown),
-            end=max(shown),
+            start=min(span.shown),
+            end=max(span.shown),
             library=StyleLibrary(library_root(context)),
             format="png",
             refine=self.refine,
             temporal=self.temporal,
         )
         plan = job.validate()  # one probe, one settings key
-        folder, stored = output_folder(source.name, "matte", plan.key[:10])
+        folder, stored = output_folder(span.source.name, "matte", plan.key[:10])
         job.place(plan, folder)  # the output checked; run() starts from this plan
-        request = Request(
-            scene=scene.name,
-            source=source,
-            first=first,
-            last=last,
-            shown=shown,
-            job=job,
-            style_id="matte",
-            style_name="Matte",
-            folder=folder,
-            stored_folder=stored,
-            movie_name=None,
-        )
-        return JobRequest(job, source.name, "Matte", len(set(shown)), self.task, data=request)
+        return self.strip_request(span, job, "Matte", folder=folder, stored_folder=stored)
 
     def _make_strip(self, request: Request):
-        strip = RESTYLE_OT_apply_style._make_strip(self, request)
+        strip = super()._make_strip(request)
         strip.blend_type = "ALPHA_OVER"
         strip.alpha_mode = "STRAIGHT"
         strip[MATTE_OF] = request.source.name
         return strip
 
 
-class RESTYLE_OT_replace_background(Operator):
+class RESTYLE_OT_replace_background(SequencerOperator, Operator):
     """Put a new background behind a matte strip, with VSE blending (nothing is baked)"""
 
     bl_idname = "restyle.replace_background"
@@ -117,11 +95,6 @@ class RESTYLE_OT_replace_background(Operator):
         name="Background",
         description="A strip name, a picture file, a colour #RRGGBB, or BLUR (the source, blurred)",
     )
-
-    @classmethod
-    def poll(cls, context):
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
 
     def execute(self, context):
         try:

@@ -29,7 +29,16 @@ class JobRequest:
     data: object = None  # whatever ``finish`` needs besides the result
 
 
-class ModalJob:
+class SequencerOperator:
+    """An operator that works on the sequencer scene's strips."""
+
+    @classmethod
+    def poll(cls, context):
+        scene = compat.sequencer_scene(context)
+        return scene is not None and scene.sequence_editor is not None
+
+
+class ModalJob(SequencerOperator):
     task = "job"
     cancel_message = "Cancelled"
     _timer = None
@@ -42,8 +51,7 @@ class ModalJob:
         if RUN.running:
             cls.poll_message_set("A Restyle job is running")
             return False
-        scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
+        return super().poll(context)
 
     # -- to override ---------------------------------------------------------------------
     def prepare(self, context) -> JobRequest:

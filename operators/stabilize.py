@@ -1,8 +1,8 @@
 """``restyle.stabilize_strip``: steady a movie or image strip into a new strip above it.
 
-Runs a ``StabilizeJob`` on the shared ``ModalJob`` machinery and lands the result with the
+Runs a ``StabilizeJob`` on the shared ``StripJob`` machinery and lands the result with the
 apply contract (first free channel above the source, exactly the range, selected and
-active, one undo step): the strip-making half is apply_style's.
+active, one undo step): the strip-making half is ``StripJob``'s, as for Apply.
 
     bpy.ops.restyle.stabilize_strip(strip="NAME", frame_start=S, frame_end=E,
                                     mode="SIMILARITY", smoothness=0.7, crop=0.1)
@@ -13,12 +13,9 @@ from __future__ import annotations
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy.types import Operator
 
-from .. import compat
-from ..core.errors import RestyleError
-from .apply_style import Request, RESTYLE_OT_apply_style
-from .modal_job import JobRequest, ModalJob
+from .modal_job import JobRequest
 from .output_strip import MOVIE_SUFFIX, output_folder, settings_hash
-from .strip_source import find_strip, read_strip, requested_range
+from .strip_job import StripJob
 
 MODES = [
     ("TRANSLATION", "Translation", "Shifts only"),
@@ -31,7 +28,7 @@ FORMATS = [
 ]
 
 
-class RESTYLE_OT_stabilize_strip(ModalJob, Operator):
+class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     """Steady a shaky movie or image strip into a new strip above it (same frames, same size)"""
 
     bl_idname = "restyle.stabilize_strip"
@@ -70,28 +67,15 @@ class RESTYLE_OT_stabilize_strip(ModalJob, Operator):
     output_format: EnumProperty(name="Format", items=FORMATS, default="PNG")
 
     task = "stabilize"
-    cancel_message = "Cancelled; finished frames stay on disk"
-    # The strip-making half is apply_style's: same contract, same checks.
-    finish = RESTYLE_OT_apply_style.finish
-    shortcut = RESTYLE_OT_apply_style.shortcut
-    _make_strip = RESTYLE_OT_apply_style._make_strip
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.stabilize_job import StabilizeJob
 
-        scene = compat.sequencer_scene(context)
-        if scene is None or scene.sequence_editor is None:
-            raise RestyleError("no sequencer scene")
-        source = read_strip(scene, find_strip(scene, self.strip))
-        first, last = requested_range(self, source, scene.restyle)
-        shown = source.frames(first, last)
+        _scene, span = self.read_source(context)
+        shown = span.shown
         fmt = self.output_format.lower()
         movie = fmt in MOVIE_SUFFIX
-        if movie and shown != list(range(shown[0], shown[0] + len(shown))):
-            raise RestyleError(
-                f"'{source.name}' does not show its frames one to one here (frame rate, "
-                "reversed or strobe); use an image sequence format"
-            )
+        movie_name = span.movie_name(f".{MOVIE_SUFFIX[fmt]}") if movie else None
         job_settings = {
             "mode": self.mode.lower(),
             "smoothness": self.smoothness,
@@ -100,14 +84,13 @@ class RESTYLE_OT_stabilize_strip(ModalJob, Operator):
             "tripod": self.tripod,
         }
         key = settings_hash(
-            source.files,
+            span.source.files,
             {"id": "stabilize"},
             {**job_settings, "format": fmt, "range": [min(shown), max(shown)]},
         )
-        folder, stored = output_folder(source.name, "stabilized", key)
-        movie_name = f"{shown[0]:06d}-{shown[-1]:06d}.{MOVIE_SUFFIX[fmt]}" if movie else None
+        folder, stored = output_folder(span.source.name, "stabilized", key)
         job = StabilizeJob(
-            source=source.source,
+            source=span.source.source,
             output=folder / movie_name if movie else folder,
             start=min(shown),
             end=max(shown),
@@ -117,21 +100,16 @@ class RESTYLE_OT_stabilize_strip(ModalJob, Operator):
         movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
         if not movie_done:
             job.validate()
-        request = Request(
-            scene=scene.name,
-            source=source,
-            first=first,
-            last=last,
-            shown=shown,
-            job=job,
-            style_id="stabilize",
-            style_name="Stabilized",
+        return self.strip_request(
+            span,
+            job,
+            "Stabilized",
+            label="Stabilize",
             folder=folder,
             stored_folder=stored,
             movie_name=movie_name,
             movie_done=movie_done,
         )
-        return JobRequest(job, source.name, "Stabilize", len(set(shown)), self.task, data=request)
 
 
 classes = (RESTYLE_OT_stabilize_strip,)

@@ -1,0 +1,180 @@
+"""The half every strip-making job operator shares (Apply Style, Matte, Stabilize).
+
+``StripJob`` is a ``ModalJob`` that reads the source strip and its frames before the job
+(``read_source``) and, after it, lands the result with the apply contract: the first free
+channel above the source, exactly the range, selected and active, one undo step. An
+operator gives ``prepare`` (``read_source``, its own job, then ``strip_request``) and may
+extend ``_make_strip``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from .. import compat
+from ..core.errors import RestyleError
+from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .output_strip import add_styled_strip
+from .runner import CANCELLED, FAILED, FINISHED, RUN
+from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
+
+
+@dataclass
+class Span:
+    """The source strip and the scene frames ``first..last`` asked of it."""
+
+    scene: str
+    source: StripSource
+    first: int
+    last: int
+    shown: list[int]  # the source frame at each scene frame first..last
+
+    def movie_name(self, suffix: str) -> str:
+        """A movie output's file name; refused where the strip does not play its frames
+        one to one (a movie holds consecutive frames only)."""
+        shown = self.shown
+        if shown != list(range(shown[0], shown[0] + len(shown))):
+            raise RestyleError(
+                f"'{self.source.name}' does not show its frames one to one here (frame rate, "
+                "reversed or strobe); use an image sequence format"
+            )
+        return f"{shown[0]:06d}-{shown[-1]:06d}{suffix}"
+
+
+@dataclass
+class Request(Span):
+    """One job's strip, as plain data: the worker gets ``job``; the rest makes the strip."""
+
+    job: object = None  # a core.job.StyleJob (or a mapping job built on it)
+    style_name: str = ""
+    folder: Path | None = None
+    stored_folder: str = ""
+    movie_name: str | None = None  # the output movie's file name, or None for images
+    movie_done: bool = False  # that movie was made before with these settings: reuse it
+
+    @property
+    def strip_name(self) -> str:
+        return f"{self.source.name}.{self.style_name}"
+
+    def filenames(self, suffix: str) -> list[str]:
+        if self.movie_name:
+            return [self.movie_name]
+        return [f"{index:06d}.{suffix}" for index in self.shown]
+
+
+class StripJob(ModalJob):
+    cancel_message = "Cancelled; finished frames stay on disk"
+
+    def read_source(self, context):
+        """The sequencer scene and the ``Span`` this operator's strip and range ask for."""
+        scene = compat.sequencer_scene(context)
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError("no sequencer scene")
+        source = read_strip(scene, find_strip(scene, self.strip))
+        first, last = requested_range(self, source, scene.restyle)
+        try:
+            shown = source.frames(first, last)
+        except ValueError:
+            raise RestyleError(f"'{source.name}' has no frames to show") from None
+        return scene, Span(scene.name, source, first, last, shown)
+
+    def strip_request(
+        self, span: Span, job, style_name: str, label: str = "", runner=None, **landing
+    ) -> JobRequest:
+        """What ``ModalJob`` runs (``runner``, default ``job``; the sidebar shows ``label``)
+        and what ``finish`` lands (``landing``: the ``Request`` fields after ``style_name``)."""
+        request = Request(**vars(span), job=job, style_name=style_name, **landing)
+        total = len(set(span.shown))
+        label = label or style_name
+        return JobRequest(runner or job, span.source.name, label, total, self.task, data=request)
+
+    def shortcut(self, context, request: JobRequest) -> set[str] | None:
+        if request.data.movie_done:  # that movie was made before with these settings
+            return self.finish(context, request, "done", _reused_movie(request.data))
+        return None
+
+    def finish(self, context, job_request: JobRequest, kind: str, value) -> set[str]:
+        """On the main thread: make the strip (one undo step) or say why not."""
+        request: Request = job_request.data
+        if kind == "error":
+            RUN.end(FAILED, f"Failed: {value}")
+            self.report({"ERROR"}, str(value))
+            return {"CANCELLED"}
+        result = value
+        if result.cancelled:
+            kept = len(result.frame_files)
+            total = len(set(request.shown))
+            RUN.end(
+                CANCELLED,
+                f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
+                "Apply again to resume",
+                str(request.folder),
+            )
+            self.report({"WARNING"}, RUN.summary)
+            return {"CANCELLED"}
+        try:
+            strip = self._make_strip(request)
+        except RestyleError as exc:
+            RUN.end(FAILED, f"Failed: {exc}")
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        summary = (
+            f"{strip.name}: frames {request.first}-{request.last}, "
+            f"{result.written} styled, {result.reused} reused"
+        )
+        if result.written:
+            summary += f", {result.fps:.1f} frames/s"
+        if result.warping_error is not None:
+            summary += f", warping error {result.warping_error:.4f}"
+        if result.engine:
+            summary += f"; engine: {result.engine}"
+        warnings = list(result.warnings)
+        if not bpy.data.filepath:
+            warnings.append(
+                f"this .blend is not saved, so the frames are in a temporary folder "
+                f"({request.folder}); saving the .blend copies them beside it"
+            )
+        summary = "; ".join([summary, *warnings])
+        RUN.end(FINISHED, summary, str(request.folder))
+        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {summary}")
+        redraw_sequencers(context)
+        return {"FINISHED"}
+
+    def _make_strip(self, request: Request):
+        scene = bpy.data.scenes.get(request.scene)
+        if scene is None or scene.sequence_editor is None:
+            raise RestyleError(
+                f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
+            )
+        suffix = request.job.format
+        filenames = request.filenames(suffix)
+        missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
+        if missing:
+            raise RestyleError(f"{len(missing)} styled frame(s) missing in {request.folder}")
+        try:
+            strips = container_strips(scene, request.source.metas)
+        except KeyError:
+            raise RestyleError("the source's meta strip is gone") from None
+        source = compat.all_strips(scene.sequence_editor).get(request.source.name)
+        above = source.channel if source is not None else request.source.channel
+        return add_styled_strip(
+            scene,
+            strips,
+            source,
+            request.strip_name,
+            request.stored_folder,
+            filenames,
+            request.first,
+            request.last - request.first + 1,
+            above,
+            movie=request.movie_name is not None,
+        )
+
+
+def _reused_movie(request: Request):
+    from ..core.job import JobResult
+
+    return JobResult(request.folder / request.movie_name, reused=len(set(request.shown)))
