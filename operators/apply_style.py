@@ -62,10 +62,6 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         description="Built-in style id, trained style name or path to a picture "
         "(empty: the sidebar's style)",
     )
-    frame_start: IntProperty(
-        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
-    )
-    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
     strength: FloatProperty(name="Strength", min=0.0, max=1.0, default=1.0, subtype="FACTOR")
     size_mode: EnumProperty(name="Processing Size", items=SIZE_MODES, default="ORIGINAL")
     max_side: IntProperty(name="Longest Side", min=32, max=16384, default=1024)

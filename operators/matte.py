@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .. import compat
@@ -34,10 +34,6 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
     bl_options = {"UNDO"}
 
     strip: StringProperty(name="Strip", description="Strip to matte (empty: the active strip)")
-    frame_start: IntProperty(
-        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
-    )
-    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
     refine: BoolProperty(
         name="Refine Edges", default=True, description="Snap the matte's edges to the picture"
     )

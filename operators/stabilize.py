@@ -10,7 +10,7 @@ active, one undo step): the strip-making half is ``StripJob``'s, as for Apply.
 
 from __future__ import annotations
 
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .modal_job import JobRequest
@@ -36,10 +36,6 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     bl_options = {"UNDO"}
 
     strip: StringProperty(name="Strip", description="Strip to steady (empty: the active strip)")
-    frame_start: IntProperty(
-        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
-    )
-    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
     mode: EnumProperty(name="Mode", items=MODES, default="SIMILARITY")
     smoothness: FloatProperty(
         name="Smoothness",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
+from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import RestyleError
@@ -66,6 +67,13 @@ class Request(Span):
 
 
 class StripJob(ModalJob):
+    # Scene frames, inclusive; not given: the sidebar's range (as bpy_extras' ImportHelper,
+    # a mixin's properties are registered with each operator class).
+    frame_start: IntProperty(
+        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
+    )
+    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
+
     cancel_message = "Cancelled; finished frames stay on disk"
 
     def read_source(self, context):
