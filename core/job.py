@@ -201,18 +201,12 @@ class StyleJob:
         return self.start, end
 
     def _settings_key(self, style: StyleInfo, info) -> str:
-        def stamp(p: Path | None) -> list:
-            if p is None or not Path(p).exists():
-                return []
-            st = Path(p).stat()
-            return [str(Path(p).resolve()), st.st_size, int(st.st_mtime)]
-
         files = list(info.files) if getattr(info, "files", None) else [info.path]
         record = {
             "version": PIPELINE_VERSION,
-            "source": [stamp(Path(f)) for f in files[:1] + files[-1:]],
+            "source": [file_stamp(Path(f)) for f in files[:1] + files[-1:]],
             "style": style.id,
-            "style_file": stamp(
+            "style_file": file_stamp(
                 style.picture or (style.folder and style.folder / "weights.safetensors")
             ),
             "strength": self.strength,
@@ -612,6 +606,14 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def file_stamp(path: str | Path | None) -> list:
+    """A file in a settings key: a changed or replaced file gives another key ([] if none)."""
+    if path is None or not Path(path).exists():
+        return []
+    st = Path(path).stat()
+    return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
 
 
 def _check_format_holds(fmt: OutputFormat, info) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import RestyleError
-from ..job import JobPlan, StyleJob, _check_format_holds
+from ..job import JobPlan, StyleJob, _check_format_holds, file_stamp
 from ..progress import Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
@@ -78,7 +78,7 @@ class MatteJob(StyleJob):
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         background = self.background()
-        stamp = _stamp(background.path) if background is not None else []
+        stamp = file_stamp(background.path) if background is not None else []
         record = {
             "base": super()._settings_key(style, info),
             "matte": MATTE_VERSION,
@@ -86,7 +86,7 @@ class MatteJob(StyleJob):
             "refine": self.refine,
             "replace": background.label if background is not None else None,
             "replace_file": stamp,
-            "keyframes": {str(f): _stamp(Path(p)) for f, p in (self.keyframes or {}).items()},
+            "keyframes": {str(f): file_stamp(Path(p)) for f, p in (self.keyframes or {}).items()},
             "train_seconds": self.train_seconds if self.keyframes else None,
         }
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
@@ -144,13 +144,6 @@ class MatteJob(StyleJob):
             return writer
         start = self._current_plan().start if self._current_plan() else self.start
         return CompositingWriter(writer, Background(background), start)
-
-
-def _stamp(path) -> list:
-    if path is None or not Path(path).exists():
-        return []
-    st = Path(path).stat()
-    return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
 
 
 class CompositingWriter:
