@@ -1,6 +1,7 @@
 """Build Restyle's Blender extension: one installable zip per platform, wheels bundled.
 
     .venv/bin/python scripts/build_extension.py [--platform linux-x64 ...] [--output-dir dist]
+        [--python 3.11|3.13]   # one Python's wheels only: restyle-0.1.0-<platform>-py313.zip
 
 1. Convert the built-in styles once into ``models/builtin`` (needs torch; cached there).
 2. Download the runtime wheels (``requirements/runtime.txt`` less what Blender bundles or
