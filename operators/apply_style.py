@@ -28,7 +28,7 @@ from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
 from .modal_job import JobRequest
-from .output_strip import keep_frames_on_save, keep_frames_with_blend, output_folder
+from .output_strip import keep_frames_on_save, keep_frames_with_blend
 from .runner import RUN
 from .strip_job import StripJob
 
@@ -118,28 +118,13 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         plan = job.validate()  # one probe, one style resolution, one settings key
         info = plan.style
         style_slug = Path(info.id).stem if info.kind == "picture" else info.id
-        folder, stored = output_folder(span.source.name, style_slug, plan.key[:10])
-        output = folder / movie_name if movie_name else folder
-        movie_done = fmt.movie and output.is_file()  # written atomically: complete
-        if movie_done:
-            job.output = output
-        else:
-            job.place(plan, output)  # the output checked; run() starts from this plan
+        landing = self.place_output(job, plan, span, style_slug, movie_name)
         runner = job
         if values["run_on"] == "RAY":
             from ..core.ray_submit import RaySubmission
 
             runner = RaySubmission(job, values["ray_address"])
-        return self.strip_request(
-            span,
-            job,
-            info.name,
-            runner=runner,
-            folder=folder,
-            stored_folder=stored,
-            movie_name=movie_name,
-            movie_done=movie_done,
-        )
+        return self.strip_request(span, job, info.name, runner=runner, **landing)
 
     def _style(self, settings) -> str:
         if self.style:

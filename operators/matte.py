@@ -18,7 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from .modal_job import JobRequest, SequencerOperator
-from .output_strip import free_channel, output_folder
+from .output_strip import free_channel
 from .strip_job import Request, StripJob
 from .strip_source import container_strips, find_strip
 
@@ -65,9 +65,8 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
             temporal=self.temporal,
         )
         plan = job.validate()  # one probe, one settings key
-        folder, stored = output_folder(span.source.name, "matte", plan.key[:10])
-        job.place(plan, folder)  # the output checked; run() starts from this plan
-        return self.strip_request(span, job, "Matte", folder=folder, stored_folder=stored)
+        landing = self.place_output(job, plan, span, "matte", None)
+        return self.strip_request(span, job, "Matte", **landing)
 
     def _make_strip(self, request: Request):
         strip = super()._make_strip(request)

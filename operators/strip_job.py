@@ -18,7 +18,7 @@ from bpy.props import IntProperty
 from .. import compat
 from ..core.errors import RestyleError
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
-from .output_strip import add_styled_strip
+from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
 
@@ -88,6 +88,23 @@ class StripJob(ModalJob):
         except ValueError:
             raise RestyleError(f"'{source.name}' has no frames to show") from None
         return scene, Span(scene.name, source, first, last, shown)
+
+    def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
+        """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
+        settings key, or ``movie_name`` in it. Returns the ``Request`` fields for it."""
+        folder, stored = output_folder(span.source.name, slug, plan.key[:10])
+        output = folder / movie_name if movie_name else folder
+        movie_done = movie_name is not None and output.is_file()  # written atomically
+        if movie_done:
+            job.output = output
+        else:
+            job.place(plan, output)  # the output checked; run() starts from this plan
+        return {
+            "folder": folder,
+            "stored_folder": stored,
+            "movie_name": movie_name,
+            "movie_done": movie_done,
+        }
 
     def strip_request(
         self, span: Span, job, style_name: str, label: str = "", runner=None, **landing
