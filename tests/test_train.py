@@ -308,8 +308,9 @@ def test_patience_stops_when_validation_stalls(pairs):
     assert result.figures.iterations == 20
 
 
-def test_time_budget_stops(pairs):
-    config = replace(SMALL, max_iterations=None, time_budget_s=1.0, clock="wall")
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_time_budget_stops(pairs, clock):
+    config = replace(SMALL, max_iterations=None, time_budget_s=1.0, clock=clock)
     result = train_style(pairs, config=config)
     assert result.figures.stopped_because == "time_budget"
     assert 1.0 <= result.figures.seconds < 5
