@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -14,11 +12,8 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..core.writers import OUTPUT_FORMATS
 
 MAX_CHANNEL = 128
-# A view of the one format table (core/writers.py): movie format -> its file extension.
-MOVIE_SUFFIX = {k: f.suffix.lstrip(".") for k, f in OUTPUT_FORMATS.items() if f.movie}
 # What the styled strip copies from its source so the two line up pixel for pixel.
 TRANSFORM_FIELDS = ("offset_x", "offset_y", "scale_x", "scale_y", "rotation", "origin", "filter")
 CROP_FIELDS = ("min_x", "max_x", "min_y", "max_y")
@@ -26,21 +21,6 @@ CROP_FIELDS = ("min_x", "max_x", "min_y", "max_y")
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:48] or "strip"
-
-
-def settings_hash(files: Sequence[Path], style: dict, settings: dict) -> str:
-    """Same source, style and settings → same folder, so a rerun finds its finished frames."""
-
-    def stamp(path: Path) -> list:
-        stat = path.stat()
-        return [str(path), stat.st_size, stat.st_mtime_ns]
-
-    record = {
-        "source": [stamp(files[0]), stamp(files[-1]), len(files)],
-        "style": style,
-        "settings": settings,
-    }
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str]:

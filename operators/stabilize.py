@@ -14,7 +14,6 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .modal_job import JobRequest
-from .output_strip import MOVIE_SUFFIX, output_folder, settings_hash
 from .strip_job import StripJob
 
 MODES = [
@@ -66,46 +65,26 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.stabilize_job import StabilizeJob
+        from ..core.writers import output_format
 
         _scene, span = self.read_source(context)
-        shown = span.shown
-        fmt = self.output_format.lower()
-        movie = fmt in MOVIE_SUFFIX
-        movie_name = span.movie_name(f".{MOVIE_SUFFIX[fmt]}") if movie else None
-        job_settings = {
-            "mode": self.mode.lower(),
-            "smoothness": self.smoothness,
-            "crop": self.crop,
-            "strength": self.strength,
-            "tripod": self.tripod,
-        }
-        key = settings_hash(
-            span.source.files,
-            {"id": "stabilize"},
-            {**job_settings, "format": fmt, "range": [min(shown), max(shown)]},
-        )
-        folder, stored = output_folder(span.source.name, "stabilized", key)
+        fmt = output_format(self.output_format.lower())
+        movie_name = span.movie_name(fmt.suffix) if fmt.movie else None
         job = StabilizeJob(
             source=span.source.source,
-            output=folder / movie_name if movie else folder,
-            start=min(shown),
-            end=max(shown),
-            format=fmt,
-            **job_settings,
+            output=None,  # named after the plan's settings key, below
+            start=min(span.shown),
+            end=max(span.shown),
+            format=fmt.id,
+            mode=self.mode.lower(),
+            smoothness=self.smoothness,
+            crop=self.crop,
+            strength=self.strength,
+            tripod=self.tripod,
         )
-        movie_done = movie and (folder / movie_name).is_file()  # written atomically: complete
-        if not movie_done:
-            job.validate()
-        return self.strip_request(
-            span,
-            job,
-            "Stabilized",
-            label="Stabilize",
-            folder=folder,
-            stored_folder=stored,
-            movie_name=movie_name,
-            movie_done=movie_done,
-        )
+        plan = job.validate()  # one probe, one settings key
+        landing = self.place_output(job, plan, span, "stabilized", movie_name)
+        return self.strip_request(span, job, "Stabilized", label="Stabilize", **landing)
 
 
 classes = (RESTYLE_OT_stabilize_strip,)

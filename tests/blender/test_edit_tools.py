@@ -4,6 +4,8 @@ boundaries, edit points move onto them, each action is one undo step."""
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -140,6 +142,25 @@ def test_bad_input_changes_nothing(scene, clips, sequencer_area):
     with pytest.raises(RuntimeError, match="no strip named"):
         bpy.ops.restyle.split_at_cuts(strip="nope")
     assert sorted(all_strips(scene).keys()) == names
+
+
+def test_stabilize_to_a_movie_is_reused(scene, saved, clips, sequencer_area):
+    """H.264 output: one movie strip over exactly the range; the same settings again land the
+    same movie without making it again."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["shaky"], frame_start=1)
+    args = {"strip": source.name, "frame_start": 2, "frame_end": 9, "output_format": "H264"}
+    assert bpy.ops.restyle.stabilize_strip(**args) == {"FINISHED"}
+    steady = scene.sequence_editor.active_strip
+    assert steady.type == "MOVIE" and shown_frames(steady) == (2, 9) and steady.channel == 2
+    movie = bpy.path.abspath(steady.filepath)
+    stamp = os.stat(movie).st_mtime_ns
+    assert bpy.ops.restyle.stabilize_strip(**args) == {"FINISHED"}
+    again = scene.sequence_editor.active_strip
+    assert again != steady and bpy.path.abspath(again.filepath) == movie
+    assert os.stat(movie).st_mtime_ns == stamp
+    assert "0 styled, 8 reused" in ext("operators.runner").RUN.summary
 
 
 def test_stabilised_strip_can_be_styled(scene, saved, clips, sequencer_area):
