@@ -13,6 +13,7 @@ from __future__ import annotations
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
+from ..props import FORMATS as ALL_FORMATS
 from .modal_job import JobRequest
 from .strip_job import StripJob
 
@@ -21,10 +22,8 @@ MODES = [
     ("SIMILARITY", "Similarity", "Shifts, rotation and zoom"),
     ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
 ]
-FORMATS = [
-    ("PNG", "PNG Sequence", "Lossless image sequence (resumable)"),
-    ("H264", "H.264 Movie", "One movie file"),
-]
+# The formats offered, as the one format table (core/writers.py) names them.
+FORMATS = [(i, name, text) for i, name, text, _word in ALL_FORMATS if i in ("PNG", "H264")]
 
 
 class RESTYLE_OT_stabilize_strip(StripJob, Operator):
