@@ -72,15 +72,13 @@ def selected_range(source: StripSource, settings) -> tuple[int, int]:
 
 
 # -- the list ------------------------------------------------------------------------------
-class KeyframeOperator:
+class KeyframeOperator(SequencerOperator):
     @classmethod
     def poll(cls, context):
-        scene = compat.sequencer_scene(context)
-        return (
-            scene is not None
-            and scene.sequence_editor is not None
-            and (scene.sequence_editor.active_strip is not None)
-        )
+        """A sequencer with an active strip: the keyframes are that strip's."""
+        if not super().poll(context):
+            return False
+        return compat.sequencer_scene(context).sequence_editor.active_strip is not None
 
     @staticmethod
     def selected(scene) -> int:
