@@ -24,6 +24,8 @@ SIZE_MULTIPLE = 4
 # How the last layer becomes colour: "sigmoid" (styles trained before 2026-11), or "linear",
 # clamped to [0, 1] outside training.
 OUTPUTS = ("sigmoid", "linear")
+# Extra inputs computed from the RGB frame inside the network: none, or Guides below.
+GUIDES = ("none", "blur-gradients")
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -94,21 +96,23 @@ class FewShotGenerator(nn.Module):
         width: int = 16,
         blocks: int = 3,
         output: str = "sigmoid",
-        guides: bool = False,
+        guides: str = "none",
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or blocks < 0:
             raise ValueError("in_channels and width must be positive, blocks non-negative")
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(OUTPUTS)}")
+        if guides not in GUIDES:
+            raise ValueError(f"guides must be one of {', '.join(GUIDES)}")
         self.in_channels = in_channels
         self.width = width
         self.blocks = blocks
         self.output = output
-        self.guides = Guides() if guides else None
+        self.guides = Guides() if guides == "blur-gradients" else None
         c = width
         self.act = nn.LeakyReLU(0.2)
-        self.head = _conv(in_channels + (Guides.CHANNELS if guides else 0), c, 5)
+        self.head = _conv(in_channels + (0 if self.guides is None else Guides.CHANNELS), c, 5)
         self.down1 = _conv(c, 2 * c, 3, stride=2)
         self.down2 = _conv(2 * c, 4 * c, 3, stride=2)
         self.body = nn.Sequential(*(ResidualBlock(4 * c) for _ in range(blocks)))
@@ -127,7 +131,7 @@ class FewShotGenerator(nn.Module):
         if self.output != "sigmoid":
             config["output"] = self.output
         if self.guides is not None:
-            config["guides"] = True
+            config["guides"] = "blur-gradients"
         return config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

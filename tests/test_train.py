@@ -140,10 +140,11 @@ def test_generator_keeps_any_size_and_range(size):
     assert 0 <= out.min() and out.max() <= 1
 
 
-def test_generator_is_the_same_function_on_a_patch_as_in_the_frame():
+@pytest.mark.parametrize("guides", ["none", "blur-gradients"])
+def test_generator_is_the_same_function_on_a_patch_as_in_the_frame(guides):
     """No normalisation layers: a patch's centre comes out as it does inside the whole frame."""
     torch.manual_seed(0)
-    generator = FewShotGenerator(width=4, blocks=1).eval()
+    generator = FewShotGenerator(width=4, blocks=1, guides=guides).eval()
     frame = torch.rand(1, 3, 128, 128)
     with torch.inference_mode():
         whole = generator(frame)

@@ -67,7 +67,7 @@ class TrainConfig:
     generator_output: str = "linear"
     # Texler et al.'s blurred copy and gradients as extra inputs (computed inside the
     # network): +1.7 dB on the pencil-sketch look at the same iterations.
-    generator_guides: bool = True
+    generator_guides: str = "blur-gradients"
     discriminator_width: int = 16
     flip: bool = True
     # Validation: the share of keyframe tiles held out, and how often they are scored.
@@ -114,6 +114,10 @@ class TrainConfig:
             problems.append("val_every and patience must be at least 1")
         if self.lr_drops < 0 or not 0 < self.lr_decay < 1:
             problems.append("lr_drops must not be negative and lr_decay must be in (0, 1)")
+        if self.generator_output not in ("sigmoid", "linear"):
+            problems.append("generator_output must be 'sigmoid' or 'linear'")
+        if self.generator_guides not in ("none", "blur-gradients"):
+            problems.append("generator_guides must be 'none' or 'blur-gradients'")
         if self.clock not in ("wall", "cpu"):
             problems.append("clock must be 'wall' or 'cpu'")
         if self.device.partition(":")[0] not in TORCH_DEVICES:
