@@ -124,7 +124,7 @@ class FewShotGenerator(nn.Module):
         self.out = nn.Conv2d(c, 3, 1)
 
     @property
-    def arch_config(self) -> dict[str, int]:
+    def arch_config(self) -> dict[str, int | str]:
         """The constructor arguments, as stored with a trained style."""
         config = {"in_channels": self.in_channels, "width": self.width, "blocks": self.blocks}
         # Styles trained before these options existed load unchanged.
