@@ -69,9 +69,18 @@ def test_auto_picks_the_fastest_installed_engine(
     monkeypatch.setattr(engines, "openvino_available", lambda: openvino_here)
     monkeypatch.setattr(engines, "native_bf16_cpu", lambda: bf16)
     monkeypatch.setattr(engines, "torch_available", lambda: torch_here)
+    monkeypatch.delitem(sys.modules, "bpy", raising=False)
     choice = choose_backend(multistyle(library))
     assert choice.backend == expected
     assert choice.reason  # always says why
+
+
+def test_auto_never_picks_openvino_inside_blender(library, monkeypatch):
+    """Blender's own libtbb.so.12 would serve OpenVINO in Blender's process."""
+    monkeypatch.setattr(engines, "openvino_available", lambda: True)
+    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: False)
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    assert choose_backend(multistyle(library)).backend == "onnx"
 
 
 def test_auto_for_devices_only_one_engine_has(library, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 
 from ..errors import RestyleError
@@ -49,11 +50,18 @@ class EngineChoice:
     reason: str
 
 
+def inside_blender() -> bool:
+    """Blender and OpenVINO each ship their own libtbb.so.12, and a process keeps the first
+    one loaded: with Blender's, OpenVINO hung a test run and crashed Debian's Blender 4.3. So
+    ``auto`` never picks OpenVINO in a process that has loaded Blender."""
+    return "bpy" in sys.modules
+
+
 def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     """The fastest engine installed here that can run ``model`` on ``device``.
 
-    A GPU that ONNX Runtime finds comes first. On the CPU: OpenVINO where installed (bundled
-    in the Blender zips): on both CPUs measured it ran the 26-style network faster than ONNX
+    A GPU that ONNX Runtime finds comes first. On the CPU: OpenVINO where installed (never
+    inside Blender, see ``inside_blender``): on both CPUs measured it ran the 26-style network faster than ONNX
     Runtime fp32 (AVX-512 without bf16: 1.4x in f32; AMX: 1.36x in f32, 4.1x in bf16). Else
     PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime there); else ONNX Runtime fp32.
     Chosen by these measured rules, not by timing each machine at first use.
@@ -81,11 +89,13 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         if gpu is not None:
             return EngineChoice("onnx", f"ONNX Runtime found a GPU ({gpu})")
     bf16 = native_bf16_cpu() and model.arch.half_precision
-    if has_onnx and openvino_available():
+    if has_onnx and openvino_available() and not inside_blender():
         why = "bf16: the CPU has native bf16" if bf16 else "fp32: no native bf16 on this CPU"
         return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
     if bf16 and has_weights and torch_available():
         return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
+    if has_onnx and inside_blender() and openvino_available():
+        return EngineChoice("onnx", "ONNX Runtime fp32 (OpenVINO is not used inside Blender)")
     if has_onnx:
         return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
     return EngineChoice("torch", "no ONNX file for this model")
