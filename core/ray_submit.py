@@ -84,6 +84,18 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
         raise RestyleError(f"cannot reach the Ray dashboard at {url}: {reason}") from None
 
 
+def _submit(base: str, job: dict, patience_s: float = 60.0) -> dict:
+    """POST the job; a cluster that has just started answers 'try again later' for a while."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return _request(f"{base}/api/jobs/", job)
+        except RestyleError as exc:
+            if "try again later" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(1.0)
+
+
 def progress_from_logs(logs: str) -> Progress | None:
     """The latest progress event the CLI printed, if any."""
     for line in reversed(logs.splitlines()):
@@ -121,7 +133,7 @@ class RaySubmission:
         _request(f"{base}/api/version")  # unreachable: fail before submitting anything
         submission = f"restyle-{secrets.token_hex(6)}"
         entrypoint = shlex.join(stylize_command(self.job, self.python))
-        _request(f"{base}/api/jobs/", {"entrypoint": entrypoint, "submission_id": submission})
+        _submit(base, {"entrypoint": entrypoint, "submission_id": submission})
         t0 = time.perf_counter()
         status, logs = self._wait(base, submission, progress, cancel)
         return self._result(status, logs, time.perf_counter() - t0)
