@@ -62,7 +62,9 @@ def module_status(module: str, distribution: str) -> str | None:
 
 
 def install_command() -> str:
-    return f'"{sys.executable}" -m pip install --target "{torch_site_packages()}" {TORCH_REQUIREMENT}'
+    return (
+        f'"{sys.executable}" -m pip install --target "{torch_site_packages()}" {TORCH_REQUIREMENT}'
+    )
 
 
 # -- PyTorch install ---------------------------------------------------------------------
@@ -85,8 +87,17 @@ def _run_pip(target: str, messages: queue.Queue) -> None:
         if importlib.util.find_spec("pip") is None:
             subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
         process = subprocess.Popen(
-            [sys.executable, "-m", "pip", "install", "--upgrade", "--only-binary=:all:",
-             "--target", target, *TORCH_REQUIREMENT.split()],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--upgrade",
+                "--only-binary=:all:",
+                "--target",
+                target,
+                *TORCH_REQUIREMENT.split(),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -242,7 +253,9 @@ def draw_dependencies(layout) -> None:
         col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI (large) into:")
         col.label(text=torch_site_packages())
     else:
-        col.label(text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO")
+        col.label(
+            text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO"
+        )
         col.label(text=install_command())
         col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
 

@@ -80,7 +80,15 @@ class StyleCatalog:
             number = _stable_number(info.id) if info.kind == "trained" else len(items)
             label = info.name + (" (trained)" if info.kind == "trained" else "")
             items.append((info.id, label, info.description or info.name, icon, number))
-        items.append((PICTURE, "Any Picture…", "Use any picture file as the style", "FILE_IMAGE", PICTURE_NUMBER))
+        items.append(
+            (
+                PICTURE,
+                "Any Picture…",
+                "Use any picture file as the style",
+                "FILE_IMAGE",
+                PICTURE_NUMBER,
+            )
+        )
         self.items = items
         self.loaded = True
 
@@ -116,13 +124,25 @@ def style_items(_self, context):
         try:
             CATALOG.reload(root)
         except Exception as exc:  # a broken library must not break the sidebar
-            CATALOG.items = [(PICTURE, "Any Picture…", f"Style library unreadable: {exc}", "FILE_IMAGE", PICTURE_NUMBER)]
+            CATALOG.items = [
+                (
+                    PICTURE,
+                    "Any Picture…",
+                    f"Style library unreadable: {exc}",
+                    "FILE_IMAGE",
+                    PICTURE_NUMBER,
+                )
+            ]
     return CATALOG.items
 
 
 STYLED_SOURCES = (
-    ("FOLDER", "Folder", "Painted images in a folder, named by scene frame (0012.png or 12.png); "
-     "empty: the folder Export Keyframes writes to"),
+    (
+        "FOLDER",
+        "Folder",
+        "Painted images in a folder, named by scene frame (0012.png or 12.png); "
+        "empty: the folder Export Keyframes writes to",
+    ),
     ("STRIPS", "Strips Above", "Image strips placed above the source at the keyframes"),
 )
 
@@ -219,7 +239,9 @@ class RESTYLE_PG_settings(PropertyGroup):
         "(empty: the folder Export Keyframes writes to)",
         subtype="DIR_PATH",
     )
-    train_name: StringProperty(name="Name", description="Name of the style to train", default="My Style")
+    train_name: StringProperty(
+        name="Name", description="Name of the style to train", default="My Style"
+    )
     time_budget: FloatProperty(
         name="Time Budget",
         description="Longest time training may take, in seconds; it stops earlier once it "

@@ -66,8 +66,16 @@ def _same_pad(x: torch.Tensor, kernel_size: int, stride: int) -> torch.Tensor:
 class ConvReLU6(nn.Module):
     """Convolution (batch norm folded in), 'SAME' zero padding, optional ReLU6."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 groups: int = 1, relu6: bool = True, quantized: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        relu6: bool = True,
+        quantized: bool = False,
+    ):
         super().__init__()
         self.stride = stride
         self.relu6 = relu6
@@ -85,12 +93,19 @@ class ConvReLU6(nn.Module):
 class InvertedResidual(nn.Module):
     """MobileNetV2 block: 1x1 expand, 3x3 depthwise, linear 1x1 project, skip if shapes match."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, expansion: int,
-                 quantized: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        expansion: int,
+        quantized: bool = False,
+    ):
         super().__init__()
         hidden = in_channels * expansion
-        self.expand = (ConvReLU6(in_channels, hidden, 1, quantized=quantized)
-                       if expansion != 1 else None)
+        self.expand = (
+            ConvReLU6(in_channels, hidden, 1, quantized=quantized) if expansion != 1 else None
+        )
         self.depthwise = ConvReLU6(hidden, hidden, 3, stride, groups=hidden, quantized=quantized)
         self.project = ConvReLU6(hidden, out_channels, 1, relu6=False, quantized=quantized)
         self.use_skip = stride == 1 and in_channels == out_channels
@@ -103,8 +118,15 @@ class InvertedResidual(nn.Module):
 
 
 # (expansion, output channels, repeats, first stride) of MobileNetV2 at width 1.0.
-_MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                 (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+_MOBILENET_V2 = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 class StylePredictor(nn.Module):
@@ -122,8 +144,11 @@ class StylePredictor(nn.Module):
         channels = 32
         for expansion, out_channels, repeats, stride in _MOBILENET_V2:
             for i in range(repeats):
-                blocks.append(InvertedResidual(channels, out_channels, stride if i == 0 else 1,
-                                               expansion, quantized))
+                blocks.append(
+                    InvertedResidual(
+                        channels, out_channels, stride if i == 0 else 1, expansion, quantized
+                    )
+                )
                 channels = out_channels
         self.blocks = nn.Sequential(*blocks)
         self.head = ConvReLU6(channels, 1280, 1, quantized=quantized)
@@ -137,8 +162,20 @@ class StylePredictor(nn.Module):
 
 
 # Where the int8 graph rounds inside a conditional instance norm, in computation order.
-NORM_QUANT_POINTS = ("input", "gamma", "beta", "mean", "square", "variance", "variance_eps",
-                     "inv_std", "scale", "mean_scaled", "shift", "scaled")
+NORM_QUANT_POINTS = (
+    "input",
+    "gamma",
+    "beta",
+    "mean",
+    "square",
+    "variance",
+    "variance_eps",
+    "inv_std",
+    "scale",
+    "mean_scaled",
+    "shift",
+    "scaled",
+)
 
 
 class ConditionalInstanceNorm(nn.Module):
@@ -148,14 +185,16 @@ class ConditionalInstanceNorm(nn.Module):
     x * scale + (beta - mean * scale)), because the int8 graph rounds each of those steps.
     """
 
-    def __init__(self, channels: int, style_dim: int = STYLE_DIM, eps: float = 1e-5,
-                 quantized: bool = False):
+    def __init__(
+        self, channels: int, style_dim: int = STYLE_DIM, eps: float = 1e-5, quantized: bool = False
+    ):
         super().__init__()
         self.eps = eps
         self.gamma = nn.Linear(style_dim, channels)
         self.beta = nn.Linear(style_dim, channels)
-        self.quant = nn.ModuleDict({name: _activation_quant(quantized)
-                                    for name in NORM_QUANT_POINTS})
+        self.quant = nn.ModuleDict(
+            {name: _activation_quant(quantized) for name in NORM_QUANT_POINTS}
+        )
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         q = self.quant
@@ -180,8 +219,15 @@ class StyleConvLayer(nn.Module):
     the ReLU, so ReLU layers only round after the activation (``out_quant``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 activation: str | None = "relu", upsample: int = 1, quantized: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        activation: str | None = "relu",
+        upsample: int = 1,
+        quantized: bool = False,
+    ):
         super().__init__()
         self.upsample = upsample
         self.activation = activation
@@ -202,8 +248,14 @@ class StyleConvLayer(nn.Module):
 class ContractLayer(nn.Module):
     """Reflect-padded strided convolution (batch norm folded in) and ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
-                 quantized: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        quantized: bool = False,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
         self.out_quant = _activation_quant(quantized)

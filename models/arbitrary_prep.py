@@ -21,8 +21,12 @@ def prepare_style_picture(rgb_uint8: np.ndarray) -> np.ndarray:
     aliasing in fine brush strokes); the rare enlargement uses bilinear interpolation,
     because area interpolation degenerates to nearest-neighbour when enlarging.
     """
-    if not isinstance(rgb_uint8, np.ndarray) or rgb_uint8.dtype != np.uint8 \
-            or rgb_uint8.ndim != 3 or rgb_uint8.shape[2] != 3:
+    if (
+        not isinstance(rgb_uint8, np.ndarray)
+        or rgb_uint8.dtype != np.uint8
+        or rgb_uint8.ndim != 3
+        or rgb_uint8.shape[2] != 3
+    ):
         shape = getattr(rgb_uint8, "shape", None)
         dtype = getattr(rgb_uint8, "dtype", type(rgb_uint8).__name__)
         raise RestyleError(f"a style picture must be HxWx3 uint8 RGB, got {shape} {dtype}")
@@ -31,7 +35,7 @@ def prepare_style_picture(rgb_uint8: np.ndarray) -> np.ndarray:
     if side == 0:
         raise RestyleError("the style picture is empty")
     top, left = (h - side) // 2, (w - side) // 2
-    square = rgb_uint8[top:top + side, left:left + side]
+    square = rgb_uint8[top : top + side, left : left + side]
     interpolation = cv2.INTER_AREA if side >= STYLE_SIZE else cv2.INTER_LINEAR
     resized = cv2.resize(square, (STYLE_SIZE, STYLE_SIZE), interpolation=interpolation)
     return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0

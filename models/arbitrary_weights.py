@@ -68,7 +68,9 @@ def _conv_parameters(path: Path, graph, key_for) -> dict[str, np.ndarray]:
             continue
         module_path, dense, keep_bias = target
         weight = values[node.input[1]]
-        bias = values[node.input[2]] if len(node.input) > 2 else np.zeros(weight.shape[0], np.float32)
+        bias = (
+            values[node.input[2]] if len(node.input) > 2 else np.zeros(weight.shape[0], np.float32)
+        )
         if dense:
             weight = weight.reshape(weight.shape[0], -1)
         state[f"{module_path}.weight"] = np.ascontiguousarray(weight)
@@ -106,8 +108,11 @@ def _activation_grids(path: Path, graph, key_for) -> dict[str, np.ndarray]:
             state[f"{module_path}.zero_point"] = zero.astype(np.float32)
             continue
         source = producer.get(node.input[0])
-        while source is not None and source.output[0] not in grids and source.op_type in (
-                "Pad", "Resize", "DequantizeLinear", "Transpose", "Reshape"):
+        while (
+            source is not None
+            and source.output[0] not in grids
+            and source.op_type in ("Pad", "Resize", "DequantizeLinear", "Transpose", "Reshape")
+        ):
             source = producer.get(source.input[0])
         if source is None or grids.get(source.output[0]) != grids[node.output[0]]:
             raise RestyleError(f"{path.name}: {node.output[0]} requantises to a new grid")
@@ -121,8 +126,11 @@ def _predictor_key(name: str):
         return "head.conv", False, True
     if name == "mobilenet_conv/Conv/weights":
         return "bottleneck", True, True
-    m = re.fullmatch(r"MobilenetV2/expanded_conv(?:_(\d+))?/(expand|depthwise|project)/"
-                     r"(?:depthwise_)?weights", name)
+    m = re.fullmatch(
+        r"MobilenetV2/expanded_conv(?:_(\d+))?/(expand|depthwise|project)/"
+        r"(?:depthwise_)?weights",
+        name,
+    )
     if m:
         return f"blocks.{int(m.group(1) or 0)}.{m.group(2)}.conv", False, True
     return None
@@ -131,11 +139,14 @@ def _predictor_key(name: str):
 def _transformer_layer(name: str):
     """Split a residual/expand tensor name into (StyleConvLayer path, rest) or return None."""
     name = name.removeprefix("style_params/")
-    m = re.fullmatch(r"transformer/(residual/residual(\d)/conv(\d)|expand/conv(\d)/conv)/(.+)", name)
+    m = re.fullmatch(
+        r"transformer/(residual/residual(\d)/conv(\d)|expand/conv(\d)/conv)/(.+)", name
+    )
     if not m:
         return None
-    layer = (f"residuals.{int(m.group(2)) - 1}.conv{m.group(3)}" if m.group(2)
-             else f"expand{m.group(4)}")
+    layer = (
+        f"residuals.{int(m.group(2)) - 1}.conv{m.group(3)}" if m.group(2) else f"expand{m.group(4)}"
+    )
     return layer, m.group(5)
 
 
@@ -156,13 +167,20 @@ def _transformer_key(name: str):
 
 
 def _predictor_grid_key(name: str):
-    fixed = {"style_image_int8": "input_quant", "MobilenetV2/Conv/Relu6": "stem.out_quant",
-             "MobilenetV2/Conv_1/Relu6": "head.out_quant", "bottleneck/Mean": "pool_quant",
-             "mobilenet_conv/Conv/BiasAdd_int8": "out_quant"}
+    fixed = {
+        "style_image_int8": "input_quant",
+        "MobilenetV2/Conv/Relu6": "stem.out_quant",
+        "MobilenetV2/Conv_1/Relu6": "head.out_quant",
+        "bottleneck/Mean": "pool_quant",
+        "mobilenet_conv/Conv/BiasAdd_int8": "out_quant",
+    }
     if name in fixed:
         return fixed[name]
-    m = re.fullmatch(r"MobilenetV2/expanded_conv(?:_(\d+))?/(expand/Relu6|depthwise/Relu6|"
-                     r"project/BatchNorm/FusedBatchNormV3|add)", name)
+    m = re.fullmatch(
+        r"MobilenetV2/expanded_conv(?:_(\d+))?/(expand/Relu6|depthwise/Relu6|"
+        r"project/BatchNorm/FusedBatchNormV3|add)",
+        name,
+    )
     if m:
         block = f"blocks.{int(m.group(1) or 0)}"
         layer = m.group(2).split("/")[0]
@@ -172,18 +190,26 @@ def _predictor_grid_key(name: str):
 
 # TF tensor names of the StyleNorm steps -> ConditionalInstanceNorm.quant keys.
 _NORM_STEPS = {
-    "Conv2D": "input", "StyleNorm/Conv_1/BiasAdd": "gamma", "StyleNorm/Conv/BiasAdd": "beta",
-    "StyleNorm/moments/mean": "mean", "StyleNorm/moments/SquaredDifference_int8": "square",
-    "StyleNorm/moments/variance": "variance", "StyleNorm/batchnorm/add": "variance_eps",
-    "StyleNorm/batchnorm/Rsqrt_int8": "inv_std", "StyleNorm/batchnorm/mul": "scale",
-    "StyleNorm/batchnorm/mul_2": "mean_scaled", "StyleNorm/batchnorm/sub": "shift",
+    "Conv2D": "input",
+    "StyleNorm/Conv_1/BiasAdd": "gamma",
+    "StyleNorm/Conv/BiasAdd": "beta",
+    "StyleNorm/moments/mean": "mean",
+    "StyleNorm/moments/SquaredDifference_int8": "square",
+    "StyleNorm/moments/variance": "variance",
+    "StyleNorm/batchnorm/add": "variance_eps",
+    "StyleNorm/batchnorm/Rsqrt_int8": "inv_std",
+    "StyleNorm/batchnorm/mul": "scale",
+    "StyleNorm/batchnorm/mul_2": "mean_scaled",
+    "StyleNorm/batchnorm/sub": "shift",
     "StyleNorm/batchnorm/mul_1": "scaled",
 }
 
 
 def _transformer_grid_key(name: str):
-    fixed = {"mobilenet_conv/Conv/BiasAdd_int8": "style_quant",
-             "transformer/contract/MirrorPad_int8": "input_quant"}
+    fixed = {
+        "mobilenet_conv/Conv/BiasAdd_int8": "style_quant",
+        "transformer/contract/MirrorPad_int8": "input_quant",
+    }
     if name in fixed:
         return fixed[name]
     m = re.fullmatch(r"transformer/contract/conv(\d)/Relu", name)
@@ -225,8 +251,13 @@ def read_arbitrary_weights(
     results = []
     for path, weight_key, grid_key, tensors, grids in (
         (predict_onnx, _predictor_key, _predictor_grid_key, _PREDICTOR_TENSORS, _PREDICTOR_GRIDS),
-        (transform_onnx, _transformer_key, _transformer_grid_key, _TRANSFORMER_TENSORS,
-         _TRANSFORMER_GRIDS),
+        (
+            transform_onnx,
+            _transformer_key,
+            _transformer_grid_key,
+            _TRANSFORMER_TENSORS,
+            _TRANSFORMER_GRIDS,
+        ),
     ):
         graph = _load_graph(path)
         state = _conv_parameters(path, graph, weight_key)

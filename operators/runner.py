@@ -36,7 +36,9 @@ class RunState:
     def running(self) -> bool:
         return self.status == RUNNING
 
-    def begin(self, strip: str, style: str, total: int, worker: Worker, task: str = "apply") -> None:
+    def begin(
+        self, strip: str, style: str, total: int, worker: Worker, task: str = "apply"
+    ) -> None:
         self.status, self.strip, self.style, self.task = RUNNING, strip, style, task
         self.progress = Progress(0, total, stage="starting")
         self.summary, self.worker, self.token = "", worker, worker.token

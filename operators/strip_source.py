@@ -95,9 +95,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     """Copy what a job needs out of ``strip``; raise RestyleError for strips we can't style."""
     if strip.type not in SUPPORTED:
         what = KIND_WORDS.get(strip.type, f"an effect strip ({strip.type.lower()})")
-        raise RestyleError(
-            f"'{strip.name}' is {what}; Restyle works on movie and image strips"
-        )
+        raise RestyleError(f"'{strip.name}' is {what}; Restyle works on movie and image strips")
     if compat.retiming_active(strip):
         raise RestyleError(
             f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"

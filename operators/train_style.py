@@ -94,7 +94,9 @@ def parse_frames(text: str) -> list[int]:
     try:
         frames = [int(w) for w in words]
     except ValueError:
-        raise RestyleError(f"keyframes '{text}': give scene frames as whole numbers, e.g. \"12,40\"") from None
+        raise RestyleError(
+            f"keyframes '{text}': give scene frames as whole numbers, e.g. \"12,40\""
+        ) from None
     return sorted(set(frames))
 
 
@@ -112,7 +114,9 @@ def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
     for frame in frames:
         found = by_frame.get(frame, [])
         if not found:
-            raise RestyleError(f"no styled image for keyframe {frame} in {folder} (e.g. {frame:04d}.png)")
+            raise RestyleError(
+                f"no styled image for keyframe {frame} in {folder} (e.g. {frame:04d}.png)"
+            )
         if len(found) > 1:
             names = ", ".join(sorted(p.name for p in found))
             raise RestyleError(f"keyframe {frame} has several styled images in {folder}: {names}")
@@ -126,8 +130,11 @@ def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int,
     out = {}
     for frame in frames:
         above = [
-            s for s in strips
-            if s.type == "IMAGE" and not s.mute and s.channel > source.channel
+            s
+            for s in strips
+            if s.type == "IMAGE"
+            and not s.mute
+            and s.channel > source.channel
             and compat.handles(s)[0] <= frame < compat.handles(s)[1]
         ]
         if not above:
@@ -166,10 +173,12 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
     bl_idname = "restyle.train_style"
     bl_label = "Train Style"
 
-    strip: StringProperty(name="Strip", description="Strip the keyframes are of (empty: the active strip)")
+    strip: StringProperty(
+        name="Strip", description="Strip the keyframes are of (empty: the active strip)"
+    )
     keyframes: StringProperty(
         name="Keyframes",
-        description="Scene frames, e.g. \"12,40\" (empty: the strip's keyframes in the sidebar)",
+        description='Scene frames, e.g. "12,40" (empty: the strip\'s keyframes in the sidebar)',
     )
     styled: StringProperty(
         name="Styled",
@@ -180,7 +189,9 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
     time_budget: FloatProperty(
         name="Time Budget", description="Seconds training may take (0: the sidebar's)", min=0.0
     )
-    overwrite: BoolProperty(name="Replace Existing", description="Replace a trained style of the same name")
+    overwrite: BoolProperty(
+        name="Replace Existing", description="Replace a trained style of the same name"
+    )
 
     def prepare(self, context) -> JobRequest:
         from ..core.engines import torch_available
@@ -192,7 +203,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         scene, source = active_source(context, self.strip)
         settings = scene.restyle
         frames = (
-            parse_frames(self.keyframes) if self.keyframes.strip()
+            parse_frames(self.keyframes)
+            if self.keyframes.strip()
             else settings.strip_keyframes(source.name)
         )
         if not frames:
@@ -232,8 +244,9 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             overwrite=overwrite,
             preview=PreviewSlot(),
         )
-        return JobRequest(job, source.name, name, max(1, int(np.ceil(budget))), "train",
-                          data=scene.name)
+        return JobRequest(
+            job, source.name, name, max(1, int(np.ceil(budget))), "train", data=scene.name
+        )
 
     def _styled(self, scene, source, settings, frames) -> dict[int, Path]:
         given = self.styled.strip()
@@ -265,9 +278,15 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         progress = RUN.progress
         detail = f" ({progress.message})" if progress is not None and progress.message else ""
         if cancelled:
-            RUN.end(CANCELLED, f"Cancelled: '{name}' kept its best weights so far{detail}", str(value))
+            RUN.end(
+                CANCELLED, f"Cancelled: '{name}' kept its best weights so far{detail}", str(value)
+            )
         else:
-            RUN.end(FINISHED, f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}", str(value))
+            RUN.end(
+                FINISHED,
+                f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}",
+                str(value),
+            )
         self.report({"INFO"}, f"Restyle: {RUN.summary}")
         redraw_sequencers(context)
         return {"FINISHED"}

@@ -78,8 +78,12 @@ class RESTYLE_PT_range(RestylePanel, Panel):
             row.prop(settings, "frame_end")
 
         row = col.row(align=True)
-        row.operator("restyle.set_frame_range", text="Set Start", icon="TRIA_LEFT_BAR").source = "START"
-        row.operator("restyle.set_frame_range", text="Set End", icon="TRIA_RIGHT_BAR").source = "END"
+        row.operator(
+            "restyle.set_frame_range", text="Set Start", icon="TRIA_LEFT_BAR"
+        ).source = "START"
+        row.operator(
+            "restyle.set_frame_range", text="Set End", icon="TRIA_RIGHT_BAR"
+        ).source = "END"
 
         row = layout.row(align=True)
         row.label(text="From")
@@ -144,13 +148,16 @@ def draw_strip(layout, scene) -> None:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)
 
+
 def draw_progress(layout) -> None:
     p = RUN.progress
     col = layout.column(align=True)
     col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
     if p is not None and p.stage in ("train", "shots", "track"):
         eta = f", {_duration(p.eta_s)} left" if p.eta_s else ""
-        col.progress(factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}")
+        col.progress(
+            factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}"
+        )
     elif p is None or p.stage not in ("stylize", "stabilize"):
         text = (p.message or p.stage.capitalize()) if p else "Starting"
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
@@ -159,6 +166,7 @@ def draw_progress(layout) -> None:
         fps = f", {p.fps:.1f} frames/s" if p.fps else ""
         col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{fps}{eta}")
     col.operator("restyle.cancel", icon="CANCEL")
+
 
 def draw_summary(layout) -> None:
     icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}

@@ -39,7 +39,9 @@ def main() -> None:
                 rgb = cv2.cvtColor(cv2.imread(str(picture)), cv2.COLOR_BGR2RGB)
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
                 mask = seg.process(np.ascontiguousarray(rgb)).segmentation_mask
-                small = cv2.resize(mask.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
+                small = cv2.resize(
+                    mask.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA
+                )
                 key = f"{picture.stem}/{variant}"
                 record["masks"][key] = [round(float(v), 5) for v in small.ravel()]
     args.output.parent.mkdir(parents=True, exist_ok=True)

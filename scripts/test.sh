@@ -30,7 +30,7 @@ build_zip() {
 }
 
 step setup bash scripts/setup.sh
-step lint .venv/bin/ruff check .
+step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
 export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -52,8 +52,16 @@ def _photo(h: int, w: int, seed: int) -> np.ndarray:
         corner = (int(rng.integers(0, w)), int(rng.integers(0, h)))
         size = (int(rng.integers(w // 12, w // 4)), int(rng.integers(h // 12, h // 4)))
         cv2.rectangle(img, corner, (corner[0] + size[0], corner[1] + size[1]), color[::-1], -1)
-    cv2.putText(img, "Restyle", (w // 10, h // 3), cv2.FONT_HERSHEY_DUPLEX, h / 200, (245, 240, 220),
-                max(1, h // 120), cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "Restyle",
+        (w // 10, h // 3),
+        cv2.FONT_HERSHEY_DUPLEX,
+        h / 200,
+        (245, 240, 220),
+        max(1, h // 120),
+        cv2.LINE_AA,
+    )
     return cv2.GaussianBlur(img, (3, 3), 0)
 
 
@@ -69,8 +77,14 @@ def _painting(seed: int) -> np.ndarray:
         angle = rng.normal(seed, 0.4)
         q = p + (rng.uniform(10, 60) * np.array([np.cos(angle), np.sin(angle)])).astype(int)
         color = tuple(int(c) for c in palette[rng.integers(0, 5)])
-        cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), color,
-                 int(rng.integers(2, 9)), cv2.LINE_AA)
+        cv2.line(
+            img,
+            tuple(int(v) for v in p),
+            tuple(int(v) for v in q),
+            color,
+            int(rng.integers(2, 9)),
+            cv2.LINE_AA,
+        )
     return img
 
 
@@ -93,7 +107,8 @@ def _session(model) -> ort.InferenceSession:
 def _load(quantized: bool):
     models = _package_models()
     predictor_sd, transformer_sd = read_arbitrary_weights(
-        models / "arbitrary_predict.onnx", models / "arbitrary_transform.onnx", quantized=quantized)
+        models / "arbitrary_predict.onnx", models / "arbitrary_transform.onnx", quantized=quantized
+    )
     predictor, transformer = StylePredictor(quantized).eval(), StyleTransformer(quantized).eval()
     predictor.load_state_dict({k: torch.from_numpy(v) for k, v in predictor_sd.items()})
     transformer.load_state_dict({k: torch.from_numpy(v) for k, v in transformer_sd.items()})
@@ -115,8 +130,10 @@ def float_port():
 @pytest.fixture(scope="module")
 def package():
     models = _package_models()
-    return (_session(models / "arbitrary_predict.onnx"),
-            _session(models / "arbitrary_transform.onnx"))
+    return (
+        _session(models / "arbitrary_predict.onnx"),
+        _session(models / "arbitrary_transform.onnx"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +167,7 @@ def _stylize_with(transformer, content: np.ndarray, vector: np.ndarray) -> np.nd
 
 # --- preprocessing -------------------------------------------------------------------------
 
+
 def test_prepare_style_picture_center_crops_and_resizes():
     picture = np.zeros((300, 500, 3), np.uint8)
     picture[:, :100] = (255, 0, 0)  # cropped away on the left ...
@@ -165,14 +183,22 @@ def test_prepare_style_picture_center_crops_and_resizes():
     assert 0.0 <= small.min() and small.max() <= 1.0
 
 
-@pytest.mark.parametrize("bad", [np.zeros((64, 64, 4), np.uint8), np.zeros((64, 64), np.uint8),
-                                 np.zeros((64, 64, 3), np.float32), np.zeros((0, 64, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((64, 64, 4), np.uint8),
+        np.zeros((64, 64), np.uint8),
+        np.zeros((64, 64, 3), np.float32),
+        np.zeros((0, 64, 3), np.uint8),
+    ],
+)
 def test_prepare_style_picture_rejects_bad_input(bad):
     with pytest.raises(RestyleError):
         prepare_style_picture(bad)
 
 
 # --- conversion ----------------------------------------------------------------------------
+
 
 def test_conversion_and_preprocessing_do_not_import_torch():
     models = _package_models()
@@ -207,8 +233,10 @@ def test_conversion_rejects_other_files(tmp_path):
 
 # --- the predictor -------------------------------------------------------------------------
 
-def test_predictor_reproduces_package_style_vectors(int8_port, float_port, style_inputs,
-                                                    style_vectors):
+
+def test_predictor_reproduces_package_style_vectors(
+    int8_port, float_port, style_inputs, style_vectors
+):
     int8_predictor, float_predictor = int8_port[0], float_port[0]
     grid = float(int8_predictor.out_quant.scale)
     for x, reference in zip(style_inputs, style_vectors, strict=True):
@@ -232,6 +260,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 # --- the transformer -----------------------------------------------------------------------
 
+
 def _graph_with_stage_outputs(path: Path) -> onnx.ModelProto:
     """The package transform graph, also returning the (dequantised) output of every stage."""
     model = onnx.load(str(path))
@@ -248,12 +277,15 @@ def _graph_with_stage_outputs(path: Path) -> onnx.ModelProto:
                 return dequantized(node.output[0])
         raise AssertionError(f"nothing dequantises {tensor}")
 
-    stages = ([f"transformer/contract/conv{i}/Relu" for i in (1, 2, 3)]
-              + [f"transformer/residual/residual{k}/add" for k in range(1, 6)]
-              + [f"transformer/expand/conv{i}/conv/Relu" for i in (1, 2)])
+    stages = (
+        [f"transformer/contract/conv{i}/Relu" for i in (1, 2, 3)]
+        + [f"transformer/residual/residual{k}/add" for k in range(1, 6)]
+        + [f"transformer/expand/conv{i}/conv/Relu" for i in (1, 2)]
+    )
     for name in stages:
         model.graph.output.append(
-            onnx.helper.make_tensor_value_info(dequantized(name), onnx.TensorProto.FLOAT, None))
+            onnx.helper.make_tensor_value_info(dequantized(name), onnx.TensorProto.FLOAT, None)
+        )
     return model
 
 
@@ -262,14 +294,22 @@ def test_transformer_reproduces_each_int8_layer(int8_port, contents, style_vecto
     transformer = int8_port[1]
     model = _graph_with_stage_outputs(_package_models() / "arbitrary_transform.onnx")
     session = _session(model)
-    stages = ([lambda x, s: transformer.contract1(transformer.input_quant(x)),
-               lambda x, s: transformer.contract2(x), lambda x, s: transformer.contract3(x)]
-              + list(transformer.residuals)
-              + [transformer.expand1, transformer.expand2, transformer.expand3])
+    stages = (
+        [
+            lambda x, s: transformer.contract1(transformer.input_quant(x)),
+            lambda x, s: transformer.contract2(x),
+            lambda x, s: transformer.contract3(x),
+        ]
+        + list(transformer.residuals)
+        + [transformer.expand1, transformer.expand2, transformer.expand3]
+    )
     for content, vector in zip(contents, style_vectors, strict=True):  # both contents, both styles
         final, *inner = session.run(None, {"content_image": content[None], VECTOR_INPUT: vector})
-        activations = ([_nchw(content)] + [torch.from_numpy(a) for a in inner]
-                       + [torch.from_numpy(final).permute(0, 3, 1, 2)])
+        activations = (
+            [_nchw(content)]
+            + [torch.from_numpy(a) for a in inner]
+            + [torch.from_numpy(final).permute(0, 3, 1, 2)]
+        )
         with torch.inference_mode():
             style = transformer.style_quant(torch.from_numpy(vector.reshape(1, -1)))
             for i, stage in enumerate(stages):
@@ -282,8 +322,9 @@ def test_transformer_reproduces_each_int8_layer(int8_port, contents, style_vecto
                 assert changed <= 1e-3, f"stage {i}: {float(changed):.2%} of values differ"
 
 
-def test_transformer_reproduces_package_at_native_size(int8_port, float_port, package, contents,
-                                                       style_vectors):
+def test_transformer_reproduces_package_at_native_size(
+    int8_port, float_port, package, contents, style_vectors
+):
     int8_errors, float_errors = [], []
     for content in contents:
         for vector in style_vectors:
@@ -320,12 +361,21 @@ DYNAMIC = {0: "batch", 2: "height", 3: "width"}
 def test_float_modules_export_to_one_onnx_file(float_port, style_vectors, tmp_path):
     predictor, transformer = float_port
     predictor_path = export_onnx(
-        predictor, (torch.rand(1, 3, STYLE_SIZE, STYLE_SIZE),), tmp_path / "predictor.onnx",
-        ["style_image"], ["style_vector"], {"style_image": DYNAMIC, "style_vector": {0: "batch"}})
+        predictor,
+        (torch.rand(1, 3, STYLE_SIZE, STYLE_SIZE),),
+        tmp_path / "predictor.onnx",
+        ["style_image"],
+        ["style_vector"],
+        {"style_image": DYNAMIC, "style_vector": {0: "batch"}},
+    )
     transformer_path = export_onnx(
-        transformer, (torch.rand(1, 3, 64, 64), torch.randn(1, 100)), tmp_path / "transformer.onnx",
-        ["image", "style_vector"], ["stylized"],
-        {"image": DYNAMIC, "style_vector": {0: "batch"}, "stylized": DYNAMIC})
+        transformer,
+        (torch.rand(1, 3, 64, 64), torch.randn(1, 100)),
+        tmp_path / "transformer.onnx",
+        ["image", "style_vector"],
+        ["stylized"],
+        {"image": DYNAMIC, "style_vector": {0: "batch"}, "stylized": DYNAMIC},
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["predictor.onnx", "transformer.onnx"]
 
     predict, transform = _session(predictor_path), _session(transformer_path)
@@ -347,15 +397,22 @@ def test_float_modules_export_to_one_onnx_file(float_port, style_vectors, tmp_pa
         assert np.abs(got - expected).max() <= 1e-3
 
 
-def test_int8_transformer_export_stands_in_for_the_package_graph(int8_port, package, contents,
-                                                                 style_vectors, tmp_path):
+def test_int8_transformer_export_stands_in_for_the_package_graph(
+    int8_port, package, contents, style_vectors, tmp_path
+):
     """Exported at another size, the int8 emulation still reproduces the package at 384."""
     path = export_onnx(
-        int8_port[1], (torch.rand(1, 3, 64, 64), torch.randn(1, 100)), tmp_path / "int8.onnx",
-        ["image", "style_vector"], ["stylized"],
-        {"image": DYNAMIC, "style_vector": {0: "batch"}, "stylized": DYNAMIC})
+        int8_port[1],
+        (torch.rand(1, 3, 64, 64), torch.randn(1, 100)),
+        tmp_path / "int8.onnx",
+        ["image", "style_vector"],
+        ["stylized"],
+        {"image": DYNAMIC, "style_vector": {0: "batch"}, "stylized": DYNAMIC},
+    )
     session = _session(path)
     content, vector = contents[0], style_vectors[0]
-    got = session.run(None, {"image": _nchw(content).numpy(), "style_vector": vector.reshape(1, -1)})[0]
+    got = session.run(
+        None, {"image": _nchw(content).numpy(), "style_vector": vector.reshape(1, -1)}
+    )[0]
     reference = _stylize_with_package(package, content, vector)
     assert np.abs(got[0].transpose(1, 2, 0) - reference).mean() <= 0.035

@@ -36,8 +36,14 @@ def test_coherent_job_is_steadier_and_resets_at_cuts(library, spliced, tmp_path)
     path, cuts = spliced
     runs = {}
     for temporal in (0.0, 0.5):
-        result = StyleJob(path, tmp_path / f"t{temporal}", "starry-swirls", temporal=temporal,
-                          library=library, measure=True).run()
+        result = StyleJob(
+            path,
+            tmp_path / f"t{temporal}",
+            "starry-swirls",
+            temporal=temporal,
+            library=library,
+            measure=True,
+        ).run()
         runs[temporal] = [f for f in decode_range(result.output, 0, 47)]
         assert result.warping_error is not None
     inputs = list(decode_range(path, 0, 47))

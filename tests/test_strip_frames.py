@@ -18,7 +18,9 @@ def test_plain_strip_holds_its_ends():
 
 def test_movie_at_its_own_rate_rounds_half_up():
     # A 24 fps movie in a 30 fps scene, measured in Blender 4.2 and 5.0 (caches off).
-    timing = StripTiming(frame_start=1, length=48, playback_factor=strip_frames.playback_factor(24, 30))
+    timing = StripTiming(
+        frame_start=1, length=48, playback_factor=strip_frames.playback_factor(24, 30)
+    )
     assert timing.content_duration == 60
     assert shown(timing, range(1, 13)) == [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9]
     assert shown(timing, [60, 61]) == [47, 47]
@@ -30,7 +32,10 @@ def test_movie_at_its_own_rate_rounds_half_up():
 )
 def test_content_duration_matches_blender(media, scene, length, duration):
     factor = strip_frames.playback_factor(media, scene)
-    assert StripTiming(frame_start=1, length=length, playback_factor=factor).content_duration == duration
+    assert (
+        StripTiming(frame_start=1, length=length, playback_factor=factor).content_duration
+        == duration
+    )
 
 
 def test_ntsc_rate_uses_fps_base():

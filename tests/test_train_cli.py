@@ -32,8 +32,20 @@ def trained(pan_clip, tmp_path_factory):
         path = paint / f"{f:04d}.png"
         cv2.imwrite(str(path), cv2.cvtColor(invert(frame), cv2.COLOR_RGB2BGR))
         args += ["--keyframe", f"{f}={path}"]
-    code = main(["train", str(pan_clip), *args, "--name", "Negative", "--time-budget", "12",
-                 "--library", str(root), "-q"])
+    code = main(
+        [
+            "train",
+            str(pan_clip),
+            *args,
+            "--name",
+            "Negative",
+            "--time-budget",
+            "12",
+            "--library",
+            str(root),
+            "-q",
+        ]
+    )
     assert code == 0
     return StyleLibrary(root, bundled=None)
 
@@ -47,8 +59,9 @@ def test_trained_style_is_listed(trained, capsys):
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
 def test_trained_style_beats_identity_on_held_out_frames(trained, pan_clip, tmp_path, backend):
     out = tmp_path / backend
-    result = StyleJob(pan_clip, out, "Negative", start=8, end=14, backend=backend,
-                      library=trained).run()
+    result = StyleJob(
+        pan_clip, out, "Negative", start=8, end=14, backend=backend, library=trained
+    ).run()
     assert result.written == 7 and result.backend == backend
     for f, frame in zip(result.frame_files, decode_range(pan_clip, 8, 14), strict=True):
         styled = cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB).astype(int)
@@ -75,7 +88,9 @@ def test_bad_keyframes_fail_clearly(pan_clip, tmp_path, capsys):
     root = str(tmp_path / "lib")
     assert main(["train", str(pan_clip), "-k", "5=missing.png", "-n", "X", "--library", root]) == 2
     assert "not found" in capsys.readouterr().err
-    assert main(["train", str(pan_clip), "-k", "500=missing.png", "-n", "X", "--library", root]) == 2
+    assert (
+        main(["train", str(pan_clip), "-k", "500=missing.png", "-n", "X", "--library", root]) == 2
+    )
     assert "outside" in capsys.readouterr().err
     assert main(["train", str(pan_clip), "-k", "five", "-n", "X", "--library", root]) == 2
     assert not (tmp_path / "lib" / "styles").exists()

@@ -65,9 +65,16 @@ def extension_zip(tmp_path_factory) -> Path:
         return Path(given)
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_extension.py"),
-         "--platform", current_platform(), "--output-dir", str(out),
-         "--stage-dir", str(out / "stage")],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_extension.py"),
+            "--platform",
+            current_platform(),
+            "--output-dir",
+            str(out),
+            "--stage-dir",
+            str(out / "stage"),
+        ],
         check=True,
     )
     (archive,) = out.glob("*.zip")
@@ -118,7 +125,12 @@ def scene(restyle, sequencer_area):
     editor = scene.sequence_editor_create()
     # Blender 5.0's source cache serves wrong frames for strips whose rate differs from the
     # scene's (renders depend on the order frames were asked for); without it they are exact.
-    for cache in ("use_cache_raw", "use_cache_preprocessed", "use_cache_composite", "use_cache_final"):
+    for cache in (
+        "use_cache_raw",
+        "use_cache_preprocessed",
+        "use_cache_composite",
+        "use_cache_final",
+    ):
         if hasattr(editor, cache):
             setattr(editor, cache, False)
     previous = bpy.context.window.scene.name

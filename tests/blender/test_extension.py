@@ -39,7 +39,11 @@ def test_zip_bundles_wheels_and_models_but_no_dev_files(extension_zip):
         manifest = archive.read("blender_manifest.toml").decode()
     wheels = [n for n in names if n.startswith("wheels/")]
     assert {w.split("/")[1].split("-")[0].lower() for w in wheels} >= {
-        "onnxruntime", "av", "opencv_python_headless", "safetensors", "protobuf"
+        "onnxruntime",
+        "av",
+        "opencv_python_headless",
+        "safetensors",
+        "protobuf",
     }
     # One zip for every Blender: onnxruntime for Blender 4.2-5.0's Python and 5.1+'s (or,
     # built with --python, one Python's: restyle-0.1.0-linux_x64-py313.zip).
@@ -54,7 +58,9 @@ def test_zip_bundles_wheels_and_models_but_no_dev_files(extension_zip):
     assert not any(w.split("/")[1].startswith("numpy-") for w in wheels)  # Blender's own
     assert not any(w.split("/")[1].startswith("torch-") for w in wheels)
     assert f'platforms = ["{current_platform()}"]' in manifest
-    assert {"models/builtin/multistyle26.onnx", "models/builtin/arbitrary_predictor.onnx"} <= set(names)
+    assert {"models/builtin/multistyle26.onnx", "models/builtin/arbitrary_predictor.onnx"} <= set(
+        names
+    )
     assert "operators/apply_style.py" in names and "core/job.py" in names
     assert not any(n.startswith(("tests/", "benchmarks/", "scripts/", ".venv")) for n in names)
 
@@ -63,9 +69,20 @@ def test_installed_extension_registers_everything(restyle):
     import bpy
 
     assert hasattr(bpy.types.Scene, "restyle")
-    for op in ("apply_style", "set_frame_range", "cancel", "reload_styles", "pick_picture",
-               "install_torch", "keyframe_add", "keyframe_remove", "keyframe_jump",
-               "suggest_keyframes", "export_keyframes", "train_style"):
+    for op in (
+        "apply_style",
+        "set_frame_range",
+        "cancel",
+        "reload_styles",
+        "pick_picture",
+        "install_torch",
+        "keyframe_add",
+        "keyframe_remove",
+        "keyframe_jump",
+        "suggest_keyframes",
+        "export_keyframes",
+        "train_style",
+    ):
         assert getattr(bpy.ops.restyle, op).get_rna_type() is not None  # raises if unregistered
     for cls in ("RESTYLE_PT_main", "RESTYLE_PT_keyframes", "RESTYLE_UL_keyframes"):
         assert cls in dir(bpy.types)
@@ -134,6 +151,10 @@ def test_unsaved_file_writes_to_the_temp_folder(scene, tmp_path):
     folder = Path(styled.directory)
     try:
         assert folder.is_absolute() and folder.parent == Path(tempfile.gettempdir()) / "restyle"
-        assert sorted(p.name for p in folder.glob("*.png")) == ["000000.png", "000001.png", "000002.png"]
+        assert sorted(p.name for p in folder.glob("*.png")) == [
+            "000000.png",
+            "000001.png",
+            "000002.png",
+        ]
     finally:
         shutil.rmtree(folder)

@@ -97,7 +97,10 @@ def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area):
     write_rgb(paint / "24.png", invert(source_frame(media["pan"], 19)))  # unpadded works too
 
     result = bpy.ops.restyle.train_style(
-        strip=source.name, keyframes="7,24", styled=str(paint), name="Negative Folder",
+        strip=source.name,
+        keyframes="7,24",
+        styled=str(paint),
+        name="Negative Folder",
         time_budget=BUDGET,
     )
 
@@ -105,7 +108,12 @@ def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area):
     runner = ext("operators.runner")
     assert runner.RUN.status == runner.FINISHED and runner.RUN.task == "train"
     assert scene.restyle.style == "Negative Folder"  # listed in the picker and selected
-    meta = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context)).resolve("Negative Folder").meta
+    meta = (
+        ext("core.styles")
+        .StyleLibrary(ext("props").library_root(bpy.context))
+        .resolve("Negative Folder")
+        .meta
+    )
     assert meta["keyframes"] == [2, 19]  # source frames, not scene frames
     preview = bpy.data.images.get("Restyle Preview")
     assert preview is not None and tuple(preview.size) == SIZE
@@ -120,7 +128,9 @@ def test_train_from_image_strips_above(scene, saved, media, sequencer_area):
     paint = saved / "paint"
     paint.mkdir()
     for frame, channel in ((3, 2), (20, 3)):
-        path = write_rgb(paint / f"painted-{frame}.png", invert(source_frame(media["pan"], frame - 1)))
+        path = write_rgb(
+            paint / f"painted-{frame}.png", invert(source_frame(media["pan"], frame - 1))
+        )
         add_images(scene, [path], frame, channel=channel, name=f"paint{frame}")
     # A muted strip above is not what the viewer shows: it must be ignored.
     junk = write_rgb(paint / "junk.png", np.zeros((SIZE[1], SIZE[0], 3), np.uint8))
@@ -129,7 +139,9 @@ def test_train_from_image_strips_above(scene, saved, media, sequencer_area):
     scene.restyle.train_name = "Negative Strips"
     scene.restyle.time_budget = BUDGET
     with sequencer_override(scene, sequencer_area):
-        assert bpy.ops.restyle.train_style("INVOKE_DEFAULT", keyframes="3,20", styled="STRIPS") == {"FINISHED"}
+        assert bpy.ops.restyle.train_style("INVOKE_DEFAULT", keyframes="3,20", styled="STRIPS") == {
+            "FINISHED"
+        }
 
     assert scene.restyle.style == "Negative Strips"
     check_learned_inversion(scene, source, media["pan"], "Negative Strips")
@@ -143,8 +155,15 @@ def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
 
     runner, train = ext("operators.runner"), ext("operators.train_style")
     paint = write_rgb(tmp_path / "0004.png", invert(source_frame(media["pan"], 4)))
-    job = train.TrainJob(media["pan"], {4: paint}, "Cancelled Early", tmp_path / "library",
-                         time_budget=120.0, overwrite=False, preview=train.PreviewSlot())
+    job = train.TrainJob(
+        media["pan"],
+        {4: paint},
+        "Cancelled Early",
+        tmp_path / "library",
+        time_budget=120.0,
+        overwrite=False,
+        preview=train.PreviewSlot(),
+    )
     worker = runner.Worker(job)
     worker.start()
     outcome, deadline = None, time.monotonic() + 60
@@ -251,7 +270,9 @@ def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
     assert bpy.ops.restyle.export_keyframes(strip=source.name) == {"FINISHED"}
     assert np.array_equal(cv2.imread(str(files[0])), painted)  # a painted file is kept
     assert bpy.ops.restyle.export_keyframes(strip=source.name, overwrite=True) == {"FINISHED"}
-    assert read_index(cv2.imread(str(files[0]))) == 1 and not np.array_equal(cv2.imread(str(files[0])), painted)
+    assert read_index(cv2.imread(str(files[0]))) == 1 and not np.array_equal(
+        cv2.imread(str(files[0])), painted
+    )
 
 
 def test_export_keeps_16_bit(scene, saved, media):
@@ -260,7 +281,9 @@ def test_export_keeps_16_bit(scene, saved, media):
     source = add_images(scene, media["deep"], frame_start=1)
     ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [4])
     assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
-    image = cv2.imread(str(saved / "restyle" / "keyframes" / source.name / "0004.png"), cv2.IMREAD_UNCHANGED)
+    image = cv2.imread(
+        str(saved / "restyle" / "keyframes" / source.name / "0004.png"), cv2.IMREAD_UNCHANGED
+    )
     assert image.dtype == np.uint16 and read_index(image) == 3
     assert not any(i.name == "0004.png" for i in bpy.data.images)
 
@@ -329,8 +352,14 @@ def panel_context(scene, sequencer_area, media):
 
 def test_panel_idle(panel_context):
     calls = draw_keyframes_panel(panel_context)
-    assert {"restyle.keyframe_add", "restyle.keyframe_remove", "restyle.keyframe_jump",
-            "restyle.suggest_keyframes", "restyle.export_keyframes", "restyle.train_style"} <= set(operators(calls))
+    assert {
+        "restyle.keyframe_add",
+        "restyle.keyframe_remove",
+        "restyle.keyframe_jump",
+        "restyle.suggest_keyframes",
+        "restyle.export_keyframes",
+        "restyle.train_style",
+    } <= set(operators(calls))
     assert any(c[0] == "template_list" for c in calls)
     props = {c[1]["property"] for c in calls if c[0] == "prop"}
     assert {"styled_from", "styled_folder", "train_name", "time_budget"} <= props
@@ -343,8 +372,9 @@ def test_panel_training_and_finished(panel_context):
     runner, progress = ext("operators.runner"), ext("core.progress")
     sequencer = ext("panels.sequencer")
     runner.RUN.status, runner.RUN.task, runner.RUN.style = runner.RUNNING, "train", "Inky"
-    runner.RUN.progress = progress.Progress(3, 10, stage="train", eta_s=7.0,
-                                            message="iteration 120 · L1 0.0412")
+    runner.RUN.progress = progress.Progress(
+        3, 10, stage="train", eta_s=7.0, message="iteration 120 · L1 0.0412"
+    )
     calls = draw_keyframes_panel(panel_context)
     assert "restyle.train_style" not in operators(calls)
     assert "Training 'Inky' (progress above)" in labels(calls)
@@ -353,7 +383,11 @@ def test_panel_training_and_finished(panel_context):
     shim.layout = CheckedLayout(main)
     sequencer.RESTYLE_PT_main.draw(shim, panel_context)
     (bar,) = [c[1] for c in main if c[0] == "progress"]
-    assert bar["factor"] == pytest.approx(0.3) and "L1 0.0412" in bar["text"] and "7 s left" in bar["text"]
+    assert (
+        bar["factor"] == pytest.approx(0.3)
+        and "L1 0.0412" in bar["text"]
+        and "7 s left" in bar["text"]
+    )
 
     runner.RUN.end(runner.FINISHED, "Trained 'Inky' from 2 keyframes", "/tmp/styles/Inky")
     calls = draw_keyframes_panel(panel_context)

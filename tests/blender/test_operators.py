@@ -93,7 +93,10 @@ def check_alignment(scene, source, styled, frames, reference, tolerance=2.0):
     seen = render(scene, frames, only=styled)
     for frame in frames:
         index = shown[frame]
-        errors = {i: np.abs(seen[frame].astype(float) - ref.astype(float)).mean() for i, ref in reference.items()}
+        errors = {
+            i: np.abs(seen[frame].astype(float) - ref.astype(float)).mean()
+            for i, ref in reference.items()
+        }
         best = min(errors, key=errors.get)
         assert best == index and errors[index] < tolerance, (
             f"frame {frame}: source shows {index}, styled strip matches {best} "
@@ -126,7 +129,9 @@ def test_movie_strip_whole_range(scene, saved, media, reference, sequencer_area)
     assert styled.directory.startswith("//restyle/")
     assert Path(bpy.path.abspath(styled.directory)).parent == saved / "restyle"
     assert scene.restyle.temporal == 0.5  # the default, as the restyle command's
-    shown = check_alignment(scene, source, styled, range(5, 29), reference(media["clip24"], temporal=0.5))
+    shown = check_alignment(
+        scene, source, styled, range(5, 29), reference(media["clip24"], temporal=0.5)
+    )
     assert list(shown.values()) == list(range(24))
 
 
@@ -228,13 +233,17 @@ def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
 
     runner = ext("operators.runner")
     source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
-    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, frame_start=1, frame_end=8) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, frame_start=1, frame_end=8
+    ) == {"FINISHED"}
     first = scene.sequence_editor.active_strip
     folder = Path(bpy.path.abspath(first.directory))
     stamps = {f.name: f.stat().st_mtime_ns for f in folder.glob("*.png")}
     assert "8 styled, 0 reused" in runner.RUN.summary
 
-    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, frame_start=1, frame_end=12) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, frame_start=1, frame_end=12
+    ) == {"FINISHED"}
 
     second = scene.sequence_editor.active_strip
     assert second != first and second.channel == 3  # channel 2 is taken by the first
@@ -251,8 +260,9 @@ def test_one_undo_step_removes_the_styled_strip(scene, saved, media, sequencer_a
     bpy.ops.ed.undo_push(message="before Restyle")
     before = sorted(all_strips(scene).keys())
     # The second argument asks bpy.ops for the undo push the UI's button makes.
-    assert bpy.ops.restyle.apply_style("EXEC_DEFAULT", True, strip=source_name, style=STYLE,
-                                       frame_start=1, frame_end=3) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(
+        "EXEC_DEFAULT", True, strip=source_name, style=STYLE, frame_start=1, frame_end=3
+    ) == {"FINISHED"}
     assert len(all_strips(bpy.data.scenes[name])) == len(before) + 1
     bpy.ops.ed.undo()
     assert sorted(all_strips(bpy.data.scenes[name]).keys()) == before
@@ -392,7 +402,9 @@ def test_worker_cancels_and_a_rerun_resumes(restyle, media, tmp_path):
     assert kind == "done" and result.cancelled
     kept = sorted((tmp_path / "out").glob("*.png"))
     assert 3 <= len(kept) < 120 and kept == sorted(result.frame_files)
-    assert not list((tmp_path / "out").glob("*.part*")) and not list((tmp_path / "out").glob(".*tmp*"))
+    assert not list((tmp_path / "out").glob("*.part*")) and not list(
+        (tmp_path / "out").glob(".*tmp*")
+    )
 
     again = job_module.StyleJob(clip, tmp_path / "out", STYLE).run()
     assert again.reused == len(kept) and again.written == 120 - len(kept)

@@ -117,7 +117,9 @@ def test_running(panel_context):
         calls = draw_all(panel_context)
         bars = [c[1] for c in calls if c[0] == "progress"]
         assert len(bars) == 1
-        assert not any(c[0] == "operator" and c[1]["operator"] == "restyle.apply_style" for c in calls)
+        assert not any(
+            c[0] == "operator" and c[1]["operator"] == "restyle.apply_style" for c in calls
+        )
         assert any(c[0] == "operator" and c[1]["operator"] == "restyle.cancel" for c in calls)
     assert bars[0]["factor"] == pytest.approx(0.9) and "1 h 06 min left" in bars[0]["text"]
 
@@ -139,8 +141,18 @@ def test_every_option_shown(panel_context):
         settings.frame_start, settings.frame_end = 3, 9
         calls = draw_all(panel_context)
         props = {c[1]["property"] for c in calls if c[0] == "prop"}
-        assert {"picture", "strength", "size_mode", "preserve_colors", "temporal", "backend",
-                "device", "output_format", "frame_start", "frame_end"} <= props
+        assert {
+            "picture",
+            "strength",
+            "size_mode",
+            "preserve_colors",
+            "temporal",
+            "backend",
+            "device",
+            "output_format",
+            "frame_start",
+            "frame_end",
+        } <= props
         assert ("max_side" in props) == (mode == "MAX_SIDE")
         assert ("scale" in props) == (mode == "SCALE")
 

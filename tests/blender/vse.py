@@ -78,7 +78,9 @@ def sequencer_override(scene, area):
     import bpy
 
     region = next(r for r in area.regions if r.type == "WINDOW")
-    return bpy.context.temp_override(window=bpy.context.window, area=area, region=region, scene=scene)
+    return bpy.context.temp_override(
+        window=bpy.context.window, area=area, region=region, scene=scene
+    )
 
 
 def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
@@ -91,8 +93,13 @@ def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
     before = set(all_strips(scene).keys())
     with sequencer_override(scene, area):
         result = bpy.ops.sequencer.movie_strip_add(
-            filepath=str(path), frame_start=frame_start, channel=channel, sound=False,
-            adjust_playback_rate=own_rate, use_framerate=False, set_view_transform=False,
+            filepath=str(path),
+            frame_start=frame_start,
+            channel=channel,
+            sound=False,
+            adjust_playback_rate=own_rate,
+            use_framerate=False,
+            set_view_transform=False,
             **compat.strip_add_kwargs(),
         )
     assert result == {"FINISHED"}
