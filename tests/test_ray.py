@@ -184,7 +184,13 @@ def test_submission_through_the_dashboard_lands_like_a_local_run(library, shots_
     port = free_port()
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 2, "include_dashboard": True, "dashboard_port": port},
+        head_node_args={
+            "num_cpus": 2,
+            "include_dashboard": True,
+            "dashboard_port": port,
+            # The module's other cluster holds Ray's default agent port: this one needs its own.
+            "dashboard_agent_listen_port": free_port(),
+        },
     )
     try:
         job = StyleJob(
