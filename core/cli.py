@@ -125,7 +125,9 @@ def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) 
         path = library.pack(names[0], Path(names[1]))
         _emit(args, {"packed": names[0], "file": str(path)}, f"packed '{names[0]}' into {path}")
     else:
-        info = library.install(Path(names[0]), overwrite=args.overwrite)
+        from .style_install import install
+
+        info = install(library, Path(names[0]), overwrite=args.overwrite)
         _emit(args, {"installed": info.name}, f"installed style '{info.name}'")
     return 0
 

@@ -226,3 +226,12 @@ def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> 
 
 
 __all__ = ["install_style", "check_style_folder", "MAX_BYTES", "MAX_FILES"]
+
+
+def install(library, path, overwrite: bool = False):
+    """Add a shared style (a packed file or a style folder) to ``library`` after checking it:
+    size and file-count limits before anything is unpacked, its metadata, its name, and one
+    tiny frame run through it. Returns its ``StyleInfo``. (A function here rather than a
+    ``StyleLibrary`` method: the checks need the stylizer, which needs the library.)"""
+    target = install_style(library, Path(path), overwrite=overwrite)
+    return library._trained_by_name(target.name)

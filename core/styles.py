@@ -361,12 +361,3 @@ class StyleLibrary:
                     zf.write(f, f"{info.folder.name}/{f.name}")
         os.replace(tmp, path)
         return path
-
-    def install(self, path: Path, overwrite: bool = False) -> StyleInfo:
-        """Add a shared style (a packed file or a style folder) to this library, after
-        checking it: size and file-count limits before anything is unpacked, its metadata,
-        its name, and one tiny frame run through it (see ``style_install``)."""
-        from .style_install import install_style
-
-        target = install_style(self, Path(path), overwrite=overwrite)
-        return self._trained_by_name(target.name)

@@ -12,6 +12,7 @@ import pytest
 
 from restyle.core import style_install
 from restyle.core.errors import RestyleError
+from restyle.core.style_install import install
 from restyle.core.styles import StyleLibrary, check_style_name
 
 torch = pytest.importorskip("torch")
@@ -86,14 +87,14 @@ def test_8_install_refuses_a_builtin_name(style_folder, tmp_path):
     library = fresh_library(tmp_path)
     archive = pack(style_folder, tmp_path / "s.zip", lambda m: m.update(name="ink-wash"))
     with pytest.raises(RestyleError, match="built-in"):
-        library.install(archive)
+        install(library, archive)
     assert library.trained() == []
 
 
 # -- 9: install ------------------------------------------------------------------------------
 def test_9_a_good_style_installs_and_runs(style_folder, tmp_path):
     library = fresh_library(tmp_path)
-    info = library.install(pack(style_folder, tmp_path / "s.zip"))
+    info = install(library, pack(style_folder, tmp_path / "s.zip"))
     assert info.name == "Tiny Ink" and library.resolve("Tiny Ink").folder == info.folder
     from restyle.core.stylizer import Stylizer
 
@@ -107,7 +108,7 @@ def test_9_size_limit_is_checked_before_extracting(style_folder, tmp_path, monke
     archive = pack(style_folder, tmp_path / "bomb.zip", extra={"tiny/pad.bin": bytes(8 * 2**20)})
     assert archive.stat().st_size < 2**20  # a small zip ...
     with pytest.raises(RestyleError, match="unpacks to"):
-        library.install(archive)  # ... that would unpack to 8 MiB
+        install(library, archive)  # ... that would unpack to 8 MiB
     assert library.trained() == [] and not any(
         p.stat().st_size > 2**20 for p in library.root.rglob("*") if p.is_file()
     )
@@ -116,7 +117,7 @@ def test_9_size_limit_is_checked_before_extracting(style_folder, tmp_path, monke
 def test_9_file_count_is_limited(style_folder, tmp_path):
     extra = {f"tiny/f{i}.txt": b"x" for i in range(style_install.MAX_FILES)}
     with pytest.raises(RestyleError, match="at most"):
-        fresh_library(tmp_path).install(pack(style_folder, tmp_path / "s.zip", extra=extra))
+        install(fresh_library(tmp_path), pack(style_folder, tmp_path / "s.zip", extra=extra))
 
 
 @pytest.mark.parametrize("blocks", [10**8, -1, 1.5, "3", True])
@@ -124,7 +125,7 @@ def test_9_metadata_numbers_are_validated(style_folder, tmp_path, blocks):
     edit = lambda m: m["arch_config"].update(blocks=blocks)  # noqa: E731
     library = fresh_library(tmp_path)
     with pytest.raises(RestyleError, match="blocks"):
-        library.install(pack(style_folder, tmp_path / "s.zip", edit))
+        install(library, pack(style_folder, tmp_path / "s.zip", edit))
     assert library.trained() == []
 
 
@@ -137,7 +138,7 @@ def test_9_a_corrupt_style_never_installs(style_folder, tmp_path, broken):
         (folder / f.name).write_bytes(data[: len(data) // 2] if f.name == broken else data)
     library = fresh_library(tmp_path)
     with pytest.raises(RestyleError, match="does not run|cannot be read"):
-        library.install(folder)
+        install(library, folder)
     assert library.trained() == []
 
 
@@ -147,7 +148,7 @@ def test_9_a_corrupt_style_never_installs(style_folder, tmp_path, broken):
 def test_9_unsafe_paths_are_refused(style_folder, tmp_path, member):
     library = fresh_library(tmp_path)
     with pytest.raises(RestyleError):
-        library.install(pack(style_folder, tmp_path / "s.zip", extra={member: b"x"}))
+        install(library, pack(style_folder, tmp_path / "s.zip", extra={member: b"x"}))
     assert not (tmp_path / "evil.txt").exists() and library.trained() == []
 
 
@@ -158,7 +159,7 @@ def test_9_links_are_refused(style_folder, tmp_path):
         (folder / f.name).write_bytes(f.read_bytes())
     os.symlink("/etc/passwd", folder / "thumbnail2.png")
     with pytest.raises(RestyleError, match="plain files"):
-        fresh_library(tmp_path).install(folder)
+        install(fresh_library(tmp_path), folder)
     archive = tmp_path / "link.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for f in style_folder.iterdir():
@@ -167,7 +168,7 @@ def test_9_links_are_refused(style_folder, tmp_path):
         link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     with pytest.raises(RestyleError, match="link"):
-        fresh_library(tmp_path).install(archive)
+        install(fresh_library(tmp_path), archive)
 
 
 def test_8_a_legacy_style_with_a_builtin_name_can_be_renamed_and_deleted(style_folder, tmp_path):

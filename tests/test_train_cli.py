@@ -12,6 +12,7 @@ from restyle.core.cli import main
 from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.media import decode_range
+from restyle.core.style_install import install
 from restyle.core.styles import StyleLibrary
 
 pytest.importorskip("torch")
@@ -76,9 +77,9 @@ def test_rename_pack_install_delete(trained, tmp_path):
     assert lib.resolve("Film Negative").kind == "trained"
     packed = lib.pack("Film Negative", tmp_path / "negative.restyle")
     other = StyleLibrary(tmp_path / "other", bundled=None)
-    assert other.install(packed).name == "Film Negative"
+    assert install(other, packed).name == "Film Negative"
     with pytest.raises(RestyleError, match="already exists"):
-        other.install(packed)
+        install(other, packed)
     other.delete("Film Negative")
     assert not other.trained()
     lib.rename("Film Negative", "Negative")
