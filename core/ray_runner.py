@@ -235,15 +235,6 @@ def default_gpus(device: str) -> float:
     return 1.0 if device.split(":")[0] in GPU_DEVICES else 0.0
 
 
-def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
 def frames_folder(job) -> Path:
     """Where the chunks write: the output folder, or a hidden sibling of an output movie."""
     from .writers import output_format
