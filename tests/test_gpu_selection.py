@@ -135,3 +135,74 @@ def test_torch_cuda_reasons(monkeypatch):
     assert "driver too old" in torch_engine.why_no_torch_cuda()
     assert torch_engine.auto_device_note("cpu").startswith("CUDA not usable:")
     assert torch_engine.auto_device_note("cuda") == ""
+
+
+def test_psnr_of_a_non_finite_output_fails_the_bar():
+    """fp16 overflow gives inf, then NaN; NaN compares false with the bar, so it must
+    score -inf rather than pass the first-batch check."""
+    reference = np.full((1, 3, 4, 4), 0.5, np.float32)
+    for bad in (np.nan, np.inf):
+        out = reference.copy()
+        out[0, 1, 2, 3] = bad
+        assert psnr(out, reference) == -np.inf
+
+
+def test_a_nan_reduced_precision_batch_falls_back_to_fp32(library, monkeypatch):
+    torch = pytest.importorskip("torch")
+    engine = create_engine(multistyle(library), "torch", "cpu", "bf16")
+    forward = engine._forward
+
+    def overflowing(module, dtype, memory_format, images, condition):
+        out = forward(module, dtype, memory_format, images, condition)
+        if dtype != torch.float32:  # what an fp16 overflow in a norm's variance gives
+            out[..., 0, 0] = np.nan
+        return out
+
+    monkeypatch.setattr(engine, "_forward", overflowing)
+    x, c = frame_and_style()
+    out = engine.run(x, c)
+    assert engine.precision == "fp32" and "-inf dB against fp32: running fp32" in engine.note
+    assert np.isfinite(out).all()
+
+
+def test_auto_takes_a_cuda_torch_when_onnxruntime_has_no_gpu(library, monkeypatch):
+    """A CUDA build of torch beside the CPU onnxruntime (the add-on's torch install, or a
+    data-centre image) runs on the GPU, not on the CPU."""
+    torch = pytest.importorskip("torch")
+    from restyle.core import engines
+
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
+    monkeypatch.setattr(gpu, "_loads", loader(*LINUX_LIBS))
+    monkeypatch.setattr(gpu.sys, "platform", "linux")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    choice = engines.choose_backend(multistyle(library), "auto")
+    assert choice == engines.EngineChoice(
+        "torch", "PyTorch found a CUDA GPU (this onnxruntime has none)"
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "CUDA" not in engines.choose_backend(multistyle(library), "auto").reason
+
+
+def test_no_driver_means_torch_cuda_is_not_even_asked(library, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from restyle.core import engines
+
+    def must_not_be_called():
+        raise AssertionError("torch.cuda asked without an NVIDIA driver")
+
+    monkeypatch.setattr(gpu, "_loads", loader())
+    monkeypatch.setattr(torch.cuda, "is_available", must_not_be_called)
+    assert not engines.torch_cuda_usable()
+
+
+def test_a_cuda_index_that_does_not_exist_is_refused_up_front(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from restyle.core.engines import torch_engine
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert torch_engine.pick_device("cuda:0") == "cuda:0"
+    with pytest.raises(RestyleError, match=r"'cuda:1' does not exist: this machine has cuda:0"):
+        torch_engine.pick_device("cuda:1")
+    with pytest.raises(RestyleError, match="does not exist"):
+        torch_engine.pick_device("cuda:x")

@@ -37,6 +37,18 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
+def torch_cuda_usable() -> bool:
+    """Whether PyTorch runs on an NVIDIA GPU here. Torch is imported only where a driver
+    loads, so machines without one do not pay for the import."""
+    from .gpu import nvidia_driver_present
+
+    if not (nvidia_driver_present() and torch_available()):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def native_bf16_cpu() -> bool:
     """Kept for callers of the old name: whether the CPU computes bf16 natively."""
     return native_bf16()
@@ -60,7 +72,8 @@ def inside_blender() -> bool:
 def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     """The fastest engine installed here that can run ``model`` on ``device``.
 
-    A GPU that ONNX Runtime finds comes first. On the CPU: OpenVINO where installed (never
+    A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
+    CUDA build with the CPU onnxruntime). On the CPU: OpenVINO where installed (never
     inside Blender, see ``inside_blender``): on both CPUs measured it ran the 26-style network faster than ONNX
     Runtime fp32 (AVX-512 without bf16: 1.4x in f32; AMX: 1.36x in f32, 4.1x in bf16). Else
     PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime there); else ONNX Runtime fp32.
@@ -88,6 +101,8 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         gpu = next((d for d in available_devices() if d != "cpu"), None)
         if gpu is not None:
             return EngineChoice("onnx", f"ONNX Runtime found a GPU ({gpu})")
+    if word == "auto" and has_weights and torch_cuda_usable():
+        return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.half_precision
     if has_onnx and openvino_available() and not inside_blender():
         why = "bf16: the CPU has native bf16" if bf16 else "fp32: no native bf16 on this CPU"

@@ -19,7 +19,7 @@ def pick_device(device: str) -> str:
     """The one torch device picker: the torch engine and keyframe training both use it."""
     import torch
 
-    word, _, _ = device.partition(":")
+    word, _, index = device.partition(":")
     if word == "auto":
         if torch.cuda.is_available():
             return "cuda"
@@ -28,11 +28,21 @@ def pick_device(device: str) -> str:
         return "cpu"
     if word == "cuda" and not torch.cuda.is_available():
         raise RestyleError(f"CUDA could not start in PyTorch: {why_no_torch_cuda()}")
+    if word == "cuda" and index:
+        _check_cuda_index(device, index, torch.cuda.device_count())
     if word == "mps" and not torch.backends.mps.is_available():
         raise RestyleError("device 'mps' requested but it is not available")
     if word not in TORCH_DEVICES:
         raise RestyleError(f"unknown torch device '{device}': use auto, cpu, cuda[:N] or mps")
     return device
+
+
+def _check_cuda_index(device: str, index: str, count: int) -> None:
+    """``cuda:N`` names a GPU that exists (torch's own error, 'invalid device ordinal', comes
+    only at the first copy and names no fix)."""
+    if not index.isdigit() or int(index) >= count:
+        have = ", ".join(f"cuda:{i}" for i in range(count))
+        raise RestyleError(f"device '{device}' does not exist: this machine has {have}")
 
 
 def why_no_torch_cuda() -> str:
