@@ -20,7 +20,7 @@ Parts (in order):
   rule or the budget, then the held-out PSNR of the learned style.
 
     python benchmarks/bench_gpu.py --out OUT [--device cuda|cpu] [--media DIR]
-        [--builtin DIR] [--size 1920x1080] [--frames 240] [--train-budget 60] [--budget 420]
+        [--builtin DIR] [--size 1920x1080] [--frames 240] [--train-budget 60] [--budget 360]
 
 Writes OUT/gpu_check.json (everything) and OUT/gpu_check.md (the summary). Figures are only
 what this run measured; conditions (GPU, driver, cores) are in the env part.
@@ -93,8 +93,9 @@ class Recorder:
 
 
 def _error_text(exc: BaseException) -> str:
-    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    return last[:600]
+    """The exception's last line, on one line and short (exporters print whole graphs)."""
+    last = traceback.format_exception_only(type(exc), exc)[-1]
+    return " ".join(last.split())[:300]
 
 
 def _jsonable(value: Any) -> Any:
@@ -572,43 +573,42 @@ def _precision_style(cfg: dict, frames: list[np.ndarray], style: str) -> dict:
 
 # -- part: e2e -----------------------------------------------------------------------------
 def part_e2e(cfg: dict, rec: Recorder) -> None:
-    device = cfg["device"]
-    batch = max(cfg["batches"])
+    """Whole jobs on the clip. Each run may use its share of the part's time; one still going
+    then is cancelled, and its rate over the frames it finished is kept (marked cancelled)."""
+    device, batch = cfg["device"], max(cfg["batches"])
+    torch = dict(backend="torch", device=device)
     runs = [
-        (
-            "torch (auto precision), batch 4, H.264",
-            dict(backend="torch", device=device, batch_size=4, format="h264"),
-        ),
+        ("torch (auto precision), batch 4, H.264", dict(torch, batch_size=4, format="h264")),
         (
             f"torch (auto precision), batch {batch}, H.264",
-            dict(backend="torch", device=device, batch_size=batch, format="h264"),
+            dict(torch, batch_size=batch, format="h264"),
         ),
+        ("torch (auto precision), batch 4, PNG sequence", dict(torch, batch_size=4, format="png")),
         (
-            "torch (auto precision), batch 4, PNG sequence",
-            dict(backend="torch", device=device, batch_size=4, format="png"),
-        ),
-        (
-            "defaults (auto engine and device, coherence 0.5), H.264",
-            dict(format="h264", temporal=0.5),
-        ),
-        (
-            "onnx cpu fp32, H.264 (CPU baseline, 16 frames)",
+            "onnx cpu fp32, H.264 (CPU baseline, <= 16 frames)",
             dict(backend="onnx", device="cpu", format="h264", frames=16),
         ),
-    ]
-    rec.attempt(
-        "warm-up",
-        lambda: _job(
-            cfg, "warm", dict(backend="torch", device=device, batch_size=4, format="h264", frames=9)
+        (
+            "defaults (auto engine and device, coherence 0.5), H.264, <= 120 frames",
+            dict(format="h264", temporal=0.5, frames=120),
         ),
-        need_s=10,
-    )
+    ]
+    warm = dict(torch, batch_size=4, format="h264", frames=9)
+    rec.attempt("warm-up", lambda: _job(cfg, "warm", warm, rec.deadline - 3), need_s=10)
     for n, (label, options) in enumerate(runs):
-        rec.attempt(label, lambda o=options, n=n: _job(cfg, f"run{n}", o), need_s=10)
+        until = time.time() + 1.5 * rec.left() / (len(runs) - n)
+        rec.attempt(
+            label,
+            lambda o=options, n=n, u=until: _job(cfg, f"run{n}", o, min(u, rec.deadline - 3)),
+            need_s=10,
+        )
 
 
-def _job(cfg: dict, name: str, options: dict) -> dict:
+def _job(cfg: dict, name: str, options: dict, cancel_at: float) -> dict:
+    import threading
+
     from restyle.core.job import StyleJob
+    from restyle.core.progress import CancelToken
 
     options = dict(options)
     frames = min(options.pop("frames", cfg["frames"]), cfg["frames"])
@@ -625,12 +625,19 @@ def _job(cfg: dict, name: str, options: dict) -> dict:
         overwrite=True,
         **options,
     )
-    result = job.run()
+    token = CancelToken()
+    timer = threading.Timer(max(0.0, cancel_at - time.time()), token.cancel)
+    timer.start()
+    try:
+        result = job.run(cancel=token)
+    finally:
+        timer.cancel()
     shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
     return {
         "frames": result.written,
         "seconds": round(result.seconds, 2),
         "fps": round(result.fps, 2),
+        "cancelled": result.cancelled,
         "engine": result.engine,
         "warnings": result.warnings,
     }
@@ -672,6 +679,7 @@ def part_train(cfg: dict, rec: Recorder) -> None:
     config = TrainConfig(
         time_budget_s=cfg["train_budget"], clock="wall", device=cfg["device"], seed=0
     )
+    _keep_figures(rec)
     t0 = time.perf_counter()
     folder = train_from_keyframes(
         source_dir, painted, "gpucheck", library, config=config, progress=_progress_keeper(rec)
@@ -702,6 +710,21 @@ def part_train(cfg: dict, rec: Recorder) -> None:
     rec.attempt(
         "quality", lambda: _held_out(cfg, library, source_dir, sources, truth, keys), need_s=5
     )
+
+
+def _keep_figures(rec: Recorder) -> None:
+    """Record the trainer's figures the moment it returns, before the style is exported and
+    written (the same path as `restyle train`), so a failure there still leaves them."""
+    from restyle.core.train import trainer
+
+    train_style = trainer.train_style
+
+    def recorded(*args, **kwargs):
+        result = train_style(*args, **kwargs)
+        rec.put("figures", result.figures.as_dict())
+        return result
+
+    trainer.train_style = recorded
 
 
 def _progress_keeper(rec: Recorder):
@@ -830,7 +853,7 @@ def _last_error(cfg: dict, name: str) -> str:
     except OSError:
         return "no log"
     errors = [line for line in lines if re.match(r"[\w.]*(Error|Exception|Exit|Interrupt)\b", line)]
-    return (errors[-1] if errors else lines[-1] if lines else "no output")[:600]
+    return " ".join((errors[-1] if errors else lines[-1] if lines else "no output").split())[:300]
 
 
 def _has_errors(data: Any) -> bool:
@@ -864,7 +887,8 @@ def summary_markdown(report: dict) -> str:
     if not failures:
         lines.append("none")
     for name, part in failures:
-        errors = _error_lines(part.get("data", {}), name)
+        data = {k: v for k, v in part.get("data", {}).items() if k != "error"}  # said above
+        errors = _error_lines(data, name)
         lines.append(f"- {name}: {part['status']}; {part.get('error', '')}".rstrip("; "))
         lines += [f"  - {e}" for e in errors]
     return "\n".join(lines) + "\n"
@@ -921,7 +945,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-size", default="640x360")
     parser.add_argument("--train-frames", type=int, default=48)
     parser.add_argument("--train-budget", type=float, default=60.0, help="s of training (wall)")
-    parser.add_argument("--budget", type=float, default=420.0, help="s for all parts together")
+    parser.add_argument("--budget", type=float, default=360.0, help="s for all parts together")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--run-part", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
