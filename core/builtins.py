@@ -17,9 +17,12 @@ import numpy as np
 
 from ..models.convert import multistyle26_state, package_model_path
 from ..models.registry import ARCHS
+from .engines.fast import fast_graph
 from .errors import RestyleError
 from .styles import BUILTIN_MODELS, BUILTIN_STYLES
 
+# Networks that also get a fast graph (models/fastgraph.py FAST_MODULES; torch-free copy).
+FAST_MODULE_NAMES = ("multistyle26", "arbitrary_transformer")
 THUMBNAIL_SOURCE = Path(__file__).resolve().parent.parent / "models" / "thumbnail_source.jpg"
 
 
@@ -52,11 +55,14 @@ def install_builtins(
     from safetensors.numpy import save_file
 
     from ..models.export import export_onnx
+    from ..models.fastgraph import export_fast
     from .engines import torch_available
 
     dest = Path(dest)
     complete = (
-        all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS) and (dest / "thumbs").is_dir()
+        all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS)
+        and (dest / "thumbs").is_dir()
+        and all(fast_graph(dest / f"{n}.onnx") for n in FAST_MODULE_NAMES)
     )
     if complete and not force:
         log(f"built-in styles already installed in {dest}")
@@ -77,6 +83,7 @@ def install_builtins(
             module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
             inputs, outputs, axes = ARCHS[name].onnx_io()
             export_onnx(module, _example_inputs(name), work / f"{name}.onnx", inputs, outputs, axes)
+            export_fast(name, module, work / f"{name}.onnx", _example_inputs(name))
         log("rendering thumbnails")
         render_thumbnails(work)
         if dest.exists():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines import encode_workers, explain
+from .engines import encode_workers, explain, preferred_batch
 from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
 from .styles import StyleInfo, StyleLibrary
@@ -422,7 +422,7 @@ class _Run:
             if self.progress:
                 self.progress(Progress(p.done + reused, total, p.fps, p.eta_s, p.stage, p.message))
 
-        batch = self.job.batch_size or (1 if self.stylizer.engine.device == "cpu" else 4)
+        batch = self.job.batch_size or preferred_batch(self.stylizer.engine)
         run_pipeline(
             self._frames(temporal is not None),
             self.stylizer,

@@ -19,6 +19,8 @@ per run); the output matches the plain network to float rounding (tests: ≥ 90 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -196,3 +198,20 @@ class FastStyleTransformer(nn.Module):
 
 
 FAST_MODULES = {"multistyle26": FastMultiStyleNet, "arbitrary_transformer": FastStyleTransformer}
+
+
+def export_fast(name: str, module: nn.Module, plain: Path, example_inputs: tuple) -> Path | None:
+    """Write the fast graph of ``module`` (loaded with weights) beside its plain ONNX file
+    ``plain``, named after that file's digest; None for networks without one."""
+    from ..core.engines.fast import fast_path_for, stale_fast_graphs
+    from .export import export_onnx
+    from .registry import ARCHS
+
+    fast_cls = FAST_MODULES.get(name)
+    if fast_cls is None:
+        return None
+    for old in stale_fast_graphs(plain):
+        old.unlink(missing_ok=True)
+    inputs, outputs, axes = ARCHS[name].onnx_io()
+    target = fast_path_for(plain)
+    return export_onnx(fast_cls(module.eval()), example_inputs, target, inputs, outputs, axes)

@@ -18,6 +18,7 @@ __all__ = [
     "create_engine",
     "encode_workers",
     "explain",
+    "preferred_batch",
     "torch_available",
 ]
 
@@ -174,6 +175,13 @@ def encode_workers(engine: Engine) -> dict[str, int]:
         return {"workers": 2, "threads": 1}
     cores = cpu_threads()
     return {"workers": max(2, cores), "threads": cores}
+
+
+def preferred_batch(engine: Engine) -> int:
+    """Frames the pipeline hands the engine per call: what the engine asks for (ONNX Runtime
+    on the CPU: one per worker), else one on the CPU and four on a GPU."""
+    asked = getattr(engine, "preferred_batch", None)
+    return int(asked) if asked else (1 if engine.device == "cpu" else 4)
 
 
 def explain(engine: Engine) -> str:

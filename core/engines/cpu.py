@@ -70,3 +70,11 @@ def share_cpu_politely() -> bool:
     for key, value in POLITE_OPENMP.items():
         os.environ.setdefault(key, value)
     return "torch" not in sys.modules
+
+
+def cpu_workers(threads: int | None = None) -> int:
+    """Inference workers (sessions on different frames) for this many threads: two where
+    there are two cores or more, each with half the threads (2 cores: 1.2-1.35x one session
+    of two threads, and a busy core slows one worker instead of stalling both)."""
+    threads = cpu_threads() if threads is None else threads
+    return 2 if threads >= 2 else 1

@@ -8,13 +8,16 @@ network runs in fp16 where its first batch keeps the precision bar against fp32.
 
 from __future__ import annotations
 
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
-from .cpu import cpu_threads
+from .cpu import cpu_threads, cpu_workers
+from .fast import fast_graph
 from .precision import PRECISION_BAR_DB, psnr
 
 # Preferred order; each maps the user's device word to an execution provider.
@@ -105,6 +108,8 @@ class OnnxEngine:
         device: str = "auto",
         threads: int | None = None,
         precision: str = "auto",
+        workers: int | None = None,
+        graph: str = "auto",
     ) -> None:
         if not Path(path).is_file():
             raise RestyleError(f"model file not found: {path}")
@@ -113,8 +118,14 @@ class OnnxEngine:
         self.arch = arch
         self.path = Path(path)
         self.threads = threads or cpu_threads()
+        self.workers = 1
+        self.graph = "plain"
+        self._pool: queue.SimpleQueue | None = None
         notes = []
         for word in candidates(device):
+            if word == "cpu":
+                session, active = self._cpu_sessions(workers, graph), "cpu"
+                break
             session = self._session(providers_for(word), fp16=False)
             active = _device_of(session)
             if active == word.partition(":")[0]:
@@ -124,18 +135,62 @@ class OnnxEngine:
             if device.partition(":")[0] != "auto":
                 raise RestyleError(f"{label} could not start: {why}; use --device cpu (or auto)")
             notes.append(f"{label} not usable: {why}")
+        else:  # every GPU provider listed failed, and this onnxruntime has no CPU provider
+            raise RestyleError("ONNX Runtime could not start on any device")
         self.session = session
         self.device = active
         if notes:
             notes.append("running on CPU")
         elif device == "auto" and active == "cpu":
             notes.append(auto_note())
+        if active == "cpu":
+            notes.append(self.cpu_plan())
         self.precision = self._pick_precision(precision)
         self.checked = True
         self._fp32_session = None
         self.note = "; ".join(n for n in notes if n)
         if self.precision == "fp16":
             self.enable_fp16(device)
+
+    @property
+    def preferred_batch(self) -> int:
+        """Frames per call that keep every worker busy (the pipeline batches this many)."""
+        return self.workers if self.device == "cpu" else 4
+
+    def cpu_plan(self) -> str:
+        """What runs on the CPU, for the run summary: the graph and the workers."""
+        per = max(1, self.threads // self.workers)
+        graph = "fast graph" if self.graph == "fast" else "plain graph"
+        return f"{graph}, {self.workers} worker(s) x {per} thread(s)"
+
+    def _cpu_sessions(self, workers: int | None, graph: str):
+        """Worker sessions on the CPU, each on its own frames of a batch.
+
+        One session per core pair of threads beats one session with every thread: ONNX
+        Runtime's intra-op threads meet at a barrier after each operator, so a core taken by
+        another program stalls them all, and its serial operators (instance norm, padding,
+        layout reorders) leave the other core idle (2 cores: 1.2x idle, see README). The fast
+        graph (``fast_graph``) is used where one was made from this very file.
+        """
+        if graph not in ("auto", "fast", "plain"):
+            raise RestyleError(f"unknown graph '{graph}': use auto, fast or plain")
+        fast = fast_graph(self.path) if graph != "plain" else None
+        if graph == "fast" and fast is None:
+            raise RestyleError(f"no fast graph for {self.path.name}: run 'restyle setup'")
+        if fast is not None:
+            self.graph = "fast"
+        self.workers = max(1, workers or cpu_workers(self.threads))
+        per = max(1, self.threads // self.workers)
+        sessions = [
+            self._session(["CPUExecutionProvider"], fp16=False, threads=per, path=fast)
+            for _ in range(self.workers)
+        ]
+        self._pool = queue.SimpleQueue()
+        for session in sessions:
+            self._pool.put(session)
+        if self.workers > 1:
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="restyle-onnx")
+        return sessions[0]
 
     def enable_fp16(self, device: str = "cpu") -> None:
         """Run fp16 (TensorRT: its own fp16; else an fp16 copy of the network), checked
@@ -165,7 +220,9 @@ class OnnxEngine:
             )
         return precision
 
-    def _session(self, providers: list, fp16: bool):
+    def _session(
+        self, providers: list, fp16: bool, threads: int | None = None, path: Path | None = None
+    ):
         import onnxruntime as ort
 
         if any("CUDA" in str(p) or "Tensorrt" in str(p) for p in providers):
@@ -175,12 +232,12 @@ class OnnxEngine:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.intra_op_num_threads = self.threads
+        opts.intra_op_num_threads = threads or self.threads
         opts.inter_op_num_threads = 1
         # Spinning threads would steal the cores that decode and encode run on.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
-        model = fp16_model(self.path) if fp16 else str(self.path)
+        model = fp16_model(self.path) if fp16 else str(path or self.path)
         try:
             return ort.InferenceSession(model, opts, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -195,6 +252,8 @@ class OnnxEngine:
         return feeds
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        if self._pool is not None:
+            return self._run_workers(images, condition)
         feeds = self._feeds(images, condition)
         out = self.session.run(None, feeds)[0]
         if not self.checked:
@@ -204,6 +263,24 @@ class OnnxEngine:
                 self.session, out = self._fp32_session, reference
             self._fp32_session = None
         return out
+
+    def _run_workers(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        """Each frame of the batch on whichever worker session is free (a slowed core does
+        fewer frames instead of holding the others at a barrier). Frame by frame also
+        because the fast graph takes the style from its batch's first condition row."""
+        assert self._pool is not None
+
+        def one(i: int) -> np.ndarray:
+            session = self._pool.get()
+            try:
+                cond = None if condition is None else condition[i : i + 1]
+                return session.run(None, self._feeds(images[i : i + 1], cond))[0]
+            finally:
+                self._pool.put(session)
+
+        if len(images) == 1 or self.workers == 1:
+            return np.concatenate([one(i) for i in range(len(images))])
+        return np.concatenate(list(self._executor.map(one, range(len(images)))))
 
     def _check(self, db: float) -> None:
         self.checked = True
