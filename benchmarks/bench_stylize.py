@@ -85,15 +85,22 @@ def peak_flops(precision: str) -> tuple[float, str]:
 
 # -- runs ----------------------------------------------------------------------------------
 def bare_model(library, clip: Path, frames: int, backend: str):
-    """(frames/s, engine) of the network alone on frames already decoded and pre-processed."""
+    """(frames/s, engine) of the network alone on frames already decoded and pre-processed,
+    in the batches the pipeline would hand it (one frame per worker)."""
+    import numpy as np
+
+    from restyle.core.engines import preferred_batch
     from restyle.core.media import decode_range
     from restyle.core.stylizer import StyleSettings, Stylizer
 
     stylizer = Stylizer(library.resolve(STYLE_ID), library, StyleSettings(backend=backend))
-    inputs = [stylizer.preprocess(f)[None] for f in decode_range(clip, 0, frames - 1)]
-    stylizer.infer(inputs[0])  # compile, warm up
+    batch = preferred_batch(stylizer.engine)
+    frames = max(frames, batch) // batch * batch
+    inputs = [stylizer.preprocess(f) for f in decode_range(clip, 0, frames - 1)]
+    batches = [np.stack(inputs[i : i + batch]) for i in range(0, len(inputs), batch)]
+    stylizer.infer(batches[0])  # compile, warm up
     t0 = time.perf_counter()
-    for x in inputs:
+    for x in batches:
         stylizer.infer(x)
     return len(inputs) / (time.perf_counter() - t0), stylizer.engine
 
