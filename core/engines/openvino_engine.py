@@ -8,14 +8,17 @@ the first batch it runs and dropped for f32 if it misses the precision bar.
 
 from __future__ import annotations
 
+import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
-from .cpu import cpu_threads
+from .cpu import cpu_threads, cpu_workers
+from .fast import fast_graph
 from .precision import PRECISION_BAR_DB, psnr
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
@@ -68,6 +71,8 @@ class OpenVinoEngine:
         device: str = "auto",
         precision: str = "auto",
         threads: int | None = None,
+        workers: int | None = None,
+        graph: str = "auto",
     ) -> None:
         import openvino as ov
 
@@ -80,8 +85,12 @@ class OpenVinoEngine:
             precision = auto_precision(caps, arch.half_precision, self.ov_device.split(".")[0])
         if precision not in PRECISIONS:
             raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")
+        fast = fast_graph(Path(path)) if graph != "plain" and self.ov_device == "CPU" else None
+        if graph == "fast" and fast is None:
+            raise RestyleError(f"no fast graph for {Path(path).name}: run 'restyle setup'")
+        self.graph = "plain" if fast is None else "fast"
         try:
-            self.model = self.core.read_model(str(path))
+            self.model = self.core.read_model(str(fast or path))
         except Exception as exc:  # OpenVINO raises its own exception types
             raise RestyleError(f"could not load model {Path(path).name}: {exc}") from exc
         self.arch = arch
@@ -89,48 +98,81 @@ class OpenVinoEngine:
         self.device = self.ov_device.split(".")[0].lower()
         self.precision = precision
         self.threads = threads or cpu_threads()
-        self.note = ""
+        # Streams (OpenVINO's workers): each runs its own frames of a batch on its own threads.
+        self.workers = max(1, workers or cpu_workers(self.threads)) if self.device == "cpu" else 1
+        self.note = self.cpu_plan() if self.device == "cpu" else ""
         self.checked = precision == "fp32"
-        self._compiled: dict[tuple, object] = {}
+        self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="restyle-ov")
+
+    @property
+    def preferred_batch(self) -> int:
+        """One frame per stream keeps every stream busy (the pipeline batches this many)."""
+        return self.workers
+
+    def cpu_plan(self) -> str:
+        graph = "fast graph" if self.graph == "fast" else "plain graph"
+        return f"{graph}, {self.workers} stream(s)"
 
     def config(self, precision: str) -> dict[str, str]:
-        """Latency mode, one stream, no core pinning (other programs share these cores)."""
+        """One stream per worker, the threads shared among them, no core pinning (other
+        programs share these cores)."""
         cfg = {
-            "PERFORMANCE_HINT": "LATENCY",
+            "PERFORMANCE_HINT": "LATENCY" if self.workers == 1 else "THROUGHPUT",
             "INFERENCE_PRECISION_HINT": PRECISIONS[precision],
         }
         if self.ov_device == "CPU":
             cfg |= {
-                "NUM_STREAMS": "1",
+                "NUM_STREAMS": str(self.workers),
                 "INFERENCE_NUM_THREADS": str(self.threads),
                 "ENABLE_CPU_PINNING": "NO",
             }
         return cfg
 
-    def _request(self, feeds: dict[str, np.ndarray], precision: str):
+    def _requests(self, feeds: dict[str, np.ndarray], precision: str) -> queue.SimpleQueue:
+        """Free infer requests (one per stream) for this shape and precision."""
         key = (precision,) + tuple((k, v.shape) for k, v in feeds.items())
         with self._lock:
             if key not in self._compiled:
                 model = self.model.clone()
                 model.reshape({name: list(v.shape) for name, v in feeds.items()})
                 compiled = self.core.compile_model(model, self.ov_device, self.config(precision))
-                self._compiled[key] = compiled.create_infer_request()
+                pool: queue.SimpleQueue = queue.SimpleQueue()
+                for _ in range(self.workers):
+                    pool.put(compiled.create_infer_request())
+                self._compiled[key] = pool
             return self._compiled[key]
 
-    def _infer(self, feeds: dict[str, np.ndarray], precision: str) -> np.ndarray:
-        request = self._request(feeds, precision)
-        return np.array(request.infer(feeds)[0], dtype=np.float32, copy=True)
+    def _infer_one(self, feeds: dict[str, np.ndarray], precision: str) -> np.ndarray:
+        pool = self._requests(feeds, precision)
+        request = pool.get()
+        try:
+            return np.array(request.infer(feeds)[0], dtype=np.float32, copy=True)
+        finally:
+            pool.put(request)
+
+    def _infer(self, images: np.ndarray, condition: np.ndarray | None, precision: str):
+        """Frame by frame, each on a free stream: the fast graph takes the style from its
+        batch's first condition row, and a slowed core then does fewer frames."""
+
+        def one(i: int) -> np.ndarray:
+            feeds = {self.arch.input_name: np.ascontiguousarray(images[i : i + 1], np.float32)}
+            if self.arch.condition:
+                cond = condition[i : i + 1]
+                feeds[self.arch.condition] = np.ascontiguousarray(cond, dtype=np.float32)
+            return self._infer_one(feeds, precision)
+
+        if len(images) == 1 or self.workers == 1:
+            return np.concatenate([one(i) for i in range(len(images))])
+        return np.concatenate(list(self._executor.map(one, range(len(images)))))
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
-        feeds = {self.arch.input_name: np.ascontiguousarray(images, dtype=np.float32)}
-        if self.arch.condition:
-            if condition is None:
-                raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
-            feeds[self.arch.condition] = np.ascontiguousarray(condition, dtype=np.float32)
-        out = self._infer(feeds, self.precision)
+        if self.arch.condition and condition is None:
+            raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
+        out = self._infer(images, condition, self.precision)
         if not self.checked:
-            reference = self._infer(feeds, "fp32")
+            reference = self._infer(images, condition, "fp32")
             self._check_precision(psnr(out, reference))
             if self.precision == "fp32":
                 out = reference
@@ -140,10 +182,11 @@ class OpenVinoEngine:
         """The first batch against f32, once; below the bar the engine runs f32 from now on."""
         self.checked = True
         if db < PRECISION_BAR_DB:
-            self.note = (
+            why = (
                 f"{self.precision} gave {db:.1f} dB against fp32 (below {PRECISION_BAR_DB:.0f} "
                 "dB): running fp32"
             )
             self.precision = "fp32"
         else:
-            self.note = f"{self.precision} checked: {db:.1f} dB against fp32"
+            why = f"{self.precision} checked: {db:.1f} dB against fp32"
+        self.note = "; ".join(n for n in (self.note, why) if n)
