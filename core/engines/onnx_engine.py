@@ -61,7 +61,12 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
         )
     options: dict = {"device_id": int(index)} if index and word in ("cuda", "tensorrt") else {}
     if word == "tensorrt":
-        options = {**options, "trt_fp16_enable": True, "trt_engine_cache_enable": True}
+        options = {
+            **options,
+            "trt_fp16_enable": True,
+            "trt_engine_cache_enable": True,
+            "trt_engine_cache_path": str(tensorrt_cache()),
+        }
     chosen: list = [(PROVIDERS[word], options) if options else PROVIDERS[word]]
     if word == "tensorrt":
         cuda = {k: v for k, v in options.items() if k == "device_id"}
@@ -69,6 +74,16 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
     if word != "cpu":
         chosen.append("CPUExecutionProvider")
     return chosen
+
+
+def tensorrt_cache() -> Path:
+    """Where TensorRT keeps the engines it builds (minutes per network and frame size). Its
+    default is the working directory, which inside Blender may be anywhere or read-only."""
+    from ..styles import default_root
+
+    folder = default_root() / "cache" / "tensorrt"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def why_not_started(word: str) -> str:
@@ -194,8 +209,10 @@ class OnnxEngine:
 
     def enable_fp16(self, device: str = "cpu") -> None:
         """Run fp16 (TensorRT: its own fp16; else an fp16 copy of the network), checked
-        against this fp32 session on the first batch."""
+        against this fp32 session on the first batch. One session runs it: the CPU's
+        worker pool (CPU fp16 is only the tests' stand-in for CUDA) would bypass it."""
         self._fp32_session = self.session
+        self._pool, self.workers = None, 1
         if self.device == "tensorrt":  # fp16 inside TensorRT; the reference runs on CUDA
             index = device.partition(":")[2]
             self._fp32_session = self._session(
