@@ -153,22 +153,46 @@ def test_psnr_of_a_non_finite_output_fails_the_bar():
         assert psnr(out, reference) == -np.inf
 
 
-def test_a_nan_reduced_precision_batch_falls_back_to_fp32(library, monkeypatch):
-    torch = pytest.importorskip("torch")
-    engine = create_engine(multistyle(library), "torch", "cpu", "bf16")
-    forward = engine._forward
+def _overflow_from(engine, monkeypatch, call: int) -> None:
+    """Make the reduced-precision network give a NaN from its ``call``-th batch on (what an
+    fp16 overflow in a norm's variance gives on a GPU)."""
+    import torch
+
+    infer, calls = engine._infer, [0]
 
     def overflowing(module, dtype, memory_format, images, condition):
-        out = forward(module, dtype, memory_format, images, condition)
-        if dtype != torch.float32:  # what an fp16 overflow in a norm's variance gives
-            out[..., 0, 0] = np.nan
+        out = infer(module, dtype, memory_format, images, condition)
+        if dtype != torch.float32:
+            calls[0] += 1
+            if calls[0] >= call:
+                out = out.clone()
+                out[..., 0, 0] = float("nan")
         return out
 
-    monkeypatch.setattr(engine, "_forward", overflowing)
-    x, c = frame_and_style()
-    out = engine.run(x, c)
+    monkeypatch.setattr(engine, "_infer", overflowing)
+
+
+def test_a_nan_first_batch_fails_the_check_and_runs_fp32(library, monkeypatch):
+    pytest.importorskip("torch")
+    engine = create_engine(multistyle(library), "torch", "cpu", "bf16")
+    _overflow_from(engine, monkeypatch, call=1)
+    out = engine.run(*frame_and_style())
     assert engine.precision == "fp32" and "-inf dB against fp32: running fp32" in engine.note
     assert np.isfinite(out).all()
+
+
+def test_a_later_overflowing_batch_switches_to_fp32_for_good(library, monkeypatch):
+    pytest.importorskip("torch")
+    x, c = frame_and_style()
+    reference = create_engine(multistyle(library), "torch", "cpu", "fp32").run(x, c)
+    engine = create_engine(multistyle(library), "torch", "cpu", "bf16")
+    _overflow_from(engine, monkeypatch, call=2)
+    first = engine.run(x, c)
+    assert engine.precision == "bf16" and psnr(first, reference) >= 35.0
+    second = engine.run(x, c)
+    assert engine.precision == "fp32" and "overflowed on a later batch" in engine.note
+    np.testing.assert_array_equal(second, reference)  # the same fp32 weights, not rounded ones
+    np.testing.assert_array_equal(engine.run(x, c), reference)
 
 
 def test_auto_takes_a_cuda_torch_when_onnxruntime_has_no_gpu(library, monkeypatch):

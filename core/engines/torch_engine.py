@@ -153,10 +153,13 @@ class TorchEngine:
         self.module = module.to(self.device, dtype=self.dtype, memory_format=self.memory_format)
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
-        out = self._forward(self.module, self.dtype, self.memory_format, images, condition)
-        if not self.checked:
-            import torch
+        import torch
 
+        y = self._infer(self.module, self.dtype, self.memory_format, images, condition)
+        if self.checked and self.precision != "fp32" and not bool(torch.isfinite(y).all()):
+            return self._overflowed(images, condition)
+        out = _numpy(y)
+        if not self.checked:
             ref = self._forward(
                 self._fp32, torch.float32, torch.contiguous_format, images, condition
             )
@@ -167,13 +170,29 @@ class TorchEngine:
                     self.note, f"{self.precision} gave {db:.1f} dB against fp32: running fp32"
                 )
                 self._use(self._fp32, "fp32")
-                out = ref
+                self._fp32, out = None, ref
             else:
                 self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
-            self._fp32 = None
+                self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
         return out
 
+    def _overflowed(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        """A later batch overflowed (fp16's range ends at 65504: a bright frame can push a
+        norm's variance past it, giving inf, then NaN): that batch and the rest run fp32."""
+        import torch
+
+        self.note = _join(
+            self.note, f"{self.precision} overflowed on a later batch (inf/NaN): running fp32"
+        )
+        self._use(self._fp32, "fp32")
+        self._fp32 = None
+        return self._forward(self.module, torch.float32, torch.contiguous_format, images, condition)
+
     def _forward(self, module, dtype, memory_format, images, condition) -> np.ndarray:
+        return _numpy(self._infer(module, dtype, memory_format, images, condition))
+
+    def _infer(self, module, dtype, memory_format, images, condition):
+        """The network's output tensor, still on the device."""
         import torch
 
         with torch.inference_mode():
@@ -185,7 +204,12 @@ class TorchEngine:
                     raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
                 c = torch.from_numpy(np.ascontiguousarray(condition, dtype=np.float32))
                 args.append(c.to(self.device, dtype=dtype))
-            return module(*args).float().cpu().numpy()
+            return module(*args)
+
+
+def _numpy(y) -> np.ndarray:
+    """A device tensor as float32 NCHW numpy (a copy, in the tensor's memory layout)."""
+    return y.float().cpu().numpy()
 
 
 def _join(*parts: str) -> str:
