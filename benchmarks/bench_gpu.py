@@ -449,6 +449,44 @@ def part_bare(cfg: dict, rec: Recorder) -> None:
         lambda: _bare_path(cfg, frames, "onnx", "cpu", "fp32", per_path, batches=(1,)),
         need_s=10,
     )
+    if _cuda(cfg["device"]):
+        rec.attempt("transfers", lambda: _transfers(cfg, frames), need_s=3)
+
+
+def _transfers(cfg: dict, frames: list[np.ndarray]) -> dict:
+    """What the engine interface's copies cost per frame: float32 NCHW up (from ordinary and
+    from pinned memory), float32 down, and uint8 HWC up (4x fewer bytes), each timed alone."""
+    import torch
+
+    device = cfg["device"]
+    h, w = frames[0].shape[:2]
+    batch = np.stack([f.transpose(2, 0, 1) for f in frames]).astype(np.float32) / 255
+    pageable = torch.from_numpy(batch)
+    pinned = pageable.pin_memory()
+    on_device = pageable.to(device)
+    as_bytes = torch.from_numpy(np.stack(frames))
+    copies = {
+        "up float32": lambda: pageable.to(device),
+        "up float32 pinned": lambda: pinned.to(device, non_blocking=True),
+        "down float32": lambda: on_device.cpu(),
+        "up uint8": lambda: as_bytes.to(device),
+    }
+    result = {"frame": [h, w], "batch": len(frames)}
+    for label, copy in copies.items():
+        times = []
+        for i in range(12):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            copy()
+            torch.cuda.synchronize()
+            if i >= 2:
+                times.append(time.perf_counter() - t0)
+        seconds = statistics.median(times)
+        result[label] = {
+            "ms_per_frame": round(seconds * 1e3 / len(frames), 3),
+            "fps": round(len(frames) / seconds, 1),
+        }
+    return result
 
 
 def _bare_path(
