@@ -146,7 +146,8 @@ def make_estimator(method: str = "dis", preset: str = "medium", max_side: int | 
 
 
 @functools.lru_cache(maxsize=8)
-def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only float32 x and y coordinates of every pixel (cached)."""
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     xs.flags.writeable = False
     ys.flags.writeable = False
@@ -155,7 +156,7 @@ def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 def remap_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Absolute sampling coordinates (map_x, map_y) for cv2.remap: pixel grid plus flow."""
-    xs, ys = _pixel_grid(flow.shape[0], flow.shape[1])
+    xs, ys = pixel_grid(flow.shape[0], flow.shape[1])
     u, v = cv2.split(flow)
     return u + xs, v + ys
 

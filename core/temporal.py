@@ -19,8 +19,10 @@ only low frequencies removes nothing; what removes it is carrying that texture a
 things too. Hence flow at 320 px with DIS's finest level at half that (the "fast" preset
 stops at a quarter, and small walkers get no usable flow), no motion-boundary test
 (it rejected nearly every pixel of a walking person; the forward-backward and photometric
-tests still catch what is uncovered), and bicubic warping (bilinear blurs the texture a
-little more at every frame of the recursion).
+tests still catch what is uncovered), bicubic warping (bilinear blurs the texture a
+little more at every frame of the recursion), and exactly zero flow where the source stood
+still (DIS's noise there is a pixel or more at 720p: following it blurs the texture and lets it
+flicker; a still background is then not resampled at all, which also costs less).
 
 The work splits in two so a pipeline can run the expensive half ahead of time:
 ``prepare(prev_source, source) -> Guide`` looks at source frames only (optical flow, masks;
@@ -41,7 +43,7 @@ from .flow import (
     FlowEstimator,
     backward_warp,
     consistency_mask,
-    remap_maps,
+    pixel_grid,
     resize_flow,
     shrink,
     to_gray,
@@ -59,20 +61,32 @@ def _ones(height: int, width: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Patch:
+    """Remap maps for the output rectangle rows y0:y1, columns x0:x1."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    map_xy: np.ndarray
+    map_frac: np.ndarray
+
+
+@dataclass(frozen=True)
 class Guide:
     """How to carry the previous output onto the current frame; ``cut`` means start afresh.
 
-    ``map_xy``/``map_frac`` are OpenCV fixed-point remap maps (current frame → previous frame).
-    ``odds`` is w / (1 - w) per pixel for the blend weight w = strength × confidence (float32):
-    cv2.blendLinear(warped, styled, odds, 1) = w·warped + (1 - w)·styled, so a guide holds one
-    float plane rather than two.
+    ``patches`` are the rectangles where something moved, each with its OpenCV fixed-point
+    remap maps (current frame → previous frame); everywhere else the flow is exactly zero and
+    the previous output is taken as it is. ``odds`` is w / (1 - w) per pixel for the blend
+    weight w = strength × confidence (float32): cv2.blendLinear(warped, styled, odds, 1) =
+    w·warped + (1 - w)·styled, so a guide holds one float plane rather than two.
     """
 
     cut: bool
     height: int
     width: int
-    map_xy: np.ndarray | None = None
-    map_frac: np.ndarray | None = None
+    patches: tuple[Patch, ...] = ()
     odds: np.ndarray | None = None
     reliable_fraction: float = 0.0
     reason: str = ""
@@ -92,6 +106,8 @@ class TemporalBlender:
     cut_histogram_distance: consecutive source frames whose HSV histograms differ more than
         this (0..1) are treated as a cut, as are frames with less than
         ``min_reliable_fraction`` of pixels passing the flow checks.
+    still_margin: pixels whose source did not move (see ``_snap_still_pixels``) take exactly
+        zero flow, within this many 8-bit levels; None follows DIS everywhere.
     """
 
     def __init__(
@@ -104,6 +120,7 @@ class TemporalBlender:
         photometric_tolerance: tuple[float, float] = (16.0, 48.0),
         cut_histogram_distance: float = 0.3,
         min_reliable_fraction: float = 0.15,
+        still_margin: float | None = 2.0,
     ) -> None:
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"temporal strength must be in [0, 1], got {strength}")
@@ -117,6 +134,7 @@ class TemporalBlender:
         self.photometric_tolerance = (float(low), float(high))
         self.cut_histogram_distance = cut_histogram_distance
         self.min_reliable_fraction = min_reliable_fraction
+        self.still_margin = still_margin
         FlowEstimator(preset=preset)  # fail early on a bad preset, not on a worker thread
         self._local = threading.local()
         self._prev_source: np.ndarray | None = None
@@ -183,28 +201,38 @@ class TemporalBlender:
         confidence = cv2.erode(reliable.astype(np.float32), np.ones((3, 3), np.uint8))
         confidence = cv2.GaussianBlur(confidence, (5, 5), 0)
         # Photometric check: the source itself changed (or the flow is wrong) → new pixels win.
-        warped_prev = backward_warp(prev_small, flow_to_prev)
-        difference = cv2.absdiff(warped_prev, small)
-        if difference.ndim == 3:
-            difference = np.maximum.reduce(cv2.split(difference))
-        difference = difference.astype(np.float32)
-        difference = cv2.GaussianBlur(difference, (3, 3), 0)
+        difference = _difference(backward_warp(prev_small, flow_to_prev), small)
+        difference = self._snap_still_pixels(flow_to_prev, difference, prev_small, small)
         low, high = self.photometric_tolerance
         confidence *= np.clip((high - difference) / (high - low), 0.0, 1.0)
 
         weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
         weight *= np.float32(min(self.strength, MAX_WEIGHT))
-        map_x, map_y = remap_maps(resize_flow(flow_to_prev, height, width))
-        map_xy, map_frac = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
         return Guide(
             cut=False,
             height=height,
             width=width,
-            map_xy=map_xy,
-            map_frac=map_frac,
+            patches=_moving_patches(flow_to_prev, height, width),
             odds=weight / (np.float32(1.0) - weight),
             reliable_fraction=reliable_fraction,
         )
+
+    def _snap_still_pixels(self, flow, difference, prev_small, small) -> np.ndarray:
+        """Zero the flow (in place) where the source stood still; returns the photometric
+        difference of the flow now used.
+
+        Still: the flow is under a pixel and the unmoved previous frame matches the current
+        one at least as well as the warped one (within ``still_margin`` levels). DIS's noise on
+        a still background is a pixel or more at 720p; following it shifts the fine texture a
+        little at every frame, which blurs it and lets it flicker.
+        """
+        if self.still_margin is None:
+            return difference
+        unmoved = _difference(prev_small, small)
+        u, v = cv2.split(flow)
+        still = (unmoved <= difference + self.still_margin) & (u * u + v * v < 1.0)
+        flow[still] = 0.0
+        return np.where(still, unmoved, difference)
 
     def apply(self, guide: Guide, styled: np.ndarray) -> np.ndarray:
         """The coherent output for this frame (sequential: frames in order, one guide each).
@@ -222,13 +250,7 @@ class TemporalBlender:
         if guide.cut or previous is None or previous.shape != styled.shape:
             self._prev_output = styled.copy()
             return styled
-        warped = cv2.remap(
-            previous,
-            guide.map_xy,
-            guide.map_frac,
-            cv2.INTER_CUBIC,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        warped = _warp(previous, guide.patches)
         output = cv2.blendLinear(warped, styled, guide.odds, _ones(guide.height, guide.width))
         self._prev_output = output
         return output
@@ -240,3 +262,55 @@ class TemporalBlender:
         guide = self.prepare(self._prev_source, source)
         self._prev_source = source
         return self.apply(guide, styled)
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel largest channel difference of two uint8 images, lightly smoothed (float32)."""
+    difference = cv2.absdiff(a, b)
+    if difference.ndim == 3:
+        difference = np.maximum.reduce(cv2.split(difference))
+    return cv2.GaussianBlur(difference.astype(np.float32), (3, 3), 0)
+
+
+PATCH_ROWS = 32  # output rows per band when looking for what moved
+
+
+def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, ...]:
+    """One rectangle per band of output rows around the pixels whose flow is not zero, with
+    its remap maps; a still camera's background needs no resampling at all."""
+    small_h, small_w = flow.shape[:2]
+    moving = np.any(flow != 0.0, axis=2).astype(np.uint8)
+    # Bilinear upscaling spreads a small pixel's flow over its neighbours' output pixels.
+    moving = cv2.dilate(moving, np.ones((3, 3), np.uint8))
+    if not moving.any():
+        return ()
+    full = resize_flow(flow, height, width)
+    xs, ys = pixel_grid(height, width)
+    sy, sx = small_h / height, small_w / width
+    patches = []
+    for y0 in range(0, height, PATCH_ROWS):
+        y1 = min(height, y0 + PATCH_ROWS)
+        rows = moving[int(y0 * sy) : min(small_h, int(np.ceil(y1 * sy)) + 1)]
+        columns = np.flatnonzero(rows.any(axis=0))
+        if columns.size == 0:
+            continue
+        x0 = max(0, int(columns[0] / sx) - 1)
+        x1 = min(width, int(np.ceil((columns[-1] + 1) / sx)) + 1)
+        map_xy, map_frac = cv2.convertMaps(
+            full[y0:y1, x0:x1, 0] + xs[y0:y1, x0:x1],
+            full[y0:y1, x0:x1, 1] + ys[y0:y1, x0:x1],
+            cv2.CV_16SC2,
+        )
+        patches.append(Patch(y0, y1, x0, x1, map_xy, map_frac))
+    return tuple(patches)
+
+
+def _warp(previous: np.ndarray, patches: tuple[Patch, ...]) -> np.ndarray:
+    """The previous output moved along the flow: bicubic (bilinear blurs the texture a little
+    more at every frame of the recursion), border replicated, only where something moved."""
+    warped = previous.copy()
+    for p in patches:
+        warped[p.y0 : p.y1, p.x0 : p.x1] = cv2.remap(
+            previous, p.map_xy, p.map_frac, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
+    return warped

@@ -92,3 +92,32 @@ def test_flicker_is_removed_on_real_footage(walkers):
     plain = warping_error(walkers, frames, flow="farneback")
     coherent = warping_error(walkers, output, flow="farneback")
     assert (plain - floor) > 3 * (coherent - floor)
+
+
+def test_a_still_background_is_carried_without_resampling(walkers):
+    """Where nothing moved, the previous output is taken as it is (no sub-pixel shift from
+    flow noise, which would blur the texture and let it flicker): there the output is exactly
+    the blend of the previous output and the styled frame. Only patches around the walkers
+    are resampled."""
+    frames = styled(walkers, seed=5)
+    height, width = walkers[0].shape[:2]
+    for margin, exact in ((2.0, True), (None, False)):
+        blender = TemporalBlender(still_margin=margin)
+        previous = blender.step(walkers[0], frames[0])
+        errors, areas = [], []
+        for t in range(1, len(walkers)):
+            guide = blender.prepare(walkers[t - 1], walkers[t])
+            output = blender.apply(guide, frames[t])
+            still = np.abs(walkers[t].astype(int) - walkers[t - 1]).max(axis=2) < 4
+            still = cv2.erode(still.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+            weight = (guide.odds / (1 + guide.odds))[..., None]
+            expected = weight * previous + (1 - weight) * frames[t]
+            errors.append(np.abs(output[still] - expected[still]).max())
+            areas.append(sum((p.y1 - p.y0) * (p.x1 - p.x0) for p in guide.patches))
+            previous = output
+        if exact:
+            assert max(errors) <= 1.0  # uint8 rounding only
+            assert np.mean(areas) < 0.5 * height * width
+        else:
+            assert max(errors) > 2.0  # following DIS everywhere shifts the background
+            assert np.mean(areas) == height * width
