@@ -14,10 +14,14 @@ resized to the working height, styled frame by frame in this process, then passe
    show).
 3. Any style: --style (built-in id, picture path, trained name), --backend onnx|torch, --sizes.
 4. Cost: coherence seconds per frame (prepare + apply, one thread) over the frame-by-frame
-   styling seconds per frame (network + pre/post, no decode/encode): an upper bound of the
-   share of end-to-end time it takes, since the pipeline overlaps `prepare` with the network.
+   styling seconds per frame (network + pre/post, no decode/encode), an upper bound; and the
+   end-to-end one: wall time of the real pipeline (`run_pipeline`, frames in memory, nothing
+   written) with coherence over without it, alternating, median of --rounds (goal <= 10 %).
 
-    .venv/bin/python benchmarks/bench_temporal.py [--frames 48] [--sizes 360,720:16]
+A table of every row with the goals met (markdown) ends the output. Trained styles live in a
+library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
+
+    .venv/bin/python benchmarks/bench_temporal.py [--frames 48] [--sizes 360,720:16,1080:8]
 """
 
 from __future__ import annotations
@@ -70,6 +74,22 @@ def blend(blender, sources, styled) -> tuple[list[np.ndarray], float]:
         out.append(blender.step(source, frame))
         seconds.append(time.perf_counter() - t0)
     return out, float(np.median(seconds[1:]))
+
+
+def end_to_end_cost(stylizer, sources, rounds: int) -> float:
+    """Wall time of the real pipeline with coherence over without it, minus one (median of
+    ``rounds`` alternating pairs; NaN with no rounds)."""
+    from restyle.core.pipeline import run_pipeline
+    from restyle.core.temporal import TemporalBlender
+
+    def wall(temporal) -> float:
+        t0 = time.perf_counter()
+        frames = iter(enumerate(sources))
+        run_pipeline(frames, stylizer, lambda i, f: None, len(sources), temporal=temporal)
+        return time.perf_counter() - t0
+
+    ratios = [wall(TemporalBlender()) / wall(None) - 1.0 for _ in range(rounds)]
+    return float(np.median(ratios)) if ratios else math.nan
 
 
 def sharpness(frames) -> float:
@@ -133,6 +153,33 @@ class ClipJudge:
         return report
 
 
+GOALS = "1 removed >= x3 (Farneback), 2 sharpness >= 0.9 and PSNR >= 30 dB, 4 cost <= 10 %"
+
+
+def goals_met(report: dict, e2e: float) -> str:
+    """Which of goals 1, 2 and 4 this row meets (4 by the end-to-end cost, if measured)."""
+    met = []
+    if report["farneback"][3] >= 3.0 or math.isnan(report["farneback"][3]):
+        met.append("1")
+    if report["sharpness"] >= 0.9 and report["psnr"] >= 30.0:
+        met.append("2")
+    if not math.isnan(e2e) and e2e <= 0.10:
+        met.append("4")
+    return ",".join(met) or "none"
+
+
+def table_row(name: str, report: dict, cost: float, e2e: float) -> str:
+    removed = " / ".join(
+        "no excess" if math.isnan(report[f][3]) else f"x{report[f][3]:.2f}"
+        for f in ("farneback", "dis")
+    )
+    e2e_text = "n/m" if math.isnan(e2e) else f"{100 * e2e:.1f} %"
+    return (
+        f"| {name} | {removed} | {report['sharpness']:.3f} | {report['psnr']:.1f} dB | "
+        f"{100 * cost:.1f} % | {e2e_text} | {goals_met(report, e2e)} |"
+    )
+
+
 def print_report(label: str, report: dict, cost: float) -> None:
     print(f"  {label}")
     for flow in ("farneback", "dis"):
@@ -148,6 +195,18 @@ def print_report(label: str, report: dict, cost: float) -> None:
     )
 
 
+def open_library(path: str | None):
+    """The given style library (trained styles), or a fresh one holding the built-ins."""
+    from restyle.core.builtins import install_builtins
+    from restyle.core.styles import StyleLibrary
+
+    if path:
+        return StyleLibrary(Path(path))
+    library = StyleLibrary(Path(tempfile.mkdtemp(prefix="restyle-temporal-")), bundled=None)
+    install_builtins(library.builtin_dir)
+    return library
+
+
 def make_stylizer(style: str, backend: str, library):
     from restyle.core.stylizer import StyleSettings, Stylizer
 
@@ -161,10 +220,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48, help="frames per clip at 360p")
     parser.add_argument(
         "--sizes",
-        default="360,720:16",
-        help="heights, each optionally :frames (default 360,720:16)",
+        default="360,720:16,1080:8",
+        help="heights, each optionally :frames (default 360,720:16,1080:8)",
     )
     parser.add_argument("--style", default="starry-swirls")
+    parser.add_argument("--library", default=None, help="style library (trained styles)")
     parser.add_argument("--backend", default="onnx", choices=("onnx", "torch", "auto"))
     parser.add_argument("--clips", default=",".join(CLIPS))
     parser.add_argument(
@@ -172,21 +232,22 @@ def main() -> None:
         default=None,
         help="comma-separated coherence strengths (default: the default)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
+    )
     args = parser.parse_args()
 
-    from restyle.core.builtins import install_builtins
-    from restyle.core.styles import StyleLibrary
     from restyle.core.temporal import TemporalBlender
 
-    library = StyleLibrary(Path(tempfile.mkdtemp(prefix="restyle-temporal-")), bundled=None)
-    install_builtins(library.builtin_dir)
+    library = open_library(args.library)
     stylizer = make_stylizer(args.style, args.backend, library)
     default = TemporalBlender().strength
     strengths = [float(v) for v in (args.strengths or str(default)).split(",")]
     print(
         f"style {args.style}, engine {stylizer.engine.backend}, default coherence {default} "
-        "(shared 2-core CPU: cost is a ratio of medians measured in the same run)"
+        "(shared 2-core CPU: costs are ratios of medians measured in the same run)"
     )
+    rows = []
     for spec in args.sizes.split(","):
         height, _, count = spec.partition(":")
         count = int(count or args.frames)
@@ -196,10 +257,27 @@ def main() -> None:
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
             judge = ClipJudge(sources, plain)
+            e2e = end_to_end_cost(stylizer, sources, args.rounds)
             for strength in strengths:
                 coherent, cost = blend(TemporalBlender(strength), sources, plain)
                 report = judge(coherent)
                 print_report(f"coherence {strength}", report, cost / styling)
+                if strength == default:
+                    print(f"    end-to-end cost {100 * e2e:.1f}% (pipeline wall time)")
+                    e2e_row = e2e
+                else:
+                    e2e_row = math.nan
+                name = f"{clip} {w}×{h}, {count}, {args.style}, {stylizer.engine.backend}"
+                if len(strengths) > 1:
+                    name += f", {strength}"
+                rows.append(table_row(name, report, cost / styling, e2e_row))
+    print(f"\ngoals: {GOALS}")
+    print(
+        "| clip, size, frames, style, engine | removed (Farnebäck / DIS) | sharpness | PSNR "
+        "| cost (upper bound) | cost (end to end) | goals met |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
