@@ -29,4 +29,4 @@ export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 BUILTIN=()
 [ -d .gpucheck/builtin ] && BUILTIN=(--builtin .gpucheck/builtin)
 
-"$PY" benchmarks/bench_gpu.py --out "$OUT_DIR" --media .gpucheck/media "${BUILTIN[@]}" "$@"
+"$PY" benchmarks/bench_gpu.py --out "$OUT_DIR" --media .gpucheck/media ${BUILTIN[@]+"${BUILTIN[@]}"} "$@"
