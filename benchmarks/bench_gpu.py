@@ -86,6 +86,8 @@ class Recorder:
         try:
             value = fn()
         except Exception as exc:  # recorded, not raised: the next measurement still runs
+            print(f"--- {key} failed:", file=sys.stderr)
+            traceback.print_exc()  # the whole story goes to the log
             self.put(key, {"error": _error_text(exc)})
             return None
         self.put(key, value)
@@ -117,13 +119,6 @@ def _size(text: str) -> tuple[int, int]:
 
 def _cuda(device: str) -> bool:
     return device.startswith("cuda")
-
-
-def _sync(device: str) -> None:
-    if _cuda(device):
-        import torch
-
-        torch.cuda.synchronize()
 
 
 def _library(cfg: dict):
