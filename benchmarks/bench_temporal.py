@@ -18,6 +18,10 @@ resized to the working height, styled frame by frame in this process, then passe
    end-to-end one: wall time of the real pipeline (`run_pipeline`, frames in memory, nothing
    written) with coherence over without it, alternating, median of --rounds (goal <= 10 %).
 
+Why some flicker cannot be blended away (--equivariance): the network's output for the frame
+shifted by d pixels against its output shifted by d. A network with stride-2 downsamplings
+draws its texture on a grid; content moving by anything but whole grid steps gets new texture.
+
 A table of every row with the goals met (markdown) ends the output. Trained styles live in a
 library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
 
@@ -90,6 +94,29 @@ def end_to_end_cost(stylizer, sources, rounds: int) -> float:
 
     ratios = [wall(TemporalBlender()) / wall(None) - 1.0 for _ in range(rounds)]
     return float(np.median(ratios)) if ratios else math.nan
+
+
+def shift_equivariance(stylizer, frame: np.ndarray, shifts=(0.25, 0.5, 1, 2, 3, 4, 8)) -> dict:
+    """PSNR of f(shift(x)) against shift(f(x)) per horizontal shift in pixels (16 px border
+    left out), and of f(x + ±1 level of noise) against f(x)."""
+    from restyle.core.metrics import psnr
+
+    def shift(image, d):
+        matrix = np.float32([[1, 0, d], [0, 1, 0]])
+        size = (image.shape[1], image.shape[0])
+        return cv2.warpAffine(
+            image, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+        )
+
+    inner = (slice(16, -16), slice(16, -16))
+    styled = stylizer.stylize(frame)
+    report = {
+        d: psnr(stylizer.stylize(shift(frame, d))[inner], shift(styled, d)[inner]) for d in shifts
+    }
+    noise = np.random.default_rng(0).integers(-1, 2, frame.shape)
+    noisy = np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    report["noise"] = psnr(stylizer.stylize(noisy), styled)
+    return report
 
 
 def sharpness(frames) -> float:
@@ -233,6 +260,11 @@ def main() -> None:
         help="comma-separated coherence strengths (default: the default)",
     )
     parser.add_argument(
+        "--equivariance",
+        action="store_true",
+        help="also measure the network's shift equivariance (360p frame of each clip)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
     )
     args = parser.parse_args()
@@ -247,6 +279,13 @@ def main() -> None:
         f"style {args.style}, engine {stylizer.engine.backend}, default coherence {default} "
         "(shared 2-core CPU: costs are ratios of medians measured in the same run)"
     )
+    if args.equivariance:
+        for clip in args.clips.split(","):
+            frame = load_clip(clip, 1, 360, CLIPS[clip] + 20)[0]
+            report = shift_equivariance(stylizer, frame)
+            noise = report.pop("noise")
+            shifts = ", ".join(f"{d} px {v:.1f} dB" for d, v in report.items())
+            print(f"{clip} 360p: f(shift x) vs shift f(x): {shifts}; ±1 level noise {noise:.1f} dB")
     rows = []
     for spec in args.sizes.split(","):
         height, _, count = spec.partition(":")
@@ -262,7 +301,7 @@ def main() -> None:
                 coherent, cost = blend(TemporalBlender(strength), sources, plain)
                 report = judge(coherent)
                 print_report(f"coherence {strength}", report, cost / styling)
-                if strength == default:
+                if strength == default and not math.isnan(e2e):
                     print(f"    end-to-end cost {100 * e2e:.1f}% (pipeline wall time)")
                     e2e_row = e2e
                 else:
