@@ -29,6 +29,7 @@ what this run measured; conditions (GPU, driver, cores) are in the env part.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -812,7 +813,7 @@ def run_part(name: str, cfg: dict, result_file: Path, deadline: float) -> None:
     """In the part's own process: run it, saving as it goes; a failure is the exit code."""
     rec = Recorder(result_file, deadline)
     rec.save()
-    if _cuda(cfg["device"]):
+    if _cuda(cfg["device"]) and importlib.util.find_spec("torch") is not None:
         import torch
 
         torch.backends.cudnn.benchmark = True
