@@ -846,7 +846,8 @@ def launch(name: str, cfg: dict, timeout: float, log) -> dict:
     log.flush()
     status, error = "ok", ""
     try:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        env = {**os.environ, "RESTYLE_HOME": cfg["home"]}  # the private library, for this part
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, env=env)
         if proc.returncode != 0:
             status, error = "failed", f"exit code {proc.returncode}: {_last_error(cfg, name)}"
     except subprocess.TimeoutExpired:
@@ -1020,7 +1021,6 @@ def main(argv: list[str] | None = None) -> int:
         "train_budget": args.train_budget,
     }
     prepare_home(cfg, args.builtin)
-    os.environ["RESTYLE_HOME"] = cfg["home"]
     started = time.time()
     report = {
         "meta": {
