@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
-from .cpu import cpu_threads, cpu_workers
+from .cpu import cpu_threads
 from .fast import fast_graph
 from .precision import PRECISION_BAR_DB, psnr
 
@@ -71,7 +70,6 @@ class OpenVinoEngine:
         device: str = "auto",
         precision: str = "auto",
         threads: int | None = None,
-        workers: int | None = None,
         graph: str = "auto",
     ) -> None:
         import openvino as ov
@@ -98,33 +96,27 @@ class OpenVinoEngine:
         self.device = self.ov_device.split(".")[0].lower()
         self.precision = precision
         self.threads = threads or cpu_threads()
-        # Streams (OpenVINO's workers): each runs its own frames of a batch on its own threads.
-        self.workers = max(1, workers or cpu_workers(self.threads)) if self.device == "cpu" else 1
+        # One stream: two streams ran 1.07x faster bare, but two synchronous infer calls at once
+        # hung in OpenVINO 2026.4 (2 of 6 command-line runs at 720p).
+        self.workers = 1
         self.note = self.cpu_plan() if self.device == "cpu" else ""
         self.checked = precision == "fp32"
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="restyle-ov")
-
-    @property
-    def preferred_batch(self) -> int:
-        """One frame per stream keeps every stream busy (the pipeline batches this many)."""
-        return self.workers
 
     def cpu_plan(self) -> str:
         graph = "fast graph" if self.graph == "fast" else "plain graph"
-        return f"{graph}, {self.workers} stream(s)"
+        return f"{graph}, 1 stream x {self.threads} thread(s)"
 
     def config(self, precision: str) -> dict[str, str]:
-        """One stream per worker, the threads shared among them, no core pinning (other
-        programs share these cores)."""
+        """Latency mode, one stream, no core pinning (other programs share these cores)."""
         cfg = {
-            "PERFORMANCE_HINT": "LATENCY" if self.workers == 1 else "THROUGHPUT",
+            "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": PRECISIONS[precision],
         }
         if self.ov_device == "CPU":
             cfg |= {
-                "NUM_STREAMS": str(self.workers),
+                "NUM_STREAMS": "1",
                 "INFERENCE_NUM_THREADS": str(self.threads),
                 "ENABLE_CPU_PINNING": "NO",
             }
@@ -153,8 +145,7 @@ class OpenVinoEngine:
             pool.put(request)
 
     def _infer(self, images: np.ndarray, condition: np.ndarray | None, precision: str):
-        """Frame by frame, each on a free stream: the fast graph takes the style from its
-        batch's first condition row, and a slowed core then does fewer frames."""
+        """Frame by frame: the fast graph takes the style from its batch's first row."""
 
         def one(i: int) -> np.ndarray:
             feeds = {self.arch.input_name: np.ascontiguousarray(images[i : i + 1], np.float32)}
@@ -163,9 +154,7 @@ class OpenVinoEngine:
                 feeds[self.arch.condition] = np.ascontiguousarray(cond, dtype=np.float32)
             return self._infer_one(feeds, precision)
 
-        if len(images) == 1 or self.workers == 1:
-            return np.concatenate([one(i) for i in range(len(images))])
-        return np.concatenate(list(self._executor.map(one, range(len(images)))))
+        return np.concatenate([one(i) for i in range(len(images))])
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
         if self.arch.condition and condition is None:
