@@ -8,18 +8,18 @@ along the source video's optical flow::
 Where confidence is 1 this is an exponential moving average along motion trajectories with a
 memory of about 1 / (1 - strength) frames: independent per-frame flicker of variance σ² keeps
 σ² (1 - s) / (1 + s) of it (a third at s = 0.5). Confidence is 0 where the previous frame
-cannot be carried over — occluded or disoccluded pixels (forward-backward check, Lai et al.
-2018 / Ruder et al. 2016) and pixels whose source changed (photometric check: the warped
-previous source differs from the current one) — so new or changed things take the new styled
-pixels, and the blend never smears them.
+cannot be carried over — the warped previous source differs from the current one (photometric
+check: something was uncovered, changed, or the flow is wrong there) or the flow leaves the
+frame — so new or changed things take the new styled pixels, and the blend never smears them.
 
 What real footage with independent motion taught (benchmarks/bench_temporal.py, README): the
 flicker of the style networks is almost all in the finest texture band (2-4 px), so blending
 only low frequencies removes nothing; what removes it is carrying that texture along moving
 things too. Hence flow at 320 px with DIS's finest level at half that (the "fast" preset
 stops at a quarter, and small walkers get no usable flow), no motion-boundary test
-(it rejected nearly every pixel of a walking person; the forward-backward and photometric
-tests still catch what is uncovered), bicubic warping (bilinear blurs the texture a
+(it rejected nearly every pixel of a walking person), no forward-backward occlusion test
+(one flow instead of two, the same flicker/fidelity trade-off: the photometric test catches
+what is uncovered), bicubic warping (bilinear blurs the texture a
 little more at every frame of the recursion), and exactly zero flow where the source stood
 still (DIS's noise there is a pixel or more at 720p: following it blurs the texture and lets it
 flicker; a still background is then not resampled at all, which also costs less).
@@ -42,8 +42,8 @@ import numpy as np
 from .flow import (
     FlowEstimator,
     backward_warp,
-    consistency_mask,
     pixel_grid,
+    remap_maps,
     resize_flow,
     shrink,
     to_gray,
@@ -105,7 +105,7 @@ class TemporalBlender:
         the current source, in 8-bit levels: full confidence at or below low, none at high.
     cut_histogram_distance: consecutive source frames whose HSV histograms differ more than
         this (0..1) are treated as a cut, as are frames with less than
-        ``min_reliable_fraction`` of pixels passing the flow checks.
+        ``min_reliable_fraction`` of pixels passing the photometric check.
     still_margin: pixels whose source did not move (see ``_snap_still_pixels``) take exactly
         zero flow, within this many 8-bit levels; None follows DIS everywhere.
     """
@@ -182,12 +182,15 @@ class TemporalBlender:
         if change > self.cut_histogram_distance:
             return Guide(cut=True, height=height, width=width, reason="histogram change")
 
-        estimator = self._estimator()
-        gray_prev, gray = to_gray(prev_small), to_gray(small)
-        flow_to_prev = estimator.flow(gray, gray_prev)  # on the current frame
-        flow_to_current = estimator.flow(gray_prev, gray)
-        reliable = consistency_mask(flow_to_prev, flow_to_current, motion_boundaries=False)
-        reliable_fraction = np.count_nonzero(reliable) / reliable.size
+        flow_to_prev = self._estimator().flow(to_gray(small), to_gray(prev_small))
+        # Photometric check: the source itself changed, something was uncovered, or the flow
+        # is wrong → new pixels win.
+        difference = _difference(backward_warp(prev_small, flow_to_prev), small)
+        difference = self._snap_still_pixels(flow_to_prev, difference, prev_small, small)
+        low, high = self.photometric_tolerance
+        confidence = np.clip((high - difference) / (high - low), 0.0, 1.0)
+        confidence *= _inside(flow_to_prev)
+        reliable_fraction = np.count_nonzero(confidence) / confidence.size
         if reliable_fraction < self.min_reliable_fraction:
             return Guide(
                 cut=True,
@@ -196,15 +199,6 @@ class TemporalBlender:
                 reliable_fraction=reliable_fraction,
                 reason="flow lost",
             )
-
-        # Keep clear of occlusion edges, then soften so the blend has no hard seams.
-        confidence = cv2.erode(reliable.astype(np.float32), np.ones((3, 3), np.uint8))
-        confidence = cv2.GaussianBlur(confidence, (5, 5), 0)
-        # Photometric check: the source itself changed (or the flow is wrong) → new pixels win.
-        difference = _difference(backward_warp(prev_small, flow_to_prev), small)
-        difference = self._snap_still_pixels(flow_to_prev, difference, prev_small, small)
-        low, high = self.photometric_tolerance
-        confidence *= np.clip((high - difference) / (high - low), 0.0, 1.0)
 
         weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
         weight *= np.float32(min(self.strength, MAX_WEIGHT))
@@ -262,6 +256,15 @@ class TemporalBlender:
         guide = self.prepare(self._prev_source, source)
         self._prev_source = source
         return self.apply(guide, styled)
+
+
+def _inside(flow: np.ndarray) -> np.ndarray:
+    """1 where the flow points inside the previous frame, 0 outside, softened (float32)."""
+    map_x, map_y = remap_maps(flow)
+    height, width = flow.shape[:2]
+    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    inside = cv2.erode(inside.astype(np.float32), np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(inside, (5, 5), 0)
 
 
 def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
