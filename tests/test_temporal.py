@@ -106,3 +106,11 @@ def test_styled_frame_of_another_size_is_refused(pan):
     guide = blender.prepare(pan[0], pan[1])
     with pytest.raises(ValueError, match="resize"):
         blender.apply(guide, pan[1][:100])
+
+
+def test_a_cut_with_the_same_colours_is_found_by_the_photometric_check(pan):
+    """The same picture upside down has the same histogram; no flow can match it."""
+    flipped = np.ascontiguousarray(pan[1][::-1, ::-1])
+    guide = TemporalBlender().prepare(pan[0], flipped)
+    assert guide.cut and guide.reason == "flow lost"
+    assert not TemporalBlender().prepare(pan[0], pan[1]).cut
