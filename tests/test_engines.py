@@ -54,21 +54,24 @@ def test_cpu_features_are_read_from_flags_not_vendor():
 
 
 @pytest.mark.parametrize(
-    ("openvino_here", "bf16", "torch_here", "expected"),
+    ("openvino_here", "bf16", "torch_here", "fast", "expected"),
     [
-        (True, False, True, "openvino"),
-        (True, True, True, "openvino"),
-        (False, True, True, "torch"),
-        (False, False, True, "onnx"),
-        (False, True, False, "onnx"),
+        (True, False, True, True, "onnx"),  # the fast graph: as fast, keeps more when shared
+        (True, False, True, False, "openvino"),
+        (True, True, True, True, "openvino"),
+        (False, True, True, True, "torch"),
+        (False, False, True, False, "onnx"),
+        (False, True, False, True, "onnx"),
     ],
 )
 def test_auto_picks_the_fastest_installed_engine(
-    library, monkeypatch, openvino_here, bf16, torch_here, expected
+    library, monkeypatch, openvino_here, bf16, torch_here, fast, expected
 ):
     monkeypatch.setattr(engines, "openvino_available", lambda: openvino_here)
     monkeypatch.setattr(engines, "native_bf16_cpu", lambda: bf16)
     monkeypatch.setattr(engines, "torch_available", lambda: torch_here)
+    if not fast:
+        monkeypatch.setattr(engines, "fast_graph", lambda _path: None)
     monkeypatch.delitem(sys.modules, "bpy", raising=False)
     choice = choose_backend(multistyle(library))
     assert choice.backend == expected

@@ -10,6 +10,7 @@ from ..errors import RestyleError
 from .base import Engine, ModelFiles
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
+from .fast import fast_graph
 
 __all__ = [
     "Engine",
@@ -74,11 +75,12 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     """The fastest engine installed here that can run ``model`` on ``device``.
 
     A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
-    CUDA build with the CPU onnxruntime). On the CPU: OpenVINO where installed (never
-    inside Blender, see ``inside_blender``): on both CPUs measured it ran the 26-style network faster than ONNX
-    Runtime fp32 (AVX-512 without bf16: 1.4x in f32; AMX: 1.36x in f32, 4.1x in bf16). Else
-    PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime there); else ONNX Runtime fp32.
-    Chosen by these measured rules, not by timing each machine at first use.
+    CUDA build with the CPU onnxruntime). On the CPU: OpenVINO bf16 where installed and the
+    CPU has native bf16 (AMX: 4.1x plain ONNX Runtime fp32), or for a network without a fast
+    graph (AVX-512: 1.4x); never inside Blender (see ``inside_blender``). Else PyTorch bf16
+    on CPUs with native bf16 (1.3x ONNX Runtime there); else ONNX Runtime fp32, on the fast
+    graph where there is one (``fast.py``: as fast as OpenVINO f32, and it keeps more of a
+    shared CPU). Chosen by these measured rules, not by timing each machine at first use.
     """
     has_onnx = model.onnx is not None and model.onnx.is_file()
     has_weights = model.weights is not None and model.weights.is_file()
@@ -105,13 +107,18 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     if word == "auto" and has_weights and torch_cuda_usable():
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.half_precision
-    if has_onnx and openvino_available() and not inside_blender():
-        why = "bf16: the CPU has native bf16" if bf16 else "fp32: no native bf16 on this CPU"
+    fast = has_onnx and fast_graph(model.onnx) is not None
+    if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
+        why = "bf16: the CPU has native bf16" if bf16 else "fp32: no fast graph for this network"
         return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
     if bf16 and has_weights and torch_available():
         return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         return EngineChoice("onnx", "ONNX Runtime fp32 (OpenVINO is not used inside Blender)")
+    if fast:
+        # Measured on AVX-512 without bf16: as fast as OpenVINO f32 idle, and it keeps more of
+        # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36).
+        return EngineChoice("onnx", "ONNX Runtime fp32, fast graph (no native bf16 on this CPU)")
     if has_onnx:
         return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
     return EngineChoice("torch", "no ONNX file for this model")

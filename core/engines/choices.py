@@ -22,11 +22,15 @@ BACKENDS: tuple[Choice, ...] = (
     Choice(
         "auto",
         "Automatic",
-        "The fastest engine here: OpenVINO on the CPU (bf16 where the CPU has it), else "
-        "PyTorch bf16 or ONNX Runtime; a GPU's engine when one is found",
+        "The fastest engine here: a GPU's engine when one is found; on the CPU, ONNX "
+        "Runtime's fast graph, or OpenVINO bf16 where the CPU has bf16",
     ),
     Choice("onnx", "ONNX Runtime", "ONNX Runtime, bundled with Restyle"),
-    Choice("openvino", "OpenVINO", "OpenVINO, bundled with Restyle: fastest on most CPUs"),
+    Choice(
+        "openvino",
+        "OpenVINO",
+        "OpenVINO, where installed (not inside Blender): fastest on CPUs with bf16",
+    ),
     Choice("torch", "PyTorch", "PyTorch, when installed (the add-on preferences can install it)"),
 )
 
