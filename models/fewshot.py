@@ -14,18 +14,20 @@ exports to ONNX as plain convolutions.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# The generator halves the resolution twice; it pads its input to this multiple and crops
-# the output back, so callers may pass any height and width.
-SIZE_MULTIPLE = 4
+# The generator halves the resolution ``depth`` times; it pads its input to a multiple of
+# 2**depth and crops the output back, so callers may pass any height and width.
+DEPTHS = (2, 3)
 # How the last layer becomes colour: "sigmoid" (styles trained before 2026-11), or "linear",
 # clamped to [0, 1] outside training.
 OUTPUTS = ("sigmoid", "linear")
 # Extra inputs computed from the RGB frame inside the network: none, or Guides below.
-GUIDES = ("none", "blur-gradients")
+GUIDES = ("none", "blur-gradients", "multiscale")
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -48,46 +50,91 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.conv1(x)))
 
 
+def _gaussian(sigma: float) -> torch.Tensor:
+    radius = int(3 * sigma)
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    gauss = torch.exp(-0.5 * (t / sigma) ** 2)
+    return (gauss / gauss.sum()).view(1, 1, 1, -1)
+
+
+def _separable(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``x`` filtered per channel by the C x 1 x 1 x K ``kernel`` along both axes, borders
+    replicated. (C fixed in the kernel, not read from ``x``: ONNX export needs it constant.)"""
+    r = kernel.shape[-1] // 2
+    groups = kernel.shape[0]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), kernel, groups=groups)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), kernel.transpose(2, 3), groups=groups)
+
+
 class Guides(nn.Module):
-    """Texler et al.'s extra inputs, computed inside the network so every engine feeds RGB:
-    the frame blurred (Gaussian, sigma 3) and the horizontal and vertical Sobel gradients of
-    its luma, appended after the input channels."""
+    """Texler et al.'s extra inputs, computed inside the network so every engine feeds RGB,
+    appended after the input channels.
 
-    CHANNELS = 5
+    "blur-gradients": the frame blurred (Gaussian, sigma 3) and the horizontal and vertical
+    Sobel gradients of its luma. "multiscale" adds how busy the picture is around each pixel:
+    the log of the mean absolute colour difference to the next pixel, horizontally and
+    vertically, over 1, 5 and 15 pixel squares. Sketch and hatching looks draw strokes
+    where that is high; a network would need many layers and a wide view to measure it.
+    """
+
     SIGMA = 3.0
+    ENERGY_SIZES = (1, 5, 15)
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "blur-gradients") -> None:
         super().__init__()
-        radius = int(3 * self.SIGMA)
-        t = torch.arange(-radius, radius + 1, dtype=torch.float32)
-        gauss = torch.exp(-0.5 * (t / self.SIGMA) ** 2)
-        self.register_buffer("gauss", (gauss / gauss.sum()).view(1, 1, 1, -1), persistent=False)
+        self.energy_sizes = self.ENERGY_SIZES if kind == "multiscale" else ()
+        self.register_buffer(
+            "gauss", _gaussian(self.SIGMA).expand(3, 1, 1, -1).contiguous(), persistent=False
+        )
         sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
         self.register_buffer("sobel", torch.stack((sobel, sobel.T))[:, None], persistent=False)
         self.register_buffer(
             "luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False
         )
 
+    @property
+    def channels(self) -> int:
+        return 5 + 2 * len(self.energy_sizes)
+
+    def mirror_odd(self, in_channels: int) -> tuple[int, ...]:
+        """Channels whose sign flips when the frame is mirrored left-right (the x gradient)."""
+        return (in_channels + 3,)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = x[:, :3]
-        r = self.gauss.shape[-1] // 2
-        kx = self.gauss.expand(3, 1, 1, -1)
-        blurred = F.conv2d(F.pad(rgb, (r, r, 0, 0), mode="replicate"), kx, groups=3)
-        blurred = F.conv2d(
-            F.pad(blurred, (0, 0, r, r), mode="replicate"), kx.transpose(2, 3), groups=3
-        )
+        blurred = _separable(rgb, self.gauss)
         luma = (rgb * self.luma).sum(1, keepdim=True)
         gradients = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), self.sobel)
-        return torch.cat((x, blurred, gradients), dim=1)
+        parts = [x, blurred, gradients]
+        if self.energy_sizes:
+            dx = (rgb[..., :, 1:] - rgb[..., :, :-1]).abs().sum(1, keepdim=True)
+            dy = (rgb[..., 1:, :] - rgb[..., :-1, :]).abs().sum(1, keepdim=True)
+            energy = torch.cat(
+                (
+                    F.pad(dx, (1, 0, 0, 0), mode="replicate"),
+                    F.pad(dy, (0, 0, 1, 0), mode="replicate"),
+                ),
+                dim=1,
+            )
+            floor = 1.0 / 255
+            for size in self.energy_sizes:
+                mean = energy
+                if size > 1:
+                    r = size // 2
+                    mean = F.avg_pool2d(F.pad(energy, (r, r, r, r), mode="replicate"), size, 1)
+                # log scale from one 8-bit step (0) to a full black/white edge (~1)
+                parts.append(torch.log(mean + floor).sub(math.log(floor)).div(math.log(3 / floor)))
+        return torch.cat(parts, dim=1)
 
 
 class FewShotGenerator(nn.Module):
     """Image-to-image generator: NCHW in [0, 1] (RGB, then any guide channels) to NCHW RGB in [0, 1].
 
-    Encoder at full, 1/2 and 1/4 resolution, ``blocks`` residual blocks at 1/4, and a decoder
-    that upsamples and concatenates the encoder features of each level (U-Net skips), ending
-    with the input itself so colour detail survives. ``width`` is the channel count at full
-    resolution (doubled per level). Any height and width are accepted.
+    Encoder at full, 1/2, 1/4 (and, with ``depth`` 3, 1/8) resolution, ``blocks`` residual
+    blocks at the lowest, and a decoder that upsamples and concatenates the encoder features
+    of each level (U-Net skips), ending with the input itself so colour detail survives.
+    ``width`` is the channel count at full resolution (doubled per level up to 4x). Any
+    height and width are accepted.
     """
 
     def __init__(
@@ -97,6 +144,7 @@ class FewShotGenerator(nn.Module):
         blocks: int = 3,
         output: str = "sigmoid",
         guides: str = "none",
+        depth: int = 2,
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or blocks < 0:
@@ -105,23 +153,33 @@ class FewShotGenerator(nn.Module):
             raise ValueError(f"output must be one of {', '.join(OUTPUTS)}")
         if guides not in GUIDES:
             raise ValueError(f"guides must be one of {', '.join(GUIDES)}")
+        if depth not in DEPTHS:
+            raise ValueError(f"depth must be one of {', '.join(map(str, DEPTHS))}")
         self.in_channels = in_channels
         self.width = width
         self.blocks = blocks
         self.output = output
-        self.guides = Guides() if guides == "blur-gradients" else None
+        self.guides_kind = guides
+        self.depth = depth
+        self.guides = None if guides == "none" else Guides(guides)
         c = width
+        widths = [c * min(4, 2**level) for level in range(depth + 1)]  # c, 2c, 4c, 4c
         self.act = nn.LeakyReLU(0.2)
-        self.head = _conv(in_channels + (0 if self.guides is None else Guides.CHANNELS), c, 5)
-        self.down1 = _conv(c, 2 * c, 3, stride=2)
-        self.down2 = _conv(2 * c, 4 * c, 3, stride=2)
-        self.body = nn.Sequential(*(ResidualBlock(4 * c) for _ in range(blocks)))
+        self.head = _conv(in_channels + (0 if self.guides is None else self.guides.channels), c, 5)
+        # Named down1.., up1.. as before depth existed, so older styles' weights still load.
+        for level in range(1, depth + 1):
+            self.add_module(f"down{level}", _conv(widths[level - 1], widths[level], 3, stride=2))
+        self.body = nn.Sequential(*(ResidualBlock(widths[-1]) for _ in range(blocks)))
         # Decoder convolutions run at the lower resolution, then upsample: 4x cheaper than
         # upsampling first, and the next level's convolution smooths the interpolation.
-        self.up2 = _conv(8 * c, 2 * c, 3)
-        self.up1 = _conv(4 * c, c, 3)
+        for level in range(1, depth + 1):
+            self.add_module(f"up{level}", _conv(2 * widths[level], widths[level - 1], 3))
         self.tail = _conv(2 * c + in_channels, c, 3)
         self.out = nn.Conv2d(c, 3, 1)
+
+    @property
+    def size_multiple(self) -> int:
+        return 2**self.depth
 
     @property
     def arch_config(self) -> dict[str, int | str]:
@@ -131,26 +189,42 @@ class FewShotGenerator(nn.Module):
         if self.output != "sigmoid":
             config["output"] = self.output
         if self.guides is not None:
-            config["guides"] = "blur-gradients"
+            config["guides"] = self.guides_kind
+        if self.depth != 2:
+            config["depth"] = self.depth
         return config
+
+    def guide(self, x: torch.Tensor) -> torch.Tensor:
+        """The input with its guide channels appended: what ``styled`` takes."""
+        return x if self.guides is None else self.guides(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2], x.shape[-1]
-        # Always pad (possibly by zero) so a traced ONNX graph computes the padding from the
-        # input's shape instead of baking in the example's.
-        pad_h = (SIZE_MULTIPLE - height % SIZE_MULTIPLE) % SIZE_MULTIPLE
-        pad_w = (SIZE_MULTIPLE - width % SIZE_MULTIPLE) % SIZE_MULTIPLE
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        return self.styled(self.guide(self._pad(x)))[:, :, :height, :width]
 
-        full = self.act(self.head(x if self.guides is None else self.guides(x)))
-        half = self.act(self.down1(full))
-        quarter = self.act(self.down2(half))
-        y = self.body(quarter)
-        y = self.act(self.up2(torch.cat((y, quarter), dim=1)))
-        y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
-        y = self.act(self.up1(torch.cat((y, half), dim=1)))
-        y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
-        y = self.act(self.tail(torch.cat((y, full, x), dim=1)))
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` padded to a multiple of the size the levels need, edges replicated.
+
+        Always padded (possibly by zero) so a traced ONNX graph computes the padding from
+        the input's shape instead of baking in the example's."""
+        m = self.size_multiple
+        height, width = x.shape[-2], x.shape[-1]
+        return F.pad(x, (0, (m - width % m) % m, 0, (m - height % m) % m), mode="replicate")
+
+    def styled(self, guided: torch.Tensor) -> torch.Tensor:
+        """The network proper, on an input whose guides were computed already (training
+        computes them once on whole keyframes, so a patch's guides are those of the frame)."""
+        height, width = guided.shape[-2], guided.shape[-1]
+        guided = self._pad(guided)
+        levels = [self.act(self.head(guided))]
+        for level in range(1, self.depth + 1):
+            levels.append(self.act(getattr(self, f"down{level}")(levels[-1])))
+        y = self.body(levels[-1])
+        for level in range(self.depth, 0, -1):
+            y = self.act(getattr(self, f"up{level}")(torch.cat((y, levels[level]), dim=1)))
+            y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+        rgb = guided[:, : self.in_channels]
+        y = self.act(self.tail(torch.cat((y, levels[0], rgb), dim=1)))
         y = self.out(y)[:, :, :height, :width]
         if self.output == "sigmoid":
             return torch.sigmoid(y)

@@ -132,15 +132,17 @@ def trained(clip, pairs) -> tuple[TrainResult, list[Progress], list[np.ndarray]]
 
 
 @pytest.mark.parametrize("size", [(64, 96), (37, 53), (1, 1)])
-def test_generator_keeps_any_size_and_range(size):
-    generator = FewShotGenerator(in_channels=5, width=4, blocks=1).eval()
+@pytest.mark.parametrize("guides, depth", [("none", 2), ("multiscale", 3)])
+def test_generator_keeps_any_size_and_range(size, guides, depth):
+    generator = FewShotGenerator(in_channels=5, width=4, blocks=1, guides=guides, depth=depth)
+    generator.eval()
     with torch.inference_mode():
         out = generator(torch.rand(2, 5, *size))
     assert out.shape == (2, 3, *size)
     assert 0 <= out.min() and out.max() <= 1
 
 
-@pytest.mark.parametrize("guides", ["none", "blur-gradients"])
+@pytest.mark.parametrize("guides", ["none", "blur-gradients", "multiscale"])
 def test_generator_is_the_same_function_on_a_patch_as_in_the_frame(guides):
     """No normalisation layers: a patch's centre comes out as it does inside the whole frame."""
     torch.manual_seed(0)
@@ -151,6 +153,42 @@ def test_generator_is_the_same_function_on_a_patch_as_in_the_frame(guides):
         patch = generator(frame[:, :, 32:96, 32:96])
     # Beyond the receptive field of the patch border the two agree exactly (to float error).
     np.testing.assert_allclose(patch[:, :, 28:36, 28:36], whole[:, :, 60:68, 60:68], atol=1e-6)
+
+
+@pytest.mark.parametrize("guides", ["blur-gradients", "multiscale"])
+def test_a_patch_of_the_guided_frame_styles_as_the_frame_does(guides):
+    """Training cuts patches from keyframes whose guides were computed whole: the network
+    on such a patch gives the frame's output at the patch's centre, even for wide guides."""
+    torch.manual_seed(0)
+    generator = FewShotGenerator(width=4, blocks=1, guides=guides).eval()
+    frame = torch.rand(1, 3, 128, 128)
+    with torch.inference_mode():
+        whole = generator(frame)
+        patch = generator.styled(generator.guide(frame)[:, :, 32:96, 32:96])
+    np.testing.assert_allclose(patch[:, :, 24:40, 24:40], whole[:, :, 56:72, 56:72], atol=1e-5)
+
+
+def test_a_deeper_generator_sees_further():
+    """depth 3 adds a level at 1/8 resolution: a change 33 pixels away reaches the output."""
+    torch.manual_seed(0)
+    frame = torch.rand(1, 3, 128, 128)
+    moved = frame.clone()
+    moved[:, :, :, 96:] = 0
+    for depth, reaches in ((2, False), (3, True)):
+        generator = FewShotGenerator(width=4, blocks=1, depth=depth).eval()
+        with torch.inference_mode():
+            change = (generator(frame) - generator(moved))[:, :, :, :64].abs().max().item()
+        assert (change > 0) == reaches, depth
+
+
+def test_older_styles_weights_still_load():
+    """Depth became a setting after styles were saved with layers named down1/up1...: the
+    default depth keeps those names (and leaves depth out of the stored settings)."""
+    generator = FewShotGenerator(width=4, blocks=1)
+    layers = {name.split(".")[0] for name in generator.state_dict()}
+    assert layers == {"head", "down1", "down2", "body", "up1", "up2", "tail", "out"}
+    assert "depth" not in generator.arch_config
+    assert FewShotGenerator(width=4, blocks=1, depth=3).arch_config["depth"] == 3
 
 
 def test_linear_output_is_clamped_only_outside_training():
@@ -196,6 +234,25 @@ def test_training_patches_never_touch_validation_tiles():
             if tile.keyframe == keyframe:
                 apart = x + 16 <= tile.x or x >= tile.x + 16 or y + 16 <= tile.y or y >= tile.y + 16
                 assert apart, (x, y, tile)
+
+
+def test_mirrored_patches_flip_the_sign_of_horizontal_gradients():
+    rng = np.random.default_rng(0)
+    guided = rng.random((3, 32, 48)).astype(np.float32)
+    target = np.zeros((32, 48, 3), np.uint8)
+    sampler = PatchSampler([guided], [target], 16, rng=rng, mirror_odd=(1,))
+    sources, _ = sampler.sample(64)
+    sign = np.float32([1, -1, 1])[:, None, None]
+    seen = set()
+    for patch in sources:
+        y, x = map(int, np.argwhere(guided[0] == patch[0, 0, 0])[0])
+        crop = guided[:, y : y + 16, x : x + 16]
+        mirrored = crop.shape[2] < 16 or not np.array_equal(patch, crop)
+        if mirrored:  # its first column is the crop's last
+            crop = guided[:, y : y + 16, x - 15 : x + 1][:, :, ::-1] * sign
+        np.testing.assert_array_equal(patch, crop)
+        seen.add(mirrored)
+    assert seen == {False, True}
 
 
 def test_validation_batch_adds_context(pairs):
@@ -342,6 +399,10 @@ def test_bad_settings_are_refused():
         TrainConfig(patch_size=30)
     with pytest.raises(RestyleError, match="device"):
         TrainConfig(device="tpu")
+    with pytest.raises(RestyleError, match="generator_depth"):
+        TrainConfig(generator_depth=4)
+    with pytest.raises(RestyleError, match="2\\*\\*generator_depth"):
+        TrainConfig(generator_depth=3, patch_size=20)
 
 
 def test_cpu_allocator_tuning_is_idempotent():

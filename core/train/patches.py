@@ -49,9 +49,11 @@ def _window_is_clear(blocked: np.ndarray, size: int) -> np.ndarray:
 class PatchSampler:
     """Draws aligned (source, target) patch batches, never overlapping the validation tiles.
 
-    ``sources`` are uint8 HxWxC frames (RGB, then any guide channels), ``targets`` the
-    painted uint8 HxWx3 keyframes of the same size. Batches come back as float32 NCHW in
-    [0, 1]. All randomness comes from ``rng``, so a seed fixes every batch.
+    ``sources`` are uint8 HxWxC frames (RGB, then any guide channels), or float32 CxHxW
+    arrays (the frames with guides computed already); ``targets`` the painted uint8 HxWx3
+    keyframes of the same size. Batches come back as float32 NCHW in [0, 1]. Channels in
+    ``mirror_odd`` change sign when a patch is mirrored (a horizontal gradient). All
+    randomness comes from ``rng``, so a seed fixes every batch.
     """
 
     def __init__(
@@ -64,13 +66,15 @@ class PatchSampler:
         val_fraction: float = 0.1,
         max_val_tiles: int = 64,
         flip: bool = True,
+        mirror_odd: Sequence[int] = (),
     ) -> None:
         if len(sources) != len(targets) or not sources:
             raise RestyleError("Training needs at least one (frame, keyframe) pair")
         self.patch_size = patch_size
         self.flip = flip
         self.rng = rng
-        self.sources = [to_chw_float(s) for s in sources]
+        self.mirror_odd = list(mirror_odd)
+        self.sources = [s if s.dtype == np.float32 else to_chw_float(s) for s in sources]
         self.targets = [to_chw_float(t) for t in targets]
         for source in self.sources:
             if min(source.shape[1:]) < patch_size:
@@ -139,6 +143,8 @@ class PatchSampler:
                 # Mirroring left-right keeps the style's strokes plausible; rotations would not.
                 source, target = source[:, :, ::-1], target[:, :, ::-1]
             source_batch[i] = source
+            if flip and self.mirror_odd:
+                source_batch[i, self.mirror_odd] *= -1
             target_batch[i] = target
         return source_batch, target_batch
 
