@@ -23,6 +23,7 @@ on a 24-frame clip for fast iteration; full runs take budget x clips x looks plu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -234,6 +235,22 @@ def print_summary(cases: list[Case]) -> None:
     )
 
 
+def settings(pairs: list[str]) -> dict:
+    """``["generator_depth=2", "beta1=0.5"]`` as TrainConfig keywords, typed like the defaults."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in defaults:
+            sys.exit(f"bench_keyframes: no training setting {key!r}")
+        default = defaults[key]
+        if isinstance(default, bool):
+            out[key] = value.lower() in ("1", "true", "yes")
+        else:
+            out[key] = type(default)(value) if default is not None else value
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 s budget, 24 frames")
@@ -244,6 +261,13 @@ def main() -> None:
     parser.add_argument("--looks", default=",".join(LOOKS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, help="cases trained at once (processes)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="a TrainConfig setting other than the default, e.g. generator_depth=2 (repeatable)",
+    )
     parser.add_argument(
         "--clock",
         choices=("cpu", "wall"),
@@ -270,8 +294,12 @@ def main() -> None:
         "PSNR/SSIM: means over frames, against the filter's output",
         flush=True,
     )
+    if args.set:
+        print("settings other than the defaults:", ", ".join(args.set), flush=True)
     work = Path(tempfile.mkdtemp(prefix="restyle-keyframes-"))
-    config = TrainConfig(time_budget_s=budget, seed=args.seed, clock=args.clock)
+    config = TrainConfig(
+        time_budget_s=budget, seed=args.seed, clock=args.clock, **settings(args.set)
+    )
     jobs = []
     cases = []
     try:
