@@ -27,7 +27,7 @@ MAX_FILES = 16
 MAX_BYTES = 128 * 1024 * 1024  # a trained style is a few MB; this leaves room, not a GB
 MAX_META_BYTES = 1024 * 1024
 # arch_config of the few-shot generator: what training can produce, with margin.
-ARCH_LIMITS = {"in_channels": (1, 16), "width": (1, 128), "blocks": (0, 32)}
+ARCH_LIMITS = {"in_channels": (1, 16), "width": (1, 128), "blocks": (0, 32), "depth": (2, 3)}
 REQUIRED = ("style.json", "model.onnx", "weights.safetensors")
 _CHUNK = 1 << 20
 
