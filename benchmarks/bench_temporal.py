@@ -160,6 +160,22 @@ def masked_psnr(a, b, masks) -> float:
     return float("inf") if squared == 0 else float(10 * np.log10(count / squared))
 
 
+def excess_removed(source: float, plain: float, coherent: float) -> float:
+    """(plain - source) / (coherent - source); inf when the coherent output is steadier than
+    the source itself (all the excess removed), NaN when frame by frame already is."""
+    if plain <= source:
+        return math.nan
+    if coherent <= source:
+        return math.inf
+    return (plain - source) / (coherent - source)
+
+
+def removed_text(removed: float) -> str:
+    if math.isnan(removed):
+        return "no excess"
+    return "all" if math.isinf(removed) else f"x{removed:.2f}"
+
+
 class ClipJudge:
     """Goals 1 and 2 for one clip: the source's flows and masks are computed once."""
 
@@ -179,8 +195,7 @@ class ClipJudge:
         report = {}
         for flow, judge in self.judges.items():
             src, a, b = self.floor[flow], self.flicker[flow], judge.warping_error(coherent)
-            removed = (a - src) / max(b - src, 1e-12) if a > src else math.nan
-            report[flow] = (src, a, b, removed)  # NaN: frame by frame is steadier than the source
+            report[flow] = (src, a, b, excess_removed(src, a, b))
         report["sharpness"] = sharpness(coherent) / self.sharpness
         pairs = zip(self.plain[1:], coherent[1:], strict=True)  # frame 0 is the same in both
         report["psnr"] = float(np.mean([psnr(x, y) for x, y in pairs]))
@@ -204,10 +219,7 @@ def goals_met(report: dict, e2e: float) -> str:
 
 
 def table_row(name: str, report: dict, cost: float, e2e: float, e2e_wall: float) -> str:
-    removed = " / ".join(
-        "no excess" if math.isnan(report[f][3]) else f"x{report[f][3]:.2f}"
-        for f in ("farneback", "dis")
-    )
+    removed = " / ".join(removed_text(report[f][3]) for f in ("farneback", "dis"))
     e2e_text = "n/m" if math.isnan(e2e) else f"{100 * e2e:.1f} % / {100 * e2e_wall:.1f} %"
     return (
         f"| {name} | {removed} | {report['sharpness']:.3f} | {report['psnr']:.1f} dB | "
@@ -221,7 +233,7 @@ def print_report(label: str, report: dict, cost: float) -> None:
         src, a, b, removed = report[flow]
         print(
             f"    warping error ({flow:9s}) source {src:.6f}  frame-by-frame {a:.6f}  "
-            f"coherent {b:.6f}  excess removed x{removed:.2f}"
+            f"coherent {b:.6f}  excess removed {removed_text(removed)}"
         )
     print(
         f"    sharpness x{report['sharpness']:.3f}  PSNR vs frame-by-frame "
