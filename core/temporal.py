@@ -215,10 +215,10 @@ class TemporalBlender:
         """Zero the flow (in place) where the source stood still; returns the photometric
         difference of the flow now used.
 
-        Still: the flow is under a pixel and the unmoved previous frame matches the current
-        one at least as well as the warped one (within ``still_margin`` levels). DIS's noise on
-        a still background is a pixel or more at 720p; following it shifts the fine texture a
-        little at every frame, which blurs it and lets it flicker.
+        Still: the flow is under a pixel (at the flow's size) and the unmoved previous frame
+        matches the current one at least as well as the warped one (within ``still_margin``
+        levels). DIS's noise on a still background is a pixel or more at 720p; following it
+        shifts the fine texture a little at every frame, which blurs it and lets it flicker.
         """
         if self.still_margin is None:
             return difference
