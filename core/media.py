@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -473,7 +475,7 @@ def _decode_movie(
             except _SeekedPastStart:
                 continue
         finally:
-            container.close()
+            _close_movie(container, stream)
     raise RestyleError(f"{info.path.name}: frame {start} cannot be decoded")
 
 
@@ -535,10 +537,8 @@ def _report_decode_errors(
     import av.logging
 
     decoder = stream.codec_context.name
-    level = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    try:
-        with av.logging.Capture(local=False) as logs:
+    with _ffmpeg_errors_logged(), av.logging.Capture(local=False) as logs:
+        try:
             seen = 0
             for index, frame in enumerate(frames, start):
                 errors = [m for m in logs[seen:] if m[1] == decoder and m[0] <= av.logging.ERROR]
@@ -546,8 +546,49 @@ def _report_decode_errors(
                 if errors:
                     report(index)
                 yield frame
+        finally:
+            _idle_decoder(stream)  # no decoder thread may be logging when the level drops
+
+
+_log_users = 0
+_log_users_lock = threading.Lock()
+_level_before: int | None = None
+
+
+@contextmanager
+def _ffmpeg_errors_logged() -> Iterator[None]:
+    """FFmpeg's errors reach Python while any reader needs them; the level in force before
+    the first one is restored after the last (readers on several threads overlap)."""
+    import av.logging
+
+    global _log_users, _level_before
+    with _log_users_lock:
+        if _log_users == 0:
+            _level_before = av.logging.get_level()
+            av.logging.set_level(av.logging.ERROR)
+        _log_users += 1
+    try:
+        yield
     finally:
-        av.logging.set_level(level)
+        with _log_users_lock:
+            _log_users -= 1
+            if _log_users == 0:
+                av.logging.set_level(_level_before)
+
+
+def _idle_decoder(stream: av.VideoStream) -> None:
+    """Let the decoder's threads finish with Python's lock released. A frame thread that
+    logs waits for that lock, and freeing the decoder (which joins those threads) holds it:
+    without this, closing a movie whose decoder was logging an error hangs for good."""
+    try:
+        stream.codec_context.flush_buffers()
+    except (av.FFmpegError, ValueError):
+        pass
+
+
+def _close_movie(container: av.container.InputContainer, stream: av.VideoStream) -> None:
+    _idle_decoder(stream)
+    container.close()
 
 
 def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:
@@ -567,7 +608,7 @@ def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarr
             f"{info.path.name}: decoding failed near frame {index} ({_reason(exc)})"
         ) from None
     finally:
-        container.close()
+        _close_movie(container, stream)
     raise RestyleError(f"{info.path.name}: frame {index} cannot be decoded (the stream ends)")
 
 
