@@ -155,7 +155,7 @@ def test_generator_is_the_same_function_on_a_patch_as_in_the_frame(guides):
     np.testing.assert_allclose(patch[:, :, 28:36, 28:36], whole[:, :, 60:68, 60:68], atol=1e-6)
 
 
-@pytest.mark.parametrize("guides", ["blur-gradients", "multiscale"])
+@pytest.mark.parametrize("guides", ["blur-gradients", "multiscale", "edges"])
 def test_a_patch_of_the_guided_frame_styles_as_the_frame_does(guides):
     """Training cuts patches from keyframes whose guides were computed whole: the network
     on such a patch gives the frame's output at the patch's centre, even for wide guides."""
@@ -324,8 +324,8 @@ def test_cancel_returns_the_best_weights_so_far(pairs):
     figures = cancelled.figures
     assert figures.stopped_because == "cancelled" and figures.iterations == 35
     # Validated at 10, 20, 30, and once more on cancelling so the last 5 iterations count.
-    assert [i for i, _ in figures.val_history] == [10, 20, 30, 35]
-    best_iteration, best_val = min(figures.val_history, key=lambda entry: entry[1])
+    assert [i for i, _, _ in figures.val_history] == [10, 20, 30, 35]
+    best_iteration, _, best_val = min(figures.val_history, key=lambda entry: entry[2])
     assert (figures.best_iteration, figures.val_l1) == (best_iteration, best_val)
     # The weights are exactly those of an uncancelled run stopped at the best iteration.
     reference = train_style(pairs, config=replace(config, max_iterations=best_iteration))
@@ -355,10 +355,16 @@ def test_cancel_before_the_first_iteration(pairs):
 
 
 def test_patience_stops_when_validation_stalls(pairs):
-    # An improvement of 90 % per validation is impossible, so every validation after the
-    # first is a plateau: the first two lower the learning rate, the third stops the run.
+    # An improvement of 90 % per validation is impossible, and the patience is shorter than
+    # an iteration, so every validation after the first is a plateau: the first two lower the
+    # learning rate, the third stops the run.
     config = replace(
-        SMALL, max_iterations=None, val_every=5, patience=1, min_improvement=0.9, lr_drops=2
+        SMALL,
+        max_iterations=None,
+        val_every=5,
+        patience_s=1e-9,
+        min_improvement=0.9,
+        lr_drops=2,
     )
     result = train_style(pairs, config=config)
     assert result.figures.stopped_because == "patience"
@@ -392,6 +398,13 @@ def test_guide_channels_widen_the_input(pairs):
 def test_bad_training_input_is_refused(bad_pairs, message):
     with pytest.raises(RestyleError, match=message):
         train_style(bad_pairs, config=SMALL)
+
+
+def test_settings_know_every_guide():
+    from restyle.core.train import trainer
+    from restyle.models import fewshot
+
+    assert trainer.GUIDES == fewshot.GUIDES
 
 
 def test_bad_settings_are_refused():

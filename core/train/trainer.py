@@ -29,10 +29,13 @@ from ..errors import RestyleError
 from ..progress import CancelToken, Progress, ProgressCallback
 from ..torch_tuning import tune_cpu_allocator
 from .patches import PatchSampler, to_chw_float
+from .stopping import PlateauRule
 
 if TYPE_CHECKING:
     import torch
 
+# models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
+GUIDES = ("none", "blur-gradients", "multiscale", "edges")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
@@ -81,13 +84,15 @@ class TrainConfig:
     # Validation: the share of keyframe tiles held out, and how often they are scored.
     val_fraction: float = 0.1
     val_every: int = 100
-    # After this many validations without a relative improvement of min_improvement, the
-    # learning rate is multiplied by lr_decay, up to lr_drops times; the next such plateau
-    # stops training. A plateau at a high rate is often the optimiser bouncing around a
-    # minimum it reaches once the rate is lower, not the end of learning.
-    patience: int = 10
-    min_improvement: float = 0.002
-    lr_drops: int = 3
+    # Stopping (core/train/stopping.py): a plateau is patience_s seconds (of the run's clock)
+    # in which the validation loss, smoothed over the last `smooth` validations, did not fall
+    # by min_improvement (relative; 1 % of L1 is ~0.09 dB). A plateau multiplies the rate by
+    # lr_decay, up to lr_drops times; the next one stops training. A plateau at a high rate
+    # is often the optimiser bouncing around a minimum it reaches once the rate is lower.
+    patience_s: float = 60.0
+    min_improvement: float = 0.01
+    smooth: int = 5
+    lr_drops: int = 2
     lr_decay: float = 0.3
     # Anneal the rate over the run (cosine down to 5 %): the last, small steps settle the
     # fine detail that a constant rate keeps shaking.
@@ -120,14 +125,16 @@ class TrainConfig:
             problems.append("adversarial_loss must be 'lsgan' or 'hinge'")
         if not 0 < self.val_fraction < 0.5:
             problems.append("val_fraction must be between 0 and 0.5")
-        if self.val_every < 1 or self.patience < 1:
-            problems.append("val_every and patience must be at least 1")
+        if self.val_every < 1 or self.smooth < 1:
+            problems.append("val_every and smooth must be at least 1")
+        if not self.patience_s > 0 or not 0 <= self.min_improvement < 1:
+            problems.append("patience_s must be positive and min_improvement in [0, 1)")
         if self.lr_drops < 0 or not 0 < self.lr_decay < 1:
             problems.append("lr_drops must not be negative and lr_decay must be in (0, 1)")
         if self.generator_output not in ("sigmoid", "linear"):
             problems.append("generator_output must be 'sigmoid' or 'linear'")
-        if self.generator_guides not in ("none", "blur-gradients", "multiscale"):
-            problems.append("generator_guides must be 'none', 'blur-gradients' or 'multiscale'")
+        if self.generator_guides not in GUIDES:
+            problems.append(f"generator_guides must be one of {', '.join(GUIDES)}")
         if self.generator_depth not in (2, 3):
             problems.append("generator_depth must be 2 or 3")
         if self.patch_size % 2**self.generator_depth:
@@ -154,8 +161,8 @@ class TrainFigures:
     best_iteration: int
     stopped_because: StopReason
     device: str
-    # (iteration, validation L1) of every validation, in order: the learning curve.
-    val_history: tuple[tuple[int, float], ...] = ()
+    # (iteration, seconds, validation L1) of every validation, in order: the learning curve.
+    val_history: tuple[tuple[int, float, float], ...] = ()
     # Iterations at which a plateau lowered the learning rate.
     lr_dropped_at: tuple[int, ...] = ()
 
@@ -423,8 +430,7 @@ class _Run:
         best_val = math.inf
         best_state: dict[str, torch.Tensor] = {}
         best_iteration = 0
-        reference_val = math.inf  # the value the patience counter measures improvement from
-        stale = 0
+        plateaus = PlateauRule(config.patience_s, config.min_improvement, config.smooth)
         train_l1_sum, train_l1_count, last_train_l1 = 0.0, 0, math.nan
         last_report = started
         next_preview = started + config.preview_every_s
@@ -432,12 +438,12 @@ class _Run:
         validated_at = -1
         stopped: StopReason
 
-        history: list[tuple[int, float]] = []
+        history: list[tuple[int, float, float]] = []
         lr_dropped_at: list[int] = []
 
         def checkpoint(value: float) -> None:
             nonlocal best_val, best_state, best_iteration
-            history.append((iteration, round(value, 6)))
+            history.append((iteration, round(clock() - started, 2), round(value, 6)))
             if value < best_val or not best_state:  # (a diverged run scores NaN)
                 best_val, best_iteration = value, iteration
                 best_state = {
@@ -476,16 +482,11 @@ class _Run:
                 last_train_l1 = train_l1_sum / train_l1_count
                 train_l1_sum, train_l1_count = 0.0, 0
                 checkpoint(value)
-                if value < reference_val * (1 - config.min_improvement):
-                    reference_val, stale = value, 0
-                else:
-                    stale += 1
-                    if stale >= config.patience:
-                        if len(lr_dropped_at) == config.lr_drops:
-                            stopped = "patience"
-                            break
-                        lr_dropped_at.append(iteration)
-                        stale = 0
+                if plateaus.update(clock() - started, value) == "plateau":
+                    if len(lr_dropped_at) == config.lr_drops:
+                        stopped = "patience"
+                        break
+                    lr_dropped_at.append(iteration)
 
             now = clock()
             if now >= next_preview:
