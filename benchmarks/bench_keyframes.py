@@ -180,15 +180,15 @@ def run_case(
     )
 
 
-def curve_text(history: list, points: int = 8) -> str:
-    """A few (iteration: validation L1) points of the learning curve, first and last kept."""
+def curve_text(history: list, points: int = 10) -> str:
+    """A few points of the learning curve, iteration@seconds:validation L1, last kept."""
     if not history:
         return "-"
     step = max(1, len(history) // points)
     picked = history[::step]
     if picked[-1] != history[-1]:
         picked.append(history[-1])
-    return " ".join(f"{int(i)}:{v:.4f}" for i, v in picked)
+    return " ".join(f"{int(i)}@{t:.0f}s:{v:.4f}" for i, t, v in picked)
 
 
 def print_case(case: Case) -> None:
@@ -198,9 +198,11 @@ def print_case(case: Case) -> None:
         f"{case.held_psnr:5.2f} dB (worst frame {case.held_psnr_worst:5.2f}, identity "
         f"{case.identity_psnr:5.2f}) SSIM {case.held_ssim:.3f} | warp {case.warp_learned:.5f} "
         f"vs filter {case.warp_truth:.5f} (x{case.warp_learned / case.warp_truth:.2f}) | "
-        f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} s {t['config']['clock']}, "
+        f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} of "
+        f"{t['config']['time_budget_s']:.0f} s {t['config']['clock']}, "
         f"{t['iterations']} it, best {t['best_iteration']}, LR lowered at "
-        f"{t.get('lr_dropped_at') or '-'}, stopped: {t['stopped_because']}",
+        f"{t.get('lr_dropped_at') or '-'}, stopped: {t['stopped_because']} "
+        f"(iteration {t['iterations']})",
         flush=True,
     )
     print(f"{'':18s} validation curve {curve_text(t.get('val_history', []))}", flush=True)
@@ -251,6 +253,26 @@ def settings(pairs: list[str]) -> dict:
     return out
 
 
+def case_budgets(pairs: list[str]) -> dict[tuple[str, str], float]:
+    """``["megamind/grade=900"]`` as {("megamind", "grade"): 900.0}."""
+    out = {}
+    for pair in pairs:
+        case, _, seconds = pair.partition("=")
+        clip, _, look = case.partition("/")
+        if clip not in CLIP_START or look not in LOOKS or not seconds:
+            sys.exit(f"bench_keyframes: --case-budget wants CLIP/LOOK=SECONDS, not {pair!r}")
+        out[clip, look] = float(seconds)
+    return out
+
+
+def case_config(
+    config: TrainConfig, clip: str, look: str, budgets: dict[tuple[str, str], float]
+) -> TrainConfig:
+    if (clip, look) not in budgets:
+        return config
+    return dataclasses.replace(config, time_budget_s=budgets[clip, look])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 s budget, 24 frames")
@@ -261,6 +283,14 @@ def main() -> None:
     parser.add_argument("--looks", default=",".join(LOOKS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, help="cases trained at once (processes)")
+    parser.add_argument(
+        "--case-budget",
+        action="append",
+        default=[],
+        metavar="CLIP/LOOK=SECONDS",
+        help="another budget for one case, e.g. megamind/grade=900 to watch the stopping "
+        "rule end a run that has converged (repeatable)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -296,10 +326,13 @@ def main() -> None:
     )
     if args.set:
         print("settings other than the defaults:", ", ".join(args.set), flush=True)
+    if args.case_budget:
+        print("budgets other than the default:", ", ".join(args.case_budget), flush=True)
     work = Path(tempfile.mkdtemp(prefix="restyle-keyframes-"))
     config = TrainConfig(
         time_budget_s=budget, seed=args.seed, clock=args.clock, **settings(args.set)
     )
+    budgets = case_budgets(args.case_budget)
     jobs = []
     cases = []
     try:
@@ -313,7 +346,10 @@ def main() -> None:
             source_dir.mkdir(parents=True)
             for i, frame in enumerate(sources):
                 write_png(source_dir / f"{i:04d}.png", frame)
-            jobs += [(work, clip_name, sources, look, config) for look in looks]
+            jobs += [
+                (work, clip_name, sources, look, case_config(config, clip_name, look, budgets))
+                for look in looks
+            ]
         # Spawned, not forked: a forked child inherits OpenCV's thread pool mid-state and hangs.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max(1, args.jobs), mp_context=context) as pool:

@@ -236,6 +236,24 @@ def test_training_patches_never_touch_validation_tiles():
                 assert apart, (x, y, tile)
 
 
+def test_hard_examples_are_drawn_where_the_error_is():
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
+    keyframe = np.stack([xs, ys, np.zeros_like(xs)], axis=2).astype(np.uint8)
+    sampler = PatchSampler(
+        [keyframe], [keyframe], 16, rng=np.random.default_rng(2), flip=False, val_fraction=0.05
+    )
+    error = np.zeros((HEIGHT, WIDTH), np.float32)
+    error[40:44, 70:74] = 1  # the generator is wrong only in this 4x4 square
+    sampler.set_errors([error], share=0.5)
+    sources, _ = sampler.sample(400)
+    corners = [(round(p[1].min() * 255), round(p[0].min() * 255)) for p in sources]
+    covers = [y <= 43 and y + 16 > 40 and x <= 73 and x + 16 > 70 for y, x in corners]
+    # Half of each batch is drawn by error (all of those cover the square), half uniformly
+    # (which covers it only sometimes).
+    assert all(covers[:200])
+    assert 0 < sum(covers[200:]) < 75
+
+
 def test_mirrored_patches_flip_the_sign_of_horizontal_gradients():
     rng = np.random.default_rng(0)
     guided = rng.random((3, 32, 48)).astype(np.float32)

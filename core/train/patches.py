@@ -84,6 +84,23 @@ class PatchSampler:
                 )
         self.val_tiles = self._choose_val_tiles(val_fraction, max_val_tiles)
         self._corners = self._training_corners()
+        # Hard-example mining: per keyframe, the cumulative sampling weight of each allowed
+        # corner (None: uniform), and the share of every batch drawn by those weights.
+        self._weights: list[np.ndarray | None] = [None] * len(self.sources)
+        self.hard_share = 0.0
+
+    def set_errors(self, errors: Sequence[np.ndarray], share: float) -> None:
+        """Draw ``share`` of each batch where the generator is worst: ``errors`` are per-pixel
+        HxW errors of every keyframe, and a window's weight is its mean error."""
+        p = self.patch_size
+        for k, error in enumerate(errors):
+            integral = np.zeros((error.shape[0] + 1, error.shape[1] + 1), dtype=np.float64)
+            integral[1:, 1:] = error.cumsum(0).cumsum(1)
+            window = integral[p:, p:] - integral[:-p, p:] - integral[p:, :-p] + integral[:-p, :-p]
+            allowed, _ = self._corners[k]
+            weight = window.ravel()[allowed]
+            self._weights[k] = np.cumsum(weight + 1e-9 * weight.max() + 1e-12)
+        self.hard_share = share
 
     def _choose_val_tiles(self, fraction: float, most: int) -> list[Tile]:
         p = self.patch_size
@@ -134,9 +151,15 @@ class PatchSampler:
         flips = rng.random(batch_size) < 0.5 if self.flip else np.zeros(batch_size, dtype=bool)
         source_batch = np.empty((batch_size, self.in_channels, p, p), dtype=np.float32)
         target_batch = np.empty((batch_size, 3, p, p), dtype=np.float32)
+        hard = np.arange(batch_size) < round(self.hard_share * batch_size)
         for i, (k, pick, flip) in enumerate(zip(keyframes, picks, flips, strict=True)):
             allowed, stride = self._corners[k]
-            y, x = divmod(int(allowed[int(pick * allowed.size)]), stride)
+            weights = self._weights[k]
+            if hard[i] and weights is not None:
+                index = min(int(np.searchsorted(weights, pick * weights[-1])), allowed.size - 1)
+            else:
+                index = int(pick * allowed.size)
+            y, x = divmod(int(allowed[index]), stride)
             source = self.sources[k][:, y : y + p, x : x + p]
             target = self.targets[k][:, y : y + p, x : x + p]
             if flip:

@@ -81,6 +81,9 @@ class TrainConfig:
     generator_depth: int = 3
     discriminator_width: int = 16
     flip: bool = True
+    # Hard-example mining: this share of every batch is drawn where the generator's error on
+    # the keyframes is highest (refreshed at every validation); 0 draws uniformly.
+    hard_share: float = 0.0
     # Validation: the share of keyframe tiles held out, and how often they are scored.
     val_fraction: float = 0.1
     val_every: int = 100
@@ -123,6 +126,8 @@ class TrainConfig:
             problems.append("loss weights must not be negative")
         if self.adversarial_loss not in ("lsgan", "hinge"):
             problems.append("adversarial_loss must be 'lsgan' or 'hinge'")
+        if not 0 <= self.hard_share <= 1:
+            problems.append("hard_share must be in [0, 1]")
         if not 0 < self.val_fraction < 0.5:
             problems.append("val_fraction must be between 0 and 0.5")
         if self.val_every < 1 or self.smooth < 1:
@@ -373,6 +378,22 @@ class _Run:
         self.generator.train()
         return total / self.val_targets.numel()
 
+    def mine_hard_examples(self) -> None:
+        """Tell the sampler where the generator is now worst on each keyframe."""
+        import torch
+
+        if self.config.hard_share <= 0:
+            return
+        errors = []
+        self.generator.eval()
+        with torch.inference_mode():
+            for source, target in zip(self.sampler.sources, self.sampler.targets, strict=True):
+                output = self.generator.styled(torch.from_numpy(source)[None].to(self.device))
+                error = (output[0] - torch.from_numpy(target).to(self.device)).abs().mean(0)
+                errors.append(error.float().cpu().numpy())
+        self.generator.train()
+        self.sampler.set_errors(errors, self.config.hard_share)
+
     def preview(self) -> None:
         import torch
 
@@ -482,6 +503,7 @@ class _Run:
                 last_train_l1 = train_l1_sum / train_l1_count
                 train_l1_sum, train_l1_count = 0.0, 0
                 checkpoint(value)
+                self.mine_hard_examples()
                 if plateaus.update(clock() - started, value) == "plateau":
                     if len(lr_dropped_at) == config.lr_drops:
                         stopped = "patience"
