@@ -27,7 +27,7 @@ DEPTHS = (2, 3)
 # clamped to [0, 1] outside training.
 OUTPUTS = ("sigmoid", "linear")
 # Extra inputs computed from the RGB frame inside the network: none, or Guides below.
-GUIDES = ("none", "blur-gradients", "multiscale", "edges")
+GUIDES = ("none", "blur-gradients", "multiscale")
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -79,15 +79,10 @@ class Guides(nn.Module):
 
     SIGMA = 3.0
     ENERGY_SIZES = (1, 5, 15)
-    # "edges" adds, along each row (column), the strongest horizontal (vertical) colour step
-    # within these reaches: how far the nearest edge is, which edge-aware filters (domain
-    # transform, bilateral) decide by and a network would need a very wide view to measure.
-    EDGE_REACHES = (9, 31, 91)
 
     def __init__(self, kind: str = "blur-gradients") -> None:
         super().__init__()
-        self.energy_sizes = self.ENERGY_SIZES if kind in ("multiscale", "edges") else ()
-        self.edge_reaches = self.EDGE_REACHES if kind == "edges" else ()
+        self.energy_sizes = self.ENERGY_SIZES if kind == "multiscale" else ()
         self.register_buffer(
             "gauss", _gaussian(self.SIGMA).expand(3, 1, 1, -1).contiguous(), persistent=False
         )
@@ -99,7 +94,7 @@ class Guides(nn.Module):
 
     @property
     def channels(self) -> int:
-        return 5 + 2 * len(self.energy_sizes) + 2 * len(self.edge_reaches)
+        return 5 + 2 * len(self.energy_sizes)
 
     def mirror_odd(self, in_channels: int) -> tuple[int, ...]:
         """Channels whose sign flips when the frame is mirrored left-right (the x gradient)."""
@@ -127,15 +122,6 @@ class Guides(nn.Module):
                     r = size // 2
                     mean = F.avg_pool2d(F.pad(energy, (r, r, r, r), mode="replicate"), size, 1)
                 parts.append(_log_energy(mean))
-            for reach in self.edge_reaches:
-                r = reach // 2
-                across = F.max_pool2d(
-                    F.pad(energy[:, :1], (r, r, 0, 0), mode="replicate"), (1, reach), 1
-                )
-                down = F.max_pool2d(
-                    F.pad(energy[:, 1:], (0, 0, r, r), mode="replicate"), (reach, 1), 1
-                )
-                parts.append(_log_energy(torch.cat((across, down), dim=1)))
         return torch.cat(parts, dim=1)
 
 

@@ -5,9 +5,9 @@ the keyframes (with their guide channels) and is pulled towards the painted pixe
 loss; a PatchGAN critic can pull towards the keyframes' texture (off by default: on looks
 made by fixed filters it cost PSNR and 40 % of each iteration; their VGG perceptual loss
 needs pretrained weights Restyle cannot ship). The rate anneals over the run; when the
-validation loss on held-out tiles stops improving, the rate is lowered, and only a plateau
-after the last drop stops training, as do the time budget and the user cancelling; the best
-validated weights are returned in every case.
+smoothed validation loss on held-out tiles stops improving for a while (core/train/stopping.py),
+the rate is lowered, and only a plateau after the last drop stops training, as do the time
+budget and the user cancelling; the best validated weights are returned in every case.
 
 Torch is imported inside the functions: this module is on the training path only.
 """
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import torch
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
-GUIDES = ("none", "blur-gradients", "multiscale", "edges")
+GUIDES = ("none", "blur-gradients", "multiscale")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
