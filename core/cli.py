@@ -181,13 +181,54 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     from .builtins import install_builtins
 
+    steady = _steady_settings(args) if args.steady else None
     dest = Path(args.bundle) if args.bundle else _library(args).builtin_dir
     log = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     install_builtins(dest, force=args.force, log=log)
     from .mappings.matte_model import install_matte
 
     install_matte(dest, force=args.force, log=log)
+    if steady is not None:
+        return _setup_steady(args, steady, log)
     _emit(args, {"builtin": str(dest)}, f"built-in styles and the matte network ready in {dest}")
+    return 0
+
+
+def _steady_settings(args: argparse.Namespace):
+    """``setup --steady``'s settings, checked before anything is converted or written."""
+    from dataclasses import replace
+
+    from .engines import torch_available
+
+    if args.bundle:
+        raise RestyleError("--steady writes into the style library; leave out --bundle")
+    missing = [f for f in args.steady if not Path(f).exists()]
+    if missing:
+        raise RestyleError(f"no such footage: {', '.join(missing)}")
+    if args.steady_steps is not None and args.steady_steps < 1:
+        raise RestyleError(f"--steady-steps must be at least 1, got {args.steady_steps}")
+    if not torch_available():
+        raise RestyleError(
+            "the steady variant is fine-tuned with PyTorch: pip install torch==2.13.0"
+        )
+    from ..models.steady import SteadySettings
+
+    settings = SteadySettings()
+    return replace(settings, steps=args.steady_steps) if args.steady_steps else settings
+
+
+def _setup_steady(args: argparse.Namespace, settings, log) -> int:
+    """``setup --steady FOOTAGE...``: the fine-tuned steady variant (core/steady.py)."""
+    from .steady import make_steady
+
+    library = _library(args)
+    folder = make_steady(library, args.steady, settings, log=log)
+    _emit(
+        args,
+        {"builtin": str(library.builtin_dir), "steady": str(folder)},
+        f"steady variant of the built-in styles ready in {folder}; "
+        "coherent jobs on built-in styles use it",
+    )
     return 0
 
 
@@ -652,6 +693,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bundle", help="write the converted models into this folder instead")
     p.add_argument("--force", action="store_true", help="convert again even if present")
+    p.add_argument(
+        "--steady",
+        nargs="+",
+        metavar="FOOTAGE",
+        help="also fine-tune the steadier variant of the built-ins on frames of this footage "
+        "(minutes; coherent jobs use it)",
+    )
+    p.add_argument("--steady-steps", type=int, help="fine-tune steps (default 300)")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser(
