@@ -82,8 +82,9 @@ class TrainConfig:
     discriminator_width: int = 16
     flip: bool = True
     # Hard-example mining: this share of every batch is drawn where the generator's error on
-    # the keyframes is highest (refreshed at every validation); 0 draws uniformly.
-    hard_share: float = 0.0
+    # the keyframes is highest (refreshed at every validation; ~4 % of the time); 0 draws
+    # uniformly. 0.5 at 80 CPU-s (vtest): pencil 20.8 -> 21.0 dB, stylization 21.8 -> 22.1.
+    hard_share: float = 0.5
     # Validation: the share of keyframe tiles held out, and how often they are scored.
     val_fraction: float = 0.1
     val_every: int = 100
