@@ -1,12 +1,19 @@
-"""The steady variant of the built-in styles: made on request, found only while it is current.
+"""The steady variant of the built-in styles: bilinear instead of nearest upsampling.
 
-``restyle setup --steady FOOTAGE...`` fine-tunes the 26-style network for shift equivariance
-(``models/steady.py``) on frames of the given footage and writes ``multistyle26-steady``
-(safetensors for torch, ONNX for ONNX Runtime) and a small JSON record beside the built-ins.
-The record names the digest of the source weights it was made from: when the built-ins are
-converted again (other weights), the variant is stale and is not used; the plain network
-runs instead. Coherent jobs (temporal > 0) on built-in styles use the variant when it is
-current (``StyleSettings.steady``).
+The 26-style network draws its texture on the grid of its two nearest-neighbour 2x
+upsamplings (and its two stride-2 layers): content moving by 1-3 px gets new texture
+(``bench_temporal.py --equivariance``: 15-16 dB against 40 dB for 4 px), so footage with
+independent motion flickers in a way no blend of past frames can steady. The same weights
+with bilinear upsampling draw texture that follows sub-grid motion much better (22-24 dB at
+1-3 px) and flicker far less frame by frame, at the price of a different look (README:
+median 26 dB, worst 17 dB against the original output): so it is opt-in per job
+(``--steady``), never a silent default. A fine-tune for shift equivariance was measured and
+dropped (README).
+
+``restyle setup --steady`` exports it beside the built-ins (seconds; no training): its own
+ONNX file, and a small record naming the digest of the source weights. The torch engine
+reads the source weights themselves. When the built-ins are converted again (other weights),
+the record no longer matches and the variant is not used: the plain network runs.
 """
 
 from __future__ import annotations
@@ -16,10 +23,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
 
 from ..models.registry import ARCHS
 from .engines.base import ModelFiles
@@ -27,8 +32,7 @@ from .errors import RestyleError
 
 STEADY_NAME = "multistyle26-steady"
 SOURCE_NAME = "multistyle26"
-FRAMES_PER_FILE = 12
-FRAME_HEIGHT = 360
+CONFIG = {"upsample": "bilinear"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,106 +50,51 @@ def _record_path(folder: Path) -> Path:
 
 
 def steady_files(library) -> ModelFiles | None:
-    """The steady variant's files when they were made from the library's current built-in
-    weights; None when missing, incomplete or stale (then the plain network runs)."""
+    """The steady variant when it was made from the library's current built-in weights;
+    None when missing, incomplete or stale (then the plain network runs)."""
     source = library.builtin_file(SOURCE_NAME, ".safetensors")
-    folder = library.builtin_dir
-    record = _record_path(folder)
-    onnx, weights = folder / f"{STEADY_NAME}.onnx", folder / f"{STEADY_NAME}.safetensors"
-    if source is None or not (record.is_file() and onnx.is_file() and weights.is_file()):
+    record, onnx = _record_path(library.builtin_dir), library.builtin_dir / f"{STEADY_NAME}.onnx"
+    if source is None or not (record.is_file() and onnx.is_file()):
         return None
     try:
         meta = json.loads(record.read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("source") != file_digest(source) or meta.get("weights") != file_digest(weights):
+    if meta.get("source") != file_digest(source) or meta.get("onnx") != file_digest(onnx):
         return None
-    return ModelFiles(ARCHS[SOURCE_NAME], onnx, weights, dict(meta.get("arch_config", {})))
+    return ModelFiles(ARCHS[SOURCE_NAME], onnx, source, dict(meta.get("arch_config", CONFIG)))
 
 
-def footage_frames(paths: Sequence[Path], height: int = FRAME_HEIGHT) -> list[np.ndarray]:
-    """Up to FRAMES_PER_FILE frames spread over each movie, sequence or picture, resized to
-    ``height`` (uint8 RGB)."""
-    import cv2
-
-    from .media import decode_range, probe
-
-    frames = []
-    for path in paths:
-        info = probe(path)
-        picks = np.unique(np.linspace(0, info.frame_count - 1, FRAMES_PER_FILE).astype(int))
-        for index in picks:
-            frame = next(iter(decode_range(path, int(index), int(index))))[..., :3]
-            if frame.dtype == np.uint16:
-                frame = (frame // 257).astype(np.uint8)
-            h, w = frame.shape[:2]
-            width = max(1, round(w * height / h))
-            interp = cv2.INTER_AREA if height < h else cv2.INTER_CUBIC
-            frames.append(
-                np.ascontiguousarray(cv2.resize(frame, (width, height), interpolation=interp))
-            )
-    return frames
+def steady_key(library) -> str:
+    """What a job's settings key records of the variant: its ONNX file's digest, or 'plain'."""
+    files = steady_files(library)
+    return file_digest(files.onnx) if files is not None and files.onnx else "plain"
 
 
-def make_steady(
-    library,
-    footage: Sequence[str | os.PathLike],
-    settings=None,
-    log: Callable[[str], None] = lambda _m: None,
-) -> Path:
-    """Fine-tune the built-in network on ``footage`` and write the steady variant into the
-    library's built-in folder (record last, so a crash leaves no current variant)."""
-    from safetensors.torch import load_file, save_file
+def make_steady(library, log: Callable[[str], None] = lambda _m: None) -> Path:
+    """Export the steady variant into the library's built-in folder (the record last, so an
+    interrupted export leaves no current variant). Needs torch."""
+    import torch
+    from safetensors.torch import load_file
 
     from ..models.export import export_onnx
-    from ..models.steady import SteadySettings, finetune
 
-    settings = settings or SteadySettings()
-    paths = [Path(p) for p in footage]
-    missing = [str(p) for p in paths if not p.exists()]
-    if not paths or missing:
-        raise RestyleError(f"no such footage: {', '.join(missing) or '(none given)'}")
     source = library.builtin_file(SOURCE_NAME, ".safetensors")
     if source is None:
         raise RestyleError("the built-in styles are not converted yet: run 'restyle setup'")
-    frames = footage_frames(paths)
-    if any(min(f.shape[:2]) < settings.patch + 4 for f in frames):
-        raise RestyleError(f"footage frames must be at least {settings.patch + 4} px on a side")
-    log(f"fine-tuning on {len(frames)} frames for {settings.steps} steps")
-    state = finetune(load_file(str(source)), frames, settings, log)
     folder = library.builtin_dir
     folder.mkdir(parents=True, exist_ok=True)
     _record_path(folder).unlink(missing_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".steady-", dir=folder))
-    try:
-        _write_variant(work, state, settings, export_onnx, save_file)
-        for suffix in (".onnx", ".safetensors"):
-            os.replace(work / f"{STEADY_NAME}{suffix}", folder / f"{STEADY_NAME}{suffix}")
-        record = {
-            "source": file_digest(source),
-            "weights": file_digest(folder / f"{STEADY_NAME}.safetensors"),
-            "settings": settings.tag(),
-            "frames": hashlib.sha256(b"".join(f.tobytes() for f in frames)).hexdigest()[:16],
-            "arch_config": {"upsample": settings.upsample},
-        }
-        _record_path(work).write_text(json.dumps(record, indent=1))
-        os.replace(_record_path(work), _record_path(folder))
-    finally:
-        for leftover in work.glob("*"):
-            leftover.unlink()
-        work.rmdir()
-    return folder
-
-
-def _write_variant(work: Path, state, settings, export_onnx, save_file) -> None:
-    import torch
-
+    log("exporting the steady variant (bilinear upsampling)")
     spec = ARCHS[SOURCE_NAME]
-    module = spec.build(upsample=settings.upsample)
-    module.load_state_dict(state)
-    save_file(
-        {k: v.contiguous() for k, v in state.items()}, str(work / f"{STEADY_NAME}.safetensors")
-    )
+    module = spec.build(**CONFIG)
+    module.load_state_dict(load_file(str(source)))
     inputs, outputs, axes = spec.onnx_io()
     example = (torch.rand(1, 3, 64, 64), torch.rand(1, spec.condition_size))
-    export_onnx(module, example, work / f"{STEADY_NAME}.onnx", inputs, outputs, axes)
+    onnx = export_onnx(module, example, folder / f"{STEADY_NAME}.onnx", inputs, outputs, axes)
+    record = {"source": file_digest(source), "onnx": file_digest(onnx), "arch_config": CONFIG}
+    fd, tmp = tempfile.mkstemp(suffix=".json.part", dir=folder)
+    with os.fdopen(fd, "w") as out:
+        json.dump(record, out, indent=1)
+    os.replace(tmp, _record_path(folder))
+    return onnx
