@@ -23,11 +23,6 @@ Why some flicker cannot be blended away (--equivariance): the network's output f
 shifted by d pixels against its output shifted by d. A network with stride-2 downsamplings
 draws its texture on a grid; content moving by anything but whole grid steps gets new texture.
 
-The steady variant (core/steady.py: the same weights with bilinear upsampling):
---make-steady exports it into the library, --steady styles with it and also prints its look
-change (PSNR, sharpness and styling time of its frame-by-frame output against the original
-network's, same run) and, with --style-fidelity, that PSNR for each of the 26 styles.
-
 A table of every row with the goals met (markdown) ends the output. Trained styles live in a
 library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
 
@@ -259,58 +254,12 @@ def open_library(path: str | None):
     return library
 
 
-def make_stylizer(style: str, backend: str, library, steady: bool = False):
+def make_stylizer(style: str, backend: str, library):
     from restyle.core.stylizer import StyleSettings, Stylizer
 
-    settings = StyleSettings(backend=backend, steady=steady)
-    stylizer = Stylizer(library.resolve(style), library, settings)
-    if steady and not stylizer.steady:
-        sys.exit("no current steady variant in this library: run with --make-steady first")
+    stylizer = Stylizer(library.resolve(style), library, StyleSettings(backend=backend))
     stylizer.prepare([])  # a picture style: its style vector at full strength
     return stylizer
-
-
-def make_steady_variant(library) -> None:
-    """Export the steady variant (bilinear upsampling) into the library."""
-    from restyle.core.steady import make_steady
-
-    t0 = time.process_time()
-    make_steady(library, log=print)
-    print(f"steady variant made in {time.process_time() - t0:.1f} CPU-s")
-
-
-def print_look_change(original, sources, steady, steady_seconds: float) -> None:
-    """The steady variant's frame-by-frame output against the original network's: PSNR,
-    sharpness ratio, and seconds per frame (same run)."""
-    from restyle.core.metrics import psnr
-
-    plain, seconds = style_frames(original, sources)
-    look = np.mean([psnr(a, b) for a, b in zip(steady, plain, strict=True)])
-    print(
-        f"  steady variant vs original network, frame by frame: {look:.1f} dB, sharpness "
-        f"x{sharpness(steady) / sharpness(plain):.3f}, styling time x{steady_seconds / seconds:.2f}"
-    )
-
-
-def style_fidelity(library, backend: str) -> None:
-    """PSNR of the steady variant's output against the original's, per built-in style, on a
-    360p frame of each clip (the measured frames)."""
-    from restyle.core.metrics import psnr
-    from restyle.core.styles import BUILTIN_STYLES
-
-    frames = {c: load_clip(c, 1, 360, CLIPS[c] + 20)[0] for c in CLIPS}
-    values = []
-    for sid, _ in BUILTIN_STYLES:
-        steady = make_stylizer(sid, backend, library, steady=True)
-        plain = make_stylizer(sid, backend, library)
-        row = [psnr(steady.stylize(f), plain.stylize(f)) for f in frames.values()]
-        values.append((min(row), sid))
-        print(f"  {sid}: " + ", ".join(f"{c} {v:.1f} dB" for c, v in zip(frames, row, strict=True)))
-    values.sort()
-    print(
-        f"style fidelity (steady vs original, 360p): worst {values[0][1]} {values[0][0]:.1f} dB, "
-        f"median {values[len(values) // 2][0]:.1f} dB"
-    )
 
 
 def main() -> None:
@@ -338,22 +287,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
     )
-    parser.add_argument("--make-steady", action="store_true", help="make the steady variant")
-    parser.add_argument("--steady", action="store_true", help="style with the steady variant")
-    parser.add_argument(
-        "--style-fidelity", action="store_true", help="steady vs original, per built-in style"
-    )
     args = parser.parse_args()
 
     from restyle.core.temporal import TemporalBlender
 
     library = open_library(args.library)
-    if args.make_steady:
-        make_steady_variant(library)
-    if args.style_fidelity:
-        style_fidelity(library, args.backend)
-    stylizer = make_stylizer(args.style, args.backend, library, args.steady)
-    original = make_stylizer(args.style, args.backend, library) if args.steady else None
+    stylizer = make_stylizer(args.style, args.backend, library)
     default = TemporalBlender().strength
     strengths = [float(v) for v in (args.strengths or str(default)).split(",")]
     print(
@@ -376,8 +315,6 @@ def main() -> None:
             plain, styling = style_frames(stylizer, sources)
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
-            if original is not None:
-                print_look_change(original, sources, plain, styling)
             judge = ClipJudge(sources, plain)
             e2e, e2e_wall = end_to_end_cost(stylizer, sources, args.rounds)
             for strength in strengths:
@@ -393,7 +330,6 @@ def main() -> None:
                 else:
                     e2e_row = (math.nan, math.nan)
                 name = f"{clip} {w}×{h}, {count}, {args.style}, {stylizer.engine.backend}"
-                name += ", steady" if args.steady else ""
                 if len(strengths) > 1:
                     name += f", {strength}"
                 rows.append(table_row(name, report, cost / styling, *e2e_row))

@@ -181,42 +181,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     from .builtins import install_builtins
 
-    if args.steady:
-        _check_steady(args)
     dest = Path(args.bundle) if args.bundle else _library(args).builtin_dir
     log = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     install_builtins(dest, force=args.force, log=log)
     from .mappings.matte_model import install_matte
 
     install_matte(dest, force=args.force, log=log)
-    if args.steady:
-        return _setup_steady(args, log)
     _emit(args, {"builtin": str(dest)}, f"built-in styles and the matte network ready in {dest}")
-    return 0
-
-
-def _check_steady(args: argparse.Namespace) -> None:
-    """``setup --steady``'s conditions, checked before anything is converted or written."""
-    from .engines import torch_available
-
-    if args.bundle:
-        raise RestyleError("--steady writes into the style library; leave out --bundle")
-    if not torch_available():
-        raise RestyleError("the steady variant is exported with PyTorch: pip install torch==2.13.0")
-
-
-def _setup_steady(args: argparse.Namespace, log) -> int:
-    """``setup --steady``: the steady variant of the built-ins (core/steady.py)."""
-    from .steady import make_steady
-
-    library = _library(args)
-    folder = make_steady(library, log=log).parent
-    _emit(
-        args,
-        {"builtin": str(library.builtin_dir), "steady": str(folder)},
-        f"steady variant of the built-in styles ready in {folder}; "
-        "use it with: restyle stylize ... --steady",
-    )
     return 0
 
 
@@ -344,18 +315,6 @@ def _job_fields(args: argparse.Namespace) -> dict:
     }
 
 
-def _note_missing_steady(job, args: argparse.Namespace) -> None:
-    """--steady without a current variant runs the plain network; say so once."""
-    from .steady import steady_files
-
-    if job.steady and steady_files(job._library()) is None and not args.quiet:
-        print(
-            "restyle: note: no current steady variant (run 'restyle setup --steady'); "
-            "styling with the plain network",
-            file=sys.stderr,
-        )
-
-
 def cmd_stylize(args: argparse.Namespace) -> int:
     from .job import StyleJob
 
@@ -369,7 +328,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         preserve_colors=args.preserve_colors,
         temporal=args.temporal,
-        steady=args.steady,
         backend=args.backend,
         device=args.device,
         precision=args.precision,
@@ -377,7 +335,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         batch_size=args.batch,
         measure=args.metrics,
     )
-    _note_missing_steady(job, args)
     if args.plan:
         return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
@@ -695,11 +652,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bundle", help="write the converted models into this folder instead")
     p.add_argument("--force", action="store_true", help="convert again even if present")
-    p.add_argument(
-        "--steady",
-        action="store_true",
-        help="also export the steadier variant of the built-ins (stylize --steady)",
-    )
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser(
@@ -730,12 +682,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
     p.add_argument(
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
-    )
-    p.add_argument(
-        "--steady",
-        action="store_true",
-        help="built-in styles: the steadier variant made by 'restyle setup --steady' "
-        "(less flicker, a different texture; README)",
     )
     p.add_argument(
         "--precision",

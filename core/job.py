@@ -99,7 +99,6 @@ class StyleJob:
     max_side: int | None = None
     preserve_colors: bool = False
     temporal: float = 0.5
-    steady: bool = False  # built-ins: the steady variant when current (core/steady.py)
     backend: str = "auto"
     device: str = "auto"
     precision: str = "auto"
@@ -121,7 +120,6 @@ class StyleJob:
             backend=self.backend,
             device=self.device,
             precision=self.precision,
-            steady=self.steady,
         )
 
     def _library(self) -> StyleLibrary:
@@ -218,10 +216,6 @@ class StyleJob:
             "temporal": self.temporal,
             "format": self.format,
         }
-        if self.steady:  # only then: the keys of earlier outputs stay as they were
-            from .steady import steady_key
-
-            record["steady"] = steady_key(self._library())
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

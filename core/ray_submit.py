@@ -62,8 +62,6 @@ def stylize_command(job, python: str = "python") -> list[str]:
             args += [flag, str(float(value) if flag == "--fps" else value)]
     if job.preserve_colors:
         args.append("--preserve-colors")
-    if job.steady:
-        args.append("--steady")
     if job.overwrite:
         args.append("--overwrite")
     if job.library is not None:

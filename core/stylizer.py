@@ -30,7 +30,6 @@ class StyleSettings:
     backend: str = "auto"
     device: str = "auto"
     precision: str = "auto"  # torch: bf16 on CPUs with native bf16, fp16 on CUDA
-    steady: bool = False  # built-ins: the steady variant when current (core/steady.py)
 
     def check(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -98,9 +97,8 @@ class Stylizer:
         self.library = library
         self.condition: np.ndarray | None = None
         self._picture_vector: np.ndarray | None = None
-        self.engine_files = self._model_files()
         self.engine = create_engine(
-            self.engine_files,
+            self._model_files(),
             self.settings.backend,
             self.settings.device,
             self.settings.precision,
@@ -126,7 +124,7 @@ class Stylizer:
 
     def _model_files(self) -> ModelFiles:
         if self.style.kind == "builtin":
-            return self._steady_files() or self._builtin_files("multistyle26")
+            return self._builtin_files("multistyle26")
         if self.style.kind == "picture":
             return self._builtin_files("arbitrary_transformer")
         folder = self.style.folder
@@ -138,22 +136,6 @@ class Stylizer:
             folder / "weights.safetensors",
             dict(meta.get("arch_config", {})),
         )
-
-    def _steady_files(self) -> ModelFiles | None:
-        """The steady variant when asked for and current; else None (the plain network)."""
-        if not self.settings.steady:
-            return None
-        from .steady import steady_files
-
-        return steady_files(self.library)
-
-    @property
-    def steady(self) -> bool:
-        """Whether this stylizer runs the steady variant."""
-        from .steady import STEADY_NAME
-
-        onnx = self.engine_files.onnx
-        return onnx is not None and onnx.stem == STEADY_NAME
 
     def style_vector(self, rgb: np.ndarray) -> np.ndarray:
         return self._predictor.run(picture_tensor(rgb))[:, :100].reshape(1, 100)

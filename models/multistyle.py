@@ -34,13 +34,7 @@ class ConvNormLayer(nn.Module):
     """Optional nearest 2x upsampling, reflection padding, convolution, conditional norm."""
 
     def __init__(
-        self,
-        cin: int,
-        cout: int,
-        kernel: int,
-        stride: int = 1,
-        upsample: bool = False,
-        upsample_mode: str = "nearest",
+        self, cin: int, cout: int, kernel: int, stride: int = 1, upsample: bool = False
     ) -> None:
         super().__init__()
         self.w = nn.Parameter(torch.zeros(cout, cin, kernel, kernel))
@@ -48,25 +42,18 @@ class ConvNormLayer(nn.Module):
         self.stride = stride
         self.pad = kernel // 2
         self.upsample = upsample
-        self.upsample_mode = upsample_mode
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         if self.upsample:
-            x = F.interpolate(x, scale_factor=2.0, mode=self.upsample_mode)
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = F.pad(x, (self.pad,) * 4, mode="reflect")
         return self.norm(F.conv2d(x, self.w, stride=self.stride), style_weights)
 
 
 class MultiStyleNet(nn.Module):
-    """Contract (3 layers), 6 residual blocks, expand (3 layers), sigmoid.
+    """Contract (3 layers), 6 residual blocks, expand (3 layers), sigmoid."""
 
-    ``upsample``: "nearest" (the published network) or "bilinear" (the steady variant,
-    models/steady.py: nearest upsampling ties the texture to a 2-px grid per level).
-    """
-
-    def __init__(
-        self, channels: int = 32, residual_blocks: int = 6, upsample: str = "nearest"
-    ) -> None:
+    def __init__(self, channels: int = 32, residual_blocks: int = 6) -> None:
         super().__init__()
         c = channels
         self.contract = nn.ModuleList(
@@ -78,8 +65,8 @@ class MultiStyleNet(nn.Module):
         )
         self.expand = nn.ModuleList(
             [
-                ConvNormLayer(c, c // 4, 3, upsample=True, upsample_mode=upsample),
-                ConvNormLayer(c // 4, c // 8, 3, upsample=True, upsample_mode=upsample),
+                ConvNormLayer(c, c // 4, 3, upsample=True),
+                ConvNormLayer(c // 4, c // 8, 3, upsample=True),
                 ConvNormLayer(c // 8, 3, 9),
             ]
         )
