@@ -10,7 +10,9 @@ ground truth:
   untouched source frames (identity);
 - the warping error (Lai et al. 2018) of the learned style and of the filter applied frame by
   frame, and their ratio (above 1: the learned style flickers more than the filter);
-- training time, iterations, why it stopped, the best iteration and the validation curve.
+- training time, iterations, why it stopped (and at which iteration), the best iteration and
+  the validation curve (iteration@seconds:L1). `--case-budget megamind/grade=600` gives one
+  case a longer budget, to watch the stopping rule end a run that has converged.
 
 Clips (scripts/real_footage.py, Debian's opencv-doc): `vtest` (people walking, fixed camera)
 and `megamind` (animated film), centre-cropped to 16:9 and resized. `--quick` trains for 60 s
@@ -18,6 +20,7 @@ on a 24-frame clip for fast iteration; full runs take budget x clips x looks plu
 
     .venv/bin/python benchmarks/bench_keyframes.py [--quick] [--budget 300] [--frames 48]
         [--size 640x360] [--clips vtest,megamind] [--looks stylize,pencil,detail,grade]
+        [--case-budget CLIP/LOOK=SECONDS] [--set SETTING=VALUE] [--jobs N]
 """
 
 from __future__ import annotations
