@@ -26,7 +26,12 @@ from restyle.core.train.artifact import (  # noqa: E402
     write_trained_style,
 )
 from restyle.core.train.patches import PatchSampler  # noqa: E402
-from restyle.core.train.trainer import TrainConfig, TrainResult, train_style  # noqa: E402
+from restyle.core.train.trainer import (  # noqa: E402
+    TrainConfig,
+    TrainResult,
+    lr_schedule,
+    train_style,
+)
 from restyle.models.fewshot import FewShotGenerator, PatchDiscriminator  # noqa: E402
 
 HEIGHT, WIDTH = 64, 96
@@ -297,6 +302,21 @@ def test_learns_colour_inversion_on_frames_it_never_saw(clip, trained):
     assert figures.val_l1 < 0.1 and figures.train_l1 is not None
 
 
+def test_the_rate_warms_up_then_anneals():
+    assert lr_schedule(0.0, 0.0, True) == 1.0 and lr_schedule(1.0, 0.0, True) == pytest.approx(0.05)
+    assert lr_schedule(0.3, 0.0, False) == 1.0
+    rising = [lr_schedule(p, 0.2, True) for p in (0.0, 0.1, 0.2)]
+    assert rising == pytest.approx([0.05, 0.525, 1.0])
+    falling = [lr_schedule(p, 0.2, True) for p in (0.2, 0.6, 1.0, 1.5)]
+    assert falling == pytest.approx([1.0, 0.525, 0.05, 0.05])
+
+
+def test_a_warmed_up_rate_still_learns(clip, pairs):
+    result = train_style(pairs, config=replace(SMALL, max_iterations=150, lr_warmup=0.2))
+    identity = np.mean([np.abs(clip[i] / 255 - invert(clip[i]) / 255).mean() for i in HELD_OUT])
+    assert held_out_l1(generator_from(result), clip) < 0.4 * identity
+
+
 def test_progress_and_previews(clip, trained):
     result, reports, previews = trained
     assert reports and all(r.stage == "train" for r in reports)
@@ -432,6 +452,8 @@ def test_bad_settings_are_refused():
         TrainConfig(device="tpu")
     with pytest.raises(RestyleError, match="generator_depth"):
         TrainConfig(generator_depth=4)
+    with pytest.raises(RestyleError, match="lr_warmup"):
+        TrainConfig(lr_warmup=1.0)
     with pytest.raises(RestyleError, match="2\\*\\*generator_depth"):
         TrainConfig(generator_depth=3, patch_size=20)
 

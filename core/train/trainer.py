@@ -101,6 +101,9 @@ class TrainConfig:
     # Anneal the rate over the run (cosine down to 5 %): the last, small steps settle the
     # fine detail that a constant rate keeps shaking.
     lr_anneal: bool = True
+    # Share of the run over which the rate first rises linearly from 5 % to ``lr`` (a
+    # one-cycle schedule with the cosine above); 0 starts at the full rate.
+    lr_warmup: float = 0.0
     preview_every_s: float = 5.0
     progress_every_s: float = 0.5
     device: str = "auto"
@@ -127,6 +130,8 @@ class TrainConfig:
             problems.append("loss weights must not be negative")
         if self.adversarial_loss not in ("lsgan", "hinge"):
             problems.append("adversarial_loss must be 'lsgan' or 'hinge'")
+        if not 0 <= self.lr_warmup < 1:
+            problems.append("lr_warmup must be in [0, 1)")
         if not 0 <= self.hard_share <= 1:
             problems.append("hard_share must be in [0, 1]")
         if not 0 < self.val_fraction < 0.5:
@@ -208,6 +213,18 @@ def _cpu_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def lr_schedule(progress: float, warmup: float, anneal: bool) -> float:
+    """The rate's factor at ``progress`` (0..1) of the run: a linear rise from 5 % over the
+    first ``warmup`` of it, then (with ``anneal``) a cosine down to 5 % at the end."""
+    progress = min(1.0, progress)
+    if progress < warmup:
+        return 0.05 + 0.95 * progress / warmup
+    if not anneal:
+        return 1.0
+    rest = (progress - warmup) / (1 - warmup)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * rest))
 
 
 def _to_device(batch: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -408,11 +425,10 @@ class _Run:
 
     def set_lr(self, progress: float, drops: int) -> None:
         """The rate for this point of the run: cosine from ``lr`` down to 5 % of it over the
-        run's length (``progress`` 0..1), times ``lr_decay`` for every plateau so far."""
+        run's length (``progress`` 0..1), after the warm-up if any, times ``lr_decay`` for
+        every plateau so far."""
         config = self.config
-        factor = config.lr_decay**drops
-        if config.lr_anneal:
-            factor *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        factor = config.lr_decay**drops * lr_schedule(progress, config.lr_warmup, config.lr_anneal)
         for optimizer in (self.opt_g, self.opt_d):
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * factor
