@@ -520,12 +520,12 @@ class _Run:
                 last_train_l1 = train_l1_sum / train_l1_count
                 train_l1_sum, train_l1_count = 0.0, 0
                 checkpoint(value)
-                self.mine_hard_examples()
                 if plateaus.update(clock() - started, value) == "plateau":
                     if len(lr_dropped_at) == config.lr_drops:
                         stopped = "patience"
                         break
                     lr_dropped_at.append(iteration)
+                self.mine_hard_examples()  # after the stop check: a stopping run needs none
 
             now = clock()
             if now >= next_preview:
