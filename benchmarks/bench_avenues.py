@@ -14,8 +14,11 @@ the worst PSNR over all 26 built-in styles against the fp32 fast graph on two re
 - ``fold``: the first norm folded into the first convolution's weights and bias, with its
   statistics taken from that convolution at stride 4 or 8 (exact outputs on a subgrid), so
   the norm, ReLU and a layout pass of the full-resolution 32-channel tensor disappear.
+- ``opencv``: OpenCV's own DNN module (already a dependency) on the plain network. Its ONNX
+  importer takes neither dynamic shapes nor the style input, so each (style, size) is exported
+  with the style's scale and shift as constants and the size fixed, one thread.
 
-    .venv/bin/python benchmarks/bench_avenues.py [--parts int8,openvino,fold] [--rounds 2]
+    .venv/bin/python benchmarks/bench_avenues.py [--parts int8,openvino,fold,opencv] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -190,19 +193,16 @@ def openvino_int8(bench: Bench, fast: Path) -> None:
 
 # -- the first norm folded into the first convolution --------------------------------------
 def fold(bench: Bench, work: Path) -> None:
-    import torch
-
-    from restyle.core.builtins import _example_inputs, _states
+    from restyle.core.builtins import _example_inputs
     from restyle.models.export import export_onnx
     from restyle.models.registry import ARCHS
 
-    net = ARCHS["multistyle26"].build()
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in _states()["multistyle26"].items()})
+    net = _plain_net()
     inputs, outputs, axes = ARCHS["multistyle26"].onnx_io()
     print("\n3. first norm folded into the first convolution (statistics on a subgrid)")
     for stride in (4, 8):
         path = work / f"fold{stride}.onnx"
-        module = folded_module(net.eval(), stride)
+        module = folded_module(net, stride)
         export_onnx(module, _example_inputs("multistyle26"), path, inputs, outputs, axes)
         bench.report(f"stride-{stride} statistics", ort_runner(path))
 
@@ -239,9 +239,58 @@ def folded_module(net, stride: int):
     return Folded(net)
 
 
+# -- OpenCV DNN -------------------------------------------------------------------------------
+def opencv_dnn(bench: Bench, work: Path) -> None:
+    import cv2
+
+    print("\n4. OpenCV DNN (plain network, style and size fixed per export, one thread)")
+    cv2.setNumThreads(1)
+    bench.report("OpenCV DNN", opencv_runner(_plain_net(), work))
+
+
+def _plain_net():
+    import torch
+
+    from restyle.core.builtins import _states
+    from restyle.models.registry import ARCHS
+
+    net = ARCHS["multistyle26"].build()
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in _states()["multistyle26"].items()})
+    return net.eval()
+
+
+def opencv_runner(net, work: Path) -> Runner:
+    """Runs each (style, size) on its own exported network, exported on first use."""
+    import cv2
+    import torch
+
+    nets: dict = {}
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, weights: torch.Tensor) -> None:
+            super().__init__()
+            self.net, self.weights = net, weights
+
+        def forward(self, image):
+            return self.net(image, self.weights)
+
+    def run(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        key = (int(np.argmax(s)), x.shape)
+        if key not in nets:
+            path = work / f"opencv-{key[0]}-{x.shape[2]}x{x.shape[3]}.onnx"
+            module = Fixed(torch.from_numpy(s)).eval()
+            torch.onnx.export(module, (torch.from_numpy(x),), str(path), opset_version=17,
+                              input_names=["image"], output_names=["out"], dynamo=False)  # fmt: skip
+            nets[key] = cv2.dnn.readNetFromONNX(str(path))
+        nets[key].setInput(x)
+        return nets[key].forward()
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="int8,openvino,fold")
+    parser.add_argument("--parts", default="int8,openvino,fold,opencv")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
@@ -262,6 +311,8 @@ def main() -> None:
             openvino_int8(bench, fast)
         if "fold" in parts:
             fold(bench, work)
+        if "opencv" in parts:
+            opencv_dnn(bench, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
