@@ -328,6 +328,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         preserve_colors=args.preserve_colors,
         temporal=args.temporal,
+        carry=args.carry,
         backend=args.backend,
         device=args.device,
         precision=args.precision,
@@ -682,6 +683,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
     p.add_argument(
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
+    )
+    p.add_argument(
+        "--carry",
+        type=float,
+        default=1.0,
+        help="trained styles: carry the painted keyframes onto frames that show the same "
+        "scene, 0 (off: the network alone) .. 1 (default 1)",
     )
     p.add_argument(
         "--precision",

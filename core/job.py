@@ -108,6 +108,7 @@ class StyleJob:
     batch_size: int | None = None
     overwrite: bool = False
     measure: bool = False
+    carry: float = 1.0  # trained styles: carry the painted keyframes (0 off .. 1)
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -117,6 +118,7 @@ class StyleJob:
             scale=self.scale,
             max_side=self.max_side,
             preserve_colors=self.preserve_colors,
+            carry=self.carry,
             backend=self.backend,
             device=self.device,
             precision=self.precision,
@@ -216,6 +218,8 @@ class StyleJob:
             "temporal": self.temporal,
             "format": self.format,
         }
+        if style.kind == "trained":  # older keys of other styles stay valid
+            record["carry"] = self.carry
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

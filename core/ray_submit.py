@@ -60,6 +60,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
     for flag, value in optional.items():
         if value is not None:
             args += [flag, str(float(value) if flag == "--fps" else value)]
+    if job.carry != 1.0:
+        args += ["--carry", repr(job.carry)]
     if job.preserve_colors:
         args.append("--preserve-colors")
     if job.overwrite:

@@ -30,6 +30,7 @@ class StyleSettings:
     backend: str = "auto"
     device: str = "auto"
     precision: str = "auto"  # torch: bf16 on CPUs with native bf16, fp16 on CUDA
+    carry: float = 1.0  # trained styles: how strongly painted keyframes are carried (core/carry.py)
 
     def check(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -40,6 +41,8 @@ class StyleSettings:
             raise RestyleError(f"max side must be between 32 and 16384, got {self.max_side}")
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise RestyleError(f"unknown precision '{self.precision}': use auto, fp32, fp16, bf16")
+        if not 0.0 <= self.carry <= 1.0:
+            raise RestyleError(f"carry must be between 0 and 1, got {self.carry}")
         if self.tile < 128:
             raise RestyleError(f"tile size must be at least 128, got {self.tile}")
 
@@ -97,6 +100,7 @@ class Stylizer:
         self.library = library
         self.condition: np.ndarray | None = None
         self._picture_vector: np.ndarray | None = None
+        self.carrier = self._carrier()
         self.engine = create_engine(
             self._model_files(),
             self.settings.backend,
@@ -136,6 +140,17 @@ class Stylizer:
             folder / "weights.safetensors",
             dict(meta.get("arch_config", {})),
         )
+
+    def _carrier(self):
+        """Trained styles that stored their keyframes carry the paintings onto the frames
+        (before the engine is built: a corrupt keyframe file fails here, before any work)."""
+        if self.style.kind != "trained" or self.settings.carry <= 0.0:
+            return None
+        from .carry import KeyframeCarrier, read_keyframes
+
+        assert self.style.folder is not None
+        keyframes = read_keyframes(self.style.folder, self.style.meta or {})
+        return KeyframeCarrier(keyframes, self.settings.carry) if keyframes else None
 
     def style_vector(self, rgb: np.ndarray) -> np.ndarray:
         return self._predictor.run(picture_tensor(rgb))[:, :100].reshape(1, 100)
@@ -203,10 +218,14 @@ class Stylizer:
             rgb8 = cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
             if (pw, ph) != (w, h):
                 rgb8 = cv2.resize(rgb8, (w, h), interpolation=cv2.INTER_LINEAR)
+            if self.carrier is not None:
+                rgb8 = self.carrier.apply(frame, rgb8)
             return _with_alpha(rgb8, frame)
         rgb = cv2.merge(planes)
         if (pw, ph) != (w, h):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+        if self.carrier is not None:
+            rgb = self.carrier.apply(frame, rgb)
         source = None
         if self.settings.preserve_colors:
             source = to_float(frame)

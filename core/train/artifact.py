@@ -4,6 +4,11 @@
     <folder>/weights.safetensors the generator's weights (safetensors: no pickle to trust)
     <folder>/model.onnx          the generator for ONNX Runtime, dynamic batch/height/width
     <folder>/thumbnail.png       a small picture of the style for the library
+    <folder>/keyframe-NNNNNN-source.png, -painted.png
+                                 each keyframe's source frame and painting, lossless, at the
+                                 training size: core/carry.py moves the painting onto the
+                                 frames that show the same scene ("carry" in style.json;
+                                 older styles have none and are applied by the network alone)
 
 The folder is built next to its final place and renamed into it, so a crash never leaves a
 half-written style where the library would find it.
@@ -103,6 +108,21 @@ def _write_thumbnail(path: Path, image: np.ndarray) -> None:
     path.write_bytes(png.tobytes())
 
 
+def _write_keyframes(
+    folder: Path, frames: list[int], pairs: list[tuple[np.ndarray, np.ndarray]] | None
+) -> list[dict]:
+    """The keyframes as PNGs in the style folder, for carrying (core/carry.py)."""
+    from ..carry import Keyframe, write_keyframes
+
+    if not pairs:
+        return []
+    if len(pairs) != len(frames):
+        raise RestyleError("one (source, painted) pair is needed per keyframe")
+    return write_keyframes(
+        folder, [Keyframe(int(f), s, p) for f, (s, p) in zip(frames, pairs, strict=True)]
+    )
+
+
 def _give_default_permissions(folder: Path) -> None:
     """Temporary files and folders are private (0600/0700); a style is an ordinary folder."""
     umask = os.umask(0)
@@ -129,12 +149,15 @@ def write_trained_style(
     keyframes: list[int],
     thumbnail: np.ndarray,
     overwrite: bool = False,
+    pairs: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Path:
     """Write ``result`` as a trained style folder at ``folder``, atomically; returns the folder.
 
     ``source`` names the clip the style was trained on, ``keyframes`` its painted frame
     numbers, ``thumbnail`` an RGB uint8 picture (shrunk to 256 pixels). An existing style
     folder is replaced only with ``overwrite=True``; anything else at ``folder`` never is.
+    ``pairs``, (source, painted) uint8 RGB per keyframe in ``keyframes`` order, are stored
+    as PNGs so applying the style can carry the paintings (core/carry.py).
     """
     import torch
     from safetensors.numpy import save_file
@@ -167,6 +190,7 @@ def write_trained_style(
             {INPUT_NAME: {0: "n", 2: "h", 3: "w"}, OUTPUT_NAME: {0: "n", 2: "h", 3: "w"}},
         )
         _write_thumbnail(staging / THUMBNAIL_FILE, thumbnail)
+        carry = _write_keyframes(staging, keyframes, pairs)
 
         meta = {
             "format": FORMAT,
@@ -179,6 +203,8 @@ def write_trained_style(
             "keyframes": [int(k) for k in keyframes],
             "training": {**result.figures.as_dict(), "config": asdict(result.config)},
         }
+        if carry:
+            meta["carry"] = carry
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _give_default_permissions(staging)
 

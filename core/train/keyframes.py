@@ -95,4 +95,5 @@ def train_from_keyframes(
         keyframes=frames,
         thumbnail=pairs[0][1],
         overwrite=overwrite,
+        pairs=pairs,
     )

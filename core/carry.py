@@ -1,0 +1,294 @@
+"""Carry a trained style's painted keyframes onto the frames around them (EbSynth-style).
+
+Why: a generator trained for minutes on two keyframes cannot reproduce a detailed look
+(pencil strokes, paper texture) on other frames, yet wherever a frame shows what a keyframe
+showed, the artist's own pixels are the right answer. So each frame is matched to its most
+similar keyframes by optical flow (current source → keyframe source), the painted keyframe is
+moved onto the frame along that flow, and its pixels are taken where the moved keyframe
+*source* matches the current source (photometric check) and the flow stays inside the frame.
+Where something moved, was uncovered or changed, or on another clip altogether, the check
+fails and the network's output is kept: no ghosts of the keyframe's paint.
+
+    out = net + strength * confidence * (carried - net)
+
+numpy + OpenCV only (no torch, no bpy); ``KeyframeCarrier.apply`` is thread-safe (one DIS
+object per thread). All tunables live in ``CarryTunables``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import RestyleError
+from .flow import FlowEstimator, backward_warp, remap_maps, resize_flow, shrink, to_gray
+from .shots import histogram_distance, hsv_histogram
+
+
+@dataclass(frozen=True)
+class CarryTunables:
+    """Every number that decides what is carried (one place, measured in bench_keyframes)."""
+
+    # Flow: DIS at this long side, finest level at half of it (as core/temporal.py).
+    flow_side: int = 320
+    preset: str = "fast"
+    finest_scale: int = 1
+    # Keyframes looked at per frame: the most similar ones (tiny-thumbnail difference).
+    keyframes_per_frame: int = 2
+    # Photometric check, in 8-bit levels of the largest channel difference between the moved
+    # keyframe source and the current source (blurred over `blur_px`): full confidence at or
+    # below `low`, none at or above `high`.
+    low: float = 6.0
+    high: float = 18.0
+    blur_px: int = 5
+    # Confidence is shrunk by this many pixels around rejected regions (a walker's outline
+    # must not keep the background's paint), then softened over `soften_px`.
+    erode_px: int = 2
+    soften_px: int = 5
+    # A pixel takes the keyframe unmoved where that matches within this many levels of the
+    # flow's candidate: a still background gets the painted pixels exactly, unresampled.
+    still_margin: float = 2.0
+    # A keyframe is not used for a frame whose colours differ more than this (HSV histogram
+    # distance, 0..1), or when less than `min_fraction` of the frame passes the check.
+    max_histogram_distance: float = 0.3
+    min_fraction: float = 0.05
+
+
+TUNABLES = CarryTunables()
+THUMB_SIDE = 48  # tiny grey thumbnails that rank keyframes by similarity
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """One painted keyframe: its source frame and the artist's painting (uint8 RGB, same size)."""
+
+    frame: int
+    source: np.ndarray
+    painted: np.ndarray
+
+
+def keyframe_file_names(frame: int) -> tuple[str, str]:
+    """The style folder's file names for keyframe ``frame``: (source, painted)."""
+    return f"keyframe-{frame:06d}-source.png", f"keyframe-{frame:06d}-painted.png"
+
+
+def _read_png(path: Path) -> np.ndarray:
+    data = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    if data is None:
+        raise RestyleError(f"keyframe image {path} is missing or corrupt; retrain the style")
+    return np.ascontiguousarray(data[:, :, ::-1])
+
+
+def read_keyframes(folder: Path, meta: dict) -> list[Keyframe]:
+    """The keyframes a style folder lists in ``style.json`` ("carry"); [] for older styles."""
+    entries = meta.get("carry") or []
+    if not isinstance(entries, list):
+        raise RestyleError(f"{folder}/style.json: 'carry' must be a list of keyframes")
+    keyframes = []
+    for entry in entries:
+        try:
+            frame = int(entry["frame"])
+            names = (str(entry["source"]), str(entry["painted"]))
+        except (KeyError, TypeError, ValueError):
+            raise RestyleError(f"{folder}/style.json: a 'carry' entry is malformed") from None
+        if any(Path(n).name != n or n.startswith(".") for n in names):
+            raise RestyleError(f"{folder}/style.json: keyframe file names must be plain names")
+        source, painted = (_read_png(folder / n) for n in names)
+        if source.shape != painted.shape:
+            raise RestyleError(f"{folder}: keyframe {frame}'s source and painting differ in size")
+        keyframes.append(Keyframe(frame, source, painted))
+    return keyframes
+
+
+def write_keyframes(folder: Path, keyframes: list[Keyframe]) -> list[dict]:
+    """Write lossless PNGs of ``keyframes`` into ``folder``; returns the "carry" entries."""
+    entries = []
+    for key in keyframes:
+        names = keyframe_file_names(key.frame)
+        for name, image in zip(names, (key.source, key.painted), strict=True):
+            ok, png = cv2.imencode(".png", np.ascontiguousarray(image[:, :, ::-1]))
+            if not ok:
+                raise RestyleError(f"could not encode keyframe {key.frame}")
+            (folder / name).write_bytes(png.tobytes())
+        entries.append({"frame": int(key.frame), "source": names[0], "painted": names[1]})
+    return entries
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A keyframe at one frame size, with what ranking and flow need precomputed."""
+
+    source: np.ndarray
+    painted: np.ndarray
+    small: np.ndarray
+    thumb: np.ndarray
+    histogram: np.ndarray
+
+
+class KeyframeCarrier:
+    """Moves painted keyframes onto frames and blends them over the network's output."""
+
+    def __init__(
+        self, keyframes: list[Keyframe], strength: float = 1.0, tunables: CarryTunables = TUNABLES
+    ) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise RestyleError(f"carry must be between 0 and 1, got {strength}")
+        self.keyframes = keyframes
+        self.strength = float(strength)
+        self.tunables = tunables
+        self._local = threading.local()
+        self._sizes: dict[tuple[int, int], list[_Prepared]] = {}
+        self._lock = threading.Lock()
+
+    def _estimator(self) -> FlowEstimator:
+        estimator = getattr(self._local, "estimator", None)
+        if estimator is None:
+            t = self.tunables
+            estimator = FlowEstimator(t.preset, max_side=None, finest_scale=t.finest_scale)
+            self._local.estimator = estimator
+        return estimator
+
+    def _at_size(self, height: int, width: int) -> list[_Prepared]:
+        """The keyframes resized to a frame size of the same aspect (others are skipped)."""
+        with self._lock:
+            if (height, width) not in self._sizes:
+                self._sizes[height, width] = [
+                    self._prepare(k, height, width)
+                    for k in self.keyframes
+                    if _same_aspect(k.source.shape, height, width)
+                ]
+            return self._sizes[height, width]
+
+    def _prepare(self, key: Keyframe, height: int, width: int) -> _Prepared:
+        source, painted = key.source, key.painted
+        if source.shape[:2] != (height, width):
+            interp = cv2.INTER_AREA if source.shape[0] > height else cv2.INTER_CUBIC
+            source = cv2.resize(source, (width, height), interpolation=interp)
+            painted = cv2.resize(painted, (width, height), interpolation=interp)
+        small = shrink(source, self.tunables.flow_side)
+        return _Prepared(source, painted, small, _thumb(source), _histogram(small))
+
+    def apply(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
+        """``styled`` (the network's output, uint8 or float RGB at the source's size) with
+        the carried keyframes blended in; returned unchanged where nothing is carried."""
+        if self.strength <= 0.0 or not self.keyframes:
+            return styled
+        carried, confidence = self.carry(_rgb8(source))
+        if carried is None:
+            return styled
+        weight = (confidence * np.float32(self.strength))[:, :, None]
+        if styled.dtype == np.uint8:
+            mixed = styled + weight * (carried.astype(np.float32) - styled)
+            return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        painted = carried.astype(np.float32) * np.float32(1 / 255)
+        return (styled + weight * (painted - styled)).astype(styled.dtype)
+
+    def carry(self, source: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(painting moved onto ``source``, per-pixel confidence 0..1), best keyframe per
+        pixel; (None, zeros) when no keyframe matches this frame."""
+        height, width = source.shape[:2]
+        best = np.zeros((height, width), np.float32)
+        carried = None
+        small = shrink(source, self.tunables.flow_side)
+        for key in self._nearest(self._at_size(height, width), source, small):
+            painted, confidence = self._carry_one(key, source, small)
+            if painted is None:
+                continue
+            if carried is None:
+                carried, best = painted, confidence
+                continue
+            better = confidence > best
+            carried = np.where(better[:, :, None], painted, carried)
+            best = np.maximum(best, confidence)
+        return carried, best
+
+    def _nearest(self, keys: list[_Prepared], source: np.ndarray, small) -> list[_Prepared]:
+        """The keyframes whose colours are close enough, most similar first."""
+        t = self.tunables
+        histogram = _histogram(small)
+        close = [
+            k
+            for k in keys
+            if histogram_distance(k.histogram, histogram) <= t.max_histogram_distance
+        ]
+        thumb = _thumb(source)
+        close.sort(key=lambda k: float(np.mean(cv2.absdiff(k.thumb, thumb))))
+        return close[: t.keyframes_per_frame]
+
+    def _carry_one(self, key: _Prepared, source: np.ndarray, small: np.ndarray):
+        """One keyframe's painting moved onto ``source`` and its confidence (or None).
+
+        Each pixel takes the keyframe unmoved where that matches as well as the flow's
+        candidate (within ``still_margin``): DIS's noise on a still background would
+        resample the strokes; there the painted pixels come back exactly."""
+        t = self.tunables
+        flow = self._estimator().flow(to_gray(small), to_gray(key.small))
+        height, width = source.shape[:2]
+        full = resize_flow(flow, height, width)
+        moved = _difference(_warp(key.source, full), source, t.blur_px)
+        still = _difference(key.source, source, t.blur_px)
+        keep = still <= moved + t.still_margin
+        difference = np.where(keep, still, moved)
+        confidence = np.clip((t.high - difference) / (t.high - t.low), 0.0, 1.0)
+        confidence *= np.where(keep, np.float32(1), _inside(full))
+        if np.count_nonzero(confidence) < t.min_fraction * confidence.size:
+            return None, None
+        painted = np.where(keep[:, :, None], key.painted, _warp(key.painted, full))
+        return painted, _soften(confidence, t.erode_px, t.soften_px)
+
+
+def _rgb8(frame: np.ndarray) -> np.ndarray:
+    rgb = frame[..., :3]
+    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
+
+
+def _same_aspect(shape: tuple[int, ...], height: int, width: int) -> bool:
+    return abs(shape[1] / shape[0] - width / height) <= 0.01 * (width / height)
+
+
+def _thumb(image: np.ndarray) -> np.ndarray:
+    return shrink(to_gray(image), THUMB_SIDE)
+
+
+def _histogram(small: np.ndarray) -> np.ndarray:
+    return hsv_histogram(cv2.cvtColor(small, cv2.COLOR_RGB2HSV))
+
+
+def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Bilinear backward warp; pixels whose flow is exactly zero come out unchanged."""
+    if not flow.any():
+        return image
+    return backward_warp(image, flow)
+
+
+def _difference(a: np.ndarray, b: np.ndarray, blur_px: int) -> np.ndarray:
+    """Largest channel difference of two uint8 images, blurred (float32)."""
+    difference = cv2.absdiff(a, b)
+    if difference.ndim == 3:
+        difference = np.maximum.reduce(cv2.split(difference))
+    size = blur_px | 1
+    return cv2.GaussianBlur(difference.astype(np.float32), (size, size), 0)
+
+
+def _inside(flow: np.ndarray) -> np.ndarray:
+    """1 where the flow lands inside the keyframe, 0 where it leaves it (float32)."""
+    map_x, map_y = remap_maps(flow)
+    height, width = flow.shape[:2]
+    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    return inside.astype(np.float32)
+
+
+def _soften(confidence: np.ndarray, erode_px: int, soften_px: int) -> np.ndarray:
+    """Shrink confident regions by ``erode_px`` (outlines of rejected things stay rejected),
+    then blur the edge over ``soften_px`` so the seam with the network's output is soft."""
+    if erode_px > 0:
+        kernel = np.ones((2 * erode_px + 1, 2 * erode_px + 1), np.uint8)
+        confidence = cv2.erode(confidence, kernel)
+    if soften_px > 0:
+        size = soften_px | 1
+        confidence = cv2.GaussianBlur(confidence, (size, size), 0)
+    return confidence
