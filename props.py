@@ -198,6 +198,15 @@ class RESTYLE_PG_settings(PropertyGroup):
         max=1.0,
         subtype="FACTOR",
     )
+    carry: FloatProperty(
+        name="Carry Keyframes",
+        description="Trained styles: carry your painted keyframes onto frames that show the "
+        "same scene (0: the learned network alone)",
+        default=1.0,  # as the restyle command
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+    )
     backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
     device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")
     output_format: EnumProperty(

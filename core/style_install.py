@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import RestyleError
 
-MAX_FILES = 16
+MAX_FILES = 64  # the model files, a thumbnail, and two PNGs per keyframe (core/carry.py)
 MAX_BYTES = 128 * 1024 * 1024  # a trained style is a few MB; this leaves room, not a GB
 MAX_META_BYTES = 1024 * 1024
 # arch_config of the few-shot generator: what training can produce, with margin.

@@ -40,6 +40,7 @@ FROM_SIDEBAR = (
     "scale",
     "preserve_colors",
     "temporal",
+    "carry",
     "backend",
     "device",
     "output_format",
@@ -70,6 +71,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
     temporal: FloatProperty(
         name="Temporal Coherence", min=0.0, max=1.0, default=0.5, subtype="FACTOR"
     )
+    carry: FloatProperty(name="Carry Keyframes", min=0.0, max=1.0, default=1.0, subtype="FACTOR")
     backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
     device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")
     output_format: EnumProperty(
@@ -114,6 +116,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
             max_side=values["max_side"] if values["size_mode"] == "MAX_SIDE" else None,
             preserve_colors=values["preserve_colors"],
             temporal=values["temporal"],
+            carry=values["carry"],
         )
         plan = job.validate()  # one probe, one style resolution, one settings key
         info = plan.style

@@ -113,6 +113,7 @@ class RESTYLE_PT_processing(RestylePanel, Panel):
             col.prop(settings, "scale")
         col.prop(settings, "preserve_colors")
         col.prop(settings, "temporal", slider=True)
+        col.prop(settings, "carry", slider=True)
 
 
 class RESTYLE_PT_output(RestylePanel, Panel):
