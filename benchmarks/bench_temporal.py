@@ -72,20 +72,48 @@ def style_frames(stylizer, frames: list[np.ndarray]) -> tuple[list[np.ndarray], 
 
 
 def blend(blender, sources, styled) -> tuple[list[np.ndarray], float]:
-    """Coherent frames and the median seconds per frame of prepare + apply."""
-    out, seconds = [], []
-    for source, frame in zip(sources, styled, strict=True):
+    """Coherent frames and the median seconds per frame of prepare + apply (with lookahead,
+    each frame's apply also gets the next frame's guide and styled frame)."""
+    guides, seconds, previous = [], [], None
+    for source in sources:
         t0 = time.perf_counter()
-        out.append(blender.step(source, frame))
+        guides.append(blender.prepare(previous, source))
         seconds.append(time.perf_counter() - t0)
+        previous = source
+    out = []
+    for t, frame in enumerate(styled):
+        following = (guides[t + 1], styled[t + 1]) if t + 1 < len(styled) else (None, None)
+        t0 = time.perf_counter()
+        out.append(blender.apply(guides[t], frame, *following))
+        seconds[t] += time.perf_counter() - t0
     return out, float(np.median(seconds[1:]))
 
 
-def end_to_end_cost(stylizer, sources, rounds: int) -> tuple[float, float]:
-    """Extra CPU time and extra wall time of the real pipeline with coherence over without it
-    (medians of ``rounds`` alternating pairs; NaN with no rounds). On a CPU shared with other
-    busy processes the wall-time ratio is noisy; the pipeline keeps both cores busy, so the
-    CPU-time ratio is the cost in throughput."""
+def blender_variants(strengths: str | None, lookahead: str | None, flows: str) -> dict:
+    """Named TemporalBlender settings: causal strengths ("0.5") and lookahead weight pairs
+    ("0.2:0.12", previous:next) for each lookahead flow."""
+    from restyle.core.temporal import TemporalBlender
+
+    variants = {}
+    for value in (strengths or str(TemporalBlender().strength)).split(","):
+        variants[f"causal {float(value)}"] = {"strength": float(value)}
+    for pair in (lookahead or "").split(",") if lookahead else []:
+        previous, _, following = pair.partition(":")
+        for flow in flows.split(","):
+            weights = (float(previous), float(following))
+            variants[f"lookahead {previous}:{following} {flow}"] = {
+                "lookahead": True,
+                "lookahead_weights": weights,
+                "lookahead_flow": flow,
+            }
+    return variants
+
+
+def end_to_end_cost(stylizer, sources, rounds: int, variants: dict) -> dict:
+    """Per variant, extra CPU time and extra wall time of the real pipeline with coherence
+    over without it (medians of ``rounds`` alternating runs; none with no rounds). On a CPU
+    shared with other busy processes the wall-time ratio is noisy; the pipeline keeps both
+    cores busy, so the CPU-time ratio is the cost in throughput."""
     from restyle.core.pipeline import run_pipeline
     from restyle.core.temporal import TemporalBlender
 
@@ -95,13 +123,31 @@ def end_to_end_cost(stylizer, sources, rounds: int) -> tuple[float, float]:
         run_pipeline(frames, stylizer, lambda i, f: None, len(sources), temporal=temporal)
         return time.process_time() - cpu, time.perf_counter() - wall
 
-    ratios = []
+    ratios: dict = {name: [] for name in variants}
     for _ in range(rounds):
-        (cpu, wall), (cpu0, wall0) = run(TemporalBlender()), run(None)
-        ratios.append((cpu / cpu0 - 1.0, wall / wall0 - 1.0))
-    if not ratios:
-        return math.nan, math.nan
-    return tuple(float(v) for v in np.median(np.array(ratios), axis=0))
+        cpu0, wall0 = run(None)
+        for name, settings in variants.items():
+            cpu, wall = run(TemporalBlender(**settings))
+            ratios[name].append((cpu / cpu0 - 1.0, wall / wall0 - 1.0))
+    return {
+        name: tuple(float(v) for v in np.median(np.array(values), axis=0))
+        for name, values in ratios.items()
+        if values
+    }
+
+
+def cost_variants(variants: dict, names: str | None) -> dict:
+    """The variants whose end-to-end cost is measured: the named ones, or the first causal
+    and the first lookahead variant per flow."""
+    if names:
+        return {name: variants[name] for name in names.split(",")}
+    chosen, kinds = {}, set()
+    for name, settings in variants.items():
+        kind = settings.get("lookahead_flow", "causal")
+        if kind not in kinds:
+            kinds.add(kind)
+            chosen[name] = settings
+    return chosen
 
 
 def shift_equivariance(stylizer, frame: np.ndarray, shifts=(0.25, 0.5, 1, 2, 3, 4, 8)) -> dict:
@@ -280,6 +326,20 @@ def main() -> None:
         help="comma-separated coherence strengths (default: the default)",
     )
     parser.add_argument(
+        "--lookahead",
+        default=None,
+        help="comma-separated lookahead weight pairs previous:next, e.g. 0.2:0.12",
+    )
+    parser.add_argument(
+        "--lookahead-flow", default="inverse", help="inverse, dis or both (comma-separated)"
+    )
+    parser.add_argument(
+        "--cost-of",
+        default=None,
+        help="variants whose end-to-end cost is measured (names as printed; default: the "
+        "first of each kind)",
+    )
+    parser.add_argument(
         "--equivariance",
         action="store_true",
         help="also measure the network's shift equivariance (360p frame of each clip)",
@@ -294,7 +354,8 @@ def main() -> None:
     library = open_library(args.library)
     stylizer = make_stylizer(args.style, args.backend, library)
     default = TemporalBlender().strength
-    strengths = [float(v) for v in (args.strengths or str(default)).split(",")]
+    variants = blender_variants(args.strengths, args.lookahead, args.lookahead_flow)
+    costed = cost_variants(variants, args.cost_of)
     print(
         f"style {args.style}, engine {stylizer.engine.backend}, default coherence {default} "
         "(shared 2-core CPU: costs are ratios of medians measured in the same run)"
@@ -316,22 +377,20 @@ def main() -> None:
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
             judge = ClipJudge(sources, plain)
-            e2e, e2e_wall = end_to_end_cost(stylizer, sources, args.rounds)
-            for strength in strengths:
-                coherent, cost = blend(TemporalBlender(strength), sources, plain)
+            e2e = end_to_end_cost(stylizer, sources, args.rounds, costed)
+            for label, settings in variants.items():
+                coherent, cost = blend(TemporalBlender(**settings), sources, plain)
                 report = judge(coherent)
-                print_report(f"coherence {strength}", report, cost / styling)
-                if strength == default and not math.isnan(e2e):
+                print_report(label, report, cost / styling)
+                e2e_row = e2e.get(label, (math.nan, math.nan))
+                if label in e2e:
                     print(
-                        f"    end-to-end cost {100 * e2e:.1f}% of CPU time "
-                        f"({100 * e2e_wall:.1f}% of wall time)"
+                        f"    end-to-end cost {100 * e2e_row[0]:.1f}% of CPU time "
+                        f"({100 * e2e_row[1]:.1f}% of wall time)"
                     )
-                    e2e_row = (e2e, e2e_wall)
-                else:
-                    e2e_row = (math.nan, math.nan)
                 name = f"{clip} {w}×{h}, {count}, {args.style}, {stylizer.engine.backend}"
-                if len(strengths) > 1:
-                    name += f", {strength}"
+                if len(variants) > 1:
+                    name += f", {label}"
                 rows.append(table_row(name, report, cost / styling, *e2e_row))
     print(f"\ngoals: {GOALS}")
     print(

@@ -108,6 +108,7 @@ class StyleJob:
     batch_size: int | None = None
     overwrite: bool = False
     measure: bool = False
+    lookahead: bool | None = None  # coherence looks one frame ahead; None: core's default
     carry: float = 1.0  # trained styles: carry the painted keyframes (0 off .. 1)
 
     # -- checks ------------------------------------------------------------------------
@@ -220,6 +221,10 @@ class StyleJob:
         }
         if style.kind == "trained":  # older keys of other styles stay valid
             record["carry"] = self.carry
+        if self._lookahead():  # causal keys stay valid
+            from .temporal import LOOKAHEAD_WEIGHTS
+
+            record["lookahead"] = list(LOOKAHEAD_WEIGHTS)
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------
@@ -264,7 +269,17 @@ class StyleJob:
             return None
         from .temporal import TemporalBlender
 
-        return TemporalBlender(strength=self.temporal)
+        return TemporalBlender(strength=self.temporal, lookahead=self._lookahead())
+
+    def _lookahead(self) -> bool:
+        """Whether coherence looks one frame ahead (core's default unless the job says)."""
+        if self.temporal <= 0:
+            return False
+        if self.lookahead is not None:
+            return self.lookahead
+        from .temporal import LOOKAHEAD
+
+        return LOOKAHEAD
 
     def _output_alpha(self, info) -> bool:
         """Whether frames written carry alpha: a style keeps the source's, a matte adds one."""
@@ -428,7 +443,7 @@ class _Run:
 
         batch = self.job.batch_size or preferred_batch(self.stylizer.engine)
         run_pipeline(
-            self._frames(temporal is not None),
+            self._frames(temporal is not None, getattr(temporal, "lookahead", False)),
             self.stylizer,
             self.writer.write,
             count,
@@ -439,10 +454,11 @@ class _Run:
             cancel=self.cancel,
         )
 
-    def _frames(self, coherent: bool) -> Iterator:
+    def _frames(self, coherent: bool, lookahead: bool = False) -> Iterator:
         """The frames still to style, in order. Before the first frame after finished ones
         comes that finished frame as a warm-up (``Warm``), so the coherence state is exactly
-        what an uninterrupted run had there."""
+        what an uninterrupted run had there. Under lookahead a finished frame right after one
+        to style comes too (that frame's output looked ahead at it)."""
         from .media import decode_range
 
         plan = self.plan
@@ -450,10 +466,16 @@ class _Run:
         frames = decode_range(
             self.job.source, plan.start, plan.end, info=plan.info, on_held=self.held.append
         )
+        after_todo = False
         for index, frame in zip(range(plan.start, plan.end + 1), frames, strict=True):
             if self.done(index):
-                previous = (index, frame)
+                if lookahead and after_todo:
+                    yield self._warm(index, frame)
+                else:
+                    previous = (index, frame)
+                after_todo = False
                 continue
+            after_todo = True
             if previous is not None:
                 yield self._warm(*previous) if coherent else None
                 previous = None

@@ -91,19 +91,26 @@ def _rgb8(frame: np.ndarray) -> np.ndarray:
     return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
 
 
-def _coherent(temporal: Any, guide: Any, styled: np.ndarray) -> np.ndarray:
+def _colour(styled: np.ndarray) -> np.ndarray:
+    """The colour channels the blender sees: uint8 as they are, 16-bit as float in [0, 1]."""
+    rgb = np.ascontiguousarray(styled[..., :3])
+    return rgb.astype(np.float32) * (1 / 65535) if rgb.dtype == np.uint16 else rgb
+
+
+def _coherent(
+    temporal: Any, guide: Any, styled: np.ndarray, following: tuple | None = None
+) -> np.ndarray:
     """Temporal blending on the colour channels; alpha stays the source's, depth is kept.
 
+    ``following`` is the next frame's (guide, styled frame) for a blender with lookahead.
     A coherence stage with its own ``apply_frame`` (mattes: it steadies the alpha) takes
     the whole frame instead."""
     if hasattr(temporal, "apply_frame"):
         return temporal.apply_frame(guide, styled)
-    rgb = np.ascontiguousarray(styled[..., :3])
-    if rgb.dtype == np.uint16:
-        blended = temporal.apply(guide, rgb.astype(np.float32) * (1 / 65535))
-        rgb = np.clip(blended * 65535 + 0.5, 0, 65535).astype(np.uint16)
-    else:
-        rgb = temporal.apply(guide, rgb)
+    after = () if following is None else (following[0], _colour(following[1]))
+    rgb = temporal.apply(guide, _colour(styled), *after)
+    if styled.dtype == np.uint16:
+        rgb = np.clip(rgb * 65535 + 0.5, 0, 65535).astype(np.uint16)
     if styled.shape[-1] == 4:
         return np.concatenate([rgb, styled[..., 3:]], axis=2)
     return rgb
@@ -137,23 +144,40 @@ class _Pipeline:
     # -- reader thread: decode, preprocess, temporal guidance --------------------------------
     def read(self, frames: Iterator[tuple[int, np.ndarray] | None]) -> None:
         prev_source: np.ndarray | None = None
+        last_index: int | None = None  # the frame just queued, if one to style and write
         for item in frames:
             if self.cancelled:
                 break
             if item is None:  # a cut or a gap: no coherence across it
-                prev_source = None
+                prev_source, last_index = None, None
                 continue
-            if isinstance(item, Warm):  # a cut guide: the state becomes the written frame
-                guide, prev_source = self._guide(None, item.source)
-                if not _put(self.inputs, (item.index, item.source, item, guide), self.stop):
+            if isinstance(item, Warm):  # the state becomes the written frame
+                entry, prev_source = self._warm_entry(item, prev_source, last_index)
+                if not _put(self.inputs, entry, self.stop):
                     return
+                last_index = None
                 continue
             index, frame = item
             guide, prev_source = self._guide(prev_source, frame)
-            entry = (index, frame, self.stylizer.preprocess(frame), guide)
+            entry = (index, frame, self.stylizer.preprocess(frame), guide, None)
             if not _put(self.inputs, entry, self.stop):
                 return
+            last_index = index
         _put(self.inputs, _END, self.stop)
+
+    def _warm_entry(self, warm: Warm, prev_source: Any, last_index: int | None) -> tuple:
+        """A cut guide for the state; under lookahead, when the warm frame directly follows a
+        frame still to finish, its guide against that frame and its styled frame too (that
+        frame's uninterrupted output looked ahead at it)."""
+        if not self._lookahead or last_index is None or warm.index != last_index + 1:
+            guide, source = self._guide(None, warm.source)
+            return (warm.index, warm.source, None, guide, warm), source
+        guide, source = self._guide(prev_source, warm.source)
+        return (warm.index, warm.source, self.stylizer.preprocess(warm.source), guide, warm), source
+
+    @property
+    def _lookahead(self) -> bool:
+        return bool(getattr(self.temporal, "lookahead", False))
 
     def _guide(self, prev_source: np.ndarray | None, frame: np.ndarray) -> tuple[Any, Any]:
         """Temporal guidance needs source frames only, so it is prepared ahead of inference."""
@@ -185,35 +209,55 @@ class _Pipeline:
     def _infer(self, batch: list) -> list:
         """Same-size frames are batched; a size change (rare) runs on its own."""
         groups: dict[tuple, list] = {}
-        results = [entry for entry in batch if isinstance(entry[2], Warm)]
+        results = [entry for entry in batch if entry[2] is None]  # warm frames not styled
         for entry in batch:
-            if not isinstance(entry[2], Warm):
+            if entry[2] is not None:
                 groups.setdefault(entry[2].shape, []).append(entry)
         for group in groups.values():
             t0 = time.perf_counter()
             out = self.stylizer.infer(np.stack([g[2] for g in group]))
             self.stats.infer_seconds += time.perf_counter() - t0
-            results += [(g[0], g[1], o, g[3]) for g, o in zip(group, out, strict=True)]
+            results += [(g[0], g[1], o, *g[3:]) for g, o in zip(group, out, strict=True)]
         results.sort(key=lambda r: r[0])
         return results
 
     # -- finisher thread: postprocess, coherence in frame order, write ------------------------
     def finish(self) -> None:
+        """Under lookahead one styled frame is held until the next one is styled; at the end
+        of the stream it is finished alone, on cancel or error it is dropped (only finished
+        frames are written, so a resumed run matches an uninterrupted one)."""
+        held = None
         while True:
             item = _get(self.outputs, self.stop)
             if item is _END:
+                if held is not None and not (self.cancelled or self.stop.is_set()):
+                    self._write_frame(*held)
                 return
-            for index, frame, out, guide in item:
-                self._finish_frame(index, frame, out, guide)
+            for index, frame, out, guide, warm in item:
+                styled = None if out is None else self.stylizer.postprocess(out, frame)
+                if held is not None:
+                    self._write_frame(*held, (guide, styled) if styled is not None else None)
+                    held = None
+                if warm is not None:
+                    self._restore(guide, warm)
+                elif self._lookahead:
+                    held = (index, frame, styled, guide)
+                else:
+                    self._write_frame(index, frame, styled, guide)
 
-    def _finish_frame(self, index: int, frame: np.ndarray, out: Any, guide: Any) -> None:
-        if isinstance(out, Warm):
-            if self.temporal is not None:
-                _coherent(self.temporal, guide, out.output)
+    def _restore(self, guide: Any, warm: Warm) -> None:
+        """The coherence state becomes a frame an earlier run wrote."""
+        if self.temporal is None:
             return
-        styled = self.stylizer.postprocess(out, frame)
+        if hasattr(self.temporal, "reset"):
+            self.temporal.reset()
+        _coherent(self.temporal, guide, warm.output)
+
+    def _write_frame(
+        self, index: int, frame: np.ndarray, styled: Any, guide: Any, following=None
+    ) -> None:
         if self.temporal is not None:
-            styled = _coherent(self.temporal, guide, styled)
+            styled = _coherent(self.temporal, guide, styled, following)
         if self.on_frame is not None:
             self.on_frame(index, frame, styled)
         self.write(index, styled)

@@ -28,6 +28,17 @@ The work splits in two so a pipeline can run the expensive half ahead of time:
 ``prepare(prev_source, source) -> Guide`` looks at source frames only (optical flow, masks;
 thread-safe, each thread gets its own DIS object) and ``apply(guide, styled)`` is the cheap,
 strictly sequential blend. ``step`` does both for simple loops.
+
+Lookahead (``lookahead=True``, for offline rendering that can hold one frame): each output
+also takes the NEXT styled frame, warped back onto this one::
+
+    out_t = styled_t + w_prev * (warp(out_{t-1}) - styled_t) + w_next * (warp_back(styled_{t+1}) - styled_t)
+
+A non-causal filter removes the same flicker for less deviation from each frame (with
+independent per-frame flicker). The next frame's guide carries, in ``ahead``, where each pixel
+of this frame is in the next one (the inverse of its backward flow, or a second DIS flow)
+with the same photometric confidence and still-pixel snapping; where that confidence is 0
+(uncovered, a cut, the last frame) the blend is the causal one at ``strength``.
 """
 
 from __future__ import annotations
@@ -51,6 +62,10 @@ from .flow import (
 from .shots import histogram_distance, hsv_histogram
 
 MAX_WEIGHT = 0.99  # strength 1 would freeze consistent regions forever; keep a trickle of new
+STRENGTH = 0.5  # the causal blend's weight of the warped previous output
+LOOKAHEAD = False  # blend with the next styled frame too (a pipeline holds one frame back)
+# Lookahead: weights of the warped previous output and of the warped next styled frame.
+LOOKAHEAD_WEIGHTS = (0.35, 0.2)
 
 
 @functools.lru_cache(maxsize=2)
@@ -73,6 +88,16 @@ class Patch:
 
 
 @dataclass(frozen=True)
+class Ahead:
+    """How to carry the NEXT frame back onto this one (lookahead): patches map this frame's
+    pixels into the next frame; ``confidence`` is the per-pixel trust in that (float32, at
+    the flow's size)."""
+
+    patches: tuple[Patch, ...]
+    confidence: np.ndarray
+
+
+@dataclass(frozen=True)
 class Guide:
     """How to carry the previous output onto the current frame; ``cut`` means start afresh.
 
@@ -90,6 +115,8 @@ class Guide:
     odds: np.ndarray | None = None
     reliable_fraction: float = 0.0
     reason: str = ""
+    confidence: np.ndarray | None = None  # at the flow's size, lookahead only (no odds then)
+    ahead: Ahead | None = None  # the PREVIOUS frame's lookahead onto this one
 
 
 class TemporalBlender:
@@ -108,11 +135,16 @@ class TemporalBlender:
         ``min_reliable_fraction`` of pixels passing the photometric check.
     still_margin: pixels whose source did not move (see ``_snap_still_pixels``) take exactly
         zero flow, within this many 8-bit levels; None follows DIS everywhere.
+    lookahead: blend with the next styled frame too (``apply`` then wants the next frame's
+        guide and styled frame; a pipeline holds one frame back).
+    lookahead_weights: (previous output, next styled frame) weights where both are trusted.
+    lookahead_flow: "inverse" (of the next frame's backward flow: no extra flow) or "dis"
+        (a second DIS flow, this frame → next).
     """
 
     def __init__(
         self,
-        strength: float = 0.5,
+        strength: float = STRENGTH,
         *,
         flow_side: int = 320,
         preset: str = "fast",
@@ -121,6 +153,9 @@ class TemporalBlender:
         cut_histogram_distance: float = 0.3,
         min_reliable_fraction: float = 0.15,
         still_margin: float | None = 2.0,
+        lookahead: bool = LOOKAHEAD,
+        lookahead_weights: tuple[float, float] = LOOKAHEAD_WEIGHTS,
+        lookahead_flow: str = "inverse",
     ) -> None:
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"temporal strength must be in [0, 1], got {strength}")
@@ -135,6 +170,14 @@ class TemporalBlender:
         self.cut_histogram_distance = cut_histogram_distance
         self.min_reliable_fraction = min_reliable_fraction
         self.still_margin = still_margin
+        previous_weight, next_weight = lookahead_weights
+        if not (previous_weight >= 0 and next_weight >= 0 and previous_weight + next_weight < 1):
+            raise ValueError(f"lookahead weights need w >= 0 and sum < 1, got {lookahead_weights}")
+        if lookahead_flow not in ("inverse", "dis"):
+            raise ValueError(f"lookahead flow is 'inverse' or 'dis', got {lookahead_flow!r}")
+        self.lookahead = bool(lookahead)
+        self.lookahead_weights = (float(previous_weight), float(next_weight))
+        self.lookahead_flow = lookahead_flow
         FlowEstimator(preset=preset)  # fail early on a bad preset, not on a worker thread
         self._local = threading.local()
         self._prev_source: np.ndarray | None = None
@@ -200,16 +243,45 @@ class TemporalBlender:
                 reason="flow lost",
             )
 
-        weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        weight *= np.float32(min(self.strength, MAX_WEIGHT))
+        patches = _moving_patches(flow_to_prev, height, width)
+        if self.lookahead:  # weights are made at apply, when the next frame's are known
+            return Guide(
+                cut=False,
+                height=height,
+                width=width,
+                patches=patches,
+                reliable_fraction=reliable_fraction,
+                confidence=confidence,
+                ahead=self._ahead(flow_to_prev, prev_small, small, height, width),
+            )
         return Guide(
             cut=False,
             height=height,
             width=width,
-            patches=_moving_patches(flow_to_prev, height, width),
-            odds=weight / (np.float32(1.0) - weight),
+            patches=patches,
+            odds=self._odds(confidence, height, width),
             reliable_fraction=reliable_fraction,
         )
+
+    def _odds(self, confidence: np.ndarray, height: int, width: int) -> np.ndarray:
+        """The causal blend's w / (1 - w), w = strength × confidence, at full size."""
+        weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+        weight *= np.float32(min(self.strength, MAX_WEIGHT))
+        return weight / (np.float32(1.0) - weight)
+
+    def _ahead(self, flow_to_prev, prev_small, small, height: int, width: int) -> Ahead:
+        """Where each pixel of the previous frame is in this one, and how far to trust it:
+        the same photometric check, still-pixel snapping and patches as the backward path."""
+        if self.lookahead_flow == "dis":
+            flow = self._estimator().flow(to_gray(prev_small), to_gray(small))
+        else:
+            flow = _invert_flow(flow_to_prev)
+        difference = _difference(backward_warp(small, flow), prev_small)
+        difference = self._snap_still_pixels(flow, difference, small, prev_small)
+        low, high = self.photometric_tolerance
+        confidence = np.clip((high - difference) / (high - low), 0.0, 1.0)
+        confidence *= _inside(flow)
+        return Ahead(patches=_moving_patches(flow, height, width), confidence=confidence)
 
     def _snap_still_pixels(self, flow, difference, prev_small, small) -> np.ndarray:
         """Zero the flow (in place) where the source stood still; returns the photometric
@@ -228,10 +300,19 @@ class TemporalBlender:
         flow[still] = 0.0
         return np.where(still, unmoved, difference)
 
-    def apply(self, guide: Guide, styled: np.ndarray) -> np.ndarray:
+    def apply(
+        self,
+        guide: Guide,
+        styled: np.ndarray,
+        next_guide: Guide | None = None,
+        next_styled: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The coherent output for this frame (sequential: frames in order, one guide each).
 
-        After a cut guide or ``reset()`` the styled frame itself is returned.
+        With ``lookahead``, ``next_guide`` and ``next_styled`` are the next frame's (None at
+        the end of a shot); without them, or without lookahead, the blend is causal. After a
+        cut guide or ``reset()`` the styled frame itself is returned (blended with the next
+        one under lookahead).
         """
         if styled.shape[:2] != (guide.height, guide.width):
             raise ValueError(
@@ -241,13 +322,57 @@ class TemporalBlender:
         previous = self._prev_output
         if not self.enabled:
             return styled
-        if guide.cut or previous is None or previous.shape != styled.shape:
+        restart = guide.cut or previous is None or previous.shape != styled.shape
+        ahead = self._usable_ahead(next_guide, next_styled, styled)
+        if ahead is not None:
+            output = self._blend_both(guide, styled, None if restart else previous, ahead)
+            self._prev_output = output
+            return output
+        if restart:
             self._prev_output = styled.copy()
             return styled
         warped = _warp(previous, guide.patches)
-        output = cv2.blendLinear(warped, styled, guide.odds, _ones(guide.height, guide.width))
+        odds = guide.odds
+        if odds is None:  # a lookahead guide at the end of a shot: the causal blend
+            odds = self._odds(guide.confidence, guide.height, guide.width)
+        output = cv2.blendLinear(warped, styled, odds, _ones(guide.height, guide.width))
         self._prev_output = output
         return output
+
+    def _usable_ahead(self, next_guide, next_styled, styled) -> tuple | None:
+        """(Ahead, next styled frame) when lookahead applies: on, and the next frame follows
+        in the same shot."""
+        if not self.lookahead or next_guide is None or next_styled is None:
+            return None
+        if next_guide.cut or next_guide.ahead is None or next_styled.shape != styled.shape:
+            return None
+        return next_guide.ahead, next_styled
+
+    def _blend_both(self, guide: Guide, styled, previous, ahead: tuple) -> np.ndarray:
+        """w_prev · warped previous + w_next · warped next + the rest · styled, per pixel.
+
+        w_next = b · c_next; w_prev = c_prev · (s + (strength - s) · (1 - c_next)): where the
+        next frame is not trusted the blend falls back to the causal one. The weights are
+        made at the flow's size and scaled up (cheaper than full-size arithmetic)."""
+        (next_ahead, next_styled), size = ahead, (guide.width, guide.height)
+        s, b = (np.float32(w) for w in self.lookahead_weights)
+        c_next = next_ahead.confidence
+        w_next = b * c_next
+        if previous is None or guide.confidence is None:
+            w_prev = np.zeros_like(c_next)
+        else:
+            causal = np.float32(min(self.strength, MAX_WEIGHT))
+            w_prev = guide.confidence * (causal - (causal - s) * c_next)
+        one = np.float32(1.0)
+        first = (w_next, one - w_prev - w_next) if previous is not None else (w_next, one - w_next)
+        first = [cv2.resize(w, size, interpolation=cv2.INTER_LINEAR) for w in first]
+        blended = cv2.blendLinear(_warp(next_styled, next_ahead.patches), styled, *first)
+        if previous is None:
+            return blended
+        second = [
+            cv2.resize(w, size, interpolation=cv2.INTER_LINEAR) for w in (w_prev, one - w_prev)
+        ]
+        return cv2.blendLinear(_warp(previous, guide.patches), blended, *second)
 
     def step(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``prepare`` against the previous source frame, then ``apply``: one call per frame."""
@@ -256,6 +381,16 @@ class TemporalBlender:
         guide = self.prepare(self._prev_source, source)
         self._prev_source = source
         return self.apply(guide, styled)
+
+
+def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """The flow the other way round, f(y) = -g(y + f(y)), by fixed-point iteration (no
+    second flow estimate): ``flow`` g is on frame B pointing into A, the result on A into B."""
+    inverse = -flow
+    for _ in range(iterations):
+        map_x, map_y = remap_maps(inverse)
+        inverse = -cv2.remap(flow, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return inverse
 
 
 def _inside(flow: np.ndarray) -> np.ndarray:
