@@ -10,6 +10,9 @@ ground truth:
   untouched source frames (identity);
 - the warping error (Lai et al. 2018) of the learned style and of the filter applied frame by
   frame, and their ratio (above 1: the learned style flickers more than the filter);
+- all of the above twice from the same trained style: the network alone (`--carry 0`) and with
+  the painted keyframes carried onto the frames (core/carry.py, the default), with the share
+  of held-out pixels that took the painting (confidence above 0.5);
 - training time, iterations, why it stopped (and at which iteration), the best iteration and
   the validation curve (iteration@seconds:L1). `--case-budget megamind/grade=600` gives one
   case a longer budget, to watch the stopping rule end a run that has converged.
@@ -122,26 +125,68 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
 
 
 @dataclass
-class Case:
-    clip: str
-    look: str
-    identity_psnr: float
+class Scores:
+    """One styling of the clip against the ground truth."""
+
     key_psnr: float
     held_psnr: float
     held_psnr_worst: float
     held_ssim: float
     warp_learned: float
+
+
+@dataclass
+class Case:
+    clip: str
+    look: str
+    identity_psnr: float
     warp_truth: float
     train_s: float
     training: dict
+    network: Scores  # the network alone (carry 0)
+    carried: Scores  # painted keyframes carried (carry 1)
+    carried_share: float  # held-out pixels whose carry confidence is above 0.5
+
+
+def score(styled, truth, sources, keys: list[int]) -> Scores:
+    from restyle.core.metrics import psnr, ssim, warping_error
+
+    held = [i for i in range(len(truth)) if i not in keys]
+    held_psnr = [psnr(styled[i], truth[i]) for i in held]
+    return Scores(
+        key_psnr=statistics.fmean(psnr(styled[k], truth[k]) for k in keys),
+        held_psnr=statistics.fmean(held_psnr),
+        held_psnr_worst=min(held_psnr),
+        held_ssim=statistics.fmean(ssim(styled[i], truth[i]) for i in held),
+        warp_learned=warping_error(sources, styled),
+    )
+
+
+def style_clip(source_dir: Path, out: Path, library, frames: int, carry: float) -> list:
+    """The whole clip styled as `restyle stylize` does (ONNX Runtime, frame by frame)."""
+    from restyle.core.job import StyleJob
+    from restyle.core.media import decode_range
+
+    StyleJob(
+        source_dir, out, "bench", temporal=0.0, backend="onnx", library=library, carry=carry
+    ).run()
+    return list(decode_range(out, 0, frames - 1))
+
+
+def carried_share(folder: Path, sources: list[np.ndarray], keys: list[int]) -> float:
+    from restyle.core.carry import KeyframeCarrier, read_keyframes
+
+    carrier = KeyframeCarrier(
+        read_keyframes(folder, json.loads((folder / "style.json").read_text()))
+    )
+    held = [i for i in range(len(sources)) if i not in keys]
+    return statistics.fmean(float(np.mean(carrier.carry(sources[i])[1] > 0.5)) for i in held)
 
 
 def run_case(
     work: Path, clip_name: str, sources: list[np.ndarray], look: str, config: TrainConfig
 ) -> Case:
-    from restyle.core.job import StyleJob
-    from restyle.core.media import decode_range
-    from restyle.core.metrics import psnr, ssim, warping_error
+    from restyle.core.metrics import psnr, warping_error
     from restyle.core.styles import StyleLibrary
     from restyle.core.train.keyframes import train_from_keyframes
 
@@ -161,25 +206,20 @@ def run_case(
     folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
     train_s = time.perf_counter() - started
     training = json.loads((folder / "style.json").read_text())["training"]
-    StyleJob(
-        source_dir, case_dir / "out", "bench", temporal=0.0, backend="onnx", library=library
-    ).run()
-    styled = list(decode_range(case_dir / "out", 0, frames - 1))
+    network = style_clip(source_dir, case_dir / "network", library, frames, carry=0.0)
+    carried = style_clip(source_dir, case_dir / "carried", library, frames, carry=1.0)
 
     held = [i for i in range(frames) if i not in keys]
-    held_psnr = [psnr(styled[i], truth[i]) for i in held]
     return Case(
         clip=clip_name,
         look=look,
         identity_psnr=statistics.fmean(psnr(sources[i], truth[i]) for i in held),
-        key_psnr=statistics.fmean(psnr(styled[k], truth[k]) for k in keys),
-        held_psnr=statistics.fmean(held_psnr),
-        held_psnr_worst=min(held_psnr),
-        held_ssim=statistics.fmean(ssim(styled[i], truth[i]) for i in held),
-        warp_learned=warping_error(sources, styled),
         warp_truth=warping_error(sources, truth),
         train_s=train_s,
         training=training,
+        network=score(network, truth, sources, keys),
+        carried=score(carried, truth, sources, keys),
+        carried_share=carried_share(folder, sources, keys),
     )
 
 
@@ -194,13 +234,21 @@ def curve_text(history: list, points: int = 10) -> str:
     return " ".join(f"{int(i)}@{t:.0f}s:{v:.4f}" for i, t, v in picked)
 
 
+def scores_text(s: Scores, warp_truth: float) -> str:
+    return (
+        f"key {s.key_psnr:5.2f} dB | held-out {s.held_psnr:5.2f} dB (worst frame "
+        f"{s.held_psnr_worst:5.2f}) SSIM {s.held_ssim:.3f} | warp {s.warp_learned:.5f} "
+        f"(x{s.warp_learned / warp_truth:.2f} the filter's)"
+    )
+
+
 def print_case(case: Case) -> None:
     t = case.training
     print(
-        f"{case.clip:9s} {case.look:8s} key {case.key_psnr:5.2f} dB | held-out "
-        f"{case.held_psnr:5.2f} dB (worst frame {case.held_psnr_worst:5.2f}, identity "
-        f"{case.identity_psnr:5.2f}) SSIM {case.held_ssim:.3f} | warp {case.warp_learned:.5f} "
-        f"vs filter {case.warp_truth:.5f} (x{case.warp_learned / case.warp_truth:.2f}) | "
+        f"{case.clip:9s} {case.look:8s} network alone: {scores_text(case.network, case.warp_truth)}"
+        f"\n{'':18s} with carry:    {scores_text(case.carried, case.warp_truth)} | carried "
+        f"{case.carried_share:.0%} of held-out pixels\n{'':18s} identity "
+        f"{case.identity_psnr:5.2f} dB, filter warp {case.warp_truth:.5f} | "
         f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} of "
         f"{t['config']['time_budget_s']:.0f} s {t['config']['clock']}, "
         f"{t['iterations']} it, best {t['best_iteration']}, LR lowered at "
@@ -212,28 +260,26 @@ def print_case(case: Case) -> None:
 
 
 def print_summary(cases: list[Case]) -> None:
-    def worst(key, lowest=True):
-        pick = min if lowest else max
-        return pick(cases, key=lambda c: getattr(c, key))
-
     print("\nsummary over", len(cases), "clip x look cases")
-    for label, key, low in (
-        ("held-out PSNR (mean per case)", "held_psnr", True),
-        ("held-out SSIM", "held_ssim", True),
-        ("keyframe PSNR", "key_psnr", True),
-        ("worst held-out frame PSNR", "held_psnr_worst", True),
-    ):
-        values = [getattr(c, key) for c in cases]
-        w = worst(key, low)
+    for which in ("network", "carried"):
+        print(f" {'network alone (carry 0)' if which == 'network' else 'with carry (carry 1)'}")
+        for label, key in (
+            ("held-out PSNR (mean per case)", "held_psnr"),
+            ("held-out SSIM", "held_ssim"),
+            ("keyframe PSNR", "key_psnr"),
+            ("worst held-out frame PSNR", "held_psnr_worst"),
+        ):
+            values = [getattr(getattr(c, which), key) for c in cases]
+            w = min(range(len(cases)), key=values.__getitem__)
+            print(
+                f"  {label:30s} mean {statistics.fmean(values):6.3f}  worst {values[w]:6.3f} "
+                f"({cases[w].clip}/{cases[w].look})"
+            )
+        ratios = [getattr(c, which).warp_learned / c.warp_truth for c in cases]
         print(
-            f"  {label:30s} mean {statistics.fmean(values):6.3f}  worst {getattr(w, key):6.3f} "
-            f"({w.clip}/{w.look})"
+            f"  {'warping error / filter':30s} mean {statistics.fmean(ratios):6.3f}  worst "
+            f"{max(ratios):6.3f}"
         )
-    ratios = [c.warp_learned / c.warp_truth for c in cases]
-    print(
-        f"  {'warping error / filter':30s} mean {statistics.fmean(ratios):6.3f}  worst "
-        f"{max(ratios):6.3f}"
-    )
     print(
         f"  {'training seconds':30s} mean {statistics.fmean(c.train_s for c in cases):6.1f}  "
         f"max {max(c.train_s for c in cases):6.1f}"

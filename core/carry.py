@@ -37,8 +37,11 @@ class CarryTunables:
     flow_side: int = 320
     preset: str = "fast"
     finest_scale: int = 1
-    # Keyframes looked at per frame: the most similar ones (tiny-thumbnail difference).
+    # Keyframes looked at per frame: the most similar ones (tiny-thumbnail difference, in
+    # 8-bit levels), mixed per pixel by confidence / (floor + difference)^power.
     keyframes_per_frame: int = 2
+    similarity_floor: float = 0.5
+    similarity_power: float = 2.0
     # Photometric check, in 8-bit levels of the largest channel difference between the moved
     # keyframe source and the current source (blurred over `blur_px`): full confidence at or
     # below `low`, none at or above `high`.
@@ -182,41 +185,52 @@ class KeyframeCarrier:
             return styled
         weight = (confidence * np.float32(self.strength))[:, :, None]
         if styled.dtype == np.uint8:
-            mixed = styled + weight * (carried.astype(np.float32) - styled)
+            mixed = styled + weight * (carried - styled)
             return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-        painted = carried.astype(np.float32) * np.float32(1 / 255)
+        painted = carried * np.float32(1 / 255)
         return (styled + weight * (painted - styled)).astype(styled.dtype)
 
     def carry(self, source: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """(painting moved onto ``source``, per-pixel confidence 0..1), best keyframe per
-        pixel; (None, zeros) when no keyframe matches this frame."""
+        """(paintings moved onto ``source`` and mixed, per-pixel confidence 0..1); (None,
+        zeros) when no keyframe matches this frame.
+
+        Where several keyframes match a pixel, each counts by its confidence over (floor +
+        its thumbnail difference to this frame)^power: the keyframe most like this frame
+        dominates (a keyframe comes back as painted), and two equally near ones are
+        averaged, as EbSynth blends the runs from the keyframes either side of a frame."""
         height, width = source.shape[:2]
-        best = np.zeros((height, width), np.float32)
-        carried = None
         small = shrink(source, self.tunables.flow_side)
-        for key in self._nearest(self._at_size(height, width), source, small):
+        total = weights = None
+        best = np.zeros((height, width), np.float32)
+        for key, distance in self._nearest(self._at_size(height, width), source, small):
             painted, confidence = self._carry_one(key, source, small)
             if painted is None:
                 continue
-            if carried is None:
-                carried, best = painted, confidence
-                continue
-            better = confidence > best
-            carried = np.where(better[:, :, None], painted, carried)
+            weight = confidence * np.float32(self._closeness(distance))
+            term = painted.astype(np.float32) * weight[:, :, None]
+            total = term if total is None else total + term
+            weights = weight if weights is None else weights + weight
             best = np.maximum(best, confidence)
-        return carried, best
+        if total is None:
+            return None, best
+        return total / np.maximum(weights, np.float32(1e-12))[:, :, None], best
 
-    def _nearest(self, keys: list[_Prepared], source: np.ndarray, small) -> list[_Prepared]:
-        """The keyframes whose colours are close enough, most similar first."""
+    def _closeness(self, distance: float) -> float:
+        t = self.tunables
+        return (t.similarity_floor + distance) ** -t.similarity_power
+
+    def _nearest(self, keys: list[_Prepared], source: np.ndarray, small) -> list:
+        """(keyframe, thumbnail difference) of those whose colours are close enough, most
+        similar first."""
         t = self.tunables
         histogram = _histogram(small)
+        thumb = _thumb(source)
         close = [
-            k
+            (k, float(np.mean(cv2.absdiff(k.thumb, thumb))))
             for k in keys
             if histogram_distance(k.histogram, histogram) <= t.max_histogram_distance
         ]
-        thumb = _thumb(source)
-        close.sort(key=lambda k: float(np.mean(cv2.absdiff(k.thumb, thumb))))
+        close.sort(key=lambda pair: pair[1])
         return close[: t.keyframes_per_frame]
 
     def _carry_one(self, key: _Prepared, source: np.ndarray, small: np.ndarray):

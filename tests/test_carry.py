@@ -108,11 +108,12 @@ def test_other_aspect_is_not_carried(carrier):
 
 def test_nearest_keyframe_wins_per_pixel():
     """Two keyframes with the square in different places: each pixel takes the painting of
-    the keyframe that shows it, so the frame comes back whole."""
+    the keyframe that shows it (the other's is rejected there or far less alike), so the
+    frame comes back whole, within a level of rounding."""
     a, b = scene(KEY_X), scene(NOW_X)
     carrier = KeyframeCarrier([Keyframe(0, a, paint(a)), Keyframe(9, b, paint(b))])
     now = scene(KEY_X)
-    np.testing.assert_array_equal(carrier.apply(now, NETWORK), paint(now))
+    assert np.abs(carrier.apply(now, NETWORK).astype(int) - paint(now)).max() <= 1
 
 
 def test_strength_scales_the_blend():
