@@ -33,6 +33,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -146,6 +147,7 @@ class Case:
     network: Scores  # the network alone (carry 0)
     carried: Scores  # painted keyframes carried (carry 1)
     carried_share: float  # held-out pixels whose carry confidence is above 0.5
+    style_cpu_s: tuple[float, float]  # CPU seconds to style the clip: network alone, carried
 
 
 def score(styled, truth, sources, keys: list[int]) -> Scores:
@@ -171,6 +173,12 @@ def style_clip(source_dir: Path, out: Path, library, frames: int, carry: float) 
         source_dir, out, "bench", temporal=0.0, backend="onnx", library=library, carry=carry
     ).run()
     return list(decode_range(out, 0, frames - 1))
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time, every thread (the pipeline's and the engine's) included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def carried_share(folder: Path, sources: list[np.ndarray], keys: list[int]) -> float:
@@ -206,8 +214,11 @@ def run_case(
     folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
     train_s = time.perf_counter() - started
     training = json.loads((folder / "style.json").read_text())["training"]
+    t0 = cpu_seconds()
     network = style_clip(source_dir, case_dir / "network", library, frames, carry=0.0)
+    t1 = cpu_seconds()
     carried = style_clip(source_dir, case_dir / "carried", library, frames, carry=1.0)
+    t2 = cpu_seconds()
 
     held = [i for i in range(frames) if i not in keys]
     return Case(
@@ -220,6 +231,7 @@ def run_case(
         network=score(network, truth, sources, keys),
         carried=score(carried, truth, sources, keys),
         carried_share=carried_share(folder, sources, keys),
+        style_cpu_s=(t1 - t0, t2 - t1),
     )
 
 
@@ -247,7 +259,8 @@ def print_case(case: Case) -> None:
     print(
         f"{case.clip:9s} {case.look:8s} network alone: {scores_text(case.network, case.warp_truth)}"
         f"\n{'':18s} with carry:    {scores_text(case.carried, case.warp_truth)} | carried "
-        f"{case.carried_share:.0%} of held-out pixels\n{'':18s} identity "
+        f"{case.carried_share:.0%} of held-out pixels; styling {case.style_cpu_s[0]:.1f} -> "
+        f"{case.style_cpu_s[1]:.1f} CPU-s\n{'':18s} identity "
         f"{case.identity_psnr:5.2f} dB, filter warp {case.warp_truth:.5f} | "
         f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} of "
         f"{t['config']['time_budget_s']:.0f} s {t['config']['clock']}, "

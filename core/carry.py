@@ -51,7 +51,7 @@ class CarryTunables:
     # Confidence is shrunk by this many pixels around rejected regions (a walker's outline
     # must not keep the background's paint), then softened over `soften_px`.
     erode_px: int = 2
-    soften_px: int = 5
+    soften_px: int = 9
     # A pixel takes the keyframe unmoved where that matches within this many levels of the
     # flow's candidate: a still background gets the painted pixels exactly, unresampled.
     still_margin: float = 2.0
