@@ -55,7 +55,6 @@ from .flow import (
     backward_warp,
     pixel_grid,
     remap_maps,
-    resize_flow,
     shrink,
     to_gray,
 )
@@ -212,11 +211,7 @@ class TemporalBlender:
             return Guide(cut=True, height=height, width=width, reason="start")
         if prev_source.shape != source.shape:
             return Guide(cut=True, height=height, width=width, reason="size change")
-        prev_small = shrink(prev_source, self.flow_side)
-        small = shrink(source, self.flow_side)
-        if prev_small.ndim == 2:
-            prev_small = cv2.cvtColor(prev_small, cv2.COLOR_GRAY2RGB)
-            small = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
+        prev_small, small = self._small(prev_source), self._small(source)
 
         change = histogram_distance(
             hsv_histogram(cv2.cvtColor(prev_small, cv2.COLOR_RGB2HSV)),
@@ -282,6 +277,18 @@ class TemporalBlender:
         confidence = np.clip((high - difference) / (high - low), 0.0, 1.0)
         confidence *= _inside(flow)
         return Ahead(patches=_moving_patches(flow, height, width), confidence=confidence)
+
+    def _small(self, source: np.ndarray) -> np.ndarray:
+        """The source at the flow's size, RGB; the last one is kept per thread, as each frame
+        is the next call's previous frame."""
+        last = getattr(self._local, "small", None)
+        if last is not None and last[0] is source:
+            return last[1]
+        small = shrink(source, self.flow_side)
+        if small.ndim == 2:
+            small = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
+        self._local.small = (source, small)
+        return small
 
     def _snap_still_pixels(self, flow, difference, prev_small, small) -> np.ndarray:
         """Zero the flow (in place) where the source stood still; returns the photometric
@@ -417,12 +424,18 @@ def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, .
     """One rectangle per band of output rows around the pixels whose flow is not zero, with
     its remap maps; a still camera's background needs no resampling at all."""
     small_h, small_w = flow.shape[:2]
-    moving = np.any(flow != 0.0, axis=2).astype(np.uint8)
+    u, v = cv2.split(flow)
+    moving = ((u != 0.0) | (v != 0.0)).view(np.uint8)
     # Bilinear upscaling spreads a small pixel's flow over its neighbours' output pixels.
     moving = cv2.dilate(moving, np.ones((3, 3), np.uint8))
     if not moving.any():
         return ()
-    full = resize_flow(flow, height, width)
+    # One plane per component, scaled to output pixels before upscaling (cheaper than a
+    # two-channel flow at full size: contiguous planes, a small multiply).
+    u = cv2.resize(u * np.float32(width / small_w), (width, height), interpolation=cv2.INTER_LINEAR)
+    v = cv2.resize(
+        v * np.float32(height / small_h), (width, height), interpolation=cv2.INTER_LINEAR
+    )
     xs, ys = pixel_grid(height, width)
     sy, sx = small_h / height, small_w / width
     patches = []
@@ -435,9 +448,7 @@ def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, .
         x0 = max(0, int(columns[0] / sx) - 1)
         x1 = min(width, int(np.ceil((columns[-1] + 1) / sx)) + 1)
         map_xy, map_frac = cv2.convertMaps(
-            full[y0:y1, x0:x1, 0] + xs[y0:y1, x0:x1],
-            full[y0:y1, x0:x1, 1] + ys[y0:y1, x0:x1],
-            cv2.CV_16SC2,
+            u[y0:y1, x0:x1] + xs[y0:y1, x0:x1], v[y0:y1, x0:x1] + ys[y0:y1, x0:x1], cv2.CV_16SC2
         )
         patches.append(Patch(y0, y1, x0, x1, map_xy, map_frac))
     return tuple(patches)
