@@ -3,7 +3,10 @@
 Clips: OpenCV's sample clips from Debian's `opencv-doc` (scripts/real_footage.py): `vtest`
 (people walking past a fixed camera) and `megamind` (an animated film excerpt). Each clip is
 resized to the working height, styled frame by frame in this process, then passed through
-`TemporalBlender` at its default strength. Reported per clip and size:
+`TemporalBlender`: the causal blend at its default strength and the one-frame lookahead blend
+at its default weights, in the same run (--strengths, --lookahead and --lookahead-flow sweep
+them; --cost-of names the variants whose end-to-end cost is measured). Reported per clip
+and size:
 
 1. Flicker: warping error (Lai et al. 2018) of the source itself, of the frame-by-frame and
    of the coherent output, judged by Farnebäck flow (independent of the DIS flow the method
@@ -27,6 +30,7 @@ A table of every row with the goals met (markdown) ends the output. Trained styl
 library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
 
     .venv/bin/python benchmarks/bench_temporal.py [--frames 48] [--sizes 360,720:16,1080:8]
+        [--strengths 0.45,0.5] [--lookahead 0.3:0.2,0.35:0.2] [--lookahead-flow inverse,dis]
 """
 
 from __future__ import annotations
@@ -92,11 +96,11 @@ def blend(blender, sources, styled) -> tuple[list[np.ndarray], float]:
 def blender_variants(strengths: str | None, lookahead: str | None, flows: str) -> dict:
     """Named TemporalBlender settings: causal strengths ("0.5") and lookahead weight pairs
     ("0.2:0.12", previous:next) for each lookahead flow."""
-    from restyle.core.temporal import TemporalBlender
+    from restyle.core.temporal import STRENGTH
 
     variants = {}
-    for value in (strengths or str(TemporalBlender().strength)).split(","):
-        variants[f"causal {float(value)}"] = {"strength": float(value)}
+    for value in (strengths or str(STRENGTH)).split(","):
+        variants[f"causal {float(value)}"] = {"strength": float(value), "lookahead": False}
     for pair in (lookahead or "").split(",") if lookahead else []:
         previous, _, following = pair.partition(":")
         for flow in flows.split(","):
@@ -327,8 +331,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--lookahead",
-        default=None,
-        help="comma-separated lookahead weight pairs previous:next, e.g. 0.2:0.12",
+        default="default",
+        help="comma-separated lookahead weight pairs previous:next, e.g. 0.35:0.2 "
+        "(default: the default weights; none: causal only)",
     )
     parser.add_argument(
         "--lookahead-flow", default="inverse", help="inverse, dis or both (comma-separated)"
@@ -349,15 +354,19 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from restyle.core.temporal import TemporalBlender
+    from restyle.core.temporal import LOOKAHEAD_WEIGHTS, STRENGTH, TemporalBlender
 
     library = open_library(args.library)
     stylizer = make_stylizer(args.style, args.backend, library)
-    default = TemporalBlender().strength
-    variants = blender_variants(args.strengths, args.lookahead, args.lookahead_flow)
+    default = STRENGTH
+    pairs = {"default": ":".join(map(str, LOOKAHEAD_WEIGHTS)), "none": None}
+    variants = blender_variants(
+        args.strengths, pairs.get(args.lookahead, args.lookahead), args.lookahead_flow
+    )
     costed = cost_variants(variants, args.cost_of)
     print(
-        f"style {args.style}, engine {stylizer.engine.backend}, default coherence {default} "
+        f"style {args.style}, engine {stylizer.engine.backend}, coherence {default}, "
+        f"lookahead weights {LOOKAHEAD_WEIGHTS} "
         "(shared 2-core CPU: costs are ratios of medians measured in the same run)"
     )
     if args.equivariance:

@@ -328,6 +328,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         preserve_colors=args.preserve_colors,
         temporal=args.temporal,
+        lookahead=args.lookahead,
         carry=args.carry,
         backend=args.backend,
         device=args.device,
@@ -683,6 +684,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
     p.add_argument(
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
+    )
+    p.add_argument(
+        "--lookahead",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="coherence also blends the next frame (one frame of latency; default: on)",
     )
     p.add_argument(
         "--carry",

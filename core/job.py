@@ -273,8 +273,8 @@ class StyleJob:
 
     def _lookahead(self) -> bool:
         """Whether coherence looks one frame ahead (core's default unless the job says)."""
-        if self.temporal <= 0:
-            return False
+        if self.temporal <= 0 or type(self)._temporal is not StyleJob._temporal:
+            return False  # off, or a mapping's own coherence stage (mattes' does not)
         if self.lookahead is not None:
             return self.lookahead
         from .temporal import LOOKAHEAD

@@ -62,7 +62,7 @@ from .shots import histogram_distance, hsv_histogram
 
 MAX_WEIGHT = 0.99  # strength 1 would freeze consistent regions forever; keep a trickle of new
 STRENGTH = 0.5  # the causal blend's weight of the warped previous output
-LOOKAHEAD = False  # blend with the next styled frame too (a pipeline holds one frame back)
+LOOKAHEAD = True  # blend with the next styled frame too (a pipeline holds one frame back)
 # Lookahead: weights of the warped previous output and of the warped next styled frame.
 LOOKAHEAD_WEIGHTS = (0.35, 0.2)
 
@@ -177,6 +177,7 @@ class TemporalBlender:
         self.lookahead = bool(lookahead)
         self.lookahead_weights = (float(previous_weight), float(next_weight))
         self.lookahead_flow = lookahead_flow
+        self.lookahead_interpolation = cv2.INTER_LINEAR
         FlowEstimator(preset=preset)  # fail early on a bad preset, not on a worker thread
         self._local = threading.local()
         self._prev_source: np.ndarray | None = None
@@ -373,7 +374,9 @@ class TemporalBlender:
         one = np.float32(1.0)
         first = (w_next, one - w_prev - w_next) if previous is not None else (w_next, one - w_next)
         first = [cv2.resize(w, size, interpolation=cv2.INTER_LINEAR) for w in first]
-        blended = cv2.blendLinear(_warp(next_styled, next_ahead.patches), styled, *first)
+        # The next frame is warped once, not along a recursion: bilinear is enough there.
+        warped_next = _warp(next_styled, next_ahead.patches, self.lookahead_interpolation)
+        blended = cv2.blendLinear(warped_next, styled, *first)
         if previous is None:
             return blended
         second = [
@@ -382,7 +385,8 @@ class TemporalBlender:
         return cv2.blendLinear(_warp(previous, guide.patches), blended, *second)
 
     def step(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
-        """``prepare`` against the previous source frame, then ``apply``: one call per frame."""
+        """``prepare`` against the previous source frame, then ``apply``: one call per frame,
+        causal (there is no next frame to look at; a pipeline or ``apply`` can)."""
         if not self.enabled:
             return styled
         guide = self.prepare(self._prev_source, source)
@@ -454,12 +458,14 @@ def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, .
     return tuple(patches)
 
 
-def _warp(previous: np.ndarray, patches: tuple[Patch, ...]) -> np.ndarray:
+def _warp(
+    previous: np.ndarray, patches: tuple[Patch, ...], interpolation: int = cv2.INTER_CUBIC
+) -> np.ndarray:
     """The previous output moved along the flow: bicubic (bilinear blurs the texture a little
     more at every frame of the recursion), border replicated, only where something moved."""
     warped = previous.copy()
     for p in patches:
         warped[p.y0 : p.y1, p.x0 : p.x1] = cv2.remap(
-            previous, p.map_xy, p.map_frac, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+            previous, p.map_xy, p.map_frac, interpolation, borderMode=cv2.BORDER_REPLICATE
         )
     return warped

@@ -102,7 +102,7 @@ def test_a_still_background_is_carried_without_resampling(walkers):
     frames = styled(walkers, seed=5)
     height, width = walkers[0].shape[:2]
     for margin, exact in ((2.0, True), (None, False)):
-        blender = TemporalBlender(still_margin=margin)
+        blender = TemporalBlender(still_margin=margin, lookahead=False)
         previous = blender.step(walkers[0], frames[0])
         errors, areas = [], []
         for t in range(1, len(walkers)):

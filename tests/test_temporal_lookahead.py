@@ -8,6 +8,7 @@ job: a resumed image sequence equal to an uninterrupted run."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -196,3 +197,23 @@ def test_a_sequence_with_holes_resumes_to_the_uninterrupted_run(library, pan_cli
     again = make_job(pan_clip, holed, library).run()
     assert again.written == 4
     assert snapshot(holed) == snapshot(whole)
+
+
+def test_jobs_look_ahead_by_default_and_the_cli_can_turn_it_off(tmp_path):
+    """Core's default reaches every job (Blender's included); --no-lookahead is causal and
+    keyed apart, so a resumed run never mixes the two."""
+    from restyle.core.cli import build_parser
+    from restyle.core.temporal import LOOKAHEAD
+
+    default = StyleJob("in.mp4", tmp_path / "out", "comic-ink")
+    assert default._temporal().lookahead is LOOKAHEAD
+    args = build_parser().parse_args(
+        ["stylize", "in.mp4", "-o", "out", "-s", "comic-ink", "--no-lookahead"]
+    )
+    assert args.lookahead is False
+    off = StyleJob("in.mp4", tmp_path / "out", "comic-ink", lookahead=args.lookahead)
+    assert off._temporal().lookahead is False
+    style = SimpleNamespace(id="comic-ink", picture=None, folder=None, kind="builtin")
+    info = SimpleNamespace(files=None, path=tmp_path / "in.mp4")
+    assert off._settings_key(style, info) != default._settings_key(style, info)
+    assert StyleJob("in.mp4", tmp_path / "out", "comic-ink", temporal=0)._temporal() is None
