@@ -4,6 +4,7 @@ Three threads joined by bounded queues keep memory flat for any clip length: a r
 decodes and preprocesses (and prepares temporal guidance, which needs source frames only),
 the calling thread runs the network, and a finisher post-processes, applies temporal
 coherence in frame order and hands frames to the writer, which encodes on its own threads.
+With a lookahead coherence the finisher holds one styled frame until the next is styled.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _END = object()
 class Warm:
     """A frame an earlier run already wrote: it rebuilds the coherence state (its written
     output becomes the previous output, its source the previous source) so the next frame
-    comes out exactly as in an uninterrupted run. It is neither styled nor written again."""
+    comes out exactly as in an uninterrupted run. It is never written again; under lookahead
+    it is styled again when it directly follows a frame to finish (that frame looks at it)."""
 
     index: int
     source: np.ndarray
