@@ -17,6 +17,7 @@ object per thread). All tunables live in ``CarryTunables``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError
-from .flow import FlowEstimator, backward_warp, remap_maps, resize_flow, shrink, to_gray
+from .flow import FlowEstimator, pixel_grid, resize_flow, shrink, to_gray
 from .shots import histogram_distance, hsv_histogram
 
 
@@ -37,6 +38,9 @@ class CarryTunables:
     flow_side: int = 320
     preset: str = "fast"
     finest_scale: int = 1
+    # The photometric check runs at most at this long side (larger frames: its confidence
+    # is scaled up; the paintings are always moved at full size). ~8x cheaper at 1080p.
+    check_side: int = 960
     # Keyframes looked at per frame: the most similar ones (tiny-thumbnail difference, in
     # 8-bit levels), mixed per pixel by confidence / (floor + difference)^power.
     keyframes_per_frame: int = 2
@@ -127,7 +131,8 @@ class _Prepared:
 
     source: np.ndarray
     painted: np.ndarray
-    small: np.ndarray
+    small: np.ndarray  # at flow_side
+    check: np.ndarray  # at check_side
     thumb: np.ndarray
     histogram: np.ndarray
 
@@ -173,7 +178,8 @@ class KeyframeCarrier:
             source = cv2.resize(source, (width, height), interpolation=interp)
             painted = cv2.resize(painted, (width, height), interpolation=interp)
         small = shrink(source, self.tunables.flow_side)
-        return _Prepared(source, painted, small, _thumb(source), _histogram(small))
+        check = shrink(source, self.tunables.check_side)
+        return _Prepared(source, painted, small, check, _thumb(source), _histogram(small))
 
     def apply(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``styled`` (the network's output, uint8 or float RGB at the source's size) with
@@ -185,8 +191,11 @@ class KeyframeCarrier:
             return styled
         weight = (confidence * np.float32(self.strength))[:, :, None]
         if styled.dtype == np.uint8:
-            mixed = styled + weight * (carried - styled)
-            return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+            carried -= styled
+            carried *= weight
+            carried += styled
+            carried += np.float32(0.5)
+            return np.clip(carried, 0, 255, out=carried).astype(np.uint8)
         painted = carried * np.float32(1 / 255)
         return (styled + weight * (painted - styled)).astype(styled.dtype)
 
@@ -200,10 +209,11 @@ class KeyframeCarrier:
         averaged, as EbSynth blends the runs from the keyframes either side of a frame."""
         height, width = source.shape[:2]
         small = shrink(source, self.tunables.flow_side)
+        check = shrink(source, self.tunables.check_side)
         total = weights = None
         best = np.zeros((height, width), np.float32)
         for key, distance in self._nearest(self._at_size(height, width), source, small):
-            painted, confidence = self._carry_one(key, source, small)
+            painted, confidence = self._carry_one(key, small, check, height, width)
             if painted is None:
                 continue
             weight = confidence * np.float32(self._closeness(distance))
@@ -233,26 +243,32 @@ class KeyframeCarrier:
         close.sort(key=lambda pair: pair[1])
         return close[: t.keyframes_per_frame]
 
-    def _carry_one(self, key: _Prepared, source: np.ndarray, small: np.ndarray):
-        """One keyframe's painting moved onto ``source`` and its confidence (or None).
+    def _carry_one(self, key: _Prepared, small, check, height: int, width: int):
+        """One keyframe's painting moved onto a frame of (height, width) and its confidence,
+        or (None, None) when too little of it matches.
 
-        Each pixel takes the keyframe unmoved where that matches as well as the flow's
-        candidate (within ``still_margin``): DIS's noise on a still background would
-        resample the strokes; there the painted pixels come back exactly."""
+        The check runs at ``check_side`` (a frame that size or smaller: every pixel). Each
+        pixel takes the keyframe unmoved where that matches as well as the flow's candidate
+        (within ``still_margin``): DIS's noise on a still background would resample the
+        strokes; there the painted pixels come back exactly."""
         t = self.tunables
         flow = self._estimator().flow(to_gray(small), to_gray(key.small))
-        height, width = source.shape[:2]
-        full = resize_flow(flow, height, width)
-        moved = _difference(_warp(key.source, full), source, t.blur_px)
-        still = _difference(key.source, source, t.blur_px)
+        at_check = resize_flow(flow, *check.shape[:2])
+        moved_source, inside = _warp_inside(key.check, at_check)
+        moved = _difference(moved_source, check, t.blur_px)
+        still = _difference(key.check, check, t.blur_px)
         keep = still <= moved + t.still_margin
         difference = np.where(keep, still, moved)
         confidence = np.clip((t.high - difference) / (t.high - t.low), 0.0, 1.0)
-        confidence *= np.where(keep, np.float32(1), _inside(full))
+        confidence *= np.where(keep, np.float32(1), inside)
         if np.count_nonzero(confidence) < t.min_fraction * confidence.size:
             return None, None
-        painted = np.where(keep[:, :, None], key.painted, _warp(key.painted, full))
-        return painted, _soften(confidence, t.erode_px, t.soften_px)
+        confidence = _soften(confidence, t.erode_px, t.soften_px)
+        if check.shape[:2] != (height, width):
+            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+            keep = cv2.resize(keep.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+        moved_painting, _ = _warp_inside(key.painted, resize_flow(flow, height, width))
+        return np.where(keep[:, :, None] > 0, key.painted, moved_painting), confidence
 
 
 def _rgb8(frame: np.ndarray) -> np.ndarray:
@@ -272,11 +288,26 @@ def _histogram(small: np.ndarray) -> np.ndarray:
     return hsv_histogram(cv2.cvtColor(small, cv2.COLOR_RGB2HSV))
 
 
-def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Bilinear backward warp; pixels whose flow is exactly zero come out unchanged."""
+def _warp_inside(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` backward-warped along ``flow`` (bilinear; unchanged where the flow is exactly
+    zero) and 1 where the flow lands inside it, 0 where it leaves (float32)."""
+    height, width = flow.shape[:2]
     if not flow.any():
-        return image
-    return backward_warp(image, flow)
+        return image, np.ones((height, width), np.float32)
+    where = flow + _grid(height, width)  # one two-channel map: no split, one pass
+    warped = cv2.remap(image, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    x, y = where[:, :, 0], where[:, :, 1]
+    inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+    return warped, inside.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> np.ndarray:
+    """Read-only (x, y) of every pixel, [H, W, 2] float32 (cached)."""
+    xs, ys = pixel_grid(height, width)
+    grid = np.dstack([xs, ys])
+    grid.flags.writeable = False
+    return grid
 
 
 def _difference(a: np.ndarray, b: np.ndarray, blur_px: int) -> np.ndarray:
@@ -286,14 +317,6 @@ def _difference(a: np.ndarray, b: np.ndarray, blur_px: int) -> np.ndarray:
         difference = np.maximum.reduce(cv2.split(difference))
     size = blur_px | 1
     return cv2.GaussianBlur(difference.astype(np.float32), (size, size), 0)
-
-
-def _inside(flow: np.ndarray) -> np.ndarray:
-    """1 where the flow lands inside the keyframe, 0 where it leaves it (float32)."""
-    map_x, map_y = remap_maps(flow)
-    height, width = flow.shape[:2]
-    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
-    return inside.astype(np.float32)
 
 
 def _soften(confidence: np.ndarray, erode_px: int, soften_px: int) -> np.ndarray:

@@ -8,12 +8,13 @@ output must be the painting on the still background, the network's output on the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
-from restyle.core.carry import Keyframe, KeyframeCarrier, read_keyframes
+from restyle.core.carry import TUNABLES, Keyframe, KeyframeCarrier, read_keyframes
 from restyle.core.cli import main
 from restyle.core.errors import RestyleError
 from restyle.core.styles import StyleLibrary
@@ -60,16 +61,27 @@ KEY_X, NOW_X = 20, 110
 NETWORK = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)  # what "the network" styled
 
 
+@pytest.fixture(scope="module", params=[None, 80], ids=["full-size-check", "half-size-check"])
+def carried(request) -> tuple[KeyframeCarrier, int]:
+    """The check at the frame's size, and at half of it (what frames over 960 px get), with
+    how far from the squares the painting is exact (the seam scales with the check)."""
+    key = scene(KEY_X)
+    tunables = TUNABLES if request.param is None else replace(TUNABLES, check_side=request.param)
+    margin = 8 if request.param is None else 8 * WIDTH // request.param
+    return KeyframeCarrier([Keyframe(0, key, paint(key))], tunables=tunables), margin
+
+
 @pytest.fixture(scope="module")
 def carrier() -> KeyframeCarrier:
     key = scene(KEY_X)
     return KeyframeCarrier([Keyframe(0, key, paint(key))])
 
 
-def test_still_background_gets_the_painting_and_the_moved_square_does_not(carrier):
+def test_still_background_gets_the_painting_and_the_moved_square_does_not(carried):
+    carrier, margin = carried
     now = scene(NOW_X)
     out = carrier.apply(now, NETWORK)
-    away = ~square_mask(KEY_X, margin=8) & ~square_mask(NOW_X, margin=8)
+    away = ~square_mask(KEY_X, margin=margin) & ~square_mask(NOW_X, margin=margin)
     np.testing.assert_array_equal(out[away], paint(now)[away])
     # Where the square now is, the keyframe shows background: its paint must not appear.
     # Each pixel there is the network's or the square's own paint, never the background's.
@@ -82,7 +94,8 @@ def test_still_background_gets_the_painting_and_the_moved_square_does_not(carrie
     assert np.abs(ghost - got).mean() > 40  # ignoring the check would have painted this
 
 
-def test_keyframe_itself_comes_back_exactly(carrier):
+def test_keyframe_itself_comes_back_exactly(carried):
+    carrier = carried[0]
     key = scene(KEY_X)
     np.testing.assert_array_equal(carrier.apply(key, NETWORK), paint(key))
 
