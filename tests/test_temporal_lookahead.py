@@ -217,3 +217,19 @@ def test_jobs_look_ahead_by_default_and_the_cli_can_turn_it_off(tmp_path):
     info = SimpleNamespace(files=None, path=tmp_path / "in.mp4")
     assert off._settings_key(style, info) != default._settings_key(style, info)
     assert StyleJob("in.mp4", tmp_path / "out", "comic-ink", temporal=0)._temporal() is None
+
+
+def test_sixteen_bit_frames_with_alpha_look_ahead_on_colour_only(walkers):
+    """16-bit RGBA: the colour channels get the lookahead blend in float (the next frame's
+    colour included), as the offline loop on float frames; alpha stays the styled frame's."""
+    frames = styled(walkers[:5], seed=8)
+    alpha = np.full(frames[0].shape[:2] + (1,), 40000, np.uint16)
+    deep = [np.concatenate([f.astype(np.uint16) * 257, alpha], axis=2) for f in frames]
+    written = pipeline_frames(walkers[:5], deep, list(enumerate(walkers[:5])))
+    floats = [f[..., :3].astype(np.float32) * (1 / 65535) for f in deep]
+    expected = lookahead_all(TemporalBlender(lookahead=True), walkers[:5], floats)
+    for i, frame in written.items():
+        assert frame.dtype == np.uint16 and np.array_equal(frame[..., 3:], alpha)
+        want = np.clip(expected[i] * 65535 + 0.5, 0, 65535).astype(np.uint16)  # bicubic overshoot
+        assert np.abs(frame[..., :3].astype(int) - want).max() <= 1
+    assert not np.array_equal(written[2], deep[2])
