@@ -264,7 +264,8 @@ class TemporalBlender:
         """The causal blend's w / (1 - w), w = strength × confidence, at full size."""
         weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
         weight *= np.float32(min(self.strength, MAX_WEIGHT))
-        return weight / (np.float32(1.0) - weight)
+        rest = np.subtract(np.float32(1.0), weight, out=_scratch("rest", weight.shape))
+        return np.divide(weight, rest, out=weight)  # in place: no fresh full-size arrays
 
     def _ahead(self, flow_to_prev, prev_small, small, height: int, width: int) -> Ahead:
         """Where each pixel of the previous frame is in this one, and how far to trust it:
