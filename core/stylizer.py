@@ -100,7 +100,7 @@ class Stylizer:
         self.library = library
         self.condition: np.ndarray | None = None
         self._picture_vector: np.ndarray | None = None
-        self.carrier = self._carrier()
+        self.carrier = None
         self.engine = create_engine(
             self._model_files(),
             self.settings.backend,
@@ -117,6 +117,7 @@ class Stylizer:
                 self.settings.precision,
             )
             self._picture_vector = self.style_vector(read_picture(style.picture))
+        self.carrier = self._carrier()
 
     # -- setup ---------------------------------------------------------------------------
     def _builtin_files(self, name: str) -> ModelFiles:
@@ -142,15 +143,20 @@ class Stylizer:
         )
 
     def _carrier(self):
-        """Trained styles that stored their keyframes carry the paintings onto the frames
-        (before the engine is built: a corrupt keyframe file fails here, before any work)."""
+        """Trained styles that stored their keyframes carry the paintings onto the frames,
+        calibrated on the network's own output for them (a corrupt keyframe file fails
+        here, before any work)."""
         if self.style.kind != "trained" or self.settings.carry <= 0.0:
             return None
         from .carry import KeyframeCarrier, read_keyframes
 
         assert self.style.folder is not None
         keyframes = read_keyframes(self.style.folder, self.style.meta or {})
-        return KeyframeCarrier(keyframes, self.settings.carry) if keyframes else None
+        if not keyframes:
+            return None
+        carrier = KeyframeCarrier(keyframes, self.settings.carry)
+        carrier.calibrate(self.stylize)  # self.carrier is still None: the network alone
+        return carrier
 
     def style_vector(self, rgb: np.ndarray) -> np.ndarray:
         return self._predictor.run(picture_tensor(rgb))[:, :100].reshape(1, 100)

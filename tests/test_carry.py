@@ -138,6 +138,38 @@ def test_strength_scales_the_blend():
         KeyframeCarrier([], strength=1.5)
 
 
+def two_keyframe_carrier() -> KeyframeCarrier:
+    a, b = scene(KEY_X), scene(NOW_X)
+    return KeyframeCarrier([Keyframe(0, a, paint(a)), Keyframe(9, b, paint(b))])
+
+
+def test_calibration_keeps_carrying_for_a_network_that_misses_the_look():
+    carrier = two_keyframe_carrier()
+    carrier.calibrate(lambda source: NETWORK)
+    assert carrier.active and carrier.tolerance == (6.0, 18.0)
+    now = scene(KEY_X + 40)
+    away = ~square_mask(KEY_X + 40, margin=8) & ~square_mask(KEY_X, 8) & ~square_mask(NOW_X, 8)
+    error = np.abs(carrier.apply(now, NETWORK)[away].astype(int) - paint(now)[away])
+    assert error.mean() < 1  # the paintings, not the network's grey (128 levels off)
+
+
+def test_calibration_turns_carrying_off_when_the_network_is_more_exact():
+    """Keyframes painted 10 levels apart and a network within a few levels of both: each
+    keyframe carried onto the other is 10 levels off, so the network's output is kept."""
+    a, b = scene(KEY_X), scene(NOW_X)
+    brighter = np.clip(paint(b).astype(int) + 10, 0, 255).astype(np.uint8)
+    carrier = KeyframeCarrier([Keyframe(0, a, paint(a)), Keyframe(9, b, brighter)])
+
+    def network(source: np.ndarray) -> np.ndarray:
+        return np.clip(paint(source).astype(int) + 4, 0, 255).astype(np.uint8)
+
+    carrier.calibrate(network)
+    assert not carrier.active
+    assert carrier.calibration["carry_error"] > carrier.calibration["network_error"]
+    now = scene(KEY_X + 40)
+    np.testing.assert_array_equal(carrier.apply(now, network(now)), network(now))
+
+
 # -- through a trained style folder -------------------------------------------------------
 @pytest.fixture(scope="module")
 def styles(tmp_path_factory) -> StyleLibrary:
