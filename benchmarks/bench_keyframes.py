@@ -147,6 +147,7 @@ class Case:
     network: Scores  # the network alone (carry 0)
     carried: Scores  # painted keyframes carried (carry 1)
     carried_share: float  # held-out pixels whose carry confidence is above 0.5
+    calibration: dict  # RMS errors (levels) on the keyframes: network, carried from the other
     style_cpu_s: tuple[float, float]  # CPU seconds to style the clip: network alone, carried
 
 
@@ -181,14 +182,21 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def carried_share(folder: Path, sources: list[np.ndarray], keys: list[int]) -> float:
+def carried_share(folder: Path, sources: list, network: list, keys: list[int]) -> tuple:
+    """(share of held-out pixels carried, the style's calibration) as the stylizer sees it:
+    calibrated on the network's output for the keyframes; 0 when carrying is off."""
     from restyle.core.carry import KeyframeCarrier, read_keyframes
 
-    carrier = KeyframeCarrier(
-        read_keyframes(folder, json.loads((folder / "style.json").read_text()))
+    keyframes = read_keyframes(folder, json.loads((folder / "style.json").read_text()))
+    carrier = KeyframeCarrier(keyframes)
+    carrier.calibrate(
+        lambda source: network[keys[[k.source is source for k in keyframes].index(True)]]
     )
     held = [i for i in range(len(sources)) if i not in keys]
-    return statistics.fmean(float(np.mean(carrier.carry(sources[i])[1] > 0.5)) for i in held)
+    if not carrier.active:
+        return 0.0, carrier.calibration
+    share = statistics.fmean(float(np.mean(carrier.carry(sources[i])[1] > 0.5)) for i in held)
+    return share, carrier.calibration
 
 
 def run_case(
@@ -219,6 +227,7 @@ def run_case(
     t1 = cpu_seconds()
     carried = style_clip(source_dir, case_dir / "carried", library, frames, carry=1.0)
     t2 = cpu_seconds()
+    share, calibration = carried_share(folder, sources, network, keys)
 
     held = [i for i in range(frames) if i not in keys]
     return Case(
@@ -230,7 +239,8 @@ def run_case(
         training=training,
         network=score(network, truth, sources, keys),
         carried=score(carried, truth, sources, keys),
-        carried_share=carried_share(folder, sources, keys),
+        carried_share=share,
+        calibration=calibration,
         style_cpu_s=(t1 - t0, t2 - t1),
     )
 
@@ -259,7 +269,9 @@ def print_case(case: Case) -> None:
     print(
         f"{case.clip:9s} {case.look:8s} network alone: {scores_text(case.network, case.warp_truth)}"
         f"\n{'':18s} with carry:    {scores_text(case.carried, case.warp_truth)} | carried "
-        f"{case.carried_share:.0%} of held-out pixels; styling {case.style_cpu_s[0]:.1f} -> "
+        f"{case.carried_share:.0%} of held-out pixels (keyframe RMS: network "
+        f"{case.calibration['network_error']:.1f}, carried {case.calibration['carry_error']:.1f}"
+        f" levels); styling {case.style_cpu_s[0]:.1f} -> "
         f"{case.style_cpu_s[1]:.1f} CPU-s\n{'':18s} identity "
         f"{case.identity_psnr:5.2f} dB, filter warp {case.warp_truth:.5f} | "
         f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} of "
