@@ -118,6 +118,27 @@ def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area):
     preview = bpy.data.images.get("Restyle Preview")
     assert preview is not None and tuple(preview.size) == SIZE
     check_learned_inversion(scene, source, media["pan"], "Negative Folder")
+    assert [entry["frame"] for entry in meta["carry"]] == [2, 19]
+    check_carried_keyframe(scene, source, paint / "0007.png")
+
+
+def check_carried_keyframe(scene, source, painted: Path) -> None:
+    """Scene frame 7 is a keyframe: with Carry Keyframes its painting comes back (within a
+    level), with carry 0 the network's own output does not reproduce it."""
+    import bpy
+
+    painting = cv2.cvtColor(cv2.imread(str(painted)), cv2.COLOR_BGR2RGB).astype(int)
+    errors = {}
+    for carry in (1.0, 0.0):
+        assert bpy.ops.restyle.apply_style(
+            strip=source.name, frame_start=7, frame_end=7, temporal=0.0, carry=carry
+        ) == {"FINISHED"}
+        styled = scene.sequence_editor.active_strip
+        folder = Path(bpy.path.abspath(styled.directory))
+        result = cv2.imread(str(folder / styled.elements[0].filename))
+        errors[carry] = np.abs(cv2.cvtColor(result, cv2.COLOR_BGR2RGB).astype(int) - painting)
+    assert errors[1.0].max() <= 1
+    assert errors[0.0].max() > 1
 
 
 @needs_torch

@@ -147,6 +147,7 @@ def test_every_option_shown(panel_context):
             "size_mode",
             "preserve_colors",
             "temporal",
+            "carry",
             "backend",
             "device",
             "output_format",
