@@ -827,10 +827,18 @@ def _write_at_start(handle: int, data: bytes) -> None:
     os.write(handle, data)
 
 
+HOLDER_WAIT_S = 0.5  # the holder writes its record right after locking: wait that long for it
+
+
 def _describe_holder(handle: int) -> str:
-    try:
-        os.lseek(handle, 0, os.SEEK_SET)
-        record = json.loads(os.read(handle, 4096) or b"{}")
-        return f"pid {int(record['pid'])} on {record['host']}, started {record['started']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "starting up"
+    """Who holds the lock, waiting briefly for a run that has just taken it to say so."""
+    deadline = time.monotonic() + HOLDER_WAIT_S
+    while True:
+        try:
+            os.lseek(handle, 0, os.SEEK_SET)
+            record = json.loads(os.read(handle, 4096) or b"{}")
+            return f"pid {int(record['pid'])} on {record['host']}, started {record['started']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "starting up"
+            time.sleep(0.02)

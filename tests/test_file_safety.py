@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,26 @@ def test_3_a_second_run_is_refused_naming_the_first(library, index_clip_h264, tm
         with pytest.raises(RestyleError, match=rf"another Restyle run \(pid {os.getpid()} on "):
             job(index_clip_h264, out, end=2, library=library).run()
     assert not out.exists()
+
+
+def test_3_a_run_that_has_just_locked_is_named_once_it_records_itself(tmp_path, monkeypatch):
+    """Between taking the lock and writing its record the holder's file is empty (seen on CI
+    as "starting up"): the refused run waits briefly for the record."""
+    import restyle.core.writers as writers
+
+    recorded = threading.Event()
+    real_record = writers._record_holder
+
+    def late_record(handle: int) -> None:
+        threading.Timer(0.15, lambda: (real_record(handle), recorded.set())).start()
+
+    monkeypatch.setattr(writers, "_record_holder", late_record)
+    out = tmp_path / "styled"
+    with OutputLock(out):
+        monkeypatch.setattr(writers, "_record_holder", real_record)
+        with pytest.raises(RestyleError, match=rf"another Restyle run \(pid {os.getpid()} on "):
+            OutputLock(out).acquire()
+        assert recorded.is_set()
 
 
 def test_3_a_dead_runs_lock_is_taken_over(library, index_clip_h264, tmp_path):
