@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError
-from .flow import FlowEstimator, pixel_grid, resize_flow, shrink, to_gray
+from .flow import FlowEstimator, pixel_grid, resize_flow, rgb8, shrink, to_gray
 from .shots import histogram_distance, hsv_histogram
 
 
@@ -223,7 +223,7 @@ class KeyframeCarrier:
         the carried keyframes blended in; returned unchanged where nothing is carried."""
         if self.strength <= 0.0 or not self.keyframes or not self.active:
             return styled
-        carried, confidence = self.carry(_rgb8(source))
+        carried, confidence = self.carry(rgb8(source))
         if carried is None:
             return styled
         weight = (confidence * np.float32(self.strength))[:, :, None]
@@ -317,11 +317,6 @@ def _difference_sq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _rms(squares: list[np.ndarray]) -> float:
     return float(np.sqrt(np.mean(np.concatenate([np.ravel(s) for s in squares]))))
-
-
-def _rgb8(frame: np.ndarray) -> np.ndarray:
-    rgb = frame[..., :3]
-    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
 
 
 def _same_aspect(shape: tuple[int, ...], height: int, width: int) -> bool:

@@ -20,6 +20,12 @@ PRESETS = {
 }
 
 
+def rgb8(frame: np.ndarray) -> np.ndarray:
+    """The 8-bit RGB that flow and photometric checks want, whatever the depth and alpha."""
+    rgb = frame[..., :3]
+    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """uint8 single-channel luma of an RGB uint8 image, an RGB float image in [0, 1] or a gray one."""
     if image.dtype != np.uint8:

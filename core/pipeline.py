@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import Cancelled
+from .flow import rgb8 as to_rgb8
 from .progress import CancelToken, ProgressCallback, RateMeter
 from .stylizer import Stylizer
 
@@ -85,12 +86,6 @@ def _get(q: queue.Queue, stop: threading.Event) -> Any:
         except queue.Empty:
             if stop.is_set():
                 return _END
-
-
-def _rgb8(frame: np.ndarray) -> np.ndarray:
-    """Flow guidance wants 8-bit RGB whatever the source depth and alpha."""
-    rgb = frame[..., :3]
-    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else np.ascontiguousarray(rgb)
 
 
 def _colour(styled: np.ndarray) -> np.ndarray:
@@ -185,7 +180,7 @@ class _Pipeline:
         """Temporal guidance needs source frames only, so it is prepared ahead of inference."""
         if self.temporal is None:
             return None, None
-        rgb8 = _rgb8(frame)
+        rgb8 = to_rgb8(frame)
         return self.temporal.prepare(prev_source, rgb8), rgb8
 
     # -- calling thread: batched inference ------------------------------------------------
