@@ -199,12 +199,41 @@ def carried_share(folder: Path, sources: list, network: list, keys: list[int]) -
     return share, carrier.calibration
 
 
-def run_case(
-    work: Path, clip_name: str, sources: list[np.ndarray], look: str, config: TrainConfig
-) -> Case:
-    from restyle.core.metrics import psnr, warping_error
+def trained_style(
+    case_dir: Path, source_dir: Path, painted: dict, clip_name: str, look: str, config, styles
+):
+    """(library, style folder, training wall seconds): trained now, or the kept one when
+    ``styles`` = ("reuse", DIR); ("keep", DIR) copies the fresh library to DIR/clip/look
+    right after training (before styling), so later runs can re-style the same networks."""
     from restyle.core.styles import StyleLibrary
     from restyle.core.train.keyframes import train_from_keyframes
+
+    mode, root = styles or (None, None)
+    kept = Path(root) / clip_name / look / "library" if root else None
+    if mode == "reuse":
+        if not kept.is_dir():
+            sys.exit(f"bench_keyframes: no kept style {kept}")
+        shutil.copytree(kept, case_dir / "library")
+        library = StyleLibrary(case_dir / "library", bundled=None)
+        return library, library.trained_folder("bench"), 0.0
+    library = StyleLibrary(case_dir / "library", bundled=None)
+    started = time.perf_counter()
+    folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
+    train_s = time.perf_counter() - started
+    if mode == "keep":
+        shutil.copytree(case_dir / "library", kept, dirs_exist_ok=True)
+    return library, folder, train_s
+
+
+def run_case(
+    work: Path,
+    clip_name: str,
+    sources: list[np.ndarray],
+    look: str,
+    config: TrainConfig,
+    styles: tuple[str, str] | None = None,
+) -> Case:
+    from restyle.core.metrics import psnr, warping_error
 
     frames = len(sources)
     source_dir = work / clip_name / "source"
@@ -217,10 +246,9 @@ def run_case(
         painted[k] = case_dir / f"key{k}.png"
         write_png(painted[k], truth[k])
 
-    library = StyleLibrary(case_dir / "library", bundled=None)
-    started = time.perf_counter()
-    folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
-    train_s = time.perf_counter() - started
+    library, folder, train_s = trained_style(
+        case_dir, source_dir, painted, clip_name, look, config, styles
+    )
     training = json.loads((folder / "style.json").read_text())["training"]
     t0 = cpu_seconds()
     network = style_clip(source_dir, case_dir / "network", library, frames, carry=0.0)
@@ -379,7 +407,27 @@ def main() -> None:
         help="count the budget in the trainer's CPU seconds (default: a shared machine's load "
         "does not shrink it) or in wall seconds",
     )
+    parser.add_argument(
+        "--keep-styles",
+        metavar="DIR",
+        help="keep each trained style in DIR/CLIP/LOOK (to re-style it with --reuse-styles)",
+    )
+    parser.add_argument(
+        "--reuse-styles",
+        metavar="DIR",
+        help="do not train: style with the styles a --keep-styles run kept in DIR "
+        "(same --frames and --size)",
+    )
     args = parser.parse_args()
+    if args.keep_styles and args.reuse_styles:
+        sys.exit("bench_keyframes: --keep-styles or --reuse-styles, not both")
+    styles = (
+        ("keep", str(Path(args.keep_styles).resolve()))
+        if args.keep_styles
+        else ("reuse", str(Path(args.reuse_styles).resolve()))
+        if args.reuse_styles
+        else None
+    )
     frames = args.frames or (24 if args.quick else 48)
     budget = args.budget or (60.0 if args.quick else 300.0)
     size = tuple(int(v) for v in args.size.split("x"))
@@ -421,7 +469,14 @@ def main() -> None:
             for i, frame in enumerate(sources):
                 write_png(source_dir / f"{i:04d}.png", frame)
             jobs += [
-                (work, clip_name, sources, look, case_config(config, clip_name, look, budgets))
+                (
+                    work,
+                    clip_name,
+                    sources,
+                    look,
+                    case_config(config, clip_name, look, budgets),
+                    styles,
+                )
                 for look in looks
             ]
         # Spawned, not forked: a forked child inherits OpenCV's thread pool mid-state and hangs.
