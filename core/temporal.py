@@ -67,13 +67,6 @@ LOOKAHEAD = True  # jobs (CLI, Blender) blend with the next styled frame too (on
 LOOKAHEAD_WEIGHTS = (0.35, 0.2)
 
 
-@functools.lru_cache(maxsize=2)
-def _ones(height: int, width: int) -> np.ndarray:
-    ones = np.ones((height, width), np.float32)
-    ones.flags.writeable = False
-    return ones
-
-
 @dataclass(frozen=True)
 class Patch:
     """Remap maps for the output rectangle rows y0:y1, columns x0:x1."""
@@ -102,19 +95,17 @@ class Guide:
 
     ``patches`` are the rectangles where something moved, each with its OpenCV fixed-point
     remap maps (current frame → previous frame); everywhere else the flow is exactly zero and
-    the previous output is taken as it is. ``odds`` is w / (1 - w) per pixel for the blend
-    weight w = strength × confidence (float32): cv2.blendLinear(warped, styled, odds, 1) =
-    w·warped + (1 - w)·styled, so a guide holds one float plane rather than two.
+    the previous output is taken as it is. ``confidence`` is the per-pixel trust in the
+    warped previous frame, at the flow's size (float32); the blend weight is strength × it.
     """
 
     cut: bool
     height: int
     width: int
     patches: tuple[Patch, ...] = ()
-    odds: np.ndarray | None = None
     reliable_fraction: float = 0.0
     reason: str = ""
-    confidence: np.ndarray | None = None  # at the flow's size, lookahead only (no odds then)
+    confidence: np.ndarray | None = None
     ahead: Ahead | None = None  # the PREVIOUS frame's lookahead onto this one
 
 
@@ -226,7 +217,8 @@ class TemporalBlender:
         # Photometric check: the source itself changed, something was uncovered, or the flow
         # is wrong → new pixels win.
         difference = _difference(backward_warp(prev_small, flow_to_prev), small)
-        difference = self._snap_still_pixels(flow_to_prev, difference, prev_small, small)
+        unmoved = _difference(prev_small, small)  # the same both ways: the lookahead's too
+        difference = self._snap_still_pixels(flow_to_prev, difference, unmoved)
         low, high = self.photometric_tolerance
         confidence = np.clip((high - difference) / (high - low), 0.0, 1.0)
         confidence *= _inside(flow_to_prev)
@@ -240,34 +232,19 @@ class TemporalBlender:
                 reason="flow lost",
             )
 
-        patches = _moving_patches(flow_to_prev, height, width)
-        if self.lookahead:  # weights are made at apply, when the next frame's are known
-            return Guide(
-                cut=False,
-                height=height,
-                width=width,
-                patches=patches,
-                reliable_fraction=reliable_fraction,
-                confidence=confidence,
-                ahead=self._ahead(flow_to_prev, prev_small, small, height, width),
-            )
         return Guide(
             cut=False,
             height=height,
             width=width,
-            patches=patches,
-            odds=self._odds(confidence, height, width),
+            patches=_moving_patches(flow_to_prev, height, width),
             reliable_fraction=reliable_fraction,
+            confidence=confidence,
+            ahead=self._ahead(flow_to_prev, prev_small, small, unmoved, height, width)
+            if self.lookahead
+            else None,
         )
 
-    def _odds(self, confidence: np.ndarray, height: int, width: int) -> np.ndarray:
-        """The causal blend's w / (1 - w), w = strength × confidence, at full size."""
-        weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        weight *= np.float32(min(self.strength, MAX_WEIGHT))
-        rest = np.subtract(np.float32(1.0), weight, out=_scratch("rest", weight.shape))
-        return np.divide(weight, rest, out=weight)  # in place: no fresh full-size arrays
-
-    def _ahead(self, flow_to_prev, prev_small, small, height: int, width: int) -> Ahead:
+    def _ahead(self, flow_to_prev, prev_small, small, unmoved, height: int, width: int) -> Ahead:
         """Where each pixel of the previous frame is in this one, and how far to trust it:
         the same photometric check, still-pixel snapping and patches as the backward path."""
         if self.lookahead_flow == "dis":
@@ -275,7 +252,7 @@ class TemporalBlender:
         else:
             flow = _invert_flow(flow_to_prev)
         difference = _difference(backward_warp(small, flow), prev_small)
-        difference = self._snap_still_pixels(flow, difference, small, prev_small)
+        difference = self._snap_still_pixels(flow, difference, unmoved)
         low, high = self.photometric_tolerance
         confidence = np.clip((high - difference) / (high - low), 0.0, 1.0)
         confidence *= _inside(flow)
@@ -293,7 +270,7 @@ class TemporalBlender:
         self._local.small = (source, small)
         return small
 
-    def _snap_still_pixels(self, flow, difference, prev_small, small) -> np.ndarray:
+    def _snap_still_pixels(self, flow, difference, unmoved) -> np.ndarray:
         """Zero the flow (in place) where the source stood still; returns the photometric
         difference of the flow now used.
 
@@ -304,7 +281,6 @@ class TemporalBlender:
         """
         if self.still_margin is None:
             return difference
-        unmoved = _difference(prev_small, small)
         u, v = cv2.split(flow)
         still = (unmoved <= difference + self.still_margin) & (u * u + v * v < 1.0)
         flow[still] = 0.0
@@ -342,11 +318,25 @@ class TemporalBlender:
             self._prev_output = styled.copy()
             return styled
         warped = _warp(previous, guide.patches, out=_scratch_like("p", styled))
-        odds = guide.odds
-        if odds is None:  # a lookahead guide at the end of a shot: the causal blend
-            odds = self._odds(guide.confidence, guide.height, guide.width)
-        output = cv2.blendLinear(warped, styled, odds, _ones(guide.height, guide.width))
+        output = self._blend_causal(guide, styled, warped)
         self._prev_output = output
+        return output
+
+    def _blend_causal(self, guide: Guide, styled, warped) -> np.ndarray:
+        """w · warped previous + (1 - w) · styled, w = strength × confidence: one constant-
+        weight pass covers the frame (the confidence is 1 nearly everywhere), then only the
+        rectangles where it is under 1 are blended again with per-pixel weights."""
+        strength = min(self.strength, MAX_WEIGHT)
+        output = cv2.addWeighted(warped, strength, styled, 1.0 - strength, 0.0)
+        rects = _band_rects((guide.confidence < 1.0).view(np.uint8), guide.height, guide.width)
+        if rects:
+            size = (guide.width, guide.height)
+            weight = cv2.resize(guide.confidence, size, dst=_scratch("w0", size[::-1]))
+            weight *= np.float32(strength)
+            rest = np.subtract(np.float32(1.0), weight, out=_scratch("w1", size[::-1]))
+            for y0, y1, x0, x1 in rects:
+                at = (slice(y0, y1), slice(x0, x1))
+                cv2.blendLinear(warped[at], styled[at], weight[at], rest[at], dst=output[at])
         return output
 
     def _usable_ahead(self, next_guide, next_styled, styled) -> tuple | None:
@@ -362,23 +352,15 @@ class TemporalBlender:
         """w_prev · warped previous + w_next · warped next + the rest · styled, per pixel.
 
         w_next = b · c_next; w_prev = c_prev · (s + (strength - s) · (1 - c_next)): where the
-        next frame is not trusted the blend falls back to the causal one. The weights are
-        made at the flow's size and scaled up (cheaper than full-size arithmetic)."""
-        (next_ahead, next_styled), size = ahead, (guide.width, guide.height)
-        s, b = (np.float32(w) for w in self.lookahead_weights)
-        c_next = next_ahead.confidence
-        w_next = b * c_next
-        if previous is None or guide.confidence is None:
-            w_prev = np.zeros_like(c_next)
-        else:
-            causal = np.float32(min(self.strength, MAX_WEIGHT))
-            w_prev = guide.confidence * (causal - (causal - s) * c_next)
-        one = np.float32(1.0)
-        planes = (w_next, one - w_prev - w_next, w_prev, one - w_prev)
-        w_next, rest, w_prev, keep = (
-            cv2.resize(w, size, dst=_scratch(f"w{i}", size[::-1]), interpolation=cv2.INTER_LINEAR)
-            for i, w in enumerate(planes)
-        )
+        next frame is not trusted the blend falls back to the causal one. Where both frames
+        are fully trusted (nearly every pixel) the weights are the constants s and b: two
+        constant-weight passes cover the frame, and only the rectangles where a confidence is
+        under 1 are blended again with per-pixel weights (made at the flow's size, scaled up)."""
+        next_ahead, next_styled = ahead
+        s, b = self.lookahead_weights
+        c_prev, c_next = guide.confidence, next_ahead.confidence
+        if previous is None or c_prev is None:
+            c_prev, s = None, 0.0
         # The next frame is warped once, not along a recursion: bilinear is enough there.
         warped_next = _warp(
             next_styled,
@@ -386,11 +368,45 @@ class TemporalBlender:
             self.lookahead_interpolation,
             _scratch_like("n", styled),
         )
-        if previous is None:
-            return cv2.blendLinear(warped_next, styled, w_next, rest)
-        blended = cv2.blendLinear(warped_next, styled, w_next, rest, dst=_scratch_like("b", styled))
-        warped = _warp(previous, guide.patches, out=_scratch_like("p", styled))
-        return cv2.blendLinear(warped, blended, w_prev, keep)
+        if c_prev is None:
+            output = cv2.addWeighted(warped_next, b, styled, 1.0 - b, 0.0)
+            blended = warped = None
+        else:
+            rest = 1.0 - s
+            blended = _scratch_like("b", styled)
+            cv2.addWeighted(warped_next, b / rest, styled, (rest - b) / rest, 0.0, dst=blended)
+            warped = _warp(previous, guide.patches, out=_scratch_like("p", styled))
+            output = cv2.addWeighted(warped, s, blended, rest, 0.0)
+        uneven = (c_next < 1.0) if c_prev is None else (c_next < 1.0) | (c_prev < 1.0)
+        rects = _band_rects(uneven.view(np.uint8), guide.height, guide.width)
+        if rects:
+            planes = self._weight_planes(c_prev, c_next, (guide.width, guide.height))
+            for y0, y1, x0, x1 in rects:
+                at = (slice(y0, y1), slice(x0, x1))
+                w_next, rest, w_prev, keep = (w[at] for w in planes)
+                if c_prev is None:
+                    cv2.blendLinear(warped_next[at], styled[at], w_next, rest, dst=output[at])
+                    continue
+                cv2.blendLinear(warped_next[at], styled[at], w_next, rest, dst=blended[at])
+                cv2.blendLinear(warped[at], blended[at], w_prev, keep, dst=output[at])
+        return output
+
+    def _weight_planes(self, c_prev, c_next, size: tuple[int, int]) -> tuple:
+        """Full-size (w_next, 1 - w_prev - w_next, w_prev, 1 - w_prev), made at the flow's
+        size (cheaper than full-size arithmetic); w_prev = 0 without a previous output."""
+        s, b = (np.float32(w) for w in self.lookahead_weights)
+        w_next = b * c_next
+        if c_prev is None:
+            w_prev = np.zeros_like(c_next)
+        else:
+            causal = np.float32(min(self.strength, MAX_WEIGHT))
+            w_prev = c_prev * (causal - (causal - s) * c_next)
+        one = np.float32(1.0)
+        planes = (w_next, one - w_prev - w_next, w_prev, one - w_prev)
+        return tuple(
+            cv2.resize(w, size, dst=_scratch(f"w{i}", size[::-1]), interpolation=cv2.INTER_LINEAR)
+            for i, w in enumerate(planes)
+        )
 
     def step(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``prepare`` against the previous source frame, then ``apply``: one call per frame,
@@ -405,11 +421,21 @@ class TemporalBlender:
 def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
     """The flow the other way round, f(y) = -g(y + f(y)), by fixed-point iteration (no
     second flow estimate): ``flow`` g is on frame B pointing into A, the result on A into B."""
-    inverse = -flow
-    for _ in range(iterations):
-        map_x, map_y = remap_maps(inverse)
-        inverse = -cv2.remap(flow, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    grid = _pixel_grid2(flow.shape[0], flow.shape[1])
+    inverse = np.negative(flow)
+    for _ in range(iterations):  # one two-channel map, no fresh arrays but the map
+        at = cv2.add(inverse, grid)
+        cv2.remap(flow, at, None, cv2.INTER_LINEAR, dst=inverse, borderMode=cv2.BORDER_REPLICATE)
+        np.negative(inverse, out=inverse)
     return inverse
+
+
+@functools.lru_cache(maxsize=4)
+def _pixel_grid2(height: int, width: int) -> np.ndarray:
+    """The pixel grid as one read-only two-channel float32 map (x, y)."""
+    grid = np.ascontiguousarray(np.dstack(pixel_grid(height, width)))
+    grid.flags.writeable = False
+    return grid
 
 
 def _inside(flow: np.ndarray) -> np.ndarray:
@@ -448,39 +474,108 @@ def _scratch_like(name: str, image: np.ndarray) -> np.ndarray:
 
 
 PATCH_ROWS = 32  # output rows per band when looking for what moved
+PATCH_GAP = 4  # still columns (at the flow's size, even) that merge two runs into one patch
 
 
 def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, ...]:
-    """One rectangle per band of output rows around the pixels whose flow is not zero, with
-    its remap maps; a still camera's background needs no resampling at all."""
-    small_h, small_w = flow.shape[:2]
+    """One rectangle per run of moving columns in each band of output rows (runs closer than
+    ``PATCH_GAP`` merged), with its remap maps; a still camera's background needs no
+    resampling at all, and neither do the still gaps between moving things."""
     u, v = cv2.split(flow)
-    moving = ((u != 0.0) | (v != 0.0)).view(np.uint8)
-    # Bilinear upscaling spreads a small pixel's flow over its neighbours' output pixels.
-    moving = cv2.dilate(moving, np.ones((3, 3), np.uint8))
-    if not moving.any():
+    rects = _band_rects(((u != 0.0) | (v != 0.0)).view(np.uint8), height, width)
+    if not rects:
         return ()
-    # One plane per component, scaled to output pixels before upscaling (cheaper than a
-    # two-channel flow at full size: contiguous planes, a small multiply).
-    full = (height, width)
-    u = cv2.resize(u * np.float32(width / small_w), full[::-1], dst=_scratch("u", full))
-    v = cv2.resize(v * np.float32(height / small_h), full[::-1], dst=_scratch("v", full))
-    xs, ys = pixel_grid(height, width)
-    sy, sx = small_h / height, small_w / width
+    map_x, map_y = _full_maps(u, v, height, width)
     patches = []
-    for y0 in range(0, height, PATCH_ROWS):
-        y1 = min(height, y0 + PATCH_ROWS)
-        rows = moving[int(y0 * sy) : min(small_h, int(np.ceil(y1 * sy)) + 1)]
-        columns = np.flatnonzero(rows.any(axis=0))
-        if columns.size == 0:
-            continue
-        x0 = max(0, int(columns[0] / sx) - 1)
-        x1 = min(width, int(np.ceil((columns[-1] + 1) / sx)) + 1)
-        map_xy, map_frac = cv2.convertMaps(
-            u[y0:y1, x0:x1] + xs[y0:y1, x0:x1], v[y0:y1, x0:x1] + ys[y0:y1, x0:x1], cv2.CV_16SC2
-        )
+    for y0, y1, x0, x1 in rects:
+        map_xy, map_frac = cv2.convertMaps(map_x[y0:y1, x0:x1], map_y[y0:y1, x0:x1], cv2.CV_16SC2)
         patches.append(Patch(y0, y1, x0, x1, map_xy, map_frac))
     return tuple(patches)
+
+
+def _band_rects(mask: np.ndarray, height: int, width: int) -> list:
+    """Output rectangles (y0, y1, x0, x1) covering every output pixel that bilinear upscaling
+    of a plane at the mask's size takes from a marked pixel (uint8 0/1): one per run of marked
+    columns in each band of ``PATCH_ROWS`` output rows."""
+    small_h, small_w = mask.shape[:2]
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # upscaling spreads to neighbours
+    if not mask.any():
+        return []
+    sy, sx = small_h / height, small_w / width
+    bands = range(0, height, PATCH_ROWS)
+    rows = [(int(y0 * sy), min(small_h, int(np.ceil((y0 + PATCH_ROWS) * sy)) + 1)) for y0 in bands]
+    columns = np.stack([mask[r0:r1].any(axis=0) for r0, r1 in rows]).view(np.uint8)
+    rects = []
+    for band, first, last in _runs(columns):
+        y0 = band * PATCH_ROWS
+        x0 = max(0, int(first / sx) - 1)
+        x1 = min(width, int(np.ceil((last + 1) / sx)) + 1)
+        rects.append((y0, min(height, y0 + PATCH_ROWS), x0, x1))
+    return rects
+
+
+def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
+    """(band, first, last) of each run of moving columns (uint8 0/1, a row per band), runs
+    fewer than ``PATCH_GAP`` columns apart merged (a closing along the rows)."""
+    pad = PATCH_GAP + 1  # zeros beyond both ends, so no run grows into the border
+    padded = np.pad(columns, ((0, 0), (pad, pad)))
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((1, PATCH_GAP + 1), np.uint8))
+    steps = np.diff(closed[:, pad - 1 : closed.shape[1] - pad + 1].astype(np.int8), axis=1)
+    band, first = np.nonzero(steps == 1)
+    _, last = np.nonzero(steps == -1)
+    return list(zip(band.tolist(), first.tolist(), (last - 1).tolist(), strict=True))
+
+
+def _full_maps(u: np.ndarray, v: np.ndarray, height: int, width: int) -> tuple:
+    """Full-size absolute sampling coordinates x + u, y + v from a flow at a smaller size.
+
+    The pixel grid is added at the flow's size (where each small pixel's centre lies in
+    output pixels) before bilinear upscaling, which reproduces a linear ramp exactly: no
+    full-size additions. Only the outermost rows and columns, where upscaling clamps instead
+    of interpolating, are corrected. Reused per-thread buffers: consumed before returning."""
+    grid_x, grid_y, fix_x, fix_y = _centre_grid(u.shape[0], u.shape[1], height, width)
+    size = (width, height)
+    map_x = cv2.resize(
+        cv2.scaleAdd(u, width / u.shape[1], grid_x), size, dst=_scratch("u", size[::-1])
+    )
+    map_y = cv2.resize(
+        cv2.scaleAdd(v, height / u.shape[0], grid_y), size, dst=_scratch("v", size[::-1])
+    )
+    for columns, shift in fix_x:
+        map_x[:, columns] += shift
+    for rows, shift in fix_y:
+        map_y[rows] += shift[:, None]
+    return map_x, map_y
+
+
+@functools.lru_cache(maxsize=8)
+def _centre_grid(small_h: int, small_w: int, height: int, width: int) -> tuple:
+    """Output-pixel coordinates of each small pixel's centre (x and y planes), and per axis
+    the (slice, correction) of the edges where bilinear upscaling of that ramp clamps."""
+    centres_x = (np.arange(small_w, dtype=np.float32) + 0.5) * np.float32(width / small_w) - 0.5
+    centres_y = (np.arange(small_h, dtype=np.float32) + 0.5) * np.float32(height / small_h) - 0.5
+    grid_x = np.ascontiguousarray(np.broadcast_to(centres_x, (small_h, small_w)))
+    grid_y = np.ascontiguousarray(np.broadcast_to(centres_y[:, None], (small_h, small_w)))
+    up_x = cv2.resize(centres_x[None], (width, 1), interpolation=cv2.INTER_LINEAR)[0]
+    up_y = cv2.resize(centres_y[:, None], (1, height), interpolation=cv2.INTER_LINEAR)[:, 0]
+    fix_x = _edge_fixes(np.arange(width, dtype=np.float32) - up_x)
+    fix_y = _edge_fixes(np.arange(height, dtype=np.float32) - up_y)
+    for plane in (grid_x, grid_y):
+        plane.flags.writeable = False
+    return grid_x, grid_y, fix_x, fix_y
+
+
+def _edge_fixes(error: np.ndarray) -> tuple:
+    """(slice, correction) for the leading and trailing entries whose error is not ~0."""
+    wrong = np.flatnonzero(np.abs(error) > 1e-3)
+    head = wrong[wrong < error.size // 2]
+    tail = wrong[wrong >= error.size // 2]
+    fixes = []
+    if head.size:
+        fixes.append((slice(0, head[-1] + 1), error[: head[-1] + 1].copy()))
+    if tail.size:
+        fixes.append((slice(tail[0], error.size), error[tail[0] :].copy()))
+    return tuple(fixes)
 
 
 def _warp(
@@ -498,7 +593,12 @@ def _warp(
         warped = out
         np.copyto(warped, previous)
     for p in patches:
-        warped[p.y0 : p.y1, p.x0 : p.x1] = cv2.remap(
-            previous, p.map_xy, p.map_frac, interpolation, borderMode=cv2.BORDER_REPLICATE
+        cv2.remap(
+            previous,
+            p.map_xy,
+            p.map_frac,
+            interpolation,
+            dst=warped[p.y0 : p.y1, p.x0 : p.x1],
+            borderMode=cv2.BORDER_REPLICATE,
         )
     return warped

@@ -110,7 +110,8 @@ def test_a_still_background_is_carried_without_resampling(walkers):
             output = blender.apply(guide, frames[t])
             still = np.abs(walkers[t].astype(int) - walkers[t - 1]).max(axis=2) < 4
             still = cv2.erode(still.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-            weight = (guide.odds / (1 + guide.odds))[..., None]
+            confidence = cv2.resize(guide.confidence, (width, height))
+            weight = (blender.strength * confidence)[..., None]
             expected = weight * previous + (1 - weight) * frames[t]
             errors.append(np.abs(output[still] - expected[still]).max())
             areas.append(sum((p.y1 - p.y0) * (p.x1 - p.x0) for p in guide.patches))
