@@ -160,6 +160,14 @@ def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+@functools.lru_cache(maxsize=8)
+def pixel_grid2(height: int, width: int) -> np.ndarray:
+    """The pixel grid as one read-only two-channel float32 map (x, y) for cv2.remap."""
+    grid = np.ascontiguousarray(np.dstack(pixel_grid(height, width)))
+    grid.flags.writeable = False
+    return grid
+
+
 def remap_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Absolute sampling coordinates (map_x, map_y) for cv2.remap: pixel grid plus flow."""
     xs, ys = pixel_grid(flow.shape[0], flow.shape[1])
@@ -171,8 +179,8 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` at x + flow(x) (bilinear, border replicated): brings b back onto a."""
     if image.shape[:2] != flow.shape[:2]:
         raise ValueError(f"image {image.shape[:2]} and flow {flow.shape[:2]} sizes differ")
-    map_x, map_y = remap_maps(flow)
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    at = cv2.add(flow, pixel_grid2(flow.shape[0], flow.shape[1]))  # one map, no split
+    return cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _squared_norm(flow: np.ndarray) -> np.ndarray:

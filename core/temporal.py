@@ -53,8 +53,7 @@ import numpy as np
 from .flow import (
     FlowEstimator,
     backward_warp,
-    pixel_grid,
-    remap_maps,
+    pixel_grid2,
     shrink,
     to_gray,
 )
@@ -282,9 +281,14 @@ class TemporalBlender:
         if self.still_margin is None:
             return difference
         u, v = cv2.split(flow)
-        still = (unmoved <= difference + self.still_margin) & (u * u + v * v < 1.0)
-        flow[still] = 0.0
-        return np.where(still, unmoved, difference)
+        # OpenCV masks, not numpy boolean indexing (several times slower on these planes).
+        still = cv2.compare(cv2.add(difference, self.still_margin), unmoved, cv2.CMP_GE)
+        still &= cv2.compare(cv2.magnitude(u, v), 1.0, cv2.CMP_LT)
+        zero = _zeros(*u.shape)
+        cv2.copyTo(zero, still, dst=u)
+        cv2.copyTo(zero, still, dst=v)
+        cv2.merge((u, v), dst=flow)
+        return cv2.copyTo(unmoved, still, dst=difference)
 
     def apply(
         self,
@@ -421,7 +425,7 @@ class TemporalBlender:
 def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
     """The flow the other way round, f(y) = -g(y + f(y)), by fixed-point iteration (no
     second flow estimate): ``flow`` g is on frame B pointing into A, the result on A into B."""
-    grid = _pixel_grid2(flow.shape[0], flow.shape[1])
+    grid = pixel_grid2(flow.shape[0], flow.shape[1])
     inverse = np.negative(flow)
     for _ in range(iterations):  # one two-channel map, no fresh arrays but the map
         at = cv2.add(inverse, grid)
@@ -430,21 +434,20 @@ def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
     return inverse
 
 
-@functools.lru_cache(maxsize=4)
-def _pixel_grid2(height: int, width: int) -> np.ndarray:
-    """The pixel grid as one read-only two-channel float32 map (x, y)."""
-    grid = np.ascontiguousarray(np.dstack(pixel_grid(height, width)))
-    grid.flags.writeable = False
-    return grid
-
-
 def _inside(flow: np.ndarray) -> np.ndarray:
     """1 where the flow points inside the previous frame, 0 outside, softened (float32)."""
-    map_x, map_y = remap_maps(flow)
     height, width = flow.shape[:2]
-    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
-    inside = cv2.erode(inside.astype(np.float32), np.ones((3, 3), np.uint8))
-    return cv2.GaussianBlur(inside, (5, 5), 0)
+    at = cv2.add(flow, pixel_grid2(height, width))
+    inside = cv2.inRange(at, (0.0, 0.0), (width - 1.0, height - 1.0))  # 255 inside
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(inside.astype(np.float32) * np.float32(1 / 255), (5, 5), 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _zeros(height: int, width: int) -> np.ndarray:
+    zeros = np.zeros((height, width), np.float32)
+    zeros.flags.writeable = False
+    return zeros
 
 
 def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -501,29 +504,37 @@ def _band_rects(mask: np.ndarray, height: int, width: int) -> list:
     mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # upscaling spreads to neighbours
     if not mask.any():
         return []
-    sy, sx = small_h / height, small_w / width
-    bands = range(0, height, PATCH_ROWS)
-    rows = [(int(y0 * sy), min(small_h, int(np.ceil((y0 + PATCH_ROWS) * sy)) + 1)) for y0 in bands]
+    rows = _band_rows(small_h, height)
     columns = np.stack([mask[r0:r1].any(axis=0) for r0, r1 in rows]).view(np.uint8)
-    rects = []
-    for band, first, last in _runs(columns):
-        y0 = band * PATCH_ROWS
-        x0 = max(0, int(first / sx) - 1)
-        x1 = min(width, int(np.ceil((last + 1) / sx)) + 1)
-        rects.append((y0, min(height, y0 + PATCH_ROWS), x0, x1))
-    return rects
+    band, first, last = _runs(columns)
+    sx = small_w / width
+    y0 = band * PATCH_ROWS
+    y1 = np.minimum(height, y0 + PATCH_ROWS)
+    x0 = np.maximum(0, (first / sx).astype(np.int64) - 1)
+    x1 = np.minimum(width, np.ceil((last + 1) / sx).astype(np.int64) + 1)
+    return np.stack([y0, y1, x0, x1], axis=1).tolist()
 
 
-def _runs(columns: np.ndarray) -> list[tuple[int, int, int]]:
-    """(band, first, last) of each run of moving columns (uint8 0/1, a row per band), runs
-    fewer than ``PATCH_GAP`` columns apart merged (a closing along the rows)."""
+@functools.lru_cache(maxsize=8)
+def _band_rows(small_h: int, height: int) -> tuple:
+    """Per band of ``PATCH_ROWS`` output rows, the rows (r0, r1) at the small size it reads."""
+    sy = small_h / height
+    return tuple(
+        (int(y0 * sy), min(small_h, int(np.ceil((y0 + PATCH_ROWS) * sy)) + 1))
+        for y0 in range(0, height, PATCH_ROWS)
+    )
+
+
+def _runs(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band, first and last column of each run of marked columns (uint8 0/1, a row per
+    band), runs at most ``PATCH_GAP`` columns apart merged (a closing along the rows)."""
     pad = PATCH_GAP + 1  # zeros beyond both ends, so no run grows into the border
     padded = np.pad(columns, ((0, 0), (pad, pad)))
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((1, PATCH_GAP + 1), np.uint8))
     steps = np.diff(closed[:, pad - 1 : closed.shape[1] - pad + 1].astype(np.int8), axis=1)
     band, first = np.nonzero(steps == 1)
     _, last = np.nonzero(steps == -1)
-    return list(zip(band.tolist(), first.tolist(), (last - 1).tolist(), strict=True))
+    return band, first, last - 1
 
 
 def _full_maps(u: np.ndarray, v: np.ndarray, height: int, width: int) -> tuple:
