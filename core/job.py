@@ -110,6 +110,9 @@ class StyleJob:
     measure: bool = False
     lookahead: bool | None = None  # coherence looks one frame ahead; None: core's default
     carry: float = 1.0  # trained styles: carry the painted keyframes (0 off .. 1)
+    # A Ray chunk split inside a shot: the frame after ``end`` is styled too, only for the
+    # last frame's lookahead (never written), so the join matches a single-machine run.
+    lookahead_tail: bool = False
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -480,6 +483,19 @@ class _Run:
                 yield self._warm(*previous) if coherent else None
                 previous = None
             yield index, frame
+        if lookahead and after_todo and self.job.lookahead_tail:
+            yield from self._tail()
+
+    def _tail(self) -> Iterator:
+        """The frame after the range, for the last frame's lookahead only (``Warm`` without
+        an output: styled, looked at, never written)."""
+        from .media import decode_range
+        from .pipeline import Warm
+
+        index = self.plan.end + 1
+        if index < self.plan.info.frame_count:
+            for frame in decode_range(self.job.source, index, index, info=self.plan.info):
+                yield Warm(index, frame, None)
 
     def _warm(self, index: int, source: np.ndarray):
         from .pipeline import Warm

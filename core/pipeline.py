@@ -33,11 +33,12 @@ class Warm:
     """A frame an earlier run already wrote: it rebuilds the coherence state (its written
     output becomes the previous output, its source the previous source) so the next frame
     comes out exactly as in an uninterrupted run. It is never written again; under lookahead
-    it is styled again when it directly follows a frame to finish (that frame looks at it)."""
+    it is styled again when it directly follows a frame to finish (that frame looks at it).
+    Without an output (the frame after a Ray chunk's range) it is only looked at."""
 
     index: int
     source: np.ndarray
-    output: np.ndarray
+    output: np.ndarray | None
 
 
 @dataclass
@@ -244,7 +245,7 @@ class _Pipeline:
 
     def _restore(self, guide: Any, warm: Warm) -> None:
         """The coherence state becomes a frame an earlier run wrote."""
-        if self.temporal is None:
+        if self.temporal is None or warm.output is None:
             return
         if hasattr(self.temporal, "reset"):
             self.temporal.reset()

@@ -94,11 +94,17 @@ def link_owned_frames(staging: Path, output: Path, chunk: Chunk, suffix: str) ->
     return linked
 
 
-def _style_chunk(job_type, fields: dict, chunk: Chunk, output: str, suffix: str, counter) -> int:
-    """The body of one Ray task: run a chunk (with warm-up) and publish its frames."""
+def _style_chunk(
+    job_type, fields: dict, chunk: Chunk, output: str, suffix: str, counter, tail: bool = False
+) -> int:
+    """The body of one Ray task: run a chunk (with warm-up) and publish its frames. ``tail``:
+    the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
+    not written) as in a single-machine run."""
     out = Path(output)
     staging = chunk_output_folder(out, chunk)
-    job = job_type(**fields, output=staging, start=chunk.first_computed, end=chunk.end)
+    job = job_type(
+        **fields, output=staging, start=chunk.first_computed, end=chunk.end, lookahead_tail=tail
+    )
     key = chunk.start
 
     def report(p: Progress) -> None:
@@ -169,7 +175,7 @@ def check_nodes(ray, source_files: list[str], output: Path) -> None:
 
 def job_fields(job) -> dict:
     """The job's settings for the tasks: everything but the range and the output."""
-    skip = {"output", "start", "end", "source"}
+    skip = {"output", "start", "end", "source", "lookahead_tail"}
     fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name not in skip}
     fields["source"] = (
         [str(p) for p in job.source] if isinstance(job.source, list) else str(job.source)
@@ -205,7 +211,10 @@ def run_chunks(
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
-    pending = [task.remote(job_type, fields, c, str(output), ".png", board) for c in plan.chunks]
+    pending = [
+        task.remote(job_type, fields, c, str(output), ".png", board, _same_shot_follows(plan, c))
+        for c in plan.chunks
+    ]
     total = plan.end - plan.start + 1
     meter = RateMeter(total)
     try:
@@ -224,6 +233,11 @@ def run_chunks(
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
     return total
+
+
+def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
+    """Whether the frame after the chunk is in the plan and in the same shot (no cut)."""
+    return chunk.end < plan.end and chunk.end + 1 not in plan.cuts
 
 
 def sweep_staging(output: Path) -> None:

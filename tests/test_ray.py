@@ -63,6 +63,37 @@ def test_chunked_run_matches_a_single_machine_run(cluster, library, shots_clip, 
     assert rerun.reused == 30 and rerun.written == 0
 
 
+def read_frame(path):
+    return next(iter(decode_range(path, 0, 0)))
+
+
+def test_a_chunk_split_inside_a_shot_looks_ahead_across_the_join(
+    cluster, library, shots_clip, tmp_path
+):
+    """With coherence (the lookahead is on by default) a chunk's last frame looks ahead at the
+    next chunk's first frame, styled again for that and not written. Where each warm-up
+    reaches back to its shot's start, every frame equals a single-machine run's, joins too."""
+    from restyle.core.ray_runner import STAGING, run_on_ray
+
+    local = style_job(library, shots_clip, tmp_path / "local", end=9).run()
+    plan = plan_chunks(0, 9, [], max_frames=4, warmup=8)
+    assert [(c.start, c.end, c.first_computed) for c in plan.chunks] == [
+        (0, 2, 0),
+        (3, 5, 0),
+        (6, 9, 0),
+    ]
+    result = run_on_ray(
+        style_job(library, shots_clip, tmp_path / "ray", end=9), cluster.address, plan=plan
+    )
+    assert not result.cancelled and result.written == 10
+    for a in local.frame_files:
+        assert np.array_equal(read_frame(a), read_frame(tmp_path / "ray" / a.name)), a.name
+    assert not (tmp_path / "ray" / STAGING).exists()
+    # The join needs the lookahead: a run that ends at frame 5 makes another frame 5.
+    alone = style_job(library, shots_clip, tmp_path / "alone", end=5).run()
+    assert not np.array_equal(read_frame(alone.frame_files[5]), read_frame(local.frame_files[5]))
+
+
 def test_losing_a_node_mid_run_loses_no_frame(library, shots_clip, tmp_path):
     from ray.cluster_utils import Cluster
 

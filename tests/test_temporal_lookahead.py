@@ -199,6 +199,30 @@ def test_a_sequence_with_holes_resumes_to_the_uninterrupted_run(library, pan_cli
     assert snapshot(holed) == snapshot(whole)
 
 
+def test_a_range_with_a_lookahead_tail_ends_as_inside_a_longer_run(library, pan_clip, tmp_path):
+    """What a Ray chunk split inside a shot runs: frames 0..5 with the tail (frame 6 styled
+    for frame 5's lookahead, not written) equal frames 0..5 of a run to frame 9; without the
+    tail frame 5 is the causal end of a shot. At the source's last frame there is no tail."""
+
+    def pngs(folder: Path) -> dict[str, bytes]:
+        return {n: d for n, d in snapshot(folder).items() if n.endswith(".png")}
+
+    whole = tmp_path / "whole"
+    make_job(pan_clip, whole, library).run()
+    runs = {}
+    for tail in (True, False):
+        job = make_job(pan_clip, tmp_path / str(tail), library)
+        job.end, job.lookahead_tail = 5, tail
+        assert job.run().written == 6
+        runs[tail] = pngs(tmp_path / str(tail))
+    expected = {f"{i:06d}.png": pngs(whole)[f"{i:06d}.png"] for i in range(6)}
+    assert runs[True] == expected  # frame 6 was looked at, not written
+    assert runs[False]["000005.png"] != expected["000005.png"]
+    last = make_job(pan_clip, tmp_path / "last", library)
+    last.start, last.end, last.lookahead_tail = 21, 23, True
+    assert last.run().written == 3
+
+
 def test_jobs_look_ahead_by_default_and_the_cli_can_turn_it_off(tmp_path):
     """Core's default reaches every job (Blender's included); --no-lookahead is causal and
     keyed apart, so a resumed run never mixes the two."""
