@@ -169,6 +169,7 @@ class TemporalBlender:
         self.lookahead_weights = (float(previous_weight), float(next_weight))
         self.lookahead_flow = lookahead_flow
         self.lookahead_interpolation = cv2.INTER_LINEAR
+        self.previous_interpolation = cv2.INTER_CUBIC
         FlowEstimator(preset=preset)  # fail early on a bad preset, not on a worker thread
         self._local = threading.local()
         self._prev_source: np.ndarray | None = None
@@ -321,7 +322,9 @@ class TemporalBlender:
         if restart:
             self._prev_output = styled.copy()
             return styled
-        warped = _warp(previous, guide.patches, out=_scratch_like("p", styled))
+        warped = _warp(
+            previous, guide.patches, self.previous_interpolation, _scratch_like("p", styled)
+        )
         output = self._blend_causal(guide, styled, warped)
         self._prev_output = output
         return output
@@ -335,11 +338,12 @@ class TemporalBlender:
         rects = _band_rects((guide.confidence < 1.0).view(np.uint8), guide.height, guide.width)
         if rects:
             size = (guide.width, guide.height)
-            weight = cv2.resize(guide.confidence, size, dst=_scratch("w0", size[::-1]))
-            weight *= np.float32(strength)
-            rest = np.subtract(np.float32(1.0), weight, out=_scratch("w1", size[::-1]))
+            small = guide.confidence * np.float32(strength)
+            weight = cv2.resize(small, size, dst=_scratch("w0", size[::-1]))
+            rest = _scratch("w1", size[::-1])  # made in the rectangles only
             for y0, y1, x0, x1 in rects:
                 at = (slice(y0, y1), slice(x0, x1))
+                np.subtract(np.float32(1.0), weight[at], out=rest[at])
                 cv2.blendLinear(warped[at], styled[at], weight[at], rest[at], dst=output[at])
         return output
 
@@ -379,38 +383,39 @@ class TemporalBlender:
             rest = 1.0 - s
             blended = _scratch_like("b", styled)
             cv2.addWeighted(warped_next, b / rest, styled, (rest - b) / rest, 0.0, dst=blended)
-            warped = _warp(previous, guide.patches, out=_scratch_like("p", styled))
+            warped = _warp(
+                previous, guide.patches, self.previous_interpolation, _scratch_like("p", styled)
+            )
             output = cv2.addWeighted(warped, s, blended, rest, 0.0)
         uneven = (c_next < 1.0) if c_prev is None else (c_next < 1.0) | (c_prev < 1.0)
         rects = _band_rects(uneven.view(np.uint8), guide.height, guide.width)
-        if rects:
-            planes = self._weight_planes(c_prev, c_next, (guide.width, guide.height))
-            for y0, y1, x0, x1 in rects:
-                at = (slice(y0, y1), slice(x0, x1))
-                w_next, rest, w_prev, keep = (w[at] for w in planes)
-                if c_prev is None:
-                    cv2.blendLinear(warped_next[at], styled[at], w_next, rest, dst=output[at])
-                    continue
-                cv2.blendLinear(warped_next[at], styled[at], w_next, rest, dst=blended[at])
-                cv2.blendLinear(warped[at], blended[at], w_prev, keep, dst=output[at])
+        if not rects:
+            return output
+        size, one = (guide.width, guide.height), np.float32(1.0)
+        w_next, w_prev = self._weight_planes(c_prev, c_next, size)
+        keep, rest = (_scratch(name, size[::-1]) for name in ("w2", "w3"))
+        for y0, y1, x0, x1 in rects:  # 1 - w_prev and 1 - w_prev - w_next: here only
+            at = (slice(y0, y1), slice(x0, x1))
+            if w_prev is None:
+                np.subtract(one, w_next[at], out=rest[at])
+                cv2.blendLinear(warped_next[at], styled[at], w_next[at], rest[at], dst=output[at])
+                continue
+            np.subtract(one, w_prev[at], out=keep[at])
+            np.subtract(keep[at], w_next[at], out=rest[at])
+            cv2.blendLinear(warped_next[at], styled[at], w_next[at], rest[at], dst=blended[at])
+            cv2.blendLinear(warped[at], blended[at], w_prev[at], keep[at], dst=output[at])
         return output
 
     def _weight_planes(self, c_prev, c_next, size: tuple[int, int]) -> tuple:
-        """Full-size (w_next, 1 - w_prev - w_next, w_prev, 1 - w_prev), made at the flow's
-        size (cheaper than full-size arithmetic); w_prev = 0 without a previous output."""
+        """Full-size w_next and w_prev (None without a previous output), made at the flow's
+        size and scaled up (cheaper than full-size arithmetic)."""
         s, b = (np.float32(w) for w in self.lookahead_weights)
-        w_next = b * c_next
+        w_next = cv2.resize(b * c_next, size, dst=_scratch("w0", size[::-1]))
         if c_prev is None:
-            w_prev = np.zeros_like(c_next)
-        else:
-            causal = np.float32(min(self.strength, MAX_WEIGHT))
-            w_prev = c_prev * (causal - (causal - s) * c_next)
-        one = np.float32(1.0)
-        planes = (w_next, one - w_prev - w_next, w_prev, one - w_prev)
-        return tuple(
-            cv2.resize(w, size, dst=_scratch(f"w{i}", size[::-1]), interpolation=cv2.INTER_LINEAR)
-            for i, w in enumerate(planes)
-        )
+            return w_next, None
+        causal = np.float32(min(self.strength, MAX_WEIGHT))
+        w_prev = c_prev * (causal - (causal - s) * c_next)
+        return w_next, cv2.resize(w_prev, size, dst=_scratch("w1", size[::-1]))
 
     def step(self, source: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``prepare`` against the previous source frame, then ``apply``: one call per frame,
