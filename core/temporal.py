@@ -169,7 +169,6 @@ class TemporalBlender:
         self.lookahead_weights = (float(previous_weight), float(next_weight))
         self.lookahead_flow = lookahead_flow
         self.lookahead_interpolation = cv2.INTER_LINEAR
-        self.previous_interpolation = cv2.INTER_CUBIC
         FlowEstimator(preset=preset)  # fail early on a bad preset, not on a worker thread
         self._local = threading.local()
         self._prev_source: np.ndarray | None = None
@@ -322,9 +321,7 @@ class TemporalBlender:
         if restart:
             self._prev_output = styled.copy()
             return styled
-        warped = _warp(
-            previous, guide.patches, self.previous_interpolation, _scratch_like("p", styled)
-        )
+        warped = _warp(previous, guide.patches, cv2.INTER_CUBIC, _scratch_like("p", styled))
         output = self._blend_causal(guide, styled, warped)
         self._prev_output = output
         return output
@@ -383,9 +380,7 @@ class TemporalBlender:
             rest = 1.0 - s
             blended = _scratch_like("b", styled)
             cv2.addWeighted(warped_next, b / rest, styled, (rest - b) / rest, 0.0, dst=blended)
-            warped = _warp(
-                previous, guide.patches, self.previous_interpolation, _scratch_like("p", styled)
-            )
+            warped = _warp(previous, guide.patches, cv2.INTER_CUBIC, _scratch_like("p", styled))
             output = cv2.addWeighted(warped, s, blended, rest, 0.0)
         uneven = (c_next < 1.0) if c_prev is None else (c_next < 1.0) | (c_prev < 1.0)
         rects = _band_rects(uneven.view(np.uint8), guide.height, guide.width)
