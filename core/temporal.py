@@ -203,16 +203,12 @@ class TemporalBlender:
             return Guide(cut=True, height=height, width=width, reason="start")
         if prev_source.shape != source.shape:
             return Guide(cut=True, height=height, width=width, reason="size change")
-        prev_small, small = self._small(prev_source), self._small(source)
-
-        change = histogram_distance(
-            hsv_histogram(cv2.cvtColor(prev_small, cv2.COLOR_RGB2HSV)),
-            hsv_histogram(cv2.cvtColor(small, cv2.COLOR_RGB2HSV)),
-        )
-        if change > self.cut_histogram_distance:
+        prev_small, prev_gray, prev_hist = self._small(prev_source)
+        small, gray, hist = self._small(source)
+        if histogram_distance(prev_hist, hist) > self.cut_histogram_distance:
             return Guide(cut=True, height=height, width=width, reason="histogram change")
 
-        flow_to_prev = self._estimator().flow(to_gray(small), to_gray(prev_small))
+        flow_to_prev = self._estimator().flow(gray, prev_gray)
         # Photometric check: the source itself changed, something was uncovered, or the flow
         # is wrong → new pixels win.
         difference = _difference(backward_warp(prev_small, flow_to_prev), small)
@@ -257,17 +253,18 @@ class TemporalBlender:
         confidence *= _inside(flow)
         return Ahead(patches=_moving_patches(flow, height, width), confidence=confidence)
 
-    def _small(self, source: np.ndarray) -> np.ndarray:
-        """The source at the flow's size, RGB; the last one is kept per thread, as each frame
-        is the next call's previous frame."""
+    def _small(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The source at the flow's size (RGB), its gray and its HSV histogram; the last
+        frame's are kept per thread, as each frame is the next call's previous frame."""
         last = getattr(self._local, "small", None)
         if last is not None and last[0] is source:
             return last[1]
         small = shrink(source, self.flow_side)
         if small.ndim == 2:
             small = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
-        self._local.small = (source, small)
-        return small
+        made = (small, to_gray(small), hsv_histogram(cv2.cvtColor(small, cv2.COLOR_RGB2HSV)))
+        self._local.small = (source, made)
+        return made
 
     def _snap_still_pixels(self, flow, difference, unmoved) -> np.ndarray:
         """Zero the flow (in place) where the source stood still; returns the photometric
