@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -66,9 +67,9 @@ LOOKAHEAD = True  # jobs (CLI, Blender) blend with the next styled frame too (on
 LOOKAHEAD_WEIGHTS = (0.35, 0.2)
 
 
-@dataclass(frozen=True)
-class Patch:
-    """Remap maps for the output rectangle rows y0:y1, columns x0:x1."""
+class Patch(NamedTuple):
+    """Remap maps for the output rectangle rows y0:y1, columns x0:x1 (a tuple: a 720p frame
+    makes ~200 of them)."""
 
     y0: int
     y1: int
@@ -329,7 +330,9 @@ class TemporalBlender:
         rectangles where it is under 1 are blended again with per-pixel weights."""
         strength = min(self.strength, MAX_WEIGHT)
         output = cv2.addWeighted(warped, strength, styled, 1.0 - strength, 0.0)
-        rects = _band_rects((guide.confidence < 1.0).view(np.uint8), guide.height, guide.width)
+        rects = _band_rects(
+            cv2.compare(guide.confidence, 1.0, cv2.CMP_LT), guide.height, guide.width
+        )
         if rects:
             size = (guide.width, guide.height)
             small = guide.confidence * np.float32(strength)
@@ -379,8 +382,10 @@ class TemporalBlender:
             cv2.addWeighted(warped_next, b / rest, styled, (rest - b) / rest, 0.0, dst=blended)
             warped = _warp(previous, guide.patches, cv2.INTER_CUBIC, _scratch_like("p", styled))
             output = cv2.addWeighted(warped, s, blended, rest, 0.0)
-        uneven = (c_next < 1.0) if c_prev is None else (c_next < 1.0) | (c_prev < 1.0)
-        rects = _band_rects(uneven.view(np.uint8), guide.height, guide.width)
+        uneven = cv2.compare(c_next, 1.0, cv2.CMP_LT)
+        if c_prev is not None:
+            uneven |= cv2.compare(c_prev, 1.0, cv2.CMP_LT)
+        rects = _band_rects(uneven, guide.height, guide.width)
         if not rects:
             return output
         size, one = (guide.width, guide.height), np.float32(1.0)
@@ -495,8 +500,8 @@ def _moving_patches(flow: np.ndarray, height: int, width: int) -> tuple[Patch, .
 
 def _band_rects(mask: np.ndarray, height: int, width: int) -> list:
     """Output rectangles (y0, y1, x0, x1) covering every output pixel that bilinear upscaling
-    of a plane at the mask's size takes from a marked pixel (uint8 0/1): one per run of marked
-    columns in each band of ``PATCH_ROWS`` output rows."""
+    of a plane at the mask's size takes from a marked pixel (uint8, not 0): one per run of
+    marked columns in each band of ``PATCH_ROWS`` output rows."""
     small_h, small_w = mask.shape[:2]
     mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # upscaling spreads to neighbours
     if not mask.any():
