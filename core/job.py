@@ -228,6 +228,10 @@ class StyleJob:
             from .temporal import LOOKAHEAD_WEIGHTS
 
             record["lookahead"] = list(LOOKAHEAD_WEIGHTS)
+        if self.temporal > 0:  # the coherence's own revision: frame-by-frame keys stay valid
+            from .temporal import REVISION
+
+            record["coherence"] = REVISION
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

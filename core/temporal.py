@@ -65,6 +65,9 @@ STRENGTH = 0.5  # the causal blend's weight of the warped previous output
 LOOKAHEAD = True  # jobs (CLI, Blender) blend with the next styled frame too (one frame held)
 # Lookahead: weights of the warped previous output and of the warped next styled frame.
 LOOKAHEAD_WEIGHTS = (0.35, 0.2)
+# Bumped when the same settings give other pixels (a job's settings key holds it, so a resumed
+# sequence never mixes two revisions): 2 = constant-weight blend passes (rounding differs).
+REVISION = 2
 
 
 class Patch(NamedTuple):

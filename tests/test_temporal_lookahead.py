@@ -243,6 +243,20 @@ def test_jobs_look_ahead_by_default_and_the_cli_can_turn_it_off(tmp_path):
     assert StyleJob("in.mp4", tmp_path / "out", "comic-ink", temporal=0)._temporal() is None
 
 
+def test_a_new_coherence_revision_changes_coherent_keys_only(tmp_path, monkeypatch):
+    """A resumed sequence never mixes frames of two coherence revisions; frame-by-frame
+    outputs (no coherence) keep their keys."""
+    from restyle.core import temporal
+
+    style = SimpleNamespace(id="comic-ink", picture=None, folder=None, kind="builtin")
+    info = SimpleNamespace(files=None, path=tmp_path / "in.mp4")
+    jobs = [StyleJob("in.mp4", tmp_path / "out", "comic-ink", temporal=t) for t in (0.5, 0)]
+    before = [job._settings_key(style, info) for job in jobs]
+    monkeypatch.setattr(temporal, "REVISION", temporal.REVISION + 1)
+    after = [job._settings_key(style, info) for job in jobs]
+    assert after[0] != before[0] and after[1] == before[1]
+
+
 def test_sixteen_bit_frames_with_alpha_look_ahead_on_colour_only(walkers):
     """16-bit RGBA: the colour channels get the lookahead blend in float (the next frame's
     colour included), as the offline loop on float frames; alpha stays the styled frame's."""
