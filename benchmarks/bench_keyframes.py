@@ -147,7 +147,8 @@ class Case:
     network: Scores  # the network alone (carry 0)
     carried: Scores  # painted keyframes carried (carry 1)
     carried_share: float  # held-out pixels whose carry confidence is above 0.5
-    calibration: dict  # RMS errors (levels) on the keyframes: network, carried from the other
+    calibration: dict  # RMS errors (levels) on the keyframes: network, blended with the other
+    # carried onto them at the tolerance chosen (low)
     style_cpu_s: tuple[float, float]  # CPU seconds to style the clip: network alone, carried
 
 
@@ -298,8 +299,9 @@ def print_case(case: Case) -> None:
         f"{case.clip:9s} {case.look:8s} network alone: {scores_text(case.network, case.warp_truth)}"
         f"\n{'':18s} with carry:    {scores_text(case.carried, case.warp_truth)} | carried "
         f"{case.carried_share:.0%} of held-out pixels (keyframe RMS: network "
-        f"{case.calibration['network_error']:.1f}, carried {case.calibration['carry_error']:.1f}"
-        f" levels); styling {case.style_cpu_s[0]:.1f} -> "
+        f"{case.calibration['network_error']:.1f}, with the other carried "
+        f"{case.calibration['carry_error']:.1f} levels at low "
+        f"{case.calibration.get('low', 0):.1f}); styling {case.style_cpu_s[0]:.1f} -> "
         f"{case.style_cpu_s[1]:.1f} CPU-s\n{'':18s} identity "
         f"{case.identity_psnr:5.2f} dB, filter warp {case.warp_truth:.5f} | "
         f"train {case.train_s:.0f} s wall, {t['seconds']:.0f} of "
