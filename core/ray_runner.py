@@ -4,7 +4,8 @@ Each task runs an ordinary ``StyleJob`` over its chunk, warm-up included, into a
 of its own inside the shared output (``.restyle-chunks/<start>-<end>/``), then hard-links the
 frames it owns into the output. Frames are named by source index and appear atomically, so a
 task that Ray retries after losing a node resumes from its staging folder, and a frame that
-already exists in the output is never written again. Movies are muxed from the finished frames
+already exists in the output is never written again. A chunk split inside a shot also styles
+the next chunk's first frame, only for its own last frame's lookahead (never written). Movies are muxed from the finished frames
 once every chunk is done. Ray is optional (``pip install 'restyle[ray]'``); nothing here is
 imported unless ``--ray`` is used.
 
