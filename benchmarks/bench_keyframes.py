@@ -24,6 +24,10 @@ on a 24-frame clip for fast iteration; full runs take budget x clips x looks plu
     .venv/bin/python benchmarks/bench_keyframes.py [--quick] [--budget 300] [--frames 48]
         [--size 640x360] [--clips vtest,megamind] [--looks stylize,pencil,detail,grade]
         [--case-budget CLIP/LOOK=SECONDS] [--set SETTING=VALUE] [--jobs N]
+        [--keep-styles DIR | --reuse-styles DIR]
+
+`--keep-styles DIR` keeps each trained style; `--reuse-styles DIR` styles with those (no
+training), so changes to carrying are compared on the same networks.
 """
 
 from __future__ import annotations
