@@ -114,3 +114,30 @@ def test_a_cut_with_the_same_colours_is_found_by_the_photometric_check(pan):
     guide = TemporalBlender().prepare(pan[0], flipped)
     assert guide.cut and guide.reason == "flow lost"
     assert not TemporalBlender().prepare(pan[0], pan[1]).cut
+
+
+def test_patches_cover_every_moved_pixel_with_its_own_maps():
+    """Patches are cut per run of moving columns in each band of rows: every output pixel the
+    upscaled flow moves lies in one, with the pixel grid plus that flow as its maps."""
+    from restyle.core.flow import pixel_grid, resize_flow
+    from restyle.core.temporal import _moving_patches
+
+    rng = np.random.default_rng(0)
+    height, width = 110, 193
+    xs, ys = pixel_grid(height, width)
+    for _ in range(12):
+        flow = np.zeros((37, 64, 2), np.float32)
+        for _ in range(3):  # a few moving things, the rest exactly still
+            y, x = rng.integers(0, 30), rng.integers(0, 56)
+            flow[y : y + rng.integers(1, 8), x : x + rng.integers(1, 8)] = rng.normal(0, 3, 2)
+        full = resize_flow(flow, height, width)
+        covered = np.zeros((height, width), bool)
+        for p in _moving_patches(flow.copy(), height, width):
+            at = (slice(p.y0, p.y1), slice(p.x0, p.x1))
+            covered[at] = True
+            map_x, map_y = cv2.convertMaps(p.map_xy, p.map_frac, cv2.CV_32FC1)
+            assert np.abs(map_x - (xs + full[..., 0])[at]).max() < 1 / 32 + 1e-3
+            assert np.abs(map_y - (ys + full[..., 1])[at]).max() < 1 / 32 + 1e-3
+        moved = (full != 0).any(axis=2)
+        assert covered[moved].all()
+        assert covered.mean() < 0.8  # still parts between moving things are left out

@@ -122,3 +122,32 @@ def test_a_still_background_is_carried_without_resampling(walkers):
         else:
             assert max(errors) > 2.0  # following DIS everywhere shifts the background
             assert np.mean(areas) == height * width
+
+
+def test_the_blend_takes_per_pixel_weights_only_where_trust_is_partial(walkers):
+    """Where both frames are fully trusted the lookahead blend takes constant weights, elsewhere
+    per-pixel ones: everywhere the output is the per-pixel blend of the warped previous output,
+    the warped next frame and the styled frame, to 8-bit rounding."""
+    from restyle.core.temporal import _warp
+
+    frames = styled(walkers[:5], seed=7)
+    blender = TemporalBlender(lookahead=True)
+    guides = [blender.prepare(a, b) for a, b in zip([None, *walkers[:4]], walkers[:5], strict=True)]
+    previous = blender.apply(guides[0], frames[0], guides[1], frames[1])
+    height, width = frames[0].shape[:2]
+    partial = []
+    for t in range(1, 4):
+        output = blender.apply(guides[t], frames[t], guides[t + 1], frames[t + 1])
+        c_prev, c_next = guides[t].confidence, guides[t + 1].ahead.confidence
+        (s, b), strength = blender.lookahead_weights, blender.strength
+        w_next = cv2.resize(b * c_next, (width, height))[..., None]
+        w_prev = cv2.resize(c_prev * (strength - (strength - s) * c_next), (width, height))
+        w_prev = w_prev[..., None]
+        warped = _warp(previous, guides[t].patches, cv2.INTER_CUBIC, np.empty_like(previous))
+        ahead = guides[t + 1].ahead.patches
+        warped_next = _warp(frames[t + 1], ahead, cv2.INTER_LINEAR, np.empty_like(previous))
+        expected = w_prev * warped + w_next * warped_next + (1 - w_prev - w_next) * frames[t]
+        assert np.abs(output - np.clip(expected, 0, 255)).max() <= 1.01
+        partial.append(((c_prev < 1) | (c_next < 1)).mean())
+        previous = output
+    assert 0 < min(partial) and max(partial) < 0.5  # both kinds of pixels were there
