@@ -231,10 +231,38 @@ def test_calibration_judges_the_blend_not_the_carried_pixels_alone():
 
     now = block_scene(x_now)
     truth = paint(now)
-    network = network_missing_the_background(truth, block_mask(x_now))
+    network = network_missing_the_background(truth, block_mask(xa, xb, x_now))
     assert rms(carrier.apply(now, network).astype(int) - truth) < 0.5 * rms(
         network.astype(int) - truth
     )
+
+
+def test_calibrated_carrying_keeps_the_networks_own_change_between_frames():
+    """A look whose tone shifts with the frame (as a pencil sketch's rows shift with the people
+    elsewhere on them), followed by a network that misses its hatching: once calibrated,
+    the keyframe's correction (painting minus the network's output) is carried, so the
+    still background gets the hatching *and* the new tone; the painting itself would bring
+    the keyframe's old tone."""
+
+    def look(frame: np.ndarray, tone: int) -> np.ndarray:
+        return shifted(paint(frame), tone)
+
+    def network(frame: np.ndarray, tone: int) -> np.ndarray:
+        return shifted(255 - frame, tone)  # no hatching
+
+    key, now = scene(KEY_X), scene(NOW_X)
+    carrier = KeyframeCarrier([Keyframe(0, key, look(key, 0))])
+    plain = KeyframeCarrier([Keyframe(0, key, look(key, 0))])
+    carrier.calibrate(lambda source: network(source, 0))
+    truth = look(now, 12)
+    away = ~square_mask(KEY_X, margin=8) & ~square_mask(NOW_X, margin=8)
+    for image in (truth, 255 - now):  # nothing clipped
+        away &= (image >= 12).all(axis=2) & (image <= 243).all(axis=2)
+    corrected = carrier.apply(now, network(now, 12)).astype(int)
+    painted = plain.apply(now, network(now, 12)).astype(int)
+    assert np.abs(corrected[away] - truth[away]).max() <= 1
+    assert np.abs(painted[away] - truth[away]).mean() > 10
+    np.testing.assert_array_equal(carrier.apply(key, network(key, 0)), look(key, 0))
 
 
 # -- through a trained style folder -------------------------------------------------------
