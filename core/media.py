@@ -537,9 +537,9 @@ def _report_decode_errors(
     import av.logging
 
     decoder = stream.codec_context.name
-    with _ffmpeg_errors_logged(), av.logging.Capture(local=False) as logs:
+    with _ffmpeg_errors_logged() as logs:
         try:
-            seen = 0
+            seen = len(logs)
             for index, frame in enumerate(frames, start):
                 errors = [m for m in logs[seen:] if m[1] == decoder and m[0] <= av.logging.ERROR]
                 seen = len(logs)
@@ -550,30 +550,59 @@ def _report_decode_errors(
             _idle_decoder(stream)  # no decoder thread may be logging when the level drops
 
 
-_log_users = 0
-_log_users_lock = threading.Lock()
-_level_before: int | None = None
+class _SharedLog:
+    """FFmpeg's errors while any reader needs them, in one list for all readers (each reads
+    on from where it started). One ``av.logging.Capture`` for all of them: PyAV keeps its
+    captures on one stack across threads, and closing one out of order (another thread's
+    reader, or an abandoned one collected later) popped the newest capture, so the reader
+    that owned it lost its errors (CI: a damaged movie reported no frames). PyAV also drops a
+    message equal to the last one it logged; repeats are kept while readers run. The logging
+    settings before the first reader are restored after the last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.readers = 0
+        self.capture = None
+        self.logs: list = []
+        self.settings_before: tuple[int | None, bool] = (None, True)
+
+    def enter(self) -> list:
+        import av.logging
+
+        with self.lock:
+            if self.readers == 0:
+                self.settings_before = (av.logging.get_level(), av.logging.get_skip_repeated())
+                av.logging.set_level(av.logging.ERROR)
+                av.logging.set_skip_repeated(False)
+                self.capture = av.logging.Capture(local=False)
+                self.logs = self.capture.__enter__()
+            self.readers += 1
+            return self.logs
+
+    def leave(self) -> None:
+        import av.logging
+
+        with self.lock:
+            self.readers -= 1
+            if self.readers == 0:
+                self.capture.__exit__(None, None, None)
+                self.capture, self.logs = None, []
+                level, skip_repeated = self.settings_before
+                av.logging.set_level(level)
+                av.logging.set_skip_repeated(skip_repeated)
+
+
+_shared_log = _SharedLog()
 
 
 @contextmanager
-def _ffmpeg_errors_logged() -> Iterator[None]:
-    """FFmpeg's errors reach Python while any reader needs them; the level in force before
-    the first one is restored after the last (readers on several threads overlap)."""
-    import av.logging
-
-    global _log_users, _level_before
-    with _log_users_lock:
-        if _log_users == 0:
-            _level_before = av.logging.get_level()
-            av.logging.set_level(av.logging.ERROR)
-        _log_users += 1
+def _ffmpeg_errors_logged() -> Iterator[list]:
+    """The shared list FFmpeg's errors go to while this reader runs (see ``_SharedLog``)."""
+    logs = _shared_log.enter()
     try:
-        yield
+        yield logs
     finally:
-        with _log_users_lock:
-            _log_users -= 1
-            if _log_users == 0:
-                av.logging.set_level(_level_before)
+        _shared_log.leave()
 
 
 def _idle_decoder(stream: av.VideoStream) -> None:

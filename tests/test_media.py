@@ -549,3 +549,25 @@ def test_overlapping_readers_restore_ffmpegs_log_level():
     assert av.logging.get_level() == av.logging.ERROR  # the second reader still needs it
     second.__exit__(None, None, None)
     assert av.logging.get_level() == before
+
+
+def test_a_reader_closed_out_of_order_leaves_another_its_errors(index_clip_ffv1, tmp_path):
+    """Two readers with damage reporting overlap and the first is closed first (another
+    thread's reader, or an abandoned one collected later): the second still names its
+    damaged frames. With a capture per reader, the first one's close popped the second's."""
+    data = bytearray(index_clip_ffv1.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 3000, 7):
+        data[i] ^= 0xFF
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    alone: list[int] = []
+    assert len(list(decode_range(damaged, 0, 39, on_held=alone.append))) == 40
+    assert alone and min(alone) > 1  # the damage is in the middle
+
+    held: list[int] = []
+    first = decode_range(index_clip_ffv1, 0, 39, on_held=held.append)
+    second = decode_range(damaged, 0, 39, on_held=held.append)
+    next(first), next(second)
+    first.close()
+    assert len([next(second), *second]) == 39
+    assert held and set(held) <= set(range(min(alone) - 3, max(alone) + 4))
