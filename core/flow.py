@@ -161,7 +161,7 @@ def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=8)
-def pixel_grid2(height: int, width: int) -> np.ndarray:
+def pixel_grid_map(height: int, width: int) -> np.ndarray:
     """The pixel grid as one read-only two-channel float32 map (x, y) for cv2.remap."""
     grid = np.ascontiguousarray(np.dstack(pixel_grid(height, width)))
     grid.flags.writeable = False
@@ -179,7 +179,7 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` at x + flow(x) (bilinear, border replicated): brings b back onto a."""
     if image.shape[:2] != flow.shape[:2]:
         raise ValueError(f"image {image.shape[:2]} and flow {flow.shape[:2]} sizes differ")
-    at = cv2.add(flow, pixel_grid2(flow.shape[0], flow.shape[1]))  # one map, no split
+    at = cv2.add(flow, pixel_grid_map(flow.shape[0], flow.shape[1]))  # one map, no split
     return cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

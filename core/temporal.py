@@ -54,7 +54,7 @@ import numpy as np
 from .flow import (
     FlowEstimator,
     backward_warp,
-    pixel_grid2,
+    pixel_grid_map,
     shrink,
     to_gray,
 )
@@ -430,7 +430,7 @@ class TemporalBlender:
 def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
     """The flow the other way round, f(y) = -g(y + f(y)), by fixed-point iteration (no
     second flow estimate): ``flow`` g is on frame B pointing into A, the result on A into B."""
-    grid = pixel_grid2(flow.shape[0], flow.shape[1])
+    grid = pixel_grid_map(flow.shape[0], flow.shape[1])
     inverse = np.negative(flow)
     for _ in range(iterations):  # one two-channel map, no fresh arrays but the map
         at = cv2.add(inverse, grid)
@@ -442,7 +442,7 @@ def _invert_flow(flow: np.ndarray, iterations: int = 3) -> np.ndarray:
 def _inside(flow: np.ndarray) -> np.ndarray:
     """1 where the flow points inside the previous frame, 0 outside, softened (float32)."""
     height, width = flow.shape[:2]
-    at = cv2.add(flow, pixel_grid2(height, width))
+    at = cv2.add(flow, pixel_grid_map(height, width))
     inside = cv2.inRange(at, (0.0, 0.0), (width - 1.0, height - 1.0))  # 255 inside
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8))
     return cv2.GaussianBlur(inside.astype(np.float32) * np.float32(1 / 255), (5, 5), 0)
