@@ -253,18 +253,22 @@ class KeyframeCarrier:
 
     def _at_size(self, height: int, width: int) -> list[_Prepared]:
         """The keyframes resized to a frame size of the same aspect (others are skipped)."""
-        keys = self.keyframes
-        if self.corrections is not None:
-            pairs = zip(keys, self.corrections, strict=True)
-            keys = [Keyframe(k.frame, k.source, correction) for k, correction in pairs]
         with self._lock:
             if (height, width) not in self._sizes:
                 self._sizes[height, width] = [
                     self._prepare(k, height, width)
-                    for k in keys
+                    for k in self._carried_keyframes()
                     if _same_aspect(k.source.shape, height, width)
                 ]
             return self._sizes[height, width]
+
+    def _carried_keyframes(self) -> list[Keyframe]:
+        """The keyframes with what is carried: the paintings, or once calibrated their
+        corrections."""
+        if self.corrections is None:
+            return self.keyframes
+        pairs = zip(self.keyframes, self.corrections, strict=True)
+        return [Keyframe(k.frame, k.source, correction) for k, correction in pairs]
 
     def _prepare(self, key: Keyframe, height: int, width: int) -> _Prepared:
         source, painted = key.source, key.painted
