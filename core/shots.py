@@ -4,7 +4,9 @@ Cuts: a content detector in the manner of PySceneDetect's adaptive detector. Eac
 content value, the mean absolute difference of its H, S and V channels from the previous
 frame (on a small copy), and a histogram change; a cut is a frame whose value is both large in
 absolute terms and several times the average of its neighbours on both sides, so steady fast
-motion (a whole run of large values) does not read as a run of cuts, nor does a flash.
+motion (a whole run of large values) does not read as a run of cuts, nor does a flash. The
+rule decides each frame a couple of frames later (``CutDetector``), so a job restarts its
+coherence at the very cuts a Ray plan splits at, in its own decoding pass (``mark_cuts``).
 
 Keyframes: per shot, the frame closest to the shot's mean look, plus one more per stretch of
 camera/object motion (mean optical-flow magnitude summed along the shot), so a long pan gets
@@ -16,13 +18,14 @@ and then dropped, so an hour of video costs tens of megabytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from .flow import FlowEstimator, shrink
+from .flow import FlowEstimator, rgb8, shrink
 
 ANALYSIS_SIDE = 160
 REPEAT_CONTENT = 1.0  # a content value below this: the frame repeats the one before
@@ -82,29 +85,43 @@ def _rgb_to_hsv(small_rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small_rgb, cv2.COLOR_RGB2HSV)
 
 
+def _analysis(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A frame's small copy, its HSV and its HSV histogram (what cut detection compares);
+    16-bit frames and alpha are looked at as 8-bit colour."""
+    small = shrink(rgb8(frame) if frame.ndim == 3 else frame, ANALYSIS_SIDE)
+    hsv = _rgb_to_hsv(small)
+    return small, hsv, hsv_histogram(hsv)
+
+
+def _changes(previous: tuple | None, current: tuple, index: int) -> tuple[float, float]:
+    """(content value, histogram change) of a frame's ``_analysis`` against the previous
+    frame's (0, 0 for the first)."""
+    if previous is None:
+        return 0.0, 0.0
+    if previous[1].shape != current[1].shape:
+        raise ValueError(f"frame {index} changes size: {current[1].shape[:2]}")
+    return content_value(previous[1], current[1]), histogram_distance(previous[2], current[2])
+
+
 def frame_features(frames: Iterable[np.ndarray]) -> list[FrameFeatures]:
     """Reduce uint8 RGB frames, in order, to ``FrameFeatures`` (one streaming pass)."""
     estimator = FlowEstimator(preset="ultrafast", max_side=None)
     features: list[FrameFeatures] = []
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    previous_gray = None
     for frame in frames:
-        small = shrink(frame, ANALYSIS_SIDE)
-        hsv = _rgb_to_hsv(small)
-        histogram = hsv_histogram(hsv)
+        analysis = _analysis(frame)
+        small, hsv = analysis[0], analysis[1]
         gray = hsv[:, :, 2] if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         thumbnail = cv2.resize(small, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA)
-        content = histogram_change = motion = 0.0
-        if previous is not None:
-            prev_hsv, prev_histogram, prev_gray = previous
-            if prev_hsv.shape != hsv.shape:
-                raise ValueError(f"frame {len(features)} changes size: {hsv.shape[:2]}")
-            content = content_value(prev_hsv, hsv)
-            histogram_change = histogram_distance(prev_histogram, histogram)
-            flow = estimator.flow(prev_gray, gray)
+        content, histogram_change = _changes(previous, analysis, len(features))
+        motion = 0.0
+        if previous_gray is not None:
+            flow = estimator.flow(previous_gray, gray)
             magnitude = np.sqrt((flow**2).sum(axis=2)).mean()
             motion = float(magnitude / max(gray.shape))
         features.append(FrameFeatures(content, histogram_change, motion, thumbnail))
-        previous = (hsv, histogram, gray)
+        previous, previous_gray = analysis, gray
     return features
 
 
@@ -115,26 +132,122 @@ def _as_features(frames: Iterable[np.ndarray] | Sequence[FrameFeatures]) -> list
     return frame_features(items)
 
 
-def _adaptive_ratio(
-    values: np.ndarray, index: int, window: int, floor: float, moving: np.ndarray | None = None
-) -> float:
-    """values[index] over the mean of up to ``window`` values each side (index 0 has none).
+class CutDetector:
+    """``detect_cuts``'s rule one frame at a time, for a pipeline that decodes once: ``add``
+    each frame's content value and histogram change, in order, and get back whether each
+    frame now decided starts a shot (in order); ``finish`` decides the rest at the end.
 
-    With ``moving`` (False for a frame that repeats the one before), repeats are skipped when
-    looking for neighbours (up to ``4 * window`` frames away): a clip that stutters (frames
-    held, then a jump, as in duplicated-frame video) compares a jump with the other jumps,
-    not with the stillness between them."""
-    lo, hi = max(1, index - window), min(len(values), index + window + 1)
-    if moving is None:
-        neighbours = np.concatenate([values[lo:index], values[index + 1 : hi]])
-    else:
-        before = [
-            i for i in range(index - 1, max(0, index - 4 * window) - 1, -1) if i >= 1 and moving[i]
-        ]
-        after = [i for i in range(index + 1, min(len(values), index + 4 * window + 1)) if moving[i]]
-        neighbours = values[before[:window] + after[:window]]
-    baseline = float(neighbours.mean()) if len(neighbours) else 0.0
-    return float(values[index]) / max(baseline, floor)
+    A frame is a cut when its content value is at least ``min_content`` and
+    ``content_ratio`` times the mean of its neighbours' (PySceneDetect's adaptive rule), or
+    when its HSV-histogram change is at least ``min_histogram_change`` and
+    ``histogram_ratio`` times its neighbours' (catches cuts hidden by fast motion, since
+    motion barely changes histograms). The neighbours are up to ``window`` frames on each
+    side; comparing with both sides lets a one-frame flash, whose neighbour is as high, pass.
+    Frames that repeat the one before are skipped when looking for neighbours (up to
+    ``4 * window`` frames away): a clip that stutters (frames held, then a jump, as in
+    duplicated-frame video) compares a jump with the other jumps, not with the stillness
+    between them. A cut closer than ``min_shot_length`` frames to the previous one is dropped.
+    So a frame is decided once ``window`` moving frames follow it (``4 * window`` frames at
+    most): a stream is held back ``window`` frames, more only where frames repeat.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_content: float = 12.0,
+        content_ratio: float = 3.0,
+        min_histogram_change: float = 0.05,
+        histogram_ratio: float = 6.0,
+        window: int = 2,
+        min_shot_length: int = 6,
+    ) -> None:
+        self.min_content, self.content_ratio = min_content, content_ratio
+        self.min_histogram_change, self.histogram_ratio = min_histogram_change, histogram_ratio
+        self.window, self.reach = window, 4 * window
+        self.min_shot_length = min_shot_length
+        self._content: list[float] = []  # from frame ``_base`` on
+        self._histogram: list[float] = []
+        self._base = 0
+        self._next = 0  # the first frame not decided yet
+        self._last_start = 0
+
+    def add(self, content: float, histogram_change: float) -> list[bool]:
+        """The next frame's values; returns the decisions this makes possible."""
+        self._content.append(float(content))
+        self._histogram.append(float(histogram_change))
+        return self._decide(final=False)
+
+    def finish(self) -> list[bool]:
+        """The decisions for every frame still undecided (the stream has ended)."""
+        return self._decide(final=True)
+
+    def _decide(self, final: bool) -> list[bool]:
+        decided: list[bool] = []
+        count = self._base + len(self._content)
+        while self._next < count:
+            index = self._next
+            soon = index == 0 or index - self._last_start < self.min_shot_length
+            after = [] if soon else self._moving(index + 1, min(count, index + self.reach + 1))
+            known = final or len(after) >= self.window or index + self.reach < count
+            if not (soon or known):
+                break
+            cut = not soon and self._is_cut(index, after[: self.window])
+            if cut:
+                self._last_start = index
+            decided.append(cut)
+            self._next += 1
+        self._forget()
+        return decided
+
+    def _moving(self, start: int, stop: int) -> list[int]:
+        """Frames start..stop-1 (in that order, ``stop < start`` counts down) that do not
+        repeat the one before."""
+        step = 1 if stop >= start else -1
+        values, base = self._content, self._base
+        return [i for i in range(start, stop, step) if i >= 1 and values[i - base] > REPEAT_CONTENT]
+
+    def _is_cut(self, index: int, after: list[int]) -> bool:
+        before = self._moving(index - 1, max(0, index - self.reach) - 1)[: self.window]
+        neighbours = [i - self._base for i in before + after]
+        at = index - self._base
+        by_content = self._content[at] >= self.min_content and (
+            _ratio(self._content, at, neighbours, 1.0) >= self.content_ratio
+        )
+        by_histogram = self._histogram[at] >= self.min_histogram_change and (
+            _ratio(self._histogram, at, neighbours, 0.01) >= self.histogram_ratio
+        )
+        return by_content or by_histogram
+
+    def _forget(self) -> None:
+        """Drop values no undecided frame can look back at (memory stays flat)."""
+        drop = self._next - self.reach - 1 - self._base
+        if drop > 256:
+            del self._content[:drop], self._histogram[:drop]
+            self._base += drop
+
+
+def _ratio(values: list[float], at: int, neighbours: list[int], floor: float) -> float:
+    """values[at] over the mean of its neighbours' values (at least ``floor``)."""
+    baseline = float(np.array([values[i] for i in neighbours]).mean()) if neighbours else 0.0
+    return values[at] / max(baseline, floor)
+
+
+def mark_cuts(frames: Iterable[np.ndarray], **rule) -> Iterator[tuple[np.ndarray, bool]]:
+    """Each uint8 RGB frame with whether it starts a shot, as ``detect_cuts`` over the same
+    frames says, in one pass: a frame is held until the frames after it decide
+    (``CutDetector``), so a pipeline that decodes once can restart exactly where a plan
+    made by ``detect_cuts`` splits."""
+    detector = CutDetector(**rule)
+    held: deque[np.ndarray] = deque()
+    previous = None
+    for count, frame in enumerate(frames):
+        analysis = _analysis(frame)
+        held.append(frame)
+        for cut in detector.add(*_changes(previous, analysis, count)):
+            yield held.popleft(), cut
+        previous = analysis
+    for cut in detector.finish():
+        yield held.popleft(), cut
 
 
 def detect_cuts(
@@ -147,37 +260,24 @@ def detect_cuts(
     window: int = 2,
     min_shot_length: int = 6,
 ) -> list[int]:
-    """Indices of the frames that start a new shot (never 0), in order.
-
-    ``frames`` are uint8 RGB frames or their ``frame_features``. A frame is a cut when its
-    content value is at least ``min_content`` and ``content_ratio`` times the mean of the
-    ``window`` values on each side (PySceneDetect's adaptive rule), or when its HSV-histogram
-    change is at least ``min_histogram_change`` and ``histogram_ratio`` times its neighbours'
-    (catches cuts hidden by fast motion, since motion barely changes histograms). Comparing
-    with both sides lets a one-frame flash, whose neighbour is as high, pass. A cut closer
-    than ``min_shot_length`` frames to the previous one is dropped.
-    """
-    features = _as_features(frames)
-    content = np.array([f.content for f in features], dtype=np.float64)
-    histogram = np.array([f.histogram_change for f in features], dtype=np.float64)
-    moving = content > REPEAT_CONTENT
-    cuts: list[int] = []
-    last_start = 0
-    for index in range(1, len(features)):
-        if index - last_start < min_shot_length:
-            continue
-        by_content = (
-            content[index] >= min_content
-            and _adaptive_ratio(content, index, window, 1.0, moving) >= content_ratio
-        )
-        by_histogram = (
-            histogram[index] >= min_histogram_change
-            and _adaptive_ratio(histogram, index, window, 0.01, moving) >= histogram_ratio
-        )
-        if by_content or by_histogram:
-            cuts.append(index)
-            last_start = index
-    return cuts
+    """Indices of the frames that start a new shot (never 0), in order, by ``CutDetector``'s
+    rule. ``frames`` are uint8 RGB frames (streamed: any iterable, any length) or their
+    ``frame_features``."""
+    rule = {
+        "min_content": min_content,
+        "content_ratio": content_ratio,
+        "min_histogram_change": min_histogram_change,
+        "histogram_ratio": histogram_ratio,
+        "window": window,
+        "min_shot_length": min_shot_length,
+    }
+    if isinstance(frames, Sequence) and frames and isinstance(frames[0], FrameFeatures):
+        detector = CutDetector(**rule)
+        flags = [cut for f in frames for cut in detector.add(f.content, f.histogram_change)]
+        flags += detector.finish()
+    else:
+        flags = [cut for _, cut in mark_cuts(frames, **rule)]
+    return [index for index, cut in enumerate(flags) if cut]
 
 
 def shots_from_cuts(cuts: Iterable[int], frame_count: int) -> list[Shot]:
