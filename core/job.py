@@ -113,6 +113,10 @@ class StyleJob:
     # A Ray chunk split inside a shot: the frame after ``end`` is styled too, only for the
     # last frame's lookahead (never written), so the join matches a single-machine run.
     lookahead_tail: bool = False
+    # Source frames where coherence starts afresh, besides its own test. None: the cuts are
+    # found while streaming, by the rule a Ray plan splits at (core.shots); a Ray chunk gets
+    # its plan's.
+    cuts: tuple[int, ...] | None = None
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -474,7 +478,11 @@ class _Run:
             self.job.source, plan.start, plan.end, info=plan.info, on_held=self.held.append
         )
         after_todo = False
-        for index, frame in zip(range(plan.start, plan.end + 1), frames, strict=True):
+        indices = range(plan.start, plan.end + 1)
+        for index, (frame, cut) in zip(indices, self._shots(frames, coherent), strict=True):
+            if cut:  # nothing carried across a cut, looking back or ahead
+                yield None
+                previous, after_todo = None, False
             if self.done(index):
                 if lookahead and after_todo:
                     yield self._warm(index, frame)
@@ -489,6 +497,20 @@ class _Run:
             yield index, frame
         if lookahead and after_todo and self.job.lookahead_tail:
             yield from self._tail()
+
+    def _shots(self, frames: Iterator, coherent: bool) -> Iterator:
+        """Each frame with whether it starts a shot: at the job's ``cuts``, or where
+        ``core.shots`` finds them over the whole range (finished frames included, so a resumed
+        run restarts where an uninterrupted one does), in the same decoding pass."""
+        if not coherent:
+            return ((frame, False) for frame in frames)
+        if self.job.cuts is None:
+            from .shots import mark_cuts
+
+            return mark_cuts(frames)
+        starts = set(self.job.cuts)
+        indices = range(self.plan.start, self.plan.end + 1)
+        return ((frame, i in starts) for i, frame in zip(indices, frames, strict=True))
 
     def _tail(self) -> Iterator:
         """The frame after the range, for the last frame's lookahead only (``Warm`` without

@@ -96,15 +96,28 @@ def link_owned_frames(staging: Path, output: Path, chunk: Chunk, suffix: str) ->
 
 
 def _style_chunk(
-    job_type, fields: dict, chunk: Chunk, output: str, suffix: str, counter, tail: bool = False
+    job_type,
+    fields: dict,
+    chunk: Chunk,
+    output: str,
+    suffix: str,
+    counter,
+    tail: bool = False,
+    cuts: tuple[int, ...] = (),
 ) -> int:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames. ``tail``:
     the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
-    not written) as in a single-machine run."""
+    not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
+    coherence restarts (a single-machine run finds the same ones while streaming)."""
     out = Path(output)
     staging = chunk_output_folder(out, chunk)
     job = job_type(
-        **fields, output=staging, start=chunk.first_computed, end=chunk.end, lookahead_tail=tail
+        **fields,
+        output=staging,
+        start=chunk.first_computed,
+        end=chunk.end,
+        lookahead_tail=tail,
+        cuts=cuts,
     )
     key = chunk.start
 
@@ -176,7 +189,7 @@ def check_nodes(ray, source_files: list[str], output: Path) -> None:
 
 def job_fields(job) -> dict:
     """The job's settings for the tasks: everything but the range and the output."""
-    skip = {"output", "start", "end", "source", "lookahead_tail"}
+    skip = {"output", "start", "end", "source", "lookahead_tail", "cuts"}
     fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name not in skip}
     fields["source"] = (
         [str(p) for p in job.source] if isinstance(job.source, list) else str(job.source)
@@ -213,7 +226,16 @@ def run_chunks(
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
     pending = [
-        task.remote(job_type, fields, c, str(output), ".png", board, _same_shot_follows(plan, c))
+        task.remote(
+            job_type,
+            fields,
+            c,
+            str(output),
+            ".png",
+            board,
+            _same_shot_follows(plan, c),
+            tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
+        )
         for c in plan.chunks
     ]
     total = plan.end - plan.start + 1

@@ -66,8 +66,9 @@ LOOKAHEAD = True  # jobs (CLI, Blender) blend with the next styled frame too (on
 # Lookahead: weights of the warped previous output and of the warped next styled frame.
 LOOKAHEAD_WEIGHTS = (0.35, 0.2)
 # Bumped when the same settings give other pixels (a job's settings key holds it, so a resumed
-# sequence never mixes two revisions): 2 = constant-weight blend passes (rounding differs).
-REVISION = 2
+# sequence never mixes two revisions): 2 = constant-weight blend passes (rounding differs);
+# 3 = jobs also restart at every cut core.shots finds (where a Ray plan splits).
+REVISION = 3
 
 
 class Patch(NamedTuple):

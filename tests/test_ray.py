@@ -94,6 +94,19 @@ def test_a_chunk_split_inside_a_shot_looks_ahead_across_the_join(
     assert not np.array_equal(read_frame(alone.frame_files[5]), read_frame(local.frame_files[5]))
 
 
+def test_ray_and_one_machine_agree_at_the_cuts(cluster, library, shots_clip, tmp_path):
+    """Ray's plan splits at the cuts ``core.shots`` finds; a coherent single-machine run finds
+    the same ones while decoding and restarts there too (the blender's own test misses both
+    cuts of this clip: test_temporal_cuts.py), so every frame is the same, cuts included."""
+    from restyle.core.ray_runner import run_on_ray
+
+    local = style_job(library, shots_clip, tmp_path / "local").run()
+    result = run_on_ray(style_job(library, shots_clip, tmp_path / "ray"), cluster.address)
+    assert not result.cancelled and result.written == 30
+    for a in local.frame_files:
+        assert np.array_equal(read_frame(a), read_frame(tmp_path / "ray" / a.name)), a.name
+
+
 def test_losing_a_node_mid_run_loses_no_frame(library, shots_clip, tmp_path):
     from ray.cluster_utils import Cluster
 

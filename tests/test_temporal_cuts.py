@@ -1,0 +1,92 @@
+"""Coherent jobs restart at every cut ``core.shots`` finds (where a Ray plan splits), not only
+where the blender's own online test sees one, and find them in the decoding pass itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_plan import three_shot_clip
+
+from restyle.core.job import StyleJob
+from restyle.core.media import decode_range
+from restyle.core.shots import detect_cuts, mark_cuts
+from restyle.core.temporal import TemporalBlender
+
+
+@pytest.fixture(scope="module")
+def shots_clip(tmp_path_factory) -> Path:
+    """Three panning shots of 10 frames (96x64, lossless): cuts at 10 and 20."""
+    return three_shot_clip(tmp_path_factory.mktemp("cuts") / "shots.mkv", shot_length=10)
+
+
+def pngs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
+
+
+def coherent(clip, output, library, **range_) -> StyleJob:
+    return StyleJob(clip, output, "starry-swirls", temporal=0.5, library=library, **range_)
+
+
+def test_the_blenders_own_test_misses_these_cuts(shots_clip):
+    """The premise: about half the pixels pass the photometric check across each cut, so
+    without the shot rule a single machine would blend across them while Ray restarts."""
+    frames = list(decode_range(shots_clip, 0, 29))
+    assert detect_cuts(frames) == [10, 20]
+    blender = TemporalBlender(lookahead=True)
+    for cut in (10, 20):
+        assert not blender.prepare(frames[cut - 1], frames[cut]).cut
+
+
+def test_a_coherent_run_carries_nothing_across_a_cut(library, shots_clip, tmp_path):
+    """Every frame of a run over the clip equals the same job run over its shot alone: the
+    first frames of a shot take nothing from the shot before, the last take nothing (no
+    lookahead) from the shot after."""
+    whole = coherent(shots_clip, tmp_path / "whole", library).run()
+    assert whole.written == 30
+    expected = {}
+    for start, end in ((0, 9), (10, 19), (20, 29)):
+        alone = coherent(shots_clip, tmp_path / f"shot{start}", library, start=start, end=end)
+        alone.run()
+        expected.update(pngs(tmp_path / f"shot{start}"))
+    assert pngs(tmp_path / "whole") == expected
+
+
+def test_a_run_resumed_around_the_cuts_matches_an_uninterrupted_run(library, shots_clip, tmp_path):
+    """Finished frames are decoded and looked at for cuts too, so a resumed run restarts
+    where an uninterrupted one did (holes right before, at and after each cut)."""
+    coherent(shots_clip, tmp_path / "whole", library).run()
+    holed = tmp_path / "holed"
+    holed.mkdir()
+    whole = {p.name: p.read_bytes() for p in (tmp_path / "whole").iterdir() if p.is_file()}
+    for name, data in whole.items():
+        (holed / name).write_bytes(data)
+    holes = (9, 10, 11, 19, 21)
+    for hole in holes:
+        (holed / f"{hole:06d}.png").unlink()
+    again = coherent(shots_clip, holed, library).run()
+    assert again.written == len(holes) and again.reused == 30 - len(holes)
+    assert pngs(holed) == pngs(tmp_path / "whole")
+
+
+def test_cuts_are_marked_while_streaming_a_few_frames_behind(shots_clip):
+    """``mark_cuts`` gives ``detect_cuts``'s answer in one pass, holding a frame only until
+    ``window`` (2) moving frames after it are seen, more where frames repeat (up to 8)."""
+    frames = list(decode_range(shots_clip, 0, 29))
+    held = frames[:5] + [frames[5]] * 6 + frames[6:]  # frame 5 held for 6 frames
+    for clip in (frames, held):
+        pulled: list[int] = []
+
+        def source(clip=clip, pulled=pulled):
+            for frame in clip:
+                pulled.append(1)
+                yield frame
+
+        lags, marks = [], []
+        for count, (frame, cut) in enumerate(mark_cuts(source())):
+            lags.append(len(pulled) - count - 1)
+            marks.append(cut)
+            assert frame is clip[count]
+        assert [i for i, cut in enumerate(marks) if cut] == detect_cuts(clip)
+        assert max(lags) <= (2 if clip is frames else 8)
+    assert detect_cuts(held) == [15, 25]
