@@ -493,10 +493,14 @@ class MovieWriter(_WriterContext):
             stream.pix_fmt = "yuv420p"
             # veryfast: styled frames are all texture; "medium" cost 150 ms of CPU per 720p frame
             # here (40% of the network's time) for 7% smaller files. ProRes/FFV1 for masters.
+            # cpu-independent: libx264's AVX-512 macroblock-tree code reads memory nothing
+            # wrote, so the same frames made another movie now and then (16-31 levels off);
+            # x264's own switch for reproducible output swaps in its portable code there.
             codec.options = {
                 "crf": str(self.crf),
                 "preset": "veryfast",
                 "threads": str(self.threads),
+                "x264-params": "cpu-independent=1",
             }
         elif self.codec == "prores":
             stream.pix_fmt = "yuva444p10le" if self.alpha else "yuv422p10le"
