@@ -21,6 +21,8 @@ and size:
    end-to-end one: CPU time (and wall time) of the real pipeline (`run_pipeline`, frames in
    memory, nothing written) with coherence over without it, alternating, median of --rounds
    (goal <= 10 %; the CPU-time ratio, as wall time on a shared CPU follows the other load).
+   Coherent runs find the shot cuts while streaming, as jobs do (--cuts-cost: each costed
+   variant also without, in the same rounds).
 
 Why some flicker cannot be blended away (--equivariance): the network's output for the frame
 shifted by d pixels against its output shifted by d. A network with stride-2 downsamplings
@@ -31,6 +33,7 @@ library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
 
     .venv/bin/python benchmarks/bench_temporal.py [--frames 48] [--sizes 360,720:16,1080:8]
         [--strengths 0.45,0.5] [--lookahead 0.3:0.2,0.35:0.2] [--lookahead-flow inverse,dis]
+        [--rounds 2] [--cost-of NAMES] [--cuts-cost]
 """
 
 from __future__ import annotations
@@ -113,31 +116,61 @@ def blender_variants(strengths: str | None, lookahead: str | None, flows: str) -
     return variants
 
 
-def end_to_end_cost(stylizer, sources, rounds: int, variants: dict) -> dict:
+NO_SHOT_CUTS = " without shot cuts"
+SHOT_CUTS_PAIRED = " finding shot cuts (paired with the run without, per round)"
+
+
+def shot_frames(sources, marked: bool):
+    """The pipeline's items: (index, frame), and with ``marked`` a None before every cut
+    ``core.shots`` finds, found while streaming as a coherent job does."""
+    from restyle.core.shots import mark_cuts
+
+    if not marked:
+        yield from enumerate(sources)
+        return
+    for index, (frame, cut) in enumerate(mark_cuts(sources)):
+        if cut:
+            yield None
+        yield index, frame
+
+
+def end_to_end_cost(
+    stylizer, sources, rounds: int, variants: dict, cuts_cost: bool = False
+) -> dict:
     """Per variant, extra CPU time and extra wall time of the real pipeline with coherence
     over without it (medians of ``rounds`` alternating runs; none with no rounds). On a CPU
     shared with other busy processes the wall-time ratio is noisy; the pipeline keeps both
-    cores busy, so the CPU-time ratio is the cost in throughput."""
+    cores busy, so the CPU-time ratio is the cost in throughput. Coherent runs find the
+    shot cuts while streaming, as jobs do; ``cuts_cost`` also runs each variant without."""
     from restyle.core.pipeline import run_pipeline
     from restyle.core.temporal import TemporalBlender
 
-    def run(temporal) -> tuple[float, float]:
+    def run(temporal, marked: bool = True) -> tuple[float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
-        frames = iter(enumerate(sources))
+        frames = shot_frames(sources, marked and temporal is not None)
         run_pipeline(frames, stylizer, lambda i, f: None, len(sources), temporal=temporal)
         return time.process_time() - cpu, time.perf_counter() - wall
 
-    ratios: dict = {name: [] for name in variants}
+    runs = [(name, settings, True) for name, settings in variants.items()]
+    if cuts_cost:
+        runs += [(name + NO_SHOT_CUTS, settings, False) for name, settings in variants.items()]
+    ratios: dict = {name: [] for name, _, _ in runs}
     for _ in range(rounds):
         cpu0, wall0 = run(None)
-        for name, settings in variants.items():
-            cpu, wall = run(TemporalBlender(**settings))
+        for name, settings, marked in runs:
+            cpu, wall = run(TemporalBlender(**settings), marked)
             ratios[name].append((cpu / cpu0 - 1.0, wall / wall0 - 1.0))
-    return {
-        name: tuple(float(v) for v in np.median(np.array(values), axis=0))
-        for name, values in ratios.items()
-        if values
-    }
+    if cuts_cost:  # the same round's runs with and without: the baseline's noise cancels
+        for name in variants:
+            pairs = zip(ratios[name], ratios[name + NO_SHOT_CUTS], strict=True)
+            ratios[name + SHOT_CUTS_PAIRED] = [(a[0] - b[0], a[1] - b[1]) for a, b in pairs]
+    return {name: cost_summary(values) for name, values in ratios.items() if values}
+
+
+def cost_summary(values: list) -> tuple[float, float, float, float]:
+    """Median CPU and wall ratios, then the CPU ratio's quartiles."""
+    cpu, wall = np.array(values).T
+    return (*(float(np.median(v)) for v in (cpu, wall)), *map(float, np.percentile(cpu, [25, 75])))
 
 
 def cost_variants(variants: dict, names: str | None) -> dict:
@@ -356,6 +389,11 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
     )
+    parser.add_argument(
+        "--cuts-cost",
+        action="store_true",
+        help="also measure each costed variant without finding shot cuts while streaming",
+    )
     args = parser.parse_args()
 
     from restyle.core.temporal import LOOKAHEAD_WEIGHTS, STRENGTH, TemporalBlender
@@ -390,17 +428,19 @@ def main() -> None:
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
             judge = ClipJudge(sources, plain)
-            e2e = end_to_end_cost(stylizer, sources, args.rounds, costed)
+            e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost)
             for label, settings in variants.items():
                 coherent, cost = blend(TemporalBlender(**settings), sources, plain)
                 report = judge(coherent)
                 print_report(label, report, cost / styling)
-                e2e_row = e2e.get(label, (math.nan, math.nan))
-                if label in e2e:
-                    print(
-                        f"    end-to-end cost {100 * e2e_row[0]:.1f}% of CPU time "
-                        f"({100 * e2e_row[1]:.1f}% of wall time)"
-                    )
+                e2e_row = e2e.get(label, (math.nan, math.nan))[:2]
+                for suffix in ("", NO_SHOT_CUTS, SHOT_CUTS_PAIRED):
+                    if label + suffix in e2e:
+                        cpu, wall, low, high = (100 * v for v in e2e[label + suffix])
+                        print(
+                            f"    end-to-end cost{suffix} {cpu:.1f}% of CPU time (quartiles "
+                            f"{low:.1f}-{high:.1f}%; {wall:.1f}% of wall time)"
+                        )
                 name = f"{clip} {w}×{h}, {count}, {args.style}, {stylizer.engine.backend}"
                 if len(variants) > 1:
                     name += f", {label}"
