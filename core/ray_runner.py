@@ -322,13 +322,16 @@ def _check_distributable(job) -> None:
 
 
 def _detect(job, checked, max_frames: int | None) -> Plan:
-    """Chunks at the source's cuts (or the camera path's); no warm-up without coherence."""
+    """Chunks at the source's cuts (or the camera path's, or the job's own ``cuts``, where
+    its coherence restarts on one machine); no warm-up without coherence."""
     from .plan import DEFAULT_MAX_FRAMES, DEFAULT_WARMUP, detect_plan, plan_chunks
 
     max_frames = max_frames or DEFAULT_MAX_FRAMES
     warmup = DEFAULT_WARMUP if job.temporal > 0 else 0
+    cuts = getattr(job, "cuts", None)
     if getattr(job, "camera", None) is not None:
         cuts = [c + job.camera_start for c in job.camera.cuts]
+    if cuts is not None:
         return plan_chunks(checked.start, checked.end, cuts, max_frames=max_frames, warmup=warmup)
     return detect_plan(
         job.source,

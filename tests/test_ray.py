@@ -107,6 +107,16 @@ def test_ray_and_one_machine_agree_at_the_cuts(cluster, library, shots_clip, tmp
         assert np.array_equal(read_frame(a), read_frame(tmp_path / "ray" / a.name)), a.name
 
 
+def test_ray_splits_where_the_jobs_own_cuts_are(library, shots_clip, tmp_path):
+    """A job given ``cuts`` restarts its coherence there; Ray's plan splits there too."""
+    from restyle.core.ray_runner import _detect
+
+    given = style_job(library, shots_clip, tmp_path / "out", cuts=(7, 20))
+    assert _detect(given, given.validate(), None).cuts == (7, 20)
+    found = style_job(library, shots_clip, tmp_path / "out")
+    assert _detect(found, found.validate(), None).cuts == (10, 20)
+
+
 def test_losing_a_node_mid_run_loses_no_frame(library, shots_clip, tmp_path):
     from ray.cluster_utils import Cluster
 

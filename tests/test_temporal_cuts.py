@@ -90,3 +90,13 @@ def test_cuts_are_marked_while_streaming_a_few_frames_behind(shots_clip):
         assert [i for i, cut in enumerate(marks) if cut] == detect_cuts(clip)
         assert max(lags) <= (2 if clip is frames else 8)
     assert detect_cuts(held) == [15, 25]
+
+
+def test_a_job_given_cuts_restarts_there(library, shots_clip, tmp_path):
+    """What a Ray chunk runs with its plan's cuts: the job restarts at the cuts it is given."""
+    coherent(shots_clip, tmp_path / "given", library, end=9, cuts=(5,)).run()
+    expected = {}
+    for start, end in ((0, 4), (5, 9)):
+        coherent(shots_clip, tmp_path / f"part{start}", library, start=start, end=end).run()
+        expected.update(pngs(tmp_path / f"part{start}"))
+    assert pngs(tmp_path / "given") == expected
