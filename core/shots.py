@@ -250,27 +250,10 @@ def mark_cuts(frames: Iterable[np.ndarray], **rule) -> Iterator[tuple[np.ndarray
         yield held.popleft(), cut
 
 
-def detect_cuts(
-    frames: Iterable[np.ndarray] | Sequence[FrameFeatures],
-    *,
-    min_content: float = 12.0,
-    content_ratio: float = 3.0,
-    min_histogram_change: float = 0.05,
-    histogram_ratio: float = 6.0,
-    window: int = 2,
-    min_shot_length: int = 6,
-) -> list[int]:
+def detect_cuts(frames: Iterable[np.ndarray] | Sequence[FrameFeatures], **rule) -> list[int]:
     """Indices of the frames that start a new shot (never 0), in order, by ``CutDetector``'s
-    rule. ``frames`` are uint8 RGB frames (streamed: any iterable, any length) or their
-    ``frame_features``."""
-    rule = {
-        "min_content": min_content,
-        "content_ratio": content_ratio,
-        "min_histogram_change": min_histogram_change,
-        "histogram_ratio": histogram_ratio,
-        "window": window,
-        "min_shot_length": min_shot_length,
-    }
+    rule (``rule``: its settings, e.g. ``min_shot_length``). ``frames`` are uint8 RGB frames
+    (streamed: any iterable, any length) or their ``frame_features``."""
     if isinstance(frames, Sequence) and frames and isinstance(frames[0], FrameFeatures):
         detector = CutDetector(**rule)
         flags = [cut for f in frames for cut in detector.add(f.content, f.histogram_change)]
