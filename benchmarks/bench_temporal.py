@@ -22,7 +22,8 @@ and size:
    memory, nothing written) with coherence over without it, alternating, median of --rounds
    (goal <= 10 %; the CPU-time ratio, as wall time on a shared CPU follows the other load).
    Coherent runs find the shot cuts while streaming, as jobs do (--cuts-cost: each costed
-   variant also without, in the same rounds).
+   variant also without, in the same rounds). --cost-io FORMAT runs them as a job does:
+   decoded from a lossless movie, written as FORMAT, at the job's batch size.
 
 Why some flicker cannot be blended away (--equivariance): the network's output for the frame
 shifted by d pixels against its output shifted by d. A network with stride-2 downsamplings
@@ -134,21 +135,62 @@ def shot_frames(sources, marked: bool):
         yield index, frame
 
 
+class MovieIO:
+    """Frames as a job gets and leaves them: decoded from a lossless movie of ``sources``
+    (written once) and written with the job's writer (``fmt``: png, h264, ...) into a
+    fresh folder each run, on the job's batch size."""
+
+    def __init__(self, sources, fmt: str) -> None:
+        from restyle.core.writers import open_writer
+
+        self.folder = Path(tempfile.mkdtemp(prefix="restyle-io-"))
+        self.movie, self.fmt, self.count = self.folder / "source.mkv", fmt, len(sources)
+        self.size = (sources[0].shape[1], sources[0].shape[0])
+        writer = open_writer(self.movie, fmt="ffv1", fps=25, size=self.size)
+        for index, frame in enumerate(sources):
+            writer.write(index, frame)
+        writer.close()
+        self.runs = 0
+
+    def frames(self):
+        from restyle.core.media import decode_range
+
+        yield from decode_range(self.movie, 0, self.count - 1)
+
+    def writer(self):
+        from restyle.core.writers import open_writer
+
+        self.runs += 1
+        output = self.folder / f"out{self.runs}"
+        return open_writer(output, fmt=self.fmt, fps=25, size=self.size)
+
+
 def end_to_end_cost(
-    stylizer, sources, rounds: int, variants: dict, cuts_cost: bool = False
+    stylizer, sources, rounds: int, variants: dict, cuts_cost: bool = False, io=None
 ) -> dict:
     """Per variant, extra CPU time and extra wall time of the real pipeline with coherence
     over without it (medians of ``rounds`` alternating runs; none with no rounds). On a CPU
     shared with other busy processes the wall-time ratio is noisy; the pipeline keeps both
     cores busy, so the CPU-time ratio is the cost in throughput. Coherent runs find the
-    shot cuts while streaming, as jobs do; ``cuts_cost`` also runs each variant without."""
+    shot cuts while streaming, as jobs do; ``cuts_cost`` also runs each variant without.
+    ``io`` (a ``MovieIO``): decode and write as a job does, at the job's batch size;
+    without it frames come from memory, nothing is written, one frame per network call."""
+    from restyle.core.engines import preferred_batch
     from restyle.core.pipeline import run_pipeline
     from restyle.core.temporal import TemporalBlender
 
     def run(temporal, marked: bool = True) -> tuple[float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
-        frames = shot_frames(sources, marked and temporal is not None)
-        run_pipeline(frames, stylizer, lambda i, f: None, len(sources), temporal=temporal)
+        if io is None:
+            frames = shot_frames(sources, marked and temporal is not None)
+            run_pipeline(frames, stylizer, lambda i, f: None, len(sources), temporal=temporal)
+        else:
+            frames = shot_frames(io.frames(), marked and temporal is not None)
+            writer, batch = io.writer(), preferred_batch(stylizer.engine)
+            run_pipeline(
+                frames, stylizer, writer.write, io.count, temporal=temporal, batch_size=batch
+            )
+            writer.close()
         return time.process_time() - cpu, time.perf_counter() - wall
 
     runs = [(name, settings, True) for name, settings in variants.items()]
@@ -394,6 +436,14 @@ def main() -> None:
         action="store_true",
         help="also measure each costed variant without finding shot cuts while streaming",
     )
+    parser.add_argument(
+        "--cost-io",
+        default=None,
+        metavar="FORMAT",
+        help="end-to-end cost as a job runs: decoded from a lossless movie, written as "
+        "FORMAT (png, h264, ...), the job's batch size (default: frames in memory, nothing "
+        "written, one frame per network call)",
+    )
     args = parser.parse_args()
 
     from restyle.core.temporal import LOOKAHEAD_WEIGHTS, STRENGTH, TemporalBlender
@@ -428,7 +478,8 @@ def main() -> None:
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
             judge = ClipJudge(sources, plain)
-            e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost)
+            io = MovieIO(sources, args.cost_io) if args.cost_io else None
+            e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost, io)
             for label, settings in variants.items():
                 coherent, cost = blend(TemporalBlender(**settings), sources, plain)
                 report = judge(coherent)
