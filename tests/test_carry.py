@@ -146,7 +146,7 @@ def two_keyframe_carrier() -> KeyframeCarrier:
 def test_calibration_keeps_carrying_for_a_network_that_misses_the_look():
     carrier = two_keyframe_carrier()
     carrier.calibrate(lambda source: NETWORK)
-    assert carrier.active and carrier.tolerance == (6.0, 18.0)
+    assert carrier.active and carrier.tolerance == (24.0, 72.0)  # the loosest tried
     now = scene(KEY_X + 40)
     away = ~square_mask(KEY_X + 40, margin=8) & ~square_mask(KEY_X, 8) & ~square_mask(NOW_X, 8)
     error = np.abs(carrier.apply(now, NETWORK)[away].astype(int) - paint(now)[away])
@@ -168,6 +168,28 @@ def test_calibration_turns_carrying_off_when_the_network_is_more_exact():
     assert carrier.calibration["carry_error"] > carrier.calibration["network_error"]
     now = scene(KEY_X + 40)
     np.testing.assert_array_equal(carrier.apply(now, network(now)), network(now))
+
+
+def noisy(frame: np.ndarray, seed: int, sigma: float = 8.0) -> np.ndarray:
+    """``frame`` as a camera records it: sensor and compression noise, different each frame."""
+    rng = np.random.default_rng(seed)
+    return np.clip(frame + rng.normal(0, sigma, frame.shape), 0, 255).astype(np.uint8)
+
+
+def test_calibration_loosens_the_check_for_noisy_footage():
+    """Sources carry noise of ~8 levels that the look smooths away (the painting is the clean
+    frame's): a check within 6 levels rejects most of the still background, so the network's
+    grey stays; the calibration tries looser tolerances (12, 24) and carries it."""
+    a, b = scene(KEY_X), scene(NOW_X)
+    carrier = KeyframeCarrier(
+        [Keyframe(0, noisy(a, 1), paint(a)), Keyframe(9, noisy(b, 2), paint(b))]
+    )
+    carrier.calibrate(lambda source: NETWORK)
+    assert carrier.active and carrier.tolerance[0] >= 12
+    clean = scene(KEY_X + 40)
+    away = ~square_mask(KEY_X + 40, margin=8) & ~square_mask(KEY_X, 8) & ~square_mask(NOW_X, 8)
+    out = carrier.apply(noisy(clean, 3), NETWORK)
+    assert rms(out[away].astype(int) - paint(clean)[away]) < 15  # within 6: ~39; grey: ~48
 
 
 BLOCK, BLOCK_TOP = 64, 16
