@@ -197,8 +197,10 @@ def end_to_end_cost(
     if cuts_cost:
         runs += [(name + NO_SHOT_CUTS, settings, False) for name, settings in variants.items()]
     ratios: dict = {name: [] for name, _, _ in runs}
+    baseline = []
     for _ in range(rounds):
         cpu0, wall0 = run(None)
+        baseline.append(cpu0 / len(sources))
         for name, settings, marked in runs:
             cpu, wall = run(TemporalBlender(**settings), marked)
             ratios[name].append((cpu / cpu0 - 1.0, wall / wall0 - 1.0))
@@ -206,6 +208,8 @@ def end_to_end_cost(
         for name in variants:
             pairs = zip(ratios[name], ratios[name + NO_SHOT_CUTS], strict=True)
             ratios[name + SHOT_CUTS_PAIRED] = [(a[0] - b[0], a[1] - b[1]) for a, b in pairs]
+    if baseline:
+        print(f"  without coherence: {np.median(baseline):.3f} CPU-s a frame (median)")
     return {name: cost_summary(values) for name, values in ratios.items() if values}
 
 
