@@ -236,6 +236,8 @@ class StyleJob:
             from .temporal import REVISION
 
             record["coherence"] = REVISION
+            if self.cuts is not None:  # cuts given (a Ray chunk, a script): other pixels
+                record["cuts"] = sorted(self.cuts)
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

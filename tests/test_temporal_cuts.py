@@ -9,6 +9,7 @@ import pytest
 from test_plan import three_shot_clip
 from test_temporal_footage import FootageUnavailable, real_clip
 
+from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.media import decode_range
 from restyle.core.shots import detect_cuts, mark_cuts
@@ -101,6 +102,16 @@ def test_a_job_given_cuts_restarts_there(library, shots_clip, tmp_path):
         coherent(shots_clip, tmp_path / f"part{start}", library, start=start, end=end).run()
         expected.update(pngs(tmp_path / f"part{start}"))
     assert pngs(tmp_path / "given") == expected
+
+
+def test_frames_made_with_other_cuts_are_not_reused(library, shots_clip, tmp_path):
+    """Given cuts change the pixels, so they are part of the settings key: a rerun without
+    them refuses the folder, and with ``overwrite`` styles every frame again."""
+    coherent(shots_clip, tmp_path / "out", library, end=9, cuts=(5,)).run()
+    with pytest.raises(RestyleError, match="overwrite"):
+        coherent(shots_clip, tmp_path / "out", library, end=9).run()
+    again = coherent(shots_clip, tmp_path / "out", library, end=9, overwrite=True).run()
+    assert again.written == 10 and again.reused == 0
 
 
 def test_a_job_restarts_at_a_real_cut_of_a_film(library, tmp_path):
