@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -163,6 +164,10 @@ class MovieIO:
         self.runs += 1
         output = self.folder / f"out{self.runs}"
         return open_writer(output, fmt=self.fmt, fps=25, size=self.size)
+
+    def close(self) -> None:
+        """Delete the source movie and every run's output (outside the timed runs)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def end_to_end_cost(
@@ -484,6 +489,8 @@ def main() -> None:
             judge = ClipJudge(sources, plain)
             io = MovieIO(sources, args.cost_io) if args.cost_io else None
             e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost, io)
+            if io is not None:
+                io.close()
             for label, settings in variants.items():
                 coherent, cost = blend(TemporalBlender(**settings), sources, plain)
                 report = judge(coherent)

@@ -5,9 +5,10 @@ of its own inside the shared output (``.restyle-chunks/<start>-<end>/``), then h
 frames it owns into the output. Frames are named by source index and appear atomically, so a
 task that Ray retries after losing a node resumes from its staging folder, and a frame that
 already exists in the output is never written again. A chunk split inside a shot also styles
-the next chunk's first frame, only for its own last frame's lookahead (never written). Movies are muxed from the finished frames
-once every chunk is done. Ray is optional (``pip install 'restyle[ray]'``); nothing here is
-imported unless ``--ray`` is used.
+the next chunk's first frame, only for its own last frame's lookahead (never written); each
+chunk restarts its coherence at the plan's cuts inside it. Movies are muxed from the finished
+frames once every chunk is done. Ray is optional (``pip install 'restyle[ray]'``); nothing
+here is imported unless ``--ray`` is used.
 
 Source and output must be reachable under the same paths from every node (a shared file
 system); ``check_nodes`` proves it with a token file before any work starts.
