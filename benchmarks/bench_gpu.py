@@ -55,9 +55,13 @@ PARTS = ("env", "media", "bare", "precision", "e2e", "train")
 SHARES = {"env": 0.07, "media": 0.11, "bare": 0.15, "precision": 0.15, "e2e": 0.22, "train": 0.30}
 STYLES = ("starry-swirls", "carnival-ribbons", "comic-ink")
 # Where the keyframe benchmark's vtest stretch starts (benchmarks/bench_keyframes.py), so the
-# training figures compare with the README's CPU figures on the same frames and look.
+# training figures compare with the CPU figures in docs/performance/keyframes.md on the same
+# frames and look.
 TRAIN_START, TRAIN_LOOK = 100, "stylize"
-CPU_REFERENCE = "vtest, `stylization` look, 150 CPU-s on 2 cores: held-out 23.6 dB (README)"
+CPU_REFERENCE = (
+    "vtest, `stylization` look, 150 CPU-s on 2 cores: held-out 23.6 dB"
+    " (docs/performance/keyframes.md)"
+)
 
 
 # -- helpers shared by the parts -----------------------------------------------------------

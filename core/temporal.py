@@ -12,17 +12,17 @@ cannot be carried over — the warped previous source differs from the current o
 check: something was uncovered, changed, or the flow is wrong there) or the flow leaves the
 frame — so new or changed things take the new styled pixels, and the blend never smears them.
 
-What real footage with independent motion taught (benchmarks/bench_temporal.py, README): the
-flicker of the style networks is almost all in the finest texture band (2-4 px), so blending
-only low frequencies removes nothing; what removes it is carrying that texture along moving
-things too. Hence flow at 320 px with DIS's finest level at half that (the "fast" preset
-stops at a quarter, and small walkers get no usable flow), no motion-boundary test
-(it rejected nearly every pixel of a walking person), no forward-backward occlusion test
-(one flow instead of two, the same flicker/fidelity trade-off: the photometric test catches
-what is uncovered), bicubic warping (bilinear blurs the texture a
-little more at every frame of the recursion), and exactly zero flow where the source stood
-still (DIS's noise there is a pixel or more at 720p: following it blurs the texture and lets it
-flicker; a still background is then not resampled at all, which also costs less).
+What real footage with independent motion taught (benchmarks/bench_temporal.py,
+docs/performance/temporal.md): the flicker of the style networks is almost all in the finest
+texture band (2-4 px), so blending only low frequencies removes nothing; what removes it is
+carrying that texture along moving things too. Hence flow at 320 px with DIS's finest level at
+half that (the "fast" preset stops at a quarter, and small walkers get no usable flow), no
+motion-boundary test (it rejected nearly every pixel of a walking person), no forward-backward
+occlusion test (one flow instead of two, the same flicker/fidelity trade-off: the photometric
+test catches what is uncovered), bicubic warping (bilinear blurs the texture a little more at
+every frame of the recursion), and exactly zero flow where the source stood still (DIS's noise
+there is a pixel or more at 720p: following it blurs the texture and lets it flicker; a still
+background is then not resampled at all, which also costs less).
 
 The work splits in two so a pipeline can run the expensive half ahead of time:
 ``prepare(prev_source, source) -> Guide`` looks at source frames only (optical flow, masks;

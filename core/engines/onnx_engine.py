@@ -184,8 +184,9 @@ class OnnxEngine:
         One session per core pair of threads beats one session with every thread: ONNX
         Runtime's intra-op threads meet at a barrier after each operator, so a core taken by
         another program stalls them all, and its serial operators (instance norm, padding,
-        layout reorders) leave the other core idle (2 cores: 1.2x idle, see README). The fast
-        graph (``fast_graph``) is used where one was made from this very file.
+        layout reorders) leave the other core idle (2 cores: 1.2x idle, see
+        docs/performance/engines.md). The fast graph (``fast_graph``) is used where one was
+        made from this very file.
         """
         if graph not in ("auto", "fast", "plain"):
             raise RestyleError(f"unknown graph '{graph}': use auto, fast or plain")
