@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from .writers import OUTPUT_FORMATS
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+MIN_TILE_WIDTH = 16  # px: a contact-sheet tile the network can still style
 
 STYLIZE_EXAMPLES = """examples:
   restyle stylize clip.mp4 -o styled.mp4 -s starry-swirls
@@ -465,6 +467,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from .media import decode_range
 
     out = _new_file(args)
+    _check_sheet_output(args, out)
     library = _library(args)
     if not library.builtins_ready():
         from .builtins import install_builtins
@@ -478,6 +481,20 @@ def cmd_sheet(args: argparse.Namespace) -> int:
         raise RestyleError(f"cannot write {out}")
     _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")
     return 0
+
+
+def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
+    """Refuse before any work what the sheet could not be written as, or would write over."""
+    import cv2
+
+    if not cv2.haveImageWriter(str(out)):
+        raise RestyleError(f"cannot write a '{out.suffix}' picture; name the sheet .png or .jpg")
+    if args.tile_width < MIN_TILE_WIDTH:
+        raise RestyleError(
+            f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"
+        )
+    if out.exists() and Path(args.input).exists() and os.path.samefile(out, args.input):
+        raise RestyleError(f"output {out} is the input; choose another output")
 
 
 # -- shots ---------------------------------------------------------------------------------

@@ -195,3 +195,26 @@ def test_sheet_shows_every_style_distinctly_with_captions(library, index_clip_h2
             assert np.abs(pictures[i] - pictures[j]).mean() > 2, (i, j)
     captions = [cell[tile_h:] for cell in cells]
     assert all(caption.max() > 200 for caption in captions)  # light text on the dark bar
+
+
+def test_sheet_refuses_bad_output_and_width_before_any_work(index_clip_h264, tmp_path):
+    for output, extra, hint in (
+        (tmp_path / "sheet.xyz", (), ".png"),  # no writer for it: was a traceback, exit 1
+        (tmp_path / "sheet.png", ("--tile-width", "0"), "tile width"),  # was a traceback
+    ):
+        proc = restyle("sheet", str(index_clip_h264), "-o", str(output), *extra)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("restyle: error:") and hint in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and not output.exists()
+
+
+def test_sheet_never_writes_over_its_input_even_with_overwrite(tmp_path):
+    import cv2
+    import numpy as np
+
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), np.full((48, 64, 3), 90, np.uint8))
+    before = still.read_bytes()
+    proc = restyle("sheet", str(still), "-o", str(still), "--overwrite")
+    assert proc.returncode == 2 and "is the input" in proc.stderr, proc.stderr
+    assert still.read_bytes() == before
