@@ -354,10 +354,14 @@ class StyleLibrary:
         path = Path(path)
         if path.exists():
             raise RestyleError(f"{path} exists; choose another file name")
+        path.parent.mkdir(parents=True, exist_ok=True)  # as export-onnx and stylize do
         tmp = path.with_name(path.name + ".part")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for f in sorted(info.folder.iterdir()):
-                if f.is_file():
-                    zf.write(f, f"{info.folder.name}/{f.name}")
-        os.replace(tmp, path)
+        try:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(info.folder.iterdir()):
+                    if f.is_file():
+                        zf.write(f, f"{info.folder.name}/{f.name}")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path

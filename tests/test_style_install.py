@@ -184,3 +184,15 @@ def test_8_a_legacy_style_with_a_builtin_name_can_be_renamed_and_deleted(style_f
     assert not legacy.exists()
     with pytest.raises(RestyleError, match="built-in"):
         library.delete("ink-wash")
+
+
+def test_pack_into_a_new_folder_makes_it_and_leaves_no_part_file(style_folder, tmp_path):
+    import shutil
+
+    library = fresh_library(tmp_path)
+    library.styles_dir.mkdir(parents=True)
+    shutil.copytree(style_folder, library.styles_dir / "tiny")
+    shared = tmp_path / "to share" / "ink.zip"  # was a raw '[Errno 2] ... .part', exit 1
+    assert library.pack("Tiny Ink", shared) == shared
+    assert sorted(p.name for p in shared.parent.iterdir()) == ["ink.zip"]
+    assert install(fresh_library(tmp_path / "other"), shared).name == "Tiny Ink"
