@@ -6,6 +6,7 @@ so the file runs anywhere ONNX Runtime does without Restyle.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 from ..models.registry import ARCHS, get_arch
 from .errors import RestyleError
 from .styles import StyleInfo, StyleLibrary
+from .writers import current_umask
 
 
 def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
@@ -61,6 +63,7 @@ def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
         ["stylized"],
         {"image": spatial, "stylized": spatial},
     )
+    os.chmod(path, 0o666 & ~current_umask())  # a file to share: not mkstemp's private 0600
     return path
 
 

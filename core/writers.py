@@ -694,7 +694,19 @@ def _scratch_file(final: Path) -> Path:
         prefix=f".{final.stem}.", suffix=f"{_TEMP_SUFFIX}{final.suffix}", dir=final.parent
     )
     os.close(handle)
+    os.chmod(name, 0o666 & ~current_umask())  # mkstemp's 0600 would make the movie private
     return Path(name)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def remove_stale_scratch(final: Path) -> None:

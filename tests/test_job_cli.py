@@ -196,6 +196,9 @@ def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
         )
         == 0
     )
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # was 0600: a file made to share
     frame = next(iter(decode_range(index_clip_h264, 0, 0)))
     x = (frame.astype(np.float32) / 255).transpose(2, 0, 1)[None]
     out = ort.InferenceSession(str(path)).run(None, {"image": x})[0][0].transpose(1, 2, 0)

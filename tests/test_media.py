@@ -571,3 +571,14 @@ def test_a_reader_closed_out_of_order_leaves_another_its_errors(index_clip_ffv1,
     first.close()
     assert len([next(second), *second]) == 39
     assert held and set(held) <= set(range(min(alone) - 3, max(alone) + 4))
+
+
+def test_movie_gets_the_permissions_a_new_file_gets(tmp_path):
+    """The scratch file is made private (mkstemp: 0600); the finished movie is not: it was
+    readable by its owner only, unlike the frames of a sequence and every other new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = tmp_path / "render.mkv"
+    with MovieWriter(path, codec="ffv1", fps=24, width=160, height=96) as w:
+        w.write(0, index_frame(0, SIZE))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
