@@ -48,6 +48,18 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
     raise RestyleError(f"no free channel above channel {above} over frames {first}-{last}")
 
 
+def unique_strip_name(editor, name: str) -> str:
+    """``name``, else ``name.001``, ``name.002``...: Blender's own renaming of a taken name
+    replaces what follows its last dot, so a second ``clip.Comic Ink`` became ``clip.001``."""
+    taken = set(compat.all_strips(editor).keys())
+    number = 0
+    candidate = name
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}.{number:03d}"
+    return candidate
+
+
 def add_styled_strip(
     scene: bpy.types.Scene,
     strips,
@@ -67,6 +79,7 @@ def add_styled_strip(
     the one movie file. ``source`` (the strip styled, if still there) lends its placement.
     """
     channel = free_channel(strips, above, first, first + count - 1)
+    name = unique_strip_name(scene.sequence_editor, name)
     if movie:
         strip = strips.new_movie(
             name=name, filepath=folder + filenames[0], channel=channel, frame_start=first

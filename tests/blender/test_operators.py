@@ -247,6 +247,8 @@ def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
 
     second = scene.sequence_editor.active_strip
     assert second != first and second.channel == 3  # channel 2 is taken by the first
+    # The name keeps the style (Blender's own renaming of a taken name gave 'clip24.001').
+    assert second.name == f"{source.name}.{STYLE_NAME}.001"
     assert Path(bpy.path.abspath(second.directory)) == folder
     assert "4 styled, 8 reused" in runner.RUN.summary
     assert all(folder.joinpath(n).stat().st_mtime_ns == t for n, t in stamps.items())
