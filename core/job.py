@@ -39,6 +39,7 @@ from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
     OutputLock,
+    format_for_output,
     movie_path,
     output_format,
     remove_stale_scratch,
@@ -102,7 +103,7 @@ class StyleJob:
     backend: str = "auto"
     device: str = "auto"
     precision: str = "auto"
-    format: str = "png"
+    format: str | None = None  # None: from the output's extension (.mp4 h264...), else png
     library: StyleLibrary | None = None
     fps: Fraction | float | None = None
     batch_size: int | None = None
@@ -147,6 +148,8 @@ class StyleJob:
         ``plan.key``); ``place`` adds it."""
         from .media import probe
 
+        if self.format is None:  # as the command line reads OUTPUT
+            self.format = "png" if self.output is None else format_for_output(self.output)
         self._check_options()
         fmt = output_format(self.format)
         style = self._style_info()

@@ -117,6 +117,18 @@ def test_movie_output(library, index_clip_h264, tmp_path):
     assert out.stat().st_mtime_ns == stamp
 
 
+def test_movie_output_format_follows_the_extension_as_on_the_command_line(
+    library, index_clip_h264, tmp_path
+):
+    out = tmp_path / "styled.mkv"  # was a folder named styled.mkv holding PNG frames
+    result = StyleJob(index_clip_h264, out, "comic-ink", end=2, library=library).run()
+    assert out.is_file() and result.output == out
+    assert probe(out).frame_count == 3
+    with pytest.raises(RestyleError, match="cannot write '.avi'"):
+        StyleJob(index_clip_h264, tmp_path / "styled.avi", "comic-ink", library=library).run()
+    assert not (tmp_path / "styled.avi").exists()
+
+
 def test_strength_and_preserve_colors(library, index_clip_h264):
     frame = next(iter(decode_range(index_clip_h264, 3, 3)))
     style = library.resolve("fauvist-crimson")
