@@ -96,3 +96,11 @@ def test_bad_keyframes_fail_clearly(pan_clip, tmp_path, capsys):
     assert "outside" in capsys.readouterr().err
     assert main(["train", str(pan_clip), "-k", "five", "-n", "X", "--library", root]) == 2
     assert not (tmp_path / "lib" / "styles").exists()
+
+
+def test_a_taken_name_names_the_overwrite_option(pan_clip, tmp_path, capsys):
+    library = StyleLibrary(tmp_path / "lib", bundled=None)
+    library.trained_folder("Taken").mkdir(parents=True)
+    args = ["train", str(pan_clip), "-k", "5=missing.png", "-n", "Taken"]
+    assert main([*args, "--library", str(library.root)]) == 2
+    assert "--overwrite" in capsys.readouterr().err  # said only 'pick another name'

@@ -60,7 +60,9 @@ def train_from_keyframes(
         raise RestyleError("a trained style needs a name")
     folder = library.trained_folder(name)
     if folder.exists() and not overwrite:
-        raise RestyleError(f"a style named '{name}' already exists; pick another name")
+        raise RestyleError(
+            f"a style named '{name}' already exists; use another name or --overwrite"
+        )
     info = probe(source)
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
