@@ -67,7 +67,10 @@ class EngineChoice:
 def inside_blender() -> bool:
     """Blender and OpenVINO each ship their own libtbb.so.12, and a process keeps the first
     one loaded: with Blender's, OpenVINO hung a test run and crashed Debian's Blender 4.3. So
-    ``auto`` never picks OpenVINO in a process that has loaded Blender."""
+    ``auto`` never picks OpenVINO in a process that has loaded Blender. Not reproduced on
+    Linux on 2026-11-30: on bpy 4.5.15, 5.0.1 and 5.2.3 OpenVINO ran on Blender's copy with
+    identical output and no hang (``tests/test_engine_child_bpy.py``; 4.2 ships libtbb.so.2,
+    no clash); Windows, macOS and bf16 CPUs are unchecked."""
     return "bpy" in sys.modules
 
 
