@@ -201,8 +201,9 @@ class StyleJob:
             if isinstance(self.fps, float) and not math.isfinite(self.fps):
                 raise RestyleError(f"frame rate {self.fps} is not a number")
             _parse_fps(self.fps)
-        if self.start < 0 or (self.end is not None and self.end < 0):
-            raise RestyleError(f"frames are 0-based: got {self.start}..{self.end}")
+        for option, frame in (("start", self.start), ("end", self.end)):
+            if frame is not None and frame < 0:
+                raise RestyleError(f"frames are 0-based: --{option} is {frame}")
 
     def _frame_range(self, info) -> tuple[int, int]:
         last = info.frame_count - 1

@@ -227,6 +227,8 @@ def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
         (["{clip}", "-s", "comic-ink", "--start", "50", "--end", "70"], "outside"),
         (["{clip}", "-s", "comic-ink", "--strength", "2"], "strength"),
         (["{corrupt}", "-s", "comic-ink"], ""),
+        (["{clip}", "-s", "comic-ink", "--start", "-1"], "0-based: --start is -1"),  # was -1..None
+        (["{clip}", "-s", "comic-ink", "--end", "-2"], "0-based: --end is -2"),
     ],
 )
 def test_bad_input_exits_nonzero_with_one_line(library, index_clip_h264, tmp_path, args, message):
