@@ -80,7 +80,8 @@ class PatchSampler:
             if min(source.shape[1:]) < patch_size:
                 raise RestyleError(
                     f"Keyframes of {source.shape[2]}x{source.shape[1]} are smaller than the "
-                    f"{patch_size}-pixel training patches; use a smaller patch size"
+                    f"{patch_size}-pixel training patches; train on frames at least "
+                    f"{patch_size} pixels on each side (Python: a smaller TrainConfig.patch_size)"
                 )
         self.val_tiles = self._choose_val_tiles(val_fraction, max_val_tiles)
         self._corners = self._training_corners()
