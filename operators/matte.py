@@ -132,9 +132,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
                 raise RestyleError(
                     f"BLUR needs the strip '{matte.name}' was matted from; it is gone"
                 )
-            new = self._under(
-                strips, matte, "GAUSSIAN_BLUR", f"{matte.name}.Blur", first, last, source
-            )
+            new = self._blur_under(strips, matte, first, last)
             new.size_x = new.size_y = max(8.0, 0.02 * scene.render.resolution_x)
         else:
             new = self._picture(scene, strips, matte, text, first, last)
@@ -149,6 +147,24 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         inputs = compat.effect_inputs(source) if source is not None else {}
         return strips.new_effect(
             name=name, type=kind, channel=channel, **compat.effect_span(first, last), **inputs
+        )
+
+    def _blur_under(self, strips, matte, first, last):
+        """A blur of what lies under the matte, over exactly its range. Blender ties an effect
+        to its input's range, so a blur of the source itself covered the whole source: it
+        blurs an adjustment layer (everything below it) over ``first..last`` instead."""
+        _remove_backgrounds(strips, matte)
+        channel = matte.channel
+        above = free_channel([s for s in strips if s != matte], channel, first, last)
+        _lift_above(strips, matte, above, first, last)
+        span = compat.effect_span(first, last)
+        layer = strips.new_effect(
+            name=f"{matte.name}.Under", type="ADJUSTMENT", channel=channel, **span
+        )
+        layer[BACKGROUND_OF] = matte.name
+        inputs = compat.effect_inputs(layer)
+        return strips.new_effect(
+            name=f"{matte.name}.Blur", type="GAUSSIAN_BLUR", channel=above, **span, **inputs
         )
 
     def _picture(self, scene, strips, matte, text, first, last):
@@ -182,8 +198,10 @@ def _metas(strip) -> tuple[str, ...]:
 
 def _remove_backgrounds(strips, matte) -> None:
     """A new background replaces the one Restyle put under this matte before (only ours)."""
-    for strip in [s for s in strips if s.get(BACKGROUND_OF) == matte.name]:
-        strips.remove(strip)
+    for name in [s.name for s in strips if s.get(BACKGROUND_OF) == matte.name]:
+        strip = strips.get(name)  # removing a blur's layer has removed the blur with it
+        if strip is not None:
+            strips.remove(strip)
 
 
 def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:

@@ -93,7 +93,16 @@ def test_replace_background_with_a_colour_and_a_blur(scene, pan_strip):
 
     assert bpy.ops.restyle.replace_background(strip=matte.name, background="BLUR") == {"FINISHED"}
     blur = next(s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR")
-    assert blur.input_1 == pan_strip and blur.channel < matte.channel
+    assert blur.channel < matte.channel and blur.channel > pan_strip.channel
+    # Only under the matte: a blur of the source itself spanned the whole source (10..15), so
+    # every frame after the matte's range showed the clip blurred.
+    assert shown_frames(blur) == (10, 12)
+    after = render(scene, [14])[14].astype(int)
+    assert np.abs(after - render(scene, [14], only=pan_strip)[14]).mean() < 1
+    seen = render(scene, [11])[11].astype(int)
+    plain = render(scene, [11], only=pan_strip)[11].astype(int)
+    (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 1)
+    assert np.abs(seen[y0:y1, x0:x1] - plain[y0:y1, x0:x1]).mean() > 3  # blurred there
     assert not [s for s in all_strips(scene) if s.type == "COLOR"]  # replaced, not stacked
 
     picture = Path(bpy.path.abspath("//sky.png"))
