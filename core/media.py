@@ -16,7 +16,7 @@ import math
 import os
 import re
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -139,11 +139,37 @@ def _probe_folder(folder: Path, rate: Fraction | None) -> MediaInfo:
     if not names:
         raise RestyleError(f"folder {folder} holds no images")
     files = tuple(folder / name for name in sorted(names, key=_natural_key))
+    _check_one_sequence(files)
     _check_no_gaps(files)
     return _probe_images(folder, files, "images", rate)
 
 
 _NUMBERED_NAME = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
+
+
+def _check_one_sequence(files: Sequence[Path]) -> None:
+    """A folder holding a numbered sequence holds nothing else: an image beside it (a cover,
+    a second sequence, another format) would be read as a frame and shift the frames after
+    it, so it is refused, naming the pattern that reads the sequence alone."""
+    parts = [_NUMBERED_NAME.match(p.name) for p in files]
+    groups = Counter((m.group(1), m.group(3)) for m in parts if m)
+    if not groups or groups.most_common(1)[0][1] < 2:
+        return  # no sequence: stills in name order
+    (prefix, suffix), _ = groups.most_common(1)[0]
+    odd = [
+        p.name
+        for p, m in zip(files, parts, strict=True)
+        if not m or (m.group(1), m.group(3)) != (prefix, suffix)
+    ]
+    if not odd:
+        return
+    digits = next(m.group(2) for m in parts if m and (m.group(1), m.group(3)) == (prefix, suffix))
+    field = f"%0{len(digits)}d" if digits.startswith("0") else "%d"
+    more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+    raise RestyleError(
+        f"{files[0].parent} holds {', '.join(odd[:3])}{more} beside the sequence: give the "
+        f"sequence as a pattern ({files[0].parent / f'{prefix}{field}{suffix}'}) or move them out"
+    )
 
 
 def _check_no_gaps(files: Sequence[Path]) -> None:

@@ -110,6 +110,15 @@ def test_image_folder_sorts_naturally_and_ignores_other_files(tmp_path):
     assert info.fps == 24  # the default rate of images
 
 
+@pytest.mark.parametrize("stray", ["cover.png", "other_0001.png", "frame_0002.jpg"])
+def test_an_image_beside_a_folders_sequence_is_refused_not_made_a_frame(tmp_path, stray):
+    make_image_sequence(tmp_path, 3, SIZE, name="frame_{:04d}.png")
+    cv2.imwrite(str(tmp_path / stray), index_frame(9, SIZE))  # sorted in, it shifted frames
+    with pytest.raises(RestyleError, match=f"{stray}.*frame_%04d.png"):
+        probe(tmp_path)
+    assert probe(tmp_path / "frame_%04d.png").frame_count == 3  # the pattern the error names
+
+
 def test_pattern_matches_only_its_own_padding(tmp_path):
     make_image_sequence(tmp_path, 2, SIZE, name="a_{:04d}.png")
     make_image_sequence(tmp_path, 2, SIZE, name="a_{:02d}.png", first=50)
