@@ -488,7 +488,7 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
     import cv2
 
     if not cv2.haveImageWriter(str(out)):
-        raise RestyleError(f"cannot write a '{out.suffix}' picture; name the sheet .png or .jpg")
+        raise RestyleError(f"cannot write a picture named {out.name}; name the sheet .png or .jpg")
     if args.tile_width < MIN_TILE_WIDTH:
         raise RestyleError(
             f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"
