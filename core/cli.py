@@ -842,9 +842,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("restyle: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
-    except OSError as exc:  # disk full, permissions changed mid-run, ...
-        print(f"restyle: error: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:  # disk full, permissions changed mid-run, ...: README says exit 2
+        print(f"restyle: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _os_error(exc: OSError) -> str:
+    """'cannot use PATH: reason', without Python's '[Errno N]'."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    return f"cannot use {exc.filename}: {exc.strerror}"
 
 
 if __name__ == "__main__":

@@ -256,6 +256,23 @@ def test_unwritable_output(library, index_clip_h264, tmp_path):
     assert code == 2 and "cannot write" in stderr
 
 
+def test_a_write_error_is_one_line_and_exits_2(index_clip_h264, tmp_path):
+    """README: a disk or write error prints one line and exits 2 (an OSError exited 1)."""
+    if os.geteuid() == 0:
+        target = Path("/proc/restyle-lib")  # not writable even for root
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        target = locked / "lib"
+    painted = tmp_path / "0.png"
+    cv2.imwrite(str(painted), next(iter(decode_range(index_clip_h264, 0, 0))))
+    args = ("train", str(index_clip_h264), "-k", f"0={painted}", "-n", "Ink", "--time-budget", "1")
+    code, _, stderr = run_cli(*args, library=target)
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("restyle: error:"), stderr
+    assert "Errno" not in stderr
+
+
 def test_cli_json_and_onnx_path_needs_no_torch(library, index_clip_h264, tmp_path):
     script = (
         "import sys, json\n"
