@@ -280,9 +280,9 @@ class StyleLibrary:
             return StyleInfo(
                 style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights
             )
-        for info in self.trained():
-            if info.name == style or (info.folder and info.folder.name == style):
-                return info
+        info = self._trained_named(style)
+        if info is not None:
+            return info
         from .media import IMAGE_SUFFIXES
 
         path = Path(style).expanduser()
@@ -312,15 +312,32 @@ class StyleLibrary:
 
     def trained_folder(self, name: str) -> Path:
         """Where a trained style called ``name`` lives (a safe folder name); refuses names
-        that are not safe display names or that belong to a built-in."""
-        return self.styles_dir / _slug(check_style_name(name))
+        that are not safe display names or that belong to a built-in. Names that slug alike
+        ('Neg é', 'Neg') get folders of their own: one never stands for (or replaces) the other."""
+        folder = self.styles_dir / _slug(check_style_name(name))
+        names = {info.folder: info.name for info in self.trained()}
+        own = next((f for f, n in names.items() if n == name and f is not None), None)
+        if own is not None:
+            return own
+        if folder in names:  # another style's folder
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            return folder.with_name(f"{folder.name}-{digest}")
+        return folder
 
     # -- managing trained styles -------------------------------------------------------
+    def _trained_named(self, name: str) -> StyleInfo | None:
+        """The trained style called ``name``, else the one in a folder of that name: a name
+        first, so 'Ink' is never the style 'Ink é' that lives in the folder 'Ink'."""
+        styles = self.trained()
+        by_name = (i for i in styles if i.name == name)
+        by_folder = (i for i in styles if i.folder and i.folder.name == name)
+        return next(by_name, None) or next(by_folder, None)
+
     def _trained_by_name(self, name: str) -> StyleInfo:
-        for info in self.trained():
-            if info.name == name or (info.folder and info.folder.name == name):
-                return info
-        raise RestyleError(f"no trained style named '{name}'")
+        info = self._trained_named(name)
+        if info is None:
+            raise RestyleError(f"no trained style named '{name}'")
+        return info
 
     def rename(self, name: str, new_name: str) -> Path:
         """Rename a trained style (its folder and the name in its metadata)."""

@@ -196,3 +196,26 @@ def test_pack_into_a_new_folder_makes_it_and_leaves_no_part_file(style_folder, t
     assert library.pack("Tiny Ink", shared) == shared
     assert sorted(p.name for p in shared.parent.iterdir()) == ["ink.zip"]
     assert install(fresh_library(tmp_path / "other"), shared).name == "Tiny Ink"
+
+
+def test_names_that_slug_alike_never_share_a_folder(style_folder, tmp_path):
+    """'Ink é' and 'Ink' both slug to 'Ink': training or installing 'Ink' said it already
+    existed, and with --overwrite replaced 'Ink é', another style."""
+    import shutil
+
+    library = fresh_library(tmp_path)
+    library.styles_dir.mkdir(parents=True)
+    accented = library.trained_folder("Ink é")
+    shutil.copytree(style_folder, accented)
+    meta = json.loads((accented / "style.json").read_text())
+    (accented / "style.json").write_text(json.dumps(dict(meta, name="Ink é")))
+    assert library.trained_folder("Ink é") == accented  # its own folder, found by name
+    assert library.trained_folder("Ink") != accented
+    assert not library.trained_folder("Ink").exists()
+    archive = pack(style_folder, tmp_path / "s.zip", lambda m: m.update(name="Ink"))
+    install(library, archive, overwrite=True)
+    assert sorted(s.name for s in library.trained()) == ["Ink", "Ink é"]
+    plain = library.resolve("Ink")  # by its name, before the other's folder named 'Ink'
+    assert plain.name == "Ink" and plain.folder != accented
+    library.delete("Ink")
+    assert [s.name for s in library.trained()] == ["Ink é"]
