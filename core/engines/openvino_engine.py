@@ -9,6 +9,7 @@ the first batch it runs and dropped for f32 if it misses the precision bar.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from pathlib import Path
 
@@ -29,6 +30,28 @@ def available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("openvino") is not None
+
+
+def import_openvino():
+    """``openvino``, imported without its usage telemetry.
+
+    ``import openvino`` sends an event to Intel unless the user opted out (the
+    ``openvino-telemetry`` package; on Linux from a process forked off a background thread).
+    Restyle contacts no host the user did not ask for, and forking Blender's process from a
+    thread is unsafe (``import bpy`` beside it deadlocked). With that package hidden for this
+    import, OpenVINO binds its own no-op stub; other code can still import the package.
+    """
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    hide = "openvino_telemetry" not in sys.modules
+    if hide:
+        sys.modules["openvino_telemetry"] = None  # makes its import raise ImportError
+    try:
+        import openvino
+    finally:
+        if hide and sys.modules.get("openvino_telemetry", False) is None:
+            del sys.modules["openvino_telemetry"]
+    return openvino
 
 
 def ov_device(device: str, have: list[str]) -> str:
@@ -72,8 +95,7 @@ class OpenVinoEngine:
         threads: int | None = None,
         graph: str = "auto",
     ) -> None:
-        import openvino as ov
-
+        ov = import_openvino()
         if not Path(path).is_file():
             raise RestyleError(f"model file not found: {path}")
         self.core = ov.Core()
