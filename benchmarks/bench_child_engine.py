@@ -4,11 +4,13 @@ without Blender (``import bpy``) loaded first.
 Why: Blender and OpenVINO each ship libtbb.so.12, and a process that loaded Blender runs
 OpenVINO on Blender's copy. This shows whether OpenVINO keeps its speed there. Each child
 alternates the two engines in rounds on the same real 1280x720 frames (OpenCV's ``vtest``),
-so the OpenVINO/ONNX Runtime ratio inside one process is clean on a shared CPU; the two
-children's ratios are then compared. ``onnx`` is the engine that runs inside Blender today
-(fast graph, one worker session per core).
+so the OpenVINO/ONNX Runtime ratio inside one process is clean on a shared CPU; the
+children's ratios are then compared (children in ABBA order, so a drifting load weighs on
+both kinds). ``onnx`` is the engine that runs inside Blender today (fast graph, one worker
+session per core).
 
     nice -n 19 .venv/bin/python benchmarks/bench_child_engine.py [--rounds 5] [--frames 4]
+        [--pairs 2]
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def measure(library: Path, load_bpy: bool, rounds: int, count: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def abba(pairs: int) -> list[bool]:
+    """Whether each child loads bpy, in ABBA order, so a load that drifts over the run
+    weighs on both kinds alike."""
+    return [bool((i + (i // 2)) % 2) for i in range(2 * pairs)]
+
+
 def report(name: str, result: dict) -> float:
     """Print one child's medians; returns its OpenVINO/ONNX Runtime ratio."""
     onnx, ov = (statistics.median(result["fps"][b]) for b, _ in ENGINES)
@@ -83,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--pairs", type=int, default=2, help="child pairs, in ABBA order")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--bpy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,8 +111,12 @@ def main() -> None:
             f"{SIZE[0]}x{SIZE[1]} real frames, {args.rounds} rounds x {args.frames} frames, "
             "medians; each line is one child process"
         )
-        alone = report("without bpy", measure(work, False, args.rounds, args.frames))
-        beside = report("after import bpy", measure(work, True, args.rounds, args.frames))
+        ratios = {False: [], True: []}
+        for load_bpy in abba(args.pairs):
+            name = "after import bpy" if load_bpy else "without bpy"
+            ratios[load_bpy].append(report(name, measure(work, load_bpy, args.rounds, args.frames)))
+        alone, beside = (statistics.median(ratios[k]) for k in (False, True))
+        print(f"  median openvino/onnx: without bpy {alone:4.2f}x, after import bpy {beside:4.2f}x")
         print(f"  openvino/onnx after bpy against without: {beside / alone:4.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
