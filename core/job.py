@@ -330,6 +330,7 @@ class _Run:
         self.folder_created = not plan.format.movie and not plan.output.exists()
         self.manifest: _Manifest | None = None
         self.held: list[int] = []  # source frames not in the stream (damaged movie)
+        self.retimed: list[tuple[int, bool]] = []  # (frame, dropped): a variable rate
 
     def execute(self) -> JobResult:
         try:
@@ -366,6 +367,7 @@ class _Run:
         result.written = self.writer.committed
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.warnings = _damage_warnings(self.plan, sorted(set(self.held)), result.written)
+        result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
         result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
@@ -481,7 +483,12 @@ class _Run:
         plan = self.plan
         previous: tuple[int, np.ndarray] | None = None
         frames = decode_range(
-            self.job.source, plan.start, plan.end, info=plan.info, on_held=self.held.append
+            self.job.source,
+            plan.start,
+            plan.end,
+            info=plan.info,
+            on_held=self.held.append,
+            on_retimed=lambda index, dropped: self.retimed.append((index, dropped)),
         )
         after_todo = False
         indices = range(plan.start, plan.end + 1)
@@ -631,6 +638,20 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
             f"{info.declared_frames - 1} could not be decoded; {written} written"
         )
     return warnings
+
+
+def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> list[str]:
+    """A variable-rate movie decodes fine; its frames are retimed at the average rate."""
+    if not retimed:
+        return []
+    repeated = sorted({i for i, dropped in retimed if not dropped})
+    dropped = sum(1 for _, d in retimed if d)
+    around = f" (around {_spans(repeated)})" if repeated else ""
+    return [
+        f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at its "
+        f"average rate, {float(plan.info.fps):g} fps; {dropped} source frame(s) dropped and "
+        f"{len(repeated)} repeated{around}"
+    ]
 
 
 def _spans(indices: list[int]) -> str:

@@ -438,14 +438,17 @@ def decode_range(
     *,
     info: MediaInfo | None = None,
     on_held: Callable[[int], None] | None = None,
+    on_retimed: Callable[[int, bool], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield source frames `start`..`end` (inclusive, 0-based), each exactly once, in order.
 
     Movies seek to the keyframe before `start` and decode forward; a frame missing from a
     variable-rate movie repeats the one before it, as a player shows it. Errors (missing or
     corrupt source, range outside 0..frame_count-1) raise RestyleError before the first
-    frame is yielded. ``on_held(index)`` hears of every frame that was not in the stream
-    (damaged, or a variable rate) and repeats the one before it.
+    frame is yielded. ``on_held(index)`` hears of every frame the decoder could not decode
+    cleanly (a damaged movie). ``on_retimed(index, dropped)`` hears of a variable rate's
+    retiming at the average rate: a slot with no frame of its own repeats the one before
+    (dropped False), a second frame in one slot is dropped (dropped True).
     """
     info = info or probe(source)
     if not (0 <= start <= end < info.frame_count):
@@ -454,7 +457,7 @@ def decode_range(
             f"valid frames are 0-{info.frame_count - 1}"
         )
     if info.kind == "movie":
-        return _decode_movie(info, start, end, on_held)
+        return _decode_movie(info, start, end, on_held, on_retimed)
     return _decode_images(info, start, end)
 
 
@@ -466,7 +469,11 @@ _SEEK_BACKOFF_S = (0, 1, 4, 16, 64)  # seconds before the wanted frame, tried in
 
 
 def _decode_movie(
-    info: MediaInfo, start: int, end: int, on_held: Callable[[int], None] | None = None
+    info: MediaInfo,
+    start: int,
+    end: int,
+    on_held: Callable[[int], None] | None = None,
+    on_retimed: Callable[[int, bool], None] | None = None,
 ) -> Iterator[np.ndarray]:
     if info.start_pts is None:
         yield from _decode_counting(info, start, end)
@@ -493,7 +500,7 @@ def _decode_movie(
                 except av.FFmpegError:
                     continue
             try:
-                frames = _frames_by_pts(info, container, stream, start, end, on_held)
+                frames = _frames_by_pts(info, container, stream, start, end, on_retimed)
                 if on_held is not None:  # damaged packets decode as concealed copies
                     frames = _report_decode_errors(frames, stream, start, on_held)
                 yield from frames
@@ -511,7 +518,7 @@ def _frames_by_pts(
     stream: av.VideoStream,
     start: int,
     end: int,
-    on_held: Callable[[int], None] | None = None,
+    on_retimed: Callable[[int, bool], None] | None = None,
 ) -> Iterator[np.ndarray]:
     assert info.start_pts is not None and info.time_base is not None
     out_format = _array_format(info)
@@ -527,6 +534,8 @@ def _frames_by_pts(
                 index = _pts_to_index(frame.pts, info.start_pts, info.time_base, info.fps)
                 previous_pts = frame.pts
             if index < wanted:  # before the range, or a second frame in one slot
+                if start <= index and on_retimed is not None:
+                    on_retimed(index, True)
                 previous, previous_index = frame, max(index, previous_index)
                 continue
             if index > wanted and previous is None:
@@ -534,8 +543,8 @@ def _frames_by_pts(
             if index > wanted:  # a gap in a variable-rate movie: hold the last frame
                 held = _to_array(previous, out_format)
                 while wanted < index and wanted <= end:
-                    if on_held is not None:
-                        on_held(wanted)
+                    if on_retimed is not None:
+                        on_retimed(wanted, False)
                     yield held.copy()
                     wanted += 1
             if wanted > end:

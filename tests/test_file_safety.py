@@ -356,6 +356,44 @@ def test_14_damaged_movies_name_the_frames_lost(library, index_clip_ffv1, tmp_pa
     assert "declares 40 frames" in err and "written" in err
 
 
+def variable_rate_movie(path: Path, size=(64, 48)) -> Path:
+    """A clean 24 fps-average movie whose frames are unevenly spaced: two land in slot 2
+    (one is dropped) and none in slots 4 and 5 (the one before is repeated)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = *size, "bgr0"
+        stream.codec_context.time_base = Fraction(1, 240)
+        for i, pts in enumerate((0, 10, 20, 24, 30, 60, 70, 80, 90, 100)):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, size), format="rgb24")
+            frame.pts = pts
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_a_variable_rate_movie_is_not_called_damaged(library, tmp_path, capsys):
+    from restyle.core.cli import main
+
+    source = variable_rate_movie(tmp_path / "phone.mkv")
+    result = job(source, tmp_path / "a", library=library).run()
+    assert result.written == 11 and len(result.warnings) == 1
+    warning = result.warnings[0]
+    assert "damaged" not in warning and "could not be decoded" not in warning
+    assert "variable frame rate" in warning and "average rate, 24 fps" in warning
+    assert "1 source frame(s) dropped" in warning and "2 repeated (around frames 4-5)" in warning
+    code = main(["stylize", str(source), "-o", str(tmp_path / "b"), "-s", "comic-ink",
+                 "--temporal", "0", "--library", str(library.root)])  # fmt: skip
+    assert code == 0 and "restyle: warning: phone.mkv has a variable frame rate" in (
+        capsys.readouterr().err
+    )
+
+
 def test_5_blender_never_shows_a_raw_opencv_message():
     import cv2
 
