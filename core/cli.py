@@ -169,14 +169,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
     figures = meta.get("training", {})
+    cancelled = figures.get("stopped_because") == "cancelled"
     _emit(
         args,
-        {"name": meta["name"], "folder": str(folder), "training": figures},
+        {"name": meta["name"], "folder": str(folder), "training": figures, "cancelled": cancelled},
         f"trained style '{meta['name']}' in {figures.get('seconds', 0):.0f} s "
         f"({figures.get('iterations')} iterations, stopped: {figures.get('stopped_because')}); "
         f"use it with: restyle stylize INPUT -o OUT -s '{meta['name']}'",
     )
-    return 0
+    if not cancelled:
+        return 0
+    if not (args.quiet or args.json):  # README: Ctrl-C exits 130; the style is saved anyway
+        name = meta["name"]
+        print(f"cancelled: the best weights so far are kept as style '{name}'", file=sys.stderr)
+    return EXIT_CANCELLED
 
 
 # -- setup ---------------------------------------------------------------------------------

@@ -104,3 +104,34 @@ def test_a_taken_name_names_the_overwrite_option(pan_clip, tmp_path, capsys):
     args = ["train", str(pan_clip), "-k", "5=missing.png", "-n", "Taken"]
     assert main([*args, "--library", str(library.root)]) == 2
     assert "--overwrite" in capsys.readouterr().err  # said only 'pick another name'
+
+
+def test_ctrl_c_keeps_the_best_weights_says_so_and_exits_130(pan_clip, tmp_path, capsys):
+    """README: Ctrl-C exits 130; training keeps the best weights so far as the style."""
+    import os
+    import signal
+    import threading
+    import time
+
+    frame = next(iter(decode_range(pan_clip, 2, 2)))
+    paint = tmp_path / "0002.png"
+    cv2.imwrite(str(paint), cv2.cvtColor(invert(frame), cv2.COLOR_RGB2BGR))
+
+    def press_ctrl_c() -> None:  # once training has put its own Ctrl-C handler in place
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        time.sleep(3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    code = main(["train", str(pan_clip), "-k", f"2={paint}", "-n", "Stopped",
+                 "--time-budget", "120", "--library", str(tmp_path / "lib")])  # fmt: skip
+    presser.join()
+    out = capsys.readouterr()
+    assert code == 130
+    assert "cancelled: the best weights so far are kept as style 'Stopped'" in out.out + out.err
+    assert "Stopped" in {s.name for s in StyleLibrary(tmp_path / "lib", bundled=None).list()}
