@@ -593,7 +593,9 @@ def _frame_job_options() -> argparse.ArgumentParser:
         choices=tuple(OUTPUT_FORMATS),
         help="output format (default: from the output's extension, else png)",
     )
-    p.add_argument("--fps", type=float, help="frame rate of an image-sequence input (default 24)")
+    p.add_argument(
+        "--fps", type=float, help="frame rate of an image-sequence input (default 24; not movies)"
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="replace output made with other settings"
     )

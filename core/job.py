@@ -154,6 +154,11 @@ class StyleJob:
         fmt = output_format(self.format)
         style = self._style_info()
         info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
+        if self.fps is not None and info.kind == "movie":  # it would be silently ignored
+            raise RestyleError(
+                f"--fps sets the rate of image sequences; {Path(info.path).name} is a movie "
+                f"and keeps its own rate ({float(info.fps):g} fps): leave --fps out"
+            )
         start, end = self._frame_range(info)
         self._check_source(fmt, info)
         plan = JobPlan(style, info, start, end, self._settings_key(style, info), fmt)

@@ -218,3 +218,14 @@ def test_sheet_never_writes_over_its_input_even_with_overwrite(tmp_path):
     proc = restyle("sheet", str(still), "-o", str(still), "--overwrite")
     assert proc.returncode == 2 and "is the input" in proc.stderr, proc.stderr
     assert still.read_bytes() == before
+
+
+def test_fps_on_a_movie_is_refused_not_ignored(library, index_clip_h264, tmp_path, capsys):
+    """--fps sets an image sequence's rate; a movie keeps its own, so --fps there is an error
+    (it was silently ignored), before anything is created."""
+    out = tmp_path / "styled"
+    code = cli.main(["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink",
+                     "--fps", "30", "--library", str(library.root)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert "--fps sets the rate of image sequences" in err and "24 fps" in err
