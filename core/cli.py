@@ -73,6 +73,8 @@ def cmd_styles(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action != "list":
         return _manage_style(args, library, action)
+    if args.quiet:  # -q prints nothing but errors: a list it hides is no use
+        raise RestyleError("-q would hide the list; use --json for a list to read in a script")
     styles = library.list()
     if args.json:
         print(

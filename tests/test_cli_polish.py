@@ -229,3 +229,10 @@ def test_fps_on_a_movie_is_refused_not_ignored(library, index_clip_h264, tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "--fps sets the rate of image sequences" in err and "24 fps" in err
+
+
+def test_styles_list_refuses_quiet(tmp_path, capsys):
+    """-q prints nothing but errors everywhere; on the list it printed the list anyway."""
+    assert cli.main(["styles", "-q", "--library", str(tmp_path / "lib")]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "-q would hide the list" in out.err and "--json" in out.err
