@@ -419,8 +419,8 @@ def _print_plan(job, args: argparse.Namespace) -> int:
         job.source, checked.start, checked.end, info=checked.info, max_frames=max_frames
     )
     lines = [
-        f"frames {plan.start}..{plan.end}, cuts at {list(plan.cuts) or 'none'}, "
-        f"{len(plan.chunks)} chunks ({plan.computed_frames} frames computed):"
+        f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
+        f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
     ]
     for c in plan.chunks:
         warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""
@@ -506,6 +506,20 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
 
 
 # -- shots ---------------------------------------------------------------------------------
+def _count(n: int, noun: str) -> str:
+    """'1 shot', '2 shots'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _cuts(cuts: list[int]) -> str:
+    """'no cuts', 'a cut at frame 12', 'cuts at frames 12, 40'."""
+    if not cuts:
+        return "no cuts"
+    if len(cuts) == 1:
+        return f"a cut at frame {cuts[0]}"
+    return "cuts at frames " + ", ".join(map(str, cuts))
+
+
 def cmd_shots(args: argparse.Namespace) -> int:
     from .media import decode_range, probe
     from .shots import analyze_shots
@@ -529,7 +543,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"cuts": cuts, "shots": records}, indent=1))
     elif not args.quiet:
-        print(f"{len(records)} shots, cuts at frames {cuts or 'none'} (0-based, inclusive ranges)")
+        print(f"{_count(len(records), 'shot')}, {_cuts(cuts)} (0-based, inclusive ranges)")
         for i, r in enumerate(records, 1):
             print(f"shot {i}: frames {r['start']}..{r['end']}, keyframes {r['keyframes']}")
     return 0

@@ -236,3 +236,11 @@ def test_styles_list_refuses_quiet(tmp_path, capsys):
     assert cli.main(["styles", "-q", "--library", str(tmp_path / "lib")]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "-q would hide the list" in out.err and "--json" in out.err
+
+
+def test_one_shot_and_one_chunk_are_singular(library, pan_clip, tmp_path, capsys):
+    assert cli.main(["shots", str(pan_clip)]) == 0
+    assert capsys.readouterr().out.startswith("1 shot, no cuts (")
+    code = cli.main(["stylize", str(pan_clip), "-o", str(tmp_path / "out"), "-s", "comic-ink",
+                     "--plan", "--library", str(library.root)])  # fmt: skip
+    assert code == 0 and "no cuts, 1 chunk (24 frames computed)" in capsys.readouterr().out
