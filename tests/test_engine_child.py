@@ -1,0 +1,167 @@
+"""OpenVINO in a child process (core/engines/child.py): the same frames as in-process on real
+footage, the child's errors as one RestyleError, no process left behind (closed, dropped,
+interrupted, or its parent killed), and the point of it: it runs on OpenVINO's own libraries
+in a process that loaded Blender. Small frames: each test takes seconds."""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_engine_child_bpy import vtest_frames
+
+from restyle.core.engines.child import ChildEngine
+from restyle.core.engines.openvino_engine import OpenVinoEngine
+from restyle.core.engines.precision import psnr
+from restyle.core.errors import RestyleError
+from restyle.models.registry import ARCHS
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("openvino") is None, reason="openvino is not installed"
+)
+ARCH = ARCHS["multistyle26"]
+STYLES = np.eye(26, dtype=np.float32)[[3, 17]]
+
+
+def onnx(library) -> Path:
+    return library.builtin_file("multistyle26", ".onnx")
+
+
+def gone(pid: int, wait_s: float = 10.0) -> bool:
+    """Whether the process ended (a zombie nobody reaped counts as ended)."""
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        status = Path(f"/proc/{pid}/status")
+        try:
+            if status.exists() and "\nState:\tZ" in status.read_text():
+                return True
+            os.kill(pid, 0)
+        except (OSError, ProcessLookupError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_child_gives_the_in_process_frames_on_real_footage(library):
+    frames = vtest_frames()
+    child = ChildEngine(onnx(library), ARCH, "cpu", "fp32")
+    try:
+        out = child.run(frames, STYLES)
+        assert (child.backend, child.device, child.precision) == ("openvino", "cpu", "fp32")
+        assert "fast graph" in child.note
+        assert child.startup_s < 30.0  # started, not hung (its figure is in the benchmark)
+    finally:
+        child.close()
+    here = OpenVinoEngine(onnx(library), ARCH, "cpu", "fp32").run(frames, STYLES)
+    assert out.shape == here.shape == frames.shape
+    assert psnr(out, here) >= 90.0
+
+
+def test_a_childs_error_is_one_restyle_error_with_its_message(library, tmp_path):
+    child = ChildEngine(onnx(library), ARCH, "cpu", "fp32")
+    try:
+        with pytest.raises(RestyleError, match="needs a style_weights input"):
+            child.run(vtest_frames())  # no style: the engine in the child refuses
+        assert child.run(vtest_frames(), STYLES).shape[0] == 2  # and it still serves
+    finally:
+        child.close()
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a network")
+    with pytest.raises(RestyleError, match="could not load model broken.onnx"):
+        ChildEngine(broken, ARCH, "cpu", "fp32")
+
+
+def test_close_drop_and_interruption_leave_no_process(library, monkeypatch):
+    child = ChildEngine(onnx(library), ARCH, "cpu", "fp32")
+    pid = child._child.proc.pid
+    child.close()
+    assert gone(pid)
+    child = ChildEngine(onnx(library), ARCH, "cpu", "fp32")
+    pid = child._child.proc.pid
+    del child
+    gc.collect()
+    assert gone(pid)
+
+    child = ChildEngine(onnx(library), ARCH, "cpu", "fp32")
+    pid = child._child.proc.pid
+    from restyle.core.engines import child as module
+
+    def interrupted(_stream):
+        raise KeyboardInterrupt  # Ctrl+C while waiting for the child's answer
+
+    monkeypatch.setattr(module.pickle, "load", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        child.run(vtest_frames(), STYLES)
+    monkeypatch.undo()
+    assert gone(pid)
+    with pytest.raises(RestyleError, match="child process stopped"):
+        child.run(vtest_frames(), STYLES)
+
+
+PARENT = r"""
+import sys, time
+from pathlib import Path
+from restyle.core.engines.child import ChildEngine
+from restyle.models.registry import ARCHS
+engine = ChildEngine(Path(sys.argv[1]), ARCHS["multistyle26"], "cpu", "fp32")
+print(engine._child.proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_the_child_dies_with_a_killed_parent(library):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(onnx(library))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid = int(parent.stdout.readline())
+        assert not gone(pid, wait_s=0.5)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert gone(pid)
+
+
+BESIDE_BLENDER = r"""
+import json, re, sys
+from pathlib import Path
+import bpy
+import numpy as np
+from restyle.core.engines.child import ChildEngine
+from restyle.models.registry import ARCHS
+model, frames, out = sys.argv[1:4]
+engine = ChildEngine(Path(model), ARCHS["multistyle26"], "cpu", "fp32")
+np.save(out, engine.run(np.load(frames), np.eye(26, dtype=np.float32)[[3, 17]]))
+maps = Path(f"/proc/{engine._child.proc.pid}/maps")
+libs = sorted(set(re.findall(r"\S*libtbb\.so\S*", maps.read_text()))) if maps.exists() else []
+engine.close()
+print(json.dumps({"tbb": libs, "bpy": "bpy" in sys.modules}))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="bpy is not installed")
+def test_the_child_runs_openvinos_own_libraries_beside_blender(library, tmp_path):
+    frames = vtest_frames()
+    np.save(tmp_path / "frames.npy", frames)
+    args = [str(onnx(library)), str(tmp_path / "frames.npy"), str(tmp_path / "out.npy")]
+    done = subprocess.run(
+        [sys.executable, "-c", BESIDE_BLENDER, *args], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["bpy"]
+    here = OpenVinoEngine(onnx(library), ARCH, "cpu", "fp32").run(frames, STYLES)
+    assert psnr(np.load(tmp_path / "out.npy"), here) >= 90.0
+    if report["tbb"]:  # Linux: the child loaded OpenVINO's TBB, never Blender's
+        assert all("/bpy/" not in p for p in report["tbb"]), report
+        assert any("/openvino/" in p for p in report["tbb"]), report
