@@ -430,8 +430,10 @@ def _print_plan(job, args: argparse.Namespace) -> int:
 
 
 def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):
-    if not args.ray:
+    if args.ray is None:
         return job.run(progress=progress, cancel=cancel)
+    if not args.ray.strip():  # an unset "$RAY_HEAD" must not run on one machine unnoticed
+        raise RestyleError("--ray needs an address: 'auto' or the head's host:port (head:6379)")
     from .ray_runner import run_on_ray
 
     return run_on_ray(

@@ -62,7 +62,13 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
     """Fail in seconds, not minutes: Ray itself retries an unreachable address for long."""
     import socket
 
-    host, _, port = address.rpartition(":")
+    scheme, sep, rest = address.partition("://")
+    if sep and scheme != "ray":  # Ray Client's ray://host:10001 is an address; http:// is not
+        raise RestyleError(
+            f"--ray takes the head's host:port (head:6379) or 'auto', not a URL like {address!r} "
+            "(a dashboard address, host:8265, is what Blender's Run On: Ray Cluster takes)"
+        )
+    host, _, port = (rest if sep else address).rpartition(":")
     if not host or not port.isdigit():
         raise RestyleError(f"Ray address {address!r} must be 'auto' or host:port")
     try:

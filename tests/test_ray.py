@@ -184,6 +184,8 @@ def test_cli_plan_prints_the_chunks_and_writes_nothing(library, shots_clip, tmp_
     [
         (["--ray", "127.0.0.1:1"], "cannot reach a Ray cluster at '127.0.0.1:1'"),
         (["--ray", "nowhere"], "must be 'auto' or host:port"),
+        (["--ray", ""], "--ray needs an address"),  # "$RAY_HEAD" unset: ran on one machine
+        (["--ray", "http://127.0.0.1:8265"], "not a URL"),  # the dashboard address Blender takes
         (["--plan", "--chunk-frames", "0"], "--chunk-frames must be at least 1"),
     ],
 )
