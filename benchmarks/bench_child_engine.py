@@ -1,13 +1,14 @@
-"""OpenVINO f32 against ONNX Runtime's fast graph, each measured in a child process with and
-without Blender (``import bpy``) loaded first.
+"""OpenVINO f32 in a child process (``core/engines/child.py``) against OpenVINO in-process and
+ONNX Runtime's fast graph, measured in processes with and without Blender (``import bpy``).
 
-Why: Blender and OpenVINO each ship libtbb.so.12, and a process that loaded Blender runs
-OpenVINO on Blender's copy. This shows whether OpenVINO keeps its speed there. Each child
-alternates the two engines in rounds on the same real 1280x720 frames (OpenCV's ``vtest``),
-so the OpenVINO/ONNX Runtime ratio inside one process is clean on a shared CPU; the
-children's ratios are then compared (children in ABBA order, so a drifting load weighs on
-both kinds). ``onnx`` is the engine that runs inside Blender today (fast graph, one worker
-session per core).
+Why: Blender's process is not a safe home for OpenVINO (Debian's Blender aborts; Blender's
+builds serve OpenVINO their own TBB), so inside Blender it runs in a child process. This
+prints what that costs: child/in-process (frames through shared memory, one request at a
+time) and the child's start-up, and what it gains over ONNX Runtime (what Blender runs by
+default today). Each measuring process alternates its engines in rounds on the same real
+1280x720 frames (OpenCV's ``vtest``), so ratios inside one process are clean on a shared
+CPU; processes run in ABBA order (without bpy, with, with, without), so a drifting load
+weighs on both kinds. Medians throughout.
 
     nice -n 19 .venv/bin/python benchmarks/bench_child_engine.py [--rounds 5] [--frames 4]
         [--pairs 2]
@@ -27,22 +28,36 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ENGINES = (("onnx", "auto"), ("openvino", "fp32"))
+ENGINES = ("onnx", "openvino", "openvino-child")
 SIZE = (1280, 720)
+STYLE = "starry-swirls"
 
 
-def child(library: str, load_bpy: bool, rounds: int, count: int) -> None:
-    """Time both engines alternately here and print one JSON line of frames/s per round."""
-    if load_bpy:
-        import bpy  # noqa: F401  (Blender's libraries load first, as inside Blender)
+def engines_here(library: str) -> dict:
+    """The three engines on one style: ONNX Runtime as Blender runs it, OpenVINO f32 here
+    and OpenVINO f32 in a child process."""
     sys.path.insert(0, str(HERE))
-    from bench_engines import real_frames, stylizer, timed_fps
+    from bench_engines import stylizer
 
+    from restyle.core.engines.child import ChildEngine
     from restyle.core.styles import StyleLibrary
 
     lib = StyleLibrary(Path(library), bundled=None)
+    found = {"onnx": stylizer(lib, STYLE, "onnx", "auto")}
+    found["openvino"] = stylizer(lib, STYLE, "openvino", "fp32")
+    found["openvino-child"] = moved = stylizer(lib, STYLE, "openvino", "fp32")
+    moved.engine = ChildEngine(moved.engine.path, moved.engine.arch, "cpu", "fp32")
+    return found
+
+
+def child(library: str, load_bpy: bool, rounds: int, count: int) -> None:
+    """Time the engines alternately here and print one JSON line of frames/s per round."""
+    if load_bpy:
+        import bpy  # noqa: F401  (Blender's libraries load first, as inside Blender)
+    engines = engines_here(library)
+    from bench_engines import real_frames, timed_fps
+
     frames = real_frames("vtest", [100 + 50 * i for i in range(count)], SIZE)
-    engines = {b: stylizer(lib, "starry-swirls", b, p) for b, p in ENGINES}
     inputs = [engines["onnx"].preprocess(f)[None] for f in frames]
     for s in engines.values():
         s.infer(inputs[0])  # compile / warm up
@@ -50,7 +65,8 @@ def child(library: str, load_bpy: bool, rounds: int, count: int) -> None:
     for _ in range(rounds):
         for b, s in engines.items():
             fps[b].append(timed_fps(s, inputs))
-    print(json.dumps({"fps": fps, "tbb": tbb_libraries()}))
+    startup = engines["openvino-child"].engine.startup_s
+    print(json.dumps({"fps": fps, "tbb": tbb_libraries(), "startup_s": startup}))
 
 
 def tbb_libraries() -> list[str]:
@@ -77,14 +93,17 @@ def abba(pairs: int) -> list[bool]:
     return [bool((i + (i // 2)) % 2) for i in range(2 * pairs)]
 
 
-def report(name: str, result: dict) -> float:
-    """Print one child's medians; returns its OpenVINO/ONNX Runtime ratio."""
-    onnx, ov = (statistics.median(result["fps"][b]) for b, _ in ENGINES)
+def report(name: str, result: dict) -> dict[str, float]:
+    """Print one process's medians; returns its ratios."""
+    onnx, here, moved = (statistics.median(result["fps"][b]) for b in ENGINES)
+    ratios = {"child/in-process": moved / here, "child/onnx": moved / onnx, "ov/onnx": here / onnx}
     print(
-        f"  {name:18} onnx fast graph {onnx:5.2f} frames/s   openvino f32 {ov:5.2f}   "
-        f"openvino/onnx {ov / onnx:4.2f}x   tbb: {', '.join(result['tbb'])}"
+        f"  {name:17} onnx {onnx:4.2f}  openvino {here:4.2f}  in a child {moved:4.2f} frames/s;"
+        f"  child/in-process {ratios['child/in-process']:4.2f}x  child/onnx "
+        f"{ratios['child/onnx']:4.2f}x  start-up {result['startup_s']:.2f} s;"
+        f"  tbb here: {', '.join(result['tbb'])}"
     )
-    return ov / onnx
+    return ratios | {"startup_s": result["startup_s"]}
 
 
 def main() -> None:
@@ -111,13 +130,16 @@ def main() -> None:
             f"{SIZE[0]}x{SIZE[1]} real frames, {args.rounds} rounds x {args.frames} frames, "
             "medians; each line is one child process"
         )
-        ratios = {False: [], True: []}
+        rows: dict[bool, list[dict]] = {False: [], True: []}
         for load_bpy in abba(args.pairs):
             name = "after import bpy" if load_bpy else "without bpy"
-            ratios[load_bpy].append(report(name, measure(work, load_bpy, args.rounds, args.frames)))
-        alone, beside = (statistics.median(ratios[k]) for k in (False, True))
-        print(f"  median openvino/onnx: without bpy {alone:4.2f}x, after import bpy {beside:4.2f}x")
-        print(f"  openvino/onnx after bpy against without: {beside / alone:4.2f}x")
+            rows[load_bpy].append(report(name, measure(work, load_bpy, args.rounds, args.frames)))
+        for load_bpy, name in ((False, "without bpy"), (True, "after import bpy")):
+            keys = rows[load_bpy][0].keys()
+            line = ", ".join(
+                f"{k} {statistics.median(r[k] for r in rows[load_bpy]):.2f}" for k in keys
+            )
+            print(f"  median {name}: {line}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
