@@ -111,8 +111,9 @@ def _style_chunk(
     counter,
     tail: bool = False,
     cuts: tuple[int, ...] = (),
-) -> int:
-    """The body of one Ray task: run a chunk (with warm-up) and publish its frames. ``tail``:
+) -> tuple[int, str, str]:
+    """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
+    their count and the engine that ran (backend, device). ``tail``:
     the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
     not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
     coherence restarts (a single-machine run finds the same ones while streaming)."""
@@ -133,11 +134,11 @@ def _style_chunk(
         counter.report.remote(key, min(done, len(chunk)))
 
     try:
-        job.run(progress=report)
+        result = job.run(progress=report)
     finally:  # also on cancel: every finished frame is kept
         link_owned_frames(staging, out, chunk, suffix)
     counter.report.remote(key, len(chunk))
-    return len(chunk)
+    return len(chunk), result.backend, result.device
 
 
 class _ProgressBoard:
@@ -224,8 +225,9 @@ def run_chunks(
     num_gpus: float = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> int:
-    """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``."""
+) -> set[tuple[str, str]]:
+    """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``. Returns
+    the engines the chunks ran on: (backend, device) pairs."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -245,12 +247,13 @@ def run_chunks(
         )
         for c in plan.chunks
     ]
-    total = plan.end - plan.start + 1
-    meter = RateMeter(total)
+    meter = RateMeter(plan.end - plan.start + 1)
+    engines: set[tuple[str, str]] = set()
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
-            ray.get(ready)  # a chunk that failed after its retries raises here
+            for _, backend, device in ray.get(ready):  # a chunk that failed raises here
+                engines.add((backend, device))
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
             if progress:
@@ -262,7 +265,7 @@ def run_chunks(
     finally:
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
-    return total
+    return engines
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
@@ -369,7 +372,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     )
     t0 = time.perf_counter()
     try:
-        run_chunks(
+        engines = run_chunks(
             ray,
             job_fields(twin),
             plan,
@@ -378,6 +381,9 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             progress=progress,
             cancel=cancel,
         )
+        if engines:  # what ran on the nodes, not the words asked for ('auto')
+            result.backend = "+".join(sorted({backend for backend, _ in engines}))
+            result.device = "+".join(sorted({device for _, device in engines}))
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
     done = _finished(folder, plan)

@@ -54,6 +54,8 @@ def test_chunked_run_matches_a_single_machine_run(cluster, library, shots_clip, 
         style_job(library, shots_clip, tmp_path / "ray", temporal=0.0), cluster.address, plan=plan
     )
     assert not result.cancelled and result.written == 30
+    # The summary names the engine that ran on the nodes, not the words asked for ('auto').
+    assert (result.backend, result.device) == (local.backend, local.device) == ("onnx", "cpu")
     for a, b in zip(local.frame_files, sorted((tmp_path / "ray").glob("*.png")), strict=True):
         assert a.name == b.name
         assert np.array_equal(next(iter(decode_range(a, 0, 0))), next(iter(decode_range(b, 0, 0))))
