@@ -165,3 +165,46 @@ def test_the_child_runs_openvinos_own_libraries_beside_blender(library, tmp_path
     if report["tbb"]:  # Linux: the child loaded OpenVINO's TBB, never Blender's
         assert all("/bpy/" not in p for p in report["tbb"]), report
         assert any("/openvino/" in p for p in report["tbb"]), report
+
+
+# -- where it is used ----------------------------------------------------------------------
+def multistyle(library):
+    from restyle.core.engines import ModelFiles
+
+    return ModelFiles(ARCH, onnx(library), library.builtin_file("multistyle26", ".safetensors"))
+
+
+@pytest.mark.parametrize(("bf16", "expected"), [(True, "openvino"), (False, "onnx")])
+def test_inside_blender_auto_takes_openvino_only_with_native_bf16(
+    library, monkeypatch, bf16, expected
+):
+    """The CPU-feature probe patched (never the vendor): without bf16, ONNX Runtime as before."""
+    from restyle.core import engines
+    from restyle.core.engines import cpu
+
+    monkeypatch.setattr(engines, "openvino_available", lambda: True)
+    monkeypatch.setattr(
+        cpu, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16"} if bf16 else {"avx512f"})
+    )
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    choice = engines.choose_backend(multistyle(library))
+    assert choice.backend == expected, choice
+    assert ("bf16" in choice.reason) if bf16 else ("no native bf16" in choice.reason)
+
+
+def test_inside_blender_openvino_runs_in_a_child_and_says_so(library, monkeypatch):
+    from restyle.core.engines import create_engine, explain
+
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    engine = create_engine(multistyle(library), "openvino", "cpu", "fp32")
+    try:
+        assert isinstance(engine, ChildEngine)
+        assert engine.run(vtest_frames(), STYLES).shape == (2, 3, 144, 192)
+        text = explain(engine)
+        assert text.startswith("openvino fp32 on cpu, in a child process (asked for; "), text
+    finally:
+        engine.close()
+    monkeypatch.delitem(sys.modules, "bpy")
+    assert not isinstance(
+        create_engine(multistyle(library), "openvino", "cpu", "fp32"), ChildEngine
+    )

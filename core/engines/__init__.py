@@ -65,12 +65,11 @@ class EngineChoice:
 
 
 def inside_blender() -> bool:
-    """Blender and OpenVINO each ship their own libtbb.so.12, and a process keeps the first
-    one loaded: with Blender's, OpenVINO hung a test run and crashed Debian's Blender 4.3. So
-    ``auto`` never picks OpenVINO in a process that has loaded Blender. Not reproduced on
-    Linux on 2026-11-30: on bpy 4.5.15, 5.0.1 and 5.2.3 OpenVINO ran on Blender's copy with
-    identical output and no hang (``tests/test_engine_child_bpy.py``; 4.2 ships libtbb.so.2,
-    no clash); Windows, macOS and bf16 CPUs are unchecked."""
+    """Whether this process loaded Blender, which is no safe home for OpenVINO: Debian's
+    Blender 4.3.2 aborts as OpenVINO starts (its jemalloc malloc; plain Python with jemalloc
+    preloaded aborts the same), and Blender's builds serve OpenVINO their own libtbb.so.12
+    (on bpy 4.5-5.2 that ran, ``tests/test_engine_child_bpy.py``). So OpenVINO runs in a
+    child process there (``child.py``), picked by ``auto`` only where bf16 makes it worth it."""
     return "bpy" in sys.modules
 
 
@@ -80,10 +79,11 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
     CUDA build with the CPU onnxruntime). On the CPU: OpenVINO bf16 where installed and the
     CPU has native bf16 (AMX: 4.1x plain ONNX Runtime fp32), or for a network without a fast
-    graph (AVX-512: 1.4x); never inside Blender (see ``inside_blender``). Else PyTorch bf16
-    on CPUs with native bf16 (1.3x ONNX Runtime there); else ONNX Runtime fp32, on the fast
-    graph where there is one (``fast.py``: as fast as OpenVINO f32, and it keeps more of a
-    shared CPU). Chosen by these measured rules, not by timing each machine at first use.
+    graph (AVX-512: 1.4x); inside Blender, bf16 only and in a child process (see
+    ``inside_blender``). Else PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime
+    there); else ONNX Runtime fp32, on the fast graph where there is one (``fast.py``: as
+    fast as OpenVINO f32, and it keeps more of a shared CPU). Chosen by these measured
+    rules, not by timing each machine at first use.
     """
     has_onnx = model.onnx is not None and model.onnx.is_file()
     has_weights = model.weights is not None and model.weights.is_file()
@@ -111,13 +111,18 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.half_precision
     fast = has_onnx and fast_graph(model.onnx) is not None
+    if has_onnx and openvino_available() and inside_blender() and bf16:
+        why = "the CPU has native bf16; Blender's process cannot host OpenVINO"
+        return EngineChoice("openvino", f"OpenVINO bf16, {why}")
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         why = "bf16: the CPU has native bf16" if bf16 else "fp32: no fast graph for this network"
         return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
     if bf16 and has_weights and torch_available():
         return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
-        return EngineChoice("onnx", "ONNX Runtime fp32 (OpenVINO is not used inside Blender)")
+        graph = "fast graph" if fast else "plain graph"
+        why = "no native bf16 (OpenVINO keeps less of a shared CPU)"
+        return EngineChoice("onnx", f"ONNX Runtime fp32, {graph}: {why}")
     if fast:
         # Measured on AVX-512 without bf16: as fast as OpenVINO f32 idle, and it keeps more of
         # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36).
@@ -165,6 +170,10 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
             raise RestyleError(
                 "the openvino backend needs OpenVINO: pip install openvino==2026.4.1"
             )
+        if inside_blender():
+            from .child import ChildEngine
+
+            return ChildEngine(model.onnx, model.arch, device, precision)
         from .openvino_engine import OpenVinoEngine
 
         return OpenVinoEngine(model.onnx, model.arch, device, precision)
@@ -195,7 +204,9 @@ def preferred_batch(engine: Engine) -> int:
 
 
 def explain(engine: Engine) -> str:
-    """One line saying what ran and why, e.g. 'openvino fp32 on cpu (OpenVINO on the CPU, ...)'."""
+    """One line saying what ran and why, e.g. 'openvino bf16 on cpu, in a child process (...)'."""
     precision = getattr(engine, "precision", "fp32")
     why = "; ".join(w for w in (getattr(engine, "reason", ""), getattr(engine, "note", "")) if w)
-    return f"{engine.backend} {precision} on {engine.device}" + (f" ({why})" if why else "")
+    where = getattr(engine, "process", "")
+    head = f"{engine.backend} {precision} on {engine.device}" + (f", {where}" if where else "")
+    return head + (f" ({why})" if why else "")

@@ -29,7 +29,7 @@ BACKENDS: tuple[Choice, ...] = (
     Choice(
         "openvino",
         "OpenVINO",
-        "OpenVINO, where installed (not inside Blender): fastest on CPUs with bf16",
+        "OpenVINO, where installed (inside Blender in a child process): fastest with bf16",
     ),
     Choice("torch", "PyTorch", "PyTorch, when installed (the add-on preferences can install it)"),
 )
