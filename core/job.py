@@ -269,6 +269,7 @@ class StyleJob:
                 plan = self.place(plan)  # again, under the lock: another run may have ended
                 return _Run(self, plan, stylizer, progress, cancel).execute()
         finally:
+            stylizer.close()
             _remove_empty(created)
 
     def _current_plan(self) -> JobPlan | None:

@@ -119,6 +119,12 @@ class Stylizer:
             self._picture_vector = self.style_vector(read_picture(style.picture))
         self.carrier = self._carrier()
 
+    def close(self) -> None:
+        """End the engines that hold a process (OpenVINO's child inside Blender) now, not
+        whenever the garbage collector reaches them."""
+        for engine in (self.engine, getattr(self, "_predictor", None)):
+            getattr(engine, "close", lambda: None)()
+
     # -- setup ---------------------------------------------------------------------------
     def _builtin_files(self, name: str) -> ModelFiles:
         return ModelFiles(

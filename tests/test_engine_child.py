@@ -208,3 +208,33 @@ def test_inside_blender_openvino_runs_in_a_child_and_says_so(library, monkeypatc
     assert not isinstance(
         create_engine(multistyle(library), "openvino", "cpu", "fp32"), ChildEngine
     )
+
+
+def test_a_job_ends_its_child_when_it_ends(library, monkeypatch, index_clip_h264, tmp_path):
+    """Not whenever the garbage collector reaches the engine: at the end of the job."""
+    from restyle.core.engines import child as module
+    from restyle.core.job import StyleJob
+
+    started = []
+    start = module._Child.start.__func__
+    monkeypatch.setattr(
+        module._Child,
+        "start",
+        classmethod(lambda c, *a: started.append(start(c, *a)) or started[-1]),
+    )
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    gc.disable()  # the child must end without the collector's help
+    try:
+        result = StyleJob(
+            index_clip_h264,
+            tmp_path / "out",
+            "starry-swirls",
+            end=1,
+            backend="openvino",
+            temporal=0.0,
+            library=library,
+        ).run()
+        assert "in a child process" in result.engine and result.written == 2
+        assert len(started) == 1 and started[0].proc.poll() is not None
+    finally:
+        gc.enable()
