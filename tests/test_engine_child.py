@@ -238,3 +238,44 @@ def test_a_job_ends_its_child_when_it_ends(library, monkeypatch, index_clip_h264
         assert len(started) == 1 and started[0].proc.poll() is not None
     finally:
         gc.enable()
+
+
+def test_cancelling_a_job_on_the_child_does_not_hang(
+    library, monkeypatch, index_clip_h264, tmp_path
+):
+    import threading
+
+    from restyle.core.engines import child as module
+    from restyle.core.job import StyleJob
+    from restyle.core.progress import CancelToken
+
+    started = []
+    start = module._Child.start.__func__
+    monkeypatch.setattr(
+        module._Child,
+        "start",
+        classmethod(lambda c, *a: started.append(start(c, *a)) or started[-1]),
+    )
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    token, results = CancelToken(), []
+
+    def progress(p):
+        if p.done >= 2:
+            token.cancel()
+
+    job = StyleJob(
+        index_clip_h264,
+        tmp_path / "out",
+        "starry-swirls",
+        end=29,
+        backend="openvino",
+        library=library,
+    )
+    worker = threading.Thread(
+        target=lambda: results.append(job.run(progress=progress, cancel=token))
+    )
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the cancelled job hung"
+    assert results[0].cancelled and 2 <= results[0].written < 30
+    assert started[0].proc.poll() is not None
