@@ -135,6 +135,11 @@ class Matter:
             self._engines[variant] = engine
         return engine
 
+    def close(self) -> None:
+        """End the engines that hold a process now (the ``Stylizer`` interface)."""
+        for engine in self._engines.values():
+            getattr(engine, "close", lambda: None)()
+
     @property
     def engine(self):
         """The engine of the variant used last (or the general one): backend and device."""

@@ -56,6 +56,9 @@ class _Warp:
     def postprocess(self, _out: np.ndarray, frame: np.ndarray) -> np.ndarray:
         return frame
 
+    def close(self) -> None:
+        """Nothing to end: no engine (the ``Stylizer`` interface)."""
+
 
 class WarpingWriter:
     """Warps each frame by its plan before the real writer stores it."""
