@@ -546,7 +546,12 @@ class _Run:
         from .pipeline import Warm
 
         written = self.writer.read(index)
-        if written is None or written.shape != source.shape or written.dtype != source.dtype:
+        channels = 4 if self.job._output_alpha(self.plan.info) else 3  # a matte adds alpha
+        if (
+            written is None
+            or written.shape != (*source.shape[:2], channels)
+            or written.dtype != source.dtype
+        ):
             return None  # unreadable: start afresh there
         return Warm(index, source, written)
 

@@ -188,6 +188,11 @@ class TemporalBlender:
         self._prev_source = None
         self._prev_output = None
 
+    def keep(self, output: np.ndarray) -> None:
+        """Carry ``output`` forward in place of the last one (a mapping whose written frame is
+        not what it blends: a resumed run rebuilds the state from the written frame)."""
+        self._prev_output = output
+
     def _estimator(self) -> FlowEstimator:
         estimator = getattr(self._local, "estimator", None)
         if estimator is None:

@@ -124,3 +124,22 @@ def test_cancel_keeps_finished_frames_and_a_rerun_resumes(home, pan_movie, tmp_p
     assert result.cancelled and 2 <= len(result.frame_files) < COUNT
     again = MatteJob(pan_movie, out, library=home).run()
     assert again.reused == len(result.frame_files) and again.reused + again.written == COUNT
+
+
+def test_a_resumed_matte_is_identical_to_an_uninterrupted_one(home, pan_movie, tmp_path):
+    """README: a resumed run's frames are an uninterrupted run's. The frame written before
+    the gap rebuilds the coherence state; a matte's RGBA frame was refused for it (the
+    source is RGB), so the resumed part started afresh (alpha off by tens of levels)."""
+    whole = MatteJob(pan_movie, tmp_path / "whole", library=home).run()
+    out = tmp_path / "resumed"
+    token = CancelToken()
+
+    def progress(p):
+        if p.done >= 3:
+            token.cancel()
+
+    first = MatteJob(pan_movie, out, library=home).run(progress=progress, cancel=token)
+    assert first.cancelled and 3 <= len(first.frame_files) < COUNT
+    MatteJob(pan_movie, out, library=home).run()
+    for path in whole.frame_files:
+        assert np.array_equal(_read(path), _read(out / path.name)), path.name

@@ -282,8 +282,7 @@ class MatteCoherence:
         height, width = frame.shape[:2]
         peak = np.float32(65535 if frame.dtype == np.uint16 else 255)
         alpha = frame[..., 3]
-        small = cv2.resize(alpha, (guide.width, guide.height), interpolation=cv2.INTER_AREA)
-        small = small.astype(np.float32) / peak
+        small = _work_alpha(alpha, guide, peak)
         steady = self.blender.apply(guide, small)
         if steady is small:
             return frame
@@ -292,7 +291,16 @@ class MatteCoherence:
         out[..., 3] = np.clip(alpha.astype(np.float32) + delta * peak + 0.5, 0, peak).astype(
             frame.dtype
         )
+        # The state is the written alpha, as a resumed run rebuilds it from the written frame:
+        # so its frames are an uninterrupted run's, exactly.
+        self.blender.keep(_work_alpha(out[..., 3], guide, peak))
         return out
+
+
+def _work_alpha(alpha: np.ndarray, guide, peak: np.float32) -> np.ndarray:
+    """A full-size alpha plane at the guide's work size, float32 in [0, 1]."""
+    small = cv2.resize(alpha, (guide.width, guide.height), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) / peak
 
 
 def read_mask(path: Path, width: int, height: int) -> np.ndarray:
