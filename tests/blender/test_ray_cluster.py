@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,18 +26,47 @@ ray = pytest.importorskip("ray", reason="the test cluster needs Ray (Blender its
 def dashboard():
     from ray.cluster_utils import Cluster
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port, agent_port = _free_port(), _free_port()
     # The job's `python -m restyle` is this interpreter's, as on a cluster that has Restyle.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 2, "include_dashboard": True, "dashboard_port": port},
+        head_node_args={
+            "num_cpus": 2,
+            "include_dashboard": True,
+            "dashboard_port": port,
+            # Ray's default agent port (52365) is taken by any other cluster on the machine,
+            # and then this one never accepts a job ('No available agent').
+            "dashboard_agent_listen_port": agent_port,
+        },
     )
+    _wait_for_job_agent(f"http://127.0.0.1:{port}")
     yield f"127.0.0.1:{port}"
     ray.shutdown()
     cluster.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_job_agent(url: str, patience_s: float = 120.0) -> None:
+    """A fresh cluster refuses jobs ('No available agent') until its job agent is up: wait
+    for a trivial job to be accepted, so a cluster that never gets ready fails here, named
+    as such, and not inside the operator (the test is about Blender, not Ray's start-up)."""
+    from ray.job_submission import JobSubmissionClient
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            JobSubmissionClient(url).submit_job(entrypoint="true")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2.0)
 
 
 def test_apply_on_a_ray_cluster_lands_the_strip(
