@@ -50,12 +50,32 @@ def connect(address: str):
         return ray
     if address != "auto":
         check_reachable(address)
+    else:
+        _check_auto_reachable()
     try:
         ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {first}") from None
     return ray
+
+
+def _check_auto_reachable() -> None:
+    """'auto' means RAY_ADDRESS, else the cluster last started on this machine: check that
+    one as an address given outright (Ray waits minutes for a head that is not there)."""
+    try:
+        from ray._private.services import get_ray_address_from_environment
+
+        found = get_ray_address_from_environment("auto", None)
+    except Exception:  # none found (ray.init says so at once), or another Ray's internals
+        return
+    if found and found not in ("auto", "local"):
+        try:
+            check_reachable(found)
+        except RestyleError as exc:
+            raise RestyleError(
+                f"{exc} (--ray auto: from RAY_ADDRESS, else the cluster last started here)"
+            ) from None
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:

@@ -199,6 +199,19 @@ def test_cli_bad_cluster_options_fail_fast_and_write_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_ray_auto_to_an_unreachable_head_fails_fast(library, shots_clip, tmp_path, monkeypatch):
+    """--ray auto follows RAY_ADDRESS (or the cluster last started here); an unreachable one
+    failed only when the test's timeout hit (Ray retries for minutes), not in seconds."""
+    import time
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    t0 = time.monotonic()
+    code, stderr = stylize_cli(library, shots_clip, tmp_path / "out", "--ray", "auto")
+    assert code == 2 and "cannot reach a Ray cluster at '127.0.0.1:1'" in stderr
+    assert "RAY_ADDRESS" in stderr and time.monotonic() - t0 < 60
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_ray_run_muxes_a_movie_like_a_local_run(cluster, library, shots_clip, tmp_path):
     common = [str(shots_clip), "-s", "starry-swirls", "--temporal", "0", "--backend", "onnx"]
     code, local = restyle_cli(library, "stylize", *common, "-o", str(tmp_path / "local.mkv"))
