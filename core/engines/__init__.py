@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ __all__ = [
 ]
 
 share_cpu_politely()
+# ONNX Runtime (1.29 on, Linux and macOS) reports usage to Microsoft by default and keeps a
+# device id in the user's cache folder; Restyle contacts no host the user did not ask for
+# (inside Blender, not past its online-access setting either). ONNX Runtime reads this once,
+# as it loads, so it is set here, before any engine imports it; a user's own setting wins.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 # Every engine a user can ask for (the one table in choices.py); "auto" is ``choose_backend``.
 BACKEND_WORDS = words(BACKENDS)
