@@ -1,11 +1,13 @@
 """OpenVINO in a child process that loaded Blender (``import bpy``) first.
 
-Why: Restyle keeps OpenVINO out of Blender because both ship libtbb.so.12 and a process keeps
-the first one loaded (Blender's), with which OpenVINO once hung. This checks the claim where
-it can fail: a fresh process imports bpy, makes Blender's own TBB work (a subdivision
-modifier), then runs OpenVINO on real frames while Blender works on the main thread. Its
-output must equal a process without bpy, and it must finish (a hang fails on the timeout).
-Each run is its own process, so this test session never imports bpy itself.
+Why: Blender and OpenVINO both ship libtbb.so.12 and a process keeps the first one loaded
+(Blender's); OpenVINO once hung in a process that had loaded bpy. Restyle now runs OpenVINO in
+a child process inside Blender (``core/engines/child.py``, mostly for Debian's Blender, which
+aborts), but this keeps the TBB claim checked where it can fail: a fresh process imports bpy,
+makes Blender's own TBB work (a subdivision modifier), then runs OpenVINO in-process on real
+frames while Blender works on the main thread. Its output must equal a process without bpy,
+and it must finish (a hang fails on the timeout). Each run is its own process, so this test
+session never imports bpy itself.
 """
 
 from __future__ import annotations
