@@ -131,9 +131,9 @@ def _style_chunk(
     counter,
     tail: bool = False,
     cuts: tuple[int, ...] = (),
-) -> tuple[int, str, str]:
+) -> tuple[int, str, str, tuple[str, ...]]:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
-    their count and the engine that ran (backend, device). ``tail``:
+    their count, the engine that ran (backend, device) and the job's warnings. ``tail``:
     the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
     not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
     coherence restarts (a single-machine run finds the same ones while streaming)."""
@@ -158,7 +158,7 @@ def _style_chunk(
     finally:  # also on cancel: every finished frame is kept
         link_owned_frames(staging, out, chunk, suffix)
     counter.report.remote(key, len(chunk))
-    return len(chunk), result.backend, result.device
+    return len(chunk), result.backend, result.device, tuple(result.warnings)
 
 
 class _ProgressBoard:
@@ -245,9 +245,9 @@ def run_chunks(
     num_gpus: float = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> set[tuple[str, str]]:
+) -> tuple[set[tuple[str, str]], list[str]]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``. Returns
-    the engines the chunks ran on: (backend, device) pairs."""
+    the engines the chunks ran on ((backend, device) pairs) and their warnings, once each."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -269,11 +269,13 @@ def run_chunks(
     ]
     meter = RateMeter(plan.end - plan.start + 1)
     engines: set[tuple[str, str]] = set()
+    warnings: list[str] = []
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
-            for _, backend, device in ray.get(ready):  # a chunk that failed raises here
+            for _, backend, device, said in ray.get(ready):  # a failed chunk raises here
                 engines.add((backend, device))
+                warnings += [w for w in said if w not in warnings]
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
             if progress:
@@ -285,7 +287,7 @@ def run_chunks(
     finally:
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
-    return engines
+    return engines, warnings
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
@@ -392,7 +394,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     )
     t0 = time.perf_counter()
     try:
-        engines = run_chunks(
+        engines, result.warnings = run_chunks(
             ray,
             job_fields(twin),
             plan,

@@ -109,6 +109,22 @@ def test_ray_and_one_machine_agree_at_the_cuts(cluster, library, shots_clip, tmp
         assert np.array_equal(read_frame(a), read_frame(tmp_path / "ray" / a.name)), a.name
 
 
+def test_a_ray_run_passes_on_the_chunks_warnings(cluster, library, tmp_path):
+    """A variable-rate (or damaged) source warns on Ray as on one machine (it said nothing)."""
+    from test_file_safety import variable_rate_movie
+
+    from restyle.core.ray_runner import run_on_ray
+
+    source = variable_rate_movie(tmp_path / "phone.mkv")
+    plan = plan_chunks(0, 10, [], max_frames=4, warmup=0)
+    result = run_on_ray(
+        style_job(library, source, tmp_path / "ray", temporal=0.0), cluster.address, plan=plan
+    )
+    assert result.written == 11 and result.warnings
+    assert all("phone.mkv has a variable frame rate" in w for w in result.warnings)
+    assert any("2 repeated (around frames 4-5)" in w for w in result.warnings)
+
+
 def test_ray_splits_where_the_jobs_own_cuts_are(library, shots_clip, tmp_path):
     """A job given ``cuts`` restarts its coherence there; Ray's plan splits there too."""
     from restyle.core.ray_runner import _detect
