@@ -236,3 +236,12 @@ def test_a_cuda_index_that_does_not_exist_is_refused_up_front(monkeypatch):
         torch_engine.pick_device("cuda:1")
     with pytest.raises(RestyleError, match="does not exist"):
         torch_engine.pick_device("cuda:x")
+
+
+@pytest.mark.parametrize(("word", "engine"), [("mps", "torch"), ("npu", "openvino")])
+def test_another_engines_device_names_that_engine(word, engine):
+    """--backend onnx --device mps said only 'unknown device'; it names the backend to use."""
+    with pytest.raises(RestyleError, match=f"--backend {engine}"):
+        onnx_engine.providers_for(word)
+    with pytest.raises(RestyleError, match="unknown device 'warp9'"):
+        onnx_engine.providers_for("warp9")

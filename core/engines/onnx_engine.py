@@ -38,6 +38,14 @@ INSTALL_HINTS = {
 }
 
 
+# Device words other engines take, so --backend onnx --device mps names the engine to use.
+OTHER_BACKENDS_DEVICES = {
+    "mps": ("PyTorch", "--backend torch"),
+    "gpu": ("OpenVINO", "--backend openvino"),
+    "npu": ("OpenVINO", "--backend openvino"),
+}
+
+
 def available_devices() -> list[str]:
     import onnxruntime as ort
 
@@ -52,7 +60,11 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
     if word == "auto":
         word = next(w for w in AUTO_ORDER if w in available)
     if word not in PROVIDERS:
-        raise RestyleError(f"unknown device '{device}': use auto, {', '.join(PROVIDERS)}")
+        ours = f"ONNX Runtime takes auto, {', '.join(PROVIDERS)}"
+        other = OTHER_BACKENDS_DEVICES.get(word)
+        if other:
+            raise RestyleError(f"device '{device}' is {other[0]}'s: use {other[1]} ({ours})")
+        raise RestyleError(f"unknown device '{device}': {ours}")
     if word not in available:
         hint = INSTALL_HINTS.get(word, "")
         raise RestyleError(
