@@ -131,9 +131,9 @@ def _style_chunk(
     counter,
     tail: bool = False,
     cuts: tuple[int, ...] = (),
-) -> tuple[int, str, str, tuple[str, ...]]:
+) -> dict:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
-    their count, the engine that ran (backend, device) and the job's warnings. ``tail``:
+    what its ``JobResult`` says of the engine that ran and the job's warnings. ``tail``:
     the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
     not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
     coherence restarts (a single-machine run finds the same ones while streaming)."""
@@ -158,7 +158,12 @@ def _style_chunk(
     finally:  # also on cancel: every finished frame is kept
         link_owned_frames(staging, out, chunk, suffix)
     counter.report.remote(key, len(chunk))
-    return len(chunk), result.backend, result.device, tuple(result.warnings)
+    return {
+        "backend": result.backend,
+        "device": result.device,
+        "engine": result.engine,
+        "warnings": tuple(result.warnings),
+    }
 
 
 class _ProgressBoard:
@@ -245,9 +250,9 @@ def run_chunks(
     num_gpus: float = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> tuple[set[tuple[str, str]], list[str]]:
+) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``. Returns
-    the engines the chunks ran on ((backend, device) pairs) and their warnings, once each."""
+    what each finished chunk reported (``_style_chunk``)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -268,14 +273,11 @@ def run_chunks(
         for c in plan.chunks
     ]
     meter = RateMeter(plan.end - plan.start + 1)
-    engines: set[tuple[str, str]] = set()
-    warnings: list[str] = []
+    reports: list[dict] = []
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
-            for _, backend, device, said in ray.get(ready):  # a failed chunk raises here
-                engines.add((backend, device))
-                warnings += [w for w in said if w not in warnings]
+            reports += ray.get(ready)  # a failed chunk raises here
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
             if progress:
@@ -287,7 +289,19 @@ def run_chunks(
     finally:
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
-    return engines, warnings
+    return reports
+
+
+def _what_ran(result, reports: list[dict]) -> None:
+    """The engines the chunks ran on, not the words asked for ('auto'), and the chunks'
+    warnings, once each."""
+    if not reports:
+        return
+    result.backend = "+".join(sorted({r["backend"] for r in reports}))
+    result.device = "+".join(sorted({r["device"] for r in reports}))
+    result.engine = "; ".join(sorted({r["engine"] for r in reports if r["engine"]}))
+    for report in reports:
+        result.warnings += [w for w in report["warnings"] if w not in result.warnings]
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
@@ -338,7 +352,11 @@ def run_on_ray(
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with OutputLock(folder):
-            return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
+            result = _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
+        if getattr(job, "camera", None) is not None:  # as a stabilisation's run reports it
+            job.kept_area = job.camera.kept_area  # per shot, of the one path over the range
+            job.cuts = [c + job.camera_start for c in job.camera.cuts]
+        return result
     finally:
         if created and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()  # a run that wrote nothing leaves nothing behind
@@ -394,7 +412,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     )
     t0 = time.perf_counter()
     try:
-        engines, result.warnings = run_chunks(
+        reports = run_chunks(
             ray,
             job_fields(twin),
             plan,
@@ -403,9 +421,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             progress=progress,
             cancel=cancel,
         )
-        if engines:  # what ran on the nodes, not the words asked for ('auto')
-            result.backend = "+".join(sorted({backend for backend, _ in engines}))
-            result.device = "+".join(sorted({device for _, device in engines}))
+        _what_ran(result, reports)
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
     done = _finished(folder, plan)

@@ -361,3 +361,50 @@ def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(cluster, 
     for a in local.frame_files:
         ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
         assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
+
+
+def json_kinds(record: dict) -> dict:
+    """Each key's kind of value: null, empty, or its JSON type (what a pipeline script reads)."""
+    return {
+        k: "null" if v is None else "empty" if v in ("", [], {}) else type(v).__name__
+        for k, v in record.items()
+    }
+
+
+@pytest.mark.parametrize("command", ["stylize", "matte", "stabilize"])
+def test_a_ray_runs_json_has_a_single_machine_runs_keys(cluster, request, tmp_path, command):
+    """Pipeline scripts parse --json: a Ray run gives the keys a single-machine run gives, with
+    values of the same kind (the engine's explanation came back empty; stabilise's kept_area
+    empty and its cuts null, and its summary left out the frame area kept)."""
+    import subprocess
+    import sys
+
+    from clips import encode_clip, pan_frames
+
+    library = request.getfixturevalue("matte_library" if command == "matte" else "library")
+    rng = np.random.default_rng(3)
+    shaky = [np.roll(f, tuple(rng.integers(-3, 4, 2)), axis=(0, 1)) for f in pan_frames(10)]
+    clip = str(encode_clip(tmp_path / "shaky.mkv", shaky, codec="ffv1"))
+    options = {
+        "stylize": ["-s", "starry-swirls", "--temporal", "0", "--backend", "onnx"],
+        "matte": ["--temporal", "0", "--backend", "onnx"],
+        "stabilize": [],
+    }[command]
+    ray_options = ["--ray", cluster.address, "--chunk-frames", "4"]
+    code, local = restyle_cli(library, command, clip, "-o", str(tmp_path / "local"), *options)
+    assert code == 0
+    code, ours = restyle_cli(
+        library, command, clip, "-o", str(tmp_path / "ray"), *options, *ray_options
+    )
+    assert code == 0 and ours["written"] == 10
+    assert json_kinds(ours) == json_kinds(local)
+    if command == "stabilize":  # the path is planned once, over the whole range, as here
+        assert (ours["kept_area"], ours["cuts"]) == (local["kept_area"], local["cuts"])
+        text = subprocess.run(
+            [sys.executable, "-m", "restyle", command, clip, "-o", str(tmp_path / "text")]
+            + ray_options,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        ).stdout
+        assert f"{min(local['kept_area']):.0%} of the frame area kept" in text
