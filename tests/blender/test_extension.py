@@ -129,6 +129,7 @@ def test_dependency_status_and_offline_torch_install(restyle):
     assert not prefs.INSTALL.running and not prefs.INSTALL.lines
 
 
+@pytest.mark.unsaved
 def test_unsaved_file_writes_to_the_temp_folder(scene, tmp_path):
     import shutil
     import tempfile
