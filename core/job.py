@@ -66,6 +66,10 @@ class JobResult:
     device: str = ""
     engine: str = ""  # what ran and why (auto's choice, precision checks)
     warnings: list[str] = field(default_factory=list)
+    # What the warnings are made of, for a Ray run to merge its chunks': source frames not
+    # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
+    held: list[int] = field(default_factory=list)
+    retimed: list[tuple[int, bool]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -372,7 +376,8 @@ class _Run:
             result.seconds = time.perf_counter() - t0
         result.written = self.writer.committed
         result.fps = result.written / result.seconds if result.seconds else 0.0
-        result.warnings = _damage_warnings(self.plan, sorted(set(self.held)), result.written)
+        result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
+        result.warnings = _damage_warnings(self.plan, result.held, result.written)
         result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
         result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:

@@ -162,7 +162,8 @@ def _style_chunk(
         "backend": result.backend,
         "device": result.device,
         "engine": result.engine,
-        "warnings": tuple(result.warnings),
+        "held": [i for i in result.held if chunk.start <= i <= chunk.end],  # in its frames
+        "retimed": result.retimed,
     }
 
 
@@ -250,9 +251,11 @@ def run_chunks(
     num_gpus: float = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    reports: list[dict] | None = None,
 ) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``. Returns
-    what each finished chunk reported (``_style_chunk``)."""
+    what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
+    finish (so a cancelled run keeps those of its finished chunks)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -273,7 +276,7 @@ def run_chunks(
         for c in plan.chunks
     ]
     meter = RateMeter(plan.end - plan.start + 1)
-    reports: list[dict] = []
+    reports = [] if reports is None else reports
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
@@ -293,15 +296,42 @@ def run_chunks(
 
 
 def _what_ran(result, reports: list[dict]) -> None:
-    """The engines the chunks ran on, not the words asked for ('auto'), and the chunks'
-    warnings, once each."""
+    """The engines the chunks ran on, not the words asked for ('auto')."""
     if not reports:
         return
     result.backend = "+".join(sorted({r["backend"] for r in reports}))
     result.device = "+".join(sorted({r["device"] for r in reports}))
     result.engine = "; ".join(sorted({r["engine"] for r in reports if r["engine"]}))
+
+
+def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
+    """The run's warnings in a single-machine run's words, from the chunks' merged facts (a
+    chunk's own warning counts its frames only, warm-up again): the frames written that
+    could not be decoded cleanly, the frames a variable rate repeated, and per slot the most
+    dropped frames any chunk saw (a chunk misses drops in its last slot; the next one's
+    warm-up sees them)."""
+    from .job import _damage_warnings, _variable_rate_warnings
+
+    held = sorted({i for r in reports for i in r["held"]})
+    repeated = {
+        i
+        for r in reports
+        for i, dropped in r["retimed"]
+        if not dropped and plan.start <= i <= plan.end
+    }
+    drops: dict[int, int] = {}
     for report in reports:
-        result.warnings += [w for w in report["warnings"] if w not in result.warnings]
+        seen: dict[int, int] = {}
+        for i, dropped in report["retimed"]:
+            if dropped and plan.start <= i <= plan.end:
+                seen[i] = seen.get(i, 0) + 1
+        for i, count in seen.items():
+            drops[i] = max(count, drops.get(i, 0))
+    retimed = [(i, False) for i in sorted(repeated)]
+    retimed += [(i, True) for i, count in sorted(drops.items()) for _ in range(count)]
+    result.held, result.retimed = held, retimed
+    result.warnings = _variable_rate_warnings(frames_plan, retimed)
+    result.warnings += _damage_warnings(frames_plan, held, result.written)
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
@@ -411,8 +441,9 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         Path(job.output), style=frames_plan.style.id, backend=job.backend, device=job.device
     )
     t0 = time.perf_counter()
+    reports: list[dict] = []
     try:
-        reports = run_chunks(
+        run_chunks(
             ray,
             job_fields(twin),
             plan,
@@ -420,12 +451,14 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             num_gpus=default_gpus(job.device),
             progress=progress,
             cancel=cancel,
+            reports=reports,
         )
-        _what_ran(result, reports)
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
+    _what_ran(result, reports)
     done = _finished(folder, plan)
     result.written, result.reused = len(done - already), len(done & already)
+    _warn_once(result, frames_plan, plan, reports)
     if not result.cancelled:
         sweep_staging(folder)
         if folder != Path(job.output):
