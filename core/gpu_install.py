@@ -1,21 +1,27 @@
-"""What "Install GPU support" installs, where, and how it checks the result: plain data and
-commands, no bpy (the add-on preferences run them; tests check them without a GPU).
+"""What the preferences' optional installs ("Install GPU Support", "Install OpenVINO")
+install, where, and how each checks its result: plain data and commands, no bpy (the add-on
+preferences run them; tests check them without a GPU or a download).
 
-Too large to bundle in the zips (CUDA and cuDNN are hundreds of MiB), so installed on
-request, pinned, from PyPI, into the extension's own user folder, which goes first on
-``sys.path`` so that its ``onnxruntime`` (the GPU build) wins over the bundled CPU build.
-Verified by running one frame on the GPU in a fresh Python before it is called ready.
+Too large to bundle in the zips (CUDA and cuDNN are hundreds of MiB; OpenVINO 2 x 31.8-81.0
+MiB for a gain only on CPUs with native bf16), so installed on request, pinned, from PyPI,
+into a folder of the extension's own user folder, which goes first on ``sys.path`` (its
+``onnxruntime``, the GPU build, wins over the bundled CPU build). Each is checked on one
+frame against ONNX Runtime fp32 on the CPU before it is called ready (``PACKS``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform as _platform
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .engines import OPENVINO_REQUIREMENT
+from .engines.cpu import cpu_flags, native_bf16
 from .errors import RestyleError
 
 # onnxruntime-gpu 1.31 runs on CUDA 12 + cuDNN 9; NVIDIA publishes both on PyPI. onnx is
@@ -34,21 +40,27 @@ ONNXRUNTIME_CUDA = (
 # the bundled onnxruntime), Intel GPUs run through the bundled OpenVINO.
 CUDA_PLATFORMS = {("Linux", "x86_64"), ("Windows", "AMD64")}
 FOLDER_NAME = "gpu-site-packages"
+# OpenVINO alone: its other requirements are numpy (Blender's own; a second copy in the
+# folder would shadow it) and openvino-telemetry, which Restyle hides as it imports OpenVINO
+# (openvino_engine.import_openvino), so it would never run.
+OPENVINO = (OPENVINO_REQUIREMENT,)
 
 
 @dataclass(frozen=True)
 class GpuPlan:
-    """One install: what, where, and the device the check runs on."""
+    """One install: what, where, the device the check runs on, and which pack it is."""
 
     title: str
     requirements: tuple[str, ...]
     folder: Path
     device: str
+    pack: str = "gpu"
 
     def pip_command(self, python: str = sys.executable) -> list[str]:
+        deps = ["--no-deps"] if PACKS[self.pack].no_deps else []
         return [
             python, "-m", "pip", "install", "--upgrade", "--only-binary=:all:",
-            "--no-warn-script-location", "--target", str(self.folder), *self.requirements,
+            "--no-warn-script-location", *deps, "--target", str(self.folder), *self.requirements,
         ]  # fmt: skip
 
     def shell_command(self, python: str = sys.executable) -> str:
@@ -80,13 +92,31 @@ def plan_gpu_support(
     )
 
 
-def activate(folder: Path) -> bool:
-    """Put an installed GPU folder first on sys.path; only effective before onnxruntime loads."""
+def plan_openvino(user_folder: Path, flags: frozenset[str] | None = None) -> GpuPlan:
+    """The OpenVINO plan where it helps (a CPU with native bf16: ``auto`` inside Blender
+    takes OpenVINO only there), or a RestyleError that says why it is not offered."""
+    flags = cpu_flags() if flags is None else flags
+    if not flags:
+        raise RestyleError(
+            "OpenVINO is offered only where the CPU reports native bf16, and this system "
+            "does not report its CPU's features: the bundled engine runs"
+        )
+    if not native_bf16(flags):
+        raise RestyleError("this CPU has no native bf16: the bundled engine is as fast")
+    return GpuPlan(
+        "OpenVINO bf16 on the CPU", OPENVINO, Path(user_folder) / PACKS["openvino"].folder, "cpu",
+        "openvino",
+    )  # fmt: skip
+
+
+def activate(folder: Path, module: str = "onnxruntime") -> bool:
+    """Put an installed folder first on sys.path; only effective before ``module`` loads."""
     folder = Path(folder)
     if not folder.is_dir() or str(folder) in sys.path:
         return False
     sys.path.insert(0, str(folder))
-    return "onnxruntime" not in sys.modules
+    importlib.invalidate_caches()
+    return module not in sys.modules
 
 
 # Runs in a fresh Python with only the GPU folder added: one 256x256 frame on the device and
@@ -119,7 +149,9 @@ print(json.dumps({"ok": bool(psnr >= 35), "why": f"{psnr:.1f} dB against the CPU
 
 
 def verify(plan: GpuPlan, model: Path, python: str = sys.executable, timeout: float = 300):
-    """(ok, message) after running one frame on ``plan.device`` in a fresh Python."""
+    """(ok, message) after running one frame with what ``plan`` installed (``PACKS``)."""
+    if plan.pack != "gpu":
+        return PACKS[plan.pack].verify(plan, model)
     cmd = [python, "-c", VERIFY_SCRIPT, str(plan.folder), str(model), plan.device]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -131,3 +163,57 @@ def verify(plan: GpuPlan, model: Path, python: str = sys.executable, timeout: fl
         return False, f"the check failed: {last}"
     record = json.loads(lines[-1])
     return bool(record["ok"]), record["why"]
+
+
+def verify_openvino(plan: GpuPlan, model: Path) -> tuple[bool, str]:
+    """(ok, message) after one 128x128 frame through OpenVINO's child process, the way
+    Blender runs it, with ``plan.folder`` searched first, against ONNX Runtime fp32."""
+    import numpy as np
+
+    from ..models.registry import ARCHS
+    from .engines.child import ChildEngine
+    from .engines.onnx_engine import OnnxEngine
+    from .engines.precision import PRECISION_BAR_DB, psnr
+
+    arch = ARCHS["multistyle26"]
+    frame = np.random.default_rng(0).random((1, 3, 128, 128), np.float32)
+    style = np.eye(1, 26, 3, dtype=np.float32)
+    try:
+        engine = ChildEngine(model, arch, "cpu", "auto", path_first=(str(plan.folder),))
+    except RestyleError as exc:
+        return False, str(exc)
+    try:
+        out = engine.run(frame, style)
+    except RestyleError as exc:
+        return False, str(exc)
+    finally:
+        engine.close()
+    reference = OnnxEngine(model, arch, "cpu", precision="fp32").run(frame, style)
+    db = psnr(out, reference)
+    why = f"OpenVINO {engine.precision} in a child process: {db:.1f} dB against ONNX Runtime fp32"
+    return db >= PRECISION_BAR_DB, why
+
+
+@dataclass(frozen=True)
+class Pack:
+    """An optional install the preferences offer: its plan, folder, check and wording."""
+
+    title: str
+    folder: str
+    module: str  # what the folder must provide first (activation is moot once it loaded)
+    plan: Callable[[Path], GpuPlan]
+    verify: Callable[[GpuPlan, Path], tuple[bool, str]]
+    checking: str  # the progress line while the one-frame check runs
+    no_deps: bool = False
+
+
+PACKS = {
+    "gpu": Pack(
+        "GPU Support", FOLDER_NAME, "onnxruntime", plan_gpu_support, verify,
+        "running one frame on the GPU",
+    ),
+    "openvino": Pack(
+        "OpenVINO", "openvino-site-packages", "openvino", plan_openvino, verify_openvino,
+        "running one frame through OpenVINO's child process", no_deps=True,
+    ),
+}  # fmt: skip

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import RestyleError
 from .base import Engine, ModelFiles
@@ -35,6 +36,9 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 BACKEND_WORDS = words(BACKENDS)
 # Device words only OpenVINO runs on (Intel GPUs and NPUs).
 OPENVINO_DEVICES = ("gpu", "npu")
+# The OpenVINO Restyle is tested with (requirements/runtime.txt pins the same; the
+# preferences' "Install OpenVINO" installs it).
+OPENVINO_REQUIREMENT = "openvino==2026.4.1"
 
 
 def torch_available() -> bool:
@@ -43,6 +47,17 @@ def torch_available() -> bool:
 
 def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
+
+
+def openvino_origin() -> str:
+    """Where OpenVINO comes from, for the run summary: ' from the add-on's install' when
+    the preferences installed it (its folder in ``gpu_install.PACKS``), else ''."""
+    from ..gpu_install import PACKS
+
+    spec = importlib.util.find_spec("openvino")
+    origin = Path(spec.origin) if spec is not None and spec.origin else None
+    folder = PACKS["openvino"].folder
+    return " from the add-on's install" if origin and folder in origin.parts else ""
 
 
 def torch_cuda_usable() -> bool:
@@ -97,7 +112,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     if word in OPENVINO_DEVICES:
         if has_onnx and openvino_available():
             return EngineChoice("openvino", f"device '{word}' runs through OpenVINO")
-        raise RestyleError(f"device '{word}' needs OpenVINO: pip install openvino==2026.4.1")
+        raise RestyleError(f"device '{word}' needs OpenVINO: pip install {OPENVINO_REQUIREMENT}")
     # Only devices PyTorch has fall back to it: tensorrt, coreml and dml are ONNX Runtime's,
     # and a missing one should say so, not "unknown torch device" (issue 9, item 12).
     if word in ("cuda", "mps") and has_weights and torch_available():
@@ -119,7 +134,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     fast = has_onnx and fast_graph(model.onnx) is not None
     if has_onnx and openvino_available() and inside_blender() and bf16:
         why = "the CPU has native bf16; Blender's process cannot host OpenVINO"
-        return EngineChoice("openvino", f"OpenVINO bf16, {why}")
+        return EngineChoice("openvino", f"OpenVINO bf16{openvino_origin()}, {why}")
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         why = "bf16: the CPU has native bf16" if bf16 else "fp32: no fast graph for this network"
         return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
@@ -174,7 +189,7 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
     if backend == "openvino":
         if not openvino_available():
             raise RestyleError(
-                "the openvino backend needs OpenVINO: pip install openvino==2026.4.1"
+                f"the openvino backend needs OpenVINO: pip install {OPENVINO_REQUIREMENT}"
             )
         if inside_blender():
             from .child import ChildEngine

@@ -131,13 +131,20 @@ class ChildEngine:
     process = "in a child process"
 
     def __init__(
-        self, path: Path, arch: ArchSpec, device: str = "auto", precision: str = "auto"
+        self,
+        path: Path,
+        arch: ArchSpec,
+        device: str = "auto",
+        precision: str = "auto",
+        path_first: tuple[str, ...] = (),
     ) -> None:
+        """``path_first``: folders the child searches before the parent's ``sys.path`` (an
+        install that is being checked before it is activated)."""
         self.arch = arch
         self.path = Path(path)
         self.device, self.precision, self.note = "cpu", precision, ""
         self._lock = threading.Lock()
-        self._child = _Child.start(path, arch, device, precision)
+        self._child = _Child.start(path, arch, device, precision, path_first)
         weakref.finalize(self, self._child.stop)
         self.startup_s = self._child.startup_s
         self._update(self._child.state)
@@ -174,7 +181,9 @@ class _Child:
     shared: shared_memory.SharedMemory | None = None
 
     @classmethod
-    def start(cls, path: Path, arch: ArchSpec, device: str, precision: str) -> _Child:
+    def start(
+        cls, path: Path, arch: ArchSpec, device: str, precision: str, path_first=()
+    ) -> _Child:
         t0 = time.perf_counter()
         errors = tempfile.TemporaryFile()
         proc = subprocess.Popen(
@@ -185,7 +194,7 @@ class _Child:
         )
         child = cls(proc, errors)
         config = {
-            "path": [p for p in sys.path if p],
+            "path": [*path_first, *(p for p in sys.path if p)],
             "root": str(ROOT),
             "model": str(path),
             "arch": dataclasses.asdict(arch),
