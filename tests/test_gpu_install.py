@@ -63,6 +63,7 @@ def test_preferences_worker_reports_progress_verifies_and_cancels(tmp_path, monk
     from restyle import gpu_support
 
     monkeypatch.setattr(gpu_support, "user_folder", lambda create=False: tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # a successful install activates it
     plan = plan_gpu_support(tmp_path, "Linux", "x86_64", nvidia=True)
     plan.folder.mkdir()
     script = "import time; print('Collecting onnxruntime-gpu'); time.sleep({}); print('ok')"
@@ -76,6 +77,8 @@ def test_preferences_worker_reports_progress_verifies_and_cancels(tmp_path, monk
     gpu_support._drain(block=True)
     assert state.ok and not state.running and "42.0 dB" in state.result
     assert state.step == "running one frame on the GPU"
+    if "onnxruntime" not in sys.modules:  # not loaded yet: the GPU build will be
+        assert sys.path[0] == str(plan.folder) and "restart" not in state.result
     assert gpu_support.ready_record() == {"device": "0", "check": "42.0 dB"}
 
     # Esc: pip is terminated, nothing is kept.
