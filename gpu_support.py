@@ -1,8 +1,10 @@
-"""Preferences › GPU support: install (pinned, into this extension's user folder, only with
-Blender's online access), show progress, Esc cancels, verify one frame, remove.
+"""Preferences › GPU Support and OpenVINO: install (pinned, into this extension's user
+folder, only with Blender's online access), show progress, Esc cancels, verify one frame,
+remove.
 
-The plan, pins and the one-frame check live in core/gpu_install.py (bpy-free, tested
-without a GPU); this module only runs them from Blender. Unverified on a GPU so far.
+The packs, their plans, pins and one-frame checks live in core/gpu_install.py (``PACKS``,
+bpy-free, tested without a GPU or a download); this module only runs them from Blender.
+Unverified on a GPU so far, and OpenVINO's speed inside Blender unverified on a bf16 CPU.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
+from bpy.props import StringProperty
 from bpy.types import Operator
 
 from .core.errors import RestyleError
-from .core.gpu_install import FOLDER_NAME, GpuPlan, activate, plan_gpu_support, verify
+from .core.gpu_install import PACKS, GpuPlan, activate, verify
 
 READY_FILE = "restyle-gpu.json"  # written after the one-frame check passed
 
@@ -38,21 +41,22 @@ class GpuState:
     messages: queue.Queue = field(default_factory=queue.Queue)
 
 
-STATE = GpuState()
+STATES = {key: GpuState() for key in PACKS}
+STATE = STATES["gpu"]
 
 
 def user_folder(create: bool = False) -> Path:
     return Path(bpy.utils.extension_path_user(__package__, path="", create=create))
 
 
-def gpu_folder() -> Path:
-    return user_folder() / FOLDER_NAME
+def gpu_folder(pack: str = "gpu") -> Path:
+    return user_folder() / PACKS[pack].folder
 
 
-def ready_record() -> dict | None:
+def ready_record(pack: str = "gpu") -> dict | None:
     """What the last successful install verified, or None."""
     try:
-        return json.loads((gpu_folder() / READY_FILE).read_text(encoding="utf-8"))
+        return json.loads((gpu_folder(pack) / READY_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -89,14 +93,14 @@ def _install(plan: GpuPlan, model: Path | None, state: GpuState) -> None:
         if model is None:
             put(("done", (False, "installed, but no converted style to check it with")))
             return
-        put(("step", "running one frame on the GPU"))
+        put(("step", PACKS[plan.pack].checking))
         ok, why = verify(plan, model)
         if ok:
             (plan.folder / READY_FILE).write_text(json.dumps({"device": plan.device, "check": why}))
         put(
             (
                 "done",
-                (ok, f"ready after restarting Blender ({why})" if ok else f"check failed: {why}"),
+                (ok, f"ready ({why})" if ok else f"check failed: {why}"),
             )
         )
     except Exception as exc:  # reported in the preferences, never raised into Blender
@@ -104,21 +108,23 @@ def _install(plan: GpuPlan, model: Path | None, state: GpuState) -> None:
 
 
 class RESTYLE_OT_install_gpu(Operator):
-    """Download GPU support (pinned, from PyPI) into this extension's user folder, then run
-    one frame on the GPU to check it"""
+    """Download GPU support or OpenVINO (pinned, from PyPI) into this extension's user
+    folder, then run one frame with it to check it"""
 
     bl_idname = "restyle.install_gpu"
     bl_label = "Install GPU Support"
 
+    pack: StringProperty(default="gpu", options={"HIDDEN", "SKIP_SAVE"})
     _timer = None
 
     @classmethod
     def poll(cls, _context):
-        return not STATE.running
+        return not any(state.running for state in STATES.values())
 
     def execute(self, context):
+        state = STATES[self.pack]
         try:
-            plan = plan_gpu_support(user_folder(create=True))
+            plan = PACKS[self.pack].plan(user_folder(create=True))
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -129,93 +135,112 @@ class RESTYLE_OT_install_gpu(Operator):
                 + plan.shell_command(sys.executable),
             )
             return {"CANCELLED"}
-        STATE.running, STATE.ok, STATE.result, STATE.step = True, False, "", "starting"
-        STATE.cancelled.clear()
-        worker = threading.Thread(target=_install, args=(plan, check_model(), STATE), daemon=True)
+        state.running, state.ok, state.result, state.step = True, False, "", "starting"
+        state.cancelled.clear()
+        worker = threading.Thread(target=_install, args=(plan, check_model(), state), daemon=True)
         worker.start()
         if bpy.app.background:
-            while STATE.running:
-                _drain(block=True)
-            return {"FINISHED"} if STATE.ok else {"CANCELLED"}
+            while state.running:
+                _drain(block=True, pack=self.pack)
+            return {"FINISHED"} if state.ok else {"CANCELLED"}
         self._timer = context.window_manager.event_timer_add(0.25, window=context.window)
         context.window_manager.modal_handler_add(self)
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        if event.type == "ESC" and STATE.process is not None:
-            STATE.cancelled.set()
-            STATE.process.terminate()
+        state = STATES[self.pack]
+        if event.type == "ESC" and state.process is not None:
+            state.cancelled.set()
+            state.process.terminate()
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        _drain(block=False)
+        _drain(block=False, pack=self.pack)
         for area in context.screen.areas if context.screen else ():
             if area.type == "PREFERENCES":
                 area.tag_redraw()
-        if STATE.running:
+        if state.running:
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
-        self.report({"INFO"} if STATE.ok else {"ERROR"}, f"GPU support: {STATE.result}")
-        return {"FINISHED"} if STATE.ok else {"CANCELLED"}
+        title = PACKS[self.pack].title
+        self.report({"INFO"} if state.ok else {"ERROR"}, f"{title}: {state.result}")
+        return {"FINISHED"} if state.ok else {"CANCELLED"}
 
 
-def _drain(block: bool) -> None:
+def _drain(block: bool, pack: str = "gpu") -> None:
+    state = STATES[pack]
     while True:
         try:
-            kind, value = STATE.messages.get(block=block, timeout=0.5 if block else None)
+            kind, value = state.messages.get(block=block, timeout=0.5 if block else None)
         except queue.Empty:
             return
         if kind == "step":
-            STATE.step = value
+            state.step = value
             continue
-        STATE.ok, STATE.result = value
-        STATE.running, STATE.process = False, None
-        if not STATE.ok and STATE.cancelled.is_set():
-            shutil.rmtree(gpu_folder(), ignore_errors=True)  # a half install helps nobody
+        state.ok, state.result = value
+        state.running, state.process = False, None
+        module = PACKS[pack].module
+        if state.ok and not (module not in sys.modules and activate(gpu_folder(pack), module)):
+            state.result += "; restart Blender to use it"
+        if not state.ok and state.cancelled.is_set():
+            shutil.rmtree(gpu_folder(pack), ignore_errors=True)  # a half install helps nobody
         return
 
 
 class RESTYLE_OT_remove_gpu(Operator):
-    """Delete the GPU support this extension installed (its own folder only)"""
+    """Delete what this extension installed there (its own folder only)"""
 
     bl_idname = "restyle.remove_gpu"
     bl_label = "Remove GPU Support"
 
+    pack: StringProperty(default="gpu", options={"HIDDEN", "SKIP_SAVE"})
+
     @classmethod
     def poll(cls, _context):
-        return not STATE.running and gpu_folder().is_dir()
+        return not any(state.running for state in STATES.values())
 
     def execute(self, _context):
-        shutil.rmtree(gpu_folder(), ignore_errors=True)
-        STATE.result, STATE.ok = "removed; restart Blender to run on the CPU build", True
-        self.report({"INFO"}, f"GPU support: {STATE.result}")
+        state = STATES[self.pack]
+        shutil.rmtree(gpu_folder(self.pack), ignore_errors=True)
+        state.result, state.ok = "removed; restart Blender to run on the bundled build", True
+        self.report({"INFO"}, f"{PACKS[self.pack].title}: {state.result}")
         return {"FINISHED"}
 
 
-def draw(layout) -> None:
+HEADINGS = {  # (box heading, what the install button downloads)
+    "gpu": ("GPU Support (unverified on real GPUs so far)", "and CUDA libraries"),
+    "openvino": ("OpenVINO (speed inside Blender unverified)", "(bf16 in a child process)"),
+}
+
+
+def draw(layout, pack: str = "gpu") -> None:
+    state = STATES[pack]
+    heading, extra = HEADINGS[pack]
     box = layout.box()
-    box.label(text="GPU Support (unverified on real GPUs so far)", icon="MEMORY")
+    box.label(text=heading, icon="MEMORY")
     col = box.column(align=True)
-    record = ready_record()
+    record = ready_record(pack)
     if record:
         col.label(text=f"Installed for {record['device']}: {record['check']}", icon="CHECKMARK")
-    if STATE.running:
+    if state.running:
         col.label(text="Installing… (Esc cancels)", icon="SORTTIME")
-        col.label(text=STATE.step)
-    elif STATE.result:
-        col.label(text=STATE.result, icon="CHECKMARK" if STATE.ok else "ERROR")
+        col.label(text=state.step)
+    elif state.result:
+        col.label(text=state.result, icon="CHECKMARK" if state.ok else "ERROR")
     try:
-        plan = plan_gpu_support(user_folder())
+        plan = PACKS[pack].plan(user_folder())
     except RestyleError as exc:
         col.label(text=str(exc), icon="INFO")
         plan = None
     if plan is not None and bpy.app.online_access:
-        col.operator(RESTYLE_OT_install_gpu.bl_idname, icon="IMPORT")
-        col.label(text=f"{plan.title}: {', '.join(plan.requirements[:1])} and CUDA libraries")
+        op = col.operator(RESTYLE_OT_install_gpu.bl_idname, text=f"Install {PACKS[pack].title}")
+        op.pack = pack
+        col.label(text=f"{plan.title}: {', '.join(plan.requirements[:1])} {extra}")
     elif plan is not None:
         col.label(text="Online access is off; install it yourself:", icon="INFO")
         col.label(text=plan.shell_command(sys.executable))
-    if gpu_folder().is_dir():
-        col.operator(RESTYLE_OT_remove_gpu.bl_idname, icon="TRASH")
+    if gpu_folder(pack).is_dir():
+        op = col.operator(RESTYLE_OT_remove_gpu.bl_idname, text=f"Remove {PACKS[pack].title}")
+        op.pack = pack
 
 
 classes = (RESTYLE_OT_install_gpu, RESTYLE_OT_remove_gpu)
@@ -224,8 +249,9 @@ classes = (RESTYLE_OT_install_gpu, RESTYLE_OT_remove_gpu)
 def register() -> None:
     for cls in classes:
         bpy.utils.register_class(cls)
-    if ready_record():
-        activate(gpu_folder())
+    for key, pack in PACKS.items():
+        if ready_record(key):
+            activate(gpu_folder(key), pack.module)
 
 
 def unregister() -> None:

@@ -228,6 +228,7 @@ def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
 
     draw_dependencies(layout)
     gpu_support.draw(layout)
+    gpu_support.draw(layout, "openvino")
 
 
 def draw_dependencies(layout) -> None:
