@@ -279,7 +279,8 @@ def _report_run(
     """
     from .writers import output_format
 
-    on = f", {result.backend} on {result.device}" if engine else ""
+    known = engine and result.backend and result.device  # a cancelled Ray run may not know
+    on = f", {result.backend} on {result.device}" if known else ""
     text = (
         f"{result.output}: {result.written} frames {verb}"
         + (f", {result.reused} reused" if result.reused else "")

@@ -279,10 +279,10 @@ def run_chunks(
     reports = [] if reports is None else reports
     try:
         while pending:
-            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
-            reports += ray.get(ready)  # a failed chunk raises here
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
+            reports += ray.get(ready)  # a failed chunk raises here
             if progress:
                 progress(meter.update(ray.get(board.total.remote()), stage="ray"))
     except BaseException:
@@ -437,9 +437,9 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     }
     _Manifest(folder, frames_plan.key, record).save()
     already = _finished(folder, plan)
-    result = JobResult(
-        Path(job.output), style=frames_plan.style.id, backend=job.backend, device=job.device
-    )
+    # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
+    # never the words asked for ('auto') as if they had run.
+    result = JobResult(Path(job.output), style=frames_plan.style.id)
     t0 = time.perf_counter()
     reports: list[dict] = []
     try:

@@ -424,3 +424,25 @@ def test_a_ray_runs_json_has_a_single_machine_runs_keys(cluster, request, tmp_pa
             timeout=600,
         ).stdout
         assert f"{min(local['kept_area']):.0%} of the frame area kept" in text
+
+
+def test_a_cancelled_ray_run_names_no_engine_it_does_not_know(
+    cluster, library, shots_clip, tmp_path, capsys
+):
+    """Cancelled before any chunk reported its engine, the summary said 'auto on auto' (the
+    words asked for, printed as what ran); it now leaves the engine out."""
+    import argparse
+
+    from restyle.core.cli import EXIT_CANCELLED, _report_run
+    from restyle.core.progress import CancelToken
+    from restyle.core.ray_runner import run_on_ray
+
+    cancel = CancelToken()
+    cancel.cancel()
+    job = style_job(library, shots_clip, tmp_path / "ray", temporal=0.0, backend="auto")
+    result = run_on_ray(job, cluster.address, cancel=cancel)
+    assert result.cancelled and (result.backend, result.device) == ("", "")
+    args = argparse.Namespace(json=False, quiet=False)
+    assert _report_run(args, result, "png", "styled", {}) == EXIT_CANCELLED
+    summary = capsys.readouterr().out
+    assert "frames/s)" in summary and "auto" not in summary and " on " not in summary
