@@ -9,7 +9,13 @@ import sys
 import pytest
 
 from restyle.core.errors import RestyleError
-from restyle.core.gpu_install import ONNXRUNTIME_CUDA, activate, plan_gpu_support, verify
+from restyle.core.gpu_install import (
+    ONNXRUNTIME_CUDA,
+    activate,
+    plan_gpu_support,
+    plan_openvino,
+    verify,
+)
 
 
 def test_plan_pins_everything_into_the_user_folder(tmp_path):
@@ -97,3 +103,31 @@ def test_preferences_worker_reports_progress_verifies_and_cancels(tmp_path, monk
     assert not state.ok and state.result == "cancelled; nothing kept"
     assert not plan.folder.exists()
     state.cancelled.clear()
+
+
+def test_a_passed_check_activates_the_install_without_a_restart(tmp_path, monkeypatch):
+    """The preferences' worker (pip replaced by a short script): OpenVINO never loads in
+    Blender's own process, so its folder goes on sys.path at once and ``auto`` sees it
+    (here, beside the GPU worker's test, as both import bpy into this process)."""
+    pytest.importorskip("bpy")
+    from restyle import gpu_support
+
+    monkeypatch.setattr(gpu_support, "user_folder", lambda create=False: tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "openvino", raising=False)
+    plan = plan_openvino(tmp_path, frozenset({"amx_bf16"}))
+    plan.folder.mkdir()
+    monkeypatch.setattr(type(plan), "pip_command", lambda self, py: [py, "-c", "print('ok')"])
+    monkeypatch.setattr(gpu_support, "verify", lambda plan, model: (True, "OpenVINO bf16: 50 dB"))
+    state = gpu_support.STATES["openvino"]
+    state.running, state.ok = True, False
+    gpu_support._install(plan, tmp_path / "m.onnx", state)
+    gpu_support._drain(block=True, pack="openvino")
+    assert state.ok and state.result == "ready (OpenVINO bf16: 50 dB)"
+    assert state.step == "running one frame through OpenVINO's child process"
+    assert sys.path[0] == str(plan.folder)
+    assert gpu_support.ready_record("openvino") == {
+        "device": "cpu",
+        "check": "OpenVINO bf16: 50 dB",
+    }
+    assert gpu_support.ready_record("gpu") is None
