@@ -435,11 +435,12 @@ def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):
         return job.run(progress=progress, cancel=cancel)
     if not args.ray.strip():  # an unset "$RAY_HEAD" must not run on one machine unnoticed
         raise RestyleError("--ray needs an address: 'auto' or the head's host:port (head:6379)")
-    from .ray_runner import run_on_ray
+    from .ray_runner import ray_prints_on_stderr, run_on_ray
 
-    return run_on_ray(
-        job, args.ray, max_frames=_chunk_frames(args), progress=progress, cancel=cancel
-    )
+    with ray_prints_on_stderr():
+        return run_on_ray(
+            job, args.ray, max_frames=_chunk_frames(args), progress=progress, cancel=cancel
+        )
 
 
 def _peak_memory_mib() -> float:

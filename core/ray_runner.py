@@ -16,11 +16,14 @@ system); ``check_nodes`` proves it with a token file before any work starts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import Cancelled, RestyleError
@@ -41,6 +44,21 @@ def import_ray():
             "--ray needs Ray, which is not installed: pip install 'restyle[ray]'"
         ) from None
     return ray
+
+
+@contextlib.contextmanager
+def ray_prints_on_stderr() -> Iterator[None]:
+    """For the command line: stdout carries only Restyle's summary or --json record. Ray's
+    driver prints errors the cluster pushes (a chunk retried after its node died) on stdout
+    from a thread of its own, which neither log_to_driver nor logging_level turns off; they
+    go to stderr, and Ray is left at the end so that none comes after the record."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            ray.shutdown()
 
 
 def connect(address: str):

@@ -446,3 +446,48 @@ def test_a_cancelled_ray_run_names_no_engine_it_does_not_know(
     assert _report_run(args, result, "png", "styled", {}) == EXIT_CANCELLED
     summary = capsys.readouterr().out
     assert "frames/s)" in summary and "auto" not in summary and " on " not in summary
+
+
+def test_a_lost_node_leaves_the_json_on_stdout_alone(library, tmp_path):
+    """Ray's driver prints a retried chunk's error ('(raylet) Task _style_chunk failed ...
+    retries remaining') on stdout, whatever log_to_driver says, which broke a script's
+    json.loads of --json; it goes to stderr now, beside the progress events."""
+    import json
+    import subprocess
+    import sys
+
+    from ray.cluster_utils import Cluster
+
+    from restyle.core.ray_runner import STAGING
+
+    from clips import encode_clip, pan_frames
+
+    clip = encode_clip(tmp_path / "pan.mkv", pan_frames(40), codec="ffv1")
+    out = tmp_path / "ray"
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    doomed = cluster.add_node(num_cpus=1)
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "restyle", "stylize", str(clip), "-o", str(out),
+             "-s", "starry-swirls", "--backend", "onnx", "--library", str(library.root),
+             "--ray", cluster.address, "--chunk-frames", "20", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        # Both nodes busy with a chunk each (every frame of each chunk still to come but 2):
+        while (
+            proc.poll() is None
+            and sum(
+                len(list(folder.glob("[0-9]*.png"))) >= 2 for folder in (out / STAGING).glob("*")
+            )
+            < 2
+        ):
+            threading.Event().wait(0.02)
+        cluster.remove_node(doomed)
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        cluster.shutdown()
+    assert proc.returncode == 0, stderr
+    assert json.loads(stdout)["written"] == 40, stdout
+    assert "retries remaining" in stderr  # a chunk really was lost and retried
