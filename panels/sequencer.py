@@ -52,8 +52,9 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         else:
             row = layout.row()
             row.scale_y = 1.5
+            row.enabled = usable_strip(scene) is not None  # the line above says why not
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
-            draw_summary(layout)
+            draw_summary(layout, context)
 
 
 class RESTYLE_PT_range(RestylePanel, Panel):
@@ -138,6 +139,12 @@ class RESTYLE_PT_output(RestylePanel, Panel):
             col.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
 
 
+def usable_strip(scene):
+    """The active strip when it is one Restyle can read (a movie or images), else None."""
+    strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+    return strip if strip is not None and strip.type in SUPPORTED else None
+
+
 def draw_strip(layout, scene) -> None:
     strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
     if strip is None:
@@ -169,14 +176,33 @@ def draw_progress(layout) -> None:
     col.operator("restyle.cancel", icon="CANCEL")
 
 
-def draw_summary(layout) -> None:
+def draw_summary(layout, context) -> None:
     icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
     if RUN.status in icons:
-        # The engine, device and why get their own line (they are long).
+        # The engine, device and why get lines of their own; all of it wrapped to the
+        # sidebar's width (a label is cut in the middle, not wrapped, where it is too long).
         summary, _, engine = RUN.summary.partition("; engine: ")
-        layout.label(text=summary, icon=icons[RUN.status])
+        col = layout.column(align=True)
+        width = wrap_width(context)
+        draw_wrapped(col, summary, icons[RUN.status], width)
         if engine:
-            layout.label(text=f"Engine: {engine}", icon="INFO")
+            draw_wrapped(col, f"Engine: {engine}", "INFO", width)
+
+
+def wrap_width(context) -> int:
+    """Characters that fit on a label line in this region (about 7 pixels each at 1x)."""
+    region = getattr(context, "region", None)
+    pixels = region.width if region is not None and region.width > 1 else 300
+    scale = context.preferences.system.ui_scale if context.preferences else 0.0
+    return max(20, int((pixels / (scale or 1.0) - 60) / 7))  # 0 in background mode
+
+
+def draw_wrapped(layout, text: str, icon: str, width: int) -> None:
+    """``text`` as label lines of at most ``width`` characters, aligned under the icon."""
+    import textwrap
+
+    for i, line in enumerate(textwrap.wrap(text, width) or [""]):
+        layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
 def _duration(seconds: float) -> str:

@@ -133,6 +133,27 @@ def test_after_a_run(panel_context, status):
     assert "Last output: /tmp/somewhere" in labels(calls)
 
 
+def test_a_long_summary_is_wrapped_not_cut(panel_context):
+    """Blender cuts a too-long label in the middle: the summary comes as lines that fit."""
+    runner, sequencer = ext("operators.runner"), ext("panels.sequencer")
+    width = sequencer.wrap_width(panel_context)  # the test's region: wider than a sidebar
+    clauses = ", ".join(["0 reused", "22.1 frames/s", "warping error 0.0151"] * (width // 20))
+    summary = (
+        f"clip30.Comic Ink: frames 3-26, 24 styled, {clauses}; engine: onnx fp32 on cpu "
+        "(asked for; fast graph, 2 worker(s) x 1 thread(s))"
+    )
+    runner.RUN.end("FINISHED", summary, "/tmp/somewhere")
+    lines = [c[1] for c in draw_all(panel_context) if c[0] == "label"]
+    first = next(i for i, c in enumerate(lines) if c["text"].startswith("clip30.Comic Ink"))
+    engine = next(i for i, c in enumerate(lines) if c["text"].startswith("Engine: onnx"))
+    shown = lines[first : engine + 3]
+    assert shown[0]["icon"] == "CHECKMARK" and lines[engine]["icon"] == "INFO"
+    assert all(len(c["text"]) <= width for c in shown)
+    words = " ".join(c["text"] for c in lines[first:engine]).split()
+    assert words == summary.partition("; engine: ")[0].split()
+    assert len(lines[first:engine]) > 1 and lines[first + 1]["icon"] == "BLANK1"
+
+
 def test_every_option_shown(panel_context):
     settings = panel_context.scene.restyle
     for mode in ("ORIGINAL", "MAX_SIDE", "SCALE"):
