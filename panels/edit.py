@@ -31,9 +31,7 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             tripod.tripod = True
             col.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
         col.operator("restyle.snap_cuts", icon="SNAP_ON")
-        layout.label(
-            text="Stabilize uses the Frame Range above; stabilise before styling", icon="INFO"
-        )
+        layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
 
 
 classes = (RESTYLE_PT_edit,)
