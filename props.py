@@ -241,7 +241,12 @@ class RESTYLE_PG_settings(PropertyGroup):
     # -- keyframes and training --
     keyframes: CollectionProperty(type=RESTYLE_PG_keyframe)
     keyframe_index: IntProperty(name="Active Keyframe", default=-1)
-    styled_from: EnumProperty(name="Styled Keyframes From", items=STYLED_SOURCES, default="FOLDER")
+    styled_from: EnumProperty(
+        name="Painted From",
+        description="Where the painted (styled) keyframes are",
+        items=STYLED_SOURCES,
+        default="FOLDER",
+    )
     styled_folder: StringProperty(
         name="Folder",
         description="Painted keyframes, one image per keyframe named by its scene frame "

@@ -49,15 +49,19 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.template_list(
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
+        marked = bool(settings.strip_keyframes(strip.name))
         col = row.column(align=True)
         col.operator("restyle.keyframe_add", text="", icon="ADD")
-        col.operator("restyle.keyframe_remove", text="", icon="REMOVE")
-        col.separator()
-        col.operator("restyle.keyframe_jump", text="", icon="TIME")
+        sub = col.column(align=True)
+        sub.enabled = selected_keyframe(settings, strip.name)
+        sub.operator("restyle.keyframe_remove", text="", icon="REMOVE")
+        sub.separator()
+        sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
         col = layout.column(align=True)
         col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
         row = col.row(align=True)
+        row.enabled = marked  # nothing to export before a keyframe is added
         row.operator("restyle.export_keyframes", icon="EXPORT").strip = strip.name
         row.prop(settings, "open_exported", text="", icon="IMAGE_DATA")
 
@@ -79,9 +83,16 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             return
         row = layout.row()
         row.scale_y = 1.3
+        row.enabled = marked  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
+
+
+def selected_keyframe(settings, strip: str) -> bool:
+    """Whether the list's selection is one of ``strip``'s keyframes (Remove and Jump need one)."""
+    index = settings.keyframe_index
+    return 0 <= index < len(settings.keyframes) and settings.keyframes[index].strip == strip
 
 
 classes = (RESTYLE_UL_keyframes, RESTYLE_PT_keyframes)
