@@ -229,7 +229,7 @@ def draw(layout, pack: str = "gpu") -> None:
     try:
         plan = PACKS[pack].plan(user_folder())
     except RestyleError as exc:
-        col.label(text=str(exc), icon="INFO")
+        col.label(text=sentence(str(exc)), icon="INFO")
         plan = None
     if plan is not None and bpy.app.online_access:
         op = col.operator(RESTYLE_OT_install_gpu.bl_idname, text=f"Install {PACKS[pack].title}")
@@ -241,6 +241,11 @@ def draw(layout, pack: str = "gpu") -> None:
     if gpu_folder(pack).is_dir():
         op = col.operator(RESTYLE_OT_remove_gpu.bl_idname, text=f"Remove {PACKS[pack].title}")
         op.pack = pack
+
+
+def sentence(text: str) -> str:
+    """A core message (lower case, as the command line prints it) as a label: a capital first."""
+    return text[:1].upper() + text[1:]
 
 
 classes = (RESTYLE_OT_install_gpu, RESTYLE_OT_remove_gpu)

@@ -35,7 +35,7 @@ def test_openvino_not_offered_without_native_bf16(restyle, monkeypatch):
 
     monkeypatch.setattr(ext("core.gpu_install"), "cpu_flags", lambda: NO_BF16)
     calls = draw(restyle)
-    assert "this CPU has no native bf16: the bundled engine is as fast" in labels(calls)
+    assert "This CPU has no native bf16: the bundled engine is as fast" in labels(calls)
     assert "Install OpenVINO" not in installs(calls)
     with pytest.raises(RuntimeError, match="no native bf16"):
         bpy.ops.restyle.install_gpu(pack="openvino")
