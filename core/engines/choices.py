@@ -56,7 +56,7 @@ def enum_items(choices: tuple[Choice, ...], default: str | None = None) -> tuple
     items = tuple((c.word.upper(), c.label, c.description) for c in choices)
     if default is None:
         return items
-    return (("DEFAULT", "Preferences", default), *items)
+    return (("DEFAULT", "From Preferences", default), *items)
 
 
 def indexed_devices() -> frozenset[str]:
