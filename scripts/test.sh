@@ -4,9 +4,8 @@
 #      on 5.0 (the main venv: Python 3.11, numpy 1);
 #   2. the whole Blender suite on 5.2 LTS (Python 3.13, numpy 2) in a Debian trixie root
 #      (.ci/trixie-root; needs root privileges; built once, then reused);
-#   3. a smoke subset (install, apply and alignment, keyframes and training where torch is
-#      installed) on 4.2 LTS and 4.5 LTS (venvs of their own) and 5.3 (trixie root);
-#      RESTYLE_FULL_MATRIX=1 runs the whole Blender suite there too;
+#   3. the whole Blender suite on 4.2 LTS and 4.5 LTS (venvs of their own, no torch: the
+#      training tests skip there) and 5.3 (trixie root);
 #   4. the GUI tests: Debian's Blender under Xvfb in the trixie root (.ci/blender-gui);
 #   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
 # Every Blender installs the same zip with package_install_files. Arguments go to step 1's
@@ -35,15 +34,14 @@ export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 step "build the zip" build_zip
-SMOKE="tests/blender/test_extension.py tests/blender/test_operators.py tests/blender/test_keyframes.py"
-[ -n "${RESTYLE_FULL_MATRIX:-}" ] && SMOKE=tests/blender
-# Two processes: a process that has loaded Blender (bpy) keeps Blender's own libtbb.so.12,
-# which OpenVINO's core tests must not run on (core.engines.inside_blender).
+# Two processes: a process that has imported bpy counts as inside Blender
+# (core.engines.inside_blender: OpenVINO then runs in a child process), which the core tests
+# must not.
 step "core" .venv/bin/python -m pytest -q --ignore=tests/blender "$@"
 step "Blender 5.0.1" .venv/bin/python -m pytest -q tests/blender
 step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie
-step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 RESTYLE_TESTS="$SMOKE" bash .ci/blender-lts
-step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 RESTYLE_TESTS="$SMOKE" bash .ci/blender-lts
-step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 RESTYLE_TESTS="$SMOKE" bash .ci/blender-trixie
+step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 bash .ci/blender-lts
+step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 bash .ci/blender-lts
+step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 bash .ci/blender-trixie
 step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
 step "core on numpy 2" bash .ci/numpy2
