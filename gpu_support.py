@@ -237,10 +237,17 @@ def draw(layout, pack: str = "gpu") -> None:
         col.label(text=f"{plan.title}: {', '.join(plan.requirements[:1])} {extra}")
     elif plan is not None:
         col.label(text="Online access is off; install it yourself:", icon="INFO")
-        col.label(text=plan.shell_command(sys.executable))
+        draw_command(col, plan.shell_command(sys.executable))
     if gpu_folder(pack).is_dir():
         op = col.operator(RESTYLE_OT_remove_gpu.bl_idname, text=f"Remove {PACKS[pack].title}")
         op.pack = pack
+
+
+def draw_command(layout, command: str) -> None:
+    """A shell command (Blender cuts a label that long) with a button that copies it."""
+    row = layout.row(align=True)
+    row.label(text=command)
+    row.operator("restyle.copy_command", text="", icon="COPYDOWN").command = command  # prefs.py
 
 
 def sentence(text: str) -> str:

@@ -174,6 +174,20 @@ class RESTYLE_OT_install_torch(Operator):
             return
 
 
+class RESTYLE_OT_copy_command(Operator):
+    """Copy the command to the clipboard, to paste it into a terminal"""
+
+    bl_idname = "restyle.copy_command"
+    bl_label = "Copy Command"
+
+    command: StringProperty(name="Command", options={"SKIP_SAVE"})
+
+    def execute(self, context):
+        context.window_manager.clipboard = self.command
+        self.report({"INFO"}, "Command copied")
+        return {"FINISHED"}
+
+
 # -- preferences -------------------------------------------------------------------------
 class RESTYLE_AP_preferences(AddonPreferences):
     bl_idname = __package__
@@ -257,7 +271,7 @@ def draw_dependencies(layout) -> None:
         col.label(
             text="PyTorch is optional. Online access is off, so install it yourself:", icon="INFO"
         )
-        col.label(text=install_command())
+        gpu_support.draw_command(col, install_command())
         col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
 
 
@@ -267,7 +281,7 @@ def _default_root():
     return default_root()
 
 
-classes = (RESTYLE_OT_install_torch, RESTYLE_AP_preferences)
+classes = (RESTYLE_OT_install_torch, RESTYLE_OT_copy_command, RESTYLE_AP_preferences)
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 

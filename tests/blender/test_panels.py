@@ -201,4 +201,10 @@ def test_preferences_draw(restyle):
         assert "torch 2." in text
     else:  # online access is off in the bpy module: the exact command instead of a button
         assert "pip install --target" in text and "torch==2.13.0" in text
-        assert not any(c[0] == "operator" for c in calls)
+        operators = [c[1] for c in calls if c[0] == "operator"]
+        assert not any(o["operator"].startswith("restyle.install") for o in operators)
+        # Blender cuts a label that long: a button beside it copies the command in full.
+        command = ext("prefs").install_command()
+        assert command in labels(calls)
+        copies = [o for o in operators if o["operator"] == "restyle.copy_command"]
+        assert copies and copies[0]["icon"] == "COPYDOWN"
