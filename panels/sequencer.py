@@ -201,7 +201,7 @@ def draw_wrapped(layout, text: str, icon: str, width: int) -> None:
     """``text`` as label lines of at most ``width`` characters, aligned under the icon."""
     import textwrap
 
-    for i, line in enumerate(textwrap.wrap(text, width) or [""]):
+    for i, line in enumerate(textwrap.wrap(text, width, break_on_hyphens=False) or [""]):
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
