@@ -208,6 +208,64 @@ def steps():
     names = [s.name for s in compat.all_strips(compat.sequencer_scene(bpy.context).sequence_editor)]
     REPORT["cancel_strips"] = names
 
+    yield from look_at_every_panel(scene)
+    yield from look_at_the_preferences()
+
+
+def look_at_every_panel(scene):
+    """Every sub-panel open, the sidebar alone in the window, then scrolled to its end.
+
+    The sub-panels start closed and the sidebar remembers that by panel id, so each one is
+    registered again as a subclass under a new id, open (its own draw). Last in the session:
+    it changes the panels and the screen.
+    """
+    closed = [c for c in ext("panels")._classes() if getattr(c, "bl_parent_id", None)]
+    shown = []
+    for cls in closed:
+        bpy.utils.unregister_class(cls)
+        options = set(getattr(cls, "bl_options", ())) - {"DEFAULT_CLOSED"}
+        name = f"{cls.__name__}_open"
+        shown.append(type(name, (cls,), {"bl_idname": name, "bl_options": options}))
+        bpy.utils.register_class(shown[-1])
+    editor = scene.sequence_editor
+    editor.active_strip = next(s for s in ext("compat").all_strips(editor) if s.name == "clip30")
+    with override():
+        bpy.ops.screen.screen_full_area()
+    yield 1.0
+    show_sidebar()
+    yield 1.5
+    screenshot("panels-top.png")
+    subprocess.run(["xdotool", "mousemove", "1100", "400"], check=True, timeout=30)
+    yield 0.5  # Blender finds the region under the pointer from its motion, first
+    wheel = ["xdotool", "click", "--repeat", "30", "--delay", "20", "5"]  # to the sidebar's end
+    subprocess.run(wheel, check=True, timeout=30)
+    subprocess.run(["xdotool", "mousemove", "600", "300"], check=True, timeout=30)  # no tooltip
+    yield 1.5
+    screenshot("panels-end.png")
+    for cls in reversed(shown):  # the add-on's own again, so that it unregisters at quit
+        bpy.utils.unregister_class(cls)
+    for cls in closed:
+        bpy.utils.register_class(cls)
+
+
+def look_at_the_preferences():
+    """Restyle's preferences, expanded, in a window moved onto the virtual screen."""
+    bpy.ops.preferences.addon_show(module=PACKAGE)
+    yield 2.0
+    found = subprocess.run(
+        ["xdotool", "search", "--name", "Preferences"], capture_output=True, text=True, timeout=30
+    )
+    for window in found.stdout.split():
+        subprocess.run(["xdotool", "windowmove", window, "0", "0"], check=True, timeout=30)
+        subprocess.run(["xdotool", "windowsize", window, "1000", "800"], check=True, timeout=30)
+    yield 2.0
+    screenshot("preferences.png")
+    # The preferences' Copy Command buttons (beside commands too long to read) copy in full.
+    command = ext("prefs").install_command()
+    REPORT["copy_command"] = sorted(bpy.ops.restyle.copy_command(command=command))
+    yield 0.5
+    REPORT["clipboard"] = bpy.context.window_manager.clipboard == command
+
 
 def drive(generator):
     def tick():

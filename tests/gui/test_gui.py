@@ -114,3 +114,18 @@ def test_escape_cancels_and_keeps_finished_frames(session):
     assert report["cancel_status"] == "CANCELLED", report["cancel_summary"]
     assert 3 <= report["cancel_kept"] < 120
     assert not any(name.startswith("clip120.") for name in report["cancel_strips"])
+
+
+def test_copy_command_puts_the_whole_command_on_the_clipboard(session):
+    _, _, report, _ = session
+    assert report["copy_command"] == ["FINISHED"]
+    assert report["clipboard"] is True
+
+
+def test_every_panel_and_the_preferences_draw(session):
+    import cv2
+
+    _, _, report, out = session
+    for name in ("panels-top.png", "panels-end.png", "preferences.png"):
+        image = cv2.imread(str(out / name))
+        assert image is not None and image.std() > 10, name
