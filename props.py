@@ -265,6 +265,7 @@ class RESTYLE_PG_settings(PropertyGroup):
         max=24 * 3600.0,
         step=1000,
         precision=0,
+        unit="TIME_ABSOLUTE",
     )
     overwrite_style: BoolProperty(
         name="Replace Existing", description="Replace a trained style of the same name"
