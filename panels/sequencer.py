@@ -135,8 +135,10 @@ class RESTYLE_PT_output(RestylePanel, Panel):
         col.prop(settings, "run_on")
         if settings.run_on == "RAY":
             col.prop(settings, "ray_address")
-        if RUN.folder:
-            col.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
+        if RUN.folder:  # the path is often cut short: a button opens the folder itself
+            row = col.row(align=True)
+            row.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
+            row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder
 
 
 def usable_strip(scene):

@@ -131,6 +131,7 @@ def test_after_a_run(panel_context, status):
     calls = draw_all(panel_context)
     assert f"the {status.lower()} summary" in labels(calls)
     assert "Last output: /tmp/somewhere" in labels(calls)
+    assert any(c[0] == "operator" and c[1]["operator"] == "wm.path_open" for c in calls)
 
 
 def test_a_long_summary_is_wrapped_not_cut(panel_context):
