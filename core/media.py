@@ -296,7 +296,10 @@ def _open_movie(path: Path) -> tuple[av.container.InputContainer, av.VideoStream
         container.close()
         raise RestyleError(f"{path} has no video stream")
     stream = streams[0]
-    stream.codec_context.thread_type = "AUTO"
+    # Slice threads only: with frame threads a damaged movie decoded differently from run to
+    # run (which frames were concealed, their pixels, and the frame an error was reported
+    # with), so reruns and resumes could differ. Clean movies decode the same either way.
+    stream.codec_context.thread_type = "SLICE"
     return container, stream
 
 
@@ -567,8 +570,8 @@ def _report_decode_errors(
     frames: Iterator[np.ndarray], stream: av.VideoStream, start: int, report: Callable[[int], None]
 ) -> Iterator[np.ndarray]:
     """Pass frames through; a frame decoded while the decoder logged an error (a damaged
-    packet it concealed, often by repeating the previous picture) is reported. The
-    decoder's threads may put the report a frame or two late."""
+    packet it concealed, often by repeating the previous picture) is reported. A decoder
+    that reorders frames (B-frames) may report a frame or two early, the same ones each run."""
     import av.logging
 
     decoder = stream.codec_context.name

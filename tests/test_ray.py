@@ -130,15 +130,9 @@ def test_a_ray_run_warns_as_one_machine_does(cluster, library, index_clip_ffv1, 
         style_job(library, source, tmp_path / "ray", temporal=0.0), cluster.address, plan=plan
     )
     assert result.written == local.written == last + 1 and len(local.warnings) == 1
-    if damage != "corrupt":
-        assert result.warnings == local.warnings
-        return
-    # Which frames of this source decode as concealed copies varies between decodes, one
-    # machine's too (18-20, 22-23, 25-27 in one run; 19, 21-22, 24-25, 27 in another): one
-    # line, naming the frames the Ray output holds.
-    assert len(result.warnings) == 1 and result.held
-    assert result.warnings[0].startswith(f"corrupt.mkv: {len(result.held)} frame(s) could not")
-    assert result.warnings[0].endswith("; 40 written")
+    # a damaged source decodes the same frames every time (slice threads only), so Ray's
+    # chunks name exactly the frames one machine names
+    assert result.warnings == local.warnings
 
 
 def test_ray_splits_where_the_jobs_own_cuts_are(library, shots_clip, tmp_path):
