@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engines import OPENVINO_REQUIREMENT
+from .engines import OPENVINO_FOLDER, OPENVINO_REQUIREMENT
 from .engines.cpu import cpu_flags, native_bf16
 from .errors import RestyleError
 
@@ -213,7 +213,7 @@ PACKS = {
         "running one frame on the GPU",
     ),
     "openvino": Pack(
-        "OpenVINO", "openvino-site-packages", "openvino", plan_openvino, verify_openvino,
+        "OpenVINO", OPENVINO_FOLDER, "openvino", plan_openvino, verify_openvino,
         "running one frame through OpenVINO's child process", no_deps=True,
     ),
 }  # fmt: skip

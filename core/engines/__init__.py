@@ -39,6 +39,8 @@ OPENVINO_DEVICES = ("gpu", "npu")
 # The OpenVINO Restyle is tested with (requirements/runtime.txt pins the same; the
 # preferences' "Install OpenVINO" installs it).
 OPENVINO_REQUIREMENT = "openvino==2026.4.1"
+# Where that install goes, inside the extension's user folder (gpu_install.PACKS names it).
+OPENVINO_FOLDER = "openvino-site-packages"
 
 
 def torch_available() -> bool:
@@ -51,13 +53,10 @@ def openvino_available() -> bool:
 
 def openvino_origin() -> str:
     """Where OpenVINO comes from, for the run summary: ' from the add-on's install' when
-    the preferences installed it (its folder in ``gpu_install.PACKS``), else ''."""
-    from ..gpu_install import PACKS
-
+    the preferences installed it (into ``OPENVINO_FOLDER``), else ''."""
     spec = importlib.util.find_spec("openvino")
     origin = Path(spec.origin) if spec is not None and spec.origin else None
-    folder = PACKS["openvino"].folder
-    return " from the add-on's install" if origin and folder in origin.parts else ""
+    return " from the add-on's install" if origin and OPENVINO_FOLDER in origin.parts else ""
 
 
 def torch_cuda_usable() -> bool:
