@@ -119,7 +119,9 @@ def encode_clip(
                 stream.height, stream.width = frame.shape[:2]
                 stream.pix_fmt = rgba_format if has_alpha else rgb_format
                 if codec == "h264":
-                    params = ["scenecut=0"]
+                    # cpu-independent: x264's AVX-512 code reads unwritten memory, so without
+                    # it the same frames made different test movies (as in core/writers.py)
+                    params = ["scenecut=0", "cpu-independent=1"]
                     if gop:
                         params += [f"keyint={gop}", f"min-keyint={gop}"]
                     if bframes is not None:

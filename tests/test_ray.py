@@ -456,7 +456,9 @@ def test_a_lost_node_leaves_the_json_on_stdout_alone(library, tmp_path):
 
     from clips import encode_clip, pan_frames
 
-    clip = encode_clip(tmp_path / "pan.mkv", pan_frames(40), codec="ffv1")
+    # Frames large enough that a chunk outlasts the node's removal (at 160x96 a chunk of 20
+    # could finish first on an idle CPU, and then nothing was lost or retried).
+    clip = encode_clip(tmp_path / "pan.mkv", pan_frames(40, (480, 288)), codec="ffv1")
     out = tmp_path / "ray"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     doomed = cluster.add_node(num_cpus=1)
