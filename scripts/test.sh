@@ -4,8 +4,8 @@
 #      on 5.0 (the main venv: Python 3.11, numpy 1);
 #   2. the whole Blender suite on 5.2 LTS (Python 3.13, numpy 2) in a Debian trixie root
 #      (.ci/trixie-root; needs root privileges; built once, then reused);
-#   3. the whole Blender suite on 4.2 LTS and 4.5 LTS (venvs of their own, no torch: the
-#      training tests skip there) and 5.3 (trixie root);
+#   3. the whole Blender suite on 4.2 LTS and 4.5 LTS (venvs of their own, with torch, so
+#      training inside Blender runs there too) and 5.3 (trixie root; no torch for 3.13 here);
 #   4. the GUI tests: Debian's Blender under Xvfb in the trixie root (.ci/blender-gui);
 #   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
 # Every Blender installs the same zip with package_install_files. Arguments go to step 1's
