@@ -210,12 +210,11 @@ def test_inside_blender_openvino_runs_in_a_child_and_says_so(library, monkeypatc
     )
 
 
-def test_a_job_ends_its_child_when_it_ends(library, monkeypatch, index_clip_h264, tmp_path):
-    """Not whenever the garbage collector reaches the engine: at the end of the job."""
+def _record_children(monkeypatch) -> list:
+    """The children started from here on, inside a pretend Blender (so a job takes one)."""
     from restyle.core.engines import child as module
-    from restyle.core.job import StyleJob
 
-    started = []
+    started: list = []
     start = module._Child.start.__func__
     monkeypatch.setattr(
         module._Child,
@@ -223,6 +222,14 @@ def test_a_job_ends_its_child_when_it_ends(library, monkeypatch, index_clip_h264
         classmethod(lambda c, *a: started.append(start(c, *a)) or started[-1]),
     )
     monkeypatch.setitem(sys.modules, "bpy", object())
+    return started
+
+
+def test_a_job_ends_its_child_when_it_ends(library, monkeypatch, index_clip_h264, tmp_path):
+    """Not whenever the garbage collector reaches the engine: at the end of the job."""
+    from restyle.core.job import StyleJob
+
+    started = _record_children(monkeypatch)
     gc.disable()  # the child must end without the collector's help
     try:
         result = StyleJob(
@@ -245,18 +252,10 @@ def test_cancelling_a_job_on_the_child_does_not_hang(
 ):
     import threading
 
-    from restyle.core.engines import child as module
     from restyle.core.job import StyleJob
     from restyle.core.progress import CancelToken
 
-    started = []
-    start = module._Child.start.__func__
-    monkeypatch.setattr(
-        module._Child,
-        "start",
-        classmethod(lambda c, *a: started.append(start(c, *a)) or started[-1]),
-    )
-    monkeypatch.setitem(sys.modules, "bpy", object())
+    started = _record_children(monkeypatch)
     token, results = CancelToken(), []
 
     def progress(p):
