@@ -101,14 +101,17 @@ def parse_frames(text: str) -> list[int]:
 
 
 def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
-    """The image named by each scene frame (``0012.png``, ``12.png``) in ``folder``."""
+    """The image named by each scene frame (``0012.png``, ``12.png``, ``-015.png``) in
+    ``folder``."""
     from ..core.media import IMAGE_SUFFIXES
 
     if not folder.is_dir():
         raise RestyleError(f"the folder of styled keyframes does not exist: {folder}")
     by_frame: dict[int, list[Path]] = {}
     for path in folder.iterdir():
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit() and path.is_file():
+        # a strip moved before frame 0 has negative keyframes: Export writes -015.png
+        numbered = re.fullmatch(r"-?\d+", path.stem)
+        if path.suffix.lower() in IMAGE_SUFFIXES and numbered and path.is_file():
             by_frame.setdefault(int(path.stem), []).append(path)
     out = {}
     for frame in frames:

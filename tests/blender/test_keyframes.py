@@ -296,6 +296,25 @@ def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
     )
 
 
+@needs_torch
+def test_export_then_train_before_frame_zero(scene, saved, media, sequencer_area):
+    """A strip moved to start at a negative frame: Export names its keyframes -015.png, and
+    Train must find them there (it took only unsigned names: 'no styled image')."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=-20)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [-15, -12])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = saved / "restyle" / "keyframes" / source.name
+    assert sorted(f.name for f in folder.iterdir()) == ["-012.png", "-015.png"]
+
+    result = bpy.ops.restyle.train_style(strip=source.name, name="Before Zero", time_budget=2.0)
+
+    assert result == {"FINISHED"}
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    assert library.resolve("Before Zero").meta["keyframes"] == [5, 8]  # source frames
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
