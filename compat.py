@@ -86,6 +86,13 @@ def all_strips(editor: bpy.types.SequenceEditor) -> bpy.types.bpy_prop_collectio
     return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
 
 
+def strip_name_bytes() -> int:
+    """Bytes of UTF-8 a strip name holds (61: the RNA maximum less the terminator);
+    ``Sequence`` was renamed ``Strip`` in 4.4."""
+    owner = getattr(bpy.types, "Strip", None) or bpy.types.Sequence
+    return owner.bl_rna.properties["name"].length_max - 1
+
+
 def parent_meta(strip):
     """The meta strip holding ``strip``, or None at the top level."""
     return strip.parent_meta()

@@ -48,23 +48,35 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
     raise RestyleError(f"no free channel above channel {above} over frames {first}-{last}")
 
 
-def unique_strip_name(editor, name: str) -> str:
-    """``name``, else ``name.001``, ``name.002``...: Blender's own renaming of a taken name
-    replaces what follows its last dot, so a second ``clip.Comic Ink`` became ``clip.001``."""
+def unique_strip_name(editor, base: str, label: str) -> str:
+    """``<base>.<label>``, else ``.001``, ``.002``...: Blender's own renaming of a taken name
+    replaces what follows its last dot, so a second ``clip.Comic Ink`` became ``clip.001``.
+    A strip name holds few bytes and Blender cuts what is longer at its end (a long clip's
+    ``clip.Comic Ink`` came out ``clip.Comic``, the next ``clip.001``): ``base`` is
+    shortened instead, so the label and the number stay."""
     taken = set(compat.all_strips(editor).keys())
+    room = compat.strip_name_bytes()
+    label = _cut(label, room // 2)
     number = 0
-    candidate = name
-    while candidate in taken:
+    while True:
+        tail = f".{label}" + (f".{number:03d}" if number else "")
+        candidate = _cut(base, room - len(tail.encode())) + tail
+        if candidate not in taken:
+            return candidate
         number += 1
-        candidate = f"{name}.{number:03d}"
-    return candidate
+
+
+def _cut(text: str, size: int) -> str:
+    """``text`` cut to at most ``size`` bytes of UTF-8, never inside a character."""
+    return text.encode()[: max(0, size)].decode(errors="ignore")
 
 
 def add_styled_strip(
     scene: bpy.types.Scene,
     strips,
     source,
-    name: str,
+    base: str,
+    label: str,
     folder: str,
     filenames: Sequence[str],
     first: int,
@@ -76,10 +88,11 @@ def add_styled_strip(
 
     ``folder`` is the stored (possibly blend-relative) folder. ``filenames`` holds one image
     per scene frame (an image repeats where the source's rate is below the scene's), or
-    the one movie file. ``source`` (the strip styled, if still there) lends its placement.
+    the one movie file. ``source`` (the strip styled, if still there) lends its placement;
+    the strip is named ``<base>.<label>`` (``unique_strip_name``).
     """
     channel = free_channel(strips, above, first, first + count - 1)
-    name = unique_strip_name(scene.sequence_editor, name)
+    name = unique_strip_name(scene.sequence_editor, base, label)
     if movie:
         strip = strips.new_movie(
             name=name, filepath=folder + filenames[0], channel=channel, frame_start=first

@@ -56,10 +56,6 @@ class Request(Span):
     movie_name: str | None = None  # the output movie's file name, or None for images
     movie_done: bool = False  # that movie was made before with these settings: reuse it
 
-    @property
-    def strip_name(self) -> str:
-        return f"{self.source.name}.{self.style_name}"
-
     def filenames(self, suffix: str) -> list[str]:
         if self.movie_name:
             return [self.movie_name]
@@ -189,7 +185,8 @@ class StripJob(ModalJob):
             scene,
             strips,
             source,
-            request.strip_name,
+            request.source.name,
+            request.style_name,
             request.stored_folder,
             filenames,
             request.first,

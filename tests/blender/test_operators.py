@@ -254,6 +254,33 @@ def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
     assert all(folder.joinpath(n).stat().st_mtime_ns == t for n, t in stamps.items())
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["interview_take_03_camera_B_final_graded_v2_1080p", "Интервью_камера_Б_финальный_дубль"],
+)
+def test_a_long_source_name_keeps_the_style_in_the_strip_name(
+    scene, saved, media, sequencer_area, name
+):
+    """A strip name holds 61 bytes: Blender cut '<long clip>.Starry Swirls' at its end
+    ('….Starry Swi', a Cyrillic name even to '….'), and named the next one '<clip>.001'."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    source.name = name
+    made = []
+    for _ in range(2):
+        assert bpy.ops.restyle.apply_style(
+            strip=source.name, style=STYLE, frame_start=1, frame_end=2, temporal=0.0
+        ) == {"FINISHED"}
+        made.append(scene.sequence_editor.active_strip.name)
+    first, second = made
+    assert first.endswith(f".{STYLE_NAME}") and second.endswith(f".{STYLE_NAME}.001")
+    for made_name in made:
+        assert source.name.startswith(made_name.partition(f".{STYLE_NAME}")[0])
+        assert len(made_name.encode()) <= ext("compat").strip_name_bytes()
+    assert made_name in ext("operators.runner").RUN.summary
+
+
 def test_one_undo_step_removes_the_styled_strip(scene, saved, media, sequencer_area):
     import bpy
 
