@@ -7,7 +7,6 @@ the source frame each one shows comes from the strip's timing when core needs it
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
-from .output_strip import slug
+from .output_strip import slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
@@ -34,7 +33,7 @@ def keyframe_folder(strip_name: str) -> tuple[Path, str]:
     if bpy.data.filepath:
         relative = f"//restyle/keyframes/{name}/"
         return Path(bpy.path.abspath(relative)), relative
-    folder = Path(tempfile.gettempdir()) / "restyle" / "keyframes" / name
+    folder = temp_root() / "keyframes" / name  # saving the .blend copies it beside it
     return folder, str(folder) + os.sep
 
 

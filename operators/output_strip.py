@@ -183,7 +183,49 @@ def _keep_strip_frames(strip, beside: Path) -> int:
     return 1
 
 
+def keep_keyframes_with_blend(blend_path: str) -> int:
+    """Keyframes exported (and perhaps painted) while the .blend was unsaved lie in
+    ``<temp>/restyle/keyframes/<strip>/``; Train then looks beside the saved .blend and said
+    the folder did not exist. Copy each strip's files named by its keyframes to
+    ``//restyle/keyframes/<strip>/`` (a file already there is kept) and point images loaded
+    from them at the copies (``filepath_raw``: paint not yet saved stays in Blender).
+    Only for a first save: another unsaved file may have exported a strip of the same name.
+    Returns how many files were copied."""
+    if not blend_path or bpy.data.filepath:
+        return 0
+    moved: dict[Path, Path] = {}
+    for scene in bpy.data.scenes:
+        settings = getattr(scene, "restyle", None)
+        for strip in {k.strip for k in settings.keyframes} if settings else ():
+            frames = set(settings.strip_keyframes(strip))
+            folder = temp_root() / "keyframes" / slug(strip)
+            target = Path(blend_path).parent / "restyle" / "keyframes" / slug(strip)
+            for path in folder.iterdir() if folder.is_dir() else ():
+                number = re.fullmatch(r"-?\d+", path.stem)
+                if number and int(path.stem) in frames and path.is_file():
+                    if not (target / path.name).exists():
+                        moved[path.resolve()] = _copy_file(path, target)
+    for image in bpy.data.images:
+        if image.source == "FILE" and image.filepath_raw:
+            copy = moved.get(Path(bpy.path.abspath(image.filepath_raw)).resolve())
+            if copy is not None:
+                image.filepath_raw = str(copy)
+    return sum(1 for copy in moved.values() if copy is not None)
+
+
+def _copy_file(path: Path, folder: Path) -> Path | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(path, folder / path.name))
+    except OSError as exc:
+        print(f"Restyle: could not copy {path} beside the .blend: {exc}")
+        return None
+
+
 @bpy.app.handlers.persistent
 def keep_frames_on_save(filepath="", *_args) -> None:
-    """save_pre: a .blend saved for the first time takes its styled frames with it."""
-    keep_frames_with_blend(filepath if isinstance(filepath, str) else bpy.data.filepath)
+    """save_pre: a .blend saved for the first time takes its styled frames and exported
+    keyframes with it."""
+    path = filepath if isinstance(filepath, str) else bpy.data.filepath
+    keep_frames_with_blend(path)
+    keep_keyframes_with_blend(path)

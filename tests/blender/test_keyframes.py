@@ -315,6 +315,43 @@ def test_export_then_train_before_frame_zero(scene, saved, media, sequencer_area
     assert library.resolve("Before Zero").meta["keyframes"] == [5, 8]  # source frames
 
 
+@pytest.mark.unsaved
+def test_keyframes_exported_while_unsaved_go_with_the_blend(scene, media, tmp_path):
+    """Exported (and painted) before the .blend was ever saved, keyframes lie in the temp
+    folder; Train then looked beside the saved .blend: 'the folder of styled keyframes does
+    not exist'. Saving copies them there and points their loaded images at the copies.
+    (Saves the .blend: runs after the other unsaved tests, which come first.)"""
+    import shutil
+
+    import bpy
+
+    if bpy.data.filepath:
+        pytest.skip("this session already saved a .blend")
+    keyframes = ext("operators.keyframes")
+    source = top_strips(scene.sequence_editor).new_movie("src", str(media["index"]), 1, 1)
+    source.name = f"unsaved-{tmp_path.name}"  # the temp folder is every unsaved file's
+    keyframes.add_keyframes(scene.restyle, source.name, [3, 8])
+    temp = keyframes.keyframe_folder(source.name)[0]
+    try:
+        assert bpy.ops.restyle.export_keyframes(strip=source.name, load=True) == {"FINISHED"}
+        painted = invert(cv2.imread(str(temp / "0003.png")))
+        assert cv2.imwrite(str(temp / "0003.png"), painted)
+        assert cv2.imwrite(str(temp / "0005.png"), painted)  # not a keyframe: stays behind
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+    folder = tmp_path / "restyle" / "keyframes" / source.name
+    assert sorted(p.name for p in folder.iterdir()) == ["0003.png", "0008.png"]
+    assert np.array_equal(cv2.imread(str(folder / "0003.png")), painted)
+    loaded = {Path(bpy.path.abspath(i.filepath)) for i in bpy.data.images if i.source == "FILE"}
+    assert {folder / "0003.png", folder / "0008.png"} <= loaded
+    found = ext("operators.train_style").styled_in_folder(
+        keyframes.keyframe_folder(source.name)[0], [3, 8]
+    )
+    assert found == {3: folder / "0003.png", 8: folder / "0008.png"}
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
