@@ -748,15 +748,15 @@ def _same_path(a: Path, b: Path) -> bool:
         return False
 
 
-def _refuse_source_as_output(path: Path, info) -> None:
-    """An output that is the input, or a folder holding the input's frames, is refused even
-    with overwrite: the source is never written to."""
+def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
+    """An output that is the input (or another file the job reads, ``what``), or a folder
+    holding its frames, is refused even with overwrite: the source is never written to."""
     sources = list(info.files) if info.files else [info.path]
     if any(_same_path(path, Path(f)) or path.resolve() == Path(f).resolve() for f in sources):
-        raise RestyleError(f"output {path} is the input; choose another output")
+        raise RestyleError(f"output {path} is the {what}; choose another output")
     folders = {Path(f).resolve().parent for f in info.files}
     if path.resolve() in folders or (info.kind == "images" and _same_path(path, info.path)):
-        raise RestyleError(f"output folder {path} holds the input frames; choose another folder")
+        raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
 
 
 def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> None:

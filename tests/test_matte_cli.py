@@ -105,6 +105,26 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert not out.exists()
 
 
+def test_the_background_is_never_the_output(home, pan_movie, tmp_path, capsys):
+    """The --replace clip is read while the output is written: as the output (or inside its
+    folder) it was replaced by the composite, even though README refuses an output that is
+    an input whatever --overwrite says."""
+    clip = tmp_path / "background.mkv"
+    clip.write_bytes(pan_movie.read_bytes())
+    before = clip.read_bytes()
+    args = ["matte", str(pan_movie), "--replace", str(clip), "--end", "1", "--overwrite"]
+    assert main([*args, "-o", str(clip)]) == 2
+    assert "is the background" in capsys.readouterr().err
+    assert clip.read_bytes() == before
+    folder = tmp_path / "matted"
+    assert main(["matte", str(pan_movie), "-o", str(folder), "--end", "1"]) == 0
+    picture = folder / "000001.png"
+    kept = picture.read_bytes()
+    assert main([*args, "-o", str(folder), "--replace", str(picture)]) == 2
+    assert "holds the background frames" in capsys.readouterr().err
+    assert picture.read_bytes() == kept
+
+
 def test_alpha_needs_a_format_that_holds_it(home, pan_movie, tmp_path, capsys):
     assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m.mp4")]) == 2
     assert "cannot store the matte's alpha" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import RestyleError
-from ..job import JobPlan, StyleJob, _check_format_holds, file_stamp
+from ..job import JobPlan, StyleJob, _check_format_holds, _refuse_source_as_output, file_stamp
 from ..progress import Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
@@ -59,6 +59,21 @@ class MatteJob(StyleJob):
         if background is not None:
             _check_format_holds(fmt, replace(info, has_alpha=False))
         self._check_keyframes(info)
+
+    def place(self, plan: JobPlan, output=None) -> JobPlan:
+        """The output checked as ``StyleJob`` does, and never the background clip or picture:
+        the run reads it frame by frame while the output is written."""
+        placed = super().place(plan, output)
+        background = self.background()
+        if background is not None and background.path is not None:
+            from ..media import probe
+
+            try:
+                _refuse_source_as_output(placed.output, probe(background.path), "background")
+            except RestyleError:
+                self._plan = None
+                raise
+        return placed
 
     def _check_keyframes(self, info) -> None:
         if not self.keyframes:
