@@ -39,7 +39,11 @@ class MatteJob(StyleJob):
         )
 
     def background(self) -> BackgroundSpec | None:
-        return parse_background(self.replace) if self.replace else None
+        if self.replace is None:
+            return None
+        if not str(self.replace).strip():  # an unset "$BACKGROUND" must not write alpha instead
+            raise RestyleError("--replace is empty: give a picture, a clip, #RRGGBB or blur")
+        return parse_background(self.replace)
 
     def _check_options(self) -> None:
         super()._check_options()
