@@ -20,7 +20,7 @@ from ..core.errors import RestyleError
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
 from .output_strip import slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
+from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
 
 CUT_MARKER = "cut"
 
@@ -107,8 +107,8 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         if strip.type not in SUPPORTED:
             self.report({"ERROR"}, f"'{strip.name}' is not a movie or image strip")
             return {"CANCELLED"}
-        left, right = compat.handles(strip)
-        if not left <= frame < right:
+        shown = visible_frames(strip)  # a trimmed meta strip hides some of it
+        if shown is None or not shown[0] <= frame <= shown[1]:
             self.report({"ERROR"}, f"frame {frame} is outside '{strip.name}'")
             return {"CANCELLED"}
         settings = scene.restyle

@@ -8,6 +8,7 @@ from bpy.types import Operator
 
 from .. import compat
 from .runner import RUN
+from .strip_source import visible_frames
 
 
 class RESTYLE_OT_set_frame_range(Operator):
@@ -52,7 +53,10 @@ class RESTYLE_OT_set_frame_range(Operator):
             if strip is None:
                 self.report({"ERROR"}, "No active strip")
                 return {"CANCELLED"}
-            first, last = compat.shown_frames(strip)
+            if visible_frames(strip) is None:
+                self.report({"ERROR"}, f"'{strip.name}' is hidden by its meta strip's ends")
+                return {"CANCELLED"}
+            first, last = visible_frames(strip)
         elif self.source == "PREVIEW":
             if scene.use_preview_range:
                 first, last = scene.frame_preview_start, scene.frame_preview_end
@@ -75,9 +79,8 @@ class RESTYLE_OT_set_frame_range(Operator):
         if not settings.whole_strip:
             return settings.frame_start, settings.frame_end
         strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
-        if strip is not None:
-            return compat.shown_frames(strip)
-        return scene.frame_start, scene.frame_end
+        shown = visible_frames(strip) if strip is not None else None
+        return shown or (scene.frame_start, scene.frame_end)
 
 
 class RESTYLE_OT_cancel(Operator):

@@ -149,6 +149,17 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     )
 
 
+def visible_frames(strip) -> tuple[int, int] | None:
+    """The scene frames ``strip`` shows, inclusive, clipped by the meta strips holding it
+    (None: they hide it). Its own handles alone overstate a strip in a trimmed meta."""
+    ranges = [compat.shown_frames(strip)]
+    meta = compat.parent_meta(strip)
+    while meta is not None:
+        ranges.append(compat.shown_frames(meta))
+        meta = compat.parent_meta(meta)
+    return intersect(*ranges)
+
+
 def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[int, int]]:
     """Names of the metas holding ``strip`` (outermost first) and what of it is visible."""
     ranges = [compat.shown_frames(strip)]

@@ -6,7 +6,7 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
-from ..operators.strip_source import KIND_WORDS, SUPPORTED
+from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
 
 
@@ -70,8 +70,9 @@ class RESTYLE_PT_range(RestylePanel, Panel):
         if settings.whole_strip:
             strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
             text = "Whole strip"
-            if strip is not None:
-                text += ": {} - {}".format(*compat.shown_frames(strip))
+            shown = visible_frames(strip) if strip is not None else None
+            if shown is not None:
+                text += ": {} - {}".format(*shown)
             col.label(text=text, icon="SEQ_STRIP_DUPLICATE")
         else:
             row = col.row(align=True)

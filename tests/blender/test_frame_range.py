@@ -42,6 +42,40 @@ def test_apply_and_suggest_share_the_out_of_range_rule(scene, sequencer_area, cl
     assert keyframes and all(8 <= k <= 20 for k in keyframes)
 
 
+def test_a_strip_in_a_trimmed_meta_offers_only_what_it_shows(scene, sequencer_area, clip):
+    """'From Strip' took the strip's own handles (1-24) where its meta hides 1-5, and Apply
+    then refused that very range; Add Keyframe took a hidden frame that Export refused."""
+    import bpy
+    from test_panels import CheckedLayout, labels
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    for strip in ext("compat").all_strips(scene.sequence_editor):
+        strip.select = strip == source
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.sequencer.meta_make() == {"FINISHED"}
+        ext("compat").strip_set(source.parent_meta(), "left_handle", 6)
+        scene.sequence_editor.active_strip = source
+        calls: list = []
+        shim = type("Shim", (), {"layout": CheckedLayout(calls)})()
+        ext("panels.sequencer").RESTYLE_PT_range.draw(shim, bpy.context)
+        assert "Whole strip: 6 - 24" in labels(calls)
+
+        assert bpy.ops.restyle.set_frame_range(source="STRIP") == {"FINISHED"}
+        settings = scene.restyle
+        assert (settings.frame_start, settings.frame_end) == (6, 24)
+        settings.frame_start = settings.frame_end = 0
+        scene.frame_set(10)
+        assert bpy.ops.restyle.set_frame_range(source="END") == {"FINISHED"}
+        assert (settings.frame_start, settings.frame_end) == (6, 10)
+
+        scene.frame_set(3)
+        with pytest.raises(RuntimeError, match="frame 3 is outside"):
+            bpy.ops.restyle.keyframe_add()
+        scene.frame_set(6)
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+    assert settings.strip_keyframes(source.name) == [6]
+
+
 def test_preferences_and_sidebar_offer_the_same_engine_choices(restyle):
     import bpy
 
