@@ -62,3 +62,25 @@ def test_keyframe_matte_is_learned_and_applied(matte_library, pan_movie, painted
     again = MatteJob(pan_movie, out, library=matte_library, keyframes={0: other}, end=4)
     with pytest.raises(RestyleError, match="other settings"):
         again.validate()
+
+
+def test_cancel_while_learning_stops_the_run_at_once(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
+    """Ctrl-C while the keyframes were learned was ignored until the training budget ran
+    out (60 s by default), and then every frame was matted anyway."""
+    import time
+
+    from restyle.core.progress import CancelToken
+
+    token = CancelToken()
+
+    def progress(p):
+        if p.stage == "training":
+            token.cancel()
+
+    out = tmp_path / "cancelled"
+    job = MatteJob(pan_movie, out, library=matte_library, keyframes={0: painted}, train_seconds=30)
+    t0 = time.monotonic()
+    result = job.run(progress=progress, cancel=token)
+    assert result.cancelled and result.written == 0
+    assert time.monotonic() - t0 < 15
+    assert not out.exists()

@@ -9,9 +9,16 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import RestyleError
-from ..job import JobPlan, StyleJob, _check_format_holds, _refuse_source_as_output, file_stamp
-from ..progress import Progress
+from ..errors import Cancelled, RestyleError
+from ..job import (
+    JobPlan,
+    JobResult,
+    StyleJob,
+    _check_format_holds,
+    _refuse_source_as_output,
+    file_stamp,
+)
+from ..progress import CancelToken, Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
 from .matte import KeyframeCorrector, MatteCoherence, Matter, MatteSettings, read_mask, work_rgb
@@ -110,6 +117,18 @@ class MatteJob(StyleJob):
         }
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
+    def run(self, progress=None, cancel: CancelToken | None = None, plan=None) -> JobResult:
+        """``StyleJob.run``; Ctrl-C while learning the keyframes cancels the run (nothing is
+        written yet) instead of waiting for the training budget to end."""
+        plan = plan or self._current_plan() or self.validate()
+        self._cancel = cancel
+        try:
+            return super().run(progress, cancel, plan)
+        except Cancelled:
+            if cancel is None or not cancel.cancelled:
+                raise
+            return JobResult(plan.output, cancelled=True, style=MATTE.id)
+
     # -- the hooks StyleJob's run calls ----------------------------------------------------
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
         from .matte_model import install_matte, matte_ready
@@ -149,7 +168,13 @@ class MatteJob(StyleJob):
                     Progress(0, plan.total, p.fps, p.eta_s, "training", "learning the keyframes")
                 )
 
-        return KeyframeCorrector.train(pairs, seconds=self.train_seconds, progress=report)
+        cancel = getattr(self, "_cancel", None)
+        corrector = KeyframeCorrector.train(
+            pairs, seconds=self.train_seconds, progress=report, cancel=cancel
+        )
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("cancelled while learning the keyframes")
+        return corrector
 
     def _temporal(self):
         return MatteCoherence(self.temporal) if self.temporal > 0 else None
