@@ -126,6 +126,17 @@ def test_the_background_is_never_the_output(home, pan_movie, tmp_path, capsys):
     assert picture.read_bytes() == kept
 
 
+def test_a_missing_mask_is_one_line_that_says_so(home, pan_movie, tmp_path, capfd):
+    """OpenCV printed its own '[ WARN:0@...] findDecoder imread_' line above the error, which
+    blamed the file: 'not an image or corrupt'."""
+    pytest.importorskip("torch")
+    out = tmp_path / "never"
+    assert main(["matte", str(pan_movie), "-o", str(out), "-k", "3=no/such/mask.png"]) == 2
+    err = capfd.readouterr().err.strip()
+    assert err == "restyle: error: cannot read the mask no/such/mask.png: no such file"
+    assert not out.exists()
+
+
 def test_alpha_needs_a_format_that_holds_it(home, pan_movie, tmp_path, capsys):
     assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m.mp4")]) == 2
     assert "cannot store the matte's alpha" in capsys.readouterr().err

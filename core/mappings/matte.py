@@ -305,6 +305,8 @@ def _work_alpha(alpha: np.ndarray, guide, peak: np.float32) -> np.ndarray:
 
 def read_mask(path: Path, width: int, height: int) -> np.ndarray:
     """A painted matte (any picture: its alpha if it has one, else its luma) → float32 [0, 1]."""
+    if not Path(path).is_file():  # OpenCV would print its own warning first
+        raise RestyleError(f"cannot read the mask {path}: no such file")
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise RestyleError(f"cannot read the mask {path}: not an image or corrupt")
