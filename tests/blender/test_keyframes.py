@@ -319,8 +319,9 @@ def test_export_then_train_before_frame_zero(scene, saved, media, sequencer_area
 def test_keyframes_exported_while_unsaved_go_with_the_blend(scene, media, tmp_path):
     """Exported (and painted) before the .blend was ever saved, keyframes lie in the temp
     folder; Train then looked beside the saved .blend: 'the folder of styled keyframes does
-    not exist'. Saving copies them there and points their loaded images at the copies.
-    (Saves the .blend: runs after the other unsaved tests, which come first.)"""
+    not exist'. The save_pre handler copies them there and points their loaded images at the
+    copies. (Called as Blender calls it before a first save, so the session stays unsaved
+    for the other unsaved tests; test_saving_keeps_frames_made_while_unsaved saves.)"""
     import shutil
 
     import bpy
@@ -337,7 +338,7 @@ def test_keyframes_exported_while_unsaved_go_with_the_blend(scene, media, tmp_pa
         painted = invert(cv2.imread(str(temp / "0003.png")))
         assert cv2.imwrite(str(temp / "0003.png"), painted)
         assert cv2.imwrite(str(temp / "0005.png"), painted)  # not a keyframe: stays behind
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+        ext("operators.output_strip").keep_frames_on_save(str(tmp_path / "edit.blend"))
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -346,9 +347,7 @@ def test_keyframes_exported_while_unsaved_go_with_the_blend(scene, media, tmp_pa
     assert np.array_equal(cv2.imread(str(folder / "0003.png")), painted)
     loaded = {Path(bpy.path.abspath(i.filepath)) for i in bpy.data.images if i.source == "FILE"}
     assert {folder / "0003.png", folder / "0008.png"} <= loaded
-    found = ext("operators.train_style").styled_in_folder(
-        keyframes.keyframe_folder(source.name)[0], [3, 8]
-    )
+    found = ext("operators.train_style").styled_in_folder(folder, [3, 8])
     assert found == {3: folder / "0003.png", 8: folder / "0008.png"}
 
 
