@@ -144,6 +144,14 @@ def _parse_keyframe(text: str, what: str = "STYLED_IMAGE") -> tuple[int, Path]:
     return int(frame), Path(path)
 
 
+def _keyframes(texts: Sequence[str], what: str = "STYLED_IMAGE") -> dict[int, Path]:
+    """``-k FRAME=PATH`` options as a dict; a frame given twice is refused, not replaced."""
+    keyframes = dict(_parse_keyframe(k, what) for k in texts)
+    if len(keyframes) != len(texts):
+        raise RestyleError("each keyframe may be given once")
+    return keyframes
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .engines import torch_available
 
@@ -152,9 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train.keyframes import train_from_keyframes
     from .train.trainer import TrainConfig
 
-    keyframes = dict(_parse_keyframe(k) for k in args.keyframe)
-    if len(keyframes) != len(args.keyframe):
-        raise RestyleError("each keyframe may be given once")
+    keyframes = _keyframes(args.keyframe)
     if args.time_budget <= 0:
         raise RestyleError("--time-budget must be positive")
     config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
@@ -590,7 +596,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         library=_library(args),
-        keyframes=dict(_parse_keyframe(k, "MASK") for k in args.keyframe or ()) or None,
+        keyframes=_keyframes(args.keyframe or (), "MASK") or None,
         train_seconds=args.train_seconds,
     )
     if args.plan:

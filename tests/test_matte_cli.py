@@ -94,6 +94,7 @@ def test_replace_with_a_clip_and_blur(home, pan_movie, tmp_path):
         (["--temporal", "2"], "between 0 and 1"),
         (["-k", "3"], "FRAME=MASK"),
         (["-k", "99=mask.png"], "outside"),
+        (["-k", "3=a.png", "-k", "3=b.png"], "given once"),  # the last one was used silently
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
