@@ -312,6 +312,7 @@ def _report_run(
         "cancelled": result.cancelled,
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
+        "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source
     }
     _emit(args, {**common, **record}, text)
     return EXIT_CANCELLED if result.cancelled else 0
@@ -363,7 +364,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         "style": result.style,
         "engine": result.engine,
         "warping_error": result.warping_error,
-        "warnings": result.warnings,
     }
     return _report_run(args, result, fmt, "styled", record, extra)
 

@@ -234,3 +234,30 @@ def test_long_shots_are_solved_in_windows_without_seams(monkeypatch):
     before = jitter(motion)
     after = jitter(track_camera(warped(plan, frames), find_cuts=False))
     assert after["shift_px"] <= 0.25 * before["shift_px"], (before, after)
+
+
+def test_json_carries_the_warnings(tmp_path, capsys):
+    """A variable-rate source's warning went to stderr only: stylize's --json record had it
+    under 'warnings', stabilize's and matte's had no such key."""
+    import json
+
+    import av
+
+    from restyle.core.cli import main
+
+    from clips import index_frame
+
+    path = tmp_path / "vfr.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "bgr0"
+        for slot in (0, 1, 2, 5, 6, 7):  # slots 3 and 4 have no frame of their own
+            frame = av.VideoFrame.from_ndarray(index_frame(slot, (96, 64)), format="rgb24")
+            frame.pts = slot
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    assert main(["stabilize", str(path), "-o", str(tmp_path / "out"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert any("variable frame rate" in w for w in record["warnings"])
