@@ -140,9 +140,9 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         return new
 
     def _under(self, strips, matte, kind, name, first, last, source=None):
-        """A new effect strip in the matte's channel; the matte moves up a free channel."""
-        _remove_backgrounds(strips, matte)
-        channel = matte.channel
+        """A new effect strip where the previous background was, else in the matte's channel
+        (the matte moves up a free channel)."""
+        channel = _background_channel(strips, matte, first, last)
         _lift_above(strips, matte, channel, first, last)
         inputs = compat.effect_inputs(source) if source is not None else {}
         return strips.new_effect(
@@ -153,8 +153,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         """A blur of what lies under the matte, over exactly its range. Blender ties an effect
         to its input's range, so a blur of the source itself covered the whole source: it
         blurs an adjustment layer (everything below it) over ``first..last`` instead."""
-        _remove_backgrounds(strips, matte)
-        channel = matte.channel
+        channel = _background_channel(strips, matte, first, last)
         above = free_channel([s for s in strips if s != matte], channel, first, last)
         _lift_above(strips, matte, above, first, last)
         span = compat.effect_span(first, last)
@@ -173,8 +172,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
             raise RestyleError(
                 f"background '{text}' is not a strip, a picture file, #RRGGBB or BLUR"
             )
-        _remove_backgrounds(strips, matte)
-        channel = matte.channel
+        channel = _background_channel(strips, matte, first, last)
         _lift_above(strips, matte, channel, first, last)
         new = strips.new_image(
             name=f"{matte.name}.Background",
@@ -194,6 +192,18 @@ def _metas(strip) -> tuple[str, ...]:
         names.insert(0, meta.name)
         meta = compat.parent_meta(meta)
     return tuple(names)
+
+
+def _background_channel(strips, matte, first: int, last: int) -> int:
+    """Remove the background Restyle put under ``matte`` before; the new one goes where it
+    was, when that is still free over ``first..last``, else in the matte's channel (the
+    matte then moves up). Each replacement lifted the matte a channel or two higher."""
+    freed = min((s.channel for s in strips if s.get(BACKGROUND_OF) == matte.name), default=None)
+    _remove_backgrounds(strips, matte)
+    if freed is None or freed >= matte.channel:
+        return matte.channel
+    others = [s for s in strips if s != matte]
+    return freed if free_channel(others, freed - 1, first, last) == freed else matte.channel
 
 
 def _remove_backgrounds(strips, matte) -> None:

@@ -124,6 +124,22 @@ def test_replace_background_with_a_colour_and_a_blur(scene, pan_strip):
     assert sorted(s.name for s in all_strips(scene)) == sorted([pan_strip.name, matte.name])
 
 
+def test_replacing_a_background_again_and_again_keeps_the_stack_in_place(scene, pan_strip):
+    """Each new background went into the matte's channel and lifted the matte over it, so
+    trying a colour, a blur, a colour... climbed the matte 4, 6, 8, 10 leaving empty channels
+    behind; the new one now takes the place of the one it replaces."""
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 11)
+    name = matte.name
+    for background in ("#00FF00", "BLUR", "#0000FF", "BLUR", "#FF0000"):
+        assert bpy.ops.restyle.replace_background(strip=name, background=background) == {"FINISHED"}
+        ours = [s for s in all_strips(scene) if s.get("restyle_background_of") == name]
+        assert min(s.channel for s in ours) == 3  # right above the source, on channel 2
+        assert max(s.channel for s in ours) < matte.channel <= 5
+    assert [s.type for s in ours] == ["COLOR"]
+
+
 def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_strip):
     import bpy
 
