@@ -24,6 +24,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy.types import Operator
 
+from .. import compat
 from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
@@ -128,6 +129,19 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
 
             runner = RaySubmission(job, values["ray_address"])
         return self.strip_request(span, job, info.name, runner=runner, **landing)
+
+    def _make_strip(self, request):
+        """A styled matte is still its source's matte (the alpha is kept): it keeps the mark
+        and blending, so Replace Background (BLUR too) and its panel take it as one."""
+        from .matte import MATTE_OF
+
+        strip = super()._make_strip(request)
+        editor = bpy.data.scenes[request.scene].sequence_editor
+        source = compat.all_strips(editor).get(request.source.name)
+        if source is not None and source.get(MATTE_OF) is not None:
+            strip[MATTE_OF] = source[MATTE_OF]
+            strip.blend_type, strip.alpha_mode = source.blend_type, source.alpha_mode
+        return strip
 
     def _style(self, settings) -> str:
         if self.style:

@@ -127,7 +127,12 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
             new = self._under(strips, matte, "COLOR", f"{matte.name}.Background", first, last)
             new.color = tuple(c / 255.0 for c in rgb)
         elif text.upper() == "BLUR":
-            source = compat.all_strips(editor).get(matte.get(MATTE_OF, ""))
+            if matte.get(MATTE_OF) is None:
+                raise RestyleError(
+                    f"BLUR blurs what a matte was made from, and '{matte.name}' was not made "
+                    "by Matte: use a strip, a picture or #RRGGBB"
+                )
+            source = compat.all_strips(editor).get(matte[MATTE_OF])
             if source is None:
                 raise RestyleError(
                     f"BLUR needs the strip '{matte.name}' was matted from; it is gone"

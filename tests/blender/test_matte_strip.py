@@ -140,6 +140,31 @@ def test_replacing_a_background_again_and_again_keeps_the_stack_in_place(scene, 
     assert [s.type for s in ours] == ["COLOR"]
 
 
+def test_a_styled_matte_is_still_a_matte(scene, pan_strip, sequencer_area):
+    """Apply on a matte strip keeps its alpha, but the styled strip lost the matte's mark:
+    BLUR behind the styled person said its source 'is gone', and the Background panel
+    offered Matte for it instead of Replace Background."""
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 11)
+    assert bpy.ops.restyle.apply_style(
+        strip=matte.name, style="comic-ink", frame_start=10, frame_end=11, temporal=0.0
+    ) == {"FINISHED"}
+    person = scene.sequence_editor.active_strip
+    assert person.get("restyle_matte_of") == pan_strip.name
+    assert (person.blend_type, person.alpha_mode) == (matte.blend_type, matte.alpha_mode)
+    assert bpy.ops.restyle.replace_background(strip=person.name, background="BLUR") == {"FINISHED"}
+    blur = next(s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR")
+    assert pan_strip.channel < blur.channel < person.channel and shown_frames(blur) == (10, 11)
+    assert _panel_operators(scene, person, sequencer_area) == ["restyle.replace_background"]
+
+    # A strip that was never matted: the reason, and nothing changes.
+    before = {s.name: s.channel for s in all_strips(scene)}
+    with pytest.raises(RuntimeError, match="'pan' was not made by Matte"):
+        bpy.ops.restyle.replace_background(strip=pan_strip.name, background="BLUR")
+    assert {s.name: s.channel for s in all_strips(scene)} == before
+
+
 def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_strip):
     import bpy
 
@@ -167,26 +192,30 @@ def test_one_undo_step_removes_the_matte_strip(scene, pan_strip):
     assert sorted(all_strips(bpy.data.scenes[name]).keys()) == before
 
 
-def test_background_panel_draws_for_a_source_and_a_matte(scene, pan_strip, sequencer_area):
+def _panel_operators(scene, strip, area) -> list[str]:
+    """The operators the Background panel offers with ``strip`` active."""
+    import bpy
     from test_panels import CheckedLayout
     from vse import ext, sequencer_override
 
     panel = ext("panels.background").RESTYLE_PT_background
+    scene.sequence_editor.active_strip = strip
+    calls: list = []
+    with sequencer_override(scene, area):
+        assert panel.poll(bpy.context)
+        shim = type("Shim", (), {})()
+        shim.layout = CheckedLayout(calls)
+        panel.draw(shim, bpy.context)
+    return [c[1]["operator"] for c in calls if c[0] == "operator"]
+
+
+def test_background_panel_draws_for_a_source_and_a_matte(scene, pan_strip, sequencer_area):
     matte = _matte(scene, pan_strip, 10, 11)
     for strip, expected in (
         (pan_strip, "restyle.matte_strip"),
         (matte, "restyle.replace_background"),
     ):
-        scene.sequence_editor.active_strip = strip
-        calls: list = []
-        with sequencer_override(scene, sequencer_area):
-            import bpy
-
-            assert panel.poll(bpy.context)
-            shim = type("Shim", (), {})()
-            shim.layout = CheckedLayout(calls)
-            panel.draw(shim, bpy.context)
-        assert [c[1]["operator"] for c in calls if c[0] == "operator"] == [expected]
+        assert _panel_operators(scene, strip, sequencer_area) == [expected]
 
 
 def test_person_in_one_style_over_the_background_in_another(scene, pan_strip):
