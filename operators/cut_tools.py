@@ -109,7 +109,17 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             strip = strips.get(step.strip)
             if strip is None:
                 raise RestyleError(f"strip '{step.strip}' is gone")
-            strip.split(frame=step.frame, split_method="SOFT")
+            right = strip.split(frame=step.frame, split_method="SOFT")
+            if right is not None:
+                _move_keyframes(scene.restyle, step.strip, right.name, step.frame)
+
+
+def _move_keyframes(settings, left: str, right: str, frame: int) -> None:
+    """Keyframes from ``frame`` on now show the split's right part: they go with it (they
+    stayed with the left part, outside it, so Export and Train refused them)."""
+    for item in settings.keyframes:
+        if item.strip == left and item.frame >= frame:
+            item.strip = right
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):

@@ -109,6 +109,21 @@ def test_split_inside_a_range_only(scene, clips, sequencer_area):
     assert pieces == [(1, 2 * SHOT), (2 * SHOT + 1, 3 * SHOT)]
 
 
+def test_split_keyframes_go_with_the_part_that_shows_them(scene, saved, clips, sequencer_area):
+    """Suggest Keyframes, then Split at Cuts: the keyframes of the later shots stayed with
+    the first part, outside it, so Export refused them on every part."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    settings = scene.restyle
+    ext("operators.keyframes").add_keyframes(settings, source.name, [4, SHOT + 2, 3 * SHOT])
+    assert bpy.ops.restyle.split_at_cuts(strip=source.name) == {"FINISHED"}
+    parts = sorted(all_strips(scene), key=lambda s: shown_frames(s)[0])
+    assert [settings.strip_keyframes(p.name) for p in parts] == [[4], [SHOT + 2], [3 * SHOT]]
+    for part in parts:
+        assert bpy.ops.restyle.export_keyframes(strip=part.name, load=False) == {"FINISHED"}
+
+
 def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer_area):
     import bpy
 
