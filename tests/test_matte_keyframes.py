@@ -84,3 +84,29 @@ def test_cancel_while_learning_stops_the_run_at_once(matte_library, pan_movie, p
     assert result.cancelled and result.written == 0
     assert time.monotonic() - t0 < 15
     assert not out.exists()
+
+
+def test_a_rerun_with_every_frame_written_does_not_train(
+    matte_library,
+    pan_movie,  # noqa: F811
+    painted,
+    tmp_path,
+    monkeypatch,
+):
+    """A rerun (a farm's retry) learned the keyframes for the whole budget (60 s by
+    default), then reused every frame and wrote nothing."""
+    from restyle.core.mappings.matte import KeyframeCorrector
+
+    options = {"library": matte_library, "keyframes": {0: painted}, "train_seconds": 1, "end": 2}
+    first = MatteJob(pan_movie, tmp_path / "out", **options).run()
+    assert first.written == 3
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again for a folder that was finished")
+
+    monkeypatch.setattr(KeyframeCorrector, "train", no_training)
+    again = MatteJob(pan_movie, tmp_path / "out", **options).run()
+    assert again.reused == 3 and again.written == 0
+    (tmp_path / "out" / "000001.png").unlink()  # a frame still to make: it trains
+    with pytest.raises(AssertionError, match="trained again"):
+        MatteJob(pan_movie, tmp_path / "out", **options).run()

@@ -11,10 +11,14 @@ from pathlib import Path
 
 from ..errors import Cancelled, RestyleError
 from ..job import (
+    FRAME_NAME,
+    MANIFEST,
     JobPlan,
     JobResult,
     StyleJob,
     _check_format_holds,
+    _parse_manifest,
+    _read_bytes,
     _refuse_source_as_output,
     file_stamp,
 )
@@ -144,7 +148,9 @@ class MatteJob(StyleJob):
         matter = Matter(self._library(), self.matte_settings)
         info = plan.info  # load the network now: a bad device fails before any file exists
         matter.load(matter.settings.variant(info.width, info.height))
-        if self.keyframes:
+        if self.keyframes and _all_written(plan):  # a rerun: nothing to matte, no training
+            matter.corrector = _not_learned
+        elif self.keyframes:
             matter.corrector = self._learn_keyframes(matter, plan)
         return matter
 
@@ -188,6 +194,29 @@ class MatteJob(StyleJob):
             return writer
         start = self._current_plan().start if self._current_plan() else self.start
         return CompositingWriter(writer, Background(background), start)
+
+
+def _all_written(plan: JobPlan) -> bool:
+    """Every frame of the range is already in the output folder, made with these settings
+    (as ``job._Run.done`` reads it): a rerun has nothing left to matte."""
+    if plan.format.movie or plan.output is None:
+        return False
+    record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
+    if record.get("key") != plan.key:
+        return False
+    stale = set(record.get("stale") or ())
+    for index in range(plan.start, plan.end + 1):
+        name = FRAME_NAME.format(index=index) + plan.format.suffix
+        try:
+            if name in stale or (plan.output / name).stat().st_size == 0:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _not_learned(rgb_small, coarse):
+    raise RestyleError("internal: a frame was matted after the keyframes were skipped")
 
 
 class CompositingWriter:
