@@ -290,19 +290,25 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
 
     def execute(self, context):
         try:
-            written, kept, folder = self.export(context)
+            written, kept, folder, unsaved = self.export(context)
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         message = f"{len(written)} keyframe(s) exported to {folder}"
         if kept:
             message += f"; {len(kept)} painted file(s) kept: {', '.join(p.name for p in kept)}"
+        if unsaved:
+            message += (
+                f"; {len(unsaved)} image(s) with paint not saved yet left as painted: "
+                f"{', '.join(unsaved)} (save them: Train reads the files)"
+            )
+        if kept or unsaved:
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
         return {"FINISHED"}
 
-    def export(self, context) -> tuple[list[Path], list[Path], Path]:
+    def export(self, context) -> tuple[list[Path], list[Path], Path, list[str]]:
         import cv2
 
         from ..core.media import decode_range, probe
@@ -338,15 +344,19 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             os.replace(part, path)
             written.append(path)
         load = self.load if self.properties.is_property_set("load") else settings.open_exported
-        if load:
-            for path in written + kept:
-                _load_image(path)
-        return written, kept, folder
+        unsaved = [_load_image(path) for path in written + kept] if load else []
+        return written, kept, folder, [name for name in unsaved if name]
 
 
-def _load_image(path: Path) -> None:
+def _load_image(path: Path) -> str:
+    """Load the file as an image, or show an image loaded before its new pixels; one with
+    paint not saved yet is left as it is (reloading threw that paint away). Returns its name
+    then, else ''."""
     image = bpy.data.images.load(str(path), check_existing=True)
+    if image.is_dirty:
+        return image.name
     image.reload()  # a file exported again shows its new pixels
+    return ""
 
 
 classes = (

@@ -351,6 +351,31 @@ def test_keyframes_exported_while_unsaved_go_with_the_blend(scene, media, tmp_pa
     assert found == {3: folder / "0003.png", 8: folder / "0008.png"}
 
 
+def test_export_again_keeps_paint_not_saved_yet(scene, saved, media, sequencer_area):
+    """Export, paint a keyframe in Blender's Image Editor, add a keyframe, Export again: the
+    reload of every exported image threw the paint not yet saved away."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    keyframes = ext("operators.keyframes")
+    keyframes.add_keyframes(scene.restyle, source.name, [6])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=True) == {"FINISHED"}
+    folder = saved / "restyle" / "keyframes" / source.name
+    (image,) = [
+        i for i in bpy.data.images if Path(bpy.path.abspath(i.filepath)) == folder / "0006.png"
+    ]
+    paint = np.zeros(len(image.pixels), np.float32)
+    paint[0::4] = paint[3::4] = 1.0  # red
+    image.pixels.foreach_set(paint)
+    assert image.is_dirty
+
+    keyframes.add_keyframes(scene.restyle, source.name, [9])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=True) == {"FINISHED"}
+
+    assert image.is_dirty and image.pixels[0] == 1.0 and image.pixels[1] == 0.0
+    assert (folder / "0009.png").is_file()
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
