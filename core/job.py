@@ -39,6 +39,7 @@ from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
     OutputLock,
+    current_umask,
     format_for_output,
     movie_path,
     output_format,
@@ -712,6 +713,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temp, 0o666 & ~current_umask())  # as the frames: another user may resume
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

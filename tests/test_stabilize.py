@@ -261,3 +261,23 @@ def test_json_carries_the_warnings(tmp_path, capsys):
     assert main(["stabilize", str(path), "-o", str(tmp_path / "out"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert any("variable frame rate" in w for w in record["warnings"])
+
+
+def test_the_manifest_is_as_shareable_as_the_frames(tmp_path):
+    """A farm's second user (same group, umask 002) could write the frames but not read the
+    folder's .restyle.json (mkstemp's private 0600), so its resume was refused as 'frames
+    made with other settings'."""
+    import os
+    import stat
+
+    from clips import make_image_sequence
+
+    folder = make_image_sequence(tmp_path / "in", 3, (96, 64))[0].parent
+    old = os.umask(0o002)
+    try:
+        result = StabilizeJob(folder, tmp_path / "out").run()
+    finally:
+        os.umask(old)
+    frame_mode = stat.S_IMODE(result.frame_files[0].stat().st_mode)
+    manifest_mode = stat.S_IMODE((tmp_path / "out" / ".restyle.json").stat().st_mode)
+    assert frame_mode == manifest_mode == 0o664
