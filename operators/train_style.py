@@ -155,6 +155,21 @@ def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int,
     return out
 
 
+def _refuse_unsaved_paint(styled: dict[int, Path]) -> None:
+    """Training reads the files: a keyframe painted in the Image Editor and not saved would
+    train on the unpainted frame (a wasted run that learns nothing)."""
+    files = {path.resolve(): frame for frame, path in styled.items()}
+    for image in bpy.data.images:
+        if image.source != "FILE" or not image.is_dirty or not image.filepath:
+            continue
+        path = Path(bpy.path.abspath(image.filepath, library=image.library)).resolve()
+        if path in files:
+            raise RestyleError(
+                f"keyframe {files[path]}'s image '{image.name}' has paint not saved yet: "
+                "save it (Image > Save) first"
+            )
+
+
 def show_preview(image: np.ndarray) -> None:
     """Put a uint8 RGB frame into the ``Restyle Preview`` image (made or resized as needed)."""
     height, width = image.shape[:2]
@@ -230,6 +245,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         if library.trained_folder(name).exists() and not overwrite:
             raise RestyleError(f"a style named '{name}' already exists; pick another name")
         styled = self._styled(scene, source, settings, frames)
+        _refuse_unsaved_paint(styled)
         size = probe(source.source).size
         for path in styled.values():
             read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now

@@ -374,6 +374,11 @@ def test_export_again_keeps_paint_not_saved_yet(scene, saved, media, sequencer_a
 
     assert image.is_dirty and image.pixels[0] == 1.0 and image.pixels[1] == 0.0
     assert (folder / "0009.png").is_file()
+    # Train reads the files: it would learn from the unpainted frame.
+    with pytest.raises(RuntimeError, match="keyframe 6's image .* has paint not saved yet"):
+        bpy.ops.restyle.train_style(strip=source.name, name="Unsaved Paint", time_budget=1.0)
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    assert not library.trained_folder("Unsaved Paint").exists()
 
 
 def test_export_keeps_16_bit(scene, saved, media):
