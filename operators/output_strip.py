@@ -176,6 +176,8 @@ def _keep_strip_frames(strip, beside: Path) -> int:
         print(f"Restyle: could not copy {folder} beside the .blend: {exc}")
         return 0
     relative = f"//restyle/{folder.name}/"
+    if bpy.data.filepath:  # Save As remaps relative paths from the folder the .blend was in
+        relative = bpy.path.relpath(str(target)) + "/"
     if movie:
         strip.filepath = relative + Path(stored).name
     else:

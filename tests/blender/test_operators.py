@@ -459,3 +459,26 @@ def test_saving_keeps_frames_made_while_unsaved(scene, saved, media, tmp_path):
     assert kept.parent.parent == saved
     shutil.rmtree(temp)  # the temp folder is cleaned: the strip still has its frames
     assert all((kept / e.filename).is_file() for e in strip.elements)
+
+
+def test_save_as_elsewhere_keeps_frames_made_while_unsaved(scene, saved, tmp_path):
+    """Saved in one folder, saved as into another: the frames are copied beside the new
+    .blend, and the strip must find them there. It pointed at '//restyle/...' before Blender
+    remapped relative paths from the old folder: '//../<old>/restyle/...', where nothing is."""
+    import bpy
+
+    output_strip = ext("operators.output_strip")
+    temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
+    shutil.rmtree(temp, ignore_errors=True)
+    made = make_image_sequence(temp, 2, name="{:06d}.png", first=0)
+    strip = top_strips(scene.sequence_editor).new_image("styled", str(made[0]), 2, 1)
+    strip.elements.append(made[1].name)
+    (tmp_path / "elsewhere").mkdir()
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "elsewhere" / "moved.blend"))
+    finally:
+        shutil.rmtree(temp)
+    kept = Path(bpy.path.abspath(strip.directory))
+    assert strip.directory == f"//restyle/{temp.name}/"
+    assert kept == tmp_path / "elsewhere" / "restyle" / temp.name
+    assert all((kept / e.filename).is_file() for e in strip.elements)
