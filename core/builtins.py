@@ -17,7 +17,7 @@ import numpy as np
 
 from ..models.convert import multistyle26_state, package_model_path
 from ..models.registry import ARCHS
-from .engines.fast import fast_graph
+from .engines.fast import fast_path_for
 from .errors import RestyleError
 from .styles import BUILTIN_MODELS, BUILTIN_STYLES
 
@@ -62,7 +62,7 @@ def install_builtins(
     complete = (
         all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS)
         and (dest / "thumbs").is_dir()
-        and all(fast_graph(dest / f"{n}.onnx") for n in FAST_MODULE_NAMES)
+        and all(fast_path_for(dest / f"{n}.onnx").is_file() for n in FAST_MODULE_NAMES)
     )
     if complete and not force:
         log(f"built-in styles already installed in {dest}")

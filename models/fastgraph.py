@@ -12,6 +12,10 @@ streams whole frames through memory. The fast graphs compute the same function:
   channel's sub-pixels, and one pixel shuffle makes the output frame.
 - Every conditional norm is one InstanceNormalization whose scale and shift are the style's
   (computed from the condition input inside the graph, so one file serves every style).
+- The contract path's stride-2 convolutions pad with the convolution's own zeros instead of
+  a reflection-padded copy of their input (at 720p the first one's 32-channel input is a
+  full-resolution frame): the output's first row and column, the only ones the reflected
+  border reaches, are computed again from two-pixel strips and written over it.
 
 Contract: the condition is the same for every item of a batch (the engines run one style
 per run); the output matches the plain network to float rounding (tests: ≥ 90 dB).
@@ -27,9 +31,6 @@ from torch import nn
 
 from .arbitrary import StyleTransformer
 from .multistyle import MultiStyleNet
-
-# Suffix of a fast graph's file beside the plain one; bump the version when the rewrite changes.
-FAST_SUFFIX = ".fast1.onnx"
 
 
 def coarse_weight(w: torch.Tensor, b_in: int, up: int) -> torch.Tensor:
@@ -64,6 +65,20 @@ def _border_sources(b: int, up: int) -> tuple[list[tuple[int, int]], list[tuple[
         back = -2 - j if up == 1 else -1  # fine row n + j reflects to n - 2 - j
         bottom.append(divmod(back, b))
     return top, bottom
+
+
+def strided_reflect_conv(
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """A 3x3 stride-2 convolution of ``x`` reflection-padded by one, for even heights and
+    widths, without copying ``x`` into a padded frame: only output row 0 and column 0 read
+    the reflected border (row -1 is row 1), so they are recomputed from strips and
+    scattered over the zero-padded result."""
+    out = F.conv2d(x, w, bias, stride=2, padding=1)
+    top = F.conv2d(F.pad(x[:, :, :2], (1, 1, 1, 0), mode="reflect"), w, bias, stride=2)
+    left = F.conv2d(F.pad(x[:, :, :, :2], (1, 0, 1, 1), mode="reflect"), w, bias, stride=2)
+    out = out.scatter(2, torch.zeros_like(top, dtype=torch.long), top)
+    return out.scatter(3, torch.zeros_like(left, dtype=torch.long), left)
 
 
 def pad_coarse(x: torch.Tensor, channels: int, b: int, up: int) -> torch.Tensor:
@@ -140,9 +155,9 @@ class FastMultiStyleNet(nn.Module):
 
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         net, s = self.net, style_weights
-        x = image
-        for layer in net.contract:
-            x = F.relu(self._layer(layer, x, s))
+        x = F.relu(self._layer(net.contract[0], image, s))
+        for layer in net.contract[1:]:
+            x = F.relu(self._norm(layer, strided_reflect_conv(x, layer.w), s))
         for first, second in net.res:
             x = x + self._layer(second, F.relu(self._layer(first, x, s)), s)
         for i, (fast, layer) in enumerate(zip(self.expand, net.expand, strict=True)):
@@ -185,7 +200,9 @@ class FastStyleTransformer(nn.Module):
         net = self.net
         h, w = image.shape[-2:]
         x = F.pad(image, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
-        x = net.contract3(net.contract2(net.contract1(x)))
+        x = net.contract1(x)
+        for layer in (net.contract2, net.contract3):
+            x = F.relu(strided_reflect_conv(x, layer.conv.weight, layer.conv.bias))
         for block in net.residuals:
             x = x + self._style_layer(
                 block.conv2, F.relu(self._style_layer(block.conv1, x, style_vector)), style_vector

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from restyle.core.engines import ModelFiles, create_engine, preferred_batch
-from restyle.core.engines.fast import fast_graph
+from restyle.core.engines.fast import OLDER_TAGS, fast_graph, fast_path_for, stale_fast_graphs
 from restyle.core.engines.onnx_engine import OnnxEngine
 from restyle.core.engines.precision import psnr
 from restyle.models.registry import ARCHS
@@ -86,6 +86,41 @@ def test_a_changed_plain_file_never_runs_a_stale_fast_graph(library, tmp_path):
     assert engine.graph == "plain"
     with pytest.raises(Exception, match="no fast graph"):
         OnnxEngine(plain, ARCHS["arbitrary_transformer"], "cpu", graph="fast")
+
+
+def test_a_library_from_before_the_rewrite_runs_its_older_fast_graph(library, tmp_path):
+    """A library converted before the fast graph's last rewrite keeps the older one (the
+    same function) until setup makes the new one, which then removes it."""
+    src = library.builtin_file("multistyle26", ".onnx")
+    plain = tmp_path / "multistyle26.onnx"
+    shutil.copy(src, plain)
+    older = fast_path_for(plain, OLDER_TAGS[0])
+    shutil.copy(fast_graph(src), older)  # stands in for the older rewrite's file
+    assert fast_graph(plain) == older
+    assert not fast_path_for(plain).is_file()  # what setup checks, so it converts again
+    assert stale_fast_graphs(plain) == [older]  # and what its export removes
+    engine = OnnxEngine(plain, ARCHS["multistyle26"], "cpu", workers=1)
+    assert engine.graph == "fast"
+    x, c = frames(1), conditions(1, 26)
+    plain_engine = OnnxEngine(plain, ARCHS["multistyle26"], "cpu", graph="plain", workers=1)
+    assert psnr(engine.run(x, c), plain_engine.run(x, c)) >= SAME_DB
+
+
+def test_strided_convolutions_need_no_padded_copy():
+    """A stride-2 convolution with zero padding and its first row and column recomputed
+    from strips is the reflection-padded one, bias or not, down to 2x2 inputs."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from restyle.models.fastgraph import strided_reflect_conv
+
+    torch.manual_seed(0)
+    w, bias = torch.randn(5, 3, 3, 3), torch.randn(5)
+    for h, wd in ((2, 2), (4, 6), (10, 8)):
+        x = torch.randn(2, 3, h, wd)
+        for b in (None, bias):
+            want = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w, b, stride=2)
+            assert float((strided_reflect_conv(x, w, b) - want).abs().max()) < 1e-5
 
 
 def test_networks_without_a_fast_graph_run_plain_on_workers(tmp_path):

@@ -12,8 +12,11 @@ import functools
 import hashlib
 from pathlib import Path
 
-# Bump when the rewrite changes: older fast files are then ignored (and removed on export).
-FAST_TAG = "fast1"
+# Bump when the rewrite changes: setup then makes the new one (and removes older ones).
+FAST_TAG = "fast2"
+# Earlier rewrites compute the same function: a library converted before the bump runs its
+# older fast graph until setup is run again, not the slower plain one.
+OLDER_TAGS = ("fast1",)
 
 
 @functools.lru_cache(maxsize=32)
@@ -21,19 +24,19 @@ def _digest(path: str, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def fast_path_for(plain: Path) -> Path:
+def fast_path_for(plain: Path, tag: str = FAST_TAG) -> Path:
     """The file name the fast graph of ``plain`` has (whether or not it exists)."""
     stat = Path(plain).stat()
     digest = _digest(str(plain), stat.st_mtime_ns, stat.st_size)
-    return Path(plain).with_name(f"{Path(plain).stem}.{FAST_TAG}-{digest}.onnx")
+    return Path(plain).with_name(f"{Path(plain).stem}.{tag}-{digest}.onnx")
 
 
 def fast_graph(plain: Path | None) -> Path | None:
-    """The fast graph made from exactly this plain file, or None."""
+    """The newest fast graph made from exactly this plain file, or None."""
     if plain is None or not Path(plain).is_file():
         return None
-    path = fast_path_for(plain)
-    return path if path.is_file() else None
+    paths = (fast_path_for(plain, tag) for tag in (FAST_TAG, *OLDER_TAGS))
+    return next((path for path in paths if path.is_file()), None)
 
 
 def stale_fast_graphs(plain: Path) -> list[Path]:
