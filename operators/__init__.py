@@ -20,6 +20,7 @@ def register() -> None:
         bpy.utils.register_class(cls)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
     bpy.app.handlers.save_pre.append(apply_style.keep_frames_on_save)
+    bpy.app.handlers.save_post.append(apply_style.restore_after_copy)
 
 
 def unregister() -> None:
@@ -31,5 +32,7 @@ def unregister() -> None:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
     if apply_style.keep_frames_on_save in bpy.app.handlers.save_pre:
         bpy.app.handlers.save_pre.remove(apply_style.keep_frames_on_save)
+    if apply_style.restore_after_copy in bpy.app.handlers.save_post:
+        bpy.app.handlers.save_post.remove(apply_style.restore_after_copy)
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

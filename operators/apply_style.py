@@ -29,7 +29,7 @@ from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
 from .modal_job import JobRequest
-from .output_strip import keep_frames_on_save, keep_frames_with_blend
+from .output_strip import keep_frames_on_save, keep_frames_with_blend, restore_after_copy
 from .runner import RUN
 from .strip_job import StripJob
 
@@ -188,4 +188,4 @@ class RESTYLE_OT_keep_frames(Operator):
 
 
 classes = (RESTYLE_OT_apply_style, RESTYLE_OT_keep_frames)
-__all__ = ["keep_frames_on_save"]
+__all__ = ["keep_frames_on_save", "restore_after_copy"]

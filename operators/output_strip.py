@@ -144,7 +144,7 @@ def in_temp_folder(path: str) -> bool:
         return False
 
 
-def keep_frames_with_blend(blend_path: str) -> int:
+def keep_frames_with_blend(blend_path: str, record: list | None = None) -> int:
     """Copy every styled strip's frames that live in the temporary folder to
     ``//restyle/<folder>/`` beside ``blend_path`` and point the strips there (relative), so
     they survive the temp folder being cleaned. Returns how many strips now point there."""
@@ -156,11 +156,11 @@ def keep_frames_with_blend(blend_path: str) -> int:
         if scene.sequence_editor is None:
             continue
         for strip in compat.all_strips(scene.sequence_editor):
-            kept += _keep_strip_frames(strip, beside)
+            kept += _keep_strip_frames(strip, beside, record)
     return kept
 
 
-def _keep_strip_frames(strip, beside: Path) -> int:
+def _keep_strip_frames(strip, beside: Path, record: list | None = None) -> int:
     movie = strip.type == "MOVIE"
     if strip.type not in ("IMAGE", "MOVIE"):
         return 0
@@ -178,6 +178,8 @@ def _keep_strip_frames(strip, beside: Path) -> int:
     relative = f"//restyle/{folder.name}/"
     if bpy.data.filepath:  # Save As remaps relative paths from the folder the .blend was in
         relative = bpy.path.relpath(str(target)) + "/"
+    if record is not None:
+        record.append(("strip", strip.id_data.name, strip.name, stored))
     if movie:
         strip.filepath = relative + Path(stored).name
     else:
@@ -185,7 +187,7 @@ def _keep_strip_frames(strip, beside: Path) -> int:
     return 1
 
 
-def keep_keyframes_with_blend(blend_path: str) -> int:
+def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> int:
     """Keyframes exported (and perhaps painted) while the .blend was unsaved lie in
     ``<temp>/restyle/keyframes/<strip>/``; Train then looks beside the saved .blend and said
     the folder did not exist. Copy each strip's files named by its keyframes to
@@ -211,6 +213,8 @@ def keep_keyframes_with_blend(blend_path: str) -> int:
         if image.source == "FILE" and image.filepath_raw:
             copy = moved.get(Path(bpy.path.abspath(image.filepath_raw)).resolve())
             if copy is not None:
+                if record is not None:
+                    record.append(("image", "", image.name, image.filepath_raw))
                 image.filepath_raw = str(copy)
     return sum(1 for copy in moved.values() if copy is not None)
 
@@ -224,10 +228,35 @@ def _copy_file(path: Path, folder: Path) -> Path | None:
         return None
 
 
+# What the save in progress pointed at the saved file's folder: (kind, scene, name, old path).
+REPOINTED: list[tuple[str, str, str, str]] = []
+
+
 @bpy.app.handlers.persistent
 def keep_frames_on_save(filepath="", *_args) -> None:
     """save_pre: a .blend saved for the first time takes its styled frames and exported
     keyframes with it."""
     path = filepath if isinstance(filepath, str) else bpy.data.filepath
-    keep_frames_with_blend(path)
-    keep_keyframes_with_blend(path)
+    REPOINTED.clear()
+    keep_frames_with_blend(path, REPOINTED)
+    keep_keyframes_with_blend(path, REPOINTED)
+
+
+@bpy.app.handlers.persistent
+def restore_after_copy(filepath="", *_args) -> None:
+    """save_post: File > Save Copy leaves the open .blend where it was, so what save_pre
+    pointed at the copy's folder goes back to the temporary folder (the open file's strips
+    pointed at a '//restyle/' it does not have, and its next save kept that)."""
+    repointed, REPOINTED[:] = list(REPOINTED), []
+    path = filepath if isinstance(filepath, str) else ""
+    if not path or (
+        bpy.data.filepath and Path(bpy.data.filepath).resolve() == Path(path).resolve()
+    ):
+        return
+    for kind, scene, name, old in repointed:
+        if kind == "image" and (image := bpy.data.images.get(name)) is not None:
+            image.filepath_raw = old
+        elif kind == "strip" and (owner := bpy.data.scenes.get(scene)) is not None:
+            strip = compat.all_strips(owner.sequence_editor).get(name)
+            if strip is not None:
+                setattr(strip, "filepath" if strip.type == "MOVIE" else "directory", old)

@@ -482,3 +482,28 @@ def test_save_as_elsewhere_keeps_frames_made_while_unsaved(scene, saved, tmp_pat
     assert strip.directory == f"//restyle/{temp.name}/"
     assert kept == tmp_path / "elsewhere" / "restyle" / temp.name
     assert all((kept / e.filename).is_file() for e in strip.elements)
+
+
+def test_save_copy_leaves_the_open_file_as_it_was(scene, saved, tmp_path):
+    """File > Save Copy: the copy takes the frames made in the temp folder, but the open
+    .blend stays where it was, so its strip must keep pointing at them; it pointed at the
+    copy's '//restyle/...' relative to itself, where nothing is, and a later save kept that."""
+    import bpy
+
+    output_strip = ext("operators.output_strip")
+    temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
+    shutil.rmtree(temp, ignore_errors=True)
+    made = make_image_sequence(temp, 2, name="{:06d}.png", first=0)
+    strip = top_strips(scene.sequence_editor).new_image("styled", str(made[0]), 2, 1)
+    strip.elements.append(made[1].name)
+    stored = strip.directory
+    (tmp_path / "copies").mkdir()
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "copies" / "copy.blend"), copy=True)
+        assert strip.directory == stored and output_strip.in_temp_folder(strip.directory)
+        assert (tmp_path / "copies" / "restyle" / temp.name / made[1].name).is_file()
+        bpy.ops.wm.save_mainfile()  # the open file's own save still takes them along
+    finally:
+        shutil.rmtree(temp)
+    assert Path(bpy.path.abspath(strip.directory)) == saved / "restyle" / temp.name
+    assert all((saved / "restyle" / temp.name / e.filename).is_file() for e in strip.elements)
