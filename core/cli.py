@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -602,7 +603,11 @@ def cmd_matte(args: argparse.Namespace) -> int:
     if args.plan:
         return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
-        result = _run_here_or_on_ray(job, args, bar, cancel)
+
+        def matting(p: Progress) -> None:  # the job's frame stage is named for styles
+            bar(dataclasses.replace(p, stage="matte") if p.stage == "stylize" else p)
+
+        result = _run_here_or_on_ray(job, args, matting, cancel)
     return _report_run(args, result, fmt, "matted", {"replace": args.replace})
 
 

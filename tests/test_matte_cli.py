@@ -138,6 +138,16 @@ def test_a_missing_mask_is_one_line_that_says_so(home, pan_movie, tmp_path, capf
     assert not out.exists()
 
 
+def test_the_progress_bar_says_matte(home, pan_movie, tmp_path, monkeypatch):
+    """A terminal's bar read 'stylize: 40%|...' while matting."""
+    from restyle.core import cli
+
+    stages = []
+    monkeypatch.setattr(cli._Bar, "__call__", lambda self, p: stages.append(p.stage))
+    assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m"), "--end", "2"]) == 0
+    assert stages and set(stages) == {"matte"}
+
+
 def test_alpha_needs_a_format_that_holds_it(home, pan_movie, tmp_path, capsys):
     assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m.mp4")]) == 2
     assert "cannot store the matte's alpha" in capsys.readouterr().err
