@@ -281,3 +281,17 @@ def test_the_manifest_is_as_shareable_as_the_frames(tmp_path):
     frame_mode = stat.S_IMODE(result.frame_files[0].stat().st_mode)
     manifest_mode = stat.S_IMODE((tmp_path / "out" / ".restyle.json").stat().st_mode)
     assert frame_mode == manifest_mode == 0o664
+
+
+def test_tracking_progress_ends_full(shaky_clip):
+    """The tracking bar went back to 0% for 'Smoothing the camera path' and stayed there on
+    the terminal ('track: 0%| 0/30') once every frame had been tracked."""
+    track = []
+
+    def progress(p):
+        if p.stage == "track":
+            track.append((p.done, p.total, p.message))
+
+    job = StabilizeJob(shaky_clip, None, end=9)
+    job.camera_plan(job.validate(), progress, None)
+    assert track[-1] == (10, 10, "Smoothing the camera path")

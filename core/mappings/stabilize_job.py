@@ -167,7 +167,8 @@ class StabilizeJob(StyleJob):
         finally:
             frames.close()
         if progress:
-            progress(Progress(0, plan.total, stage="track", message="Smoothing the camera path"))
+            done = plan.total  # every frame is tracked (a bar left at 0% read as none were)
+            progress(Progress(done, plan.total, stage="track", message="Smoothing the camera path"))
         return plan_stabilization(motion, self.stabilize_settings)
 
     # -- the hooks StyleJob's run calls ----------------------------------------------------
