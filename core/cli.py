@@ -323,6 +323,12 @@ def _job_fields(args: argparse.Namespace) -> dict:
     """What every frame job (stylize, matte, stabilize) takes from its command line."""
     from .writers import format_for_output
 
+    for name, value, what in (
+        ("INPUT", args.input, "a movie, a picture, a folder or a frame pattern"),
+        ("--output", args.output, "a folder or a movie file"),
+    ):
+        if not value.strip():  # an unset "$OUT" must not read or write the current folder
+            raise RestyleError(f"{name} is empty: give {what}")
     return {
         "source": args.input,
         "output": args.output,

@@ -295,3 +295,20 @@ def test_tracking_progress_ends_full(shaky_clip):
     job = StabilizeJob(shaky_clip, None, end=9)
     job.camera_plan(job.validate(), progress, None)
     assert track[-1] == (10, 10, "Smoothing the camera path")
+
+
+@pytest.mark.parametrize("empty", ["input", "output"])
+def test_an_empty_path_is_refused_not_the_current_folder(shaky_clip, tmp_path, monkeypatch, empty):
+    """An unset "$OUT" (-o '') wrote the frames into the current folder when it was empty;
+    an unset "$IN" read the current folder's pictures as the clip."""
+    from restyle.core.cli import main
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    if empty == "input":
+        cv2.imwrite(str(work / "holiday.png"), np.zeros((64, 96, 3), np.uint8))
+    args = ["", "-o", str(tmp_path / "out")] if empty == "input" else [str(shaky_clip), "-o", ""]
+    assert main(["stabilize", *args]) == 2
+    assert [p.name for p in work.iterdir()] == (["holiday.png"] if empty == "input" else [])
+    assert not (tmp_path / "out").exists()
