@@ -271,7 +271,12 @@ def _read_image(path: Path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise RestyleError(f"cannot read image {path}: {exc.strerror}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:  # a codec left out of OpenCV's wheels (OpenEXR) raises, with a traceback
+        raise RestyleError(
+            f"image {path} is in a format this OpenCV cannot read; convert it to 16-bit PNG or TIFF"
+        ) from None
     if image is None:
         raise RestyleError(f"image {path} is corrupt or in a format OpenCV cannot read")
     if image.dtype not in (np.uint8, np.uint16):

@@ -349,6 +349,11 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
     Path(gone).unlink()
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture")
+    # OpenEXR renders (OpenCV's wheels leave the codec out: it raised, a traceback)
+    exr = bpy.data.images.new("exr", *SIZE, float_buffer=True)
+    exr.filepath_raw, exr.file_format = str(tmp_path / "render_0001.exr"), "OPEN_EXR"
+    exr.save()
+    renders = top_strips(scene.sequence_editor).new_image("renders", exr.filepath_raw, 5, 1)
     names = sorted(all_strips(scene).keys())
     cases = [
         (dict(strip=colour.name, style=STYLE), "colour strip"),
@@ -360,6 +365,7 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
         (dict(strip=movie.name, style=STYLE, frame_start=20, frame_end=30), "outside"),
         (dict(strip=movie.name, style=STYLE, frame_start=9, frame_end=3), "ends before"),
         (dict(strip=movie.name, style=str(notes)), "not a picture"),
+        (dict(strip=renders.name, style=STYLE), r"render_0001.exr is in a format .* 16-bit"),
     ]
     for kwargs, message in cases:
         with pytest.raises(RuntimeError, match=message):
