@@ -326,7 +326,10 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             image = next(iter(decode_range(source.source, index, index, info=info)))
             code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
             images[frame] = cv2.cvtColor(np.ascontiguousarray(image), code)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # beside a .blend on a read-only share, say
+            raise RestyleError(f"cannot write to {folder}: {exc.strerror}") from None
         written, kept = [], []
         for frame, image in images.items():
             path = folder / f"{frame:04d}.png"
@@ -338,14 +341,24 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
                 if not self.overwrite:
                     kept.append(path)
                     continue
-            part = folder / f".{frame:04d}.part.png"
-            if not cv2.imwrite(str(part), image):
-                raise RestyleError(f"cannot write {part}")
-            os.replace(part, path)
+            _write_png(folder / f".{frame:04d}.part.png", image, path)
             written.append(path)
         load = self.load if self.properties.is_property_set("load") else settings.open_exported
         unsaved = [_load_image(path) for path in written + kept] if load else []
         return written, kept, folder, [name for name in unsaved if name]
+
+
+def _write_png(part: Path, image: np.ndarray, path: Path) -> None:
+    """Write ``image`` to ``path`` through ``part``, so a failure leaves no half file."""
+    import cv2
+
+    try:
+        if not cv2.imwrite(str(part), image):
+            raise RestyleError(f"cannot write {part}")
+        os.replace(part, path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise RestyleError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _load_image(path: Path) -> str:

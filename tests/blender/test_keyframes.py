@@ -381,6 +381,20 @@ def test_export_again_keeps_paint_not_saved_yet(scene, saved, media, sequencer_a
     assert not library.trained_folder("Unsaved Paint").exists()
 
 
+def test_export_where_it_cannot_write_says_so(scene, saved, media, sequencer_area):
+    """Beside a .blend in a folder Export cannot write to (here: a file where its folder
+    goes), Export showed a Python traceback (NotADirectoryError)."""
+    import bpy
+
+    blocker = saved / "restyle"
+    blocker.write_text("a file of the user's")
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=1)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [2])
+    with pytest.raises(RuntimeError, match=r"Error: cannot write to .*restyle.*: Not a directory"):
+        bpy.ops.restyle.export_keyframes(strip=source.name, load=False)
+    assert blocker.read_text() == "a file of the user's"
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
