@@ -875,9 +875,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_opencv() -> None:
+    """OpenCV's own warnings ('[ WARN:0@0.07] ... initOpenEXR ...: OpenEXR codec is
+    disabled') came before the one-line error; a user's OPENCV_LOG_LEVEL still wins."""
+    if "OPENCV_LOG_LEVEL" in os.environ:
+        return
+    os.environ["OPENCV_LOG_LEVEL"] = "ERROR"  # read when cv2 is first imported
+    if "cv2" in sys.modules:
+        sys.modules["cv2"].setLogLevel(2)  # 2: errors only
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
+    _quiet_opencv()
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

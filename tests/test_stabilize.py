@@ -312,3 +312,25 @@ def test_an_empty_path_is_refused_not_the_current_folder(shaky_clip, tmp_path, m
     assert main(["stabilize", *args]) == 2
     assert [p.name for p in work.iterdir()] == (["holiday.png"] if empty == "input" else [])
     assert not (tmp_path / "out").exists()
+
+
+def test_an_exr_source_is_refused_in_one_line(tmp_path):
+    """OpenCV's wheels leave OpenEXR out, and OpenCV printed its own '[ WARN:0@...]
+    initOpenEXR ...' line above Restyle's one-line error."""
+    import os
+
+    folder = tmp_path / "exr"
+    folder.mkdir()
+    for i in range(2):  # a real EXR header is enough: the codec refuses before decoding
+        (folder / f"f_{i:03d}.exr").write_bytes(b"\x76\x2f\x31\x01" + bytes(60))
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", "stabilize", str(folder), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("restyle: error:") and "exr" in lines[0]
