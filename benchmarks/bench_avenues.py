@@ -1,5 +1,6 @@
 """Speed avenues for the 26-style network measured against its fast graph, and why each was
-dropped (issue 10): int8 and a first instance norm folded into the first convolution.
+dropped (issue 10): int8, a first instance norm folded into the first convolution, and the
+contract path on pixel-unshuffled tensors.
 
 For each variant: bare frames/s of one single-thread ONNX Runtime (or OpenVINO) session at
 1280x720 on real frames, alternated with the fp32 fast graph in the same rounds (medians), and
@@ -17,8 +18,16 @@ the worst PSNR over all 26 built-in styles against the fp32 fast graph on two re
 - ``opencv``: OpenCV's own DNN module (already a dependency) on the plain network. Its ONNX
   importer takes neither dynamic shapes nor the style input, so each (style, size) is exported
   with the style's scale and shift as constants and the size fixed, one thread.
+- ``unshuffle``: the contract path (9x9 3->32 conv, norm, ReLU, two 3x3 stride-2 convs) on
+  pixel-unshuffled tensors, exact rewrites: the input unshuffled by 2 (a 5x5 12->128 conv at
+  1/2 size, grouped norm, the first strided conv as a 2x2 conv with an edge-padded top row and
+  left column, or as a 3x3 conv with a zero row and column), or by 4 (a 3x3 48->512 conv at
+  1/4 size, then both strided convs as 2x2 convs at 1/4 size); and the first norm as
+  GlobalAveragePool statistics with a per-channel Mul/Add (whether ONNX Runtime keeps its
+  blocked layout).
 
-    .venv/bin/python benchmarks/bench_avenues.py [--parts int8,openvino,fold,opencv] [--rounds 2]
+    .venv/bin/python benchmarks/bench_avenues.py [--parts int8,openvino,fold,opencv,unshuffle]
+        [--rounds 2]
 """
 
 from __future__ import annotations
@@ -239,6 +248,154 @@ def folded_module(net, stride: int):
     return Folded(net)
 
 
+# -- the contract path on pixel-unshuffled tensors --------------------------------------------
+def unshuffle(bench: Bench, work: Path) -> None:
+    from restyle.core.builtins import _example_inputs
+    from restyle.models.export import export_onnx
+    from restyle.models.registry import ARCHS
+
+    net = _plain_net()
+    inputs, outputs, axes = ARCHS["multistyle26"].onnx_io()
+    print("\n5. contract path on pixel-unshuffled tensors (exact), one thread")
+    for name, module in (
+        ("by 2, 2x2 strided conv, edge pad", unshuffled_module(net, 2, 2)),
+        ("by 2, 3x3 strided conv (zero row)", unshuffled_module(net, 2, 3)),
+        ("by 4, two 2x2 strided convs at 1/4", unshuffled_module(net, 4, 2)),
+        ("first norm as pool + Mul/Add", pooled_norm_module(net)),
+    ):
+        path = work / "unshuffle.onnx"
+        export_onnx(module, _example_inputs("multistyle26"), path, inputs, outputs, axes)
+        bench.report(name, ort_runner(path))
+
+
+def _valid_coarse_weight(w, b: int):
+    """A stride-1 conv (pad k//2) of the fine tensor reflect-padded then unshuffled by b, as
+    an unpadded conv between unshuffled tensors (channel = c * b² + row phase * b + column)."""
+    import torch
+
+    co, ci, k, _ = w.shape
+    p = k // 2
+    size = (b - 1 + 2 * p) // b + 1
+    out = torch.zeros(co * b * b, ci * b * b, size, size)
+    for a in range(b):
+        for dy in range(-p, p + 1):
+            q, r = divmod(a + dy + p, b)
+            for a2 in range(b):
+                for dx in range(-p, p + 1):
+                    q2, s = divmod(a2 + dx + p, b)
+                    out[a * b + a2 :: b * b, r * b + s :: b * b, q, q2] += w[:, :, dy + p, dx + p]
+    return out
+
+
+def _strided_coarse_weight(w, b: int, size: int):
+    """A 3x3 stride-2 conv (pad 1) from a b-unshuffled tensor to a b/2-unshuffled one of the
+    same coarse size: coarse taps -1 .. size-2 (size 2: the top/left pad only)."""
+    import torch
+
+    co, ci = w.shape[:2]
+    bo = b // 2
+    out = torch.zeros(co * bo * bo, ci * b * b, size, size)
+    for a in range(bo):
+        for dy in (-1, 0, 1):
+            q, r = divmod(2 * a + dy, b)
+            for a2 in range(bo):
+                for dx in (-1, 0, 1):
+                    q2, s = divmod(2 * a2 + dx, b)
+                    tap = w[:, :, dy + 1, dx + 1]
+                    out[a * bo + a2 :: bo * bo, r * b + s :: b * b, q + 1, q2 + 1] += tap
+    return out
+
+
+def _pad_top_left(x, channels: int, b: int):
+    """One coarse row above and column left holding the fine reflection's values."""
+    import torch
+
+    from restyle.models.fastgraph import _border_sources
+
+    n, _, h, w = x.shape
+    x6 = x.reshape(n, channels, b, b, h, w)
+    top = _border_sources(b, 1)[0]
+    row = torch.stack([x6[:, :, ph, :, r, :] for r, ph in top], 2)[:, :, :, :, None]
+    x6 = torch.cat([row, x6], 4)
+    col = torch.stack([x6[:, :, :, ph, :, c] for c, ph in top], 3)[..., None]
+    return torch.cat([col, x6], 5).reshape(n, channels * b * b, h + 1, w + 1)
+
+
+def unshuffled_module(net, b: int, size: int):
+    """The pre-fast2 fast graph (padded strided convs) with its contract path unshuffled."""
+    import torch
+    import torch.nn.functional as F
+
+    from restyle.models.fastgraph import FastMultiStyleNet, grouped_norm, pad_coarse
+
+    class Unshuffled(FastMultiStyleNet):
+        def __init__(self) -> None:
+            super().__init__(net)
+            c0, c1, c2 = net.contract
+            self.register_buffer("w0", _valid_coarse_weight(c0.w.detach(), b))
+            self.register_buffer("w1", _strided_coarse_weight(c1.w.detach(), b, size))
+            self.register_buffer("w2", _strided_coarse_weight(c2.w.detach(), 2, size))
+
+        def _pad(self, x, bx):
+            if size == 3:
+                return pad_coarse(x, 32, bx, 1)
+            if bx == 2:  # the reflected fine row 1 is coarse row 0's phase 1: the edge
+                return F.pad(x, (1, 0, 1, 0), mode="replicate")
+            return _pad_top_left(x, 32, bx)
+
+        def _gb(self, layer, s):
+            return (s[:1] @ layer.norm.gamma)[0], (s[:1] @ layer.norm.beta)[0], layer.norm.eps
+
+        def forward(self, image, s):
+            c0, c1, c2 = net.contract
+            x = F.pixel_unshuffle(F.pad(image, (4, 4, 4, 4), mode="reflect"), b)
+            x = F.relu(grouped_norm(F.conv2d(x, self.w0), 32, *self._gb(c0, s)))
+            x = F.relu(grouped_norm(F.conv2d(self._pad(x, b), self.w1), 32, *self._gb(c1, s)))
+            if b == 2:
+                x = F.relu(self._layer(c2, x, s))
+            else:
+                x = F.conv2d(self._pad(x, 2), self.w2)
+                g, be, eps = self._gb(c2, s)
+                x = F.relu(F.instance_norm(x, weight=g, bias=be, eps=eps))
+            for first, second in net.res:
+                x = x + self._layer(second, F.relu(self._layer(first, x, s)), s)
+            for i, (fast, plain) in enumerate(zip(self.expand, net.expand, strict=True)):
+                x = fast(x, *self._gb(plain, s))
+                x = F.relu(x) if i < 2 else torch.sigmoid(x)
+            return F.pixel_shuffle(x, 4)
+
+    return Unshuffled()
+
+
+def pooled_norm_module(net):
+    """The first norm from GlobalAveragePool statistics (E[y²] - E[y]²) and Mul/Add."""
+    import torch
+    import torch.nn.functional as F
+
+    from restyle.models.fastgraph import FastMultiStyleNet
+
+    class Pooled(FastMultiStyleNet):
+        def forward(self, image, s):
+            c0 = net.contract[0]
+            y = F.conv2d(F.pad(image, (4,) * 4, mode="reflect"), c0.w)
+            mean = F.adaptive_avg_pool2d(y, 1)
+            var = F.adaptive_avg_pool2d(y * y, 1) - mean * mean
+            gamma, beta = (s[:1] @ c0.norm.gamma)[0], (s[:1] @ c0.norm.beta)[0]
+            scale = gamma[None, :, None, None] * torch.rsqrt(var + c0.norm.eps)
+            x = F.relu(y * scale + (beta[None, :, None, None] - mean * scale))
+            for layer in net.contract[1:]:
+                x = F.relu(self._layer(layer, x, s))
+            for first, second in net.res:
+                x = x + self._layer(second, F.relu(self._layer(first, x, s)), s)
+            for i, (fast, plain) in enumerate(zip(self.expand, net.expand, strict=True)):
+                g, b = (s[:1] @ plain.norm.gamma)[0], (s[:1] @ plain.norm.beta)[0]
+                x = fast(x, g, b, plain.norm.eps)
+                x = F.relu(x) if i < 2 else torch.sigmoid(x)
+            return F.pixel_shuffle(x, 4)
+
+    return Pooled(net)
+
+
 # -- OpenCV DNN -------------------------------------------------------------------------------
 def opencv_dnn(bench: Bench, work: Path) -> None:
     import cv2
@@ -290,7 +447,7 @@ def opencv_runner(net, work: Path) -> Runner:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="int8,openvino,fold,opencv")
+    parser.add_argument("--parts", default="int8,openvino,fold,opencv,unshuffle")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
@@ -313,6 +470,8 @@ def main() -> None:
             fold(bench, work)
         if "opencv" in parts:
             opencv_dnn(bench, work)
+        if "unshuffle" in parts:
+            unshuffle(bench, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
