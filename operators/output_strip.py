@@ -20,7 +20,9 @@ CROP_FIELDS = ("min_x", "max_x", "min_y", "max_y")
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:48] or "strip"
+    """``text`` as a file name: letters of any script kept (ASCII alone made '采访.mp4' and
+    '街景.mp4' both 'mp4', one keyframe folder for two clips), the rest '_'."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("._")[:48] or "strip"
 
 
 def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str]:

@@ -395,6 +395,25 @@ def test_export_where_it_cannot_write_says_so(scene, saved, media, sequencer_are
     assert blocker.read_text() == "a file of the user's"
 
 
+def test_clips_named_in_other_scripts_export_apart(scene, saved, media, sequencer_area):
+    """Folder names kept ASCII only: '采访.mp4' and '街景.mp4' both became 'mp4', so a
+    keyframe of the second at the same frame found the first's file, kept it as 'painted',
+    and Train would have learned from the other clip's frame."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    found = {}
+    for name, start in (("采访.mp4", 1), ("街景.mp4", -5)):
+        source = add_movie(scene, sequencer_area, media["index"], frame_start=start, channel=2)
+        source.name = name
+        keyframes.add_keyframes(scene.restyle, name, [3])
+        assert bpy.ops.restyle.export_keyframes(strip=name, load=False) == {"FINISHED"}
+        found[name] = keyframes.keyframe_folder(name)[0] / "0003.png"
+    assert found["采访.mp4"].parent != found["街景.mp4"].parent
+    assert read_index(cv2.imread(str(found["采访.mp4"]))) == 2
+    assert read_index(cv2.imread(str(found["街景.mp4"]))) == 8
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
