@@ -390,6 +390,8 @@ def run_on_ray(
     checked = job.validate()  # everything a local run checks, before the cluster is asked
     folder = frames_folder(job)
     twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
+    if getattr(twin, "replace", None) and twin.background_start is None:
+        twin.background_start = checked.start  # each chunk lays the clip from the run's start
     frames_plan = twin.validate()
     ray = connect(address)
     if hasattr(job, "camera_plan") and job.camera is None:  # stabilisation: the path first

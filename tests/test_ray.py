@@ -345,6 +345,34 @@ def test_a_matte_runs_on_the_cluster_as_on_one_machine(cluster, matte_library, t
         assert ours.shape[2] == 4 and np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
 
 
+def test_a_background_clip_runs_on_from_chunk_to_chunk(cluster, matte_library, tmp_path):
+    """Each chunk's job starts at its own first frame, and laid the --replace clip's first
+    frame there: from the second chunk on the background differed from one machine's."""
+    from test_matte import pan_clip
+
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.ray_runner import run_on_ray
+    from restyle.core.writers import open_writer
+
+    from clips import make_index_clip
+
+    frames = pan_clip(8)
+    clip = tmp_path / "pan.mkv"
+    with open_writer(clip, fmt="ffv1", fps=24, size=frames[0].shape[1::-1]) as writer:
+        for i, frame in enumerate(frames):
+            writer.write(i, frame)
+    background = make_index_clip(tmp_path / "bg.mkv", 8, (160, 96), codec="ffv1")
+    options = {"library": matte_library, "temporal": 0.0, "backend": "onnx", "start": 1}
+    options["replace"] = str(background)
+    local = MatteJob(clip, tmp_path / "local", **options).run()
+    plan = plan_chunks(1, 7, [], max_frames=3, warmup=0)
+    result = run_on_ray(MatteJob(clip, tmp_path / "ray", **options), cluster.address, plan=plan)
+    assert result.written == 7
+    for a in local.frame_files:
+        ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
+        assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours), a.name
+
+
 def test_a_keyframe_matte_is_refused_before_anything(library, shots_clip, tmp_path):
     from restyle.core.errors import RestyleError
     from restyle.core.mappings.matte_job import MatteJob

@@ -42,6 +42,9 @@ class MatteJob(StyleJob):
     model: str = "auto"
     keyframes: dict | None = None  # source frame → painted matte (picture: alpha, else luma)
     train_seconds: float = 60.0  # time budget for learning the keyframes
+    # The source frame shown over the background clip's first frame (None: ``start``). A Ray
+    # chunk gets its whole run's start, so its clip does not restart at the chunk.
+    background_start: int | None = None
 
     @property
     def matte_settings(self) -> MatteSettings:
@@ -119,6 +122,8 @@ class MatteJob(StyleJob):
             "keyframes": {str(f): file_stamp(Path(p)) for f, p in (self.keyframes or {}).items()},
             "train_seconds": self.train_seconds if self.keyframes else None,
         }
+        if self.background_start is not None:  # older keys stay valid
+            record["background_start"] = self.background_start
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     def run(self, progress=None, cancel: CancelToken | None = None, plan=None) -> JobResult:
@@ -193,6 +198,8 @@ class MatteJob(StyleJob):
         if background is None:
             return writer
         start = self._current_plan().start if self._current_plan() else self.start
+        if self.background_start is not None:
+            start = self.background_start
         return CompositingWriter(writer, Background(background), start)
 
 
