@@ -585,7 +585,7 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
     with _interactive(args) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
     kept = f"; {min(job.kept_area):.0%} of the frame area kept" if job.kept_area else ""
-    record = {"kept_area": job.kept_area, "cuts": job.cuts}
+    record = {"kept_area": list(job.kept_area), "cuts": list(job.cuts or ())}  # [] if cancelled
     return _report_run(args, result, fmt, "stabilised", record, kept, engine=False)
 
 

@@ -334,3 +334,23 @@ def test_an_exr_source_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("restyle: error:") and "exr" in lines[0]
+
+
+def test_json_of_a_run_cancelled_while_tracking(shaky_clip, tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the camera was tracked gave 'cuts': null and 'device': '' (a finished
+    run: a list, and 'cpu'), so a script's len(record['cuts']) failed on exactly that run."""
+    import json
+
+    from restyle.core.cli import main
+    from restyle.core.errors import Cancelled
+    from restyle.core.mappings import stabilize_job
+
+    def cancelled(*args, **kwargs):
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(stabilize_job, "track_camera", cancelled)
+    assert main(["stabilize", str(shaky_clip), "-o", str(tmp_path / "out"), "--json"]) == 130
+    record = json.loads(capsys.readouterr().out)
+    assert record["cancelled"] and record["cuts"] == [] and record["kept_area"] == []
+    assert (record["backend"], record["device"]) == ("opencv", "cpu")
+    assert not (tmp_path / "out").exists()

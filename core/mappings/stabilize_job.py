@@ -133,7 +133,14 @@ class StabilizeJob(StyleJob):
         try:
             self._path = self.camera or self.camera_plan(plan, progress, cancel)
         except Cancelled:
-            return JobResult(plan.output, cancelled=True, style=STABILIZE.id, backend="opencv")
+            warp = _Warp()  # what a finished run reports, so --json reads the same
+            return JobResult(
+                plan.output,
+                cancelled=True,
+                style=STABILIZE.id,
+                backend=warp.backend,
+                device=warp.device,
+            )
         path_start = self.camera_start if self.camera is not None else plan.start
         self.kept_area = self._path.kept_area
         self.cuts = [c + path_start for c in self._path.cuts]
