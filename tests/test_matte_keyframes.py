@@ -110,3 +110,29 @@ def test_a_rerun_with_every_frame_written_does_not_train(
     (tmp_path / "out" / "000001.png").unlink()  # a frame still to make: it trains
     with pytest.raises(AssertionError, match="trained again"):
         MatteJob(pan_movie, tmp_path / "out", **options).run()
+
+
+def test_a_keyframe_painted_in_the_output_is_never_overwritten(
+    matte_library,
+    pan_movie,  # noqa: F811
+    painted,
+    tmp_path,
+):
+    """A matte frame painted over in place and given as -k was replaced by the new run's
+    frame (with --overwrite, which is needed for the new settings): the painting was lost."""
+    out = tmp_path / "out"
+    assert MatteJob(pan_movie, out, library=matte_library, end=1).run().written == 2
+    in_place = out / "000001.png"
+    in_place.write_bytes(painted.read_bytes())
+    job = MatteJob(
+        pan_movie,
+        out,
+        library=matte_library,
+        keyframes={1: in_place},
+        end=1,
+        overwrite=True,
+        train_seconds=1,
+    )
+    with pytest.raises(RestyleError, match="keyframe 1's matte 000001.png is in the output"):
+        job.run()
+    assert in_place.read_bytes() == painted.read_bytes()

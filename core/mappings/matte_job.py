@@ -82,16 +82,28 @@ class MatteJob(StyleJob):
         """The output checked as ``StyleJob`` does, and never the background clip or picture:
         the run reads it frame by frame while the output is written."""
         placed = super().place(plan, output)
+        try:
+            self._refuse_inputs_as_output(placed.output)
+        except RestyleError:
+            self._plan = None
+            raise
+        return placed
+
+    def _refuse_inputs_as_output(self, out: Path) -> None:
+        """The background and the painted keyframes are inputs too (a matte frame painted
+        over in place, then given as -k, was replaced by the new run's frame)."""
         background = self.background()
         if background is not None and background.path is not None:
             from ..media import probe
 
-            try:
-                _refuse_source_as_output(placed.output, probe(background.path), "background")
-            except RestyleError:
-                self._plan = None
-                raise
-        return placed
+            _refuse_source_as_output(out, probe(background.path), "background")
+        for frame, mask in sorted((self.keyframes or {}).items()):
+            mask = Path(mask).resolve()
+            if mask == out.resolve() or mask.parent == out.resolve():
+                raise RestyleError(
+                    f"keyframe {frame}'s matte {mask.name} is in the output {out}; "
+                    "keep painted mattes in another folder"
+                )
 
     def _check_keyframes(self, info) -> None:
         if not self.keyframes:
