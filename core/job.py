@@ -187,10 +187,21 @@ class StyleJob:
             raise RestyleError("no output given")
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
         _refuse_source_as_output(path, plan.info)
+        self._refuse_inputs_as_output(path, plan)
         _check_output(path, plan.format, plan.key, self.overwrite)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
+
+    def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:
+        """The other files a run reads are never its output nor in its folder: a picture
+        style kept among the frames was replaced by a new frame under --overwrite."""
+        picture = plan.style.picture
+        if picture is not None and _is_or_in(Path(picture), out):
+            raise RestyleError(
+                f"the style picture {Path(picture).name} is in the output {out}; "
+                "keep it in another folder"
+            )
 
     def _check_options(self) -> None:
         """Every option's range, so nothing hangs or is silently replaced later."""
@@ -748,6 +759,12 @@ def _same_path(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _is_or_in(path: Path, out: Path) -> bool:
+    """``path`` is the output, or a file in the output folder."""
+    path, out = path.resolve(), out.resolve()
+    return path == out or path.parent == out
 
 
 def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:

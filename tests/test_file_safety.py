@@ -71,6 +71,23 @@ def test_1_output_that_is_the_input_is_refused_even_with_overwrite(
     assert source.read_bytes() == index_clip_h264.read_bytes()
 
 
+def test_1_a_picture_style_kept_among_the_frames_is_never_overwritten(
+    library, index_clip_h264, tmp_path
+):
+    """A styled frame repainted in place and used as the picture style (-s out/000001.png)
+    was replaced by the new run's frame 1 under --overwrite: the painting was lost."""
+    import cv2
+
+    out = tmp_path / "out"
+    job(index_clip_h264, out, end=1, library=library).run()
+    painting = out / "000001.png"
+    cv2.imwrite(str(painting), index_frame(7, (160, 96)))
+    kept = painting.read_bytes()
+    with pytest.raises(RestyleError, match="style picture 000001.png is in the output"):
+        job(index_clip_h264, out, style=str(painting), end=1, overwrite=True, library=library).run()
+    assert painting.read_bytes() == kept
+
+
 # -- 2 and 10: validate first; replace old frames only as new ones commit ------------------
 def test_2_overwrite_with_a_bad_device_deletes_nothing(library, index_clip_h264, tmp_path):
     out = tmp_path / "styled"

@@ -17,6 +17,7 @@ from ..job import (
     JobResult,
     StyleJob,
     _check_format_holds,
+    _is_or_in,
     _parse_manifest,
     _read_bytes,
     _refuse_source_as_output,
@@ -78,30 +79,20 @@ class MatteJob(StyleJob):
             _check_format_holds(fmt, replace(info, has_alpha=False))
         self._check_keyframes(info)
 
-    def place(self, plan: JobPlan, output=None) -> JobPlan:
-        """The output checked as ``StyleJob`` does, and never the background clip or picture:
-        the run reads it frame by frame while the output is written."""
-        placed = super().place(plan, output)
-        try:
-            self._refuse_inputs_as_output(placed.output)
-        except RestyleError:
-            self._plan = None
-            raise
-        return placed
-
-    def _refuse_inputs_as_output(self, out: Path) -> None:
-        """The background and the painted keyframes are inputs too (a matte frame painted
-        over in place, then given as -k, was replaced by the new run's frame)."""
+    def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:
+        """The background (read frame by frame while the output is written) and the painted
+        keyframes (a matte frame painted over in place, then given as -k, was replaced by
+        the new run's frame) are inputs too."""
+        super()._refuse_inputs_as_output(out, plan)
         background = self.background()
         if background is not None and background.path is not None:
             from ..media import probe
 
             _refuse_source_as_output(out, probe(background.path), "background")
         for frame, mask in sorted((self.keyframes or {}).items()):
-            mask = Path(mask).resolve()
-            if mask == out.resolve() or mask.parent == out.resolve():
+            if _is_or_in(Path(mask), out):
                 raise RestyleError(
-                    f"keyframe {frame}'s matte {mask.name} is in the output {out}; "
+                    f"keyframe {frame}'s matte {Path(mask).name} is in the output {out}; "
                     "keep painted mattes in another folder"
                 )
 
