@@ -508,7 +508,7 @@ def _decode_movie(
                 except av.FFmpegError:
                     continue
             try:
-                frames = _frames_by_pts(info, container, stream, start, end, on_retimed)
+                frames = _frames_by_pts(info, container, stream, start, end, on_retimed, on_held)
                 if on_held is not None:  # damaged packets decode as concealed copies
                     frames = _report_decode_errors(frames, stream, start, on_held)
                 yield from frames
@@ -527,6 +527,7 @@ def _frames_by_pts(
     start: int,
     end: int,
     on_retimed: Callable[[int, bool], None] | None = None,
+    on_held: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     assert info.start_pts is not None and info.time_base is not None
     out_format = _array_format(info)
@@ -534,8 +535,9 @@ def _frames_by_pts(
     previous_index = -1
     previous_pts: int | None = None
     wanted = start
+    rejected: list[int] = []  # frames lost to damage since the last one decoded
     try:
-        for frame in container.decode(stream):
+        for frame in _decode_skipping_rejected(container, stream, rejected):
             if frame.pts is None or (previous_pts is not None and frame.pts <= previous_pts):
                 index = previous_index + 1  # broken timestamps: count on from the last one
             else:
@@ -551,12 +553,15 @@ def _frames_by_pts(
             if index > wanted:  # a gap in a variable-rate movie: hold the last frame
                 held = _to_array(previous, out_format)
                 while wanted < index and wanted <= end:
-                    if on_retimed is not None:
+                    if rejected and on_held is not None:  # lost to damage, not a rate
+                        on_held(wanted)
+                    elif not rejected and on_retimed is not None:
                         on_retimed(wanted, False)
                     yield held.copy()
                     wanted += 1
             if wanted > end:
                 return
+            rejected.clear()
             yield _to_array(frame, out_format)
             wanted += 1
             previous, previous_index = frame, index
@@ -568,7 +573,37 @@ def _frames_by_pts(
         ) from None
     if previous is None:
         raise _SeekedPastStart
+    if rejected:  # the damage reached the end: its frames hold the last one decoded
+        held = _to_array(previous, out_format)
+        for index in range(wanted, end + 1):
+            if on_held is not None:
+                on_held(index)
+            yield held.copy()
+        return
     raise RestyleError(f"{info.path.name}: frame {wanted} cannot be decoded (the stream ends)")
+
+
+def _decode_skipping_rejected(
+    container: av.container.InputContainer, stream: av.VideoStream, rejected: list[int]
+) -> Iterator[av.VideoFrame]:
+    """``container.decode(stream)``, except that a packet the decoder refuses outright (a
+    damaged FFV1 slice) is skipped, not the end of the movie, and so is every frame decoded
+    from its state up to the next keyframe (FFV1 carries its coder state over: they decode
+    to garbage without an error). Their slots hold the frame before, reported damaged."""
+    lost = False
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.InvalidDataError:
+            rejected.append(packet.pts)
+            lost = True
+            continue
+        for frame in frames:
+            if lost and not frame.key_frame:
+                rejected.append(frame.pts)
+                continue
+            lost = False
+            yield frame
 
 
 def _report_decode_errors(

@@ -641,3 +641,36 @@ def test_a_damaged_movie_decodes_the_same_frames_every_time(index_clip_ffv1, tmp
     held, pixels = runs[0]
     assert held and held[0] == damaged and held[-1] < next_keyframe, held
     assert all(run == (held, pixels) for run in runs[1:])
+
+
+def test_a_packet_the_decoder_refuses_costs_its_frames_not_the_movie(index_clip_ffv1, tmp_path):
+    """FFV1 refuses a packet whose slices fail their CRC (av.InvalidDataError): decoding
+    stopped there with 'decoding failed near frame 13', so a job ended with exit 2 part way
+    through, not as README's damaged-movie row says. FFV1 frames after it decode to garbage
+    without an error until the next keyframe (the coder state carries over): they hold the
+    last good frame and are reported, as a concealed frame is."""
+    data = bytearray(index_clip_ffv1.read_bytes())
+    with av.open(str(index_clip_ffv1)) as container:
+        packets = [p for p in container.demux(video=0) if p.size]
+    packet = packets[13]
+    for offset in range(packet.pos + 20, packet.pos + packet.size - 10, 7):
+        data[offset] ^= 0x55
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    with av.open(str(damaged)) as container:  # the premise: the decoder refuses packet 13
+        refused = []
+        for p in container.demux(video=0):
+            try:
+                p.decode()
+            except av.InvalidDataError:
+                refused.append(p.pts)
+        assert len(refused) == 1
+    info = probe(damaged)
+    held, retimed = [], []
+    frames = decode_range(damaged, 0, 39, info=info, on_held=held.append, on_retimed=retimed.append)
+    assert [read_index(f) for f in frames] == [*range(13), *[12] * 7, *range(20, 40)]
+    assert sorted(set(held)) == list(range(13, 20)) and retimed == []
+    held = []  # a range that starts inside the damage holds the last good frame too
+    frames = decode_range(damaged, 15, 21, info=info, on_held=held.append)
+    assert [read_index(f) for f in frames] == [12] * 5 + [20, 21]
+    assert sorted(set(held)) == list(range(15, 20))
