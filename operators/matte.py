@@ -177,6 +177,15 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
             raise RestyleError(
                 f"background '{text}' is not a strip, a picture file, #RRGGBB or BLUR"
             )
+        # Any file became an image strip of it, which shows nothing (a movie, a text file).
+        suffix = path.suffix.lower()
+        if suffix in bpy.path.extensions_movie:
+            raise RestyleError(
+                f"background '{path.name}' is a movie: add it to the sequencer and give its "
+                "strip's name"
+            )
+        if suffix not in bpy.path.extensions_image:
+            raise RestyleError(f"background '{path.name}' is not a picture Blender can show")
         channel = _background_channel(strips, matte, first, last)
         _lift_above(strips, matte, channel, first, last)
         new = strips.new_image(

@@ -169,9 +169,19 @@ def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_str
     import bpy
 
     matte = _matte(scene, pan_strip, 10, 11)
+    # A movie or any other file was put in as an image strip of it, showing nothing.
+    movie, notes = Path(bpy.path.abspath("//clip.mp4")), Path(bpy.path.abspath("//notes.txt"))
+    movie.write_bytes(b"not looked at")
+    notes.write_text("not a picture")
     before = {s.name: s.channel for s in all_strips(scene)}
-    for background in ("no/such/picture.png", "", pan_strip.name + "-missing"):
-        with pytest.raises(RuntimeError):
+    for background, message in (
+        ("no/such/picture.png", "not a strip, a picture"),
+        ("", "choose a background"),
+        (pan_strip.name + "-missing", "not a strip, a picture"),
+        (str(movie), "'clip.mp4' is a movie: add it to the sequencer"),
+        (str(notes), "'notes.txt' is not a picture"),
+    ):
+        with pytest.raises(RuntimeError, match=message):
             bpy.ops.restyle.replace_background(strip=matte.name, background=background)
     assert {s.name: s.channel for s in all_strips(scene)} == before
 
