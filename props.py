@@ -65,6 +65,7 @@ class StyleCatalog:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str, int, int]] = []
         self.previews = None
+        self._stamps: dict[str, int] = {}  # each preview's thumbnail mtime when loaded
         self.root: Path | None = None
         self.loaded = False
 
@@ -95,8 +96,13 @@ class StyleCatalog:
     def _icon(self, key: str, thumbnail: Path | None) -> int | str:
         if thumbnail is None or not Path(thumbnail).is_file():
             return "BRUSHES_ALL"
+        # A style trained again under its name has a new thumbnail: the picker kept the old.
+        stamp = Path(thumbnail).stat().st_mtime_ns
+        if key in self.previews and self._stamps.get(key) != stamp:
+            del self.previews[key]
         if key not in self.previews:
-            self.previews.load(key, str(thumbnail), "IMAGE")
+            self.previews.load(key, str(thumbnail), "IMAGE", force_reload=True)
+            self._stamps[key] = stamp
         return self.previews[key].icon_id
 
     def name_of(self, style_id: str) -> str:
@@ -106,6 +112,7 @@ class StyleCatalog:
         if self.previews is not None:
             bpy.utils.previews.remove(self.previews)
         self.previews = None
+        self._stamps.clear()
         self.items = []
         self.loaded = False
 

@@ -190,6 +190,26 @@ def test_unsupported_strip_is_named(panel_context):
     assert len(all_strips(scene)) == 2
 
 
+def test_a_style_trained_again_shows_its_new_thumbnail(restyle, tmp_path):
+    """Train a style again under its name: its thumbnail file changes, but the picker kept
+    showing the preview it had loaded first (until Blender restarted)."""
+    import os
+
+    import cv2
+    import numpy as np
+
+    catalog = ext("props").CATALOG
+    catalog.reload(ext("props").library_root(None))  # the previews exist once the picker has
+    thumbnail = tmp_path / "thumbnail.png"
+    cv2.imwrite(str(thumbnail), np.zeros((32, 32, 3), np.uint8))
+    catalog._icon("Trained Twice", thumbnail)
+    assert tuple(catalog.previews["Trained Twice"].image_size) == (32, 32)
+    cv2.imwrite(str(thumbnail), np.full((48, 64, 3), 255, np.uint8))  # trained again
+    os.utime(thumbnail, ns=(10**18, 10**18))  # a file system with coarse times still differs
+    catalog._icon("Trained Twice", thumbnail)
+    assert tuple(catalog.previews["Trained Twice"].image_size) == (64, 48)
+
+
 def test_preferences_draw(restyle):
     import bpy
 
