@@ -543,6 +543,8 @@ def cmd_shots(args: argparse.Namespace) -> int:
 
     info = probe(args.input)
     end = info.frame_count - 1 if args.end is None else args.end
+    if 0 <= end < args.start <= info.frame_count - 1:
+        raise RestyleError(f"--start {args.start} is after --end {end}")
     if not 0 <= args.start <= end <= info.frame_count - 1:
         raise RestyleError(
             f"frame range {args.start}..{end} is outside the source's frames 0..{info.frame_count - 1}"

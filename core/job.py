@@ -229,6 +229,8 @@ class StyleJob:
     def _frame_range(self, info) -> tuple[int, int]:
         last = info.frame_count - 1
         end = last if self.end is None else self.end
+        if end < self.start <= last:  # both inside: 'outside the source's frames' was false
+            raise RestyleError(f"--start {self.start} is after --end {end}")
         if end < self.start or end > last:
             raise RestyleError(
                 f"frame range {self.start}..{end} is outside the source's frames 0..{last}"

@@ -195,6 +195,7 @@ def test_cancel_keeps_finished_frames(shaky_clip, tmp_path):
     [
         (["missing.mp4"], "does not exist"),
         (["{clip}", "--start", "25", "--end", "40"], "outside"),
+        (["{clip}", "--start", "9", "--end", "4"], "--start 9 is after --end 4"),  # not "outside"
         (["{clip}", "--crop", "0.9"], "crop"),
         (["{clip}", "--smoothness", "-1"], "smoothness"),
         (["{clip}", "--strength", "3"], "strength"),
@@ -354,3 +355,12 @@ def test_json_of_a_run_cancelled_while_tracking(shaky_clip, tmp_path, capsys, mo
     assert record["cancelled"] and record["cuts"] == [] and record["kept_area"] == []
     assert (record["backend"], record["device"]) == ("opencv", "cpu")
     assert not (tmp_path / "out").exists()
+
+
+def test_shots_names_a_reversed_range(shaky_clip, capsys):
+    """'restyle shots --start 9 --end 4' said 'frame range 9..4 is outside the source's
+    frames 0..29', of two frames that are both inside."""
+    from restyle.core.cli import main
+
+    assert main(["shots", str(shaky_clip), "--start", "9", "--end", "4"]) == 2
+    assert capsys.readouterr().err.strip() == "restyle: error: --start 9 is after --end 4"
