@@ -136,3 +136,17 @@ def test_a_keyframe_painted_in_the_output_is_never_overwritten(
     with pytest.raises(RestyleError, match="keyframe 1's matte 000001.png is in the output"):
         job.run()
     assert in_place.read_bytes() == painted.read_bytes()
+
+
+def test_training_progress_moves(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
+    """The bar stood at 0 of the range's frames for the whole training budget; it now
+    counts the budget's seconds, as 'restyle train' does."""
+    seen = []
+
+    def progress(p):
+        if p.stage == "training":
+            seen.append((p.done, p.total))
+
+    options = {"library": matte_library, "keyframes": {0: painted}, "train_seconds": 2}
+    MatteJob(pan_movie, tmp_path / "out", end=0, **options).run(progress=progress)
+    assert seen and seen[-1] == (2, 2)

@@ -176,10 +176,10 @@ class MatteJob(StyleJob):
             pairs.append(KeyframeCorrector.pair(work_rgb(frame, coarse.shape), coarse, painted))
         progress = getattr(self, "_progress", None)
 
-        def report(p: Progress) -> None:
+        def report(p: Progress) -> None:  # seconds of the budget (0 of N frames stood still)
             if progress:
                 progress(
-                    Progress(0, plan.total, p.fps, p.eta_s, "training", "learning the keyframes")
+                    Progress(p.done, p.total, p.fps, p.eta_s, "training", "learning the keyframes")
                 )
 
         cancel = getattr(self, "_cancel", None)
