@@ -374,6 +374,23 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
     assert not (saved / "restyle").exists()
 
 
+def test_a_retimed_strip_is_refused(scene, saved, media, sequencer_area):
+    """The README lists retimed strips as refused; nothing tested it. Retimed to half speed,
+    Blender shows each source frame twice: Restyle says why it cannot and changes nothing."""
+    import bpy
+
+    movie = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    for strip in all_strips(scene):
+        strip.select = strip == movie
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.sequencer.retiming_segment_speed_set(speed=50.0) == {"FINISHED"}
+    assert shown_frames(movie)[1] >= 48  # slowed down: 4.2 shows 49 frames, 5.0 48
+    names = sorted(all_strips(scene).keys())
+    with pytest.raises(RuntimeError, match="has retiming keys; reset its retiming"):
+        bpy.ops.restyle.apply_style(strip=movie.name, style=STYLE)
+    assert sorted(all_strips(scene).keys()) == names and not (saved / "restyle").exists()
+
+
 def test_invoke_in_background_runs_to_the_end(scene, saved, media, sequencer_area):
     import bpy
 
