@@ -98,6 +98,16 @@ def parent_meta(strip):
     return strip.parent_meta()
 
 
+def strip_locked(strip) -> bool:
+    """True when Blender's own edits leave the strip alone: it, or its channel, is locked."""
+    if strip.lock:
+        return True
+    meta = parent_meta(strip)
+    owner = meta if meta is not None else strip.id_data.sequence_editor
+    channels = getattr(owner, "channels", None)
+    return bool(channels) and channels[strip.channel].lock
+
+
 def retiming_active(strip) -> bool:
     """True when the strip's speed is changed by retiming keys."""
     keys = getattr(strip, "retiming_keys", None)

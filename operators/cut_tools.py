@@ -99,7 +99,10 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
     frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
 
     def make_plan(self, scene) -> list[Split]:
-        source = read_strip(scene, find_strip(scene, self.strip))
+        strip = find_strip(scene, self.strip)
+        if compat.strip_locked(strip):  # Blender's split refused it after the plan was shown
+            raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
+        source = read_strip(scene, strip)
         first, last = source.checked_range(self.frame_start, self.frame_end)
         return split_plan(source.name, source.source, first, source.frames(first, last))
 
@@ -152,6 +155,8 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
         by_channel: dict[tuple, list] = {}
         for strip in compat.all_strips(scene.sequence_editor):
             if strip.type not in SUPPORTED or compat.retiming_active(strip):
+                continue
+            if compat.strip_locked(strip):  # locked against edits: a roll edit moved it
                 continue
             if self.selected_only and not strip.select:
                 continue

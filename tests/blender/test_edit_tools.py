@@ -143,6 +143,32 @@ def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer
     assert compat.handles(strips[names[1]]) == (SHOT + 1, 3 * SHOT + 1)
 
 
+def test_locked_strips_are_left_alone(scene, clips, sequencer_area):
+    """Locked against edits, a strip was still moved by Snap Cuts, and Split at Cuts showed
+    Blender's raw 'RuntimeError: Error: Strip is locked.' once the plan was made."""
+    import bpy
+
+    compat = ext("compat")
+    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
+    compat.strip_set(left, "right_handle", SHOT + 4)  # 3 frames after the real cut
+    compat.strip_set(right, "left_handle", SHOT + 4)
+    right.channel = 1
+    lone = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=3)
+    left.lock = True
+    scene.sequence_editor.channels[3].lock = True  # the whole channel, as the UI offers
+    before = {s.name: compat.handles(s) for s in all_strips(scene)}
+
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    for strip in (left, lone):
+        with pytest.raises(RuntimeError, match=rf"^Error: '{strip.name}' is locked"):
+            bpy.ops.restyle.split_at_cuts(strip=strip.name)
+    assert {s.name: compat.handles(s) for s in all_strips(scene)} == before
+    left.lock = False
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}  # unlocked: it moves
+    assert compat.handles(left)[1] == SHOT + 1
+
+
 def test_bad_input_changes_nothing(scene, clips, sequencer_area):
     import bpy
 
