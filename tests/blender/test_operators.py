@@ -384,7 +384,7 @@ def test_a_retimed_strip_is_refused(scene, saved, media, sequencer_area):
         strip.select = strip == movie
     with sequencer_override(scene, sequencer_area):
         assert bpy.ops.sequencer.retiming_segment_speed_set(speed=50.0) == {"FINISHED"}
-    assert shown_frames(movie)[1] >= 48  # slowed down: 4.2 shows 49 frames, 5.0 48
+    assert shown_frames(movie)[1] > 40  # slowed down: 24 frames shown over 47-49
     names = sorted(all_strips(scene).keys())
     with pytest.raises(RuntimeError, match="has retiming keys; reset its retiming"):
         bpy.ops.restyle.apply_style(strip=movie.name, style=STYLE)
