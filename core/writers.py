@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -31,6 +32,7 @@ from .errors import RestyleError
 if TYPE_CHECKING:
     import av
 
+    from .audio import AudioClip
     from .media import FpsLike
 
 
@@ -90,6 +92,15 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             "ffv1",
         ),
     )
+}
+# The source's sound in a movie, per container: encoders in order of preference (the first
+# this PyAV build has). Re-encoded, not copied: the written range is trimmed to the sample.
+AUDIO_CODECS: dict[str, tuple[str, ...]] = {
+    ".mp4": ("aac",),
+    ".m4v": ("aac",),
+    ".mov": ("pcm_s16le", "aac"),
+    ".mkv": ("flac", "pcm_s16le"),
+    ".avi": ("pcm_s16le",),
 }
 # Derived views of the table, for readers that want only one kind.
 SEQUENCE_FORMATS = {k: f.suffix for k, f in OUTPUT_FORMATS.items() if not f.movie}
@@ -417,6 +428,7 @@ class MovieWriter(_WriterContext):
         overwrite: bool = False,
         queue_size: int = 8,
         threads: int = 1,
+        audio: AudioClip | None = None,
     ) -> None:
         import av
 
@@ -473,6 +485,7 @@ class MovieWriter(_WriterContext):
             self._container.close()
             _remove(self.temp_path)
             raise RestyleError(f"cannot set up {codec} encoding: {_reason(exc)}") from None
+        self._audio, self.warnings = self._add_audio(audio)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -481,6 +494,14 @@ class MovieWriter(_WriterContext):
         self._thread = threading.Thread(target=self._encode_loop, name="restyle-encode")
         self._thread.daemon = True
         self._thread.start()
+
+    def _add_audio(self, clip: AudioClip | None):
+        """The source's sound for this movie (None: none, or unreadable: then a warning)."""
+        if clip is None:
+            return None, []
+        from .audio import open_track
+
+        return open_track(clip, self._container, AUDIO_CODECS.get(self.path.suffix.lower(), ()))
 
     def _add_stream(self, encoder: str) -> av.VideoStream:
         import av  # noqa: F401 - the stream's types
@@ -599,17 +620,25 @@ class MovieWriter(_WriterContext):
                 if item is _CLOSE:
                     for packet in stream.encode(None):
                         container.mux(packet)
+                    if self._audio is not None:
+                        self._audio.feed_until(Fraction(pts) / self.fps)  # the video's length
+                        self._audio.finish()
                     break
                 video_frame = self._to_video_frame(item, first=pts == 0)  # type: ignore[arg-type]
                 video_frame.pts = pts
                 for packet in stream.encode(video_frame):
                     container.mux(packet)
                 pts += 1
+                if self._audio is not None:  # interleaved: the sound of the frames so far
+                    self._audio.feed_until(Fraction(pts) / self.fps)
         except RestyleError as exc:
             self._error = exc
         except (av.FFmpegError, OSError, ValueError) as exc:
             self._error = RestyleError(f"encoding {self.path.name} failed: {_reason(exc)}")
         finally:
+            if self._audio is not None:
+                self._audio.close()
+                self.warnings.extend(self._audio.warnings)
             try:
                 container.close()
             except (av.FFmpegError, OSError) as exc:
@@ -660,11 +689,13 @@ def open_writer(
     workers: int = 2,
     on_commit: Callable[[int], None] | None = None,
     threads: int = 1,
+    audio: AudioClip | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
     for an unknown format or an unwritable output before any frame is processed.
-    `on_commit(index)` (sequences) is called once a frame is safely on disk."""
+    `on_commit(index)` (sequences) is called once a frame is safely on disk. `audio`
+    (movies; sequences have no sound) is the source's sound that goes with the frames."""
     form = output_format(fmt)
     if not form.movie:
         return ImageSequenceWriter(
@@ -680,6 +711,7 @@ def open_writer(
         alpha=alpha,
         overwrite=overwrite,
         threads=threads,
+        audio=audio,
     )
 
 

@@ -1,0 +1,258 @@
+"""The source's sound in a movie output: the audio of exactly the frames written, trimmed to
+the sample, re-encoded for the output's container (``writers.AUDIO_CODECS``) and muxed into
+the movie's own scratch file, so it is as atomic as the video.
+
+Times are on the source container's clock: frame ``i`` of a movie shows at its first
+frame's time plus ``i / fps`` (``media``'s frame index), and the audio sample at that time
+is the one heard with it. Audio is re-encoded rather than copied, because a copy can only
+cut at packet boundaries. A damaged audio stream never fails a job: unreadable from the
+start, the movie gets no sound; damaged further in, that stretch is silent; a warning says
+which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+WORK_FORMAT = "fltp"  # planar float: trimming and padding are plain array slices
+_FALLBACK_RATE = 48000
+_SEEK_MARGIN_S = 1  # an AAC frame needs the one before it to decode exactly
+_JITTER_S = Fraction(3, 1000)  # timestamps this close to contiguous are contiguous (mkv: 1 ms)
+_PROBE_PACKETS = 64  # packets tried before the audio is called unreadable
+_LATE_S = Fraction(1, 10)  # a packet this far before the clip (its whole length) is not heard
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """The audio a movie output carries: ``duration`` seconds of ``path``'s sound from
+    ``start`` (seconds on the source's clock), which becomes the output's time 0."""
+
+    path: Path
+    start: Fraction
+    duration: Fraction
+
+
+def audio_clip(info, start: int, end: int) -> AudioClip | None:
+    """The clip that goes with source frames ``start..end`` of a probed movie (None for
+    images: an image sequence has no sound). Whether the movie has an audio stream is
+    found when the writer opens it."""
+    if getattr(info, "kind", None) != "movie":
+        return None
+    origin = Fraction(0)
+    if info.start_pts is not None and info.time_base is not None:
+        origin = info.start_pts * Fraction(info.time_base)
+    fps = Fraction(info.fps)
+    return AudioClip(Path(info.path), origin + start / fps, (end - start + 1) / fps)
+
+
+class NoAudio(Exception):
+    """The source has no audio stream: the movie is silent, and nothing is said."""
+
+
+class AudioTrack:
+    """One source audio stream, trimmed and encoded into an output container as the video
+    advances (``feed_until``), so the file stays interleaved and memory flat.
+
+    Opened before the output's header is written (the stream must exist by then); raises
+    ``NoAudio`` for a source without sound and ``UnreadableAudio`` for one whose sound
+    cannot be decoded."""
+
+    def __init__(self, clip: AudioClip, output: av.container.OutputContainer, encoders) -> None:
+        self.clip = clip
+        self.warnings: list[str] = []
+        self._source = av.open(str(clip.path), "r")
+        try:
+            self._open_source()
+            self._stream = self._add_output(output, encoders)
+        except BaseException:
+            self._source.close()
+            raise
+        self._output = output
+        self._cursor = 0  # samples placed so far, at the source's rate
+        self._next: int | None = None  # where the last frame decoded ends (samples from 0)
+        self._total = round(clip.duration * self.rate)
+        self._jitter = max(1, round(_JITTER_S * self.rate))
+
+    # -- opening --------------------------------------------------------------------------
+    def _open_source(self) -> None:
+        if not self._source.streams.audio:
+            raise NoAudio
+        stream = self._source.streams.audio[0]
+        if stream.codec_context is None or not stream.codec_context.sample_rate:
+            raise UnreadableAudio(f"its {stream.codec_context.name} audio has no sample rate")
+        self._in = stream
+        self.rate = stream.codec_context.sample_rate
+        channels = stream.codec_context.channels or 2
+        self.layout = "mono" if channels == 1 else "stereo"  # more: mixed down to stereo
+        self._resampler = av.AudioResampler(format=WORK_FORMAT, layout=self.layout, rate=self.rate)
+        self._seek()
+        self._frames = self._decoded()
+        self._pending = self._first_frame()
+
+    def _seek(self) -> None:
+        target = self.clip.start - _SEEK_MARGIN_S
+        if target <= 0 or not self._in.time_base:
+            return
+        try:
+            self._source.seek(
+                int(target / Fraction(self._in.time_base)), backward=True, stream=self._in
+            )
+        except av.FFmpegError:
+            self._source.seek(0)
+
+    def _first_frame(self) -> av.AudioFrame | None:
+        """Decode up to the first good frame: none there means the audio is unreadable."""
+        self._probing = True
+        frame = next(self._frames, None)
+        self._probing = False
+        if frame is None and self._failures:
+            raise UnreadableAudio(self._last_error)
+        if self._failures:
+            self._warn_damage(self._failed_at)
+        return frame  # None: the audio ends before the range, so silence
+
+    def _add_output(self, output: av.container.OutputContainer, encoders) -> av.AudioStream:
+        name = next((e for e in encoders if e in av.codecs_available), None)
+        if name is None:
+            raise UnreadableAudio(f"this PyAV build has none of the encoders {', '.join(encoders)}")
+        supported = av.Codec(name, "w").audio_rates
+        rate = self.rate if not supported or self.rate in supported else _FALLBACK_RATE
+        stream = output.add_stream(name, rate=rate)
+        stream.layout = self.layout
+        stream.codec_context.time_base = Fraction(1, rate)
+        if name == "aac":
+            stream.bit_rate = 96000 * (1 if self.layout == "mono" else 2)
+        return stream
+
+    # -- reading ----------------------------------------------------------------------------
+    _failures = 0
+    _last_error = ""
+    _failed_at: Fraction | None = None
+    _probing = True
+
+    def _decoded(self) -> Iterator[av.AudioFrame]:
+        """Decoded frames in order; a packet the decoder refuses is skipped (its stretch is
+        filled with silence when placed) and counted."""
+        try:
+            for packet in self._source.demux(self._in):
+                try:
+                    frames = packet.decode()
+                except (av.FFmpegError, ValueError) as exc:
+                    self._damaged(packet, exc)
+                    continue
+                yield from frames
+        except av.FFmpegError as exc:  # the container itself breaks off: silence after
+            self._damaged(None, exc)
+
+    def _damaged(self, packet, exc: BaseException) -> None:
+        self._failures += 1
+        self._last_error = str(exc) or type(exc).__name__
+        at = None
+        if packet is not None and packet.pts is not None and packet.time_base:
+            at = packet.pts * Fraction(packet.time_base) - self.clip.start
+        if self._probing:
+            self._failed_at = self._failed_at if self._failed_at is not None else at
+            if self._failures >= _PROBE_PACKETS:
+                raise UnreadableAudio(self._last_error)
+        else:
+            self._warn_damage(at)
+
+    def _warn_damage(self, at: Fraction | None) -> None:
+        """Once per movie: where its sound could not be decoded (silent there)."""
+        if self.warnings or (at is not None and at < -_LATE_S):
+            return  # said already, or before the clip: nothing of it is missing
+        where = "" if at is None else f" from {max(0.0, float(at)):.2f} s of the output"
+        self.warnings.append(
+            f"{self.clip.path.name}: its audio could not be decoded{where} "
+            f"({self._last_error}); the movie is silent there"
+        )
+
+    def _next_frame(self) -> av.AudioFrame | None:
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        return next(self._frames, None)
+
+    # -- writing ----------------------------------------------------------------------------
+    def feed_until(self, seconds: Fraction) -> None:
+        """Encode and mux the audio of output time 0..``seconds`` (never past the clip)."""
+        target = min(self._total, round(seconds * self.rate))
+        while self._cursor < target:
+            frame = self._next_frame()
+            if frame is None:  # the source's sound ends first: silence to the target
+                self._emit(np.zeros((self._channels, target - self._cursor), np.float32))
+                return
+            self._place(frame)
+
+    def finish(self) -> None:
+        """The rest of the clip, then the encoder's last packets."""
+        self.feed_until(self.clip.duration)
+        for packet in self._stream.encode(None):
+            self._output.mux(packet)
+
+    def close(self) -> None:
+        self._source.close()
+
+    @property
+    def _channels(self) -> int:
+        return 1 if self.layout == "mono" else 2
+
+    def _place(self, frame: av.AudioFrame) -> None:
+        """Put a decoded frame's samples at their time: what lies before the clip or overlaps
+        samples placed is dropped, a gap (late start, damage) becomes silence."""
+        samples = np.concatenate(
+            [f.to_ndarray() for f in self._resampler.resample(frame)] or [np.zeros((1, 0))],
+            axis=1,
+        ).astype(np.float32)
+        if samples.shape[1] == 0:
+            return
+        position = self._cursor if self._next is None else self._next
+        if frame.pts is not None and frame.time_base:
+            at = frame.pts * Fraction(frame.time_base) - self.clip.start
+            exact = round(at * self.rate)
+            if self._next is None or abs(exact - position) > self._jitter:
+                position = exact  # else contiguous: timestamps rounded (mkv: to 1 ms)
+        self._next = position + samples.shape[1]
+        if position > self._cursor:
+            gap = min(position, self._total) - self._cursor
+            self._emit(np.zeros((samples.shape[0], gap), np.float32))
+        skip = max(0, self._cursor - position)
+        keep = samples[:, skip : skip + self._total - self._cursor]
+        self._emit(keep)
+
+    def _emit(self, samples: np.ndarray) -> None:
+        if samples.shape[1] == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples), format=WORK_FORMAT, layout=self.layout
+        )
+        frame.sample_rate = self.rate
+        frame.time_base = Fraction(1, self.rate)
+        frame.pts = self._cursor
+        for packet in self._stream.encode(frame):
+            self._output.mux(packet)
+        self._cursor += samples.shape[1]
+
+
+class UnreadableAudio(Exception):
+    """The source has sound, but it cannot be decoded: the movie is written without it."""
+
+
+def open_track(clip: AudioClip, output, encoders) -> tuple[AudioTrack | None, list[str]]:
+    """The track for ``clip`` in ``output``, or None with the warning that says why not
+    (none for a source without sound)."""
+    try:
+        return AudioTrack(clip, output, encoders), []
+    except NoAudio:
+        return None, []
+    except (UnreadableAudio, av.FFmpegError, OSError, ValueError) as exc:
+        reason = str(exc) or type(exc).__name__
+        return None, [
+            f"{clip.path.name}: its audio could not be read ({reason}); the movie has no sound"
+        ]
