@@ -6,7 +6,7 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from .sequencer import RestylePanel
+from .sequencer import RestylePanel, usable_strip
 
 
 class RESTYLE_PT_background(RestylePanel, Panel):
@@ -27,7 +27,7 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         if not matte:
             row = layout.row()
             row.scale_y = 1.3
-            row.enabled = not RUN.running
+            row.enabled = not RUN.running and usable_strip(scene) is not None  # as Apply
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
             return

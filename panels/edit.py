@@ -6,7 +6,7 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from .sequencer import RestylePanel
+from .sequencer import RestylePanel, usable_strip
 
 
 class RESTYLE_PT_edit(RestylePanel, Panel):
@@ -23,13 +23,15 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         if strip is None:
             layout.label(text="Select a movie or image strip", icon="INFO")
         else:
-            row = col.row(align=True)
+            sub = col.column(align=True)
+            sub.enabled = usable_strip(scene) is not None  # a movie or images, as Apply
+            row = sub.row(align=True)
             row.operator_menu_enum(
                 "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
             )
             tripod = row.operator("restyle.stabilize_strip", text="Tripod", icon="PINNED")
             tripod.tripod = True
-            col.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
+            sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
         col.operator("restyle.snap_cuts", icon="SNAP_ON")
         layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
 

@@ -7,7 +7,7 @@ from bpy.types import Panel, UIList
 
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
-from .sequencer import RestylePanel
+from .sequencer import RestylePanel, usable_strip
 
 PREVIEW_IMAGE = "Restyle Preview"
 
@@ -45,13 +45,16 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             layout.label(text="Select the strip to paint keyframes of", icon="INFO")
             return
 
+        usable = usable_strip(scene) is not None  # a movie or images, as Apply
         row = layout.row()
         row.template_list(
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
-        marked = bool(settings.strip_keyframes(strip.name))
+        marked = usable and bool(settings.strip_keyframes(strip.name))
         col = row.column(align=True)
-        col.operator("restyle.keyframe_add", text="", icon="ADD")
+        add = col.row(align=True)
+        add.enabled = usable
+        add.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
         sub.enabled = selected_keyframe(settings, strip.name)
         sub.operator("restyle.keyframe_remove", text="", icon="REMOVE")
@@ -59,7 +62,9 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
         col = layout.column(align=True)
-        col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
+        suggest = col.row(align=True)
+        suggest.enabled = usable
+        suggest.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
         row = col.row(align=True)
         row.enabled = marked  # nothing to export before a keyframe is added
         row.operator("restyle.export_keyframes", icon="EXPORT").strip = strip.name

@@ -17,11 +17,21 @@ LAYOUT_RETURNING = {"row", "column", "box", "split", "column_flow", "grid_flow",
 
 
 class CheckedLayout:
-    def __init__(self, calls: list):
+    def __init__(self, calls: list, parent: CheckedLayout | None = None):
         import bpy
 
         object.__setattr__(self, "_calls", calls)
         object.__setattr__(self, "_rna", bpy.types.UILayout.bl_rna)
+        object.__setattr__(self, "_parent", parent)
+
+    def is_enabled(self) -> bool:
+        """False where this layout or one holding it was greyed (``enabled = False``)."""
+        layout = self
+        while layout is not None:
+            if not layout.__dict__.get("enabled", True):
+                return False
+            layout = layout._parent
+        return True
 
     def __setattr__(self, name, value):
         assert name in self._rna.properties, f"UILayout has no attribute {name!r}"
@@ -38,16 +48,23 @@ class CheckedLayout:
             assert not unknown, f"{name}() takes no {sorted(unknown)}"
             bound = dict(zip(params, args, strict=False)) | kwargs
             self._calls.append((name, bound))
+            if name in ("operator", "operator_menu_enum"):  # greyed or not: asked at the end
+                self._calls.append(("placed", {"operator": bound["operator"], "layout": self}))
             if "data" in bound and "property" in bound:
                 data, prop = bound["data"], bound["property"]
                 assert prop in data.bl_rna.properties, f"{type(data).__name__} has no {prop!r}"
             if name == "operator":
                 return OperatorProperties(bound["operator"])
             if name in LAYOUT_RETURNING:
-                return CheckedLayout(self._calls)
+                return CheckedLayout(self._calls, self)
             return None
 
         return call
+
+
+def enabled_operators(calls) -> dict[str, bool]:
+    """Each operator drawn, and whether its button can be pressed (the last one drawn)."""
+    return {c[1]["operator"]: c[1]["layout"].is_enabled() for c in calls if c[0] == "placed"}
 
 
 class OperatorProperties:
@@ -188,6 +205,36 @@ def test_unsupported_strip_is_named(panel_context):
     scene.sequence_editor.active_strip = strip
     assert "adjust is an adjustment layer" in labels(draw_all(panel_context))
     assert len(all_strips(scene)) == 2
+
+
+def test_actions_need_a_movie_or_image_strip(panel_context):
+    """Apply is greyed while a strip Restyle cannot read is active; Matte, Stabilize, Split,
+    Add Keyframe and Suggest Keyframes were not, and each pressed only to say why not."""
+    scene = panel_context.scene
+    panels = [ext(f"panels.{name}").classes[-1] for name in ("keyframes", "background", "edit")]
+
+    def drawn() -> dict[str, bool]:
+        calls: list = []
+        for panel in panels:
+            assert panel.poll(panel_context)
+            panel.draw(type("Shim", (), {"layout": CheckedLayout(calls)})(), panel_context)
+        return enabled_operators(calls)
+
+    actions = {
+        "restyle.keyframe_add",
+        "restyle.suggest_keyframes",
+        "restyle.matte_strip",
+        "restyle.stabilize_strip",
+        "restyle.split_at_cuts",
+    }
+    assert all(drawn()[name] for name in actions)  # the panel's image strip
+    words = top_strips(scene.sequence_editor).new_effect(
+        "words", "TEXT", 2, **ext("compat").effect_span(1, 5)
+    )
+    scene.sequence_editor.active_strip = words
+    shown = drawn()
+    assert not any(shown[name] for name in actions)
+    assert shown["restyle.snap_cuts"]  # acts on every strip, not the active one
 
 
 def test_a_style_trained_again_shows_its_new_thumbnail(restyle, tmp_path):
