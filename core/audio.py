@@ -152,7 +152,7 @@ class AudioTrack:
 
     def _damaged(self, packet, exc: BaseException) -> None:
         self._failures += 1
-        self._last_error = str(exc) or type(exc).__name__
+        self._last_error = _reason(exc)
         at = None
         if packet is not None and packet.pts is not None and packet.time_base:
             at = packet.pts * Fraction(packet.time_base) - self.clip.start
@@ -167,7 +167,7 @@ class AudioTrack:
         """Once per movie: where its sound could not be decoded (silent there)."""
         if self.warnings or (at is not None and at < -_LATE_S):
             return  # said already, or before the clip: nothing of it is missing
-        where = "" if at is None else f" from {max(0.0, float(at)):.2f} s of the output"
+        where = "" if at is None else f" from {max(0.0, float(at)):.2f} s into the movie"
         self.warnings.append(
             f"{self.clip.path.name}: its audio could not be decoded{where} "
             f"({self._last_error}); the movie is silent there"
@@ -252,7 +252,12 @@ def open_track(clip: AudioClip, output, encoders) -> tuple[AudioTrack | None, li
     except NoAudio:
         return None, []
     except (UnreadableAudio, av.FFmpegError, OSError, ValueError) as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = _reason(exc)
         return None, [
             f"{clip.path.name}: its audio could not be read ({reason}); the movie has no sound"
         ]
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's words for an error, without PyAV's call details."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -337,6 +337,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "format": args.format or format_for_output(args.output),
         "fps": args.fps,
         "overwrite": args.overwrite,
+        "audio": args.audio,
     }
 
 
@@ -637,6 +638,13 @@ def _frame_job_options() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace output made with other settings"
+    )
+    p.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a movie output carries the movie source's sound for the frames written "
+        "(default: on; image sequences have none)",
     )
     return p
 

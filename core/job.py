@@ -123,6 +123,9 @@ class StyleJob:
     # found while streaming, by the rule a Ray plan splits at (core.shots); a Ray chunk gets
     # its plan's.
     cuts: tuple[int, ...] | None = None
+    # A movie output carries the source's sound for exactly the frames written (a movie
+    # source with an audio stream; image sequences have no sound).
+    audio: bool = True
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -393,6 +396,7 @@ class _Run:
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
         result.warnings = _damage_warnings(self.plan, result.held, result.written)
         result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
+        result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
         result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
@@ -419,12 +423,21 @@ class _Run:
                 alpha=self.job._output_alpha(info),
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
+                audio=self._audio_clip(),
                 **encode_workers(self.stylizer.engine),
             )
         )
         if self.manifest is not None:
             self.manifest.save()
         return self.writer
+
+    def _audio_clip(self):
+        """The source's sound that goes with the range, for a movie output (else None)."""
+        from .audio import audio_clip
+
+        if not (self.job.audio and self.plan.format.movie):
+            return None
+        return audio_clip(self.plan.info, self.plan.start, self.plan.end)
 
     def _manifest_record(self) -> dict:
         return {

@@ -482,7 +482,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if not result.cancelled:
         sweep_staging(folder)
         if folder != Path(job.output):
-            result.output = _mux(folder, job, frames_plan, plan)
+            result.output = _mux(folder, job, frames_plan, plan, result.warnings)
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result
@@ -492,8 +492,11 @@ def _finished(folder: Path, plan: Plan) -> set[int]:
     return {i for i in range(plan.start, plan.end + 1) if (folder / f"{i:06d}.png").is_file()}
 
 
-def _mux(folder: Path, job, frames_plan, plan: Plan) -> Path:
-    """Encode the finished frames into the output movie, then drop the frames."""
+def _mux(folder: Path, job, frames_plan, plan: Plan, warnings: list[str]) -> Path:
+    """Encode the finished frames into the output movie, with the source's sound for the
+    whole range (``job.audio``), then drop the frames. ``warnings`` hears of sound that
+    could not be read."""
+    from .audio import audio_clip
     from .media import decode_range
     from .writers import open_writer
 
@@ -507,9 +510,11 @@ def _mux(folder: Path, job, frames_plan, plan: Plan) -> Path:
         size=size,
         alpha=job._output_alpha(info),
         overwrite=job.overwrite,
+        audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
     )
     with writer:
         for index, frame in enumerate(decode_range(files, 0, len(files) - 1)):
             writer.write(index, frame)
+    warnings += getattr(writer, "warnings", [])
     shutil.rmtree(folder, ignore_errors=True)
     return Path(getattr(writer, "path", job.output))

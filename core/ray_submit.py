@@ -66,6 +66,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--preserve-colors")
     if job.overwrite:
         args.append("--overwrite")
+    if not job.audio:
+        args.append("--no-audio")
     if job.library is not None:
         args += ["--library", str(job.library.root)]
     return [*args, "--ray", "auto", "--json"]

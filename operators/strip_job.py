@@ -88,6 +88,7 @@ class StripJob(ModalJob):
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
         """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
         settings key, or ``movie_name`` in it. Returns the ``Request`` fields for it."""
+        job.audio = False  # the source's sound strip stays in the timeline, in sync already
         folder, stored = output_folder(span.source.name, slug, plan.key[:10])
         output = folder / movie_name if movie_name else folder
         movie_done = movie_name is not None and output.is_file()  # written atomically

@@ -1,0 +1,298 @@
+"""Movie outputs keep the source's sound: exactly the written range, in sync, per container.
+
+Sources are tiny generated movies: textured frames and a quiet 440 Hz tone with a loud
+click at chosen frames' times. A click's time is read on the movie's own clock (the decoded
+sample's timestamp), so sync is checked against what the source plays, whatever offset its
+streams start at.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pytest
+
+from restyle.core.audio import audio_clip
+from restyle.core.cli import main
+from restyle.core.job import StyleJob
+from restyle.core.mappings.stabilize_job import StabilizeJob
+from restyle.core.media import decode_range, probe
+from restyle.core.progress import CancelToken
+from restyle.core.writers import AUDIO_CODECS, open_writer
+
+FPS = 24
+FRAMES = 48
+SIZE = (64, 48)
+SYNC_S = 0.0015  # a click lands within this of its frame's time (mkv stamps are 1 ms)
+
+
+def make_clip(
+    path: Path,
+    *,
+    clicks: tuple[int, ...] = (30,),
+    audio: str | None = "aac",
+    video: str = "libx264",
+    video_offset: float = 0.0,
+    audio_offset: float = 0.0,
+    rate: int = 44100,
+) -> Path:
+    """FRAMES frames at FPS; the video's first frame at ``video_offset`` s, the audio's first
+    sample at ``audio_offset`` s; a click where each frame of ``clicks`` is shown."""
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream(video, rate=FPS)
+        vstream.width, vstream.height = SIZE
+        vstream.pix_fmt = "yuv420p" if video == "libx264" else "bgr0"
+        astream = None
+        if audio:
+            astream = container.add_stream(audio, rate=rate)
+            astream.layout = "stereo"
+        n = round((FRAMES / FPS + 0.5) * rate)
+        tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
+        for frame in clicks:
+            at = round((frame / FPS + video_offset - audio_offset) * rate)
+            assert at >= 0, "a click before the audio starts"
+            tone[at : at + 32] = 0.9
+        sound = np.stack([tone, tone]).astype(np.float32)
+        first_pts, placed = round(video_offset * FPS), 0
+        for i in range(FRAMES):
+            picture = np.roll(texture, i, axis=1)
+            vframe = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            vframe.pts = first_pts + i
+            for packet in vstream.encode(vframe):
+                container.mux(packet)
+            while astream and placed < n and placed / rate + audio_offset <= (i + 1) / FPS:
+                chunk = np.ascontiguousarray(sound[:, placed : placed + 1024])
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                aframe.sample_rate, aframe.time_base = rate, Fraction(1, rate)
+                aframe.pts = placed + round(audio_offset * rate)
+                for packet in astream.encode(aframe):
+                    container.mux(packet)
+                placed += chunk.shape[1]
+        for stream in (vstream, astream):
+            for packet in stream.encode(None) if stream else ():
+                container.mux(packet)
+    return path
+
+
+def read_sound(path: Path) -> tuple[float, int, np.ndarray] | None:
+    """(first sample's time, rate, float samples 2 x n) of the movie's audio; None if none."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        assert len(container.streams.audio) == 1
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+        first, parts = None, []
+        for frame in container.decode(stream):
+            first = float(frame.pts * frame.time_base) if first is None else first
+            parts += [f.to_ndarray() for f in resampler.resample(frame)]
+    return first, rate, np.concatenate(parts, axis=1)
+
+
+def click_times(path: Path) -> list[float]:
+    """When the clicks play, on the movie's own clock."""
+    first, rate, samples = read_sound(path)
+    loud = np.abs(samples[0]) > 0.5
+    rises = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
+    return [first + r / rate for r in ([0] if loud[0] else []) + list(rises)]
+
+
+def expected_clicks(source: Path, start: int, end: int) -> list[float]:
+    """The source's clicks inside frames start..end, as times from the output's start."""
+    info = probe(source)
+    t0 = float(info.start_pts * info.time_base) + start / FPS
+    t1 = t0 + (end - start + 1) / FPS
+    return [t - t0 for t in click_times(source) if t0 <= t < t1]
+
+
+def assert_sound_of_range(out: Path, source: Path, start: int, end: int) -> None:
+    first, rate, samples = read_sound(out)
+    duration = samples.shape[1] / rate
+    assert abs(first) < 1e-6
+    assert (end - start + 1) / FPS <= duration + 1 / rate <= (end - start + 1) / FPS + 1024 / rate
+    want = expected_clicks(source, start, end)
+    got = click_times(out)
+    assert len(got) == len(want) and want, (got, want)
+    assert np.allclose(got, want, atol=SYNC_S), (got, want)
+
+
+def write_movie(source: Path, out: Path, fmt: str, start: int, end: int):
+    info = probe(source)
+    writer = open_writer(
+        out, fmt=fmt, fps=info.fps, size=info.size, audio=audio_clip(info, start, end)
+    )
+    with writer:
+        for index, frame in enumerate(decode_range(source, start, end, info=info), start):
+            writer.write(index, frame)
+    return writer
+
+
+# -- the writer: each container, streams that start apart ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source_options",
+    [
+        {},
+        {"video_offset": 0.5, "audio": "flac", "video": "ffv1"},  # audio starts first
+        {"audio_offset": 0.3, "audio": "flac", "video": "ffv1", "clicks": (12, 30)},
+        {"video_offset": 0.5},
+        {"audio_offset": 0.3, "clicks": (12, 30)},  # sound starts after the picture
+    ],
+    ids=["mp4", "mkv-audio-first", "mkv-video-first", "mp4-audio-first", "mp4-video-first"],
+)
+@pytest.mark.parametrize("start,end", [(0, FRAMES - 1), (10, 35)])
+def test_the_sound_of_the_range_in_sync(tmp_path, source_options, start, end):
+    suffix = ".mkv" if source_options.get("video") == "ffv1" else ".mp4"
+    source = make_clip(tmp_path / f"source{suffix}", **source_options)
+    writer = write_movie(source, tmp_path / "out.mp4", "h264", start, end)
+    assert writer.warnings == []
+    assert_sound_of_range(tmp_path / "out.mp4", source, start, end)
+
+
+def test_sound_before_the_audio_starts_is_silence(tmp_path):
+    source = make_clip(tmp_path / "late.mkv", audio="flac", video="ffv1", audio_offset=0.3)
+    write_movie(source, tmp_path / "out.mov", "prores", 0, 23)
+    first, rate, samples = read_sound(tmp_path / "out.mov")
+    assert np.abs(samples[:, : int(0.29 * rate)]).max() == 0  # nothing to hear yet
+    assert np.abs(samples[:, int(0.31 * rate) :]).max() > 0.04  # the tone
+
+
+@pytest.mark.parametrize("suffix,fmt", [(".mp4", "h264"), (".mov", "prores"), (".mkv", "ffv1")])
+def test_each_container_gets_its_codec(tmp_path, suffix, fmt):
+    source = make_clip(tmp_path / "source.mp4")
+    write_movie(source, tmp_path / f"out{suffix}", fmt, 20, 40)
+    with av.open(str(tmp_path / f"out{suffix}")) as container:
+        assert container.streams.audio[0].codec_context.name == AUDIO_CODECS[suffix][0]
+    assert_sound_of_range(tmp_path / f"out{suffix}", source, 20, 40)
+
+
+# -- the jobs and the command line -----------------------------------------------------------
+
+
+def test_stylize_start_n_keeps_the_sound_in_sync(library, tmp_path):
+    source = make_clip(tmp_path / "source.mp4")
+    out = tmp_path / "styled.mp4"
+    args = ["stylize", str(source), "-o", str(out), "-s", "ink-wash", "--start", "20"]
+    assert (
+        main([*args, "--end", "40", "--temporal", "0", "-q", "--library", str(library.root)]) == 0
+    )
+    assert probe(out).frame_count == 21
+    assert_sound_of_range(out, source, 20, 40)
+
+
+def test_no_audio_and_silent_sources_give_no_audio_stream(tmp_path, capsys):
+    source = make_clip(tmp_path / "source.mp4")
+    silent = make_clip(tmp_path / "silent.mp4", audio=None)
+    assert main(["stabilize", str(source), "-o", str(tmp_path / "a.mp4"), "--no-audio"]) == 0
+    assert main(["stabilize", str(silent), "-o", str(tmp_path / "b.mp4"), "--json"]) == 0
+    assert read_sound(tmp_path / "a.mp4") is None and read_sound(tmp_path / "b.mp4") is None
+    assert "warning" not in capsys.readouterr().err
+    assert main(["stabilize", str(source), "-o", str(tmp_path / "c.mp4"), "--start", "10"]) == 0
+    assert_sound_of_range(tmp_path / "c.mp4", source, 10, FRAMES - 1)
+
+
+def test_an_image_sequence_has_no_sound(tmp_path, capsys):
+    source = make_clip(tmp_path / "source.mp4")
+    assert main(["stabilize", str(source), "-o", str(tmp_path / "frames"), "--end", "3"]) == 0
+    assert sorted(p.suffix for p in (tmp_path / "frames").iterdir()) == [".json"] + [".png"] * 4
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_cancel_leaves_no_movie_and_no_scratch(tmp_path):
+    source = make_clip(tmp_path / "source.mp4")
+    out = tmp_path / "out" / "steady.mov"
+    token = CancelToken()
+
+    def progress(p):
+        if p.stage == "stabilize" and p.done >= 3:
+            token.cancel()
+
+    result = StabilizeJob(source, out).run(progress=progress, cancel=token)
+    assert result.cancelled
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+# -- damaged sound ---------------------------------------------------------------------------
+
+
+def damage_audio(clean: Path, bad: Path, first: int = 0) -> Path:
+    """A remuxed copy whose audio packets from the ``first``-th on hold noise (same timing),
+    so the container reads and the audio decoder refuses them."""
+    rng = np.random.default_rng(2)
+    with av.open(str(clean)) as src, av.open(str(bad), "w") as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        audio_seen = 0
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            target = streams[packet.stream.index]
+            if packet.stream.type == "audio":
+                audio_seen += 1
+                if audio_seen > first:
+                    noise = av.Packet(rng.integers(0, 256, packet.size, np.uint8).tobytes())
+                    noise.pts, noise.dts, noise.time_base = packet.pts, packet.dts, packet.time_base
+                    noise.duration = packet.duration
+                    packet = noise
+            packet.stream = target
+            dst.mux(packet)
+    return bad
+
+
+def test_unreadable_audio_warns_once_and_writes_the_video(tmp_path, capsys):
+    clean = make_clip(tmp_path / "clean.mkv", audio="flac", video="ffv1")
+    bad = damage_audio(clean, tmp_path / "bad.mkv")
+    out = tmp_path / "out.mkv"
+    assert main(["stabilize", str(bad), "-o", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "audio could not be read" in warnings[0], warnings
+    assert probe(out).frame_count == FRAMES and read_sound(out) is None
+
+
+def test_audio_damaged_part_way_is_silent_there_and_said_once(tmp_path):
+    clean = make_clip(tmp_path / "clean.mkv", audio="flac", video="ffv1", clicks=(5,))
+    with av.open(str(clean)) as container:
+        count = sum(1 for p in container.demux(audio=0) if p.size)
+    bad = damage_audio(clean, tmp_path / "bad.mkv", first=count // 2)
+    result = StabilizeJob(bad, tmp_path / "out.mkv").run()
+    assert len(result.warnings) == 1 and "silent there" in result.warnings[0], result.warnings
+    first, rate, samples = read_sound(tmp_path / "out.mkv")
+    assert samples.shape[1] == round(FRAMES / FPS * rate)  # the whole range, in time
+    assert np.abs(samples[:, rate // 2 : rate]).max() > 0.04  # the tone, before the damage
+    assert np.abs(samples[:, -rate // 4 :]).max() == 0  # silence after it
+    assert np.allclose(click_times(tmp_path / "out.mkv"), [5 / FPS], atol=SYNC_S)
+
+
+# -- Ray's join and Blender --------------------------------------------------------------------
+
+
+def test_ray_join_muxes_the_sound_of_the_whole_range(tmp_path):
+    """Chunks leave PNG frames; the movie made of them gets the range's sound."""
+    from restyle.core.ray_runner import _mux
+
+    source = make_clip(tmp_path / "source.mp4")
+    folder = tmp_path / "frames"
+    assert main(["stabilize", str(source), "-o", str(folder), "--start", "8", "-q"]) == 0
+    job = StyleJob(source, tmp_path / "joined.mp4", "stabilize", format="h264")
+    plan = SimpleNamespace(start=8, end=FRAMES - 1)
+    warnings: list[str] = []
+    out = _mux(folder, job, SimpleNamespace(info=probe(source)), plan, warnings)
+    assert warnings == [] and probe(out).frame_count == FRAMES - 8
+    assert_sound_of_range(out, source, 8, FRAMES - 1)
+
+
+def test_blender_runs_keep_their_movies_silent(tmp_path):
+    """In Blender the source's sound strip plays: a run submitted to Ray says --no-audio."""
+    from restyle.core.ray_submit import stylize_command
+
+    job = StyleJob(tmp_path / "a.mp4", tmp_path / "b.mp4", "ink-wash", format="h264")
+    assert "--no-audio" not in stylize_command(job)
+    job.audio = False
+    assert "--no-audio" in stylize_command(job)
