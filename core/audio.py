@@ -12,6 +12,7 @@ which.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,7 +24,9 @@ import numpy as np
 WORK_FORMAT = "fltp"  # planar float: trimming and padding are plain array slices
 _FALLBACK_RATE = 48000
 _SEEK_MARGIN_S = 1  # an AAC frame needs the one before it to decode exactly
-_JITTER_S = Fraction(3, 1000)  # timestamps this close to contiguous are contiguous (mkv: 1 ms)
+# Demuxers whose audio timestamps after a seek are guessed from byte positions: read from the
+# start instead (AVI: 144 samples, 3 ms, late after a seek into Megamind.avi's AC-3).
+_NO_SEEK_FORMATS = frozenset({"avi"})
 _PROBE_PACKETS = 64  # packets tried before the audio is called unreadable
 _LATE_S = Fraction(1, 10)  # a packet this far before the clip (its whole length) is not heard
 
@@ -65,7 +68,7 @@ class AudioTrack:
 
     def __init__(self, clip: AudioClip, output: av.container.OutputContainer, encoders) -> None:
         self.clip = clip
-        self.warnings: list[str] = []
+        self._damage: list[Fraction | None] = []  # when each refused packet would play
         self._source = av.open(str(clip.path), "r")
         try:
             self._open_source()
@@ -77,7 +80,9 @@ class AudioTrack:
         self._cursor = 0  # samples placed so far, at the source's rate
         self._next: int | None = None  # where the last frame decoded ends (samples from 0)
         self._total = round(clip.duration * self.rate)
-        self._jitter = max(1, round(_JITTER_S * self.rate))
+        # Timestamps within their own precision (one tick: Matroska's 1 ms) of where the last
+        # frame ended are contiguous; further off (a gap, an overlap) they are followed.
+        self._jitter = math.ceil(Fraction(self._in.time_base or 0) * self.rate) + 1
 
     # -- opening --------------------------------------------------------------------------
     def _open_source(self) -> None:
@@ -97,7 +102,7 @@ class AudioTrack:
 
     def _seek(self) -> None:
         target = self.clip.start - _SEEK_MARGIN_S
-        if target <= 0 or not self._in.time_base:
+        if target <= 0 or not self._in.time_base or self._source.format.name in _NO_SEEK_FORMATS:
             return
         try:
             self._source.seek(
@@ -113,8 +118,6 @@ class AudioTrack:
         self._probing = False
         if frame is None and self._failures:
             raise UnreadableAudio(self._last_error)
-        if self._failures:
-            self._warn_damage(self._failed_at)
         return frame  # None: the audio ends before the range, so silence
 
     def _add_output(self, output: av.container.OutputContainer, encoders) -> av.AudioStream:
@@ -133,7 +136,6 @@ class AudioTrack:
     # -- reading ----------------------------------------------------------------------------
     _failures = 0
     _last_error = ""
-    _failed_at: Fraction | None = None
     _probing = True
 
     def _decoded(self) -> Iterator[av.AudioFrame]:
@@ -156,22 +158,22 @@ class AudioTrack:
         at = None
         if packet is not None and packet.pts is not None and packet.time_base:
             at = packet.pts * Fraction(packet.time_base) - self.clip.start
-        if self._probing:
-            self._failed_at = self._failed_at if self._failed_at is not None else at
-            if self._failures >= _PROBE_PACKETS:
-                raise UnreadableAudio(self._last_error)
-        else:
-            self._warn_damage(at)
+        if self._probing and self._failures >= _PROBE_PACKETS:
+            raise UnreadableAudio(self._last_error)
+        if at is None or -_LATE_S <= at < self.clip.duration:  # heard in the movie
+            self._damage.append(at)
 
-    def _warn_damage(self, at: Fraction | None) -> None:
-        """Once per movie: where its sound could not be decoded (silent there)."""
-        if self.warnings or (at is not None and at < -_LATE_S):
-            return  # said already, or before the clip: nothing of it is missing
-        where = "" if at is None else f" from {max(0.0, float(at)):.2f} s into the movie"
-        self.warnings.append(
-            f"{self.clip.path.name}: its audio could not be decoded{where} "
-            f"({self._last_error}); the movie is silent there"
-        )
+    @property
+    def warnings(self) -> list[str]:
+        """One warning for all the packets that could not be decoded (silent there)."""
+        if not self._damage:
+            return []
+        times = [t for t in self._damage if t is not None]
+        where = f", the first {max(0.0, float(min(times))):.2f} s into the movie" if times else ""
+        return [
+            f"{self.clip.path.name}: {len(self._damage)} audio packet(s) could not be decoded "
+            f"({self._last_error}{where}); the movie is silent there"
+        ]
 
     def _next_frame(self) -> av.AudioFrame | None:
         if self._pending is not None:
@@ -217,7 +219,7 @@ class AudioTrack:
             at = frame.pts * Fraction(frame.time_base) - self.clip.start
             exact = round(at * self.rate)
             if self._next is None or abs(exact - position) > self._jitter:
-                position = exact  # else contiguous: timestamps rounded (mkv: to 1 ms)
+                position = exact
         self._next = position + samples.shape[1]
         if position > self._cursor:
             gap = min(position, self._total) - self._cursor

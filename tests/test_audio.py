@@ -8,6 +8,7 @@ streams start at.
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,9 @@ from restyle.core.mappings.stabilize_job import StabilizeJob
 from restyle.core.media import decode_range, probe
 from restyle.core.progress import CancelToken
 from restyle.core.writers import AUDIO_CODECS, open_writer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from real_footage import FootageUnavailable, real_clip  # noqa: E402
 
 FPS = 24
 FRAMES = 48
@@ -296,3 +300,54 @@ def test_blender_runs_keep_their_movies_silent(tmp_path):
     assert "--no-audio" not in stylize_command(job)
     job.audio = False
     assert "--no-audio" in stylize_command(job)
+
+
+# -- real footage ------------------------------------------------------------------------------
+
+
+def placed_sound(path: Path) -> tuple[int, np.ndarray]:
+    """(rate, channel 0 from time 0), each decodable frame at its timestamp, refused packets
+    silent: the source as a player hears it."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+        pieces = []
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                continue
+            for frame in frames:
+                at = round(frame.pts * frame.time_base * rate)
+                pieces += [(at, f.to_ndarray()[0]) for f in resampler.resample(frame)]
+    sound = np.zeros(max(at + len(p) for at, p in pieces), np.float32)
+    for at, piece in pieces:
+        sound[at : at + len(piece)] = piece
+    return rate, sound
+
+
+def test_real_footage_keeps_its_sound_in_sync(tmp_path, capsys):
+    """Megamind.avi (Debian's opencv-doc): MPEG-4 video, AC-3 stereo at 48 kHz."""
+    try:
+        source = real_clip("megamind")
+    except FootageUnavailable as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "steady.mp4"
+    assert main(["stabilize", str(source), "-o", str(out), "--start", "100", "--end", "160"]) == 0
+    assert "warning" not in capsys.readouterr().err  # its one damaged packet is at 0 s
+    info = probe(source)
+    t0, length = 100 / info.fps, 61 / info.fps  # no usable video timestamps: from 0
+    rate, heard = placed_sound(source)
+    first, out_rate, styled = read_sound(out)
+    assert out_rate == rate and first == 0
+    assert length <= styled.shape[1] / rate <= length + 1024 / rate
+    reference = heard[round(t0 * rate) : round(t0 * rate) + styled.shape[1]]
+    assert np.abs(reference).max() > 0.05  # there is sound there to follow
+    window = slice(4800, styled.shape[1] - 4800)
+    lags = range(-960, 961)  # 20 ms either way
+    score = [np.dot(reference[window], styled[0, window.start + k : window.stop + k]) for k in lags]
+    lag = lags[int(np.argmax(score))]
+    assert abs(lag) <= rate // 1000, f"{lag} samples off"  # within 1 ms (AAC is lossy)
+    match = np.corrcoef(reference[window], styled[0, window.start + lag : window.stop + lag])
+    assert match[0, 1] > 0.9
