@@ -192,6 +192,17 @@ def test_stylize_start_n_keeps_the_sound_in_sync(library, tmp_path):
     assert_sound_of_range(out, source, 20, 40)
 
 
+def test_a_matte_movie_keeps_the_sound(matte_library, tmp_path, monkeypatch):
+    """RGBA ProRes 4444 (.mov) with 16-bit PCM, and a composite over a colour (.mp4)."""
+    monkeypatch.setenv("RESTYLE_HOME", str(matte_library.root))
+    source = make_clip(tmp_path / "source.mp4")
+    rgba, flat = tmp_path / "matte.mov", tmp_path / "green.mp4"
+    assert main(["matte", str(source), "-o", str(rgba), "--start", "20", "-q"]) == 0
+    assert main(["matte", str(source), "-o", str(flat), "--replace", "#00FF00", "-q"]) == 0
+    assert_sound_of_range(rgba, source, 20, FRAMES - 1)
+    assert_sound_of_range(flat, source, 0, FRAMES - 1)
+
+
 def test_no_audio_and_silent_sources_give_no_audio_stream(tmp_path, capsys):
     source = make_clip(tmp_path / "source.mp4")
     silent = make_clip(tmp_path / "silent.mp4", audio=None)
