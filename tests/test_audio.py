@@ -43,6 +43,7 @@ def make_clip(
     video_offset: float = 0.0,
     audio_offset: float = 0.0,
     rate: int = 44100,
+    layout: str = "stereo",
 ) -> Path:
     """FRAMES frames at FPS; the video's first frame at ``video_offset`` s, the audio's first
     sample at ``audio_offset`` s; a click where each frame of ``clicks`` is shown."""
@@ -55,14 +56,15 @@ def make_clip(
         astream = None
         if audio:
             astream = container.add_stream(audio, rate=rate)
-            astream.layout = "stereo"
+            astream.layout = layout
         n = round((FRAMES / FPS + 0.5) * rate)
         tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
         for frame in clicks:
             at = round((frame / FPS + video_offset - audio_offset) * rate)
             assert at >= 0, "a click before the audio starts"
             tone[at : at + 32] = 0.9
-        sound = np.stack([tone, tone]).astype(np.float32)
+        channels = av.AudioLayout(layout).nb_channels
+        sound = np.stack([tone] * channels).astype(np.float32)
         first_pts, placed = round(video_offset * FPS), 0
         for i in range(FRAMES):
             picture = np.roll(texture, i, axis=1)
@@ -72,7 +74,7 @@ def make_clip(
                 container.mux(packet)
             while astream and placed < n and placed / rate + audio_offset <= (i + 1) / FPS:
                 chunk = np.ascontiguousarray(sound[:, placed : placed + 1024])
-                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
                 aframe.sample_rate, aframe.time_base = rate, Fraction(1, rate)
                 aframe.pts = placed + round(audio_offset * rate)
                 for packet in astream.encode(aframe):
@@ -176,6 +178,15 @@ def test_each_container_gets_its_codec(tmp_path, suffix, fmt):
     with av.open(str(tmp_path / f"out{suffix}")) as container:
         assert container.streams.audio[0].codec_context.name == AUDIO_CODECS[suffix][0]
     assert_sound_of_range(tmp_path / f"out{suffix}", source, 20, 40)
+
+
+@pytest.mark.parametrize("layout,kept", [("mono", "mono"), ("5.1", "stereo")])
+def test_mono_stays_mono_and_surround_is_mixed_to_stereo(tmp_path, layout, kept):
+    source = make_clip(tmp_path / "source.mkv", audio="flac", video="ffv1", layout=layout)
+    write_movie(source, tmp_path / "out.mp4", "h264", 10, 35)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert container.streams.audio[0].codec_context.layout.name == kept
+    assert_sound_of_range(tmp_path / "out.mp4", source, 10, 35)
 
 
 # -- the jobs and the command line -----------------------------------------------------------
