@@ -69,6 +69,7 @@ class AudioTrack:
     def __init__(self, clip: AudioClip, output: av.container.OutputContainer, encoders) -> None:
         self.clip = clip
         self._damage: list[Fraction | None] = []  # when each refused packet would play
+        self._notes: list[str] = []  # said once: which of several streams is kept
         self._source = av.open(str(clip.path), "r")
         try:
             self._open_source()
@@ -88,17 +89,23 @@ class AudioTrack:
     def _open_source(self) -> None:
         if not self._source.streams.audio:
             raise NoAudio
-        stream = self._source.streams.audio[0]
+        stream = _chosen_stream(self._source.streams.audio)
+        if len(self._source.streams.audio) > 1:
+            self._notes.append(_one_of_many(self.clip.path, self._source.streams.audio, stream))
         if stream.codec_context is None or not stream.codec_context.sample_rate:
             raise UnreadableAudio(f"its {stream.codec_context.name} audio has no sample rate")
         self._in = stream
         self.rate = stream.codec_context.sample_rate
         channels = stream.codec_context.channels or 2
         self.layout = "mono" if channels == 1 else "stereo"  # more: mixed down to stereo
-        self._resampler = av.AudioResampler(format=WORK_FORMAT, layout=self.layout, rate=self.rate)
+        self._resampler = self._new_resampler()
+        self._input: tuple | None = None  # the decoded frames' (format, layout, rate)
         self._seek()
         self._frames = self._decoded()
         self._pending = self._first_frame()
+
+    def _new_resampler(self) -> av.AudioResampler:
+        return av.AudioResampler(format=WORK_FORMAT, layout=self.layout, rate=self.rate)
 
     def _seek(self) -> None:
         target = self.clip.start - _SEEK_MARGIN_S
@@ -167,12 +174,13 @@ class AudioTrack:
     def warnings(self) -> list[str]:
         """One warning for all the packets that could not be decoded (silent there)."""
         if not self._damage:
-            return []
+            return list(self._notes)
         times = [t for t in self._damage if t is not None]
         where = f", the first {max(0.0, float(min(times))):.2f} s into the movie" if times else ""
         return [
+            *self._notes,
             f"{self.clip.path.name}: {len(self._damage)} audio packet(s) could not be decoded "
-            f"({self._last_error}{where}); the movie is silent there"
+            f"({self._last_error}{where}); the movie is silent there",
         ]
 
     def _next_frame(self) -> av.AudioFrame | None:
@@ -208,16 +216,13 @@ class AudioTrack:
     def _place(self, frame: av.AudioFrame) -> None:
         """Put a decoded frame's samples at their time: what lies before the clip or overlaps
         samples placed is dropped, a gap (late start, damage) becomes silence."""
-        samples = np.concatenate(
-            [f.to_ndarray() for f in self._resampler.resample(frame)] or [np.zeros((1, 0))],
-            axis=1,
-        ).astype(np.float32)
+        samples, lead = self._resampled(frame)
         if samples.shape[1] == 0:
             return
         position = self._cursor if self._next is None else self._next
         if frame.pts is not None and frame.time_base:
             at = frame.pts * Fraction(frame.time_base) - self.clip.start
-            exact = round(at * self.rate)
+            exact = round(at * self.rate) - lead
             if self._next is None or abs(exact - position) > self._jitter:
                 position = exact
         self._next = position + samples.shape[1]
@@ -227,6 +232,21 @@ class AudioTrack:
         skip = max(0, self._cursor - position)
         keep = samples[:, skip : skip + self._total - self._cursor]
         self._emit(keep)
+
+    def _resampled(self, frame: av.AudioFrame) -> tuple[np.ndarray, int]:
+        """The frame at the first frame's rate and layout, and how many samples before it
+        lead: a stream whose rate or layout changes part-way (a broadcast recording) gets a
+        new resampler there, its predecessor's buffered tail going first."""
+        setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+        parts: list[av.AudioFrame] = []
+        if self._input is not None and setup != self._input:
+            parts = list(self._resampler.resample(None))
+            self._resampler = self._new_resampler()
+        self._input = setup
+        lead = sum(p.samples for p in parts)
+        parts += self._resampler.resample(frame)
+        arrays = [p.to_ndarray() for p in parts] or [np.zeros((self._channels, 0))]
+        return np.concatenate(arrays, axis=1).astype(np.float32), lead
 
     def _emit(self, samples: np.ndarray) -> None:
         if samples.shape[1] == 0:
@@ -258,6 +278,52 @@ def open_track(clip: AudioClip, output, encoders) -> tuple[AudioTrack | None, li
         return None, [
             f"{clip.path.name}: its audio could not be read ({reason}); the movie has no sound"
         ]
+
+
+def _chosen_stream(streams) -> av.AudioStream:
+    """The stream a player plays: the one marked default, else the first."""
+    return next((s for s in streams if s.disposition & av.stream.Disposition.default), streams[0])
+
+
+def _one_of_many(path: Path, streams, kept) -> str:
+    language = kept.metadata.get("language")
+    which = f"#{list(streams).index(kept) + 1}" + (f" ({language})" if language else "")
+    return (
+        f"{path.name} has {len(streams)} audio streams; the movie keeps only {which}, "
+        "the one a player plays first"
+    )
+
+
+def movie_sound(path: str | Path) -> dict | None:
+    """What a written movie's sound is, for ``--json``: ``{"codec", "seconds"}`` of its
+    first audio stream, or None for a movie without sound (or no movie)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            return {"codec": stream.codec_context.name, "seconds": _seconds(container, stream)}
+    except (av.FFmpegError, OSError):
+        return None
+
+
+def _seconds(container, stream) -> float | None:
+    """The stream's length from its header (MP4/MOV), Matroska's DURATION tag, or else
+    from where its last packet ends."""
+    if stream.duration and stream.time_base:
+        return round(float(stream.duration * stream.time_base), 3)
+    tag = stream.metadata.get("DURATION", "")
+    if tag.count(":") == 2:
+        hours, minutes, secs = tag.split(":")
+        return round(int(hours) * 3600 + int(minutes) * 60 + float(secs), 3)
+    first = end = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base:
+            first = packet.pts if first is None else first
+            end = packet.pts + (packet.duration or 0)
+    if first is None or end is None:
+        return None
+    return round(float((end - first) * stream.time_base), 3)
 
 
 def _reason(exc: BaseException) -> str:

@@ -396,3 +396,150 @@ def test_real_footage_keeps_its_sound_in_sync(tmp_path, capsys):
     assert abs(lag) <= rate // 1000, f"{lag} samples off"  # within 1 ms (AAC is lossy)
     match = np.corrcoef(reference[window], styled[0, window.start + lag : window.stop + lag])
     assert match[0, 1] > 0.9
+
+
+# -- --json says what sound the movie has -----------------------------------------------------
+
+
+def json_record(capsys) -> dict:
+    import json
+
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_json_says_whether_the_movie_has_sound(library, matte_library, tmp_path, capsys):
+    source = make_clip(tmp_path / "source.mp4")
+    silent = make_clip(tmp_path / "silent.mp4", audio=None)
+    lib = ["--library", str(library.root)]
+    style = ["stylize", str(source), "-s", "ink-wash", "--temporal", "0", "--json", *lib]
+    runs = [
+        (["stabilize", str(source), "-o", str(tmp_path / "a.mp4"), "--json"], ("aac", 2.0)),
+        (["stabilize", str(source), "-o", str(tmp_path / "b.mkv"), "--json"], ("flac", 2.0)),
+        (["stabilize", str(source), "-o", str(tmp_path / "c.mov"), "--json"], ("pcm_s16le", 2.0)),
+        ([*style, "-o", str(tmp_path / "d.mp4"), "--end", "11"], ("aac", 0.5)),
+        (["matte", str(source), "-o", str(tmp_path / "e.mov"), "--start", "36", "--json"],)
+        + (("pcm_s16le", 0.5),),
+        (["stabilize", str(source), "-o", str(tmp_path / "f.mp4"), "--json", "--no-audio"], None),
+        (["stabilize", str(silent), "-o", str(tmp_path / "g.mp4"), "--json"], None),
+        (["stabilize", str(source), "-o", str(tmp_path / "frames"), "--json"], None),
+    ]
+    for args, want in runs:
+        env = {"RESTYLE_HOME": str(matte_library.root)} if args[0] == "matte" else {}
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            assert main(args) == 0, args
+        sound = json_record(capsys)["audio"]
+        assert (sound and (sound["codec"], sound["seconds"])) == (want or None), (args, sound)
+
+
+# -- a rate or layout that changes part-way ---------------------------------------------------
+
+
+def broadcast_segment(path: Path, first: int, count: int, rate: int, layout: str, click: int):
+    """MPEG-TS, MPEG-2 video and MP2 sound, frames ``first..first+count-1`` on one clock, a
+    click at frame ``click``: segments joined byte for byte change rate and layout there."""
+    with av.open(str(path), "w", format="mpegts") as container:
+        vstream = container.add_stream("mpeg2video", rate=FPS)
+        vstream.width, vstream.height = SIZE
+        astream = container.add_stream("mp2", rate=rate)
+        astream.layout = layout
+        n = round(count / FPS * rate)
+        tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
+        at = round((click - first) / FPS * rate)
+        tone[at : at + 32] = 0.9
+        sound = np.stack([tone] * av.AudioLayout(layout).nb_channels).astype(np.float32)
+        placed = 0
+        for i in range(count):
+            picture = np.full((SIZE[1], SIZE[0], 3), 5 * i, np.uint8)
+            vframe = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            vframe.pts, vframe.time_base = first + i, Fraction(1, FPS)
+            for packet in vstream.encode(vframe):
+                container.mux(packet)
+            while placed < n and placed / rate < (i + 1) / FPS:
+                chunk = np.ascontiguousarray(sound[:, placed : placed + 1152])
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+                aframe.sample_rate, aframe.time_base = rate, Fraction(1, rate)
+                aframe.pts = round(first / FPS * rate) + placed
+                for packet in astream.encode(aframe):
+                    container.mux(packet)
+                placed += chunk.shape[1]
+        for stream in (vstream, astream):
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+
+def test_a_rate_and_layout_change_part_way_is_resampled(tmp_path):
+    """44.1 kHz stereo, then 48 kHz mono from frame 24 (a broadcast recording): the job
+    failed with 'Frame does not match AudioResampler setup'; the rest is now resampled to
+    the first rate and layout, in sync."""
+    parts = [tmp_path / "a.ts", tmp_path / "b.ts"]
+    broadcast_segment(parts[0], 0, 24, 44100, "stereo", click=12)
+    broadcast_segment(parts[1], 24, 24, 48000, "mono", click=36)
+    source = tmp_path / "joined.ts"
+    source.write_bytes(b"".join(p.read_bytes() for p in parts))
+    setups, clicks = set(), []  # the source does change part-way; its clicks, on its clock
+    with av.open(str(source)) as container:
+        for frame in container.decode(audio=0):
+            setups.add((frame.sample_rate, frame.layout.name))
+            loud = np.flatnonzero(np.abs(frame.to_ndarray()[0]) > 0.5 * 32768)
+            if loud.size:
+                clicks.append(float(frame.pts * frame.time_base) + loud[0] / frame.sample_rate)
+    assert {(44100, "stereo"), (48000, "mono")} <= setups and len(clicks) == 2
+    info = probe(source)
+    origin = float(info.start_pts * info.time_base)
+    out = tmp_path / "out.mp4"
+    writer = write_movie(source, out, "h264", 0, 40)
+    assert writer.warnings == []
+    first, rate, samples = read_sound(out)
+    assert rate == 44100 and abs(samples.shape[1] / rate - 41 / FPS) < 1024 / rate
+    assert np.abs(samples[:, round(1.1 * rate) : round(1.4 * rate)]).max() > 0.03  # the tone
+    assert np.allclose(click_times(out), [c - origin for c in clicks], atol=SYNC_S)
+
+
+# -- several audio streams -------------------------------------------------------------------
+
+
+def two_language_clip(path: Path, default: int) -> Path:
+    """FFV1 + two FLAC streams (eng: a click at frame 12, deu: at frame 30), stream
+    ``default`` (0 or 1) marked default."""
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream("ffv1", rate=FPS)
+        vstream.width, vstream.height = SIZE
+        streams = []
+        for i, language in enumerate(("eng", "deu")):
+            stream = container.add_stream("flac", rate=44100)
+            stream.layout = "stereo"
+            stream.metadata["language"] = language
+            stream.disposition = av.stream.Disposition.default if i == default else 0
+            streams.append(stream)
+        rate, n = 44100, round(FRAMES / FPS * 44100)
+        for i in range(FRAMES):
+            picture = np.full((SIZE[1], SIZE[0], 3), 5 * i, np.uint8)
+            vframe = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            vframe.pts = i
+            for packet in vstream.encode(vframe):
+                container.mux(packet)
+        for stream, click in zip(streams, (12, 30), strict=True):
+            tone = np.zeros((2, n), np.float32)
+            at = round(click / FPS * rate)
+            tone[:, at : at + 32] = 0.9
+            for start in range(0, n, 4096):
+                chunk = np.ascontiguousarray(tone[:, start : start + 4096])
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                aframe.sample_rate, aframe.time_base, aframe.pts = rate, Fraction(1, rate), start
+                for packet in stream.encode(aframe):
+                    container.mux(packet)
+        for stream in (vstream, *streams):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("default,click,which", [(0, 12, "#1 (eng)"), (1, 30, "#2 (deu)")])
+def test_of_several_audio_streams_the_default_is_kept_and_said(tmp_path, default, click, which):
+    source = two_language_clip(tmp_path / "two.mkv", default)
+    result = StabilizeJob(source, tmp_path / "out.mkv").run()
+    assert len(result.warnings) == 1, result.warnings
+    assert "2 audio streams" in result.warnings[0] and which in result.warnings[0]
+    assert np.allclose(click_times(tmp_path / "out.mkv"), [click / FPS], atol=SYNC_S)
