@@ -314,9 +314,20 @@ def _report_run(
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
         "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source
+        "audio": _written_sound(result, fmt) if args.json else None,
     }
     _emit(args, {**common, **record}, text)
     return EXIT_CANCELLED if result.cancelled else 0
+
+
+def _written_sound(result, fmt: str) -> dict | None:
+    """The finished movie's sound ({"codec", "seconds"}); None without sound or movie."""
+    from .audio import movie_sound
+    from .writers import output_format
+
+    if result.cancelled or not output_format(fmt).movie:
+        return None
+    return movie_sound(result.output)
 
 
 def _job_fields(args: argparse.Namespace) -> dict:
