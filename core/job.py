@@ -33,6 +33,7 @@ import numpy as np
 from .engines import encode_workers, explain, preferred_batch
 from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
+from .strip_frames import frame_span
 from .styles import StyleInfo, StyleLibrary
 from .stylizer import StyleSettings, Stylizer
 from .writers import (
@@ -693,7 +694,9 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     return [
         f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at its "
         f"average rate, {float(plan.info.fps):g} fps; {dropped} source frame(s) dropped and "
-        f"{len(repeated)} repeated{around}"
+        f"{len(repeated)} repeated{around}; each picture shows within half a frame "
+        f"({500 / float(plan.info.fps):.0f} ms) of its own time, and a movie's sound keeps "
+        "the source's timing (not stretched)"
     ]
 
 
@@ -705,7 +708,7 @@ def _spans(indices: list[int]) -> str:
             spans[-1][1] = i
         else:
             spans.append([i, i])
-    text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:8])
+    text = ", ".join(frame_span(a, b) for a, b in spans[:8])
     return "frames " + text + (", ..." if len(spans) > 8 else "")
 
 

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError
+from .strip_frames import frame_span
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr", ".jp2"}
@@ -461,7 +462,7 @@ def decode_range(
     info = info or probe(source)
     if not (0 <= start <= end < info.frame_count):
         raise RestyleError(
-            f"frames {start}-{end} are outside {info.path.name}: "
+            f"frames {frame_span(start, end)} are outside {info.path.name}: "
             f"valid frames are 0-{info.frame_count - 1}"
         )
     if info.kind == "movie":

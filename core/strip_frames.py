@@ -18,6 +18,14 @@ import numpy as np
 f32 = np.float32
 
 
+def frame_span(first: int, last: int) -> str:
+    """A range of frames for messages: "3-9", or "-20 to -9" where a dash would read as a
+    minus sign ("-20--9")."""
+    if first == last:
+        return str(first)
+    return f"{first}-{last}" if first >= 0 and last >= 0 else f"{first} to {last}"
+
+
 @dataclass(frozen=True)
 class StripTiming:
     """The timing fields of one strip, copied out of Blender."""

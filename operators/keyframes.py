@@ -17,6 +17,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
 from .output_strip import slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -49,7 +50,7 @@ def source_index(source: StripSource, frame: int) -> int:
     first, last = source.visible
     if not first <= frame <= last:
         raise RestyleError(
-            f"keyframe {frame} is outside '{source.name}', which shows frames {first}-{last}"
+            f"keyframe {frame} is outside '{source.name}', which shows frames {frame_span(first, last)}"
         )
     return source.frames(frame, frame)[0]
 

@@ -12,6 +12,7 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.strip_frames import frame_span
 
 MAX_CHANNEL = 128
 # What the styled strip copies from its source so the two line up pixel for pixel.
@@ -47,7 +48,7 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
             for s in strips
         ):
             return channel
-    raise RestyleError(f"no free channel above channel {above} over frames {first}-{last}")
+    raise RestyleError(f"no free channel above channel {above} over frames {frame_span(first, last)}")
 
 
 def unique_strip_name(editor, base: str, label: str) -> str:

@@ -17,6 +17,7 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -144,7 +145,7 @@ class StripJob(ModalJob):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         summary = (
-            f"{strip.name}: frames {request.first}-{request.last}, "
+            f"{strip.name}: frames {frame_span(request.first, request.last)}, "
             f"{result.written} styled, {result.reused} reused"
         )
         if result.written:

@@ -13,7 +13,13 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..core.strip_frames import StripTiming, intersect, playback_factor, source_frames
+from ..core.strip_frames import (
+    StripTiming,
+    frame_span,
+    intersect,
+    playback_factor,
+    source_frames,
+)
 
 SUPPORTED = {"MOVIE", "IMAGE"}
 KIND_WORDS = {
@@ -53,11 +59,11 @@ class StripSource:
         if first == 0 and last == 0:
             return self.visible
         if last < first:
-            raise RestyleError(f"frame range {first}-{last} ends before it starts")
+            raise RestyleError(f"frame range {frame_span(first, last)} ends before it starts")
         if first < self.visible[0] or last > self.visible[1]:
             raise RestyleError(
-                f"frames {first}-{last} are outside '{self.name}', "
-                f"which shows frames {self.visible[0]}-{self.visible[1]}"
+                f"frames {frame_span(first, last)} are outside '{self.name}', "
+                f"which shows frames {frame_span(*self.visible)}"
             )
         return first, last
 

@@ -63,3 +63,13 @@ def test_source_frames_and_intersect():
     assert strip_frames.source_frames(timing, 2, 5) == [2, 3, 3, 3]
     assert strip_frames.intersect((1, 10), (5, 20)) == (5, 10)
     assert strip_frames.intersect((1, 4), (5, 20)) is None
+
+
+def test_frame_spans_read_well_below_zero():
+    """A strip moved before frame 0 was described as 'frames -20--9'."""
+    from restyle.core.strip_frames import frame_span
+
+    assert frame_span(3, 9) == "3-9"
+    assert frame_span(-20, -9) == "-20 to -9"
+    assert frame_span(-3, 4) == "-3 to 4"
+    assert frame_span(7, 7) == "7"

@@ -42,6 +42,19 @@ def test_apply_and_suggest_share_the_out_of_range_rule(scene, sequencer_area, cl
     assert keyframes and all(8 <= k <= 20 for k in keyframes)
 
 
+def test_ranges_before_frame_0_read_well(scene, sequencer_area, clip):
+    """A strip moved before frame 0 said 'which shows frames -20--9'."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=-20)  # shows -20..3
+    settings = scene.restyle
+    settings.frame_start, settings.frame_end = -30, -9
+    with pytest.raises(RuntimeError, match="outside") as caught:
+        bpy.ops.restyle.apply_style(strip=source.name, style="comic-ink")
+    assert "frames -30 to -9 are outside" in str(caught.value)
+    assert "which shows frames -20 to 3" in str(caught.value)
+
+
 def test_a_strip_in_a_trimmed_meta_offers_only_what_it_shows(scene, sequencer_area, clip):
     """'From Strip' took the strip's own handles (1-24) where its meta hides 1-5, and Apply
     then refused that very range; Add Keyframe took a hidden frame that Export refused."""
