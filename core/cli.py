@@ -27,6 +27,7 @@ from .writers import OUTPUT_FORMATS
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as other Unix tools whose reader stopped early
 MIN_TILE_WIDTH = 16  # px: a contact-sheet tile the network can still style
 
 STYLIZE_EXAMPLES = """examples:
@@ -919,6 +920,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("restyle: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:  # `restyle styles --json | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # disk full, permissions changed mid-run, ...: README says exit 2
         print(f"restyle: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT

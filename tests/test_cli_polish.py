@@ -244,3 +244,16 @@ def test_one_shot_and_one_chunk_are_singular(library, pan_clip, tmp_path, capsys
     code = cli.main(["stylize", str(pan_clip), "-o", str(tmp_path / "out"), "-s", "comic-ink",
                      "--plan", "--library", str(library.root)])  # fmt: skip
     assert code == 0 and "no cuts, 1 chunk (24 frames computed)" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`restyle styles --json | head` printed 'restyle: error: [Errno 32] Broken pipe'."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "restyle", "styles", "--json", "--library", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # as `head` does once it has read enough: before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err  # 128 + SIGPIPE, as other Unix tools
+    assert err == ""
