@@ -29,6 +29,7 @@ class CutTool(SequencerOperator):
 
     bl_options = {"REGISTER", "UNDO"}
     _plan: list = []
+    _skipped: list = []  # "'NAME' (why)" for strips the plan had to leave alone
 
     def make_plan(self, scene) -> list:
         raise NotImplementedError
@@ -42,9 +43,15 @@ class CutTool(SequencerOperator):
         if not self._planned(context):
             return {"CANCELLED"}
         if not self._plan:
-            self.report({"INFO"}, "Restyle: nothing to change")
+            self.report(*self._summary("nothing to change"))
             return {"CANCELLED"}
         return context.window_manager.invoke_props_dialog(self, width=520)
+
+    def _summary(self, text: str) -> tuple[set[str], str]:
+        """The report: the changes, and in the same line the strips left alone and why."""
+        if not self._skipped:
+            return {"INFO"}, f"Restyle: {text}"
+        return {"WARNING"}, f"Restyle: {text}; skipped {', '.join(self._skipped)}"
 
     def draw(self, _context):
         layout = self.layout
@@ -55,6 +62,8 @@ class CutTool(SequencerOperator):
             col.label(text=line)
         if len(lines) > PREVIEW_LINES:
             col.label(text=f"… and {len(lines) - PREVIEW_LINES} more")
+        for skipped in self._skipped:
+            col.label(text=f"Skipped {skipped}", icon="ERROR")
 
     def execute(self, context):
         scene = compat.sequencer_scene(context)
@@ -69,9 +78,7 @@ class CutTool(SequencerOperator):
         lines = describe(plan)
         for line in lines:
             print(f"Restyle: {line}")
-        self.report(
-            {"INFO"}, f"Restyle: {len(lines)} change(s)" if lines else "Restyle: nothing to change"
-        )
+        self.report(*self._summary(f"{len(lines)} change(s)" if lines else "nothing to change"))
         return {"FINISHED"}
 
     def _planned(self, context) -> bool:
@@ -79,6 +86,7 @@ class CutTool(SequencerOperator):
         try:
             if scene is None or scene.sequence_editor is None:
                 raise RestyleError("no sequencer scene")
+            self._skipped = []
             self._plan = self.make_plan(scene)
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
@@ -140,18 +148,26 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
     )
 
     def make_plan(self, scene) -> list[Snap]:
-        plan = []
-        for edit, left, right in self._edit_points(scene):
-            boundaries = _boundaries(left, edit, self.distance) + _boundaries(
-                right, edit, self.distance
-            )
+        """A snap for each edit point it can read; a strip it cannot (its file missing or
+        damaged) is skipped with its reason, and its edit points left where they are."""
+        plan, skipped = [], {}
+        for edit, left, right in self._edit_points(scene, skipped):
+            try:
+                boundaries = _boundaries(left, edit, self.distance) + _boundaries(
+                    right, edit, self.distance
+                )
+            except RestyleError as exc:
+                skipped.setdefault(f"{edit.left}'/'{edit.right}", str(exc))
+                continue
             snap = snap_plan(edit, boundaries, self.distance)
             if snap is not None:
                 plan.append(snap)
+        self._skipped = [f"'{name}' ({why})" for name, why in skipped.items()]
         return plan
 
-    def _edit_points(self, scene):
-        """(EditPoint, left source, right source) for adjacent movie/image strips."""
+    def _edit_points(self, scene, skipped: dict[str, str]):
+        """(EditPoint, left source, right source) for adjacent movie/image strips; a strip
+        that cannot be read goes into ``skipped`` (name → why) instead."""
         by_channel: dict[tuple, list] = {}
         for strip in compat.all_strips(scene.sequence_editor):
             if strip.type not in SUPPORTED or compat.retiming_active(strip):
@@ -169,7 +185,9 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
                 frame = compat.handles(left)[1]
                 if frame != compat.handles(right)[0]:
                     continue
-                a, b = read_strip(scene, left), read_strip(scene, right)
+                a, b = _readable(scene, left, skipped), _readable(scene, right, skipped)
+                if a is None or b is None:
+                    continue
                 edit = EditPoint(a.name, b.name, frame, _reach(a), _reach(b))
                 yield edit, a, b
 
@@ -186,6 +204,17 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
             else:
                 compat.strip_set(left, "right_handle", step.new)
                 compat.strip_set(right, "left_handle", step.new)
+
+
+def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
+    """The strip's source, or None (noted in ``skipped``) when it cannot be read."""
+    if strip.name in skipped:
+        return None
+    try:
+        return read_strip(scene, strip)
+    except RestyleError as exc:
+        skipped[strip.name] = str(exc)
+        return None
 
 
 def _reach(source: StripSource) -> tuple[int, int]:

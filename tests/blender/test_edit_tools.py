@@ -169,6 +169,38 @@ def test_locked_strips_are_left_alone(scene, clips, sequencer_area):
     assert compat.handles(left)[1] == SHOT + 1
 
 
+def test_snap_skips_strips_it_cannot_read(scene, clips, sequencer_area, tmp_path, capfd):
+    """A missing file refused the whole timeline ('the movie of ... is missing'): the edit
+    points it can read are snapped, the other left alone, and one line names it."""
+    import shutil
+
+    import bpy
+
+    compat = ext("compat")
+    gone = shutil.copy(clips["spliced"], tmp_path / "gone.mp4")
+    pairs = []
+    for channel, path in ((1, clips["spliced"]), (3, gone)):
+        left = add_movie(scene, sequencer_area, path, frame_start=1, channel=channel)
+        right = add_movie(scene, sequencer_area, path, frame_start=1, channel=channel + 1)
+        compat.strip_set(left, "right_handle", SHOT + 4)  # 3 frames after the real cut
+        compat.strip_set(right, "left_handle", SHOT + 4)
+        right.channel = channel
+        pairs.append((left.name, right.name))
+    os.remove(gone)
+    capfd.readouterr()
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    strips = all_strips(scene)
+    assert compat.handles(strips[pairs[0][0]])[1] == SHOT + 1  # snapped
+    assert [compat.handles(strips[n]) for n in pairs[1]] == [
+        (1, SHOT + 4),
+        (SHOT + 4, 3 * SHOT + 1),
+    ]
+    printed = capfd.readouterr()
+    report = [line for line in (printed.out + printed.err).splitlines() if "skipped" in line]
+    assert len(report) == 1 and "1 change(s)" in report[0], report
+    assert f"'{pairs[1][0]}' (the movie of '{pairs[1][0]}' is missing" in report[0]
+
+
 def test_bad_input_changes_nothing(scene, clips, sequencer_area):
     import bpy
 
