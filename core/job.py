@@ -694,9 +694,9 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     return [
         f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at its "
         f"average rate, {float(plan.info.fps):g} fps; {dropped} source frame(s) dropped and "
-        f"{len(repeated)} repeated{around}; each picture shows within half a frame "
-        f"({500 / float(plan.info.fps):.0f} ms) of its own time, and a movie's sound keeps "
-        "the source's timing (not stretched)"
+        f"{len(repeated)} repeated{around}; a movie's sound keeps the source's timing, so "
+        f"sync is approximate: a picture shows up to half a frame "
+        f"({500 / float(plan.info.fps):.0f} ms) early, or late by up to its own gap where repeated"
     ]
 
 

@@ -543,3 +543,65 @@ def test_of_several_audio_streams_the_default_is_kept_and_said(tmp_path, default
     assert len(result.warnings) == 1, result.warnings
     assert "2 audio streams" in result.warnings[0] and which in result.warnings[0]
     assert np.allclose(click_times(tmp_path / "out.mkv"), [click / FPS], atol=SYNC_S)
+
+
+# -- a variable frame rate -------------------------------------------------------------------
+
+
+def variable_rate_clip(path: Path, clicks: tuple[int, ...]) -> list[float]:
+    """FFV1 + FLAC in Matroska: 48 frames 30 and 55 ms apart in turn (a phone's), frame i
+    grey 5*i, a click at each frame of ``clicks``' own time; returns the frames' times."""
+    times = [0.001 * sum((30, 55)[j % 2] for j in range(1, i + 1)) for i in range(FRAMES)]
+    rate = 44100
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream("ffv1", rate=FPS)
+        vstream.width, vstream.height = SIZE
+        vstream.codec_context.time_base = Fraction(1, 1000)
+        astream = container.add_stream("flac", rate=rate)
+        astream.layout = "stereo"
+        for i, at in enumerate(times):
+            picture = np.full((SIZE[1], SIZE[0], 3), 5 * i, np.uint8)
+            vframe = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            vframe.pts, vframe.time_base = round(at * 1000), Fraction(1, 1000)
+            for packet in vstream.encode(vframe):
+                container.mux(packet)
+        n = round((times[-1] + 0.1) * rate)
+        tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
+        for k in clicks:
+            tone[round(times[k] * rate) : round(times[k] * rate) + 32] = 0.9
+        sound = np.stack([tone, tone]).astype(np.float32)
+        for start in range(0, n, 4096):
+            chunk = np.ascontiguousarray(sound[:, start : start + 4096])
+            aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            aframe.sample_rate, aframe.time_base, aframe.pts = rate, Fraction(1, rate), start
+            for packet in astream.encode(aframe):
+                container.mux(packet)
+        for stream in (vstream, astream):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return times
+
+
+def test_a_variable_rate_source_keeps_its_sound_in_time(tmp_path):
+    """Measured: retimed at the average rate, a picture shows in the slot nearest its own time
+    (up to half a frame early), a repeated one later (up to the source's gap after it: here
+    -20..+33 ms); the sound is not stretched: a click plays at its source time, the sound
+    lasts exactly the written frames, and the warning says sync is approximate and how."""
+    clicks = (10, 31)
+    times = variable_rate_clip(tmp_path / "phone.mkv", clicks)
+    out = tmp_path / "out.mkv"
+    result = StabilizeJob(tmp_path / "phone.mkv", out).run()
+    fps = float(probe(tmp_path / "phone.mkv").fps)
+    assert len(result.warnings) == 1 and "variable frame rate" in result.warnings[0]
+    assert "sound keeps the source's timing, so sync is approximate" in result.warnings[0]
+    assert "up to half a frame (21 ms) early" in result.warnings[0]
+    with av.open(str(out)) as container:
+        frames = container.decode(video=0)
+        shown = [round(f.to_ndarray(format="rgb24")[..., 0].mean() / 5) for f in frames]
+    first, rate, samples = read_sound(out)
+    assert samples.shape[1] == round(len(shown) / fps * rate)  # the written frames' length
+    assert np.allclose(click_times(out), [times[k] for k in clicks], atol=SYNC_S)
+    for slot, k in enumerate(shown):
+        gap = times[k + 1] - times[k] if k + 1 < FRAMES else 1 / fps
+        assert -0.5 / fps - 1e-3 <= slot / fps - times[k] < gap + 0.5 / fps, (slot, k)
+    assert len(shown) > len(set(shown))  # some pictures repeated: the rate does vary
