@@ -201,9 +201,11 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
             if step.new > step.old:
                 compat.strip_set(right, "left_handle", step.new)
                 compat.strip_set(left, "right_handle", step.new)
+                _hand_keyframes(scene.restyle, step.right, step.left, range(step.old, step.new))
             else:
                 compat.strip_set(left, "right_handle", step.new)
                 compat.strip_set(right, "left_handle", step.new)
+                _hand_keyframes(scene.restyle, step.left, step.right, range(step.new, step.old))
 
 
 def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
@@ -215,6 +217,14 @@ def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
     except RestyleError as exc:
         skipped[strip.name] = str(exc)
         return None
+
+
+def _hand_keyframes(settings, old: str, new: str, frames: range) -> None:
+    """Keyframes at ``frames`` are shown by the other strip once the edit point moved:
+    they go with it, as Split's do (they stayed outside their strip, and Export refused them)."""
+    for item in settings.keyframes:
+        if item.strip == old and item.frame in frames:
+            item.strip = new
 
 
 def _reach(source: StripSource) -> tuple[int, int]:

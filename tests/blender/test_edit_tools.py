@@ -143,6 +143,37 @@ def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer
     assert compat.handles(strips[names[1]]) == (SHOT + 1, 3 * SHOT + 1)
 
 
+def test_snap_keyframes_go_with_the_strip_that_shows_them(scene, saved, clips, sequencer_area):
+    """A snapped edit point left the keyframes between its old and new frame with the strip
+    that no longer shows them, so Export refused them."""
+    import bpy
+
+    compat = ext("compat")
+    add_keyframes = ext("operators.keyframes").add_keyframes
+    settings = scene.restyle
+    pairs = []
+    for channel, edit in ((1, SHOT + 4), (3, SHOT - 2)):  # 3 frames after / before the cut
+        left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=channel)
+        right = add_movie(
+            scene, sequencer_area, clips["spliced"], frame_start=1, channel=channel + 1
+        )
+        compat.strip_set(left, "right_handle", edit)
+        compat.strip_set(right, "left_handle", edit)
+        right.channel = channel
+        add_keyframes(settings, left.name, range(edit - 5, edit))
+        add_keyframes(settings, right.name, range(edit, edit + 5))
+        pairs.append((left.name, right.name))
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    cut = SHOT + 1
+    for left, right in pairs:
+        assert compat.handles(all_strips(scene)[left])[1] == cut
+        assert all(k < cut for k in settings.strip_keyframes(left))
+        assert all(k >= cut for k in settings.strip_keyframes(right))
+        assert len(settings.strip_keyframes(left) + settings.strip_keyframes(right)) == 10
+        for name in (left, right):
+            assert bpy.ops.restyle.export_keyframes(strip=name, load=False) == {"FINISHED"}
+
+
 def test_locked_strips_are_left_alone(scene, clips, sequencer_area):
     """Locked against edits, a strip was still moved by Snap Cuts, and Split at Cuts showed
     Blender's raw 'RuntimeError: Error: Strip is locked.' once the plan was made."""
