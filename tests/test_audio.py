@@ -335,6 +335,9 @@ def test_a_ray_run_in_chunks_keeps_the_sound_in_sync(tmp_path, monkeypatch):
         cluster.shutdown()
     assert result.written == FRAMES - 10 and result.warnings == []
     assert_sound_of_range(tmp_path / "steady.mp4", source, 10, FRAMES - 1)
+    from restyle.core.cli import _written_sound  # what its --json record says
+
+    assert _written_sound(result, "h264") == {"codec": "aac", "seconds": 1.583}  # 38 frames
 
 
 def test_blender_runs_keep_their_movies_silent(tmp_path):
