@@ -734,7 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
-        "setup", parents=[common], help="convert the built-in styles (needs torch once)"
+        "setup",
+        parents=[common],
+        help="convert the built-in styles and the matte network (needs torch once)",
     )
     p.add_argument("--bundle", help="write the converted models into this folder instead")
     p.add_argument("--force", action="store_true", help="convert again even if present")
