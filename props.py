@@ -21,6 +21,7 @@ from bpy.props import (
 )
 from bpy.types import PropertyGroup
 
+from . import compat
 from .core import writers
 from .core.engines import choices
 from .prefs import library_root
@@ -155,11 +156,24 @@ STYLED_SOURCES = (
 
 
 # -- settings ----------------------------------------------------------------------------
-class RESTYLE_PG_keyframe(PropertyGroup):
-    """One keyframe: a scene frame of one strip (the list shows the active strip's)."""
+STRIP_KEY = "restyle_key"  # a strip's identity, an ID property: it follows renames
 
-    strip: StringProperty(name="Strip")
+
+class RESTYLE_PG_keyframe(PropertyGroup):
+    """One keyframe: a scene frame of one strip (the list shows the active strip's).
+
+    Strips have no stable id, so a strip with keyframes carries its own key (``STRIP_KEY``)
+    and each keyframe the same key: the keyframes follow it through a rename. Keyframes
+    without a key (files from before) are the strip's of that name."""
+
+    strip: StringProperty(name="Strip", description="The strip's name when last written")
+    key: StringProperty(name="Strip Key")
     frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
+
+    def belongs_to(self, strip) -> bool:
+        if self.key:
+            return self.key == strip.get(STRIP_KEY)
+        return self.strip == strip.name
 
 
 class RESTYLE_PG_settings(PropertyGroup):
@@ -288,8 +302,13 @@ class RESTYLE_PG_settings(PropertyGroup):
         return self.frame_start == 0 and self.frame_end == 0
 
     def strip_keyframes(self, strip: str) -> list[int]:
-        """The keyframes of ``strip``, in scene frames, sorted."""
-        return sorted({k.frame for k in self.keyframes if k.strip == strip})
+        """The keyframes of the strip named ``strip``, in scene frames, sorted (of a strip
+        no longer there: those last written under that name)."""
+        editor = self.id_data.sequence_editor
+        found = compat.all_strips(editor).get(strip) if editor else None
+        if found is None:
+            return sorted({k.frame for k in self.keyframes if k.strip == strip})
+        return sorted({k.frame for k in self.keyframes if k.belongs_to(found)})
 
 
 classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)

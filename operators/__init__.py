@@ -15,10 +15,13 @@ def _modules():
 def register() -> None:
     import bpy
 
+    from . import keyframes
+
     apply_style, classes = _modules()
     for cls in classes:
         bpy.utils.register_class(cls)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
+    bpy.app.handlers.load_post.append(keyframes.key_named_keyframes)
     bpy.app.handlers.save_pre.append(apply_style.keep_frames_on_save)
     bpy.app.handlers.save_post.append(apply_style.restore_after_copy)
 
@@ -26,10 +29,14 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
+    from . import keyframes
+
     apply_style, classes = _modules()
     apply_style.cancel_on_load()
     if apply_style.cancel_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
+    if keyframes.key_named_keyframes in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(keyframes.key_named_keyframes)
     if apply_style.keep_frames_on_save in bpy.app.handlers.save_pre:
         bpy.app.handlers.save_pre.remove(apply_style.keep_frames_on_save)
     if apply_style.restore_after_copy in bpy.app.handlers.save_post:

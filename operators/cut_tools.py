@@ -18,6 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
 from ..core.errors import RestyleError
+from .keyframes import hand_keyframes
 from .modal_job import SequencerOperator
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
@@ -121,16 +122,8 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             if strip is None:
                 raise RestyleError(f"strip '{step.strip}' is gone")
             right = strip.split(frame=step.frame, split_method="SOFT")
-            if right is not None:
-                _move_keyframes(scene.restyle, step.strip, right.name, step.frame)
-
-
-def _move_keyframes(settings, left: str, right: str, frame: int) -> None:
-    """Keyframes from ``frame`` on now show the split's right part: they go with it (they
-    stayed with the left part, outside it, so Export and Train refused them)."""
-    for item in settings.keyframes:
-        if item.strip == left and item.frame >= frame:
-            item.strip = right
+            if right is not None:  # keyframes from the cut on show the right part: with it
+                hand_keyframes(scene.restyle, strip, right, range(step.frame, 2**31), fresh=True)
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):
@@ -201,11 +194,11 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
             if step.new > step.old:
                 compat.strip_set(right, "left_handle", step.new)
                 compat.strip_set(left, "right_handle", step.new)
-                _hand_keyframes(scene.restyle, step.right, step.left, range(step.old, step.new))
+                hand_keyframes(scene.restyle, right, left, range(step.old, step.new))
             else:
                 compat.strip_set(left, "right_handle", step.new)
                 compat.strip_set(right, "left_handle", step.new)
-                _hand_keyframes(scene.restyle, step.left, step.right, range(step.new, step.old))
+                hand_keyframes(scene.restyle, left, right, range(step.new, step.old))
 
 
 def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
@@ -217,14 +210,6 @@ def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
     except RestyleError as exc:
         skipped[strip.name] = str(exc)
         return None
-
-
-def _hand_keyframes(settings, old: str, new: str, frames: range) -> None:
-    """Keyframes at ``frames`` are shown by the other strip once the edit point moved:
-    they go with it, as Split's do (they stayed outside their strip, and Export refused them)."""
-    for item in settings.keyframes:
-        if item.strip == old and item.frame in frames:
-            item.strip = new
 
 
 def _reach(source: StripSource) -> tuple[int, int]:

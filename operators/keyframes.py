@@ -1,12 +1,14 @@
 """The keyframe list of a strip: add, remove, jump to, suggest per shot, export for painting.
 
-Keyframes are scene frames in the UI (``scene.restyle.keyframes``, tagged with their strip);
-the source frame each one shows comes from the strip's timing when core needs it.
+Keyframes are scene frames in the UI (``scene.restyle.keyframes``, tagged with their strip's
+key, which the strip carries as an ID property and so keeps through a rename); the source
+frame each one shows comes from the strip's timing when core needs it.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
+from ..props import STRIP_KEY
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
 from .output_strip import slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -55,15 +58,62 @@ def source_index(source: StripSource, frame: int) -> int:
     return source.frames(frame, frame)[0]
 
 
+def strip_key(settings, strip, copy: bool = True) -> str:
+    """The strip's own key, made on its first keyframe write. Keyframes kept by its name (a
+    file from before keys) take it. A strip sharing its key with another (a duplicate, or a
+    part Blender's split made: both copy ID properties) gets a fresh key and, with ``copy``,
+    a copy of the keyframes: from then on each strip's list is its own."""
+    key = strip.get(STRIP_KEY, "")
+    strips = compat.all_strips(settings.id_data.sequence_editor)
+    shared = key and any(s.get(STRIP_KEY) == key and s.name != strip.name for s in strips)
+    if not key or shared:
+        fresh = uuid.uuid4().hex
+        for item in list(settings.keyframes) if shared and copy else ():
+            if item.key == key:
+                twin = settings.keyframes.add()
+                twin.key, twin.frame = fresh, item.frame
+        strip[STRIP_KEY] = key = fresh
+    for item in settings.keyframes:
+        if item.key == key or (not item.key and item.strip == strip.name):
+            item.key, item.strip = key, strip.name
+    return key
+
+
 def add_keyframes(settings, strip: str, frames) -> int:
     """Add scene frames to ``strip``'s keyframes (no duplicates); returns how many were new."""
     have = set(settings.strip_keyframes(strip))
+    found = compat.all_strips(settings.id_data.sequence_editor).get(strip)
+    key = strip_key(settings, found) if found is not None else ""
     added = 0
     for frame in sorted(set(frames) - have):
         item = settings.keyframes.add()
-        item.strip, item.frame = strip, frame
+        item.strip, item.key, item.frame = strip, key, frame
         added += 1
     return added
+
+
+def hand_keyframes(settings, giver, taker, frames, fresh: bool = False) -> None:
+    """Keyframes of ``giver`` at ``frames`` go to ``taker``, which shows them now (a split's
+    right part, which starts with none when ``fresh``, or the other side of a snapped cut)."""
+    taken = strip_key(settings, taker, copy=not fresh)  # first: a split part shares giver's
+    key = strip_key(settings, giver)
+    for item in settings.keyframes:
+        if item.key == key and item.frame in frames:
+            item.key, item.strip = taken, taker.name
+
+
+@bpy.app.handlers.persistent
+def key_named_keyframes(*_args) -> None:
+    """load_post: keyframes of a file from before keys are matched to their strips by name;
+    give those strips keys now, so that a rename keeps them."""
+    for scene in bpy.data.scenes:
+        settings = getattr(scene, "restyle", None)
+        if settings is None or scene.sequence_editor is None:
+            continue
+        strips = compat.all_strips(scene.sequence_editor)
+        for name in {k.strip for k in settings.keyframes if not k.key}:
+            if (strip := strips.get(name)) is not None:
+                strip_key(settings, strip)
 
 
 def selected_range(source: StripSource, settings) -> tuple[int, int]:
@@ -86,9 +136,8 @@ class KeyframeOperator(SequencerOperator):
         settings = scene.restyle
         index = settings.keyframe_index
         strip = scene.sequence_editor.active_strip
-        if (
-            not 0 <= index < len(settings.keyframes)
-            or settings.keyframes[index].strip != strip.name
+        if not 0 <= index < len(settings.keyframes) or not settings.keyframes[index].belongs_to(
+            strip
         ):
             raise RestyleError(f"no keyframe of '{strip.name}' is selected")
         return index
@@ -115,9 +164,7 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         settings = scene.restyle
         add_keyframes(settings, strip.name, [frame])
         settings.keyframe_index = next(
-            i
-            for i, k in enumerate(settings.keyframes)
-            if k.strip == strip.name and k.frame == frame
+            i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == frame
         )
         return {"FINISHED"}
 
@@ -137,9 +184,14 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        strip = settings.keyframes[index].strip
+        strip = scene.sequence_editor.active_strip
+        frame = settings.keyframes[index].frame
+        strip_key(settings, strip)  # its own list, not a duplicate's too
+        index = next(
+            i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == frame
+        )
         settings.keyframes.remove(index)
-        same = [i for i, k in enumerate(settings.keyframes) if k.strip == strip]
+        same = [i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip)]
         settings.keyframe_index = max(
             (i for i in same if i < index), default=same[0] if same else -1
         )

@@ -48,7 +48,9 @@ def free_channel(strips, above: int, first: int, last: int) -> int:
             for s in strips
         ):
             return channel
-    raise RestyleError(f"no free channel above channel {above} over frames {frame_span(first, last)}")
+    raise RestyleError(
+        f"no free channel above channel {above} over frames {frame_span(first, last)}"
+    )
 
 
 def unique_strip_name(editor, base: str, label: str) -> str:
@@ -203,7 +205,9 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
     moved: dict[Path, Path] = {}
     for scene in bpy.data.scenes:
         settings = getattr(scene, "restyle", None)
-        for strip in {k.strip for k in settings.keyframes} if settings else ():
+        editor = scene.sequence_editor
+        named = {s.name for s in compat.all_strips(editor)} if editor else set()
+        for strip in {k.strip for k in settings.keyframes} | named if settings else ():
             frames = set(settings.strip_keyframes(strip))
             folder = temp_root() / "keyframes" / slug(strip)
             target = Path(blend_path).parent / "restyle" / "keyframes" / slug(strip)

@@ -21,9 +21,12 @@ class RESTYLE_UL_keyframes(UIList):
     def filter_items(self, context, data, propname):
         scene = compat.sequencer_scene(context)
         editor = scene.sequence_editor if scene else None
-        strip = editor.active_strip.name if editor and editor.active_strip else None
+        strip = editor.active_strip if editor else None
         items = getattr(data, propname)
-        flags = [self.bitflag_filter_item if k.strip == strip else 0 for k in items]
+        flags = [
+            self.bitflag_filter_item if strip is not None and k.belongs_to(strip) else 0
+            for k in items
+        ]
         order = sorted(range(len(items)), key=lambda i: items[i].frame)
         new_order = [0] * len(items)
         for position, index in enumerate(order):
@@ -56,7 +59,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         add.enabled = usable
         add.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
-        sub.enabled = selected_keyframe(settings, strip.name)
+        sub.enabled = selected_keyframe(settings, strip)
         sub.operator("restyle.keyframe_remove", text="", icon="REMOVE")
         sub.separator()
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
@@ -94,10 +97,10 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
 
 
-def selected_keyframe(settings, strip: str) -> bool:
+def selected_keyframe(settings, strip) -> bool:
     """Whether the list's selection is one of ``strip``'s keyframes (Remove and Jump need one)."""
     index = settings.keyframe_index
-    return 0 <= index < len(settings.keyframes) and settings.keyframes[index].strip == strip
+    return 0 <= index < len(settings.keyframes) and settings.keyframes[index].belongs_to(strip)
 
 
 classes = (RESTYLE_UL_keyframes, RESTYLE_PT_keyframes)

@@ -271,6 +271,54 @@ def test_keyframe_list(scene, media, sequencer_area):
         assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
 
 
+def test_keyframes_follow_a_renamed_strip(scene, media, sequencer_area):
+    """Keyframes were tagged by strip name: renaming the strip orphaned them. A duplicate
+    takes a copy (Blender copies the strip's ID properties), its own from then on."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    settings = scene.restyle
+    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 9])
+    source.name = "Interview"
+    assert settings.strip_keyframes("Interview") == [6, 9]
+    scene.sequence_editor.active_strip = source
+    with sequencer_override(scene, sequencer_area):
+        settings.keyframe_index = 0
+        assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
+        copy = scene.sequence_editor.active_strip
+        assert copy.name != "Interview"
+        assert settings.strip_keyframes(copy.name) == [6, 9]
+        scene.frame_set(12)
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}  # to the copy only
+        settings.keyframe_index = next(
+            i for i, k in enumerate(settings.keyframes) if k.belongs_to(copy) and k.frame == 6
+        )
+        assert bpy.ops.restyle.keyframe_remove() == {"FINISHED"}
+    assert settings.strip_keyframes(copy.name) == [9, 12]
+    assert settings.strip_keyframes("Interview") == [6, 9]
+
+
+def test_keyframes_of_a_file_from_before_keys_follow_a_rename(
+    scene, media, sequencer_area, tmp_path
+):
+    """Files saved before keys name the strip only: they are read, and keyed on load."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    for frame in (7, 11):
+        item = scene.restyle.keyframes.add()
+        item.strip, item.frame = source.name, frame  # as files from before stored them
+    assert scene.restyle.strip_keyframes(source.name) == [7, 11]
+    handler = ext("operators.keyframes").key_named_keyframes
+    assert handler in bpy.app.handlers.load_post
+    handler()  # what opening the file runs (opening one here would drop the test's window)
+    source.name = "Renamed"
+    assert scene.restyle.strip_keyframes("Renamed") == [7, 11]
+
+
 def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
     import bpy
 
