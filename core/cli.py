@@ -804,7 +804,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export-onnx", parents=[common], help="export one style as a standalone ONNX file"
     )
-    p.add_argument("style", help="a built-in id, a mix of built-ins, or a trained style's name")
+    p.add_argument(
+        "style",
+        help="a built-in id, a mix of built-ins, a trained style's name, or a picture file "
+        "(its style baked in)",
+    )
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_export)
