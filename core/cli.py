@@ -290,7 +290,7 @@ def _report_run(
     known = engine and result.backend and result.device  # a cancelled Ray run may not know
     on = f", {result.backend} on {result.device}" if known else ""
     text = (
-        f"{result.output}: {result.written} frames {verb}"
+        f"{result.output}: {_count(result.written, 'frame')} {verb}"
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
     )

@@ -188,6 +188,11 @@ def check_style_name(name: str) -> str:
     return name
 
 
+def _trained_from(count: int) -> str:
+    """A trained style's description: 'Trained from 1 keyframe', '... 3 keyframes'."""
+    return f"Trained from {count} keyframe" + ("" if count == 1 else "s")
+
+
 def _slug(name: str) -> str:
     """A folder name for a style name (ASCII; names without any get a stable hash)."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
@@ -257,7 +262,7 @@ class StyleLibrary:
                     name,
                     name,
                     "trained",
-                    f"Trained from {len(meta.get('keyframes', []))} keyframes",
+                    _trained_from(len(meta.get("keyframes", []))),
                     thumb if thumb.is_file() else None,
                     folder=folder,
                     meta=meta,

@@ -257,3 +257,16 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141, err  # 128 + SIGPIPE, as other Unix tools
     assert err == ""
+
+
+def test_one_frame_and_one_keyframe_are_singular(library, index_clip_h264, tmp_path, capsys):
+    """The run line said '1 frames styled'; a style trained from one keyframe said
+    'Trained from 1 keyframes'."""
+    from restyle.core.styles import _trained_from
+
+    out = tmp_path / "one"
+    code = cli.main(["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink",
+                     "--start", "3", "--end", "3", "--library", str(library.root)])  # fmt: skip
+    assert code == 0 and f"{out}: 1 frame styled in " in capsys.readouterr().out
+    assert _trained_from(1) == "Trained from 1 keyframe"
+    assert _trained_from(2) == "Trained from 2 keyframes"
