@@ -10,6 +10,8 @@
   from ``context.scene``; before 5.0 it is always ``context.scene``.
 - 5.0 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
 - 4.4 changed ``new_effect``'s ``frame_end`` to ``length``.
+- 4.5 warns when a '//' path is stored in a string property not marked as taking one
+  (``PATH_SUPPORTS_BLEND_RELATIVE``, an option 4.2 does not know).
 - The flag that makes a movie play at its own frame rate is not exposed to Python in any
   version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
   such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
@@ -112,6 +114,13 @@ def retiming_active(strip) -> bool:
     """True when the strip's speed is changed by retiming keys."""
     keys = getattr(strip, "retiming_keys", None)
     return keys is not None and len(keys) > 1
+
+
+def blend_relative_path() -> set[str]:
+    """Options for a path property that may be '//' (relative to the .blend)."""
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties:
+        return {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    return set()
 
 
 def strip_add_kwargs() -> dict:

@@ -182,6 +182,7 @@ class RESTYLE_PG_settings(PropertyGroup):
         name="Picture",
         description="Any picture to take the style from",
         subtype="FILE_PATH",
+        options=compat.blend_relative_path(),  # '//' paths (relative to the .blend)
     )
     strength: FloatProperty(
         name="Strength",

@@ -119,10 +119,16 @@ class RESTYLE_OT_pick_picture(Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     filepath: StringProperty(subtype="FILE_PATH")
+    relative_path: bpy.props.BoolProperty(
+        name="Relative Path",
+        description="Select the file relative to the blend file "
+        "(not given: the preference Default Relative Paths)",
+    )
     filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 
     def invoke(self, context, _event):
+        self.relative_path = self._relative(context)  # the browser shows it, as Blender's do
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 
@@ -130,9 +136,20 @@ class RESTYLE_OT_pick_picture(Operator):
         from ..props import PICTURE
 
         settings = compat.sequencer_scene(context).restyle
-        settings.picture = self.filepath
+        path = self.filepath
+        if self._relative(context) and bpy.data.filepath and not path.startswith("//"):
+            try:
+                path = bpy.path.relpath(path)
+            except ValueError:  # another drive (Windows): keep it absolute
+                pass
+        settings.picture = path
         settings.style = PICTURE
         return {"FINISHED"}
+
+    def _relative(self, context) -> bool:
+        if self.properties.is_property_set("relative_path"):
+            return self.relative_path
+        return context.preferences.filepaths.use_relative_paths
 
 
 classes = (

@@ -228,6 +228,36 @@ def test_picture_style(scene, saved, media, reference, sequencer_area, tmp_path)
     check_alignment(scene, source, styled, range(4, 12), reference(media["clip24"], str(picture)))
 
 
+def test_picked_picture_is_relative_to_a_saved_blend(
+    scene, saved, media, sequencer_area, tmp_path, monkeypatch
+):
+    """The picture browser gave absolute paths; Blender's convention is the preference
+    Default Relative Paths (or the operator's relative_path). A '//' picture is found by Apply
+    from any working folder."""
+    import bpy
+    import cv2
+
+    rng = np.random.default_rng(2)
+    picture = tmp_path / "pictures" / "texture.png"
+    picture.parent.mkdir()
+    cv2.imwrite(str(picture), cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (64, 64)))
+    settings = scene.restyle
+    assert bpy.context.preferences.filepaths.use_relative_paths  # Blender's default
+    assert bpy.ops.restyle.pick_picture(filepath=str(picture)) == {"FINISHED"}
+    assert settings.picture == "//pictures/texture.png"
+    assert bpy.ops.restyle.pick_picture(filepath=str(picture), relative_path=False) == {"FINISHED"}
+    assert settings.picture == str(picture)
+    assert bpy.ops.restyle.pick_picture(filepath=str(picture), relative_path=True) == {"FINISHED"}
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    before = set(all_strips(scene).keys())
+    monkeypatch.chdir(picture.parent.parent.parent)  # not the .blend's folder
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, frame_start=2, frame_end=3, temporal=0.0
+    ) == {"FINISHED"}
+    (styled,) = new_strips(scene, before)
+    assert styled.name == f"{source.name}.texture"
+
+
 def test_rerun_reuses_finished_frames(scene, saved, media, sequencer_area):
     import bpy
 
