@@ -146,7 +146,10 @@ class CutDetector:
     Frames that repeat the one before are skipped when looking for neighbours (up to
     ``4 * window`` frames away): a clip that stutters (frames held, then a jump, as in
     duplicated-frame video) compares a jump with the other jumps, not with the stillness
-    between them. A cut closer than ``min_shot_length`` frames to the previous one is dropped.
+    between them. A cut closer than ``min_shot_length`` frames to the previous cut is dropped
+    (a flash or a burst of motion is not several cuts); the first frame is where the user
+    chose to begin, not a cut, so a cut just after it is still found (a range started three
+    frames before a cut restarts coherence there, as a range started earlier does).
     So a frame is decided once ``window`` moving frames follow it (``4 * window`` frames at
     most): a stream is held back ``window`` frames, more only where frames repeat.
     """
@@ -169,7 +172,7 @@ class CutDetector:
         self._histogram: list[float] = []
         self._base = 0
         self._next = 0  # the first frame not decided yet
-        self._last_start = 0
+        self._last_cut: int | None = None  # the last frame found to start a shot
 
     def add(self, content: float, histogram_change: float) -> list[bool]:
         """The next frame's values; returns the decisions this makes possible."""
@@ -186,18 +189,22 @@ class CutDetector:
         count = self._base + len(self._content)
         while self._next < count:
             index = self._next
-            soon = index == 0 or index - self._last_start < self.min_shot_length
+            soon = index == 0 or self._too_soon(index)
             after = [] if soon else self._moving(index + 1, min(count, index + self.reach + 1))
             known = final or len(after) >= self.window or index + self.reach < count
             if not (soon or known):
                 break
             cut = not soon and self._is_cut(index, after[: self.window])
             if cut:
-                self._last_start = index
+                self._last_cut = index
             decided.append(cut)
             self._next += 1
         self._forget()
         return decided
+
+    def _too_soon(self, index: int) -> bool:
+        """Whether ``index`` is closer than ``min_shot_length`` to the last cut found."""
+        return self._last_cut is not None and index - self._last_cut < self.min_shot_length
 
     def _moving(self, start: int, stop: int) -> list[int]:
         """Frames start..stop-1 (in that order, ``stop < start`` counts down) that do not

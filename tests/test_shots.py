@@ -6,6 +6,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from test_temporal_footage import FootageUnavailable, real_clip
 
 from restyle.core.shots import (
     FrameFeatures,
@@ -90,7 +91,46 @@ def test_short_shots_and_minimum_length():
             else zoom_frames(textured_picture(200, 360, seed=seed), 7)
         )
     assert detect_cuts(frames) == [7, 14, 21]
-    assert detect_cuts(frames, min_shot_length=10) == [14]  # 7 and 21 come too soon
+    # 14 comes too soon after the cut at 7; 21 does not. The first frame is where the range
+    # begins, not a cut, so it holds nothing back (7 was dropped before, 14 kept).
+    assert detect_cuts(frames, min_shot_length=10) == [7, 21]
+
+
+def test_a_cut_just_after_the_range_start_is_found():
+    """A range begun a few frames before a cut still finds it (it was missed when the first
+    frame counted as a shot start for the minimum length); the minimum still holds between
+    cuts found, and a flash or fast motion at the start is no cut."""
+    zoom = zoom_frames(textured_picture(200, 360, seed=2), 14)
+    for before in (1, 3, 5):
+        pan = pan_frames(before, SIZE, 2.0, seed=0)
+        assert detect_cuts(pan + zoom) == [before]
+    three = pan_frames(3, SIZE, 2.0, seed=0) + zoom[:3] + pan_frames(10, SIZE, 2.0, seed=4)
+    assert detect_cuts(three) == [3]  # 6 is 3 frames after the cut at 3
+    flash = pan_frames(14, SIZE, 2.0, seed=3)
+    flash[1] = cv2.add(flash[1], np.full_like(flash[1], 90))
+    assert detect_cuts(flash) == []
+    assert detect_cuts(pan_frames(14, SIZE, 6.0, seed=1)) == []
+
+
+def test_shots_begun_just_before_a_real_cut(capsys):
+    """Megamind's cut at frame 98, with the range begun 1 to 5 frames before it: `restyle
+    shots` reports it (and a keyframe in each shot), as it does from frame 90."""
+    import json
+
+    from restyle.core import cli
+
+    try:
+        path = real_clip("megamind")
+    except FootageUnavailable as exc:
+        pytest.skip(str(exc))
+    for start in (90, 95, 97):
+        assert cli.main(["shots", str(path), "--start", str(start), "--end", "110", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["cuts"] == [98], start
+        first, second = report["shots"]
+        assert (first["start"], first["end"], second["start"]) == (start, 97, 98)
+        assert all(s["start"] <= k <= s["end"] for s in (first, second) for k in s["keyframes"])
+        assert first["keyframes"] and second["keyframes"]
 
 
 def test_shots_cover_every_frame_once():

@@ -131,3 +131,24 @@ def test_a_job_restarts_at_a_real_cut_of_a_film(library, tmp_path):
         coherent(path, tmp_path / f"shot{start}", start=start, end=end, **options).run()
         expected.update(pngs(tmp_path / f"shot{start}"))
     assert pngs(tmp_path / "whole") == expected
+
+
+def test_a_range_begun_just_before_a_real_cut_restarts_there(library, tmp_path):
+    """Megamind's cut at 98 with the range begun at 95: the job restarts at 98 (it blended
+    across it, 6.3 levels off a fresh start, when the range start counted as a shot start for
+    the minimum shot length), and a Ray plan over the same range splits there."""
+    from restyle.core.plan import detect_plan
+
+    try:
+        path = real_clip("megamind")
+    except FootageUnavailable as exc:
+        pytest.skip(str(exc))
+    assert detect_plan(path, 95, 105).cuts == (98,)
+    assert [(c.start, c.end) for c in detect_plan(path, 95, 105).chunks] == [(95, 97), (98, 105)]
+    options = {"library": library, "max_side": 128}
+    coherent(path, tmp_path / "whole", start=95, end=105, **options).run()
+    expected = {}
+    for start, end in ((95, 97), (98, 105)):
+        coherent(path, tmp_path / f"shot{start}", start=start, end=end, **options).run()
+        expected.update(pngs(tmp_path / f"shot{start}"))
+    assert pngs(tmp_path / "whole") == expected
