@@ -274,6 +274,7 @@ class RESTYLE_PG_settings(PropertyGroup):
         description="Painted keyframes, one image per keyframe named by its scene frame "
         "(empty: the folder Export Keyframes writes to)",
         subtype="DIR_PATH",
+        options=compat.blend_relative_path(),
     )
     train_name: StringProperty(
         name="Name", description="Name of the style to train", default="My Style"
