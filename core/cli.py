@@ -551,17 +551,12 @@ def _cuts(cuts: list[int]) -> str:
 
 
 def cmd_shots(args: argparse.Namespace) -> int:
+    from .job import source_range
     from .media import decode_range, probe
     from .shots import analyze_shots
 
     info = probe(args.input)
-    end = info.frame_count - 1 if args.end is None else args.end
-    if 0 <= end < args.start <= info.frame_count - 1:
-        raise RestyleError(f"--start {args.start} is after --end {end}")
-    if not 0 <= args.start <= end <= info.frame_count - 1:
-        raise RestyleError(
-            f"frame range {args.start}..{end} is outside the source's frames 0..{info.frame_count - 1}"
-        )
+    _, end = source_range(args.start, args.end, info.frame_count)
     shots = analyze_shots(decode_range(args.input, args.start, end, info=info))
     records = [
         {

@@ -53,6 +53,23 @@ PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
 MAX_BATCH = 64
 
 
+def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
+    """The inclusive source frames ``start..end`` (``end`` None: the last), or the one
+    line that says which bound is wrong."""
+    for option, frame in (("start", start), ("end", end)):
+        if frame is not None and frame < 0:
+            raise RestyleError(f"frames are 0-based: --{option} is {frame}")
+    last = frame_count - 1
+    end = last if end is None else end
+    if start > last:  # 'frame range 200..99 is outside ...' named an end the user never gave
+        raise RestyleError(f"--start {start} is past the source's last frame {last}")
+    if end > last:
+        raise RestyleError(f"--end {end} is past the source's last frame {last}")
+    if end < start:
+        raise RestyleError(f"--start {start} is after --end {end}")
+    return start, end
+
+
 @dataclass
 class JobResult:
     output: Path
@@ -231,15 +248,7 @@ class StyleJob:
                 raise RestyleError(f"frames are 0-based: --{option} is {frame}")
 
     def _frame_range(self, info) -> tuple[int, int]:
-        last = info.frame_count - 1
-        end = last if self.end is None else self.end
-        if end < self.start <= last:  # both inside: 'outside the source's frames' was false
-            raise RestyleError(f"--start {self.start} is after --end {end}")
-        if end < self.start or end > last:
-            raise RestyleError(
-                f"frame range {self.start}..{end} is outside the source's frames 0..{last}"
-            )
-        return self.start, end
+        return source_range(self.start, self.end, info.frame_count)
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         files = list(info.files) if getattr(info, "files", None) else [info.path]

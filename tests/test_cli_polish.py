@@ -270,3 +270,23 @@ def test_one_frame_and_one_keyframe_are_singular(library, index_clip_h264, tmp_p
     assert code == 0 and f"{out}: 1 frame styled in " in capsys.readouterr().out
     assert _trained_from(1) == "Trained from 1 keyframe"
     assert _trained_from(2) == "Trained from 2 keyframes"
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        (["--start", "200"], "--start 200 is past the source's last frame 59"),
+        (["--start", "3", "--end", "60"], "--end 60 is past the source's last frame 59"),
+        (["--start", "9", "--end", "4"], "--start 9 is after --end 4"),
+    ],
+)
+def test_a_range_past_the_source_names_the_bound(library, index_clip_h264, tmp_path, capsys, bounds, message):  # fmt: skip
+    """'--start 200' on a 60-frame clip said 'frame range 200..59 is outside the source's
+    frames 0..59', an end the user never gave; stylize and shots say it alike."""
+    out = tmp_path / "out"
+    stylize = ["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink",
+               "--library", str(library.root)]  # fmt: skip
+    for argv in (stylize, ["shots", str(index_clip_h264)]):
+        assert cli.main(argv + bounds) == 2
+        assert capsys.readouterr().err.strip() == f"restyle: error: {message}"
+    assert not out.exists()

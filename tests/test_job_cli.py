@@ -224,7 +224,7 @@ def test_export_onnx_runs_standalone(library, index_clip_h264, tmp_path):
     [
         (["missing.mp4", "-s", "comic-ink"], "does not exist"),
         (["{clip}", "-s", "no-such-style"], "unknown style"),
-        (["{clip}", "-s", "comic-ink", "--start", "50", "--end", "70"], "outside"),
+        (["{clip}", "-s", "comic-ink", "--start", "50", "--end", "70"], "--end 70 is past"),
         (["{clip}", "-s", "comic-ink", "--strength", "2"], "strength"),
         (["{corrupt}", "-s", "comic-ink"], ""),
         (["{clip}", "-s", "comic-ink", "--start", "-1"], "0-based: --start is -1"),  # was -1..None

@@ -90,7 +90,7 @@ def test_replace_with_a_clip_and_blur(home, pan_movie, tmp_path):
         (["--replace", "#12345"], "#RRGGBB"),
         (["--replace", "no/such/picture.png"], "not #RRGGBB"),
         (["--replace", ""], "--replace is empty"),  # an unset "$BG": alpha was written instead
-        (["--end", "99"], "outside"),
+        (["--end", "99"], "--end 99 is past the source's last frame"),
         (["--temporal", "2"], "between 0 and 1"),
         (["-k", "3"], "FRAME=MASK"),
         (["-k", "99=mask.png"], "outside"),

@@ -194,7 +194,7 @@ def test_cancel_keeps_finished_frames(shaky_clip, tmp_path):
     "args,message",
     [
         (["missing.mp4"], "does not exist"),
-        (["{clip}", "--start", "25", "--end", "40"], "outside"),
+        (["{clip}", "--start", "25", "--end", "40"], "--end 40 is past the source's last frame"),
         (["{clip}", "--start", "9", "--end", "4"], "--start 9 is after --end 4"),  # not "outside"
         (["{clip}", "--crop", "0.9"], "crop"),
         (["{clip}", "--smoothness", "-1"], "smoothness"),
