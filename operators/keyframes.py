@@ -22,7 +22,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from ..props import STRIP_KEY
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
-from .output_strip import slug, temp_root
+from .output_strip import KEYFRAME_FOLDER, slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
 
@@ -30,10 +30,13 @@ CUT_MARKER = "cut"
 
 
 # -- helpers -------------------------------------------------------------------------------
-def keyframe_folder(strip_name: str) -> tuple[Path, str]:
+def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
     """(absolute folder, as shown) where a strip's keyframes are exported for painting:
-    ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder."""
-    name = slug(strip_name)
+    ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder; <strip> is
+    the name it had when first exported (kept on the strip: a rename keeps its paintings)."""
+    editor = scene.sequence_editor if scene is not None else None
+    strip = compat.all_strips(editor).get(strip_name) if editor else None
+    name = (strip.get(KEYFRAME_FOLDER) if strip is not None else None) or slug(strip_name)
     if bpy.data.filepath:
         relative = f"//restyle/keyframes/{name}/"
         return Path(bpy.path.abspath(relative)), relative
@@ -60,23 +63,36 @@ def source_index(source: StripSource, frame: int) -> int:
 
 def strip_key(settings, strip, copy: bool = True) -> str:
     """The strip's own key, made on its first keyframe write. Keyframes kept by its name (a
-    file from before keys) take it. A strip sharing its key with another (a duplicate, or a
-    part Blender's split made: both copy ID properties) gets a fresh key and, with ``copy``,
-    a copy of the keyframes: from then on each strip's list is its own."""
+    file from before keys) take it. Strips sharing a key (a duplicate, or a part Blender's
+    split made: both copy ID properties) are told apart by the name the keyframes were last
+    written under: that strip keeps the key and its export folder; each other one gets a
+    fresh key, no folder yet and, with ``copy``, a copy of the keyframes: its own list."""
     key = strip.get(STRIP_KEY, "")
     strips = compat.all_strips(settings.id_data.sequence_editor)
-    shared = key and any(s.get(STRIP_KEY) == key and s.name != strip.name for s in strips)
-    if not key or shared:
-        fresh = uuid.uuid4().hex
-        for item in list(settings.keyframes) if shared and copy else ():
-            if item.key == key:
-                twin = settings.keyframes.add()
-                twin.key, twin.frame = fresh, item.frame
-        strip[STRIP_KEY] = key = fresh
+    twins = [s for s in strips if key and s.get(STRIP_KEY) == key and s.name != strip.name]
+    if not key:
+        strip[STRIP_KEY] = key = uuid.uuid4().hex
+    elif twins:
+        named = {k.strip for k in settings.keyframes if k.key == key}
+        for twin in twins if strip.name in named else [strip]:
+            _separate(settings, twin, key, copy)
+        key = strip[STRIP_KEY]
     for item in settings.keyframes:
         if item.key == key or (not item.key and item.strip == strip.name):
             item.key, item.strip = key, strip.name
     return key
+
+
+def _separate(settings, strip, key: str, copy: bool) -> None:
+    """Give ``strip`` a fresh key (and a copy of ``key``'s keyframes when ``copy``)."""
+    fresh = uuid.uuid4().hex
+    for item in list(settings.keyframes) if copy else ():
+        if item.key == key:
+            twin = settings.keyframes.add()
+            twin.key, twin.strip, twin.frame = fresh, strip.name, item.frame
+    strip[STRIP_KEY] = fresh
+    if KEYFRAME_FOLDER in strip:
+        del strip[KEYFRAME_FOLDER]
 
 
 def add_keyframes(settings, strip: str, frames) -> int:
@@ -372,7 +388,9 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         if not frames:
             raise RestyleError(f"'{source.name}' has no keyframes: add some first")
         indices = {frame: source_index(source, frame) for frame in frames}
-        folder, _shown = keyframe_folder(source.name)
+        strip = compat.all_strips(scene.sequence_editor)[source.name]
+        strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
+        folder, _shown = keyframe_folder(source.name, scene)
         info = probe(source.source)
         images = {}
         for frame, index in indices.items():
@@ -396,6 +414,8 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
                     continue
             _write_png(folder / f".{frame:04d}.part.png", image, path)
             written.append(path)
+        if KEYFRAME_FOLDER not in strip:  # renamed later, it still paints into this folder
+            strip[KEYFRAME_FOLDER] = folder.name
         load = self.load if self.properties.is_property_set("load") else settings.open_exported
         unsaved = [_load_image(path) for path in written + kept] if load else []
         return written, kept, folder, [name for name in unsaved if name]

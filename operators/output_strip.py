@@ -192,6 +192,9 @@ def _keep_strip_frames(strip, beside: Path, record: list | None = None) -> int:
     return 1
 
 
+KEYFRAME_FOLDER = "restyle_keyframe_folder"  # on a strip: the name of its export folder
+
+
 def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> int:
     """Keyframes exported (and perhaps painted) while the .blend was unsaved lie in
     ``<temp>/restyle/keyframes/<strip>/``; Train then looks beside the saved .blend and said
@@ -209,8 +212,10 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
         named = {s.name for s in compat.all_strips(editor)} if editor else set()
         for strip in {k.strip for k in settings.keyframes} | named if settings else ():
             frames = set(settings.strip_keyframes(strip))
-            folder = temp_root() / "keyframes" / slug(strip)
-            target = Path(blend_path).parent / "restyle" / "keyframes" / slug(strip)
+            found = compat.all_strips(editor).get(strip) if editor else None
+            name = (found.get(KEYFRAME_FOLDER) if found is not None else None) or slug(strip)
+            folder = temp_root() / "keyframes" / name
+            target = Path(blend_path).parent / "restyle" / "keyframes" / name
             for path in folder.iterdir() if folder.is_dir() else ():
                 number = re.fullmatch(r"-?\d+", path.stem)
                 if number and int(path.stem) in frames and path.is_file():

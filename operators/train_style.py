@@ -273,7 +273,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             return styled_in_strips(scene, source, frames)
         folder = given or settings.styled_folder
         if not folder:
-            return styled_in_folder(keyframe_folder(source.name)[0], frames)
+            return styled_in_folder(keyframe_folder(source.name, scene)[0], frames)
         return styled_in_folder(Path(bpy.path.abspath(folder)), frames)
 
     def on_poll(self, context, request: JobRequest) -> None:

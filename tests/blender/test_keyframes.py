@@ -301,6 +301,32 @@ def test_keyframes_follow_a_renamed_strip(scene, media, sequencer_area):
     assert settings.strip_keyframes("Interview") == [6, 9]
 
 
+def test_painted_keyframes_follow_a_renamed_strip(scene, saved, media, sequencer_area):
+    """The export folder was named by the strip's current name: after a rename Export wrote a
+    new folder and Train looked there, not at the paintings. A duplicate paints apart."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    first = source.name
+    keyframes.add_keyframes(scene.restyle, first, [6, 9])
+    assert bpy.ops.restyle.export_keyframes(strip=first, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(first, scene)[0]
+    assert sorted(p.name for p in folder.iterdir()) == ["0006.png", "0009.png"]
+    source.name = "Interview"
+    assert keyframes.keyframe_folder("Interview", scene)[0] == folder
+    with sequencer_override(scene, sequencer_area):
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        scene.sequence_editor.active_strip = source
+        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
+    copy = scene.sequence_editor.active_strip
+    assert bpy.ops.restyle.export_keyframes(strip=copy.name, load=False) == {"FINISHED"}
+    assert keyframes.keyframe_folder(copy.name, scene)[0] != folder
+    assert keyframes.keyframe_folder("Interview", scene)[0] == folder
+    assert sorted(p.name for p in folder.iterdir()) == ["0006.png", "0009.png"]
+
+
 def test_keyframes_of_a_file_from_before_keys_follow_a_rename(
     scene, media, sequencer_area, tmp_path
 ):
