@@ -298,10 +298,20 @@ class StyleJob:
         try:
             with OutputLock(plan.output):
                 plan = self.place(plan)  # again, under the lock: another run may have ended
+                self._prepare_locked(plan, progress, cancel)
                 return _Run(self, plan, stylizer, progress, cancel).execute()
         finally:
             stylizer.close()
             _remove_empty(created)
+
+    def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
+        """A mapping's first pass over the range (a stabiliser's tracking), run under the
+        output's lock: a second run into the same output is refused before it, not after."""
+
+    def _manifest_facts(self) -> dict:
+        """What a mapping keeps in a sequence's manifest beside the settings key (a
+        stabiliser's cuts and kept area, for a rerun that skips its first pass)."""
+        return {}
 
     def _current_plan(self) -> JobPlan | None:
         plan = getattr(self, "_plan", None)
@@ -456,6 +466,7 @@ class _Run:
             "format": self.plan.format.id,
             "strength": self.job.strength,
             "temporal": self.job.temporal,
+            **self.job._manifest_facts(),
         }
 
     def _frame_name(self, index: int) -> str:

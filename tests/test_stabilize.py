@@ -364,3 +364,61 @@ def test_shots_names_a_reversed_range(shaky_clip, capsys):
 
     assert main(["shots", str(shaky_clip), "--start", "9", "--end", "4"]) == 2
     assert capsys.readouterr().err.strip() == "restyle: error: --start 9 is after --end 4"
+
+
+def test_a_finished_rerun_does_not_track_again(shaky_clip, tmp_path, capsys, monkeypatch):
+    """A rerun into a folder whose every frame is written tracked the whole range again, then
+    reused every frame; now it reuses them at once and --json still reports the path's cuts
+    and kept area (kept in the manifest). A manifest without them (older runs) tracks again."""
+    import json
+
+    from restyle.core.cli import main
+    from restyle.core.job import MANIFEST
+    from restyle.core.mappings import stabilize_job
+
+    out = tmp_path / "steady"
+    args = ["stabilize", str(shaky_clip), "-o", str(out), "--end", "19", "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    frames = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    tracked = []
+    real_track = stabilize_job.track_camera
+
+    def counting(*a, **k):
+        tracked.append(1)
+        return real_track(*a, **k)
+
+    monkeypatch.setattr(stabilize_job, "track_camera", counting)
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert not tracked and again["written"] == 0 and again["reused"] == 20
+    assert (again["kept_area"], again["cuts"]) == (first["kept_area"], first["cuts"])
+    assert first["kept_area"] and {p.name: p.read_bytes() for p in out.glob("*.png")} == frames
+    record = json.loads((out / MANIFEST).read_text())
+    del record["kept_area"], record["cuts"]
+    (out / MANIFEST).write_text(json.dumps(record))
+    assert main(args) == 0
+    older = json.loads(capsys.readouterr().out)
+    assert tracked and (older["kept_area"], older["cuts"]) == (first["kept_area"], first["cuts"])
+    (out / "000007.png").unlink()  # a hole: the path is needed again
+    tracked.clear()
+    assert main(args) == 0 and tracked
+    assert json.loads(capsys.readouterr().out)["written"] == 1
+    assert (out / "000007.png").read_bytes() == frames["000007.png"]
+
+
+def test_a_second_run_into_the_same_output_is_refused_before_tracking(
+    shaky_clip, tmp_path, monkeypatch
+):
+    """A run into an output another run is writing was refused only after tracking the
+    whole range; the lock is now taken before the first pass."""
+    from restyle.core.mappings import stabilize_job
+    from restyle.core.writers import OutputLock
+
+    tracked = []
+    monkeypatch.setattr(stabilize_job, "track_camera", lambda *a, **k: tracked.append(1))
+    out = tmp_path / "steady"
+    out.mkdir()
+    with OutputLock(out), pytest.raises(RestyleError, match="being written by another"):
+        StabilizeJob(shaky_clip, out, end=9).run()
+    assert not tracked and not list(out.iterdir())

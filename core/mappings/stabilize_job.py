@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import Cancelled
+from ..errors import Cancelled, RestyleError
 from ..job import JobPlan, JobResult, StyleJob
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
@@ -127,33 +127,47 @@ class StabilizeJob(StyleJob):
         cancel: CancelToken | None = None,
         plan: JobPlan | None = None,
     ) -> JobResult:
-        """Track and plan the camera path over the range, then warp and write every frame."""
-        plan = plan or self._current_plan() or self.validate()
+        """Track and plan the camera path over the range, then warp and write every frame
+        (both under the output's lock: ``_prepare_locked``)."""
         t0 = time.perf_counter()
-        try:
-            self._path = self.camera or self.camera_plan(plan, progress, cancel)
-        except Cancelled:
-            warp = _Warp()  # what a finished run reports, so --json reads the same
-            return JobResult(
-                plan.output,
-                cancelled=True,
-                style=STABILIZE.id,
-                backend=warp.backend,
-                device=warp.device,
-            )
-        path_start = self.camera_start if self.camera is not None else plan.start
-        self.kept_area = self._path.kept_area
-        self.cuts = [c + path_start for c in self._path.cuts]
+        self._progress = progress
 
         def relabel(p: Progress) -> None:
             if progress:
                 progress(replace(p, stage="stabilize"))
 
-        self._start = path_start
-        result = super().run(relabel if progress else None, cancel, plan)
+        try:
+            result = super().run(relabel if progress else None, cancel, plan)
+        except Cancelled:  # while tracking: no frame written
+            warp = _Warp()  # what a finished run reports, so --json reads the same
+            output = (plan or self._current_plan() or self.validate()).output
+            return JobResult(
+                output, cancelled=True, style=STABILIZE.id, backend=warp.backend, device=warp.device
+            )
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
         return result
+
+    def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
+        """The first pass, once no other run holds the output. A rerun into a sequence whose
+        every frame is written with these settings takes the path's facts (cuts, kept area)
+        from its manifest and does not track again."""
+        self.kept_area, self.cuts = (), ()
+        self._path = None
+        if self.camera is not None:
+            self._path, self._start = self.camera, self.camera_start
+        elif (facts := _finished_facts(plan)) is not None:
+            self.kept_area, self.cuts = facts
+            self._start = plan.start
+            return
+        else:
+            self._path = self.camera_plan(plan, self._progress, cancel)
+            self._start = plan.start
+        self.kept_area = self._path.kept_area
+        self.cuts = [c + self._start for c in self._path.cuts]
+
+    def _manifest_facts(self) -> dict:
+        return {"kept_area": list(self.kept_area), "cuts": list(self.cuts)}
 
     def camera_plan(
         self, plan: JobPlan, progress: ProgressCallback | None, cancel: CancelToken | None
@@ -186,7 +200,35 @@ class StabilizeJob(StyleJob):
         return _Warp()
 
     def _wrap_writer(self, writer):
+        if self._path is None:  # a finished rerun: every frame is reused, none warped
+            return _NothingToWarp(writer)
         return WarpingWriter(writer, self._path, self._start)
+
+
+class _NothingToWarp(WarpingWriter):
+    """A finished rerun's writer: it tracked nothing, so it must not be asked to warp."""
+
+    def __init__(self, writer) -> None:
+        self._writer = writer
+
+    def write(self, index: int, frame: np.ndarray) -> None:
+        raise RestyleError(f"internal: frame {index} was to be written after tracking was skipped")
+
+
+def _finished_facts(plan: JobPlan) -> tuple[list[float], list[int]] | None:
+    """A finished sequence's cuts and kept area, from its manifest: every frame of the range
+    written with these settings (``matte_job._all_written``), and the facts recorded (older
+    manifests have none: the rerun tracks again). None when tracking is needed."""
+    from ..job import MANIFEST, _parse_manifest, _read_bytes
+    from .matte_job import _all_written
+
+    if not _all_written(plan):
+        return None
+    record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
+    kept, cuts = record.get("kept_area"), record.get("cuts")
+    if not (isinstance(kept, list) and kept and isinstance(cuts, list)):
+        return None
+    return [float(k) for k in kept], [int(c) for c in cuts]
 
 
 def _prefetched(frames: Iterator[np.ndarray], depth: int = 4) -> Generator[np.ndarray]:
