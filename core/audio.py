@@ -21,6 +21,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .media import _reason
+
 WORK_FORMAT = "fltp"  # planar float: trimming and padding are plain array slices
 _FALLBACK_RATE = 48000
 _SEEK_MARGIN_S = 1  # an AAC frame needs the one before it to decode exactly
@@ -70,6 +72,9 @@ class AudioTrack:
         self.clip = clip
         self._damage: list[Fraction | None] = []  # when each refused packet would play
         self._notes: list[str] = []  # said once: which of several streams is kept
+        self._failures = 0  # packets the decoder refused
+        self._last_error = ""
+        self._probing = True  # still looking for the first good frame
         self._source = av.open(str(clip.path), "r")
         try:
             self._open_source()
@@ -93,7 +98,8 @@ class AudioTrack:
         if len(self._source.streams.audio) > 1:
             self._notes.append(_one_of_many(self.clip.path, self._source.streams.audio, stream))
         if stream.codec_context is None or not stream.codec_context.sample_rate:
-            raise UnreadableAudio(f"its {stream.codec_context.name} audio has no sample rate")
+            codec = getattr(stream.codec_context, "name", "unknown")
+            raise UnreadableAudio(f"its {codec} audio has no sample rate")
         self._in = stream
         self.rate = stream.codec_context.sample_rate
         channels = stream.codec_context.channels or 2
@@ -141,10 +147,6 @@ class AudioTrack:
         return stream
 
     # -- reading ----------------------------------------------------------------------------
-    _failures = 0
-    _last_error = ""
-    _probing = True
-
     def _decoded(self) -> Iterator[av.AudioFrame]:
         """Decoded frames in order; a packet the decoder refuses is skipped (its stretch is
         filled with silence when placed) and counted."""
@@ -200,9 +202,10 @@ class AudioTrack:
                 return
             self._place(frame)
 
-    def finish(self) -> None:
-        """The rest of the clip, then the encoder's last packets."""
-        self.feed_until(self.clip.duration)
+    def finish(self, seconds: Fraction) -> None:
+        """The sound up to ``seconds`` (the end of the video written; never past the clip),
+        then the encoder's last packets: fewer frames than the clip covers get less sound."""
+        self.feed_until(seconds)
         for packet in self._stream.encode(None):
             self._output.mux(packet)
 
@@ -324,8 +327,3 @@ def _seconds(container, stream) -> float | None:
     if first is None or end is None:
         return None
     return round(float((end - first) * stream.time_base), 3)
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's words for an error, without PyAV's call details."""
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -310,6 +310,7 @@ def _open_movie(path: Path) -> tuple[av.container.InputContainer, av.VideoStream
 
 
 def _reason(exc: BaseException) -> str:
+    """FFmpeg's words for an error, without PyAV's call details."""
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 

@@ -485,7 +485,12 @@ class MovieWriter(_WriterContext):
             self._container.close()
             _remove(self.temp_path)
             raise RestyleError(f"cannot set up {codec} encoding: {_reason(exc)}") from None
-        self._audio, self.warnings = self._add_audio(audio)
+        try:
+            self._audio, self.warnings = self._add_audio(audio)
+        except BaseException:  # leave no open container or scratch file behind
+            self._container.close()
+            _remove(self.temp_path)
+            raise
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -621,8 +626,7 @@ class MovieWriter(_WriterContext):
                     for packet in stream.encode(None):
                         container.mux(packet)
                     if self._audio is not None:
-                        self._audio.feed_until(Fraction(pts) / self.fps)  # the video's length
-                        self._audio.finish()
+                        self._audio.finish(Fraction(pts) / self.fps)  # the video's length
                     break
                 video_frame = self._to_video_frame(item, first=pts == 0)  # type: ignore[arg-type]
                 video_frame.pts = pts

@@ -246,6 +246,53 @@ def test_cancel_leaves_no_movie_and_no_scratch(tmp_path):
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
+def test_fewer_frames_than_the_clip_covers_get_only_their_sound(tmp_path):
+    source = make_clip(tmp_path / "source.mp4")
+    info = probe(source)
+    out = tmp_path / "short.mp4"
+    writer = open_writer(
+        out, fmt="h264", fps=info.fps, size=info.size, audio=audio_clip(info, 0, FRAMES - 1)
+    )
+    with writer:  # a short run: the clip covers every frame, only 10 are written
+        for index, frame in enumerate(decode_range(source, 0, 9, info=info)):
+            writer.write(index, frame)
+    _, rate, samples = read_sound(out)
+    assert abs(samples.shape[1] / rate - 10 / FPS) <= 1024 / rate, samples.shape[1] / rate
+
+
+def test_a_failure_opening_the_sound_leaves_no_scratch_file(tmp_path, monkeypatch):
+    import restyle.core.audio as audio
+
+    source = make_clip(tmp_path / "source.mp4")
+    info = probe(source)
+    out = tmp_path / "out" / "movie.mp4"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(audio, "open_track", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        open_writer(out, fmt="h264", fps=info.fps, size=info.size, audio=audio_clip(info, 0, 9))
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_stream_without_codec_context_is_a_warning_not_a_traceback(tmp_path, monkeypatch):
+    import restyle.core.audio as audio
+
+    source = make_clip(tmp_path / "source.mp4")
+    real = audio._chosen_stream
+    monkeypatch.setattr(
+        audio, "_chosen_stream", lambda streams: SimpleNamespace(**_attrs(real(streams)))
+    )
+    writer = write_movie(source, tmp_path / "out.mp4", "h264", 0, 9)
+    assert any("unknown audio has no sample rate" in w for w in writer.warnings), writer.warnings
+    assert read_sound(tmp_path / "out.mp4") is None
+
+
+def _attrs(stream) -> dict:
+    return {"codec_context": None, "metadata": stream.metadata, "time_base": stream.time_base}
+
+
 # -- damaged sound ---------------------------------------------------------------------------
 
 
