@@ -482,7 +482,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if not result.cancelled:
         sweep_staging(folder)
         if folder != Path(job.output):
-            result.output = _mux(folder, job, frames_plan, plan, result.warnings)
+            result.output, sound_warnings = _mux(folder, job, frames_plan, plan)
+            result.warnings += sound_warnings
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result
@@ -492,10 +493,10 @@ def _finished(folder: Path, plan: Plan) -> set[int]:
     return {i for i in range(plan.start, plan.end + 1) if (folder / f"{i:06d}.png").is_file()}
 
 
-def _mux(folder: Path, job, frames_plan, plan: Plan, warnings: list[str]) -> Path:
+def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:
     """Encode the finished frames into the output movie, with the source's sound for the
-    whole range (``job.audio``), then drop the frames. ``warnings`` hears of sound that
-    could not be read."""
+    whole range (``job.audio``), then drop the frames. Returns the movie's path and the
+    warnings of sound that could not be read."""
     from .audio import audio_clip
     from .media import decode_range
     from .writers import open_writer
@@ -515,6 +516,5 @@ def _mux(folder: Path, job, frames_plan, plan: Plan, warnings: list[str]) -> Pat
     with writer:
         for index, frame in enumerate(decode_range(files, 0, len(files) - 1)):
             writer.write(index, frame)
-    warnings += getattr(writer, "warnings", [])
     shutil.rmtree(folder, ignore_errors=True)
-    return Path(getattr(writer, "path", job.output))
+    return Path(getattr(writer, "path", job.output)), list(getattr(writer, "warnings", []))

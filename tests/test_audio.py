@@ -355,8 +355,7 @@ def test_ray_join_muxes_the_sound_of_the_whole_range(tmp_path):
     assert main(["stabilize", str(source), "-o", str(folder), "--start", "8", "-q"]) == 0
     job = StyleJob(source, tmp_path / "joined.mp4", "stabilize", format="h264")
     plan = SimpleNamespace(start=8, end=FRAMES - 1)
-    warnings: list[str] = []
-    out = _mux(folder, job, SimpleNamespace(info=probe(source)), plan, warnings)
+    out, warnings = _mux(folder, job, SimpleNamespace(info=probe(source)), plan)
     assert warnings == [] and probe(out).frame_count == FRAMES - 8
     assert_sound_of_range(out, source, 8, FRAMES - 1)
 
