@@ -53,12 +53,41 @@ PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
 MAX_BATCH = 64
 
 
-def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
-    """The inclusive source frames ``start..end`` (``end`` None: the last), or the one
-    line that says which bound is wrong."""
+def check_0_based(start: int | None, end: int | None) -> None:
+    """A negative bound is refused before the source is opened (frames count from 0)."""
     for option, frame in (("start", start), ("end", end)):
         if frame is not None and frame < 0:
             raise RestyleError(f"frames are 0-based: --{option} is {frame}")
+
+
+def frame_name(plan, index: int) -> str:
+    """A sequence's file name for source frame ``index``."""
+    return FRAME_NAME.format(index=index) + plan.format.suffix
+
+
+def finished_manifest(plan) -> dict | None:
+    """A sequence's manifest when every frame of the range is already written with these
+    settings (as ``_Run.done`` reads it): a rerun has nothing left to make. Else None."""
+    if plan.format.movie or plan.output is None:
+        return None
+    record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
+    if record.get("key") != plan.key:
+        return None
+    stale = set(record.get("stale") or ())
+    for index in range(plan.start, plan.end + 1):
+        name = frame_name(plan, index)
+        try:
+            if name in stale or (plan.output / name).stat().st_size == 0:
+                return None
+        except OSError:
+            return None
+    return record
+
+
+def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
+    """The inclusive source frames ``start..end`` (``end`` None: the last), or the one
+    line that says which bound is wrong."""
+    check_0_based(start, end)
     last = frame_count - 1
     end = last if end is None else end
     if start > last:  # 'frame range 200..99 is outside ...' named an end the user never gave
@@ -243,9 +272,7 @@ class StyleJob:
             if isinstance(self.fps, float) and not math.isfinite(self.fps):
                 raise RestyleError(f"frame rate {self.fps} is not a number")
             _parse_fps(self.fps)
-        for option, frame in (("start", self.start), ("end", self.end)):
-            if frame is not None and frame < 0:
-                raise RestyleError(f"frames are 0-based: --{option} is {frame}")
+        check_0_based(self.start, self.end)
 
     def _frame_range(self, info) -> tuple[int, int]:
         return source_range(self.start, self.end, info.frame_count)
@@ -298,15 +325,19 @@ class StyleJob:
         try:
             with OutputLock(plan.output):
                 plan = self.place(plan)  # again, under the lock: another run may have ended
-                self._prepare_locked(plan, progress, cancel)
+                try:
+                    self._prepare_locked(plan, progress, cancel)
+                except Cancelled:  # before any frame (as _Run's): like a finished run's
+                    return _cancelled_result(plan, stylizer)
                 return _Run(self, plan, stylizer, progress, cancel).execute()
         finally:
             stylizer.close()
             _remove_empty(created)
 
     def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
-        """A mapping's first pass over the range (a stabiliser's tracking), run under the
-        output's lock: a second run into the same output is refused before it, not after."""
+        """A mapping's first pass over the range (a stabiliser's tracking, a matte's
+        keyframe training), run under the output's lock: a second run into the same output
+        is refused before it, not after. Cancelled here, the run writes nothing."""
 
     def _manifest_facts(self) -> dict:
         """What a mapping keeps in a sequence's manifest beside the settings key (a
@@ -366,6 +397,19 @@ class StyleJob:
         elif plan.style.kind == "picture":
             stylizer.prepare([])
         return stylizer
+
+
+def _cancelled_result(plan: JobPlan, stylizer) -> JobResult:
+    """A run cancelled before its first frame: nothing written, the engine named as in a
+    finished run's result (--json reads the same)."""
+    engine = stylizer.engine
+    return JobResult(
+        plan.output,
+        cancelled=True,
+        style=plan.style.id,
+        backend=engine.backend,
+        device=engine.device,
+    )
 
 
 class _Run:
@@ -470,7 +514,7 @@ class _Run:
         }
 
     def _frame_name(self, index: int) -> str:
-        return FRAME_NAME.format(index=index) + self.plan.format.suffix
+        return frame_name(self.plan, index)
 
     def done(self, index: int) -> bool:
         if not self.writer.done(index):

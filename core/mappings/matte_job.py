@@ -11,17 +11,14 @@ from pathlib import Path
 
 from ..errors import Cancelled, RestyleError
 from ..job import (
-    FRAME_NAME,
-    MANIFEST,
     JobPlan,
     JobResult,
     StyleJob,
     _check_format_holds,
     _is_or_in,
-    _parse_manifest,
-    _read_bytes,
     _refuse_source_as_output,
     file_stamp,
+    finished_manifest,
 )
 from ..progress import CancelToken, Progress
 from ..styles import StyleInfo
@@ -132,14 +129,8 @@ class MatteJob(StyleJob):
     def run(self, progress=None, cancel: CancelToken | None = None, plan=None) -> JobResult:
         """``StyleJob.run``; Ctrl-C while learning the keyframes cancels the run (nothing is
         written yet) instead of waiting for the training budget to end."""
-        plan = plan or self._current_plan() or self.validate()
         self._cancel = cancel
-        try:
-            return super().run(progress, cancel, plan)
-        except Cancelled:
-            if cancel is None or not cancel.cancelled:
-                raise
-            return JobResult(plan.output, cancelled=True, style=MATTE.id)
+        return super().run(progress, cancel, plan)
 
     # -- the hooks StyleJob's run calls ----------------------------------------------------
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
@@ -156,11 +147,19 @@ class MatteJob(StyleJob):
         matter = Matter(self._library(), self.matte_settings)
         info = plan.info  # load the network now: a bad device fails before any file exists
         matter.load(matter.settings.variant(info.width, info.height))
-        if self.keyframes and _all_written(plan):  # a rerun: nothing to matte, no training
-            matter.corrector = _not_learned
-        elif self.keyframes:
-            matter.corrector = self._learn_keyframes(matter, plan)
+        self._matter = matter  # its keyframes are learned under the output's lock
         return matter
+
+    def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
+        """Learn the keyframes once no other run holds the output (a run refused by the lock
+        spent the whole training budget first). A rerun into a sequence whose every frame is
+        written with these settings has nothing to matte: no training."""
+        if not self.keyframes:
+            return
+        if finished_manifest(plan) is not None:
+            self._matter.corrector = _not_learned
+        else:
+            self._matter.corrector = self._learn_keyframes(self._matter, plan)
 
     def _learn_keyframes(self, matter: Matter, plan: JobPlan) -> KeyframeCorrector:
         """Train frame + automatic matte → painted matte on the keyframes (work size)."""
@@ -204,25 +203,6 @@ class MatteJob(StyleJob):
         if self.background_start is not None:
             start = self.background_start
         return CompositingWriter(writer, Background(background), start)
-
-
-def _all_written(plan: JobPlan) -> bool:
-    """Every frame of the range is already in the output folder, made with these settings
-    (as ``job._Run.done`` reads it): a rerun has nothing left to matte."""
-    if plan.format.movie or plan.output is None:
-        return False
-    record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
-    if record.get("key") != plan.key:
-        return False
-    stale = set(record.get("stale") or ())
-    for index in range(plan.start, plan.end + 1):
-        name = FRAME_NAME.format(index=index) + plan.format.suffix
-        try:
-            if name in stale or (plan.output / name).stat().st_size == 0:
-                return False
-        except OSError:
-            return False
-    return True
 
 
 def _not_learned(rgb_small, coarse):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import Cancelled, RestyleError
-from ..job import JobPlan, JobResult, StyleJob
+from ..errors import RestyleError
+from ..job import JobPlan, JobResult, StyleJob, finished_manifest
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
 from .stabilize import (
@@ -136,14 +136,7 @@ class StabilizeJob(StyleJob):
             if progress:
                 progress(replace(p, stage="stabilize"))
 
-        try:
-            result = super().run(relabel if progress else None, cancel, plan)
-        except Cancelled:  # while tracking: no frame written
-            warp = _Warp()  # what a finished run reports, so --json reads the same
-            output = (plan or self._current_plan() or self.validate()).output
-            return JobResult(
-                output, cancelled=True, style=STABILIZE.id, backend=warp.backend, device=warp.device
-            )
+        result = super().run(relabel if progress else None, cancel, plan)
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
         return result
@@ -205,7 +198,7 @@ class StabilizeJob(StyleJob):
         return WarpingWriter(writer, self._path, self._start)
 
 
-class _NothingToWarp(WarpingWriter):
+class _NothingToWarp:
     """A finished rerun's writer: it tracked nothing, so it must not be asked to warp."""
 
     def __init__(self, writer) -> None:
@@ -214,17 +207,17 @@ class _NothingToWarp(WarpingWriter):
     def write(self, index: int, frame: np.ndarray) -> None:
         raise RestyleError(f"internal: frame {index} was to be written after tracking was skipped")
 
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)
+
 
 def _finished_facts(plan: JobPlan) -> tuple[list[float], list[int]] | None:
     """A finished sequence's cuts and kept area, from its manifest: every frame of the range
-    written with these settings (``matte_job._all_written``), and the facts recorded (older
-    manifests have none: the rerun tracks again). None when tracking is needed."""
-    from ..job import MANIFEST, _parse_manifest, _read_bytes
-    from .matte_job import _all_written
-
-    if not _all_written(plan):
+    written with these settings, and the facts recorded (older manifests have none: the
+    rerun tracks again). None when tracking is needed."""
+    record = finished_manifest(plan)
+    if record is None:
         return None
-    record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
     kept, cuts = record.get("kept_area"), record.get("cuts")
     if not (isinstance(kept, list) and kept and isinstance(cuts, list)):
         return None
