@@ -497,10 +497,10 @@ class _Run:
 
     def _audio_clip(self):
         """The source's sound that goes with the range, for a movie output (else None)."""
-        from .audio import audio_clip
-
         if not (self.job.audio and self.plan.format.movie):
             return None
+        from .audio import audio_clip  # PyAV's audio side only for movies with sound
+
         return audio_clip(self.plan.info, self.plan.start, self.plan.end)
 
     def _manifest_record(self) -> dict:
