@@ -165,9 +165,10 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
         for strip in compat.all_strips(scene.sequence_editor):
             if strip.type not in SUPPORTED or compat.retiming_active(strip):
                 continue
-            if compat.strip_locked(strip):  # locked against edits: a roll edit moved it
-                continue
             if self.selected_only and not strip.select:
+                continue
+            if compat.strip_locked(strip):  # locked against edits: a roll edit moved it
+                skipped.setdefault(strip.name, "locked")
                 continue
             meta = compat.parent_meta(strip)
             key = (meta.name if meta is not None else "", strip.channel)

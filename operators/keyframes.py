@@ -22,7 +22,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from ..props import STRIP_KEY
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
-from .output_strip import KEYFRAME_FOLDER, slug, temp_root
+from .output_strip import KEYFRAME_FOLDER, ascii_slug, slug, temp_root
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
 
@@ -36,12 +36,23 @@ def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
     the name it had when first exported (kept on the strip: a rename keeps its paintings)."""
     editor = scene.sequence_editor if scene is not None else None
     strip = compat.all_strips(editor).get(strip_name) if editor else None
-    name = (strip.get(KEYFRAME_FOLDER) if strip is not None else None) or slug(strip_name)
+    name = strip.get(KEYFRAME_FOLDER) if strip is not None else None
     if bpy.data.filepath:
-        relative = f"//restyle/keyframes/{name}/"
-        return Path(bpy.path.abspath(relative)), relative
-    folder = temp_root() / "keyframes" / name  # saving the .blend copies it beside it
+        root = "//restyle/keyframes/"
+        name = name or _folder_name(strip_name, Path(bpy.path.abspath(root)))
+        return Path(bpy.path.abspath(root + name)), f"{root}{name}/"
+    root = temp_root() / "keyframes"  # saving the .blend copies it beside it
+    folder = root / (name or _folder_name(strip_name, root))
     return folder, str(folder) + os.sep
+
+
+def _folder_name(strip_name: str, root: Path) -> str:
+    """``slug(strip_name)``, or the ASCII-only name a strip exported before slug kept other
+    scripts ('Café' → 'Caf') when only that folder exists: its paintings are there."""
+    name, old = slug(strip_name), ascii_slug(strip_name)
+    if name != old and not (root / name).is_dir() and (root / old).is_dir():
+        return old
+    return name
 
 
 def active_source(context, name: str = "") -> tuple[bpy.types.Scene, StripSource]:
@@ -425,13 +436,18 @@ def _write_png(part: Path, image: np.ndarray, path: Path) -> None:
     """Write ``image`` to ``path`` through ``part``, so a failure leaves no half file."""
     import cv2
 
+    replaced = False
     try:
         if not cv2.imwrite(str(part), image):
-            raise RestyleError(f"cannot write {part}")
+            raise RestyleError(f"cannot write {path}: the image writer refused it")
         os.replace(part, path)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise RestyleError(f"cannot write {path}: {exc.strerror}") from None
+        replaced = True
+    except (OSError, cv2.error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc).strip().splitlines()[-1]
+        raise RestyleError(f"cannot write {path}: {why}") from None
+    finally:
+        if not replaced:
+            part.unlink(missing_ok=True)
 
 
 def _load_image(path: Path) -> str:

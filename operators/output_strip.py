@@ -26,6 +26,17 @@ def slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text).strip("._")[:48] or "strip"
 
 
+def ascii_slug(text: str) -> str:
+    """``slug`` as it was before it kept other scripts ('Café' gave 'Caf'): the keyframe
+    folder of a strip exported then, which has no KEYFRAME_FOLDER to say so."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:48] or "strip"
+
+
+def numbered_frame(path: Path) -> int | None:
+    """The frame a file named by its number holds ('0012.png', '-015.png'), else None."""
+    return int(path.stem) if re.fullmatch(r"-?\d+", path.stem) else None
+
+
 def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str]:
     """(absolute folder, the path the new strip stores).
 
@@ -205,6 +216,8 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
     Returns how many files were copied."""
     if not blend_path or bpy.data.filepath:
         return 0
+    from .keyframes import keyframe_folder  # keyframes imports this module
+
     moved: dict[Path, Path] = {}
     for scene in bpy.data.scenes:
         settings = getattr(scene, "restyle", None)
@@ -212,13 +225,10 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
         named = {s.name for s in compat.all_strips(editor)} if editor else set()
         for strip in {k.strip for k in settings.keyframes} | named if settings else ():
             frames = set(settings.strip_keyframes(strip))
-            found = compat.all_strips(editor).get(strip) if editor else None
-            name = (found.get(KEYFRAME_FOLDER) if found is not None else None) or slug(strip)
-            folder = temp_root() / "keyframes" / name
-            target = Path(blend_path).parent / "restyle" / "keyframes" / name
+            folder = keyframe_folder(strip, scene)[0]  # unsaved: in the temp folder
+            target = Path(blend_path).parent / "restyle" / "keyframes" / folder.name
             for path in folder.iterdir() if folder.is_dir() else ():
-                number = re.fullmatch(r"-?\d+", path.stem)
-                if number and int(path.stem) in frames and path.is_file():
+                if numbered_frame(path) in frames and path.is_file():
                     if not (target / path.name).exists():
                         moved[path.resolve()] = _copy_file(path, target)
     for image in bpy.data.images:

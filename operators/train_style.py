@@ -33,6 +33,7 @@ from .. import compat
 from ..core.errors import RestyleError
 from .keyframes import active_source, keyframe_folder, source_index
 from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .output_strip import numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips
 
@@ -110,9 +111,9 @@ def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
     by_frame: dict[int, list[Path]] = {}
     for path in folder.iterdir():
         # a strip moved before frame 0 has negative keyframes: Export writes -015.png
-        numbered = re.fullmatch(r"-?\d+", path.stem)
-        if path.suffix.lower() in IMAGE_SUFFIXES and numbered and path.is_file():
-            by_frame.setdefault(int(path.stem), []).append(path)
+        frame = numbered_frame(path)
+        if path.suffix.lower() in IMAGE_SUFFIXES and frame is not None and path.is_file():
+            by_frame.setdefault(frame, []).append(path)
     out = {}
     for frame in frames:
         found = by_frame.get(frame, [])

@@ -174,7 +174,7 @@ def test_snap_keyframes_go_with_the_strip_that_shows_them(scene, saved, clips, s
             assert bpy.ops.restyle.export_keyframes(strip=name, load=False) == {"FINISHED"}
 
 
-def test_locked_strips_are_left_alone(scene, clips, sequencer_area):
+def test_locked_strips_are_left_alone(scene, clips, sequencer_area, capfd):
     """Locked against edits, a strip was still moved by Snap Cuts, and Split at Cuts showed
     Blender's raw 'RuntimeError: Error: Strip is locked.' once the plan was made."""
     import bpy
@@ -190,7 +190,12 @@ def test_locked_strips_are_left_alone(scene, clips, sequencer_area):
     scene.sequence_editor.channels[3].lock = True  # the whole channel, as the UI offers
     before = {s.name: compat.handles(s) for s in all_strips(scene)}
 
+    capfd.readouterr()
     assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    printed = capfd.readouterr()
+    report = [line for line in (printed.out + printed.err).splitlines() if "skipped" in line]
+    assert len(report) == 1, report  # the report names every strip it left alone
+    assert f"'{left.name}' (locked)" in report[0] and f"'{lone.name}' (locked)" in report[0]
     for strip in (left, lone):
         with pytest.raises(RuntimeError, match=rf"^Error: '{strip.name}' is locked"):
             bpy.ops.restyle.split_at_cuts(strip=strip.name)

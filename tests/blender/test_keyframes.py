@@ -488,6 +488,61 @@ def test_clips_named_in_other_scripts_export_apart(scene, saved, media, sequence
     assert read_index(cv2.imread(str(found["街景.mp4"]))) == 8
 
 
+def test_a_strip_exported_before_other_scripts_keeps_its_folder(
+    scene, saved, media, sequencer_area
+):
+    """Folder names now keep letters of any script, so 'Café' exported before that (folder
+    'Caf', no restyle_keyframe_folder on the strip) looked in 'Café/': Export made a new
+    folder and Train said the painted keyframes did not exist."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=1)
+    source.name = "Café"
+    keyframes.add_keyframes(scene.restyle, "Café", [3, 8])
+    old = saved / "restyle" / "keyframes" / "Caf"
+    old.mkdir(parents=True)
+    painted = {
+        f: write_rgb(old / f"{f:04d}.png", invert(source_frame(media["index"], f - 1)))
+        for f in (3, 8)
+    }
+    before = {f: p.read_bytes() for f, p in painted.items()}
+
+    assert keyframes.keyframe_folder("Café", scene)[0] == old
+    assert bpy.ops.restyle.export_keyframes(strip="Café", load=False) == {"FINISHED"}
+    assert {f: p.read_bytes() for f, p in painted.items()} == before  # kept as painted
+    assert sorted(p.name for p in old.parent.iterdir()) == ["Caf"]
+    found = ext("operators.train_style").styled_in_folder(
+        keyframes.keyframe_folder("Café", scene)[0], [3, 8]
+    )
+    assert found == painted
+    result = bpy.ops.restyle.train_style(strip="Café", name="Old Folder", time_budget=1.0)
+    assert result == {"FINISHED"}
+
+
+def test_a_png_that_cannot_be_written_leaves_no_part_file(tmp_path, monkeypatch):
+    """imwrite returning False skipped the .part cleanup, and a cv2.error escaped as a
+    traceback: both are now one RestyleError with nothing left behind."""
+    keyframes, errors = ext("operators.keyframes"), ext("core.errors")
+    image = np.zeros((4, 4, 3), np.uint8)
+    path = tmp_path / "0003.png"
+    part = tmp_path / "0003.png.part"
+
+    def refuse(name, _image):
+        Path(name).write_bytes(b"half")
+        return False
+
+    def fail(name, _image):
+        Path(name).write_bytes(b"half")
+        raise cv2.error("imwrite failed")
+
+    for writer in (refuse, fail):
+        monkeypatch.setattr(cv2, "imwrite", writer)
+        with pytest.raises(errors.RestyleError, match=r"^cannot write .*0003\.png: "):
+            keyframes._write_png(part, image, path)
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_export_keeps_16_bit(scene, saved, media):
     import bpy
 
