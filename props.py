@@ -171,6 +171,8 @@ class RESTYLE_PG_keyframe(PropertyGroup):
     frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
 
     def belongs_to(self, strip) -> bool:
+        """Whether this keyframe is ``strip``'s: by the strip's key, which survives a rename;
+        a keyframe from a file older than keys has none and goes by the strip's name."""
         if self.key:
             return self.key == strip.get(STRIP_KEY)
         return self.strip == strip.name

@@ -72,7 +72,7 @@ def source_index(source: StripSource, frame: int) -> int:
     return source.frames(frame, frame)[0]
 
 
-def strip_key(settings, strip, copy: bool = True) -> str:
+def ensure_strip_key(settings, strip, copy: bool = True) -> str:
     """The strip's own key, made on its first keyframe write. Keyframes kept by its name (a
     file from before keys) take it. Strips sharing a key (a duplicate, or a part Blender's
     split made: both copy ID properties) are told apart by the name the keyframes were last
@@ -110,7 +110,7 @@ def add_keyframes(settings, strip: str, frames) -> int:
     """Add scene frames to ``strip``'s keyframes (no duplicates); returns how many were new."""
     have = set(settings.strip_keyframes(strip))
     found = compat.all_strips(settings.id_data.sequence_editor).get(strip)
-    key = strip_key(settings, found) if found is not None else ""
+    key = ensure_strip_key(settings, found) if found is not None else ""
     added = 0
     for frame in sorted(set(frames) - have):
         item = settings.keyframes.add()
@@ -122,8 +122,8 @@ def add_keyframes(settings, strip: str, frames) -> int:
 def hand_keyframes(settings, giver, taker, frames, fresh: bool = False) -> None:
     """Keyframes of ``giver`` at ``frames`` go to ``taker``, which shows them now (a split's
     right part, which starts with none when ``fresh``, or the other side of a snapped cut)."""
-    taken = strip_key(settings, taker, copy=not fresh)  # first: a split part shares giver's
-    key = strip_key(settings, giver)
+    taken = ensure_strip_key(settings, taker, copy=not fresh)  # first: a split part shares giver's
+    key = ensure_strip_key(settings, giver)
     for item in settings.keyframes:
         if item.key == key and item.frame in frames:
             item.key, item.strip = taken, taker.name
@@ -140,7 +140,7 @@ def key_named_keyframes(*_args) -> None:
         strips = compat.all_strips(scene.sequence_editor)
         for name in {k.strip for k in settings.keyframes if not k.key}:
             if (strip := strips.get(name)) is not None:
-                strip_key(settings, strip)
+                ensure_strip_key(settings, strip)
 
 
 def selected_range(source: StripSource, settings) -> tuple[int, int]:
@@ -213,7 +213,7 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
             return {"CANCELLED"}
         strip = scene.sequence_editor.active_strip
         frame = settings.keyframes[index].frame
-        strip_key(settings, strip)  # its own list, not a duplicate's too
+        ensure_strip_key(settings, strip)  # its own list, not a duplicate's too
         index = next(
             i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == frame
         )
@@ -400,7 +400,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             raise RestyleError(f"'{source.name}' has no keyframes: add some first")
         indices = {frame: source_index(source, frame) for frame in frames}
         strip = compat.all_strips(scene.sequence_editor)[source.name]
-        strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
+        ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
         info = probe(source.source)
         images = {}
