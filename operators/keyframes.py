@@ -22,7 +22,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from ..props import STRIP_KEY
 from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
-from .output_strip import KEYFRAME_FOLDER, ascii_slug, slug, temp_root
+from .output_strip import KEYFRAME_FOLDER, keyframe_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
 
@@ -30,31 +30,6 @@ CUT_MARKER = "cut"
 
 
 # -- helpers -------------------------------------------------------------------------------
-def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
-    """(absolute folder, as shown) where a strip's keyframes are exported for painting:
-    ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder; <strip> is
-    the name it had when first exported (kept on the strip: a rename keeps its paintings)."""
-    editor = scene.sequence_editor if scene is not None else None
-    strip = compat.all_strips(editor).get(strip_name) if editor else None
-    name = strip.get(KEYFRAME_FOLDER) if strip is not None else None
-    if bpy.data.filepath:
-        root = "//restyle/keyframes/"
-        name = name or _folder_name(strip_name, Path(bpy.path.abspath(root)))
-        return Path(bpy.path.abspath(root + name)), f"{root}{name}/"
-    root = temp_root() / "keyframes"  # saving the .blend copies it beside it
-    folder = root / (name or _folder_name(strip_name, root))
-    return folder, str(folder) + os.sep
-
-
-def _folder_name(strip_name: str, root: Path) -> str:
-    """``slug(strip_name)``, or the ASCII-only name a strip exported before slug kept other
-    scripts ('Café' → 'Caf') when only that folder exists: its paintings are there."""
-    name, old = slug(strip_name), ascii_slug(strip_name)
-    if name != old and not (root / name).is_dir() and (root / old).is_dir():
-        return old
-    return name
-
-
 def active_source(context, name: str = "") -> tuple[bpy.types.Scene, StripSource]:
     scene = compat.sequencer_scene(context)
     if scene is None or scene.sequence_editor is None:

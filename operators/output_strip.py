@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -206,6 +207,31 @@ def _keep_strip_frames(strip, beside: Path, record: list | None = None) -> int:
 KEYFRAME_FOLDER = "restyle_keyframe_folder"  # on a strip: the name of its export folder
 
 
+def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
+    """(absolute folder, as shown) where a strip's keyframes are exported for painting:
+    ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder; <strip> is
+    the name it had when first exported (kept on the strip: a rename keeps its paintings)."""
+    editor = scene.sequence_editor if scene is not None else None
+    strip = compat.all_strips(editor).get(strip_name) if editor else None
+    name = strip.get(KEYFRAME_FOLDER) if strip is not None else None
+    if bpy.data.filepath:
+        root = "//restyle/keyframes/"
+        name = name or _folder_name(strip_name, Path(bpy.path.abspath(root)))
+        return Path(bpy.path.abspath(root + name)), f"{root}{name}/"
+    root = temp_root() / "keyframes"  # saving the .blend copies it beside it
+    folder = root / (name or _folder_name(strip_name, root))
+    return folder, str(folder) + os.sep
+
+
+def _folder_name(strip_name: str, root: Path) -> str:
+    """``slug(strip_name)``, or the ASCII-only name a strip exported before slug kept other
+    scripts ('Café' → 'Caf') when only that folder exists: its paintings are there."""
+    name, old = slug(strip_name), ascii_slug(strip_name)
+    if name != old and not (root / name).is_dir() and (root / old).is_dir():
+        return old
+    return name
+
+
 def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> int:
     """Keyframes exported (and perhaps painted) while the .blend was unsaved lie in
     ``<temp>/restyle/keyframes/<strip>/``; Train then looks beside the saved .blend and said
@@ -216,8 +242,6 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
     Returns how many files were copied."""
     if not blend_path or bpy.data.filepath:
         return 0
-    from .keyframes import keyframe_folder  # keyframes imports this module
-
     moved: dict[Path, Path] = {}
     for scene in bpy.data.scenes:
         settings = getattr(scene, "restyle", None)
