@@ -516,8 +516,9 @@ def test_a_strip_exported_before_other_scripts_keeps_its_folder(
         keyframes.keyframe_folder("Café", scene)[0], [3, 8]
     )
     assert found == painted
-    result = bpy.ops.restyle.train_style(strip="Café", name="Old Folder", time_budget=1.0)
-    assert result == {"FINISHED"}
+    if importlib.util.find_spec("torch") is not None:  # 5.2 and 5.3 here have no torch
+        result = bpy.ops.restyle.train_style(strip="Café", name="Old Folder", time_budget=1.0)
+        assert result == {"FINISHED"}
 
 
 def test_a_png_that_cannot_be_written_leaves_no_part_file(tmp_path, monkeypatch):
