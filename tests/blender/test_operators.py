@@ -494,12 +494,10 @@ def test_worker_cancels_and_a_rerun_resumes(restyle, media, tmp_path):
     assert again.reused == len(kept) and again.written == 120 - len(kept)
 
 
-def test_saving_keeps_frames_made_while_unsaved(scene, saved, media, tmp_path):
-    """Issue 9 item 15: frames made while the .blend was unsaved sit in the temp folder;
-    saving the .blend (save_pre handler) copies them beside it and points the strip there,
-    relative, so cleaning the temp folder loses nothing."""
-    import bpy
-
+@pytest.fixture
+def unsaved_frames(saved, scene, tmp_path):
+    """A strip of three frames made while the .blend was unsaved (in the temp folder, as
+    Apply leaves them), in a file saved since; the temp folder is removed afterwards."""
     output_strip = ext("operators.output_strip")
     temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
     shutil.rmtree(temp, ignore_errors=True)
@@ -508,6 +506,17 @@ def test_saving_keeps_frames_made_while_unsaved(scene, saved, media, tmp_path):
     for path in made[1:]:
         strip.elements.append(path.name)
     assert output_strip.in_temp_folder(strip.directory)
+    yield strip, temp
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_saving_keeps_frames_made_while_unsaved(saved, unsaved_frames):
+    """Issue 9 item 15: frames made while the .blend was unsaved sit in the temp folder;
+    saving the .blend (save_pre handler) copies them beside it and points the strip there,
+    relative, so cleaning the temp folder loses nothing."""
+    import bpy
+
+    strip, temp = unsaved_frames
     bpy.ops.wm.save_as_mainfile(filepath=str(saved / "moved.blend"))
     assert strip.directory == f"//restyle/{temp.name}/"
     kept = Path(bpy.path.abspath(strip.directory))
@@ -516,49 +525,37 @@ def test_saving_keeps_frames_made_while_unsaved(scene, saved, media, tmp_path):
     assert all((kept / e.filename).is_file() for e in strip.elements)
 
 
-def test_save_as_elsewhere_keeps_frames_made_while_unsaved(scene, saved, tmp_path):
+def test_save_as_elsewhere_keeps_frames_made_while_unsaved(unsaved_frames, tmp_path):
     """Saved in one folder, saved as into another: the frames are copied beside the new
     .blend, and the strip must find them there. It pointed at '//restyle/...' before Blender
     remapped relative paths from the old folder: '//../<old>/restyle/...', where nothing is."""
     import bpy
 
-    output_strip = ext("operators.output_strip")
-    temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
-    shutil.rmtree(temp, ignore_errors=True)
-    made = make_image_sequence(temp, 2, name="{:06d}.png", first=0)
-    strip = top_strips(scene.sequence_editor).new_image("styled", str(made[0]), 2, 1)
-    strip.elements.append(made[1].name)
+    strip, temp = unsaved_frames
     (tmp_path / "elsewhere").mkdir()
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "elsewhere" / "moved.blend"))
-    finally:
-        shutil.rmtree(temp)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "elsewhere" / "moved.blend"))
+    shutil.rmtree(temp)
     kept = Path(bpy.path.abspath(strip.directory))
     assert strip.directory == f"//restyle/{temp.name}/"
     assert kept == tmp_path / "elsewhere" / "restyle" / temp.name
     assert all((kept / e.filename).is_file() for e in strip.elements)
 
 
-def test_save_copy_leaves_the_open_file_as_it_was(scene, saved, tmp_path):
+def test_save_copy_leaves_the_open_file_as_it_was(saved, unsaved_frames, tmp_path):
     """File > Save Copy: the copy takes the frames made in the temp folder, but the open
     .blend stays where it was, so its strip must keep pointing at them; it pointed at the
     copy's '//restyle/...' relative to itself, where nothing is, and a later save kept that."""
     import bpy
 
     output_strip = ext("operators.output_strip")
-    temp = output_strip.temp_root() / f"clip-starry-swirls-{tmp_path.name}"
-    shutil.rmtree(temp, ignore_errors=True)
-    made = make_image_sequence(temp, 2, name="{:06d}.png", first=0)
-    strip = top_strips(scene.sequence_editor).new_image("styled", str(made[0]), 2, 1)
-    strip.elements.append(made[1].name)
+    strip, temp = unsaved_frames
     stored = strip.directory
     (tmp_path / "copies").mkdir()
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "copies" / "copy.blend"), copy=True)
-        assert strip.directory == stored and output_strip.in_temp_folder(strip.directory)
-        assert (tmp_path / "copies" / "restyle" / temp.name / made[1].name).is_file()
-        bpy.ops.wm.save_mainfile()  # the open file's own save still takes them along
-    finally:
-        shutil.rmtree(temp)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "copies" / "copy.blend"), copy=True)
+    assert strip.directory == stored and output_strip.in_temp_folder(strip.directory)
+    last = strip.elements[-1].filename
+    assert (tmp_path / "copies" / "restyle" / temp.name / last).is_file()
+    bpy.ops.wm.save_mainfile()  # the open file's own save still takes them along
+    shutil.rmtree(temp)
     assert Path(bpy.path.abspath(strip.directory)) == saved / "restyle" / temp.name
     assert all((saved / "restyle" / temp.name / e.filename).is_file() for e in strip.elements)
