@@ -109,3 +109,25 @@ def detect_plan(
 
     cuts = [start + c for c in detect_cuts(decode_range(source, start, end, info=info))]
     return plan_chunks(start, end, cuts, max_frames=max_frames, warmup=warmup)
+
+
+def plan_for(job, checked, max_frames: int | None = None) -> Plan:
+    """The plan a Ray run of ``job`` (validated into ``checked``) runs, and ``--plan`` prints:
+    chunks at the job's own ``cuts`` where it has them (a stabiliser's camera path, a
+    script's), else at the source's; warm-up frames only where coherence needs them."""
+    max_frames = max_frames or DEFAULT_MAX_FRAMES
+    warmup = DEFAULT_WARMUP if job.temporal > 0 else 0
+    cuts = getattr(job, "cuts", None)
+    camera = getattr(job, "camera", None)
+    if camera is not None:
+        cuts = [c + job.camera_start for c in camera.cuts]
+    if cuts is not None:
+        return plan_chunks(checked.start, checked.end, cuts, max_frames=max_frames, warmup=warmup)
+    return detect_plan(
+        job.source,
+        checked.start,
+        checked.end,
+        info=checked.info,
+        max_frames=max_frames,
+        warmup=warmup,
+    )

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import Cancelled, RestyleError
-from .plan import Chunk, Plan
+from .plan import Chunk, Plan, plan_for
 from .progress import CancelToken, Progress, ProgressCallback, RateMeter
 
 STAGING = ".restyle-chunks"
@@ -280,6 +280,9 @@ def run_chunks(
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
+    todo = [c for c in plan.chunks if not _owned_written(output, c)]
+    for chunk in set(plan.chunks) - set(todo):  # a rerun: nothing left to make there
+        board.report.remote(chunk.start, len(chunk))
     pending = [
         task.remote(
             job_type,
@@ -291,7 +294,7 @@ def run_chunks(
             _same_shot_follows(plan, c),
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
         )
-        for c in plan.chunks
+        for c in todo
     ]
     meter = RateMeter(plan.end - plan.start + 1)
     reports = [] if reports is None else reports
@@ -311,6 +314,11 @@ def run_chunks(
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
     return reports
+
+
+def _owned_written(output: Path, chunk: Chunk) -> bool:
+    """Every frame the chunk owns is in the output already (a finished run's rerun)."""
+    return all((output / f"{i:06d}.png").is_file() for i in range(chunk.start, chunk.end + 1))
 
 
 def _what_ran(result, reports: list[dict]) -> None:
@@ -368,10 +376,11 @@ def default_gpus(device: str) -> float:
 
 def frames_folder(job) -> Path:
     """Where the chunks write: the output folder, or a hidden sibling of an output movie."""
-    from .writers import output_format
+    from .writers import format_for_output, output_format
 
     out = Path(job.output)
-    return out if not output_format(job.format).movie else out.with_name(f".{out.name}.frames")
+    fmt = output_format(job.format or format_for_output(out))  # None: as validate reads it
+    return out if not fmt.movie else out.with_name(f".{out.name}.frames")
 
 
 def run_on_ray(
@@ -383,7 +392,12 @@ def run_on_ray(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ):
-    """Run ``job`` (a StyleJob) on the cluster at ``address``; returns its ``JobResult``."""
+    """Run ``job`` (a StyleJob) on the cluster at ``address``; returns its ``JobResult``.
+
+    As on one machine, the output is locked before any work: a mapping's first pass (a
+    stabiliser's tracking, ``_prepare_locked``) runs under the lock, so a second run into
+    the same output is refused before it, not after."""
+    from .job import JobResult
     from .writers import OutputLock
 
     _check_distributable(job)
@@ -393,23 +407,34 @@ def run_on_ray(
     if getattr(twin, "replace", None) and twin.background_start is None:
         twin.background_start = checked.start  # each chunk lays the clip from the run's start
     frames_plan = twin.validate()
-    ray = connect(address)
-    if hasattr(job, "camera_plan") and job.camera is None:  # stabilisation: the path first
-        job.camera, job.camera_start = job.camera_plan(checked, progress, cancel), checked.start
-        twin.camera, twin.camera_start = job.camera, job.camera_start
-    plan = plan or _detect(job, checked, max_frames)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with OutputLock(folder):
-            result = _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
-        if getattr(job, "camera", None) is not None:  # as a stabilisation's run reports it
-            job.kept_area = job.camera.kept_area  # per shot, of the one path over the range
-            job.cuts = [c + job.camera_start for c in job.camera.cuts]
-        return result
+            frames_plan = twin.place(frames_plan)  # again, under the lock
+            ray = connect(address)
+            check_nodes(ray, source_files(job.source), folder)
+            try:
+                _prepare(job, twin, frames_plan, progress, cancel)
+            except Cancelled:  # before any frame: nothing written, no engine ran
+                return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
+            plan = plan or plan_for(job, checked, max_frames)
+            return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
     finally:
         if created and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()  # a run that wrote nothing leaves nothing behind
+
+
+def _prepare(job, twin, frames_plan, progress, cancel) -> None:
+    """The job's first pass over the whole range (``_prepare_locked``, as a local run does
+    under its lock); a stabiliser's camera path goes to every chunk, which warps from it."""
+    twin._prepare_locked(frames_plan, progress, cancel)
+    path = getattr(twin, "_path", None)
+    if path is not None and job.camera is None:
+        job.camera, job.camera_start = path, twin._start
+        twin.camera, twin.camera_start = job.camera, job.camera_start
+    if hasattr(twin, "kept_area"):  # as a stabilisation's run reports it
+        job.kept_area, job.cuts = twin.kept_area, twin.cuts
 
 
 def _check_distributable(job) -> None:
@@ -421,39 +446,17 @@ def _check_distributable(job) -> None:
         )
 
 
-def _detect(job, checked, max_frames: int | None) -> Plan:
-    """Chunks at the source's cuts (or the camera path's, or the job's own ``cuts``, where
-    its coherence restarts on one machine); no warm-up without coherence."""
-    from .plan import DEFAULT_MAX_FRAMES, DEFAULT_WARMUP, detect_plan, plan_chunks
-
-    max_frames = max_frames or DEFAULT_MAX_FRAMES
-    warmup = DEFAULT_WARMUP if job.temporal > 0 else 0
-    cuts = getattr(job, "cuts", None)
-    if getattr(job, "camera", None) is not None:
-        cuts = [c + job.camera_start for c in job.camera.cuts]
-    if cuts is not None:
-        return plan_chunks(checked.start, checked.end, cuts, max_frames=max_frames, warmup=warmup)
-    return detect_plan(
-        job.source,
-        checked.start,
-        checked.end,
-        info=checked.info,
-        max_frames=max_frames,
-        warmup=warmup,
-    )
-
-
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     from .job import JobResult, _Manifest
 
     folder = Path(twin.output)
-    check_nodes(ray, source_files(job.source), folder)
     record = {
         "style": frames_plan.style.id,
         "style_name": frames_plan.style.name,
         "format": "png",
         "strength": job.strength,
         "temporal": job.temporal,
+        **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
     _Manifest(folder, frames_plan.key, record).save()
     already = _finished(folder, plan)

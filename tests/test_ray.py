@@ -137,12 +137,12 @@ def test_a_ray_run_warns_as_one_machine_does(cluster, library, index_clip_ffv1, 
 
 def test_ray_splits_where_the_jobs_own_cuts_are(library, shots_clip, tmp_path):
     """A job given ``cuts`` restarts its coherence there; Ray's plan splits there too."""
-    from restyle.core.ray_runner import _detect
+    from restyle.core.plan import plan_for
 
     given = style_job(library, shots_clip, tmp_path / "out", cuts=(7, 20))
-    assert _detect(given, given.validate(), None).cuts == (7, 20)
+    assert plan_for(given, given.validate(), None).cuts == (7, 20)
     found = style_job(library, shots_clip, tmp_path / "out")
-    assert _detect(found, found.validate(), None).cuts == (10, 20)
+    assert plan_for(found, found.validate(), None).cuts == (10, 20)
 
 
 def test_losing_a_node_mid_run_loses_no_frame(library, shots_clip, tmp_path):
@@ -384,7 +384,10 @@ def test_a_keyframe_matte_is_refused_before_anything(library, shots_clip, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(cluster, tmp_path):
+def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(
+    cluster, tmp_path, monkeypatch
+):
+    from restyle.core.mappings import stabilize_job
     from restyle.core.mappings.stabilize_job import StabilizeJob
     from restyle.core.ray_runner import run_on_ray
 
@@ -394,11 +397,47 @@ def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(cluster, 
     shaky = [np.roll(f, tuple(rng.integers(-3, 4, 2)), axis=(0, 1)) for f in pan_frames(24)]
     clip = encode_clip(tmp_path / "shaky.mkv", shaky, codec="ffv1")
     local = StabilizeJob(clip, tmp_path / "local").run()
-    result = run_on_ray(StabilizeJob(clip, tmp_path / "ray"), cluster.address, max_frames=7)
+    first = StabilizeJob(clip, tmp_path / "ray")
+    result = run_on_ray(first, cluster.address, max_frames=7)
     assert result.written == 24
     for a in local.frame_files:
         ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
         assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
+    # A rerun into the finished output tracked the range again and styled every chunk again
+    # (its staging folders were gone) only to keep none of it: now it does neither.
+    tracked = []
+    monkeypatch.setattr(stabilize_job, "track_camera", lambda *a, **k: tracked.append(1))
+    again = StabilizeJob(clip, tmp_path / "ray")
+    result = run_on_ray(again, cluster.address, max_frames=7)
+    assert (result.written, result.reused, tracked) == (0, 24, [])
+    assert result.backend == ""  # no chunk ran (a chunk names the engine it ran on)
+    assert (again.kept_area, again.cuts) == (first.kept_area, first.cuts)
+
+
+def test_a_second_ray_stabilisation_into_the_same_output_is_refused_before_tracking(
+    tmp_path, monkeypatch
+):
+    """'restyle stabilize --ray' tracked the whole range before taking the output's lock, so
+    a second run into the same output was refused only after it; it now takes the lock
+    first, as a one-machine run does (no cluster needed to see it: the lock comes first)."""
+    from restyle.core.errors import RestyleError
+    from restyle.core.mappings import stabilize_job
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import frames_folder, run_on_ray
+    from restyle.core.writers import OutputLock
+
+    from clips import encode_clip, pan_frames
+
+    clip = encode_clip(tmp_path / "shaky.mkv", pan_frames(8), codec="ffv1")
+    tracked = []
+    monkeypatch.setattr(stabilize_job, "track_camera", lambda *a, **k: tracked.append(1))
+    for output in (tmp_path / "steady", tmp_path / "steady.mp4"):
+        job = StabilizeJob(clip, output)
+        folder = frames_folder(job)
+        folder.mkdir()
+        with OutputLock(folder), pytest.raises(RestyleError, match="being written by another"):
+            run_on_ray(job, "127.0.0.1:1")
+        assert not tracked and not list(folder.iterdir())
 
 
 def json_kinds(record: dict) -> dict:

@@ -130,11 +130,10 @@ class StabilizeJob(StyleJob):
         """Track and plan the camera path over the range, then warp and write every frame
         (both under the output's lock: ``_prepare_locked``)."""
         t0 = time.perf_counter()
-        self._progress = progress
 
-        def relabel(p: Progress) -> None:
+        def relabel(p: Progress) -> None:  # the frame stage is named for styles; tracking's not
             if progress:
-                progress(replace(p, stage="stabilize"))
+                progress(replace(p, stage="stabilize") if p.stage == "stylize" else p)
 
         result = super().run(relabel if progress else None, cancel, plan)
         result.seconds = time.perf_counter() - t0  # both passes
@@ -154,7 +153,7 @@ class StabilizeJob(StyleJob):
             self._start = plan.start
             return
         else:
-            self._path = self.camera_plan(plan, self._progress, cancel)
+            self._path = self.camera_plan(plan, progress, cancel)
             self._start = plan.start
         self.kept_area = self._path.kept_area
         self.cuts = [c + self._start for c in self._path.cuts]
