@@ -437,14 +437,15 @@ def _chunk_frames(args: argparse.Namespace) -> int:
 
 
 def _print_plan(job, args: argparse.Namespace) -> int:
-    """``--plan``: check the job, find the cuts, print the chunks; write nothing."""
-    from .plan import detect_plan
+    """``--plan``: check the job, find the cuts, print the chunks (the ones a Ray run runs)
+    and what a run would do with the output (resume, replace, be refused: why); write
+    nothing. An output a run would refuse is said, not an error: the plan is still made."""
+    from .plan import plan_for
 
     max_frames = _chunk_frames(args)
-    checked = job.validate()
-    plan = detect_plan(
-        job.source, checked.start, checked.end, info=checked.info, max_frames=max_frames
-    )
+    checked = job.check_settings()
+    plan = plan_for(job, checked, max_frames)
+    output = job.outlook(checked)
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
         f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
@@ -452,8 +453,26 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     for c in plan.chunks:
         warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""
         lines.append(f"  {c.start}..{c.end}{warmup}")
-    _emit(args, json.loads(plan.to_json()), "\n".join(lines))
+    lines.append(f"output {output['path']}: {_outlook_text(output)}")
+    _emit(args, {**json.loads(plan.to_json()), "output": output}, "\n".join(lines))
     return 0
+
+
+def _outlook_text(output: dict) -> str:
+    """``StyleJob.outlook`` in words: what a run would do with its output."""
+    made, kept, old = output["to_make"], output["reused"], output["replaced"]
+    replaced = (
+        "the movie once the new one is complete"
+        if output["movie"]
+        else f"{_count(old, 'frame')} made with other settings as new ones are written"
+    )
+    return {
+        "new": f"new: {_count(made, 'frame')} to make",
+        "resume": f"resumes: {kept} already written with these settings, {made} to make",
+        "finished": "every frame is already written with these settings: nothing to make",
+        "replace": f"--overwrite replaces {replaced}; {made} to make",
+        "refused": f"a run would be refused: {output['reason']}",
+    }[output["outcome"]]
 
 
 def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):

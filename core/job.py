@@ -201,6 +201,14 @@ class StyleJob:
 
         With ``output`` None the plan has no output yet (Blender names the folder after
         ``plan.key``); ``place`` adds it."""
+        plan = self.check_settings()
+        if self.output is None:
+            return replace(plan, fingerprint=self._fingerprint())
+        return self.place(plan)
+
+    def check_settings(self) -> JobPlan:
+        """``validate`` but the output: the options, style, source and range (``--plan``
+        then says what a run would do with the output, ``outlook``, rather than fail)."""
         from .media import probe
 
         if self.format is None:  # as the command line reads OUTPUT
@@ -216,10 +224,43 @@ class StyleJob:
             )
         start, end = self._frame_range(info)
         self._check_source(fmt, info)
-        plan = JobPlan(style, info, start, end, self._settings_key(style, info), fmt)
-        if self.output is None:
-            return replace(plan, fingerprint=self._fingerprint())
-        return self.place(plan)
+        return JobPlan(style, info, start, end, self._settings_key(style, info), fmt)
+
+    def outlook(self, plan: JobPlan) -> dict:
+        """What a run of ``plan`` would do with its output, in place of ``place``'s error:
+        ``outcome`` 'new', 'resume', 'finished', 'replace' (``overwrite``: frames or a movie
+        made otherwise) or 'refused' (``reason``: the run's own error, naming the fix), with
+        the frames a run would keep (``reused``), make and replace. Writes nothing."""
+        movie = output_format(self.format).movie
+        record = {"path": str(self.output), "movie": movie, "outcome": "refused", "reason": None}
+        record.update(reused=0, to_make=0, replaced=0)
+        try:
+            placed = self.place(plan)
+        except RestyleError as exc:
+            return {**record, "reason": str(exc)}
+        out = placed.output
+        record["path"] = str(out)
+        if movie:  # place refused one that exists without overwrite
+            outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
+            return {**record, "outcome": outcome, "to_make": plan.total, "replaced": replaced}
+        names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
+        present = {n for n in names if _nonempty(out / n)}
+        manifest = _parse_manifest(_read_bytes(out / MANIFEST))
+        if manifest.get("key") != plan.key:  # none, or other settings (overwrite was given)
+            outcome = "replace" if present else "new"
+            return {**record, "outcome": outcome, "to_make": plan.total, "replaced": len(present)}
+        stale = set(manifest.get("stale") or ()) & present
+        reused = len(present - stale)
+        outcome = "finished" if reused == plan.total else "resume" if reused else "new"
+        if stale and outcome == "new":
+            outcome = "replace"
+        return {
+            **record,
+            "outcome": outcome,
+            "reused": reused,
+            "to_make": plan.total - reused,
+            "replaced": len(stale),
+        }
 
     def _style_info(self) -> StyleInfo:
         """What the plan maps with (a mapping job gives its own, fixed info)."""
@@ -485,6 +526,7 @@ class _Run:
                 fps=info.fps,
                 size=(info.width, info.height),
                 alpha=self.job._output_alpha(info),
+                pixel_aspect=info.pixel_aspect,
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
                 audio=self._audio_clip(),
@@ -774,6 +816,13 @@ def _spans(indices: list[int]) -> str:
             spans.append([i, i])
     text = ", ".join(frame_span(a, b) for a, b in spans[:8])
     return "frames " + text + (", ..." if len(spans) > 8 else "")
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -70,3 +70,58 @@ def test_detected_plan_follows_the_clips_cuts(tmp_path):
     assert [(c.start, c.end) for c in plan.chunks] == [(0, 11), (12, 23), (24, 35)]
     offset = detect_plan(path, 6, 35, max_frames=100)
     assert offset.cuts == (12, 24) and offset.chunks[0] == Chunk(6, 11)
+
+
+def plan_json(capsys, *args: str) -> dict:
+    import json
+
+    from restyle.core.cli import main
+
+    assert main([*args, "--plan", "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_says_what_a_run_would_do_with_the_output(tmp_path, capsys):
+    """--plan failed ('holds frames made with other settings') on an output a run would
+    refuse, so there was no plan at all; it now plans and says what a run would do there:
+    make, resume, find nothing to make, replace (--overwrite) or be refused (and why)."""
+    from restyle.core.cli import main
+
+    clip = three_shot_clip(tmp_path / "clip.mkv", shot_length=4)
+    out = tmp_path / "steady"
+    steady = ["stabilize", str(clip), "-o", str(out), "--end", "7", "--chunk-frames", "3"]
+
+    def outlook(*more: str) -> dict:
+        before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+        record = plan_json(capsys, *steady, *more)
+        assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
+        return record["output"]
+
+    fresh = plan_json(capsys, *steady)
+    assert fresh["cuts"] == [4] and all(c["warmup"] == 0 for c in fresh["chunks"])  # no coherence
+    assert fresh["output"] == {
+        "path": str(out), "movie": False, "outcome": "new", "reason": None,
+        "reused": 0, "to_make": 8, "replaced": 0,
+    }  # fmt: skip
+    assert main(steady[:-2] + ["-q"]) == 0
+    assert outlook()["outcome"] == "finished"
+    (out / "000003.png").unlink()
+    assert outlook()["outcome"] == "resume" and outlook()["reused"] == 7
+    other = outlook("--crop", "0.2")
+    assert other["outcome"] == "refused" and "made with other settings" in other["reason"]
+    assert "--overwrite" in other["reason"]
+    assert outlook("--crop", "0.2", "--overwrite")["replaced"] == 7
+    assert main([*steady, "--crop", "0.2", "--plan"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"output {out}: a run would be refused: {other['reason']}"
+    )
+    movie = outlook("-o", str(tmp_path / "clip.mkv"))  # the source itself
+    assert movie["outcome"] == "refused" and "is the input" in movie["reason"]
+
+
+def test_a_bad_option_still_fails_to_plan(tmp_path, capsys):
+    from restyle.core.cli import main
+
+    clip = three_shot_clip(tmp_path / "clip.mkv", shot_length=4)
+    assert main(["stabilize", str(clip), "-o", str(tmp_path / "o"), "--end", "40", "--plan"]) == 2
+    assert "--end 40 is past the source's last frame 11" in capsys.readouterr().err
