@@ -4,7 +4,9 @@ Frames are addressed by 0-based source index everywhere: index i of a movie is t
 whose presentation time is i / fps after the first frame's, the same mapping Blender's
 movie strips use, so a VSE frame range turns into a source range by plain arithmetic.
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
-8-bit sources and uint16 for deeper ones.
+8-bit sources and uint16 for deeper ones. Pictures stand as players show them: a movie's
+display rotation (phone footage) and a JPEG's EXIF orientation are applied on reading, so
+sizes are display sizes and nothing downstream sees the stored orientation.
 
 Movies go through PyAV; images through OpenCV (decoded from bytes, so non-ASCII paths work
 on Windows too). Writing lives in `writers.py`.
@@ -50,7 +52,10 @@ class MediaInfo:
     per channel: 8 decodes to uint8, anything deeper to uint16.
     `start_pts` (movies) is the first frame's timestamp in the stream's `time_base`, the
     origin of the frame index; None when the timestamps are unusable and frames are counted
-    in decode order instead.
+    in decode order instead. `quarter_turns` (movies) is the counter-clockwise rotation,
+    in quarter turns, that reading applies to stand the stored pictures upright (their
+    display matrix; `width` and `height` are after it). `pixel_aspect` is the width of a
+    pixel over its height as displayed (anamorphic or PAL/NTSC video: not 1).
     """
 
     path: Path
@@ -65,6 +70,8 @@ class MediaInfo:
     start_pts: int | None = None
     time_base: Fraction | None = None
     declared_frames: int | None = None  # movies: what the container says it holds
+    quarter_turns: int = 0
+    pixel_aspect: Fraction = Fraction(1)
 
     @property
     def truncated(self) -> bool:
@@ -273,7 +280,7 @@ def _read_image(path: Path) -> np.ndarray:
     except OSError as exc:
         raise RestyleError(f"cannot read image {path}: {exc.strerror}") from None
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        image = cv2.imdecode(data, _read_flags(path)) if data.size else None
     except cv2.error:  # a codec left out of OpenCV's wheels (OpenEXR) raises, with a traceback
         raise RestyleError(
             f"image {path} is in a format this OpenCV cannot read; convert it to 16-bit PNG or TIFF"
@@ -286,6 +293,17 @@ def _read_image(path: Path) -> np.ndarray:
             "supported (convert float EXR/HDR to 16-bit PNG or TIFF)"
         )
     return image
+
+
+_UPRIGHT_READ = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # applies the EXIF orientation
+_NO_ALPHA_SUFFIXES = frozenset({".jpg", ".jpeg"})
+
+
+def _read_flags(path: Path) -> int:
+    """How OpenCV decodes an image: unchanged (alpha, 16 bits), except that a JPEG, which
+    has no alpha, is turned by its EXIF orientation as viewers show it (a phone's stills;
+    IMREAD_UNCHANGED ignores the orientation)."""
+    return _UPRIGHT_READ if path.suffix.lower() in _NO_ALPHA_SUFFIXES else cv2.IMREAD_UNCHANGED
 
 
 def _open_movie(path: Path) -> tuple[av.container.InputContainer, av.VideoStream]:
@@ -325,12 +343,16 @@ def _probe_movie(path: Path) -> MediaInfo:
         fmt = codec.format
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
-        start_pts, frame_count = _movie_timeline(path, container, stream, fps)
+        start_pts, frame_count, turns = _movie_timeline(path, container, stream, fps)
+        width, height = codec.width, codec.height
+        aspect = Fraction(stream.sample_aspect_ratio or 1)
+        if turns % 2:  # standing upright swaps the sides, and a pixel's
+            width, height, aspect = height, width, 1 / aspect
         return MediaInfo(
             path=path,
             kind="movie",
-            width=codec.width,
-            height=codec.height,
+            width=width,
+            height=height,
             frame_count=frame_count,
             fps=fps,
             has_alpha=any(c.is_alpha for c in fmt.components),
@@ -338,6 +360,8 @@ def _probe_movie(path: Path) -> MediaInfo:
             start_pts=start_pts,
             time_base=Fraction(stream.time_base),
             declared_frames=_declared_frames(container, stream, fps),
+            quarter_turns=turns,
+            pixel_aspect=aspect,
         )
     finally:
         container.close()
@@ -361,16 +385,20 @@ _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw 
 
 def _movie_timeline(
     path: Path, container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
-) -> tuple[int | None, int]:
-    """(first frame's pts, exact frame count), both in the terms `decode_range` uses.
+) -> tuple[int | None, int, int]:
+    """(first frame's pts, exact frame count, quarter turns to stand it upright), the
+    first two in the terms `decode_range` uses.
 
     Container frame counts are missing (Matroska, MPEG-TS) or can disagree with what the
     decoder delivers, so the count comes from the last decodable frame: seek to the last
     keyframe and decode to the end, which costs one GOP whatever the movie's length.
     """
     head: list[int | None] = []
+    turns = 0
     try:
         for frame in container.decode(stream):
+            if not head:
+                turns = _quarter_turns(frame)
             head.append(frame.pts)
             if len(head) >= _HEAD_FRAMES:
                 break
@@ -380,14 +408,20 @@ def _movie_timeline(
     if not head:
         raise RestyleError(f"{path} holds no decodable video frames")
     if any(p is None for p in head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
-        return None, _count_packets(path)
+        return None, _count_packets(path), turns
 
     start_pts: int = head[0]  # type: ignore[assignment]
     time_base = Fraction(stream.time_base)
     last_pts = _last_pts(container, stream, start_pts, time_base)
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
-    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1
+    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, turns
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """The display matrix's counter-clockwise rotation, to the nearest quarter turn (0-3):
+    a phone held upright stores its pictures sideways and tags them -90 degrees."""
+    return round((frame.rotation or 0) / 90) % 4
 
 
 def _last_pts(
@@ -533,6 +567,7 @@ def _frames_by_pts(
 ) -> Iterator[np.ndarray]:
     assert info.start_pts is not None and info.time_base is not None
     out_format = _array_format(info)
+    turns = info.quarter_turns
     previous: av.VideoFrame | None = None  # last frame decoded, for VFR gaps
     previous_index = -1
     previous_pts: int | None = None
@@ -553,7 +588,7 @@ def _frames_by_pts(
             if index > wanted and previous is None:
                 raise _SeekedPastStart
             if index > wanted:  # a gap in a variable-rate movie: hold the last frame
-                held = _to_array(previous, out_format)
+                held = _to_array(previous, out_format, turns)
                 while wanted < index and wanted <= end:
                     if rejected and on_held is not None:  # lost to damage, not a rate
                         on_held(wanted)
@@ -564,7 +599,7 @@ def _frames_by_pts(
             if wanted > end:
                 return
             rejected.clear()
-            yield _to_array(frame, out_format)
+            yield _to_array(frame, out_format, turns)
             wanted += 1
             previous, previous_index = frame, index
             if wanted > end:
@@ -576,7 +611,7 @@ def _frames_by_pts(
     if previous is None:
         raise _SeekedPastStart
     if rejected:  # the damage reached the end: its frames hold the last one decoded
-        held = _to_array(previous, out_format)
+        held = _to_array(previous, out_format, turns)
         for index in range(wanted, end + 1):
             if on_held is not None:
                 on_held(index)
@@ -708,7 +743,7 @@ def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarr
     try:
         for frame in container.decode(stream):
             if index >= start:
-                yield _to_array(frame, out_format)
+                yield _to_array(frame, out_format, info.quarter_turns)
                 if index == end:
                     return
             index += 1
@@ -730,7 +765,7 @@ def _array_format(info: MediaInfo) -> str:
 _AVCOL_SPC_UNSPECIFIED = 2
 
 
-def _to_array(frame: av.VideoFrame, out_format: str) -> np.ndarray:
+def _to_array(frame: av.VideoFrame, out_format: str, quarter_turns: int = 0) -> np.ndarray:
     # Untagged HD video is BT.709 by convention (players and encoders assume it); swscale
     # would otherwise use BT.601 and shift the colours.
     is_yuv = not frame.format.is_rgb and len(frame.format.components) >= 3
@@ -738,7 +773,7 @@ def _to_array(frame: av.VideoFrame, out_format: str) -> np.ndarray:
         array = frame.to_ndarray(format=out_format, src_colorspace="ITU709")
     else:
         array = frame.to_ndarray(format=out_format)
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(np.rot90(array, quarter_turns))
 
 
 def _decode_images(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:

@@ -513,6 +513,7 @@ def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:
         fps=info.fps,
         size=size,
         alpha=job._output_alpha(info),
+        pixel_aspect=info.pixel_aspect,
         overwrite=job.overwrite,
         audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
     )

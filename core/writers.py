@@ -412,7 +412,9 @@ class MovieWriter(_WriterContext):
 
     h264: libx264 yuv420p, `crf` quality (8-bit). prores: ProRes 422 HQ 10-bit, or 4444
     with alpha. ffv1: lossless RGB(A), 16-bit when given uint16 frames. Colour is written
-    as BT.709 and tagged so.
+    as BT.709 and tagged so. `pixel_aspect` (the source's, anamorphic or PAL/NTSC video)
+    is stored where the movie can hold it (`keeps_pixel_aspect`); elsewhere a warning says
+    the movie shows square pixels.
     """
 
     def __init__(
@@ -429,6 +431,7 @@ class MovieWriter(_WriterContext):
         queue_size: int = 8,
         threads: int = 1,
         audio: AudioClip | None = None,
+        pixel_aspect: Fraction = Fraction(1),
     ) -> None:
         import av
 
@@ -447,6 +450,7 @@ class MovieWriter(_WriterContext):
         self.width, self.height = int(width), int(height)
         self.alpha = alpha
         self.crf = int(crf)
+        self.pixel_aspect = Fraction(pixel_aspect)
         if self.path.suffix.lower() not in suffixes:
             raise RestyleError(
                 f"{codec} movies are written as {' or '.join(suffixes)}, not {self.path.name!r}"
@@ -491,6 +495,7 @@ class MovieWriter(_WriterContext):
             self._container.close()
             _remove(self.temp_path)
             raise
+        self.warnings += self._pixel_aspect_warnings()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -508,6 +513,15 @@ class MovieWriter(_WriterContext):
 
         return open_track(clip, self._container, AUDIO_CODECS.get(self.path.suffix.lower(), ()))
 
+    def _pixel_aspect_warnings(self) -> list[str]:
+        if self.pixel_aspect == 1 or keeps_pixel_aspect(self.codec, self.path.suffix):
+            return []
+        return [
+            f"{self.path.name} shows square pixels: the source's pixel aspect "
+            f"{self.pixel_aspect} cannot be stored in {self.codec} {self.path.suffix.lower()}; "
+            "write h264 or .mov to keep it"
+        ]
+
     def _add_stream(self, encoder: str) -> av.VideoStream:
         import av  # noqa: F401 - the stream's types
 
@@ -515,6 +529,8 @@ class MovieWriter(_WriterContext):
         stream.width, stream.height = self.width, self.height
         codec = stream.codec_context
         codec.time_base = 1 / self.fps
+        if self.pixel_aspect != 1 and keeps_pixel_aspect(self.codec, self.path.suffix):
+            codec.sample_aspect_ratio = self.pixel_aspect
         if self.codec == "h264":
             stream.pix_fmt = "yuv420p"
             # veryfast: styled frames are all texture; "medium" cost 150 ms of CPU per 720p frame
@@ -681,6 +697,13 @@ class MovieWriter(_WriterContext):
         return video_frame.reformat(format=target, dst_colorspace="ITU709", dst_color_range="MPEG")
 
 
+def keeps_pixel_aspect(codec: str, suffix: str) -> bool:
+    """Whether a movie can hold a pixel aspect: H.264 in its own stream, a .mov in its
+    container (its pasp box). PyAV cannot set Matroska's or AVI's, and ProRes and FFV1
+    streams do not carry one."""
+    return codec == "h264" or suffix.lower() == ".mov"
+
+
 def open_writer(
     output: str | os.PathLike[str],
     *,
@@ -694,12 +717,14 @@ def open_writer(
     on_commit: Callable[[int], None] | None = None,
     threads: int = 1,
     audio: AudioClip | None = None,
+    pixel_aspect: Fraction = Fraction(1),
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
     for an unknown format or an unwritable output before any frame is processed.
     `on_commit(index)` (sequences) is called once a frame is safely on disk. `audio`
-    (movies; sequences have no sound) is the source's sound that goes with the frames."""
+    (movies; sequences have no sound) is the source's sound that goes with the frames.
+    `pixel_aspect` (movies; image files here hold none) is the source's, kept in the movie."""
     form = output_format(fmt)
     if not form.movie:
         return ImageSequenceWriter(
@@ -716,6 +741,7 @@ def open_writer(
         overwrite=overwrite,
         threads=threads,
         audio=audio,
+        pixel_aspect=pixel_aspect,
     )
 
 

@@ -1,0 +1,133 @@
+"""Media as editors meet it: phone footage tagged with a rotation, phone stills with an EXIF
+orientation, anamorphic pixels. Tiny generated files (64x48, a few frames); directions are
+checked against the formats' own conventions, not against Restyle's code."""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from restyle.core.job import StyleJob
+from restyle.core.media import decode_range, probe
+
+SIZE = (64, 48)  # stored width, height
+FRAMES = 4
+
+
+def marked_frame() -> np.ndarray:
+    """A dark frame with a white block in its stored top-left corner (16 wide, 12 high)."""
+    frame = np.full((SIZE[1], SIZE[0], 3), 40, np.uint8)
+    frame[:12, :16] = 255
+    return frame
+
+
+def encode(
+    path: Path,
+    *,
+    rotation: int | None = None,
+    pixel_aspect: Fraction | None = None,
+) -> Path:
+    """FRAMES marked frames as H.264, tagged with a display rotation (degrees
+    counter-clockwise, FFmpeg's display matrix) and a pixel aspect."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for pts in range(FRAMES):
+            frame = av.VideoFrame.from_ndarray(marked_frame(), format="rgb24")
+            frame.pts = pts
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def bright_corner(frame: np.ndarray) -> str:
+    """Which corner of a frame holds the white block."""
+    h, w = frame.shape[:2]
+    corners = {
+        "top-left": frame[:8, :8],
+        "top-right": frame[:8, w - 8 :],
+        "bottom-left": frame[h - 8 :, :8],
+        "bottom-right": frame[h - 8 :, w - 8 :],
+    }
+    return max(corners, key=lambda name: corners[name].mean())
+
+
+# A phone held upright stores its pictures sideways and tags them -90 degrees (turn them a
+# quarter clockwise to show them): the stored top-left corner is then shown top right.
+@pytest.mark.parametrize(
+    "rotation, size, corner",
+    [(-90, (48, 64), "top-right"), (90, (48, 64), "bottom-left"), (180, SIZE, "bottom-right")],
+)
+def test_a_movie_tagged_with_a_rotation_is_read_upright(tmp_path, rotation, size, corner):
+    source = encode(tmp_path / "phone.mp4", rotation=rotation)
+    info = probe(source)
+    assert info.size == size
+    frames = list(decode_range(source, 1, FRAMES - 1, info=info))  # a seek, then decoding
+    assert all(f.shape[1::-1] == size for f in frames)
+    assert {bright_corner(f) for f in frames} == {corner}
+
+
+def jpeg_with_orientation(path: Path, image: np.ndarray, orientation: int) -> Path:
+    """A JPEG carrying an EXIF orientation (6: turn a quarter clockwise to show it)."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    assert ok
+    ifd = struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + ifd + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    jpeg = data.tobytes()
+    path.write_bytes(jpeg[:2] + app1 + jpeg[2:])  # right after the start-of-image marker
+    return path
+
+
+def test_a_phone_still_is_read_upright(tmp_path):
+    for i in range(2):
+        jpeg_with_orientation(tmp_path / f"still_{i}.jpg", marked_frame(), 6)
+    info = probe(tmp_path)
+    assert info.size == (48, 64)
+    frames = list(decode_range(tmp_path, 0, 1, info=info))
+    assert [bright_corner(f) for f in frames] == ["top-right", "top-right"]
+
+
+def written_movie(path: Path) -> tuple[tuple[int, int], Fraction | None, int]:
+    """(stored size, pixel aspect, display rotation) of a movie Restyle wrote."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frame = next(container.decode(stream))
+        return (frame.width, frame.height), stream.sample_aspect_ratio, frame.rotation
+
+
+def test_a_styled_phone_movie_is_stored_upright(tmp_path, library):
+    source = encode(tmp_path / "phone.mp4", rotation=-90)
+    out = tmp_path / "styled.mp4"
+    StyleJob(source, out, "comic-ink", library=library).run()
+    assert written_movie(out) == ((48, 64), None, 0)
+
+
+@pytest.mark.parametrize(
+    "suffix, kept", [(".mp4", True), (".mov", True), (".mkv", False)]
+)  # h264, ProRes, FFV1
+def test_a_movie_keeps_the_sources_pixel_aspect_or_says_why_not(tmp_path, library, suffix, kept):
+    source = encode(tmp_path / "pal.mp4", pixel_aspect=Fraction(16, 15))
+    assert probe(source).pixel_aspect == Fraction(16, 15)
+    out = tmp_path / f"styled{suffix}"
+    result = StyleJob(source, out, "comic-ink", library=library, temporal=0).run()
+    aspect = written_movie(out)[1]
+    warned = [w for w in result.warnings if "pixel aspect 16/15" in w]
+    assert (aspect, bool(warned)) == ((Fraction(16, 15), False) if kept else (None, True))
+
+
+def test_turning_upright_turns_the_pixel_aspect_too(tmp_path):
+    source = encode(tmp_path / "phone.mp4", rotation=-90, pixel_aspect=Fraction(4, 3))
+    assert probe(source).pixel_aspect == Fraction(3, 4)
