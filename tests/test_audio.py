@@ -73,17 +73,35 @@ def make_clip(
             for packet in vstream.encode(vframe):
                 container.mux(packet)
             while astream and placed < n and placed / rate + audio_offset <= (i + 1) / FPS:
-                chunk = np.ascontiguousarray(sound[:, placed : placed + 1024])
-                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-                aframe.sample_rate, aframe.time_base = rate, Fraction(1, rate)
-                aframe.pts = placed + round(audio_offset * rate)
-                for packet in astream.encode(aframe):
-                    container.mux(packet)
-                placed += chunk.shape[1]
-        for stream in (vstream, astream):
-            for packet in stream.encode(None) if stream else ():
-                container.mux(packet)
+                chunk = sound[:, placed : placed + 1024]
+                placed += mux_samples(
+                    container, astream, chunk, placed + round(audio_offset * rate)
+                )
+        flush(container, vstream, astream)
     return path
+
+
+def mux_samples(container, stream, samples: np.ndarray, pts: int) -> int:
+    """Encode float samples (channels x n) as one frame at sample ``pts``; returns n."""
+    aframe = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples), format="fltp", layout=stream.layout.name
+    )
+    aframe.sample_rate, aframe.time_base, aframe.pts = stream.rate, Fraction(1, stream.rate), pts
+    container.mux(stream.encode(aframe))
+    return samples.shape[1]
+
+
+def mux_sound(container, stream, sound: np.ndarray) -> None:
+    """Encode a whole track of float samples (channels x n) from time 0, 4096 at a time."""
+    for start in range(0, sound.shape[1], 4096):
+        mux_samples(container, stream, sound[:, start : start + 4096], start)
+
+
+def flush(container, *streams) -> None:
+    """Drain the encoders of ``streams`` (None: no such stream) into ``container``."""
+    for stream in streams:
+        if stream is not None:
+            container.mux(stream.encode(None))
 
 
 def read_sound(path: Path) -> tuple[float, int, np.ndarray] | None:
@@ -506,16 +524,9 @@ def broadcast_segment(path: Path, first: int, count: int, rate: int, layout: str
             for packet in vstream.encode(vframe):
                 container.mux(packet)
             while placed < n and placed / rate < (i + 1) / FPS:
-                chunk = np.ascontiguousarray(sound[:, placed : placed + 1152])
-                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-                aframe.sample_rate, aframe.time_base = rate, Fraction(1, rate)
-                aframe.pts = round(first / FPS * rate) + placed
-                for packet in astream.encode(aframe):
-                    container.mux(packet)
-                placed += chunk.shape[1]
-        for stream in (vstream, astream):
-            for packet in stream.encode(None):
-                container.mux(packet)
+                chunk = sound[:, placed : placed + 1152]
+                placed += mux_samples(container, astream, chunk, round(first / FPS * rate) + placed)
+        flush(container, vstream, astream)
 
 
 def test_a_rate_and_layout_change_part_way_is_resampled(tmp_path):
@@ -573,15 +584,8 @@ def two_language_clip(path: Path, default: int) -> Path:
             tone = np.zeros((2, n), np.float32)
             at = round(click / FPS * rate)
             tone[:, at : at + 32] = 0.9
-            for start in range(0, n, 4096):
-                chunk = np.ascontiguousarray(tone[:, start : start + 4096])
-                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-                aframe.sample_rate, aframe.time_base, aframe.pts = rate, Fraction(1, rate), start
-                for packet in stream.encode(aframe):
-                    container.mux(packet)
-        for stream in (vstream, *streams):
-            for packet in stream.encode(None):
-                container.mux(packet)
+            mux_sound(container, stream, tone)
+        flush(container, vstream, *streams)
     return path
 
 
@@ -618,16 +622,8 @@ def variable_rate_clip(path: Path, clicks: tuple[int, ...]) -> list[float]:
         tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
         for k in clicks:
             tone[round(times[k] * rate) : round(times[k] * rate) + 32] = 0.9
-        sound = np.stack([tone, tone]).astype(np.float32)
-        for start in range(0, n, 4096):
-            chunk = np.ascontiguousarray(sound[:, start : start + 4096])
-            aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-            aframe.sample_rate, aframe.time_base, aframe.pts = rate, Fraction(1, rate), start
-            for packet in astream.encode(aframe):
-                container.mux(packet)
-        for stream in (vstream, astream):
-            for packet in stream.encode(None):
-                container.mux(packet)
+        mux_sound(container, astream, np.stack([tone, tone]).astype(np.float32))
+        flush(container, vstream, astream)
     return times
 
 
