@@ -40,6 +40,7 @@ from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
     OutputLock,
+    check_replaceable,
     current_umask,
     format_for_output,
     movie_path,
@@ -919,6 +920,7 @@ def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> No
             raise RestyleError(f"output {out} is a folder; give a movie file name")
         if out.exists() and not overwrite:
             raise RestyleError(f"output {out} exists; use --overwrite to replace it")
+        check_replaceable(out)
         _check_writable(out.parent if str(out.parent) else Path("."))
         return
     if out.exists() and not out.is_dir():

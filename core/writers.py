@@ -14,6 +14,7 @@ import queue
 import re
 import secrets
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -140,6 +141,20 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
             f"for an image sequence ({sequences}; --format chooses)"
         )
     return "png"
+
+
+def check_replaceable(path: Path) -> None:
+    """`--overwrite` replaces a movie, never one made read-only: a rename would swap the
+    file behind that protection (as root, or in a folder the user may write), where a
+    player or `ffmpeg -y` fails to write it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there: nothing to replace
+    if stat.S_ISREG(mode) and (not mode & 0o222 or not os.access(path, os.W_OK)):
+        raise RestyleError(
+            f"{path} is read-only; make it writable to replace it, or choose another name"
+        )
 
 
 def movie_path(output: str | os.PathLike[str], fmt: OutputFormat) -> Path:
@@ -472,6 +487,7 @@ class MovieWriter(_WriterContext):
             raise RestyleError(
                 f"{self.path} already exists; choose another name or use --overwrite"
             )
+        check_replaceable(self.path)
         self.overwrite = overwrite
         self.committed = 0  # frames in the finished movie (0 until `close` succeeds)
         self._written = 0

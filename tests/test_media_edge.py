@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.media import decode_range, probe
 
@@ -131,3 +132,14 @@ def test_a_movie_keeps_the_sources_pixel_aspect_or_says_why_not(tmp_path, librar
 def test_turning_upright_turns_the_pixel_aspect_too(tmp_path):
     source = encode(tmp_path / "phone.mp4", rotation=-90, pixel_aspect=Fraction(4, 3))
     assert probe(source).pixel_aspect == Fraction(3, 4)
+
+
+def test_overwrite_never_replaces_a_read_only_movie(tmp_path, library):
+    source = encode(tmp_path / "clip.mp4")
+    out = tmp_path / "final.mp4"
+    out.write_bytes(b"the editor's locked master")
+    out.chmod(0o444)
+    with pytest.raises(RestyleError, match="final.mp4 is read-only; make it writable"):
+        StyleJob(source, out, "comic-ink", library=library, overwrite=True).run()
+    assert out.read_bytes() == b"the editor's locked master"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "final.mp4"]
