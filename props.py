@@ -159,6 +159,20 @@ STYLED_SOURCES = (
 STRIP_KEY = "restyle_key"  # a strip's identity, an ID property: it follows renames
 
 
+def sharing_key(strip) -> list:
+    """The strips carrying ``strip``'s key, itself included: more than one after Blender's
+    split, duplicate or paste copied it, until a keyframe write parts them."""
+    key = strip.get(STRIP_KEY)
+    if not key:
+        return [strip]
+    return [s for s in compat.all_strips(strip.id_data.sequence_editor) if s.get(STRIP_KEY) == key]
+
+
+def _shows(strip, frame: int) -> bool:
+    first, last = compat.shown_frames(strip)
+    return first <= frame <= last
+
+
 class RESTYLE_PG_keyframe(PropertyGroup):
     """One keyframe: a scene frame of one strip (the list shows the active strip's).
 
@@ -170,12 +184,19 @@ class RESTYLE_PG_keyframe(PropertyGroup):
     key: StringProperty(name="Strip Key")
     frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
 
-    def belongs_to(self, strip) -> bool:
+    def belongs_to(self, strip, sharing: list | None = None) -> bool:
         """Whether this keyframe is ``strip``'s: by the strip's key, which survives a rename;
-        a keyframe from a file older than keys has none and goes by the strip's name."""
-        if self.key:
-            return self.key == strip.get(STRIP_KEY)
-        return self.strip == strip.name
+        a keyframe from a file older than keys has none and goes by the strip's name. Of
+        strips sharing the key (``sharing``, found when not given), each lists the keyframes
+        it shows, so the parts of Blender's split list theirs; one shown by none is all's."""
+        if not self.key:
+            return self.strip == strip.name
+        if self.key != strip.get(STRIP_KEY):
+            return False
+        sharing = sharing_key(strip) if sharing is None else sharing
+        if len(sharing) < 2 or _shows(strip, self.frame):
+            return True
+        return not any(_shows(s, self.frame) for s in sharing)
 
 
 class RESTYLE_PG_settings(PropertyGroup):
@@ -312,7 +333,8 @@ class RESTYLE_PG_settings(PropertyGroup):
         found = compat.all_strips(editor).get(strip) if editor else None
         if found is None:
             return sorted({k.frame for k in self.keyframes if k.strip == strip})
-        return sorted({k.frame for k in self.keyframes if k.belongs_to(found)})
+        sharing = sharing_key(found)
+        return sorted({k.frame for k in self.keyframes if k.belongs_to(found, sharing)})
 
 
 classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)

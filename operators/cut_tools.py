@@ -123,7 +123,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
                 raise RestyleError(f"strip '{step.strip}' is gone")
             right = strip.split(frame=step.frame, split_method="SOFT")
             if right is not None:  # keyframes from the cut on show the right part: with it
-                hand_keyframes(scene.restyle, strip, right, range(step.frame, 2**31), fresh=True)
+                hand_keyframes(scene.restyle, strip, right, range(step.frame, 2**31))
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):

@@ -47,38 +47,80 @@ def source_index(source: StripSource, frame: int) -> int:
     return source.frames(frame, frame)[0]
 
 
-def ensure_strip_key(settings, strip, copy: bool = True) -> str:
+def ensure_strip_key(settings, strip) -> str:
     """The strip's own key, made on its first keyframe write. Keyframes kept by its name (a
-    file from before keys) take it. Strips sharing a key (a duplicate, or a part Blender's
-    split made: both copy ID properties) are told apart by the name the keyframes were last
-    written under: that strip keeps the key and its export folder; each other one gets a
-    fresh key, no folder yet and, with ``copy``, a copy of the keyframes: its own list."""
+    file from before keys) take it. Strips still sharing a key part ways first
+    (``settle_shared_keys``)."""
     key = strip.get(STRIP_KEY, "")
     strips = compat.all_strips(settings.id_data.sequence_editor)
-    twins = [s for s in strips if key and s.get(STRIP_KEY) == key and s.name != strip.name]
+    if key and any(s.get(STRIP_KEY) == key and s.name != strip.name for s in strips):
+        settle_shared_keys(settings)
+        key = strip[STRIP_KEY]
     if not key:
         strip[STRIP_KEY] = key = uuid.uuid4().hex
-    elif twins:
-        named = {k.strip for k in settings.keyframes if k.key == key}
-        for twin in twins if strip.name in named else [strip]:
-            _separate(settings, twin, key, copy)
-        key = strip[STRIP_KEY]
     for item in settings.keyframes:
         if item.key == key or (not item.key and item.strip == strip.name):
             item.key, item.strip = key, strip.name
     return key
 
 
-def _separate(settings, strip, key: str, copy: bool) -> None:
-    """Give ``strip`` a fresh key (and a copy of ``key``'s keyframes when ``copy``)."""
+def settle_shared_keys(settings) -> None:
+    """Blender's split (K) and duplicate (Shift-D, paste) copy a strip's ID properties, key
+    included, so strips come to share keyframes (each lists those it shows meanwhile:
+    ``RESTYLE_PG_keyframe.belongs_to``). Before a keyframe write they part ways: the first
+    strip keeps the key; each other one takes a fresh key and the keyframes it shows
+    (copies of those the first strip shows too), so a split part gets the keyframes of its
+    frames and a duplicate in place a copy of all."""
+    editor = settings.id_data.sequence_editor
+    if editor is None:
+        return
+    by_key: dict[str, list] = {}
+    for strip in compat.all_strips(editor):
+        if key := strip.get(STRIP_KEY):
+            by_key.setdefault(key, []).append(strip)
+    for key, strips in by_key.items():
+        owner = _first_strip(settings, key, strips)
+        for twin in strips:
+            if twin.name != owner.name:
+                _separate(settings, key, owner, twin)
+
+
+def _first_strip(settings, key: str, strips: list):
+    """Of strips sharing ``key``: the one its keyframes were last written under; else (it
+    was renamed since) the one whose name the others extend ('Interview' of
+    'Interview.001': Blender names a split part or copy so)."""
+    if len(strips) > 1:
+        named = {k.strip for k in settings.keyframes if k.key == key}
+        names = {s.name for s in strips}
+        for strip in strips:
+            if strip.name in named:
+                return strip
+        for strip in strips:
+            if not any(strip.name.startswith(f"{n}.") for n in names - {strip.name}):
+                return strip
+    return strips[0]
+
+
+def _separate(settings, key: str, owner, twin) -> None:
+    """Give ``twin`` a fresh key and the keyframes of ``key`` it shows: moved where
+    ``owner`` does not show them, copied where it does. It keeps the export folder only
+    when it shows none of ``owner``'s frames (a split part: paintings are named by frame)."""
     fresh = uuid.uuid4().hex
-    for item in list(settings.keyframes) if copy else ():
-        if item.key == key:
-            twin = settings.keyframes.add()
-            twin.key, twin.strip, twin.frame = fresh, strip.name, item.frame
-    strip[STRIP_KEY] = fresh
-    if KEYFRAME_FOLDER in strip:
-        del strip[KEYFRAME_FOLDER]
+    mine, theirs = compat.shown_frames(twin), compat.shown_frames(owner)
+    copies = []
+    for item in settings.keyframes:
+        if item.key != key or not mine[0] <= item.frame <= mine[1]:
+            continue
+        if theirs[0] <= item.frame <= theirs[1]:
+            copies.append(item.frame)
+        else:
+            item.key, item.strip = fresh, twin.name
+    for frame in copies:  # added after the loop: adding may move the items in memory
+        item = settings.keyframes.add()
+        item.key, item.strip, item.frame = fresh, twin.name, frame
+    twin[STRIP_KEY] = fresh
+    if mine[0] <= theirs[1] and theirs[0] <= mine[1] and KEYFRAME_FOLDER in twin:
+        del twin[KEYFRAME_FOLDER]
 
 
 def add_keyframes(settings, strip: str, frames) -> int:
@@ -94,10 +136,10 @@ def add_keyframes(settings, strip: str, frames) -> int:
     return added
 
 
-def hand_keyframes(settings, giver, taker, frames, fresh: bool = False) -> None:
+def hand_keyframes(settings, giver, taker, frames) -> None:
     """Keyframes of ``giver`` at ``frames`` go to ``taker``, which shows them now (a split's
-    right part, which starts with none when ``fresh``, or the other side of a snapped cut)."""
-    taken = ensure_strip_key(settings, taker, copy=not fresh)  # first: a split part shares giver's
+    right part, or the other side of a snapped cut)."""
+    taken = ensure_strip_key(settings, taker)  # first: a split part shares giver's
     key = ensure_strip_key(settings, giver)
     for item in settings.keyframes:
         if item.key == key and item.frame in frames:

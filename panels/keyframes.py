@@ -7,6 +7,7 @@ from bpy.types import Panel, UIList
 
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
+from ..props import sharing_key
 from .sequencer import RestylePanel, usable_strip
 
 PREVIEW_IMAGE = "Restyle Preview"
@@ -23,8 +24,9 @@ class RESTYLE_UL_keyframes(UIList):
         editor = scene.sequence_editor if scene else None
         strip = editor.active_strip if editor else None
         items = getattr(data, propname)
+        sharing = sharing_key(strip) if strip is not None else []
         flags = [
-            self.bitflag_filter_item if strip is not None and k.belongs_to(strip) else 0
+            self.bitflag_filter_item if strip is not None and k.belongs_to(strip, sharing) else 0
             for k in items
         ]
         order = sorted(range(len(items)), key=lambda i: items[i].frame)

@@ -15,7 +15,16 @@ import cv2
 import numpy as np
 import pytest
 from test_panels import CheckedLayout, labels
-from vse import SIZE, add_images, add_movie, all_strips, ext, sequencer_override, top_strips
+from vse import (
+    SIZE,
+    add_images,
+    add_movie,
+    all_strips,
+    ext,
+    sequencer_override,
+    shown_frames,
+    top_strips,
+)
 
 from clips import (
     encode_clip,
@@ -325,6 +334,55 @@ def test_painted_keyframes_follow_a_renamed_strip(scene, saved, media, sequencer
     assert keyframes.keyframe_folder(copy.name, scene)[0] != folder
     assert keyframes.keyframe_folder("Interview", scene)[0] == folder
     assert sorted(p.name for p in folder.iterdir()) == ["0006.png", "0009.png"]
+
+
+@pytest.mark.parametrize("kind", ["SOFT", "HARD"])
+def test_blenders_own_split_gives_each_part_its_keyframes(scene, media, sequencer_area, kind):
+    """Blender's split (K, Shift-K) copies the strip's ID properties, key included: both
+    parts listed every keyframe, the left part's among the right's. Each part now lists
+    the keyframes it shows, its own from then on, as Restyle's Split at Cuts does."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    settings = scene.restyle
+    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 9, 20])
+    with sequencer_override(scene, sequencer_area):
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        assert bpy.ops.sequencer.split(frame=12, type=kind, side="RIGHT") == {"FINISHED"}
+        left, right = sorted(all_strips(scene), key=lambda s: shown_frames(s)[0])
+        assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [20]]
+        scene.sequence_editor.active_strip = right
+        scene.frame_set(14)
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+    assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [14, 20]]
+
+
+def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media, sequencer_area):
+    """Renamed, then duplicated before any keyframe edit: the keyframes were last written
+    under the old name, so whichever strip was edited first was taken for the copy; the
+    original lost its export folder (its paintings) to the duplicate."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    keyframes.add_keyframes(scene.restyle, source.name, [6, 9])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    source.name = "Interview"
+    with sequencer_override(scene, sequencer_area):
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        scene.sequence_editor.active_strip = source
+        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
+    copy = scene.sequence_editor.active_strip
+    assert copy.name != "Interview"
+    keyframes.add_keyframes(scene.restyle, "Interview", [12])  # the original is edited first
+    assert scene.restyle.strip_keyframes("Interview") == [6, 9, 12]
+    assert scene.restyle.strip_keyframes(copy.name) == [6, 9]
+    assert keyframes.keyframe_folder("Interview", scene)[0] == folder
+    assert bpy.ops.restyle.export_keyframes(strip=copy.name, load=False) == {"FINISHED"}
+    assert keyframes.keyframe_folder(copy.name, scene)[0] != folder
 
 
 def test_keyframes_of_a_file_from_before_keys_follow_a_rename(
