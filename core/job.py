@@ -528,6 +528,7 @@ class _Run:
                 size=(info.width, info.height),
                 alpha=self.job._output_alpha(info),
                 pixel_aspect=info.pixel_aspect,
+                timecode=info.timecode_at(plan.start),
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
                 audio=self._audio_clip(),

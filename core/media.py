@@ -55,7 +55,9 @@ class MediaInfo:
     in decode order instead. `quarter_turns` (movies) is the counter-clockwise rotation,
     in quarter turns, that reading applies to stand the stored pictures upright (their
     display matrix; `width` and `height` are after it). `pixel_aspect` is the width of a
-    pixel over its height as displayed (anamorphic or PAL/NTSC video: not 1).
+    pixel over its height as displayed (anamorphic or PAL/NTSC video: not 1). `timecode`
+    (movies) is the first frame's SMPTE timecode as tagged (`01:00:00:00`, `;` before the
+    frames when drop-frame), None when untagged.
     """
 
     path: Path
@@ -72,6 +74,11 @@ class MediaInfo:
     declared_frames: int | None = None  # movies: what the container says it holds
     quarter_turns: int = 0
     pixel_aspect: Fraction = Fraction(1)
+    timecode: str | None = None
+
+    def timecode_at(self, index: int) -> str | None:
+        """The timecode of frame `index` (a movie written from it starts there)."""
+        return None if self.timecode is None else shift_timecode(self.timecode, index, self.fps)
 
     @property
     def truncated(self) -> bool:
@@ -362,9 +369,44 @@ def _probe_movie(path: Path) -> MediaInfo:
             declared_frames=_declared_frames(container, stream, fps),
             quarter_turns=turns,
             pixel_aspect=aspect,
+            timecode=_tagged_timecode(container, stream),
         )
     finally:
         container.close()
+
+
+_TIMECODE = re.compile(r"\A(\d{2}):(\d{2}):(\d{2})([:;])(\d{2})\Z")
+
+
+def _tagged_timecode(container: av.container.InputContainer, stream: av.VideoStream) -> str | None:
+    """The video's start timecode: a QuickTime/MP4 timecode track's (on the video stream),
+    Matroska's TIMECODE tag, or the container's (MXF)."""
+    for tags in (stream.metadata, container.metadata):
+        for key, value in tags.items():
+            if key.lower() == "timecode" and _TIMECODE.match(value.strip()):
+                return value.strip()
+    return None
+
+
+def shift_timecode(timecode: str, frames: int, fps: Fraction) -> str:
+    """SMPTE `timecode` moved on by `frames` at `fps`, wrapping at 24 hours. Drop-frame
+    (`;`, 29.97 and 59.94 fps) skips the first 2 (4) frame numbers of every minute but
+    each tenth, as cameras count."""
+    hours, minutes, seconds, mark, number = _TIMECODE.match(timecode).groups()  # type: ignore[union-attr]
+    nominal = max(1, round(fps))
+    drop = nominal // 15 if mark == ";" else 0
+    all_minutes = 60 * int(hours) + int(minutes)
+    count = (60 * all_minutes + int(seconds)) * nominal + int(number)
+    count -= drop * (all_minutes - all_minutes // 10)
+    count = (count + frames) % (24 * 3600 * nominal - drop * 24 * 54)
+    if drop:  # back to frame numbers: put the skipped ones in again
+        tens, rest = divmod(count, 600 * nominal - 9 * drop)
+        count += 9 * drop * tens + (
+            drop * ((rest - drop) // (60 * nominal - drop)) if rest > drop else 0
+        )
+    seconds_total, number = divmod(count, nominal)
+    minutes_total, seconds = divmod(seconds_total, 60)
+    return f"{minutes_total // 60:02d}:{minutes_total % 60:02d}:{seconds:02d}{mark}{number:02d}"
 
 
 def _declared_frames(

@@ -514,6 +514,7 @@ def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:
         size=size,
         alpha=job._output_alpha(info),
         pixel_aspect=info.pixel_aspect,
+        timecode=info.timecode_at(plan.start),
         overwrite=job.overwrite,
         audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
     )

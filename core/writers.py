@@ -429,7 +429,8 @@ class MovieWriter(_WriterContext):
     with alpha. ffv1: lossless RGB(A), 16-bit when given uint16 frames. Colour is written
     as BT.709 and tagged so. `pixel_aspect` (the source's, anamorphic or PAL/NTSC video)
     is stored where the movie can hold it (`keeps_pixel_aspect`); elsewhere a warning says
-    the movie shows square pixels.
+    the movie shows square pixels. `timecode` (the source's at the first frame written)
+    is tagged in .mp4, .mov (a timecode track) and .mkv (a TIMECODE tag); AVI has none.
     """
 
     def __init__(
@@ -447,6 +448,7 @@ class MovieWriter(_WriterContext):
         threads: int = 1,
         audio: AudioClip | None = None,
         pixel_aspect: Fraction = Fraction(1),
+        timecode: str | None = None,
     ) -> None:
         import av
 
@@ -466,6 +468,7 @@ class MovieWriter(_WriterContext):
         self.alpha = alpha
         self.crf = int(crf)
         self.pixel_aspect = Fraction(pixel_aspect)
+        self.timecode = timecode
         if self.path.suffix.lower() not in suffixes:
             raise RestyleError(
                 f"{codec} movies are written as {' or '.join(suffixes)}, not {self.path.name!r}"
@@ -547,6 +550,8 @@ class MovieWriter(_WriterContext):
         codec.time_base = 1 / self.fps
         if self.pixel_aspect != 1 and keeps_pixel_aspect(self.codec, self.path.suffix):
             codec.sample_aspect_ratio = self.pixel_aspect
+        if self.timecode:  # the muxers turn it into a timecode track or tag
+            stream.metadata["timecode"] = self.timecode
         if self.codec == "h264":
             stream.pix_fmt = "yuv420p"
             # veryfast: styled frames are all texture; "medium" cost 150 ms of CPU per 720p frame
@@ -734,13 +739,15 @@ def open_writer(
     threads: int = 1,
     audio: AudioClip | None = None,
     pixel_aspect: Fraction = Fraction(1),
+    timecode: str | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
     for an unknown format or an unwritable output before any frame is processed.
     `on_commit(index)` (sequences) is called once a frame is safely on disk. `audio`
     (movies; sequences have no sound) is the source's sound that goes with the frames.
-    `pixel_aspect` (movies; image files here hold none) is the source's, kept in the movie."""
+    `pixel_aspect` and `timecode` (movies; image files here hold neither) are the source's
+    (its timecode at the first frame written), kept in the movie."""
     form = output_format(fmt)
     if not form.movie:
         return ImageSequenceWriter(
@@ -758,6 +765,7 @@ def open_writer(
         threads=threads,
         audio=audio,
         pixel_aspect=pixel_aspect,
+        timecode=timecode,
     )
 
 

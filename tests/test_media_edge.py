@@ -15,7 +15,7 @@ import pytest
 
 from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
-from restyle.core.media import decode_range, probe
+from restyle.core.media import decode_range, probe, shift_timecode
 
 SIZE = (64, 48)  # stored width, height
 FRAMES = 4
@@ -33,13 +33,16 @@ def encode(
     *,
     rotation: int | None = None,
     pixel_aspect: Fraction | None = None,
+    timecode: str | None = None,
 ) -> Path:
     """FRAMES marked frames as H.264, tagged with a display rotation (degrees
-    counter-clockwise, FFmpeg's display matrix) and a pixel aspect."""
+    counter-clockwise, FFmpeg's display matrix), a pixel aspect and a start timecode."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height = SIZE
         stream.pix_fmt = "yuv420p"
+        if timecode is not None:
+            stream.metadata["timecode"] = timecode
         if pixel_aspect is not None:
             stream.codec_context.sample_aspect_ratio = pixel_aspect
         if rotation is not None:
@@ -143,3 +146,29 @@ def test_overwrite_never_replaces_a_read_only_movie(tmp_path, library):
         StyleJob(source, out, "comic-ink", library=library, overwrite=True).run()
     assert out.read_bytes() == b"the editor's locked master"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "final.mp4"]
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".mkv"])
+def test_a_movie_starts_at_the_sources_timecode_of_its_first_frame(tmp_path, library, suffix):
+    source = encode(tmp_path / "camera.mov", timecode="10:59:59:23")
+    assert probe(source).timecode == "10:59:59:23"
+    out = tmp_path / f"styled{suffix}"
+    StyleJob(source, out, "comic-ink", start=2, library=library, temporal=0).run()
+    with av.open(str(out)) as container:
+        tags = {k.lower(): v for k, v in container.streams.video[0].metadata.items()}
+    assert tags.get("timecode") == "11:00:00:01"
+
+
+@pytest.mark.parametrize(
+    "timecode, frames, fps, expected",
+    [
+        ("00:00:59;29", 1, Fraction(30000, 1001), "00:01:00;02"),  # minute 1 skips ;00 ;01
+        ("00:09:59;29", 1, Fraction(30000, 1001), "00:10:00;00"),  # each tenth skips none
+        ("00:01:00;02", -1, Fraction(30000, 1001), "00:00:59;29"),
+        ("00:00:59;59", 1, Fraction(60000, 1001), "00:01:00;04"),
+        ("23:59:59:23", 1, Fraction(24), "00:00:00:00"),
+        ("01:00:00:00", 36, Fraction(24000, 1001), "01:00:01:12"),
+    ],
+)
+def test_timecode_counts_as_cameras_do(timecode, frames, fps, expected):
+    assert shift_timecode(timecode, frames, fps) == expected
