@@ -7,7 +7,7 @@
 - 4.4 renamed ``sequences``/``sequences_all`` to ``strips``/``strips_all`` (old names gone
   in 5.0), for the editor and for meta strips alike.
 - 5.0 edits the sequencer of ``context.sequencer_scene`` (the workspace's), which may differ
-  from ``context.scene``; before 5.0 it is always ``context.scene``.
+  from ``context.scene`` or be None; before 5.0 it is always ``context.scene``.
 - 5.0 added ``move_strips`` to the strip-add operators (they start a grab unless told not to).
 - 4.4 changed ``new_effect``'s ``frame_end`` to ``length``.
 - 4.5 warns when a '//' path is stored in a string property not marked as taking one
@@ -64,9 +64,22 @@ def shown_frames(strip) -> tuple[int, int]:
 
 
 def sequencer_scene(context: bpy.types.Context) -> bpy.types.Scene | None:
-    """The scene whose sequencer the user edits."""
+    """The scene whose sequencer the user edits. From 5.0 the workspace's; in a Sequencer
+    whose workspace has none, None: Blender's own sequencer then shows and edits nothing,
+    and Restyle acted on the window's scene, which that Sequencer does not show. Scripts
+    and ``blender -b`` (no Sequencer in their context) take the context's scene then."""
     scene = getattr(context, "sequencer_scene", None)
-    return scene if scene is not None else context.scene
+    if scene is not None:
+        return scene
+    space = getattr(context, "space_data", None)
+    if _workspace_has_scene() and space is not None and space.type == "SEQUENCE_EDITOR":
+        return None
+    return context.scene
+
+
+def _workspace_has_scene() -> bool:
+    """5.0 on: the Sequencer edits its workspace's scene (``WorkSpace.sequencer_scene``)."""
+    return "sequencer_scene" in bpy.types.WorkSpace.bl_rna.properties
 
 
 def set_sequencer_scene(context: bpy.types.Context, scene: bpy.types.Scene) -> None:

@@ -10,6 +10,11 @@ from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
 
 
+def in_sequencer(context) -> bool:
+    space = context.space_data
+    return space is not None and space.view_type in {"SEQUENCER", "SEQUENCER_PREVIEW"}
+
+
 class RestylePanel:
     bl_space_type = "SEQUENCE_EDITOR"
     bl_region_type = "UI"
@@ -17,18 +22,22 @@ class RestylePanel:
 
     @classmethod
     def poll(cls, context):
-        space = context.space_data
-        if space is None or space.view_type not in {"SEQUENCER", "SEQUENCER_PREVIEW"}:
-            return False
-        return compat.sequencer_scene(context) is not None
+        return in_sequencer(context) and compat.sequencer_scene(context) is not None
 
 
 class RESTYLE_PT_main(RestylePanel, Panel):
     bl_label = "Restyle"
 
+    @classmethod
+    def poll(cls, context):  # without a scene too: it says where to pick one
+        return in_sequencer(context)
+
     def draw(self, context):
         layout = self.layout
         scene = compat.sequencer_scene(context)
+        if scene is None:
+            layout.label(text="This Sequencer shows no scene: pick one in its header", icon="INFO")
+            return
         settings = scene.restyle
 
         draw_strip(layout, scene)

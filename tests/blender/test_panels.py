@@ -114,6 +114,39 @@ def panel_context(scene, sequencer_area, tmp_path):
     runner.RUN.end(runner.IDLE, "")
 
 
+def test_a_sequencer_without_a_scene_acts_on_none(scene, sequencer_area, tmp_path):
+    """5.0 on, a workspace's Sequencer may have no scene (the Layout workspace's has none):
+    Blender's own sequencer then shows nothing and greys its operators. Restyle's sidebar
+    and Apply took the window's scene instead, and styled a strip that Sequencer does not
+    show. Now the sidebar says to pick a scene; a script, outside any Sequencer, still
+    works on the context's scene."""
+    import bpy
+
+    compat = ext("compat")
+    if "sequencer_scene" not in bpy.types.WorkSpace.bl_rna.properties:
+        pytest.skip("before 5.0 the Sequencer always shows the window's scene")
+    strip = top_strips(scene.sequence_editor).new_image("still", str(tmp_path / "a.png"), 1, 1)
+    scene.sequence_editor.active_strip = strip
+    workspace = bpy.context.workspace
+    workspace.sequencer_scene = None  # the window's scene is still the test's
+    try:
+        with sequencer_override(scene, sequencer_area):
+            assert compat.sequencer_scene(bpy.context) is None
+            assert not bpy.ops.sequencer.split.poll()  # as Blender's own
+            assert not bpy.ops.restyle.apply_style.poll()
+            assert not bpy.ops.restyle.keyframe_add.poll()
+            sequencer = ext("panels.sequencer")
+            shown = [p for p in sequencer.classes if p.poll(bpy.context)]
+            assert shown == [sequencer.RESTYLE_PT_main]
+            calls: list = []
+            shim = type("Shim", (), {"layout": CheckedLayout(calls)})()
+            sequencer.RESTYLE_PT_main.draw(shim, bpy.context)
+            assert labels(calls) == ["This Sequencer shows no scene: pick one in its header"]
+        assert compat.sequencer_scene(bpy.context) == scene
+    finally:
+        workspace.sequencer_scene = scene
+
+
 def test_idle(panel_context):
     calls = draw_all(panel_context)
     assert ("operator", {"operator": "restyle.apply_style", "icon": "BRUSHES_ALL"}) in calls
