@@ -263,13 +263,15 @@ def _rate_text(p: Progress) -> str:
 def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]:
     """A progress bar on a terminal, and Ctrl-C as a cancel request, for one run."""
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    main = threading.current_thread() is threading.main_thread()  # main() from a script's
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel()) if main else None
     bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
     try:
         yield bar, cancel
     finally:
         bar.close()
-        signal.signal(signal.SIGINT, previous)
+        if main:  # thread: only the main thread may set handlers (it raised ValueError)
+            signal.signal(signal.SIGINT, previous)
 
 
 def _report_run(

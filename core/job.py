@@ -16,9 +16,11 @@ replaces older frames only as new ones are committed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import os
 import tempfile
 import threading
@@ -59,6 +61,59 @@ def check_0_based(start: int | None, end: int | None) -> None:
     for option, frame in (("start", start), ("end", end)):
         if frame is not None and frame < 0:
             raise RestyleError(f"frames are 0-based: --{option} is {frame}")
+
+
+def check_types(job) -> None:
+    """A script's values in the job's fields, read by each field's declared type (the one
+    table): a whole number given as 2.0 becomes 2 and a number given as 1 becomes 1.0 (the
+    settings key, and so resuming, is the command line's), and a value of another type is
+    one clear error: '2' as a frame compared as text, 2.5 became frame 2, and
+    overwrite='no' replaced frames."""
+    for f in dataclasses.fields(job):
+        value = getattr(job, f.name)
+        kind = str(f.type).replace(" | None", "")
+        if value is None and "None" in str(f.type) or kind not in _COERCE:
+            continue
+        setattr(job, f.name, _COERCE[kind](f.name, value))
+    if getattr(job, "cuts", None) is not None:
+        job.cuts = tuple(whole_number("a cut", c) for c in job.cuts)
+    _check_paths(job)
+
+
+def whole_number(name: str, value) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        if math.isfinite(value) and float(value).is_integer():
+            return int(value)
+    raise RestyleError(f"{name} must be a whole number, got {value!r}")
+
+
+def _real(name: str, value) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        return float(value)
+    raise RestyleError(f"{name} must be a number, got {value!r}")
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, bool | np.bool_) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise RestyleError(f"{name} must be True or False, got {value!r}")
+
+
+_COERCE = {"int": whole_number, "float": _real, "bool": _flag}
+
+
+def _check_paths(job) -> None:
+    """Source and output are paths (a list of frame files for the source); '' is refused
+    as the command line refuses it, never read as the current folder."""
+    sources = job.source if isinstance(job.source, list | tuple) else [job.source]
+    for name, values in (("source", sources), ("output", [job.output])):
+        for value in values:
+            if name == "output" and value is None:
+                continue
+            if not isinstance(value, str | os.PathLike) or not str(value).strip():
+                raise RestyleError(f"{name} must be a file or folder path, got {value!r}")
 
 
 def frame_name(plan, index: int) -> str:
@@ -195,7 +250,10 @@ class StyleJob:
         return self.library
 
     def _fingerprint(self) -> tuple:
-        return tuple(str(v) for v in astuple(replace(self, library=None)))
+        """The job as validated; relative paths are read from the working folder, so a
+        ``run`` from another one validates again there (never a plan of other files)."""
+        fields = (str(v) for v in astuple(replace(self, library=None)))
+        return (os.getcwd(), *fields)
 
     def validate(self) -> JobPlan:
         """Check everything that can be checked before any work; raise RestyleError.
@@ -299,6 +357,7 @@ class StyleJob:
         """Every option's range, so nothing hangs or is silently replaced later."""
         from .media import _parse_fps
 
+        check_types(self)
         self.settings.check()
         if not 0.0 <= self.temporal <= 1.0:
             raise RestyleError(f"temporal coherence must be between 0 and 1, got {self.temporal}")

@@ -149,12 +149,18 @@ def _style_chunk(
     counter,
     tail: bool = False,
     cuts: tuple[int, ...] = (),
+    cwd: str | None = None,
 ) -> dict:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
     what its ``JobResult`` says of the engine that ran and the job's warnings. ``tail``:
     the next frame is in the same shot, so the chunk's last frame looks ahead at it (styled,
     not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
-    coherence restarts (a single-machine run finds the same ones while streaming)."""
+    coherence restarts (a single-machine run finds the same ones while streaming). ``cwd``:
+    the driver's working folder, where a relative path the job holds (a style picture, a
+    background, the library) is read from, as on the driver."""
+    if cwd is not None:
+        with contextlib.suppress(OSError):  # not on this node: absolute paths still work
+            os.chdir(cwd)
     out = Path(output)
     staging = chunk_output_folder(out, chunk)
     job = job_type(
@@ -243,8 +249,10 @@ def job_fields(job) -> dict:
     """The job's settings for the tasks: everything but the range and the output."""
     skip = {"output", "start", "end", "source", "lookahead_tail", "cuts"}
     fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name not in skip}
-    fields["source"] = (
-        [str(p) for p in job.source] if isinstance(job.source, list) else str(job.source)
+    fields["source"] = (  # absolute: a task's working folder is not the driver's
+        [os.path.abspath(p) for p in job.source]
+        if isinstance(job.source, list | tuple)
+        else os.path.abspath(job.source)
     )
     fields["job_type"] = type(job)  # StyleJob, MatteJob: the task runs the same kind of job
     fields["format"] = "png"
@@ -293,6 +301,7 @@ def run_chunks(
             board,
             _same_shot_follows(plan, c),
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
+            os.getcwd(),
         )
         for c in todo
     ]
@@ -402,7 +411,7 @@ def run_on_ray(
 
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
-    folder = frames_folder(job)
+    folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
     twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
     if getattr(twin, "replace", None) and twin.background_start is None:
         twin.background_start = checked.start  # each chunk lays the clip from the run's start
@@ -418,7 +427,7 @@ def run_on_ray(
                 _prepare(job, twin, frames_plan, progress, cancel)
             except Cancelled:  # before any frame: nothing written, no engine ran
                 return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
-            plan = plan or plan_for(job, checked, max_frames)
+            plan = plan or plan_for(twin, checked, max_frames)
             return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
     finally:
         if created and folder.is_dir() and not any(folder.iterdir()):
@@ -427,12 +436,12 @@ def run_on_ray(
 
 def _prepare(job, twin, frames_plan, progress, cancel) -> None:
     """The job's first pass over the whole range (``_prepare_locked``, as a local run does
-    under its lock); a stabiliser's camera path goes to every chunk, which warps from it."""
+    under its lock); a stabiliser's camera path goes to every chunk (through ``twin``: the
+    caller's job keeps no path, which a rerun with other settings would warp by)."""
     twin._prepare_locked(frames_plan, progress, cancel)
     path = getattr(twin, "_path", None)
-    if path is not None and job.camera is None:
-        job.camera, job.camera_start = path, twin._start
-        twin.camera, twin.camera_start = job.camera, job.camera_start
+    if path is not None:
+        twin.camera, twin.camera_start = path, twin._start
     if hasattr(twin, "kept_area"):  # as a stabilisation's run reports it
         job.kept_area, job.cuts = twin.kept_area, twin.cuts
 
@@ -448,6 +457,7 @@ def _check_distributable(job) -> None:
 
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     from .job import JobResult, _Manifest
+    from .writers import output_format
 
     folder = Path(twin.output)
     record = {
@@ -484,7 +494,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     _warn_once(result, frames_plan, plan, reports)
     if not result.cancelled:
         sweep_staging(folder)
-        if folder != Path(job.output):
+        if output_format(job.format).movie:  # the frames are muxed into it
             result.output, sound_warnings = _mux(folder, job, frames_plan, plan)
             result.warnings += sound_warnings
     result.seconds = time.perf_counter() - t0

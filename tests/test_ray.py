@@ -345,9 +345,13 @@ def test_a_matte_runs_on_the_cluster_as_on_one_machine(cluster, matte_library, t
         assert ours.shape[2] == 4 and np.array_equal(next(iter(decode_range(a, 0, 0))), ours)
 
 
-def test_a_background_clip_runs_on_from_chunk_to_chunk(cluster, matte_library, tmp_path):
+def test_a_background_clip_runs_on_from_chunk_to_chunk(
+    cluster, matte_library, tmp_path, monkeypatch
+):
     """Each chunk's job starts at its own first frame, and laid the --replace clip's first
-    frame there: from the second chunk on the background differed from one machine's."""
+    frame there: from the second chunk on the background differed from one machine's.
+    Source, output and background given relative to the driver's working folder are read
+    there by every task too (a task's own working folder is Ray's, not the driver's)."""
     from test_matte import pan_clip
 
     from restyle.core.mappings.matte_job import MatteJob
@@ -366,7 +370,9 @@ def test_a_background_clip_runs_on_from_chunk_to_chunk(cluster, matte_library, t
     options["replace"] = str(background)
     local = MatteJob(clip, tmp_path / "local", **options).run()
     plan = plan_chunks(1, 7, [], max_frames=3, warmup=0)
-    result = run_on_ray(MatteJob(clip, tmp_path / "ray", **options), cluster.address, plan=plan)
+    monkeypatch.chdir(tmp_path)
+    options["replace"] = "bg.mkv"
+    result = run_on_ray(MatteJob("pan.mkv", "ray", **options), cluster.address, plan=plan)
     assert result.written == 7
     for a in local.frame_files:
         ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
@@ -400,6 +406,7 @@ def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(
     first = StabilizeJob(clip, tmp_path / "ray")
     result = run_on_ray(first, cluster.address, max_frames=7)
     assert result.written == 24
+    assert first.camera is None  # kept, a rerun with another range warped by this path
     for a in local.frame_files:
         ours = next(iter(decode_range(tmp_path / "ray" / a.name, 0, 0)))
         assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours)

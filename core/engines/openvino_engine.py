@@ -40,18 +40,24 @@ def import_openvino():
     Restyle contacts no host the user did not ask for, and forking Blender's process from a
     thread is unsafe (``import bpy`` beside it deadlocked). With that package hidden for this
     import, OpenVINO binds its own no-op stub; other code can still import the package.
+    One thread at a time: another's import puts a half-made module in ``sys.modules``
+    (two jobs in two threads: 'openvino has no attribute Core').
     """
-    if "openvino" in sys.modules:
-        return sys.modules["openvino"]
-    hide = "openvino_telemetry" not in sys.modules
-    if hide:
-        sys.modules["openvino_telemetry"] = None  # makes its import raise ImportError
-    try:
-        import openvino
-    finally:
-        if hide and sys.modules.get("openvino_telemetry", False) is None:
-            del sys.modules["openvino_telemetry"]
-    return openvino
+    with _IMPORTING:
+        if "openvino" in sys.modules:
+            return sys.modules["openvino"]
+        hide = "openvino_telemetry" not in sys.modules
+        if hide:
+            sys.modules["openvino_telemetry"] = None  # makes its import raise ImportError
+        try:
+            import openvino
+        finally:
+            if hide and sys.modules.get("openvino_telemetry", False) is None:
+                del sys.modules["openvino_telemetry"]
+        return openvino
+
+
+_IMPORTING = threading.Lock()
 
 
 def ov_device(device: str, have: list[str]) -> str:

@@ -19,6 +19,7 @@ from ..job import (
     _refuse_source_as_output,
     file_stamp,
     finished_manifest,
+    whole_number,
 )
 from ..progress import CancelToken, Progress
 from ..styles import StyleInfo
@@ -96,6 +97,11 @@ class MatteJob(StyleJob):
     def _check_keyframes(self, info) -> None:
         if not self.keyframes:
             return
+        if not isinstance(self.keyframes, dict):
+            raise RestyleError(
+                f"keyframes must be a dict {{frame: painted matte}}, got {self.keyframes!r}"
+            )
+        self.keyframes = {whole_number("a keyframe", f): p for f, p in self.keyframes.items()}
         from ..engines import torch_available
 
         if not torch_available():
