@@ -129,6 +129,21 @@ def retiming_active(strip) -> bool:
     return keys is not None and len(keys) > 1
 
 
+def speed_effect_on(strip):
+    """The Speed Control effect strip that retimes ``strip`` (its input, or a meta strip's
+    holding it), or None."""
+    held = {strip.name}
+    meta = parent_meta(strip)
+    while meta is not None:
+        held.add(meta.name)
+        meta = parent_meta(meta)
+    for other in all_strips(strip.id_data.sequence_editor):
+        source = getattr(other, "input_1", None) if other.type == "SPEED" else None
+        if source is not None and source.name in held:
+            return other
+    return None
+
+
 def blend_relative_path() -> set[str]:
     """Options for a path property that may be '//' (relative to the .blend)."""
     if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties:

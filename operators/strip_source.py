@@ -106,6 +106,12 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         raise RestyleError(
             f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"
         )
+    speed = compat.speed_effect_on(strip)
+    if speed is not None:
+        raise RestyleError(
+            f"'{strip.name}' is retimed by the speed effect '{speed.name}'; style it first, "
+            "then put the speed effect on the styled strip"
+        )
     metas, visible = _meta_chain(scene, strip)
     start = float(compat.strip_get(strip, "content_start"))
     if strip.type == "MOVIE":

@@ -423,6 +423,33 @@ def test_a_retimed_strip_is_refused(scene, saved, media, sequencer_area):
     assert sorted(all_strips(scene).keys()) == names and not (saved / "restyle").exists()
 
 
+def test_a_strip_under_a_speed_effect_is_refused(scene, saved, media, sequencer_area):
+    """A Speed Control effect retimes its input as retiming keys do, but it is another strip:
+    Apply styled the movie at its own pace and landed it above the effect, so the scene
+    showed frame 12 where the effect shows frame 24. Refused now, saying what to do."""
+    import bpy
+
+    compat = ext("compat")
+    movie = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    for strip in all_strips(scene):
+        strip.select = strip == movie
+    scene.sequence_editor.active_strip = movie
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.sequencer.meta_make() == {"FINISHED"}  # the effect may take a meta
+        meta = movie.parent_meta()
+        for strip in all_strips(scene):
+            strip.select = strip == meta
+        scene.sequence_editor.active_strip = meta
+        result = bpy.ops.sequencer.effect_strip_add(type="SPEED", **compat.strip_add_kwargs())
+    assert result == {"FINISHED"}
+    speed = scene.sequence_editor.active_strip
+    speed.speed_control, speed.speed_factor = "MULTIPLY", 2.0
+    names = sorted(all_strips(scene).keys())
+    with pytest.raises(RuntimeError, match=f"retimed by the speed effect '{speed.name}'; style"):
+        bpy.ops.restyle.apply_style(strip=movie.name, style=STYLE)
+    assert sorted(all_strips(scene).keys()) == names and not (saved / "restyle").exists()
+
+
 def test_invoke_in_background_runs_to_the_end(scene, saved, media, sequencer_area):
     import bpy
 
