@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -267,6 +268,7 @@ def _probe_images(
     first = _read_image(files[0])
     height, width = first.shape[:2]
     channels = 1 if first.ndim == 2 else first.shape[2]
+    _check_one_size(files, (width, height))
     return MediaInfo(
         path=path,
         kind=kind,
@@ -277,6 +279,38 @@ def _probe_images(
         has_alpha=channels in (2, 4),
         bit_depth=16 if first.dtype == np.uint16 else 8,
         files=files,
+    )
+
+
+_PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"  # signature, then the header chunk
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """A PNG's width and height from its first 24 bytes; None for any other file."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(24)
+    except OSError:
+        return None  # said when the frame is read
+    if len(head) < 24 or not head.startswith(_PNG_HEAD):
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def _check_one_size(files: Sequence[Path], size: tuple[int, int]) -> None:
+    """A sequence's PNGs all have its first image's size, read from their headers before
+    any work: one of another size would stop the run part-way, its frames half made.
+    Other formats are checked as each frame is read."""
+    for path in files[1:]:
+        found = _png_size(path)
+        if found is not None and found != size:
+            raise RestyleError(_other_size(path, found, size))
+
+
+def _other_size(path: Path, found: tuple[int, int], size: tuple[int, int]) -> str:
+    return (
+        f"image {path} is {found[0]}x{found[1]}, but the sequence is {size[0]}x{size[1]}: "
+        "give every frame one size"
     )
 
 
@@ -841,10 +875,7 @@ def _read_frame(path: Path, info: MediaInfo) -> np.ndarray:
     """An image converted to the sequence's layout (RGB/RGBA, dtype of the first image)."""
     image = _read_image(path)
     if image.shape[:2] != (info.height, info.width):
-        raise RestyleError(
-            f"image {path} is {image.shape[1]}x{image.shape[0]}, but the sequence is "
-            f"{info.width}x{info.height}"
-        )
+        raise RestyleError(_other_size(path, image.shape[1::-1], info.size))
     if image.ndim == 2:
         image = image[:, :, None]
     channels = image.shape[2]
