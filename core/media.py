@@ -4,9 +4,10 @@ Frames are addressed by 0-based source index everywhere: index i of a movie is t
 whose presentation time is i / fps after the first frame's, the same mapping Blender's
 movie strips use, so a VSE frame range turns into a source range by plain arithmetic.
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
-8-bit sources and uint16 for deeper ones. Pictures stand as players show them: a movie's
-display rotation (phone footage) and a JPEG's EXIF orientation are applied on reading, so
-sizes are display sizes and nothing downstream sees the stored orientation.
+8-bit sources and uint16 for deeper ones. Movies stand as players (and Blender's movie
+strips) show them: a display rotation (phone footage) is applied on reading, so sizes are
+display sizes. Images are read as stored, as Blender's image strips show them: a JPEG's EXIF
+orientation is not applied.
 
 Movies go through PyAV; images through OpenCV (decoded from bytes, so non-ASCII paths work
 on Windows too). Writing lives in `writers.py`.
@@ -321,7 +322,7 @@ def _read_image(path: Path) -> np.ndarray:
     except OSError as exc:
         raise RestyleError(f"cannot read image {path}: {exc.strerror}") from None
     try:
-        image = cv2.imdecode(data, _read_flags(path)) if data.size else None
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     except cv2.error:  # a codec left out of OpenCV's wheels (OpenEXR) raises, with a traceback
         raise RestyleError(
             f"image {path} is in a format this OpenCV cannot read; convert it to 16-bit PNG or TIFF"
@@ -334,17 +335,6 @@ def _read_image(path: Path) -> np.ndarray:
             "supported (convert float EXR/HDR to 16-bit PNG or TIFF)"
         )
     return image
-
-
-_UPRIGHT_READ = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # applies the EXIF orientation
-_NO_ALPHA_SUFFIXES = frozenset({".jpg", ".jpeg"})
-
-
-def _read_flags(path: Path) -> int:
-    """How OpenCV decodes an image: unchanged (alpha, 16 bits), except that a JPEG, which
-    has no alpha, is turned by its EXIF orientation as viewers show it (a phone's stills;
-    IMREAD_UNCHANGED ignores the orientation)."""
-    return _UPRIGHT_READ if path.suffix.lower() in _NO_ALPHA_SUFFIXES else cv2.IMREAD_UNCHANGED
 
 
 def _open_movie(path: Path) -> tuple[av.container.InputContainer, av.VideoStream]:

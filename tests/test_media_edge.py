@@ -1,5 +1,5 @@
 """Media as editors meet it: phone footage tagged with a rotation, phone stills with an EXIF
-orientation, anamorphic pixels. Tiny generated files (64x48, a few frames); directions are
+orientation, anamorphic pixels, timecode, renders of mixed sizes, read-only masters. Tiny generated files (64x48, a few frames); directions are
 checked against the formats' own conventions, not against Restyle's code."""
 
 from __future__ import annotations
@@ -95,13 +95,15 @@ def jpeg_with_orientation(path: Path, image: np.ndarray, orientation: int) -> Pa
     return path
 
 
-def test_a_phone_still_is_read_upright(tmp_path):
+def test_a_still_is_read_as_stored_as_blender_shows_it(tmp_path):
+    """Blender's image strips (5.0) ignore a JPEG's EXIF orientation: Restyle reads the same
+    pixels, so a styled strip lies exactly over its source (turn such stills first)."""
     for i in range(2):
         jpeg_with_orientation(tmp_path / f"still_{i}.jpg", marked_frame(), 6)
     info = probe(tmp_path)
-    assert info.size == (48, 64)
+    assert info.size == SIZE
     frames = list(decode_range(tmp_path, 0, 1, info=info))
-    assert [bright_corner(f) for f in frames] == ["top-right", "top-right"]
+    assert [bright_corner(f) for f in frames] == ["top-left", "top-left"]
 
 
 def written_movie(path: Path) -> tuple[tuple[int, int], Fraction | None, int]:
