@@ -177,12 +177,17 @@ class StripJob(ModalJob):
         missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
         if missing:
             raise RestyleError(f"{len(missing)} styled frame(s) missing in {request.folder}")
-        try:
-            strips = container_strips(scene, request.source.metas)
-        except KeyError:
-            raise RestyleError("the source's meta strip is gone") from None
         source = compat.all_strips(scene.sequence_editor).get(request.source.name)
-        above = source.channel if source is not None else request.source.channel
+        if source is not None:  # where it is now: editing went on during the run
+            meta = compat.parent_meta(source)
+            strips = compat.strips(meta if meta is not None else scene.sequence_editor)
+            above = source.channel
+        else:
+            try:
+                strips = container_strips(scene, request.source.metas)
+            except KeyError:
+                raise RestyleError("the source's meta strip is gone") from None
+            above = request.source.channel
         return add_styled_strip(
             scene,
             strips,
@@ -191,11 +196,27 @@ class StripJob(ModalJob):
             request.style_name,
             request.stored_folder,
             filenames,
-            request.first,
+            request.first + _moved_by(scene, source, request),
             request.last - request.first + 1,
             above,
             movie=request.movie_name is not None,
         )
+
+
+def _moved_by(scene, source, request: Request) -> int:
+    """How far the source was moved in time while its job ran, where it shows the frames
+    styled there now (0 when it did not move, is gone, or changed otherwise)."""
+    if source is None:
+        return 0
+    shift = compat.strip_get(source, "content_start") - request.source.timing.frame_start
+    if shift == 0 or shift != round(shift):
+        return 0
+    shift = round(shift)
+    try:
+        now = read_strip(scene, source).frames(request.first + shift, request.last + shift)
+    except (RestyleError, ValueError):
+        return 0
+    return shift if now == request.shown else 0
 
 
 def _reused_movie(request: Request):

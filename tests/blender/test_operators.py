@@ -406,6 +406,35 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
     assert not (saved / "restyle").exists()
 
 
+def test_a_source_moved_during_the_run_gets_its_strip_on_top(
+    scene, saved, media, reference, sequencer_area, monkeypatch
+):
+    """Editing goes on while Apply runs: a source moved meanwhile (later, to another channel,
+    into a meta strip) got its styled strip where it had been, showing other frames than
+    the source now shows there. It lands on the source as it now is, aligned."""
+    import bpy
+
+    compat, job = ext("compat"), ext("core.job")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=5)
+    run = job.StyleJob.run
+
+    def move_then_run(self, *args, **kwargs):  # what the user does while the worker runs
+        compat.strip_set(source, "content_start", 12)
+        meta = top_strips(scene.sequence_editor).new_meta("meta", 2, 12)
+        source.move_to_meta(meta)
+        compat.strip_set(meta, "right_handle", 36)
+        source.channel = 3
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(job.StyleJob, "run", move_then_run)
+    before = set(all_strips(scene).keys())
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
+    (styled,) = [s for s in new_strips(scene, before) if s.type != "META"]
+    assert shown_frames(styled) == shown_frames(source) == (12, 35)
+    assert styled.parent_meta() == source.parent_meta() and styled.channel == source.channel + 1
+    check_alignment(scene, source, styled, range(12, 36), reference(media["clip24"]))
+
+
 def test_a_retimed_strip_is_refused(scene, saved, media, sequencer_area):
     """The README lists retimed strips as refused; nothing tested it. Retimed to half speed,
     Blender shows each source frame twice: Restyle says why it cannot and changes nothing."""
