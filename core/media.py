@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import av
 import cv2
@@ -269,7 +269,7 @@ def _probe_images(
     first = _read_image(files[0])
     height, width = first.shape[:2]
     channels = 1 if first.ndim == 2 else first.shape[2]
-    _check_one_size(files, (width, height))
+    later = _png_headers(files[1:], (width, height))
     return MediaInfo(
         path=path,
         kind=kind,
@@ -277,8 +277,8 @@ def _probe_images(
         height=height,
         frame_count=len(files),
         fps=rate or DEFAULT_IMAGE_FPS,
-        has_alpha=channels in (2, 4),
-        bit_depth=16 if first.dtype == np.uint16 else 8,
+        has_alpha=channels in (2, 4) or any(h.alpha for h in later),
+        bit_depth=16 if first.dtype == np.uint16 or any(h.deep for h in later) else 8,
         files=files,
     )
 
@@ -286,26 +286,38 @@ def _probe_images(
 _PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"  # signature, then the header chunk
 
 
-def _png_size(path: Path) -> tuple[int, int] | None:
-    """A PNG's width and height from its first 24 bytes; None for any other file."""
+class _PngHeader(NamedTuple):
+    size: tuple[int, int]
+    alpha: bool  # grey + alpha or RGBA
+    deep: bool  # 16 bits a sample
+
+
+def _png_header(path: Path) -> _PngHeader | None:
+    """A PNG's layout from its first 26 bytes; None for any other file."""
     try:
         with open(path, "rb") as stream:
-            head = stream.read(24)
+            head = stream.read(26)
     except OSError:
         return None  # said when the frame is read
-    if len(head) < 24 or not head.startswith(_PNG_HEAD):
+    if len(head) < 26 or not head.startswith(_PNG_HEAD):
         return None
-    return struct.unpack(">II", head[16:24])
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+    return _PngHeader((width, height), colour in (4, 6), depth == 16)
 
 
-def _check_one_size(files: Sequence[Path], size: tuple[int, int]) -> None:
-    """A sequence's PNGs all have its first image's size, read from their headers before
-    any work: one of another size would stop the run part-way, its frames half made.
-    Other formats are checked as each frame is read."""
-    for path in files[1:]:
-        found = _png_size(path)
-        if found is not None and found != size:
-            raise RestyleError(_other_size(path, found, size))
+def _png_headers(files: Sequence[Path], size: tuple[int, int]) -> list[_PngHeader]:
+    """The headers of a sequence's PNGs after its first image, read before any work: one of
+    another size is refused here (it would stop the run part-way, its frames half made),
+    and alpha or 16 bits in any frame is the sequence's (an optimiser drops the alpha of
+    an opaque frame, the first one's would have decided). Other formats are checked, and
+    converted to the first image's layout, as each frame is read."""
+    headers = []
+    for path in files:
+        header = _png_header(path)
+        if header is not None and header.size != size:
+            raise RestyleError(_other_size(path, header.size, size))
+        headers += [header] if header is not None else []
+    return headers
 
 
 def _other_size(path: Path, found: tuple[int, int], size: tuple[int, int]) -> str:

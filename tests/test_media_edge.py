@@ -190,3 +190,20 @@ def test_a_sequence_of_mixed_sizes_is_refused_before_anything_is_made(tmp_path, 
     with pytest.raises(RestyleError, match=said):
         StyleJob(frames, out, "comic-ink", library=library).run()
     assert not out.exists()
+
+
+def test_alpha_or_16_bits_in_any_frame_of_a_png_sequence_is_kept(tmp_path):
+    """An optimiser (oxipng, pngcrush) stores an opaque frame as RGB: the sequence's alpha
+    must not hang on its first frame being translucent, nor its depth on the first's."""
+    frames = tmp_path / "comp"
+    frames.mkdir()
+    picture = np.full((SIZE[1], SIZE[0], 4), 200, np.uint8)
+    picture[..., 3] = 77
+    assert cv2.imwrite(str(frames / "f_000.png"), picture[..., :3])  # opaque: stored as RGB
+    assert cv2.imwrite(str(frames / "f_001.png"), picture)
+    assert cv2.imwrite(str(frames / "f_002.png"), picture[..., :3].astype(np.uint16) * 257)
+    info = probe(frames)
+    assert (info.has_alpha, info.bit_depth) == (True, 16)
+    first, second, third = decode_range(frames, 0, 2, info=info)
+    assert first.dtype == np.uint16 and first.shape == (SIZE[1], SIZE[0], 4)
+    assert (first[0, 0, 3], second[0, 0, 3], third[0, 0, 3]) == (65535, 77 * 257, 65535)
