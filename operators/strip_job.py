@@ -9,6 +9,7 @@ extend ``_make_strip``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,25 @@ class Span:
         shown = self.shown
         if shown != list(range(shown[0], shown[0] + len(shown))):
             raise RestyleError(
-                f"'{self.source.name}' does not show its frames one to one here (frame rate, "
-                "reversed or strobe); use an image sequence format"
+                f"'{self.source.name}' does not show its frames one to one here "
+                f"({self._not_one_to_one()}); use an image sequence format"
             )
         return f"{shown[0]:06d}-{shown[-1]:06d}{suffix}"
+
+    def _not_one_to_one(self) -> str:
+        """Why frames repeat or skip, in the words of what the user set."""
+        timing = self.source.timing
+        start = math.ceil(timing.frame_start)
+        end = start + timing.content_duration - 1
+        held = [f for f in range(self.first, self.last + 1) if not start <= f <= end]
+        reasons = [f"it holds a frame over frames {frame_span(held[0], held[-1])}"] if held else []
+        if timing.playback_factor != 1.0:
+            reasons.append("its frame rate is not the scene's")
+        if timing.reverse:
+            reasons.append("it plays reversed")
+        if timing.strobe > 1.0:
+            reasons.append("strobe")
+        return ", ".join(reasons) or "frame rate, reversed or strobe"
 
 
 @dataclass

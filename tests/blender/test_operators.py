@@ -359,11 +359,17 @@ def test_movie_output(scene, saved, media, reference, sequencer_area):
 
 
 def test_movie_output_needs_one_to_one_frames(scene, saved, media, sequencer_area):
+    """Refused, naming the cause the user can change: a handle dragged past the movie's end
+    holds its last frame, and the message said 'frame rate, reversed or strobe'."""
     import bpy
 
     scene.render.fps = 30
     source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
-    with pytest.raises(RuntimeError, match="one to one"):
+    with pytest.raises(RuntimeError, match=r"one to one here \(its frame rate is not the scene's"):
+        bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, output_format="H264")
+    scene.render.fps = 24
+    ext("compat").strip_set(source, "right_handle", 30)  # 24 frames, held over 25-29
+    with pytest.raises(RuntimeError, match=r"\(it holds a frame over frames 25-29"):
         bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, output_format="H264")
     assert len(all_strips(scene)) == 1
 
