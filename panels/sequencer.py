@@ -167,6 +167,9 @@ def draw_strip(layout, scene) -> None:
     else:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)
+        others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
+        if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
+            layout.label(text="Only this, the active strip, is styled", icon="INFO")
 
 
 def draw_progress(layout) -> None:

@@ -154,6 +154,19 @@ def test_idle(panel_context):
     assert any(c[0] == "template_icon_view" for c in calls)
 
 
+def test_with_other_strips_selected_it_says_which_is_styled(panel_context, tmp_path):
+    """Two strips selected, Apply styles the active one only: the sidebar named it without
+    saying the other is left alone."""
+    scene = panel_context.scene
+    strips = top_strips(scene.sequence_editor)
+    other = strips.new_image("other", str(tmp_path / "b.png"), 2, 1)
+    for strip in all_strips(scene):
+        strip.select = False
+    assert "Only this, the active strip, is styled" not in labels(draw_all(panel_context))
+    other.select = scene.sequence_editor.active_strip.select = True
+    assert "Only this, the active strip, is styled" in labels(draw_all(panel_context))
+
+
 def test_running(panel_context):
     runner, progress = ext("operators.runner"), ext("core.progress")
     runner.RUN.status = runner.RUNNING
