@@ -269,7 +269,7 @@ def _probe_images(
     first = _read_image(files[0])
     height, width = first.shape[:2]
     channels = 1 if first.ndim == 2 else first.shape[2]
-    later = _png_headers(files[1:], (width, height))
+    later = _image_headers(files[1:], (width, height))
     return MediaInfo(
         path=path,
         kind=kind,
@@ -284,36 +284,54 @@ def _probe_images(
 
 
 _PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"  # signature, then the header chunk
+_JPEG_START = b"\xff\xd8"
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15
 
 
-class _PngHeader(NamedTuple):
+class _Header(NamedTuple):
     size: tuple[int, int]
-    alpha: bool  # grey + alpha or RGBA
-    deep: bool  # 16 bits a sample
+    alpha: bool  # PNG grey + alpha or RGBA
+    deep: bool  # PNG 16 bits a sample
 
 
-def _png_header(path: Path) -> _PngHeader | None:
-    """A PNG's layout from its first 26 bytes; None for any other file."""
+def _image_header(path: Path) -> _Header | None:
+    """A PNG's or JPEG's layout from its header, without decoding; None for other files."""
     try:
         with open(path, "rb") as stream:
             head = stream.read(26)
-    except OSError:
+            if head.startswith(_JPEG_START):
+                stream.seek(2)
+                return _jpeg_header(stream)
+    except (OSError, struct.error):
         return None  # said when the frame is read
     if len(head) < 26 or not head.startswith(_PNG_HEAD):
         return None
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
-    return _PngHeader((width, height), colour in (4, 6), depth == 16)
+    return _Header((width, height), colour in (4, 6), depth == 16)
 
 
-def _png_headers(files: Sequence[Path], size: tuple[int, int]) -> list[_PngHeader]:
-    """The headers of a sequence's PNGs after its first image, read before any work: one of
-    another size is refused here (it would stop the run part-way, its frames half made),
-    and alpha or 16 bits in any frame is the sequence's (an optimiser drops the alpha of
-    an opaque frame, the first one's would have decided). Other formats are checked, and
-    converted to the first image's layout, as each frame is read."""
+def _jpeg_header(stream) -> _Header | None:
+    """Walk a JPEG's segments (EXIF, ICC...) up to its frame header, which holds the size."""
+    while True:
+        marker = stream.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        (length,) = struct.unpack(">H", stream.read(2))
+        if marker[1] in _JPEG_FRAME_MARKERS:
+            height, width = struct.unpack(">xHH", stream.read(5))
+            return _Header((width, height), False, False)
+        stream.seek(length - 2, os.SEEK_CUR)
+
+
+def _image_headers(files: Sequence[Path], size: tuple[int, int]) -> list[_Header]:
+    """The headers of a sequence's PNGs and JPEGs after its first image, read before any
+    work: one of another size is refused here (it would stop the run part-way, its frames
+    half made), and alpha or 16 bits in any PNG frame is the sequence's (an optimiser drops
+    the alpha of an opaque frame, the first one's would have decided). Other formats are
+    checked, and converted to the first image's layout, as each frame is read."""
     headers = []
     for path in files:
-        header = _png_header(path)
+        header = _image_header(path)
         if header is not None and header.size != size:
             raise RestyleError(_other_size(path, header.size, size))
         headers += [header] if header is not None else []

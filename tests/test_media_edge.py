@@ -176,14 +176,18 @@ def test_timecode_counts_as_cameras_do(timecode, frames, fps, expected):
     assert shift_timecode(timecode, frames, fps) == expected
 
 
-def test_a_sequence_of_mixed_sizes_is_refused_before_anything_is_made(tmp_path, library):
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_sequence_of_mixed_sizes_is_refused_before_anything_is_made(tmp_path, library, suffix):
     frames = tmp_path / "render"
     frames.mkdir()
     for i in range(12):
         width = 80 if i == 10 else SIZE[0]  # one frame rendered at another size
         picture = np.zeros((SIZE[1], width, 3), np.uint8)
-        assert cv2.imwrite(str(frames / f"f_{i:03d}.png"), picture)
-    said = "f_010.png is 80x48, but the sequence is 64x48"
+        if suffix == ".jpg" and i == 10:  # a phone's, with EXIF before the frame header
+            jpeg_with_orientation(frames / f"f_{i:03d}.jpg", picture, 1)
+            continue
+        assert cv2.imwrite(str(frames / f"f_{i:03d}{suffix}"), picture)
+    said = f"f_010{suffix} is 80x48, but the sequence is 64x48"
     with pytest.raises(RestyleError, match=said):
         probe(frames)  # from the headers: before any frame is styled, whatever the timing
     out = tmp_path / "styled"
