@@ -208,6 +208,54 @@ def test_strip_inside_a_trimmed_meta(scene, saved, media, reference, sequencer_a
     check_alignment(scene, source, styled, range(6, 25), reference(media["clip24"]))
 
 
+def test_strip_in_a_meta_in_a_meta(scene, saved, media, reference, sequencer_area):
+    """Nested metas each trimmed at one end: the styled strip lands beside the source in
+    the inner meta, over what both leave visible, aligned."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1, channel=1)
+
+    def into_a_meta(strip):
+        for other in all_strips(scene):
+            other.select = other == strip
+        with sequencer_override(scene, sequencer_area):
+            assert bpy.ops.sequencer.meta_make() == {"FINISHED"}
+        return strip.parent_meta()
+
+    inner = into_a_meta(source)
+    into_a_meta(inner)
+    set_timing(inner.parent_meta(), left_handle=6)
+    set_timing(inner, right_handle=20)
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    assert styled.parent_meta() == inner
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", source.channel + 1, 6, 19)
+    check_alignment(scene, source, styled, range(6, 20), reference(media["clip24"]))
+
+
+def test_a_scene_at_29_97_fps(scene, saved, media, reference, sequencer_area):
+    """NTSC rates are fractional (30 / 1.001): a 24 fps movie played at its own rate in
+    such a scene is styled frame for frame as Blender shows it."""
+    import bpy
+
+    scene.render.fps, scene.render.fps_base = 30, 1.001
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=3)
+    first, last = shown_frames(source)
+    before = set(all_strips(scene).keys())
+
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
+
+    (styled,) = new_strips(scene, before)
+    check_new_strip(scene, styled, f"{source.name}.{STYLE_NAME}", 2, first, last)
+    shown = check_alignment(
+        scene, source, styled, range(first, last + 1), reference(media["clip24"])
+    )
+    assert set(np.diff(list(shown.values()))) == {0, 1}  # some source frames shown twice
+
+
 def test_picture_style(scene, saved, media, reference, sequencer_area, tmp_path):
     import bpy
     import cv2
