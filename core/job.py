@@ -406,6 +406,8 @@ class StyleJob:
             record["coherence"] = REVISION
             if self.cuts is not None:  # cuts given (a Ray chunk, a script): other pixels
                 record["cuts"] = sorted(self.cuts)
+        if getattr(info, "quarter_turns", 0):  # stood upright: frames made before differ
+            record["upright"] = info.quarter_turns
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

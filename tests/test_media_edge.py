@@ -4,6 +4,7 @@ checked against the formats' own conventions, not against Restyle's code."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -211,3 +212,13 @@ def test_alpha_or_16_bits_in_any_frame_of_a_png_sequence_is_kept(tmp_path):
     first, second, third = decode_range(frames, 0, 2, info=info)
     assert first.dtype == np.uint16 and first.shape == (SIZE[1], SIZE[0], 4)
     assert (first[0, 0, 3], second[0, 0, 3], third[0, 0, 3]) == (65535, 77 * 257, 65535)
+
+
+def test_frames_of_a_turned_source_are_not_resumed_from_frames_made_sideways(tmp_path, library):
+    """Restyle before stood movies upright wrote a phone clip's frames sideways, under the
+    same settings key: a rerun must make them again, not mix both (unturned keys stay)."""
+    source = encode(tmp_path / "phone.mp4", rotation=-90)
+    job = StyleJob(source, tmp_path / "frames", "comic-ink", library=library)
+    plan = job.validate()
+    sideways = dataclasses.replace(plan.info, quarter_turns=0, width=64, height=48)
+    assert job._settings_key(plan.style, plan.info) != job._settings_key(plan.style, sideways)
