@@ -120,32 +120,80 @@ def chunk_output_folder(output: Path, chunk: Chunk) -> Path:
     return output / STAGING / f"{chunk.start:06d}-{chunk.end:06d}"
 
 
-def link_owned_frames(staging: Path, output: Path, chunk: Chunk, suffix: str) -> int:
-    """Hard-link (or copy) the chunk's own finished frames into the output; never overwrite."""
+@dataclasses.dataclass(frozen=True)
+class Landing:
+    """Where a run's frames land: the output folder (or a movie's frames folder), their
+    suffix (the output's image format), and the frames of older settings there that an
+    ``overwrite`` replaces (``stale``, as the folder's manifest lists them)."""
+
+    folder: Path
+    suffix: str
+    stale: frozenset[str] = frozenset()
+
+    def name(self, index: int) -> str:
+        return f"{index:06d}{self.suffix}"
+
+    def written(self, index: int) -> bool:
+        """Frame ``index`` is there, made with this run's settings."""
+        name = self.name(index)
+        return name not in self.stale and (self.folder / name).is_file()
+
+    def of(self, chunk: Chunk) -> Landing:
+        """Only what ``chunk`` lands (a task is sent its own stale frames, not the run's)."""
+        own = {self.name(i) for i in range(chunk.start, chunk.end + 1)}
+        return dataclasses.replace(self, stale=self.stale & own)
+
+
+def link_owned_frames(staging: Path, landing: Landing, chunk: Chunk) -> int:
+    """Hard-link (or copy) the chunk's own finished frames into the output; a frame already
+    there is never overwritten, unless it is stale (then it is replaced atomically)."""
     linked = 0
     for frame in range(chunk.start, chunk.end + 1):
-        name = f"{frame:06d}{suffix}"
-        src, dst = staging / name, output / name
-        if not src.is_file() or dst.exists():
+        name = landing.name(frame)
+        src, dst = staging / name, landing.folder / name
+        if not src.is_file():
+            continue
+        if name in landing.stale:
+            if not _same_file(src, dst):  # not replaced yet (a retried task may have)
+                _replace_with(src, dst)
+                linked += 1
+            continue
+        if dst.exists():
             continue
         try:
             os.link(src, dst)
         except FileExistsError:
             continue
         except OSError:  # a file system without hard links: copy, then rename atomically
-            part = output / f".{name}.{secrets.token_hex(4)}.restyle-part"
+            part = landing.folder / f".{name}.{secrets.token_hex(4)}.restyle-part"
             shutil.copyfile(src, part)
             os.replace(part, dst)
         linked += 1
     return linked
 
 
+def _replace_with(src: Path, dst: Path) -> None:
+    """``dst`` becomes ``src`` in one step (a link beside it, renamed over it)."""
+    part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.restyle-part")
+    try:
+        os.link(src, part)
+    except OSError:
+        shutil.copyfile(src, part)
+    os.replace(part, dst)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _style_chunk(
     job_type,
     fields: dict,
     chunk: Chunk,
-    output: str,
-    suffix: str,
+    landing: Landing,
     counter,
     tail: bool = False,
     cuts: tuple[int, ...] = (),
@@ -161,8 +209,7 @@ def _style_chunk(
     if cwd is not None:
         with contextlib.suppress(OSError):  # not on this node: absolute paths still work
             os.chdir(cwd)
-    out = Path(output)
-    staging = chunk_output_folder(out, chunk)
+    staging = chunk_output_folder(landing.folder, chunk)
     job = job_type(
         **fields,
         output=staging,
@@ -180,7 +227,7 @@ def _style_chunk(
     try:
         result = job.run(progress=report)
     finally:  # also on cancel: every finished frame is kept
-        link_owned_frames(staging, out, chunk, suffix)
+        link_owned_frames(staging, landing, chunk)
     counter.report.remote(key, len(chunk))
     return {
         "backend": result.backend,
@@ -255,7 +302,7 @@ def job_fields(job) -> dict:
         else os.path.abspath(job.source)
     )
     fields["job_type"] = type(job)  # StyleJob, MatteJob: the task runs the same kind of job
-    fields["format"] = "png"
+    fields["format"] = job.format  # the twin's: the output's image format, or PNG for a movie
     fields["overwrite"] = False
     fields["measure"] = False
     return fields
@@ -272,14 +319,14 @@ def run_chunks(
     ray,
     fields: dict,
     plan: Plan,
-    output: Path,
+    landing: Landing,
     *,
     num_gpus: float = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     reports: list[dict] | None = None,
 ) -> list[dict]:
-    """Run every chunk of ``plan`` as a retried Ray task; frames land in ``output``. Returns
+    """Run every chunk of ``plan`` as a retried Ray task; frames land at ``landing``. Returns
     what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
     finish (so a cancelled run keeps those of its finished chunks)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -288,7 +335,7 @@ def run_chunks(
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
-    todo = [c for c in plan.chunks if not _owned_written(output, c)]
+    todo = [c for c in plan.chunks if not _owned_written(landing, c)]
     for chunk in set(plan.chunks) - set(todo):  # a rerun: nothing left to make there
         board.report.remote(chunk.start, len(chunk))
     pending = [
@@ -296,8 +343,7 @@ def run_chunks(
             job_type,
             fields,
             c,
-            str(output),
-            ".png",
+            landing.of(c),
             board,
             _same_shot_follows(plan, c),
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
@@ -321,13 +367,14 @@ def run_chunks(
         raise
     finally:
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
-            link_owned_frames(chunk_output_folder(output, chunk), output, chunk, ".png")
+            staging = chunk_output_folder(landing.folder, chunk)
+            link_owned_frames(staging, landing.of(chunk), chunk)
     return reports
 
 
-def _owned_written(output: Path, chunk: Chunk) -> bool:
+def _owned_written(landing: Landing, chunk: Chunk) -> bool:
     """Every frame the chunk owns is in the output already (a finished run's rerun)."""
-    return all((output / f"{i:06d}.png").is_file() for i in range(chunk.start, chunk.end + 1))
+    return all(landing.written(i) for i in range(chunk.start, chunk.end + 1))
 
 
 def _what_ran(result, reports: list[dict]) -> None:
@@ -412,7 +459,10 @@ def run_on_ray(
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
     folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
-    twin = dataclasses.replace(job, output=folder, format="png", overwrite=False)
+    # Frames in the output's own format (a movie's: PNG, muxed at the end); --overwrite
+    # replaces older frames there as new ones land, as on one machine.
+    fmt = "png" if checked.format.movie else checked.format.id
+    twin = dataclasses.replace(job, output=folder, format=fmt)
     if getattr(twin, "replace", None) and twin.background_start is None:
         twin.background_start = checked.start  # each chunk lays the clip from the run's start
     frames_plan = twin.validate()
@@ -468,8 +518,12 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         "temporal": job.temporal,
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
-    _Manifest(folder, frames_plan.key, record).save()
-    already = _finished(folder, plan)
+    manifest = _Manifest(folder, frames_plan.key, record)
+    if manifest.stale:  # --overwrite: chunks staged with the older settings go too
+        sweep_staging(folder)
+    manifest.save()
+    landing = Landing(folder, frames_plan.format.suffix, frozenset(manifest.stale))
+    already = _finished(landing, plan)
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
     # never the words asked for ('auto') as if they had run.
     result = JobResult(Path(job.output), style=frames_plan.style.id)
@@ -480,7 +534,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             ray,
             job_fields(twin),
             plan,
-            folder,
+            landing,
             num_gpus=default_gpus(job.device),
             progress=progress,
             cancel=cancel,
@@ -489,7 +543,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
     _what_ran(result, reports)
-    done = _finished(folder, plan)
+    landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
+    done = _finished(landing, plan)
     result.written, result.reused = len(done - already), len(done & already)
     _warn_once(result, frames_plan, plan, reports)
     if not result.cancelled:
@@ -502,8 +557,26 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     return result
 
 
-def _finished(folder: Path, plan: Plan) -> set[int]:
-    return {i for i in range(plan.start, plan.end + 1) if (folder / f"{i:06d}.png").is_file()}
+def _finished(landing: Landing, plan: Plan) -> set[int]:
+    return {i for i in range(plan.start, plan.end + 1) if landing.written(i)}
+
+
+def _record_replaced(manifest, landing: Landing, plan: Plan, finished: bool) -> Landing:
+    """The manifest after the chunks: the older frames the run replaced are no longer stale
+    (all those in the range once every chunk has finished; then the rest of the older
+    settings' frames are deleted, as on one machine). Returns the landing as it now is."""
+    for chunk in plan.chunks:
+        staging = chunk_output_folder(landing.folder, chunk)
+        for index in range(chunk.start, chunk.end + 1):
+            name = landing.name(index)
+            here = landing.folder / name
+            if name in manifest.stale and (finished or _same_file(staging / name, here)):
+                manifest.stale.discard(name)
+    if finished:
+        manifest.finish()
+    else:
+        manifest.save()
+    return dataclasses.replace(landing, stale=frozenset(manifest.stale))
 
 
 def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:

@@ -447,6 +447,72 @@ def test_a_second_ray_stabilisation_into_the_same_output_is_refused_before_track
         assert not tracked and not list(folder.iterdir())
 
 
+def test_a_ray_run_writes_the_asked_format_and_overwrites_like_one_machine(cluster, tmp_path):
+    """--ray wrote PNG frames whatever --format said (jpg, tif), and refused --overwrite
+    with 'holds frames made with other settings; ... use --overwrite'. Now the frames are in
+    the asked format, and --overwrite replaces the older ones as new ones land, then deletes
+    the older settings' frames outside the range, as a one-machine run does."""
+    import json
+
+    from restyle.core.job import MANIFEST
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import STAGING, run_on_ray
+
+    from clips import encode_clip, pan_frames
+
+    rng = np.random.default_rng(5)
+    shaky = [np.roll(f, tuple(rng.integers(-3, 4, 2)), axis=(0, 1)) for f in pan_frames(12)]
+    clip = encode_clip(tmp_path / "shaky.mkv", shaky, codec="ffv1")
+    out = tmp_path / "ray"
+    first = run_on_ray(StabilizeJob(clip, out, format="tif"), cluster.address, max_frames=4)
+    assert first.written == 12 and sorted(p.name for p in out.glob("0*")) == [
+        f"{i:06d}.tif" for i in range(12)
+    ]
+    again = StabilizeJob(clip, out, format="tif", end=7, crop=0.2, overwrite=True)
+    result = run_on_ray(again, cluster.address, max_frames=3)
+    assert (result.written, result.reused, result.cancelled) == (8, 0, False)
+    local = StabilizeJob(clip, tmp_path / "local", format="tif", end=7, crop=0.2).run()
+    assert sorted(p.name for p in out.glob("0*")) == [f.name for f in local.frame_files]
+    for a in local.frame_files:
+        ours = next(iter(decode_range(out / a.name, 0, 0)))
+        assert np.array_equal(next(iter(decode_range(a, 0, 0))), ours), a.name
+    assert json.loads((out / MANIFEST).read_text())["stale"] == []
+    assert not (out / STAGING).exists()
+
+
+def test_an_overwrite_cancelled_mid_run_keeps_the_older_frames_it_did_not_replace(tmp_path):
+    """A cancelled --overwrite run: the frames its finished chunks replaced are current,
+    the older ones it did not reach stay, marked stale (never reused, replaced later)."""
+    from restyle.core.job import _Manifest
+    from restyle.core.ray_runner import (
+        Landing,
+        _finished,
+        _record_replaced,
+        chunk_output_folder,
+        link_owned_frames,
+    )
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for i in range(6):
+        (out / f"{i:06d}.png").write_bytes(b"old")
+    _Manifest(out, "old", {}).save()
+    manifest = _Manifest(out, "new", {})
+    assert len(manifest.stale) == 6
+    plan = plan_chunks(0, 5, [], max_frames=3, warmup=0)
+    landing = Landing(out, ".png", frozenset(manifest.stale))
+    staging = chunk_output_folder(out, plan.chunks[0])
+    staging.mkdir(parents=True)
+    for i in range(3):
+        (staging / f"{i:06d}.png").write_bytes(b"new")
+    for _ in range(2):  # a retried task links again: nothing changes
+        link_owned_frames(staging, landing.of(plan.chunks[0]), plan.chunks[0])
+    landing = _record_replaced(manifest, landing, plan, finished=False)
+    assert _finished(landing, plan) == {0, 1, 2}
+    assert [(out / f"{i:06d}.png").read_bytes() for i in range(6)] == [b"new"] * 3 + [b"old"] * 3
+    assert sorted(_Manifest(out, "new", {}).stale) == [f"{i:06d}.png" for i in range(3, 6)]
+
+
 def json_kinds(record: dict) -> dict:
     """Each key's kind of value: null, empty, or its JSON type (what a pipeline script reads)."""
     return {
