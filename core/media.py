@@ -448,7 +448,7 @@ def shift_timecode(timecode: str, frames: int, fps: Fraction) -> str:
     each tenth, as cameras count."""
     hours, minutes, seconds, mark, number = _TIMECODE.match(timecode).groups()  # type: ignore[union-attr]
     nominal = max(1, round(fps))
-    drop = nominal // 15 if mark == ";" else 0
+    drop = nominal // 15 if mark == ";" and nominal % 30 == 0 else 0  # only 29.97, 59.94
     all_minutes = 60 * int(hours) + int(minutes)
     count = (60 * all_minutes + int(seconds)) * nominal + int(number)
     count -= drop * (all_minutes - all_minutes // 10)

@@ -171,6 +171,7 @@ def test_a_movie_starts_at_the_sources_timecode_of_its_first_frame(tmp_path, lib
         ("00:00:59;59", 1, Fraction(60000, 1001), "00:01:00;04"),
         ("23:59:59:23", 1, Fraction(24), "00:00:00:00"),
         ("01:00:00:00", 36, Fraction(24000, 1001), "01:00:01:12"),
+        ("00:00:59;23", 1, Fraction(24000, 1001), "00:01:00;00"),  # no drop-frame at 23.976
     ],
 )
 def test_timecode_counts_as_cameras_do(timecode, frames, fps, expected):
