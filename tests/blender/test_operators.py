@@ -516,19 +516,18 @@ def test_a_strip_under_a_speed_effect_is_refused(scene, saved, media, sequencer_
     movie = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
     for strip in all_strips(scene):
         strip.select = strip == movie
-    scene.sequence_editor.active_strip = movie
     with sequencer_override(scene, sequencer_area):
         assert bpy.ops.sequencer.meta_make() == {"FINISHED"}  # the effect may take a meta
-        meta = movie.parent_meta()
-        for strip in all_strips(scene):
-            strip.select = strip == meta
-        scene.sequence_editor.active_strip = meta
-        result = bpy.ops.sequencer.effect_strip_add(type="SPEED", **compat.strip_add_kwargs())
-    assert result == {"FINISHED"}
-    speed = scene.sequence_editor.active_strip
+    speed = top_strips(scene.sequence_editor).new_effect(
+        "Speed",
+        "SPEED",
+        3,
+        **compat.effect_span(1, 24),
+        **compat.effect_inputs(movie.parent_meta()),
+    )
     speed.speed_control, speed.speed_factor = "MULTIPLY", 2.0
     names = sorted(all_strips(scene).keys())
-    with pytest.raises(RuntimeError, match=f"retimed by the speed effect '{speed.name}'; style"):
+    with pytest.raises(RuntimeError, match="retimed by the speed effect 'Speed'; style it first"):
         bpy.ops.restyle.apply_style(strip=movie.name, style=STYLE)
     assert sorted(all_strips(scene).keys()) == names and not (saved / "restyle").exists()
 
