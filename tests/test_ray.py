@@ -513,6 +513,23 @@ def test_an_overwrite_cancelled_mid_run_keeps_the_older_frames_it_did_not_replac
     assert sorted(_Manifest(out, "new", {}).stale) == [f"{i:06d}.png" for i in range(3, 6)]
 
 
+def test_a_ray_stabilisation_cancelled_while_tracking_is_a_cancelled_run(cluster, tmp_path):
+    """Ctrl-C while the driver tracked ended --ray with 'restyle: error: cancelled while
+    tracking' (exit 2); it is a cancelled run, as on one machine: nothing written, no folder."""
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.progress import CancelToken
+    from restyle.core.ray_runner import run_on_ray
+
+    from clips import encode_clip, pan_frames
+
+    clip = encode_clip(tmp_path / "shaky.mkv", pan_frames(8), codec="ffv1")
+    cancel = CancelToken()
+    cancel.cancel()
+    job = StabilizeJob(clip, tmp_path / "out")
+    result = run_on_ray(job, cluster.address, cancel=cancel)
+    assert result.cancelled and result.written == 0 and not (tmp_path / "out").exists()
+
+
 def json_kinds(record: dict) -> dict:
     """Each key's kind of value: null, empty, or its JSON type (what a pipeline script reads)."""
     return {
