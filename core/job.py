@@ -270,8 +270,11 @@ class StyleJob:
         then says what a run would do with the output, ``outlook``, rather than fail)."""
         from .media import probe
 
-        if self.format is None:  # as the command line reads OUTPUT
+        if self.format is None or self.format == getattr(self, "_derived_format", None):
+            # As the command line reads OUTPUT, again when it changed (a job run into a movie,
+            # then into a folder, kept the movie's format and wrote 'folder.mp4').
             self.format = "png" if self.output is None else format_for_output(self.output)
+            self._derived_format = self.format
         self._check_options()
         fmt = output_format(self.format)
         style = self._style_info()

@@ -97,6 +97,20 @@ def test_one_job_object_runs_twice_and_after_a_change(clip, tmp_path):
     assert frames(tmp_path / "out") == frames(tmp_path / "other")
 
 
+def test_one_job_object_runs_into_a_movie_then_a_folder(clip, tmp_path):
+    """The format read from the first output stayed: the job pointed at a folder next wrote
+    'frames.mp4'. A format given outright stays."""
+    job = StabilizeJob(clip, tmp_path / "a.mkv", end=3)
+    assert job.run().output == tmp_path / "a.mkv"
+    job.output = tmp_path / "frames"
+    assert job.run().output == tmp_path / "frames" and len(frames(tmp_path / "frames")) == 4
+    given = StabilizeJob(clip, tmp_path / "b", end=3, format="tif")
+    given.run()
+    given.output = tmp_path / "c"
+    given.run()
+    assert len(list((tmp_path / "c").glob("*.tif"))) == 4
+
+
 def test_a_job_run_from_another_working_folder_reads_its_paths_there(tmp_path, monkeypatch):
     """A job validated in one working folder, then run from another, ran the first folder's
     plan (its clip's length and size) over the second's files; relative paths are read where
