@@ -212,7 +212,7 @@ class StyleJob:
     device: str = "auto"
     precision: str = "auto"
     format: str | None = None  # None: from the output's extension (.mp4 h264...), else png
-    library: StyleLibrary | None = None
+    library: StyleLibrary | str | os.PathLike | None = None  # a folder: StyleLibrary(folder)
     fps: Fraction | float | None = None
     batch_size: int | None = None
     overwrite: bool = False
@@ -247,6 +247,10 @@ class StyleJob:
     def _library(self) -> StyleLibrary:
         if self.library is None:
             self.library = StyleLibrary()
+        elif isinstance(self.library, str | os.PathLike):  # a script's library folder
+            self.library = StyleLibrary(self.library)
+        elif not isinstance(self.library, StyleLibrary):
+            raise RestyleError(f"library must be a StyleLibrary or a folder, got {self.library!r}")
         return self.library
 
     def _fingerprint(self) -> tuple:

@@ -73,6 +73,16 @@ def test_temporal_outside_0_to_1_is_refused(clip, tmp_path, library):
         assert shown is None or str(error.value).endswith(f"got {shown}")
 
 
+def test_the_library_may_be_given_as_a_folder(clip, tmp_path, library):
+    """library='/path/to/styles' failed with "'str' object has no attribute 'resolve'"."""
+    from restyle.core.job import StyleJob
+
+    job = StyleJob(clip, tmp_path / "o", "comic-ink", library=str(library.root))
+    assert job.validate().style.id == "comic-ink" and job.library.root == library.root
+    with pytest.raises(RestyleError, match="library must be a StyleLibrary or a folder"):
+        StyleJob(clip, tmp_path / "o", "comic-ink", library=5).validate()
+
+
 def test_a_matte_keyframe_is_a_whole_frame_of_a_dict(clip, tmp_path):
     """keyframes=[(3, 'x.png')] raised AttributeError ('list' has no 'items'); frame 3.5
     was read as frame 3."""
