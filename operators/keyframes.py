@@ -68,9 +68,8 @@ def settle_shared_keys(settings) -> None:
     """Blender's split (K) and duplicate (Shift-D, paste) copy a strip's ID properties, key
     included, so strips come to share keyframes (each lists those it shows meanwhile:
     ``RESTYLE_PG_keyframe.belongs_to``). Before a keyframe write they part ways: the first
-    strip keeps the key; each other one takes a fresh key and the keyframes it shows
-    (copies of those the first strip shows too), so a split part gets the keyframes of its
-    frames and a duplicate in place a copy of all."""
+    strip keeps the key and each other one takes a fresh key with the keyframes it shows,
+    so a split part gets the keyframes of its frames and a copy in place a copy of all."""
     editor = settings.id_data.sequence_editor
     if editor is None:
         return
@@ -79,48 +78,62 @@ def settle_shared_keys(settings) -> None:
         if key := strip.get(STRIP_KEY):
             by_key.setdefault(key, []).append(strip)
     for key, strips in by_key.items():
-        owner = _first_strip(settings, key, strips)
-        for twin in strips:
-            if twin.name != owner.name:
-                _separate(settings, key, owner, twin)
+        if len(strips) > 1:
+            _part_ways(settings, key, strips)
+
+
+def _part_ways(settings, key: str, strips: list) -> None:
+    """Each keyframe of ``key`` stays with the first strip where it shows or where no strip
+    shows it; every other strip showing it gets one (the keyframe itself if the first
+    strip does not show it, else a copy). A strip keeps the export folder only when it
+    shows no frame of a strip keeping it (paintings are named by frame)."""
+    first = _first_strip(settings, key, strips)
+    others = [s for s in strips if s.name != first.name]
+    fresh = {s.name: uuid.uuid4().hex for s in others}
+    shown = {s.name: compat.shown_frames(s) for s in strips}
+    copies = []
+    for item in settings.keyframes:
+        if item.key != key:
+            continue
+        showing = [s.name for s in others if _within(shown[s.name], item.frame)]
+        if showing and not _within(shown[first.name], item.frame):
+            name, *showing = showing
+            item.key, item.strip = fresh[name], name
+        copies += [(fresh[name], name, item.frame) for name in showing]
+    for copy in copies:  # added after the loop: adding may move the items in memory
+        item = settings.keyframes.add()
+        item.key, item.strip, item.frame = copy
+    keeping = [shown[first.name]]
+    for strip in others:
+        strip[STRIP_KEY] = fresh[strip.name]
+        if any(_overlap(shown[strip.name], kept) for kept in keeping):
+            if KEYFRAME_FOLDER in strip:
+                del strip[KEYFRAME_FOLDER]
+        else:
+            keeping.append(shown[strip.name])
+
+
+def _within(span: tuple[int, int], frame: int) -> bool:
+    return span[0] <= frame <= span[1]
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def _first_strip(settings, key: str, strips: list):
     """Of strips sharing ``key``: the one its keyframes were last written under; else (it
     was renamed since) the one whose name the others extend ('Interview' of
     'Interview.001': Blender names a split part or copy so)."""
-    if len(strips) > 1:
-        named = {k.strip for k in settings.keyframes if k.key == key}
-        names = {s.name for s in strips}
-        for strip in strips:
-            if strip.name in named:
-                return strip
-        for strip in strips:
-            if not any(strip.name.startswith(f"{n}.") for n in names - {strip.name}):
-                return strip
+    named = {k.strip for k in settings.keyframes if k.key == key}
+    names = {s.name for s in strips}
+    for strip in strips:
+        if strip.name in named:
+            return strip
+    for strip in strips:
+        if not any(strip.name.startswith(f"{n}.") for n in names - {strip.name}):
+            return strip
     return strips[0]
-
-
-def _separate(settings, key: str, owner, twin) -> None:
-    """Give ``twin`` a fresh key and the keyframes of ``key`` it shows: moved where
-    ``owner`` does not show them, copied where it does. It keeps the export folder only
-    when it shows none of ``owner``'s frames (a split part: paintings are named by frame)."""
-    fresh = uuid.uuid4().hex
-    mine, theirs = compat.shown_frames(twin), compat.shown_frames(owner)
-    copies = []
-    for item in settings.keyframes:
-        if item.key != key or not mine[0] <= item.frame <= mine[1]:
-            continue
-        if theirs[0] <= item.frame <= theirs[1]:
-            copies.append(item.frame)
-        else:
-            item.key, item.strip = fresh, twin.name
-    for frame in copies:  # added after the loop: adding may move the items in memory
-        item = settings.keyframes.add()
-        item.key, item.strip, item.frame = fresh, twin.name, frame
-    twin[STRIP_KEY] = fresh
-    if mine[0] <= theirs[1] and theirs[0] <= mine[1] and KEYFRAME_FOLDER in twin:
-        del twin[KEYFRAME_FOLDER]
 
 
 def add_keyframes(settings, strip: str, frames) -> int:

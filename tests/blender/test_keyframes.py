@@ -358,6 +358,35 @@ def test_blenders_own_split_gives_each_part_its_keyframes(scene, media, sequence
     assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [14, 20]]
 
 
+def test_a_duplicate_then_a_split_before_any_edit(scene, media, sequencer_area):
+    """Three strips share a key: a copy above the source, then the source split. Each lists
+    the keyframes it shows, and keeps them when the first edit parts them (the copy took
+    the right part's keyframe away from it)."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    settings = scene.restyle
+    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 9, 20])
+    with sequencer_override(scene, sequencer_area):
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
+        copy = scene.sequence_editor.active_strip
+        copy.channel = 2
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        source.select = True
+        assert bpy.ops.sequencer.split(frame=12, type="SOFT", side="RIGHT") == {"FINISHED"}
+    (right,) = [s for s in all_strips(scene) if s.channel == 1 and s != source]
+    listed = {s.name: settings.strip_keyframes(s.name) for s in (source, right, copy)}
+    assert list(listed.values()) == [[6, 9], [20], [6, 9, 20]]
+    scene.sequence_editor.active_strip = right
+    scene.frame_set(14)
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+    listed = {s.name: settings.strip_keyframes(s.name) for s in (source, right, copy)}
+    assert list(listed.values()) == [[6, 9], [14, 20], [6, 9, 20]]
+
+
 def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media, sequencer_area):
     """Renamed, then duplicated before any keyframe edit: the keyframes were last written
     under the old name, so whichever strip was edited first was taken for the copy; the
