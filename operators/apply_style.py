@@ -136,7 +136,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         from .matte import MATTE_OF
 
         strip = super()._make_strip(request)
-        editor = bpy.data.scenes[request.scene].sequence_editor
+        editor = strip.id_data.sequence_editor
         source = compat.all_strips(editor).get(request.source.name)
         if source is not None and source.get(MATTE_OF) is not None:
             strip[MATTE_OF] = source[MATTE_OF]

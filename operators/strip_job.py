@@ -34,6 +34,7 @@ class Span:
     first: int
     last: int
     shown: list[int]  # the source frame at each scene frame first..last
+    scene_uid: int = 0  # the scene's session_uid: it stays when the scene is renamed
 
     def movie_name(self, suffix: str) -> str:
         """A movie output's file name; refused where the strip does not play its frames
@@ -100,7 +101,7 @@ class StripJob(ModalJob):
             shown = source.frames(first, last)
         except ValueError:
             raise RestyleError(f"'{source.name}' has no frames to show") from None
-        return scene, Span(scene.name, source, first, last, shown)
+        return scene, Span(scene.name, source, first, last, shown, scene.session_uid)
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
         """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
@@ -183,7 +184,7 @@ class StripJob(ModalJob):
         return {"FINISHED"}
 
     def _make_strip(self, request: Request):
-        scene = bpy.data.scenes.get(request.scene)
+        scene = _scene_of(request)
         if scene is None or scene.sequence_editor is None:
             raise RestyleError(
                 f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
@@ -217,6 +218,14 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
+
+
+def _scene_of(request: Request):
+    """The job's scene, even if renamed while the job ran (editing goes on meanwhile)."""
+    for scene in bpy.data.scenes:
+        if scene.session_uid == request.scene_uid:
+            return scene
+    return bpy.data.scenes.get(request.scene)
 
 
 def _moved_by(scene, source, request: Request) -> int:

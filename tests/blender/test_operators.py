@@ -489,6 +489,29 @@ def test_a_source_moved_during_the_run_gets_its_strip_on_top(
     check_alignment(scene, source, styled, range(12, 36), reference(media["clip24"]))
 
 
+def test_a_scene_renamed_during_the_run_gets_its_strip(scene, saved, media, monkeypatch):
+    """The scene was looked up by name at the end of the run: renamed meanwhile, Apply said
+    'scene ... is gone' and made no strip."""
+    import bpy
+
+    job = ext("core.job")
+    source = add_images(scene, media["images"], frame_start=1)
+    name, run = scene.name, job.StyleJob.run
+
+    def rename_then_run(self, *args, **kwargs):
+        scene.name = "Renamed"
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(job.StyleJob, "run", rename_then_run)
+    try:
+        assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {
+            "FINISHED"
+        }
+        assert scene.sequence_editor.active_strip.name == f"{source.name}.{STYLE_NAME}"
+    finally:
+        scene.name = name
+
+
 def test_a_retimed_strip_is_refused(scene, saved, media, sequencer_area):
     """The README lists retimed strips as refused; nothing tested it. Retimed to half speed,
     Blender shows each source frame twice: Restyle says why it cannot and changes nothing."""
