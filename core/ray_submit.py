@@ -10,6 +10,7 @@ Source, output and style library must be on a file system the cluster sees under
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shlex
 import time
@@ -44,8 +45,12 @@ def dashboard_url(address: str) -> str:
 
 
 def stylize_command(job, python: str = "python") -> list[str]:
-    """The ``restyle stylize`` command line that runs ``job`` (a placed StyleJob)."""
-    args = [python, "-m", "restyle", "stylize", str(job.source), "-o", str(job.output)]
+    """The ``restyle stylize`` command line that runs ``job`` (a placed StyleJob). Paths are
+    absolute: the cluster runs it from a working folder of its own."""
+    if job.output is None:
+        raise RestyleError("no output given")
+    output = os.path.abspath(job.output)
+    args = [python, "-m", "restyle", "stylize", source_argument(job.source), "-o", output]
     args += ["-s", str(job.style), "--start", str(job.start), "--format", job.format]
     if job.end is not None:
         args += ["--end", str(job.end)]
@@ -64,6 +69,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args += ["--carry", repr(job.carry)]
     if job.preserve_colors:
         args.append("--preserve-colors")
+    if job.lookahead is False:
+        args.append("--no-lookahead")
     if job.overwrite:
         args.append("--overwrite")
     if not job.audio:
@@ -71,6 +78,29 @@ def stylize_command(job, python: str = "python") -> list[str]:
     if job.library is not None:
         args += ["--library", str(job.library.root)]
     return [*args, "--ray", "auto", "--json"]
+
+
+def source_argument(source) -> str:
+    """``INPUT`` for the command line: a movie or folder as an absolute path, and an image
+    strip's list of files as their folder when they are its whole sequence (the list was
+    written as "[PosixPath(...), ...]"); any other list is refused, naming why."""
+    if not isinstance(source, list | tuple):
+        return os.path.abspath(source)
+    from .media import probe
+
+    files = [Path(f).absolute() for f in source]
+    folder = files[0].parent
+    try:
+        whole = [Path(f).absolute() for f in probe(folder).files] == files
+    except RestyleError:
+        whole = False
+    if not whole:
+        raise RestyleError(
+            f"a Ray cluster reads a movie or a whole folder of frames; these {len(files)} "
+            f"images are not all of {folder}'s sequence in order: render them to a folder "
+            "of their own, or run on this machine"
+        )
+    return str(folder)
 
 
 def _request(url: str, data: dict | None = None, method: str | None = None) -> dict:
@@ -131,6 +161,9 @@ class RaySubmission:
     address: str
     python: str = "python"
     poll_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        stylize_command(self.job, self.python)  # a source the command cannot take: now
 
     def run(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None):
         base = dashboard_url(self.address)

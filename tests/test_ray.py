@@ -644,3 +644,28 @@ def test_a_lost_node_leaves_the_json_on_stdout_alone(library, tmp_path):
     assert proc.returncode == 0, stderr
     assert json.loads(stdout)["written"] == 40, stdout
     assert "retries remaining" in stderr  # a chunk really was lost and retried
+
+
+def test_an_image_strips_files_are_submitted_as_their_folder(tmp_path, monkeypatch):
+    """Blender's Ray submission of an image strip (a list of files) put
+    "[PosixPath('...'), ...]" on the command line as INPUT; the whole sequence is now its
+    folder, another list is refused before anything is submitted; paths are absolute."""
+    import cv2
+
+    from restyle.core.errors import RestyleError
+    from restyle.core.job import StyleJob
+    from restyle.core.ray_submit import RaySubmission, stylize_command
+
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    files = []
+    for i in range(4):
+        files.append(shot / f"frame_{i:04d}.png")
+        cv2.imwrite(str(files[-1]), np.full((32, 48, 3), 40 * i, np.uint8))
+    monkeypatch.chdir(tmp_path)
+    job = StyleJob(files, "styled", "comic-ink", lookahead=False)
+    command = stylize_command(job)
+    assert command[4:7] == [str(shot), "-o", str(tmp_path / "styled")]
+    assert "--no-lookahead" in command
+    with pytest.raises(RestyleError, match="not all of .*shot's sequence"):
+        RaySubmission(StyleJob(files[1:3], "styled", "comic-ink"), "127.0.0.1:1")
