@@ -21,7 +21,7 @@ from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from ..props import STRIP_KEY
-from .modal_job import JobRequest, ModalJob, SequencerOperator, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
@@ -346,7 +346,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
             "finding shots",
             len(shown),
             "shots",
-            data=(scene.name, first),
+            data=(scene.name, scene.session_uid, first),
         )
 
     def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
@@ -357,8 +357,8 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         if value is None:
             RUN.end(CANCELLED, "Suggest keyframes cancelled")
             return {"CANCELLED"}
-        scene_name, first = request.data
-        scene = bpy.data.scenes.get(scene_name)
+        scene_name, uid, first = request.data
+        scene = find_scene(scene_name, uid)
         if scene is None:
             RUN.end(FAILED, f"Failed: scene '{scene_name}' is gone")
             return {"CANCELLED"}

@@ -144,6 +144,15 @@ class ModalJob(SequencerOperator):
                 RUN.end(FAILED, "Failed: internal error (see the console)")
 
 
+def find_scene(name: str, uid: int):
+    """A job's scene when it ends, by its ``session_uid`` (editing goes on while the job
+    runs: it may have been renamed), else by name."""
+    for scene in bpy.data.scenes:
+        if scene.session_uid == uid:
+            return scene
+    return bpy.data.scenes.get(name)
+
+
 def redraw_sequencers(context) -> None:
     for window in context.window_manager.windows:
         for area in window.screen.areas:

@@ -19,7 +19,7 @@ from bpy.props import IntProperty
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
-from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
@@ -184,7 +184,7 @@ class StripJob(ModalJob):
         return {"FINISHED"}
 
     def _make_strip(self, request: Request):
-        scene = _scene_of(request)
+        scene = find_scene(request.scene, request.scene_uid)
         if scene is None or scene.sequence_editor is None:
             raise RestyleError(
                 f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
@@ -218,14 +218,6 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
-
-
-def _scene_of(request: Request):
-    """The job's scene, even if renamed while the job ran (editing goes on meanwhile)."""
-    for scene in bpy.data.scenes:
-        if scene.session_uid == request.scene_uid:
-            return scene
-    return bpy.data.scenes.get(request.scene)
 
 
 def _moved_by(scene, source, request: Request) -> int:

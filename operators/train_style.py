@@ -32,7 +32,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from .keyframes import active_source, keyframe_folder, source_index
-from .modal_job import JobRequest, ModalJob, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips
@@ -265,7 +265,12 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             preview=PreviewSlot(),
         )
         return JobRequest(
-            job, source.name, name, max(1, int(np.ceil(budget))), "train", data=scene.name
+            job,
+            source.name,
+            name,
+            max(1, int(np.ceil(budget))),
+            "train",
+            data=(scene.name, scene.session_uid),
         )
 
     def _styled(self, scene, source, settings, frames) -> dict[int, Path]:
@@ -292,7 +297,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         cancelled = RUN.token is not None and RUN.token.cancelled
         name = request.job.name
         CATALOG.reload(library_root(context))
-        scene = bpy.data.scenes.get(request.data)
+        scene = find_scene(*request.data)
         if scene is not None and any(item[0] == name for item in CATALOG.items):
             scene.restyle.style = name  # the picker shows the new style, ready to apply
         progress = RUN.progress

@@ -236,6 +236,28 @@ def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_
     assert all(8 <= k <= 22 for k in keyframes)
 
 
+def test_suggest_in_a_scene_renamed_meanwhile(scene, media, sequencer_area, monkeypatch):
+    """Editing goes on while Suggest Keyframes runs: a scene renamed meanwhile was 'gone'
+    at the end, and its cuts and keyframes were lost."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
+    name, run = scene.name, keyframes.ShotJob.run
+
+    def rename_then_run(self, *args, **kwargs):
+        scene.name = "Renamed"
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(keyframes.ShotJob, "run", rename_then_run)
+    try:
+        assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+        assert [(m.name, m.frame) for m in scene.timeline_markers] == [("cut", 15)]
+        assert scene.restyle.strip_keyframes(source.name)
+    finally:
+        scene.name = name
+
+
 def test_suggest_on_a_reversed_image_strip(scene, tmp_path):
     import bpy
 
