@@ -20,6 +20,7 @@ from vse import (
     add_images,
     add_movie,
     all_strips,
+    during_the_run,
     ext,
     sequencer_override,
     shown_frames,
@@ -241,15 +242,13 @@ def test_suggest_in_a_scene_renamed_meanwhile(scene, media, sequencer_area, monk
     at the end, and its cuts and keyframes were lost."""
     import bpy
 
-    keyframes = ext("operators.keyframes")
     source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
-    name, run = scene.name, keyframes.ShotJob.run
+    name = scene.name
 
-    def rename_then_run(self, *args, **kwargs):
+    def rename():
         scene.name = "Renamed"
-        return run(self, *args, **kwargs)
 
-    monkeypatch.setattr(keyframes.ShotJob, "run", rename_then_run)
+    during_the_run(monkeypatch, ext("operators.keyframes").ShotJob, rename)
     try:
         assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
         assert [(m.name, m.frame) for m in scene.timeline_markers] == [("cut", 15)]
@@ -332,26 +331,49 @@ def test_keyframes_follow_a_renamed_strip(scene, media, sequencer_area):
     assert settings.strip_keyframes("Interview") == [6, 9]
 
 
+def keyed_source(scene, media, area, frames):
+    """The index clip from frame 5 with keyframes at ``frames``."""
+    source = add_movie(scene, area, media["index"], frame_start=5)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, frames)
+    return source
+
+
+def on_alone(scene, area, strip, operator, **options):
+    """Run a Sequencer operator (``sequencer.split``, ``duplicate``) on ``strip`` alone;
+    returns the strip active afterwards (a duplicate's copy)."""
+    import bpy
+
+    with sequencer_override(scene, area):
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        strip.select = True
+        scene.sequence_editor.active_strip = strip
+        assert operator(**options) == {"FINISHED"}
+    return scene.sequence_editor.active_strip
+
+
+def add_keyframe_at(scene, area, strip, frame):
+    import bpy
+
+    scene.sequence_editor.active_strip = strip
+    scene.frame_set(frame)
+    with sequencer_override(scene, area):
+        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+
+
 def test_painted_keyframes_follow_a_renamed_strip(scene, saved, media, sequencer_area):
     """The export folder was named by the strip's current name: after a rename Export wrote a
     new folder and Train looked there, not at the paintings. A duplicate paints apart."""
     import bpy
 
     keyframes = ext("operators.keyframes")
-    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    source = keyed_source(scene, media, sequencer_area, [6, 9])
     first = source.name
-    keyframes.add_keyframes(scene.restyle, first, [6, 9])
     assert bpy.ops.restyle.export_keyframes(strip=first, load=False) == {"FINISHED"}
     folder = keyframes.keyframe_folder(first, scene)[0]
     assert sorted(p.name for p in folder.iterdir()) == ["0006.png", "0009.png"]
     source.name = "Interview"
     assert keyframes.keyframe_folder("Interview", scene)[0] == folder
-    with sequencer_override(scene, sequencer_area):
-        bpy.ops.sequencer.select_all(action="DESELECT")
-        source.select = True
-        scene.sequence_editor.active_strip = source
-        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
-    copy = scene.sequence_editor.active_strip
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
     assert bpy.ops.restyle.export_keyframes(strip=copy.name, load=False) == {"FINISHED"}
     assert keyframes.keyframe_folder(copy.name, scene)[0] != folder
     assert keyframes.keyframe_folder("Interview", scene)[0] == folder
@@ -365,18 +387,13 @@ def test_blenders_own_split_gives_each_part_its_keyframes(scene, media, sequence
     the keyframes it shows, its own from then on, as Restyle's Split at Cuts does."""
     import bpy
 
-    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
-    settings = scene.restyle
-    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 9, 20])
-    with sequencer_override(scene, sequencer_area):
-        bpy.ops.sequencer.select_all(action="DESELECT")
-        source.select = True
-        assert bpy.ops.sequencer.split(frame=12, type=kind, side="RIGHT") == {"FINISHED"}
-        left, right = sorted(all_strips(scene), key=lambda s: shown_frames(s)[0])
-        assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [20]]
-        scene.sequence_editor.active_strip = right
-        scene.frame_set(14)
-        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+    source, settings = keyed_source(scene, media, sequencer_area, [6, 9, 20]), scene.restyle
+    on_alone(
+        scene, sequencer_area, source, bpy.ops.sequencer.split, frame=12, type=kind, side="RIGHT"
+    )
+    left, right = sorted(all_strips(scene), key=lambda s: shown_frames(s)[0])
+    assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [20]]
+    add_keyframe_at(scene, sequencer_area, right, 14)
     assert [settings.strip_keyframes(p.name) for p in (left, right)] == [[6, 9], [14, 20]]
 
 
@@ -386,27 +403,24 @@ def test_a_duplicate_then_a_split_before_any_edit(scene, media, sequencer_area):
     the right part's keyframe away from it)."""
     import bpy
 
-    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
-    settings = scene.restyle
-    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 9, 20])
-    with sequencer_override(scene, sequencer_area):
-        bpy.ops.sequencer.select_all(action="DESELECT")
-        source.select = True
-        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
-        copy = scene.sequence_editor.active_strip
-        copy.channel = 2
-        bpy.ops.sequencer.select_all(action="DESELECT")
-        source.select = True
-        assert bpy.ops.sequencer.split(frame=12, type="SOFT", side="RIGHT") == {"FINISHED"}
+    source, settings = keyed_source(scene, media, sequencer_area, [6, 9, 20]), scene.restyle
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    copy.channel = 2
+    on_alone(
+        scene, sequencer_area, source, bpy.ops.sequencer.split, frame=12, type="SOFT", side="RIGHT"
+    )
     (right,) = [s for s in all_strips(scene) if s.channel == 1 and s != source]
-    listed = {s.name: settings.strip_keyframes(s.name) for s in (source, right, copy)}
-    assert list(listed.values()) == [[6, 9], [20], [6, 9, 20]]
-    scene.sequence_editor.active_strip = right
-    scene.frame_set(14)
-    with sequencer_override(scene, sequencer_area):
-        assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
-    listed = {s.name: settings.strip_keyframes(s.name) for s in (source, right, copy)}
-    assert list(listed.values()) == [[6, 9], [14, 20], [6, 9, 20]]
+    assert [settings.strip_keyframes(s.name) for s in (source, right, copy)] == [
+        [6, 9],
+        [20],
+        [6, 9, 20],
+    ]
+    add_keyframe_at(scene, sequencer_area, right, 14)
+    assert [settings.strip_keyframes(s.name) for s in (source, right, copy)] == [
+        [6, 9],
+        [14, 20],
+        [6, 9, 20],
+    ]
 
 
 def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media, sequencer_area):
@@ -416,17 +430,11 @@ def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media
     import bpy
 
     keyframes = ext("operators.keyframes")
-    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
-    keyframes.add_keyframes(scene.restyle, source.name, [6, 9])
+    source = keyed_source(scene, media, sequencer_area, [6, 9])
     assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
     folder = keyframes.keyframe_folder(source.name, scene)[0]
     source.name = "Interview"
-    with sequencer_override(scene, sequencer_area):
-        bpy.ops.sequencer.select_all(action="DESELECT")
-        source.select = True
-        scene.sequence_editor.active_strip = source
-        assert bpy.ops.sequencer.duplicate() == {"FINISHED"}
-    copy = scene.sequence_editor.active_strip
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
     assert copy.name != "Interview"
     keyframes.add_keyframes(scene.restyle, "Interview", [12])  # the original is edited first
     assert scene.restyle.strip_keyframes("Interview") == [6, 9, 12]

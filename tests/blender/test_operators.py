@@ -18,6 +18,7 @@ from vse import (
     add_images,
     add_movie,
     all_strips,
+    during_the_run,
     ext,
     render,
     sequencer_override,
@@ -468,19 +469,17 @@ def test_a_source_moved_during_the_run_gets_its_strip_on_top(
     the source now shows there. It lands on the source as it now is, aligned."""
     import bpy
 
-    compat, job = ext("compat"), ext("core.job")
+    compat = ext("compat")
     source = add_movie(scene, sequencer_area, media["clip24"], frame_start=5)
-    run = job.StyleJob.run
 
-    def move_then_run(self, *args, **kwargs):  # what the user does while the worker runs
+    def move():
         compat.strip_set(source, "content_start", 12)
         meta = top_strips(scene.sequence_editor).new_meta("meta", 2, 12)
         source.move_to_meta(meta)
         compat.strip_set(meta, "right_handle", 36)
         source.channel = 3
-        return run(self, *args, **kwargs)
 
-    monkeypatch.setattr(job.StyleJob, "run", move_then_run)
+    during_the_run(monkeypatch, ext("core.job").StyleJob, move)
     before = set(all_strips(scene).keys())
     assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
     (styled,) = [s for s in new_strips(scene, before) if s.type != "META"]
@@ -494,15 +493,9 @@ def test_a_scene_renamed_during_the_run_gets_its_strip(scene, saved, media, monk
     'scene ... is gone' and made no strip."""
     import bpy
 
-    job = ext("core.job")
     source = add_images(scene, media["images"], frame_start=1)
-    name, run = scene.name, job.StyleJob.run
-
-    def rename_then_run(self, *args, **kwargs):
-        scene.name = "Renamed"
-        return run(self, *args, **kwargs)
-
-    monkeypatch.setattr(job.StyleJob, "run", rename_then_run)
+    name = scene.name
+    during_the_run(monkeypatch, ext("core.job").StyleJob, lambda: setattr(scene, "name", "Re"))
     try:
         assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {
             "FINISHED"

@@ -133,3 +133,15 @@ def add_images(scene, files, frame_start, channel=1, name="images"):
     for f in files[1:]:
         strip.elements.append(f.name)
     return strip
+
+
+def during_the_run(monkeypatch, job_class, edit) -> None:
+    """``edit()`` happens while a job runs, as a user edits during a modal run: the job's
+    ``run`` calls it first (in background mode the run is on this thread)."""
+    run = job_class.run
+
+    def edit_then_run(self, *args, **kwargs):
+        edit()
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(job_class, "run", edit_then_run)
