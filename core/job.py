@@ -229,6 +229,9 @@ class StyleJob:
     # A movie output carries the source's sound for exactly the frames written (a movie
     # source with an audio stream; image sequences have no sound).
     audio: bool = True
+    # A movie's display rotation (phone footage) is applied on reading, as players show it;
+    # False reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
+    upright: bool = True
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -282,7 +285,7 @@ class StyleJob:
         self._check_options()
         fmt = output_format(self.format)
         style = self._style_info()
-        info = probe(self.source, fps=self.fps) if self.fps is not None else probe(self.source)
+        info = probe(self.source, fps=self.fps, upright=self.upright)
         if self.fps is not None and info.kind == "movie":  # it would be silently ignored
             raise RestyleError(
                 f"--fps sets the rate of image sequences; {Path(info.path).name} is a movie "
@@ -413,7 +416,7 @@ class StyleJob:
             record["coherence"] = REVISION
             if self.cuts is not None:  # cuts given (a Ray chunk, a script): other pixels
                 record["cuts"] = sorted(self.cuts)
-        if getattr(info, "quarter_turns", 0):  # stood upright: frames made before differ
+        if getattr(info, "quarter_turns", 0):  # turned on reading: frames made as stored differ
             record["upright"] = info.quarter_turns
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -5,9 +5,10 @@ whose presentation time is i / fps after the first frame's, the same mapping Ble
 movie strips use, so a VSE frame range turns into a source range by plain arithmetic.
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
 8-bit sources and uint16 for deeper ones. Movies stand as players (and Blender's movie
-strips) show them: a display rotation (phone footage) is applied on reading, so sizes are
-display sizes. Images are read as stored, as Blender's image strips show them: a JPEG's EXIF
-orientation is not applied.
+strips since Blender 4.4) show them: a display rotation (phone footage) is applied on
+reading, so sizes are display sizes; `upright=False` reads them as stored instead, as older
+Blenders' movie strips show them. Images are read as stored, as Blender's image strips show
+them: a JPEG's EXIF orientation is not applied.
 
 Movies go through PyAV; images through OpenCV (decoded from bytes, so non-ASCII paths work
 on Windows too). Writing lives in `writers.py`.
@@ -56,10 +57,10 @@ class MediaInfo:
     origin of the frame index; None when the timestamps are unusable and frames are counted
     in decode order instead. `quarter_turns` (movies) is the counter-clockwise rotation,
     in quarter turns, that reading applies to stand the stored pictures upright (their
-    display matrix; `width` and `height` are after it). `pixel_aspect` is the width of a
-    pixel over its height as displayed (anamorphic or PAL/NTSC video: not 1). `timecode`
-    (movies) is the first frame's SMPTE timecode as tagged (`01:00:00:00`, `;` before the
-    frames when drop-frame), None when untagged.
+    display matrix; `width` and `height` are after it; 0 when probed `upright=False`).
+    `pixel_aspect` is the width of a pixel over its height as displayed (anamorphic or
+    PAL/NTSC video: not 1). `timecode` (movies) is the first frame's SMPTE timecode as
+    tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
     """
 
     path: Path
@@ -104,12 +105,13 @@ class MediaInfo:
 # Probing
 
 
-def probe(source: SourceLike, *, fps: FpsLike | None = None) -> MediaInfo:
+def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: bool = True) -> MediaInfo:
     """Describe a movie file, an image, an image folder, a sequence pattern or a file list.
 
     Patterns use printf style (`shot/frame_%04d.png`) or hashes (`frame_####.png`); a path
     that exists is never read as a pattern. `fps` sets the rate of images (default 24);
-    movies always report their own rate.
+    movies always report their own rate. `upright` False keeps a movie's pictures as stored,
+    its display rotation unapplied (`quarter_turns` 0), for a front end that shows them so.
     """
     rate = _parse_fps(fps) if fps is not None else None
     if isinstance(source, list | tuple):
@@ -120,7 +122,7 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None) -> MediaInfo:
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return _probe_images(path, (path,), "image", rate)
-        return _probe_movie(path)
+        return _probe_movie(path, upright)
     if _sequence_pattern(path.name) is not None:
         return _probe_pattern(path, rate)
     raise RestyleError(f"{path} does not exist")
@@ -393,7 +395,7 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _probe_movie(path: Path) -> MediaInfo:
+def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
     container, stream = _open_movie(path)
     try:
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -405,6 +407,7 @@ def _probe_movie(path: Path) -> MediaInfo:
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
         start_pts, frame_count, turns = _movie_timeline(path, container, stream, fps)
+        turns = turns if upright else 0  # as stored: the tag is left unapplied
         width, height = codec.width, codec.height
         aspect = Fraction(stream.sample_aspect_ratio or 1)
         if turns % 2:  # standing upright swaps the sides, and a pixel's
@@ -579,6 +582,7 @@ def decode_range(
     info: MediaInfo | None = None,
     on_held: Callable[[int], None] | None = None,
     on_retimed: Callable[[int, bool], None] | None = None,
+    upright: bool = True,
 ) -> Iterator[np.ndarray]:
     """Yield source frames `start`..`end` (inclusive, 0-based), each exactly once, in order.
 
@@ -588,9 +592,10 @@ def decode_range(
     frame is yielded. ``on_held(index)`` hears of every frame the decoder could not decode
     cleanly (a damaged movie). ``on_retimed(index, dropped)`` hears of a variable rate's
     retiming at the average rate: a slot with no frame of its own repeats the one before
-    (dropped False), a second frame in one slot is dropped (dropped True).
+    (dropped False), a second frame in one slot is dropped (dropped True). ``upright`` is
+    `probe`'s, when ``info`` is not given (``info`` holds how it was probed).
     """
-    info = info or probe(source)
+    info = info or probe(source, upright=upright)
     if not (0 <= start <= end < info.frame_count):
         raise RestyleError(
             f"frames {frame_span(start, end)} are outside {info.path.name}: "

@@ -49,8 +49,10 @@ def train_from_keyframes(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_preview: Callable[[np.ndarray], None] | None = None,
+    upright: bool = True,
 ) -> Path:
-    """Train on (source frame, styled image) pairs and write the style; returns its folder."""
+    """Train on (source frame, styled image) pairs and write the style; returns its folder.
+    ``upright`` False reads a movie as stored (`media.probe`), as the keyframes were painted."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -63,7 +65,7 @@ def train_from_keyframes(
         raise RestyleError(
             f"a style named '{name}' already exists; use another name or --overwrite"
         )
-    info = probe(source)
+    info = probe(source, upright=upright)
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
         raise RestyleError(
