@@ -101,7 +101,15 @@ def _flag(name: str, value) -> bool:
     raise RestyleError(f"{name} must be True or False, got {value!r}")
 
 
-_COERCE = {"int": whole_number, "float": _real, "bool": _flag}
+def _text(name: str, value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):  # a picture style or background given as a Path
+        return os.fspath(value)
+    raise RestyleError(f"{name} must be text, got {value!r}")
+
+
+_COERCE = {"int": whole_number, "float": _real, "bool": _flag, "str": _text}
 
 
 def _check_paths(job) -> None:

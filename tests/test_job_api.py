@@ -53,6 +53,8 @@ def test_whole_numbers_given_as_floats_are_frames(clip, tmp_path):
         ({"source": 5}, "source must be a file or folder path, got 5"),
         ({"output": ""}, "output must be a file or folder path, got ''"),
         ({"cuts": ["x"]}, "a cut must be a whole number, got 'x'"),
+        ({"device": 0}, "device must be text, got 0"),  # AttributeError: no 'partition'
+        ({"mode": None}, "mode must be text, got None"),
     ],
 )
 def test_values_of_other_types_are_one_clear_error(clip, tmp_path, options, message):
