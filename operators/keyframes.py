@@ -24,7 +24,14 @@ from ..props import STRIP_KEY
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import SUPPORTED, StripSource, find_strip, read_strip, visible_frames
+from .strip_source import (
+    SUPPORTED,
+    StripSource,
+    find_strip,
+    moved_since,
+    read_strip,
+    visible_frames,
+)
 
 CUT_MARKER = "cut"
 
@@ -312,14 +319,15 @@ class ShotJob:
 
         source, shown = self.source.source, self.shown
         lo, hi = min(shown), max(shown)
+        frames = decode_range(source, lo, hi, upright=self.source.upright)  # as Blender shows it
         if shown != sorted(shown):  # reversed: keep the frames shown, then play them back
             needed = set(shown)
-            held = {i: f for i, f in enumerate(decode_range(source, lo, hi), lo) if i in needed}
+            held = {i: f for i, f in enumerate(frames, lo) if i in needed}
             yield from (held[i] for i in shown)
             return
         wanted = iter(shown)
         index = next(wanted)
-        for at, frame in enumerate(decode_range(source, lo, hi), lo):
+        for at, frame in enumerate(frames, lo):
             while index == at:
                 yield frame
                 index = next(wanted, None)
@@ -362,6 +370,9 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         if scene is None:
             RUN.end(FAILED, f"Failed: scene '{scene_name}' is gone")
             return {"CANCELLED"}
+        strip = compat.all_strips(scene.sequence_editor).get(request.strip)
+        if strip is not None:  # moved meanwhile: its cuts and keyframes move with it
+            first += moved_since(strip, request.job.source.timing.frame_start)
         cuts = [first + shot.start for shot in value[1:]]
         marked = {m.frame for m in scene.timeline_markers if m.name == CUT_MARKER}
         for frame in cuts:
@@ -432,7 +443,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         strip = compat.all_strips(scene.sequence_editor)[source.name]
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
-        info = probe(source.source)
+        info = probe(source.source, upright=source.upright)  # as this Blender shows it
         images = {}
         for frame, index in indices.items():
             image = next(iter(decode_range(source.source, index, index, info=info)))

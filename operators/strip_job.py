@@ -22,7 +22,14 @@ from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import StripSource, container_strips, find_strip, read_strip, requested_range
+from .strip_source import (
+    StripSource,
+    container_strips,
+    find_strip,
+    moved_since,
+    read_strip,
+    requested_range,
+)
 
 
 @dataclass
@@ -223,12 +230,9 @@ class StripJob(ModalJob):
 def _moved_by(scene, source, request: Request) -> int:
     """How far the source was moved in time while its job ran, where it shows the frames
     styled there now (0 when it did not move, is gone, or changed otherwise)."""
-    if source is None:
+    shift = moved_since(source, request.source.timing.frame_start) if source is not None else 0
+    if shift == 0:
         return 0
-    shift = compat.strip_get(source, "content_start") - request.source.timing.frame_start
-    if shift == 0 or shift != round(shift):
-        return 0
-    shift = round(shift)
     try:
         now = read_strip(scene, source).frames(request.first + shift, request.last + shift)
     except (RestyleError, ValueError):

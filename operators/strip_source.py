@@ -46,6 +46,7 @@ class StripSource:
     metas: tuple[str, ...]  # names of the meta strips holding it, outermost first
     timing: StripTiming
     frame_count: int  # source frames the files hold
+    upright: bool = True  # a movie is read turned by its display rotation, as this Blender shows it
 
     @property
     def source(self) -> Path | list[Path]:
@@ -158,7 +159,15 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         metas=metas,
         timing=timing,
         frame_count=frame_count,
+        upright=compat.MOVIE_STRIPS_SHOW_ROTATION,
     )
+
+
+def moved_since(strip, start: float) -> int:
+    """Scene frames ``strip`` was moved by since its content started at ``start`` (editing
+    goes on while a job runs); 0 when it was not moved by whole frames."""
+    shift = compat.strip_get(strip, "content_start") - start
+    return round(shift) if shift == round(shift) else 0
 
 
 def visible_frames(strip) -> tuple[int, int] | None:

@@ -237,22 +237,27 @@ def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_
     assert all(8 <= k <= 22 for k in keyframes)
 
 
-def test_suggest_in_a_scene_renamed_meanwhile(scene, media, sequencer_area, monkeypatch):
+def test_suggest_while_the_scene_is_renamed_and_the_strip_moved(
+    scene, media, sequencer_area, monkeypatch
+):
     """Editing goes on while Suggest Keyframes runs: a scene renamed meanwhile was 'gone'
-    at the end, and its cuts and keyframes were lost."""
+    at the end, and its cuts and keyframes were lost; a strip moved meanwhile got them
+    where it had been."""
     import bpy
 
     source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
     name = scene.name
 
-    def rename():
+    def rename_and_move():
         scene.name = "Renamed"
+        ext("compat").strip_set(source, "content_start", 11)
 
-    during_the_run(monkeypatch, ext("operators.keyframes").ShotJob, rename)
+    during_the_run(monkeypatch, ext("operators.keyframes").ShotJob, rename_and_move)
     try:
         assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
-        assert [(m.name, m.frame) for m in scene.timeline_markers] == [("cut", 15)]
-        assert scene.restyle.strip_keyframes(source.name)
+        assert [(m.name, m.frame) for m in scene.timeline_markers] == [("cut", 25)]
+        keyframes = scene.restyle.strip_keyframes(source.name)
+        assert any(11 <= k < 25 for k in keyframes) and any(25 <= k <= 38 for k in keyframes)
     finally:
         scene.name = name
 
