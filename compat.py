@@ -16,6 +16,8 @@
   version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
   such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
   so ``content_duration`` measures the content from its handles instead.
+- 4.4 shows a movie tagged with a display rotation (phone footage) turned upright; before,
+  as stored (``MOVIE_STRIPS_SHOW_ROTATION``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from __future__ import annotations
 import bpy
 
 from .core.strip_frames import playback_factor
+
+# A movie strip stands a movie tagged with a display rotation upright; before 4.4 it shows
+# the pictures as stored. Measured: a 64x48 movie tagged -90 degrees gives a movie strip
+# whose elements[0].orig_width x orig_height is 64x48 on 4.2.23 LTS (bpy) and 4.3.2 (Debian),
+# 48x64 on 4.4.0, 4.5.15 LTS, 5.0.1 (bpy), 5.2 and 5.3. Jobs read movies as the strip shows
+# them (core.media.probe's ``upright``), so a styled strip lies exactly over its source.
+MOVIE_STRIPS_SHOW_ROTATION = bpy.app.version >= (4, 4, 0)
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
 STRIP_TIMING = {

@@ -103,6 +103,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         backend, device = self._engine(context, values)
         job = StyleJob(
             source=span.source.source,
+            upright=span.source.upright,  # as this Blender shows it
             output=None,  # named after the plan's settings key, below
             style=self._style(settings),
             start=min(shown),

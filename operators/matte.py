@@ -56,6 +56,7 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         _scene, span = self.read_source(context)
         job = MatteJob(
             source=span.source.source,
+            upright=span.source.upright,  # as this Blender shows it
             output=None,  # named after the plan's settings key, below
             start=min(span.shown),
             end=max(span.shown),

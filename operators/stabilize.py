@@ -71,6 +71,7 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         movie_name = span.movie_name(fmt.suffix) if fmt.movie else None
         job = StabilizeJob(
             source=span.source.source,
+            upright=span.source.upright,  # as this Blender shows it
             output=None,  # named after the plan's settings key, below
             start=min(span.shown),
             end=max(span.shown),

@@ -69,6 +69,7 @@ class TrainJob:
     time_budget: float
     overwrite: bool
     preview: PreviewSlot
+    upright: bool = True  # StripSource.upright: the movie as this Blender shows it
 
     def run(self, progress=None, cancel=None) -> Path:
         from ..core.styles import StyleLibrary
@@ -85,6 +86,7 @@ class TrainJob:
             progress=progress,
             cancel=cancel,
             on_preview=self.preview.put,
+            upright=self.upright,
         )
 
 
@@ -247,7 +249,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             raise RestyleError(f"a style named '{name}' already exists; pick another name")
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
-        size = probe(source.source).size
+        size = probe(source.source, upright=source.upright).size
         for path in styled.values():
             read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now
         if not torch_available():  # after the input checks, so those are reported first
@@ -263,6 +265,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             time_budget=budget,
             overwrite=overwrite,
             preview=PreviewSlot(),
+            upright=source.upright,
         )
         return JobRequest(
             job,
