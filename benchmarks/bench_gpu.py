@@ -709,10 +709,10 @@ def part_train(cfg: dict, rec: Recorder) -> None:
     sources = list(decode_range(source_dir, 0, cfg["train_frames"] - 1))
     _keep_figures(rec)
     for look in cfg["train_looks"]:
-        if rec.left() < cfg["train_budget"] * 0.5:
-            rec.put(look, {"skipped": "less than half the training budget left"})
-            continue
         rec.prefix = f"{look} / "
+        if rec.left() < cfg["train_budget"] * 0.5:
+            rec.put("skipped", "less than half the training budget left")
+            continue
         rec.attempt("run", lambda look=look: _train_look(cfg, rec, source_dir, sources, look))
     rec.prefix = ""
 
