@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines import encode_workers, explain, preferred_batch
+from .engines import closed_on_error, encode_workers, explain, preferred_batch
 from .errors import Cancelled, RestyleError
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import frame_span
@@ -442,18 +442,20 @@ class StyleJob:
             plan = self.place(plan)
         self._ensure_builtins(plan, progress)
         stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
-        created = _make_parents(plan.output)
-        try:
-            with OutputLock(plan.output):
-                plan = self.place(plan)  # again, under the lock: another run may have ended
-                try:
-                    self._prepare_locked(plan, progress, cancel)
-                except Cancelled:  # before any frame (as _Run's): like a finished run's
-                    return _cancelled_result(plan, stylizer)
-                return _Run(self, plan, stylizer, progress, cancel).execute()
-        finally:
-            stylizer.close()
-            _remove_empty(created)
+        # Its engines end with the run, finished, cancelled or failed (threads, sessions,
+        # OpenVINO's child): a long-lived process such as Blender runs many jobs.
+        with contextlib.closing(stylizer):
+            created = _make_parents(plan.output)
+            try:
+                with OutputLock(plan.output):
+                    plan = self.place(plan)  # again, under the lock: another run may have ended
+                    try:
+                        self._prepare_locked(plan, progress, cancel)
+                    except Cancelled:  # before any frame (as _Run's): like a finished run's
+                        return _cancelled_result(plan, stylizer)
+                    return _Run(self, plan, stylizer, progress, cancel).execute()
+            finally:
+                _remove_empty(created)
 
     def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
         """A mapping's first pass over the range (a stabiliser's tracking, a matte's
@@ -510,13 +512,14 @@ class StyleJob:
         from .media import decode_range
 
         stylizer = Stylizer(plan.style, self._library(), self.settings)
-        if plan.style.kind == "picture" and self.strength < 1.0:
-            samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
-            stylizer.prepare(
-                [next(iter(decode_range(self.source, i, i, info=plan.info))) for i in samples]
-            )
-        elif plan.style.kind == "picture":
-            stylizer.prepare([])
+        with closed_on_error(stylizer):
+            if plan.style.kind == "picture" and self.strength < 1.0:
+                samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
+                stylizer.prepare(
+                    [next(iter(decode_range(self.source, i, i, info=plan.info))) for i in samples]
+                )
+            elif plan.style.kind == "picture":
+                stylizer.prepare([])
         return stylizer
 
 

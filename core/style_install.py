@@ -184,7 +184,8 @@ def _run_one_frame(folder: Path, meta: dict, origin: Path) -> None:
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:, ::2] = 200
     try:
-        styled = Stylizer(info, _NoLibrary(), _cpu_onnx()).stylize(frame)
+        with Stylizer(info, _NoLibrary(), _cpu_onnx()) as stylizer:
+            styled = stylizer.stylize(frame)
     except RestyleError as exc:
         raise RestyleError(f"{origin}: the style does not run ({exc})") from None
     except Exception as exc:  # a crafted model: any failure means "not installed"

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
-from .engines import Engine, ModelFiles, create_engine
+from .engines import Engine, ModelFiles, closed_on_error, create_engine
 from .errors import RestyleError
 from .styles import StyleInfo, StyleLibrary
 
@@ -101,29 +101,37 @@ class Stylizer:
         self.condition: np.ndarray | None = None
         self._picture_vector: np.ndarray | None = None
         self.carrier = None
+        self._predictor: Engine | None = None
         self.engine = create_engine(
             self._model_files(),
             self.settings.backend,
             self.settings.device,
             self.settings.precision,
         )
-        if style.kind == "builtin":
-            self.condition = np.asarray([style.weights], np.float32)
-        elif style.kind == "picture":
-            self._predictor = create_engine(
-                self._builtin_files("arbitrary_predictor"),
-                self.settings.backend,
-                self.settings.device,
-                self.settings.precision,
-            )
-            self._picture_vector = self.style_vector(read_picture(style.picture))
-        self.carrier = self._carrier()
+        with closed_on_error(self):  # a bad picture or keyframe: the engines end here
+            if style.kind == "builtin":
+                self.condition = np.asarray([style.weights], np.float32)
+            elif style.kind == "picture":
+                self._predictor = create_engine(
+                    self._builtin_files("arbitrary_predictor"),
+                    self.settings.backend,
+                    self.settings.device,
+                    self.settings.precision,
+                )
+                self._picture_vector = self.style_vector(read_picture(style.picture))
+            self.carrier = self._carrier()
 
     def close(self) -> None:
-        """End the engines that hold a process (OpenVINO's child inside Blender) now, not
-        whenever the garbage collector reaches them."""
-        for engine in (self.engine, getattr(self, "_predictor", None)):
+        """End the engines' threads, sessions and processes now (``Engine.close``), not
+        whenever the garbage collector reaches them; ``with Stylizer(...)`` closes too."""
+        for engine in (self.engine, self._predictor):
             getattr(engine, "close", lambda: None)()
+
+    def __enter__(self) -> Stylizer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- setup ---------------------------------------------------------------------------
     def _builtin_files(self, name: str) -> ModelFiles:

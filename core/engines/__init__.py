@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RestyleError
-from .base import Engine, ModelFiles
+from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
 from .fast import fast_graph
@@ -18,6 +18,7 @@ __all__ = [
     "Engine",
     "EngineChoice",
     "ModelFiles",
+    "closed_on_error",
     "create_engine",
     "encode_workers",
     "explain",

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .base import Closing
 
 ROOT = Path(__file__).resolve().parents[2]  # the package that holds core/ and models/
 
@@ -124,7 +125,7 @@ def child_python() -> str:
     return exe
 
 
-class ChildEngine:
+class ChildEngine(Closing):
     """OpenVINO in a child process, behind the same interface as the in-process engines."""
 
     backend = "openvino"
@@ -150,6 +151,7 @@ class ChildEngine:
         self._update(self._child.state)
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        self._check_open()
         images = np.ascontiguousarray(images, np.float32)
         with self._lock:
             block = self._child.block(images.nbytes)
@@ -161,7 +163,7 @@ class ChildEngine:
                 return data
             return np.ndarray(shape, np.float32, buffer=block.buf).copy()
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Ends the child and frees the shared block (also done when the engine is dropped)."""
         self._child.stop()
 

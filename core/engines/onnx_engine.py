@@ -9,6 +9,7 @@ network runs in fp16 where its first batch keeps the precision bar against fp32.
 from __future__ import annotations
 
 import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
 from .precision import PRECISION_BAR_DB, psnr
@@ -123,7 +125,7 @@ def auto_note() -> str:
     return ""
 
 
-class OnnxEngine:
+class OnnxEngine(Closing):
     """One ONNX Runtime session, tuned for streaming frames of a fixed size."""
 
     backend = "onnx"
@@ -148,6 +150,8 @@ class OnnxEngine:
         self.workers = 1
         self.graph = "plain"
         self._pool: queue.SimpleQueue | None = None
+        self._executor: ThreadPoolExecutor | None = None  # started by the first batch
+        self._executor_lock = threading.Lock()
         notes = []
         for word in candidates(device):
             if word == "cpu":
@@ -216,8 +220,6 @@ class OnnxEngine:
         self._pool = queue.SimpleQueue()
         for session in sessions:
             self._pool.put(session)
-        if self.workers > 1:
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="restyle-onnx")
         return sessions[0]
 
     def enable_fp16(self, device: str = "cpu") -> None:
@@ -282,6 +284,7 @@ class OnnxEngine:
         return feeds
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        self._check_open()
         if self._pool is not None:
             return self._run_workers(images, condition)
         feeds = self._feeds(images, condition)
@@ -310,7 +313,24 @@ class OnnxEngine:
 
         if len(images) == 1 or self.workers == 1:
             return np.concatenate([one(i) for i in range(len(images))])
-        return np.concatenate(list(self._executor.map(one, range(len(images)))))
+        return np.concatenate(list(self._workers().map(one, range(len(images)))))
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The worker threads, started by the first batch of several frames (an engine that
+        fails in its constructor, or runs one frame at a time, starts none)."""
+        with self._executor_lock:
+            self._check_open()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="restyle-onnx")
+            return self._executor
+
+    def _release(self) -> None:
+        """Ends the worker threads (after any batch in flight) and drops every session."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self.session = self._fp32_session = self._pool = None
 
     def _check(self, db: float) -> None:
         self.checked = True

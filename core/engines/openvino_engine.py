@@ -17,6 +17,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
 from .precision import PRECISION_BAR_DB, psnr
@@ -87,7 +88,7 @@ def auto_precision(capabilities: list[str], half_ok: bool, device: str) -> str:
     return "fp16" if "FP16" in capabilities else "fp32"
 
 
-class OpenVinoEngine:
+class OpenVinoEngine(Closing):
     """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
 
     backend = "openvino"
@@ -131,6 +132,13 @@ class OpenVinoEngine:
         self.checked = precision == "fp32"
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
+
+    def _release(self) -> None:
+        """Drops the compiled networks and their requests (their memory is OpenVINO's
+        arenas, sized to the frames), the model and the Core."""
+        with self._lock:
+            self._compiled.clear()
+            self.model = self.core = None
 
     def cpu_plan(self) -> str:
         graph = "fast graph" if self.graph == "fast" else "plain graph"
@@ -185,6 +193,7 @@ class OpenVinoEngine:
         return np.concatenate([one(i) for i in range(len(images))])
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
+        self._check_open()
         if self.arch.condition and condition is None:
             raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
         out = self._infer(images, condition, self.precision)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+from .base import Closing
 from .precision import PRECISION_BAR_DB, psnr
 
 # Device words PyTorch runs on (auto picks cuda, then mps, then cpu).
@@ -102,7 +103,7 @@ def load_state(weights: Path) -> dict[str, Any]:
     return load_file(str(weights))
 
 
-class TorchEngine:
+class TorchEngine(Closing):
     """Runs the torch module in inference mode; fp16 on CUDA when the network allows."""
 
     backend = "torch"
@@ -155,6 +156,7 @@ class TorchEngine:
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
         import torch
 
+        self._check_open()
         y = self._infer(self.module, self.dtype, self.memory_format, images, condition)
         if self.checked and self.precision != "fp32" and not bool(torch.isfinite(y).all()):
             return self._overflowed(images, condition)
@@ -175,6 +177,11 @@ class TorchEngine:
                 self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
                 self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
         return out
+
+    def _release(self) -> None:
+        """Drops the modules, so their weights leave the device's memory (PyTorch's CUDA
+        cache keeps the blocks for the next engine; that is no leak)."""
+        self.module = self._fp32 = None
 
     def _overflowed(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         """A later batch overflowed (fp16's range ends at 65504: a bright frame can push a
