@@ -292,7 +292,7 @@ _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0.
 
 class _Header(NamedTuple):
     size: tuple[int, int]
-    alpha: bool  # PNG grey + alpha or RGBA
+    alpha: bool  # PNG grey + alpha, RGBA, or RGB or palette with a tRNS chunk
     deep: bool  # PNG 16 bits a sample
 
 
@@ -304,12 +304,25 @@ def _image_header(path: Path) -> _Header | None:
             if head.startswith(_JPEG_START):
                 stream.seek(2)
                 return _jpeg_header(stream)
+            if len(head) < 26 or not head.startswith(_PNG_HEAD):
+                return None
+            width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+            alpha = colour in (4, 6) or (colour in (2, 3) and _png_has_trns(stream))
     except (OSError, struct.error):
         return None  # said when the frame is read
-    if len(head) < 26 or not head.startswith(_PNG_HEAD):
-        return None
-    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
-    return _Header((width, height), colour in (4, 6), depth == 16)
+    return _Header((width, height), alpha, depth == 16)
+
+
+def _png_has_trns(stream) -> bool:
+    """Whether a PNG's chunks before its pixels (IDAT) hold a transparency chunk (tRNS):
+    OpenCV then reads an RGB or palette frame with alpha (a grey one without)."""
+    stream.seek(33)  # signature, IHDR (length, type, 13 bytes, CRC)
+    while len(header := stream.read(8)) == 8:
+        length, kind = struct.unpack(">I4s", header)
+        if kind in (b"tRNS", b"IDAT"):
+            return kind == b"tRNS"
+        stream.seek(length + 4, os.SEEK_CUR)  # its data and CRC
+    return False
 
 
 def _jpeg_header(stream) -> _Header | None:

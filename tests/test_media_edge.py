@@ -215,6 +215,48 @@ def test_alpha_or_16_bits_in_any_frame_of_a_png_sequence_is_kept(tmp_path):
     assert (first[0, 0, 3], second[0, 0, 3], third[0, 0, 3]) == (65535, 77 * 257, 65535)
 
 
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def palette_png(path: Path, transparent: int) -> Path:
+    """A SIZE palette PNG (PNG's own layout, written by hand: OpenCV writes none): index 0
+    grey, index 1 white, index 1 with alpha ``transparent`` (a tRNS chunk, as GIF-made and
+    optimised frames have), a text chunk between, as encoders put one."""
+    import zlib
+
+    width, height = SIZE
+    rows = b"".join(b"\x00" + bytes([0, 1] * (width // 2)) for _ in range(height))
+    head = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", head)
+        + png_chunk(b"PLTE", bytes([128, 128, 128, 255, 255, 255]))
+        + png_chunk(b"tEXt", b"Software\x00hand")
+        + png_chunk(b"tRNS", bytes([255, transparent]))
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_a_palette_frame_with_transparency_gives_the_sequence_alpha(tmp_path):
+    """Alpha of a later PNG frame was read from its colour type alone (grey + alpha, RGBA):
+    a palette frame with a tRNS chunk, which OpenCV reads with alpha, left the sequence
+    opaque, and the frame was read as 4 channels into a 3-channel sequence."""
+    frames = tmp_path / "comp"
+    frames.mkdir()
+    assert cv2.imwrite(str(frames / "f_000.png"), np.full((SIZE[1], SIZE[0], 3), 90, np.uint8))
+    palette_png(frames / "f_001.png", transparent=30)
+    info = probe(frames)
+    assert info.has_alpha
+    first, second = decode_range(frames, 0, 1, info=info)
+    assert first.shape == second.shape == (SIZE[1], SIZE[0], 4)
+    assert (first[0, 0, 3], second[0, 0, 3], second[0, 1, 3]) == (255, 255, 30)
+
+
 def test_frames_of_a_turned_source_are_not_resumed_from_frames_made_sideways(tmp_path, library):
     """Restyle before stood movies upright wrote a phone clip's frames sideways, under the
     same settings key: a rerun must make them again, not mix both (unturned keys stay)."""
