@@ -50,13 +50,16 @@ class EditPoint:
     right_reach: tuple[int, int]
 
 
-def shown_frames(source: str | Path | list[Path], shown: Sequence[int]) -> Iterator[np.ndarray]:
+def shown_frames(
+    source: str | Path | list[Path], shown: Sequence[int], upright: bool = True
+) -> Iterator[np.ndarray]:
     """The source's frames in the order ``shown`` lists them (8-bit RGB): streamed when they
-    only go forward, held when played backwards."""
+    only go forward, held when played backwards. ``upright``: as ``media.probe``'s (False: a
+    phone movie as stored, as Blender before 4.4 shows it)."""
     from .media import decode_range
 
     lo, hi = min(shown), max(shown)
-    frames = (_rgb8(f) for f in decode_range(source, lo, hi))
+    frames = (_rgb8(f) for f in decode_range(source, lo, hi, upright=upright))
     if list(shown) != sorted(shown):
         needed = set(shown)
         held = {i: f for i, f in enumerate(frames, lo) if i in needed}
@@ -98,19 +101,27 @@ def shot_starts(frames: Iterator[np.ndarray], *, min_shot_length: int = 6) -> li
 
 
 def split_plan(
-    strip: str, source, first: int, shown: Sequence[int], frames: Iterator[np.ndarray] | None = None
+    strip: str,
+    source,
+    first: int,
+    shown: Sequence[int],
+    frames: Iterator[np.ndarray] | None = None,
+    upright: bool = True,
 ) -> list[Split]:
     """Splits at every shot boundary inside scene frames ``first..first+len(shown)-1``
     (``shown``: the source frame at each), never at the first frame."""
     if not shown:
         raise RestyleError(f"'{strip}' shows no frames there")
-    frames = shown_frames(source, shown) if frames is None else frames
+    frames = shown_frames(source, shown, upright) if frames is None else frames
     # the range's first frame is no cut: a boundary just after it still splits
     return [Split(strip, first + p, shown[p]) for p in shot_starts(frames, min_shot_length=1)]
 
 
 def boundaries_near(
-    source, frame_at: dict[int, int], frames: Iterator[np.ndarray] | None = None
+    source,
+    frame_at: dict[int, int],
+    frames: Iterator[np.ndarray] | None = None,
+    upright: bool = True,
 ) -> list[int]:
     """Scene frames (keys of ``frame_at``, consecutive) where the source starts a new shot.
     ``frame_at`` maps scene frame → source frame over a window around an edit point."""
@@ -118,7 +129,7 @@ def boundaries_near(
     shown = [frame_at[f] for f in scene]
     if len(set(shown)) < 2:
         return []
-    frames = shown_frames(source, shown) if frames is None else frames
+    frames = shown_frames(source, shown, upright) if frames is None else frames
     return [scene[p] for p in shot_starts(frames, min_shot_length=1)]
 
 

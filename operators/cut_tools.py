@@ -113,7 +113,8 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
         source = read_strip(scene, strip)
         first, last = source.checked_range(self.frame_start, self.frame_end)
-        return split_plan(source.name, source.source, first, source.frames(first, last))
+        shown = source.frames(first, last)
+        return split_plan(source.name, source.source, first, shown, upright=source.upright)
 
     def apply_plan(self, scene, plan: list[Split]) -> None:
         strips = compat.all_strips(scene.sequence_editor)
@@ -233,7 +234,7 @@ def _boundaries(source: StripSource, edit: EditPoint, distance: int) -> list[int
         index = source.timing.source_index(frame)
         if index is not None:
             frame_at[frame] = min(max(index, 0), source.frame_count - 1)
-    return boundaries_near(source.source, frame_at)
+    return boundaries_near(source.source, frame_at, upright=source.upright)
 
 
 classes = (RESTYLE_OT_split_at_cuts, RESTYLE_OT_snap_cuts)

@@ -74,3 +74,19 @@ def test_describe_lists_every_change():
         "split 'clip' at frame 12 (source frame 11)",
         "move the cut 'a' | 'b' from 50 to 47: why",
     ]
+
+
+def test_cut_detection_reads_a_phone_movie_as_the_strip_shows_it(tmp_path):
+    """The cut tools' one read bypassed the strip's upright setting: on Blender 4.2/4.3 a
+    phone movie's strip shows it as stored, and its frames are read so (as every job's)."""
+    from test_media_edge import SIZE, bright_corner, encode
+
+    from restyle.core.cut_tools import shown_frames
+
+    phone = encode(tmp_path / "phone.mp4", rotation=-90)
+    stored = list(shown_frames(phone, [1, 0], upright=False))
+    assert {f.shape[1::-1] for f in stored} == {SIZE}
+    assert {bright_corner(f) for f in stored} == {"top-left"}
+    assert next(shown_frames(phone, [0])).shape[1::-1] == SIZE[::-1]  # upright by default
+    assert split_plan("phone", phone, 1, [0, 1, 2], upright=False) == []
+    assert boundaries_near(phone, {5: 0, 6: 1, 7: 2}, upright=False) == []
