@@ -157,6 +157,12 @@ STYLED_SOURCES = (
 
 # -- settings ----------------------------------------------------------------------------
 STRIP_KEY = "restyle_key"  # a strip's identity, an ID property: it follows renames
+# On a strip (ID properties, so a split part or copy has them too): the scene frame where its
+# content's first source frame lay when its keyframes were first named, and the scene frames
+# per source frame then. Keyframes are frames of the content: moved or slipped, the strip
+# takes them along; each keeps the name (and painting file) it was given.
+FRAME_ORIGIN = "restyle_frame_origin"
+FRAME_RATE = "restyle_frame_rate"
 
 
 def sharing_key(strip) -> list:
@@ -173,16 +179,43 @@ def _shows(strip, frame: int) -> bool:
     return first <= frame <= last
 
 
+def content_origin(strip, rate: float) -> float:
+    """The scene frame of the source's first frame: where the content starts, less what a
+    hard split (Shift-K) trimmed off its start (source frames, ``rate`` scene frames each)."""
+    trimmed = compat.strip_get(strip, "content_trim_start") * rate
+    return compat.strip_get(strip, "content_start") - trimmed
+
+
+def frame_shift(strip) -> int:
+    """Scene frames ``strip``'s content moved (dragged, slipped, its meta moved) since its
+    keyframes were named: a keyframe named ``n`` is at scene frame ``n + shift`` now. 0 for
+    a strip whose keyframes were never named (files from before: keyed on open)."""
+    origin = strip.get(FRAME_ORIGIN)
+    if origin is None:
+        return 0
+    return round(content_origin(strip, strip.get(FRAME_RATE, 1.0)) - origin)
+
+
 class RESTYLE_PG_keyframe(PropertyGroup):
-    """One keyframe: a scene frame of one strip (the list shows the active strip's).
+    """One keyframe: a frame of one strip's content (the list shows the active strip's).
 
     Strips have no stable id, so a strip with keyframes carries its own key (``STRIP_KEY``)
     and each keyframe the same key: the keyframes follow it through a rename. Keyframes
-    without a key (files from before) are the strip's of that name."""
+    without a key (files from before) are the strip's of that name. ``frame`` is the scene
+    frame it had where the strip stood when its keyframes were named (``FRAME_ORIGIN``),
+    which also names its painting; ``scene_frame`` is where it is now."""
 
     strip: StringProperty(name="Strip", description="The strip's name when last written")
     key: StringProperty(name="Strip Key")
-    frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
+    frame: IntProperty(
+        name="Frame",
+        description="Scene frame of the keyframe when its strip's keyframes were named, "
+        "and the name of its painting",
+    )
+
+    def scene_frame(self, strip) -> int:
+        """The scene frame this keyframe is at in ``strip`` as it stands now."""
+        return self.frame + frame_shift(strip)
 
     def belongs_to(self, strip, sharing: list | None = None) -> bool:
         """Whether this keyframe is ``strip``'s: by the strip's key, which survives a rename;
@@ -194,9 +227,9 @@ class RESTYLE_PG_keyframe(PropertyGroup):
         if self.key != strip.get(STRIP_KEY):
             return False
         sharing = sharing_key(strip) if sharing is None else sharing
-        if len(sharing) < 2 or _shows(strip, self.frame):
+        if len(sharing) < 2 or _shows(strip, self.scene_frame(strip)):
             return True
-        return not any(_shows(s, self.frame) for s in sharing)
+        return not any(_shows(s, self.scene_frame(s)) for s in sharing)
 
 
 class RESTYLE_PG_settings(PropertyGroup):
@@ -327,14 +360,19 @@ class RESTYLE_PG_settings(PropertyGroup):
         return self.frame_start == 0 and self.frame_end == 0
 
     def strip_keyframes(self, strip: str) -> list[int]:
-        """The keyframes of the strip named ``strip``, in scene frames, sorted (of a strip
-        no longer there: those last written under that name)."""
+        """The keyframes of the strip named ``strip``, in scene frames where it stands now,
+        sorted (of a strip no longer there: those last written under that name)."""
+        return sorted(self.keyframe_names(strip))
+
+    def keyframe_names(self, strip: str) -> dict[int, int]:
+        """Scene frame → name (the frame its painting is named by) of each keyframe of the
+        strip named ``strip``; they differ once the strip was moved or slipped."""
         editor = self.id_data.sequence_editor
         found = compat.all_strips(editor).get(strip) if editor else None
         if found is None:
-            return sorted({k.frame for k in self.keyframes if k.strip == strip})
-        sharing = sharing_key(found)
-        return sorted({k.frame for k in self.keyframes if k.belongs_to(found, sharing)})
+            return {k.frame: k.frame for k in self.keyframes if k.strip == strip}
+        sharing, shift = sharing_key(found), frame_shift(found)
+        return {k.frame + shift: k.frame for k in self.keyframes if k.belongs_to(found, sharing)}
 
 
 classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)

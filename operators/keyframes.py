@@ -1,8 +1,11 @@
 """The keyframe list of a strip: add, remove, jump to, suggest per shot, export for painting.
 
 Keyframes are scene frames in the UI (``scene.restyle.keyframes``, tagged with their strip's
-key, which the strip carries as an ID property and so keeps through a rename); the source
-frame each one shows comes from the strip's timing when core needs it.
+key, which the strip carries as an ID property and so keeps through a rename). Each is a
+frame of the strip's content: stored by the scene frame it had where the strip stood when
+its keyframes were named (``FRAME_ORIGIN``, also on the strip), which names its painting,
+so a strip moved or slipped takes its keyframes and paintings along. The source frame each
+one shows comes from the strip's timing when core needs it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..core.strip_frames import frame_span
-from ..props import STRIP_KEY
+from ..core.strip_frames import frame_span, playback_factor
+from ..props import FRAME_ORIGIN, FRAME_RATE, STRIP_KEY, content_origin, frame_shift
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -57,7 +60,9 @@ def source_index(source: StripSource, frame: int) -> int:
 def ensure_strip_key(settings, strip) -> str:
     """The strip's own key, made on its first keyframe write. Keyframes kept by its name (a
     file from before keys) take it. Strips still sharing a key part ways first
-    (``settle_shared_keys``)."""
+    (``settle_shared_keys``). A strip without a frame origin (new, or from a file whose
+    keyframes were scene frames) takes where it stands now: its keyframes are named from
+    there."""
     key = strip.get(STRIP_KEY, "")
     strips = compat.all_strips(settings.id_data.sequence_editor)
     if key and any(s.get(STRIP_KEY) == key and s.name != strip.name for s in strips):
@@ -65,10 +70,22 @@ def ensure_strip_key(settings, strip) -> str:
         key = strip[STRIP_KEY]
     if not key:
         strip[STRIP_KEY] = key = uuid.uuid4().hex
+    if FRAME_ORIGIN not in strip:
+        name_frames_here(strip)
     for item in settings.keyframes:
         if item.key == key or (not item.key and item.strip == strip.name):
             item.key, item.strip = key, strip.name
     return key
+
+
+def name_frames_here(strip) -> None:
+    """Name ``strip``'s keyframes by the scene frames they have where it stands now: keep
+    where its content lies (``FRAME_ORIGIN``; ``frame_shift`` measures moves from there)."""
+    rate = 1.0
+    if strip.type == "MOVIE" and compat.movie_plays_at_own_rate(strip.id_data, strip):
+        rate = 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
+    strip[FRAME_RATE] = rate
+    strip[FRAME_ORIGIN] = content_origin(strip, rate)
 
 
 def settle_shared_keys(settings) -> None:
@@ -93,11 +110,12 @@ def _part_ways(settings, key: str, strips: list) -> None:
     """Each keyframe of ``key`` stays with the first strip where it shows or where no strip
     shows it; every other strip showing it gets one (the keyframe itself if the first
     strip does not show it, else a copy). A strip keeps the export folder only when it
-    shows no frame of a strip keeping it (paintings are named by frame)."""
+    shows no frame of a strip keeping it (paintings are named by frame). Frames here are
+    names (``RESTYLE_PG_keyframe.frame``): what each strip shows, less how far it moved."""
     first = _first_strip(settings, key, strips)
     others = [s for s in strips if s.name != first.name]
     fresh = {s.name: uuid.uuid4().hex for s in others}
-    shown = {s.name: compat.shown_frames(s) for s in strips}
+    shown = {s.name: _named_span(s) for s in strips}
     copies = []
     for item in settings.keyframes:
         if item.key != key:
@@ -118,6 +136,13 @@ def _part_ways(settings, key: str, strips: list) -> None:
                 del strip[KEYFRAME_FOLDER]
         else:
             keeping.append(shown[strip.name])
+
+
+def _named_span(strip) -> tuple[int, int]:
+    """The keyframe names (``RESTYLE_PG_keyframe.frame``) of the frames ``strip`` shows."""
+    first, last = compat.shown_frames(strip)
+    shift = frame_shift(strip)
+    return first - shift, last - shift
 
 
 def _within(span: tuple[int, int], frame: int) -> bool:
@@ -148,28 +173,32 @@ def add_keyframes(settings, strip: str, frames) -> int:
     have = set(settings.strip_keyframes(strip))
     found = compat.all_strips(settings.id_data.sequence_editor).get(strip)
     key = ensure_strip_key(settings, found) if found is not None else ""
+    shift = frame_shift(found) if found is not None else 0
     added = 0
     for frame in sorted(set(frames) - have):
         item = settings.keyframes.add()
-        item.strip, item.key, item.frame = strip, key, frame
+        item.strip, item.key, item.frame = strip, key, frame - shift
         added += 1
     return added
 
 
 def hand_keyframes(settings, giver, taker, frames) -> None:
-    """Keyframes of ``giver`` at ``frames`` go to ``taker``, which shows them now (a split's
-    right part, or the other side of a snapped cut)."""
+    """Keyframes of ``giver`` at scene ``frames`` go to ``taker``, which shows them now (a
+    split's right part, or the other side of a snapped cut), named from where it stands."""
     taken = ensure_strip_key(settings, taker)  # first: a split part shares giver's
     key = ensure_strip_key(settings, giver)
+    moved = frame_shift(giver) - frame_shift(taker)  # 0 for a split part
     for item in settings.keyframes:
-        if item.key == key and item.frame in frames:
-            item.key, item.strip = taken, taker.name
+        if item.key == key and item.scene_frame(giver) in frames:
+            item.key, item.strip, item.frame = taken, taker.name, item.frame + moved
 
 
 @bpy.app.handlers.persistent
 def key_named_keyframes(*_args) -> None:
     """load_post: keyframes of a file from before keys are matched to their strips by name;
-    give those strips keys now, so that a rename keeps them."""
+    give those strips keys now, so that a rename keeps them. Strips of a file from before
+    frame origins (its keyframes were scene frames) take where they stand as their origin,
+    so that a move takes their keyframes along."""
     for scene in bpy.data.scenes:
         settings = getattr(scene, "restyle", None)
         if settings is None or scene.sequence_editor is None:
@@ -178,6 +207,10 @@ def key_named_keyframes(*_args) -> None:
         for name in {k.strip for k in settings.keyframes if not k.key}:
             if (strip := strips.get(name)) is not None:
                 ensure_strip_key(settings, strip)
+        keys = {k.key for k in settings.keyframes if k.key}
+        for strip in strips:
+            if strip.get(STRIP_KEY) in keys and FRAME_ORIGIN not in strip:
+                name_frames_here(strip)
 
 
 def selected_range(source: StripSource, settings) -> tuple[int, int]:
@@ -228,7 +261,9 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         settings = scene.restyle
         add_keyframes(settings, strip.name, [frame])
         settings.keyframe_index = next(
-            i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == frame
+            i
+            for i, k in enumerate(settings.keyframes)
+            if k.belongs_to(strip) and k.scene_frame(strip) == frame
         )
         return {"FINISHED"}
 
@@ -275,7 +310,8 @@ class RESTYLE_OT_keyframe_jump(KeyframeOperator, Operator):
         except RestyleError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        scene.frame_set(scene.restyle.keyframes[index].frame)
+        strip = scene.sequence_editor.active_strip
+        scene.frame_set(scene.restyle.keyframes[index].scene_frame(strip))
         return {"FINISHED"}
 
 
@@ -436,10 +472,10 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
 
         scene, source = active_source(context, self.strip)
         settings = scene.restyle
-        frames = settings.strip_keyframes(source.name)
-        if not frames:
+        names = settings.keyframe_names(source.name)  # a moved strip's paintings keep theirs
+        if not names:
             raise RestyleError(f"'{source.name}' has no keyframes: add some first")
-        indices = {frame: source_index(source, frame) for frame in frames}
+        indices = {frame: source_index(source, frame) for frame in sorted(names)}
         strip = compat.all_strips(scene.sequence_editor)[source.name]
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
@@ -455,7 +491,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             raise RestyleError(f"cannot write to {folder}: {exc.strerror}") from None
         written, kept = [], []
         for frame, image in images.items():
-            path = folder / f"{frame:04d}.png"
+            path = folder / f"{names[frame]:04d}.png"
             if path.exists():
                 old = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
                 if old is not None and old.shape == image.shape and np.array_equal(old, image):
@@ -464,7 +500,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
                 if not self.overwrite:
                     kept.append(path)
                     continue
-            _write_png(folder / f".{frame:04d}.part.png", image, path)
+            _write_png(folder / f".{names[frame]:04d}.part.png", image, path)
             written.append(path)
         if KEYFRAME_FOLDER not in strip:  # renamed later, it still paints into this folder
             strip[KEYFRAME_FOLDER] = folder.name

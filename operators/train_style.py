@@ -6,9 +6,10 @@ Scripting contract (kept stable, documented in the README)::
                                 name="NAME", time_budget=SECONDS, overwrite=False)
 
 ``keyframes`` are scene frames (empty: the strip's keyframes in the sidebar). ``styled`` is a
-folder of painted images named by scene frame (``0012.png`` or ``12.png``), or the word
-``STRIPS``: the image strips placed above the source at those frames (the topmost one that
-is not muted); empty takes the sidebar's choice. The style is saved in the style library
+folder of painted images named by scene frame (``0012.png`` or ``12.png``; the strip's export
+folder by the names Export gave them, which a moved strip keeps), or the word ``STRIPS``:
+the image strips placed above the source at those frames (the topmost one that is not
+muted); empty takes the sidebar's choice. The style is saved in the style library
 under ``name``, listed in the style picker and selected there; ``restyle.apply_style`` then
 applies it. Bad input raises (RuntimeError in scripts) before anything is written.
 
@@ -31,6 +32,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..props import frame_shift
 from .keyframes import active_source, keyframe_folder, source_index
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
@@ -103,9 +105,11 @@ def parse_frames(text: str) -> list[int]:
     return sorted(set(frames))
 
 
-def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
+def styled_in_folder(
+    folder: Path, frames: list[int], named: dict[int, int] | None = None
+) -> dict[int, Path]:
     """The image named by each scene frame (``0012.png``, ``12.png``, ``-015.png``) in
-    ``folder``."""
+    ``folder``, or by its name in ``named`` (the export folder of a strip moved since)."""
     from ..core.media import IMAGE_SUFFIXES
 
     if not folder.is_dir():
@@ -118,10 +122,11 @@ def styled_in_folder(folder: Path, frames: list[int]) -> dict[int, Path]:
             by_frame.setdefault(frame, []).append(path)
     out = {}
     for frame in frames:
-        found = by_frame.get(frame, [])
+        name = named.get(frame, frame) if named else frame
+        found = by_frame.get(name, [])
         if not found:
             raise RestyleError(
-                f"no styled image for keyframe {frame} in {folder} (e.g. {frame:04d}.png)"
+                f"no styled image for keyframe {frame} in {folder} (e.g. {name:04d}.png)"
             )
         if len(found) > 1:
             names = ", ".join(sorted(p.name for p in found))
@@ -281,9 +286,13 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         if given.upper() == STRIPS or (not given and settings.styled_from == STRIPS):
             return styled_in_strips(scene, source, frames)
         folder = given or settings.styled_folder
-        if not folder:
-            return styled_in_folder(keyframe_folder(source.name, scene)[0], frames)
-        return styled_in_folder(Path(bpy.path.abspath(folder)), frames)
+        exported = keyframe_folder(source.name, scene)[0]
+        folder = Path(bpy.path.abspath(folder)) if folder else exported
+        if folder.resolve() != exported.resolve():
+            return styled_in_folder(folder, frames)
+        strip = compat.all_strips(scene.sequence_editor)[source.name]
+        shift = frame_shift(strip)  # named where the strip stood when Export named them
+        return styled_in_folder(folder, frames, {frame: frame - shift for frame in frames})
 
     def on_poll(self, context, request: JobRequest) -> None:
         image = request.job.preview.take()

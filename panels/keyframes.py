@@ -7,6 +7,7 @@ from bpy.types import Panel, UIList
 
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
+from ..operators.strip_source import visible_frames
 from ..props import sharing_key
 from .sequencer import RestylePanel, usable_strip
 
@@ -17,7 +18,9 @@ class RESTYLE_UL_keyframes(UIList):
     """Keyframes of the active strip only; the collection holds every strip's."""
 
     def draw_item(self, context, layout, _data, item, _icon, _active_data, _active_prop, _index=0):
-        layout.label(text=f"Frame {item.frame}", icon="KEYFRAME")
+        scene = compat.sequencer_scene(context)
+        strip = scene.sequence_editor.active_strip if scene and scene.sequence_editor else None
+        layout.label(text=keyframe_label(item, strip), icon="KEYFRAME")
 
     def filter_items(self, context, data, propname):
         scene = compat.sequencer_scene(context)
@@ -29,7 +32,7 @@ class RESTYLE_UL_keyframes(UIList):
             self.bitflag_filter_item if strip is not None and k.belongs_to(strip, sharing) else 0
             for k in items
         ]
-        order = sorted(range(len(items)), key=lambda i: items[i].frame)
+        order = sorted(range(len(items)), key=lambda i: items[i].frame)  # a strip's moved alike
         new_order = [0] * len(items)
         for position, index in enumerate(order):
             new_order[index] = position
@@ -97,6 +100,21 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
+
+
+def keyframe_label(item, strip) -> str:
+    """'Frame 22'; a keyframe the strip hides now (slipped or trimmed past) says so, and one
+    moved since it was named says which file its painting is (Export named it then)."""
+    if strip is None:
+        return f"Frame {item.frame}"
+    frame = item.scene_frame(strip)
+    text = f"Frame {frame}"
+    shown = visible_frames(strip)  # as Export and Train read it: a trimmed meta hides some
+    if shown is None or not shown[0] <= frame <= shown[1]:
+        text += " (outside the strip)"
+    if frame != item.frame:
+        text += f", painted as {item.frame:04d}.png"
+    return text
 
 
 def selected_keyframe(settings, strip) -> bool:

@@ -467,6 +467,142 @@ def test_keyframes_of_a_file_from_before_keys_follow_a_rename(
     assert scene.restyle.strip_keyframes("Renamed") == [7, 11]
 
 
+def move_to(strip, content_start: int, channel: int) -> None:
+    """Drag ``strip`` in the timeline: later or earlier, onto another channel."""
+    ext("compat").strip_set(strip, "content_start", content_start)
+    strip.channel = channel
+
+
+def train_keyframe_sources(source, name: str) -> list[int] | None:
+    """Train from the sidebar's keyframes and their exported paintings: the source frames
+    the style learned from (None without torch: then only after every input was found and
+    checked does Train refuse, for want of PyTorch)."""
+    import bpy
+
+    if importlib.util.find_spec("torch") is None:
+        with pytest.raises(RuntimeError, match="training needs PyTorch"):
+            bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=2.0)
+        return None
+    assert bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=2.0) == {
+        "FINISHED"
+    }
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    return library.resolve(name).meta["keyframes"]
+
+
+def test_keyframes_follow_their_strip_when_it_moves(scene, saved, media, sequencer_area):
+    """Keyframes were scene frames: a strip dragged later (and onto another channel) left
+    them behind; the list showed the old frames, Export called them 'outside' and Train
+    refused. They are frames of its content: they go along, and keep their paintings."""
+    import bpy
+
+    keyframes, panel = ext("operators.keyframes"), ext("panels.keyframes")
+    source, settings = keyed_source(scene, media, sequencer_area, [6, 9, 20]), scene.restyle
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    painted = cv2.imread(str(folder / "0009.png"))
+    painted[10:20, 10:30] = (0, 0, 255)
+    cv2.imwrite(str(folder / "0009.png"), painted)
+
+    move_to(source, 15, channel=3)  # from 5..28 to 15..38
+
+    assert settings.strip_keyframes(source.name) == [16, 19, 30]
+    listed = [panel.keyframe_label(k, source) for k in settings.keyframes if k.belongs_to(source)]
+    assert listed == [
+        "Frame 16, painted as 0006.png",
+        "Frame 19, painted as 0009.png",
+        "Frame 30, painted as 0020.png",
+    ]
+    add_keyframe_at(scene, sequencer_area, source, 25)  # source frame 10, named as then: 15
+    settings.keyframe_index = len(settings.keyframes) - 1
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
+    assert scene.frame_current == 25
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "0006.png",
+        "0009.png",
+        "0015.png",
+        "0020.png",
+    ]
+    assert np.array_equal(cv2.imread(str(folder / "0009.png")), painted)  # kept, not re-exported
+    assert read_index(cv2.imread(str(folder / "0015.png"))) == 10
+    assert train_keyframe_sources(source, "Moved Along") in (None, [1, 4, 10, 15])
+
+
+def test_keyframes_of_a_slipped_strip_stay_on_their_content(scene, media, sequencer_area):
+    """Slip (the content moved, the handles not): each keyframe stays on its source frame;
+    one the handles now hide is listed as outside and kept, and Export names it. Trimming
+    the handles moves none."""
+    import bpy
+
+    compat, panel = ext("compat"), ext("panels.keyframes")
+    source, settings = keyed_source(scene, media, sequencer_area, [10, 19]), scene.restyle
+    compat.strip_set(source, "left_handle", 8)  # trim: shows 8..20 of 5..28
+    compat.strip_set(source, "right_handle", 21)
+    assert settings.strip_keyframes(source.name) == [10, 19]
+    on_alone(scene, sequencer_area, source, bpy.ops.sequencer.slip, offset=-3)
+    assert compat.handles(source) == (8, 21)  # slipped: the content moved under the handles
+    assert compat.strip_get(source, "content_start") == 2
+
+    assert settings.strip_keyframes(source.name) == [7, 16]
+    labels_now = [panel.keyframe_label(k, source) for k in settings.keyframes]
+    assert labels_now[0].startswith("Frame 7 (outside the strip)")
+    with pytest.raises(RuntimeError, match="keyframe 7 is outside"):
+        bpy.ops.restyle.export_keyframes(strip=source.name, load=False)
+    assert settings.strip_keyframes(source.name) == [7, 16]
+
+
+@pytest.mark.parametrize("fps", [24, 30])
+def test_a_hard_split_part_moved_keeps_its_keyframes(scene, media, sequencer_area, tmp_path, fps):
+    """Blender's hard split (Shift-K) starts the right part's content at the cut (the frames
+    before it trimmed off, in source frames: 9 of a 30 fps movie for 7 scene frames at 24):
+    its keyframes stay on their source frames, and follow it."""
+    import bpy
+
+    clip = media["index"] if fps == 24 else make_index_clip(tmp_path / "30.mp4", 24, SIZE, fps=30)
+    source = add_movie(scene, sequencer_area, clip, frame_start=5)  # plays at its own rate
+    settings = scene.restyle
+    ext("operators.keyframes").add_keyframes(settings, source.name, [6, 20])
+    on_alone(
+        scene, sequencer_area, source, bpy.ops.sequencer.split, frame=12, type="HARD", side="RIGHT"
+    )
+    right = max(all_strips(scene), key=lambda s: shown_frames(s)[0])
+    assert settings.strip_keyframes(right.name) == [20]
+    move_to(right, ext("compat").strip_get(right, "content_start") + 30, channel=2)
+    assert settings.strip_keyframes(right.name) == [50]
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_keyframes_of_a_file_from_before_origins_follow_a_move(
+    scene, saved, media, sequencer_area, keyed
+):
+    """Files saved before keyframes followed their strip hold scene frames (with a strip key,
+    or from before keys without one), and paintings named by them: opened, then the strip
+    moved, the keyframes go along and Export and Train find those paintings."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["index"], frame_start=5)
+    if keyed:
+        source[ext("props").STRIP_KEY] = "a1b2"
+    for frame in (7, 11):
+        item = scene.restyle.keyframes.add()
+        item.strip, item.key, item.frame = source.name, "a1b2" if keyed else "", frame
+    folder = saved / "restyle" / "keyframes" / source.name
+    folder.mkdir(parents=True)
+    for frame in (7, 11):  # painted as the files named them then
+        image = cv2.cvtColor(source_frame(media["index"], frame - 5), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(folder / f"{frame:04d}.png"), 255 - image)
+    ext("operators.keyframes").key_named_keyframes()  # what opening the file runs
+
+    move_to(source, -5, channel=2)
+
+    assert scene.restyle.strip_keyframes(source.name) == [-3, 1]
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    assert sorted(p.name for p in folder.iterdir()) == ["0007.png", "0011.png"]  # kept as painted
+    assert train_keyframe_sources(source, f"Old File {keyed}") in (None, [2, 6])
+
+
 def test_export_writes_the_source_frames(scene, saved, media, sequencer_area):
     import bpy
 
