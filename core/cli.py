@@ -352,6 +352,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "fps": args.fps,
         "overwrite": args.overwrite,
         "audio": args.audio,
+        "upright": not args.as_stored,
     }
 
 
@@ -673,6 +674,12 @@ def _frame_job_options() -> argparse.ArgumentParser:
         default=True,
         help="a movie output carries the movie source's sound for the frames written "
         "(default: on; image sequences have none)",
+    )
+    p.add_argument(
+        "--as-stored",
+        action="store_true",
+        help="read a movie's pictures as stored, its display rotation (phone footage) "
+        "unapplied, as Blender before 4.4 shows them (default: upright, as players show them)",
     )
     return p
 

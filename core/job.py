@@ -285,11 +285,7 @@ class StyleJob:
         then says what a run would do with the output, ``outlook``, rather than fail)."""
         from .media import probe
 
-        if self.format is None or self.format == getattr(self, "_derived_format", None):
-            # As the command line reads OUTPUT, again when it changed (a job run into a movie,
-            # then into a folder, kept the movie's format and wrote 'folder.mp4').
-            self.format = "png" if self.output is None else format_for_output(self.output)
-            self._derived_format = self.format
+        self.output_format_id()
         self._check_options()
         fmt = output_format(self.format)
         style = self._style_info()
@@ -302,6 +298,15 @@ class StyleJob:
         start, end = self._frame_range(info)
         self._check_source(fmt, info)
         return JobPlan(style, info, start, end, self._settings_key(style, info), fmt)
+
+    def output_format_id(self) -> str:
+        """``format``, or as the command line reads OUTPUT (None: png), again when OUTPUT
+        changed (a job run into a movie, then into a folder, kept the movie's format and
+        wrote 'folder.mp4')."""
+        if self.format is None or self.format == getattr(self, "_derived_format", None):
+            self.format = "png" if self.output is None else format_for_output(self.output)
+            self._derived_format = self.format
+        return self.format
 
     def outlook(self, plan: JobPlan) -> dict:
         """What a run of ``plan`` would do with its output, in place of ``place``'s error:

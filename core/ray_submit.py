@@ -51,7 +51,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
         raise RestyleError("no output given")
     output = os.path.abspath(job.output)
     args = [python, "-m", "restyle", "stylize", source_argument(job.source), "-o", output]
-    args += ["-s", str(job.style), "--start", str(job.start), "--format", job.format]
+    fmt = job.output_format_id()  # None: from the output, as the job reads it
+    args += ["-s", str(job.style), "--start", str(job.start), "--format", fmt]
     if job.end is not None:
         args += ["--end", str(job.end)]
     args += ["--strength", repr(job.strength), "--temporal", repr(job.temporal)]
@@ -75,8 +76,10 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--overwrite")
     if not job.audio:
         args.append("--no-audio")
-    if job.library is not None:
-        args += ["--library", str(job.library.root)]
+    if not job.upright:  # as this Blender shows a phone movie (compat.py): its shape, its key
+        args.append("--as-stored")
+    if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
+        args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]
 
 

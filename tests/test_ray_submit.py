@@ -1,0 +1,73 @@
+"""The command line Blender's Run On: Ray submits (core/ray_submit.py): read back by the
+CLI, it must make the job Blender made, with the same settings key. No Ray needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_media_edge import SIZE, encode
+
+from restyle.core import cli
+from restyle.core.job import StyleJob
+from restyle.core.mappings.matte_job import MatteJob
+from restyle.core.mappings.stabilize_job import StabilizeJob
+from restyle.core.ray_submit import stylize_command
+
+
+def job_read_back(argv: list[str], monkeypatch):
+    """The job the CLI makes from ``argv`` (its --plan path, so nothing runs)."""
+    made = []
+    monkeypatch.setattr(cli, "_print_plan", lambda job, args: made.append(job) or 0)
+    assert cli.main([*argv, "--plan"]) == 0
+    return made[0]
+
+
+def test_a_phone_movie_read_as_stored_is_submitted_as_stored(tmp_path, library, monkeypatch):
+    """Blender 4.2/4.3 reads a phone movie as stored (upright=False); the submitted command
+    had no word for it, so the cluster read it upright (another shape) under another key,
+    and a later local run was refused 'frames made with other settings'."""
+    source = encode(tmp_path / "phone.mp4", rotation=-90)
+    job = StyleJob(source, tmp_path / "out", "comic-ink", library=library, upright=False)
+    local = job.validate()
+    command = stylize_command(job)
+    assert "--as-stored" in command
+    ray = job_read_back(command[3:], monkeypatch)
+    assert ray.upright is False
+    plan = ray.validate()
+    assert (plan.info.size, plan.key) == (local.info.size, local.key) == (SIZE, local.key)
+    upright = StyleJob(source, tmp_path / "out", "comic-ink", library=library)
+    assert "--as-stored" not in stylize_command(upright)
+    assert job_read_back(stylize_command(upright)[3:], monkeypatch).upright is True
+
+
+@pytest.mark.parametrize(
+    ("command", "job_type"), [("matte", MatteJob), ("stabilize", StabilizeJob)]
+)
+def test_every_frame_command_reads_as_stored(tmp_path, command, job_type, monkeypatch):
+    source = encode(tmp_path / "phone.mp4", rotation=-90)
+    argv = [command, str(source), "-o", str(tmp_path / "out"), "--as-stored"]
+    job = job_read_back(argv, monkeypatch)
+    assert type(job) is job_type and job.upright is False
+    assert job.validate().info.size == SIZE
+
+
+def test_a_library_folder_and_a_format_left_to_the_output_are_submitted(tmp_path, monkeypatch):
+    """library='folder' (a str, as documented) raised AttributeError ('str' has no 'root');
+    format=None put None on the command line. Both are read as the job reads them."""
+    import cv2
+
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(shot / f"f_{i:04d}.png"), np.full((32, 48, 3), 60 * i, np.uint8))
+    styles = tmp_path / "styles"
+    movie = StyleJob(shot, str(tmp_path / "styled.mov"), "comic-ink", library=str(styles))
+    command = stylize_command(movie)
+    assert command[command.index("--format") + 1] == "prores"
+    assert command[command.index("--library") + 1] == str(styles)
+    assert None not in command
+    folder = StyleJob(shot, tmp_path / "frames", "comic-ink", library=styles)
+    command = stylize_command(folder)
+    assert command[command.index("--format") + 1] == "png"
+    ray = job_read_back(command[3:], monkeypatch)
+    assert (ray.format, ray.library.root) == ("png", styles)
