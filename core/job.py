@@ -268,7 +268,36 @@ class StyleJob:
         """The job as validated; relative paths are read from the working folder, so a
         ``run`` from another one validates again there (never a plan of other files)."""
         fields = (str(v) for v in astuple(replace(self, library=None)))
-        return (os.getcwd(), *fields)
+        return (self._working_folder(), *fields)
+
+    def _working_folder(self) -> str | None:
+        """Where the job's relative paths are read from; None when all are absolute (a farm
+        script's working folder may have been deleted, which absolute paths never need)."""
+        relative = [p for p in self._paths() if not os.path.isabs(p)]
+        if not relative:
+            return None
+        try:
+            return os.getcwd()
+        except FileNotFoundError:
+            raise RestyleError(
+                f"the working folder was deleted, so the relative path {relative[0]} cannot "
+                "be found: give absolute paths, or run from a folder that exists"
+            ) from None
+
+    def _paths(self) -> list[str]:
+        """The job's files and folders as given: source, output, library, a style picture."""
+        sources = self.source if isinstance(self.source, list | tuple) else [self.source]
+        paths = [*sources, self.output]
+        if isinstance(self.library, str | os.PathLike):
+            paths.append(self.library)
+        elif isinstance(self.library, StyleLibrary):
+            paths.append(self.library.root)
+        from .media import IMAGE_SUFFIXES
+
+        style = os.path.expanduser(str(self.style))
+        if os.sep in style or Path(style).suffix.lower() in IMAGE_SUFFIXES:  # as resolve does
+            paths.append(style)
+        return [os.fspath(p) for p in paths if isinstance(p, str | os.PathLike)]
 
     def validate(self) -> JobPlan:
         """Check everything that can be checked before any work; raise RestyleError.
@@ -381,6 +410,7 @@ class StyleJob:
         from .media import _parse_fps
 
         check_types(self)
+        self._working_folder()  # gone while a path is relative: said first, clearly
         self.settings.check()
         if not 0.0 <= self.temporal <= 1.0:
             raise RestyleError(f"temporal coherence must be between 0 and 1, got {self.temporal}")

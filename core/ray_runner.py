@@ -66,6 +66,10 @@ def connect(address: str):
     ray = import_ray()
     if ray.is_initialized():
         return ray
+    if working_folder() is None:  # ray.init reads it (for its workers' import path)
+        raise RestyleError(
+            "Ray cannot start from a working folder that was deleted: run from a folder that exists"
+        )
     if address != "auto":
         check_reachable(address)
     else:
@@ -335,6 +339,7 @@ def run_chunks(
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
+    cwd = working_folder()
     todo = [c for c in plan.chunks if not _owned_written(landing, c)]
     for chunk in set(plan.chunks) - set(todo):  # a rerun: nothing left to make there
         board.report.remote(chunk.start, len(chunk))
@@ -347,7 +352,7 @@ def run_chunks(
             board,
             _same_shot_follows(plan, c),
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
-            os.getcwd(),
+            cwd,
         )
         for c in todo
     ]
@@ -370,6 +375,15 @@ def run_chunks(
             staging = chunk_output_folder(landing.folder, chunk)
             link_owned_frames(staging, landing.of(chunk), chunk)
     return reports
+
+
+def working_folder() -> str | None:
+    """The driver's working folder for the tasks; None when it was deleted (the job then
+    holds absolute paths only: validating it said so otherwise)."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
+        return None
 
 
 def _owned_written(landing: Landing, chunk: Chunk) -> bool:

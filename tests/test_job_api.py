@@ -212,3 +212,32 @@ def test_no_terminal_no_prompt(clip, tmp_path):
     )
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout.count("\n") == 1 and "10 frames stabilised" in proc.stdout
+
+
+def test_a_job_of_absolute_paths_runs_where_the_working_folder_was_deleted(
+    clip, tmp_path, library, monkeypatch
+):
+    """A farm script run from a temporary folder since cleaned up: every job failed with
+    FileNotFoundError (the working folder was asked for whatever the paths). Absolute paths
+    need none; a relative one is a clear error that names it, and nothing is written."""
+    from restyle.core.job import StyleJob
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    out = tmp_path / "out"
+    job = StyleJob(clip, out, "comic-ink", library=library, end=1, temporal=0.0)
+    job.validate()
+    assert job.run().written == 2
+    assert StabilizeJob(clip, tmp_path / "steady", end=2).run().written == 3
+    said = "the working folder was deleted, so the relative path {} cannot be found"
+    for source, output, style, name in (
+        (clip.name, tmp_path / "rel", "comic-ink", clip.name),
+        (clip, "rel", "comic-ink", "rel"),
+        (clip, tmp_path / "rel", "painting.jpg", "painting.jpg"),
+    ):
+        relative = StyleJob(source, output, style, library=library)
+        with pytest.raises(RestyleError, match=said.format(name)):
+            relative.validate()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "steady"]

@@ -669,3 +669,32 @@ def test_an_image_strips_files_are_submitted_as_their_folder(tmp_path, monkeypat
     assert "--no-lookahead" in command
     with pytest.raises(RestyleError, match="not all of .*shot's sequence"):
         RaySubmission(StyleJob(files[1:3], "styled", "comic-ink"), "127.0.0.1:1")
+
+
+def test_a_ray_run_of_absolute_paths_needs_no_working_folder(cluster, tmp_path, monkeypatch):
+    """The driver asked for its working folder (for the tasks) whatever the paths: a farm
+    script connected to Ray, whose temporary working folder was then deleted, failed with
+    FileNotFoundError. Ray itself cannot start from one: said in one line, before it."""
+    from restyle.core.errors import RestyleError
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import connect, run_on_ray
+
+    from clips import encode_clip, pan_frames
+
+    clip = encode_clip(tmp_path / "pan.mkv", pan_frames(6), codec="ffv1")
+    job = StabilizeJob(clip, tmp_path / "steady")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    ray.shutdown()
+    with pytest.raises(RestyleError, match="Ray cannot start from a working folder that was"):
+        run_on_ray(job, cluster.address, max_frames=3)
+    assert not (tmp_path / "steady").exists()
+    monkeypatch.chdir(tmp_path)
+    connect(cluster.address)
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = run_on_ray(job, cluster.address, max_frames=3)
+    assert (result.written, result.cancelled) == (6, False)
