@@ -527,7 +527,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     record = {
         "style": frames_plan.style.id,
         "style_name": frames_plan.style.name,
-        "format": "png",
+        "format": frames_plan.format.id,  # the frames' (a movie output's: png, muxed later)
         "strength": job.strength,
         "temporal": job.temporal,
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
