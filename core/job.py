@@ -318,7 +318,11 @@ class StyleJob:
         self._check_options()
         fmt = output_format(self.format)
         style = self._style_info()
-        info = probe(self.source, fps=self.fps, upright=self.upright)
+        # A Ray task is given its driver's probe of the same source (every image's header
+        # read once per run, not once per chunk).
+        info = getattr(self, "_probed", None) or probe(
+            self.source, fps=self.fps, upright=self.upright
+        )
         if self.fps is not None and info.kind == "movie":  # it would be silently ignored
             raise RestyleError(
                 f"--fps sets the rate of image sequences; {Path(info.path).name} is a movie "

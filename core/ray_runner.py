@@ -202,6 +202,7 @@ def _style_chunk(
     tail: bool = False,
     cuts: tuple[int, ...] = (),
     cwd: str | None = None,
+    info=None,
 ) -> dict:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
     what its ``JobResult`` says of the engine that ran and the job's warnings. ``tail``:
@@ -209,7 +210,8 @@ def _style_chunk(
     not written) as in a single-machine run. ``cuts``: the plan's in the chunk, where its
     coherence restarts (a single-machine run finds the same ones while streaming). ``cwd``:
     the driver's working folder, where a relative path the job holds (a style picture, a
-    background, the library) is read from, as on the driver."""
+    background, the library) is read from, as on the driver. ``info``: the driver's probe
+    of the source (``MediaInfo``), so a chunk does not open every image of it again."""
     if cwd is not None:
         with contextlib.suppress(OSError):  # not on this node: absolute paths still work
             os.chdir(cwd)
@@ -222,6 +224,8 @@ def _style_chunk(
         lookahead_tail=tail,
         cuts=cuts,
     )
+    if info is not None:
+        job._probed = info
     key = chunk.start
 
     def report(p: Progress) -> None:
@@ -329,10 +333,12 @@ def run_chunks(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     reports: list[dict] | None = None,
+    info=None,
 ) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land at ``landing``. Returns
     what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
-    finish (so a cancelled run keeps those of its finished chunks)."""
+    finish (so a cancelled run keeps those of its finished chunks). ``info``: the source as
+    the driver probed it, stored once for every task."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -340,6 +346,7 @@ def run_chunks(
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
     job_type = fields.pop("job_type")
     cwd = working_folder()
+    probed = ray.put(info)
     todo = [c for c in plan.chunks if not _owned_written(landing, c)]
     for chunk in set(plan.chunks) - set(todo):  # a rerun: nothing left to make there
         board.report.remote(chunk.start, len(chunk))
@@ -353,6 +360,7 @@ def run_chunks(
             _same_shot_follows(plan, c),
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
             cwd,
+            probed,
         )
         for c in todo
     ]
@@ -553,6 +561,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             progress=progress,
             cancel=cancel,
             reports=reports,
+            info=frames_plan.info,
         )
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True

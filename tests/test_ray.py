@@ -699,3 +699,38 @@ def test_a_ray_run_of_absolute_paths_needs_no_working_folder(cluster, tmp_path, 
     gone.rmdir()
     result = run_on_ray(job, cluster.address, max_frames=3)
     assert (result.written, result.cancelled) == (6, False)
+
+
+def test_a_chunk_reads_no_image_header_the_driver_read(library, tmp_path, monkeypatch):
+    """Every Ray task probed the whole source again: an image sequence's every file opened
+    once per chunk (a film's 130,000 frames in each of its 540 chunks). A task is given the
+    driver's probe; one without it (an older driver) still probes for itself."""
+    from types import SimpleNamespace
+
+    import cv2
+
+    from restyle.core import media
+    from restyle.core.job import StyleJob
+    from restyle.core.ray_runner import Landing, _style_chunk, job_fields
+
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(shot / f"f_{i:04d}.png"), np.full((24, 32, 3), 30 * i, np.uint8))
+    out = tmp_path / "out"
+    out.mkdir()
+    job = style_job(library, shot, out, temporal=0.0)
+    info = job.validate().info
+    opened = []
+    header = media._image_header
+    monkeypatch.setattr(media, "_image_header", lambda path: opened.append(path) or header(path))
+    fields = job_fields(job)
+    job_type = fields.pop("job_type")
+    board = SimpleNamespace(report=SimpleNamespace(remote=lambda *args: None))
+    first, second = plan_chunks(0, 5, [], max_frames=3, warmup=0).chunks
+    _style_chunk(job_type, dict(fields), first, Landing(out, ".png"), board, info=info)
+    assert opened == []
+    _style_chunk(job_type, dict(fields), second, Landing(out, ".png"), board)
+    assert len(opened) == 5  # every image after the first
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:06d}.png" for i in range(6)]
+    assert job_type is StyleJob
