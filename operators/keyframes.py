@@ -31,7 +31,7 @@ from .strip_source import (
     SUPPORTED,
     StripSource,
     find_strip,
-    moved_since,
+    moved_showing,
     read_strip,
     visible_frames,
 )
@@ -407,8 +407,8 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
             RUN.end(FAILED, f"Failed: scene '{scene_name}' is gone")
             return {"CANCELLED"}
         strip = compat.all_strips(scene.sequence_editor).get(request.strip)
-        if strip is not None:  # moved meanwhile: its cuts and keyframes move with it
-            first += moved_since(strip, request.job.source.timing.frame_start)
+        job = request.job  # moved meanwhile: its cuts and keyframes move with it
+        first += moved_showing(scene, strip, job.source.timing.frame_start, first, job.shown)
         cuts = [first + shot.start for shot in value[1:]]
         marked = {m.frame for m in scene.timeline_markers if m.name == CUT_MARKER}
         for frame in cuts:

@@ -26,7 +26,7 @@ from .strip_source import (
     StripSource,
     container_strips,
     find_strip,
-    moved_since,
+    moved_showing,
     read_strip,
     requested_range,
 )
@@ -212,6 +212,7 @@ class StripJob(ModalJob):
             except KeyError:
                 raise RestyleError("the source's meta strip is gone") from None
             above = request.source.channel
+        start = request.source.timing.frame_start  # moved meanwhile: it lands on the source
         return add_styled_strip(
             scene,
             strips,
@@ -220,24 +221,11 @@ class StripJob(ModalJob):
             request.style_name,
             request.stored_folder,
             filenames,
-            request.first + _moved_by(scene, source, request),
+            request.first + moved_showing(scene, source, start, request.first, request.shown),
             request.last - request.first + 1,
             above,
             movie=request.movie_name is not None,
         )
-
-
-def _moved_by(scene, source, request: Request) -> int:
-    """How far the source was moved in time while its job ran, where it shows the frames
-    styled there now (0 when it did not move, is gone, or changed otherwise)."""
-    shift = moved_since(source, request.source.timing.frame_start) if source is not None else 0
-    if shift == 0:
-        return 0
-    try:
-        now = read_strip(scene, source).frames(request.first + shift, request.last + shift)
-    except (RestyleError, ValueError):
-        return 0
-    return shift if now == request.shown else 0
 
 
 def _reused_movie(request: Request):

@@ -170,6 +170,23 @@ def moved_since(strip, start: float) -> int:
     return round(shift) if shift == round(shift) else 0
 
 
+def moved_showing(scene, strip, start: float, first: int, shown: list[int]) -> int:
+    """The one rule for landing a job's result on a strip edited while it ran (Apply's
+    strip, Suggest's cuts and keyframes): how far ``strip`` moved since its content started
+    at ``start``, when it shows the frames ``shown`` (from scene frame ``first``) there now;
+    0 when it did not move, is gone, or was also trimmed, retimed or reversed (its result
+    then lands where it was asked)."""
+    shift = moved_since(strip, start) if strip is not None else 0
+    if shift == 0:
+        return 0
+    last = first + len(shown) - 1
+    try:
+        now = read_strip(scene, strip).frames(first + shift, last + shift)
+    except (RestyleError, ValueError):
+        return 0
+    return shift if now == shown else 0
+
+
 def visible_frames(strip) -> tuple[int, int] | None:
     """The scene frames ``strip`` shows, inclusive, clipped by the meta strips holding it
     (None: they hide it). Its own handles alone overstate a strip in a trimmed meta."""

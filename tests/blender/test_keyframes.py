@@ -262,6 +262,29 @@ def test_suggest_while_the_scene_is_renamed_and_the_strip_moved(
         scene.name = name
 
 
+def test_suggest_on_a_strip_moved_and_trimmed_meanwhile_lands_as_apply_does(
+    scene, media, sequencer_area, monkeypatch
+):
+    """Suggest shifted its cuts and keyframes by how far the strip moved, even where the
+    strip no longer shows the frames it analysed there (moved and hard-trimmed: the cut at
+    source frame 14 is at scene 22 now, not 25); Apply's styled strip lands where it was
+    asked then. One rule for both (``moved_showing``): they land where they were asked."""
+    import bpy
+
+    compat = ext("compat")
+    source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
+
+    def move_and_trim():
+        compat.strip_set(source, "content_start", 11)
+        compat.strip_set(source, "content_trim_start", 3)
+
+    during_the_run(monkeypatch, ext("operators.keyframes").ShotJob, move_and_trim)
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+    assert [m.frame for m in scene.timeline_markers] == [15]
+    keyframes = scene.restyle.strip_keyframes(source.name)
+    assert any(1 <= k < 15 for k in keyframes) and any(15 <= k <= 28 for k in keyframes)
+
+
 def test_suggest_on_a_reversed_image_strip(scene, tmp_path):
     import bpy
 
