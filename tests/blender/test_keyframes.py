@@ -451,6 +451,38 @@ def test_a_duplicate_then_a_split_before_any_edit(scene, media, sequencer_area):
     ]
 
 
+def test_a_duplicate_dragged_elsewhere_takes_its_keyframes_along(
+    scene, saved, media, sequencer_area
+):
+    """Shift-D, then the copy dragged 30 frames later onto another channel: its keyframes
+    are at the same frames of its content (36, 39), named as the original's, and its own
+    from the first keyframe edit. Until then it finds the original's paintings; from then
+    on it exports into a folder of its own and the original's paintings stay unchanged."""
+    import bpy
+
+    keyframes, compat = ext("operators.keyframes"), ext("compat")
+    source, settings = keyed_source(scene, media, sequencer_area, [6, 9]), scene.restyle
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    painting = invert(cv2.imread(str(folder / "0006.png")))
+    assert cv2.imwrite(str(folder / "0006.png"), painting)
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    copy.channel = 2
+    compat.strip_set(copy, "content_start", 35)
+    assert settings.keyframe_names(copy.name) == {36: 6, 39: 9}
+    assert keyframes.keyframe_folder(copy.name, scene)[0] == folder  # Train reads its paintings
+
+    add_keyframe_at(scene, sequencer_area, copy, 45)
+    assert settings.keyframe_names(copy.name) == {36: 6, 39: 9, 45: 15}
+    assert settings.strip_keyframes(source.name) == [6, 9]
+    assert bpy.ops.restyle.export_keyframes(strip=copy.name, load=False) == {"FINISHED"}
+    own = keyframes.keyframe_folder(copy.name, scene)[0]
+    assert own != folder
+    assert sorted(p.name for p in own.iterdir()) == ["0006.png", "0009.png", "0015.png"]
+    assert np.array_equal(cv2.imread(str(own / "0006.png")), invert(painting))  # the frame
+    assert np.array_equal(cv2.imread(str(folder / "0006.png")), painting)  # kept
+
+
 def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media, sequencer_area):
     """Renamed, then duplicated before any keyframe edit: the keyframes were last written
     under the old name, so whichever strip was edited first was taken for the copy; the
