@@ -371,6 +371,8 @@ def on_alone(scene, area, strip, operator, **options):
     returns the strip active afterwards (a duplicate's copy)."""
     import bpy
 
+    if "only_selected" in operator.get_rna_type().properties:
+        options["only_selected"] = True  # 5.3's split cuts every channel's strips by default
     with sequencer_override(scene, area):
         bpy.ops.sequencer.select_all(action="DESELECT")
         strip.select = True
