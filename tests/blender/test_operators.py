@@ -492,6 +492,28 @@ def test_a_source_moved_during_the_run_gets_its_strip_on_top(
     check_alignment(scene, source, styled, range(12, 36), reference(media["clip24"]))
 
 
+def test_a_source_moved_and_trimmed_during_the_run_keeps_the_asked_place(
+    scene, saved, media, sequencer_area, monkeypatch
+):
+    """Moved and hard-trimmed meanwhile, the source no longer shows the styled frames one
+    move away: the styled strip lands where it was asked, by the rule Suggest Keyframes
+    lands its cuts by (``moved_showing``)."""
+    import bpy
+
+    compat = ext("compat")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=5)
+
+    def move_and_trim():
+        compat.strip_set(source, "content_start", 12)
+        compat.strip_set(source, "content_trim_start", 3)
+
+    during_the_run(monkeypatch, ext("core.job").StyleJob, move_and_trim)
+    before = set(all_strips(scene).keys())
+    assert bpy.ops.restyle.apply_style(strip=source.name, style=STYLE, temporal=0.0) == {"FINISHED"}
+    (styled,) = new_strips(scene, before)
+    assert shown_frames(styled) == (5, 28)
+
+
 def test_a_scene_renamed_during_the_run_gets_its_strip(scene, saved, media, monkeypatch):
     """The scene was looked up by name at the end of the run: renamed meanwhile, Apply said
     'scene ... is gone' and made no strip."""
