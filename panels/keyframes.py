@@ -104,16 +104,18 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
 
 def keyframe_label(item, strip) -> str:
     """'Frame 22'; a keyframe the strip hides now (slipped or trimmed past) says so, and one
-    moved since it was named says which file its painting is (Export named it then)."""
+    moved since it was named says which file its painting is (Export named it then). Both
+    at once say it shorter: the default sidebar cut 'painted as 0010.png' to 'painted as 001...'."""
     if strip is None:
         return f"Frame {item.frame}"
     frame = item.scene_frame(strip)
     text = f"Frame {frame}"
     shown = visible_frames(strip)  # as Export and Train read it: a trimmed meta hides some
-    if shown is None or not shown[0] <= frame <= shown[1]:
+    outside = shown is None or not shown[0] <= frame <= shown[1]
+    if outside:
         text += " (outside the strip)"
     if frame != item.frame:
-        text += f", painted as {item.frame:04d}.png"
+        text += f"{':' if outside else ', painted as'} {item.frame:04d}.png"
     return text
 
 
