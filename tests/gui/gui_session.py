@@ -208,8 +208,192 @@ def steps():
     names = [s.name for s in compat.all_strips(compat.sequencer_scene(bpy.context).sequence_editor)]
     REPORT["cancel_strips"] = names
 
+    yield from look_at_edited_strips(scene)
     yield from look_at_every_panel(scene)
     yield from look_at_the_preferences()
+
+
+class Labels:
+    """A stand-in layout that keeps the text of each label a draw function adds."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def label(self, text="", icon="NONE"):
+        self.texts.append(text)
+
+
+def sequencer_alone(show: bool) -> None:
+    with override():
+        bpy.ops.screen.screen_full_area() if show else bpy.ops.screen.back_to_previous()
+
+
+def strip_size(strip) -> list[int] | None:
+    element = strip.elements[0] if len(getattr(strip, "elements", ())) else None
+    return [element.orig_width, element.orig_height] if element is not None else None
+
+
+def look_at_edited_strips(scene):
+    """What changed in the sidebar with today's edits, past frame 400 (clear of the rest):
+    two strips selected, keyframes of a moved then slipped strip, a phone movie styled
+    (Debian's 4.3 shows it as stored), the picture browser, the Snap Cuts dialog."""
+    compat, editor = ext("compat"), scene.sequence_editor
+    strips = compat.strips(editor)
+    a = strips.new_movie(
+        name="Interview", filepath=str(OUT / "clip30.mp4"), channel=1, frame_start=401
+    )
+    b = strips.new_movie(
+        name="B-roll", filepath=str(OUT / "clip30.mp4"), channel=2, frame_start=401
+    )
+    for strip in compat.all_strips(editor):
+        strip.select = strip in (a, b)
+    editor.active_strip = a
+    labels = Labels()
+    ext("panels.sequencer").draw_strip(labels, scene)
+    REPORT["two_selected"] = labels.texts
+    scene.frame_current = 410
+    yield 1.0
+    screenshot("two-selected.png")
+
+    # Keyframes named at 410 and 420, the strip dragged 10 later, then trimmed and slipped.
+    strips.remove(b)
+    ext("operators.keyframes").add_keyframes(scene.restyle, a.name, [410, 420])
+    compat.strip_set(a, "content_start", 411)
+    label = ext("panels.keyframes").keyframe_label
+
+    def listed():
+        return sorted(label(k, a) for k in scene.restyle.keyframes if k.belongs_to(a))
+
+    REPORT["keyframes_moved"] = listed()
+    compat.strip_set(a, "left_handle", 418)
+    with override():
+        bpy.ops.sequencer.select_all(action="DESELECT")
+        a.select, editor.active_strip = True, a
+        bpy.ops.sequencer.slip(offset=-3)
+    REPORT["keyframes_slipped"] = listed()
+    keyframes = bpy.types.RESTYLE_PT_keyframes
+    bpy.utils.unregister_class(keyframes)
+    opened = type("RESTYLE_PT_keyframes_open", (keyframes,), {"bl_options": set()})
+    opened.bl_idname = opened.__name__
+    bpy.utils.register_class(opened)
+    sequencer_alone(True)
+    yield 1.0
+    show_sidebar()
+    yield 1.0
+    screenshot("keyframes.png")
+    sequencer_alone(False)
+    bpy.utils.unregister_class(opened)
+    bpy.utils.register_class(keyframes)
+    yield 0.5
+    show_sidebar()
+    yield from style_a_phone_movie(scene)
+    yield from look_at_the_picture_browser()
+    yield from look_at_snap_cuts(scene)
+
+
+def style_a_phone_movie(scene):
+    """A movie tagged to be shown turned (-90), styled: the styled strip has the size its
+    source strip shows, so it lies exactly over it in the preview."""
+    sys.path.insert(0, str(TESTS))
+    import av
+
+    from clips import index_frame
+
+    path = OUT / "phone.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(-90)
+        for i in range(8):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, (64, 48)), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    compat, editor = ext("compat"), scene.sequence_editor
+    phone = compat.strips(editor).new_movie(
+        name="phone", filepath=str(path), channel=1, frame_start=501
+    )
+    editor.active_strip, scene.frame_current = phone, 503
+    with override():
+        bpy.ops.ed.undo_push(message="Add phone")
+        REPORT["phone_invoke"] = sorted(
+            bpy.ops.restyle.apply_style(
+                "INVOKE_DEFAULT", strip="phone", style=STYLE, temporal=0.0, backend=BACKEND,
+                frame_start=501, frame_end=508,
+            )
+        )  # fmt: skip
+    yield from wait_for_run(ext("operators.runner").RUN, "phone")
+    yield 1.5  # the preview draws both, which reads their sizes
+    styled = editor.active_strip
+    import cv2
+
+    first = Path(bpy.path.abspath(styled.directory)) / styled.elements[0].filename
+    picture = cv2.imread(str(first))
+    REPORT["phone"] = {
+        "source": strip_size(phone),
+        "styled": strip_size(styled),
+        "styled_png": [picture.shape[1], picture.shape[0]] if picture is not None else None,
+        "frames": [list(compat.handles(s)) for s in (phone, styled)],
+        "channels": [phone.channel, styled.channel],
+        "transforms": [
+            [s.transform.offset_x, s.transform.offset_y, s.transform.scale_x, s.transform.scale_y]
+            for s in (phone, styled)
+        ],
+    }
+    screenshot("phone-styled.png")
+    styled.mute = True
+    yield 1.0
+    screenshot("phone-source.png")  # the same rectangle as phone-styled.png
+    styled.mute = False
+
+
+def look_at_the_picture_browser():
+    """Choose Style Picture's file browser shows its Relative Path box, set from the
+    preference (on in factory settings), as Blender's own browsers do."""
+    with override():
+        REPORT["picture_invoke"] = sorted(bpy.ops.restyle.pick_picture("INVOKE_DEFAULT"))
+    yield 1.5
+    found = []
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            op = area.spaces.active.active_operator if area.type == "FILE_BROWSER" else None
+            if op is not None and op.bl_idname == "RESTYLE_OT_pick_picture":
+                found.append(op.relative_path)
+    REPORT["picture_relative"] = found
+    REPORT["relative_preference"] = bpy.context.preferences.filepaths.use_relative_paths
+    screenshot("picture-browser.png")
+    subprocess.run(["xdotool", "key", "Escape"], check=True, timeout=30)
+    yield 1.0
+
+
+def look_at_snap_cuts(scene):
+    """The Snap Cuts dialog with one edit point to move and a locked one it skips."""
+    sys.path.insert(0, str(TESTS))
+    from clips import encode_clip, pan_frames
+
+    shots = pan_frames(14, (160, 96), 3.0, seed=0) + pan_frames(14, (160, 96), -2.0, seed=4)
+    path = encode_clip(OUT / "shots.mp4", shots, crf=20)
+    compat = ext("compat")
+    strips = compat.strips(scene.sequence_editor)
+    for channel, names in ((1, ("Shot A", "Shot B")), (3, ("Locked shot", "Shot D"))):
+        left, right = (
+            strips.new_movie(name=n, filepath=str(path), channel=channel + i, frame_start=601)
+            for i, n in enumerate(names)
+        )
+        compat.strip_set(left, "right_handle", 618)  # 3 frames after the cut at 615
+        compat.strip_set(right, "left_handle", 618)
+        right.channel = channel
+    strips["Locked shot"].lock = True
+    subprocess.run(["xdotool", "mousemove", "640", "560"], check=True, timeout=30)
+    yield 0.5
+    with override():
+        REPORT["snap_invoke"] = sorted(
+            bpy.ops.restyle.snap_cuts("INVOKE_DEFAULT", distance=4, selected_only=False)
+        )
+    yield 1.0
+    screenshot("snap-cuts.png")
+    subprocess.run(["xdotool", "key", "Escape"], check=True, timeout=30)
+    yield 0.5
 
 
 def look_at_every_panel(scene):

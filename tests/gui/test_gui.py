@@ -129,3 +129,47 @@ def test_every_panel_and_the_preferences_draw(session):
     for name in ("panels-top.png", "panels-end.png", "preferences.png"):
         image = cv2.imread(str(out / name))
         assert image is not None and image.std() > 10, name
+
+
+def test_with_two_strips_selected_the_sidebar_says_which_is_styled(session):
+    _, _, report, _ = session
+    assert report["two_selected"] == ["Interview", "Only this, the active strip, is styled"]
+
+
+def test_keyframes_are_listed_where_a_moved_then_slipped_strip_shows_them(session):
+    """Named at 410 and 420, dragged 10 later, then slipped 3 earlier under a handle at 418:
+    the first is hidden, each keeps its painting's name (the short form fits the sidebar)."""
+    _, _, report, _ = session
+    assert report["keyframes_moved"] == [
+        "Frame 420, painted as 0410.png",
+        "Frame 430, painted as 0420.png",
+    ]
+    assert report["keyframes_slipped"] == [
+        "Frame 417 (outside the strip): 0410.png",
+        "Frame 427, painted as 0420.png",
+    ]
+
+
+def test_a_styled_phone_movie_lies_over_its_source(session):
+    """Debian's 4.3 shows a movie tagged -90 as stored (64x48): the styled frames have that
+    size too, so the styled strip covers its source exactly in the preview."""
+    _, _, report, _ = session
+    assert report["phone_invoke"] == ["RUNNING_MODAL"]
+    assert report["phone_status"] == "FINISHED", report["phone_summary"]
+    phone = report["phone"]
+    assert phone["source"] is not None
+    assert phone["styled"] == phone["source"] == phone["styled_png"]
+    assert phone["frames"][0] == phone["frames"][1]
+    assert phone["channels"] == [1, 2]
+    assert phone["transforms"][0] == phone["transforms"][1]
+
+
+def test_the_picture_browser_shows_relative_path_as_the_preference(session):
+    _, _, report, _ = session
+    assert report["picture_invoke"] == ["RUNNING_MODAL"]
+    assert report["picture_relative"] == [report["relative_preference"]]
+
+
+def test_snap_cuts_asks_before_it_moves(session):
+    _, _, report, _ = session
+    assert report["snap_invoke"] == ["RUNNING_MODAL"]  # the dialog (snap-cuts.png)
