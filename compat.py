@@ -16,6 +16,9 @@
   version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
   such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
   so ``content_duration`` measures the content from its handles instead.
+- 4.2/4.5 leave a meta made by ``new_meta`` + ``move_to_meta`` 1 frame long (5.0 sizes it
+  to its strips; adding a strip into it does, in every version): it holds its first frame.
+  No code differs: the mapping reads each meta's own length (``strip_source.meta_timing``).
 - 4.4 shows a movie tagged with a display rotation (phone footage) turned upright; before,
   as stored (``MOVIE_STRIPS_SHOW_ROTATION``).
 """

@@ -36,6 +36,7 @@ class StripTiming:
     reverse: bool = False
     strobe: float = 1.0
     source_offset: int = 0  # source frames trimmed before the content
+    metas: tuple[StripTiming, ...] = ()  # the meta strips holding it, outermost first
 
     @property
     def content_duration(self) -> int:
@@ -56,9 +57,28 @@ class StripTiming:
             index = f32(index - f32(math.fmod(float(index), float(f32(self.strobe)))))
         return float(index)
 
-    def source_index(self, frame: float) -> int | None:
-        """The 0-based source frame shown at ``frame`` (round half up, as Blender does)."""
+    def inner_frame(self, frame: float) -> float | None:
+        """For a meta strip: the frame its children are drawn at when the scene shows
+        ``frame`` (its start plus its frame index). A meta whose content is shorter than its
+        handles holds its last frame, as Blender 4.2/4.5 leave one made by ``new_meta`` +
+        ``move_to_meta`` (content 1 frame long: its first frame held throughout)."""
         index = self.content_frame(frame)
+        return None if index is None else float(f32(self.frame_start) + f32(index))
+
+    def frame_in_metas(self, frame: float) -> float | None:
+        """The frame the strip is drawn at when the scene shows ``frame``: ``frame`` itself
+        unless a meta strip holding it holds a frame there."""
+        for meta in self.metas:
+            frame = meta.inner_frame(frame)
+            if frame is None:
+                return None
+        return frame
+
+    def source_index(self, frame: float) -> int | None:
+        """The 0-based source frame shown at ``frame`` (round half up, as Blender does),
+        through the meta strips holding the strip."""
+        frame = self.frame_in_metas(frame)
+        index = None if frame is None else self.content_frame(frame)
         if index is None:
             return None
         return int(math.floor(f32(index) + f32(0.5))) + self.source_offset
@@ -79,6 +99,19 @@ def playback_factor(media_fps: float, scene_fps: float, fps_base: float = 1.0) -
     """Blender's factor for a movie that plays at its own rate: media / scene rate (float32)."""
     scene_rate = f32(f32(scene_fps) / f32(fps_base))
     return float(f32(f32(media_fps) / scene_rate))
+
+
+def frames_showing(meta: StripTiming, first: int, last: int) -> tuple[int, int] | None:
+    """The frames at which ``meta`` (neither reversed, strobed nor retimed) draws its
+    children at a frame in ``first..last``, inclusive and unbounded where it holds its first
+    or last frame (clip with its handles); None when its content never reaches that range."""
+    start = meta.frame_start
+    end = start + meta.content_duration - 1
+    if end < first or start > last:
+        return None
+    lo = -math.inf if start >= first else first
+    hi = math.inf if end <= last else last
+    return lo, hi
 
 
 def intersect(*ranges: tuple[int, int]) -> tuple[int, int] | None:

@@ -61,6 +61,9 @@ class Span:
         end = start + timing.content_duration - 1
         held = [f for f in range(self.first, self.last + 1) if not start <= f <= end]
         reasons = [f"it holds a frame over frames {frame_span(held[0], held[-1])}"] if held else []
+        frames = range(self.first, self.last + 1)
+        if any(timing.frame_in_metas(f) != f for f in frames):
+            reasons.append("its meta strip holds a frame")
         if timing.playback_factor != 1.0:
             reasons.append("its frame rate is not the scene's")
         if timing.reverse:

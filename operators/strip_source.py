@@ -16,6 +16,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import (
     StripTiming,
     frame_span,
+    frames_showing,
     intersect,
     playback_factor,
     source_frames,
@@ -113,7 +114,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
             f"'{strip.name}' is retimed by the speed effect '{speed.name}'; style it first, "
             "then put the speed effect on the styled strip"
         )
-    metas, visible = _meta_chain(scene, strip)
+    metas, meta_timings, visible = _meta_chain(scene, strip)
     start = float(compat.strip_get(strip, "content_start"))
     if strip.type == "MOVIE":
         path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
@@ -149,6 +150,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         reverse=strip.use_reverse_frames,
         strobe=strip.strobe,
         source_offset=compat.strip_get(strip, "content_trim_start"),
+        metas=meta_timings,
     )
     return StripSource(
         name=strip.name,
@@ -188,34 +190,65 @@ def moved_showing(scene, strip, start: float, first: int, shown: list[int]) -> i
 
 
 def visible_frames(strip) -> tuple[int, int] | None:
-    """The scene frames ``strip`` shows, inclusive, clipped by the meta strips holding it
-    (None: they hide it). Its own handles alone overstate a strip in a trimmed meta."""
-    ranges = [compat.shown_frames(strip)]
+    """The scene frames ``strip`` shows, inclusive, through the meta strips holding it
+    (None: they hide it). Its own handles alone overstate a strip in a trimmed meta, or
+    in one that holds a frame (``frames_showing``)."""
+    return _shown_through(strip, _holders(strip))
+
+
+def _holders(strip) -> list:
+    """The meta strips holding ``strip``, innermost first."""
+    metas = []
     meta = compat.parent_meta(strip)
     while meta is not None:
-        ranges.append(compat.shown_frames(meta))
+        metas.append(meta)
         meta = compat.parent_meta(meta)
-    return intersect(*ranges)
+    return metas
 
 
-def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[int, int]]:
-    """Names of the metas holding ``strip`` (outermost first) and what of it is visible."""
-    ranges = [compat.shown_frames(strip)]
-    names: list[str] = []
-    meta = compat.parent_meta(strip)
-    while meta is not None:
+def meta_timing(meta) -> StripTiming:
+    """How a meta strip maps scene frames to the frames its children are drawn at: its own
+    content length, which Blender 4.2/4.5 leave at 1 frame for a meta built by ``new_meta`` +
+    ``move_to_meta`` (its first frame is then held throughout)."""
+    return StripTiming(
+        frame_start=float(compat.strip_get(meta, "content_start")),
+        length=max(1, compat.strip_get(meta, "content_duration")),
+    )
+
+
+def _shown_through(strip, metas: list) -> tuple[int, int] | None:
+    """What of ``strip`` shows in the scene through ``metas`` (innermost first)."""
+    shown = compat.shown_frames(strip)
+    for meta in metas:
+        reached = frames_showing(meta_timing(meta), *shown)
+        if reached is None:
+            return None
+        shown = intersect(reached, compat.shown_frames(meta))
+        if shown is None:
+            return None
+    return shown
+
+
+def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[StripTiming, ...], tuple[int, int]]:
+    """Names and timings of the metas holding ``strip`` (outermost first) and what of it
+    is visible."""
+    metas = _holders(strip)
+    for meta in metas:
         if meta.use_reverse_frames or meta.strobe > 1.0 or compat.retiming_active(meta):
             raise RestyleError(
                 f"meta strip '{meta.name}' is reversed, strobed or retimed; "
                 "Restyle needs its frames to match the scene's"
             )
-        names.insert(0, meta.name)
-        ranges.append(compat.shown_frames(meta))
-        meta = compat.parent_meta(meta)
-    visible = intersect(*ranges)
+    visible = _shown_through(strip, metas)
     if visible is None:
-        raise RestyleError(f"'{strip.name}' is hidden by its meta strip's trimmed ends")
-    return tuple(names), visible
+        raise RestyleError(
+            f"'{strip.name}' is hidden by its meta strip: its trimmed ends, or a held frame "
+            "without it (Blender before 5.0 leaves a meta made by new_meta + move_to_meta "
+            "1 frame long; make it with Make Meta)"
+        )
+    outermost_first = metas[::-1]
+    names = tuple(meta.name for meta in outermost_first)
+    return names, tuple(meta_timing(meta) for meta in outermost_first), visible
 
 
 def _movie_frame_count(path: Path) -> int:

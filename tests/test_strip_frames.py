@@ -1,5 +1,7 @@
 """Strip timing without Blender: the numbers Blender 4.2/5.0 were measured to show."""
 
+import math
+
 import pytest
 
 strip_frames = pytest.importorskip("restyle.core.strip_frames")
@@ -73,3 +75,26 @@ def test_frame_spans_read_well_below_zero():
     assert frame_span(-20, -9) == "-20 to -9"
     assert frame_span(-3, 4) == "-3 to 4"
     assert frame_span(7, 7) == "7"
+
+
+def test_a_meta_holding_its_first_frame_holds_the_strip_inside():
+    """Blender 4.2/4.5 leave a meta from new_meta + move_to_meta 1 frame long: its children
+    are drawn at its first frame throughout."""
+    held = StripTiming(frame_start=12, length=1)
+    timing = StripTiming(frame_start=12, length=24, metas=(held,))
+    assert strip_frames.source_frames(timing, 12, 35) == [0] * 24
+    whole = StripTiming(frame_start=12, length=24)
+    assert strip_frames.source_frames(StripTiming(12, 24, metas=(whole,)), 12, 14) == [0, 1, 2]
+    past_its_end = StripTiming(frame_start=10, length=5)  # holds frame 14 after its content
+    inside = StripTiming(frame_start=12, length=24, metas=(past_its_end,))
+    assert strip_frames.source_frames(inside, 13, 16) == [1, 2, 2, 2]
+
+
+def test_frames_showing_through_a_meta():
+    held = StripTiming(frame_start=12, length=1)
+    assert strip_frames.frames_showing(held, 12, 35) == (-math.inf, math.inf)
+    assert strip_frames.frames_showing(StripTiming(frame_start=2, length=1), 5, 16) is None
+    whole = StripTiming(frame_start=10, length=20)  # content 10..29
+    assert strip_frames.frames_showing(whole, 12, 35) == (12, math.inf)
+    assert strip_frames.frames_showing(whole, 5, 20) == (-math.inf, 20)
+    assert strip_frames.intersect((12, math.inf), (10, 29)) == (12, 29)
