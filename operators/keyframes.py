@@ -11,6 +11,7 @@ one shows comes from the strip's timing when core needs it.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span, playback_factor
 from ..props import FRAME_ORIGIN, FRAME_RATE, STRIP_KEY, content_origin, frame_shift
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
-from .output_strip import KEYFRAME_FOLDER, keyframe_folder
+from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import (
     SUPPORTED,
@@ -93,7 +94,8 @@ def settle_shared_keys(settings) -> None:
     included, so strips come to share keyframes (each lists those it shows meanwhile:
     ``RESTYLE_PG_keyframe.belongs_to``). Before a keyframe write they part ways: the first
     strip keeps the key and each other one takes a fresh key with the keyframes it shows,
-    so a split part gets the keyframes of its frames and a copy in place a copy of all."""
+    so a split part gets the keyframes of its frames and a copy in place a copy of all
+    (and of their paintings: ``take_paintings_along``)."""
     editor = settings.id_data.sequence_editor
     if editor is None:
         return
@@ -110,8 +112,9 @@ def _part_ways(settings, key: str, strips: list) -> None:
     """Each keyframe of ``key`` stays with the first strip where it shows or where no strip
     shows it; every other strip showing it gets one (the keyframe itself if the first
     strip does not show it, else a copy). A strip keeps the export folder only when it
-    shows no frame of a strip keeping it (paintings are named by frame). Frames here are
-    names (``RESTYLE_PG_keyframe.frame``): what each strip shows, less how far it moved."""
+    shows no frame of a strip keeping it (paintings are named by frame); else it takes its
+    paintings along into a folder of its own. Frames here are names
+    (``RESTYLE_PG_keyframe.frame``): what each strip shows, less how far it moved."""
     first = _first_strip(settings, key, strips)
     others = [s for s in strips if s.name != first.name]
     fresh = {s.name: uuid.uuid4().hex for s in others}
@@ -132,10 +135,101 @@ def _part_ways(settings, key: str, strips: list) -> None:
     for strip in others:
         strip[STRIP_KEY] = fresh[strip.name]
         if any(_overlap(shown[strip.name], kept) for kept in keeping):
-            if KEYFRAME_FOLDER in strip:
-                del strip[KEYFRAME_FOLDER]
+            names = {k.frame for k in settings.keyframes if k.key == fresh[strip.name]}
+            take_paintings_along(settings.id_data, strip, names)
         else:
             keeping.append(shown[strip.name])
+
+
+def take_paintings_along(scene, strip, names: set[int]) -> None:
+    """``strip`` stops sharing an export folder (its copy's or original's): it gets one of
+    its own, holding a copy of the paintings named ``names`` that its keyframes used there
+    (a file already there kept; paint not saved yet in Blender included), so Train on it
+    still finds them. Named on the strip, so a rename keeps them."""
+    if KEYFRAME_FOLDER not in strip:
+        return  # never exported: it had a folder of its own already
+    shared = keyframe_folder(strip.name, scene)[0]
+    del strip[KEYFRAME_FOLDER]
+    own = _own_folder(scene, strip, shared)
+    unsaved = _unsaved_images()
+    copied = [
+        _copy_painting(path, own / path.name, unsaved.get(path.resolve()))
+        for path in _paintings(shared, names)
+    ]
+    if any(copied) or own.is_dir():
+        strip[KEYFRAME_FOLDER] = own.name
+
+
+def _own_folder(scene, strip, shared: Path) -> Path:
+    """Where ``strip`` exports now: by its name, as Export names a folder, unless that is
+    the folder it parts from or another strip's ('Interview-2' then)."""
+    folder = keyframe_folder(strip.name, scene)[0]
+    taken = {shared.name} | {
+        s[KEYFRAME_FOLDER] for s in compat.all_strips(scene.sequence_editor) if KEYFRAME_FOLDER in s
+    }
+    base, number = folder.name, 1
+    while folder.name in taken:
+        number += 1
+        folder = folder.with_name(f"{base}-{number}")
+    return folder
+
+
+def _paintings(folder: Path, names: set[int]) -> list[Path]:
+    """The images in ``folder`` named by ``names``, as Train reads them."""
+    from ..core.media import IMAGE_SUFFIXES
+
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if numbered_frame(path) in names
+        and path.suffix.lower() in IMAGE_SUFFIXES
+        and path.is_file()
+    )
+
+
+def _unsaved_images() -> dict[Path, bpy.types.Image]:
+    """Images painted in Blender and not saved yet, by the file they were loaded from."""
+    return {
+        Path(bpy.path.abspath(image.filepath, library=image.library)).resolve(): image
+        for image in bpy.data.images
+        if image.source == "FILE" and image.is_dirty and image.filepath
+    }
+
+
+def _copy_painting(path: Path, target: Path, unsaved=None) -> bool:
+    """Copy ``path`` (or the paint ``unsaved`` holds of it) to ``target`` through a part
+    file, so a failure leaves no half file; a file already at ``target`` is kept."""
+    if target.exists():
+        return False
+    part = target.with_name(f".{target.stem}.part{target.suffix}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if unsaved is None:
+            shutil.copy2(path, part)
+        else:
+            _save_copy(unsaved, part)
+        if target.exists():
+            return False
+        os.replace(part, target)
+        return True
+    except (OSError, RuntimeError) as exc:  # a read-only share, say: it paints apart
+        print(f"Restyle: could not copy the painting {path} to {target}: {exc}")
+        return False
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _save_copy(image, path: Path) -> None:
+    """Write ``image`` as Blender holds it to ``path``, keeping its paint marked not saved
+    (saving elsewhere marks it saved; its own file is not)."""
+    pixels = np.empty(len(image.pixels), np.float32)
+    image.pixels.foreach_get(pixels)
+    try:
+        image.save(filepath=str(path))
+    finally:
+        image.pixels.foreach_set(pixels)
 
 
 def _named_span(strip) -> tuple[int, int]:

@@ -459,7 +459,7 @@ def test_a_duplicate_dragged_elsewhere_takes_its_keyframes_along(
     """Shift-D, then the copy dragged 30 frames later onto another channel: its keyframes
     are at the same frames of its content (36, 39), named as the original's, and its own
     from the first keyframe edit. Until then it finds the original's paintings; from then
-    on it exports into a folder of its own and the original's paintings stay unchanged."""
+    on it exports into a folder of its own, with a copy of them, and the original's stay."""
     import bpy
 
     keyframes, compat = ext("operators.keyframes"), ext("compat")
@@ -481,8 +481,136 @@ def test_a_duplicate_dragged_elsewhere_takes_its_keyframes_along(
     own = keyframes.keyframe_folder(copy.name, scene)[0]
     assert own != folder
     assert sorted(p.name for p in own.iterdir()) == ["0006.png", "0009.png", "0015.png"]
-    assert np.array_equal(cv2.imread(str(own / "0006.png")), invert(painting))  # the frame
-    assert np.array_equal(cv2.imread(str(folder / "0006.png")), painting)  # kept
+    assert np.array_equal(cv2.imread(str(own / "0006.png")), painting)  # taken along, kept
+    assert np.array_equal(cv2.imread(str(folder / "0006.png")), painting)  # the original's
+    assert sorted(p.name for p in folder.iterdir()) == ["0006.png", "0009.png"]
+
+
+def paint_exported(folder: Path, names) -> dict[str, bytes]:
+    """Paint each exported keyframe apart (a coloured bar where its name says); returns
+    the files' bytes."""
+    for number, name in enumerate(names):
+        painting = cv2.imread(str(folder / name))
+        painting[4 + 6 * number : 10 + 6 * number, 8:40] = (255, 0, 255 - 60 * number)
+        assert cv2.imwrite(str(folder / name), painting)
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def test_a_dragged_duplicate_keeps_its_paintings_when_they_part(
+    scene, saved, media, sequencer_area
+):
+    """Paint, Shift-D, drag the copy, then edit a keyframe of the original: the strips part
+    ways and the copy took a folder of its own, empty, so Train on it stopped for missing
+    paintings (Export wrote unpainted frames there). It takes a copy of its paintings along
+    (a file already in its folder is kept); the original's stay as they were."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source, settings = keyed_source(scene, media, sequencer_area, [6, 9]), scene.restyle
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    painted = paint_exported(folder, ["0006.png", "0009.png"])
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    move_to(copy, 35, channel=2)
+    slug = ext("operators.output_strip").slug
+    kept = folder.with_name(slug(copy.name)) / "0009.png"  # from a strip deleted since
+    kept.parent.mkdir()
+    assert cv2.imwrite(str(kept), np.full_like(cv2.imread(str(folder / "0009.png")), 90))
+    kept_bytes = kept.read_bytes()
+
+    add_keyframe_at(scene, sequencer_area, source, 12)  # the original is edited: they part
+
+    own = keyframes.keyframe_folder(copy.name, scene)[0]
+    assert own == kept.parent
+    assert sorted(p.name for p in own.iterdir()) == ["0006.png", "0009.png"]
+    assert (own / "0006.png").read_bytes() == painted["0006.png"]
+    assert kept.read_bytes() == kept_bytes  # never overwritten
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == painted  # the original's
+    assert settings.strip_keyframes(source.name) == [6, 9, 12]
+    assert settings.keyframe_names(copy.name) == {36: 6, 39: 9}
+    copy.name = "Renamed"  # its folder is named on it, as Export names one
+    assert keyframes.keyframe_folder("Renamed", scene)[0] == own
+    assert train_keyframe_sources(copy, "Copy Paintings") in (None, [1, 4])
+
+
+def test_a_copy_in_place_takes_paint_not_saved_yet(scene, saved, media, sequencer_area):
+    """A copy in place parts from the original by the same path, with the paint of an image
+    painted in Blender and not saved yet: the copy's file holds it, and the image keeps it,
+    still marked not saved (its own file does not have it)."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = keyed_source(scene, media, sequencer_area, [6, 9])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=True) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    exported = (folder / "0006.png").read_bytes()
+    loaded = [i for i in bpy.data.images if Path(bpy.path.abspath(i.filepath)).parent == folder]
+    (image,) = [i for i in loaded if Path(i.filepath).name == "0006.png"]
+    paint = np.zeros(len(image.pixels), np.float32)
+    paint[0::4] = paint[3::4] = 1.0  # red
+    image.pixels.foreach_set(paint)
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    try:
+        add_keyframe_at(scene, sequencer_area, copy, 12)  # the copy is edited: they part
+        check_copy_in_place(scene, source, copy, folder, image, exported)
+    finally:
+        for image in loaded:  # later tests look images up by file name
+            bpy.data.images.remove(image)
+
+
+def check_copy_in_place(scene, source, copy, folder, image, exported: bytes) -> None:
+    import bpy
+
+    keyframes, settings = ext("operators.keyframes"), scene.restyle
+    own = keyframes.keyframe_folder(copy.name, scene)[0]
+    assert own != folder and keyframes.keyframe_folder(source.name, scene)[0] == folder
+    assert sorted(p.name for p in own.iterdir()) == ["0006.png", "0009.png"]
+    red = cv2.imread(str(own / "0006.png"))
+    assert (red[..., 2] == 255).all() and (red[..., :2] == 0).all()
+    assert (own / "0009.png").read_bytes() == (folder / "0009.png").read_bytes()
+    assert (folder / "0006.png").read_bytes() == exported
+    assert image.is_dirty and image.pixels[0] == 1.0 and image.pixels[1] == 0.0
+    assert Path(bpy.path.abspath(image.filepath)) == folder / "0006.png"
+    assert settings.strip_keyframes(copy.name) == [6, 9, 12]
+
+
+def test_a_copy_named_as_the_shared_folder_takes_another(scene, saved, media, sequencer_area):
+    """The original renamed, its copy given the original's first name: the folder named by
+    the copy's name is the one they share, so the copy takes one beside it."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = keyed_source(scene, media, sequencer_area, [6])
+    first = source.name
+    assert bpy.ops.restyle.export_keyframes(strip=first, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(first, scene)[0]
+    source.name = "Interview"
+    keyframes.add_keyframes(scene.restyle, "Interview", [9])  # written under its new name
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    copy.name = first
+    add_keyframe_at(scene, sequencer_area, source, 12)
+    own = keyframes.keyframe_folder(first, scene)[0]
+    assert own == folder.with_name(f"{folder.name}-2")
+    assert (own / "0006.png").read_bytes() == (folder / "0006.png").read_bytes()
+    assert keyframes.keyframe_folder("Interview", scene)[0] == folder
+
+
+def test_the_parts_of_a_split_keep_the_folder(scene, saved, media, sequencer_area):
+    """Blender's split: each part shows other frames, so both keep the export folder and
+    nothing is copied."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = keyed_source(scene, media, sequencer_area, [6, 9, 20])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = keyframes.keyframe_folder(source.name, scene)[0]
+    on_alone(
+        scene, sequencer_area, source, bpy.ops.sequencer.split, frame=12, type="HARD", side="RIGHT"
+    )
+    left, right = sorted(all_strips(scene), key=lambda s: shown_frames(s)[0])
+    add_keyframe_at(scene, sequencer_area, right, 14)
+    assert [keyframes.keyframe_folder(p.name, scene)[0] for p in (left, right)] == [folder] * 2
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
 
 
 def test_a_strip_renamed_then_duplicated_keeps_its_keyframes(scene, saved, media, sequencer_area):
