@@ -188,7 +188,8 @@ def verify_openvino(plan: GpuPlan, model: Path) -> tuple[bool, str]:
         return False, str(exc)
     finally:
         engine.close()
-    reference = OnnxEngine(model, arch, "cpu", precision="fp32").run(frame, style)
+    with OnnxEngine(model, arch, "cpu", precision="fp32") as reference_engine:
+        reference = reference_engine.run(frame, style)
     db = psnr(out, reference)
     why = f"OpenVINO {engine.precision} in a child process: {db:.1f} dB against ONNX Runtime fp32"
     return db >= PRECISION_BAR_DB, why

@@ -50,9 +50,9 @@ def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
     if style.kind == "builtin":
         condition = np.asarray([style.weights], np.float32)
     else:
-        stylizer = Stylizer(style, library)
-        stylizer.prepare([])
-        condition = stylizer.condition
+        with Stylizer(style, library) as stylizer:  # its engine ends here, not at gc
+            stylizer.prepare([])
+            condition = stylizer.condition
     baked = _Baked(module, torch.from_numpy(np.asarray(condition, np.float32)))
     spatial = {0: "n", 2: "h", 3: "w"}
     export_onnx(
