@@ -10,6 +10,7 @@ one shows comes from the strip's timing when core needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -38,6 +39,7 @@ from .strip_source import (
 )
 
 CUT_MARKER = "cut"
+NOT_COPIED: list[str] = []  # "'NAME' (0006.png)": paintings a parting strip could not take
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -152,12 +154,26 @@ def take_paintings_along(scene, strip, names: set[int]) -> None:
     del strip[KEYFRAME_FOLDER]
     own = _own_folder(scene, strip, shared)
     unsaved = _unsaved_images()
-    copied = [
-        _copy_painting(path, own / path.name, unsaved.get(path.resolve()))
+    copied = {
+        path.name: _copy_painting(path, own / path.name, unsaved.get(path.resolve()))
         for path in _paintings(shared, names)
-    ]
-    if any(copied) or own.is_dir():
+    }
+    if failed := [name for name, done in copied.items() if done is None]:
+        NOT_COPIED.append(f"'{strip.name}' ({', '.join(failed)})")
+    if any(copied.values()) or own.is_dir():
         strip[KEYFRAME_FOLDER] = own.name
+
+
+def warn_paintings_not_copied(operator) -> None:
+    """Report the paintings that strips parting ways (in ``operator`` or since the last
+    report) could not take along: a console line alone left them silently missing."""
+    if NOT_COPIED:
+        operator.report(
+            {"WARNING"},
+            f"Restyle: paintings not copied into a parted strip's own folder: "
+            f"{'; '.join(NOT_COPIED)} (the console says why)",
+        )
+        NOT_COPIED.clear()
 
 
 def _own_folder(scene, strip, shared: Path) -> Path:
@@ -198,9 +214,10 @@ def _unsaved_images() -> dict[Path, bpy.types.Image]:
     }
 
 
-def _copy_painting(path: Path, target: Path, unsaved=None) -> bool:
+def _copy_painting(path: Path, target: Path, unsaved=None) -> bool | None:
     """Copy ``path`` (or the paint ``unsaved`` holds of it) to ``target`` through a part
-    file, so a failure leaves no half file; a file already at ``target`` is kept."""
+    file, so a failure leaves no half file; a file already at ``target`` is kept (False).
+    None: it failed."""
     if target.exists():
         return False
     part = target.with_name(f".{target.stem}.part{target.suffix}")
@@ -216,9 +233,10 @@ def _copy_painting(path: Path, target: Path, unsaved=None) -> bool:
         return True
     except (OSError, RuntimeError) as exc:  # a read-only share, say: it paints apart
         print(f"Restyle: could not copy the painting {path} to {target}: {exc}")
-        return False
+        return None
     finally:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # no folder there to hold one (a file in the way)
+            part.unlink(missing_ok=True)
 
 
 def _save_copy(image, path: Path) -> None:
@@ -354,6 +372,7 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
             return {"CANCELLED"}
         settings = scene.restyle
         add_keyframes(settings, strip.name, [frame])
+        warn_paintings_not_copied(self)
         settings.keyframe_index = next(
             i
             for i, k in enumerate(settings.keyframes)
@@ -380,6 +399,7 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
         strip = scene.sequence_editor.active_strip
         frame = settings.keyframes[index].frame
         ensure_strip_key(settings, strip)  # its own list, not a duplicate's too
+        warn_paintings_not_copied(self)
         index = next(
             i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == frame
         )
@@ -516,6 +536,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         )
         RUN.end(FINISHED, summary)
         self.report({"INFO"}, f"Restyle: {summary}")
+        warn_paintings_not_copied(self)
         redraw_sequencers(context)
         return {"FINISHED"}
 
@@ -557,6 +578,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
+        warn_paintings_not_copied(self)
         return {"FINISHED"}
 
     def export(self, context) -> tuple[list[Path], list[Path], Path, list[str]]:

@@ -9,6 +9,7 @@ inverted source than the source itself is.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import cv2
@@ -531,6 +532,43 @@ def test_a_dragged_duplicate_keeps_its_paintings_when_they_part(
     copy.name = "Renamed"  # its folder is named on it, as Export names one
     assert keyframes.keyframe_folder("Renamed", scene)[0] == own
     assert train_keyframe_sources(copy, "Copy Paintings") in (None, [1, 4])
+
+
+@pytest.mark.parametrize("blocked_by", ["a read-only folder", "a file in the way"])
+def test_paintings_a_parting_copy_cannot_take_are_reported(
+    scene, saved, media, sequencer_area, capfd, blocked_by
+):
+    """Copying the paintings failed (a read-only folder, say) with a console line only: the
+    strips parted and the copy was silently left without its paintings. The operator that
+    parted them warns, naming the strip and the paintings not copied."""
+    import bpy
+
+    keyframes = ext("operators.keyframes")
+    source = keyed_source(scene, media, sequencer_area, [6, 9])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folders = keyframes.keyframe_folder(source.name, scene)[0].parent
+    copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
+    mode, in_the_way = (
+        folders.stat().st_mode,
+        folders / ext("operators.output_strip").slug(copy.name),
+    )
+    if blocked_by == "a file in the way":
+        in_the_way.write_bytes(b"not a folder")
+    else:
+        folders.chmod(0o555)
+    try:
+        if os.access(folders, os.W_OK) and blocked_by == "a read-only folder":
+            pytest.skip("a read-only folder stays writable here (running as root)")
+        capfd.readouterr()
+        add_keyframe_at(scene, sequencer_area, copy, 12)  # the copy is edited: they part
+        printed = capfd.readouterr()
+    finally:
+        folders.chmod(mode)
+        in_the_way.unlink(missing_ok=True)
+    warned = [line for line in (printed.out + printed.err).splitlines() if "not copied" in line]
+    assert len(warned) == 1 and "WARNING" in warned[0].upper(), printed
+    assert f"'{copy.name}' (0006.png, 0009.png)" in warned[0]
+    assert keyframes.NOT_COPIED == []  # reported once
 
 
 def test_a_copy_in_place_takes_paint_not_saved_yet(scene, saved, media, sequencer_area):
