@@ -11,6 +11,8 @@ on the main thread as one undo step. Splits use the VSE's own split.
 
 from __future__ import annotations
 
+import textwrap
+
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy.types import Operator
@@ -18,11 +20,12 @@ from bpy.types import Operator
 from .. import compat
 from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
 from ..core.errors import RestyleError
-from .keyframes import hand_keyframes
+from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
+DIALOG_CHARS = 64  # characters a label line holds in the 520 px dialog (UI scale 1)
 
 
 class CutTool(SequencerOperator):
@@ -55,16 +58,11 @@ class CutTool(SequencerOperator):
         return {"WARNING"}, f"Restyle: {text}; skipped {', '.join(self._skipped)}"
 
     def draw(self, _context):
-        layout = self.layout
         lines = describe(self._plan)
-        layout.label(text=f"{len(lines)} change(s):")
-        col = layout.column(align=True)
-        for line in lines[:PREVIEW_LINES]:
-            col.label(text=line)
-        if len(lines) > PREVIEW_LINES:
-            col.label(text=f"… and {len(lines) - PREVIEW_LINES} more")
-        for skipped in self._skipped:
-            col.label(text=f"Skipped {skipped}", icon="ERROR")
+        self.layout.label(text=f"{len(lines)} change(s):")
+        col = self.layout.column(align=True)
+        for text, icon in dialog_lines(lines, self._skipped):
+            col.label(text=text, icon=icon)
 
     def execute(self, context):
         scene = compat.sequencer_scene(context)
@@ -80,6 +78,7 @@ class CutTool(SequencerOperator):
         for line in lines:
             print(f"Restyle: {line}")
         self.report(*self._summary(f"{len(lines)} change(s)" if lines else "nothing to change"))
+        warn_paintings_not_copied(self)
         return {"FINISHED"}
 
     def _planned(self, context) -> bool:
@@ -201,6 +200,25 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
                 compat.strip_set(left, "right_handle", step.new)
                 compat.strip_set(right, "left_handle", step.new)
                 hand_keyframes(scene.restyle, left, right, range(step.new, step.old))
+
+
+def dialog_lines(changes: list[str], skipped: list[str]) -> list[tuple[str, str]]:
+    """The dialog's (text, icon) label lines: the first changes, then each strip skipped,
+    wrapped so that a long reason (a missing movie's full path) is not cut off."""
+    shown = changes[:PREVIEW_LINES]
+    if len(changes) > PREVIEW_LINES:
+        shown.append(f"… and {len(changes) - PREVIEW_LINES} more")
+    lines = [(part, "NONE") for line in shown for part in _wrapped(line)]
+    for reason in skipped:
+        first, *rest = _wrapped(f"Skipped {reason}")
+        lines += [(first, "ERROR")] + [(part, "BLANK1") for part in rest]
+    return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    """``text`` in lines of at most DIALOG_CHARS, broken at spaces (a longer word, a path
+    say, anywhere)."""
+    return textwrap.wrap(text, DIALOG_CHARS, break_on_hyphens=False) or [""]
 
 
 def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:

@@ -5,10 +5,12 @@ boundaries, edit points move onto them, each action is one undo step."""
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
+from test_panels import CheckedLayout, labels
 from vse import SIZE, add_movie, all_strips, ext, shown_frames, top_strips
 
 from clips import encode_clip
@@ -235,6 +237,37 @@ def test_snap_skips_strips_it_cannot_read(scene, clips, sequencer_area, tmp_path
     report = [line for line in (printed.out + printed.err).splitlines() if "skipped" in line]
     assert len(report) == 1 and "1 change(s)" in report[0], report
     assert f"'{pairs[1][0]}' (the movie of '{pairs[1][0]}' is missing" in report[0]
+
+
+def test_the_snap_dialog_wraps_a_long_skipped_reason(restyle):
+    """A missing movie's full path ran past the 520 px Snap Cuts dialog and was cut off:
+    its line is wrapped into label lines of at most DIALOG_CHARS, none of it lost."""
+    cut_tools = ext("operators.cut_tools")
+    path = "/media/projects/2026/documentary/interviews/day-two/camera-b/A003C012_260412.mov"
+    reason = f"'Interview' (the movie of 'Interview' is missing: {path})"
+    changes = [f"move the cut {n}" for n in range(14)]
+
+    lines = cut_tools.dialog_lines(changes, [reason, "'Titles' (locked)"])
+
+    assert [text for text, _icon in lines[:13]] == changes[:12] + ["… and 2 more"]
+    skipped = lines[13:]
+    assert [icon for _text, icon in skipped].count("ERROR") == 2
+    assert (
+        len(skipped) >= 3
+        and skipped[0][1] == "ERROR"
+        and skipped[-1]
+        == (
+            "Skipped 'Titles' (locked)",
+            "ERROR",
+        )
+    )
+    assert all(len(text) <= cut_tools.DIALOG_CHARS for text, _icon in lines)
+    assert "".join(text for text, _icon in skipped[:-1]).replace(" ", "") == (
+        f"Skipped {reason}".replace(" ", "")
+    )
+    dialog = SimpleNamespace(layout=CheckedLayout(calls := []), _plan=[], _skipped=[reason])
+    cut_tools.RESTYLE_OT_snap_cuts.draw(dialog, None)  # the dialog shows those lines
+    assert labels(calls) == ["0 change(s):"] + [t for t, _i in cut_tools.dialog_lines([], [reason])]
 
 
 def test_bad_input_changes_nothing(scene, clips, sequencer_area):
