@@ -178,13 +178,14 @@ def warn_paintings_not_copied(operator) -> None:
 
 def _own_folder(scene, strip, shared: Path) -> Path:
     """Where ``strip`` exports now: by its name, as Export names a folder, unless that is
-    the folder it parts from or another strip's ('Interview-2' then)."""
+    the folder it parts from, another strip's, or one already on disk (a deleted strip's:
+    its paintings are not this strip's), 'Interview-2' then."""
     folder = keyframe_folder(strip.name, scene)[0]
     taken = {shared.name} | {
         s[KEYFRAME_FOLDER] for s in compat.all_strips(scene.sequence_editor) if KEYFRAME_FOLDER in s
     }
     base, number = folder.name, 1
-    while folder.name in taken:
+    while folder.name in taken or folder.exists():
         number += 1
         folder = folder.with_name(f"{base}-{number}")
     return folder

@@ -503,7 +503,8 @@ def test_a_dragged_duplicate_keeps_its_paintings_when_they_part(
     """Paint, Shift-D, drag the copy, then edit a keyframe of the original: the strips part
     ways and the copy took a folder of its own, empty, so Train on it stopped for missing
     paintings (Export wrote unpainted frames there). It takes a copy of its paintings along
-    (a file already in its folder is kept); the original's stay as they were."""
+    into a folder no strip used (a deleted strip's folder of its name is left alone: its
+    stale painting was taken for the copy's); the original's stay as they were."""
     import bpy
 
     keyframes = ext("operators.keyframes")
@@ -522,9 +523,9 @@ def test_a_dragged_duplicate_keeps_its_paintings_when_they_part(
     add_keyframe_at(scene, sequencer_area, source, 12)  # the original is edited: they part
 
     own = keyframes.keyframe_folder(copy.name, scene)[0]
-    assert own == kept.parent
-    assert sorted(p.name for p in own.iterdir()) == ["0006.png", "0009.png"]
-    assert (own / "0006.png").read_bytes() == painted["0006.png"]
+    assert own == kept.parent.with_name(f"{kept.parent.name}-2")
+    assert {p.name: p.read_bytes() for p in own.iterdir()} == painted
+    assert [p.name for p in kept.parent.iterdir()] == ["0009.png"]
     assert kept.read_bytes() == kept_bytes  # never overwritten
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == painted  # the original's
     assert settings.strip_keyframes(source.name) == [6, 9, 12]
@@ -534,9 +535,9 @@ def test_a_dragged_duplicate_keeps_its_paintings_when_they_part(
     assert train_keyframe_sources(copy, "Copy Paintings") in (None, [1, 4])
 
 
-@pytest.mark.parametrize("blocked_by", ["a read-only folder", "a file in the way"])
+@pytest.mark.parametrize("blocked_by", ["a read-only folder", "a full disk"])
 def test_paintings_a_parting_copy_cannot_take_are_reported(
-    scene, saved, media, sequencer_area, capfd, blocked_by
+    scene, saved, media, sequencer_area, capfd, monkeypatch, blocked_by
 ):
     """Copying the paintings failed (a read-only folder, say) with a console line only: the
     strips parted and the copy was silently left without its paintings. The operator that
@@ -548,12 +549,13 @@ def test_paintings_a_parting_copy_cannot_take_are_reported(
     assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
     folders = keyframes.keyframe_folder(source.name, scene)[0].parent
     copy = on_alone(scene, sequencer_area, source, bpy.ops.sequencer.duplicate)
-    mode, in_the_way = (
-        folders.stat().st_mode,
-        folders / ext("operators.output_strip").slug(copy.name),
-    )
-    if blocked_by == "a file in the way":
-        in_the_way.write_bytes(b"not a folder")
+    mode = folders.stat().st_mode
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    if blocked_by == "a full disk":
+        monkeypatch.setattr(keyframes.shutil, "copy2", disk_full)
     else:
         folders.chmod(0o555)
     try:
@@ -564,7 +566,6 @@ def test_paintings_a_parting_copy_cannot_take_are_reported(
         printed = capfd.readouterr()
     finally:
         folders.chmod(mode)
-        in_the_way.unlink(missing_ok=True)
     warned = [line for line in (printed.out + printed.err).splitlines() if "not copied" in line]
     assert len(warned) == 1 and "WARNING" in warned[0].upper(), printed
     assert f"'{copy.name}' (0006.png, 0009.png)" in warned[0]
