@@ -81,14 +81,25 @@ def ensure_strip_key(settings, strip) -> str:
     return key
 
 
+def _own_rate(strip) -> float:
+    """Scene frames per source frame of ``strip`` (a movie playing at its own rate)."""
+    if strip.type == "MOVIE" and compat.movie_plays_at_own_rate(strip.id_data, strip):
+        return 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
+    return 1.0
+
+
 def name_frames_here(strip) -> None:
     """Name ``strip``'s keyframes by the scene frames they have where it stands now: keep
     where its content lies (``FRAME_ORIGIN``; ``frame_shift`` measures moves from there)."""
-    rate = 1.0
-    if strip.type == "MOVIE" and compat.movie_plays_at_own_rate(strip.id_data, strip):
-        rate = 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
+    rate = _own_rate(strip)
     strip[FRAME_RATE] = rate
     strip[FRAME_ORIGIN] = content_origin(strip, rate)
+
+
+def content_at(strip) -> float:
+    """Where ``strip``'s content lies now (``content_origin``), at the rate its keyframes
+    are or would be named with: two readings differ by how far the content moved."""
+    return content_origin(strip, strip.get(FRAME_RATE, _own_rate(strip)))
 
 
 def settle_shared_keys(settings) -> None:
@@ -505,7 +516,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
             "finding shots",
             len(shown),
             "shots",
-            data=(scene.name, scene.session_uid, first),
+            data=(scene.name, scene.session_uid, first, content_at(find_strip(scene, self.strip))),
         )
 
     def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
@@ -516,19 +527,21 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         if value is None:
             RUN.end(CANCELLED, "Suggest keyframes cancelled")
             return {"CANCELLED"}
-        scene_name, uid, first = request.data
+        scene_name, uid, first, content = request.data
         scene = find_scene(scene_name, uid)
         if scene is None:
             RUN.end(FAILED, f"Failed: scene '{scene_name}' is gone")
             return {"CANCELLED"}
         strip = compat.all_strips(scene.sequence_editor).get(request.strip)
-        job = request.job  # moved meanwhile: its cuts and keyframes move with it
-        first += moved_showing(scene, strip, job.source.timing.frame_start, first, job.shown)
-        cuts = [first + shot.start for shot in value[1:]]
+        job = request.job  # moved meanwhile: its cuts move as Apply's strip would
+        moved = moved_showing(scene, strip, job.source.timing.frame_start, first, job.shown)
+        cuts = [first + moved + shot.start for shot in value[1:]]
         marked = {m.frame for m in scene.timeline_markers if m.name == CUT_MARKER}
         for frame in cuts:
             if frame not in marked:
                 scene.timeline_markers.new(CUT_MARKER, frame=frame)
+        # Keyframes are frames of the content: they go where it went, trimmed or not.
+        first += round(content_at(strip) - content) if strip is not None else 0
         suggested = [first + k for shot in value for k in shot.keyframes]
         added = add_keyframes(scene.restyle, request.strip, suggested)
         summary = (

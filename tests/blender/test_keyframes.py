@@ -263,27 +263,38 @@ def test_suggest_while_the_scene_is_renamed_and_the_strip_moved(
         scene.name = name
 
 
-def test_suggest_on_a_strip_moved_and_trimmed_meanwhile_lands_as_apply_does(
-    scene, media, sequencer_area, monkeypatch
+@pytest.mark.parametrize("named_before", [False, True])
+def test_suggest_on_a_strip_moved_and_trimmed_meanwhile(
+    scene, media, sequencer_area, monkeypatch, named_before
 ):
-    """Suggest shifted its cuts and keyframes by how far the strip moved, even where the
-    strip no longer shows the frames it analysed there (moved and hard-trimmed: the cut at
-    source frame 14 is at scene 22 now, not 25); Apply's styled strip lands where it was
-    asked then. One rule for both (``moved_showing``): they land where they were asked."""
+    """Moved and hard-trimmed while Suggest ran, the strip no longer shows the frames it
+    analysed where they were: its cuts land where they were asked, as Apply's strip does
+    (``moved_showing``). Its keyframes are frames of its content: they landed on the scene
+    frames asked too, so each named another source frame than the one analysed (moved 7
+    frames: 1 → 11, less 3 trimmed). Now they go where the content went."""
     import bpy
 
     compat = ext("compat")
     source = add_movie(scene, sequencer_area, media["spliced"], frame_start=1)
+    assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
+    analysed = scene.restyle.strip_keyframes(source.name)  # scene f shows source f - 1
+    scene.restyle.keyframes.clear()
+    scene.timeline_markers.clear()
+    props = ext("props")
+    for name in (props.FRAME_ORIGIN, props.FRAME_RATE, props.STRIP_KEY):
+        del source[name]  # as a strip no keyframe was ever written for
+    if named_before:
+        add_keyframe_at(scene, sequencer_area, source, 2)
 
     def move_and_trim():
         compat.strip_set(source, "content_start", 11)
-        compat.strip_set(source, "content_trim_start", 3)
+        compat.strip_set(source, "content_trim_start", 3)  # source f now at scene f + 8
 
     during_the_run(monkeypatch, ext("operators.keyframes").ShotJob, move_and_trim)
     assert bpy.ops.restyle.suggest_keyframes(strip=source.name) == {"FINISHED"}
     assert [m.frame for m in scene.timeline_markers] == [15]
-    keyframes = scene.restyle.strip_keyframes(source.name)
-    assert any(1 <= k < 15 for k in keyframes) and any(15 <= k <= 28 for k in keyframes)
+    keyframes = set(scene.restyle.strip_keyframes(source.name)) - ({9} if named_before else set())
+    assert sorted(keyframes) == [k + 7 for k in analysed]
 
 
 def test_suggest_on_a_reversed_image_strip(scene, tmp_path):
