@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import importlib.util
-import sys
 import threading
 
 import numpy as np
@@ -138,16 +137,9 @@ def test_a_failing_job_ends_its_child_process(
 ):
     """Inside Blender OpenVINO runs in a child process (child.py); finished and cancelled
     jobs are covered in test_engine_child.py."""
-    from restyle.core.engines import child as module
+    from test_engine_child import _record_children
 
-    started: list = []
-    start = module._Child.start.__func__
-    monkeypatch.setattr(
-        module._Child,
-        "start",
-        classmethod(lambda c, *a: started.append(start(c, *a)) or started[-1]),
-    )
-    monkeypatch.setitem(sys.modules, "bpy", object())  # the engines' test for Blender
+    started = _record_children(monkeypatch)
     watch = Watch("fail")
     job = style_job(index_clip_h264, tmp_path / "out", library, end=2, backend="openvino")
     with pytest.raises(RuntimeError, match="disk went away"):
