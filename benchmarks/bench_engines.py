@@ -1,7 +1,8 @@
 """Engines side by side: bare speed, precision against fp32, and behaviour on a shared CPU.
 
 ``onnx`` is ONNX Runtime as it runs by default (fast graph, one worker session per core);
-``onnx-plain`` the plain graph in one session of every thread (the previous default).
+``onnx-plain`` the plain graph in one session of every thread (the previous default);
+``openvino`` OpenVINO on the fast graph (as it runs), ``openvino-plain`` on the plain graph.
 
 1. Bare model frames/s at 1280x720 on real frames, per engine and precision, with the
    ratio to plain ONNX Runtime fp32 measured in the same rounds (medians).
@@ -16,6 +17,7 @@ The machine this runs on may be shared with other work: every figure is a ratio 
 baseline measured in the same run.
 
     .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared]
+        [--engines onnx,onnx-plain,openvino,openvino-plain,torch]
 """
 
 from __future__ import annotations
@@ -45,20 +47,23 @@ from restyle.core.engines.precision import PRECISION_BAR_DB, psnr  # noqa: E402
 STYLE_ID = "starry-swirls"
 
 
-def paths(all_paths: bool) -> list[tuple[str, str]]:
-    """Engine/precision pairs worth timing here (emulated bf16 only with --all)."""
+def paths(all_paths: bool, engines: list[str] | None = None) -> list[tuple[str, str]]:
+    """Engine/precision pairs worth timing here (emulated bf16 only with --all), of
+    ``engines`` where given (``onnx-plain`` always: the baseline of every ratio)."""
     import importlib.util
 
     found = [("onnx", "fp32"), ("onnx-plain", "fp32")]
     if importlib.util.find_spec("openvino"):
-        found += [("openvino", "fp32")]
+        found += [("openvino", "fp32"), ("openvino-plain", "fp32")]
         if native_bf16() or all_paths:
             found += [("openvino", "bf16")]
     if importlib.util.find_spec("torch"):
         found += [("torch", "fp32")]
         if native_bf16() or all_paths:
             found += [("torch", "bf16")]
-    return found
+    if engines is None:
+        return found
+    return [p for p in found if p[0] in engines or p[0] == "onnx-plain"]
 
 
 def real_frames(name: str, indices: list[int], size: tuple[int, int]) -> list[np.ndarray]:
@@ -72,16 +77,23 @@ def real_frames(name: str, indices: list[int], size: tuple[int, int]) -> list[np
 
 
 def stylizer(library, style: str, backend: str, precision: str):
-    """``onnx-plain`` is the previous default: the plain graph in one session of every thread."""
+    """``onnx-plain`` is the previous default: the plain graph in one session of every thread;
+    ``openvino-plain`` OpenVINO on the plain graph."""
     from restyle.core.engines.onnx_engine import OnnxEngine
+    from restyle.core.engines.openvino_engine import OpenVinoEngine
     from restyle.core.stylizer import StyleSettings, Stylizer
 
-    plain = backend == "onnx-plain"
-    backend = "onnx" if plain else backend
+    backend, plain = backend.removesuffix("-plain"), backend.endswith("-plain")
     settings = StyleSettings(backend=backend, precision=precision if backend != "onnx" else "auto")
     out = Stylizer(library.resolve(style), library, settings)
     if plain:
-        out.engine = OnnxEngine(out.engine.path, out.engine.arch, "cpu", graph="plain", workers=1)
+        path, arch = out.engine.path, out.engine.arch
+        out.engine.close()
+        out.engine = (
+            OnnxEngine(path, arch, "cpu", graph="plain", workers=1)
+            if backend == "onnx"
+            else OpenVinoEngine(path, arch, "cpu", precision, graph="plain")
+        )
     out.prepare([])  # picture styles: the picture's own style vector (strength 1)
     return out
 
@@ -99,9 +111,9 @@ def timed_fps(s, inputs: list[np.ndarray]) -> float:
 
 
 # -- 1. speed ------------------------------------------------------------------------------
-def speed(library, pairs, rounds: int) -> None:
+def speed(library, pairs, rounds: int, style: str = STYLE_ID) -> None:
     frames = real_frames("vtest", [100, 300], (1280, 720))
-    engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
+    engines = {p: stylizer(library, style, *p) for p in pairs}
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
     for s in engines.values():
         s.infer(inputs[0])  # compile / warm up
@@ -110,10 +122,14 @@ def speed(library, pairs, rounds: int) -> None:
         for p, s in engines.items():
             fps[p].append(timed_fps(s, inputs))
     base = statistics.median(fps["onnx-plain", "fp32"])
-    print(f"\n1. bare model, 1280x720 real frames, {rounds} rounds x {len(inputs)} frames")
+    print(f"\n1. bare model, 1280x720 real frames, {rounds} rounds x {len(inputs)} frames, {style}")
+    default = statistics.median(fps.get(("onnx", "fp32"), fps["onnx-plain", "fp32"]))
     for p in pairs:
         m = statistics.median(fps[p])
-        print(f"  {p[0]:10} {p[1]:5} {m:6.3f} frames/s   {m / base:5.2f}x plain ONNX Runtime fp32")
+        print(
+            f"  {p[0]:14} {p[1]:5} {m:6.3f} frames/s   {m / base:5.2f}x plain ONNX Runtime fp32"
+            f"   {m / default:5.2f}x the default (onnx)"
+        )
 
 
 # -- 2. precision --------------------------------------------------------------------------
@@ -215,11 +231,11 @@ class Load:
                 p.join()
 
 
-def shared(library, pairs, work: Path, rounds: int) -> None:
+def shared(library, pairs, work: Path, rounds: int, style: str = STYLE_ID) -> None:
     clip = real_clip("vtest")
     frames = real_frames("vtest", list(range(100, 108)), (640, 360))
     load_clip = clip  # the second job restarts on it until the phase ends
-    engines = {p: stylizer(library, STYLE_ID, *p) for p in pairs}
+    engines = {p: stylizer(library, style, *p) for p in pairs}
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
     for s in engines.values():
         s.infer(inputs[0])
@@ -229,12 +245,14 @@ def shared(library, pairs, work: Path, rounds: int) -> None:
             with Load(kind, load_clip, work):
                 for p, s in engines.items():
                     fps[p, kind].append(timed_fps(s, inputs))
-    print(f"\n3. shared CPU, 640x360, {rounds} rounds; kept = loaded / unloaded (fair ~0.5)")
+    print(
+        f"\n3. shared CPU, 640x360, {rounds} rounds, {style}; kept = loaded / unloaded (fair ~0.5)"
+    )
     for p in pairs:
         base = statistics.median(fps[p, "none"])
         busy, job = (statistics.median(fps[p, k]) for k in ("busy", "job"))
         print(
-            f"  {p[0]:9} {p[1]:5} unloaded {base:5.2f} f/s   2 busy loops {busy:5.2f} "
+            f"  {p[0]:14} {p[1]:5} unloaded {base:5.2f} f/s   2 busy loops {busy:5.2f} "
             f"(kept {busy / base:4.2f})   second styling job {job:5.2f} (kept {job / base:4.2f})"
         )
 
@@ -246,6 +264,10 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="also emulated bf16 paths")
     parser.add_argument("--train-budget", type=int, default=30)
     parser.add_argument("--styles", default="builtin,picture,trained", help="precision: kinds")
+    parser.add_argument("--engines", help="only these (comma-separated; onnx-plain always runs)")
+    parser.add_argument(
+        "--style", default=STYLE_ID, help="speed and shared: a style, or 'trained' (no fast graph)"
+    )
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -254,17 +276,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="restyle-bench-engines-"))
     library = StyleLibrary(work / "library", bundled=None)
     install_builtins(library.builtin_dir)
-    pairs = paths(args.all)
+    pairs = paths(args.all, args.engines.split(",") if args.engines else None)
     print(f"cores: {len(os.sched_getaffinity(0))}, CPU features: {feature_summary()}")
     print("CPU shared with other work: figures are ratios within this run")
     parts = args.parts.split(",")
     try:
+        style = args.style
+        if style == "trained" and {"speed", "shared"} & set(parts):
+            style = trained_style(library, work, args.train_budget)
+            if style is None:
+                raise SystemExit("training the keyframe style failed")
+            library = StyleLibrary(library.root, bundled=None)
         if "speed" in parts:
-            speed(library, pairs, args.rounds)
+            speed(library, pairs, args.rounds, style)
         if "precision" in parts:
             precision(library, pairs, work, args.train_budget, args.styles.split(","))
         if "shared" in parts:
-            shared(library, pairs, work, args.rounds)
+            shared(library, pairs, work, args.rounds, style)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
