@@ -5,6 +5,7 @@ The panel edits these; ``restyle.apply_style`` takes any setting it is not given
 
 from __future__ import annotations
 
+import math
 import zlib
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from bpy.types import PropertyGroup
 from . import compat
 from .core import writers
 from .core.engines import choices
+from .core.errors import RestyleError
+from .core.strip_frames import playback_factor
 from .prefs import library_root
 
 PICTURE = "PICTURE"  # the style picker's "any picture…" entry
@@ -163,6 +166,10 @@ STRIP_KEY = "restyle_key"  # a strip's identity, an ID property: it follows rena
 # takes them along; each keeps the name (and painting file) it was given.
 FRAME_ORIGIN = "restyle_frame_origin"
 FRAME_RATE = "restyle_frame_rate"
+# Whether the strip is a movie playing at its own rate (added with Adjust Playback Rate), so
+# that a new scene frame rate scales its content; recorded where it can be found out (it
+# changes the scene for a moment), for the sidebar, which may not.
+OWN_RATE = "restyle_own_rate"
 
 
 def sharing_key(strip) -> list:
@@ -189,11 +196,65 @@ def content_origin(strip, rate: float) -> float:
 def frame_shift(strip) -> int:
     """Scene frames ``strip``'s content moved (dragged, slipped, its meta moved) since its
     keyframes were named: a keyframe named ``n`` is at scene frame ``n + shift`` now. 0 for
-    a strip whose keyframes were never named (files from before: keyed on open)."""
+    a strip whose keyframes were never named (files from before: keyed on open). Once the
+    scene's frame rate has rescaled the strip, each keyframe moved by its own amount
+    (``scene_frame_of``): a RestyleError says so."""
     origin = strip.get(FRAME_ORIGIN)
     if origin is None:
         return 0
+    if rate_changed(strip):
+        raise RestyleError(
+            f"the scene's frame rate changed since the keyframes of '{strip.name}' were "
+            "named; set Output > Frame Rate back to train from them"
+        )
     return round(content_origin(strip, strip.get(FRAME_RATE, 1.0)) - origin)
+
+
+def rate_now(strip) -> float:
+    """Scene frames per source frame of ``strip`` now: a movie playing at its own rate
+    follows the scene's rate; any other strip keeps the rate its keyframes were named at
+    (1). A strip from before ``OWN_RATE`` plays at its own rate if that rate was not 1."""
+    named = strip.get(FRAME_RATE, 1.0)
+    own = strip.get(OWN_RATE, abs(named - 1.0) > 1e-6)
+    if not own or strip.type != "MOVIE" or not strip.fps:
+        return named
+    return 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
+
+
+def rate_changed(strip) -> bool:
+    """Whether the scene's frame rate rescaled ``strip`` since its keyframes were named."""
+    named = strip.get(FRAME_RATE, 1.0)
+    return FRAME_ORIGIN in strip and abs(rate_now(strip) - named) > 1e-6 * named
+
+
+def scene_frame_of(strip, name: int) -> int:
+    """The scene frame a keyframe named ``name`` is at in ``strip`` now: where the content
+    moved it; where the scene's rate rescaled the strip, the first frame showing the
+    picture it named (Blender rounds a source frame half up)."""
+    if not rate_changed(strip):
+        return name + frame_shift(strip)
+    named, now = strip[FRAME_RATE], rate_now(strip)
+    picture = math.floor((name - strip[FRAME_ORIGIN]) / named + 0.5)
+    return _frame_showing(content_origin(strip, now), picture, now)
+
+
+def name_at(strip, frame: int) -> int:
+    """The name a keyframe at scene ``frame`` of ``strip`` has: ``scene_frame_of``'s inverse
+    (a name of the picture it shows, at the rate the strip's keyframes were named)."""
+    if not rate_changed(strip):
+        return frame - frame_shift(strip)
+    named, now = strip[FRAME_RATE], rate_now(strip)
+    picture = math.floor((frame - content_origin(strip, now)) / now + 0.5)
+    return _frame_showing(strip[FRAME_ORIGIN], picture, named)
+
+
+def _frame_showing(origin: float, picture: int, rate: float) -> int:
+    """The first frame showing source frame ``picture`` of content that starts at
+    ``origin`` with ``rate`` frames per source frame; one the rate skips: the nearest."""
+    first = math.ceil(origin + (picture - 0.5) * rate - 1e-6)
+    if first < origin + (picture + 0.5) * rate - 1e-6:
+        return first
+    return math.floor(origin + picture * rate + 0.5)
 
 
 class RESTYLE_PG_keyframe(PropertyGroup):
@@ -215,7 +276,7 @@ class RESTYLE_PG_keyframe(PropertyGroup):
 
     def scene_frame(self, strip) -> int:
         """The scene frame this keyframe is at in ``strip`` as it stands now."""
-        return self.frame + frame_shift(strip)
+        return scene_frame_of(strip, self.frame)
 
     def belongs_to(self, strip, sharing: list | None = None) -> bool:
         """Whether this keyframe is ``strip``'s: by the strip's key, which survives a rename;
@@ -371,8 +432,12 @@ class RESTYLE_PG_settings(PropertyGroup):
         found = compat.all_strips(editor).get(strip) if editor else None
         if found is None:
             return {k.frame: k.frame for k in self.keyframes if k.strip == strip}
-        sharing, shift = sharing_key(found), frame_shift(found)
-        return {k.frame + shift: k.frame for k in self.keyframes if k.belongs_to(found, sharing)}
+        sharing = sharing_key(found)
+        return {
+            scene_frame_of(found, k.frame): k.frame
+            for k in self.keyframes
+            if k.belongs_to(found, sharing)
+        }
 
 
 classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)

@@ -25,7 +25,14 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span, playback_factor
-from ..props import FRAME_ORIGIN, FRAME_RATE, STRIP_KEY, content_origin, frame_shift
+from ..props import (
+    FRAME_ORIGIN,
+    FRAME_RATE,
+    OWN_RATE,
+    STRIP_KEY,
+    content_origin,
+    name_at,
+)
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -75,6 +82,7 @@ def ensure_strip_key(settings, strip) -> str:
         strip[STRIP_KEY] = key = uuid.uuid4().hex
     if FRAME_ORIGIN not in strip:
         name_frames_here(strip)
+    record_own_rate(strip)
     for item in settings.keyframes:
         if item.key == key or (not item.key and item.strip == strip.name):
             item.key, item.strip = key, strip.name
@@ -88,12 +96,34 @@ def _own_rate(strip) -> float:
     return 1.0
 
 
+def record_own_rate(strip) -> None:
+    """Note on a named strip whether it plays at its movie's rate (``OWN_RATE``), which
+    the scene's frame rate rescales: found out here, where the scene may change for a
+    moment (compat's test), even at the movie's rate, where that test cannot tell."""
+    if OWN_RATE in strip or FRAME_ORIGIN not in strip:
+        return
+    scene, own = strip.id_data, False
+    if strip.type == "MOVIE" and strip.fps:
+        base = scene.render.fps_base
+        if abs(_own_rate(strip) - 1.0) > 1e-6:
+            own = True
+        else:  # at the movie's rate: at another, the strip shows how it plays
+            scene.render.fps_base = base * 2.0
+            try:
+                own = compat.movie_plays_at_own_rate(scene, strip)
+            finally:
+                scene.render.fps_base = base
+    strip[OWN_RATE] = own
+
+
 def name_frames_here(strip) -> None:
     """Name ``strip``'s keyframes by the scene frames they have where it stands now: keep
     where its content lies (``FRAME_ORIGIN``; ``frame_shift`` measures moves from there)."""
     rate = _own_rate(strip)
     strip[FRAME_RATE] = rate
     strip[FRAME_ORIGIN] = content_origin(strip, rate)
+    strip.pop(OWN_RATE, None)
+    record_own_rate(strip)
 
 
 def content_at(strip) -> float:
@@ -265,8 +295,7 @@ def _save_copy(image, path: Path) -> None:
 def _named_span(strip) -> tuple[int, int]:
     """The keyframe names (``RESTYLE_PG_keyframe.frame``) of the frames ``strip`` shows."""
     first, last = compat.shown_frames(strip)
-    shift = frame_shift(strip)
-    return first - shift, last - shift
+    return name_at(strip, first), name_at(strip, last)
 
 
 def _within(span: tuple[int, int], frame: int) -> bool:
@@ -297,11 +326,11 @@ def add_keyframes(settings, strip: str, frames) -> int:
     have = set(settings.strip_keyframes(strip))
     found = compat.all_strips(settings.id_data.sequence_editor).get(strip)
     key = ensure_strip_key(settings, found) if found is not None else ""
-    shift = frame_shift(found) if found is not None else 0
     added = 0
     for frame in sorted(set(frames) - have):
         item = settings.keyframes.add()
-        item.strip, item.key, item.frame = strip, key, frame - shift
+        item.strip, item.key = strip, key
+        item.frame = name_at(found, frame) if found is not None else frame
         added += 1
     return added
 
@@ -311,10 +340,10 @@ def hand_keyframes(settings, giver, taker, frames) -> None:
     split's right part, or the other side of a snapped cut), named from where it stands."""
     taken = ensure_strip_key(settings, taker)  # first: a split part shares giver's
     key = ensure_strip_key(settings, giver)
-    moved = frame_shift(giver) - frame_shift(taker)  # 0 for a split part
     for item in settings.keyframes:
-        if item.key == key and item.scene_frame(giver) in frames:
-            item.key, item.strip, item.frame = taken, taker.name, item.frame + moved
+        frame = item.scene_frame(giver)
+        if item.key == key and frame in frames:  # the same name for a split part
+            item.key, item.strip, item.frame = taken, taker.name, name_at(taker, frame)
 
 
 @bpy.app.handlers.persistent
@@ -335,6 +364,7 @@ def key_named_keyframes(*_args) -> None:
         for strip in strips:
             if strip.get(STRIP_KEY) in keys and FRAME_ORIGIN not in strip:
                 name_frames_here(strip)
+            record_own_rate(strip)  # a file from before it was recorded
 
 
 def selected_range(source: StripSource, settings) -> tuple[int, int]:

@@ -1,0 +1,134 @@
+"""Keyframes of a movie strip after the scene's frame rate changed (Output > Frame Rate).
+
+Measured on bpy 5.0.1: a movie added with Adjust Playback Rate (the UI's default) plays at
+its own rate even where that was the scene's when it was added, so a new scene rate scales
+its length from where its content starts (a 24 fps movie over 24 frames spans 30 at 30 fps);
+one added without it keeps one source frame per scene frame. Keyframes are frames of the
+content, named (and their paintings) at the rate they were named with: they stay on the
+pictures they were named on.
+"""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+from test_keyframes import add_keyframe_at
+from vse import SIZE, add_movie, ext, render, sequencer_override
+
+from clips import make_index_clip, read_index
+
+pytestmark = pytest.mark.blender
+
+NAMED = [6, 9, 20]  # scene frames where the keyframes are named: a strip from frame 5
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("frame-rate-media")
+    return {
+        fps: make_index_clip(folder / f"index{fps}.mp4", 24, SIZE, fps=fps, gop=6)
+        for fps in (24, 30)
+    }
+
+
+def pictures(scene, strip, frames) -> list[int]:
+    """The source frames ``strip`` shows at scene ``frames``, as Blender renders them."""
+    shown = render(scene, frames, only=strip)
+    return [read_index(shown[f]) for f in frames]
+
+
+def named_source(scene, area, clip, own_rate=True):
+    """``clip`` from frame 5 with keyframes at ``NAMED``; the pictures they show."""
+    source = add_movie(scene, area, clip, frame_start=5, own_rate=own_rate)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, NAMED)
+    return source, pictures(scene, source, NAMED)
+
+
+@pytest.mark.parametrize(
+    "movie_fps,scene_fps,then,now",
+    [(24, 24, 24, 30), (24, 24, 24, 48), (30, 24, 24, 25), (24, 30, 30, 24)],
+)
+def test_keyframes_keep_their_pictures_when_the_scene_rate_changes(
+    scene, saved, media, sequencer_area, movie_fps, scene_fps, then, now
+):
+    """They stayed on their scene frames, which show other pictures at the new rate (a
+    24 fps movie at 30 fps: frame 20 shows source frame 12, not 15), and Export and Train
+    took those pictures for the paintings named by the old ones."""
+    import bpy
+
+    settings, panel = scene.restyle, ext("panels.keyframes")
+    scene.render.fps = scene_fps
+    source, named = named_source(scene, sequencer_area, media[movie_fps])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    scene.render.fps = now
+
+    frames = settings.strip_keyframes(source.name)
+    assert len(frames) == len(NAMED) and pictures(scene, source, frames) == named
+    assert sorted(settings.keyframe_names(source.name).values()) == NAMED
+    for item, frame in zip(settings.keyframes, frames, strict=True):
+        assert panel.keyframe_label(item, source).startswith(f"Frame {frame}")
+    settings.keyframe_index = 2
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.keyframe_jump() == {"FINISHED"}
+    assert scene.frame_current == frames[2]
+
+    folder = ext("operators.keyframes").keyframe_folder(source.name, scene)[0]
+    (folder / f"{NAMED[1]:04d}.png").unlink()  # exported again: the picture it names
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    assert read_index(cv2.imread(str(folder / f"{NAMED[1]:04d}.png"))) == named[1]
+    assert sorted(p.name for p in folder.iterdir()) == [f"{n:04d}.png" for n in NAMED]
+    with pytest.raises(RuntimeError, match=r"frame rate changed since the keyframes of"):
+        bpy.ops.restyle.train_style(strip=source.name, name="Rate", time_budget=2.0)
+
+
+def test_a_keyframe_added_after_the_change_is_the_picture_shown(
+    scene, saved, media, sequencer_area
+):
+    """Named at the old rate, so that both rates' keyframes share one folder of paintings."""
+    import bpy
+
+    settings = scene.restyle
+    source, _named = named_source(scene, sequencer_area, media[24])
+    scene.render.fps = 30
+    add_keyframe_at(scene, sequencer_area, source, 17)
+    assert 17 in settings.strip_keyframes(source.name)
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    name = {f: n for f, n in settings.keyframe_names(source.name).items()}[17]
+    folder = ext("operators.keyframes").keyframe_folder(source.name, scene)[0]
+    assert (
+        read_index(cv2.imread(str(folder / f"{name:04d}.png"))) == pictures(scene, source, [17])[0]
+    )
+    scene.render.fps = 24  # back: every keyframe where it was named
+    assert settings.strip_keyframes(source.name) == sorted([*NAMED, name])
+
+
+def test_a_movie_at_the_scene_rate_keeps_its_keyframes_in_place(scene, media, sequencer_area):
+    """Added without Adjust Playback Rate: one source frame per scene frame at any rate."""
+    source, named = named_source(scene, sequencer_area, media[24], own_rate=False)
+    scene.render.fps = 30
+    assert scene.restyle.strip_keyframes(source.name) == NAMED
+    assert pictures(scene, source, NAMED) == named
+
+
+def test_keyframes_named_before_the_rate_was_recorded(scene, media, sequencer_area):
+    """A file saved before Restyle recorded how a strip plays: opening it finds out."""
+    props, keyframes = ext("props"), ext("operators.keyframes")
+    source, named = named_source(scene, sequencer_area, media[24])
+    for name in [
+        n
+        for n in source.keys()
+        if n.startswith("restyle_")
+        and n not in (props.STRIP_KEY, props.FRAME_ORIGIN, props.FRAME_RATE)
+    ]:
+        del source[name]
+    keyframes.key_named_keyframes()  # what opening the file runs
+    scene.render.fps = 30
+    assert pictures(scene, source, scene.restyle.strip_keyframes(source.name)) == named
