@@ -355,6 +355,11 @@ class StyleJob:
             return {**record, "reason": str(exc)}
         out = placed.output
         record["path"] = str(out)
+        from .writers import lock_refusal
+
+        held = lock_refusal(out)  # another run writes there now
+        if held is not None:
+            return {**record, "reason": held}
         if movie:  # place refused one that exists without overwrite
             outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": replaced}

@@ -865,10 +865,7 @@ class OutputLock:
             if not _try_lock(handle):
                 holder = _describe_holder(handle)
                 os.close(handle)
-                raise RestyleError(
-                    f"{self.output} is being written by another Restyle run ({holder}); "
-                    "wait for it to finish, or choose another output"
-                )
+                raise RestyleError(_held_by(self.output, holder))
             if _same_file(handle, self.path):  # not removed by a finishing run meanwhile
                 _record_holder(handle)
                 self._handle = handle
@@ -883,6 +880,28 @@ class OutputLock:
             os.unlink(self.path)
         os.close(self._handle)  # closing drops the lock
         self._handle = None
+
+
+def _held_by(output: Path, holder: str) -> str:
+    return (
+        f"{output} is being written by another Restyle run ({holder}); "
+        "wait for it to finish, or choose another output"
+    )
+
+
+def lock_refusal(output: str | os.PathLike[str]) -> str | None:
+    """The error a run into ``output`` would get from another run holding its lock, or None
+    (``--plan``): the lock is tried for an instant and let go, its file never made."""
+    try:
+        handle = os.open(lock_path(Path(output)), os.O_RDWR)
+    except OSError:  # none (no run), or unreadable: the run itself will say
+        return None
+    try:
+        if _try_lock(handle):
+            return None  # closing lets it go
+        return _held_by(Path(output), _describe_holder(handle))
+    finally:
+        os.close(handle)
 
 
 def _try_lock(handle: int) -> bool:

@@ -125,3 +125,37 @@ def test_a_bad_option_still_fails_to_plan(tmp_path, capsys):
     clip = three_shot_clip(tmp_path / "clip.mkv", shot_length=4)
     assert main(["stabilize", str(clip), "-o", str(tmp_path / "o"), "--end", "40", "--plan"]) == 2
     assert "--end 40 is past the source's last frame 11" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["stylize folder", "stylize movie", "stabilize folder"])
+def test_plan_says_a_run_would_be_refused_while_another_run_writes_the_output(
+    tmp_path, capsys, library, kind
+):
+    """--plan said 'new: 8 frames to make' while another run held the output's lock, which
+    the run itself then refuses: it says so, naming that run, and takes nothing from it."""
+    import os
+
+    from restyle.core.writers import OutputLock, lock_path
+
+    clip = three_shot_clip(tmp_path / "clip.mkv", shot_length=4)
+    out = tmp_path / ("styled.mp4" if kind.endswith("movie") else "styled")
+    job = ["stylize", str(clip), "-s", "ink-wash", "--library", str(library.root)]
+    if kind.startswith("stabilize"):
+        job = ["stabilize", str(clip)]
+    args = [*job, "-o", str(out), "--end", "7"]
+    with OutputLock(out):
+        held = lock_path(out).read_text()
+        output = plan_json(capsys, *args)["output"]
+        assert output["outcome"] == "refused" and output["to_make"] == 0
+        assert f"another Restyle run (pid {os.getpid()} on " in output["reason"]
+        assert "wait for it to finish, or choose another output" in output["reason"]
+        from restyle.core.cli import main
+
+        assert main([*args, "--plan"]) == 0
+        last = capsys.readouterr().out.splitlines()[-1]
+        assert last == f"output {out}: a run would be refused: {output['reason']}"
+        with pytest.raises(RestyleError, match="being written by another Restyle run"):
+            OutputLock(out).acquire()  # still held by the first run, its record kept
+        assert lock_path(out).read_text() == held
+    assert plan_json(capsys, *args)["output"]["outcome"] == "new"
+    assert not lock_path(out).exists() and not out.exists()  # --plan wrote nothing
