@@ -235,6 +235,9 @@ class ImageSequenceWriter(_WriterContext):
     PNG `compress_level` None keeps OpenCV's speed-tuned PNG (zlib level 1, Sub filter, RLE):
     about 2-3x faster than any explicit level, which also turns on adaptive filtering, for
     files of about the same size on textured frames. 0-9 trades speed for size.
+
+    Image files here hold no pixel aspect: frames of an anamorphic source (`pixel_aspect`)
+    are stored as coded, with square pixels, and `warnings` says so once.
     """
 
     def __init__(
@@ -248,6 +251,7 @@ class ImageSequenceWriter(_WriterContext):
         jpeg_quality: int = 95,
         size: tuple[int, int] | None = None,
         on_commit: Callable[[int], None] | None = None,
+        pixel_aspect: Fraction = Fraction(1),
     ) -> None:
         import cv2
 
@@ -282,6 +286,7 @@ class ImageSequenceWriter(_WriterContext):
         self._closed = False
         self._on_commit = on_commit
         self.committed = 0  # frames this writer put on disk (finished, kept on cancel)
+        self.warnings = _square_pixel_warnings(Fraction(pixel_aspect), fmt, size)
 
     def path_for(self, index: int) -> Path:
         return self.folder / (self.name.format(index=index) + self._suffix)
@@ -718,6 +723,18 @@ class MovieWriter(_WriterContext):
         return video_frame.reformat(format=target, dst_colorspace="ITU709", dst_color_range="MPEG")
 
 
+def _square_pixel_warnings(aspect: Fraction, fmt: str, size: tuple[int, int] | None) -> list[str]:
+    """An anamorphic source's frames as image files: said, for they show at another shape."""
+    if aspect == 1:
+        return []
+    coded = f" ({size[0]}x{size[1]} pixels)" if size else ""
+    return [
+        f"the source's pixel aspect {aspect} is not kept: {fmt.upper()} frames are stored as "
+        f"coded{coded}, with square pixels; show them at {aspect}, or write h264 or .mov "
+        "to keep it"
+    ]
+
+
 def keeps_pixel_aspect(codec: str, suffix: str) -> bool:
     """Whether a movie can hold a pixel aspect: H.264 in its own stream, a .mov in its
     container (its pasp box). PyAV cannot set Matroska's or AVI's, and ProRes and FFV1
@@ -746,12 +763,18 @@ def open_writer(
     for an unknown format or an unwritable output before any frame is processed.
     `on_commit(index)` (sequences) is called once a frame is safely on disk. `audio`
     (movies; sequences have no sound) is the source's sound that goes with the frames.
-    `pixel_aspect` and `timecode` (movies; image files here hold neither) are the source's
-    (its timecode at the first frame written), kept in the movie."""
+    `pixel_aspect` and `timecode` are the source's (its timecode at the first frame
+    written), kept in a movie; image files here hold neither (a pixel aspect lost is said).
+    """
     form = output_format(fmt)
     if not form.movie:
         return ImageSequenceWriter(
-            output, fmt=form.id, workers=workers, size=size, on_commit=on_commit
+            output,
+            fmt=form.id,
+            workers=workers,
+            size=size,
+            on_commit=on_commit,
+            pixel_aspect=pixel_aspect,
         )
     return MovieWriter(
         movie_path(output, form),
