@@ -303,7 +303,8 @@ def _report_run(
             else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
         )
     for warning in result.warnings:
-        print(f"restyle: warning: {warning}", file=sys.stderr)
+        if warning not in getattr(args, "warned_at_start", ()):
+            print(f"restyle: warning: {warning}", file=sys.stderr)
     common = {
         "output": str(result.output),
         "frames": result.written + result.reused,
@@ -443,12 +444,14 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     """``--plan``: check the job, find the cuts, print the chunks (the ones a Ray run runs)
     and what a run would do with the output (resume, replace, be refused: why); write
     nothing. An output a run would refuse is said, not an error: the plan is still made."""
+    from .media import source_warnings
     from .plan import plan_for
 
     max_frames = _chunk_frames(args)
     checked = job.check_settings()
     plan = plan_for(job, checked, max_frames)
     output = job.outlook(checked)
+    warnings = source_warnings(checked.info)
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
         f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
@@ -457,7 +460,9 @@ def _print_plan(job, args: argparse.Namespace) -> int:
         warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""
         lines.append(f"  {c.start}..{c.end}{warmup}")
     lines.append(f"output {output['path']}: {_outlook_text(output)}")
-    _emit(args, {**json.loads(plan.to_json()), "output": output}, "\n".join(lines))
+    lines += [f"warning: {w}" for w in warnings]
+    record = {**json.loads(plan.to_json()), "output": output, "warnings": warnings}
+    _emit(args, record, "\n".join(lines))
     return 0
 
 
@@ -479,6 +484,26 @@ def _outlook_text(output: dict) -> str:
 
 
 def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):
+    early = _warn_at_start(job, args)
+    result = _run_where_asked(job, args, progress, cancel)
+    result.warnings[:0] = [w for w in early if w not in result.warnings]  # a Ray run's too
+    return result
+
+
+def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
+    """The source's warnings (an HDR movie) before the first frame, so a long run can be
+    stopped; the end does not repeat them (--json: in the record only)."""
+    from .media import source_warnings
+
+    warnings = source_warnings(job.validate().info)  # the run reuses this plan
+    if not args.json:
+        for warning in warnings:
+            print(f"restyle: warning: {warning}", file=sys.stderr)
+        args.warned_at_start = warnings
+    return warnings
+
+
+def _run_where_asked(job, args: argparse.Namespace, progress, cancel):
     if args.ray is None:
         return job.run(progress=progress, cancel=cancel)
     if not args.ray.strip():  # an unset "$RAY_HEAD" must not run on one machine unnoticed

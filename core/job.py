@@ -628,6 +628,9 @@ class _Run:
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
         result.warnings = _damage_warnings(self.plan, result.held, result.written)
         result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
+        from .media import source_warnings
+
+        result.warnings[:0] = source_warnings(self.plan.info)  # an HDR source, said first
         result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
         result.engine = explain(self.stylizer.engine)  # after the run: precision checks
         if meter is not None:

@@ -61,6 +61,8 @@ class MediaInfo:
     `pixel_aspect` is the width of a pixel over its height as displayed (anamorphic or
     PAL/NTSC video: not 1). `timecode` (movies) is the first frame's SMPTE timecode as
     tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
+    `transfer` (movies) names an HDR transfer the movie is tagged with (`HDR_TRANSFERS`),
+    None for SDR or untagged.
     """
 
     path: Path
@@ -78,6 +80,7 @@ class MediaInfo:
     quarter_turns: int = 0
     pixel_aspect: Fraction = Fraction(1)
     timecode: str | None = None
+    transfer: str | None = None
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -440,9 +443,26 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
             quarter_turns=turns,
             pixel_aspect=aspect,
             timecode=_tagged_timecode(container, stream),
+            transfer=HDR_TRANSFERS.get(codec.color_trc),
         )
     finally:
         container.close()
+
+
+# FFmpeg's AVColorTransferCharacteristic values of HDR video, in words a user recognises.
+HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
+
+
+def source_warnings(info: MediaInfo) -> list[str]:
+    """What a run should say before its first frame: an HDR source is styled as if SDR
+    (its coded values, written as BT.709), so it comes out flat and washed out."""
+    if info.transfer is None:
+        return []
+    return [
+        f"{info.path.name} is HDR, {info.transfer}: it is styled as if SDR and written as "
+        "SDR (BT.709), so it will look flat and washed out; tone-map it to SDR first "
+        "(e.g. FFmpeg's zscale and tonemap filters) for a true picture"
+    ]
 
 
 _TIMECODE = re.compile(r"\A(\d{2}):(\d{2}):(\d{2})([:;])(\d{2})\Z")
