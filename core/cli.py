@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
 from .engines.choices import BACKENDS, DEVICES, words
@@ -549,16 +550,18 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     import cv2
 
     from .contact_sheet import contact_sheet
-    from .media import decode_range
+    from .media import decode_range, probe
 
     out = _new_file(args)
     _check_sheet_output(args, out)
+    info = probe(args.input)
+    _check_frame(args.frame, info.frame_count)
     library = _library(args)
     if not library.builtins_ready():
         from .builtins import install_builtins
 
         install_builtins(library.builtin_dir)
-    frame = next(iter(decode_range(args.input, args.frame, args.frame)))
+    frame = next(iter(decode_range(args.input, args.frame, args.frame, info=info)))
     if frame.dtype != "uint8":
         frame = (frame // 257).astype("uint8")
     sheet = contact_sheet(frame, library, tile_width=args.tile_width)
@@ -566,6 +569,15 @@ def cmd_sheet(args: argparse.Namespace) -> int:
         raise RestyleError(f"cannot write {out}")
     _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")
     return 0
+
+
+def _check_frame(frame: int, frame_count: int) -> None:
+    """``--frame`` said as ``--start``/``--end`` are ('frames 99 are outside ...'), before
+    the built-in styles are converted for a sheet that cannot be made."""
+    if frame < 0:
+        raise RestyleError(f"frames are 0-based: --frame is {frame}")
+    if frame >= frame_count:
+        raise RestyleError(f"--frame {frame} is past the source's last frame {frame_count - 1}")
 
 
 def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
@@ -727,6 +739,32 @@ def _engine_options() -> argparse.ArgumentParser:
     return p
 
 
+class _UsageError(RestyleError):
+    """A command line argparse cannot read: one ``restyle: error:`` line, as any bad input."""
+
+
+class _ParserExit(Exception):  # noqa: N818 - an exit code, not an error
+    """--help or --version printed: ``main`` returns the code rather than exiting."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line and whose exits are ``main``'s return value:
+    it printed its usage over several lines and raised SystemExit, which a script calling
+    ``main`` (or a thread, which it ended silently) had to catch."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message}; see '{self.prog} --help'")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _ParserExit(status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -737,7 +775,7 @@ def build_parser() -> argparse.ArgumentParser:
     frames = _frame_job_options()
     engine = _engine_options()
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="restyle",
         description="Neural video stylisation: built-in painting styles, any picture, or "
         "styles learned from painted keyframes.",
@@ -968,6 +1006,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
+    except _ParserExit as exc:  # --help, --version
+        return exc.code
     except RestyleError as exc:
         print(f"restyle: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

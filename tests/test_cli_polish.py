@@ -290,3 +290,50 @@ def test_a_range_past_the_source_names_the_bound(library, index_clip_h264, tmp_p
         assert cli.main(argv + bounds) == 2
         assert capsys.readouterr().err.strip() == f"restyle: error: {message}"
     assert not out.exists()
+
+
+# -- what argparse reads: one line, and main returns ----------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["stylize", "CLIP", "-s", "comic-ink"], "required: -o/--output"),
+        (["stabilize", "CLIP", "-o", "OUT", "--mode", "affine"], "invalid choice: 'affine'"),
+        (["stylize", "CLIP", "-o", "OUT", "-s", "comic-ink", "--start", "two"], "'two'"),
+        (["stylize", "CLIP", "-o", "OUT", "-s", "comic-ink", "--bogus"], "--bogus"),
+    ],
+)
+def test_a_command_line_argparse_cannot_read_is_one_error_line(index_clip_h264, tmp_path, capsys, argv, said):  # fmt: skip
+    """The README's rule (one line 'restyle: error: ...', exit 2) held only for Restyle's own
+    checks: argparse printed its usage over several lines and main() raised SystemExit,
+    which a script or a thread calling main had to catch."""
+    out = tmp_path / "out"
+    argv = [str(index_clip_h264) if a == "CLIP" else str(out) if a == "OUT" else a for a in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("restyle: error: "), err
+    assert said in err and "--help'" in err, err
+    assert not out.exists()
+
+
+def test_help_and_version_return_from_main(capsys):
+    """A script's main(['--version']) gets 0 back, as from any finished command."""
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"restyle {cli.version()}"
+    assert cli.main(["stylize", "--help"]) == 0
+    assert "--strength" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ("60", "--frame 60 is past the source's last frame 59"),
+        ("-1", "frames are 0-based: --frame is -1"),
+    ],  # fmt: skip
+)
+def test_a_sheet_frame_outside_the_source_names_the_option(index_clip_h264, tmp_path, capsys, frame, message):  # fmt: skip
+    """It said 'frames 60 are outside index_h264.mp4: valid frames are 0-59', unlike
+    stylize's bounds, and only once the built-in styles were ready."""
+    out = tmp_path / "sheet.png"
+    assert cli.main(["sheet", str(index_clip_h264), "-o", str(out), "--frame", frame]) == 2
+    assert capsys.readouterr().err.strip() == f"restyle: error: {message}"
+    assert not out.exists()
