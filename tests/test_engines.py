@@ -135,6 +135,8 @@ def test_openvino_runs_the_fast_graph_frame_by_frame(library):
 
 
 def test_openvino_reduced_precision_is_checked_once(library):
+    if "BF16" not in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("no bf16 in OpenVINO on this CPU (it runs fp32: tested below)")
     ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
     x = smooth_frame()
     ov.run(x, one_hot(5))
@@ -145,13 +147,37 @@ def test_openvino_reduced_precision_is_checked_once(library):
 def test_openvino_falls_back_to_fp32_below_the_bar(library, monkeypatch):
     from restyle.core.engines import openvino_engine
 
-    monkeypatch.setattr(openvino_engine, "PRECISION_BAR_DB", 1000.0)
+    # On every CPU: bf16 kept as asked, and the first batch's check made to miss the bar (a
+    # CPU without bf16 runs f32 under the hint, which no bar can tell from f32).
+    monkeypatch.setattr(openvino_engine, "runnable_precision", lambda p, caps: (p, ""))
+    monkeypatch.setattr(openvino_engine, "psnr", lambda out, ref: 20.0)
     ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
     ref = create_engine(multistyle(library), "onnx", "cpu")
     x = smooth_frame()
     out = ov.run(x, one_hot(7))
     assert ov.precision == "fp32" and "running fp32" in ov.note
     assert psnr(out, ref.run(x, one_hot(7))) > 50.0  # the returned frame is the fp32 one
+
+
+def test_openvino_never_claims_a_precision_the_device_lacks():
+    from restyle.core.engines.openvino_engine import runnable_precision
+
+    avx2_only = ["FP32", "INT8", "BIN", "EXPORT_IMPORT"]
+    assert runnable_precision("bf16", avx2_only)[0] == "fp32"
+    assert "no native bf16: running fp32" in runnable_precision("bf16", avx2_only)[1]
+    assert runnable_precision("fp16", avx2_only)[0] == "fp32"
+    assert runnable_precision("bf16", avx2_only + ["BF16"]) == ("bf16", "")
+    assert runnable_precision("fp16", ["FP32", "FP16"]) == ("fp16", "")
+    assert runnable_precision("fp32", avx2_only) == ("fp32", "")
+
+
+def test_openvino_bf16_on_this_cpu_is_what_it_computes(library):
+    caps = list(openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+    ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
+    if "BF16" in caps:
+        assert ov.precision == "bf16"
+    else:
+        assert ov.precision == "fp32" and "no native bf16" in ov.note
 
 
 def test_openvino_device_errors_are_one_clear_line(library):

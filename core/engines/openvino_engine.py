@@ -25,6 +25,8 @@ from .precision import PRECISION_BAR_DB, psnr
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
 PRECISIONS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+# The OPTIMIZATION_CAPABILITIES entry a device reports when it computes that precision.
+NATIVE_CAPABILITY = {"bf16": "BF16", "fp16": "FP16"}
 
 
 def available() -> bool:
@@ -88,6 +90,18 @@ def auto_precision(capabilities: list[str], half_ok: bool, device: str) -> str:
     return "fp16" if "FP16" in capabilities else "fp32"
 
 
+def runnable_precision(precision: str, capabilities: list[str]) -> tuple[str, str]:
+    """The precision the device really runs, and why it differs from the one asked.
+
+    OpenVINO takes a bf16 or f16 hint that the device cannot compute and silently runs f32
+    (measured on an AVX2-only AMD EPYC: bit-identical output), so the engine would claim a
+    precision it never used."""
+    needed = NATIVE_CAPABILITY.get(precision)
+    if needed is None or needed in capabilities:
+        return precision, ""
+    return "fp32", f"{precision} asked, but the device has no native {precision}: running fp32"
+
+
 class OpenVinoEngine(Closing):
     """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
 
@@ -112,6 +126,7 @@ class OpenVinoEngine(Closing):
             precision = auto_precision(caps, arch.half_precision, self.ov_device.split(".")[0])
         if precision not in PRECISIONS:
             raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")
+        precision, downgrade = runnable_precision(precision, caps)
         fast = fast_graph(Path(path)) if graph != "plain" and self.ov_device == "CPU" else None
         if graph == "fast" and fast is None:
             raise RestyleError(f"no fast graph for {Path(path).name}: run 'restyle setup'")
@@ -128,7 +143,8 @@ class OpenVinoEngine(Closing):
         # One stream: two streams ran 1.07x faster bare, but two synchronous infer calls at once
         # hung in OpenVINO 2026.4 (2 of 6 command-line runs at 720p).
         self.workers = 1
-        self.note = self.cpu_plan() if self.device == "cpu" else ""
+        plan = self.cpu_plan() if self.device == "cpu" else ""
+        self.note = "; ".join(n for n in (plan, downgrade) if n)
         self.checked = precision == "fp32"
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
