@@ -45,30 +45,48 @@ def one_hot(index: int) -> np.ndarray:
 
 
 # -- choice by features --------------------------------------------------------------------
+# Synthetic flag sets (Linux /proc/cpuinfo names) for the CPU classes the rules tell apart.
+AVX2 = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c"})
+AVX512 = AVX2 | {"avx512f", "avx512bw", "avx512_vnni"}
+AVX512_BF16 = AVX512 | {"avx512_bf16"}
+AMX = AVX512_BF16 | {"amx_tile", "amx_bf16", "amx_int8"}
+ARM = frozenset({"fp", "asimd", "fphp", "asimdhp"})
+UNKNOWN = frozenset()  # macOS, Windows: no /proc/cpuinfo
+
+
 def test_cpu_features_are_read_from_flags_not_vendor():
     assert cpu_features.native_bf16(frozenset({"avx512f", "amx_bf16"}))
     assert cpu_features.native_bf16(frozenset({"avx512_bf16"}))
     assert not cpu_features.native_bf16(frozenset({"avx512f", "avx512_vnni", "GenuineIntel"}))
     assert cpu_features.fast_int8(frozenset({"avx_vnni"}))
     assert cpu_features.feature_summary(frozenset()) == "unknown"
+    assert cpu_features.feature_summary(AVX2 | {"AuthenticAMD"}) == "avx2 fma"
+    for flags in (AVX2, ARM, UNKNOWN):
+        assert not cpu_features.native_bf16(flags) and not cpu_features.fast_int8(flags)
 
 
 @pytest.mark.parametrize(
-    ("openvino_here", "bf16", "torch_here", "fast", "expected"),
+    ("flags", "openvino_here", "torch_here", "fast", "expected"),
     [
-        (True, False, True, True, "onnx"),  # the fast graph: as fast, keeps more when shared
-        (True, False, True, False, "openvino"),
-        (True, True, True, True, "openvino"),
-        (False, True, True, True, "torch"),
-        (False, False, True, False, "onnx"),
-        (False, True, False, True, "onnx"),
+        (AVX512, True, True, True, "onnx"),  # the fast graph: as fast, keeps more when shared
+        (AVX512, True, True, False, "openvino"),
+        (AVX512_BF16, True, True, True, "openvino"),
+        (AMX, True, True, True, "openvino"),
+        (AMX, False, True, True, "torch"),
+        (AVX512, False, True, False, "onnx"),
+        (AMX, False, False, True, "onnx"),
+        (AVX2, True, True, True, "onnx"),  # OpenVINO f32: as fast idle, less kept when shared
+        (AVX2, True, True, False, "openvino"),
+        (AVX2, False, True, True, "onnx"),  # torch fp32 is slower
+        (ARM, True, True, True, "onnx"),
+        (UNKNOWN, True, True, True, "onnx"),  # unknown CPUs keep the path that works
     ],
 )
 def test_auto_picks_the_fastest_installed_engine(
-    library, monkeypatch, openvino_here, bf16, torch_here, fast, expected
+    library, monkeypatch, flags, openvino_here, torch_here, fast, expected
 ):
     monkeypatch.setattr(engines, "openvino_available", lambda: openvino_here)
-    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: bf16)
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: flags)
     monkeypatch.setattr(engines, "torch_available", lambda: torch_here)
     if not fast:
         monkeypatch.setattr(engines, "fast_graph", lambda _path: None)
@@ -78,12 +96,16 @@ def test_auto_picks_the_fastest_installed_engine(
     assert choice.reason  # always says why
 
 
-def test_auto_never_picks_openvino_inside_blender(library, monkeypatch):
-    """Blender's own libtbb.so.12 would serve OpenVINO in Blender's process."""
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [(AVX2, "onnx"), (AVX512, "onnx"), (AVX512_BF16, "openvino"), (AMX, "openvino")],
+)
+def test_inside_blender_auto_takes_openvino_for_bf16_only(library, monkeypatch, flags, expected):
+    """Blender's process cannot host OpenVINO: it runs in a child there, for bf16 only."""
     monkeypatch.setattr(engines, "openvino_available", lambda: True)
-    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: False)
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: flags)
     monkeypatch.setitem(sys.modules, "bpy", object())
-    assert choose_backend(multistyle(library)).backend == "onnx"
+    assert choose_backend(multistyle(library)).backend == expected
 
 
 def test_auto_for_devices_only_one_engine_has(library, monkeypatch):

@@ -42,7 +42,7 @@ def fast_int8(flags: frozenset[str] | None = None) -> bool:
 def feature_summary(flags: frozenset[str] | None = None) -> str:
     """The flags that matter for choosing a path, e.g. 'avx512f avx512_vnni' (for reports)."""
     flags = cpu_flags() if flags is None else flags
-    wanted = ("avx2", "avx512f") + INT8_FLAGS + BF16_FLAGS + ("amx_tile", "avx512_fp16")
+    wanted = ("avx2", "fma", "avx512f") + INT8_FLAGS + BF16_FLAGS + ("amx_tile", "avx512_fp16")
     return " ".join(f for f in wanted if f in flags) or "unknown"
 
 
