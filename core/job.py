@@ -335,10 +335,12 @@ class StyleJob:
     def output_format_id(self) -> str:
         """``format``, or as the command line reads OUTPUT (None: png), again when OUTPUT
         changed (a job run into a movie, then into a folder, kept the movie's format and
-        wrote 'folder.mp4')."""
+        wrote 'folder.mp4'). A format given in capitals is the command line's own id: 'PNG'
+        keyed its frames apart, so the command line's rerun refused them as other settings."""
         if self.format is None or self.format == getattr(self, "_derived_format", None):
             self.format = "png" if self.output is None else format_for_output(self.output)
             self._derived_format = self.format
+        self.format = output_format(self.format).id
         return self.format
 
     def outlook(self, plan: JobPlan) -> dict:

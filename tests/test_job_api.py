@@ -241,3 +241,17 @@ def test_a_job_of_absolute_paths_runs_where_the_working_folder_was_deleted(
         with pytest.raises(RestyleError, match=said.format(name)):
             relative.validate()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "steady"]
+
+
+def test_a_format_in_capitals_is_the_command_lines(clip, tmp_path, library):
+    """format='PNG' keyed its frames apart from the command line's png: the same job from
+    the command line was refused ('holds frames made with other settings')."""
+    from restyle.core.cli import main
+    from restyle.core.job import StyleJob
+
+    out = tmp_path / "out"
+    job = StyleJob(clip, out, "comic-ink", end=3, format="PNG", library=library)
+    assert job.run().written == 4 and job.format == "png"
+    argv = ["stylize", str(clip), "-o", str(out), "-s", "comic-ink", "--end", "3", "--json"]
+    assert main([*argv, "--library", str(library.root)]) == 0
+    assert StyleJob(clip, out, "comic-ink", end=3, format="Png", library=library).run().reused == 4
