@@ -75,13 +75,15 @@ else
   echo "unavailable: the any-picture step is skipped"
 fi
 
-if $PY -c "import bpy" >/dev/null 2>&1; then
+if BPY_ERROR=$($PY -c "import bpy" 2>&1 >/dev/null); then
   step "Blender: build and install the extension headless, style two shots, render the edit" \
     $PY scripts/blender_demo.py --out "$OUT/blender" --sample "$OUT/sample.mp4" \
     ${PAINTING:+--picture "$PAINTING"} --summary "$SCRATCH/blender.txt"
   while IFS=$'\t' read -r path what; do
     result "$path" "Blender: $what"
   done <"$SCRATCH/blender.txt"
+else  # said, not silently left out: the README's Blender part needs a working bpy
+  echo "== Blender step skipped: import bpy failed (${BPY_ERROR##*$'\n'})"
 fi
 
 shopt -s nullglob
