@@ -25,7 +25,6 @@ from bpy.types import PropertyGroup
 from . import compat
 from .core import writers
 from .core.engines import choices
-from .core.errors import RestyleError
 from .core.strip_frames import playback_factor
 from .prefs import library_root
 
@@ -193,20 +192,16 @@ def content_origin(strip, rate: float) -> float:
     return compat.strip_get(strip, "content_start") - trimmed
 
 
-def frame_shift(strip) -> int:
+def _frame_shift(strip) -> int:
     """Scene frames ``strip``'s content moved (dragged, slipped, its meta moved) since its
-    keyframes were named: a keyframe named ``n`` is at scene frame ``n + shift`` now. 0 for
-    a strip whose keyframes were never named (files from before: keyed on open). Once the
-    scene's frame rate has rescaled the strip, each keyframe moved by its own amount
-    (``scene_frame_of``): a RestyleError says so."""
+    keyframes were named, at the rate they were named at: a keyframe named ``n`` is at scene
+    frame ``n + shift`` then. 0 for a strip whose keyframes were never named (files from
+    before: keyed on open). Once the scene's frame rate has rescaled the strip, each keyframe
+    moved by its own amount: ask ``scene_frame_of`` and ``name_at``, which call this only
+    where the rate is the named one."""
     origin = strip.get(FRAME_ORIGIN)
     if origin is None:
         return 0
-    if rate_changed(strip):
-        raise RestyleError(
-            f"the scene's frame rate changed since the keyframes of '{strip.name}' were "
-            "named; set Output > Frame Rate back to train from them"
-        )
     return round(content_origin(strip, strip.get(FRAME_RATE, 1.0)) - origin)
 
 
@@ -232,7 +227,7 @@ def scene_frame_of(strip, name: int) -> int:
     moved it; where the scene's rate rescaled the strip, the first frame showing the
     picture it named (Blender rounds a source frame half up)."""
     if not rate_changed(strip):
-        return name + frame_shift(strip)
+        return name + _frame_shift(strip)
     named, now = strip[FRAME_RATE], rate_now(strip)
     picture = math.floor((name - strip[FRAME_ORIGIN]) / named + 0.5)
     return _frame_showing(content_origin(strip, now), picture, now)
@@ -242,7 +237,7 @@ def name_at(strip, frame: int) -> int:
     """The name a keyframe at scene ``frame`` of ``strip`` has: ``scene_frame_of``'s inverse
     (a name of the picture it shows, at the rate the strip's keyframes were named)."""
     if not rate_changed(strip):
-        return frame - frame_shift(strip)
+        return frame - _frame_shift(strip)
     named, now = strip[FRAME_RATE], rate_now(strip)
     picture = math.floor((frame - content_origin(strip, now)) / now + 0.5)
     return _frame_showing(strip[FRAME_ORIGIN], picture, named)

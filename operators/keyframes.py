@@ -118,7 +118,7 @@ def record_own_rate(strip) -> None:
 
 def name_frames_here(strip) -> None:
     """Name ``strip``'s keyframes by the scene frames they have where it stands now: keep
-    where its content lies (``FRAME_ORIGIN``; ``frame_shift`` measures moves from there)."""
+    where its content lies (``FRAME_ORIGIN``; ``scene_frame_of`` measures moves from there)."""
     rate = _own_rate(strip)
     strip[FRAME_RATE] = rate
     strip[FRAME_ORIGIN] = content_origin(strip, rate)

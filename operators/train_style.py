@@ -7,7 +7,8 @@ Scripting contract (kept stable, documented in the README)::
 
 ``keyframes`` are scene frames (empty: the strip's keyframes in the sidebar). ``styled`` is a
 folder of painted images named by scene frame (``0012.png`` or ``12.png``; the strip's export
-folder by the names Export gave them, which a moved strip keeps), or the word ``STRIPS``:
+folder by the names Export gave them, which a strip keeps when moved or when the scene's
+frame rate rescales it), or the word ``STRIPS``:
 the image strips placed above the source at those frames (the topmost one that is not
 muted); empty takes the sidebar's choice. The style is saved in the style library
 under ``name``, listed in the style picker and selected there; ``restyle.apply_style`` then
@@ -32,7 +33,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..props import frame_shift
+from ..props import name_at
 from .keyframes import active_source, keyframe_folder, source_index
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
@@ -133,6 +134,15 @@ def styled_in_folder(
             raise RestyleError(f"keyframe {frame} has several styled images in {folder}: {names}")
         out[frame] = found[0]
     return out
+
+
+def painting_names(scene, strip_name: str, frames: list[int]) -> dict[int, int]:
+    """The name Export gave the painting of each scene frame in ``frames``: a keyframe's
+    own (``keyframe_names``: where it was named, though the strip moved or the scene's frame
+    rate rescaled it since), any other frame's by the picture it shows (``name_at``)."""
+    names = scene.restyle.keyframe_names(strip_name)
+    strip = compat.all_strips(scene.sequence_editor)[strip_name]
+    return {frame: names[frame] if frame in names else name_at(strip, frame) for frame in frames}
 
 
 def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int, Path]:
@@ -290,9 +300,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         folder = Path(bpy.path.abspath(folder)) if folder else exported
         if folder.resolve() != exported.resolve():
             return styled_in_folder(folder, frames)
-        strip = compat.all_strips(scene.sequence_editor)[source.name]
-        shift = frame_shift(strip)  # named where the strip stood when Export named them
-        return styled_in_folder(folder, frames, {frame: frame - shift for frame in frames})
+        return styled_in_folder(folder, frames, painting_names(scene, source.name, frames))
 
     def on_poll(self, context, request: JobRequest) -> None:
         image = request.job.preview.take()
