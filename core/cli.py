@@ -528,6 +528,8 @@ def _peak_memory_mib() -> float:
 def _new_file(args: argparse.Namespace) -> Path:
     """``--output``, refused when it exists unless ``--overwrite``."""
     out = Path(args.output)
+    if out.is_dir():  # --overwrite failed on a scratch file's name ('... .part: Is a directory')
+        raise RestyleError(f"{out} is a folder; give the name of the file to write")
     if out.exists() and not args.overwrite:
         raise RestyleError(f"{out} exists; use --overwrite to replace it")
     return out
@@ -540,9 +542,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     library = _library(args)
     style = library.resolve(args.style)
     out = _new_file(args)
+    _refuse_style_files(out, style, library)
     export_style(style, library, out)
     _emit(args, {"output": str(out), "style": style.id}, f"exported {style.id} to {out}")
     return 0
+
+
+def _refuse_style_files(out: Path, style, library: StyleLibrary) -> None:
+    """The exported file never replaces what styles are made of, even with --overwrite: it
+    wrote over the style picture it was exported from, and into the library's own files."""
+    if style.picture is not None and out.exists() and os.path.samefile(out, style.picture):
+        raise RestyleError(f"output {out} is the style picture; choose another output")
+    for folder in (library.builtin_dir, library.styles_dir, library.bundled):
+        if folder is not None and out.resolve().is_relative_to(Path(folder).resolve()):
+            raise RestyleError(
+                f"output {out} is inside the style library ({folder}); choose another folder"
+            )
 
 
 # -- sheet ---------------------------------------------------------------------------------

@@ -337,3 +337,28 @@ def test_a_sheet_frame_outside_the_source_names_the_option(index_clip_h264, tmp_
     assert cli.main(["sheet", str(index_clip_h264), "-o", str(out), "--frame", frame]) == 2
     assert capsys.readouterr().err.strip() == f"restyle: error: {message}"
     assert not out.exists()
+
+
+def test_export_onnx_never_writes_over_what_styles_are_made_of(library, tmp_path, capsys):
+    """`export-onnx painting.jpg -o painting.jpg --overwrite` replaced the user's painting
+    with the ONNX file, and an export could land on the library's own model files; a folder
+    as -o failed naming a scratch file ('... .onnx.part: Is a directory')."""
+    import cv2
+    import numpy as np
+
+    picture = tmp_path / "painting.png"
+    cv2.imwrite(str(picture), np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+    before = picture.read_bytes()
+    model = library.builtin_dir / "multistyle26.onnx"
+    model_before = model.read_bytes()
+    lib = ["--library", str(library.root), "--overwrite"]
+    for style, out, said in (
+        (str(picture), picture, "is the style picture"),
+        ("comic-ink", model, "inside the style library"),
+        ("comic-ink", library.styles_dir / "new.onnx", "inside the style library"),
+        ("comic-ink", tmp_path, "is a folder"),
+    ):
+        assert cli.main(["export-onnx", style, "-o", str(out), *lib]) == 2, out
+        assert said in capsys.readouterr().err
+    assert picture.read_bytes() == before and model.read_bytes() == model_before
+    assert not (library.styles_dir / "new.onnx").exists()
