@@ -438,6 +438,18 @@ def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
     result.warnings += _damage_warnings(frames_plan, held, result.written)
 
 
+def _files_warnings(frames_plan) -> list[str]:
+    """What the image-file writer says of the run's frames (a pixel aspect the files cannot
+    hold), once: each chunk's writer said it of its own frames, and a run whose chunks were
+    all written before says it as one machine's rerun does."""
+    from .writers import _square_pixel_warnings
+
+    info = frames_plan.info
+    return _square_pixel_warnings(
+        info.pixel_aspect, frames_plan.format.id, (info.width, info.height)
+    )
+
+
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
     """Whether the frame after the chunk is in the plan and in the same shot (no cut)."""
     return chunk.end < plan.end and chunk.end + 1 not in plan.cuts
@@ -569,10 +581,13 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)
     result.written, result.reused = len(done - already), len(done & already)
+    movie = output_format(job.format).movie
     _warn_once(result, frames_plan, plan, reports)
+    if not movie:  # a movie's writer (``_mux``) says its own
+        result.warnings += _files_warnings(frames_plan)
     if not result.cancelled:
         sweep_staging(folder)
-        if output_format(job.format).movie:  # the frames are muxed into it
+        if movie:  # the frames are muxed into it
             result.output, sound_warnings = _mux(folder, job, frames_plan, plan)
             result.warnings += sound_warnings
     result.seconds = time.perf_counter() - t0

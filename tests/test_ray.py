@@ -135,6 +135,28 @@ def test_a_ray_run_warns_as_one_machine_does(cluster, library, index_clip_ffv1, 
     assert result.warnings == local.warnings
 
 
+def test_a_ray_run_into_a_folder_says_the_pixel_aspect_is_lost_once(cluster, library, tmp_path):
+    """Frames of an anamorphic source written as image files warn that the pixel aspect is
+    not kept, as one machine does: the chunks' writers said it, and the run's warnings,
+    rebuilt from the chunks' facts, dropped it."""
+    from fractions import Fraction
+
+    from test_media_edge import FRAMES, encode
+
+    from restyle.core.ray_runner import run_on_ray
+
+    source = encode(tmp_path / "pal.mp4", pixel_aspect=Fraction(16, 15))
+    local = style_job(library, source, tmp_path / "local", temporal=0.0).run()
+    plan = plan_chunks(0, FRAMES - 1, [], max_frames=2, warmup=1)
+    assert len(plan.chunks) > 1
+    result = run_on_ray(
+        style_job(library, source, tmp_path / "ray", temporal=0.0), cluster.address, plan=plan
+    )
+    assert result.written == local.written == FRAMES
+    assert sum("pixel aspect 16/15 is not kept" in w for w in local.warnings) == 1
+    assert result.warnings == local.warnings
+
+
 def test_ray_splits_where_the_jobs_own_cuts_are(library, shots_clip, tmp_path):
     """A job given ``cuts`` restarts its coherence there; Ray's plan splits there too."""
     from restyle.core.plan import plan_for
