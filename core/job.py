@@ -22,6 +22,7 @@ import json
 import math
 import numbers
 import os
+import re
 import tempfile
 import threading
 import time
@@ -440,7 +441,17 @@ class StyleJob:
         check_0_based(self.start, self.end)
 
     def _frame_range(self, info) -> tuple[int, int]:
-        return source_range(self.start, self.end, info.frame_count)
+        """The range, or an error that says frames count from 0 where a sequence's files are
+        numbered otherwise (a plate's plate.1001.png is frame 0: --start 1001 is past it)."""
+        try:
+            return source_range(self.start, self.end, info.frame_count)
+        except RestyleError as exc:
+            first = Path(info.files[0]) if getattr(info, "files", None) else None
+            digits = re.findall(r"\d+", first.stem) if first is not None else []
+            numbered = bool(digits) and int(digits[-1]) > 0  # plate_v002.1001: 1001
+            if not numbered or max(self.start, self.end or 0) < info.frame_count:
+                raise
+            raise RestyleError(f"{exc} (frames count from 0: {first.name} is frame 0)") from None
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         files = list(info.files) if getattr(info, "files", None) else [info.path]

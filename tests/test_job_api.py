@@ -255,3 +255,26 @@ def test_a_format_in_capitals_is_the_command_lines(clip, tmp_path, library):
     argv = ["stylize", str(clip), "-o", str(out), "-s", "comic-ink", "--end", "3", "--json"]
     assert main([*argv, "--library", str(library.root)]) == 0
     assert StyleJob(clip, out, "comic-ink", end=3, format="Png", library=library).run().reused == 4
+
+
+def test_a_range_past_a_plate_numbered_from_1001_says_frames_count_from_0(tmp_path):
+    """A plate plate.1001.png ... asked --start 1001 (its file's number) was told only that
+    1001 is past the last frame 3; a sequence numbered from 0 keeps the plain message."""
+    import cv2
+    import numpy as np
+
+    from restyle.core.job import StyleJob
+
+    for first, hint in ((1001, " (frames count from 0: plate.1001.png is frame 0)"), (0, "")):
+        folder = tmp_path / f"plate{first}"
+        folder.mkdir()
+        for i in range(4):
+            cv2.imwrite(
+                str(folder / f"plate.{first + i:04d}.png"), np.full((32, 48, 3), i, np.uint8)
+            )
+        for bounds, said in (({"start": 1001}, "--start 1001"), ({"end": 1004}, "--end 1004")):
+            job = StyleJob(folder, tmp_path / "out", "comic-ink", **bounds)
+            with pytest.raises(RestyleError) as error:
+                job.validate()
+            assert str(error.value) == f"{said} is past the source's last frame 3{hint}"
+    assert not (tmp_path / "out").exists()
