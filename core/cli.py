@@ -707,8 +707,10 @@ def _frame_job_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
     p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
-    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    p.add_argument("--end", type=int, default=None, help="last frame (0-based, inclusive)")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")
+    p.add_argument(
+        "--end", type=int, default=None, help="last frame, inclusive (default: the last)"
+    )
     p.add_argument(
         "--format",
         choices=tuple(OUTPUT_FORMATS),
@@ -917,17 +919,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sheet", parents=[common], help="render one frame in every built-in style")
     p.add_argument("input", help="movie, image or image sequence")
     p.add_argument("-o", "--output", required=True, help="picture file to write (.png/.jpg)")
-    p.add_argument("--frame", type=int, default=0, help="which frame (0-based)")
+    p.add_argument("--frame", type=int, default=0, help="which frame (0-based; default 0)")
     p.add_argument(
-        "--tile-width", type=int, default=320, help="width of each style's tile in pixels"
+        "--tile-width",
+        type=int,
+        default=320,
+        help="width of each style's tile in pixels (default 320)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("shots", parents=[common], help="find cuts and suggest keyframes per shot")
     p.add_argument("input", help="movie or image sequence")
-    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    p.add_argument("--end", type=int, default=None, help="last frame (default: the last)")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")
+    p.add_argument(
+        "--end", type=int, default=None, help="last frame, inclusive (default: the last)"
+    )
     p.set_defaults(func=cmd_shots)
 
     p = sub.add_parser(
