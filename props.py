@@ -228,9 +228,8 @@ def scene_frame_of(strip, name: int) -> int:
     picture it named (Blender rounds a source frame half up)."""
     if not rate_changed(strip):
         return name + _frame_shift(strip)
-    named, now = strip[FRAME_RATE], rate_now(strip)
-    picture = math.floor((name - strip[FRAME_ORIGIN]) / named + 0.5)
-    return _frame_showing(content_origin(strip, now), picture, now)
+    now = rate_now(strip)
+    return _frame_showing(content_origin(strip, now), picture_named(strip, name), now)
 
 
 def name_at(strip, frame: int) -> int:
@@ -238,9 +237,27 @@ def name_at(strip, frame: int) -> int:
     (a name of the picture it shows, at the rate the strip's keyframes were named)."""
     if not rate_changed(strip):
         return frame - _frame_shift(strip)
-    named, now = strip[FRAME_RATE], rate_now(strip)
-    picture = math.floor((frame - content_origin(strip, now)) / now + 0.5)
-    return _frame_showing(strip[FRAME_ORIGIN], picture, named)
+    return _frame_showing(strip[FRAME_ORIGIN], _picture_now(strip, frame), strip[FRAME_RATE])
+
+
+def picture_named(strip, name: int) -> int:
+    """The source frame a keyframe named ``name`` was named on (the content's own count)."""
+    return math.floor((name - strip[FRAME_ORIGIN]) / strip[FRAME_RATE] + 0.5)
+
+
+def _picture_now(strip, frame: int) -> int:
+    """The source frame ``strip`` shows at scene ``frame`` at the scene's rate now."""
+    now = rate_now(strip)
+    return math.floor((frame - content_origin(strip, now)) / now + 0.5)
+
+
+def skips_named_picture(strip, name: int) -> bool:
+    """Whether a scene rate lower than the one ``name`` was named at skips the picture it
+    names: the keyframe then sits on a neighbour (``scene_frame_of``), or on another
+    keyframe, and its painting is of a picture no frame shows."""
+    if not rate_changed(strip):
+        return False
+    return _picture_now(strip, scene_frame_of(strip, name)) != picture_named(strip, name)
 
 
 def _frame_showing(origin: float, picture: int, rate: float) -> int:

@@ -195,3 +195,26 @@ def test_keyframes_named_before_the_rate_was_recorded(scene, media, sequencer_ar
     keyframes.key_named_keyframes()  # what opening the file runs
     scene.render.fps = 30
     assert pictures(scene, source, scene.restyle.strip_keyframes(source.name)) == named
+
+
+def test_train_refuses_paintings_of_pictures_a_lower_rate_skips(
+    scene, saved, media, sequencer_area
+):
+    """At 12 fps a 24 fps movie shows every other picture: a keyframe named on a skipped
+    one sits on its neighbour (named 6, source frame 1, on frame 6 showing source frame 2),
+    and Train paired its painting with that picture. It says so, and trains once the rate
+    is set back."""
+    import bpy
+
+    source, named = named_source(scene, sequencer_area, media[24])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    paint_exported(ext("operators.keyframes").keyframe_folder(source.name, scene)[0], NAMED)
+    scene.render.fps = 12
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    with pytest.raises(RuntimeError, match=r"keyframe 6 of .* named on source frame 1, which"):
+        bpy.ops.restyle.train_style(strip=source.name, name="Skipped", time_budget=1.0)
+    assert not library.trained_folder("Skipped").exists()
+
+    scene.render.fps = 24
+    pairs = trained_pairs(source, "Skipped")
+    assert pairs is None or sorted(pairs) == named
