@@ -144,7 +144,7 @@ def _parse_keyframe(text: str, what: str = "STYLED_IMAGE") -> tuple[int, Path]:
     frame, sep, path = text.partition("=")
     if not sep or not frame.strip().isdigit() or not path:
         raise RestyleError(f"bad --keyframe '{text}': use FRAME={what}, e.g. 12=paint/0012.png")
-    return int(frame), Path(path)
+    return int(frame), Path(path).expanduser()
 
 
 def _keyframes(texts: Sequence[str], what: str = "STYLED_IMAGE") -> dict[int, Path]:
@@ -1027,6 +1027,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_opencv()
     try:
         args = build_parser().parse_args(argv)
+        for name in ("input", "output", "source"):  # a quoted '~/clip.mp4', as -s reads it
+            if isinstance(getattr(args, name, None), str):
+                setattr(args, name, os.path.expanduser(getattr(args, name)))
         return args.func(args)
     except _ParserExit as exc:  # --help, --version
         return exc.code

@@ -79,6 +79,15 @@ def check_types(job) -> None:
     if getattr(job, "cuts", None) is not None:
         job.cuts = tuple(whole_number("a cut", c) for c in job.cuts)
     _check_paths(job)
+    job.source, job.output = home_expanded(job.source), home_expanded(job.output)
+
+
+def home_expanded(path):
+    """'~/shots' is in the user's home, as a style picture's path and the library's are: a
+    quoted one (from a farm's config) made a folder named '~' in the working folder."""
+    if isinstance(path, str | os.PathLike) and os.fspath(path).startswith("~"):
+        return os.path.expanduser(os.fspath(path))
+    return path
 
 
 def whole_number(name: str, value) -> int:

@@ -362,3 +362,22 @@ def test_export_onnx_never_writes_over_what_styles_are_made_of(library, tmp_path
         assert said in capsys.readouterr().err
     assert picture.read_bytes() == before and model.read_bytes() == model_before
     assert not (library.styles_dir / "new.onnx").exists()
+
+
+def test_a_quoted_home_folder_is_the_users_home(library, index_clip_h264, tmp_path, monkeypatch, capsys):  # fmt: skip
+    """'-o ~/out' quoted (a path from a config file) made a folder named '~' in the working
+    folder and '~/clip.mp4' was not found, while -s '~/painting.jpg' was the home's."""
+    import shutil
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    shutil.copy(index_clip_h264, home / "clip.mp4")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    lib = ["--library", str(library.root)]
+    argv = ["stylize", "~/clip.mp4", "-o", "~/out", "-s", "comic-ink", "--end", "1", *lib]
+    assert cli.main(argv) == 0
+    assert (home / "out" / "000001.png").exists()
+    assert cli.main(["shots", "~/clip.mp4", "--json"]) == 0
+    assert cli.main(["sheet", "~/clip.mp4", "-o", "~/sheet.png", *lib]) == 0
+    assert (home / "sheet.png").exists() and list(work.iterdir()) == []

@@ -278,3 +278,22 @@ def test_a_range_past_a_plate_numbered_from_1001_says_frames_count_from_0(tmp_pa
                 job.validate()
             assert str(error.value) == f"{said} is past the source's last frame 3{hint}"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_quoted_home_folder_is_the_users_home(clip, tmp_path, library, monkeypatch):
+    """source='~/pan.mkv' was not found and output='~/out' made a folder named '~' in the
+    working folder, while a style picture's '~/...' was the home's: every path reads '~'."""
+    import shutil
+
+    from restyle.core.job import StyleJob
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    shutil.copy(clip, home / "pan.mkv")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    job = StyleJob("~/pan.mkv", "~/out", "comic-ink", end=1, library=library)
+    result = job.run()
+    assert result.written == 2 and result.output == home / "out"
+    assert sorted(p.name for p in (home / "out").glob("*.png")) == ["000000.png", "000001.png"]
+    assert list(work.iterdir()) == []
