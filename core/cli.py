@@ -629,6 +629,8 @@ def cmd_shots(args: argparse.Namespace) -> int:
     from .media import decode_range, probe
     from .shots import analyze_shots
 
+    if args.quiet and not args.json:  # as the style list: it analysed the clip, said nothing
+        raise RestyleError("-q would hide the shots; use --json for a list to read in a script")
     info = probe(args.input)
     _, end = source_range(args.start, args.end, info.frame_count)
     shots = analyze_shots(decode_range(args.input, args.start, end, info=info))

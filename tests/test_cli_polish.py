@@ -381,3 +381,12 @@ def test_a_quoted_home_folder_is_the_users_home(library, index_clip_h264, tmp_pa
     assert cli.main(["shots", "~/clip.mp4", "--json"]) == 0
     assert cli.main(["sheet", "~/clip.mp4", "-o", "~/sheet.png", *lib]) == 0
     assert (home / "sheet.png").exists() and list(work.iterdir()) == []
+
+
+def test_shots_refuses_quiet_as_the_style_list_does(index_clip_h264, capsys):
+    """`restyle shots clip.mp4 -q` analysed the whole clip and printed nothing, exit 0."""
+    assert cli.main(["shots", str(index_clip_h264), "-q"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "-q would hide the shots" in out.err and "--json" in out.err
+    assert cli.main(["shots", str(index_clip_h264), "-q", "--json"]) == 0
+    assert '"cuts"' in capsys.readouterr().out
