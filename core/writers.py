@@ -885,7 +885,7 @@ class OutputLock:
                 handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise RestyleError(f"cannot lock {self.output}: {_reason(exc)}") from None
-            if not _try_lock(handle):
+            if not _lock_soon(handle):
                 holder = _describe_holder(handle)
                 os.close(handle)
                 raise RestyleError(_held_by(self.output, holder))
@@ -903,6 +903,21 @@ class OutputLock:
             os.unlink(self.path)
         os.close(self._handle)  # closing drops the lock
         self._handle = None
+
+
+LOCK_PATIENCE_S = 0.2  # how long a run tries a held lock before it is refused
+
+
+def _lock_soon(handle: int) -> bool:
+    """``_try_lock``, tried again for a moment before giving up: ``lock_refusal`` (--plan)
+    holds the lock for an instant, and a run starting then was refused naming the run
+    that held it before."""
+    deadline = time.monotonic() + LOCK_PATIENCE_S
+    while not _try_lock(handle):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _held_by(output: Path, holder: str) -> str:
