@@ -13,7 +13,7 @@
 - 4.5 warns when a '//' path is stored in a string property not marked as taking one
   (``PATH_SUPPORTS_BLEND_RELATIVE``, an option 4.2 does not know).
 - The flag that makes a movie play at its own frame rate is not exposed to Python in any
-  version; ``movie_plays_at_own_rate`` finds it from how the strip's length reacts. For
+  version; ``movie_plays_at_own_rate`` tells it from the strip's length. For
   such strips ``frame_duration`` is in source frames before 5.0 and in scene frames in 5.0,
   so ``content_duration`` measures the content from its handles instead.
 - 4.2/4.5 leave a meta made by ``new_meta`` + ``move_to_meta`` 1 frame long (5.0 sizes it
@@ -188,23 +188,26 @@ def scene_fps(scene: bpy.types.Scene) -> tuple[int, float]:
     return scene.render.fps, scene.render.fps_base
 
 
-def movie_plays_at_own_rate(scene: bpy.types.Scene, strip) -> bool:
+def movie_plays_at_own_rate(strip, frame_count: int | None) -> bool | None:
     """Whether Blender scales this movie strip to play at the movie's own frame rate.
 
-    The flag (set by "Adjust Playback Rate" when adding a movie) is not exposed in RNA.
-    A strip with it changes its length when the scene rate changes, so halve the rate for
-    a moment, compare, and put it back exactly; nothing else is changed.
+    The flag (set by "Adjust Playback Rate" when adding a movie) is not exposed in RNA, so
+    tell it from the strip's length: the movie's ``frame_count`` source frames, less what a
+    hard split trimmed, span as many scene frames, or that many scaled by the rates. Only
+    reads: changing the scene's rate to see moved trimmed sound strips for good. None where
+    the length cannot tell: no count, the movie offline (no rate), or rates too close.
     """
-    fps, base = scene_fps(scene)
-    if not strip.fps or abs(playback_factor(strip.fps, fps, base) - 1.0) < 1e-7:
-        return False
-    before = content_duration(strip)
-    scene.render.fps_base = base * 2.0
-    try:
-        after = content_duration(strip)
-    finally:
-        scene.render.fps_base = base
-    return after != before
+    if not frame_count or strip.type != "MOVIE" or not strip.fps:
+        return None
+    factor = playback_factor(strip.fps, *scene_fps(strip.id_data))
+    source = (
+        frame_count - strip_get(strip, "content_trim_start") - strip_get(strip, "content_trim_end")
+    )
+    scaled = source / factor
+    if abs(scaled - source) < 1.0:
+        return None
+    length = content_duration(strip)
+    return abs(length - scaled) < abs(length - source)
 
 
 def content_duration(strip) -> int:

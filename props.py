@@ -166,9 +166,12 @@ STRIP_KEY = "restyle_key"  # a strip's identity, an ID property: it follows rena
 FRAME_ORIGIN = "restyle_frame_origin"
 FRAME_RATE = "restyle_frame_rate"
 # Whether the strip is a movie playing at its own rate (added with Adjust Playback Rate), so
-# that a new scene frame rate scales its content; recorded where it can be found out (it
-# changes the scene for a moment), for the sidebar, which may not.
+# that a new scene frame rate scales its content: its length tells (``plays_at_own_rate``)
+# once the scene's rate is not the movie's; recorded by an operator once it can tell. Until
+# then the movie's frame count as Blender counts it, read from the strip at the movie's rate,
+# lets the sidebar tell at another rate.
 OWN_RATE = "restyle_own_rate"
+MOVIE_FRAMES = "restyle_movie_frames"
 
 
 def sharing_key(strip) -> list:
@@ -205,13 +208,25 @@ def _frame_shift(strip) -> int:
     return round(content_origin(strip, strip.get(FRAME_RATE, 1.0)) - origin)
 
 
+def plays_at_own_rate(strip) -> bool | None:
+    """Whether ``strip`` is a movie playing at its own rate, from what it records and its
+    length now (only reads, so the sidebar may ask); None where neither tells yet. A strip
+    named at a rate other than 1 scene frame per source frame is one."""
+    if OWN_RATE in strip:
+        return bool(strip[OWN_RATE])
+    if strip.type != "MOVIE":
+        return False
+    if abs(strip.get(FRAME_RATE, 1.0) - 1.0) > 1e-6:
+        return True
+    return compat.movie_plays_at_own_rate(strip, strip.get(MOVIE_FRAMES))
+
+
 def rate_now(strip) -> float:
     """Scene frames per source frame of ``strip`` now: a movie playing at its own rate
-    follows the scene's rate; any other strip keeps the rate its keyframes were named at
-    (1). A strip from before ``OWN_RATE`` plays at its own rate if that rate was not 1."""
+    follows the scene's rate; any other strip, or one not known to, keeps the rate its
+    keyframes were named at (1)."""
     named = strip.get(FRAME_RATE, 1.0)
-    own = strip.get(OWN_RATE, abs(named - 1.0) > 1e-6)
-    if not own or strip.type != "MOVIE" or not strip.fps:
+    if strip.type != "MOVIE" or not strip.fps or not plays_at_own_rate(strip):
         return named
     return 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
 

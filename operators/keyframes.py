@@ -28,10 +28,12 @@ from ..core.strip_frames import frame_span, playback_factor
 from ..props import (
     FRAME_ORIGIN,
     FRAME_RATE,
+    MOVIE_FRAMES,
     OWN_RATE,
     STRIP_KEY,
     content_origin,
     name_at,
+    plays_at_own_rate,
 )
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
@@ -41,6 +43,7 @@ from .strip_source import (
     StripSource,
     find_strip,
     moved_showing,
+    movie_file_frames,
     read_strip,
     visible_frames,
 )
@@ -89,31 +92,39 @@ def ensure_strip_key(settings, strip) -> str:
     return key
 
 
+def _plays_at_own_rate(strip) -> bool | None:
+    """``plays_at_own_rate``, asking the movie's file for its frame count where what the
+    strip records cannot tell (an operator may read files, the sidebar should not)."""
+    own = plays_at_own_rate(strip)
+    if own is None and strip.type == "MOVIE":
+        own = compat.movie_plays_at_own_rate(strip, movie_file_frames(strip))
+    return own
+
+
 def _own_rate(strip) -> float:
     """Scene frames per source frame of ``strip`` (a movie playing at its own rate)."""
-    if strip.type == "MOVIE" and compat.movie_plays_at_own_rate(strip.id_data, strip):
+    if _plays_at_own_rate(strip):
         return 1.0 / playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
     return 1.0
 
 
 def record_own_rate(strip) -> None:
-    """Note on a named strip whether it plays at its movie's rate (``OWN_RATE``), which
-    the scene's frame rate rescales: found out here, where the scene may change for a
-    moment (compat's test), even at the movie's rate, where that test cannot tell."""
-    if OWN_RATE in strip or FRAME_ORIGIN not in strip:
+    """Note on a named movie strip whether it plays at its own rate (``OWN_RATE``), which
+    the scene's frame rate rescales, once its length tells; at the movie's rate it cannot,
+    so note the movie's frame count as Blender counts it (``MOVIE_FRAMES``), by which its
+    length tells at another rate. Only reads the strip: nothing else changes, not even for
+    a moment. An offline movie (no rate) records nothing until it is back."""
+    if OWN_RATE in strip or FRAME_ORIGIN not in strip or strip.type != "MOVIE" or not strip.fps:
         return
-    scene, own = strip.id_data, False
-    if strip.type == "MOVIE" and strip.fps:
-        base = scene.render.fps_base
-        if abs(_own_rate(strip) - 1.0) > 1e-6:
-            own = True
-        else:  # at the movie's rate: at another, the strip shows how it plays
-            scene.render.fps_base = base * 2.0
-            try:
-                own = compat.movie_plays_at_own_rate(scene, strip)
-            finally:
-                scene.render.fps_base = base
-    strip[OWN_RATE] = own
+    factor = playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
+    if MOVIE_FRAMES not in strip and abs(factor - 1.0) < 1e-7:
+        trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
+            strip, "content_trim_end"
+        )
+        strip[MOVIE_FRAMES] = compat.content_duration(strip) + trimmed
+    own = _plays_at_own_rate(strip)
+    if own is not None:
+        strip[OWN_RATE] = own
 
 
 def name_frames_here(strip) -> None:
@@ -123,6 +134,7 @@ def name_frames_here(strip) -> None:
     strip[FRAME_RATE] = rate
     strip[FRAME_ORIGIN] = content_origin(strip, rate)
     strip.pop(OWN_RATE, None)
+    strip.pop(MOVIE_FRAMES, None)
     record_own_rate(strip)
 
 

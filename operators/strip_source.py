@@ -123,7 +123,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         files = (path,)
         frame_count = _movie_frame_count(path)
         factor = 1.0
-        if compat.movie_plays_at_own_rate(scene, strip):
+        if compat.movie_plays_at_own_rate(strip, frame_count):
             factor = playback_factor(strip.fps, scene.render.fps, scene.render.fps_base)
         trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
             strip, "content_trim_end"
@@ -255,6 +255,17 @@ def _movie_frame_count(path: Path) -> int:
     from ..core.media import probe
 
     return probe(path).frame_count
+
+
+def movie_file_frames(strip) -> int | None:
+    """The frame count of a movie strip's file (None when it is missing or unreadable)."""
+    path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
+    if not path.is_file():
+        return None
+    try:
+        return _movie_frame_count(path)
+    except RestyleError:
+        return None
 
 
 def container_strips(scene: bpy.types.Scene, metas: tuple[str, ...]):

@@ -11,12 +11,15 @@ pictures they were named on.
 from __future__ import annotations
 
 import importlib.util
+import math
+import struct
+import wave
 
 import cv2
 import numpy as np
 import pytest
 from test_keyframes import add_keyframe_at
-from vse import SIZE, add_movie, ext, render, sequencer_override
+from vse import SIZE, add_movie, all_strips, ext, render, sequencer_override, top_strips
 
 from clips import make_index_clip, read_index
 
@@ -218,3 +221,94 @@ def test_train_refuses_paintings_of_pictures_a_lower_rate_skips(
     scene.render.fps = 24
     pairs = trained_pairs(source, "Skipped")
     assert pairs is None or sorted(pairs) == named
+
+
+@pytest.fixture(scope="module")
+def tone(tmp_path_factory):
+    """Three seconds of a tone, for a sound strip."""
+    path = tmp_path_factory.mktemp("frame-rate-sound") / "tone.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48000)
+        out.writeframes(
+            b"".join(struct.pack("<h", int(3000 * math.sin(i / 20))) for i in range(3 * 48000))
+        )
+    return path
+
+
+def trimmed_sound(scene, tone):
+    """A sound strip whose start is trimmed by an odd number of frames: Blender does not put
+    such a strip back where it was after the scene's rate changes and changes back."""
+    compat = ext("compat")
+    sound = top_strips(scene.sequence_editor).new_sound("Tone", str(tone), 2, 1)
+    compat.strip_set(sound, "left_handle", 40)
+    compat.strip_set(sound, "right_handle", 60)
+    return sound
+
+
+def timings(scene) -> dict[str, tuple]:
+    """Where each strip lies and what it shows, by name."""
+    compat = ext("compat")
+    names = ("left_handle", "right_handle", "content_start", "left_handle_offset")
+    return {
+        s.name: (*(compat.strip_get(s, n) for n in names), compat.content_duration(s), s.channel)
+        for s in all_strips(scene)
+    }
+
+
+@pytest.mark.parametrize("movie_fps", [24, 30])
+def test_naming_keyframes_moves_no_other_strip(scene, media, sequencer_area, tone, movie_fps):
+    """Finding out whether a movie plays at its own rate changed the scene's rate for a
+    moment, which moved a trimmed sound strip by 2 frames (40-60 showed 38-58) each time a
+    strip's keyframes were named or a strip was read for a job (Apply, Export, Train)."""
+    sound = trimmed_sound(scene, tone)
+    source = add_movie(scene, sequencer_area, media[movie_fps], frame_start=5)
+    before = timings(scene)
+    ext("operators.keyframes").add_keyframes(scene.restyle, source.name, NAMED)
+    ext("operators.strip_source").read_strip(scene, source)
+    assert timings(scene) == before
+    assert ext("compat").shown_frames(sound) == (40, 59)
+
+
+def forget_how_it_plays(source) -> None:
+    """Leave ``source`` as a file saved before Restyle recorded how a strip plays."""
+    props = ext("props")
+    kept = (props.STRIP_KEY, props.FRAME_ORIGIN, props.FRAME_RATE)
+    for name in [n for n in source.keys() if n.startswith("restyle_") and n not in kept]:
+        del source[name]
+
+
+def test_opening_a_file_from_before_moves_no_strip(scene, media, sequencer_area, tone):
+    """Opening such a file found out how each named strip plays by changing the scene's
+    rate, which moved trimmed sound strips (bpy's is_dirty is True even after a save here,
+    so the file being left modified is not checked)."""
+    trimmed_sound(scene, tone)
+    source, named = named_source(scene, sequencer_area, media[24])
+    forget_how_it_plays(source)
+    before = timings(scene)
+    ext("operators.keyframes").key_named_keyframes()  # what opening the file runs
+    assert timings(scene) == before
+    scene.render.fps = 30
+    assert pictures(scene, source, scene.restyle.strip_keyframes(source.name)) == named
+
+
+def test_a_file_opened_without_its_movie_records_nothing(scene, media, sequencer_area, tmp_path):
+    """Offline, a movie strip has no rate, and opening the file recorded that it did not play
+    at its own rate for good: back online at another scene rate, its keyframes stayed put."""
+    import shutil
+
+    props, keyframes = ext("props"), ext("operators.keyframes")
+    clip = shutil.copy(media[24], tmp_path / "moved.mp4")
+    source, named = named_source(scene, sequencer_area, clip)
+    forget_how_it_plays(source)
+    source.filepath = str(tmp_path / "missing.mp4")
+    assert not source.fps
+    keyframes.key_named_keyframes()  # what opening the file runs
+    assert props.OWN_RATE not in source and props.MOVIE_FRAMES not in source
+
+    source.filepath = str(clip)  # found again
+    keyframes.key_named_keyframes()
+    scene.render.fps = 30
+    assert pictures(scene, source, scene.restyle.strip_keyframes(source.name)) == named
+
