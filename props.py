@@ -449,22 +449,55 @@ class RESTYLE_PG_settings(PropertyGroup):
 
     def strip_keyframes(self, strip: str) -> list[int]:
         """The keyframes of the strip named ``strip``, in scene frames where it stands now,
-        sorted (of a strip no longer there: those last written under that name)."""
-        return sorted(self.keyframe_names(strip))
+        sorted (of a strip no longer there: those last written under that name); a frame
+        two keyframes share (``keyframe_clash``) is there twice."""
+        return sorted(frame for frame, _name in self.named_keyframes(strip))
 
     def keyframe_names(self, strip: str) -> dict[int, int]:
         """Scene frame → name (the frame its painting is named by) of each keyframe of the
-        strip named ``strip``; they differ once the strip was moved or slipped."""
+        strip named ``strip``; they differ once the strip was moved or slipped. Two on one
+        frame (``keyframe_clash``) give one entry: refuse those first."""
+        return dict(self.named_keyframes(strip))
+
+    def named_keyframes(self, strip: str) -> list[tuple[int, int]]:
+        """(scene frame, name) of each keyframe of the strip named ``strip``, sorted by name."""
         editor = self.id_data.sequence_editor
         found = compat.all_strips(editor).get(strip) if editor else None
         if found is None:
-            return {k.frame: k.frame for k in self.keyframes if k.strip == strip}
+            return sorted((k.frame, k.frame) for k in self.keyframes if k.strip == strip)
         sharing = sharing_key(found)
-        return {
-            scene_frame_of(found, k.frame): k.frame
-            for k in self.keyframes
-            if k.belongs_to(found, sharing)
-        }
+        named = sorted(k.frame for k in self.keyframes if k.belongs_to(found, sharing))
+        return [(scene_frame_of(found, name), name) for name in named]
+
+    def keyframe_clash(self, strip: str) -> str:
+        """Why two keyframes of the strip named ``strip`` cannot both be used, or '': a scene
+        rate lower than the one they were named at can put two on one frame, showing one
+        picture for two paintings."""
+        editor = self.id_data.sequence_editor
+        found = compat.all_strips(editor).get(strip) if editor else None
+        if found is None or not rate_changed(found):
+            return ""
+        seen: dict[int, int] = {}
+        for frame, name in self.named_keyframes(strip):
+            if frame not in seen:
+                seen[frame] = name
+                continue
+            return (
+                f"keyframes {seen[frame]} and {name} of '{strip}' (painted as "
+                f"{seen[frame]:04d}.png and {name:04d}.png) are both on frame {frame} at "
+                f"{_fps_words(_scene_rate(found))}: remove one, or set Output > Frame Rate "
+                f"back to {_fps_words(found[FRAME_RATE] * found.fps)}"
+            )
+        return ""
+
+
+def _scene_rate(strip) -> float:
+    fps, base = compat.scene_fps(strip.id_data)
+    return fps / base
+
+
+def _fps_words(rate: float) -> str:
+    return f"{round(rate, 3):g} fps"
 
 
 classes = (RESTYLE_PG_keyframe, RESTYLE_PG_settings)

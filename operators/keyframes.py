@@ -647,6 +647,8 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         names = settings.keyframe_names(source.name)  # a moved strip's paintings keep theirs
         if not names:
             raise RestyleError(f"'{source.name}' has no keyframes: add some first")
+        if clash := settings.keyframe_clash(source.name):
+            raise RestyleError(clash)
         indices = {frame: source_index(source, frame) for frame in sorted(names)}
         strip = compat.all_strips(scene.sequence_editor)[source.name]
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's

@@ -312,3 +312,33 @@ def test_a_file_opened_without_its_movie_records_nothing(scene, media, sequencer
     scene.render.fps = 30
     assert pictures(scene, source, scene.restyle.strip_keyframes(source.name)) == named
 
+
+def test_keyframes_a_lower_rate_puts_on_one_frame_are_refused_by_name(
+    scene, saved, media, sequencer_area
+):
+    """A 30 fps movie's keyframes on frames 10-15, the scene then at 24 fps: two sat on one
+    frame, the list of names kept one, and Export and Train left the other's painting out
+    without a word. Both are listed; Export and Train refuse, naming them, until one is
+    removed or the rate set back."""
+    import bpy
+
+    settings = scene.restyle
+    scene.render.fps = 30
+    source = add_movie(scene, sequencer_area, media[30], frame_start=1)
+    ext("operators.keyframes").add_keyframes(settings, source.name, range(10, 16))
+    scene.render.fps = 24
+    frames = settings.strip_keyframes(source.name)
+    assert len(frames) == 6 and len(set(frames)) == 5
+
+    clash = r"keyframes 13 and 14 of '.*' \(painted as 0013.png and 0014.png\) are both on "
+    clash += r"frame 11 at 24 fps: remove one, or set Output > Frame Rate back to 30 fps"
+    with pytest.raises(RuntimeError, match=clash):
+        bpy.ops.restyle.export_keyframes(strip=source.name, load=False)
+    folder = ext("operators.keyframes").keyframe_folder(source.name, scene)[0]
+    assert not folder.exists() or not any(folder.iterdir())
+    with pytest.raises(RuntimeError, match="keyframe 1[34] "):
+        bpy.ops.restyle.train_style(strip=source.name, name="Clash", time_budget=1.0)
+
+    scene.render.fps = 30
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    assert sorted(p.name for p in folder.iterdir()) == [f"{n:04d}.png" for n in range(10, 16)]
