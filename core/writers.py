@@ -46,6 +46,9 @@ class OutputFormat:
     description: str
     suffixes: tuple[str, ...]  # the first is the default
     encoder: str | None = None  # movies: the FFmpeg encoder
+    # Movies: the suffixes that choose this format when no format is given (the first
+    # is `suffix`, so a name Blender gives reads back as its own format).
+    chosen_by: tuple[str, ...] = ()
 
     @property
     def movie(self) -> bool:
@@ -77,6 +80,7 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             "One MP4 movie; the strip must show its source one to one",
             (".mp4", ".mov", ".mkv", ".m4v"),
             "libx264",
+            chosen_by=(".mp4", ".m4v"),
         ),
         OutputFormat(
             "prores",
@@ -84,6 +88,7 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             "One MOV movie; the strip must show its source one to one",
             (".mov", ".mkv"),
             "prores_ks",
+            chosen_by=(".mov",),
         ),
         OutputFormat(
             "ffv1",
@@ -91,6 +96,7 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             "Lossless MKV movie; the strip must show its source one to one",
             (".mkv", ".avi"),
             "ffv1",
+            chosen_by=(".mkv",),
         ),
     )
 }
@@ -106,6 +112,7 @@ AUDIO_CODECS: dict[str, tuple[str, ...]] = {
 # Derived views of the table, for readers that want only one kind.
 SEQUENCE_FORMATS = {k: f.suffix for k, f in OUTPUT_FORMATS.items() if not f.movie}
 MOVIE_CODECS = {k: (f.encoder, f.suffixes, f.suffix) for k, f in OUTPUT_FORMATS.items() if f.movie}
+FORMAT_OF_SUFFIX = {s: f.id for f in OUTPUT_FORMATS.values() for s in f.chosen_by}
 # Suffixes that name media Restyle does not guess a format for: never read as a folder name.
 _MEDIA_SUFFIXES = frozenset(
     ".avi .webm .gif .mpg .mpeg .wmv .flv .ts .m2ts .mts .ogv .3gp .mxf .vob .apng .dv "
@@ -122,25 +129,32 @@ def output_format(fmt: str) -> OutputFormat:
 
 
 def format_for_output(output: str | os.PathLike[str]) -> str:
-    """The format an output path asks for: a movie by its extension, else a PNG folder.
+    """The format an output path asks for: a movie by its extension (`FORMAT_OF_SUFFIX`),
+    else a PNG folder.
 
-    An extension Restyle cannot write (``.avi``, ``.webm``, ``.png``...) is refused with the
-    list of what it can write, rather than becoming a folder of that name."""
+    A media extension no format is chosen by (``.avi``, ``.webm``, ``.png``...) is refused
+    with the list of what can be written, rather than becoming a folder of that name."""
     path = Path(output)
     suffix = path.suffix.lower()
     if path.is_dir() or not suffix:
         return "png"
-    for fmt in OUTPUT_FORMATS.values():
-        if fmt.movie and fmt.suffix == suffix:
-            return fmt.id
-    if suffix in _MEDIA_SUFFIXES:
-        movies = ", ".join(f"{f.suffix} ({f.id})" for f in OUTPUT_FORMATS.values() if f.movie)
-        sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
-        raise RestyleError(
-            f"cannot write '{suffix}' files: write a movie as {movies}, or give a folder "
-            f"for an image sequence ({sequences}; --format chooses)"
-        )
+    if suffix in FORMAT_OF_SUFFIX:
+        return FORMAT_OF_SUFFIX[suffix]
+    holders = [f.id for f in OUTPUT_FORMATS.values() if f.movie and suffix in f.suffixes]
+    if holders or suffix in _MEDIA_SUFFIXES:
+        raise RestyleError(_unchosen_suffix(suffix, holders))
     return "png"
+
+
+def _unchosen_suffix(suffix: str, holders: list[str]) -> str:
+    """Why an output suffix chooses no format, and what to give instead."""
+    movies = ", ".join(f"{s} ({fmt})" for s, fmt in FORMAT_OF_SUFFIX.items())
+    sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
+    needs = " or ".join(f"--format {fmt}" for fmt in holders)
+    return (
+        f"cannot write '{suffix}' files{f' without {needs}' if needs else ''}: write a movie "
+        f"as {movies}, or give a folder for an image sequence ({sequences}; --format chooses)"
+    )
 
 
 def check_replaceable(path: Path) -> None:

@@ -10,13 +10,14 @@ import sys
 import threading
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from restyle.core.errors import RestyleError
 from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
-from restyle.core.writers import OutputLock, format_for_output, lock_path
+from restyle.core.writers import OUTPUT_FORMATS, OutputLock, format_for_output, lock_path
 
 from clips import encode_clip, index_frame, make_image_sequence
 
@@ -272,6 +273,54 @@ def test_cli_refuses_avi_and_writes_nothing(library, index_clip_h264, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2 and ".mp4 (h264)" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# The README's movie suffixes ("`.mp4` or `.m4v` → H.264, `.mov` → ProRes, `.mkv` → FFV1"), in
+# any case: '.m4v' matched no format's first suffix and became a folder of PNG frames.
+README_SUFFIXES = {".mp4": "h264", ".m4v": "h264", ".mov": "prores", ".mkv": "ffv1"}
+
+
+@pytest.mark.parametrize("suffix", [*README_SUFFIXES, *(s.upper() for s in README_SUFFIXES)])
+def test_every_movie_suffix_the_readme_names_chooses_its_format(suffix, tmp_path):
+    assert format_for_output(tmp_path / f"styled{suffix}") == README_SUFFIXES[suffix.lower()]
+
+
+@pytest.mark.parametrize("name", ["out.avi", "OUT.AVI"])
+def test_a_suffix_only_format_writes_is_refused_naming_that_format(name, tmp_path):
+    with pytest.raises(RestyleError, match=r"cannot write '\.avi'.*--format ffv1"):
+        format_for_output(tmp_path / name)
+
+
+def test_blenders_movie_names_read_back_as_their_own_format():
+    """Blender names a movie with its format's first suffix; the command line reading that
+    file name back (a rerun, a farm job) must choose the same format."""
+    for fmt in (f for f in OUTPUT_FORMATS.values() if f.movie):
+        assert format_for_output(f"000001-000010{fmt.suffix}") == fmt.id
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "codec"),
+    [
+        ("styled.m4v", [], "h264"),
+        ("STYLED.M4V", [], "h264"),
+        ("styled.avi", ["--format", "ffv1"], "ffv1"),
+    ],
+)
+def test_cli_writes_each_readme_suffix_as_a_movie(
+    name, options, codec, library, index_clip_h264, tmp_path
+):
+    out = tmp_path / name
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", "stylize", str(index_clip_h264), "-o", str(out),
+         "-s", "comic-ink", "--end", "2", "--library", str(library.root), *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and [p.name for p in tmp_path.iterdir()] == [name]
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == codec
+        assert sum(1 for _ in container.decode(stream)) == 3
 
 
 def _frames_of(n: int) -> list[np.ndarray]:
