@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -347,6 +348,20 @@ def test_12_tensorrt_without_tensorrt_names_onnxruntime(library, index_clip_h264
     with pytest.raises(RestyleError) as caught:
         job(index_clip_h264, tmp_path / "out", end=1, device="tensorrt", library=library).run()
     assert "torch" not in str(caught.value) and "tensorrt" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+# --device mps said only "requested but it is not available", naming no fix.
+def test_mps_where_there_is_none_names_what_is_here_and_what_to_use(
+    library, index_clip_h264, tmp_path
+):
+    if pytest.importorskip("torch").backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(RestyleError) as caught:
+        job(index_clip_h264, tmp_path / "out", end=1, device="mps", library=library).run()
+    said = str(caught.value)
+    assert "'mps'" in said and "this machine has cpu" in said  # cpu only, or cpu, cuda:0...
+    assert re.search(r"use --device (cuda, )?cpu or auto$", said)
     assert not (tmp_path / "out").exists()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def pick_device(device: str) -> str:
     if word == "cuda" and index:
         _check_cuda_index(device, index, torch.cuda.device_count())
     if word == "mps" and not torch.backends.mps.is_available():
-        raise RestyleError("device 'mps' requested but it is not available")
+        raise RestyleError(f"device 'mps' cannot be used: {why_no_mps()}")
     if word not in TORCH_DEVICES:
         raise RestyleError(f"unknown torch device '{device}': use auto, cpu, cuda[:N] or mps")
     return device
@@ -44,6 +45,23 @@ def _check_cuda_index(device: str, index: str, count: int) -> None:
     if not index.isdigit() or int(index) >= count:
         have = ", ".join(f"cuda:{i}" for i in range(count))
         raise RestyleError(f"device '{device}' does not exist: this machine has {have}")
+
+
+def why_no_mps() -> str:
+    """Why MPS (Apple's GPU) is unavailable, what this machine has and what to use."""
+    import torch
+
+    if sys.platform != "darwin":
+        reason = "MPS is the GPU of Apple's Macs and runs only on macOS"
+    elif not torch.backends.mps.is_built():
+        reason = "this PyTorch was built without MPS"
+    else:
+        reason = "macOS found no GPU PyTorch can use (MPS needs macOS 12.3 or later)"
+    cudas = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if not torch.cuda.is_available() or not cudas:
+        return f"{reason}; this machine has cpu only: use --device cpu or auto"
+    have = ", ".join(["cpu", *cudas])
+    return f"{reason}; this machine has {have}: use --device cuda, cpu or auto"
 
 
 def why_no_torch_cuda() -> str:
