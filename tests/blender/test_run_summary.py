@@ -1,0 +1,38 @@
+"""The summary a strip-making run reports says what the run did to the frames, in the
+command line's words: Stabilize and Matte runs said '4 styled'."""
+
+from __future__ import annotations
+
+import pytest
+from test_edit_tools import shaky
+from vse import add_movie
+
+from clips import encode_clip
+
+pytestmark = pytest.mark.blender
+
+RUNS = {
+    "stabilize_strip": ({}, "stabilised"),
+    "matte_strip": ({}, "matted"),
+    "apply_style": ({"style": "comic-ink"}, "styled"),
+}
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return encode_clip(tmp_path_factory.mktemp("summary") / "shaky.mp4", shaky("astronaut", 6, 4))
+
+
+@pytest.mark.parametrize("operator", list(RUNS))
+def test_the_summary_says_what_the_run_did(operator, scene, clip, sequencer_area, tmp_path, capfd):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "summary.blend"))
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    options, word = RUNS[operator]
+    capfd.readouterr()
+    run = getattr(bpy.ops.restyle, operator)
+    assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"FINISHED"}
+    printed = capfd.readouterr()
+    (report,) = [line for line in (printed.out + printed.err).splitlines() if " reused" in line]
+    assert f"4 {word}, 0 reused" in report, report
