@@ -8,6 +8,7 @@ inverted source than the source itself is.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -42,7 +43,15 @@ pytestmark = pytest.mark.blender
 needs_torch = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="training needs torch"
 )
-BUDGET = 24.0  # seconds of wall time; the depth-3 generator starts slower than depth 2 did
+BUDGET = 24.0  # CPU seconds (cpu_clock); the depth-3 generator starts slower than depth 2 did
+
+
+@pytest.fixture
+def cpu_clock(monkeypatch):
+    """Train on the process's CPU time, not wall time: on a loaded machine a wall budget
+    left the learned inversion short of the bar (errors 22.8-27.4 against 22)."""
+    trainer = ext("core.train.trainer")
+    monkeypatch.setattr(trainer, "TrainConfig", functools.partial(trainer.TrainConfig, clock="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +107,7 @@ def check_learned_inversion(scene, source, clip, style: str) -> None:
 
 
 @needs_torch
-def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area):
+def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area, cpu_clock):
     import bpy
 
     source = add_movie(scene, sequencer_area, media["pan"], frame_start=5)
@@ -153,7 +162,7 @@ def check_carried_keyframe(scene, source, painted: Path) -> None:
 
 
 @needs_torch
-def test_train_from_image_strips_above(scene, saved, media, sequencer_area):
+def test_train_from_image_strips_above(scene, saved, media, sequencer_area, cpu_clock):
     import bpy
 
     source = add_movie(scene, sequencer_area, media["pan"], frame_start=1)
