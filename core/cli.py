@@ -286,7 +286,8 @@ def _report_run(
 ) -> int:
     """Print a frame job's result (one line, or --json), its warnings; return the exit code.
 
-    ``record`` adds the job's own fields to the common ones; ``extra`` ends the line.
+    ``verb`` is the job's ``done_word``; ``record`` adds the job's own fields to the common
+    ones; ``extra`` ends the line.
     """
     from .writers import output_format
 
@@ -390,7 +391,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         "engine": result.engine,
         "warping_error": result.warping_error,
     }
-    return _report_run(args, result, fmt, "styled", record, extra)
+    return _report_run(args, result, fmt, job.done_word, record, extra)
 
 
 class _JsonEvents:
@@ -672,7 +673,7 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
         result = _run_here_or_on_ray(job, args, bar, cancel)
     kept = f"; {min(job.kept_area):.0%} of the frame area kept" if job.kept_area else ""
     record = {"kept_area": list(job.kept_area), "cuts": list(job.cuts or ())}  # [] if cancelled
-    return _report_run(args, result, fmt, "stabilised", record, kept, engine=False)
+    return _report_run(args, result, fmt, job.done_word, record, kept, engine=False)
 
 
 def cmd_matte(args: argparse.Namespace) -> int:
@@ -700,7 +701,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
             bar(dataclasses.replace(p, stage="matte") if p.stage == "stylize" else p)
 
         result = _run_here_or_on_ray(job, args, matting, cancel)
-    return _report_run(args, result, fmt, "matted", {"replace": args.replace})
+    return _report_run(args, result, fmt, job.done_word, {"replace": args.replace})
 
 
 # -- parser --------------------------------------------------------------------------------

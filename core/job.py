@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -250,6 +251,9 @@ class StyleJob:
     # A movie's display rotation (phone footage) is applied on reading, as players show it;
     # False reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
     upright: bool = True
+
+    # What a run did to each frame, in the summaries the command line and Blender print.
+    done_word: ClassVar[str] = "styled"
 
     # -- checks ------------------------------------------------------------------------
     @property

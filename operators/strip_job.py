@@ -173,7 +173,7 @@ class StripJob(ModalJob):
             return {"CANCELLED"}
         summary = (
             f"{strip.name}: frames {frame_span(request.first, request.last)}, "
-            f"{result.written} {_done_word(request.job)}, {result.reused} reused"
+            f"{result.written} {request.job.done_word}, {result.reused} reused"
         )
         if result.written:
             summary += f", {result.fps:.1f} frames/s"
@@ -229,17 +229,6 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
-
-
-def _done_word(job) -> str:
-    """What the run did to each frame, in the command line's words: a Stabilize run's
-    summary said '20 styled' where `restyle stabilize` says '20 stabilised'."""
-    from ..core.job import StyleJob
-    from ..core.mappings.matte_job import MatteJob
-    from ..core.mappings.stabilize_job import StabilizeJob
-
-    words = {StabilizeJob: "stabilised", MatteJob: "matted", StyleJob: "styled"}
-    return next((words[kind] for kind in type(job).__mro__ if kind in words), "made")
 
 
 def _reused_movie(request: Request):

@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 from ..errors import Cancelled, RestyleError
 from ..job import (
@@ -44,6 +45,7 @@ class MatteJob(StyleJob):
     # The source frame shown over the background clip's first frame (None: ``start``). A Ray
     # chunk gets its whole run's start, so its clip does not restart at the chunk.
     background_start: int | None = None
+    done_word: ClassVar[str] = "matted"
 
     @property
     def matte_settings(self) -> MatteSettings:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -92,6 +93,7 @@ class StabilizeJob(StyleJob):
     camera_start: int = 0
     kept_area = ()  # after run: per shot, the fraction of the frame area kept
     cuts = ()  # after run: source frames that start a new shot
+    done_word: ClassVar[str] = "stabilised"
 
     @property
     def stabilize_settings(self) -> StabilizeSettings:
