@@ -96,9 +96,14 @@ def _plays_at_own_rate(strip) -> bool | None:
     """``plays_at_own_rate``, asking the movie's file for its frame count where what the
     strip records cannot tell (an operator may read files, the sidebar should not)."""
     own = plays_at_own_rate(strip)
-    if own is None and strip.type == "MOVIE":
+    if own is None and strip.type == "MOVIE" and strip.fps and not _at_movie_rate(strip):
         own = compat.movie_plays_at_own_rate(strip, movie_file_frames(strip))
     return own
+
+
+def _at_movie_rate(strip) -> bool:
+    """Whether the scene's rate is the movie's: both ways of playing show the same frames."""
+    return abs(playback_factor(strip.fps, *compat.scene_fps(strip.id_data)) - 1.0) < 1e-7
 
 
 def _own_rate(strip) -> float:
@@ -116,8 +121,7 @@ def record_own_rate(strip) -> None:
     a moment. An offline movie (no rate) records nothing until it is back."""
     if OWN_RATE in strip or FRAME_ORIGIN not in strip or strip.type != "MOVIE" or not strip.fps:
         return
-    factor = playback_factor(strip.fps, *compat.scene_fps(strip.id_data))
-    if MOVIE_FRAMES not in strip and abs(factor - 1.0) < 1e-7:
+    if MOVIE_FRAMES not in strip and _at_movie_rate(strip):
         trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
             strip, "content_trim_end"
         )
