@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -696,11 +695,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
     if args.plan:
         return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
-
-        def matting(p: Progress) -> None:  # the job's frame stage is named for styles
-            bar(dataclasses.replace(p, stage="matte") if p.stage == "stylize" else p)
-
-        result = _run_here_or_on_ray(job, args, matting, cancel)
+        result = _run_here_or_on_ray(job, args, bar, cancel)
     return _report_run(args, result, fmt, job.done_word, {"replace": args.replace})
 
 

@@ -252,7 +252,9 @@ class StyleJob:
     # False reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
     upright: bool = True
 
-    # What a run did to each frame, in the summaries the command line and Blender print.
+    # What the job does to each frame: its progress's stage while it writes frames (the
+    # command line's bar, Blender's progress line), and the run summaries' verb.
+    stage: ClassVar[str] = "stylize"
     done_word: ClassVar[str] = "styled"
 
     # -- checks ------------------------------------------------------------------------
@@ -760,7 +762,8 @@ class _Run:
 
         def count_progress(p: Progress) -> None:
             if self.progress:
-                self.progress(Progress(p.done + reused, total, p.fps, p.eta_s, p.stage, p.message))
+                stage = self.job.stage  # the frames of a matte are matted, not styled
+                self.progress(Progress(p.done + reused, total, p.fps, p.eta_s, stage, p.message))
 
         batch = self.job.batch_size or preferred_batch(self.stylizer.engine)
         run_pipeline(

@@ -27,4 +27,27 @@ def clip(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("kind", list(DONE))
 def test_each_job_says_what_it_did_once_and_not_as_a_setting(kind):
     assert kind.done_word == DONE[kind]
-    assert "done_word" not in {f.name for f in dataclasses.fields(kind)}  # not in the key
+    names = {f.name for f in dataclasses.fields(kind)}
+    assert not names & {"done_word", "stage"}  # not settings: not in the settings key
+
+
+def stages(job) -> set[str]:
+    seen: set[str] = set()
+    result = job.run(progress=lambda p: seen.add(p.stage))
+    assert result.written == 4
+    return seen
+
+
+def test_a_matte_run_reports_its_frames_as_matte(clip, tmp_path, matte_library):
+    seen = stages(MatteJob(clip, tmp_path / "m", library=matte_library))
+    assert "matte" in seen and "stylize" not in seen, seen
+
+
+def test_a_stabilize_run_reports_its_frames_as_stabilize(clip, tmp_path):
+    seen = stages(StabilizeJob(clip, tmp_path / "s"))
+    assert "stabilize" in seen and "stylize" not in seen, seen
+
+
+def test_a_style_run_reports_its_frames_as_stylize(clip, tmp_path, library):
+    seen = stages(StyleJob(clip, tmp_path / "o", "comic-ink", library=library))
+    assert "stylize" in seen, seen

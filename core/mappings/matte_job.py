@@ -45,6 +45,7 @@ class MatteJob(StyleJob):
     # The source frame shown over the background clip's first frame (None: ``start``). A Ray
     # chunk gets its whole run's start, so its clip does not restart at the chunk.
     background_start: int | None = None
+    stage: ClassVar[str] = "matte"
     done_word: ClassVar[str] = "matted"
 
     @property

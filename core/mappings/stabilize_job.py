@@ -93,6 +93,7 @@ class StabilizeJob(StyleJob):
     camera_start: int = 0
     kept_area = ()  # after run: per shot, the fraction of the frame area kept
     cuts = ()  # after run: source frames that start a new shot
+    stage: ClassVar[str] = "stabilize"
     done_word: ClassVar[str] = "stabilised"
 
     @property
@@ -132,12 +133,7 @@ class StabilizeJob(StyleJob):
         """Track and plan the camera path over the range, then warp and write every frame
         (both under the output's lock: ``_prepare_locked``)."""
         t0 = time.perf_counter()
-
-        def relabel(p: Progress) -> None:  # the frame stage is named for styles; tracking's not
-            if progress:
-                progress(replace(p, stage="stabilize") if p.stage == "stylize" else p)
-
-        result = super().run(relabel if progress else None, cancel, plan)
+        result = super().run(progress, cancel, plan)
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
         return result

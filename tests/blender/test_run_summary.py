@@ -1,11 +1,12 @@
 """The summary a strip-making run reports says what the run did to the frames, in the
-command line's words: Stabilize and Matte runs said '4 styled'."""
+command line's words: Stabilize and Matte runs said '4 styled'. Its progress line names
+its own task: a Matte run's read 'Restyle: stylize 1/4'."""
 
 from __future__ import annotations
 
 import pytest
 from test_edit_tools import shaky
-from vse import add_movie
+from vse import add_movie, ext
 
 from clips import encode_clip
 
@@ -16,6 +17,7 @@ RUNS = {
     "matte_strip": ({}, "matted"),
     "apply_style": ({"style": "comic-ink"}, "styled"),
 }
+STAGES = {"stabilize_strip": "stabilize", "matte_strip": "matte", "apply_style": "stylize"}
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +38,20 @@ def test_the_summary_says_what_the_run_did(operator, scene, clip, sequencer_area
     printed = capfd.readouterr()
     (report,) = [line for line in (printed.out + printed.err).splitlines() if " reused" in line]
     assert f"4 {word}, 0 reused" in report, report
+
+
+@pytest.mark.parametrize("operator", list(STAGES))
+def test_the_progress_line_names_the_task(operator, scene, clip, sequencer_area, tmp_path, capfd):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "progress.blend"))  # nothing reused
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    options, _word = RUNS[operator]
+    capfd.readouterr()
+    run = getattr(bpy.ops.restyle, operator)
+    assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"FINISHED"}
+    printed = capfd.readouterr()
+    lines = [line for line in (printed.out + printed.err).splitlines() if "/4" in line]
+    stage = STAGES[operator]
+    assert f"Restyle: {stage} 4/4" in lines[-1], lines
+    assert ext("operators.runner").RUN.progress.stage == stage  # what the sidebar draws
