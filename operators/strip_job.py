@@ -155,14 +155,7 @@ class StripJob(ModalJob):
             return {"CANCELLED"}
         result = value
         if result.cancelled:
-            kept = len(result.frame_files)
-            total = len(set(request.shown))
-            RUN.end(
-                CANCELLED,
-                f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
-                "Apply again to resume",
-                str(request.folder),
-            )
+            RUN.end(CANCELLED, self._cancelled_summary(request, result), str(request.folder))
             self.report({"WARNING"}, RUN.summary)
             return {"CANCELLED"}
         try:
@@ -192,6 +185,17 @@ class StripJob(ModalJob):
         self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {summary}")
         redraw_sequencers(context)
         return {"FINISHED"}
+
+    def _cancelled_summary(self, request: Request, result) -> str:
+        """What was kept and the button that resumes: this operator's own (a Matte run
+        said 'Apply again'). A movie is written whole or not at all."""
+        if request.movie_name:
+            return "Cancelled: nothing kept (a movie cannot be resumed)"
+        kept, total = len(result.frame_files), len(set(request.shown))
+        return (
+            f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
+            f"{self.bl_label} again to resume"
+        )
 
     def _make_strip(self, request: Request):
         scene = find_scene(request.scene, request.scene_uid)

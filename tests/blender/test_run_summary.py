@@ -55,3 +55,50 @@ def test_the_progress_line_names_the_task(operator, scene, clip, sequencer_area,
     stage = STAGES[operator]
     assert f"Restyle: {stage} 4/4" in lines[-1], lines
     assert ext("operators.runner").RUN.progress.stage == stage  # what the sidebar draws
+
+
+LABELS = {"stabilize_strip": "Stabilize", "matte_strip": "Matte", "apply_style": "Apply Style"}
+
+
+def cancelled_run(operator, options, scene, clip, sequencer_area, monkeypatch):
+    """The summary of ``operator``'s run cancelled as Esc would be once a frame is written."""
+    import bpy
+
+    runner = ext("operators.runner")
+    report = runner.Worker._progress
+
+    def esc_after_a_frame(worker, progress):
+        report(worker, progress)
+        if progress.stage == worker.job.stage and progress.done >= 1:
+            worker.token.cancel()
+
+    monkeypatch.setattr(runner.Worker, "_progress", esc_after_a_frame)
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    run = getattr(bpy.ops.restyle, operator)
+    assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"CANCELLED"}
+    assert runner.RUN.status == runner.CANCELLED
+    return runner.RUN.summary
+
+
+@pytest.mark.parametrize("operator", list(LABELS))
+def test_a_cancelled_run_names_the_button_that_resumes_it(
+    operator, scene, clip, sequencer_area, tmp_path, monkeypatch
+):
+    """'Apply again to resume' was said after a Matte or Stabilize run too."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "cancel.blend"))
+    options = RUNS[operator][0]
+    summary = cancelled_run(operator, options, scene, clip, sequencer_area, monkeypatch)
+    assert summary.endswith(f"; {LABELS[operator]} again to resume"), summary
+
+
+def test_a_cancelled_movie_says_nothing_is_kept(scene, clip, sequencer_area, tmp_path, monkeypatch):
+    """A movie is written whole or not at all: 'Stabilize again to resume' would start over."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "movie.blend"))
+    options = {"output_format": "H264"}
+    summary = cancelled_run("stabilize_strip", options, scene, clip, sequencer_area, monkeypatch)
+    assert summary == "Cancelled: nothing kept (a movie cannot be resumed)"
+    assert not list((tmp_path / "restyle").rglob("*.mp4"))
