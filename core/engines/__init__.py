@@ -146,7 +146,8 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         return EngineChoice("onnx", f"ONNX Runtime fp32, {graph}: {why}")
     if fast:
         # Measured on AVX-512 without bf16: as fast as OpenVINO f32 idle, and it keeps more of
-        # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36).
+        # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36);
+        # on AVX2 only (2026-12-01): OpenVINO f32 0.95-1.02x idle, less kept beside busy loops.
         return EngineChoice("onnx", "ONNX Runtime fp32, fast graph (no native bf16 on this CPU)")
     if has_onnx:
         return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
