@@ -241,7 +241,12 @@ def trimmed_sound(scene, tone):
     """A sound strip whose start is trimmed by an odd number of frames: Blender does not put
     such a strip back where it was after the scene's rate changes and changes back."""
     compat = ext("compat")
-    sound = top_strips(scene.sequence_editor).new_sound("Tone", str(tone), 2, 1)
+    try:
+        sound = top_strips(scene.sequence_editor).new_sound("Tone", str(tone), 2, 1)
+    except RuntimeError as exc:  # bpy 4.2's wheel: no sound strips, so none to move
+        if "without Audaspace" not in str(exc):
+            raise
+        pytest.skip("this bpy has no sound (compiled without Audaspace)")
     compat.strip_set(sound, "left_handle", 40)
     compat.strip_set(sound, "right_handle", 60)
     return sound
