@@ -12,12 +12,13 @@
 3. Shared CPU: each engine's throughput with nothing of ours beside it, with two busy loops,
    and with a second video-styling job (`styletransfer-lite video`, its own thread pool),
    alternated in one run; the kept fraction is loaded/unloaded (the fair share is ~0.5).
+   ``--loads busy1`` adds one busy loop (one core taken; fair share ~0.5 of two cores too).
 
 The machine this runs on may be shared with other work: every figure is a ratio against a
 baseline measured in the same run.
 
     .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared]
-        [--engines onnx,onnx-plain,openvino,openvino-plain,torch]
+        [--engines onnx,onnx-plain,openvino,openvino-plain,torch] [--loads busy,busy1,job]
 """
 
 from __future__ import annotations
@@ -200,15 +201,17 @@ def _busy() -> None:
 
 
 class Load:
-    """Two busy loops, or a second video-styling job restarted until stopped."""
+    """Two busy loops (``busy``), one (``busy1``: one core taken, as by Blender's UI or
+    playback), or a second video-styling job restarted until stopped (``job``)."""
 
     def __init__(self, kind: str, clip: Path, work: Path) -> None:
         self.kind, self.clip, self.work = kind, clip, work
         self.procs: list = []
 
     def __enter__(self) -> Load:
-        if self.kind == "busy":
-            self.procs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(2)]
+        if self.kind in ("busy", "busy1"):
+            loops = 2 if self.kind == "busy" else 1
+            self.procs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(loops)]
             for p in self.procs:
                 p.start()
         elif self.kind == "job":
@@ -231,7 +234,12 @@ class Load:
                 p.join()
 
 
-def shared(library, pairs, work: Path, rounds: int, style: str = STYLE_ID) -> None:
+LOADS = {"busy": "2 busy loops", "busy1": "1 busy loop", "job": "second styling job"}
+
+
+def shared(
+    library, pairs, work: Path, rounds: int, style: str = STYLE_ID, loads=("busy", "job")
+) -> None:
     clip = real_clip("vtest")
     frames = real_frames("vtest", list(range(100, 108)), (640, 360))
     load_clip = clip  # the second job restarts on it until the phase ends
@@ -239,9 +247,9 @@ def shared(library, pairs, work: Path, rounds: int, style: str = STYLE_ID) -> No
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
     for s in engines.values():
         s.infer(inputs[0])
-    fps = {(p, k): [] for p in pairs for k in ("none", "busy", "job")}
+    fps = {(p, k): [] for p in pairs for k in ("none", *loads)}
     for _ in range(rounds):
-        for kind in ("none", "busy", "none", "job"):
+        for kind in [k for load in loads for k in ("none", load)]:
             with Load(kind, load_clip, work):
                 for p, s in engines.items():
                     fps[p, kind].append(timed_fps(s, inputs))
@@ -250,11 +258,12 @@ def shared(library, pairs, work: Path, rounds: int, style: str = STYLE_ID) -> No
     )
     for p in pairs:
         base = statistics.median(fps[p, "none"])
-        busy, job = (statistics.median(fps[p, k]) for k in ("busy", "job"))
-        print(
-            f"  {p[0]:14} {p[1]:5} unloaded {base:5.2f} f/s   2 busy loops {busy:5.2f} "
-            f"(kept {busy / base:4.2f})   second styling job {job:5.2f} (kept {job / base:4.2f})"
+        kept = "   ".join(
+            f"{LOADS[k]} {statistics.median(fps[p, k]):5.2f} "
+            f"(kept {statistics.median(fps[p, k]) / base:4.2f})"
+            for k in loads
         )
+        print(f"  {p[0]:14} {p[1]:5} unloaded {base:5.2f} f/s   {kept}")
 
 
 def main() -> None:
@@ -265,6 +274,7 @@ def main() -> None:
     parser.add_argument("--train-budget", type=int, default=30)
     parser.add_argument("--styles", default="builtin,picture,trained", help="precision: kinds")
     parser.add_argument("--engines", help="only these (comma-separated; onnx-plain always runs)")
+    parser.add_argument("--loads", default="busy,job", help="shared: busy, busy1 and/or job")
     parser.add_argument(
         "--style", default=STYLE_ID, help="speed and shared: a style, or 'trained' (no fast graph)"
     )
@@ -292,7 +302,7 @@ def main() -> None:
         if "precision" in parts:
             precision(library, pairs, work, args.train_budget, args.styles.split(","))
         if "shared" in parts:
-            shared(library, pairs, work, args.rounds, style)
+            shared(library, pairs, work, args.rounds, style, tuple(args.loads.split(",")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
