@@ -213,6 +213,8 @@ def test_train_refuses_paintings_of_pictures_a_lower_rate_skips(
     assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
     paint_exported(ext("operators.keyframes").keyframe_folder(source.name, scene)[0], NAMED)
     scene.render.fps = 12
+    if not ext("props").rate_changed(source):  # 5.3's new_movie: one source frame per frame
+        pytest.skip("this Blender added the movie without Adjust Playback Rate")
     library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
     with pytest.raises(RuntimeError, match=r"keyframe 6 of .* named on source frame 1, which"):
         bpy.ops.restyle.train_style(strip=source.name, name="Skipped", time_budget=1.0)
