@@ -248,7 +248,7 @@ def keep_keyframes_with_blend(blend_path: str, record: list | None = None) -> in
         editor = scene.sequence_editor
         named = {s.name for s in compat.all_strips(editor)} if editor else set()
         for strip in {k.strip for k in settings.keyframes} | named if settings else ():
-            frames = set(settings.keyframe_names(strip).values())  # as Export named them
+            frames = {name for _, name in settings.named_keyframes(strip)}  # as Export named them
             folder = keyframe_folder(strip, scene)[0]  # unsaved: in the temp folder
             target = Path(blend_path).parent / "restyle" / "keyframes" / folder.name
             for path in folder.iterdir() if folder.is_dir() else ():

@@ -85,7 +85,9 @@ def test_closing_an_engine_ends_its_threads_and_sessions_once(library, two_worke
     with OnnxEngine(library.builtin_file("multistyle26", ".onnx"), ARCH, "cpu") as engine:
         frames = np.random.default_rng(0).random((2, 3, 64, 64), np.float32)
         assert engine.run(frames, np.repeat(STYLE, 2, 0)).shape == frames.shape
-        assert len(engine_threads()) == 2
+        # Up to two: the pool starts a second thread only if the first is still busy (CI
+        # once saw one on a loaded 2-core machine).
+        assert 1 <= len(engine_threads()) <= 2
     assert engine_threads() == [] and engine.session is None and engine._pool is None
     engine.close()  # twice is fine
     with pytest.raises(RestyleError, match="closed"):
