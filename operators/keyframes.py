@@ -33,7 +33,11 @@ from ..props import (
     STRIP_KEY,
     content_origin,
     name_at,
+    picture_named,
     plays_at_own_rate,
+    scene_frame_of,
+    sharing_key,
+    skips_named_picture,
 )
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
@@ -53,6 +57,25 @@ NOT_COPIED: list[str] = []  # "'NAME' (0006.png)": paintings a parting strip cou
 
 
 # -- helpers -------------------------------------------------------------------------------
+def refuse_skipped_pictures(settings, strip, frames: set[int]) -> None:
+    """Export and Train: a scene rate below the one the keyframes were named at skips pictures: a keyframe
+    named on one sits on a neighbour (two may share a frame, one then left out), and its
+    painting would be paired with a picture it is not of."""
+    sharing = sharing_key(strip)
+    for item in settings.keyframes:
+        if (
+            item.belongs_to(strip, sharing)
+            and scene_frame_of(strip, item.frame) in frames
+            and skips_named_picture(strip, item.frame)
+        ):
+            raise RestyleError(
+                f"keyframe {item.frame} of '{strip.name}' was named on source frame "
+                f"{picture_named(strip, item.frame)}, which the scene's frame rate now skips "
+                f"(its painting {item.frame:04d}.png would be paired with another picture): "
+                "set Output > Frame Rate back to export or train it"
+            )
+
+
 def active_source(context, name: str = "") -> tuple[bpy.types.Scene, StripSource]:
     scene = compat.sequencer_scene(context)
     if scene is None or scene.sequence_editor is None:
@@ -653,8 +676,9 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             raise RestyleError(f"'{source.name}' has no keyframes: add some first")
         if clash := settings.keyframe_clash(source.name):
             raise RestyleError(clash)
-        indices = {frame: source_index(source, frame) for frame in sorted(names)}
         strip = compat.all_strips(scene.sequence_editor)[source.name]
+        refuse_skipped_pictures(settings, strip, set(names))
+        indices = {frame: source_index(source, frame) for frame in sorted(names)}
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
         info = probe(source.source, upright=source.upright)  # as this Blender shows it

@@ -35,12 +35,8 @@ from .. import compat
 from ..core.errors import RestyleError
 from ..props import (
     name_at,
-    picture_named,
-    scene_frame_of,
-    sharing_key,
-    skips_named_picture,
 )
-from .keyframes import active_source, keyframe_folder, source_index
+from .keyframes import active_source, keyframe_folder, refuse_skipped_pictures, source_index
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
@@ -148,27 +144,8 @@ def painting_names(scene, strip_name: str, frames: list[int]) -> dict[int, int]:
     rate rescaled it since), any other frame's by the picture it shows (``name_at``)."""
     names = scene.restyle.keyframe_names(strip_name)
     strip = compat.all_strips(scene.sequence_editor)[strip_name]
-    _refuse_skipped_pictures(scene.restyle, strip, set(frames))
+    refuse_skipped_pictures(scene.restyle, strip, set(frames))
     return {frame: names[frame] if frame in names else name_at(strip, frame) for frame in frames}
-
-
-def _refuse_skipped_pictures(settings, strip, frames: set[int]) -> None:
-    """A scene rate below the one the keyframes were named at skips pictures: a keyframe
-    named on one sits on a neighbour (two may share a frame, one then left out), and its
-    painting would be paired with a picture it is not of."""
-    sharing = sharing_key(strip)
-    for item in settings.keyframes:
-        if (
-            item.belongs_to(strip, sharing)
-            and scene_frame_of(strip, item.frame) in frames
-            and skips_named_picture(strip, item.frame)
-        ):
-            raise RestyleError(
-                f"keyframe {item.frame} of '{strip.name}' was named on source frame "
-                f"{picture_named(strip, item.frame)}, which the scene's frame rate now skips "
-                f"(its painting {item.frame:04d}.png would be paired with another picture): "
-                "set Output > Frame Rate back to train from it"
-            )
 
 
 def styled_in_strips(scene, source: StripSource, frames: list[int]) -> dict[int, Path]:

@@ -225,6 +225,27 @@ def test_train_refuses_paintings_of_pictures_a_lower_rate_skips(
     assert pairs is None or sorted(pairs) == named
 
 
+def test_export_refuses_keyframes_on_pictures_a_lower_rate_skips(
+    scene, saved, media, sequencer_area
+):
+    """The same keyframe at 12 fps: Export would save source frame 2 under painting 6's name
+    (no two keyframes clash there); it says so and leaves every painting as it was."""
+    import bpy
+
+    source, _named = named_source(scene, sequencer_area, media[24])
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    folder = ext("operators.keyframes").keyframe_folder(source.name, scene)[0]
+    paint_exported(folder, NAMED)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    scene.render.fps = 12
+    if not ext("props").rate_changed(source):  # 5.3's new_movie: one source frame per frame
+        pytest.skip("this Blender added the movie without Adjust Playback Rate")
+    assert not scene.restyle.keyframe_clash(source.name)
+    with pytest.raises(RuntimeError, match=r"keyframe 6 of .* named on source frame 1, which"):
+        bpy.ops.restyle.export_keyframes(strip=source.name, load=False)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
 @pytest.fixture(scope="module")
 def tone(tmp_path_factory):
     """Three seconds of a tone, for a sound strip."""
