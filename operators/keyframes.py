@@ -362,14 +362,18 @@ def _first_strip(settings, key: str, strips: list):
 
 def add_keyframes(settings, strip: str, frames) -> int:
     """Add scene frames to ``strip``'s keyframes (no duplicates); returns how many were new."""
-    have = set(settings.strip_keyframes(strip))
     found = compat.all_strips(settings.id_data.sequence_editor).get(strip)
     key = ensure_strip_key(settings, found) if found is not None else ""
+    # By name: a higher scene rate shows some pictures on two frames, one keyframe for both.
+    have = {name for _frame, name in settings.named_keyframes(strip)}
     added = 0
-    for frame in sorted(set(frames) - have):
+    for frame in sorted(set(frames)):
+        name = name_at(found, frame) if found is not None else frame
+        if name in have:
+            continue
         item = settings.keyframes.add()
-        item.strip, item.key = strip, key
-        item.frame = name_at(found, frame) if found is not None else frame
+        item.strip, item.key, item.frame = strip, key, name
+        have.add(name)
         added += 1
     return added
 
@@ -454,10 +458,9 @@ class RESTYLE_OT_keyframe_add(KeyframeOperator, Operator):
         settings = scene.restyle
         add_keyframes(settings, strip.name, [frame])
         warn_paintings_not_copied(self)
+        name = name_at(strip, frame)  # the keyframe showing this picture, added or not
         settings.keyframe_index = next(
-            i
-            for i, k in enumerate(settings.keyframes)
-            if k.belongs_to(strip) and k.scene_frame(strip) == frame
+            i for i, k in enumerate(settings.keyframes) if k.belongs_to(strip) and k.frame == name
         )
         return {"FINISHED"}
 

@@ -246,6 +246,33 @@ def test_export_refuses_keyframes_on_pictures_a_lower_rate_skips(
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
 
 
+def test_adding_a_keyframe_on_a_picture_already_named_selects_that_keyframe(
+    scene, saved, media, sequencer_area
+):
+    """At 30 fps a 24 fps movie shows one picture in four on two frames: Add Keyframe on the
+    second frame of a named picture added the same name again and failed to select it
+    (StopIteration), and Export then refused 'keyframes 6 and 6'."""
+    import bpy
+
+    source, _named = named_source(scene, sequencer_area, media[24])
+    scene.render.fps = 30
+    if not ext("props").rate_changed(source):  # 5.3's new_movie: one source frame per frame
+        pytest.skip("this Blender added the movie without Adjust Playback Rate")
+    name_at, settings = ext("props").name_at, scene.restyle
+    frames = range(source.frame_final_start, source.frame_final_end - 1)
+    frame = next(f for f in frames if name_at(source, f) == name_at(source, f + 1))
+    name = name_at(source, frame)
+    scene.sequence_editor.active_strip = source
+    with sequencer_override(scene, sequencer_area):
+        for shown in (frame, frame + 1):
+            scene.frame_set(shown)
+            assert bpy.ops.restyle.keyframe_add() == {"FINISHED"}
+    names = [name for _, name in settings.named_keyframes(source.name)]
+    assert sorted(names) == sorted({*NAMED, name})
+    assert settings.keyframes[settings.keyframe_index].frame == name
+    assert not settings.keyframe_clash(source.name)
+
+
 @pytest.fixture(scope="module")
 def tone(tmp_path_factory):
     """Three seconds of a tone, for a sound strip."""
