@@ -25,33 +25,32 @@ def clip(tmp_path_factory):
     return encode_clip(tmp_path_factory.mktemp("summary") / "shaky.mp4", shaky("astronaut", 6, 4))
 
 
-@pytest.mark.parametrize("operator", list(RUNS))
-def test_the_summary_says_what_the_run_did(operator, scene, clip, sequencer_area, tmp_path, capfd):
+def printed_by_a_run(operator, scene, clip, area, blend, capfd) -> list[str]:
+    """Run ``operator`` over frames 1-4 of ``clip`` in a file saved as ``blend`` (nothing
+    to reuse): the lines it printed."""
     import bpy
 
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "summary.blend"))
-    source = add_movie(scene, sequencer_area, clip, frame_start=1)
-    options, word = RUNS[operator]
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    source = add_movie(scene, area, clip, frame_start=1)
     capfd.readouterr()
     run = getattr(bpy.ops.restyle, operator)
+    options = RUNS[operator][0]
     assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"FINISHED"}
     printed = capfd.readouterr()
-    (report,) = [line for line in (printed.out + printed.err).splitlines() if " reused" in line]
-    assert f"4 {word}, 0 reused" in report, report
+    return (printed.out + printed.err).splitlines()
+
+
+@pytest.mark.parametrize("operator", list(RUNS))
+def test_the_summary_says_what_the_run_did(operator, scene, clip, sequencer_area, tmp_path, capfd):
+    lines = printed_by_a_run(operator, scene, clip, sequencer_area, tmp_path / "a.blend", capfd)
+    (report,) = [line for line in lines if " reused" in line]
+    assert f"4 {RUNS[operator][1]}, 0 reused" in report, report
 
 
 @pytest.mark.parametrize("operator", list(STAGES))
 def test_the_progress_line_names_the_task(operator, scene, clip, sequencer_area, tmp_path, capfd):
-    import bpy
-
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "progress.blend"))  # nothing reused
-    source = add_movie(scene, sequencer_area, clip, frame_start=1)
-    options, _word = RUNS[operator]
-    capfd.readouterr()
-    run = getattr(bpy.ops.restyle, operator)
-    assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"FINISHED"}
-    printed = capfd.readouterr()
-    lines = [line for line in (printed.out + printed.err).splitlines() if "/4" in line]
+    printed = printed_by_a_run(operator, scene, clip, sequencer_area, tmp_path / "p.blend", capfd)
+    lines = [line for line in printed if "/4" in line]
     stage = STAGES[operator]
     assert f"Restyle: {stage} 4/4" in lines[-1], lines
     assert ext("operators.runner").RUN.progress.stage == stage  # what the sidebar draws
