@@ -442,10 +442,10 @@ def _files_warnings(frames_plan) -> list[str]:
     """What the image-file writer says of the run's frames (a pixel aspect the files cannot
     hold), once: each chunk's writer said it of its own frames, and a run whose chunks were
     all written before says it as one machine's rerun does."""
-    from .writers import _square_pixel_warnings
+    from .writers import square_pixel_warnings
 
     info = frames_plan.info
-    return _square_pixel_warnings(
+    return square_pixel_warnings(
         info.pixel_aspect, frames_plan.format.id, (info.width, info.height)
     )
 

@@ -300,7 +300,7 @@ class ImageSequenceWriter(_WriterContext):
         self._closed = False
         self._on_commit = on_commit
         self.committed = 0  # frames this writer put on disk (finished, kept on cancel)
-        self.warnings = _square_pixel_warnings(Fraction(pixel_aspect), fmt, size)
+        self.warnings = square_pixel_warnings(Fraction(pixel_aspect), fmt, size)
 
     def path_for(self, index: int) -> Path:
         return self.folder / (self.name.format(index=index) + self._suffix)
@@ -737,7 +737,7 @@ class MovieWriter(_WriterContext):
         return video_frame.reformat(format=target, dst_colorspace="ITU709", dst_color_range="MPEG")
 
 
-def _square_pixel_warnings(aspect: Fraction, fmt: str, size: tuple[int, int] | None) -> list[str]:
+def square_pixel_warnings(aspect: Fraction, fmt: str, size: tuple[int, int] | None) -> list[str]:
     """An anamorphic source's frames as image files: said, for they show at another shape."""
     if aspect == 1:
         return []
