@@ -294,6 +294,8 @@ def run_pipeline(
     ``temporal`` (a ``TemporalBlender``) and ``on_frame(index, source, styled)`` (metrics)
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``
     (a cut or a gap), or restore it by yielding a ``Warm`` frame (resuming after a gap).
+    A cancel that comes as the last frame is written finds every frame done: the run
+    finished, and is not reported as cancelled ("4 of 4 frames kept").
     """
     run = _Pipeline(stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth)
     start = time.perf_counter()
@@ -311,7 +313,7 @@ def run_pipeline(
             finisher.join()
             run.stats.seconds = time.perf_counter() - start
     _raise_first_error(reader, finisher)
-    if run.cancelled:
+    if run.cancelled and run.stats.written < total:  # after the last frame: nothing to stop
         run.stats.cancelled = True
         raise Cancelled(f"cancelled after {run.stats.written} of {total} frames")
     return run.stats
