@@ -7,8 +7,9 @@ Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, 
 8-bit sources and uint16 for deeper ones. Movies stand as players (and Blender's movie
 strips since Blender 4.4) show them: a display rotation (phone footage) is applied on
 reading, so sizes are display sizes; `upright=False` reads them as stored instead, as older
-Blenders' movie strips show them. Images are read as stored, as Blender's image strips show
-them: a JPEG's EXIF orientation is not applied.
+Blenders' movie strips show them. Images are read as stored, as Blender's image strips show them: a JPEG's EXIF
+orientation is not applied. HDR movies (PQ, HLG) are tone-mapped to SDR BT.709 on reading
+(`tonemap.py`): frames are always SDR BT.709.
 
 Movies go through PyAV; images through OpenCV (decoded from bytes, so non-ASCII paths work
 on Windows too). Writing lives in `writers.py`.
@@ -36,6 +37,7 @@ import numpy as np
 
 from .errors import RestyleError
 from .strip_frames import frame_span
+from .tonemap import DEFAULT_PEAK_NITS, SDR_WHITE_NITS, ToneMap
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr", ".jp2"}
@@ -62,7 +64,7 @@ class MediaInfo:
     PAL/NTSC video: not 1). `timecode` (movies) is the first frame's SMPTE timecode as
     tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
     `transfer` (movies) names an HDR transfer the movie is tagged with (`HDR_TRANSFERS`),
-    None for SDR or untagged.
+    None for SDR or untagged; `tone_map` is how reading turns such a movie into SDR BT.709.
     """
 
     path: Path
@@ -81,6 +83,7 @@ class MediaInfo:
     pixel_aspect: Fraction = Fraction(1)
     timecode: str | None = None
     transfer: str | None = None
+    tone_map: ToneMap | None = None
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -422,8 +425,8 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
         fmt = codec.format
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
-        start_pts, frame_count, turns = _movie_timeline(path, container, stream, fps)
-        turns = turns if upright else 0  # as stored: the tag is left unapplied
+        start_pts, frame_count, first = _movie_timeline(path, container, stream, fps)
+        turns = _quarter_turns(first) if upright else 0  # as stored: the tag is left unapplied
         width, height = codec.width, codec.height
         aspect = Fraction(stream.sample_aspect_ratio or 1)
         if turns % 2:  # standing upright swaps the sides, and a pixel's
@@ -444,6 +447,7 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
             pixel_aspect=aspect,
             timecode=_tagged_timecode(container, stream),
             transfer=HDR_TRANSFERS.get(codec.color_trc),
+            tone_map=_tone_map(codec, first),
         )
     finally:
         container.close()
@@ -453,15 +457,48 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
 HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
 
 
+def _tone_map(codec: av.VideoCodecContext, first: av.VideoFrame | None) -> ToneMap | None:
+    """How reading turns an HDR movie into SDR BT.709; None for SDR. A PQ master's peak is
+    its tagged MaxCLL, else its mastering display's peak, else 1000 nits."""
+    if codec.color_trc not in HDR_TRANSFERS:
+        return None
+    peak = _tagged_peak_nits(first) or DEFAULT_PEAK_NITS
+    return ToneMap(
+        codec.color_trc,
+        wide_gamut=codec.color_primaries != _AVCOL_PRI_BT709,
+        peak_nits=min(max(peak, SDR_WHITE_NITS), 10000.0),
+    )
+
+
+_AVCOL_PRI_BT709 = 1  # HDR in BT.709 primaries (rare) skips the gamut conversion
+
+
+def _tagged_peak_nits(frame: av.VideoFrame | None) -> float | None:
+    """MaxCLL (content light level), else the mastering display's peak luminance."""
+    from av.sidedata.sidedata import Type
+
+    found: dict = {} if frame is None else {d.type: bytes(d) for d in frame.side_data}
+    light = found.get(Type.CONTENT_LIGHT_LEVEL)
+    if light is not None and len(light) >= 4 and struct.unpack_from("<I", light)[0] > 0:
+        return float(struct.unpack_from("<I", light)[0])
+    mastering = found.get(Type.MASTERING_DISPLAY_METADATA)
+    if mastering is not None and len(mastering) >= 88:  # AVMasteringDisplayMetadata
+        number, denominator, _, has_luminance = struct.unpack_from("<2i2i", mastering, 72)
+        if has_luminance and denominator > 0 and number > 0:
+            return number / denominator
+    return None
+
+
 def source_warnings(info: MediaInfo) -> list[str]:
-    """What a run should say before its first frame: an HDR source is styled as if SDR
-    (its coded values, written as BT.709), so it comes out flat and washed out."""
-    if info.transfer is None:
+    """What a run should say before its first frame: an HDR source is tone-mapped to SDR
+    (Restyle styles and writes SDR BT.709), which changes its look on an HDR display."""
+    if info.transfer is None or info.tone_map is None:
         return []
+    peak = info.tone_map.peak_nits if info.transfer.startswith("PQ") else DEFAULT_PEAK_NITS
     return [
-        f"{info.path.name} is HDR, {info.transfer}: it is styled as if SDR and written as "
-        "SDR (BT.709), so it will look flat and washed out; tone-map it to SDR first "
-        "(e.g. FFmpeg's zscale and tonemap filters) for a true picture"
+        f"{info.path.name} is HDR, {info.transfer}: tone-mapped to SDR BT.709 on reading "
+        f"(ITU-R BT.2390 curve, {peak:.0f}-nit peak to {SDR_WHITE_NITS:.0f}-nit SDR white); "
+        "the output is SDR"
     ]
 
 
@@ -517,37 +554,36 @@ _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw 
 
 def _movie_timeline(
     path: Path, container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
-) -> tuple[int | None, int, int]:
-    """(first frame's pts, exact frame count, quarter turns to stand it upright), the
-    first two in the terms `decode_range` uses.
+) -> tuple[int | None, int, av.VideoFrame]:
+    """(first frame's pts, exact frame count, first frame: its side data tells how to show
+    it), the first two in the terms `decode_range` uses.
 
     Container frame counts are missing (Matroska, MPEG-TS) or can disagree with what the
     decoder delivers, so the count comes from the last decodable frame: seek to the last
     keyframe and decode to the end, which costs one GOP whatever the movie's length.
     """
     head: list[int | None] = []
-    turns = 0
+    first = None
     try:
         for frame in container.decode(stream):
-            if not head:
-                turns = _quarter_turns(frame)
+            first = first or frame
             head.append(frame.pts)
             if len(head) >= _HEAD_FRAMES:
                 break
     except av.FFmpegError as exc:
         if not head:
             raise RestyleError(f"{path} is corrupt ({_reason(exc)})") from None
-    if not head:
+    if first is None:
         raise RestyleError(f"{path} holds no decodable video frames")
     if any(p is None for p in head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
-        return None, _count_packets(path), turns
+        return None, _count_packets(path), first
 
     start_pts: int = head[0]  # type: ignore[assignment]
     time_base = Fraction(stream.time_base)
     last_pts = _last_pts(container, stream, start_pts, time_base)
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
-    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, turns
+    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:
@@ -701,7 +737,6 @@ def _frames_by_pts(
 ) -> Iterator[np.ndarray]:
     assert info.start_pts is not None and info.time_base is not None
     out_format = _array_format(info)
-    turns = info.quarter_turns
     previous: av.VideoFrame | None = None  # last frame decoded, for VFR gaps
     previous_index = -1
     previous_pts: int | None = None
@@ -722,7 +757,7 @@ def _frames_by_pts(
             if index > wanted and previous is None:
                 raise _SeekedPastStart
             if index > wanted:  # a gap in a variable-rate movie: hold the last frame
-                held = _to_array(previous, out_format, turns)
+                held = _to_array(previous, out_format, info)
                 while wanted < index and wanted <= end:
                     if rejected and on_held is not None:  # lost to damage, not a rate
                         on_held(wanted)
@@ -733,7 +768,7 @@ def _frames_by_pts(
             if wanted > end:
                 return
             rejected.clear()
-            yield _to_array(frame, out_format, turns)
+            yield _to_array(frame, out_format, info)
             wanted += 1
             previous, previous_index = frame, index
             if wanted > end:
@@ -745,7 +780,7 @@ def _frames_by_pts(
     if previous is None:
         raise _SeekedPastStart
     if rejected:  # the damage reached the end: its frames hold the last one decoded
-        held = _to_array(previous, out_format, turns)
+        held = _to_array(previous, out_format, info)
         for index in range(wanted, end + 1):
             if on_held is not None:
                 on_held(index)
@@ -877,7 +912,7 @@ def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarr
     try:
         for frame in container.decode(stream):
             if index >= start:
-                yield _to_array(frame, out_format, info.quarter_turns)
+                yield _to_array(frame, out_format, info)
                 if index == end:
                     return
             index += 1
@@ -891,7 +926,9 @@ def _decode_counting(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarr
 
 
 def _array_format(info: MediaInfo) -> str:
-    if info.bit_depth > 8:
+    """What PyAV converts frames to: 16 bits a sample for deep sources, and for HDR ones
+    (tone-mapped at full depth)."""
+    if info.bit_depth > 8 or info.tone_map is not None:
         return "rgba64le" if info.has_alpha else "rgb48le"
     return "rgba" if info.has_alpha else "rgb24"
 
@@ -899,7 +936,9 @@ def _array_format(info: MediaInfo) -> str:
 _AVCOL_SPC_UNSPECIFIED = 2
 
 
-def _to_array(frame: av.VideoFrame, out_format: str, quarter_turns: int = 0) -> np.ndarray:
+def _to_array(frame: av.VideoFrame, out_format: str, info: MediaInfo) -> np.ndarray:
+    """A decoded frame as `info` says frames are read: SDR (HDR tone-mapped), in its dtype,
+    turned as shown."""
     # Untagged HD video is BT.709 by convention (players and encoders assume it); swscale
     # would otherwise use BT.601 and shift the colours.
     is_yuv = not frame.format.is_rgb and len(frame.format.components) >= 3
@@ -907,7 +946,9 @@ def _to_array(frame: av.VideoFrame, out_format: str, quarter_turns: int = 0) -> 
         array = frame.to_ndarray(format=out_format, src_colorspace="ITU709")
     else:
         array = frame.to_ndarray(format=out_format)
-    return np.ascontiguousarray(np.rot90(array, quarter_turns))
+    if info.tone_map is not None:
+        array = info.tone_map(array, info.dtype)
+    return np.ascontiguousarray(np.rot90(array, info.quarter_turns))
 
 
 def _decode_images(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:

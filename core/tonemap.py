@@ -1,0 +1,191 @@
+"""HDR (PQ, HLG) pictures tone-mapped to SDR BT.709, as a video tool shows HDR on SDR.
+
+Restyle's models, previews and writers work in SDR BT.709, so an HDR movie's decoded
+R'G'B' (full range, 16 bits a sample) is turned into the SDR picture it stands for:
+
+1. linear display light in cd/m² (nits): the PQ EOTF (SMPTE ST 2084), or for HLG the
+   inverse OETF and the reference OOTF of a 1000-nit display (ITU-R BT.2100: system gamma
+   1.2 on the BT.2020 luminance, no black lift);
+2. the ITU-R BT.2390 EETF (a Hermite knee in PQ space) on each pixel's brightest
+   component, scaling all three by one factor so hue and saturation keep: the source's
+   peak (its tagged MaxCLL or mastering peak, else 1000 nits) lands on the SDR white of
+   203 nits, ITU-R BT.2408's HDR reference white, and below the knee nothing changes;
+3. BT.2020 to BT.709 primaries (the ITU-R BT.2087 matrix), a colour outside BT.709
+   desaturated towards its own luminance until it fits (hue and luminance kept);
+4. encoded for a BT.709 display (the inverse BT.1886 EOTF, gamma 2.4: PQ and HLG above are
+   display light, so the display's curve, not the camera's OETF, gives back the picture).
+
+Per frame, numpy and OpenCV: tables for the curves (by 16-bit code, or by the square root
+of linear light), OpenCV for the 3x3 matrices and per-pixel arithmetic. A 1080p 10-bit
+frame reads in 285 ms (PQ) against 43 ms as SDR, on 2 shared AVX2 cores at load 8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+SDR_WHITE_NITS = 203.0  # ITU-R BT.2408: HDR reference white, where SDR's 100 % sits
+DEFAULT_PEAK_NITS = 1000.0  # a PQ master's peak when untagged; HLG's nominal display peak
+PQ, HLG = 16, 18  # FFmpeg's AVColorTransferCharacteristic values
+
+# SMPTE ST 2084 constants
+_M1, _M2 = 2610 / 16384, 2523 / 4096 * 128
+_C1, _C2, _C3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+# ARIB STD-B67 (HLG) constants
+_HLG_A = 0.17883277
+_HLG_B = 1 - 4 * _HLG_A
+_HLG_C = 0.5 - _HLG_A * np.log(4 * _HLG_A)
+_HLG_GAMMA = 1.2  # BT.2100's system gamma at a 1000-nit display
+
+_LUMA_2020 = np.array([0.2627, 0.6780, 0.0593], np.float32)
+_LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)
+_BT2020_TO_BT709 = np.array(  # ITU-R BT.2087-0, linear light
+    [[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]],
+    np.float32,
+)
+_BT1886_GAMMA = 2.4
+
+
+def pq_to_nits(signal: np.ndarray) -> np.ndarray:
+    """The PQ EOTF: a PQ signal (0-1) to display light in nits (0-10000)."""
+    power = np.power(np.clip(signal, 0, 1), 1 / _M2)
+    return 10000 * np.power(np.maximum(power - _C1, 0) / (_C2 - _C3 * power), 1 / _M1)
+
+
+def nits_to_pq(nits: np.ndarray) -> np.ndarray:
+    """The inverse PQ EOTF: display light in nits to a PQ signal (0-1)."""
+    power = np.power(np.clip(np.asarray(nits, np.float64) / 10000, 0, 1), _M1)
+    return np.power((_C1 + _C2 * power) / (1 + _C3 * power), _M2)
+
+
+def hlg_to_scene(signal: np.ndarray) -> np.ndarray:
+    """The HLG inverse OETF: an HLG signal (0-1) to normalised scene light (0-1)."""
+    signal = np.clip(signal, 0, 1)
+    high = (np.exp((np.maximum(signal, 0.5) - _HLG_C) / _HLG_A) + _HLG_B) / 12
+    return np.where(signal <= 0.5, signal * signal / 3, high)
+
+
+def bt2390_eetf(relative: np.ndarray, target: float) -> np.ndarray:
+    """ITU-R BT.2390's EETF on PQ values relative to the source's peak (0-1), for a target
+    peak `target` on the same scale (black at 0 on both): identity below the knee
+    1.5 target - 0.5, a Hermite spline from there to (1, target)."""
+    knee = 1.5 * target - 0.5
+    t = np.clip((relative - knee) / (1 - knee), 0, 1)
+    t2, t3 = t * t, t * t * t
+    spline = (
+        (2 * t3 - 3 * t2 + 1) * knee + (t3 - 2 * t2 + t) * (1 - knee) + (3 * t2 - 2 * t3) * target
+    )
+    return np.where(relative < knee, relative, spline)
+
+
+_STEPS = 65536  # table size: a uint16 index
+
+
+def _sqrt_index(values: np.ndarray, scale: float) -> np.ndarray:
+    """sqrt(values / scale) (values 0-scale) in table steps, 0-65535: finer near black."""
+    root = cv2.sqrt(values if scale == 1 else values * np.float32(1 / scale))
+    return cv2.multiply(root, (_STEPS - 1.0,) * 4, dtype=cv2.CV_16U)  # rounded, saturated
+
+
+def _table_points(scale: float) -> np.ndarray:
+    """The values `_sqrt_index` maps to each step."""
+    return np.square(np.linspace(0, 1, _STEPS)) * scale
+
+
+@lru_cache(maxsize=8)
+def _gain_table(peak: float) -> np.ndarray:
+    """The tone curve as a factor by brightest component (`_sqrt_index` of nits over
+    10000): multiplying a pixel's light in nits by it gives SDR linear light (1 = 203)."""
+    peak_pq = float(nits_to_pq(peak))
+    nits = _table_points(10000)
+    relative = np.minimum(nits_to_pq(nits) / peak_pq, 1)  # above the peak: clipped
+    target = float(nits_to_pq(SDR_WHITE_NITS)) / peak_pq
+    curve = bt2390_eetf(relative, target) if target < 1 else relative  # dim: only scaled
+    mapped = np.minimum(pq_to_nits(curve * peak_pq), SDR_WHITE_NITS)
+    factor = np.divide(mapped, nits, out=np.ones_like(nits), where=nits > 0) / SDR_WHITE_NITS
+    factor[0] = factor[1]
+    return factor.astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def _signal_table(transfer: int) -> np.ndarray:
+    """A 16-bit code's light: nits (PQ) or normalised scene light (HLG)."""
+    signal = np.arange(_STEPS) / (_STEPS - 1)
+    light = pq_to_nits(signal) if transfer == PQ else hlg_to_scene(signal)
+    return light.astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def _display_table(levels: int) -> np.ndarray:
+    """The inverse BT.1886 EOTF (gamma 2.4) by `_sqrt_index` of linear light, as code
+    values 0-`levels`."""
+    signal = np.power(_table_points(1), 1 / _BT1886_GAMMA)
+    return np.round(signal * levels).astype(np.uint8 if levels == 255 else np.uint16)
+
+
+def _brightest(planes: np.ndarray) -> np.ndarray:
+    """The largest of the first axis' three planes (an image's ``np.moveaxis(x, -1, 0)``)."""
+    return np.maximum(np.maximum(planes[0], planes[1]), planes[2])
+
+
+@dataclass(frozen=True)
+class ToneMap:
+    """How one HDR source turns into SDR BT.709: its transfer (`PQ` or `HLG`), whether its
+    primaries are BT.2020, and its peak in nits (PQ; HLG's is its nominal 1000)."""
+
+    transfer: int
+    wide_gamut: bool = True
+    peak_nits: float = DEFAULT_PEAK_NITS
+
+    def __call__(self, rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """HxWx3 (or x4, alpha kept) uint16 R'G'B' in this transfer to SDR BT.709 in
+        `dtype` (uint8 or uint16)."""
+        codes = rgb[..., :3]
+        table = _signal_table(self.transfer)
+        light = table[codes]  # nits (PQ), scene light (HLG)
+        # each transfer rises with its code: the brightest code is the brightest light
+        brightest = table[_brightest(np.moveaxis(codes, -1, 0))]
+        if self.transfer == PQ:
+            scale = self._gain(brightest)
+        else:  # HLG's OOTF: display light is scene light times 1000 Ys^0.2
+            luma = _LUMA_2020 if self.wide_gamut else _LUMA_709
+            ootf = cv2.pow(cv2.transform(light, luma[None]), _HLG_GAMMA - 1)
+            ootf *= np.float32(DEFAULT_PEAK_NITS)
+            scale = ootf * self._gain(brightest * ootf)
+        light = cv2.multiply(light, cv2.merge([scale, scale, scale]))
+        if self.wide_gamut:
+            light = cv2.transform(light, _BT2020_TO_BT709)
+        light = _into_gamut(light, _LUMA_709)
+        levels = 255 if np.dtype(dtype) == np.uint8 else 65535
+        out = _display_table(levels)[_sqrt_index(light, 1)]
+        if rgb.shape[2] == 4:
+            alpha = rgb[..., 3:]
+            alpha = alpha if levels == 65535 else ((alpha.astype(np.uint32) + 128) // 257)
+            out = np.concatenate([out, alpha.astype(out.dtype)], axis=2)
+        return out
+
+    def _gain(self, brightest_nits: np.ndarray) -> np.ndarray:
+        peak = self.peak_nits if self.transfer == PQ else DEFAULT_PEAK_NITS
+        return _gain_table(float(peak))[_sqrt_index(brightest_nits, 10000)]
+
+
+def _into_gamut(light: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """Linear RGB with components below 0 or above 1 moved towards its own luminance
+    (clipped to 0-1) just far enough to fit: hue and luminance keep, saturation gives.
+    Dense (a BT.2020 picture has many pixels a hair outside BT.709), by planes."""
+    tiny = np.float32(1e-7)
+    luminance = cv2.transform(light, luma[None])
+    np.clip(luminance, 0, 1, out=luminance)
+    red, green, blue = cv2.split(light)
+    low = np.minimum(cv2.min(cv2.min(red, green), blue), 0)
+    high = np.maximum(cv2.max(cv2.max(red, green), blue), 1)
+    # luminance / (luminance - low): 1 where low is 0; likewise above 1
+    keep = (luminance + tiny) / (luminance - low + tiny)
+    np.minimum(keep, (1 - luminance + tiny) / (high - luminance + tiny), out=keep)
+    rest = luminance * (1 - keep)
+    fitted = cv2.add(cv2.multiply(light, cv2.merge([keep] * 3)), cv2.merge([rest] * 3))
+    return cv2.min(cv2.max(fitted, (0.0,) * 4), (1.0,) * 4)
