@@ -4,10 +4,11 @@ Frames are addressed by 0-based source index everywhere: index i of a movie is t
 whose presentation time is i / fps after the first frame's, the same mapping Blender's
 movie strips use, so a VSE frame range turns into a source range by plain arithmetic.
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
-8-bit sources and uint16 for deeper ones. Movies stand as players (and Blender's movie
-strips since Blender 4.4) show them: a display rotation (phone footage) is applied on
-reading, so sizes are display sizes; `upright=False` reads them as stored instead, as older
-Blenders' movie strips show them. Images are read as stored, as Blender's image strips show them: a JPEG's EXIF
+8-bit sources and uint16 for deeper ones. Movies stand as players show them: a display
+matrix's rotation and mirror (phone footage, a mirrored selfie) are applied on reading, so
+sizes are display sizes; `upright="rotation"` applies its rotation only, as Blender's movie
+strips since 4.4 show them (they ignore the mirror), and `upright=False` nothing, as older
+Blenders' do. Images are read as stored, as Blender's image strips show them: a JPEG's EXIF
 orientation is not applied. HDR movies (PQ, HLG) are tone-mapped to SDR BT.709 on reading
 (`tonemap.py`): frames are always SDR BT.709.
 
@@ -45,6 +46,9 @@ IMAGE_SUFFIXES = frozenset(
 DEFAULT_IMAGE_FPS = Fraction(24)
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+# How a movie's display matrix is applied: True all of it (players), "rotation" its rotation
+# only (Blender 4.4 and later), False none of it (as stored; Blender before 4.4).
+Upright = bool | Literal["rotation"]
 FpsLike = Fraction | int | float | str
 
 
@@ -59,7 +63,9 @@ class MediaInfo:
     origin of the frame index; None when the timestamps are unusable and frames are counted
     in decode order instead. `quarter_turns` (movies) is the counter-clockwise rotation,
     in quarter turns, that reading applies to stand the stored pictures upright (their
-    display matrix; `width` and `height` are after it; 0 when probed `upright=False`).
+    display matrix; `width` and `height` are after it; 0 when probed `upright=False`);
+    `mirrored` (movies) says reading mirrors them left to right before turning them (a
+    display matrix that flips, probed `upright=True`).
     `pixel_aspect` is the width of a pixel over its height as displayed (anamorphic or
     PAL/NTSC video: not 1). `timecode` (movies) is the first frame's SMPTE timecode as
     tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
@@ -83,6 +89,7 @@ class MediaInfo:
     pixel_aspect: Fraction = Fraction(1)
     timecode: str | None = None
     transfer: str | None = None
+    mirrored: bool = False
     tone_map: ToneMap | None = None
 
     def timecode_at(self, index: int) -> str | None:
@@ -111,13 +118,14 @@ class MediaInfo:
 # Probing
 
 
-def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: bool = True) -> MediaInfo:
+def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = True) -> MediaInfo:
     """Describe a movie file, an image, an image folder, a sequence pattern or a file list.
 
     Patterns use printf style (`shot/frame_%04d.png`) or hashes (`frame_####.png`); a path
     that exists is never read as a pattern. `fps` sets the rate of images (default 24);
     movies always report their own rate. `upright` False keeps a movie's pictures as stored,
-    its display rotation unapplied (`quarter_turns` 0), for a front end that shows them so.
+    its display matrix unapplied (`quarter_turns` 0), for a front end that shows them so;
+    "rotation" applies the matrix's rotation but not its mirror, as Blender 4.4+ shows it.
     """
     rate = _parse_fps(fps) if fps is not None else None
     if isinstance(source, list | tuple):
@@ -414,7 +422,7 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
+def _probe_movie(path: Path, upright: Upright = True) -> MediaInfo:
     container, stream = _open_movie(path)
     try:
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -426,7 +434,7 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
         start_pts, frame_count, first = _movie_timeline(path, container, stream, fps)
-        turns = _quarter_turns(first) if upright else 0  # as stored: the tag is left unapplied
+        turns, mirrored = _orientation(_display_matrix(first), upright)
         width, height = codec.width, codec.height
         aspect = Fraction(stream.sample_aspect_ratio or 1)
         if turns % 2:  # standing upright swaps the sides, and a pixel's
@@ -447,6 +455,7 @@ def _probe_movie(path: Path, upright: bool = True) -> MediaInfo:
             pixel_aspect=aspect,
             timecode=_tagged_timecode(container, stream),
             transfer=HDR_TRANSFERS.get(codec.color_trc),
+            mirrored=mirrored,
             tone_map=_tone_map(codec, first),
         )
     finally:
@@ -586,10 +595,35 @@ def _movie_timeline(
     return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first
 
 
-def _quarter_turns(frame: av.VideoFrame) -> int:
-    """The display matrix's counter-clockwise rotation, to the nearest quarter turn (0-3):
-    a phone held upright stores its pictures sideways and tags them -90 degrees."""
-    return round((frame.rotation or 0) / 90) % 4
+def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    """The frame's display matrix (FFmpeg's 3x3, 16.16 fixed point, row by row), if any."""
+    from av.sidedata.sidedata import Type
+
+    for data in frame.side_data:
+        if data.type == Type.DISPLAYMATRIX and len(bytes(data)) >= 36:
+            return struct.unpack_from("<9i", bytes(data))
+    return None
+
+
+def _orientation(matrix: Sequence[int] | None, upright: Upright) -> tuple[int, bool]:
+    """(counter-clockwise quarter turns 0-3, mirrored) that show the stored pictures as the
+    display matrix says: mirror left to right first if mirrored, then turn. A phone held
+    upright stores its pictures sideways and tags them -90 degrees. A matrix that flips
+    (its determinant negative) is a mirror and a rotation; FFmpeg's players apply both.
+    Its rotation alone, as av_display_rotation_get reads it (a plain left-right mirror reads
+    as 180 degrees), is what Blender 4.4+ shows (`upright="rotation"`; measured: 4.5.15,
+    5.0.1), to the nearest quarter turn."""
+    if matrix is None or not upright:
+        return 0, False
+    a, b, _, c, d = matrix[:5]
+    mirrored = upright != "rotation" and a * d - b * c < 0
+    if mirrored:  # the matrix is mirror-then-rotation: take the mirror off its first row
+        a, b = -a, -b
+    column_a, column_b = math.hypot(a, c), math.hypot(b, d)
+    if not column_a or not column_b:
+        return 0, False
+    degrees = -math.degrees(math.atan2(b / column_b, a / column_a))
+    return round(degrees / 90) % 4, mirrored
 
 
 def _last_pts(
@@ -651,7 +685,7 @@ def decode_range(
     info: MediaInfo | None = None,
     on_held: Callable[[int], None] | None = None,
     on_retimed: Callable[[int, bool], None] | None = None,
-    upright: bool = True,
+    upright: Upright = True,
 ) -> Iterator[np.ndarray]:
     """Yield source frames `start`..`end` (inclusive, 0-based), each exactly once, in order.
 
@@ -938,7 +972,7 @@ _AVCOL_SPC_UNSPECIFIED = 2
 
 def _to_array(frame: av.VideoFrame, out_format: str, info: MediaInfo) -> np.ndarray:
     """A decoded frame as `info` says frames are read: SDR (HDR tone-mapped), in its dtype,
-    turned as shown."""
+    mirrored and turned as shown."""
     # Untagged HD video is BT.709 by convention (players and encoders assume it); swscale
     # would otherwise use BT.601 and shift the colours.
     is_yuv = not frame.format.is_rgb and len(frame.format.components) >= 3
@@ -948,6 +982,8 @@ def _to_array(frame: av.VideoFrame, out_format: str, info: MediaInfo) -> np.ndar
         array = frame.to_ndarray(format=out_format)
     if info.tone_map is not None:
         array = info.tone_map(array, info.dtype)
+    if info.mirrored:
+        array = array[:, ::-1]
     return np.ascontiguousarray(np.rot90(array, info.quarter_turns))
 
 
