@@ -8,6 +8,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# The stage of every training's progress (a style learned from keyframes, a matte's
+# keyframes): it counts seconds of the time budget, not frames, and the sidebar fills its bar.
+TRAINING = "train"
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bpy.types import Panel
 
 from .. import compat
+from ..core.progress import TRAINING
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
@@ -176,7 +177,7 @@ def draw_progress(layout) -> None:
     p = RUN.progress
     col = layout.column(align=True)
     col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
-    if p is not None and p.stage in ("train", "shots", "track"):
+    if p is not None and p.stage in (TRAINING, "shots", "track"):
         eta = f", {_duration(p.eta_s)} left" if p.eta_s else ""
         col.progress(
             factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}"

@@ -16,6 +16,7 @@ from test_matte_cli import COUNT, pan_movie  # noqa: F401 - the fixture
 from restyle.core.errors import RestyleError
 from restyle.core.mappings.matte import Matter
 from restyle.core.mappings.matte_job import MatteJob
+from restyle.core.progress import TRAINING
 
 pytest.importorskip("torch")
 
@@ -85,7 +86,7 @@ def test_cancel_while_learning_stops_the_run_at_once(
         return result
 
     def progress(p):
-        if p.stage == "training":
+        if p.stage == TRAINING:
             token.cancel()
 
     monkeypatch.setattr(trainer, "train_style", recorded)
@@ -203,11 +204,12 @@ def test_a_keyframe_painted_in_the_output_is_never_overwritten(
 
 def test_training_progress_moves(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
     """The bar stood at 0 of the range's frames for the whole training budget; it now
-    counts the budget's seconds, as 'restyle train' does."""
+    counts the budget's seconds, as 'restyle train' does, under the same stage (the
+    sidebar drew 'training' without a filling bar)."""
     seen = []
 
     def progress(p):
-        if p.stage == "training":
+        if p.stage == TRAINING:
             seen.append((p.done, p.total))
 
     options = {"library": matte_library, "keyframes": {0: painted}, "train_seconds": 2}

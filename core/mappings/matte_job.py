@@ -22,7 +22,7 @@ from ..job import (
     finished_manifest,
     whole_number,
 )
-from ..progress import CancelToken, Progress
+from ..progress import TRAINING, CancelToken, Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
 from .matte import KeyframeCorrector, MatteCoherence, Matter, MatteSettings, read_mask, work_rgb
@@ -186,9 +186,7 @@ class MatteJob(StyleJob):
 
         def report(p: Progress) -> None:  # seconds of the budget (0 of N frames stood still)
             if progress:
-                progress(
-                    Progress(p.done, p.total, p.fps, p.eta_s, "training", "learning the keyframes")
-                )
+                progress(replace(p, stage=TRAINING, message="learning the keyframes"))
 
         cancel = getattr(self, "_cancel", None)
         corrector = KeyframeCorrector.train(

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from test_matte import BACKGROUND, HEIGHT, PERSON, WIDTH, boxes_in_frame, pan_clip
-from vse import add_images, all_strips, render, shown_frames
+from vse import add_images, all_strips, ext, render, shown_frames
 
 pytestmark = pytest.mark.blender
 
@@ -255,3 +255,38 @@ def test_person_in_one_style_over_the_background_in_another(scene, pan_strip):
     assert np.abs(seen[y0:y1, x0:x1] - alone[background.name][y0:y1, x0:x1]).mean() > 20
     (x0, y0, x1, y1), *_ = boxes_in_frame(BACKGROUND, 0)
     assert np.abs(seen[y0:y1, x0:x1] - alone[background.name][y0:y1, x0:x1]).mean() < 10
+
+
+def test_a_matte_learning_its_keyframes_fills_the_sidebar_bar(scene, pan_strip, tmp_path):
+    """The matte's training reported the stage 'training', which the sidebar drew as an
+    empty bar ('learning the keyframes…') for the whole budget; it fills as a style's
+    training does (one stage name for both, ``core.progress.TRAINING``)."""
+    pytest.importorskip("torch")
+    import bpy
+    from test_panels import CheckedLayout
+
+    matte_job, styles = ext("core.mappings.matte_job"), ext("core.styles")
+    runner, sequencer = ext("operators.runner"), ext("panels.sequencer")
+    paint = tmp_path / "keep-all.png"
+    cv2.imwrite(str(paint), np.full((HEIGHT, WIDTH), 255, np.uint8))
+    library = styles.StyleLibrary(ext("prefs").library_root(bpy.context))
+    job = matte_job.MatteJob(
+        tmp_path / "pan", tmp_path / "out", library=library, keyframes={0: paint},
+        train_seconds=1, end=0,
+    )  # fmt: skip
+    reports = []
+    job.run(progress=reports.append)
+    learning = [p for p in reports if p.message == "learning the keyframes"]
+    assert learning and learning[-1].fraction == 1.0
+    runner.RUN.status, runner.RUN.task, runner.RUN.strip = runner.RUNNING, "matte", "pan"
+    try:
+        for report in (learning[0], learning[-1]):
+            runner.RUN.progress = report
+            calls: list = []
+            sequencer.draw_progress(CheckedLayout(calls))
+            (bar,) = [c[1] for c in calls if c[0] == "progress"]
+            assert bar["factor"] == report.fraction, bar
+            assert bar["text"].startswith("learning the keyframes"), bar
+            assert not bar["text"].endswith("…"), bar  # a bar that fills, not a waiting one
+    finally:
+        runner.RUN.end(runner.IDLE, "")
