@@ -22,6 +22,7 @@ MODES = [
     ("SIMILARITY", "Similarity", "Shifts, rotation and zoom"),
     ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
 ]
+TRIPOD_BUTTON = "Tripod"  # the sidebar's button that runs this operator with tripod=True
 # The formats offered, as the one format table (core/writers.py) names them.
 FORMATS = [(i, name, text) for i, name, text, _word in ALL_FORMATS if i in ("PNG", "H264")]
 
@@ -55,12 +56,21 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         name="Strength", min=0.0, max=1.0, default=1.0, subtype="FACTOR",
         description="How much of the shake to remove",
     )  # fmt: skip
+    # Not remembered between runs from the sidebar (SKIP_SAVE): after a finished Tripod run
+    # the Stabilize menu, which does not set it, ran as Tripod again.
     tripod: BoolProperty(
-        name="Tripod", description="Keep the camera still wherever the crop allows"
+        name="Tripod",
+        description="Keep the camera still wherever the crop allows",
+        options={"SKIP_SAVE"},
     )
     output_format: EnumProperty(name="Format", items=FORMATS, default="PNG")
 
     task = "stabilize"
+
+    def resume_button(self) -> str:
+        """A Tripod run resumes from the Tripod button: the Stabilize menu runs without
+        Tripod (another settings key, another folder) and would start over."""
+        return TRIPOD_BUTTON if self.tripod else self.bl_label
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.stabilize_job import StabilizeJob

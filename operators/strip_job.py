@@ -187,15 +187,20 @@ class StripJob(ModalJob):
         return {"FINISHED"}
 
     def _cancelled_summary(self, request: Request, result) -> str:
-        """What was kept and the button that resumes: this operator's own (a Matte run
-        said 'Apply again'). A movie is written whole or not at all."""
+        """What was kept and the button that resumes (a Matte run said 'Apply again'). A
+        movie is written whole or not at all."""
         if request.movie_name:
             return "Cancelled: nothing kept (a movie cannot be resumed)"
         kept, total = len(result.frame_files), len(set(request.shown))
         return (
             f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
-            f"{self.bl_label} again to resume"
+            f"{self.resume_button()} again to resume"
         )
+
+    def resume_button(self) -> str:
+        """The button that runs this operator again with the cancelled run's settings (the
+        same output, so it resumes): as a rule, its own."""
+        return self.bl_label
 
     def _make_strip(self, request: Request):
         scene = find_scene(request.scene, request.scene_uid)

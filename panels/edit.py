@@ -6,6 +6,7 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
+from ..operators.stabilize import TRIPOD_BUTTON
 from .sequencer import RestylePanel, usable_strip
 
 
@@ -29,7 +30,7 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             row.operator_menu_enum(
                 "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
             )
-            tripod = row.operator("restyle.stabilize_strip", text="Tripod", icon="PINNED")
+            tripod = row.operator("restyle.stabilize_strip", text=TRIPOD_BUTTON, icon="PINNED")
             tripod.tripod = True
             sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
         col.operator("restyle.snap_cuts", icon="SNAP_ON")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from test_edit_tools import shaky
-from vse import add_movie, ext
+from vse import add_movie, all_strips, ext
 
 from clips import encode_clip
 
@@ -101,3 +101,37 @@ def test_a_cancelled_movie_says_nothing_is_kept(scene, clip, sequencer_area, tmp
     summary = cancelled_run("stabilize_strip", options, scene, clip, sequencer_area, monkeypatch)
     assert summary == "Cancelled: nothing kept (a movie cannot be resumed)"
     assert not list((tmp_path / "restyle").rglob("*.mp4"))
+
+
+def test_a_cancelled_tripod_run_names_tripod_and_tripod_resumes_it(
+    scene, clip, sequencer_area, tmp_path, monkeypatch, capfd
+):
+    """A Tripod run said 'Stabilize again to resume', but the Stabilize menu runs without
+    Tripod (another settings key, another folder) and starts over. The Tripod button (the
+    operator with tripod=True, the other settings as before) resumes from the kept frames."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "tripod.blend"))
+    summary = cancelled_run(
+        "stabilize_strip", {"tripod": True}, scene, clip, sequencer_area, monkeypatch
+    )
+    assert summary.endswith("; Tripod again to resume"), summary
+    kept = int(summary.removeprefix("Cancelled: ").split(" of ")[0])
+    assert 1 <= kept < 4, summary
+    monkeypatch.undo()  # no more Esc
+    runner = ext("operators.runner")
+    (source,) = [s.name for s in all_strips(scene) if s.type == "MOVIE"]
+    run = bpy.ops.restyle.stabilize_strip
+    assert run(strip=source, frame_start=1, frame_end=4, tripod=True) == {"FINISHED"}
+    assert f", {4 - kept} stabilised, {kept} reused" in runner.RUN.summary, runner.RUN.summary
+    assert run(strip=source, frame_start=1, frame_end=4) == {"FINISHED"}  # the Stabilize menu
+    assert ", 4 stabilised, 0 reused" in runner.RUN.summary, runner.RUN.summary
+
+
+def test_tripod_is_not_carried_over_to_the_stabilize_menu(restyle):
+    """Blender remembers an operator's last values for the properties a button does not set:
+    the Stabilize menu (it sets the mode only) ran as Tripod after a Tripod run."""
+    import bpy
+
+    tripod = bpy.ops.restyle.stabilize_strip.get_rna_type().properties["tripod"]
+    assert tripod.is_skip_save
