@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
 from .engines.choices import BACKENDS, DEVICES, words
-from .errors import RestyleError
+from .errors import COMMAND_LINE, RestyleError
 from .progress import CancelToken, Progress
 from .styles import StyleLibrary
 from .writers import OUTPUT_FORMATS
@@ -1031,8 +1031,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except _ParserExit as exc:  # --help, --version
         return exc.code
-    except RestyleError as exc:
-        print(f"restyle: error: {exc}", file=sys.stderr)
+    except RestyleError as exc:  # the one place the command line says an error
+        print(f"restyle: error: {exc.said(COMMAND_LINE)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("restyle: cancelled", file=sys.stderr)

@@ -1,8 +1,100 @@
-"""The one exception type users see: a one-line, actionable message, never a traceback."""
+"""The one exception type users see: a one-line, actionable message, never a traceback.
+
+A message that names a setting the user can change names it with ``setting(key)`` or
+``setting(key, value)``, never as one front end spells it, and each front end says it once,
+in its own words: the command line as its flag (``--start 5``), Python as the keyword
+(``start=5``; ``str(error)`` says this), Blender as the control's label (``Start 5``).
+``SETTINGS`` is the one table of those words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+COMMAND_LINE, PYTHON, BLENDER = "command line", "python", "blender"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting in each front end's words."""
+
+    flag: str  # the command line's option
+    keyword: str  # the jobs' field, install()'s argument
+    label: str | None = None  # the Blender control; None: Blender has none (Python's words)
+    choices: str | None = None  # whose labels Blender shows for the values: ``_value_labels``
+
+
+SETTINGS = {
+    "start": Setting("--start", "start", "Start"),
+    "end": Setting("--end", "end", "End"),
+    "format": Setting("--format", "format", "Format", choices="format"),
+    "backend": Setting("--backend", "backend", "Backend", choices="backend"),
+    "device": Setting("--device", "device", "Device", choices="device"),
+    "overwrite": Setting("--overwrite", "overwrite"),  # Blender writes a new folder instead
+    "fps": Setting("--fps", "fps"),  # Blender reads a strip at its own rate
+    "replace": Setting("--replace", "replace"),  # Blender: Replace Background, after Matte
+}
+
+_UNSET = object()
+_MARK = re.compile("\x02(\\w+)(?:\x1f([^\x03]*))?\x03")
+
+
+def setting(key: str, value: object = _UNSET) -> str:
+    """The setting ``key`` (a row of ``SETTINGS``), or ``key`` set to ``value``, marked in a
+    message for each front end to say in its own words (``RestyleError.said``)."""
+    if key not in SETTINGS:
+        raise KeyError(f"no setting {key!r} in errors.SETTINGS")  # a typo fails where written
+    if value is _UNSET:
+        return f"\x02{key}\x03"
+    return f"\x02{key}\x1f{json.dumps(value)}\x03"
+
+
+def say(text: str, front_end: str) -> str:
+    """``text`` with each setting marked by ``setting`` in ``front_end``'s words."""
+    return _MARK.sub(lambda mark: _say_setting(mark[1], mark[2], front_end), text)
+
+
+def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
+    row = SETTINGS[key]
+    value = True if encoded is None else json.loads(encoded)  # named alone: as a switch
+    if front_end == COMMAND_LINE:
+        return row.flag if value is True else f"{row.flag} {value}"
+    if front_end == BLENDER and row.label:
+        if value is True:
+            return row.label
+        if isinstance(value, str):
+            return f"{row.label} '{_value_labels(row.choices).get(value, value)}'"
+        return f"{row.label} {value}"
+    if encoded is None:
+        return row.keyword
+    return f"{row.keyword}={value!r}"
+
+
+def _value_labels(choices: str) -> dict[str, str]:
+    """Blender shows a value by its label (cpu: 'CPU', ffv1: 'FFV1 Movie'), from the one
+    table each comes from (imported here: those modules import this one)."""
+    if choices == "format":
+        from .writers import OUTPUT_FORMATS
+
+        return {f.id: f.label for f in OUTPUT_FORMATS.values()}
+    from .engines.choices import BACKENDS, DEVICES
+
+    return {c.word: c.label for c in {"backend": BACKENDS, "device": DEVICES}[choices]}
 
 
 class RestyleError(Exception):
-    """Bad input or an unusable environment; the message is shown to the user as is."""
+    """Bad input or an unusable environment; the message is shown to the user as is, its
+    settings (``setting``) in the words of the front end that shows it."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        self.neutral = str(message)  # settings still marked: what ``said`` words
+        super().__init__(say(self.neutral, PYTHON), *args)
+
+    def said(self, front_end: str) -> str:
+        """The message with its settings in ``front_end``'s words (``str()``: Python's)."""
+        return say(getattr(self, "neutral", str(self)), front_end)
 
 
 class Cancelled(RestyleError):

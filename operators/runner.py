@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from ..core.errors import RestyleError
+from ..core.errors import BLENDER, RestyleError
 from ..core.progress import CancelToken, Progress
 
 IDLE, RUNNING, FINISHED, FAILED, CANCELLED = "IDLE", "RUNNING", "FINISHED", "FAILED", "CANCELLED"
@@ -73,10 +73,10 @@ class Worker(threading.Thread):
         try:
             result = self.job.run(progress=self._progress, cancel=self.token)
         except RestyleError as exc:
-            self.events.put(("error", str(exc)))
+            self.events.put(("error", blender_message(exc)))
         except Exception as exc:  # a bug: keep Blender alive, show it, print the traceback
             traceback.print_exc()
-            self.events.put(("error", _user_message(exc)))
+            self.events.put(("error", blender_message(exc)))
         else:
             self.events.put(("done", result))
 
@@ -99,6 +99,15 @@ class Worker(threading.Thread):
                 self.progress = value
             else:
                 return kind, value
+
+
+def blender_message(exc: Exception) -> str:
+    """What Blender shows for ``exc`` (sidebar, report): a RestyleError with its settings
+    named as Blender's controls are (``Device 'CPU'``, not ``--device cpu``), else
+    ``_user_message``. Operators that catch a RestyleError say it with this too."""
+    if isinstance(exc, RestyleError):
+        return exc.said(BLENDER)
+    return _user_message(exc)
 
 
 def _user_message(exc: Exception) -> str:
