@@ -451,7 +451,7 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     max_frames = _chunk_frames(args)
     checked = job.check_settings()
     plan = plan_for(job, checked, max_frames)
-    output = job.outlook(checked)
+    output = job.outlook(checked, COMMAND_LINE)
     warnings = source_warnings(checked.info)
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "

@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from .engines import closed_on_error, encode_workers, explain, preferred_batch
-from .errors import Cancelled, RestyleError
+from .errors import PYTHON, Cancelled, RestyleError, setting
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import frame_span
 from .styles import StyleInfo, StyleLibrary
@@ -62,7 +62,7 @@ def check_0_based(start: int | None, end: int | None) -> None:
     """A negative bound is refused before the source is opened (frames count from 0)."""
     for option, frame in (("start", start), ("end", end)):
         if frame is not None and frame < 0:
-            raise RestyleError(f"frames are 0-based: --{option} is {frame}")
+            raise RestyleError(f"frames are 0-based: {setting(option)} is {frame}")
 
 
 def check_types(job) -> None:
@@ -166,11 +166,11 @@ def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, in
     last = frame_count - 1
     end = last if end is None else end
     if start > last:  # 'frame range 200..99 is outside ...' named an end the user never gave
-        raise RestyleError(f"--start {start} is past the source's last frame {last}")
+        raise RestyleError(f"{setting('start', start)} is past the source's last frame {last}")
     if end > last:
-        raise RestyleError(f"--end {end} is past the source's last frame {last}")
+        raise RestyleError(f"{setting('end', end)} is past the source's last frame {last}")
     if end < start:
-        raise RestyleError(f"--start {start} is after --end {end}")
+        raise RestyleError(f"{setting('start', start)} is after {setting('end', end)}")
     return start, end
 
 
@@ -340,9 +340,10 @@ class StyleJob:
             self.source, fps=self.fps, upright=self.upright
         )
         if self.fps is not None and info.kind == "movie":  # it would be silently ignored
+            fps = setting("fps")
             raise RestyleError(
-                f"--fps sets the rate of image sequences; {Path(info.path).name} is a movie "
-                f"and keeps its own rate ({float(info.fps):g} fps): leave --fps out"
+                f"{fps} sets the rate of image sequences; {Path(info.path).name} is a movie "
+                f"and keeps its own rate ({float(info.fps):g} fps): leave {fps} out"
             )
         start, end = self._frame_range(info)
         self._check_source(fmt, info)
@@ -359,18 +360,19 @@ class StyleJob:
         self.format = output_format(self.format).id
         return self.format
 
-    def outlook(self, plan: JobPlan) -> dict:
+    def outlook(self, plan: JobPlan, front_end: str = PYTHON) -> dict:
         """What a run of ``plan`` would do with its output, in place of ``place``'s error:
         ``outcome`` 'new', 'resume', 'finished', 'replace' (``overwrite``: frames or a movie
-        made otherwise) or 'refused' (``reason``: the run's own error, naming the fix), with
-        the frames a run would keep (``reused``), make and replace. Writes nothing."""
+        made otherwise) or 'refused' (``reason``: the run's own error, naming the fix in
+        ``front_end``'s words), with the frames a run would keep (``reused``), make and
+        replace. Writes nothing."""
         movie = output_format(self.format).movie
         record = {"path": str(self.output), "movie": movie, "outcome": "refused", "reason": None}
         record.update(reused=0, to_make=0, replaced=0)
         try:
             placed = self.place(plan)
         except RestyleError as exc:
-            return {**record, "reason": str(exc)}
+            return {**record, "reason": exc.said(front_end)}
         out = placed.output
         record["path"] = str(out)
         from .writers import lock_refusal
@@ -466,7 +468,9 @@ class StyleJob:
             numbered = bool(digits) and int(digits[-1]) > 0  # plate_v002.1001: 1001
             if not numbered or max(self.start, self.end or 0) < info.frame_count:
                 raise
-            raise RestyleError(f"{exc} (frames count from 0: {first.name} is frame 0)") from None
+            raise RestyleError(
+                f"{exc.neutral} (frames count from 0: {first.name} is frame 0)"
+            ) from None
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         files = list(info.files) if getattr(info, "files", None) else [info.path]
@@ -1078,7 +1082,9 @@ def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> No
         if out.is_dir():
             raise RestyleError(f"output {out} is a folder; give a movie file name")
         if out.exists() and not overwrite:
-            raise RestyleError(f"output {out} exists; use --overwrite to replace it")
+            raise RestyleError(
+                f"output {out} exists; use {setting('overwrite', True)} to replace it"
+            )
         check_replaceable(out)
         _check_writable(out.parent if str(out.parent) else Path("."))
         return
@@ -1093,7 +1099,7 @@ def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> No
         if old != key and not overwrite:
             raise RestyleError(
                 f"{out} holds frames made with other settings; "
-                "choose another folder or use --overwrite"
+                f"choose another folder or use {setting('overwrite', True)}"
             )
     elif any(not _ours(p.name) for p in out.iterdir()):
         raise RestyleError(

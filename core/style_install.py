@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .errors import RestyleError
+from .errors import RestyleError, setting
 
 MAX_FILES = 64  # the model files, a thumbnail, and two PNGs per keyframe (core/carry.py)
 MAX_BYTES = 128 * 1024 * 1024  # a trained style is a few MB; this leaves room, not a GB
@@ -210,7 +210,9 @@ class _NoLibrary:
 def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> None:
     """Atomically: an old style of that name is moved aside first, deleted last."""
     if target.exists() and not overwrite:
-        raise RestyleError(f"a style named '{name}' already exists; --overwrite replaces it")
+        raise RestyleError(
+            f"a style named '{name}' already exists; {setting('overwrite', True)} replaces it"
+        )
     retired = None
     if target.exists():
         retired = folder.parent / "retired"

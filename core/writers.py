@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from .errors import RestyleError
+from .errors import RestyleError, setting
 
 if TYPE_CHECKING:
     import av
@@ -150,10 +150,11 @@ def _unchosen_suffix(suffix: str, holders: list[str]) -> str:
     """Why an output suffix chooses no format, and what to give instead."""
     movies = ", ".join(f"{s} ({fmt})" for s, fmt in FORMAT_OF_SUFFIX.items())
     sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
-    needs = " or ".join(f"--format {fmt}" for fmt in holders)
+    needs = " or ".join(setting("format", fmt) for fmt in holders)
     return (
         f"cannot write '{suffix}' files{f' without {needs}' if needs else ''}: write a movie "
-        f"as {movies}, or give a folder for an image sequence ({sequences}; --format chooses)"
+        f"as {movies}, or give a folder for an image sequence ({sequences}; "
+        f"{setting('format')} chooses)"
     )
 
 

@@ -288,7 +288,7 @@ def test_every_movie_suffix_the_readme_names_chooses_its_format(suffix, tmp_path
 
 @pytest.mark.parametrize("name", ["out.avi", "OUT.AVI"])
 def test_a_suffix_only_format_writes_is_refused_naming_that_format(name, tmp_path):
-    with pytest.raises(RestyleError, match=r"cannot write '\.avi'.*--format ffv1"):
+    with pytest.raises(RestyleError, match=r"cannot write '\.avi'.*format='ffv1'"):
         format_for_output(tmp_path / name)
 
 

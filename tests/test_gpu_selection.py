@@ -241,7 +241,7 @@ def test_a_cuda_index_that_does_not_exist_is_refused_up_front(monkeypatch):
 @pytest.mark.parametrize(("word", "engine"), [("mps", "torch"), ("npu", "openvino")])
 def test_another_engines_device_names_that_engine(word, engine):
     """--backend onnx --device mps said only 'unknown device'; it names the backend to use."""
-    with pytest.raises(RestyleError, match=f"--backend {engine}"):
+    with pytest.raises(RestyleError, match=f"backend='{engine}'"):
         onnx_engine.providers_for(word)
     with pytest.raises(RestyleError, match="unknown device 'warp9'"):
         onnx_engine.providers_for("warp9")

@@ -272,7 +272,7 @@ def test_a_range_past_a_plate_numbered_from_1001_says_frames_count_from_0(tmp_pa
             cv2.imwrite(
                 str(folder / f"plate.{first + i:04d}.png"), np.full((32, 48, 3), i, np.uint8)
             )
-        for bounds, said in (({"start": 1001}, "--start 1001"), ({"end": 1004}, "--end 1004")):
+        for bounds, said in (({"start": 1001}, "start=1001"), ({"end": 1004}, "end=1004")):
             job = StyleJob(folder, tmp_path / "out", "comic-ink", **bounds)
             with pytest.raises(RestyleError) as error:
                 job.validate()

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
@@ -185,7 +185,8 @@ def _build(model: ModelFiles, backend: str, device: str, precision: str) -> Engi
         from .onnx_engine import OnnxEngine
 
         if precision == "bf16":
-            raise RestyleError("precision 'bf16' needs the torch or openvino backend (--backend)")
+            torch, openvino = setting("backend", "torch"), setting("backend", "openvino")
+            raise RestyleError(f"precision 'bf16' needs {torch} or {openvino}")
         return OnnxEngine(model.onnx, model.arch, device, precision=precision)
     if backend == "openvino":
         if not openvino_available():

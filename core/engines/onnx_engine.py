@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...models.registry import ArchSpec
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
@@ -42,9 +42,9 @@ INSTALL_HINTS = {
 
 # Device words other engines take, so --backend onnx --device mps names the engine to use.
 OTHER_BACKENDS_DEVICES = {
-    "mps": ("PyTorch", "--backend torch"),
-    "gpu": ("OpenVINO", "--backend openvino"),
-    "npu": ("OpenVINO", "--backend openvino"),
+    "mps": ("PyTorch", "torch"),
+    "gpu": ("OpenVINO", "openvino"),
+    "npu": ("OpenVINO", "openvino"),
 }
 
 
@@ -65,7 +65,8 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
         ours = f"ONNX Runtime takes auto, {', '.join(PROVIDERS)}"
         other = OTHER_BACKENDS_DEVICES.get(word)
         if other:
-            raise RestyleError(f"device '{device}' is {other[0]}'s: use {other[1]} ({ours})")
+            asked, backend = setting("device", device), setting("backend", other[1])
+            raise RestyleError(f"{asked} is {other[0]}'s: use {backend} ({ours})")
         raise RestyleError(f"unknown device '{device}': {ours}")
     if word not in available:
         hint = INSTALL_HINTS.get(word, "")
@@ -164,7 +165,8 @@ class OnnxEngine(Closing):
             label = LABELS.get(word.partition(":")[0], word)
             why = why_not_started(word.partition(":")[0])
             if device.partition(":")[0] != "auto":
-                raise RestyleError(f"{label} could not start: {why}; use --device cpu (or auto)")
+                cpu, auto = setting("device", "cpu"), setting("device", "auto")
+                raise RestyleError(f"{label} could not start: {why}; use {cpu} (or {auto})")
             notes.append(f"{label} not usable: {why}")
         else:  # every GPU provider listed failed, and this onnxruntime has no CPU provider
             raise RestyleError("ONNX Runtime could not start on any device")

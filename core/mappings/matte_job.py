@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import Cancelled, RestyleError
+from ..errors import Cancelled, RestyleError, setting
 from ..job import (
     JobPlan,
     JobResult,
@@ -58,7 +58,9 @@ class MatteJob(StyleJob):
         if self.replace is None:
             return None
         if not str(self.replace).strip():  # an unset "$BACKGROUND" must not write alpha instead
-            raise RestyleError("--replace is empty: give a picture, a clip, #RRGGBB or blur")
+            raise RestyleError(
+                f"{setting('replace')} is empty: give a picture, a clip, #RRGGBB or blur"
+            )
         return parse_background(self.replace)
 
     def _check_options(self) -> None:
@@ -74,7 +76,7 @@ class MatteJob(StyleJob):
         if background is None and not fmt.alpha:
             raise RestyleError(
                 f"{fmt.id} cannot store the matte's alpha; use png, tif, ffv1 or prores, "
-                "or --replace to composite"
+                f"or {setting('replace')} to composite"
             )
         if background is not None:
             _check_format_holds(fmt, replace(info, has_alpha=False))
