@@ -1,10 +1,13 @@
 """The streaming pipeline: decode → preprocess → infer → postprocess → encode, overlapped.
 
-Three threads joined by bounded queues keep memory flat for any clip length: a reader
+Threads joined by bounded queues keep memory flat for any clip length: a reader
 decodes and preprocesses (and prepares temporal guidance, which needs source frames only),
 the calling thread runs the network, and a finisher post-processes, applies temporal
 coherence in frame order and hands frames to the writer, which encodes on its own threads.
 With a lookahead coherence the finisher holds one styled frame until the next is styled.
+An engine that serves several calls at once (``lanes``: ONNX Runtime's CPU workers) gets
+as many inference threads, so a worker that finishes its frame starts the next batch's
+instead of waiting at the end of each batch for the slower one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .progress import CancelToken, ProgressCallback, RateMeter
 from .stylizer import Stylizer
 
 _END = object()
+_LANE_DONE = object()  # one inference lane has no more batches
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,21 @@ class _Pipeline:
     progress: ProgressCallback | None = None
     cancel: CancelToken | None = None
     depth: int = 3
+    lanes: int = 1
 
     def __post_init__(self) -> None:
         self.stats = PipelineStats()
         self.stop = threading.Event()
         self.inputs: queue.Queue = queue.Queue(maxsize=max(2, self.depth * self.batch_size))
-        self.outputs: queue.Queue = queue.Queue(maxsize=self.depth)
+        self.outputs: queue.Queue = queue.Queue(maxsize=self.depth + self.lanes - 1)
         self.meter = RateMeter(self.total)
+        self._taking = threading.Lock()  # one lane at a time takes a batch, in order
+        self._taken = 0  # batches taken so far: the next one's number
+        self._inputs_ended = False
+        self._stats_lock = threading.Lock()
+        # Batches taken and not yet finished in order: a lane far ahead of a slow one waits
+        # here instead of piling up styled frames the finisher cannot write yet.
+        self._room = threading.Semaphore(self.depth + self.lanes)
 
     @property
     def cancelled(self) -> bool:
@@ -184,25 +196,34 @@ class _Pipeline:
         rgb8 = to_rgb8(frame)
         return self.temporal.prepare(prev_source, rgb8), rgb8
 
-    # -- calling thread: batched inference ------------------------------------------------
+    # -- inference lanes (the calling thread, and one more thread per extra lane) -------------
     def infer_all(self, stages: tuple[_Stage, ...]) -> None:
+        """One lane: take the next batch, style it, hand it on numbered; the finisher puts
+        the lanes' batches back in order."""
         ended = False
         while not ended:
-            batch, ended = self._next_batch()
+            number, batch, ended = self._next_batch()
             if self.cancelled or any(stage.error for stage in stages):
                 break
-            if batch and not _put(self.outputs, self._infer(batch), self.stop):
+            if batch and not _put(self.outputs, (number, self._infer(batch)), self.stop):
                 break
-        _put(self.outputs, _END, self.stop)
+        _put(self.outputs, _LANE_DONE, self.stop)
 
-    def _next_batch(self) -> tuple[list, bool]:
+    def _next_batch(self) -> tuple[int, list, bool]:
+        """The next batch and its number (consecutive frames, taken by one lane at a time)."""
         batch: list = []
-        while len(batch) < self.batch_size:
-            item = _get(self.inputs, self.stop)
-            if item is _END:
-                return batch, True
-            batch.append(item)
-        return batch, False
+        while not self._room.acquire(timeout=0.1):
+            if self.stop.is_set():
+                return -1, batch, True
+        with self._taking:
+            number, self._taken = self._taken, self._taken + 1
+            while len(batch) < self.batch_size and not self._inputs_ended:
+                item = _get(self.inputs, self.stop)
+                if item is _END:
+                    self._inputs_ended = True
+                    break
+                batch.append(item)
+            return number, batch, self._inputs_ended
 
     def _infer(self, batch: list) -> list:
         """Same-size frames are batched; a size change (rare) runs on its own."""
@@ -214,7 +235,8 @@ class _Pipeline:
         for group in groups.values():
             t0 = time.perf_counter()
             out = self.stylizer.infer(np.stack([g[2] for g in group]))
-            self.stats.infer_seconds += time.perf_counter() - t0
+            with self._stats_lock:  # summed over the lanes: overlapping calls count twice
+                self.stats.infer_seconds += time.perf_counter() - t0
             results += [(g[0], g[1], o, *g[3:]) for g, o in zip(group, out, strict=True)]
         results.sort(key=lambda r: r[0])
         return results
@@ -225,8 +247,7 @@ class _Pipeline:
         of the stream it is finished alone, on cancel or error it is dropped (only finished
         frames are written, so a resumed run matches an uninterrupted one)."""
         held = None
-        while True:
-            item = _get(self.outputs, self.stop)
+        for item in self._batches_in_order():
             if item is _END:
                 if held is not None and not (self.cancelled or self.stop.is_set()):
                     self._write_frame(*held)
@@ -242,6 +263,28 @@ class _Pipeline:
                     held = (index, frame, styled, guide)
                 else:
                     self._write_frame(index, frame, styled, guide)
+
+    def _batches_in_order(self) -> Iterator[Any]:
+        """The lanes' batches by number, then ``_END`` once every lane is done, or at once
+        on a stop or a cancel: batches styled after it are dropped, not written (with more
+        than one lane, more of them are already under way when it comes)."""
+        early: dict[int, list] = {}
+        wanted, done = 0, 0
+        while done < self.lanes and not self.cancelled:
+            item = _get(self.outputs, self.stop)
+            if item is _END:
+                break
+            if item is _LANE_DONE:
+                done += 1
+                continue
+            early[item[0]] = item[1]
+            while wanted in early and not self.cancelled:
+                yield early.pop(wanted)
+                wanted += 1
+                self._room.release()
+        if self.cancelled:  # the lanes and the reader stop handing on too
+            self.stop.set()
+        yield _END
 
     def _restore(self, guide: Any, warm: Warm) -> None:
         """The coherence state becomes a frame an earlier run wrote."""
@@ -288,35 +331,48 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     depth: int = 3,
+    lanes: int | None = None,
 ) -> PipelineStats:
     """Style every ``(index, frame)`` and ``write`` it; returns when all are written.
 
     ``temporal`` (a ``TemporalBlender``) and ``on_frame(index, source, styled)`` (metrics)
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``
     (a cut or a gap), or restore it by yielding a ``Warm`` frame (resuming after a gap).
-    A cancel that comes as the last frame is written finds every frame done: the run
-    finished, and is not reported as cancelled ("4 of 4 frames kept").
+    ``lanes``: inference threads (default: as many as the engine serves at once).
     """
-    run = _Pipeline(stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth)
+    lanes = lanes or inference_lanes(stylizer)
+    run = _Pipeline(
+        stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth, lanes
+    )
     start = time.perf_counter()
     reader = _Stage("reader", lambda: run.read(frames), run.stop)
     finisher = _Stage("finisher", run.finish, run.stop)
+    stages = (reader, finisher)
+    extra = tuple(
+        _Stage(f"infer-{n}", lambda: run.infer_all(stages), run.stop) for n in range(1, lanes)
+    )
     with _opencv_single_threaded():
-        reader.start()
-        finisher.start()
+        for stage in stages + extra:
+            stage.start()
         try:
-            run.infer_all((reader, finisher))
+            run.infer_all(stages + extra)
             finisher.join()
         finally:
             run.stop.set()
-            reader.join()
-            finisher.join()
+            for stage in stages + extra:
+                stage.join()
             run.stats.seconds = time.perf_counter() - start
-    _raise_first_error(reader, finisher)
-    if run.cancelled and run.stats.written < total:  # after the last frame: nothing to stop
+    _raise_first_error(reader, *extra, finisher)
+    if run.cancelled:
         run.stats.cancelled = True
         raise Cancelled(f"cancelled after {run.stats.written} of {total} frames")
     return run.stats
+
+
+def inference_lanes(stylizer: Stylizer) -> int:
+    """Inference threads for this engine: as many as it serves calls at once (ONNX Runtime
+    on the CPU: one per worker session), else one."""
+    return max(1, int(getattr(getattr(stylizer, "engine", None), "lanes", 1)))
 
 
 def _raise_first_error(*stages: _Stage) -> None:

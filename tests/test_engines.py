@@ -308,3 +308,27 @@ def test_the_style_predictor_always_runs_fp32(library):
         library.builtin_file("arbitrary_predictor", ".safetensors"),
     )
     assert create_engine(model, "openvino", "cpu", "bf16").precision == "fp32"
+
+
+def test_cpu_workers_are_lanes_that_neither_spin_nor_plan_memory(library, monkeypatch):
+    """Two CPU worker sessions: the pipeline gets two inference lanes (no barrier at the end
+    of each batch), the workers yield their cores when idle, and keep the first run's arena
+    instead of allocating a memory pattern's block on the second (720p: +226 MiB each)."""
+    from restyle.core.engines import onnx_engine
+    from restyle.core.engines.onnx_engine import OnnxEngine
+
+    monkeypatch.setattr(onnx_engine, "cpu_workers", lambda threads=None: 2)
+    model = multistyle(library)
+    with OnnxEngine(model.onnx, model.arch, "cpu") as engine:
+        sessions = [engine._pool.get() for _ in range(engine.workers)]
+        assert engine.lanes == 2 and len(sessions) == 2
+        for session in sessions:
+            options = session.get_session_options()
+            assert options.enable_mem_pattern is False
+            assert options.intra_op_num_threads == 1
+            assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+            engine._pool.put(session)
+        frames = np.concatenate([smooth_frame(seed=s) for s in range(2)])
+        assert engine.run(frames, np.repeat(one_hot(3), 2, 0)).shape == frames.shape
+    with OnnxEngine(model.onnx, model.arch, "cpu", workers=1) as single:
+        assert single.lanes == 1
