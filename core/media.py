@@ -612,7 +612,7 @@ def _orientation(matrix: Sequence[int] | None, upright: Upright) -> tuple[int, b
     (its determinant negative) is a mirror and a rotation; FFmpeg's players apply both.
     Its rotation alone, as av_display_rotation_get reads it (a plain left-right mirror reads
     as 180 degrees), is what Blender 4.4+ shows (`upright="rotation"`; measured: 4.5.15,
-    5.0.1), to the nearest quarter turn."""
+    5.0.1, 5.2.3, 5.3.0), to the nearest quarter turn."""
     if matrix is None or not upright:
         return 0, False
     a, b, _, c, d = matrix[:5]

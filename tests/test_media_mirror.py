@@ -1,7 +1,8 @@
 """Movies whose display matrix mirrors them (a selfie camera, an app's flip). Players apply
 the whole matrix; Blender's movie strips (4.4 and later) apply only the rotation that
 av_display_rotation_get reads from it and ignore the mirror, so a left-right mirror shows
-turned 180 degrees (measured on bpy 4.5.15 and 5.0.1; 4.2.23 shows every movie as stored).
+turned 180 degrees (measured on bpy 4.5.15, 5.0.1, 5.2.3, 5.3.0; 4.2.23 shows every movie
+as stored).
 Restyle reads as each shows it: `upright=True` (players, the command line), "rotation"
 (Blender 4.4+), False (as stored). Tiny generated H.264 files, 4:4:4, near lossless; the
 expected pictures follow PyAV's definition of the matrix it writes (turn, then mirror)."""
@@ -68,7 +69,7 @@ def test_a_mirrored_movie_reads_as_players_show_it(tmp_path, degrees, hflip, vfl
 
 
 # (degrees, hflip, vflip) → the counter-clockwise quarter turns a Blender 4.4+ movie strip
-# showed (bpy 4.5.15 and 5.0.1, rendered): the rotation of the matrix, its mirror ignored
+# showed (bpy 4.5.15, 5.0.1, 5.2.3, 5.3.0, rendered): the matrix's rotation, no mirror
 BLENDER_SHOWS = [((0, True, False), 2), ((0, False, True), 0), ((90, True, False), 1)]
 BLENDER_SHOWS += [((-90, True, False), 3)]
 
