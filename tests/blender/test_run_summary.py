@@ -135,3 +135,29 @@ def test_tripod_is_not_carried_over_to_the_stabilize_menu(restyle):
 
     tripod = bpy.ops.restyle.stabilize_strip.get_rna_type().properties["tripod"]
     assert tripod.is_skip_save
+
+
+def test_a_matte_cancelled_as_its_last_frame_is_written_makes_its_strip(
+    scene, clip, sequencer_area, tmp_path, monkeypatch
+):
+    """Esc as the last frame finished said 'Cancelled: 4 of 4 frames kept' and made no
+    strip: every frame was done, so it is a finished run."""
+    import bpy
+
+    runner = ext("operators.runner")
+    report = runner.Worker._progress
+
+    def esc_at_the_last_frame(worker, progress):
+        report(worker, progress)
+        if progress.stage == worker.job.stage and progress.done == progress.total:
+            worker.token.cancel()
+
+    monkeypatch.setattr(runner.Worker, "_progress", esc_at_the_last_frame)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "last.blend"))
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    assert bpy.ops.restyle.matte_strip(strip=source.name, frame_start=1, frame_end=4) == {
+        "FINISHED"
+    }
+    assert runner.RUN.status == runner.FINISHED, runner.RUN.summary
+    assert "4 matted, 0 reused" in runner.RUN.summary, runner.RUN.summary
+    assert f"{source.name}.Matte" in [s.name for s in all_strips(scene)]
