@@ -187,7 +187,7 @@ def _run_one_frame(folder: Path, meta: dict, origin: Path) -> None:
         with Stylizer(info, _NoLibrary(), _cpu_onnx()) as stylizer:
             styled = stylizer.stylize(frame)
     except RestyleError as exc:
-        raise RestyleError(f"{origin}: the style does not run ({exc})") from None
+        raise RestyleError(f"{origin}: the style does not run ({exc.neutral})") from None
     except Exception as exc:  # a crafted model: any failure means "not installed"
         raise RestyleError(f"{origin}: the style does not run ({type(exc).__name__})") from None
     if styled.shape != frame.shape or styled.dtype != np.uint8:
