@@ -65,7 +65,8 @@ def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
         if value is True:
             return row.label
         if isinstance(value, str):
-            return f"{row.label} '{_value_labels(row.choices).get(value, value)}'"
+            labels = _value_labels(row.choices) if row.choices else {}
+            return f"{row.label} '{labels.get(value, value)}'"
         return f"{row.label} {value}"
     if encoded is None:
         return row.keyword
