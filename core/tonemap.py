@@ -17,7 +17,8 @@ R'G'B' (full range, 16 bits a sample) is turned into the SDR picture it stands f
 
 Per frame, numpy and OpenCV: tables for the curves (by 16-bit code, or by the square root
 of linear light), OpenCV for the 3x3 matrices and per-pixel arithmetic. A 1080p 10-bit
-frame reads in 285 ms (PQ) against 43 ms as SDR, on 2 shared AVX2 cores at load 8.
+frame of real footage reads in 160 ms as PQ (277 ms with half its pixels outside BT.709)
+against 41 ms as SDR, on 2 shared AVX2 cores at load 8.
 """
 
 from __future__ import annotations
@@ -173,10 +174,26 @@ class ToneMap:
         return _gain_table(float(peak))[_sqrt_index(brightest_nits, 10000)]
 
 
+_GAMUT_SLACK = 1e-3  # linear light: closer to 0-1 is clipped when coded (no visible change)
+
+
 def _into_gamut(light: np.ndarray, luma: np.ndarray) -> np.ndarray:
     """Linear RGB with components below 0 or above 1 moved towards its own luminance
     (clipped to 0-1) just far enough to fit: hue and luminance keep, saturation gives.
-    Dense (a BT.2020 picture has many pixels a hair outside BT.709), by planes."""
+    Only the pixels outside are fitted when they are few (natural pictures), all at once
+    when they are many; a hair outside is left for the coding to clip."""
+    outside = cv2.inRange(light, (-_GAMUT_SLACK,) * 3, (1 + _GAMUT_SLACK,) * 3) == 0
+    count = int(np.count_nonzero(outside))
+    if count == 0:
+        return light
+    if count > light.shape[0] * light.shape[1] // 8:
+        return _fitted(light, luma)
+    light[outside] = _fitted(light[outside][:, None, :], luma)[:, 0]
+    return light
+
+
+def _fitted(light: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """`_into_gamut`'s fit of every pixel of an HxWx3 picture, by planes."""
     tiny = np.float32(1e-7)
     luminance = cv2.transform(light, luma[None])
     np.clip(luminance, 0, 1, out=luminance)
@@ -188,4 +205,4 @@ def _into_gamut(light: np.ndarray, luma: np.ndarray) -> np.ndarray:
     np.minimum(keep, (1 - luminance + tiny) / (high - luminance + tiny), out=keep)
     rest = luminance * (1 - keep)
     fitted = cv2.add(cv2.multiply(light, cv2.merge([keep] * 3)), cv2.merge([rest] * 3))
-    return cv2.min(cv2.max(fitted, (0.0,) * 4), (1.0,) * 4)
+    return np.clip(fitted.reshape(light.shape), 0, 1, out=fitted.reshape(light.shape))
