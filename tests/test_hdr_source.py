@@ -220,3 +220,17 @@ def test_sdr_movies_read_exactly_as_before(tmp_path, pix_fmt, out_format):
         expected = [f.to_ndarray(format=out_format) for f in container.decode(video=0)]
     read = list(decode_range(path, 0, 2))
     assert all(np.array_equal(a, b) for a, b in zip(read, expected, strict=True))
+
+
+def test_the_tone_map_keeps_alpha_and_codes_8_bit_sources_in_8_bits():
+    """An 8-bit HDR source (rare) reads as uint8; an alpha channel passes through."""
+    from restyle.core.tonemap import ToneMap
+
+    rgba = np.zeros((2, 3, 4), np.uint16)
+    rgba[..., :3] = round(pq_signal(SDR_WHITE) * 65535)
+    rgba[..., 3] = [[0, 32768, 65535]] * 2
+    deep, shallow = ToneMap(PQ)(rgba, np.uint16), ToneMap(PQ)(rgba, np.uint8)
+    assert (deep.dtype, shallow.dtype) == (np.uint16, np.uint8)
+    assert np.array_equal(deep[..., 3], rgba[..., 3])
+    assert np.array_equal(shallow[..., 3], [[0, 128, 255]] * 2)
+    assert abs(int(shallow[0, 0, 0]) - round(int(deep[0, 0, 0]) / 257)) <= 1
