@@ -234,3 +234,12 @@ def test_the_tone_map_keeps_alpha_and_codes_8_bit_sources_in_8_bits():
     assert np.array_equal(deep[..., 3], rgba[..., 3])
     assert np.array_equal(shallow[..., 3], [[0, 128, 255]] * 2)
     assert abs(int(shallow[0, 0, 0]) - round(int(deep[0, 0, 0]) / 257)) <= 1
+
+
+def test_the_mastering_displays_peak_stands_in_for_a_missing_max_cll(tmp_path):
+    display = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(20000000,50)"
+    patches = grey_patches([SDR_WHITE])
+    source = coded_movie(tmp_path / "mastered.mkv", patches, PQ, x265=f"master-display={display}")
+    assert probe(source).tone_map.peak_nits == 2000  # L: max in 0.0001 nits
+    plain = coded_movie(tmp_path / "plain.mkv", patches, PQ, x265="info=0")
+    assert probe(plain).tone_map.peak_nits == 1000
