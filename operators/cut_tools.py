@@ -22,6 +22,7 @@ from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, s
 from ..core.errors import RestyleError
 from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator
+from .runner import blender_message, report_error
 from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
@@ -72,7 +73,7 @@ class CutTool(SequencerOperator):
         try:
             self.apply_plan(scene, plan)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         lines = describe(plan)
         for line in lines:
@@ -89,7 +90,7 @@ class CutTool(SequencerOperator):
             self._skipped = []
             self._plan = self.make_plan(scene)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return False
         return True
 
@@ -150,7 +151,7 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
                     right, edit, self.distance
                 )
             except RestyleError as exc:
-                skipped.setdefault(f"{edit.left}'/'{edit.right}", str(exc))
+                skipped.setdefault(f"{edit.left}'/'{edit.right}", blender_message(exc))
                 continue
             snap = snap_plan(edit, boundaries, self.distance)
             if snap is not None:
@@ -228,7 +229,7 @@ def _readable(scene, strip, skipped: dict[str, str]) -> StripSource | None:
     try:
         return read_strip(scene, strip)
     except RestyleError as exc:
-        skipped[strip.name] = str(exc)
+        skipped[strip.name] = blender_message(exc)
         return None
 
 

@@ -41,7 +41,7 @@ from ..props import (
 )
 from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
-from .runner import CANCELLED, FAILED, FINISHED, RUN
+from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     SUPPORTED,
     StripSource,
@@ -478,7 +478,7 @@ class RESTYLE_OT_keyframe_remove(KeyframeOperator, Operator):
         try:
             index = self.selected(scene)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         strip = scene.sequence_editor.active_strip
         frame = settings.keyframes[index].frame
@@ -506,7 +506,7 @@ class RESTYLE_OT_keyframe_jump(KeyframeOperator, Operator):
         try:
             index = self.selected(scene)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         strip = scene.sequence_editor.active_strip
         scene.frame_set(scene.restyle.keyframes[index].scene_frame(strip))
@@ -650,7 +650,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         try:
             written, kept, folder, unsaved = self.export(context)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         message = f"{len(written)} keyframe(s) exported to {folder}"
         if kept:

@@ -19,6 +19,7 @@ from .. import compat
 from ..core.errors import RestyleError
 from .modal_job import JobRequest, SequencerOperator
 from .output_strip import free_channel
+from .runner import report_error
 from .strip_job import Request, StripJob
 from .strip_source import container_strips, find_strip
 
@@ -96,7 +97,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         try:
             strip = self._replace(compat.sequencer_scene(context))
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         self.report({"INFO"}, f"Restyle: '{strip.name}' is the new background")
         return {"FINISHED"}

@@ -14,7 +14,7 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
-from .runner import CANCELLED, FAILED, RUN, Worker
+from .runner import CANCELLED, FAILED, RUN, Worker, report_error
 
 
 @dataclass
@@ -75,7 +75,7 @@ class ModalJob(SequencerOperator):
         try:
             request = self.prepare(context)
         except RestyleError as exc:
-            self.report({"ERROR"}, str(exc))
+            report_error(self, exc)
             return {"CANCELLED"}
         done = self.shortcut(context, request)
         if done is not None:

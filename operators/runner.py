@@ -104,10 +104,19 @@ class Worker(threading.Thread):
 def blender_message(exc: Exception) -> str:
     """What Blender shows for ``exc`` (sidebar, report): a RestyleError with its settings
     named as Blender's controls are (``Device 'CPU'``, not ``--device cpu``), else
-    ``_user_message``. Operators that catch a RestyleError say it with this too."""
+    ``_user_message``. Operators that catch a RestyleError say it with this too
+    (``report_error``)."""
     if isinstance(exc, RestyleError):
         return exc.said(BLENDER)
     return _user_message(exc)
+
+
+def report_error(operator, exc: Exception) -> str:
+    """Report ``exc`` on ``operator`` in Blender's words (``blender_message``), the one way
+    an operator says an error it caught; returns those words for a summary or a dialog."""
+    message = blender_message(exc)
+    operator.report({"ERROR"}, message)
+    return message
 
 
 def _user_message(exc: Exception) -> str:

@@ -21,7 +21,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
-from .runner import CANCELLED, FAILED, FINISHED, RUN
+from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     StripSource,
     container_strips,
@@ -161,8 +161,7 @@ class StripJob(ModalJob):
         try:
             strip = self._make_strip(request)
         except RestyleError as exc:
-            RUN.end(FAILED, f"Failed: {exc}")
-            self.report({"ERROR"}, str(exc))
+            RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
         summary = (
             f"{strip.name}: frames {frame_span(request.first, request.last)}, "

@@ -180,3 +180,58 @@ def test_no_shared_code_names_a_flag_in_an_error():
         for where in flag_naming_raises(path)
     }
     assert named <= NOT_YET, f"name these with errors.setting(): {sorted(named - NOT_YET)}"
+
+
+# Add-on code that says a caught RestyleError in Python's words, owned by others: the GPU
+# pack's plan (the lead's gpu_support.py; its errors name no setting today).
+SAID_AS_PYTHON = {
+    ("gpu_support.py", "RESTYLE_OT_install_gpu.execute"),
+    ("gpu_support.py", "draw"),
+}
+
+
+def python_worded_catches(path: Path) -> set[str]:
+    """The functions of ``path`` that catch a RestyleError and say it as ``str(exc)`` or
+    ``f"{exc}"`` (Python's wording) rather than through runner.blender_message."""
+    found: set[str] = set()
+
+    def catches_ours(handler: ast.ExceptHandler) -> bool:
+        return handler.name is not None and any(
+            getattr(n, "id", None) == "RestyleError" for n in ast.walk(handler.type)
+        )
+
+    def said_raw(node: ast.AST, name: str) -> bool:
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "str":
+            return any(getattr(a, "id", None) == name for a in node.args)
+        return isinstance(node, ast.FormattedValue) and getattr(node.value, "id", None) == name
+
+    def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope = (*scope, node.name)
+        if isinstance(node, ast.ExceptHandler) and catches_ours(node):
+            body = [n for statement in node.body for n in ast.walk(statement)]
+            if any(said_raw(n, node.name) for n in body):
+                found.add(".".join(scope))
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), ())
+    return found
+
+
+def test_blender_says_every_error_it_catches_in_its_own_words():
+    """An operator's refusal in prepare() (job.validate()) said 'end=11' where the sidebar
+    says 'End': every add-on module says a caught RestyleError with blender_message."""
+    files = [
+        *ROOT.glob("*.py"),
+        *(ROOT / "operators").glob("*.py"),
+        *(ROOT / "panels").glob("*.py"),
+    ]
+    raw = {
+        (str(path.relative_to(ROOT)), where)
+        for path in sorted(files)
+        for where in python_worded_catches(path)
+    }
+    assert raw <= SAID_AS_PYTHON, (
+        f"say these with runner.report_error: {sorted(raw - SAID_AS_PYTHON)}"
+    )

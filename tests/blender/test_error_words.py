@@ -48,3 +48,30 @@ def test_an_engine_error_from_a_run_names_blenders_controls(
     assert "Device 'Metal' is PyTorch's: use Backend 'PyTorch'" in said
     assert "--" not in said
     assert sorted(all_strips(scene).keys()) == names
+
+
+def test_a_refusal_before_the_run_names_blenders_controls(
+    scene, sequencer_area, tmp_path, restyle, monkeypatch
+):
+    """Apply's checks before anything runs (``prepare``) are said in the sidebar's words
+    too: a movie re-rendered shorter as Apply checks it is refused with 'End 11', not a
+    script's 'end=11' (the operator reported ``str(error)``)."""
+    import bpy
+
+    clip = make_index_clip(tmp_path / "clip.mp4", 12, SIZE, fps=24, gop=6)
+    movie = add_movie(scene, sequencer_area, clip, frame_start=1)
+    names = sorted(all_strips(scene).keys())
+    job_class = ext("core.job").StyleJob
+    validate = job_class.validate
+
+    def shortened_then_validated(job):
+        make_index_clip(clip, 6, SIZE, fps=24, gop=6)  # the strip was read at 12 frames
+        return validate(job)
+
+    monkeypatch.setattr(job_class, "validate", shortened_then_validated)
+    with pytest.raises(RuntimeError) as error:
+        bpy.ops.restyle.apply_style(strip=movie.name, style="starry-swirls")
+    said = str(error.value)
+    assert "End 11 is past the source's last frame 5" in said
+    assert "--" not in said and "=" not in said
+    assert sorted(all_strips(scene).keys()) == names
