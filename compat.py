@@ -35,6 +35,10 @@ from .core.strip_frames import playback_factor
 # 48x64 on 4.4.0, 4.5.15 LTS, 5.0.1 (bpy), 5.2 and 5.3. Jobs read movies as the strip shows
 # them (core.media.probe's ``upright``), so a styled strip lies exactly over its source.
 MOVIE_STRIPS_SHOW_ROTATION = bpy.app.version >= (4, 4, 0)
+# How a movie strip applies a display matrix, as core.media.probe's ``upright``: 4.4+ its
+# rotation only, ignoring a mirror (a left-right mirror shows turned 180 degrees; rendered
+# on 4.5.15, 5.0.1, 5.2.3, 5.3.0), before 4.4 none of it.
+MOVIE_STRIPS_UPRIGHT = "rotation" if MOVIE_STRIPS_SHOW_ROTATION else False
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
 STRIP_TIMING = {

@@ -354,8 +354,12 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "fps": args.fps,
         "overwrite": args.overwrite,
         "audio": args.audio,
-        "upright": not args.as_stored,
+        "upright": UPRIGHT_OF_FLAG[args.upright],
     }
+
+
+# How a movie's display matrix is applied on reading: flag → core.media.probe's ``upright``.
+UPRIGHT_OF_FLAG = {"upright": True, "rotation-only": "rotation", "as-stored": False}
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
@@ -727,11 +731,23 @@ def _frame_job_options() -> argparse.ArgumentParser:
         help="a movie output carries the movie source's sound for the frames written "
         "(default: on; image sequences have none)",
     )
-    p.add_argument(
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
         "--as-stored",
-        action="store_true",
+        dest="upright",
+        action="store_const",
+        const="as-stored",
+        default="upright",
         help="read a movie's pictures as stored, its display rotation (phone footage) "
         "unapplied, as Blender before 4.4 shows them (default: upright, as players show them)",
+    )
+    shown.add_argument(
+        "--rotation-only",
+        dest="upright",
+        action="store_const",
+        const="rotation-only",
+        help="apply a movie's display rotation but not its mirror, as Blender 4.4 and later "
+        "show them",
     )
     return p
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from .writers import (
     output_format,
     remove_stale_scratch,
 )
+
+if TYPE_CHECKING:
+    from .media import Upright
 
 MANIFEST = ".restyle.json"
 FRAME_NAME = "{index:06d}"
@@ -120,7 +123,16 @@ def _text(name: str, value) -> str:
     raise RestyleError(f"{name} must be text, got {value!r}")
 
 
-_COERCE = {"int": whole_number, "float": _real, "bool": _flag, "str": _text}
+def _upright(name: str, value) -> Upright:
+    if value == "rotation":
+        return "rotation"
+    try:
+        return _flag(name, value)
+    except RestyleError:
+        raise RestyleError(f"{name} must be True, False or 'rotation', got {value!r}") from None
+
+
+_COERCE = {"int": whole_number, "float": _real, "bool": _flag, "str": _text, "Upright": _upright}
 
 
 def _check_paths(job) -> None:
@@ -248,9 +260,10 @@ class StyleJob:
     # A movie output carries the source's sound for exactly the frames written (a movie
     # source with an audio stream; image sequences have no sound).
     audio: bool = True
-    # A movie's display rotation (phone footage) is applied on reading, as players show it;
-    # False reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
-    upright: bool = True
+    # A movie's display matrix (phone footage) is applied on reading, as players show it;
+    # "rotation" applies its rotation but not its mirror, as Blender 4.4+ shows it, and False
+    # reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
+    upright: Upright = True
 
     # What the job does to each frame: its progress's stage while it writes frames (the
     # command line's bar, Blender's progress line), and the run summaries' verb.
@@ -502,6 +515,11 @@ class StyleJob:
                 record["cuts"] = sorted(self.cuts)
         if getattr(info, "quarter_turns", 0):  # turned on reading: frames made as stored differ
             record["upright"] = info.quarter_turns
+        if getattr(info, "mirrored", False):  # mirrored on reading (players' view)
+            record["mirrored"] = True
+        tone_map = getattr(info, "tone_map", None)  # HDR: frames styled as if SDR differ
+        if tone_map is not None:
+            record["tone_map"] = [tone_map.transfer, tone_map.peak_nits]
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------

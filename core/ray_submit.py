@@ -78,6 +78,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--no-audio")
     if not job.upright:  # as this Blender shows a phone movie (compat.py): its shape, its key
         args.append("--as-stored")
+    elif job.upright == "rotation":  # Blender 4.4+: the rotation, not the mirror
+        args.append("--rotation-only")
     if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
         args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]

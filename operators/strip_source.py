@@ -161,7 +161,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         metas=metas,
         timing=timing,
         frame_count=frame_count,
-        upright=compat.MOVIE_STRIPS_SHOW_ROTATION,
+        upright=compat.MOVIE_STRIPS_UPRIGHT,
     )
 
 

@@ -71,3 +71,26 @@ def test_a_library_folder_and_a_format_left_to_the_output_are_submitted(tmp_path
     assert command[command.index("--format") + 1] == "png"
     ray = job_read_back(command[3:], monkeypatch)
     assert (ray.format, ray.library.root) == ("png", styles)
+
+
+def test_a_mirrored_movie_read_as_blender_shows_it_is_submitted_so(tmp_path, library, monkeypatch):
+    """Blender 4.4+ applies a movie's rotation but not its mirror (upright="rotation"); the
+    submitted command read it mirrored, as players show it: other pictures, another key."""
+    from test_media_mirror import mirrored_movie
+
+    source = mirrored_movie(tmp_path / "selfie.mp4", 0, hflip=True, vflip=False)
+    job = StyleJob(source, tmp_path / "out", "comic-ink", library=library, upright="rotation")
+    local = job.validate()
+    command = stylize_command(job)
+    assert "--rotation-only" in command and "--as-stored" not in command
+    ray = job_read_back(command[3:], monkeypatch)
+    assert ray.upright == "rotation"
+    assert ray.validate().key == local.key
+    players = StyleJob(source, tmp_path / "out", "comic-ink", library=library)
+    assert players.validate().key != local.key
+
+
+def test_as_stored_and_rotation_only_cannot_both_be_given(tmp_path, capsys):
+    argv = ["stylize", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--as-stored"]
+    assert cli.main([*argv, "--rotation-only"]) == 2
+    assert "not allowed with" in capsys.readouterr().err
