@@ -14,7 +14,11 @@ The CPU may be shared with other work: compare the ratios (measured in the same 
 not the absolute figures, across runs.
 
     .venv/bin/python benchmarks/bench_stylize.py [--sizes 640x360,1280x720,1920x1080]
-        [--frames 12] [--repeats 2] [--engines auto,onnx]
+        [--frames 12] [--repeats 2] [--engines auto,onnx] [--against REV]
+
+``--against REV`` also runs `restyle stylize` from that git revision of this repository
+(exported to a temporary folder), default engine, with and without coherence, in the same
+rounds: a change's before and after under the same load.
 """
 
 from __future__ import annotations
@@ -110,14 +114,34 @@ def bare_model(library, clip: Path, frames: int, backend: str):
     return len(inputs) / (time.perf_counter() - t0), stylizer.engine
 
 
-def restyle_run(library_root: Path, clip: Path, out: Path, backend: str, temporal: float):
+def export_revision(rev: str, work: Path) -> Path:
+    """A folder whose ``restyle`` package is revision ``rev`` of this repository."""
+    root = work / f"code-{rev}"
+    (root / "restyle").mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", rev], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root / "restyle")], input=archive, check=True)
+    return root
+
+
+def restyle_run(
+    library_root: Path,
+    clip: Path,
+    out: Path,
+    backend: str,
+    temporal: float,
+    code: Path | None = None,
+):
+    """One `restyle stylize` run; ``code``: a folder holding another version's package."""
     if out.exists():
         out.unlink()
     cmd = [sys.executable, "-m", "restyle.core.cli", "stylize", str(clip), "-o", str(out)]
     cmd += ["-s", STYLE_ID, "--temporal", str(temporal), "--backend", backend, "--json"]
     cmd += ["--library", str(library_root)]
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None  # before the editable one
     t0 = time.perf_counter()
-    proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True)
+    proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"restyle stylize failed: {proc.stderr.strip()[-300:]}")
@@ -151,15 +175,19 @@ def one_size(library, work: Path, size: str, args) -> None:
     clip = work / f"clip-{size}.mp4"
     make_sample_clip(clip, (w, h), frames_per_shot=frames, shots=1)
     engines = args.engines.split(",")
-    configs = [(e, 0.0) for e in engines] + [(engines[0], 0.5)]
+    configs: list[tuple] = [(e, 0.0) for e in engines] + [(engines[0], 0.5)]
+    if args.against:
+        configs += [(engines[0], t, args.against) for t in (0.0, 0.5)]
     walls: dict = {c: [] for c in configs}
     fps: dict = {c: [] for c in configs}
     peaks: dict = {c: [] for c in configs}
     peer, bare = [], {e: [] for e in ("onnx", "openvino")}
     engine_line: dict = {}
-    for _ in range(args.repeats):
+    for n in range(args.repeats):
+        print(f"  {size} round {n + 1}: load average {os.getloadavg()[0]:.1f}", flush=True)
         for c in configs:
-            r = restyle_run(library.root, clip, work / f"out-{size}.mp4", *c)
+            code = args.code.get(c[2]) if len(c) > 2 else None
+            r = restyle_run(library.root, clip, work / f"out-{size}.mp4", *c[:2], code)
             walls[c].append(r["wall"])
             fps[c].append(r["fps"])
             peaks[c].append(r["peak_mib"])
@@ -189,8 +217,9 @@ def one_size(library, work: Path, size: str, args) -> None:
     for c in configs:
         wall = med(walls[c])
         vs = f"   {med(peer) / wall:4.2f}x the peer" if have_peer else ""
+        label = f"{c[0]}@{c[2]}" if len(c) > 2 else c[0]
         print(
-            f"  restyle {c[0]:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
+            f"  restyle {label:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
             f"({med(fps[c]):5.2f} in the pipeline, peak {med(peaks[c]):5.0f} MiB){vs}"
         )
     if have_peer:
@@ -205,6 +234,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=12, help="frames per clip at 720p")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--engines", default="auto,onnx", help="restyle backends, default first")
+    parser.add_argument("--against", help="also run this git revision's restyle (before/after)")
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -216,6 +246,7 @@ def main() -> None:
     install_builtins(library.builtin_dir)
     print(f"cores: {len(os.sched_getaffinity(0))}, CPU features: {feature_summary()}")
     print(f"style: {STYLE_ID} (peer style {PEER_STYLE}); CPU shared: read the ratios")
+    args.code = {args.against: export_revision(args.against, work)} if args.against else {}
     try:
         for size in args.sizes.split(","):
             one_size(library, work, size, args)
