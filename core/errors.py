@@ -2,9 +2,9 @@
 
 A message that names a setting the user can change names it with ``setting(key)`` or
 ``setting(key, value)``, never as one front end spells it, and each front end says it once,
-in its own words: the command line as its flag (``--start 5``), Python as the keyword
-(``start=5``; ``str(error)`` says this), Blender as the control's label (``Start 5``).
-``SETTINGS`` is the one table of those words.
+in its own words: the command line as its flag (``--format ffv1``), Python as the keyword
+(``format='ffv1'``; ``str(error)`` says this), Blender as the control's label (``Format 'FFV1
+Movie'``). ``SETTINGS`` is the one table of those words.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ class Setting:
     keyword: str  # the jobs' field, install()'s argument
     label: str | None = None  # the Blender control; None: Blender has none (Python's words)
     choices: str | None = None  # whose labels Blender shows for the values: ``_value_labels``
+    words: str | None = None  # Blender's words where no control holds the value (``label`` None)
 
 
 SETTINGS = {
-    "start": Setting("--start", "start", "Start"),
-    "end": Setting("--end", "end", "End"),
+    # The job's 0-based source indices; the sidebar's Start/End hold scene frames
+    "start": Setting("--start", "start", words="first source frame"),
+    "end": Setting("--end", "end", words="last source frame"),
     "format": Setting("--format", "format", "Format", choices="format"),
     "backend": Setting("--backend", "backend", "Backend", choices="backend"),
     "device": Setting("--device", "device", "Device", choices="device"),
@@ -68,6 +70,8 @@ def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
             labels = _value_labels(row.choices) if row.choices else {}
             return f"{row.label} '{labels.get(value, value)}'"
         return f"{row.label} {value}"
+    if front_end == BLENDER and row.words:
+        return row.words if value is True else f"{row.words} {value}"
     if encoded is None:
         return row.keyword
     return f"{row.keyword}={value!r}"

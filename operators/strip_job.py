@@ -18,7 +18,7 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..core.strip_frames import frame_span
+from ..core.strip_frames import frame_span, source_frames
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
@@ -105,13 +105,16 @@ class StripJob(ModalJob):
         scene = compat.sequencer_scene(context)
         if scene is None or scene.sequence_editor is None:
             raise RestyleError("no sequencer scene")
-        source = read_strip(scene, find_strip(scene, self.strip))
+        strip = find_strip(scene, self.strip)
+        source = read_strip(scene, strip)
         first, last = requested_range(self, source, scene.restyle)
         try:
-            shown = source.frames(first, last)
+            wanted = source_frames(source.timing, first, last)
         except ValueError:
             raise RestyleError(f"'{source.name}' has no frames to show") from None
-        return scene, Span(scene.name, source, first, last, shown, scene.session_uid)
+        if max(wanted) >= source.frame_count:
+            raise RestyleError(_file_shorter(strip, source))
+        return scene, Span(scene.name, source, first, last, wanted, scene.session_uid)
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
         """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
@@ -237,6 +240,20 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
+
+
+def _file_shorter(strip, source: StripSource) -> str:
+    """Why a strip whose file was re-rendered shorter is refused, in the strip's terms: the
+    frames Blender loaded it with, not the job's source indices (its sidebar never held them)."""
+    loaded = (
+        compat.strip_get(strip, "content_trim_start")
+        + source.timing.length
+        + compat.strip_get(strip, "content_trim_end")
+    )
+    return (
+        f"'{source.name}' shows {loaded} frames but its file now has {source.frame_count}: "
+        "reload it (Strip > Inputs > Reload Strips and Adjust Length) or trim it"
+    )
 
 
 def _reused_movie(request: Request):

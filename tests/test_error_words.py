@@ -33,7 +33,7 @@ def test_a_range_error_names_the_bounds_in_each_front_ends_words(
     error = refusal(job.validate)
     assert str(error) == "start=9 is after end=4"
     assert error.said(COMMAND_LINE) == "--start 9 is after --end 4"
-    assert blender_message(error) == "Start 9 is after End 4"
+    assert blender_message(error) == "first source frame 9 is after last source frame 4"
     argv = ["stylize", str(index_clip_h264), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
     assert main([*argv, "--start", "9", "--end", "4", "--library", str(library.root)]) == 2
     assert capsys.readouterr().err == "restyle: error: --start 9 is after --end 4\n"

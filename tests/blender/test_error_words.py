@@ -4,7 +4,7 @@ never as the command line's flags ('--backend torch')."""
 from __future__ import annotations
 
 import pytest
-from vse import SIZE, add_movie, all_strips, ext
+from vse import SIZE, add_movie, all_strips, ext, sequencer_override
 
 from clips import make_index_clip
 
@@ -50,12 +50,47 @@ def test_an_engine_error_from_a_run_names_blenders_controls(
     assert sorted(all_strips(scene).keys()) == names
 
 
-def test_a_refusal_before_the_run_names_blenders_controls(
+def test_a_strip_whose_file_is_now_shorter_is_refused_in_the_strips_terms(
+    scene, sequencer_area, tmp_path, restyle
+):
+    """A movie re-rendered shorter under its strip: Apply says what the strip shows against
+    what the file holds and how to reload it (Blender's own menu), instead of the job's
+    0-based source index as if the End control held it ('End 11'), or styling the file's
+    last frame over and over. After that reload, Apply styles the strip."""
+    import inspect
+
+    import bpy
+
+    clip = make_index_clip(tmp_path / "clip.mp4", 12, SIZE, fps=24, gop=6)
+    movie = add_movie(scene, sequencer_area, clip, frame_start=1)
+    make_index_clip(clip, 6, SIZE, fps=24, gop=6)  # the strip was read at 12 frames
+    names = sorted(all_strips(scene).keys())
+    with pytest.raises(RuntimeError) as error:
+        bpy.ops.restyle.apply_style(strip=movie.name, style="starry-swirls")
+    said = str(error.value)
+    menu = "Strip > Inputs > Reload Strips and Adjust Length"
+    assert f"'{movie.name}' shows 12 frames but its file now has 6: reload it ({menu})" in said
+    assert "End" not in said and "11" not in said
+    assert sorted(all_strips(scene).keys()) == names
+
+    inputs = bpy.types.SEQUENCER_MT_strip_input  # the menu the message names, as named
+    assert inputs.bl_label == "Inputs"
+    assert '"SEQUENCER_MT_strip_input"' in inspect.getsource(bpy.types.SEQUENCER_MT_strip.draw)
+    assert 'text="Reload Strips and Adjust Length").adjust_length' in inspect.getsource(inputs.draw)
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.sequencer.reload(adjust_length=True) == {"FINISHED"}
+    assert bpy.ops.restyle.apply_style(strip=movie.name, style="starry-swirls") == {"FINISHED"}
+    (styled,) = set(all_strips(scene).keys()) - set(names)
+    assert all_strips(scene)[styled].frame_final_duration == 6
+
+
+def test_a_file_shortened_after_the_check_names_no_control(
     scene, sequencer_area, tmp_path, restyle, monkeypatch
 ):
-    """Apply's checks before anything runs (``prepare``) are said in the sidebar's words
-    too: a movie re-rendered shorter as Apply checks it is refused with 'End 11', not a
-    script's 'end=11' (the operator reported ``str(error)``)."""
+    """Apply's checks before anything runs (``prepare``) are said in Blender's words: a
+    movie re-rendered shorter as Apply checks it is refused by the job's source indices,
+    said as such ('last source frame 11'), never as a control ('End 11': the sidebar's End
+    holds a scene frame) nor a script's 'end=11' (the operator reported ``str(error)``)."""
     import bpy
 
     clip = make_index_clip(tmp_path / "clip.mp4", 12, SIZE, fps=24, gop=6)
@@ -72,6 +107,6 @@ def test_a_refusal_before_the_run_names_blenders_controls(
     with pytest.raises(RuntimeError) as error:
         bpy.ops.restyle.apply_style(strip=movie.name, style="starry-swirls")
     said = str(error.value)
-    assert "End 11 is past the source's last frame 5" in said
-    assert "--" not in said and "=" not in said
+    assert "last source frame 11 is past the source's last frame 5" in said
+    assert "End" not in said and "--" not in said and "=" not in said
     assert sorted(all_strips(scene).keys()) == names
