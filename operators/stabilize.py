@@ -23,6 +23,17 @@ MODES = [
     ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
 ]
 TRIPOD_BUTTON = "Tripod"  # the sidebar's button that runs this operator with tripod=True
+DEFAULTS = {
+    "mode": "SIMILARITY",
+    "smoothness": 0.7,
+    "crop": 0.1,
+    "strength": 1.0,
+    "output_format": "PNG",
+}
+# Everything a Tripod run depends on, set by its button: a setting a button leaves unset
+# takes Blender's remembered value, so a mode picked from the Stabilize menu between a
+# cancel and Tripod changed the settings key and Tripod started over instead of resuming.
+TRIPOD_SETTINGS = {**DEFAULTS, "tripod": True}
 # The formats offered, as the one format table (core/writers.py) names them.
 FORMATS = [(i, name, text) for i, name, text, _word in ALL_FORMATS if i in ("PNG", "H264")]
 
@@ -35,12 +46,12 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     bl_options = {"UNDO"}
 
     strip: StringProperty(name="Strip", description="Strip to steady (empty: the active strip)")
-    mode: EnumProperty(name="Mode", items=MODES, default="SIMILARITY")
+    mode: EnumProperty(name="Mode", items=MODES, default=DEFAULTS["mode"])
     smoothness: FloatProperty(
         name="Smoothness",
         min=0.0,
         max=1.0,
-        default=0.7,
+        default=DEFAULTS["smoothness"],
         subtype="FACTOR",
         description="How far the steadied camera may drift from the real one",
     )
@@ -48,12 +59,12 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         name="Crop",
         min=0.0,
         max=0.5,
-        default=0.1,
+        default=DEFAULTS["crop"],
         subtype="FACTOR",
         description="The most of the width and height cropped away (no empty border shows)",
     )
     strength: FloatProperty(
-        name="Strength", min=0.0, max=1.0, default=1.0, subtype="FACTOR",
+        name="Strength", min=0.0, max=1.0, default=DEFAULTS["strength"], subtype="FACTOR",
         description="How much of the shake to remove",
     )  # fmt: skip
     # Not remembered between runs from the sidebar (SKIP_SAVE): after a finished Tripod run
@@ -63,14 +74,18 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         description="Keep the camera still wherever the crop allows",
         options={"SKIP_SAVE"},
     )
-    output_format: EnumProperty(name="Format", items=FORMATS, default="PNG")
+    output_format: EnumProperty(name="Format", items=FORMATS, default=DEFAULTS["output_format"])
 
     task = "stabilize"
 
     def resume_button(self) -> str:
-        """A Tripod run resumes from the Tripod button: the Stabilize menu runs without
-        Tripod (another settings key, another folder) and would start over."""
-        return TRIPOD_BUTTON if self.tripod else self.bl_label
+        """A Tripod run resumes from the Tripod button (it sets every setting: the Stabilize
+        menu runs without Tripod, another settings key, and would start over); a menu run from
+        the mode it was run with (another mode is another settings key)."""
+        if self.tripod:
+            return TRIPOD_BUTTON
+        mode = next(label for word, label, _text in MODES if word == self.mode)
+        return f"{self.bl_label} > {mode}"
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.stabilize_job import StabilizeJob

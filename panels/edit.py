@@ -6,7 +6,7 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from ..operators.stabilize import TRIPOD_BUTTON
+from ..operators.stabilize import TRIPOD_BUTTON, TRIPOD_SETTINGS
 from .sequencer import RestylePanel, usable_strip
 
 
@@ -31,7 +31,8 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
                 "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
             )
             tripod = row.operator("restyle.stabilize_strip", text=TRIPOD_BUTTON, icon="PINNED")
-            tripod.tripod = True
+            for name, value in TRIPOD_SETTINGS.items():  # all of them: pressed again, it resumes
+                setattr(tripod, name, value)
             sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
         col.operator("restyle.snap_cuts", icon="SNAP_ON")
         layout.label(text="Stabilize uses the Frame Range above", icon="INFO")

@@ -56,7 +56,11 @@ def test_the_progress_line_names_the_task(operator, scene, clip, sequencer_area,
     assert ext("operators.runner").RUN.progress.stage == stage  # what the sidebar draws
 
 
-LABELS = {"stabilize_strip": "Stabilize", "matte_strip": "Matte", "apply_style": "Apply Style"}
+LABELS = {
+    "stabilize_strip": "Stabilize > Similarity",
+    "matte_strip": "Matte",
+    "apply_style": "Apply Style",
+}
 
 
 def cancelled_run(operator, options, scene, clip, sequencer_area, monkeypatch):

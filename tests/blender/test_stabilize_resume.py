@@ -1,0 +1,150 @@
+"""A cancelled Stabilize run resumes from the button its summary names. Blender fills a
+property a button leaves unset with the operator's last value, so a button that sets only
+some settings runs with whatever another button set last: another settings key, another
+folder, and the run starts over."""
+
+from __future__ import annotations
+
+import pytest
+from test_edit_tools import shaky
+from vse import add_movie, ext, sequencer_override
+
+from clips import encode_clip
+
+pytestmark = pytest.mark.blender
+
+# What the sidebar decides, not its buttons: the active strip, the Frame Range
+FROM_THE_SIDEBAR = {"strip", "frame_start", "frame_end"}
+
+
+def encoded(folder) -> str:
+    return encode_clip(folder / "shaky.mp4", shaky("astronaut", 6, 7))
+
+
+class Buttons:
+    """A layout that keeps each operator button drawn: (text, operator, properties set)."""
+
+    def __init__(self, drawn: list):
+        object.__setattr__(self, "drawn", drawn)
+
+    def __setattr__(self, name, value):  # enabled, alert: how it looks, not what it runs
+        pass
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            if name == "operator":
+                properties: dict = {}
+                self.drawn.append((kwargs.get("text"), args[0], properties))
+                return type(
+                    "Set", (), {"__setattr__": lambda _s, k, v: properties.update({k: v})}
+                )()
+            return Buttons(self.drawn)
+
+        return call
+
+
+def tripod_button(scene, area) -> dict:
+    """The properties the sidebar's Tripod button sets, drawn by the real panel."""
+    import bpy
+
+    drawn: list = []
+    panel = type("Panel", (), {"layout": Buttons(drawn)})()
+    with sequencer_override(scene, area):
+        ext("panels.edit").RESTYLE_PT_edit.draw(panel, bpy.context)
+    (properties,) = [p for text, op, p in drawn if text == "Tripod"]
+    assert [op for text, op, _p in drawn if text == "Tripod"] == ["restyle.stabilize_strip"]
+    return properties
+
+
+def test_the_tripod_button_sets_everything_its_run_depends_on(scene, sequencer_area, tmp_path):
+    import bpy
+
+    add_movie(scene, sequencer_area, encoded(tmp_path), frame_start=1)
+    properties = tripod_button(scene, sequencer_area)
+    rna = bpy.ops.restyle.stabilize_strip.get_rna_type()
+    settings = {p.identifier for p in rna.properties if p.identifier != "rna_type"}
+    assert set(properties) == settings - FROM_THE_SIDEBAR
+    assert properties["tripod"] is True
+
+
+def esc_after_a_frame(monkeypatch) -> None:
+    """The next run is cancelled as Esc would be once a frame is written."""
+    runner = ext("operators.runner")
+    report = runner.Worker._progress
+
+    def cancelled(worker, progress):
+        report(worker, progress)
+        if progress.stage == worker.job.stage and progress.done >= 1:
+            worker.token.cancel()
+
+    monkeypatch.setattr(runner.Worker, "_progress", cancelled)
+
+
+def cancelled_then_resumed(scene, area, tmp_path, monkeypatch, first, between, again) -> str:
+    """Frames 1-4 of a movie stabilised with ``first`` (properties) and cancelled, a whole
+    run with ``between``, then a run with ``again()``: each summary."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "resume.blend"))
+    runner = ext("operators.runner")
+    source = add_movie(scene, area, encoded(tmp_path), frame_start=1).name
+    esc_after_a_frame(monkeypatch)
+
+    def run(**properties) -> set[str]:
+        """Invoked as a button does: with an undo step, so Blender fills the properties
+        not given from the last run's and remembers this run's (a script's call does not)."""
+        with sequencer_override(scene, area):
+            return bpy.ops.restyle.stabilize_strip(
+                "INVOKE_DEFAULT", True, strip=source, frame_start=1, frame_end=4, **properties
+            )
+
+    assert run(**first()) == {"CANCELLED"}
+    cancelled = runner.RUN.summary
+    monkeypatch.undo()  # no more Esc
+    assert run(**between) == {"FINISHED"}
+    assert run(**again()) == {"FINISHED"}
+    return cancelled, runner.RUN.summary
+
+
+def kept_then_reused(cancelled: str, resumed: str) -> None:
+    kept = int(cancelled.removeprefix("Cancelled: ").split(" of ")[0])
+    assert 1 <= kept < 4, cancelled
+    assert f", {4 - kept} stabilised, {kept} reused" in resumed, resumed
+
+
+def test_tripod_resumes_after_another_mode_was_picked(scene, sequencer_area, tmp_path, monkeypatch):
+    """Tripod set only tripod=True: a mode picked from the Stabilize menu between a cancel
+    and Tripod was the mode Tripod then ran with, another settings key: it started over."""
+    import bpy
+
+    remembered = []
+
+    def tripod():
+        last = bpy.context.window_manager.operator_properties_last("restyle.stabilize_strip")
+        remembered.append(last.mode)  # what a button that sets no mode runs with now
+        return tripod_button(scene, sequencer_area)
+
+    translation = {"mode": "TRANSLATION"}
+    cancelled, resumed = cancelled_then_resumed(
+        scene, sequencer_area, tmp_path, monkeypatch, tripod, translation, tripod
+    )
+    assert cancelled.endswith("; Tripod again to resume"), cancelled
+    assert remembered[-1] == "TRANSLATION"
+    kept_then_reused(cancelled, resumed)
+
+
+def test_a_cancelled_menu_run_names_its_mode_and_that_mode_resumes_it(
+    scene, sequencer_area, tmp_path, monkeypatch
+):
+    """'Stabilize again to resume' did not say which of the menu's modes: another one is
+    another settings key, and the run starts over."""
+
+    def translation():
+        return {"mode": "TRANSLATION"}
+
+    cancelled, resumed = cancelled_then_resumed(
+        scene, sequencer_area, tmp_path, monkeypatch, translation, {"mode": "PERSPECTIVE"},
+        translation,
+    )  # fmt: skip
+    assert cancelled.endswith("; Stabilize > Translation again to resume"), cancelled
+    kept_then_reused(cancelled, resumed)
