@@ -78,11 +78,22 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--no-audio")
     if not job.upright:  # as this Blender shows a phone movie (compat.py): its shape, its key
         args.append("--as-stored")
-    elif job.upright == "rotation":  # Blender 4.4+: the rotation, not the mirror
+    elif job.upright == "rotation" and _mirrors(job.source):  # Blender 4.4+: no mirror
         args.append("--rotation-only")
     if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
         args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]
+
+
+def _mirrors(source) -> bool:
+    """Whether ``source`` is a movie whose display matrix mirrors it, the one case where
+    reading its rotation only differs from the default: the flag goes only there, so a
+    cluster node whose Restyle has no ``--rotation-only`` still runs every other job."""
+    if isinstance(source, list | tuple):
+        return False  # images: no display matrix
+    from .media import probe
+
+    return probe(source).mirrored
 
 
 def source_argument(source) -> str:

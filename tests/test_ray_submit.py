@@ -90,6 +90,25 @@ def test_a_mirrored_movie_read_as_blender_shows_it_is_submitted_so(tmp_path, lib
     assert players.validate().key != local.key
 
 
+def test_a_plain_movie_read_as_blender_shows_it_is_submitted_without_rotation_only(
+    tmp_path, library, monkeypatch, index_clip_h264
+):
+    """Every Blender 4.4+ submission carried --rotation-only, which a cluster node with an
+    older Restyle refuses ('unrecognized arguments'); a movie whose display matrix does not
+    mirror (none here, or a phone's rotation) reads the same without it, under the same key."""
+    from test_media_mirror import mirrored_movie
+
+    turned = mirrored_movie(tmp_path / "phone.mp4", 90, hflip=False, vflip=False)
+    for source in (index_clip_h264, turned):
+        job = StyleJob(source, tmp_path / "out", "comic-ink", library=library, upright="rotation")
+        local = job.validate()
+        command = stylize_command(job)
+        assert "--rotation-only" not in command and "--as-stored" not in command
+        ray = job_read_back(command[3:], monkeypatch)
+        assert ray.upright is True
+        assert ray.validate().key == local.key
+
+
 def test_as_stored_and_rotation_only_cannot_both_be_given(tmp_path, capsys):
     argv = ["stylize", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--as-stored"]
     assert cli.main([*argv, "--rotation-only"]) == 2
