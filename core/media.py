@@ -38,7 +38,14 @@ import numpy as np
 
 from .errors import RestyleError
 from .strip_frames import frame_span
-from .tonemap import DEFAULT_PEAK_NITS, SDR_WHITE_NITS, ToneMap
+from .tonemap import (
+    DEFAULT_PEAK_NITS,
+    LUMA_WEIGHTS,
+    SDR_WHITE_NITS,
+    ToneMap,
+    upsampled_chroma,
+    ycbcr_to_rgb,
+)
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr", ".jp2"}
@@ -973,18 +980,104 @@ _AVCOL_SPC_UNSPECIFIED = 2
 def _to_array(frame: av.VideoFrame, out_format: str, info: MediaInfo) -> np.ndarray:
     """A decoded frame as `info` says frames are read: SDR (HDR tone-mapped), in its dtype,
     mirrored and turned as shown."""
-    # Untagged HD video is BT.709 by convention (players and encoders assume it); swscale
-    # would otherwise use BT.601 and shift the colours.
-    is_yuv = not frame.format.is_rgb and len(frame.format.components) >= 3
-    if is_yuv and frame.colorspace == _AVCOL_SPC_UNSPECIFIED and frame.height >= 720:
-        array = frame.to_ndarray(format=out_format, src_colorspace="ITU709")
-    else:
-        array = frame.to_ndarray(format=out_format)
+    array = None if info.tone_map is None else _hdr_signal(frame, info.tone_map.wide_gamut)
+    if array is None:
+        array = _converted(frame, out_format)
     if info.tone_map is not None:
         array = info.tone_map(array, info.dtype)
     if info.mirrored:
         array = array[:, ::-1]
     return np.ascontiguousarray(np.rot90(array, info.quarter_turns))
+
+
+def _converted(frame: av.VideoFrame, out_format: str) -> np.ndarray:
+    """The frame in `out_format`, by FFmpeg's converter (swscale)."""
+    # Untagged HD video is BT.709 by convention (players and encoders assume it); swscale
+    # would otherwise use BT.601 and shift the colours.
+    is_yuv = not frame.format.is_rgb and len(frame.format.components) >= 3
+    if is_yuv and frame.colorspace == _AVCOL_SPC_UNSPECIFIED and frame.height >= 720:
+        return frame.to_ndarray(format=out_format, src_colorspace="ITU709")
+    return frame.to_ndarray(format=out_format)
+
+
+_AVCOL_RANGE_JPEG = 2  # full range
+_AVCOL_SPC_BT2020_NCL, _AVCOL_SPC_BT709 = 9, 1
+_SEMI_PLANAR = frozenset({"nv12", "p010le", "p012le", "p016le"})  # Cb before Cr, high bits
+
+
+def _hdr_signal(frame: av.VideoFrame, wide_gamut: bool) -> np.ndarray | None:
+    """An HDR frame's R'G'B' (HxWx3, x4 with alpha; uint16 full range) from its Y'CbCr
+    codes as ITU-R BT.2100 defines them; None for a layout or matrix left to swscale.
+    swscale expands 10-bit limited range with a gain of 0.9962 (Y' 940 reads 0.9962), which
+    darkens PQ's light by about 2 % (a 100-nit grey reads 98)."""
+    colorspace = frame.colorspace
+    if colorspace == _AVCOL_SPC_UNSPECIFIED:  # HDR's matrix is BT.2020's unless in BT.709
+        colorspace = _AVCOL_SPC_BT2020_NCL if wide_gamut else _AVCOL_SPC_BT709
+    planes = _ycbcr_planes(frame)
+    if planes is None or colorspace not in LUMA_WEIGHTS:
+        return None
+    luma, cb, cr, alpha, bits = planes
+    height, width = luma.shape
+    chroma = [upsampled_chroma(plane, width, height) for plane in (cb, cr)]
+    full_range = frame.color_range == _AVCOL_RANGE_JPEG or frame.format.name.startswith("yuvj")
+    matrix = ycbcr_to_rgb(*LUMA_WEIGHTS[colorspace], bits, full_range)
+    rgb = cv2.transform(cv2.merge([luma, *chroma]), matrix)
+    return rgb if alpha is None else np.dstack([rgb, alpha])
+
+
+class _YCbCrPlanes(NamedTuple):
+    """A frame's planes as uint16 codes times 2^(16 - bits); alpha 0-65535 or None."""
+
+    luma: np.ndarray
+    cb: np.ndarray
+    cr: np.ndarray
+    alpha: np.ndarray | None
+    bits: int
+
+
+def _ycbcr_planes(frame: av.VideoFrame) -> _YCbCrPlanes | None:
+    """The Y'CbCr planes of a planar (yuv420p10le...) or semi-planar (p010le) frame with
+    one depth of 8-16 bits and chroma subsampled by at most 2; None for other layouts."""
+    fmt = frame.format
+    depths = {c.bits for c in fmt.components}
+    if fmt.is_rgb or fmt.is_big_endian or fmt.is_bayer or fmt.has_palette or len(depths) != 1:
+        return None
+    (bits,) = depths
+    if not 8 <= bits <= 16:
+        return None
+    sample = np.dtype(np.uint8 if bits == 8 else np.uint16)
+    if fmt.name in _SEMI_PLANAR:
+        luma = _plane_array(frame.planes[0], sample, 1)
+        chroma = _plane_array(frame.planes[1], sample, 2)
+        cb, cr, alpha = chroma[:, 0::2], chroma[:, 1::2], None
+        shift = 16 - 8 * sample.itemsize  # codes stored in the high bits
+    elif [c.plane for c in fmt.components] in ([0, 1, 2], [0, 1, 2, 3]):
+        luma, cb, cr, *alpha = (_plane_array(p, sample, 1) for p in frame.planes)
+        alpha = _alpha16(alpha[0], bits) if alpha else None
+        shift = 16 - bits
+    else:
+        return None
+    if not all(_halved_at_most(plane.shape, luma.shape) for plane in (cb, cr)):
+        return None
+    luma, cb, cr = (np.left_shift(plane, shift, dtype=np.uint16) for plane in (luma, cb, cr))
+    return _YCbCrPlanes(luma, cb, cr, alpha, bits)
+
+
+def _plane_array(plane: av.video.plane.VideoPlane, sample: np.dtype, per_pixel: int) -> np.ndarray:
+    """A plane's samples (a view of the frame's buffer, rows without their padding)."""
+    rows = np.frombuffer(plane, sample).reshape(plane.height, -1)
+    return rows[:, : plane.width * per_pixel]
+
+
+def _halved_at_most(shape: tuple[int, ...], full: tuple[int, ...]) -> bool:
+    """Each side of `shape` is `full`'s or half of it (rounded up)."""
+    return all(side in (whole, (whole + 1) // 2) for side, whole in zip(shape, full, strict=True))
+
+
+def _alpha16(alpha: np.ndarray, bits: int) -> np.ndarray:
+    """Alpha codes of `bits` (full range) as 0-65535."""
+    scaled = alpha.astype(np.float32) * np.float32(65535 / (2**bits - 1))
+    return np.rint(scaled).astype(np.uint16)
 
 
 def _decode_images(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:

@@ -15,6 +15,11 @@ R'G'B' (full range, 16 bits a sample) is turned into the SDR picture it stands f
 4. encoded for a BT.709 display (the inverse BT.1886 EOTF, gamma 2.4: PQ and HLG above are
    display light, so the display's curve, not the camera's OETF, gives back the picture).
 
+The R'G'B' comes from the frame's own Y'CbCr codes (`ycbcr_to_rgb`, `upsampled_chroma`;
+media.py reads the planes), as ITU-R BT.2100 quantises them: FFmpeg's converter expands
+10-bit limited range with a gain of 0.9962, which read PQ light about 2 % dark. 20 ms of a
+1080p 4:2:0 frame against swscale's 26 (medians of 5, 2 shared AVX2 cores at load 9).
+
 Per frame, numpy and OpenCV: tables for the curves (by 16-bit code, or by the square root
 of linear light), OpenCV for the 3x3 matrices and per-pixel arithmetic. A 1080p 10-bit
 frame of real footage reads in 160 ms as PQ (277 ms with half its pixels outside BT.709)
@@ -49,6 +54,51 @@ _BT2020_TO_BT709 = np.array(  # ITU-R BT.2087-0, linear light
     np.float32,
 )
 _BT1886_GAMMA = 2.4
+
+# Y'CbCr's (Kr, Kb) by FFmpeg's AVColorSpace: BT.709, BT.601 (two tags), BT.2020 NCL
+LUMA_WEIGHTS = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}
+
+
+@lru_cache(maxsize=8)
+def ycbcr_to_rgb(kr: float, kb: float, bits: int, full_range: bool) -> np.ndarray:
+    """The 3x4 affine matrix from Y'CbCr codes of `bits`, scaled to 16 bits (a code times
+    2^(16 - bits)), to R'G'B' codes 0-65535: ITU-R BT.2100's (and BT.709's, BT.601's)
+    quantisation, limited range (Y' 16-235, C 16-240 at 8 bits, times 4 at 10) or full
+    (0 to 2^bits - 1), then the non-constant-luminance equations with `kr`, `kb`."""
+    step = 2 ** (16 - bits)
+    if full_range:
+        black, luma_span, chroma_span = 0, (2**bits - 1) * step, (2**bits - 1) * step
+    else:
+        black, luma_span, chroma_span = 16 * 256, 219 * 256, 224 * 256
+    kg = 1 - kr - kb
+    to_rgb = np.array(  # E'Y, E'Cb, E'Cr to E'R, E'G, E'B
+        [
+            [1, 0, 2 * (1 - kr)],
+            [1, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
+            [1, 2 * (1 - kb), 0],
+        ]
+    )
+    scaled = to_rgb / np.array([luma_span, chroma_span, chroma_span])
+    offset = -scaled @ np.array([black, 32768, 32768])
+    return 65535 * np.column_stack([scaled, offset])
+
+
+def upsampled_chroma(chroma: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A chroma plane subsampled by 1 or 2 on each axis, bilinear at luma size: sited as
+    MPEG-2, H.264 and HEVC have it unless signalled (FFmpeg's "left"), on the even luma
+    columns and, for 4:2:0, halfway between two luma rows."""
+    rows, columns = chroma.shape
+    if columns < width:  # luma column 2k is chroma sample k, 2k + 1 is halfway to k + 1
+        doubled = np.empty((rows, 2 * columns), chroma.dtype)
+        doubled[:, 0::2] = chroma
+        if columns > 1:
+            doubled[:, 1:-1:2] = cv2.addWeighted(chroma[:, :-1], 0.5, chroma[:, 1:], 0.5, 0)
+        doubled[:, -1] = chroma[:, -1]
+        chroma = doubled[:, :width]
+    if rows < height:  # luma rows 2k and 2k + 1 are a quarter of a sample either side of k
+        chroma = cv2.resize(chroma, (width, 2 * rows), interpolation=cv2.INTER_LINEAR)
+        chroma = chroma[:height]
+    return chroma
 
 
 def pq_to_nits(signal: np.ndarray) -> np.ndarray:

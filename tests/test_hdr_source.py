@@ -112,11 +112,63 @@ def sdr_signal(linear):
     return np.asarray(linear, float) ** (1 / 2.4)
 
 
-def coded_movie(path: Path, patches: list, transfer: int, x265: str = "") -> Path:
+KR, KB = 0.2627, 0.0593  # BT.2020's luma weights of red and blue
+
+
+def ycbcr_codes(signal, full_range: bool = False, bits: int = 10) -> np.ndarray:
+    """ITU-R BT.2100's Y'CbCr codes (non-constant luminance; limited or full range) of
+    R'G'B' signal (...x3, 0-1), as 3x... integers: written out here, not swscale's."""
+    red, green, blue = np.moveaxis(np.asarray(signal, float), -1, 0)
+    luma = KR * red + (1 - KR - KB) * green + KB * blue
+    cb, cr = (blue - luma) / (2 * (1 - KB)), (red - luma) / (2 * (1 - KR))
+    if full_range:
+        top, middle = 2**bits - 1, 2 ** (bits - 1)
+        codes = [top * luma, top * cb + middle, top * cr + middle]
+    else:
+        step = 2 ** (bits - 8)
+        codes = [step * (16 + 219 * luma), step * (128 + 224 * cb), step * (128 + 224 * cr)]
+    return np.round(codes).astype(np.uint16)
+
+
+def signal_of_codes(codes: np.ndarray, full_range: bool = False, bits: int = 10) -> np.ndarray:
+    """The R'G'B' signal (...x3) that Y'CbCr codes (3x...) stand for: BT.2100's inverse."""
+    y, cb, cr = np.asarray(codes, float)
+    if full_range:
+        top, middle = 2**bits - 1, 2 ** (bits - 1)
+        luma, cb, cr = y / top, (cb - middle) / top, (cr - middle) / top
+    else:
+        step = 2 ** (bits - 8)
+        luma, cb, cr = (y / step - 16) / 219, (cb / step - 128) / 224, (cr / step - 128) / 224
+    red, blue = luma + 2 * (1 - KR) * cr, luma + 2 * (1 - KB) * cb
+    green = (luma - KR * red - KB * blue) / (1 - KR - KB)
+    return np.stack([red, green, blue], axis=-1)
+
+
+def ycbcr_frame(codes: np.ndarray, pix_fmt: str) -> av.VideoFrame:
+    """A frame of ``pix_fmt`` (planar, 16-bit samples) holding Y'CbCr ``codes`` (3xHxW) as
+    they are; subsampled chroma takes every other code (flat patches: no filter needed)."""
+    height, width = codes.shape[1:]
+    frame = av.VideoFrame(width, height, pix_fmt)
+    for plane, values in zip(frame.planes, codes, strict=True):
+        rows = np.zeros((plane.height, plane.line_size // 2), np.uint16)
+        rows[:, : plane.width] = values[:: height // plane.height, :: width // plane.width]
+        plane.update(rows.tobytes())
+    return frame
+
+
+def coded_movie(
+    path: Path,
+    patches: list,
+    transfer: int,
+    x265: str = "",
+    pix_fmt: str = "yuv444p10le",
+    full_range: bool = False,
+) -> Path:
     """Two frames of 16x16 patches of R'G'B' signal (0-1) in ``transfer`` and BT.2020,
-    coded losslessly as 10-bit 4:4:4 (x264, or x265 with ``x265`` parameters)."""
+    coded by hand as 10-bit Y'CbCr (limited or full range) and losslessly (x264, or x265
+    with ``x265`` parameters)."""
     picture = np.concatenate([np.full((16, 16, 3), p, float) for p in patches], axis=1)
-    codes = np.round(picture * 65535).astype(np.uint16)
+    codes = ycbcr_codes(picture, full_range)
     with av.open(str(path), "w") as container:
         if x265:
             options = {"x265-params": f"lossless=1:log-level=error:{x265}"}
@@ -124,12 +176,13 @@ def coded_movie(path: Path, patches: list, transfer: int, x265: str = "") -> Pat
         else:
             stream = container.add_stream("libx264", rate=24, options={"qp": "0"})
         stream.width, stream.height = picture.shape[1], 16
-        stream.pix_fmt = "yuv444p10le"
+        stream.pix_fmt = pix_fmt
         codec = stream.codec_context
         codec.color_trc, codec.color_primaries, codec.colorspace = transfer, 9, 9
+        codec.color_range = 2 if full_range else 1
         for pts in range(2):
-            frame = av.VideoFrame.from_ndarray(codes, format="rgb48le")
-            frame = frame.reformat(format="yuv444p10le", dst_colorspace=9, dst_color_range=1)
+            frame = ycbcr_frame(codes, pix_fmt)
+            frame.colorspace, frame.color_range = 9, codec.color_range
             frame.pts = pts
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -192,6 +245,89 @@ def test_bt2020_colours_come_to_bt709_and_a_wider_one_is_desaturated_into_it(tmp
     assert green[0] < 0.002 and green[1] > green[2] > 0.1  # at BT.709's edge, still green
     green_luminance = 0.6780 * 100 / SDR_WHITE  # BT.2020 green's luminance, kept
     assert LUMA_709 @ green**2.4 == pytest.approx(green_luminance, rel=0.03)
+
+
+def pq_nits(signal):
+    """SMPTE ST 2084's EOTF (the definition, written out here): signal 0-1 to nits."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    power = np.asarray(signal, float) ** (1 / m2)
+    return 10000 * (np.maximum(power - c1, 0) / (c2 - c3 * power)) ** (1 / m1)
+
+
+# greys of 50 (below BT.2390's knee), 100 and 203 nits, BT.709 red at 50 nits, a dim colour
+CODED_PATCHES = [
+    *grey_patches([50, 100, SDR_WHITE]),
+    pq_signal(50 * RED_709_IN_2020),
+    pq_signal([20, 60, 120]),
+]
+
+
+@pytest.mark.parametrize("full_range", [False, True], ids=["limited", "full"])
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv422p10le", "yuv444p10le"])
+def test_10_bit_codes_read_as_bt2100_defines_them(tmp_path, pix_fmt, full_range):
+    """FFmpeg's converter expands 10-bit limited range 0.4 % short (Y' 940 reads 0.9962) and
+    full range 0.1 %: its PQ greys read up to 0.0055 (limited) and 0.0014 (full) under
+    these levels. The codes are written by hand, so its error cannot cancel out."""
+    from restyle.core.tonemap import ToneMap
+
+    source = coded_movie(tmp_path / "pq.mkv", CODED_PATCHES, PQ, "", pix_fmt, full_range)
+    signal = signal_of_codes(ycbcr_codes(np.array(CODED_PATCHES), full_range), full_range)
+    coded = np.round(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
+    levels = patch_levels(source)
+    assert levels == pytest.approx(ToneMap(PQ)(coded[None], np.uint16)[0] / 65535, abs=2e-4)
+    grey_50 = sdr_signal(pq_nits(signal[0, 0]) / SDR_WHITE)  # below the knee: light kept
+    assert levels[0] == pytest.approx([grey_50] * 3, abs=3e-4)
+
+
+def test_4_2_0_chroma_sits_where_mpeg2_h264_and_hevc_put_it_unsignalled():
+    """Left: on the even luma columns, halfway between two luma rows."""
+    from restyle.core.tonemap import upsampled_chroma
+
+    chroma = np.zeros((4, 4), np.uint16)
+    chroma[2, 1] = 4096
+    response = upsampled_chroma(chroma, 8, 8) / 4096
+    assert np.array_equal(response[:, 2], [0, 0, 0, 0.25, 0.75, 0.75, 0.25, 0])
+    assert np.array_equal(response[5], [0, 0.375, 0.75, 0.375, 0, 0, 0, 0])
+
+
+def test_p010_reads_as_its_planar_twin():
+    """p010 (hardware decoders' layout: Cb and Cr interleaved, codes in the high bits)."""
+    from restyle.core.media import _hdr_signal
+
+    codes = ycbcr_codes(np.concatenate([np.full((4, 4, 3), p) for p in CODED_PATCHES], 1))
+    planar = ycbcr_frame(codes, "yuv420p10le")
+    packed = av.VideoFrame(planar.width, planar.height, "p010le")
+    chroma = np.stack([codes[1, ::2, ::2], codes[2, ::2, ::2]], axis=-1)
+    for plane, values in zip(packed.planes, (codes[0], chroma.reshape(2, -1)), strict=True):
+        rows = np.zeros((plane.height, plane.line_size // 2), np.uint16)
+        rows[:, : values.shape[1]] = values << 6
+        plane.update(rows.tobytes())
+    for frame in (planar, packed):
+        frame.colorspace, frame.color_range = 9, 1
+    read = _hdr_signal(packed, wide_gamut=True)
+    assert np.array_equal(read, _hdr_signal(planar, wide_gamut=True))
+    expected = signal_of_codes(codes) * 65535
+    assert np.abs(read[1::2, ::4] - expected[1::2, ::4]).max() <= 1  # chroma's own rows
+
+
+def test_an_hdr_movies_alpha_passes_through_at_16_bits(tmp_path):
+    path = tmp_path / "alpha.mkv"
+    grey = ycbcr_codes(pq_signal(np.full(3, SDR_WHITE)))
+    alpha = np.array([[0, 512, 1023, 1023]]).repeat(4, 1).repeat(16, 0)
+    planes = np.concatenate([np.broadcast_to(grey[:, None, None], (3, 16, 16)), alpha[None]])
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuva444p10le"
+        codec = stream.codec_context
+        codec.color_trc, codec.color_primaries, codec.colorspace = PQ, 9, 9
+        frame = ycbcr_frame(planes.astype(np.uint16), "yuva444p10le")
+        frame.pts = 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    (read,) = decode_range(path, 0, 0)
+    assert read.shape == (16, 16, 4) and read.dtype == np.uint16
+    assert np.array_equal(read[0, ::4, 3], [0, round(512 * 65535 / 1023), 65535, 65535])
+    assert 0.88 < read[0, 0, 0] / 65535 < 0.93  # reference white, as in the grey test
 
 
 def test_hdr_frames_read_the_same_through_a_seek_and_as_stored(tmp_path):
