@@ -134,6 +134,7 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = 
     its display matrix unapplied (`quarter_turns` 0), for a front end that shows them so;
     "rotation" applies the matrix's rotation but not its mirror, as Blender 4.4+ shows it.
     """
+    _check_upright(upright)
     rate = _parse_fps(fps) if fps is not None else None
     if isinstance(source, list | tuple):
         return _probe_file_list([Path(p) for p in source], rate)
@@ -147,6 +148,13 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = 
     if _sequence_pattern(path.name) is not None:
         return _probe_pattern(path, rate)
     raise RestyleError(f"{path} does not exist")
+
+
+def _check_upright(upright: object) -> None:
+    """Only `Upright`'s three values: any other text is truthy, and a typo such as
+    "rotate" would read a mirrored movie mirrored without a word."""
+    if not (isinstance(upright, bool) or upright == "rotation"):
+        raise RestyleError(f"upright must be True, False or 'rotation', got {upright!r}")
 
 
 def _parse_fps(fps: FpsLike) -> Fraction:
@@ -705,6 +713,7 @@ def decode_range(
     (dropped False), a second frame in one slot is dropped (dropped True). ``upright`` is
     `probe`'s, when ``info`` is not given (``info`` holds how it was probed).
     """
+    _check_upright(upright)
     info = info or probe(source, upright=upright)
     if not (0 <= start <= end < info.frame_count):
         raise RestyleError(

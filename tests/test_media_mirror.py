@@ -9,6 +9,7 @@ expected pictures follow PyAV's definition of the matrix it writes (turn, then m
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import av
@@ -89,3 +90,18 @@ def test_as_stored_ignores_the_whole_matrix(tmp_path):
     assert (info.size, info.quarter_turns, info.mirrored) == (SIZE, 0, False)
     (frame,) = decode_range(source, 0, 0, upright=False)
     assert close(frame, marked_picture())
+
+
+@pytest.mark.parametrize("upright", ["rotate", "Rotation", "", 1, None])
+def test_an_upright_that_is_not_one_of_the_three_is_refused(tmp_path, upright):
+    """Any text is truthy: "rotate" read a mirrored movie mirrored, as if True."""
+    from restyle.core.errors import RestyleError
+
+    source = mirrored_movie(tmp_path / "selfie.mp4", 0, True, False)
+    info = probe(source, upright="rotation")
+    words = f"upright must be True, False or 'rotation', got {upright!r}"
+    with pytest.raises(RestyleError, match=re.escape(words)):
+        probe(source, upright=upright)
+    for given in (None, info):  # with the probe's info too: a typo is not let through
+        with pytest.raises(RestyleError, match=re.escape(words)):
+            decode_range(source, 0, 0, info=given, upright=upright)
