@@ -108,7 +108,9 @@ def _state(engine) -> dict:
 
 
 def _message(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+    """A RestyleError's neutral text (its settings still marked: the parent's RestyleError
+    says them in each front end's words), else the exception's own."""
+    return getattr(exc, "neutral", None) or str(exc) or type(exc).__name__
 
 
 def _send(stream, message) -> None:
@@ -221,7 +223,7 @@ class _Child:
         if reply[0] == "error":
             if expect == "ready":
                 self.stop()
-            raise RestyleError(f"OpenVINO (child process): {reply[1]}")
+            raise RestyleError(f"OpenVINO (child process): {reply[1]}")  # marks kept
         self.state = reply[-1]
         return reply
 
