@@ -310,6 +310,18 @@ def test_p010_reads_as_its_planar_twin():
     assert np.abs(read[1::2, ::4] - expected[1::2, ::4]).max() <= 1  # chroma's own rows
 
 
+@pytest.mark.parametrize("full_range", [False, True], ids=["limited", "full"])
+def test_12_bit_codes_read_by_their_own_depth(full_range):
+    from restyle.core.media import _hdr_signal
+
+    signal = np.concatenate([np.full((4, 4, 3), p) for p in CODED_PATCHES], 1)
+    codes = ycbcr_codes(signal, full_range, bits=12)
+    frame = ycbcr_frame(codes, "yuv444p12le")
+    frame.colorspace, frame.color_range = 9, 2 if full_range else 1
+    expected = np.clip(signal_of_codes(codes, full_range, bits=12), 0, 1) * 65535
+    assert np.abs(_hdr_signal(frame, wide_gamut=True) - expected).max() <= 1
+
+
 def test_an_hdr_movies_alpha_passes_through_at_16_bits(tmp_path):
     path = tmp_path / "alpha.mkv"
     grey = ycbcr_codes(pq_signal(np.full(3, SDR_WHITE)))
