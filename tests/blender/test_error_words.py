@@ -4,7 +4,7 @@ never as the command line's flags ('--backend torch')."""
 from __future__ import annotations
 
 import pytest
-from vse import SIZE, add_movie, all_strips, ext, sequencer_override
+from vse import SIZE, add_movie, all_strips, ext, sequencer_override, shown_frames
 
 from clips import make_index_clip
 
@@ -81,7 +81,7 @@ def test_a_strip_whose_file_is_now_shorter_is_refused_in_the_strips_terms(
         assert bpy.ops.sequencer.reload(adjust_length=True) == {"FINISHED"}
     assert bpy.ops.restyle.apply_style(strip=movie.name, style="starry-swirls") == {"FINISHED"}
     (styled,) = set(all_strips(scene).keys()) - set(names)
-    assert all_strips(scene)[styled].frame_final_duration == 6
+    assert shown_frames(all_strips(scene)[styled]) == (1, 6)
 
 
 def test_a_file_shortened_after_the_check_names_no_control(
