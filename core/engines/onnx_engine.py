@@ -223,9 +223,7 @@ class OnnxEngine(Closing):
         self.workers = max(1, workers or cpu_workers(self.threads))
         per = max(1, self.threads // self.workers)
         sessions = [
-            self._session(
-                ["CPUExecutionProvider"], fp16=False, threads=per, path=fast, pattern=False
-            )
+            self._session(["CPUExecutionProvider"], fp16=False, threads=per, path=fast)
             for _ in range(self.workers)
         ]
         self._pool = queue.SimpleQueue()
@@ -264,16 +262,8 @@ class OnnxEngine(Closing):
         return precision
 
     def _session(
-        self,
-        providers: list,
-        fp16: bool,
-        threads: int | None = None,
-        path: Path | None = None,
-        pattern: bool = True,
+        self, providers: list, fp16: bool, threads: int | None = None, path: Path | None = None
     ):
-        """``pattern=False`` (the CPU workers): no memory pattern. With one, the second run
-        allocates the planned block afresh (720p: 226 MiB more a session, and its page
-        faults cost ~0.14 CPU-s again); without, every run reuses the first run's arena."""
         import onnxruntime as ort
 
         if any("CUDA" in str(p) or "Tensorrt" in str(p) for p in providers):
@@ -287,7 +277,9 @@ class OnnxEngine(Closing):
         opts.inter_op_num_threads = 1
         # Spinning threads would steal the cores that decode and encode run on.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.enable_mem_pattern = pattern
+        # The memory pattern stays on: without it a session took 226 MiB less at 720p and its
+        # second run no second wave of page faults, but kept less beside two busy loops
+        # (0.33-0.39 against 0.47-0.67, docs/performance/engines.md).
         opts.log_severity_level = 3
         model = fp16_model(self.path) if fp16 else str(path or self.path)
         try:
