@@ -34,6 +34,14 @@ STAGING = ".restyle-chunks"
 TOKEN = ".restyle-node-check"
 GPU_DEVICES = ("cuda", "tensorrt")
 TASK_RETRIES = 3
+# Joining a cluster, ray.init tries the GCS 20 times by default, each try waiting ~36 s for
+# an answer: 12 minutes on a port that takes connections and never answers. Restyle asks the
+# GCS itself first (GCS_DEADLINE_S), then lets ray.init try once (Ray reads GCS_WAIT_ENV as
+# its number of tries, at each ray.init).
+GCS_DEADLINE_S = 5.0
+GCS_WAIT_ENV = "RAY_gcs_server_port_wait_time_s"
+INIT_GCS_TRIES = 1
+ADVICE = "start the head there (ray start --head) or check --ray and RAY_ADDRESS"
 
 
 def import_ray():
@@ -72,13 +80,17 @@ def connect(address: str):
         )
     if address != "auto":
         check_reachable(address)
+        check_gcs_answers(address)
     else:
         _check_auto_reachable()
     try:
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+        with _env_unless_set(GCS_WAIT_ENV, str(INIT_GCS_TRIES)):
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {first}") from None
+        raise RestyleError(
+            f"cannot reach a Ray cluster at {address!r}: {first}; {ADVICE}"
+        ) from None
     return ray
 
 
@@ -94,6 +106,7 @@ def _check_auto_reachable() -> None:
     if found and found not in ("auto", "local"):
         try:
             check_reachable(found)
+            check_gcs_answers(found)
         except RestyleError as exc:
             raise RestyleError(
                 f"{exc} (--ray auto: from RAY_ADDRESS, else the cluster last started here)"
@@ -118,6 +131,59 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {reason}") from None
+
+
+def check_gcs_answers(address: str, timeout: float = GCS_DEADLINE_S) -> None:
+    """A port that takes connections is not yet a Ray head (a stale address now held by
+    another program, a head whose GCS hangs, a listener on loopback only while Ray dials
+    this machine's own address): ray.init asks it for the cluster's id 20 times, ~36 s
+    each, 12 minutes. Ask once, as Ray asks, at the address Ray dials, with a deadline."""
+    if address.startswith("ray://"):  # Ray Client's server, not a GCS
+        return
+    import grpc
+    from ray._private.gcs_utils import create_gcs_channel
+    from ray._private.services import canonicalize_bootstrap_address
+    from ray.core.generated.gcs_service_pb2 import GetClusterIdRequest
+    from ray.core.generated.gcs_service_pb2_grpc import NodeInfoGcsServiceStub
+
+    dialled = canonicalize_bootstrap_address(address)
+    channel = create_gcs_channel(dialled)
+    try:
+        NodeInfoGcsServiceStub(channel).GetClusterId(GetClusterIdRequest(), timeout=timeout)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.UNAUTHENTICATED:  # a head wanting a token ray.init has
+            raise RestyleError(_no_gcs_message(address, dialled, exc, timeout)) from None
+    finally:
+        channel.close()
+
+
+def _no_gcs_message(address: str, dialled: str, exc, timeout: float) -> str:
+    import grpc
+
+    code = exc.code()
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        why = f"it takes connections but no Ray head answered within {timeout:g} s"
+    elif code == grpc.StatusCode.UNIMPLEMENTED:
+        why = "another program answers there, not a Ray head (its port is 6379 unless set)"
+    else:
+        details = (exc.details() or code.name).strip().splitlines()[0]
+        why = details.rsplit(": ", 1)[-1]  # gRPC's chain of causes ends with the one to say
+    via = "" if dialled == address else f" (Ray dials {dialled})"
+    return f"cannot reach a Ray cluster at {address!r}{via}: {why}; {ADVICE}"
+
+
+@contextlib.contextmanager
+def _env_unless_set(name: str, value: str) -> Iterator[None]:
+    """``name`` is ``value`` while ray.init runs, unless the user set it; then it is gone
+    again, so nothing else the process does with Ray sees it."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def chunk_output_folder(output: Path, chunk: Chunk) -> Path:
