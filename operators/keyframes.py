@@ -45,6 +45,7 @@ from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     SUPPORTED,
     StripSource,
+    file_frames,
     find_strip,
     moved_showing,
     movie_file_frames,
@@ -83,14 +84,15 @@ def active_source(context, name: str = "") -> tuple[bpy.types.Scene, StripSource
     return scene, read_strip(scene, find_strip(scene, name))
 
 
-def source_index(source: StripSource, frame: int) -> int:
-    """The source frame a strip shows at scene ``frame``; RestyleError outside the strip."""
+def source_index(strip, source: StripSource, frame: int) -> int:
+    """The source frame a strip shows at scene ``frame``; RestyleError outside the strip or
+    past the end of a file re-rendered shorter (``file_frames``: the wrong picture)."""
     first, last = source.visible
     if not first <= frame <= last:
         raise RestyleError(
             f"keyframe {frame} is outside '{source.name}', which shows frames {frame_span(first, last)}"
         )
-    return source.frames(frame, frame)[0]
+    return file_frames(strip, source, frame, frame)[0]
 
 
 def ensure_strip_key(settings, strip) -> str:
@@ -581,14 +583,15 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
     def prepare(self, context) -> JobRequest:
         scene, source = active_source(context, self.strip)
         first, last = selected_range(source, scene.restyle)
-        shown = source.frames(first, last)
+        strip = find_strip(scene, self.strip)
+        shown = file_frames(strip, source, first, last)
         return JobRequest(
             ShotJob(source, shown),
             source.name,
             "finding shots",
             len(shown),
             "shots",
-            data=(scene.name, scene.session_uid, first, content_at(find_strip(scene, self.strip))),
+            data=(scene.name, scene.session_uid, first, content_at(strip)),
         )
 
     def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
@@ -681,7 +684,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             raise RestyleError(clash)
         strip = compat.all_strips(scene.sequence_editor)[source.name]
         refuse_skipped_pictures(settings, strip, set(names))
-        indices = {frame: source_index(source, frame) for frame in sorted(names)}
+        indices = {frame: source_index(strip, source, frame) for frame in sorted(names)}
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
         info = probe(source.source, upright=source.upright)  # as this Blender shows it

@@ -18,13 +18,14 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import RestyleError
-from ..core.strip_frames import frame_span, source_frames
+from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     StripSource,
     container_strips,
+    file_frames,
     find_strip,
     moved_showing,
     read_strip,
@@ -108,12 +109,7 @@ class StripJob(ModalJob):
         strip = find_strip(scene, self.strip)
         source = read_strip(scene, strip)
         first, last = requested_range(self, source, scene.restyle)
-        try:
-            wanted = source_frames(source.timing, first, last)
-        except ValueError:
-            raise RestyleError(f"'{source.name}' has no frames to show") from None
-        if max(wanted) >= source.frame_count:
-            raise RestyleError(_file_shorter(strip, source))
+        wanted = file_frames(strip, source, first, last)
         return scene, Span(scene.name, source, first, last, wanted, scene.session_uid)
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
@@ -240,20 +236,6 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
-
-
-def _file_shorter(strip, source: StripSource) -> str:
-    """Why a strip whose file was re-rendered shorter is refused, in the strip's terms: the
-    frames Blender loaded it with, not the job's source indices (its sidebar never held them)."""
-    loaded = (
-        compat.strip_get(strip, "content_trim_start")
-        + source.timing.length
-        + compat.strip_get(strip, "content_trim_end")
-    )
-    return (
-        f"'{source.name}' shows {loaded} frames but its file now has {source.frame_count}: "
-        "reload it (Strip > Inputs > Reload Strips and Adjust Length) or trim it"
-    )
 
 
 def _reused_movie(request: Request):

@@ -165,6 +165,36 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     )
 
 
+def file_frames(strip, source: StripSource, first: int, last: int) -> list[int]:
+    """The source frame shown at each scene frame ``first..last``, as every strip reader
+    takes them (Apply, Matte, Stabilize, Suggest, Export and Train Keyframes): refused, not
+    clamped, where the strip's file no longer holds one (``refuse_frames_past_file``)."""
+    try:
+        wanted = source_frames(source.timing, first, last)
+    except ValueError:
+        raise RestyleError(f"'{source.name}' has no frames to show") from None
+    refuse_frames_past_file(strip, source, wanted)
+    return wanted
+
+
+def refuse_frames_past_file(strip, source: StripSource, wanted: list[int]) -> None:
+    """A movie re-rendered shorter under its strip gave its last frame for each frame past
+    its new end: styled over and over, exported as the wrong picture, paired with the wrong
+    painting in training. Refused in the strip's terms: the frames Blender loaded it with,
+    not the job's source indices (its sidebar never held them)."""
+    if max(wanted) < source.frame_count:
+        return
+    loaded = (
+        compat.strip_get(strip, "content_trim_start")
+        + source.timing.length
+        + compat.strip_get(strip, "content_trim_end")
+    )
+    raise RestyleError(
+        f"'{source.name}' shows {loaded} frames but its file now has {source.frame_count}: "
+        "reload it (Strip > Inputs > Reload Strips and Adjust Length) or trim it"
+    )
+
+
 def moved_since(strip, start: float) -> int:
     """Scene frames ``strip`` was moved by since its content started at ``start`` (editing
     goes on while a job runs); 0 when it was not moved by whole frames."""

@@ -40,7 +40,7 @@ from .keyframes import active_source, keyframe_folder, refuse_skipped_pictures, 
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
-from .strip_source import StripSource, container_strips
+from .strip_source import StripSource, container_strips, find_strip
 
 PREVIEW_IMAGE = "Restyle Preview"
 STRIPS = "STRIPS"
@@ -248,7 +248,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         )
         if not frames:
             raise RestyleError(f"'{source.name}' has no keyframes: add some, or pass keyframes=")
-        indices = {frame: source_index(source, frame) for frame in frames}
+        strip = find_strip(scene, source.name)
+        indices = {frame: source_index(strip, source, frame) for frame in frames}
         shared = {}
         for frame, index in indices.items():
             if index in shared:
