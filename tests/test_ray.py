@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -258,6 +259,102 @@ def test_ray_auto_to_an_unreachable_head_fails_fast(library, shots_clip, tmp_pat
     assert code == 2 and "cannot reach a Ray cluster at '127.0.0.1:1'" in stderr
     assert "RAY_ADDRESS" in stderr and time.monotonic() - t0 < 60
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def silent_port():
+    """A port that takes connections and never answers: a stale RAY_ADDRESS or last-cluster
+    file now held by another program, or a head whose GCS hangs."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.parametrize("via_env", [True, False], ids=["auto", "address"])
+def test_a_port_that_never_answers_fails_in_seconds(
+    library, shots_clip, tmp_path, silent_port, via_env
+):
+    """The address took TCP connections, so Restyle's check passed, and ray.init then asked
+    it for the cluster's id 20 times, ~36 s each: the run hung 12 minutes (here it would
+    overrun the 90 s timeout). Restyle now asks the GCS itself, with a 5 s deadline."""
+    import subprocess
+    import sys
+    import time
+
+    address = f"127.0.0.1:{silent_port}"
+    env = {**os.environ, "RAY_ADDRESS": address} if via_env else os.environ
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", "stylize", str(shots_clip), "-o",
+         str(tmp_path / "out"), "-s", "starry-swirls", "--library", str(library.root),
+         "--ray", "auto" if via_env else address],
+        capture_output=True, text=True, timeout=90, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot reach a Ray cluster at '{address}': it takes connections but no Ray " in (
+        proc.stderr
+    )
+    assert "start the head there (ray start --head) or check --ray and RAY_ADDRESS" in proc.stderr
+    assert ("RAY_ADDRESS, else the cluster last started here" in proc.stderr) == via_env
+    assert time.monotonic() - t0 < 60
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ray_init_gives_up_on_a_head_that_stops_answering_after_the_check(silent_port):
+    """A head that answered Restyle's check and then stopped (its GCS killed, the machine
+    gone) made ray.init wait 20 tries of ~36 s; it now tries once (~36 s), then says so.
+    Ray's setting for that is set only while ray.init runs."""
+    import subprocess
+    import sys
+
+    from restyle.core.ray_runner import GCS_WAIT_ENV
+
+    script = f"""
+import os, time
+from restyle.core import ray_runner
+from restyle.core.errors import RestyleError
+ray_runner.check_gcs_answers = lambda address: None  # answered, then stopped
+t0 = time.monotonic()
+try:
+    ray_runner.connect("127.0.0.1:{silent_port}")
+except RestyleError as exc:
+    print(exc)
+print(round(time.monotonic() - t0), os.environ.get({GCS_WAIT_ENV!r}))
+"""
+    env = {k: v for k, v in os.environ.items() if k != GCS_WAIT_ENV}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=150, env=env
+    )
+    said, measured = proc.stdout.strip().splitlines()[-2:]
+    seconds, leaked = measured.split()
+    assert said.startswith(f"cannot reach a Ray cluster at '127.0.0.1:{silent_port}': ")
+    assert said.endswith("start the head there (ray start --head) or check --ray and RAY_ADDRESS")
+    assert int(seconds) < 90 and leaked == "None"
+
+
+def test_a_users_own_ray_gcs_wait_is_kept(monkeypatch):
+    from restyle.core.ray_runner import GCS_WAIT_ENV, _env_unless_set
+
+    monkeypatch.delenv(GCS_WAIT_ENV, raising=False)
+    with _env_unless_set(GCS_WAIT_ENV, "1"):
+        assert os.environ[GCS_WAIT_ENV] == "1"
+    assert GCS_WAIT_ENV not in os.environ
+    monkeypatch.setenv(GCS_WAIT_ENV, "30")
+    with _env_unless_set(GCS_WAIT_ENV, "1"):
+        assert os.environ[GCS_WAIT_ENV] == "30"
+    assert os.environ[GCS_WAIT_ENV] == "30"
 
 
 def test_cli_ray_run_muxes_a_movie_like_a_local_run(cluster, library, shots_clip, tmp_path):
