@@ -23,7 +23,7 @@ from ..core.errors import RestyleError
 from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator
 from .runner import blender_message, report_error
-from .strip_source import SUPPORTED, StripSource, find_strip, read_strip
+from .strip_source import SUPPORTED, StripSource, file_frames, find_strip, read_strip
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
 DIALOG_CHARS = 64  # characters a label line holds in the 520 px dialog (UI scale 1)
@@ -113,7 +113,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
         source = read_strip(scene, strip)
         first, last = source.checked_range(self.frame_start, self.frame_end)
-        shown = source.frames(first, last)
+        shown = file_frames(strip, source, first, last)  # refused past a shortened file
         return split_plan(source.name, source.source, first, shown, upright=source.upright)
 
     def apply_plan(self, scene, plan: list[Split]) -> None:

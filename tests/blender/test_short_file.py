@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from vse import SIZE, add_movie, ext
+from vse import SIZE, add_movie, all_strips, ext
 
 from clips import make_index_clip, read_index
 
@@ -99,3 +99,16 @@ def test_suggest_refuses_a_range_past_the_files_end(scene, sequencer_area, tmp_p
     assert refusal(strip) in str(error.value)
     assert len(scene.timeline_markers) == markers
     assert scene.restyle.strip_keyframes(strip.name) == [3]
+
+
+def test_split_at_cuts_refuses_frames_past_the_files_end(scene, saved, sequencer_area):
+    """Split at Cuts read the file's last frame for each frame past its new end (a run of
+    identical frames: no cut found there) and split by what it saw; refused, nothing split."""
+    import bpy
+
+    strip, clip = shortened_strip(scene, sequencer_area, saved, [])
+    make_index_clip(clip, 6, SIZE, fps=24, gop=6)
+    with pytest.raises(RuntimeError) as error:
+        bpy.ops.restyle.split_at_cuts(strip=strip.name)
+    assert refusal(strip) in str(error.value)
+    assert list(all_strips(scene).keys()) == [strip.name]
