@@ -46,22 +46,14 @@ def _window_is_clear(blocked: np.ndarray, size: int) -> np.ndarray:
     return window_sum == 0
 
 
-def _mirror_pad(image: np.ndarray, margin: int) -> np.ndarray:
-    """A CxHxW ``image`` with ``margin`` mirrored pixels on every side."""
-    if margin == 0:
-        return image
-    return np.pad(image, ((0, 0), (margin, margin), (margin, margin)), mode="reflect")
-
-
 class PatchSampler:
     """Draws aligned (source, target) patch batches, never overlapping the validation tiles.
 
     ``sources`` are uint8 HxWxC frames (RGB, then any guide channels), or float32 CxHxW
     arrays (the frames with guides computed already); ``targets`` the painted uint8 HxWx3
     keyframes of the same size. Batches come back as float32 NCHW in [0, 1]. Channels in
-    ``mirror_odd`` change sign when a patch is mirrored (a horizontal gradient). With
-    ``context``, source patches carry that many more frame pixels on every side than their
-    targets. All randomness comes from ``rng``, so a seed fixes every batch.
+    ``mirror_odd`` change sign when a patch is mirrored (a horizontal gradient). All
+    randomness comes from ``rng``, so a seed fixes every batch.
     """
 
     def __init__(
@@ -75,7 +67,6 @@ class PatchSampler:
         max_val_tiles: int = 64,
         flip: bool = True,
         mirror_odd: Sequence[int] = (),
-        context: int = 0,
     ) -> None:
         if len(sources) != len(targets) or not sources:
             raise RestyleError("Training needs at least one (frame, keyframe) pair")
@@ -85,10 +76,6 @@ class PatchSampler:
         self.mirror_odd = list(mirror_odd)
         self.sources = [s if s.dtype == np.float32 else to_chw_float(s) for s in sources]
         self.targets = [to_chw_float(t) for t in targets]
-        # Frame pixels around each training patch that the generator sees but is not scored
-        # on; frame borders are mirrored, as for the validation tiles.
-        self.context = context
-        self._framed = [_mirror_pad(s, context) for s in self.sources]
         for source in self.sources:
             if min(source.shape[1:]) < patch_size:
                 raise RestyleError(
@@ -157,15 +144,13 @@ class PatchSampler:
         return self.sources[0].shape[0]
 
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """A random batch: (sources N x C x S x S, targets N x 3 x P x P), float32, where S is
-        P plus twice the context."""
+        """A random batch: (sources N x C x P x P, targets N x 3 x P x P), float32."""
         p = self.patch_size
-        side = p + 2 * self.context
         rng = self.rng
         keyframes = rng.integers(len(self.sources), size=batch_size)
         picks = rng.random(batch_size)
         flips = rng.random(batch_size) < 0.5 if self.flip else np.zeros(batch_size, dtype=bool)
-        source_batch = np.empty((batch_size, self.in_channels, side, side), dtype=np.float32)
+        source_batch = np.empty((batch_size, self.in_channels, p, p), dtype=np.float32)
         target_batch = np.empty((batch_size, 3, p, p), dtype=np.float32)
         hard = np.arange(batch_size) < round(self.hard_share * batch_size)
         for i, (k, pick, flip) in enumerate(zip(keyframes, picks, flips, strict=True)):
@@ -176,7 +161,7 @@ class PatchSampler:
             else:
                 index = int(pick * allowed.size)
             y, x = divmod(int(allowed[index]), stride)
-            source = self._framed[k][:, y : y + side, x : x + side]
+            source = self.sources[k][:, y : y + p, x : x + p]
             target = self.targets[k][:, y : y + p, x : x + p]
             if flip:
                 # Mirroring left-right keeps the style's strokes plausible; rotations would not.
@@ -193,7 +178,10 @@ class PatchSampler:
         The context lets the generator see the surroundings it would see inside a whole
         frame; frame borders are mirrored, as the generator itself does.
         """
-        padded = [_mirror_pad(s, margin) for s in self.sources]
+        padded = [
+            np.pad(s, ((0, 0), (margin, margin), (margin, margin)), mode="reflect")
+            for s in self.sources
+        ]
         sources = np.stack(
             [
                 padded[t.keyframe][

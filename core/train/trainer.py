@@ -54,10 +54,6 @@ class TrainConfig:
     # 64-pixel patches: the generator's receptive field is ~70 pixels, and filters with a
     # wide spatial support (stylization, pencil sketch) need that context to be learned.
     patch_size: int = 64
-    # Frame pixels fed around each training patch, not scored: without them every pixel of
-    # a patch sees replicated borders within the generator's ~150-pixel view, where a whole
-    # frame (and a validation tile, which gets patch_size // 2) shows real picture.
-    patch_context: int = 0
     batch_size: int = 8
     lr: float = 1e-3
     # Adam's momentum for the generator. 0.9 (the usual value for regression) against the
@@ -126,8 +122,6 @@ class TrainConfig:
             problems.append("patch_size must be a multiple of 4, at least 8")
         if self.batch_size < 1:
             problems.append("batch_size must be at least 1")
-        if not 0 <= self.patch_context <= 64 or self.patch_context % 4:
-            problems.append("patch_context must be a multiple of 4 from 0 to 64")
         if not self.lr > 0:
             problems.append("lr must be positive")
         if not 0 <= self.beta1 < 1:
@@ -348,7 +342,6 @@ def train_style(
             rng=rng,
             val_fraction=config.val_fraction,
             flip=config.flip,
-            context=config.patch_context,
             mirror_odd=()
             if generator.guides is None
             else generator.guides.mirror_odd(generator.in_channels),
@@ -443,9 +436,6 @@ class _Run:
     def step(self, source: torch.Tensor, target: torch.Tensor) -> float:
         config = self.config
         output = self.generator.styled(source)
-        if config.patch_context:
-            c = config.patch_context
-            output = output[:, :, c:-c, c:-c]
         if self.use_critic:
             self.opt_d.zero_grad(set_to_none=True)
             loss_d = _critic_loss(
