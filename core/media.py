@@ -573,6 +573,20 @@ def _declared_frames(
     return None
 
 
+def container_frames(path: str | Path) -> int | None:
+    """Frames a movie's container spans at its video's rate, sound included (None: unknown).
+    Blender sizes a movie strip so (a Matroska file whose sound outlasts its pictures loads
+    longer than the frames it decodes, and Blender holds the last picture there)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            if not container.duration or not stream.average_rate:
+                return None
+            return round(Fraction(container.duration, av.time_base) * stream.average_rate)
+    except (av.error.FFmpegError, IndexError, OSError):
+        return None
+
+
 _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw streams)
 
 

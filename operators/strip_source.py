@@ -167,28 +167,35 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
 
 def file_frames(strip, source: StripSource, first: int, last: int) -> list[int]:
     """The source frame shown at each scene frame ``first..last``, as every strip reader
-    takes them (Apply, Matte, Stabilize, Suggest, Export and Train Keyframes): refused, not
-    clamped, where the strip's file no longer holds one (``refuse_frames_past_file``)."""
+    takes them (Apply, Matte, Stabilize, Suggest, Export and Train Keyframes, Split at
+    Cuts); past the file's last picture, held or refused (``past_file_end``)."""
     try:
         wanted = source_frames(source.timing, first, last)
     except ValueError:
         raise RestyleError(f"'{source.name}' has no frames to show") from None
-    refuse_frames_past_file(strip, source, wanted)
-    return wanted
+    return past_file_end(strip, source, wanted)
 
 
-def refuse_frames_past_file(strip, source: StripSource, wanted: list[int]) -> None:
-    """A movie re-rendered shorter under its strip gave its last frame for each frame past
-    its new end: styled over and over, exported as the wrong picture, paired with the wrong
-    painting in training. Refused in the strip's terms: the frames Blender loaded it with,
-    not the job's source indices (its sidebar never held them)."""
-    if max(wanted) < source.frame_count:
-        return
+def past_file_end(strip, source: StripSource, wanted: list[int]) -> list[int]:
+    """Frames past the pictures the file decodes: held at its last picture, as Blender shows
+    them, while the file still spans the strip (a Matroska file's sound outlasting its
+    pictures). A movie re-rendered shorter under its strip gave its last frame too: styled
+    over and over, exported as the wrong picture, paired with the wrong painting in
+    training; refused in the strip's terms: the frames Blender loaded it with, not the
+    job's source indices (its sidebar never held them)."""
+    last = source.frame_count - 1
+    if max(wanted) <= last:
+        return wanted
     loaded = (
         compat.strip_get(strip, "content_trim_start")
         + source.timing.length
         + compat.strip_get(strip, "content_trim_end")
     )
+    from ..core.media import container_frames
+
+    spans = container_frames(source.files[0]) if source.kind == "movie" else None
+    if spans is not None and spans >= loaded:
+        return [min(i, last) for i in wanted]
     raise RestyleError(
         f"'{source.name}' shows {loaded} frames but its file now has {source.frame_count}: "
         "reload it (Strip > Inputs > Reload Strips and Adjust Length) or trim it"

@@ -112,3 +112,46 @@ def test_split_at_cuts_refuses_frames_past_the_files_end(scene, saved, sequencer
         bpy.ops.restyle.split_at_cuts(strip=strip.name)
     assert refusal(strip) in str(error.value)
     assert list(all_strips(scene).keys()) == [strip.name]
+
+
+def movie_with_longer_sound(path: Path, pictures: int) -> Path:
+    """A Matroska movie of ``pictures`` index frames at 24 fps whose sound lasts 2 s:
+    Blender loads it 48 frames long and holds the last picture after the 10th."""
+    import av
+    import numpy as np
+
+    from clips import index_frame
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=24, options={"qscale": "1"})
+        video.width, video.height = SIZE
+        video.pix_fmt = "yuv420p"
+        sound = container.add_stream("aac", rate=48000)
+        for i in range(pictures):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, SIZE), format="rgb24")
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for start in range(0, 96000, 1024):
+            block = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
+            block.sample_rate, block.pts = 48000, start
+            container.mux(sound.encode(block))
+        container.mux(sound.encode(None))
+    return path
+
+
+def test_a_movie_whose_sound_outlasts_its_pictures_is_not_refused(scene, saved, sequencer_area):
+    """Its file was never shortened: the strip is as long as the file spans (sound
+    included) and shows the last picture past the 10th. The refusal said 'its file now has
+    10: reload it', which changes nothing; the frames there are the last picture."""
+    import bpy
+
+    clip = movie_with_longer_sound(saved / "clip.mkv", 10)
+    strip = add_movie(scene, sequencer_area, clip, frame_start=1)
+    if strip.frame_final_duration <= 10:
+        pytest.skip("this Blender sizes the strip by its pictures alone")
+    ext("operators.keyframes").add_keyframes(scene.restyle, strip.name, [3, 20])
+    assert bpy.ops.restyle.export_keyframes(strip=strip.name, load=False) == {"FINISHED"}
+    exported = [read_index(cv2.imread(str(p))[:, :, ::-1]) for p in pictures(scene, strip)]
+    assert exported == [2, 9]
