@@ -339,6 +339,8 @@ def run_pipeline(
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``
     (a cut or a gap), or restore it by yielding a ``Warm`` frame (resuming after a gap).
     ``lanes``: inference threads (default: as many as the engine serves at once).
+    A cancel that comes as the last frame is written finds every frame done: the run
+    finished, and is not reported as cancelled ("4 of 4 frames kept").
     """
     lanes = lanes or inference_lanes(stylizer)
     run = _Pipeline(
@@ -363,7 +365,7 @@ def run_pipeline(
                 stage.join()
             run.stats.seconds = time.perf_counter() - start
     _raise_first_error(reader, *extra, finisher)
-    if run.cancelled:
+    if run.cancelled and run.stats.written < total:  # after the last frame: nothing to stop
         run.stats.cancelled = True
         raise Cancelled(f"cancelled after {run.stats.written} of {total} frames")
     return run.stats
