@@ -77,13 +77,17 @@ def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
     return f"{row.keyword}={value!r}"
 
 
+# Output formats' labels, put here by core.writers from its one table as it loads (it
+# imports this module, so importing it here would be a cycle; a format is only ever named
+# in an error once writers is loaded).
+FORMAT_LABELS: dict[str, str] = {}
+
+
 def _value_labels(choices: str) -> dict[str, str]:
     """Blender shows a value by its label (cpu: 'CPU', ffv1: 'FFV1 Movie'), from the one
-    table each comes from (imported here: those modules import this one)."""
+    table each comes from."""
     if choices == "format":
-        from .writers import OUTPUT_FORMATS
-
-        return {f.id: f.label for f in OUTPUT_FORMATS.values()}
+        return FORMAT_LABELS
     from .engines.choices import BACKENDS, DEVICES
 
     return {c.word: c.label for c in {"backend": BACKENDS, "device": DEVICES}[choices]}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from . import errors
 from .errors import RestyleError, setting
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
         ),
     )
 }
+errors.FORMAT_LABELS.update({f.id: f.label for f in OUTPUT_FORMATS.values()})  # Blender's words
 # The source's sound in a movie, per container: encoders in order of preference (the first
 # this PyAV build has). Re-encoded, not copied: the written range is trimmed to the sample.
 AUDIO_CODECS: dict[str, tuple[str, ...]] = {
