@@ -53,6 +53,7 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         max=1.0,
         default=DEFAULTS["smoothness"],
         subtype="FACTOR",
+        options={"SKIP_SAVE"},
         description="How far the steadied camera may drift from the real one",
     )
     crop: FloatProperty(
@@ -61,20 +62,24 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         max=0.5,
         default=DEFAULTS["crop"],
         subtype="FACTOR",
+        options={"SKIP_SAVE"},
         description="The most of the width and height cropped away (no empty border shows)",
     )
     strength: FloatProperty(
         name="Strength", min=0.0, max=1.0, default=DEFAULTS["strength"], subtype="FACTOR",
-        description="How much of the shake to remove",
+        description="How much of the shake to remove", options={"SKIP_SAVE"},
     )  # fmt: skip
-    # Not remembered between runs from the sidebar (SKIP_SAVE): after a finished Tripod run
-    # the Stabilize menu, which does not set it, ran as Tripod again.
+    # Settings are not remembered between runs from the sidebar (SKIP_SAVE): after a finished
+    # Tripod run the Stabilize menu, which sets only the mode, ran as Tripod again; a crop
+    # tried in the redo panel once changed every later run's settings key (no resume).
     tripod: BoolProperty(
         name="Tripod",
         description="Keep the camera still wherever the crop allows",
         options={"SKIP_SAVE"},
     )
-    output_format: EnumProperty(name="Format", items=FORMATS, default=DEFAULTS["output_format"])
+    output_format: EnumProperty(
+        name="Format", items=FORMATS, default=DEFAULTS["output_format"], options={"SKIP_SAVE"}
+    )
 
     task = "stabilize"
 

@@ -148,3 +148,21 @@ def test_a_cancelled_menu_run_names_its_mode_and_that_mode_resumes_it(
     )  # fmt: skip
     assert cancelled.endswith("; Stabilize > Translation again to resume"), cancelled
     kept_then_reused(cancelled, resumed)
+
+
+def test_a_crop_tried_once_is_not_what_the_menu_runs_with_later(
+    scene, sequencer_area, tmp_path, monkeypatch
+):
+    """A crop set once (the redo panel, a script's invoke) was remembered: the next menu run,
+    which sets only the mode, cropped so too, another settings key, and the cancelled menu
+    run its summary named ('Stabilize > Translation again') started over."""
+
+    def translation():
+        return {"mode": "TRANSLATION"}
+
+    cancelled, resumed = cancelled_then_resumed(
+        scene, sequencer_area, tmp_path, monkeypatch, translation,
+        {"mode": "PERSPECTIVE", "crop": 0.2, "smoothness": 0.3}, translation,
+    )  # fmt: skip
+    assert cancelled.endswith("; Stabilize > Translation again to resume"), cancelled
+    kept_then_reused(cancelled, resumed)
