@@ -35,6 +35,8 @@ SETTINGS = {
     "backend": Setting("--backend", "backend", "Backend", choices="backend"),
     "device": Setting("--device", "device", "Device", choices="device"),
     "overwrite": Setting("--overwrite", "overwrite"),  # Blender writes a new folder instead
+    # Training's overwrite: Blender's Train Style has a control for it (the sidebar's too)
+    "overwrite_style": Setting("--overwrite", "overwrite", "Replace Existing"),
     "fps": Setting("--fps", "fps"),  # Blender reads a strip at its own rate
     "replace": Setting("--replace", "replace"),  # Blender: Replace Background, after Matte
 }

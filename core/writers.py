@@ -510,7 +510,8 @@ class MovieWriter(_WriterContext):
             raise RestyleError(f"output {self.path} is a folder, not a movie file")
         if self.path.exists() and not overwrite:
             raise RestyleError(
-                f"{self.path} already exists; choose another name or use --overwrite"
+                f"{self.path} already exists; choose another name or use "
+                f"{setting('overwrite', True)}"
             )
         check_replaceable(self.path)
         self.overwrite = overwrite

@@ -93,6 +93,62 @@ def test_a_taken_style_name_names_overwrite(library, tmp_path):
     assert error.said(COMMAND_LINE).endswith("; --overwrite replaces it")
 
 
+def test_an_existing_movie_file_names_overwrite(tmp_path):
+    from restyle.core.writers import MovieWriter
+
+    out = tmp_path / "styled.mkv"
+    out.write_bytes(b"the user's movie")
+    error = refusal(lambda: MovieWriter(out, codec="ffv1", fps=24, width=16, height=16))
+    assert str(error).endswith("choose another name or use overwrite=True")
+    assert error.said(COMMAND_LINE).endswith("choose another name or use --overwrite")
+    assert blender_message(error) == str(error)  # Blender writes a new folder: no control
+    assert out.read_bytes() == b"the user's movie"
+
+
+def test_a_taken_name_for_training_names_blenders_replace_existing(tmp_path):
+    """Blender's Train Style has a control for it (the sidebar's Replace Existing)."""
+    from restyle.core.styles import StyleLibrary
+    from restyle.core.train.keyframes import train_from_keyframes
+
+    library = StyleLibrary(tmp_path / "library", bundled=None)
+    library.trained_folder("Ink").mkdir(parents=True)
+    keyframes = {0: tmp_path / "0.png"}
+    error = refusal(lambda: train_from_keyframes(tmp_path / "clip.mp4", keyframes, "Ink", library))
+    assert str(error) == "a style named 'Ink' already exists; use another name or overwrite=True"
+    assert error.said(COMMAND_LINE).endswith("use another name or --overwrite")
+    assert blender_message(error).endswith("use another name or Replace Existing")
+
+
+def test_an_openvino_device_not_here_names_the_cpu_device():
+    from restyle.core.engines.openvino_engine import ov_device
+
+    error = refusal(lambda: ov_device("gpu", ["CPU"]))
+    assert str(error).endswith("(found: CPU); use device='cpu'")
+    assert error.said(COMMAND_LINE).endswith("; use --device cpu")
+    assert blender_message(error).endswith("; use Device 'CPU'")
+
+
+@pytest.mark.parametrize(
+    ("gpus", "python", "command_line", "blender"),
+    [
+        (0, "use device='cpu' or device='auto'", "use --device cpu or --device auto", "use Device 'CPU' or Device 'Automatic'"),
+        (1, "use device='cuda', device='cpu' or", "use --device cuda, --device cpu or", "use Device 'CUDA', Device 'CPU' or"),
+    ],
+)  # fmt: skip
+def test_no_mps_names_the_devices_to_use(monkeypatch, gpus, python, command_line, blender):
+    """The reason is a plain string put in the error later: its settings stay marked."""
+    torch = pytest.importorskip("torch")
+    from restyle.core.engines import torch_engine
+
+    monkeypatch.setattr(torch_engine.sys, "platform", "linux")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    error = RestyleError(f"device 'mps' cannot be used: {torch_engine.why_no_mps()}")
+    assert python in str(error) and "--" not in str(error)
+    assert command_line in error.said(COMMAND_LINE)
+    assert blender in blender_message(error)
+
+
 def test_an_empty_background_names_replace(tmp_path):
     from restyle.core.mappings.matte_job import MatteJob
 
@@ -143,13 +199,8 @@ def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
 
 
 # Modules only the command line runs (``--ray``: Blender submits a command line to the
-# cluster), and raise sites whose owners have yet to name their settings neutrally.
+# cluster).
 COMMAND_LINE_ONLY = {"core/cli.py", "core/ray_runner.py"}
-NOT_YET = {
-    ("core/writers.py", "MovieWriter.__init__"),
-    ("core/engines/openvino_engine.py", "ov_device"),
-    ("core/train/keyframes.py", "train_from_keyframes"),
-}
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 
@@ -172,14 +223,48 @@ def flag_naming_raises(path: Path) -> set[str]:
     return found
 
 
-def test_no_shared_code_names_a_flag_in_an_error():
-    named = {
-        (str(path.relative_to(ROOT)), where)
+def flag_naming_words(path: Path) -> set[str]:
+    """The lines of ``path`` holding words (a string with a space, not a docstring) that
+    name a flag: a reason returned and put in an error later ('use --device cpu')."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return {
+        f"line {node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value
+        if id(node) not in docstrings and FLAG.search(node.value)
+    }
+
+
+def shared_modules() -> list[Path]:
+    return [
+        path
         for path in sorted((ROOT / "core").rglob("*.py"))
         if str(path.relative_to(ROOT)) not in COMMAND_LINE_ONLY
-        for where in flag_naming_raises(path)
+    ]
+
+
+def test_no_shared_code_names_a_flag_in_an_error():
+    named = {
+        (str(p.relative_to(ROOT)), where)
+        for p in shared_modules()
+        for where in flag_naming_raises(p)
     }
-    assert named <= NOT_YET, f"name these with errors.setting(): {sorted(named - NOT_YET)}"
+    assert not named, f"name these with errors.setting(): {sorted(named)}"
+
+
+def test_no_shared_code_names_a_flag_in_words_an_error_may_say():
+    """why_no_mps returned 'use --device cpu or auto' for an error to say in Blender too."""
+    named = {
+        (str(p.relative_to(ROOT)), at) for p in shared_modules() for at in flag_naming_words(p)
+    }
+    assert not named, f"name these with errors.setting(): {sorted(named)}"
 
 
 # Add-on code that says a caught RestyleError in Python's words, owned by others: the GPU

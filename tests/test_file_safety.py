@@ -15,7 +15,7 @@ import av
 import numpy as np
 import pytest
 
-from restyle.core.errors import RestyleError
+from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
 from restyle.core.writers import OUTPUT_FORMATS, OutputLock, format_for_output, lock_path
@@ -361,7 +361,10 @@ def test_mps_where_there_is_none_names_what_is_here_and_what_to_use(
         job(index_clip_h264, tmp_path / "out", end=1, device="mps", library=library).run()
     said = str(caught.value)
     assert "'mps'" in said and "this machine has cpu" in said  # cpu only, or cpu, cuda:0...
-    assert re.search(r"use --device (cuda, )?cpu or auto$", said)
+    assert re.search(r"use (device='cuda', )?device='cpu' or device='auto'$", said)
+    assert re.search(
+        r"use (--device cuda, )?--device cpu or --device auto$", caught.value.said(COMMAND_LINE)
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...models.registry import ArchSpec
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
@@ -76,7 +76,7 @@ def ov_device(device: str, have: list[str]) -> str:
     if not any(d == name or d.startswith(name + ".") or name.startswith(d) for d in have):
         raise RestyleError(
             f"OpenVINO found no {DEVICES[word]} here (found: {', '.join(have) or 'none'}); "
-            "use --device cpu"
+            f"use {setting('device', 'cpu')}"
         )
     return name
 

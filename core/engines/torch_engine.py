@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...models.registry import ArchSpec
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 from .base import Closing
 from .precision import PRECISION_BAR_DB, psnr
 
@@ -48,7 +48,8 @@ def _check_cuda_index(device: str, index: str, count: int) -> None:
 
 
 def why_no_mps() -> str:
-    """Why MPS (Apple's GPU) is unavailable, what this machine has and what to use."""
+    """Why MPS (Apple's GPU) is unavailable, what this machine has and what to use (its
+    settings marked: the RestyleError it goes into says them in each front end's words)."""
     import torch
 
     if sys.platform != "darwin":
@@ -57,11 +58,12 @@ def why_no_mps() -> str:
         reason = "this PyTorch was built without MPS"
     else:
         reason = "macOS found no GPU PyTorch can use (MPS needs macOS 12.3 or later)"
+    cpu, auto = setting("device", "cpu"), setting("device", "auto")
     cudas = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     if not torch.cuda.is_available() or not cudas:
-        return f"{reason}; this machine has cpu only: use --device cpu or auto"
+        return f"{reason}; this machine has cpu only: use {cpu} or {auto}"
     have = ", ".join(["cpu", *cudas])
-    return f"{reason}; this machine has {have}: use --device cuda, cpu or auto"
+    return f"{reason}; this machine has {have}: use {setting('device', 'cuda')}, {cpu} or {auto}"
 
 
 def why_no_torch_cuda() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 from ..media import decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary
@@ -63,7 +63,8 @@ def train_from_keyframes(
     folder = library.trained_folder(name)
     if folder.exists() and not overwrite:
         raise RestyleError(
-            f"a style named '{name}' already exists; use another name or --overwrite"
+            f"a style named '{name}' already exists; use another name or "
+            f"{setting('overwrite_style', True)}"
         )
     info = probe(source, upright=upright)
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
