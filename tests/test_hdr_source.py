@@ -241,7 +241,11 @@ def test_bt2020_colours_come_to_bt709_and_a_wider_one_is_desaturated_into_it(tmp
     green_nits = np.array([0, 100, 0])  # BT.2020's green: outside BT.709
     patches = [pq_signal(red_nits), pq_signal(green_nits)]
     red, green = patch_levels(coded_movie(tmp_path / "wide.mkv", patches, PQ))
-    assert red**2.4 == pytest.approx([100 / SDR_WHITE, 0, 0], abs=0.003)  # linear light
+    # linear light: the 10-bit codes hold this red to 0.7 % (they stand for 0.4958 red),
+    # and it reads as they stand for it
+    assert red**2.4 == pytest.approx([100 / SDR_WHITE, 0, 0], abs=0.004)
+    coded = pq_nits(signal_of_codes(ycbcr_codes(patches[0]))) / SDR_WHITE @ BT2020_TO_BT709.T
+    assert red[0] ** 2.4 == pytest.approx(coded[0], abs=1e-4)
     assert green[0] < 0.002 and green[1] > green[2] > 0.1  # at BT.709's edge, still green
     green_luminance = 0.6780 * 100 / SDR_WHITE  # BT.2020 green's luminance, kept
     assert LUMA_709 @ green**2.4 == pytest.approx(green_luminance, rel=0.03)
@@ -391,3 +395,88 @@ def test_the_mastering_displays_peak_stands_in_for_a_missing_max_cll(tmp_path):
     assert probe(source).tone_map.peak_nits == 2000  # L: max in 0.0001 nits
     plain = coded_movie(tmp_path / "plain.mkv", patches, PQ, x265="info=0")
     assert probe(plain).tone_map.peak_nits == 1000
+
+
+# ---------------------------------------------------------------------------------------
+# The tone map's tables and float32 against the same maths written out in float64
+
+BT2020_TO_BT709 = np.array(  # ITU-R BT.2087, linear light
+    [[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]]
+)
+LUMA_2020 = np.array([KR, 1 - KR - KB, KB])
+
+
+def hlg_scene_light(signal):
+    """ARIB STD-B67's inverse OETF: signal 0-1 to normalised scene light."""
+    a = 0.17883277
+    b, c = 1 - 4 * a, 0.5 - a * np.log(4 * a)
+    high = (np.exp((np.maximum(signal, 0.5) - c) / a) + b) / 12
+    return np.where(signal <= 0.5, signal**2 / 3, high)
+
+
+def bt2390_nits(nits, peak):
+    """ITU-R BT.2390's EETF in PQ relative to the peak, from the peak to 203 nits."""
+    peak_pq = pq_signal(peak)
+    relative = np.minimum(pq_signal(nits) / peak_pq, 1)
+    target = pq_signal(SDR_WHITE) / peak_pq
+    if target < 1:
+        knee = 1.5 * target - 0.5
+        t = np.clip((relative - knee) / (1 - knee), 0, 1)
+        spline = (
+            (2 * t**3 - 3 * t**2 + 1) * knee
+            + (t**3 - 2 * t**2 + t) * (1 - knee)
+            + (3 * t**2 - 2 * t**3) * target
+        )
+        relative = np.where(relative < knee, relative, spline)
+    return np.minimum(pq_nits(relative * peak_pq), SDR_WHITE)
+
+
+def reference_tone_map(codes, transfer, peak=1000.0):
+    """tonemap.py's steps, straight from their definitions (float64, no tables): 16-bit
+    R'G'B' codes to 16-bit SDR BT.709 codes."""
+    signal = np.asarray(codes, float) / 65535
+    if transfer == PQ:
+        light = pq_nits(signal)
+    else:  # BT.2100's OOTF at 1000 nits: 1000 Ys^0.2 times scene light
+        scene = hlg_scene_light(signal)
+        light = 1000 * scene * (scene @ LUMA_2020)[..., None] ** 0.2
+    brightest = light.max(axis=-1)
+    mapped = bt2390_nits(brightest, peak)
+    gain = np.divide(mapped, brightest, out=np.ones_like(mapped), where=brightest > 0)
+    light = light * (gain / SDR_WHITE)[..., None] @ BT2020_TO_BT709.T
+    luminance = np.clip(light @ LUMA_709, 0, 1)[..., None]
+    low, high = light.min(axis=-1, keepdims=True), light.max(axis=-1, keepdims=True)
+    low, high = np.where(low < -1e-3, low, 0), np.where(high > 1 + 1e-3, high, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = np.minimum(
+            np.where(low < 0, luminance / (luminance - low), 1),
+            np.where(high > 1, (1 - luminance) / (high - luminance), 1),
+        )
+    light = luminance + keep * (light - luminance)
+    return np.round(np.clip(light, 0, 1) ** (1 / 2.4) * 65535)
+
+
+def spread_of_codes(rows: int) -> np.ndarray:
+    """R'G'B' codes of every brightness: greys, near-greys (a few pixels outside BT.709)
+    and colours of any saturation (most of them outside)."""
+    rng = np.random.default_rng(7)
+    grey = np.linspace(0, 65535, 256 * rows)[:, None].repeat(3, 1)
+    tinted = grey * rng.uniform(0.85, 1.0, grey.shape)
+    wild = rng.integers(0, 65536, grey.shape)
+    return np.stack([grey, tinted, wild]).reshape(3, rows, 256, 3).astype(np.uint16)
+
+
+@pytest.mark.parametrize(
+    "transfer, peak, light_tolerance", [(PQ, 1000.0, 5e-5), (PQ, 4000.0, 5e-5), (HLG, 1000.0, 1e-3)]
+)
+def test_the_tone_map_matches_its_maths_in_float64(transfer, peak, light_tolerance):
+    """Within 5e-5 of SDR white in linear light for PQ (one 16-bit code at white: the
+    table's step; gamma 2.4's slope makes that tens of codes beside black) and 1e-3 for
+    HLG (cv2.pow's float32 for its OOTF); 16-bit codes on average within 0.4 and 1."""
+    from restyle.core.tonemap import ToneMap
+
+    for codes in spread_of_codes(40):
+        fast = ToneMap(transfer, peak_nits=peak)(codes, np.uint16) / 65535
+        exact = reference_tone_map(codes, transfer, peak) / 65535
+        assert np.abs(fast**2.4 - exact**2.4).max() < light_tolerance
+        assert np.abs(fast - exact).mean() * 65535 < (0.4 if transfer == PQ else 1.0)
