@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from test_edit_tools import shaky
-from vse import add_movie, all_strips, ext
+from vse import add_movie, all_strips, esc_when, ext
 
 from clips import encode_clip
 
@@ -68,14 +68,7 @@ def cancelled_run(operator, options, scene, clip, sequencer_area, monkeypatch):
     import bpy
 
     runner = ext("operators.runner")
-    report = runner.Worker._progress
-
-    def esc_after_a_frame(worker, progress):
-        report(worker, progress)
-        if progress.stage == worker.job.stage and progress.done >= 1:
-            worker.token.cancel()
-
-    monkeypatch.setattr(runner.Worker, "_progress", esc_after_a_frame)
+    esc_when(monkeypatch, lambda progress: progress.done >= 1)
     source = add_movie(scene, sequencer_area, clip, frame_start=1)
     run = getattr(bpy.ops.restyle, operator)
     assert run(strip=source.name, frame_start=1, frame_end=4, **options) == {"CANCELLED"}
@@ -149,14 +142,7 @@ def test_a_matte_cancelled_as_its_last_frame_is_written_makes_its_strip(
     import bpy
 
     runner = ext("operators.runner")
-    report = runner.Worker._progress
-
-    def esc_at_the_last_frame(worker, progress):
-        report(worker, progress)
-        if progress.stage == worker.job.stage and progress.done == progress.total:
-            worker.token.cancel()
-
-    monkeypatch.setattr(runner.Worker, "_progress", esc_at_the_last_frame)
+    esc_when(monkeypatch, lambda progress: progress.done == progress.total)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "last.blend"))
     source = add_movie(scene, sequencer_area, clip, frame_start=1)
     assert bpy.ops.restyle.matte_strip(strip=source.name, frame_start=1, frame_end=4) == {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from test_edit_tools import shaky
-from vse import add_movie, ext, sequencer_override
+from vse import add_movie, esc_when, ext, sequencer_override
 
 from clips import encode_clip
 
@@ -67,19 +67,6 @@ def test_the_tripod_button_sets_everything_its_run_depends_on(scene, sequencer_a
     assert properties["tripod"] is True
 
 
-def esc_after_a_frame(monkeypatch) -> None:
-    """The next run is cancelled as Esc would be once a frame is written."""
-    runner = ext("operators.runner")
-    report = runner.Worker._progress
-
-    def cancelled(worker, progress):
-        report(worker, progress)
-        if progress.stage == worker.job.stage and progress.done >= 1:
-            worker.token.cancel()
-
-    monkeypatch.setattr(runner.Worker, "_progress", cancelled)
-
-
 def cancelled_then_resumed(scene, area, tmp_path, monkeypatch, first, between, again) -> str:
     """Frames 1-4 of a movie stabilised with ``first`` (properties) and cancelled, a whole
     run with ``between``, then a run with ``again()``: each summary."""
@@ -88,7 +75,7 @@ def cancelled_then_resumed(scene, area, tmp_path, monkeypatch, first, between, a
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "resume.blend"))
     runner = ext("operators.runner")
     source = add_movie(scene, area, encoded(tmp_path), frame_start=1).name
-    esc_after_a_frame(monkeypatch)
+    esc_when(monkeypatch, lambda progress: progress.done >= 1)  # Esc once a frame is written
 
     def run(**properties) -> set[str]:
         """Invoked as a button does: with an undo step, so Blender fills the properties

@@ -145,3 +145,17 @@ def during_the_run(monkeypatch, job_class, edit) -> None:
         return run(self, *args, **kwargs)
 
     monkeypatch.setattr(job_class, "run", edit_then_run)
+
+
+def esc_when(monkeypatch, reached) -> None:
+    """The next runs are cancelled as Esc would be, once ``reached(progress)`` holds while
+    the job writes frames (``monkeypatch.undo()`` stops it)."""
+    runner = ext("operators.runner")
+    report = runner.Worker._progress
+
+    def cancelled(worker, progress):
+        report(worker, progress)
+        if progress.stage == worker.job.stage and reached(progress):
+            worker.token.cancel()
+
+    monkeypatch.setattr(runner.Worker, "_progress", cancelled)
