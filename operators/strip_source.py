@@ -179,10 +179,11 @@ def file_frames(strip, source: StripSource, first: int, last: int) -> list[int]:
 def past_file_end(strip, source: StripSource, wanted: list[int]) -> list[int]:
     """Frames past the pictures the file decodes: held at its last picture, as Blender shows
     them, while the file still spans the strip (a Matroska file's sound outlasting its
-    pictures). A movie re-rendered shorter under its strip gave its last frame too: styled
-    over and over, exported as the wrong picture, paired with the wrong painting in
-    training; refused in the strip's terms: the frames Blender loaded it with, not the
-    job's source indices (its sidebar never held them)."""
+    pictures: Blender sizes it by its container, ``container_frames``; an MP4 by its
+    pictures, whatever its sound). A movie re-rendered shorter under its strip gave its
+    last frame too: styled over and over, exported as the wrong picture, paired with the
+    wrong painting in training; refused in the strip's terms: the frames Blender loaded it
+    with, not the job's source indices (its sidebar never held them)."""
     last = source.frame_count - 1
     if max(wanted) <= last:
         return wanted
