@@ -17,8 +17,9 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, SequencerOperator
-from .output_strip import free_channel
+from .output_strip import free_channel, locked_channels
 from .runner import report_error
 from .strip_job import Request, StripJob
 from .strip_source import container_strips, find_strip
@@ -120,6 +121,11 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         if named is not None:
             if named == matte:
                 raise RestyleError("a strip cannot be its own background")
+            if compat.strip_locked(matte) and matte.channel <= named.channel:
+                raise RestyleError(
+                    f"'{matte.name}' is locked (or its channel is) and would have to move "
+                    f"above '{named.name}' to show it as its background: unlock it first"
+                )
             _remove_backgrounds(strips, matte)
             _lift_above(strips, matte, named.channel, first, last)
             matte.blend_type = "ALPHA_OVER"
@@ -148,7 +154,9 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
 
     def _under(self, strips, matte, kind, name, first, last, source=None):
         """A new effect strip where the previous background was, else in the matte's channel
-        (the matte moves up a free channel)."""
+        (the matte moves up a free channel; a locked one stays, the background goes just
+        under it)."""
+        _refuse_moving_locked(strips, matte, first, last, 1)
         channel = _background_channel(strips, matte, first, last)
         _lift_above(strips, matte, channel, first, last)
         inputs = compat.effect_inputs(source) if source is not None else {}
@@ -160,8 +168,10 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         """A blur of what lies under the matte, over exactly its range. Blender ties an effect
         to its input's range, so a blur of the source itself covered the whole source: it
         blurs an adjustment layer (everything below it) over ``first..last`` instead."""
-        channel = _background_channel(strips, matte, first, last)
-        above = free_channel([s for s in strips if s != matte], channel, first, last)
+        _refuse_moving_locked(strips, matte, first, last, 2)
+        channel = _background_channel(strips, matte, first, last, 2)
+        others = [s for s in strips if s != matte]
+        above = free_channel(others, channel, first, last, locked_channels(strips))
         _lift_above(strips, matte, above, first, last)
         span = compat.effect_span(first, last)
         layer = strips.new_effect(
@@ -188,6 +198,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
             )
         if suffix not in bpy.path.extensions_image:
             raise RestyleError(f"background '{path.name}' is not a picture Blender can show")
+        _refuse_moving_locked(strips, matte, first, last, 1)
         channel = _background_channel(strips, matte, first, last)
         _lift_above(strips, matte, channel, first, last)
         new = strips.new_image(
@@ -210,16 +221,51 @@ def _metas(strip) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _background_channel(strips, matte, first: int, last: int) -> int:
+def _background_channel(strips, matte, first: int, last: int, needed: int = 1) -> int:
     """Remove the background Restyle put under ``matte`` before; the new one goes where it
     was, when that is still free over ``first..last``, else in the matte's channel (the
-    matte then moves up). Each replacement lifted the matte a channel or two higher."""
+    matte then moves up). Each replacement lifted the matte a channel or two higher.
+    A locked matte never moves: the background takes the ``needed`` channels just under it
+    (``_refuse_moving_locked`` checked them)."""
     freed = min((s.channel for s in strips if s.get(BACKGROUND_OF) == matte.name), default=None)
     _remove_backgrounds(strips, matte)
+    if compat.strip_locked(matte):
+        return matte.channel - needed
     if freed is None or freed >= matte.channel:
         return matte.channel
     others = [s for s in strips if s != matte]
-    return freed if free_channel(others, freed - 1, first, last) == freed else matte.channel
+    free = free_channel(others, freed - 1, first, last, locked_channels(strips))
+    return freed if free == freed else matte.channel
+
+
+def _refuse_moving_locked(strips, matte, first: int, last: int, needed: int) -> None:
+    """A locked matte (or one in a locked channel) is not moved up to make room, as Blender
+    moves no locked strip: its new background takes the ``needed`` channels just under it
+    (a previous background's, as a rule), or nothing is done and the user is told."""
+    if not compat.strip_locked(matte):
+        return
+    wanted = range(matte.channel - needed, matte.channel)
+    locked = locked_channels(strips)
+    taken = [
+        c
+        for c in wanted
+        if c < 1
+        or c in locked
+        or any(
+            s.channel == c
+            and s.get(BACKGROUND_OF) != matte.name  # replaced: removed first
+            and compat.handles(s)[0] <= last
+            and compat.handles(s)[1] > first
+            for s in strips
+        )
+    ]
+    if taken:
+        room = f"channel {wanted[0]}" if needed == 1 else f"channels {wanted[0]} and {wanted[-1]}"
+        raise RestyleError(
+            f"'{matte.name}' is locked (or its channel is), and its background needs {room} "
+            f"under it free and unlocked over frames {frame_span(first, last)}: "
+            "unlock the matte strip first"
+        )
 
 
 def _remove_backgrounds(strips, matte) -> None:
@@ -235,7 +281,7 @@ def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:
     if matte.channel > channel:
         return
     others = [s for s in strips if s != matte]
-    matte.channel = free_channel(others, channel, first, last)
+    matte.channel = free_channel(others, channel, first, last, locked_channels(strips))
 
 
 classes = (RESTYLE_OT_matte_strip, RESTYLE_OT_replace_background)

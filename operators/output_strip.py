@@ -52,16 +52,26 @@ def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str
     return folder, str(folder) + "/"
 
 
-def free_channel(strips, above: int, first: int, last: int) -> int:
-    """The first channel above ``above`` with nothing in it over ``first..last``."""
+def locked_channels(strips) -> frozenset[int]:
+    """The locked channels (the channel header's padlock) of the sequencer or meta strip that
+    holds the strip collection ``strips``: Blender keeps its own edits out of them, and a new
+    strip went into one."""
+    channels = getattr(getattr(strips, "data", None), "channels", None)
+    return frozenset(i for i, c in enumerate(channels) if c.lock) if channels else frozenset()
+
+
+def free_channel(strips, above: int, first: int, last: int, locked=frozenset()) -> int:
+    """The first channel above ``above`` with nothing in it over ``first..last`` that is not
+    ``locked`` (``locked_channels``)."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
-        if not any(
+        if channel not in locked and not any(
             s.channel == channel and compat.handles(s)[0] <= last and compat.handles(s)[1] > first
             for s in strips
         ):
             return channel
+    skipped = ", locked channels skipped" if any(c > above for c in locked) else ""
     raise RestyleError(
-        f"no free channel above channel {above} over frames {frame_span(first, last)}"
+        f"no free channel above channel {above} over frames {frame_span(first, last)}{skipped}"
     )
 
 
@@ -108,7 +118,7 @@ def add_styled_strip(
     the one movie file. ``source`` (the strip styled, if still there) lends its placement;
     the strip is named ``<base>.<label>`` (``unique_strip_name``).
     """
-    channel = free_channel(strips, above, first, first + count - 1)
+    channel = free_channel(strips, above, first, first + count - 1, locked_channels(strips))
     name = unique_strip_name(scene.sequence_editor, base, label)
     if movie:
         strip = strips.new_movie(
