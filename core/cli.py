@@ -1039,6 +1039,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
     _quiet_opencv()
+    args = None
     try:
         args = build_parser().parse_args(argv)
         for name in ("input", "output", "source"):  # a quoted '~/clip.mp4', as -s reads it
@@ -1048,7 +1049,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _ParserExit as exc:  # --help, --version
         return exc.code
     except RestyleError as exc:  # the one place the command line says an error
-        print(f"restyle: error: {exc.said(COMMAND_LINE)}", file=sys.stderr)
+        said = exc.said(COMMAND_LINE)
+        if _wants_json(args, argv):
+            _json_error(said, getattr(exc, "neutral", said))
+        print(f"restyle: error: {said}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("restyle: cancelled", file=sys.stderr)
@@ -1059,6 +1063,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # disk full, permissions changed mid-run, ...: README says exit 2
         print(f"restyle: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _wants_json(args: argparse.Namespace | None, argv: Sequence[str] | None) -> bool:
+    """--json given (read from the words where the command line could not be parsed)."""
+    if args is not None:
+        return bool(getattr(args, "json", False))
+    return "--json" in (sys.argv[1:] if argv is None else argv)
+
+
+def _json_error(said: str, neutral: str) -> None:
+    """--json: the error as an event on stderr before its ``restyle: error:`` line, its
+    settings still marked (``errors.setting``) in ``neutral``: a front end that ran the
+    command (Blender's Run on: Ray, ``ray_submit``) says them in its own words."""
+    event = {"event": "error", "error": said, "neutral": neutral}
+    print(json.dumps(event), file=sys.stderr, flush=True)
 
 
 def _os_error(exc: OSError) -> str:

@@ -19,12 +19,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Cancelled, RestyleError
+from .errors import BLENDER, COMMAND_LINE, PYTHON, Cancelled, RestyleError, say
 from .progress import CancelToken, Progress, ProgressCallback
 
 DEFAULT_DASHBOARD_PORT = 8265
 FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
 EVENT_PREFIX = '{"event": "progress"'
+ERROR_PREFIX = '{"event": "error"'
 HTTP_TIMEOUT_S = 60  # a busy head node can take many seconds to start a job
 
 
@@ -161,11 +162,28 @@ def progress_from_logs(logs: str) -> Progress | None:
 def final_record(logs: str) -> dict | None:
     """The CLI's closing JSON record (the last JSON line that is not an event)."""
     for line in reversed(logs.splitlines()):
-        if line.startswith("{") and not line.startswith(EVENT_PREFIX):
+        if line.startswith("{") and not line.startswith(('{"event": ', EVENT_PREFIX)):
             try:
                 return json.loads(line)
             except ValueError:
                 return None
+    return None
+
+
+def error_from_logs(logs: str) -> str | None:
+    """The error the CLI said in its --json error event, its settings still marked
+    (``errors.setting``) for the front end that shows it to word; None where there is none
+    (a node's Restyle older than the event) or it names a setting this Restyle cannot word
+    (a newer node's)."""
+    for line in reversed(logs.splitlines()):
+        if line.startswith(ERROR_PREFIX):
+            try:
+                neutral = json.loads(line)["neutral"]
+                for front_end in (COMMAND_LINE, PYTHON, BLENDER):
+                    say(neutral, front_end)
+            except (ValueError, KeyError, TypeError):
+                return None
+            return neutral
     return None
 
 
@@ -210,8 +228,10 @@ class RaySubmission:
 
         record = final_record(logs)
         if status != "SUCCEEDED" or record is None:
-            errors = [line for line in logs.splitlines() if line.startswith("restyle: error:")]
-            why = errors[-1] if errors else (logs.strip().splitlines() or [status])[-1]
+            why = error_from_logs(logs)  # each front end words its settings itself
+            if why is None:  # an older node: its command line's words, as it said them
+                errors = [line for line in logs.splitlines() if line.startswith("restyle: error:")]
+                why = errors[-1] if errors else (logs.strip().splitlines() or [status])[-1]
             raise RestyleError(f"the Ray job {status.lower()}: {why}")
         out = Path(record["output"])
         result = JobResult(
