@@ -310,9 +310,11 @@ class StyleLibrary:
         hint = _did_you_mean(style, builtin_ids + [info.name for info in self.trained()])
         if hint:
             return RestyleError(f"unknown style '{style}'{hint}")
+        # Said alike by every front end: Blender has no 'restyle styles' to list them (its
+        # Style menu shows names), so an id shows what one looks like.
         return RestyleError(
-            f"unknown style '{style}': use a built-in id (see 'restyle styles'), "
-            "a trained style's name, or a path to a picture"
+            f"unknown style '{style}': use a built-in style's id (such as "
+            f"'{BUILTIN_STYLES[0][0]}'), a trained style's name, or a path to a picture"
         )
 
     def trained_folder(self, name: str) -> Path:

@@ -247,7 +247,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             else settings.strip_keyframes(source.name)
         )
         if not frames:
-            raise RestyleError(f"'{source.name}' has no keyframes: add some, or pass keyframes=")
+            raise RestyleError(
+                f"'{source.name}' has no keyframes: add some in the Keyframes panel "
+                "(Add Keyframe or Suggest Keyframes)"
+            )
         strip = find_strip(scene, source.name)
         indices = {frame: source_index(strip, source, frame) for frame in frames}
         shared = {}
