@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
 from .engines.choices import BACKENDS, DEVICES, words
-from .errors import COMMAND_LINE, RestyleError
+from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .progress import CancelToken, Progress
 from .styles import StyleLibrary
 from .writers import OUTPUT_FORMATS
@@ -166,32 +166,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.time_budget <= 0:
         raise RestyleError("--time-budget must be positive")
     config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
-    with _interactive(args) as (bar, cancel):
-        folder = train_from_keyframes(
-            args.source,
-            keyframes,
-            args.name,
-            _library(args),
-            config=config,
-            overwrite=args.overwrite,
-            progress=bar,
-            cancel=cancel,
-        )
+    try:
+        with _interactive(args) as (bar, cancel):
+            folder = train_from_keyframes(
+                args.source,
+                keyframes,
+                args.name,
+                _library(args),
+                config=config,
+                overwrite=args.overwrite,
+                progress=bar,
+                cancel=cancel,
+            )
+    except Cancelled as exc:  # before the first checkpoint: no style written
+        record = {"name": args.name, "folder": None, "cancelled": True, "saved": False}
+        _emit(args, record, f"restyle: {exc.said(COMMAND_LINE)}")
+        return EXIT_CANCELLED
     meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
     figures = meta.get("training", {})
     cancelled = figures.get("stopped_because") == "cancelled"
+    name, seconds, iterations = meta["name"], figures.get("seconds", 0), figures.get("iterations")
+    record = {"name": name, "folder": str(folder), "training": figures, "cancelled": cancelled}
+    if not cancelled:
+        _emit(
+            args,
+            {**record, "saved": True},
+            f"trained style '{name}' in {seconds:.0f} s ({iterations} iterations, "
+            f"stopped: {figures.get('stopped_because')}); "
+            f"use it with: restyle stylize INPUT -o OUT -s '{name}'",
+        )
+        return 0
+    # README: Ctrl-C exits 130; past the first checkpoint the best weights are saved, and
+    # the line says the style is cut short rather than trained.
     _emit(
         args,
-        {"name": meta["name"], "folder": str(folder), "training": figures, "cancelled": cancelled},
-        f"trained style '{meta['name']}' in {figures.get('seconds', 0):.0f} s "
-        f"({figures.get('iterations')} iterations, stopped: {figures.get('stopped_because')}); "
-        f"use it with: restyle stylize INPUT -o OUT -s '{meta['name']}'",
+        {**record, "saved": True},
+        f"cancelled after {seconds:.0f} s ({iterations} iterations): the style is cut short; "
+        f"its best weights so far are saved as '{name}' (train again with --overwrite to "
+        "finish it)",
     )
-    if not cancelled:
-        return 0
-    if not (args.quiet or args.json):  # README: Ctrl-C exits 130; the style is saved anyway
-        name = meta["name"]
-        print(f"cancelled: the best weights so far are kept as style '{name}'", file=sys.stderr)
     return EXIT_CANCELLED
 
 

@@ -315,13 +315,19 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             show_preview(image)
 
     def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
+        from ..core.train.keyframes import NOTHING_SAVED
         from ..props import CATALOG, library_root
 
+        cancelled = RUN.token is not None and RUN.token.cancelled
+        if kind == "error" and str(value) == NOTHING_SAVED:  # the core wrote no style
+            RUN.end(CANCELLED, NOTHING_SAVED[:1].upper() + NOTHING_SAVED[1:])
+            self.report({"WARNING"}, f"Restyle: {RUN.summary}")
+            redraw_sequencers(context)
+            return {"CANCELLED"}
         if kind == "error":
             RUN.end(FAILED, f"Failed: {value}")
             self.report({"ERROR"}, str(value))
             return {"CANCELLED"}
-        cancelled = RUN.token is not None and RUN.token.cancelled
         name = request.job.name
         CATALOG.reload(library_root(context))
         scene = find_scene(*request.data)
@@ -331,7 +337,9 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         detail = f" ({progress.message})" if progress is not None and progress.message else ""
         if cancelled:
             RUN.end(
-                CANCELLED, f"Cancelled: '{name}' kept its best weights so far{detail}", str(value)
+                CANCELLED,
+                f"Cancelled: '{name}' is cut short, saved with its best weights so far{detail}",
+                str(value),
             )
         else:
             RUN.end(

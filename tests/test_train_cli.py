@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -106,32 +110,83 @@ def test_a_taken_name_names_the_overwrite_option(pan_clip, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err  # said only 'pick another name'
 
 
-def test_ctrl_c_keeps_the_best_weights_says_so_and_exits_130(pan_clip, tmp_path, capsys):
-    """README: Ctrl-C exits 130; training keeps the best weights so far as the style."""
-    import os
-    import signal
-    import threading
-    import time
-
+def _paint_frame_2(pan_clip, tmp_path):
     frame = next(iter(decode_range(pan_clip, 2, 2)))
     paint = tmp_path / "0002.png"
     cv2.imwrite(str(paint), cv2.cvtColor(invert(frame), cv2.COLOR_RGB2BGR))
+    return paint
 
-    def press_ctrl_c() -> None:  # once training has put its own Ctrl-C handler in place
-        deadline = time.monotonic() + 60
-        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+
+def _ctrl_c_when(ready) -> threading.Thread:
+    """Press Ctrl-C once training has put its own handler in place and ``ready()``."""
+
+    def press() -> None:
+        deadline = time.monotonic() + 120
+        while signal.getsignal(signal.SIGINT) is signal.default_int_handler or not ready():
             if time.monotonic() > deadline:
                 return
-            time.sleep(0.05)
-        time.sleep(3)
+            time.sleep(0.02)
         os.kill(os.getpid(), signal.SIGINT)
 
-    presser = threading.Thread(target=press_ctrl_c)
+    presser = threading.Thread(target=press)
     presser.start()
+    return presser
+
+
+def test_ctrl_c_keeps_the_best_weights_says_so_and_exits_130(
+    pan_clip, tmp_path, capsys, monkeypatch
+):
+    """README: Ctrl-C exits 130; past the first checkpoint training keeps the best weights
+    so far as the style, and says it was cut short."""
+    from restyle.core.train import trainer
+
+    checkpointed = threading.Event()
+    mine = trainer._Run.mine_hard_examples
+
+    def mine_and_tell(run):  # called right after each validation checkpoint in the loop
+        checkpointed.set()
+        return mine(run)
+
+    monkeypatch.setattr(trainer._Run, "mine_hard_examples", mine_and_tell)
+    paint = _paint_frame_2(pan_clip, tmp_path)
+    presser = _ctrl_c_when(checkpointed.is_set)
     code = main(["train", str(pan_clip), "-k", f"2={paint}", "-n", "Stopped",
-                 "--time-budget", "120", "--library", str(tmp_path / "lib")])  # fmt: skip
+                 "--time-budget", "300", "--library", str(tmp_path / "lib")])  # fmt: skip
     presser.join()
     out = capsys.readouterr()
     assert code == 130
-    assert "cancelled: the best weights so far are kept as style 'Stopped'" in out.out + out.err
+    assert "the style is cut short; its best weights so far are saved as 'Stopped'" in out.out
+    assert "trained style" not in out.out + out.err
     assert "Stopped" in {s.name for s in StyleLibrary(tmp_path / "lib", bundled=None).list()}
+
+
+def test_ctrl_c_before_the_first_checkpoint_saves_nothing(pan_clip, tmp_path, capsys):
+    """Walkthrough: Ctrl-C at once saved the untrained weights as a style called trained
+    (0 iterations, near-black frames). Now nothing is written and the name stays free."""
+    paint = _paint_frame_2(pan_clip, tmp_path)
+    presser = _ctrl_c_when(lambda: True)
+    code = main(["train", str(pan_clip), "-k", f"2={paint}", "-n", "Early",
+                 "--time-budget", "60", "--library", str(tmp_path / "lib")])  # fmt: skip
+    presser.join()
+    out = capsys.readouterr()
+    assert code == 130
+    lines = (out.out + out.err).strip().splitlines()
+    assert lines == ["restyle: cancelled before the first checkpoint: nothing saved"]
+    library = StyleLibrary(tmp_path / "lib", bundled=None)
+    assert not library.trained() and not library.trained_folder("Early").exists()
+
+
+def test_python_cancelled_before_the_first_checkpoint_writes_nothing(pan_clip, tmp_path):
+    """The one rule for every front end (Blender's Train Style runs the same function)."""
+    from restyle.core.errors import Cancelled
+    from restyle.core.progress import CancelToken
+    from restyle.core.train.keyframes import train_from_keyframes
+
+    cancel = CancelToken()
+    cancel.cancel()
+    library = StyleLibrary(tmp_path / "lib", bundled=None)
+    paint = _paint_frame_2(pan_clip, tmp_path)
+    with pytest.raises(Cancelled, match="before the first checkpoint: nothing saved"):
+        train_from_keyframes(pan_clip, {2: paint}, "Early", library, cancel=cancel)
+    assert not library.trained_folder("Early").exists()
+    assert not list(library.trained_folder("Early").parent.glob("*Early*"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import RestyleError, setting
+from ..errors import Cancelled, RestyleError, setting
 from ..media import decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary
@@ -38,6 +38,9 @@ def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
+
+
 def train_from_keyframes(
     source,
     keyframes: Mapping[int, Path],
@@ -52,6 +55,9 @@ def train_from_keyframes(
     upright: bool = True,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
+    Cancelled before the first validation checkpoint, it writes nothing and raises
+    ``Cancelled``; cancelled later, it saves the best weights so far (``stopped_because``
+    "cancelled" in style.json's training figures).
     ``upright`` False reads a movie as stored (`media.probe`), as the keyframes were painted."""
     from .artifact import write_trained_style
     from .trainer import train_style
@@ -92,6 +98,8 @@ def train_from_keyframes(
         preview_frame=np.ascontiguousarray(preview),
         on_preview=on_preview,
     )
+    if result.figures.stopped_because == "cancelled" and not result.checkpointed:
+        raise Cancelled(NOTHING_SAVED)  # no folder written: the name stays free
     return write_trained_style(
         folder,
         result,

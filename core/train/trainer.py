@@ -190,6 +190,13 @@ class TrainResult:
     figures: TrainFigures
     config: TrainConfig = field(default_factory=TrainConfig)
 
+    @property
+    def checkpointed(self) -> bool:
+        """Whether the run reached its first validation checkpoint (``val_every``
+        iterations). A run cancelled before it holds weights barely trained, or the initial
+        ones: not a style to save."""
+        return self.figures.iterations >= self.config.val_every
+
 
 def _available_cores() -> int:
     try:
