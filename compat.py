@@ -21,6 +21,9 @@
   No code differs: the mapping reads each meta's own length (``strip_source.meta_timing``).
 - 4.4 shows a movie tagged with a display rotation (phone footage) turned upright; before,
   as stored (``MOVIE_STRIPS_SHOW_ROTATION``).
+- No version differs: a movie strip counts its frames from the video stream's start time, so
+  a movie whose first picture comes later (mpeg4 with B-frames in AVI) shows it held over
+  the frames before it (``MOVIE_STRIPS_HOLD_LEAD_IN``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ MOVIE_STRIPS_SHOW_ROTATION = bpy.app.version >= (4, 4, 0)
 # rotation only, ignoring a mirror (a left-right mirror shows turned 180 degrees; rendered
 # on 4.5.15, 5.0.1, 5.2.3, 5.3.0), before 4.4 none of it.
 MOVIE_STRIPS_UPRIGHT = "rotation" if MOVIE_STRIPS_SHOW_ROTATION else False
+
+# A movie strip counts its frames from the video stream's start time, showing at each frame
+# the picture whose time span holds it, the first picture before it: a movie whose first
+# picture comes after its start time (mpeg4 with B-frames in AVI: OpenCV's Megamind.avi, or
+# FFmpeg's own muxer) shows it at frames 0 and 1, picture i at frame i + 1, and never its
+# last. Players start at the first picture. core.media reads movies so inside Blender
+# (``MediaInfo.lead_in``), so a styled strip lies exactly over its source. Measured by
+# rendering the strip alone, every frame in order and at random: bpy 5.0.1.
+MOVIE_STRIPS_HOLD_LEAD_IN = True
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
 STRIP_TIMING = {

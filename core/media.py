@@ -1,8 +1,10 @@
 """Frame-exact reading of movies and image sequences (probe and decode).
 
 Frames are addressed by 0-based source index everywhere: index i of a movie is the frame
-whose presentation time is i / fps after the first frame's, the same mapping Blender's
-movie strips use, so a VSE frame range turns into a source range by plain arithmetic.
+whose presentation time is i / fps after the first frame's, so a VSE frame range turns into
+a source range by plain arithmetic. Inside Blender a movie whose stream starts before its
+first picture (mpeg4 with B-frames in AVI) is read with its lead-in, as its strips show it
+(`MediaInfo.lead_in`).
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
 8-bit sources and uint16 for deeper ones. Movies stand as players show them: a display
 matrix's rotation and mirror (phone footage, a mirrored selfie) are applied on reading, so
@@ -22,6 +24,7 @@ import math
 import os
 import re
 import struct
+import sys
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -78,6 +81,9 @@ class MediaInfo:
     tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
     `transfer` (movies) names an HDR transfer the movie is tagged with (`HDR_TRANSFERS`),
     None for SDR or untagged; `tone_map` is how reading turns such a movie into SDR BT.709.
+    `lead_in` (movies, read as Blender shows them: `HOLD_LEAD_IN`) is how many indices come
+    before the first picture, from the stream's start time: they show the first picture,
+    and index i >= lead_in shows picture i - lead_in; 0 elsewhere.
     """
 
     path: Path
@@ -98,6 +104,7 @@ class MediaInfo:
     transfer: str | None = None
     mirrored: bool = False
     tone_map: ToneMap | None = None
+    lead_in: int = 0
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -448,7 +455,7 @@ def _probe_movie(path: Path, upright: Upright = True) -> MediaInfo:
         fmt = codec.format
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
-        start_pts, frame_count, first = _movie_timeline(path, container, stream, fps)
+        start_pts, frame_count, first, first_pts = _movie_timeline(path, container, stream, fps)
         turns, mirrored = _orientation(_display_matrix(first), upright)
         width, height = codec.width, codec.height
         aspect = Fraction(stream.sample_aspect_ratio or 1)
@@ -472,6 +479,7 @@ def _probe_movie(path: Path, upright: Upright = True) -> MediaInfo:
             transfer=HDR_TRANSFERS.get(codec.color_trc),
             mirrored=mirrored,
             tone_map=_tone_map(codec, first),
+            lead_in=_lead_in(stream, first_pts, fps) if _holds_lead_in() else 0,
         )
     finally:
         container.close()
@@ -600,13 +608,20 @@ _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw 
 
 def _movie_timeline(
     path: Path, container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
-) -> tuple[int | None, int, av.VideoFrame]:
+) -> tuple[int | None, int, av.VideoFrame, int | None]:
     """(first frame's pts, exact frame count, first frame: its side data tells how to show
-    it), the first two in the terms `decode_range` uses.
+    it, the earliest pts of the first frames), the first two in the terms `decode_range`
+    uses.
 
     Container frame counts are missing (Matroska, MPEG-TS) or can disagree with what the
     decoder delivers, so the count comes from the last decodable frame: seek to the last
     keyframe and decode to the end, which costs one GOP whatever the movie's length.
+
+    Timestamps out of order (mpeg4 with packed B-frames in AVI, OpenCV's Megamind.avi:
+    1, 2, 3, 5, 4, 6, 8, 7, ...) count frames in decode order, which is the pictures'
+    order: FFmpeg's decoder puts them in order and pairs some with the wrong timestamp
+    (frame to frame change 2.9 in decode order, 3.8 in timestamp order), and players'
+    best-effort timestamps fall back on the decode timestamps, in order, too.
     """
     head: list[int | None] = []
     first = None
@@ -621,15 +636,45 @@ def _movie_timeline(
             raise RestyleError(f"{path} is corrupt ({_reason(exc)})") from None
     if first is None:
         raise RestyleError(f"{path} holds no decodable video frames")
-    if any(p is None for p in head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
-        return None, _count_packets(path), first
+    stamped = [p for p in head if p is not None]
+    earliest = min(stamped) if stamped else None
+    if len(stamped) < len(head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
+        return None, _count_packets(path), first, earliest
 
     start_pts: int = head[0]  # type: ignore[assignment]
     time_base = Fraction(stream.time_base)
     last_pts = _last_pts(container, stream, start_pts, time_base)
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
-    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first
+    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first, earliest
+
+
+# Read movies with their lead-in (`MediaInfo.lead_in`), as Blender's movie strips show them:
+# True or False; None (the default) as the ``compat`` module of the extension holding this
+# core says (``MOVIE_STRIPS_HOLD_LEAD_IN``), False where none is loaded (the command line).
+HOLD_LEAD_IN: bool | None = None
+
+
+def _holds_lead_in() -> bool:
+    if HOLD_LEAD_IN is not None:
+        return HOLD_LEAD_IN
+    package = __name__.rsplit(".", 2)[0]  # restyle.core.media -> restyle
+    compat = sys.modules.get(f"{package}.compat")  # needs bpy: loaded only inside Blender
+    return bool(getattr(compat, "MOVIE_STRIPS_HOLD_LEAD_IN", False))
+
+
+def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> int:
+    """Frame slots from the stream's start time to its first picture, as Blender counts a
+    movie strip's frames: from the stream's start time (``ffmpeg_get_pts_to_search``), each
+    showing the picture whose time span holds the slot's time, the first picture before it.
+    Players start at the first picture, as the command line does (its sound clipped to
+    match). mpeg4 with B-frames in AVI starts its stream at 0 and its first picture 1/fps
+    later (FFmpeg's muxer, Megamind.avi): Blender shows it at frames 0 and 1, picture i at
+    frame i + 1 (measured: bpy 5.0.1, in playing order and at random)."""
+    if stream.start_time is None or first_pts is None:
+        return 0
+    slots = (first_pts - stream.start_time) * Fraction(stream.time_base) * fps
+    return max(0, math.ceil(slots - Fraction(1, 1000)))
 
 
 def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
@@ -755,6 +800,33 @@ _SEEK_BACKOFF_S = (0, 1, 4, 16, 64)  # seconds before the wanted frame, tried in
 
 
 def _decode_movie(
+    info: MediaInfo,
+    start: int,
+    end: int,
+    on_held: Callable[[int], None] | None = None,
+    on_retimed: Callable[[int, bool], None] | None = None,
+) -> Iterator[np.ndarray]:
+    lead = info.lead_in
+    if not lead:
+        yield from _decode_pictures(info, start, end, on_held, on_retimed)
+        return
+
+    def shifted(report):  # picture i is index i + lead
+        return None if report is None else lambda index, *rest: report(index + lead, *rest)
+
+    pictures = _decode_pictures(
+        info, max(start - lead, 0), max(end - lead, 0), shifted(on_held), shifted(on_retimed)
+    )
+    held = min(end, lead) - start + 1  # indices start..lead show the first picture
+    if held > 0:
+        first = next(pictures)
+        for _ in range(held - 1):
+            yield first.copy()
+        yield first
+    yield from pictures
+
+
+def _decode_pictures(
     info: MediaInfo,
     start: int,
     end: int,

@@ -1,0 +1,125 @@
+"""A movie whose video stream starts before its first picture lines up with its styled strip.
+
+mpeg4 with B-frames in AVI (FFmpeg's muxer; OpenCV's Megamind.avi, whose timestamps are
+also out of order: 1, 2, 3, 5, 4, ...) starts its stream at 0 and its first picture 1/fps
+later. Blender's movie strip counts from the stream's start: it shows the first picture at
+its frames 0 and 1 and picture i at frame i + 1. Restyle read picture i at frame i, so a
+styled strip ran one frame ahead of its source (the walkthrough on bpy 5.0.1: Apply,
+Export Keyframes, Split at Cuts and Snap Cuts all a frame off on Megamind.avi). Apply at
+strength 0 returns the source picture: each frame of its strip must show what the source
+strip shows there."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from vse import SIZE, add_movie, all_strips, render
+
+from clips import index_frame, read_index
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from real_footage import FootageUnavailable, real_clip  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+STYLE = "starry-swirls"
+
+
+@pytest.fixture(autouse=True)
+def own_output_folder(monkeypatch, tmp_path):
+    """An unsaved .blend's frames go to the temporary folder, where an earlier run's frames
+    of the same settings would be reused: style afresh."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def _apply_at_strength_0(scene, movie, first, last, **settings):
+    import bpy
+
+    before = set(all_strips(scene).keys())
+    result = bpy.ops.restyle.apply_style(
+        strip=movie.name,
+        style=STYLE,
+        strength=0.0,
+        temporal=0.0,
+        frame_start=first,
+        frame_end=last,
+        **settings,
+    )
+    assert result == {"FINISHED"}
+    (made,) = [s for s in all_strips(scene) if s.name not in before]
+    return made
+
+
+@pytest.fixture(scope="module")
+def bframes_avi(tmp_path_factory) -> Path:
+    """FFmpeg's mpeg4 encoder with a B-frame, in AVI: picture i carries index i."""
+    path = tmp_path_factory.mktemp("bframes") / "bframes.avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.max_b_frames = 1
+        stream.codec_context.gop_size = 12
+        for i in range(24):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, SIZE), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.start_time, next(container.decode(stream)).pts) == (0, 1)
+    return path
+
+
+def test_a_late_first_picture_is_held_as_blender_holds_it(scene, sequencer_area, bframes_avi):
+    movie = add_movie(scene, sequencer_area, bframes_avi, frame_start=1)
+    frames = range(1, 11)  # its first picture (frames 1 and 2), then a GOP boundary (12)
+    styled = _apply_at_strength_0(scene, movie, 1, 10)
+    source = render(scene, frames, only=movie)
+    assert [read_index(source[f]) for f in frames] == [0, *range(9)]  # Blender's own
+    out = render(scene, frames, only=styled)
+    assert [read_index(out[f]) for f in frames] == [read_index(source[f]) for f in frames]
+    again = _apply_at_strength_0(scene, movie, 14, 17)  # begun mid-movie: a seek
+    out = render(scene, range(14, 18), only=again)
+    assert [read_index(out[f]) for f in range(14, 18)] == [12, 13, 14, 15]
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    image = cv2.resize(image, (180, 132), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    edges = cv2.Laplacian(cv2.GaussianBlur(gray, (0, 0), 1.0), cv2.CV_64F)
+    return (edges - edges.mean()) / (edges.std() + 1e-6)
+
+
+def test_megamind_styled_at_strength_0_lies_over_its_source_across_its_cut(scene, sequencer_area):
+    """Megamind's cut (pictures 97 | 98) is between scene frames 99 and 100 with the strip
+    at frame 1: the styled strip must cut there too, not a frame early (a one-frame flash of
+    the old shot over the new one), and show the source's picture at every frame."""
+    try:
+        path = real_clip("megamind")
+    except FootageUnavailable as exc:
+        pytest.skip(str(exc))
+    scene.render.resolution_x, scene.render.resolution_y = 360, 264
+    movie = add_movie(scene, sequencer_area, path, frame_start=1, own_rate=False)
+    first, last = 96, 102
+    styled = _apply_at_strength_0(scene, movie, first, last, size_mode="MAX_SIDE", max_side=360)
+    source = {
+        f: _edges(a) for f, a in render(scene, range(first - 2, last + 3), only=movie).items()
+    }
+    out = {f: _edges(a) for f, a in render(scene, range(first, last + 1), only=styled).items()}
+    for frame in range(first, last + 1):
+        match = {f: float((out[frame] * source[f]).mean()) for f in range(frame - 2, frame + 3)}
+        best = max(match, key=match.get)
+        assert best == frame, (frame, {f: round(v, 2) for f, v in match.items()})
+        assert match[frame] > 0.85, (frame, match[frame])
+    across = float((source[99] * source[100]).mean())
+    assert across < 0.2  # the cut is where the source strip shows it

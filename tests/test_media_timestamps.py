@@ -1,0 +1,189 @@
+"""A movie whose video stream starts before its first picture (mpeg4 with B-frames in AVI,
+as FFmpeg's muxer writes it and as OpenCV's Megamind.avi is: stream start 0, first picture
+at 1/fps). Players and the command line start at the first picture; Blender's movie strips
+count from the stream's start, so they show the first picture at frames 0 and 1 and picture
+i at frame i + 1 (measured on bpy 5.0.1; compat.MOVIE_STRIPS_HOLD_LEAD_IN). Read as Blender
+shows it, Restyle must give the same picture at every index, or a styled strip runs a frame
+ahead of its source. Megamind's timestamps are also out of order (1, 2, 3, 5, 4, ...)."""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pytest
+
+from restyle.core import media
+from restyle.core.media import decode_range, probe
+
+from clips import index_frame, read_index
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from real_footage import FootageUnavailable, real_clip  # noqa: E402
+
+SIZE = (160, 96)
+FRAMES = 30
+
+
+def _bframes_avi(path: Path, n: int, bframes: int = 1) -> Path:
+    """FFmpeg's mpeg4 encoder with B-frames, muxed in AVI: frame i shows index i."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.max_b_frames = bframes
+        stream.codec_context.gop_size = 12
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, SIZE), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def late_start(tmp_path_factory) -> Path:
+    path = _bframes_avi(tmp_path_factory.mktemp("late") / "bframes.avi", FRAMES)
+    with av.open(str(path)) as container:  # what makes it: start 0, first picture 1 later
+        stream = container.streams.video[0]
+        first = next(container.decode(stream))
+        assert (stream.start_time, first.pts) == (0, 1)
+    return path
+
+
+def _indices(path, start, end, **kwargs) -> list[int]:
+    return [read_index(frame) for frame in decode_range(path, start, end, **kwargs)]
+
+
+@pytest.fixture
+def as_blender(monkeypatch):
+    monkeypatch.setattr(media, "HOLD_LEAD_IN", True)
+
+
+def test_players_and_the_command_line_start_at_the_first_picture(late_start):
+    info = probe(late_start)
+    assert (info.frame_count, info.lead_in) == (FRAMES, 0)
+    assert _indices(late_start, 0, FRAMES - 1) == list(range(FRAMES))
+    assert _indices(late_start, 13, 15) == [13, 14, 15]
+
+
+def test_read_as_blender_shows_it_the_first_picture_is_held(late_start, as_blender):
+    """bpy 5.0.1 rendered this file (strip alone, every frame, in order and at random):
+    pictures 0, 0, 1, 2, ..., 28 at frames 0..29."""
+    info = probe(late_start)
+    assert (info.frame_count, info.lead_in) == (FRAMES, 1)
+    shown = [0, *range(FRAMES - 1)]
+    assert _indices(late_start, 0, FRAMES - 1, info=info) == shown
+    for start, end in (
+        (0, 0),
+        (1, 1),
+        (0, 2),
+        (1, 3),
+        (13, 15),
+        (12, 24),
+        (FRAMES - 2, FRAMES - 1),
+    ):
+        assert _indices(late_start, start, end, info=info) == shown[start : end + 1], (start, end)
+
+
+def test_two_bframes_lead_in_by_one_frame_too(tmp_path, as_blender):
+    path = _bframes_avi(tmp_path / "b2.avi", 20, bframes=2)
+    assert probe(path).lead_in == 1
+    assert _indices(path, 0, 19) == [0, *range(19)]
+
+
+def test_the_lead_in_is_reported_by_index(late_start, as_blender):
+    """A picture's damage or retiming is reported at the index it shows at."""
+    info = probe(late_start)
+    held: list[int] = []
+    retimed: list[tuple[int, bool]] = []
+    frames = list(
+        decode_range(
+            late_start,
+            0,
+            5,
+            info=info,
+            on_held=held.append,
+            on_retimed=lambda *a: retimed.append(a),
+        )
+    )
+    assert len(frames) == 6 and not held and not retimed
+    assert frames[0] is not frames[1]  # a held picture is a copy: the caller may write to it
+
+
+def test_blender_extension_sets_it_through_its_compat_module(late_start, monkeypatch):
+    """Inside Blender the extension's compat module (which needs bpy) is loaded beside this
+    core and says so; the command line has none."""
+    package = media.__name__.rsplit(".", 2)[0]
+    monkeypatch.setattr(media, "HOLD_LEAD_IN", None)
+    monkeypatch.delitem(sys.modules, f"{package}.compat", raising=False)
+    assert probe(late_start).lead_in == 0
+    compat = SimpleNamespace(MOVIE_STRIPS_HOLD_LEAD_IN=True)
+    monkeypatch.setitem(sys.modules, f"{package}.compat", compat)
+    assert probe(late_start).lead_in == 1
+
+
+def test_an_in_order_movie_has_no_lead_in(index_clip_h264, as_blender):
+    info = probe(index_clip_h264)
+    assert info.lead_in == 0
+    assert _indices(index_clip_h264, 0, 3, info=info) == [0, 1, 2, 3]
+
+
+def _megamind() -> Path:
+    try:
+        return real_clip("megamind")
+    except FootageUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def _decode_order(path: Path, count: int) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        out = []
+        for frame in container.decode(stream):
+            out.append(frame.to_ndarray(format="rgb24"))
+            if len(out) == count:
+                return out
+    raise AssertionError("short movie")
+
+
+def test_megamind_timestamps_are_out_of_order_and_read_in_decode_order():
+    """The pictures come out of FFmpeg's decoder in order with some timestamps swapped;
+    decode order is the pictures' order (the command line's)."""
+    path = _megamind()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.start_time == 0
+        pts = [f.pts for _, f in zip(range(6), container.decode(stream), strict=False)]
+    assert pts == [1, 2, 3, 5, 4, 6]
+    pictures = _decode_order(path, 103)
+    info = probe(path)
+    assert (info.frame_count, info.lead_in, info.fps) == (270, 0, Fraction(2997, 125))
+    for start, end in ((0, 5), (96, 101)):
+        got = list(decode_range(path, start, end, info=info))
+        assert all(
+            np.array_equal(a, pictures[i]) for i, a in zip(range(start, end + 1), got, strict=True)
+        )
+
+
+def test_megamind_read_as_blender_shows_it(as_blender):
+    """bpy 5.0.1 rendered Megamind.avi's strip alone at every frame, in order and at random,
+    and matched each render to the decoded pictures: picture 0 at frames 0 and 1, picture
+    f - 1 at frame f (its cut, pictures 97 | 98, between frames 98 and 99)."""
+    path = _megamind()
+    pictures = _decode_order(path, 103)
+    info = probe(path)
+    assert (info.frame_count, info.lead_in) == (270, 1)
+    for start, end in ((0, 4), (96, 101), (98, 99)):
+        got = list(decode_range(path, start, end, info=info))
+        wanted = [max(index - 1, 0) for index in range(start, end + 1)]
+        assert len(got) == len(wanted)
+        for index, array, picture in zip(range(start, end + 1), got, wanted, strict=True):
+            assert np.array_equal(array, pictures[picture]), (index, picture)
