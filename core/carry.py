@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import RestyleError
+from .errors import RestyleError, setting
 from .flow import FlowEstimator, pixel_grid, resize_flow, rgb8, shrink, to_gray
 from .shots import histogram_distance, hsv_histogram
 
@@ -162,7 +162,7 @@ class KeyframeCarrier:
         self, keyframes: list[Keyframe], strength: float = 1.0, tunables: CarryTunables = TUNABLES
     ) -> None:
         if not 0.0 <= strength <= 1.0:
-            raise RestyleError(f"carry must be between 0 and 1, got {strength}")
+            raise RestyleError(f"{setting('carry', strength)} is out of range 0..1")
         self.keyframes = keyframes
         self.strength = float(strength)
         self.tunables = tunables

@@ -39,6 +39,17 @@ SETTINGS = {
     "overwrite_style": Setting("--overwrite", "overwrite", "Replace Existing"),
     "fps": Setting("--fps", "fps"),  # Blender reads a strip at its own rate
     "replace": Setting("--replace", "replace"),  # Blender: Replace Background, after Matte
+    # Ranged settings, with the labels of the sidebar and the Apply Style, Stabilize and
+    # Matte operators (one label each: the sidebar's and the operators' agree)
+    "strength": Setting("--strength", "strength", "Strength"),
+    "scale": Setting("--scale", "scale", "Scale"),
+    "max_side": Setting("--max-side", "max_side", "Longest Side"),
+    "temporal": Setting("--temporal", "temporal", "Temporal Coherence"),
+    "carry": Setting("--carry", "carry", "Carry Keyframes"),
+    "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself
+    "smoothness": Setting("--smoothness", "smoothness", "Smoothness"),
+    "crop": Setting("--crop", "crop", "Crop"),
+    "train_seconds": Setting("--train-seconds", "train_seconds"),  # matte keyframes
 }
 
 _UNSET = object()

@@ -455,7 +455,7 @@ class StyleJob:
         self._working_folder()  # gone while a path is relative: said first, clearly
         self.settings.check()
         if not 0.0 <= self.temporal <= 1.0:
-            raise RestyleError(f"temporal coherence must be between 0 and 1, got {self.temporal}")
+            raise RestyleError(f"{setting('temporal', self.temporal)} is out of range 0..1")
         from .engines.choices import BACKENDS, words
 
         if self.backend not in words(BACKENDS):
@@ -463,7 +463,9 @@ class StyleJob:
                 f"unknown backend '{self.backend}': use {', '.join(words(BACKENDS))}"
             )
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
-            raise RestyleError(f"batch must be between 1 and {MAX_BATCH}, got {self.batch_size}")
+            raise RestyleError(
+                f"{setting('batch', self.batch_size)} is out of range 1..{MAX_BATCH}"
+            )
         if self.fps is not None:  # 0, negative, nan and inf are all refused, none replaced
             if isinstance(self.fps, float) and not math.isfinite(self.fps):
                 raise RestyleError(f"frame rate {self.fps} is not a number")

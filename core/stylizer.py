@@ -14,7 +14,7 @@ import numpy as np
 from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
 from .engines import Engine, ModelFiles, closed_on_error, create_engine
-from .errors import RestyleError
+from .errors import RestyleError, setting
 from .styles import StyleInfo, StyleLibrary
 
 
@@ -34,15 +34,15 @@ class StyleSettings:
 
     def check(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
-            raise RestyleError(f"strength must be between 0 and 1, got {self.strength}")
+            raise RestyleError(f"{setting('strength', self.strength)} is out of range 0..1")
         if self.scale is not None and not 0.05 <= self.scale <= 4.0:
-            raise RestyleError(f"scale must be between 0.05 and 4, got {self.scale}")
+            raise RestyleError(f"{setting('scale', self.scale)} is out of range 0.05..4")
         if self.max_side is not None and not 32 <= self.max_side <= 16384:
-            raise RestyleError(f"max side must be between 32 and 16384, got {self.max_side}")
+            raise RestyleError(f"{setting('max_side', self.max_side)} is out of range 32..16384")
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise RestyleError(f"unknown precision '{self.precision}': use auto, fp32, fp16, bf16")
         if not 0.0 <= self.carry <= 1.0:
-            raise RestyleError(f"carry must be between 0 and 1, got {self.carry}")
+            raise RestyleError(f"{setting('carry', self.carry)} is out of range 0..1")
         if self.tile < 128:
             raise RestyleError(f"tile size must be at least 128, got {self.tile}")
 

@@ -40,6 +40,56 @@ def test_a_range_error_names_the_bounds_in_each_front_ends_words(
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
 
 
+RANGED = [
+    # (job, keyword, value, Python's words, the command line's, Blender's)
+    ("style", "strength", 2.0, "strength=2.0", "--strength 2.0", "Strength 2.0"),
+    ("style", "temporal", 2.0, "temporal=2.0", "--temporal 2.0", "Temporal Coherence 2.0"),
+    ("style", "max_side", 10, "max_side=10", "--max-side 10", "Longest Side 10"),
+    ("style", "scale", 9.0, "scale=9.0", "--scale 9.0", "Scale 9.0"),
+    ("style", "carry", 3.0, "carry=3.0", "--carry 3.0", "Carry Keyframes 3.0"),
+    ("style", "batch_size", 0, "batch_size=0", "--batch 0", "batch_size=0"),
+    ("stabilize", "crop", 0.9, "crop=0.9", "--crop 0.9", "Crop 0.9"),
+    ("stabilize", "smoothness", 2.0, "smoothness=2.0", "--smoothness 2.0", "Smoothness 2.0"),
+    ("stabilize", "strength", 2.0, "strength=2.0", "--strength 2.0", "Strength 2.0"),
+    ("matte", "temporal", 3.0, "temporal=3.0", "--temporal 3.0", "Temporal Coherence 3.0"),
+]
+
+
+@pytest.mark.parametrize(("kind", "keyword", "value", "python", "command_line", "blender"), RANGED)
+def test_an_out_of_range_setting_is_named_in_each_front_ends_words(
+    library, index_clip_h264, tmp_path, kind, keyword, value, python, command_line, blender
+):
+    """Walkthrough: 'strength must be between 0 and 1, got 2.0' named no flag or keyword."""
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+
+    job_type = {"style": StyleJob, "stabilize": StabilizeJob, "matte": MatteJob}[kind]
+    style = {"style": ("comic-ink",), "stabilize": (), "matte": ()}[kind]
+    job = job_type(index_clip_h264, tmp_path / "out", *style, library=library, **{keyword: value})
+    error = refusal(job.validate)
+    assert str(error).startswith(f"{python} is out of range ")
+    assert error.said(COMMAND_LINE).startswith(f"{command_line} is out of range ")
+    assert blender_message(error).startswith(f"{blender} is out of range ")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        (["stylize", "-s", "comic-ink", "--max-side", "5"], "--max-side 5 is out of range 32..16384"),
+        (["stylize", "-s", "comic-ink", "--strength", "2"], "--strength 2.0 is out of range 0..1"),
+        (["stabilize", "--crop", "0.9"], "--crop 0.9 is out of range 0..0.5"),
+        (["matte", "--temporal", "3"], "--temporal 3.0 is out of range 0..1"),
+    ],
+)  # fmt: skip
+def test_the_command_line_names_the_flag_out_of_range(
+    library, index_clip_h264, tmp_path, capsys, command, words
+):
+    argv = [command[0], str(index_clip_h264), "-o", str(tmp_path / "o"), *command[1:]]
+    assert main([*argv, "--library", str(library.root)]) == 2
+    assert capsys.readouterr().err == f"restyle: error: {words}\n"
+
+
 def test_an_existing_movie_names_overwrite_as_a_keyword_in_python(
     library, index_clip_h264, tmp_path, capsys
 ):
@@ -191,7 +241,10 @@ def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
         for sub in action.choices.values()
         for flag in sub._option_string_actions
     }
-    keywords = {f.name for job in (StyleJob, MatteJob) for f in dataclasses.fields(job)}
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+
+    jobs = (StyleJob, MatteJob, StabilizeJob)
+    keywords = {f.name for job in jobs for f in dataclasses.fields(job)}
     keywords |= set(inspect.signature(install).parameters)
     for key, row in errors.SETTINGS.items():
         assert row.flag in flags, f"{key}: no command takes {row.flag}"
@@ -257,6 +310,48 @@ def test_no_shared_code_names_a_flag_in_an_error():
         for where in flag_naming_raises(p)
     }
     assert not named, f"name these with errors.setting(): {sorted(named)}"
+
+
+# A range check that names no setting: 'must be between 0 and 1', 'out of range 0..1'.
+RANGE = re.compile(r"must be (between|at least|in \[|\d)|out of range")
+# Range checks of values no front end lets a user set: the chunk plan's (the command line
+# checks --chunk-frames itself), StyleSettings.tile (no flag, no job keyword).
+UNSET_BY_USERS = {
+    ("core/plan.py", "plan_chunks: chunk length must be at least 1 frame, got "),
+    ("core/plan.py", "plan_chunks: warm-up must be 0 or more frames, got "),
+    ("core/stylizer.py", "StyleSettings.check: tile size must be at least 128, got "),
+}
+
+
+def unmarked_range_raises(path: Path) -> set[str]:
+    """'function: text' for each RestyleError of ``path`` that states a range but marks no
+    setting (``errors.setting``): the user is not told which control is out of range."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope = (*scope, node.name)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "RestyleError":
+            inner = [n for a in node.args for n in ast.walk(a)]
+            texts = [n.value for n in inner if isinstance(n, ast.Constant)]
+            marked = any(getattr(getattr(n, "func", None), "id", None) == "setting" for n in inner)
+            words = "".join(t for t in texts if isinstance(t, str))
+            if not marked and RANGE.search(words):
+                found.add(f"{'.'.join(scope)}: {words}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), ())
+    return found
+
+
+def test_no_shared_code_states_a_range_without_naming_its_setting():
+    named = {
+        (str(p.relative_to(ROOT)), where)
+        for p in shared_modules()
+        for where in unmarked_range_raises(p)
+    }
+    assert named <= UNSET_BY_USERS, f"name these with errors.setting(): {sorted(named)}"
 
 
 def test_no_shared_code_names_a_flag_in_words_an_error_may_say():

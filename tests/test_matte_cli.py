@@ -91,7 +91,7 @@ def test_replace_with_a_clip_and_blur(home, pan_movie, tmp_path):
         (["--replace", "no/such/picture.png"], "not #RRGGBB"),
         (["--replace", ""], "--replace is empty"),  # an unset "$BG": alpha was written instead
         (["--end", "99"], "--end 99 is past the source's last frame"),
-        (["--temporal", "2"], "between 0 and 1"),
+        (["--temporal", "2"], "--temporal 2.0 is out of range 0..1"),
         (["-k", "3"], "FRAME=MASK"),
         (["-k", "99=mask.png"], "outside"),
         (["-k", "3=a.png", "-k", "3=b.png"], "given once"),  # the last one was used silently

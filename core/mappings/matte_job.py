@@ -112,7 +112,9 @@ class MatteJob(StyleJob):
         if not torch_available():
             raise RestyleError("mattes from keyframes need PyTorch: pip install torch==2.13.0")
         if not 1.0 <= self.train_seconds <= 24 * 3600:
-            raise RestyleError(f"training time must be 1 s to 24 h, got {self.train_seconds}")
+            raise RestyleError(
+                f"{setting('train_seconds', self.train_seconds)} is out of range 1..86400 (24 h)"
+            )
         for frame, path in self.keyframes.items():
             if not 0 <= int(frame) < info.frame_count:
                 raise RestyleError(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import Cancelled, RestyleError
+from ..errors import Cancelled, RestyleError, setting
 from ..progress import CancelToken
 
 MODES = ("translation", "similarity", "perspective")
@@ -59,11 +59,11 @@ class StabilizeSettings:
         if self.mode not in MODES:
             raise RestyleError(f"unknown mode '{self.mode}': use {', '.join(MODES)}")
         if not 0.0 <= self.smoothness <= 1.0:
-            raise RestyleError(f"smoothness must be between 0 and 1, got {self.smoothness}")
+            raise RestyleError(f"{setting('smoothness', self.smoothness)} is out of range 0..1")
         if not 0.0 <= self.crop <= 0.5:
-            raise RestyleError(f"crop must be between 0 and 0.5, got {self.crop}")
+            raise RestyleError(f"{setting('crop', self.crop)} is out of range 0..0.5")
         if not 0.0 <= self.strength <= 1.0:
-            raise RestyleError(f"strength must be between 0 and 1, got {self.strength}")
+            raise RestyleError(f"{setting('strength', self.strength)} is out of range 0..1")
 
 
 # -- coordinates ----------------------------------------------------------------------------
