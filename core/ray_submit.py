@@ -27,6 +27,7 @@ FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
 EVENT_PREFIX = '{"event": "progress"'
 ERROR_PREFIX = '{"event": "error"'
 HTTP_TIMEOUT_S = 60  # a busy head node can take many seconds to start a job
+STOP_PATIENCE_S = 30.0  # Ray stops a job with SIGTERM, then SIGKILL 3 s later (its default)
 
 
 def dashboard_url(address: str) -> str:
@@ -205,8 +206,12 @@ class RaySubmission:
         submission = f"restyle-{secrets.token_hex(6)}"
         entrypoint = shlex.join(stylize_command(self.job, self.python))
         _submit(base, {"entrypoint": entrypoint, "submission_id": submission})
+        before = set(self._finished_frames())
         t0 = time.perf_counter()
-        status, logs = self._wait(base, submission, progress, cancel)
+        try:
+            status, logs = self._wait(base, submission, progress, cancel)
+        except Cancelled:  # as a local run: a cancelled result, its finished frames kept
+            return self._cancelled(before, time.perf_counter() - t0)
         return self._result(status, logs, time.perf_counter() - t0)
 
     def _wait(self, base, submission, progress, cancel) -> tuple[str, str]:
@@ -220,8 +225,41 @@ class RaySubmission:
                 return status, logs
             if cancel is not None and cancel.cancelled:
                 _request(f"{url}/stop", {}, method="POST")
+                self._wait_stopped(url)
                 raise Cancelled()
             time.sleep(self.poll_s)
+
+    def _wait_stopped(self, url: str) -> None:
+        """Until the stopped job has ended (its node writes nothing more), within reason."""
+        deadline = time.monotonic() + STOP_PATIENCE_S
+        while _request(url).get("status") not in FINAL_STATES and time.monotonic() < deadline:
+            time.sleep(self.poll_s)
+
+    def _finished_frames(self) -> list[Path]:
+        """The job's frames in its output now, as a local run lists them (a movie: none,
+        it is written whole or not at all)."""
+        from .job import frame_name
+
+        plan = getattr(self.job, "_plan", None)  # ``place``'s: Blender's jobs have one
+        if plan is None or plan.format.movie or plan.output is None:
+            return []
+        names = (frame_name(plan, i) for i in range(plan.start, plan.end + 1))
+        return [plan.output / name for name in names if (plan.output / name).is_file()]
+
+    def _cancelled(self, before: set[Path], seconds: float):
+        """The result of a run cancelled on the cluster: what a local run's cancel returns,
+        the frames in the output counted as written (new) or reused (there before)."""
+        from .job import JobResult
+
+        plan = getattr(self.job, "_plan", None)
+        output = plan.output if plan is not None else Path(os.path.abspath(self.job.output))
+        frames = self._finished_frames()
+        style = plan.style.id if plan is not None else ""
+        result = JobResult(output, frames, seconds=seconds, cancelled=True, style=style)
+        result.reused = len(before.intersection(frames))
+        result.written = len(frames) - result.reused
+        result.fps = result.written / seconds if seconds else 0.0
+        return result
 
     def _result(self, status: str, logs: str, seconds: float):
         from .job import JobResult
