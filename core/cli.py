@@ -412,17 +412,21 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 class _JsonEvents:
     """--json: one progress event per line on stderr, at most twice a second (what the Blender
-    add-on reads back from a job it submitted to a Ray cluster)."""
+    add-on reads back from a job it submitted to a Ray cluster), each with its ``stage``
+    (``stabilize`` counts to 100 % twice: ``track``, then ``stabilize``); a new stage's
+    first event is never held back."""
 
     def __init__(self) -> None:
         self.last = 0.0
+        self.stage: str | None = None
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
-        if now - self.last < 0.5 and p.done < p.total:
+        if now - self.last < 0.5 and p.done < p.total and p.stage == self.stage:
             return
-        self.last = now
-        event = {"event": "progress", "done": p.done, "total": p.total, "fps": round(p.fps, 3)}
+        self.last, self.stage = now, p.stage
+        event = {"event": "progress", "stage": p.stage, "done": p.done, "total": p.total}
+        event["fps"] = round(p.fps, 3)
         print(json.dumps(event), file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -422,3 +422,21 @@ def test_a_second_run_into_the_same_output_is_refused_before_tracking(
     with OutputLock(out), pytest.raises(RestyleError, match="being written by another"):
         StabilizeJob(shaky_clip, out, end=9).run()
     assert not tracked and not list(out.iterdir())
+
+
+def test_json_progress_names_each_pass(shaky_clip, tmp_path, capsys):
+    """--json counted to 100 % twice (tracking, then writing) with no stage to tell them
+    apart; Python's Progress had one. Each event now carries it, and each pass ends at 100 %."""
+    import json
+
+    from restyle.core.cli import main
+
+    assert main(["stabilize", str(shaky_clip), "-o", str(tmp_path / "out"), "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    events = [e for e in events if e["event"] == "progress"]
+    stages = [e["stage"] for e in events]
+    assert sorted(set(stages), key=stages.index) == ["track", "stabilize"]
+    assert stages == sorted(stages, key=["track", "stabilize"].index)  # never back to track
+    for stage in ("track", "stabilize"):
+        last = [e for e in events if e["stage"] == stage][-1]
+        assert last["done"] == last["total"] > 0
