@@ -474,9 +474,12 @@ class StyleJob:
 
     def _frame_range(self, info) -> tuple[int, int]:
         """The range, or an error that says frames count from 0 where a sequence's files are
-        numbered otherwise (a plate's plate.1001.png is frame 0: --start 1001 is past it)."""
+        numbered otherwise (a plate's plate.1001.png is frame 0: --start 1001 is past it),
+        or that a sequence's file in it is missing (a range without the gap is fine)."""
+        from .media import check_no_gap
+
         try:
-            return source_range(self.start, self.end, info.frame_count)
+            start, end = source_range(self.start, self.end, info.frame_count)
         except RestyleError as exc:
             first = Path(info.files[0]) if getattr(info, "files", None) else None
             digits = re.findall(r"\d+", first.stem) if first is not None else []
@@ -486,6 +489,8 @@ class StyleJob:
             raise RestyleError(
                 f"{exc.neutral} (frames count from 0: {first.name} is frame 0)"
             ) from None
+        check_no_gap(info, start, end)
+        return start, end
 
     def _settings_key(self, style: StyleInfo, info) -> str:
         files = list(info.files) if getattr(info, "files", None) else [info.path]

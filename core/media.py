@@ -39,7 +39,7 @@ import av
 import cv2
 import numpy as np
 
-from .errors import RestyleError
+from .errors import RestyleError, setting
 from .strip_frames import frame_span
 from .tonemap import (
     DEFAULT_PEAK_NITS,
@@ -84,6 +84,9 @@ class MediaInfo:
     `lead_in` (movies, read as Blender shows them: `HOLD_LEAD_IN`) is how many indices come
     before the first picture, from the stream's start time: they show the first picture,
     and index i >= lead_in shows picture i - lead_in; 0 elsewhere.
+    `missing` (numbered image sequences) lists the frames whose file is absent: frames are
+    identified by their number (frame i is the first number + i), so `files` spans the gap
+    with the absent files' names, and a range over one is refused (`check_no_gap`).
     """
 
     path: Path
@@ -105,6 +108,7 @@ class MediaInfo:
     mirrored: bool = False
     tone_map: ToneMap | None = None
     lead_in: int = 0
+    missing: tuple[int, ...] = ()
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -150,7 +154,7 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = 
         return _probe_folder(path, rate)
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return _probe_images(path, (path,), "image", rate)
+            return _probe_images(path, (path,), (), "image", rate)
         return _probe_movie(path, upright)
     if _sequence_pattern(path.name) is not None:
         return _probe_pattern(path, rate)
@@ -195,8 +199,7 @@ def _probe_folder(folder: Path, rate: Fraction | None) -> MediaInfo:
         raise RestyleError(f"folder {folder} holds no images")
     files = tuple(folder / name for name in sorted(names, key=_natural_key))
     _check_one_sequence(files)
-    _check_no_gaps(files)
-    return _probe_images(folder, files, "images", rate)
+    return _probe_images(folder, *_span_gaps(files), "images", rate)
 
 
 _NUMBERED_NAME = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
@@ -227,27 +230,56 @@ def _check_one_sequence(files: Sequence[Path]) -> None:
     )
 
 
-def _check_no_gaps(files: Sequence[Path]) -> None:
-    """Frames are identified by their number: a missing one would shift every later frame,
-    so a numbered sequence with a gap is refused, naming the missing files."""
+def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]]:
+    """A numbered sequence's files from its first number to its last, the absent ones by
+    the name they would have, and the frames (0-based) that are absent. Frames are
+    identified by their number: a missing one must not shift every later frame."""
     parts = [_NUMBERED_NAME.match(p.name) for p in files]
     if len(files) < 2 or not all(parts):
-        return
+        return tuple(files), ()
     if len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
-        return  # not one numbered sequence
-    numbers = sorted(int(m.group(2)) for m in parts)  # type: ignore[union-attr]
-    present = set(numbers)
-    missing = [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
-    if not missing:
-        return
+        return tuple(files), ()  # not one numbered sequence
+    by_number = {int(m.group(2)): p for m, p in zip(parts, files, strict=True)}  # type: ignore[union-attr]
+    first, last = min(by_number), max(by_number)
+    if len(by_number) != len(files) or last - first + 1 == len(files):
+        return tuple(files), ()  # no gap (or one number written twice: read in name order)
     prefix, digits, suffix = parts[0].groups()  # type: ignore[union-attr]
     width = len(digits) if digits.startswith("0") else 0
-    names = [f"{prefix}{n:0{width}d}{suffix}" for n in missing[:5]]
-    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    folder = files[0].parent
+    span = tuple(
+        by_number.get(n) or folder / f"{prefix}{n:0{width}d}{suffix}"
+        for n in range(first, last + 1)
+    )
+    return span, tuple(n - first for n in range(first, last + 1) if n not in by_number)
+
+
+def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
+    """Refuse frames ``start..end`` of a sequence if a file among them is missing, naming
+    the missing files and the whole parts of the range that can be styled instead."""
+    gap = [i for i in getattr(info, "missing", ()) if start <= i <= end]
+    if not gap:
+        return
+    names = [info.files[i].name for i in gap[:5]]
+    more = f" and {len(gap) - 5} more" if len(gap) > 5 else ""
+    absent = set(gap)
+    whole: list[tuple[int, int]] = []
+    for i in range(start, end + 1):
+        if i in absent:
+            continue
+        if whole and whole[-1][1] == i - 1:
+            whole[-1] = (whole[-1][0], i)
+        else:
+            whole.append((i, i))
+    parts = ", ".join(f"{a}..{b}" for a, b in whole[:4]) + (", ..." if len(whole) > 4 else "")
+    instead = (
+        f"; frames {parts} are whole: style them with {setting('start')} and {setting('end')}"
+        if whole
+        else ""
+    )
     raise RestyleError(
-        f"{len(missing)} frame(s) missing from the sequence in {files[0].parent}: "
-        f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap "
-        "or style the parts on either side separately"
+        f"{len(gap)} frame(s) missing from the sequence in {info.files[0].parent}: "
+        f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap"
+        f"{instead}"
     )
 
 
@@ -286,8 +318,7 @@ def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
     if not numbered:
         raise RestyleError(f"no files match {path}")
     files = tuple(p for _, p in sorted(numbered))
-    _check_no_gaps(files)
-    return _probe_images(path, files, "images", rate)
+    return _probe_images(path, *_span_gaps(files), "images", rate)
 
 
 def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
@@ -298,16 +329,22 @@ def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise RestyleError(f"image {missing[0]} does not exist{more}")
     kind: Literal["images", "image"] = "images" if len(paths) > 1 else "image"
-    return _probe_images(paths[0].parent, tuple(paths), kind, rate)
+    return _probe_images(paths[0].parent, tuple(paths), (), kind, rate)
 
 
 def _probe_images(
-    path: Path, files: tuple[Path, ...], kind: Literal["images", "image"], rate: Fraction | None
+    path: Path,
+    files: tuple[Path, ...],
+    missing: tuple[int, ...],
+    kind: Literal["images", "image"],
+    rate: Fraction | None,
 ) -> MediaInfo:
     first = _read_image(files[0])
     height, width = first.shape[:2]
     channels = 1 if first.ndim == 2 else first.shape[2]
-    later = _image_headers(files[1:], (width, height))
+    absent = set(missing)
+    present = [f for i, f in enumerate(files) if i and i not in absent]
+    later = _image_headers(present, (width, height))
     return MediaInfo(
         path=path,
         kind=kind,
@@ -318,6 +355,7 @@ def _probe_images(
         has_alpha=channels in (2, 4) or any(h.alpha for h in later),
         bit_depth=16 if first.dtype == np.uint16 or any(h.deep for h in later) else 8,
         files=files,
+        missing=missing,
     )
 
 
@@ -1184,6 +1222,7 @@ def _alpha16(alpha: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _decode_images(info: MediaInfo, start: int, end: int) -> Iterator[np.ndarray]:
+    check_no_gap(info, start, end)
     files = info.files[start : end + 1]
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="restyle-read")
     pending: deque[Future[np.ndarray]] = deque()

@@ -394,6 +394,40 @@ def test_6_a_missing_frame_is_named_not_skipped(library, tmp_path, as_pattern):
     assert not (tmp_path / "out").exists() and len(frames) == 8
 
 
+@pytest.mark.parametrize("as_pattern", [False, True])
+def test_6_a_range_that_avoids_the_gap_is_styled(library, tmp_path, capsys, as_pattern):
+    """Walkthrough: frame_0003.png missing of 0000..0006 made even --end 2 or --start 4
+    --end 6 fail with 'style the parts on either side separately'. Frames keep their
+    numbers (frame 4 is frame_0004.png), so a range without the gap is styled, and the
+    refusal of one over it names the whole parts and the settings that choose them."""
+    from restyle.core.cli import main
+    from restyle.core.media import decode_range
+
+    from clips import read_index
+
+    make_image_sequence(tmp_path / "seq", 7, first=0)
+    (tmp_path / "seq" / "frame_0003.png").unlink()
+    source = tmp_path / "seq" / "frame_%04d.png" if as_pattern else tmp_path / "seq"
+    assert [read_index(f) for f in decode_range(source, 4, 6)] == [4, 5, 6]
+    assert [read_index(f) for f in decode_range(source, 0, 2)] == [0, 1, 2]
+    after = job(source, tmp_path / "after", start=4, end=6, library=library).run()
+    assert after.written == 3
+    assert [p.name[-6:] for p in after.frame_files] == ["04.png", "05.png", "06.png"]
+    assert job(source, tmp_path / "before", end=2, library=library).run().written == 3
+    with pytest.raises(RestyleError) as refused:
+        job(source, tmp_path / "over", start=2, end=5, library=library).run()
+    error = refused.value
+    assert error.said(COMMAND_LINE).endswith(
+        "frame_0003.png; frames are identified by their number, so fill the gap; "
+        "frames 2..2, 4..5 are whole: style them with --start and --end"
+    )
+    assert str(error).endswith("style them with start and end")
+    argv = ["stylize", str(source), "-o", str(tmp_path / "cli"), "-s", "comic-ink"]
+    assert main([*argv, "--start", "4", "--end", "6", "--library", str(library.root)]) == 0
+    assert len(list((tmp_path / "cli").glob("*.png"))) == 3
+    assert not (tmp_path / "over").exists()
+
+
 # -- 5: tiny and very wide frames work with coherence on ------------------------------------
 @pytest.mark.parametrize("size", [(1, 1), (11, 11), (640, 30), (1920, 80), (100, 24)])
 def test_5_tiny_and_wide_frames_with_coherence(library, tmp_path, size):
