@@ -21,7 +21,7 @@
   No code differs: the mapping reads each meta's own length (``strip_source.meta_timing``).
 - 4.4 shows a movie tagged with a display rotation (phone footage) turned upright; before,
   as stored (``MOVIE_STRIPS_SHOW_ROTATION``).
-- No version differs: a movie strip counts its frames from the video stream's start time, so
+- No version differs (4.2-5.3): a movie strip counts its frames from the stream's start time, so
   a movie whose first picture comes later (mpeg4 with B-frames in AVI) shows it held over
   the frames before it (``MOVIE_STRIPS_HOLD_LEAD_IN``).
 """
@@ -49,7 +49,9 @@ MOVIE_STRIPS_UPRIGHT = "rotation" if MOVIE_STRIPS_SHOW_ROTATION else False
 # FFmpeg's own muxer) shows it at frames 0 and 1, picture i at frame i + 1, and never its
 # last. Players start at the first picture. core.media reads movies so inside Blender
 # (``MediaInfo.lead_in``), so a styled strip lies exactly over its source. Measured by
-# rendering the strip alone, every frame in order and at random: bpy 5.0.1.
+# rendering the strip alone at every frame, in order and at random, matched to the decoded
+# pictures (Megamind.avi's 270, index-coded B-frame AVIs' 40): the same on 4.2.23 LTS
+# (FFmpeg 6.1), 5.0.1 (7.1), 5.2.3 LTS and 5.3.0 (8.0); 4.5.15 unverified.
 MOVIE_STRIPS_HOLD_LEAD_IN = True
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
