@@ -80,6 +80,21 @@ def test_style_typo_suggests_the_closest_style(index_clip_h264, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("typed", ["COMIC-INK", "Comic-Ink", "COMIC INK"])
+def test_a_style_in_another_case_suggests_it(index_clip_h264, tmp_path, capsys, typed):
+    """'-s COMIC-INK' got no 'did you mean' while 'Comic Ink' did: compared without case."""
+    out = tmp_path / "out"
+    assert cli.main(["stylize", str(index_clip_h264), "-o", str(out), "-s", typed]) == 2
+    assert capsys.readouterr().err.strip().endswith("; did you mean comic-ink?")
+    assert not out.exists()
+
+
+def test_a_trained_name_in_another_case_is_suggested():
+    from restyle.core.styles import _did_you_mean
+
+    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean My Paint?"
+
+
 def test_mix_error_quotes_only_the_bad_part(index_clip_h264, tmp_path):
     out = tmp_path / "out"
     for spec, bad, hint in (
