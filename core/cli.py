@@ -559,9 +559,11 @@ def _new_file(args: argparse.Namespace) -> Path:
 # -- export-onnx ---------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     from .style_export import export_style
+    from .writers import check_file_suffix
 
     library = _library(args)
     style = library.resolve(args.style)
+    check_file_suffix(Path(args.output), ".onnx")  # before 'exists; use --overwrite'
     out = _new_file(args)
     _refuse_style_files(out, style, library)
     export_style(style, library, out)

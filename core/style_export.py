@@ -15,7 +15,7 @@ import numpy as np
 from ..models.registry import ARCHS, get_arch
 from .errors import RestyleError
 from .styles import StyleInfo, StyleLibrary
-from .writers import current_umask
+from .writers import check_file_suffix, current_umask
 
 
 def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
@@ -23,6 +23,7 @@ def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
     from .engines import torch_available
 
     path = Path(path)
+    check_file_suffix(path, ".onnx")
     if style.kind == "trained":
         assert style.folder is not None
         shutil.copyfile(style.folder / "model.onnx", path)

@@ -377,9 +377,12 @@ class StyleLibrary:
 
     def pack(self, name: str, path: Path) -> Path:
         """Share a trained style as one file (a zip of its folder)."""
+        from .writers import check_file_suffix
+
+        path = Path(path)
+        check_file_suffix(path, ".zip")
         info = self._trained_by_name(name)
         assert info.folder is not None
-        path = Path(path)
         if path.exists():
             raise RestyleError(f"{path} exists; choose another file name")
         path.parent.mkdir(parents=True, exist_ok=True)  # as export-onnx and stylize do

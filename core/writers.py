@@ -122,6 +122,28 @@ _MEDIA_SUFFIXES = frozenset(
 )
 
 
+# Files Restyle writes other than frames and movies: their extension, and what they are.
+_FILE_SUFFIXES = {".onnx": "an ONNX model", ".zip": "a packed style (a zip)", ".json": "JSON"}
+_KNOWN_SUFFIXES = (
+    _MEDIA_SUFFIXES
+    | {s for f in OUTPUT_FORMATS.values() for s in f.suffixes}
+    | set(_FILE_SUFFIXES)
+    | {".safetensors", ".pt", ".pth", ".mp3", ".wav", ".aac", ".txt"}
+)
+
+
+def check_file_suffix(path: Path, suffix: str) -> None:
+    """Refuse writing a file of kind ``suffix`` ('.onnx', '.zip') under a name another known
+    format's extension: an ONNX model named key0.png, a packed style named style.png. Any
+    other extension (or none) is the user's choice."""
+    got = Path(path).suffix.lower()
+    if got != suffix and got in _KNOWN_SUFFIXES:
+        raise RestyleError(
+            f"{path} would be {_FILE_SUFFIXES[suffix]} named like a {got} file; "
+            f"name it with {suffix} (e.g. {Path(path).with_suffix(suffix).name})"
+        )
+
+
 def output_format(fmt: str) -> OutputFormat:
     """The table's entry for a format id, or a RestyleError listing the ids."""
     found = OUTPUT_FORMATS.get(str(fmt).lower())

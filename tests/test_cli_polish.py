@@ -95,6 +95,32 @@ def test_a_trained_name_in_another_case_is_suggested():
     assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean My Paint?"
 
 
+def test_export_onnx_refuses_another_formats_name(tmp_path, capsys):
+    """'export-onnx comic-ink -o key0.png --overwrite' wrote an ONNX model over a PNG."""
+    picture = tmp_path / "key0.png"
+    picture.write_bytes(b"the user's painting")
+    argv = ["export-onnx", "comic-ink", "-o", str(picture)]
+    for extra in ([], ["--overwrite"]):
+        assert cli.main([*argv, *extra]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"restyle: error: {picture} would be an ONNX model named like a .png file; "
+            "name it with .onnx (e.g. key0.onnx)"
+        )
+    assert picture.read_bytes() == b"the user's painting"
+
+
+def test_styles_pack_refuses_another_formats_name(tmp_path, capsys):
+    """'styles pack NAME sp.png' wrote a zip named .png."""
+    out = tmp_path / "sp.png"
+    argv = ["styles", "pack", "My Paint", str(out), "--library", str(tmp_path / "lib")]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"restyle: error: {out} would be a packed style (a zip) named like a .png file; "
+        "name it with .zip (e.g. sp.zip)"
+    )
+    assert not out.exists()
+
+
 def test_mix_error_quotes_only_the_bad_part(index_clip_h264, tmp_path):
     out = tmp_path / "out"
     for spec, bad, hint in (
@@ -368,7 +394,7 @@ def test_export_onnx_never_writes_over_what_styles_are_made_of(library, tmp_path
     model_before = model.read_bytes()
     lib = ["--library", str(library.root), "--overwrite"]
     for style, out, said in (
-        (str(picture), picture, "is the style picture"),
+        (str(picture), picture, "would be an ONNX model named like a .png file"),
         ("comic-ink", model, "inside the style library"),
         ("comic-ink", library.styles_dir / "new.onnx", "inside the style library"),
         ("comic-ink", tmp_path, "is a folder"),
