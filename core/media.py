@@ -706,10 +706,11 @@ def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> in
     movie strip's frames: from the stream's start time (``ffmpeg_get_pts_to_search``), each
     showing the picture whose time span holds the slot's time, the first picture before it.
     The command line keeps index 0 at the first picture: its output holds every picture
-    once (Blender's way shows the first twice and never the last). mpeg4 with B-frames in AVI starts its stream at 0 and
-    its first picture 1/fps later (FFmpeg's muxer, Megamind.avi): Blender shows it at frames
-    0 and 1, picture i at frame i + 1 (measured in playing order and at random on bpy
-    4.2.23, 5.0.1, 5.2.3 and 5.3.0: compat.MOVIE_STRIPS_HOLD_LEAD_IN)."""
+    once (Blender's way shows the first twice and never the last). mpeg4 with B-frames in
+    AVI starts its stream at 0 and its first picture 1/fps later (FFmpeg's muxer,
+    Megamind.avi): Blender shows it at frames 0 and 1, picture i at frame i + 1 (measured
+    in playing order and at random on bpy 4.2.23, 5.0.1, 5.2.3 and 5.3.0:
+    compat.MOVIE_STRIPS_HOLD_LEAD_IN)."""
     if stream.start_time is None or first_pts is None:
         return 0
     slots = (first_pts - stream.start_time) * Fraction(stream.time_base) * fps
