@@ -190,7 +190,8 @@ def test_train_from_image_strips_above(scene, saved, media, sequencer_area, cpu_
 
 @needs_torch
 def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
-    """The UI's path: training on a worker thread, cancelled part way, still saves a style."""
+    """The UI's path: training on a worker thread, cancelled part way (past its first
+    checkpoint: the progress shows a validation L1), still saves a style."""
     import json
     import time
 
@@ -211,7 +212,7 @@ def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
     while outcome is None and time.monotonic() < deadline:
         outcome = worker.poll()
         progress = worker.progress
-        if progress is not None and progress.stage == "train" and progress.done >= 2:
+        if progress is not None and "validation L1" in progress.message:
             worker.token.cancel()
         time.sleep(0.05)
     worker.join(30)
@@ -222,6 +223,36 @@ def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
     assert "L1" in progress.message
     preview = job.preview.take()
     assert preview.shape == (SIZE[1], SIZE[0], 3) and preview.dtype == np.uint8
+
+
+@needs_torch
+def test_cancel_before_the_first_checkpoint_saves_nothing(
+    scene, saved, media, sequencer_area, monkeypatch
+):
+    """Walkthrough (command line): Ctrl-C at once saved the untrained weights as a style.
+    Train Style runs the same function: Cancelled, nothing saved, the name stays free."""
+    import bpy
+
+    train, runner = ext("operators.train_style"), ext("operators.runner")
+    run = train.TrainJob.run
+
+    def cancelled_at_once(job, progress=None, cancel=None):
+        cancel.cancel()  # Esc before the first training step
+        return run(job, progress, cancel)
+
+    monkeypatch.setattr(train.TrainJob, "run", cancelled_at_once)
+    source = add_movie(scene, sequencer_area, media["pan"], frame_start=1)
+    paint = saved / "paint"
+    paint.mkdir()
+    write_rgb(paint / "0003.png", invert(source_frame(media["pan"], 2)))
+    result = bpy.ops.restyle.train_style(
+        strip=source.name, keyframes="3", styled=str(paint), name="Too Early", time_budget=60.0
+    )
+    assert result == {"CANCELLED"}
+    assert runner.RUN.status == runner.CANCELLED
+    assert runner.RUN.summary == "Cancelled before the first checkpoint: nothing saved"
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    assert not library.trained_folder("Too Early").exists()
 
 
 def test_suggest_marks_the_cut_and_keyframes_every_shot(scene, media, sequencer_area):
