@@ -51,7 +51,7 @@ MOVIE_STRIPS_UPRIGHT = "rotation" if MOVIE_STRIPS_SHOW_ROTATION else False
 # (``MediaInfo.lead_in``), so a styled strip lies exactly over its source. Measured by
 # rendering the strip alone at every frame, in order and at random, matched to the decoded
 # pictures (Megamind.avi's 270, index-coded B-frame AVIs' 40): the same on 4.2.23 LTS
-# (FFmpeg 6.1), 5.0.1 (7.1), 5.2.3 LTS and 5.3.0 (8.0); 4.5.15 unverified.
+# (FFmpeg 6.1), 4.5.15 LTS and 5.0.1 (7.1), 5.2.3 LTS and 5.3.0 (8.0).
 MOVIE_STRIPS_HOLD_LEAD_IN = True
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).

@@ -709,7 +709,7 @@ def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> in
     once (Blender's way shows the first twice and never the last). mpeg4 with B-frames in
     AVI starts its stream at 0 and its first picture 1/fps later (FFmpeg's muxer,
     Megamind.avi): Blender shows it at frames 0 and 1, picture i at frame i + 1 (measured
-    in playing order and at random on bpy 4.2.23, 5.0.1, 5.2.3 and 5.3.0:
+    in playing order and at random on bpy 4.2.23, 4.5.15, 5.0.1, 5.2.3 and 5.3.0:
     compat.MOVIE_STRIPS_HOLD_LEAD_IN)."""
     if stream.start_time is None or first_pts is None:
         return 0
