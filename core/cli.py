@@ -1,7 +1,7 @@
 """The ``restyle`` command: the core's features for terminals and pipeline scripts.
 
 Exit code 0 on success; on bad input a one-line ``restyle: error: ...`` on stderr and exit
-code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C).
+code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C, 143 with SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import interrupt  # noqa: F401 - first of ours: Ctrl-C while importing exits cleanly
+from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
 from .engines.choices import BACKENDS, DEVICES, words
 from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .progress import CancelToken, Progress
@@ -181,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except Cancelled as exc:  # before the first checkpoint: no style written
         record = {"name": args.name, "folder": None, "cancelled": True, "saved": False}
         _emit(args, record, f"restyle: {exc.said(COMMAND_LINE)}")
-        return EXIT_CANCELLED
+        return args.cancel_code
     meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
     figures = meta.get("training", {})
     cancelled = figures.get("stopped_because") == "cancelled"
@@ -205,7 +205,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"its best weights so far are saved as '{name}' (train again with --overwrite to "
         "finish it)",
     )
-    return EXIT_CANCELLED
+    return args.cancel_code
 
 
 # -- setup ---------------------------------------------------------------------------------
@@ -274,17 +274,26 @@ def _rate_text(p: Progress) -> str:
 
 @contextlib.contextmanager
 def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]:
-    """A progress bar on a terminal, and Ctrl-C as a cancel request, for one run."""
+    """A progress bar on a terminal, and Ctrl-C or SIGTERM (Ray's stop, a farm scheduler's,
+    ``kill``'s) as a cancel request, for one run: finished frames kept, the exit code the
+    signal's (``args.cancel_code``: 130 or 143). Main thread only (``interrupt.handling``):
+    main() from a script's thread sets no handler."""
     cancel = CancelToken()
-    main = threading.current_thread() is threading.main_thread()  # main() from a script's
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel()) if main else None
+    args.cancel_code = EXIT_CANCELLED
+
+    def terminated(*_: object) -> None:
+        args.cancel_code = interrupt.EXIT_TERMINATED
+        cancel.cancel()
+
     bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
     try:
-        yield bar, cancel
+        with (
+            interrupt.handling(signal.SIGINT, lambda *_: cancel.cancel()),
+            interrupt.handling(signal.SIGTERM, terminated),
+        ):
+            yield bar, cancel
     finally:
         bar.close()
-        if main:  # thread: only the main thread may set handlers (it raised ValueError)
-            signal.signal(signal.SIGINT, previous)
 
 
 def _report_run(
@@ -335,7 +344,7 @@ def _report_run(
         "audio": _written_sound(result, fmt) if args.json else None,
     }
     _emit(args, {**common, **record}, text)
-    return EXIT_CANCELLED if result.cancelled else 0
+    return args.cancel_code if result.cancelled else 0
 
 
 def _written_sound(result, fmt: str) -> dict | None:
@@ -1055,6 +1064,11 @@ def _quiet_opencv() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with interrupt.sigterm_as_ctrl_c():  # main thread only; the caller's handler back after
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
     _quiet_opencv()
@@ -1073,9 +1087,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _json_error(said, getattr(exc, "neutral", said))
         print(f"restyle: error: {said}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupt.Terminated): 143
         print("restyle: cancelled", file=sys.stderr)
-        return EXIT_CANCELLED
+        return interrupt.exit_code(exc)
     except BrokenPipeError:  # `restyle styles --json | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return EXIT_BROKEN_PIPE

@@ -21,11 +21,13 @@ import dataclasses
 import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import interrupt
 from .errors import Cancelled, RestyleError
 from .plan import Chunk, Plan, plan_for
 from .progress import CancelToken, Progress, ProgressCallback, RateMeter
@@ -84,7 +86,7 @@ def connect(address: str):
     else:
         _check_auto_reachable()
     try:
-        with _env_unless_set(GCS_WAIT_ENV, str(INIT_GCS_TRIES)):
+        with _env_unless_set(GCS_WAIT_ENV, str(INIT_GCS_TRIES)), _sigterm_kept():
             ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -92,6 +94,22 @@ def connect(address: str):
             f"cannot reach a Ray cluster at {address!r}: {first}; {ADVICE}"
         ) from None
     return ray
+
+
+@contextlib.contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """ray.init sets its own SIGTERM handler in the driver (sys.exit, no summary, exit 1):
+    one set before it (the command line's: a cancel, as Ctrl-C, exit 143; see
+    ``core/interrupt.py``) is put back. With none, Ray's stays (it still runs ``finally``)."""
+    if not interrupt.in_main_thread():  # ray.init sets none there either
+        yield
+        return
+    ours = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if ours not in (None, signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, ours)
 
 
 def _check_auto_reachable() -> None:
