@@ -12,16 +12,21 @@ pytestmark = pytest.mark.blender
 
 
 def test_the_labels_blender_says_are_the_sidebars(restyle):
-    """Each setting the error table gives a Blender label is a sidebar setting of that
-    name, and a value it says is one of that setting's choices as the sidebar shows it."""
+    """Each setting the error table gives a Blender label is a control of that name, a
+    sidebar setting or a Restyle operator's (its redo panel: Stabilize's Smoothness), and a
+    value it says is one of that setting's choices as the sidebar shows it."""
     import bpy
 
     errors = ext("core.errors")
     controls = {p.name: p for p in bpy.context.scene.restyle.bl_rna.properties}
+    for name in dir(bpy.ops.restyle):
+        operator = getattr(bpy.ops.restyle, name).get_rna_type()
+        for prop in operator.properties:
+            controls.setdefault(prop.name, prop)
     for key, row in errors.SETTINGS.items():
         if row.label is None:
             continue
-        assert row.label in controls, f"{key}: the sidebar has no setting '{row.label}'"
+        assert row.label in controls, f"{key}: no sidebar or operator setting '{row.label}'"
         if row.choices is not None:
             names = {item.name for item in controls[row.label].enum_items}
             said = errors.say(errors.setting(key, _a_value(key)), errors.BLENDER)
