@@ -344,7 +344,7 @@ def _report_run(
         "audio": _written_sound(result, fmt) if args.json else None,
     }
     _emit(args, {**common, **record}, text)
-    return args.cancel_code if result.cancelled else 0
+    return getattr(args, "cancel_code", EXIT_CANCELLED) if result.cancelled else 0
 
 
 def _written_sound(result, fmt: str) -> dict | None:
