@@ -47,8 +47,9 @@ MOVIE_STRIPS_UPRIGHT = "rotation" if MOVIE_STRIPS_SHOW_ROTATION else False
 # the picture whose time span holds it, the first picture before it: a movie whose first
 # picture comes after its start time (mpeg4 with B-frames in AVI: OpenCV's Megamind.avi, or
 # FFmpeg's own muxer) shows it at frames 0 and 1, picture i at frame i + 1, and never its
-# last. Players start at the first picture. core.media reads movies so inside Blender
-# (``MediaInfo.lead_in``), so a styled strip lies exactly over its source. Measured by
+# last. Players start at the first picture. The jobs read movies so (core.media.probe's
+# ``hold_lead_in``, ``MediaInfo.lead_in``), so a styled strip lies exactly over its source;
+# the command line says ``--hold-lead-in`` (a Ray submission, for such a movie). Measured by
 # rendering the strip alone at every frame, in order and at random, matched to the decoded
 # pictures (Megamind.avi's 270, index-coded B-frame AVIs' 40): the same on 4.2.23 LTS
 # (FFmpeg 6.1), 4.5.15 LTS and 5.0.1 (7.1), 5.2.3 LTS and 5.3.0 (8.0).

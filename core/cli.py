@@ -377,6 +377,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "overwrite": args.overwrite,
         "audio": args.audio,
         "upright": UPRIGHT_OF_FLAG[args.upright],
+        "hold_lead_in": args.hold_lead_in,
     }
 
 
@@ -776,6 +777,14 @@ def _frame_job_options() -> argparse.ArgumentParser:
         const="rotation-only",
         help="apply a movie's display rotation but not its mirror, as Blender 4.4 and later "
         "show them",
+    )
+    p.add_argument(
+        "--hold-lead-in",
+        action="store_true",
+        help="a movie whose stream starts before its first picture (mpeg4 with B-frames in "
+        "AVI) is read as Blender's strips show it: its first picture held over the frames "
+        "before it, every later picture a frame later (default: from the first picture, "
+        "as players show it)",
     )
     return p
 

@@ -51,15 +51,20 @@ class EditPoint:
 
 
 def shown_frames(
-    source: str | Path | list[Path], shown: Sequence[int], upright: bool = True
+    source: str | Path | list[Path],
+    shown: Sequence[int],
+    upright: bool = True,
+    hold_lead_in: bool = False,
 ) -> Iterator[np.ndarray]:
     """The source's frames in the order ``shown`` lists them (8-bit RGB): streamed when they
     only go forward, held when played backwards. ``upright``: as ``media.probe``'s (False: a
-    phone movie as stored, as Blender before 4.4 shows it)."""
+    phone movie as stored, as Blender before 4.4 shows it); ``hold_lead_in`` too (True: a
+    movie's lead-in held, as Blender's strips show it)."""
     from .media import decode_range
 
     lo, hi = min(shown), max(shown)
-    frames = (_rgb8(f) for f in decode_range(source, lo, hi, upright=upright))
+    decoded = decode_range(source, lo, hi, upright=upright, hold_lead_in=hold_lead_in)
+    frames = (_rgb8(f) for f in decoded)
     if list(shown) != sorted(shown):
         needed = set(shown)
         held = {i: f for i, f in enumerate(frames, lo) if i in needed}
@@ -107,12 +112,14 @@ def split_plan(
     shown: Sequence[int],
     frames: Iterator[np.ndarray] | None = None,
     upright: bool = True,
+    hold_lead_in: bool = False,
 ) -> list[Split]:
     """Splits at every shot boundary inside scene frames ``first..first+len(shown)-1``
     (``shown``: the source frame at each), never at the first frame."""
     if not shown:
         raise RestyleError(f"'{strip}' shows no frames there")
-    frames = shown_frames(source, shown, upright) if frames is None else frames
+    if frames is None:
+        frames = shown_frames(source, shown, upright, hold_lead_in)
     # the range's first frame is no cut: a boundary just after it still splits
     return [Split(strip, first + p, shown[p]) for p in shot_starts(frames, min_shot_length=1)]
 
@@ -122,6 +129,7 @@ def boundaries_near(
     frame_at: dict[int, int],
     frames: Iterator[np.ndarray] | None = None,
     upright: bool = True,
+    hold_lead_in: bool = False,
 ) -> list[int]:
     """Scene frames (keys of ``frame_at``, consecutive) where the source starts a new shot.
     ``frame_at`` maps scene frame → source frame over a window around an edit point."""
@@ -129,7 +137,8 @@ def boundaries_near(
     shown = [frame_at[f] for f in scene]
     if len(set(shown)) < 2:
         return []
-    frames = shown_frames(source, shown, upright) if frames is None else frames
+    if frames is None:
+        frames = shown_frames(source, shown, upright, hold_lead_in)
     return [scene[p] for p in shot_starts(frames, min_shot_length=1)]
 
 

@@ -264,6 +264,10 @@ class StyleJob:
     # "rotation" applies its rotation but not its mirror, as Blender 4.4+ shows it, and False
     # reads its pictures as stored, as Blender before 4.4 shows them (compat.py).
     upright: Upright = True
+    # A movie whose stream starts before its first picture (mpeg4 with B-frames in AVI) is
+    # read from its first picture, as players show it; True holds that picture over the
+    # lead-in, as Blender's movie strips show it (media.MediaInfo.lead_in, compat.py).
+    hold_lead_in: bool = False
 
     # What the job does to each frame: its progress's stage while it writes frames (the
     # command line's bar, Blender's progress line), and the run summaries' verb.
@@ -350,7 +354,7 @@ class StyleJob:
         # A Ray task is given its driver's probe of the same source (every image's header
         # read once per run, not once per chunk).
         info = getattr(self, "_probed", None) or probe(
-            self.source, fps=self.fps, upright=self.upright
+            self.source, fps=self.fps, upright=self.upright, hold_lead_in=self.hold_lead_in
         )
         if self.fps is not None and info.kind == "movie":  # it would be silently ignored
             fps = setting("fps")
@@ -524,6 +528,8 @@ class StyleJob:
             record["upright"] = info.quarter_turns
         if getattr(info, "mirrored", False):  # mirrored on reading (players' view)
             record["mirrored"] = True
+        if getattr(info, "lead_in", 0):  # read as Blender shows it: every frame shifted
+            record["lead_in"] = info.lead_in
         tone_map = getattr(info, "tone_map", None)  # HDR: frames styled as if SDR differ
         if tone_map is not None:
             record["tone_map"] = [tone_map.transfer, tone_map.peak_nits]

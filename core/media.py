@@ -2,9 +2,9 @@
 
 Frames are addressed by 0-based source index everywhere: index i of a movie is the frame
 whose presentation time is i / fps after the first frame's, so a VSE frame range turns into
-a source range by plain arithmetic. Inside Blender a movie whose stream starts before its
-first picture (mpeg4 with B-frames in AVI) is read with its lead-in, as its strips show it
-(`MediaInfo.lead_in`).
+a source range by plain arithmetic. Read with `hold_lead_in` (Blender's jobs), a movie whose
+stream starts before its first picture (mpeg4 with B-frames in AVI) keeps its lead-in, as
+its strips show it (`MediaInfo.lead_in`).
 Frames travel as HxWx3 RGB (HxWx4 RGBA when the source has alpha) numpy arrays, uint8 for
 8-bit sources and uint16 for deeper ones. Movies stand as players show them: a display
 matrix's rotation and mirror (phone footage, a mirrored selfie) are applied on reading, so
@@ -24,7 +24,6 @@ import math
 import os
 import re
 import struct
-import sys
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -81,9 +80,9 @@ class MediaInfo:
     tagged (`01:00:00:00`, `;` before the frames when drop-frame), None when untagged.
     `transfer` (movies) names an HDR transfer the movie is tagged with (`HDR_TRANSFERS`),
     None for SDR or untagged; `tone_map` is how reading turns such a movie into SDR BT.709.
-    `lead_in` (movies, read as Blender shows them: `HOLD_LEAD_IN`) is how many indices come
-    before the first picture, from the stream's start time: they show the first picture,
-    and index i >= lead_in shows picture i - lead_in; 0 elsewhere.
+    `lead_in` (movies probed `hold_lead_in=True`, as Blender shows them) is how many indices
+    come before the first picture, from the stream's start time: they show the first
+    picture, and index i >= lead_in shows picture i - lead_in; 0 elsewhere.
     `missing` (numbered image sequences) lists the frames whose file is absent: frames are
     identified by their number (frame i is the first number + i), so `files` spans the gap
     with the absent files' names, and a range over one is refused (`check_no_gap`).
@@ -136,7 +135,13 @@ class MediaInfo:
 # Probing
 
 
-def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = True) -> MediaInfo:
+def probe(
+    source: SourceLike,
+    *,
+    fps: FpsLike | None = None,
+    upright: Upright = True,
+    hold_lead_in: bool = False,
+) -> MediaInfo:
     """Describe a movie file, an image, an image folder, a sequence pattern or a file list.
 
     Patterns use printf style (`shot/frame_%04d.png`) or hashes (`frame_####.png`); a path
@@ -144,6 +149,10 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = 
     movies always report their own rate. `upright` False keeps a movie's pictures as stored,
     its display matrix unapplied (`quarter_turns` 0), for a front end that shows them so;
     "rotation" applies the matrix's rotation but not its mirror, as Blender 4.4+ shows it.
+    `hold_lead_in` True reads a movie whose stream starts before its first picture with its
+    lead-in (`MediaInfo.lead_in`), as Blender's movie strips show it
+    (compat.MOVIE_STRIPS_HOLD_LEAD_IN); False (players, the command line) starts at the
+    first picture.
     """
     _check_upright(upright)
     rate = _parse_fps(fps) if fps is not None else None
@@ -155,7 +164,7 @@ def probe(source: SourceLike, *, fps: FpsLike | None = None, upright: Upright = 
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return _probe_images(path, (path,), (), "image", rate)
-        return _probe_movie(path, upright)
+        return _probe_movie(path, upright, hold_lead_in)
     if _sequence_pattern(path.name) is not None:
         return _probe_pattern(path, rate)
     raise RestyleError(f"{path} does not exist")
@@ -482,7 +491,7 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _probe_movie(path: Path, upright: Upright = True) -> MediaInfo:
+def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False) -> MediaInfo:
     container, stream = _open_movie(path)
     try:
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -517,7 +526,7 @@ def _probe_movie(path: Path, upright: Upright = True) -> MediaInfo:
             transfer=HDR_TRANSFERS.get(codec.color_trc),
             mirrored=mirrored,
             tone_map=_tone_map(codec, first),
-            lead_in=_lead_in(stream, first_pts, fps) if _holds_lead_in() else 0,
+            lead_in=_lead_in(stream, first_pts, fps) if hold_lead_in else 0,
         )
     finally:
         container.close()
@@ -687,20 +696,6 @@ def _movie_timeline(
     return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first, earliest
 
 
-# Read movies with their lead-in (`MediaInfo.lead_in`), as Blender's movie strips show them:
-# True or False; None (the default) as the ``compat`` module of the extension holding this
-# core says (``MOVIE_STRIPS_HOLD_LEAD_IN``), False where none is loaded (the command line).
-HOLD_LEAD_IN: bool | None = None
-
-
-def _holds_lead_in() -> bool:
-    if HOLD_LEAD_IN is not None:
-        return HOLD_LEAD_IN
-    package = __name__.rsplit(".", 2)[0]  # restyle.core.media -> restyle
-    compat = sys.modules.get(f"{package}.compat")  # needs bpy: loaded only inside Blender
-    return bool(getattr(compat, "MOVIE_STRIPS_HOLD_LEAD_IN", False))
-
-
 def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> int:
     """Frame slots from the stream's start time to its first picture, as Blender counts a
     movie strip's frames: from the stream's start time (``ffmpeg_get_pts_to_search``), each
@@ -808,6 +803,7 @@ def decode_range(
     on_held: Callable[[int], None] | None = None,
     on_retimed: Callable[[int, bool], None] | None = None,
     upright: Upright = True,
+    hold_lead_in: bool = False,
 ) -> Iterator[np.ndarray]:
     """Yield source frames `start`..`end` (inclusive, 0-based), each exactly once, in order.
 
@@ -817,11 +813,12 @@ def decode_range(
     frame is yielded. ``on_held(index)`` hears of every frame the decoder could not decode
     cleanly (a damaged movie). ``on_retimed(index, dropped)`` hears of a variable rate's
     retiming at the average rate: a slot with no frame of its own repeats the one before
-    (dropped False), a second frame in one slot is dropped (dropped True). ``upright`` is
-    `probe`'s, when ``info`` is not given (``info`` holds how it was probed).
+    (dropped False), a second frame in one slot is dropped (dropped True). ``upright`` and
+    ``hold_lead_in`` are `probe`'s, when ``info`` is not given (``info`` holds how it was
+    probed).
     """
     _check_upright(upright)
-    info = info or probe(source, upright=upright)
+    info = info or probe(source, upright=upright, hold_lead_in=hold_lead_in)
     if not (0 <= start <= end < info.frame_count):
         raise RestyleError(
             f"frames {frame_span(start, end)} are outside {info.path.name}: "

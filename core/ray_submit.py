@@ -82,6 +82,8 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--as-stored")
     elif job.upright == "rotation" and _mirrors(job.source):  # Blender 4.4+: no mirror
         args.append("--rotation-only")
+    if job.hold_lead_in and _leads_in(job.source):  # Blender's strips: the first picture held
+        args.append("--hold-lead-in")
     if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
         args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]
@@ -96,6 +98,18 @@ def _mirrors(source) -> bool:
     from .media import probe
 
     return probe(source).mirrored
+
+
+def _leads_in(source) -> bool:
+    """Whether ``source`` is a movie whose stream starts before its first picture (mpeg4
+    with B-frames in AVI), the one case where reading it as Blender's strips show it
+    differs: the flag goes only there, so a cluster node whose Restyle has no
+    ``--hold-lead-in`` still runs every other job."""
+    if isinstance(source, list | tuple):
+        return False  # images: no stream start
+    from .media import probe
+
+    return probe(source, hold_lead_in=True).lead_in > 0
 
 
 def source_argument(source) -> str:

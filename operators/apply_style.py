@@ -104,6 +104,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         job = StyleJob(
             source=span.source.source,
             upright=span.source.upright,  # as this Blender shows it
+            hold_lead_in=span.source.hold_lead_in,
             output=None,  # named after the plan's settings key, below
             style=self._style(settings),
             start=min(shown),

@@ -114,7 +114,14 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
         source = read_strip(scene, strip)
         first, last = source.checked_range(self.frame_start, self.frame_end)
         shown = file_frames(strip, source, first, last)  # refused past a shortened file
-        return split_plan(source.name, source.source, first, shown, upright=source.upright)
+        return split_plan(
+            source.name,
+            source.source,
+            first,
+            shown,
+            upright=source.upright,
+            hold_lead_in=source.hold_lead_in,
+        )
 
     def apply_plan(self, scene, plan: list[Split]) -> None:
         strips = compat.all_strips(scene.sequence_editor)
@@ -253,7 +260,9 @@ def _boundaries(source: StripSource, edit: EditPoint, distance: int) -> list[int
         index = source.timing.source_index(frame)
         if index is not None:
             frame_at[frame] = min(max(index, 0), source.frame_count - 1)
-    return boundaries_near(source.source, frame_at, upright=source.upright)
+    return boundaries_near(
+        source.source, frame_at, upright=source.upright, hold_lead_in=source.hold_lead_in
+    )
 
 
 classes = (RESTYLE_OT_split_at_cuts, RESTYLE_OT_snap_cuts)

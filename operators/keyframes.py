@@ -555,7 +555,9 @@ class ShotJob:
 
         source, shown = self.source.source, self.shown
         lo, hi = min(shown), max(shown)
-        frames = decode_range(source, lo, hi, upright=self.source.upright)  # as Blender shows it
+        frames = decode_range(  # as Blender shows it
+            source, lo, hi, upright=self.source.upright, hold_lead_in=self.source.hold_lead_in
+        )
         if shown != sorted(shown):  # reversed: keep the frames shown, then play them back
             needed = set(shown)
             held = {i: f for i, f in enumerate(frames, lo) if i in needed}
@@ -687,7 +689,9 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         indices = {frame: source_index(strip, source, frame) for frame in sorted(names)}
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
-        info = probe(source.source, upright=source.upright)  # as this Blender shows it
+        info = probe(  # as this Blender shows it
+            source.source, upright=source.upright, hold_lead_in=source.hold_lead_in
+        )
         images = {}
         for frame, index in indices.items():
             image = next(iter(decode_range(source.source, index, index, info=info)))

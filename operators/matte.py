@@ -59,6 +59,7 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         job = MatteJob(
             source=span.source.source,
             upright=span.source.upright,  # as this Blender shows it
+            hold_lead_in=span.source.hold_lead_in,
             output=None,  # named after the plan's settings key, below
             start=min(span.shown),
             end=max(span.shown),

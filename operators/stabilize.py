@@ -102,6 +102,7 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         job = StabilizeJob(
             source=span.source.source,
             upright=span.source.upright,  # as this Blender shows it
+            hold_lead_in=span.source.hold_lead_in,
             output=None,  # named after the plan's settings key, below
             start=min(span.shown),
             end=max(span.shown),

@@ -48,6 +48,7 @@ class StripSource:
     timing: StripTiming
     frame_count: int  # source frames the files hold
     upright: bool = True  # a movie is read turned by its display rotation, as this Blender shows it
+    hold_lead_in: bool = False  # a movie's first picture held over its lead-in, as strips show it
 
     @property
     def source(self) -> Path | list[Path]:
@@ -162,6 +163,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         timing=timing,
         frame_count=frame_count,
         upright=compat.MOVIE_STRIPS_UPRIGHT,
+        hold_lead_in=compat.MOVIE_STRIPS_HOLD_LEAD_IN,
     )
 
 

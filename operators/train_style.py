@@ -75,6 +75,7 @@ class TrainJob:
     overwrite: bool
     preview: PreviewSlot
     upright: bool = True  # StripSource.upright: the movie as this Blender shows it
+    hold_lead_in: bool = False  # StripSource.hold_lead_in: likewise
 
     def run(self, progress=None, cancel=None) -> Path:
         from ..core.styles import StyleLibrary
@@ -92,6 +93,7 @@ class TrainJob:
             cancel=cancel,
             on_preview=self.preview.put,
             upright=self.upright,
+            hold_lead_in=self.hold_lead_in,
         )
 
 
@@ -271,7 +273,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             raise RestyleError(f"a style named '{name}' already exists; pick another name")
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
-        size = probe(source.source, upright=source.upright).size
+        size = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in).size
         for path in styled.values():
             read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now
         if not torch_available():  # after the input checks, so those are reported first
@@ -288,6 +290,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             overwrite=overwrite,
             preview=PreviewSlot(),
             upright=source.upright,
+            hold_lead_in=source.hold_lead_in,
         )
         return JobRequest(
             job,

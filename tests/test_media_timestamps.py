@@ -11,13 +11,11 @@ from __future__ import annotations
 import sys
 from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 
 import av
 import numpy as np
 import pytest
 
-from restyle.core import media
 from restyle.core.media import decode_range, probe
 
 from clips import index_frame, read_index
@@ -62,11 +60,6 @@ def _indices(path, start, end, **kwargs) -> list[int]:
     return [read_index(frame) for frame in decode_range(path, start, end, **kwargs)]
 
 
-@pytest.fixture
-def as_blender(monkeypatch):
-    monkeypatch.setattr(media, "HOLD_LEAD_IN", True)
-
-
 def test_players_and_the_command_line_start_at_the_first_picture(late_start):
     info = probe(late_start)
     assert (info.frame_count, info.lead_in) == (FRAMES, 0)
@@ -74,10 +67,10 @@ def test_players_and_the_command_line_start_at_the_first_picture(late_start):
     assert _indices(late_start, 13, 15) == [13, 14, 15]
 
 
-def test_read_as_blender_shows_it_the_first_picture_is_held(late_start, as_blender):
+def test_read_as_blender_shows_it_the_first_picture_is_held(late_start):
     """bpy 5.0.1 rendered this file (strip alone, every frame, in order and at random):
     pictures 0, 0, 1, 2, ..., 28 at frames 0..29."""
-    info = probe(late_start)
+    info = probe(late_start, hold_lead_in=True)
     assert (info.frame_count, info.lead_in) == (FRAMES, 1)
     shown = [0, *range(FRAMES - 1)]
     assert _indices(late_start, 0, FRAMES - 1, info=info) == shown
@@ -93,15 +86,15 @@ def test_read_as_blender_shows_it_the_first_picture_is_held(late_start, as_blend
         assert _indices(late_start, start, end, info=info) == shown[start : end + 1], (start, end)
 
 
-def test_two_bframes_lead_in_by_one_frame_too(tmp_path, as_blender):
+def test_two_bframes_lead_in_by_one_frame_too(tmp_path):
     path = _bframes_avi(tmp_path / "b2.avi", 20, bframes=2)
-    assert probe(path).lead_in == 1
-    assert _indices(path, 0, 19) == [0, *range(19)]
+    assert probe(path, hold_lead_in=True).lead_in == 1
+    assert _indices(path, 0, 19, hold_lead_in=True) == [0, *range(19)]
 
 
-def test_the_lead_in_is_reported_by_index(late_start, as_blender):
+def test_the_lead_in_is_reported_by_index(late_start):
     """A picture's damage or retiming is reported at the index it shows at."""
-    info = probe(late_start)
+    info = probe(late_start, hold_lead_in=True)
     held: list[int] = []
     retimed: list[tuple[int, bool]] = []
     frames = list(
@@ -118,20 +111,25 @@ def test_the_lead_in_is_reported_by_index(late_start, as_blender):
     assert frames[0] is not frames[1]  # a held picture is a copy: the caller may write to it
 
 
-def test_blender_extension_sets_it_through_its_compat_module(late_start, monkeypatch):
-    """Inside Blender the extension's compat module (which needs bpy) is loaded beside this
-    core and says so; the command line has none."""
-    package = media.__name__.rsplit(".", 2)[0]
-    monkeypatch.setattr(media, "HOLD_LEAD_IN", None)
-    monkeypatch.delitem(sys.modules, f"{package}.compat", raising=False)
-    assert probe(late_start).lead_in == 0
-    compat = SimpleNamespace(MOVIE_STRIPS_HOLD_LEAD_IN=True)
+def test_only_the_caller_says_how_to_read_it(late_start, monkeypatch):
+    """Reading with the lead-in is the caller's word (Blender's operators pass
+    compat.MOVIE_STRIPS_HOLD_LEAD_IN, the command line --hold-lead-in), never whatever
+    modules happen to be loaded: core read the extension's compat module from sys.modules,
+    so a Python script in Blender and a Ray node's command line read the same file apart."""
+    import types
+
+    package = probe.__module__.rsplit(".", 2)[0]
+    compat = types.ModuleType(f"{package}.compat")
+    compat.MOVIE_STRIPS_HOLD_LEAD_IN = True
     monkeypatch.setitem(sys.modules, f"{package}.compat", compat)
-    assert probe(late_start).lead_in == 1
+    assert probe(late_start).lead_in == 0
+    assert _indices(late_start, 0, 2) == [0, 1, 2]
+    assert probe(late_start, hold_lead_in=True).lead_in == 1
+    assert _indices(late_start, 0, 2, hold_lead_in=True) == [0, 0, 1]
 
 
-def test_an_in_order_movie_has_no_lead_in(index_clip_h264, as_blender):
-    info = probe(index_clip_h264)
+def test_an_in_order_movie_has_no_lead_in(index_clip_h264):
+    info = probe(index_clip_h264, hold_lead_in=True)
     assert info.lead_in == 0
     assert _indices(index_clip_h264, 0, 3, info=info) == [0, 1, 2, 3]
 
@@ -173,13 +171,13 @@ def test_megamind_timestamps_are_out_of_order_and_read_in_decode_order():
         )
 
 
-def test_megamind_read_as_blender_shows_it(as_blender):
+def test_megamind_read_as_blender_shows_it():
     """bpy 5.0.1 rendered Megamind.avi's strip alone at every frame, in order and at random,
     and matched each render to the decoded pictures: picture 0 at frames 0 and 1, picture
     f - 1 at frame f (its cut, pictures 97 | 98, between frames 98 and 99)."""
     path = _megamind()
     pictures = _decode_order(path, 103)
-    info = probe(path)
+    info = probe(path, hold_lead_in=True)
     assert (info.frame_count, info.lead_in) == (270, 1)
     for start, end in ((0, 4), (96, 101), (98, 99)):
         got = list(decode_range(path, start, end, info=info))
@@ -187,3 +185,19 @@ def test_megamind_read_as_blender_shows_it(as_blender):
         assert len(got) == len(wanted)
         for index, array, picture in zip(range(start, end + 1), got, wanted, strict=True):
             assert np.array_equal(array, pictures[picture]), (index, picture)
+
+
+def test_a_lead_in_read_keys_its_frames_apart(late_start, index_clip_h264, tmp_path, library):
+    """Frames styled from the first picture (the command line, or Restyle before it read as
+    Blender shows it) are a frame off the strip: Apply must not reuse them ('0 styled, 7
+    reused' brought the misaligned frames back). A movie with no lead-in keeps its key, so
+    older runs of it still resume."""
+    from restyle.core.job import StyleJob
+
+    def key(source, hold):
+        job = StyleJob(source, tmp_path / "out", "comic-ink", library=library, temporal=0)
+        job.hold_lead_in = hold
+        return job.validate().key
+
+    assert key(late_start, True) != key(late_start, False)
+    assert key(index_clip_h264, True) == key(index_clip_h264, False)

@@ -109,6 +109,50 @@ def test_a_plain_movie_read_as_blender_shows_it_is_submitted_without_rotation_on
         assert ray.validate().key == local.key
 
 
+def test_a_lead_in_movie_read_as_blender_shows_it_is_submitted_with_hold_lead_in(
+    tmp_path, library, monkeypatch, index_clip_h264
+):
+    """Blender's strips hold a B-frame AVI's first picture over its lead-in; a Ray node's
+    command line read it from the first picture, so every chunk was a frame off the strip,
+    under another key. The flag goes only with a movie that has a lead-in, so a node with an
+    older Restyle still runs every other job, under the same key."""
+    from test_media_timestamps import _bframes_avi
+
+    late = _bframes_avi(tmp_path / "late.avi", 12)
+    job = StyleJob(late, tmp_path / "out", "comic-ink", library=library, hold_lead_in=True)
+    local = job.validate()
+    assert local.info.lead_in == 1
+    command = stylize_command(job)
+    assert "--hold-lead-in" in command
+    ray = job_read_back(command[3:], monkeypatch)
+    assert ray.hold_lead_in is True
+    assert ray.validate().key == local.key
+    players = StyleJob(late, tmp_path / "out", "comic-ink", library=library)
+    assert "--hold-lead-in" not in stylize_command(players)
+    assert players.validate().key != local.key
+
+    job = StyleJob(index_clip_h264, tmp_path / "o", "comic-ink", library=library, hold_lead_in=True)
+    local = job.validate()
+    command = stylize_command(job)
+    assert "--hold-lead-in" not in command
+    ray = job_read_back(command[3:], monkeypatch)
+    assert ray.hold_lead_in is False
+    assert ray.validate().key == local.key
+
+
+@pytest.mark.parametrize(
+    ("command", "job_type"), [("matte", MatteJob), ("stabilize", StabilizeJob)]
+)
+def test_every_frame_command_holds_the_lead_in(tmp_path, command, job_type, monkeypatch):
+    from test_media_timestamps import _bframes_avi
+
+    late = _bframes_avi(tmp_path / "late.avi", 12)
+    argv = [command, str(late), "-o", str(tmp_path / "out"), "--hold-lead-in"]
+    job = job_read_back(argv, monkeypatch)
+    assert type(job) is job_type and job.hold_lead_in is True
+    assert job.validate().info.lead_in == 1
+
+
 def test_as_stored_and_rotation_only_cannot_both_be_given(tmp_path, capsys):
     argv = ["stylize", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--as-stored"]
     assert cli.main([*argv, "--rotation-only"]) == 2

@@ -53,12 +53,14 @@ def train_from_keyframes(
     cancel: CancelToken | None = None,
     on_preview: Callable[[np.ndarray], None] | None = None,
     upright: bool = True,
+    hold_lead_in: bool = False,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
     ``Cancelled``; cancelled later, it saves the best weights so far (``stopped_because``
     "cancelled" in style.json's training figures).
-    ``upright`` False reads a movie as stored (`media.probe`), as the keyframes were painted."""
+    ``upright`` False reads a movie as stored (`media.probe`), as the keyframes were painted;
+    ``hold_lead_in`` likewise (True: with its lead-in, as Blender's strips show it)."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -72,7 +74,7 @@ def train_from_keyframes(
             f"a style named '{name}' already exists; use another name or "
             f"{setting('overwrite_style', True)}"
         )
-    info = probe(source, upright=upright)
+    info = probe(source, upright=upright, hold_lead_in=hold_lead_in)
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
         raise RestyleError(
