@@ -50,9 +50,11 @@ def audio_clip(info, start: int, end: int) -> AudioClip | None:
     if getattr(info, "kind", None) != "movie":
         return None
     origin = Fraction(0)
-    if info.start_pts is not None and info.time_base is not None:
-        origin = info.start_pts * Fraction(info.time_base)
     fps = Fraction(info.fps)
+    if info.start_pts is not None and info.time_base is not None:
+        # Read with its lead-in (as Blender's strips show it), index i shows at the stream's
+        # start + i / fps, not the first picture's, and Blender plays the sound so (bpy 5.0.1)
+        origin = info.start_pts * Fraction(info.time_base) - getattr(info, "lead_in", 0) / fps
     return AudioClip(Path(info.path), origin + start / fps, (end - start + 1) / fps)
 
 

@@ -201,3 +201,62 @@ def test_a_lead_in_read_keys_its_frames_apart(late_start, index_clip_h264, tmp_p
 
     assert key(late_start, True) != key(late_start, False)
     assert key(index_clip_h264, True) == key(index_clip_h264, False)
+
+
+def _click_avi(path: Path) -> Path:
+    """A B-frame AVI whose picture 23 (at 1.0 s: the first picture is at 1/24) is white and
+    whose sound clicks at 1.0 s; every other picture black, the rest silence."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.codec_context.max_b_frames = 1
+        video.codec_context.gop_size = 12
+        audio = container.add_stream("ac3", rate=48000, layout="stereo")
+        pcm = np.zeros((2, 96000), np.float32)
+        pcm[:, 48000:48048] = 0.8
+        packets = []
+        for i in range(48):
+            picture = np.full((48, 64, 3), 255 if i == 23 else 0, np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = i
+            packets += video.encode(frame)
+        packets += video.encode(None)
+        for at in range(0, pcm.shape[1], 1536):
+            frame = av.AudioFrame.from_ndarray(
+                pcm[:, at : at + 1536], format="fltp", layout="stereo"
+            )
+            frame.sample_rate, frame.pts, frame.time_base = 48000, at, Fraction(1, 48000)
+            packets += audio.encode(frame)
+        packets += audio.encode(None)
+        for packet in sorted(packets, key=lambda p: float(p.dts * p.time_base)):
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("hold", [False, True])
+def test_the_sound_stays_with_its_picture(tmp_path, library, hold):
+    """Blender (bpy 5.0.1, the movie added with its sound as the UI adds it, mixed down and
+    rendered) plays this file's click and shows its white picture both at strip frame 24:
+    it plays the sound from the stream's start, as it counts the frames. Read with the
+    lead-in, the output's sound started at the first picture, a frame after that: the
+    click came at output frame 23, the white picture at 24."""
+    from restyle.core.job import StyleJob
+
+    source = _click_avi(tmp_path / "click.avi")
+    out = tmp_path / "out.mp4"
+    job = StyleJob(
+        source, out, "comic-ink", library=library, strength=0.0, temporal=0, hold_lead_in=hold
+    )
+    job.run()
+    with av.open(str(out)) as container:
+        means = [f.to_ndarray(format="gray").mean() for f in container.decode(video=0)]
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        for frame in container.decode(stream):
+            loud = np.flatnonzero(np.abs(frame.to_ndarray()[0]) > 0.3)
+            if loud.size:
+                click = (frame.time + loud[0] / frame.sample_rate) * 24
+                break
+    white = int(np.argmax(means))
+    assert white == (24 if hold else 23)
+    assert abs(click - white) < 0.25, (click, white)
