@@ -195,14 +195,30 @@ def draw_progress(layout) -> None:
 def draw_summary(layout, context) -> None:
     icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
     if RUN.status in icons:
-        # The engine, device and why get lines of their own; all of it wrapped to the
-        # sidebar's width (a label is cut in the middle, not wrapped, where it is too long).
-        summary, _, engine = RUN.summary.partition("; engine: ")
+        # The engine, device and why get lines of their own, and so do the notes after
+        # them (an unsaved .blend's temporary folder); all of it wrapped to the sidebar's
+        # width (a label is cut in the middle, not wrapped, where it is too long).
+        summary, _, tail = RUN.summary.partition("; engine: ")
+        engine, *notes = split_clauses(tail) if tail else [""]
         col = layout.column(align=True)
         width = wrap_width(context)
         draw_wrapped(col, summary, icons[RUN.status], width)
         if engine:
             draw_wrapped(col, f"Engine: {engine}", "INFO", width)
+        note = "; ".join(notes)  # the notes' own "; " cannot be told from theirs: one block
+        if note:
+            draw_wrapped(col, note[:1].upper() + note[1:], "ERROR", width)
+
+
+def split_clauses(text: str) -> list[str]:
+    """``text`` split at each "; " outside parentheses (the engine's own has one inside)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return [*parts, text[start:]]
 
 
 def wrap_width(context) -> int:

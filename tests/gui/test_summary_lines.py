@@ -1,0 +1,73 @@
+"""The sidebar's summary after Apply, as the GUI walkthrough saw it on an unsaved .blend: the
+note that the frames are in a temporary folder was drawn as part of the "Engine:" line (after
+the engine's own "; " in parentheses). Each note gets lines of its own, with a warning icon.
+
+Runs where ``bpy`` and the repository as ``restyle`` import (the main venv); skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("bpy")
+sequencer = pytest.importorskip("restyle.panels.sequencer")
+runner = pytest.importorskip("restyle.operators.runner")
+
+ENGINE = "onnx fp32 on cpu (asked for; fast graph, 2 worker(s) x 1 thread(s))"
+NOTE = (
+    "this .blend is not saved, so the frames are in a temporary folder "
+    "(/tmp/restyle/vtest-comic-ink-c4860598c8); saving the .blend copies them beside it"
+)
+
+
+class Layout:
+    """Keeps each label's text and icon, as the sidebar would draw them."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+    def column(self, align=False):
+        return self
+
+    def label(self, text="", icon="NONE"):
+        self.lines.append((text, icon))
+
+
+def drawn(summary: str) -> list[tuple[str, str]]:
+    runner.RUN.end(runner.FINISHED, summary, "/tmp/restyle/vtest-comic-ink-c4860598c8")
+    context = SimpleNamespace(
+        region=SimpleNamespace(width=379),  # the Video Editing template's sidebar
+        preferences=SimpleNamespace(system=SimpleNamespace(ui_scale=1.0)),
+    )
+    lines: list[tuple[str, str]] = []
+    sequencer.draw_summary(Layout(lines), context)
+    return lines
+
+
+def paragraphs(lines):
+    """The wrapped lines joined again: one (icon, text) per icon'd paragraph."""
+    out = []
+    for text, icon in lines:
+        if icon == "BLANK1":
+            out[-1] = (out[-1][0], f"{out[-1][1]} {text}")
+        else:
+            out.append((icon, text))
+    return out
+
+
+def test_a_note_after_the_engine_has_its_own_lines():
+    first = "vtest.Comic Ink: frames 1-8, 8 styled, 0 reused, 1.5 frames/s"
+    shown = paragraphs(drawn(f"{first}; engine: {ENGINE}; {NOTE}"))
+    assert shown == [
+        ("CHECKMARK", first),
+        ("INFO", f"Engine: {ENGINE}"),
+        ("ERROR", NOTE[0].upper() + NOTE[1:]),
+    ]
+
+
+def test_without_a_note_the_engine_line_is_whole():
+    first = "vtest.Comic Ink: frames 1-8, 0 styled, 8 reused"
+    shown = paragraphs(drawn(f"{first}; engine: {ENGINE}"))
+    assert shown == [("CHECKMARK", first), ("INFO", f"Engine: {ENGINE}")]
