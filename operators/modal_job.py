@@ -75,7 +75,9 @@ class ModalJob(SequencerOperator):
         try:
             request = self.prepare(context)
         except RestyleError as exc:
-            report_error(self, exc)
+            # The sidebar says this refusal too: it showed the last run's summary (e.g. a
+            # cancelled run's "Apply Style again to resume") under the refusal's report.
+            RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
         done = self.shortcut(context, request)
         if done is not None:

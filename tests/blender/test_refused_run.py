@@ -1,0 +1,62 @@
+"""A run refused before it starts says so in the sidebar.
+
+GUI walkthrough (Blender 4.3.2): Apply with a style picture that does not exist reported
+"style picture not found: ..." while the sidebar still showed the previous run's "Cancelled:
+12 of 101 frames kept ... Apply Style again to resume".
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from test_panels import draw_all, labels, panel_context  # noqa: F401 (a fixture)
+from vse import ext, top_strips
+
+pytestmark = pytest.mark.blender
+
+OLD = "Cancelled: 12 of 101 frames kept; Apply Style again to resume"
+RUNS = ["apply_style", "matte_strip", "stabilize_strip", "train_style"]
+
+
+def end_a_run_before(context) -> None:
+    runner = ext("operators.runner")
+    runner.RUN.end(runner.CANCELLED, OLD, "/tmp/old-run")
+    assert OLD in labels(draw_all(context))
+
+
+def refused(operator: str, **options) -> str:
+    """Run ``bpy.ops.restyle.<operator>`` as a script does (execute, as in background mode),
+    expecting a refusal; returns its one-line message."""
+    import bpy
+
+    with pytest.raises(RuntimeError) as raised:  # an operator's ERROR report, in a script
+        getattr(bpy.ops.restyle, operator)(**options)
+    return str(raised.value).strip().removeprefix("Error: ").strip()
+
+
+@pytest.mark.parametrize("operator", RUNS)
+def test_a_refused_run_replaces_the_last_summary(panel_context, operator):  # noqa: F811
+    end_a_run_before(panel_context)
+    message = refused(operator, strip="no such strip")
+    assert "no strip named 'no such strip'" in message
+    shown = labels(draw_all(panel_context))
+    assert OLD not in shown
+    assert f"Failed: {message}" in shown, shown
+
+
+def test_apply_with_a_missing_picture_says_so_in_the_sidebar(panel_context, tmp_path):  # noqa: F811
+    scene = panel_context.scene
+    frame = tmp_path / "frame.png"
+    cv2.imwrite(str(frame), np.full((64, 96, 3), 128, np.uint8))
+    strip = top_strips(scene.sequence_editor).new_image("real", str(frame), 2, 1)
+    scene.sequence_editor.active_strip = strip
+    scene.restyle.style = "PICTURE"
+    scene.restyle.picture = str(tmp_path / "gone.png")  # scripts set the path as a string
+    assert scene.restyle.picture == str(tmp_path / "gone.png")
+    end_a_run_before(panel_context)
+    message = refused("apply_style", strip="real")
+    assert message.startswith("style picture not found"), message
+    shown = labels(draw_all(panel_context))
+    assert OLD not in shown
+    assert f"Failed: {message}" in shown, shown
