@@ -242,16 +242,26 @@ def _check_one_sequence(files: Sequence[Path]) -> None:
 def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]]:
     """A numbered sequence's files from its first number to its last, the absent ones by
     the name they would have, and the frames (0-based) that are absent. Frames are
-    identified by their number: a missing one must not shift every later frame."""
+    identified by their number: a missing one must not shift every later frame, and two
+    files with one number (frame_001.png beside frame_0001.png) are refused."""
     parts = [_NUMBERED_NAME.match(p.name) for p in files]
     if len(files) < 2 or not all(parts):
         return tuple(files), ()
     if len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
         return tuple(files), ()  # not one numbered sequence
-    by_number = {int(m.group(2)): p for m, p in zip(parts, files, strict=True)}  # type: ignore[union-attr]
+    by_number: dict[int, Path] = {}
+    for m, p in zip(parts, files, strict=True):
+        n = int(m.group(2))  # type: ignore[union-attr]
+        if n in by_number:
+            raise RestyleError(
+                f"two files in {p.parent} claim frame {n}: {by_number[n].name} and {p.name}; "
+                "frames are identified by their number, so remove or renumber one"
+            )
+        by_number[n] = p
     first, last = min(by_number), max(by_number)
-    if len(by_number) != len(files) or last - first + 1 == len(files):
-        return tuple(files), ()  # no gap (or one number written twice: read in name order)
+    absent = last - first + 1 - len(files)
+    if not absent:
+        return tuple(files), ()
     prefix, digits, suffix = parts[0].groups()  # type: ignore[union-attr]
     width = len(digits) if digits.startswith("0") else 0
     folder = files[0].parent
