@@ -322,10 +322,12 @@ class RESTYLE_PG_keyframe(PropertyGroup):
 
 class RESTYLE_PG_settings(PropertyGroup):
     style: EnumProperty(name="Style", description="The style to apply", items=style_items)
+    # No FILE_PATH subtype: Blender would draw its own browse button beside
+    # the sidebar's Choose Style Picture (which shows pictures only and keeps the '//'
+    # preference); one folder button. Scripts set it as any string.
     picture: StringProperty(
         name="Picture",
         description="Any picture to take the style from",
-        subtype="FILE_PATH",
         options=compat.blend_relative_path(),  # '//' paths (relative to the .blend)
     )
     strength: FloatProperty(

@@ -1,8 +1,9 @@
-"""A run refused before it starts says so in the sidebar.
+"""A run refused before it starts says so in the sidebar, and the picture has one browse button.
 
 GUI walkthrough (Blender 4.3.2): Apply with a style picture that does not exist reported
 "style picture not found: ..." while the sidebar still showed the previous run's "Cancelled:
-12 of 101 frames kept ... Apply Style again to resume".
+12 of 101 frames kept ... Apply Style again to resume". And the picture's path had two
+folder buttons: Blender's own (a FILE_PATH property's) and Choose Style Picture.
 """
 
 from __future__ import annotations
@@ -60,3 +61,27 @@ def test_apply_with_a_missing_picture_says_so_in_the_sidebar(panel_context, tmp_
     shown = labels(draw_all(panel_context))
     assert OLD not in shown
     assert f"Failed: {message}" in shown, shown
+
+
+def test_the_picture_has_one_browse_button(panel_context):  # noqa: F811
+    """Blender draws a browse button beside every FILE_PATH/DIR_PATH string it shows; the
+    sidebar draws Choose Style Picture (pictures only) beside the path too."""
+    settings = panel_context.scene.restyle
+    settings.style = "PICTURE"
+    calls = draw_all(panel_context)
+    drawn = [c[1] for c in calls if c[0] in ("prop", "operator")]
+    assert any(c.get("property") == "picture" for c in drawn)
+    browse = [
+        c.get("operator") or c["property"]
+        for c in drawn
+        if c.get("operator") == "restyle.pick_picture"
+        or (
+            c.get("property") == "picture"
+            and c["data"].bl_rna.properties["picture"].subtype in ("FILE_PATH", "DIR_PATH")
+        )
+    ]
+    assert browse == ["restyle.pick_picture"], browse
+    import bpy
+
+    picker = bpy.ops.restyle.pick_picture.get_rna_type()
+    assert picker.properties["filter_image"].default  # its browser shows pictures only
