@@ -239,6 +239,13 @@ def _check_one_sequence(files: Sequence[Path]) -> None:
     )
 
 
+# A gap wider than this many times the frames present (and than _GAP_FLOOR) is not
+# spanned: its absent files' names would be made one by one (two files numbered by
+# millisecond timestamps: millions of names), so it is refused as it always was.
+_GAP_FACTOR = 10
+_GAP_FLOOR = 1000
+
+
 def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]]:
     """A numbered sequence's files from its first number to its last, the absent ones by
     the name they would have, and the frames (0-based) that are absent. Frames are
@@ -265,6 +272,18 @@ def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]
     prefix, digits, suffix = parts[0].groups()  # type: ignore[union-attr]
     width = len(digits) if digits.startswith("0") else 0
     folder = files[0].parent
+    if absent > max(_GAP_FACTOR * len(files), _GAP_FLOOR):
+        numbers = sorted(by_number)
+        names: list[str] = []
+        for a, b in zip(numbers, numbers[1:], strict=False):  # the first five absent
+            names += [f"{prefix}{n:0{width}d}{suffix}" for n in range(a + 1, min(b, a + 6))]
+            if len(names) >= 5:
+                break
+        raise RestyleError(
+            f"{absent} frame(s) missing from the sequence in {folder}: "
+            f"{', '.join(names[:5])} and {absent - 5} more; frames are identified by their "
+            "number, so fill the gap or move the parts on either side into folders of their own"
+        )
     span = tuple(
         by_number.get(n) or folder / f"{prefix}{n:0{width}d}{suffix}"
         for n in range(first, last + 1)

@@ -1,5 +1,6 @@
 """A numbered image sequence's frames are identified by their number: two files with one
-number are refused (one of them would be read as another frame)."""
+number are refused (one of them would be read as another frame), and a gap too wide to
+name frame by frame is refused at once."""
 
 from __future__ import annotations
 
@@ -34,3 +35,26 @@ def test_two_files_with_one_number_are_refused_naming_both(tmp_path, names):
         f"two files in {folder} claim frame 1: frame_0001.png and frame_001.png; "
         "frames are identified by their number, so remove or renumber one"
     )
+
+
+def test_a_gap_too_wide_to_span_is_refused(tmp_path):
+    """Reviewer: cap_1.png and cap_500000.png took 4.2 s and 191 MB to probe (a name made
+    for every absent number); millisecond timestamps would exhaust memory. A gap of more
+    than ten times the frames present (and over 1000) is refused as it was before 552cc65
+    (kept small here: the old code makes every name before it answers)."""
+    folder = write(tmp_path / "caps", "cap_1.png", "cap_3.png", "cap_20000.png")
+    with pytest.raises(RestyleError) as refused:
+        probe(folder)
+    assert str(refused.value) == (
+        f"19997 frame(s) missing from the sequence in {folder}: cap_2.png, cap_4.png, "
+        "cap_5.png, cap_6.png, cap_7.png and 19992 more; frames are identified by "
+        "their number, so fill the gap or move the parts on either side into folders of "
+        "their own"
+    )
+
+
+def test_a_gap_of_a_few_frames_is_still_spanned(tmp_path):
+    folder = write(tmp_path / "seq", "f_0010.png", "f_0011.png", "f_0040.png")
+    info = probe(folder)
+    assert info.frame_count == 31 and info.missing == tuple(range(2, 30))
+    assert info.files[30].name == "f_0040.png" and info.files[5].name == "f_0015.png"
