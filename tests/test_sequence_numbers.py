@@ -1,6 +1,6 @@
 """A numbered image sequence's frames are identified by their number: two files with one
-number are refused (one of them would be read as another frame), and a gap too wide to
-name frame by frame is refused at once."""
+number are refused (one of them would be read as another frame), a gap too wide to
+name frame by frame is refused at once, and training's preview avoids a gap."""
 
 from __future__ import annotations
 
@@ -58,3 +58,25 @@ def test_a_gap_of_a_few_frames_is_still_spanned(tmp_path):
     info = probe(folder)
     assert info.frame_count == 31 and info.missing == tuple(range(2, 30))
     assert info.files[30].name == "f_0040.png" and info.files[5].name == "f_0015.png"
+
+
+def test_training_previews_a_present_frame_when_the_middle_is_missing(tmp_path):
+    """Reviewer: frames 0000..0006 without 0003, keyframes 2 and 4: train refused with
+    '1 frame(s) missing ... frame_0003.png; ... fill the gap' (its preview, the midpoint 3,
+    was decoded), though train has no range to avoid it with. Cancelled before its first
+    step it now gets past the preview: nothing saved, no gap error."""
+    pytest.importorskip("torch")
+    from restyle.core.errors import Cancelled
+    from restyle.core.progress import CancelToken
+    from restyle.core.styles import StyleLibrary
+    from restyle.core.train.keyframes import train_from_keyframes
+
+    names = [f"frame_{i:04d}.png" for i in range(7) if i != 3]
+    folder = write(tmp_path / "seq", *names, size=160)
+    paint = write(tmp_path / "paint", "k2.png", "k4.png", value=200, size=160)
+    cancel = CancelToken()
+    cancel.cancel()
+    library = StyleLibrary(tmp_path / "lib", bundled=None)
+    keyframes = {2: paint / "k2.png", 4: paint / "k4.png"}
+    with pytest.raises(Cancelled, match="before the first checkpoint: nothing saved"):
+        train_from_keyframes(folder, keyframes, "gaptest", library, cancel=cancel)

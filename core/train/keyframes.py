@@ -88,7 +88,12 @@ def train_from_keyframes(
             frame = (frame // 257).astype(np.uint8)
         pairs.append((np.ascontiguousarray(frame[..., :3]), target))
     frames = sorted(styled)
-    preview_index = (frames[0] + frames[-1]) // 2 if len(frames) > 1 else frames[0]
+    middle = (frames[0] + frames[-1]) // 2
+    absent = set(info.missing)  # a sequence's gap: the present frame nearest the middle
+    preview_index = min(
+        (f for f in range(frames[0], frames[-1] + 1) if f not in absent),
+        key=lambda f: abs(f - middle),
+    )
     preview = next(iter(decode_range(source, preview_index, preview_index, info=info)))[..., :3]
     if preview.dtype == np.uint16:
         preview = (preview // 257).astype(np.uint8)
