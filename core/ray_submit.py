@@ -279,11 +279,13 @@ class RaySubmission:
         from .job import JobResult
 
         record = final_record(logs)
-        if status != "SUCCEEDED" or record is None:
+        cancelled = bool(record and record.get("cancelled"))  # stopped from outside: 143
+        if (status != "SUCCEEDED" and not cancelled) or record is None:
             why = error_from_logs(logs)  # each front end words its settings itself
             if why is None:  # an older node: its command line's words, as it said them
-                errors = [line for line in logs.splitlines() if line.startswith("restyle: error:")]
-                why = errors[-1] if errors else (logs.strip().splitlines() or [status])[-1]
+                lines = [line for line in logs.strip().splitlines() if not line.startswith("{")]
+                errors = [line for line in lines if line.startswith("restyle: error:")]
+                why = errors[-1] if errors else (lines or [status])[-1]
             raise RestyleError(f"the Ray job {status.lower()}: {why}")
         out = Path(record["output"])
         result = JobResult(
@@ -291,7 +293,7 @@ class RaySubmission:
             written=record["written"],
             reused=record["reused"],
             seconds=seconds,
-            cancelled=record["cancelled"],
+            cancelled=cancelled,
             style=record["style"],
         )
         result.fps = result.written / seconds if seconds else 0.0
