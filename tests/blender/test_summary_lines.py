@@ -2,7 +2,8 @@
 note that the frames are in a temporary folder was drawn as part of the "Engine:" line (after
 the engine's own "; " in parentheses). Each note gets lines of its own, with a warning icon.
 
-Runs where ``bpy`` and the repository as ``restyle`` import (the main venv); skipped elsewhere.
+Runs in the Blender suite, on the installed extension: importing bpy into the core suite's
+process would make later core tests think they run inside Blender.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from vse import ext
 
-pytest.importorskip("bpy")
-sequencer = pytest.importorskip("restyle.panels.sequencer")
-runner = pytest.importorskip("restyle.operators.runner")
+pytestmark = pytest.mark.blender
 
 ENGINE = "onnx fp32 on cpu (asked for; fast graph, 2 worker(s) x 1 thread(s))"
 NOTE = (
@@ -36,6 +36,7 @@ class Layout:
 
 
 def drawn(summary: str) -> list[tuple[str, str]]:
+    runner, sequencer = ext("operators.runner"), ext("panels.sequencer")
     runner.RUN.end(runner.FINISHED, summary, "/tmp/restyle/vtest-comic-ink-c4860598c8")
     context = SimpleNamespace(
         region=SimpleNamespace(width=379),  # the Video Editing template's sidebar
@@ -57,7 +58,7 @@ def paragraphs(lines):
     return out
 
 
-def test_a_note_after_the_engine_has_its_own_lines():
+def test_a_note_after_the_engine_has_its_own_lines(restyle):
     first = "vtest.Comic Ink: frames 1-8, 8 styled, 0 reused, 1.5 frames/s"
     shown = paragraphs(drawn(f"{first}; engine: {ENGINE}; {NOTE}"))
     assert shown == [
@@ -67,7 +68,7 @@ def test_a_note_after_the_engine_has_its_own_lines():
     ]
 
 
-def test_without_a_note_the_engine_line_is_whole():
+def test_without_a_note_the_engine_line_is_whole(restyle):
     first = "vtest.Comic Ink: frames 1-8, 0 styled, 8 reused"
     shown = paragraphs(drawn(f"{first}; engine: {ENGINE}"))
     assert shown == [("CHECKMARK", first), ("INFO", f"Engine: {ENGINE}")]
