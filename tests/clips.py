@@ -106,7 +106,8 @@ def encode_clip(
     """Encode uint8 RGB (or RGBA for ffv1/prores) frames; the container follows the suffix.
 
     `gop` fixes the keyframe interval (h264 gets no scene-cut keyframes, so a long GOP stays
-    long); `bframes` sets h264's B-frames (x264 default 3 otherwise)."""
+    long); `bframes` sets the B-frames (x264 default 3 otherwise; mpeg4 in AVI with B-frames
+    starts its stream a frame before its first picture, as Blender reads such movies)."""
     path = Path(path)
     encoder, rgb_format, rgba_format = _CODECS[codec]
     container = av.open(str(path), "w")
@@ -131,8 +132,11 @@ def encode_clip(
                         "preset": "veryfast",
                         "x264-params": ":".join(params),
                     }
-                elif gop:
-                    stream.codec_context.gop_size = gop
+                else:
+                    if gop:
+                        stream.codec_context.gop_size = gop
+                    if bframes is not None:
+                        stream.codec_context.max_b_frames = bframes
             video_frame = av.VideoFrame.from_ndarray(frame, format="rgba" if has_alpha else "rgb24")
             video_frame.pts = pts
             for packet in stream.encode(video_frame):

@@ -61,3 +61,14 @@ def matte_library(tmp_path_factory: pytest.TempPathFactory):
     except RestyleError as exc:  # offline and no RESTYLE_MEDIAPIPE_WHEEL
         pytest.skip(f"matte network unavailable: {exc}")
     return lib
+
+
+@pytest.fixture
+def placed(library, index_clip_h264, tmp_path):
+    """A job for frames 0-3 into a folder, placed as Blender places it (the Ray tests)."""
+    from restyle.core.job import StyleJob
+
+    job = StyleJob(index_clip_h264, None, "comic-ink", start=0, end=3, library=library)
+    plan = job.place(job.validate(), tmp_path / "out")
+    plan.output.mkdir()
+    return job, plan

@@ -18,7 +18,7 @@ import pytest
 
 from restyle.core.media import decode_range, probe
 
-from clips import index_frame, read_index
+from clips import make_index_clip, read_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -30,20 +30,7 @@ FRAMES = 30
 
 def _bframes_avi(path: Path, n: int, bframes: int = 1) -> Path:
     """FFmpeg's mpeg4 encoder with B-frames, muxed in AVI: frame i shows index i."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height = SIZE
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.max_b_frames = bframes
-        stream.codec_context.gop_size = 12
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(index_frame(i, SIZE), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+    return make_index_clip(path, n, SIZE, codec="mpeg4", gop=12, bframes=bframes)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
 from restyle.core import ray_submit
-from restyle.core.job import StyleJob, frame_name
+from restyle.core.job import frame_name
 from restyle.core.ray_submit import RaySubmission
 from restyle.operators.runner import Worker
 
@@ -41,15 +40,6 @@ class Dashboard:
                 return {"status": "STOPPED"}
             return {"status": "RUNNING"}
         return {}  # the version, the submission
-
-
-@pytest.fixture
-def placed(library, index_clip_h264, tmp_path):
-    """A job for frames 0-3 into a folder, placed as Blender places it."""
-    job = StyleJob(index_clip_h264, None, "comic-ink", start=0, end=3, library=library)
-    plan = job.place(job.validate(), tmp_path / "out")
-    plan.output.mkdir()
-    return job, plan
 
 
 def esc_once_reported(worker: Worker) -> None:

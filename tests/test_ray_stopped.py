@@ -15,16 +15,8 @@ import pytest
 from restyle.core import ray_submit
 from restyle.core.cli import _report_run
 from restyle.core.errors import RestyleError
-from restyle.core.job import JobResult, StyleJob
+from restyle.core.job import JobResult
 from restyle.core.ray_submit import EVENT_PREFIX, RaySubmission
-
-
-@pytest.fixture
-def placed(library, index_clip_h264, tmp_path):
-    job = StyleJob(index_clip_h264, None, "comic-ink", start=0, end=3, library=library)
-    plan = job.place(job.validate(), tmp_path / "out")
-    plan.output.mkdir()
-    return job, plan
 
 
 def closing_record(plan, capsys) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from vse import SIZE, add_movie, all_strips, render
 
-from clips import index_frame, read_index
+from clips import make_index_clip, read_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -61,19 +61,7 @@ def _apply_at_strength_0(scene, movie, first, last, **settings):
 def bframes_avi(tmp_path_factory) -> Path:
     """FFmpeg's mpeg4 encoder with a B-frame, in AVI: picture i carries index i."""
     path = tmp_path_factory.mktemp("bframes") / "bframes.avi"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height = SIZE
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.max_b_frames = 1
-        stream.codec_context.gop_size = 12
-        for i in range(24):
-            frame = av.VideoFrame.from_ndarray(index_frame(i, SIZE), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    make_index_clip(path, 24, SIZE, codec="mpeg4", gop=12, bframes=1)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert (stream.start_time, next(container.decode(stream)).pts) == (0, 1)
