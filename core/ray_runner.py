@@ -449,6 +449,7 @@ def run_chunks(
         for c in todo
     ]
     meter = RateMeter(plan.end - plan.start + 1)
+    stage = job_type.stage  # the words of a local run's frames ("stylize", "matte"...)
     reports = [] if reports is None else reports
     try:
         while pending:
@@ -457,7 +458,7 @@ def run_chunks(
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
             reports += ray.get(ready)  # a failed chunk raises here
             if progress:
-                progress(meter.update(ray.get(board.total.remote()), stage="ray"))
+                progress(meter.update(ray.get(board.total.remote()), stage=stage))
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)

@@ -162,15 +162,30 @@ def _submit(base: str, job: dict, patience_s: float = 60.0) -> dict:
         time.sleep(1.0)
 
 
-def progress_from_logs(logs: str) -> Progress | None:
-    """The latest progress event the CLI printed, if any."""
+# What a node's driver called its frames' stage before it said the job's own (a node's
+# Restyle older than that): read as the job's stage, so Blender fills the bar as for a local run.
+OLD_RAY_STAGE = "ray"
+
+
+def progress_from_logs(logs: str, stage: str = "stylize") -> Progress | None:
+    """The latest progress event the CLI printed, if any, as a local run reports it: its
+    ``stage`` (``setup``, the job's own, a stabiliser's ``track``...) and message as the node
+    said them, and the ETA a local run's meter gives from the same rate. ``stage``: the
+    job's, for an event that names none or the old ``ray``."""
     for line in reversed(logs.splitlines()):
         if line.startswith(EVENT_PREFIX):
             try:
                 event = json.loads(line)
-            except ValueError:
+                done, total = int(event["done"]), int(event["total"])
+                fps = float(event.get("fps") or 0.0)
+            except (ValueError, KeyError, TypeError):
                 continue
-            return Progress(event["done"], event["total"], event.get("fps", 0.0), stage="ray")
+            said = event.get("stage")
+            said = said if isinstance(said, str) and said not in ("", OLD_RAY_STAGE) else stage
+            message = event.get("message")
+            message = message if isinstance(message, str) else ""
+            eta = (total - done) / fps if fps > 0 else None
+            return Progress(done, total, fps, eta, stage=said, message=message)
     return None
 
 
@@ -233,7 +248,8 @@ class RaySubmission:
         while True:
             status = _request(url).get("status", "PENDING")
             logs = _request(f"{url}/logs").get("logs", "")
-            if progress and (event := progress_from_logs(logs)) is not None:
+            event = progress_from_logs(logs, getattr(self.job, "stage", "stylize"))
+            if progress and event is not None:
                 progress(event)
             if status in FINAL_STATES:
                 return status, logs

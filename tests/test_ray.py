@@ -697,6 +697,41 @@ def test_a_ray_runs_json_has_a_single_machine_runs_keys(cluster, request, tmp_pa
         assert f"{min(local['kept_area']):.0%} of the frame area kept" in text
 
 
+def stages_shown(library, *args) -> list[str]:
+    """The stages Blender shows for a run of ``restyle ARGS --json`` (each progress event on
+    its stderr, read as Run on: Ray reads the node's log), each once, in order."""
+    import subprocess
+    import sys
+
+    from restyle.core.ray_submit import progress_from_logs
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "restyle", *args, "--library", str(library.root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [progress_from_logs(line) for line in proc.stderr.splitlines()]
+    stages = [p.stage for p in events if p is not None]
+    return [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]]
+
+
+@pytest.mark.parametrize("command", ["stylize", "stabilize"])
+def test_a_ray_runs_progress_has_a_single_machine_runs_stages(cluster, library, tmp_path, command):
+    """The driver called its frames' progress "ray" (a stabiliser's: "track", then "ray"),
+    which Blender's sidebar draws as an empty bar saying "Ray…"; it now says the job's own
+    stage, as a single-machine run does."""
+    from clips import encode_clip, pan_frames
+
+    clip = str(encode_clip(tmp_path / "pan.mkv", pan_frames(10), codec="ffv1"))
+    options = ["-s", "starry-swirls", "--temporal", "0"] if command == "stylize" else []
+    local = stages_shown(library, command, clip, "-o", str(tmp_path / "local"), *options)
+    ray_options = ["--ray", cluster.address, "--chunk-frames", "4"]
+    ours = stages_shown(library, command, clip, "-o", str(tmp_path / "ray"), *options, *ray_options)
+    assert ours == local == (["stylize"] if command == "stylize" else ["track", "stabilize"])
+
+
 def test_a_cancelled_ray_run_names_no_engine_it_does_not_know(
     cluster, library, shots_clip, tmp_path, capsys
 ):
