@@ -13,6 +13,64 @@ from clips import make_index_clip, make_pan_clip  # noqa: E402
 
 CLIP_SIZE = (160, 96)
 
+# The core suite's process must never import bpy: core.engines.inside_blender() is "bpy" in
+# sys.modules, so every later test would run as inside Blender and fail far from the cause.
+# The Blender suite (tests/blender) imports bpy on purpose, in a pytest process of its own
+# (scripts/test.sh); a core test that needs Blender starts a child process. These hooks fail
+# the test (or test module, at collection) that brought bpy in, name it, and stop the run.
+BLENDER_SUITE = Path(__file__).parent / "blender"
+_bpy_since: list[str] = []  # what first brought bpy into this process
+
+
+def _in_blender_suite(path: Path) -> bool:
+    return path.is_relative_to(BLENDER_SUITE)
+
+
+def _bpy_message(culprit: str) -> str:
+    return (
+        f"{culprit} imported bpy into the core suite's process: every later core test would "
+        "count as inside Blender (core.engines.inside_blender). Import bpy in a child process "
+        "(as tests/test_engine_child_bpy.py does), or move the test to tests/blender, which "
+        "runs in a pytest process of its own."
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    had = "bpy" in sys.modules
+    report = yield
+    path = getattr(collector, "path", None)
+    if not had and "bpy" in sys.modules and isinstance(collector, pytest.Module):
+        _bpy_since.append(collector.nodeid)
+        if path is not None and not _in_blender_suite(path) and report.passed:
+            report.outcome = "failed"
+            report.longrepr = _bpy_message(f"collecting {collector.nodeid}")
+    return report
+
+
+def pytest_runtest_setup(item):
+    if "bpy" in sys.modules and not _in_blender_suite(item.path):
+        since = _bpy_since[0] if _bpy_since else "something before this test"
+        item.session.shouldstop = f"bpy is in the core suite's process since {since}"
+        pytest.fail(
+            f"bpy is already in this process (since {since}): a core test must not run "
+            "beside Blender (run tests/blender in a pytest process of its own).",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when != "teardown" or _bpy_since or "bpy" not in sys.modules:
+        return report
+    _bpy_since.append(item.nodeid)  # checked after the test's fixtures were torn down
+    if not _in_blender_suite(item.path):
+        item.session.shouldstop = f"{item.nodeid} imported bpy into the core suite's process"
+        report.outcome = "failed"
+        report.longrepr = _bpy_message(item.nodeid)
+    return report
+
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
