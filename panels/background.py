@@ -17,9 +17,9 @@ class RESTYLE_PT_background(RestylePanel, Panel):
     def draw(self, context):
         layout = self.layout
         scene = compat.sequencer_scene(context)
-        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        strip = usable_strip(scene)  # a movie or images, as Apply (a matte is one)
         if strip is None:
-            layout.label(text="Select the strip to matte", icon="INFO")
+            layout.label(text="Select the movie or image strip to matte", icon="INFO")
             return
         from ..operators.matte import MATTE_OF
 
@@ -27,7 +27,7 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         if not matte:
             row = layout.row()
             row.scale_y = 1.3
-            row.enabled = not RUN.running and usable_strip(scene) is not None  # as Apply
+            row.enabled = not RUN.running
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
             return

@@ -18,14 +18,13 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
     def draw(self, context):
         layout = self.layout
         scene = compat.sequencer_scene(context)
-        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        strip = usable_strip(scene)  # a movie or images, as Apply
         col = layout.column(align=True)
         col.enabled = not RUN.running
         if strip is None:
-            layout.label(text="Select a movie or image strip", icon="INFO")
+            layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
         else:
             sub = col.column(align=True)
-            sub.enabled = usable_strip(scene) is not None  # a movie or images, as Apply
             row = sub.row(align=True)
             row.operator_menu_enum(
                 "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
@@ -34,8 +33,9 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             for name, value in TRIPOD_SETTINGS.items():  # all of them: pressed again, it resumes
                 setattr(tripod, name, value)
             sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
-        col.operator("restyle.snap_cuts", icon="SNAP_ON")
-        layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
+        col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
+        if strip is not None:
+            layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
 
 
 classes = (RESTYLE_PT_edit,)

@@ -48,21 +48,18 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         layout = self.layout
         scene = compat.sequencer_scene(context)
         settings = scene.restyle
-        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        strip = usable_strip(scene)  # a movie or images, as Apply: a sound strip has no pictures
         if strip is None:
-            layout.label(text="Select the strip to paint keyframes of", icon="INFO")
+            layout.label(text="Select the movie or image strip to paint keyframes of", icon="INFO")
             return
 
-        usable = usable_strip(scene) is not None  # a movie or images, as Apply
         row = layout.row()
         row.template_list(
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
-        marked = usable and bool(settings.strip_keyframes(strip.name))
+        marked = bool(settings.strip_keyframes(strip.name))
         col = row.column(align=True)
-        add = col.row(align=True)
-        add.enabled = usable
-        add.operator("restyle.keyframe_add", text="", icon="ADD")
+        col.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
         sub.enabled = selected_keyframe(settings, strip)
         sub.operator("restyle.keyframe_remove", text="", icon="REMOVE")
@@ -70,9 +67,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
         col = layout.column(align=True)
-        suggest = col.row(align=True)
-        suggest.enabled = usable
-        suggest.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
+        col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
         row = col.row(align=True)
         row.enabled = marked  # nothing to export before a keyframe is added
         row.operator("restyle.export_keyframes", icon="EXPORT").strip = strip.name

@@ -71,6 +71,11 @@ class RESTYLE_PT_range(RestylePanel, Panel):
     bl_label = "Frame Range"
     bl_parent_id = "RESTYLE_PT_main"
 
+    @classmethod
+    def poll(cls, context):  # a sound or text strip has no frames to style: no range shown
+        scene = compat.sequencer_scene(context)
+        return in_sequencer(context) and scene is not None and usable_strip(scene) is not None
+
     def draw(self, context):
         layout = self.layout
         scene = compat.sequencer_scene(context)
@@ -163,8 +168,10 @@ def draw_strip(layout, scene) -> None:
     if strip is None:
         layout.label(text="Select a movie or image strip", icon="INFO")
     elif strip.type not in SUPPORTED:
-        what = KIND_WORDS.get(strip.type, "an effect strip")
-        layout.label(text=f"{strip.name} is {what.split(' (')[0]}", icon="ERROR")
+        what, _, how = KIND_WORDS.get(strip.type, "an effect strip").partition(" (")
+        layout.label(text=f"{strip.name} is {what}", icon="ERROR")
+        how = how.rstrip(")") or "select a movie or image strip to style"
+        layout.label(text=how[:1].upper() + how[1:], icon="INFO")
     else:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)

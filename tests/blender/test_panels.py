@@ -82,8 +82,8 @@ class OperatorProperties:
             assert value in prop.enum_items, f"{value!r} is not an item of {name}"
 
 
-def draw_all(context) -> list:
-    """Draw every Restyle panel whose poll passes; returns the recorded calls."""
+def draw_all(context, hidden=()) -> list:
+    """Draw every Restyle panel whose poll passes (all but ``hidden``); returns the calls."""
     sequencer = ext("panels.sequencer")
     calls: list = []
     drawn = []
@@ -93,7 +93,7 @@ def draw_all(context) -> list:
             shim.layout = CheckedLayout(calls)
             panel.draw(shim, context)
             drawn.append(panel.__name__)
-    assert drawn == [p.__name__ for p in sequencer.classes]
+    assert drawn == [p.__name__ for p in sequencer.classes if p.__name__ not in hidden]
     return calls
 
 
@@ -249,8 +249,51 @@ def test_unsupported_strip_is_named(panel_context):
         "adjust", "ADJUSTMENT", 2, **ext("compat").effect_span(1, 5)
     )
     scene.sequence_editor.active_strip = strip
-    assert "adjust is an adjustment layer" in labels(draw_all(panel_context))
+    assert "adjust is an adjustment layer" in labels(draw_all(panel_context, RANGE))
     assert len(all_strips(scene)) == 2
+
+
+RANGE = ("RESTYLE_PT_range",)
+SOUND_STRIP_SAYS = ["tone is a sound strip", "Select a movie or image strip to style"]
+
+
+def test_a_sound_strip_shows_no_frame_range(panel_context, tmp_path):
+    """The GUI walkthrough saw the sidebar offer a sound strip's frames as the range to style
+    ('Whole strip: 1 - 24', Set Start, From Strip) while Apply was greyed. Restyle cannot
+    style sound: the sidebar says which strips it styles, and shows no range for it; the
+    sub-panels that act on the active strip say what to select (Snap Cuts acts on all)."""
+    import wave
+
+    scene = panel_context.scene
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(48000)
+        sound.writeframes(bytes(2 * 48000))  # one second: 24 frames at 24 fps
+    tone = top_strips(scene.sequence_editor).new_sound("tone", str(path), 3, 1)
+    scene.sequence_editor.active_strip = tone
+    calls = draw_all(panel_context, RANGE)
+    shown = labels(calls)
+    assert shown[:2] == SOUND_STRIP_SAYS, shown
+    assert not any("Whole strip" in text for text in shown), shown
+    assert not [c for c in calls if c[1].get("property") in ("frame_start", "frame_end")]
+    drawn = {c[1]["operator"] for c in calls if c[0] == "placed"}
+    assert "restyle.set_frame_range" not in drawn
+
+    calls = []
+    for name in ("keyframes", "background", "edit"):
+        panel = ext(f"panels.{name}").classes[-1]
+        panel.draw(type("Shim", (), {"layout": CheckedLayout(calls)})(), panel_context)
+    assert labels(calls) == [
+        "Select the movie or image strip to paint keyframes of",
+        "Select the movie or image strip to matte",
+        "Select a movie or image strip to stabilize or split",
+    ]
+    assert enabled_operators(calls) == {"restyle.snap_cuts": True}
+
+    scene.sequence_editor.active_strip = all_strips(scene)["still"]
+    assert "Whole strip: 1 - 1" in labels(draw_all(panel_context))  # a picture strip's range
 
 
 def test_actions_need_a_movie_or_image_strip(panel_context):
@@ -279,7 +322,7 @@ def test_actions_need_a_movie_or_image_strip(panel_context):
     )
     scene.sequence_editor.active_strip = words
     shown = drawn()
-    assert not any(shown[name] for name in actions)
+    assert not any(shown.get(name) for name in actions)  # greyed or not drawn at all
     assert shown["restyle.snap_cuts"]  # acts on every strip, not the active one
 
 
