@@ -686,8 +686,9 @@ def _movie_timeline(
     path: Path, container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
 ) -> tuple[int | None, int, av.VideoFrame, int | None]:
     """(first frame's pts, exact frame count, first frame: its side data tells how to show
-    it, the earliest pts of the first frames), the first two in the terms `decode_range`
-    uses.
+    it, the first picture's time as Blender reads it: the earliest pts of the first frames,
+    in AVI the first decoded picture's decode timestamp), the first two in the terms
+    `decode_range` uses.
 
     Container frame counts are missing (Matroska, MPEG-TS) or can disagree with what the
     decoder delivers, so the count comes from the last decodable frame: seek to the last
@@ -714,6 +715,8 @@ def _movie_timeline(
         raise RestyleError(f"{path} holds no decodable video frames")
     stamped = [p for p in head if p is not None]
     earliest = min(stamped) if stamped else None
+    if container.format.name == "avi" and first.dts is not None:
+        earliest = first.dts  # AVI stores no presentation times: see _lead_in
     if len(stamped) < len(head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
         return None, _count_packets(path), first, earliest
 
@@ -734,7 +737,18 @@ def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> in
     AVI starts its stream at 0 and its first picture 1/fps later (FFmpeg's muxer,
     Megamind.avi): Blender shows it at frames 0 and 1, picture i at frame i + 1 (measured
     in playing order and at random on bpy 4.2.23, 4.5.15, 5.0.1, 5.2.3 and 5.3.0:
-    compat.MOVIE_STRIPS_HOLD_LEAD_IN)."""
+    compat.MOVIE_STRIPS_HOLD_LEAD_IN).
+
+    AVI stores no presentation times, only the order of decoding. Blender times a picture
+    by its frame's pts, else its packet's decode timestamp (``av_get_pts_from_frame``), and
+    its strips show AVI's pictures as timed by the latter (FFmpeg interpolates no pts for
+    H.264 in AVI, as its demuxer's source reads): the first picture's is the decoder's
+    reordering delay, x264 without B-frames 0, with 1 B-frame 1, with 2 or 3 (B-pyramid) 2;
+    mpeg4 and MPEG-2 (pts = dts) 1 with B-frames. PyAV's FFmpeg 8 makes up H.264's pts there
+    (1, 2, 4, 5, 3, ... with 2 B-frames; 1, 2, 3, ... with none), so ``first_pts`` is the
+    first decoded frame's dts in AVI (`_movie_timeline`). Measured by rendering the strips:
+    x264 with 0-3 B-frames (and with sound), mpeg4 with 0 and 2, MPEG-2 with 2, MJPEG, in
+    AVI, on bpy 4.2.23, 5.0.1 and 5.3.0."""
     if stream.start_time is None or first_pts is None:
         return 0
     slots = (first_pts - stream.start_time) * Fraction(stream.time_base) * fps

@@ -79,6 +79,25 @@ def test_two_bframes_lead_in_by_one_frame_too(tmp_path):
     assert _indices(path, 0, 19, hold_lead_in=True) == [0, *range(19)]
 
 
+@pytest.mark.parametrize(("bframes", "lead"), [(0, 0), (1, 1), (2, 2), (3, 2)])
+def test_h264_in_avi_leads_in_by_its_first_pictures_decode_timestamp(tmp_path, bframes, lead):
+    """AVI stores no presentation times: Blender times H.264's pictures there by their
+    frames' decode timestamps, the first one's being the decoder's reordering delay. bpy
+    4.2.23, 5.0.1 and 5.3.0 rendered x264's AVIs (strip alone, every frame): with 2 or 3
+    B-frames pictures 0, 0, 0, 1, 2, ...; with 1 0, 0, 1, ...; with none 0, 1, 2, ....
+    Restyle took the earliest pts PyAV's FFmpeg made up (1 for all four), so Apply's strip
+    ran a frame ahead (2 and 3 B-frames) or behind (none) of its source."""
+    path = make_index_clip(tmp_path / "x264.avi", 20, SIZE, codec="h264", gop=12, bframes=bframes)
+    info = probe(path, hold_lead_in=True)
+    assert (info.frame_count, info.lead_in) == (20, lead)
+    shown = [0] * lead + list(range(20 - lead))
+    assert _indices(path, 0, 19, info=info) == shown
+    for start, end in ((0, 2), (2, 4), (11, 14), (18, 19)):
+        assert _indices(path, start, end, info=info) == shown[start : end + 1], (start, end)
+    assert probe(path).lead_in == 0  # players and the command line: the first picture first
+    assert _indices(path, 0, 19) == list(range(20))
+
+
 def test_the_lead_in_is_reported_by_index(late_start):
     """A picture's damage or retiming is reported at the index it shows at."""
     info = probe(late_start, hold_lead_in=True)

@@ -81,6 +81,34 @@ def test_a_late_first_picture_is_held_as_blender_holds_it(scene, sequencer_area,
     assert [read_index(out[f]) for f in range(14, 18)] == [12, 13, 14, 15]
 
 
+@pytest.fixture(scope="module")
+def x264_avi(tmp_path_factory) -> Path:
+    """x264 with 2 B-frames (B-pyramid), in AVI: picture i carries index i. AVI stores no
+    presentation times; the first decoded picture's decode timestamp is 2."""
+    path = tmp_path_factory.mktemp("x264") / "x264.avi"
+    make_index_clip(path, 24, SIZE, codec="h264", gop=12, bframes=2)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.start_time, next(container.decode(stream)).dts) == (0, 2)
+    return path
+
+
+def test_h264_in_avi_is_held_as_blender_times_it(scene, sequencer_area, x264_avi):
+    """Blender times H.264's pictures in AVI by their decode timestamps: it shows the first
+    picture at strip frames 0, 1 and 2. Restyle read a lead-in of 1 (the earliest pts PyAV
+    made up), so the styled strip ran a frame ahead of its source."""
+    movie = add_movie(scene, sequencer_area, x264_avi, frame_start=1)
+    frames = range(1, 11)
+    styled = _apply_at_strength_0(scene, movie, 1, 10)
+    source = render(scene, frames, only=movie)
+    assert [read_index(source[f]) for f in frames] == [0, 0, *range(8)]  # Blender's own
+    out = render(scene, frames, only=styled)
+    assert [read_index(out[f]) for f in frames] == [read_index(source[f]) for f in frames]
+    again = _apply_at_strength_0(scene, movie, 14, 17)  # begun mid-movie: a seek
+    out = render(scene, range(14, 18), only=again)
+    assert [read_index(out[f]) for f in range(14, 18)] == [11, 12, 13, 14]
+
+
 def _edges(image: np.ndarray) -> np.ndarray:
     image = cv2.resize(image, (180, 132), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
