@@ -722,7 +722,7 @@ def _movie_timeline(
 
     start_pts: int = head[0]  # type: ignore[assignment]
     time_base = Fraction(stream.time_base)
-    last_pts = _last_pts(container, stream, start_pts, time_base)
+    last_pts = _last_pts(path, container, stream, start_pts, time_base)
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
     return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first, earliest
@@ -787,11 +787,16 @@ def _orientation(matrix: Sequence[int] | None, upright: Upright) -> tuple[int, b
 
 
 def _last_pts(
+    path: Path,
     container: av.container.InputContainer,
     stream: av.VideoStream,
     start_pts: int,
     time_base: Fraction,
 ) -> int | None:
+    """The last decodable frame's pts: seek near the end and decode on, a second earlier
+    (doubling) after each miss. A seek back to the first frame can land past the only
+    keyframe and decode nothing (a short H.264 MPEG-TS: 5 to 40 pictures in one GOP, with or
+    without sound), so the last resort decodes the file from its head."""
     if stream.duration:
         end = (stream.start_time or 0) + stream.duration
     elif container.duration:
@@ -812,10 +817,27 @@ def _last_pts(
                     last = frame.pts
         except av.FFmpegError:
             pass  # a damaged tail: keep the last frame that did decode
-        if last is not None or target <= start_pts:
+        if last is not None:
             return last
+        if target <= start_pts:
+            return _last_pts_from_head(path)
         target -= step
         step *= 2
+
+
+def _last_pts_from_head(path: Path) -> int | None:
+    """The last decodable frame's pts, decoding the whole movie from its head."""
+    container, stream = _open_movie(path)
+    last = None
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is not None and (last is None or frame.pts > last):
+                last = frame.pts
+    except av.FFmpegError:
+        pass  # a damaged tail: keep the last frame that did decode
+    finally:
+        container.close()
+    return last
 
 
 def _count_packets(path: Path) -> int:

@@ -37,7 +37,7 @@ def movie(path: Path, pictures: int, sound_s: float, codec: str = "mpeg4") -> Pa
     return path
 
 
-@pytest.mark.parametrize("suffix", ["mp4", "mov"])
+@pytest.mark.parametrize("suffix", ["mp4", "mov", "avi", "ts"])
 def test_a_movie_whose_stream_declares_its_length_is_sized_by_its_pictures(tmp_path, suffix):
     assert container_frames(movie(tmp_path / f"clip.{suffix}", 10, 2.0)) is None
 

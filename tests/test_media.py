@@ -84,6 +84,19 @@ def test_containers_give_exact_count_and_frame_exact_ranges(tmp_path, name, code
         assert decoded_indices(path, start, end, info) == list(range(start, end + 1))
 
 
+@pytest.mark.parametrize("pictures", [5, 20, 40])
+def test_a_short_mpeg_ts_in_one_gop_is_read_whole(tmp_path, pictures):
+    """x264's MPEG-TS with fewer pictures than a GOP (one keyframe): seeking back for its
+    last frame landed past the keyframe and decoded nothing, so probe refused it as corrupt
+    ('cannot find its last frame'); Blender (bpy 5.0.1) loads 20 such pictures as 20 frames
+    and shows picture i at frame i."""
+    path = make_index_clip(tmp_path / "short.ts", pictures, SIZE, fps=25)
+    info = probe(path)
+    assert info.frame_count == pictures
+    assert decoded_indices(path, 0, pictures - 1, info) == list(range(pictures))
+    assert decoded_indices(path, pictures - 2, pictures - 1, info) == [pictures - 2, pictures - 1]
+
+
 @pytest.mark.parametrize("source_kind", ["folder", "printf", "hashes", "list"])
 def test_probe_image_sequence_in_every_spelling(tmp_path, source_kind):
     paths = make_image_sequence(tmp_path / "shot", 5, SIZE, first=8)
