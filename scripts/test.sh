@@ -10,6 +10,8 @@
 #   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
 # Every Blender installs the same zip with package_install_files. Arguments go to step 1's
 # pytest. Each step's time is printed; the script exits non-zero when any step fails.
+# The venvs of steps 3 and 5 are installed in the background while the core tests run (pip
+# waits on downloads most of that time); a failed install fails its step, with pip's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +30,36 @@ build_zip() {
   RESTYLE_EXTENSION_ZIP=$(ls "$out"/*.zip)
 }
 
+# prepare NAME CMD...: run CMD in the background, its output kept in $out/NAME.log.
+prepare() {
+  local name=$1
+  shift
+  RESTYLE_CI_PREPARE=1 "$@" >"$out/$name.log" 2>&1 &
+  eval "prepared_$name=$!"
+}
+
+# ready NAME: wait for NAME's preparation; show its output when it failed.
+ready() {
+  local pid
+  eval "pid=\$prepared_$1"
+  wait "$pid" && return 0
+  cat "$out/$1.log" >&2
+  echo "== preparing $1 failed" >&2
+  return 1
+}
+
+lts() { ready "$1" && env BPY_VERSION="$2" bash .ci/blender-lts; }
+numpy2() { ready numpy2 && bash .ci/numpy2; }
+
 step setup bash scripts/setup.sh
 step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
 export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# An early exit still waits for the installs: a venv cut off halfway could look complete.
+trap 'wait; rm -rf "$out"' EXIT
+prepare bpy42 env BPY_VERSION=4.2.23 bash .ci/blender-lts
+prepare bpy45 env BPY_VERSION=4.5.15 bash .ci/blender-lts
+prepare numpy2 bash .ci/numpy2
 step "build the zip" build_zip
 # Two processes: a process that has imported bpy counts as inside Blender
 # (core.engines.inside_blender: OpenVINO then runs in a child process), which the core tests
@@ -40,8 +67,8 @@ step "build the zip" build_zip
 step "core" .venv/bin/python -m pytest -q --ignore=tests/blender "$@"
 step "Blender 5.0.1" .venv/bin/python -m pytest -q tests/blender
 step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie
-step "Blender 4.2.23 LTS" env BPY_VERSION=4.2.23 bash .ci/blender-lts
-step "Blender 4.5.15 LTS" env BPY_VERSION=4.5.15 bash .ci/blender-lts
+step "Blender 4.2.23 LTS" lts bpy42 4.2.23
+step "Blender 4.5.15 LTS" lts bpy45 4.5.15
 step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 bash .ci/blender-trixie
 step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
-step "core on numpy 2" bash .ci/numpy2
+step "core on numpy 2" numpy2
