@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from .errors import RestyleError
+from .errors import Cancelled, RestyleError
 
 DEFAULT_MAX_FRAMES = 240  # 10 s at 24 fps: long enough to amortise a model load
 DEFAULT_WARMUP = 8  # coherence forgets a frame's influence within a few frames
@@ -102,19 +102,34 @@ def detect_plan(
     info=None,
     max_frames: int = DEFAULT_MAX_FRAMES,
     warmup: int = DEFAULT_WARMUP,
+    cancel=None,
 ) -> Plan:
-    """Plan ``start..end`` of ``source`` at the cuts found in that range (one decode pass)."""
+    """Plan ``start..end`` of ``source`` at the cuts found in that range (one decode pass).
+    ``cancel`` (a CancelToken: Ctrl-C, SIGTERM, Esc) is polled between frames: once set,
+    the scan stops with ``Cancelled`` (a Ray stop kills the command 3 s after its SIGTERM,
+    and an hour-long range takes minutes to scan)."""
     from .media import decode_range
     from .shots import detect_cuts
 
-    cuts = [start + c for c in detect_cuts(decode_range(source, start, end, info=info))]
+    frames = decode_range(source, start, end, info=info)
+    if cancel is not None:
+        frames = _until_cancelled(frames, cancel)
+    cuts = [start + c for c in detect_cuts(frames)]
     return plan_chunks(start, end, cuts, max_frames=max_frames, warmup=warmup)
 
 
-def plan_for(job, checked, max_frames: int | None = None) -> Plan:
+def _until_cancelled(frames: Iterable, cancel) -> Iterator:
+    for count, frame in enumerate(frames):
+        if cancel.cancelled:
+            raise Cancelled(f"cancelled while finding the cuts, after {count} frames")
+        yield frame
+
+
+def plan_for(job, checked, max_frames: int | None = None, *, cancel=None) -> Plan:
     """The plan a Ray run of ``job`` (validated into ``checked``) runs, and ``--plan`` prints:
     chunks at the job's own ``cuts`` where it has them (a stabiliser's camera path, a
-    script's), else at the source's; warm-up frames only where coherence needs them."""
+    script's), else at the source's; warm-up frames only where coherence needs them.
+    ``cancel``: `detect_plan`'s."""
     max_frames = max_frames or DEFAULT_MAX_FRAMES
     warmup = DEFAULT_WARMUP if job.temporal > 0 else 0
     cuts = getattr(job, "cuts", None)
@@ -130,4 +145,5 @@ def plan_for(job, checked, max_frames: int | None = None) -> Plan:
         info=checked.info,
         max_frames=max_frames,
         warmup=warmup,
+        cancel=cancel,
     )
