@@ -177,6 +177,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite,
                 progress=bar,
                 cancel=cancel,
+                hold_lead_in=args.hold_lead_in,
             )
     except Cancelled as exc:  # before the first checkpoint: no style written
         record = {"name": args.name, "folder": None, "cancelled": True, "saved": False}
@@ -885,6 +886,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda[:N] or mps")
     p.add_argument("--overwrite", action="store_true", help="replace a style with that name")
+    p.add_argument(
+        "--hold-lead-in",
+        action="store_true",
+        help="a movie whose stream starts before its first picture (mpeg4 with B-frames in "
+        "AVI) is read as Blender's strips show it: its first picture held over the frames "
+        "before it, every later picture a frame later (default: from the first picture, "
+        "as players show it). Frames exported from Blender (Export Keyframes) are numbered so",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
