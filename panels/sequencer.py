@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bpy.types import Panel
 
-from .. import compat
+from .. import compat, props
 from ..core.progress import TRAINING
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
@@ -44,7 +44,9 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         draw_strip(layout, scene)
 
         col = layout.column()
-        col.template_icon_view(settings, "style", show_labels=True, scale=6.0, scale_popup=5.0)
+        count = len(props.style_items(settings, context))
+        popup = picker_popup_scale(context, count)
+        col.template_icon_view(settings, "style", show_labels=True, scale=6.0, scale_popup=popup)
         row = col.row(align=True)
         row.prop(settings, "style", text="")
         row.operator("restyle.reload_styles", text="", icon="FILE_REFRESH")
@@ -178,6 +180,24 @@ def draw_strip(layout, scene) -> None:
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")
+
+
+def picker_popup_scale(context, count: int) -> float:
+    """The size of the style picker's popup thumbnails (in widget units) at which its rows of
+    8 fit on the side of the picker with more room, whatever the picker's place in the window
+    (half the window less the picker's 6 units): Blender clips a popup taller than that room
+    and opens it showing the end nearest the picker, so the first row, the selected style's
+    if it is there, was hidden (Debian's 4.3 at 1280x800: 27 styles at 5.0). Between 3, the
+    size of Blender's own studio-light picker, and 5 (27 styles: a window 1160 pixels tall
+    at scale 1)."""
+    window = getattr(context, "window", None)
+    if window is None or window.height <= 1:  # background mode: no popup
+        return 5.0
+    preferences = context.preferences
+    unit = 20 * ((preferences.system.ui_scale if preferences else 0.0) or 1.0)
+    rows = -(-count // 8)  # template_icon_view's popup: 8 a row in every Blender
+    room = (window.height / unit - 6) / 2 - 2  # less the popup's margins
+    return max(3.0, min(5.0, room / max(rows, 1) - 1))  # each row: thumbnail and label
 
 
 def draw_progress(layout) -> None:

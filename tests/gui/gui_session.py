@@ -147,6 +147,7 @@ def steps():
     scene, strip = add_clip(30)
     yield 2.0  # thumbnails load, the sidebar settles
     screenshot("sidebar.png")
+    yield from look_at_the_style_picker(scene)
     run = ext("operators.runner").RUN
 
     # A modal run to the end: it must report progress, then leave the styled strip.
@@ -345,6 +346,70 @@ def style_a_phone_movie(scene):
     yield 1.0
     screenshot("phone-source.png")  # the same rectangle as phone-styled.png
     styled.mute = False
+
+
+def sidebar_point(right: int, down: int) -> list[str]:
+    """Screen coordinates of a point ``right`` of the sidebar's left edge (negative: from
+    its right edge) and ``down`` from its top (the window fills the screen from 0, 0)."""
+    window, area, _ = sequencer()
+    sidebar = next(r for r in area.regions if r.type == "UI")
+    x = sidebar.x + (right if right >= 0 else sidebar.width + right)
+    return [str(x), str(window.height - (sidebar.y + sidebar.height) + down)]
+
+
+def look_at_the_style_picker(scene):
+    """The picker's popup (the big preview's) with the first and the last style selected;
+    then Any Picture's one folder button, clicked. With clip30 alone active the sidebar
+    shows its name, then the preview 6 units tall (its middle 126 pixels down at Debian's
+    1.04 scale), then the style menu and, for Any Picture, the path and its button."""
+    picker = sidebar_point(170, 126)
+    items = ext("props").CATALOG.items
+    REPORT["picker"] = []
+    for style in (items[0][0], items[-2][0]):  # the last is Any Picture (an icon, no thumbnail)
+        scene.restyle.style = style
+        subprocess.run(["xdotool", "mousemove", *picker], check=True, timeout=30)
+        yield 1.0
+        closed, opened = f"picker-{style}-closed.png", f"picker-{style}.png"
+        screenshot(closed)
+        subprocess.run(["xdotool", "click", "1"], check=True, timeout=30)
+        yield 1.5
+        screenshot(opened)
+        REPORT["picker"].append({"style": style, "closed": closed, "open": opened})
+        REPORT["picker_top"] = int(picker[1]) - 62  # the preview's top edge
+        subprocess.run(["xdotool", "key", "Escape"], check=True, timeout=30)
+        yield 0.5
+
+    scene.restyle.style = "PICTURE"
+    subprocess.run(["xdotool", "mousemove", "600", "300"], check=True, timeout=30)
+    yield 1.0
+    screenshot("picture-sidebar.png")
+    # The row of the path and its button, left of the sidebar's tabs.
+    REPORT["picture_row"] = [int(v) for v in sidebar_point(0, 223) + sidebar_point(-30, 223)]
+    subprocess.run(["xdotool", "mousemove", *sidebar_point(-49, 223)], check=True, timeout=30)
+    yield 0.3
+    subprocess.run(["xdotool", "click", "1"], check=True, timeout=30)
+    yield 1.5
+    REPORT["picture_button_opens"] = browsers()
+    screenshot("picture-button-browser.png")
+    browser = bpy.context.window_manager.windows[-1]  # Esc goes to the window under the pointer
+    middle = [str(browser.x + browser.width // 2), str(browser.y + browser.height // 2)]
+    subprocess.run(["xdotool", "mousemove", *middle], check=True, timeout=30)
+    yield 0.5
+    subprocess.run(["xdotool", "key", "Escape"], check=True, timeout=30)
+    yield 1.0
+    REPORT["picture_button_windows"] = len(bpy.context.window_manager.windows)
+    scene.restyle.style = items[0][0]
+
+
+def browsers() -> list[str]:
+    """The operator of each file browser open in any window."""
+    found = []
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            op = area.spaces.active.active_operator if area.type == "FILE_BROWSER" else None
+            if op is not None:
+                found.append(op.bl_idname)
+    return found
 
 
 def look_at_the_picture_browser():

@@ -173,3 +173,43 @@ def test_the_picture_browser_shows_relative_path_as_the_preference(session):
 def test_snap_cuts_asks_before_it_moves(session):
     _, _, report, _ = session
     assert report["snap_invoke"] == ["RUNNING_MODAL"]  # the dialog (snap-cuts.png)
+
+
+SELECTED = (179, 114, 71)  # the theme's selected menu item, #4772b3, as OpenCV's BGR
+
+
+def test_the_style_picker_opens_with_the_selected_style_in_view(session):
+    """The GUI walkthrough: the picker's popup opened scrolled, its first row hidden, so the
+    default (first) style was not in view. Each screenshot of the open popup must show a
+    selected cell where the popup appeared (pixels of the selection colour that were not
+    there before it opened, above the preview): about 2300 for a cell; 56 on the old code."""
+    import cv2
+    import numpy as np
+
+    _, _, report, out = session
+    assert [p["style"] for p in report["picker"]] == ["amber-watercolour", "rust-mosaic"]
+    for shown in report["picker"]:
+        closed = cv2.imread(str(out / shown["closed"])).astype(int)
+        opened = cv2.imread(str(out / shown["open"])).astype(int)
+        appeared = np.abs(opened - closed).sum(axis=2) > 30
+        selected = np.abs(opened - SELECTED).sum(axis=2) <= 12
+        cell = (appeared & selected)[: report["picker_top"]].sum()
+        assert cell > 1000, f"{shown['style']}: not in view ({cell} pixels), {shown['open']}"
+
+
+def test_the_style_picture_has_one_folder_button_and_it_opens_the_browser(session):
+    """Any Picture's path has one browse button (Blender drew its own beside Choose Style
+    Picture while the property was a FILE_PATH): one icon on the row, and clicking it opens
+    Choose Style Picture's browser (pictures only)."""
+    import cv2
+
+    _, _, report, out = session
+    image = cv2.imread(str(out / "picture-sidebar.png"), cv2.IMREAD_GRAYSCALE)
+    left, row, right, _ = report["picture_row"]
+    band = image[row - 7 : row + 8, left:right] > 150  # the empty path field is dark
+    columns = band.any(axis=0).astype("uint8")
+    count, _, stats, _ = cv2.connectedComponentsWithStats(columns[None, :], connectivity=4)
+    icons = [s for s in stats[1:] if s[cv2.CC_STAT_WIDTH] >= 8]  # not a stray pixel
+    assert len(icons) == 1, (len(icons), "picture-sidebar.png")
+    assert report["picture_button_opens"] == ["RESTYLE_OT_pick_picture"]
+    assert report["picture_button_windows"] == 1  # Esc closed it again
