@@ -16,14 +16,15 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
-from .engines.choices import BACKENDS, DEVICES, words
 from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .progress import CancelToken, Progress
-from .styles import StyleLibrary
-from .writers import OUTPUT_FORMATS
+
+if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s at load 12)
+    # before main() could say a --json run's stop in its closing record
+    from .styles import StyleLibrary
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
@@ -38,6 +39,8 @@ STYLIZE_EXAMPLES = """examples:
 
 
 def _device_words() -> str:
+    from .engines.choices import DEVICES
+
     return ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
 
 
@@ -59,12 +62,15 @@ def version() -> str:
 
 
 def _library(args: argparse.Namespace) -> StyleLibrary:
+    from .styles import StyleLibrary
+
     return StyleLibrary(args.library)
 
 
 def _emit(args: argparse.Namespace, record: dict, text: str) -> None:
     if args.json:
         print(json.dumps(record, default=str))
+        args.closed = True  # a Ctrl-C or SIGTERM after this adds no second record
     elif not args.quiet:
         print(text)
 
@@ -736,6 +742,8 @@ def cmd_matte(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 def _frame_job_options() -> argparse.ArgumentParser:
     """Input, output and range: the options every frame job (stylize, matte, stabilize) has."""
+    from .writers import OUTPUT_FORMATS
+
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
     p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
@@ -792,6 +800,8 @@ def _frame_job_options() -> argparse.ArgumentParser:
 
 def _engine_options() -> argparse.ArgumentParser:
     """Which engine runs a network, and where: from the one table in engines/choices.py."""
+    from .engines.choices import BACKENDS, words
+
     p = argparse.ArgumentParser(add_help=False)
     engines = ", ".join(f"{c.word} ({c.label})" for c in BACKENDS if c.word != "auto")
     p.add_argument(
@@ -1107,6 +1117,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupt.Terminated): 143
         print("restyle: cancelled", file=sys.stderr)
+        if _wants_json(args, argv) and not getattr(args, "closed", False):
+            _cancelled_record(args, argv)
         return interrupt.exit_code(exc)
     except BrokenPipeError:  # `restyle styles --json | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
@@ -1121,6 +1133,41 @@ def _wants_json(args: argparse.Namespace | None, argv: Sequence[str] | None) -> 
     if args is not None:
         return bool(getattr(args, "json", False))
     return "--json" in (sys.argv[1:] if argv is None else argv)
+
+
+def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | None) -> None:
+    """--json, stopped (Ctrl-C, SIGTERM) before the command printed its closing record: while
+    its settings were checked or its source read, before the run took the signals over
+    (``_interactive``). The record is the one a cancelled run prints, nothing done: what a
+    front end reads a stop from (``ray_submit``: a record that says cancelled, else a
+    failure)."""
+    from .job import JobResult
+    from .writers import format_for_output
+
+    if args is None:  # the signal came while the words were parsed: parse them again
+        try:
+            args = build_parser().parse_args(argv)
+        except (_ParserExit, RestyleError, SystemExit):
+            args = argparse.Namespace(json=True, func=None)
+    func = getattr(args, "func", None)
+    jobs = {
+        cmd_stylize: lambda: {"style": args.style, "engine": "", "warping_error": None},
+        cmd_matte: lambda: {"replace": args.replace},
+        cmd_stabilize: lambda: {"kept_area": [], "cuts": []},
+    }
+    if func in jobs:
+        try:
+            fmt = args.format or format_for_output(args.output)
+        except RestyleError:
+            fmt = args.format
+        result = JobResult(Path(args.output), cancelled=True, style=getattr(args, "style", ""))
+        _report_run(args, result, fmt, "", jobs[func](), engine=False)
+    elif func is cmd_train:
+        _emit(args, {"name": args.name, "folder": None, "cancelled": True, "saved": False}, "")
+    elif func is cmd_shots:
+        _emit(args, {"cuts": [], "shots": [], "cancelled": True}, "")
+    else:
+        _emit(args, {"cancelled": True}, "")
 
 
 def _json_error(said: str, neutral: str) -> None:
