@@ -271,7 +271,12 @@ def test_a_sound_strip_shows_no_frame_range(panel_context, tmp_path):
         sound.setsampwidth(2)
         sound.setframerate(48000)
         sound.writeframes(bytes(2 * 48000))  # one second: 24 frames at 24 fps
-    tone = top_strips(scene.sequence_editor).new_sound("tone", str(path), 3, 1)
+    try:
+        tone = top_strips(scene.sequence_editor).new_sound("tone", str(path), 3, 1)
+    except RuntimeError as exc:  # bpy 4.2's module
+        if "without Audaspace" not in str(exc):
+            raise
+        pytest.skip("this bpy has no sound (compiled without Audaspace)")
     scene.sequence_editor.active_strip = tone
     calls = draw_all(panel_context, RANGE)
     shown = labels(calls)
