@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -671,9 +671,14 @@ def cmd_shots(args: argparse.Namespace) -> int:
 
     if args.quiet and not args.json:  # as the style list: it analysed the clip, said nothing
         raise RestyleError("-q would hide the shots; use --json for a list to read in a script")
-    info = probe(args.input)
+    info = probe(args.input, hold_lead_in=args.hold_lead_in)  # numbered as stylize's cuts
     _, end = source_range(args.start, args.end, info.frame_count)
-    shots = analyze_shots(decode_range(args.input, args.start, end, info=info))
+    bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
+    try:
+        frames = decode_range(args.input, args.start, end, info=info)
+        shots = analyze_shots(_counted(frames, end - args.start + 1, bar))
+    finally:
+        bar.close()
     records = [
         {
             "start": s.start + args.start,
@@ -685,11 +690,24 @@ def cmd_shots(args: argparse.Namespace) -> int:
     cuts = [r["start"] for r in records[1:]]
     if args.json:
         print(json.dumps({"cuts": cuts, "shots": records}, indent=1))
+        args.closed = True
     elif not args.quiet:
         print(f"{_count(len(records), 'shot')}, {_cuts(cuts)} (0-based, inclusive ranges)")
         for i, r in enumerate(records, 1):
             print(f"shot {i}: frames {r['start']}..{r['end']}, keyframes {r['keyframes']}")
     return 0
+
+
+def _counted(frames: Iterable, total: int, bar) -> Iterator:
+    """``frames``, each reported to ``bar`` (stage ``shots``) once analysed: --json's
+    progress events, a terminal's bar (a long movie was silent until its list)."""
+    from .progress import RateMeter
+
+    meter = RateMeter(total)
+    bar(meter.update(0, stage="shots"))
+    for done, frame in enumerate(frames, 1):
+        yield frame
+        bar(meter.update(done, stage="shots"))
 
 
 # -- stabilize ----------------------------------------------------------------------------
@@ -787,15 +805,15 @@ def _frame_job_options() -> argparse.ArgumentParser:
         help="apply a movie's display rotation but not its mirror, as Blender 4.4 and later "
         "show them",
     )
-    p.add_argument(
-        "--hold-lead-in",
-        action="store_true",
-        help="a movie whose stream starts before its first picture (mpeg4 with B-frames in "
-        "AVI) is read as Blender's strips show it: its first picture held over the frames "
-        "before it, every later picture a frame later (default: from the first picture, "
-        "as players show it)",
-    )
+    p.add_argument("--hold-lead-in", action="store_true", help=HOLD_LEAD_IN_HELP)
     return p
+
+
+HOLD_LEAD_IN_HELP = (
+    "a movie whose stream starts before its first picture (mpeg4 with B-frames in AVI) is "
+    "read as Blender's strips show it: its first picture held over the frames before it, "
+    "every later picture a frame later (default: from the first picture, as players show it)"
+)
 
 
 def _engine_options() -> argparse.ArgumentParser:
@@ -1005,6 +1023,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--end", type=int, default=None, help="last frame, inclusive (default: the last)"
     )
+    p.add_argument("--hold-lead-in", action="store_true", help=HOLD_LEAD_IN_HELP)
     p.set_defaults(func=cmd_shots)
 
     p = sub.add_parser(
