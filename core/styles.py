@@ -186,6 +186,14 @@ def check_style_name(name: str) -> str:
             f"'{name}' cannot be a style name ({shown!r}): use letters, digits, spaces "
             "and - _ . ( ) ' + & !"
         )
+    from .media import IMAGE_SUFFIXES
+
+    suffix = Path(name).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:  # '-s k10.png' would be this style, or the picture k10.png
+        raise RestyleError(
+            f"'{name}' cannot be a style name: it ends as a picture file's name does "
+            f"({suffix}), which --style reads as that picture; choose a name without it"
+        )
     reserved = {sid for sid, _ in BUILTIN_STYLES} | {n.lower() for _, n in BUILTIN_STYLES}
     if name.lower() in reserved or _slug(name).lower() in reserved or name.isdigit():
         raise RestyleError(f"'{name}' is a built-in style; choose another name")
@@ -289,12 +297,19 @@ class StyleLibrary:
             return StyleInfo(
                 style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights
             )
-        info = self._trained_named(style)
-        if info is not None:
-            return info
         from .media import IMAGE_SUFFIXES
 
+        info = self._trained_named(style)
         path = Path(style).expanduser()
+        if info is not None:
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                # a style named so before such names were refused: never one for the other
+                raise RestyleError(
+                    f"'{style}' is both a trained style (in {info.folder}) and the picture "
+                    f"{path.resolve()}: give the picture as ./{style} or by its full path, "
+                    "or rename the style"
+                )
+            return info
         if path.is_file():
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 raise RestyleError(f"style file '{style}' is not a picture ({path.suffix})")
