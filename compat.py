@@ -24,13 +24,16 @@
 - No version differs (4.2-5.3): a movie strip counts its frames from the stream's start time, so
   a movie whose first picture comes later (mpeg4 with B-frames in AVI) shows it held over
   the frames before it (``MOVIE_STRIPS_HOLD_LEAD_IN``).
+- No version differs (4.2-5.0): a strip's Color settings (``color_saturation``,
+  ``color_multiply``, ``use_float``, a Replace blend's ``blend_alpha``) and its modifiers'
+  ``mute`` (5.0 adds ``enable``) have the same names (``strip_color``, ``strip_modifiers``).
 """
 
 from __future__ import annotations
 
 import bpy
 
-from .core.strip_frames import playback_factor
+from .core.strip_frames import StripColor, playback_factor
 
 # A movie strip stands a movie tagged with a display rotation upright; before 4.4 it shows
 # the pictures as stored. Measured: a 64x48 movie tagged -90 degrees gives a movie strip
@@ -243,3 +246,18 @@ def set_movie_output(scene: bpy.types.Scene) -> None:
     settings.file_format = "FFMPEG"
     scene.render.ffmpeg.format = "MPEG4"
     scene.render.ffmpeg.codec = "H264"
+
+
+def strip_color(strip) -> StripColor:
+    """The Color settings Blender's sequencer applies to ``strip``'s pictures before its
+    modifiers (render.cc ``input_preprocess``): saturation, then multiply, where a strip
+    blended by Replace has its opacity folded into the multiply."""
+    multiply = strip.color_multiply
+    if strip.blend_type == "REPLACE":
+        multiply *= strip.blend_alpha
+    return StripColor(strip.color_saturation, multiply, bool(strip.use_float))
+
+
+def strip_modifiers(strip) -> list[str]:
+    """The names of ``strip``'s modifiers that are on (muted ones change nothing)."""
+    return [m.name for m in strip.modifiers if not m.mute]

@@ -37,7 +37,7 @@ import numpy as np
 from .engines import closed_on_error, encode_workers, explain, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, setting
 from .progress import CancelToken, Progress, ProgressCallback
-from .strip_frames import frame_span
+from .strip_frames import StripColor, frame_span
 from .styles import StyleInfo, StyleLibrary
 from .stylizer import StyleSettings, Stylizer
 from .writers import (
@@ -268,6 +268,9 @@ class StyleJob:
     # read from its first picture, as players show it; True holds that picture over the
     # lead-in, as Blender's movie strips show it (media.MediaInfo.lead_in, compat.py).
     hold_lead_in: bool = False
+    # A Blender strip's own Saturation and Multiply, applied to each frame read, so a strip
+    # styles what it shows (None or the identity: the frames as decoded).
+    strip_color: StripColor | None = None
 
     # What the job does to each frame: its progress's stage while it writes frames (the
     # command line's bar, Blender's progress line), and the run summaries' verb.
@@ -475,6 +478,14 @@ class StyleJob:
                 raise RestyleError(f"frame rate {self.fps} is not a number")
             _parse_fps(self.fps)
         check_0_based(self.start, self.end)
+        color = self.strip_color
+        if color is not None:
+            if not isinstance(color, StripColor):
+                raise RestyleError(f"strip_color must be a StripColor, got {color!r}")
+            for name in ("saturation", "multiply"):
+                value = _real(name, getattr(color, name))
+                if not (math.isfinite(value) and value >= 0):
+                    raise RestyleError(f"the strip's {name} {value} is not 0 or more")
 
     def _frame_range(self, info) -> tuple[int, int]:
         """The range, or an error that says frames count from 0 where a sequence's files are
@@ -530,6 +541,9 @@ class StyleJob:
             record["mirrored"] = True
         if getattr(info, "lead_in", 0):  # read as Blender shows it: every frame shifted
             record["lead_in"] = info.lead_in
+        color = self.strip_color
+        if color is not None and not color.identity:  # other pixels; ungraded keys stay valid
+            record["strip_color"] = [color.saturation, color.multiply, color.as_float]
         tone_map = getattr(info, "tone_map", None)  # HDR: frames styled as if SDR differ
         if tone_map is not None:
             record["tone_map"] = [tone_map.transfer, tone_map.peak_nits]
@@ -833,6 +847,7 @@ class _Run:
         after_todo = False
         indices = range(plan.start, plan.end + 1)
         for index, (frame, cut) in zip(indices, self._shots(frames, coherent), strict=True):
+            frame = self._graded(frame)  # after the cuts: a Ray plan finds them ungraded too
             if cut:  # nothing carried across a cut, looking back or ahead
                 yield None
                 previous, after_todo = None, False
@@ -874,7 +889,12 @@ class _Run:
         index = self.plan.end + 1
         if index < self.plan.info.frame_count:
             for frame in decode_range(self.job.source, index, index, info=self.plan.info):
-                yield Warm(index, frame, None)
+                yield Warm(index, self._graded(frame), None)
+
+    def _graded(self, frame: np.ndarray) -> np.ndarray:
+        """The frame as the Blender strip shows it (its Saturation and Multiply)."""
+        color = self.job.strip_color
+        return frame if color is None else color.apply(frame)
 
     def _warm(self, index: int, source: np.ndarray):
         from .pipeline import Warm

@@ -105,6 +105,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
             source=span.source.source,
             upright=span.source.upright,  # as this Blender shows it
             hold_lead_in=span.source.hold_lead_in,
+            strip_color=span.source.color,  # styled as the strip shows it
             output=None,  # named after the plan's settings key, below
             style=self._style(settings),
             start=min(shown),
@@ -128,6 +129,13 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         runner = job
         if values["run_on"] == "RAY":
             from ..core.ray_submit import RaySubmission
+
+            if not span.source.color.identity:  # a Ray submission is a command line
+                raise RestyleError(
+                    f"a Ray run cannot apply the Saturation and Multiply of "
+                    f"'{span.source.name}' yet: set them to 1 (or Opacity to 1 with Replace) "
+                    "or run it on this computer"
+                )
 
             runner = RaySubmission(job, values["ray_address"])
         return self.strip_request(span, job, info.name, runner=runner, **landing)

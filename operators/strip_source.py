@@ -14,6 +14,7 @@ import bpy
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import (
+    StripColor,
     StripTiming,
     frame_span,
     frames_showing,
@@ -49,6 +50,8 @@ class StripSource:
     frame_count: int  # source frames the files hold
     upright: bool = True  # a movie is read turned by its display rotation, as this Blender shows it
     hold_lead_in: bool = False  # a movie's first picture held over its lead-in, as strips show it
+    color: StripColor = StripColor()  # its Saturation and Multiply, applied to its frames read
+    modifiers: tuple[str, ...] = ()  # its modifiers that are on (never applied on reading)
 
     @property
     def source(self) -> Path | list[Path]:
@@ -164,6 +167,8 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         frame_count=frame_count,
         upright=compat.MOVIE_STRIPS_UPRIGHT,
         hold_lead_in=compat.MOVIE_STRIPS_HOLD_LEAD_IN,
+        color=compat.strip_color(strip),
+        modifiers=tuple(compat.strip_modifiers(strip)),
     )
 
 
