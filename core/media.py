@@ -83,6 +83,10 @@ class MediaInfo:
     `lead_in` (movies probed `hold_lead_in=True`, as Blender shows them) is how many indices
     come before the first picture, from the stream's start time: they show the first
     picture, and index i >= lead_in shows picture i - lead_in; 0 elsewhere.
+    `first_picture_time` (movies) is when the first picture shows, in seconds on the
+    source's clock (its sound's), as Blender times it (`_lead_in`: in AVI its decode
+    timestamp, which PyAV's pts need not be); index 0 shows then, or `lead_in` / fps
+    before. None when unknown.
     `missing` (numbered image sequences) lists the frames whose file is absent: frames are
     identified by their number (frame i is the first number + i), so `files` spans the gap
     with the absent files' names, and a range over one is refused (`check_no_gap`).
@@ -108,6 +112,7 @@ class MediaInfo:
     tone_map: ToneMap | None = None
     lead_in: int = 0
     missing: tuple[int, ...] = ()
+    first_picture_time: Fraction | None = None
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -556,6 +561,9 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
             mirrored=mirrored,
             tone_map=_tone_map(codec, first),
             lead_in=_lead_in(stream, first_pts, fps) if hold_lead_in else 0,
+            first_picture_time=(
+                None if first_pts is None else first_pts * Fraction(stream.time_base)
+            ),
         )
     finally:
         container.close()

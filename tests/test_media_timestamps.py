@@ -96,6 +96,9 @@ def test_h264_in_avi_leads_in_by_its_first_pictures_decode_timestamp(tmp_path, b
         assert _indices(path, start, end, info=info) == shown[start : end + 1], (start, end)
     assert probe(path).lead_in == 0  # players and the command line: the first picture first
     assert _indices(path, 0, 19) == list(range(20))
+    # when the first picture shows (the sound's clock), as Blender times it, read either way:
+    # bpy 5.0.1 played a click at 1.0 s at strip frame 24, where it showed picture 24 - lead
+    assert info.first_picture_time == probe(path).first_picture_time == Fraction(lead, 24)
 
 
 def test_the_lead_in_is_reported_by_index(late_start):
@@ -137,6 +140,7 @@ def test_only_the_caller_says_how_to_read_it(late_start, monkeypatch):
 def test_an_in_order_movie_has_no_lead_in(index_clip_h264):
     info = probe(index_clip_h264, hold_lead_in=True)
     assert info.lead_in == 0
+    assert info.first_picture_time == info.start_pts * info.time_base
     assert _indices(index_clip_h264, 0, 3, info=info) == [0, 1, 2, 3]
 
 
@@ -185,6 +189,7 @@ def test_megamind_read_as_blender_shows_it():
     pictures = _decode_order(path, 103)
     info = probe(path, hold_lead_in=True)
     assert (info.frame_count, info.lead_in) == (270, 1)
+    assert info.first_picture_time == 1 / info.fps  # its first frame's dts (and pts): 1
     for start, end in ((0, 4), (96, 101), (98, 99)):
         got = list(decode_range(path, start, end, info=info))
         wanted = [max(index - 1, 0) for index in range(start, end + 1)]
