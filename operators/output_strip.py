@@ -284,6 +284,18 @@ def _copy_file(path: Path, folder: Path) -> Path | None:
         return None
 
 
+def _last_output_kept(blend_path: str) -> None:
+    """The last run's output, made in the temporary folder, now kept beside the saved .blend:
+    the sidebar's Last output points there and the note on the temporary folder goes."""
+    from .runner import RUN
+
+    if not blend_path or not RUN.folder or not in_temp_folder(RUN.folder):
+        return
+    target = Path(blend_path).parent / "restyle" / Path(RUN.folder).name
+    if target.is_dir():
+        RUN.moved(str(target))
+
+
 # What the save in progress pointed at the saved file's folder: (kind, scene, name, old path).
 REPOINTED: list[tuple[str, str, str, str]] = []
 
@@ -308,6 +320,7 @@ def restore_after_copy(filepath="", *_args) -> None:
     if not path or (
         bpy.data.filepath and Path(bpy.data.filepath).resolve() == Path(path).resolve()
     ):
+        _last_output_kept(bpy.data.filepath)
         return
     for kind, scene, name, old in repointed:
         if kind == "image" and (image := bpy.data.images.get(name)) is not None:

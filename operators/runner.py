@@ -29,6 +29,9 @@ class RunState:
     progress: Progress | None = None
     summary: str = ""
     folder: str = ""
+    # A passing remark at the end of ``summary`` that goes once it no longer holds (the
+    # unsaved .blend's temporary folder, dropped when saving keeps the frames beside it).
+    note: str = ""
     token: CancelToken | None = None
     worker: Worker | None = field(default=None, repr=False)
 
@@ -41,12 +44,20 @@ class RunState:
     ) -> None:
         self.status, self.strip, self.style, self.task = RUNNING, strip, style, task
         self.progress = Progress(0, total, stage="starting")
-        self.summary, self.worker, self.token = "", worker, worker.token
+        self.summary, self.note, self.worker, self.token = "", "", worker, worker.token
 
-    def end(self, status: str, summary: str, folder: str = "") -> None:
-        self.status, self.summary, self.folder = status, summary, folder
+    def end(self, status: str, summary: str, folder: str = "", note: str = "") -> None:
+        self.status, self.folder, self.note = status, folder, note
+        self.summary = "; ".join(part for part in (summary, note) if part)
         self.worker = None
         self.token = None
+
+    def moved(self, folder: str) -> None:
+        """The last output now lives in ``folder`` (kept beside the saved .blend): the
+        note about the temporary folder no longer holds."""
+        if self.note:
+            self.summary = self.summary.removesuffix(f"; {self.note}")
+        self.folder, self.note = folder, ""
 
     def cancel(self) -> None:
         if self.token is not None:

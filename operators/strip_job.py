@@ -154,7 +154,9 @@ class StripJob(ModalJob):
             return {"CANCELLED"}
         result = value
         if result.cancelled:
-            RUN.end(CANCELLED, self._cancelled_summary(request, result), str(request.folder))
+            summary = self._cancelled_summary(request, result)
+            kept = _has_files(request.folder)  # nothing written: no folder to point at
+            RUN.end(CANCELLED, summary, str(request.folder) if kept else "")
             self.report({"WARNING"}, RUN.summary)
             return {"CANCELLED"}
         try:
@@ -162,38 +164,65 @@ class StripJob(ModalJob):
         except RestyleError as exc:
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
-        summary = (
-            f"{strip.name}: frames {frame_span(request.first, request.last)}, "
-            f"{result.written} {request.job.done_word}, {result.reused} reused"
-        )
+        counts = f"{result.written} {request.job.done_word}, {result.reused} reused"
+        frames = frame_span(request.first, request.last)
+        pictures = len(set(request.shown))
+        if pictures != request.last - request.first + 1:  # counts in the source's pictures
+            summary = f"{strip.name}: frames {frames} ({_pictures(pictures)}: {counts})"
+        else:
+            summary = f"{strip.name}: frames {frames}, {counts}"
         if result.written:
             summary += f", {result.fps:.1f} frames/s"
         if result.warping_error is not None:
             summary += f", warping error {result.warping_error:.4f}"
         if result.engine:
             summary += f"; engine: {result.engine}"
-        warnings = list(result.warnings)
+        warnings = [*result.warnings, *self._not_applied(request)]
+        note = ""  # not a warning: saving the .blend keeps them (and drops the note)
         if not bpy.data.filepath:
-            warnings.append(
+            note = (
                 f"this .blend is not saved, so the frames are in a temporary folder "
                 f"({request.folder}); saving the .blend copies them beside it"
             )
         summary = "; ".join([summary, *warnings])
-        RUN.end(FINISHED, summary, str(request.folder))
-        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {summary}")
+        RUN.end(FINISHED, summary, str(request.folder), note=note)
+        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {RUN.summary}")
         redraw_sequencers(context)
         return {"FINISHED"}
 
     def _cancelled_summary(self, request: Request, result) -> str:
         """What was kept and the button that resumes (a Matte run said 'Apply again'). A
-        movie is written whole or not at all."""
+        movie is written whole or not at all; nothing kept resumes nothing."""
         if request.movie_name:
             return "Cancelled: nothing kept (a movie cannot be resumed)"
         kept, total = len(result.frame_files), len(set(request.shown))
+        if kept == 0:
+            return "Cancelled: nothing was written"
+        what = "frames" if total == request.last - request.first + 1 else "pictures"
         return (
-            f"Cancelled: {kept} of {total} frames kept in {request.folder}; "
+            f"Cancelled: {kept} of {total} {what} kept in {request.folder}; "
             f"{self.resume_button()} again to resume"
         )
+
+    def _not_applied(self, request: Request) -> list[str]:
+        """What the source strip shows that its frames were read without: its modifiers
+        (never), and its Saturation and Multiply where the job does not take them."""
+        source = request.source
+        said = []
+        if not source.color.identity and getattr(request.job, "strip_color", None) is None:
+            said.append(
+                f"its Saturation and Multiply ({source.color.saturation:g}, "
+                f"{source.color.multiply:g})"
+            )
+        if source.modifiers:
+            names = ", ".join(f"'{name}'" for name in source.modifiers)
+            said.append(f"its {'modifier' if len(source.modifiers) == 1 else 'modifiers'} {names}")
+        if not said:
+            return []
+        return [
+            f"'{source.name}' is shown with {' and '.join(said)}, which Restyle does not "
+            f"apply: the frames were {request.job.done_word} without them"
+        ]
 
     def resume_button(self) -> str:
         """The button that runs this operator again with the cancelled run's settings (the
@@ -236,6 +265,18 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
+
+
+def _pictures(count: int) -> str:
+    return f"{count} picture" if count == 1 else f"{count} pictures"
+
+
+def _has_files(folder: Path | None) -> bool:
+    """Whether ``folder`` exists and holds anything (a cancelled run's frames)."""
+    try:
+        return folder is not None and any(folder.iterdir())
+    except OSError:
+        return False
 
 
 def _reused_movie(request: Request):
