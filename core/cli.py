@@ -44,6 +44,22 @@ def _device_words() -> str:
     return ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
 
 
+def _device(text: str) -> str:
+    """--device: a device's word, or an indexed one's with a GPU number ('cuda:1'); 'cuda:x'
+    or 'cpu:1' went on to the engines, which took them for another device or said less."""
+    from .engines.choices import DEVICES
+
+    word, colon, number = text.strip().partition(":")
+    known = {c.word: c for c in DEVICES}
+    if word.lower() in known and (
+        not colon or (known[word.lower()].indexed and number.isascii() and number.isdigit())
+    ):
+        return word.lower() + colon + number
+    raise argparse.ArgumentTypeError(
+        f"'{text}' is not a device: use {_device_words()} (N: the GPU's number, 0 the first)"
+    )
+
+
 def version() -> str:
     """The extension manifest's version (the one both the add-on and the package carry)."""
     import tomllib
@@ -436,12 +452,15 @@ class _JsonEvents:
     def __init__(self) -> None:
         self.last = 0.0
         self.stage: str | None = None
+        self.said: tuple | None = None
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         if now - self.last < 0.5 and p.done < p.total and p.stage == self.stage:
             return
-        self.last, self.stage = now, p.stage
+        if (p.stage, p.done, p.total) == self.said:  # stabilize's 'smoothing' after its track
+            return
+        self.last, self.stage, self.said = now, p.stage, (p.stage, p.done, p.total)
         event = {"event": "progress", "stage": p.stage, "done": p.done, "total": p.total}
         event["fps"] = round(p.fps, 3)
         print(json.dumps(event), file=sys.stderr, flush=True)
@@ -831,6 +850,7 @@ def _engine_options() -> argparse.ArgumentParser:
     p.add_argument(
         "--device",
         default="auto",
+        type=_device,
         help=f"{_device_words()} (default auto: the best accelerator found, else cpu)",
     )
     return p

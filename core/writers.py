@@ -163,6 +163,7 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
     if path.is_dir() or not suffix:
         return "png"
     if suffix in FORMAT_OF_SUFFIX:
+        _refuse_folder_for_movie(output, suffix)
         return FORMAT_OF_SUFFIX[suffix]
     holders = [f.id for f in OUTPUT_FORMATS.values() if f.movie and suffix in f.suffixes]
     if holders or suffix in _MEDIA_SUFFIXES:
@@ -196,8 +197,32 @@ def check_replaceable(path: Path) -> None:
         )
 
 
+def _ends_as_folder(output: str | os.PathLike[str]) -> bool:
+    """'out/': a trailing slash names a folder (Path drops it: 'out.mp4/' became out.mp4)."""
+    text = os.fspath(output)
+    return text.endswith("/") or (os.altsep is not None and text.endswith(os.sep))
+
+
+def _refuse_folder_for_movie(output: str | os.PathLike[str], suffix: str) -> None:
+    if _ends_as_folder(output) and not Path(output).is_dir():
+        name = os.fspath(output).rstrip("/" + os.sep)
+        raise RestyleError(
+            f"'{os.fspath(output)}' ends with '/', a folder, but is named like a {suffix} "
+            f"movie: give {name} for a movie, or a folder name without {suffix} for an "
+            "image sequence"
+        )
+
+
 def movie_path(output: str | os.PathLike[str], fmt: OutputFormat) -> Path:
-    """A movie's file name: a missing suffix gets the format's usual one."""
+    """A movie's file name: a missing suffix gets the format's usual one. A movie is one
+    file: an output ending with '/' (a folder) is refused, not written as 'out.mp4'."""
+    if _ends_as_folder(output):
+        name = Path(output)
+        name = name if name.suffix else name.with_suffix(fmt.suffix)
+        raise RestyleError(
+            f"a {fmt.id} movie is one file, and '{os.fspath(output)}' ends with '/', a folder: "
+            f"give the movie's file name (such as {name}), or a folder for an image sequence"
+        )
     path = Path(output)
     return path if path.suffix else path.with_suffix(fmt.suffix)
 
