@@ -34,6 +34,7 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
     bl_idname = "restyle.matte_strip"
     bl_label = "Matte"
     bl_options = {"UNDO"}
+    output_takes_color = True  # its frames are the source's pixels
 
     strip: StringProperty(name="Strip", description="Strip to matte (empty: the active strip)")
     refine: BoolProperty(

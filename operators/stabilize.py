@@ -44,6 +44,7 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     bl_idname = "restyle.stabilize_strip"
     bl_label = "Stabilize"
     bl_options = {"UNDO"}
+    output_takes_color = True  # its frames are the source's pixels
 
     strip: StringProperty(name="Strip", description="Strip to steady (empty: the active strip)")
     mode: EnumProperty(name="Mode", items=MODES, default=DEFAULTS["mode"])

@@ -100,6 +100,10 @@ class StripJob(ModalJob):
     frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
 
     cancel_message = "Cancelled; finished frames stay on disk"
+    # The output holds the source's own pixels, moved or matted (Stabilize, Matte): the
+    # source's Saturation and Multiply go onto the output strip, as its placement does.
+    # Apply Style applies them to the frames it reads instead (StyleJob.strip_color).
+    output_takes_color = False
 
     def read_source(self, context):
         """The sequencer scene and the ``Span`` this operator's strip and range ask for."""
@@ -209,7 +213,8 @@ class StripJob(ModalJob):
         (never), and its Saturation and Multiply where the job does not take them."""
         source = request.source
         said = []
-        if not source.color.identity and getattr(request.job, "strip_color", None) is None:
+        applied = self.output_takes_color or getattr(request.job, "strip_color", None) is not None
+        if not source.color.identity and not applied:
             said.append(
                 f"its Saturation and Multiply ({source.color.saturation:g}, "
                 f"{source.color.multiply:g})"
@@ -252,7 +257,7 @@ class StripJob(ModalJob):
                 raise RestyleError("the source's meta strip is gone") from None
             above = request.source.channel
         start = request.source.timing.frame_start  # moved meanwhile: it lands on the source
-        return add_styled_strip(
+        strip = add_styled_strip(
             scene,
             strips,
             source,
@@ -265,6 +270,11 @@ class StripJob(ModalJob):
             above,
             movie=request.movie_name is not None,
         )
+        if self.output_takes_color:  # as the source was when the run started
+            color = request.source.color
+            strip.color_saturation, strip.color_multiply = color.saturation, color.multiply
+            strip.use_float = color.as_float
+        return strip
 
 
 def _pictures(count: int) -> str:

@@ -93,6 +93,25 @@ def test_a_regraded_strip_is_styled_again(scene, clip, sequencer_area):
     assert "0 styled, 2 reused" in runner.RUN.summary, runner.RUN.summary
 
 
+@pytest.mark.parametrize("operator", ["stabilize_strip", "matte_strip"])
+def test_a_strip_of_the_source_pixels_takes_its_grade(operator, scene, clip, sequencer_area):
+    """Stabilize and Matte write the source's own pixels (moved, matted): their strip takes
+    the source's Saturation and Multiply, and shows as graded (it showed in colour)."""
+    import bpy
+
+    runner = ext("operators.runner")
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    source.color_saturation, source.color_multiply = 0.0, 1.25
+    before = set(all_strips(scene).keys())
+    run = getattr(bpy.ops.restyle, operator)
+    assert run(strip=source.name, frame_start=2, frame_end=3) == {"FINISHED"}
+    (made,) = [s for s in all_strips(scene) if s.name not in before]
+    assert (made.color_saturation, made.color_multiply) == (0.0, 1.25)
+    spread = np.ptp(render(scene, [2], only=made)[2].astype(int), axis=-1)
+    assert spread.max() <= 2, spread.max()
+    assert "Saturation" not in runner.RUN.summary, runner.RUN.summary
+
+
 def test_modifiers_not_applied_are_named(scene, clip, sequencer_area):
     source = add_movie(scene, sequencer_area, clip, frame_start=1)
     modifier = source.modifiers.new("Brighter", "BRIGHT_CONTRAST")
