@@ -16,6 +16,7 @@ a script's thread, where Python refuses them (and the script's own stay as they 
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import threading
@@ -65,6 +66,10 @@ def sigterm_as_ctrl_c() -> contextlib.AbstractContextManager[None]:
 
 
 def _cancelled_while_starting(signum: int, _frame: object) -> None:
+    """Before ``cli.main`` takes over: a ``--json`` reader (Ray's driver) still gets the
+    closing record a cancelled run prints, with nothing done."""
+    if "--json" in sys.argv[1:]:
+        print(json.dumps({"cancelled": True}), flush=True)
     print("restyle: cancelled", file=sys.stderr)
     raise SystemExit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_CANCELLED)
 

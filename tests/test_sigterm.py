@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from restyle.core import cli
+from restyle.core import cli, interrupt, ray_submit
 
 FRAMES = 40
 
@@ -164,3 +164,19 @@ def test_sigterm_to_a_ray_run_moves_the_staged_frames_into_the_output(
     assert rerun.returncode == 0, rerun.stderr
     again = json.loads(rerun.stdout)
     assert (again["reused"], again["written"]) == (len(kept), FRAMES - len(kept))
+
+
+@pytest.mark.parametrize("argv", [["restyle", "stylize", "in.mp4", "--json"], ["restyle", "shots"]])
+def test_a_signal_while_starting_ends_a_json_run_with_its_closing_record(argv, monkeypatch, capsys):
+    """Before cli.main has taken the signals (imports under load take ~1 s), a --json run
+    still prints the record Ray's driver reads to call a stop cancelled; others print none."""
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        interrupt._cancelled_while_starting(signal.SIGTERM, None)
+    assert stopped.value.code == 143
+    out, err = capsys.readouterr()
+    assert "restyle: cancelled" in err
+    if "--json" in argv:
+        assert ray_submit.final_record(out) == {"cancelled": True}
+    else:
+        assert out == ""
