@@ -829,9 +829,10 @@ def _frame_job_options() -> argparse.ArgumentParser:
 
 
 HOLD_LEAD_IN_HELP = (
-    "a movie whose stream starts before its first picture (mpeg4 with B-frames in AVI) is "
-    "read as Blender's strips show it: its first picture held over the frames before it, "
-    "every later picture a frame later (default: from the first picture, as players show it)"
+    "a movie whose stream starts before its first picture (mpeg4 or H.264 with B-frames in "
+    "AVI) is read as Blender's strips show it: its first picture held over the frames before "
+    "it, every later picture one or two frames later (default: from the first picture, as "
+    "players show it)"
 )
 
 
@@ -937,10 +938,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hold-lead-in",
         action="store_true",
-        help="a movie whose stream starts before its first picture (mpeg4 with B-frames in "
-        "AVI) is read as Blender's strips show it: its first picture held over the frames "
-        "before it, every later picture a frame later (default: from the first picture, "
-        "as players show it). Frames exported from Blender (Export Keyframes) are numbered so",
+        help=HOLD_LEAD_IN_HELP + ". Frames exported from Blender (Export Keyframes) are "
+        "numbered so",
     )
     p.set_defaults(func=cmd_train)
 
