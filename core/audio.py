@@ -51,11 +51,27 @@ def audio_clip(info, start: int, end: int) -> AudioClip | None:
         return None
     origin = Fraction(0)
     fps = Fraction(info.fps)
-    if info.start_pts is not None and info.time_base is not None:
-        # Read with its lead-in (as Blender's strips show it), index i shows at the stream's
-        # start + i / fps, not the first picture's, and Blender plays the sound so (bpy 5.0.1)
-        origin = info.start_pts * Fraction(info.time_base) - getattr(info, "lead_in", 0) / fps
+    first = _first_picture_time(info)
+    if first is not None:
+        # Index 0 shows the first picture, or read with its lead-in (as Blender's strips show
+        # it) lead_in / fps before it, at the stream's start; Blender plays the sound so.
+        origin = first - getattr(info, "lead_in", 0) / fps
     return AudioClip(Path(info.path), origin + start / fps, (end - start + 1) / fps)
+
+
+def _first_picture_time(info) -> Fraction | None:
+    """When the first picture shows on the sound's clock (``MediaInfo.first_picture_time``:
+    in AVI its decode timestamp). Its first frame's pts was taken, and none where the
+    pts come out of order, so the sound was off against the pictures (tests/
+    test_audio_lead_in.py, samples at 48 kHz, + late): Megamind.avi read without
+    --hold-lead-in +2002 (a frame); x264 in AVI -2000 either way without B-frames, +2000
+    and +4000 read without --hold-lead-in with 1 and 2."""
+    first = getattr(info, "first_picture_time", None)
+    if first is not None:
+        return Fraction(first)
+    if info.start_pts is not None and info.time_base is not None:  # an info without it
+        return info.start_pts * Fraction(info.time_base)
+    return None
 
 
 class NoAudio(Exception):
