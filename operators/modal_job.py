@@ -27,6 +27,7 @@ class JobRequest:
     total: int
     task: str
     data: object = None  # whatever ``finish`` needs besides the result
+    unit: str = "frames"  # what ``total`` counts: "pictures" where they are not the frames
 
 
 class SequencerOperator:
@@ -83,7 +84,7 @@ class ModalJob(SequencerOperator):
         if done is not None:
             return done
         worker = Worker(request.job, echo=background)
-        RUN.begin(request.strip, request.label, request.total, worker, request.task)
+        RUN.begin(request.strip, request.label, request.total, worker, request.task, request.unit)
         return request, worker
 
     # -- entry points --------------------------------------------------------------------

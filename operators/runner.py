@@ -24,6 +24,9 @@ class RunState:
 
     status: str = IDLE
     task: str = "apply"  # what runs or ran: "apply", "train" or "shots"
+    # What the progress counts: "frames", or "pictures" where the source's pictures are not
+    # one per scene frame (a 10 fps movie in a 24 fps scene: 11 pictures over 26 frames).
+    unit: str = "frames"
     strip: str = ""
     style: str = ""
     progress: Progress | None = None
@@ -40,9 +43,16 @@ class RunState:
         return self.status == RUNNING
 
     def begin(
-        self, strip: str, style: str, total: int, worker: Worker, task: str = "apply"
+        self,
+        strip: str,
+        style: str,
+        total: int,
+        worker: Worker,
+        task: str = "apply",
+        unit: str = "frames",
     ) -> None:
         self.status, self.strip, self.style, self.task = RUNNING, strip, style, task
+        self.unit = unit
         self.progress = Progress(0, total, stage="starting")
         self.summary, self.note, self.worker, self.token = "", "", worker, worker.token
 
@@ -97,7 +107,9 @@ class Worker(threading.Thread):
         if self.echo and (now - self._printed > 2.0 or progress.done == progress.total):
             self._printed = now
             rate = f", {progress.fps:.1f} frames/s" if progress.fps else ""
-            print(f"Restyle: {progress.stage} {progress.done}/{progress.total}{rate}", flush=True)
+            unit = " pictures" if RUN.unit == "pictures" else ""
+            counts = f"{progress.done}/{progress.total}{unit}"
+            print(f"Restyle: {progress.stage} {counts}{rate}", flush=True)
 
     def poll(self) -> tuple[str, object] | None:
         """Drain the queue on the main thread; returns the final event once the job ended."""

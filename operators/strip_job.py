@@ -142,7 +142,10 @@ class StripJob(ModalJob):
         request = Request(**vars(span), job=job, style_name=style_name, **landing)
         total = len(set(span.shown))
         label = label or style_name
-        return JobRequest(runner or job, span.source.name, label, total, self.task, data=request)
+        unit = "frames" if total == span.last - span.first + 1 else "pictures"
+        return JobRequest(
+            runner or job, span.source.name, label, total, self.task, data=request, unit=unit
+        )
 
     def shortcut(self, context, request: JobRequest) -> set[str] | None:
         if request.data.movie_done:  # that movie was made before with these settings

@@ -152,13 +152,17 @@ def test_a_run_cancelled_before_writing_says_nothing_was_written(
     assert runner.RUN.folder == "", runner.RUN.folder  # no Last output to a missing folder
 
 
-def test_counts_of_a_slower_source_say_pictures(scene, sequencer_area, tmp_path):
+def test_counts_of_a_slower_source_say_pictures(scene, sequencer_area, tmp_path, capfd):
     """A 12 fps movie in the 24 fps scene: frames 1-8 show 5 pictures (0, 0.5 rounded
     up, ... 3.5 rounded up)."""
     runner = ext("operators.runner")
     slow = encode_clip(tmp_path / "slow.mp4", shaky("astronaut", 6, 5), fps=12)
     source = add_movie(scene, sequencer_area, slow, frame_start=1)
+    capfd.readouterr()
     assert apply(scene, source, 1, 8)[0] == {"FINISHED"}
+    printed = capfd.readouterr()
+    assert "Restyle: stylize 5/5 pictures" in printed.out + printed.err, printed
+    assert runner.RUN.unit == "pictures"  # the sidebar's progress: '5 / 5 pictures'
     assert ": frames 1-8 (5 pictures: 5 styled, 0 reused)" in runner.RUN.summary, runner.RUN.summary
 
 
