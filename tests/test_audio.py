@@ -535,6 +535,35 @@ def broadcast_segment(path: Path, first: int, count: int, rate: int, layout: str
         flush(container, vstream, astream)
 
 
+# Sample formats as PyAV's to_ndarray gives them: full scale, and the value of silence.
+_SCALE = {"u8": (128, 128), "s16": (2**15, 0), "s32": (2**31, 0), "s64": (2**63, 0)}
+
+
+def first_channel(frame: av.AudioFrame) -> np.ndarray:
+    """A decoded frame's first channel in -1..1, whatever its sample format: planar (a row
+    per channel) or interleaved (one row, the channels taking turns), integer or float."""
+    samples = frame.to_ndarray()
+    if not frame.format.is_planar:
+        samples = samples.reshape(-1, frame.layout.nb_channels).T
+    scale, zero = _SCALE.get(frame.format.name.rstrip("p"), (1, 0))  # flt, dbl: as they are
+    return (samples[0].astype(np.float64) - zero) / scale
+
+
+@pytest.mark.parametrize("fmt", ["s16", "s16p", "fltp", "flt", "s32", "u8p"])
+def test_first_channel_reads_every_sample_format_alike(fmt):
+    """The click finder above reads a decoded frame's channel 0 so: ``to_ndarray()[0]`` is
+    it only for planar formats (the MP2 decoder's s16p here); an interleaved frame's row 0
+    holds both channels, taking turns."""
+    left, right = np.linspace(-0.5, 0.5, 64), np.full(64, 0.25)
+    planar = av.AudioFrame.from_ndarray(
+        np.stack([left, right]).astype(np.float32), "fltp", "stereo"
+    )
+    planar.sample_rate = 48000
+    (frame,) = av.AudioResampler(format=fmt, layout="stereo", rate=48000).resample(planar)
+    assert frame.format.is_planar == fmt.endswith("p")
+    assert np.allclose(first_channel(frame), left, atol=1 / 64)
+
+
 def test_a_rate_and_layout_change_part_way_is_resampled(tmp_path):
     """44.1 kHz stereo, then 48 kHz mono from frame 24 (a broadcast recording): the job
     failed with 'Frame does not match AudioResampler setup'; the rest is now resampled to
@@ -548,7 +577,7 @@ def test_a_rate_and_layout_change_part_way_is_resampled(tmp_path):
     with av.open(str(source)) as container:
         for frame in container.decode(audio=0):
             setups.add((frame.sample_rate, frame.layout.name))
-            loud = np.flatnonzero(np.abs(frame.to_ndarray()[0]) > 0.5 * 32768)
+            loud = np.flatnonzero(np.abs(first_channel(frame)) > 0.5)
             if loud.size:
                 clicks.append(float(frame.pts * frame.time_base) + loud[0] / frame.sample_rate)
     assert {(44100, "stereo"), (48000, "mono")} <= setups and len(clicks) == 2
