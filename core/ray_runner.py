@@ -594,9 +594,9 @@ def run_on_ray(
             check_nodes(ray, source_files(job.source), folder)
             try:
                 _prepare(job, twin, frames_plan, progress, cancel)
+                plan = plan or plan_for(twin, checked, max_frames, cancel=cancel)
             except Cancelled:  # before any frame: nothing written, no engine ran
                 return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
-            plan = plan or plan_for(twin, checked, max_frames)
             return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
     finally:
         if created and folder.is_dir() and not any(folder.iterdir()):

@@ -63,3 +63,23 @@ def test_plan_for_passes_the_token_on(clip):
 def test_without_a_token_the_scan_runs_to_the_end(clip):
     plan = detect_plan(clip, 0, 59, max_frames=100)
     assert (plan.start, plan.end, plan.cuts) == (0, 59, ())
+
+
+def test_a_ray_run_cancelled_during_its_cut_scan_ends_as_a_cancel(
+    library, index_clip_h264, tmp_path, monkeypatch
+):
+    """run_on_ray hands its token to the scan, and a scan stopped so ends the run as a
+    cancel with nothing written: no chunk is sent (the stand-in cluster would fail them)."""
+    from restyle.core import ray_runner
+    from restyle.core.job import StyleJob
+
+    class NoCluster:
+        def __getattr__(self, name):
+            raise AssertionError(f"the cancelled run used the cluster's {name}")
+
+    monkeypatch.setattr(ray_runner, "connect", lambda address: NoCluster())
+    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
+    job = StyleJob(index_clip_h264, tmp_path / "out", "comic-ink", library=library)
+    result = ray_runner.run_on_ray(job, "auto", cancel=CancelledAfter(5))
+    assert result.cancelled
+    assert not (tmp_path / "out").exists()
