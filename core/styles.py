@@ -192,7 +192,7 @@ def check_style_name(name: str) -> str:
     if suffix in IMAGE_SUFFIXES:  # '-s k10.png' would be this style, or the picture k10.png
         raise RestyleError(
             f"'{name}' cannot be a style name: it ends as a picture file's name does "
-            f"({suffix}), which --style reads as that picture; choose a name without it"
+            f"({suffix}), so it could be taken for that picture; choose a name without it"
         )
     reserved = {sid for sid, _ in BUILTIN_STYLES} | {n.lower() for _, n in BUILTIN_STYLES}
     if name.lower() in reserved or _slug(name).lower() in reserved or name.isdigit():
