@@ -458,11 +458,14 @@ class _JsonEvents:
         now = time.monotonic()
         if now - self.last < 0.5 and p.done < p.total and p.stage == self.stage:
             return
-        if (p.stage, p.done, p.total) == self.said:  # stabilize's 'smoothing' after its track
+        said = (p.stage, p.done, p.total, p.message)
+        if said == self.said:  # a repeat says nothing new (a stage's last count again)
             return
-        self.last, self.stage, self.said = now, p.stage, (p.stage, p.done, p.total)
+        self.last, self.stage, self.said = now, p.stage, said
         event = {"event": "progress", "stage": p.stage, "done": p.done, "total": p.total}
         event["fps"] = round(p.fps, 3)
+        if p.message:  # what a local run's bar says ('converting styles…'), for Ray's
+            event["message"] = p.message
         print(json.dumps(event), file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -72,6 +72,7 @@ def test_a_ray_jobs_progress_has_the_stages_of_a_local_run(placed, monkeypatch, 
         (e["stage"], e["done"], e["total"]) for e in map(json.loads, lines)
     ]
     assert shown[0].stage == "setup" and shown[-1].stage == "stylize"
+    assert shown[0].message == "converting styles"  # the words a local run's bar shows
     assert (shown[-1].done, shown[-1].total) == (4, 4)
     for p, line in zip(shown, lines, strict=False):  # the ETA from the rate, as a local meter's
         fps = json.loads(line)["fps"]
@@ -94,3 +95,15 @@ def test_a_cut_off_event_is_skipped_for_the_one_before():
     cut = '{"event": "progress", "stage": "stabilize", "done": 3, "tot'
     p = progress_from_logs(f"{whole}\n{cut}")
     assert (p.stage, p.done, p.eta_s) == ("track", 2, None)
+
+
+def test_a_new_message_at_the_same_count_is_said(capsys):
+    """stabilize's 'Smoothing the camera path' comes at track's last count: the repeat check
+    must not swallow it now that events carry the message."""
+    track = Progress(21, 21, stage="track", message="Tracking the camera")
+    smooth = Progress(21, 21, stage="track", message="Smoothing the camera path")
+    lines = printed([track, track, smooth], capsys)
+    assert [json.loads(line).get("message") for line in lines] == [
+        "Tracking the camera",
+        "Smoothing the camera path",
+    ]
