@@ -264,6 +264,7 @@ def test_the_sound_stays_with_its_picture(tmp_path, library, hold):
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
+            assert frame.format.is_planar, frame.format.name  # row 0 is then channel 0
             loud = np.flatnonzero(np.abs(frame.to_ndarray()[0]) > 0.3)
             if loud.size:
                 click = (frame.time + loud[0] / frame.sample_rate) * 24
