@@ -128,14 +128,13 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         landing = self.place_output(job, plan, span, style_slug, movie_name)
         runner = job
         if values["run_on"] == "RAY":
-            from ..core.ray_submit import RaySubmission
-
             if not span.source.color.identity:  # a Ray submission is a command line
                 raise RestyleError(
                     f"a Ray run cannot apply the Saturation and Multiply of "
                     f"'{span.source.name}' yet: set them to 1 (or Opacity to 1 with Replace) "
                     "or run it on this computer"
                 )
+            from ..core.ray_submit import RaySubmission
 
             runner = RaySubmission(job, values["ray_address"])
         return self.strip_request(span, job, info.name, runner=runner, **landing)
