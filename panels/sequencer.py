@@ -215,7 +215,8 @@ def draw_progress(layout) -> None:
     else:
         eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
         fps = f", {p.fps:.1f} frames/s" if p.fps else ""
-        col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{fps}{eta}")
+        unit = " pictures" if RUN.unit == "pictures" else ""  # not one a frame: say so
+        col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{unit}{fps}{eta}")
     col.operator("restyle.cancel", icon="CANCEL")
 
 

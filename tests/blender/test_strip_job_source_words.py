@@ -164,6 +164,27 @@ def test_counts_of_a_slower_source_say_pictures(scene, sequencer_area, tmp_path,
     assert "Restyle: stylize 5/5 pictures" in printed.out + printed.err, printed
     assert runner.RUN.unit == "pictures"  # the sidebar's progress: '5 / 5 pictures'
     assert ": frames 1-8 (5 pictures: 5 styled, 0 reused)" in runner.RUN.summary, runner.RUN.summary
+    bars = []
+
+    class Layout:  # what draw_progress asks of the sidebar's layout
+        def column(self, **_):
+            return self
+
+        def label(self, **_):
+            pass
+
+        def operator(self, *_, **__):
+            pass
+
+        def progress(self, **bar):
+            bars.append(bar["text"])
+
+    runner.RUN.progress = ext("core.progress").Progress(3, 5, stage="stylize")
+    try:
+        ext("panels.sequencer").draw_progress(Layout())
+    finally:
+        runner.RUN.progress = None
+    assert bars == ["3 / 5 pictures"], bars
 
 
 @pytest.mark.unsaved
