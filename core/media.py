@@ -709,11 +709,13 @@ def _movie_timeline(
     best-effort timestamps fall back on the decode timestamps, in order, too.
     """
     head: list[int | None] = []
+    decoded: list[int | None] = []  # the head frames' decode timestamps
     first = None
     try:
         for frame in container.decode(stream):
             first = first or frame
             head.append(frame.pts)
+            decoded.append(frame.dts)
             if len(head) >= _HEAD_FRAMES:
                 break
     except av.FFmpegError as exc:
@@ -724,7 +726,7 @@ def _movie_timeline(
     stamped = [p for p in head if p is not None]
     earliest = min(stamped) if stamped else None
     if container.format.name == "avi" and first.dts is not None:
-        earliest = first.dts  # AVI stores no presentation times: see _lead_in
+        earliest = _avi_first_picture(head, decoded, Fraction(stream.time_base), fps)
     if len(stamped) < len(head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
         return None, _count_packets(path), first, earliest
 
@@ -734,6 +736,26 @@ def _movie_timeline(
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
     return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first, earliest
+
+
+def _avi_first_picture(
+    head: list[int | None], decoded: list[int | None], time_base: Fraction, fps: Fraction
+) -> int:
+    """The first picture's time in AVI, as Blender's strips time it (`_lead_in`): by the
+    decode timestamps. Where the decoder kept the AVI's timestamps (pts = dts: MJPEG, mpeg4
+    and MPEG-2 without packed B-frames, FFV1) its first frame's, a gap after it being a
+    variable rate's (tree.avi: 0, 11, 17, ...; the retiming shows it). Where it made up pts
+    (H.264) or reordered them (Megamind.avi's packed B-frames), the latest of dts_i - i
+    frames over the head frames: a late start leaves empty chunks after the first picture
+    (x264 starting at 5 without B-frames: 0, 6, 7, ...; Blender shows picture 0 at strip
+    frames 0-5, then 1, 2, ...: lead 5; with 2 B-frames 5, 6, 7, ...), and the reordering
+    delay delays the first (x264 with 2 B-frames from 0: 2, 3, 4, ...)."""
+    first = decoded[0]
+    assert first is not None
+    if all(p == d for p, d in zip(head, decoded, strict=True)):
+        return first
+    step = 1 / (time_base * fps)  # one frame, in the stream's time base
+    return max(d - round(i * step) for i, d in enumerate(decoded) if d is not None)
 
 
 def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> int:
@@ -753,8 +775,8 @@ def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> in
     H.264 in AVI, as its demuxer's source reads): the first picture's is the decoder's
     reordering delay, x264 without B-frames 0, with 1 B-frame 1, with 2 or 3 (B-pyramid) 2;
     mpeg4 and MPEG-2 (pts = dts) 1 with B-frames. PyAV's FFmpeg 8 makes up H.264's pts there
-    (1, 2, 4, 5, 3, ... with 2 B-frames; 1, 2, 3, ... with none), so ``first_pts`` is the
-    first decoded frame's dts in AVI (`_movie_timeline`). Measured by rendering the strips:
+    (1, 2, 4, 5, 3, ... with 2 B-frames; 1, 2, 3, ... with none), so ``first_pts`` is read
+    from the decode timestamps in AVI (`_avi_first_picture`). Measured by rendering the strips:
     x264 with 0-3 B-frames (and with sound), mpeg4 with 0 and 2, MPEG-2 with 2, MJPEG, in
     AVI, on bpy 4.2.23, 5.0.1 and 5.3.0."""
     if stream.start_time is None or first_pts is None:

@@ -265,3 +265,38 @@ def flicker(frames: list[np.ndarray], amount: float = 16.0, seed: int = 1) -> li
         noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
         out.append(np.clip(frame + noise + rng.normal(0, 5, 3), 0, 255).astype(np.uint8))
     return out
+
+
+def make_late_index_clip(
+    path: str | Path,
+    n_frames: int,
+    first_pts: int,
+    size: tuple[int, int] = (160, 96),
+    bframes: int = 0,
+) -> Path:
+    """x264 index frames whose timestamps start at `first_pts` frames, not 0 (a movie cut
+    out of a longer one). In AVI, FFmpeg's muxer starts the stream at 0 anyway and leaves
+    empty chunks for the gap (without B-frames after the first picture: decode timestamps
+    0, first_pts + 1, first_pts + 2, ...)."""
+    path = Path(path)
+    encoder, rgb_format, _ = _CODECS["h264"]
+    container = av.open(str(path), "w")
+    try:
+        stream = container.add_stream(encoder, rate=Fraction(24))
+        stream.width, stream.height = size
+        stream.pix_fmt = rgb_format
+        stream.codec_context.options = {
+            "crf": "16",
+            "preset": "veryfast",
+            "x264-params": f"scenecut=0:cpu-independent=1:bframes={bframes}",
+        }
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(index_frame(i, size), format="rgb24")
+            frame.pts = first_pts + i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    finally:
+        container.close()
+    return path

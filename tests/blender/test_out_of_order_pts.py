@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from vse import SIZE, add_movie, all_strips, render
 
-from clips import make_index_clip, read_index
+from clips import make_index_clip, make_late_index_clip, read_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -107,6 +107,28 @@ def test_h264_in_avi_is_held_as_blender_times_it(scene, sequencer_area, x264_avi
     again = _apply_at_strength_0(scene, movie, 14, 17)  # begun mid-movie: a seek
     out = render(scene, range(14, 18), only=again)
     assert [read_index(out[f]) for f in range(14, 18)] == [11, 12, 13, 14]
+
+
+@pytest.mark.parametrize(("bframes", "length"), [(0, 25), (2, 23)])
+def test_a_late_h264_start_in_avi_is_held_as_blender_shows_it(
+    scene, sequencer_area, tmp_path, bframes, length
+):
+    """x264 pictures timed from 5 (a cut out of a longer movie) in AVI: the stream starts at
+    0 with empty chunks for the gap (decode timestamps 0, 6, 7, ... without B-frames), and
+    Blender shows picture 0 at strip frames 0-5, then 1, 2, .... Restyle read lead 0 without
+    B-frames (the first decoded picture's dts), so Apply's strip ran six frames ahead."""
+    path = make_late_index_clip(tmp_path / "late.avi", 20, 5, SIZE, bframes=bframes)
+    movie = add_movie(scene, sequencer_area, path, frame_start=1)
+    assert movie.frame_final_duration == length  # Blender's own
+    frames = range(1, 11)
+    styled = _apply_at_strength_0(scene, movie, 1, 10)
+    source = render(scene, frames, only=movie)
+    assert [read_index(source[f]) for f in frames] == [0] * 6 + [1, 2, 3, 4]  # Blender's own
+    out = render(scene, frames, only=styled)
+    assert [read_index(out[f]) for f in frames] == [read_index(source[f]) for f in frames]
+    again = _apply_at_strength_0(scene, movie, 14, 17)  # begun mid-movie: a seek
+    out = render(scene, range(14, 18), only=again)
+    assert [read_index(out[f]) for f in range(14, 18)] == [8, 9, 10, 11]
 
 
 def _edges(image: np.ndarray) -> np.ndarray:
