@@ -60,6 +60,24 @@ def _device(text: str) -> str:
     )
 
 
+def _torch_device(text: str) -> str:
+    """train's --device: a device PyTorch runs on (training is PyTorch's). Untyped, 'cuda:x'
+    reached the trainer; `_device` alone takes ONNX Runtime's too ('dml', 'tensorrt')."""
+    from .engines.choices import DEVICES
+    from .engines.torch_engine import TORCH_DEVICES
+
+    with contextlib.suppress(argparse.ArgumentTypeError):
+        device = _device(text)
+        if device.partition(":")[0] in TORCH_DEVICES:
+            return device
+    usable = ", ".join(
+        c.word + ("[:N]" if c.indexed else "") for c in DEVICES if c.word in TORCH_DEVICES
+    )
+    raise argparse.ArgumentTypeError(
+        f"'{text}' is not a device PyTorch trains on: use {usable} (N: the GPU's number, 0 the first)"
+    )
+
+
 def version() -> str:
     """The extension manifest's version (the one both the add-on and the package carry)."""
     import tomllib
@@ -780,10 +798,29 @@ def cmd_matte(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------
+class _OutputFormatIds:
+    """--format's choices, read from ``writers.OUTPUT_FORMATS`` only when argparse checks or
+    lists them: parsing no longer imports writers (parse 0.258 -> 0.212 s, median of 7 at
+    load 13). numpy is still imported while parsing, by the engines package
+    (``engines/__init__`` -> ``base``) that ``_engine_options`` reads its choices from."""
+
+    def _ids(self) -> tuple[str, ...]:
+        from .writers import OUTPUT_FORMATS
+
+        return tuple(OUTPUT_FORMATS)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._ids()
+
+    def __len__(self) -> int:
+        return len(self._ids())
+
+
 def _frame_job_options() -> argparse.ArgumentParser:
     """Input, output and range: the options every frame job (stylize, matte, stabilize) has."""
-    from .writers import OUTPUT_FORMATS
-
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("input", help="movie, image, folder of images, or pattern like frame_%%04d.png")
     p.add_argument("-o", "--output", required=True, help="folder (image sequence) or movie file")
@@ -793,8 +830,9 @@ def _frame_job_options() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=tuple(OUTPUT_FORMATS),
-        help="output format (default: from the output's extension, else png)",
+        choices=_OutputFormatIds(),
+        metavar="FORMAT",  # argparse lists the choices at add_argument; %(choices)s at --help
+        help="output format: %(choices)s (default: from the output's extension, else png)",
     )
     p.add_argument(
         "--fps", type=float, help="frame rate of an image-sequence input (default 24; not movies)"
@@ -936,7 +974,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=0, help="random seed (default 0): same seed, same style"
     )
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda[:N] or mps")
+    p.add_argument(
+        "--device", default="auto", type=_torch_device, help="auto (default), cpu, cuda[:N] or mps"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a style with that name")
     p.add_argument(
         "--hold-lead-in",
@@ -1133,16 +1173,19 @@ def _quiet_opencv() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with interrupt.sigterm_as_ctrl_c():  # main thread only; the caller's handler back after
-        return _main(argv)
+    try:
+        with interrupt.sigterm_as_ctrl_c():  # main thread only; the caller's handler back after
+            return _main(argv)
+    except KeyboardInterrupt as exc:  # in the instant before _main's try: the record still
+        return _say_cancelled(None, argv, interrupt.exit_code(exc))
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
-    _quiet_opencv()
     args = None
     try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
+        _quiet_opencv()  # inside the try: a SIGTERM here printed a traceback (exit 1)
         args = build_parser().parse_args(argv)
         for name in ("input", "output", "source"):  # a quoted '~/clip.mp4', as -s reads it
             if isinstance(getattr(args, name, None), str):
@@ -1157,10 +1200,12 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"restyle: error: {said}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupt.Terminated): 143
-        print("restyle: cancelled", file=sys.stderr)
-        if _wants_json(args, argv) and not getattr(args, "closed", False):
-            _cancelled_record(args, argv)
-        return interrupt.exit_code(exc)
+        code = interrupt.exit_code(exc)
+        while True:
+            try:
+                return _say_cancelled(args, argv, code)
+            except KeyboardInterrupt:  # a second signal before they were ignored: say it once
+                continue
     except BrokenPipeError:  # `restyle styles --json | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return EXIT_BROKEN_PIPE
@@ -1176,15 +1221,42 @@ def _wants_json(args: argparse.Namespace | None, argv: Sequence[str] | None) -> 
     return "--json" in (sys.argv[1:] if argv is None else argv)
 
 
+def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, code: int) -> int:
+    """'restyle: cancelled', and with --json the closing record (``_cancelled_record``), with
+    Ctrl-C and SIGTERM ignored meanwhile (a second SIGTERM 50 ms after the first printed a
+    traceback instead); if the record cannot be made, {"cancelled": true} still is."""
+    with _signals_ignored():
+        try:
+            print("restyle: cancelled", file=sys.stderr)
+            if _wants_json(args, argv) and not getattr(args, "closed", False):
+                _cancelled_record(args, argv)
+        except Exception:  # noqa: BLE001 - whatever failed, a front end still reads a stop
+            with contextlib.suppress(Exception):
+                print(json.dumps({"cancelled": True}), flush=True)
+    return code
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored while inside (main thread only), then as they were."""
+    if not interrupt.in_main_thread():
+        yield
+        return
+    previous = [(s, signal.signal(s, signal.SIG_IGN)) for s in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        yield
+    finally:
+        for signum, handler in previous:
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
 def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | None) -> None:
     """--json, stopped (Ctrl-C, SIGTERM) before the command printed its closing record: while
-    its settings were checked or its source read, before the run took the signals over
-    (``_interactive``). The record is the one a cancelled run prints, nothing done: what a
-    front end reads a stop from (``ray_submit``: a record that says cancelled, else a
-    failure)."""
-    from .job import JobResult
-    from .writers import format_for_output
-
+    its words were parsed, its settings checked or its source read, before the run took the
+    signals over (``_interactive``). The record is the one a cancelled run prints, nothing
+    done: what a front end reads a stop from (``ray_submit``: a record that says cancelled,
+    else a failure). Made of plain data: a stop in an import (numpy's) leaves that module
+    half made, and ``job.JobResult`` raised AttributeError where the record was due."""
     if args is None:  # the signal came while the words were parsed: parse them again
         try:
             args = build_parser().parse_args(argv)
@@ -1197,18 +1269,43 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
         cmd_stabilize: lambda: {"kept_area": [], "cuts": []},
     }
     if func in jobs:
-        try:
-            fmt = args.format or format_for_output(args.output)
-        except RestyleError:
-            fmt = args.format
-        result = JobResult(Path(args.output), cancelled=True, style=getattr(args, "style", ""))
-        _report_run(args, result, fmt, "", jobs[func](), engine=False)
+        _emit(
+            args,
+            {
+                "output": str(Path(args.output)),
+                "frames": 0,
+                "written": 0,
+                "reused": 0,
+                "seconds": 0.0,
+                "fps": 0.0,
+                "backend": "",
+                "device": "",
+                "cancelled": True,
+                "peak_memory_mib": round(_peak_memory_mib()),
+                "format": args.format or _format_if_known(args.output),
+                "warnings": [],
+                "audio": None,
+                **jobs[func](),
+            },
+            "",
+        )
     elif func is cmd_train:
         _emit(args, {"name": args.name, "folder": None, "cancelled": True, "saved": False}, "")
     elif func is cmd_shots:
         _emit(args, {"cuts": [], "shots": [], "cancelled": True}, "")
     else:
         _emit(args, {"cancelled": True}, "")
+
+
+def _format_if_known(output: str) -> str | None:
+    """The format ``output`` asks for; None where it is refused ('out.webm'), or where
+    ``writers`` cannot be imported (stopped in numpy's import, which then fails again)."""
+    try:
+        from .writers import format_for_output
+
+        return format_for_output(output)
+    except Exception:  # noqa: BLE001 - a refusal, or a module left half-imported by the stop
+        return None
 
 
 def _json_error(said: str, neutral: str) -> None:

@@ -157,7 +157,8 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
     else a PNG folder.
 
     A media extension no format is chosen by (``.avi``, ``.webm``, ``.png``...) is refused
-    with the list of what can be written, rather than becoming a folder of that name."""
+    with the list of what can be written, rather than becoming a folder of that name; ending
+    with '/', a picture's name ('renders.png/') is a folder, as that refusal advises."""
     path = Path(output)
     suffix = path.suffix.lower()
     if path.is_dir() or not suffix:
@@ -166,6 +167,11 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
         _refuse_folder_for_movie(output, suffix)
         return FORMAT_OF_SUFFIX[suffix]
     holders = [f.id for f in OUTPUT_FORMATS.values() if f.movie and suffix in f.suffixes]
+    if _ends_as_folder(output) and not holders:
+        from .media import IMAGE_SUFFIXES
+
+        if suffix in IMAGE_SUFFIXES:  # a folder of frames: png, as a plain folder name is
+            return "png"
     if holders or suffix in _MEDIA_SUFFIXES:
         raise RestyleError(_unchosen_suffix(suffix, holders))
     return "png"
