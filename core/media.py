@@ -542,6 +542,9 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
         aspect = Fraction(stream.sample_aspect_ratio or 1)
         if turns % 2:  # standing upright swaps the sides, and a pixel's
             width, height, aspect = height, width, 1 / aspect
+        lead_in = _lead_in(stream, first_pts, fps) if hold_lead_in else 0
+        if lead_in and container.format.name == "avi" and stream.duration:
+            frame_count = _avi_strip_frames(frame_count, lead_in, stream, fps)
         return MediaInfo(
             path=path,
             kind="movie",
@@ -560,7 +563,7 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
             transfer=HDR_TRANSFERS.get(codec.color_trc),
             mirrored=mirrored,
             tone_map=_tone_map(codec, first),
-            lead_in=_lead_in(stream, first_pts, fps) if hold_lead_in else 0,
+            lead_in=lead_in,
             first_picture_time=(
                 None if first_pts is None else first_pts * Fraction(stream.time_base)
             ),
@@ -756,6 +759,19 @@ def _avi_first_picture(
         return first
     step = 1 / (time_base * fps)  # one frame, in the stream's time base
     return max(d - round(i * step) for i, d in enumerate(decoded) if d is not None)
+
+
+def _avi_strip_frames(pictures: int, lead_in: int, stream: av.VideoStream, fps: Fraction) -> int:
+    """Frames of an AVI's strip read with its lead-in, as Blender sizes it: by the stream's
+    duration, its chunks (empty ones included), up to its last picture's index (lead_in +
+    pictures - 1). Where H.264 starts late the chunks outnumber the pictures (x264 timed
+    from 5, 20 pictures: 25 chunks without B-frames, 23 with 2; bpy 5.0.1's strips are 25
+    and 23 long, showing pictures 15-19 and 13-17 at their last five frames), so the
+    pictures alone (20) refused Apply on a strip's last frames. Elsewhere the duration is
+    the pictures' (x264 with B-frames from 0, Megamind.avi: the last `lead_in` pictures
+    never show)."""
+    chunks = round(stream.duration * Fraction(stream.time_base) * fps)
+    return max(pictures, min(pictures + lead_in, chunks))
 
 
 def _lead_in(stream: av.VideoStream, first_pts: int | None, fps: Fraction) -> int:

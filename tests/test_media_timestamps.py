@@ -101,27 +101,30 @@ def test_h264_in_avi_leads_in_by_its_first_pictures_decode_timestamp(tmp_path, b
     assert info.first_picture_time == probe(path).first_picture_time == Fraction(lead, 24)
 
 
-@pytest.mark.parametrize(("bframes", "decoded"), [(0, [0, 6, 7, 8]), (2, [5, 6, 7, 8])])
-def test_a_late_h264_start_in_avi_leads_in_as_blender_shows_it(tmp_path, bframes, decoded):
+@pytest.mark.parametrize(
+    ("bframes", "decoded", "length"), [(0, [0, 6, 7, 8], 25), (2, [5, 6, 7, 8], 23)]
+)
+def test_a_late_h264_start_in_avi_leads_in_as_blender_shows_it(tmp_path, bframes, decoded, length):
     """x264 pictures whose timestamps start at 5 (a cut out of a longer movie), in AVI: the
     muxer starts the stream at 0 and leaves empty chunks for the gap, so the decode
     timestamps run 0, 6, 7, ... without B-frames (5, 6, 7, ... with 2). bpy 5.0.1 rendered
     both strips (every frame, strip alone): picture 0 at frames 0-5, then 1, 2, 3, 4: lead
     5. Restyle read lead 0 from the first decoded picture's dts without B-frames (six frames
-    ahead; 6 before f2af230, one behind)."""
+    ahead; 6 before f2af230, one behind). The strips are 25 and 23 frames long (the AVI's
+    chunks), showing pictures 15-19 and 13-17 at their last five: Restyle counted 20."""
     path = make_late_index_clip(tmp_path / "late.avi", 20, 5, SIZE, bframes=bframes)
     with av.open(str(path)) as container:  # what makes it
         stream = container.streams.video[0]
         got = [frame.dts for _, frame in zip(range(4), container.decode(stream), strict=False)]
         assert (stream.start_time, got) == (0, decoded)
     info = probe(path, hold_lead_in=True)
-    assert info.lead_in == 5
-    assert info.frame_count >= 20  # Blender's strips are longer (25, 23): not read yet
-    shown = [0] * 5 + list(range(15))
-    assert _indices(path, 0, 19, info=info) == shown
-    for start, end in ((0, 2), (4, 7), (11, 14), (17, 19)):
+    assert (info.lead_in, info.frame_count, info.truncated) == (5, length, False)
+    shown = [0] * 5 + list(range(length - 5))
+    assert _indices(path, 0, length - 1, info=info) == shown
+    for start, end in ((0, 2), (4, 7), (11, 14), (17, length - 1), (length - 1, length - 1)):
         assert _indices(path, start, end, info=info) == shown[start : end + 1], (start, end)
-    assert _indices(path, 0, 19) == list(range(20))  # the command line: the first picture first
+    assert probe(path).frame_count == 20  # the command line: every picture once
+    assert _indices(path, 0, 19) == list(range(20))
     # picture i >= 1 shows at (i + 5) / fps, so the first one, on the pictures' clock, at 5/fps
     assert info.first_picture_time == probe(path).first_picture_time == Fraction(5, 24)
 
