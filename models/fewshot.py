@@ -28,10 +28,6 @@ DEPTHS = (2, 3)
 OUTPUTS = ("sigmoid", "linear")
 # Extra inputs computed from the RGB frame inside the network: none, or Guides below.
 GUIDES = ("none", "blur-gradients", "multiscale")
-# Whole-frame context at the lowest level: none, the mean of every row and column of a small
-# feature map of the whole frame ("strip"), or means over windows of WINDOW cells along them.
-CONTEXTS = ("none", "strip", "window")
-WINDOW = 31
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -135,16 +131,6 @@ def _log_energy(energy: torch.Tensor) -> torch.Tensor:
     return torch.log(energy + floor).sub(math.log(floor)).div(math.log(3 / floor))
 
 
-def _box_mean(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """Mean over ``WINDOW`` cells along ``dim`` (2 or 3), centred, borders replicated: by
-    running sums, which train several times faster on a CPU than a long average pool."""
-    r = WINDOW // 2
-    x = F.pad(x, (r + 1, r, 0, 0) if dim == 3 else (0, 0, r + 1, r), mode="replicate")
-    sums = x.cumsum(dim)
-    n = x.shape[dim] - WINDOW
-    return (sums.narrow(dim, WINDOW, n) - sums.narrow(dim, 0, n)) / WINDOW
-
-
 class FewShotGenerator(nn.Module):
     """Image-to-image generator: NCHW in [0, 1] (RGB, then any guide channels) to NCHW RGB in [0, 1].
 
@@ -163,7 +149,6 @@ class FewShotGenerator(nn.Module):
         output: str = "sigmoid",
         guides: str = "none",
         depth: int = 2,
-        context: str = "none",
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or blocks < 0:
@@ -174,8 +159,6 @@ class FewShotGenerator(nn.Module):
             raise ValueError(f"guides must be one of {', '.join(GUIDES)}")
         if depth not in DEPTHS:
             raise ValueError(f"depth must be one of {', '.join(map(str, DEPTHS))}")
-        if context not in CONTEXTS:
-            raise ValueError(f"context must be one of {', '.join(CONTEXTS)}")
         self.in_channels = in_channels
         self.width = width
         self.blocks = blocks
@@ -197,17 +180,6 @@ class FewShotGenerator(nn.Module):
             self.add_module(f"up{level}", _conv(2 * widths[level], widths[level - 1], 3))
         self.tail = _conv(2 * c + in_channels, c, 3)
         self.out = nn.Conv2d(c, 3, 1)
-        # Made after the rest, so the other layers start from the same weights as without.
-        self.context_kind = context
-        if context != "none":
-            guided = in_channels + (0 if self.guides is None else self.guides.channels)
-            self.ctx_in = _conv(guided, 2 * c, 3)
-            self.ctx_feat = nn.Conv2d(2 * c, widths[-1], 1)
-            self.ctx_row = nn.Conv2d(widths[-1], widths[-1], 1)
-            self.ctx_col = nn.Conv2d(widths[-1], widths[-1], 1, bias=False)
-            self.ctx_out = nn.Conv2d(widths[-1], widths[-1], 1)
-            nn.init.zeros_(self.ctx_out.weight)
-            nn.init.zeros_(self.ctx_out.bias)
 
     @property
     def size_multiple(self) -> int:
@@ -224,28 +196,7 @@ class FewShotGenerator(nn.Module):
             config["guides"] = self.guides_kind
         if self.depth != 2:
             config["depth"] = self.depth
-        if self.context_kind != "none":
-            config["context"] = self.context_kind
         return config
-
-    def context_input(self, guided: torch.Tensor) -> torch.Tensor:
-        """A whole guided frame (padded to ``size_multiple``) averaged down to the lowest
-        level's resolution: what the context branch sees. Fixed, so training computes it
-        once per keyframe."""
-        return F.avg_pool2d(guided, self.size_multiple)
-
-    def context_pools(self, small: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(along the rows, along the columns): features of ``context_input`` averaged over
-        whole rows and columns (N x C x H x 1, N x C x 1 x W; "strip") or over ``WINDOW``
-        cells of them (both N x C x H x W; "window")."""
-        f = self.act(self.ctx_feat(self.act(self.ctx_in(small))))
-        if self.context_kind == "strip":
-            return f.mean(3, keepdim=True), f.mean(2, keepdim=True)
-        return _box_mean(f, 3), _box_mean(f, 2)
-
-    def _context(self, pools: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        rows, cols = pools
-        return self.ctx_out(self.act(self.ctx_row(rows) + self.ctx_col(cols)))
 
     def guide(self, x: torch.Tensor) -> torch.Tensor:
         """The input with its guide channels appended: what ``styled`` takes."""
@@ -264,26 +215,15 @@ class FewShotGenerator(nn.Module):
         height, width = x.shape[-2], x.shape[-1]
         return F.pad(x, (0, (m - width % m) % m, 0, (m - height % m) % m), mode="replicate")
 
-    def styled(
-        self, guided: torch.Tensor, context: tuple[torch.Tensor, torch.Tensor] | None = None
-    ) -> torch.Tensor:
+    def styled(self, guided: torch.Tensor) -> torch.Tensor:
         """The network proper, on an input whose guides were computed already (training
-        computes them once on whole keyframes, so a patch's guides are those of the frame).
-
-        With a context branch, ``context`` is the part of the whole frame's
-        ``context_pools`` that falls on this input (training's patches); None computes them
-        from ``guided`` itself, a whole frame."""
+        computes them once on whole keyframes, so a patch's guides are those of the frame)."""
         height, width = guided.shape[-2], guided.shape[-1]
         guided = self._pad(guided)
         levels = [self.act(self.head(guided))]
         for level in range(1, self.depth + 1):
             levels.append(self.act(getattr(self, f"down{level}")(levels[-1])))
-        lowest = levels[-1]
-        if self.context_kind != "none":
-            if context is None:
-                context = self.context_pools(self.context_input(guided))
-            lowest = lowest + self._context(context)
-        y = self.body(lowest)
+        y = self.body(levels[-1])
         for level in range(self.depth, 0, -1):
             y = self.act(getattr(self, f"up{level}")(torch.cat((y, levels[level]), dim=1)))
             y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)

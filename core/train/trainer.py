@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
-CONTEXTS = ("none", "strip", "window")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
@@ -80,11 +79,6 @@ class TrainConfig:
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
     generator_depth: int = 3
-    # Whole-frame context at the lowest level (models/fewshot.py CONTEXTS): the means of a
-    # small feature map of the whole frame along every row and column ("strip"), or over
-    # windows of 31 cells of them ("window"). Training computes it on whole keyframes at
-    # every step and gives each patch its share, so a patch sees what a frame would.
-    generator_context: str = "none"
     discriminator_width: int = 16
     flip: bool = True
     # Hard-example mining: this share of every batch is drawn where the generator's error on
@@ -152,8 +146,6 @@ class TrainConfig:
             problems.append("generator_output must be 'sigmoid' or 'linear'")
         if self.generator_guides not in GUIDES:
             problems.append(f"generator_guides must be one of {', '.join(GUIDES)}")
-        if self.generator_context not in CONTEXTS:
-            problems.append(f"generator_context must be one of {', '.join(CONTEXTS)}")
         if self.generator_depth not in (2, 3):
             problems.append("generator_depth must be 2 or 3")
         if self.patch_size % 2**self.generator_depth:
@@ -247,28 +239,6 @@ def _to_device(batch: np.ndarray, device: torch.device) -> torch.Tensor:
     import torch
 
     return torch.from_numpy(batch).to(device).contiguous(memory_format=torch.channels_last)
-
-
-def _cells(pool: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """``pool`` (1 x C x H x W, H or W possibly 1) at fractional cell ``rows`` and ``cols``,
-    linearly interpolated; positions outside are mirrored back in, as the frame's borders
-    are for validation tiles."""
-    for dim, positions in ((2, rows), (3, cols)):
-        size = pool.shape[dim]
-        if size == 1:
-            continue
-        p = positions.abs()
-        p = _mirrored_within(p, size - 1)
-        low = p.floor().long().clamp(0, size - 1)
-        high = (low + 1).clamp(max=size - 1)
-        w = (p - low).view([-1 if d == dim else 1 for d in range(4)])
-        pool = pool.index_select(dim, low) * (1 - w) + pool.index_select(dim, high) * w
-    return pool
-
-
-def _mirrored_within(p: torch.Tensor, last: int) -> torch.Tensor:
-    """``p`` mirrored at ``last`` (2 * last - p beyond it), then kept within [0, last]."""
-    return (last - (last - p).abs()).clamp(0, last)
 
 
 def _gradient_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -371,7 +341,6 @@ def train_style(
             config.generator_output,
             config.generator_guides,
             config.generator_depth,
-            config.generator_context,
         ).to(device, memory_format=torch.channels_last)
         sampler = PatchSampler(
             [_guided(generator, s) for s, _ in pairs],
@@ -419,46 +388,6 @@ class _Run:
         self.val_margin = margin
         self.val_sources = _to_device(val_sources, device)
         self.val_targets = torch.from_numpy(val_targets).to(device)
-        self.context_inputs: list[torch.Tensor] = []
-        if generator.context_kind != "none":
-            self.context_inputs = [
-                self._context_input(source, sampler.mirror_odd) for source in sampler.sources
-            ]
-
-    def _context_input(self, source: np.ndarray, mirror_odd) -> torch.Tensor:
-        """A keyframe's guided frame and its mirror image (odd channels negated), as the
-        context branch sees them: 2 x C x H/m x W/m."""
-        import torch
-
-        frame = torch.from_numpy(source)[None]
-        mirrored = frame.flip(3)
-        if mirror_odd:
-            mirrored[:, list(mirror_odd)] *= -1
-        both = torch.cat((frame, mirrored)).to(self.device)
-        with torch.no_grad():
-            return self.generator.context_input(self.generator._pad(both))
-
-    def _context_of(self, picks: Sequence[tuple[int, int, int, bool]], size: int):
-        """The whole keyframes' context pools at the cells of each ``size``-pixel input whose
-        top-left pixel is (y, x) of keyframe k (mirrored: of the mirror image), as
-        ``styled`` takes them; None without a context branch."""
-        import torch
-
-        if not self.context_inputs:
-            return None
-        m = self.generator.size_multiple
-        pools = [self.generator.context_pools(small) for small in self.context_inputs]
-        steps = torch.arange(size // m, dtype=torch.float32, device=self.device)
-        rows_out, cols_out = [], []
-        for k, y, x, mirrored in picks:
-            rows, cols = pools[k]
-            f = int(mirrored)
-            width = self.sampler.sources[k].shape[2]
-            x0 = width - x - size if mirrored else x
-            r, c = y / m + steps, x0 / m + steps
-            rows_out.append(_cells(rows[f : f + 1], r, c))
-            cols_out.append(_cells(cols[f : f + 1], r, c))
-        return torch.cat(rows_out), torch.cat(cols_out)
 
     def validation_l1(self) -> float:
         import torch
@@ -467,13 +396,8 @@ class _Run:
         total = 0.0
         self.generator.eval()
         with torch.inference_mode():
-            context = self._context_of(
-                [(t.keyframe, t.y - m, t.x - m, False) for t in self.sampler.val_tiles],
-                size + 2 * m,
-            )
             for start in range(0, len(self.val_sources), 32):
-                part = None if context is None else tuple(c[start : start + 32] for c in context)
-                output = self.generator.styled(self.val_sources[start : start + 32], part)
+                output = self.generator.styled(self.val_sources[start : start + 32])
                 output = output[:, :, m : m + size, m : m + size]
                 total += (output - self.val_targets[start : start + 32]).abs().sum().item()
         self.generator.train()
@@ -518,8 +442,7 @@ class _Run:
 
     def step(self, source: torch.Tensor, target: torch.Tensor) -> float:
         config = self.config
-        context = self._context_of(self.sampler.last_picks, config.patch_size)
-        output = self.generator.styled(source, context)
+        output = self.generator.styled(source)
         if self.use_critic:
             self.opt_d.zero_grad(set_to_none=True)
             loss_d = _critic_loss(
