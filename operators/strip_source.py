@@ -297,9 +297,10 @@ def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[StripTiming, ...],
 
 
 def _movie_frame_count(path: Path) -> int:
+    """As Blender's strips count it: a late-starting AVI's lead-in frames included."""
     from ..core.media import probe
 
-    return probe(path).frame_count
+    return probe(path, hold_lead_in=compat.MOVIE_STRIPS_HOLD_LEAD_IN).frame_count
 
 
 def movie_file_frames(strip) -> int | None:

@@ -129,6 +129,12 @@ def test_a_late_h264_start_in_avi_is_held_as_blender_shows_it(
     again = _apply_at_strength_0(scene, movie, 14, 17)  # begun mid-movie: a seek
     out = render(scene, range(14, 18), only=again)
     assert [read_index(out[f]) for f in range(14, 18)] == [8, 9, 10, 11]
+    # Its last frames too: the file's count is Blender's (the lead-in's frames included),
+    # not refused as 'shows 25 frames but its file now has 20'.
+    end = range(length - 4, length + 1)
+    last = _apply_at_strength_0(scene, movie, end[0], end[-1])
+    source, out = render(scene, end, only=movie), render(scene, end, only=last)
+    assert [read_index(out[f]) for f in end] == [read_index(source[f]) for f in end]
 
 
 def _edges(image: np.ndarray) -> np.ndarray:
