@@ -545,6 +545,9 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
         lead_in = _lead_in(stream, first_pts, fps) if hold_lead_in else 0
         if lead_in and container.format.name == "avi" and stream.duration:
             frame_count = _avi_strip_frames(frame_count, lead_in, stream, fps)
+        declared = _declared_frames(container, stream, fps)
+        if declared and not hold_lead_in and container.format.name == "avi":
+            declared -= _lead_in(stream, first_pts, fps)  # its empty chunks hold no picture
         return MediaInfo(
             path=path,
             kind="movie",
@@ -556,7 +559,7 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
             bit_depth=max(c.bits for c in fmt.components),
             start_pts=start_pts,
             time_base=Fraction(stream.time_base),
-            declared_frames=_declared_frames(container, stream, fps),
+            declared_frames=declared,
             quarter_turns=turns,
             pixel_aspect=aspect,
             timecode=_tagged_timecode(container, stream),

@@ -300,3 +300,15 @@ def test_the_sound_stays_with_its_picture(tmp_path, library, hold):
     white = int(np.argmax(means))
     assert white == (24 if hold else 23)
     assert abs(click - white) < 0.25, (click, white)
+
+
+@pytest.mark.parametrize("bframes", [0, 2])
+def test_a_late_h264_start_in_avi_is_not_called_cut_short(tmp_path, bframes):
+    """Read from its first picture (the command line's default), a late AVI's 20 pictures
+    are all there: the 25 (or 23) chunks it declares include the empty ones before the
+    first, which the job's warning read as 'cut short or damaged'."""
+    path = make_late_index_clip(tmp_path / "late.avi", 20, 5, SIZE, bframes=bframes)
+    info = probe(path)
+    assert info.frame_count == 20 and not info.truncated, info.declared_frames
+    held = probe(path, hold_lead_in=True)
+    assert not held.truncated and held.frame_count == held.declared_frames
