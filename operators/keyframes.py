@@ -634,7 +634,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
 
 # -- export ----------------------------------------------------------------------------------
 class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
-    """Write the source frames at the keyframes at full quality, to paint over"""
+    """Write the source frames at the keyframes at full quality, as the strip shows them, to paint over"""
 
     bl_idname = "restyle.export_keyframes"
     bl_label = "Export Keyframes"
@@ -695,6 +695,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         images = {}
         for frame, index in indices.items():
             image = next(iter(decode_range(source.source, index, index, info=info)))
+            image = source.color.apply(image)  # as the strip shows it (Saturation, Multiply)
             code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
             images[frame] = cv2.cvtColor(np.ascontiguousarray(image), code)
         try:

@@ -76,6 +76,7 @@ class TrainJob:
     preview: PreviewSlot
     upright: bool = True  # StripSource.upright: the movie as this Blender shows it
     hold_lead_in: bool = False  # StripSource.hold_lead_in: likewise
+    strip_color: object = None  # StripSource.color: trained on the frames as graded
 
     def run(self, progress=None, cancel=None) -> Path:
         from ..core.styles import StyleLibrary
@@ -94,6 +95,7 @@ class TrainJob:
             on_preview=self.preview.put,
             upright=self.upright,
             hold_lead_in=self.hold_lead_in,
+            strip_color=self.strip_color,
         )
 
 
@@ -291,6 +293,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             preview=PreviewSlot(),
             upright=source.upright,
             hold_lead_in=source.hold_lead_in,
+            strip_color=source.color,  # trained on what the strip shows, as Apply styles it
         )
         return JobRequest(
             job,

@@ -54,13 +54,17 @@ def train_from_keyframes(
     on_preview: Callable[[np.ndarray], None] | None = None,
     upright: bool = True,
     hold_lead_in: bool = False,
+    strip_color=None,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
     ``Cancelled``; cancelled later, it saves the best weights so far (``stopped_because``
     "cancelled" in style.json's training figures).
     ``upright`` False reads a movie as stored (`media.probe`), as the keyframes were painted;
-    ``hold_lead_in`` likewise (True: with its lead-in, as Blender's strips show it)."""
+    ``hold_lead_in`` likewise (True: with its lead-in, as Blender's strips show it);
+    ``strip_color`` (a ``strip_frames.StripColor``; None: as decoded) grades every source
+    frame read, as Apply grades the frames it styles, so a style trained on a graded strip
+    learns from what the strip shows and the keyframes painted over it."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -81,9 +85,14 @@ def train_from_keyframes(
             f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
         )
     styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
+
+    def shown(index: int) -> np.ndarray:  # the source frame, graded as the strip shows it
+        frame = next(iter(decode_range(source, index, index, info=info)))
+        return frame if strip_color is None else strip_color.apply(frame)
+
     pairs = []
     for frame_index, target in styled.items():
-        frame = next(iter(decode_range(source, frame_index, frame_index, info=info)))
+        frame = shown(frame_index)
         if frame.dtype == np.uint16:
             frame = (frame // 257).astype(np.uint8)
         pairs.append((np.ascontiguousarray(frame[..., :3]), target))
@@ -94,7 +103,7 @@ def train_from_keyframes(
         (f for f in range(frames[0], frames[-1] + 1) if f not in absent),
         key=lambda f: abs(f - middle),
     )
-    preview = next(iter(decode_range(source, preview_index, preview_index, info=info)))[..., :3]
+    preview = shown(preview_index)[..., :3]
     if preview.dtype == np.uint16:
         preview = (preview // 257).astype(np.uint8)
     result = train_style(
