@@ -855,17 +855,11 @@ def _last_pts(
     step = max(1, int(1 / time_base))  # one second, doubled after each miss
     target = end
     while True:
-        last = None
         try:
             container.seek(max(target, start_pts), backward=True, stream=stream)
         except av.FFmpegError:
             target = start_pts  # not seekable: decode on from the head to the end
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is not None and (last is None or frame.pts > last):
-                    last = frame.pts
-        except av.FFmpegError:
-            pass  # a damaged tail: keep the last frame that did decode
+        last = _latest_pts(container, stream)
         if last is not None:
             return last
         if target <= start_pts:
@@ -877,6 +871,14 @@ def _last_pts(
 def _last_pts_from_head(path: Path) -> int | None:
     """The last decodable frame's pts, decoding the whole movie from its head."""
     container, stream = _open_movie(path)
+    try:
+        return _latest_pts(container, stream)
+    finally:
+        container.close()
+
+
+def _latest_pts(container, stream) -> int | None:
+    """The latest pts of the frames decoded from where ``container`` stands to its end."""
     last = None
     try:
         for frame in container.decode(stream):
@@ -884,8 +886,6 @@ def _last_pts_from_head(path: Path) -> int | None:
                 last = frame.pts
     except av.FFmpegError:
         pass  # a damaged tail: keep the last frame that did decode
-    finally:
-        container.close()
     return last
 
 
