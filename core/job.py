@@ -1006,19 +1006,33 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
 
 
 def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> list[str]:
-    """A variable-rate movie decodes fine; its frames are retimed at the average rate."""
+    """A variable-rate movie decodes fine; its frames are retimed at the rate its container
+    states (MP4: its frames' average; Matroska: whatever it was told). The warning gives the
+    average its frames really keep over the range: the frames its timestamps put in the
+    range's slots (slots + dropped - repeated) over the slots' time."""
     if not retimed:
         return []
     repeated = sorted({i for i, dropped in retimed if not dropped})
     dropped = sum(1 for _, d in retimed if d)
     around = f" (around {_spans(repeated)})" if repeated else ""
+    fps = float(plan.info.fps)
+    measured = fps * (plan.total + dropped - len(repeated)) / plan.total
+    taken = f"its average rate, {_rate(fps)} fps"
+    if _rate(measured) != _rate(fps):
+        taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
+        taken += f"{_rate(measured)} fps)"
     return [
-        f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at its "
-        f"average rate, {float(plan.info.fps):g} fps; {dropped} source frame(s) dropped and "
+        f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at "
+        f"{taken}; {dropped} source frame(s) dropped and "
         f"{len(repeated)} repeated{around}; a movie's sound keeps the source's timing, so "
         f"sync is approximate: a picture shows up to half a frame "
         f"({500 / float(plan.info.fps):.0f} ms) early, or late by up to its own gap where repeated"
     ]
+
+
+def _rate(fps: float) -> str:
+    """24.0 -> "24", 30000/1001 -> "29.97", 240/11 -> "21.82"."""
+    return f"{fps:.2f}".rstrip("0").rstrip(".")
 
 
 def _spans(indices: list[int]) -> str:

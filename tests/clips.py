@@ -11,6 +11,8 @@ API:
 - `pan_frames(n_frames, size, dx_per_frame)` / `make_pan_clip(path, n_frames, size, dx_per_frame)`:
   a camera panning right by `dx_per_frame` pixels a frame over a structured scene, so a
   scene point at column x in frame i sits at column x - dx_per_frame in frame i + 1.
+- `make_variable_rate_clip(path, pts, *, rate=24, time_base=1/240)`: FFV1 index frames at
+  uneven timestamps, the container told `rate` (a variable frame rate).
 """
 
 from __future__ import annotations
@@ -299,4 +301,31 @@ def make_late_index_clip(
             container.mux(packet)
     finally:
         container.close()
+    return path
+
+
+def make_variable_rate_clip(
+    path: str | Path,
+    pts: Iterable[int],
+    *,
+    rate: int | Fraction = 24,
+    time_base: Fraction = Fraction(1, 240),
+    size: tuple[int, int] = (64, 48),
+) -> Path:
+    """FFV1 index frames stamped `pts` (in `time_base`), the container told `rate`: a
+    variable frame rate (frame k carries index k). Matroska keeps `rate` as the stream's
+    rate whatever the stamps average; MP4 states the stamps' own average."""
+    path = Path(path)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=Fraction(rate))
+        stream.width, stream.height = size
+        stream.pix_fmt = "bgr0"
+        stream.codec_context.time_base = time_base
+        for k, stamp in enumerate(pts):
+            frame = av.VideoFrame.from_ndarray(index_frame(k, size), format="rgb24")
+            frame.pts = stamp
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
     return path
