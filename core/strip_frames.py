@@ -144,11 +144,12 @@ class StripColor:
             return frame
         top = 255.0 if frame.dtype == np.uint8 else 65535.0
         rgb = frame[..., :3].astype(np.float32)
-        if self.saturation != 1.0:
+        if self.saturation != 1.0 and frame.dtype == np.uint8:
+            # a byte image, Convert to Float or not: Blender saturates before converting
+            rgb = byte_saturation(frame, self.saturation)
+        elif self.saturation != 1.0:
             value = rgb.max(axis=-1, keepdims=True)
             rgb = value + f32(self.saturation) * (rgb - value)
-            if frame.dtype == np.uint8:  # a byte image again: rounded half up, clamped
-                rgb = np.floor(np.clip(rgb, 0.0, top) + f32(0.5))
         if self.multiply != 1.0:
             if frame.dtype == np.uint8 and not self.as_float:
                 rgb = np.floor(rgb * f32(int(256.0 * f32(self.multiply))) / f32(256.0))
@@ -158,3 +159,30 @@ class StripColor:
         out = frame.copy()
         out[..., :3] = rgb.astype(frame.dtype)
         return out
+
+
+def byte_saturation(frame: np.ndarray, saturation: float) -> np.ndarray:
+    """Blender's ``IMB_saturation`` of an 8-bit frame's colour as float32 whole levels, to
+    the bit: each pixel to HSV in float32 (``rgb_to_hsv``), its S scaled, back
+    (``hsv_to_rgb``) and to a byte (``unit_float_to_uchar_clamp``: rounded half up). That is
+    ``v + s * (c - v)`` but for float error, which decides a level at halves: rounding the
+    exact value put 877 of 15,360 pixels 4 levels off at Saturation 0.5, Multiply 4."""
+    r, g, b = np.moveaxis(frame[..., :3].astype(np.float32) * f32(1.0 / 255.0), -1, 0)
+    swap = g < b
+    g, b = np.where(swap, b, g), np.where(swap, g, b)
+    k = np.where(swap, f32(-1.0), f32(0.0))
+    swap = r < g
+    r, g = np.where(swap, g, r), np.where(swap, r, g)
+    min_gb = np.where(swap, np.minimum(g, b), b)
+    k = np.where(swap, f32(-2.0 / 6.0) - k, k)
+    chroma = r - min_gb
+    hue = np.abs(k + (g - b) / (f32(6.0) * chroma + f32(1e-20)))
+    s = chroma / (r + f32(1e-20)) * f32(saturation)
+    n = (
+        np.clip(np.abs(hue * f32(6.0) - f32(3.0)) - f32(1.0), f32(0.0), f32(1.0)),
+        np.clip(f32(2.0) - np.abs(hue * f32(6.0) - f32(2.0)), f32(0.0), f32(1.0)),
+        np.clip(f32(2.0) - np.abs(hue * f32(6.0) - f32(4.0)), f32(0.0), f32(1.0)),
+    )
+    rgb = np.stack([((c - f32(1.0)) * s + f32(1.0)) * r for c in n], axis=-1)
+    level = np.floor(f32(255.0) * rgb + f32(0.5))
+    return np.where(rgb <= 0, f32(0.0), np.where(rgb > f32(1.0 - 0.5 / 255.0), f32(255.0), level))
