@@ -63,8 +63,7 @@ def _device(text: str) -> str:
 def _torch_device(text: str) -> str:
     """train's --device: a device PyTorch runs on (training is PyTorch's). Untyped, 'cuda:x'
     reached the trainer; `_device` alone takes ONNX Runtime's too ('dml', 'tensorrt')."""
-    from .engines.choices import DEVICES
-    from .engines.torch_engine import TORCH_DEVICES
+    from .engines.choices import DEVICES, TORCH_DEVICES
 
     with contextlib.suppress(argparse.ArgumentTypeError):
         device = _device(text)
@@ -799,13 +798,13 @@ def cmd_matte(args: argparse.Namespace) -> int:
 
 # -- parser --------------------------------------------------------------------------------
 class _OutputFormatIds:
-    """--format's choices, read from ``writers.OUTPUT_FORMATS`` only when argparse checks or
-    lists them: parsing no longer imports writers (parse 0.258 -> 0.212 s, median of 7 at
-    load 13). numpy is still imported while parsing, by the engines package
-    (``engines/__init__`` -> ``base``) that ``_engine_options`` reads its choices from."""
+    """--format's choices, read from ``formats.OUTPUT_FORMATS`` only when argparse checks or
+    lists them. Parsing, --help included, imports neither numpy, PyAV nor torch (the table
+    is in ``formats``, not ``writers``; ``engines.base`` imports numpy for annotations only;
+    tests/test_cli_startup.py checks)."""
 
     def _ids(self) -> tuple[str, ...]:
-        from .writers import OUTPUT_FORMATS
+        from .formats import OUTPUT_FORMATS
 
         return tuple(OUTPUT_FORMATS)
 

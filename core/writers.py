@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -28,8 +27,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from . import errors
 from .errors import RestyleError, setting
+from .formats import OUTPUT_FORMATS, OutputFormat  # its callers import them from here too
 
 if TYPE_CHECKING:
     import av
@@ -38,70 +37,6 @@ if TYPE_CHECKING:
     from .media import FpsLike
 
 
-@dataclass(frozen=True)
-class OutputFormat:
-    """One output format: an image sequence (a folder, one file per frame) or a movie."""
-
-    id: str
-    label: str
-    description: str
-    suffixes: tuple[str, ...]  # the first is the default
-    encoder: str | None = None  # movies: the FFmpeg encoder
-    # Movies: the suffixes that choose this format when no format is given (the first
-    # is `suffix`, so a name Blender gives reads back as its own format).
-    chosen_by: tuple[str, ...] = ()
-
-    @property
-    def movie(self) -> bool:
-        return self.encoder is not None
-
-    @property
-    def suffix(self) -> str:
-        return self.suffixes[0]
-
-    @property
-    def alpha(self) -> bool:
-        return self.id != "jpg" and self.id != "h264"
-
-    @property
-    def deep(self) -> bool:
-        """Keeps more than 8 bits per channel."""
-        return self.id in ("png", "tif", "prores", "ffv1")
-
-
-OUTPUT_FORMATS: dict[str, OutputFormat] = {
-    f.id: f
-    for f in (
-        OutputFormat("png", "PNG Sequence", "One PNG file per frame; a rerun resumes", (".png",)),
-        OutputFormat("jpg", "JPEG Sequence", "One JPEG file per frame; small, lossy", (".jpg",)),
-        OutputFormat("tif", "TIFF Sequence", "One TIFF file per frame", (".tif",)),
-        OutputFormat(
-            "h264",
-            "H.264 Movie",
-            "One MP4 movie; the strip must show its source one to one",
-            (".mp4", ".mov", ".mkv", ".m4v"),
-            "libx264",
-            chosen_by=(".mp4", ".m4v"),
-        ),
-        OutputFormat(
-            "prores",
-            "ProRes Movie",
-            "One MOV movie; the strip must show its source one to one",
-            (".mov", ".mkv"),
-            "prores_ks",
-            chosen_by=(".mov",),
-        ),
-        OutputFormat(
-            "ffv1",
-            "FFV1 Movie",
-            "Lossless MKV movie; the strip must show its source one to one",
-            (".mkv", ".avi"),
-            "ffv1",
-            chosen_by=(".mkv",),
-        ),
-    )
-}
-errors.FORMAT_LABELS.update({f.id: f.label for f in OUTPUT_FORMATS.values()})  # Blender's words
 # The source's sound in a movie, per container: encoders in order of preference (the first
 # this PyAV build has). Re-encoded, not copied: the written range is trimmed to the sample.
 AUDIO_CODECS: dict[str, tuple[str, ...]] = {

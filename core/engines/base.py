@@ -6,12 +6,13 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError
+
+if TYPE_CHECKING:  # annotations only: parsing a command line imports no numpy
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ DEVICES: tuple[Choice, ...] = (
     Choice("npu", "Intel NPU", "An Intel NPU through OpenVINO"),
 )
 
+# Device words PyTorch runs on (auto picks cuda, then mps, then cpu): training's, and the
+# torch engine's. Here, not in torch_engine, so parsing `train --device` imports no numpy.
+TORCH_DEVICES = ("auto", "cpu", "cuda", "mps")
+
 
 def words(choices: tuple[Choice, ...]) -> tuple[str, ...]:
     return tuple(c.word for c in choices)

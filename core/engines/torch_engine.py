@@ -11,10 +11,8 @@ import numpy as np
 from ...models.registry import ArchSpec
 from ..errors import RestyleError, setting
 from .base import Closing
+from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
 from .precision import PRECISION_BAR_DB, psnr
-
-# Device words PyTorch runs on (auto picks cuda, then mps, then cpu).
-TORCH_DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def pick_device(device: str) -> str:
