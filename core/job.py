@@ -59,6 +59,7 @@ MANIFEST = ".restyle.json"
 FRAME_NAME = "{index:06d}"
 PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
 MAX_BATCH = 64
+STRIP_COLOR_MAX = 20.0  # Blender's top Saturation and Multiply (RNA hard max)
 
 
 def check_0_based(start: int | None, end: int | None) -> None:
@@ -482,10 +483,15 @@ class StyleJob:
         if color is not None:
             if not isinstance(color, StripColor):
                 raise RestyleError(f"strip_color must be a StripColor, got {color!r}")
+            # Blender's ranges: its strips' color_saturation and color_multiply hold 0..20
+            # (RNA hard limits, 4.2.23 and 5.0.1), a Replace blend's opacity (0..1) folded in
             for name in ("saturation", "multiply"):
                 value = _real(name, getattr(color, name))
-                if not (math.isfinite(value) and value >= 0):
-                    raise RestyleError(f"the strip's {name} {value} is not 0 or more")
+                if not 0.0 <= value <= STRIP_COLOR_MAX:  # nan too
+                    raise RestyleError(
+                        f"strip_color {name} {value:g} is outside Blender's range for a "
+                        f"strip's {name.capitalize()}, 0 to {STRIP_COLOR_MAX:g}"
+                    )
 
     def _frame_range(self, info) -> tuple[int, int]:
         """The range, or an error that says frames count from 0 where a sequence's files are
