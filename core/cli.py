@@ -24,6 +24,7 @@ from .progress import CancelToken, Progress
 
 if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s at load 12)
     # before main() could say a --json run's stop in its closing record
+    from .strip_frames import StripColor
     from .styles import StyleLibrary
 
 EXIT_BAD_INPUT = 2
@@ -446,6 +447,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         library=_library(args),
         batch_size=args.batch,
         measure=args.metrics,
+        strip_color=_strip_grade(args),
     )
     if args.plan:
         return _print_plan(job, args)
@@ -456,8 +458,56 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         "style": result.style,
         "engine": result.engine,
         "warping_error": result.warping_error,
+        "grade": _grade_record(args),
     }
     return _report_run(args, result, fmt, job.done_word, record, extra)
+
+
+# The strip grade's options: a Blender strip's Color settings, in the ranges Blender's RNA
+# holds them to (4.2.23, 5.0.1); Blender clamps a value outside, the command line refuses it.
+GRADE_OPTIONS = {
+    "saturation": (0.0, 20.0, "Saturation, 0 (grey) .. 20 (default 1)"),
+    "multiply": (0.0, 20.0, "Multiply, 0 .. 20 (default 1)"),
+    "opacity": (
+        0.0,
+        1.0,
+        "Opacity of a strip blended by Replace, which Blender folds into the multiply, "
+        "0 .. 1 (default 1)",
+    ),
+}
+
+
+def _strip_grade(args: argparse.Namespace) -> StripColor:
+    """The ``StripColor`` the grade options ask for, each checked against Blender's range."""
+    from .strip_frames import StripColor
+
+    for name, (low, high, _) in GRADE_OPTIONS.items():
+        value = getattr(args, name)
+        if not low <= value <= high:  # nan too
+            raise RestyleError(f"--{name} {value:.15g} is out of range {low:g}..{high:g}")
+    return StripColor.blended(args.saturation, args.multiply, args.opacity, args.convert_to_float)
+
+
+def _grade_record(args: argparse.Namespace) -> dict:
+    """--json: the grade options as given (plain data, as a stopped run's record is)."""
+    record = {name: getattr(args, name) for name in GRADE_OPTIONS}
+    return {**record, "convert_to_float": args.convert_to_float}
+
+
+def _add_grade_options(p: argparse.ArgumentParser) -> None:
+    grade = p.add_argument_group(
+        "strip grade",
+        "a Blender strip's Color settings, applied to every frame read before it is styled,\n"
+        "as Blender's sequencer applies them (Apply Style's Run on: Ray passes them)",
+    )
+    for name, (_, _, words) in GRADE_OPTIONS.items():
+        grade.add_argument(f"--{name}", type=float, default=1.0, metavar="F", help=words)
+    grade.add_argument(
+        "--convert-to-float",
+        action="store_true",
+        help="Convert to Float: multiply an 8-bit source as floats, not as Blender's 8-bit "
+        "pictures (rounded down)",
+    )
 
 
 class _JsonEvents:
@@ -1050,6 +1100,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames per inference batch (default: 1 on cpu, 4 on a GPU); more uses more memory",
     )
     p.add_argument("--metrics", action="store_true", help="measure temporal warping error")
+    _add_grade_options(p)
     _add_distribution_options(p)
     p.set_defaults(func=cmd_stylize)
 
@@ -1263,7 +1314,12 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
             args = argparse.Namespace(json=True, func=None)
     func = getattr(args, "func", None)
     jobs = {
-        cmd_stylize: lambda: {"style": args.style, "engine": "", "warping_error": None},
+        cmd_stylize: lambda: {
+            "style": args.style,
+            "engine": "",
+            "warping_error": None,
+            "grade": _grade_record(args),
+        },
         cmd_matte: lambda: {"replace": args.replace},
         cmd_stabilize: lambda: {"kept_area": [], "cuts": []},
     }

@@ -33,6 +33,9 @@ from .plan import Chunk, Plan, plan_for
 from .progress import CancelToken, Progress, ProgressCallback, RateMeter
 
 STAGING = ".restyle-chunks"
+# The stage of a movie's mux from the chunks' frames, and what it says (as "setup" says
+# "converting styles"): the frames after the job's own stage ("stylize", "matte"...).
+ENCODE, ENCODING = "encode", "encoding the movie"
 TOKEN = ".restyle-node-check"
 GPU_DEVICES = ("cuda", "tensorrt")
 TASK_RETRIES = 3
@@ -673,8 +676,13 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if not result.cancelled:
         sweep_staging(folder)
         if movie:  # the frames are muxed into it
-            result.output, sound_warnings = _mux(folder, job, frames_plan, plan)
-            result.warnings += sound_warnings
+            try:
+                muxed = _mux(folder, job, frames_plan, plan, progress, cancel)
+            except (Cancelled, KeyboardInterrupt):  # no movie; its frames kept for a rerun
+                result.cancelled = True
+            else:
+                result.output, sound_warnings = muxed
+                result.warnings += sound_warnings
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result
@@ -702,10 +710,20 @@ def _record_replaced(manifest, landing: Landing, plan: Plan, finished: bool) -> 
     return dataclasses.replace(landing, stale=frozenset(manifest.stale))
 
 
-def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:
+def _mux(
+    folder: Path,
+    job,
+    frames_plan,
+    plan: Plan,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[Path, list[str]]:
     """Encode the finished frames into the output movie, with the source's sound for the
     whole range (``job.audio``), then drop the frames. Returns the movie's path and the
-    warnings of sound that could not be read."""
+    warnings of sound that could not be read. Reports its frames as stage ``ENCODE`` (a
+    long clip's mux is minutes of work) and stops at a cancel between frames, as a local
+    run's movie does: no movie (the writer removes its scratch file), and the frames stay
+    for a rerun to mux (it finds every chunk done). Raises ``Cancelled`` then."""
     from .audio import audio_clip
     from .media import decode_range
     from .writers import open_writer
@@ -724,8 +742,15 @@ def _mux(folder: Path, job, frames_plan, plan: Plan) -> tuple[Path, list[str]]:
         overwrite=job.overwrite,
         audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
     )
+    meter = RateMeter(len(files))
     with writer:
+        if progress:
+            progress(dataclasses.replace(meter.update(0, ENCODE), message=ENCODING))
         for index, frame in enumerate(decode_range(files, 0, len(files) - 1)):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
             writer.write(index, frame)
+            if progress:
+                progress(dataclasses.replace(meter.update(index + 1, ENCODE), message=ENCODING))
     shutil.rmtree(folder, ignore_errors=True)
     return Path(getattr(writer, "path", job.output)), list(getattr(writer, "warnings", []))

@@ -84,9 +84,25 @@ def stylize_command(job, python: str = "python") -> list[str]:
         args.append("--rotation-only")
     if job.hold_lead_in and _leads_in(job.source):  # Blender's strips: the first picture held
         args.append("--hold-lead-in")
+    args += _grade_options(job.strip_color)
     if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
         args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]
+
+
+def _grade_options(color) -> list[str]:
+    """A graded strip's Saturation and Multiply (a Replace blend's opacity folded in) as the
+    command line's options; none for an ungraded strip, so a cluster node whose Restyle has
+    no grade options still runs every other job."""
+    if color is None or color.identity:
+        return []
+    args = [
+        "--saturation",
+        repr(float(color.saturation)),
+        "--multiply",
+        repr(float(color.multiply)),
+    ]
+    return [*args, "--convert-to-float"] if color.as_float else args
 
 
 def _mirrors(source) -> bool:

@@ -135,6 +135,14 @@ class StripColor:
     multiply: float = 1.0
     as_float: bool = False  # the strip's "Convert to Float": multiply without quantising
 
+    @classmethod
+    def blended(
+        cls, saturation: float, multiply: float, opacity: float, as_float: bool = False
+    ) -> StripColor:
+        """The grade of a strip blended by Replace, whose ``opacity`` Blender folds into
+        its multiply (render.cc ``input_preprocess``)."""
+        return cls(saturation, multiply * opacity, as_float)
+
     @property
     def identity(self) -> bool:
         return self.saturation == 1.0 and self.multiply == 1.0
