@@ -87,6 +87,10 @@ class MediaInfo:
     source's clock (its sound's), as Blender times it (`_lead_in`: in AVI its decode
     timestamp, which PyAV's pts need not be); index 0 shows then, or `lead_in` / fps
     before. None when unknown.
+    `timed_by_dts` (movies) says frames are timed by their decode timestamps, not their
+    pts: H.264 in AVI, whose pts PyAV's FFmpeg makes up and Blender's does not (it times
+    them by the decode timestamps, `_avi_first_picture`); `start_pts` is then the first
+    picture's time on that clock, and the first picture's earlier decode time counts as it.
     `missing` (numbered image sequences) lists the frames whose file is absent: frames are
     identified by their number (frame i is the first number + i), so `files` spans the gap
     with the absent files' names, and a range over one is refused (`check_no_gap`).
@@ -113,6 +117,7 @@ class MediaInfo:
     lead_in: int = 0
     missing: tuple[int, ...] = ()
     first_picture_time: Fraction | None = None
+    timed_by_dts: bool = False
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -536,7 +541,8 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
         fmt = codec.format
         if fmt is None or not codec.width or not codec.height:
             raise RestyleError(f"{path} has a video stream PyAV cannot decode")
-        start_pts, frame_count, first, first_pts = _movie_timeline(path, container, stream, fps)
+        timeline = _movie_timeline(path, container, stream, fps)
+        start_pts, frame_count, first, first_pts = timeline[:4]
         turns, mirrored = _orientation(_display_matrix(first), upright)
         width, height = codec.width, codec.height
         aspect = Fraction(stream.sample_aspect_ratio or 1)
@@ -547,7 +553,9 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
             frame_count = _avi_strip_frames(frame_count, lead_in, stream, fps)
         declared = _declared_frames(container, stream, fps)
         if declared and not hold_lead_in and container.format.name == "avi":
-            declared -= _lead_in(stream, first_pts, fps)  # its empty chunks hold no picture
+            # read from the first picture's time, and the last `delay` pictures, which
+            # carry no decode timestamp, counted on after the last chunk's
+            declared += timeline.delay - _lead_in(stream, first_pts, fps)
         return MediaInfo(
             path=path,
             kind="movie",
@@ -570,6 +578,7 @@ def _probe_movie(path: Path, upright: Upright = True, hold_lead_in: bool = False
             first_picture_time=(
                 None if first_pts is None else first_pts * Fraction(stream.time_base)
             ),
+            timed_by_dts=timeline.timed_by_dts,
         )
     finally:
         container.close()
@@ -696,13 +705,21 @@ def container_frames(path: str | Path) -> int | None:
 _HEAD_FRAMES = 8  # enough to see B-frame reordering break timestamps (AVI, raw streams)
 
 
+class _Timeline(NamedTuple):
+    start_pts: int | None  # the origin of the frame index; None: count in decode order
+    frame_count: int
+    first: av.VideoFrame  # its side data tells how to show it
+    first_pts: int | None  # the first picture's time as Blender reads it
+    timed_by_dts: bool = False  # frames timed by their decode timestamps (MediaInfo's)
+    delay: int = 0  # AVI: the decoder's reordering delay, in pictures
+
+
 def _movie_timeline(
     path: Path, container: av.container.InputContainer, stream: av.VideoStream, fps: Fraction
-) -> tuple[int | None, int, av.VideoFrame, int | None]:
-    """(first frame's pts, exact frame count, first frame: its side data tells how to show
-    it, the first picture's time as Blender reads it: the earliest pts of the first frames,
-    in AVI the first decoded picture's decode timestamp), the first two in the terms
-    `decode_range` uses.
+) -> _Timeline:
+    """(first frame's pts, exact frame count, first frame, the first picture's time as
+    Blender reads it: the earliest pts of the first frames, in AVI by the decode timestamps
+    (`_avi_first_picture`), ...), the first two in the terms `decode_range` uses.
 
     Container frame counts are missing (Matroska, MPEG-TS) or can disagree with what the
     decoder delivers, so the count comes from the last decodable frame: seek to the last
@@ -731,37 +748,81 @@ def _movie_timeline(
         raise RestyleError(f"{path} holds no decodable video frames")
     stamped = [p for p in head if p is not None]
     earliest = min(stamped) if stamped else None
+    time_base = Fraction(stream.time_base)
+    delay, by_dts = 0, False
     if container.format.name == "avi" and first.dts is not None:
-        earliest = _avi_first_picture(head, decoded, Fraction(stream.time_base), fps)
+        chunks = _avi_first_chunks(path)
+        earliest = decoded[0]
+        delay = chunks.index(earliest) if earliest in chunks else 0
+        by_dts = _times_by_dts(stream, decoded)
+        if by_dts:  # its stamped head frames, the first at the first picture's time
+            earliest = _avi_first_picture(decoded, chunks, time_base, fps)
+            stamped = head = [earliest, *(d for d in decoded[1:] if d is not None)]
     if len(stamped) < len(head) or any(b <= a for a, b in zip(head, head[1:], strict=False)):
-        return None, _count_packets(path), first, earliest
+        return _Timeline(None, _count_packets(path), first, earliest, delay=delay)
 
     start_pts: int = head[0]  # type: ignore[assignment]
-    time_base = Fraction(stream.time_base)
-    last_pts = _last_pts(path, container, stream, start_pts, time_base)
+    last_pts, after = _last_pts(path, container, stream, start_pts, time_base, by_dts)
     if last_pts is None:
         raise RestyleError(f"{path}: cannot find its last frame (corrupt or truncated)")
-    return start_pts, _pts_to_index(last_pts, start_pts, time_base, fps) + 1, first, earliest
+    count = _pts_to_index(last_pts, start_pts, time_base, fps) + 1 + after
+    return _Timeline(start_pts, count, first, earliest, by_dts, delay)
+
+
+def _times_by_dts(stream: av.VideoStream, decoded: list[int | None]) -> bool:
+    """Whether an AVI's frames are timed by their decode timestamps (`MediaInfo`): H.264,
+    whose head frames carry increasing ones (the last pictures, flushed out of the decoder's
+    reordering delay, carry none)."""
+    if stream.codec_context.name != "h264":
+        return False
+    stamped = [d for d in decoded if d is not None]
+    return (
+        bool(stamped)
+        and decoded[: len(stamped)] == stamped
+        and all(b > a for a, b in zip(stamped, stamped[1:], strict=False))
+    )
+
+
+def _avi_first_chunks(path: Path, count: int = _HEAD_FRAMES) -> list[int | None]:
+    """The decode timestamps of an AVI's first non-empty video chunks (its pictures')."""
+    container, stream = _open_movie(path)
+    try:
+        found: list[int | None] = []
+        for packet in container.demux(stream):
+            if packet.size:
+                found.append(packet.dts)
+                if len(found) >= count:
+                    break
+        return found
+    except av.FFmpegError:
+        return found
+    finally:
+        container.close()
 
 
 def _avi_first_picture(
-    head: list[int | None], decoded: list[int | None], time_base: Fraction, fps: Fraction
+    decoded: list[int | None], chunks: list[int | None], time_base: Fraction, fps: Fraction
 ) -> int:
-    """The first picture's time in AVI, as Blender's strips time it (`_lead_in`): by the
-    decode timestamps. Where the decoder kept the AVI's timestamps (pts = dts: MJPEG, mpeg4
-    and MPEG-2 without packed B-frames, FFV1) its first frame's, a gap after it being a
-    variable rate's (tree.avi: 0, 11, 17, ...; the retiming shows it). Where it made up pts
-    (H.264) or reordered them (Megamind.avi's packed B-frames), the latest of dts_i - i
-    frames over the head frames: a late start leaves empty chunks after the first picture
-    (x264 starting at 5 without B-frames: 0, 6, 7, ...; Blender shows picture 0 at strip
-    frames 0-5, then 1, 2, ...: lead 5; with 2 B-frames 5, 6, 7, ...), and the reordering
-    delay delays the first (x264 with 2 B-frames from 0: 2, 3, 4, ...)."""
+    """The first picture's time in an AVI timed by its decode timestamps (H.264), as
+    Blender's strips time it (`_lead_in`), each picture by its frame's decode timestamp
+    (the dts of the packet the decoder took when it gave the picture out: its reordering
+    delay later). That is the first picture's, except where the stream starts late: FFmpeg's
+    muxer writes the first picture in chunk 0 whatever its time and leaves empty chunks
+    between it and the second (x264 timed from 5 without B-frames: chunks 0, 6, 7, ...;
+    Blender shows picture 0 at strip frames 0-5, then 1, 2, ...: lead 5; with 2 B-frames
+    the pictures' dts 5, 6, 7, ...). So the first picture's time is the later of its dts
+    and the frame before the second chunk. A gap anywhere after that is a variable rate,
+    as Blender shows it (x264 stamped 0-4, 6-20: picture 4 at strip frames 4 and 5; with 2
+    B-frames 0, 0, 0, 1, 2, 3, 4, 4, 5, ...; 4640375 read leads 1 and 3 from the first 8
+    frames' latest dts_i - i, a frame late). A dropped frame right after the first picture reads
+    as a late start (the file is the same); only the command line, which shows the first
+    picture once, and the sound's offset tell them apart."""
     first = decoded[0]
     assert first is not None
-    if all(p == d for p, d in zip(head, decoded, strict=True)):
-        return first
     step = 1 / (time_base * fps)  # one frame, in the stream's time base
-    return max(d - round(i * step) for i, d in enumerate(decoded) if d is not None)
+    if len(chunks) > 1 and chunks[1] is not None:
+        return max(first, chunks[1] - round(step))
+    return first
 
 
 def _avi_strip_frames(pictures: int, lead_in: int, stream: av.VideoStream, fps: Fraction) -> int:
@@ -841,8 +902,10 @@ def _last_pts(
     stream: av.VideoStream,
     start_pts: int,
     time_base: Fraction,
-) -> int | None:
-    """The last decodable frame's pts: seek near the end and decode on, a second earlier
+    by_dts: bool = False,
+) -> tuple[int | None, int]:
+    """The last decodable frame's pts (its dts `by_dts`, and how many frames without one
+    came after it: `_latest_pts`): seek near the end and decode on, a second earlier
     (doubling) after each miss. A seek back to the first frame can land past the only
     keyframe and decode nothing (a short H.264 MPEG-TS: 5 to 40 pictures in one GOP, with or
     without sound), so the last resort decodes the file from its head."""
@@ -859,34 +922,40 @@ def _last_pts(
             container.seek(max(target, start_pts), backward=True, stream=stream)
         except av.FFmpegError:
             target = start_pts  # not seekable: decode on from the head to the end
-        last = _latest_pts(container, stream)
-        if last is not None:
+        last = _latest_pts(container, stream, by_dts)
+        if last[0] is not None:
             return last
         if target <= start_pts:
-            return _last_pts_from_head(path)
+            return _last_pts_from_head(path, by_dts)
         target -= step
         step *= 2
 
 
-def _last_pts_from_head(path: Path) -> int | None:
-    """The last decodable frame's pts, decoding the whole movie from its head."""
+def _last_pts_from_head(path: Path, by_dts: bool = False) -> tuple[int | None, int]:
+    """`_last_pts`, decoding the whole movie from its head."""
     container, stream = _open_movie(path)
     try:
-        return _latest_pts(container, stream)
+        return _latest_pts(container, stream, by_dts)
     finally:
         container.close()
 
 
-def _latest_pts(container, stream) -> int | None:
-    """The latest pts of the frames decoded from where ``container`` stands to its end."""
-    last = None
+def _latest_pts(container, stream, by_dts: bool = False) -> tuple[int | None, int]:
+    """The latest pts of the frames decoded from where ``container`` stands to its end,
+    and 0; `by_dts`, the last dts and how many frames without one came after it (the
+    pictures the decoder's reordering delay held back, counted on after it: H.264 in AVI
+    with B-frames)."""
+    last, after = None, 0
     try:
         for frame in container.decode(stream):
-            if frame.pts is not None and (last is None or frame.pts > last):
-                last = frame.pts
+            stamp = frame.dts if by_dts else frame.pts
+            if stamp is not None and (last is None or stamp > last):
+                last, after = stamp, 0
+            elif by_dts and stamp is None and last is not None:
+                after += 1
     except av.FFmpegError:
         pass  # a damaged tail: keep the last frame that did decode
-    return last
+    return last, after
 
 
 def _count_packets(path: Path) -> int:
@@ -1039,11 +1108,14 @@ def _frames_by_pts(
     rejected: list[int] = []  # frames lost to damage since the last one decoded
     try:
         for frame in _decode_skipping_rejected(container, stream, rejected):
-            if frame.pts is None or (previous_pts is not None and frame.pts <= previous_pts):
+            stamp = frame.pts
+            if info.timed_by_dts:  # the first picture's earlier dts counts as its time
+                stamp = None if frame.dts is None else max(frame.dts, info.start_pts)
+            if stamp is None or (previous_pts is not None and stamp <= previous_pts):
                 index = previous_index + 1  # broken timestamps: count on from the last one
             else:
-                index = _pts_to_index(frame.pts, info.start_pts, info.time_base, info.fps)
-                previous_pts = frame.pts
+                index = _pts_to_index(stamp, info.start_pts, info.time_base, info.fps)
+                previous_pts = stamp
             if index < wanted:  # before the range, or a second frame in one slot
                 if start <= index and on_retimed is not None:
                     on_retimed(index, True)

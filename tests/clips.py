@@ -280,6 +280,17 @@ def make_late_index_clip(
     out of a longer one). In AVI, FFmpeg's muxer starts the stream at 0 anyway and leaves
     empty chunks for the gap (without B-frames after the first picture: decode timestamps
     0, first_pts + 1, first_pts + 2, ...)."""
+    return make_stamped_index_clip(path, range(first_pts, first_pts + n_frames), size, bframes)
+
+
+def make_stamped_index_clip(
+    path: str | Path,
+    stamps: Iterable[int],
+    size: tuple[int, int] = (160, 96),
+    bframes: int = 0,
+) -> Path:
+    """x264 index frames timed `stamps` frames (frame k carries index k): a gap in them is
+    a dropped frame. In AVI, FFmpeg's muxer writes an empty chunk for each frame missing."""
     path = Path(path)
     encoder, rgb_format, _ = _CODECS["h264"]
     container = av.open(str(path), "w")
@@ -292,9 +303,9 @@ def make_late_index_clip(
             "preset": "veryfast",
             "x264-params": f"scenecut=0:cpu-independent=1:bframes={bframes}",
         }
-        for i in range(n_frames):
+        for i, stamp in enumerate(stamps):
             frame = av.VideoFrame.from_ndarray(index_frame(i, size), format="rgb24")
-            frame.pts = first_pts + i
+            frame.pts = stamp
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):

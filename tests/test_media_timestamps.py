@@ -18,7 +18,7 @@ import pytest
 
 from restyle.core.media import decode_range, probe
 
-from clips import make_index_clip, make_late_index_clip, read_index
+from clips import make_index_clip, make_late_index_clip, make_stamped_index_clip, read_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -127,6 +127,77 @@ def test_a_late_h264_start_in_avi_leads_in_as_blender_shows_it(tmp_path, bframes
     assert _indices(path, 0, 19) == list(range(20))
     # picture i >= 1 shows at (i + 5) / fps, so the first one, on the pictures' clock, at 5/fps
     assert info.first_picture_time == probe(path).first_picture_time == Fraction(5, 24)
+
+
+# x264 stamps with a dropped frame (an empty chunk in AVI), B-frames, its lead-in, and the
+# picture bpy 5.0.1 rendered at each frame of its strip (strip alone, every frame)
+DROPPED = {
+    "gap in the head": ([*range(5), *range(6, 21)], 0, 0, [*range(5), 4, *range(5, 20)]),
+    "gap in the head, 2 B-frames": (
+        [*range(5), *range(6, 21)],
+        2,
+        2,
+        [0, 0, *range(5), 4, *range(5, 18)],
+    ),
+    "gap past the head, 2 B-frames": (
+        [*range(12), *range(13, 21)],
+        2,
+        2,
+        [0, 0, *range(12), 11, *range(12, 18)],
+    ),
+    "late start, then a gap": (
+        [*range(5, 10), *range(11, 26)],
+        0,
+        5,
+        [0] * 6 + [1, 2, 3, 4, 4, *range(5, 20)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("stamps", "bframes", "lead", "shown"), DROPPED.values(), ids=DROPPED)
+def test_a_dropped_h264_frame_in_avi_is_a_variable_rate_not_a_lead_in(
+    tmp_path, stamps, bframes, lead, shown
+):
+    """Blender times H.264's pictures in AVI by their decode timestamps, so a dropped frame
+    (an empty chunk) holds the picture before it there, and only the first picture's time
+    leads in. 4640375 read the latest dts_i - i over the first 8 frames as the first
+    picture's time: a gap among them made a lead-in a frame too long (1 and 3 for the first
+    two, 6 for the last), the whole strip a frame late; and it read x264 with B-frames in
+    decode order (its pts PyAV makes up are out of order), a gap past the head ignored and
+    every later frame a frame early. The command line starts at the first picture and holds
+    it once, then as Blender, and on to the pictures Blender never shows."""
+    path = make_stamped_index_clip(tmp_path / "dropped.avi", stamps, SIZE, bframes)
+    info = probe(path, hold_lead_in=True)
+    assert (info.lead_in, info.frame_count, info.truncated) == (lead, len(shown), False)
+    assert _indices(path, 0, len(shown) - 1, info=info) == shown
+    for start, end in ((0, 3), (4, 8), (9, 13), (11, 15), (17, len(shown) - 1)):
+        assert _indices(path, start, end, info=info) == shown[start : end + 1], (start, end)
+    alone = shown[lead:] + list(range(shown[-1] + 1, 20))
+    cli = probe(path)
+    assert (cli.lead_in, cli.frame_count, cli.truncated) == (0, len(alone), False)
+    assert _indices(path, 0, len(alone) - 1, info=cli) == alone
+    assert _indices(path, 4, 9, info=cli) == alone[4:10]
+    assert info.first_picture_time == cli.first_picture_time == Fraction(lead, 24)
+
+
+@pytest.mark.parametrize("bframes", [0, 2])
+def test_an_h264_avi_cut_short_is_called_cut_short(tmp_path, bframes):
+    """Read from its first picture (the command line's default), an x264 AVI that lost its
+    last two chunks (and its index) decodes 28 of the 30 pictures its header declares. With
+    2 B-frames 4640375 took the first picture's decode timestamp (2: the decoder's
+    reordering delay, not empty chunks) off the 30, so it called the movie whole (28 = 28):
+    a loss of up to 3 pictures went unreported."""
+    path = make_stamped_index_clip(tmp_path / "whole.avi", range(30), SIZE, bframes)
+    whole = probe(path)
+    assert (whole.frame_count, whole.declared_frames, whole.truncated) == (30, 30, False)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        starts = [packet.pos for packet in container.demux(stream) if packet.size]
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(path.read_bytes()[: starts[28]])
+    info = probe(cut)
+    assert (info.frame_count, info.declared_frames, info.truncated) == (28, 30, True)
+    assert probe(cut, hold_lead_in=True).truncated
 
 
 def test_the_lead_in_is_reported_by_index(late_start):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from vse import SIZE, add_movie, all_strips, render
 
-from clips import make_index_clip, make_late_index_clip, read_index
+from clips import make_index_clip, make_late_index_clip, make_stamped_index_clip, read_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -132,6 +132,32 @@ def test_a_late_h264_start_in_avi_is_held_as_blender_shows_it(
     # Its last frames too: the file's count is Blender's (the lead-in's frames included),
     # not refused as 'shows 25 frames but its file now has 20'.
     end = range(length - 4, length + 1)
+    last = _apply_at_strength_0(scene, movie, end[0], end[-1])
+    source, out = render(scene, end, only=movie), render(scene, end, only=last)
+    assert [read_index(out[f]) for f in end] == [read_index(source[f]) for f in end]
+
+
+@pytest.mark.parametrize(
+    ("bframes", "shown"), [(0, [0, 1, 2, 3, 4, 4, 5, 6, 7, 8]), (2, [0, 0, 0, 1, 2, 3, 4, 4, 5, 6])]
+)
+def test_a_dropped_h264_frame_in_avi_is_styled_as_blender_shows_it(
+    scene, sequencer_area, tmp_path, bframes, shown
+):
+    """x264 stamped 0-4, 6-20 (a dropped frame: an empty chunk in AVI). Blender holds
+    picture 4 over the gap, and leads in only by the first picture's decode timestamp (0;
+    2 with 2 B-frames). Restyle read a gap among the first 8 frames as a longer lead-in (1;
+    3), so Apply's strip ran a frame late up to the gap (without B-frames: all of it)."""
+    stamps = [*range(5), *range(6, 21)]
+    path = make_stamped_index_clip(tmp_path / "dropped.avi", stamps, SIZE, bframes=bframes)
+    movie = add_movie(scene, sequencer_area, path, frame_start=1)
+    assert movie.frame_final_duration == 21  # Blender's own: the AVI's chunks
+    frames = range(1, 11)
+    styled = _apply_at_strength_0(scene, movie, 1, 10)
+    source = render(scene, frames, only=movie)
+    assert [read_index(source[f]) for f in frames] == shown  # Blender's own
+    out = render(scene, frames, only=styled)
+    assert [read_index(out[f]) for f in frames] == shown
+    end = range(15, 22)  # begun past the gap: a seek, to the strip's end
     last = _apply_at_strength_0(scene, movie, end[0], end[-1])
     source, out = render(scene, end, only=movie), render(scene, end, only=last)
     assert [read_index(out[f]) for f in end] == [read_index(source[f]) for f in end]
