@@ -71,3 +71,57 @@ def test_a_cancel_during_the_mux_leaves_no_movie_and_keeps_the_frames(finished):
     assert sorted(p.name for p in folder.iterdir()) == frames
     out, _ = mux(source, folder)  # a rerun muxes them
     assert probe(out).frame_count == END - START + 1
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real local Ray cluster, a head and a worker on 127.0.0.1 (as tests/test_ray.py's)."""
+    import os
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_a_ray_movie_run_says_its_mux_and_a_cancel_there_is_a_cancel(cluster, library, tmp_path):
+    """Through ``run_on_ray``: the frames' stage, then the mux's to the last frame; a cancel
+    in the mux ends the run as cancelled (not failed) with no movie, and the rerun reuses
+    every frame and muxes them."""
+    from restyle.core.ray_runner import run_on_ray
+
+    source = make_index_clip(tmp_path / "source.mkv", 12, (96, 64), codec="ffv1")
+    out = tmp_path / "out.mkv"
+
+    def job():
+        return StyleJob(
+            source, out, "comic-ink", library=library, backend="onnx", temporal=0.0, format="ffv1"
+        )
+
+    token, said = CancelToken(), []
+
+    def progress(p):
+        said.append((p.stage, p.done, p.total))
+        if p.stage == ENCODE and p.done >= 3:
+            token.cancel()
+
+    result = run_on_ray(job(), cluster.address, max_frames=6, progress=progress, cancel=token)
+    assert result.cancelled and result.written == 12 and not out.exists()
+    stages = [s for s, _, _ in said]
+    assert "stylize" in stages and stages.index("stylize") < stages.index(ENCODE)
+    assert [(d, t) for s, d, t in said if s == ENCODE] == [(0, 12), (1, 12), (2, 12), (3, 12)]
+    assert len(list((tmp_path / ".out.mkv.frames").glob("*.png"))) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.mkv.frames", "source.mkv"]
+
+    said.clear()
+    result = run_on_ray(job(), cluster.address, max_frames=6, progress=progress)
+    assert not result.cancelled and result.reused == 12 and probe(out).frame_count == 12
+    assert [d for s, d, _ in said if s == ENCODE] == list(range(13))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv", "source.mkv"]
