@@ -257,7 +257,7 @@ class RaySubmission:
             status, logs = self._wait(base, submission, progress, cancel)
         except Cancelled:  # as a local run: a cancelled result, its finished frames kept
             return self._cancelled(before, time.perf_counter() - t0)
-        return self._result(status, logs, time.perf_counter() - t0)
+        return self._result(status, logs, time.perf_counter() - t0, before)
 
     def _wait(self, base, submission, progress, cancel) -> tuple[str, str]:
         url = f"{base}/api/jobs/{submission}"
@@ -307,11 +307,17 @@ class RaySubmission:
         result.fps = result.written / seconds if seconds else 0.0
         return result
 
-    def _result(self, status: str, logs: str, seconds: float):
+    def _result(self, status: str, logs: str, seconds: float, before: set[Path] | None = None):
         from .job import JobResult
 
         record = final_record(logs)
         cancelled = bool(record and record.get("cancelled"))  # stopped from outside: 143
+        # Ray says STOPPED only once its stop was asked for (Restyle's Esc, ray job stop, the
+        # dashboard; a crash or another's SIGTERM is FAILED): stopped in its start-up, before
+        # it handled SIGTERM, the command died with no record. The short {"cancelled": true}
+        # of a run stopped before it knew its job names no output: both as Esc's cancel.
+        if (status == "STOPPED" and record is None) or (cancelled and "output" not in record):
+            return self._cancelled(before or set(), seconds)
         if (status != "SUCCEEDED" and not cancelled) or record is None:
             why = error_from_logs(logs)  # each front end words its settings itself
             if why is None:  # an older node: its command line's words, as it said them
