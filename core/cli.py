@@ -463,25 +463,30 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return _report_run(args, result, fmt, job.done_word, record, extra)
 
 
-# The strip grade's options: a Blender strip's Color settings, in the ranges Blender's RNA
-# holds them to (4.2.23, 5.0.1); Blender clamps a value outside, the command line refuses it.
+# The strip grade's options, a Blender strip's Color settings, and their help.
 GRADE_OPTIONS = {
-    "saturation": (0.0, 20.0, "Saturation, 0 (grey) .. 20 (default 1)"),
-    "multiply": (0.0, 20.0, "Multiply, 0 .. 20 (default 1)"),
-    "opacity": (
-        0.0,
-        1.0,
-        "Opacity of a strip blended by Replace, which Blender folds into the multiply, "
-        "0 .. 1 (default 1)",
-    ),
+    "saturation": "Saturation, 0 (grey) .. 20 (default 1)",
+    "multiply": "Multiply, 0 .. 20 (default 1)",
+    "opacity": "Opacity of a strip blended by Replace, which Blender folds into the multiply, "
+    "0 .. 1 (default 1)",
 }
+
+
+def grade_ranges() -> dict[str, tuple[float, float]]:
+    """Each grade option's range, the one Blender's RNA holds the strip's setting to (Blender
+    clamps; the command line refuses): Saturation and Multiply up to the job's maximum
+    (``job.STRIP_COLOR_MAX``), Opacity a factor."""
+    from .job import STRIP_COLOR_MAX
+
+    top = {"saturation": STRIP_COLOR_MAX, "multiply": STRIP_COLOR_MAX, "opacity": 1.0}
+    return {name: (0.0, top[name]) for name in GRADE_OPTIONS}
 
 
 def _strip_grade(args: argparse.Namespace) -> StripColor:
     """The ``StripColor`` the grade options ask for, each checked against Blender's range."""
     from .strip_frames import StripColor
 
-    for name, (low, high, _) in GRADE_OPTIONS.items():
+    for name, (low, high) in grade_ranges().items():
         value = getattr(args, name)
         if not low <= value <= high:  # nan too
             raise RestyleError(f"--{name} {value:.15g} is out of range {low:g}..{high:g}")
@@ -500,7 +505,7 @@ def _add_grade_options(p: argparse.ArgumentParser) -> None:
         "a Blender strip's Color settings, applied to every frame read before it is styled,\n"
         "as Blender's sequencer applies them (Apply Style's Run on: Ray passes them)",
     )
-    for name, (_, _, words) in GRADE_OPTIONS.items():
+    for name, words in GRADE_OPTIONS.items():
         grade.add_argument(f"--{name}", type=float, default=1.0, metavar="F", help=words)
     grade.add_argument(
         "--convert-to-float",

@@ -127,13 +127,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         style_slug = Path(info.id).stem if info.kind == "picture" else info.id
         landing = self.place_output(job, plan, span, style_slug, movie_name)
         runner = job
-        if values["run_on"] == "RAY":
-            if not span.source.color.identity:  # a Ray submission is a command line
-                raise RestyleError(
-                    f"a Ray run cannot apply the Saturation and Multiply of "
-                    f"'{span.source.name}' yet: set them to 1 (or Opacity to 1 with Replace) "
-                    "or run it on this computer"
-                )
+        if values["run_on"] == "RAY":  # the strip's grade goes on the command line too
             from ..core.ray_submit import RaySubmission
 
             runner = RaySubmission(job, values["ray_address"])

@@ -208,17 +208,3 @@ def test_the_unsaved_note_is_not_a_warning_and_goes_on_save(
     assert "temporary folder" not in runner.RUN.summary, runner.RUN.summary
     assert Path(runner.RUN.folder).parent == blend.parent / "restyle", runner.RUN.folder
     assert Path(runner.RUN.folder).is_dir()
-
-
-def test_a_ray_run_of_a_graded_strip_is_refused(scene, clip, sequencer_area):
-    """A Ray run is a command line, which cannot grade the frames: refused with the reason,
-    never run ungraded in silence."""
-    import bpy
-
-    source = add_movie(scene, sequencer_area, clip, frame_start=1)
-    source.color_saturation = 0.0
-    with pytest.raises(RuntimeError) as raised:  # the operator's ERROR report, in a script
-        bpy.ops.restyle.apply_style(
-            strip=source.name, style=STYLE, frame_start=2, frame_end=3, run_on="RAY"
-        )
-    assert "a Ray run cannot apply the Saturation and Multiply" in str(raised.value)
