@@ -356,7 +356,8 @@ def _report_run(
     known = engine and result.backend and result.device  # a cancelled Ray run may not know
     on = f", {result.backend} on {result.device}" if known else ""
     text = (
-        f"{result.output}: {_count(result.written, 'frame')} {verb}"
+        f"{result.output}: {_count(result.written - result.repeated, 'frame')} {verb}"
+        + (f", {result.repeated} repeated" if result.repeated else "")  # a held picture's
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
     )
@@ -373,6 +374,7 @@ def _report_run(
         "output": str(result.output),
         "frames": result.written + result.reused,
         "written": result.written,
+        "repeated": result.repeated,  # of "written": an earlier frame's result written again
         "reused": result.reused,
         "seconds": round(result.seconds, 3),
         "fps": round(result.fps, 3),

@@ -193,6 +193,9 @@ class JobResult:
     frame_files: list[Path] = field(default_factory=list)
     written: int = 0  # frames this run styled and kept (on cancel too)
     reused: int = 0
+    # Of ``written``: frames that show the same source picture as the frame before them (a
+    # variable-rate movie's held picture), written as that frame's styled result, not styled.
+    repeated: int = 0
     seconds: float = 0.0
     fps: float = 0.0
     cancelled: bool = False
@@ -673,6 +676,10 @@ class _Run:
         self.manifest: _Manifest | None = None
         self.held: list[int] = []  # source frames not in the stream (damaged movie)
         self.retimed: list[tuple[int, bool]] = []  # (frame, dropped): a variable rate
+        # Frames to style -> the later frames that repeat its picture, written as its result.
+        self.copies: dict[int, list[int]] = {}
+        self.repeated = 0  # frames written as a copy so far
+        self._sent = 0  # frames handed to the writer this run
 
     def execute(self) -> JobResult:
         try:
@@ -707,6 +714,7 @@ class _Run:
         finally:
             result.seconds = time.perf_counter() - t0
         result.written = self.writer.committed
+        result.repeated = min(self.repeated, result.written)
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
         result.warnings = _damage_warnings(self.plan, result.held, result.written)
@@ -818,20 +826,34 @@ class _Run:
         def count_progress(p: Progress) -> None:
             if self.progress:
                 stage = self.job.stage  # the frames of a matte are matted, not styled
-                self.progress(Progress(p.done + reused, total, p.fps, p.eta_s, stage, p.message))
+                done = p.done + self.repeated + reused  # repeats are written, not styled
+                self.progress(Progress(done, total, p.fps, p.eta_s, stage, p.message))
 
         batch = self.job.batch_size or preferred_batch(self.stylizer.engine)
-        run_pipeline(
-            self._frames(temporal is not None, getattr(temporal, "lookahead", False)),
-            self.stylizer,
-            self.writer.write,
-            count,
-            batch_size=batch,
-            temporal=temporal,
-            on_frame=self._on_frame(meter),
-            progress=count_progress,
-            cancel=self.cancel,
-        )
+        try:
+            run_pipeline(
+                self._frames(temporal is not None, getattr(temporal, "lookahead", False)),
+                self.stylizer,
+                self._write,
+                count,
+                batch_size=batch,
+                temporal=temporal,
+                on_frame=self._on_frame(meter),
+                progress=count_progress,
+                cancel=self.cancel,
+            )
+        except Cancelled:  # it counts styled frames only: one cancelled once all were written
+            if self._sent < count:
+                raise
+
+    def _write(self, index: int, styled: np.ndarray) -> None:
+        """Write a styled frame, then the frames that repeat its source picture, in order."""
+        self.writer.write(index, styled)
+        self._sent += 1
+        for later in self.copies.pop(index, ()):
+            self.writer.write(later, styled)
+            self.repeated += 1
+            self._sent += 1
 
     def _frames(self, coherent: bool, lookahead: bool = False) -> Iterator:
         """The frames still to style, in order. Before the first frame after finished ones
@@ -842,17 +864,32 @@ class _Run:
 
         plan = self.plan
         previous: tuple[int, np.ndarray] | None = None
+        repeats: set[int] = set()  # frames that show the picture of the frame before them
+        origin: int | None = None  # the frame to style whose picture a repeat shows
+
+        def retimed(index: int, dropped: bool) -> None:
+            self.retimed.append((index, dropped))
+            if not dropped:
+                repeats.add(index)
+
         frames = decode_range(
             self.job.source,
             plan.start,
             plan.end,
             info=plan.info,
             on_held=self.held.append,
-            on_retimed=lambda index, dropped: self.retimed.append((index, dropped)),
+            on_retimed=retimed,
         )
         after_todo = False
         indices = range(plan.start, plan.end + 1)
+        pending = None  # the frame to style, handed on once its repeats are known
         for index, (frame, cut) in zip(indices, self._shots(frames, coherent), strict=True):
+            if index in repeats and not cut and origin is not None and not self.done(index):
+                self.copies.setdefault(origin, []).append(index)  # its styled result again
+                continue
+            if pending is not None:  # its repeats are all known (the writer reads them)
+                yield pending
+                pending = None
             frame = self._graded(frame)  # after the cuts: a Ray plan finds them ungraded too
             if cut:  # nothing carried across a cut, looking back or ahead
                 yield None
@@ -862,13 +899,16 @@ class _Run:
                     yield self._warm(index, frame)
                 else:
                     previous = (index, frame)
-                after_todo = False
+                after_todo, origin = False, None
                 continue
+            origin = index
             after_todo = True
             if previous is not None:
                 yield self._warm(*previous) if coherent else None
                 previous = None
-            yield index, frame
+            pending = index, frame
+        if pending is not None:
+            yield pending
         if lookahead and after_todo and self.job.lookahead_tail:
             yield from self._tail()
 
@@ -1027,13 +1067,28 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     if _rate(measured) != _rate(fps):
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
         taken += f"{_rate(measured)} fps)"
-    return [
+    words = (
         f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at "
-        f"{taken}; {dropped} source frame(s) dropped and "
-        f"{len(repeated)} repeated{around}; a movie's sound keeps the source's timing, so "
-        f"sync is approximate: a picture shows up to half a frame "
-        f"({500 / float(plan.info.fps):.0f} ms) early, or late by up to its own gap where repeated"
-    ]
+        f"{taken}; {dropped} source frame(s) dropped and {len(repeated)} repeated{around}"
+    )
+    if _has_sound(plan.info.path):  # a silent movie has no sync to lose
+        words += (
+            "; a movie's sound keeps the source's timing, so sync is approximate: a picture "
+            f"shows up to half a frame ({500 / float(plan.info.fps):.0f} ms) early, or late by "
+            "up to its own gap where repeated"
+        )
+    return [words]
+
+
+def _has_sound(path) -> bool:
+    """Whether the movie at ``path`` has an audio stream (unreadable: said to have one)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.audio)
+    except (OSError, av.FFmpegError):
+        return True
 
 
 def _rate(fps: float) -> str:

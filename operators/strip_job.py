@@ -171,7 +171,12 @@ class StripJob(ModalJob):
         except RestyleError as exc:
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
-        counts = f"{result.written} {request.job.done_word}, {result.reused} reused"
+        styled, repeated = result.written - result.repeated, result.repeated
+        counts = f"{styled} {request.job.done_word}, {result.reused} reused"
+        if repeated:  # frames that show an earlier frame's picture: its result, not styled
+            counts = (
+                f"{styled} {request.job.done_word}, {repeated} repeated, {result.reused} reused"
+            )
         frames = frame_span(request.first, request.last)
         pictures = len(set(request.shown))
         if pictures != request.last - request.first + 1:  # counts in the source's pictures

@@ -1,0 +1,151 @@
+"""A variable-rate movie holds a picture over several frames (tree.avi: a new picture every
+~6 frames at its stated 15 fps): a frame that shows the picture of the frame before it gets
+that frame's styled result, written again, instead of a second trip through the network
+(Blender's Apply said "40 styled" for 7 pictures, 32 s). Its summary counts them as
+repeated; the no-sound clips here get no word about sound sync, a clip with sound does."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from restyle.core.job import StyleJob
+from restyle.core.stylizer import Stylizer
+
+from clips import index_frame, make_variable_rate_clip
+
+SIZE = (64, 48)
+# 5 pictures, each held 3 slots at 24 fps (stamps in 1/24 s): 13 frames, 8 of them repeats
+STAMPS = (0, 3, 6, 9, 12)
+HELD = [k for k in range(5) for _ in range(3)][:13]  # the picture each frame shows
+
+
+@pytest.fixture
+def styled_frames(monkeypatch):
+    """How many frames went through the network."""
+    count = [0]
+    infer = Stylizer.infer
+
+    def counting(self, batch):
+        count[0] += len(batch)
+        return infer(self, batch)
+
+    monkeypatch.setattr(Stylizer, "infer", counting)
+    return count
+
+
+def _pixels(result) -> list[np.ndarray]:
+    return [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in sorted(result.frame_files)]
+
+
+def _held_clip(path):
+    """The same frames at a constant rate: each picture really stored 3 times (lossless)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=Fraction(24))
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "bgr0"
+        for k in HELD:
+            frame = av.VideoFrame.from_ndarray(index_frame(k, SIZE), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_a_held_picture_is_styled_once_and_written_as_before(library, tmp_path, styled_frames):
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    result = StyleJob(source, tmp_path / "out", "comic-ink", temporal=0.0, library=library).run()
+    assert styled_frames[0] == 5  # once per picture (13 before)
+    assert (result.written, result.repeated, result.reused) == (13, 8, 0)
+    frames = _pixels(result)
+    assert len(frames) == 13
+    # The frames styled one by one (each picture stored 3 times) come out the same
+    styled_frames[0] = 0
+    held = _held_clip(tmp_path / "held.mkv")
+    every = StyleJob(held, tmp_path / "every", "comic-ink", temporal=0.0, library=library).run()
+    assert styled_frames[0] == 13 and every.repeated == 0
+    for k, (mine, theirs) in enumerate(zip(frames, _pixels(every), strict=True)):
+        assert np.array_equal(mine, theirs), k
+    assert not any("sound" in warning for warning in result.warnings), result.warnings
+
+
+def test_under_coherence_a_repeat_is_its_pictures_frame(library, tmp_path, styled_frames):
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    result = StyleJob(source, tmp_path / "out", "comic-ink", library=library).run()
+    assert styled_frames[0] == 5
+    assert (result.written, result.repeated) == (13, 8)
+    frames = _pixels(result)
+    for i, k in enumerate(HELD):
+        first = HELD.index(k)
+        assert np.array_equal(frames[i], frames[first]), (i, first)
+    assert not np.array_equal(frames[0], frames[3])  # distinct pictures stay distinct
+
+
+def test_a_resumed_run_styles_only_the_pictures_left(library, tmp_path, styled_frames):
+    """Frames 0-5 finished (their files kept): the rerun styles pictures 2-4 only."""
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    out = tmp_path / "out"
+    whole = StyleJob(source, out, "comic-ink", temporal=0.0, library=library).run()
+    before = _pixels(whole)
+    for path in sorted(whole.frame_files)[6:]:
+        path.unlink()
+    styled_frames[0] = 0
+    rerun = StyleJob(source, out, "comic-ink", temporal=0.0, library=library).run()
+    assert styled_frames[0] == 3
+    assert (rerun.written, rerun.repeated, rerun.reused) == (7, 4, 6)
+    for k, (mine, theirs) in enumerate(zip(_pixels(rerun), before, strict=True)):
+        assert np.array_equal(mine, theirs), k
+
+
+def _with_sound(path):
+    """The variable-rate clip with a second of sound."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("ffv1", rate=Fraction(24))
+        video.width, video.height = SIZE
+        video.pix_fmt = "bgr0"
+        video.codec_context.time_base = Fraction(1, 24)
+        audio = container.add_stream("pcm_s16le", rate=48000)
+        audio.layout = "mono"
+        for k, stamp in enumerate(STAMPS):
+            frame = av.VideoFrame.from_ndarray(index_frame(k, SIZE), format="rgb24")
+            frame.pts = stamp
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+        samples = np.zeros((1, 48000), np.int16)
+        sound = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        sound.sample_rate, sound.pts = 48000, 0
+        for packet in audio.encode(sound):
+            container.mux(packet)
+        for packet in audio.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_the_sync_note_only_for_a_source_with_sound(library, tmp_path):
+    silent = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    noisy = _with_sound(tmp_path / "sound.mkv")
+    notes = []
+    for source in (silent, noisy):
+        job = StyleJob(source, tmp_path / source.stem, "comic-ink", temporal=0.0, library=library)
+        (warning,) = job.run().warnings
+        assert "8 repeated" in warning
+        notes.append("sound keeps the source's timing, so sync is approximate" in warning)
+    assert notes == [False, True]
+
+
+def test_the_command_line_counts_the_repeats(library, tmp_path, capsys, styled_frames):
+    from restyle.core.cli import main
+
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    args = ["stylize", str(source), "-o", str(tmp_path / "out"), "-s", "comic-ink"]
+    assert main([*args, "--temporal", "0", "--library", str(library.root)]) == 0
+    said = capsys.readouterr()
+    assert ": 5 frames styled, 8 repeated in " in said.out + said.err, said
+    assert styled_frames[0] == 5
