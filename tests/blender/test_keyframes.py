@@ -162,40 +162,77 @@ def check_carried_keyframe(scene, source, painted: Path) -> None:
 
 
 @needs_torch
-def test_train_from_image_strips_above(scene, saved, media, sequencer_area, cpu_clock):
+def test_train_from_image_strips_above(scene, saved, media, sequencer_area, monkeypatch):
+    """The painted image strips above the source (not a muted one) are the keyframes the
+    trainer is given, and the style trained from them applies. How well a trained style
+    learns the inversion is test_train_from_a_folder_then_apply's check_learned_inversion:
+    the same trainer, so a 1-second budget does here."""
     import bpy
 
+    trainer = ext("core.train.trainer")
+    train = trainer.train_style
+    given = []
+
+    def spy(pairs, **options):
+        given.extend(pairs)
+        return train(pairs, **options)
+
+    monkeypatch.setattr(trainer, "train_style", spy)
     source = add_movie(scene, sequencer_area, media["pan"], frame_start=1)
     paint = saved / "paint"
     paint.mkdir()
+    painted = {}
     for frame, channel in ((3, 2), (20, 3)):
-        path = write_rgb(
-            paint / f"painted-{frame}.png", invert(source_frame(media["pan"], frame - 1))
-        )
+        painted[frame] = invert(source_frame(media["pan"], frame - 1))
+        path = write_rgb(paint / f"painted-{frame}.png", painted[frame])
         add_images(scene, [path], frame, channel=channel, name=f"paint{frame}")
     # A muted strip above is not what the viewer shows: it must be ignored.
     junk = write_rgb(paint / "junk.png", np.zeros((SIZE[1], SIZE[0], 3), np.uint8))
     add_images(scene, [junk], 3, channel=4, name="muted").mute = True
     scene.sequence_editor.active_strip = source
     scene.restyle.train_name = "Negative Strips"
-    scene.restyle.time_budget = BUDGET
+    scene.restyle.time_budget = 1.0
     with sequencer_override(scene, sequencer_area):
         assert bpy.ops.restyle.train_style("INVOKE_DEFAULT", keyframes="3,20", styled="STRIPS") == {
             "FINISHED"
         }
 
     assert scene.restyle.style == "Negative Strips"
-    check_learned_inversion(scene, source, media["pan"], "Negative Strips")
+    assert len(given) == 2  # scene frames 3 and 20 show source frames 2 and 19
+    for (read, target), frame in zip(given, (3, 20), strict=True):
+        assert np.array_equal(read, source_frame(media["pan"], frame - 1))
+        assert np.array_equal(target, painted[frame])  # the painting, not the muted junk
+    meta = (
+        ext("core.styles")
+        .StyleLibrary(ext("props").library_root(bpy.context))
+        .resolve("Negative Strips")
+        .meta
+    )
+    assert meta["keyframes"] == [2, 19]
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style="Negative Strips", frame_start=9, frame_end=15, temporal=0.0
+    ) == {"FINISHED"}
+    styled = scene.sequence_editor.active_strip
+    folder = Path(bpy.path.abspath(styled.directory))
+    assert len(styled.elements) == 7
+    for element in styled.elements:
+        assert cv2.imread(str(folder / element.filename)).shape == (SIZE[1], SIZE[0], 3)
 
 
 @needs_torch
-def test_cancel_keeps_the_best_weights(restyle, media, tmp_path):
+def test_cancel_keeps_the_best_weights(restyle, media, tmp_path, monkeypatch):
     """The UI's path: training on a worker thread, cancelled part way (past its first
     checkpoint: the progress shows a validation L1), still saves a style."""
     import json
     import time
 
     runner, train = ext("operators.runner"), ext("operators.train_style")
+    # The first checkpoint after 10 iterations, not the default 100: the same path (a
+    # validation L1 shown, then Esc), ~90 fewer iterations to wait for.
+    trainer = ext("core.train.trainer")
+    monkeypatch.setattr(
+        trainer, "TrainConfig", functools.partial(trainer.TrainConfig, val_every=10)
+    )
     paint = write_rgb(tmp_path / "0004.png", invert(source_frame(media["pan"], 4)))
     job = train.TrainJob(
         media["pan"],
