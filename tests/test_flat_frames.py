@@ -19,6 +19,8 @@ from restyle.core.media import decode_range
 from restyle.core.styles import BUILTIN_STYLES, StyleLibrary
 from restyle.core.stylizer import StyleSettings, Stylizer
 
+from clips import encode_clip  # tests/, on the path from conftest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from real_footage import FootageUnavailable, real_clip, real_picture  # noqa: E402
@@ -137,6 +139,24 @@ def test_a_fade_to_black_fades(builtin, library, style):
     assert not rises, f"{style}: the output brightens along the fade: {[round(m) for m in means]}"
     assert abs(means[-1] - steps[-1].mean()) <= 3, f"{style}: last frame {means[-1]:.1f}"
     assert means[-4] - means[-1] >= 10, f"{style}: no fade at the end {[round(m) for m in means]}"
+
+
+def test_a_fade_to_black_fades_through_a_coherent_job(library, tmp_path):
+    """Coherence (default 0.5, with lookahead) blends the finished frames: a fade still
+    darkens monotonically and the black it ends on stays black."""
+    from restyle.core.job import StyleJob
+
+    frame = cv2.resize(footage("vtest", 100), SIZE, interpolation=cv2.INTER_AREA)
+    steps = [*fade(frame), *[np.zeros_like(frame)] * 3]
+    clip = encode_clip(tmp_path / "fade.mkv", steps, codec="ffv1")
+    result = StyleJob(clip, tmp_path / "out", "comic-ink", library=library).run()
+    assert result.written == len(steps)
+    means = [cv2.imread(str(p)).mean() for p in sorted((tmp_path / "out").rglob("*.png"))]
+    assert len(means) == len(steps)
+    rises = [round(b - a, 2) for a, b in zip(means[:-1], means[1:], strict=True) if b > a + 0.5]
+    assert not rises, [round(m) for m in means]
+    assert max(means[-3:]) <= 3 and abs(means[-4] - steps[-4].mean()) <= 3, means[-4:]
+    assert means[0] > 100, means[0]  # the full picture is still styled
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
