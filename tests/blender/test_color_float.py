@@ -2,8 +2,9 @@
 Apply Style reads it) against Blender's own render of the strip, level by level: Saturation
 with and without Convert to Float, and a Replace blend's opacity folded into Multiply.
 
-Blender saturates an 8-bit picture as a byte image (``IMB_saturation``: HSV in float32,
-rounded to bytes) before Convert to Float turns it into floats, then multiplies. Rounding
+Blender 4.2 to 5.0 saturates an 8-bit picture as a byte image (``IMB_saturation``: HSV in
+float32, rounded to bytes) before Convert to Float turns it into floats, then multiplies
+(5.2.3 and 5.3.0 make it float first: see the xfail below). Rounding
 the exact ``v + s * (c - v)`` put pixels at halves a level off, 4 levels after Multiply 4
 (Saturation 0.5: 877 of 15,360 pixels); the >40 dB checks elsewhere let that through.
 Convert to Float's float-to-byte round trip still leaves 1 level here and there. The
@@ -39,7 +40,18 @@ def off(a: np.ndarray, b: np.ndarray) -> int:
 @pytest.mark.parametrize(
     ("saturation", "multiply"), [(0.5, 4.0), (0.3, 2.7), (0.5, 1.3), (1.6, 1.0), (0.0, 1.0)]
 )
-def test_color_settings_match_blenders_render(scene, picture, saturation, multiply, as_float):
+def test_color_settings_match_blenders_render(
+    scene, picture, saturation, multiply, as_float, request
+):
+    import bpy
+
+    if as_float and saturation != 1.0 and bpy.app.version >= (5, 1):
+        # Blender 5.2.3 and 5.3.0 (5.1 not measured) make the picture float before they
+        # saturate it (render.cc ensure_ibuf_is_sequencer_space): the exact saturation
+        # then matches (0-1 levels), StripColor's byte saturation is up to 2 levels off at
+        # 0.5/4.0 and 0.3/2.7. StripColor does not know the Blender version yet.
+        reason = "Convert to Float saturates in float on Blender 5.1+: not modelled yet"
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
     path, image = picture
     strip = add_images(scene, [path], frame_start=1)
     strip.color_saturation, strip.color_multiply = saturation, multiply
