@@ -12,7 +12,9 @@
 # pytest. Each step's time is printed; the script exits non-zero when any step fails.
 # The venvs of steps 3 and 5 are installed in the background while the core tests run, which
 # keep about one of two cores busy (a 4.2 venv is ~94 s of CPU: 38 s installing, 56 s pip's
-# byte-compiling); a failed install fails its step, with pip's output.
+# byte-compiling); a failed install fails its step, with pip's output. Step 5 runs its tests
+# there too, right after its install (its own RESTYLE_HOME; no Ray, no Blender): its step only
+# waits for it and shows its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,8 +51,24 @@ ready() {
   return 1
 }
 
+# finished NAME: wait for NAME (run by background), show its output; its exit status.
+finished() {
+  local pid rc=0
+  eval "pid=\$prepared_$1"
+  wait "$pid" || rc=$?
+  cat "$out/$1.log" >&2
+  return "$rc"
+}
+
+# background NAME CMD...: run CMD (all of it, not only its preparation) in the background.
+background() {
+  local name=$1
+  shift
+  "$@" >"$out/$name.log" 2>&1 &
+  eval "prepared_$name=$!"
+}
+
 lts() { ready "$1" && env BPY_VERSION="$2" bash .ci/blender-lts; }
-numpy2() { ready numpy2 && bash .ci/numpy2; }
 
 step setup bash scripts/setup.sh
 step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
@@ -60,7 +78,8 @@ out=$(mktemp -d)
 trap 'wait; rm -rf "$out"' EXIT
 prepare bpy42 env BPY_VERSION=4.2.23 bash .ci/blender-lts
 prepare bpy45 env BPY_VERSION=4.5.15 bash .ci/blender-lts
-prepare numpy2 bash .ci/numpy2
+mkdir "$out/numpy2-home"
+background numpy2 env RESTYLE_HOME="$out/numpy2-home" bash .ci/numpy2
 step "build the zip" build_zip
 # Two processes: a process that has imported bpy counts as inside Blender
 # (core.engines.inside_blender: OpenVINO then runs in a child process), which the core tests
@@ -72,4 +91,4 @@ step "Blender 4.2.23 LTS" lts bpy42 4.2.23
 step "Blender 4.5.15 LTS" lts bpy45 4.5.15
 step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 bash .ci/blender-trixie
 step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
-step "core on numpy 2" numpy2
+step "core on numpy 2 (ran beside the steps above)" finished numpy2
