@@ -148,6 +148,22 @@ class StripJob(ModalJob):
         )
 
     def shortcut(self, context, request: JobRequest) -> set[str] | None:
+        shown = _showing_already(request.data)
+        if shown is not None:  # applied before with these settings: no duplicate on top
+            editor = shown.id_data.sequence_editor
+            for other in compat.all_strips(editor):
+                other.select = False
+            shown.select = True
+            editor.active_strip = shown
+            data = request.data
+            summary = (
+                f"{shown.name} already shows this output (frames "
+                f"{frame_span(data.first, data.last)}): selected it, no new strip"
+            )
+            RUN.end(FINISHED, summary, str(data.folder))
+            self.report({"INFO"}, summary)
+            redraw_sequencers(context)
+            return {"FINISHED"}
         if request.data.movie_done:  # that movie was made before with these settings
             return self.finish(context, request, "done", _reused_movie(request.data))
         return None
@@ -283,6 +299,40 @@ class StripJob(ModalJob):
             strip.color_saturation, strip.color_multiply = color.saturation, color.multiply
             strip.use_float = color.as_float
         return strip
+
+
+def _showing_already(request: Request):
+    """The strip in the request's scene that shows exactly this output, if one does: its
+    frames from the same folder (the settings key names it), the same files over the same
+    scene frames, every file there."""
+    scene = find_scene(request.scene, request.scene_uid)
+    if scene is None or scene.sequence_editor is None or request.folder is None:
+        return None
+    filenames = request.filenames(request.job.format)
+    folder = request.folder.resolve()
+    if not all((folder / name).is_file() for name in set(filenames)):
+        return None
+    span = (request.first, request.last + 1)
+    for strip in compat.all_strips(scene.sequence_editor):
+        if compat.handles(strip) != span:
+            continue
+        if strip.type == "IMAGE" and not request.movie_name:
+            where = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
+            names = [element.filename for element in strip.elements]
+            if names == filenames and _same(where, folder):
+                return strip
+        elif strip.type == "MOVIE" and request.movie_name:
+            where = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
+            if _same(where, folder / request.movie_name):
+                return strip
+    return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _pictures(count: int) -> str:
