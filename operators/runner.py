@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from ..core.errors import BLENDER, RestyleError
-from ..core.progress import CancelToken, Progress
+from ..core.progress import TRAINING, CancelToken, Progress
 
 IDLE, RUNNING, FINISHED, FAILED, CANCELLED = "IDLE", "RUNNING", "FINISHED", "FAILED", "CANCELLED"
 
@@ -108,6 +108,8 @@ class Worker(threading.Thread):
             self._printed = now
             rate = f", {progress.fps:.1f} frames/s" if progress.fps else ""
             unit = " pictures" if RUN.unit == "pictures" else ""
+            if progress.stage == TRAINING:  # seconds of the time budget, not frames
+                rate, unit = "", " s of the time budget"
             counts = f"{progress.done}/{progress.total}{unit}"
             print(f"Restyle: {progress.stage} {counts}{rate}", flush=True)
 

@@ -209,7 +209,7 @@ def draw_progress(layout) -> None:
         col.progress(
             factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}"
         )
-    elif p is None or p.stage not in ("stylize", "stabilize", "matte"):
+    elif p is None or p.stage not in ("stylize", "stabilize", "matte", "encode"):
         text = (p.message or p.stage.capitalize()) if p else "Starting"
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
     else:

@@ -1,0 +1,77 @@
+"""Round 15's Blender walkthrough: Apply again with the same settings stacked a duplicate
+strip ('….001' on the next channel, the same folder); the console's training progress said
+'train 3/10, 1.1 frames/s' of seconds of budget; the sidebar's bar stayed empty at the Ray
+movie mux's stage 'encode' ("encoding the movie…")."""
+
+from __future__ import annotations
+
+import pytest
+from vse import add_movie, all_strips, ext
+
+from clips import make_index_clip
+
+pytestmark = pytest.mark.blender
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_index_clip(tmp_path_factory.mktemp("again") / "again.mp4", 4)
+
+
+def test_applying_again_selects_the_strip_that_shows_it(scene, clip, sequencer_area, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "again.blend"))
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    apply = bpy.ops.restyle.apply_style
+    args = {"strip": source.name, "frame_start": 1, "frame_end": 4, "style": "comic-ink"}
+    assert apply(**args) == {"FINISHED"}
+    (first,) = [s for s in all_strips(scene) if s != source]
+    name, channel = first.name, first.channel
+    source.select, scene.sequence_editor.active_strip = True, source
+    first.select = False
+    assert apply(**args) == {"FINISHED"}
+    assert sorted(s.name for s in all_strips(scene)) == sorted([source.name, name])
+    shown = scene.sequence_editor.active_strip
+    assert shown.name == name and shown.select and shown.channel == channel
+    assert not source.select
+    summary = ext("operators.runner").RUN.summary
+    assert "already shows this output" in summary, summary
+    # A changed setting is another output: a strip of its own, as before
+    assert apply(**args, strength=0.5) == {"FINISHED"}
+    assert len(all_strips(scene)) == 3
+
+
+def test_training_progress_counts_seconds_of_budget(restyle, capsys):
+    runner = ext("operators.runner")
+    progress = ext("core.progress")
+    worker = runner.Worker(job=None, echo=True)
+    worker._progress(progress.Progress(3, 10, fps=1.1, stage=progress.TRAINING))
+    said = capsys.readouterr().out
+    assert "Restyle: train 3/10 s of the time budget" in said, said
+    assert "frames/s" not in said
+
+
+def test_the_bar_fills_while_encoding(restyle):
+    runner = ext("operators.runner")
+    bars = []
+
+    class Layout:  # what draw_progress asks of the sidebar's layout
+        def column(self, **_):
+            return self
+
+        def label(self, **_):
+            pass
+
+        def operator(self, *_, **__):
+            pass
+
+        def progress(self, **bar):
+            bars.append((bar["factor"], bar["text"]))
+
+    runner.RUN.progress = ext("core.progress").Progress(3, 12, stage="encode")
+    try:
+        ext("panels.sequencer").draw_progress(Layout())
+    finally:
+        runner.RUN.progress = None
+    assert bars == [(0.25, "3 / 12")], bars
