@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -31,10 +32,13 @@ def test_the_readmes_undo_recipe_is_what_blender_needs(extension_zip, tmp_path):
 
     env = {**os.environ, "RESTYLE_HOME": str(tmp_path / "home")}
     child = ROOT / "tests" / "blender" / "undo_recipe_child.py"
-    run = subprocess.run(
-        [sys.executable, str(child), str(extension_zip), str(tmp_path)],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+    try:
+        run = subprocess.run(
+            [sys.executable, str(child), str(extension_zip), str(tmp_path)],
+            capture_output=True, text=True, timeout=600, env=env,
+        )  # fmt: skip
+    finally:  # the child's Blender user folder holds a ~660 MB install of the extension
+        shutil.rmtree(tmp_path / "blender-user", ignore_errors=True)
     cases = {
         case["case"]: case
         for line in run.stdout.splitlines()
