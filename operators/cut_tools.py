@@ -12,6 +12,7 @@ on the main thread as one undo step. Splits use the VSE's own split.
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
@@ -114,7 +115,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
         source = read_strip(scene, strip)
         first, last = source.checked_range(self.frame_start, self.frame_end)
         shown = file_frames(strip, source, first, last)  # refused past a shortened file
-        return split_plan(
+        plan = split_plan(
             source.name,
             source.source,
             first,
@@ -122,6 +123,11 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             upright=source.upright,
             hold_lead_in=source.hold_lead_in,
         )
+        # Source frames said as `restyle shots` numbers them (0-based from the first picture):
+        # a movie strip's frames hold its first picture over a lead-in before it (Megamind.avi:
+        # one frame), so the strip's source frame 2 is the command line's cut at 1.
+        lead = _lead_in(source)
+        return [replace(s, source_frame=max(0, s.source_frame - lead)) for s in plan]
 
     def apply_plan(self, scene, plan: list[Split]) -> None:
         strips = compat.all_strips(scene.sequence_editor)
@@ -263,6 +269,15 @@ def _boundaries(source: StripSource, edit: EditPoint, distance: int) -> list[int
     return boundaries_near(
         source.source, frame_at, upright=source.upright, hold_lead_in=source.hold_lead_in
     )
+
+
+def _lead_in(source: StripSource) -> int:
+    """Frames the strip shows its movie's first picture for before the picture's own frame."""
+    if source.kind != "movie" or not source.hold_lead_in:
+        return 0
+    from ..core.media import probe
+
+    return int(getattr(probe(source.source, hold_lead_in=True), "lead_in", 0) or 0)
 
 
 classes = (RESTYLE_OT_split_at_cuts, RESTYLE_OT_snap_cuts)

@@ -5,6 +5,10 @@ movie mux's stage 'encode' ("encoding the movie…")."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 from vse import add_movie, all_strips, ext
 
@@ -75,3 +79,24 @@ def test_the_bar_fills_while_encoding(restyle):
     finally:
         runner.RUN.progress = None
     assert bars == [(0.25, "3 / 12")], bars
+
+
+MEGAMIND = Path.home() / ".cache/restyle/footage/Megamind.avi"
+
+
+@pytest.mark.skipif(not MEGAMIND.is_file(), reason="no Megamind.avi in the footage cache")
+def test_split_at_cuts_numbers_source_frames_as_the_command_line(
+    scene, sequencer_area, capsys, tmp_path
+):
+    """Megamind.avi's strip holds its first picture over a one-frame lead-in: Split at Cuts
+    said 'source frame 2' where `restyle shots` says the cut is at 1."""
+    from restyle.core.cli import main
+
+    assert main(["shots", str(MEGAMIND), "--end", "12", "--json"]) == 0
+    cuts = json.loads(capsys.readouterr().out)["cuts"]
+    assert cuts, "Megamind.avi's first frames hold a cut"
+    source = add_movie(scene, sequencer_area, MEGAMIND, frame_start=1)
+    operator = ext("operators.cut_tools").RESTYLE_OT_split_at_cuts
+    asked = SimpleNamespace(strip=source.name, frame_start=1, frame_end=13)
+    plan = operator.make_plan(asked, scene)
+    assert plan and plan[0].source_frame == cuts[0], (plan, cuts)
