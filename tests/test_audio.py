@@ -378,30 +378,8 @@ def test_ray_join_muxes_the_sound_of_the_whole_range(tmp_path):
     assert_sound_of_range(out, source, 8, FRAMES - 1)
 
 
-@pytest.mark.slow
-def test_a_ray_run_in_chunks_keeps_the_sound_in_sync(tmp_path, monkeypatch):
-    """A real local cluster (a head and a worker on 127.0.0.1); chunks of at most 12 frames."""
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    from restyle.core.ray_runner import run_on_ray
-
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    source = make_clip(tmp_path / "source.mp4", clicks=(14, 30, 41))
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    try:
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        job = StabilizeJob(source, tmp_path / "steady.mp4", start=10)
-        result = run_on_ray(job, cluster.address, max_frames=12)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-    assert result.written == FRAMES - 10 and result.warnings == []
-    assert_sound_of_range(tmp_path / "steady.mp4", source, 10, FRAMES - 1)
-    from restyle.core.cli import _written_sound  # what its --json record says
-
-    assert _written_sound(result, "h264") == {"codec": "aac", "seconds": 1.583}  # 38 frames
+# A Ray run in chunks keeps the sound in sync: tests/test_ray.py
+# (test_a_ray_run_in_chunks_keeps_the_sound_in_sync, on that module's cluster).
 
 
 def test_blender_runs_keep_their_movies_silent(tmp_path):

@@ -540,6 +540,23 @@ def test_stabilisation_plans_the_camera_path_once_then_warps_in_chunks(
     assert (again.kept_area, again.cuts) == (first.kept_area, first.cuts)
 
 
+def test_a_ray_run_in_chunks_keeps_the_sound_in_sync(cluster, tmp_path):
+    """Chunks of at most 12 frames; the sound of the whole range, in sync (test_audio's
+    clip and checks; on this module's cluster rather than one of its own)."""
+    from test_audio import FRAMES, assert_sound_of_range, make_clip
+
+    from restyle.core.cli import _written_sound  # what its --json record says
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+    from restyle.core.ray_runner import run_on_ray
+
+    source = make_clip(tmp_path / "source.mp4", clicks=(14, 30, 41))
+    job = StabilizeJob(source, tmp_path / "steady.mp4", start=10)
+    result = run_on_ray(job, cluster.address, max_frames=12)
+    assert result.written == FRAMES - 10 and result.warnings == []
+    assert_sound_of_range(tmp_path / "steady.mp4", source, 10, FRAMES - 1)
+    assert _written_sound(result, "h264") == {"codec": "aac", "seconds": 1.583}  # 38 frames
+
+
 def test_a_second_ray_stabilisation_into_the_same_output_is_refused_before_tracking(
     tmp_path, monkeypatch
 ):
