@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -139,10 +140,14 @@ def test_packed_b_frames_keep_their_sound_on_their_pictures(library, tmp_path, h
     source = with_clicks(megamind, tmp_path / "clicks.avi", [times[p] for p in clicked])
     reference, again = pictures(source, every=4)
     assert again == times
+    reference = [np.ascontiguousarray(p) for p in reference]
 
     def identify(frame: np.ndarray) -> int:  # the source picture the output shows
-        small = frame[::4, ::4].astype(np.int16)
-        return int(np.argmin([np.abs(small - p).mean() for p in reference]))
+        # The least mean absolute difference: cv2.norm's L1 is the exact integer sum of
+        # absolute differences (same count of values for every picture), ~10x faster than
+        # numpy's int16 difference and mean of each (54 s of this test's 98, load ~20).
+        small = np.ascontiguousarray(frame[::4, ::4])
+        return int(np.argmin([cv2.norm(small, p, cv2.NORM_L1) for p in reference]))
 
     options = ["--start", "100", "--end", "150", "--max-side", "200"]
     options += ["--hold-lead-in"] if hold else []
