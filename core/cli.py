@@ -361,6 +361,11 @@ def _report_run(
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
     )
+    if output_format(fmt).movie and not (result.cancelled or result.written) and result.reused:
+        text = (  # a rerun into the movie these settings made (a farm's retry)
+            f"{result.output}: already finished with these settings "
+            f"({_count(result.reused, 'frame')} reused); nothing rewritten"
+        )
     if result.cancelled:
         text += (
             "\ncancelled: nothing kept (a movie cannot be resumed)"

@@ -47,6 +47,7 @@ from .writers import (
     check_replaceable,
     current_umask,
     format_for_output,
+    made_with,
     movie_path,
     output_format,
     remove_stale_scratch,
@@ -170,6 +171,23 @@ def finished_manifest(plan) -> dict | None:
         except OSError:
             return None
     return record
+
+
+def movie_key(plan, audio: bool) -> str:
+    """What a movie output was made with: the settings key, the range (a movie holds only
+    its own frames) and whether it carries the source's sound."""
+    return f"{plan.key}:{plan.start}-{plan.end}" + (":audio" if audio else "")
+
+
+def finished_movie(plan, audio: bool, output: Path | None = None) -> bool:
+    """The output movie is there and is the very file Restyle made with these settings (its
+    record beside it, ``writers.made_with``): a rerun has nothing left to make."""
+    output = output if output is not None else plan.output
+    return bool(
+        plan.format.movie
+        and output is not None
+        and made_with(output, movie_key(plan, audio), plan.total)
+    )
 
 
 def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
@@ -404,7 +422,9 @@ class StyleJob:
         held = lock_refusal(out)  # another run writes there now
         if held is not None:
             return {**record, "reason": held}
-        if movie:  # place refused one that exists without overwrite
+        if movie and not self.overwrite and finished_movie(placed, self.audio):
+            return {**record, "outcome": "finished", "reused": plan.total}
+        if movie:  # place refused one that exists without overwrite (but a finished one)
             outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": replaced}
         names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
@@ -443,7 +463,8 @@ class StyleJob:
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
         _refuse_source_as_output(path, plan.info)
         self._refuse_inputs_as_output(path, plan)
-        _check_output(path, plan.format, plan.key, self.overwrite)
+        finished = not self.overwrite and finished_movie(plan, self.audio, path)
+        _check_output(path, plan.format, plan.key, self.overwrite, finished=finished)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
@@ -570,6 +591,10 @@ class StyleJob:
         plan = plan or self._current_plan() or self.validate()
         if plan.output is None:
             plan = self.place(plan)
+        if not self.overwrite and finished_movie(plan, self.audio):
+            with OutputLock(plan.output):  # not being replaced by another run now
+                if finished_movie(self.place(plan), self.audio):
+                    return finished_movie_result(plan)
         self._ensure_builtins(plan, progress)
         stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
         # Its engines end with the run, finished, cancelled or failed (threads, sessions,
@@ -651,6 +676,12 @@ class StyleJob:
             elif plan.style.kind == "picture":
                 stylizer.prepare([])
         return stylizer
+
+
+def finished_movie_result(plan: JobPlan) -> JobResult:
+    """A rerun into the movie these settings made: nothing styled, every frame reused, no
+    engine started (none is named)."""
+    return JobResult(plan.output, reused=plan.total, style=plan.style.id)
 
 
 def _cancelled_result(plan: JobPlan, stylizer) -> JobResult:
@@ -752,6 +783,7 @@ class _Run:
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
                 audio=self._audio_clip(),
+                made_key=movie_key(plan, self.job.audio) if plan.format.movie else None,
                 **encode_workers(self.stylizer.engine),
             )
         )
@@ -1199,7 +1231,12 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
         raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
 
 
-def _check_output(out: Path, fmt: OutputFormat, key: str, overwrite: bool) -> None:
+def _check_output(
+    out: Path, fmt: OutputFormat, key: str, overwrite: bool, finished: bool = False
+) -> None:
+    """``finished``: the movie there is the one these settings made (a rerun keeps it)."""
+    if fmt.movie and finished:
+        return
     if fmt.movie:
         if out.suffix.lower() not in fmt.suffixes:
             raise RestyleError(

@@ -575,11 +575,13 @@ def run_on_ray(
     As on one machine, the output is locked before any work: a mapping's first pass (a
     stabiliser's tracking, ``_prepare_locked``) runs under the lock, so a second run into
     the same output is refused before it, not after."""
-    from .job import JobResult
+    from .job import JobResult, finished_movie, finished_movie_result
     from .writers import OutputLock
 
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
+    if not job.overwrite and finished_movie(checked, job.audio):  # a rerun: nothing to make
+        return finished_movie_result(checked)
     folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
     # Frames in the output's own format (a movie's: PNG, muxed at the end); --overwrite
     # replaces older frames there as new ones land, as on one machine.
@@ -725,6 +727,7 @@ def _mux(
     run's movie does: no movie (the writer removes its scratch file), and the frames stay
     for a rerun to mux (it finds every chunk done). Raises ``Cancelled`` then."""
     from .audio import audio_clip
+    from .job import movie_key
     from .media import decode_range
     from .writers import open_writer
 
@@ -741,6 +744,7 @@ def _mux(
         timecode=info.timecode_at(plan.start),
         overwrite=job.overwrite,
         audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
+        made_key=movie_key(job._current_plan() or job.validate(), job.audio),
     )
     meter = RateMeter(len(files))
     with writer:

@@ -459,6 +459,7 @@ class MovieWriter(_WriterContext):
         audio: AudioClip | None = None,
         pixel_aspect: Fraction = Fraction(1),
         timecode: str | None = None,
+        made_key: str | None = None,
     ) -> None:
         import av
 
@@ -513,6 +514,8 @@ class MovieWriter(_WriterContext):
         except (OSError, av.FFmpegError) as exc:
             _remove(self.temp_path)
             raise RestyleError(f"cannot write movie {self.path}: {_reason(exc)}") from None
+        if made_key is not None:  # a rerun with these settings finds it finished
+            self._container.metadata[MADE_TAG] = made_tag(made_key, self.width, self.height)
         try:
             self._stream = self._add_stream(encoder)
         except (av.FFmpegError, ValueError) as exc:
@@ -763,6 +766,7 @@ def open_writer(
     audio: AudioClip | None = None,
     pixel_aspect: Fraction = Fraction(1),
     timecode: str | None = None,
+    made_key: str | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
@@ -795,6 +799,7 @@ def open_writer(
         audio=audio,
         pixel_aspect=pixel_aspect,
         timecode=timecode,
+        made_key=made_key,
     )
 
 
@@ -857,6 +862,36 @@ def _commit_file(temp: Path, final: Path, overwrite: bool) -> None:
             os.replace(temp, final)
     except OSError as exc:
         raise RestyleError(f"cannot move the movie to {final}: {_reason(exc)}") from None
+
+
+MADE_TAG = "comment"  # the container tag a movie's maker is said in (every container has it)
+
+
+def made_tag(key: str, width: int, height: int) -> str:
+    """What a movie Restyle made says of itself (``MovieWriter(made_key=)``): the settings
+    key it was made with and its picture size."""
+    return f"Restyle {key} {width}x{height}"
+
+
+def made_with(movie: Path, key: str, frames: int) -> bool:
+    """``movie`` is a movie Restyle made with settings ``key`` (its ``frames`` frames), as it
+    was made: its tag says so (``made_tag``), and its pictures are the size the tag says and
+    as many (a movie cut or scaled after, its tags copied, is not taken for it). A user's
+    movie, or one of other settings, is not."""
+    import av
+
+    try:
+        with av.open(str(movie)) as container:
+            tags = {k.lower(): v for k, v in container.metadata.items()}
+            stream = container.streams.video[0]
+            size = stream.codec_context.width, stream.codec_context.height
+            count = stream.frames
+            if not count and container.duration and stream.average_rate:  # Matroska counts none
+                seconds = Fraction(container.duration, 1_000_000)  # av.time_base
+                count = round(seconds * Fraction(stream.average_rate))
+    except (OSError, av.FFmpegError, IndexError, ValueError):
+        return False
+    return tags.get(MADE_TAG) == made_tag(key, *size) and count == frames
 
 
 def lock_path(output: Path) -> Path:
