@@ -454,6 +454,7 @@ def run_chunks(
     meter = RateMeter(plan.end - plan.start + 1)
     stage = job_type.stage  # the words of a local run's frames ("stylize", "matte"...)
     reports = [] if reports is None else reports
+    stopped = False
     try:
         while pending:
             if cancel is not None and cancel.cancelled:
@@ -465,12 +466,40 @@ def run_chunks(
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
+        stopped = True
         raise
     finally:
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             staging = chunk_output_folder(landing.folder, chunk)
             link_owned_frames(staging, landing.of(chunk), chunk)
+        if stopped:
+            clear_stopped_tasks(landing.folder, plan)
     return reports
+
+
+STOP_PATIENCE_S = 5.0  # how long a stop waits for its killed tasks to let their locks go
+
+
+def clear_stopped_tasks(folder: Path, plan: Plan, patience_s: float = STOP_PATIENCE_S) -> None:
+    """After a stop (Ctrl-C, SIGTERM, a failed chunk): what the killed tasks could not clean
+    up, their staging folders' lock files and scratch frames, so a stop leaves no lock or
+    scratch file (README's fault table). Their finished frames stay, for a rerun to resume
+    from; a folder left empty goes."""
+    from .writers import _TEMP_NAME, drop_stale_lock
+
+    deadline = time.monotonic() + patience_s
+    for chunk in plan.chunks:
+        staging = chunk_output_folder(folder, chunk)
+        if not drop_stale_lock(staging, max(0.0, deadline - time.monotonic())):
+            continue  # a task still running there (its node slow to kill it): its own
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(staging):
+                if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+        with contextlib.suppress(OSError):
+            staging.rmdir()  # only if empty
+    with contextlib.suppress(OSError):
+        (folder / STAGING).rmdir()
 
 
 def working_folder() -> str | None:

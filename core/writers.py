@@ -946,6 +946,29 @@ class OutputLock:
         self._handle = None
 
 
+def drop_stale_lock(output: str | os.PathLike[str], patience_s: float = 0.0) -> bool:
+    """Remove the lock file a killed run left on ``output`` (no process holds it: the system
+    let it go with the process), trying up to ``patience_s`` for one that is dying. A lock a
+    live run holds stays. Returns whether none is left."""
+    path = lock_path(Path(output))
+    try:
+        handle = os.open(path, os.O_RDWR)
+    except OSError:
+        return not path.exists()
+    try:
+        deadline = time.monotonic() + patience_s
+        while not _try_lock(handle):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        if _same_file(handle, path):  # not already replaced by a new run's
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return True
+    finally:
+        os.close(handle)  # closing drops the lock
+
+
 LOCK_PATIENCE_S = 0.2  # how long a run tries a held lock before it is refused
 
 
