@@ -302,6 +302,14 @@ class _Bar:
             self.bar = None
 
 
+def _progress_sink(args: argparse.Namespace):
+    """--json's progress events, else a bar on a terminal; -q ("nothing but errors") shows
+    neither (--json's record and error events still come)."""
+    if args.json and not args.quiet:
+        return _JsonEvents()
+    return _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+
+
 def _rate_text(p: Progress) -> str:
     """``2.41 frames/s, 0:37 left`` once the job can estimate it, else nothing."""
     if not p.fps:
@@ -326,7 +334,7 @@ def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]
         args.cancel_code = interrupt.EXIT_TERMINATED
         cancel.cancel()
 
-    bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
+    bar = _progress_sink(args)
     try:
         with (
             interrupt.handling(signal.SIGINT, lambda *_: cancel.cancel()),
@@ -382,7 +390,8 @@ def _report_run(
         "repeated": result.repeated,  # of "written": an earlier frame's result written again
         "reused": result.reused,
         "seconds": round(result.seconds, 3),
-        "fps": round(result.fps, 3),
+        "fps": round(result.fps, 3),  # throughput: frames styled per second
+        "frame_rate": getattr(args, "frame_rate", None),  # the output's, frames per second
         "backend": result.backend,
         "device": result.device,
         "cancelled": result.cancelled,
@@ -635,7 +644,9 @@ def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
     stopped; the end does not repeat them (--json: in the record only)."""
     from .media import source_warnings
 
-    warnings = source_warnings(job.validate().info)  # the run reuses this plan
+    info = job.validate().info  # the run reuses this plan
+    args.frame_rate = float(info.fps)  # the output's (the record's "fps" is frames styled/s)
+    warnings = source_warnings(info)
     if not args.json:
         for warning in warnings:
             print(f"restyle: warning: {warning}", file=sys.stderr)
@@ -774,7 +785,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
         raise RestyleError("-q would hide the shots; use --json for a list to read in a script")
     info = probe(args.input, hold_lead_in=args.hold_lead_in)  # numbered as stylize's cuts
     _, end = source_range(args.start, args.end, info.frame_count)
-    bar = _JsonEvents() if args.json else _Bar(not args.quiet and sys.stderr.isatty())
+    bar = _progress_sink(args)
     try:
         frames = decode_range(args.input, args.start, end, info=info)
         shots = analyze_shots(_counted(frames, end - args.start + 1, bar))
@@ -785,6 +796,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
             "start": s.start + args.start,
             "end": s.end - 1 + args.start,
             "keyframes": [k + args.start for k in s.keyframes],
+            "blank": s.blank,  # one flat colour throughout (black): no keyframe to paint
         }
         for s in shots
     ]
@@ -795,7 +807,9 @@ def cmd_shots(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"{_count(len(records), 'shot')}, {_cuts(cuts)} (0-based, inclusive ranges)")
         for i, r in enumerate(records, 1):
-            print(f"shot {i}: frames {r['start']}..{r['end']}, keyframes {r['keyframes']}")
+            said = "blank (one flat colour): no keyframe" if r["blank"] else "keyframes"
+            keys = "" if r["blank"] else f" {r['keyframes']}"
+            print(f"shot {i}: frames {r['start']}..{r['end']}, {said}{keys}")
     return 0
 
 
@@ -1377,9 +1391,12 @@ def _format_if_known(output: str) -> str | None:
 
 def _json_error(said: str, neutral: str) -> None:
     """--json: the error as an event on stderr before its ``restyle: error:`` line, its
-    settings still marked (``errors.setting``) in ``neutral``: a front end that ran the
-    command (Blender's Run on: Ray, ``ray_submit``) says them in its own words."""
-    event = {"event": "error", "error": said, "neutral": neutral}
+    settings still marked in ``neutral``, printably (``errors.plain``: ``{{overwrite=true}}``):
+    a front end that ran the command (Blender's Run on: Ray, ``ray_submit``) says them in
+    its own words."""
+    from .errors import plain
+
+    event = {"event": "error", "error": said, "neutral": plain(neutral)}
     print(json.dumps(event), file=sys.stderr, flush=True)
 
 

@@ -52,6 +52,16 @@ SETTINGS = {
     "train_seconds": Setting("--train-seconds", "train_seconds"),  # matte keyframes
 }
 
+# What each front end does to install something an error asks for (``remedy(key)``): the
+# command line and Python say the command, Blender the preferences' button.
+REMEDIES = {
+    "gpu_support": {
+        COMMAND_LINE: "pip install onnxruntime-gpu (ONNX Runtime with CUDA)",
+        PYTHON: "pip install onnxruntime-gpu (ONNX Runtime with CUDA)",
+        BLENDER: "use Install GPU Support in the add-on preferences",
+    },
+}
+
 _UNSET = object()
 _MARK = re.compile("\x02(\\w+)(?:\x1f([^\x03]*))?\x03")
 
@@ -66,12 +76,54 @@ def setting(key: str, value: object = _UNSET) -> str:
     return f"\x02{key}\x1f{json.dumps(value)}\x03"
 
 
+def remedy(key: str) -> str:
+    """The install ``key`` (a row of ``REMEDIES``), marked in a message as ``setting``'s
+    are, for each front end to say in its own words."""
+    if key not in REMEDIES:
+        raise KeyError(f"no remedy {key!r} in errors.REMEDIES")
+    return f"\x02{key}\x03"
+
+
 def say(text: str, front_end: str) -> str:
     """``text`` with each setting marked by ``setting`` in ``front_end``'s words."""
     return _MARK.sub(lambda mark: _say_setting(mark[1], mark[2], front_end), text)
 
 
+_PLAIN = re.compile(r"\{\{(\w+)(?:=([^{}\n]*))?\}\}")
+
+
+def plain(text: str) -> str:
+    """``text`` with its settings' marks printable: ``{{overwrite=true}}`` (the value as
+    JSON), ``{{format}}`` named alone; what ``--json``'s error event carries (``neutral``),
+    which ``marked`` reads back. No control characters reach a script or a terminal."""
+
+    def printable(mark: re.Match[str]) -> str:
+        return "{{" + mark[1] + ("" if mark[2] is None else f"={mark[2]}") + "}}"
+
+    return _MARK.sub(printable, text)
+
+
+def marked(text: str) -> str:
+    """``plain``'s text with its settings marked again (``setting``'s marks), for ``say``;
+    a ``{{...}}`` that names no setting, or holds no JSON value, is left as written."""
+
+    def mark(found: re.Match[str]) -> str:
+        if found[1] not in SETTINGS and found[1] not in REMEDIES:
+            return found[0]
+        if found[2] is None:
+            return f"\x02{found[1]}\x03"
+        try:
+            json.loads(found[2])
+        except ValueError:
+            return found[0]
+        return f"\x02{found[1]}\x1f{found[2]}\x03"
+
+    return _PLAIN.sub(mark, text)
+
+
 def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
+    if key in REMEDIES:
+        return REMEDIES[key][front_end]
     row = SETTINGS[key]
     value = True if encoded is None else json.loads(encoded)  # named alone: as a switch
     if front_end == COMMAND_LINE:

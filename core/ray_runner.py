@@ -93,6 +93,7 @@ def connect(address: str):
             ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.rstrip(" .;")  # Ray's sentence ends with '.': not '.; start the head'
         raise RestyleError(
             f"cannot reach a Ray cluster at {address!r}: {first}; {ADVICE}"
         ) from None

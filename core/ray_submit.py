@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BLENDER, COMMAND_LINE, PYTHON, Cancelled, RestyleError, say
+from .errors import BLENDER, COMMAND_LINE, PYTHON, Cancelled, RestyleError, marked, say
 from .progress import CancelToken, Progress, ProgressCallback
 
 DEFAULT_DASHBOARD_PORT = 8265
@@ -224,10 +224,13 @@ def error_from_logs(logs: str) -> str | None:
     for line in reversed(logs.splitlines()):
         if line.startswith(ERROR_PREFIX):
             try:
-                neutral = json.loads(line)["neutral"]
+                event = json.loads(line)
+                neutral = marked(event["neutral"])  # printable marks (errors.plain)
                 for front_end in (COMMAND_LINE, PYTHON, BLENDER):
                     say(neutral, front_end)
             except (ValueError, KeyError, TypeError):
+                return None
+            if say(neutral, COMMAND_LINE) != event.get("error"):  # a '{{' of its own
                 return None
             return neutral
     return None

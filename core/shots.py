@@ -10,7 +10,8 @@ coherence at the very cuts a Ray plan splits at, in its own decoding pass (``mar
 
 Keyframes: per shot, the frame closest to the shot's mean look, plus one more per stretch of
 camera/object motion (mean optical-flow magnitude summed along the shot), so a long pan gets
-keyframes for the new content it reveals.
+keyframes for the new content it reveals. A blank frame (one flat colour: black between
+shots) is never suggested; a shot of nothing else is ``blank`` and gets none.
 
 Everything streams: a frame is reduced to a few numbers and a thumbnail (``FrameFeatures``)
 and then dropped, so an hour of video costs tens of megabytes.
@@ -29,6 +30,7 @@ from .flow import FlowEstimator, rgb8, shrink
 
 ANALYSIS_SIDE = 160
 REPEAT_CONTENT = 1.0  # a content value below this: the frame repeats the one before
+FLAT_STD = 1.0  # a frame whose small copy varies less than this (8-bit levels) shows nothing
 THUMBNAIL_SIZE = (32, 18)
 
 
@@ -39,6 +41,7 @@ class Shot:
     start: int
     end: int
     keyframes: tuple[int, ...] = field(default=())
+    blank: bool = False  # every frame one flat colour (black): nothing to paint, no keyframe
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -52,6 +55,7 @@ class FrameFeatures:
     histogram_change: float
     motion: float
     thumbnail: np.ndarray
+    flat: bool = False  # one flat colour (a black frame): never a keyframe
 
 
 def content_value(hsv_a: np.ndarray, hsv_b: np.ndarray) -> float:
@@ -120,7 +124,8 @@ def frame_features(frames: Iterable[np.ndarray]) -> list[FrameFeatures]:
             flow = estimator.flow(previous_gray, gray)
             magnitude = np.sqrt((flow**2).sum(axis=2)).mean()
             motion = float(magnitude / max(gray.shape))
-        features.append(FrameFeatures(content, histogram_change, motion, thumbnail))
+        flat = float(small.std()) < FLAT_STD
+        features.append(FrameFeatures(content, histogram_change, motion, thumbnail, flat))
         previous, previous_gray = analysis, gray
     return features
 
@@ -290,7 +295,8 @@ def suggest_keyframes(
     motion_budget: float = 0.5,
     max_per_shot: int = 8,
 ) -> list[int]:
-    """Suggested keyframe indices: at least one inside every shot, more where things move.
+    """Suggested keyframe indices: at least one inside every shot that shows something (never
+    a blank frame, ``FrameFeatures.flat``), more where things move.
 
     A shot is split into stretches each holding at most ``motion_budget`` of motion (summed
     mean flow magnitude, in fractions of the frame's long side: 0.5 is half a frame of
@@ -315,8 +321,11 @@ def suggest_keyframes(
         if len(stretches) > max_per_shot:
             stretches = stretches[: max_per_shot - 1] + [(stretches[max_per_shot - 1][0], shot.end)]
         for start, end in stretches:
-            thumbnails = np.stack([f.thumbnail for f in features[start:end]]).astype(np.float32)
-            keyframes.append(start + _representative(thumbnails))
+            shown = [i for i in range(start, end) if not features[i].flat]
+            if not shown:  # blank frames only: nothing to paint
+                continue
+            thumbnails = np.stack([features[i].thumbnail for i in shown]).astype(np.float32)
+            keyframes.append(shown[_representative(thumbnails)])
     return keyframes
 
 
@@ -333,7 +342,12 @@ def analyze_shots(
         features, cuts, motion_budget=motion_budget, max_per_shot=max_per_shot
     )
     return [
-        Shot(shot.start, shot.end, tuple(k for k in keyframes if shot.start <= k < shot.end))
+        Shot(
+            shot.start,
+            shot.end,
+            tuple(k for k in keyframes if shot.start <= k < shot.end),
+            blank=all(f.flat for f in features[shot.start : shot.end]),
+        )
         for shot in shots_from_cuts(cuts, len(features))
     ]
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -112,7 +113,8 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     for word in known:
         by_lower.setdefault(word.lower(), word)
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"; did you mean {by_lower[close[0]]}?" if close else ""
+    # quoted as a shell needs it ('My Paint'), so the suggestion pastes into a command line
+    return f"; did you mean {shlex.quote(by_lower[close[0]])}?" if close else ""
 
 
 def default_root() -> Path:

@@ -92,7 +92,7 @@ def test_a_style_in_another_case_suggests_it(index_clip_h264, tmp_path, capsys, 
 def test_a_trained_name_in_another_case_is_suggested():
     from restyle.core.styles import _did_you_mean
 
-    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean My Paint?"
+    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean 'My Paint'?"
 
 
 def test_export_onnx_refuses_another_formats_name(tmp_path, capsys):

@@ -73,7 +73,7 @@ def test_cuda_asked_for_but_not_starting_is_an_error_that_says_why(library, cuda
 
 def test_cuda_missing_from_this_onnxruntime_names_the_fix(library, monkeypatch):
     monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
-    with pytest.raises(RestyleError, match="install GPU support in the add-on preferences"):
+    with pytest.raises(RestyleError, match="pip install onnxruntime-gpu"):  # Python's words
         create_engine(multistyle(library), "onnx", "cuda:1")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...models.registry import ArchSpec
-from ..errors import RestyleError, setting
+from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
@@ -33,7 +33,7 @@ PROVIDERS = {
 LABELS = {"tensorrt": "TensorRT", "cuda": "CUDA", "coreml": "Core ML", "dml": "DirectML"}
 AUTO_ORDER = ("cuda", "coreml", "dml", "cpu")  # TensorRT only when asked: long first build
 INSTALL_HINTS = {
-    "cuda": "install GPU support in the add-on preferences, or onnxruntime-gpu (PyPI)",
+    "cuda": remedy("gpu_support"),  # each front end's way: pip, or the preferences' button
     "tensorrt": "install onnxruntime-gpu and TensorRT",
     "dml": "install onnxruntime-directml (Windows)",
     "coreml": "use a macOS build of onnxruntime",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...models.registry import ArchSpec
-from ..errors import RestyleError, setting
+from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
 from .precision import PRECISION_BAR_DB, psnr
@@ -64,15 +64,14 @@ def why_no_mps() -> str:
     return f"{reason}; this machine has {have}: use {setting('device', 'cuda')}, {cpu} or {auto}"
 
 
-def why_no_torch_cuda() -> str:
-    """Why torch.cuda is unavailable: a CPU-only build, no driver, or no device."""
+def why_no_torch_cuda(fix: str | None = None) -> str:
+    """Why torch.cuda is unavailable: a CPU-only build, no driver, or no device. ``fix``: how
+    to get CUDA (default: each front end's own, ``errors.remedy``)."""
     import torch
 
     if torch.version.cuda is None:
-        return (
-            "this PyTorch is a CPU-only build and this onnxruntime has no CUDA: use Install "
-            "GPU Support in the add-on preferences (or pip install onnxruntime-gpu)"
-        )
+        fix = fix or remedy("gpu_support")
+        return f"this PyTorch is a CPU-only build and this onnxruntime has no CUDA: {fix}"
     from .gpu import nvidia_driver_present
 
     if not nvidia_driver_present():
@@ -85,7 +84,8 @@ def auto_device_note(picked: str) -> str:
     from .gpu import nvidia_driver_present
 
     if picked == "cpu" and nvidia_driver_present():
-        return f"CUDA not usable: {why_no_torch_cuda()}; running on CPU"
+        fix = "use Install GPU Support in the add-on preferences (or pip install onnxruntime-gpu)"
+        return f"CUDA not usable: {why_no_torch_cuda(fix)}; running on CPU"  # a note: both
     return ""
 
 
