@@ -100,3 +100,34 @@ def test_split_at_cuts_numbers_source_frames_as_the_command_line(
     asked = SimpleNamespace(strip=source.name, frame_start=1, frame_end=13)
     plan = operator.make_plan(asked, scene)
     assert plan and plan[0].source_frame == cuts[0], (plan, cuts)
+
+
+def test_the_time_budget_counts_from_the_click(restyle, clip, tmp_path):
+    """Train's budget covered only the training loop: setting up (reading the frames,
+    torch, the patches) came on top (10 s took 37.7 s at load 12-16). Clicked 10 s ago with
+    a 10 s budget, nothing is left: one step, then the style is saved. (Starting still comes
+    on top where it outlasts the budget: PyTorch's import and the set-up, 15 s at load 10.)"""
+    import time
+
+    import cv2
+
+    from clips import index_frame
+
+    painted = tmp_path / "0.png"
+    cv2.imwrite(str(painted), 255 - index_frame(0, (160, 96))[..., ::-1])
+    train = ext("operators.train_style")
+    job = train.TrainJob(
+        source=clip,
+        keyframes={0: painted},
+        name="budget",
+        library_root=tmp_path / "library",
+        time_budget=10.0,
+        overwrite=False,
+        preview=train.PreviewSlot(),
+        clicked=time.perf_counter() - 10.0,
+    )
+    folder = Path(job.run())
+    training = json.loads((folder / "style.json").read_text())["training"]
+    # the loop's clock is the click's: no budget left, so no 10 s of its own
+    assert training["iterations"] == 1, training
+    assert training["seconds"] >= 10.0 and training["stopped_because"] == "time_budget"
