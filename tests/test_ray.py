@@ -314,7 +314,7 @@ def test_a_port_that_never_answers_fails_in_seconds(
 
 def test_ray_init_gives_up_on_a_head_that_stops_answering_after_the_check(silent_port):
     """A head that answered Restyle's check and then stopped (its GCS killed, the machine
-    gone) made ray.init wait 20 tries of ~36 s; it now tries once (~36 s), then says so.
+    gone) made ray.init wait 20 tries of ~36 s; it now tries once (~36 s; 5 s here), then says so.
     Ray's setting for that is set only while ray.init runs."""
     import subprocess
     import sys
@@ -334,6 +334,9 @@ except RestyleError as exc:
 print(round(time.monotonic() - t0), os.environ.get({GCS_WAIT_ENV!r}))
 """
     env = {k: v for k, v in os.environ.items() if k != GCS_WAIT_ENV}
+    # Each try is Ray's own connect timeout (py_gcs_connect_timeout_s, ~30 s here): 5 s keeps
+    # one try quick, and 20 tries (~120 s) still overrun the 90 s below.
+    env["RAY_py_gcs_connect_timeout_s"] = "5"
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=150, env=env
     )
