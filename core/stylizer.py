@@ -15,6 +15,7 @@ from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
 from .engines import Engine, ModelFiles, closed_on_error, create_engine
 from .errors import RestyleError, setting
+from .letterbox import Bars, BarTracker
 from .styles import StyleInfo, StyleLibrary
 
 
@@ -32,6 +33,7 @@ class StyleSettings:
     precision: str = "auto"  # torch: bf16 on CPUs with native bf16, fp16 on CUDA
     carry: float = 1.0  # trained styles: how strongly painted keyframes are carried (core/carry.py)
     flat_contrast: float = 16 / 255  # frames flatter than this keep their source: flat_weight()
+    letterbox: bool = True  # style only the picture inside black bars (core/letterbox.py)
 
     def check(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -155,6 +157,7 @@ class Stylizer:
         self._picture_vector: np.ndarray | None = None
         self.carrier = None
         self._predictor: Engine | None = None
+        self.bars = BarTracker()  # letterbox/pillarbox bars, steady over the frames styled
         self.engine = create_engine(
             self._model_files(),
             self.settings.backend,
@@ -173,6 +176,7 @@ class Stylizer:
                 )
                 self._picture_vector = self.style_vector(read_picture(style.picture))
             self.carrier = self._carrier()
+        self.bars.reset()  # the keyframes calibrated above are no frames of the stream
 
     def close(self) -> None:
         """End the engines' threads, sessions and processes now (``Engine.close``), not
@@ -249,9 +253,29 @@ class Stylizer:
         return 1.0 if self.style.kind == "picture" else self.settings.strength
 
     # -- per frame -----------------------------------------------------------------------
+    def _bars(self, frame: np.ndarray, recall: bool = False) -> Bars | None:
+        """The frame's letterbox/pillarbox bars (None: none, or turned off). Frames are
+        decided in the order they are preprocessed (``BarTracker``); postprocess recalls
+        the decision its preprocess made."""
+        if not self.settings.letterbox:
+            return None
+        bars = self.bars.recall(frame) if recall else self.bars.decide(frame)
+        return bars or None
+
+    def _size(self, frame: np.ndarray, bars: Bars | None) -> tuple[int, int]:
+        """Processing size of the frame, or of its active picture at the frame's scale."""
+        h, w = frame.shape[:2]
+        pw, ph = processing_size(w, h, self.settings)
+        if bars is None:
+            return pw, ph
+        y0, y1, x0, x1 = bars.active(h, w)
+        if (pw, ph) == (w, h):
+            return x1 - x0, y1 - y0
+        return max(32, round((x1 - x0) * pw / w)), max(32, round((y1 - y0) * ph / h))
+
     def input_shape(self, frame: np.ndarray) -> tuple[int, int, int]:
         """The shape of ``preprocess(frame)``: [3,h,w] at processing size, padded."""
-        pw, ph = processing_size(frame.shape[1], frame.shape[0], self.settings)
+        pw, ph = self._size(frame, self._bars(frame))
         m = self.engine.arch.size_multiple
         return 3, ph + (-ph) % m, pw + (-pw) % m
 
@@ -260,9 +284,14 @@ class Stylizer:
 
         ``out``: a float32 array of ``input_shape(frame)`` to write it into, and return (the
         pipeline reuses its arrays: a fresh one a frame cost page faults)."""
+        bars = self._bars(frame)
+        pw, ph = self._size(frame, bars)
+        if bars is not None:  # style the active picture alone, as if it were the frame
+            y0, y1, x0, x1 = bars.active(*frame.shape[:2])
+            frame = frame[y0:y1, x0:x1]
         h, w = frame.shape[:2]
-        _, hp, wp = self.input_shape(frame)
-        pw, ph = processing_size(w, h, self.settings)
+        m = self.engine.arch.size_multiple
+        hp, wp = ph + (-ph) % m, pw + (-pw) % m
         rgb = frame[..., :3]
         if (pw, ph) != (w, h):  # resize before converting: fewer bytes to touch
             interp = cv2.INTER_AREA if pw < w else cv2.INTER_CUBIC
@@ -287,22 +316,36 @@ class Stylizer:
 
     def postprocess(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """Network output [3,h,w] → styled frame with the source's size, dtype and alpha;
-        mixed with the source by strength and, for flat or dark frames, ``flat_weight``."""
+        mixed with the source by strength and, for flat or dark frames, ``flat_weight``.
+        Letterbox/pillarbox bars (the output then holds the active picture alone) are the
+        source's, exactly."""
+        bars = self._bars(frame, recall=True)
         h, w = frame.shape[:2]
-        pw, ph = processing_size(w, h, self.settings)
+        pw, ph = self._size(frame, bars)
         planes = list(output[:, :ph, :pw])
-        s = self.blend_strength * flat_weight(frame, self.settings.flat_contrast)
+        if bars is None:
+            y0, y1, x0, x1 = 0, h, 0, w
+            picture = frame
+        else:
+            y0, y1, x0, x1 = bars.active(h, w)
+            picture = frame[y0:y1, x0:x1]
+        ah, aw = picture.shape[:2]
+        s = self.blend_strength * flat_weight(picture, self.settings.flat_contrast)
         if frame.dtype == np.uint8 and s >= 1.0 and not self.settings.preserve_colors:
             # The common case, kept cheap: scale, round and saturate per plane, then merge.
             rgb8 = cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
-            if (pw, ph) != (w, h):
-                rgb8 = cv2.resize(rgb8, (w, h), interpolation=cv2.INTER_LINEAR)
+            if (pw, ph) != (aw, ah):
+                rgb8 = cv2.resize(rgb8, (aw, ah), interpolation=cv2.INTER_LINEAR)
+            if bars is not None:
+                rgb8 = _into_bars(rgb8, frame[..., :3], bars)
             if self.carrier is not None:
                 rgb8 = self.carrier.apply(frame, rgb8)
-            return _with_alpha(rgb8, frame)
+            return _keep_bars(_with_alpha(rgb8, frame), frame, bars)
         rgb = cv2.merge(planes)
-        if (pw, ph) != (w, h):
-            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+        if (pw, ph) != (aw, ah):
+            rgb = cv2.resize(rgb, (aw, ah), interpolation=cv2.INTER_LINEAR)
+        if bars is not None:
+            rgb = _into_bars(rgb, to_float(frame), bars)
         if self.carrier is not None:
             rgb = self.carrier.apply(frame, rgb)
         source = None
@@ -312,11 +355,41 @@ class Stylizer:
         if s < 1.0:
             source = to_float(frame) if source is None else source
             rgb = cv2.addWeighted(rgb, s, source, 1.0 - s, 0.0)
-        return from_float(rgb, frame)
+        return _keep_bars(from_float(rgb, frame), frame, bars)
+
+    def keep_bars(self, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
+        """``styled`` (this frame's finished output, after any temporal coherence, which
+        may pull styled pixels a few rows into a bar) with the frame's bars put back."""
+        bars = self.bars.known(frame, forget=True) if self.settings.letterbox else None
+        return (
+            styled if not bars or styled.shape != frame.shape else _keep_bars(styled, frame, bars)
+        )
 
     def stylize(self, frame: np.ndarray) -> np.ndarray:
         """One frame, synchronously (stills, thumbnails, tests)."""
         return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+
+
+def _into_bars(picture: np.ndarray, source: np.ndarray, bars: Bars) -> np.ndarray:
+    """The styled active ``picture`` placed into (a copy of) the frame-sized ``source``."""
+    y0, y1, x0, x1 = bars.active(*source.shape[:2])
+    full = np.array(source, copy=True)
+    full[y0:y1, x0:x1] = picture
+    return full
+
+
+def _keep_bars(styled: np.ndarray, frame: np.ndarray, bars: Bars | None) -> np.ndarray:
+    """``styled`` with the frame's bars put back exactly (after the keyframe carrier, the
+    colour transfer and the strength mix, which could move them by a level or more)."""
+    if bars is None:
+        return styled
+    h, w = frame.shape[:2]
+    y0, y1, x0, x1 = bars.active(h, w)
+    styled[:y0] = frame[:y0]
+    styled[y1:] = frame[y1:]
+    styled[:, :x0] = frame[:, :x0]
+    styled[:, x1:] = frame[:, x1:]
+    return styled
 
 
 def planar_float(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

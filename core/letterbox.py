@@ -1,0 +1,164 @@
+"""Letterbox and pillarbox bars: found so that only the active picture is styled.
+
+The style networks normalise each feature map over the frame (instance norm), so constant
+black bars at the frame's edges come out as the network's bright bias texture and skew the
+picture's own statistics. ``detect_bars`` finds them the way ffmpeg's cropdetect does (edge
+rows and columns that stay under a black level), made noise-tolerant and strict enough that
+a dark but textured edge of a real picture is not taken for a bar; ``BarTracker`` keeps the
+decision steady over a stream of frames (hysteresis), so the bars do not jitter.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+# Levels of 255 (scaled for 16-bit). A bar line's brightest channel averages at most
+# BLACK_MEAN (ffmpeg cropdetect's default limit, 24) and varies by at most BLACK_STD along
+# the line: compressed bars measure 0-2, while the darkest real edge measured (Megamind
+# frame 265's right edge, a dark background: mean 12) varies by 4.1 and more further in.
+BLACK_MEAN = 24.0
+BLACK_STD = 3.0
+MIN_BAR = 2  # thinner bars are ignored (a half-line of black is harmless)
+MIN_ACTIVE = 0.25  # less picture than this on a side: a black or flat frame, not bars
+GROW_AFTER = 8  # frames the bars must be larger in a row before the tracker grows them
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Rows/columns of bar at each edge of a frame (0: none)."""
+
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.top or self.bottom or self.left or self.right)
+
+    def active(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """The active picture as (y0, y1, x0, x1)."""
+        return self.top, height - self.bottom, self.left, width - self.right
+
+
+NO_BARS = Bars()
+
+
+def black_lines(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) that are bar-black: bool arrays of the frame's height and width.
+
+    Measured on the brightest of the three channels (a coloured line is not black), rows on
+    every second column and columns on every second row."""
+    scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
+    rgb = frame[..., :3]
+    bright = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+
+    def flags(lines: np.ndarray) -> np.ndarray:
+        values = lines.astype(np.float32) * np.float32(scale)
+        mean = values.mean(axis=1)
+        var = np.maximum(np.square(values).mean(axis=1) - np.square(mean), 0.0)
+        return (mean <= BLACK_MEAN) & (var <= BLACK_STD * BLACK_STD)
+
+    return flags(bright[:, ::2]), flags(bright[::2, :].T)
+
+
+def _run(flags: np.ndarray) -> int:
+    """Length of the run of True at the start of ``flags``."""
+    off = np.flatnonzero(~flags)
+    return len(flags) if len(off) == 0 else int(off[0])
+
+
+def detect_bars(frame: np.ndarray) -> Bars | None:
+    """This frame's bars; ``None`` when it has too little picture to tell (a black or flat
+    frame, whose every line is 'black': flat_weight handles those)."""
+    height, width = frame.shape[:2]
+    rows, cols = black_lines(frame)
+    top, bottom = _run(rows), _run(rows[::-1])
+    left, right = _run(cols), _run(cols[::-1])
+    if height - top - bottom < MIN_ACTIVE * height or width - left - right < MIN_ACTIVE * width:
+        return None
+    return Bars(*(n if n >= MIN_BAR else 0 for n in (top, bottom, left, right)))
+
+
+class BarTracker:
+    """Bars decided over a stream of frames, in order, steady over time.
+
+    A side's bar shrinks at once when a frame shows picture in it (picture is never cropped
+    away), and grows only after GROW_AFTER frames in a row show it larger (a dark scene
+    does not eat into the picture for a frame or two). The first frame with picture sets
+    them; black or flat frames change nothing. One state per frame size.
+
+    ``decide(frame)`` is called once per frame in stream order (the pipeline's reader);
+    ``recall(frame)`` gives the same frame's decision later (its finisher), from any thread;
+    decisions are held by weak reference, so they go with their frames.
+    """
+
+    def __init__(self) -> None:
+        self._state: dict[tuple[int, int], list] = {}
+        self._decided: dict[int, tuple[weakref.ref, Bars]] = {}
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.clear()
+            self._decided.clear()
+
+    def decide(self, frame: np.ndarray) -> Bars:
+        with self._lock:
+            known = self._decided.get(id(frame))
+            if known is not None and known[0]() is frame:
+                return known[1]
+        bars = self._update(frame)
+        with self._lock:
+            if len(self._decided) > 256:
+                self._decided = {k: v for k, v in self._decided.items() if v[0]() is not None}
+            self._decided[id(frame)] = (weakref.ref(frame), bars)
+        return bars
+
+    def recall(self, frame: np.ndarray, forget: bool = False) -> Bars:
+        """The bars ``decide`` gave this frame; a frame never decided is decided here."""
+        known = self.known(frame, forget)
+        return self._update(frame) if known is None else known
+
+    def known(self, frame: np.ndarray, forget: bool = False) -> Bars | None:
+        """The bars ``decide`` gave this frame, None if it was never decided (or forgotten);
+        ``forget``: drop the decision (the frame's last use)."""
+        with self._lock:
+            known = self._decided.get(id(frame))
+            if known is None or known[0]() is not frame:
+                return None
+            if forget:
+                del self._decided[id(frame)]
+            return known[1]
+
+    def _update(self, frame: np.ndarray) -> Bars:
+        seen = detect_bars(frame)
+        size = frame.shape[:2]
+        with self._lock:
+            state = self._state.get(size)
+            if seen is None:  # black or flat: keep the bars (they hold: all is black)
+                return state[0] if state else NO_BARS
+            if state is None:
+                self._state[size] = [seen, [0, 0, 0, 0], list(_sides(seen))]
+                return seen
+            current, streak, smallest = state
+            sides = list(_sides(current))
+            for i, n in enumerate(_sides(seen)):
+                if n < sides[i]:
+                    sides[i], streak[i] = n, 0
+                elif n > sides[i]:
+                    smallest[i] = n if streak[i] == 0 else min(smallest[i], n)
+                    streak[i] += 1
+                    if streak[i] >= GROW_AFTER:
+                        sides[i], streak[i] = smallest[i], 0
+                else:
+                    streak[i] = 0
+            state[0] = Bars(*sides)
+            return state[0]
+
+
+def _sides(bars: Bars) -> tuple[int, int, int, int]:
+    return bars.top, bars.bottom, bars.left, bars.right
