@@ -315,11 +315,12 @@ def test_no_shared_code_names_a_flag_in_an_error():
 # A range check that names no setting: 'must be between 0 and 1', 'out of range 0..1'.
 RANGE = re.compile(r"must be (between|at least|in \[|\d)|out of range")
 # Range checks of values no front end lets a user set: the chunk plan's (the command line
-# checks --chunk-frames itself), StyleSettings.tile (no flag, no job keyword).
+# checks --chunk-frames itself), StyleSettings.tile and .flat_contrast (no flag, no job keyword).
 UNSET_BY_USERS = {
     ("core/plan.py", "plan_chunks: chunk length must be at least 1 frame, got "),
     ("core/plan.py", "plan_chunks: warm-up must be 0 or more frames, got "),
     ("core/stylizer.py", "StyleSettings.check: tile size must be at least 128, got "),
+    ("core/stylizer.py", "StyleSettings.check: flat_contrast  is out of range 0..1"),
 }
 
 
