@@ -6,6 +6,7 @@ movie mux's stage 'encode' ("encoding the movie…")."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,3 +133,26 @@ def test_the_time_budget_counts_from_the_click(restyle, clip, tmp_path):
     # the loop's clock is the click's: no budget left, so no 10 s of its own
     assert training["iterations"] == 1, training
     assert training["seconds"] >= 10.0 and training["stopped_because"] == "time_budget"
+
+
+TREE = Path.home() / ".cache/restyle/footage/tree.avi"
+
+
+@pytest.mark.skipif(not TREE.is_file(), reason="no tree.avi in the footage cache")
+def test_a_held_picture_is_styled_once(scene, sequencer_area, tmp_path, capfd):
+    """tree.avi states 15 fps but shows a new picture every ~6 frames: Apply said
+    '40 styled, 0 reused' for 7 pictures (32 s). Each picture is styled once now."""
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "tree.blend"))
+    scene.render.fps = 15
+    source = add_movie(scene, sequencer_area, TREE, frame_start=1)
+    args = {"strip": source.name, "frame_start": 1, "frame_end": 13, "style": "comic-ink"}
+    assert bpy.ops.restyle.apply_style(**args) == {"FINISHED"}
+    summary = ext("operators.runner").RUN.summary
+    counts = re.search(r"(\d+) styled, (\d+) repeated, 0 reused", summary)
+    assert counts, summary
+    styled, repeated = int(counts[1]), int(counts[2])
+    assert styled + repeated == 13 and styled <= 3, summary  # 13 styled before
+    said = capfd.readouterr()
+    assert "sync is approximate" not in said.out + said.err + summary  # tree.avi: no sound
