@@ -27,6 +27,9 @@
 - No version differs (4.2-5.0): a strip's Color settings (``color_saturation``,
   ``color_multiply``, ``use_float``, a Replace blend's ``blend_alpha``) and its modifiers'
   ``mute`` (5.0 adds ``enable``) have the same names (``strip_color``, ``strip_modifiers``).
+- 5.2 makes an 8-bit picture float before its Saturation when Convert to Float is on (4.2-5.1
+  saturate it as bytes first): ``STRIP_COLOR_SATURATES_IN_FLOAT``, StripColor's
+  ``saturate_in_float``.
 """
 
 from __future__ import annotations
@@ -248,14 +251,28 @@ def set_movie_output(scene: bpy.types.Scene) -> None:
     scene.render.ffmpeg.codec = "H264"
 
 
+# With Convert to Float, Blender 5.2+ makes an 8-bit picture float before its Saturation
+# (render.cc input_preprocess: ensure_ibuf_is_sequencer_space(..., make_float) first); 4.2-5.1
+# saturate the byte image, then convert. Measured against StripColor (tests/blender/
+# test_color_float.py, 160x96 random picture, dither off): 4.2.23, 5.0.1 and 5.1.2 byte-first,
+# 5.2.0, 5.2.3 and 5.3.0 float-first (0-1 levels; the other order 2 off at 0.5/4.0 and 0.3/2.7).
+STRIP_COLOR_SATURATES_IN_FLOAT = bpy.app.version >= (5, 2, 0)
+
+
 def strip_color(strip) -> StripColor:
     """The Color settings Blender's sequencer applies to ``strip``'s pictures before its
     modifiers (render.cc ``input_preprocess``): saturation, then multiply, where a strip
-    blended by Replace has its opacity folded into the multiply."""
+    blended by Replace has its opacity folded into the multiply; with Convert to Float, in
+    this Blender's order (``STRIP_COLOR_SATURATES_IN_FLOAT``)."""
     multiply = strip.color_multiply
     if strip.blend_type == "REPLACE":
         multiply *= strip.blend_alpha
-    return StripColor(strip.color_saturation, multiply, bool(strip.use_float))
+    return StripColor(
+        strip.color_saturation,
+        multiply,
+        bool(strip.use_float),
+        STRIP_COLOR_SATURATES_IN_FLOAT,
+    )
 
 
 def strip_modifiers(strip) -> list[str]:

@@ -479,6 +479,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return _report_run(args, result, fmt, job.done_word, record, extra)
 
 
+# --convert-to-float's ORDER: an 8-bit picture saturated before it is made float (Blender
+# 4.2-5.1, the bare flag) or after (5.2+, StripColor.saturate_in_float).
+FLOAT_LAST, FLOAT_FIRST = "after-saturation", "before-saturation"
+
 # The strip grade's options, a Blender strip's Color settings, and their help.
 GRADE_OPTIONS = {
     "saturation": "Saturation, 0 (grey) .. 20 (default 1)",
@@ -506,13 +510,17 @@ def _strip_grade(args: argparse.Namespace) -> StripColor:
         value = getattr(args, name)
         if not low <= value <= high:  # nan too
             raise RestyleError(f"--{name} {value:.15g} is out of range {low:g}..{high:g}")
-    return StripColor.blended(args.saturation, args.multiply, args.opacity, args.convert_to_float)
+    order = args.convert_to_float  # None (off), or when it comes: after/before saturation
+    return StripColor.blended(
+        args.saturation, args.multiply, args.opacity, order is not None, order == FLOAT_FIRST
+    )
 
 
 def _grade_record(args: argparse.Namespace) -> dict:
     """--json: the grade options as given (plain data, as a stopped run's record is)."""
     record = {name: getattr(args, name) for name in GRADE_OPTIONS}
-    return {**record, "convert_to_float": args.convert_to_float}
+    order = args.convert_to_float
+    return {**record, "convert_to_float": order is not None, "float_first": order == FLOAT_FIRST}
 
 
 def _add_grade_options(p: argparse.ArgumentParser) -> None:
@@ -525,9 +533,14 @@ def _add_grade_options(p: argparse.ArgumentParser) -> None:
         grade.add_argument(f"--{name}", type=float, default=1.0, metavar="F", help=words)
     grade.add_argument(
         "--convert-to-float",
-        action="store_true",
+        nargs="?",
+        const=FLOAT_LAST,  # as the bare flag always meant (older submissions)
+        choices=(FLOAT_LAST, FLOAT_FIRST),
+        metavar="ORDER",
         help="Convert to Float: multiply an 8-bit source as floats, not as Blender's 8-bit "
-        "pictures (rounded down)",
+        f"pictures (rounded down); ORDER: '{FLOAT_LAST}' (the default: saturated as 8-bit "
+        f"pictures first, as Blender 4.2 to 5.1) or '{FLOAT_FIRST}' (made float before the "
+        "saturation, as Blender 5.2 and later)",
     )
 
 

@@ -573,7 +573,11 @@ class StyleJob:
             record["lead_in"] = info.lead_in
         color = self.strip_color
         if color is not None and not color.identity:  # other pixels; ungraded keys stay valid
+            from .strip_frames import GRADE_REVISION
+
             record["strip_color"] = [color.saturation, color.multiply, color.as_float]
+            record["strip_color"].append(color.saturates_in_float)  # Blender 5.2+'s order
+            record["grade_revision"] = GRADE_REVISION
         tone_map = getattr(info, "tone_map", None)  # HDR: frames styled as if SDR differ
         if tone_map is not None:
             record["tone_map"] = [tone_map.transfer, tone_map.peak_nits]

@@ -102,6 +102,8 @@ def _grade_options(color) -> list[str]:
         "--multiply",
         repr(float(color.multiply)),
     ]
+    if color.saturates_in_float:  # Blender 5.2+'s order (a node's older Restyle refuses it)
+        return [*args, "--convert-to-float=before-saturation"]
     return [*args, "--convert-to-float"] if color.as_float else args
 
 

@@ -121,6 +121,12 @@ def intersect(*ranges: tuple[int, int]) -> tuple[int, int] | None:
     return (first, last) if first <= last else None
 
 
+# The grade's formula, kept in a graded job's settings key so that a resumed run never mixes
+# frames graded by another formula. 2: saturation in Blender's float32 HSV steps (6d576dd;
+# up to 4 levels from 1's rounding of the exact value) and saturate_in_float.
+GRADE_REVISION = 2
+
+
 @dataclass(frozen=True)
 class StripColor:
     """A strip's own Color settings (Saturation, Multiply), applied to its frames as
@@ -129,31 +135,52 @@ class StripColor:
     colour channels; on 8-bit frames as Blender's byte images, rounded then truncated
     (``min((int(256 * m) * c) >> 8, 255)``), on deeper frames and with Convert to Float
     as floats. ``multiply`` holds the opacity of a strip blended by Replace, which Blender
-    folds into it. Alpha is left as it is."""
+    folds into it. Alpha is left as it is.
+
+    ``saturate_in_float``: with Convert to Float, whether the 8-bit picture is made float
+    before Saturation (Blender 5.2 and later, render.cc ``input_preprocess``:
+    ``ensure_ibuf_is_sequencer_space(..., make_float)`` before ``IMB_saturation``) rather than
+    saturated as a byte image first (4.2 to 5.1). It changes nothing without Convert to Float,
+    without a Saturation or on deeper frames (``saturates_in_float`` says when it does)."""
 
     saturation: float = 1.0
     multiply: float = 1.0
     as_float: bool = False  # the strip's "Convert to Float": multiply without quantising
+    saturate_in_float: bool = False  # Blender 5.2+: Convert to Float before Saturation
 
     @classmethod
     def blended(
-        cls, saturation: float, multiply: float, opacity: float, as_float: bool = False
+        cls,
+        saturation: float,
+        multiply: float,
+        opacity: float,
+        as_float: bool = False,
+        saturate_in_float: bool = False,
     ) -> StripColor:
         """The grade of a strip blended by Replace, whose ``opacity`` Blender folds into
         its multiply (render.cc ``input_preprocess``)."""
-        return cls(saturation, multiply * opacity, as_float)
+        return cls(saturation, multiply * opacity, as_float, saturate_in_float)
 
     @property
     def identity(self) -> bool:
         return self.saturation == 1.0 and self.multiply == 1.0
+
+    @property
+    def saturates_in_float(self) -> bool:
+        """Whether an 8-bit picture is saturated as floats (Convert to Float made it float
+        first): the one case ``saturate_in_float`` changes."""
+        return self.as_float and self.saturate_in_float and self.saturation != 1.0
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
         if self.identity:
             return frame
         top = 255.0 if frame.dtype == np.uint8 else 65535.0
         rgb = frame[..., :3].astype(np.float32)
-        if self.saturation != 1.0 and frame.dtype == np.uint8:
-            # a byte image, Convert to Float or not: Blender saturates before converting
+        if self.saturation != 1.0 and frame.dtype == np.uint8 and self.saturates_in_float:
+            # Blender 5.2+ with Convert to Float: made float, then saturated unrounded
+            rgb = hsv_saturation(frame, self.saturation) * f32(255.0)
+        elif self.saturation != 1.0 and frame.dtype == np.uint8:
+            # a byte image (Blender 4.2-5.1: Convert to Float or not): saturated as bytes
             rgb = byte_saturation(frame, self.saturation)
         elif self.saturation != 1.0:
             value = rgb.max(axis=-1, keepdims=True)
@@ -175,6 +202,14 @@ def byte_saturation(frame: np.ndarray, saturation: float) -> np.ndarray:
     (``hsv_to_rgb``) and to a byte (``unit_float_to_uchar_clamp``: rounded half up). That is
     ``v + s * (c - v)`` but for float error, which decides a level at halves: rounding the
     exact value put 877 of 15,360 pixels 4 levels off at Saturation 0.5, Multiply 4."""
+    rgb = hsv_saturation(frame, saturation)
+    level = np.floor(f32(255.0) * rgb + f32(0.5))
+    return np.where(rgb <= 0, f32(0.0), np.where(rgb > f32(1.0 - 0.5 / 255.0), f32(255.0), level))
+
+
+def hsv_saturation(frame: np.ndarray, saturation: float) -> np.ndarray:
+    """``IMB_saturation``'s float32 steps on an 8-bit frame's colour made float (0..1,
+    unrounded): to HSV (``rgb_to_hsv``), S scaled, back (``hsv_to_rgb``)."""
     r, g, b = np.moveaxis(frame[..., :3].astype(np.float32) * f32(1.0 / 255.0), -1, 0)
     swap = g < b
     g, b = np.where(swap, b, g), np.where(swap, g, b)
@@ -191,6 +226,4 @@ def byte_saturation(frame: np.ndarray, saturation: float) -> np.ndarray:
         np.clip(f32(2.0) - np.abs(hue * f32(6.0) - f32(2.0)), f32(0.0), f32(1.0)),
         np.clip(f32(2.0) - np.abs(hue * f32(6.0) - f32(4.0)), f32(0.0), f32(1.0)),
     )
-    rgb = np.stack([((c - f32(1.0)) * s + f32(1.0)) * r for c in n], axis=-1)
-    level = np.floor(f32(255.0) * rgb + f32(0.5))
-    return np.where(rgb <= 0, f32(0.0), np.where(rgb > f32(1.0 - 0.5 / 255.0), f32(255.0), level))
+    return np.stack([((c - f32(1.0)) * s + f32(1.0)) * r for c in n], axis=-1)

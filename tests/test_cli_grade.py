@@ -48,6 +48,10 @@ def frames(folder) -> list[np.ndarray]:
             ["--saturation", "1.6", "--multiply", "1.3", "--convert-to-float"],
             StripColor(1.6, 1.3, True),
         ),
+        (  # Blender 5.2+'s order: made float, then saturated
+            ["--saturation", "0.5", "--multiply", "1.3", "--convert-to-float=before-saturation"],
+            StripColor(0.5, 1.3, True, True),
+        ),
     ],
 )
 def test_the_grade_is_applied_as_blender_applies_it(library, shot, tmp_path, capsys, words, color):
@@ -67,6 +71,7 @@ def test_the_grade_is_applied_as_blender_applies_it(library, shot, tmp_path, cap
     assert record["grade"]["saturation"] == float(given.get("--saturation", 1))
     assert record["grade"]["opacity"] == float(given.get("--opacity", 1))
     assert record["grade"]["convert_to_float"] is color.as_float
+    assert record["grade"]["float_first"] is color.saturate_in_float
 
 
 def test_the_command_line_styles_a_graded_strip_as_apply_style_does(

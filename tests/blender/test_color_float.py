@@ -2,15 +2,18 @@
 Apply Style reads it) against Blender's own render of the strip, level by level: Saturation
 with and without Convert to Float, and a Replace blend's opacity folded into Multiply.
 
-Blender 4.2 to 5.0 saturates an 8-bit picture as a byte image (``IMB_saturation``: HSV in
-float32, rounded to bytes) before Convert to Float turns it into floats, then multiplies
-(5.2.3 and 5.3.0 make it float first: see the xfail below). Rounding
+Blender 4.2 to 5.1 saturates an 8-bit picture as a byte image (``IMB_saturation``: HSV in
+float32, rounded to bytes) before Convert to Float turns it into floats, then multiplies;
+5.2 and later make it float first (``StripColor.saturate_in_float``, from
+``compat.STRIP_COLOR_SATURATES_IN_FLOAT``), and the other order is 2 levels off. Rounding
 the exact ``v + s * (c - v)`` put pixels at halves a level off, 4 levels after Multiply 4
 (Saturation 0.5: 877 of 15,360 pixels); the >40 dB checks elsewhere let that through.
 Convert to Float's float-to-byte round trip still leaves 1 level here and there. The
 render's dither is off: with it, 4.2.23's Convert to Float renders were 2 levels off."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -40,18 +43,7 @@ def off(a: np.ndarray, b: np.ndarray) -> int:
 @pytest.mark.parametrize(
     ("saturation", "multiply"), [(0.5, 4.0), (0.3, 2.7), (0.5, 1.3), (1.6, 1.0), (0.0, 1.0)]
 )
-def test_color_settings_match_blenders_render(
-    scene, picture, saturation, multiply, as_float, request
-):
-    import bpy
-
-    if as_float and saturation != 1.0 and bpy.app.version >= (5, 1):
-        # Blender 5.2.3 and 5.3.0 (5.1 not measured) make the picture float before they
-        # saturate it (render.cc ensure_ibuf_is_sequencer_space): the exact saturation
-        # then matches (0-1 levels), StripColor's byte saturation is up to 2 levels off at
-        # 0.5/4.0 and 0.3/2.7. StripColor does not know the Blender version yet.
-        reason = "Convert to Float saturates in float on Blender 5.1+: not modelled yet"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
+def test_color_settings_match_blenders_render(scene, picture, saturation, multiply, as_float):
     path, image = picture
     strip = add_images(scene, [path], frame_start=1)
     strip.color_saturation, strip.color_multiply = saturation, multiply
@@ -65,6 +57,11 @@ def test_color_settings_match_blenders_render(
     # measured (bpy 5.0.1 and 4.2.23): 0 levels off but at 0.3/2.7 and 0.5/1.3 with
     # Convert to Float, 1 (its float-to-byte round trip); before: 2 to 5
     assert off(color.apply(image), shown) <= 1
+    if as_float and saturation != 1.0 and multiply > 2.0:
+        # this Blender's order matters here: the other is 2 levels off (4.2.23, 5.0.1, 5.1.2,
+        # 5.2.0, 5.2.3, 5.3.0), so the version table (compat) must say which one it uses
+        other = replace(color, saturate_in_float=not color.saturate_in_float)
+        assert off(other.apply(image), shown) >= 2
 
 
 @pytest.mark.parametrize("as_float", [True, False], ids=["float", "byte"])
