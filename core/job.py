@@ -919,10 +919,15 @@ class _Run:
         after_todo = False
         indices = range(plan.start, plan.end + 1)
         pending = None  # the frame to style, handed on once its repeats are known
+        last: np.ndarray | None = None  # the frame before, as decoded
         for index, (frame, cut) in zip(indices, self._shots(frames, coherent), strict=True):
+            last, before = frame, last
             if index in repeats and not cut and origin is not None and not self.done(index):
-                self.copies.setdefault(origin, []).append(index)  # its styled result again
-                continue
+                # A slot with no picture of its own holds the last one decoded: after a
+                # second picture in the slot before (dropped there), that is a new picture.
+                if before is not None and np.array_equal(frame, before):
+                    self.copies.setdefault(origin, []).append(index)  # its result again
+                    continue
             if pending is not None:  # its repeats are all known (the writer reads them)
                 yield pending
                 pending = None
