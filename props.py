@@ -427,8 +427,8 @@ class RESTYLE_PG_settings(PropertyGroup):
     )
     time_budget: FloatProperty(
         name="Time Budget",
-        description="Longest time training may take, in seconds; it stops earlier once it "
-        "stops improving",
+        description="Seconds training may take, counted from the click (reading the frames "
+        "included; saving the style comes after it); it stops earlier once it stops improving",
         default=300.0,
         min=1.0,
         max=24 * 3600.0,
