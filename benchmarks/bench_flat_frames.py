@@ -10,6 +10,12 @@ tree) after vs before; and the CPU-ms ``signal_contrast`` costs on a 720p frame.
 
     RESTYLE_HOME=$(mktemp -d) nice -n 19 .venv/bin/python benchmarks/bench_flat_frames.py
         [--styles all|comic-ink,ink-wash] [--fade-styles comic-ink,amber-watercolour,ink-wash]
+
+``--letterbox``: letterboxed (2.39:1 in 16:9) and pillarboxed (4:3 in 16:9) 1280x720 frames
+of vtest frame 300 instead (core/letterbox.py): the bars' mean/std with the crop off
+(``letterbox=False``, the previous code path) and on, the PSNR of the active picture against
+the picture styled directly, the time a frame takes off/on (alternated, medians), and what
+``detect_bars`` costs on a 720p frame.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from real_footage import real_clip, real_picture  # noqa: E402
 
+from restyle.core.letterbox import detect_bars  # noqa: E402
 from restyle.core.media import decode_range  # noqa: E402
 from restyle.core.styles import BUILTIN_STYLES, StyleLibrary  # noqa: E402
 from restyle.core.stylizer import StyleSettings, Stylizer, signal_contrast  # noqa: E402
@@ -61,9 +68,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--styles", default="all")
     ap.add_argument("--fade-styles", default="comic-ink,amber-watercolour,ink-wash")
+    ap.add_argument("--letterbox", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}")
     library = StyleLibrary(os.environ.get("RESTYLE_HOME"))
+    if args.letterbox:
+        letterbox(library, args.fade_styles.split(","), args.repeats)
+        return
     names = [s for s, _ in BUILTIN_STYLES] if args.styles == "all" else args.styles.split(",")
     picture = str(real_picture("starry-night"))
     builtin = Stylizer(library.resolve(names[0]), library, StyleSettings())
@@ -136,6 +148,76 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f}")
     builtin.close()
     painted.close()
+
+
+def boxed(picture: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple]:
+    """``picture`` centred in a black frame of ``size``; (frame, active y0, y1, x0, x1)."""
+    (w, h), (ph, pw) = size, picture.shape[:2]
+    top, left = (h - ph) // 2, (w - pw) // 2
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[top : top + ph, left : left + pw] = picture
+    return frame, (top, top + ph, left, left + pw)
+
+
+def letterbox(library: StyleLibrary, names: list[str], repeats: int) -> None:
+    source = np.ascontiguousarray(next(iter(decode_range(real_clip("vtest"), 300, 300)))[..., :3])
+    h, w = source.shape[:2]
+    keep = round(w / 2.39)
+    scope = source[(h - keep) // 2 : (h - keep) // 2 + keep]
+    pictures = {
+        "2.39:1 letterbox": cv2.resize(scope, (1280, 536), interpolation=cv2.INTER_AREA),
+        "4:3 pillarbox": cv2.resize(source, (960, 720), interpolation=cv2.INTER_AREA),
+    }
+    frames = {k: boxed(p, (1280, 720)) for k, p in pictures.items()}
+    picture = str(real_picture("starry-night"))
+    print("\nbars: mean/std with the crop off -> on (worst level off the source on); PSNR of")
+    print("the active picture on vs the picture styled alone")
+    for name in [*names, picture]:
+        settings = StyleSettings()
+        with (
+            Stylizer(library.resolve(name), library, dataclasses.replace(settings, letterbox=False)) as off,
+            Stylizer(library.resolve(name), library, settings) as on,
+        ):  # fmt: skip
+            off.prepare([])
+            on.prepare([])
+            for kind, (frame, (y0, y1, x0, x1)) in frames.items():
+                on.bars.reset()  # each kind its own shot: no hysteresis from the other
+                mask = np.ones(frame.shape[:2], bool)
+                mask[y0:y1, x0:x1] = False
+                before, after = off.stylize(frame), on.stylize(frame)
+                alone = on.stylize(pictures[kind])
+                worst = int(np.abs(after[mask].astype(int) - frame[mask]).max())
+                print(
+                    f"  {Path(name).stem:18s} {kind:17s} {before[mask].mean():5.1f}/"
+                    f"{before[mask].std():4.1f} -> {after[mask].mean():4.1f}/{after[mask].std():3.1f}"
+                    f" (worst {worst}); PSNR {psnr(after[y0:y1, x0:x1], alone):.1f} dB"
+                )
+    print(f"\nseconds a 1280x720 frame (comic-ink, stylize(), median of {repeats}, alternated)")
+    with (
+        Stylizer(library.resolve("comic-ink"), library, StyleSettings(letterbox=False)) as off,
+        Stylizer(library.resolve("comic-ink"), library, StyleSettings()) as on,
+    ):
+        for kind, (frame, _) in frames.items():
+            spent: dict[str, list[float]] = {"off": [], "on": []}
+            on.bars.reset()
+            for _ in range(repeats):
+                for label, st in (("off", off), ("on", on)):
+                    t0 = time.perf_counter()
+                    st.stylize(frame.copy())
+                    spent[label].append(time.perf_counter() - t0)
+            a, b = statistics.median(spent["off"]), statistics.median(spent["on"])
+            print(f"  {kind:17s} off {a:.2f} s, on {b:.2f} s: x{a / b:.2f}")
+    full = cv2.resize(source, (1280, 720), interpolation=cv2.INTER_CUBIC)
+    for label, frame in (("no bars", full), ("letterboxed", frames["2.39:1 letterbox"][0])):
+        times = []
+        for _ in range(50):
+            t0 = time.process_time()
+            detect_bars(frame)
+            times.append(time.process_time() - t0)
+        print(
+            f"detect_bars, 1280x720 {label}: {statistics.median(times) * 1e3:.2f} CPU-ms (median of 50)"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

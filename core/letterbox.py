@@ -47,37 +47,47 @@ class Bars:
 NO_BARS = Bars()
 
 
-def black_lines(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) that are bar-black: bool arrays of the frame's height and width.
+def _black(lines: np.ndarray, scale: float) -> np.ndarray:
+    """Which of ``lines`` (lines x length x RGB) are bar-black: measured on the brightest of
+    the three channels (a coloured line is not black)."""
+    bright = np.maximum(np.maximum(lines[..., 0], lines[..., 1]), lines[..., 2])
+    bright = bright.astype(np.float32)
+    mean = bright.mean(axis=1)
+    var = np.maximum(np.square(bright).mean(axis=1) - np.square(mean), 0.0) * (scale * scale)
+    return (mean * scale <= BLACK_MEAN) & (var <= BLACK_STD * BLACK_STD)
 
-    Measured on the brightest of the three channels (a coloured line is not black), rows on
-    every second column and columns on every second row."""
-    scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
+
+def _edge_run(frame: np.ndarray, side: str, scale: float) -> int:
+    """How many lines from ``side`` inward are black: read in growing chunks from the edge
+    (8, 16, 32 ... lines), so a frame without bars costs four chunks of 8 lines."""
     rgb = frame[..., :3]
-    bright = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
-
-    def flags(lines: np.ndarray) -> np.ndarray:
-        values = lines.astype(np.float32) * np.float32(scale)
-        mean = values.mean(axis=1)
-        var = np.maximum(np.square(values).mean(axis=1) - np.square(mean), 0.0)
-        return (mean <= BLACK_MEAN) & (var <= BLACK_STD * BLACK_STD)
-
-    return flags(bright[:, ::2]), flags(bright[::2, :].T)
-
-
-def _run(flags: np.ndarray) -> int:
-    """Length of the run of True at the start of ``flags``."""
-    off = np.flatnonzero(~flags)
-    return len(flags) if len(off) == 0 else int(off[0])
+    n = rgb.shape[0] if side in ("top", "bottom") else rgb.shape[1]
+    run, step = 0, 8
+    while run < n:
+        k = min(step, n - run)
+        if side == "top":
+            lines = rgb[run : run + k]
+        elif side == "bottom":
+            lines = rgb[n - run - k : n - run][::-1]
+        elif side == "left":
+            lines = rgb[:, run : run + k].transpose(1, 0, 2)
+        else:
+            lines = rgb[:, n - run - k : n - run][:, ::-1].transpose(1, 0, 2)
+        off = np.flatnonzero(~_black(lines, scale))
+        if off.size:
+            return run + int(off[0])
+        run, step = run + k, step * 2
+    return n
 
 
 def detect_bars(frame: np.ndarray) -> Bars | None:
     """This frame's bars; ``None`` when it has too little picture to tell (a black or flat
     frame, whose every line is 'black': flat_weight handles those)."""
     height, width = frame.shape[:2]
-    rows, cols = black_lines(frame)
-    top, bottom = _run(rows), _run(rows[::-1])
-    left, right = _run(cols), _run(cols[::-1])
+    scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
+    top, bottom, left, right = (
+        _edge_run(frame, side, scale) for side in ("top", "bottom", "left", "right")
+    )
     if height - top - bottom < MIN_ACTIVE * height or width - left - right < MIN_ACTIVE * width:
         return None
     return Bars(*(n if n >= MIN_BAR else 0 for n in (top, bottom, left, right)))
