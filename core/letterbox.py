@@ -97,7 +97,8 @@ class BarTracker:
     """Bars decided over a stream of frames, in order, steady over time.
 
     A side's bar shrinks at once when a frame shows picture in it (picture is never cropped
-    away), and grows only after GROW_AFTER frames in a row show it larger (a dark scene
+    away); a title or subtitle inside a bar (its lines next to the picture still black) leaves
+    the bar as it is, the title kept as the source. A bar grows only after GROW_AFTER frames in a row show it larger (a dark scene
     does not eat into the picture for a frame or two). The first frame with picture sets
     them; black or flat frames change nothing. One state per frame size.
 
@@ -157,7 +158,9 @@ class BarTracker:
             current, streak, smallest = state
             sides = list(_sides(current))
             for i, n in enumerate(_sides(seen)):
-                if n < sides[i]:
+                if n < sides[i] and _inner_black(frame, SIDES[i], sides[i]):
+                    streak[i] = 0  # a title or subtitle in the bar: the bar stays, as it is
+                elif n < sides[i]:
                     sides[i], streak[i] = n, 0
                 elif n > sides[i]:
                     smallest[i] = n if streak[i] == 0 else min(smallest[i], n)
@@ -168,6 +171,28 @@ class BarTracker:
                     streak[i] = 0
             state[0] = Bars(*sides)
             return state[0]
+
+
+SIDES = ("top", "bottom", "left", "right")
+INNER = 4  # lines of a bar next to the picture that tell a title in it from picture
+
+
+def _inner_black(frame: np.ndarray, side: str, bar: int) -> bool:
+    """Whether the ``INNER`` lines of a ``bar`` lines deep next to the picture are black:
+    then what shows further out in the bar is a title or subtitle laid over it (kept as
+    the source), not the picture grown into it."""
+    rgb = frame[..., :3]
+    inner = min(INNER, bar)
+    if side == "top":
+        lines = rgb[bar - inner : bar]
+    elif side == "bottom":
+        lines = rgb[rgb.shape[0] - bar : rgb.shape[0] - bar + inner]
+    elif side == "left":
+        lines = rgb[:, bar - inner : bar].transpose(1, 0, 2)
+    else:
+        lines = rgb[:, rgb.shape[1] - bar : rgb.shape[1] - bar + inner].transpose(1, 0, 2)
+    scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
+    return bool(_black(lines, scale).all())
 
 
 def _sides(bars: Bars) -> tuple[int, int, int, int]:

@@ -196,10 +196,13 @@ def test_tracker_holds_the_bars_steady_shrinks_at_once_and_grows_late():
     assert tracker.decide(np.zeros_like(frame)) == bars  # a black frame changes nothing
     assert tracker.decide(frame.copy()) == bars
     title = frame.copy()
-    title[4:12, 100:200] = 255  # a title in the top bar: the bar shrinks at once
-    assert tracker.decide(title).top == 4  # the rows above the title: still a bar
+    title[4:12, 100:200] = 255  # a title in the top bar, its rows next to the picture black
+    assert detect_bars(title).top == 4 and tracker.decide(title) == bars  # the bar stays
+    grown = frame.copy()
+    grown[: bars.top] = frame[bars.top : 2 * bars.top]  # a full-frame shot: shrinks at once
+    assert tracker.decide(grown).top == 0
     for _ in range(GROW_AFTER - 1):
-        assert tracker.decide(frame.copy()).top == 4
+        assert tracker.decide(frame.copy()).top == 0
     assert tracker.decide(frame.copy()) == bars  # back after GROW_AFTER frames
     same = frame.copy()
     assert tracker.recall(same) == tracker.decide(same) == tracker.recall(same)
@@ -253,6 +256,20 @@ def test_a_coherent_job_keeps_its_bars_exactly(library, tmp_path):
     frames, outs, masks, _ = scope_job(library, tmp_path, 0.5)
     for i, (out, frame) in enumerate(zip(outs, frames, strict=True)):
         assert worst_level(out[masks], frame[masks]) <= 3, (i, out[masks].mean())
+
+
+def test_a_subtitle_in_the_bar_is_kept_as_the_source_and_the_bars_do_not_move(library):
+    """Burned-in subtitles in the bottom bar (common on letterboxed films): the frames with
+    and without them are cropped alike, the subtitle stays the source's, bars too."""
+    frame, _, bars = scope_frame()
+    subtitled = frame.copy()
+    cv2.putText(subtitled, "Subtitle", (140, 205), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3)
+    mask = bar_mask(frame.shape, bars)
+    assert (subtitled[mask] > 100).any()
+    with Stylizer(library.resolve("comic-ink"), library, StyleSettings(backend="onnx")) as st:
+        plain, sub = st.stylize(frame), st.stylize(subtitled)
+    assert worst_level(sub[mask], subtitled[mask]) <= 3, sub[mask].mean()
+    assert np.array_equal(sub[~mask], plain[~mask])
 
 
 def test_cli_letterboxed_still_keeps_its_bars(library, tmp_path):
