@@ -367,7 +367,10 @@ class Stylizer:
 
     def stylize(self, frame: np.ndarray) -> np.ndarray:
         """One frame, synchronously (stills, thumbnails, tests)."""
-        return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+        try:
+            return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+        finally:  # a caller may refill the same array with the next frame
+            self.bars.known(frame, forget=True)
 
 
 def _into_bars(picture: np.ndarray, source: np.ndarray, bars: Bars) -> np.ndarray:

@@ -272,6 +272,21 @@ def test_a_subtitle_in_the_bar_is_kept_as_the_source_and_the_bars_do_not_move(li
     assert np.array_equal(sub[~mask], plain[~mask])
 
 
+def test_an_array_refilled_with_the_next_frame_is_decided_afresh(library):
+    """A caller reading a movie into one array (cv2's read(image)) and styling it each time:
+    the bars decided for the letterboxed frame are not reused for the full frame after it."""
+    frame, _, _ = scope_frame()
+    full = cv2.resize(footage("vtest", 300), (384, 216), interpolation=cv2.INTER_AREA)
+    with Stylizer(library.resolve("comic-ink"), library, StyleSettings(backend="onnx")) as st:
+        buffer = frame.copy()
+        st.stylize(buffer)
+        buffer[:] = full
+        again = st.stylize(buffer)
+        st.bars.reset()
+        fresh = st.stylize(full.copy())
+    assert np.array_equal(again, fresh)
+
+
 def test_cli_letterboxed_still_keeps_its_bars(library, tmp_path):
     from restyle.core.cli import main
 
