@@ -401,11 +401,13 @@ def test_movie_output(scene, saved, media, reference, sequencer_area):
 
     movie = Path(bpy.path.abspath(styled.filepath))
     stamp = movie.stat().st_mtime_ns
+    # a strip that already shows this output would only be selected (9db7ae8)
+    ext("compat").strips(scene.sequence_editor).remove(styled)
     assert bpy.ops.restyle.apply_style(
         strip=source.name, style=STYLE, output_format="FFV1", temporal=0.0
     ) == {"FINISHED"}
     again = scene.sequence_editor.active_strip
-    assert again.channel == 3 and Path(bpy.path.abspath(again.filepath)) == movie
+    assert again.channel == 2 and Path(bpy.path.abspath(again.filepath)) == movie
     assert movie.stat().st_mtime_ns == stamp
     assert "0 styled, 24 reused" in ext("operators.runner").RUN.summary
 
