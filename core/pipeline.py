@@ -346,6 +346,9 @@ class _Pipeline:
     ) -> None:
         if self.temporal is not None:
             styled = _coherent(self.temporal, guide, styled, following)
+            keep_bars = getattr(self.stylizer, "keep_bars", None)
+            if keep_bars is not None:  # the warp may pull styled pixels into a black bar
+                styled = keep_bars(frame, styled)
         if self.on_frame is not None:
             self.on_frame(index, frame, styled)
         self.write(index, styled)

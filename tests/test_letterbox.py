@@ -247,11 +247,6 @@ def test_a_coherent_job_keeps_the_bars_away_from_the_picture(library, tmp_path):
         assert out[masks].mean() <= 2.0, i
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/pipeline.py's _write_frame does not yet call Stylizer.keep_bars after "
-    "coherence: its warp pulls styled pixels up to ~4 rows into a bar (up to 37 levels)",
-)
 def test_a_coherent_job_keeps_its_bars_exactly(library, tmp_path):
     frames, outs, masks, _ = scope_job(library, tmp_path, 0.5)
     for i, (out, frame) in enumerate(zip(outs, frames, strict=True)):
