@@ -175,8 +175,11 @@ def finished_manifest(plan) -> dict | None:
 
 def movie_key(plan, audio: bool) -> str:
     """What a movie output was made with: the settings key, the range (a movie holds only
-    its own frames) and whether it carries the source's sound."""
-    return f"{plan.key}:{plan.start}-{plan.end}" + (":audio" if audio else "")
+    its own frames), its frame rate (an image sequence's --fps: the same frames, another
+    movie; not in the settings key, so a frame folder's frames stay reusable) and whether it
+    carries the source's sound."""
+    rate = Fraction(plan.info.fps)
+    return f"{plan.key}:{plan.start}-{plan.end}:{rate}fps" + (":audio" if audio else "")
 
 
 def finished_movie(plan, audio: bool, output: Path | None = None) -> bool:

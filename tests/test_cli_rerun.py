@@ -91,7 +91,15 @@ def test_a_ray_rerun_into_the_finished_movie_runs_no_chunk(library, shot, tmp_pa
 
 @pytest.mark.parametrize(
     "change",
-    ["other settings", "other range", "without sound", "user's movie", "cut", "scaled"],
+    [
+        "other settings",
+        "other range",
+        "without sound",
+        "other frame rate",
+        "user's movie",
+        "cut",
+        "scaled",
+    ],
 )
 def test_a_movie_not_made_so_is_still_refused(library, shot, tmp_path, capsys, change):
     out, _, data = made(library, shot, tmp_path, capsys)
@@ -102,6 +110,8 @@ def test_a_movie_not_made_so_is_still_refused(library, shot, tmp_path, capsys, c
         words = ["--end", "2"]
     elif change == "without sound":
         words = ["--no-audio"]
+    elif change == "other frame rate":  # an image sequence's --fps: same frames, other movie
+        words = ["--fps", "30"]
     elif change == "user's movie":
         from clips import encode_clip
 
