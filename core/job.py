@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 MANIFEST = ".restyle.json"
 FRAME_NAME = "{index:06d}"
-PIPELINE_VERSION = 1  # bump when the same settings would give different pixels
+PIPELINE_VERSION = 2  # bump when the same settings give other pixels (2: flat frames, bars)
 MAX_BATCH = 64
 STRIP_COLOR_MAX = 20.0  # Blender's top Saturation and Multiply (RNA hard max)
 
