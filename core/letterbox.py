@@ -102,6 +102,13 @@ class BarTracker:
     does not eat into the picture for a frame or two). The first frame with picture sets
     them; black or flat frames change nothing. One state per frame size.
 
+    ``new_shot()`` at every cut the stream knows (the pipeline calls ``Stylizer.new_shot``
+    where coherence restarts) forgets the bars, so a new shot sets its own. A run resumed or
+    a Ray chunk started mid-shot starts a fresh tracker at its first frame: where the bars
+    grew (or a title shrank nothing) in the frames before it, its first frames can be cropped
+    otherwise than in one uninterrupted run (the state is the shot's whole history; the
+    warm-up frame alone does not rebuild it).
+
     ``decide(frame)`` is called once per frame in stream order (the pipeline's reader);
     ``recall(frame)`` gives the same frame's decision later (its finisher), from any thread;
     decisions are held by weak reference, so they go with their frames.
@@ -116,6 +123,13 @@ class BarTracker:
         with self._lock:
             self._state.clear()
             self._decided.clear()
+
+    def new_shot(self) -> None:
+        """A cut: the next frame with picture sets the bars afresh (a shot cut into a
+        letterbox is cropped from its first frame, not after GROW_AFTER). Decisions already
+        made stay for their frames' postprocess."""
+        with self._lock:
+            self._state.clear()
 
     def decide(self, frame: np.ndarray) -> Bars:
         with self._lock:

@@ -191,6 +191,9 @@ class _Pipeline:
                 break
             if item is None:  # a cut or a gap: no coherence across it
                 prev_source, last_index = None, None
+                new_shot = getattr(self.stylizer, "new_shot", None)
+                if new_shot is not None:  # nor letterbox bars grown over the shot before
+                    new_shot()
                 continue
             if isinstance(item, Warm):  # the state becomes the written frame
                 entry, prev_source = self._warm_entry(item, prev_source, last_index)

@@ -357,6 +357,11 @@ class Stylizer:
             rgb = cv2.addWeighted(rgb, s, source, 1.0 - s, 0.0)
         return _keep_bars(from_float(rgb, frame), frame, bars)
 
+    def new_shot(self) -> None:
+        """A cut in the stream (the pipeline calls it where coherence restarts): the next
+        frames' bars are decided afresh, not grown into over GROW_AFTER frames."""
+        self.bars.new_shot()
+
     def keep_bars(self, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``styled`` (this frame's finished output, after any temporal coherence, which
         may pull styled pixels a few rows into a bar) with the frame's bars put back."""

@@ -296,3 +296,38 @@ def test_cli_letterboxed_still_keeps_its_bars(library, tmp_path):
     mask = bar_mask(frame.shape, bars)
     assert picture.shape == frame.shape
     assert worst_level(picture[mask], frame[mask]) <= 3, picture[mask].mean()
+
+
+def test_a_new_tracker_shot_sets_its_bars_at_once():
+    """After a cut (``new_shot``), a letterboxed shot's bars are decided from its first frame;
+    without it they would grow only after GROW_AFTER frames."""
+    frame, picture, bars = scope_frame()
+    full = cv2.resize(footage("vtest", 300), frame.shape[1::-1], interpolation=cv2.INTER_AREA)
+    tracker = BarTracker()
+    assert tracker.decide(full) == NO_BARS
+    tracker.new_shot()
+    assert [tracker.decide(frame.copy()) for _ in range(3)] == [bars] * 3
+
+
+def test_a_cut_into_a_letterbox_keeps_the_bars_from_its_first_frame(library, tmp_path):
+    """A job over 4 full frames of vtest then 12 letterboxed frames of Megamind (a real cut,
+    found by core/shots.py): every letterboxed frame keeps its bars as the source's, the cut's
+    first frame included (the tracker used to keep the full frame's no-bars for 7 frames)."""
+    from restyle.core.job import StyleJob
+
+    full = [
+        cv2.resize(f, (384, 216), interpolation=cv2.INTER_AREA)
+        for f in footage_range("vtest", 300, 303)
+    ]
+    boxes = [boxed(wide(p, 384, 2.39), (384, 216)) for p in footage_range("megamind", 240, 251)]
+    frames = full + [frame for frame, _ in boxes]
+    bars = boxes[0][1]
+    clip = encode_clip(tmp_path / "cut.mkv", frames, codec="ffv1")
+    out = tmp_path / "out"
+    result = StyleJob(clip, out, "comic-ink", library=library).run()
+    assert result.written == len(frames)
+    outs = [cv2.imread(str(p))[..., ::-1] for p in sorted(out.rglob("*.png"))]
+    masks = bar_mask(frames[0].shape, bars)
+    for i in range(len(full), len(frames)):
+        assert worst_level(outs[i][masks], frames[i][masks]) <= 3, (i, outs[i][masks].mean())
+    assert worst_level(outs[0][masks], frames[0][masks]) > 20  # the full frames: styled
