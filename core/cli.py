@@ -479,10 +479,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return _report_run(args, result, fmt, job.done_word, record, extra)
 
 
-# --convert-to-float's ORDER: an 8-bit picture saturated before it is made float (Blender
-# 4.2-5.1, the bare flag) or after (5.2+, StripColor.saturate_in_float).
-FLOAT_LAST, FLOAT_FIRST = "after-saturation", "before-saturation"
-
 # The strip grade's options, a Blender strip's Color settings, and their help.
 GRADE_OPTIONS = {
     "saturation": "Saturation, 0 (grey) .. 20 (default 1)",
@@ -510,17 +506,24 @@ def _strip_grade(args: argparse.Namespace) -> StripColor:
         value = getattr(args, name)
         if not low <= value <= high:  # nan too
             raise RestyleError(f"--{name} {value:.15g} is out of range {low:g}..{high:g}")
-    order = args.convert_to_float  # None (off), or when it comes: after/before saturation
+    if args.saturate_in_float and not args.convert_to_float:  # an order of nothing
+        raise RestyleError(
+            "--saturate-in-float is Convert to Float's order: give it with --convert-to-float"
+        )
     return StripColor.blended(
-        args.saturation, args.multiply, args.opacity, order is not None, order == FLOAT_FIRST
+        args.saturation,
+        args.multiply,
+        args.opacity,
+        args.convert_to_float,
+        args.saturate_in_float,  # Blender 5.2+: made float, then saturated
     )
 
 
 def _grade_record(args: argparse.Namespace) -> dict:
     """--json: the grade options as given (plain data, as a stopped run's record is)."""
     record = {name: getattr(args, name) for name in GRADE_OPTIONS}
-    order = args.convert_to_float
-    return {**record, "convert_to_float": order is not None, "float_first": order == FLOAT_FIRST}
+    as_float, float_first = args.convert_to_float, args.saturate_in_float
+    return {**record, "convert_to_float": as_float, "float_first": float_first}
 
 
 def _add_grade_options(p: argparse.ArgumentParser) -> None:
@@ -533,14 +536,15 @@ def _add_grade_options(p: argparse.ArgumentParser) -> None:
         grade.add_argument(f"--{name}", type=float, default=1.0, metavar="F", help=words)
     grade.add_argument(
         "--convert-to-float",
-        nargs="?",
-        const=FLOAT_LAST,  # as the bare flag always meant (older submissions)
-        choices=(FLOAT_LAST, FLOAT_FIRST),
-        metavar="ORDER",
+        action="store_true",
         help="Convert to Float: multiply an 8-bit source as floats, not as Blender's 8-bit "
-        f"pictures (rounded down); ORDER: '{FLOAT_LAST}' (the default: saturated as 8-bit "
-        f"pictures first, as Blender 4.2 to 5.1) or '{FLOAT_FIRST}' (made float before the "
-        "saturation, as Blender 5.2 and later)",
+        "pictures (rounded down); saturated as 8-bit pictures first, as Blender 4.2 to 5.1",
+    )
+    grade.add_argument(
+        "--saturate-in-float",
+        action="store_true",
+        help="with --convert-to-float: make the picture float before the saturation, as "
+        "Blender 5.2 and later",
     )
 
 

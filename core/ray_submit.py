@@ -103,7 +103,7 @@ def _grade_options(color) -> list[str]:
         repr(float(color.multiply)),
     ]
     if color.saturates_in_float:  # Blender 5.2+'s order (a node's older Restyle refuses it)
-        return [*args, "--convert-to-float=before-saturation"]
+        return [*args, "--convert-to-float", "--saturate-in-float"]
     return [*args, "--convert-to-float"] if color.as_float else args
 
 

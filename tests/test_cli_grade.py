@@ -49,7 +49,14 @@ def frames(folder) -> list[np.ndarray]:
             StripColor(1.6, 1.3, True),
         ),
         (  # Blender 5.2+'s order: made float, then saturated
-            ["--saturation", "0.5", "--multiply", "1.3", "--convert-to-float=before-saturation"],
+            [
+                "--saturation",
+                "0.5",
+                "--multiply",
+                "1.3",
+                "--convert-to-float",
+                "--saturate-in-float",
+            ],
             StripColor(0.5, 1.3, True, True),
         ),
     ],
@@ -67,7 +74,7 @@ def test_the_grade_is_applied_as_blender_applies_it(library, shot, tmp_path, cap
         assert not np.array_equal(made, original)
     if color.saturation == 0:
         assert all(np.ptp(f.astype(int), axis=-1).max() == 0 for f in styled)  # grey
-    given = dict(zip(words[::2], words[1::2], strict=False))
+    given = dict(zip(words[::2], words[1::2], strict=False))  # the flags come last
     assert record["grade"]["saturation"] == float(given.get("--saturation", 1))
     assert record["grade"]["opacity"] == float(given.get("--opacity", 1))
     assert record["grade"]["convert_to_float"] is color.as_float
@@ -113,6 +120,26 @@ def test_a_grade_outside_blenders_range_is_refused_writing_nothing(
     and clamps; the command line refuses, naming the option and its range."""
     code, err = stylize(library, shot, tmp_path / "out", flag, value, capsys=capsys)
     assert code == cli.EXIT_BAD_INPUT
+    assert f"restyle: error: {said}\n" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot"]
+
+
+def test_the_bare_convert_to_float_before_the_source_takes_no_word():
+    """--convert-to-float is a flag: the word after it is the source (an optional order
+    argument took it: "invalid choice: '/x.mp4'")."""
+    argv = ["stylize", "--convert-to-float", "/x.mp4", "-s", "comic-ink", "-o", "o"]
+    args = cli.build_parser().parse_args(argv)
+    assert (args.input, args.convert_to_float, args.saturate_in_float) == ("/x.mp4", True, False)
+    args = cli.build_parser().parse_args([*argv[:2], "--saturate-in-float", *argv[2:]])
+    assert (args.input, args.convert_to_float, args.saturate_in_float) == ("/x.mp4", True, True)
+
+
+def test_saturate_in_float_alone_is_refused_writing_nothing(library, shot, tmp_path, capsys):
+    """The order is Convert to Float's: without it, it would be silently ignored."""
+    words = ["--saturation", "0.5", "--saturate-in-float"]
+    code, err = stylize(library, shot, tmp_path / "out", *words, capsys=capsys)
+    assert code == cli.EXIT_BAD_INPUT
+    said = "--saturate-in-float is Convert to Float's order: give it with --convert-to-float"
     assert f"restyle: error: {said}\n" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot"]
 

@@ -60,19 +60,21 @@ def test_blender_5_1s_order_is_submitted_and_read_back(
     tmp_path, library, monkeypatch, index_clip_h264
 ):
     """A grade read on Blender 5.2+ (Convert to Float before Saturation) reaches the node in
-    that order, under the submitting Blender's key; the bare flag an older submission sends
-    still means 4.2-5.1's order, and a grade the order cannot change sends the bare flag."""
+    that order (--saturate-in-float), under the submitting Blender's key; the bare flag an
+    older submission sends still means 4.2-5.1's order, and a grade the order cannot change
+    sends the bare flag."""
     color = StripColor(0.5, 4.0, as_float=True, saturate_in_float=True)
     job = graded(index_clip_h264, tmp_path / "out", library, color)
     command = stylize_command(job)
-    assert "--convert-to-float=before-saturation" in command
+    assert command[command.index("--convert-to-float") + 1] == "--saturate-in-float"
     ray = job_read_back(command[3:], monkeypatch)
     assert ray.strip_color == color
     assert ray.validate().key == job.validate().key
-    older = [word.split("=")[0] for word in command]  # as a submission before the order
+    older = [word for word in command if word != "--saturate-in-float"]  # before the order
     assert job_read_back(older[3:], monkeypatch).strip_color == StripColor(0.5, 4.0, True)
     unsaturated = graded(index_clip_h264, tmp_path / "out", library, StripColor(1, 2, True, True))
-    assert "--convert-to-float" in stylize_command(unsaturated)
+    command = stylize_command(unsaturated)
+    assert "--convert-to-float" in command and "--saturate-in-float" not in command
 
 
 @pytest.mark.parametrize("color", [None, StripColor(), StripColor(as_float=True)])
@@ -82,7 +84,8 @@ def test_an_ungraded_strip_is_submitted_without_grade_options(
     """No grade, no options: a cluster node whose Restyle has none still runs the job."""
     job = graded(index_clip_h264, tmp_path / "out", library, color)
     command = stylize_command(job)
-    assert not {"--saturation", "--multiply", "--opacity", "--convert-to-float"} & set(command)
+    grade = {"--saturation", "--multiply", "--opacity", "--convert-to-float"}
+    assert not {*grade, "--saturate-in-float"} & set(command)
     assert job_read_back(command[3:], monkeypatch).validate().key == job.validate().key
 
 
