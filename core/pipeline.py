@@ -38,7 +38,8 @@ class Warm:
     """A frame an earlier run already wrote: it rebuilds the coherence state (its written
     output becomes the previous output, its source the previous source) so the next frame
     comes out exactly as in an uninterrupted run. It is never written again; under lookahead
-    it is styled again when it directly follows a frame to finish (that frame looks at it).
+    it is styled again when it directly follows a frame to finish in the stream, with no
+    ``None`` between (that frame looks at it, across any repeats of its picture).
     Without an output (the frame after a Ray chunk's range) it is only looked at."""
 
     index: int
@@ -212,8 +213,10 @@ class _Pipeline:
     def _warm_entry(self, warm: Warm, prev_source: Any, last_index: int | None) -> tuple:
         """A cut guide for the state; under lookahead, when the warm frame directly follows a
         frame still to finish, its guide against that frame and its styled frame too (that
-        frame's uninterrupted output looked ahead at it)."""
-        if not self._lookahead or last_index is None or warm.index != last_index + 1:
+        frame's uninterrupted output looked ahead at it). Directly: next in the stream, the
+        frames between them (``last_index`` + 1 ...) at most copies of that frame's picture
+        the caller writes as its result (a held picture), never handed on."""
+        if not self._lookahead or last_index is None:
             guide, source = self._guide(None, warm.source)
             return (warm.index, warm.source, None, guide, warm), source
         guide, source = self._guide(prev_source, warm.source)

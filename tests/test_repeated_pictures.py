@@ -149,3 +149,33 @@ def test_the_command_line_counts_the_repeats(library, tmp_path, capsys, styled_f
     said = capsys.readouterr()
     assert ": 5 frames styled, 8 repeated in " in said.out + said.err, said
     assert styled_frames[0] == 5
+
+
+def test_a_range_ending_on_repeats_looks_ahead_as_a_longer_run(library, tmp_path):
+    """Under lookahead, picture 1's frame (3) looks ahead at picture 2's (6) across its
+    repeats (4, 5): a Ray chunk ending on those repeats (its tail, frame 6, looked at) writes
+    frame 3 as the uninterrupted run does (it wrote it without the lookahead)."""
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    whole = StyleJob(source, tmp_path / "whole", "comic-ink", library=library).run()
+    assert whole.repeated == 8
+    expected = _pixels(whole)
+    chunk = StyleJob(source, tmp_path / "chunk", "comic-ink", library=library, end=5)
+    chunk.lookahead_tail = True
+    result = chunk.run()
+    assert (result.written, result.repeated) == (6, 4)
+    for k, (mine, theirs) in enumerate(zip(_pixels(result), expected[:6], strict=True)):
+        assert np.array_equal(mine, theirs), k
+
+
+def test_a_rerun_of_a_held_picture_before_a_finished_frame_looks_ahead(library, tmp_path):
+    """Frames 3-5 (picture 1, held) missing before the finished frame 6: the rerun writes
+    frame 3 looking ahead at frame 6, as the uninterrupted run did."""
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    whole = StyleJob(source, tmp_path / "whole", "comic-ink", library=library).run()
+    expected = _pixels(whole)
+    for path in sorted(whole.frame_files)[3:6]:
+        path.unlink()
+    rerun = StyleJob(source, tmp_path / "whole", "comic-ink", library=library).run()
+    assert (rerun.written, rerun.repeated, rerun.reused) == (3, 2, 10)
+    for k, (mine, theirs) in enumerate(zip(_pixels(rerun), expected, strict=True)):
+        assert np.array_equal(mine, theirs), k
