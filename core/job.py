@@ -954,7 +954,7 @@ class _Run:
         if pending is not None:
             yield pending
         if lookahead and after_todo and self.job.lookahead_tail:
-            yield from self._tail()
+            yield from self._tail(last)
 
     def _shots(self, frames: Iterator, coherent: bool) -> Iterator:
         """Each frame with whether it starts a shot: at the job's ``cuts``, or where
@@ -970,16 +970,32 @@ class _Run:
         indices = range(self.plan.start, self.plan.end + 1)
         return ((frame, i in starts) for i, frame in zip(indices, frames, strict=True))
 
-    def _tail(self) -> Iterator:
+    def _tail(self, last: np.ndarray | None) -> Iterator:
         """The frame after the range, for the last frame's lookahead only (``Warm`` without
-        an output: styled, looked at, never written)."""
+        an output: styled, looked at, never written). Frames after the range that still hold
+        the range's ``last`` picture (repeats, copies in a longer run) are passed over: the
+        lookahead is at the next picture, as in one uninterrupted run."""
         from .media import decode_range
         from .pipeline import Warm
 
-        index = self.plan.end + 1
-        if index < self.plan.info.frame_count:
-            for frame in decode_range(self.job.source, index, index, info=self.plan.info):
+        start = self.plan.end + 1
+        if start >= self.plan.info.frame_count:
+            return
+        repeats: set[int] = set()  # a movie's only: an image sequence holds no picture
+        movie = self.plan.info.kind == "movie"
+        frames = decode_range(
+            self.job.source,
+            start,
+            self.plan.info.frame_count - 1 if movie else start,
+            info=self.plan.info,
+            on_retimed=lambda index, dropped: dropped or repeats.add(index),
+        )
+        with contextlib.closing(frames):
+            for index, frame in enumerate(frames, start):
+                if index in repeats and last is not None and np.array_equal(frame, last):
+                    continue
                 yield Warm(index, self._graded(frame), None)
+                return
 
     def _graded(self, frame: np.ndarray) -> np.ndarray:
         """The frame as the Blender strip shows it (its Saturation and Multiply)."""

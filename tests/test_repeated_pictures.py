@@ -154,17 +154,22 @@ def test_the_command_line_counts_the_repeats(library, tmp_path, capsys, styled_f
 def test_a_range_ending_on_repeats_looks_ahead_as_a_longer_run(library, tmp_path):
     """Under lookahead, picture 1's frame (3) looks ahead at picture 2's (6) across its
     repeats (4, 5): a Ray chunk ending on those repeats (its tail, frame 6, looked at) writes
-    frame 3 as the uninterrupted run does (it wrote it without the lookahead)."""
+    frame 3 as the uninterrupted run does (it wrote it without the lookahead, or looked
+    ahead at frame 5, a copy of frame 3, when it ended on frame 4)."""
     source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
     whole = StyleJob(source, tmp_path / "whole", "comic-ink", library=library).run()
     assert whole.repeated == 8
     expected = _pixels(whole)
-    chunk = StyleJob(source, tmp_path / "chunk", "comic-ink", library=library, end=5)
-    chunk.lookahead_tail = True
-    result = chunk.run()
-    assert (result.written, result.repeated) == (6, 4)
-    for k, (mine, theirs) in enumerate(zip(_pixels(result), expected[:6], strict=True)):
-        assert np.array_equal(mine, theirs), k
+    # Ending on frame 5 its tail is frame 6; ending on frame 4 the tail passes over frame 5
+    # (a copy of frame 3 in the longer run) to frame 6
+    for end in (5, 4):
+        chunk = StyleJob(source, tmp_path / f"chunk{end}", "comic-ink", library=library, end=end)
+        chunk.lookahead_tail = True
+        result = chunk.run()
+        assert (result.written, result.repeated) == (end + 1, end - 1)
+        frames = _pixels(result)
+        for k, (mine, theirs) in enumerate(zip(frames, expected[: end + 1], strict=True)):
+            assert np.array_equal(mine, theirs), (end, k)
 
 
 def test_a_rerun_of_a_held_picture_before_a_finished_frame_looks_ahead(library, tmp_path):
