@@ -230,6 +230,7 @@ class JobResult:
     # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
+    repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
 
 
 @dataclass(frozen=True)
@@ -717,6 +718,7 @@ class _Run:
         # Frames to style -> the later frames that repeat its picture, written as its result.
         self.copies: dict[int, list[int]] = {}
         self.repeated = 0  # frames written as a copy so far
+        self.repeats: list[int] = []  # which
         self._sent = 0  # frames handed to the writer this run
 
     def execute(self) -> JobResult:
@@ -753,6 +755,7 @@ class _Run:
             result.seconds = time.perf_counter() - t0
         result.written = self.writer.committed
         result.repeated = min(self.repeated, result.written)
+        result.repeats = list(self.repeats)  # sent to the writer (a Ray run: those landed)
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
         result.warnings = _damage_warnings(self.plan, result.held, result.written)
@@ -892,6 +895,7 @@ class _Run:
         for later in self.copies.pop(index, ()):
             self.writer.write(later, styled)
             self.repeated += 1
+            self.repeats.append(later)
             self._sent += 1
 
     def _frames(self, coherent: bool, lookahead: bool = False) -> Iterator:

@@ -331,6 +331,8 @@ def _style_chunk(
         "engine": result.engine,
         "held": [i for i in result.held if chunk.start <= i <= chunk.end],  # in its frames
         "retimed": result.retimed,
+        # written as an earlier frame's result (a held picture), of its own frames only
+        "repeats": [i for i in result.repeats if chunk.start <= i <= chunk.end],
     }
 
 
@@ -701,6 +703,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)
     result.written, result.reused = len(done - already), len(done & already)
+    result.repeated = repeated_landed(reports, done - already)
     movie = output_format(job.format).movie
     _warn_once(result, frames_plan, plan, reports)
     if not movie:  # a movie's writer (``_mux``) says its own
@@ -718,6 +721,12 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result
+
+
+def repeated_landed(reports: list[dict], landed: set[int]) -> int:
+    """Of the frames this run landed, how many a chunk wrote as an earlier frame's result
+    (a held picture, not styled): a local run's ``JobResult.repeated``."""
+    return len({i for r in reports for i in r.get("repeats", ())} & landed)
 
 
 def _finished(landing: Landing, plan: Plan) -> set[int]:

@@ -184,3 +184,26 @@ def test_a_rerun_of_a_held_picture_before_a_finished_frame_looks_ahead(library, 
     assert (rerun.written, rerun.repeated, rerun.reused) == (3, 2, 10)
     for k, (mine, theirs) in enumerate(zip(_pixels(rerun), expected, strict=True)):
         assert np.array_equal(mine, theirs), k
+
+
+def test_ray_chunks_report_their_repeats_as_one_machine_counts_them(library, tmp_path):
+    """Two Ray chunks of the 13 frames (0-5; 6-12 with 2 warm-up frames, run as the tasks
+    run them, no cluster): each reports the repeats among its own frames, and the run's
+    count of the landed frames is the local run's 8 (a warm-up frame's copy is not one)."""
+    from types import SimpleNamespace
+
+    from restyle.core.plan import Chunk
+    from restyle.core.ray_runner import Landing, _style_chunk, job_fields, repeated_landed
+
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    out = tmp_path / "out"
+    out.mkdir()
+    job = StyleJob(source, out, "comic-ink", temporal=0.0, library=library)
+    fields = job_fields(job)
+    job_type = fields.pop("job_type")
+    board = SimpleNamespace(report=SimpleNamespace(remote=lambda *args: None))
+    chunks = [Chunk(0, 5), Chunk(6, 12, warmup=2)]
+    reports = [_style_chunk(job_type, dict(fields), c, Landing(out, ".png"), board) for c in chunks]
+    assert [r["repeats"] for r in reports] == [[1, 2, 4, 5], [7, 8, 10, 11]]
+    assert repeated_landed(reports, set(range(13))) == 8
+    assert repeated_landed(reports, set(range(6))) == 4  # a cancelled run: its landed frames
