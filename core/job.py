@@ -868,7 +868,7 @@ class _Run:
         def count_progress(p: Progress) -> None:
             if self.progress:
                 stage = self.job.stage  # the frames of a matte are matted, not styled
-                done = p.done + self.repeated + reused  # repeats are written, not styled
+                done = p.done + reused  # p: frames written, repeats included
                 self.progress(Progress(done, total, p.fps, p.eta_s, stage, p.message))
 
         batch = self.job.batch_size or preferred_batch(self.stylizer.engine)
@@ -884,19 +884,22 @@ class _Run:
                 progress=count_progress,
                 cancel=self.cancel,
             )
-        except Cancelled:  # it counts styled frames only: one cancelled once all were written
+        except Cancelled:  # one cancelled as the last frame was written: all were
             if self._sent < count:
                 raise
 
-    def _write(self, index: int, styled: np.ndarray) -> None:
-        """Write a styled frame, then the frames that repeat its source picture, in order."""
+    def _write(self, index: int, styled: np.ndarray) -> int:
+        """Write a styled frame, then the frames that repeat its source picture, in order;
+        how many were written (the pipeline's progress counts them all)."""
         self.writer.write(index, styled)
         self._sent += 1
-        for later in self.copies.pop(index, ()):
+        copies = self.copies.pop(index, ())
+        for later in copies:
             self.writer.write(later, styled)
             self.repeated += 1
             self.repeats.append(later)
             self._sent += 1
+        return 1 + len(copies)
 
     def _frames(self, coherent: bool, lookahead: bool = False) -> Iterator:
         """The frames still to style, in order. Before the first frame after finished ones

@@ -154,7 +154,7 @@ class _Pipeline:
     """One run's shared state; each stage is a short method running on its own thread."""
 
     stylizer: Stylizer
-    write: Callable[[int, np.ndarray], None]
+    write: Callable[[int, np.ndarray], int | None]
     total: int
     batch_size: int = 1
     temporal: Any | None = None
@@ -357,8 +357,8 @@ class _Pipeline:
                 styled = keep_bars(frame, styled)
         if self.on_frame is not None:
             self.on_frame(index, frame, styled)
-        self.write(index, styled)
-        self.stats.written += 1
+        wrote = self.write(index, styled)  # a caller writing repeats of it says how many
+        self.stats.written += wrote if isinstance(wrote, int) else 1
         if self.progress is not None:
             self.progress(self.meter.update(self.stats.written))
 
@@ -378,7 +378,7 @@ def _opencv_single_threaded() -> Iterator[None]:
 def run_pipeline(
     frames: Iterator[tuple[int, np.ndarray]],
     stylizer: Stylizer,
-    write: Callable[[int, np.ndarray], None],
+    write: Callable[[int, np.ndarray], int | None],
     total: int,
     *,
     batch_size: int = 1,
@@ -390,6 +390,10 @@ def run_pipeline(
     lanes: int | None = None,
 ) -> PipelineStats:
     """Style every ``(index, frame)`` and ``write`` it; returns when all are written.
+
+    ``write`` may return how many frames it wrote (the frame and later frames repeating its
+    picture, never handed on here); ``total``, the progress, its rate and ETA and a cancel's
+    count are then of frames written, not styled.
 
     ``temporal`` (a ``TemporalBlender``) and ``on_frame(index, source, styled)`` (metrics)
     see frames in order. ``frames`` may restart the temporal state by yielding ``None``

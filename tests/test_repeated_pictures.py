@@ -207,3 +207,44 @@ def test_ray_chunks_report_their_repeats_as_one_machine_counts_them(library, tmp
     assert [r["repeats"] for r in reports] == [[1, 2, 4, 5], [7, 8, 10, 11]]
     assert repeated_landed(reports, set(range(13))) == 8
     assert repeated_landed(reports, set(range(6))) == 4  # a cancelled run: its landed frames
+
+
+def test_the_pipeline_counts_the_repeats_a_write_says_it_wrote(library):
+    """The job's write puts a frame's repeats out with it and says how many it wrote: the
+    pipeline's progress (its rate and ETA) and a cancel's count are of frames written, so
+    3 pictures each held over 2 frames run 2, 4, 6 of 6 (were 1, 2, 3 of 6, the ETA
+    counting 3 frames too many), and a cancel after the first says '2 of 6'."""
+    from restyle.core.errors import Cancelled
+    from restyle.core.pipeline import run_pipeline
+    from restyle.core.progress import CancelToken
+
+    frames = [(2 * k, index_frame(k, SIZE)) for k in range(3)]
+    with Stylizer(library.resolve("comic-ink"), library) as stylizer:
+        events, written = [], []
+
+        def write(index, styled):
+            written.extend((index, index + 1))
+            return 2
+
+        run_pipeline(iter(frames), stylizer, write, 6, progress=events.append)
+        assert written == list(range(6))
+        assert [(p.done, p.total) for p in events] == [(2, 6), (4, 6), (6, 6)]
+        token, events = CancelToken(), []
+
+        def write_then_cancel(index, styled):
+            token.cancel()
+            return 2
+
+        with pytest.raises(Cancelled, match="cancelled after 2 of 6 frames"):
+            run_pipeline(iter(frames), stylizer, write_then_cancel, 6, cancel=token)
+
+
+def test_a_jobs_progress_counts_each_written_frame_once(library, tmp_path):
+    source = make_variable_rate_clip(tmp_path / "vfr.mkv", STAMPS, time_base=Fraction(1, 24))
+    events = []
+    job = StyleJob(source, tmp_path / "out", "comic-ink", temporal=0.0, library=library)
+    result = job.run(progress=events.append)
+    assert (result.written, result.repeated) == (13, 8)
+    done = [p.done for p in events if p.stage == "stylize"]
+    assert done == sorted(done) and done[-1] == 13 and max(done) == 13, done
+    assert all(p.total == 13 for p in events if p.stage == "stylize")
