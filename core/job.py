@@ -927,6 +927,9 @@ class _Run:
             on_retimed=retimed,
         )
         after_todo = False
+        # A finished frame is shown to the stylizer (its letterbox tracker) in stream order, so
+        # the frames after it are cropped as in an uninterrupted run (the reader's thread).
+        see = getattr(self.stylizer, "see", None)
         indices = range(plan.start, plan.end + 1)
         pending = None  # the frame to style, handed on once its repeats are known
         last: np.ndarray | None = None  # the frame before, as decoded
@@ -941,21 +944,26 @@ class _Run:
             if pending is not None:  # its repeats are all known (the writer reads them)
                 yield pending
                 pending = None
+            held = index in repeats and not cut and before is not None
+            held = held and np.array_equal(frame, before)  # a copy in an uninterrupted run
             frame = self._graded(frame)  # after the cuts: a Ray plan finds them ungraded too
             if cut:  # nothing carried across a cut, looking back or ahead
                 yield None
                 previous, after_todo = None, False
             if self.done(index):
                 if lookahead and after_todo:
-                    yield self._warm(index, frame)
+                    yield self._warm(index, frame)  # styled again: its bars decided there
                 else:
                     previous = (index, frame)
+                    if see is not None and not held:  # letterbox bars: as one run saw them
+                        see(frame)
                 after_todo, origin = False, None
                 continue
             origin = index
             after_todo = True
             if previous is not None:
-                yield self._warm(*previous) if coherent else None
+                if coherent:  # no state to carry otherwise (a None would reset the bars)
+                    yield self._warm(*previous)
                 previous = None
             pending = index, frame
         if pending is not None:

@@ -103,11 +103,12 @@ class BarTracker:
     them; black or flat frames change nothing. One state per frame size.
 
     ``new_shot()`` at every cut the stream knows (the pipeline calls ``Stylizer.new_shot``
-    where coherence restarts) forgets the bars, so a new shot sets its own. A run resumed or
-    a Ray chunk started mid-shot starts a fresh tracker at its first frame: where the bars
-    grew (or a title shrank nothing) in the frames before it, its first frames can be cropped
-    otherwise than in one uninterrupted run (the state is the shot's whole history; the
-    warm-up frame alone does not rebuild it).
+    where coherence restarts) forgets the bars, so a new shot sets its own. A resumed run
+    shows it the finished frames before its own (``see``, the job's ``_frames``), so it crops
+    as an uninterrupted run. A Ray chunk started mid-shot starts a fresh tracker at its first
+    warm-up frame (the frames before it are not decoded there): where the bars were growing
+    across that point, or a dark frame there shows deeper bars than the shot's, its first
+    frames can be cropped otherwise than in one single-machine run.
 
     ``decide(frame)`` is called once per frame in stream order (the pipeline's reader);
     ``recall(frame)`` gives the same frame's decision later (its finisher), from any thread;
@@ -130,6 +131,11 @@ class BarTracker:
         made stay for their frames' postprocess."""
         with self._lock:
             self._state.clear()
+
+    def see(self, frame: np.ndarray) -> None:
+        """Take in a frame of the stream that is not styled (finished by an earlier run), so
+        the state after it is what deciding every frame would have left."""
+        self._update(frame)
 
     def decide(self, frame: np.ndarray) -> Bars:
         with self._lock:

@@ -362,6 +362,12 @@ class Stylizer:
         frames' bars are decided afresh, not grown into over GROW_AFTER frames."""
         self.bars.new_shot()
 
+    def see(self, frame: np.ndarray) -> None:
+        """A frame of the stream not styled here (an earlier run finished it): the bar
+        tracker takes it in, in stream order, as an uninterrupted run's did."""
+        if self.settings.letterbox:
+            self.bars.see(frame)
+
     def keep_bars(self, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
         """``styled`` (this frame's finished output, after any temporal coherence, which
         may pull styled pixels a few rows into a bar) with the frame's bars put back."""

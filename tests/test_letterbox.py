@@ -331,3 +331,37 @@ def test_a_cut_into_a_letterbox_keeps_the_bars_from_its_first_frame(library, tmp
     for i in range(len(full), len(frames)):
         assert worst_level(outs[i][masks], frames[i][masks]) <= 3, (i, outs[i][masks].mean())
     assert worst_level(outs[0][masks], frames[0][masks]) > 20  # the full frames: styled
+
+
+@pytest.mark.parametrize("temporal", [0.0, 0.5])
+def test_a_resumed_run_crops_as_an_uninterrupted_one(library, tmp_path, temporal):
+    """Megamind 240-257 in 20-row bars, the bars 8 rows deeper from frame 4 on (a dark band,
+    the same shot): one run grows them at frame 11 (GROW_AFTER frames). A rerun after frames
+    0-5 were kept is shown those (``see``) and writes frames 6-17 as that run did; a fresh
+    tracker at frame 6 cropped the deeper bars at once (frames 6-10 otherwise)."""
+    from restyle.core.job import StyleJob
+
+    frames = []
+    for i, picture in enumerate(footage_range("megamind", 240, 257)):
+        frame, bars = boxed(
+            cv2.resize(picture, (384, 176), interpolation=cv2.INTER_AREA), (384, 216)
+        )
+        if i >= 4:
+            frame[bars.top : bars.top + 8] = 0
+            frame[216 - bars.bottom - 8 : 216 - bars.bottom] = 0
+        frames.append(frame)
+    clip = encode_clip(tmp_path / "dark.mkv", frames, codec="ffv1")
+    out = tmp_path / "out"
+    whole = StyleJob(clip, out, "comic-ink", temporal=temporal, library=library).run()
+    assert whole.written == len(frames)
+    paths = sorted(out.rglob("*.png"))
+    outs = [cv2.imread(str(p))[..., ::-1] for p in paths]
+    band = slice(bars.top, bars.top + 8)
+    assert worst_level(outs[8][band], frames[8][band]) > 20  # not grown yet: styled
+    assert worst_level(outs[11][band], frames[11][band]) <= 3  # grown: the source's black
+    for path in paths[6:]:
+        path.unlink()
+    rerun = StyleJob(clip, out, "comic-ink", temporal=temporal, library=library).run()
+    assert (rerun.written, rerun.reused) == (12, 6)
+    for i, path in enumerate(sorted(out.rglob("*.png"))):
+        assert np.array_equal(cv2.imread(str(path))[..., ::-1], outs[i]), i
