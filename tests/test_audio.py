@@ -371,7 +371,7 @@ def test_ray_join_muxes_the_sound_of_the_whole_range(tmp_path):
     source = make_clip(tmp_path / "source.mp4")
     folder = tmp_path / "frames"
     assert main(["stabilize", str(source), "-o", str(folder), "--start", "8", "-q"]) == 0
-    job = StyleJob(source, tmp_path / "joined.mp4", "stabilize", format="h264")
+    job = StabilizeJob(source, tmp_path / "joined.mp4", start=8, format="h264")
     plan = SimpleNamespace(start=8, end=FRAMES - 1)
     out, warnings = _mux(folder, job, SimpleNamespace(info=probe(source)), plan)
     assert warnings == [] and probe(out).frame_count == FRAMES - 8
