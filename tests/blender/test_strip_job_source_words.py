@@ -83,12 +83,16 @@ def test_a_regraded_strip_is_styled_again(scene, clip, sequencer_area):
     runner = ext("operators.runner")
     source = add_movie(scene, sequencer_area, clip, frame_start=1)
     source.color_saturation = 0.0  # frames 5-6: styled by no other test
-    assert apply(scene, source, 5, 6)[0] == {"FINISHED"}
+    result, grey = apply(scene, source, 5, 6)
+    assert result == {"FINISHED"}
     assert "2 styled, 0 reused" in runner.RUN.summary, runner.RUN.summary
     source.color_saturation = 0.5
     assert apply(scene, source, 5, 6)[0] == {"FINISHED"}
     assert "2 styled, 0 reused" in runner.RUN.summary, runner.RUN.summary
-    source.color_saturation = 0.0
+    source.color_saturation = 0.0  # the first grade again: its frames, its strip (9db7ae8)
+    assert apply(scene, source, 5, 6) == ({"FINISHED"}, None)
+    assert f"{grey.name} already shows this output" in runner.RUN.summary, runner.RUN.summary
+    ext("compat").strips(scene.sequence_editor).remove(grey)  # then a new strip reuses them
     assert apply(scene, source, 5, 6)[0] == {"FINISHED"}
     assert "0 styled, 2 reused" in runner.RUN.summary, runner.RUN.summary
 
