@@ -352,10 +352,11 @@ def test_a_long_source_name_keeps_the_style_in_the_strip_name(
     source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
     source.name = name
     made = []
-    for _ in range(2):
+    for strength in (1.0, 0.5):  # another output: the same one would only be selected
         assert bpy.ops.restyle.apply_style(
-            strip=source.name, style=STYLE, frame_start=1, frame_end=2, temporal=0.0
-        ) == {"FINISHED"}
+            strip=source.name, style=STYLE, frame_start=1, frame_end=2, temporal=0.0,
+            strength=strength,
+        ) == {"FINISHED"}  # fmt: skip
         made.append(scene.sequence_editor.active_strip.name)
     first, second = made
     assert first.endswith(f".{STYLE_NAME}") and second.endswith(f".{STYLE_NAME}.001")
