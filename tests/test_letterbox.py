@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_flat_frames import footage  # one real frame, or the test skips
 
 from restyle.core.letterbox import GROW_AFTER, NO_BARS, Bars, BarTracker, detect_bars
 from restyle.core.media import decode_range
@@ -28,14 +29,6 @@ STYLES = ["comic-ink", "amber-watercolour", "ink-wash"]
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> StyleLibrary:
     return StyleLibrary(tmp_path_factory.mktemp("letterbox-library"))
-
-
-def footage(name: str, index: int) -> np.ndarray:
-    try:
-        path = real_clip(name)
-    except FootageUnavailable as exc:
-        pytest.skip(str(exc))
-    return np.ascontiguousarray(next(iter(decode_range(path, index, index)))[..., :3])
 
 
 def footage_range(name: str, start: int, end: int) -> list[np.ndarray]:
