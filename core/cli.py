@@ -374,7 +374,9 @@ def _report_run(
             f"{result.output}: already finished with these settings "
             f"({_count(result.reused, 'frame')} reused); nothing rewritten"
         )
-    if result.cancelled:
+    if result.cancelled and output_format(fmt).movie and getattr(args, "ray", None):
+        text += _ray_movie_cancelled(result)
+    elif result.cancelled:
         text += (
             "\ncancelled: nothing kept (a movie cannot be resumed)"
             if output_format(fmt).movie
@@ -669,6 +671,21 @@ def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
             print(f"restyle: warning: {warning}", file=sys.stderr)
         args.warned_at_start = warnings
     return warnings
+
+
+def _ray_movie_cancelled(result) -> str:
+    """A cancelled --ray movie: its chunks' finished frames stay in the movie's frames
+    folder (``ray_runner.frames_folder``), where a rerun with --ray resumes from them."""
+    from .ray_runner import movie_frames_folder
+
+    kept = result.written + result.reused
+    if not kept:
+        return "\ncancelled: no frame finished; nothing kept"
+    folder = movie_frames_folder(Path(result.output))
+    return (
+        f"\ncancelled: {kept} finished frames kept in {folder} (no movie yet); "
+        "rerun with --ray to resume and make the movie"
+    )
 
 
 def _run_where_asked(job, args: argparse.Namespace, progress, cancel):

@@ -590,7 +590,13 @@ def frames_folder(job) -> Path:
 
     out = Path(job.output)
     fmt = output_format(job.format or format_for_output(out))  # None: as validate reads it
-    return out if not fmt.movie else out.with_name(f".{out.name}.frames")
+    return out if not fmt.movie else movie_frames_folder(out)
+
+
+def movie_frames_folder(movie: Path) -> Path:
+    """Where a movie output's frames wait for its mux: a hidden sibling of the movie (a
+    cancelled run keeps its finished frames there, for a rerun to resume from)."""
+    return movie.with_name(f".{movie.name}.frames")
 
 
 def run_on_ray(
