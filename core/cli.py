@@ -474,7 +474,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     extra = "" if result.warping_error is None else f"\nwarping error: {result.warping_error:.5f}"
     record = {
         "style": result.style,
-        "engine": result.engine,
+        "engine": result.engine_said(COMMAND_LINE),  # its fix as a command, not a mark
         "warping_error": result.warping_error,
         "grade": _grade_record(args),
     }

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from .engines import closed_on_error, encode_workers, explain, preferred_batch
-from .errors import PYTHON, Cancelled, RestyleError, setting
+from .errors import PYTHON, Cancelled, RestyleError, say, setting
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor, frame_span
 from .styles import StyleInfo, StyleLibrary
@@ -224,13 +224,19 @@ class JobResult:
     style: str = ""
     backend: str = ""
     device: str = ""
-    engine: str = ""  # what ran and why (auto's choice, precision checks)
+    # What ran and why (auto's choice, precision checks), a fix it names still marked
+    # (``errors.remedy``): ``engine_said`` words it for the front end that shows it.
+    engine: str = ""
     warnings: list[str] = field(default_factory=list)
     # What the warnings are made of, for a Ray run to merge its chunks': source frames not
     # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
+
+    def engine_said(self, front_end: str = PYTHON) -> str:
+        """``engine`` in ``front_end``'s words (``errors.say``): no marks left."""
+        return say(self.engine, front_end)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 
 from restyle.core.engines import ModelFiles, create_engine, explain, gpu, onnx_engine
 from restyle.core.engines.precision import psnr
-from restyle.core.errors import RestyleError
+from restyle.core.errors import BLENDER, COMMAND_LINE, RestyleError, say
 from restyle.core.styles import default_root
 from restyle.models.registry import ARCHS
 
@@ -83,6 +83,12 @@ def test_auto_on_cpu_mentions_an_unused_nvidia_gpu(library, monkeypatch):
     monkeypatch.setattr(gpu.sys, "platform", "linux")
     engine = create_engine(multistyle(library), "onnx", "auto")
     assert engine.note.startswith("NVIDIA GPU found, but this onnxruntime has no CUDA")
+    # The fix stays marked for the front end that shows the note to word (test_engine_notes)
+    note = engine.note.split("; ")[0]
+    assert say(note, COMMAND_LINE).endswith(
+        "CUDA: pip install onnxruntime-gpu (ONNX Runtime with CUDA)"
+    )
+    assert say(note, BLENDER).endswith("CUDA: use Install GPU Support in the add-on preferences")
 
 
 def test_tensorrt_providers_carry_index_fp16_and_cuda_fallback(monkeypatch):

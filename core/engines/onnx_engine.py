@@ -118,7 +118,8 @@ def candidates(device: str) -> list[str]:
 
 
 def auto_note() -> str:
-    """Said when auto runs on the CPU although an NVIDIA GPU is present."""
+    """Said when auto runs on the CPU although an NVIDIA GPU is present; its fix marked
+    (``errors.remedy``): the front end that shows the note words it (``JobResult.engine_said``)."""
     from .gpu import nvidia_driver_present
 
     if "cuda" not in available_devices() and nvidia_driver_present():

@@ -64,13 +64,13 @@ def why_no_mps() -> str:
     return f"{reason}; this machine has {have}: use {setting('device', 'cuda')}, {cpu} or {auto}"
 
 
-def why_no_torch_cuda(fix: str | None = None) -> str:
-    """Why torch.cuda is unavailable: a CPU-only build, no driver, or no device. ``fix``: how
-    to get CUDA (default: each front end's own, ``errors.remedy``)."""
+def why_no_torch_cuda() -> str:
+    """Why torch.cuda is unavailable: a CPU-only build, no driver, or no device. The fix is
+    marked (``errors.remedy``) for each front end to word (``errors.say``)."""
     import torch
 
     if torch.version.cuda is None:
-        fix = fix or remedy("gpu_support")
+        fix = remedy("gpu_support")
         return f"this PyTorch is a CPU-only build and this onnxruntime has no CUDA: {fix}"
     from .gpu import nvidia_driver_present
 
@@ -80,12 +80,12 @@ def why_no_torch_cuda(fix: str | None = None) -> str:
 
 
 def auto_device_note(picked: str) -> str:
-    """Said when auto runs torch on the CPU although an NVIDIA driver is present."""
+    """Said when auto runs torch on the CPU although an NVIDIA driver is present; its fix
+    marked as an error's is (``errors.remedy``), for the front end that shows the note."""
     from .gpu import nvidia_driver_present
 
     if picked == "cpu" and nvidia_driver_present():
-        fix = "use Install GPU Support in the add-on preferences (or pip install onnxruntime-gpu)"
-        return f"CUDA not usable: {why_no_torch_cuda(fix)}; running on CPU"  # a note: both
+        return f"CUDA not usable: {why_no_torch_cuda()}; running on CPU"
     return ""
 
 
