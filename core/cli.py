@@ -369,8 +369,8 @@ def _report_run(
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
     )
-    if output_format(fmt).movie and not (result.cancelled or result.written) and result.reused:
-        text = (  # a rerun into the movie these settings made (a farm's retry)
+    if result.finished_before:  # a rerun into the movie these settings made (a farm's retry)
+        text = (  # not a Ray rerun that muxed the movie from frames landed before
             f"{result.output}: already finished with these settings "
             f"({_count(result.reused, 'frame')} reused); nothing rewritten"
         )
@@ -397,6 +397,7 @@ def _report_run(
         "backend": result.backend,
         "device": result.device,
         "cancelled": result.cancelled,
+        "finished_before": result.finished_before,  # nothing run: the movie was made before
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
         "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source

@@ -233,6 +233,9 @@ class JobResult:
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
+    # A rerun into the movie these settings made (``finished_movie_result``): nothing run,
+    # nothing written. Not a Ray rerun that reused every landed frame and muxed the movie.
+    finished_before: bool = False
 
     def engine_said(self, front_end: str = PYTHON) -> str:
         """``engine`` in ``front_end``'s words (``errors.say``): no marks left."""
@@ -695,7 +698,7 @@ class StyleJob:
 def finished_movie_result(plan: JobPlan) -> JobResult:
     """A rerun into the movie these settings made: nothing styled, every frame reused, no
     engine started (none is named)."""
-    return JobResult(plan.output, reused=plan.total, style=plan.style.id)
+    return JobResult(plan.output, reused=plan.total, style=plan.style.id, finished_before=True)
 
 
 def _cancelled_result(plan: JobPlan, stylizer) -> JobResult:
