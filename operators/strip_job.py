@@ -17,7 +17,7 @@ import bpy
 from bpy.props import IntProperty
 
 from .. import compat
-from ..core.errors import RestyleError
+from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
@@ -203,8 +203,8 @@ class StripJob(ModalJob):
             summary += f", {result.fps:.1f} frames/s"
         if result.warping_error is not None:
             summary += f", warping error {result.warping_error:.4f}"
-        if result.engine:
-            summary += f"; engine: {result.engine}"
+        if result.engine:  # a fix it names in Blender's words (the preferences' button)
+            summary += f"; engine: {result.engine_said(BLENDER)}"
         warnings = [*result.warnings, *self._not_applied(request)]
         note = ""  # not a warning: saving the .blend keeps them (and drops the note)
         if not bpy.data.filepath:
