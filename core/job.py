@@ -983,8 +983,10 @@ class _Run:
     def _shots(self, frames: Iterator, coherent: bool) -> Iterator:
         """Each frame with whether it starts a shot: at the job's ``cuts``, or where
         ``core.shots`` finds them over the whole range (finished frames included, so a resumed
-        run restarts where an uninterrupted one does), in the same decoding pass."""
-        if not coherent:
+        run restarts where an uninterrupted one does), in the same decoding pass. Without
+        coherence too while letterbox bars are looked for: a cut sets them afresh."""
+        letterbox = getattr(getattr(self.stylizer, "settings", None), "letterbox", False)
+        if not coherent and not letterbox:
             return ((frame, False) for frame in frames)
         if self.job.cuts is None:
             from .shots import mark_cuts
