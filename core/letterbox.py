@@ -25,6 +25,10 @@ BLACK_STD = 3.0
 MIN_BAR = 2  # thinner bars are ignored (a half-line of black is harmless)
 MIN_ACTIVE = 0.25  # less picture than this on a side: a black or flat frame, not bars
 GROW_AFTER = 8  # frames the bars must be larger in a row before the tracker grows them
+# A frame whose signal_contrast is under this (full scale) is flat: one colour at any level
+# (a white flash, a plain title card: 0 measured; noise of std 8 levels measures 1.5 levels,
+# vtest 300 at 5% of its contrast 2.9): it shows no edge of a picture, so bars stay as they are.
+FLAT_CONTRAST = 2 / 255
 
 
 @dataclass(frozen=True)
@@ -48,19 +52,24 @@ NO_BARS = Bars()
 
 
 def _black(lines: np.ndarray, scale: float) -> np.ndarray:
-    """Which of ``lines`` (lines x length x RGB) are bar-black: measured on the brightest of
-    the three channels (a coloured line is not black)."""
+    """Which of ``lines`` (lines x length x RGB or RGBA) are bar-black: measured on the
+    brightest of the three channels (a coloured line is not black). With alpha, a line with
+    a pixel under half opaque is not black either: what shows there is what lies beneath (a
+    transparent background round a cut-out subject, not a bar)."""
     bright = np.maximum(np.maximum(lines[..., 0], lines[..., 1]), lines[..., 2])
     bright = bright.astype(np.float32)
     mean = bright.mean(axis=1)
     var = np.maximum(np.square(bright).mean(axis=1) - np.square(mean), 0.0) * (scale * scale)
-    return (mean * scale <= BLACK_MEAN) & (var <= BLACK_STD * BLACK_STD)
+    black = (mean * scale <= BLACK_MEAN) & (var <= BLACK_STD * BLACK_STD)
+    if lines.shape[-1] > 3:
+        black &= lines[..., 3].min(axis=1) * scale >= 127.5
+    return black
 
 
 def _edge_run(frame: np.ndarray, side: str, scale: float) -> int:
     """How many lines from ``side`` inward are black: read in growing chunks from the edge
     (8, 16, 32 ... lines), so a frame without bars costs four chunks of 8 lines."""
-    rgb = frame[..., :3]
+    rgb = frame  # alpha too, if any: see _black
     n = rgb.shape[0] if side in ("top", "bottom") else rgb.shape[1]
     run, step = 0, 8
     while run < n:
@@ -105,10 +114,11 @@ class BarTracker:
     ``new_shot()`` at every cut the stream knows (the pipeline calls ``Stylizer.new_shot``
     where coherence restarts) forgets the bars, so a new shot sets its own. A resumed run
     shows it the finished frames before its own (``see``, the job's ``_frames``), so it crops
-    as an uninterrupted run. A Ray chunk started mid-shot starts a fresh tracker at its first
-    warm-up frame (the frames before it are not decoded there): where the bars were growing
-    across that point, or a dark frame there shows deeper bars than the shot's, its first
-    frames can be cropped otherwise than in one single-machine run.
+    as an uninterrupted run. A Ray chunk started mid-shot shows it the frames of its shot
+    before its first warm-up frame the same way (``see``; decoded, not styled: up to
+    ``ray_runner.BAR_HISTORY`` of them), so it crops as one single-machine run; where the
+    shot reaches back further, it can differ while the bars still hang on older frames (a
+    title held in a bar, a long black stretch).
 
     ``decide(frame)`` is called once per frame in stream order (the pipeline's reader);
     ``recall(frame)`` gives the same frame's decision later (its finisher), from any thread;
@@ -170,6 +180,8 @@ class BarTracker:
         size = frame.shape[:2]
         with self._lock:
             state = self._state.get(size)
+            if seen is not None and _flat(frame, state, seen):
+                seen = None  # flat at any level (a white flash): no edge of a picture in it
             if seen is None:  # black or flat: keep the bars (they hold: all is black)
                 return state[0] if state else NO_BARS
             if state is None:
@@ -201,7 +213,7 @@ def _inner_black(frame: np.ndarray, side: str, bar: int) -> bool:
     """Whether the ``INNER`` lines of a ``bar`` lines deep next to the picture are black:
     then what shows further out in the bar is a title or subtitle laid over it (kept as
     the source), not the picture grown into it."""
-    rgb = frame[..., :3]
+    rgb = frame  # alpha too, if any: see _black
     inner = min(INNER, bar)
     if side == "top":
         lines = rgb[bar - inner : bar]
@@ -213,6 +225,17 @@ def _inner_black(frame: np.ndarray, side: str, bar: int) -> bool:
         lines = rgb[:, rgb.shape[1] - bar : rgb.shape[1] - bar + inner].transpose(1, 0, 2)
     scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
     return bool(_black(lines, scale).all())
+
+
+def _flat(frame: np.ndarray, state: list | None, seen: Bars) -> bool:
+    """Whether a frame that would set the bars or shrink one is flat (``signal_contrast``
+    under FLAT_CONTRAST); measured only then, so a steady stream costs nothing more."""
+    old = _sides(state[0]) if state is not None else None
+    if old is not None and all(n >= b for n, b in zip(_sides(seen), old, strict=True)):
+        return False
+    from .stylizer import signal_contrast  # the stylizer imports this module
+
+    return signal_contrast(frame) < FLAT_CONTRAST
 
 
 def _sides(bars: Bars) -> tuple[int, int, int, int]:
