@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import platform
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -42,6 +43,7 @@ def render(scene, frames, only=None) -> dict[int, np.ndarray]:
             s.mute = s.name != only.name and s.type != "META"
     out = {}
     folder = Path(tempfile.mkdtemp(prefix="restyle-render-"))
+    filepath = scene.render.filepath
     try:
         for frame in frames:
             scene.frame_set(frame)
@@ -51,6 +53,8 @@ def render(scene, frames, only=None) -> dict[int, np.ndarray]:
     finally:
         for s in strips:
             s.mute = muted[s.name]
+        scene.render.filepath = filepath
+        shutil.rmtree(folder, ignore_errors=True)  # the arrays are read: no dir left in /tmp
     return out
 
 
