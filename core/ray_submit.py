@@ -165,7 +165,13 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
         raise RestyleError(f"the Ray cluster refused {url}: {exc.code} {detail[-1:]}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RestyleError(f"cannot reach the Ray dashboard at {url}: {reason}") from None
+        hint = (  # a refused or unknown address: most often no cluster there yet
+            ""
+            if isinstance(exc, ValueError)
+            else "; is a cluster running there? Start one with 'ray start --head' and give "
+            f"its dashboard's host:port (port {DEFAULT_DASHBOARD_PORT} unless set otherwise)"
+        )
+        raise RestyleError(f"cannot reach the Ray dashboard at {url}: {reason}{hint}") from None
 
 
 def _submit(base: str, job: dict, patience_s: float = 60.0) -> dict:
