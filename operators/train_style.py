@@ -33,7 +33,7 @@ from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .. import compat
-from ..core.errors import RestyleError
+from ..core.errors import RestyleError, setting
 from ..props import (
     name_at,
 )
@@ -280,7 +280,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         )
         library = StyleLibrary(library_root(context))
         if library.trained_folder(name).exists() and not overwrite:
-            raise RestyleError(f"a style named '{name}' already exists; pick another name")
+            raise RestyleError(  # core.train.keyframes's words: Blender says the option
+                f"a style named '{name}' already exists; use another name or "
+                f"{setting('overwrite_style', True)}"
+            )
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
         size = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in).size
