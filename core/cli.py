@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
 from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .progress import CancelToken, Progress
+from .words import count as _count
 
 if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s at load 12)
     # before main() could say a --json run's stop in its closing record
@@ -362,12 +363,16 @@ def _report_run(
     from .writers import output_format
 
     known = engine and result.backend and result.device  # a cancelled Ray run may not know
-    on = f", {result.backend} on {result.device}" if known else ""
+    on = f"{result.backend} on {result.device}" if known else ""
+    rate = "" if result.written == 1 else f"{result.fps:.2f} frames/s"  # one: its time says it
+    said = ", ".join(part for part in (rate, on) if part)
     text = (
         f"{result.output}: {_count(result.written - result.repeated, 'frame')} {verb}"
         + (f", {result.repeated} repeated" if result.repeated else "")  # a held picture's
         + (f", {result.reused} reused" if result.reused else "")
-        + f" in {result.seconds:.1f} s ({result.fps:.2f} frames/s{on}){extra}"
+        + f" in {result.seconds:.1f} s"
+        + (f" ({said})" if said else "")
+        + extra
     )
     if result.finished_before:  # a rerun into the movie these settings made (a farm's retry)
         text = (  # not a Ray rerun that muxed the movie from frames landed before
@@ -797,9 +802,6 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
 
 
 # -- shots ---------------------------------------------------------------------------------
-def _count(n: int, noun: str) -> str:
-    """'1 shot', '2 shots'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _cuts(cuts: list[int]) -> str:
