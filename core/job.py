@@ -292,6 +292,10 @@ class StyleJob:
     # found while streaming, by the rule a Ray plan splits at (core.shots); a Ray chunk gets
     # its plan's.
     cuts: tuple[int, ...] | None = None
+    # A Ray chunk: source frames ``seen_from``..``start``-1 come before it in one run's stream
+    # (ray_runner.history_start): decoded, not styled, so its letterbox tracker sees what one
+    # run's saw there, and its first frame knows whether it repeats the picture before it.
+    seen_from: int | None = None
     # A movie output carries the source's sound for exactly the frames written (a movie
     # source with an audio stream; image sequences have no sound).
     audio: bool = True
@@ -728,6 +732,9 @@ class _Run:
         self.copies: dict[int, list[int]] = {}
         self.repeated = 0  # frames written as a copy so far
         self.repeats: list[int] = []  # which
+        # A chunk's first frames that repeat the picture before it (styled here, its first
+        # frame being in the chunk before): one run wrote them as copies, so they count so.
+        self.restyled: set[int] = set()
         self._sent = 0  # frames handed to the writer this run
 
     def execute(self) -> JobResult:
@@ -902,6 +909,9 @@ class _Run:
         how many were written (the pipeline's progress counts them all)."""
         self.writer.write(index, styled)
         self._sent += 1
+        if index in self.restyled:
+            self.repeated += 1
+            self.repeats.append(index)
         copies = self.copies.pop(index, ())
         for later in copies:
             self.writer.write(later, styled)
@@ -923,27 +933,38 @@ class _Run:
         origin: int | None = None  # the frame to style whose picture a repeat shows
 
         def retimed(index: int, dropped: bool) -> None:
-            self.retimed.append((index, dropped))
+            if index >= plan.start:  # not of a chunk's history (the chunk before's)
+                self.retimed.append((index, dropped))
             if not dropped:
                 repeats.add(index)
 
+        seen_from = plan.start if self.job.seen_from is None else self.job.seen_from
+        seen_from = min(max(0, seen_from), plan.start)
         frames = decode_range(
             self.job.source,
-            plan.start,
+            seen_from,
             plan.end,
             info=plan.info,
-            on_held=self.held.append,
+            on_held=lambda index: index < plan.start or self.held.append(index),
             on_retimed=retimed,
         )
         after_todo = False
         # A finished frame is shown to the stylizer (its letterbox tracker) in stream order, so
         # the frames after it are cropped as in an uninterrupted run (the reader's thread).
         see = getattr(self.stylizer, "see", None)
+        # the frame before, as decoded; the history's last picture, not yet shown
+        last, unseen = self._history(frames, seen_from, repeats, see)
         indices = range(plan.start, plan.end + 1)
         pending = None  # the frame to style, handed on once its repeats are known
-        last: np.ndarray | None = None  # the frame before, as decoded
         for index, (frame, cut) in zip(indices, self._shots(frames, coherent), strict=True):
             last, before = frame, last
+            if unseen is not None:  # a chunk's first frame: repeats the history's picture?
+                again = index in repeats and not cut and np.array_equal(frame, before)
+                if again and not self.done(index):
+                    self.restyled.add(index)  # styled in that picture's place
+                elif see is not None:
+                    see(unseen)
+                unseen = None
             if index in repeats and not cut and origin is not None and not self.done(index):
                 # A slot with no picture of its own holds the last one decoded: after a
                 # second picture in the slot before (dropped there), that is a new picture.
@@ -979,6 +1000,22 @@ class _Run:
             yield pending
         if lookahead and after_todo and self.job.lookahead_tail:
             yield from self._tail(last)
+
+    def _history(self, frames: Iterator, first: int, repeats: set[int], see) -> tuple:
+        """A Ray chunk's history, frames ``first``..start-1 (``StyleJob.seen_from``) taken
+        from ``frames``: shown to the letterbox tracker as one run decided them (a held
+        picture's repeats passed over), all but the last picture, which the chunk's first
+        frame shows in its place when it repeats it. Returns the last frame as decoded and
+        that picture (graded; None without a history)."""
+        last = unseen = None
+        # not strict: that would take the range's first frame from ``frames`` to check
+        for index, frame in zip(range(first, self.plan.start), frames, strict=False):
+            if index in repeats and last is not None and np.array_equal(frame, last):
+                continue  # one run wrote it as a copy: never decided
+            if see is not None and unseen is not None:
+                see(unseen)
+            last, unseen = frame, self._graded(frame)
+        return last, unseen
 
     def _shots(self, frames: Iterator, coherent: bool) -> Iterator:
         """Each frame with whether it starts a shot: at the job's ``cuts``, or where

@@ -39,6 +39,11 @@ ENCODE, ENCODING = "encode", "encoding the movie"
 TOKEN = ".restyle-node-check"
 GPU_DEVICES = ("cuda", "tensorrt")
 TASK_RETRIES = 3
+# At most this many frames before a chunk are decoded for its letterbox tracker's history
+# (``history_start``): a chunk's bars are one run's where its shot starts within reach;
+# further in, where they agree with the last BAR_HISTORY frames' (bars settle within
+# GROW_AFTER frames of one picture; a title kept in a bar can hold them longer).
+BAR_HISTORY = 240
 # Joining a cluster, ray.init tries the GCS 20 times by default, each try waiting ~36 s for
 # an answer: 12 minutes on a port that takes connections and never answers. Restyle asks the
 # GCS itself first (GCS_DEADLINE_S), then lets ray.init try once (Ray reads GCS_WAIT_ENV as
@@ -291,6 +296,7 @@ def _style_chunk(
     cuts: tuple[int, ...] = (),
     cwd: str | None = None,
     info=None,
+    seen_from: int | None = None,
 ) -> dict:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
     what its ``JobResult`` says of the engine that ran and the job's warnings. ``tail``:
@@ -299,7 +305,8 @@ def _style_chunk(
     coherence restarts (a single-machine run finds the same ones while streaming). ``cwd``:
     the driver's working folder, where a relative path the job holds (a style picture, a
     background, the library) is read from, as on the driver. ``info``: the driver's probe
-    of the source (``MediaInfo``), so a chunk does not open every image of it again."""
+    of the source (``MediaInfo``), so a chunk does not open every image of it again.
+    ``seen_from``: where its history starts (``history_start``)."""
     if cwd is not None:
         with contextlib.suppress(OSError):  # not on this node: absolute paths still work
             os.chdir(cwd)
@@ -311,6 +318,7 @@ def _style_chunk(
         end=chunk.end,
         lookahead_tail=tail,
         cuts=cuts,
+        seen_from=seen_from,
     )
     if info is not None:
         job._probed = info
@@ -328,7 +336,7 @@ def _style_chunk(
     return {
         "backend": result.backend,
         "device": result.device,
-        "engine": result.engine,
+        "engine": result.engine_marked,  # the driver words it for its front end
         "held": [i for i in result.held if chunk.start <= i <= chunk.end],  # in its frames
         "retimed": result.retimed,
         # written as an earlier frame's result (a held picture), of its own frames only
@@ -392,7 +400,7 @@ def check_nodes(ray, source_files: list[str], output: Path) -> None:
 
 def job_fields(job) -> dict:
     """The job's settings for the tasks: everything but the range and the output."""
-    skip = {"output", "start", "end", "source", "lookahead_tail", "cuts"}
+    skip = {"output", "start", "end", "source", "lookahead_tail", "cuts", "seen_from"}
     fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name not in skip}
     fields["source"] = (  # absolute: a task's working folder is not the driver's
         [os.path.abspath(p) for p in job.source]
@@ -451,6 +459,7 @@ def run_chunks(
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
             cwd,
             probed,
+            history_start(plan, c),
         )
         for c in todo
     ]
@@ -525,7 +534,7 @@ def _what_ran(result, reports: list[dict]) -> None:
         return
     result.backend = "+".join(sorted({r["backend"] for r in reports}))
     result.device = "+".join(sorted({r["device"] for r in reports}))
-    result.engine = "; ".join(sorted({r["engine"] for r in reports if r["engine"]}))
+    result.set_engine("; ".join(sorted({r["engine"] for r in reports if r["engine"]})))
 
 
 def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
@@ -568,6 +577,17 @@ def _files_warnings(frames_plan) -> list[str]:
     return square_pixel_warnings(
         info.pixel_aspect, frames_plan.format.id, (info.width, info.height)
     )
+
+
+def history_start(plan: Plan, chunk: Chunk, most: int = BAR_HISTORY) -> int:
+    """Where a chunk's history starts (``StyleJob.seen_from``): the frames before its first
+    computed one that one run's letterbox tracker saw since it last started afresh, at the
+    shot's start (a cut resets it), ``most`` frames at most. The chunk decodes them without
+    styling them, so its bars are one run's where that start is within reach, and its first
+    frame knows whether it repeats the picture before it (a held picture: one run wrote it
+    as a copy)."""
+    first = chunk.first_computed
+    return max(plan.start, *(c for c in plan.cuts if c <= first), first - most)
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
