@@ -247,6 +247,16 @@ def _nvidia_smi() -> str:
     return out.stdout.strip() or out.stderr.strip()
 
 
+def _said(found):
+    """An engine's note or choice (a dict's strings too) in the command line's words: a fix
+    or a setting it names is marked (``errors.remedy``), no control character in the JSON."""
+    from restyle.core.errors import COMMAND_LINE, say
+
+    if isinstance(found, dict):
+        return {k: _said(v) for k, v in found.items()}
+    return say(found, COMMAND_LINE) if isinstance(found, str) else found
+
+
 def _selection(cfg: dict) -> dict:
     """What Restyle itself decides on this machine (the sidebar's 'which device and why')."""
     from restyle.core.engines import ModelFiles, choose_backend, gpu, onnx_engine, torch_engine
@@ -259,12 +269,12 @@ def _selection(cfg: dict) -> dict:
         library.builtin_file("multistyle26", ".safetensors"),
     )
     found = {
-        "auto": choose_backend(model, "auto").__dict__,
-        "cuda": choose_backend(model, "cuda").__dict__,
+        "auto": _said(choose_backend(model, "auto").__dict__),
+        "cuda": _said(choose_backend(model, "cuda").__dict__),
         "nvidia_driver_present": gpu.nvidia_driver_present(),
         "missing_cuda_parts": gpu.missing_cuda_parts(),
         "why_no_cuda": gpu.why_no_cuda(),
-        "onnx_auto_note": onnx_engine.auto_note(),
+        "onnx_auto_note": _said(onnx_engine.auto_note()),
         "torch_auto_device": torch_engine.pick_device("auto"),
     }
     found["torch_auto_precision"] = torch_engine.auto_precision(found["torch_auto_device"], True)
@@ -280,7 +290,7 @@ def _ort_engine(cfg: dict, device: str) -> dict:
         stylizer = _stylizer(cfg, STYLES[0], "onnx", device, "auto")
     except RestyleError as exc:
         return {"started": False, "message": str(exc)}
-    return {"started": True, "engine": explain(stylizer.engine)}
+    return {"started": True, "engine": _said(explain(stylizer.engine))}
 
 
 def _gpu_install(cfg: dict) -> dict:
@@ -518,7 +528,7 @@ def _bare_path(
         result[f"batch {batch}, device-resident"] = _resident_rate(
             stylizer, x, time.time() + until_each
         )
-    result["engine"] = explain(engine)
+    result["engine"] = _said(explain(engine))
     if _cuda(engine.device):
         import torch
 
@@ -607,7 +617,7 @@ def _precision_style(cfg: dict, frames: list[np.ndarray], style: str) -> dict:
             result[key] = {
                 "psnr_db": [_db(d) for d in dbs],
                 "worst_db": _db(min(dbs)),
-                "engine": explain(stylizer.engine),
+                "engine": _said(explain(stylizer.engine)),
             }
         except Exception as exc:
             result[key] = {"error": _error_text(exc)}
@@ -688,14 +698,14 @@ def _job(cfg: dict, name: str, options: dict, cancel_at: float) -> dict:
             "seconds": round(seconds, 2),
             "fps": round(seen["done"] / seconds, 2) if seconds > 0 else 0.0,
             "cancelled": f"at its share of the part's time, after {result.seconds:.1f} s",
-            "engine": result.engine,
+            "engine": _said(result.engine_marked),
         }
     return {
         "frames": result.written,
         "seconds": round(result.seconds, 2),
         "fps": round(result.fps, 2),
         "cancelled": False,
-        "engine": result.engine,
+        "engine": _said(result.engine_marked),
         "warnings": result.warnings,
     }
 
@@ -818,7 +828,7 @@ def _held_out(cfg, library, case, source_dir, sources, truth, keys) -> dict:
         "held_out_worst_db": round(min(psnr(styled[i], truth[i]) for i in held), 2),
         "held_out_ssim": round(statistics.fmean(ssim(styled[i], truth[i]) for i in held), 3),
         "identity_psnr_db": round(statistics.fmean(psnr(sources[i], truth[i]) for i in held), 2),
-        "styled_by": result.engine,
+        "styled_by": _said(result.engine_marked),
     }
 
 

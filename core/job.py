@@ -224,9 +224,11 @@ class JobResult:
     style: str = ""
     backend: str = ""
     device: str = ""
-    # What ran and why (auto's choice, precision checks), a fix it names still marked
-    # (``errors.remedy``): ``engine_said`` words it for the front end that shows it.
+    # What ran and why (auto's choice, precision checks), in Python's words; ``engine_said``
+    # words it for another front end from the text still marked (``errors.remedy``, a
+    # setting), which ``set_engine`` keeps beside it.
     engine: str = ""
+    _engine_marked: str = field(default="", init=False, repr=False, compare=False)
     warnings: list[str] = field(default_factory=list)
     # What the warnings are made of, for a Ray run to merge its chunks': source frames not
     # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
@@ -237,9 +239,21 @@ class JobResult:
     # nothing written. Not a Ray rerun that reused every landed frame and muxed the movie.
     finished_before: bool = False
 
+    def set_engine(self, marked: str) -> None:
+        """``engine`` from ``marked`` (``errors.remedy``'s or a setting's marks): Python's
+        words in ``engine``, no control character a script could print."""
+        self._engine_marked, self.engine = marked, say(marked, PYTHON)
+
+    @property
+    def engine_marked(self) -> str:
+        """``engine`` still marked (what a Ray chunk reports); ``engine`` itself where it
+        was set directly, after ``set_engine`` or without it."""
+        kept = self._engine_marked
+        return kept if kept and say(kept, PYTHON) == self.engine else self.engine
+
     def engine_said(self, front_end: str = PYTHON) -> str:
         """``engine`` in ``front_end``'s words (``errors.say``): no marks left."""
-        return say(self.engine, front_end)
+        return say(self.engine_marked, front_end)
 
 
 @dataclass(frozen=True)
@@ -780,7 +794,7 @@ class _Run:
 
         result.warnings[:0] = source_warnings(self.plan.info)  # an HDR source, said first
         result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
-        result.engine = explain(self.stylizer.engine)  # after the run: precision checks
+        result.set_engine(explain(self.stylizer.engine))  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
         if not self.plan.format.movie:

@@ -194,14 +194,17 @@ def test_inside_blender_auto_takes_openvino_only_with_native_bf16(
 
 def test_inside_blender_openvino_runs_in_a_child_and_says_so(library, monkeypatch):
     from restyle.core.engines import create_engine, explain
+    from restyle.core.errors import PYTHON, say
 
     monkeypatch.setitem(sys.modules, "bpy", object())
     engine = create_engine(multistyle(library), "openvino", "cpu", "fp32")
     try:
         assert isinstance(engine, ChildEngine)
         assert engine.run(vtest_frames(), STYLES).shape == (2, 3, 144, 192)
-        text = explain(engine)
-        assert text.startswith("openvino fp32 on cpu, in a child process (asked for; "), text
+        text = say(explain(engine), PYTHON)  # the backend setting in Python's words
+        assert text.startswith(
+            "openvino fp32 on cpu, in a child process (set by backend='openvino'; "
+        ), text
     finally:
         engine.close()
     monkeypatch.delitem(sys.modules, "bpy")

@@ -121,7 +121,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         if word == "mps" or word not in available_devices():
             return EngineChoice("torch", f"this onnxruntime has no '{word}'; PyTorch has")
     if word not in ("auto", "cpu"):
-        return EngineChoice("onnx" if has_onnx else "torch", f"device '{word}' asked for")
+        return EngineChoice("onnx" if has_onnx else "torch", f"set by {setting('device', word)}")
     if word == "auto" and has_onnx:
         from .onnx_engine import available_devices
 
@@ -141,14 +141,14 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     if bf16 and has_weights and torch_available():
         return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
-        graph = "fast graph" if fast else "plain graph"
-        why = "no native bf16 (OpenVINO keeps less of a shared CPU)"
-        return EngineChoice("onnx", f"ONNX Runtime fp32, {graph}: {why}")
+        # the graph and workers are the engine's note (cpu_plan): said once, as they ran
+        why = "no native bf16 on this CPU, and OpenVINO keeps less of a shared CPU"
+        return EngineChoice("onnx", f"chosen by auto: {why}")
     if fast:
         # Measured on AVX-512 without bf16: as fast as OpenVINO f32 idle, and it keeps more of
         # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36);
         # on AVX2 only (2026-12-01): OpenVINO f32 0.95-1.02x idle, less kept beside busy loops.
-        return EngineChoice("onnx", "ONNX Runtime fp32, fast graph (no native bf16 on this CPU)")
+        return EngineChoice("onnx", "chosen by auto: no native bf16 on this CPU")
     if has_onnx:
         return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
     return EngineChoice("torch", "no ONNX file for this model")
@@ -163,11 +163,12 @@ def create_engine(
 ) -> Engine:
     """``auto`` picks with ``choose_backend``; the other words force an engine.
 
-    The engine's ``reason`` says why it runs (auto's choice, or "asked for").
+    The engine's ``reason`` says why it runs: auto's choice, or the setting that chose it
+    (``errors.setting``'s mark: each front end says its own control).
     """
     if backend not in BACKEND_WORDS:
         raise RestyleError(f"unknown backend '{backend}': use {', '.join(BACKEND_WORDS)}")
-    reason = "asked for"
+    reason = f"set by {setting('backend', backend)}"
     if backend == "auto":
         choice = choose_backend(model, device)
         backend, reason = choice.backend, choice.reason

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
+from ..words import count
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
@@ -202,7 +203,7 @@ class OnnxEngine(Closing):
         """What runs on the CPU, for the run summary: the graph and the workers."""
         per = max(1, self.threads // self.workers)
         graph = "fast graph" if self.graph == "fast" else "plain graph"
-        return f"{graph}, {self.workers} worker(s) x {per} thread(s)"
+        return f"{graph}, {count(self.workers, 'worker')} x {count(per, 'thread')}"
 
     def _cpu_sessions(self, workers: int | None, graph: str):
         """Worker sessions on the CPU, each on its own frames of a batch.

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...models.registry import ArchSpec
 from ..errors import RestyleError, setting
+from ..words import count
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
@@ -158,7 +159,7 @@ class OpenVinoEngine(Closing):
 
     def cpu_plan(self) -> str:
         graph = "fast graph" if self.graph == "fast" else "plain graph"
-        return f"{graph}, 1 stream x {self.threads} thread(s)"
+        return f"{graph}, 1 stream x {count(self.threads, 'thread')}"
 
     def config(self, precision: str) -> dict[str, str]:
         """Latency mode, one stream, no core pinning (other programs share these cores)."""
