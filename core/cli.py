@@ -1048,7 +1048,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="restyle",
-        description="Neural video stylisation: built-in painting styles, any picture, or "
+        description="Neural video stylization: built-in painting styles, any picture, or "
         "styles learned from painted keyframes.",
         epilog="Run 'restyle COMMAND --help' for a command's options.",
     )

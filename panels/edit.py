@@ -1,4 +1,4 @@
-"""The Edit sub-panel: stabilise the strip, split it at its cuts, snap edit points to cuts."""
+"""The Edit sub-panel: stabilize the strip, split it at its cuts, snap edit points to cuts."""
 
 from __future__ import annotations
 

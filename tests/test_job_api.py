@@ -211,7 +211,7 @@ def test_no_terminal_no_prompt(clip, tmp_path):
         env={**os.environ, "TERM": "dumb"},
     )
     assert proc.returncode == 0 and proc.stderr == ""
-    assert proc.stdout.count("\n") == 1 and "10 frames stabilised" in proc.stdout
+    assert proc.stdout.count("\n") == 1 and "10 frames stabilized" in proc.stdout
 
 
 def test_a_job_of_absolute_paths_runs_where_the_working_folder_was_deleted(

@@ -15,7 +15,7 @@ from restyle.core.mappings.stabilize_job import StabilizeJob
 
 from clips import encode_clip, pan_frames
 
-DONE = {StyleJob: "styled", MatteJob: "matted", StabilizeJob: "stabilised"}
+DONE = {StyleJob: "styled", MatteJob: "matted", StabilizeJob: "stabilized"}
 
 
 @pytest.fixture(scope="module")

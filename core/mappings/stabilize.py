@@ -1,4 +1,4 @@
-"""Stabilisation: a sequence mapping. A first pass tracks the camera; a per-frame warp then
+"""Stabilization: a sequence mapping. A first pass tracks the camera; a per-frame warp then
 streams through the same pipeline and writers as styles.
 
 Camera path. Corners (``goodFeaturesToTrack``) tracked into the next frame (pyramidal
@@ -8,7 +8,7 @@ similarity for ``translation`` and ``similarity``, a homography for ``perspectiv
 
 Smoothing is the L1-optimal camera path of Grundmann, Kwatra and Essa (CVPR 2011), solved
 as a linear program: each frame's warp ``B_t`` (output → source frame t) is found so that
-the stabilised path ``P_t = C_t B_t`` has minimal ``w1|DP| + w2|D²P| + w3|D³P|`` (L1 norms,
+the stabilized path ``P_t = C_t B_t`` has minimal ``w1|DP| + w2|D²P| + w3|D³P|`` (L1 norms,
 so the path is made of constant, linear and parabolic pieces, as a camera operator moves),
 subject to the crop window mapping inside the frame (no empty border, ever) and bounds on
 rotation, zoom and skew. ``smoothness`` below 1 adds a term keeping ``B_t`` near identity
@@ -169,7 +169,7 @@ def track_camera(
             norm = normalizer(*size, scale)
             norm_inv = np.linalg.inv(norm)
         elif (frame.shape[1], frame.shape[0]) != size:
-            raise RestyleError(f"frame {count} changes size; stabilise one size at a time")
+            raise RestyleError(f"frame {count} changes size; stabilize one size at a time")
         small = _analysis_rgb(frame, scale)
         gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         fit = None if previous is None else pair_motion(previous, gray, mode)
@@ -180,7 +180,7 @@ def track_camera(
         if on_frame is not None:
             on_frame(count + 1)
     if size is None:
-        raise RestyleError("no frames to stabilise")
+        raise RestyleError("no frames to stabilize")
     cuts = detect_cuts(features) if len(features) > 1 else []
     tracked = sum(not np.array_equal(m, np.eye(3)) for m in motions[1:])
     return CameraMotion(np.array(motions), cuts, size[0], size[1], tracked)
@@ -269,7 +269,7 @@ def _scipy():
         from scipy import sparse
         from scipy.optimize import linprog
     except ImportError as exc:  # e.g. a NumPy older than the SciPy wheel needs
-        raise RestyleError(f"stabilisation needs SciPy (scipy==1.17.1): {exc}") from None
+        raise RestyleError(f"stabilization needs SciPy (scipy==1.17.1): {exc}") from None
     return sparse, linprog
 
 

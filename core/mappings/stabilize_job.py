@@ -1,4 +1,4 @@
-"""A stabilisation job: ``StyleJob``'s plan, checks, output rules, resume and cancel, with a
+"""A stabilization job: ``StyleJob``'s plan, checks, output rules, resume and cancel, with a
 camera-path pass first and then a per-frame warp in place of a style.
 
 The first pass (tracking, cuts, the L1-optimal path) reads the range once and keeps a few
@@ -31,12 +31,12 @@ from .stabilize import (
     track_camera,
 )
 
-STABILIZE = StyleInfo("stabilize", "Stabilized", "stabilize", "Camera stabilisation")
+STABILIZE = StyleInfo("stabilize", "Stabilized", "stabilize", "Camera stabilization")
 
 
 @dataclass
 class _Warp:
-    """The pipeline's mapping stage for stabilisation: frames pass through unchanged (the
+    """The pipeline's mapping stage for stabilization: frames pass through unchanged (the
     warp is applied at the writer, where the index is known); no network runs."""
 
     backend: str = "opencv"
@@ -78,7 +78,7 @@ class WarpingWriter:
 
 @dataclass
 class StabilizeJob(StyleJob):
-    """Stabilise frames ``start..end`` (0-based, inclusive) of ``source`` into ``output``:
+    """Stabilize frames ``start..end`` (0-based, inclusive) of ``source`` into ``output``:
     the same frame count, at the source's size. ``strength`` blends the correction."""
 
     style: str = "stabilize"
@@ -88,13 +88,13 @@ class StabilizeJob(StyleJob):
     crop: float = 0.1
     tripod: bool = False
     # A camera path planned over a larger range that starts at ``camera_start``: the run warps
-    # its frames from it instead of tracking (how a Ray chunk stabilises its part of a shot).
+    # its frames from it instead of tracking (how a Ray chunk stabilizes its part of a shot).
     camera: StabilizationPlan | None = None
     camera_start: int = 0
     kept_area = ()  # after run: per shot, the fraction of the frame area kept
     cuts = ()  # after run: source frames that start a new shot
     stage: ClassVar[str] = "stabilize"
-    done_word: ClassVar[str] = "stabilised"
+    done_word: ClassVar[str] = "stabilized"
 
     @property
     def stabilize_settings(self) -> StabilizeSettings:
@@ -184,7 +184,7 @@ class StabilizeJob(StyleJob):
 
     # -- the hooks StyleJob's run calls ----------------------------------------------------
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
-        """Stabilisation needs no style files."""
+        """Stabilization needs no style files."""
 
     def _stylizer(self, plan: JobPlan) -> _Warp:
         return _Warp()

@@ -304,7 +304,7 @@ def test_stabilize_to_a_movie_is_reused(scene, saved, clips, sequencer_area):
     again = scene.sequence_editor.active_strip
     assert again.channel == 2 and bpy.path.abspath(again.filepath) == movie
     assert os.stat(movie).st_mtime_ns == stamp
-    assert "0 stabilised, 8 reused" in ext("operators.runner").RUN.summary
+    assert "0 stabilized, 8 reused" in ext("operators.runner").RUN.summary
 
 
 def test_stabilised_strip_can_be_styled(scene, saved, clips, sequencer_area):

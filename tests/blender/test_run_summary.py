@@ -13,7 +13,7 @@ from clips import encode_clip
 pytestmark = pytest.mark.blender
 
 RUNS = {
-    "stabilize_strip": ({}, "stabilised"),
+    "stabilize_strip": ({}, "stabilized"),
     "matte_strip": ({}, "matted"),
     "apply_style": ({"style": "comic-ink"}, "styled"),
 }
@@ -120,9 +120,9 @@ def test_a_cancelled_tripod_run_names_tripod_and_tripod_resumes_it(
     (source,) = [s.name for s in all_strips(scene) if s.type == "MOVIE"]
     run = bpy.ops.restyle.stabilize_strip
     assert run(strip=source, frame_start=1, frame_end=4, tripod=True) == {"FINISHED"}
-    assert f", {4 - kept} stabilised, {kept} reused" in runner.RUN.summary, runner.RUN.summary
+    assert f", {4 - kept} stabilized, {kept} reused" in runner.RUN.summary, runner.RUN.summary
     assert run(strip=source, frame_start=1, frame_end=4) == {"FINISHED"}  # the Stabilize menu
-    assert ", 4 stabilised, 0 reused" in runner.RUN.summary, runner.RUN.summary
+    assert ", 4 stabilized, 0 reused" in runner.RUN.summary, runner.RUN.summary
 
 
 def test_tripod_is_not_carried_over_to_the_stabilize_menu(restyle):

@@ -96,7 +96,7 @@ def cancelled_then_resumed(scene, area, tmp_path, monkeypatch, first, between, a
 def kept_then_reused(cancelled: str, resumed: str) -> None:
     kept = int(cancelled.removeprefix("Cancelled: ").split(" of ")[0])
     assert 1 <= kept < 4, cancelled
-    assert f", {4 - kept} stabilised, {kept} reused" in resumed, resumed
+    assert f", {4 - kept} stabilized, {kept} reused" in resumed, resumed
 
 
 def test_tripod_resumes_after_another_mode_was_picked(scene, sequencer_area, tmp_path, monkeypatch):
