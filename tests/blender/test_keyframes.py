@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from test_panels import CheckedLayout, labels
 from vse import (
+    ROOT,
     SIZE,
     add_images,
     add_movie,
@@ -44,6 +46,20 @@ needs_torch = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="training needs torch"
 )
 BUDGET = 24.0  # CPU seconds (cpu_clock); the depth-3 generator starts slower than depth 2 did
+
+
+def learns_here() -> bool:
+    """Whether this Blender trains BUDGET and checks what the style learned: the main venv's
+    (requirements/dev.txt's bpy pin). The trainer is the same code with the same torch pin on
+    every Blender that trains (.ci/blender-lts installs torch from requirements), and the
+    learned inversion is the trainer's, not Blender's: the others train 1 s (Time Budget's
+    least) and check everything else, which is about Blender."""
+    import bpy
+
+    pins = (ROOT / "requirements" / "dev.txt").read_text(encoding="utf-8")
+    pin = re.search(r"^bpy==(\S+)", pins, re.MULTILINE)
+    assert pin, "requirements/dev.txt pins no bpy"
+    return ".".join(map(str, bpy.app.version)) == pin.group(1)
 
 
 @pytest.fixture
@@ -115,13 +131,14 @@ def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area, cpu
     paint.mkdir()
     write_rgb(paint / "0007.png", invert(source_frame(media["pan"], 2)))  # scene 7 = source 2
     write_rgb(paint / "24.png", invert(source_frame(media["pan"], 19)))  # unpadded works too
+    learns = learns_here()
 
     result = bpy.ops.restyle.train_style(
         strip=source.name,
         keyframes="7,24",
         styled=str(paint),
         name="Negative Folder",
-        time_budget=BUDGET,
+        time_budget=BUDGET if learns else 1.0,
     )
 
     assert result == {"FINISHED"}
@@ -137,7 +154,8 @@ def test_train_from_a_folder_then_apply(scene, saved, media, sequencer_area, cpu
     assert meta["keyframes"] == [2, 19]  # source frames, not scene frames
     preview = bpy.data.images.get("Restyle Preview")
     assert preview is not None and tuple(preview.size) == SIZE
-    check_learned_inversion(scene, source, media["pan"], "Negative Folder")
+    if learns:
+        check_learned_inversion(scene, source, media["pan"], "Negative Folder")
     assert [entry["frame"] for entry in meta["carry"]] == [2, 19]
     check_carried_keyframe(scene, source, paint / "0007.png")
 
