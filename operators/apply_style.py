@@ -27,6 +27,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
+from ..core.words import count
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
 from .modal_job import JobRequest
 from .output_strip import keep_frames_on_save, keep_frames_with_blend, restore_after_copy
@@ -186,7 +187,9 @@ class RESTYLE_OT_keep_frames(Operator):
             self.report({"ERROR"}, "Save the .blend first: the frames go beside it")
             return {"CANCELLED"}
         kept = keep_frames_with_blend(bpy.data.filepath)
-        self.report({"INFO"}, f"Restyle: {kept} strip(s) now use frames beside the .blend")
+        self.report(
+            {"INFO"}, f"Restyle: {count(kept, 'strip')} now showing frames beside the .blend"
+        )
         return {"FINISHED"}
 
 

@@ -21,6 +21,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
 from ..core.errors import RestyleError
+from ..core.words import count
 from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator
 from .runner import blender_message, report_error
@@ -61,7 +62,7 @@ class CutTool(SequencerOperator):
 
     def draw(self, _context):
         lines = describe(self._plan)
-        self.layout.label(text=f"{len(lines)} change(s):")
+        self.layout.label(text=f"{count(len(lines), 'change')}:")
         col = self.layout.column(align=True)
         for text, icon in dialog_lines(lines, self._skipped):
             col.label(text=text, icon=icon)
@@ -79,7 +80,7 @@ class CutTool(SequencerOperator):
         lines = describe(plan)
         for line in lines:
             print(f"Restyle: {line}")
-        self.report(*self._summary(f"{len(lines)} change(s)" if lines else "nothing to change"))
+        self.report(*self._summary(count(len(lines), "change") if lines else "nothing to change"))
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 

@@ -25,6 +25,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span, playback_factor
+from ..core.words import count
 from ..props import (
     FRAME_ORIGIN,
     FRAME_RATE,
@@ -622,8 +623,8 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
         suggested = [first + k for shot in value for k in shot.keyframes]
         added = add_keyframes(scene.restyle, request.strip, suggested)
         summary = (
-            f"{request.strip}: {len(value)} shot(s), {len(cuts)} cut(s) marked, "
-            f"{added} keyframe(s) added"
+            f"{request.strip}: {count(len(value), 'shot')}, {count(len(cuts), 'cut')} marked, "
+            f"{count(added, 'keyframe')} added"
         )
         RUN.end(FINISHED, summary)
         self.report({"INFO"}, f"Restyle: {summary}")
@@ -657,12 +658,14 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         except RestyleError as exc:
             report_error(self, exc)
             return {"CANCELLED"}
-        message = f"{len(written)} keyframe(s) exported to {folder}"
+        message = f"{count(len(written), 'keyframe')} exported to {folder}"
         if kept:
-            message += f"; {len(kept)} painted file(s) kept: {', '.join(p.name for p in kept)}"
+            message += (
+                f"; {count(len(kept), 'painted file')} kept: {', '.join(p.name for p in kept)}"
+            )
         if unsaved:
             message += (
-                f"; {len(unsaved)} image(s) with paint not saved yet left as painted: "
+                f"; {count(len(unsaved), 'image')} with paint not saved yet left as painted: "
                 f"{', '.join(unsaved)} (save them: Train reads the files)"
             )
         if kept or unsaved:

@@ -86,6 +86,7 @@ class Worker(threading.Thread):
         self.job = job
         self.echo = echo  # print progress now and then (headless runs have no sidebar)
         self._printed = 0.0
+        self._last_line: tuple = ()  # (stage, done, total) printed last: said once
         self.token = CancelToken()
         self.events: queue.Queue = queue.Queue()
         self.progress: Progress | None = None  # the latest, as of the last poll()
@@ -104,8 +105,11 @@ class Worker(threading.Thread):
     def _progress(self, progress: Progress) -> None:
         self.events.put(("progress", progress))
         now = time.monotonic()
+        line = (progress.stage, progress.done, progress.total)
+        if line == self._last_line:  # a stage's end is reported again (training's save)
+            return
         if self.echo and (now - self._printed > 2.0 or progress.done == progress.total):
-            self._printed = now
+            self._printed, self._last_line = now, line
             rate = f", {progress.fps:.1f} frames/s" if progress.fps else ""
             unit = " pictures" if RUN.unit == "pictures" else ""
             if progress.stage == TRAINING:  # seconds of the time budget, not frames

@@ -19,6 +19,7 @@ from bpy.props import IntProperty
 from .. import compat
 from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
+from ..core.words import count
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
@@ -200,7 +201,12 @@ class StripJob(ModalJob):
         else:
             summary = f"{strip.name}: frames {frames}, {counts}"
         if result.written:
-            summary += f", {result.fps:.1f} frames/s"
+            # one frame (a still): its time, not '0.4 frames/s'
+            summary += (
+                f", {result.seconds:.1f} s"
+                if result.written == 1
+                else f", {result.fps:.1f} frames/s"
+            )
         if result.warping_error is not None:
             summary += f", warping error {result.warping_error:.4f}"
         if result.engine:  # a fix it names in Blender's words (the preferences' button)
@@ -268,7 +274,7 @@ class StripJob(ModalJob):
         filenames = request.filenames(suffix)
         missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
         if missing:
-            raise RestyleError(f"{len(missing)} styled frame(s) missing in {request.folder}")
+            raise RestyleError(f"{count(len(missing), 'styled frame')} missing in {request.folder}")
         source = compat.all_strips(scene.sequence_editor).get(request.source.name)
         if source is not None:  # where it is now: editing went on during the run
             meta = compat.parent_meta(source)

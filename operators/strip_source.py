@@ -22,6 +22,7 @@ from ..core.strip_frames import (
     playback_factor,
     source_frames,
 )
+from ..core.words import count
 
 SUPPORTED = {"MOVIE", "IMAGE"}
 KIND_WORDS = {
@@ -142,7 +143,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise RestyleError(
-                f"{len(missing)} image(s) of '{strip.name}' are missing, e.g. {missing[0]}"
+                f"{count(len(missing), 'image')} of '{strip.name}' missing, e.g. {missing[0]}"
             )
         frame_count = len(files)
         factor = 1.0

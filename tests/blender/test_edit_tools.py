@@ -235,7 +235,7 @@ def test_snap_skips_strips_it_cannot_read(scene, clips, sequencer_area, tmp_path
     ]
     printed = capfd.readouterr()
     report = [line for line in (printed.out + printed.err).splitlines() if "skipped" in line]
-    assert len(report) == 1 and "1 change(s)" in report[0], report
+    assert len(report) == 1 and "1 change;" in report[0], report
     assert f"'{pairs[1][0]}' (the movie of '{pairs[1][0]}' is missing" in report[0]
 
 
@@ -267,7 +267,7 @@ def test_the_snap_dialog_wraps_a_long_skipped_reason(restyle):
     )
     dialog = SimpleNamespace(layout=CheckedLayout(calls := []), _plan=[], _skipped=[reason])
     cut_tools.RESTYLE_OT_snap_cuts.draw(dialog, None)  # the dialog shows those lines
-    assert labels(calls) == ["0 change(s):"] + [t for t, _i in cut_tools.dialog_lines([], [reason])]
+    assert labels(calls) == ["0 changes:"] + [t for t, _i in cut_tools.dialog_lines([], [reason])]
 
 
 def test_bad_input_changes_nothing(scene, clips, sequencer_area):
