@@ -112,7 +112,7 @@ class BarTracker:
     them; black or flat frames change nothing. One state per frame size.
 
     ``new_shot()`` at every cut the stream knows (the pipeline calls ``Stylizer.new_shot``
-    where coherence restarts) forgets the bars, so a new shot sets its own. A resumed run
+    at each cut, coherence or not) forgets the bars, so a new shot sets its own. A resumed run
     shows it the finished frames before its own (``see``, the job's ``_frames``), so it crops
     as an uninterrupted run. A Ray chunk started mid-shot shows it the frames of its shot
     before its first warm-up frame the same way (``see``; decoded, not styled: up to
