@@ -90,8 +90,9 @@ def _edge_run(frame: np.ndarray, side: str, scale: float) -> int:
 
 
 def detect_bars(frame: np.ndarray) -> Bars | None:
-    """This frame's bars; ``None`` when it has too little picture to tell (a black or flat
-    frame, whose every line is 'black': flat_weight handles those)."""
+    """This frame's bars; ``None`` when it has too little picture to tell (a black or dark
+    flat frame, whose every line is 'black': flat_weight handles those). A flat bright frame
+    reads as no bars here; BarTracker tells it by its contrast (``_flat``)."""
     height, width = frame.shape[:2]
     scale = 255.0 / (65535.0 if frame.dtype == np.uint16 else 255.0)
     top, bottom, left, right = (
