@@ -30,7 +30,12 @@ from ..core.errors import RestyleError
 from ..core.words import count
 from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
 from .modal_job import JobRequest
-from .output_strip import keep_frames_on_save, keep_frames_with_blend, restore_after_copy
+from .output_strip import (
+    STYLED_FROM,
+    keep_frames_on_save,
+    keep_frames_with_blend,
+    restore_after_copy,
+)
 from .runner import RUN
 from .strip_job import StripJob
 
@@ -81,8 +86,14 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
     )
     run_on: EnumProperty(name="Run On", items=RUN_ON, default="LOCAL")
     ray_address: StringProperty(name="Ray Dashboard", default="127.0.0.1:8265")
+    restyle_output_itself: BoolProperty(
+        name="Style a Styled Strip",
+        description="Given a strip Apply Style made, style that strip itself "
+        "(off: style the strip it was made from)",
+    )
 
     task = "apply"
+    styles_sources = True  # a styled strip stands for its source (restyle_output_itself)
 
     # -- steps ---------------------------------------------------------------------------
     def prepare(self, context) -> JobRequest:
@@ -140,6 +151,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         from .matte import MATTE_OF
 
         strip = super()._make_strip(request)
+        strip[STYLED_FROM] = request.source.name
         editor = strip.id_data.sequence_editor
         source = compat.all_strips(editor).get(request.source.name)
         if source is not None and source.get(MATTE_OF) is not None:

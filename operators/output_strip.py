@@ -215,6 +215,36 @@ def _keep_strip_frames(strip, beside: Path, record: list | None = None) -> int:
 
 
 KEYFRAME_FOLDER = "restyle_keyframe_folder"  # on a strip: the name of its export folder
+# On a strip Apply Style made: the name of the strip it styled. Apply on such a strip styles
+# that source instead (a second look tried stacked on the first, silently); Stabilize and
+# Matte outputs have no mark: styling them is the documented chain.
+STYLED_FROM = "restyle_styled_from"
+
+
+def styled_source(editor, strip) -> tuple[object, str]:
+    """(the strip to style, why it is not ``strip``): for a style output (``STYLED_FROM``),
+    the strip its chain of style outputs started from, else ``strip`` itself. ``why`` is
+    '' for ``strip`` itself; it names a source that is gone (then ``strip`` is styled)."""
+    strips = compat.all_strips(editor)
+    found, seen = strip, {strip.name}
+    while (name := found.get(STYLED_FROM)) is not None:
+        source = strips.get(name)
+        if source is None:
+            if found is strip:  # its source deleted or renamed: style what is there
+                return strip, (
+                    f"'{name}', which '{strip.name}' was styled from, is not in the "
+                    f"sequencer: styled '{strip.name}' itself"
+                )
+            break  # the chain ends at the style output still there
+        if source.name in seen:
+            break
+        found = source
+        seen.add(found.name)
+    if found is strip:
+        return strip, ""
+    return found, (
+        f"styled the source '{found.name}' ('{strip.name}' is Restyle's styled output of it)"
+    )
 
 
 def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:

@@ -21,7 +21,7 @@ from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
 from ..core.words import count
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
-from .output_strip import add_styled_strip, output_folder
+from .output_strip import add_styled_strip, output_folder, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     StripSource,
@@ -44,6 +44,10 @@ class Span:
     last: int
     shown: list[int]  # the source frame at each scene frame first..last
     scene_uid: int = 0  # the scene's session_uid: it stays when the scene is renamed
+    # Why the strip styled is not the one asked for (``styled_source``): the summary says it.
+    # ``picked_warns``: that one's source is gone, so it was styled itself after all.
+    picked: str = ""
+    picked_warns: bool = False
 
     def movie_name(self, suffix: str) -> str:
         """A movie output's file name; refused where the strip does not play its frames
@@ -105,6 +109,9 @@ class StripJob(ModalJob):
     # source's Saturation and Multiply go onto the output strip, as its placement does.
     # Apply Style applies them to the frames it reads instead (StyleJob.strip_color).
     output_takes_color = False
+    # Apply Style: a style output asked for stands for the strip it was styled from
+    # (``output_strip.STYLED_FROM``), unless the operator's ``restyle_output_itself`` is set.
+    styles_sources = False
 
     def read_source(self, context):
         """The sequencer scene and the ``Span`` this operator's strip and range ask for."""
@@ -112,10 +119,15 @@ class StripJob(ModalJob):
         if scene is None or scene.sequence_editor is None:
             raise RestyleError("no sequencer scene")
         strip = find_strip(scene, self.strip)
+        asked, picked = strip, ""
+        if self.styles_sources and not getattr(self, "restyle_output_itself", False):
+            strip, picked = styled_source(scene.sequence_editor, strip)
         source = read_strip(scene, strip)
         first, last = requested_range(self, source, scene.restyle)
         wanted = file_frames(strip, source, first, last)
-        return scene, Span(scene.name, source, first, last, wanted, scene.session_uid)
+        span = Span(scene.name, source, first, last, wanted, scene.session_uid, picked)
+        span.picked_warns = bool(picked) and strip == asked
+        return scene, span
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
         """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
@@ -161,6 +173,8 @@ class StripJob(ModalJob):
                 f"{shown.name} already shows this output (frames "
                 f"{frame_span(data.first, data.last)}): selected it, no new strip"
             )
+            if data.picked:
+                summary += f"; {data.picked}"
             RUN.end(FINISHED, summary, str(data.folder))
             self.report({"INFO"}, summary)
             redraw_sequencers(context)
@@ -182,6 +196,11 @@ class StripJob(ModalJob):
             kept = _has_files(request.folder)  # nothing written: no folder to point at
             RUN.end(CANCELLED, summary, str(request.folder) if kept else "")
             self.report({"WARNING"}, RUN.summary)
+            return {"CANCELLED"}
+        if self._source_gone(request):  # a strip over nothing: the frames wait for it
+            RUN.end(CANCELLED, self._gone_summary(request, result), str(request.folder))
+            self.report({"WARNING"}, f"Restyle: {RUN.summary}")
+            redraw_sequencers(context)
             return {"CANCELLED"}
         try:
             strip = self._make_strip(request)
@@ -209,9 +228,13 @@ class StripJob(ModalJob):
             )
         if result.warping_error is not None:
             summary += f", warping error {result.warping_error:.4f}"
+        if request.picked and not request.picked_warns:
+            summary += f"; {request.picked}"
         if result.engine:  # a fix it names in Blender's words (the preferences' button)
             summary += f"; engine: {result.engine_said(BLENDER)}"
         warnings = [*result.warnings, *self._not_applied(request)]
+        if request.picked_warns:
+            warnings.insert(0, request.picked)
         note = ""  # not a warning: saving the .blend keeps them (and drops the note)
         if not bpy.data.filepath:
             note = (
@@ -223,6 +246,24 @@ class StripJob(ModalJob):
         self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {RUN.summary}")
         redraw_sequencers(context)
         return {"FINISHED"}
+
+    @staticmethod
+    def _source_gone(request: Request) -> bool:
+        """Whether the source strip left the scene during the run (deleted, renamed, or
+        undone away with Ctrl-Z); a scene that is gone is ``_make_strip``'s to say."""
+        scene = find_scene(request.scene, request.scene_uid)
+        if scene is None or scene.sequence_editor is None:
+            return False
+        return compat.all_strips(scene.sequence_editor).get(request.source.name) is None
+
+    def _gone_summary(self, request: Request, result) -> str:
+        what = "movie stays" if request.movie_name else f"{len(set(request.shown))} frames stay"
+        return (
+            f"No strip added: '{request.source.name}' left the sequencer during the run "
+            f"(deleted, renamed or undone); the finished {what} in {request.folder} "
+            f"({result.written} {request.job.done_word}, {result.reused} reused), and "
+            f"{self.resume_button()} on that strip again uses them"
+        )
 
     def _cancelled_summary(self, request: Request, result) -> str:
         """What was kept and the button that resumes (a Matte run said 'Apply again'). A
