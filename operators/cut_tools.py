@@ -23,8 +23,8 @@ from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, s
 from ..core.errors import RestyleError
 from ..core.words import count
 from .keyframes import hand_keyframes, warn_paintings_not_copied
-from .modal_job import SequencerOperator
-from .runner import blender_message, report_error
+from .modal_job import SequencerOperator, tool_summary
+from .runner import FAILED, FINISHED, blender_message, report_error
 from .strip_source import SUPPORTED, StripSource, file_frames, find_strip, read_strip
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
@@ -50,7 +50,7 @@ class CutTool(SequencerOperator):
         if not self._planned(context):
             return {"CANCELLED"}
         if not self._plan:
-            self.report(*self._summary("nothing to change"))
+            self.report(*self._said("nothing to change"))
             return {"CANCELLED"}
         return context.window_manager.invoke_props_dialog(self, width=520)
 
@@ -59,6 +59,15 @@ class CutTool(SequencerOperator):
         if not self._skipped:
             return {"INFO"}, f"Restyle: {text}"
         return {"WARNING"}, f"Restyle: {text}; skipped {', '.join(self._skipped)}"
+
+    def _said(self, text: str) -> tuple[set[str], str]:
+        """``_summary``, which the sidebar's summary shows too (under this tool's name)."""
+        level, report = self._summary(text)
+        tool_summary(FINISHED, f"{self.bl_label}: {report.removeprefix('Restyle: ')}")
+        return level, report
+
+    def _failed(self, exc: RestyleError) -> None:
+        tool_summary(FAILED, f"Failed: {report_error(self, exc)}")
 
     def draw(self, _context):
         lines = describe(self._plan)
@@ -75,12 +84,12 @@ class CutTool(SequencerOperator):
         try:
             self.apply_plan(scene, plan)
         except RestyleError as exc:
-            report_error(self, exc)
+            self._failed(exc)
             return {"CANCELLED"}
         lines = describe(plan)
         for line in lines:
             print(f"Restyle: {line}")
-        self.report(*self._summary(count(len(lines), "change") if lines else "nothing to change"))
+        self.report(*self._said(count(len(lines), "change") if lines else "nothing to change"))
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 
@@ -92,7 +101,7 @@ class CutTool(SequencerOperator):
             self._skipped = []
             self._plan = self.make_plan(scene)
         except RestyleError as exc:
-            report_error(self, exc)
+            self._failed(exc)
             return False
         return True
 

@@ -40,7 +40,14 @@ from ..props import (
     sharing_key,
     skips_named_picture,
 )
-from .modal_job import JobRequest, ModalJob, SequencerOperator, find_scene, redraw_sequencers
+from .modal_job import (
+    JobRequest,
+    ModalJob,
+    SequencerOperator,
+    find_scene,
+    redraw_sequencers,
+    tool_summary,
+)
 from .output_strip import KEYFRAME_FOLDER, keyframe_folder, numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
@@ -656,7 +663,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         try:
             written, kept, folder, unsaved = self.export(context)
         except RestyleError as exc:
-            report_error(self, exc)
+            tool_summary(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
         message = f"{count(len(written), 'keyframe')} exported to {folder}"
         if kept:
@@ -672,6 +679,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
+        tool_summary(FINISHED, f"{self.bl_label}: {message}", str(folder))
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 

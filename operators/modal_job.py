@@ -147,6 +147,14 @@ class ModalJob(SequencerOperator):
                 RUN.end(FAILED, "Failed: internal error (see the console)")
 
 
+def tool_summary(status: str, summary: str, folder: str = "") -> None:
+    """A tool that runs no job (Split at Cuts, Export Keyframes) says how it ended in the
+    sidebar's summary, as a job does: the summary went on showing an older run's 'Failed:'.
+    Never over a job that is running: its progress is what the sidebar shows then."""
+    if not RUN.running:
+        RUN.end(status, summary, folder)
+
+
 def find_scene(name: str, uid: int):
     """A job's scene when it ends, by its ``session_uid`` (editing goes on while the job
     runs: it may have been renamed), else by name."""
