@@ -399,8 +399,9 @@ def _report_run(
         "seconds": round(result.seconds, 3),
         "fps": round(result.fps, 3),  # throughput: frames styled per second
         "frame_rate": getattr(args, "frame_rate", None),  # the output's, frames per second
-        "backend": result.backend,
-        "device": result.device,
+        # A finished movie's engine is its tag's (``made_facts``): null where it does not say
+        "backend": result.backend or (None if result.finished_before else ""),
+        "device": result.device or (None if result.finished_before else ""),
         "cancelled": result.cancelled,
         "finished_before": result.finished_before,  # nothing run: the movie was made before
         "peak_memory_mib": round(_peak_memory_mib()),
@@ -880,8 +881,17 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
         return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
+    if result.finished_before and not job.kept_area:  # a --ray rerun, or the API's run
+        from .mappings.stabilize_job import finished_movie_facts
+
+        job.kept_area, job.cuts = finished_movie_facts(result.output)
     kept = f"; {min(job.kept_area):.0%} of the frame area kept" if job.kept_area else ""
-    record = {"kept_area": list(job.kept_area), "cuts": list(job.cuts or ())}  # [] if cancelled
+    record = {
+        "kept_area": list(job.kept_area or ()),
+        "cuts": list(job.cuts or ()),
+    }  # [] if cancelled
+    if result.finished_before:  # its movie's tag says them; null where it does not (older)
+        record = {k: None if getattr(job, k) is None else v for k, v in record.items()}
     return _report_run(args, result, fmt, job.done_word, record, kept, engine=False)
 
 

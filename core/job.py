@@ -47,6 +47,7 @@ from .writers import (
     check_replaceable,
     current_umask,
     format_for_output,
+    made_facts,
     made_with,
     movie_path,
     output_format,
@@ -453,7 +454,7 @@ class StyleJob:
         held = lock_refusal(out)  # another run writes there now
         if held is not None:
             return {**record, "reason": held}
-        if movie and not self.overwrite and finished_movie(placed, self.audio):
+        if movie and finished_movie(placed, self.audio):  # --overwrite or not: the same movie
             return {**record, "outcome": "finished", "reused": plan.total}
         if movie:  # place refused one that exists without overwrite (but a finished one)
             outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
@@ -494,7 +495,7 @@ class StyleJob:
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
         _refuse_source_as_output(path, plan.info)
         self._refuse_inputs_as_output(path, plan)
-        finished = not self.overwrite and finished_movie(plan, self.audio, path)
+        finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
         _check_output(path, plan.format, plan.key, self.overwrite, finished=finished)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
@@ -626,7 +627,9 @@ class StyleJob:
         plan = plan or self._current_plan() or self.validate()
         if plan.output is None:
             plan = self.place(plan)
-        if not self.overwrite and finished_movie(plan, self.audio):
+        # The movie these settings made is finished, --overwrite or not: --overwrite replaces
+        # output made otherwise (a farm passing it on every retry keeps the shortcut).
+        if finished_movie(plan, self.audio):
             with OutputLock(plan.output):  # not being replaced by another run now
                 if finished_movie(self.place(plan), self.audio):
                     return finished_movie_result(plan)
@@ -715,8 +718,13 @@ class StyleJob:
 
 def finished_movie_result(plan: JobPlan) -> JobResult:
     """A rerun into the movie these settings made: nothing styled, every frame reused, no
-    engine started (none is named)."""
-    return JobResult(plan.output, reused=plan.total, style=plan.style.id, finished_before=True)
+    engine started; the engine named is the one that made it (its tag, ``made_facts``), ""
+    for a movie that does not say (made before its tag kept it, or muxed by a Ray run)."""
+    facts = made_facts(plan.output)
+    said = {k: v for k in ("backend", "device") if isinstance(v := facts.get(k), str)}
+    return JobResult(
+        plan.output, reused=plan.total, style=plan.style.id, finished_before=True, **said
+    )
 
 
 def _cancelled_result(plan: JobPlan, stylizer) -> JobResult:
@@ -824,12 +832,19 @@ class _Run:
                 on_commit=self._committed,
                 audio=self._audio_clip(),
                 made_key=movie_key(plan, self.job.audio) if plan.format.movie else None,
+                made_facts=self._made_facts() if plan.format.movie else None,
                 **encode_workers(self.stylizer.engine),
             )
         )
         if self.manifest is not None:
             self.manifest.save()
         return self.writer
+
+    def _made_facts(self) -> dict:
+        """What a movie keeps in its tag of this run (``writers.made_tag``), for a rerun
+        that finds it finished to report as this run does: the engine, a mapping's facts."""
+        engine = self.stylizer.engine
+        return {"backend": engine.backend, "device": engine.device, **self.job._manifest_facts()}
 
     def _audio_clip(self):
         """The source's sound that goes with the range, for a movie output (else None)."""

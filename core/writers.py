@@ -460,6 +460,7 @@ class MovieWriter(_WriterContext):
         pixel_aspect: Fraction = Fraction(1),
         timecode: str | None = None,
         made_key: str | None = None,
+        made_facts: dict | None = None,
     ) -> None:
         import av
 
@@ -515,7 +516,8 @@ class MovieWriter(_WriterContext):
             _remove(self.temp_path)
             raise RestyleError(f"cannot write movie {self.path}: {_reason(exc)}") from None
         if made_key is not None:  # a rerun with these settings finds it finished
-            self._container.metadata[MADE_TAG] = made_tag(made_key, self.width, self.height)
+            tag = made_tag(made_key, self.width, self.height, made_facts)
+            self._container.metadata[MADE_TAG] = tag
         try:
             self._stream = self._add_stream(encoder)
         except (av.FFmpegError, ValueError) as exc:
@@ -767,6 +769,7 @@ def open_writer(
     pixel_aspect: Fraction = Fraction(1),
     timecode: str | None = None,
     made_key: str | None = None,
+    made_facts: dict | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError
@@ -800,6 +803,7 @@ def open_writer(
         pixel_aspect=pixel_aspect,
         timecode=timecode,
         made_key=made_key,
+        made_facts=made_facts,
     )
 
 
@@ -867,17 +871,17 @@ def _commit_file(temp: Path, final: Path, overwrite: bool) -> None:
 MADE_TAG = "comment"  # the container tag a movie's maker is said in (every container has it)
 
 
-def made_tag(key: str, width: int, height: int) -> str:
+def made_tag(key: str, width: int, height: int, facts: dict | None = None) -> str:
     """What a movie Restyle made says of itself (``MovieWriter(made_key=)``): the settings
-    key it was made with and its picture size."""
-    return f"Restyle {key} {width}x{height}"
+    key it was made with and its picture size, then what its run found (``made_facts``: the
+    engine, a stabilisation's cuts and kept area) for a rerun that finds it finished to
+    report, as a frame folder's manifest keeps them."""
+    tag = f"Restyle {key} {width}x{height}"
+    return f"{tag} {json.dumps(facts, separators=(',', ':'))}" if facts else tag
 
 
-def made_with(movie: Path, key: str, frames: int) -> bool:
-    """``movie`` is a movie Restyle made with settings ``key`` (its ``frames`` frames), as it
-    was made: its tag says so (``made_tag``), and its pictures are the size the tag says and
-    as many (a movie cut or scaled after, its tags copied, is not taken for it). A user's
-    movie, or one of other settings, is not."""
+def _made_tag_of(movie: Path) -> tuple[str, tuple[int, int], int] | None:
+    """``movie``'s maker tag, picture size and frame count; None if it cannot be read."""
     import av
 
     try:
@@ -890,8 +894,35 @@ def made_with(movie: Path, key: str, frames: int) -> bool:
                 seconds = Fraction(container.duration, 1_000_000)  # av.time_base
                 count = round(seconds * Fraction(stream.average_rate))
     except (OSError, av.FFmpegError, IndexError, ValueError):
+        return None
+    return tags.get(MADE_TAG) or "", size, count
+
+
+def made_with(movie: Path, key: str, frames: int) -> bool:
+    """``movie`` is a movie Restyle made with settings ``key`` (its ``frames`` frames), as it
+    was made: its tag says so (``made_tag``), and its pictures are the size the tag says and
+    as many (a movie cut or scaled after, its tags copied, is not taken for it). A user's
+    movie, or one of other settings, is not."""
+    read = _made_tag_of(movie)
+    if read is None:
         return False
-    return tags.get(MADE_TAG) == made_tag(key, *size) and count == frames
+    tag, size, count = read
+    ours = made_tag(key, *size)
+    return (tag == ours or tag.startswith(ours + " {")) and count == frames
+
+
+def made_facts(movie: Path) -> dict:
+    """What the run that made ``movie`` found (``made_tag``'s facts); {} for a movie made
+    before they were kept, or none of Restyle's."""
+    read = _made_tag_of(movie)
+    parts = read[0].split(" ", 3) if read else []
+    if len(parts) < 4 or parts[0] != "Restyle":
+        return {}
+    try:
+        facts = json.loads(parts[3])
+    except ValueError:
+        return {}
+    return facts if isinstance(facts, dict) else {}
 
 
 def lock_path(output: Path) -> Path:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..errors import RestyleError
 from ..job import JobPlan, JobResult, StyleJob, finished_manifest
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
+from ..writers import made_facts
 from .stabilize import (
     PIPELINE_VERSION,
     StabilizationPlan,
@@ -134,6 +136,8 @@ class StabilizeJob(StyleJob):
         (both under the output's lock: ``_prepare_locked``)."""
         t0 = time.perf_counter()
         result = super().run(progress, cancel, plan)
+        if result.finished_before:  # its movie's tag keeps what its first run found
+            self.kept_area, self.cuts = finished_movie_facts(result.output)
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
         return result
@@ -219,6 +223,15 @@ def _finished_facts(plan: JobPlan) -> tuple[list[float], list[int]] | None:
     if not (isinstance(kept, list) and kept and isinstance(cuts, list)):
         return None
     return [float(k) for k in kept], [int(c) for c in cuts]
+
+
+def finished_movie_facts(movie: Path) -> tuple[list[float] | None, list[int] | None]:
+    """A finished movie's kept area and cuts, from its tag (``writers.made_facts``, as a
+    sequence's manifest keeps them); None for each it does not say (an older movie)."""
+    facts = made_facts(movie)
+    kept, cuts = facts.get("kept_area"), facts.get("cuts")
+    kept = [float(k) for k in kept] if isinstance(kept, list) else None
+    return kept, [int(c) for c in cuts] if isinstance(cuts, list) else None
 
 
 def _prefetched(frames: Iterator[np.ndarray], depth: int = 4) -> Generator[np.ndarray]:
