@@ -199,6 +199,30 @@ def _refuse_unsaved_paint(styled: dict[int, Path]) -> None:
             )
 
 
+def _barely_trained(folder) -> str:
+    """A warning for a style saved before the trainer's first validation checkpoint
+    (``val_every`` iterations, 100 by default; ``TrainResult.checkpointed``, below which a
+    cancelled run saves nothing): a Time Budget too short for the machine (8 s under load
+    ran 1 iteration) leaves the weights all but untrained. '' otherwise."""
+    from ..core.train.artifact import read_style_meta
+
+    try:
+        training = read_style_meta(folder).get("training") or {}
+    except RestyleError:
+        return ""
+    iterations = training.get("iterations")
+    checkpoint = (training.get("config") or {}).get("val_every")
+    if not isinstance(iterations, int) or not isinstance(checkpoint, int):
+        return ""
+    if iterations >= checkpoint:
+        return ""
+    return (
+        f"only {iterations} training iteration{'' if iterations == 1 else 's'} (fewer than "
+        f"{checkpoint}, the trainer's first checkpoint): the style has barely learned; "
+        "train again with a longer Time Budget"
+    )
+
+
 def show_preview(image: np.ndarray) -> None:
     """Put a uint8 RGB frame into the ``Restyle Preview`` image (made or resized as needed)."""
     height, width = image.shape[:2]
@@ -360,11 +384,13 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
                 str(value),
             )
         else:
-            RUN.end(
-                FINISHED,
-                f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}",
-                str(value),
-            )
+            summary = f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}"
+            short = _barely_trained(value)
+            RUN.end(FINISHED, "; ".join(filter(None, [summary, short])), str(value))
+            if short:
+                self.report({"WARNING"}, f"Restyle: {RUN.summary}")
+                redraw_sequencers(context)
+                return {"FINISHED"}
         self.report({"INFO"}, f"Restyle: {RUN.summary}")
         redraw_sequencers(context)
         return {"FINISHED"}
