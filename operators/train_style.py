@@ -199,6 +199,31 @@ def _refuse_unsaved_paint(styled: dict[int, Path]) -> None:
             )
 
 
+def _refuse_unpainted(source, info, indices, styled, painted) -> None:
+    """Export Keyframes writes the frame itself to paint over: a file still holding its
+    pixels (as training reads both) was never painted, and trained on, it teaches the style
+    to change nothing there. Refused, naming every such file; nothing is trained."""
+    from ..core.media import decode_range
+
+    same, folders = [], {styled[frame].parent for frame in painted}
+    for frame, image in painted.items():
+        shown = next(iter(decode_range(source.source, indices[frame], indices[frame], info=info)))
+        shown = source.color.apply(shown)  # as Export wrote it and training reads it
+        if shown.dtype == np.uint16:
+            shown = (shown // 257).astype(np.uint8)
+        if image.shape[:2] == shown.shape[:2] and np.array_equal(image[..., :3], shown[..., :3]):
+            name = styled[frame].name if len(folders) == 1 else str(styled[frame])
+            same.append(f"{name} (keyframe {frame})")
+    if same:
+        where = f" in {next(iter(folders))}" if len(folders) == 1 else ""
+        one = len(same) == 1
+        raise RestyleError(
+            f"{', '.join(same)} {'is' if one else 'are'} still the unpainted "
+            f"frame{'' if one else 's'}{where}: nothing trained; paint over "
+            f"{'it' if one else 'each'} and save, or remove the keyframes not painted"
+        )
+
+
 def _barely_trained(folder) -> str:
     """A warning for a style saved before the trainer's first validation checkpoint
     (``val_every`` iterations, 100 by default; ``TrainResult.checkpointed``, below which a
@@ -310,9 +335,11 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             )
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
-        size = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in).size
-        for path in styled.values():
-            read_styled_keyframe(path, size)  # missing, unreadable or the wrong shape: say so now
+        info = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in)
+        painted = {}
+        for frame, path in styled.items():  # missing, unreadable or the wrong shape: say so now
+            painted[frame] = read_styled_keyframe(path, info.size)
+        _refuse_unpainted(source, info, indices, styled, painted)
         if not torch_available():  # after the input checks, so those are reported first
             raise RestyleError(
                 "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
