@@ -59,7 +59,8 @@ if TYPE_CHECKING:
 
 MANIFEST = ".restyle.json"
 FRAME_NAME = "{index:06d}"
-PIPELINE_VERSION = 2  # bump when the same settings give other pixels (2: flat frames, bars)
+PIPELINE_VERSION = 3  # bump when the same settings give other pixels (2: flat frames, bars;
+# 3: strength mixed after coherence)
 MAX_BATCH = 64
 STRIP_COLOR_MAX = 20.0  # Blender's top Saturation and Multiply (RNA hard max)
 

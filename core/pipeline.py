@@ -3,7 +3,9 @@
 Threads joined by bounded queues keep memory flat for any clip length: a reader
 decodes and preprocesses (and prepares temporal guidance, which needs source frames only),
 the calling thread runs the network, and a finisher post-processes, applies temporal
-coherence in frame order and hands frames to the writer, which encodes on its own threads.
+coherence in frame order, then the stylizer's ``finish`` (bars, the mix with the source by
+strength: after coherence, so strength 0 is the source exactly) and hands frames to the
+writer, which encodes on its own threads.
 With a lookahead coherence the finisher holds one styled frame until the next is styled.
 An engine that serves several calls at once (``lanes``: ONNX Runtime's CPU workers) gets
 as many inference threads, so a worker that finishes its frame starts the next batch's
@@ -345,16 +347,21 @@ class _Pipeline:
             return
         if hasattr(self.temporal, "reset"):
             self.temporal.reset()
-        _coherent(self.temporal, guide, warm.output)
+        unmix = getattr(self.stylizer, "unmix", None)  # written = mixed after coherence
+        output = warm.output if unmix is None else unmix(warm.source, warm.output)
+        _coherent(self.temporal, guide, output)
 
     def _write_frame(
         self, index: int, frame: np.ndarray, styled: Any, guide: Any, following=None
     ) -> None:
+        # The one stage order, for every engine, chunk, resume and front end: coherence on
+        # the styled picture, then the stylizer's finish: the bars put back (the warp may pull
+        # styled pixels into a black bar) and the mix with the source by strength.
         if self.temporal is not None:
             styled = _coherent(self.temporal, guide, styled, following)
-            keep_bars = getattr(self.stylizer, "keep_bars", None)
-            if keep_bars is not None:  # the warp may pull styled pixels into a black bar
-                styled = keep_bars(frame, styled)
+        finish = getattr(self.stylizer, "finish", None)  # a mapping's stylizer has none
+        if finish is not None:
+            styled = finish(frame, styled)
         if self.on_frame is not None:
             self.on_frame(index, frame, styled)
         wrote = self.write(index, styled)  # a caller writing repeats of it says how many

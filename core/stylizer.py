@@ -316,7 +316,10 @@ class Stylizer:
 
     def postprocess(self, output: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """Network output [3,h,w] → styled frame with the source's size, dtype and alpha;
-        mixed with the source by strength and, for flat or dark frames, ``flat_weight``.
+        for flat or dark frames mixed with the source by ``flat_weight`` (the styled picture
+        of a flat frame is the frame: coherence then carries that, never the network's grid).
+        Not mixed by strength: that is ``finish``'s, after temporal coherence, so coherence
+        works on the styled picture alone and strength 0 is the source exactly.
         Letterbox/pillarbox bars (the output then holds the active picture alone) are the
         source's, exactly."""
         bars = self._bars(frame, recall=True)
@@ -330,7 +333,7 @@ class Stylizer:
             y0, y1, x0, x1 = bars.active(h, w)
             picture = frame[y0:y1, x0:x1]
         ah, aw = picture.shape[:2]
-        s = self.blend_strength * flat_weight(picture, self.settings.flat_contrast)
+        s = flat_weight(picture, self.settings.flat_contrast)
         if frame.dtype == np.uint8 and s >= 1.0 and not self.settings.preserve_colors:
             # The common case, kept cheap: scale, round and saturate per plane, then merge.
             rgb8 = cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes])
@@ -376,10 +379,35 @@ class Stylizer:
             styled if not bars or styled.shape != frame.shape else _keep_bars(styled, frame, bars)
         )
 
+    def finish(self, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
+        """The written frame: ``styled`` (postprocess's, after any temporal coherence) with
+        the frame's bars put back (``keep_bars``), then mixed with the source by strength.
+        Last, so coherence never warps the source's share: strength 0 is the source exactly
+        and strength s is s * coherent + (1 - s) * source. A new array when mixed (the
+        coherence state keeps the unmixed frame); ``unmix`` undoes it for a resume."""
+        styled = self.keep_bars(frame, styled)
+        s = self.blend_strength
+        if s >= 1.0 or styled.shape != frame.shape:
+            return styled
+        rgb = cv2.addWeighted(styled[..., :3], s, frame[..., :3], 1.0 - s, 0.0)
+        return _with_alpha(rgb, styled)
+
+    def unmix(self, frame: np.ndarray, written: np.ndarray) -> np.ndarray:
+        """The coherent frame a written frame was mixed from by ``finish`` (a resumed run's
+        coherence state): exact at strength 1; within half a level / strength otherwise
+        (the mix was rounded); at strength 0 the written frame (its output does not depend
+        on the state)."""
+        s = self.blend_strength
+        if s >= 1.0 or s <= 0.0 or written.shape != frame.shape:
+            return written
+        rgb = cv2.addWeighted(written[..., :3], 1.0 / s, frame[..., :3], 1.0 - 1.0 / s, 0.0)
+        return _with_alpha(rgb, written)
+
     def stylize(self, frame: np.ndarray) -> np.ndarray:
-        """One frame, synchronously (stills, thumbnails, tests)."""
+        """One frame, synchronously (stills, thumbnails, tests): postprocess, then finish."""
         try:
-            return self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+            styled = self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
+            return self.finish(frame, styled)
         finally:  # a caller may refill the same array with the next frame
             self.bars.known(frame, forget=True)
 
