@@ -1208,21 +1208,42 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     """A variable-rate movie decodes fine; its frames are retimed at the rate its container
     states (MP4: its frames' average; Matroska: whatever it was told). The warning gives the
     average its frames really keep over the range: the frames its timestamps put in the
-    range's slots (slots + dropped - repeated) over the slots' time."""
+    range's slots (slots + dropped - repeated) over the slots' time.
+
+    It says what the frames then hold, as ``_Run._frames`` writes them: a slot with no frame
+    of its own holds the last one decoded, a copy of the slot before (written as its result
+    again: the summary's "repeated") unless the slot before had a second frame, which then
+    shows here a frame late rather than being lost."""
     if not retimed:
         return []
+    from .words import count
+
     repeated = sorted({i for i, dropped in retimed if not dropped})
+    crowded = {i for i, d in retimed if d}  # slots a second frame was dropped from
     dropped = sum(1 for _, d in retimed if d)
-    around = f" (around {_spans(repeated)})" if repeated else ""
+    late = [i for i in repeated if i - 1 in crowded]
+    copies = [i for i in repeated if i - 1 not in crowded]
     fps = float(plan.info.fps)
     measured = fps * (plan.total + dropped - len(repeated)) / plan.total
     taken = f"its average rate, {_rate(fps)} fps"
     if _rate(measured) != _rate(fps):
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
         taken += f"{_rate(measured)} fps)"
+
+    def at(indices: list[int]) -> str:
+        return f"frame {indices[0]}" if len(indices) == 1 else _spans(indices)
+
+    said = [f"{count(dropped - len(late), 'source frame')} dropped"] if dropped > len(late) else []
+    if late:
+        shown = f"{len(late)}" if said else count(len(late), "source frame")
+        said.append(f"{shown} shown a frame late ({at(late)})")
+    if copies:
+        verb = "repeats" if len(copies) == 1 else "repeat"
+        said.append(f"{count(len(copies), 'frame')} {verb} the one before ({at(copies)})")
+    listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
     words = (
         f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at "
-        f"{taken}; {dropped} source frame(s) dropped and {len(repeated)} repeated{around}"
+        f"{taken}; {listed}"
     )
     if _has_sound(plan.info.path):  # a silent movie has no sync to lose
         words += (

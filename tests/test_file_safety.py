@@ -506,7 +506,7 @@ def test_a_variable_rate_movie_is_not_called_damaged(library, tmp_path, capsys):
     assert "damaged" not in warning and "could not be decoded" not in warning
     assert "variable frame rate" in warning and "taken at 24 fps, the rate its container" in warning
     assert "its frames average 21.82 fps" in warning  # 10 frames in 11 slots of 1/24 s
-    assert "1 source frame(s) dropped" in warning and "2 repeated (around frames 4-5)" in warning
+    assert "; 1 source frame dropped and 2 frames repeat the one before (frames 4-5)" in warning
     code = main(["stylize", str(source), "-o", str(tmp_path / "b"), "-s", "comic-ink",
                  "--temporal", "0", "--library", str(library.root)])  # fmt: skip
     assert code == 0 and "restyle: warning: phone.mkv has a variable frame rate" in (

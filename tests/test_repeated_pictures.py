@@ -135,7 +135,7 @@ def test_the_sync_note_only_for_a_source_with_sound(library, tmp_path):
     for source in (silent, noisy):
         job = StyleJob(source, tmp_path / source.stem, "comic-ink", temporal=0.0, library=library)
         (warning,) = job.run().warnings
-        assert "8 repeated" in warning
+        assert "; 8 frames repeat the one before (frames 1-2, 4-5, 7-8, 10-11)" in warning
         notes.append("sound keeps the source's timing, so sync is approximate" in warning)
     assert notes == [False, True]
 
