@@ -374,6 +374,9 @@ def _report_run(
         + (f" ({said})" if said else "")
         + extra
     )
+    files = result.frame_files
+    if getattr(result, "first_number", None) and files:  # plate.1001.png's frame 0: 001001.png
+        text += f"\nframes named by the source's numbers: {files[0].name} .. {files[-1].name}"
     if result.finished_before:  # a rerun into the movie these settings made (a farm's retry)
         text = (  # not a Ray rerun that muxed the movie from frames landed before
             f"{result.output}: already finished with these settings "
@@ -404,6 +407,9 @@ def _report_run(
         "device": result.device or (None if result.finished_before else ""),
         "cancelled": result.cancelled,
         "finished_before": result.finished_before,  # nothing run: the movie was made before
+        # A numbered sequence's frame 0 (plate.1001.png: 1001), null else: frame i (--start,
+        # --end count from 0) is its frame first_number + i, and a frame folder names it so.
+        "first_number": getattr(result, "first_number", None),
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
         "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source

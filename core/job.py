@@ -47,6 +47,7 @@ from .writers import (
     check_replaceable,
     current_umask,
     format_for_output,
+    frame_stem,
     made_facts,
     made_with,
     movie_path,
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
     from .media import Upright
 
 MANIFEST = ".restyle.json"
-FRAME_NAME = "{index:06d}"
 PIPELINE_VERSION = 3  # bump when the same settings give other pixels (2: flat frames, bars;
 # 3: strength mixed after coherence)
 MAX_BATCH = 64
@@ -152,8 +152,16 @@ def _check_paths(job) -> None:
 
 
 def frame_name(plan, index: int) -> str:
-    """A sequence's file name for source frame ``index``."""
-    return FRAME_NAME.format(index=index) + plan.format.suffix
+    """A sequence's file name for source frame ``index`` (0-based): its source's own frame
+    number where the source is a numbered image sequence (plate.1001.png's frame 0 is
+    001001.png), else the index (``writers.frame_stem``, the one table of the names)."""
+    return frame_stem(index, *frame_numbering(plan.info)) + plan.format.suffix
+
+
+def frame_numbering(info) -> tuple[int, int]:
+    """(first number, digits) ``frame_stem`` names a source's frames by: a numbered image
+    sequence's (``MediaInfo.first_number``), else (0, 0): frame i is named i."""
+    return getattr(info, "first_number", None) or 0, getattr(info, "number_digits", 0)
 
 
 def finished_manifest(plan) -> dict | None:
@@ -240,6 +248,9 @@ class JobResult:
     # A rerun into the movie these settings made (``finished_movie_result``): nothing run,
     # nothing written. Not a Ray rerun that reused every landed frame and muxed the movie.
     finished_before: bool = False
+    # A numbered image sequence's first number (``MediaInfo.first_number``): frame i is its
+    # frame first_number + i, and a frame folder names it so (``frame_name``). None else.
+    first_number: int | None = None
 
     def set_engine(self, marked: str) -> None:
         """``engine`` from ``marked`` (``errors.remedy``'s or a setting's marks): Python's
@@ -614,6 +625,12 @@ class StyleJob:
         tone_map = getattr(info, "tone_map", None)  # HDR: frames styled as if SDR differ
         if tone_map is not None:
             record["tone_map"] = [tone_map.transfer, tone_map.peak_nits]
+        names = frame_stem(0, *frame_numbering(info))
+        if names != frame_stem(0) and not output_format(self.format).movie:
+            # Frames named by the source's numbers (001001.png), not from 0 as before: a
+            # folder an older version named 000000.png... is of other settings (refused
+            # without --overwrite, which replaces its frames), never mixed into.
+            record["names"] = names
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- running -------------------------------------------------------------------------
@@ -776,6 +793,7 @@ class _Run:
             style=self.plan.style.id,
             backend=self.stylizer.engine.backend,
             device=self.stylizer.engine.device,
+            first_number=getattr(self.plan.info, "first_number", None),
         )
         meter = self._meter()
         t0 = time.perf_counter()
@@ -831,6 +849,7 @@ class _Run:
                 timecode=info.timecode_at(plan.start),
                 overwrite=self.job.overwrite,
                 on_commit=self._committed,
+                name=lambda i: frame_stem(i, *frame_numbering(info)),
                 audio=self._audio_clip(),
                 made_key=movie_key(plan, self.job.audio) if plan.format.movie else None,
                 made_facts=self._made_facts() if plan.format.movie else None,

@@ -94,6 +94,10 @@ class MediaInfo:
     `missing` (numbered image sequences) lists the frames whose file is absent: frames are
     identified by their number (frame i is the first number + i), so `files` spans the gap
     with the absent files' names, and a range over one is refused (`check_no_gap`).
+    `first_number` (numbered image sequences: files whose frame i is numbered
+    `first_number` + i, plate.1001.png ...) is frame 0's number, `number_digits` the digits
+    it is written with (4 for 1001 and 0042); None and 0 for movies, stills and files not so
+    numbered. Frames are still indexed from 0; output frames are named by these numbers.
     """
 
     path: Path
@@ -118,6 +122,8 @@ class MediaInfo:
     missing: tuple[int, ...] = ()
     first_picture_time: Fraction | None = None
     timed_by_dts: bool = False
+    first_number: int | None = None
+    number_digits: int = 0
 
     def timecode_at(self, index: int) -> str | None:
         """The timecode of frame `index` (a movie written from it starts there)."""
@@ -218,7 +224,8 @@ def _probe_folder(folder: Path, rate: Fraction | None) -> MediaInfo:
         raise RestyleError(f"folder {folder} holds no images")
     files = tuple(folder / name for name in sorted(names, key=_natural_key))
     _check_one_sequence(files)
-    return _probe_images(folder, *_span_gaps(files), "images", rate)
+    span, missing = _span_gaps(files)
+    return _probe_images(folder, span, missing, "images", rate, _numbering(span))
 
 
 _NUMBERED_NAME = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
@@ -366,7 +373,9 @@ def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
     if not numbered:
         raise RestyleError(f"no files match {path}")
     files = tuple(p for _, p in sorted(numbered))
-    return _probe_images(path, *_span_gaps(files), "images", rate)
+    span, missing = _span_gaps(files)
+    numbering = _numbering(span, lambda name: (m := number.match(name)) and m.group(1))
+    return _probe_images(path, span, missing, "images", rate, numbering)
 
 
 def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
@@ -377,7 +386,29 @@ def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise RestyleError(f"image {missing[0]} does not exist{more}")
     kind: Literal["images", "image"] = "images" if len(paths) > 1 else "image"
-    return _probe_images(paths[0].parent, tuple(paths), (), kind, rate)
+    numbering = _numbering(paths) if kind == "images" else (None, 0)  # a still: from 0
+    return _probe_images(paths[0].parent, tuple(paths), (), kind, rate, numbering)
+
+
+def _numbering(
+    files: Sequence[Path], digits_of: Callable[[str], str | None] | None = None
+) -> tuple[int | None, int]:
+    """(first number, its digits) of files whose frame i is numbered first + i, each name's
+    number read by ``digits_of`` (default: its last run of digits, the prefix and suffix
+    around it the same in every name); (None, 0) for files not so numbered."""
+    if digits_of is None:
+        parts = [_NUMBERED_NAME.match(p.name) for p in files]
+        if not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
+            return None, 0
+        found: list[str | None] = [m.group(2) for m in parts]  # type: ignore[union-attr]
+    else:
+        found = [digits_of(p.name) for p in files]
+    if not found or any(d is None for d in found):
+        return None, 0
+    first = int(found[0])  # type: ignore[arg-type]
+    if any(int(d) != first + i for i, d in enumerate(found)):  # type: ignore[arg-type]
+        return None, 0
+    return first, len(found[0])  # type: ignore[arg-type]
 
 
 def _probe_images(
@@ -386,6 +417,7 @@ def _probe_images(
     missing: tuple[int, ...],
     kind: Literal["images", "image"],
     rate: Fraction | None,
+    numbering: tuple[int | None, int] = (None, 0),
 ) -> MediaInfo:
     first = _read_image(files[0])
     height, width = first.shape[:2]
@@ -404,6 +436,8 @@ def _probe_images(
         bit_depth=16 if first.dtype == np.uint16 or any(h.deep for h in later) else 8,
         files=files,
         missing=missing,
+        first_number=numbering[0],
+        number_digits=numbering[1],
     )
 
 

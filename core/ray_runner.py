@@ -221,14 +221,18 @@ def chunk_output_folder(output: Path, chunk: Chunk) -> Path:
 class Landing:
     """Where a run's frames land: the output folder (or a movie's frames folder), their
     suffix (the output's image format), and the frames of older settings there that an
-    ``overwrite`` replaces (``stale``, as the folder's manifest lists them)."""
+    ``overwrite`` replaces (``stale``, as the folder's manifest lists them), and the source's
+    numbering the frames are named by (``job.frame_numbering``: a numbered sequence's)."""
 
     folder: Path
     suffix: str
     stale: frozenset[str] = frozenset()
+    numbering: tuple[int, int] = (0, 0)
 
     def name(self, index: int) -> str:
-        return f"{index:06d}{self.suffix}"
+        from .writers import frame_stem
+
+        return frame_stem(index, *self.numbering) + self.suffix
 
     def written(self, index: int) -> bool:
         """Frame ``index`` is there, made with this run's settings."""
@@ -688,7 +692,7 @@ def _check_distributable(job) -> None:
 
 
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
-    from .job import JobResult, _Manifest
+    from .job import JobResult, _Manifest, frame_numbering
     from .writers import output_format
 
     folder = Path(twin.output)
@@ -704,11 +708,14 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
     manifest.save()
-    landing = Landing(folder, frames_plan.format.suffix, frozenset(manifest.stale))
+    numbering = frame_numbering(frames_plan.info)
+    landing = Landing(folder, frames_plan.format.suffix, frozenset(manifest.stale), numbering)
     already = _finished(landing, plan)
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
     # never the words asked for ('auto') as if they had run.
-    result = JobResult(Path(job.output), style=frames_plan.style.id)
+    result = JobResult(
+        Path(job.output), style=frames_plan.style.id, first_number=frames_plan.info.first_number
+    )
     t0 = time.perf_counter()
     reports: list[dict] = []
     try:
@@ -792,11 +799,11 @@ def _mux(
     run's movie does: no movie (the writer removes its scratch file), and the frames stay
     for a rerun to mux (it finds every chunk done). Raises ``Cancelled`` then."""
     from .audio import audio_clip
-    from .job import movie_key
+    from .job import frame_name, movie_key
     from .media import decode_range
     from .writers import open_writer
 
-    files = [folder / f"{i:06d}.png" for i in range(plan.start, plan.end + 1)]
+    files = [folder / frame_name(frames_plan, i) for i in range(plan.start, plan.end + 1)]
     info = frames_plan.info
     size = (info.width, info.height)
     writer = open_writer(

@@ -228,8 +228,19 @@ _TEMP_SUFFIX = ".restyle-part"
 _TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}" + re.escape(_TEMP_SUFFIX) + r"\Z")
 
 
+FRAME_DIGITS = 6  # an output frame's number is written with at least this many digits
+
+
+def frame_stem(index: int, first: int = 0, digits: int = 0) -> str:
+    """The one table of an output sequence's file names (without suffix): source frame
+    ``index`` (0-based) is named by its own number, ``first`` + index (``first``: a numbered
+    image sequence's first number, ``MediaInfo.first_number``; 0 for a movie or stills), with
+    at least FRAME_DIGITS digits, or the source's own ``digits`` where it has more."""
+    return f"{first + index:0{max(FRAME_DIGITS, digits)}d}"
+
+
 class ImageSequenceWriter(_WriterContext):
-    """One image per frame, named from its source index, each written atomically.
+    """One image per frame, named by ``name`` (``frame_stem``), each written atomically.
 
     A frame is encoded on a small thread pool (OpenCV releases the GIL), written to a hidden
     temp file in the folder and renamed into place, so a crash never leaves a truncated
@@ -250,7 +261,7 @@ class ImageSequenceWriter(_WriterContext):
         folder: str | os.PathLike[str],
         *,
         fmt: str = "png",
-        name: str = "{index:06d}",
+        name: str | Callable[[int], str] = frame_stem,
         workers: int = 2,
         compress_level: int | None = None,
         jpeg_quality: int = 95,
@@ -265,8 +276,8 @@ class ImageSequenceWriter(_WriterContext):
             raise RestyleError(
                 f"image format {fmt!r} is not supported; use one of {', '.join(SEQUENCE_FORMATS)}"
             )
-        try:
-            names = {name.format(index=i) for i in (0, 1)}
+        try:  # a template ("f{index:03d}") or the stem of frame ``index`` (``frame_stem``)
+            names = {name(i) if callable(name) else name.format(index=i) for i in (0, 1)}
         except (KeyError, IndexError, ValueError):
             names = set()
         if len(names) != 2 or any(os.sep in n or "/" in n for n in names):
@@ -294,7 +305,8 @@ class ImageSequenceWriter(_WriterContext):
         self.warnings = square_pixel_warnings(Fraction(pixel_aspect), fmt, size)
 
     def path_for(self, index: int) -> Path:
-        return self.folder / (self.name.format(index=index) + self._suffix)
+        name = self.name(index) if callable(self.name) else self.name.format(index=index)
+        return self.folder / (name + self._suffix)
 
     def done(self, index: int) -> bool:
         try:
@@ -764,6 +776,7 @@ def open_writer(
     crf: int = 18,
     workers: int = 2,
     on_commit: Callable[[int], None] | None = None,
+    name: Callable[[int], str] = frame_stem,  # a sequence's: frame index -> file name stem
     threads: int = 1,
     audio: AudioClip | None = None,
     pixel_aspect: Fraction = Fraction(1),
@@ -784,6 +797,7 @@ def open_writer(
         return ImageSequenceWriter(
             output,
             fmt=form.id,
+            name=name,
             workers=workers,
             size=size,
             on_commit=on_commit,
