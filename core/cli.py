@@ -116,7 +116,7 @@ def cmd_styles(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action != "list":
         return _manage_style(args, library, action)
-    if args.quiet:  # -q prints nothing but errors: a list it hides is no use
+    if args.quiet and not args.json:  # -q hides the list (as shots: --json's list still comes)
         raise RestyleError("-q would hide the list; use --json for a list to read in a script")
     styles = library.list()
     if args.json:
@@ -207,6 +207,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.time_budget <= 0:
         raise RestyleError("--time-budget must be positive")
     config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
+    warnings: list[str] = []  # said at once (a long run can be stopped); --json: in its record
+
+    def warn(text: str) -> None:
+        warnings.append(text)
+        if not args.json:
+            print(f"restyle: warning: {text}", file=sys.stderr)
+
     try:
         with _interactive(args) as (bar, cancel):
             folder = train_from_keyframes(
@@ -219,9 +226,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 progress=bar,
                 cancel=cancel,
                 hold_lead_in=args.hold_lead_in,
+                warn=warn,
             )
     except Cancelled as exc:  # before the first checkpoint: no style written
         record = {"name": args.name, "folder": None, "cancelled": True, "saved": False}
+        record["warnings"] = warnings
         _emit(args, record, f"restyle: {exc.said(COMMAND_LINE)}")
         return args.cancel_code
     meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
@@ -229,6 +238,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cancelled = figures.get("stopped_because") == "cancelled"
     name, seconds, iterations = meta["name"], figures.get("seconds", 0), figures.get("iterations")
     record = {"name": name, "folder": str(folder), "training": figures, "cancelled": cancelled}
+    record["warnings"] = warnings
     if not cancelled:
         _emit(
             args,
@@ -304,8 +314,8 @@ class _Bar:
 
 
 def _progress_sink(args: argparse.Namespace):
-    """--json's progress events, else a bar on a terminal; -q ("nothing but errors") shows
-    neither (--json's record and error events still come)."""
+    """--json's progress events, else a bar on a terminal; -q ("nothing but warnings and
+    errors") shows neither (--json's record and error events still come)."""
     if args.json and not args.quiet:
         return _JsonEvents()
     return _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
@@ -677,13 +687,23 @@ def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
     from .media import source_warnings
 
     info = job.validate().info  # the run reuses this plan
-    args.frame_rate = float(info.fps)  # the output's (the record's "fps" is frames styled/s)
+    args.frame_rate = _frame_rate(info.fps)  # the output's ("fps": frames styled/s)
     warnings = source_warnings(info)
     if not args.json:
         for warning in warnings:
             print(f"restyle: warning: {warning}", file=sys.stderr)
         args.warned_at_start = warnings
     return warnings
+
+
+def _frame_rate(fps) -> float:
+    """A rate the container states as a ratio of small numbers exactly (24000/1001, as
+    written); an average of uneven stamps (MP4's 18.724400234055004: a ratio of large
+    numbers) to 6 significant digits, 18.7244."""
+    from fractions import Fraction
+
+    fps = Fraction(fps)
+    return float(fps) if fps.denominator <= 1001 else float(f"{float(fps):.6g}")
 
 
 def _ray_movie_cancelled(result) -> str:
@@ -1057,7 +1077,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--library", help="style library folder (default: $RESTYLE_HOME or the user data folder)"
     )
-    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but warnings and errors"
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
     frames = _frame_job_options()
     engine = _engine_options()

@@ -38,6 +38,26 @@ def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def flat_keyframes(frames: list[int], sources: list[np.ndarray]) -> str:
+    """A warning naming the keyframes whose source frame is flat, one colour at any level
+    (black, a plain title card: ``stylizer.signal_contrast`` under ``letterbox.FLAT_CONTRAST``,
+    as the bars tell a flat frame); '' when none is. The style networks answer a frame by its
+    contrast, and a painting over a flat frame shows them none to learn the look from."""
+    from ..letterbox import FLAT_CONTRAST
+    from ..stylizer import signal_contrast
+
+    flat = [f for f, s in zip(frames, sources, strict=True) if signal_contrast(s) < FLAT_CONTRAST]
+    if not flat:
+        return ""
+    one = len(flat) == 1
+    return (
+        f"{'keyframe' if one else 'keyframes'} {', '.join(map(str, flat))} "
+        f"{'is a flat frame' if one else 'are flat frames'} (one colour, such as black): "
+        f"{'it teaches' if one else 'they teach'} the style nothing about the look; "
+        f"paint over {'a frame' if one else 'frames'} with a picture instead"
+    )
+
+
 NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
 
 
@@ -55,6 +75,7 @@ def train_from_keyframes(
     upright: bool = True,
     hold_lead_in: bool = False,
     strip_color=None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
@@ -64,7 +85,9 @@ def train_from_keyframes(
     ``hold_lead_in`` likewise (True: with its lead-in, as Blender's strips show it);
     ``strip_color`` (a ``strip_frames.StripColor``; None: as decoded) grades every source
     frame read, as Apply grades the frames it styles, so a style trained on a graded strip
-    learns from what the strip shows and the keyframes painted over it."""
+    learns from what the strip shows and the keyframes painted over it.
+    ``warn`` hears, before training starts, of keyframes whose source frame is flat
+    (``flat_keyframes``): trained on, they teach the style nothing about the look."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -97,6 +120,8 @@ def train_from_keyframes(
             frame = (frame // 257).astype(np.uint8)
         pairs.append((np.ascontiguousarray(frame[..., :3]), target))
     frames = sorted(styled)
+    if warn is not None and (flat := flat_keyframes(frames, [p[0] for p in pairs])):
+        warn(flat)
     middle = (frames[0] + frames[-1]) // 2
     absent = set(info.missing)  # a sequence's gap: the present frame nearest the middle
     preview_index = min(
