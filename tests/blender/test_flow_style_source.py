@@ -114,3 +114,24 @@ def test_a_source_deleted_during_the_run_gets_no_strip(
     }
     assert "0 styled, 4 reused" in runner.RUN.summary
     assert Path(bpy.path.abspath(styled_strip(scene).directory)) == folder
+
+
+def test_a_stabilized_strip_is_a_source_to_style(scene, saved, sequencer_area, tmp_path):  # noqa: F811
+    """Stabilize, then style: the documented chain. A Stabilize output carries no style
+    mark, so Apply styles it, not the shaky strip under it."""
+    import bpy
+    from test_edit_tools import shaky
+
+    from clips import encode_clip
+
+    runner = ext("operators.runner")
+    clip = encode_clip(tmp_path / "shaky.mp4", shaky("astronaut", 6, 4))
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    assert bpy.ops.restyle.stabilize_strip(strip=source.name, frame_start=1, frame_end=4) == {
+        "FINISHED"
+    }
+    steady = styled_strip(scene)
+    assert steady != source
+    assert bpy.ops.restyle.apply_style(style=STYLE, frame_start=1, frame_end=4) == {"FINISHED"}
+    assert styled_strip(scene).name == f"{steady.name}.{STYLE_NAME}"
+    assert "styled the source" not in runner.RUN.summary
