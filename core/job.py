@@ -49,6 +49,7 @@ from .writers import (
     format_for_output,
     frame_stem,
     made_facts,
+    made_tag_of,
     made_with,
     movie_path,
     output_format,
@@ -342,6 +343,8 @@ class StyleJob:
     # command line's bar, Blender's progress line), and the run summaries' verb.
     stage: ClassVar[str] = "stylize"
     done_word: ClassVar[str] = "styled"
+    # The settings a refusal of output made otherwise names (``_made_from``): SETTINGS rows.
+    said_settings: ClassVar[tuple[str, ...]] = ("strength", "scale", "max_side", "temporal")
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -508,10 +511,23 @@ class StyleJob:
         _refuse_source_as_output(path, plan.info)
         self._refuse_inputs_as_output(path, plan)
         finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
-        _check_output(path, plan.format, plan.key, self.overwrite, finished=finished)
+        now = {"made_from": self._made_from(plan), "frames": plan.total}
+        now["movie_key"] = movie_key(plan, self.audio)
+        _check_output(path, plan.format, plan.key, self.overwrite, finished=finished, now=now)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
+
+    def _made_from(self, plan: JobPlan) -> dict:
+        """What output made otherwise is told by (kept in a manifest and a movie's tag;
+        ``_made_otherwise`` words it): the source's files as the settings key stamps them,
+        the style, and the settings a user sets."""
+        info = plan.info
+        files = list(info.files) if getattr(info, "files", None) else [info.path]
+        stamps = json.dumps([file_stamp(Path(f)) for f in files[:1] + files[-1:]])
+        settings = {k: getattr(self, k) for k in self.said_settings}
+        source = hashlib.sha256(stamps.encode()).hexdigest()[:16]
+        return {"source": source, "style": plan.style.id, "settings": settings}
 
     def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:
         """The other files a run reads are never its output nor in its folder: a picture
@@ -864,7 +880,8 @@ class _Run:
         """What a movie keeps in its tag of this run (``writers.made_tag``), for a rerun
         that finds it finished to report as this run does: the engine, a mapping's facts."""
         engine = self.stylizer.engine
-        return {"backend": engine.backend, "device": engine.device, **self.job._manifest_facts()}
+        facts = {"backend": engine.backend, "device": engine.device}
+        return {**facts, "made_from": self.job._made_from(self.plan), **self.job._manifest_facts()}
 
     def _audio_clip(self):
         """The source's sound that goes with the range, for a movie output (else None)."""
@@ -881,6 +898,7 @@ class _Run:
             "format": self.plan.format.id,
             "strength": self.job.strength,
             "temporal": self.job.temporal,
+            "made_from": self.job._made_from(self.plan),  # what a refusal names
             **self.job._manifest_facts(),
         }
 
@@ -1393,9 +1411,16 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
 
 
 def _check_output(
-    out: Path, fmt: OutputFormat, key: str, overwrite: bool, finished: bool = False
+    out: Path,
+    fmt: OutputFormat,
+    key: str,
+    overwrite: bool,
+    finished: bool = False,
+    now: dict | None = None,
 ) -> None:
-    """``finished``: the movie there is the one these settings made (a rerun keeps it)."""
+    """``finished``: the movie there is the one these settings made (a rerun keeps it).
+    ``now``: this run's ``made_from``, ``movie_key`` and ``frames``, for a refusal to say
+    how the output there was made otherwise."""
     if fmt.movie and finished:
         return
     if fmt.movie:
@@ -1407,7 +1432,8 @@ def _check_output(
             raise RestyleError(f"output {out} is a folder; give a movie file name")
         if out.exists() and not overwrite:
             raise RestyleError(
-                f"output {out} exists; use {setting('overwrite', True)} to replace it"
+                f"output {out} exists; use {setting('overwrite', True)} to replace it: "
+                + _movie_made_otherwise(out, now or {})
             )
         check_replaceable(out)
         _check_writable(out.parent if str(out.parent) else Path("."))
@@ -1421,8 +1447,9 @@ def _check_output(
     if manifest.is_file():
         old = _parse_manifest(_read_bytes(manifest)).get("key")
         if old != key and not overwrite:
+            then = _parse_manifest(_read_bytes(manifest)).get("made_from")
             raise RestyleError(
-                f"{out} holds frames made with other settings; "
+                f"{out} holds frames made {_made_otherwise(then, (now or {}).get('made_from'))}; "
                 f"choose another folder or use {setting('overwrite', True)}"
             )
     elif any(not _ours(p.name) for p in out.iterdir()):
@@ -1431,6 +1458,53 @@ def _check_output(
             "choose an empty or new folder"
         )
     _check_writable(out)
+
+
+def _made_otherwise(then: object, now: dict | None) -> str:
+    """How output was made that this run's settings would not make (``_made_from``'s
+    records, the one kept with it and this run's): from another source, or with other
+    settings, the first that differs named ('with other settings (--strength 1, now 0.5)').
+    An older record without one says only 'with other settings'."""
+    if not (isinstance(then, dict) and isinstance(now, dict)):
+        return "with other settings"
+    if then.get("source") != now["source"]:
+        return "from another source (another input, or this one changed or replaced since)"
+    if then.get("style") != now["style"]:
+        return f"with other settings (style {then.get('style')}, now {now['style']})"
+    old = then.get("settings")
+    old = old if isinstance(old, dict) else {}
+    for name, value in now["settings"].items():
+        if name in old and old[name] != value:
+            return f"with other settings ({setting(name, old[name])}, now {value})"
+    return "with other settings"
+
+
+def _movie_made_otherwise(out: Path, now: dict) -> str:
+    """Why the movie ``out`` is not the one this run makes (``now``: ``place``'s): not a
+    movie, not Restyle's, cut or scaled since, or made otherwise (``_made_otherwise``, or
+    the range, frame rate or sound ``movie_key`` adds)."""
+    read = made_tag_of(out)
+    if read is None:
+        return "it cannot be read as a movie (damaged, truncated, or not a movie)"
+    tag, size, count = read
+    parts = tag.split(" ", 3)
+    if len(parts) < 3 or parts[0] != "Restyle":
+        return "not made by Restyle"
+    if "movie_key" not in now:
+        return "made with other settings"
+    if parts[1] == now["movie_key"]:  # made so, changed after
+        if parts[2] != f"{size[0]}x{size[1]}":
+            return f"scaled to {size[0]}x{size[1]} since Restyle made it at {parts[2]}"
+        return f"cut or truncated since Restyle made it: {count} of {now['frames']} frames"
+    then_key, *then = parts[1].split(":")
+    now_key, *this = now["movie_key"].split(":")
+    if then_key != now_key:
+        return "made " + _made_otherwise(made_facts(out).get("made_from"), now.get("made_from"))
+    if then[:1] != this[:1]:
+        return f"made of other frames (source frames {then[0].replace('-', '..')})"
+    if then[1:2] != this[1:2]:
+        return f"made at another frame rate ({then[1].removesuffix('fps')} frames/s)"
+    return "made with its source's sound" if "audio" in then else "made without sound"
 
 
 def _ours(name: str) -> bool:

@@ -894,7 +894,7 @@ def made_tag(key: str, width: int, height: int, facts: dict | None = None) -> st
     return f"{tag} {json.dumps(facts, separators=(',', ':'))}" if facts else tag
 
 
-def _made_tag_of(movie: Path) -> tuple[str, tuple[int, int], int] | None:
+def made_tag_of(movie: Path) -> tuple[str, tuple[int, int], int] | None:
     """``movie``'s maker tag, picture size and frame count; None if it cannot be read."""
     import av
 
@@ -917,7 +917,7 @@ def made_with(movie: Path, key: str, frames: int) -> bool:
     was made: its tag says so (``made_tag``), and its pictures are the size the tag says and
     as many (a movie cut or scaled after, its tags copied, is not taken for it). A user's
     movie, or one of other settings, is not."""
-    read = _made_tag_of(movie)
+    read = made_tag_of(movie)
     if read is None:
         return False
     tag, size, count = read
@@ -928,7 +928,7 @@ def made_with(movie: Path, key: str, frames: int) -> bool:
 def made_facts(movie: Path) -> dict:
     """What the run that made ``movie`` found (``made_tag``'s facts); {} for a movie made
     before they were kept, or none of Restyle's."""
-    read = _made_tag_of(movie)
+    read = made_tag_of(movie)
     parts = read[0].split(" ", 3) if read else []
     if len(parts) < 4 or parts[0] != "Restyle":
         return {}
