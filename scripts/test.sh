@@ -10,6 +10,9 @@
 #   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
 # Every Blender installs the same zip with package_install_files. Arguments go to step 1's
 # pytest. Each step's time is printed; the script exits non-zero when any step fails.
+# The trixie root's Blenders (5.2, 5.3, then the GUI tests: one after another, they share the
+# root's mounts) run beside the other Blenders (5.0, 4.2, 4.5): each Blender keeps about one of
+# two cores busy, the GUI tests far less. Their output is shown when they end.
 # The venvs of steps 3 and 5 are installed in the background while the core tests run, which
 # keep about one of two cores busy (a 4.2 venv is ~94 s of CPU: 38 s installing, 56 s pip's
 # byte-compiling); a failed install fails its step, with pip's output. Step 5 runs its tests
@@ -22,7 +25,8 @@ step() {
   local name=$1 start=$SECONDS
   shift
   echo "== $name" >&2
-  "$@"
+  # Not left to set -e: a step in an && list (the background lane) would go on past a failure.
+  "$@" || return
   echo "== $name: passed in $((SECONDS - start)) s" >&2
 }
 
@@ -70,6 +74,12 @@ background() {
 
 lts() { ready "$1" && env BPY_VERSION="$2" bash .ci/blender-lts; }
 
+trixie_lane() {
+  step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie &&
+    step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 bash .ci/blender-trixie &&
+    step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
+}
+
 step setup bash scripts/setup.sh
 step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
 export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
@@ -85,10 +95,9 @@ step "build the zip" build_zip
 # (core.engines.inside_blender: OpenVINO then runs in a child process), which the core tests
 # must not.
 step "core" .venv/bin/python -m pytest -q --ignore=tests/blender "$@"
+background trixie trixie_lane
 step "Blender 5.0.1" .venv/bin/python -m pytest -q tests/blender
-step "Blender 5.2.3 LTS (trixie root)" env BPY_VERSION=5.2.3 bash .ci/blender-trixie
 step "Blender 4.2.23 LTS" lts bpy42 4.2.23
 step "Blender 4.5.15 LTS" lts bpy45 4.5.15
-step "Blender 5.3.0 (trixie root)" env BPY_VERSION=5.3.0 bash .ci/blender-trixie
-step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
+step "Blender 5.2.3, 5.3.0, the GUI (ran beside the three above)" finished trixie
 step "core on numpy 2 (ran beside the steps above)" finished numpy2
