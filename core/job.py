@@ -52,6 +52,7 @@ from .writers import (
     made_tag_of,
     made_with,
     movie_path,
+    os_junk,
     output_format,
     remove_stale_scratch,
 )
@@ -1452,10 +1453,13 @@ def _check_output(
                 f"{out} holds frames made {_made_otherwise(then, (now or {}).get('made_from'))}; "
                 f"choose another folder or use {setting('overwrite', True)}"
             )
-    elif any(not _ours(p.name) for p in out.iterdir()):
+    elif foreign := sorted(
+        p.name for p in out.iterdir() if not (_ours(p.name) or os_junk(p.name))
+    ):  # a folder holding only an OS's files (.DS_Store, Thumbs.db) is empty
         raise RestyleError(
-            f"output folder {out} is not empty and was not made by Restyle; "
-            "choose an empty or new folder"
+            f"output folder {out} is not empty (it holds {foreign[0]}"
+            + (f" and {len(foreign) - 1} more" if len(foreign) > 1 else "")
+            + ") and was not made by Restyle; choose an empty or new folder"
         )
     _check_writable(out)
 

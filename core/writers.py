@@ -882,6 +882,18 @@ def _commit_file(temp: Path, final: Path, overwrite: bool) -> None:
         raise RestyleError(f"cannot move the movie to {final}: {_reason(exc)}") from None
 
 
+# Files an operating system leaves in a folder a user opened (macOS Finder, Windows Explorer,
+# KDE Dolphin): a folder holding only these is empty to Restyle. Matched case-insensitively.
+OS_JUNK_FILES = frozenset(
+    {".ds_store", ".localized", ".directory", "thumbs.db", "ehthumbs.db", "desktop.ini"}
+)
+
+
+def os_junk(name: str) -> bool:
+    """``name`` is one of ``OS_JUNK_FILES``: no user's work, never a reason to refuse."""
+    return name.lower() in OS_JUNK_FILES
+
+
 MADE_TAG = "comment"  # the container tag a movie's maker is said in (every container has it)
 
 
