@@ -93,7 +93,10 @@ class Request(Span):
     def filenames(self, suffix: str) -> list[str]:
         if self.movie_name:
             return [self.movie_name]
-        return [f"{index:06d}.{suffix}" for index in self.shown]
+        from ..core.job import frame_name  # the run's own names (plate.1001's: 001001.png)
+
+        plan = self.job._plan  # ``place_output`` placed it (its format: ``suffix``)
+        return [frame_name(plan, index) for index in self.shown]
 
 
 class StripJob(ModalJob):
