@@ -394,12 +394,13 @@ def _report_run(
         )
     if result.cancelled and output_format(fmt).movie and getattr(args, "ray", None):
         text += _ray_movie_cancelled(result)
-    elif result.cancelled:
-        text += (
-            "\ncancelled: nothing kept (a movie cannot be resumed)"
-            if output_format(fmt).movie
-            else f"\ncancelled: {result.written} finished frames kept; rerun to resume"
+    elif result.cancelled and output_format(fmt).movie:  # not '0 frames styled (0.00 frames/s)'
+        text = (  # a movie is written whole or not at all: what it styled went with it
+            f"{result.output}: cancelled after {result.seconds:.1f} s; no movie written"
+            "\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
         )
+    elif result.cancelled:
+        text += f"\ncancelled: {result.written} finished frames kept; rerun to resume"
     for warning in result.warnings:
         if warning not in getattr(args, "warned_at_start", ()):
             print(f"restyle: warning: {warning}", file=sys.stderr)
