@@ -152,10 +152,10 @@ def test_unsaved_file_writes_to_the_temp_folder(scene, tmp_path):
     folder = Path(styled.directory)
     try:
         assert folder.is_absolute() and folder.parent == Path(tempfile.gettempdir()) / "restyle"
-        assert sorted(p.name for p in folder.glob("*.png")) == [
-            "000000.png",
+        assert sorted(p.name for p in folder.glob("*.png")) == [  # frame_0001.png ...
             "000001.png",
             "000002.png",
+            "000003.png",
         ]
     finally:
         shutil.rmtree(folder)

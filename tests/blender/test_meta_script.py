@@ -58,9 +58,9 @@ def test_a_scripted_meta_is_styled_with_the_frames_blender_shows(
     (styled,) = [s for s in all_strips(scene) if s.name not in before]
     assert styled.parent_meta() == meta and shown_frames(styled) == (5, 16)
     job = ext("core.job").StyleJob(list(images), tmp_path / "reference", STYLE, temporal=0.0)
-    reference = {
-        int(f.stem): cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
-        for f in job.run().frame_files
+    reference = {  # by source index (the files are named by the images' numbers, from 1)
+        i: cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+        for i, f in enumerate(job.run().frame_files)
     }
     seen = render(scene, frames)  # what the scene shows now: the styled strip on top
     for frame in frames:

@@ -60,9 +60,9 @@ def reference(restyle, tmp_path_factory):
         if key not in made:
             out = tmp_path_factory.mktemp("reference")
             result = ext("core.job").StyleJob(source, out, style, temporal=temporal).run()
-            made[key] = {
-                int(f.stem): cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
-                for f in result.frame_files
+            made[key] = {  # by source index (a numbered sequence's files: its numbers)
+                i: cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+                for i, f in enumerate(result.frame_files)
             }
         return made[key]
 
