@@ -793,6 +793,7 @@ class _Run:
         # frame being in the chunk before): one run wrote them as copies, so they count so.
         self.restyled: set[int] = set()
         self._sent = 0  # frames handed to the writer this run
+        self._ending: set[str] = set()  # frames this run ends on without lookahead
 
     def execute(self) -> JobResult:
         try:
@@ -909,11 +910,48 @@ class _Run:
     def done(self, index: int) -> bool:
         if not self.writer.done(index):
             return False
-        return self.manifest is None or self.manifest.current(self._frame_name(index))
+        if self.manifest is None:
+            return True
+        name = self._frame_name(index)
+        # A range's end written without its lookahead is reused only as such an end again
+        # (a resume); a longer range styles it again, with the next frame, as one run does.
+        if name in self.manifest.no_lookahead and not self._ends_here(index):
+            return False
+        return self.manifest.current(name)
+
+    def _unlooked_end(self) -> int | None:
+        """The frame this run ends on without its lookahead: under lookahead, the range's last
+        when the source goes on and no tail frame is looked at (a Ray chunk's is)."""
+        plan, job = self.plan, self.job
+        if not job._lookahead() or job.lookahead_tail:
+            return None
+        return plan.end if plan.end + 1 < plan.info.frame_count else None
+
+    def _ends_here(self, index: int) -> bool:
+        """Whether ``index`` and every frame after it to this run's end were written as an
+        end without lookahead (a held picture's copies with the frame they repeat)."""
+        end = self._unlooked_end()
+        marked = self.manifest.no_lookahead
+        return (
+            end is not None
+            and index <= end
+            and all(self._frame_name(i) in marked for i in range(index, end + 1))
+        )
+
+    def _mark_unlooked(self, index: int) -> None:
+        """Before the last frame styled is written (with the copies of its picture that end
+        the range): recorded as written without its lookahead when the range ends mid-shot."""
+        end = self._unlooked_end()
+        frames = (index, *self.copies.get(index, ()))
+        if self.manifest is None or end is None or end not in frames:
+            return
+        self._ending = {self._frame_name(i) for i in frames}
+        self.manifest.mark_no_lookahead(self._ending)
 
     def _committed(self, index: int) -> None:
         if self.manifest is not None:
-            self.manifest.replaced(self._frame_name(index))
+            name = self._frame_name(index)
+            self.manifest.replaced(name, looked=name not in self._ending)
 
     def _keep_finished(self) -> None:
         """Keep every finished frame of a sequence; never leave a half-written movie. A run
@@ -975,6 +1013,7 @@ class _Run:
     def _write(self, index: int, styled: np.ndarray) -> int:
         """Write a styled frame, then the frames that repeat its source picture, in order;
         how many were written (the pipeline's progress counts them all)."""
+        self._mark_unlooked(index)
         self.writer.write(index, styled)
         self._sent += 1
         if index in self.restyled:
@@ -1185,14 +1224,21 @@ class _Manifest:
         if old.get("key") != key:  # older settings (overwrite was validated): all stale
             stale |= set(_frame_names(folder))
         self.stale = stale
+        # Frames written as a range's last without their lookahead, the range ending mid-shot
+        # (_Run._unlooked_end): a longer range styles them again.
+        no_lookahead = old.get("no_lookahead", []) if old.get("key") == key else []
+        self.no_lookahead = {n for n in no_lookahead if isinstance(n, str)}
         self._lock = threading.Lock()
         self._saved = 0.0
 
     def current(self, name: str) -> bool:
         return name not in self.stale
 
-    def replaced(self, name: str) -> None:
+    def replaced(self, name: str, looked: bool = True) -> None:
+        """``name`` is written anew (``looked``: with its lookahead, if any)."""
         with self._lock:
+            if looked:
+                self.no_lookahead.discard(name)
             if name not in self.stale:
                 return
             self.stale.discard(name)
@@ -1200,9 +1246,19 @@ class _Manifest:
                 return  # a crash before the next save only means redoing frames: safe
         self.save()
 
+    def mark_no_lookahead(self, names: set[str]) -> None:
+        """Recorded (saved now, before they are written) as ending a range mid-shot."""
+        with self._lock:
+            if names <= self.no_lookahead:
+                return
+            self.no_lookahead |= names
+        self.save()
+
     def save(self) -> None:
         with self._lock:
             record = dict(self.record, stale=sorted(self.stale))
+            if self.no_lookahead:
+                record["no_lookahead"] = sorted(self.no_lookahead)
             self._saved = time.monotonic()
             _write_atomic(self.path, json.dumps(record, indent=1).encode())
 
