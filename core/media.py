@@ -228,31 +228,50 @@ def _probe_folder(folder: Path, rate: Fraction | None) -> MediaInfo:
     return _probe_images(folder, span, missing, "images", rate, _numbering(span))
 
 
-_NUMBERED_NAME = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
+_DIGITS = re.compile(r"\d+")
+
+
+def _frame_field(names: Sequence[str]) -> tuple[str, str] | None:
+    """(prefix, suffix) around the frame number in a numbered sequence's names: the one rule
+    for which digits number the frames, read alike by the sequence check, a gap's span and
+    the output's names (``_numbering``). The frame number is the run of digits whose rest of
+    the name (its text and every other number) the most names share, the later run on a
+    tie: plate.1001.png's 1001, shot_0001_v2.png's 0001 (v2 is in every name), a name's
+    last number where only that varies. None when no name holds a digit."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for name in names:
+        for m in _DIGITS.finditer(name):
+            counts[(name[: m.start()], name[m.end() :])] += 1
+    if not counts:
+        return None
+    return max(counts, key=lambda field: (counts[field], -len(_DIGITS.findall(field[1]))))
+
+
+def _field_digits(names: Sequence[str], field: tuple[str, str]) -> list[str | None]:
+    """Each name's digits in ``field`` (``_frame_field``'s), None for a name without it."""
+    number = re.compile(re.escape(field[0]) + r"(\d+)" + re.escape(field[1]) + r"\Z")
+    return [m.group(1) if (m := number.match(name)) else None for name in names]
 
 
 def _check_one_sequence(files: Sequence[Path]) -> None:
     """A folder holding a numbered sequence holds nothing else: an image beside it (a cover,
     a second sequence, another format) would be read as a frame and shift the frames after
     it, so it is refused, naming the pattern that reads the sequence alone."""
-    parts = [_NUMBERED_NAME.match(p.name) for p in files]
-    groups = Counter((m.group(1), m.group(3)) for m in parts if m)
-    if not groups or groups.most_common(1)[0][1] < 2:
+    names = [p.name for p in files]
+    field = _frame_field(names)
+    found = _field_digits(names, field) if field else []
+    if sum(d is not None for d in found) < 2:
         return  # no sequence: stills in name order
-    (prefix, suffix), _ = groups.most_common(1)[0]
-    odd = [
-        p.name
-        for p, m in zip(files, parts, strict=True)
-        if not m or (m.group(1), m.group(3)) != (prefix, suffix)
-    ]
+    odd = [name for name, digits in zip(names, found, strict=True) if digits is None]
     if not odd:
         return
-    digits = next(m.group(2) for m in parts if m and (m.group(1), m.group(3)) == (prefix, suffix))
-    field = f"%0{len(digits)}d" if digits.startswith("0") else "%d"
+    prefix, suffix = field  # type: ignore[misc]
+    digits = next(d for d in found if d is not None)
+    width = f"%0{len(digits)}d" if digits.startswith("0") else "%d"
     more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
     raise RestyleError(
         f"{files[0].parent} holds {', '.join(odd[:3])}{more} beside the sequence: give the "
-        f"sequence as a pattern ({files[0].parent / f'{prefix}{field}{suffix}'}) or move them out"
+        f"sequence as a pattern ({files[0].parent / f'{prefix}{width}{suffix}'}) or move them out"
     )
 
 
@@ -263,19 +282,24 @@ _GAP_FACTOR = 10
 _GAP_FLOOR = 1000
 
 
-def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]]:
+def _span_gaps(
+    files: Sequence[Path], field: tuple[str, str] | None = None
+) -> tuple[tuple[Path, ...], tuple[int, ...]]:
     """A numbered sequence's files from its first number to its last, the absent ones by
     the name they would have, and the frames (0-based) that are absent. Frames are
-    identified by their number: a missing one must not shift every later frame, and two
-    files with one number (frame_001.png beside frame_0001.png) are refused."""
-    parts = [_NUMBERED_NAME.match(p.name) for p in files]
-    if len(files) < 2 or not all(parts):
+    identified by their number (in ``field``, default ``_frame_field``'s): a missing one
+    must not shift every later frame, and two files with one number (frame_001.png beside
+    frame_0001.png) are refused."""
+    names = [p.name for p in files]
+    field = field or _frame_field(names)
+    if len(files) < 2 or field is None:
         return tuple(files), ()
-    if len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
+    found = _field_digits(names, field)
+    if any(d is None for d in found):
         return tuple(files), ()  # not one numbered sequence
     by_number: dict[int, Path] = {}
-    for m, p in zip(parts, files, strict=True):
-        n = int(m.group(2))  # type: ignore[union-attr]
+    for digits, p in zip(found, files, strict=True):
+        n = int(digits)  # type: ignore[arg-type]
         if n in by_number:
             raise RestyleError(
                 f"two files in {p.parent} claim frame {n}: {by_number[n].name} and {p.name}; "
@@ -286,8 +310,8 @@ def _span_gaps(files: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[int, ...]
     absent = last - first + 1 - len(files)
     if not absent:
         return tuple(files), ()
-    prefix, digits, suffix = parts[0].groups()  # type: ignore[union-attr]
-    width = len(digits) if digits.startswith("0") else 0
+    prefix, suffix = field
+    width = len(found[0]) if found[0].startswith("0") else 0  # type: ignore[union-attr]
     folder = files[0].parent
     if absent > max(_GAP_FACTOR * len(files), _GAP_FLOOR):
         numbers = sorted(by_number)
@@ -373,8 +397,8 @@ def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
     if not numbered:
         raise RestyleError(f"no files match {path}")
     files = tuple(p for _, p in sorted(numbered))
-    span, missing = _span_gaps(files)
-    numbering = _numbering(span, lambda name: (m := number.match(name)) and m.group(1))
+    span, missing = _span_gaps(files, (prefix, suffix))
+    numbering = _numbering(span, (prefix, suffix))
     return _probe_images(path, span, missing, "images", rate, numbering)
 
 
@@ -391,24 +415,48 @@ def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
 
 
 def _numbering(
-    files: Sequence[Path], digits_of: Callable[[str], str | None] | None = None
+    files: Sequence[Path], field: tuple[str, str] | None = None
 ) -> tuple[int | None, int]:
-    """(first number, its digits) of files whose frame i is numbered first + i, each name's
-    number read by ``digits_of`` (default: its last run of digits, the prefix and suffix
-    around it the same in every name); (None, 0) for files not so numbered."""
-    if digits_of is None:
-        parts = [_NUMBERED_NAME.match(p.name) for p in files]
-        if not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:  # type: ignore[union-attr]
-            return None, 0
-        found: list[str | None] = [m.group(2) for m in parts]  # type: ignore[union-attr]
-    else:
-        found = [digits_of(p.name) for p in files]
+    """(first number, its digits) of files whose frame i is numbered first + i; (None, 0)
+    for files not so numbered (their output is named from 0). Each name's number is read
+    from ``field`` (a pattern's; default ``_frame_field``'s, the rule the sequence check
+    uses). One rule for every source: frame i keeps its number when the file that is frame
+    i is numbered first + i. A folder or pattern spans a gap (its absent files are missing
+    frames, ``_span_gaps``), so its frames always keep their numbers; a file list's frame i
+    is its i-th file, so a list that skips a number, or is out of order, is named from 0,
+    said by ``source_warnings``."""
+    names = [p.name for p in files]
+    field = field or _frame_field(names)
+    found = _field_digits(names, field) if field else []
     if not found or any(d is None for d in found):
         return None, 0
     first = int(found[0])  # type: ignore[arg-type]
     if any(int(d) != first + i for i, d in enumerate(found)):  # type: ignore[arg-type]
         return None, 0
     return first, len(found[0])  # type: ignore[arg-type]
+
+
+def _numbers_not_kept(info: MediaInfo) -> str | None:
+    """Why images whose names are all numbered alike are named from 0 (a file list that
+    skips a number or is out of order: ``_numbering``), None where they are not."""
+    if info.kind != "images" or info.first_number is not None or len(info.files) < 2:
+        return None
+    names = [p.name for p in info.files]
+    field = _frame_field(names)
+    found = _field_digits(names, field) if field else [None]
+    if any(d is None for d in found):
+        return None  # not numbered alike: stills in name order
+    from .writers import frame_stem
+
+    numbers = [int(d) for d in found]  # type: ignore[arg-type]
+    i = next((i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1] + 1), 0)
+    if not i:
+        return None
+    return (
+        f"{names[i]} follows {names[i - 1]} in the list of images, so the frames are named "
+        f"from 0 ({frame_stem(0)}), not by the source's numbers; a folder or pattern keeps "
+        "them (a skipped number is then a missing frame)"
+    )
 
 
 def _probe_images(
@@ -656,7 +704,11 @@ def _tagged_peak_nits(frame: av.VideoFrame | None) -> float | None:
 
 def source_warnings(info: MediaInfo) -> list[str]:
     """What a run should say before its first frame: an HDR source is tone-mapped to SDR
-    (Restyle styles and writes SDR BT.709), which changes its look on an HDR display."""
+    (Restyle styles and writes SDR BT.709), which changes its look on an HDR display; a list
+    of numbered images is named from 0, not by its numbers (``_numbers_not_kept``)."""
+    unkept = _numbers_not_kept(info)
+    if unkept:
+        return [unkept]
     if info.transfer is None or info.tone_map is None:
         return []
     peak = info.tone_map.peak_nits if info.transfer.startswith("PQ") else DEFAULT_PEAK_NITS

@@ -241,3 +241,51 @@ def test_a_ray_run_names_a_plates_frames_as_one_machine_does(cluster, library, t
     muxed = run_on_ray(movie, cluster.address, max_frames=3)
     assert (muxed.written, muxed.output) == (6, tmp_path / "m.mkv")
     assert probe(muxed.output).frame_count == 6
+
+
+def test_a_number_after_the_frame_number_is_not_read_as_it(library, tmp_path):
+    """Reviewer: shot_0001_v2.png ... were named from 0 without a word: the numbering read a
+    name's last number (the 2 of v2), not the one that varies. Every reader (the sequence
+    check, a gap's span, the output's names) reads the frame number by one rule now."""
+    folder = plate(tmp_path / "shot", 1, 3, "shot_{:04d}_v2.png")
+    info = probe(folder)
+    assert (info.first_number, info.number_digits) == (1, 4)
+    assert probe(sorted(folder.iterdir())).first_number == 1  # a file list alike
+    result = StyleJob(folder, tmp_path / "out", "comic-ink", temporal=0.0, library=library).run()
+    assert [f.name for f in result.frame_files] == ["000001.png", "000002.png", "000003.png"]
+    (folder / "shot_0002_v2.png").unlink()  # a gap: the frame after it is not shifted
+    for source in (folder, folder / "shot_%04d_v2.png"):
+        spanned = probe(source)
+        assert (spanned.first_number, spanned.missing, spanned.frame_count) == (1, (1,), 3)
+        assert spanned.files[2].name == "shot_0003_v2.png"
+
+
+def test_a_file_list_that_skips_a_number_is_named_from_0_and_says_so(library, tmp_path):
+    """A list's frame i is its i-th file: one that skips a number (or runs out of order) is
+    named from 0, and a warning says so; a folder with that gap spans it and keeps its
+    numbers, and a list that counts up by one keeps them, unwarned."""
+    from restyle.core.media import source_warnings
+
+    folder = plate(tmp_path / "plate", 1001)
+    files = sorted(folder.iterdir())
+    listed = [files[0], files[1], files[3]]
+    info = probe(listed)
+    said = (
+        "plate.1004.png follows plate.1002.png in the list of images, so the frames are named "
+        "from 0 (000000), not by the source's numbers; a folder or pattern keeps them (a "
+        "skipped number is then a missing frame)"
+    )
+    assert (info.first_number, source_warnings(info)) == (None, [said])
+    result = StyleJob(listed, tmp_path / "out", "comic-ink", temporal=0.0, library=library).run()
+    assert said in result.warnings
+    assert [f.name for f in result.frame_files] == ["000000.png", "000001.png", "000002.png"]
+    backwards = probe(files[::-1])
+    assert (
+        backwards.first_number is None and "follows plate.1004.png" in source_warnings(backwards)[0]
+    )
+    assert source_warnings(probe(files[:2])) == []  # counts up by one: keeps its numbers
+    files[2].unlink()
+    spanned = probe(folder)
+    assert (spanned.first_number, source_warnings(spanned)) == (1001, [])
+    stills = write(tmp_path / "stills", "a.png", "b.png")
+    assert source_warnings(probe(sorted(stills.iterdir()))) == []  # not numbered: no word
