@@ -399,8 +399,13 @@ def _report_run(
             f"{result.output}: cancelled after {result.seconds:.1f} s; no movie written"
             "\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
         )
-    elif result.cancelled:
-        text += f"\ncancelled: {result.written} finished frames kept; rerun to resume"
+    elif result.cancelled:  # a resumed run's reused frames stay beside those it wrote
+        kept = result.written + result.reused
+        text += (
+            f"\ncancelled: {_count(kept, 'finished frame')} kept; rerun to resume"
+            if kept
+            else "\ncancelled: no frame finished; nothing kept"
+        )
     for warning in result.warnings:
         if warning not in getattr(args, "warned_at_start", ()):
             print(f"restyle: warning: {warning}", file=sys.stderr)
@@ -717,7 +722,7 @@ def _ray_movie_cancelled(result) -> str:
         return "\ncancelled: no frame finished; nothing kept"
     folder = movie_frames_folder(Path(result.output))
     return (
-        f"\ncancelled: {kept} finished frames kept in {folder} (no movie yet); "
+        f"\ncancelled: {_count(kept, 'finished frame')} kept in {folder} (no movie yet); "
         "rerun with --ray to resume and make the movie"
     )
 
