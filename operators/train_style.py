@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
@@ -81,6 +81,9 @@ class TrainJob:
     # When Train was clicked (time.perf_counter): the budget counts from then, reading the
     # frames and setting up included (they took 15 of 27 s of a 10 s budget at load 10).
     clicked: float | None = None
+    called: dict[int, int] | None = None  # source frame index → the scene frame it is keyed at
+    # What training warned of (core.train.keyframes: a flat keyframe), for the summary
+    warnings: list[str] = field(default_factory=list)
 
     def run(self, progress=None, cancel=None) -> Path:
         from ..core.styles import StyleLibrary
@@ -100,6 +103,8 @@ class TrainJob:
             upright=self.upright,
             hold_lead_in=self.hold_lead_in,
             strip_color=self.strip_color,
+            warn=self.warnings.append,
+            called=self.called,
         )
 
 
@@ -199,31 +204,6 @@ def _refuse_unsaved_paint(styled: dict[int, Path]) -> None:
             )
 
 
-def _refuse_unpainted(source, info, indices, styled, painted) -> None:
-    """Export Keyframes writes the frame itself to paint over: a file still holding its
-    pixels (as training reads both) was never painted, and trained on, it teaches the style
-    to change nothing there. Refused, naming every such file; nothing is trained."""
-    from ..core.media import decode_range
-
-    same, folders = [], {styled[frame].parent for frame in painted}
-    for frame, image in painted.items():
-        shown = next(iter(decode_range(source.source, indices[frame], indices[frame], info=info)))
-        shown = source.color.apply(shown)  # as Export wrote it and training reads it
-        if shown.dtype == np.uint16:
-            shown = (shown // 257).astype(np.uint8)
-        if image.shape[:2] == shown.shape[:2] and np.array_equal(image[..., :3], shown[..., :3]):
-            name = styled[frame].name if len(folders) == 1 else str(styled[frame])
-            same.append(f"{name} (keyframe {frame})")
-    if same:
-        where = f" in {next(iter(folders))}" if len(folders) == 1 else ""
-        one = len(same) == 1
-        raise RestyleError(
-            f"{', '.join(same)} {'is' if one else 'are'} still the unpainted "
-            f"frame{'' if one else 's'}{where}: nothing trained; paint over "
-            f"{'it' if one else 'each'} and save, or remove the keyframes not painted"
-        )
-
-
 def _barely_trained(folder) -> str:
     """A warning for a style saved before the trainer's first validation checkpoint
     (``val_every`` iterations, 100 by default; ``TrainResult.checkpointed``, below which a
@@ -297,7 +277,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         from ..core.engines import torch_available
         from ..core.media import probe
         from ..core.styles import StyleLibrary
-        from ..core.train.keyframes import read_styled_keyframe
+        from ..core.train.keyframes import keyframe_pairs
         from ..props import library_root
 
         scene, source = active_source(context, self.strip)
@@ -336,10 +316,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
         info = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in)
-        painted = {}
-        for frame, path in styled.items():  # missing, unreadable or the wrong shape: say so now
-            painted[frame] = read_styled_keyframe(path, info.size)
-        _refuse_unpainted(source, info, indices, styled, painted)
+        keyframes = {indices[frame]: path for frame, path in styled.items()}
+        called = {indices[frame]: frame for frame in styled}
+        # Missing, unreadable, the wrong shape or still unpainted: the core says so now
+        keyframe_pairs(source.source, keyframes, info, strip_color=source.color, called=called)
         if not torch_available():  # after the input checks, so those are reported first
             raise RestyleError(
                 "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
@@ -347,7 +327,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         budget = self.time_budget or settings.time_budget
         job = TrainJob(
             source=source.source,
-            keyframes={indices[frame]: path for frame, path in styled.items()},
+            keyframes=keyframes,
             name=name,
             library_root=library_root(context),
             time_budget=budget,
@@ -357,6 +337,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             hold_lead_in=source.hold_lead_in,
             strip_color=source.color,  # trained on what the strip shows, as Apply styles it
             clicked=clicked,
+            called=called,
         )
         return JobRequest(
             job,
@@ -404,20 +385,20 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             scene.restyle.style = name  # the picker shows the new style, ready to apply
         progress = RUN.progress
         detail = f" ({progress.message})" if progress is not None and progress.message else ""
+        warnings = list(request.job.warnings)  # a flat keyframe (core.train.keyframes)
         if cancelled:
-            RUN.end(
-                CANCELLED,
-                f"Cancelled: '{name}' is cut short, saved with its best weights so far{detail}",
-                str(value),
+            summary = (
+                f"Cancelled: '{name}' is cut short, saved with its best weights so far{detail}"
             )
+            RUN.end(CANCELLED, "; ".join([summary, *warnings]), str(value))
         else:
             summary = f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}"
-            short = _barely_trained(value)
-            RUN.end(FINISHED, "; ".join(filter(None, [summary, short])), str(value))
-            if short:
-                self.report({"WARNING"}, f"Restyle: {RUN.summary}")
-                redraw_sequencers(context)
-                return {"FINISHED"}
+            warnings.append(_barely_trained(value))
+            RUN.end(FINISHED, "; ".join(filter(None, [summary, *warnings])), str(value))
+        if any(warnings):
+            self.report({"WARNING"}, f"Restyle: {RUN.summary}")
+            redraw_sequencers(context)
+            return {"FINISHED"}
         self.report({"INFO"}, f"Restyle: {RUN.summary}")
         redraw_sequencers(context)
         return {"FINISHED"}

@@ -38,6 +38,69 @@ def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def refuse_unpainted(
+    files: Mapping[int, Path],
+    pairs: Mapping[int, tuple[np.ndarray, np.ndarray]],
+    called: Mapping[int, int] | None = None,
+) -> None:
+    """Refuse keyframes whose painted image (as training reads it) is pixel-identical to its
+    source frame (graded, as exported and as training reads it): a frame exported to paint
+    over and never painted teaches the style to change nothing there. Names every such file,
+    by name in one folder, else by path, and each keyframe as ``called`` it (source index →
+    the frame the user knows, e.g. Blender's scene frame; None: the source index)."""
+    called = called or {}
+    folders = {Path(files[frame]).parent for frame in pairs}
+    same = []
+    for frame, (shown, image) in sorted(pairs.items()):
+        if image.shape[:2] == shown.shape[:2] and np.array_equal(image[..., :3], shown[..., :3]):
+            path = Path(files[frame])
+            name = path.name if len(folders) == 1 else str(path)
+            same.append(f"{name} (keyframe {called.get(frame, frame)})")
+    if not same:
+        return
+    where = f" in {next(iter(folders))}" if len(folders) == 1 else ""
+    one = len(same) == 1
+    raise RestyleError(
+        f"{', '.join(same)} {'is' if one else 'are'} still the unpainted "
+        f"frame{'' if one else 's'}{where}: nothing trained; paint over "
+        f"{'it' if one else 'each'} and save, or remove the "
+        f"keyframe{'' if one else 's'} not painted"
+    )
+
+
+def keyframe_pairs(
+    source,
+    keyframes: Mapping[int, Path],
+    info,
+    *,
+    strip_color=None,
+    called: Mapping[int, int] | None = None,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The (source frame, painted image) pair of each keyframe, as training reads them: the
+    frame decoded (``info``: the source's ``media.probe``), graded by ``strip_color`` and
+    uint8 RGB; the image by ``read_styled_keyframe``. Every image is read before any frame
+    is decoded (a missing file is said first); keyframes still unpainted are refused
+    (``refuse_unpainted``). What ``train_from_keyframes`` trains on, and what Blender's
+    Train checks before it starts a job."""
+    styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
+    pairs = {}
+    for index, target in styled.items():
+        frame = shown_frame(source, index, info, strip_color)
+        pairs[index] = (np.ascontiguousarray(frame[..., :3]), target)
+    refuse_unpainted(keyframes, pairs, called)
+    return pairs
+
+
+def shown_frame(source, index: int, info, strip_color=None) -> np.ndarray:
+    """Source frame ``index`` graded as the strip shows it, as uint8."""
+    frame = next(iter(decode_range(source, index, index, info=info)))
+    if strip_color is not None:
+        frame = strip_color.apply(frame)
+    if frame.dtype == np.uint16:
+        frame = (frame // 257).astype(np.uint8)
+    return frame
+
+
 def flat_keyframes(frames: list[int], sources: list[np.ndarray]) -> str:
     """A warning naming the keyframes whose source frame is flat, one colour at any level
     (black, a plain title card: ``stylizer.signal_contrast`` under ``letterbox.FLAT_CONTRAST``,
@@ -76,6 +139,7 @@ def train_from_keyframes(
     hold_lead_in: bool = False,
     strip_color=None,
     warn: Callable[[str], None] | None = None,
+    called: Mapping[int, int] | None = None,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
@@ -87,7 +151,10 @@ def train_from_keyframes(
     frame read, as Apply grades the frames it styles, so a style trained on a graded strip
     learns from what the strip shows and the keyframes painted over it.
     ``warn`` hears, before training starts, of keyframes whose source frame is flat
-    (``flat_keyframes``): trained on, they teach the style nothing about the look."""
+    (``flat_keyframes``): trained on, they teach the style nothing about the look.
+    Keyframes still pixel-identical to their (graded) source frame, exported and never
+    painted, are refused before training (``keyframe_pairs``). ``called`` names keyframes
+    in the user's frames (source index → e.g. Blender's scene frame; None: the index)."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -107,20 +174,11 @@ def train_from_keyframes(
         raise RestyleError(
             f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
         )
-    styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
-
-    def shown(index: int) -> np.ndarray:  # the source frame, graded as the strip shows it
-        frame = next(iter(decode_range(source, index, index, info=info)))
-        return frame if strip_color is None else strip_color.apply(frame)
-
-    pairs = []
-    for frame_index, target in styled.items():
-        frame = shown(frame_index)
-        if frame.dtype == np.uint16:
-            frame = (frame // 257).astype(np.uint8)
-        pairs.append((np.ascontiguousarray(frame[..., :3]), target))
-    frames = sorted(styled)
-    if warn is not None and (flat := flat_keyframes(frames, [p[0] for p in pairs])):
+    by_frame = keyframe_pairs(source, keyframes, info, strip_color=strip_color, called=called)
+    pairs = list(by_frame.values())
+    frames = sorted(by_frame)
+    named = [(called or {}).get(f, f) for f in frames]
+    if warn is not None and (flat := flat_keyframes(named, [p[0] for p in pairs])):
         warn(flat)
     middle = (frames[0] + frames[-1]) // 2
     absent = set(info.missing)  # a sequence's gap: the present frame nearest the middle
@@ -128,9 +186,7 @@ def train_from_keyframes(
         (f for f in range(frames[0], frames[-1] + 1) if f not in absent),
         key=lambda f: abs(f - middle),
     )
-    preview = shown(preview_index)[..., :3]
-    if preview.dtype == np.uint16:
-        preview = (preview // 257).astype(np.uint8)
+    preview = shown_frame(source, preview_index, info, strip_color)[..., :3]
     result = train_style(
         pairs,
         config=config,
