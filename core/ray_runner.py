@@ -642,7 +642,9 @@ def run_on_ray(
 
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
-    if not job.overwrite and finished_movie(checked, job.audio):  # a rerun: nothing to make
+    # The movie these settings made is finished, --overwrite or not (as on one machine: a
+    # farm passing --overwrite on every retry keeps the shortcut; its frames are gone).
+    if finished_movie(checked, job.audio):
         return finished_movie_result(checked)
     folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
     # Frames in the output's own format (a movie's: PNG, muxed at the end); --overwrite
@@ -741,11 +743,15 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     _warn_once(result, frames_plan, plan, reports)
     if not movie:  # a movie's writer (``_mux``) says its own
         result.warnings += _files_warnings(frames_plan)
+        # The frames in the range, as a local run lists them (the summary names the first
+        # and last: a numbered plate's keep its numbers)
+        result.frame_files = [folder / landing.name(i) for i in sorted(done)]
     if not result.cancelled:
         sweep_staging(folder)
         if movie:  # the frames are muxed into it
             try:
-                muxed = _mux(folder, job, frames_plan, plan, progress, cancel)
+                facts = _made_facts(job, result)
+                muxed = _mux(folder, job, frames_plan, plan, progress, cancel, facts)
             except (Cancelled, KeyboardInterrupt):  # no movie; its frames kept for a rerun
                 result.cancelled = True
             else:
@@ -784,6 +790,16 @@ def _record_replaced(manifest, landing: Landing, plan: Plan, finished: bool) -> 
     return dataclasses.replace(landing, stale=frozenset(manifest.stale))
 
 
+def _made_facts(job, result) -> dict:
+    """What the muxed movie's tag keeps of this run (``writers.made_tag``, as a local run's
+    ``_Run._made_facts``): the engines the chunks ran on (left out where none reported: a
+    rerun that only muxed says null, as for an older movie), what made it (refusals name
+    what differs) and a mapping's facts (a stabilisation's kept area and cuts)."""
+    engine = {k: v for k in ("backend", "device") if (v := getattr(result, k))}
+    plan = job._current_plan() or job.validate()
+    return {**engine, "made_from": job._made_from(plan), **job._manifest_facts()}
+
+
 def _mux(
     folder: Path,
     job,
@@ -791,6 +807,7 @@ def _mux(
     plan: Plan,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    made_facts: dict | None = None,
 ) -> tuple[Path, list[str]]:
     """Encode the finished frames into the output movie, with the source's sound for the
     whole range (``job.audio``), then drop the frames. Returns the movie's path and the
@@ -817,6 +834,7 @@ def _mux(
         overwrite=job.overwrite,
         audio=audio_clip(info, plan.start, plan.end) if job.audio else None,
         made_key=movie_key(job._current_plan() or job.validate(), job.audio),
+        made_facts=made_facts,
     )
     meter = RateMeter(len(files))
     with writer:
