@@ -24,7 +24,6 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy.types import Operator
 
-from .. import compat
 from ..core.engines.choices import indexed_devices
 from ..core.errors import RestyleError
 from ..core.words import count
@@ -32,12 +31,14 @@ from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, S
 from .modal_job import JobRequest
 from .output_strip import (
     STYLED_FROM,
+    STYLED_MEDIA,
     keep_frames_on_save,
     keep_frames_with_blend,
+    media_record,
     restore_after_copy,
 )
 from .runner import RUN
-from .strip_job import StripJob
+from .strip_job import StripJob, source_strip
 
 # Operator properties that fall back to the sidebar's value of the same name when not given.
 FROM_SIDEBAR = (
@@ -151,10 +152,10 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         from .matte import MATTE_OF
 
         strip = super()._make_strip(request)
-        strip[STYLED_FROM] = request.source.name
-        editor = strip.id_data.sequence_editor
-        source = compat.all_strips(editor).get(request.source.name)
-        if source is not None and source.get(MATTE_OF) is not None:
+        source = source_strip(strip.id_data, request)  # by what it is: renamed, its name now
+        strip[STYLED_FROM] = source.name
+        strip[STYLED_MEDIA] = media_record(source)  # a later strip of that name is not it
+        if source.get(MATTE_OF) is not None:
             strip[MATTE_OF] = source[MATTE_OF]
             strip.blend_type, strip.alpha_mode = source.blend_type, source.alpha_mode
         return strip

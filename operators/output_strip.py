@@ -219,6 +219,78 @@ KEYFRAME_FOLDER = "restyle_keyframe_folder"  # on a strip: the name of its expor
 # that source instead (a second look tried stacked on the first, silently); Stabilize and
 # Matte outputs have no mark: styling them is the documented chain.
 STYLED_FROM = "restyle_styled_from"
+# Beside it: what that source showed (``media_record``), so a strip that later took its name
+# (the source deleted, or the styled strip pasted into another scene) is not taken for it.
+STYLED_MEDIA = "restyle_styled_media"
+
+
+def strip_media(strip) -> str | None:
+    """The file a movie or image strip shows (an image strip's first image), as an absolute
+    normalised path; None for other strips."""
+    library = strip.id_data.library
+    if strip.type == "MOVIE":
+        path = bpy.path.abspath(strip.filepath, library=library)
+    elif strip.type == "IMAGE" and len(strip.elements):
+        folder = bpy.path.abspath(strip.directory, library=library)
+        path = os.path.join(folder, strip.elements[0].filename)
+    else:
+        return None
+    return os.path.normpath(path)
+
+
+def _stored_media(strip) -> str:
+    """``strip``'s file as the .blend stores it (maybe '//'-relative: it follows a project
+    folder moved whole, where ``strip_media`` does not)."""
+    if strip.type == "MOVIE":
+        return strip.filepath
+    if strip.type == "IMAGE" and len(strip.elements):
+        return strip.directory + strip.elements[0].filename
+    return ""
+
+
+def media_record(source) -> dict:
+    """What ``STYLED_MEDIA`` keeps of ``source``: its file, absolute (it survives Save As
+    elsewhere) and as stored (it survives the project moving), and its keyframe key."""
+    from ..props import STRIP_KEY
+
+    return {
+        "path": strip_media(source) or "",
+        "stored": _stored_media(source),
+        "key": source.get(STRIP_KEY, ""),
+    }
+
+
+def _is_source(candidate, record) -> bool:
+    """Whether ``candidate`` shows what ``record`` (a ``STYLED_MEDIA``) kept: its key where
+    both have one, else its file. No record (a mark from before it): by name alone."""
+    from ..props import STRIP_KEY
+
+    if record is None:
+        return True
+    key = record.get("key", "")
+    if key and candidate.get(STRIP_KEY, "") == key:
+        return True
+    media = strip_media(candidate)
+    return media is not None and (
+        media == record.get("path") or _stored_media(candidate) == record.get("stored")
+    )
+
+
+def _source_of(strips, styled):
+    """The strip ``styled`` was styled from, if it is still here: the strip of the marked
+    name showing what the mark kept, else one carrying the source's key (renamed since)."""
+    record = styled.get(STYLED_MEDIA)
+    named = strips.get(styled[STYLED_FROM])
+    if named is not None and named != styled and _is_source(named, record):
+        return named
+    key = record.get("key", "") if record is not None else ""
+    if key:
+        from ..props import STRIP_KEY
+
+        for strip in strips:
+            if strip != styled and strip.get(STRIP_KEY) == key and _is_source(strip, record):
+                return strip
+    return None
 
 
 def styled_source(editor, strip) -> tuple[object, str]:
@@ -228,12 +300,18 @@ def styled_source(editor, strip) -> tuple[object, str]:
     strips = compat.all_strips(editor)
     found, seen = strip, {strip.name}
     while (name := found.get(STYLED_FROM)) is not None:
-        source = strips.get(name)
+        source = _source_of(strips, found)
         if source is None:
-            if found is strip:  # its source deleted or renamed: style what is there
+            if found is strip:  # its source deleted, or another strip has its name
+                other = strips.get(name)
+                why = (
+                    "is not in the sequencer"
+                    if other is None or other == strip
+                    else f"is not in the sequencer (the strip named '{name}' shows another file)"
+                )
                 return strip, (
-                    f"'{name}', which '{strip.name}' was styled from, is not in the "
-                    f"sequencer: styled '{strip.name}' itself"
+                    f"'{name}', which '{strip.name}' was styled from, {why}: "
+                    f"styled '{strip.name}' itself"
                 )
             break  # the chain ends at the style output still there
         if source.name in seen:

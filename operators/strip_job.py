@@ -10,6 +10,7 @@ extend ``_make_strip``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +22,16 @@ from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
 from ..core.words import count
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
-from .output_strip import add_styled_strip, output_folder, styled_source
+from .output_strip import add_styled_strip, output_folder, strip_media, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     StripSource,
-    container_strips,
     file_frames,
     find_strip,
     moved_showing,
     read_strip,
     requested_range,
+    visible_frames,
 )
 
 
@@ -48,6 +49,9 @@ class Span:
     # ``picked_warns``: that one's source is gone, so it was styled itself after all.
     picked: str = ""
     picked_warns: bool = False
+    # The source strip's address when the run started (``as_pointer``): a rename keeps it,
+    # so ``source_strip`` finds the strip at the end by what it is, not by its name.
+    source_pointer: int = 0
 
     def movie_name(self, suffix: str) -> str:
         """A movie output's file name; refused where the strip does not play its frames
@@ -89,14 +93,16 @@ class Request(Span):
     stored_folder: str = ""
     movie_name: str | None = None  # the output movie's file name, or None for images
     movie_done: bool = False  # that movie was made before with these settings: reuse it
+    plan: object = None  # the core.job.JobPlan ``place_output`` placed the job's output by
 
-    def filenames(self, suffix: str) -> list[str]:
+    def filenames(self) -> list[str]:
+        """The output's file for each scene frame: the movie, or the run's own frame names
+        (plate.1001's frame 0 is 001001.png) in the plan's format."""
         if self.movie_name:
             return [self.movie_name]
-        from ..core.job import frame_name  # the run's own names (plate.1001's: 001001.png)
+        from ..core.job import frame_name
 
-        plan = self.job._plan  # ``place_output`` placed it (its format: ``suffix``)
-        return [frame_name(plan, index) for index in self.shown]
+        return [frame_name(self.plan, index) for index in self.shown]
 
 
 class StripJob(ModalJob):
@@ -128,9 +134,30 @@ class StripJob(ModalJob):
         source = read_strip(scene, strip)
         first, last = requested_range(self, source, scene.restyle)
         wanted = file_frames(strip, source, first, last)
+        warns = bool(picked) and strip == asked
+        if picked and not warns:  # the source's range, not the styled strip's: say which
+            picked = self._source_range(picked, asked, first, last, scene.restyle)
         span = Span(scene.name, source, first, last, wanted, scene.session_uid, picked)
-        span.picked_warns = bool(picked) and strip == asked
+        span.picked_warns = warns
+        span.source_pointer = strip.as_pointer()
         return scene, span
+
+    def _source_range(self, picked: str, asked, first: int, last: int, settings) -> str:
+        """``picked`` with the frames styled of the source and where that range came from,
+        beside the frames the styled strip asked for shows (a short look at frames 1-4 of
+        a 48-frame clip styles all 48 where the sidebar's range is the whole strip)."""
+        given = self.properties
+        if given.is_property_set("frame_start") or given.is_property_set("frame_end"):
+            which = "the range given"
+        elif settings.frame_start == 0 and settings.frame_end == 0:
+            which = "the sidebar's range: the whole strip"
+        else:
+            which = "the sidebar's range"
+        said = f"{picked}: frames {frame_span(first, last)}, {which}"
+        shown = visible_frames(asked)
+        if shown is not None and shown != (first, last):
+            said += f" ('{asked.name}' shows frames {frame_span(*shown)})"
+        return said
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
         """Give ``job`` (validated into ``plan``) its output: a folder named after the plan's
@@ -148,6 +175,7 @@ class StripJob(ModalJob):
             "stored_folder": stored,
             "movie_name": movie_name,
             "movie_done": movie_done,
+            "plan": plan,
         }
 
     def strip_request(
@@ -195,7 +223,7 @@ class StripJob(ModalJob):
             return {"CANCELLED"}
         result = value
         if result.cancelled:
-            summary = self._cancelled_summary(request, result)
+            summary = self._cancelled_summary(request, result, job_request.job)
             kept = _has_files(request.folder)  # nothing written: no folder to point at
             RUN.end(CANCELLED, summary, str(request.folder) if kept else "")
             self.report({"WARNING"}, RUN.summary)
@@ -252,25 +280,43 @@ class StripJob(ModalJob):
 
     @staticmethod
     def _source_gone(request: Request) -> bool:
-        """Whether the source strip left the scene during the run (deleted, renamed, or
-        undone away with Ctrl-Z); a scene that is gone is ``_make_strip``'s to say."""
+        """Whether the source strip left the scene during the run (deleted, or undone away
+        with Ctrl-Z); renamed, it is still there (``source_strip``). A scene that is gone is
+        ``_make_strip``'s to say."""
         scene = find_scene(request.scene, request.scene_uid)
         if scene is None or scene.sequence_editor is None:
             return False
-        return compat.all_strips(scene.sequence_editor).get(request.source.name) is None
+        return source_strip(scene, request) is None
 
     def _gone_summary(self, request: Request, result) -> str:
-        what = "movie stays" if request.movie_name else f"{len(set(request.shown))} frames stay"
+        n = len(set(request.shown))
+        what = "movie stays" if request.movie_name else f"{count(n, 'frame')} {_stay(n)}"
         return (
             f"No strip added: '{request.source.name}' left the sequencer during the run "
-            f"(deleted, renamed or undone); the finished {what} in {request.folder} "
+            f"(deleted or undone); the finished {what} in {request.folder} "
             f"({result.written} {request.job.done_word}, {result.reused} reused), and "
-            f"{self.resume_button()} on that strip again uses them"
+            f"{self.resume_button()} with these settings on a strip named "
+            f"'{request.source.name}' showing the same file uses them"
         )
 
-    def _cancelled_summary(self, request: Request, result) -> str:
+    def _cancelled_summary(self, request: Request, result, runner=None) -> str:
         """What was kept and the button that resumes (a Matte run said 'Apply again'). A
-        movie is written whole or not at all; nothing kept resumes nothing."""
+        movie is written whole or not at all; nothing kept resumes nothing. On Ray
+        (``runner`` a ``RaySubmission``) a movie's finished frames wait in its hidden
+        frames folder, where a rerun resumes from them (the command line's --ray words)."""
+        from ..core.ray_submit import RaySubmission
+
+        if request.movie_name and isinstance(runner, RaySubmission):
+            from ..core.ray_runner import movie_frames_folder
+
+            folder = movie_frames_folder(request.folder / request.movie_name)
+            kept = len(list(folder.glob("*.png"))) if folder.is_dir() else 0  # PNG frames
+            if not kept:
+                return "Cancelled: no frame finished; nothing kept"
+            return (
+                f"Cancelled: {count(kept, 'finished frame')} kept in {folder} (no movie "
+                f"yet); {self.resume_button()} again to resume and make the movie"
+            )
         if request.movie_name:
             return "Cancelled: nothing kept (a movie cannot be resumed)"
         kept, total = len(result.frame_files), len(set(request.shown))
@@ -314,34 +360,27 @@ class StripJob(ModalJob):
             raise RestyleError(
                 f"scene '{request.scene}' is gone; styled frames are in {request.folder}"
             )
-        suffix = request.job.format
-        filenames = request.filenames(suffix)
+        filenames = request.filenames()
         missing = [f for f in dict.fromkeys(filenames) if not (request.folder / f).is_file()]
         if missing:
             raise RestyleError(f"{count(len(missing), 'styled frame')} missing in {request.folder}")
-        source = compat.all_strips(scene.sequence_editor).get(request.source.name)
-        if source is not None:  # where it is now: editing went on during the run
-            meta = compat.parent_meta(source)
-            strips = compat.strips(meta if meta is not None else scene.sequence_editor)
-            above = source.channel
-        else:
-            try:
-                strips = container_strips(scene, request.source.metas)
-            except KeyError:
-                raise RestyleError("the source's meta strip is gone") from None
-            above = request.source.channel
+        source = source_strip(scene, request)  # where it is now: editing went on during the run
+        if source is None:  # ``finish`` adds no strip then (``_source_gone``)
+            raise RestyleError(f"'{request.source.name}' is no longer in the sequencer")
+        meta = compat.parent_meta(source)
+        strips = compat.strips(meta if meta is not None else scene.sequence_editor)
         start = request.source.timing.frame_start  # moved meanwhile: it lands on the source
         strip = add_styled_strip(
             scene,
             strips,
             source,
-            request.source.name,
+            source.name,  # renamed during the run: its name now
             request.style_name,
             request.stored_folder,
             filenames,
             request.first + moved_showing(scene, source, start, request.first, request.shown),
             request.last - request.first + 1,
-            above,
+            source.channel,
             movie=request.movie_name is not None,
         )
         if self.output_takes_color:  # as the source was when the run started
@@ -351,6 +390,27 @@ class StripJob(ModalJob):
         return strip
 
 
+def source_strip(scene, request: Span):
+    """The request's source strip in ``scene`` now, found by what it is rather than its
+    name: a strip showing the same file (``output_strip.strip_media``) that is the strip the
+    run started from (its address), else one of the source's name, else the only one in the
+    source's channel. None: deleted, undone away, or its file changed."""
+    media = os.path.normpath(request.source.files[0])
+    same = [s for s in compat.all_strips(scene.sequence_editor) if strip_media(s) == media]
+    for found in (
+        [s for s in same if request.source_pointer and s.as_pointer() == request.source_pointer],
+        [s for s in same if s.name == request.source.name],
+        [s for s in same if s.channel == request.source.channel],
+    ):
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _stay(n: int) -> str:
+    return "stays" if n == 1 else "stay"
+
+
 def _showing_already(request: Request):
     """The strip in the request's scene that shows exactly this output, if one does: its
     frames from the same folder (the settings key names it), the same files over the same
@@ -358,7 +418,7 @@ def _showing_already(request: Request):
     scene = find_scene(request.scene, request.scene_uid)
     if scene is None or scene.sequence_editor is None or request.folder is None:
         return None
-    filenames = request.filenames(request.job.format)
+    filenames = request.filenames()
     folder = request.folder.resolve()
     if not all((folder / name).is_file() for name in set(filenames)):
         return None

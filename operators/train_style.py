@@ -34,6 +34,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError, setting
+from ..core.words import count
 from ..props import (
     name_at,
 )
@@ -392,7 +393,9 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             )
             RUN.end(CANCELLED, "; ".join([summary, *warnings]), str(value))
         else:
-            summary = f"Trained '{name}' from {len(request.job.keyframes)} keyframes{detail}"
+            summary = (
+                f"Trained '{name}' from {count(len(request.job.keyframes), 'keyframe')}{detail}"
+            )
             warnings.append(_barely_trained(value))
             RUN.end(FINISHED, "; ".join(filter(None, [summary, *warnings])), str(value))
         if any(warnings):

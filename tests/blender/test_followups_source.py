@@ -1,0 +1,155 @@
+"""Follow-ups to 0db1f5d (Apply on a styled strip styles its source; a source gone at the
+end gets no strip): the source is found by what it is, not by its name. A source renamed
+during the run lost its result (CANCELLED, no strip, and a remedy that restyled everything
+into a new folder); a strip that later took a gone source's name was styled in its place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_flow_train import exported, library, paint
+from test_operators import STYLE, STYLE_NAME, media, saved  # noqa: F401  (fixtures)
+from vse import add_movie, all_strips, during_the_run, ext, top_strips
+
+pytestmark = pytest.mark.blender
+
+
+def active(scene):
+    return scene.sequence_editor.active_strip
+
+
+def test_a_source_renamed_during_the_run_gets_its_strip(
+    scene, saved, media, sequencer_area, monkeypatch
+):  # noqa: F811
+    import bpy
+
+    runner = ext("operators.runner")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    name = source.name
+
+    def rename():
+        all_strips(scene)[name].name = "Interview"
+
+    during_the_run(monkeypatch, ext("core.job").StyleJob, rename)
+    result = bpy.ops.restyle.apply_style(strip=name, style=STYLE, frame_start=1, frame_end=4)
+    assert result == {"FINISHED"}, runner.RUN.summary
+    assert runner.RUN.status == runner.FINISHED
+    styled = active(scene)
+    assert styled.name == f"Interview.{STYLE_NAME}", styled.name
+    assert styled.channel == 2 and styled.frame_final_start == 1
+    assert styled[ext("operators.output_strip").STYLED_FROM] == "Interview"
+    assert Path(bpy.path.abspath(styled.directory)) == Path(runner.RUN.folder)
+    assert "4 styled" in runner.RUN.summary
+
+
+def test_a_source_deleted_during_the_run_counts_its_frame(
+    scene, saved, media, sequencer_area, monkeypatch
+):  # noqa: F811
+    import bpy
+
+    runner = ext("operators.runner")
+    name = add_movie(scene, sequencer_area, media["clip24"], frame_start=1).name
+
+    def delete():
+        top_strips(scene.sequence_editor).remove(all_strips(scene)[name])
+
+    during_the_run(monkeypatch, ext("core.job").StyleJob, delete)
+    result = bpy.ops.restyle.apply_style(strip=name, style=STYLE, frame_start=2, frame_end=2)
+    assert result == {"CANCELLED"}
+    summary = runner.RUN.summary
+    assert "(deleted or undone); the finished 1 frame stays in" in summary, summary
+    assert f"on a strip named '{name}' showing the same file uses them" in summary
+
+
+def test_a_strip_that_took_a_gone_sources_name_is_not_styled_for_it(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+):
+    """The source deleted, another clip added under its name: Apply on the old styled strip
+    styled that clip and said 'styled the source'."""
+    import bpy
+
+    runner = ext("operators.runner")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    name = source.name
+    assert bpy.ops.restyle.apply_style(style="comic-ink", frame_start=1, frame_end=4) == {
+        "FINISHED"
+    }
+    first = active(scene)
+    top_strips(scene.sequence_editor).remove(all_strips(scene)[name])
+    other = add_movie(scene, sequencer_area, media["clip30"], frame_start=1)
+    other.name = name
+    assert other.name == name
+    scene.sequence_editor.active_strip = first
+    assert bpy.ops.restyle.apply_style(style=STYLE, frame_start=1, frame_end=4) == {"FINISHED"}
+    assert active(scene).name == f"{first.name}.{STYLE_NAME}", active(scene).name
+    summary = runner.RUN.summary
+    assert "styled the source" not in summary, summary
+    assert (
+        f"'{name}', which '{first.name}' was styled from, is not in the sequencer "
+        f"(the strip named '{name}' shows another file): styled '{first.name}' itself"
+    ) in summary, summary
+
+
+def test_a_short_styled_strip_says_the_sources_range(scene, saved, media, sequencer_area):  # noqa: F811
+    """A look tried on frames 1-4, then Apply on it with the sidebar's range: the source is
+    styled over that range, which the summary now says beside the styled strip's."""
+    import bpy
+
+    runner = ext("operators.runner")
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    assert bpy.ops.restyle.apply_style(style="comic-ink", frame_start=1, frame_end=4) == {
+        "FINISHED"
+    }
+    first = active(scene)
+    scene.restyle.frame_start, scene.restyle.frame_end = 1, 6
+    assert bpy.ops.restyle.apply_style(style=STYLE) == {"FINISHED"}
+    assert active(scene).frame_final_end == 7
+    summary = runner.RUN.summary
+    assert (
+        f"styled the source '{source.name}' ('{first.name}' is Restyle's styled output of "
+        f"it): frames 1-6, the sidebar's range ('{first.name}' shows frames 1-4)"
+    ) in summary, summary
+
+
+def test_request_filenames_are_the_plans(scene, saved, media, sequencer_area, monkeypatch):  # noqa: F811
+    """``Request.filenames`` took a suffix it ignored and read the job's private plan."""
+    import bpy
+
+    strip_job = ext("operators.strip_job")
+    seen = []
+    finish = strip_job.StripJob.finish
+
+    def keep(self, context, job_request, kind, value):
+        seen.append(job_request.data)
+        return finish(self, context, job_request, kind, value)
+
+    monkeypatch.setattr(strip_job.StripJob, "finish", keep)
+    name = add_movie(scene, sequencer_area, media["clip24"], frame_start=1).name
+    assert bpy.ops.restyle.apply_style(strip=name, style=STYLE, frame_start=1, frame_end=3) == {
+        "FINISHED"
+    }
+    request = seen[-1]
+    vars(request.job).pop("_plan", None)  # not the job's to tell
+    names = request.filenames()
+    assert names == [element.filename for element in active(scene).elements]
+    assert names == sorted(p.name for p in request.folder.glob("*.png"))
+
+
+def test_trained_from_one_keyframe_says_one(scene, saved, media, sequencer_area):  # noqa: F811
+    import bpy
+
+    runner = ext("operators.runner")
+    source, folder = exported(scene, sequencer_area, media["clip24"], [3])
+    paint(folder / "0003.png")
+    name = f"One {saved.name}"
+    assert bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=0.01) == {
+        "FINISHED"
+    }, runner.RUN.summary
+    assert json.loads((library().trained_folder(name) / "style.json").read_text())
+    assert runner.RUN.summary.startswith(f"Trained '{name}' from 1 keyframe"), runner.RUN.summary
+    assert "1 keyframes" not in runner.RUN.summary
