@@ -21,8 +21,12 @@ def active(scene):
 
 
 def test_a_source_renamed_during_the_run_gets_its_strip(
-    scene, saved, media, sequencer_area, monkeypatch
-):  # noqa: F811
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+    monkeypatch,
+):
     import bpy
 
     runner = ext("operators.runner")
@@ -45,8 +49,12 @@ def test_a_source_renamed_during_the_run_gets_its_strip(
 
 
 def test_a_source_deleted_during_the_run_counts_its_frame(
-    scene, saved, media, sequencer_area, monkeypatch
-):  # noqa: F811
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+    monkeypatch,
+):
     import bpy
 
     runner = ext("operators.runner")
