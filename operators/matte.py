@@ -21,7 +21,7 @@ from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, SequencerOperator
 from .output_strip import free_channel, locked_channels
 from .runner import report_error
-from .strip_job import Request, StripJob
+from .strip_job import Request, StripJob, source_strip
 from .strip_source import container_strips, find_strip
 
 MATTE_OF = "restyle_matte_of"  # custom property on a matte strip: the strip it was made from
@@ -77,7 +77,7 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         strip = super()._make_strip(request)
         strip.blend_type = "ALPHA_OVER"
         strip.alpha_mode = "STRAIGHT"
-        strip[MATTE_OF] = request.source.name
+        strip[MATTE_OF] = source_strip(strip.id_data, request).name  # renamed: its name now
         return strip
 
 

@@ -161,3 +161,26 @@ def test_trained_from_one_keyframe_says_one(scene, saved, media, sequencer_area)
     assert json.loads((library().trained_folder(name) / "style.json").read_text())
     assert runner.RUN.summary.startswith(f"Trained '{name}' from 1 keyframe"), runner.RUN.summary
     assert "1 keyframes" not in runner.RUN.summary
+
+
+def test_a_matte_of_a_source_renamed_during_the_run_names_it_now(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+    monkeypatch,
+):
+    """The matte lands over the renamed source (the shared lookup) and its mark, which
+    Replace Background follows, names the source as it is called now, not as it was."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    name = source.name
+
+    def rename():
+        all_strips(scene)[name].name = "Interview"
+
+    during_the_run(monkeypatch, ext("core.mappings.matte_job").MatteJob, rename)
+    result = bpy.ops.restyle.matte_strip(strip=name, frame_start=1, frame_end=2)
+    assert result == {"FINISHED"}, ext("operators.runner").RUN.summary
+    assert active(scene)[ext("operators.matte").MATTE_OF] == "Interview"
