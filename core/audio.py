@@ -22,6 +22,7 @@ import av
 import numpy as np
 
 from .media import _reason
+from .words import count
 
 WORK_FORMAT = "fltp"  # planar float: trimming and padding are plain array slices
 _FALLBACK_RATE = 48000
@@ -199,8 +200,8 @@ class AudioTrack:
         where = f", the first {max(0.0, float(min(times))):.2f} s into the movie" if times else ""
         return [
             *self._notes,
-            f"{self.clip.path.name}: {len(self._damage)} audio packet(s) could not be decoded "
-            f"({self._last_error}{where}); the movie is silent there",
+            f"{self.clip.path.name}: {count(len(self._damage), 'audio packet')} could not "
+            f"be decoded ({self._last_error}{where}); the movie is silent there",
         ]
 
     def _next_frame(self) -> av.AudioFrame | None:

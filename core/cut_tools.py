@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RestyleError
+from .words import count
 
 PAD = 6  # frames read beyond a window, so the detector sees each side of a boundary
 
@@ -153,7 +154,7 @@ def snap_plan(edit: EditPoint, boundaries: Sequence[int], max_distance: int) -> 
         return None
     new = min(near, key=lambda b: (abs(b - edit.frame), b))
     side = "later" if new > edit.frame else "earlier"
-    reason = f"a shot starts {abs(new - edit.frame)} frame(s) {side}"
+    reason = f"a shot starts {count(abs(new - edit.frame), 'frame')} {side}"
     return Snap(edit.left, edit.right, edit.frame, new, reason)
 
 

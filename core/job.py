@@ -1281,13 +1281,15 @@ class _Manifest:
 
 def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
     """What a damaged movie cost, in words: which frames could not be decoded."""
+    from .words import count
+
     info, warnings = plan.info, []
     name = Path(info.path).name
     if held:
         warnings.append(
-            f"{name}: {len(held)} frame(s) could not be decoded cleanly (around {_spans(held)}: "
-            "damaged, or missing from the stream) and may repeat the frame before them; "
-            f"{written} written"
+            f"{name}: {count(len(held), 'frame')} could not be decoded cleanly (around "
+            f"{_spans(held)}: damaged, or missing from the stream) and may repeat the frame "
+            f"before them; {written} written"
         )
     if getattr(info, "truncated", False):
         warnings.append(

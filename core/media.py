@@ -48,6 +48,7 @@ from .tonemap import (
     upsampled_chroma,
     ycbcr_to_rgb,
 )
+from .words import count
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr", ".jp2"}
@@ -321,7 +322,7 @@ def _span_gaps(
             if len(names) >= 5:
                 break
         raise RestyleError(
-            f"{absent} frame(s) missing from the sequence in {folder}: "
+            f"{count(absent, 'frame')} missing from the sequence in {folder}: "
             f"{', '.join(names[:5])} and {absent - 5} more; frames are identified by their "
             "number, so fill the gap or move the parts on either side into folders of their own"
         )
@@ -356,7 +357,7 @@ def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
         else ""
     )
     raise RestyleError(
-        f"{len(gap)} frame(s) missing from the sequence in {info.files[0].parent}: "
+        f"{count(len(gap), 'frame')} missing from the sequence in {info.files[0].parent}: "
         f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap"
         f"{instead}"
     )

@@ -273,7 +273,8 @@ def test_fps_on_a_movie_is_refused_not_ignored(library, index_clip_h264, tmp_pat
 
 
 def test_styles_list_refuses_quiet(tmp_path, capsys):
-    """-q prints nothing but errors everywhere; on the list it printed the list anyway."""
+    """-q prints nothing but warnings and errors everywhere; on the list it printed the list
+    anyway."""
     assert cli.main(["styles", "-q", "--library", str(tmp_path / "lib")]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "-q would hide the list" in out.err and "--json" in out.err

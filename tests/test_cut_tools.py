@@ -56,9 +56,7 @@ def test_boundaries_near_an_edit_point(spliced):
 
 def test_snap_plan_moves_to_the_nearest_reachable_boundary():
     edit = EditPoint("a", "b", 50, left_reach=(1, 80), right_reach=(20, 90))
-    assert snap_plan(edit, [47, 54], 4) == Snap(
-        "a", "b", 50, 47, "a shot starts 3 frame(s) earlier"
-    )
+    assert snap_plan(edit, [47, 54], 4) == Snap("a", "b", 50, 47, "a shot starts 3 frames earlier")
     assert snap_plan(edit, [52, 47], 4).new == 52
     assert snap_plan(edit, [44, 56], 4) is None  # too far
     assert snap_plan(edit, [50, 51], 4) is None  # on a boundary already

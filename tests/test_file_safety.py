@@ -465,7 +465,7 @@ def test_14_damaged_movies_name_the_frames_lost(library, index_clip_ffv1, tmp_pa
     result = job(corrupt, tmp_path / "a", library=library).run()
     assert result.written == 40 and len(result.warnings) == 1
     # the damaged keyframe (20) and the frames coded after it up to the next one
-    assert "10 frame(s) could not be decoded cleanly (around frames 20-29:" in result.warnings[0]
+    assert "10 frames could not be decoded cleanly (around frames 20-29:" in result.warnings[0]
     assert "40 written" in result.warnings[0]
     root = str(library.root)
     code = main(["stylize", str(truncated), "-o", str(tmp_path / "b"), "-s", "comic-ink",

@@ -56,7 +56,7 @@ def test_a_gap_too_wide_to_span_is_refused(tmp_path):
     with pytest.raises(RestyleError) as refused:
         probe(folder)
     assert str(refused.value) == (
-        f"19997 frame(s) missing from the sequence in {folder}: cap_2.png, cap_4.png, "
+        f"19997 frames missing from the sequence in {folder}: cap_2.png, cap_4.png, "
         "cap_5.png, cap_6.png, cap_7.png and 19992 more; frames are identified by "
         "their number, so fill the gap or move the parts on either side into folders of "
         "their own"

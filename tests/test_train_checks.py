@@ -67,3 +67,35 @@ def test_every_unpainted_keyframe_is_named_before_training(shot, tmp_path, monke
         "the unpainted frames: nothing trained; paint over each and save"
     )
     assert not trained and not library.trained_folder("Half").exists()
+
+
+def test_one_of_a_thing_is_counted_as_one():
+    """Counts said '1 frame(s)' (core.words.count says '1 frame', '3 frames')."""
+    from restyle.core.cut_tools import EditPoint, snap_plan
+
+    edit = EditPoint("a", "b", 50, left_reach=(1, 80), right_reach=(20, 90))
+    assert snap_plan(edit, [51], 4).reason == "a shot starts 1 frame later"
+
+
+def test_a_one_frame_gap_is_one_frame_missing(tmp_path):
+    from restyle.core.media import check_no_gap, probe
+
+    frames = make_image_sequence(tmp_path / "seq", 5)
+    frames[2].unlink()
+    with pytest.raises(RestyleError, match=r"^1 frame missing from the sequence in "):
+        check_no_gap(probe(tmp_path / "seq"), 0, 4)
+
+
+def test_a_trained_style_written_over_says_how_to_replace_it(tmp_path):
+    """The artifact's own refusal (a style saved under the name while this one trained)
+    said 'pick another name'; now train_from_keyframes's words, the option named."""
+    from test_style_install import make_trained_style
+
+    from restyle.core.errors import COMMAND_LINE
+
+    make_trained_style(tmp_path / "tiny")
+    with pytest.raises(RestyleError) as error:
+        make_trained_style(tmp_path / "tiny")
+    assert error.value.said(COMMAND_LINE) == (
+        "a style named 'Tiny Ink' already exists; use another name or --overwrite"
+    )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
 
 if TYPE_CHECKING:
     import torch
@@ -169,7 +169,10 @@ def write_trained_style(
         raise RestyleError("A trained style needs a name")
     if folder.exists() or folder.is_symlink():
         if not overwrite:
-            raise RestyleError(f"A style already exists at {folder}; pick another name")
+            raise RestyleError(  # core.train.keyframes's words
+                f"a style named '{name.strip()}' already exists; use another name or "
+                f"{setting('overwrite_style', True)}"
+            )
         if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
             raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
 
