@@ -44,6 +44,10 @@ TASK_RETRIES = 3
 # further in, where they agree with the last BAR_HISTORY frames' (bars settle within
 # GROW_AFTER frames of one picture; a title kept in a bar can hold them longer).
 BAR_HISTORY = 240
+# ... and as many as the chunk computes (``history_frames``), at least HISTORY_FLOOR: decoding
+# (7-10 ms a 640x360 frame on CPU) stays a fraction of styling (~0.3-0.7 s a frame on CPU;
+# far less on a GPU) with a small --chunk-frames.
+HISTORY_FLOOR = 24  # three times GROW_AFTER, the frames in a row a bar takes to grow
 # Joining a cluster, ray.init tries the GCS 20 times by default, each try waiting ~36 s for
 # an answer: 12 minutes on a port that takes connections and never answers. Restyle asks the
 # GCS itself first (GCS_DEADLINE_S), then lets ray.init try once (Ray reads GCS_WAIT_ENV as
@@ -436,11 +440,13 @@ def run_chunks(
     cancel: CancelToken | None = None,
     reports: list[dict] | None = None,
     info=None,
+    bars: bool = True,
 ) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land at ``landing``. Returns
     what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
     finish (so a cancelled run keeps those of its finished chunks). ``info``: the source as
-    the driver probed it, stored once for every task."""
+    the driver probed it, stored once for every task. ``bars``: the job crops to letterbox
+    bars (``_tracks_bars``), which sets how much history each chunk decodes."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -463,7 +469,7 @@ def run_chunks(
             tuple(cut for cut in plan.cuts if c.first_computed < cut <= c.end),
             cwd,
             probed,
-            history_start(plan, c),
+            history_start(plan, c, history_frames(c, bars)),
         )
         for c in todo
     ]
@@ -592,6 +598,26 @@ def history_start(plan: Plan, chunk: Chunk, most: int = BAR_HISTORY) -> int:
     as a copy)."""
     first = chunk.first_computed
     return max(plan.start, *(c for c in plan.cuts if c <= first), first - most)
+
+
+def history_frames(chunk: Chunk, bars: bool) -> int:
+    """How many frames before a chunk it decodes as history (``history_start``'s ``most``).
+    A job cropped to letterbox bars: as many as the chunk computes (its own and warm-up),
+    HISTORY_FLOOR..BAR_HISTORY, so its bars are one run's where its shot starts within that
+    reach (or they settled within it; a title held in a bar longer can differ). Otherwise one,
+    the frame before: all a held picture's repeat is told by."""
+    if not bars:
+        return 1
+    return min(BAR_HISTORY, max(HISTORY_FLOOR, len(chunk) + chunk.warmup))
+
+
+def _tracks_bars(job) -> bool:
+    """Whether the job's frames are cropped to letterbox bars: a style's (``Stylizer``), not
+    a mapping's (a matte, a stabilisation run their own ``_stylizer``, which keeps none)."""
+    from .job import StyleJob
+
+    own = type(job)._stylizer is StyleJob._stylizer
+    return own and bool(getattr(job.settings, "letterbox", False))
 
 
 def _same_shot_follows(plan: Plan, chunk: Chunk) -> bool:
@@ -731,6 +757,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             cancel=cancel,
             reports=reports,
             info=frames_plan.info,
+            bars=_tracks_bars(twin),
         )
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
