@@ -347,9 +347,26 @@ class _Pipeline:
             return
         if hasattr(self.temporal, "reset"):
             self.temporal.reset()
-        unmix = getattr(self.stylizer, "unmix", None)  # written = mixed after coherence
-        output = warm.output if unmix is None else unmix(warm.source, warm.output)
-        _coherent(self.temporal, guide, output)
+        if not self._carry(warm.source, warm.output):
+            _coherent(self.temporal, guide, warm.output)
+
+    def _carry(self, frame: np.ndarray, written: np.ndarray) -> bool:
+        """The coherence state after ``written`` (``frame``'s finished output): derived from
+        the written frame alone (``Stylizer.unmix``), both after a frame is written here and
+        when a resume rebuilds it from the frame on disk, so a resumed run goes on bit-
+        identically to an uninterrupted one at every strength. At strength 1 that is the
+        written frame, as before; below it the rounded mix unmixed (the state then differs
+        from the unrounded coherent frame by the mix's rounding / strength, clipped to the
+        range: its effect on the next written frames is scaled back by strength). False
+        where the stage keeps its own state (a mapping's: no ``unmix``, or ``apply_frame``)."""
+        unmix = getattr(self.stylizer, "unmix", None)
+        temporal = self.temporal
+        if temporal is None or unmix is None or not hasattr(temporal, "keep"):
+            return False
+        if hasattr(temporal, "apply_frame"):
+            return False
+        temporal.keep(_colour(unmix(frame, written)))
+        return True
 
     def _write_frame(
         self, index: int, frame: np.ndarray, styled: Any, guide: Any, following=None
@@ -362,6 +379,8 @@ class _Pipeline:
         finish = getattr(self.stylizer, "finish", None)  # a mapping's stylizer has none
         if finish is not None:
             styled = finish(frame, styled)
+            if self.temporal is not None:  # the state a resume would rebuild from it
+                self._carry(frame, styled)
         if self.on_frame is not None:
             self.on_frame(index, frame, styled)
         wrote = self.write(index, styled)  # a caller writing repeats of it says how many

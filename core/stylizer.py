@@ -384,7 +384,7 @@ class Stylizer:
         the frame's bars put back (``keep_bars``), then mixed with the source by strength.
         Last, so coherence never warps the source's share: strength 0 is the source exactly
         and strength s is s * coherent + (1 - s) * source. A new array when mixed (the
-        coherence state keeps the unmixed frame); ``unmix`` undoes it for a resume."""
+        coherence state is then ``unmix`` of the written frame, in every run)."""
         styled = self.keep_bars(frame, styled)
         s = self.blend_strength
         if s >= 1.0 or styled.shape != frame.shape:
@@ -393,10 +393,13 @@ class Stylizer:
         return _with_alpha(rgb, styled)
 
     def unmix(self, frame: np.ndarray, written: np.ndarray) -> np.ndarray:
-        """The coherent frame a written frame was mixed from by ``finish`` (a resumed run's
-        coherence state): exact at strength 1; within half a level / strength otherwise
-        (the mix was rounded); at strength 0 the written frame (its output does not depend
-        on the state)."""
+        """The coherent frame a written frame was mixed from by ``finish``: the coherence
+        state after it, in an uninterrupted run as in a resumed one (the pipeline's
+        ``_carry``). Exact at strength 1; otherwise within half a level / strength (the mix
+        was rounded), saturated to the dtype's range (OpenCV's saturating arithmetic), so a
+        small strength cannot blow the state up. At strength 0 the written frame, which is
+        the source: every output is then the source whatever the state, and the source is
+        the one state both runs have without dividing by 0."""
         s = self.blend_strength
         if s >= 1.0 or s <= 0.0 or written.shape != frame.shape:
             return written

@@ -44,9 +44,10 @@ def run(walk, output: Path, library, strength: float, **options) -> list[np.ndar
     return read(output)
 
 
-def read(folder: Path) -> list[np.ndarray]:
+def read(folder: Path, deep: bool = False) -> list[np.ndarray]:
     names = sorted(p for p in folder.iterdir() if p.suffix == ".png")
-    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in names]
+    flags = cv2.IMREAD_UNCHANGED if deep else cv2.IMREAD_COLOR
+    return [cv2.cvtColor(cv2.imread(str(p), flags), cv2.COLOR_BGR2RGB) for p in names]
 
 
 def test_strength_zero_gives_the_source_back_under_coherence(walk, library, tmp_path):
@@ -59,36 +60,56 @@ def test_strength_zero_gives_the_source_back_under_coherence(walk, library, tmp_
 
 @pytest.mark.parametrize("strength", [0.5, 0.25])
 def test_a_partial_strength_mixes_the_source_after_coherence(walk, library, tmp_path, strength):
-    """strength s: s * (the strength-1 frame, coherent) + (1 - s) * source, within rounding."""
+    """strength s: s * (the strength-1 frame, coherent) + (1 - s) * source, within the
+    rounding of the mix and of the coherence state carried on (the unmixed written frame,
+    what a resume rebuilds: within half a level / s of the strength-1 state, its effect
+    scaled back by s). Measured over vtest 60-83: at most 1.5 levels off (0.5) and 1.0
+    (0.25), 0.36 / 0.28 on average; the mix before coherence was 4.5 / 6.75 levels off."""
     full = run(walk, tmp_path / "s1", library, 1.0)
     part = run(walk, tmp_path / "part", library, strength)
+    means = []
     for k, (o, c, f) in enumerate(zip(part, full, walk[1], strict=True)):
         expected = strength * c.astype(np.float32) + (1 - strength) * f.astype(np.float32)
-        off = float(np.abs(o.astype(np.float32) - expected).max())
-        assert off <= 0.5 + 1e-3, (k, off)
+        off = np.abs(o.astype(np.float32) - expected)
+        assert float(off.max()) <= 1.5 + 1e-3, (k, float(off.max()))
+        means.append(float(off.mean()))
+    assert max(means) <= 0.4, means
 
 
-def test_a_resumed_partial_strength_run_matches_one_run(walk, library, tmp_path):
-    """A resume rebuilds the coherence state from the written (mixed) frame: unmixed, the
-    next frames come out as in one run, within a level (the mix was rounded)."""
-    whole = run(walk, tmp_path / "whole", library, 0.5)
+@pytest.mark.parametrize(
+    ("strength", "deep"), [(0.5, False), (0.25, False), (0.0, False), (1.0, True), (0.5, True)]
+)
+def test_a_resumed_run_is_bit_identical_to_one_run(walk, library, tmp_path, strength, deep):
+    """A resume rebuilds the coherence state from the written (mixed, rounded) frame, and an
+    uninterrupted run carries exactly that state on too (``Stylizer.unmix`` of what it
+    wrote): a resumed run is bit-identical to one run at every strength, 8- and 16-bit.
+    Before, one run carried the unrounded coherent frame: at 0.5 frames 3-5 were 1 level off."""
+    source = walk[0]
+    if deep:  # the same frames as a 16-bit sequence (a 16-bit PNG output)
+        source = tmp_path / "deep"
+        source.mkdir()
+        for k, frame in enumerate(walk[1]):
+            deep_bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257
+            cv2.imwrite(str(source / f"walk_{k:04d}.png"), deep_bgr)
+
+    def job(output: Path) -> StyleJob:
+        made = StyleJob(source, output, STYLE, strength=strength, max_side=160)
+        made.library = library
+        return made
+
+    job(tmp_path / "whole").run()
+    whole = read(tmp_path / "whole", deep)
     token = CancelToken()
 
     def progress(p) -> None:
         if p.stage == "stylize" and p.done >= 3:
             token.cancel()
 
-    def job() -> StyleJob:
-        return StyleJob(walk[0], tmp_path / "resumed", STYLE, strength=0.5, max_side=160)
-
-    first = job()
-    first.library = library
-    cut_short = first.run(progress=progress, cancel=token)
+    cut_short = job(tmp_path / "resumed").run(progress=progress, cancel=token)
     assert cut_short.cancelled and 0 < cut_short.written < FRAMES
-    again = job()
-    again.library = library
-    assert again.run().reused == cut_short.written
-    resumed = read(tmp_path / "resumed")
+    assert job(tmp_path / "resumed").run().reused == cut_short.written
+    resumed = read(tmp_path / "resumed", deep)
+    assert all(a.dtype == (np.uint16 if deep else np.uint8) for a in resumed)
     pairs = zip(resumed, whole, strict=True)
     off = [int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in pairs]
-    assert max(off) <= 1, off
+    assert off == [0] * FRAMES, off
