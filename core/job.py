@@ -61,8 +61,8 @@ if TYPE_CHECKING:
     from .media import Upright
 
 MANIFEST = ".restyle.json"
-PIPELINE_VERSION = 3  # bump when the same settings give other pixels (2: flat frames, bars;
-# 3: strength mixed after coherence)
+PIPELINE_VERSION = 4  # bump when the same settings give other pixels (2: flat frames, bars;
+# 3: strength mixed after coherence; 4: the coherence state is the written frame unmixed)
 MAX_BATCH = 64
 STRIP_COLOR_MAX = 20.0  # Blender's top Saturation and Multiply (RNA hard max)
 
