@@ -166,15 +166,19 @@ def frame_numbering(info) -> tuple[int, int]:
     return getattr(info, "first_number", None) or 0, getattr(info, "number_digits", 0)
 
 
-def finished_manifest(plan) -> dict | None:
+def finished_manifest(plan, lookahead: bool = False) -> dict | None:
     """A sequence's manifest when every frame of the range is already written with these
-    settings (as ``_Run.done`` reads it): a rerun has nothing left to make. Else None."""
+    settings and would be kept (as ``_Run.done`` reads it, ``reusable``): a rerun has nothing
+    left to make. Else None. ``lookahead``: whether the run's coherence looks ahead with no
+    tail frame (``StyleJob._ends_unlooked``; a mapping's never does)."""
     if plan.format.movie or plan.output is None:
         return None
     record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
     if record.get("key") != plan.key:
         return None
     stale = set(record.get("stale") or ())
+    marked = set(record.get("no_lookahead") or ())
+    end = unlooked_end(plan, lookahead)
     for index in range(plan.start, plan.end + 1):
         name = frame_name(plan, index)
         try:
@@ -182,7 +186,34 @@ def finished_manifest(plan) -> dict | None:
                 return None
         except OSError:
             return None
+        if not reusable(plan, index, marked, end):
+            return None
     return record
+
+
+def unlooked_end(plan, lookahead: bool) -> int | None:
+    """The frame a run of ``plan`` ends on without its lookahead (``lookahead``: coherence
+    looks ahead and no tail frame after the range is looked at): the range's last when the
+    source goes on."""
+    if not lookahead:
+        return None
+    return plan.end if plan.end + 1 < plan.info.frame_count else None
+
+
+def reusable(plan, index: int, marked: set[str], end: int | None) -> bool:
+    """Whether a run of ``plan`` ending without its lookahead at ``end`` (``unlooked_end``)
+    keeps written frame ``index`` as far as the lookahead goes: a frame written as a range's
+    end without its lookahead (``marked``: the manifest's 'no_lookahead') only where it and
+    every frame after it to ``end`` were written so (a resume, a rerun of the range); a
+    longer range styles it again, with the next frame, as one run does. The one rule of
+    ``_Run.done``, ``finished_manifest`` and ``StyleJob.outlook``."""
+    if frame_name(plan, index) not in marked:
+        return True
+    return (
+        end is not None
+        and index <= end
+        and all(frame_name(plan, i) in marked for i in range(index, end + 1))
+    )
 
 
 def movie_key(plan, audio: bool) -> str:
@@ -482,7 +513,14 @@ class StyleJob:
             outcome = "replace" if present else "new"
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": len(present)}
         stale = set(manifest.get("stale") or ()) & present
-        reused = len(present - stale)
+        marked = set(manifest.get("no_lookahead") or ())
+        end = unlooked_end(plan, self._ends_unlooked())
+        again = {  # written as a range's end without its lookahead: this run styles it again
+            name
+            for index, name in enumerate(names, plan.start)
+            if not reusable(plan, index, marked, end)
+        }
+        reused = len(present - stale - again)
         outcome = "finished" if reused == plan.total else "resume" if reused else "new"
         if stale and outcome == "new":
             outcome = "replace"
@@ -717,6 +755,11 @@ class StyleJob:
 
         return TemporalBlender(strength=self.temporal, lookahead=self._lookahead())
 
+    def _ends_unlooked(self) -> bool:
+        """Whether a range ending mid-source ends without its lookahead: coherence looks
+        ahead and no tail frame is looked at (a Ray chunk's is)."""
+        return self._lookahead() and not self.lookahead_tail
+
     def _lookahead(self) -> bool:
         """Whether coherence looks one frame ahead (core's default unless the job says)."""
         if self.temporal <= 0 or type(self)._temporal is not StyleJob._temporal:
@@ -912,31 +955,15 @@ class _Run:
             return False
         if self.manifest is None:
             return True
-        name = self._frame_name(index)
         # A range's end written without its lookahead is reused only as such an end again
         # (a resume); a longer range styles it again, with the next frame, as one run does.
-        if name in self.manifest.no_lookahead and not self._ends_here(index):
+        if not reusable(self.plan, index, self.manifest.no_lookahead, self._unlooked_end()):
             return False
-        return self.manifest.current(name)
+        return self.manifest.current(self._frame_name(index))
 
     def _unlooked_end(self) -> int | None:
-        """The frame this run ends on without its lookahead: under lookahead, the range's last
-        when the source goes on and no tail frame is looked at (a Ray chunk's is)."""
-        plan, job = self.plan, self.job
-        if not job._lookahead() or job.lookahead_tail:
-            return None
-        return plan.end if plan.end + 1 < plan.info.frame_count else None
-
-    def _ends_here(self, index: int) -> bool:
-        """Whether ``index`` and every frame after it to this run's end were written as an
-        end without lookahead (a held picture's copies with the frame they repeat)."""
-        end = self._unlooked_end()
-        marked = self.manifest.no_lookahead
-        return (
-            end is not None
-            and index <= end
-            and all(self._frame_name(i) in marked for i in range(index, end + 1))
-        )
+        """The frame this run ends on without its lookahead (``unlooked_end``)."""
+        return unlooked_end(self.plan, self.job._ends_unlooked())
 
     def _mark_unlooked(self, index: int) -> None:
         """Before the last frame styled is written (with the copies of its picture that end

@@ -16,7 +16,7 @@ import cv2
 import pytest
 from test_temporal_footage import footage
 
-from restyle.core.job import MANIFEST, StyleJob
+from restyle.core.job import MANIFEST, StyleJob, finished_manifest
 from restyle.core.styles import StyleLibrary
 
 from clips import make_variable_rate_clip  # tests/, on the path from conftest
@@ -104,3 +104,40 @@ def test_a_grown_range_ending_on_a_held_picture_matches_one_run(library, tmp_pat
     assert pngs(out) == pngs(tmp_path / "whole")
     assert (grown.reused, grown.written, grown.repeated) == (3, 10, 6)
     assert whole.repeated == 8
+
+
+def job_for(walk: Path, output: Path, library, start: int, end: int) -> StyleJob:
+    return StyleJob(walk, output, STYLE, start=start, end=end, max_side=160, library=library)
+
+
+def test_the_plan_counts_a_recorded_end_as_to_make(walk, library, tmp_path):
+    """--plan (``StyleJob.outlook``) and ``finished_manifest`` keep frames by ``_Run.done``'s
+    rule: a grown range's recorded end is to make (it said 6 reused where the run made 7),
+    the same range's end is kept (finished)."""
+    out = tmp_path / "out"
+    style(walk, out, library, 5)
+    grow = job_for(walk, out, library, 0, FRAMES - 1)
+    plan = grow.validate()
+    seen = grow.outlook(plan)
+    assert (seen["outcome"], seen["reused"], seen["to_make"]) == ("resume", 5, FRAMES - 5)
+    same = job_for(walk, out, library, 0, 5)
+    assert same.outlook(same.validate())["outcome"] == "finished"
+    assert finished_manifest(same.validate(), lookahead=True) is not None
+    grown = grow.run()
+    assert (grown.reused, grown.written) == (seen["reused"], seen["to_make"])
+
+
+def test_a_range_assembled_from_two_runs_is_not_finished_at_a_recorded_end(walk, library, tmp_path):
+    """0-5, then 6-11, into one folder: every frame is there, but frame 5 was written as a
+    range's end without its lookahead: a 0-11 run makes it again, so it is not finished."""
+    out = tmp_path / "out"
+    style(walk, out, library, 5)
+    job_for(walk, out, library, 6, FRAMES - 1).run()
+    whole = job_for(walk, out, library, 0, FRAMES - 1)
+    plan = whole.validate()
+    seen = whole.outlook(plan)
+    assert (seen["outcome"], seen["reused"], seen["to_make"]) == ("resume", FRAMES - 1, 1)
+    assert finished_manifest(plan, lookahead=True) is None
+    result = whole.run()
+    assert (result.reused, result.written) == (FRAMES - 1, 1)
+    assert finished_manifest(whole.validate(), lookahead=True) is not None  # now it is
