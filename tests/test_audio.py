@@ -23,7 +23,7 @@ from restyle.core.job import StyleJob
 from restyle.core.mappings.stabilize_job import StabilizeJob
 from restyle.core.media import decode_range, probe
 from restyle.core.progress import CancelToken
-from restyle.core.writers import AUDIO_CODECS, open_writer
+from restyle.core.writers import AUDIO_CODECS, OUTPUT_FORMATS, open_writer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from real_footage import FootageUnavailable, real_clip  # noqa: E402
@@ -373,7 +373,8 @@ def test_ray_join_muxes_the_sound_of_the_whole_range(tmp_path):
     assert main(["stabilize", str(source), "-o", str(folder), "--start", "8", "-q"]) == 0
     job = StabilizeJob(source, tmp_path / "joined.mp4", start=8, format="h264")
     plan = SimpleNamespace(start=8, end=FRAMES - 1)
-    out, warnings = _mux(folder, job, SimpleNamespace(info=probe(source)), plan)
+    frames_plan = SimpleNamespace(info=probe(source), format=OUTPUT_FORMATS["png"])  # PNG frames
+    out, warnings = _mux(folder, job, frames_plan, plan)
     assert warnings == [] and probe(out).frame_count == FRAMES - 8
     assert_sound_of_range(out, source, 8, FRAMES - 1)
 

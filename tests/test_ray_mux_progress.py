@@ -16,6 +16,7 @@ from restyle.core.job import StyleJob
 from restyle.core.media import decode_range, probe
 from restyle.core.progress import CancelToken
 from restyle.core.ray_runner import ENCODE, _mux
+from restyle.core.writers import OUTPUT_FORMATS
 
 from clips import make_index_clip, read_index
 
@@ -36,7 +37,8 @@ def finished(tmp_path):
 def mux(source, folder, **options):
     job = StyleJob(source, folder.parent / "out.mkv", "comic-ink", format="ffv1")
     plan = SimpleNamespace(start=START, end=END)
-    return _mux(folder, job, SimpleNamespace(info=probe(source)), plan, **options)
+    frames_plan = SimpleNamespace(info=probe(source), format=OUTPUT_FORMATS["png"])  # PNG frames
+    return _mux(folder, job, frames_plan, plan, **options)
 
 
 def test_the_mux_reports_each_frame_it_encodes(finished):
