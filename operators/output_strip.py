@@ -277,30 +277,70 @@ def _is_source(candidate, record) -> bool:
 
 
 def _source_of(strips, styled):
-    """The strip ``styled`` was styled from, if it is still here: the strip of the marked
-    name showing what the mark kept, else one carrying the source's key (renamed since)."""
+    """(the strip ``styled`` was styled from if it is still here, else None; the strips that
+    could be it when no rule picks one). The strip of the marked name showing what the mark
+    kept; renamed since, the one strip showing it (``_is_source``: its keyframe key first,
+    else its file); of several, the one in the nearest channel below ``styled`` (where
+    Apply put ``styled``: above its source), then of those the one under ``styled``'s
+    frames. A mark from before ``STYLED_MEDIA``: by name alone."""
     record = styled.get(STYLED_MEDIA)
     named = strips.get(styled[STYLED_FROM])
     if named is not None and named != styled and _is_source(named, record):
-        return named
-    key = record.get("key", "") if record is not None else ""
-    if key:
-        from ..props import STRIP_KEY
+        return named, []
+    if record is None:
+        return None, []
+    from ..props import STRIP_KEY
 
-        for strip in strips:
-            if strip != styled and strip.get(STRIP_KEY) == key and _is_source(strip, record):
-                return strip
-    return None
+    showing = [s for s in strips if s != styled and _is_source(s, record)]
+    key = record.get("key", "")
+    keyed = [s for s in showing if key and s.get(STRIP_KEY, "") == key]
+    below = [s.channel for s in showing if s.channel < styled.channel]
+    nearest = [s for s in showing if below and s.channel == max(below)]
+    start, end = compat.handles(styled)
+    under = [s for s in nearest if compat.handles(s)[0] < end and compat.handles(s)[1] > start]
+    for found in (keyed, showing, nearest, under):
+        if len(found) == 1:
+            return found[0], []
+    return None, showing
+
+
+def _file_of(record) -> str:
+    return os.path.basename(record.get("path") or record.get("stored", ""))
+
+
+def _several(record, showing) -> str:
+    """What to say when several strips show the source's file and no rule picks one."""
+    file = _file_of(record)
+    names = ", ".join(f"'{s.name}'" for s in sorted(showing, key=lambda s: s.name))
+    return f"several strips show {file} ({names}): select the source and Apply"
+
+
+def styled_from_now(editor, strip) -> str:
+    """The sidebar's line for a style output: its source as it is called now (renamed since
+    the run: found by its file, as Apply finds it), or that it is not found."""
+    strips = compat.all_strips(editor)
+    source, showing = _source_of(strips, strip)
+    if source is not None:
+        return f"Restyle output of '{source.name}'"
+    name = strip[STYLED_FROM]
+    if showing:
+        file = _file_of(strip[STYLED_MEDIA])
+        return f"Restyle output of '{name}' ({len(showing)} strips show {file})"
+    return f"Restyle output of '{name}' (not found)"
 
 
 def styled_source(editor, strip) -> tuple[object, str]:
     """(the strip to style, why it is not ``strip``): for a style output (``STYLED_FROM``),
     the strip its chain of style outputs started from, else ``strip`` itself. ``why`` is
-    '' for ``strip`` itself; it names a source that is gone (then ``strip`` is styled)."""
+    '' for ``strip`` itself; it names a source that is gone (then ``strip`` is styled).
+    Several strips showing a source's file, none of them picked (``_source_of``): refused,
+    as styling ``strip`` would stack a style on it."""
     strips = compat.all_strips(editor)
     found, seen = strip, {strip.name}
     while (name := found.get(STYLED_FROM)) is not None:
-        source = _source_of(strips, found)
+        source, showing = _source_of(strips, found)
+        if showing:
+            raise RestyleError(_several(found[STYLED_MEDIA], showing))
         if source is None:
             if found is strip:  # its source deleted, or another strip has its name
                 other = strips.get(name)

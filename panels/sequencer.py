@@ -6,7 +6,7 @@ from bpy.types import Panel
 
 from .. import compat, props
 from ..core.progress import TRAINING
-from ..operators.output_strip import STYLED_FROM
+from ..operators.output_strip import STYLED_FROM, styled_from_now
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
@@ -178,9 +178,8 @@ def draw_strip(layout, scene) -> None:
     else:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)
-        styled_from = strip.get(STYLED_FROM)
-        if styled_from is not None:  # Apply styles that strip instead (apply_style)
-            layout.label(text=f"Restyle output of '{styled_from}'", icon="INFO")
+        if STYLED_FROM in strip:  # Apply styles that strip instead (apply_style)
+            layout.label(text=styled_from_now(scene.sequence_editor, strip), icon="INFO")
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")

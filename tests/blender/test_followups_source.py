@@ -6,12 +6,13 @@ into a new folder); a strip that later took a gone source's name was styled in i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from test_flow_train import exported, library, paint
 from test_operators import STYLE, STYLE_NAME, media, saved  # noqa: F401  (fixtures)
-from vse import add_movie, all_strips, during_the_run, ext, top_strips
+from vse import add_movie, all_strips, during_the_run, ext, set_timing, top_strips
 
 pytestmark = pytest.mark.blender
 
@@ -184,3 +185,94 @@ def test_a_matte_of_a_source_renamed_during_the_run_names_it_now(
     result = bpy.ops.restyle.matte_strip(strip=name, frame_start=1, frame_end=2)
     assert result == {"FINISHED"}, ext("operators.runner").RUN.summary
     assert active(scene)[ext("operators.matte").MATTE_OF] == "Interview"
+
+
+def _styled_from_a_renamed_source(scene, sequencer_area, clip):
+    """A source styled over frames 1-4, then renamed 'Interview': (its name at the run, the
+    styled strip, active again)."""
+    import bpy
+
+    name = add_movie(scene, sequencer_area, clip, frame_start=1).name
+    assert bpy.ops.restyle.apply_style(style="comic-ink", frame_start=1, frame_end=4) == {
+        "FINISHED"
+    }
+    styled = active(scene)
+    all_strips(scene)[name].name = "Interview"
+    scene.sequence_editor.active_strip = styled
+    return name, styled
+
+
+def test_a_source_renamed_after_the_run_is_styled_from_its_styled_strip(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+):
+    """The source renamed after Apply has no strip of the marked name and, never exported,
+    no keyframe key: Apply on the styled strip said the source 'is not in the sequencer'
+    (false) and stacked a style on the styled strip. The source is found by its file."""
+    import bpy
+
+    runner = ext("operators.runner")
+    _, first = _styled_from_a_renamed_source(scene, sequencer_area, media["clip24"])
+    result = bpy.ops.restyle.apply_style(style=STYLE, frame_start=1, frame_end=4)
+    assert result == {"FINISHED"}, runner.RUN.summary
+    styled = active(scene)
+    assert styled.name == f"Interview.{STYLE_NAME}", styled.name
+    assert styled[ext("operators.output_strip").STYLED_FROM] == "Interview"
+    summary = runner.RUN.summary
+    assert f"styled the source 'Interview' ('{first.name}' is Restyle's styled" in summary
+    assert "not in the sequencer" not in summary, summary
+
+
+def test_the_sidebar_names_a_styled_strips_source_as_it_is_called_now(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+):
+    output_strip = ext("operators.output_strip")
+    name, styled = _styled_from_a_renamed_source(scene, sequencer_area, media["clip24"])
+    editor = scene.sequence_editor
+    assert output_strip.styled_from_now(editor, styled) == "Restyle output of 'Interview'"
+    top_strips(editor).remove(all_strips(scene)["Interview"])
+    said = output_strip.styled_from_now(editor, styled)
+    assert said == f"Restyle output of '{name}' (not found)", said
+
+
+def test_of_several_strips_showing_the_source_the_one_below_is_styled(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+):
+    """Renamed, and a second strip shows its file: the one in the nearest channel below the
+    styled strip, under its frames, is its source; when no rule picks one, Apply refuses
+    (styling the styled strip would stack a style on it) and says so."""
+    import bpy
+
+    runner = ext("operators.runner")
+    output_strip = ext("operators.output_strip")
+    clip = media["clip24"]
+    name, first = _styled_from_a_renamed_source(scene, sequencer_area, clip)
+    copy = add_movie(scene, sequencer_area, clip, frame_start=100, channel=1)
+    copy.name = "Copy"  # not the marked name, which the first strip of that name answers to
+    editor = scene.sequence_editor
+    editor.active_strip = first
+    assert output_strip.styled_from_now(editor, first) == "Restyle output of 'Interview'"
+    assert bpy.ops.restyle.apply_style(style=STYLE, frame_start=1, frame_end=4) == {"FINISHED"}, (
+        runner.RUN.summary
+    )
+    assert active(scene).name == f"Interview.{STYLE_NAME}", active(scene).name
+
+    set_timing(first, content_start=50)  # over neither strip showing the file now
+    editor.active_strip = first
+    said = output_strip.styled_from_now(editor, first)
+    assert said == f"Restyle output of '{name}' (2 strips show {Path(clip).name})", said
+    before = len(all_strips(scene))
+    names = "'Copy', 'Interview'"
+    said = f"several strips show {Path(clip).name} ({names}): select the source and Apply"
+    with pytest.raises(RuntimeError, match=re.escape(said)):  # Blender raises a refusal
+        bpy.ops.restyle.apply_style(style=STYLE, frame_start=50, frame_end=53)
+    assert runner.RUN.summary == f"Failed: {said}", runner.RUN.summary
+    assert len(all_strips(scene)) == before
