@@ -200,19 +200,19 @@ def unlooked_end(plan, lookahead: bool) -> int | None:
     return plan.end if plan.end + 1 < plan.info.frame_count else None
 
 
-def reusable(plan, index: int, marked: set[str], end: int | None) -> bool:
+def reusable(plan, index: int, marked: set[str], end: int | None, name=None) -> bool:
     """Whether a run of ``plan`` ending without its lookahead at ``end`` (``unlooked_end``)
     keeps written frame ``index`` as far as the lookahead goes: a frame written as a range's
     end without its lookahead (``marked``: the manifest's 'no_lookahead') only where it and
     every frame after it to ``end`` were written so (a resume, a rerun of the range); a
     longer range styles it again, with the next frame, as one run does. The one rule of
-    ``_Run.done``, ``finished_manifest`` and ``StyleJob.outlook``."""
-    if frame_name(plan, index) not in marked:
+    ``_Run.done``, ``finished_manifest``, ``StyleJob.outlook`` and a Ray run's ``Landing``
+    (``name``: how it names frame i; else ``frame_name`` of ``plan``)."""
+    name = name or (lambda i: frame_name(plan, i))
+    if name(index) not in marked:
         return True
     return (
-        end is not None
-        and index <= end
-        and all(frame_name(plan, i) in marked for i in range(index, end + 1))
+        end is not None and index <= end and all(name(i) in marked for i in range(index, end + 1))
     )
 
 

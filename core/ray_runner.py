@@ -232,6 +232,10 @@ class Landing:
     suffix: str
     stale: frozenset[str] = frozenset()
     numbering: tuple[int, int] = (0, 0)
+    # The frames written as a range's end without their lookahead (the manifest's
+    # 'no_lookahead') and where this run ends so (``job.unlooked_end``): ``job.reusable``.
+    marked: frozenset[str] = frozenset()
+    end: int | None = None
 
     def name(self, index: int) -> str:
         from .writers import frame_stem
@@ -239,9 +243,16 @@ class Landing:
         return frame_stem(index, *self.numbering) + self.suffix
 
     def written(self, index: int) -> bool:
-        """Frame ``index`` is there, made with this run's settings."""
+        """Frame ``index`` is there, made with this run's settings, and kept by it."""
         name = self.name(index)
-        return name not in self.stale and (self.folder / name).is_file()
+        return name not in self.stale and (self.folder / name).is_file() and self.kept(index)
+
+    def kept(self, index: int) -> bool:
+        """Not a frame this run styles again: a range's end made without its lookahead,
+        where this run goes past it (``job.reusable``, local runs' one rule)."""
+        from .job import reusable
+
+        return reusable(None, index, self.marked, self.end, self.name)
 
     def of(self, chunk: Chunk) -> Landing:
         """Only what ``chunk`` lands (a task is sent its own stale frames, not the run's)."""
@@ -251,14 +262,15 @@ class Landing:
 
 def link_owned_frames(staging: Path, landing: Landing, chunk: Chunk) -> int:
     """Hard-link (or copy) the chunk's own finished frames into the output; a frame already
-    there is never overwritten, unless it is stale (then it is replaced atomically)."""
+    there is never overwritten, unless it is stale or this run styles it again (a range's
+    end made without its lookahead: ``Landing.kept``); then it is replaced atomically."""
     linked = 0
     for frame in range(chunk.start, chunk.end + 1):
         name = landing.name(frame)
         src, dst = staging / name, landing.folder / name
         if not src.is_file():
             continue
-        if name in landing.stale:
+        if name in landing.stale or not landing.kept(frame):
             if not _same_file(src, dst):  # not replaced yet (a retried task may have)
                 _replace_with(src, dst)
                 linked += 1
@@ -720,7 +732,7 @@ def _check_distributable(job) -> None:
 
 
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
-    from .job import JobResult, _Manifest, frame_numbering
+    from .job import JobResult, _Manifest, frame_numbering, unlooked_end
     from .writers import output_format
 
     folder = Path(twin.output)
@@ -738,6 +750,9 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     manifest.save()
     numbering = frame_numbering(frames_plan.info)
     landing = Landing(folder, frames_plan.format.suffix, frozenset(manifest.stale), numbering)
+    # A range's end made without its lookahead is reused only where this run ends so too.
+    end = unlooked_end(frames_plan, twin._ends_unlooked())
+    landing = dataclasses.replace(landing, marked=frozenset(manifest.no_lookahead), end=end)
     already = _finished(landing, plan)
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
     # never the words asked for ('auto') as if they had run.
@@ -761,7 +776,12 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         )
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
+    except BaseException:  # a failed chunk: its landed frames' marks are kept all the same
+        _record_marks(manifest, landing, plan)
+        manifest.save()
+        raise
     _what_ran(result, reports)
+    _record_marks(manifest, landing, plan)
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)
     result.written, result.reused = len(done - already), len(done & already)
@@ -814,7 +834,42 @@ def _record_replaced(manifest, landing: Landing, plan: Plan, finished: bool) -> 
         manifest.finish()
     else:
         manifest.save()
-    return dataclasses.replace(landing, stale=frozenset(manifest.stale))
+    marked = frozenset(manifest.no_lookahead)
+    return dataclasses.replace(landing, stale=frozenset(manifest.stale), marked=marked)
+
+
+def _record_marks(manifest, landing: Landing, plan: Plan) -> None:
+    """The manifest's 'no_lookahead' after the chunks, as one run's would be: a frame this
+    run landed is marked as its chunk's staging manifest marks it where that chunk ends the
+    range without its lookahead (the last, no tail, the range ending mid-source), and no
+    longer marked otherwise (styled again with its lookahead, or a chunk's end at a cut).
+    Only a frame landed from the staging folder takes its mark (a chunk's own settings key
+    holds its range: the frame itself is what ties the two)."""
+    from .job import MANIFEST, _parse_manifest, _read_bytes
+
+    for chunk in plan.chunks:
+        staging = chunk_output_folder(landing.folder, chunk)
+        record = _parse_manifest(_read_bytes(staging / MANIFEST))
+        staged = set(record.get("no_lookahead") or ())
+        carried = chunk.end == plan.end and landing.end is not None
+        for index in range(chunk.start, chunk.end + 1):
+            name = landing.name(index)
+            if not _landed(staging / name, landing.folder / name):
+                continue
+            if carried and name in staged:
+                manifest.no_lookahead.add(name)
+            else:
+                manifest.no_lookahead.discard(name)
+
+
+def _landed(src: Path, dst: Path) -> bool:
+    """``dst`` is the staged frame ``src`` (linked, or copied where links are not made)."""
+    if _same_file(src, dst):
+        return True
+    try:
+        return src.stat().st_size == dst.stat().st_size and src.read_bytes() == dst.read_bytes()
+    except OSError:
+        return False
 
 
 def _made_facts(job, result) -> dict:

@@ -1,0 +1,171 @@
+"""--ray keeps and honours a range's end written without its one-frame lookahead (manifest
+'no_lookahead', test_range_extend's record) as a local run does: a Ray run ending mid-source
+records its last frame in the output's manifest, so a longer run (local or Ray) styles it
+again; a Ray run over a folder where a shorter run marked one styles it again, replaces it,
+and clears the mark. No cluster: ``run_on_ray`` runs, its Ray tasks (``_style_chunk``) run
+in this process through a stand-in ``ray`` (``InProcessRay``), the chunks as a cluster's
+would. Real footage (test_range_extend's vtest walk, 160 px)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_range_extend import FRAMES, job_for, pngs, style, walk  # noqa: F401 (a fixture)
+
+from restyle.core import ray_runner
+from restyle.core.job import MANIFEST, finished_manifest
+from restyle.core.styles import StyleLibrary
+
+CHUNK = 4  # at most 4 frames a chunk: 0-5 runs as 0-2 and 3-5, 0-11 as three chunks
+
+
+class _Ref:
+    def __init__(self, call):
+        try:
+            self.value, self.error = call(), None
+        except BaseException as exc:  # raised by ray.get, as a failed task's is
+            self.value, self.error = None, exc
+
+
+class _Remote:
+    """``ray.remote(...)(f)``: ``.remote(*args)`` runs ``f`` now; a class gives an actor."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def options(self, **_):
+        return self
+
+    def remote(self, *args):
+        if isinstance(self.target, type):
+            actor = self.target(*args)
+            return _Actor(actor)
+        return _Ref(lambda: self.target(*args))
+
+
+class _Actor:
+    def __init__(self, actor):
+        self.actor = actor
+
+    def __getattr__(self, name):
+        method = getattr(self.actor, name)
+        return _Remote(lambda *args: method(*args))
+
+
+class _Context:
+    def get_node_id(self):
+        return "0" * 56
+
+
+class InProcessRay:
+    """The Ray calls ``run_chunks`` makes, each task run in this process when it is sent."""
+
+    def get_runtime_context(self):
+        return _Context()
+
+    def remote(self, **_):
+        return _Remote
+
+    def put(self, value):
+        return value
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        return list(refs), []
+
+    def get(self, refs):
+        if isinstance(refs, _Ref):
+            refs = [refs]
+            one = True
+        else:
+            one = False
+        for ref in refs:
+            if ref.error is not None:
+                raise ref.error
+        values = [ref.value for ref in refs]
+        return values[0] if one else values
+
+    def cancel(self, ref, force=False):
+        pass
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
+    monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
+    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> StyleLibrary:
+    return StyleLibrary(tmp_path_factory.mktemp("ray-extend-library"))
+
+
+@pytest.fixture(scope="module")
+def one_run(walk, library, tmp_path_factory) -> dict[str, bytes]:  # noqa: F811
+    folder = tmp_path_factory.mktemp("one") / "out"
+    assert style(walk, folder, library, FRAMES - 1).written == FRAMES
+    return pngs(folder)
+
+
+def on_ray(walk, out, library, start, end):  # noqa: F811
+    return ray_runner.run_on_ray(job_for(walk, out, library, start, end), "auto", max_frames=CHUNK)
+
+
+def marks(out) -> list[str]:
+    return json.loads((out / MANIFEST).read_text()).get("no_lookahead", [])
+
+
+def test_a_ray_run_ending_mid_source_records_its_end(walk, library, one_run, cluster, tmp_path):  # noqa: F811
+    """--ray 0-5, then 0-11 on one machine into the same folder: frame 5 (the last chunk's
+    end, no tail) is recorded, styled again by the longer run, and the folder is one run's.
+    (It was not recorded: the local run reused it, frames 5-11 differed from one run.)"""
+    out = tmp_path / "out"
+    short = on_ray(walk, out, library, 0, 5)
+    assert (short.written, short.reused) == (6, 0)
+    fifth = sorted(pngs(out))[5]
+    assert marks(out) == [fifth]
+    same = job_for(walk, out, library, 0, 5)
+    assert same.outlook(same.validate())["outcome"] == "finished"
+    grown = job_for(walk, out, library, 0, FRAMES - 1).run()
+    assert (grown.reused, grown.written) == (5, FRAMES - 5)
+    assert pngs(out) == one_run
+    assert marks(out) == []
+
+
+def test_a_ray_run_past_a_recorded_end_styles_it_again(walk, library, one_run, cluster, tmp_path):  # noqa: F811
+    """0-5 on one machine (frame 5 recorded), then --ray 0-11: the chunk holding frame 5 runs
+    and its frame replaces the recorded one, the record goes, and a later plan of 0-11 is
+    finished. (The Ray run counted frame 5 as written and kept it; the record stayed, and
+    the plan said resume 11/1.)"""
+    out = tmp_path / "out"
+    assert style(walk, out, library, 5).written == 6
+    assert len(marks(out)) == 1
+    grown = on_ray(walk, out, library, 0, FRAMES - 1)
+    assert (grown.reused, grown.written) == (5, FRAMES - 5)
+    assert marks(out) == []
+    whole = job_for(walk, out, library, 0, FRAMES - 1)
+    plan = whole.validate()
+    assert whole.outlook(plan)["outcome"] == "finished"
+    assert finished_manifest(plan, lookahead=True) is not None
+    assert pngs(out) == one_run
+
+
+def test_a_ray_rerun_of_the_range_keeps_its_end_a_longer_one_does_not(
+    walk,  # noqa: F811
+    library,
+    one_run,
+    cluster,
+    tmp_path,
+):
+    """--ray 0-5 twice: the second reuses all 6, frame 5 still recorded; then --ray 0-11
+    styles frame 5 again (its chunk runs) and the folder is one run's, nothing recorded."""
+    out = tmp_path / "out"
+    on_ray(walk, out, library, 0, 5)
+    again = on_ray(walk, out, library, 0, 5)
+    assert (again.written, again.reused) == (0, 6)
+    assert len(marks(out)) == 1
+    grown = on_ray(walk, out, library, 0, FRAMES - 1)
+    assert (grown.reused, grown.written) == (5, FRAMES - 5)
+    assert marks(out) == []
+    assert pngs(out) == one_run
