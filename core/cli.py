@@ -392,6 +392,8 @@ def _report_run(
             f"{result.output}: already finished with these settings "
             f"({_count(result.reused, 'frame')} reused); nothing rewritten"
         )
+        if getattr(args, "overwrite", False):  # --overwrite keeps a finished movie (66b735b)
+            text += ", even with --overwrite (delete the movie to make it again)"
     if result.cancelled and output_format(fmt).movie and getattr(args, "ray", None):
         text += _ray_movie_cancelled(result)
     elif result.cancelled and output_format(fmt).movie:  # not '0 frames styled (0.00 frames/s)'

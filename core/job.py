@@ -22,7 +22,6 @@ import json
 import math
 import numbers
 import os
-import re
 import tempfile
 import threading
 import time
@@ -566,7 +565,12 @@ class StyleJob:
         stamps = json.dumps([file_stamp(Path(f)) for f in files[:1] + files[-1:]])
         settings = {k: getattr(self, k) for k in self.said_settings}
         source = hashlib.sha256(stamps.encode()).hexdigest()[:16]
-        return {"source": source, "style": plan.style.id, "settings": settings}
+        # The settings key's other parts (version, format, names, grade...), as JSON keeps
+        # them, so a refusal names the one that differs; the source's stamps are ``source``.
+        parts = self._key_record(plan.style, plan.info)
+        parts = {k: v for k, v in parts.items() if k not in ("source", "style")}
+        key = json.loads(json.dumps(parts, sort_keys=True))
+        return {"source": source, "style": plan.style.id, "settings": settings, "key": key}
 
     def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:
         """The other files a run reads are never its output nor in its folder: a picture
@@ -626,8 +630,7 @@ class StyleJob:
             start, end = source_range(self.start, self.end, info.frame_count)
         except RestyleError as exc:
             first = Path(info.files[0]) if getattr(info, "files", None) else None
-            digits = re.findall(r"\d+", first.stem) if first is not None else []
-            numbered = bool(digits) and int(digits[-1]) > 0  # plate_v002.1001: 1001
+            numbered = bool(getattr(info, "first_number", None))  # plate_v002.1001: 1001
             if not numbered or max(self.start, self.end or 0) < info.frame_count:
                 raise
             raise RestyleError(
@@ -637,6 +640,11 @@ class StyleJob:
         return start, end
 
     def _settings_key(self, style: StyleInfo, info) -> str:
+        record = self._key_record(style, info)
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _key_record(self, style: StyleInfo, info) -> dict:
+        """What the settings key is the hash of (``_made_from`` keeps it to name a part)."""
         files = list(info.files) if getattr(info, "files", None) else [info.path]
         record = {
             "version": PIPELINE_VERSION,
@@ -686,7 +694,7 @@ class StyleJob:
             # folder an older version named 000000.png... is of other settings (refused
             # without --overwrite, which replaces its frames), never mixed into.
             record["names"] = names
-        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+        return record
 
     # -- running -------------------------------------------------------------------------
     def run(
@@ -1549,13 +1557,17 @@ def _check_output(
     _check_writable(out)
 
 
+EARLIER = "by an earlier Restyle or with other settings"  # output kept no record of how
+
+
 def _made_otherwise(then: object, now: dict | None) -> str:
     """How output was made that this run's settings would not make (``_made_from``'s
     records, the one kept with it and this run's): from another source, or with other
-    settings, the first that differs named ('with other settings (--strength 1, now 0.5)').
-    An older record without one says only 'with other settings'."""
+    settings, the first that differs named ('with other settings (--strength 1, now 0.5)'),
+    or by an earlier Restyle ('(pipeline version 3)'). Output made before a record was kept
+    says 'by an earlier Restyle or with other settings'."""
     if not (isinstance(then, dict) and isinstance(now, dict)):
-        return "with other settings"
+        return EARLIER
     if then.get("source") != now["source"]:
         return "from another source (another input, or this one changed or replaced since)"
     if then.get("style") != now["style"]:
@@ -1564,7 +1576,82 @@ def _made_otherwise(then: object, now: dict | None) -> str:
     old = old if isinstance(old, dict) else {}
     for name, value in now["settings"].items():
         if name in old and old[name] != value:
-            return f"with other settings ({setting(name, old[name])}, now {value})"
+            return f"with other settings ({_change(name, old[name], value)})"
+    parts, this = then.get("key"), now.get("key")
+    if not (isinstance(parts, dict) and isinstance(this, dict)):
+        return EARLIER  # kept before its key's parts were (277ca90)
+    for name in (*_KEY_WORDS, *sorted(set(parts) | set(this))):
+        if parts.get(name) != this.get(name):
+            return _key_part_otherwise(name, parts.get(name), this.get(name))
+    return "with other settings"
+
+
+# A setting's None said in words: scale and max_side unset style frames at full size
+_UNSET_WORDS = {"scale": "full size", "max_side": "full size"}
+
+
+def _change(name: str, old: object, new: object) -> str:
+    """A said setting's change: '--strength 1.0, now 0.5', 'full size, now --max-side 640'."""
+    unset = _UNSET_WORDS.get(name, "not set")
+    if old is None:
+        return f"{unset}, now {setting(name, new)}"
+    return f"{setting(name, old)}, now {unset if new is None else new}"
+
+
+# The settings key's parts a refusal names, in the order it looks for the one that differs
+# (a pipeline version before its revisions, which an upgrade changes with it)
+_KEY_WORDS = (
+    "format",
+    "preserve_colors",
+    "carry",
+    "strip_color",
+    "style_file",
+    "version",
+    "names",
+    "lookahead",
+    "coherence",
+    "grade_revision",
+    "cuts",
+    "tone_map",
+    "upright",
+    "mirrored",
+    "lead_in",
+)
+
+
+def _key_part_otherwise(name: str, old: object, new: object) -> str:
+    """How output was made whose settings key's part ``name`` was ``old`` (``new`` now)."""
+    if name == "format":
+        return f"with other settings ({setting('format', old)}, now {new})"
+    if name == "preserve_colors":
+        was = "colours preserved" if old else "colours not preserved"
+        return f"with other settings ({was}, now {'preserved' if new else 'not'})"
+    if name == "carry":
+        return f"with other settings ({_change('carry', old, new)})"
+    if name == "strip_color":
+        return "with another colour grade (the strip's Saturation or Multiply)"
+    if name == "style_file":
+        return "with the style as it was before (its file changed since)"
+    if name == "version" and isinstance(old, int) and isinstance(new, int) and old > new:
+        return f"by a later Restyle (pipeline version {old}, this one {new})"
+    if name == "version":
+        return f"by an earlier Restyle (pipeline version {old}, now {new})"
+    if name == "names" and old is None:  # c4bfffe: now by the source's numbers
+        return "with other settings (frames named from 0 by an earlier Restyle)"
+    if name == "names":
+        return f"with other settings (frames named from {old}, now {new or '0'})"
+    if name in ("lookahead", "coherence", "grade_revision"):
+        what = {"grade_revision": "colour grade"}.get(name, "temporal coherence")
+        if old is not None and new is not None:
+            return f"by an earlier Restyle (another revision of its {what})"
+    if name == "lookahead":
+        return f"with other settings (lookahead {'on' if old else 'off'}, now {'on' if new else 'off'})"
+    if name == "cuts":
+        return "with other shot cuts"
+    if name == "tone_map":
+        return "with the source's HDR read otherwise (tone mapped another way)"
+    if name in ("upright", "mirrored", "lead_in"):
+        return "with the source read another way (its rotation, mirror or lead-in)"
     return "with other settings"
 
 

@@ -65,3 +65,120 @@ def test_a_movie_of_other_frames_or_cut_or_not_a_movie(library, tmp_path, capsys
     encode_clip(out, [np.zeros((48, 64, 3), np.uint8)] * 4)
     code, err = stylize(library, shot, out, capsys=capsys)
     assert code == 2 and "not made by Restyle" in err, err
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ""])
+def test_an_earlier_pipeline_version_is_named(library, tmp_path, capsys, monkeypatch, suffix):
+    """Output an upgrade's PIPELINE_VERSION invalidates says so, not 'other settings': the
+    user's settings are the same."""
+    from restyle.core import job
+
+    shot = write_shot(tmp_path / "shot")
+    out = tmp_path / f"out{suffix}"
+    now = job.PIPELINE_VERSION
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "PIPELINE_VERSION", now - 1)
+        assert stylize(library, shot, out, capsys=capsys)[0] == 0
+    code, err = stylize(library, shot, out, capsys=capsys)
+    said = f"made by an earlier Restyle (pipeline version {now - 1}, now {now})"
+    assert code == 2 and said in err and "--overwrite" in err, err
+
+
+def test_output_made_before_a_record_was_kept(library, tmp_path, capsys, monkeypatch):
+    """Frames of a Restyle that kept no record of how they were made (before 277ca90)."""
+    import json
+
+    from restyle.core import job
+
+    shot = write_shot(tmp_path / "shot")
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "PIPELINE_VERSION", job.PIPELINE_VERSION - 1)
+        assert stylize(library, shot, out, capsys=capsys)[0] == 0
+    manifest = out / job.MANIFEST
+    kept = json.loads(manifest.read_text())
+    del kept["made_from"]  # as such a Restyle wrote it
+    manifest.write_text(json.dumps(kept))
+    code, err = stylize(library, shot, out, capsys=capsys)
+    assert code == 2 and "made by an earlier Restyle or with other settings" in err, err
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "said"),
+    [
+        (["--format", "png"], ["--format", "tif"], "(--format png, now tif)"),
+        ([], ["--preserve-colors"], "(colours not preserved, now preserved)"),
+        (["--scale", "0.5"], ["--max-side", "64"], "(--scale 0.5, now full size)"),
+        (["--max-side", "64"], ["--scale", "0.5"], "(full size, now --scale 0.5)"),
+    ],
+)
+def test_the_setting_that_differs_is_named(library, tmp_path, capsys, first, then, said):
+    """Format and colours, parts of the settings key, are named too; an unset size is
+    'full size', never 'None'."""
+    shot = write_shot(tmp_path / "shot")
+    out = tmp_path / "out"
+
+    def run(*words):  # --scale and --max-side are either-or: each run gives one
+        argv = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", *words]
+        code = cli.main([*argv, "--library", str(library.root)])
+        return code, capsys.readouterr().err
+
+    default = [] if "--scale" in first + then else ["--max-side", "64"]
+    assert run(*default, *first)[0] == 0
+    code, err = run(*default, *then)
+    assert code == 2 and f"with other settings {said}" in err and "None" not in err, err
+
+
+def test_blender_says_an_unset_longest_side_in_words():
+    from restyle.core.errors import BLENDER, say
+    from restyle.core.job import _made_otherwise
+
+    def record(**settings):
+        return {"source": "s", "style": "comic-ink", "settings": settings, "key": {}}
+
+    then = record(strength=1.0, scale=None, max_side=1280, temporal=0.5)
+    now = record(strength=1.0, scale=None, max_side=None, temporal=0.5)
+    said = say(_made_otherwise(then, now), BLENDER)
+    assert said == "with other settings (Longest Side 1280, now full size)", said
+    said = say(_made_otherwise(now, then), BLENDER)
+    assert said == "with other settings (full size, now Longest Side 1280)", said
+
+
+def test_a_range_past_a_numbered_sequence_reads_its_frame_numbers(library, tmp_path, capsys):
+    """shot_0001_v0.png ...: numbered from 1 by the field that counts (media's), not by the
+    name's last digits (the version, 0)."""
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    for i in range(1, 5):
+        cv2.imwrite(str(shot / f"shot_{i:04d}_v0.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    code, err = stylize(library, shot, tmp_path / "out", "--end", "4", capsys=capsys)
+    assert code == 2 and "(frames count from 0: shot_0001_v0.png is frame 0)" in err, err
+
+
+def test_overwrite_on_a_finished_movie_says_how_to_make_it_again(library, tmp_path, capsys):
+    shot = write_shot(tmp_path / "shot")
+    out = tmp_path / "out.mp4"
+    assert stylize(library, shot, out, capsys=capsys)[0] == 0
+    argv = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", "--max-side", "64"]
+    assert cli.main([*argv, "--overwrite", "--library", str(library.root)]) == 0
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert "nothing rewritten, even with --overwrite (delete the movie" in text, text
+
+
+def test_frames_named_from_0_by_an_earlier_restyle(library, tmp_path, capsys, monkeypatch):
+    """plate.1001's frames an earlier Restyle named 000000.png ... (c4bfffe names them by
+    the source's numbers): said so, not a bare 'other settings'."""
+    from restyle.core import job
+
+    shot = tmp_path / "plate"
+    shot.mkdir()
+    for n in range(1001, 1005):
+        cv2.imwrite(str(shot / f"plate.{n}.png"), np.full((48, 64, 3), n % 200, np.uint8))
+    out = tmp_path / "out"
+    with monkeypatch.context() as old:  # the earlier Restyle: every source named from 0
+        old.setattr(job, "frame_numbering", lambda info: (0, 0))
+        assert stylize(library, shot, out, capsys=capsys)[0] == 0
+    code, err = stylize(library, shot, out, capsys=capsys)
+    said = "holds frames made with other settings (frames named from 0 by an earlier Restyle)"
+    assert code == 2 and said in err, err
