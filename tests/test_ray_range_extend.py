@@ -4,7 +4,8 @@ records its last frame in the output's manifest, so a longer run (local or Ray) 
 again; a Ray run over a folder where a shorter run marked one styles it again, replaces it,
 and clears the mark. No cluster: ``run_on_ray`` runs, its Ray tasks (``_style_chunk``) run
 in this process through a stand-in ``ray`` (``InProcessRay``), the chunks as a cluster's
-would. Real footage (test_range_extend's vtest walk, 160 px)."""
+would; the slow test runs both ways on test_ray's local cluster. Real footage
+(test_range_extend's vtest walk, 160 px)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 
 import pytest
 from test_range_extend import FRAMES, job_for, pngs, style, walk  # noqa: F401 (a fixture)
+from test_ray import cluster  # noqa: F401 (test_ray's local cluster, for the slow test)
 
 from restyle.core import ray_runner
 from restyle.core.job import MANIFEST, finished_manifest
@@ -90,7 +92,7 @@ class InProcessRay:
 
 
 @pytest.fixture
-def cluster(monkeypatch):
+def in_process(monkeypatch):
     pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
     monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
     monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
@@ -116,7 +118,7 @@ def marks(out) -> list[str]:
     return json.loads((out / MANIFEST).read_text()).get("no_lookahead", [])
 
 
-def test_a_ray_run_ending_mid_source_records_its_end(walk, library, one_run, cluster, tmp_path):  # noqa: F811
+def test_a_ray_run_ending_mid_source_records_its_end(walk, library, one_run, in_process, tmp_path):  # noqa: F811
     """--ray 0-5, then 0-11 on one machine into the same folder: frame 5 (the last chunk's
     end, no tail) is recorded, styled again by the longer run, and the folder is one run's.
     (It was not recorded: the local run reused it, frames 5-11 differed from one run.)"""
@@ -133,7 +135,13 @@ def test_a_ray_run_ending_mid_source_records_its_end(walk, library, one_run, clu
     assert marks(out) == []
 
 
-def test_a_ray_run_past_a_recorded_end_styles_it_again(walk, library, one_run, cluster, tmp_path):  # noqa: F811
+def test_a_ray_run_past_a_recorded_end_styles_it_again(
+    walk,  # noqa: F811
+    library,
+    one_run,
+    in_process,
+    tmp_path,
+):
     """0-5 on one machine (frame 5 recorded), then --ray 0-11: the chunk holding frame 5 runs
     and its frame replaces the recorded one, the record goes, and a later plan of 0-11 is
     finished. (The Ray run counted frame 5 as written and kept it; the record stayed, and
@@ -155,7 +163,7 @@ def test_a_ray_rerun_of_the_range_keeps_its_end_a_longer_one_does_not(
     walk,  # noqa: F811
     library,
     one_run,
-    cluster,
+    in_process,
     tmp_path,
 ):
     """--ray 0-5 twice: the second reuses all 6, frame 5 still recorded; then --ray 0-11
@@ -169,3 +177,26 @@ def test_a_ray_rerun_of_the_range_keeps_its_end_a_longer_one_does_not(
     assert (grown.reused, grown.written) == (5, FRAMES - 5)
     assert marks(out) == []
     assert pngs(out) == one_run
+
+
+@pytest.mark.slow
+def test_on_a_cluster_either_order_gives_one_run(walk, library, one_run, cluster, tmp_path):  # noqa: F811
+    """On a real (local) cluster: --ray 0-5 then 0-11 on one machine, and 0-5 on one
+    machine then --ray 0-11, each give one 0-11 run's frames, nothing left recorded."""
+    for first_on_ray in (True, False):
+        out = tmp_path / f"out-{first_on_ray}"
+        if first_on_ray:
+            short = ray_runner.run_on_ray(
+                job_for(walk, out, library, 0, 5), cluster.address, max_frames=CHUNK
+            )
+            assert (short.written, short.cancelled) == (6, False)
+            assert len(marks(out)) == 1
+            grown = job_for(walk, out, library, 0, FRAMES - 1).run()
+        else:
+            assert style(walk, out, library, 5).written == 6
+            grown = ray_runner.run_on_ray(
+                job_for(walk, out, library, 0, FRAMES - 1), cluster.address, max_frames=CHUNK
+            )
+        assert (grown.reused, grown.written) == (5, FRAMES - 5), first_on_ray
+        assert marks(out) == [], first_on_ray
+        assert pngs(out) == one_run, first_on_ray
