@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from real_footage import real_clip, real_picture  # noqa: E402
 
+from restyle.core.contrast import signal_contrast  # noqa: E402
 from restyle.core.letterbox import detect_bars  # noqa: E402
 from restyle.core.media import decode_range  # noqa: E402
 from restyle.core.styles import BUILTIN_STYLES, StyleLibrary  # noqa: E402
-from restyle.core.stylizer import StyleSettings, Stylizer, signal_contrast  # noqa: E402
+from restyle.core.stylizer import StyleSettings, Stylizer  # noqa: E402
 
 SIZE = (720, 528)
 

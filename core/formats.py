@@ -1,6 +1,7 @@
 """The output formats a run can write (`OUTPUT_FORMATS`): a table without numpy or PyAV,
 so that parsing a command line (``--format``'s choices, listed by ``--help``) imports
-neither. ``writers`` writes them and imports this table from here."""
+neither. ``writers`` writes them and imports this table from here, with the table of an
+output sequence's file names (``frame_stem``), which ``media`` also reads."""
 
 from __future__ import annotations
 
@@ -73,3 +74,14 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
     )
 }
 errors.FORMAT_LABELS.update({f.id: f.label for f in OUTPUT_FORMATS.values()})  # Blender's words
+
+
+FRAME_DIGITS = 6  # an output frame's number is written with at least this many digits
+
+
+def frame_stem(index: int, first: int = 0, digits: int = 0) -> str:
+    """The one table of an output sequence's file names (without suffix): source frame
+    ``index`` (0-based) is named by its own number, ``first`` + index (``first``: a numbered
+    image sequence's first number, ``MediaInfo.first_number``; 0 for a movie or stills), with
+    at least FRAME_DIGITS digits, or the source's own ``digits`` where it has more."""
+    return f"{first + index:0{max(FRAME_DIGITS, digits)}d}"

@@ -155,7 +155,7 @@ def _check_paths(job) -> None:
 def frame_name(plan, index: int) -> str:
     """A sequence's file name for source frame ``index`` (0-based): its source's own frame
     number where the source is a numbered image sequence (plate.1001.png's frame 0 is
-    001001.png), else the index (``writers.frame_stem``, the one table of the names)."""
+    001001.png), else the index (``formats.frame_stem``, the one table of the names)."""
     return frame_stem(index, *frame_numbering(plan.info)) + plan.format.suffix
 
 

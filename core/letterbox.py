@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .contrast import FLAT_CONTRAST, signal_contrast
+
 # Levels of 255 (scaled for 16-bit). A bar line's brightest channel averages at most
 # BLACK_MEAN (ffmpeg cropdetect's default limit, 24) and varies by at most BLACK_STD along
 # the line: compressed bars measure 0-2, while the darkest real edge measured (Megamind
@@ -25,10 +27,6 @@ BLACK_STD = 3.0
 MIN_BAR = 2  # thinner bars are ignored (a half-line of black is harmless)
 MIN_ACTIVE = 0.25  # less picture than this on a side: a black or flat frame, not bars
 GROW_AFTER = 8  # frames the bars must be larger in a row before the tracker grows them
-# A frame whose signal_contrast is under this (full scale) is flat: one colour at any level
-# (a white flash, a plain title card: 0 measured; noise of std 8 levels measures 1.5 levels,
-# vtest 300 at 5% of its contrast 2.9): it shows no edge of a picture, so bars stay as they are.
-FLAT_CONTRAST = 2 / 255
 
 
 @dataclass(frozen=True)
@@ -234,8 +232,6 @@ def _flat(frame: np.ndarray, state: list | None, seen: Bars) -> bool:
     old = _sides(state[0]) if state is not None else None
     if old is not None and all(n >= b for n, b in zip(_sides(seen), old, strict=True)):
         return False
-    from .stylizer import signal_contrast  # the stylizer imports this module
-
     return signal_contrast(frame) < FLAT_CONTRAST
 
 

@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError, setting
+from .formats import frame_stem
 from .strip_frames import frame_span
 from .tonemap import (
     DEFAULT_PEAK_NITS,
@@ -447,8 +448,6 @@ def _numbers_not_kept(info: MediaInfo) -> str | None:
     found = _field_digits(names, field) if field else [None]
     if any(d is None for d in found):
         return None  # not numbered alike: stills in name order
-    from .writers import frame_stem
-
     numbers = [int(d) for d in found]  # type: ignore[arg-type]
     i = next((i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1] + 1), 0)
     if not i:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
+from .contrast import signal_contrast
 from .engines import Engine, ModelFiles, closed_on_error, create_engine
 from .errors import RestyleError, setting
 from .letterbox import Bars, BarTracker
@@ -77,33 +78,6 @@ def _with_alpha(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
     if like.ndim == 3 and like.shape[2] == 4:
         return np.concatenate([rgb, like[..., 3:4]], axis=2)
     return rgb
-
-
-# Immerkaer's noise estimator: this kernel cancels any plane and ramp (and most smooth
-# shading), so what it leaves is pixel noise; sqrt(pi / 2) / 6 * mean|response| is the noise's
-# standard deviation for Gaussian noise (J. Immerkaer, "Fast noise variance estimation", 1996).
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-_NOISE_SCALE = float(np.sqrt(np.pi / 2) / 6)
-
-
-def signal_contrast(frame: np.ndarray) -> float:
-    """The frame's RMS contrast above its noise, in full-scale units (0..1): the standard
-    deviation of its RGB values (the mean of the three channels' variances) with the pixel
-    noise's variance taken out. A black or flat frame, even a noisy one, measures ~0; a fade
-    measures in proportion to its level; real footage measures 0.15-0.25 (45-60 levels).
-
-    Measured on every fourth pixel of every fourth row (white noise stays white there, and
-    the estimate needs no more): 1-3 CPU-ms for a 720p frame, beside ~1 s of network."""
-    peak = 65535.0 if frame.dtype == np.uint16 else 255.0
-    sub = np.ascontiguousarray(frame[::4, ::4, :3])
-    _, std = cv2.meanStdDev(sub)
-    variance = float(np.mean(np.square(std)))
-    if variance == 0.0:
-        return 0.0
-    depth = cv2.CV_16S if sub.dtype == np.uint8 else cv2.CV_32F  # 16 x 255 fits in int16
-    response = cv2.filter2D(sub, depth, _NOISE_KERNEL, borderType=cv2.BORDER_REPLICATE)
-    noise = _NOISE_SCALE * np.asarray(cv2.mean(np.abs(response))[:3])
-    return float(np.sqrt(max(variance - float(np.mean(np.square(noise))), 0.0))) / peak
 
 
 def flat_weight(frame: np.ndarray, flat_contrast: float) -> float:

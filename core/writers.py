@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import numpy as np
 
 from .errors import RestyleError, setting
-from .formats import OUTPUT_FORMATS, OutputFormat  # its callers import them from here too
+from .formats import (  # its callers import them from here too
+    OUTPUT_FORMATS,
+    OutputFormat,
+    frame_stem,
+)
 
 if TYPE_CHECKING:
     import av
@@ -226,17 +230,6 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 
 _TEMP_SUFFIX = ".restyle-part"
 _TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}" + re.escape(_TEMP_SUFFIX) + r"\Z")
-
-
-FRAME_DIGITS = 6  # an output frame's number is written with at least this many digits
-
-
-def frame_stem(index: int, first: int = 0, digits: int = 0) -> str:
-    """The one table of an output sequence's file names (without suffix): source frame
-    ``index`` (0-based) is named by its own number, ``first`` + index (``first``: a numbered
-    image sequence's first number, ``MediaInfo.first_number``; 0 for a movie or stills), with
-    at least FRAME_DIGITS digits, or the source's own ``digits`` where it has more."""
-    return f"{first + index:0{max(FRAME_DIGITS, digits)}d}"
 
 
 class ImageSequenceWriter(_WriterContext):

@@ -103,11 +103,10 @@ def shown_frame(source, index: int, info, strip_color=None) -> np.ndarray:
 
 def flat_keyframes(frames: list[int], sources: list[np.ndarray]) -> str:
     """A warning naming the keyframes whose source frame is flat, one colour at any level
-    (black, a plain title card: ``stylizer.signal_contrast`` under ``letterbox.FLAT_CONTRAST``,
+    (black, a plain title card: ``contrast.signal_contrast`` under ``contrast.FLAT_CONTRAST``,
     as the bars tell a flat frame); '' when none is. The style networks answer a frame by its
     contrast, and a painting over a flat frame shows them none to learn the look from."""
-    from ..letterbox import FLAT_CONTRAST
-    from ..stylizer import signal_contrast
+    from ..contrast import FLAT_CONTRAST, signal_contrast
 
     flat = [f for f, s in zip(frames, sources, strict=True) if signal_contrast(s) < FLAT_CONTRAST]
     if not flat:
