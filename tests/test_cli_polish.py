@@ -48,7 +48,7 @@ def test_help_has_no_source_markup():
     for args in (("--help",), ("stylize", "--help"), ("styles", "--help")):
         proc = restyle(*args)
         assert proc.returncode == 0 and "``" not in proc.stdout, args
-    assert "Neural video stylisation" in restyle("--help").stdout
+    assert "Neural video stylization" in restyle("--help").stdout  # as Blender spells it (11ff131)
 
 
 @pytest.mark.parametrize("command", sorted(_subcommands()))
