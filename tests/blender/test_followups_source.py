@@ -5,6 +5,7 @@ into a new folder); a strip that later took a gone source's name was styled in i
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -149,6 +150,7 @@ def test_request_filenames_are_the_plans(scene, saved, media, sequencer_area, mo
     assert names == sorted(p.name for p in request.folder.glob("*.png"))
 
 
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="training needs torch")
 def test_trained_from_one_keyframe_says_one(scene, saved, media, sequencer_area):  # noqa: F811
     import bpy
 
