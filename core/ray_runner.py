@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import secrets
 import shutil
@@ -263,13 +264,16 @@ class Landing:
 def link_owned_frames(staging: Path, landing: Landing, chunk: Chunk) -> int:
     """Hard-link (or copy) the chunk's own finished frames into the output; a frame already
     there is never overwritten, unless it is stale or this run styles it again (a range's
-    end made without its lookahead: ``Landing.kept``); then it is replaced atomically."""
+    end made without its lookahead: ``Landing.kept``); then it is replaced atomically. A
+    frame that ends the range without its lookahead is recorded so before it lands
+    (``_mark_before_landing``)."""
+    frames = [f for f in range(chunk.start, chunk.end + 1) if (staging / landing.name(f)).is_file()]
+    landing_now = [f for f in frames if _lands(staging, landing, f)]
+    _mark_before_landing(staging, landing, chunk, landing_now)
     linked = 0
-    for frame in range(chunk.start, chunk.end + 1):
+    for frame in frames:
         name = landing.name(frame)
         src, dst = staging / name, landing.folder / name
-        if not src.is_file():
-            continue
         if name in landing.stale or not landing.kept(frame):
             if not _same_file(src, dst):  # not replaced yet (a retried task may have)
                 _replace_with(src, dst)
@@ -287,6 +291,38 @@ def link_owned_frames(staging: Path, landing: Landing, chunk: Chunk) -> int:
             os.replace(part, dst)
         linked += 1
     return linked
+
+
+def _lands(staging: Path, landing: Landing, frame: int) -> bool:
+    """Whether ``link_owned_frames`` puts staged ``frame`` in the output, as it decides."""
+    name = landing.name(frame)
+    dst = landing.folder / name
+    if name in landing.stale or not landing.kept(frame):
+        return not _same_file(staging / name, dst)
+    return not dst.exists()
+
+
+def _mark_before_landing(staging: Path, landing: Landing, chunk: Chunk, frames: list[int]) -> None:
+    """The chunk that ends the range mid-source (no tail: ``Landing.end``): of ``frames``,
+    about to land, those its staging manifest marks 'no_lookahead' are added to the output's
+    manifest first, saved, so a mark is durable no later than its frame (a driver killed
+    after the landing, before ``_record_marks``, leaves the frame marked: a longer run
+    styles it again). Run by the task that lands them and by the driver's own landing; the
+    driver writes the manifest before the chunks and after them (``_record_marks``, which
+    sets every landed frame's mark as one run's would), never while they run."""
+    from .job import MANIFEST, _parse_manifest, _read_bytes, _write_atomic
+
+    if landing.end is None or chunk.end != landing.end or not frames:
+        return
+    staged = _parse_manifest(_read_bytes(staging / MANIFEST)).get("no_lookahead") or ()
+    names = {landing.name(f) for f in frames} & set(staged)
+    path = landing.folder / MANIFEST
+    record = _parse_manifest(_read_bytes(path))
+    marked = set(record.get("no_lookahead") or ())
+    if not names or names <= marked or not record.get("key"):
+        return
+    record["no_lookahead"] = sorted(marked | names)
+    _write_atomic(path, json.dumps(record, indent=1).encode())
 
 
 def _replace_with(src: Path, dst: Path) -> None:

@@ -200,3 +200,35 @@ def test_on_a_cluster_either_order_gives_one_run(walk, library, one_run, cluster
         assert (grown.reused, grown.written) == (5, FRAMES - 5), first_on_ray
         assert marks(out) == [], first_on_ray
         assert pngs(out) == one_run, first_on_ray
+
+
+class _Killed(BaseException):
+    """The driver's death (SIGKILL) at a chosen point: nothing after it runs."""
+
+
+def test_a_driver_killed_after_the_end_lands_leaves_it_marked(
+    walk,  # noqa: F811
+    library,
+    one_run,
+    in_process,
+    tmp_path,
+    monkeypatch,
+):
+    """--ray 0-5 whose driver dies once every chunk has landed, before it records the marks
+    (``_record_marks``): frame 5 is marked all the same (recorded before it landed), so a
+    later 0-11 run styles it again and the folder is one run's. (The mark was recorded only
+    by the driver after the chunks: the longer run reused frame 5, frames 5-11 differed.)"""
+    out = tmp_path / "out"
+
+    def killed(*args):
+        raise _Killed()
+
+    with monkeypatch.context() as patched, pytest.raises(_Killed):
+        patched.setattr(ray_runner, "_record_marks", killed)
+        on_ray(walk, out, library, 0, 5)
+    assert len(pngs(out)) == 6  # every frame landed
+    assert marks(out) == [sorted(pngs(out))[5]]
+    grown = job_for(walk, out, library, 0, FRAMES - 1).run()
+    assert (grown.reused, grown.written) == (5, FRAMES - 5)
+    assert pngs(out) == one_run
+    assert marks(out) == []
