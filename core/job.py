@@ -1576,11 +1576,11 @@ def _made_otherwise(then: object, now: dict | None) -> str:
     old = old if isinstance(old, dict) else {}
     for name, value in now["settings"].items():
         if name in old and old[name] != value:
-            return f"with other settings ({_change(name, old[name], value)})"
+            return f"with other settings ({_change(name, old, now['settings'])})"
     parts, this = then.get("key"), now.get("key")
     if not (isinstance(parts, dict) and isinstance(this, dict)):
         return EARLIER  # kept before its key's parts were (277ca90)
-    for name in (*_KEY_WORDS, *sorted(set(parts) | set(this))):
+    for name in (*_KEY_PARTS, *sorted(set(parts) | set(this))):
         if parts.get(name) != this.get(name):
             return _key_part_otherwise(name, parts.get(name), this.get(name))
     return "with other settings"
@@ -1590,69 +1590,78 @@ def _made_otherwise(then: object, now: dict | None) -> str:
 _UNSET_WORDS = {"scale": "full size", "max_side": "full size"}
 
 
-def _change(name: str, old: object, new: object) -> str:
-    """A said setting's change: '--strength 1.0, now 0.5', 'full size, now --max-side 640'."""
+def _change(name: str, then: dict, now: dict) -> str:
+    """The setting ``name``'s change from the settings ``then`` to ``now``, each in the
+    words the user gave: '--strength 1.0, now 0.5', 'full size, now --max-side 640'."""
+    old, new = then.get(name), now.get(name)
     unset = _UNSET_WORDS.get(name, "not set")
     if old is None:
         return f"{unset}, now {setting(name, new)}"
     return f"{setting(name, old)}, now {unset if new is None else new}"
 
 
-# The settings key's parts a refusal names, in the order it looks for the one that differs
-# (a pipeline version before its revisions, which an upgrade changes with it)
-_KEY_WORDS = (
-    "format",
-    "preserve_colors",
-    "carry",
-    "strip_color",
-    "style_file",
-    "version",
-    "names",
-    "lookahead",
-    "coherence",
-    "grade_revision",
-    "cuts",
-    "tone_map",
-    "upright",
-    "mirrored",
-    "lead_in",
-)
+def _revised(what: str, otherwise: str = "with other settings"):
+    """A revision's words: both kept, an earlier Restyle's revision of ``what``; else
+    (kept by one only) ``otherwise``, which may name the part's values as {old}, {new}."""
+
+    def said(old: object, new: object) -> str:
+        if old is not None and new is not None:
+            return f"by an earlier Restyle (another revision of its {what})"
+        on = {"old": "on" if old else "off", "new": "on" if new else "off"}
+        return otherwise.format(**on)
+
+    return said
+
+
+def _version(old: object, new: object) -> str:
+    if isinstance(old, int) and isinstance(new, int) and old > new:
+        return f"by a later Restyle (pipeline version {old}, this one {new})"
+    return f"by an earlier Restyle (pipeline version {old}, now {new})"
+
+
+def _colours(old: object, new: object) -> str:
+    was = "colours preserved" if old else "colours not preserved"
+    return f"with other settings ({was}, now {'preserved' if new else 'not'})"
+
+
+def _names(old: object, new: object) -> str:
+    if old is None:  # c4bfffe: now by the source's numbers
+        return "with other settings (frames named from 0 by an earlier Restyle)"
+    return f"with other settings (frames named from {old}, now {new or '0'})"
+
+
+_READ = "with the source read another way (its rotation, mirror or lead-in)"
+# How output whose settings key's part differs was made, in the order a refusal looks for
+# the part that differs (a pipeline version before its revisions, which an upgrade changes
+# with it): _A_SETTING for a row of errors.SETTINGS, named as its change (``_change``: each
+# front end's words), else the words, or what says them from the part (then, now).
+_A_SETTING = None
+_KEY_PARTS = {
+    "format": _A_SETTING,
+    "preserve_colors": _colours,
+    "carry": _A_SETTING,
+    "strip_color": "with another colour grade (the strip's Saturation or Multiply)",
+    "style_file": "with the style as it was before (its file changed since)",
+    "version": _version,
+    "names": _names,
+    "lookahead": _revised("temporal coherence", "with other settings (lookahead {old}, now {new})"),
+    "coherence": _revised("temporal coherence"),
+    "grade_revision": _revised("colour grade"),
+    "cuts": "with other shot cuts",
+    "tone_map": "with the source's HDR read otherwise (tone mapped another way)",
+    "upright": _READ,
+    "mirrored": _READ,
+    "lead_in": _READ,
+}
 
 
 def _key_part_otherwise(name: str, old: object, new: object) -> str:
-    """How output was made whose settings key's part ``name`` was ``old`` (``new`` now)."""
-    if name == "format":
-        return f"with other settings ({setting('format', old)}, now {new})"
-    if name == "preserve_colors":
-        was = "colours preserved" if old else "colours not preserved"
-        return f"with other settings ({was}, now {'preserved' if new else 'not'})"
-    if name == "carry":
-        return f"with other settings ({_change('carry', old, new)})"
-    if name == "strip_color":
-        return "with another colour grade (the strip's Saturation or Multiply)"
-    if name == "style_file":
-        return "with the style as it was before (its file changed since)"
-    if name == "version" and isinstance(old, int) and isinstance(new, int) and old > new:
-        return f"by a later Restyle (pipeline version {old}, this one {new})"
-    if name == "version":
-        return f"by an earlier Restyle (pipeline version {old}, now {new})"
-    if name == "names" and old is None:  # c4bfffe: now by the source's numbers
-        return "with other settings (frames named from 0 by an earlier Restyle)"
-    if name == "names":
-        return f"with other settings (frames named from {old}, now {new or '0'})"
-    if name in ("lookahead", "coherence", "grade_revision"):
-        what = {"grade_revision": "colour grade"}.get(name, "temporal coherence")
-        if old is not None and new is not None:
-            return f"by an earlier Restyle (another revision of its {what})"
-    if name == "lookahead":
-        return f"with other settings (lookahead {'on' if old else 'off'}, now {'on' if new else 'off'})"
-    if name == "cuts":
-        return "with other shot cuts"
-    if name == "tone_map":
-        return "with the source's HDR read otherwise (tone mapped another way)"
-    if name in ("upright", "mirrored", "lead_in"):
-        return "with the source read another way (its rotation, mirror or lead-in)"
-    return "with other settings"
+    """How output was made whose settings key's part ``name`` was ``old`` (``new`` now):
+    its row of ``_KEY_PARTS``; a part it has no row for, 'with other settings'."""
+    said = _KEY_PARTS.get(name, "with other settings")
+    if said is _A_SETTING:
+        return f"with other settings ({_change(name, {name: old}, {name: new})})"
+    return said if isinstance(said, str) else said(old, new)
 
 
 def _movie_made_otherwise(out: Path, now: dict) -> str:

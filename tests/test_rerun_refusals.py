@@ -144,6 +144,42 @@ def test_blender_says_an_unset_longest_side_in_words():
     assert said == "with other settings (full size, now Longest Side 1280)", said
 
 
+@pytest.mark.parametrize(
+    ("name", "old", "new", "said"),
+    [
+        ("format", "png", "tif", "with other settings (--format png, now tif)"),
+        ("carry", 1.0, 0.5, "with other settings (--carry 1.0, now 0.5)"),
+        ("carry", None, 0.5, "with other settings (not set, now --carry 0.5)"),
+        ("strip_color", None, [1.5, 1.0, False, True], "with another colour grade (the"),
+        ("style_file", [1, 2], [1, 3], "with the style as it was before (its file changed"),
+        ("version", 8, 9, "by an earlier Restyle (pipeline version 8, now 9)"),
+        ("version", 10, 9, "by a later Restyle (pipeline version 10, this one 9)"),
+        ("names", None, "001001", "with other settings (frames named from 0 by an earlier"),
+        ("names", "001001", None, "with other settings (frames named from 001001, now 0)"),
+        ("lookahead", [1], [2], "by an earlier Restyle (another revision of its temporal"),
+        ("lookahead", None, [2], "with other settings (lookahead off, now on)"),
+        ("coherence", 1, 2, "by an earlier Restyle (another revision of its temporal"),
+        ("coherence", None, 2, "with other settings"),
+        ("grade_revision", 1, 2, "by an earlier Restyle (another revision of its colour grade)"),
+        ("grade_revision", None, 2, "with other settings"),
+        ("cuts", [3], [4], "with other shot cuts"),
+        ("tone_map", None, ["pq", 1000], "with the source's HDR read otherwise"),
+        ("upright", None, 1, "with the source read another way (its rotation, mirror"),
+        ("mirrored", None, True, "with the source read another way"),
+        ("lead_in", None, 2, "with the source read another way"),
+        ("a_part_of_tomorrow", 1, 2, "with other settings"),
+    ],
+)
+def test_each_settings_key_part_is_worded(name, old, new, said):
+    """Each part of the settings key that differs, in the command line's words (one table,
+    ``job._KEY_PARTS``; the words as the if-chain before it said them)."""
+    from restyle.core.errors import COMMAND_LINE, say
+    from restyle.core.job import _key_part_otherwise
+
+    text = say(_key_part_otherwise(name, old, new), COMMAND_LINE)
+    assert text.startswith(said) and (said != "with other settings" or text == said), text
+
+
 def test_a_range_past_a_numbered_sequence_reads_its_frame_numbers(library, tmp_path, capsys):
     """shot_0001_v0.png ...: numbered from 1 by the field that counts (media's), not by the
     name's last digits (the version, 0)."""
