@@ -44,6 +44,7 @@ SETTINGS = {
     "strength": Setting("--strength", "strength", "Strength"),
     "scale": Setting("--scale", "scale", "Scale"),
     "max_side": Setting("--max-side", "max_side", "Longest Side"),
+    "preserve_colors": Setting("--preserve-colors", "preserve_colors", "Preserve Colors"),
     "temporal": Setting("--temporal", "temporal", "Temporal Coherence"),
     "carry": Setting("--carry", "carry", "Carry Keyframes"),
     "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself

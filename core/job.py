@@ -1592,8 +1592,11 @@ _UNSET_WORDS = {"scale": "full size", "max_side": "full size"}
 
 def _change(name: str, then: dict, now: dict) -> str:
     """The setting ``name``'s change from the settings ``then`` to ``now``, each in the
-    words the user gave: '--strength 1.0, now 0.5', 'full size, now --max-side 640'."""
+    words the user gave: '--strength 1.0, now 0.5', 'full size, now --max-side 640',
+    '--preserve-colors off, now on' (a switch)."""
     old, new = then.get(name), now.get(name)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return f"{setting(name)} {'on' if old else 'off'}, now {'on' if new else 'off'}"
     unset = _UNSET_WORDS.get(name, "not set")
     if old is None:
         return f"{unset}, now {setting(name, new)}"
@@ -1619,11 +1622,6 @@ def _version(old: object, new: object) -> str:
     return f"by an earlier Restyle (pipeline version {old}, now {new})"
 
 
-def _colours(old: object, new: object) -> str:
-    was = "colours preserved" if old else "colours not preserved"
-    return f"with other settings ({was}, now {'preserved' if new else 'not'})"
-
-
 def _names(old: object, new: object) -> str:
     if old is None:  # c4bfffe: now by the source's numbers
         return "with other settings (frames named from 0 by an earlier Restyle)"
@@ -1638,7 +1636,7 @@ _READ = "with the source read another way (its rotation, mirror or lead-in)"
 _A_SETTING = None
 _KEY_PARTS = {
     "format": _A_SETTING,
-    "preserve_colors": _colours,
+    "preserve_colors": _A_SETTING,
     "carry": _A_SETTING,
     "strip_color": "with another colour grade (the strip's Saturation or Multiply)",
     "style_file": "with the style as it was before (its file changed since)",

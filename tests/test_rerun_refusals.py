@@ -107,14 +107,14 @@ def test_output_made_before_a_record_was_kept(library, tmp_path, capsys, monkeyp
     ("first", "then", "said"),
     [
         (["--format", "png"], ["--format", "tif"], "(--format png, now tif)"),
-        ([], ["--preserve-colors"], "(colours not preserved, now preserved)"),
+        ([], ["--preserve-colors"], "(--preserve-colors off, now on)"),
         (["--scale", "0.5"], ["--max-side", "64"], "(--scale 0.5, now full size)"),
         (["--max-side", "64"], ["--scale", "0.5"], "(full size, now --scale 0.5)"),
     ],
 )
 def test_the_setting_that_differs_is_named(library, tmp_path, capsys, first, then, said):
-    """Format and colours, parts of the settings key, are named too; an unset size is
-    'full size', never 'None'."""
+    """Format and colours, parts of the settings key, are named too, by their flags; an
+    unset size is 'full size', never 'None'."""
     shot = write_shot(tmp_path / "shot")
     out = tmp_path / "out"
 
@@ -142,6 +142,29 @@ def test_blender_says_an_unset_longest_side_in_words():
     assert said == "with other settings (Longest Side 1280, now full size)", said
     said = say(_made_otherwise(now, then), BLENDER)
     assert said == "with other settings (full size, now Longest Side 1280)", said
+
+
+@pytest.mark.parametrize(
+    ("front_end", "said"),
+    [
+        ("command line", "(--preserve-colors off, now on)"),
+        ("blender", "(Preserve Colors off, now on)"),
+        ("python", "(preserve_colors off, now on)"),
+    ],
+)
+def test_preserve_colours_is_named_in_each_front_ends_words(front_end, said):
+    """Its words were one English phrase in every front end ('colours not preserved'); now
+    the CLI names its flag, Blender the sidebar's and Apply Style's checkbox."""
+    from restyle.core.errors import say
+    from restyle.core.job import _made_otherwise
+
+    def record(preserve: bool):
+        settings = {"strength": 1.0, "scale": None, "max_side": 64, "temporal": 0.5}
+        key = {"format": "png", "preserve_colors": preserve, "version": 9}
+        return {"source": "s", "style": "comic-ink", "settings": settings, "key": key}
+
+    text = say(_made_otherwise(record(False), record(True)), front_end)
+    assert text == f"with other settings {said}", text
 
 
 @pytest.mark.parametrize(
