@@ -1588,13 +1588,22 @@ def _made_otherwise(then: object, now: dict | None) -> str:
 
 # A setting's None said in words: scale and max_side unset style frames at full size
 _UNSET_WORDS = {"scale": "full size", "max_side": "full size"}
+# Settings either of which is given, not both (a frame's size): one set in place of the
+# other is named as each was given ('--scale 0.5, now --max-side 480')
+_EITHER_OR = {"scale": "max_side", "max_side": "scale"}
 
 
 def _change(name: str, then: dict, now: dict) -> str:
     """The setting ``name``'s change from the settings ``then`` to ``now``, each in the
     words the user gave: '--strength 1.0, now 0.5', 'full size, now --max-side 640',
+    '--scale 0.5, now --max-side 480' (one size given in place of the other),
     '--preserve-colors off, now on' (a switch)."""
     old, new = then.get(name), now.get(name)
+    other = _EITHER_OR.get(name)
+    if other and new is None and now.get(other) is not None:
+        return f"{setting(name, old)}, now {setting(other, now[other])}"
+    if other and old is None and then.get(other) is not None:
+        return f"{setting(other, then[other])}, now {setting(name, new)}"
     if isinstance(old, bool) or isinstance(new, bool):
         return f"{setting(name)} {'on' if old else 'off'}, now {'on' if new else 'off'}"
     unset = _UNSET_WORDS.get(name, "not set")

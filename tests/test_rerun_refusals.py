@@ -108,13 +108,13 @@ def test_output_made_before_a_record_was_kept(library, tmp_path, capsys, monkeyp
     [
         (["--format", "png"], ["--format", "tif"], "(--format png, now tif)"),
         ([], ["--preserve-colors"], "(--preserve-colors off, now on)"),
-        (["--scale", "0.5"], ["--max-side", "64"], "(--scale 0.5, now full size)"),
-        (["--max-side", "64"], ["--scale", "0.5"], "(full size, now --scale 0.5)"),
+        (["--scale", "0.5"], ["--max-side", "64"], "(--scale 0.5, now --max-side 64)"),
+        (["--max-side", "64"], ["--scale", "0.5"], "(--max-side 64, now --scale 0.5)"),
     ],
 )
 def test_the_setting_that_differs_is_named(library, tmp_path, capsys, first, then, said):
-    """Format and colours, parts of the settings key, are named too, by their flags; an
-    unset size is 'full size', never 'None'."""
+    """Format and colours, parts of the settings key, are named too, by their flags; a
+    size given the other way is named as each was given, never 'None' nor 'full size'."""
     shot = write_shot(tmp_path / "shot")
     out = tmp_path / "out"
 
@@ -164,6 +164,30 @@ def test_preserve_colours_is_named_in_each_front_ends_words(front_end, said):
         return {"source": "s", "style": "comic-ink", "settings": settings, "key": key}
 
     text = say(_made_otherwise(record(False), record(True)), front_end)
+    assert text == f"with other settings {said}", text
+
+
+@pytest.mark.parametrize(
+    ("then", "now", "said"),
+    [
+        ((0.5, None), (None, 1280), "(Scale 0.5, now Longest Side 1280)"),
+        ((None, 1280), (0.5, None), "(Longest Side 1280, now Scale 0.5)"),
+        ((None, 1280), (None, None), "(Longest Side 1280, now full size)"),
+        ((0.5, None), (None, None), "(Scale 0.5, now full size)"),
+    ],
+)
+def test_a_size_given_the_other_way_names_both_in_blenders_words(then, now, said):
+    """Scale switched to Longest Side (or back) was named by the scale alone ('Scale 0.5,
+    now full size', though frames were not styled at full size); an unset size is still
+    'full size'."""
+    from restyle.core.errors import BLENDER, say
+    from restyle.core.job import _made_otherwise
+
+    def record(scale, max_side):
+        settings = {"strength": 1.0, "scale": scale, "max_side": max_side, "temporal": 0.5}
+        return {"source": "s", "style": "comic-ink", "settings": settings, "key": {}}
+
+    text = say(_made_otherwise(record(*then), record(*now)), BLENDER)
     assert text == f"with other settings {said}", text
 
 
