@@ -206,7 +206,8 @@ class _Pipeline:
                 continue
             index, frame = item
             guide, prev_source = self._guide(prev_source, frame)
-            entry = (index, frame, self._preprocess(frame), guide, None)
+            network_input = None if self._source_only else self._preprocess(frame)
+            entry = (index, frame, network_input, guide, None)
             if not _put(self.inputs, entry, self.stop):
                 return
             last_index = index
@@ -230,6 +231,12 @@ class _Pipeline:
             return self.stylizer.preprocess(frame)
         array = self.frame_arrays.take(self.stylizer.input_shape(frame))
         return self.stylizer.preprocess(frame, array)
+
+    @property
+    def _source_only(self) -> bool:
+        """Strength 0: each frame's finished output is its source (``Stylizer.gives_source``);
+        nothing is preprocessed or styled (``run_pipeline`` drops the coherence too)."""
+        return bool(getattr(self.stylizer, "gives_source", False))
 
     @property
     def _lookahead(self) -> bool:
@@ -308,7 +315,10 @@ class _Pipeline:
                     self._write_frame(*held)
                 return
             for index, frame, out, guide, warm in item:
-                styled = None if out is None else self.stylizer.postprocess(out, frame)
+                if self._source_only:  # finish gives the source back: mixed from itself
+                    styled = frame
+                else:
+                    styled = None if out is None else self.stylizer.postprocess(out, frame)
                 if held is not None:
                     self._write_frame(*held, (guide, styled) if styled is not None else None)
                     held = None
@@ -429,6 +439,12 @@ def run_pipeline(
     finished, and is not reported as cancelled ("4 of 4 frames kept").
     """
     lanes = lanes or inference_lanes(stylizer)
+    if getattr(stylizer, "gives_source", False):
+        # Strength 0: every written frame is its source (``Stylizer.finish``) whatever the
+        # coherence state, so no flow, no coherence, no state carried; a resume at strength
+        # 0 needs none either (strength is in the settings key: no other strength reuses
+        # these frames).
+        temporal = None
     run = _Pipeline(
         stylizer, write, total, batch_size, temporal, on_frame, progress, cancel, depth, lanes
     )

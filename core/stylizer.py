@@ -191,7 +191,7 @@ class Stylizer:
         """Trained styles that stored their keyframes carry the paintings onto the frames,
         calibrated on the network's own output for them (a corrupt keyframe file fails
         here, before any work)."""
-        if self.style.kind != "trained" or self.settings.carry <= 0.0:
+        if self.style.kind != "trained" or self.settings.carry <= 0.0 or self.gives_source:
             return None
         from .carry import KeyframeCarrier, read_keyframes
 
@@ -225,6 +225,12 @@ class Stylizer:
     def blend_strength(self) -> float:
         """Strength as a plain mix with the source (picture styles mix style vectors)."""
         return 1.0 if self.style.kind == "picture" else self.settings.strength
+
+    @property
+    def gives_source(self) -> bool:
+        """Strength 0 (a plain mix): every finished frame is its source, whatever the network
+        or coherence made (``finish``), so neither runs (the pipeline, ``stylize``)."""
+        return self.blend_strength <= 0.0
 
     # -- per frame -----------------------------------------------------------------------
     def _bars(self, frame: np.ndarray, recall: bool = False) -> Bars | None:
@@ -382,6 +388,8 @@ class Stylizer:
 
     def stylize(self, frame: np.ndarray) -> np.ndarray:
         """One frame, synchronously (stills, thumbnails, tests): postprocess, then finish."""
+        if self.gives_source:
+            return self.finish(frame, frame)
         try:
             styled = self.postprocess(self.infer(self.preprocess(frame)[None])[0], frame)
             return self.finish(frame, styled)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from test_temporal_footage import footage
 
+from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.progress import CancelToken
 from restyle.core.styles import StyleLibrary
@@ -113,3 +114,79 @@ def test_a_resumed_run_is_bit_identical_to_one_run(walk, library, tmp_path, stre
     pairs = zip(resumed, whole, strict=True)
     off = [int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in pairs]
     assert off == [0] * FRAMES, off
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict[str, int]:
+    """The calls the styling work makes: the network (every engine a Stylizer creates), the
+    coherence's flow (``TemporalBlender.prepare``) and its blend (``apply``, ``keep``)."""
+    from restyle.core import stylizer as stylizer_module
+    from restyle.core.temporal import TemporalBlender
+
+    calls = {"network": 0, "flow": 0, "blend": 0}
+    made = stylizer_module.create_engine
+
+    def create_engine(*args, **kwargs):
+        engine = made(*args, **kwargs)
+        run = engine.run
+
+        def counted_run(*a, **k):
+            calls["network"] += 1
+            return run(*a, **k)
+
+        engine.run = counted_run
+        return engine
+
+    monkeypatch.setattr(stylizer_module, "create_engine", create_engine)
+    for name, kind in (("prepare", "flow"), ("apply", "blend"), ("keep", "blend")):
+        real = getattr(TemporalBlender, name)
+
+        def counting(self, *a, _real=real, _kind=kind, **k):
+            calls[_kind] += 1
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(TemporalBlender, name, counting)
+    return calls
+
+
+def test_strength_zero_runs_no_network_and_no_coherence(walk, library, tmp_path, counted):
+    """--strength 0 writes the source, as before, without styling it: the engine is never
+    run, no flow is estimated, nothing is blended. (It ran the network and the coherence on
+    every frame and threw their work away in the mix.) A cancelled run resumes the same."""
+    out = run(walk, tmp_path / "s0", library, 0.0)
+    assert counted == {"network": 0, "flow": 0, "blend": 0}
+    assert [o.tobytes() for o in out] == [f.tobytes() for f in walk[1]]
+    token = CancelToken()
+
+    def progress(p) -> None:
+        if p.stage == "stylize" and p.done >= 3:
+            token.cancel()
+
+    job = StyleJob(walk[0], tmp_path / "resumed", STYLE, strength=0.0, max_side=160)
+    job.library = library
+    cut_short = job.run(progress=progress, cancel=token)
+    assert cut_short.cancelled and 0 < cut_short.written < FRAMES
+    assert job.run().reused == cut_short.written
+    assert [o.tobytes() for o in read(tmp_path / "resumed")] == [f.tobytes() for f in walk[1]]
+    assert counted == {"network": 0, "flow": 0, "blend": 0}
+    whole = job_at(walk, tmp_path / "resumed", library, 0.0)
+    assert whole.outlook(whole.validate())["outcome"] == "finished"
+
+
+def job_at(walk, output: Path, library, strength: float, **options) -> StyleJob:
+    made = StyleJob(walk[0], output, STYLE, strength=strength, max_side=160, **options)
+    made.library = library
+    return made
+
+
+def test_a_strength_zero_folder_is_not_reused_at_strength_one(walk, library, tmp_path, counted):
+    """Strength is in the settings key: a folder made at strength 0 (no network) is refused
+    at strength 1, and with --overwrite every frame is styled again, as one strength-1 run."""
+    run(walk, tmp_path / "out", library, 0.0)
+    full = run(walk, tmp_path / "s1", library, 1.0)
+    assert counted["network"] > 0 and counted["flow"] > 0  # batches of frames
+    with pytest.raises(RestyleError, match="other settings"):  # refused without --overwrite
+        job_at(walk, tmp_path / "out", library, 1.0).validate()
+    result = job_at(walk, tmp_path / "out", library, 1.0, overwrite=True).run()
+    assert (result.reused, result.written) == (0, FRAMES)
+    assert [o.tobytes() for o in read(tmp_path / "out")] == [f.tobytes() for f in full]
