@@ -248,6 +248,17 @@ def _stored_media(strip) -> str:
     return ""
 
 
+def shows_file(strip, path: str, stored: str = "") -> bool:
+    """Whether ``strip`` shows the file ``path`` (absolute, as ``strip_media`` says it), or
+    the file ``stored`` as the .blend stored it (``_stored_media``: it follows a project
+    folder moved whole). The one rule of a strip matched to a file: the source during a run
+    (``strip_job.source_strip``) and a styled strip's source (``_is_source``)."""
+    media = strip_media(strip)
+    if media is None:
+        return False
+    return media == os.path.normpath(path) or (bool(stored) and _stored_media(strip) == stored)
+
+
 def media_record(source) -> dict:
     """What ``STYLED_MEDIA`` keeps of ``source``: its file, absolute (it survives Save As
     elsewhere) and as stored (it survives the project moving), and its keyframe key."""
@@ -270,10 +281,7 @@ def _is_source(candidate, record) -> bool:
     key = record.get("key", "")
     if key and candidate.get(STRIP_KEY, "") == key:
         return True
-    media = strip_media(candidate)
-    return media is not None and (
-        media == record.get("path") or _stored_media(candidate) == record.get("stored")
-    )
+    return shows_file(candidate, record.get("path", ""), record.get("stored", ""))
 
 
 def _source_of(strips, styled):

@@ -10,7 +10,6 @@ extend ``_make_strip``.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
 from ..core.words import count
 from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
-from .output_strip import add_styled_strip, output_folder, strip_media, styled_source
+from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     StripSource,
@@ -392,11 +391,11 @@ class StripJob(ModalJob):
 
 def source_strip(scene, request: Span):
     """The request's source strip in ``scene`` now, found by what it is rather than its
-    name: a strip showing the same file (``output_strip.strip_media``) that is the strip the
+    name: a strip showing the same file (``output_strip.shows_file``) that is the strip the
     run started from (its address), else one of the source's name, else the only one in the
     source's channel. None: deleted, undone away, or its file changed."""
-    media = os.path.normpath(request.source.files[0])
-    same = [s for s in compat.all_strips(scene.sequence_editor) if strip_media(s) == media]
+    media = str(request.source.files[0])
+    same = [s for s in compat.all_strips(scene.sequence_editor) if shows_file(s, media)]
     for found in (
         [s for s in same if request.source_pointer and s.as_pointer() == request.source_pointer],
         [s for s in same if s.name == request.source.name],

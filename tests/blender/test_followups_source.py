@@ -278,3 +278,26 @@ def test_of_several_strips_showing_the_source_the_one_below_is_styled(
         bpy.ops.restyle.apply_style(style=STYLE, frame_start=50, frame_end=53)
     assert runner.RUN.summary == f"Failed: {said}", runner.RUN.summary
     assert len(all_strips(scene)) == before
+
+
+def test_one_rule_matches_a_strip_to_a_file(scene, media, sequencer_area):  # noqa: F811
+    """``output_strip.shows_file``, the one rule ``strip_job.source_strip`` (the source
+    during a run) and ``_is_source`` (a styled strip's source) both use: the file as
+    ``strip_media`` says it, however the path is spelled; as the .blend stores it only
+    where the caller kept that (a project folder moved whole); no other file."""
+    import os
+
+    output_strip = ext("operators.output_strip")
+    shows = output_strip.shows_file
+    source = add_movie(scene, sequencer_area, media["clip24"], frame_start=1)
+    other = add_movie(scene, sequencer_area, media["clip30"], frame_start=1, channel=2)
+    path = output_strip.strip_media(source)
+    folder, name = os.path.split(path)
+    assert shows(source, path) and shows(source, os.path.join(folder, ".", name))
+    assert not shows(other, path)
+    moved = os.path.join(folder, "moved", name)  # where the project is now: not the file
+    assert not shows(source, moved)
+    assert shows(source, moved, stored=source.filepath)
+    assert not shows(other, moved, stored=source.filepath)
+    record = output_strip.media_record(source)
+    assert [output_strip._is_source(s, record) for s in (source, other)] == [True, False]
