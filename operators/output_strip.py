@@ -272,8 +272,10 @@ def media_record(source) -> dict:
 
 
 def _is_source(candidate, record) -> bool:
-    """Whether ``candidate`` shows what ``record`` (a ``STYLED_MEDIA``) kept: its key where
-    both have one, else its file. No record (a mark from before it): by name alone."""
+    """Whether ``candidate`` shows what ``record`` (a ``STYLED_MEDIA``) kept: the same key,
+    or else the same file (a copy of the source, Shift+D or another key, shows the same
+    footage, so it is styled in the source's place). No record (a mark from before it):
+    by name alone."""
     from ..props import STRIP_KEY
 
     if record is None:
