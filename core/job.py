@@ -46,6 +46,7 @@ from .writers import (
     check_replaceable,
     current_umask,
     format_for_output,
+    frame_file_written,
     frame_stem,
     made_facts,
     made_tag_of,
@@ -165,11 +166,10 @@ def frame_numbering(info) -> tuple[int, int]:
     return getattr(info, "first_number", None) or 0, getattr(info, "number_digits", 0)
 
 
-def finished_manifest(plan, lookahead: bool = False) -> dict | None:
-    """A sequence's manifest when every frame of the range is already written with these
-    settings and would be kept (as ``_Run.done`` reads it, ``reusable``): a rerun has nothing
-    left to make. Else None. ``lookahead``: whether the run's coherence looks ahead with no
-    tail frame (``StyleJob._ends_unlooked``; a mapping's never does)."""
+def finished_manifest(plan) -> dict | None:
+    """A sequence's manifest when a run of ``plan`` keeps every frame of the range
+    (``frame_kept``), its coherence not looking ahead (a mapping's never does: matte and
+    stabilize ask): a rerun has nothing left to make. Else None."""
     if plan.format.movie or plan.output is None:
         return None
     record = _parse_manifest(_read_bytes(plan.output / MANIFEST))
@@ -177,17 +177,11 @@ def finished_manifest(plan, lookahead: bool = False) -> dict | None:
         return None
     stale = set(record.get("stale") or ())
     marked = set(record.get("no_lookahead") or ())
-    end = unlooked_end(plan, lookahead)
-    for index in range(plan.start, plan.end + 1):
-        name = frame_name(plan, index)
-        try:
-            if name in stale or (plan.output / name).stat().st_size == 0:
-                return None
-        except OSError:
-            return None
-        if not reusable(plan, index, marked, end):
-            return None
-    return record
+    name = lambda i: frame_name(plan, i)  # noqa: E731
+    frames = range(plan.start, plan.end + 1)
+    if all(frame_kept(plan.output, i, name, stale, marked, None) for i in frames):
+        return record
+    return None
 
 
 def unlooked_end(plan, lookahead: bool) -> int | None:
@@ -204,15 +198,27 @@ def reusable(plan, index: int, marked: set[str], end: int | None, name=None) -> 
     keeps written frame ``index`` as far as the lookahead goes: a frame written as a range's
     end without its lookahead (``marked``: the manifest's 'no_lookahead') only where it and
     every frame after it to ``end`` were written so (a resume, a rerun of the range); a
-    longer range styles it again, with the next frame, as one run does. The one rule of
-    ``_Run.done``, ``finished_manifest``, ``StyleJob.outlook`` and a Ray run's ``Landing``
-    (``name``: how it names frame i; else ``frame_name`` of ``plan``)."""
+    longer range styles it again, with the next frame, as one run does. Part of
+    ``frame_kept``'s rule (``name``: how it names frame i; else ``frame_name`` of ``plan``)."""
     name = name or (lambda i: frame_name(plan, i))
     if name(index) not in marked:
         return True
     return (
         end is not None and index <= end and all(name(i) in marked for i in range(index, end + 1))
     )
+
+
+def frame_kept(folder: Path, index: int, name, stale, marked, end: int | None) -> bool:
+    """Whether a run keeps frame ``index`` written in ``folder`` (``name(i)``: its file
+    name there) rather than making it: the file has something in it (``writers.
+    frame_file_written``: an empty one is made again), not of older settings (``stale``)
+    and kept as far as the lookahead goes (``reusable``: ``marked``, ``end``). The one rule
+    of ``_Run.done``, ``finished_manifest``, ``StyleJob.outlook`` (--plan) and a Ray run's
+    ``Landing.written``."""
+    file = name(index)
+    if file in stale or not frame_file_written(folder / file):
+        return False
+    return reusable(None, index, marked, end, name)
 
 
 def movie_key(plan, audio: bool) -> str:
@@ -506,7 +512,7 @@ class StyleJob:
             outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": replaced}
         names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
-        present = {n for n in names if _nonempty(out / n)}
+        present = {n for n in names if frame_file_written(out / n)}
         manifest = _parse_manifest(_read_bytes(out / MANIFEST))
         if manifest.get("key") != plan.key:  # none, or other settings (overwrite was given)
             outcome = "replace" if present else "new"
@@ -514,12 +520,9 @@ class StyleJob:
         stale = set(manifest.get("stale") or ()) & present
         marked = set(manifest.get("no_lookahead") or ())
         end = unlooked_end(plan, self._ends_unlooked())
-        again = {  # written as a range's end without its lookahead: this run styles it again
-            name
-            for index, name in enumerate(names, plan.start)
-            if not reusable(plan, index, marked, end)
-        }
-        reused = len(present - stale - again)
+        name = lambda i: frame_name(plan, i)  # noqa: E731
+        frames = range(plan.start, plan.end + 1)
+        reused = sum(frame_kept(out, i, name, stale, marked, end) for i in frames)
         outcome = "finished" if reused == plan.total else "resume" if reused else "new"
         if stale and outcome == "new":
             outcome = "replace"
@@ -959,15 +962,12 @@ class _Run:
         return frame_name(self.plan, index)
 
     def done(self, index: int) -> bool:
-        if not self.writer.done(index):
-            return False
-        if self.manifest is None:
-            return True
-        # A range's end written without its lookahead is reused only as such an end again
-        # (a resume); a longer range styles it again, with the next frame, as one run does.
-        if not reusable(self.plan, index, self.manifest.no_lookahead, self._unlooked_end()):
-            return False
-        return self.manifest.current(self._frame_name(index))
+        if self.manifest is None:  # a movie: made whole
+            return self.writer.done(index)
+        manifest, end = self.manifest, self._unlooked_end()
+        return frame_kept(
+            self.plan.output, index, self._frame_name, manifest.stale, manifest.no_lookahead, end
+        )
 
     def _unlooked_end(self) -> int | None:
         """The frame this run ends on without its lookahead (``unlooked_end``)."""
@@ -1266,9 +1266,6 @@ class _Manifest:
         self._lock = threading.Lock()
         self._saved = 0.0
 
-    def current(self, name: str) -> bool:
-        return name not in self.stale
-
     def replaced(self, name: str, looked: bool = True) -> None:
         """``name`` is written anew (``looked``: with its lookahead, if any)."""
         with self._lock:
@@ -1411,13 +1408,6 @@ def _spans(indices: list[int]) -> str:
             spans.append([i, i])
     text = ", ".join(frame_span(a, b) for a, b in spans[:8])
     return "frames " + text + (", ..." if len(spans) > 8 else "")
-
-
-def _nonempty(path: Path) -> bool:
-    try:
-        return path.stat().st_size > 0
-    except OSError:
-        return False
 
 
 def _read_bytes(path: Path) -> bytes | None:

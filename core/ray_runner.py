@@ -244,16 +244,11 @@ class Landing:
         return frame_stem(index, *self.numbering) + self.suffix
 
     def written(self, index: int) -> bool:
-        """Frame ``index`` is there, made with this run's settings, and kept by it."""
-        name = self.name(index)
-        return name not in self.stale and (self.folder / name).is_file() and self.kept(index)
+        """Frame ``index`` is there, made with this run's settings, and kept by it: local
+        runs' one rule (``job.frame_kept``; an empty file is made again)."""
+        from .job import frame_kept
 
-    def kept(self, index: int) -> bool:
-        """Not a frame this run styles again: a range's end made without its lookahead,
-        where this run goes past it (``job.reusable``, local runs' one rule)."""
-        from .job import reusable
-
-        return reusable(None, index, self.marked, self.end, self.name)
+        return frame_kept(self.folder, index, self.name, self.stale, self.marked, self.end)
 
     def of(self, chunk: Chunk) -> Landing:
         """Only what ``chunk`` lands (a task is sent its own stale frames, not the run's)."""
@@ -262,44 +257,29 @@ class Landing:
 
 
 def link_owned_frames(staging: Path, landing: Landing, chunk: Chunk) -> int:
-    """Hard-link (or copy) the chunk's own finished frames into the output; a frame already
-    there is never overwritten, unless it is stale or this run styles it again (a range's
-    end made without its lookahead: ``Landing.kept``); then it is replaced atomically. A
-    frame that ends the range without its lookahead is recorded so before it lands
-    (``_mark_before_landing``)."""
-    frames = [f for f in range(chunk.start, chunk.end + 1) if (staging / landing.name(f)).is_file()]
+    """Hard-link (or copy) the chunk's own finished frames into the output, each replacing
+    atomically what is there; a frame this run keeps there (``Landing.written``) is never
+    overwritten: one that is empty, stale or styled again by this run (a range's end made
+    without its lookahead, where this run goes past it) is. A frame that ends the range
+    without its lookahead is recorded so before it lands (``_mark_before_landing``)."""
+    from .writers import frame_file_written
+
+    span = range(chunk.start, chunk.end + 1)
+    frames = [f for f in span if frame_file_written(staging / landing.name(f))]
     landing_now = [f for f in frames if _lands(staging, landing, f)]
     _mark_before_landing(staging, landing, chunk, landing_now)
-    linked = 0
-    for frame in frames:
+    for frame in landing_now:
         name = landing.name(frame)
-        src, dst = staging / name, landing.folder / name
-        if name in landing.stale or not landing.kept(frame):
-            if not _same_file(src, dst):  # not replaced yet (a retried task may have)
-                _replace_with(src, dst)
-                linked += 1
-            continue
-        if dst.exists():
-            continue
-        try:
-            os.link(src, dst)
-        except FileExistsError:
-            continue
-        except OSError:  # a file system without hard links: copy, then rename atomically
-            part = landing.folder / f".{name}.{secrets.token_hex(4)}.restyle-part"
-            shutil.copyfile(src, part)
-            os.replace(part, dst)
-        linked += 1
-    return linked
+        _replace_with(staging / name, landing.folder / name)  # linked, or copied
+    return len(landing_now)
 
 
 def _lands(staging: Path, landing: Landing, frame: int) -> bool:
-    """Whether ``link_owned_frames`` puts staged ``frame`` in the output, as it decides."""
+    """Whether ``link_owned_frames`` puts staged ``frame`` in the output: the frame there is
+    not one this run keeps (``Landing.written``: none, an empty one, a stale one, a range's
+    end this run styles again) and not this very file (a retried task may have landed it)."""
     name = landing.name(frame)
-    dst = landing.folder / name
-    if name in landing.stale or not landing.kept(frame):
-        return not _same_file(staging / name, dst)
-    return not dst.exists()
+    return not landing.written(frame) and not _same_file(staging / name, landing.folder / name)
 
 
 def _mark_before_landing(staging: Path, landing: Landing, chunk: Chunk, frames: list[int]) -> None:
@@ -880,19 +860,25 @@ def _record_marks(manifest, landing: Landing, plan: Plan) -> None:
     range without its lookahead (the last, no tail, the range ending mid-source), and no
     longer marked otherwise (styled again with its lookahead, or a chunk's end at a cut).
     Only a frame landed from the staging folder takes its mark (a chunk's own settings key
-    holds its range: the frame itself is what ties the two)."""
+    holds its range: the frame itself is what ties the two); only a frame marked now, or
+    marked in the last chunk's staging folder, is looked at (where links are not made, each
+    is read whole: the others cannot change the record)."""
     from .job import MANIFEST, _parse_manifest, _read_bytes
 
     for chunk in plan.chunks:
         staging = chunk_output_folder(landing.folder, chunk)
-        record = _parse_manifest(_read_bytes(staging / MANIFEST))
-        staged = set(record.get("no_lookahead") or ())
         carried = chunk.end == plan.end and landing.end is not None
+        staged: set[str] = set()
+        if carried:
+            record = _parse_manifest(_read_bytes(staging / MANIFEST))
+            staged = set(record.get("no_lookahead") or ())
         for index in range(chunk.start, chunk.end + 1):
             name = landing.name(index)
+            if name not in staged and name not in manifest.no_lookahead:
+                continue  # unmarked either way: nothing to change
             if not _landed(staging / name, landing.folder / name):
                 continue
-            if carried and name in staged:
+            if name in staged:
                 manifest.no_lookahead.add(name)
             else:
                 manifest.no_lookahead.discard(name)

@@ -172,6 +172,15 @@ def movie_path(output: str | os.PathLike[str], fmt: OutputFormat) -> Path:
     return path if path.suffix else path.with_suffix(fmt.suffix)
 
 
+def frame_file_written(path: Path) -> bool:
+    """A frame file is there with something in it: one left empty (a disk that filled, a
+    copy cut off) is made again. What every run keeps a frame by (``job.frame_kept``)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
 class FrameWriter(Protocol):
     """Where stylised frames go. `write` may return before the frame is on disk; `close`
     waits for everything and raises any error; `abort` stops and removes only partial
@@ -302,10 +311,7 @@ class ImageSequenceWriter(_WriterContext):
         return self.folder / (name + self._suffix)
 
     def done(self, index: int) -> bool:
-        try:
-            return self.path_for(index).stat().st_size > 0
-        except OSError:
-            return False
+        return frame_file_written(self.path_for(index))
 
     def read(self, index: int) -> np.ndarray | None:
         """A finished frame as written (RGB/RGBA, its own depth); None if unreadable."""

@@ -16,7 +16,7 @@ import cv2
 import pytest
 from test_temporal_footage import footage
 
-from restyle.core.job import MANIFEST, StyleJob, finished_manifest
+from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.styles import StyleLibrary
 
 from clips import make_variable_rate_clip  # tests/, on the path from conftest
@@ -111,9 +111,9 @@ def job_for(walk: Path, output: Path, library, start: int, end: int) -> StyleJob
 
 
 def test_the_plan_counts_a_recorded_end_as_to_make(walk, library, tmp_path):
-    """--plan (``StyleJob.outlook``) and ``finished_manifest`` keep frames by ``_Run.done``'s
-    rule: a grown range's recorded end is to make (it said 6 reused where the run made 7),
-    the same range's end is kept (finished)."""
+    """--plan (``StyleJob.outlook``) keeps frames by ``_Run.done``'s rule (``frame_kept``):
+    a grown range's recorded end is to make (it said 6 reused where the run made 7), the
+    same range's end is kept (finished)."""
     out = tmp_path / "out"
     style(walk, out, library, 5)
     grow = job_for(walk, out, library, 0, FRAMES - 1)
@@ -122,7 +122,6 @@ def test_the_plan_counts_a_recorded_end_as_to_make(walk, library, tmp_path):
     assert (seen["outcome"], seen["reused"], seen["to_make"]) == ("resume", 5, FRAMES - 5)
     same = job_for(walk, out, library, 0, 5)
     assert same.outlook(same.validate())["outcome"] == "finished"
-    assert finished_manifest(same.validate(), lookahead=True) is not None
     grown = grow.run()
     assert (grown.reused, grown.written) == (seen["reused"], seen["to_make"])
 
@@ -137,7 +136,6 @@ def test_a_range_assembled_from_two_runs_is_not_finished_at_a_recorded_end(walk,
     plan = whole.validate()
     seen = whole.outlook(plan)
     assert (seen["outcome"], seen["reused"], seen["to_make"]) == ("resume", FRAMES - 1, 1)
-    assert finished_manifest(plan, lookahead=True) is None
     result = whole.run()
     assert (result.reused, result.written) == (FRAMES - 1, 1)
-    assert finished_manifest(whole.validate(), lookahead=True) is not None  # now it is
+    assert whole.outlook(whole.validate())["outcome"] == "finished"  # now it is
