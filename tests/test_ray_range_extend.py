@@ -205,6 +205,10 @@ class _Killed(BaseException):
     """The driver's death (SIGKILL) at a chosen point: nothing after it runs."""
 
 
+def killed(*args):
+    raise _Killed()
+
+
 def test_a_driver_killed_after_the_end_lands_leaves_it_marked(
     walk,  # noqa: F811
     library,
@@ -218,14 +222,33 @@ def test_a_driver_killed_after_the_end_lands_leaves_it_marked(
     later 0-11 run styles it again and the folder is one run's. (The mark was recorded only
     by the driver after the chunks: the longer run reused frame 5, frames 5-11 differed.)"""
     out = tmp_path / "out"
-
-    def killed(*args):
-        raise _Killed()
-
     with monkeypatch.context() as patched, pytest.raises(_Killed):
         patched.setattr(ray_runner, "_record_marks", killed)
         on_ray(walk, out, library, 0, 5)
     assert len(pngs(out)) == 6  # every frame landed
+    assert marks(out) == [sorted(pngs(out))[5]]
+    grown = job_for(walk, out, library, 0, FRAMES - 1).run()
+    assert (grown.reused, grown.written) == (5, FRAMES - 5)
+    assert pngs(out) == one_run
+    assert marks(out) == []
+
+
+@pytest.mark.slow
+def test_on_a_cluster_a_killed_driver_leaves_the_end_marked(
+    walk,  # noqa: F811
+    library,
+    one_run,
+    cluster,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """As above on a real (local) cluster, where the task that lands frame 5 records its
+    mark in the output's manifest from its own worker: the driver dies before its record,
+    frame 5 is marked, and a later 0-11 run gives one run's frames."""
+    out = tmp_path / "out"
+    with monkeypatch.context() as patched, pytest.raises(_Killed):
+        patched.setattr(ray_runner, "_record_marks", killed)
+        ray_runner.run_on_ray(job_for(walk, out, library, 0, 5), cluster.address, max_frames=CHUNK)
     assert marks(out) == [sorted(pngs(out))[5]]
     grown = job_for(walk, out, library, 0, FRAMES - 1).run()
     assert (grown.reused, grown.written) == (5, FRAMES - 5)
