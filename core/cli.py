@@ -243,7 +243,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _emit(
             args,
             {**record, "saved": True},
-            f"trained style '{name}' in {seconds:.0f} s ({iterations} iterations, "
+            f"trained style '{name}' in {seconds:.0f} s ({_count(iterations, 'iteration')}, "
             f"stopped: {figures.get('stopped_because')}); "
             f"use it with: restyle stylize INPUT -o OUT -s '{name}'",
         )
@@ -253,7 +253,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _emit(
         args,
         {**record, "saved": True},
-        f"cancelled after {seconds:.0f} s ({iterations} iterations): the style is cut short; "
+        f"cancelled after {seconds:.0f} s ({_count(iterations, 'iteration')}): the style is "
+        "cut short; "
         f"its best weights so far are saved as '{name}' (train again with --overwrite to "
         "finish it)",
     )

@@ -33,7 +33,7 @@ from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .. import compat
-from ..core.errors import RestyleError, setting
+from ..core.errors import RestyleError
 from ..core.words import count
 from ..props import (
     name_at,
@@ -83,7 +83,8 @@ class TrainJob:
     # frames and setting up included (they took 15 of 27 s of a 10 s budget at load 10).
     clicked: float | None = None
     called: dict[int, int] | None = None  # source frame index → the scene frame it is keyed at
-    # What training warned of (core.train.keyframes: a flat keyframe), for the summary
+    # What training warned of (core.train.keyframes: a flat keyframe, a style saved before
+    # the trainer's first checkpoint), for the summary
     warnings: list[str] = field(default_factory=list)
 
     def run(self, progress=None, cancel=None) -> Path:
@@ -205,30 +206,6 @@ def _refuse_unsaved_paint(styled: dict[int, Path]) -> None:
             )
 
 
-def _barely_trained(folder) -> str:
-    """A warning for a style saved before the trainer's first validation checkpoint
-    (``val_every`` iterations, 100 by default; ``TrainResult.checkpointed``, below which a
-    cancelled run saves nothing): a Time Budget too short for the machine (8 s under load
-    ran 1 iteration) leaves the weights all but untrained. '' otherwise."""
-    from ..core.train.artifact import read_style_meta
-
-    try:
-        training = read_style_meta(folder).get("training") or {}
-    except RestyleError:
-        return ""
-    iterations = training.get("iterations")
-    checkpoint = (training.get("config") or {}).get("val_every")
-    if not isinstance(iterations, int) or not isinstance(checkpoint, int):
-        return ""
-    if iterations >= checkpoint:
-        return ""
-    return (
-        f"only {iterations} training iteration{'' if iterations == 1 else 's'} (fewer than "
-        f"{checkpoint}, the trainer's first checkpoint): the style has barely learned; "
-        "train again with a longer Time Budget"
-    )
-
-
 def show_preview(image: np.ndarray) -> None:
     """Put a uint8 RGB frame into the ``Restyle Preview`` image (made or resized as needed)."""
     height, width = image.shape[:2]
@@ -278,7 +255,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         from ..core.engines import torch_available
         from ..core.media import probe
         from ..core.styles import StyleLibrary
-        from ..core.train.keyframes import keyframe_pairs
+        from ..core.train.artifact import style_exists
+        from ..core.train.keyframes import check_keyframes
         from ..props import library_root
 
         scene, source = active_source(context, self.strip)
@@ -310,17 +288,16 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         )
         library = StyleLibrary(library_root(context))
         if library.trained_folder(name).exists() and not overwrite:
-            raise RestyleError(  # core.train.keyframes's words: Blender says the option
-                f"a style named '{name}' already exists; use another name or "
-                f"{setting('overwrite_style', True)}"
-            )
+            raise style_exists(name)  # the core's words: Blender says the option
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
         info = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in)
         keyframes = {indices[frame]: path for frame, path in styled.items()}
         called = {indices[frame]: frame for frame in styled}
-        # Missing, unreadable, the wrong shape or still unpainted: the core says so now
-        keyframe_pairs(source.source, keyframes, info, strip_color=source.color, called=called)
+        # Missing, unreadable or the wrong shape: said now, nothing decoded on Blender's
+        # thread; still unpainted is the job's to refuse (it decodes the frames to compare),
+        # before it trains or writes anything: finish reports it as the error it is
+        check_keyframes(keyframes, info)
         if not torch_available():  # after the input checks, so those are reported first
             raise RestyleError(
                 "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
@@ -386,7 +363,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             scene.restyle.style = name  # the picker shows the new style, ready to apply
         progress = RUN.progress
         detail = f" ({progress.message})" if progress is not None and progress.message else ""
-        warnings = list(request.job.warnings)  # a flat keyframe (core.train.keyframes)
+        # a flat keyframe, trained too briefly (core.train.keyframes)
+        warnings = list(request.job.warnings)
         if cancelled:
             summary = (
                 f"Cancelled: '{name}' is cut short, saved with its best weights so far{detail}"
@@ -396,7 +374,6 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             summary = (
                 f"Trained '{name}' from {count(len(request.job.keyframes), 'keyframe')}{detail}"
             )
-            warnings.append(_barely_trained(value))
             RUN.end(FINISHED, "; ".join(filter(None, [summary, *warnings])), str(value))
         if any(warnings):
             self.report({"WARNING"}, f"Restyle: {RUN.summary}")

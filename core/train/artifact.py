@@ -140,6 +140,17 @@ def _is_trained_style(folder: Path) -> bool:
     return True
 
 
+def style_exists(name: str) -> RestyleError:
+    """The refusal of a style name already taken, for every front end to raise: training
+    (``keyframes.train_from_keyframes``), the artifact's own last check (a style saved under
+    the name while this one trained) and Blender's Train, each in its own words for the
+    option that replaces it (``setting``: --overwrite, Replace Existing)."""
+    return RestyleError(
+        f"a style named '{name.strip()}' already exists; use another name or "
+        f"{setting('overwrite_style', True)}"
+    )
+
+
 def write_trained_style(
     folder: str | os.PathLike,
     result: TrainResult,
@@ -169,10 +180,7 @@ def write_trained_style(
         raise RestyleError("A trained style needs a name")
     if folder.exists() or folder.is_symlink():
         if not overwrite:
-            raise RestyleError(  # core.train.keyframes's words
-                f"a style named '{name.strip()}' already exists; use another name or "
-                f"{setting('overwrite_style', True)}"
-            )
+            raise style_exists(name)
         if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
             raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
 

@@ -6,17 +6,20 @@ style lives): what ``restyle train`` and Blender's Train button both call.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import Cancelled, RestyleError, setting
+from ..errors import Cancelled, RestyleError
 from ..media import decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary
 from ..stylizer import read_picture
+from ..words import count
+from .artifact import style_exists
 
 
 def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
@@ -29,13 +32,44 @@ def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
         image = (image // 257).astype(np.uint8)
     h, w = image.shape[:2]
     if (w, h) != size:
-        if abs(w / h - size[0] / size[1]) > 0.01:
-            raise RestyleError(
-                f"styled keyframe {path.name} is {w}x{h} but the source frames are "
-                f"{size[0]}x{size[1]}: paint over the exported frame at the same aspect"
-            )
+        _refuse_other_aspect(path, (w, h), size)
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image
+
+
+def _refuse_other_aspect(path: Path, found: tuple[int, int], size: tuple[int, int]) -> None:
+    """A painting of another aspect than the source frames is refused (another size of the
+    same aspect is scaled to fit)."""
+    (w, h) = found
+    if abs(w / h - size[0] / size[1]) > 0.01:
+        raise RestyleError(
+            f"styled keyframe {path.name} is {w}x{h} but the source frames are "
+            f"{size[0]}x{size[1]}: paint over the exported frame at the same aspect"
+        )
+
+
+def check_keyframes(keyframes: Mapping[int, Path], info) -> None:
+    """The cheap checks of keyframes, no frame decoded and no painting read whole: each in
+    the source's frames (``info``: its ``media.probe``), its painting a readable file, of
+    the source's aspect where its header says its size (PNG, JPEG). What Blender's Train
+    checks before it starts a job, on Blender's thread; the job (``train_from_keyframes``)
+    checks them again and reads the pairs (``keyframe_pairs``: still unpainted refused)."""
+    from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
+
+    bad = [f for f in keyframes if not 0 <= f < info.frame_count]
+    if bad:
+        raise RestyleError(
+            f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
+        )
+    for _frame, path in sorted(keyframes.items()):
+        path = Path(path)
+        if not path.is_file():
+            raise RestyleError(f"styled keyframe not found: {path}")
+        if not os.access(path, os.R_OK):
+            raise RestyleError(f"cannot read styled keyframe {path}: permission denied")
+        header = _image_header(path)
+        if header is not None and header.size != info.size:
+            _refuse_other_aspect(path, header.size, info.size)
 
 
 def refuse_unpainted(
@@ -80,8 +114,8 @@ def keyframe_pairs(
     frame decoded (``info``: the source's ``media.probe``), graded by ``strip_color`` and
     uint8 RGB; the image by ``read_styled_keyframe``. Every image is read before any frame
     is decoded (a missing file is said first); keyframes still unpainted are refused
-    (``refuse_unpainted``). What ``train_from_keyframes`` trains on, and what Blender's
-    Train checks before it starts a job."""
+    (``refuse_unpainted``). What ``train_from_keyframes`` trains on, in the job (Blender's
+    Train checks only ``check_keyframes`` on its thread: this seeks and decodes)."""
     styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
     pairs = {}
     for index, target in styled.items():
@@ -120,6 +154,22 @@ def flat_keyframes(frames: list[int], sources: list[np.ndarray]) -> str:
     )
 
 
+def barely_trained(iterations: int, checkpoint: int) -> str:
+    """A warning for a style saved before the trainer's first validation checkpoint
+    (``checkpoint``: ``TrainConfig.val_every``, 100 by default; ``TrainResult.checkpointed``,
+    below which a cancelled run saves nothing): a time budget too short for the machine (8 s
+    under load ran 1 iteration) leaves the weights all but untrained. '' otherwise. The
+    same words in every front end: 'time budget' is what each calls it (--time-budget,
+    Time Budget, ``TrainConfig.time_budget_s``)."""
+    if iterations >= checkpoint:
+        return ""
+    return (
+        f"only {count(iterations, 'training iteration')} (fewer than {checkpoint}, the "
+        "trainer's first checkpoint): the style has barely learned; train again with a "
+        "longer time budget"
+    )
+
+
 NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
 
 
@@ -150,7 +200,9 @@ def train_from_keyframes(
     frame read, as Apply grades the frames it styles, so a style trained on a graded strip
     learns from what the strip shows and the keyframes painted over it.
     ``warn`` hears, before training starts, of keyframes whose source frame is flat
-    (``flat_keyframes``): trained on, they teach the style nothing about the look.
+    (``flat_keyframes``): trained on, they teach the style nothing about the look; and,
+    once the style is saved, of training stopped before its first checkpoint
+    (``barely_trained``).
     Keyframes still pixel-identical to their (graded) source frame, exported and never
     painted, are refused before training (``keyframe_pairs``). ``called`` names keyframes
     in the user's frames (source index → e.g. Blender's scene frame; None: the index)."""
@@ -161,18 +213,12 @@ def train_from_keyframes(
         raise RestyleError("training needs at least one keyframe (FRAME=STYLED_IMAGE)")
     if not name or not name.strip():
         raise RestyleError("a trained style needs a name")
+    name = name.strip()  # ' Ink ' is 'Ink', as Blender's Train and the artifact read it
     folder = library.trained_folder(name)
     if folder.exists() and not overwrite:
-        raise RestyleError(
-            f"a style named '{name}' already exists; use another name or "
-            f"{setting('overwrite_style', True)}"
-        )
+        raise style_exists(name)
     info = probe(source, upright=upright, hold_lead_in=hold_lead_in)
-    bad = [f for f in keyframes if not 0 <= f < info.frame_count]
-    if bad:
-        raise RestyleError(
-            f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
-        )
+    check_keyframes(keyframes, info)
     by_frame = keyframe_pairs(source, keyframes, info, strip_color=strip_color, called=called)
     pairs = list(by_frame.values())
     frames = sorted(by_frame)
@@ -196,13 +242,16 @@ def train_from_keyframes(
     )
     if result.figures.stopped_because == "cancelled" and not result.checkpointed:
         raise Cancelled(NOTHING_SAVED)  # no folder written: the name stays free
-    return write_trained_style(
+    folder = write_trained_style(
         folder,
         result,
-        name=name.strip(),
+        name=name,
         source=str(source),
         keyframes=frames,
         thumbnail=pairs[0][1],
         overwrite=overwrite,
         pairs=pairs,
     )
+    if warn is not None and not result.checkpointed:  # cancelled so: raised above
+        warn(barely_trained(result.figures.iterations, result.config.val_every))
+    return folder
