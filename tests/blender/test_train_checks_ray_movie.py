@@ -24,9 +24,10 @@ class MovieDashboard(Dashboard):
     """Its job's command names a movie (``-o film.mp4``); the node's finished frames go to
     the movie's frames folder, as ``run_on_ray`` writes them (PNG), and no movie is made."""
 
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, earlier: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.frames = frames
+        self.earlier = earlier  # frames an earlier run of another range left there
 
     def __call__(self, url, data=None, method=None):
         if url.endswith("/api/jobs/") and data is not None:
@@ -34,8 +35,10 @@ class MovieDashboard(Dashboard):
             movie = Path(words[words.index("-o") + 1])
             self.output = ext("core.ray_runner").movie_frames_folder(movie)
             self.start = int(words[words.index("--start") + 1])
-            if self.frames:
+            if self.frames or self.earlier:
                 self.output.mkdir(parents=True, exist_ok=True)
+            for i in self.earlier:
+                cv2.imwrite(str(self.output / f"{i:06d}.png"), np.zeros((8, 8, 3), np.uint8))
             return {"submission_id": data["submission_id"]}
         if url.endswith("/logs"):
             for i in range(self.start, self.start + self.frames):
@@ -44,15 +47,18 @@ class MovieDashboard(Dashboard):
         return super().__call__(url, data, method)
 
 
-@pytest.mark.parametrize("frames", [2, 0])
+@pytest.mark.parametrize(("frames", "earlier"), [(2, ()), (0, ()), (2, (4, 5)), (0, (5,))])
 def test_esc_on_a_ray_movie_says_where_its_frames_are_kept(
-    frames, scene, sequencer_area, tmp_path, monkeypatch
+    frames, earlier, scene, sequencer_area, tmp_path, monkeypatch
 ):
+    """Frames 0-3 of the source (scene frames 1-4): an earlier run's frames 4 and 5 in the
+    folder are not this run's, and are not counted (the command line counts the range's,
+    written + reused; the sidebar counted every PNG there)."""
     import bpy
 
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "ray.blend"))
     runner = ext("operators.runner")
-    dashboard = MovieDashboard(frames)
+    dashboard = MovieDashboard(frames, earlier)
     monkeypatch.setattr(ext("core.ray_submit"), "_request", dashboard)
     report = runner.Worker._progress
 
