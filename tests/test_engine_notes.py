@@ -64,3 +64,20 @@ def test_the_torch_note_in_json_says_the_pip_command_only(
     assert not CONTROL.search(engine), repr(engine)
     assert f"CPU-only build and this onnxruntime has no CUDA: {PIP}; running on CPU" in engine
     assert "preferences" not in engine  # Blender's button is Blender's to name
+
+
+def test_the_engine_line_says_the_engine_once(library, shot, tmp_path, capsys, monkeypatch):
+    """auto's last resort (ONNX Runtime, no fast graph, nothing faster installed) read
+    'onnx fp32 on cpu (ONNX Runtime fp32 (no faster engine installed); ...)': the engine
+    and precision twice, a bracket in a bracket. The line's head says them; the why only why."""
+    from restyle.core import engines
+
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
+    monkeypatch.setattr(engines, "torch_cuda_usable", lambda: False)
+    monkeypatch.setattr(engines, "native_bf16_cpu", lambda: False)
+    monkeypatch.setattr(engines, "openvino_available", lambda: False)
+    monkeypatch.setattr(engines, "fast_graph", lambda _onnx: None)
+    engine = json_engine(library, shot, tmp_path, capsys, "auto")
+    assert engine.startswith("onnx fp32 on cpu (no faster engine installed"), engine
+    assert engine.count("fp32") == 1 and "ONNX Runtime" not in engine, engine
+    assert engine.count("(") == engine.count(")") and not re.search(r"\([^)]*\(", engine), engine

@@ -136,10 +136,11 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         why = "the CPU has native bf16; Blender's process cannot host OpenVINO"
         return EngineChoice("openvino", f"OpenVINO bf16{openvino_origin()}, {why}")
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
-        why = "bf16: the CPU has native bf16" if bf16 else "fp32: no fast graph for this network"
-        return EngineChoice("openvino", f"OpenVINO on the CPU, {why}")
+        # the line already says engine, precision and device (``explain``): only the why here
+        why = "the CPU has native bf16" if bf16 else "no fast graph for this network"
+        return EngineChoice("openvino", why)
     if bf16 and has_weights and torch_available():
-        return EngineChoice("torch", "PyTorch bf16: the CPU has native bf16, OpenVINO missing")
+        return EngineChoice("torch", "the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         # the graph and workers are the engine's note (cpu_plan): said once, as they ran
         why = "no native bf16 on this CPU, and OpenVINO keeps less of a shared CPU"
@@ -150,7 +151,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         # on AVX2 only (2026-12-01): OpenVINO f32 0.95-1.02x idle, less kept beside busy loops.
         return EngineChoice("onnx", "chosen by auto: no native bf16 on this CPU")
     if has_onnx:
-        return EngineChoice("onnx", "ONNX Runtime fp32 (no faster engine installed)")
+        return EngineChoice("onnx", "no faster engine installed")
     return EngineChoice("torch", "no ONNX file for this model")
 
 
