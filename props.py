@@ -16,6 +16,7 @@ from bpy.props import (
     CollectionProperty,
     EnumProperty,
     FloatProperty,
+    FloatVectorProperty,
     IntProperty,
     PointerProperty,
     StringProperty,
@@ -144,6 +145,41 @@ def style_items(_self, context):
                 )
             ]
     return CATALOG.items
+
+
+BACKGROUND_KINDS = (
+    ("COLOR", "Color", "A flat colour", "COLOR", 0),
+    ("BLUR", "Blur", "The strip the matte was made from, blurred", "MOD_SMOOTH", 1),
+    ("PICTURE", "Picture", "A picture file", "FILE_IMAGE", 2),
+    ("STRIP", "Strip", "Another strip, e.g. the source in another style", "SEQUENCE", 3),
+)
+
+
+def background_text(settings) -> str:
+    """Replace Background's ``background`` (its documented text: ``#RRGGBB``, ``BLUR``, a
+    picture file or a strip name) from the sidebar's choice; '' where none is given yet."""
+    kind = settings.background_kind
+    if kind == "COLOR":
+        rgb = (round(min(max(c, 0.0), 1.0) * 255) for c in settings.background_color)
+        return "#{:02X}{:02X}{:02X}".format(*rgb)
+    if kind == "BLUR":
+        return "BLUR"
+    return (settings.background_picture if kind == "PICTURE" else settings.background_strip).strip()
+
+
+# Stabilize's modes and settings (the operator's defaults, and the sidebar's)
+STABILIZE_MODES = [
+    ("TRANSLATION", "Translation", "Shifts only"),
+    ("SIMILARITY", "Similarity", "Shifts, rotation and zoom"),
+    ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
+]
+STABILIZE_DEFAULTS = {
+    "mode": "SIMILARITY",
+    "smoothness": 0.7,
+    "crop": 0.1,
+    "strength": 1.0,
+    "output_format": "PNG",
+}
 
 
 STYLED_SOURCES = (
@@ -399,11 +435,58 @@ class RESTYLE_PG_settings(PropertyGroup):
         default=0,
     )
 
-    # -- background (matte) --
-    background: StringProperty(
-        name="Background",
-        description="Behind the matte: a strip name, a picture file, #RRGGBB, or BLUR",
-        default="BLUR",
+    # -- background (matte): Replace Background's text is made of these (background_text) --
+    background_kind: EnumProperty(name="Background", items=BACKGROUND_KINDS, default="BLUR")
+    background_color: FloatVectorProperty(
+        name="Color",
+        description="The colour behind the matte",
+        subtype="COLOR_GAMMA",
+        size=3,
+        min=0.0,
+        max=1.0,
+        default=(0.0, 0.0, 0.0),
+    )
+    background_picture: StringProperty(
+        name="Picture",
+        description="The picture behind the matte (scaled to fill the frame)",
+        subtype="FILE_PATH",
+        options=compat.blend_relative_path(),
+    )
+    background_strip: StringProperty(
+        name="Strip",
+        description="The strip shown behind the matte (a styled copy of the source, say)",
+    )
+
+    # -- stabilize: the Stabilize button runs with these --
+    stabilize_mode: EnumProperty(
+        name="Mode", items=STABILIZE_MODES, default=STABILIZE_DEFAULTS["mode"]
+    )
+    stabilize_smoothness: FloatProperty(
+        name="Smoothness",
+        description="How far the steadied camera may drift from the real one",
+        default=STABILIZE_DEFAULTS["smoothness"],
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+    )
+    stabilize_crop: FloatProperty(
+        name="Crop",
+        description="The most of the width and height cropped away (no empty border shows)",
+        default=STABILIZE_DEFAULTS["crop"],
+        min=0.0,
+        max=0.5,
+        subtype="FACTOR",
+    )
+    stabilize_strength: FloatProperty(
+        name="Strength",
+        description="How much of the shake to remove",
+        default=STABILIZE_DEFAULTS["strength"],
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+    )
+    stabilize_tripod: BoolProperty(
+        name="Tripod", description="Keep the camera still wherever the crop allows"
     )
 
     # -- keyframes and training --

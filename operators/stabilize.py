@@ -14,26 +14,11 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from ..props import FORMATS as ALL_FORMATS
+from ..props import STABILIZE_DEFAULTS as DEFAULTS
+from ..props import STABILIZE_MODES as MODES
 from .modal_job import JobRequest
 from .strip_job import StripJob
 
-MODES = [
-    ("TRANSLATION", "Translation", "Shifts only"),
-    ("SIMILARITY", "Similarity", "Shifts, rotation and zoom"),
-    ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
-]
-TRIPOD_BUTTON = "Tripod"  # the sidebar's button that runs this operator with tripod=True
-DEFAULTS = {
-    "mode": "SIMILARITY",
-    "smoothness": 0.7,
-    "crop": 0.1,
-    "strength": 1.0,
-    "output_format": "PNG",
-}
-# Everything a Tripod run depends on, set by its button: a setting a button leaves unset
-# takes Blender's remembered value, so a mode picked from the Stabilize menu between a
-# cancel and Tripod changed the settings key and Tripod started over instead of resuming.
-TRIPOD_SETTINGS = {**DEFAULTS, "tripod": True}
 # The formats offered, as the one format table (core/writers.py) names them.
 FORMATS = [(i, name, text) for i, name, text, _word in ALL_FORMATS if i in ("PNG", "H264")]
 
@@ -70,9 +55,9 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         name="Strength", min=0.0, max=1.0, default=DEFAULTS["strength"], subtype="FACTOR",
         description="How much of the shake to remove", options={"SKIP_SAVE"},
     )  # fmt: skip
-    # Settings are not remembered between runs from the sidebar (SKIP_SAVE): after a finished
-    # Tripod run the Stabilize menu, which sets only the mode, ran as Tripod again; a crop
-    # tried in the redo panel once changed every later run's settings key (no resume).
+    # Settings are not remembered between runs (SKIP_SAVE): a crop tried in the redo panel
+    # once changed every later run's settings key (no resume). The sidebar's Stabilize
+    # button sets every one from the scene's settings, so pressed again it resumes.
     tripod: BoolProperty(
         name="Tripod",
         description="Keep the camera still wherever the crop allows",
@@ -83,15 +68,6 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     )
 
     task = "stabilize"
-
-    def resume_button(self) -> str:
-        """A Tripod run resumes from the Tripod button (it sets every setting: the Stabilize
-        menu runs without Tripod, another settings key, and would start over); a menu run from
-        the mode it was run with (another mode is another settings key)."""
-        if self.tripod:
-            return TRIPOD_BUTTON
-        mode = next(label for word, label, _text in MODES if word == self.mode)
-        return f"{self.bl_label} > {mode}"
 
     def prepare(self, context) -> JobRequest:
         from ..core.mappings.stabilize_job import StabilizeJob

@@ -6,7 +6,8 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from .sequencer import RestylePanel, usable_strip
+from ..props import background_text
+from .sequencer import RestylePanel, missing_file, usable_strip
 
 
 class RESTYLE_PT_background(RestylePanel, Panel):
@@ -27,17 +28,30 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         if not matte:
             row = layout.row()
             row.scale_y = 1.3
-            row.enabled = not RUN.running
+            row.enabled = not RUN.running and not missing_file(strip)  # the panel above: why
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
             return
         layout.use_property_split = True
         layout.use_property_decorate = False
         settings = scene.restyle
-        layout.prop(settings, "background")
-        op = layout.operator("restyle.replace_background", icon="IMAGE_BACKGROUND")
+        col = layout.column()
+        col.prop(settings, "background_kind")
+        kind = settings.background_kind
+        if kind == "COLOR":
+            col.prop(settings, "background_color")
+        elif kind == "PICTURE":
+            col.prop(settings, "background_picture")
+        elif kind == "STRIP":
+            editor = scene.sequence_editor
+            strips = "strips_all" if hasattr(editor, "strips_all") else "sequences_all"
+            col.prop_search(settings, "background_strip", editor, strips, icon="SEQUENCE")
+        text = background_text(settings)
+        row = layout.row()
+        row.enabled = bool(text)  # a picture or strip to choose first: the field above
+        op = row.operator("restyle.replace_background", icon="IMAGE_BACKGROUND")
         op.strip = strip.name
-        op.background = settings.background
+        op.background = text
 
 
 classes = (RESTYLE_PT_background,)

@@ -6,8 +6,18 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from ..operators.stabilize import TRIPOD_BUTTON, TRIPOD_SETTINGS
-from .sequencer import RestylePanel, usable_strip
+from ..props import STABILIZE_DEFAULTS
+from .sequencer import RestylePanel, missing_file, usable_strip
+
+# The Stabilize button's settings from the scene's: every one its run depends on is set, so
+# Blender's remembered values never change a run's settings key and pressed again it resumes.
+STABILIZE_SETTINGS = {
+    "mode": "stabilize_mode",
+    "smoothness": "stabilize_smoothness",
+    "crop": "stabilize_crop",
+    "strength": "stabilize_strength",
+    "tripod": "stabilize_tripod",
+}
 
 
 class RESTYLE_PT_edit(RestylePanel, Panel):
@@ -19,23 +29,35 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         layout = self.layout
         scene = compat.sequencer_scene(context)
         strip = usable_strip(scene)  # a movie or images, as Apply
+        if strip is None:
+            col = layout.column(align=True)
+            col.enabled = not RUN.running
+            layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
+            col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
+            return
+        settings = scene.restyle
+        readable = not missing_file(strip)  # the main panel says which file is missing
+
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        col = layout.column()
+        col.prop(settings, "stabilize_mode")
+        col.prop(settings, "stabilize_smoothness", slider=True)
+        col.prop(settings, "stabilize_crop", slider=True)
+        col.prop(settings, "stabilize_strength", slider=True)
+        col.prop(settings, "stabilize_tripod")
+
         col = layout.column(align=True)
         col.enabled = not RUN.running
-        if strip is None:
-            layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
-        else:
-            sub = col.column(align=True)
-            row = sub.row(align=True)
-            row.operator_menu_enum(
-                "restyle.stabilize_strip", "mode", text="Stabilize", icon="CON_CAMERASOLVER"
-            )
-            tripod = row.operator("restyle.stabilize_strip", text=TRIPOD_BUTTON, icon="PINNED")
-            for name, value in TRIPOD_SETTINGS.items():  # all of them: pressed again, it resumes
-                setattr(tripod, name, value)
-            sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
+        sub = col.column(align=True)
+        sub.enabled = readable
+        op = sub.operator("restyle.stabilize_strip", icon="CON_CAMERASOLVER")
+        for name, setting in STABILIZE_SETTINGS.items():
+            setattr(op, name, getattr(settings, setting))
+        op.output_format = STABILIZE_DEFAULTS["output_format"]
+        sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
         col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
-        if strip is not None:
-            layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
+        layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
 
 
 classes = (RESTYLE_PT_edit,)

@@ -9,9 +9,11 @@ from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..props import sharing_key
-from .sequencer import RestylePanel, usable_strip
+from .sequencer import RestylePanel, draw_wrapped, missing_file, usable_strip, wrap_width
 
 PREVIEW_IMAGE = "Restyle Preview"
+# Train's refusal without PyTorch (operators/train_style.py), said before it is pressed
+NO_TORCH = "Training needs PyTorch: install it in Preferences > Add-ons > Restyle"
 
 
 class RESTYLE_UL_keyframes(UIList):
@@ -58,6 +60,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
         marked = bool(settings.strip_keyframes(strip.name))
+        readable = not missing_file(strip)  # the main panel says which file is missing
         col = row.column(align=True)
         col.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
@@ -67,6 +70,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
         col = layout.column(align=True)
+        col.enabled = readable  # both read the strip's frames
         col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
         row = col.row(align=True)
         row.enabled = marked  # nothing to export before a keyframe is added
@@ -89,9 +93,14 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             if bpy.data.images.get(PREVIEW_IMAGE) is not None:
                 col.label(text=f"Preview: image '{PREVIEW_IMAGE}' in an Image Editor", icon="IMAGE")
             return
+        from ..core.engines import torch_available
+
+        torch = torch_available()  # a look-up of the module's name: nothing imported
+        if not torch:
+            draw_wrapped(layout.column(align=True), NO_TORCH, "ERROR", wrap_width(context))
         row = layout.row()
         row.scale_y = 1.3
-        row.enabled = marked  # training learns from the keyframes
+        row.enabled = marked and readable and torch  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")

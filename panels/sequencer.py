@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import bpy
 from bpy.types import Panel
 
 from .. import compat, props
@@ -42,7 +45,7 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             return
         settings = scene.restyle
 
-        draw_strip(layout, scene)
+        missing = draw_strip(layout, scene)
 
         col = layout.column()
         count = len(props.style_items(settings, context))
@@ -65,7 +68,8 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         else:
             row = layout.row()
             row.scale_y = 1.5
-            row.enabled = usable_strip(scene) is not None  # the line above says why not
+            # the lines above say why not: no movie or image strip, or its file is missing
+            row.enabled = usable_strip(scene) is not None and not missing
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
             draw_summary(layout, context)
 
@@ -166,23 +170,42 @@ def usable_strip(scene):
     return strip if strip is not None and strip.type in SUPPORTED else None
 
 
-def draw_strip(layout, scene) -> None:
+def missing_file(strip) -> str:
+    """The name of ``strip``'s file (a movie, or an image strip's first picture) when it is
+    not there, else '': the sidebar asks on every redraw, so one stat and nothing read."""
+    if strip.type == "MOVIE":
+        path = strip.filepath
+    else:
+        elements = strip.elements
+        path = os.path.join(strip.directory, elements[0].filename if len(elements) else "")
+    path = bpy.path.abspath(path, library=strip.id_data.library)
+    return "" if os.path.isfile(path) else os.path.basename(path) or path
+
+
+def draw_strip(layout, scene) -> str:
+    """The active strip's name, and why Apply cannot style it; the name of its missing
+    file, if that is why (else '')."""
     strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
     if strip is None:
         layout.label(text="Select a movie or image strip", icon="INFO")
     elif strip.type not in SUPPORTED:
         what, _, how = KIND_WORDS.get(strip.type, "an effect strip").partition(" (")
-        layout.label(text=f"{strip.name} is {what}", icon="ERROR")
+        layout.label(text=f"'{strip.name}' is {what}", icon="ERROR")
         how = how.rstrip(")") or "select a movie or image strip to style"
         layout.label(text=how[:1].upper() + how[1:], icon="INFO")
     else:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)
+        missing = missing_file(strip)
+        if missing:  # Apply is greyed: it would only say so once pressed
+            layout.label(text=f"File missing: {missing}", icon="ERROR")
+            return missing
         if STYLED_FROM in strip:  # Apply styles that strip instead (apply_style)
             layout.label(text=styled_from_now(scene.sequence_editor, strip), icon="INFO")
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")
+    return ""
 
 
 def picker_popup_scale(context, count: int) -> float:

@@ -106,7 +106,8 @@ def panel_context(scene, sequencer_area, tmp_path):
     import bpy
 
     strips = top_strips(scene.sequence_editor)
-    strip = strips.new_image("still", str(tmp_path / "missing.png"), 1, 1)
+    (tmp_path / "still.png").touch()  # the sidebar looks for it (not read: Apply is not run)
+    strip = strips.new_image("still", str(tmp_path / "still.png"), 1, 1)
     scene.sequence_editor.active_strip = strip
     with sequencer_override(scene, sequencer_area):
         yield bpy.context
@@ -249,12 +250,12 @@ def test_unsupported_strip_is_named(panel_context):
         "adjust", "ADJUSTMENT", 2, **ext("compat").effect_span(1, 5)
     )
     scene.sequence_editor.active_strip = strip
-    assert "adjust is an adjustment layer" in labels(draw_all(panel_context, RANGE))
+    assert "'adjust' is an adjustment layer" in labels(draw_all(panel_context, RANGE))
     assert len(all_strips(scene)) == 2
 
 
 RANGE = ("RESTYLE_PT_range",)
-SOUND_STRIP_SAYS = ["tone is a sound strip", "Select a movie or image strip to style"]
+SOUND_STRIP_SAYS = ["'tone' is a sound strip", "Select a movie or image strip to style"]
 
 
 def test_a_sound_strip_shows_no_frame_range(panel_context, tmp_path):

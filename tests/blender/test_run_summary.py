@@ -57,7 +57,7 @@ def test_the_progress_line_names_the_task(operator, scene, clip, sequencer_area,
 
 
 LABELS = {
-    "stabilize_strip": "Stabilize > Similarity",
+    "stabilize_strip": "Stabilize",
     "matte_strip": "Matte",
     "apply_style": "Apply Style",
 }
@@ -100,19 +100,19 @@ def test_a_cancelled_movie_says_nothing_is_kept(scene, clip, sequencer_area, tmp
     assert not list((tmp_path / "restyle").rglob("*.mp4"))
 
 
-def test_a_cancelled_tripod_run_names_tripod_and_tripod_resumes_it(
+def test_a_cancelled_tripod_run_is_resumed_by_tripod(
     scene, clip, sequencer_area, tmp_path, monkeypatch, capfd
 ):
-    """A Tripod run said 'Stabilize again to resume', but the Stabilize menu runs without
-    Tripod (another settings key, another folder) and starts over. The Tripod button (the
-    operator with tripod=True, the other settings as before) resumes from the kept frames."""
+    """A cancelled Tripod run resumes from a Tripod run (the sidebar's Stabilize with Tripod
+    ticked, which its summary's 'Stabilize again' runs); one without Tripod is another
+    settings key, another folder, and starts over."""
     import bpy
 
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "tripod.blend"))
     summary = cancelled_run(
         "stabilize_strip", {"tripod": True}, scene, clip, sequencer_area, monkeypatch
     )
-    assert summary.endswith("; Tripod again to resume"), summary
+    assert summary.endswith("; Stabilize again to resume"), summary
     kept = int(summary.removeprefix("Cancelled: ").split(" of ")[0])
     assert 1 <= kept < 4, summary
     monkeypatch.undo()  # no more Esc

@@ -43,20 +43,25 @@ class Buttons:
         return call
 
 
-def tripod_button(scene, area) -> dict:
-    """The properties the sidebar's Tripod button sets, drawn by the real panel."""
+def stabilize_button(scene, area) -> dict:
+    """The properties the sidebar's Stabilize button sets, drawn by the real panel."""
     import bpy
 
     drawn: list = []
     panel = type("Panel", (), {"layout": Buttons(drawn)})()
     with sequencer_override(scene, area):
         ext("panels.edit").RESTYLE_PT_edit.draw(panel, bpy.context)
-    (properties,) = [p for text, op, p in drawn if text == "Tripod"]
-    assert [op for text, op, _p in drawn if text == "Tripod"] == ["restyle.stabilize_strip"]
+    (properties,) = [p for _text, op, p in drawn if op == "restyle.stabilize_strip"]
     return properties
 
 
-def test_the_tripod_button_sets_everything_its_run_depends_on(scene, sequencer_area, tmp_path):
+def tripod_button(scene, area) -> dict:
+    """The Stabilize button with the sidebar's Tripod ticked (the other settings as set)."""
+    scene.restyle.stabilize_tripod = True
+    return stabilize_button(scene, area)
+
+
+def test_the_stabilize_button_sets_everything_its_run_depends_on(scene, sequencer_area, tmp_path):
     import bpy
 
     add_movie(scene, sequencer_area, encoded(tmp_path), frame_start=1)
@@ -101,7 +106,8 @@ def kept_then_reused(cancelled: str, resumed: str) -> None:
 
 def test_tripod_resumes_after_another_mode_was_picked(scene, sequencer_area, tmp_path, monkeypatch):
     """Tripod set only tripod=True: a mode picked from the Stabilize menu between a cancel
-    and Tripod was the mode Tripod then ran with, another settings key: it started over."""
+    and Tripod was the mode Tripod then ran with, another settings key: it started over.
+    The sidebar's Stabilize button sets every setting, so a run between changes none."""
     import bpy
 
     remembered = []
@@ -115,16 +121,17 @@ def test_tripod_resumes_after_another_mode_was_picked(scene, sequencer_area, tmp
     cancelled, resumed = cancelled_then_resumed(
         scene, sequencer_area, tmp_path, monkeypatch, tripod, translation, tripod
     )
-    assert cancelled.endswith("; Tripod again to resume"), cancelled
+    assert cancelled.endswith("; Stabilize again to resume"), cancelled
     assert remembered[-1] == "TRANSLATION"
     kept_then_reused(cancelled, resumed)
 
 
-def test_a_cancelled_menu_run_names_its_mode_and_that_mode_resumes_it(
+def test_a_cancelled_run_resumes_in_its_mode_after_a_run_in_another(
     scene, sequencer_area, tmp_path, monkeypatch
 ):
-    """'Stabilize again to resume' did not say which of the menu's modes: another one is
-    another settings key, and the run starts over."""
+    """Another mode is another settings key (another folder): a Perspective run between
+    leaves the cancelled Translation run's frames to resume from. The sidebar shows the
+    mode the Stabilize button runs with, so 'Stabilize again' names no mode."""
 
     def translation():
         return {"mode": "TRANSLATION"}
@@ -133,7 +140,7 @@ def test_a_cancelled_menu_run_names_its_mode_and_that_mode_resumes_it(
         scene, sequencer_area, tmp_path, monkeypatch, translation, {"mode": "PERSPECTIVE"},
         translation,
     )  # fmt: skip
-    assert cancelled.endswith("; Stabilize > Translation again to resume"), cancelled
+    assert cancelled.endswith("; Stabilize again to resume"), cancelled
     kept_then_reused(cancelled, resumed)
 
 
@@ -151,5 +158,5 @@ def test_a_crop_tried_once_is_not_what_the_menu_runs_with_later(
         scene, sequencer_area, tmp_path, monkeypatch, translation,
         {"mode": "PERSPECTIVE", "crop": 0.2, "smoothness": 0.3}, translation,
     )  # fmt: skip
-    assert cancelled.endswith("; Stabilize > Translation again to resume"), cancelled
+    assert cancelled.endswith("; Stabilize again to resume"), cancelled
     kept_then_reused(cancelled, resumed)
