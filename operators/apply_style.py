@@ -5,7 +5,8 @@ Scripting contract (kept stable, documented in the README)::
     bpy.ops.restyle.apply_style(strip="NAME", style="ID or picture path",
                                 frame_start=S, frame_end=E)
 
-S..E are scene frames, inclusive; 0 and 0 mean the strip's whole visible range. The new
+S..E are scene frames, inclusive; 0 and 0 mean the strip's whole visible range, S alone
+S to the strip's last frame, E alone its first frame to E (neither: the sidebar's). The new
 strip covers exactly S..E in the first channel above the source that is free there, is
 selected and active, and its frame f is the styled version of what the source shows at f.
 Settings not given come from the sidebar (``scene.restyle``).

@@ -25,7 +25,14 @@ from ..core.words import count
 from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator, tool_summary
 from .runner import FAILED, FINISHED, blender_message, report_error
-from .strip_source import SUPPORTED, StripSource, file_frames, find_strip, read_strip
+from .strip_source import (
+    SUPPORTED,
+    StripSource,
+    file_frames,
+    find_strip,
+    operator_range,
+    read_strip,
+)
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
 DIALOG_CHARS = 64  # characters a label line holds in the 520 px dialog (UI scale 1)
@@ -114,16 +121,21 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
 
     strip: StringProperty(name="Strip", description="Strip to split (empty: the active strip)")
     frame_start: IntProperty(
-        name="Start", description="First scene frame (0 and 0: the strip's whole range)"
+        name="Start",
+        description="First scene frame (0 and 0: the strip's whole range; End given alone: "
+        "from the strip's first frame)",
     )
-    frame_end: IntProperty(name="End", description="Last scene frame, inclusive")
+    frame_end: IntProperty(
+        name="End",
+        description="Last scene frame, inclusive (Start given alone: to the strip's last frame)",
+    )
 
     def make_plan(self, scene) -> list[Split]:
         strip = find_strip(scene, self.strip)
         if compat.strip_locked(strip):  # Blender's split refused it after the plan was shown
             raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
         source = read_strip(scene, strip)
-        first, last = source.checked_range(self.frame_start, self.frame_end)
+        first, last = source.checked_range(*operator_range(self, source))
         shown = file_frames(strip, source, first, last)  # refused past a shortened file
         plan = split_plan(
             source.name,

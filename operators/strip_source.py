@@ -60,16 +60,20 @@ class StripSource:
         return self.files[0] if self.kind == "movie" else list(self.files)
 
     def checked_range(self, first: int, last: int) -> tuple[int, int]:
-        """The one rule for a requested scene range: 0..0 is the whole visible strip; any
-        frame outside what the strip shows is an error (never silently clamped), so Apply,
-        Suggest Keyframes and scripts all act on exactly the frames asked for."""
+        """The one rule for a requested scene range: 0..0 is the whole visible strip, and an
+        End of 0 (not set) after a later Start is the strip's last frame (Start 90: 90 to the
+        end); any frame outside what the strip shows is an error (never silently clamped), so
+        Apply, Suggest Keyframes and scripts all act on exactly the frames asked for."""
         if first == 0 and last == 0:
             return self.visible
+        if last == 0 and first > 0:  # no range can end at 0 after a later start
+            last = max(first, self.visible[1])
         if last < first:
             raise RestyleError(f"frame range {frame_span(first, last)} ends before it starts")
         if first < self.visible[0] or last > self.visible[1]:
+            frames = "frame {} is" if first == last else "frames {} are"
             raise RestyleError(
-                f"frames {frame_span(first, last)} are outside '{self.name}', "
+                f"{frames.format(frame_span(first, last))} outside '{self.name}', "
                 f"which shows frames {frame_span(*self.visible)}"
             )
         return first, last
@@ -85,8 +89,23 @@ def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
     sidebar's; either way by the one rule (``StripSource.checked_range``)."""
     given = operator.properties
     if given.is_property_set("frame_start") or given.is_property_set("frame_end"):
-        return source.checked_range(operator.frame_start, operator.frame_end)
+        return source.checked_range(*operator_range(operator, source))
     return source.checked_range(settings.frame_start, settings.frame_end)
+
+
+def operator_range(operator, source: StripSource) -> tuple[int, int]:
+    """The operator's ``frame_start``/``frame_end``, one not given standing for the strip's
+    own first or last frame: ``frame_start=90`` alone is 90 to the strip's end,
+    ``frame_end=40`` alone its start to 40; neither, or 0 and 0, the whole strip."""
+    given = operator.properties
+    first, last = operator.frame_start, operator.frame_end
+    if first == 0 and last == 0:
+        return first, last
+    if not given.is_property_set("frame_start"):
+        first = min(last, source.visible[0])
+    if not given.is_property_set("frame_end"):
+        last = max(first, source.visible[1])
+    return first, last
 
 
 def find_strip(scene: bpy.types.Scene, name: str):
