@@ -432,7 +432,10 @@ class KeyframeOperator(SequencerOperator):
         """A sequencer with an active strip: the keyframes are that strip's."""
         if not super().poll(context):
             return False
-        return compat.sequencer_scene(context).sequence_editor.active_strip is not None
+        if compat.sequencer_scene(context).sequence_editor.active_strip is None:
+            cls.poll_message_set("No active strip: click the movie or image strip to keyframe")
+            return False
+        return True
 
     @staticmethod
     def selected(scene) -> int:

@@ -30,13 +30,28 @@ class JobRequest:
     unit: str = "frames"  # what ``total`` counts: "pictures" where they are not the frames
 
 
+# 5.0 on, a Sequencer whose workspace has no ``sequencer_scene`` (``compat.sequencer_scene``):
+# the sidebar's words (panels/sequencer.py)
+NO_SEQUENCER_SCENE = "This Sequencer shows no scene: pick one in its header"
+
+
 class SequencerOperator:
     """An operator that works on the sequencer scene's strips."""
 
     @classmethod
     def poll(cls, context):
+        """A sequencer scene with strips; else Blender's tooltip (and a script's error) says
+        which is missing, not only "poll() failed, context is incorrect"."""
         scene = compat.sequencer_scene(context)
-        return scene is not None and scene.sequence_editor is not None
+        if scene is None:  # 5.0 on: a Sequencer whose workspace shows no scene
+            cls.poll_message_set(NO_SEQUENCER_SCENE)
+            return False
+        if scene.sequence_editor is None:
+            cls.poll_message_set(
+                f"Scene '{scene.name}' has no sequencer strips: add a movie or image strip first"
+            )
+            return False
+        return True
 
 
 class ModalJob(SequencerOperator):

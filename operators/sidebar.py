@@ -7,6 +7,7 @@ from bpy.props import EnumProperty, StringProperty
 from bpy.types import Operator
 
 from .. import compat
+from .modal_job import NO_SEQUENCER_SCENE
 from .runner import RUN
 from .strip_source import visible_frames
 
@@ -32,7 +33,10 @@ class RESTYLE_OT_set_frame_range(Operator):
 
     @classmethod
     def poll(cls, context):
-        return compat.sequencer_scene(context) is not None
+        if compat.sequencer_scene(context) is None:
+            cls.poll_message_set(NO_SEQUENCER_SCENE)
+            return False
+        return True
 
     def execute(self, context):
         scene = compat.sequencer_scene(context)
