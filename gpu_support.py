@@ -206,17 +206,22 @@ class RESTYLE_OT_remove_gpu(Operator):
         return {"FINISHED"}
 
 
-HEADINGS = {  # (box heading, what the install button downloads)
-    "gpu": ("GPU Support (unverified on real GPUs so far)", "and CUDA libraries"),
-    "openvino": ("OpenVINO (speed inside Blender unverified)", "(bf16 in a child process)"),
+HEADINGS = {  # (box heading, the note under it: what is not measured, the install's extra)
+    "gpu": ("GPU Support", "Not yet tested on a real GPU", "and CUDA libraries"),
+    "openvino": (
+        "OpenVINO",
+        "Its speed inside Blender is not yet measured",
+        "(bf16 in a child process)",
+    ),
 }
 
 
 def draw(layout, pack: str = "gpu") -> None:
     state = STATES[pack]
-    heading, extra = HEADINGS[pack]
+    heading, untested, extra = HEADINGS[pack]
     box = layout.box()
     box.label(text=heading, icon="MEMORY")
+    box.label(text=untested)
     col = box.column(align=True)
     record = ready_record(pack)
     if record:

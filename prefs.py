@@ -213,8 +213,8 @@ class RESTYLE_AP_preferences(AddonPreferences):
     )
     library_folder: StringProperty(
         name="Style Library",
-        description="Folder of built-in and trained styles (empty: the folder the restyle "
-        "command uses too)",
+        description="Folder of your trained styles (empty: the folder the restyle command "
+        "uses too); the built-in styles come with the add-on",
         subtype="DIR_PATH",
     )
 

@@ -37,7 +37,8 @@ ONNXRUNTIME_CUDA = (
     "nvidia-cuda-nvrtc-cu12==12.9.86",
 )
 # Platforms (system, machine) where the plan applies; macOS needs nothing (Core ML is in
-# the bundled onnxruntime), Intel GPUs run through the bundled OpenVINO.
+# the bundled onnxruntime). Intel GPUs run through OpenVINO (device gpu), which is not
+# bundled: this plan does not install it, and ``plan_openvino`` only on a bf16 CPU.
 CUDA_PLATFORMS = {("Linux", "x86_64"), ("Windows", "AMD64")}
 FOLDER_NAME = "gpu-site-packages"
 # OpenVINO alone: its other requirements are numpy (Blender's own; a second copy in the
@@ -84,8 +85,8 @@ def plan_gpu_support(
         nvidia = nvidia_driver_present()
     if not nvidia:
         raise RestyleError(
-            "no NVIDIA driver found: install the driver first (Intel GPUs run through the "
-            "bundled OpenVINO, device gpu)"
+            "no NVIDIA driver found: install the driver first (an Intel GPU needs OpenVINO, "
+            "which is not bundled: install openvino into Blender's Python, then device gpu)"
         )
     return GpuPlan(
         "CUDA for ONNX Runtime", ONNXRUNTIME_CUDA, Path(user_folder) / FOLDER_NAME, "cuda"
