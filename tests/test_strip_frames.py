@@ -29,6 +29,32 @@ def test_movie_at_its_own_rate_rounds_half_up():
 
 
 @pytest.mark.parametrize(
+    "media,scene,rendered",
+    [
+        # bpy 5.0.1 renders (caches off) of vtest.avi and MP4/MOV/MKV made from it
+        (10, 25, [0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4, 4, 5, 5]),
+        (10, 24, [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5]),
+        (10, 30, [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]),
+        (10, 60, [0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]),  # 3/6 -> 1, 9/6 -> 2
+        (30, 60, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6]),  # every x.5 up
+        (30000 / 1001, 24, [0, 1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 14]),
+    ],
+)
+def test_slowed_movie_rounds_its_index_half_up_not_down(media, scene, rendered):
+    """A movie slower than its scene (10 fps into 25): each scene frame shows its frame
+    index rounded half up, as Blender decodes it (render.cc ``round_fl_to_int``), not
+    floored: a render read 0,0,0,1,1,2 only through 5.0's source cache, keyed by the
+    truncated index (order-dependent; see tests/blender/test_rate_adjusted_timing.py)."""
+    timing = StripTiming(
+        frame_start=1, length=200, playback_factor=strip_frames.playback_factor(media, scene)
+    )
+    frames = range(1, len(rendered) + 1)
+    assert shown(timing, frames) == rendered
+    floored = [math.floor((f - 1) * media / scene) for f in frames]
+    assert rendered != floored
+
+
+@pytest.mark.parametrize(
     "media,scene,length,duration",
     [(24, 25, 48, 50), (30, 24, 48, 38), (12, 25, 24, 50), (24, 12, 48, 24)],
 )
