@@ -189,9 +189,15 @@ def _parse_keyframe(text: str, what: str = "STYLED_IMAGE") -> tuple[int, Path]:
 
 def _keyframes(texts: Sequence[str], what: str = "STYLED_IMAGE") -> dict[int, Path]:
     """``-k FRAME=PATH`` options as a dict; a frame given twice is refused, not replaced."""
-    keyframes = dict(_parse_keyframe(k, what) for k in texts)
-    if len(keyframes) != len(texts):
-        raise RestyleError("each keyframe may be given once")
+    keyframes: dict[int, Path] = {}
+    for text in texts:
+        frame, path = _parse_keyframe(text, what)
+        if frame in keyframes:  # which one: '-k 5=a.png -k 5=b.png' named neither
+            raise RestyleError(
+                f"keyframe {frame} is given twice (-k {frame}={keyframes[frame]}, "
+                f"-k {frame}={path}): each keyframe may be given once"
+            )
+        keyframes[frame] = path
     return keyframes
 
 
@@ -209,10 +215,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
     warnings: list[str] = []  # said at once (a long run can be stopped); --json: in its record
 
-    def warn(text: str) -> None:
+    def warn(text: str) -> None:  # on stderr with --json too, as stylize's (README)
         warnings.append(text)
-        if not args.json:
-            print(f"restyle: warning: {text}", file=sys.stderr)
+        print(f"restyle: warning: {text}", file=sys.stderr)
 
     try:
         with _interactive(args) as (bar, cancel):
@@ -458,6 +463,8 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
+    if args.chunk_frames is not None and args.ray is None and not args.plan:  # sizes nothing
+        raise RestyleError("--chunk-frames is --ray's chunk size: give it with --ray (or --plan)")
     return {
         "source": args.input,
         "output": args.output,
@@ -490,7 +497,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         preserve_colors=args.preserve_colors,
         temporal=args.temporal,
         lookahead=args.lookahead,
-        carry=args.carry,
+        carry=1.0 if args.carry is None else args.carry,  # None: not given (_option_warnings)
         backend=args.backend,
         device=args.device,
         precision=args.precision,
@@ -651,7 +658,7 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     checked = job.check_settings()
     plan = plan_for(job, checked, max_frames)
     output = job.outlook(checked, COMMAND_LINE)
-    warnings = source_warnings(checked.info)
+    warnings = source_warnings(checked.info) + _option_warnings(checked, args)
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
         f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
@@ -695,14 +702,30 @@ def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
     stopped; the end does not repeat them (--json: in the record only)."""
     from .media import source_warnings
 
-    info = job.validate().info  # the run reuses this plan
+    plan = job.validate()  # the run reuses this plan
+    info = plan.info
     args.frame_rate = _frame_rate(info.fps)  # the output's ("fps": frames styled/s)
-    warnings = source_warnings(info)
+    warnings = source_warnings(info) + _option_warnings(plan, args)
     if not args.json:
         for warning in warnings:
             print(f"restyle: warning: {warning}", file=sys.stderr)
         args.warned_at_start = warnings
     return warnings
+
+
+def _option_warnings(plan, args: argparse.Namespace) -> list[str]:
+    """Options given that do nothing for this job (so not silently ignored): --carry on a
+    style with no painted keyframes. A warning, not a refusal: Blender's Run on: Ray passes
+    its Carry Keyframes with any style (``ray_submit.stylize_command``)."""
+    carry = getattr(args, "carry", None)  # None: not given (stylize's only)
+    if carry is None or plan.style.kind == "trained":
+        return []
+    kind = {"picture": "a picture style"}.get(plan.style.kind, "a built-in style")
+    kind = "a mix of built-in styles" if "," in plan.style.id else kind
+    return [
+        f"--carry {carry:g} does nothing: it carries a trained style's painted keyframes, "
+        f"and '{args.style}' is {kind}; leave --carry out"
+    ]
 
 
 def _frame_rate(fps) -> float:
@@ -1192,7 +1215,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--carry",
         type=float,
-        default=1.0,
         help="trained styles: carry the painted keyframes onto frames that show the same "
         "scene, 0 (off: the network alone) .. 1 (default 1)",
     )

@@ -1708,7 +1708,10 @@ def _check_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise RestyleError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileNotFoundError):  # /proc: the folder is there but takes no file
+            reason = f"the folder is not writable (making a file there failed: {reason})"
+        raise RestyleError(f"cannot write to {folder}: {reason}") from None
 
 
 def _make_parents(output: Path) -> list[Path]:

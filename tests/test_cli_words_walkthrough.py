@@ -102,7 +102,11 @@ def test_training_on_a_black_keyframe_warns(tmp_path, capsys):
     record = json.loads(out.out.strip().splitlines()[-1])
     # 1 s may stop before the first checkpoint: that is warned of too (barely_trained)
     warnings = record["warnings"]
-    assert warnings[0].startswith("keyframe 0 is a flat frame") and "warning" not in out.err
+    assert warnings[0].startswith("keyframe 0 is a flat frame")
+    # README: warnings on stderr, under --json in the record too (as stylize's)
+    assert [line for line in out.err.splitlines() if "warning" in line] == [
+        f"restyle: warning: {w}" for w in warnings
+    ], out.err
     assert all(w.startswith("only ") for w in warnings[1:]) and len(warnings) <= 2, warnings
     assert cli.main([*args, "--overwrite", "-q"]) == 0  # -q: warnings still said
     out = capsys.readouterr()

@@ -22,12 +22,17 @@ from ..words import count
 from .artifact import style_exists
 
 
-def read_styled_keyframe(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A painted keyframe as uint8 RGB at the source frame's size (same aspect required)."""
+def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = None) -> np.ndarray:
+    """A painted keyframe as uint8 RGB at the source frame's size (same aspect required);
+    ``frame``: the keyframe as the user knows it, named when its painting cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise RestyleError(f"styled keyframe not found: {path}")
-    image = read_picture(path)
+    try:
+        image = read_picture(path)
+    except RestyleError:  # its words are a style picture's: this is a painted keyframe
+        which = "styled keyframe" if frame is None else f"keyframe {frame}'s painting"
+        raise RestyleError(f"cannot read {which} {path}: not an image or corrupt") from None
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     h, w = image.shape[:2]
@@ -116,7 +121,11 @@ def keyframe_pairs(
     is decoded (a missing file is said first); keyframes still unpainted are refused
     (``refuse_unpainted``). What ``train_from_keyframes`` trains on, in the job (Blender's
     Train checks only ``check_keyframes`` on its thread: this seeks and decodes)."""
-    styled = {f: read_styled_keyframe(p, info.size) for f, p in sorted(keyframes.items())}
+    called = called or {}
+    styled = {
+        f: read_styled_keyframe(p, info.size, called.get(f, f))
+        for f, p in sorted(keyframes.items())
+    }
     pairs = {}
     for index, target in styled.items():
         frame = shown_frame(source, index, info, strip_color)
