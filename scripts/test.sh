@@ -11,8 +11,8 @@
 # Every Blender installs the same zip with package_install_files. Arguments go to step 1's
 # pytest. Each step's time is printed; the script exits non-zero when any step fails.
 # The trixie root's Blenders (5.2, 5.3, then the GUI tests: one after another, they share the
-# root's mounts) run beside the other Blenders (5.0, 4.2, 4.5): each Blender keeps about one of
-# two cores busy, the GUI tests far less. Their output is shown when they end.
+# root's mounts) run beside 4.2 and 4.5, and 5.0 beside the core tests: each Blender keeps about
+# one of two cores busy, the GUI tests far less. Their output is shown when they end.
 # The venvs of steps 3 and 5 are installed in the background while the core tests run, which
 # keep about one of two cores busy (a 4.2 venv is ~94 s of CPU: 38 s installing, 56 s pip's
 # byte-compiling); a failed install fails its step, with pip's output. Step 5 runs its tests
