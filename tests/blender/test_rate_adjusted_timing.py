@@ -87,3 +87,33 @@ def test_mp4_at_its_own_rate_maps_what_blender_renders(
 
     assert _mapped(scene, strip, frames[0], frames[-1]) == shown
     assert shown != _floor_rule(strip, scene, frames)
+
+
+def test_blender_5_source_cache_shows_the_first_frame_decoded_under_a_truncated_index(
+    scene, sequencer_area, tmp_path
+):
+    """A tripwire, not Restyle's rule: with the raw/source cache on (Blender's default),
+    5.0+ keys a movie frame by its index truncated (source_image_cache.cc) but decodes it
+    rounded, so a forward render of 10 fps into 25 shows 0,0,0,1,1,2,2,2 where the decoder
+    (and Restyle, and 4.2 with its float-keyed cache) gives 0,0,1,1,2,2,2,3. If this fails
+    on a new Blender, its cache no longer changes frames: drop the caveat in
+    ``StripTiming.source_index``."""
+    import bpy
+
+    clip = make_index_clip(tmp_path / "index10.mp4", 8, SIZE, fps=10, gop=4)
+    scene.render.resolution_x, scene.render.resolution_y = SIZE
+    scene.render.fps = 25
+    scene.sequence_editor.use_cache_raw = True
+    strip = add_movie(scene, sequencer_area, clip, frame_start=1)
+    frames = list(range(1, 9))
+    shown = [read_index(img) for _, img in sorted(render(scene, frames, only=strip).items())]
+
+    mapped = _mapped(scene, strip, 1, 8)
+    assert mapped == [0, 0, 1, 1, 2, 2, 2, 3]
+    timing = ext("operators.strip_source").read_strip(scene, strip).timing
+    first_decoded: dict[int, int] = {}
+    for frame, index in zip(frames, mapped, strict=True):
+        first_decoded.setdefault(math.trunc(timing.content_frame(frame)), index)
+    cached = [first_decoded[math.trunc(timing.content_frame(f))] for f in frames]
+    assert cached == [0, 0, 0, 1, 1, 2, 2, 2]
+    assert shown == (cached if bpy.app.version >= (5, 0, 0) else mapped)
