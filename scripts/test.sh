@@ -13,11 +13,11 @@
 # The trixie root's Blenders (5.2, 5.3, then the GUI tests: one after another, they share the
 # root's mounts) run beside 4.2 and 4.5, and 5.0 beside the core tests: each Blender keeps about
 # one of two cores busy, the GUI tests far less. Their output is shown when they end.
-# The venvs of steps 3 and 5 are installed in the background while the core tests run, which
-# keep about one of two cores busy (a 4.2 venv is ~94 s of CPU: 38 s installing, 56 s pip's
-# byte-compiling); a failed install fails its step, with pip's output. Step 5 runs its tests
-# there too, right after its install (its own RESTYLE_HOME; no Ray, no Blender): its step only
-# waits for it and shows its output.
+# The venvs of step 3 are installed in the background while setup runs, step 5's while the core
+# tests run, each of which keeps about one of two cores busy (a 4.2 venv is ~94 s of CPU: 38 s
+# installing, 56 s pip's byte-compiling); a failed install fails its step, with pip's output.
+# Step 5 runs its tests there too, right after its install (its own RESTYLE_HOME; no Ray, no
+# Blender): its step only waits for it and shows its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,14 +80,16 @@ trixie_lane() {
     step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
 }
 
-step setup bash scripts/setup.sh
-step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
-export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 out=$(mktemp -d)
 # An early exit still waits for the installs: a venv cut off halfway could look complete.
 trap 'wait; rm -rf "$out"' EXIT
+# The LTS venvs need nothing from .venv: they install beside setup (pip, about one core), not
+# beside the core tests and Blender 5.0.1.
 prepare bpy42 env BPY_VERSION=4.2.23 bash .ci/blender-lts
 prepare bpy45 env BPY_VERSION=4.5.15 bash .ci/blender-lts
+step setup bash scripts/setup.sh
+step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
+export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 mkdir "$out/numpy2-home"
 background numpy2 env RESTYLE_HOME="$out/numpy2-home" bash .ci/numpy2
 step "build the zip" build_zip
