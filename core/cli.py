@@ -390,16 +390,17 @@ def _report_run(
         + (f" ({said})" if said else "")
         + extra
     )
-    files = result.frame_files
-    if getattr(result, "first_number", None) and files:  # plate.1001.png's frame 0: 001001.png
-        text += f"\nframes named by the source's numbers: {files[0].name} .. {files[-1].name}"
-    if result.finished_before:  # a rerun into the movie these settings made (a farm's retry)
-        text = (  # not a Ray rerun that muxed the movie from frames landed before
+    if result.finished_before:  # a rerun into the output these settings finished (a farm's
+        text = (  # retry); not a Ray rerun that muxed the movie from frames landed before
             f"{result.output}: already finished with these settings "
             f"({_count(result.reused, 'frame')} reused); nothing rewritten"
         )
         if getattr(args, "overwrite", False):  # --overwrite keeps a finished movie (66b735b)
-            text += ", even with --overwrite (delete the movie to make it again)"
+            made = "the movie" if output_format(fmt).movie else "its frames"
+            text += f", even with --overwrite (delete {made} to make it again)"
+    files = result.frame_files
+    if getattr(result, "first_number", None) and files:  # plate.1001.png's frame 0: 001001.png
+        text += f"\nframes named by the source's numbers: {files[0].name} .. {files[-1].name}"
     if result.cancelled and output_format(fmt).movie and getattr(args, "ray", None):
         text += _ray_movie_cancelled(result)
     elif result.cancelled and output_format(fmt).movie:  # not '0 frames styled (0.00 frames/s)'
@@ -430,7 +431,7 @@ def _report_run(
         "backend": result.backend or (None if result.finished_before else ""),
         "device": result.device or (None if result.finished_before else ""),
         "cancelled": result.cancelled,
-        "finished_before": result.finished_before,  # nothing run: the movie was made before
+        "finished_before": result.finished_before,  # nothing run: finished before (--plan's)
         # A numbered sequence's frame 0 (plate.1001.png: 1001), null else: frame i (--start,
         # --end count from 0) is its frame first_number + i, and a frame folder names it so.
         "first_number": getattr(result, "first_number", None),
@@ -513,7 +514,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     extra = "" if result.warping_error is None else f"\nwarping error: {result.warping_error:.5f}"
     record = {
         "style": result.style,
-        "engine": result.engine_said(COMMAND_LINE),  # its fix as a command, not a mark
+        # its fix as a command, not a mark; a finished movie's is its tag's (null: not said)
+        "engine": result.engine_said(COMMAND_LINE) or (None if result.finished_before else ""),
         "warping_error": result.warping_error,
         "grade": _grade_record(args),
     }

@@ -283,8 +283,9 @@ class JobResult:
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
-    # A rerun into the movie these settings made (``finished_movie_result``): nothing run,
-    # nothing written. Not a Ray rerun that reused every landed frame and muxed the movie.
+    # A rerun into the output these settings finished: nothing run, nothing written (a
+    # movie's: ``finished_movie_result``; a folder's: every frame of the range reused). Not
+    # a Ray rerun that reused every landed frame and muxed the movie.
     finished_before: bool = False
     # A numbered image sequence's first number (``MediaInfo.first_number``): frame i is its
     # frame first_number + i, and a frame folder names it so (``frame_name``). None else.
@@ -811,9 +812,12 @@ def finished_movie_result(plan: JobPlan) -> JobResult:
     for a movie that does not say (made before its tag kept it, or muxed by a Ray run)."""
     facts = made_facts(plan.output)
     said = {k: v for k in ("backend", "device") if isinstance(v := facts.get(k), str)}
-    return JobResult(
+    result = JobResult(
         plan.output, reused=plan.total, style=plan.style.id, finished_before=True, **said
     )
+    if isinstance(engine := facts.get("engine"), str):  # still marked: each front end words it
+        result.set_engine(engine)
+    return result
 
 
 def _cancelled_result(plan: JobPlan, stylizer) -> JobResult:
@@ -883,6 +887,9 @@ class _Run:
         finally:
             result.seconds = time.perf_counter() - t0
         result.written = self.writer.committed
+        # Every frame of the range already there with these settings, nothing made: the
+        # output was finished before, as --plan calls it (a movie's: finished_movie_result)
+        result.finished_before = not (todo or result.written or result.cancelled)
         result.repeated = min(self.repeated, result.written)
         result.repeats = list(self.repeats)  # sent to the writer (a Ray run: those landed)
         result.fps = result.written / result.seconds if result.seconds else 0.0
@@ -924,7 +931,7 @@ class _Run:
                 name=lambda i: frame_stem(i, *frame_numbering(info)),
                 audio=self._audio_clip(),
                 made_key=movie_key(plan, self.job.audio) if plan.format.movie else None,
-                made_facts=self._made_facts() if plan.format.movie else None,
+                made_facts=self._made_facts if plan.format.movie else None,  # at its 1st frame
                 **encode_workers(self.stylizer.engine),
             )
         )
@@ -936,7 +943,7 @@ class _Run:
         """What a movie keeps in its tag of this run (``writers.made_tag``), for a rerun
         that finds it finished to report as this run does: the engine, a mapping's facts."""
         engine = self.stylizer.engine
-        facts = {"backend": engine.backend, "device": engine.device}
+        facts = {"backend": engine.backend, "device": engine.device, "engine": explain(engine)}
         return {**facts, "made_from": self.job._made_from(self.plan), **self.job._manifest_facts()}
 
     def _audio_clip(self):
@@ -1350,11 +1357,17 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     crowded = {i for i, d in retimed if d}  # slots a second frame was dropped from
     dropped = sum(1 for _, d in retimed if d)
     late = [i for i in repeated if i - 1 in crowded]
-    copies = [i for i in repeated if i - 1 not in crowded]
+    # The range's first frame is styled (the picture it repeats is before the range), as
+    # the summary counts it: only a frame after it is written as a copy of the one before.
+    copies = [i for i in repeated if i - 1 not in crowded and i > plan.start]
     fps = float(plan.info.fps)
     measured = fps * (plan.total + dropped - len(repeated)) / plan.total
     taken = f"its average rate, {_rate(fps)} fps"
-    if _rate(measured) != _rate(fps):
+    # An average needs a second's frames at least: over 3 frames one repeat is a third of
+    # the figure (tree.avi's 301-303 'averaged 0 fps'), so a shorter range states none.
+    if _rate(measured) != _rate(fps) and plan.total < fps:
+        taken = f"{_rate(fps)} fps, the rate its container states"
+    elif _rate(measured) != _rate(fps):
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
         taken += f"{_rate(measured)} fps)"
 
@@ -1368,11 +1381,9 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     if copies:
         verb = "repeats" if len(copies) == 1 else "repeat"
         said.append(f"{count(len(copies), 'frame')} {verb} the one before ({at(copies)})")
-    listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
-    words = (
-        f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at "
-        f"{taken}; {listed}"
-    )
+    listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else "".join(said)
+    words = f"{Path(plan.info.path).name} has a variable frame rate: frames are taken at {taken}"
+    words += f"; {listed}" if listed else ""  # the range's first frame alone: nothing to list
     if _has_sound(plan.info.path):  # a silent movie has no sync to lose
         words += (
             "; a movie's sound keeps the source's timing, so sync is approximate: a picture "

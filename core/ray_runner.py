@@ -691,7 +691,7 @@ def run_on_ray(
     As on one machine, the output is locked before any work: a mapping's first pass (a
     stabiliser's tracking, ``_prepare_locked``) runs under the lock, so a second run into
     the same output is refused before it, not after."""
-    from .job import JobResult, finished_movie, finished_movie_result
+    from .job import MANIFEST, JobResult, finished_movie, finished_movie_result
     from .writers import OutputLock
 
     _check_distributable(job)
@@ -721,9 +721,19 @@ def run_on_ray(
             except Cancelled:  # before any frame: nothing written, no engine ran
                 return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
             return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
-    finally:
-        if created and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()  # a run that wrote nothing leaves nothing behind
+    finally:  # a run that wrote nothing leaves nothing behind: not even its manifest
+        if created and folder.is_dir() and _only_manifest(folder):
+            with contextlib.suppress(OSError):
+                (folder / MANIFEST).unlink(missing_ok=True)
+                folder.rmdir()
+
+
+def _only_manifest(folder: Path) -> bool:
+    """``folder`` holds nothing but a frames manifest (a run cancelled before any frame
+    landed saved it), or nothing at all."""
+    from .job import MANIFEST
+
+    return all(p.name == MANIFEST for p in folder.iterdir())
 
 
 def _prepare(job, twin, frames_plan, progress, cancel) -> None:
@@ -803,6 +813,10 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     result.written, result.reused = len(done - already), len(done & already)
     result.repeated = repeated_landed(reports, done - already)
     movie = output_format(job.format).movie
+    # A folder whose every frame of the range was there before: finished, as a local run's
+    # (a movie muxed now from frames landed before was not: it is made by this run)
+    whole = len(already) == plan.end - plan.start + 1 and not result.written
+    result.finished_before = whole and not (movie or result.cancelled)
     _warn_once(result, frames_plan, plan, reports)
     if not movie:  # a movie's writer (``_mux``) says its own
         result.warnings += _files_warnings(frames_plan)
@@ -900,6 +914,8 @@ def _made_facts(job, result) -> dict:
     rerun that only muxed says null, as for an older movie), what made it (refusals name
     what differs) and a mapping's facts (a stabilisation's kept area and cuts)."""
     engine = {k: v for k in ("backend", "device") if (v := getattr(result, k))}
+    if result.engine_marked:  # the chunks' words, still marked (``_what_ran``)
+        engine["engine"] = result.engine_marked
     plan = job._current_plan() or job.validate()
     return {**engine, "made_from": job._made_from(plan), **job._manifest_facts()}
 

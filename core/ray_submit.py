@@ -293,15 +293,24 @@ class RaySubmission:
             time.sleep(self.poll_s)
 
     def _finished_frames(self) -> list[Path]:
-        """The job's frames in its output now, as a local run lists them (a movie: none,
-        it is written whole or not at all)."""
-        from .job import frame_name
+        """The job's frames in its output now, as a local run lists them; a movie's, those
+        of the range in its hidden frames folder (PNG, muxed once all are there), as the
+        command line counts them (written + reused): a folder an earlier run left also
+        holds frames outside the range."""
+        from .formats import frame_stem
+        from .job import frame_name, frame_numbering
+        from .ray_runner import movie_frames_folder
 
         plan = getattr(self.job, "_plan", None)  # ``place``'s: Blender's jobs have one
-        if plan is None or plan.format.movie or plan.output is None:
+        if plan is None or plan.output is None:
             return []
-        names = (frame_name(plan, i) for i in range(plan.start, plan.end + 1))
-        return [plan.output / name for name in names if (plan.output / name).is_file()]
+        frames = range(plan.start, plan.end + 1)
+        if plan.format.movie:
+            folder, numbering = movie_frames_folder(plan.output), frame_numbering(plan.info)
+            names = (f"{frame_stem(i, *numbering)}.png" for i in frames)
+        else:
+            folder, names = plan.output, (frame_name(plan, i) for i in frames)
+        return [folder / name for name in names if (folder / name).is_file()]
 
     def _cancelled(self, before: set[Path], seconds: float):
         """The result of a run cancelled on the cluster: what a local run's cancel returns,
@@ -312,7 +321,9 @@ class RaySubmission:
         output = plan.output if plan is not None else Path(os.path.abspath(self.job.output))
         frames = self._finished_frames()
         style = plan.style.id if plan is not None else ""
-        result = JobResult(output, frames, seconds=seconds, cancelled=True, style=style)
+        result = JobResult(output, seconds=seconds, cancelled=True, style=style)
+        if plan is None or not plan.format.movie:  # a movie's wait in its frames folder
+            result.frame_files = frames
         result.reused = len(before.intersection(frames))
         result.written = len(frames) - result.reused
         result.fps = result.written / seconds if seconds else 0.0

@@ -471,7 +471,7 @@ class MovieWriter(_WriterContext):
         pixel_aspect: Fraction = Fraction(1),
         timecode: str | None = None,
         made_key: str | None = None,
-        made_facts: dict | None = None,
+        made_facts: dict | Callable[[], dict] | None = None,
     ) -> None:
         import av
 
@@ -526,9 +526,11 @@ class MovieWriter(_WriterContext):
         except (OSError, av.FFmpegError) as exc:
             _remove(self.temp_path)
             raise RestyleError(f"cannot write movie {self.path}: {_reason(exc)}") from None
-        if made_key is not None:  # a rerun with these settings finds it finished
-            tag = made_tag(made_key, self.width, self.height, made_facts)
-            self._container.metadata[MADE_TAG] = tag
+        # A rerun with these settings finds it finished. Facts given as a function are
+        # asked again at the first frame (its engine's precision checks have run by then),
+        # before anything is muxed: the container writes its tags with its first packet.
+        self._made = (made_key, made_facts) if made_key is not None else None
+        self._tag_made(first=False)
         try:
             self._stream = self._add_stream(encoder)
         except (av.FFmpegError, ValueError) as exc:
@@ -610,10 +612,19 @@ class MovieWriter(_WriterContext):
     def done(self, index: int) -> bool:
         return False
 
+    def _tag_made(self, first: bool) -> None:
+        if self._made is None or (first and not callable(self._made[1])):
+            return
+        key, facts = self._made
+        facts = facts() if callable(facts) else facts
+        self._container.metadata[MADE_TAG] = made_tag(key, self.width, self.height, facts)
+
     def write(self, index: int, frame: np.ndarray) -> None:
         self._raise_error()
         if self._closed:
             raise RestyleError("the movie writer is already closed")
+        if self._next_index is None:  # nothing queued yet: the encoder has muxed nothing
+            self._tag_made(first=True)
         if self._next_index is not None and index != self._next_index:
             raise RestyleError(
                 f"movie frames must be written in order: got {index}, expected {self._next_index}"
@@ -781,7 +792,7 @@ def open_writer(
     pixel_aspect: Fraction = Fraction(1),
     timecode: str | None = None,
     made_key: str | None = None,
-    made_facts: dict | None = None,
+    made_facts: dict | Callable[[], dict] | None = None,
 ) -> FrameWriter:
     """An image sequence in folder `output` (png, jpg, tif) or a movie file `output`
     (h264, prores, ffv1; a missing suffix gets the codec's usual one). Raises RestyleError

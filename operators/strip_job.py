@@ -315,7 +315,7 @@ class StripJob(ModalJob):
             from ..core.ray_runner import movie_frames_folder
 
             folder = movie_frames_folder(request.folder / request.movie_name)
-            kept = _ray_movie_kept(runner, folder)
+            kept = result.written + result.reused  # the frames folder's, of the range
             if not kept:
                 return "Cancelled: no frame finished; nothing kept"
             return (
@@ -448,22 +448,6 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
-
-
-def _ray_movie_kept(runner, folder: Path) -> int:
-    """A cancelled Ray movie's finished frames in its frames folder (PNG), of this run's
-    range only, as the command line counts them (written + reused: ``ray_runner``'s
-    ``_finished``): the folder also keeps an earlier run's frames outside the range, and
-    the submission's result counts none of a movie's (``RaySubmission._finished_frames``)."""
-    from ..core.formats import frame_stem
-    from ..core.job import frame_numbering
-
-    plan = getattr(runner.job, "_plan", None)  # ``place``'s: Apply Style's job has one
-    if plan is None or not folder.is_dir():
-        return len(list(folder.glob("*.png"))) if folder.is_dir() else 0
-    numbering = frame_numbering(plan.info)
-    names = (f"{frame_stem(i, *numbering)}.png" for i in range(plan.start, plan.end + 1))
-    return sum((folder / name).is_file() for name in names)
 
 
 def _pictures(count: int) -> str:

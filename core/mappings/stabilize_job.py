@@ -137,7 +137,7 @@ class StabilizeJob(StyleJob):
         (both under the output's lock: ``_prepare_locked``)."""
         t0 = time.perf_counter()
         result = super().run(progress, cancel, plan)
-        if result.finished_before:  # its movie's tag keeps what its first run found
+        if result.finished_before and result.output.is_file():  # its movie's tag keeps them
             self.kept_area, self.cuts = finished_movie_facts(result.output)
         result.seconds = time.perf_counter() - t0  # both passes
         result.fps = result.written / result.seconds if result.seconds else 0.0
