@@ -28,6 +28,7 @@ from .strip_source import (
     file_frames,
     find_strip,
     moved_showing,
+    raw_cache_warning,
     read_strip,
     requested_range,
     visible_frames,
@@ -269,6 +270,10 @@ class StripJob(ModalJob):
         if result.engine:  # a fix it names in Blender's words (the preferences' button)
             summary += f"; engine: {result.engine_said(BLENDER)}"
         warnings = [*result.warnings, *self._not_applied(request)]
+        scene = find_scene(request.scene, request.scene_uid)  # ``_make_strip`` found it
+        cached = raw_cache_warning(scene, request.source, request.first, request.last)
+        if cached:  # a slowed movie Blender may show otherwise than as read
+            warnings.append(cached)
         if request.picked_warns:
             warnings.insert(0, request.picked)
         note = ""  # not a warning: saving the .blend keeps them (and drops the note)

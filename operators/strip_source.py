@@ -6,6 +6,7 @@ run in another thread while the user keeps editing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import (
     StripColor,
     StripTiming,
+    f32,
     frame_span,
     frames_showing,
     intersect,
@@ -227,6 +229,52 @@ def past_file_end(strip, source: StripSource, wanted: list[int]) -> list[int]:
     raise RestyleError(
         f"'{source.name}' shows {loaded} frames but its file now has {source.frame_count}: "
         "reload it (Strip > Inputs > Reload Strips and Adjust Length) or trim it"
+    )
+
+
+def raw_cache_mixed(timing: StripTiming, first: int, last: int, visible) -> list[int]:
+    """The scene frames of ``first..last`` whose picture Blender 5's raw cache may swap
+    (``compat.RAW_CACHE_TRUNCATES``): it files a frame under its index truncated, decoding it
+    rounded, so frames whose index truncates alike but rounds apart share the picture decoded
+    first. Frames sharing a key are adjacent: the range is widened while the key holds,
+    within the frames the strip shows (``visible``). Plain timing, no bpy."""
+
+    def index(frame: int) -> float | None:
+        inner = timing.frame_in_metas(frame)
+        return None if inner is None else timing.content_frame(inner)
+
+    shown: dict[int, set[int]] = {}  # cache key -> source frames decoded under it
+    keys: dict[int, int] = {}  # scene frame of the range -> its key
+    for frame in range(first, last + 1):
+        i = index(frame)
+        if i is not None:
+            keys[frame] = math.trunc(i)
+            shown.setdefault(keys[frame], set()).add(math.floor(f32(i) + f32(0.5)))
+    for frame, step, stop in ((first - 1, -1, visible[0] - 1), (last + 1, 1, visible[1] + 1)):
+        while frame != stop and (i := index(frame)) is not None and math.trunc(i) in shown:
+            shown[math.trunc(i)].add(math.floor(f32(i) + f32(0.5)))
+            frame += step
+    return [frame for frame, key in keys.items() if len(shown[key]) > 1]
+
+
+def raw_cache_warning(scene, source: StripSource, first: int, last: int) -> str | None:
+    """A movie strip Blender 5's raw cache (on) may show other than as styled at some frames
+    of ``first..last`` (``raw_cache_mixed``); None where it can't: another Blender, the cache
+    off, an image strip, or a strip whose frames each have a cache key of their own."""
+    editor = scene.sequence_editor
+    if not compat.RAW_CACHE_TRUNCATES or source.kind != "movie" or editor is None:
+        return None
+    if not editor.use_cache_raw:
+        return None
+    mixed = raw_cache_mixed(source.timing, first, last, source.visible)
+    if not mixed:
+        return None
+    return (
+        f"'{source.name}' plays slower than the scene, and Blender's raw cache may show it "
+        f"a source frame off the styled strip at {count(len(mixed), 'frame')} "
+        f"({frame_span(min(mixed), max(mixed))}), depending on the order frames are viewed "
+        "or rendered: turn off Raw (Sequencer sidebar > Cache > Cache Settings) to see "
+        "exactly the frames styled"
     )
 
 
