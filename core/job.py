@@ -1339,6 +1339,9 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
     return warnings
 
 
+MEASURED_RATE_FRAMES = 10  # a range this long at least says what its frames average
+
+
 def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> list[str]:
     """A variable-rate movie decodes fine; its frames are retimed at the rate its container
     states (MP4: its frames' average; Matroska: whatever it was told). The warning gives the
@@ -1363,9 +1366,9 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     fps = float(plan.info.fps)
     measured = fps * (plan.total + dropped - len(repeated)) / plan.total
     taken = f"its average rate, {_rate(fps)} fps"
-    # An average needs a second's frames at least: over 3 frames one repeat is a third of
-    # the figure (tree.avi's 301-303 'averaged 0 fps'), so a shorter range states none.
-    if _rate(measured) != _rate(fps) and plan.total < fps:
+    # An average needs frames to measure: over 3 frames one repeat moved it by a third
+    # (tree.avi's 301-303 'averaged 0 fps'); from 10, one frame moves it a tenth at most.
+    if _rate(measured) != _rate(fps) and plan.total < MEASURED_RATE_FRAMES:
         taken = f"{_rate(fps)} fps, the rate its container states"
     elif _rate(measured) != _rate(fps):
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "

@@ -210,3 +210,17 @@ def test_the_cli_says_the_same_of_a_short_range(library, tmp_path, capsys):
         "phone.mkv has a variable frame rate: frames are taken at 24 fps, the rate its "
         "container states"
     ]
+
+
+def test_ten_frames_state_their_average(library, tmp_path):
+    """From MEASURED_RATE_FRAMES frames on, the average is stated (one frame moves it by a
+    tenth at most): frames 0-9 hold 8 frames of their own in 10 slots of 1/24 s."""
+    source = make_variable_rate_clip(tmp_path / "phone.mkv", range(0, 240, 12), rate=24)
+    job = StyleJob(source, tmp_path / "out", "comic-ink", 0, 9, temporal=0, library=library)
+    result = job.run()
+    assert result.warnings == [
+        "phone.mkv has a variable frame rate: frames are taken at 24 fps, the rate its "
+        "container states (its frames average 19.2 fps); 2 frames repeat the one before "
+        "(frames 3, 9)"
+    ]
+    assert result.repeated == 2
