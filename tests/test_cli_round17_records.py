@@ -224,3 +224,13 @@ def test_ten_frames_state_their_average(library, tmp_path):
         "(frames 3, 9)"
     ]
     assert result.repeated == 2
+
+
+def test_a_finished_matte_folder_is_finished_before(tmp_path, capsys):
+    clip = encode_clip(tmp_path / "pan.mkv", pan_frames(3, (64, 48), 1.0), codec="ffv1")
+    argv = ["matte", str(clip), "-o", str(tmp_path / "matte")]
+    code, first, err = run(argv, capsys)
+    assert code == 0 and (first["written"], first["finished_before"]) == (3, False), err
+    code, again, err = run(argv, capsys)
+    assert code == 0, err
+    assert (again["written"], again["reused"], again["finished_before"]) == (0, 3, True)
