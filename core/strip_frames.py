@@ -88,7 +88,38 @@ class StripTiming:
         index = None if frame is None else self.content_frame(frame)
         if index is None:
             return None
-        return int(math.floor(f32(index) + f32(0.5))) + self.source_offset
+        return rounded(index) + self.source_offset
+
+
+def rounded(index: float) -> int:
+    """A frame index rounded half up in 32-bit floats, as Blender decodes it (render.cc
+    ``round_fl_to_int``): the one rounding of ``source_index`` and ``raw_cache_mixed``."""
+    return int(math.floor(f32(index) + f32(0.5)))
+
+
+def raw_cache_mixed(timing: StripTiming, first: int, last: int, visible) -> list[int]:
+    """The scene frames of ``first..last`` whose picture Blender 5's raw cache may swap: it
+    files a frame under its index truncated, decoding it rounded (``rounded``), so frames
+    whose index truncates alike but rounds apart share the picture decoded first. Frames
+    sharing a key are adjacent: the range is widened while the key holds, within the frames
+    the strip shows (``visible``)."""
+
+    def index(frame: int) -> float | None:
+        inner = timing.frame_in_metas(frame)
+        return None if inner is None else timing.content_frame(inner)
+
+    shown: dict[int, set[int]] = {}  # cache key -> source frames decoded under it
+    keys: dict[int, int] = {}  # scene frame of the range -> its key
+    for frame in range(first, last + 1):
+        i = index(frame)
+        if i is not None:
+            keys[frame] = math.trunc(i)
+            shown.setdefault(keys[frame], set()).add(rounded(i))
+    for frame, step, stop in ((first - 1, -1, visible[0] - 1), (last + 1, 1, visible[1] + 1)):
+        while frame != stop and (i := index(frame)) is not None and math.trunc(i) in shown:
+            shown[math.trunc(i)].add(rounded(i))
+            frame += step
+    return [frame for frame, key in keys.items() if len(shown[key]) > 1]
 
 
 def source_frames(timing: StripTiming, first: int, last: int) -> list[int]:

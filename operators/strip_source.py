@@ -6,7 +6,6 @@ run in another thread while the user keeps editing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +16,11 @@ from ..core.errors import RestyleError
 from ..core.strip_frames import (
     StripColor,
     StripTiming,
-    f32,
     frame_span,
     frames_showing,
     intersect,
     playback_factor,
+    raw_cache_mixed,
     source_frames,
 )
 from ..core.words import count
@@ -232,35 +231,11 @@ def past_file_end(strip, source: StripSource, wanted: list[int]) -> list[int]:
     )
 
 
-def raw_cache_mixed(timing: StripTiming, first: int, last: int, visible) -> list[int]:
-    """The scene frames of ``first..last`` whose picture Blender 5's raw cache may swap
-    (``compat.RAW_CACHE_TRUNCATES``): it files a frame under its index truncated, decoding it
-    rounded, so frames whose index truncates alike but rounds apart share the picture decoded
-    first. Frames sharing a key are adjacent: the range is widened while the key holds,
-    within the frames the strip shows (``visible``). Plain timing, no bpy."""
-
-    def index(frame: int) -> float | None:
-        inner = timing.frame_in_metas(frame)
-        return None if inner is None else timing.content_frame(inner)
-
-    shown: dict[int, set[int]] = {}  # cache key -> source frames decoded under it
-    keys: dict[int, int] = {}  # scene frame of the range -> its key
-    for frame in range(first, last + 1):
-        i = index(frame)
-        if i is not None:
-            keys[frame] = math.trunc(i)
-            shown.setdefault(keys[frame], set()).add(math.floor(f32(i) + f32(0.5)))
-    for frame, step, stop in ((first - 1, -1, visible[0] - 1), (last + 1, 1, visible[1] + 1)):
-        while frame != stop and (i := index(frame)) is not None and math.trunc(i) in shown:
-            shown[math.trunc(i)].add(math.floor(f32(i) + f32(0.5)))
-            frame += step
-    return [frame for frame, key in keys.items() if len(shown[key]) > 1]
-
-
 def raw_cache_warning(scene, source: StripSource, first: int, last: int) -> str | None:
     """A movie strip Blender 5's raw cache (on) may show other than as styled at some frames
-    of ``first..last`` (``raw_cache_mixed``); None where it can't: another Blender, the cache
-    off, an image strip, or a strip whose frames each have a cache key of their own."""
+    of ``first..last`` (``core.strip_frames.raw_cache_mixed``); None where it can't: another
+    Blender, the cache off, an image strip, or a strip whose frames each have a cache key of
+    their own."""
     editor = scene.sequence_editor
     if not compat.RAW_CACHE_TRUNCATES or source.kind != "movie" or editor is None:
         return None

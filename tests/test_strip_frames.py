@@ -124,3 +124,33 @@ def test_frames_showing_through_a_meta():
     assert strip_frames.frames_showing(whole, 12, 35) == (12, math.inf)
     assert strip_frames.frames_showing(whole, 5, 20) == (-math.inf, 20)
     assert strip_frames.intersect((12, math.inf), (10, 29)) == (12, 29)
+
+
+def test_one_rounding_half_up_in_float32():
+    """``source_index`` and ``raw_cache_mixed`` round through the one ``rounded``: half up,
+    in 32-bit floats as Blender adds 0.5 (just under 0.5 in float64 rounds up there)."""
+    rounded = strip_frames.rounded
+    assert [rounded(x) for x in (0.0, 0.4, 0.5, 1.49, 1.5, 2.5)] == [0, 0, 1, 1, 2, 3]
+    assert rounded(0.4999999701976776) == 1  # float32(0.5 - 2**-25) + 0.5 ties to 1.0
+    timing = StripTiming(frame_start=0, length=20, playback_factor=0.4999999701976776)
+    assert timing.source_index(1) == rounded(timing.content_frame(1)) == 1
+
+
+def test_frames_blenders_raw_cache_may_swap():
+    """Blender 5's raw cache files a frame under its index truncated (decoding it rounded):
+    only frames sharing a truncated index with a frame that rounds elsewhere, looked for
+    beyond the range as far as the shared key goes, within what the strip shows."""
+    mixed = strip_frames.raw_cache_mixed
+    slowed = StripTiming(frame_start=1.0, length=20, playback_factor=0.4)
+    assert mixed(slowed, 2, 4, (1, 50)) == [2, 3, 4]
+    assert mixed(slowed, 2, 2, (1, 50)) == [2]  # key 0 is also frame 3's, shown as 1
+    assert mixed(slowed, 2, 2, (1, 2)) == []  # ...unless the strip ends before it
+    assert mixed(slowed, 1, 1, (1, 50)) == [1]
+    assert mixed(slowed, 5, 5, (1, 50)) == [5]  # 1.6 (shown as 2) under key 1 with frame 4
+    faster = StripTiming(frame_start=1.0, length=40, playback_factor=1.2)
+    assert mixed(faster, 1, 20, (1, 30)) == []  # one scene frame per key
+    half = StripTiming(frame_start=1.5, length=40)  # every index x.5: one frame a key
+    assert mixed(half, 2, 20, (2, 40)) == []
+    # through a meta strip: the strip's own index, at the frame the meta draws it
+    held = StripTiming(frame_start=1.0, length=20, playback_factor=0.4, metas=(StripTiming(1, 50),))
+    assert mixed(held, 2, 4, (1, 50)) == [2, 3, 4]

@@ -3,7 +3,8 @@ files a movie's frame under its index truncated while decoding it rounded, so a 
 than the scene can show a source frame off the styled strip, depending on the order frames
 were viewed (tests/blender/test_rate_adjusted_timing.py's tripwire). A run on such a strip
 says so, with the fix; not with the cache off, not for a strip at the scene's rate, and not
-on 4.2 (its cache keys frames by their float index)."""
+on 4.2 (its cache keys frames by their float index). Which frames it may swap is plain
+timing: core.strip_frames.raw_cache_mixed, tests/test_strip_frames.py."""
 
 from __future__ import annotations
 
@@ -85,20 +86,3 @@ def test_no_warning_for_a_movie_at_the_scene_rate(scene, sequencer_area):
     strip = add_movie(scene, sequencer_area, VTEST, frame_start=1, own_rate=False)
     summary = run("apply_style", strip, 2, 4)
     assert "raw cache" not in summary, summary
-
-
-def test_frames_the_cache_may_swap():
-    """The timing fact alone: only frames sharing a truncated index with a frame that rounds
-    elsewhere, looked for beyond the range as far as the shared key goes."""
-    frames = ext("core.strip_frames")
-    mixed = ext("operators.strip_source").raw_cache_mixed
-
-    slowed = frames.StripTiming(frame_start=1.0, length=20, playback_factor=0.4)
-    assert mixed(slowed, 2, 4, (1, 50)) == [2, 3, 4]
-    assert mixed(slowed, 2, 2, (1, 50)) == [2]  # key 0 is also frame 3's, shown as 1
-    assert mixed(slowed, 2, 2, (1, 2)) == []  # ...unless the strip ends before it
-    assert mixed(slowed, 1, 1, (1, 50)) == [1]
-    faster = frames.StripTiming(frame_start=1.0, length=40, playback_factor=1.2)
-    assert mixed(faster, 1, 20, (1, 30)) == []  # one scene frame per key
-    half = frames.StripTiming(frame_start=1.5, length=40)  # every index x.5: one frame a key
-    assert mixed(half, 2, 20, (2, 40)) == []
