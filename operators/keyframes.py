@@ -57,6 +57,7 @@ from .strip_source import (
     find_strip,
     moved_showing,
     movie_file_frames,
+    raw_cache_frames,
     read_strip,
     visible_frames,
 )
@@ -644,6 +645,22 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
 
 
 # -- export ----------------------------------------------------------------------------------
+def raw_cache_said(scene, source, frames: list[int]) -> str:
+    """The keyframes of ``frames`` whose exported picture (the frame Blender decodes) Blender
+    5's raw cache may show as its neighbour (``strip_source.raw_cache_frames``), said once;
+    empty where none."""
+    mixed = [f for f in frames if raw_cache_frames(scene, source, f, f)]
+    if not mixed:
+        return ""
+    return (
+        f"'{source.name}' plays slower than the scene, and Blender's raw cache may show it a "
+        f"source frame off the exported picture at {count(len(mixed), 'keyframe')} "
+        f"({', '.join(map(str, mixed))}), depending on the order frames are viewed or "
+        "rendered: turn off Raw (Sequencer sidebar > Cache > Cache Settings) to see exactly "
+        "the frames exported"
+    )
+
+
 class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
     """Write the source frames at the keyframes at full quality, as the strip shows them, to paint over"""
 
@@ -664,7 +681,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
 
     def execute(self, context):
         try:
-            written, kept, folder, unsaved = self.export(context)
+            written, kept, folder, unsaved, cached = self.export(context)
         except RestyleError as exc:
             tool_summary(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
@@ -678,7 +695,9 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
                 f"; {count(len(unsaved), 'image')} with paint not saved yet left as painted: "
                 f"{', '.join(unsaved)} (save them: Train reads the files)"
             )
-        if kept or unsaved:
+        if cached:  # Blender 5's raw cache: a slowed movie may show a neighbour there
+            message += f"; {cached}"
+        if kept or unsaved or cached:
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
@@ -686,7 +705,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 
-    def export(self, context) -> tuple[list[Path], list[Path], Path, list[str]]:
+    def export(self, context) -> tuple[list[Path], list[Path], Path, list[str], str]:
         import cv2
 
         from ..core.media import decode_range, probe
@@ -701,6 +720,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         strip = compat.all_strips(scene.sequence_editor)[source.name]
         refuse_skipped_pictures(settings, strip, set(names))
         indices = {frame: source_index(strip, source, frame) for frame in sorted(names)}
+        cached = raw_cache_said(scene, source, list(indices))
         ensure_strip_key(settings, strip)  # a duplicate's own list and folder, not the original's
         folder, _shown = keyframe_folder(source.name, scene)
         info = probe(  # as this Blender shows it
@@ -733,7 +753,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             strip[KEYFRAME_FOLDER] = folder.name
         load = self.load if self.properties.is_property_set("load") else settings.open_exported
         unsaved = [_load_image(path) for path in written + kept] if load else []
-        return written, kept, folder, [name for name in unsaved if name]
+        return written, kept, folder, [name for name in unsaved if name], cached
 
 
 def _write_png(part: Path, image: np.ndarray, path: Path) -> None:

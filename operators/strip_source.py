@@ -231,17 +231,24 @@ def past_file_end(strip, source: StripSource, wanted: list[int]) -> list[int]:
     )
 
 
+def raw_cache_frames(scene, source: StripSource, first: int, last: int) -> list[int]:
+    """The scene frames of ``first..last`` this Blender's raw cache may show other than as
+    read (``core.strip_frames.raw_cache_mixed``): none in another Blender, with the cache off
+    or for an image strip."""
+    editor = scene.sequence_editor
+    if not compat.RAW_CACHE_TRUNCATES or source.kind != "movie" or editor is None:
+        return []
+    if not editor.use_cache_raw:
+        return []
+    return raw_cache_mixed(source.timing, first, last, source.visible)
+
+
 def raw_cache_warning(scene, source: StripSource, first: int, last: int) -> str | None:
     """A movie strip Blender 5's raw cache (on) may show other than as styled at some frames
     of ``first..last`` (``core.strip_frames.raw_cache_mixed``); None where it can't: another
     Blender, the cache off, an image strip, or a strip whose frames each have a cache key of
     their own."""
-    editor = scene.sequence_editor
-    if not compat.RAW_CACHE_TRUNCATES or source.kind != "movie" or editor is None:
-        return None
-    if not editor.use_cache_raw:
-        return None
-    mixed = raw_cache_mixed(source.timing, first, last, source.visible)
+    mixed = raw_cache_frames(scene, source, first, last)
     if not mixed:
         return None
     return (
