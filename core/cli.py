@@ -430,6 +430,8 @@ def _report_run(
         # A finished movie's engine is its tag's (``made_facts``): null where it does not say
         "backend": result.backend or (None if result.finished_before else ""),
         "device": result.device or (None if result.finished_before else ""),
+        # What ran and why, its fix as a command, not a mark (stylize, matte, stabilize alike)
+        "engine": result.engine_said(COMMAND_LINE) or (None if result.finished_before else ""),
         "cancelled": result.cancelled,
         "finished_before": result.finished_before,  # nothing run: finished before (--plan's)
         # A numbered sequence's frame 0 (plate.1001.png: 1001), null else: frame i (--start,
@@ -514,8 +516,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     extra = "" if result.warping_error is None else f"\nwarping error: {result.warping_error:.5f}"
     record = {
         "style": result.style,
-        # its fix as a command, not a mark; a finished movie's is its tag's (null: not said)
-        "engine": result.engine_said(COMMAND_LINE) or (None if result.finished_before else ""),
         "warping_error": result.warping_error,
         "grade": _grade_record(args),
     }
@@ -1450,7 +1450,6 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
     jobs = {
         cmd_stylize: lambda: {
             "style": args.style,
-            "engine": "",
             "warping_error": None,
             "grade": _grade_record(args),
         },
@@ -1469,6 +1468,7 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
                 "fps": 0.0,
                 "backend": "",
                 "device": "",
+                "engine": "",
                 "cancelled": True,
                 "peak_memory_mib": round(_peak_memory_mib()),
                 "format": args.format or _format_if_known(args.output),

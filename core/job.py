@@ -493,8 +493,9 @@ class StyleJob:
         made otherwise) or 'refused' (``reason``: the run's own error, naming the fix in
         ``front_end``'s words), with the frames a run would keep (``reused``), make and
         replace. Writes nothing."""
-        movie = output_format(self.format).movie
-        record = {"path": str(self.output), "movie": movie, "outcome": "refused", "reason": None}
+        fmt = output_format(self.format)
+        movie, path = fmt.movie, _said_path(self.output, fmt)  # as a run's record names it
+        record = {"path": path, "movie": movie, "outcome": "refused", "reason": None}
         record.update(reused=0, to_make=0, replaced=0)
         try:
             placed = self.place(plan)
@@ -716,8 +717,9 @@ class StyleJob:
         # output made otherwise (a farm passing it on every retry keeps the shortcut).
         if finished_movie(plan, self.audio):
             with OutputLock(plan.output):  # not being replaced by another run now
-                if finished_movie(self.place(plan), self.audio):
-                    return finished_movie_result(plan)
+                plan, finished = self._place_locked(plan)
+                if finished is not None:
+                    return finished
         self._ensure_builtins(plan, progress)
         stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
         # Its engines end with the run, finished, cancelled or failed (threads, sessions,
@@ -726,7 +728,9 @@ class StyleJob:
             created = _make_parents(plan.output)
             try:
                 with OutputLock(plan.output):
-                    plan = self.place(plan)  # again, under the lock: another run may have ended
+                    plan, finished = self._place_locked(plan)  # another run may have ended
+                    if finished is not None:  # its movie landed since the check above
+                        return finished
                     try:
                         self._prepare_locked(plan, progress, cancel)
                     except Cancelled:  # before any frame (as _Run's): like a finished run's
@@ -734,6 +738,13 @@ class StyleJob:
                     return _Run(self, plan, stylizer, progress, cancel).execute()
             finally:
                 _remove_empty(created)
+
+    def _place_locked(self, plan: JobPlan) -> tuple[JobPlan, JobResult | None]:
+        """Under the output's lock: the plan placed again (another run may have ended since
+        it was placed) and, where the movie these settings made is there now (a farm's
+        duplicate run finished it meanwhile), that movie's result: nothing left to run."""
+        plan = self.place(plan)
+        return plan, finished_movie_result(plan) if finished_movie(plan, self.audio) else None
 
     def _prepare_locked(self, plan: JobPlan, progress, cancel) -> None:
         """A mapping's first pass over the range (a stabiliser's tracking, a matte's
@@ -804,6 +815,16 @@ class StyleJob:
             elif plan.style.kind == "picture":
                 stylizer.prepare([])
         return stylizer
+
+
+def _said_path(output, fmt) -> str | None:
+    """``output`` as ``place`` names it (a run's record: 'j_sty', not 'j_sty/' as typed),
+    also where a run would refuse it; None where none is given."""
+    if output is None:
+        return None
+    with contextlib.suppress(RestyleError):  # a movie's path that ends with '/'
+        return str(movie_path(output, fmt) if fmt.movie else Path(output))
+    return str(Path(output))
 
 
 def finished_movie_result(plan: JobPlan) -> JobResult:
