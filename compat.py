@@ -143,9 +143,15 @@ def strips(owner) -> bpy.types.bpy_prop_collection:
     return owner.strips if hasattr(owner, "strips") else owner.sequences
 
 
+def all_strips_name(editor: bpy.types.SequenceEditor) -> str:
+    """The name of ``all_strips``' collection ('sequences_all' before 4.4's rename), for what
+    takes a collection by name (a layout's prop_search)."""
+    return "strips_all" if hasattr(editor, "strips_all") else "sequences_all"
+
+
 def all_strips(editor: bpy.types.SequenceEditor) -> bpy.types.bpy_prop_collection:
     """Every strip of an editor, inside meta strips too."""
-    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+    return getattr(editor, all_strips_name(editor))
 
 
 def strip_name_bytes() -> int:

@@ -167,6 +167,9 @@ class RESTYLE_OT_install_torch(Operator):
             INSTALL.ok = value == 0
             if INSTALL.ok:
                 add_torch_site_packages()
+                from .panels import keyframes
+
+                keyframes.TORCH_FOUND.clear()  # Train's hint and button look again
                 INSTALL.result = f"PyTorch installed in {torch_site_packages()}"
             else:
                 last = INSTALL.lines[-1] if INSTALL.lines else "no output"

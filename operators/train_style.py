@@ -46,6 +46,8 @@ from .strip_source import StripSource, container_strips, find_strip
 
 PREVIEW_IMAGE = "Restyle Preview"
 STRIPS = "STRIPS"
+# Train's refusal without PyTorch; the Keyframes panel says it before Train is pressed
+NO_TORCH = "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
 
 
 class PreviewSlot:
@@ -299,9 +301,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         # before it trains or writes anything: finish reports it as the error it is
         check_keyframes(keyframes, info)
         if not torch_available():  # after the input checks, so those are reported first
-            raise RestyleError(
-                "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
-            )
+            raise RestyleError(NO_TORCH)
         budget = self.time_budget or settings.time_budget
         job = TrainJob(
             source=source.source,

@@ -36,7 +36,7 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         layout.use_property_decorate = False
         settings = scene.restyle
         col = layout.column()
-        col.prop(settings, "background_kind")
+        col.prop(settings, "background_kind", text="Type")  # "Background" in its own panel
         kind = settings.background_kind
         if kind == "COLOR":
             col.prop(settings, "background_color")
@@ -44,7 +44,7 @@ class RESTYLE_PT_background(RestylePanel, Panel):
             col.prop(settings, "background_picture")
         elif kind == "STRIP":
             editor = scene.sequence_editor
-            strips = "strips_all" if hasattr(editor, "strips_all") else "sequences_all"
+            strips = compat.all_strips_name(editor)
             col.prop_search(settings, "background_strip", editor, strips, icon="SEQUENCE")
         text = background_text(settings)
         row = layout.row()

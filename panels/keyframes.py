@@ -8,12 +8,22 @@ from bpy.types import Panel, UIList
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
+from ..operators.train_style import NO_TORCH
 from ..props import sharing_key
 from .sequencer import RestylePanel, draw_wrapped, missing_file, usable_strip, wrap_width
 
 PREVIEW_IMAGE = "Restyle Preview"
-# Train's refusal without PyTorch (operators/train_style.py), said before it is pressed
-NO_TORCH = "Training needs PyTorch: install it in Preferences > Add-ons > Restyle"
+# Whether PyTorch is there, looked up once (find_spec scans sys.path while torch is not
+# imported): the panel redraws often. Emptied when the preferences' install finishes.
+TORCH_FOUND: list[bool] = []
+
+
+def torch_found() -> bool:
+    if not TORCH_FOUND:
+        from ..core.engines import torch_available
+
+        TORCH_FOUND.append(torch_available())  # a look-up of the name: nothing imported
+    return TORCH_FOUND[0]
 
 
 class RESTYLE_UL_keyframes(UIList):
@@ -93,11 +103,10 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             if bpy.data.images.get(PREVIEW_IMAGE) is not None:
                 col.label(text=f"Preview: image '{PREVIEW_IMAGE}' in an Image Editor", icon="IMAGE")
             return
-        from ..core.engines import torch_available
-
-        torch = torch_available()  # a look-up of the module's name: nothing imported
-        if not torch:
-            draw_wrapped(layout.column(align=True), NO_TORCH, "ERROR", wrap_width(context))
+        torch = torch_found()
+        if not torch:  # Train's own refusal, said before it is pressed
+            hint = NO_TORCH[:1].upper() + NO_TORCH[1:]
+            draw_wrapped(layout.column(align=True), hint, "ERROR", wrap_width(context))
         row = layout.row()
         row.scale_y = 1.3
         row.enabled = marked and readable and torch  # training learns from the keyframes

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 
-import bpy
 from bpy.types import Panel
 
 from .. import compat, props
+from ..core.errors import RestyleError
 from ..core.progress import TRAINING
-from ..operators.output_strip import STYLED_FROM, styled_from_now
+from ..operators.modal_job import NO_SEQUENCER_SCENE
+from ..operators.output_strip import STYLED_FROM, strip_media, styled_from_now, styled_source
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
@@ -41,9 +43,10 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         layout = self.layout
         scene = compat.sequencer_scene(context)
         if scene is None:
-            layout.label(text="This Sequencer shows no scene: pick one in its header", icon="INFO")
+            layout.label(text=NO_SEQUENCER_SCENE, icon="INFO")
             return
         settings = scene.restyle
+        FOUND.clear()  # a redraw starts here: its sub-panels reuse what this one looked up
 
         missing = draw_strip(layout, scene)
 
@@ -170,16 +173,35 @@ def usable_strip(scene):
     return strip if strip is not None and strip.type in SUPPORTED else None
 
 
+# path -> (when looked up, whether it is a file): the main panel and three sub-panels ask on
+# every redraw; emptied as the main panel draws, and good for FOUND_FOR_S at most.
+FOUND: dict[str, tuple[float, bool]] = {}
+FOUND_FOR_S = 1.0
+
+
 def missing_file(strip) -> str:
-    """The name of ``strip``'s file (a movie, or an image strip's first picture) when it is
-    not there, else '': the sidebar asks on every redraw, so one stat and nothing read."""
-    if strip.type == "MOVIE":
-        path = strip.filepath
-    else:
-        elements = strip.elements
-        path = os.path.join(strip.directory, elements[0].filename if len(elements) else "")
-    path = bpy.path.abspath(path, library=strip.id_data.library)
-    return "" if os.path.isfile(path) else os.path.basename(path) or path
+    """The name of ``strip``'s file (``strip_media``: a movie, or an image strip's first
+    picture) when it is not there, else '': one stat a redraw (``FOUND``), nothing read."""
+    path = strip_media(strip)
+    if path is None:  # an image strip without pictures: nothing to look for
+        return ""
+    now = time.monotonic()
+    seen = FOUND.get(path)
+    if seen is None or now - seen[0] > FOUND_FOR_S:
+        seen = FOUND[path] = (now, os.path.isfile(path))
+    return "" if seen[1] else os.path.basename(path) or path
+
+
+def applied_to(editor, strip):
+    """The strip whose file Apply reads for ``strip``: a style output's source, or the output
+    itself where its source is gone (``styled_source``, as Apply picks it); None where Apply
+    refuses whatever the files (several strips could be the source: the line above says so)."""
+    if STYLED_FROM not in strip:
+        return strip
+    try:
+        return styled_source(editor, strip)[0]
+    except RestyleError:
+        return None
 
 
 def draw_strip(layout, scene) -> str:
@@ -196,12 +218,14 @@ def draw_strip(layout, scene) -> str:
     else:
         icon = "FILE_MOVIE" if strip.type == "MOVIE" else "FILE_IMAGE"
         layout.label(text=strip.name, icon=icon)
-        missing = missing_file(strip)
+        editor = scene.sequence_editor
+        if STYLED_FROM in strip:  # Apply styles that strip instead (apply_style)
+            layout.label(text=styled_from_now(editor, strip), icon="INFO")
+        read = applied_to(editor, strip)  # a styled strip's own frames may be cleaned away
+        missing = missing_file(read) if read is not None else ""
         if missing:  # Apply is greyed: it would only say so once pressed
             layout.label(text=f"File missing: {missing}", icon="ERROR")
             return missing
-        if STYLED_FROM in strip:  # Apply styles that strip instead (apply_style)
-            layout.label(text=styled_from_now(scene.sequence_editor, strip), icon="INFO")
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")

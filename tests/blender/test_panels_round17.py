@@ -7,7 +7,7 @@ with one plain Stabilize button. Drawn with test_panels' checking layout."""
 
 from __future__ import annotations
 
-import inspect
+import os
 
 import pytest
 import test_panels
@@ -117,6 +117,8 @@ def test_a_missing_movie_is_named(panel_context, tmp_path):
 def test_train_says_it_needs_pytorch_before_it_is_pressed(panel_context, monkeypatch, torch):
     engines = ext("core.engines")
     monkeypatch.setattr(engines, "torch_available", lambda: torch)
+    # looked up again (raising=False: before the cache, there was none to empty)
+    monkeypatch.setattr(ext("panels.keyframes"), "TORCH_FOUND", [], raising=False)
     add_keyframe(panel_context.scene.restyle, "still")
     calls = draw("keyframes", panel_context)
     errors = [c[1]["text"] for c in calls if c[0] == "label" and c[1].get("icon") == "ERROR"]
@@ -124,12 +126,12 @@ def test_train_says_it_needs_pytorch_before_it_is_pressed(panel_context, monkeyp
     hint = " ".join(
         c["text"] for c in after[after.index({"text": errors[0], "icon": "ERROR"}) :]
     ) if errors else ""  # fmt: skip
-    refusal = "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
-    assert refusal in inspect.getsource(ext("operators.train_style"))  # Train's own words
+    refusal = ext("operators.train_style").NO_TORCH  # Train's own words
+    assert refusal == "training needs PyTorch: install it in Preferences > Add-ons > Restyle"
     if torch:
         assert not errors
     else:
-        assert hint.startswith(refusal[:1].upper() + refusal[1:]), hint
+        assert hint == refusal[:1].upper() + refusal[1:], hint
     assert enabled_operators(calls)["restyle.train_style"] is torch
 
 
@@ -234,3 +236,92 @@ def test_stabilize_shows_its_settings_and_one_plain_button(panel_context, record
     assert values["mode"] == "TRANSLATION" and values["tripod"] is True
     assert values["smoothness"] == pytest.approx(0.3) and values["crop"] == pytest.approx(0.2)
     assert values["strength"] == pytest.approx(0.8)
+
+
+# -- 6. late review: a styled strip's source file, one stat a redraw, PyTorch looked up once --
+def styled_output(panel_context, tmp_path):
+    """A strip marked as Apply's output of the fixture's still (what Apply leaves), its
+    frames in a folder of their own."""
+    output_strip = ext("operators.output_strip")
+    editor = panel_context.scene.sequence_editor
+    source = editor.active_strip
+    folder = tmp_path / "styled"
+    folder.mkdir()
+    (folder / "0001.png").touch()
+    styled = test_panels.top_strips(editor).new_image("still.Comic", str(folder / "0001.png"), 2, 1)
+    styled[output_strip.STYLED_FROM] = source.name
+    styled[output_strip.STYLED_MEDIA] = output_strip.media_record(source)
+    editor.active_strip = styled
+    return source, styled, folder / "0001.png"
+
+
+def test_a_styled_strip_whose_frames_are_gone_can_still_be_applied(panel_context, tmp_path):
+    """Apply on a styled strip styles its source: the styled strip's own frames, cleaned
+    away with the temp folder, showed 'File missing' and greyed Apply although Apply works."""
+    editor = panel_context.scene.sequence_editor
+    source, styled, frame = styled_output(panel_context, tmp_path)
+    assert ext("operators.output_strip").styled_source(editor, styled)[0] == source  # Apply's
+    frame.unlink()
+    calls = main_panel(panel_context)
+    assert "Restyle output of 'still'" in labels(calls)
+    assert not [text for text in labels(calls) if text.startswith("File missing")]
+    assert enabled_operators(calls)["restyle.apply_style"]
+
+    # the source's file gone instead: that is the file Apply would miss
+    frame.touch()
+    (tmp_path / "still.png").unlink()
+    calls = main_panel(panel_context)
+    assert "File missing: still.png" in labels(calls)
+    assert not enabled_operators(calls)["restyle.apply_style"]
+
+    # the source no longer in the sequencer: Apply styles the output itself, so its frames
+    test_panels.top_strips(editor).remove(source)
+    assert enabled_operators(main_panel(panel_context))["restyle.apply_style"]
+    frame.unlink()
+    calls = main_panel(panel_context)
+    assert "File missing: 0001.png" in labels(calls)
+    assert not enabled_operators(calls)["restyle.apply_style"]
+
+
+def test_a_redraw_looks_for_the_strips_file_once(panel_context, monkeypatch):
+    """The main panel and three sub-panels each stat the file: four a redraw, now one."""
+    strip = panel_context.scene.sequence_editor.active_strip
+    path = ext("operators.output_strip").strip_media(strip)
+    looked: list = []
+    isfile = os.path.isfile
+    monkeypatch.setattr(os.path, "isfile", lambda p: looked.append(p) or isfile(p))
+    for _redraw in range(2):
+        calls = main_panel(panel_context)
+        for name in ("keyframes", "background", "edit"):
+            calls += draw(name, panel_context)
+    assert looked.count(path) == 2, looked
+
+
+def test_pytorch_is_looked_up_once_until_its_install_finishes(panel_context, monkeypatch):
+    """find_spec('torch') scans sys.path while torch is not imported: it ran every redraw."""
+    engines, prefs = ext("core.engines"), ext("prefs")
+    asked: list = []
+    monkeypatch.setattr(engines, "torch_available", lambda: asked.append(1) is None and False)
+    monkeypatch.setattr(ext("panels.keyframes"), "TORCH_FOUND", [], raising=False)
+    for _redraw in range(3):
+        draw("keyframes", panel_context)
+    assert len(asked) == 1
+
+    # the preferences' Install PyTorch finishing (its pip run said 0)
+    monkeypatch.setattr(prefs, "INSTALL", prefs.InstallState())
+    monkeypatch.setattr(prefs, "add_torch_site_packages", lambda: None)
+    prefs.INSTALL.messages.put(("done", 0))
+    prefs.RESTYLE_OT_install_torch._drain(None, block=False)
+    assert prefs.INSTALL.ok
+    draw("keyframes", panel_context)
+    assert len(asked) == 2
+
+
+def test_the_background_mode_is_labelled_type_and_end_says_what_0_does(panel_context, matte):
+    calls = draw("background", panel_context)
+    (kind,) = [c[1] for c in calls if c[0] == "prop" and c[1]["property"] == "background_kind"]
+    assert kind["text"] == "Type"  # 'Background' inside the Background panel
+    end = panel_context.scene.restyle.bl_rna.properties["frame_end"].description
+    assert "0 after a later Start: to the strip's last frame" in end
+    editor = panel_context.scene.sequence_editor
+    assert getattr(editor, ext("compat").all_strips_name(editor))["still"]  # 4.4's rename
