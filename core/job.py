@@ -16,6 +16,7 @@ replaces older frames only as new ones are committed.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -320,6 +321,7 @@ class JobPlan:
     format: OutputFormat
     output: Path | None = None  # the folder, or the movie file with its suffix
     fingerprint: tuple = ()
+    path_stamps: bool = False  # key of an earlier Restyle's output (``StyleJob._stamped``)
 
     @property
     def total(self) -> int:
@@ -516,7 +518,7 @@ class StyleJob:
         names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
         present = {n for n in names if frame_file_written(out / n)}
         manifest = _parse_manifest(_read_bytes(out / MANIFEST))
-        if manifest.get("key") != plan.key:  # none, or other settings (overwrite was given)
+        if manifest.get("key") != placed.key:  # none, or other settings (overwrite given)
             outcome = "replace" if present else "new"
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": len(present)}
         stale = set(manifest.get("stale") or ()) & present
@@ -553,6 +555,7 @@ class StyleJob:
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
         _refuse_source_as_output(path, plan.info)
         self._refuse_inputs_as_output(path, plan)
+        plan = self._stamped(plan, path)
         finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
         now = {"made_from": self._made_from(plan), "frames": plan.total}
         now["movie_key"] = movie_key(plan, self.audio)
@@ -561,10 +564,48 @@ class StyleJob:
         self._plan = plan
         return plan
 
+    def _stamped(self, plan: JobPlan, out: Path) -> JobPlan:
+        """``plan`` keyed as the output at ``out`` was where an earlier Restyle made it of
+        these very files at this very place (``file_stamp``'s path form, its settings key
+        or its source's stamps kept there): it is reused, or refused in the same words,
+        as before (refused: only without --overwrite, which replaces it all). Else
+        ``plan``: keyed by what its files are (the project can move)."""
+        if plan.path_stamps:  # placed before, maybe elsewhere
+            plan = replace(plan, key=self._settings_key(plan.style, plan.info), path_stamps=False)
+        if not out.exists():
+            return plan
+        if plan.format.movie:
+            read = made_tag_of(out) if out.is_file() else None
+            parts = read[0].split(" ", 3) if read else []
+            key = parts[1].split(":")[0] if len(parts) > 1 else None
+            made = lambda: made_facts(out).get("made_from")  # noqa: E731
+        else:
+            record = _parse_manifest(_read_bytes(out / MANIFEST))
+            key, made = record.get("key"), lambda: record.get("made_from")
+        if key is None or key == plan.key:
+            return plan
+        older = self.path_stamped(plan)
+        source = self._made_from(older)["source"]
+        then = made()
+        same = isinstance(then, dict) and then.get("source") == source and not self.overwrite
+        if key == older.key or same:
+            return older
+        return plan
+
+    def path_stamped(self, plan: JobPlan) -> JobPlan:
+        """``plan`` keyed as an earlier Restyle keyed it: its files by path, size and time
+        (Blender named its folder so)."""
+        with path_stamps():
+            key = self._settings_key(plan.style, plan.info)
+        return replace(plan, key=key, path_stamps=True)
+
     def _made_from(self, plan: JobPlan) -> dict:
         """What output made otherwise is told by (kept in a manifest and a movie's tag;
         ``_made_otherwise`` words it): the source's files as the settings key stamps them,
         the style, and the settings a user sets."""
+        if plan.path_stamps != _PATH_STAMPS.get():  # as its key: an earlier Restyle's form
+            with path_stamps(plan.path_stamps):
+                return self._made_from(plan)
         info = plan.info
         files = list(info.files) if getattr(info, "files", None) else [info.path]
         stamps = json.dumps([file_stamp(Path(f)) for f in files[:1] + files[-1:]])
@@ -575,7 +616,10 @@ class StyleJob:
         parts = self._key_record(plan.style, plan.info)
         parts = {k: v for k, v in parts.items() if k not in ("source", "style")}
         key = json.loads(json.dumps(parts, sort_keys=True))
-        return {"source": source, "style": plan.style.id, "settings": settings, "key": key}
+        made = {"source": source, "style": plan.style.id, "settings": settings, "key": key}
+        if not plan.path_stamps:  # the source known by what it is: moved, still the same
+            made["stamps"] = "content"
+        return made
 
     def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:
         """The other files a run reads are never its output nor in its folder: a picture
@@ -1483,12 +1527,60 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+# How a settings key knows a file (``file_stamp``): by what it is, not where it is, so a
+# project moved or copied with its times kept (mv, cp -p) keeps its frames: its size and
+# time and a hash of its first and last STAMP_SAMPLE bytes (a re-encoded movie of the same
+# size differs there; its time changed too), read once per file as it is (cheap on a
+# many-GB movie). An earlier Restyle (before 2026-12) knew it by its resolved path, size
+# and time: ``path_stamps`` gives that form, for output made so (``StyleJob._stamped``).
+STAMP_SAMPLE = 64 * 1024
+_PATH_STAMPS = contextvars.ContextVar("restyle_path_stamps", default=False)
+# (path, device, inode, size, times in ns): its sample hash; the change time (ctime) is
+# new after any write, even with the modification time put back
+_SAMPLES: dict[tuple, str] = {}
+
+
 def file_stamp(path: str | Path | None) -> list:
-    """A file in a settings key: a changed or replaced file gives another key ([] if none)."""
+    """A file in a settings key: a changed or replaced file gives another key, a file moved
+    or copied with its time kept the same one ([] if none)."""
     if path is None or not Path(path).exists():
         return []
     st = Path(path).stat()
-    return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
+    if _PATH_STAMPS.get():
+        return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
+    return [st.st_size, int(st.st_mtime), _sample_hash(Path(path), st)]
+
+
+@contextlib.contextmanager
+def path_stamps(on: bool = True) -> Iterator[None]:
+    """``file_stamp`` in an earlier Restyle's form (path, size, time) while ``on``."""
+    token = _PATH_STAMPS.set(on)
+    try:
+        yield
+    finally:
+        _PATH_STAMPS.reset(token)
+
+
+def _sample_hash(path: Path, st: os.stat_result) -> str:
+    """A hash of the file's first and last ``STAMP_SAMPLE`` bytes ('' for a folder)."""
+    if not path.is_file():
+        return ""
+    known = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if known in _SAMPLES:
+        return _SAMPLES[known]
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            digest.update(stream.read(STAMP_SAMPLE))
+            if st.st_size > STAMP_SAMPLE:
+                stream.seek(max(STAMP_SAMPLE, st.st_size - STAMP_SAMPLE))
+                digest.update(stream.read(STAMP_SAMPLE))
+    except OSError:  # unreadable: the probe or the run says so in its own words
+        return ""
+    if len(_SAMPLES) > 1024:
+        _SAMPLES.clear()
+    _SAMPLES[known] = said = digest.hexdigest()[:16]
+    return said
 
 
 def _check_format_holds(fmt: OutputFormat, info) -> None:
@@ -1593,6 +1685,11 @@ def _made_otherwise(then: object, now: dict | None) -> str:
     says 'by an earlier Restyle or with other settings'."""
     if not (isinstance(then, dict) and isinstance(now, dict)):
         return EARLIER
+    if then.get("source") != now["source"] and "stamps" not in then:  # known by its path
+        return (
+            "from another source (another input, or this one changed, replaced or moved "
+            "since: an earlier Restyle knew a source by its place)"
+        )
     if then.get("source") != now["source"]:
         return "from another source (another input, or this one changed or replaced since)"
     if then.get("style") != now["style"]:

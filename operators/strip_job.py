@@ -170,6 +170,9 @@ class StripJob(ModalJob):
         settings key, or ``movie_name`` in it. Returns the ``Request`` fields for it."""
         job.audio = False  # the source's sound strip stays in the timeline, in sync already
         folder, stored = output_folder(span.source.name, slug, plan.key[:10])
+        if not folder.exists():  # an earlier Restyle's, named by the source's path: reused
+            older = output_folder(span.source.name, slug, job.path_stamped(plan).key[:10])
+            folder, stored = older if older[0].exists() else (folder, stored)
         output = folder / movie_name if movie_name else folder
         movie_done = movie_name is not None and output.is_file()  # written atomically
         if movie_done:
