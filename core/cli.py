@@ -722,8 +722,10 @@ def _option_warnings(plan, args: argparse.Namespace) -> list[str]:
     carry = getattr(args, "carry", None)  # None: not given (stylize's only)
     if carry is None or plan.style.kind == "trained":
         return []
-    kind = {"picture": "a picture style"}.get(plan.style.kind, "a built-in style")
-    kind = "a mix of built-in styles" if "," in plan.style.id else kind
+    # The style's kind first: a picture style is named by its path, which may hold a comma
+    mixed = sum(weight != 0 for weight in plan.style.weights) > 1  # a built-in's: one
+    kind = "a mix of built-in styles" if mixed else "a built-in style"
+    kind = "a picture style" if plan.style.kind == "picture" else kind
     return [
         f"--carry {carry:g} does nothing: it carries a trained style's painted keyframes, "
         f"and '{args.style}' is {kind}; leave --carry out"

@@ -299,7 +299,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         # Missing, unreadable or the wrong shape: said now, nothing decoded on Blender's
         # thread; still unpainted is the job's to refuse (it decodes the frames to compare),
         # before it trains or writes anything: finish reports it as the error it is
-        check_keyframes(keyframes, info)
+        check_keyframes(keyframes, info, called)  # named as the scene's frames
         if not torch_available():  # after the input checks, so those are reported first
             raise RestyleError(NO_TORCH)
         budget = self.time_budget or settings.time_budget

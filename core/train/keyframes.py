@@ -53,18 +53,27 @@ def _refuse_other_aspect(path: Path, found: tuple[int, int], size: tuple[int, in
         )
 
 
-def check_keyframes(keyframes: Mapping[int, Path], info) -> None:
+def check_keyframes(
+    keyframes: Mapping[int, Path], info, called: Mapping[int, int] | None = None
+) -> None:
     """The cheap checks of keyframes, no frame decoded and no painting read whole: each in
     the source's frames (``info``: its ``media.probe``), its painting a readable file, of
     the source's aspect where its header says its size (PNG, JPEG). What Blender's Train
     checks before it starts a job, on Blender's thread; the job (``train_from_keyframes``)
-    checks them again and reads the pairs (``keyframe_pairs``: still unpainted refused)."""
+    checks them again and reads the pairs (``keyframe_pairs``: still unpainted refused).
+    ``called`` names keyframes in the user's frames (source index → e.g. Blender's scene
+    frame; None: the index)."""
     from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
 
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
-        raise RestyleError(
-            f"keyframe {bad[0]} is outside the source's frames 0..{info.frame_count - 1}"
+        frames = f"0..{info.frame_count - 1}"
+        name = (called or {}).get(bad[0], bad[0])  # as the user knows it (a scene frame)
+        if name == bad[0]:
+            raise RestyleError(f"keyframe {name} is outside the source's frames {frames}")
+        raise RestyleError(  # e.g. its movie replaced by a shorter one
+            f"keyframe {name} is outside the source's frames (it would show source frame "
+            f"{bad[0]}; the source has frames {frames})"
         )
     for _frame, path in sorted(keyframes.items()):
         path = Path(path)
@@ -227,7 +236,7 @@ def train_from_keyframes(
     if folder.exists() and not overwrite:
         raise style_exists(name)
     info = probe(source, upright=upright, hold_lead_in=hold_lead_in)
-    check_keyframes(keyframes, info)
+    check_keyframes(keyframes, info, called)
     by_frame = keyframe_pairs(source, keyframes, info, strip_color=strip_color, called=called)
     pairs = list(by_frame.values())
     frames = sorted(by_frame)
@@ -261,6 +270,8 @@ def train_from_keyframes(
         overwrite=overwrite,
         pairs=pairs,
     )
-    if warn is not None and not result.checkpointed:  # cancelled so: raised above
-        warn(barely_trained(result.figures.iterations, result.config.val_every))
+    if warn is not None and (
+        text := barely_trained(result.figures.iterations, result.config.val_every)
+    ):
+        warn(text)  # one condition: never an empty warning
     return folder
