@@ -173,11 +173,38 @@ STABILIZE_MODES = [
     ("SIMILARITY", "Similarity", "Shifts, rotation and zoom"),
     ("PERSPECTIVE", "Perspective", "Full perspective (a homography per frame)"),
 ]
+# Each setting's one spec: the scene's ``stabilize_*`` (the sidebar) and the operator's own
+# properties are built from it (the operator adds SKIP_SAVE).
+STABILIZE_SPECS = {
+    "mode": {"name": "Mode", "items": STABILIZE_MODES, "default": "SIMILARITY"},
+    "smoothness": {
+        "name": "Smoothness",
+        "description": "How far the steadied camera may drift from the real one",
+        "default": 0.7,
+        "min": 0.0,
+        "max": 1.0,
+        "subtype": "FACTOR",
+    },
+    "crop": {
+        "name": "Crop",
+        "description": "The most of the width and height cropped away (no empty border shows)",
+        "default": 0.1,
+        "min": 0.0,
+        "max": 0.5,
+        "subtype": "FACTOR",
+    },
+    "strength": {
+        "name": "Strength",
+        "description": "How much of the shake to remove",
+        "default": 1.0,
+        "min": 0.0,
+        "max": 1.0,
+        "subtype": "FACTOR",
+    },
+    "tripod": {"name": "Tripod", "description": "Keep the camera still wherever the crop allows"},
+}
 STABILIZE_DEFAULTS = {
-    "mode": "SIMILARITY",
-    "smoothness": 0.7,
-    "crop": 0.1,
-    "strength": 1.0,
+    **{name: spec["default"] for name, spec in STABILIZE_SPECS.items() if "default" in spec},
     "output_format": "PNG",
 }
 
@@ -459,36 +486,11 @@ class RESTYLE_PG_settings(PropertyGroup):
     )
 
     # -- stabilize: the Stabilize button runs with these --
-    stabilize_mode: EnumProperty(
-        name="Mode", items=STABILIZE_MODES, default=STABILIZE_DEFAULTS["mode"]
-    )
-    stabilize_smoothness: FloatProperty(
-        name="Smoothness",
-        description="How far the steadied camera may drift from the real one",
-        default=STABILIZE_DEFAULTS["smoothness"],
-        min=0.0,
-        max=1.0,
-        subtype="FACTOR",
-    )
-    stabilize_crop: FloatProperty(
-        name="Crop",
-        description="The most of the width and height cropped away (no empty border shows)",
-        default=STABILIZE_DEFAULTS["crop"],
-        min=0.0,
-        max=0.5,
-        subtype="FACTOR",
-    )
-    stabilize_strength: FloatProperty(
-        name="Strength",
-        description="How much of the shake to remove",
-        default=STABILIZE_DEFAULTS["strength"],
-        min=0.0,
-        max=1.0,
-        subtype="FACTOR",
-    )
-    stabilize_tripod: BoolProperty(
-        name="Tripod", description="Keep the camera still wherever the crop allows"
-    )
+    stabilize_mode: EnumProperty(**STABILIZE_SPECS["mode"])
+    stabilize_smoothness: FloatProperty(**STABILIZE_SPECS["smoothness"])
+    stabilize_crop: FloatProperty(**STABILIZE_SPECS["crop"])
+    stabilize_strength: FloatProperty(**STABILIZE_SPECS["strength"])
+    stabilize_tripod: BoolProperty(**STABILIZE_SPECS["tripod"])
 
     # -- keyframes and training --
     keyframes: CollectionProperty(type=RESTYLE_PG_keyframe)

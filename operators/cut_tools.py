@@ -26,6 +26,8 @@ from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator, tool_summary
 from .runner import FAILED, FINISHED, blender_message, report_error
 from .strip_source import (
+    FRAME_END,
+    FRAME_START,
     SUPPORTED,
     StripSource,
     file_frames,
@@ -120,15 +122,8 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
     bl_label = "Split at Cuts"
 
     strip: StringProperty(name="Strip", description="Strip to split (empty: the active strip)")
-    frame_start: IntProperty(
-        name="Start",
-        description="First scene frame (0 and 0: the strip's whole range; End given alone: "
-        "from the strip's first frame)",
-    )
-    frame_end: IntProperty(
-        name="End",
-        description="Last scene frame, inclusive (Start given alone: to the strip's last frame)",
-    )
+    frame_start: IntProperty(**FRAME_START)
+    frame_end: IntProperty(**FRAME_END)
 
     def make_plan(self, scene) -> list[Split]:
         strip = find_strip(scene, self.strip)

@@ -15,7 +15,7 @@ from bpy.types import Operator
 
 from ..props import FORMATS as ALL_FORMATS
 from ..props import STABILIZE_DEFAULTS as DEFAULTS
-from ..props import STABILIZE_MODES as MODES
+from ..props import STABILIZE_SPECS as SPECS
 from .modal_job import JobRequest
 from .strip_job import StripJob
 
@@ -32,37 +32,15 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     output_takes_color = True  # its frames are the source's pixels
 
     strip: StringProperty(name="Strip", description="Strip to steady (empty: the active strip)")
-    mode: EnumProperty(name="Mode", items=MODES, default=DEFAULTS["mode"])
-    smoothness: FloatProperty(
-        name="Smoothness",
-        min=0.0,
-        max=1.0,
-        default=DEFAULTS["smoothness"],
-        subtype="FACTOR",
-        options={"SKIP_SAVE"},
-        description="How far the steadied camera may drift from the real one",
-    )
-    crop: FloatProperty(
-        name="Crop",
-        min=0.0,
-        max=0.5,
-        default=DEFAULTS["crop"],
-        subtype="FACTOR",
-        options={"SKIP_SAVE"},
-        description="The most of the width and height cropped away (no empty border shows)",
-    )
-    strength: FloatProperty(
-        name="Strength", min=0.0, max=1.0, default=DEFAULTS["strength"], subtype="FACTOR",
-        description="How much of the shake to remove", options={"SKIP_SAVE"},
-    )  # fmt: skip
-    # Settings are not remembered between runs (SKIP_SAVE): a crop tried in the redo panel
-    # once changed every later run's settings key (no resume). The sidebar's Stabilize
-    # button sets every one from the scene's settings, so pressed again it resumes.
-    tripod: BoolProperty(
-        name="Tripod",
-        description="Keep the camera still wherever the crop allows",
-        options={"SKIP_SAVE"},
-    )
+    # Each setting as the sidebar's (props.STABILIZE_SPECS), not remembered between runs
+    # (SKIP_SAVE): a crop tried in the redo panel once changed every later run's settings key
+    # (no resume). The sidebar's Stabilize button sets every one from the scene's settings,
+    # so pressed again it resumes.
+    mode: EnumProperty(**SPECS["mode"], options={"SKIP_SAVE"})
+    smoothness: FloatProperty(**SPECS["smoothness"], options={"SKIP_SAVE"})
+    crop: FloatProperty(**SPECS["crop"], options={"SKIP_SAVE"})
+    strength: FloatProperty(**SPECS["strength"], options={"SKIP_SAVE"})
+    tripod: BoolProperty(**SPECS["tripod"], options={"SKIP_SAVE"})
     output_format: EnumProperty(
         name="Format", items=FORMATS, default=DEFAULTS["output_format"], options={"SKIP_SAVE"}
     )

@@ -24,6 +24,8 @@ from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
+    FRAME_END,
+    FRAME_START,
     StripSource,
     file_frames,
     find_strip,
@@ -108,15 +110,8 @@ class Request(Span):
 class StripJob(ModalJob):
     # Scene frames, inclusive; not given: the sidebar's range (as bpy_extras' ImportHelper,
     # a mixin's properties are registered with each operator class).
-    frame_start: IntProperty(
-        name="Start",
-        description="First scene frame (0 and 0: the strip's whole range; End given alone: "
-        "from the strip's first frame)",
-    )
-    frame_end: IntProperty(
-        name="End",
-        description="Last scene frame, inclusive (Start given alone: to the strip's last frame)",
-    )
+    frame_start: IntProperty(**FRAME_START)
+    frame_end: IntProperty(**FRAME_END)
 
     cancel_message = "Cancelled; finished frames stay on disk"
     # The output holds the source's own pixels, moved or matted (Stabilize, Matte): the

@@ -85,6 +85,23 @@ class StripSource:
         return [min(max(i, 0), self.frame_count - 1) for i in shown]
 
 
+# The operators' Start and End (Apply, Stabilize and Matte through StripJob; Split at Cuts),
+# read by ``operator_range``: one definition. SKIP_SAVE: Blender restores an operator's
+# last-used values when its UI runs it again; not 'set' (``is_property_set``), they were
+# still read: ``frame_start=0`` alone after a run with End 10 asked for frames 0-12.
+FRAME_START = {
+    "name": "Start",
+    "description": "First scene frame (0 and 0: the strip's whole range; End given alone: "
+    "from the strip's first frame)",
+    "options": {"SKIP_SAVE"},
+}
+FRAME_END = {
+    "name": "End",
+    "description": "Last scene frame, inclusive (Start given alone: to the strip's last frame)",
+    "options": {"SKIP_SAVE"},
+}
+
+
 def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
     """The operator's ``frame_start``/``frame_end`` when a script set them, else the
     sidebar's; either way by the one rule (``StripSource.checked_range``)."""

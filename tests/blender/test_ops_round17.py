@@ -152,3 +152,49 @@ def test_the_preferences_say_what_is_bundled(restyle, monkeypatch):
     prefs = bpy.context.preferences.addons[restyle.__name__].preferences
     tip = prefs.bl_rna.properties["library_folder"].description
     assert "trained styles" in tip and "built-in and trained" not in tip, tip
+
+
+def test_a_range_given_once_is_not_remembered(scene, clip, sequencer_area):
+    """Blender restores an operator's last-used values when it runs again from its UI (a
+    button, a menu, F3: ``bpy.ops`` with undo, as Blender calls it; plain ``bpy.ops`` from a
+    script does not). Restored values are not 'set' (``is_property_set``'s ghost rule, bpy
+    5.0.1), so the sidebar's range still applies, but they were read: ``frame_start=0``
+    alone after a run with End 10 styled frames 0-12 ('outside the strip') instead of the
+    whole strip. Start and End are SKIP_SAVE: never remembered."""
+    import bpy
+
+    for name in ("apply_style", "stabilize_strip", "matte_strip", "split_at_cuts"):
+        rna = getattr(bpy.ops.restyle, name).get_rna_type().properties
+        assert rna["frame_start"].is_skip_save and rna["frame_end"].is_skip_save, name
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=5)  # shows scene 5..12
+
+    def from_ui(**given):  # as a button calls it: last-used values restored, then stored
+        before = set(all_strips(scene).keys())
+        result = bpy.ops.restyle.apply_style(
+            "EXEC_DEFAULT", True, strip=source.name, style=STYLE, strength=0.0, temporal=0.0,
+            **given,
+        )  # fmt: skip
+        assert result == {"FINISHED"}
+        made = [s for s in all_strips(scene) if s.name not in before]
+        return shown_frames(made[0])
+
+    assert from_ui(frame_start=9, frame_end=10) == (9, 10)
+    scene.restyle.frame_start, scene.restyle.frame_end = 11, 0
+    assert from_ui() == (11, 12)  # the sidebar's path: its range, not the last run's
+    assert from_ui(frame_start=0) == (5, 12)  # 0 alone (0 and 0): the whole strip
+
+
+def test_stabilize_settings_are_the_sidebars(restyle):
+    """Stabilize's operator settings and the scene's ``stabilize_*`` are built from one spec
+    each (props.STABILIZE_SPECS): same range, default and words; the operator's are never
+    remembered (its mode was, unlike the rest)."""
+    import bpy
+
+    operator = bpy.ops.restyle.stabilize_strip.get_rna_type().properties
+    scene = bpy.types.Scene.bl_rna.properties["restyle"].fixed_type.properties
+    for name in ("mode", "smoothness", "crop", "strength", "tripod"):
+        mine, sidebar = operator[name], scene[f"stabilize_{name}"]
+        assert mine.is_skip_save, name
+        for field in ("name", "description", "default", "hard_min", "hard_max", "subtype"):
+            assert getattr(mine, field, None) == getattr(sidebar, field, None), (name, field)
