@@ -68,7 +68,7 @@ def stylize_command(job, python: str = "python") -> list[str]:
     for flag, value in optional.items():
         if value is not None:
             args += [flag, str(float(value) if flag == "--fps" else value)]
-    if job.carry != 1.0:
+    if job.carry != 1.0 and _style_kind(job) == "trained":  # others: the CLI warns of it
         args += ["--carry", repr(job.carry)]
     if job.preserve_colors:
         args.append("--preserve-colors")
@@ -88,6 +88,13 @@ def stylize_command(job, python: str = "python") -> list[str]:
     if job.library is not None:  # a folder or a StyleLibrary, as the job reads it
         args += ["--library", os.path.abspath(job._library().root)]
     return [*args, "--ray", "auto", "--json"]
+
+
+def _style_kind(job) -> str:
+    """The style's kind ('trained': painted keyframes, which only it carries), as placed
+    (``place``'s plan: Blender's jobs have one) or resolved."""
+    plan = getattr(job, "_plan", None)
+    return (plan.style if plan is not None else job._style_info()).kind
 
 
 def _grade_options(color) -> list[str]:
@@ -293,24 +300,41 @@ class RaySubmission:
             time.sleep(self.poll_s)
 
     def _finished_frames(self) -> list[Path]:
-        """The job's frames in its output now, as a local run lists them; a movie's, those
-        of the range in its hidden frames folder (PNG, muxed once all are there), as the
-        command line counts them (written + reused): a folder an earlier run left also
-        holds frames outside the range."""
-        from .formats import frame_stem
-        from .job import frame_name, frame_numbering
-        from .ray_runner import movie_frames_folder
-
+        """The job's frames of the range kept in its output now (a movie's: in its hidden
+        frames folder, muxed once all are there), by local runs' one rule (``Landing.
+        written``: ``job.frame_kept``; not empty, not of older settings, kept as far as the
+        lookahead goes), so counted as the command line counts them (written + reused)."""
         plan = getattr(self.job, "_plan", None)  # ``place``'s: Blender's jobs have one
         if plan is None or plan.output is None:
             return []
+        landing = self._landing(plan)
         frames = range(plan.start, plan.end + 1)
-        if plan.format.movie:
-            folder, numbering = movie_frames_folder(plan.output), frame_numbering(plan.info)
-            names = (f"{frame_stem(i, *numbering)}.png" for i in frames)
-        else:
-            folder, names = plan.output, (frame_name(plan, i) for i in frames)
-        return [folder / name for name in names if (folder / name).is_file()]
+        return [landing.folder / landing.name(i) for i in frames if landing.written(i)]
+
+    def _landing(self, plan):
+        """Where the cluster's run lands the frames and what it keeps there, as
+        ``ray_runner.run_on_ray`` builds its ``Landing``: the frames' format (a movie's PNG),
+        the folder's manifest read for its settings key (its stale and no-lookahead frames;
+        another key: all stale) and where the run ends without its lookahead."""
+        import dataclasses
+
+        from .job import _Manifest, frame_numbering, unlooked_end
+        from .ray_runner import Landing, movie_frames_folder
+        from .writers import output_format
+
+        movie = plan.format.movie
+        folder = movie_frames_folder(plan.output) if movie else plan.output
+        fmt = output_format("png" if movie else plan.format.id)  # as run_on_ray's twin
+        twin = dataclasses.replace(self.job, output=folder, format=fmt.id)
+        manifest = _Manifest(folder, twin._settings_key(plan.style, plan.info), {})  # reads
+        return Landing(
+            folder,
+            fmt.suffix,
+            frozenset(manifest.stale),
+            frame_numbering(plan.info),
+            frozenset(manifest.no_lookahead),
+            unlooked_end(plan, twin._ends_unlooked()),
+        )
 
     def _cancelled(self, before: set[Path], seconds: float):
         """The result of a run cancelled on the cluster: what a local run's cancel returns,

@@ -20,6 +20,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from test_late_core_round17 import node_manifest
 from test_ray_range_extend import in_process  # noqa: F401 (Ray's tasks in this process)
 from test_rerun_finished import untag
 
@@ -162,6 +163,9 @@ def test_a_cancelled_ray_submission_counts_a_movies_kept_frames(
     assert plan.format.movie
     folder = movie_frames_folder(plan.output)
     folder.mkdir()
+    # an earlier run's manifest, as its node wrote it; without it every frame there is of
+    # other settings, kept by no run (Landing.written)
+    node_manifest(job, plan)
     picture = np.zeros((8, 8, 3), np.uint8)
     for i in (0, 1, 5):  # an earlier run's frames: 1 in this range, 0 and 5 outside it
         cv2.imwrite(str(folder / f"{i:06d}.png"), picture)

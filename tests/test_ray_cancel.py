@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from test_late_core_round17 import node_manifest
 
 from restyle.core import ray_submit
 from restyle.core.job import frame_name
@@ -55,6 +56,7 @@ def esc_once_reported(worker: Worker) -> None:
 
 def test_esc_on_a_ray_job_ends_it_as_a_cancel_keeping_its_frames(placed, monkeypatch):
     job, plan = placed
+    node_manifest(job, plan)  # the cancelled run's, as its node wrote it
     kept_before = plan.output / frame_name(plan, 0)  # a cancelled run's frame: reused
     cv2.imwrite(str(kept_before), np.zeros((8, 8, 3), np.uint8))
     dashboard = Dashboard(plan, [0, 1, 2])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from test_late_core_round17 import node_manifest
 
 from restyle.core import ray_submit
 from restyle.core.errors import RestyleError
@@ -43,6 +44,7 @@ def run_ended(placed, monkeypatch, status: str, logs: str):
     """The result of a job that ended ``status`` with ``logs``, frame 0 there before it
     (reused) and frames 1 and 2 written by it."""
     job, plan = placed
+    node_manifest(job, plan)  # an earlier run's, as its node wrote it: its frame kept
     cv2.imwrite(str(plan.output / frame_name(plan, 0)), np.zeros((8, 8, 3), np.uint8))
     monkeypatch.setattr(ray_submit, "_request", dashboard(plan, status, logs, [1, 2]))
     return RaySubmission(job, "head:8265", poll_s=0.0).run()
