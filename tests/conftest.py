@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -130,3 +131,36 @@ def placed(library, index_clip_h264, tmp_path):
     plan = job.place(job.validate(), tmp_path / "out")
     plan.output.mkdir()
     return job, plan
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real local Ray cluster, a head and a worker node (one CPU each) on 127.0.0.1, started
+    once per session (each start is ~10-30 s): the modules' ``cluster`` fixtures share it."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every node on 127.0.0.1
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def ray_turn(cluster):
+    """A module's turn on the session's local Ray cluster: ``--ray auto`` finds it (the
+    address file its head wrote as it started, which another test's own cluster took away as
+    it shut down), and the module's driver connection ends with the module."""
+    import ray
+
+    ray._private.utils.write_ray_address(cluster.head_node.gcs_address)
+    yield cluster
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cluster(ray_cluster):
+    """The session's local Ray cluster, this module's turn on it (``ray_turn``)."""
+    yield from ray_turn(ray_cluster)

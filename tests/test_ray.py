@@ -20,16 +20,14 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from ray.cluster_utils import Cluster
+from conftest import ray_turn  # noqa: E402
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
+
+@pytest.fixture(scope="module")
+def cluster(ray_cluster):
+    """The session's local Ray cluster (tests/conftest.py), this module's turn on it; defined
+    here too, as the other Ray modules import it from this one."""
+    yield from ray_turn(ray_cluster)
 
 
 @pytest.fixture(scope="module")

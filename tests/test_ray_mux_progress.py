@@ -75,23 +75,6 @@ def test_a_cancel_during_the_mux_leaves_no_movie_and_keeps_the_frames(finished):
     assert probe(out).frame_count == END - START + 1
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A real local Ray cluster, a head and a worker on 127.0.0.1 (as tests/test_ray.py's)."""
-    import os
-
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
-
-
 @pytest.mark.slow
 def test_a_ray_movie_run_says_its_mux_and_a_cancel_there_is_a_cancel(cluster, library, tmp_path):
     """Through ``run_on_ray``: the frames' stage, then the mux's to the last frame; a cancel

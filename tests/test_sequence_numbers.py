@@ -203,22 +203,6 @@ def test_a_finished_folder_is_found_finished_by_its_numbered_names(library, tmp_
     assert job.outlook(job.validate())["reused"] == 3
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray")
-    import os
-
-    from ray.cluster_utils import Cluster
-
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
-
-
 @pytest.mark.slow
 def test_a_ray_run_names_a_plates_frames_as_one_machine_does(cluster, library, tmp_path):
     """Ray's staging, hard links, manifest and a movie's mux all read the same names."""
