@@ -107,5 +107,5 @@ step "Blender 5.0.1 (ran beside the core tests)" finished blender50
 background trixie trixie_lane
 step "Blender 4.2.23 LTS" lts bpy42 4.2.23
 step "Blender 4.5.15 LTS" lts bpy45 4.5.15
-step "Blender 5.2.3, 5.3.0, the GUI (ran beside the three above)" finished trixie
+step "Blender 5.2.3, 5.3.0, the GUI (ran beside 4.2 and 4.5)" finished trixie
 step "core on numpy 2 (ran beside the steps above)" finished numpy2
