@@ -6,6 +6,8 @@ does, and writes the frames its node would have finished."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shlex
 from pathlib import Path
 
@@ -27,6 +29,25 @@ class Dashboard:
         self.output: Path | None = None
         self.start = 0
         self.stop_asked = False
+        self.job = None  # the submitted job (``watch``)
+
+    def watch(self, monkeypatch) -> None:
+        """Hear of the job submitted (Apply Style's RaySubmission), for ``node_manifest``."""
+        submission = ext("core.ray_submit").RaySubmission
+        made = submission.__post_init__
+
+        def post_init(sub) -> None:
+            made(sub)
+            self.job = sub.job
+
+        monkeypatch.setattr(submission, "__post_init__", post_init)
+
+    def node_manifest(self, fmt: str) -> None:
+        """The frames manifest the node's run_on_ray writes before any frame lands (its
+        settings key, frames in ``fmt``): its frames are kept beside it, by the one rule."""
+        twin = dataclasses.replace(self.job, output=self.output, format=fmt)
+        manifest = {"key": twin.validate().key, "stale": []}
+        (self.output / ext("core.job").MANIFEST).write_text(json.dumps(manifest))
 
     def __call__(self, url, data=None, method=None):
         if url.endswith("/api/jobs/") and data is not None:  # the submission: its command
@@ -34,6 +55,7 @@ class Dashboard:
             self.output = Path(words[words.index("-o") + 1])
             self.start = int(words[words.index("--start") + 1])
             self.output.mkdir(parents=True, exist_ok=True)  # as the node's run makes it
+            self.node_manifest(words[words.index("--format") + 1])
             return {"submission_id": data["submission_id"]}
         if url.endswith("/stop"):
             self.stop_asked = True
@@ -55,6 +77,7 @@ def test_esc_on_a_ray_run_keeps_its_frames_and_says_how_to_resume(
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "ray.blend"))
     runner = ext("operators.runner")
     dashboard = Dashboard()
+    dashboard.watch(monkeypatch)
     monkeypatch.setattr(ext("core.ray_submit"), "_request", dashboard)
     report = runner.Worker._progress
 

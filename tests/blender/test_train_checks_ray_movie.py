@@ -37,6 +37,7 @@ class MovieDashboard(Dashboard):
             self.start = int(words[words.index("--start") + 1])
             if self.frames or self.earlier:
                 self.output.mkdir(parents=True, exist_ok=True)
+                self.node_manifest("png")  # a movie's frames: PNG
             for i in self.earlier:
                 cv2.imwrite(str(self.output / f"{i:06d}.png"), np.zeros((8, 8, 3), np.uint8))
             return {"submission_id": data["submission_id"]}
@@ -59,6 +60,7 @@ def test_esc_on_a_ray_movie_says_where_its_frames_are_kept(
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "ray.blend"))
     runner = ext("operators.runner")
     dashboard = MovieDashboard(frames, earlier)
+    dashboard.watch(monkeypatch)
     monkeypatch.setattr(ext("core.ray_submit"), "_request", dashboard)
     report = runner.Worker._progress
 
