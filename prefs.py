@@ -24,6 +24,19 @@ from . import gpu_support
 from .addon import library_root, preferences  # noqa: F401 - callers import them from here too
 from .core.engines.choices import BACKENDS, DEVICES, enum_items, indexed_devices
 
+# Whether PyTorch is there, looked up once (find_spec scans sys.path while torch is not
+# imported): the Keyframes panel redraws often. Emptied when Install PyTorch finishes.
+TORCH_FOUND: list[bool] = []
+
+
+def torch_found() -> bool:
+    if not TORCH_FOUND:
+        from .core.engines import torch_available
+
+        TORCH_FOUND.append(torch_available())  # a look-up of the name: nothing imported
+    return TORCH_FOUND[0]
+
+
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
 # leaves it out, as applying a style never needs it.
 TORCH_REQUIREMENT = "torch==2.13.0 onnx==1.23.2"
@@ -167,9 +180,7 @@ class RESTYLE_OT_install_torch(Operator):
             INSTALL.ok = value == 0
             if INSTALL.ok:
                 add_torch_site_packages()
-                from .panels import keyframes
-
-                keyframes.TORCH_FOUND.clear()  # Train's hint and button look again
+                TORCH_FOUND.clear()  # Train's hint and button look again
                 INSTALL.result = f"PyTorch installed in {torch_site_packages()}"
             else:
                 last = INSTALL.lines[-1] if INSTALL.lines else "no output"

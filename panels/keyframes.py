@@ -9,21 +9,11 @@ from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH
+from ..prefs import torch_found
 from ..props import sharing_key
 from .sequencer import RestylePanel, draw_wrapped, missing_file, usable_strip, wrap_width
 
 PREVIEW_IMAGE = "Restyle Preview"
-# Whether PyTorch is there, looked up once (find_spec scans sys.path while torch is not
-# imported): the panel redraws often. Emptied when the preferences' install finishes.
-TORCH_FOUND: list[bool] = []
-
-
-def torch_found() -> bool:
-    if not TORCH_FOUND:
-        from ..core.engines import torch_available
-
-        TORCH_FOUND.append(torch_available())  # a look-up of the name: nothing imported
-    return TORCH_FOUND[0]
 
 
 class RESTYLE_UL_keyframes(UIList):

@@ -118,7 +118,7 @@ def test_train_says_it_needs_pytorch_before_it_is_pressed(panel_context, monkeyp
     engines = ext("core.engines")
     monkeypatch.setattr(engines, "torch_available", lambda: torch)
     # looked up again (raising=False: before the cache, there was none to empty)
-    monkeypatch.setattr(ext("panels.keyframes"), "TORCH_FOUND", [], raising=False)
+    monkeypatch.setattr(ext("prefs"), "TORCH_FOUND", [], raising=False)
     add_keyframe(panel_context.scene.restyle, "still")
     calls = draw("keyframes", panel_context)
     errors = [c[1]["text"] for c in calls if c[0] == "label" and c[1].get("icon") == "ERROR"]
@@ -302,7 +302,7 @@ def test_pytorch_is_looked_up_once_until_its_install_finishes(panel_context, mon
     engines, prefs = ext("core.engines"), ext("prefs")
     asked: list = []
     monkeypatch.setattr(engines, "torch_available", lambda: asked.append(1) is None and False)
-    monkeypatch.setattr(ext("panels.keyframes"), "TORCH_FOUND", [], raising=False)
+    monkeypatch.setattr(ext("prefs"), "TORCH_FOUND", [], raising=False)
     for _redraw in range(3):
         draw("keyframes", panel_context)
     assert len(asked) == 1
