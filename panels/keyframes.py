@@ -8,12 +8,10 @@ from bpy.types import Panel, UIList
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
-from ..operators.train_style import NO_TORCH
+from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import sharing_key
 from .sequencer import RestylePanel, draw_wrapped, missing_file, usable_strip, wrap_width
-
-PREVIEW_IMAGE = "Restyle Preview"
 
 
 class RESTYLE_UL_keyframes(UIList):
