@@ -98,7 +98,8 @@ def test_split_at_cuts_numbers_source_frames_as_the_command_line(
     assert cuts, "Megamind.avi's first frames hold a cut"
     source = add_movie(scene, sequencer_area, MEGAMIND, frame_start=1)
     operator = ext("operators.cut_tools").RESTYLE_OT_split_at_cuts
-    asked = SimpleNamespace(strip=source.name, frame_start=1, frame_end=13)
+    given = SimpleNamespace(is_property_set=lambda name: True)  # a script gave both
+    asked = SimpleNamespace(strip=source.name, frame_start=1, frame_end=13, properties=given)
     plan = operator.make_plan(asked, scene)
     assert plan and plan[0].source_frame == cuts[0], (plan, cuts)
 
