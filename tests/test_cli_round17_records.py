@@ -20,16 +20,15 @@ import json
 import cv2
 import numpy as np
 import pytest
-from test_late_core_round17 import node_manifest
+from test_late_core_round17 import cancelled_after_landing, node_manifest
 from test_ray_range_extend import in_process  # noqa: F401 (Ray's tasks in this process)
 from test_rerun_finished import untag
 
-from restyle.core import cli, ray_runner, ray_submit
+from restyle.core import cli, ray_runner
 from restyle.core.errors import Cancelled
 from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
 from restyle.core.ray_runner import movie_frames_folder
-from restyle.core.ray_submit import RaySubmission
 
 from clips import encode_clip, make_variable_rate_clip, pan_frames
 
@@ -169,19 +168,8 @@ def test_a_cancelled_ray_submission_counts_a_movies_kept_frames(
     picture = np.zeros((8, 8, 3), np.uint8)
     for i in (0, 1, 5):  # an earlier run's frames: 1 in this range, 0 and 5 outside it
         cv2.imwrite(str(folder / f"{i:06d}.png"), picture)
-
-    def dashboard(url, data=None, method=None):  # the cluster lands frame 2, then stops
-        if url.endswith("/logs"):
-            cv2.imwrite(str(folder / "000002.png"), picture)
-            token.cancel()  # Esc once it landed
-            return {"logs": '{"event": "progress", "done": 2, "total": 3, "fps": 1.0}\n'}
-        if "/api/jobs/restyle-" in url and not url.endswith("/stop"):
-            return {"status": "STOPPED" if token.cancelled else "RUNNING"}
-        return {}
-
-    token = CancelToken()
-    monkeypatch.setattr(ray_submit, "_request", dashboard)
-    result = RaySubmission(job, "head:8265", poll_s=0.0).run(cancel=token)
+    # the cluster lands frame 2, then stops
+    result = cancelled_after_landing(monkeypatch, job, folder / "000002.png", picture, 2, 3)
     assert result.cancelled
     assert (result.written, result.reused) == (1, 1)  # frame 2 landed now, frame 1 before
     assert result.frame_files == []  # a movie's frames are not its output's

@@ -43,6 +43,25 @@ def node_manifest(job, plan, stale: list[str] | None = None) -> None:
     (folder / MANIFEST).write_text(json.dumps({"key": key, "stale": stale or []}))
 
 
+def cancelled_after_landing(monkeypatch, job, landed, picture, done: int, total: int):
+    """A placed ``job`` submitted to a stand-in cluster that lands ``landed`` (a frame file,
+    written as ``picture``), reports ``done`` of ``total``, then sees Esc: the result."""
+
+    def dashboard(url, data=None, method=None):
+        if url.endswith("/logs"):
+            cv2.imwrite(str(landed), picture)
+            token.cancel()  # Esc once it landed
+            progress = {"event": "progress", "done": done, "total": total, "fps": 1.0}
+            return {"logs": json.dumps(progress) + "\n"}
+        if "/api/jobs/restyle-" in url and not url.endswith("/stop"):
+            return {"status": "STOPPED" if token.cancelled else "RUNNING"}
+        return {}
+
+    token = CancelToken()
+    monkeypatch.setattr(ray_submit, "_request", dashboard)
+    return RaySubmission(job, "head:8265", poll_s=0.0).run(cancel=token)
+
+
 # -- 1. --carry's words for a picture named with a comma -----------------------------------
 def test_carry_on_a_picture_with_a_comma_is_a_picture_style(library, tmp_path, capsys):
     make_image_sequence(tmp_path / "shot", 2, (64, 48))
@@ -85,19 +104,8 @@ def test_a_cancelled_ray_submission_keeps_only_frames_a_run_keeps(
     cv2.imwrite(str(folder / "000001.png"), picture)
     (folder / "000002.png").write_bytes(b"")
     cv2.imwrite(str(folder / "000003.png"), picture)
-
-    def dashboard(url, data=None, method=None):  # the cluster lands frame 4, then stops
-        if url.endswith("/logs"):
-            cv2.imwrite(str(folder / "000004.png"), picture)
-            token.cancel()
-            return {"logs": '{"event": "progress", "done": 1, "total": 4, "fps": 1.0}\n'}
-        if "/api/jobs/restyle-" in url and not url.endswith("/stop"):
-            return {"status": "STOPPED" if token.cancelled else "RUNNING"}
-        return {}
-
-    token = CancelToken()
-    monkeypatch.setattr(ray_submit, "_request", dashboard)
-    result = RaySubmission(job, "head:8265", poll_s=0.0).run(cancel=token)
+    # the cluster lands frame 4, then stops
+    result = cancelled_after_landing(monkeypatch, job, folder / "000004.png", picture, 1, 4)
     assert result.cancelled
     assert (result.written, result.reused) == (1, 1)
     kept = [] if movie else ["000001.png", "000004.png"]  # a movie's are not its output's
