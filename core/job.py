@@ -56,6 +56,8 @@ from .writers import (
     os_junk,
     output_format,
     remove_stale_scratch,
+    tag_facts,
+    tag_parts,
 )
 
 if TYPE_CHECKING:
@@ -576,9 +578,9 @@ class StyleJob:
             return plan
         if plan.format.movie:
             read = made_tag_of(out) if out.is_file() else None
-            parts = read[0].split(" ", 3) if read else []
-            key = parts[1].split(":")[0] if len(parts) > 1 else None
-            made = lambda: made_facts(out).get("made_from")  # noqa: E731
+            parts = tag_parts(read[0]) if read else None
+            key = parts[1].split(":")[0] if parts else None
+            made = lambda: tag_facts(read[0]).get("made_from")  # noqa: E731
         else:
             record = _parse_manifest(_read_bytes(out / MANIFEST))
             key, made = record.get("key"), lambda: record.get("made_from")
@@ -1801,8 +1803,8 @@ def _movie_made_otherwise(out: Path, now: dict) -> str:
     if read is None:
         return "it cannot be read as a movie (damaged, truncated, or not a movie)"
     tag, size, count = read
-    parts = tag.split(" ", 3)
-    if len(parts) < 3 or parts[0] != "Restyle":
+    parts = tag_parts(tag)
+    if parts is None:
         return "not made by Restyle"
     if "movie_key" not in now:
         return "made with other settings"
@@ -1813,7 +1815,7 @@ def _movie_made_otherwise(out: Path, now: dict) -> str:
     then_key, *then = parts[1].split(":")
     now_key, *this = now["movie_key"].split(":")
     if then_key != now_key:
-        return "made " + _made_otherwise(made_facts(out).get("made_from"), now.get("made_from"))
+        return "made " + _made_otherwise(tag_facts(tag).get("made_from"), now.get("made_from"))
     if then[:1] != this[:1]:
         return f"made of other frames (source frames {then[0].replace('-', '..')})"
     if then[1:2] != this[1:2]:

@@ -947,18 +947,30 @@ def made_with(movie: Path, key: str, frames: int) -> bool:
     return (tag == ours or tag.startswith(ours + " {")) and count == frames
 
 
-def made_facts(movie: Path) -> dict:
-    """What the run that made ``movie`` found (``made_tag``'s facts); {} for a movie made
-    before they were kept, or none of Restyle's."""
-    read = made_tag_of(movie)
-    parts = read[0].split(" ", 3) if read else []
-    if len(parts) < 4 or parts[0] != "Restyle":
+def tag_parts(tag: str) -> list[str] | None:
+    """``made_tag``'s parts, the one reading of it: ``Restyle``, the settings key, the
+    picture size and, where kept, the facts; None for a tag that is not Restyle's."""
+    parts = tag.split(" ", 3)
+    return parts if len(parts) >= 3 and parts[0] == "Restyle" else None
+
+
+def tag_facts(tag: str) -> dict:
+    """What the run that made a movie of this tag found (``made_tag``'s facts); {} for a
+    movie made before they were kept, or none of Restyle's."""
+    parts = tag_parts(tag)
+    if parts is None or len(parts) < 4:
         return {}
     try:
         facts = json.loads(parts[3])
     except ValueError:
         return {}
     return facts if isinstance(facts, dict) else {}
+
+
+def made_facts(movie: Path) -> dict:
+    """``tag_facts`` of ``movie``'s tag; {} where it cannot be read."""
+    read = made_tag_of(movie)
+    return tag_facts(read[0]) if read else {}
 
 
 def lock_path(output: Path) -> Path:
