@@ -53,11 +53,11 @@ def openvino_available() -> bool:
 
 
 def openvino_origin() -> str:
-    """Where OpenVINO comes from, for the run summary: ' from the add-on's install' when
+    """Where OpenVINO comes from, for the run summary: "from the add-on's install" when
     the preferences installed it (into ``OPENVINO_FOLDER``), else ''."""
     spec = importlib.util.find_spec("openvino")
     origin = Path(spec.origin) if spec is not None and spec.origin else None
-    return " from the add-on's install" if origin and OPENVINO_FOLDER in origin.parts else ""
+    return "from the add-on's install" if origin and OPENVINO_FOLDER in origin.parts else ""
 
 
 def torch_cuda_usable() -> bool:
@@ -111,7 +111,8 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     word = device.partition(":")[0]
     if word in OPENVINO_DEVICES:
         if has_onnx and openvino_available():
-            return EngineChoice("openvino", f"device '{word}' runs through OpenVINO")
+            # the line names engine and device (``explain``): what set them, once
+            return EngineChoice("openvino", f"set by {setting('device', word)}")
         raise RestyleError(f"device '{word}' needs OpenVINO: pip install {OPENVINO_REQUIREMENT}")
     # Only devices PyTorch has fall back to it: tensorrt, coreml and dml are ONNX Runtime's,
     # and a missing one should say so, not "unknown torch device" (issue 9, item 12).
@@ -133,8 +134,10 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     bf16 = native_bf16_cpu() and model.arch.half_precision
     fast = has_onnx and fast_graph(model.onnx) is not None
     if has_onnx and openvino_available() and inside_blender() and bf16:
-        why = "the CPU has native bf16; Blender's process cannot host OpenVINO"
-        return EngineChoice("openvino", f"OpenVINO bf16{openvino_origin()}, {why}")
+        # the line says engine, precision, device and child process (``explain``): each
+        # once, so here only where OpenVINO came from and why auto took it
+        why = "; ".join(filter(None, (openvino_origin(), "the CPU has native bf16")))
+        return EngineChoice("openvino", why)
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         # the line already says engine, precision and device (``explain``): only the why here
         why = "the CPU has native bf16" if bf16 else "no fast graph for this network"
