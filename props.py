@@ -148,7 +148,7 @@ def style_items(_self, context):
 
 
 BACKGROUND_KINDS = (
-    ("COLOR", "Color", "A flat colour", "COLOR", 0),
+    ("COLOR", "Color", "A flat color", "COLOR", 0),
     ("BLUR", "Blur", "The strip the matte was made from, blurred", "MOD_SMOOTH", 1),
     ("PICTURE", "Picture", "A picture file", "FILE_IMAGE", 2),
     ("STRIP", "Strip", "Another strip, e.g. the source in another style", "SEQUENCE", 3),
@@ -419,7 +419,7 @@ class RESTYLE_PG_settings(PropertyGroup):
     )
     preserve_colors: BoolProperty(
         name="Preserve Colors",
-        description="Take only the style's strokes and keep the source's colours",
+        description="Take only the style's strokes and keep the source's colors",
     )
     temporal: FloatProperty(
         name="Temporal Coherence",
@@ -467,7 +467,7 @@ class RESTYLE_PG_settings(PropertyGroup):
     background_kind: EnumProperty(name="Background", items=BACKGROUND_KINDS, default="BLUR")
     background_color: FloatVectorProperty(
         name="Color",
-        description="The colour behind the matte",
+        description="The color behind the matte",
         subtype="COLOR_GAMMA",
         size=3,
         min=0.0,

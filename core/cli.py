@@ -907,7 +907,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"{_count(len(records), 'shot')}, {_cuts(cuts)} (0-based, inclusive ranges)")
         for i, r in enumerate(records, 1):
-            said = "blank (one flat colour): no keyframe" if r["blank"] else "keyframes"
+            said = "blank (one flat color): no keyframe" if r["blank"] else "keyframes"
             keys = "" if r["blank"] else f" {r['keyframes']}"
             print(f"shot {i}: frames {r['start']}..{r['end']}, {said}{keys}")
     return 0
@@ -1206,7 +1206,7 @@ def build_parser() -> argparse.ArgumentParser:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--scale", type=float, help="processing scale (stroke size depends on it)")
     size.add_argument("--max-side", type=int, help="processing size: longest side in pixels")
-    p.add_argument("--preserve-colors", action="store_true", help="keep the source's colours")
+    p.add_argument("--preserve-colors", action="store_true", help="keep the source's colors")
     p.add_argument(
         "--temporal", type=float, default=0.5, help="temporal coherence 0 (off) .. 1 (default 0.5)"
     )

@@ -1587,7 +1587,7 @@ def _sample_hash(path: Path, st: os.stat_result) -> str:
 
 def _check_format_holds(fmt: OutputFormat, info) -> None:
     """Refuse what the format cannot store before anything is written."""
-    what = "alpha" if info.has_alpha else "16-bit colour" if info.bit_depth > 8 else None
+    what = "alpha" if info.has_alpha else "16-bit color" if info.bit_depth > 8 else None
     if fmt.id == "jpg" and what:
         raise RestyleError(f"JPEG cannot store this source's {what}; use png or tif")
     if fmt.id == "h264" and info.has_alpha:
@@ -1771,13 +1771,13 @@ _KEY_PARTS = {
     "format": _A_SETTING,
     "preserve_colors": _A_SETTING,
     "carry": _A_SETTING,
-    "strip_color": "with another colour grade (the strip's Saturation or Multiply)",
+    "strip_color": "with another color grade (the strip's Saturation or Multiply)",
     "style_file": "with the style as it was before (its file changed since)",
     "version": _version,
     "names": _names,
     "lookahead": _revised("temporal coherence", "with other settings (lookahead {old}, now {new})"),
     "coherence": _revised("temporal coherence"),
-    "grade_revision": _revised("colour grade"),
+    "grade_revision": _revised("color grade"),
     "cuts": "with other shot cuts",
     "tone_map": "with the source's HDR read otherwise (tone mapped another way)",
     "upright": _READ,

@@ -80,7 +80,7 @@ BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "parchment-engraving": "Brown line engraving on parchment",
     "starry-swirls": "Swirling blue and yellow brushwork in the manner of The Starry Night",
     "crimson-brushwork": "Crimson and red brushwork with dark shadows",
-    "pop-cutout": "Flat pop-art cutouts: black shapes over pastel colours",
+    "pop-cutout": "Flat pop-art cutouts: black shapes over pastel colors",
     "graphite-strokes": "Grey-blue graphite strokes with dark outlines",
     "smoky-gouache": "Smoky charcoal greys with soft gouache highlights",
     "delft-porcelain": "Delft blue on cream, like painted porcelain",

@@ -93,7 +93,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
     )
     background: StringProperty(
         name="Background",
-        description="A strip name, a picture file, a colour #RRGGBB, or BLUR (the source, blurred)",
+        description="A strip name, a picture file, a color #RRGGBB, or BLUR (the source, blurred)",
     )
 
     def execute(self, context):

@@ -29,7 +29,7 @@ SUPPORTED = {"MOVIE", "IMAGE"}
 KIND_WORDS = {
     "SOUND": "a sound strip",
     "TEXT": "a text strip",
-    "COLOR": "a colour strip",
+    "COLOR": "a color strip",
     "SCENE": "a scene strip",
     "META": "a meta strip (open it with Tab and pick a strip inside)",
     "MOVIECLIP": "a movie clip strip",

@@ -175,7 +175,7 @@ def test_shots_says_a_blank_shot(tmp_path, capsys):
     assert [s["blank"] for s in shots] == [False, True, False]
     assert shots[1]["keyframes"] == [] and shots[0]["keyframes"] and shots[2]["keyframes"]
     assert cli.main(["shots", str(folder)]) == 0
-    assert "blank (one flat colour): no keyframe" in capsys.readouterr().out
+    assert "blank (one flat color): no keyframe" in capsys.readouterr().out
 
 
 # -- 9: the output's frame rate ------------------------------------------------------------

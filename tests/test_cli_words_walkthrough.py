@@ -82,7 +82,7 @@ def test_a_flat_keyframe_is_named():
     assert flat_keyframes([2, 9], [picture, picture]) == ""
     assert flat_keyframes([2, 9], [picture, black]).startswith("keyframe 9 is a flat frame")
     assert flat_keyframes([1, 2, 9], [noisy, grey, picture]).startswith(
-        "keyframes 1, 2 are flat frames (one colour, such as black): they teach the style "
+        "keyframes 1, 2 are flat frames (one color, such as black): they teach the style "
         "nothing about the look"
     )
 

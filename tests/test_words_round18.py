@@ -5,7 +5,10 @@ as Blender's own "Color"), not "colour"."""
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -51,3 +54,44 @@ def test_an_openvino_device_line_names_engine_and_device_once(library, front_end
     choice = choose_backend(multistyle(library), "gpu")
     said = say(line(choice, "gpu", "fp16"), front_end)
     assert said == f"openvino fp16 on gpu (set by {words})"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Where user-visible text comes from: labels, tooltips, messages, the command line's help
+WORDED = ["props.py", "prefs.py", "operators", "panels", "core"]
+BRITISH = re.compile(r"\bcolour(s|ed)?\b", re.IGNORECASE)
+
+
+def strings(path: Path) -> list[tuple[int, str]]:
+    """``path``'s string literals, f-strings' parts included, less docstrings; a bare word
+    ("colour", the background kind's identifier) is code, not words."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docs and " " in node.value.strip()
+    ]  # fmt: skip
+
+
+def test_user_visible_text_says_color():
+    """Blender says "Color" (US English); Restyle's words said "colour" beside it ("colour
+    grade", "16-bit colour", "background colour", "a colour strip")."""
+    files = [p for entry in WORDED for p in sorted((ROOT / entry).rglob("*.py"))
+             if (ROOT / entry).is_dir()] + [ROOT / e for e in WORDED if e.endswith(".py")]  # fmt: skip
+    said = [
+        f"{path.relative_to(ROOT)}:{line}: {text}"
+        for path in files
+        if path.is_file()
+        for line, text in strings(path)
+        if BRITISH.search(text)
+    ]
+    assert not said, "\n".join(said)

@@ -44,7 +44,7 @@ def parse_background(value: str) -> BackgroundSpec:
     if text.lower() == "blur":
         return BackgroundSpec("blur")
     if text.startswith("#"):
-        raise RestyleError(f"background colour '{text}' is not #RRGGBB (six hex digits)")
+        raise RestyleError(f"background color '{text}' is not #RRGGBB (six hex digits)")
     try:
         info = probe(text)
     except RestyleError as exc:

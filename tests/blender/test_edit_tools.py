@@ -277,9 +277,9 @@ def test_bad_input_changes_nothing(scene, clips, sequencer_area):
     span = ext("compat").effect_span(1, 10)
     colour = top_strips(scene.sequence_editor).new_effect("colour", "COLOR", 2, **span)
     names = sorted(all_strips(scene).keys())
-    with pytest.raises(RuntimeError, match="colour strip"):
+    with pytest.raises(RuntimeError, match="color strip"):
         bpy.ops.restyle.split_at_cuts(strip=colour.name)
-    with pytest.raises(RuntimeError, match="colour strip"):
+    with pytest.raises(RuntimeError, match="color strip"):
         bpy.ops.restyle.stabilize_strip(strip=colour.name)
     with pytest.raises(RuntimeError, match="no strip named"):
         bpy.ops.restyle.split_at_cuts(strip="nope")

@@ -453,7 +453,7 @@ def test_bad_input_changes_nothing(scene, saved, media, sequencer_area, tmp_path
     renders = top_strips(scene.sequence_editor).new_image("renders", exr.filepath_raw, 5, 1)
     names = sorted(all_strips(scene).keys())
     cases = [
-        (dict(strip=colour.name, style=STYLE), "colour strip"),
+        (dict(strip=colour.name, style=STYLE), "color strip"),
         (dict(strip=text.name, style=STYLE), "text strip"),
         (dict(strip=missing.name, style=STYLE), "missing"),
         (dict(strip="no such strip", style=STYLE), "no strip named"),

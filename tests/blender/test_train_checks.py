@@ -40,5 +40,5 @@ def test_a_flat_keyframe_is_warned_of(scene, saved, sequencer_area, tmp_path):  
     assert runner.RUN.status == runner.FINISHED
     summary = runner.RUN.summary
     assert summary.startswith(f"Trained '{name}' from 2 keyframes"), summary
-    assert "; keyframe 5 is a flat frame (one colour, such as black): it teaches" in summary
+    assert "; keyframe 5 is a flat frame (one color, such as black): it teaches" in summary
     assert "keyframe 0" not in summary
