@@ -608,9 +608,7 @@ class StyleJob:
         if plan.path_stamps != _PATH_STAMPS.get():  # as its key: an earlier Restyle's form
             with path_stamps(plan.path_stamps):
                 return self._made_from(plan)
-        info = plan.info
-        files = list(info.files) if getattr(info, "files", None) else [info.path]
-        stamps = json.dumps([file_stamp(Path(f)) for f in files[:1] + files[-1:]])
+        stamps = json.dumps(source_stamps(plan.info))
         settings = {k: getattr(self, k) for k in self.said_settings}
         source = hashlib.sha256(stamps.encode()).hexdigest()[:16]
         # The settings key's other parts (version, format, names, grade...), as JSON keeps
@@ -696,10 +694,9 @@ class StyleJob:
 
     def _key_record(self, style: StyleInfo, info) -> dict:
         """What the settings key is the hash of (``_made_from`` keeps it to name a part)."""
-        files = list(info.files) if getattr(info, "files", None) else [info.path]
         record = {
             "version": PIPELINE_VERSION,
-            "source": [file_stamp(Path(f)) for f in files[:1] + files[-1:]],
+            "source": source_stamps(info),
             "style": style.id,
             "style_file": file_stamp(
                 style.picture or (style.folder and style.folder / "weights.safetensors")
@@ -1551,6 +1548,32 @@ def file_stamp(path: str | Path | None) -> list:
     if _PATH_STAMPS.get():
         return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
     return [st.st_size, int(st.st_mtime), _sample_hash(Path(path), st)]
+
+
+def source_stamps(info) -> list:
+    """A source in a settings key: its first and last files' ``file_stamp`` (a movie's one
+    file twice, as before: its key unchanged) and, for a sequence, every file between by
+    name, size and time (``_between_stamp``): a picture repainted mid-sequence is another
+    source. An earlier Restyle's form (``path_stamps``) knew the first and last only."""
+    files = list(info.files) if getattr(info, "files", None) else [info.path]
+    stamps = [file_stamp(Path(f)) for f in files[:1] + files[-1:]]
+    if len(files) > 2 and not _PATH_STAMPS.get():
+        stamps.append(_between_stamp(files[1:-1]))
+    return stamps
+
+
+def _between_stamp(files: Sequence) -> str:
+    """A hash of each file's name, size and time in whole seconds (as ``file_stamp``'s, kept
+    by mv and cp -p): one stat a file, nothing read (1,000 files: 9 ms of CPU, measured)."""
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            st = os.stat(f)
+            said = f"{os.path.basename(f)}\0{st.st_size}\0{int(st.st_mtime)}\n"
+        except OSError:  # gone: the probe or the run says so in its own words
+            said = f"{os.path.basename(f)}\0gone\n"
+        digest.update(said.encode())
+    return digest.hexdigest()[:16]
 
 
 @contextlib.contextmanager

@@ -48,6 +48,12 @@ def old_file_stamp(path):
     return [str(Path(path).resolve()), st.st_size, int(st.st_mtime)]
 
 
+def old_source_stamps(info):
+    """``source_stamps`` as Restyle had it before: the first and last files only."""
+    files = list(info.files) if getattr(info, "files", None) else [info.path]
+    return [old_file_stamp(f) for f in files[:1] + files[-1:]]
+
+
 @pytest.mark.parametrize("how", ["mv", "cp -p"])
 @pytest.mark.parametrize("suffix", [".mp4", ""])
 def test_a_project_moved_or_copied_keeps_its_output(library, tmp_path, capsys, how, suffix):
@@ -124,6 +130,7 @@ def test_output_of_an_earlier_restyle_is_still_reused(
     out = tmp_path / f"out{suffix}"
     with monkeypatch.context() as patch:
         patch.setattr(job, "file_stamp", old_file_stamp)
+        patch.setattr(job, "source_stamps", old_source_stamps)
         assert stylize(library, shot, out, capsys=capsys)[0] == 0
     if not suffix:
         manifest = out / job.MANIFEST
@@ -150,6 +157,7 @@ def test_an_earlier_restyles_output_moved_says_it_may_be_moved(
     write_shot(project / "shot")
     with monkeypatch.context() as patch:
         patch.setattr(job, "file_stamp", old_file_stamp)
+        patch.setattr(job, "source_stamps", old_source_stamps)
         assert stylize(library, project / "shot", project / "out", capsys=capsys)[0] == 0
     manifest = project / "out" / job.MANIFEST
     kept = json.loads(manifest.read_text())
