@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .engines import closed_on_error, encode_workers, explain, preferred_batch
+from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor, frame_span
 from .styles import StyleInfo, StyleLibrary
-from .stylizer import StyleSettings, Stylizer
+from .stylizer import StyleSettings, Stylizer, engine_line
 from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
@@ -964,7 +964,7 @@ class _Run:
 
         result.warnings[:0] = source_warnings(self.plan.info)  # an HDR source, said first
         result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
-        result.set_engine(explain(self.stylizer.engine))  # after the run: precision checks
+        result.set_engine(engine_line(self.stylizer.engine))  # after the run: precision checks
         if meter is not None:
             result.warping_error = meter.value if meter.pairs else None
         if not self.plan.format.movie:
@@ -1007,7 +1007,8 @@ class _Run:
         """What a movie keeps in its tag of this run (``writers.made_tag``), for a rerun
         that finds it finished to report as this run does: the engine, a mapping's facts."""
         engine = self.stylizer.engine
-        facts = {"backend": engine.backend, "device": engine.device, "engine": explain(engine)}
+        facts = {"backend": engine.backend, "device": engine.device}
+        facts["engine"] = engine_line(engine)
         return {**facts, "made_from": self.job._made_from(self.plan), **self.job._manifest_facts()}
 
     def _audio_clip(self):

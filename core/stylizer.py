@@ -14,7 +14,7 @@ import numpy as np
 from ..models.arbitrary_prep import prepare_style_picture
 from ..models.registry import ARCHS, get_arch
 from .contrast import signal_contrast
-from .engines import Engine, ModelFiles, closed_on_error, create_engine
+from .engines import Engine, ModelFiles, closed_on_error, create_engine, explain
 from .errors import RestyleError, setting
 from .letterbox import Bars, BarTracker
 from .styles import StyleInfo, StyleLibrary
@@ -52,6 +52,26 @@ class StyleSettings:
             raise RestyleError(f"flat_contrast {self.flat_contrast} is out of range 0..1")
         if self.tile < 128:
             raise RestyleError(f"tile size must be at least 128, got {self.tile}")
+
+
+@dataclass(frozen=True)
+class NoNetwork:
+    """The engine of a run at strength 0 (``Stylizer.gives_source``): none is started, as
+    every frame finished is its source (no ONNX Runtime or PyTorch, no model loaded for
+    nothing); the run's record says so (``line``, not ``engines.explain``'s)."""
+
+    backend: str = "none"
+    device: str = "cpu"
+    line: str = "no network: at strength 0 every frame is its source"
+    light: bool = True  # decoding and encoding only: encoding may use every core
+
+
+NO_NETWORK = NoNetwork()
+
+
+def engine_line(engine: Engine | NoNetwork) -> str:
+    """What ran and why (a run's record): ``engines.explain``'s line, or ``NoNetwork``'s."""
+    return getattr(engine, "line", "") or explain(engine)
 
 
 def processing_size(width: int, height: int, settings: StyleSettings) -> tuple[int, int]:
@@ -132,12 +152,7 @@ class Stylizer:
         self.carrier = None
         self._predictor: Engine | None = None
         self.bars = BarTracker()  # letterbox/pillarbox bars, steady over the frames styled
-        self.engine = create_engine(
-            self._model_files(),
-            self.settings.backend,
-            self.settings.device,
-            self.settings.precision,
-        )
+        self.engine = NO_NETWORK if self.gives_source else self._engine()
         with closed_on_error(self):  # a bad picture or keyframe: the engines end here
             if style.kind == "builtin":
                 self.condition = np.asarray([style.weights], np.float32)
@@ -165,6 +180,12 @@ class Stylizer:
         self.close()
 
     # -- setup ---------------------------------------------------------------------------
+    def _engine(self) -> Engine:
+        settings = self.settings
+        return create_engine(
+            self._model_files(), settings.backend, settings.device, settings.precision
+        )
+
     def _builtin_files(self, name: str) -> ModelFiles:
         return ModelFiles(
             ARCHS[name],

@@ -1,8 +1,10 @@
 """Round 18: a sequence is stamped by every file, not its first and last only
-(``job.source_stamps``), while a movie's settings key stays what it was."""
+(``job.source_stamps``), while a movie's settings key stays what it was; ``--strength 0``
+starts no engine (``Stylizer.gives_source``) and its record says so."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from restyle.core import cli, job
+from restyle.core import cli, job, stylizer
 from restyle.core.media import probe
 
 
@@ -84,3 +86,35 @@ def test_an_earlier_restyles_form_knows_the_first_and_last_only(tmp_path):
         ends = [job.file_stamp(files[0]), job.file_stamp(files[-1])]
         assert job.source_stamps(probe(shot)) == ends
     assert ends[0][0] == str(files[0].resolve())
+
+
+def test_strength_0_starts_no_engine(library, tmp_path, capsys, monkeypatch):
+    def no_engine(*_args, **_kw):
+        raise AssertionError("an engine was started at strength 0")
+
+    monkeypatch.setattr(stylizer, "create_engine", no_engine)
+    shot = write_shot(tmp_path / "shot", count=3)
+    out = tmp_path / "out.mp4"
+    code, said, err = stylize(library, shot, out, "--strength", "0", "--json", capsys=capsys)
+    assert code == 0, err
+    record = json.loads(said.strip().splitlines()[-1])
+    assert record["written"] == 3
+    assert record["backend"] == "none"
+    assert "no network" in record["engine"] and "strength 0" in record["engine"]
+    assert "onnx" not in record["engine"] and "fp32" not in record["engine"]
+    # a rerun finds the movie finished and names the engine its tag kept: the same words
+    code, said, err = stylize(library, shot, out, "--strength", "0", "--json", capsys=capsys)
+    again = json.loads(said.strip().splitlines()[-1])
+    assert code == 0 and again["finished_before"], err
+    assert (again["backend"], again["engine"]) == (record["backend"], record["engine"])
+
+
+def test_strength_0_frames_are_the_source(library, tmp_path, capsys):
+    shot = write_shot(tmp_path / "shot", count=3)
+    out = tmp_path / "out"
+    code, _, err = stylize(library, shot, out, "--strength", "0", "--format", "png", capsys=capsys)
+    assert code == 0, err
+    made = sorted(out.glob("*.png"))
+    assert len(made) == 3
+    for source, frame in zip(sorted(shot.iterdir()), made, strict=True):
+        assert np.array_equal(cv2.imread(str(source)), cv2.imread(str(frame)))
