@@ -34,6 +34,9 @@ from .plan import Chunk, Plan, plan_for
 from .progress import CancelToken, Progress, ProgressCallback, RateMeter
 
 STAGING = ".restyle-chunks"
+# The format a movie output's frames wait in for its mux (lossless, 16-bit and alpha kept):
+# the nodes write it, a submission counts it (``frames_format``).
+MOVIE_FRAMES_FORMAT = "png"
 # The stage of a movie's mux from the chunks' frames, and what it says (as "setup" says
 # "converting styles"): the frames after the job's own stage ("stylize", "matte"...).
 ENCODE, ENCODING = "encode", "encoding the movie"
@@ -444,7 +447,7 @@ def job_fields(job) -> dict:
         else os.path.abspath(job.source)
     )
     fields["job_type"] = type(job)  # StyleJob, MatteJob: the task runs the same kind of job
-    fields["format"] = job.format  # the twin's: the output's image format, or PNG for a movie
+    fields["format"] = job.format  # the twin's: the frames' (``frames_format``)
     fields["overwrite"] = False
     fields["measure"] = False
     return fields
@@ -677,6 +680,14 @@ def movie_frames_folder(movie: Path) -> Path:
     return movie.with_name(f".{movie.name}.frames")
 
 
+def frames_format(fmt):
+    """The ``OutputFormat`` a run's frames land in: the output's own, or for a movie
+    MOVIE_FRAMES_FORMAT (its frames wait there for the mux)."""
+    from .writers import output_format
+
+    return output_format(MOVIE_FRAMES_FORMAT if fmt.movie else fmt.id)
+
+
 def run_on_ray(
     job,
     address: str,
@@ -701,10 +712,9 @@ def run_on_ray(
     if finished_movie(checked, job.audio):
         return finished_movie_result(checked)
     folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
-    # Frames in the output's own format (a movie's: PNG, muxed at the end); --overwrite
+    # Frames in the output's own format (a movie's: muxed at the end); --overwrite
     # replaces older frames there as new ones land, as on one machine.
-    fmt = "png" if checked.format.movie else checked.format.id
-    twin = dataclasses.replace(job, output=folder, format=fmt)
+    twin = dataclasses.replace(job, output=folder, format=frames_format(checked.format).id)
     if getattr(twin, "replace", None) and twin.background_start is None:
         twin.background_start = checked.start  # each chunk lays the clip from the run's start
     frames_plan = twin.validate()
@@ -712,7 +722,12 @@ def run_on_ray(
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with OutputLock(folder):
-            frames_plan = twin.place(frames_plan)  # again, under the lock
+            # Placed again under the lock, as one machine's run: a duplicate submission may
+            # have muxed the movie meanwhile (its frames folder went with it).
+            checked, finished = job._place_locked(checked)
+            if finished is not None:
+                return finished
+            frames_plan = twin.place(frames_plan)
             ray = connect(address)
             check_nodes(ray, source_files(job.source), folder)
             try:
@@ -765,7 +780,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     record = {
         "style": frames_plan.style.id,
         "style_name": frames_plan.style.name,
-        "format": frames_plan.format.id,  # the frames' (a movie output's: png, muxed later)
+        "format": frames_plan.format.id,  # the frames' (``frames_format``: a movie's muxed later)
         "strength": job.strength,
         "temporal": job.temporal,
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking

@@ -313,18 +313,17 @@ class RaySubmission:
 
     def _landing(self, plan):
         """Where the cluster's run lands the frames and what it keeps there, as
-        ``ray_runner.run_on_ray`` builds its ``Landing``: the frames' format (a movie's PNG),
+        ``ray_runner.run_on_ray`` builds its ``Landing``: the frames' format (``frames_format``),
         the folder's manifest read for its settings key (its stale and no-lookahead frames;
         another key: all stale) and where the run ends without its lookahead."""
         import dataclasses
 
         from .job import _Manifest, frame_numbering, unlooked_end
-        from .ray_runner import Landing, movie_frames_folder
-        from .writers import output_format
+        from .ray_runner import Landing, frames_format, movie_frames_folder
 
         movie = plan.format.movie
         folder = movie_frames_folder(plan.output) if movie else plan.output
-        fmt = output_format("png" if movie else plan.format.id)  # as run_on_ray's twin
+        fmt = frames_format(plan.format)  # as run_on_ray's twin
         twin = dataclasses.replace(self.job, output=folder, format=fmt.id)
         manifest = _Manifest(folder, twin._settings_key(plan.style, plan.info), {})  # reads
         return Landing(
