@@ -117,14 +117,14 @@ def test_the_cheap_checks_decode_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "decode_range", no_decoding)
     monkeypatch.setattr(module, "read_picture", no_decoding)
     module.check_keyframes({1: frames[1]}, info)  # unpainted: the job's to refuse
-    with pytest.raises(RestyleError, match=r"^styled keyframe not found: .*nope\.png$"):
+    with pytest.raises(RestyleError, match=r"^keyframe 2's painting not found: .*nope\.png$"):
         module.check_keyframes({1: frames[1], 2: tmp_path / "nope.png"}, info)
     with pytest.raises(RestyleError, match=r"^keyframe 4 is outside the source's frames 0\.\.3"):
         module.check_keyframes({4: frames[1]}, info)
     wide = tmp_path / "wide.png"
     w, h = info.size
     assert cv2.imwrite(str(wide), cv2.resize(cv2.imread(str(frames[1])), (w * 2, h)))
-    with pytest.raises(RestyleError, match=rf"^styled keyframe wide.png is {w * 2}x{h} but"):
+    with pytest.raises(RestyleError, match=rf"^keyframe 1's painting wide.png is {w * 2}x{h} but"):
         module.check_keyframes({1: wide}, info)
     half = tmp_path / "half.png"  # the same aspect: scaled when read, not refused
     assert cv2.imwrite(str(half), cv2.resize(cv2.imread(str(frames[1])), (w // 2, h // 2)))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RestyleError, setting
+from ..styles import check_style_name
 
 if TYPE_CHECKING:
     import torch
@@ -176,8 +177,7 @@ def write_trained_style(
     from ...models.export import export_onnx
 
     folder = Path(folder)
-    if not name or not name.strip():
-        raise RestyleError("A trained style needs a name")
+    check_style_name(name or "")  # its words and rules are the library's, said once
     if folder.exists() or folder.is_symlink():
         if not overwrite:
             raise style_exists(name)

@@ -16,10 +16,17 @@ import numpy as np
 from ..errors import Cancelled, RestyleError
 from ..media import decode_range, probe
 from ..progress import CancelToken, ProgressCallback
-from ..styles import StyleLibrary
+from ..styles import StyleLibrary, check_style_name
 from ..stylizer import read_picture
 from ..words import count
 from .artifact import style_exists
+
+
+def painting(frame: int | None) -> str:
+    """A keyframe's painting as every refusal names it: "keyframe 5's painting" (``frame``:
+    the keyframe as the user knows it, e.g. Blender's scene frame), or "a keyframe's
+    painting" where no frame is known."""
+    return "a keyframe's painting" if frame is None else f"keyframe {frame}'s painting"
 
 
 def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = None) -> np.ndarray:
@@ -27,28 +34,31 @@ def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = 
     ``frame``: the keyframe as the user knows it, named when its painting cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise RestyleError(f"styled keyframe not found: {path}")
+        raise RestyleError(f"{painting(frame)} not found: {path}")
     try:
         image = read_picture(path)
     except RestyleError:  # its words are a style picture's: this is a painted keyframe
-        which = "styled keyframe" if frame is None else f"keyframe {frame}'s painting"
-        raise RestyleError(f"cannot read {which} {path}: not an image or corrupt") from None
+        raise RestyleError(
+            f"cannot read {painting(frame)} {path}: not an image or corrupt"
+        ) from None
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     h, w = image.shape[:2]
     if (w, h) != size:
-        _refuse_other_aspect(path, (w, h), size)
+        _refuse_other_aspect(path, (w, h), size, frame)
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image
 
 
-def _refuse_other_aspect(path: Path, found: tuple[int, int], size: tuple[int, int]) -> None:
+def _refuse_other_aspect(
+    path: Path, found: tuple[int, int], size: tuple[int, int], frame: int | None
+) -> None:
     """A painting of another aspect than the source frames is refused (another size of the
-    same aspect is scaled to fit)."""
+    same aspect is scaled to fit); ``frame``: the keyframe as the user knows it."""
     (w, h) = found
     if abs(w / h - size[0] / size[1]) > 0.01:
         raise RestyleError(
-            f"styled keyframe {path.name} is {w}x{h} but the source frames are "
+            f"{painting(frame)} {path.name} is {w}x{h} but the source frames are "
             f"{size[0]}x{size[1]}: paint over the exported frame at the same aspect"
         )
 
@@ -63,8 +73,6 @@ def check_keyframes(
     checks them again and reads the pairs (``keyframe_pairs``: still unpainted refused).
     ``called`` names keyframes in the user's frames (source index → e.g. Blender's scene
     frame; None: the index)."""
-    from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
-
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
         frames = f"0..{info.frame_count - 1}"
@@ -75,15 +83,22 @@ def check_keyframes(
             f"keyframe {name} is outside the source's frames (it would show source frame "
             f"{bad[0]}; the source has frames {frames})"
         )
-    for _frame, path in sorted(keyframes.items()):
-        path = Path(path)
-        if not path.is_file():
-            raise RestyleError(f"styled keyframe not found: {path}")
-        if not os.access(path, os.R_OK):
-            raise RestyleError(f"cannot read styled keyframe {path}: permission denied")
-        header = _image_header(path)
-        if header is not None and header.size != info.size:
-            _refuse_other_aspect(path, header.size, info.size)
+    for frame, path in sorted(keyframes.items()):
+        _check_painting(Path(path), info.size, (called or {}).get(frame, frame))
+
+
+def _check_painting(path: Path, size: tuple[int, int], frame: int) -> None:
+    """A keyframe's painting a readable file, of the source's aspect where its header says
+    its size (PNG, JPEG); ``frame``: the keyframe as the user knows it."""
+    from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
+
+    if not path.is_file():
+        raise RestyleError(f"{painting(frame)} not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise RestyleError(f"cannot read {painting(frame)} {path}: permission denied")
+    header = _image_header(path)
+    if header is not None and header.size != size:
+        _refuse_other_aspect(path, header.size, size, frame)
 
 
 def refuse_unpainted(
@@ -229,9 +244,7 @@ def train_from_keyframes(
 
     if not keyframes:
         raise RestyleError("training needs at least one keyframe (FRAME=STYLED_IMAGE)")
-    if not name or not name.strip():
-        raise RestyleError("a trained style needs a name")
-    name = name.strip()  # ' Ink ' is 'Ink', as Blender's Train and the artifact read it
+    name = check_style_name(name or "")  # ' Ink ' is 'Ink', as Blender's Train reads it
     folder = library.trained_folder(name)
     if folder.exists() and not overwrite:
         raise style_exists(name)
