@@ -458,8 +458,7 @@ class RESTYLE_PG_settings(PropertyGroup):
     )
     frame_end: IntProperty(
         name="End",
-        description="Last scene frame to style, inclusive "
-        "(0 after a later Start: to the strip's last frame)",
+        description="Last scene frame to style, inclusive (0: to the strip's last frame)",
         default=0,
     )
 

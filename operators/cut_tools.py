@@ -130,7 +130,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
         if compat.strip_locked(strip):  # Blender's split refused it after the plan was shown
             raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
         source = read_strip(scene, strip)
-        first, last = source.checked_range(*operator_range(self, source))
+        first, last = operator_range(self, source)
         shown = file_frames(strip, source, first, last)  # refused past a shortened file
         plan = split_plan(
             source.name,

@@ -147,8 +147,9 @@ class StripJob(ModalJob):
         beside the frames the styled strip asked for shows (a short look at frames 1-4 of
         a 48-frame clip styles all 48 where the sidebar's range is the whole strip)."""
         given = self.properties
-        if given.is_property_set("frame_start") or given.is_property_set("frame_end"):
-            whole = self.frame_start == 0 and self.frame_end == 0
+        start, end = given.is_property_set("frame_start"), given.is_property_set("frame_end")
+        if start or end:  # 0 alone is frame 0 (``operator_range``)
+            whole = start and end and self.frame_start == 0 and self.frame_end == 0
             which = "the whole strip" if whole else "the range given"
         elif settings.frame_start == 0 and settings.frame_end == 0:
             which = "the sidebar's range: the whole strip"

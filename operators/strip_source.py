@@ -61,14 +61,18 @@ class StripSource:
         return self.files[0] if self.kind == "movie" else list(self.files)
 
     def checked_range(self, first: int, last: int) -> tuple[int, int]:
-        """The one rule for a requested scene range: 0..0 is the whole visible strip, and an
-        End of 0 (not set) after a later Start is the strip's last frame (Start 90: 90 to the
-        end); any frame outside what the strip shows is an error (never silently clamped), so
-        Apply, Suggest Keyframes and scripts all act on exactly the frames asked for."""
-        if first == 0 and last == 0:
-            return self.visible
-        if last == 0 and first > 0:  # no range can end at 0 after a later start
-            last = max(first, self.visible[1])
+        """The sidebar's Start and End (and a script's, both given) by one rule: an End of 0
+        is not set, the strip's last frame, whatever Start is (Start 90: 90 to the end;
+        Start -15: -15 to the end), and Start 0 with it the whole visible strip; then
+        exactly those frames (``exact_range``)."""
+        if last == 0:
+            first, last = self.visible if first == 0 else (first, max(first, self.visible[1]))
+        return self.exact_range(first, last)
+
+    def exact_range(self, first: int, last: int) -> tuple[int, int]:
+        """``first..last`` as asked, 0 being frame 0: any frame outside what the strip shows
+        is an error (never silently clamped), so Apply, Suggest Keyframes and scripts all
+        act on exactly the frames asked for."""
         if last < first:
             raise RestyleError(f"frame range {frame_span(first, last)} ends before it starts")
         if first < self.visible[0] or last > self.visible[1]:
@@ -97,33 +101,36 @@ FRAME_START = {
 }
 FRAME_END = {
     "name": "End",
-    "description": "Last scene frame, inclusive (Start given alone: to the strip's last frame)",
+    "description": "Last scene frame, inclusive (Start given alone, or End 0 with Start: "
+    "to the strip's last frame)",
     "options": {"SKIP_SAVE"},
 }
 
 
 def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
-    """The operator's ``frame_start``/``frame_end`` when a script set them, else the
-    sidebar's; either way by the one rule (``StripSource.checked_range``)."""
+    """The operator's ``frame_start``/``frame_end`` when a script set either
+    (``operator_range``), else the sidebar's (``StripSource.checked_range``)."""
     given = operator.properties
     if given.is_property_set("frame_start") or given.is_property_set("frame_end"):
-        return source.checked_range(*operator_range(operator, source))
+        return operator_range(operator, source)
     return source.checked_range(settings.frame_start, settings.frame_end)
 
 
 def operator_range(operator, source: StripSource) -> tuple[int, int]:
-    """The operator's ``frame_start``/``frame_end``, one not given standing for the strip's
-    own first or last frame: ``frame_start=90`` alone is 90 to the strip's end,
-    ``frame_end=40`` alone its start to 40; neither, or 0 and 0, the whole strip."""
+    """The operator's ``frame_start``/``frame_end``, checked. Both given: the sidebar's
+    rule (0 and 0 the whole strip). One alone: that frame exactly (0 is frame 0), the other
+    the strip's own end (``frame_start=90`` alone: 90 to the strip's end; ``frame_end=40``
+    alone: its start to 40). Neither: the whole strip."""
     given = operator.properties
+    start, end = given.is_property_set("frame_start"), given.is_property_set("frame_end")
     first, last = operator.frame_start, operator.frame_end
-    if first == 0 and last == 0:
-        return first, last
-    if not given.is_property_set("frame_start"):
-        first = min(last, source.visible[0])
-    if not given.is_property_set("frame_end"):
-        last = max(first, source.visible[1])
-    return first, last
+    if start and end:
+        return source.checked_range(first, last)
+    if start:
+        return source.exact_range(first, max(first, source.visible[1]))
+    if end:
+        return source.exact_range(min(last, source.visible[0]), last)
+    return source.visible
 
 
 def find_strip(scene: bpy.types.Scene, name: str):

@@ -182,7 +182,9 @@ def test_a_range_given_once_is_not_remembered(scene, clip, sequencer_area):
     assert from_ui(frame_start=9, frame_end=10) == (9, 10)
     scene.restyle.frame_start, scene.restyle.frame_end = 11, 0
     assert from_ui() == (11, 12)  # the sidebar's path: its range, not the last run's
-    assert from_ui(frame_start=0) == (5, 12)  # 0 alone (0 and 0): the whole strip
+    assert from_ui(frame_start=0, frame_end=0) == (5, 12)  # both given 0 and 0: the whole
+    with pytest.raises(RuntimeError, match=r"frames 0-12 are outside"):  # 0 alone: frame 0
+        from_ui(frame_start=0)  # (round 18; it was the whole strip, like 0 and 0)
 
 
 def test_stabilize_settings_are_the_sidebars(restyle):

@@ -322,6 +322,6 @@ def test_the_background_mode_is_labelled_type_and_end_says_what_0_does(panel_con
     (kind,) = [c[1] for c in calls if c[0] == "prop" and c[1]["property"] == "background_kind"]
     assert kind["text"] == "Type"  # 'Background' inside the Background panel
     end = panel_context.scene.restyle.bl_rna.properties["frame_end"].description
-    assert "0 after a later Start: to the strip's last frame" in end
+    assert "(0: to the strip's last frame)" in end
     editor = panel_context.scene.sequence_editor
     assert getattr(editor, ext("compat").all_strips_name(editor))["still"]  # 4.4's rename
