@@ -1407,7 +1407,7 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
 MEASURED_RATE_FRAMES = 10  # a range this long at least says what its frames average
 
 
-def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> list[str]:
+def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]], at=None) -> list[str]:
     """A variable-rate movie decodes fine; its frames are retimed at the rate its container
     states (MP4: its frames' average; Matroska: whatever it was told). The warning gives the
     average its frames really keep over the range: the frames its timestamps put in the
@@ -1416,7 +1416,8 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
     It says what the frames then hold, as ``_Run._frames`` writes them: a slot with no frame
     of its own holds the last one decoded, a copy of the slot before (written as its result
     again: the summary's "repeated") unless the slot before had a second frame, which then
-    shows here a frame late rather than being lost."""
+    shows here a frame late rather than being lost. ``at`` names source frames (a list of
+    indices) as the caller numbers them: Blender's scene frames; default, the source's."""
     if not retimed:
         return []
     from .words import count
@@ -1439,9 +1440,7 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
         taken += f"{_rate(measured)} fps)"
 
-    def at(indices: list[int]) -> str:
-        return f"frame {indices[0]}" if len(indices) == 1 else _spans(indices)
-
+    at = at or _frames_named
     said = [f"{count(dropped - len(late), 'source frame')} dropped"] if dropped > len(late) else []
     if late:
         shown = f"{len(late)}" if said else count(len(late), "source frame")
@@ -1459,6 +1458,11 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]]) -> l
             "up to its own gap where repeated"
         )
     return [words]
+
+
+def _frames_named(indices: list[int]) -> str:
+    """[5] -> "frame 5", [3, 4, 9] -> "frames 3-4, 9"."""
+    return f"frame {indices[0]}" if len(indices) == 1 else _spans(indices)
 
 
 def _has_sound(path) -> bool:

@@ -66,6 +66,17 @@ class Span:
             )
         return f"{shown[0]:06d}-{shown[-1]:06d}{suffix}"
 
+    def scene_frames_named(self, indices: list[int]) -> str:
+        """Source frames named by the scene frames showing them ("frames 101-102"), as the
+        summary numbers frames; none of them shown (a fast strip skips them): said so."""
+        from ..core.job import _frames_named
+
+        wanted = set(indices)
+        frames = [self.first + k for k, index in enumerate(self.shown) if index in wanted]
+        if not frames:
+            return f"not shown in frames {frame_span(self.first, self.last)}"
+        return _frames_named(frames)
+
     def _not_one_to_one(self) -> str:
         """Why frames repeat or skip, in the words of what the user set."""
         timing = self.source.timing
@@ -268,7 +279,7 @@ class StripJob(ModalJob):
             summary += f"; {request.picked}"
         if result.engine:  # a fix it names in Blender's words (the preferences' button)
             summary += f"; engine: {result.engine_said(BLENDER)}"
-        warnings = [*result.warnings, *self._not_applied(request)]
+        warnings = [*_in_scene_frames(request, result), *self._not_applied(request)]
         scene = find_scene(request.scene, request.scene_uid)  # ``_make_strip`` found it
         cached = raw_cache_warning(scene, request.source, request.first, request.last)
         if cached:  # a slowed movie Blender may show otherwise than as read
@@ -456,6 +467,18 @@ def _same(a: Path, b: Path) -> bool:
 
 def _pictures(count: int) -> str:
     return f"{count} picture" if count == 1 else f"{count} pictures"
+
+
+def _in_scene_frames(request: Request, result) -> list[str]:
+    """``result.warnings`` with the variable-rate warning's frames named in scene frames, as
+    everything in Blender numbers them (the core names the source's, as the CLI does)."""
+    from ..core.job import _variable_rate_warnings
+
+    said = _variable_rate_warnings(request.plan, result.retimed)
+    if not said:
+        return list(result.warnings)
+    scene = _variable_rate_warnings(request.plan, result.retimed, request.scene_frames_named)
+    return [scene[0] if warning == said[0] else warning for warning in result.warnings]
 
 
 def _has_files(folder: Path | None) -> bool:
