@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import time
-
 from bpy.types import Panel
 
 from .. import compat, props
 from ..core.errors import RestyleError
 from ..core.progress import TRAINING
 from ..operators.modal_job import NO_SEQUENCER_SCENE
-from ..operators.output_strip import STYLED_FROM, strip_media, styled_from_now, styled_source
+from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
+from .strip_media import FOUND, missing_file
 
 
 def in_sequencer(context) -> bool:
@@ -173,25 +171,6 @@ def usable_strip(scene):
     return strip if strip is not None and strip.type in SUPPORTED else None
 
 
-# path -> (when looked up, whether it is a file): the main panel and three sub-panels ask on
-# every redraw; emptied as the main panel draws, and good for FOUND_FOR_S at most.
-FOUND: dict[str, tuple[float, bool]] = {}
-FOUND_FOR_S = 1.0
-
-
-def missing_file(strip) -> str:
-    """The name of ``strip``'s file (``strip_media``: a movie, or an image strip's first
-    picture) when it is not there, else '': one stat a redraw (``FOUND``), nothing read."""
-    path = strip_media(strip)
-    if path is None:  # an image strip without pictures: nothing to look for
-        return ""
-    now = time.monotonic()
-    seen = FOUND.get(path)
-    if seen is None or now - seen[0] > FOUND_FOR_S:
-        seen = FOUND[path] = (now, os.path.isfile(path))
-    return "" if seen[1] else os.path.basename(path) or path
-
-
 def applied_to(editor, strip):
     """The strip whose file Apply reads for ``strip``: a style output's source, or the output
     itself where its source is gone (``styled_source``, as Apply picks it); None where Apply
@@ -205,8 +184,8 @@ def applied_to(editor, strip):
 
 
 def draw_strip(layout, scene) -> str:
-    """The active strip's name, and why Apply cannot style it; the name of its missing
-    file, if that is why (else '')."""
+    """The active strip's name, and why Apply cannot style it; the row saying what of its
+    files is missing, if that is why (else '')."""
     strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
     if strip is None:
         layout.label(text="Select a movie or image strip", icon="INFO")
@@ -224,7 +203,7 @@ def draw_strip(layout, scene) -> str:
         read = applied_to(editor, strip)  # a styled strip's own frames may be cleaned away
         missing = missing_file(read) if read is not None else ""
         if missing:  # Apply is greyed: it would only say so once pressed
-            layout.label(text=f"File missing: {missing}", icon="ERROR")
+            layout.label(text=missing, icon="ERROR")
             return missing
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which

@@ -1,0 +1,125 @@
+"""Whether the files a strip shows are there, for the sidebar's "File missing" row: a movie's
+file, or each picture an image strip shows (not only its first), looked up at most once a
+redraw and never read."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import bpy
+
+from .. import compat
+from ..core.errors import RestyleError
+from ..core.strip_frames import StripTiming, source_frames
+from ..core.words import count
+from ..operators.output_strip import strip_media
+from ..operators.strip_source import _meta_chain
+
+# key -> (when looked up, what was found): a movie's path -> whether it is a file, an image
+# strip's address -> its row's words. The main panel and three sub-panels ask on every
+# redraw; emptied as the main panel draws, and good for FOUND_FOR_S at most.
+FOUND: dict[object, tuple[float, object]] = {}
+FOUND_FOR_S = 1.0
+# An image strip's timing -> the indices of the pictures it shows: computed once per timing
+# (a 1,000-frame strip's took ms), not every redraw.
+SHOWN: dict[tuple, list[int]] = {}
+SHOWN_KEPT = 64
+# A strip showing more pictures than this has its folder listed once, not each one stat.
+STAT_AT_MOST = 32
+
+
+def missing_file(strip) -> str:
+    """The sidebar row saying what of ``strip``'s files is missing ('File missing: x.png',
+    '3 pictures missing, first 0005.png'), else '': looked up once a redraw (``FOUND``):
+    a movie's or a few pictures' stat each, or a folder's listing."""
+    if strip.type == "IMAGE":
+        return _looked_up(("pictures", strip.as_pointer()), lambda _: _missing_pictures(strip))
+    path = strip_media(strip)
+    if path is None:
+        return ""
+    return "" if _looked_up(path, os.path.isfile) else _row([os.path.basename(path) or path])
+
+
+def _looked_up(key, look):
+    """``look(key)``, as found this redraw (``FOUND``)."""
+    now = time.monotonic()
+    seen = FOUND.get(key)
+    if seen is None or now - seen[0] > FOUND_FOR_S:
+        seen = FOUND[key] = (now, look(key))
+    return seen[1]
+
+
+def _missing_pictures(strip) -> str:
+    """The row for the pictures ``strip`` shows that are not there ('' when all are)."""
+    elements = strip.elements
+    if not len(elements):  # an image strip without pictures: nothing to look for
+        return ""
+    folder = bpy.path.abspath(strip.directory, library=strip.id_data.library)
+    names = [elements[i].filename for i in shown_pictures(strip)]
+    listed = _listed(folder) if len(names) > STAT_AT_MOST else frozenset()
+    return _row([n for n in names if n not in listed and not _is_file(folder, n)])
+
+
+def _listed(folder: str) -> frozenset[str]:
+    """The names in ``folder``: one listing, not a stat per picture (1,000 stats took
+    several times a listing's time); a name not listed is still looked for (``_is_file``),
+    as a case-insensitive disk may list it otherwise."""
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return frozenset()
+
+
+def _is_file(folder: str, name: str) -> bool:
+    return os.path.isfile(os.path.normpath(os.path.join(folder, name)))
+
+
+def _row(gone: list[str]) -> str:
+    if not gone:
+        return ""
+    if len(gone) == 1:
+        return f"File missing: {gone[0]}"
+    return f"{count(len(gone), 'picture')} missing, first {gone[0]}"
+
+
+def shown_pictures(strip) -> list[int]:
+    """The indices of the pictures (elements) ``strip`` shows in the scene, by the timing
+    Apply reads it with (``strip_source.read_strip``); every picture where Apply refuses
+    its meta strips (it says why when pressed). Cached by that timing (``SHOWN``)."""
+    n = len(strip.elements)
+    try:
+        _, metas, visible = _meta_chain(strip.id_data, strip)
+    except RestyleError:
+        return list(range(n))
+    timing = StripTiming(
+        frame_start=float(compat.strip_get(strip, "content_start")),
+        length=max(1, compat.strip_get(strip, "content_duration")),
+        reverse=strip.use_reverse_frames,
+        strobe=strip.strobe,
+        source_offset=compat.strip_get(strip, "content_trim_start"),
+        metas=metas,
+    )
+    key = (timing, visible, n)
+    if key not in SHOWN:
+        if len(SHOWN) >= SHOWN_KEPT:
+            SHOWN.clear()
+        try:
+            shown = indices(timing, *visible)
+        except ValueError:  # no content: every picture
+            shown = range(n)
+        SHOWN[key] = sorted({min(max(i, 0), n - 1) for i in shown})
+    return SHOWN[key]
+
+
+def indices(timing: StripTiming, first: int, last: int):
+    """``source_frames(timing, first, last)`` as a set; a plain strip's (no meta strip,
+    reversal or strobe, starting on a whole frame) as the range it is: 1,000 frames through
+    ``source_frames`` took 50-90 ms (loaded CPU), on every redraw while a handle moves."""
+    start = timing.frame_start
+    plain = not (timing.metas or timing.reverse or timing.strobe > 1.0)
+    if not (plain and timing.playback_factor == 1.0 and float(start).is_integer()):
+        return set(source_frames(timing, first, last))
+    top = timing.length - 1
+    low, high = (min(max(f - int(start), 0), top) for f in (first, last))
+    return range(low + timing.source_offset, high + timing.source_offset + 1)
