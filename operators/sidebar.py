@@ -72,8 +72,9 @@ class RESTYLE_OT_set_frame_range(Operator):
                 self.report({"ERROR"}, "No selected markers")
                 return {"CANCELLED"}
             first, last = frames[0], frames[-1]
-        if first == 0 and last == 0:
-            last = 1  # 0..0 would read as "whole strip"
+        if last == 0:
+            last = 1  # End 0 reads as "the strip's end" (0..0: the whole strip)
+            self.report({"INFO"}, "End 0 means the strip's end: the range ends at frame 1")
         settings.frame_start, settings.frame_end = first, last
         return {"FINISHED"}
 

@@ -105,3 +105,18 @@ def test_preferences_and_sidebar_offer_the_same_engine_choices(restyle):
         ]
         assert in_prefs == [(c.word.upper(), c.label, c.description) for c in table]
         assert in_sidebar[0][0] == "DEFAULT" and in_sidebar[1:] == in_prefs
+
+
+def test_end_at_current_frame_0_never_reads_as_the_strips_end(scene, sequencer_area, clip):
+    """End 0 means the strip's end (871340f), so End at Current Frame on frame 0 after a
+    negative Start stored -5..0, which then styled -5 to the strip's last frame (3)."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=-20)  # shows -20..3
+    scene.sequence_editor.active_strip = source
+    settings = scene.restyle
+    settings.frame_start, settings.frame_end = -5, 2
+    scene.frame_set(0)
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.set_frame_range(source="END") == {"FINISHED"}
+    assert (settings.frame_start, settings.frame_end) == (-5, 1)
