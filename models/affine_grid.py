@@ -28,6 +28,9 @@ CELL = 16  # pixels per grid cell
 POOL = 8  # the branch's input: the guided frame averaged over POOL x POOL pixels
 BINS = 8  # guide-intensity bins per cell
 COEFFS = 12  # a 3 x 4 affine colour matrix
+# "grid": BINS bins, training computes the grid on every keyframe and its mirror image;
+# "grid-lite": 4 bins, the grid of the keyframe only, its slice mirrored for mirrored patches.
+AFFINES = ("grid", "grid-lite")
 
 
 class AffineGrid(nn.Module):
@@ -123,14 +126,15 @@ class AffineGridGenerator(FewShotGenerator):
 
     def __init__(self, *args, affine: str = "grid", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if affine != "grid":
-            raise ValueError("affine must be 'grid'")
+        if affine not in AFFINES:
+            raise ValueError(f"affine must be one of {', '.join(AFFINES)}")
+        self.affine_kind = affine
         guided = self.in_channels + (0 if self.guides is None else self.guides.channels)
-        self.affine = AffineGrid(guided)
+        self.affine = AffineGrid(guided, bins=BINS if affine == "grid" else 4)
 
     @property
     def arch_config(self) -> dict[str, int | str]:
-        return {**super().arch_config, "affine": "grid"}
+        return {**super().arch_config, "affine": self.affine_kind}
 
     def sliced(self, guided: torch.Tensor) -> torch.Tensor:
         """The whole frame's grid, computed on ``guided`` and sliced at its every pixel."""
