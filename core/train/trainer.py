@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
-AFFINES = ("none", "grid")
+AFFINES = ("none", "grid", "grid-lite")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
@@ -411,6 +411,8 @@ class _Run:
                 mirrored = frame.flip(3)
                 if sampler.mirror_odd:
                     mirrored[:, sampler.mirror_odd] *= -1
+                if generator.affine_kind == "grid-lite":  # slices of the frame's grid mirrored
+                    mirrored = frame[:0]
                 with torch.no_grad():
                     both = torch.cat((frame, mirrored)).to(device)
                     self.grid_inputs.append(generator.affine.pooled(both))
@@ -428,6 +430,10 @@ class _Run:
         grids = [self.generator.affine.grid(pooled) for pooled in self.grid_inputs]
         out = []
         for k, y, x, mirrored in picks:
+            if len(grids[k]) == 1:  # "grid-lite": the frame's grid only
+                sliced = slice_at(grids[k], y, x, size, size)
+                out.append(sliced.flip(3) if mirrored else sliced)
+                continue
             width = self.sampler.sources[k].shape[2]
             x0 = width - x - size if mirrored else x
             f = int(mirrored)
