@@ -147,14 +147,20 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
         return [replace(s, source_frame=max(0, s.source_frame - lead)) for s in plan]
 
     def apply_plan(self, scene, plan: list[Split]) -> None:
+        """Split from the first cut on, each cut in the right part of the one before: the
+        original keeps the first part and its name, and Blender names each new part after
+        the one before (``clip.001``, ``.002``… from left to right; split from the last cut
+        back, they read right to left and Export named the first cut's folder ``.004``)."""
         strips = compat.all_strips(scene.sequence_editor)
-        for step in sorted(plan, key=lambda s: -s.frame):  # the original keeps the left part
-            strip = strips.get(step.strip)
+        last_part: dict[str, object] = {}  # a strip's name in the plan → its part split last
+        for step in sorted(plan, key=lambda s: s.frame):
+            strip = last_part.get(step.strip) or strips.get(step.strip)
             if strip is None:
                 raise RestyleError(f"strip '{step.strip}' is gone")
             right = strip.split(frame=step.frame, split_method="SOFT")
             if right is not None:  # keyframes from the cut on show the right part: with it
                 hand_keyframes(scene.restyle, strip, right, range(step.frame, 2**31))
+                last_part[step.strip] = right
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):

@@ -56,7 +56,8 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         from ..core.styles import StyleLibrary
         from ..prefs import library_root
 
-        _scene, span = self.read_source(context)
+        scene, span = self.read_source(context)
+        _refuse_a_matte(find_strip(scene, self.strip))
         job = MatteJob(
             source=span.source.source,
             upright=span.source.upright,  # as this Blender shows it
@@ -79,6 +80,17 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         strip.alpha_mode = "STRAIGHT"
         strip[MATTE_OF] = source_strip(strip.id_data, request).name  # renamed: its name now
         return strip
+
+
+def _refuse_a_matte(strip) -> None:
+    """A matte strip (or a style of one) is already the people on clear: matted again it
+    made '<name>.Matte.Matte', the same people over nothing. Its source is named instead."""
+    of = strip.get(MATTE_OF)
+    if of is not None:
+        raise RestyleError(
+            f"'{strip.name}' is already a matte of '{of}': to matte again (other settings), "
+            f"select '{of}' and Matte; to put something behind it, Replace Background"
+        )
 
 
 class RESTYLE_OT_replace_background(SequencerOperator, Operator):

@@ -288,30 +288,37 @@ def _is_source(candidate, record) -> bool:
 
 def _source_of(strips, styled):
     """(the strip ``styled`` was styled from if it is still here, else None; the strips that
-    could be it when no rule picks one). The strip of the marked name showing what the mark
-    kept; renamed since, the one strip showing it (``_is_source``: its keyframe key first,
-    else its file); of several, the one in the nearest channel below ``styled`` (where
-    Apply put ``styled``: above its source), then of those the one under ``styled``'s
-    frames. A mark from before ``STYLED_MEDIA``: by name alone."""
+    could be it when no rule picks one). Of the strips showing what the mark kept
+    (``_is_source``: its keyframe key, else its file), the one under most of ``styled``'s
+    frames: a split source (Split at Cuts, Blender's own K) leaves its name on the left
+    piece, while the piece under ``styled`` is what it styled. None under it (``styled``
+    moved), or a tie: the one of the marked name, else the one keyed, the only one, the one
+    in the nearest channel below ``styled`` (where Apply put it). A mark from before
+    ``STYLED_MEDIA``: by name alone."""
     record = styled.get(STYLED_MEDIA)
     named = strips.get(styled[STYLED_FROM])
-    if named is not None and named != styled and _is_source(named, record):
-        return named, []
     if record is None:
-        return None, []
+        return (named if named is not None and named != styled else None), []
     from ..props import STRIP_KEY
 
     showing = [s for s in strips if s != styled and _is_source(s, record)]
+    pool = _most_under(showing, styled) or showing
     key = record.get("key", "")
-    keyed = [s for s in showing if key and s.get(STRIP_KEY, "") == key]
-    below = [s.channel for s in showing if s.channel < styled.channel]
-    nearest = [s for s in showing if below and s.channel == max(below)]
-    start, end = compat.handles(styled)
-    under = [s for s in nearest if compat.handles(s)[0] < end and compat.handles(s)[1] > start]
-    for found in (keyed, showing, nearest, under):
+    keyed = [s for s in pool if key and s.get(STRIP_KEY, "") == key]
+    below = [s.channel for s in pool if s.channel < styled.channel]
+    nearest = [s for s in pool if below and s.channel == max(below)]
+    for found in ([s for s in pool if s == named], keyed, pool, nearest):
         if len(found) == 1:
             return found[0], []
     return None, showing
+
+
+def _most_under(strips, styled) -> list:
+    """Those of ``strips`` that share the most frames with ``styled`` (none shared: [])."""
+    start, end = compat.handles(styled)
+    shared = [min(end, compat.handles(s)[1]) - max(start, compat.handles(s)[0]) for s in strips]
+    most = max(shared, default=0)
+    return [s for s, n in zip(strips, shared, strict=True) if most > 0 and n == most]
 
 
 def _file_of(record) -> str:
@@ -337,6 +344,13 @@ def styled_from_now(editor, strip) -> str:
         file = _file_of(strip[STYLED_MEDIA])
         return f"Restyle output of '{name}' ({len(showing)} strips show {file})"
     return f"Restyle output of '{name}' (not found)"
+
+
+def source_name_now(editor, strip) -> str:
+    """The name of the strip the style output ``strip`` was styled from, as it is called
+    now (``_source_of``); not found: the name it had."""
+    source, _showing = _source_of(compat.all_strips(editor), strip)
+    return source.name if source is not None else strip[STYLED_FROM]
 
 
 def styled_source(editor, strip) -> tuple[object, str]:

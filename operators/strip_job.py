@@ -166,10 +166,10 @@ class StripJob(ModalJob):
             which = "the sidebar's range: the whole strip"
         else:
             which = "the sidebar's range"
-        said = f"{picked}: frames {frame_span(first, last)}, {which}"
+        said = f"{picked}: {frames_said(first, last)}, {which}"
         shown = visible_frames(asked)
         if shown is not None and shown != (first, last):
-            said += f" ('{asked.name}' shows frames {frame_span(*shown)})"
+            said += f" ('{asked.name}' shows {frames_said(*shown)})"
         return said
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
@@ -217,8 +217,8 @@ class StripJob(ModalJob):
             editor.active_strip = shown
             data = request.data
             summary = (
-                f"{shown.name} already shows this output (frames "
-                f"{frame_span(data.first, data.last)}): selected it, no new strip"
+                f"{shown.name} already shows this output "
+                f"({frames_said(data.first, data.last)}): selected it, no new strip"
             )
             if data.picked:
                 summary += f"; {data.picked}"
@@ -254,18 +254,13 @@ class StripJob(ModalJob):
         except RestyleError as exc:
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
-        styled, repeated = result.written - result.repeated, result.repeated
-        counts = f"{styled} {request.job.done_word}, {result.reused} reused"
-        if repeated:  # frames that show an earlier frame's picture: its result, not styled
-            counts = (
-                f"{styled} {request.job.done_word}, {repeated} repeated, {result.reused} reused"
-            )
-        frames = frame_span(request.first, request.last)
+        counts = _counts(request.job.done_word, result)
+        frames = frames_said(request.first, request.last)
         pictures = len(set(request.shown))
         if pictures != request.last - request.first + 1:  # counts in the source's pictures
-            summary = f"{strip.name}: frames {frames} ({_pictures(pictures)}: {counts})"
+            summary = f"{strip.name}: {frames} ({_pictures(pictures)}: {counts})"
         else:
-            summary = f"{strip.name}: frames {frames}, {counts}"
+            summary = f"{strip.name}: {frames}, {counts}"
         if result.written:
             # one frame (a still): its time, not '0.4 frames/s'
             summary += (
@@ -463,6 +458,22 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
+
+
+def frames_said(first: int, last: int) -> str:
+    """Scene frames ``first..last`` in a summary: "frame 120", "frames 3-9"."""
+    return f"frame {first}" if first == last else f"frames {frame_span(first, last)}"
+
+
+def _counts(done_word: str, result) -> str:
+    """What became of the run's pictures: "3 styled, 1 repeated, 2 reused"; of one picture,
+    the word alone ("styled", "reused"): "1 styled, 0 reused" read as a tally of one."""
+    styled, repeated = result.written - result.repeated, result.repeated
+    if styled + repeated + result.reused == 1:
+        return done_word if styled else "repeated" if repeated else "reused"
+    if repeated:  # frames that show an earlier frame's picture: its result, not styled
+        return f"{styled} {done_word}, {repeated} repeated, {result.reused} reused"
+    return f"{styled} {done_word}, {result.reused} reused"
 
 
 def _pictures(count: int) -> str:
