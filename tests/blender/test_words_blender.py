@@ -57,6 +57,6 @@ def test_one_frame_says_its_time_not_a_rate(scene, sequencer_area, tmp_path):
     run = bpy.ops.restyle.apply_style
     assert run(strip=movie.name, style="comic-ink", frame_start=2, frame_end=2) == {"FINISHED"}
     summary = runner.RUN.summary
-    assert ", 1 styled, 0 reused, " in summary and "frames/s" not in summary, summary
+    assert ": frame 2, styled, " in summary and "frames/s" not in summary, summary
     assert run(strip=movie.name, style="comic-ink", frame_start=1, frame_end=4) == {"FINISHED"}
     assert "frames/s" in runner.RUN.summary, runner.RUN.summary  # more than one: the rate
