@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -116,6 +117,10 @@ def cmd_styles(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action != "list":
         return _manage_style(args, library, action)
+    if args.names:  # 'styles list foo' listed every style and exited 0
+        raise RestyleError(
+            f"styles list takes no names (got '{args.names[0]}'); usage: restyle styles"
+        )
     if args.quiet and not args.json:  # -q hides the list (as shots: --json's list still comes)
         raise RestyleError("-q would hide the list; use --json for a list to read in a script")
     styles = library.list()
@@ -131,10 +136,9 @@ def cmd_styles(args: argparse.Namespace) -> int:
                         "description": s.description,
                     }
                     for s in styles
-                ],
-                indent=1,
+                ]
             )
-        )
+        )  # one line, as every record
         return 0
     width = max(len(s.id) for s in styles)
     for s in styles:  # a trained style's description says it is one
@@ -170,18 +174,22 @@ def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) 
         _emit(args, {"deleted": names[0]}, f"deleted style '{names[0]}'")
     elif action == "pack":
         path = library.pack(names[0], Path(names[1]))
-        _emit(args, {"packed": names[0], "file": str(path)}, f"packed '{names[0]}' into {path}")
+        record = {"packed": names[0], "output": str(path), "file": str(path)}  # file: before
+        _emit(args, record, f"packed '{names[0]}' into {path}")  # output, as export-onnx's
     else:
         from .style_install import install
 
         info = install(library, Path(names[0]), overwrite=args.overwrite)
-        _emit(args, {"installed": info.name}, f"installed style '{info.name}'")
+        record = {"installed": info.name, "folder": str(info.folder)}  # as rename's
+        _emit(args, record, f"installed style '{info.name}' in {info.folder}")
     return 0
 
 
 # -- train ---------------------------------------------------------------------------------
 def _parse_keyframe(text: str, what: str = "STYLED_IMAGE") -> tuple[int, Path]:
     frame, sep, path = text.partition("=")
+    if sep and frame.startswith("-") and frame[1:].isdigit():  # as --start/--frame say it
+        raise RestyleError(f"frames are 0-based: --keyframe '{text}' names frame {frame}")
     if not sep or not frame.strip().isdigit() or not path:
         raise RestyleError(f"bad --keyframe '{text}': use FRAME={what}, e.g. 12=paint/0012.png")
     return int(frame), Path(path).expanduser()
@@ -408,12 +416,13 @@ def _report_run(
             f"{result.output}: cancelled after {result.seconds:.1f} s; no movie written"
             "\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
         )
-    elif result.cancelled:  # a resumed run's reused frames stay beside those it wrote
-        kept = result.written + result.reused
-        text += (
-            f"\ncancelled: {_count(kept, 'finished frame')} kept; rerun to resume"
-            if kept
-            else "\ncancelled: no frame finished; nothing kept"
+    elif result.cancelled and result.written + result.reused:  # reused frames stay too
+        text += f"\ncancelled: {_count(result.written + result.reused, 'finished frame')} kept"
+        text += "; rerun to resume"
+    elif result.cancelled:  # not '0 frames stabilized in 1.3 s (0.00 frames/s)'
+        text = (
+            f"{result.output}: cancelled after {result.seconds:.1f} s"
+            "\ncancelled: no frame finished; nothing kept"
         )
     for warning in result.warnings:
         if warning not in getattr(args, "warned_at_start", ()):
@@ -476,7 +485,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "format": args.format or format_for_output(args.output),
         "fps": args.fps,
         "overwrite": args.overwrite,
-        "audio": args.audio,
+        "audio": args.audio is not False,  # None: not given (on)
         "upright": UPRIGHT_OF_FLAG[args.upright],
         "hold_lead_in": args.hold_lead_in,
     }
@@ -717,19 +726,43 @@ def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
 
 def _option_warnings(plan, args: argparse.Namespace) -> list[str]:
     """Options given that do nothing for this job (so not silently ignored): --carry on a
-    style with no painted keyframes. A warning, not a refusal: Blender's Run on: Ray passes
-    its Carry Keyframes with any style (``ray_submit.stylize_command``)."""
+    style with no painted keyframes, --lookahead with --temporal 0, --audio into frames. A
+    warning, not a refusal: Blender's Run on: Ray passes its Carry Keyframes with any style
+    (``ray_submit.stylize_command``; its --no-lookahead and --no-audio are not warned)."""
+    checks = (_carry_warning, _lookahead_warning, _audio_warning)
+    return [said for check in checks if (said := check(plan, args))]
+
+
+def _lookahead_warning(plan, args: argparse.Namespace) -> str | None:
+    if getattr(args, "lookahead", None) and args.temporal == 0:  # None: not given
+        return (
+            "--lookahead does nothing: it blends the next frame into the temporal coherence, "
+            "and --temporal is 0 (off); leave --lookahead out"
+        )
+    return None
+
+
+def _audio_warning(plan, args: argparse.Namespace) -> str | None:
+    if args.audio and not plan.format.movie:  # None: not given
+        return (
+            f"--audio does nothing: {plan.format.id} frames carry no sound (a movie "
+            "output carries the source's); leave --audio out"
+        )
+    return None
+
+
+def _carry_warning(plan, args: argparse.Namespace) -> str | None:
     carry = getattr(args, "carry", None)  # None: not given (stylize's only)
     if carry is None or plan.style.kind == "trained":
-        return []
+        return None
     # The style's kind first: a picture style is named by its path, which may hold a comma
     mixed = sum(weight != 0 for weight in plan.style.weights) > 1  # a built-in's: one
     kind = "a mix of built-in styles" if mixed else "a built-in style"
     kind = "a picture style" if plan.style.kind == "picture" else kind
-    return [
+    return (
         f"--carry {carry:g} does nothing: it carries a trained style's painted keyframes, "
         f"and '{args.style}' is {kind}; leave --carry out"
-    ]
+    )
 
 
 def _frame_rate(fps) -> float:
@@ -850,12 +883,17 @@ def _check_frame(frame: int, frame_count: int) -> None:
         raise RestyleError(f"--frame {frame} is past the source's last frame {frame_count - 1}")
 
 
+# What a contact sheet may be named: the 8-bit pictures OpenCV writes (its -o help, its check)
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
 def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
     """Refuse before any work what the sheet could not be written as, or would write over."""
-    import cv2
-
-    if not cv2.haveImageWriter(str(out)):
-        raise RestyleError(f"cannot write a picture named {out.name}; name the sheet .png or .jpg")
+    if out.suffix.lower() not in SHEET_SUFFIXES:  # cv2 itself raised on .exr
+        raise RestyleError(
+            f"cannot write a picture named {out.name}; name the sheet "
+            f"{', '.join(SHEET_SUFFIXES[:-1])} or {SHEET_SUFFIXES[-1]}"
+        )
     if args.tile_width < MIN_TILE_WIDTH:
         raise RestyleError(
             f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"
@@ -902,7 +940,7 @@ def cmd_shots(args: argparse.Namespace) -> int:
     ]
     cuts = [r["start"] for r in records[1:]]
     if args.json:
-        print(json.dumps({"cuts": cuts, "shots": records}, indent=1))
+        print(json.dumps({"cuts": cuts, "shots": records}))  # one line, as every record
         args.closed = True
     elif not args.quiet:
         print(f"{_count(len(records), 'shot')}, {_cuts(cuts)} (0-based, inclusive ranges)")
@@ -1027,7 +1065,7 @@ def _frame_job_options() -> argparse.ArgumentParser:
     p.add_argument(
         "--audio",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,  # not given: on (_job_fields), and never warned (_audio_warning)
         help="a movie output carries the movie source's sound for the frames written "
         "(default: on; image sequences have none)",
     )
@@ -1102,10 +1140,29 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message}; see '{self.prog} --help'")
 
+    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's
+        """A word no command takes is the command's mistake: its help is the one to read
+        ('--bogus' pointed to 'restyle --help', other mistakes to 'restyle stylize --help')."""
+        parsed, extras = super().parse_known_args(_keyframes_joined(args), namespace)
+        command = getattr(self, "commands", {}).get(getattr(parsed, "command", None))
+        if extras and command is not None:
+            command.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             self._print_message(message, sys.stderr)
         raise _ParserExit(status)
+
+
+def _keyframes_joined(argv: Sequence[str] | None) -> list[str]:
+    """``-k -1=pic.jpg`` as ``--keyframe=-1=pic.jpg``: argparse read the frame's minus as an
+    option ('expected one argument'); joined, ``_parse_keyframe`` says frames are 0-based."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    for i in range(len(words) - 1, 0, -1):
+        if words[i - 1] in ("-k", "--keyframe") and re.match(r"-\d+=", words[i]):
+            words[i - 1 : i + 1] = [f"--keyframe={words[i]}"]
+    return words
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1128,6 +1185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"restyle {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices  # an unknown word points to its command's help
 
     p = sub.add_parser(
         "styles",
@@ -1254,7 +1312,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sheet", parents=[common], help="render one frame in every built-in style")
     p.add_argument("input", help="movie, image or image sequence")
-    p.add_argument("-o", "--output", required=True, help="picture file to write (.png/.jpg)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="picture file to write (" + "/".join(SHEET_SUFFIXES) + ")",
+    )
     p.add_argument("--frame", type=int, default=0, help="which frame (0-based; default 0)")
     p.add_argument(
         "--tile-width",

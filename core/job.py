@@ -1393,7 +1393,7 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
         warnings.append(
             f"{name}: {count(len(held), 'frame')} could not be decoded cleanly (around "
             f"{_spans(held)}: damaged, or missing from the stream) and may repeat the frame "
-            f"before them; {written} written"
+            f"before {'it' if len(held) == 1 else 'them'}; {written} written"
         )
     if getattr(info, "truncated", False):
         warnings.append(
@@ -1482,7 +1482,7 @@ def _rate(fps: float) -> str:
 
 
 def _spans(indices: list[int]) -> str:
-    """[3, 4, 5, 9] -> "frames 3-5, 9"."""
+    """[3, 4, 5, 9] -> "frames 3-5, 9", [3] -> "frame 3" (as ``count``: one is singular)."""
     spans: list[list[int]] = []
     for i in indices:
         if spans and i == spans[-1][1] + 1:
@@ -1490,7 +1490,8 @@ def _spans(indices: list[int]) -> str:
         else:
             spans.append([i, i])
     text = ", ".join(frame_span(a, b) for a, b in spans[:8])
-    return "frames " + text + (", ..." if len(spans) > 8 else "")
+    noun = "frame" if len(indices) == 1 else "frames"
+    return f"{noun} {text}" + (", ..." if len(spans) > 8 else "")
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -1686,13 +1687,9 @@ def _check_output(
         return
     manifest = out / MANIFEST
     if manifest.is_file():
-        old = _parse_manifest(_read_bytes(manifest)).get("key")
-        if old != key and not overwrite:
-            then = _parse_manifest(_read_bytes(manifest)).get("made_from")
-            raise RestyleError(
-                f"{out} holds frames made {_made_otherwise(then, (now or {}).get('made_from'))}; "
-                f"choose another folder or use {setting('overwrite', True)}"
-            )
+        record = _parse_manifest(_read_bytes(manifest))
+        if record.get("key") != key and not overwrite:
+            raise RestyleError(_made_refusal(out, record, now))
     elif foreign := sorted(
         p.name for p in out.iterdir() if not (_ours(p.name) or os_junk(p.name))
     ):  # a folder holding only an OS's files (.DS_Store, Thumbs.db) is empty
@@ -1705,6 +1702,28 @@ def _check_output(
 
 
 EARLIER = "by an earlier Restyle or with other settings"  # output kept no record of how
+
+
+# The style ids the mappings' jobs keep as their output's style (core/mappings): such output
+# is another job's, not a style's; any other style's is stylize's
+JOB_OF_STYLE = {"stabilize": "stabilize", "matte": "matte"}
+
+
+def _job_of(style: object) -> str:
+    return JOB_OF_STYLE.get(style, "stylize") if isinstance(style, str) else "stylize"
+
+
+def _made_refusal(out: Path, record: dict, now: dict | None) -> str:
+    """Why frames in ``out`` (its manifest ``record``) are not this run's, and what to do;
+    a manifest that cannot be read (damaged JSON, not a record) is said so, not 'earlier'."""
+    overwrite = setting("overwrite", True)
+    if not record:
+        return (
+            f"{out} holds frames, but its record of how they were made ({MANIFEST}) is "
+            f"damaged or unreadable; use {overwrite} to make them again, or choose another folder"
+        )
+    made = _made_otherwise(record.get("made_from"), (now or {}).get("made_from"))
+    return f"{out} holds frames made {made}; choose another folder or use {overwrite}"
 
 
 def _made_otherwise(then: object, now: dict | None) -> str:
@@ -1722,6 +1741,8 @@ def _made_otherwise(then: object, now: dict | None) -> str:
         )
     if then.get("source") != now["source"]:
         return "from another source (another input, or this one changed or replaced since)"
+    if _job_of(then.get("style")) != _job_of(now["style"]):  # not '(style stabilize, now ...)'
+        return f"by {_job_of(then.get('style'))} (another job; this one is {_job_of(now['style'])})"
     if then.get("style") != now["style"]:
         return f"with other settings (style {then.get('style')}, now {now['style']})"
     old = then.get("settings")

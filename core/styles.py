@@ -107,6 +107,16 @@ class StyleInfo:
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+def _not_a_picture(style: str, suffix: str, pictures: frozenset[str]) -> RestyleError:
+    """A file given as the style that is no picture, and why ('is not a picture ()' said
+    nothing for a name without an extension)."""
+    kind = f"a {suffix} file" if suffix else "its name has no extension"
+    return RestyleError(
+        f"style file '{style}' is not a picture ({kind}); a style picture is one of "
+        + ", ".join(sorted(pictures))
+    )
+
+
 def _did_you_mean(name: str, known: list[str]) -> str:
     """The closest of ``known``, compared without case ('COMIC-INK', 'MY PAINT')."""
     by_lower: dict[str, str] = {}
@@ -314,7 +324,7 @@ class StyleLibrary:
             return info
         if path.is_file():
             if path.suffix.lower() not in IMAGE_SUFFIXES:
-                raise RestyleError(f"style file '{style}' is not a picture ({path.suffix})")
+                raise _not_a_picture(style, path.suffix, IMAGE_SUFFIXES)
             return StyleInfo(str(path), path.stem, "picture", "Picture style", path, picture=path)
         if path.suffix.lower() in IMAGE_SUFFIXES or os.sep in style:
             raise RestyleError(f"style picture not found: {style}")

@@ -614,7 +614,9 @@ class _Run:
         self.preview()
         seconds = clock() - started
         if self.progress is not None:
-            self.report(seconds, iteration, last_train_l1, best_val, final=True)
+            # cancelled: the seconds it ran, not the budget (done 120/120 at 35 s)
+            final = stopped != "cancelled"
+            self.report(seconds, iteration, last_train_l1, best_val, final=final)
         figures = TrainFigures(
             iterations=iteration,
             seconds=round(seconds, 3),
