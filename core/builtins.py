@@ -73,6 +73,10 @@ def install_builtins(
         )
     import torch
 
+    from .job import _check_writable
+    from .train.artifact import give_default_permissions
+
+    _check_writable(dest.parent)  # 'cannot write to DIR', not the scratch folder's name
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".builtin-", dir=dest.parent))
     try:
@@ -86,6 +90,7 @@ def install_builtins(
             export_fast(name, module, work / f"{name}.onnx", _example_inputs(name))
         log("rendering thumbnails")
         render_thumbnails(work)
+        give_default_permissions(work)  # mkdtemp's 0700: other accounts read the built-ins
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(work, dest)

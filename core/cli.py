@@ -467,10 +467,10 @@ def _written_sound(result, fmt: str) -> dict | None:
 
 def _job_fields(args: argparse.Namespace) -> dict:
     """What every frame job (stylize, matte, stabilize) takes from its command line."""
-    from .writers import format_for_output
+    from .media import MEDIA
 
     for name, value, what in (
-        ("INPUT", args.input, "a movie, a picture, a folder or a frame pattern"),
+        ("INPUT", args.input, MEDIA),
         ("--output", args.output, "a folder or a movie file"),
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
@@ -482,13 +482,26 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "output": args.output,
         "start": args.start,
         "end": args.end,
-        "format": args.format or format_for_output(args.output),
+        "format": _output_format(args),
         "fps": args.fps,
         "overwrite": args.overwrite,
         "audio": args.audio is not False,  # None: not given (on)
         "upright": UPRIGHT_OF_FLAG[args.upright],
         "hold_lead_in": args.hold_lead_in,
     }
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """--format, or the one OUTPUT's name asks for. Frames are never written into a folder
+    named as a movie or a picture is ('out.mp4', 'o.avi'), --format given or not."""
+    from .formats import OUTPUT_FORMATS, check_frames_output
+    from .writers import format_for_output
+
+    if args.format is None:
+        return format_for_output(args.output)
+    if not OUTPUT_FORMATS[args.format].movie:  # a movie's name is checked by the job
+        check_frames_output(args.output, args.format, format_for_output(args.output))
+    return args.format
 
 
 # How a movie's display matrix is applied on reading: flag → core.media.probe's ``upright``.
@@ -818,6 +831,9 @@ def _new_file(args: argparse.Namespace) -> Path:
         raise RestyleError(f"{out} is a folder; give the name of the file to write")
     if out.exists() and not args.overwrite:
         raise RestyleError(f"{out} exists; use --overwrite to replace it")
+    from .job import _check_writable
+
+    _check_writable(out.parent)  # 'cannot write to DIR: why', as stylize says it
     return out
 
 

@@ -6,6 +6,7 @@ output sequence's file names (``frame_stem``), which ``media`` also reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import errors
 
@@ -85,3 +86,14 @@ def frame_stem(index: int, first: int = 0, digits: int = 0) -> str:
     image sequence's first number, ``MediaInfo.first_number``; 0 for a movie or stills), with
     at least FRAME_DIGITS digits, or the source's own ``digits`` where it has more."""
     return f"{first + index:0{max(FRAME_DIGITS, digits)}d}"
+
+
+def check_frames_output(output: str, fmt: str, named: str) -> None:
+    """Refuse frames of sequence ``fmt`` into an output named like a ``named`` movie
+    (``writers.format_for_output``'s reading of the name): ``-o out.mp4 --format png`` wrote
+    a folder called out.mp4, which that name never becomes without ``--format``."""
+    if OUTPUT_FORMATS[named].movie and not OUTPUT_FORMATS[fmt].movie:
+        raise errors.RestyleError(
+            f"-o {output} is a movie's name: use {errors.setting('format', named)} for a "
+            f"movie, or a folder name without {Path(output).suffix} for {fmt} frames"
+        )

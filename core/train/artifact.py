@@ -124,13 +124,15 @@ def _write_keyframes(
     )
 
 
-def _give_default_permissions(folder: Path) -> None:
-    """Temporary files and folders are private (0600/0700); a style is an ordinary folder."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    for path in folder.iterdir():
-        path.chmod(0o666 & ~umask)
+def give_default_permissions(folder: Path) -> None:
+    """``folder`` and all in it as the umask makes files and folders: temporary ones are
+    private (mkdtemp 0700, mkstemp and safetensors 0600), and a style or the built-ins are
+    ordinary files that another account (a shared library, a farm node) reads."""
+    from ..writers import current_umask
+
+    umask = current_umask()
+    for path in (folder, *folder.rglob("*")):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _is_trained_style(folder: Path) -> bool:
@@ -217,7 +219,7 @@ def write_trained_style(
         if carry:
             meta["carry"] = carry
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        _give_default_permissions(staging)
+        give_default_permissions(staging)
 
         if folder.exists():
             # Move the old style aside first, so a failure here leaves one complete style.
