@@ -71,11 +71,11 @@ def load_generator(folder: str | os.PathLike, device: str = "cpu") -> torch.nn.M
     """The trained generator of a style folder, in eval mode, on ``device``."""
     from safetensors.torch import load_file
 
-    from ...models.affine_grid import generator_from_config
+    from ...models.fewshot import FewShotGenerator
 
     meta = read_style_meta(folder)
     try:
-        generator = generator_from_config(meta["arch_config"])
+        generator = FewShotGenerator(**meta["arch_config"])
         generator.load_state_dict(load_file(Path(folder) / WEIGHTS_FILE, device=device))
     except (OSError, TypeError, ValueError, RuntimeError) as error:
         raise RestyleError(f"Cannot load the trained style in {folder}: {error}") from None
@@ -85,9 +85,9 @@ def load_generator(folder: str | os.PathLike, device: str = "cpu") -> torch.nn.M
 def _generator_from_result(result: TrainResult) -> torch.nn.Module:
     import torch
 
-    from ...models.affine_grid import generator_from_config
+    from ...models.fewshot import FewShotGenerator
 
-    generator = generator_from_config(result.arch_config)
+    generator = FewShotGenerator(**result.arch_config)
     generator.load_state_dict(
         {k: torch.from_numpy(np.asarray(v)) for k, v in result.state_dict.items()}
     )

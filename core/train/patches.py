@@ -89,8 +89,6 @@ class PatchSampler:
         # corner (None: uniform), and the share of every batch drawn by those weights.
         self._weights: list[np.ndarray | None] = [None] * len(self.sources)
         self.hard_share = 0.0
-        # Where the last batch came from: (keyframe, y, x, mirrored) per patch.
-        self.last_picks: list[tuple[int, int, int, bool]] = []
 
     def set_errors(self, errors: Sequence[np.ndarray], share: float) -> None:
         """Draw ``share`` of each batch where the generator is worst: ``errors`` are per-pixel
@@ -155,7 +153,6 @@ class PatchSampler:
         source_batch = np.empty((batch_size, self.in_channels, p, p), dtype=np.float32)
         target_batch = np.empty((batch_size, 3, p, p), dtype=np.float32)
         hard = np.arange(batch_size) < round(self.hard_share * batch_size)
-        self.last_picks = []
         for i, (k, pick, flip) in enumerate(zip(keyframes, picks, flips, strict=True)):
             allowed, stride = self._corners[k]
             weights = self._weights[k]
@@ -164,7 +161,6 @@ class PatchSampler:
             else:
                 index = int(pick * allowed.size)
             y, x = divmod(int(allowed[index]), stride)
-            self.last_picks.append((int(k), y, x, bool(flip)))
             source = self.sources[k][:, y : y + p, x : x + p]
             target = self.targets[k][:, y : y + p, x : x + p]
             if flip:

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
-AFFINES = ("none", "grid", "grid-lite")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
@@ -83,10 +82,6 @@ class TrainConfig:
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
     generator_depth: int = 3
-    # A local affine colour head (models/affine_grid.py): "grid" adds to the generator's
-    # output a per-pixel 3 x 4 colour matrix sliced from a grid a low-resolution branch
-    # predicts from the whole frame (training computes it on whole keyframes every step).
-    generator_affine: str = "none"
     discriminator_width: int = 16
     flip: bool = True
     # Hard-example mining: this share of every batch is drawn where the generator's error on
@@ -154,8 +149,6 @@ class TrainConfig:
             problems.append("generator_output must be 'sigmoid' or 'linear'")
         if self.generator_guides not in GUIDES:
             problems.append(f"generator_guides must be one of {', '.join(GUIDES)}")
-        if self.generator_affine not in AFFINES:
-            problems.append(f"generator_affine must be one of {', '.join(AFFINES)}")
         if self.generator_depth not in (2, 3):
             problems.append("generator_depth must be 2 or 3")
         if self.patch_size % 2**self.generator_depth:
@@ -328,8 +321,7 @@ def train_style(
     """
     import torch
 
-    from ...models.affine_grid import generator_from_config
-    from ...models.fewshot import PatchDiscriminator
+    from ...models.fewshot import FewShotGenerator, PatchDiscriminator
 
     config = config or TrainConfig()
     _check_pairs(pairs)
@@ -345,17 +337,14 @@ def train_style(
     with _cpu_threads(config.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
-        arch = {
-            "in_channels": pairs[0][0].shape[2],
-            "width": config.generator_width,
-            "blocks": config.generator_blocks,
-            "output": config.generator_output,
-            "guides": config.generator_guides,
-            "depth": config.generator_depth,
-        }
-        if config.generator_affine != "none":
-            arch["affine"] = config.generator_affine
-        generator = generator_from_config(arch).to(device, memory_format=torch.channels_last)
+        generator = FewShotGenerator(
+            pairs[0][0].shape[2],
+            config.generator_width,
+            config.generator_blocks,
+            config.generator_output,
+            config.generator_guides,
+            config.generator_depth,
+        ).to(device, memory_format=torch.channels_last)
         sampler = PatchSampler(
             [_guided(generator, s) for s, _ in pairs],
             [t for _, t in pairs],
@@ -402,43 +391,6 @@ class _Run:
         self.val_margin = margin
         self.val_sources = _to_device(val_sources, device)
         self.val_targets = torch.from_numpy(val_targets).to(device)
-        # The affine head's input, per keyframe: its guided frame and its mirror image
-        # (odd channels negated), pooled as the grid branch takes them.
-        self.grid_inputs: list[torch.Tensor] = []
-        if getattr(generator, "affine", None) is not None:
-            for source in sampler.sources:
-                frame = torch.from_numpy(source)[None]
-                mirrored = frame.flip(3)
-                if sampler.mirror_odd:
-                    mirrored[:, sampler.mirror_odd] *= -1
-                if generator.affine_kind == "grid-lite":  # slices of the frame's grid mirrored
-                    mirrored = frame[:0]
-                with torch.no_grad():
-                    both = torch.cat((frame, mirrored)).to(device)
-                    self.grid_inputs.append(generator.affine.pooled(both))
-
-    def _sliced(self, picks: Sequence[tuple[int, int, int, bool]], size: int):
-        """The whole keyframes' grids sliced under each ``size``-pixel input whose top-left
-        pixel is (y, x) of keyframe k (mirrored: of its mirror image), as ``styled`` takes
-        them; None without an affine head."""
-        import torch
-
-        from ...models.affine_grid import slice_at
-
-        if not self.grid_inputs:
-            return None
-        grids = [self.generator.affine.grid(pooled) for pooled in self.grid_inputs]
-        out = []
-        for k, y, x, mirrored in picks:
-            if len(grids[k]) == 1:  # "grid-lite": the frame's grid only
-                sliced = slice_at(grids[k], y, x, size, size)
-                out.append(sliced.flip(3) if mirrored else sliced)
-                continue
-            width = self.sampler.sources[k].shape[2]
-            x0 = width - x - size if mirrored else x
-            f = int(mirrored)
-            out.append(slice_at(grids[k][f : f + 1], y, x0, size, size))
-        return torch.cat(out)
 
     def validation_l1(self) -> float:
         import torch
@@ -447,13 +399,8 @@ class _Run:
         total = 0.0
         self.generator.eval()
         with torch.inference_mode():
-            sliced = self._sliced(
-                [(t.keyframe, t.y - m, t.x - m, False) for t in self.sampler.val_tiles],
-                size + 2 * m,
-            )
             for start in range(0, len(self.val_sources), 32):
-                part = () if sliced is None else (sliced[start : start + 32],)
-                output = self.generator.styled(self.val_sources[start : start + 32], *part)
+                output = self.generator.styled(self.val_sources[start : start + 32])
                 output = output[:, :, m : m + size, m : m + size]
                 total += (output - self.val_targets[start : start + 32]).abs().sum().item()
         self.generator.train()
@@ -498,8 +445,7 @@ class _Run:
 
     def step(self, source: torch.Tensor, target: torch.Tensor) -> float:
         config = self.config
-        sliced = self._sliced(self.sampler.last_picks, config.patch_size)
-        output = self.generator.styled(source, *(() if sliced is None else (sliced,)))
+        output = self.generator.styled(source)
         if self.use_critic:
             self.opt_d.zero_grad(set_to_none=True)
             loss_d = _critic_loss(
