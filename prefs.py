@@ -255,8 +255,8 @@ def draw_preferences(prefs: RESTYLE_AP_preferences, layout, context) -> None:
     row.label(text=f"In use: {library_root(context) or _default_root()}")
 
     draw_dependencies(layout)
-    gpu_support.draw(layout)
-    gpu_support.draw(layout, "openvino")
+    gpu_support.draw(layout, "gpu", context)
+    gpu_support.draw(layout, "openvino", context)
 
 
 def draw_dependencies(layout) -> None:

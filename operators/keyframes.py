@@ -44,6 +44,7 @@ from .modal_job import (
     JobRequest,
     ModalJob,
     SequencerOperator,
+    blender_path,
     find_scene,
     redraw_sequencers,
     tool_summary,
@@ -683,9 +684,9 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         try:
             written, kept, folder, unsaved, cached = self.export(context)
         except RestyleError as exc:
-            tool_summary(FAILED, f"Failed: {report_error(self, exc)}")
+            tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=self.strip)
             return {"CANCELLED"}
-        message = f"{count(len(written), 'keyframe')} exported to {folder}"
+        message = f"{count(len(written), 'keyframe')} exported to {blender_path(folder)}/"
         if kept:
             message += (
                 f"; {count(len(kept), 'painted file')} kept: {', '.join(p.name for p in kept)}"
@@ -701,7 +702,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
-        tool_summary(FINISHED, f"{self.bl_label}: {message}", str(folder))
+        tool_summary(FINISHED, f"{self.bl_label}: {message}", str(folder), self.strip)
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 
@@ -777,8 +778,9 @@ def _write_png(part: Path, image: np.ndarray, path: Path) -> None:
 def _load_image(path: Path) -> str:
     """Load the file as an image, or show an image loaded before its new pixels; one with
     paint not saved yet is left as it is (reloading threw that paint away). Returns its name
-    then, else ''."""
-    image = bpy.data.images.load(str(path), check_existing=True)
+    then, else ''. A saved project's image says ``//restyle/keyframes/...``, as its strips
+    do: moved, the project still finds it."""
+    image = bpy.data.images.load(blender_path(path), check_existing=True)
     if image.is_dirty:
         return image.name
     image.reload()  # a file exported again shows its new pixels

@@ -18,7 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
-from .modal_job import JobRequest, SequencerOperator
+from .modal_job import JobRequest, SequencerOperator, blender_path
 from .output_strip import free_channel, locked_channels
 from .runner import report_error
 from .strip_job import Request, StripJob, source_strip
@@ -198,6 +198,9 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         )
 
     def _picture(self, scene, strips, matte, text, first, last):
+        """An image strip of the picture file ``text``: the absolute path is only looked at;
+        the strip stores ``//...`` in a saved project (``blender_path``), as Restyle's own
+        do: it stored '/tmp/.../moved/', missing once the project folder moved."""
         path = Path(bpy.path.abspath(text))
         if not path.is_file():
             raise RestyleError(
@@ -217,7 +220,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         _lift_above(strips, matte, channel, first, last)
         new = strips.new_image(
             name=f"{matte.name}.Background",
-            filepath=str(path),
+            filepath=blender_path(path),
             channel=channel,
             frame_start=first,
             fit_method="FILL",

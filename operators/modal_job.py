@@ -8,6 +8,7 @@ it on a timer; ``run_here`` runs it to the end on this thread (scripts, backgrou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import bpy
@@ -93,8 +94,10 @@ class ModalJob(SequencerOperator):
         except RestyleError as exc:
             # The sidebar says this refusal too: it showed the last run's summary (e.g. a
             # cancelled run's "Apply Style again to resume") under the refusal's report.
+            RUN.strip = getattr(self, "strip", "") or active_strip_name(context)
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
+        RUN.strip = request.strip  # a shortcut's summary is about it too (the sidebar)
         done = self.shortcut(context, request)
         if done is not None:
             return done
@@ -162,12 +165,38 @@ class ModalJob(SequencerOperator):
                 RUN.end(FAILED, "Failed: internal error (see the console)")
 
 
-def tool_summary(status: str, summary: str, folder: str = "") -> None:
+def tool_summary(status: str, summary: str, folder: str = "", strip: str = "") -> None:
     """A tool that runs no job (Split at Cuts, Export Keyframes) says how it ended in the
     sidebar's summary, as a job does: the summary went on showing an older run's 'Failed:'.
-    Never over a job that is running: its progress is what the sidebar shows then."""
+    Never over a job that is running: its progress is what the sidebar shows then. The
+    summary is about ``strip`` (else the active strip): the sidebar shows it with that one."""
     if not RUN.running:
+        RUN.strip = strip or active_strip_name(bpy.context)
         RUN.end(status, summary, folder)
+
+
+def active_strip_name(context) -> str:
+    """The name of the active strip of the sequencer scene (a tool's strip when not named)."""
+    scene = compat.sequencer_scene(context)
+    editor = scene.sequence_editor if scene is not None else None
+    strip = editor.active_strip if editor is not None else None
+    return strip.name if strip is not None else ""
+
+
+def blender_path(path) -> str:
+    """``path`` as Blender says a path: ``//...`` from a saved .blend's folder when it lies
+    in that folder or below (as its strips store ``//restyle/``), else absolute. A summary
+    said '/tmp/.../moved/restyle/...' for a project that moves."""
+    text = os.path.abspath(bpy.path.abspath(os.fspath(path)))
+    if not bpy.data.filepath:
+        return text
+    project = os.path.dirname(os.path.abspath(bpy.data.filepath))
+    try:
+        if os.path.commonpath([text, project]) != project:
+            return text
+    except ValueError:  # Windows: another drive
+        return text
+    return "//" if text == project else bpy.path.relpath(text)
 
 
 def find_scene(name: str, uid: int):

@@ -20,7 +20,7 @@ from .. import compat
 from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
 from ..core.words import count
-from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
@@ -308,7 +308,7 @@ class StripJob(ModalJob):
         what = "movie stays" if request.movie_name else f"{count(n, 'frame')} {_stay(n)}"
         return (
             f"No strip added: '{request.source.name}' left the sequencer during the run "
-            f"(deleted or undone); the finished {what} in {request.folder} "
+            f"(deleted or undone); the finished {what} in {blender_path(request.folder)} "
             f"({result.written} {request.job.done_word}, {result.reused} reused), and "
             f"{self.resume_button()} with these settings on a strip named "
             f"'{request.source.name}' showing the same file uses them"
@@ -329,8 +329,8 @@ class StripJob(ModalJob):
             if not kept:
                 return "Cancelled: no frame finished; nothing kept"
             return (
-                f"Cancelled: {count(kept, 'finished frame')} kept in {folder} (no movie "
-                f"yet); {self.resume_button()} again to resume and make the movie"
+                f"Cancelled: {count(kept, 'finished frame')} kept in {blender_path(folder)} "
+                f"(no movie yet); {self.resume_button()} again to resume and make the movie"
             )
         if request.movie_name:
             return "Cancelled: nothing kept (a movie cannot be resumed)"
@@ -339,7 +339,7 @@ class StripJob(ModalJob):
             return "Cancelled: nothing was written"
         what = "frames" if total == request.last - request.first + 1 else "pictures"
         return (
-            f"Cancelled: {kept} of {total} {what} kept in {request.folder}; "
+            f"Cancelled: {kept} of {total} {what} kept in {blender_path(request.folder)}; "
             f"{self.resume_button()} again to resume"
         )
 

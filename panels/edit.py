@@ -55,9 +55,12 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         for name, setting in STABILIZE_SETTINGS.items():
             setattr(op, name, getattr(settings, setting))
         op.output_format = STABILIZE_DEFAULTS["output_format"]
-        sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW").strip = strip.name
+        split = sub.operator("restyle.split_at_cuts", icon="SEQ_SPLITVIEW")
+        split.strip = strip.name
+        split.frame_start, split.frame_end = settings.frame_start, settings.frame_end
         col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
-        layout.label(text="Stabilize uses the Frame Range above", icon="INFO")
+        # Split at Cuts split the whole strip whatever the range (the note named Stabilize)
+        layout.label(text="Stabilize and Split at Cuts use the Frame Range above", icon="INFO")
 
 
 classes = (RESTYLE_PT_edit,)

@@ -7,7 +7,7 @@ from bpy.types import Panel
 from .. import compat, props
 from ..core.errors import RestyleError
 from ..core.progress import TRAINING
-from ..operators.modal_job import NO_SEQUENCER_SCENE
+from ..operators.modal_job import NO_SEQUENCER_SCENE, blender_path
 from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
@@ -72,7 +72,8 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             # the lines above say why not: no movie or image strip, or its file is missing
             row.enabled = usable_strip(scene) is not None and not missing
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
-            draw_summary(layout, context)
+            if summary_about(scene):  # another strip's summary is not this one's
+                draw_summary(layout, context)
 
 
 class RESTYLE_PT_range(RestylePanel, Panel):
@@ -161,7 +162,7 @@ class RESTYLE_PT_output(RestylePanel, Panel):
             col.prop(settings, "ray_address")
         if RUN.folder:  # the path is often cut short: a button opens the folder itself
             row = col.row(align=True)
-            row.label(text=f"Last output: {RUN.folder}", icon="FILE_FOLDER")
+            row.label(text=f"Last output: {blender_path(RUN.folder)}", icon="FILE_FOLDER")
             row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder
 
 
@@ -267,6 +268,27 @@ def draw_summary(layout, context) -> None:
             draw_wrapped(col, note[:1].upper() + note[1:], "ERROR", width)
 
 
+def summary_about(scene) -> bool:
+    """Whether the last run's summary is about the active strip: the strip it ran on
+    (``RUN.strip``) or its output (a strip showing files in ``RUN.folder``). The sidebar
+    shows the active strip, as Blender's do: another strip's summary read as this one's
+    (under a missing file, too). Selected again, its strip shows it again; a summary whose
+    strip is gone (or renamed), or with no strip active, is shown."""
+    import os
+
+    from ..operators.output_strip import strip_media
+
+    editor = scene.sequence_editor
+    about = compat.all_strips(editor).get(RUN.strip) if editor and RUN.strip else None
+    active = editor.active_strip if editor else None
+    if about is None or active is None or active == about:
+        return True
+    media = strip_media(active)
+    return bool(media and RUN.folder) and (
+        os.path.dirname(media) == os.path.normpath(os.path.abspath(RUN.folder))
+    )
+
+
 def split_clauses(text: str) -> list[str]:
     """``text`` split at each "; " outside parentheses (the engine's own has one inside)."""
     parts, depth, start = [], 0, 0
@@ -288,10 +310,30 @@ def wrap_width(context) -> int:
 
 def draw_wrapped(layout, text: str, icon: str, width: int) -> None:
     """``text`` as label lines of at most ``width`` characters, aligned under the icon."""
-    import textwrap
+    after = "NONE" if icon == "NONE" else "BLANK1"
+    for i, line in enumerate(wrap_lines(text, width)):
+        layout.label(text=line, icon=icon if i == 0 else after)
 
-    for i, line in enumerate(textwrap.wrap(text, width, break_on_hyphens=False) or [""]):
-        layout.label(text=line, icon=icon if i == 0 else "BLANK1")
+
+def wrap_lines(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces and after a path's
+    ``/`` ('/tmp/wal|k18' was broken inside a name); inside a name only where one alone is
+    longer than a line."""
+    import re
+
+    lines, line = [], ""
+    for word in text.split():
+        for k, piece in enumerate(re.findall(r"/*[^/]*/|[^/]+", word)):
+            joint = " " if k == 0 and line else ""
+            if line and len(line) + len(joint) + len(piece) > width:
+                lines.append(line)
+                line, joint = "", ""
+            line += joint + piece
+            while len(line) > width:  # a name longer than a line: after a '-', '_' or '.'
+                cut = max(line.rfind(mark, 1, width) for mark in "-_.") + 1 or width
+                lines.append(line[:cut])
+                line = line[cut:]
+    return [*lines, line] if line or not lines else lines
 
 
 def _duration(seconds: float) -> str:

@@ -101,6 +101,7 @@ def test_esc_on_a_ray_run_keeps_its_frames_and_says_how_to_resume(
     assert dashboard.stop_asked
     assert runner.RUN.status == runner.CANCELLED, runner.RUN.summary
     assert runner.RUN.summary == (
-        f"Cancelled: 2 of 4 frames kept in {dashboard.output}; Apply Style again to resume"
+        f"Cancelled: 2 of 4 frames kept in {bpy.path.relpath(str(dashboard.output))}; "
+        "Apply Style again to resume"  # the saved project's '//restyle/...' (round 18)
     )
     assert set(all_strips(scene).keys()) == before

@@ -51,8 +51,9 @@ def paragraphs(lines):
     """The wrapped lines joined again: one (icon, text) per icon'd paragraph."""
     out = []
     for text, icon in lines:
-        if icon == "BLANK1":
-            out[-1] = (out[-1][0], f"{out[-1][1]} {text}")
+        if icon == "BLANK1":  # a path breaks after a '/' (round 18): no space there
+            joint = "" if out[-1][1].endswith("/") else " "
+            out[-1] = (out[-1][0], f"{out[-1][1]}{joint}{text}")
         else:
             out.append((icon, text))
     return out

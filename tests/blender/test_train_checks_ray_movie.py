@@ -85,7 +85,8 @@ def test_esc_on_a_ray_movie_says_where_its_frames_are_kept(
     assert runner.RUN.status == runner.CANCELLED, runner.RUN.summary
     if frames:
         assert runner.RUN.summary == (
-            f"Cancelled: 2 finished frames kept in {dashboard.output} (no movie yet); "
+            f"Cancelled: 2 finished frames kept in {bpy.path.relpath(str(dashboard.output))} "
+            "(no movie yet); "
             "Apply Style again to resume and make the movie"
         )
     else:
