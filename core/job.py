@@ -1383,16 +1383,18 @@ class _Manifest:
                 _write_atomic(self.path, self.old)
 
 
-def _damage_warnings(plan: JobPlan, held: list[int], written: int) -> list[str]:
-    """What a damaged movie cost, in words: which frames could not be decoded."""
+def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> list[str]:
+    """What a damaged movie cost, in words: which frames could not be decoded. ``at`` names
+    source frames (a list of indices) as the caller numbers them: Blender's scene frames;
+    default, the source's (as ``_variable_rate_warnings``)."""
     from .words import count
 
-    info, warnings = plan.info, []
+    info, warnings, at = plan.info, [], at or _spans
     name = Path(info.path).name
     if held:
         warnings.append(
             f"{name}: {count(len(held), 'frame')} could not be decoded cleanly (around "
-            f"{_spans(held)}: damaged, or missing from the stream) and may repeat the frame "
+            f"{at(held)}: damaged, or missing from the stream) and may repeat the frame "
             f"before {'it' if len(held) == 1 else 'them'}; {written} written"
         )
     if getattr(info, "truncated", False):

@@ -426,13 +426,15 @@ def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
 def _probe_file_list(paths: list[Path], rate: Fraction | None) -> MediaInfo:
     if not paths:
         raise RestyleError("the image list is empty")
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
+    # A picture missing is a missing frame, as a sequence's gap (``check_no_gap``): Blender
+    # strips give every picture, trimmed-away ones too, and read only those they show.
+    missing = tuple(i for i, p in enumerate(paths) if not p.is_file())
+    if len(missing) == len(paths):
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise RestyleError(f"image {missing[0]} does not exist{more}")
+        raise RestyleError(f"image {paths[missing[0]]} does not exist{more}")
     kind: Literal["images", "image"] = "images" if len(paths) > 1 else "image"
     numbering = _numbering(paths) if kind == "images" else (None, 0)  # a still: from 0
-    return _probe_images(paths[0].parent, tuple(paths), (), kind, rate, numbering)
+    return _probe_images(paths[0].parent, tuple(paths), missing, kind, rate, numbering)
 
 
 def _numbering(
@@ -486,11 +488,12 @@ def _probe_images(
     rate: Fraction | None,
     numbering: tuple[int | None, int] = (None, 0),
 ) -> MediaInfo:
-    first = _read_image(files[0])
+    absent = set(missing)
+    present = [f for i, f in enumerate(files) if i not in absent]
+    first = _read_image(present[0])  # a list's first picture may be missing (its gap)
     height, width = first.shape[:2]
     channels = 1 if first.ndim == 2 else first.shape[2]
-    absent = set(missing)
-    present = [f for i, f in enumerate(files) if i and i not in absent]
+    present = present[1:]
     later = _image_headers(present, (width, height))
     return MediaInfo(
         path=path,

@@ -133,6 +133,30 @@ def source_frames(timing: StripTiming, first: int, last: int) -> list[int]:
     return out
 
 
+def shown_pictures(timing: StripTiming, first: int, last: int, count: int) -> list[int]:
+    """The pictures (0-based, of ``count``) a strip shows over scene frames ``first..last``
+    (what it shows: its visible frames), sorted: the one rule of which pictures must be
+    there (Apply's ``read_strip``, the sidebar's 'File missing'); no content: every one."""
+    try:
+        shown = _shown_indices(timing, first, last)
+    except ValueError:
+        return list(range(count))
+    return sorted({min(max(i, 0), count - 1) for i in shown})
+
+
+def _shown_indices(timing: StripTiming, first: int, last: int):
+    """``source_frames`` as a set; a plain strip's (no meta strip, reversal or strobe, at
+    its own rate, starting on a whole frame) as the range it is: 1,000 frames through
+    ``source_frames`` took 50-90 ms (loaded CPU), on every redraw while a handle moves."""
+    start = timing.frame_start
+    plain = not (timing.metas or timing.reverse or timing.strobe > 1.0)
+    if not (plain and timing.playback_factor == 1.0 and float(start).is_integer()):
+        return set(source_frames(timing, first, last))
+    top = timing.length - 1
+    low, high = (min(max(f - int(start), 0), top) for f in (first, last))
+    return range(low + timing.source_offset, high + timing.source_offset + 1)
+
+
 def playback_factor(media_fps: float, scene_fps: float, fps_base: float = 1.0) -> float:
     """Blender's factor for a movie that plays at its own rate: media / scene rate (float32)."""
     scene_rate = f32(f32(scene_fps) / f32(fps_base))

@@ -17,7 +17,7 @@ from ..props import FORMATS as ALL_FORMATS
 from ..props import STABILIZE_DEFAULTS as DEFAULTS
 from ..props import STABILIZE_SPECS as SPECS
 from .modal_job import JobRequest
-from .strip_job import StripJob, source_strip
+from .strip_job import StripJob
 
 # The formats offered, as the one format table (core/writers.py) names them.
 FORMATS = [(i, name, text) for i, name, text, _word in ALL_FORMATS if i in ("PNG", "H264")]
@@ -30,6 +30,9 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     bl_label = "Stabilize"
     bl_options = {"UNDO"}
     output_takes_color = True  # its frames are the source's pixels
+    styled_advice = (
+        "to steady the footage itself, stabilize '{source}' and style the stabilized strip"
+    )
 
     strip: StringProperty(name="Strip", description="Strip to steady (empty: the active strip)")
     # Each setting as the sidebar's (props.STABILIZE_SPECS), not remembered between runs
@@ -71,34 +74,6 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
         plan = job.validate()  # one probe, one settings key
         landing = self.place_output(job, plan, span, "stabilized", movie_name)
         return self.strip_request(span, job, "Stabilized", label="Stabilize", **landing)
-
-    def finish(self, context, job_request, kind, value):
-        if kind == "done":
-            _styled_output_said(job_request.data, value)
-        return super().finish(context, job_request, kind, value)
-
-
-def _styled_output_said(request, result) -> None:
-    """A styled strip repeats its pictures where its source's rate is below the scene's
-    (Restyle's own rate conversion): the reader's note on its list of images ("000013.png
-    follows 000013.png in the list of images, so the frames are named from 0…") becomes
-    what to do instead, in the user's terms."""
-    from ..core.media import source_warnings
-    from .modal_job import find_scene
-    from .output_strip import STYLED_FROM, source_name_now
-
-    scene = find_scene(request.scene, request.scene_uid)
-    strip = source_strip(scene, request) if scene and scene.sequence_editor else None
-    said = source_warnings(request.plan.info)  # a styled strip's: the numbering note alone
-    if strip is None or strip.get(STYLED_FROM) is None or not said:
-        return
-    source = source_name_now(scene.sequence_editor, strip)
-    note = (
-        f"'{strip.name}' is a styled strip, whose pictures repeat where its source's frame "
-        f"rate is below the scene's: to steady the footage itself, stabilize '{source}' "
-        "and style the stabilized strip"
-    )
-    result.warnings = [note if w == said[0] else w for w in result.warnings]
 
 
 classes = (RESTYLE_OT_stabilize_strip,)

@@ -132,6 +132,10 @@ class StripJob(ModalJob):
     # Apply Style: a style output asked for stands for the strip it was styled from
     # (``output_strip.STYLED_FROM``), unless the operator's ``restyle_output_itself`` is set.
     styles_sources = False
+    # A styled strip repeats its pictures where its source's rate is below the scene's: on
+    # one, the reader's note on its list of images ('000013.png follows 000013.png in the
+    # list of images, so the frames are named from 0 ...') becomes what to do instead.
+    styled_advice = "for the footage itself, select '{source}' and {button}"
 
     def read_source(self, context):
         """The sequencer scene and the ``Span`` this operator's strip and range ask for."""
@@ -274,7 +278,7 @@ class StripJob(ModalJob):
             summary += f"; {request.picked}"
         if result.engine:  # a fix it names in Blender's words (the preferences' button)
             summary += f"; engine: {result.engine_said(BLENDER)}"
-        warnings = [*_in_scene_frames(request, result), *self._not_applied(request)]
+        warnings = [*self._blender_warnings(request, result), *self._not_applied(request)]
         scene = find_scene(request.scene, request.scene_uid)  # ``_make_strip`` found it
         cached = raw_cache_warning(scene, request.source, request.first, request.last)
         if cached:  # a slowed movie Blender may show otherwise than as read
@@ -309,7 +313,7 @@ class StripJob(ModalJob):
         return (
             f"No strip added: '{request.source.name}' left the sequencer during the run "
             f"(deleted or undone); the finished {what} in {blender_path(request.folder)} "
-            f"({result.written} {request.job.done_word}, {result.reused} reused), and "
+            f"({_counts(request.job.done_word, result)}), and "
             f"{self.resume_button()} with these settings on a strip named "
             f"'{request.source.name}' showing the same file uses them"
         )
@@ -342,6 +346,41 @@ class StripJob(ModalJob):
             f"Cancelled: {kept} of {total} {what} kept in {blender_path(request.folder)}; "
             f"{self.resume_button()} again to resume"
         )
+
+    def _blender_warnings(self, request: Request, result) -> list[str]:
+        """``result.warnings`` as Blender says them: the frames the variable-rate and
+        damaged-frames warnings name in scene frames, as everything in Blender numbers
+        them (the core names the source's, as the CLI does), and a styled strip's
+        repeating pictures as what to do (``styled_advice``), one swap for all."""
+        from ..core.job import _damage_warnings, _variable_rate_warnings
+
+        plan, named = request.plan, request.scene_frames_named
+        if plan is None:
+            return list(result.warnings)
+        swaps = self._styled_note(request)
+        for words in (
+            lambda at: _variable_rate_warnings(plan, result.retimed, at),
+            lambda at: _damage_warnings(plan, result.held, result.written, at),
+        ):
+            swaps.update(zip(words(None), words(named), strict=True))
+        return [swaps.get(warning, warning) for warning in result.warnings]
+
+    def _styled_note(self, request: Request) -> dict[str, str]:
+        """The reader's numbering note -> ``styled_advice``, where the strip read is styled."""
+        from ..core.media import source_warnings
+        from .output_strip import STYLED_FROM, source_name_now
+
+        scene = find_scene(request.scene, request.scene_uid)
+        strip = source_strip(scene, request) if scene and scene.sequence_editor else None
+        said = source_warnings(request.plan.info)  # a styled strip's: the numbering note alone
+        if strip is None or strip.get(STYLED_FROM) is None or not said:
+            return {}
+        source = source_name_now(scene.sequence_editor, strip)
+        advice = self.styled_advice.format(source=source, button=self.bl_label)
+        return {
+            said[0]: f"'{strip.name}' is a styled strip, whose pictures repeat where its "
+            f"source's frame rate is below the scene's: {advice}"
+        }
 
     def _not_applied(self, request: Request) -> list[str]:
         """What the source strip shows that its frames were read without: its modifiers
@@ -478,18 +517,6 @@ def _counts(done_word: str, result) -> str:
 
 def _pictures(count: int) -> str:
     return f"{count} picture" if count == 1 else f"{count} pictures"
-
-
-def _in_scene_frames(request: Request, result) -> list[str]:
-    """``result.warnings`` with the variable-rate warning's frames named in scene frames, as
-    everything in Blender numbers them (the core names the source's, as the CLI does)."""
-    from ..core.job import _variable_rate_warnings
-
-    said = _variable_rate_warnings(request.plan, result.retimed)
-    if not said:
-        return list(result.warnings)
-    scene = _variable_rate_warnings(request.plan, result.retimed, request.scene_frames_named)
-    return [scene[0] if warning == said[0] else warning for warning in result.warnings]
 
 
 def _has_files(folder: Path | None) -> bool:

@@ -21,6 +21,7 @@ from ..core.strip_frames import (
     intersect,
     playback_factor,
     raw_cache_mixed,
+    shown_pictures,
     source_frames,
 )
 from ..core.words import count
@@ -184,11 +185,6 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     else:
         folder = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
         files = tuple(folder / element.filename for element in strip.elements)
-        missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise RestyleError(
-                f"{count(len(missing), 'image')} of '{strip.name}' missing, e.g. {missing[0]}"
-            )
         frame_count = len(files)
         factor = 1.0
         length = compat.strip_get(strip, "content_duration")
@@ -201,6 +197,8 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         source_offset=compat.strip_get(strip, "content_trim_start"),
         metas=meta_timings,
     )
+    if strip.type == "IMAGE":
+        _check_pictures(strip.name, files, timing, visible)
     return StripSource(
         name=strip.name,
         kind="movie" if strip.type == "MOVIE" else "image",
@@ -215,6 +213,15 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         color=compat.strip_color(strip),
         modifiers=tuple(compat.strip_modifiers(strip)),
     )
+
+
+def _check_pictures(name: str, files: tuple[Path, ...], timing, visible) -> None:
+    """Refuse an image strip missing a picture it shows (``shown_pictures``, the sidebar's
+    'File missing' rule): one it does not show (trimmed away) is never read."""
+    shown = shown_pictures(timing, *visible, len(files))
+    missing = [files[i] for i in shown if not files[i].is_file()]
+    if missing:
+        raise RestyleError(f"{count(len(missing), 'image')} of '{name}' missing, e.g. {missing[0]}")
 
 
 def file_frames(strip, source: StripSource, first: int, last: int) -> list[int]:
