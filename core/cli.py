@@ -218,9 +218,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train.trainer import TrainConfig
 
     keyframes = _keyframes(args.keyframe)
-    if args.time_budget <= 0:
-        raise RestyleError("--time-budget must be positive")
-    config = TrainConfig(seed=args.seed, time_budget_s=args.time_budget, device=args.device)
+    budget = _time_budget(args, TrainConfig.time_budget_s)
+    config = TrainConfig(seed=args.seed, time_budget_s=budget, device=args.device)
     warnings: list[str] = []  # said at once (a long run can be stopped); --json: in its record
 
     def warn(text: str) -> None:  # on stderr with --json too, as stylize's (README)
@@ -742,8 +741,18 @@ def _option_warnings(plan, args: argparse.Namespace) -> list[str]:
     style with no painted keyframes, --lookahead with --temporal 0, --audio into frames. A
     warning, not a refusal: Blender's Run on: Ray passes its Carry Keyframes with any style
     (``ray_submit.stylize_command``; its --no-lookahead and --no-audio are not warned)."""
-    checks = (_carry_warning, _lookahead_warning, _audio_warning)
+    checks = (_carry_warning, _lookahead_warning, _audio_warning, _time_budget_warning)
     return [said for check in checks if (said := check(plan, args))]
+
+
+def _time_budget_warning(plan, args: argparse.Namespace) -> str | None:
+    budget = getattr(args, "time_budget", None)  # None: not given (matte's only)
+    if budget is not None and not args.keyframe:
+        return (
+            f"--time-budget {budget:g} does nothing: it is the time for learning painted "
+            "masks, and no -k FRAME=MASK is given; leave --time-budget out"
+        )
+    return None
 
 
 def _lookahead_warning(plan, args: argparse.Namespace) -> str | None:
@@ -1026,13 +1035,28 @@ def cmd_matte(args: argparse.Namespace) -> int:
         device=args.device,
         library=_library(args),
         keyframes=_keyframes(args.keyframe or (), "MASK") or None,
-        train_seconds=args.train_seconds,
+        train_seconds=_time_budget(args, MatteJob.train_seconds),
     )
     if args.plan:
         return _print_plan(job, args)
     with _interactive(args) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
-    return _report_run(args, result, fmt, job.done_word, {"replace": args.replace})
+    learned = job.learned_in  # training's time, which the frames' leaves out
+    extra = "" if learned is None else f", after {learned:.0f} s of training"
+    record = {"replace": args.replace, "train_seconds": learned and round(learned, 3)}
+    return _report_run(args, result, fmt, job.done_word, record, extra)
+
+
+def _time_budget(args: argparse.Namespace, default: float) -> float:
+    """--time-budget (train's and matte's) in its range, or ``default`` if not given."""
+    from .train.keyframes import TIME_BUDGET
+
+    budget = default if args.time_budget is None else args.time_budget
+    if not TIME_BUDGET[0] <= budget <= TIME_BUDGET[1]:
+        raise RestyleError(
+            f"--time-budget {budget} is out of range {TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
+        )
+    return budget
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -1226,11 +1250,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyframe",
         action="append",
         required=True,
-        metavar="FRAME=IMAGE",
+        metavar="FRAME=STYLED_IMAGE",
         help="0-based source frame and its styled (painted) version; repeat",
     )
     p.add_argument("-n", "--name", required=True, help="name of the new style")
-    p.add_argument("--time-budget", type=float, default=300.0, help="seconds (default 300)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds training may take (default 300); it stops earlier once it stops improving",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="random seed (default 0): same seed, same style"
     )
@@ -1417,10 +1445,12 @@ def build_parser() -> argparse.ArgumentParser:
         "repeat. A matte is learned from them (needs torch) and applied to the range",
     )
     p.add_argument(
-        "--train-seconds",
+        "--time-budget",
         type=float,
-        default=60.0,
-        help="time budget for learning the keyframes (default 60)",
+        help="seconds learning the keyframes may take (default 60), as train's --time-budget",
+    )
+    p.add_argument(  # its name before round 18, kept for scripts
+        "--train-seconds", type=float, dest="time_budget", help=argparse.SUPPRESS
     )
     _add_distribution_options(p)
     p.set_defaults(func=cmd_matte)

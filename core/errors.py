@@ -50,7 +50,7 @@ SETTINGS = {
     "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself
     "smoothness": Setting("--smoothness", "smoothness", "Smoothness"),
     "crop": Setting("--crop", "crop", "Crop"),
-    "train_seconds": Setting("--train-seconds", "train_seconds"),  # matte keyframes
+    "train_seconds": Setting("--time-budget", "train_seconds"),  # matte keyframes, as train
 }
 
 # What each front end does to install something an error asks for (``remedy(key)``): the

@@ -134,7 +134,7 @@ def test_a_missing_mask_is_one_line_that_says_so(home, pan_movie, tmp_path, capf
     out = tmp_path / "never"
     assert main(["matte", str(pan_movie), "-o", str(out), "-k", "3=no/such/mask.png"]) == 2
     err = capfd.readouterr().err.strip()
-    assert err == "restyle: error: cannot read the mask no/such/mask.png: no such file"
+    assert err == "restyle: error: keyframe 3's mask not found: no/such/mask.png"  # as train's
     assert not out.exists()
 
 

@@ -35,7 +35,7 @@ def painted(matte_library, pan_movie, tmp_path_factory):  # noqa: F811
 def test_bad_keyframes_fail_before_any_work(matte_library, pan_movie, painted, tmp_path):  # noqa: F811
     for keyframes, message in (
         ({COUNT + 5: painted}, "outside"),
-        ({0: tmp_path / "x.png"}, "cannot read"),
+        ({0: tmp_path / "x.png"}, "keyframe 0.s mask not found"),  # as train names it
     ):
         job = MatteJob(pan_movie, tmp_path / "out", library=matte_library, keyframes=keyframes)
         with pytest.raises(RestyleError, match=message):

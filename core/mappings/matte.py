@@ -303,13 +303,47 @@ def _work_alpha(alpha: np.ndarray, guide, peak: np.float32) -> np.ndarray:
     return small.astype(np.float32) / peak
 
 
-def read_mask(path: Path, width: int, height: int) -> np.ndarray:
-    """A painted matte (any picture: its alpha if it has one, else its luma) → float32 [0, 1]."""
+MASK = "mask"  # a matte's painted keyframe in training's refusals (keyframes.painting)
+
+
+def mask_picture(path: Path, frame: int | None = None) -> np.ndarray:
+    """A painted matte's picture as OpenCV reads it (BGR, BGRA or grey), refused in the
+    words training refuses a keyframe's painting in (``keyframes.painting``); ``frame``:
+    the keyframe."""
+    from ..train.keyframes import painting
+
     if not Path(path).is_file():  # OpenCV would print its own warning first
-        raise RestyleError(f"cannot read the mask {path}: no such file")
+        raise RestyleError(f"{painting(frame, MASK)} not found: {path}")
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
-        raise RestyleError(f"cannot read the mask {path}: not an image or corrupt")
+        raise RestyleError(f"cannot read {painting(frame, MASK)} {path}: not an image or corrupt")
+    return data
+
+
+def unpainted_rgb(data: np.ndarray) -> np.ndarray | None:
+    """A mask picture's RGB as uint8, as ``keyframes.refuse_unpainted`` compares it with its
+    source frame; None where it cannot be the frame left unpainted: grey, or its alpha
+    (not all opaque) is the painted matte."""
+    if data.ndim != 3:
+        return None
+    peak = 65535 if data.dtype == np.uint16 else 255
+    if data.shape[2] == 4 and (data[..., 3] != peak).any():
+        return None
+    rgb = np.ascontiguousarray(data[..., 2::-1])
+    return (rgb // 257).astype(np.uint8) if rgb.dtype == np.uint16 else rgb
+
+
+def read_mask(
+    path: Path, width: int, height: int, frame: int | None = None, data=None
+) -> np.ndarray:
+    """A painted matte (any picture: its alpha if it has one, else its luma) → float32 [0, 1]
+    at ``width`` x ``height``: another size of that aspect is scaled, another aspect refused
+    as training refuses a painting (``keyframes._refuse_other_aspect``). ``frame``: the
+    keyframe, named in refusals; ``data``: the picture as ``mask_picture`` read it."""
+    from ..train.keyframes import _refuse_other_aspect
+
+    data = mask_picture(path, frame) if data is None else data
+    _refuse_other_aspect(Path(path), data.shape[1::-1], (width, height), frame, MASK)
     peak = 65535.0 if data.dtype == np.uint16 else 255.0
     if data.ndim == 3 and data.shape[2] == 4:
         plane = data[..., 3]

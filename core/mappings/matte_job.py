@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from ..errors import Cancelled, RestyleError, setting
 from ..job import (
+    _A_SETTING,
+    _KEY_PARTS,
     JobPlan,
     JobResult,
     StyleJob,
@@ -20,12 +25,23 @@ from ..job import (
     _refuse_source_as_output,
     file_stamp,
     finished_manifest,
+    path_stamps,
     whole_number,
 )
 from ..progress import TRAINING, CancelToken, Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
-from .matte import KeyframeCorrector, MatteCoherence, Matter, MatteSettings, read_mask, work_rgb
+from .matte import (
+    MASK,
+    KeyframeCorrector,
+    MatteCoherence,
+    Matter,
+    MatteSettings,
+    mask_picture,
+    read_mask,
+    unpainted_rgb,
+    work_rgb,
+)
 
 MATTE = StyleInfo("matte", "Matte", "matte", "Person matte (MediaPipe selfie segmentation)")
 MATTE_VERSION = 1  # bump when the same settings would give different pixels
@@ -45,6 +61,9 @@ class MatteJob(StyleJob):
     # The source frame shown over the background clip's first frame (None: ``start``). A Ray
     # chunk gets its whole run's start, so its clip does not restart at the chunk.
     background_start: int | None = None
+    # Seconds the last run spent learning its keyframes (reading them and training), which
+    # its frames' time leaves out; None: it learned none (no keyframes, finished before, Ray)
+    learned_in: ClassVar[float | None] = None
     stage: ClassVar[str] = "matte"
     done_word: ClassVar[str] = "matted"
 
@@ -111,22 +130,35 @@ class MatteJob(StyleJob):
 
         if not torch_available():
             raise RestyleError("mattes from keyframes need PyTorch: pip install torch==2.13.0")
-        if not 1.0 <= self.train_seconds <= 24 * 3600:
+        from ..train.keyframes import TIME_BUDGET, check_keyframes
+
+        if not TIME_BUDGET[0] <= self.train_seconds <= TIME_BUDGET[1]:
             raise RestyleError(
-                f"{setting('train_seconds', self.train_seconds)} is out of range 1..86400 (24 h)"
+                f"{setting('train_seconds', self.train_seconds)} is out of range "
+                f"{TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
             )
-        for frame, path in self.keyframes.items():
-            if not 0 <= int(frame) < info.frame_count:
-                raise RestyleError(
-                    f"keyframe {frame} is outside the source's frames 0..{info.frame_count - 1}"
-                )
-            read_mask(Path(path), 8, 8)  # readable: a clear error now, not after decoding
+
+        check_keyframes(self.keyframes, info, what=MASK)  # training's checks, named a mask
+        for frame, path in sorted(self.keyframes.items()):  # whole: a clear error now
+            read_mask(Path(path), *info.size, frame)
 
     def _settings_key(self, style: StyleInfo, info) -> str:
+        record = {"base": super()._settings_key(style, info), **self._matte_parts()}
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _made_from(self, plan: JobPlan) -> dict:
+        """``StyleJob``'s, with the matte's parts of the key (named by ``_KEY_PARTS``'s rows
+        when they differ: a refusal said 'other settings' for a repainted mask)."""
+        made = super()._made_from(plan)
+        with path_stamps(plan.path_stamps):  # as its key stamps files
+            made["key"].update(json.loads(json.dumps(self._matte_parts(), sort_keys=True)))
+        return made
+
+    def _matte_parts(self) -> dict:
+        """The matte's parts of the settings key (with StyleJob's as its "base")."""
         background = self.background()
         stamp = file_stamp(background.path) if background is not None else []
         record = {
-            "base": super()._settings_key(style, info),
             "matte": MATTE_VERSION,
             "model": self.model,
             "refine": self.refine,
@@ -137,12 +169,13 @@ class MatteJob(StyleJob):
         }
         if self.background_start is not None:  # older keys stay valid
             record["background_start"] = self.background_start
-        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+        return record
 
     def run(self, progress=None, cancel: CancelToken | None = None, plan=None) -> JobResult:
         """``StyleJob.run``; Ctrl-C while learning the keyframes cancels the run (nothing is
         written yet) instead of waiting for the training budget to end."""
         self._cancel = cancel
+        self.learned_in = None
         return super().run(progress, cancel, plan)
 
     # -- the hooks StyleJob's run calls ----------------------------------------------------
@@ -172,19 +205,16 @@ class MatteJob(StyleJob):
         if finished_manifest(plan) is not None:
             self._matter.corrector = _not_learned
         else:
+            started = time.perf_counter()
             self._matter.corrector = self._learn_keyframes(self._matter, plan)
+            self.learned_in = time.perf_counter() - started
 
     def _learn_keyframes(self, matter: Matter, plan: JobPlan) -> KeyframeCorrector:
         """Train frame + automatic matte → painted matte on the keyframes (work size)."""
-        from ..media import decode_range
-
         pairs = []
-        for frame_index, path in sorted(self.keyframes.items()):
-            frame = next(
-                iter(decode_range(self.source, int(frame_index), int(frame_index), info=plan.info))
-            )
+        for index, (frame, data) in self._painted(plan).items():
             coarse = matter.auto_coarse(frame)
-            painted = read_mask(Path(path), frame.shape[1], frame.shape[0])
+            painted = read_mask(self.keyframes[index], frame.shape[1], frame.shape[0], index, data)
             pairs.append(KeyframeCorrector.pair(work_rgb(frame, coarse.shape), coarse, painted))
         progress = getattr(self, "_progress", None)
 
@@ -200,6 +230,21 @@ class MatteJob(StyleJob):
             raise Cancelled("cancelled while learning the keyframes")
         return corrector
 
+    def _painted(self, plan: JobPlan) -> dict:
+        """Each keyframe's (source frame, mask picture); masks still the unpainted frame
+        refused as training refuses paintings (``keyframes.refuse_unpainted``)."""
+        from ..media import decode_range
+        from ..train.keyframes import refuse_unpainted
+
+        masks = {i: mask_picture(Path(p), i) for i, p in sorted(self.keyframes.items())}
+        read = {
+            i: (next(iter(decode_range(self.source, i, i, info=plan.info))), data)
+            for i, data in masks.items()
+        }
+        compared = {i: (_rgb8(f), unpainted_rgb(d)) for i, (f, d) in read.items()}
+        refuse_unpainted(self.keyframes, {i: p for i, p in compared.items() if p[1] is not None})
+        return read
+
     def _temporal(self):
         return MatteCoherence(self.temporal) if self.temporal > 0 else None
 
@@ -214,6 +259,57 @@ class MatteJob(StyleJob):
         if self.background_start is not None:
             start = self.background_start
         return CompositingWriter(writer, Background(background), start)
+
+
+def _rgb8(frame):
+    """A decoded frame as uint8 RGB, as ``keyframes.shown_frame`` gives training's."""
+    rgb = frame[..., :3]
+    return (rgb // 257).astype(np.uint8) if rgb.dtype == np.uint16 else rgb
+
+
+def _masks(old: object, new: object) -> str:
+    """Output made with other painted masks in words: other keyframes, or one repainted."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return "with other painted masks"
+    if sorted(old, key=int) != sorted(new, key=int):
+        return f"with other keyframes ({_frames_said(old)}, now {_frames_said(new)})"
+    frame = next(f for f in sorted(new, key=int) if old[f] != new[f])
+    return f"with another mask for keyframe {frame} (another file, or it changed since)"
+
+
+def _frames_said(stamps: dict) -> str:
+    frames = sorted(stamps, key=int)
+    if not frames:
+        return "none"
+    return f"keyframe{'' if len(frames) == 1 else 's'} {', '.join(frames)}"
+
+
+def _values(words: str):
+    """A key part's words naming its values as {old} and {new} (a switch as on or off)."""
+
+    def said(old: object, new: object) -> str:
+        def word(value: object) -> object:
+            return ("on" if value else "off") if isinstance(value, bool) else value
+
+        return words.format(old=word(old), new=word(new))
+
+    return said
+
+
+# How matte output made otherwise is said by the part of its settings key that differs
+# (``_matte_parts``): rows of stylize's table (job._KEY_PARTS), which says every refusal's
+_KEY_PARTS.update(
+    {
+        "matte": _values("by another Restyle (matte version {old}, now {new})"),
+        "model": _values("with another matte network ({old}, now {new})"),
+        "refine": _values("with the edges refined otherwise (refined {old}, now {new})"),
+        "replace": _A_SETTING,
+        "replace_file": "with the background as it was before (its file changed since)",
+        "keyframes": _masks,
+        "train_seconds": _values("with another time budget for the keyframes ({old}, now {new})"),
+        "background_start": "with the background clip started at another frame",
+    }
+)
 
 
 def _not_learned(rgb_small, coarse):

@@ -22,11 +22,11 @@ from ..words import count
 from .artifact import style_exists
 
 
-def painting(frame: int | None) -> str:
+def painting(frame: int | None, what: str = "painting") -> str:
     """A keyframe's painting as every refusal names it: "keyframe 5's painting" (``frame``:
     the keyframe as the user knows it, e.g. Blender's scene frame), or "a keyframe's
-    painting" where no frame is known."""
-    return "a keyframe's painting" if frame is None else f"keyframe {frame}'s painting"
+    painting" where no frame is known; ``what``: "mask" for a matte's painted mask."""
+    return f"a keyframe's {what}" if frame is None else f"keyframe {frame}'s {what}"
 
 
 def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = None) -> np.ndarray:
@@ -51,20 +51,28 @@ def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = 
 
 
 def _refuse_other_aspect(
-    path: Path, found: tuple[int, int], size: tuple[int, int], frame: int | None
+    path: Path,
+    found: tuple[int, int],
+    size: tuple[int, int],
+    frame: int | None,
+    what: str = "painting",
 ) -> None:
     """A painting of another aspect than the source frames is refused (another size of the
-    same aspect is scaled to fit); ``frame``: the keyframe as the user knows it."""
+    same aspect is scaled to fit); ``frame``: the keyframe as the user knows it; ``what``:
+    ``painting``'s."""
     (w, h) = found
     if abs(w / h - size[0] / size[1]) > 0.01:
         raise RestyleError(
-            f"{painting(frame)} {path.name} is {w}x{h} but the source frames are "
+            f"{painting(frame, what)} {path.name} is {w}x{h} but the source frames are "
             f"{size[0]}x{size[1]}: paint over the exported frame at the same aspect"
         )
 
 
 def check_keyframes(
-    keyframes: Mapping[int, Path], info, called: Mapping[int, int] | None = None
+    keyframes: Mapping[int, Path],
+    info,
+    called: Mapping[int, int] | None = None,
+    what: str = "painting",
 ) -> None:
     """The cheap checks of keyframes, no frame decoded and no painting read whole: each in
     the source's frames (``info``: its ``media.probe``), its painting a readable file, of
@@ -72,7 +80,8 @@ def check_keyframes(
     checks before it starts a job, on Blender's thread; the job (``train_from_keyframes``)
     checks them again and reads the pairs (``keyframe_pairs``: still unpainted refused).
     ``called`` names keyframes in the user's frames (source index → e.g. Blender's scene
-    frame; None: the index)."""
+    frame; None: the index); ``what``: ``painting``'s (a matte's painted masks are checked
+    so too, as "mask")."""
     bad = [f for f in keyframes if not 0 <= f < info.frame_count]
     if bad:
         frames = f"0..{info.frame_count - 1}"
@@ -84,21 +93,22 @@ def check_keyframes(
             f"{bad[0]}; the source has frames {frames})"
         )
     for frame, path in sorted(keyframes.items()):
-        _check_painting(Path(path), info.size, (called or {}).get(frame, frame))
+        _check_painting(Path(path), info.size, (called or {}).get(frame, frame), what)
 
 
-def _check_painting(path: Path, size: tuple[int, int], frame: int) -> None:
+def _check_painting(path: Path, size: tuple[int, int], frame: int, what: str) -> None:
     """A keyframe's painting a readable file, of the source's aspect where its header says
-    its size (PNG, JPEG); ``frame``: the keyframe as the user knows it."""
+    its size (PNG, JPEG); ``frame``: the keyframe as the user knows it; ``what``:
+    ``painting``'s."""
     from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
 
     if not path.is_file():
-        raise RestyleError(f"{painting(frame)} not found: {path}")
+        raise RestyleError(f"{painting(frame, what)} not found: {path}")
     if not os.access(path, os.R_OK):
-        raise RestyleError(f"cannot read {painting(frame)} {path}: permission denied")
+        raise RestyleError(f"cannot read {painting(frame, what)} {path}: permission denied")
     header = _image_header(path)
     if header is not None and header.size != size:
-        _refuse_other_aspect(path, header.size, size, frame)
+        _refuse_other_aspect(path, header.size, size, frame, what)
 
 
 def refuse_unpainted(
@@ -204,6 +214,10 @@ def barely_trained(iterations: int, checkpoint: int) -> str:
 
 
 NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
+
+# A training's time budget in seconds, the least and most (train's and matte's --time-budget,
+# MatteJob's train_seconds; it trains one step at least). Blender's Time Budget asks 1 s or more.
+TIME_BUDGET = (0.01, 24 * 3600.0)
 
 
 def train_from_keyframes(
