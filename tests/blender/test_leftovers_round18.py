@@ -70,7 +70,7 @@ def trimmed_pictures(scene, tmp_path):
     return strip, files
 
 
-def test_apply_looks_for_the_pictures_an_image_strip_shows(panel_context, tmp_path):
+def test_apply_looks_for_the_pictures_an_image_strip_shows(panel_context, saved, tmp_path):
     """0001.png and 0006.png are trimmed away and gone: the sidebar's File missing row says
     nothing, and Apply refused the strip ('2 images of 'shot' missing'); it styles it now.
     A picture it shows, gone, is still refused."""
