@@ -688,6 +688,39 @@ def frames_format(fmt):
     return output_format(MOVIE_FRAMES_FORMAT if fmt.movie else fmt.id)
 
 
+def frames_twin(job, checked):
+    """``job`` as its frames land on the cluster: into ``frames_folder`` (absolute: the
+    tasks' working folders are not ours) in ``frames_format``; --overwrite replaces older
+    frames there as new ones land, as on one machine. A replaced background is laid from
+    the run's start (``checked``'s), by each chunk."""
+    folder = frames_folder(job).absolute()
+    twin = dataclasses.replace(job, output=folder, format=frames_format(checked.format).id)
+    if getattr(twin, "replace", None) and twin.background_start is None:
+        twin.background_start = checked.start
+    twin._probed = checked.info  # the same source, read once
+    return twin
+
+
+def landing_for(twin, frames_plan, manifest=None) -> Landing:
+    """Where ``twin``'s frames land and which of those there it keeps (``Landing``), by the
+    settings key of ``frames_plan`` as ``twin.place`` placed it (an earlier Restyle's path
+    form where it made that folder): the folder's manifest (``manifest``, else read) names
+    its stale and no-lookahead frames; the range's end made without its lookahead is reused
+    only where this run ends so too (``job.unlooked_end``)."""
+    from .job import _Manifest, frame_numbering, unlooked_end
+
+    folder = Path(twin.output)
+    manifest = manifest or _Manifest(folder, frames_plan.key, {})  # reads only
+    return Landing(
+        folder,
+        frames_plan.format.suffix,
+        frozenset(manifest.stale),
+        frame_numbering(frames_plan.info),
+        frozenset(manifest.no_lookahead),
+        unlooked_end(frames_plan, twin._ends_unlooked()),
+    )
+
+
 def run_on_ray(
     job,
     address: str,
@@ -699,56 +732,95 @@ def run_on_ray(
 ):
     """Run ``job`` (a StyleJob) on the cluster at ``address``; returns its ``JobResult``.
 
-    As on one machine, the output is locked before any work: a mapping's first pass (a
-    stabiliser's tracking, ``_prepare_locked``) runs under the lock, so a second run into
-    the same output is refused before it, not after."""
-    from .job import MANIFEST, JobResult, finished_movie, finished_movie_result
-    from .writers import OutputLock
+    As on one machine, the output is locked before any work (``_output_locked``: a movie's
+    as a local run locks it) and placed again under the lock, so a run that another one
+    finished meanwhile finds it finished; a mapping's first pass (a stabiliser's tracking,
+    ``_prepare_locked``) runs under the lock, so a second run into the same output is
+    refused before it, not after."""
+    from .job import _make_parents, _remove_empty
 
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
-    # The movie these settings made is finished, --overwrite or not (as on one machine: a
-    # farm passing --overwrite on every retry keeps the shortcut; its frames are gone).
-    if finished_movie(checked, job.audio):
-        return finished_movie_result(checked)
-    folder = frames_folder(job).absolute()  # the tasks' working folders are not ours
-    # Frames in the output's own format (a movie's: muxed at the end); --overwrite
-    # replaces older frames there as new ones land, as on one machine.
-    twin = dataclasses.replace(job, output=folder, format=frames_format(checked.format).id)
-    if getattr(twin, "replace", None) and twin.background_start is None:
-        twin.background_start = checked.start  # each chunk lays the clip from the run's start
-    frames_plan = twin.validate()
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    twin = frames_twin(job, checked)
+    made = _make_parents(checked.output)  # the locks live beside the output
     try:
-        with OutputLock(folder):
-            # Placed again under the lock, as one machine's run: a duplicate submission may
-            # have muxed the movie meanwhile (its frames folder went with it).
+        with _output_locked(checked.output, Path(twin.output)):
+            # The movie these settings made is finished, --overwrite or not (as on one
+            # machine: a farm passing --overwrite on every retry keeps the shortcut).
             checked, finished = job._place_locked(checked)
             if finished is not None:
+                drop_finished_frames(twin)
                 return finished
-            frames_plan = twin.place(frames_plan)
-            ray = connect(address)
-            check_nodes(ray, source_files(job.source), folder)
-            try:
-                _prepare(job, twin, frames_plan, progress, cancel)
-                plan = plan or plan_for(twin, checked, max_frames, cancel=cancel)
-            except Cancelled:  # before any frame: nothing written, no engine ran
-                return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
-            return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
-    finally:  # a run that wrote nothing leaves nothing behind: not even its manifest
-        if created and folder.is_dir() and _only_manifest(folder):
-            with contextlib.suppress(OSError):
-                (folder / MANIFEST).unlink(missing_ok=True)
-                folder.rmdir()
+            return _run_in_folder(job, twin, checked, address, plan, max_frames, progress, cancel)
+    finally:
+        _remove_empty(made)
 
 
-def _only_manifest(folder: Path) -> bool:
-    """``folder`` holds nothing but a frames manifest (a run cancelled before any frame
-    landed saved it), or nothing at all."""
+@contextlib.contextmanager
+def _output_locked(output: Path, folder: Path) -> Iterator[None]:
+    """The output's lock, a movie's as a local run takes it (so a local and a Ray run into
+    one movie each see the other, and a refusal names the movie), then a movie's frames
+    folder's, which an earlier Restyle's Ray run took instead."""
+    from .writers import OutputLock
+
+    with OutputLock(output):
+        if folder == output.absolute():  # a folder output: its frames land in it
+            yield
+            return
+        with OutputLock(folder):
+            yield
+
+
+def drop_finished_frames(twin) -> None:
+    """A finished movie's frames folder left by a run of these settings (its mux refused,
+    or a run cancelled after another one finished the movie): deleted, only where it is
+    Restyle's own, its manifest holding these settings' key; another's is kept."""
+    from .job import MANIFEST, _parse_manifest, _read_bytes
+
+    folder = Path(twin.output)
+    if not (folder / MANIFEST).is_file():
+        return
+    try:
+        key = twin.validate().key  # as placed: an earlier Restyle's path form too
+    except RestyleError:  # frames of other settings: not these settings' to delete
+        return
+    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == key:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_in_folder(job, twin, checked, address, plan, max_frames, progress, cancel):
+    """``run_on_ray`` under the output's lock: the frames folder placed, the cluster asked.
+    A run that wrote nothing leaves nothing behind, not even its manifest; the folder goes
+    under the lock, never from under a duplicate run that takes the lock next."""
+    from .job import JobResult
+
+    folder = Path(twin.output)
+    created = not folder.exists()
+    frames_plan = twin.validate()
+    folder.mkdir(exist_ok=True)
+    try:
+        ray = connect(address)
+        check_nodes(ray, source_files(job.source), folder)
+        try:
+            _prepare(job, twin, frames_plan, progress, cancel)
+            plan = plan or plan_for(twin, checked, max_frames, cancel=cancel)
+        except Cancelled:  # before any frame: nothing written, no engine ran
+            return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
+        return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
+    finally:
+        if created:
+            _drop_if_bare(folder)
+
+
+def _drop_if_bare(folder: Path) -> None:
+    """``folder`` removed where it holds nothing but a frames manifest (a run cancelled
+    before any frame landed saved it), or nothing at all."""
     from .job import MANIFEST
 
-    return all(p.name == MANIFEST for p in folder.iterdir())
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and all(p.name == MANIFEST for p in folder.iterdir()):
+            (folder / MANIFEST).unlink(missing_ok=True)
+            folder.rmdir()
 
 
 def _prepare(job, twin, frames_plan, progress, cancel) -> None:
@@ -773,7 +845,7 @@ def _check_distributable(job) -> None:
 
 
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
-    from .job import JobResult, _Manifest, frame_numbering, unlooked_end
+    from .job import JobResult, _Manifest
     from .writers import output_format
 
     folder = Path(twin.output)
@@ -789,11 +861,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
     manifest.save()
-    numbering = frame_numbering(frames_plan.info)
-    landing = Landing(folder, frames_plan.format.suffix, frozenset(manifest.stale), numbering)
-    # A range's end made without its lookahead is reused only where this run ends so too.
-    end = unlooked_end(frames_plan, twin._ends_unlooked())
-    landing = dataclasses.replace(landing, marked=frozenset(manifest.no_lookahead), end=end)
+    landing = landing_for(twin, frames_plan, manifest)
     already = _finished(landing, plan)
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
     # never the words asked for ('auto') as if they had run.

@@ -251,6 +251,23 @@ def error_from_logs(logs: str) -> str | None:
     return None
 
 
+# What a node's closing record says of its run beyond the counts (``cli._report_run``'s
+# fields, from its ``run_on_ray`` result), kept in the submission's ``JobResult`` as it said
+# them; one an older node's record lacks, or says null (unknown), keeps the result's default.
+NODE_FACTS = ("repeated", "backend", "device", "finished_before", "first_number", "warnings")
+
+
+def node_said(result, record: dict) -> None:
+    """``result`` (the submission's) with what the node's ``record`` says of its run: the
+    frames written as an earlier frame's result, the engine and its line (the command
+    line's words: the record keeps no marks), the warnings, and finished before."""
+    for name in NODE_FACTS:
+        if record.get(name) is not None:
+            setattr(result, name, record[name])
+    if isinstance(record.get("engine"), str):
+        result.set_engine(record["engine"])
+
+
 @dataclass
 class RaySubmission:
     """Runs like a ``StyleJob`` (``run(progress=, cancel=)``), but on a Ray cluster."""
@@ -307,33 +324,21 @@ class RaySubmission:
         plan = getattr(self.job, "_plan", None)  # ``place``'s: Blender's jobs have one
         if plan is None or plan.output is None:
             return []
-        landing = self._landing(plan)
+        try:
+            landing = self._landing(plan)
+        except RestyleError:  # frames of other settings there: none kept (the node refuses)
+            return []
         frames = range(plan.start, plan.end + 1)
         return [landing.folder / landing.name(i) for i in frames if landing.written(i)]
 
     def _landing(self, plan):
-        """Where the cluster's run lands the frames and what it keeps there, as
-        ``ray_runner.run_on_ray`` builds its ``Landing``: the frames' format (``frames_format``),
-        the folder's manifest read for its settings key (its stale and no-lookahead frames;
-        another key: all stale) and where the run ends without its lookahead."""
-        import dataclasses
+        """Where the cluster's run lands the frames and what it keeps there: the landing
+        ``ray_runner.run_on_ray`` builds (``landing_for``), of its twin placed as the node
+        places it (an earlier Restyle's folder keeps its settings key)."""
+        from .ray_runner import frames_twin, landing_for
 
-        from .job import _Manifest, frame_numbering, unlooked_end
-        from .ray_runner import Landing, frames_format, movie_frames_folder
-
-        movie = plan.format.movie
-        folder = movie_frames_folder(plan.output) if movie else plan.output
-        fmt = frames_format(plan.format)  # as run_on_ray's twin
-        twin = dataclasses.replace(self.job, output=folder, format=fmt.id)
-        manifest = _Manifest(folder, twin._settings_key(plan.style, plan.info), {})  # reads
-        return Landing(
-            folder,
-            fmt.suffix,
-            frozenset(manifest.stale),
-            frame_numbering(plan.info),
-            frozenset(manifest.no_lookahead),
-            unlooked_end(plan, twin._ends_unlooked()),
-        )
+        twin = frames_twin(self.job, plan)
+        return landing_for(twin, twin.validate())
 
     def _cancelled(self, before: set[Path], seconds: float):
         """The result of a run cancelled on the cluster: what a local run's cancel returns,
@@ -380,6 +385,7 @@ class RaySubmission:
             style=record["style"],
         )
         result.fps = result.written / seconds if seconds else 0.0
-        if out.is_dir():
-            result.frame_files = sorted(p for p in out.iterdir() if p.stem.isdigit())
+        node_said(result, record)
+        if out.is_dir():  # the range's frames kept there, as a local run lists them
+            result.frame_files = self._finished_frames()
         return result

@@ -26,7 +26,7 @@ from restyle.core import cli, ray_submit
 from restyle.core.errors import RestyleError
 from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
-from restyle.core.ray_runner import movie_frames_folder
+from restyle.core.ray_runner import frames_format, movie_frames_folder
 from restyle.core.ray_submit import RaySubmission, stylize_command
 
 from clips import make_image_sequence
@@ -34,11 +34,11 @@ from clips import make_image_sequence
 
 def node_manifest(job, plan, stale: list[str] | None = None) -> None:
     """The frames manifest the node's ``run_on_ray`` writes before any frame of a placed
-    ``job`` lands (its twin's settings key: a movie's frames are PNG): a stand-in cluster's
-    frames are kept (``Landing.written``) only beside it, as a real node's are."""
+    ``job`` lands (its twin's settings key: a movie's frames in ``frames_format``): a stand-in
+    cluster's frames are kept (``Landing.written``) only beside it, as a real node's are."""
     movie = plan.format.movie
     folder = movie_frames_folder(plan.output) if movie else plan.output
-    fmt = "png" if movie else plan.format.id
+    fmt = frames_format(plan.format).id
     key = dataclasses.replace(job, output=folder, format=fmt).validate().key
     (folder / MANIFEST).write_text(json.dumps({"key": key, "stale": stale or []}))
 
