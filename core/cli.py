@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
 from .errors import COMMAND_LINE, Cancelled, RestyleError
+from .formats import SHEET_SUFFIXES  # a table without numpy or PyAV
 from .progress import CancelToken, Progress
 from .words import count as _count
 
@@ -906,10 +907,6 @@ def _check_frame(frame: int, frame_count: int) -> None:
         raise RestyleError(f"frames are 0-based: --frame is {frame}")
     if frame >= frame_count:
         raise RestyleError(f"--frame {frame} is past the source's last frame {frame_count - 1}")
-
-
-# What a contact sheet may be named: the 8-bit pictures OpenCV writes (its -o help, its check)
-SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:

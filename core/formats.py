@@ -10,6 +10,25 @@ from pathlib import Path
 
 from . import errors
 
+# The pictures Restyle reads as frames, in the order messages list them (``media`` and the
+# front ends import them; one table).
+PICTURE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".exr",
+    ".hdr",
+    ".jp2",
+)
+IMAGE_SUFFIXES = frozenset(PICTURE_SUFFIXES)
+# What a contact sheet may be named: the 8-bit pictures OpenCV writes (not float EXR/HDR, and
+# no JPEG 2000 writer in OpenCV's wheel).
+SHEET_SUFFIXES = tuple(s for s in PICTURE_SUFFIXES if s not in {".exr", ".hdr", ".jp2"})
+
 
 @dataclass(frozen=True)
 class OutputFormat:

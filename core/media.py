@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError, setting
-from .formats import frame_stem
+from .formats import IMAGE_SUFFIXES, frame_stem
 from .strip_frames import frame_span
 from .tonemap import (
     DEFAULT_PEAK_NITS,
@@ -52,9 +52,6 @@ from .tonemap import (
 )
 from .words import count
 
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr", ".jp2"}
-)
 DEFAULT_IMAGE_FPS = Fraction(24)
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
