@@ -769,7 +769,7 @@ def test_a_cancelled_ray_run_names_no_engine_it_does_not_know(
     args = argparse.Namespace(json=False, quiet=False)
     assert _report_run(args, result, "png", "styled", {}) == EXIT_CANCELLED
     summary = capsys.readouterr().out
-    assert "frames/s)" in summary and "auto" not in summary and " on " not in summary
+    assert "cancelled after" in summary and "auto" not in summary and " on " not in summary
 
 
 def test_a_lost_node_leaves_the_json_on_stdout_alone(library, tmp_path):
