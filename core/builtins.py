@@ -73,10 +73,10 @@ def install_builtins(
         )
     import torch
 
-    from .job import _check_writable
     from .train.artifact import give_default_permissions
+    from .writers import check_writable
 
-    _check_writable(dest.parent)  # 'cannot write to DIR', not the scratch folder's name
+    check_writable(dest.parent)  # 'cannot write to DIR', not the scratch folder's name
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".builtin-", dir=dest.parent))
     try:

@@ -841,9 +841,9 @@ def _new_file(args: argparse.Namespace) -> Path:
         raise RestyleError(f"{out} is a folder; give the name of the file to write")
     if out.exists() and not args.overwrite:
         raise RestyleError(f"{out} exists; use --overwrite to replace it")
-    from .job import _check_writable
+    from .writers import check_writable
 
-    _check_writable(out.parent)  # 'cannot write to DIR: why', as stylize says it
+    check_writable(out.parent)  # 'cannot write to DIR: why', as stylize says it
     return out
 
 

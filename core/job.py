@@ -45,7 +45,9 @@ from .writers import (
     OutputFormat,
     OutputLock,
     check_replaceable,
+    check_writable,
     current_umask,
+    existing_parent,
     format_for_output,
     frame_file_written,
     frame_stem,
@@ -1680,12 +1682,12 @@ def _check_output(
                 + _movie_made_otherwise(out, now or {})
             )
         check_replaceable(out)
-        _check_writable(out.parent if str(out.parent) else Path("."))
+        check_writable(out.parent if str(out.parent) else Path("."))
         return
     if out.exists() and not out.is_dir():
         raise RestyleError(f"output {out} is a file; image sequences go into a folder")
     if not out.is_dir():
-        _check_writable(_existing_parent(out))
+        check_writable(existing_parent(out))
         return
     manifest = out / MANIFEST
     if manifest.is_file():
@@ -1700,7 +1702,7 @@ def _check_output(
             + (f" and {len(foreign) - 1} more" if len(foreign) > 1 else "")
             + ") and was not made by Restyle; choose an empty or new folder"
         )
-    _check_writable(out)
+    check_writable(out)
 
 
 EARLIER = "by an earlier Restyle or with other settings"  # output kept no record of how
@@ -1877,26 +1879,6 @@ def _movie_made_otherwise(out: Path, now: dict) -> str:
 def _ours(name: str) -> bool:
     """The manifest, or a hidden temp file a killed run of ours left."""
     return name == MANIFEST or (name.startswith(".") and "restyle" in name)
-
-
-def _existing_parent(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
-
-
-def _check_writable(folder: Path) -> None:
-    """Probe with a real temporary file: permission bits do not tell the whole story."""
-    folder = _existing_parent(folder)
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if isinstance(exc, FileNotFoundError):  # /proc: the folder is there but takes no file
-            reason = f"the folder is not writable (making a file there failed: {reason})"
-        raise RestyleError(f"cannot write to {folder}: {reason}") from None
 
 
 def _make_parents(output: Path) -> list[Path]:

@@ -412,9 +412,9 @@ class StyleLibrary:
         assert info.folder is not None
         if path.exists():
             raise RestyleError(f"{path} exists; choose another file name")
-        from .job import _check_writable
+        from .writers import check_writable
 
-        _check_writable(path.parent)  # 'cannot write to DIR', not 'x.restyle.part'
+        check_writable(path.parent)  # 'cannot write to DIR', not 'x.restyle.part'
         path.parent.mkdir(parents=True, exist_ok=True)  # as export-onnx and stylize do
         tmp = path.with_name(path.name + ".part")
         try:

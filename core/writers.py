@@ -181,6 +181,26 @@ def frame_file_written(path: Path) -> bool:
         return False
 
 
+def existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_writable(folder: Path) -> None:
+    """Probe with a real temporary file: permission bits do not tell the whole story."""
+    folder = existing_parent(folder)
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileNotFoundError):  # /proc: the folder is there but takes no file
+            reason = f"the folder is not writable (making a file there failed: {reason})"
+        raise RestyleError(f"cannot write to {folder}: {reason}") from None
+
+
 class FrameWriter(Protocol):
     """Where stylised frames go. `write` may return before the frame is on disk; `close`
     waits for everything and raises any error; `abort` stops and removes only partial

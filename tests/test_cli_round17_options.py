@@ -150,14 +150,14 @@ def test_a_keyframe_given_twice_is_named(tmp_path, capsys):
 def test_a_folder_that_takes_no_file_is_not_called_missing(tmp_path, monkeypatch):
     """/proc exists, but creating a file in it fails with ENOENT: 'cannot write to /proc: No
     such file or directory' said the folder was missing."""
-    from restyle.core import job
+    from restyle.core import writers
 
     def refused(*_, **__):
         raise FileNotFoundError(2, "No such file or directory")
 
     monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     with pytest.raises(RestyleError) as error:
-        job._check_writable(tmp_path / "out")
+        writers.check_writable(tmp_path / "out")
     assert str(error.value) == (
         f"cannot write to {tmp_path}: the folder is not writable (making a file there "
         "failed: No such file or directory)"

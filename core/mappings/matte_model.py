@@ -42,10 +42,10 @@ def install_matte(
         raise RestyleError(
             "converting the matte network needs PyTorch once: pip install torch==2.13.0"
         )
-    from ..job import _check_writable
     from ..train.artifact import give_default_permissions
+    from ..writers import check_writable
 
-    _check_writable(dest)  # 'cannot write to DIR', not the scratch folder's name
+    check_writable(dest)  # 'cannot write to DIR', not the scratch folder's name
     dest.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".matte-", dir=dest))
     try:
