@@ -224,7 +224,7 @@ HEADINGS = {
 
 
 def draw(layout, pack: str = "gpu", context=None) -> None:
-    from .panels.sequencer import draw_wrapped, wrap_width
+    from .panels.text import draw_wrapped, wrap_width
 
     state = STATES[pack]
     heading, untested, extra = HEADINGS[pack]

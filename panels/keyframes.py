@@ -11,7 +11,8 @@ from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import sharing_key
-from .sequencer import RestylePanel, draw_wrapped, missing_file, usable_strip, wrap_width
+from .sequencer import RestylePanel, missing_file, usable_strip
+from .text import draw_wrapped, wrap_width
 
 
 class RESTYLE_UL_keyframes(UIList):
