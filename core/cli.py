@@ -409,21 +409,8 @@ def _report_run(
     files = result.frame_files
     if getattr(result, "first_number", None) and files:  # plate.1001.png's frame 0: 001001.png
         text += f"\nframes named by the source's numbers: {files[0].name} .. {files[-1].name}"
-    if result.cancelled and output_format(fmt).movie and getattr(args, "ray", None):
-        text += _ray_movie_cancelled(result)
-    elif result.cancelled and output_format(fmt).movie:  # not '0 frames styled (0.00 frames/s)'
-        text = (  # a movie is written whole or not at all: what it styled went with it
-            f"{result.output}: cancelled after {result.seconds:.1f} s; no movie written"
-            "\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
-        )
-    elif result.cancelled and result.written + result.reused:  # reused frames stay too
-        text += f"\ncancelled: {_count(result.written + result.reused, 'finished frame')} kept"
-        text += "; rerun to resume"
-    elif result.cancelled:  # not '0 frames stabilized in 1.3 s (0.00 frames/s)'
-        text = (
-            f"{result.output}: cancelled after {result.seconds:.1f} s"
-            "\ncancelled: no frame finished; nothing kept"
-        )
+    if result.cancelled:
+        text = _cancelled_text(args, result, output_format(fmt).movie, text)
     for warning in result.warnings:
         if warning not in getattr(args, "warned_at_start", ()):
             print(f"restyle: warning: {warning}", file=sys.stderr)
@@ -798,14 +785,29 @@ def _frame_rate(fps) -> float:
     return float(fps) if fps.denominator <= 1001 else float(f"{float(fps):.6g}")
 
 
+def _cancelled_text(args: argparse.Namespace, result, movie: bool, text: str) -> str:
+    """A cancelled run's summary ``text`` with what it kept. Nothing finished (local or
+    --ray): 'cancelled after N s', not '0 frames styled in 1.3 s (0.00 frames/s)'."""
+    kept = result.written + result.reused  # reused frames stay too
+    ray = bool(getattr(args, "ray", None))
+    after = f"{result.output}: cancelled after {result.seconds:.1f} s"
+    if movie and ray and kept:
+        return text + _ray_movie_cancelled(result)
+    if movie:  # a movie is written whole or not at all: what it styled went with it
+        after += "; no movie written"
+    if movie and not ray:
+        return f"{after}\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
+    if kept:
+        return f"{text}\ncancelled: {_count(kept, 'finished frame')} kept; rerun to resume"
+    return f"{after}\ncancelled: no frame finished; nothing kept"
+
+
 def _ray_movie_cancelled(result) -> str:
     """A cancelled --ray movie: its chunks' finished frames stay in the movie's frames
     folder (``ray_runner.frames_folder``), where a rerun with --ray resumes from them."""
     from .ray_runner import movie_frames_folder
 
     kept = result.written + result.reused
-    if not kept:
-        return "\ncancelled: no frame finished; nothing kept"
     folder = movie_frames_folder(Path(result.output))
     return (
         f"\ncancelled: {_count(kept, 'finished frame')} kept in {folder} (no movie yet); "
