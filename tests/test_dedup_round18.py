@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from restyle.core.cli import _report_run
-from restyle.core.job import JobResult
+from restyle.core.job import JobResult, StyleJob, _made_otherwise
 
 
 # -- 1. a --ray movie cancelled before its first frame: 'cancelled after N s' -----------
@@ -23,3 +23,32 @@ def test_a_ray_movie_cancelled_before_any_frame_says_it_as_a_local_one(capsys):
     ray, local = cancelled_summary(capsys, "auto"), cancelled_summary(capsys, None)
     assert ray[0] == local[0] == "out.mp4: cancelled after 1.3 s; no movie written", ray
     assert ray[1:] == ["cancelled: no frame finished; nothing kept"], ray
+
+
+# -- 5. another job's output is named by the job its record says ran --------------------
+def made(style: str, job: str | None = "stylize") -> dict:
+    record = {"source": "s", "stamps": "content", "style": style, "settings": {}}
+    return record if job is None else {**record, "job": job}
+
+
+def test_a_user_style_named_matte_is_no_other_job():
+    """A style whose id is 'matte' read as matte's output: 'made by matte (another job)'."""
+    said = _made_otherwise(made("matte"), made("comic-ink"))
+    assert said == "with other settings (style matte, now comic-ink)", said
+
+
+def test_another_job_is_named_by_its_record_and_an_older_record_by_its_style():
+    assert _made_otherwise(made("comic-ink", "matte"), made("comic-ink")).startswith(
+        "by matte (another job; this one is stylize)"
+    )
+    older = _made_otherwise(made("stabilize", None), made("comic-ink"))
+    assert older == "by stabilize (another job; this one is stylize)", older
+
+
+def test_each_job_keeps_its_job_in_its_record(library, index_clip_h264, tmp_path):
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+
+    for job in (StyleJob(index_clip_h264, tmp_path / "a", "comic-ink", end=1),
+                StabilizeJob(index_clip_h264, tmp_path / "b", end=1)):  # fmt: skip
+        job.library = library
+        assert job._made_from(job.check_settings())["job"] == job.stage
