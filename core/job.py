@@ -618,7 +618,8 @@ class StyleJob:
         parts = self._key_record(plan.style, plan.info)
         parts = {k: v for k, v in parts.items() if k not in ("source", "style")}
         key = json.loads(json.dumps(parts, sort_keys=True))
-        made = {"source": source, "style": plan.style.id, "settings": settings, "key": key}
+        made = {"source": source, "job": self.stage, "style": plan.style.id, "settings": settings}
+        made["key"] = key
         if not plan.path_stamps:  # the source known by what it is: moved, still the same
             made["stamps"] = "content"
         return made
@@ -1708,13 +1709,18 @@ def _check_output(
 EARLIER = "by an earlier Restyle or with other settings"  # output kept no record of how
 
 
-# The style ids the mappings' jobs keep as their output's style (core/mappings): such output
-# is another job's, not a style's; any other style's is stylize's
-JOB_OF_STYLE = {"stabilize": "stabilize", "matte": "matte"}
+# A record kept before its job was (round 18) names the job only by its style: the mappings'
+# jobs (core/mappings) kept their own names as the style, so a user style so named reads as them
+OLD_JOB_STYLES = ("stabilize", "matte")
 
 
-def _job_of(style: object) -> str:
-    return JOB_OF_STYLE.get(style, "stylize") if isinstance(style, str) else "stylize"
+def _job_of(made: dict) -> str:
+    """The job (its ``stage``: stylize, matte, stabilize) that made output, as its
+    ``_made_from`` record says; an older record's, from its style."""
+    job, style = made.get("job"), made.get("style")
+    if isinstance(job, str):
+        return job
+    return style if style in OLD_JOB_STYLES else "stylize"
 
 
 def _made_refusal(out: Path, record: dict, now: dict | None) -> str:
@@ -1745,8 +1751,8 @@ def _made_otherwise(then: object, now: dict | None) -> str:
         )
     if then.get("source") != now["source"]:
         return "from another source (another input, or this one changed or replaced since)"
-    if _job_of(then.get("style")) != _job_of(now["style"]):  # not '(style stabilize, now ...)'
-        return f"by {_job_of(then.get('style'))} (another job; this one is {_job_of(now['style'])})"
+    if _job_of(then) != _job_of(now):  # not '(style stabilize, now comic-ink)'
+        return f"by {_job_of(then)} (another job; this one is {_job_of(now)})"
     if then.get("style") != now["style"]:
         return f"with other settings (style {then.get('style')}, now {now['style']})"
     old = then.get("settings")
