@@ -27,6 +27,7 @@ from . import compat
 from .core import writers
 from .core.engines import choices
 from .core.strip_frames import playback_factor
+from .core.train.trainer import TIME_BUDGET
 from .prefs import library_root
 
 PICTURE = "PICTURE"  # the style picker's "any picture…" entry
@@ -516,7 +517,7 @@ class RESTYLE_PG_settings(PropertyGroup):
         "included; saving the style comes after it); it stops earlier once it stops improving",
         default=300.0,
         min=1.0,
-        max=24 * 3600.0,
+        max=TIME_BUDGET[1],  # train's and matte's most (24 h)
         step=1000,
         precision=0,
         unit="TIME_ABSOLUTE",

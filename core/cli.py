@@ -1048,13 +1048,11 @@ def cmd_matte(args: argparse.Namespace) -> int:
 
 def _time_budget(args: argparse.Namespace, default: float) -> float:
     """--time-budget (train's and matte's) in its range, or ``default`` if not given."""
-    from .train.keyframes import TIME_BUDGET
+    from .train.trainer import time_budget_refusal
 
     budget = default if args.time_budget is None else args.time_budget
-    if not TIME_BUDGET[0] <= budget <= TIME_BUDGET[1]:
-        raise RestyleError(
-            f"--time-budget {budget} is out of range {TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
-        )
+    if refusal := time_budget_refusal(budget, f"--time-budget {budget}"):
+        raise RestyleError(refusal)
     return budget
 
 

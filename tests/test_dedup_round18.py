@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from restyle.core.cli import _report_run
+from restyle.core.errors import RestyleError
 from restyle.core.job import JobResult, StyleJob, _made_otherwise
 
 
@@ -52,3 +55,28 @@ def test_each_job_keeps_its_job_in_its_record(library, index_clip_h264, tmp_path
                 StabilizeJob(index_clip_h264, tmp_path / "b", end=1)):  # fmt: skip
         job.library = library
         assert job._made_from(job.check_settings())["job"] == job.stage
+
+
+# -- 3. one time-budget rule: the command line, MatteJob and TrainConfig ------------------
+@pytest.mark.parametrize("seconds", [0.001, 86401.0, 1e9])
+def test_train_config_refuses_the_budgets_matte_refuses(seconds):
+    """TrainConfig checked only '> 0': the Python API trained for 1e9 s, which matte refused."""
+    from restyle.core.train.trainer import TrainConfig
+
+    with pytest.raises(RestyleError, match=r"time_budget_s is out of range 0.01..86400 \(24 h\)"):
+        TrainConfig(time_budget_s=seconds)
+
+
+@pytest.mark.parametrize("seconds", [0.01, 60.0, 86400.0])
+def test_train_config_takes_the_budgets_matte_takes(seconds):
+    from restyle.core.train.trainer import TrainConfig
+
+    assert TrainConfig(time_budget_s=seconds).time_budget_s == seconds
+
+
+def test_the_command_line_says_the_budget_as_before():
+    from restyle.core.cli import _time_budget
+
+    with pytest.raises(RestyleError, match=r"^--time-budget 0.001 is out of range 0.01..86400 "):
+        _time_budget(argparse.Namespace(time_budget=0.001), 60.0)
+    assert _time_budget(argparse.Namespace(time_budget=None), 60.0) == 60.0

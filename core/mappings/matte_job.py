@@ -130,13 +130,12 @@ class MatteJob(StyleJob):
 
         if not torch_available():
             raise RestyleError("mattes from keyframes need PyTorch: pip install torch==2.13.0")
-        from ..train.keyframes import TIME_BUDGET, check_keyframes
+        from ..train.keyframes import check_keyframes
+        from ..train.trainer import time_budget_refusal
 
-        if not TIME_BUDGET[0] <= self.train_seconds <= TIME_BUDGET[1]:
-            raise RestyleError(
-                f"{setting('train_seconds', self.train_seconds)} is out of range "
-                f"{TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
-            )
+        named = setting("train_seconds", self.train_seconds)
+        if refusal := time_budget_refusal(self.train_seconds, named):
+            raise RestyleError(refusal)
 
         check_keyframes(self.keyframes, info, what=MASK)  # training's checks, named a mask
         for frame, path in sorted(self.keyframes.items()):  # whole: a clear error now

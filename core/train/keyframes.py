@@ -215,10 +215,6 @@ def barely_trained(iterations: int, checkpoint: int) -> str:
 
 NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
 
-# A training's time budget in seconds, the least and most (train's and matte's --time-budget,
-# MatteJob's train_seconds; it trains one step at least). Blender's Time Budget asks 1 s or more.
-TIME_BUDGET = (0.01, 24 * 3600.0)
-
 
 def train_from_keyframes(
     source,

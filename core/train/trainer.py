@@ -38,6 +38,20 @@ if TYPE_CHECKING:
 GUIDES = ("none", "blur-gradients", "multiscale")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
+# A training's time budget in seconds, the least and most (train's and matte's --time-budget,
+# MatteJob's train_seconds, time_budget_s; it trains one step at least). Blender's Time Budget
+# asks 1 s or more, up to this most.
+TIME_BUDGET = (0.01, 24 * 3600.0)
+
+
+def time_budget_refusal(seconds: float, named: str) -> str:
+    """Why a time budget of ``seconds`` is refused ('{named} is out of range 0.01..86400
+    (24 h)'; ``named`` as the caller's front end says it), '' in range: the one rule of
+    the command line's --time-budget, MatteJob's train_seconds and time_budget_s."""
+    if TIME_BUDGET[0] <= seconds <= TIME_BUDGET[1]:
+        return ""
+    return f"{named} is out of range {TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -117,8 +131,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if not self.time_budget_s > 0:
-            problems.append("time_budget_s must be positive")
+        if refusal := time_budget_refusal(self.time_budget_s, "time_budget_s"):
+            problems.append(refusal)
         if self.max_iterations is not None and self.max_iterations < 1:
             problems.append("max_iterations must be at least 1")
         if self.patch_size < 8 or self.patch_size % 4:
