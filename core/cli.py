@@ -436,10 +436,27 @@ def _report_run(
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
         "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source
+        **_front_end_facts(result),
         "audio": _written_sound(result, fmt) if args.json else None,
     }
     _emit(args, {**common, **record}, text)
     return getattr(args, "cancel_code", EXIT_CANCELLED) if result.cancelled else 0
+
+
+def _front_end_facts(result) -> dict:
+    """What a front end that ran the command (Blender's Run on: Ray, ``ray_submit.
+    node_said``) words itself: the engine's line with its settings still marked, printably
+    (``errors.plain``: ``{{device="cpu"}}``), and what the warnings name, in 0-based source
+    frames: frames not decoded cleanly (a damaged movie) and a variable rate's retiming as
+    [frame, dropped] pairs (``_variable_rate_warnings``), for Blender to name scene frames."""
+    from .errors import plain
+
+    neutral = plain(getattr(result, "engine_marked", result.engine))
+    return {
+        "engine_neutral": neutral or (None if result.finished_before else ""),
+        "damaged": list(getattr(result, "held", [])),
+        "retimed": [[i, dropped] for i, dropped in getattr(result, "retimed", [])],
+    }
 
 
 def _written_sound(result, fmt: str) -> dict | None:
@@ -1581,6 +1598,9 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
                 "peak_memory_mib": round(_peak_memory_mib()),
                 "format": args.format or _format_if_known(args.output),
                 "warnings": [],
+                "engine_neutral": "",
+                "damaged": [],
+                "retimed": [],
                 "audio": None,
                 **jobs[func](),
             },

@@ -9,6 +9,7 @@ Source, output and style library must be on a file system the cluster sees under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -240,32 +241,55 @@ def error_from_logs(logs: str) -> str | None:
         if line.startswith(ERROR_PREFIX):
             try:
                 event = json.loads(line)
-                neutral = marked(event["neutral"])  # printable marks (errors.plain)
-                for front_end in (COMMAND_LINE, PYTHON, BLENDER):
-                    say(neutral, front_end)
-            except (ValueError, KeyError, TypeError):
+            except ValueError:
                 return None
-            if say(neutral, COMMAND_LINE) != event.get("error"):  # a '{{' of its own
-                return None
-            return neutral
+            return sayable(event.get("neutral"), event.get("error"))
     return None
+
+
+def sayable(neutral, said) -> str | None:
+    """``neutral`` (``errors.plain``'s printable marks) marked again for each front end to
+    say (``errors.marked``); None where it is not text, names a setting this Restyle cannot
+    word (a newer node's), or does not say ``said`` on the command line (a '{{' of its own)."""
+    if not isinstance(neutral, str):
+        return None
+    text = marked(neutral)
+    try:
+        for front_end in (COMMAND_LINE, PYTHON, BLENDER):
+            say(text, front_end)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return text if say(text, COMMAND_LINE) == said else None
 
 
 # What a node's closing record says of its run beyond the counts (``cli._report_run``'s
 # fields, from its ``run_on_ray`` result), kept in the submission's ``JobResult`` as it said
 # them; one an older node's record lacks, or says null (unknown), keeps the result's default.
+# Its "damaged" frames are the result's ``held``.
 NODE_FACTS = ("repeated", "backend", "device", "finished_before", "first_number", "warnings")
 
 
 def node_said(result, record: dict) -> None:
     """``result`` (the submission's) with what the node's ``record`` says of its run: the
-    frames written as an earlier frame's result, the engine and its line (the command
-    line's words: the record keeps no marks), the warnings, and finished before."""
+    frames written as an earlier frame's result, the engine and its line (its settings
+    marked for each front end to word, from ``engine_neutral``; an older node's: the command
+    line's words), the warnings and the source frames they name, and finished before."""
     for name in NODE_FACTS:
         if record.get(name) is not None:
             setattr(result, name, record[name])
     if isinstance(record.get("engine"), str):
-        result.set_engine(record["engine"])
+        neutral = sayable(record.get("engine_neutral"), record["engine"])
+        result.set_engine(record["engine"] if neutral is None else neutral)
+    with contextlib.suppress(TypeError, ValueError):  # a record this Restyle cannot read
+        result.held, result.retimed = _frames_named(record)
+
+
+def _frames_named(record: dict) -> tuple[list[int], list[tuple[int, bool]]]:
+    """The source frames the record's warnings name (``cli._front_end_facts``): those not
+    decoded cleanly, and a variable rate's (frame, dropped) retiming, as a local run's
+    ``JobResult`` keeps them (``held``, ``retimed``) for Blender to name scene frames."""
+    held = [int(i) for i in record.get("damaged") or []]
+    return held, [(int(i), bool(dropped)) for i, dropped in record.get("retimed") or []]
 
 
 @dataclass
