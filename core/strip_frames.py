@@ -133,15 +133,18 @@ def source_frames(timing: StripTiming, first: int, last: int) -> list[int]:
     return out
 
 
-def shown_pictures(timing: StripTiming, first: int, last: int, count: int) -> list[int]:
-    """The pictures (0-based, of ``count``) a strip shows over scene frames ``first..last``
-    (what it shows: its visible frames), sorted: the one rule of which pictures must be
-    there (Apply's ``read_strip``, the sidebar's 'File missing'); no content: every one."""
+def pictures_read(timing: StripTiming, first: int, last: int, count: int) -> range:
+    """The pictures (0-based, of ``count``) a job styling scene frames ``first..last``
+    reads: the span from the first picture the strip shows there to the last, as the core
+    reads a sequence (``start..end``, ``media.check_no_gap``), so a strobed strip's pictures
+    between those it shows must be there too. The one rule of which pictures must be there
+    (Apply's ``read_strip``, the sidebar's 'File missing'); no content: every one."""
     try:
         shown = _shown_indices(timing, first, last)
     except ValueError:
-        return list(range(count))
-    return sorted({min(max(i, 0), count - 1) for i in shown})
+        return range(count)
+    low, high = (min(max(i, 0), count - 1) for i in (min(shown), max(shown)))
+    return range(low, high + 1)
 
 
 def _shown_indices(timing: StripTiming, first: int, last: int):

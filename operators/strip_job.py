@@ -34,6 +34,7 @@ from .strip_source import (
     read_strip,
     requested_range,
     visible_frames,
+    whole_strip,
 )
 
 
@@ -164,9 +165,9 @@ class StripJob(ModalJob):
         given = self.properties
         start, end = given.is_property_set("frame_start"), given.is_property_set("frame_end")
         if start or end:  # 0 alone is frame 0 (``operator_range``)
-            whole = start and end and self.frame_start == 0 and self.frame_end == 0
+            whole = start and end and whole_strip(self.frame_start, self.frame_end)
             which = "the whole strip" if whole else "the range given"
-        elif settings.frame_start == 0 and settings.frame_end == 0:
+        elif settings.whole_strip:
             which = "the sidebar's range: the whole strip"
         else:
             which = "the sidebar's range"

@@ -6,7 +6,7 @@ run in another thread while the user keeps editing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import bpy
@@ -19,12 +19,13 @@ from ..core.strip_frames import (
     frame_span,
     frames_showing,
     intersect,
+    pictures_read,
     playback_factor,
     raw_cache_mixed,
-    shown_pictures,
     source_frames,
 )
 from ..core.words import count
+from .modal_job import blender_path
 
 SUPPORTED = {"MOVIE", "IMAGE"}
 KIND_WORDS = {
@@ -66,8 +67,10 @@ class StripSource:
         is not set, the strip's last frame, whatever Start is (Start 90: 90 to the end;
         Start -15: -15 to the end), and Start 0 with it the whole visible strip; then
         exactly those frames (``exact_range``)."""
+        if whole_strip(first, last):
+            return self.exact_range(*self.visible)
         if last == 0:
-            first, last = self.visible if first == 0 else (first, max(first, self.visible[1]))
+            last = max(first, self.visible[1])
         return self.exact_range(first, last)
 
     def exact_range(self, first: int, last: int) -> tuple[int, int]:
@@ -106,6 +109,12 @@ FRAME_END = {
     "to the strip's last frame)",
     "options": {"SKIP_SAVE"},
 }
+
+
+def whole_strip(first: int, last: int) -> bool:
+    """Start and End asking for the whole strip: 0 and 0 (the sidebar's
+    ``settings.whole_strip``, an operator's both given)."""
+    return first == 0 and last == 0
 
 
 def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
@@ -164,40 +173,19 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
             f"'{strip.name}' is retimed by the speed effect '{speed.name}'; style it first, "
             "then put the speed effect on the styled strip"
         )
-    metas, meta_timings, visible = _meta_chain(scene, strip)
-    start = float(compat.strip_get(strip, "content_start"))
+    timing, visible = strip_timing(strip)
     if strip.type == "MOVIE":
         path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
         if not path.is_file():
             raise RestyleError(f"the movie of '{strip.name}' is missing: {path}")
         files = (path,)
         frame_count = _movie_frame_count(path)
-        factor = 1.0
         if compat.movie_plays_at_own_rate(strip, frame_count):
-            factor = playback_factor(strip.fps, scene.render.fps, scene.render.fps_base)
-        trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
-            strip, "content_trim_end"
-        )
-        length = frame_count - trimmed
-        if factor == 1.0:
-            # Blender's own count decides what it shows
-            length = compat.strip_get(strip, "content_duration")
+            timing = _own_rate(scene, strip, timing, frame_count)
     else:
         folder = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
         files = tuple(folder / element.filename for element in strip.elements)
         frame_count = len(files)
-        factor = 1.0
-        length = compat.strip_get(strip, "content_duration")
-    timing = StripTiming(
-        frame_start=start,
-        length=max(1, length),
-        playback_factor=factor,
-        reverse=strip.use_reverse_frames,
-        strobe=strip.strobe,
-        source_offset=compat.strip_get(strip, "content_trim_start"),
-        metas=meta_timings,
-    )
-    if strip.type == "IMAGE":
         _check_pictures(strip.name, files, timing, visible)
     return StripSource(
         name=strip.name,
@@ -205,7 +193,7 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         files=files,
         visible=visible,
         channel=strip.channel,
-        metas=metas,
+        metas=tuple(meta.name for meta in reversed(_holders(strip))),
         timing=timing,
         frame_count=frame_count,
         upright=compat.MOVIE_STRIPS_UPRIGHT,
@@ -215,13 +203,53 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     )
 
 
+def strip_timing(strip) -> tuple[StripTiming, tuple[int, int]]:
+    """How ``strip`` maps scene frames to its source frames, through the meta strips holding
+    it, and the scene frames it shows: Apply's (``read_strip``, which sets a movie playing
+    at its own rate's length and factor) and the sidebar's 'File missing' row. Raises
+    RestyleError where Restyle can't read its meta strips."""
+    meta_timings, visible = _meta_chain(strip)
+    timing = StripTiming(
+        frame_start=float(compat.strip_get(strip, "content_start")),
+        length=max(1, compat.strip_get(strip, "content_duration")),
+        reverse=strip.use_reverse_frames,
+        strobe=strip.strobe,
+        source_offset=compat.strip_get(strip, "content_trim_start"),
+        metas=meta_timings,
+    )
+    return timing, visible
+
+
+def _own_rate(scene, strip, timing: StripTiming, frame_count: int) -> StripTiming:
+    """``timing`` of a movie playing at its own rate: its file's frames, less those trimmed,
+    at the movie's rate over the scene's (Blender's own count is at the scene's)."""
+    factor = playback_factor(strip.fps, scene.render.fps, scene.render.fps_base)
+    if factor == 1.0:  # Blender's own count decides what it shows
+        return timing
+    trimmed = compat.strip_get(strip, "content_trim_start") + compat.strip_get(
+        strip, "content_trim_end"
+    )
+    return replace(timing, length=max(1, frame_count - trimmed), playback_factor=factor)
+
+
+def missing_said(names: list[str], where: str = "") -> str:
+    """The one wording of missing files (the sidebar's row, Apply's refusal): 'File
+    missing: 0003.png', '3 pictures missing, first 0003.png', with ``where`` after
+    'missing' (" in 'shot'"); '' when none is."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"File missing{where}: {names[0]}"
+    return f"{count(len(names), 'picture')} missing{where}, first {names[0]}"
+
+
 def _check_pictures(name: str, files: tuple[Path, ...], timing, visible) -> None:
-    """Refuse an image strip missing a picture it shows (``shown_pictures``, the sidebar's
-    'File missing' rule): one it does not show (trimmed away) is never read."""
-    shown = shown_pictures(timing, *visible, len(files))
-    missing = [files[i] for i in shown if not files[i].is_file()]
+    """Refuse an image strip missing a picture a job reads (``pictures_read``, the sidebar's
+    'File missing' rule): one outside them (trimmed away) is never read."""
+    read = pictures_read(timing, *visible, len(files))
+    missing = [blender_path(files[i]) for i in read if not files[i].is_file()]
     if missing:
-        raise RestyleError(f"{count(len(missing), 'image')} of '{name}' missing, e.g. {missing[0]}")
+        raise RestyleError(missing_said(missing, f" in '{name}'"))
 
 
 def file_frames(strip, source: StripSource, first: int, last: int) -> list[int]:
@@ -355,9 +383,8 @@ def _shown_through(strip, metas: list) -> tuple[int, int] | None:
     return shown
 
 
-def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[StripTiming, ...], tuple[int, int]]:
-    """Names and timings of the metas holding ``strip`` (outermost first) and what of it
-    is visible."""
+def _meta_chain(strip) -> tuple[tuple[StripTiming, ...], tuple[int, int]]:
+    """Timings of the metas holding ``strip`` (outermost first) and what of it is visible."""
     metas = _holders(strip)
     for meta in metas:
         if meta.use_reverse_frames or meta.strobe > 1.0 or compat.retiming_active(meta):
@@ -372,9 +399,7 @@ def _meta_chain(scene, strip) -> tuple[tuple[str, ...], tuple[StripTiming, ...],
             "without it (Blender before 5.0 leaves a meta made by new_meta + move_to_meta "
             "1 frame long; make it with Make Meta)"
         )
-    outermost_first = metas[::-1]
-    names = tuple(meta.name for meta in outermost_first)
-    return names, tuple(meta_timing(meta) for meta in outermost_first), visible
+    return tuple(meta_timing(meta) for meta in metas[::-1]), visible
 
 
 def _movie_frame_count(path: Path) -> int:

@@ -1,6 +1,6 @@
 """Whether the files a strip shows are there, for the sidebar's "File missing" row: a movie's
-file, or each picture an image strip shows (not only its first), looked up at most once a
-redraw and never read."""
+file, or each picture Apply reads of an image strip (from the first it shows to the last,
+not only its first file), looked up at most once a redraw and never read."""
 
 from __future__ import annotations
 
@@ -9,37 +9,36 @@ import time
 
 import bpy
 
-from .. import compat
-from ..core import strip_frames
 from ..core.errors import RestyleError
-from ..core.strip_frames import StripTiming
-from ..core.words import count
+from ..core.strip_frames import pictures_read
 from ..operators.output_strip import strip_media
-from ..operators.strip_source import _meta_chain
+from ..operators.strip_source import missing_said, strip_timing
 
 # key -> (when looked up, what was found): a movie's path -> whether it is a file, an image
 # strip's address -> its row's words. The main panel and three sub-panels ask on every
 # redraw; emptied as the main panel draws, and good for FOUND_FOR_S at most.
 FOUND: dict[object, tuple[float, object]] = {}
 FOUND_FOR_S = 1.0
-# An image strip's timing -> the indices of the pictures it shows: computed once per timing
-# (a 1,000-frame strip's took ms), not every redraw.
-SHOWN: dict[tuple, list[int]] = {}
+# An image strip's timing -> the indices of the pictures Apply reads: computed once per
+# timing (a strobed or meta 1,000-frame strip's took ms), not every redraw.
+SHOWN: dict[tuple, range] = {}
 SHOWN_KEPT = 64
-# A strip showing more pictures than this has its folder listed once, not each one stat.
+# A strip reading more pictures than this has its folder listed once, not each one stat.
 STAT_AT_MOST = 32
 
 
 def missing_file(strip) -> str:
-    """The sidebar row saying what of ``strip``'s files is missing ('File missing: x.png',
-    '3 pictures missing, first 0005.png'), else '': looked up once a redraw (``FOUND``):
-    a movie's or a few pictures' stat each, or a folder's listing."""
+    """The sidebar row saying what of ``strip``'s files is missing (``missing_said``: 'File
+    missing: x.png', '3 pictures missing, first 0005.png'), else '': looked up once a
+    redraw (``FOUND``): a movie's or a few pictures' stat each, or a folder's listing."""
     if strip.type == "IMAGE":
         return _looked_up(("pictures", strip.as_pointer()), lambda _: _missing_pictures(strip))
     path = strip_media(strip)
     if path is None:
         return ""
-    return "" if _looked_up(path, os.path.isfile) else _row([os.path.basename(path) or path])
+    if _looked_up(path, os.path.isfile):
+        return ""
+    return missing_said([os.path.basename(path) or path])
 
 
 def _looked_up(key, look):
@@ -52,14 +51,15 @@ def _looked_up(key, look):
 
 
 def _missing_pictures(strip) -> str:
-    """The row for the pictures ``strip`` shows that are not there ('' when all are)."""
+    """The row for the pictures Apply reads of ``strip`` that are not there ('' when all
+    are)."""
     elements = strip.elements
     if not len(elements):  # an image strip without pictures: nothing to look for
         return ""
     folder = bpy.path.abspath(strip.directory, library=strip.id_data.library)
-    names = [elements[i].filename for i in shown_pictures(strip)]
+    names = [elements[i].filename for i in read_pictures(strip)]
     listed = _listed(folder) if len(names) > STAT_AT_MOST else frozenset()
-    return _row([n for n in names if n not in listed and not _is_file(folder, n)])
+    return missing_said([n for n in names if n not in listed and not _is_file(folder, n)])
 
 
 def _listed(folder: str) -> frozenset[str]:
@@ -76,34 +76,18 @@ def _is_file(folder: str, name: str) -> bool:
     return os.path.isfile(os.path.normpath(os.path.join(folder, name)))
 
 
-def _row(gone: list[str]) -> str:
-    if not gone:
-        return ""
-    if len(gone) == 1:
-        return f"File missing: {gone[0]}"
-    return f"{count(len(gone), 'picture')} missing, first {gone[0]}"
-
-
-def shown_pictures(strip) -> list[int]:
-    """The indices of the pictures (elements) ``strip`` shows in the scene, by the timing
-    Apply reads it with (``strip_source.read_strip``); every picture where Apply refuses
-    its meta strips (it says why when pressed). Cached by that timing (``SHOWN``)."""
+def read_pictures(strip) -> range:
+    """The indices of the pictures (elements) Apply reads of ``strip`` (``pictures_read``
+    of its ``strip_timing``); every picture where Apply refuses its meta strips (it says
+    why when pressed). Cached by that timing (``SHOWN``)."""
     n = len(strip.elements)
     try:
-        _, metas, visible = _meta_chain(strip.id_data, strip)
+        timing, visible = strip_timing(strip)
     except RestyleError:
-        return list(range(n))
-    timing = StripTiming(
-        frame_start=float(compat.strip_get(strip, "content_start")),
-        length=max(1, compat.strip_get(strip, "content_duration")),
-        reverse=strip.use_reverse_frames,
-        strobe=strip.strobe,
-        source_offset=compat.strip_get(strip, "content_trim_start"),
-        metas=metas,
-    )
+        return range(n)
     key = (timing, visible, n)
     if key not in SHOWN:
         if len(SHOWN) >= SHOWN_KEPT:
             SHOWN.clear()
-        SHOWN[key] = strip_frames.shown_pictures(timing, *visible, n)
+        SHOWN[key] = pictures_read(timing, *visible, n)
     return SHOWN[key]
