@@ -37,9 +37,10 @@ import numpy as np
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
 from .progress import CancelToken, Progress, ProgressCallback
-from .strip_frames import StripColor, frame_span
+from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary
 from .stylizer import StyleSettings, Stylizer, engine_line
+from .words import frames_named
 from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
@@ -1392,7 +1393,7 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> l
     default, the source's (as ``_variable_rate_warnings``)."""
     from .words import count
 
-    info, warnings, at = plan.info, [], at or _spans
+    info, warnings, at = plan.info, [], at or frames_named
     name = Path(info.path).name
     if held:
         warnings.append(
@@ -1445,7 +1446,7 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]], at=N
         taken = f"{_rate(fps)} fps, the rate its container states (its frames average "
         taken += f"{_rate(measured)} fps)"
 
-    at = at or _frames_named
+    at = at or frames_named
     said = [f"{count(dropped - len(late), 'source frame')} dropped"] if dropped > len(late) else []
     if late:
         shown = f"{len(late)}" if said else count(len(late), "source frame")
@@ -1465,9 +1466,8 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]], at=N
     return [words]
 
 
-def _frames_named(indices: list[int]) -> str:
-    """[5] -> "frame 5", [3, 4, 9] -> "frames 3-4, 9"."""
-    return f"frame {indices[0]}" if len(indices) == 1 else _spans(indices)
+# operators/strip_job.py's name for it (hunks in flight there): use words.frames_named
+_frames_named = frames_named
 
 
 def _has_sound(path) -> bool:
@@ -1484,19 +1484,6 @@ def _has_sound(path) -> bool:
 def _rate(fps: float) -> str:
     """24.0 -> "24", 30000/1001 -> "29.97", 240/11 -> "21.82"."""
     return f"{fps:.2f}".rstrip("0").rstrip(".")
-
-
-def _spans(indices: list[int]) -> str:
-    """[3, 4, 5, 9] -> "frames 3-5, 9", [3] -> "frame 3" (as ``count``: one is singular)."""
-    spans: list[list[int]] = []
-    for i in indices:
-        if spans and i == spans[-1][1] + 1:
-            spans[-1][1] = i
-        else:
-            spans.append([i, i])
-    text = ", ".join(frame_span(a, b) for a, b in spans[:8])
-    noun = "frame" if len(indices) == 1 else "frames"
-    return f"{noun} {text}" + (", ..." if len(spans) > 8 else "")
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -19,7 +19,7 @@ from bpy.props import IntProperty
 from .. import compat
 from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span
-from ..core.words import count
+from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
@@ -171,10 +171,10 @@ class StripJob(ModalJob):
             which = "the sidebar's range: the whole strip"
         else:
             which = "the sidebar's range"
-        said = f"{picked}: {frames_said(first, last)}, {which}"
+        said = f"{picked}: {frames_named(range(first, last + 1))}, {which}"
         shown = visible_frames(asked)
         if shown is not None and shown != (first, last):
-            said += f" ('{asked.name}' shows {frames_said(*shown)})"
+            said += f" ('{asked.name}' shows {frames_named(range(shown[0], shown[1] + 1))})"
         return said
 
     def place_output(self, job, plan, span: Span, slug: str, movie_name: str | None) -> dict:
@@ -223,7 +223,7 @@ class StripJob(ModalJob):
             data = request.data
             summary = (
                 f"{shown.name} already shows this output "
-                f"({frames_said(data.first, data.last)}): selected it, no new strip"
+                f"({frames_named(range(data.first, data.last + 1))}): selected it, no new strip"
             )
             if data.picked:
                 summary += f"; {data.picked}"
@@ -260,10 +260,10 @@ class StripJob(ModalJob):
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
             return {"CANCELLED"}
         counts = _counts(request.job.done_word, result)
-        frames = frames_said(request.first, request.last)
+        frames = frames_named(range(request.first, request.last + 1))
         pictures = len(set(request.shown))
         if pictures != request.last - request.first + 1:  # counts in the source's pictures
-            summary = f"{strip.name}: {frames} ({_pictures(pictures)}: {counts})"
+            summary = f"{strip.name}: {frames} ({count(pictures, 'picture')}: {counts})"
         else:
             summary = f"{strip.name}: {frames}, {counts}"
         if result.written:
@@ -500,11 +500,6 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def frames_said(first: int, last: int) -> str:
-    """Scene frames ``first..last`` in a summary: "frame 120", "frames 3-9"."""
-    return f"frame {first}" if first == last else f"frames {frame_span(first, last)}"
-
-
 def _counts(done_word: str, result) -> str:
     """What became of the run's pictures: "3 styled, 1 repeated, 2 reused"; of one picture,
     the word alone ("styled", "reused"): "1 styled, 0 reused" read as a tally of one."""
@@ -514,10 +509,6 @@ def _counts(done_word: str, result) -> str:
     if repeated:  # frames that show an earlier frame's picture: its result, not styled
         return f"{styled} {done_word}, {repeated} repeated, {result.reused} reused"
     return f"{styled} {done_word}, {result.reused} reused"
-
-
-def _pictures(count: int) -> str:
-    return f"{count} picture" if count == 1 else f"{count} pictures"
 
 
 def _has_files(folder: Path | None) -> bool:

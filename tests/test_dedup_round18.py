@@ -80,3 +80,22 @@ def test_the_command_line_says_the_budget_as_before():
     with pytest.raises(RestyleError, match=r"^--time-budget 0.001 is out of range 0.01..86400 "):
         _time_budget(argparse.Namespace(time_budget=0.001), 60.0)
     assert _time_budget(argparse.Namespace(time_budget=None), 60.0) == 60.0
+
+
+# -- 2. one helper for frames in words: core's warnings and Blender's summaries -------------
+@pytest.mark.parametrize(
+    ("indices", "said"),
+    [
+        ([5], "frame 5"),
+        ([3, 4, 5, 9], "frames 3-5, 9"),
+        (range(120, 121), "frame 120"),  # Blender's summary of scene frames first..last
+        (range(3, 10), "frames 3-9"),
+        (range(-20, -8), "frames -20 to -9"),
+        ([9, 9], "frames 9, 9"),  # a frame named twice is not one frame
+        (range(0, 40, 2), "frames 0, 2, 4, 6, 8, 10, 12, 14, ..."),
+    ],
+)
+def test_frames_are_named_by_one_helper(indices, said):
+    from restyle.core.words import frames_named
+
+    assert frames_named(indices) == said
