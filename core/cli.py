@@ -470,8 +470,10 @@ def _written_sound(result, fmt: str) -> dict | None:
 
 
 def _job_fields(args: argparse.Namespace) -> dict:
-    """What every frame job (stylize, matte, stabilize) takes from its command line."""
+    """What every frame job (stylize, matte, stabilize) takes from its command line; the
+    job refuses frames into a movie's name (``job.refuse_movie_name``), as for Python."""
     from .media import MEDIA
+    from .writers import format_for_output
 
     for name, value, what in (
         ("INPUT", args.input, MEDIA),
@@ -486,26 +488,13 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "output": args.output,
         "start": args.start,
         "end": args.end,
-        "format": _output_format(args),
+        "format": args.format or format_for_output(args.output),
         "fps": args.fps,
         "overwrite": args.overwrite,
         "audio": args.audio is not False,  # None: not given (on)
         "upright": UPRIGHT_OF_FLAG[args.upright],
         "hold_lead_in": args.hold_lead_in,
     }
-
-
-def _output_format(args: argparse.Namespace) -> str:
-    """--format, or the one OUTPUT's name asks for. Frames are never written into a folder
-    named as a movie or a picture is ('out.mp4', 'o.avi'), --format given or not."""
-    from .formats import OUTPUT_FORMATS, check_frames_output
-    from .writers import format_for_output
-
-    if args.format is None:
-        return format_for_output(args.output)
-    if not OUTPUT_FORMATS[args.format].movie:  # a movie's name is checked by the job
-        check_frames_output(args.output, args.format, format_for_output(args.output))
-    return args.format
 
 
 # How a movie's display matrix is applied on reading: flag → core.media.probe's ``upright``.

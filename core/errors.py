@@ -38,6 +38,7 @@ SETTINGS = {
     # Training's overwrite: Blender's Train Style has a control for it (the sidebar's too)
     "overwrite_style": Setting("--overwrite", "overwrite", "Replace Existing"),
     "fps": Setting("--fps", "fps"),  # Blender reads a strip at its own rate
+    "output": Setting("-o", "output", words="output"),  # Blender names its folders itself
     "replace": Setting("--replace", "replace"),  # Blender: Replace Background, after Matte
     # Ranged settings, with the labels of the sidebar and the Apply Style, Stabilize and
     # Matte operators (one label each: the sidebar's and the operators' agree)

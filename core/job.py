@@ -36,6 +36,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
+from .formats import check_frames_output
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary
@@ -492,6 +493,8 @@ class StyleJob:
             self.format = "png" if self.output is None else format_for_output(self.output)
             self._derived_format = self.format
         self.format = output_format(self.format).id
+        if self.output is not None:  # refused before the source is read, as a bad format
+            refuse_movie_name(self.output, self.format)
         return self.format
 
     def outlook(self, plan: JobPlan, front_end: str = PYTHON) -> dict:
@@ -564,7 +567,7 @@ class StyleJob:
         finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
         now = {"made_from": self._made_from(plan), "frames": plan.total}
         now["movie_key"] = movie_key(plan, self.audio)
-        _check_output(path, plan.format, plan.key, self.overwrite, finished=finished, now=now)
+        _check_output(path, plan.format, plan.key, self.overwrite, finished, now, self.output)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
@@ -1388,9 +1391,9 @@ class _Manifest:
 
 
 def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> list[str]:
-    """What a damaged movie cost, in words: which frames could not be decoded. ``at`` names
-    source frames (a list of indices) as the caller numbers them: Blender's scene frames;
-    default, the source's (as ``_variable_rate_warnings``)."""
+    """What a damaged or cut-short movie cost, in words: which frames could not be decoded.
+    ``at`` names source frames (a list of indices) as the caller numbers them: Blender's
+    scene frames; default, the source's (as ``_variable_rate_warnings``)."""
     from .words import count
 
     info, warnings, at = plan.info, [], at or frames_named
@@ -1402,10 +1405,10 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> l
             f"before {'it' if len(held) == 1 else 'them'}; {written} written"
         )
     if getattr(info, "truncated", False):
+        lost = at(list(range(info.frame_count, info.declared_frames)))
         warnings.append(
             f"{name} is cut short or damaged: it declares {info.declared_frames} frames but "
-            f"only 0..{info.frame_count - 1} decode; frames {info.frame_count}.."
-            f"{info.declared_frames - 1} could not be decoded; {written} written"
+            f"only the first {info.frame_count} decode (missing: {lost}); {written} written"
         )
     return warnings
 
@@ -1644,6 +1647,14 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
         raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
 
 
+def refuse_movie_name(given: str | os.PathLike[str], fmt: str) -> None:
+    """Frames of sequence ``fmt`` never go into a new folder named as a movie ('out.mp4'),
+    nor one named as nothing is written ('o.avi'): ``given`` read as without a format
+    (``format_for_output``), for every front end. A folder that exists is written into."""
+    if not output_format(fmt).movie and not Path(given).is_dir():
+        check_frames_output(given, fmt, format_for_output(given))
+
+
 def _check_output(
     out: Path,
     fmt: OutputFormat,
@@ -1651,10 +1662,12 @@ def _check_output(
     overwrite: bool,
     finished: bool = False,
     now: dict | None = None,
+    given: str | os.PathLike[str] | None = None,
 ) -> None:
     """``finished``: the movie there is the one these settings made (a rerun keeps it).
     ``now``: this run's ``made_from``, ``movie_key`` and ``frames``, for a refusal to say
-    how the output there was made otherwise."""
+    how the output there was made otherwise. ``given``: the output as the user named it
+    ('out.mp4/': a folder), read as the command line reads it for a new folder of frames."""
     if fmt.movie and finished:
         return
     if fmt.movie:
@@ -1674,7 +1687,8 @@ def _check_output(
         return
     if out.exists() and not out.is_dir():
         raise RestyleError(f"output {out} is a file; image sequences go into a folder")
-    if not out.is_dir():
+    if not out.is_dir():  # a new folder: never one named as a movie ('out.mp4', 'o.avi')
+        refuse_movie_name(out if given is None else given, fmt.id)
         check_writable(existing_parent(out))
         return
     manifest = out / MANIFEST

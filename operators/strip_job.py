@@ -18,7 +18,7 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import BLENDER, RestyleError
-from ..core.strip_frames import frame_span
+from ..core.strip_frames import frame_span, source_frames
 from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
@@ -69,14 +69,16 @@ class Span:
 
     def scene_frames_named(self, indices: list[int]) -> str:
         """Source frames named by the scene frames showing them ("frames 101-102"), as the
-        summary numbers frames; none of them shown (a fast strip skips them): said so."""
-        from ..core.job import _frames_named
-
+        summary numbers frames; frames past the file's last picture by the scene frames that
+        hold it there (a cut-short movie's). None of them shown (a fast strip skips them):
+        the source's, said so ("source frames 20-29, not shown in frames 101-103")."""
         wanted = set(indices)
-        frames = [self.first + k for k, index in enumerate(self.shown) if index in wanted]
-        if not frames:
-            return f"not shown in frames {frame_span(self.first, self.last)}"
-        return _frames_named(frames)
+        asked = source_frames(self.source.timing, self.first, self.last)  # before the hold
+        frames = [self.first + k for k, index in enumerate(asked) if index in wanted]
+        if frames:
+            return frames_named(frames)
+        every = frames_named(range(self.first, self.last + 1))
+        return f"source {frames_named(sorted(wanted))}, not shown in {every}"
 
     def _not_one_to_one(self) -> str:
         """Why frames repeat or skip, in the words of what the user set."""
