@@ -99,3 +99,24 @@ def test_frames_are_named_by_one_helper(indices, said):
     from restyle.core.words import frames_named
 
     assert frames_named(indices) == said
+
+
+# -- 4. one painting reader: training's paintings and a matte's masks --------------------
+@pytest.mark.parametrize("what", ["painting", "mask"])
+def test_paintings_and_masks_are_refused_in_one_set_of_words(tmp_path, what):
+    from restyle.core.mappings.matte import read_mask
+    from restyle.core.train.keyframes import read_painting, read_styled_keyframe
+
+    def read(path):  # as training reads a painting, or a matte a mask
+        if what == "mask":
+            return lambda: read_mask(path, 16, 16, 7)
+        return lambda: read_styled_keyframe(path, (16, 16), 7)
+
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a picture")
+    for path, words in ((tmp_path / "nope.png", f"keyframe 7's {what} not found: "),
+                        (junk, f"cannot read keyframe 7's {what} {junk}: not an image or corrupt")):  # fmt: skip
+        for reading in (read(path), lambda p=path: read_painting(p, 7, what)):
+            with pytest.raises(RestyleError) as refused:
+                reading()
+            assert str(refused.value).startswith(words), refused.value

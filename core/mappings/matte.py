@@ -306,20 +306,6 @@ def _work_alpha(alpha: np.ndarray, guide, peak: np.float32) -> np.ndarray:
 MASK = "mask"  # a matte's painted keyframe in training's refusals (keyframes.painting)
 
 
-def mask_picture(path: Path, frame: int | None = None) -> np.ndarray:
-    """A painted matte's picture as OpenCV reads it (BGR, BGRA or grey), refused in the
-    words training refuses a keyframe's painting in (``keyframes.painting``); ``frame``:
-    the keyframe."""
-    from ..train.keyframes import painting
-
-    if not Path(path).is_file():  # OpenCV would print its own warning first
-        raise RestyleError(f"{painting(frame, MASK)} not found: {path}")
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise RestyleError(f"cannot read {painting(frame, MASK)} {path}: not an image or corrupt")
-    return data
-
-
 def unpainted_rgb(data: np.ndarray) -> np.ndarray | None:
     """A mask picture's RGB as uint8, as ``keyframes.refuse_unpainted`` compares it with its
     source frame; None where it cannot be the frame left unpainted: grey, or its alpha
@@ -338,12 +324,12 @@ def read_mask(
 ) -> np.ndarray:
     """A painted matte (any picture: its alpha if it has one, else its luma) → float32 [0, 1]
     at ``width`` x ``height``: another size of that aspect is scaled, another aspect refused
-    as training refuses a painting (``keyframes._refuse_other_aspect``). ``frame``: the
-    keyframe, named in refusals; ``data``: the picture as ``mask_picture`` read it."""
-    from ..train.keyframes import _refuse_other_aspect
+    as training refuses a painting (``keyframes.refuse_other_aspect``). ``frame``: the
+    keyframe, named in refusals; ``data``: the picture as ``keyframes.read_painting`` read it."""
+    from ..train.keyframes import read_painting, refuse_other_aspect
 
-    data = mask_picture(path, frame) if data is None else data
-    _refuse_other_aspect(Path(path), data.shape[1::-1], (width, height), frame, MASK)
+    data = read_painting(path, frame, MASK) if data is None else data
+    refuse_other_aspect(Path(path), data.shape[1::-1], (width, height), frame, MASK)
     peak = 65535.0 if data.dtype == np.uint16 else 255.0
     if data.ndim == 3 and data.shape[2] == 4:
         plane = data[..., 3]

@@ -37,7 +37,6 @@ from .matte import (
     MatteCoherence,
     Matter,
     MatteSettings,
-    mask_picture,
     read_mask,
     unpainted_rgb,
     work_rgb,
@@ -233,9 +232,9 @@ class MatteJob(StyleJob):
         """Each keyframe's (source frame, mask picture); masks still the unpainted frame
         refused as training refuses paintings (``keyframes.refuse_unpainted``)."""
         from ..media import decode_range
-        from ..train.keyframes import refuse_unpainted
+        from ..train.keyframes import read_painting, refuse_unpainted
 
-        masks = {i: mask_picture(Path(p), i) for i, p in sorted(self.keyframes.items())}
+        masks = {i: read_painting(Path(p), i, MASK) for i, p in sorted(self.keyframes.items())}
         read = {
             i: (next(iter(decode_range(self.source, i, i, info=plan.info))), data)
             for i, data in masks.items()

@@ -33,24 +33,41 @@ def read_styled_keyframe(path: Path, size: tuple[int, int], frame: int | None = 
     """A painted keyframe as uint8 RGB at the source frame's size (same aspect required);
     ``frame``: the keyframe as the user knows it, named when its painting cannot be read."""
     path = Path(path)
-    if not path.is_file():
-        raise RestyleError(f"{painting(frame)} not found: {path}")
-    try:
-        image = read_picture(path)
-    except RestyleError:  # its words are a style picture's: this is a painted keyframe
-        raise RestyleError(
-            f"cannot read {painting(frame)} {path}: not an image or corrupt"
-        ) from None
+    image = read_painting(path, frame, read=read_picture)
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     h, w = image.shape[:2]
     if (w, h) != size:
-        _refuse_other_aspect(path, (w, h), size, frame)
+        refuse_other_aspect(path, (w, h), size, frame)
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image
 
 
-def _refuse_other_aspect(
+def read_painting(
+    path: Path, frame: int | None = None, what: str = "painting", read=None
+) -> np.ndarray:
+    """A keyframe's painting (``what``: "mask", a matte's painted mask) as OpenCV reads it
+    (BGR, BGRA or grey; ``read``: another reader, as ``read_picture``'s RGB), refused in one
+    set of words: not found, not an image or corrupt. ``frame``: the keyframe as the user
+    knows it (``painting``)."""
+    path = _painting_file(Path(path), frame, what)
+    try:
+        data = read(path) if read else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except RestyleError:  # its words are a style picture's (read_picture): this is a painting
+        data = None
+    if data is None:
+        raise RestyleError(f"cannot read {painting(frame, what)} {path}: not an image or corrupt")
+    return data
+
+
+def _painting_file(path: Path, frame: int | None, what: str) -> Path:
+    """``path``, refused where no file is (OpenCV would print its own warning first)."""
+    if not path.is_file():
+        raise RestyleError(f"{painting(frame, what)} not found: {path}")
+    return path
+
+
+def refuse_other_aspect(
     path: Path,
     found: tuple[int, int],
     size: tuple[int, int],
@@ -102,13 +119,12 @@ def _check_painting(path: Path, size: tuple[int, int], frame: int, what: str) ->
     ``painting``'s."""
     from ..media import _image_header  # a PNG's or JPEG's size, read without decoding
 
-    if not path.is_file():
-        raise RestyleError(f"{painting(frame, what)} not found: {path}")
+    _painting_file(path, frame, what)
     if not os.access(path, os.R_OK):
         raise RestyleError(f"cannot read {painting(frame, what)} {path}: permission denied")
     header = _image_header(path)
     if header is not None and header.size != size:
-        _refuse_other_aspect(path, header.size, size, frame, what)
+        refuse_other_aspect(path, header.size, size, frame, what)
 
 
 def refuse_unpainted(
