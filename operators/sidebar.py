@@ -72,11 +72,18 @@ class RESTYLE_OT_set_frame_range(Operator):
                 self.report({"ERROR"}, "No selected markers")
                 return {"CANCELLED"}
             first, last = frames[0], frames[-1]
-        if last == 0:
+        if last == 0 and self._shown_end(scene) != 0:
             last = 1  # End 0 reads as "the strip's end" (0..0: the whole strip)
             self.report({"INFO"}, "End 0 means the strip's end: the range ends at frame 1")
         settings.frame_start, settings.frame_end = first, last
         return {"FINISHED"}
+
+    @staticmethod
+    def _shown_end(scene) -> int | None:
+        """The active strip's last shown frame: where it is 0, End 0 says exactly that."""
+        strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
+        shown = visible_frames(strip) if strip is not None else None
+        return shown[1] if shown else None
 
     @staticmethod
     def _current_range(scene) -> tuple[int, int]:

@@ -120,3 +120,19 @@ def test_end_at_current_frame_0_never_reads_as_the_strips_end(scene, sequencer_a
     with sequencer_override(scene, sequencer_area):
         assert bpy.ops.restyle.set_frame_range(source="END") == {"FINISHED"}
     assert (settings.frame_start, settings.frame_end) == (-5, 1)
+
+
+def test_a_strip_that_ends_at_frame_0_keeps_end_0(scene, sequencer_area, clip):
+    """9f3f909 turned every End 0 into 1, so a strip showing -23..0 got -23..1 from Set to
+    Strip, which Apply then refused as outside the strip."""
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clip, frame_start=-23)  # shows -23..0
+    scene.sequence_editor.active_strip = source
+    settings = scene.restyle
+    with sequencer_override(scene, sequencer_area):
+        assert bpy.ops.restyle.set_frame_range(source="STRIP") == {"FINISHED"}
+        assert (settings.frame_start, settings.frame_end) == (-23, 0)
+        assert bpy.ops.restyle.apply_style(strip=source.name, style="comic-ink") == {"FINISHED"}
+    styled = scene.sequence_editor.active_strip
+    assert (styled.frame_final_start, styled.frame_final_end - 1) == (-23, 0)
