@@ -93,7 +93,7 @@ def test_apply_looks_for_the_pictures_an_image_strip_shows(panel_context, saved,
     assert [e.filename for e in styled.elements] == [f"{i:06d}.png" for i in range(2, 6)]
     files[2].unlink()  # 0003.png, shown at frame 3
     assert missing_row(panel_context) == ["File missing: 0003.png"]
-    with pytest.raises(RuntimeError, match="1 image of 'shot' missing, e.g. .*0003.png"):
+    with pytest.raises(RuntimeError, match="File missing in 'shot': //shot/0003.png"):
         bpy.ops.restyle.apply_style(strip=strip.name, style=STYLE, temporal=0.0)
 
 
