@@ -1469,10 +1469,6 @@ def _variable_rate_warnings(plan: JobPlan, retimed: list[tuple[int, bool]], at=N
     return [words]
 
 
-# operators/strip_job.py's name for it (hunks in flight there): use words.frames_named
-_frames_named = frames_named
-
-
 def _has_sound(path) -> bool:
     """Whether the movie at ``path`` has an audio stream (unreadable: said to have one)."""
     import av

@@ -281,10 +281,10 @@ def node_said(result, record: dict) -> None:
         neutral = sayable(record.get("engine_neutral"), record["engine"])
         result.set_engine(record["engine"] if neutral is None else neutral)
     with contextlib.suppress(TypeError, ValueError):  # a record this Restyle cannot read
-        result.held, result.retimed = _frames_named(record)
+        result.held, result.retimed = _warned_frames(record)
 
 
-def _frames_named(record: dict) -> tuple[list[int], list[tuple[int, bool]]]:
+def _warned_frames(record: dict) -> tuple[list[int], list[tuple[int, bool]]]:
     """The source frames the record's warnings name (``cli._front_end_facts``): those not
     decoded cleanly, and a variable rate's (frame, dropped) retiming, as a local run's
     ``JobResult`` keeps them (``held``, ``retimed``) for Blender to name scene frames."""
