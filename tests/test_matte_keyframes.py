@@ -100,11 +100,12 @@ def test_keyframe_matte_is_learned_and_applied(
             assert alpha[y0:y1, x0:x1].mean() >= 0.9
         for x0, y0, x1, y1 in boxes_in_frame(BACKGROUND, t):
             assert alpha[y0:y1, x0:x1].mean() <= 0.1
-    # Another painting is other settings: the folder is not silently reused.
+    # Another painting is another setting, named: the folder is not silently reused.
     other = tmp_path / "other.png"
-    cv2.imwrite(str(other), np.zeros((8, 8), np.uint8))
+    height, width = cv2.imread(str(painted), cv2.IMREAD_UNCHANGED).shape[:2]
+    cv2.imwrite(str(other), np.zeros((height, width), np.uint8))  # the frame's aspect, as checked
     again = MatteJob(pan_movie, out, library=matte_library, keyframes={0: other}, end=4)
-    with pytest.raises(RestyleError, match="other settings"):
+    with pytest.raises(RestyleError, match="made with another mask for keyframe 0"):
         again.validate()
 
 
