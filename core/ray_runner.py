@@ -522,6 +522,9 @@ def run_chunks(
         stopped = True
         raise
     finally:
+        if stopped and pending:  # killed tasks write no frame after the landing below
+            with contextlib.suppress(Exception):
+                ray.wait(pending, num_returns=len(pending), timeout=STOP_WAIT_S)
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             staging = chunk_output_folder(landing.folder, chunk)
             link_owned_frames(staging, landing.of(chunk), chunk)
@@ -531,6 +534,10 @@ def run_chunks(
 
 
 STOP_PATIENCE_S = 5.0  # how long a stop waits for its killed tasks to let their locks go
+# How long a stop waits for its force-cancelled tasks to die before landing their frames (a
+# task still styling then wrote one frame into staging after the landing: under load CI saw
+# frame 4 staged but not in the output); Ray's SIGKILL follows SIGTERM 3 s later.
+STOP_WAIT_S = 1.5
 
 
 def clear_stopped_tasks(folder: Path, plan: Plan, patience_s: float = STOP_PATIENCE_S) -> None:
