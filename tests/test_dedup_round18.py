@@ -120,3 +120,13 @@ def test_paintings_and_masks_are_refused_in_one_set_of_words(tmp_path, what):
             with pytest.raises(RestyleError) as refused:
                 reading()
             assert str(refused.value).startswith(words), refused.value
+
+
+def test_blenders_least_time_budget_is_in_range():
+    """Blender's float properties are float32: Time Budget 0.01 arrives as 0.0099999998, and
+    9e17951's rule refused every Blender training at the least budget."""
+    import numpy as np
+
+    from restyle.core.train.trainer import TrainConfig
+
+    assert TrainConfig(time_budget_s=float(np.float32(0.01))).time_budget_s < 0.01

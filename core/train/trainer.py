@@ -48,7 +48,9 @@ def time_budget_refusal(seconds: float, named: str) -> str:
     """Why a time budget of ``seconds`` is refused ('{named} is out of range 0.01..86400
     (24 h)'; ``named`` as the caller's front end says it), '' in range: the one rule of
     the command line's --time-budget, MatteJob's train_seconds and time_budget_s."""
-    if TIME_BUDGET[0] <= seconds <= TIME_BUDGET[1]:
+    # Blender's float properties are float32: its Time Budget's least, 0.01, arrives as
+    # 0.0099999998, so the range is compared at a microsecond.
+    if TIME_BUDGET[0] <= round(seconds, 6) <= TIME_BUDGET[1]:
         return ""
     return f"{named} is out of range {TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
 
