@@ -121,6 +121,14 @@ def sequencer_area():
 
 
 @pytest.fixture
+def own_output_folder(monkeypatch, tmp_path):
+    """An unsaved .blend's frames go to the temporary folder, where an earlier test's frames of
+    the same settings would be reused: style afresh in each test. Opt in with
+    ``pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]``."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+@pytest.fixture
 def scene(restyle, sequencer_area):
     """A fresh 160x96, 24 fps scene the sequencer edits; removed afterwards."""
     import bpy

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import tempfile
-
 import pytest
 from test_edit_tools import SHOT, clips, shaky  # noqa: F401  (clips: a fixture)
 from test_openvino_prefs import draw
@@ -23,14 +21,8 @@ from vse import add_movie, all_strips, ext, sequencer_override, shown_frames
 
 from clips import encode_clip
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 STYLE = "comic-ink"
-
-
-@pytest.fixture(autouse=True)
-def own_output_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's frames go to the temporary folder: style afresh in each test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="module")

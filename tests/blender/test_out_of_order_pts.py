@@ -12,7 +12,6 @@ strip shows there."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import av
@@ -27,16 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from real_footage import FootageUnavailable, real_clip  # noqa: E402
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 
 STYLE = "starry-swirls"
-
-
-@pytest.fixture(autouse=True)
-def own_output_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's frames go to the temporary folder, where an earlier run's frames
-    of the same settings would be reused: style afresh."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 def _apply_at_strength_0(scene, movie, first, last, **settings):

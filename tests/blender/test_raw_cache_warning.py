@@ -8,24 +8,17 @@ timing: core.strip_frames.raw_cache_mixed, tests/test_strip_frames.py."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
 from vse import add_movie, ext
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 
 VTEST = Path.home() / ".cache" / "restyle" / "footage" / "vtest.avi"
 needs_vtest = pytest.mark.skipif(
     not VTEST.is_file(), reason="needs ~/.cache/restyle/footage/vtest.avi"
 )
-
-
-@pytest.fixture(autouse=True)
-def own_output_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's frames go to the temporary folder: run afresh in each test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 def run(operator, strip, first, last) -> str:

@@ -11,7 +11,6 @@ words that hold:
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,8 @@ from vse import add_movie, all_strips, ext, render
 
 from clips import encode_clip
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 STYLE = "comic-ink"
-
-
-@pytest.fixture(autouse=True)
-def own_output_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's frames go to the temporary folder: style afresh in each test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="module")
