@@ -1,0 +1,128 @@
+"""Round 19: a file is stamped by blocks spread through it, not its first and last 64 KiB
+only (``job._sample_hash``): a movie re-rendered in place with its size and time put back
+is another source; output made when only a file's ends were read is refused in words."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from restyle.core import cli, job
+
+SIZE = (64, 48)
+
+
+def write_movie(path: Path, middle_seed: int | None = None, count: int = 60) -> Path:
+    """An uncompressed AVI (every frame the same size): ``middle_seed`` repaints its middle
+    third only, so the file keeps its size and its first and last 64 KiB."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (*SIZE[::-1], 3), np.uint8) for _ in range(count)]
+    if middle_seed is not None:
+        other = np.random.default_rng(middle_seed)
+        for i in range(count // 3, 2 * count // 3):
+            frames[i] = other.integers(0, 256, (*SIZE[::-1], 3), np.uint8)
+    writer = cv2.VideoWriter(str(path), 0, 24, SIZE)  # fourcc 0: raw frames
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def rerender_in_place(movie: Path, tmp_path: Path) -> None:
+    """The movie's middle re-rendered into the same file, its time put back (as a sync tool
+    or an editor keeping times may): same size, same first and last 64 KiB, same mtime."""
+    stat = movie.stat()
+    new = write_movie(tmp_path / "rerendered.avi", middle_seed=9).read_bytes()
+    old = movie.read_bytes()
+    assert len(new) == len(old) and new != old
+    block = job.STAMP_SAMPLE
+    assert new[:block] == old[:block] and new[-block:] == old[-block:]  # only its middle
+    with open(movie, "r+b") as stream:
+        stream.write(new)
+    os.utime(movie, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def stylize(library, source, out, *words: str, capsys):
+    argv = ["stylize", str(source), "-o", str(out), "-s", "comic-ink", "--max-side", "64"]
+    code = cli.main([*argv, "--end", "2", *words, "--library", str(library.root)])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ""])
+def test_a_movie_rerendered_in_its_middle_is_another_source(library, tmp_path, capsys, suffix):
+    movie = write_movie(tmp_path / "shot.avi")
+    assert movie.stat().st_size > 2 * job.STAMP_SAMPLE  # a middle the ends don't cover
+    out = tmp_path / f"out{suffix}"
+    code, err = stylize(library, movie, out, capsys=capsys)
+    assert code == 0, err
+    rerender_in_place(movie, tmp_path)
+    code, err = stylize(library, movie, out, capsys=capsys)
+    assert code == 2 and "from another source" in err, err  # not its stale frames reused
+    code, err = stylize(library, movie, out, "--overwrite", capsys=capsys)
+    assert code == 0, err
+
+
+def test_a_large_file_is_read_at_blocks_spread_through_it(tmp_path):
+    """A file past STAMP_BLOCKS blocks: its middle rewritten (size and time put back) is
+    another file; what is read stays STAMP_BLOCKS blocks however large the file."""
+    big = tmp_path / "big.mov"
+    size = 4 * 1024 * 1024
+    big.write_bytes(np.random.default_rng(1).integers(0, 256, size, np.uint8).tobytes())
+    stat = big.stat()
+    before = job.file_stamp(big)
+    with open(big, "r+b") as stream:  # a re-rendered middle: 1 MiB from 1.5 MiB on
+        stream.seek(3 * size // 8)
+        stream.write(bytes(size // 4))
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = job.file_stamp(big)
+    assert before[:2] == after[:2] and before != after
+
+    for length in (size, 2 * 1024**3, 17 * job.STAMP_SAMPLE):
+        offsets = list(job._sample_offsets(length))
+        assert len(offsets) == job.STAMP_BLOCKS
+        assert offsets[0] == 0 and offsets[-1] == length - job.STAMP_SAMPLE
+        assert all(
+            b - a >= job.STAMP_SAMPLE for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+        )
+
+
+def test_a_file_of_two_blocks_or_less_is_stamped_as_before(tmp_path):
+    """Read whole, as before: a small picture's stamp, and so its key, is what it was."""
+    for length in (0, 1000, 2 * job.STAMP_SAMPLE):
+        small = tmp_path / f"small_{length}.png"
+        data = np.random.default_rng(length).integers(0, 256, length, np.uint8).tobytes()
+        small.write_bytes(data)
+        assert job.file_stamp(small)[2] == hashlib.sha256(data).hexdigest()[:16]
+
+
+def ends_only(size: int):
+    """``job._sample_offsets`` as Restyle had it on 2026-12-02: the first and last 64 KiB."""
+    block = job.STAMP_SAMPLE
+    return [0, max(block, size - block)] if size > block else [0]
+
+
+def test_output_made_when_a_files_ends_only_were_read_is_refused_in_words(
+    library, tmp_path, capsys, monkeypatch
+):
+    movie = write_movie(tmp_path / "shot.avi")
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "_sample_offsets", ends_only)
+        patch.setattr(job, "_SAMPLES", {})  # a process of its own
+        assert stylize(library, movie, out, capsys=capsys)[0] == 0
+    manifest = out / job.MANIFEST
+    kept = json.loads(manifest.read_text())
+    kept["made_from"].pop("blocks", None)  # as such a Restyle wrote it
+    manifest.write_text(json.dumps(kept))
+    code, err = stylize(library, movie, out, capsys=capsys)
+    assert code == 2, err
+    assert "as an earlier Restyle knew its files (by their first and last 64 KiB" in err, err
+    code, err = stylize(library, movie, out, "--overwrite", capsys=capsys)
+    assert code == 0, err
