@@ -73,6 +73,13 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture
+def private_home(tmp_path, monkeypatch):
+    """RESTYLE_HOME in the test's own folder (``tmp_path / "home"``), so no test reads or
+    writes another's styles. Opt in: ``pytestmark = pytest.mark.usefixtures("private_home")``."""
+    monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

@@ -12,24 +12,14 @@ failing on the code before it:
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from helpers_cli import run
 
 from restyle.core import job as job_module
 from restyle.core.cli import main
 from restyle.core.writers import OutputLock
 
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
-
-
-def run(argv, capsys):
-    code = main([*argv, "--json"])
-    said = capsys.readouterr()
-    return code, (json.loads(said.out) if said.out.strip() else None), said.err
+pytestmark = pytest.mark.usefixtures("private_home")
 
 
 def words(command, library, source, out, *more):

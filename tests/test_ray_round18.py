@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers_cli import run
 from test_source_stamp import write_shot
 
 from restyle.core import job as job_module
@@ -26,18 +27,8 @@ from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.ray_runner import movie_frames_folder
 from restyle.core.ray_submit import RaySubmission
 
+pytestmark = pytest.mark.usefixtures("private_home")
 CORE = Path(ray_runner.__file__).parent
-
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
-
-
-def run(argv, capsys):
-    code = main([*argv, "--json"])
-    said = capsys.readouterr()
-    return code, (json.loads(said.out) if said.out.strip() else None), said.err
 
 
 def on_ray(cluster, library, shot, out, *words):
