@@ -15,11 +15,10 @@ Blender's summaries), each case failing on the code before it:
 
 from __future__ import annotations
 
-import json
-
 import cv2
 import numpy as np
 import pytest
+from helpers_cli import run
 from test_late_core_round17 import cancelled_after_landing, node_manifest
 from test_ray_range_extend import in_process  # noqa: F401 (Ray's tasks in this process)
 from test_rerun_finished import untag
@@ -41,12 +40,6 @@ def shot(tmp_path):
     for i in range(4):
         cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
     return folder
-
-
-def run(argv, capsys):
-    code = cli.main([*argv, "--json"])
-    said = capsys.readouterr()
-    return code, (json.loads(said.out) if said.out.strip() else None), said.err
 
 
 def stylize(library, source, out, *words):

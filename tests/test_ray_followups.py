@@ -6,15 +6,14 @@ names the engine that made it, and a refusal says what differs."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import cv2
 import numpy as np
 import pytest
+from helpers_cli import run
 from test_ray import cluster  # noqa: F401  (the cluster fixture, started only when asked)
 
-from restyle.core import cli
 from restyle.core.cli import main
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # as test_ray: loopback only
@@ -28,12 +27,6 @@ def shot(tmp_path):
     for i in range(4):
         cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
     return folder
-
-
-def run(argv, capsys):
-    code = cli.main([*argv, "--json"])
-    said = capsys.readouterr()
-    return code, (json.loads(said.out) if said.out.strip() else None), said.err
 
 
 def stylize(library, shot, out, *words):

@@ -30,10 +30,7 @@ from restyle.core.ray_submit import RaySubmission, node_said, stylize_command
 
 from clips import make_index_clip, make_variable_rate_clip
 
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("private_home")
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ A movie that does not say (made before the tag kept them) reports null, not [] o
 
 from __future__ import annotations
 
-import json
-
 import av
 import cv2
 import numpy as np
 import pytest
-
-from restyle.core import cli
+from helpers_cli import run
 
 from clips import encode_clip, pan_frames
 
@@ -33,12 +30,6 @@ def two_shots(tmp_path):
     """Two panning shots (a cut at frame 8), small enough to stabilize in a second."""
     frames = pan_frames(8, (96, 64), 1.5, seed=1) + pan_frames(8, (96, 64), -2.0, seed=7)
     return encode_clip(tmp_path / "two_shots.mkv", frames, codec="ffv1")
-
-
-def run(argv, capsys):
-    code = cli.main([*argv, "--json"])
-    said = capsys.readouterr()
-    return code, (json.loads(said.out) if said.out.strip() else None), said.err
 
 
 def stylize(library, shot, out, *words):
