@@ -21,10 +21,10 @@ from bpy.types import Operator
 from .. import compat
 from ..core.cut_tools import PAD, EditPoint, Snap, Split, describe, snap_plan, split_plan
 from ..core.errors import RestyleError
-from ..core.words import count
+from ..core.words import count, frames_named
 from .keyframes import hand_keyframes, warn_paintings_not_copied
 from .modal_job import SequencerOperator, tool_summary
-from .runner import FAILED, FINISHED, blender_message, report_error
+from .runner import FAILED, FINISHED, RUN, blender_message, report_error
 from .strip_source import (
     FRAME_END,
     FRAME_START,
@@ -50,6 +50,15 @@ class CutTool(SequencerOperator):
     def make_plan(self, scene) -> list:
         raise NotImplementedError
 
+    def outcome(self, plan: list) -> str:
+        """The report's words for the applied ``plan`` (the dialog listed each change)."""
+        return count(len(plan), "change") if plan else "nothing to change"
+
+    def about(self) -> str | None:
+        """The strip a refusal is about (a name; '' the active strip), None for none: the
+        sidebar shows a summary with its strip (``summary_about``)."""
+        return None
+
     def apply_plan(self, scene, plan: list) -> None:
         raise NotImplementedError
 
@@ -59,7 +68,7 @@ class CutTool(SequencerOperator):
         if not self._planned(context):
             return {"CANCELLED"}
         if not self._plan:
-            self.report(*self._said("nothing to change"))
+            self.report(*self._said(self.outcome([])))
             return {"CANCELLED"}
         return context.window_manager.invoke_props_dialog(self, width=520)
 
@@ -70,13 +79,21 @@ class CutTool(SequencerOperator):
         return {"WARNING"}, f"Restyle: {text}; skipped {', '.join(self._skipped)}"
 
     def _said(self, text: str) -> tuple[set[str], str]:
-        """``_summary``, which the sidebar's summary shows too (under this tool's name)."""
+        """``_summary``, which the sidebar's summary shows too (under this tool's name),
+        whichever strip is active: the edit changed several strips (Split at Cuts' pieces,
+        Snap Cuts' pairs), and the active one stays what it was, often none of them (keyed
+        to it, the summary went as soon as a piece was selected). Its words name them."""
         level, report = self._summary(text)
         tool_summary(FINISHED, f"{self.bl_label}: {report.removeprefix('Restyle: ')}")
+        if not RUN.running:  # a running job keeps its progress (tool_summary left it)
+            RUN.strip = ""
         return level, report
 
     def _failed(self, exc: RestyleError) -> None:
-        tool_summary(FAILED, f"Failed: {report_error(self, exc)}")
+        about = self.about()
+        tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=about or "")
+        if about is None and not RUN.running:
+            RUN.strip = ""
 
     def draw(self, _context):
         lines = describe(self._plan)
@@ -95,10 +112,9 @@ class CutTool(SequencerOperator):
         except RestyleError as exc:
             self._failed(exc)
             return {"CANCELLED"}
-        lines = describe(plan)
-        for line in lines:
+        for line in describe(plan):
             print(f"Restyle: {line}")
-        self.report(*self._said(count(len(lines), "change") if lines else "nothing to change"))
+        self.report(*self._said(self.outcome(plan)))
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 
@@ -125,12 +141,33 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
     frame_start: IntProperty(**FRAME_START)
     frame_end: IntProperty(**FRAME_END)
 
+    _split: str = ""  # the strip planned, and the frames looked at: the summary names them
+    _span: tuple[int, int] = (0, 0)  # first, last + 1
+    _pieces: list[str] = []  # the strips it is now, left to right
+
+    def about(self) -> str:
+        return self.strip
+
+    def outcome(self, plan: list[Split]) -> str:
+        """'clip' split at frames 13, 25 into 3 strips, 'clip' to 'clip.002' (the names Blender
+        gave the pieces differ between versions), or that no cut was found where."""
+        if not plan:
+            return f"no cut found in '{self._split}' over {frames_named(range(*self._span))}"
+        pieces = self._pieces
+        if len(pieces) < 2:  # Blender split nothing (a cut on the strip's edge)
+            return super().outcome(plan)
+        names = f"'{pieces[0]}' {'and' if len(pieces) == 2 else 'to'} '{pieces[-1]}'"
+        at = frames_named(sorted(s.frame for s in plan))
+        return f"'{self._split}' split at {at} into {count(len(pieces), 'strip')}, {names}"
+
     def make_plan(self, scene) -> list[Split]:
         strip = find_strip(scene, self.strip)
+        self._split = strip.name
         if compat.strip_locked(strip):  # Blender's split refused it after the plan was shown
             raise RestyleError(f"'{strip.name}' is locked (or its channel is); unlock it first")
         source = read_strip(scene, strip)
         first, last = operator_range(self, source)
+        self._span = (first, last + 1)
         shown = file_frames(strip, source, first, last)  # refused past a shortened file
         plan = split_plan(
             source.name,
@@ -153,6 +190,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
         back, they read right to left and Export named the first cut's folder ``.004``)."""
         strips = compat.all_strips(scene.sequence_editor)
         last_part: dict[str, object] = {}  # a strip's name in the plan → its part split last
+        self._pieces = [self._split]
         for step in sorted(plan, key=lambda s: s.frame):
             strip = last_part.get(step.strip) or strips.get(step.strip)
             if strip is None:
@@ -161,6 +199,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
             if right is not None:  # keyframes from the cut on show the right part: with it
                 hand_keyframes(scene.restyle, strip, right, range(step.frame, 2**31))
                 last_part[step.strip] = right
+                self._pieces.append(right.name)
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):
