@@ -152,7 +152,8 @@ class RESTYLE_PT_output(RestylePanel, Panel):
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
-        settings = compat.sequencer_scene(context).restyle
+        scene = compat.sequencer_scene(context)
+        settings = scene.restyle
 
         col = layout.column()
         col.prop(settings, "output_format")
@@ -161,7 +162,11 @@ class RESTYLE_PT_output(RestylePanel, Panel):
         col.prop(settings, "run_on")
         if settings.run_on == "RAY":
             col.prop(settings, "ray_address")
-        if RUN.folder:  # the path is often cut short: a button opens the folder itself
+        # The folder of the run the main panel's summary tells, shown with it (with its
+        # strip, its output or no strip active): another strip showed it as if its own,
+        # and a running job showed the run before's beside its own strip.
+        if RUN.folder and not RUN.running and summary_about(scene):
+            # the path is often cut short: a button opens the folder itself
             row = col.row(align=True)
             row.label(text=f"Last output: {blender_path(RUN.folder)}", icon="FILE_FOLDER")
             row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder

@@ -13,6 +13,8 @@ from test_edit_tools import SHOT, clips  # noqa: F401 (the fixture, imported)
 from test_panels import draw_all, labels
 from vse import add_movie, all_strips, ext, sequencer_override, shown_frames
 
+from clips import make_index_clip
+
 pytestmark = pytest.mark.blender
 
 STYLE = "comic-ink"
@@ -36,6 +38,10 @@ def summary_shown(context) -> bool:
     text, icons = said(context)
     first = runner.RUN.summary.split()[:4]
     return "CHECKMARK" in icons and " ".join(first) in text
+
+
+def last_output_shown(context) -> bool:
+    return any(t.startswith("Last output: ") for t in labels(drawn(context)))
 
 
 @pytest.fixture
@@ -128,3 +134,43 @@ def test_snap_cuts_summary_shows_with_the_strips_it_moved(
         for strip in (left, right, other):
             editor.active_strip = strip
             assert summary_shown(bpy.context), (strip.name, runner.RUN.summary)
+
+
+def test_last_output_shows_with_the_summary_it_belongs_to(
+    scene, saved, sequencer_area, tmp_path, no_summary_left
+):
+    """After a run, the Output panel's Last output showed whichever strip was active, while
+    the summary above it went with another strip; and beside a running job's strip, the
+    folder of the run before. It shows with the styled strip, its source and no strip
+    active, as the summary does."""
+    import bpy
+
+    runner = ext("operators.runner")
+    editor = scene.sequence_editor
+    clip = make_index_clip(tmp_path / "clip.mp4", 6, fps=24, gop=3)
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    other = add_movie(scene, sequencer_area, clip, frame_start=1, channel=3)
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, strength=0.0, temporal=0.0, frame_start=1, frame_end=2
+    ) == {"FINISHED"}, runner.RUN.summary
+    styled = editor.active_strip
+    assert styled not in (source, other) and runner.RUN.folder
+    with sequencer_override(scene, sequencer_area):
+        for active, shown in ((styled, True), (other, False), (source, True), (None, True)):
+            editor.active_strip = active
+            assert last_output_shown(bpy.context) == shown, active
+            assert summary_shown(bpy.context) == shown, active
+        editor.active_strip = other
+        runner.RUN.status, runner.RUN.strip = runner.RUNNING, other.name  # its job runs
+        try:
+            assert not last_output_shown(bpy.context)
+        finally:
+            runner.RUN.status = runner.FINISHED
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "round19.blend"))
+    return tmp_path
