@@ -126,3 +126,56 @@ def test_output_made_when_a_files_ends_only_were_read_is_refused_in_words(
     assert "as an earlier Restyle knew its files (by their first and last 64 KiB" in err, err
     code, err = stylize(library, movie, out, "--overwrite", capsys=capsys)
     assert code == 0, err
+
+
+def write_pictures(folder: Path, count: int = 4, seed: int = 3) -> Path:
+    """BMP pictures: uncompressed, so other pixels keep the file's size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"b_{i:04d}.bmp"), rng.integers(0, 256, (48, 64, 3), np.uint8))
+    return folder
+
+
+def repaint(picture: Path, seed: int = 9) -> None:
+    """Another picture under the same name and size, saved a few seconds later."""
+    stat = picture.stat()
+    cv2.imwrite(str(picture), np.random.default_rng(seed).integers(0, 256, (48, 64, 3), np.uint8))
+    assert picture.stat().st_size == stat.st_size
+    os.utime(picture, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10**9))
+
+
+@pytest.mark.parametrize("given", ["folder", "pattern"])
+def test_a_background_picture_repainted_mid_sequence_is_another_background(
+    matte_library, tmp_path, capsys, monkeypatch, given
+):
+    """The background sequence is stamped as a source is (``job.source_stamps``): its
+    folder's own stamp did not change with a repaint, a pattern had none."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("RESTYLE_HOME", str(matte_library.root))
+    shot = write_pictures(tmp_path / "shot", seed=1)
+    backdrop = write_pictures(tmp_path / "bg")
+    replace = str(backdrop) if given == "folder" else str(backdrop / "b_%04d.bmp")
+    out = tmp_path / "out"
+    argv = ["matte", str(shot), "-o", str(out), "--replace", replace, "--end", "1"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    repaint(backdrop / "b_0002.bmp")
+    assert cli.main(argv) == 2  # not its stale composites reused
+    err = capsys.readouterr().err
+    assert "with the background as it was before (its file changed since)" in err, err
+    assert cli.main([*argv, "--overwrite"]) == 0, capsys.readouterr().err
+
+
+def test_a_background_sequence_in_an_earlier_restyles_form_is_stamped_as_then(tmp_path):
+    """Path form (``job.path_stamps``): the folder's own stamp, as an earlier Restyle's key
+    had it (its output still reused); now: every picture's, as a source's."""
+    from restyle.core.mappings.matte_job import _background_stamp
+    from restyle.core.media import probe
+
+    backdrop = write_pictures(tmp_path / "bg")
+    with job.path_stamps():
+        assert _background_stamp(backdrop) == job.file_stamp(backdrop)
+    assert _background_stamp(backdrop) == job.source_stamps(probe(backdrop))
+    picture = backdrop / "b_0000.bmp"
+    assert _background_stamp(picture) == job.file_stamp(picture)  # a picture: as before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..errors import Cancelled, RestyleError, setting
 from ..job import (
     _A_SETTING,
     _KEY_PARTS,
+    _PATH_STAMPS,
     JobPlan,
     JobResult,
     StyleJob,
@@ -26,6 +28,7 @@ from ..job import (
     file_stamp,
     finished_manifest,
     path_stamps,
+    source_stamps,
     whole_number,
 )
 from ..progress import TRAINING, CancelToken, Progress
@@ -155,7 +158,7 @@ class MatteJob(StyleJob):
     def _matte_parts(self) -> dict:
         """The matte's parts of the settings key (with StyleJob's as its "base")."""
         background = self.background()
-        stamp = file_stamp(background.path) if background is not None else []
+        stamp = _background_stamp(background.path) if background is not None else []
         record = {
             "matte": MATTE_VERSION,
             "model": self.model,
@@ -312,6 +315,30 @@ _KEY_PARTS.update(
 
 def _not_learned(rgb_small, coarse):
     raise RestyleError("internal: a frame was matted after the keyframes were skipped")
+
+
+# (path, its folder's device, inode and time in ns): the background sequence's probe, its
+# file list kept until a file is added, removed or renamed there (a repaint is restamped)
+_BACKGROUND_PROBES: dict[tuple, object] = {}
+
+
+def _background_stamp(path: Path | None) -> list:
+    """A background in the settings key: a picture or movie file by ``file_stamp`` (its key
+    as before), an image folder or pattern by ``source_stamps``, as a source is, so a
+    picture repainted mid-sequence is another background (the folder's own stamp saw no
+    repaint; a pattern's none at all); an earlier Restyle's form (``path_stamps``): as it
+    was stamped then."""
+    if path is None or Path(path).is_file() or _PATH_STAMPS.get():
+        return file_stamp(path)
+    st = (Path(path) if Path(path).is_dir() else Path(path).parent).stat()
+    known = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_mtime_ns)
+    if known not in _BACKGROUND_PROBES:  # 300 HD pictures: 153 ms; stamped 4 times a run
+        from ..media import probe
+
+        if len(_BACKGROUND_PROBES) > 64:
+            _BACKGROUND_PROBES.clear()
+        _BACKGROUND_PROBES[known] = probe(path)
+    return source_stamps(_BACKGROUND_PROBES[known])
 
 
 class CompositingWriter:
