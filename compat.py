@@ -210,6 +210,17 @@ def strip_add_kwargs() -> dict:
     return {"move_strips": False} if "move_strips" in properties else {}
 
 
+def strip_add_context(context: bpy.types.Context, area, scene: bpy.types.Scene):
+    """The context a script adds a strip in with the strip-add operators (``movie_strip_add``
+    with Adjust Playback Rate: the one way to make a movie play at its own rate): the window,
+    a Sequencer ``area`` and ``scene``, without the area's region. bpy 5.3.0 in background
+    mode segfaults in ``movie_strip_add`` given the Sequencer's WINDOW region (measured with
+    a bare bpy and an empty scene, Adjust Playback Rate on or off). Without the region it
+    adds the strip as the UI does: a 20-frame 10 fps clip in a 24 fps scene shows frames
+    1-48 adjusted, 1-20 not, on 5.3.0 and 5.2.3; 1-48 adjusted on 4.2 and 5.0.1 too."""
+    return context.temp_override(window=context.window, area=area, scene=scene)
+
+
 def effect_span(first: int, last: int) -> dict:
     """``new_effect``'s arguments for a strip over ``first..last``."""
     owner = getattr(bpy.types, "StripsTopLevel", None) or bpy.types.SequencesTopLevel

@@ -174,3 +174,36 @@ def saved(scene, tmp_path):
 
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "round19.blend"))
     return tmp_path
+
+
+def test_a_rate_adjusted_movie_is_added_and_styled_on_every_blender(
+    scene, saved, sequencer_area, tmp_path, no_summary_left
+):
+    """A 10 fps movie added to the 24 fps scene with Adjust Playback Rate, the one way to
+    make one play at its own rate: bpy 5.3.0 segfaulted (headless, the Sequencer's region in
+    the context), so no test styled such a strip there. ``compat.strip_add_context`` adds it
+    on every version; styled, the strip above spans the frames asked for."""
+    import bpy
+
+    compat = ext("compat")
+    runner = ext("operators.runner")
+    clip = make_index_clip(tmp_path / "ten.mp4", 20, fps=10, gop=4)
+    with compat.strip_add_context(bpy.context, sequencer_area, scene):
+        assert bpy.ops.sequencer.movie_strip_add(
+            filepath=str(clip),
+            frame_start=1,
+            channel=1,
+            sound=False,
+            adjust_playback_rate=True,
+            use_framerate=False,
+            set_view_transform=False,
+            **compat.strip_add_kwargs(),
+        ) == {"FINISHED"}
+    (source,) = all_strips(scene)
+    assert shown_frames(source) == (1, 48)  # 20 pictures at 10 fps over 24 fps frames
+    assert compat.movie_plays_at_own_rate(source, 20) is True
+    assert bpy.ops.restyle.apply_style(
+        strip=source.name, style=STYLE, strength=0.0, temporal=0.0, frame_start=3, frame_end=8
+    ) == {"FINISHED"}, runner.RUN.summary
+    styled = scene.sequence_editor.active_strip
+    assert styled != source and styled.channel == 2 and shown_frames(styled) == (3, 8)
