@@ -522,29 +522,36 @@ def run_chunks(
         stopped = True
         raise
     finally:
-        if stopped and pending:  # killed tasks write no frame after the landing below
+        if stopped and pending:  # most killed tasks are gone by the landing below
             with contextlib.suppress(Exception):
                 ray.wait(pending, num_returns=len(pending), timeout=STOP_WAIT_S)
         for chunk in plan.chunks:  # keep every finished frame, even of cancelled tasks
             staging = chunk_output_folder(landing.folder, chunk)
             link_owned_frames(staging, landing.of(chunk), chunk)
-        if stopped:
-            clear_stopped_tasks(landing.folder, plan)
+        if stopped:  # and those a task still dying wrote since (landed once it is gone)
+            clear_stopped_tasks(landing.folder, plan, landing=landing)
     return reports
 
 
 STOP_PATIENCE_S = 5.0  # how long a stop waits for its killed tasks to let their locks go
-# How long a stop waits for its force-cancelled tasks to die before landing their frames (a
-# task still styling then wrote one frame into staging after the landing: under load CI saw
-# frame 4 staged but not in the output); Ray's SIGKILL follows SIGTERM 3 s later.
+# How long a stop gives its force-cancelled tasks to die before its first landing. It proves
+# nothing: Ray 2.60 resolves a force-cancelled task before its worker has died (0.04-0.15 s
+# after ray.cancel, the worker alive then, dead ~0.01 s later; load 14), so a frame written
+# after that landing is landed once the task's staging lock is free (``clear_stopped_tasks``).
 STOP_WAIT_S = 1.5
 
 
-def clear_stopped_tasks(folder: Path, plan: Plan, patience_s: float = STOP_PATIENCE_S) -> None:
+def clear_stopped_tasks(
+    folder: Path, plan: Plan, patience_s: float = STOP_PATIENCE_S, landing: Landing | None = None
+) -> None:
     """After a stop (Ctrl-C, SIGTERM, a failed chunk): what the killed tasks could not clean
     up, their staging folders' lock files and scratch frames, so a stop leaves no lock or
     scratch file (README's fault table). Their finished frames stay, for a rerun to resume
-    from; a folder left empty goes."""
+    from; a folder left empty goes. ``landing``: once a folder's lock is free (its task
+    gone, so writing nothing more), its frames are landed again: a task killed slowly
+    (under load CI saw frame 4 staged, not in the output) finished one after the driver's
+    first landing. A frame is written as a scratch file renamed into place, so a task
+    killed mid-frame leaves a scratch file (removed here), never a part of a frame."""
     from .writers import _TEMP_NAME, drop_stale_lock
 
     deadline = time.monotonic() + patience_s
@@ -552,6 +559,8 @@ def clear_stopped_tasks(folder: Path, plan: Plan, patience_s: float = STOP_PATIE
         staging = chunk_output_folder(folder, chunk)
         if not drop_stale_lock(staging, max(0.0, deadline - time.monotonic())):
             continue  # a task still running there (its node slow to kill it): its own
+        if landing is not None:
+            link_owned_frames(staging, landing.of(chunk), chunk)
         with contextlib.suppress(OSError):
             for entry in os.scandir(staging):
                 if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
