@@ -8,6 +8,8 @@ API:
 - `encode_clip(path, frames, *, fps=24, codec="h264", gop=None)`: encode RGB(A) frames.
 - `make_index_clip(path, n_frames, size=(160, 96), fps=24, codec="h264", gop=None)`.
 - `make_image_sequence(folder, n, size=(160, 96), bit_depth=8, alpha=False, ...)`.
+- `noise_shot(folder, count=4, *, seed=3, suffix="png")`: a shot of 64x48 random-noise frames
+  (f_0000.png, ...) that styles in a moment; the same seed writes the same pictures.
 - `pan_frames(n_frames, size, dx_per_frame)` / `make_pan_clip(path, n_frames, size, dx_per_frame)`:
   a camera panning right by `dx_per_frame` pixels a frame over a structured scene, so a
   scene point at column x in frame i sits at column x - dx_per_frame in frame i + 1.
@@ -189,6 +191,18 @@ def make_image_sequence(
             raise OSError(f"cannot write {path}")
         paths.append(path)
     return paths
+
+
+def noise_shot(folder: Path, count: int = 4, *, seed: int = 3, suffix: str = "png") -> Path:
+    """``count`` 64x48 frames of random noise (``np.random.default_rng(seed)``) written as
+    ``folder``/f_0000.<suffix>, ...; the folder is made if need be. Returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        cv2.imwrite(
+            str(folder / f"f_{i:04d}.{suffix}"), rng.integers(0, 256, (48, 64, 3), np.uint8)
+        )
+    return folder
 
 
 def _scene(width: int, height: int, seed: int) -> np.ndarray:

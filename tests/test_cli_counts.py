@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-import cv2
-import numpy as np
-
 from restyle.core.cli import _report_run
 from restyle.core.job import JobResult, StyleJob
 from restyle.core.progress import CancelToken
 from restyle.core.ray_runner import frames_folder
+
+from clips import noise_shot
 
 
 def summary(capsys, result, fmt: str = "png", ray: str | None = None) -> str:
@@ -25,11 +24,7 @@ def summary(capsys, result, fmt: str = "png", ray: str | None = None) -> str:
 
 
 def test_a_resumed_folder_cancelled_again_counts_the_frames_it_reused(library, tmp_path, capsys):
-    shot = tmp_path / "shot"
-    shot.mkdir()
-    rng = np.random.default_rng(5)
-    for i in range(6):
-        cv2.imwrite(str(shot / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
+    shot = noise_shot(tmp_path / "shot", 6, seed=5)
     out = tmp_path / "out"
 
     def job(**options):

@@ -16,15 +16,12 @@ import pytest
 
 from restyle.core import cli
 
+from clips import noise_shot
+
 
 @pytest.fixture
 def shot(tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(tmp_path / "shot")
 
 
 def stylize(library, shot, out, *words: str, capsys, json_out: bool = True):

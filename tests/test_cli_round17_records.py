@@ -29,17 +29,12 @@ from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
 from restyle.core.ray_runner import movie_frames_folder
 
-from clips import encode_clip, make_variable_rate_clip, pan_frames
+from clips import encode_clip, make_variable_rate_clip, noise_shot, pan_frames
 
 
 @pytest.fixture
 def shot(tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(5)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(tmp_path / "shot", seed=5)
 
 
 def stylize(library, source, out, *words):

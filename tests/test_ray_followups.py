@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import os
 
-import cv2
-import numpy as np
 import pytest
 from helpers_cli import run
 from test_ray import cluster  # noqa: F401  (the cluster fixture, started only when asked)
 
 from restyle.core.cli import main
 
+from clips import noise_shot
+
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # as test_ray: loopback only
 
 
 @pytest.fixture
 def shot(tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(5)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(tmp_path / "shot", seed=5)
 
 
 def stylize(library, shot, out, *words):

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import argparse
 
-import cv2
-import numpy as np
-
 from restyle.core.cli import _report_run
 from restyle.core.job import StyleJob
 from restyle.core.progress import CancelToken
 
+from clips import noise_shot
+
 
 def test_a_cancelled_movie_says_cancelled_and_nothing_kept(library, tmp_path, capsys):
-    shot = tmp_path / "shot"
-    shot.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(6):
-        cv2.imwrite(str(shot / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
+    shot = noise_shot(tmp_path / "shot", 6)
     out = tmp_path / "film.mp4"
     token = CancelToken()
 

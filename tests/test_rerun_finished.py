@@ -7,22 +7,15 @@ A movie that does not say (made before the tag kept them) reports null, not [] o
 from __future__ import annotations
 
 import av
-import cv2
-import numpy as np
 import pytest
 from helpers_cli import run
 
-from clips import encode_clip, pan_frames
+from clips import encode_clip, noise_shot, pan_frames
 
 
 @pytest.fixture
 def shot(tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(tmp_path / "shot")
 
 
 @pytest.fixture

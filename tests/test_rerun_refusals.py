@@ -13,13 +13,7 @@ import pytest
 
 from restyle.core import cli
 
-
-def write_shot(folder, seed: int = 3):
-    folder.mkdir(exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+from clips import noise_shot
 
 
 def stylize(library, shot, out, *words: str, capsys):
@@ -30,7 +24,7 @@ def stylize(library, shot, out, *words: str, capsys):
 
 @pytest.mark.parametrize("suffix", [".mp4", ""])
 def test_other_settings_are_named(library, tmp_path, capsys, suffix):
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / f"out{suffix}"
     assert stylize(library, shot, out, capsys=capsys)[0] == 0
     code, err = stylize(library, shot, out, "--strength", "0.5", capsys=capsys)
@@ -40,10 +34,10 @@ def test_other_settings_are_named(library, tmp_path, capsys, suffix):
 
 @pytest.mark.parametrize("suffix", [".mp4", ""])
 def test_a_replaced_source_is_another_source(library, tmp_path, capsys, suffix):
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / f"out{suffix}"
     assert stylize(library, shot, out, capsys=capsys)[0] == 0
-    write_shot(shot, seed=9)  # the plate replaced under the same names
+    noise_shot(shot, seed=9)  # the plate replaced under the same names
     first = shot / "f_0000.png"
     os.utime(first, (first.stat().st_atime, first.stat().st_mtime + 5))
     code, err = stylize(library, shot, out, capsys=capsys)
@@ -51,7 +45,7 @@ def test_a_replaced_source_is_another_source(library, tmp_path, capsys, suffix):
 
 
 def test_a_movie_of_other_frames_or_cut_or_not_a_movie(library, tmp_path, capsys):
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / "out.mp4"
     assert stylize(library, shot, out, capsys=capsys)[0] == 0
     code, err = stylize(library, shot, out, "--end", "2", capsys=capsys)
@@ -73,7 +67,7 @@ def test_an_earlier_pipeline_version_is_named(library, tmp_path, capsys, monkeyp
     user's settings are the same."""
     from restyle.core import job
 
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / f"out{suffix}"
     now = job.PIPELINE_VERSION
     with monkeypatch.context() as patch:
@@ -90,7 +84,7 @@ def test_output_made_before_a_record_was_kept(library, tmp_path, capsys, monkeyp
 
     from restyle.core import job
 
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / "out"
     with monkeypatch.context() as patch:
         patch.setattr(job, "PIPELINE_VERSION", job.PIPELINE_VERSION - 1)
@@ -115,7 +109,7 @@ def test_output_made_before_a_record_was_kept(library, tmp_path, capsys, monkeyp
 def test_the_setting_that_differs_is_named(library, tmp_path, capsys, first, then, said):
     """Format and colours, parts of the settings key, are named too, by their flags; a
     size given the other way is named as each was given, never 'None' nor 'full size'."""
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / "out"
 
     def run(*words):  # --scale and --max-side are either-or: each run gives one
@@ -239,7 +233,7 @@ def test_a_range_past_a_numbered_sequence_reads_its_frame_numbers(library, tmp_p
 
 
 def test_overwrite_on_a_finished_movie_says_how_to_make_it_again(library, tmp_path, capsys):
-    shot = write_shot(tmp_path / "shot")
+    shot = noise_shot(tmp_path / "shot")
     out = tmp_path / "out.mp4"
     assert stylize(library, shot, out, capsys=capsys)[0] == 0
     argv = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", "--max-side", "64"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 
-import cv2
-import numpy as np
 import pytest
 
 from restyle.core import cli
 from restyle.core.job import JobResult
+
+from clips import noise_shot
 
 FINISHED = "already finished with these settings (4 frames reused); nothing rewritten"
 
@@ -43,12 +43,7 @@ def test_a_finished_movie_result_is_said_finished(capsys, tmp_path):
 
 @pytest.fixture
 def shot(tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(tmp_path / "shot")
 
 
 def stylize(library, shot, out, capsys, *words: str) -> tuple[str, str]:

@@ -6,8 +6,6 @@ backend set by hand as that setting in the front end's words (was 'asked for'), 
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
 
 from restyle.core.engines import ModelFiles, create_engine, explain
@@ -15,6 +13,8 @@ from restyle.core.errors import BLENDER, COMMAND_LINE, PYTHON, remedy, say
 from restyle.core.job import JobResult, StyleJob
 from restyle.core.ray_runner import _what_ran
 from restyle.models.registry import ARCHS
+
+from clips import noise_shot
 
 
 def multistyle(library) -> ModelFiles:
@@ -70,11 +70,7 @@ def test_a_ray_run_keeps_the_chunks_marks_for_its_front_end():
 
 
 def test_a_python_run_says_the_backend_in_pythons_words(library, tmp_path):
-    folder = tmp_path / "shot"
-    folder.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(2):
-        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 256, (48, 64, 3), np.uint8))
+    folder = noise_shot(tmp_path / "shot", 2)
     job = StyleJob(
         folder, tmp_path / "out", "comic-ink", library=library, backend="onnx", max_side=64
     )
