@@ -814,7 +814,12 @@ class StyleJob:
     def _ensure_builtins(self, plan: JobPlan, progress: ProgressCallback | None) -> None:
         library = self._library()
         suffix = ".onnx" if self.backend != "torch" else ".safetensors"
-        if plan.style.kind in ("builtin", "picture") and not library.builtins_ready(suffix):
+        # A built-in style at strength 0 starts no network (``Stylizer.gives_source``): none
+        # to convert (nor PyTorch to convert it); a picture style's predictor runs at any.
+        needed = plan.style.kind == "picture" or (
+            plan.style.kind == "builtin" and self.strength > 0.0
+        )
+        if needed and not library.builtins_ready(suffix):
             from .builtins import install_builtins
 
             if progress:

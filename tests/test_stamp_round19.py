@@ -179,3 +179,30 @@ def test_a_background_sequence_in_an_earlier_restyles_form_is_stamped_as_then(tm
     assert _background_stamp(backdrop) == job.source_stamps(probe(backdrop))
     picture = backdrop / "b_0000.bmp"
     assert _background_stamp(picture) == job.file_stamp(picture)  # a picture: as before
+
+
+def test_strength_0_of_a_builtin_style_converts_no_builtins(tmp_path, monkeypatch):
+    """A first run at strength 0 starts no network (``Stylizer.gives_source``), so it needs
+    no converted built-in models (nor PyTorch to convert them): none are made, the frames
+    are the source's; strength 1 still converts them first."""
+    from restyle.core import builtins
+    from restyle.core.styles import StyleLibrary
+
+    def no_conversion(*_args, **_kw):
+        raise AssertionError("built-ins converted")
+
+    monkeypatch.setattr(builtins, "install_builtins", no_conversion)
+    library = StyleLibrary(tmp_path / "library", bundled=None)  # nothing converted yet
+    assert not library.builtins_ready()
+    shot = write_pictures(tmp_path / "shot", count=3)
+    out = tmp_path / "out"
+    made = job.StyleJob(shot, out, "comic-ink", library=library, strength=0.0, format="png")
+    assert made.run().written == 3
+    frames = sorted(out.glob("*.png"))
+    assert len(frames) == 3
+    for source, frame in zip(sorted(shot.iterdir()), frames, strict=True):
+        assert np.array_equal(cv2.imread(str(source)), cv2.imread(str(frame)))
+    assert not library.builtins_ready()
+    styled = job.StyleJob(shot, tmp_path / "styled", "comic-ink", library=library, format="png")
+    with pytest.raises(AssertionError, match="built-ins converted"):  # strength 1 needs them
+        styled.run()
