@@ -27,7 +27,7 @@ from . import compat
 from .core import writers
 from .core.engines import choices
 from .core.strip_frames import playback_factor
-from .core.train.trainer import TIME_BUDGET
+from .core.train.budget import TIME_BUDGET  # light: no numpy, no engine
 from .prefs import library_root
 
 PICTURE = "PICTURE"  # the style picker's "any picture…" entry
@@ -516,8 +516,8 @@ class RESTYLE_PG_settings(PropertyGroup):
         description="Seconds training may take, counted from the click (reading the frames "
         "included; saving the style comes after it); it stops earlier once it stops improving",
         default=300.0,
-        min=1.0,
-        max=TIME_BUDGET[1],  # train's and matte's most (24 h)
+        min=TIME_BUDGET[0],  # the one range: train's and matte's (0.01..86400 s)
+        max=TIME_BUDGET[1],
         step=1000,
         precision=0,
         unit="TIME_ABSOLUTE",

@@ -1054,7 +1054,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
 
 def _time_budget(args: argparse.Namespace, default: float) -> float:
     """--time-budget (train's and matte's) in its range, or ``default`` if not given."""
-    from .train.trainer import time_budget_refusal
+    from .train.budget import time_budget_refusal
 
     budget = default if args.time_budget is None else args.time_budget
     if refusal := time_budget_refusal(budget, f"--time-budget {budget}"):

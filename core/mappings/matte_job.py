@@ -132,8 +132,8 @@ class MatteJob(StyleJob):
 
         if not torch_available():
             raise RestyleError("mattes from keyframes need PyTorch: pip install torch==2.13.0")
+        from ..train.budget import time_budget_refusal
         from ..train.keyframes import check_keyframes
-        from ..train.trainer import time_budget_refusal
 
         named = setting("train_seconds", self.train_seconds)
         if refusal := time_budget_refusal(self.train_seconds, named):

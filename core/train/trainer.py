@@ -28,6 +28,7 @@ from ..engines.torch_engine import TORCH_DEVICES, pick_device
 from ..errors import RestyleError
 from ..progress import CancelToken, Progress, ProgressCallback
 from ..torch_tuning import tune_cpu_allocator
+from .budget import time_budget_refusal
 from .patches import PatchSampler, to_chw_float
 from .stopping import PlateauRule
 
@@ -37,22 +38,6 @@ if TYPE_CHECKING:
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
-
-# A training's time budget in seconds, the least and most (train's and matte's --time-budget,
-# MatteJob's train_seconds, time_budget_s; it trains one step at least). Blender's Time Budget
-# asks 1 s or more, up to this most.
-TIME_BUDGET = (0.01, 24 * 3600.0)
-
-
-def time_budget_refusal(seconds: float, named: str) -> str:
-    """Why a time budget of ``seconds`` is refused ('{named} is out of range 0.01..86400
-    (24 h)'; ``named`` as the caller's front end says it), '' in range: the one rule of
-    the command line's --time-budget, MatteJob's train_seconds and time_budget_s."""
-    # Blender's float properties are float32: its Time Budget's least, 0.01, arrives as
-    # 0.0099999998, so the range is compared at a microsecond.
-    if TIME_BUDGET[0] <= round(seconds, 6) <= TIME_BUDGET[1]:
-        return ""
-    return f"{named} is out of range {TIME_BUDGET[0]:g}..{TIME_BUDGET[1]:g} (24 h)"
 
 
 @dataclass(frozen=True)
