@@ -309,8 +309,10 @@ class RaySubmission:
         _request(f"{base}/api/version")  # unreachable: fail before submitting anything
         submission = f"restyle-{secrets.token_hex(6)}"
         entrypoint = shlex.join(stylize_command(self.job, self.python))
-        _submit(base, {"entrypoint": entrypoint, "submission_id": submission})
+        # Before submitting: a node starting at once may land frames while it is answered
+        # (those are written by this run, not reused)
         before = set(self._finished_frames())
+        _submit(base, {"entrypoint": entrypoint, "submission_id": submission})
         t0 = time.perf_counter()
         try:
             status, logs = self._wait(base, submission, progress, cancel)

@@ -9,6 +9,9 @@
    result resolves as soon as Ray has sent its kill. No cluster: a stand-in Ray whose task
    holds its staging folder's lock and writes one more frame (as its writer does, a scratch
    file renamed) after the driver's first landing, then dies.
+2. A submission stopped on the cluster counts a frame as reused only if it was there before
+   the job was submitted: one its node wrote while the submission was being answered was
+   counted reused, not written.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ import os
 import threading
 from types import SimpleNamespace
 
+import cv2
+import numpy as np
 import pytest
+from test_late_core_round17 import node_manifest
 
-from restyle.core import ray_runner
+from restyle.core import ray_runner, ray_submit
 from restyle.core.errors import Cancelled
+from restyle.core.job import frame_name
 from restyle.core.plan import Chunk, Plan
 from restyle.core.progress import CancelToken
+from restyle.core.ray_submit import RaySubmission
 from restyle.core.writers import OutputLock, lock_path
 
 
@@ -149,3 +157,43 @@ def test_a_chunk_whose_task_still_runs_is_neither_landed_again_nor_cleared(tmp_p
         assert lock_path(staging).is_file()
         assert scratch.is_file()
         assert not (out / "000003.png").exists()
+
+
+def dashboard(plan, status_after_stop: str, writes_on_submit: list[int]):
+    """A cluster whose node writes ``writes_on_submit`` while the submission is answered;
+    the job runs until it is stopped, then says ``status_after_stop``."""
+    stopped = []
+
+    def answer(url, data=None, method=None):
+        if url.endswith("/api/jobs/"):  # the submission: the node starts at once
+            for i in writes_on_submit:
+                picture = np.full((8, 8, 3), i, np.uint8)
+                cv2.imwrite(str(plan.output / frame_name(plan, i)), picture)
+            return {"submission_id": data["submission_id"]}
+        if url.endswith("/stop"):
+            stopped.append(url)
+            return {"stopped": True}
+        if url.endswith("/logs"):
+            return {"logs": ""}
+        if "/api/jobs/restyle-" in url:
+            return {"status": status_after_stop if stopped else "RUNNING"}
+        return {}  # the version
+
+    return answer
+
+
+@pytest.mark.parametrize("status", ["STOPPED", "RUNNING"])
+def test_frames_written_while_submitting_count_as_written_not_reused(placed, monkeypatch, status):
+    """Esc (a cancel token) on a run whose node wrote frames 1 and 2 as it was submitted,
+    frame 0 there before (reused). RUNNING: a node slow to stop (the wait gives up)."""
+    job, plan = placed
+    node_manifest(job, plan)  # an earlier run's, as its node wrote it: its frame kept
+    cv2.imwrite(str(plan.output / frame_name(plan, 0)), np.zeros((8, 8, 3), np.uint8))
+    monkeypatch.setattr(ray_submit, "_request", dashboard(plan, status, [1, 2]))
+    monkeypatch.setattr(ray_submit, "STOP_PATIENCE_S", 0.0)
+    cancel = CancelToken()
+    cancel.cancel()
+    result = RaySubmission(job, "head:8265", poll_s=0.0).run(cancel=cancel)
+    assert result.cancelled
+    assert result.frame_files == [plan.output / frame_name(plan, i) for i in (0, 1, 2)]
+    assert (result.written, result.reused) == (2, 1)
