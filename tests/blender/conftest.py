@@ -122,8 +122,8 @@ def sequencer_area():
 
 @pytest.fixture
 def own_output_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's frames go to the temporary folder, where an earlier test's frames of
-    the same settings would be reused: style afresh in each test. Opt in with
+    """An unsaved .blend's frames and keyframes go to the temporary folder, where an earlier
+    test's frames of the same settings would be reused: a fresh one in each test. Opt in with
     ``pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]``."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 

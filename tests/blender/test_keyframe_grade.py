@@ -22,17 +22,11 @@ from vse import add_movie, ext, render
 
 from clips import encode_clip
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 
 needs_torch = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="training needs torch"
 )
-
-
-@pytest.fixture(autouse=True)
-def own_temp_folder(monkeypatch, tmp_path):
-    """An unsaved .blend's keyframes go to the temporary folder: a fresh one per test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="module")
