@@ -53,23 +53,26 @@ def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str
 
 
 def locked_channels(strips) -> frozenset[int]:
-    """The locked channels (the channel header's padlock) of the sequencer or meta strip that
-    holds the strip collection ``strips``: Blender keeps its own edits out of them, and a new
-    strip went into one."""
+    """The locked or muted channels (the channel header's padlock or eye) of the sequencer or
+    meta strip that holds the strip collection ``strips``: Blender keeps its own edits out of
+    a locked one, and a new strip went into one; a strip in a muted one shows nothing (a
+    styled strip rendered black there, unsaid)."""
     channels = getattr(getattr(strips, "data", None), "channels", None)
-    return frozenset(i for i, c in enumerate(channels) if c.lock) if channels else frozenset()
+    if not channels:
+        return frozenset()
+    return frozenset(i for i, c in enumerate(channels) if c.lock or c.mute)
 
 
 def free_channel(strips, above: int, first: int, last: int, locked=frozenset()) -> int:
     """The first channel above ``above`` with nothing in it over ``first..last`` that is not
-    ``locked`` (``locked_channels``)."""
+    ``locked`` (``locked_channels``: locked or muted)."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
         if channel not in locked and not any(
             s.channel == channel and compat.handles(s)[0] <= last and compat.handles(s)[1] > first
             for s in strips
         ):
             return channel
-    skipped = ", locked channels skipped" if any(c > above for c in locked) else ""
+    skipped = ", locked or muted channels skipped" if any(c > above for c in locked) else ""
     raise RestyleError(
         f"no free channel above channel {above} over frames {frame_span(first, last)}{skipped}"
     )

@@ -1,0 +1,89 @@
+"""Round 19's walkthrough of where the styled strip lands and how it shows (bpy 5.0.1, 5.3.0):
+
+- a muted channel (the channel header's eye) is skipped like a locked one: the styled strip
+  went into the muted channel 2 above its source and rendered nothing (black), unsaid;
+- the styled strip composites as its source does: it copied the source's placement but not
+  its blending, so a source at Alpha Over 0.5 over a red strip gave a styled strip at 1.0
+  that hid the red, and a Replace source's letterbox bars (hiding what is below) let the red
+  through on the styled strip;
+- a strobed strip's counts add up: 12 frames at strobe 3 show pictures 0, 3, 6, 9 and a run
+  reads 0-9 (the pictures between, for coherence), and the summary said
+  '(4 pictures: 10 styled, 0 reused)'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from vse import SIZE, add_images, all_strips, ext, render, top_strips
+
+from clips import make_image_sequence
+
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
+STYLE = "starry-swirls"
+
+
+def _apply(scene, name: str, operator: str = "apply_style", **settings):
+    import bpy
+
+    before = set(all_strips(scene).keys())
+    options = {"style": STYLE, "strength": 0.0, "temporal": 0.0}
+    run = getattr(bpy.ops.restyle, operator)
+    assert run(strip=name, **(options if operator == "apply_style" else {}), **settings) == {
+        "FINISHED"
+    }
+    made = [s for s in all_strips(scene) if s.name not in before]
+    assert len(made) == 1, [s.name for s in made]
+    return made[0]
+
+
+def _pictures(tmp_path, n: int, size=SIZE):
+    return make_image_sequence(tmp_path / "pictures", n, size, name="{:04d}.png")
+
+
+def _red(scene, channel: int = 1, length: int = 4):
+    span = ext("compat").effect_span(1, length)
+    red = top_strips(scene.sequence_editor).new_effect(
+        name="red", type="COLOR", channel=channel, **span
+    )
+    red.color = (1.0, 0.0, 0.0)
+    return red
+
+
+def _shown_with(scene, strip, others, frame: int) -> np.ndarray:
+    """The render at ``frame`` with ``strip`` and ``others`` the only strips not muted."""
+    keep = {strip.name, *(s.name for s in others)}
+    muted = {s.name: s.mute for s in all_strips(scene)}
+    try:
+        for s in all_strips(scene):
+            s.mute = s.name not in keep
+        return render(scene, [frame])[frame].astype(np.int16)
+    finally:
+        for s in all_strips(scene):
+            s.mute = muted[s.name]
+
+
+def test_the_styled_strip_skips_a_muted_channel(scene, tmp_path):
+    below = add_images(scene, _pictures(tmp_path, 4), frame_start=1, channel=1, name="below")
+    scene.sequence_editor.channels[2].mute = True
+    styled = _apply(scene, below.name)
+    assert styled.channel == 3, styled.channel
+    shown = render(scene, [2])[2].astype(np.int16)
+    source = _shown_with(scene, below, [], 2)
+    assert shown.mean() > 40  # not black
+    assert np.abs(shown - source).mean() < 3, np.abs(shown - source).mean()
+
+
+def test_free_channel_skips_muted_and_locked_channels(scene, tmp_path):
+    """The one routine Apply, Stabilize and Matte place their strips with."""
+    output_strip = ext("operators.output_strip")
+    below = add_images(scene, _pictures(tmp_path, 4), frame_start=1, channel=1, name="below")
+    strips = top_strips(scene.sequence_editor)
+    channels = scene.sequence_editor.channels
+    channels[2].mute, channels[3].lock, channels[5].mute = True, True, True
+    skipped = output_strip.locked_channels(strips)
+    assert {2, 3, 5} <= skipped and 4 not in skipped
+    assert output_strip.free_channel(strips, below.channel, 1, 4, skipped) == 4
+    for channel in range(2, 129):
+        channels[channel].mute = True
+    with pytest.raises(ext("core.errors").RestyleError, match="locked or muted channels skipped"):
+        output_strip.free_channel(strips, 1, 1, 4, output_strip.locked_channels(strips))
