@@ -149,7 +149,9 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
 
     def _make_strip(self, request):
         """A styled matte is still its source's matte (the alpha is kept): it keeps the mark
-        and blending, so Replace Background (BLUR too) and its panel take it as one."""
+        and alpha mode (its blending comes with the placement, as every styled strip's:
+        ``output_strip._copy_blending``), so Replace Background (BLUR too) and its panel take
+        it as one."""
         from .matte import MATTE_OF
 
         strip = super()._make_strip(request)
@@ -158,7 +160,7 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         strip[STYLED_MEDIA] = media_record(source)  # a later strip of that name is not it
         if source.get(MATTE_OF) is not None:
             strip[MATTE_OF] = source[MATTE_OF]
-            strip.blend_type, strip.alpha_mode = source.blend_type, source.alpha_mode
+            strip.alpha_mode = source.alpha_mode
         return strip
 
     def _style(self, settings) -> str:

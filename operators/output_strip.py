@@ -159,6 +159,17 @@ def _copy_placement(source, strip) -> None:
         setattr(strip.crop, field, getattr(source.crop, field))
     strip.use_flip_x = source.use_flip_x
     strip.use_flip_y = source.use_flip_y
+    _copy_blending(source, strip)
+
+
+def _copy_blending(source, strip) -> None:
+    """The styled strip composites over what is below as its source does (at Alpha Over 1.0
+    it hid what a source at 0.5 let through). Replace folds its opacity into the strip's
+    multiply (``compat.strip_color``), which the output already holds: Apply's frames were
+    read with it, Stabilize's and Matte's strips take it as their Multiply; at the source's
+    opacity again it was applied twice. A matte sets its own blend mode after this."""
+    strip.blend_type = source.blend_type
+    strip.blend_alpha = 1.0 if source.blend_type == "REPLACE" else source.blend_alpha
 
 
 # -- frames made while the .blend was unsaved ----------------------------------------------

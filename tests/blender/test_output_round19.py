@@ -87,3 +87,29 @@ def test_free_channel_skips_muted_and_locked_channels(scene, tmp_path):
         channels[channel].mute = True
     with pytest.raises(ext("core.errors").RestyleError, match="locked or muted channels skipped"):
         output_strip.free_channel(strips, 1, 1, 4, output_strip.locked_channels(strips))
+
+
+@pytest.mark.parametrize("blend", ["ALPHA_OVER", "REPLACE"])
+def test_the_styled_strip_composites_as_its_source(scene, tmp_path, blend):
+    """Over a red strip, at opacity 0.5; the pictures letterboxed (Fit: square pictures in a
+    wide frame), so Replace's bars hide the red (a transparent picture would show it in
+    Alpha Over's). Replace folds its opacity into the frames read (``compat.strip_color``):
+    the styled strip keeps Replace at opacity 1, or the frames were darkened twice."""
+    red = _red(scene)
+    files = _pictures(tmp_path, 4, size=(64, 64))
+    source = top_strips(scene.sequence_editor).new_image(
+        "source", str(files[0]), 2, 1, fit_method="FIT"
+    )
+    for f in files[1:]:
+        source.elements.append(f.name)
+    source.blend_type, source.blend_alpha = blend, 0.5
+    styled = _apply(scene, source.name)
+    assert styled.channel == 3
+    expected = _shown_with(scene, source, [red], 2)
+    shown = _shown_with(scene, styled, [red], 2)
+    bars = np.s_[:, :8]  # left of the letterboxed picture
+    assert (expected[bars][..., 0].mean() > 200) == (blend == "ALPHA_OVER")  # red shows, or not
+    assert np.abs(shown[bars] - expected[bars]).max() <= 2
+    assert np.abs(shown - expected).mean() < 3, np.abs(shown - expected).mean()
+    assert styled.blend_type == blend
+    assert styled.blend_alpha == pytest.approx(0.5 if blend == "ALPHA_OVER" else 1.0)
