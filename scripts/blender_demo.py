@@ -142,10 +142,7 @@ def make_project(bpy, compat, sample: Path):
 
     area = bpy.context.window.screen.areas[-1]
     area.type = "SEQUENCE_EDITOR"
-    region = next(r for r in area.regions if r.type == "WINDOW")
-    with bpy.context.temp_override(
-        window=bpy.context.window, area=area, region=region, scene=scene
-    ):
+    with compat.strip_add_context(bpy.context, area, scene):
         bpy.ops.sequencer.movie_strip_add(
             filepath=str(sample),
             frame_start=1,

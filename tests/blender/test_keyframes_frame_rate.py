@@ -377,8 +377,6 @@ def test_keyframes_a_lower_rate_puts_on_one_frame_are_refused_by_name(
     removed or the rate set back."""
     import bpy
 
-    if bpy.app.version[:2] == (5, 3):  # new_movie there: no Adjust Playback Rate, no rescale
-        pytest.skip("bpy 5.3's sequencer.movie_strip_add crashes in background mode")
     settings = scene.restyle
     scene.render.fps = 30
     source = add_movie(scene, sequencer_area, media[30], frame_start=1)

@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "bl_ext.user_default.restyle"
@@ -91,11 +90,9 @@ def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
     """Add a movie the way the UI does (Adjust Playback Rate on), without its sound."""
     import bpy
 
-    if bpy.app.version[:2] == (5, 3):
-        return _add_movie_without_the_operator(scene, path, frame_start, channel, own_rate)
     compat = ext("compat")
     before = set(all_strips(scene).keys())
-    with sequencer_override(scene, area):
+    with compat.strip_add_context(bpy.context, area, scene):
         result = bpy.ops.sequencer.movie_strip_add(
             filepath=str(path),
             frame_start=frame_start,
@@ -109,26 +106,6 @@ def add_movie(scene, area, path, frame_start, channel=1, own_rate=True):
     assert result == {"FINISHED"}
     (name,) = set(all_strips(scene).keys()) - before
     return all_strips(scene)[name]
-
-
-def _add_movie_without_the_operator(scene, path, frame_start, channel, own_rate):
-    """bpy 5.3.0's ``movie_strip_add`` segfaults headless (measured with a bare bpy, no
-    Restyle): add the movie with ``new_movie``, selected and active as the operator leaves it.
-    That is the same strip unless the playback rate needs adjusting, which only the operator
-    does: skip those cases."""
-    import av
-
-    with av.open(str(path)) as container:
-        rate = container.streams.video[0].average_rate
-    if own_rate and abs(float(rate) - scene.render.fps / scene.render.fps_base) > 1e-6:
-        pytest.skip("bpy 5.3's sequencer.movie_strip_add crashes in background mode")
-    strip = top_strips(scene.sequence_editor).new_movie(
-        Path(path).name, str(path), channel, frame_start
-    )
-    for other in all_strips(scene):
-        other.select = other == strip
-    scene.sequence_editor.active_strip = strip
-    return strip
 
 
 def add_images(scene, files, frame_start, channel=1, name="images"):
