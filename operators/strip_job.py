@@ -56,6 +56,12 @@ class Span:
     # so ``source_strip`` finds the strip at the end by what it is, not by its name.
     source_pointer: int = 0
 
+    def pictures_read(self) -> int:
+        """How many pictures a job reads: from the first the strip shows here to the last
+        (``core.strip_frames.pictures_read``), those between too (a strobed strip's, which
+        the temporal coherence follows): the count the job's own progress and tally give."""
+        return max(self.shown) - min(self.shown) + 1
+
     def movie_name(self, suffix: str) -> str:
         """A movie output's file name; refused where the strip does not play its frames
         one to one (a movie holds consecutive frames only)."""
@@ -207,7 +213,7 @@ class StripJob(ModalJob):
         """What ``ModalJob`` runs (``runner``, default ``job``; the sidebar shows ``label``)
         and what ``finish`` lands (``landing``: the ``Request`` fields after ``style_name``)."""
         request = Request(**vars(span), job=job, style_name=style_name, **landing)
-        total = len(set(span.shown))
+        total = span.pictures_read()
         label = label or style_name
         unit = "frames" if total == span.last - span.first + 1 else "pictures"
         return JobRequest(
@@ -263,8 +269,10 @@ class StripJob(ModalJob):
             return {"CANCELLED"}
         counts = _counts(request.job.done_word, result)
         frames = frames_named(range(request.first, request.last + 1))
-        pictures = len(set(request.shown))
-        if pictures != request.last - request.first + 1:  # counts in the source's pictures
+        pictures, shown = request.pictures_read(), len(set(request.shown))
+        if shown != pictures:  # a strobed or fast strip skips some of the pictures read
+            counts += f"; {shown} of them shown"
+        if shown != pictures or pictures != request.last - request.first + 1:
             summary = f"{strip.name}: {frames} ({count(pictures, 'picture')}: {counts})"
         else:
             summary = f"{strip.name}: {frames}, {counts}"
@@ -311,7 +319,7 @@ class StripJob(ModalJob):
         return source_strip(scene, request) is None
 
     def _gone_summary(self, request: Request, result) -> str:
-        n = len(set(request.shown))
+        n = request.pictures_read()
         what = "movie stays" if request.movie_name else f"{count(n, 'frame')} {_stay(n)}"
         return (
             f"No strip added: '{request.source.name}' left the sequencer during the run "
@@ -341,7 +349,7 @@ class StripJob(ModalJob):
             )
         if request.movie_name:
             return "Cancelled: nothing kept (a movie cannot be resumed)"
-        kept, total = len(result.frame_files), len(set(request.shown))
+        kept, total = len(result.frame_files), request.pictures_read()
         if kept == 0:
             return "Cancelled: nothing was written"
         what = "frames" if total == request.last - request.first + 1 else "pictures"

@@ -113,3 +113,31 @@ def test_the_styled_strip_composites_as_its_source(scene, tmp_path, blend):
     assert np.abs(shown - expected).mean() < 3, np.abs(shown - expected).mean()
     assert styled.blend_type == blend
     assert styled.blend_alpha == pytest.approx(0.5 if blend == "ALPHA_OVER" else 1.0)
+
+
+@pytest.mark.parametrize(
+    ("operator", "word"), [("apply_style", "styled"), ("stabilize_strip", "stabilized")]
+)
+def test_a_strobed_strips_counts_add_up(scene, tmp_path, operator, word):
+    """12 pictures at strobe 3 over frames 1-12 show pictures 0, 3, 6, 9; the run reads 0-9
+    (Apply's temporal coherence follows them all). A rerun reuses the 10."""
+    runner = ext("operators.runner")
+    source = add_images(scene, _pictures(tmp_path, 12), frame_start=1, channel=1, name="strobed")
+    source.strobe = 3.0
+    styled = _apply(scene, source.name, operator)
+    said = f"{styled.name}: frames 1-12 (10 pictures: 10 {word}, 0 reused; 4 of them shown)"
+    assert runner.RUN.summary.startswith(said), runner.RUN.summary
+    top_strips(scene.sequence_editor).remove(styled)
+    again = _apply(scene, source.name, operator)
+    said = f"{again.name}: frames 1-12 (10 pictures: 0 {word}, 10 reused; 4 of them shown)"
+    assert runner.RUN.summary.startswith(said), runner.RUN.summary
+
+
+def test_a_plain_strips_counts_are_frames(scene, tmp_path):
+    """One picture a frame: the counts are the frames', no pictures named."""
+    runner = ext("operators.runner")
+    source = add_images(scene, _pictures(tmp_path, 4), frame_start=1, channel=1, name="plain")
+    styled = _apply(scene, source.name)
+    assert runner.RUN.summary.startswith(f"{styled.name}: frames 1-4, 4 styled, 0 reused"), (
+        runner.RUN.summary
+    )
