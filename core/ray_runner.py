@@ -871,6 +871,9 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         "format": frames_plan.format.id,  # the frames' (``frames_format``: a movie's muxed later)
         "strength": job.strength,
         "temporal": job.temporal,
+        # What made the frames, as a local run keeps it (``_Run._manifest_record``): a
+        # refusal names the setting or job that differs, not 'an earlier Restyle'
+        "made_from": twin._made_from(frames_plan),
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
     manifest = _Manifest(folder, frames_plan.key, record)

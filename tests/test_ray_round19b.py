@@ -1,0 +1,109 @@
+"""--ray's records, found by round 19's walkthrough, each case failing on the code before it:
+
+1. A frames folder written by --ray keeps ``made_from`` as a local run's does
+   (``ray_runner._run_locked``'s record), so a rerun with other settings is refused naming
+   what differs, not 'made by an earlier Restyle or with other settings'; a folder started
+   on one machine and resumed on Ray keeps it.
+2. ``--plan`` into a movie counts the frames a cancelled --ray run kept in its frames folder,
+   as a --ray rerun reuses them (``StyleJob.outlook``, by ``ray_runner.landing_for``).
+3. A movie finished on one machine removes the frames folder a cancelled --ray run of these
+   settings left beside it (a --ray rerun's shortcut did; a local one kept it for good).
+
+No cluster: ``run_on_ray`` runs, its tasks in this process through the stand-in ``ray``
+(test_ray_range_extend's ``InProcessRay``). Strength 0 writes the source's frames: no
+network converted or run, and the settings still differ where a test asks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers_cli import run
+from test_ray_range_extend import InProcessRay
+
+from restyle.core import ray_runner
+from restyle.core.errors import Cancelled
+from restyle.core.job import MANIFEST
+from restyle.core.ray_runner import movie_frames_folder
+
+from clips import noise_shot
+
+pytestmark = pytest.mark.usefixtures("private_home")
+RAY = ["--ray", "auto", "--chunk-frames", "2"]
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
+    monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
+    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
+
+
+@pytest.fixture
+def shot(tmp_path):
+    return noise_shot(tmp_path / "shot", 6)
+
+
+def stylize(shot, out, *words: str, strength: str = "0") -> list[str]:
+    argv = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", "--temporal", "0"]
+    return [*argv, "--strength", strength, *words]
+
+
+def cancelled_mux(*_args, **_kwargs):
+    """A cancel as the mux starts: the movie's frames stay in its frames folder."""
+    raise Cancelled()
+
+
+# -- 1. made_from in a --ray frames folder ----------------------------------------------------
+@pytest.mark.parametrize("where", ["here", "ray"])
+def test_a_rerun_with_another_strength_names_it(in_process, shot, tmp_path, capsys, where):
+    out = tmp_path / "out"
+    ray = RAY if where == "ray" else []
+    code, _, err = run(stylize(shot, out, *ray), capsys)
+    assert code == 0, err
+    code, _, err = run(stylize(shot, out, *ray, strength="0.5"), capsys)
+    assert code == 2 and "made with other settings (--strength 0.0, now 0.5)" in err, err
+    assert "earlier Restyle" not in err  # --ray's said 'by an earlier Restyle or with...'
+
+
+def test_a_ray_folder_keeps_a_local_runs_record(in_process, shot, tmp_path, capsys):
+    """The same fields, the same made_from, whichever ran it."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert run(stylize(shot, here), capsys)[0] == 0
+    assert run(stylize(shot, there, *RAY), capsys)[0] == 0
+    local = json.loads((here / MANIFEST).read_text())
+    ray = json.loads((there / MANIFEST).read_text())
+    assert set(ray) == set(local), set(ray) ^ set(local)
+    assert ray["made_from"] == local["made_from"] and ray["key"] == local["key"]
+
+
+def test_a_folder_resumed_on_ray_keeps_its_made_from(in_process, shot, tmp_path, capsys):
+    """Started on one machine (frames 0-2), resumed with --ray: made_from was dropped."""
+    out = tmp_path / "out"
+    assert run([*stylize(shot, out), "--end", "2"], capsys)[0] == 0
+    made = json.loads((out / MANIFEST).read_text())["made_from"]
+    code, record, err = run(stylize(shot, out, *RAY), capsys)
+    assert code == 0 and (record["written"], record["reused"]) == (3, 3), err
+    kept = json.loads((out / MANIFEST).read_text())
+    assert kept["made_from"]["settings"] == made["settings"], kept
+
+
+def test_stylize_into_a_folder_ray_stabilized_names_the_job(in_process, shot, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(["stabilize", str(shot), "-o", str(out), *RAY], capsys)
+    assert code == 0, err
+    code, _, err = run(stylize(shot, out, *RAY), capsys)
+    assert code == 2 and "made by stabilize (another job; this one is stylize)" in err, err
+
+
+def test_a_cancelled_ray_movie_rerun_names_the_setting(
+    in_process, shot, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "out.mkv"
+    monkeypatch.setattr(ray_runner, "_mux", cancelled_mux)
+    code, record, err = run(stylize(shot, out, *RAY), capsys)
+    assert code == 130 and record["written"] == 6, err
+    code, _, err = run(stylize(shot, out, *RAY, strength="0.5"), capsys)
+    folder = movie_frames_folder(out)
+    assert code == 2 and f"{folder.name} holds frames made with other settings" in err, err
+    assert "(--strength 0.0, now 0.5)" in err, err
