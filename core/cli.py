@@ -219,7 +219,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train.trainer import TrainConfig
 
     keyframes = _keyframes(args.keyframe)
-    budget = _time_budget(args, TrainConfig.time_budget_s)
+    budget = _time_budget(args, TrainConfig.time_budget_s, "time_budget")
     config = TrainConfig(seed=args.seed, time_budget_s=budget, device=args.device)
     warnings: list[str] = []  # said at once (a long run can be stopped); --json: in its record
 
@@ -1040,7 +1040,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         device=args.device,
         library=_library(args),
         keyframes=_keyframes(args.keyframe or (), "MASK") or None,
-        train_seconds=_time_budget(args, MatteJob.train_seconds),
+        train_seconds=_time_budget(args, MatteJob.train_seconds, "train_seconds"),
     )
     if args.plan:
         return _print_plan(job, args)
@@ -1052,12 +1052,14 @@ def cmd_matte(args: argparse.Namespace) -> int:
     return _report_run(args, result, fmt, job.done_word, record, extra)
 
 
-def _time_budget(args: argparse.Namespace, default: float) -> float:
-    """--time-budget (train's and matte's) in its range, or ``default`` if not given."""
+def _time_budget(args: argparse.Namespace, default: float, key: str) -> float:
+    """--time-budget (train's and matte's) in its range, or ``default`` if not given; ``key``
+    the errors.SETTINGS row of the field it sets (time_budget: TrainConfig's, train_seconds:
+    MatteJob's)."""
     from .train.budget import time_budget_refusal
 
     budget = default if args.time_budget is None else args.time_budget
-    if refusal := time_budget_refusal(budget, f"--time-budget {budget}"):
+    if refusal := time_budget_refusal(budget, key):
         raise RestyleError(refusal)
     return budget
 

@@ -51,6 +51,10 @@ SETTINGS = {
     "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself
     "smoothness": Setting("--smoothness", "smoothness", "Smoothness"),
     "crop": Setting("--crop", "crop", "Crop"),
+    # A training's time budget (core/train/budget.py): one flag and one label, and a row for
+    # each name Python gives it, TrainConfig's and MatteJob's (Blender's Matte learns no
+    # keyframes, so has no control for it)
+    "time_budget": Setting("--time-budget", "time_budget_s", "Time Budget"),
     "train_seconds": Setting("--time-budget", "train_seconds"),  # matte keyframes, as train
 }
 

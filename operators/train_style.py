@@ -34,6 +34,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.train.budget import TIME_BUDGET, time_budget_refusal
 from ..core.words import count
 from ..props import (
     name_at,
@@ -246,7 +247,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         name="Time Budget",
         description="Seconds training may take, counted from the click (0: the sidebar's); "
         "it trains at least one step, and saving the style comes after it",
-        min=0.0,
+        # Soft limits: a hard max clamps a script's 1e6 to 86400 without a word (bpy 5.0.1);
+        # prepare refuses what is out of TIME_BUDGET's range, as every front end does
+        soft_min=0.0,
+        soft_max=TIME_BUDGET[1],
     )
     overwrite: BoolProperty(
         name="Replace Existing", description="Replace a trained style of the same name"
@@ -285,6 +289,10 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         name = (self.name or settings.train_name).strip()
         if not name:
             raise RestyleError("give the style a name")
+        # float32, as Blender keeps it: 0.005 reads 0.004999999888, said as given
+        budget = float(f"{self.time_budget or settings.time_budget:.7g}")
+        if refusal := time_budget_refusal(budget):  # before the worker starts
+            raise RestyleError(refusal)
         overwrite = self.overwrite or (
             not self.properties.is_property_set("overwrite") and settings.overwrite_style
         )
@@ -302,7 +310,6 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         check_keyframes(keyframes, info, called)  # named as the scene's frames
         if not torch_available():  # after the input checks, so those are reported first
             raise RestyleError(NO_TORCH)
-        budget = self.time_budget or settings.time_budget
         job = TrainJob(
             source=source.source,
             keyframes=keyframes,

@@ -235,6 +235,7 @@ def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
 
     from restyle.core.mappings.matte_job import MatteJob
     from restyle.core.style_install import install
+    from restyle.core.train.trainer import TrainConfig
 
     parser = build_parser()
     flags = {
@@ -245,7 +246,7 @@ def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
     }
     from restyle.core.mappings.stabilize_job import StabilizeJob
 
-    jobs = (StyleJob, MatteJob, StabilizeJob)
+    jobs = (StyleJob, MatteJob, StabilizeJob, TrainConfig)  # TrainConfig: time_budget_s
     keywords = {f.name for job in jobs for f in dataclasses.fields(job)}
     keywords |= set(inspect.signature(install).parameters)
     for key, row in errors.SETTINGS.items():

@@ -135,8 +135,7 @@ class MatteJob(StyleJob):
         from ..train.budget import time_budget_refusal
         from ..train.keyframes import check_keyframes
 
-        named = setting("train_seconds", self.train_seconds)
-        if refusal := time_budget_refusal(self.train_seconds, named):
+        if refusal := time_budget_refusal(self.train_seconds, "train_seconds"):
             raise RestyleError(refusal)
 
         check_keyframes(self.keyframes, info, what=MASK)  # training's checks, named a mask

@@ -118,7 +118,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if refusal := time_budget_refusal(self.time_budget_s, "time_budget_s"):
+        if refusal := time_budget_refusal(self.time_budget_s):
             problems.append(refusal)
         if self.max_iterations is not None and self.max_iterations < 1:
             problems.append("max_iterations must be at least 1")
