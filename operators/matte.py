@@ -19,7 +19,7 @@ from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
 from .modal_job import JobRequest, SequencerOperator, blender_path
-from .output_strip import free_channel, locked_channels
+from .output_strip import closed_channels, free_channel
 from .runner import report_error
 from .strip_job import Request, StripJob, source_strip
 from .strip_source import container_strips, find_strip
@@ -185,7 +185,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         _refuse_moving_locked(strips, matte, first, last, 2)
         channel = _background_channel(strips, matte, first, last, 2)
         others = [s for s in strips if s != matte]
-        above = free_channel(others, channel, first, last, locked_channels(strips))
+        above = free_channel(others, channel, first, last, closed_channels(strips))
         _lift_above(strips, matte, above, first, last)
         span = compat.effect_span(first, last)
         layer = strips.new_effect(
@@ -251,7 +251,7 @@ def _background_channel(strips, matte, first: int, last: int, needed: int = 1) -
     if freed is None or freed >= matte.channel:
         return matte.channel
     others = [s for s in strips if s != matte]
-    free = free_channel(others, freed - 1, first, last, locked_channels(strips))
+    free = free_channel(others, freed - 1, first, last, closed_channels(strips))
     return freed if free == freed else matte.channel
 
 
@@ -262,12 +262,12 @@ def _refuse_moving_locked(strips, matte, first: int, last: int, needed: int) -> 
     if not compat.strip_locked(matte):
         return
     wanted = range(matte.channel - needed, matte.channel)
-    locked = locked_channels(strips)
+    closed = closed_channels(strips)
     taken = [
         c
         for c in wanted
         if c < 1
-        or c in locked
+        or c in closed
         or any(
             s.channel == c
             and s.get(BACKGROUND_OF) != matte.name  # replaced: removed first
@@ -280,7 +280,7 @@ def _refuse_moving_locked(strips, matte, first: int, last: int, needed: int) -> 
         room = f"channel {wanted[0]}" if needed == 1 else f"channels {wanted[0]} and {wanted[-1]}"
         raise RestyleError(
             f"'{matte.name}' is locked (or its channel is), and its background needs {room} "
-            f"under it free and unlocked over frames {frame_span(first, last)}: "
+            f"under it free, unlocked and unmuted over frames {frame_span(first, last)}: "
             "unlock the matte strip first"
         )
 
@@ -298,7 +298,7 @@ def _lift_above(strips, matte, channel: int, first: int, last: int) -> None:
     if matte.channel > channel:
         return
     others = [s for s in strips if s != matte]
-    matte.channel = free_channel(others, channel, first, last, locked_channels(strips))
+    matte.channel = free_channel(others, channel, first, last, closed_channels(strips))
 
 
 classes = (RESTYLE_OT_matte_strip, RESTYLE_OT_replace_background)

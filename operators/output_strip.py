@@ -52,7 +52,7 @@ def output_folder(strip_name: str, style_slug: str, key: str) -> tuple[Path, str
     return folder, str(folder) + "/"
 
 
-def locked_channels(strips) -> frozenset[int]:
+def closed_channels(strips) -> frozenset[int]:
     """The locked or muted channels (the channel header's padlock or eye) of the sequencer or
     meta strip that holds the strip collection ``strips``: Blender keeps its own edits out of
     a locked one, and a new strip went into one; a strip in a muted one shows nothing (a
@@ -63,16 +63,16 @@ def locked_channels(strips) -> frozenset[int]:
     return frozenset(i for i, c in enumerate(channels) if c.lock or c.mute)
 
 
-def free_channel(strips, above: int, first: int, last: int, locked=frozenset()) -> int:
+def free_channel(strips, above: int, first: int, last: int, closed=frozenset()) -> int:
     """The first channel above ``above`` with nothing in it over ``first..last`` that is not
-    ``locked`` (``locked_channels``: locked or muted)."""
+    ``closed`` (``closed_channels``: locked or muted)."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
-        if channel not in locked and not any(
+        if channel not in closed and not any(
             s.channel == channel and compat.handles(s)[0] <= last and compat.handles(s)[1] > first
             for s in strips
         ):
             return channel
-    skipped = ", locked or muted channels skipped" if any(c > above for c in locked) else ""
+    skipped = ", locked or muted channels skipped" if any(c > above for c in closed) else ""
     raise RestyleError(
         f"no free channel above channel {above} over frames {frame_span(first, last)}{skipped}"
     )
@@ -121,7 +121,7 @@ def add_styled_strip(
     the one movie file. ``source`` (the strip styled, if still there) lends its placement;
     the strip is named ``<base>.<label>`` (``unique_strip_name``).
     """
-    channel = free_channel(strips, above, first, first + count - 1, locked_channels(strips))
+    channel = free_channel(strips, above, first, first + count - 1, closed_channels(strips))
     name = unique_strip_name(scene.sequence_editor, base, label)
     if movie:
         strip = strips.new_movie(

@@ -80,13 +80,13 @@ def test_free_channel_skips_muted_and_locked_channels(scene, tmp_path):
     strips = top_strips(scene.sequence_editor)
     channels = scene.sequence_editor.channels
     channels[2].mute, channels[3].lock, channels[5].mute = True, True, True
-    skipped = output_strip.locked_channels(strips)
+    skipped = output_strip.closed_channels(strips)
     assert {2, 3, 5} <= skipped and 4 not in skipped
     assert output_strip.free_channel(strips, below.channel, 1, 4, skipped) == 4
     for channel in range(2, 129):
         channels[channel].mute = True
     with pytest.raises(ext("core.errors").RestyleError, match="locked or muted channels skipped"):
-        output_strip.free_channel(strips, 1, 1, 4, output_strip.locked_channels(strips))
+        output_strip.free_channel(strips, 1, 1, 4, output_strip.closed_channels(strips))
 
 
 @pytest.mark.parametrize("blend", ["ALPHA_OVER", "REPLACE"])
