@@ -11,20 +11,17 @@ import os
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from restyle.core import cli, job
 
+from clips import noise_shot
+
 
 def write_shot(folder: Path, seed: int = 3) -> Path:
     """Four BMP frames: uncompressed, so other pixels keep the file's size."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"f_{i:04d}.bmp"), rng.integers(0, 256, (48, 64, 3), np.uint8))
-    return folder
+    return noise_shot(folder, seed=seed, suffix="bmp")
 
 
 def stylize(library, shot, out, *words: str, capsys):
