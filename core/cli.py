@@ -1048,7 +1048,8 @@ def cmd_matte(args: argparse.Namespace) -> int:
         result = _run_here_or_on_ray(job, args, bar, cancel)
     learned = job.learned_in  # training's time, which the frames' leaves out
     extra = "" if learned is None else f", after {learned:.0f} s of training"
-    record = {"replace": args.replace, "train_seconds": learned and round(learned, 3)}
+    # the time it trained: MatteJob's train_seconds (--time-budget) is the budget
+    record = {"replace": args.replace, "training_seconds": learned and round(learned, 3)}
     return _report_run(args, result, fmt, job.done_word, record, extra)
 
 

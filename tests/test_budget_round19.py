@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,23 @@ def test_train_styles_time_budget_is_refused_in_prepare_and_not_clamped():
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
     }
     assert "time_budget_refusal" in calls
+
+
+# -- 2. matte's record: the time it trained is training_seconds -----------------------------
+def test_mattes_record_says_the_time_it_trained_as_training_seconds(
+    matte_library,
+    pan_movie,  # noqa: F811
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
+    """--json's record said the time it trained as 'train_seconds', MatteJob's name for the
+    budget (train_seconds=60 on the Python API)."""
+    from restyle.core.cli import main
+
+    monkeypatch.setenv("RESTYLE_HOME", str(matte_library.root))
+    args = ["matte", str(pan_movie), "-o", str(tmp_path / "out"), "--end", "0", "--json"]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "train_seconds" not in record
+    assert record["training_seconds"] is None  # no keyframes: nothing learned
