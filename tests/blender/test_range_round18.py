@@ -15,12 +15,12 @@ from types import SimpleNamespace
 
 import pytest
 from test_edit_tools import SHOT, clips, shaky  # noqa: F401  (clips: a fixture)
+from test_ops_round17 import apply
 from vse import add_movie, all_strips, ext, shown_frames
 
 from clips import encode_clip
 
 pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
-STYLE = "comic-ink"
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +69,6 @@ def test_the_sidebars_end_0_is_the_strips_end_whatever_start_is(scene, clip, seq
         source.checked_range(-3, 0)  # starts after the strip's end
     with pytest.raises(ext("core.errors").RestyleError, match="frames -12 to 0 are outside"):
         strip_source.requested_range(asked(frame_end=0), source, sidebar)  # a script's: frame 0
-
-
-def apply(strip, **given):
-    """Apply Style at strength 0 (no network: quick) and the strip it made, if any."""
-    import bpy
-
-    scene = strip.id_data
-    before = set(all_strips(scene).keys())
-    result = bpy.ops.restyle.apply_style(
-        strip=strip.name, style=STYLE, strength=0.0, temporal=0.0, **given
-    )
-    made = [s for s in all_strips(scene) if s.name not in before]
-    return result, (made[0] if made else None)
 
 
 def test_apply_and_split_with_frame_end_0_alone(scene, clip, clips, sequencer_area):  # noqa: F811
