@@ -11,8 +11,8 @@ from pathlib import Path
 
 from . import errors
 
-# The pictures Restyle reads as frames, in the order messages list them (``media`` and the
-# front ends import them; one table).
+# The pictures Restyle reads as frames, in the order messages list them (``media``, the
+# writers and the front ends import them; one table). Not .tga: OpenCV's wheel reads none.
 PICTURE_SUFFIXES = (
     ".png",
     ".jpg",

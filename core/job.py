@@ -36,7 +36,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .formats import check_frames_output
+from .formats import IMAGE_SUFFIXES, check_frames_output
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary
@@ -443,8 +443,6 @@ class StyleJob:
             paths.append(self.library)
         elif isinstance(self.library, StyleLibrary):
             paths.append(self.library.root)
-        from .media import IMAGE_SUFFIXES
-
         style = os.path.expanduser(str(self.style))
         if os.sep in style or Path(style).suffix.lower() in IMAGE_SUFFIXES:  # as resolve does
             paths.append(style)

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import RestyleError
+from .formats import IMAGE_SUFFIXES
 
 StyleKind = Literal["builtin", "picture", "trained"]
 
@@ -198,8 +199,6 @@ def check_style_name(name: str) -> str:
             f"'{name}' cannot be a style name ({shown!r}): use letters, digits, spaces "
             "and - _ . ( ) ' + & !"
         )
-    from .media import IMAGE_SUFFIXES
-
     suffix = Path(name).suffix.lower()
     if suffix in IMAGE_SUFFIXES:  # '-s k10.png' would be this style, or the picture k10.png
         raise RestyleError(
@@ -309,8 +308,6 @@ class StyleLibrary:
             return StyleInfo(
                 style, f"Mix {style}", "builtin", "Mix of built-in styles", None, weights
             )
-        from .media import IMAGE_SUFFIXES
-
         info = self._trained_named(style)
         path = Path(style).expanduser()
         if info is not None:

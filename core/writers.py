@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import RestyleError, setting
 from .formats import (  # its callers import them from here too
+    IMAGE_SUFFIXES,
     OUTPUT_FORMATS,
     OutputFormat,
     frame_stem,
@@ -55,9 +56,11 @@ SEQUENCE_FORMATS = {k: f.suffix for k, f in OUTPUT_FORMATS.items() if not f.movi
 MOVIE_CODECS = {k: (f.encoder, f.suffixes, f.suffix) for k, f in OUTPUT_FORMATS.items() if f.movie}
 FORMAT_OF_SUFFIX = {s: f.id for f in OUTPUT_FORMATS.values() for s in f.chosen_by}
 # Suffixes that name media Restyle does not guess a format for: never read as a folder name.
-_MEDIA_SUFFIXES = frozenset(
-    ".avi .webm .gif .mpg .mpeg .wmv .flv .ts .m2ts .mts .ogv .3gp .mxf .vob .apng .dv "
-    ".png .jpg .jpeg .tif .tiff .bmp .webp .exr .hdr .jp2 .tga".split()
+# The pictures it reads (formats' table), and media it neither reads as pictures nor writes
+# (.tga: Blender renders it, OpenCV reads none); the movies' own are OUTPUT_FORMATS'.
+_MEDIA_SUFFIXES = IMAGE_SUFFIXES.union(
+    (".webm", ".gif", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".m2ts", ".mts", ".ogv", ".3gp"),
+    (".mxf", ".vob", ".apng", ".dv", ".tga"),
 )
 
 
@@ -106,11 +109,8 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
         _refuse_folder_for_movie(output, suffix)
         return FORMAT_OF_SUFFIX[suffix]
     holders = [f.id for f in OUTPUT_FORMATS.values() if f.movie and suffix in f.suffixes]
-    if _ends_as_folder(output) and not holders:
-        from .media import IMAGE_SUFFIXES
-
-        if suffix in IMAGE_SUFFIXES:  # a folder of frames: png, as a plain folder name is
-            return "png"
+    if _ends_as_folder(output) and not holders and suffix in IMAGE_SUFFIXES:
+        return "png"  # a folder of frames: png, as a plain folder name is
     if holders or suffix in _MEDIA_SUFFIXES:
         raise RestyleError(_unchosen_suffix(suffix, holders))
     return "png"

@@ -24,6 +24,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.formats import IMAGE_SUFFIXES
 from ..core.strip_frames import frame_span, playback_factor
 from ..core.words import count
 from ..props import (
@@ -285,8 +286,6 @@ def _own_folder(scene, strip, shared: Path) -> Path:
 
 def _paintings(folder: Path, names: set[int]) -> list[Path]:
     """The images in ``folder`` named by ``names``, as Train reads them."""
-    from ..core.media import IMAGE_SUFFIXES
-
     if not folder.is_dir():
         return []
     return sorted(

@@ -34,6 +34,7 @@ from bpy.types import Operator
 
 from .. import compat
 from ..core.errors import RestyleError
+from ..core.formats import IMAGE_SUFFIXES
 from ..core.train.budget import TIME_BUDGET, time_budget_refusal
 from ..core.words import count
 from ..props import (
@@ -131,8 +132,6 @@ def styled_in_folder(
 ) -> dict[int, Path]:
     """The image named by each scene frame (``0012.png``, ``12.png``, ``-015.png``) in
     ``folder``, or by its name in ``named`` (the export folder of a strip moved since)."""
-    from ..core.media import IMAGE_SUFFIXES
-
     if not folder.is_dir():
         raise RestyleError(f"the folder of styled keyframes does not exist: {folder}")
     by_frame: dict[int, list[Path]] = {}

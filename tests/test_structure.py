@@ -28,10 +28,14 @@ def test_compat_imports_no_operator():
 
 
 def _lists_pictures(node: ast.AST) -> bool:
-    """A tuple, list or set literal naming both .png and .jpg: a table of picture suffixes."""
-    if not isinstance(node, ast.Tuple | ast.List | ast.Set):
+    """A tuple, list or set literal naming both .png and .jpg, or a text listing both as
+    words ('.png .jpg .tif'.split()): a table of picture suffixes."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        names = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        names = set(node.value.replace(",", " ").split())
+    else:
         return False
-    names = {e.value for e in node.elts if isinstance(e, ast.Constant)}
     return {".png", ".jpg"} <= names
 
 
