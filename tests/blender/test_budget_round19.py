@@ -11,7 +11,8 @@ from vse import add_images, ext
 
 from clips import index_frame
 
-pytestmark = pytest.mark.blender
+# an unsaved .blend's keyframes go to the temporary folder: a fresh one in each test
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
 
 
 @pytest.mark.parametrize(("given", "said"), [(1e6, "1000000.0"), (-5.0, "-5.0"), (0.005, "0.005")])
@@ -28,6 +29,11 @@ def test_an_out_of_range_time_budget_is_refused_before_training(scene, tmp_path,
         )
     source = add_images(scene, files, frame_start=1)
     ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [1, 3])
+    # painted keyframes, as a real run has: before, the worker was what refused the budget
+    assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
+    for path in ext("operators.output_strip").keyframe_folder(source.name, scene)[0].iterdir():
+        assert cv2.imwrite(str(path), 255 - cv2.imread(str(path)))
+    scene.restyle.time_budget = 0.01  # a hard min=0 made -5 the sidebar's: 0.01 s, trained
     name = f"Budget {said}"
     with pytest.raises(RuntimeError) as refused:
         bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=given)
