@@ -887,11 +887,13 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     import cv2
 
     from .contact_sheet import contact_sheet
+    from .job import _refuse_source_as_output
     from .media import decode_range, probe
 
     out = _new_file(args)
     _check_sheet_output(args, out)
     info = probe(args.input)
+    _refuse_source_as_output(out, info)  # any frame of a sequence, even with --overwrite
     _check_frame(args.frame, info.frame_count)
     library = _library(args)
     if not library.builtins_ready():
@@ -918,7 +920,8 @@ def _check_frame(frame: int, frame_count: int) -> None:
 
 
 def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
-    """Refuse before any work what the sheet could not be written as, or would write over."""
+    """Refuse before any work what the sheet could not be written as (what it would write
+    over, the input's frames, is refused once the input is probed: the job's one rule)."""
     if out.suffix.lower() not in SHEET_SUFFIXES:  # cv2 itself raised on .exr
         raise RestyleError(
             f"cannot write a picture named {out.name}; name the sheet "
@@ -928,8 +931,6 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
         raise RestyleError(
             f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"
         )
-    if out.exists() and Path(args.input).exists() and os.path.samefile(out, args.input):
-        raise RestyleError(f"output {out} is the input; choose another output")
 
 
 # -- shots ---------------------------------------------------------------------------------
