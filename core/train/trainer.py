@@ -83,6 +83,12 @@ class TrainConfig:
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
     generator_depth: int = 3
+    # Edge-aware span guides (models/fewshot_spans.py): how far each pixel's row and column
+    # run within a domain-transform distance, at 2 edge costs x 3 radii (12 more channels).
+    # At 80 CPU-s (24 frames) pencil sketch with carry: vtest 25.8 -> 27.1 dB, megamind
+    # 25.4 -> 26.6 (network alone +2.5 / +2.3), but styling a frame costs 2.7x the CPU
+    # (ONNX Runtime, 640x360: 0.30 -> 0.80 s): off by default (docs/performance/keyframes.md).
+    generator_spans: bool = False
     discriminator_width: int = 16
     flip: bool = True
     # Hard-example mining: this share of every batch is drawn where the generator's error on
@@ -150,6 +156,8 @@ class TrainConfig:
             problems.append("generator_output must be 'sigmoid' or 'linear'")
         if self.generator_guides not in GUIDES:
             problems.append(f"generator_guides must be one of {', '.join(GUIDES)}")
+        if self.generator_spans and self.generator_guides != "multiscale":
+            problems.append("generator_spans needs generator_guides 'multiscale'")
         if self.generator_depth not in (2, 3):
             problems.append("generator_depth must be 2 or 3")
         if self.patch_size % 2**self.generator_depth:
@@ -322,7 +330,8 @@ def train_style(
     """
     import torch
 
-    from ...models.fewshot import FewShotGenerator, PatchDiscriminator
+    from ...models.fewshot import PatchDiscriminator
+    from ...models.fewshot_spans import generator_class
 
     config = config or TrainConfig()
     _check_pairs(pairs)
@@ -338,12 +347,13 @@ def train_style(
     with _cpu_threads(config.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
-        generator = FewShotGenerator(
+        guides = "spans" if config.generator_spans else config.generator_guides
+        generator = generator_class({"guides": guides})(
             pairs[0][0].shape[2],
             config.generator_width,
             config.generator_blocks,
             config.generator_output,
-            config.generator_guides,
+            guides,
             config.generator_depth,
         ).to(device, memory_format=torch.channels_last)
         sampler = PatchSampler(
