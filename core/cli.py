@@ -887,8 +887,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     import cv2
 
     from .contact_sheet import contact_sheet
-    from .job import _refuse_source_as_output
-    from .media import decode_range, probe
+    from .job import _refuse_source_as_output, _write_atomic
+    from .media import _reason, decode_range, probe
 
     out = _new_file(args)
     _check_sheet_output(args, out)
@@ -904,8 +904,14 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     if frame.dtype != "uint8":
         frame = (frame // 257).astype("uint8")
     sheet = contact_sheet(frame, library, tile_width=args.tile_width)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise RestyleError(f"cannot write {out}")
+    ok, encoded = cv2.imencode(out.suffix, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RestyleError(f"cannot encode the sheet as {out.suffix}")
+    try:  # into the folder -o names, made as export-onnx and stylize make theirs
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out, encoded.tobytes())  # a scratch file, renamed when whole
+    except OSError as exc:
+        raise RestyleError(f"cannot write {out}: {_reason(exc)}") from None
     _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")
     return 0
 

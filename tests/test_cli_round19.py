@@ -3,6 +3,9 @@ with --overwrite) and is written as a finished file into a folder it makes."""
 
 from __future__ import annotations
 
+import os
+
+import cv2
 import pytest
 from helpers_cli import run
 
@@ -40,3 +43,27 @@ def test_sheet_never_writes_over_its_input(tmp_path, plate, capsys, source, outp
     assert code == 2, err
     assert f"output {out} is the input; choose another output" in err
     assert _bytes(plate) == before  # plate.1001.png became a 1920x1330 sheet
+
+
+def test_sheet_makes_its_folder_and_leaves_no_scratch(tmp_path, plate, capsys):
+    out = tmp_path / "nodir" / "sub" / "x.png"
+    code, record, err = run(["sheet", str(plate), "-o", str(out)], capsys)
+    assert code == 0, err  # 'cannot write nodir/x.png', no reason, after all 26 styles
+    assert record["output"] == str(out)
+    assert [p.name for p in out.parent.iterdir()] == ["x.png"]
+    assert cv2.imread(str(out)).shape[1] == 1920
+
+
+def test_sheet_replaces_a_file_only_when_whole(tmp_path, plate, capsys, monkeypatch):
+    out = tmp_path / "sheet.png"
+    out.write_bytes(b"the sheet before")
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    code, record, err = run(["sheet", str(plate), "-o", str(out), "--overwrite"], capsys)
+    assert code == 2
+    assert f"cannot write {out}: No space left on device" in err
+    assert out.read_bytes() == b"the sheet before"  # cv2.imwrite wrote over it in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plate", "sheet.png"])
