@@ -5,9 +5,7 @@ output sequence's file names (``frame_stem``), which ``media`` also reads."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import errors
 
@@ -106,16 +104,3 @@ def frame_stem(index: int, first: int = 0, digits: int = 0) -> str:
     image sequence's first number, ``MediaInfo.first_number``; 0 for a movie or stills), with
     at least FRAME_DIGITS digits, or the source's own ``digits`` where it has more."""
     return f"{first + index:0{max(FRAME_DIGITS, digits)}d}"
-
-
-def check_frames_output(output: str | os.PathLike[str], fmt: str, named: str) -> None:
-    """Refuse frames of sequence ``fmt`` into a new folder named like a ``named`` movie
-    (``writers.format_for_output``'s reading of the name): ``output='out.mp4'`` with
-    ``format='png'`` made a folder called out.mp4, a name that never becomes one without a
-    format. Every front end's job checks it (``job.refuse_movie_name``)."""
-    if OUTPUT_FORMATS[named].movie and not OUTPUT_FORMATS[fmt].movie:
-        raise errors.RestyleError(
-            f"{errors.setting('output', os.fspath(output))} is a movie's name: use "
-            f"{errors.setting('format', named)} for a movie, or a folder name without "
-            f"{Path(output).suffix} for {fmt} frames"
-        )

@@ -36,7 +36,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .formats import IMAGE_SUFFIXES, check_frames_output
+from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary
@@ -46,6 +46,7 @@ from .writers import (
     OUTPUT_FORMATS,
     OutputFormat,
     OutputLock,
+    check_frames_name,
     check_replaceable,
     check_writable,
     current_umask,
@@ -492,7 +493,7 @@ class StyleJob:
             self._derived_format = self.format
         self.format = output_format(self.format).id
         if self.output is not None:  # refused before the source is read, as a bad format
-            refuse_movie_name(self.output, self.format)
+            check_frames_name(self.output, self.format)
         return self.format
 
     def outlook(self, plan: JobPlan, front_end: str = PYTHON) -> dict:
@@ -554,8 +555,9 @@ class StyleJob:
 
     def place(self, plan: JobPlan, output: str | Path | None = None) -> JobPlan:
         """The plan with its output checked: never the source, never someone else's files."""
-        if output is not None:
+        if output is not None:  # placed later (Blender's way): not read by check_settings
             self.output = output
+            check_frames_name(output, plan.format.id)
         if self.output is None:
             raise RestyleError("no output given")
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
@@ -565,7 +567,7 @@ class StyleJob:
         finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
         now = {"made_from": self._made_from(plan), "frames": plan.total}
         now["movie_key"] = movie_key(plan, self.audio)
-        _check_output(path, plan.format, plan.key, self.overwrite, finished, now, self.output)
+        _check_output(path, plan.format, plan.key, self.overwrite, finished, now)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
@@ -1661,14 +1663,6 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
         raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
 
 
-def refuse_movie_name(given: str | os.PathLike[str], fmt: str) -> None:
-    """Frames of sequence ``fmt`` never go into a new folder named as a movie ('out.mp4'),
-    nor one named as nothing is written ('o.avi'): ``given`` read as without a format
-    (``format_for_output``), for every front end. A folder that exists is written into."""
-    if not output_format(fmt).movie and not Path(given).is_dir():
-        check_frames_output(given, fmt, format_for_output(given))
-
-
 def _check_output(
     out: Path,
     fmt: OutputFormat,
@@ -1676,12 +1670,11 @@ def _check_output(
     overwrite: bool,
     finished: bool = False,
     now: dict | None = None,
-    given: str | os.PathLike[str] | None = None,
 ) -> None:
     """``finished``: the movie there is the one these settings made (a rerun keeps it).
     ``now``: this run's ``made_from``, ``movie_key`` and ``frames``, for a refusal to say
-    how the output there was made otherwise. ``given``: the output as the user named it
-    ('out.mp4/': a folder), read as the command line reads it for a new folder of frames."""
+    how the output there was made otherwise. A new folder's name was checked as the job
+    read its output (``writers.check_frames_name``)."""
     if fmt.movie and finished:
         return
     if fmt.movie:
@@ -1701,8 +1694,7 @@ def _check_output(
         return
     if out.exists() and not out.is_dir():
         raise RestyleError(f"output {out} is a file; image sequences go into a folder")
-    if not out.is_dir():  # a new folder: never one named as a movie ('out.mp4', 'o.avi')
-        refuse_movie_name(out if given is None else given, fmt.id)
+    if not out.is_dir():  # a new folder
         check_writable(existing_parent(out))
         return
     manifest = out / MANIFEST

@@ -112,18 +112,45 @@ def format_for_output(output: str | os.PathLike[str]) -> str:
     if _ends_as_folder(output) and not holders and suffix in IMAGE_SUFFIXES:
         return "png"  # a folder of frames: png, as a plain folder name is
     if holders or suffix in _MEDIA_SUFFIXES:
-        raise RestyleError(_unchosen_suffix(suffix, holders))
+        raise RestyleError(_unchosen_suffix(output, holders))
     return "png"
 
 
-def _unchosen_suffix(suffix: str, holders: list[str]) -> str:
-    """Why an output suffix chooses no format, and what to give instead."""
+def check_frames_name(output: str | os.PathLike[str], fmt: str) -> None:
+    """Frames of sequence ``fmt`` go into a folder, never a new one named as a movie
+    ('out.mp4') or a picture ('renders.png'; 'renders.png/' ends as a folder), each said
+    with ``fmt`` given; a name nothing is written as ('o.avi', 'o.webm', 'out.mp4/') is
+    refused as ``format_for_output`` refuses it. Every front end's job checks it as it reads
+    its output. A folder that exists is written into."""
+    if output_format(fmt).movie or Path(output).is_dir():
+        return
+    text, suffix = os.fspath(output), Path(output).suffix
+    if suffix.lower() in FORMAT_OF_SUFFIX and not _ends_as_folder(output):
+        raise RestyleError(
+            f"{setting('output', text)} is a movie's name: use "
+            f"{setting('format', FORMAT_OF_SUFFIX[suffix.lower()])} for a movie, or a folder "
+            f"name without {suffix} for {fmt} frames"
+        )
+    if suffix.lower() in IMAGE_SUFFIXES and not _ends_as_folder(output):
+        raise RestyleError(
+            f"{setting('output', text)} is a picture's name, and {fmt} frames go into a "
+            f"folder: end it with '/' ({text}/) for a folder of that name, or name the folder "
+            f"without {suffix}"
+        )
+    format_for_output(output)  # 'o.avi', 'o.webm', 'out.mp4/': as without a format
+
+
+def _unchosen_suffix(output: str | os.PathLike[str], holders: list[str]) -> str:
+    """Why an output's suffix chooses no format, and what to give instead: a picture's name
+    ends with '/' to be a folder of that name."""
+    suffix = Path(output).suffix.lower()
+    folder = f" such as {os.fspath(output)}/" if suffix in IMAGE_SUFFIXES else ""
     movies = ", ".join(f"{s} ({fmt})" for s, fmt in FORMAT_OF_SUFFIX.items())
     sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
     needs = " or ".join(setting("format", fmt) for fmt in holders)
     return (
         f"cannot write '{suffix}' files{f' without {needs}' if needs else ''}: write a movie "
-        f"as {movies}, or give a folder for an image sequence ({sequences}; "
+        f"as {movies}, or give a folder{folder} for an image sequence ({sequences}; "
         f"{setting('format')} chooses)"
     )
 

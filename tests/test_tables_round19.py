@@ -13,8 +13,10 @@ import ast
 import pytest
 import test_structure
 
-from restyle.core import formats, writers
-from restyle.core.errors import RestyleError
+from restyle.core import cli, formats, writers
+from restyle.core import job as job_module
+from restyle.core.errors import COMMAND_LINE, RestyleError
+from restyle.core.job import StyleJob
 
 
 def test_a_text_listing_pictures_is_a_second_table(tmp_path, monkeypatch):
@@ -37,3 +39,53 @@ def test_the_media_suffixes_hold_the_picture_table():
     with pytest.raises(RestyleError, match=r"cannot write '\.tga' files"):
         writers.format_for_output("renders.tga")
     assert writers.format_for_output("renders.exr/") == "png"
+
+
+# -- frames into a picture's name: the words fit the case ------------------------------------
+
+
+def stylize(source, output, library, fmt="png") -> StyleJob:
+    return StyleJob(source, output, "comic-ink", format=fmt, end=1, library=library)
+
+
+def test_a_picture_name_with_a_format_names_its_folder(tmp_path, library, index_clip_h264):
+    """format='png' with output 'renders.png': the format was given, so not '... format
+    chooses'; the way out ('renders.png/', a folder of that name) is named and works."""
+    out = tmp_path / "renders.png"
+    job = stylize(index_clip_h264, str(out), library)
+    with pytest.raises(RestyleError) as refused:
+        job.check_settings()
+    error = refused.value
+    assert str(error) == (
+        f"output={str(out)!r} is a picture's name, and png frames go into a folder: end it "
+        f"with '/' ({out}/) for a folder of that name, or name the folder without .png"
+    )
+    assert error.said(COMMAND_LINE).startswith(f"-o {out} is a picture's name")
+    assert list(tmp_path.iterdir()) == []
+    placed = stylize(index_clip_h264, f"{out}/", library).validate()
+    assert (placed.output, placed.format.id) == (out, "png")
+
+
+def test_the_command_line_says_the_same(tmp_path, capsys, library, index_clip_h264):
+    out = tmp_path / "renders.png"
+    argv = ["stylize", index_clip_h264, "-o", out, "-s", "comic-ink", "--end", "1"]
+    argv += ["--library", library.root]
+    assert cli.main([str(a) for a in [*argv, "--format", "png"]]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {out} is a picture's name, and png frames go into a folder" in err, err
+    assert f"({out}/)" in err and "--format chooses" not in err
+    assert cli.main([str(a) for a in argv]) == 2  # no format: the name's own refusal
+    err = capsys.readouterr().err
+    assert f"give a folder such as {out}/ for an image sequence" in err, err
+    assert cli.main([str(a) for a in [*argv[:3], f"{out}/", *argv[4:], "--plan"]]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_output_name_is_checked_once_per_validation(
+    tmp_path, library, index_clip_h264, monkeypatch
+):
+    """One check (writers.check_frames_name), not a second pass as the output is placed."""
+    calls = []
+    monkeypatch.setattr(job_module, "check_frames_name", lambda *a: calls.append(a))
+    stylize(index_clip_h264, str(tmp_path / "frames"), library).validate()
+    assert calls == [(str(tmp_path / "frames"), "png")]
