@@ -890,7 +890,12 @@ def finished_movie_result(plan: JobPlan) -> JobResult:
     facts = made_facts(plan.output)
     said = {k: v for k in ("backend", "device") if isinstance(v := facts.get(k), str)}
     result = JobResult(
-        plan.output, reused=plan.total, style=plan.style.id, finished_before=True, **said
+        plan.output,
+        reused=plan.total,
+        style=plan.style.id,
+        finished_before=True,
+        first_number=getattr(plan.info, "first_number", None),  # as the run that made it
+        **said,
     )
     if isinstance(engine := facts.get("engine"), str):  # still marked: each front end words it
         result.set_engine(engine)

@@ -67,3 +67,11 @@ def test_sheet_replaces_a_file_only_when_whole(tmp_path, plate, capsys, monkeypa
     assert f"cannot write {out}: No space left on device" in err
     assert out.read_bytes() == b"the sheet before"  # cv2.imwrite wrote over it in place
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plate", "sheet.png"])
+
+
+def test_a_finished_movie_rerun_keeps_first_number(tmp_path, plate, capsys):
+    argv = ["stylize", str(plate), "-o", str(tmp_path / "fn.mp4"), "-s", "comic-ink"]
+    argv += ["--start", "2", "--end", "3"]
+    records = [run(argv, capsys)[1] for _ in range(2)]
+    assert [r["finished_before"] for r in records] == [False, True]
+    assert [r["first_number"] for r in records] == [1001, 1001]  # the rerun said null
