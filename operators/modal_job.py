@@ -101,7 +101,7 @@ class ModalJob(SequencerOperator):
         done = self.shortcut(context, request)
         if done is not None:
             return done
-        worker = Worker(request.job, echo=background)
+        worker = Worker(request.job, echo=background, unit=request.unit)
         RUN.begin(request.strip, request.label, request.total, worker, request.task, request.unit)
         return request, worker
 

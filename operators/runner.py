@@ -81,10 +81,12 @@ class Worker(threading.Thread):
     """Runs ``job.run`` and posts ("progress", Progress), then ("done", JobResult) or
     ("error", message)."""
 
-    def __init__(self, job, echo: bool = False) -> None:
+    def __init__(self, job, echo: bool = False, unit: str = "frames") -> None:
         super().__init__(name="restyle-job", daemon=True)
         self.job = job
         self.echo = echo  # print progress now and then (headless runs have no sidebar)
+        # What its progress counts (RunState.unit): this job's, not whatever RUN holds.
+        self.unit = unit
         self._printed = 0.0
         self._last_line: tuple = ()  # (stage, done, total) printed last: said once
         self.token = CancelToken()
@@ -111,7 +113,7 @@ class Worker(threading.Thread):
         if self.echo and (now - self._printed > 2.0 or progress.done == progress.total):
             self._printed, self._last_line = now, line
             rate = f", {progress.fps:.1f} frames/s" if progress.fps else ""
-            unit = " pictures" if RUN.unit == "pictures" else ""
+            unit = " pictures" if self.unit == "pictures" else ""
             if progress.stage == TRAINING:  # seconds of the time budget, not frames
                 rate, unit = "", " s of the time budget"
             counts = f"{progress.done}/{progress.total}{unit}"

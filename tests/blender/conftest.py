@@ -120,6 +120,20 @@ def sequencer_area():
     return area
 
 
+@pytest.fixture(autouse=True)
+def fresh_run_state():
+    """``RUN`` (operators.runner) is the add-on's one RunState and outlives each test: a run's
+    unit, strip, summary or progress would show in the next test's console lines and sidebar.
+    After each test it takes a fresh RunState's values in place (operators imported ``RUN`` by
+    name, so the object itself stays). Tests that never installed the extension have none."""
+    yield
+    runner = sys.modules.get(f"{PACKAGE}.operators.runner")
+    if runner is None:
+        return
+    runner.RUN.cancel()  # a worker a failed test left running stops at its next frame
+    vars(runner.RUN).update(vars(runner.RunState()))
+
+
 @pytest.fixture
 def own_output_folder(monkeypatch, tmp_path):
     """An unsaved .blend's frames and keyframes go to the temporary folder, where an earlier

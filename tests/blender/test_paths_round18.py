@@ -44,14 +44,6 @@ def clip(tmp_path):
     return make_index_clip(tmp_path / "clip.mp4", 8, (64, 48), fps=24, gop=4)
 
 
-@pytest.fixture(autouse=True)
-def no_summary_left():
-    yield
-    runner = ext("operators.runner")
-    runner.RUN.strip = ""
-    runner.RUN.end(runner.IDLE, "")
-
-
 def picture(path: Path) -> Path:
     """A small PNG at ``path``."""
     import bpy

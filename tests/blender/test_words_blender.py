@@ -16,7 +16,6 @@ def test_a_stages_end_is_printed_once(restyle, capsys):
     """The stabilizer reports 'track' total/total after tracking and again while smoothing
     the path (another message, the same count); the console printed both."""
     runner, progress = ext("operators.runner"), ext("core.progress")
-    runner.RUN.unit = "frames"  # an earlier test's run counted pictures (RUN is the add-on's)
     worker = runner.Worker(job=None, echo=True)
     capsys.readouterr()
     for message in ("Tracking the camera", "Smoothing the camera path"):
