@@ -249,6 +249,12 @@ def finished_movie(plan, audio: bool, output: Path | None = None) -> bool:
     )
 
 
+def movie_frames_folder(movie: Path) -> Path:
+    """Where a movie output's frames wait for a --ray run's mux: a hidden sibling of the movie
+    (a cancelled run keeps its finished frames there, for a rerun to resume from)."""
+    return movie.with_name(f".{movie.name}.frames")
+
+
 def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
     """The inclusive source frames ``start..end`` (``end`` None: the last), or the one
     line that says which bound is wrong."""
@@ -520,8 +526,13 @@ class StyleJob:
         if movie and finished_movie(placed, self.audio):  # --overwrite or not: the same movie
             return {**record, "outcome": "finished", "reused": plan.total}
         if movie:  # place refused one that exists without overwrite (but a finished one)
-            outcome, replaced = ("replace", 1) if out.exists() else ("new", 0)
-            return {**record, "outcome": outcome, "to_make": plan.total, "replaced": replaced}
+            kept = self._ray_frames_outlook(plan, front_end)  # as a --ray rerun keeps them
+            if kept["outcome"] == "refused":
+                return {**record, "reason": kept["reason"]}
+            reused, replaced = kept["reused"], int(out.exists())
+            outcome = "replace" if replaced else "resume" if reused else "new"
+            record.update(reused=reused, to_make=plan.total - reused, replaced=replaced)
+            return {**record, "outcome": outcome}
         names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
         present = {n for n in names if frame_file_written(out / n)}
         manifest = _parse_manifest(_read_bytes(out / MANIFEST))
@@ -544,6 +555,39 @@ class StyleJob:
             "to_make": plan.total - reused,
             "replaced": len(stale),
         }
+
+    def _ray_frames_outlook(self, plan: JobPlan, front_end: str) -> dict:
+        """``outlook`` of the frames folder a cancelled --ray run into this movie left (``plan``
+        checked): the frames of the range a --ray rerun keeps there (``reused``, by the one
+        rule: ``frame_kept``) or its refusal of the folder (frames of other settings)."""
+        twin = self._ray_frames(plan)
+        if twin is None:
+            return {"outcome": "new", "reused": 0}
+        try:
+            return twin.outlook(twin.check_settings(), front_end)
+        except RestyleError as exc:
+            return {"outcome": "refused", "reason": exc.said(front_end)}
+
+    def _ray_frames(self, plan: JobPlan):
+        """This job as its frames land on Ray for the movie ``plan`` makes (checked):
+        ``frames_twin``, into ``movie_frames_folder`` in the format its manifest names (Ray's
+        ``MOVIE_FRAMES_FORMAT``, which this module does not import); None where no run left
+        a frames folder with a readable manifest there."""
+        folder = movie_frames_folder(Path(self.output)).absolute()  # as ray_runner finds it
+        fmt = _parse_manifest(_read_bytes(folder / MANIFEST)).get("format")
+        if not (isinstance(fmt, str) and fmt in OUTPUT_FORMATS):
+            return None
+        return self._frames_twin(folder, fmt, plan)
+
+    def _frames_twin(self, folder: Path, fmt: str, checked: JobPlan):
+        """This job as its frames land in ``folder`` in format ``fmt`` (``ray_runner.
+        frames_twin``); --overwrite replaces older frames there as new ones land, as on one
+        machine. A replaced background is laid from the run's start (``checked``'s)."""
+        twin = replace(self, output=folder, format=fmt)
+        if getattr(twin, "replace", None) and twin.background_start is None:
+            twin.background_start = checked.start
+        twin._probed = checked.info  # the same source, read once
+        return twin
 
     def _style_info(self) -> StyleInfo:
         """What the plan maps with (a mapping job gives its own, fixed info)."""

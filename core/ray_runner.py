@@ -691,9 +691,11 @@ def frames_folder(job) -> Path:
 
 
 def movie_frames_folder(movie: Path) -> Path:
-    """Where a movie output's frames wait for its mux: a hidden sibling of the movie (a
-    cancelled run keeps its finished frames there, for a rerun to resume from)."""
-    return movie.with_name(f".{movie.name}.frames")
+    """Where a movie output's frames wait for its mux (``job.movie_frames_folder``, where
+    --plan counts them: ``StyleJob.outlook``)."""
+    from .job import movie_frames_folder
+
+    return movie_frames_folder(movie)
 
 
 def frames_format(fmt):
@@ -710,11 +712,7 @@ def frames_twin(job, checked):
     frames there as new ones land, as on one machine. A replaced background is laid from
     the run's start (``checked``'s), by each chunk."""
     folder = frames_folder(job).absolute()
-    twin = dataclasses.replace(job, output=folder, format=frames_format(checked.format).id)
-    if getattr(twin, "replace", None) and twin.background_start is None:
-        twin.background_start = checked.start
-    twin._probed = checked.info  # the same source, read once
-    return twin
+    return job._frames_twin(folder, frames_format(checked.format).id, checked)
 
 
 def landing_for(twin, frames_plan, manifest=None) -> Landing:

@@ -107,3 +107,29 @@ def test_a_cancelled_ray_movie_rerun_names_the_setting(
     folder = movie_frames_folder(out)
     assert code == 2 and f"{folder.name} holds frames made with other settings" in err, err
     assert "(--strength 0.0, now 0.5)" in err, err
+
+
+# -- 2. --plan counts a cancelled --ray movie's frames -------------------------------------
+def test_plan_counts_the_frames_a_cancelled_ray_movie_kept(
+    in_process, shot, tmp_path, capsys, monkeypatch
+):
+    """Frames 0-3 kept by a --ray run cancelled at its mux; --plan for 0-5 says 'resume',
+    4 reused, 2 to make (was 'new', 6 to make), as the --ray rerun then does; with other
+    settings it says the rerun's refusal, naming the frames folder and the setting."""
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as cancelled:
+        cancelled.setattr(ray_runner, "_mux", cancelled_mux)
+        code, record, err = run([*stylize(shot, out, *RAY), "--end", "3"], capsys)
+    assert code == 130 and record["written"] == 4, err
+    code, plan, err = run(stylize(shot, out, "--plan", "--chunk-frames", "2"), capsys)
+    seen = plan["output"]
+    assert code == 0 and seen["outcome"] == "resume", (seen, err)
+    assert (seen["reused"], seen["to_make"], seen["replaced"]) == (4, 2, 0)
+    code, other, err = run(stylize(shot, out, "--plan", strength="0.5"), capsys)
+    assert code == 0 and other["output"]["outcome"] == "refused", other
+    said = other["output"]["reason"]
+    assert f"{movie_frames_folder(out).name} holds frames made with other settings" in said
+    assert "(--strength 0.0, now 0.5)" in said, said
+    code, record, err = run(stylize(shot, out, *RAY), capsys)
+    assert code == 0 and (record["written"], record["reused"]) == (2, 4), err
+    assert out.is_file() and not movie_frames_folder(out).exists()
