@@ -51,6 +51,8 @@ SETTINGS = {
     "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself
     "smoothness": Setting("--smoothness", "smoothness", "Smoothness"),
     "crop": Setting("--crop", "crop", "Crop"),
+    "mode": Setting("--mode", "mode", "Mode"),  # stabilize's motion model
+    "tripod": Setting("--tripod", "tripod", "Tripod"),
     # A training's time budget (core/train/budget.py): one flag and one label, and a row for
     # each name Python gives it, TrainConfig's and MatteJob's (Blender's Matte learns no
     # keyframes, so has no control for it)

@@ -75,3 +75,20 @@ def test_a_finished_movie_rerun_keeps_first_number(tmp_path, plate, capsys):
     records = [run(argv, capsys)[1] for _ in range(2)]
     assert [r["finished_before"] for r in records] == [False, True]
     assert [r["first_number"] for r in records] == [1001, 1001]  # the rerun said null
+
+
+@pytest.mark.parametrize("output", ["st1", "st1.mp4"])
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--tripod"], "(--tripod off, now on)"),
+        (["--mode", "translation"], "(--mode similarity, now translation)"),
+    ],
+)
+def test_stabilize_names_tripod_and_mode(tmp_path, plate, capsys, output, option, said):
+    out = tmp_path / output
+    argv = ["stabilize", str(plate), "-o", str(out), "--end", "3"]
+    assert run(argv, capsys)[0] == 0
+    code, record, err = run([*argv, *option], capsys)
+    assert code == 2
+    assert f"made with other settings {said}" in err  # 'with other settings', nothing named

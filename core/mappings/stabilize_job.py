@@ -97,7 +97,7 @@ class StabilizeJob(StyleJob):
     cuts = ()  # after run: source frames that start a new shot
     stage: ClassVar[str] = "stabilize"
     done_word: ClassVar[str] = "stabilized"
-    said_settings: ClassVar[tuple[str, ...]] = ("strength", "smoothness", "crop")
+    said_settings: ClassVar[tuple[str, ...]] = ("strength", "smoothness", "crop", "mode", "tripod")
 
     @property
     def stabilize_settings(self) -> StabilizeSettings:
