@@ -255,6 +255,24 @@ def movie_frames_folder(movie: Path) -> Path:
     return movie.with_name(f".{movie.name}.frames")
 
 
+def drop_frames_twin(twin) -> None:
+    """A finished movie's frames folder (``twin``: the job as its frames land there), left by
+    a --ray run of these settings (its mux refused, or cancelled and the movie finished
+    since): deleted, only where it is Restyle's own, its manifest holding these settings'
+    key; another's is kept."""
+    import shutil
+
+    folder = Path(twin.output)
+    if not (folder / MANIFEST).is_file():
+        return
+    try:
+        key = twin.validate().key  # as placed: an earlier Restyle's path form too
+    except RestyleError:  # frames of other settings: not these settings' to delete
+        return
+    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == key:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
     """The inclusive source frames ``start..end`` (``end`` None: the last), or the one
     line that says which bound is wrong."""
@@ -589,6 +607,15 @@ class StyleJob:
         twin._probed = checked.info  # the same source, read once
         return twin
 
+    def _drop_ray_frames(self, twin) -> None:
+        """The movie is finished (here, or before): the frames folder a cancelled --ray run
+        of these settings left beside it goes (``drop_frames_twin``), as a --ray rerun drops
+        it; under the movie's lock, and the folder's, which an earlier Restyle's --ray run
+        took instead (held: kept)."""
+        if twin is not None:
+            with contextlib.suppress(RestyleError), OutputLock(twin.output):
+                drop_frames_twin(twin)
+
     def _style_info(self) -> StyleInfo:
         """What the plan maps with (a mapping job gives its own, fixed info)."""
         return self._library().resolve(self.style)
@@ -814,6 +841,7 @@ class StyleJob:
             with OutputLock(plan.output):  # not being replaced by another run now
                 plan, finished = self._place_locked(plan)
                 if finished is not None:
+                    self._drop_ray_frames(self._ray_frames(plan))
                     return finished
         self._ensure_builtins(plan, progress)
         stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
@@ -824,13 +852,19 @@ class StyleJob:
             try:
                 with OutputLock(plan.output):
                     plan, finished = self._place_locked(plan)  # another run may have ended
+                    # a cancelled --ray run's frames: Ray's twin is made before the 1st pass
+                    ray_frames = self._ray_frames(plan) if plan.format.movie else None
                     if finished is not None:  # its movie landed since the check above
+                        self._drop_ray_frames(ray_frames)
                         return finished
                     try:
                         self._prepare_locked(plan, progress, cancel)
                     except Cancelled:  # before any frame (as _Run's): like a finished run's
                         return _cancelled_result(plan, stylizer)
-                    return _Run(self, plan, stylizer, progress, cancel).execute()
+                    result = _Run(self, plan, stylizer, progress, cancel).execute()
+                    if not result.cancelled:  # the movie finished: its Ray frames go
+                        self._drop_ray_frames(ray_frames)
+                    return result
             finally:
                 _remove_empty(created)
 

@@ -692,7 +692,8 @@ def frames_folder(job) -> Path:
 
 def movie_frames_folder(movie: Path) -> Path:
     """Where a movie output's frames wait for its mux (``job.movie_frames_folder``, where
-    --plan counts them: ``StyleJob.outlook``)."""
+    --plan counts them, ``StyleJob.outlook``, and a local run that finishes the movie
+    removes them, ``StyleJob._drop_ray_frames``)."""
     from .job import movie_frames_folder
 
     return movie_frames_folder(movie)
@@ -788,18 +789,11 @@ def _output_locked(output: Path, folder: Path) -> Iterator[None]:
 def drop_finished_frames(twin) -> None:
     """A finished movie's frames folder left by a run of these settings (its mux refused,
     or a run cancelled after another one finished the movie): deleted, only where it is
-    Restyle's own, its manifest holding these settings' key; another's is kept."""
-    from .job import MANIFEST, _parse_manifest, _read_bytes
+    Restyle's own, its manifest holding these settings' key; another's is kept
+    (``job.drop_frames_twin``, which a local run that finishes the movie calls too)."""
+    from .job import drop_frames_twin
 
-    folder = Path(twin.output)
-    if not (folder / MANIFEST).is_file():
-        return
-    try:
-        key = twin.validate().key  # as placed: an earlier Restyle's path form too
-    except RestyleError:  # frames of other settings: not these settings' to delete
-        return
-    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == key:
-        shutil.rmtree(folder, ignore_errors=True)
+    drop_frames_twin(twin)
 
 
 def _run_in_folder(job, twin, checked, address, plan, max_frames, progress, cancel):

@@ -133,3 +133,46 @@ def test_plan_counts_the_frames_a_cancelled_ray_movie_kept(
     code, record, err = run(stylize(shot, out, *RAY), capsys)
     assert code == 0 and (record["written"], record["reused"]) == (2, 4), err
     assert out.is_file() and not movie_frames_folder(out).exists()
+
+
+# -- 3. a movie finished on one machine drops the --ray frames of its settings -------------
+def test_a_local_finish_removes_the_ray_frames(in_process, shot, tmp_path, capsys, monkeypatch):
+    """Cancelled on --ray (6 frames kept in .out.mkv.frames), finished on one machine: the
+    frames folder goes (was kept for good: hidden, ~5 MB for 8 frames at 768x576); a rerun
+    finds the movie finished."""
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as cancelled:
+        cancelled.setattr(ray_runner, "_mux", cancelled_mux)
+        assert run(stylize(shot, out, *RAY), capsys)[0] == 130
+    assert (movie_frames_folder(out) / MANIFEST).is_file()
+    code, record, err = run(stylize(shot, out), capsys)
+    assert code == 0 and record["written"] == 6 and out.is_file(), err
+    assert not movie_frames_folder(out).exists()
+    code, record, err = run(stylize(shot, out), capsys)
+    assert code == 0 and record["finished_before"], err
+
+
+@pytest.mark.parametrize("whose", ["these settings", "other settings"])
+def test_a_local_rerun_of_a_finished_movie_drops_only_its_settings_frames(
+    in_process, shot, tmp_path, capsys, monkeypatch, whose
+):
+    """A movie finished before, a cancelled --ray run's frames beside it (these settings', or
+    strength 0.5's): the local 'already finished' shortcut deletes only these settings'."""
+    out = tmp_path / "out.mkv"
+    assert run(stylize(shot, out), capsys)[0] == 0
+    strength = "0" if whose == "these settings" else "0.5"
+    with monkeypatch.context() as cancelled:
+        cancelled.setattr(ray_runner, "_mux", cancelled_mux)
+        code, _, err = run(stylize(shot, out, *RAY, "--overwrite", strength=strength), capsys)
+    assert code in (0, 130), err
+    if whose == "these settings":  # --ray finds it finished and drops its own: make one
+        folder = movie_frames_folder(out)
+        other = tmp_path / "other.mkv"
+        with monkeypatch.context() as cancelled:
+            cancelled.setattr(ray_runner, "_mux", cancelled_mux)
+            assert run(stylize(shot, other, *RAY), capsys)[0] == 130
+        movie_frames_folder(other).rename(folder)
+    assert (movie_frames_folder(out) / MANIFEST).is_file()
+    code, record, err = run(stylize(shot, out), capsys)
+    assert code == 0 and record["finished_before"], err
+    assert movie_frames_folder(out).exists() == (whose == "other settings")
