@@ -323,6 +323,13 @@ class StyleLibrary:
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 raise _not_a_picture(style, path.suffix, IMAGE_SUFFIXES)
             return StyleInfo(str(path), path.stem, "picture", "Picture style", path, picture=path)
+        if path.exists() and not path.is_dir():  # /dev/null, a FIFO: there, not 'not found'
+            from .media import _special_kind  # as INPUT's are said
+
+            raise RestyleError(
+                f"style picture {style} is {_special_kind(path)}, not a regular file: "
+                "give a picture"
+            )
         if path.suffix.lower() in IMAGE_SUFFIXES or os.sep in style:
             raise RestyleError(f"style picture not found: {style}")
         raise self._unknown(style)

@@ -92,3 +92,15 @@ def test_stabilize_names_tripod_and_mode(tmp_path, plate, capsys, output, option
     code, record, err = run([*argv, *option], capsys)
     assert code == 2
     assert f"made with other settings {said}" in err  # 'with other settings', nothing named
+
+
+def test_a_style_picture_that_is_a_device_or_fifo_is_said_so(tmp_path, plate, capsys):
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    for style, kind in (("/dev/null", "a character device"), (fifo, "a named pipe (FIFO)")):
+        code, record, err = run(["stylize", str(plate), "-o", str(out), "-s", str(style)], capsys)
+        assert code == 2
+        assert f"style picture {style} is {kind}, not a regular file: give a picture" in err
+        assert "not found" not in err
+    assert not out.exists()
