@@ -24,7 +24,7 @@ from bpy.props import (
 from bpy.types import PropertyGroup
 
 from . import compat
-from .core import writers
+from .core import strip_frames, writers
 from .core.engines import choices
 from .core.strip_frames import playback_factor
 from .core.train.budget import TIME_BUDGET  # light: no numpy, no engine
@@ -533,7 +533,7 @@ class RESTYLE_PG_settings(PropertyGroup):
 
     @property
     def whole_strip(self) -> bool:
-        return self.frame_start == 0 and self.frame_end == 0
+        return strip_frames.whole_strip(self.frame_start, self.frame_end)
 
     def strip_keyframes(self, strip: str) -> list[int]:
         """The keyframes of the strip named ``strip``, in scene frames where it stands now,

@@ -18,6 +18,12 @@ import numpy as np
 f32 = np.float32
 
 
+def whole_strip(first: int, last: int) -> bool:
+    """Start and End asking for the whole strip: 0 and 0 (the sidebar's, read by
+    ``settings.whole_strip``; an operator's ``frame_start``/``frame_end``, both given)."""
+    return first == 0 and last == 0
+
+
 def frame_span(first: int, last: int) -> str:
     """A range of frames for messages: "3-9", or "-20 to -9" where a dash would read as a
     minus sign ("-20--9")."""

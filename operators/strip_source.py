@@ -23,6 +23,7 @@ from ..core.strip_frames import (
     playback_factor,
     raw_cache_mixed,
     source_frames,
+    whole_strip,
 )
 from ..core.words import count
 from .modal_job import blender_path
@@ -109,12 +110,6 @@ FRAME_END = {
     "to the strip's last frame)",
     "options": {"SKIP_SAVE"},
 }
-
-
-def whole_strip(first: int, last: int) -> bool:
-    """Start and End asking for the whole strip: 0 and 0 (the sidebar's
-    ``settings.whole_strip``, an operator's both given)."""
-    return first == 0 and last == 0
 
 
 def requested_range(operator, source: StripSource, settings) -> tuple[int, int]:
