@@ -55,7 +55,7 @@ def stylize_command(job, python: str = "python") -> list[str]:
     output = os.path.abspath(job.output)
     args = [python, "-m", "restyle", "stylize", source_argument(job.source), "-o", output]
     fmt = job.output_format_id()  # None: from the output, as the job reads it
-    args += ["-s", str(job.style), "--start", str(job.start), "--format", fmt]
+    args += ["-s", _style_argument(job), "--start", str(job.start), "--format", fmt]
     if job.end is not None:
         args += ["--end", str(job.end)]
     args += ["--strength", repr(job.strength), "--temporal", repr(job.temporal)]
@@ -92,10 +92,24 @@ def stylize_command(job, python: str = "python") -> list[str]:
 
 
 def _style_kind(job) -> str:
-    """The style's kind ('trained': painted keyframes, which only it carries), as placed
-    (``place``'s plan: Blender's jobs have one) or resolved."""
+    """The style's kind ('trained': painted keyframes, which only it carries)."""
+    return _style(job).kind
+
+
+def _style(job):
+    """The style as placed (``place``'s plan: Blender's jobs have one) or resolved."""
     plan = getattr(job, "_plan", None)
-    return (plan.style if plan is not None else job._style_info()).kind
+    return plan.style if plan is not None else job._style_info()
+
+
+def _style_argument(job) -> str:
+    """The style as the job gives it, a picture's path absolute: a relative one is found
+    from this process's working folder, as a local run finds it (the cluster's is its own).
+    An absolute path is passed as resolved, so the cluster keys it alike."""
+    style = _style(job)
+    if style.kind != "picture":
+        return str(job.style)
+    return str(Path.cwd() / style.picture)
 
 
 def _grade_options(color) -> list[str]:

@@ -1,0 +1,66 @@
+"""Round 19's Python API walkthrough: bad input is one RestyleError naming the setting,
+and nothing changes (no traceback from deep inside, no handler left replaced); a Ray
+submission finds a relative style picture as a local run finds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_ray_submit import job_read_back
+
+from restyle.core.job import StyleJob
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+@pytest.fixture
+def shot(tmp_path) -> Path:
+    folder = tmp_path / "shot"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"f_{i:04d}.png"), np.full((32, 48, 3), 60 * i, np.uint8))
+    return folder
+
+
+# -- 1. a relative style picture on Ray ----------------------------------------------------
+def test_a_relative_style_picture_is_submitted_by_its_full_path(
+    shot, tmp_path, library, monkeypatch
+):
+    """stylize_command passed '-s footage/starry_night.jpg' as given (source, output and
+    library absolute): the cluster, in a working folder of its own, said 'style picture not
+    found'. Now the picture the local run would use, by its full path."""
+    from restyle.core.ray_submit import stylize_command
+
+    home = tmp_path / "project"
+    (home / "footage").mkdir(parents=True)
+    picture = home / "footage" / "look.png"
+    cv2.imwrite(str(picture), np.full((16, 16, 3), (30, 90, 200), np.uint8))
+    monkeypatch.chdir(home)
+    job = StyleJob(shot, tmp_path / "out", "footage/look.png", library=library)
+    local = job.validate()
+    command = stylize_command(job)
+    assert command[command.index("-s") + 1] == str(picture)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # as the cluster runs it
+    ray = job_read_back(command[3:], monkeypatch)
+    assert ray.validate().style.picture == picture == home / local.style.picture
+
+
+def test_an_absolute_style_picture_is_submitted_as_given_with_the_same_key(
+    shot, tmp_path, library, monkeypatch
+):
+    from restyle.core.ray_submit import stylize_command
+
+    picture = tmp_path / "look.png"
+    cv2.imwrite(str(picture), np.full((16, 16, 3), (30, 90, 200), np.uint8))
+    job = StyleJob(shot, tmp_path / "out", str(picture), library=library)
+    local = job.validate()
+    command = stylize_command(job)
+    assert command[command.index("-s") + 1] == str(picture)
+    assert job_read_back(command[3:], monkeypatch).validate().key == local.key
+    builtin = StyleJob(shot, tmp_path / "out2", "comic-ink", library=library)
+    assert stylize_command(builtin)[stylize_command(builtin).index("-s") + 1] == "comic-ink"
