@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -1482,7 +1481,10 @@ def _quiet_opencv() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        with interrupt.sigterm_as_ctrl_c():  # main thread only; the caller's handler back after
+        # Ctrl-C raises KeyboardInterrupt, SIGTERM Terminated (main thread only); the caller's
+        # handlers are back after (a script's, headless Blender's)
+        sigint = interrupt.handling(signal.SIGINT, signal.default_int_handler)
+        with interrupt.sigterm_as_ctrl_c(), sigint:
             return _main(argv)
     except KeyboardInterrupt as exc:  # in the instant before _main's try: the record still
         return _say_cancelled(None, argv, interrupt.exit_code(exc))
@@ -1491,8 +1493,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = None
     try:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
         _quiet_opencv()  # inside the try: a SIGTERM here printed a traceback (exit 1)
         args = build_parser().parse_args(argv)
         for name in ("input", "output", "source"):  # a quoted '~/clip.mp4', as -s reads it

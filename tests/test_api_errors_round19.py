@@ -4,6 +4,7 @@ submission finds a relative style picture as a local run finds it."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import cv2
@@ -64,3 +65,28 @@ def test_an_absolute_style_picture_is_submitted_as_given_with_the_same_key(
     assert job_read_back(command[3:], monkeypatch).validate().key == local.key
     builtin = StyleJob(shot, tmp_path / "out2", "comic-ink", library=library)
     assert stylize_command(builtin)[stylize_command(builtin).index("-s") + 1] == "comic-ink"
+
+
+# -- 2. cli.main gives the caller's Ctrl-C handler back ---------------------------------------
+@pytest.mark.parametrize("argv", [["styles", "--json"], ["stylize", "missing.mp4", "-o", "x"]])
+def test_main_gives_back_the_callers_ctrl_c_and_sigterm_handlers(argv, tmp_path, monkeypatch):
+    """A script (or headless Blender) that calls cli.main kept Python's default Ctrl-C
+    handler in place of its own afterwards; SIGTERM's was given back."""
+    from restyle.core import cli
+
+    monkeypatch.chdir(tmp_path)
+
+    def mine(*_args):
+        pass
+
+    def my_term(*_args):
+        pass
+
+    before = signal.signal(signal.SIGINT, mine), signal.signal(signal.SIGTERM, my_term)
+    try:
+        cli.main(argv)
+        assert signal.getsignal(signal.SIGINT) is mine
+        assert signal.getsignal(signal.SIGTERM) is my_term
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
