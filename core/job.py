@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import errno
 import hashlib
 import json
 import math
@@ -159,6 +160,33 @@ def _check_paths(job) -> None:
                 continue
             if not isinstance(value, str | os.PathLike) or not str(value).strip():
                 raise RestyleError(f"{name} must be a file or folder path, got {value!r}")
+            if refusal := _unusable_path(os.fspath(value), len(values) == 1):
+                said = setting(name) if name == "output" else name
+                raise RestyleError(f"{said} {refusal}")
+
+
+NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NTFS: 255 UTF-16)
+
+
+def _unusable_path(path: str, ask: bool) -> str:
+    """Why no file system takes ``path`` ('' if one may): a NUL, a name over NAME_MAX, or
+    (``ask``: one path, not a sequence's every file) the file system's own ENAMETOOLONG.
+    Said before any file is read or written: os.stat's ValueError or OSError left Python."""
+    if "\0" in path:
+        return f"holds a NUL character: {path!r}"
+    longest = max(Path(path).parts, key=lambda part: len(os.fsencode(part)), default="")
+    size = len(os.fsencode(longest))
+    if size > NAME_MAX:
+        said = f"'{longest[:24]}...'"
+        return f"has a name too long for the file system ({size} bytes, at most {NAME_MAX}): {said}"
+    if ask:
+        try:
+            os.lstat(path)
+        except OSError as exc:  # ENOENT: not there yet, as an output is not
+            if exc.errno == errno.ENAMETOOLONG:  # longer than the system takes (Linux: 4096)
+                size = len(os.fsencode(path))
+                return f"is too long a path for the file system ({size} bytes)"
+    return ""
 
 
 def frame_name(plan, index: int) -> str:
@@ -488,6 +516,7 @@ class StyleJob:
         then says what a run would do with the output, ``outlook``, rather than fail)."""
         from .media import probe
 
+        _check_paths(self)  # before the output's name is read for its format
         self.output_format_id()
         self._check_options()
         fmt = output_format(self.format)

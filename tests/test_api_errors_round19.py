@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from test_ray_submit import job_read_back
 
+from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.job import StyleJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -90,3 +91,31 @@ def test_main_gives_back_the_callers_ctrl_c_and_sigterm_handlers(argv, tmp_path,
     finally:
         signal.signal(signal.SIGINT, before[0])
         signal.signal(signal.SIGTERM, before[1])
+
+
+# -- 3. bad values from Python: one RestyleError -----------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("a" * 300, "has a name too long for the file system (300 bytes, at most 255)"),
+        ("a" * 300 + "/clip.mp4", "has a name too long for the file system (300 bytes"),
+        ("o\0ut", "holds a NUL character"),
+    ],
+)
+def test_an_output_no_file_system_takes_is_refused_naming_it(shot, tmp_path, name, said):
+    """A 300-character output name raised OSError 'File name too long' (check_settings
+    read its format), a NUL ValueError 'embedded null byte'; nothing is made."""
+    before = sorted(tmp_path.rglob("*"))
+    job = StyleJob(shot, str(tmp_path / name), "comic-ink")
+    with pytest.raises(RestyleError, match=r"^output ") as caught:
+        job.validate()
+    assert said in str(caught.value)
+    assert caught.value.said(COMMAND_LINE).startswith("-o ")
+    with pytest.raises(RestyleError, match=r"^output "):
+        job.check_settings()
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_source_path_too_long_is_refused_naming_it(tmp_path):
+    with pytest.raises(RestyleError, match=r"^source has a name too long"):
+        StyleJob(str(tmp_path / ("s" * 256)), tmp_path / "out", "comic-ink").validate()
