@@ -119,3 +119,14 @@ def test_an_output_no_file_system_takes_is_refused_naming_it(shot, tmp_path, nam
 def test_a_source_path_too_long_is_refused_naming_it(tmp_path):
     with pytest.raises(RestyleError, match=r"^source has a name too long"):
         StyleJob(str(tmp_path / ("s" * 256)), tmp_path / "out", "comic-ink").validate()
+
+
+@pytest.mark.parametrize("painted", [None, 3, ""])
+def test_a_matte_keyframe_that_is_no_path_is_refused_naming_it(shot, tmp_path, painted):
+    """keyframes={0: None} raised TypeError from pathlib."""
+    from restyle.core.mappings.matte_job import MatteJob
+
+    job = MatteJob(shot, tmp_path / "matte", keyframes={0: painted})
+    with pytest.raises(RestyleError, match=r"^keyframe 0's matte must be a picture's path"):
+        job.validate()
+    assert not (tmp_path / "matte").exists()

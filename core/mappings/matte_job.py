@@ -49,6 +49,13 @@ MATTE = StyleInfo("matte", "Matte", "matte", "Person matte (MediaPipe selfie seg
 MATTE_VERSION = 1  # bump when the same settings would give different pixels
 
 
+def _painted_matte(frame, path):
+    """A keyframe's painted matte: a picture's path (None was a TypeError from Path)."""
+    if isinstance(path, str | os.PathLike) and str(path).strip():
+        return path
+    raise RestyleError(f"keyframe {frame}'s matte must be a picture's path, got {path!r}")
+
+
 @dataclass
 class MatteJob(StyleJob):
     """Matte frames ``start..end`` (0-based, inclusive) of ``source`` into ``output``."""
@@ -127,7 +134,9 @@ class MatteJob(StyleJob):
             raise RestyleError(
                 f"keyframes must be a dict {{frame: painted matte}}, got {self.keyframes!r}"
             )
-        self.keyframes = {whole_number("a keyframe", f): p for f, p in self.keyframes.items()}
+        self.keyframes = {
+            whole_number("a keyframe", f): _painted_matte(f, p) for f, p in self.keyframes.items()
+        }
         from ..engines import torch_available
 
         if not torch_available():
