@@ -73,8 +73,7 @@ def install_builtins(
         )
     import torch
 
-    from .train.artifact import give_default_permissions
-    from .writers import check_writable
+    from .writers import check_writable, give_default_permissions
 
     check_writable(dest.parent)  # 'cannot write to DIR', not the scratch folder's name
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -904,6 +904,15 @@ def current_umask() -> int:
     return mask
 
 
+def give_default_permissions(folder: Path) -> None:
+    """``folder`` and all in it as the umask makes files and folders: temporary ones are
+    private (mkdtemp 0700, mkstemp and safetensors 0600), and a style or the built-ins are
+    ordinary files that another account (a shared library, a farm node) reads."""
+    umask = current_umask()
+    for path in (folder, *folder.rglob("*")):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def remove_stale_scratch(final: Path) -> None:
     """Scratch files of `final` that a killed run left (call while holding its lock)."""
     pattern = re.compile(

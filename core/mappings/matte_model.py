@@ -42,8 +42,7 @@ def install_matte(
         raise RestyleError(
             "converting the matte network needs PyTorch once: pip install torch==2.13.0"
         )
-    from ..train.artifact import give_default_permissions
-    from ..writers import check_writable
+    from ..writers import check_writable, give_default_permissions
 
     check_writable(dest)  # 'cannot write to DIR', not the scratch folder's name
     dest.mkdir(parents=True, exist_ok=True)

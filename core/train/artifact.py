@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import RestyleError, setting
 from ..styles import check_style_name
+from ..writers import give_default_permissions
 
 if TYPE_CHECKING:
     import torch
@@ -122,17 +123,6 @@ def _write_keyframes(
     return write_keyframes(
         folder, [Keyframe(int(f), s, p) for f, (s, p) in zip(frames, pairs, strict=True)]
     )
-
-
-def give_default_permissions(folder: Path) -> None:
-    """``folder`` and all in it as the umask makes files and folders: temporary ones are
-    private (mkdtemp 0700, mkstemp and safetensors 0600), and a style or the built-ins are
-    ordinary files that another account (a shared library, a farm node) reads."""
-    from ..writers import current_umask
-
-    umask = current_umask()
-    for path in (folder, *folder.rglob("*")):
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _is_trained_style(folder: Path) -> bool:
