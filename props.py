@@ -24,9 +24,9 @@ from bpy.props import (
 from bpy.types import PropertyGroup
 
 from . import compat
-from .core import strip_frames, writers
+from .core import writers
 from .core.engines import choices
-from .core.strip_frames import playback_factor
+from .core.strip_frames import playback_factor, whole_strip
 from .core.train.budget import TIME_BUDGET  # light: no numpy, no engine
 from .prefs import library_root
 
@@ -533,7 +533,7 @@ class RESTYLE_PG_settings(PropertyGroup):
 
     @property
     def whole_strip(self) -> bool:
-        return strip_frames.whole_strip(self.frame_start, self.frame_end)
+        return whole_strip(self.frame_start, self.frame_end)
 
     def strip_keyframes(self, strip: str) -> list[int]:
         """The keyframes of the strip named ``strip``, in scene frames where it stands now,

@@ -18,7 +18,7 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import BLENDER, RestyleError
-from ..core.strip_frames import frame_span, source_frames
+from ..core.strip_frames import frame_span, source_frames, whole_strip
 from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
@@ -34,7 +34,6 @@ from .strip_source import (
     read_strip,
     requested_range,
     visible_frames,
-    whole_strip,
 )
 
 
