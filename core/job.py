@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import errno
 import hashlib
 import json
 import math
-import numbers
 import os
 import tempfile
 import threading
@@ -37,6 +35,8 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
+from .fields import coerce_fields, whole_number
+from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
@@ -84,17 +84,10 @@ def check_0_based(start: int | None, end: int | None) -> None:
 
 
 def check_types(job) -> None:
-    """A script's values in the job's fields, read by each field's declared type (the one
-    table): a whole number given as 2.0 becomes 2 and a number given as 1 becomes 1.0 (the
-    settings key, and so resuming, is the command line's), and a value of another type is
-    one clear error: '2' as a frame compared as text, 2.5 became frame 2, and
-    overwrite='no' replaced frames."""
-    for f in dataclasses.fields(job):
-        value = getattr(job, f.name)
-        kind = str(f.type).replace(" | None", "")
-        if value is None and "None" in str(f.type) or kind not in _COERCE:
-            continue
-        setattr(job, f.name, _COERCE[kind](f.name, value))
+    """A script's values in the job's fields, read by each field's declared type
+    (``fields.coerce_fields``, the one rule): the settings key, and so resuming, is the
+    command line's, and a value of another type is one clear error."""
+    coerce_fields(job)
     if getattr(job, "cuts", None) is not None:
         job.cuts = tuple(whole_number("a cut", c) for c in job.cuts)
     _check_paths(job)
@@ -107,47 +100,6 @@ def home_expanded(path):
     if isinstance(path, str | os.PathLike) and os.fspath(path).startswith("~"):
         return os.path.expanduser(os.fspath(path))
     return path
-
-
-def whole_number(name: str, value) -> int:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
-        return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
-        if math.isfinite(value) and float(value).is_integer():
-            return int(value)
-    raise RestyleError(f"{name} must be a whole number, got {value!r}")
-
-
-def _real(name: str, value) -> float:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
-        return float(value)
-    raise RestyleError(f"{name} must be a number, got {value!r}")
-
-
-def _flag(name: str, value) -> bool:
-    if isinstance(value, bool | np.bool_) or (isinstance(value, int) and value in (0, 1)):
-        return bool(value)
-    raise RestyleError(f"{name} must be True or False, got {value!r}")
-
-
-def _text(name: str, value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, os.PathLike):  # a picture style or background given as a Path
-        return os.fspath(value)
-    raise RestyleError(f"{name} must be text, got {value!r}")
-
-
-def _upright(name: str, value) -> Upright:
-    if value == "rotation":
-        return "rotation"
-    try:
-        return _flag(name, value)
-    except RestyleError:
-        raise RestyleError(f"{name} must be True, False or 'rotation', got {value!r}") from None
-
-
-_COERCE = {"int": whole_number, "float": _real, "bool": _flag, "str": _text, "Upright": _upright}
 
 
 def _check_paths(job) -> None:
@@ -342,6 +294,10 @@ class JobResult:
     # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
+    # The entries of ``warnings`` that ``frame_warnings`` made of ``held`` and ``retimed``
+    # (and a cut-short source), as they stand there: a front end that numbers frames its
+    # own way (Blender's scene frames) swaps exactly these, whatever their wording.
+    frame_warned: list[str] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
     # A rerun into the output these settings finished: nothing run, nothing written (a
     # movie's: ``finished_movie_result``; a folder's: every frame of the range reused). Not
@@ -1083,11 +1039,11 @@ class _Run:
         result.repeats = list(self.repeats)  # sent to the writer (a Ray run: those landed)
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
-        result.warnings = _damage_warnings(self.plan, result.held, result.written)
-        result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
         from .media import source_warnings
 
-        result.warnings[:0] = source_warnings(self.plan.info)  # an HDR source, said first
+        said = frame_warnings(self.plan, result.held, result.retimed, result.written)
+        result.frame_warned = list(said)
+        result.warnings = [*source_warnings(self.plan.info), *said]  # an HDR source first
         result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
         result.set_engine(engine_line(self.stylizer.engine))  # after the run: precision checks
         if meter is not None:
@@ -1506,6 +1462,25 @@ class _Manifest:
                 self.path.unlink()
             else:
                 _write_atomic(self.path, self.old)
+
+
+def frame_warnings(
+    plan: JobPlan,
+    held: list[int],
+    retimed: list[tuple[int, bool]],
+    written: int,
+    at=frames_named,
+) -> list[str]:
+    """The warnings a run's frames call for, in order: a variable rate's retiming
+    (``retimed``: (frame, dropped) pairs), the frames not decoded cleanly (``held``) and a
+    cut-short source (the plan's), ``written`` frames kept. ``at`` names source frames (a
+    list of indices) as the caller numbers them: Blender's scene frames; default, the
+    source's (``frames_named``). Every front end words them from these facts, never from
+    another's text (``JobResult.frame_warned``)."""
+    return [
+        *_variable_rate_warnings(plan, retimed, at),
+        *_damage_warnings(plan, held, written, at),
+    ]
 
 
 def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_ray_submit import job_read_back
 
-from restyle.core.errors import COMMAND_LINE, RestyleError
+from restyle.core.errors import COMMAND_LINE, PYTHON, RestyleError
 from restyle.core.job import StyleJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -130,3 +130,49 @@ def test_a_matte_keyframe_that_is_no_path_is_refused_naming_it(shot, tmp_path, p
     with pytest.raises(RestyleError, match=r"^keyframe 0's matte must be a picture's path"):
         job.validate()
     assert not (tmp_path / "matte").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("time_budget_s", "5", "time_budget_s must be a number, got '5'"),
+        ("time_budget_s", None, "time_budget_s must be a number, got None"),
+        ("time_budget_s", True, "time_budget_s must be a number, got True"),
+        ("device", 5, "device must be text, got 5"),
+        ("patch_size", "64", "patch_size must be a whole number, got '64'"),
+        ("batch_size", None, "batch_size must be a whole number, got None"),
+        ("flip", "no", "flip must be True or False, got 'no'"),
+    ],
+)
+def test_a_training_setting_of_another_type_is_refused_naming_it(setting, value, said):
+    """TypeError from round() in time_budget_refusal, AttributeError from device.partition,
+    TypeError from '<'; True was taken as a 1-second budget."""
+    from restyle.core.train.trainer import TrainConfig
+
+    with pytest.raises(RestyleError) as caught:
+        TrainConfig(**{setting: value})
+    assert str(caught.value) == said
+
+
+def test_training_settings_are_read_by_the_jobs_rule(shot, tmp_path):
+    """One rule for TrainConfig's time_budget_s and MatteJob's train_seconds: True is
+    refused by both (TrainConfig took it), a whole number is a number, 64.0 a whole one."""
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.train.trainer import TrainConfig
+
+    config = TrainConfig(time_budget_s=5, patch_size=64.0, seed=np.int64(3))
+    assert (config.time_budget_s, config.patch_size, config.seed) == (5.0, 64, 3)
+    assert [type(v) for v in (config.time_budget_s, config.patch_size, config.seed)] == [
+        float,
+        int,
+        int,
+    ]
+    refusals = []
+    for make in (
+        lambda: TrainConfig(time_budget_s=True),
+        lambda: MatteJob(shot, tmp_path / "m", train_seconds=True).validate(),
+    ):
+        with pytest.raises(RestyleError) as caught:
+            make()
+        refusals.append(caught.value.said(PYTHON).split(" ", 1)[1])
+    assert refusals == ["must be a number, got True"] * 2

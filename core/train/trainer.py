@@ -26,6 +26,7 @@ import numpy as np
 
 from ..engines.torch_engine import TORCH_DEVICES, pick_device
 from ..errors import RestyleError
+from ..fields import coerce_fields
 from ..progress import CancelToken, Progress, ProgressCallback
 from ..torch_tuning import tune_cpu_allocator
 from .budget import time_budget_refusal
@@ -123,6 +124,7 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
+        coerce_fields(self)  # the jobs' rule: time_budget_s='5' or True, device=5 refused
         problems = []
         if refusal := time_budget_refusal(self.time_budget_s):
             problems.append(refusal)

@@ -1,0 +1,74 @@
+"""A script's values in a settings dataclass, read by each field's declared type: the one rule
+for the jobs' fields (``job.check_types``) and ``TrainConfig``'s. A whole number given as 2.0
+becomes 2 and a number given as 1 becomes 1.0, and a value of another type is one clear
+RestyleError naming the field: '2' as a frame compared as text, 2.5 became frame 2,
+overwrite='no' replaced frames, and time_budget_s='5' was a TypeError from deep inside.
+
+Light (numpy, no torch): the training settings use it without the jobs' imports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+
+import numpy as np
+
+from .errors import RestyleError
+
+
+def whole_number(name: str, value) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        if math.isfinite(value) and float(value).is_integer():
+            return int(value)
+    raise RestyleError(f"{name} must be a whole number, got {value!r}")
+
+
+def real(name: str, value) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        return float(value)
+    raise RestyleError(f"{name} must be a number, got {value!r}")
+
+
+def flag(name: str, value) -> bool:
+    if isinstance(value, bool | np.bool_) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise RestyleError(f"{name} must be True or False, got {value!r}")
+
+
+def text(name: str, value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):  # a picture style or background given as a Path
+        return os.fspath(value)
+    raise RestyleError(f"{name} must be text, got {value!r}")
+
+
+def upright(name: str, value) -> bool | str:
+    """media.Upright: True, False or 'rotation'."""
+    if value == "rotation":
+        return "rotation"
+    try:
+        return flag(name, value)
+    except RestyleError:
+        raise RestyleError(f"{name} must be True, False or 'rotation', got {value!r}") from None
+
+
+# A field's declared type (as written: the modules use ``from __future__ import annotations``)
+# → how its value is read; '... | None' fields take None too, other types are left alone.
+COERCE = {"int": whole_number, "float": real, "bool": flag, "str": text, "Upright": upright}
+
+
+def coerce_fields(obj) -> None:
+    """Each of the dataclass ``obj``'s fields read by its declared type (``COERCE``), in
+    place (a frozen one too); raises RestyleError naming the first field of another type."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        kind = str(f.type).replace(" | None", "")
+        if value is None and "None" in str(f.type) or kind not in COERCE:
+            continue
+        object.__setattr__(obj, f.name, COERCE[kind](f.name, value))
