@@ -66,9 +66,9 @@ MOVIE_STRIPS_HOLD_LEAD_IN = True
 # rounded half up (source_image_cache.cc vs render.cc), so scene frames whose index truncates
 # alike but rounds apart (a movie slower than the scene) show whichever was decoded first:
 # a 10 fps index MP4 in a 25 fps scene renders 0,0,0,1,1,2,2,2 forward where 4.2 (float keys)
-# and Restyle give 0,0,1,1,2,2,2,3. Measured on bpy 5.0.1 and 5.2.3 (8bc05dc, ff011fb;
-# tests/blender/test_rate_adjusted_timing.py); 5.1 and 5.3 unverified (5.3's movie_strip_add
-# crashes headless). ``strip_source.raw_cache_warning`` says so after a run.
+# and Restyle give 0,0,1,1,2,2,2,3. Measured on bpy 5.0.1, 5.2.3 and 5.3.0 (8bc05dc, ff011fb,
+# 924c1a0; tests/blender/test_rate_adjusted_timing.py); 5.1 unverified.
+# ``strip_source.raw_cache_warning`` says so after a run.
 RAW_CACHE_TRUNCATES = bpy.app.version >= (5, 0, 0)
 
 # Strip timing: the 5.1 name → the name before 5.1 (same meaning and unit).
