@@ -470,7 +470,7 @@ def _written_sound(result, fmt: str) -> dict | None:
 
 def _job_fields(args: argparse.Namespace) -> dict:
     """What every frame job (stylize, matte, stabilize) takes from its command line; the
-    job refuses frames into a movie's name (``job.refuse_movie_name``), as for Python."""
+    job refuses frames into a movie's name (``writers.check_frames_name``), as for Python."""
     from .media import MEDIA
     from .writers import format_for_output
 
