@@ -455,6 +455,9 @@ def _front_end_facts(result) -> dict:
         "engine_neutral": neutral or (None if result.finished_before else ""),
         "damaged": list(getattr(result, "held", [])),
         "retimed": [[i, dropped] for i, dropped in getattr(result, "retimed", [])],
+        # Which of "warnings" those frames' warnings are (``JobResult.frame_warned``), as
+        # worded there: a front end swaps these for its own numbering, whatever the words
+        "frame_warnings": list(getattr(result, "frame_warned", [])),
     }
 
 

@@ -294,6 +294,10 @@ class JobResult:
     # decoded cleanly (a damaged movie), and a variable rate's (frame, dropped) retiming.
     held: list[int] = field(default_factory=list)
     retimed: list[tuple[int, bool]] = field(default_factory=list)
+    # The entries of ``warnings`` that ``frame_warnings`` made of ``held`` and ``retimed``
+    # (and a cut-short source), as they stand there: a front end that numbers frames its
+    # own way (Blender's scene frames) swaps exactly these, whatever their wording.
+    frame_warned: list[str] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # the frames counted in ``repeated``
     # A rerun into the output these settings finished: nothing run, nothing written (a
     # movie's: ``finished_movie_result``; a folder's: every frame of the range reused). Not
@@ -1035,11 +1039,11 @@ class _Run:
         result.repeats = list(self.repeats)  # sent to the writer (a Ray run: those landed)
         result.fps = result.written / result.seconds if result.seconds else 0.0
         result.held, result.retimed = sorted(set(self.held)), list(self.retimed)
-        result.warnings = _damage_warnings(self.plan, result.held, result.written)
-        result.warnings[:0] = _variable_rate_warnings(self.plan, self.retimed)
         from .media import source_warnings
 
-        result.warnings[:0] = source_warnings(self.plan.info)  # an HDR source, said first
+        said = frame_warnings(self.plan, result.held, result.retimed, result.written)
+        result.frame_warned = list(said)
+        result.warnings = [*source_warnings(self.plan.info), *said]  # an HDR source first
         result.warnings += getattr(self.writer, "warnings", [])  # a movie's unreadable sound
         result.set_engine(engine_line(self.stylizer.engine))  # after the run: precision checks
         if meter is not None:
@@ -1458,6 +1462,25 @@ class _Manifest:
                 self.path.unlink()
             else:
                 _write_atomic(self.path, self.old)
+
+
+def frame_warnings(
+    plan: JobPlan,
+    held: list[int],
+    retimed: list[tuple[int, bool]],
+    written: int,
+    at=frames_named,
+) -> list[str]:
+    """The warnings a run's frames call for, in order: a variable rate's retiming
+    (``retimed``: (frame, dropped) pairs), the frames not decoded cleanly (``held``) and a
+    cut-short source (the plan's), ``written`` frames kept. ``at`` names source frames (a
+    list of indices) as the caller numbers them: Blender's scene frames; default, the
+    source's (``frames_named``). Every front end words them from these facts, never from
+    another's text (``JobResult.frame_warned``)."""
+    return [
+        *_variable_rate_warnings(plan, retimed, at),
+        *_damage_warnings(plan, held, written, at),
+    ]
 
 
 def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> list[str]:

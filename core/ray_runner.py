@@ -600,7 +600,7 @@ def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
     could not be decoded cleanly, the frames a variable rate repeated, and per slot the most
     dropped frames any chunk saw (a chunk misses drops in its last slot; the next one's
     warm-up sees them)."""
-    from .job import _damage_warnings, _variable_rate_warnings
+    from .job import frame_warnings
 
     held = sorted({i for r in reports for i in r["held"]})
     repeated = {
@@ -620,8 +620,8 @@ def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
     retimed = [(i, False) for i in sorted(repeated)]
     retimed += [(i, True) for i, count in sorted(drops.items()) for _ in range(count)]
     result.held, result.retimed = held, retimed
-    result.warnings = _variable_rate_warnings(frames_plan, retimed)
-    result.warnings += _damage_warnings(frames_plan, held, result.written)
+    result.frame_warned = frame_warnings(frames_plan, held, retimed, result.written)
+    result.warnings = list(result.frame_warned)
 
 
 def _files_warnings(frames_plan) -> list[str]:

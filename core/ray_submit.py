@@ -283,11 +283,13 @@ def sayable(neutral, said) -> str | None:
 NODE_FACTS = ("repeated", "backend", "device", "finished_before", "first_number", "warnings")
 
 
-def node_said(result, record: dict) -> None:
+def node_said(result, record: dict, plan=None) -> None:
     """``result`` (the submission's) with what the node's ``record`` says of its run: the
     frames written as an earlier frame's result, the engine and its line (its settings
     marked for each front end to word, from ``engine_neutral``; an older node's: the command
-    line's words), the warnings and the source frames they name, and finished before."""
+    line's words), the warnings, the source frames they name and which of them are those
+    frames' (``_frame_warned``; ``plan``, the job's, for an older node's), and finished
+    before."""
     for name in NODE_FACTS:
         if record.get(name) is not None:
             setattr(result, name, record[name])
@@ -296,6 +298,24 @@ def node_said(result, record: dict) -> None:
         result.set_engine(record["engine"] if neutral is None else neutral)
     with contextlib.suppress(TypeError, ValueError):  # a record this Restyle cannot read
         result.held, result.retimed = _warned_frames(record)
+    result.frame_warned = _frame_warned(result, record, plan)
+
+
+def _frame_warned(result, record: dict, plan) -> list[str]:
+    """Which of the node's warnings are its frames' (``JobResult.frame_warned``, for Blender
+    to word in scene frames whatever the node's words): those its record lists
+    ("frame_warnings"); an older node's record lists none: those worded as this Restyle
+    words them from ``plan`` (``job.frame_warnings``), other words kept as the node's."""
+    warnings = result.warnings if isinstance(result.warnings, list) else []
+    listed = record.get("frame_warnings")
+    if isinstance(listed, list):
+        return [words for words in listed if isinstance(words, str) and words in warnings]
+    if plan is None or not warnings:
+        return []
+    from .job import frame_warnings
+
+    ours = frame_warnings(plan, result.held, result.retimed, result.written)
+    return [words for words in warnings if words in ours]
 
 
 def _warned_frames(record: dict) -> tuple[list[int], list[tuple[int, bool]]]:
@@ -425,7 +445,7 @@ class RaySubmission:
             style=record["style"],
         )
         result.fps = result.written / seconds if seconds else 0.0
-        node_said(result, record)
+        node_said(result, record, getattr(self.job, "_plan", None))  # ``place``'s
         if out.is_dir():  # the range's frames kept there, as a local run lists them
             result.frame_files = self._finished_frames()
         return result
