@@ -86,9 +86,10 @@ class TrainConfig:
     generator_depth: int = 3
     # Edge-aware span guides (models/fewshot_spans.py): how far each pixel's row and column
     # run within a domain-transform distance, at 2 edge costs x 3 radii (12 more channels).
-    # At 80 CPU-s (24 frames) pencil sketch with carry: vtest 25.8 -> 27.1 dB, megamind
-    # 25.4 -> 26.6 (network alone +2.5 / +2.3), but styling a frame costs 2.7x the CPU
-    # (ONNX Runtime, 640x360: 0.30 -> 0.80 s): off by default (docs/performance/keyframes.md).
+    # At 80 CPU-s (24 frames, two random starts) pencil sketch with carry: vtest 25.8 ->
+    # 26.5-27.1 dB, megamind 25.4 -> 26.3-26.6 (network alone +1.1 to +2.5), but styling a
+    # frame costs 2.7x the CPU (ONNX Runtime, 640x360: 0.30 -> 0.80 s): off by default
+    # (docs/performance/keyframes.md, round 19).
     generator_spans: bool = False
     discriminator_width: int = 16
     flip: bool = True
