@@ -358,22 +358,30 @@ class StripJob(ModalJob):
         )
 
     def _blender_warnings(self, request: Request, result) -> list[str]:
-        """``result.warnings`` as Blender says them: the frames the variable-rate and
-        damaged-frames warnings name in scene frames, as everything in Blender numbers
-        them (the core names the source's, as the CLI does), and a styled strip's
-        repeating pictures as what to do (``styled_advice``), one swap for all."""
-        from ..core.job import _damage_warnings, _variable_rate_warnings
+        """``result.warnings`` as Blender says them: the variable-rate, damaged-frames and
+        cut-short warnings (``result.frame_warned``, whatever their words: a Ray node's
+        may be another version's) made again from their frames (``held``, ``retimed``, the
+        plan) in scene frames, where the first of them stood, as everything in Blender
+        numbers them (the core names the source's, as the CLI does), and a styled strip's
+        repeating pictures as what to do (``styled_advice``)."""
+        from ..core.job import frame_warnings
 
-        plan, named = request.plan, request.scene_frames_named
+        plan = request.plan
         if plan is None:
             return list(result.warnings)
         swaps = self._styled_note(request)
-        for words in (
-            lambda at: _variable_rate_warnings(plan, result.retimed, at),
-            lambda at: _damage_warnings(plan, result.held, result.written, at),
-        ):
-            swaps.update(zip(words(None), words(named), strict=True))
-        return [swaps.get(warning, warning) for warning in result.warnings]
+        warned = set(getattr(result, "frame_warned", None) or ())
+        named = request.scene_frames_named
+        ours = warned and frame_warnings(plan, result.held, result.retimed, result.written, named)
+        if not ours:  # no frames to word them from (a record's unread): as they were said
+            warned = set()
+        said, placed = [], False
+        for warning in result.warnings:
+            if warning not in warned:
+                said.append(swaps.get(warning, warning))
+            elif not placed:  # where the first of them stood: all of them, in scene frames
+                said, placed = [*said, *ours], True
+        return said
 
     def _styled_note(self, request: Request) -> dict[str, str]:
         """The reader's numbering note -> ``styled_advice``, where the strip read is styled."""
