@@ -119,3 +119,9 @@ class SpanGenerator(FewShotGenerator):
 def generator_class(arch_config: dict) -> type[FewShotGenerator]:
     """The class that builds a trained style's generator from its ``arch_config``."""
     return SpanGenerator if arch_config.get("guides") == "spans" else FewShotGenerator
+
+
+def build_generator(**arch_config) -> FewShotGenerator:
+    """A trained style's generator from its ``arch_config`` (the registry's ``fewshot``
+    builder, so the torch engine loads a spans style as the ONNX export does)."""
+    return generator_class(arch_config)(**arch_config)

@@ -18,7 +18,7 @@ class ArchSpec:
 
     name: str
     module: str
-    cls: str
+    cls: str  # the class, or a function building it
     size_multiple: int
     condition: str | None = None  # name of the conditioning input, if any
     condition_size: int = 0
@@ -58,7 +58,7 @@ ARCHS: dict[str, ArchSpec] = {
             # styles 17 dB (32 dB against fp32 output), so it always runs in fp32.
             half_precision=False,
         ),
-        ArchSpec("fewshot", "fewshot", "FewShotGenerator", 1),
+        ArchSpec("fewshot", "fewshot_spans", "build_generator", 1),  # by arch_config
         ArchSpec(
             "selfie_segmentation",
             "selfie_segmentation",

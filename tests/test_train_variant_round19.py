@@ -130,6 +130,44 @@ def test_span_setting_trains_saves_and_loads_the_span_generator(tmp_path):
         assert generator(image).shape == (1, 3, 48, 64)
 
 
+def test_the_torch_engine_builds_a_spans_style(tmp_path):
+    """The torch engine builds a trained style from the registry's ``fewshot`` entry and
+    the style's ``arch_config``: a spans style was built as a plain generator and failed to
+    load its weights (``--backend torch``)."""
+    from restyle.core.engines.torch_engine import TorchEngine
+    from restyle.core.train.artifact import WEIGHTS_FILE
+    from restyle.models.registry import get_arch
+
+    frames = [(_blocky(48, 64, seed=s).transpose(1, 2, 0) * 255).astype(np.uint8) for s in (2, 3)]
+    config = TrainConfig(
+        threads=1,
+        time_budget_s=60,
+        clock="cpu",
+        max_iterations=5,
+        patch_size=16,
+        generator_width=4,
+        generator_blocks=1,
+        val_every=5,
+        generator_spans=True,
+    )
+    result = train_style([(f, 255 - f) for f in frames], config=config)
+    folder = write_trained_style(
+        tmp_path / "spans",
+        result,
+        name="Spans",
+        source="clip.mp4",
+        keyframes=[0, 1],
+        thumbnail=np.zeros((32, 64, 3), np.uint8),
+    )
+    engine = TorchEngine(
+        get_arch("fewshot"), folder / WEIGHTS_FILE, "cpu", "fp32", config=result.arch_config
+    )
+    image = frames[0].transpose(2, 0, 1)[None].astype(np.float32) / 255
+    with torch.inference_mode():
+        expected = load_generator(folder)(torch.from_numpy(image)).numpy()
+    assert np.abs(engine.run(image) - expected).max() < 1e-5
+
+
 def test_spans_are_off_by_default_and_need_guides():
     assert TrainConfig().generator_spans is False
     assert issubclass(SpanGenerator, FewShotGenerator)

@@ -72,11 +72,11 @@ def load_generator(folder: str | os.PathLike, device: str = "cpu") -> torch.nn.M
     """The trained generator of a style folder, in eval mode, on ``device``."""
     from safetensors.torch import load_file
 
-    from ...models.fewshot_spans import generator_class
+    from ...models.fewshot_spans import build_generator
 
     meta = read_style_meta(folder)
     try:
-        generator = generator_class(meta["arch_config"])(**meta["arch_config"])
+        generator = build_generator(**meta["arch_config"])
         generator.load_state_dict(load_file(Path(folder) / WEIGHTS_FILE, device=device))
     except (OSError, TypeError, ValueError, RuntimeError) as error:
         raise RestyleError(f"Cannot load the trained style in {folder}: {error}") from None
@@ -86,9 +86,9 @@ def load_generator(folder: str | os.PathLike, device: str = "cpu") -> torch.nn.M
 def _generator_from_result(result: TrainResult) -> torch.nn.Module:
     import torch
 
-    from ...models.fewshot_spans import generator_class
+    from ...models.fewshot_spans import build_generator
 
-    generator = generator_class(result.arch_config)(**result.arch_config)
+    generator = build_generator(**result.arch_config)
     generator.load_state_dict(
         {k: torch.from_numpy(np.asarray(v)) for k, v in result.state_dict.items()}
     )
