@@ -676,7 +676,8 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     max_frames = _chunk_frames(args)
     checked = job.check_settings()
     plan = plan_for(job, checked, max_frames)
-    output = job.outlook(checked, COMMAND_LINE)
+    on_ray = args.ray is not None  # a movie's frames a cancelled --ray run kept: its rerun's
+    output = job.outlook(checked, COMMAND_LINE, on_ray=on_ray)
     warnings = source_warnings(checked.info) + _option_warnings(checked, args)
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "

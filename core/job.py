@@ -505,12 +505,14 @@ class StyleJob:
             check_frames_name(self.output, self.format)
         return self.format
 
-    def outlook(self, plan: JobPlan, front_end: str = PYTHON) -> dict:
+    def outlook(self, plan: JobPlan, front_end: str = PYTHON, on_ray: bool = False) -> dict:
         """What a run of ``plan`` would do with its output, in place of ``place``'s error:
         ``outcome`` 'new', 'resume', 'finished', 'replace' (``overwrite``: frames or a movie
         made otherwise) or 'refused' (``reason``: the run's own error, naming the fix in
         ``front_end``'s words), with the frames a run would keep (``reused``), make and
-        replace. Writes nothing."""
+        replace. ``on_ray``: a --ray run's, which resumes a movie from the frames a cancelled
+        one kept in its frames folder (a local run styles the movie from the start). Writes
+        nothing."""
         fmt = output_format(self.format)
         movie, path = fmt.movie, _said_path(self.output, fmt)  # as a run's record names it
         record = {"path": path, "movie": movie, "outcome": "refused", "reason": None}
@@ -529,7 +531,9 @@ class StyleJob:
         if movie and finished_movie(placed, self.audio):  # --overwrite or not: the same movie
             return {**record, "outcome": "finished", "reused": plan.total}
         if movie:  # place refused one that exists without overwrite (but a finished one)
-            kept = self._ray_frames_outlook(plan, front_end)  # as a --ray rerun keeps them
+            kept = {"outcome": "new", "reused": 0}  # a local run styles it from the start
+            if on_ray:  # as a --ray rerun keeps them
+                kept = self._ray_frames_outlook(plan, front_end)
             if kept["outcome"] == "refused":
                 return {**record, "reason": kept["reason"]}
             reused, replaced = kept["reused"], int(out.exists())

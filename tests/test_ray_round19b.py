@@ -4,8 +4,9 @@
    (``ray_runner._run_locked``'s record), so a rerun with other settings is refused naming
    what differs, not 'made by an earlier Restyle or with other settings'; a folder started
    on one machine and resumed on Ray keeps it.
-2. ``--plan`` into a movie counts the frames a cancelled --ray run kept in its frames folder,
-   as a --ray rerun reuses them (``StyleJob.outlook``, by ``ray_runner.landing_for``).
+2. ``--plan --ray`` into a movie counts the frames a cancelled --ray run kept in its frames
+   folder, as a --ray rerun reuses them (``StyleJob.outlook``, by ``ray_runner.landing_for``;
+   without --ray, a local run's plan: tests/test_plan_round19.py).
 3. A movie finished on one machine removes the frames folder a cancelled --ray run of these
    settings left beside it (a --ray rerun's shortcut did; a local one kept it for good).
 
@@ -109,11 +110,11 @@ def test_a_cancelled_ray_movie_rerun_names_the_setting(
     assert "(--strength 0.0, now 0.5)" in err, err
 
 
-# -- 2. --plan counts a cancelled --ray movie's frames -------------------------------------
+# -- 2. --plan --ray counts a cancelled --ray movie's frames -------------------------------
 def test_plan_counts_the_frames_a_cancelled_ray_movie_kept(
     in_process, shot, tmp_path, capsys, monkeypatch
 ):
-    """Frames 0-3 kept by a --ray run cancelled at its mux; --plan for 0-5 says 'resume',
+    """Frames 0-3 kept by a --ray run cancelled at its mux; --plan --ray for 0-5: 'resume',
     4 reused, 2 to make (was 'new', 6 to make), as the --ray rerun then does; with other
     settings it says the rerun's refusal, naming the frames folder and the setting."""
     out = tmp_path / "out.mkv"
@@ -121,11 +122,11 @@ def test_plan_counts_the_frames_a_cancelled_ray_movie_kept(
         cancelled.setattr(ray_runner, "_mux", cancelled_mux)
         code, record, err = run([*stylize(shot, out, *RAY), "--end", "3"], capsys)
     assert code == 130 and record["written"] == 4, err
-    code, plan, err = run(stylize(shot, out, "--plan", "--chunk-frames", "2"), capsys)
+    code, plan, err = run(stylize(shot, out, "--plan", *RAY), capsys)
     seen = plan["output"]
     assert code == 0 and seen["outcome"] == "resume", (seen, err)
     assert (seen["reused"], seen["to_make"], seen["replaced"]) == (4, 2, 0)
-    code, other, err = run(stylize(shot, out, "--plan", strength="0.5"), capsys)
+    code, other, err = run(stylize(shot, out, "--plan", *RAY, strength="0.5"), capsys)
     assert code == 0 and other["output"]["outcome"] == "refused", other
     said = other["output"]["reason"]
     assert f"{movie_frames_folder(out).name} holds frames made with other settings" in said
