@@ -173,7 +173,7 @@ def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) 
         library.delete(names[0])
         _emit(args, {"deleted": names[0]}, f"deleted style '{names[0]}'")
     elif action == "pack":
-        path = library.pack(names[0], Path(names[1]))
+        path = library.pack(names[0], Path(names[1]), overwrite=args.overwrite)
         record = {"packed": names[0], "output": str(path), "file": str(path)}  # file: before
         _emit(args, record, f"packed '{names[0]}' into {path}")  # output, as export-onnx's
     else:
@@ -483,6 +483,8 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
+    if args.fps is not None and not 0 < args.fps < float("inf"):  # nan too: as every option
+        raise RestyleError(f"--fps {args.fps:.15g} is out of range: give frames/s above 0")
     if args.chunk_frames is not None and args.ray is None and not args.plan:  # sizes nothing
         raise RestyleError("--chunk-frames is --ray's chunk size: give it with --ray (or --plan)")
     return {
@@ -878,11 +880,7 @@ def _refuse_style_files(out: Path, style, library: StyleLibrary) -> None:
     wrote over the style picture it was exported from, and into the library's own files."""
     if style.picture is not None and out.exists() and os.path.samefile(out, style.picture):
         raise RestyleError(f"output {out} is the style picture; choose another output")
-    for folder in (library.builtin_dir, library.styles_dir, library.bundled):
-        if folder is not None and out.resolve().is_relative_to(Path(folder).resolve()):
-            raise RestyleError(
-                f"output {out} is inside the style library ({folder}); choose another folder"
-            )
+    library.refuse_output_inside(out)
 
 
 # -- sheet ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ SETTINGS = {
     "crop": Setting("--crop", "crop", "Crop"),
     "mode": Setting("--mode", "mode", "Mode"),  # stabilize's motion model
     "tripod": Setting("--tripod", "tripod", "Tripod"),
+    "model": Setting("--model", "model", words="matte network"),  # Blender's Matte chooses
     # A training's time budget (core/train/budget.py): one flag and one label, and a row for
     # each name Python gives it, TrainConfig's and MatteJob's (Blender's Matte learns no
     # keyframes, so has no control for it)

@@ -406,16 +406,32 @@ class StyleLibrary:
         assert info.folder is not None
         shutil.rmtree(info.folder)
 
-    def pack(self, name: str, path: Path) -> Path:
-        """Share a trained style as one file (a zip of its folder)."""
+    def refuse_output_inside(self, path: Path) -> None:
+        """A file Restyle writes (a packed style, an exported network) never goes into the
+        library's own folders, even with overwrite: it wrote over what styles are made of."""
+        for folder in (self.builtin_dir, self.styles_dir, self.bundled):
+            if folder is not None and path.resolve().is_relative_to(Path(folder).resolve()):
+                raise RestyleError(
+                    f"output {path} is inside the style library ({folder}); choose another folder"
+                )
+
+    def pack(self, name: str, path: Path, overwrite: bool = False) -> Path:
+        """Share a trained style as one file (a zip of its folder); ``overwrite`` replaces
+        a file there, once the zip is whole (never a folder, nor a file of the library)."""
+        from .errors import setting
         from .writers import check_file_suffix
 
         path = Path(path)
         check_file_suffix(path, ".zip")
         info = self._trained_by_name(name)
         assert info.folder is not None
-        if path.exists():
-            raise RestyleError(f"{path} exists; choose another file name")
+        if path.is_dir():
+            raise RestyleError(f"{path} is a folder; give the name of the file to write")
+        self.refuse_output_inside(path)
+        if path.exists() and not overwrite:
+            raise RestyleError(
+                f"{path} exists; choose another file name or use {setting('overwrite', True)}"
+            )
         from .writers import check_writable
 
         check_writable(path.parent)  # 'cannot write to DIR', not 'x.restyle.part'

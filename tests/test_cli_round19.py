@@ -4,8 +4,10 @@ with --overwrite) and is written as a finished file into a folder it makes."""
 from __future__ import annotations
 
 import os
+import zipfile
 
 import cv2
+import numpy as np
 import pytest
 from helpers_cli import run
 
@@ -104,3 +106,78 @@ def test_a_style_picture_that_is_a_device_or_fifo_is_said_so(tmp_path, plate, ca
         assert f"style picture {style} is {kind}, not a regular file: give a picture" in err
         assert "not found" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fps", ["0", "-5", "inf", "nan"])
+def test_fps_out_of_range_is_said_as_every_option(tmp_path, plate, capsys, fps):
+    out = tmp_path / "out"
+    code, record, err = run(
+        ["stylize", str(plate), "-o", str(out), "-s", "comic-ink", f"--fps={fps}"], capsys
+    )
+    assert code == 2
+    assert f"--fps {fps} is out of range: give frames/s above 0" in err  # 'must be positive'
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "said"),
+    [
+        ([], ["--model", "general"], "(--model auto, now general)"),
+        ([], ["--no-refine"], "(edges refined, now not refined)"),
+        (["--no-refine"], [], "(edges not refined, now refined)"),
+    ],
+)
+def test_matte_refusals_name_model_and_refine_as_settings(
+    tmp_path, plate, capsys, first, then, said
+):
+    argv = ["matte", str(plate), "-o", str(tmp_path / "m"), "--end", "1"]
+    assert run([*argv, *first], capsys)[0] == 0
+    code, record, err = run([*argv, *then], capsys)
+    assert code == 2
+    assert f"holds frames made with other settings {said};" in err  # 'another matte network'
+
+
+@pytest.fixture
+def tiny_style(tmp_path):
+    """A trained style 'Tiny' in the library tmp_path/home (a 4-wide network)."""
+    torch = pytest.importorskip("torch")
+    from restyle.core.train.artifact import write_trained_style
+    from restyle.core.train.trainer import TrainFigures, TrainResult
+    from restyle.models.fewshot import FewShotGenerator
+
+    home = tmp_path / "home"
+    generator = FewShotGenerator(width=4, blocks=1)
+    torch.manual_seed(0)
+    state = {k: v.detach().numpy().copy() for k, v in generator.state_dict().items()}
+    figures = TrainFigures(1, 0.1, 0.1, None, 0.5, 1, "budget", "cpu")
+    result = TrainResult(state, generator.arch_config, figures)
+    thumbnail = np.zeros((16, 16, 3), np.uint8)
+    kept = dict(source="c.mp4", keyframes=[0], thumbnail=thumbnail)
+    write_trained_style(home / "styles" / "tiny", result, name="Tiny", **kept)
+    return home
+
+
+def test_styles_pack_honours_overwrite(tmp_path, tiny_style, capsys):
+    out = tmp_path / "existing.zip"
+    out.write_bytes(b"before")
+    argv = ["styles", "pack", "Tiny", str(out), "--library", str(tiny_style)]
+    code, record, err = run(argv, capsys)
+    assert code == 2
+    assert f"{out} exists; choose another file name or use --overwrite" in err
+    assert out.read_bytes() == b"before"
+    code, record, err = run([*argv, "--overwrite"], capsys)
+    assert code == 0, err  # 'exists; choose another file name', --overwrite or not
+    assert record["output"] == str(out)
+    with zipfile.ZipFile(out) as packed:
+        names = packed.namelist()
+    assert names and all(n.startswith("tiny/") for n in names)  # the style's folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.zip", "home"]  # no .part
+
+
+def test_styles_pack_never_writes_into_the_library(tiny_style, capsys):
+    inside = tiny_style / "styles" / "tiny" / "x.zip"
+    argv = ["styles", "pack", "Tiny", str(inside), "--library", str(tiny_style), "--overwrite"]
+    code, record, err = run(argv, capsys)
+    assert code == 2
+    assert f"output {inside} is inside the style library" in err
+    assert not inside.exists()

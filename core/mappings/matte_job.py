@@ -305,13 +305,23 @@ def _values(words: str):
     return said
 
 
+def _refined(old: object, new: object) -> str:
+    """'with other settings (edges refined, now not refined)': the switch in words each
+    front end reads alike (the command line's is --no-refine, the opposite of its value)."""
+
+    def said(refined: object) -> str:
+        return "edges refined" if refined else "edges not refined"
+
+    return f"with other settings ({said(old)}, now {said(new).removeprefix('edges ')})"
+
+
 # How matte output made otherwise is said by the part of its settings key that differs
 # (``_matte_parts``): rows of stylize's table (job._KEY_PARTS), which says every refusal's
 _KEY_PARTS.update(
     {
         "matte": _values("by another Restyle (matte version {old}, now {new})"),
-        "model": _values("with another matte network ({old}, now {new})"),
-        "refine": _values("with the edges refined otherwise (refined {old}, now {new})"),
+        "model": _A_SETTING,  # '(--model auto, now general)', as stylize's settings
+        "refine": _refined,
         "replace": _A_SETTING,
         "replace_file": "with the background as it was before (its file changed since)",
         "keyframes": _masks,
