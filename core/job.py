@@ -1838,8 +1838,10 @@ def _made_otherwise(then: object, now: dict | None) -> str:
     """How output was made that this run's settings would not make (``_made_from``'s
     records, the one kept with it and this run's): from another source, or with other
     settings, the first that differs named ('with other settings (--strength 1, now 0.5)'),
-    or by an earlier Restyle ('(pipeline version 3)'). Output made before a record was kept
-    says 'by an earlier Restyle or with other settings'."""
+    or by an earlier Restyle ('(pipeline version 3)'). Output made when a file's ends only
+    were read (no 'blocks') whose source or style's file is known otherwise names which.
+    Output made before a record was kept says 'by an earlier Restyle or with other
+    settings'."""
     if not (isinstance(then, dict) and isinstance(now, dict)):
         return EARLIER
     if then.get("source") != now["source"] and "stamps" not in then:  # known by its path
@@ -1855,10 +1857,14 @@ def _made_otherwise(then: object, now: dict | None) -> str:
             or _key_part(then, "style_file") != _key_part(now, "style_file")
         )
     ):  # its ends only: a file read at more places now is known otherwise
+        ends = f"first and last {STAMP_SAMPLE // 1024} KiB only"
+        again = f"Restyle now reads a file at {STAMP_BLOCKS} places"
+        if then.get("source") == now["source"]:  # the style's file only (a picture repainted)
+            said = _KEY_PARTS["style_file"]  # a trained style's weights: perhaps the same
+            return f"{said}, or as an earlier Restyle knew it (by its {ends}; {again})"
         return (
             "from another source, or from this one as an earlier Restyle knew its files "
-            f"(by their first and last {STAMP_SAMPLE // 1024} KiB only; "
-            f"Restyle now reads a file at {STAMP_BLOCKS} places)"
+            f"(by their {ends}; {again})"
         )
     if then.get("source") != now["source"]:
         return "from another source (another input, or this one changed or replaced since)"

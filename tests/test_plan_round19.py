@@ -14,11 +14,15 @@ No cluster: the cancelled --ray run runs its tasks in this process (test_ray_ran
 
 from __future__ import annotations
 
+import json
+
+import cv2
+import numpy as np
 import pytest
 from helpers_cli import run
 from test_ray_range_extend import InProcessRay
 
-from restyle.core import ray_runner
+from restyle.core import job, ray_runner
 from restyle.core.errors import Cancelled
 from restyle.core.ray_runner import movie_frames_folder
 
@@ -111,3 +115,25 @@ def run_text(argv, capsys):
     code = cli.main(argv)
     said = capsys.readouterr()
     return code, said.out, said.err
+
+
+# -- 2. a picture style repainted since output made when a file's ends only were read --------
+def test_a_repainted_style_picture_is_named_not_another_source(tmp_path, capsys):
+    """Output kept without 'blocks' in its record (made when a file's first and last 64 KiB
+    only were read), its source the same (small pictures: read whole either way), its
+    picture style repainted since: refused as 'from another source, or from this one as an
+    earlier Restyle knew its files'; now the style's file is named."""
+    shot, out, style = noise_shot(tmp_path / "shot", 3), tmp_path / "out", tmp_path / "style.png"
+    cv2.imwrite(str(style), np.random.default_rng(1).integers(0, 256, (48, 64, 3), np.uint8))
+    argv = ["stylize", str(shot), "-o", str(out), "-s", str(style), "--strength", "0"]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    manifest = out / job.MANIFEST
+    kept = json.loads(manifest.read_text())
+    kept["made_from"].pop("blocks")  # as such a Restyle wrote it
+    manifest.write_text(json.dumps(kept))
+    cv2.imwrite(str(style), np.random.default_rng(2).integers(0, 256, (48, 64, 3), np.uint8))
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "with the style as it was before (its file changed since" in err, err
+    assert "another source" not in err, err
+    assert "as an earlier Restyle knew it (by its first and last 64 KiB only" in err, err
