@@ -692,8 +692,8 @@ def frames_folder(job) -> Path:
 
 def movie_frames_folder(movie: Path) -> Path:
     """Where a movie output's frames wait for its mux (``job.movie_frames_folder``, where
-    --plan --ray counts them (``StyleJob.outlook(on_ray=True)``), and a local run that finishes the movie
-    removes them, ``StyleJob._drop_ray_frames``)."""
+    --plan --ray counts them (``StyleJob.outlook(on_ray=True)``), and a local run that
+    finishes the movie removes them, ``StyleJob._drop_ray_frames``)."""
     from .job import movie_frames_folder
 
     return movie_frames_folder(movie)
