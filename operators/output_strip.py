@@ -162,14 +162,50 @@ def _copy_placement(source, strip) -> None:
     _copy_blending(source, strip)
 
 
+# The blend modes whose result, at opacity 1, is the strip's own picture wherever it is opaque
+# (where it is clear too, for Cross): the styled strip blended so above its source, which
+# still shows under it, shows what the source alone showed. Replace at any opacity too: its
+# opacity is folded into the strip's Multiply (``compat.strip_color``), which the output
+# already holds, and it hides whatever is below. Any other (Add, Multiply..., or opacity
+# below 1) would blend the styled strip with its source's own blend, not with what is below
+# the source: at Alpha Over 0.5 a 25 % ghost of the unstyled source showed through, at Add
+# the source was added twice (tests/blender/test_blend_round19.py).
+COVERING_BLENDS = ("ALPHA_OVER", "CROSS")
+
+
+def styled_blend(source) -> str | None:
+    """The blend mode the strip made above ``source`` takes, at opacity 1, to show what
+    ``source`` showed (``COVERING_BLENDS``); None where none does while ``source`` shows
+    under it (``blend_note`` says what to do)."""
+    if source.blend_type == "REPLACE":
+        return "REPLACE"
+    if source.blend_type in COVERING_BLENDS and source.blend_alpha >= 1.0:
+        return source.blend_type
+    return None
+
+
 def _copy_blending(source, strip) -> None:
-    """The styled strip composites over what is below as its source does (at Alpha Over 1.0
-    it hid what a source at 0.5 let through). Replace folds its opacity into the strip's
-    multiply (``compat.strip_color``), which the output already holds: Apply's frames were
-    read with it, Stabilize's and Matte's strips take it as their Multiply; at the source's
-    opacity again it was applied twice. A matte sets its own blend mode after this."""
-    strip.blend_type = source.blend_type
-    strip.blend_alpha = 1.0 if source.blend_type == "REPLACE" else source.blend_alpha
+    """The styled strip composites as its source does where Blender can show that with the
+    source still under it (``styled_blend``), else at Alpha Over 1.0, covering the source
+    (``blend_note``). A matte sets its own blend mode after this."""
+    strip.blend_type = styled_blend(source) or "ALPHA_OVER"
+    strip.blend_alpha = 1.0
+
+
+def blend_note(source, strip) -> str:
+    """What the summary says where ``strip`` (made above ``source``) could not take its
+    source's blending (``styled_blend``): it covers the source; muted, the source leaves
+    what is below it for the styled strip to blend with as the source did."""
+    if styled_blend(source) is not None:
+        return ""
+    mode = source.bl_rna.properties["blend_type"].enum_items[source.blend_type].name
+    blend = f"{mode} at {source.blend_alpha:.0%}"
+    return (
+        f"'{source.name}' is blended by {blend}, which '{strip.name}' cannot repeat with "
+        f"'{source.name}' still under it: it covers it at Alpha Over 100%; for the styled "
+        f"frames blended as '{source.name}' is, mute '{source.name}' and set "
+        f"'{strip.name}' to {blend}"
+    )
 
 
 # -- frames made while the .blend was unsaved ----------------------------------------------

@@ -21,7 +21,13 @@ from ..core.errors import BLENDER, RestyleError
 from ..core.strip_frames import frame_span, source_frames, whole_strip
 from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
-from .output_strip import add_styled_strip, output_folder, shows_file, styled_source
+from .output_strip import (
+    add_styled_strip,
+    blend_note,
+    output_folder,
+    shows_file,
+    styled_source,
+)
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
 from .strip_source import (
     FRAME_END,
@@ -290,6 +296,7 @@ class StripJob(ModalJob):
             summary += f"; engine: {result.engine_said(BLENDER)}"
         warnings = [*self._blender_warnings(request, result), *self._not_applied(request)]
         scene = find_scene(request.scene, request.scene_uid)  # ``_make_strip`` found it
+        warnings += _not_blended(scene, request, strip)
         cached = raw_cache_warning(scene, request.source, request.first, request.last)
         if cached:  # a slowed movie Blender may show otherwise than as read
             warnings.append(cached)
@@ -477,6 +484,17 @@ def source_strip(scene, request: Span):
         if len(found) == 1:
             return found[0]
     return None
+
+
+def _not_blended(scene, request: Request, strip) -> list[str]:
+    """The source's blending its styled strip could not take (``output_strip.blend_note``);
+    Matte's strip is clear around its people, so it covers nothing: it keeps its own
+    blending (Alpha Over), unsaid."""
+    source = source_strip(scene, request)
+    if source is None or getattr(request.job, "stage", "") == "matte":
+        return []
+    note = blend_note(source, strip)
+    return [note] if note else []
 
 
 def _stay(n: int) -> str:

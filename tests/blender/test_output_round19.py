@@ -2,10 +2,9 @@
 
 - a muted channel (the channel header's eye) is skipped like a locked one: the styled strip
   went into the muted channel 2 above its source and rendered nothing (black), unsaid;
-- the styled strip composites as its source does: it copied the source's placement but not
-  its blending, so a source at Alpha Over 0.5 over a red strip gave a styled strip at 1.0
-  that hid the red, and a Replace source's letterbox bars (hiding what is below) let the red
-  through on the styled strip;
+- the styled strip composites as its source does where that holds with the source still
+  under it: a Replace source's letterbox bars (hiding what is below) let the red through on
+  the styled strip at Alpha Over (other blends: test_blend_round19.py);
 - a strobed strip's counts add up: 12 frames at strobe 3 show pictures 0, 3, 6, 9 and a run
   reads 0-9 (the pictures between, for coherence), and the summary said
   '(4 pictures: 10 styled, 0 reused)'."""
@@ -89,12 +88,15 @@ def test_free_channel_skips_muted_and_locked_channels(scene, tmp_path):
         output_strip.free_channel(strips, 1, 1, 4, output_strip.closed_channels(strips))
 
 
-@pytest.mark.parametrize("blend", ["ALPHA_OVER", "REPLACE"])
-def test_the_styled_strip_composites_as_its_source(scene, tmp_path, blend):
-    """Over a red strip, at opacity 0.5; the pictures letterboxed (Fit: square pictures in a
-    wide frame), so Replace's bars hide the red (a transparent picture would show it in
-    Alpha Over's). Replace folds its opacity into the frames read (``compat.strip_color``):
-    the styled strip keeps Replace at opacity 1, or the frames were darkened twice."""
+@pytest.mark.parametrize(("blend", "alpha"), [("ALPHA_OVER", 1.0), ("REPLACE", 0.5)])
+def test_the_styled_strip_composites_as_its_source(scene, tmp_path, blend, alpha):
+    """Over a red strip; the pictures letterboxed (Fit: square pictures in a wide frame), so
+    Replace's bars hide the red (a transparent picture would show it in Alpha Over's).
+    Replace folds its opacity into the frames read (``compat.strip_color``): the styled
+    strip keeps Replace at opacity 1, or the frames were darkened twice. Rendered as it
+    plays, the source still shown under the styled strip (80ed2ab's test muted it), and
+    with the source muted; a blend that cannot be repeated over the source:
+    tests/blender/test_blend_round19.py."""
     red = _red(scene)
     files = _pictures(tmp_path, 4, size=(64, 64))
     source = top_strips(scene.sequence_editor).new_image(
@@ -102,17 +104,19 @@ def test_the_styled_strip_composites_as_its_source(scene, tmp_path, blend):
     )
     for f in files[1:]:
         source.elements.append(f.name)
-    source.blend_type, source.blend_alpha = blend, 0.5
+    source.blend_type, source.blend_alpha = blend, alpha
     styled = _apply(scene, source.name)
     assert styled.channel == 3
     expected = _shown_with(scene, source, [red], 2)
-    shown = _shown_with(scene, styled, [red], 2)
+    shown = render(scene, [2])[2].astype(np.int16)  # nothing muted
     bars = np.s_[:, :8]  # left of the letterboxed picture
     assert (expected[bars][..., 0].mean() > 200) == (blend == "ALPHA_OVER")  # red shows, or not
     assert np.abs(shown[bars] - expected[bars]).max() <= 2
     assert np.abs(shown - expected).mean() < 3, np.abs(shown - expected).mean()
-    assert styled.blend_type == blend
-    assert styled.blend_alpha == pytest.approx(0.5 if blend == "ALPHA_OVER" else 1.0)
+    muted = _shown_with(scene, styled, [red], 2)  # the source muted: the same still
+    assert np.abs(muted - expected).mean() < 3, np.abs(muted - expected).mean()
+    assert np.abs(muted[bars] - expected[bars]).max() <= 2
+    assert (styled.blend_type, styled.blend_alpha) == (blend, 1.0)
 
 
 @pytest.mark.parametrize(
