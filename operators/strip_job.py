@@ -18,7 +18,7 @@ from bpy.props import IntProperty
 
 from .. import compat
 from ..core.errors import BLENDER, RestyleError
-from ..core.strip_frames import frame_span, source_frames, whole_strip
+from ..core.strip_frames import frame_span, pictures_read, source_frames, whole_strip
 from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import (
@@ -64,8 +64,10 @@ class Span:
     def pictures_read(self) -> int:
         """How many pictures a job reads: from the first the strip shows here to the last
         (``core.strip_frames.pictures_read``), those between too (a strobed strip's, which
-        the temporal coherence follows): the count the job's own progress and tally give."""
-        return max(self.shown) - min(self.shown) + 1
+        the temporal coherence follows): the count the job's own progress and tally give.
+        Clamped to the pictures there are: a movie cut short holds its last picture."""
+        source = self.source
+        return len(pictures_read(source.timing, self.first, self.last, source.frame_count))
 
     def movie_name(self, suffix: str) -> str:
         """A movie output's file name; refused where the strip does not play its frames

@@ -4,7 +4,9 @@ which still shows under it, so only a blend that covers the source repeats the s
 of the unstyled source showed through (and Stabilize's a double picture), at Add the source
 was added twice. Now the styled strip covers the source at Alpha Over 100% and the summary
 says so, as it says modifiers: mute the source and blend the styled strip as it was.
-"""
+
+Also: ``Span.pictures_read`` is ``core.strip_frames.pictures_read`` (clamped to the
+pictures there are)."""
 
 from __future__ import annotations
 
@@ -117,3 +119,19 @@ def test_a_matte_keeps_its_own_blending_and_says_nothing_of_it(scene, tmp_path):
     matte = _run(scene, source.name, "matte_strip")
     assert (matte.blend_type, matte.blend_alpha) == ("ALPHA_OVER", 1.0)
     assert "is blended by" not in runner.RUN.summary, runner.RUN.summary
+
+
+def test_pictures_read_is_the_cores_clamped(scene):
+    """``Span.pictures_read`` counts what ``core.strip_frames.pictures_read`` reads: a strip
+    whose content claims 12 pictures where its files hold 10 (a movie cut short) reads 10."""
+    strip_frames = ext("core.strip_frames")
+    strip_job, strip_source = ext("operators.strip_job"), ext("operators.strip_source")
+    timing = strip_frames.StripTiming(frame_start=1, length=12)
+    source = strip_source.StripSource("clip", "movie", (), (1, 12), 1, (), timing, frame_count=10)
+    shown = strip_frames.source_frames(timing, 1, 12)
+    span = strip_job.Span("Scene", source, 1, 12, shown)
+    assert span.pictures_read() == len(strip_frames.pictures_read(timing, 1, 12, 10)) == 10
+    strobed = strip_frames.StripTiming(frame_start=1, length=12, strobe=3.0)
+    source = strip_source.StripSource("clip", "image", (), (1, 12), 1, (), strobed, frame_count=12)
+    span = strip_job.Span("Scene", source, 1, 12, strip_frames.source_frames(strobed, 1, 12))
+    assert span.pictures_read() == 10  # pictures 0-9: those between the shown 0, 3, 6, 9
