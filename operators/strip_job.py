@@ -506,7 +506,8 @@ def _stay(n: int) -> str:
 def _showing_already(request: Request):
     """The strip in the request's scene that shows exactly this output, if one does: its
     frames from the same folder (the settings key names it), the same files over the same
-    scene frames, every file there."""
+    scene frames, every file there; not muted, nor in a muted channel or meta strip (one that
+    shows nothing is not showing it: Apply makes a strip that does, in an unmuted channel)."""
     scene = find_scene(request.scene, request.scene_uid)
     if scene is None or scene.sequence_editor is None or request.folder is None:
         return None
@@ -516,7 +517,7 @@ def _showing_already(request: Request):
         return None
     span = (request.first, request.last + 1)
     for strip in compat.all_strips(scene.sequence_editor):
-        if compat.handles(strip) != span:
+        if compat.handles(strip) != span or _muted(strip):
             continue
         if strip.type == "IMAGE" and not request.movie_name:
             where = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
@@ -528,6 +529,19 @@ def _showing_already(request: Request):
             if _same(where, folder / request.movie_name):
                 return strip
     return None
+
+
+def _muted(strip) -> bool:
+    """Whether ``strip`` shows nothing for a mute: its own, its channel's (the header's eye,
+    ``output_strip.closed_channels``' muted half) or a meta strip's holding it."""
+    while strip is not None:
+        meta = compat.parent_meta(strip)
+        owner = meta if meta is not None else strip.id_data.sequence_editor
+        channels = getattr(owner, "channels", None)
+        if strip.mute or (channels and channels[strip.channel].mute):
+            return True
+        strip = meta
+    return False
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -5,14 +5,16 @@ of the unstyled source showed through (and Stabilize's a double picture), at Add
 was added twice. Now the styled strip covers the source at Alpha Over 100% and the summary
 says so, as it says modifiers: mute the source and blend the styled strip as it was.
 
-Also: ``Span.pictures_read`` is ``core.strip_frames.pictures_read`` (clamped to the
-pictures there are)."""
+Also: a strip that shows this output but is muted (itself, its channel or a meta strip)
+shows nothing, so Apply no longer takes it for 'already shows this output' and adds none;
+and ``Span.pictures_read`` is ``core.strip_frames.pictures_read`` (clamped to the pictures
+there are)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from vse import all_strips, ext, render, top_strips
+from vse import add_images, all_strips, ext, render, top_strips
 
 from clips import make_image_sequence
 
@@ -119,6 +121,38 @@ def test_a_matte_keeps_its_own_blending_and_says_nothing_of_it(scene, tmp_path):
     matte = _run(scene, source.name, "matte_strip")
     assert (matte.blend_type, matte.blend_alpha) == ("ALPHA_OVER", 1.0)
     assert "is blended by" not in runner.RUN.summary, runner.RUN.summary
+
+
+@pytest.mark.parametrize("how", ["strip", "channel"])
+def test_a_muted_styled_strip_is_not_already_showing(scene, tmp_path, how):
+    """A styled strip muted (or in a muted channel) shows nothing: Apply again adds one that
+    shows the output, in an unmuted channel, reusing the frames."""
+    runner = ext("operators.runner")
+    files = make_image_sequence(tmp_path / "pictures", 4, name="{:04d}.png")
+    source = add_images(scene, files, frame_start=1, channel=1, name="plain")
+    styled = _run(scene, source.name)
+    channels = scene.sequence_editor.channels
+    if how == "strip":
+        styled.mute = True
+    else:
+        channels[styled.channel].mute = True
+    again = _run(scene, source.name)
+    assert not again.mute and not channels[again.channel].mute
+    assert again.channel not in (source.channel, styled.channel)
+    assert runner.RUN.summary.startswith(f"{again.name}: frames 1-4, 0 styled, 4 reused"), (
+        runner.RUN.summary
+    )
+    shown = _shown(scene)
+    alone = _shown(scene, hidden=(source,))
+    assert np.abs(shown - alone).max() <= 2  # the new strip is what shows
+    # unmuted, the first one shows it already: selected, none added (9db7ae8)
+    top_strips(scene.sequence_editor).remove(again)
+    styled.mute, channels[styled.channel].mute = False, False
+    import bpy
+
+    options = {"style": STYLE, "strength": 0.0, "temporal": 0.0}
+    assert bpy.ops.restyle.apply_style(strip=source.name, **options) == {"FINISHED"}
+    assert f"{styled.name} already shows this output" in runner.RUN.summary, runner.RUN.summary
 
 
 def test_pictures_read_is_the_cores_clamped(scene):
