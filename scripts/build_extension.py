@@ -8,8 +8,9 @@
    the extension never imports, plus their pinned dependencies) from PyPI for CPython 3.11
    and 3.13 on each platform, into ``wheels/<platform>/`` (cached), and check that every
    dependency is bundled for each Python.
-3. Stage the extension (the repository's files, the models, the wheels) in
-   ``build/extension`` with ``platforms`` and ``wheels`` written into its manifest.
+3. Stage the extension (the repository's files, the models, the wheels) in a fresh
+   temporary folder (``--stage-dir`` to keep it) with ``platforms`` and ``wheels`` written
+   into its manifest: two builds at once no longer share one stage and clash.
 4. Validate and build it with Blender's own ``blender_ext.py build --split-platforms``,
    which ships in the ``bpy`` wheel; each zip then holds only its platform's wheels.
 
@@ -29,6 +30,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -318,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
     parser.add_argument("--wheel-cache", type=Path, default=ROOT / "wheels")
-    parser.add_argument("--stage-dir", type=Path, default=ROOT / "build" / "extension")
+    parser.add_argument(
+        "--stage-dir", type=Path, help="stage here and keep it (default: a temporary folder)"
+    )
     parser.add_argument(
         "--models",
         type=Path,
@@ -340,11 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     for platform, files in wheels.items():
         for wheel in files:
             log(f"{platform}: {wheel.name} {wheel.stat().st_size / 2**20:.1f} MiB")
-    stage_dir = stage(args.stage_dir, wheels, args.models, pythons)
-    for built in build(stage_dir, args.output_dir, builder, tags):
-        archive = built.with_name(built.stem + python_suffix(pythons) + built.suffix)
-        built.replace(archive)
-        log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
+    with tempfile.TemporaryDirectory(prefix="restyle-stage-") as scratch:
+        stage_dir = stage(
+            args.stage_dir or Path(scratch) / "extension", wheels, args.models, pythons
+        )
+        for built in build(stage_dir, args.output_dir, builder, tags):
+            archive = built.with_name(built.stem + python_suffix(pythons) + built.suffix)
+            built.replace(archive)
+            log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
     return 0
 
 
