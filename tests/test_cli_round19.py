@@ -181,3 +181,25 @@ def test_styles_pack_never_writes_into_the_library(tiny_style, capsys):
     assert code == 2
     assert f"output {inside} is inside the style library" in err
     assert not inside.exists()
+
+
+def test_styles_pack_leaves_a_users_file_named_like_its_scratch(tmp_path, tiny_style, capsys):
+    """Pack's scratch file has a name of its own: it wrote 'NAME.zip.part' and removed it,
+    a file of that name the user had included."""
+    out = tmp_path / "tiny.zip"
+    mine = tmp_path / "tiny.zip.part"
+    mine.write_bytes(b"the user's")
+    code, record, err = run(
+        ["styles", "pack", "Tiny", str(out), "--library", str(tiny_style)], capsys
+    )
+    assert code == 0, err
+    assert mine.read_bytes() == b"the user's"
+    assert zipfile.is_zipfile(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "tiny.zip", "tiny.zip.part"]
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
