@@ -80,6 +80,19 @@ def private_home(tmp_path, monkeypatch):
     monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture
+def in_process(monkeypatch):
+    """Ray's tasks run in this process (``helpers_ray.InProcessRay``): ``run_on_ray`` and its
+    chunks without a cluster."""
+    pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
+    from helpers_ray import InProcessRay
+
+    from restyle.core import ray_runner
+
+    monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
+    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

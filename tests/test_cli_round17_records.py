@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from helpers_cli import run
 from test_late_core_round17 import cancelled_after_landing, node_manifest
-from test_ray_range_extend import in_process  # noqa: F401 (Ray's tasks in this process)
 from test_rerun_finished import untag
 
 from restyle.core import cli, ray_runner

@@ -13,7 +13,7 @@ import os
 
 import pytest
 from test_range_extend import job_for, pngs, style, walk  # noqa: F401 (a fixture)
-from test_ray_range_extend import in_process, library, marks, on_ray  # noqa: F401
+from test_ray_range_extend import library, marks, on_ray  # noqa: F401
 
 from restyle.core import ray_runner
 

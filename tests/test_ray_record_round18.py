@@ -19,10 +19,9 @@ import json
 from fractions import Fraction
 
 import pytest
-from test_ray_range_extend import InProcessRay
 from test_repeated_pictures import STAMPS
 
-from restyle.core import ray_runner, ray_submit
+from restyle.core import ray_submit
 from restyle.core.cli import main
 from restyle.core.errors import BLENDER, COMMAND_LINE, PYTHON
 from restyle.core.job import StyleJob, _damage_warnings, _variable_rate_warnings
@@ -31,13 +30,6 @@ from restyle.core.ray_submit import RaySubmission, node_said, stylize_command
 from clips import make_index_clip, make_variable_rate_clip
 
 pytestmark = pytest.mark.usefixtures("private_home")
-
-
-@pytest.fixture
-def in_process(monkeypatch):
-    pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
-    monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
-    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
 
 
 def submitted(job, monkeypatch, capsys) -> tuple[dict, object]:

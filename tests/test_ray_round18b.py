@@ -24,8 +24,8 @@ from fractions import Fraction
 import cv2
 import numpy as np
 import pytest
+from helpers_ray import InProcessRay
 from test_late_core_round17 import node_manifest
-from test_ray_range_extend import InProcessRay
 from test_repeated_pictures import STAMPS
 from test_source_stamp import write_shot
 

@@ -20,7 +20,6 @@ import json
 
 import pytest
 from helpers_cli import run
-from test_ray_range_extend import InProcessRay
 
 from restyle.core import ray_runner
 from restyle.core.errors import Cancelled
@@ -31,13 +30,6 @@ from clips import noise_shot
 
 pytestmark = pytest.mark.usefixtures("private_home")
 RAY = ["--ray", "auto", "--chunk-frames", "2"]
-
-
-@pytest.fixture
-def in_process(monkeypatch):
-    pytest.importorskip("ray")  # run_chunks imports Ray's scheduling strategy
-    monkeypatch.setattr(ray_runner, "connect", lambda address: InProcessRay())
-    monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
 
 
 @pytest.fixture

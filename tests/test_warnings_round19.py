@@ -10,16 +10,13 @@ Ray run's merged warnings alike), the --json record says them ("frame_warnings")
 by its text as before. Each case fails on the code before it (no ``frame_warned``, no
 ``frame_warnings``); the command line's text and its other keys stay as they were."""
 
-# ruff: noqa: F811 (in_process, a fixture imported from another test file, is an argument)
-
 from __future__ import annotations
 
 import json
 
 import pytest
-from test_ray_record_round18 import (  # noqa: F401 (in_process: a fixture)
+from test_ray_record_round18 import (
     damaged_clip,
-    in_process,
     style_job,
     submitted,
     variable_rate_clip,
