@@ -93,6 +93,28 @@ def in_process(monkeypatch):
     monkeypatch.setattr(ray_runner, "check_nodes", lambda *args: None)
 
 
+@pytest.fixture
+def tiny_style(tmp_path):
+    """A trained style 'Tiny' in the library tmp_path/home (a 4-wide network)."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from restyle.core.train.artifact import write_trained_style
+    from restyle.core.train.trainer import TrainFigures, TrainResult
+    from restyle.models.fewshot import FewShotGenerator
+
+    home = tmp_path / "home"
+    generator = FewShotGenerator(width=4, blocks=1)
+    torch.manual_seed(0)
+    state = {k: v.detach().numpy().copy() for k, v in generator.state_dict().items()}
+    figures = TrainFigures(1, 0.1, 0.1, None, 0.5, 1, "budget", "cpu")
+    result = TrainResult(state, generator.arch_config, figures)
+    thumbnail = np.zeros((16, 16, 3), np.uint8)
+    kept = dict(source="c.mp4", keyframes=[0], thumbnail=thumbnail)
+    write_trained_style(home / "styles" / "tiny", result, name="Tiny", **kept)
+    return home
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

@@ -10,7 +10,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from restyle.core import cli
@@ -145,27 +144,8 @@ def test_setup_bundle_names_the_folder(capsys, locked):
     said_unwritable(err, locked)  # 'cannot use RO/.builtin-ouh_zt2w'
 
 
-def test_styles_pack_names_the_folder(capsys, tmp_path, locked):
-    torch = pytest.importorskip("torch")
-    from restyle.core.train.artifact import write_trained_style
-    from restyle.core.train.trainer import TrainFigures, TrainResult
-    from restyle.models.fewshot import FewShotGenerator
-
-    home = tmp_path / "home"
-    generator = FewShotGenerator(width=4, blocks=1)
-    torch.manual_seed(0)
-    state = {k: v.detach().numpy().copy() for k, v in generator.state_dict().items()}
-    figures = TrainFigures(1, 0.1, 0.1, None, 0.5, 1, "budget", "cpu")
-    result = TrainResult(state, generator.arch_config, figures)
-    thumbnail = np.zeros((16, 16, 3), np.uint8)
-    folder = write_trained_style(
-        home / "styles" / "tiny",
-        result,
-        name="Tiny",
-        source="c.mp4",
-        keyframes=[0],
-        thumbnail=thumbnail,
-    )
+def test_styles_pack_names_the_folder(capsys, tiny_style, locked):
+    home, folder = tiny_style, tiny_style / "styles" / "tiny"
     assert_umask_modes(folder)  # a trained style, as before (its helper is the built-ins')
     code, err = run(capsys, "styles", "pack", "Tiny", locked / "x.restyle", "--library", home)
     assert code == 2

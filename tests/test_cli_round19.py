@@ -7,7 +7,6 @@ import os
 import zipfile
 
 import cv2
-import numpy as np
 import pytest
 from helpers_cli import run
 
@@ -135,26 +134,6 @@ def test_matte_refusals_name_model_and_refine_as_settings(
     code, record, err = run([*argv, *then], capsys)
     assert code == 2
     assert f"holds frames made with other settings {said};" in err  # 'another matte network'
-
-
-@pytest.fixture
-def tiny_style(tmp_path):
-    """A trained style 'Tiny' in the library tmp_path/home (a 4-wide network)."""
-    torch = pytest.importorskip("torch")
-    from restyle.core.train.artifact import write_trained_style
-    from restyle.core.train.trainer import TrainFigures, TrainResult
-    from restyle.models.fewshot import FewShotGenerator
-
-    home = tmp_path / "home"
-    generator = FewShotGenerator(width=4, blocks=1)
-    torch.manual_seed(0)
-    state = {k: v.detach().numpy().copy() for k, v in generator.state_dict().items()}
-    figures = TrainFigures(1, 0.1, 0.1, None, 0.5, 1, "budget", "cpu")
-    result = TrainResult(state, generator.arch_config, figures)
-    thumbnail = np.zeros((16, 16, 3), np.uint8)
-    kept = dict(source="c.mp4", keyframes=[0], thumbnail=thumbnail)
-    write_trained_style(home / "styles" / "tiny", result, name="Tiny", **kept)
-    return home
 
 
 def test_styles_pack_honours_overwrite(tmp_path, tiny_style, capsys):
