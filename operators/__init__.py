@@ -22,6 +22,7 @@ def register() -> None:
         bpy.utils.register_class(cls)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
     bpy.app.handlers.load_post.append(keyframes.key_named_keyframes)
+    bpy.app.handlers.load_post.append(apply_style.forget_run_on_load)
     # enabled (or updated) with a file open: no load follows, so key its strips now
     bpy.app.timers.register(keyframes.key_named_keyframes, first_interval=0.0)
     bpy.app.handlers.save_pre.append(apply_style.keep_frames_on_save)
@@ -39,6 +40,8 @@ def unregister() -> None:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
     if keyframes.key_named_keyframes in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(keyframes.key_named_keyframes)
+    if apply_style.forget_run_on_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(apply_style.forget_run_on_load)
     if bpy.app.timers.is_registered(keyframes.key_named_keyframes):
         bpy.app.timers.unregister(keyframes.key_named_keyframes)
     if apply_style.keep_frames_on_save in bpy.app.handlers.save_pre:

@@ -190,6 +190,15 @@ def cancel_on_load(*_args) -> None:
     RUN.cancel()
 
 
+@bpy.app.handlers.persistent
+def forget_run_on_load(*_args) -> None:
+    """A file was loaded (load_post, after Blender ended a running job's modal run, which
+    says it was cancelled): the sidebar starts with no summary. The last run's, and its
+    Last output, were the file before's: they showed beside this file's strip of the same
+    name and pointed into the other project's folder."""
+    RUN.reset()
+
+
 class RESTYLE_OT_keep_frames(Operator):
     """Copy styled frames that are in the temporary folder (made before the .blend was
     saved) beside the .blend, and point their strips there. Saving does this too"""

@@ -73,6 +73,13 @@ class RunState:
         if self.token is not None:
             self.token.cancel()
 
+    def reset(self) -> None:
+        """Idle, with no summary, as when Blender started: another .blend was loaded, and
+        the last run's summary and folder were the file before's (shown beside a strip of
+        the same name). A running job is told to stop; its frames stay."""
+        self.cancel()
+        vars(self).update(vars(RunState()))
+
 
 RUN = RunState()
 
