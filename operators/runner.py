@@ -57,6 +57,8 @@ class RunState:
         self.summary, self.note, self.worker, self.token = "", "", worker, worker.token
 
     def end(self, status: str, summary: str, folder: str = "", note: str = "") -> None:
+        if self.status != RUNNING:  # no job began (a tool's summary, a refusal, a shortcut):
+            self.task = ""  # not the task before's (a summary about a strip it made)
         self.status, self.folder, self.note = status, folder, note
         self.summary = "; ".join(part for part in (summary, note) if part)
         self.worker = None

@@ -274,25 +274,37 @@ def draw_summary(layout, context) -> None:
             draw_wrapped(col, note[:1].upper() + note[1:], "ERROR", width)
 
 
+MADE_STRIP = ("apply", "matte", "stabilize")  # RUN.task of the jobs that add a strip
+
+
 def summary_about(scene) -> bool:
     """Whether the last run's summary is about the active strip: the strip it ran on
     (``RUN.strip``) or its output (a strip showing files in ``RUN.folder``). The sidebar
     shows the active strip, as Blender's do: another strip's summary read as this one's
     (under a missing file, too). Selected again, its strip shows it again; a summary whose
-    strip is gone (or renamed), or with no strip active, is shown."""
+    strip is gone (or renamed), or with no strip active, is shown. A job's that made a strip
+    (Apply, Matte, Stabilize) is not, with its strip here but none showing its output: the
+    strip it made was undone or deleted, and the summary told of it."""
     import os
 
     from ..operators.output_strip import strip_media
 
     editor = scene.sequence_editor
-    about = compat.all_strips(editor).get(RUN.strip) if editor and RUN.strip else None
+    strips = compat.all_strips(editor) if editor else {}
+    about = strips.get(RUN.strip) if RUN.strip else None
+    folder = os.path.normpath(os.path.abspath(RUN.folder)) if RUN.folder else ""
+
+    def output(strip) -> bool:
+        media = strip_media(strip)
+        return bool(media and folder) and os.path.dirname(media) == folder
+
+    if about is not None and RUN.status == FINISHED and RUN.task in MADE_STRIP and folder:
+        if not any(output(s) for s in strips):
+            return False
     active = editor.active_strip if editor else None
     if about is None or active is None or active == about:
         return True
-    media = strip_media(active)
-    return bool(media and RUN.folder) and (
-        os.path.dirname(media) == os.path.normpath(os.path.abspath(RUN.folder))
-    )
+    return output(active)
 
 
 def split_clauses(text: str) -> list[str]:

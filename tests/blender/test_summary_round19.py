@@ -4,10 +4,13 @@ other project's folder); an undone Apply or Stabilize left the summary of the st
 showing with its source; Snap Cuts' summary ('Snap Cuts: 1 change') named nothing, though it
 shows with any strip."""
 
+# ruff: noqa: F811 (fixtures imported from other test files are the tests' arguments)
+
 from __future__ import annotations
 
 import pytest
-from test_leftovers_round19 import last_output_shown, said
+from test_edit_tools import clips  # noqa: F401 (the fixture, imported)
+from test_leftovers_round19 import last_output_shown, said, summary_shown
 from vse import add_movie, all_strips, ext, sequencer_override
 
 from clips import make_index_clip
@@ -51,3 +54,96 @@ def test_a_loaded_file_starts_with_no_summary(scene, sequencer_area, tmp_path):
             scene.sequence_editor.active_strip = active
             assert not last_output_shown(bpy.context), active
             assert "frames 1-2" not in said(bpy.context)[0], active
+
+
+@pytest.fixture
+def saved(scene, tmp_path):
+    import bpy
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "round19.blend"))
+    return tmp_path
+
+
+def undone(scene, sequencer_area, source_name: str, operator, **args) -> None:
+    """Run ``operator`` as the UI's button does (with its undo step), check its summary
+    shows with the source, undo it, and check the summary and Last output no longer show,
+    whichever of the source or no strip is active."""
+    import bpy
+
+    runner = ext("operators.runner")
+    name = scene.name  # undo reloads data: keep names, not objects
+    bpy.ops.ed.undo_push(message="before")
+    before = sorted(all_strips(scene).keys())
+    assert operator("EXEC_DEFAULT", True, strip=source_name, **args) == {"FINISHED"}
+    assert runner.RUN.status == runner.FINISHED, runner.RUN.summary
+    scene = bpy.data.scenes[name]
+    editor = scene.sequence_editor
+    with sequencer_override(scene, sequencer_area):
+        editor.active_strip = all_strips(scene)[source_name]
+        assert summary_shown(bpy.context) and last_output_shown(bpy.context)
+    bpy.ops.ed.undo()
+    scene = bpy.data.scenes[name]
+    editor = scene.sequence_editor
+    assert sorted(all_strips(scene).keys()) == before
+    with sequencer_override(scene, sequencer_area):
+        for active in (all_strips(scene)[source_name], None):
+            editor.active_strip = active
+            assert not summary_shown(bpy.context), (active, runner.RUN.summary)
+            assert not last_output_shown(bpy.context), active
+    bpy.ops.ed.redo()  # the strip is back: so is its summary
+    scene = bpy.data.scenes[name]
+    with sequencer_override(scene, sequencer_area):
+        scene.sequence_editor.active_strip = all_strips(scene)[source_name]
+        assert summary_shown(bpy.context) and last_output_shown(bpy.context)
+
+
+def test_an_undone_apply_leaves_no_summary_of_its_strip(scene, saved, sequencer_area, tmp_path):
+    import bpy
+
+    clip = make_index_clip(tmp_path / "clip.mp4", 6, fps=24, gop=3)
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    undone(
+        scene,
+        sequencer_area,
+        source.name,
+        bpy.ops.restyle.apply_style,
+        style=STYLE,
+        strength=0.0,
+        temporal=0.0,
+        frame_start=1,
+        frame_end=3,
+    )
+
+
+def test_an_undone_stabilize_leaves_no_summary_of_its_strip(scene, saved, clips, sequencer_area):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["shaky"], frame_start=1)
+    undone(
+        scene,
+        sequencer_area,
+        source.name,
+        bpy.ops.restyle.stabilize_strip,
+        frame_start=1,
+        frame_end=6,
+    )
+
+
+def test_a_keyframe_export_summary_stays_after_an_apply(scene, saved, sequencer_area, tmp_path):
+    """A tool's summary after a job's (Export Keyframes writes a folder no strip shows) is
+    not taken for the job's: it shows with its strip."""
+    import bpy
+
+    runner = ext("operators.runner")
+    clip = make_index_clip(tmp_path / "clip.mp4", 6, fps=24, gop=3)
+    source = add_movie(scene, sequencer_area, clip, frame_start=1)
+    name = source.name
+    assert bpy.ops.restyle.apply_style(
+        strip=name, style=STYLE, strength=0.0, temporal=0.0, frame_start=1, frame_end=2
+    ) == {"FINISHED"}, runner.RUN.summary
+    ext("operators.keyframes").add_keyframes(scene.restyle, name, [2])
+    assert bpy.ops.restyle.export_keyframes(strip=name, load=False) == {"FINISHED"}
+    assert runner.RUN.summary.startswith("Export Keyframes: ") and runner.RUN.folder
+    with sequencer_override(scene, sequencer_area):
+        scene.sequence_editor.active_strip = all_strips(scene)[name]
+        assert summary_shown(bpy.context), runner.RUN.summary
