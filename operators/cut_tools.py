@@ -37,6 +37,7 @@ from .strip_source import (
 )
 
 PREVIEW_LINES = 12  # the confirmation lists this many changes, then a count
+SUMMARY_MOVES = 3  # Snap Cuts' summary names this many moves, then a count
 DIALOG_CHARS = 64  # characters a label line holds in the 520 px dialog (UI scale 1)
 
 
@@ -215,6 +216,17 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
     selected_only: BoolProperty(
         name="Selected Only", description="Only edit points between two selected strips"
     )
+
+    def outcome(self, plan: list[Snap]) -> str:
+        """'the cut at frame 16 moved to 13 ('a' | 'b')', or the first few of several (the
+        console lists each): the summary shows with any strip, so it names what moved."""
+        if not plan:
+            return super().outcome(plan)
+        moves = [f"{s.old} to {s.new} ('{s.left}' | '{s.right}')" for s in plan]
+        if len(plan) == 1:
+            return f"the cut at frame {moves[0].replace(' to ', ' moved to ', 1)}"
+        more = f", and {len(plan) - SUMMARY_MOVES} more" if len(plan) > SUMMARY_MOVES else ""
+        return f"{count(len(plan), 'cut')} moved: {', '.join(moves[:SUMMARY_MOVES])}{more}"
 
     def make_plan(self, scene) -> list[Snap]:
         """A snap for each edit point it can read; a strip it cannot (its file missing or

@@ -235,7 +235,8 @@ def test_snap_skips_strips_it_cannot_read(scene, clips, sequencer_area, tmp_path
     ]
     printed = capfd.readouterr()
     report = [line for line in (printed.out + printed.err).splitlines() if "skipped" in line]
-    assert len(report) == 1 and "1 change;" in report[0], report
+    moved = f"the cut at frame {SHOT + 4} moved to {SHOT + 1} ('{pairs[0][0]}' | '{pairs[0][1]}');"
+    assert len(report) == 1 and moved in report[0], report
     assert f"'{pairs[1][0]}' (the movie of '{pairs[1][0]}' is missing" in report[0]
 
 

@@ -9,7 +9,7 @@ shows with any strip."""
 from __future__ import annotations
 
 import pytest
-from test_edit_tools import clips  # noqa: F401 (the fixture, imported)
+from test_edit_tools import SHOT, clips  # noqa: F401 (the fixture, imported)
 from test_leftovers_round19 import last_output_shown, said, summary_shown
 from vse import add_movie, all_strips, ext, sequencer_override
 
@@ -147,3 +147,35 @@ def test_a_keyframe_export_summary_stays_after_an_apply(scene, saved, sequencer_
     with sequencer_override(scene, sequencer_area):
         scene.sequence_editor.active_strip = all_strips(scene)[name]
         assert summary_shown(bpy.context), runner.RUN.summary
+
+
+def test_snap_cuts_summary_names_what_moved(scene, clips, sequencer_area):
+    """'Snap Cuts: 1 change' named nothing, though it shows with any strip."""
+    import bpy
+
+    compat = ext("compat")
+    runner = ext("operators.runner")
+    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
+    compat.strip_set(left, "right_handle", SHOT + 4)
+    compat.strip_set(right, "left_handle", SHOT + 4)
+    right.channel = 1
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}
+    assert runner.RUN.summary == (
+        f"Snap Cuts: the cut at frame {SHOT + 4} moved to {SHOT + 1} "
+        f"('{left.name}' | '{right.name}')"
+    )
+    assert bpy.ops.restyle.snap_cuts(distance=4) == {"FINISHED"}  # nothing more to move
+    assert runner.RUN.summary == "Snap Cuts: nothing to change"
+
+
+def test_snap_cuts_summary_names_the_first_moves_of_several(restyle):
+    """Several moves: the first few, then a count (the console lists each)."""
+    cut_tools = ext("operators.cut_tools")
+    snap = ext("core.cut_tools").Snap
+    plan = [snap(f"a{i}", f"b{i}", 10 * i + 3, 10 * i, "boundary") for i in range(1, 6)]
+    said = cut_tools.RESTYLE_OT_snap_cuts.outcome(cut_tools.RESTYLE_OT_snap_cuts, plan)
+    assert said == (
+        "5 cuts moved: 13 to 10 ('a1' | 'b1'), 23 to 20 ('a2' | 'b2'), "
+        "33 to 30 ('a3' | 'b3'), and 2 more"
+    )
