@@ -97,30 +97,37 @@ def test_span_generator_exports_to_onnx_for_any_size(tmp_path):
         assert np.abs(got - want).max() <= 1e-4
 
 
-def test_span_setting_trains_saves_and_loads_the_span_generator(tmp_path):
-    frames = [(_blocky(48, 64, seed=s).transpose(1, 2, 0) * 255).astype(np.uint8) for s in (2, 3)]
-    pairs = [(f, 255 - f) for f in frames]
-    config = TrainConfig(
+def _frames() -> list[np.ndarray]:
+    return [(_blocky(48, 64, seed=s).transpose(1, 2, 0) * 255).astype(np.uint8) for s in (2, 3)]
+
+
+def _spans_config(iterations: int) -> TrainConfig:
+    """A spans generator 4 wide, trained ``iterations`` steps on 16-px patches."""
+    return TrainConfig(
         threads=1,
         time_budget_s=60,
         clock="cpu",
-        max_iterations=30,
+        max_iterations=iterations,
         patch_size=16,
         generator_width=4,
         generator_blocks=1,
-        val_every=10,
+        val_every=min(10, iterations),
         generator_spans=True,
     )
+
+
+def _saved(result, folder):
+    kept = dict(source="clip.mp4", keyframes=[0, 1], thumbnail=np.zeros((32, 64, 3), np.uint8))
+    return write_trained_style(folder, result, name="Spans", **kept)
+
+
+def test_span_setting_trains_saves_and_loads_the_span_generator(tmp_path):
+    frames = _frames()
+    pairs = [(f, 255 - f) for f in frames]
+    config = _spans_config(30)
     result = train_style(pairs, config=config)
     assert result.arch_config["guides"] == "spans"
-    folder = write_trained_style(
-        tmp_path / "spans",
-        result,
-        name="Spans",
-        source="clip.mp4",
-        keyframes=[0, 1],
-        thumbnail=np.zeros((32, 64, 3), np.uint8),
-    )
+    folder = _saved(result, tmp_path / "spans")
     generator = load_generator(folder)
     assert isinstance(generator, SpanGenerator)
     image = torch.from_numpy(frames[0].transpose(2, 0, 1)[None].astype(np.float32) / 255)
@@ -138,27 +145,9 @@ def test_the_torch_engine_builds_a_spans_style(tmp_path):
     from restyle.core.train.artifact import WEIGHTS_FILE
     from restyle.models.registry import get_arch
 
-    frames = [(_blocky(48, 64, seed=s).transpose(1, 2, 0) * 255).astype(np.uint8) for s in (2, 3)]
-    config = TrainConfig(
-        threads=1,
-        time_budget_s=60,
-        clock="cpu",
-        max_iterations=5,
-        patch_size=16,
-        generator_width=4,
-        generator_blocks=1,
-        val_every=5,
-        generator_spans=True,
-    )
-    result = train_style([(f, 255 - f) for f in frames], config=config)
-    folder = write_trained_style(
-        tmp_path / "spans",
-        result,
-        name="Spans",
-        source="clip.mp4",
-        keyframes=[0, 1],
-        thumbnail=np.zeros((32, 64, 3), np.uint8),
-    )
+    frames = _frames()
+    result = train_style([(f, 255 - f) for f in frames], config=_spans_config(5))
+    folder = _saved(result, tmp_path / "spans")
     engine = TorchEngine(
         get_arch("fewshot"), folder / WEIGHTS_FILE, "cpu", "fp32", config=result.arch_config
     )
