@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from test_edit_tools import SHOT, clips  # noqa: F401 (the fixture, imported)
 from test_leftovers_round19 import last_output_shown, said, summary_shown
+from test_matte_strip import pan_strip  # noqa: F401 (the fixture, imported)
 from vse import add_movie, all_strips, ext, sequencer_override
 
 from clips import make_index_clip
@@ -127,6 +128,13 @@ def test_an_undone_stabilize_leaves_no_summary_of_its_strip(scene, saved, clips,
         frame_start=1,
         frame_end=6,
     )
+
+
+def test_an_undone_matte_leaves_no_summary_of_its_strip(scene, pan_strip, sequencer_area):
+    import bpy
+
+    matte = bpy.ops.restyle.matte_strip
+    undone(scene, sequencer_area, pan_strip.name, matte, frame_start=10, frame_end=11)
 
 
 def test_a_keyframe_export_summary_stays_after_an_apply(scene, saved, sequencer_area, tmp_path):
