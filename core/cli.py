@@ -802,6 +802,9 @@ def _cancelled_text(args: argparse.Namespace, result, movie: bool, text: str) ->
     kept = result.written + result.reused  # reused frames stay too
     ray = bool(getattr(args, "ray", None))
     after = f"{result.output}: cancelled after {result.seconds:.1f} s"
+    if kept and not result.written:  # only the frames from before (cancelled early, even on
+        _, sep, rest = text.partition("\n")  # --ray): not '0 frames styled, 5 reused in...'
+        text = f"{after}; no frame styled{sep}{rest}"
     if movie and ray and kept:
         return text + _ray_movie_cancelled(result)
     if movie:  # a movie is written whole or not at all: what it styled went with it

@@ -800,8 +800,7 @@ def _run_in_folder(job, twin, checked, address, plan, max_frames, progress, canc
     """``run_on_ray`` under the output's lock: the frames folder placed, the cluster asked.
     A run that wrote nothing leaves nothing behind, not even its manifest; the folder goes
     under the lock, never from under a duplicate run that takes the lock next."""
-    from .job import JobResult
-
+    t0 = time.perf_counter()
     folder = Path(twin.output)
     created = not folder.exists()
     frames_plan = twin.validate()
@@ -813,11 +812,35 @@ def _run_in_folder(job, twin, checked, address, plan, max_frames, progress, canc
             _prepare(job, twin, frames_plan, progress, cancel)
             plan = plan or plan_for(twin, checked, max_frames, cancel=cancel)
         except Cancelled:  # before any frame: nothing written, no engine ran
-            return JobResult(Path(job.output), cancelled=True, style=frames_plan.style.id)
+            return _cancelled_first(job, twin, frames_plan, t0)
         return _run_locked(ray, job, twin, frames_plan, plan, progress, cancel)
     finally:
         if created:
             _drop_if_bare(folder)
+
+
+def _cancelled_first(job, twin, frames_plan, t0: float):
+    """A run cancelled before its chunks (tracking, finding the cuts): nothing written and no
+    engine ran, but the frames of the range an earlier run of these settings landed are
+    still there, and a rerun reuses them (as ``_run_locked`` and --plan count them): they
+    are its ``reused`` frames, not 'nothing kept'."""
+    from .job import JobResult
+    from .writers import output_format
+
+    landing = landing_for(twin, frames_plan)
+    info = frames_plan.info
+    kept = sorted(i for i in range(frames_plan.start, frames_plan.end + 1) if landing.written(i))
+    result = JobResult(
+        Path(job.output),
+        cancelled=True,
+        style=frames_plan.style.id,
+        reused=len(kept),
+        first_number=info.first_number,
+    )
+    if not output_format(job.format).movie:  # listed as a local run's (its summary names them)
+        result.frame_files = [landing.folder / landing.name(i) for i in kept]
+    result.seconds = time.perf_counter() - t0
+    return result
 
 
 def _drop_if_bare(folder: Path) -> None:
