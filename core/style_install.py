@@ -12,6 +12,7 @@ and ONNX, never pickle) and nothing is written outside a staging folder in the l
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import stat
@@ -215,6 +216,8 @@ def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> 
         )
     retired = None
     if target.exists():
+        if _style_name_at(target) != name:  # a case variant's folder on macOS, a stray folder
+            raise RestyleError(f"{target} is not the style '{name}'; not replacing it")
         retired = folder.parent / "retired"
         os.replace(target, retired)
     try:
@@ -226,6 +229,15 @@ def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> 
     if retired is not None:
         with contextlib.suppress(OSError):
             shutil.rmtree(retired)
+
+
+def _style_name_at(folder: Path) -> str | None:
+    """The name in ``folder``'s style.json (of any format: an old style is replaced too)."""
+    try:
+        meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("name", folder.name) if isinstance(meta, dict) else None
 
 
 __all__ = ["install_style", "check_style_folder", "MAX_BYTES", "MAX_FILES"]

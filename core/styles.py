@@ -356,14 +356,20 @@ class StyleLibrary:
     def trained_folder(self, name: str) -> Path:
         """Where a trained style called ``name`` lives (a safe folder name); refuses names
         that are not safe display names or that belong to a built-in. Names that slug alike
-        ('Neg é', 'Neg') get folders of their own: one never stands for (or replaces) the other."""
-        folder = self.styles_dir / _slug(check_style_name(name))
-        names = {info.folder: info.name for info in self.trained()}
-        own = next((f for f, n in names.items() if n == name and f is not None), None)
-        if own is not None:
+        ('Neg é', 'Neg') get folders of their own: one never stands for (or replaces) the other.
+        Folder names are compared casefolded, as macOS's and Windows' file systems compare
+        them: 'MON ENCRE' gets a folder of its own there too, never the folder of 'Mon Encre'."""
+        return self._folder_for(check_style_name(name))
+
+    def _folder_for(self, name: str, leaving: Path | None = None) -> Path:
+        """``trained_folder``, with ``leaving`` (a style being renamed) counted as free."""
+        folder = self.styles_dir / _slug(name)
+        styles = [i for i in self.trained() if i.folder is not None and i.folder != leaving]
+        own = next((i.folder for i in styles if i.name == name), None)
+        if own is not None:  # an existing folder is found by its style's name, as ever
             return own
-        if folder in names:  # another style's folder
-            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        if folder.name.casefold() in {i.folder.name.casefold() for i in styles}:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]  # another style's folder
             return folder.with_name(f"{folder.name}-{digest}")
         return folder
 
@@ -385,10 +391,11 @@ class StyleLibrary:
     def rename(self, name: str, new_name: str) -> Path:
         """Rename a trained style (its folder and the name in its metadata)."""
         info = self._trained_by_name(name)
-        target = self.trained_folder(new_name)
-        if target.exists() and target != info.folder:
-            raise RestyleError(f"a style named '{new_name}' already exists")
         assert info.folder is not None
+        target = self._folder_for(check_style_name(new_name), leaving=info.folder)
+        # 'Mon-Encre' and 'MON-ENCRE' are one folder on macOS: a case variant is this style
+        if target.exists() and not target.samefile(info.folder):
+            raise RestyleError(f"a style named '{new_name}' already exists")
         meta = dict(info.meta, name=new_name.strip())
         tmp = info.folder / "style.json.part"
         tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
