@@ -894,10 +894,11 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from .job import _refuse_source_as_output, _write_atomic
     from .media import _reason, decode_range, probe
 
-    out = _new_file(args)
-    _check_sheet_output(args, out)
+    _check_sheet_output(args, Path(args.output))
     info = probe(args.input)
-    _refuse_source_as_output(out, info)  # any frame of a sequence, even with --overwrite
+    # a frame, or beside them, even with --overwrite (so before 'exists; use --overwrite')
+    _refuse_source_as_output(Path(args.output), info)
+    out = _new_file(args)
     _check_frame(args.frame, info.frame_count)
     library = _library(args)
     if not library.builtins_ready():

@@ -1752,6 +1752,14 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
     folders = {Path(f).resolve().parent for f in info.files}
     if path.resolve() in folders or (info.kind == "images" and _same_path(path, info.path)):
         raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
+    # A picture (a contact sheet) among an image sequence's frames would be read as one of
+    # them ('plate holds sheet.png beside the sequence'); a movie there is not a frame.
+    beside = info.kind == "images" and path.suffix.lower() in IMAGE_SUFFIXES
+    if beside and path.resolve().parent in folders:
+        raise RestyleError(
+            f"output {path} is in {path.parent}, the folder holding the {what} frames, where "
+            "it would be read as a frame; choose another folder"
+        )
 
 
 def _check_output(
