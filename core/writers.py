@@ -189,8 +189,8 @@ def movie_path(output: str | os.PathLike[str], fmt: OutputFormat) -> Path:
     """A movie's file name: a missing suffix gets the format's usual one. A movie is one
     file: an output ending with '/' (a folder) is refused, not written as 'out.mp4'."""
     if _ends_as_folder(output):
-        name = Path(output)
-        name = name if name.suffix else name.with_suffix(fmt.suffix)
+        name = Path(output)  # a name it writes: 'q2.png/' is suggested as q2.mp4, not q2.png
+        name = name if name.suffix.lower() in fmt.suffixes else name.with_suffix(fmt.suffix)
         raise RestyleError(
             f"a {fmt.id} movie is one file, and '{os.fspath(output)}' ends with '/', a folder: "
             f"give the movie's file name (such as {name}), or a folder for an image sequence"

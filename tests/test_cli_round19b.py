@@ -58,3 +58,17 @@ def test_a_sheet_beside_a_movie_is_made(tmp_path, capsys):
     code, record, err = run(["sheet", str(clip), "-o", str(out)], capsys)
     assert code == 0, err
     assert record["output"] == str(out) and out.is_file()
+
+
+# -- 2. the movie name suggested for 'q2.png/' -----------------------------------------------
+def test_the_suggested_movie_name_is_one_it_writes(tmp_path, plate, capsys, tiny_style):
+    """'(such as q2.png)', then 'h264 movies are written as .mp4...' for that name."""
+    given = f"{tmp_path / 'q2.png'}/"
+    argv = ["stylize", str(plate), "-s", "Tiny", "--format", "h264", "--end", "0"]
+    code, record, err = run([*argv, "-o", given], capsys)
+    assert code == 2, err
+    suggested = tmp_path / "q2.mp4"
+    assert f"(such as {suggested})" in err
+    code, record, err = run([*argv, "-o", str(suggested)], capsys)
+    assert code == 0, err
+    assert suggested.is_file()
