@@ -5,8 +5,13 @@ words naming the least size, and matte's training time is counted as its budget 
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 from helpers_cli import run
+
+from restyle.core.errors import RestyleError
+from restyle.core.train.patches import PatchSampler
 
 from clips import make_image_sequence, make_index_clip
 
@@ -72,3 +77,63 @@ def test_the_suggested_movie_name_is_one_it_writes(tmp_path, plate, capsys, tiny
     code, record, err = run([*argv, "-o", str(suggested)], capsys)
     assert code == 0, err
     assert suggested.is_file()
+
+
+# -- 3. frames too small to train on ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sizes", "refused"),
+    [
+        ([(72, 96)], True),  # one 64-pixel tile: held out, nothing left to train on
+        ([(72, 96), (72, 96)], True),  # each keyframe one tile: one loses it ('no room')
+        ([(64, 127)], True),
+        ([(63, 200)], True),
+        ([(64, 128)], False),
+        ([(128, 64)], False),
+    ],
+)
+def test_training_frames_need_two_patches(sizes, refused):
+    frames = [np.zeros((h, w, 3), np.uint8) for h, w in sizes]
+    rng = np.random.default_rng(0)
+    if not refused:
+        PatchSampler(frames, frames, 64, rng=rng)
+        return
+    with pytest.raises(RestyleError) as caught:
+        PatchSampler(frames, frames, 64, rng=rng)
+    h, w = sizes[0]
+    said = str(caught.value)
+    assert f"Keyframes of {w}x{h} are too small to train on" in said
+    assert "at least 128x64 pixels (64x128 upright); train on larger frames" in said
+    assert "smaller patch size" not in said  # no front end has one
+
+
+def test_train_on_small_frames_says_the_least_size(tmp_path, plate, capsys):
+    pytest.importorskip("torch")
+    painted = tmp_path / "paint0.png"
+    frame = cv2.imread(str(plate / "p.1001.png"))
+    assert cv2.imwrite(str(painted), 255 - frame)
+    argv = ["train", str(plate), "-k", f"0={painted}", "-n", "T1", "--time-budget", "3"]
+    code, record, err = run(argv, capsys)
+    assert code == 2, err
+    assert TOO_SMALL in err and "at least 128x64 pixels" in err
+
+
+@pytest.fixture
+def matte_home(matte_library, monkeypatch):
+    monkeypatch.setenv("RESTYLE_HOME", str(matte_library.root))
+    return matte_library
+
+
+def _half_mask(path, size):
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    mask[:, : size[0] // 2] = 255
+    assert cv2.imwrite(str(path), mask)
+    return path
+
+
+def test_matte_on_small_frames_says_the_least_size(tmp_path, plate, capsys, matte_home):
+    pytest.importorskip("torch")
+    mask = _half_mask(tmp_path / "mask.png", (96, 72))
+    argv = ["matte", str(plate), "-o", str(tmp_path / "mk"), "--end", "1", "-k", f"0={mask}"]
+    code, record, err = run([*argv, "--time-budget", "1"], capsys)
+    assert code == 2, err
+    assert TOO_SMALL in err

@@ -18,6 +18,20 @@ import numpy as np
 from ..errors import RestyleError
 
 
+def _refuse_too_small(width: int, height: int, patch: int) -> None:
+    """A keyframe holds two ``patch``-pixel tiles side by side: one may be held out for
+    validation and the other still trains (a keyframe of one tile that lost it left no
+    training patch). Said for the front ends, which have no patch-size setting."""
+    if min(width, height) >= patch and max(width, height) >= 2 * patch:
+        return
+    raise RestyleError(
+        f"Keyframes of {width}x{height} are too small to train on: training learns from "
+        f"{patch}-pixel squares of the keyframes and holds some out to check its progress, "
+        f"so each keyframe needs at least {2 * patch}x{patch} pixels ({patch}x{2 * patch} "
+        "upright); train on larger frames (Python: a smaller TrainConfig.patch_size)"
+    )
+
+
 @dataclass(frozen=True)
 class Tile:
     """A held-out square: ``size`` pixels from (``y``, ``x``) of keyframe ``keyframe``."""
@@ -77,12 +91,7 @@ class PatchSampler:
         self.sources = [s if s.dtype == np.float32 else to_chw_float(s) for s in sources]
         self.targets = [to_chw_float(t) for t in targets]
         for source in self.sources:
-            if min(source.shape[1:]) < patch_size:
-                raise RestyleError(
-                    f"Keyframes of {source.shape[2]}x{source.shape[1]} are smaller than the "
-                    f"{patch_size}-pixel training patches; train on frames at least "
-                    f"{patch_size} pixels on each side (Python: a smaller TrainConfig.patch_size)"
-                )
+            _refuse_too_small(source.shape[2], source.shape[1], patch_size)
         self.val_tiles = self._choose_val_tiles(val_fraction, max_val_tiles)
         self._corners = self._training_corners()
         # Hard-example mining: per keyframe, the cumulative sampling weight of each allowed
@@ -112,11 +121,7 @@ class PatchSampler:
             for col in range(source.shape[2] // p)
         ]
         count = min(most, max(1, round(fraction * len(grid))))
-        # A keyframe that is a single tile cannot give up that tile and still train.
-        if count >= len(grid):
-            raise RestyleError(
-                "Keyframes are too small to hold out validation patches; use a smaller patch size"
-            )
+        # Fewer than the tiles: every keyframe holds two (_refuse_too_small).
         picked = self.rng.choice(len(grid), size=count, replace=False)
         return [grid[i] for i in sorted(picked)]
 
@@ -134,7 +139,7 @@ class PatchSampler:
             if allowed.size == 0:
                 raise RestyleError(
                     "A keyframe has no room for training patches next to its validation "
-                    "patches; use a smaller patch size"
+                    "patches; train on larger frames (Python: a smaller TrainConfig.patch_size)"
                 )
             corners.append((allowed, clear.shape[1]))
         return corners
