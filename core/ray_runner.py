@@ -141,7 +141,7 @@ def _check_auto_reachable() -> None:
     if found and found not in ("auto", "local"):
         try:
             check_reachable(found)
-            check_gcs_answers(found)
+            check_gcs_answers(found, auto=True)
         except RestyleError as exc:
             raise RestyleError(
                 f"{exc} (--ray auto: from RAY_ADDRESS, else the cluster last started here)"
@@ -168,11 +168,16 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {reason}") from None
 
 
-def check_gcs_answers(address: str, timeout: float = GCS_DEADLINE_S) -> None:
+AUTH_MODE_ENV = "RAY_AUTH_MODE"  # Ray's: 'token' sends the cluster's token
+
+
+def check_gcs_answers(address: str, timeout: float = GCS_DEADLINE_S, *, auto: bool = False) -> None:
     """A port that takes connections is not yet a Ray head (a stale address now held by
     another program, a head whose GCS hangs, a listener on loopback only while Ray dials
     this machine's own address): ray.init asks it for the cluster's id 20 times, ~36 s
-    each, 12 minutes. Ask once, as Ray asks, at the address Ray dials, with a deadline."""
+    each, 12 minutes. Ask once, as Ray asks, at the address Ray dials, with a deadline.
+    A head that asks for a token ray.init will not send is named so (``auto``: --ray auto
+    found ``address``)."""
     if address.startswith("ray://"):  # Ray Client's server, not a GCS
         return
     import grpc
@@ -186,10 +191,40 @@ def check_gcs_answers(address: str, timeout: float = GCS_DEADLINE_S) -> None:
     try:
         NodeInfoGcsServiceStub(channel).GetClusterId(GetClusterIdRequest(), timeout=timeout)
     except grpc.RpcError as exc:
-        if exc.code() != grpc.StatusCode.UNAUTHENTICATED:  # a head wanting a token ray.init has
+        if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
             raise RestyleError(_no_gcs_message(address, dialled, exc, timeout)) from None
+        if not _token_sent(auto):  # else a head wanting the token ray.init sends: it answers
+            raise RestyleError(_token_message(address)) from None
     finally:
         channel.close()
+
+
+def _token_sent(auto: bool) -> bool:
+    """Whether ray.init sends the cluster a token (Ray 2.60's ``worker.init``): where
+    RAY_AUTH_MODE is token; with it unset, only for --ray auto without RAY_ADDRESS (the
+    cluster last started here) and a token on this machine (~/.ray/auth_token,
+    RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN). An address given (--ray, RAY_ADDRESS): never."""
+    mode = os.environ.get(AUTH_MODE_ENV)
+    if mode is not None:
+        return mode.strip().lower() == "token"
+    if not auto or os.environ.get("RAY_ADDRESS"):
+        return False
+    try:
+        from ray._raylet import AuthenticationTokenLoader
+
+        return bool(AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True))
+    except Exception:  # another Ray's internals: ray.init says what it finds
+        return True
+
+
+def _token_message(address: str) -> str:
+    mode = os.environ.get(AUTH_MODE_ENV)
+    now = f" (it is {mode!r} now)" if mode is not None else ""
+    return (
+        f"the Ray cluster at {address!r} asks for a token (token authentication): set "
+        f"{AUTH_MODE_ENV}=token{now}, with the cluster's token in ~/.ray/auth_token "
+        "(or RAY_AUTH_TOKEN_PATH, RAY_AUTH_TOKEN); ray get-auth-token on the head prints it"
+    )
 
 
 def _no_gcs_message(address: str, dialled: str, exc, timeout: float) -> str:

@@ -18,7 +18,7 @@ from helpers_cli import run
 from test_ray_round19b import cancelled_mux, stylize
 
 from restyle.core import cli, ray_runner
-from restyle.core.errors import Cancelled
+from restyle.core.errors import Cancelled, RestyleError
 from restyle.core.ray_runner import movie_frames_folder
 
 from clips import noise_shot
@@ -80,3 +80,62 @@ def test_an_early_cancel_with_nothing_before_still_says_nothing_kept(
     assert not movie_frames_folder(out).exists()
     assert cli.main(stylize(shot, out, *RAY)) == 130
     assert "cancelled: no frame finished; nothing kept" in capsys.readouterr().out
+
+
+# -- 2. a head that asks for a token is named so ---------------------------------------------
+@pytest.fixture
+def token_head(monkeypatch):
+    """Every address 'takes connections' and its GCS asks for a token, as a token head's
+    answers a call without its token (no cluster started)."""
+    pytest.importorskip("ray")
+    import grpc
+    from ray.core.generated import gcs_service_pb2_grpc
+
+    class Unauthenticated(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAUTHENTICATED
+
+        def details(self):
+            return "Invalid or missing authentication token"
+
+    class Stub:
+        def __init__(self, channel):
+            pass
+
+        def GetClusterId(self, request, timeout=None):
+            raise Unauthenticated()
+
+    def init(**_):  # ray.init without the token: it cannot connect (never a real one here)
+        raise ConnectionError("stand-in ray.init: no token sent")
+
+    monkeypatch.setattr(gcs_service_pb2_grpc, "NodeInfoGcsServiceStub", Stub)
+    monkeypatch.setattr("ray.init", init)
+    monkeypatch.setattr(ray_runner, "check_reachable", lambda address, timeout=5.0: None)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
+
+TOKEN = "asks for a token (token authentication): set RAY_AUTH_MODE=token"
+
+
+@pytest.mark.parametrize("how", ["address", "RAY_ADDRESS"])
+def test_a_head_asking_for_a_token_is_named(token_head, shot, tmp_path, capsys, monkeypatch, how):
+    address = "127.0.0.1:6390"
+    if how == "RAY_ADDRESS":
+        monkeypatch.setenv("RAY_ADDRESS", address)
+    ray = ["--ray", address if how == "address" else "auto"]
+    code, _, err = run(stylize(shot, tmp_path / "out", *ray), capsys)
+    assert code == 2 and f"the Ray cluster at '{address}' {TOKEN}" in err, err
+    assert "~/.ray/auth_token" in err and "ray get-auth-token" in err, err
+    assert "cannot reach" not in err and "ray start --head" not in err, err
+    assert ("the cluster last started here" in err) == (how == "RAY_ADDRESS"), err
+
+
+def test_the_token_sent_passes_the_check(token_head, monkeypatch):
+    """RAY_AUTH_MODE=token: ray.init sends the token, the check leaves it to ray.init;
+    'disabled' is said as it is."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    ray_runner.check_gcs_answers("127.0.0.1:6390")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with pytest.raises(RestyleError, match=r"RAY_AUTH_MODE=token \(it is 'disabled' now\)"):
+        ray_runner.check_gcs_answers("127.0.0.1:6390")
