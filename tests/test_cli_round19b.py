@@ -5,6 +5,8 @@ words naming the least size, and matte's training time is counted as its budget 
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -137,3 +139,28 @@ def test_matte_on_small_frames_says_the_least_size(tmp_path, plate, capsys, matt
     code, record, err = run([*argv, "--time-budget", "1"], capsys)
     assert code == 2, err
     assert TOO_SMALL in err
+
+
+# -- 4. matte's training time ------------------------------------------------------------------
+def test_mattes_training_time_is_the_trainers(tmp_path, capsys, matte_home, monkeypatch):
+    """'after 16 s of training' and training_seconds 12.5 for --time-budget 3: the time
+    counted from before torch's import and the trainer's setup, not as the budget is."""
+    pytest.importorskip("torch")
+    from restyle.core.train import trainer
+
+    real, trained = trainer.train_style, []
+
+    def slow_setup(*args, **kwargs):  # setup the budget does not count
+        time.sleep(1.5)
+        result = real(*args, **kwargs)
+        trained.append(result.figures.seconds)
+        return result
+
+    monkeypatch.setattr(trainer, "train_style", slow_setup)
+    clip = make_index_clip(tmp_path / "clip.mp4", 2, size=(160, 96))
+    mask = _half_mask(tmp_path / "mask.png", (160, 96))
+    argv = ["matte", str(clip), "-o", str(tmp_path / "mk"), "--end", "1", "-k", f"0={mask}"]
+    code, record, err = run([*argv, "--time-budget", "0.5"], capsys)
+    assert code == 0, err
+    assert record["training_seconds"] == trained[0]  # TrainFigures.seconds, the budget's clock
+    assert record["training_seconds"] < 1.5

@@ -217,6 +217,7 @@ class KeyframeCorrector:
         self.generator.load_state_dict(
             {k: torch.from_numpy(np.asarray(v)) for k, v in state_dict.items()}
         )
+        self.trained_seconds: float | None = None  # train's: TrainFigures.seconds
 
     @staticmethod
     def pair(rgb_small: np.ndarray, coarse: np.ndarray, painted: np.ndarray) -> tuple:
@@ -233,7 +234,9 @@ class KeyframeCorrector:
 
         config = TrainConfig(time_budget_s=seconds, seed=seed)
         result = train_style(pairs, config=config, progress=progress, cancel=cancel)
-        return cls(result.state_dict, result.arch_config)
+        corrector = cls(result.state_dict, result.arch_config)
+        corrector.trained_seconds = result.figures.seconds  # on the budget's clock
+        return corrector
 
     def __call__(self, rgb_small: np.ndarray, coarse: np.ndarray) -> np.ndarray:
         import torch

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -214,9 +213,9 @@ class MatteJob(StyleJob):
         if finished_manifest(plan) is not None:
             self._matter.corrector = _not_learned
         else:
-            started = time.perf_counter()
             self._matter.corrector = self._learn_keyframes(self._matter, plan)
-            self.learned_in = time.perf_counter() - started
+            # the trainer's time, counted as the budget is (not torch's import and setup)
+            self.learned_in = self._matter.corrector.trained_seconds
 
     def _learn_keyframes(self, matter: Matter, plan: JobPlan) -> KeyframeCorrector:
         """Train frame + automatic matte → painted matte on the keyframes (work size)."""
