@@ -314,6 +314,23 @@ def _refined(old: object, new: object) -> str:
     return f"with other settings ({said(old)}, now {said(new).removeprefix('edges ')})"
 
 
+def _background_file(old: object, new: object) -> str:
+    """The background's file changed, or (as ``job._made_otherwise`` says of a source whose
+    files an earlier Restyle read at their ends only) an image sequence background stamped
+    in an earlier Restyle's form: the folder's own stamp, or none for a pattern (1241845),
+    where ``_background_stamp`` now gives each picture's (a list of stamps)."""
+
+    def by_its_files(stamp: object) -> bool:
+        return isinstance(stamp, list) and bool(stamp) and isinstance(stamp[0], list)
+
+    if by_its_files(new) and not by_its_files(old):
+        return (
+            "with another background, or with this one as an earlier Restyle knew its files "
+            "(by its folder's own stamp only; Restyle now stamps every picture in it)"
+        )
+    return "with the background as it was before (its file changed since)"
+
+
 # How matte output made otherwise is said by the part of its settings key that differs
 # (``_matte_parts``): rows of stylize's table (job._KEY_PARTS), which says every refusal's
 _KEY_PARTS.update(
@@ -322,7 +339,7 @@ _KEY_PARTS.update(
         "model": _A_SETTING,  # '(--model auto, now general)', as stylize's settings
         "refine": _refined,
         "replace": _A_SETTING,
-        "replace_file": "with the background as it was before (its file changed since)",
+        "replace_file": _background_file,
         "keyframes": _masks,
         "train_seconds": _values("with another time budget for the keyframes ({old}, now {new})"),
         "background_start": "with the background clip started at another frame",

@@ -1,0 +1,59 @@
+"""The Python API's small refusals (round 19 walkthrough): a matte background stamped in an
+earlier form said truly, fps and cuts by the one type rule, an output name with room for
+the files Restyle names after it, and a style picture, background or source list path too
+long for the file system said as a RestyleError, never a raw OSError."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from restyle.core.errors import RestyleError
+from restyle.core.mappings.matte_job import MatteJob
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+def pictures(folder: Path, count: int = 3, tint: int = 60) -> Path:
+    folder.mkdir()
+    for i in range(count):
+        a = np.zeros((48, 64, 3), np.uint8)
+        a[..., 0] = tint
+        a[:, i * 10 : i * 10 + 8, 1] = 255
+        Image.fromarray(a).save(folder / f"f{i:03d}.png")
+    return folder
+
+
+@pytest.fixture
+def seq(tmp_path) -> Path:
+    return pictures(tmp_path / "seq")
+
+
+def test_a_background_sequence_stamped_by_an_earlier_restyle_is_said_so(seq, tmp_path):
+    """Output made before 1241845 keyed a background folder by the folder's own stamp
+    (9d330ac: [4096, mtime, '']); HEAD refused it 'with the background as it was before
+    (its file changed since)' though nothing changed."""
+    bg, out = pictures(tmp_path / "bg", tint=200), tmp_path / "mo"
+    MatteJob(source=str(seq), output=f"{out}/", replace=str(bg), max_side=96).run()
+    manifest = out / ".restyle.json"
+    record = json.loads(manifest.read_text())
+    record["key"] = "0" * 16  # as 9d330ac keyed it: another key, its record in that form
+    record["made_from"]["key"]["replace_file"] = [4096, int(bg.stat().st_mtime), ""]
+    manifest.write_text(json.dumps(record))
+    with pytest.raises(RestyleError) as error:
+        MatteJob(source=str(seq), output=f"{out}/", replace=str(bg), max_side=96).run()
+    said = str(error.value)
+    assert "with another background, or with this one as an earlier Restyle knew its files" in said
+    assert "its file changed since" not in said
+
+
+def test_a_repainted_background_is_still_said_changed():
+    from restyle.core.job import _key_part_otherwise
+
+    then, now = [[1, 2, "a"], [1, 2, "b"], "x"], [[1, 2, "a"], [1, 3, "c"], "x"]
+    said = _key_part_otherwise("replace_file", then, now)
+    assert said == "with the background as it was before (its file changed since)"
