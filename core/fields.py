@@ -13,6 +13,7 @@ import dataclasses
 import math
 import numbers
 import os
+from fractions import Fraction
 
 import numpy as np
 
@@ -48,6 +49,16 @@ def text(name: str, value) -> str:
     raise RestyleError(f"{name} must be text, got {value!r}")
 
 
+def rate(name: str, value) -> Fraction | int | float:
+    """A frame rate (``fps``): a number, a Fraction kept exact; numpy's numbers too. Text
+    and True are not rates: fps=True made a 1 fps movie, fps='24' passed unread."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    return real(name, value)
+
+
 def upright(name: str, value) -> bool | str:
     """media.Upright: True, False or 'rotation'."""
     if value == "rotation":
@@ -60,7 +71,14 @@ def upright(name: str, value) -> bool | str:
 
 # A field's declared type (as written: the modules use ``from __future__ import annotations``)
 # → how its value is read; '... | None' fields take None too, other types are left alone.
-COERCE = {"int": whole_number, "float": real, "bool": flag, "str": text, "Upright": upright}
+COERCE = {
+    "int": whole_number,
+    "float": real,
+    "bool": flag,
+    "str": text,
+    "Upright": upright,
+    "Fraction | float": rate,
+}
 
 
 def coerce_fields(obj) -> None:

@@ -57,3 +57,19 @@ def test_a_repainted_background_is_still_said_changed():
     then, now = [[1, 2, "a"], [1, 2, "b"], "x"], [[1, 2, "a"], [1, 3, "c"], "x"]
     said = _key_part_otherwise("replace_file", then, now)
     assert said == "with the background as it was before (its file changed since)"
+
+
+@pytest.mark.parametrize("fps", [True, "24", b"24"])
+def test_fps_of_another_type_is_refused_naming_it(seq, tmp_path, fps):
+    """fps=True made a 1 fps movie, fps='24' passed unread."""
+    job = MatteJob(source=str(seq), output=str(tmp_path / "o.mp4"), fps=fps, max_side=96)
+    with pytest.raises(RestyleError, match=r"\Afps must be a number, got "):
+        job.check_settings()
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("fps", [np.float32(25), np.int64(25), 25])
+def test_numpy_frame_rates_are_numbers(seq, tmp_path, fps):
+    """np.float32(25) was refused 'frame rate 25.0 is not a number'."""
+    plan = MatteJob(source=str(seq), output=str(tmp_path / "o"), fps=fps).check_settings()
+    assert plan.info.fps == 25
