@@ -13,6 +13,7 @@ import dataclasses
 import math
 import numbers
 import os
+from collections.abc import Iterable
 from fractions import Fraction
 
 import numpy as np
@@ -59,6 +60,15 @@ def rate(name: str, value) -> Fraction | int | float:
     return real(name, value)
 
 
+def whole_numbers(name: str, value) -> tuple[int, ...]:
+    """Frames (``cuts``): a list or tuple of whole numbers; one number or text is not
+    (cuts=2 was a TypeError, 'int' object is not iterable)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise RestyleError(f"{name} must be a list of whole numbers, got {value!r}")
+    one = f"a {name.removesuffix('s')}"  # 'a cut must be a whole number, got 'x''
+    return tuple(whole_number(one, v) for v in value)
+
+
 def upright(name: str, value) -> bool | str:
     """media.Upright: True, False or 'rotation'."""
     if value == "rotation":
@@ -78,6 +88,7 @@ COERCE = {
     "str": text,
     "Upright": upright,
     "Fraction | float": rate,
+    "tuple[int, ...]": whole_numbers,
 }
 
 

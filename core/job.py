@@ -35,7 +35,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .fields import coerce_fields, whole_number
+from .fields import coerce_fields
 from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
@@ -88,8 +88,6 @@ def check_types(job) -> None:
     (``fields.coerce_fields``, the one rule): the settings key, and so resuming, is the
     command line's, and a value of another type is one clear error."""
     coerce_fields(job)
-    if getattr(job, "cuts", None) is not None:
-        job.cuts = tuple(whole_number("a cut", c) for c in job.cuts)
     _check_paths(job)
     job.source, job.output = home_expanded(job.source), home_expanded(job.output)
 

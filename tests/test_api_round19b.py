@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from restyle.core.errors import RestyleError
+from restyle.core.job import StyleJob
 from restyle.core.mappings.matte_job import MatteJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -73,3 +74,17 @@ def test_numpy_frame_rates_are_numbers(seq, tmp_path, fps):
     """np.float32(25) was refused 'frame rate 25.0 is not a number'."""
     plan = MatteJob(source=str(seq), output=str(tmp_path / "o"), fps=fps).check_settings()
     assert plan.info.fps == 25
+
+
+@pytest.mark.parametrize("cuts", [2, "12", 2.0])
+def test_cuts_not_a_list_are_refused_naming_cuts(seq, tmp_path, library, cuts):
+    """cuts=2 was TypeError: 'int' object is not iterable."""
+    job = StyleJob(seq, tmp_path / "o", "comic-ink", cuts=cuts, library=library)
+    with pytest.raises(RestyleError, match=r"\Acuts must be a list of whole numbers, got "):
+        job.check_settings()
+
+
+def test_cuts_as_a_numpy_array_are_frames(seq, tmp_path, library):
+    job = StyleJob(seq, tmp_path / "o", "comic-ink", cuts=np.array([1]), library=library)
+    job.check_settings()
+    assert job.cuts == (1,) and type(job.cuts[0]) is int

@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import Cancelled, RestyleError, setting
+from ..fields import whole_number
 from ..job import (
     _A_SETTING,
     _KEY_PARTS,
@@ -28,7 +29,6 @@ from ..job import (
     finished_manifest,
     path_stamps,
     source_stamps,
-    whole_number,
 )
 from ..progress import TRAINING, CancelToken, Progress
 from ..styles import StyleInfo
