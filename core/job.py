@@ -44,6 +44,7 @@ from .styles import StyleInfo, StyleLibrary
 from .stylizer import StyleSettings, Stylizer, engine_line
 from .words import frames_named
 from .writers import (
+    _TEMP_SUFFIX,
     OUTPUT_FORMATS,
     OutputFormat,
     OutputLock,
@@ -55,6 +56,7 @@ from .writers import (
     format_for_output,
     frame_file_written,
     frame_stem,
+    lock_path,
     made_facts,
     made_tag_of,
     made_with,
@@ -110,7 +112,7 @@ def _check_paths(job) -> None:
                 continue
             if not isinstance(value, str | os.PathLike) or not str(value).strip():
                 raise RestyleError(f"{name} must be a file or folder path, got {value!r}")
-            if refusal := _unusable_path(os.fspath(value), len(values) == 1):
+            if refusal := _unusable_path(os.fspath(value), len(values) == 1, name == "output"):
                 said = setting(name) if name == "output" else name
                 raise RestyleError(f"{said} {refusal}")
 
@@ -118,17 +120,21 @@ def _check_paths(job) -> None:
 NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NTFS: 255 UTF-16)
 
 
-def _unusable_path(path: str, ask: bool) -> str:
-    """Why no file system takes ``path`` ('' if one may): a NUL, a name over NAME_MAX, or
-    (``ask``: one path, not a sequence's every file) the file system's own ENAMETOOLONG.
-    Said before any file is read or written: os.stat's ValueError or OSError left Python."""
+def _unusable_path(path: str, ask: bool, output: bool = False) -> str:
+    """Why no file system takes ``path`` ('' if one may): a NUL, a name over NAME_MAX (an
+    output's own name: OUTPUT_NAME_MAX, room for the files named after it), or (``ask``:
+    one path, not a sequence's every file) the file system's own ENAMETOOLONG. Said before any file is read or written: os.stat's ValueError or OSError
+    left Python."""
     if "\0" in path:
         return f"holds a NUL character: {path!r}"
-    longest = max(Path(path).parts, key=lambda part: len(os.fsencode(part)), default="")
-    size = len(os.fsencode(longest))
-    if size > NAME_MAX:
-        said = f"'{longest[:24]}...'"
-        return f"has a name too long for the file system ({size} bytes, at most {NAME_MAX}): {said}"
+    parts = Path(path).parts
+    longest = max(parts, key=lambda part: len(os.fsencode(part)), default="")
+    own = parts[-1] if output and parts else ""
+    for part, limit in ((longest, NAME_MAX), (own, OUTPUT_NAME_MAX)):
+        size = len(os.fsencode(part))
+        if size > limit:
+            said = f"{size} bytes, at most {limit}"
+            return f"has a name too long for the file system ({said}): '{part[:24]}...'"
     if ask:
         try:
             os.lstat(path)
@@ -231,6 +237,20 @@ def movie_frames_folder(movie: Path) -> Path:
     """Where a movie output's frames wait for a --ray run's mux: a hidden sibling of the movie
     (a cancelled run keeps its finished frames there, for a rerun to resume from)."""
     return movie.with_name(f".{movie.name}.frames")
+
+
+def _names_beside(name: str) -> list[str]:
+    """The names Restyle gives the files beside an output named ``name``: its lock, a movie's
+    --ray frames folder, and its scratch files ('.NAME.' + 8 random characters +
+    '.restyle-part', as writers' mkstemp and token_hex(4) make them; '.part' is shorter)."""
+    beside = Path(name)
+    scratch = f".{name}.{'0' * 8}{_TEMP_SUFFIX}"
+    return [lock_path(beside).name, movie_frames_folder(beside).name, scratch]
+
+
+# An output's own name is shorter than NAME_MAX by the most Restyle adds to it: a 242-byte
+# name passed, then its 256-byte lock file was 'File name too long' at the run's start.
+OUTPUT_NAME_MAX = NAME_MAX - max(len(os.fsencode(n)) for n in _names_beside("x")) + 1
 
 
 def drop_frames_twin(twin) -> None:
