@@ -104,7 +104,8 @@ def home_expanded(path):
 
 def _check_paths(job) -> None:
     """Source and output are paths (a list of frame files for the source); '' is refused
-    as the command line refuses it, never read as the current folder."""
+    as the command line refuses it, never read as the current folder. A style picture and a
+    background (``replace``) are read as paths too: each said by name, not a raw OSError."""
     sources = job.source if isinstance(job.source, list | tuple) else [job.source]
     for name, values in (("source", sources), ("output", [job.output])):
         for value in values:
@@ -115,15 +116,21 @@ def _check_paths(job) -> None:
             if refusal := _unusable_path(os.fspath(value), len(values) == 1, name == "output"):
                 said = setting(name) if name == "output" else name
                 raise RestyleError(f"{said} {refusal}")
+    for name, said in (("style", "style"), ("replace", setting("replace"))):
+        value = getattr(job, name, None)  # a built-in's name or #RRGGBB passes as a path would
+        if isinstance(value, str | os.PathLike) and (refusal := _unusable_path(os.fspath(value))):
+            raise RestyleError(f"{said} {refusal}")
 
 
 NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NTFS: 255 UTF-16)
+PATH_MAX = 4096  # bytes in a whole path Linux takes (its ENAMETOOLONG), the NUL included
 
 
-def _unusable_path(path: str, ask: bool, output: bool = False) -> str:
+def _unusable_path(path: str, ask: bool = True, output: bool = False) -> str:
     """Why no file system takes ``path`` ('' if one may): a NUL, a name over NAME_MAX (an
-    output's own name: OUTPUT_NAME_MAX, room for the files named after it), or (``ask``:
-    one path, not a sequence's every file) the file system's own ENAMETOOLONG. Said before any file is read or written: os.stat's ValueError or OSError
+    output's own name: OUTPUT_NAME_MAX, room for the files named after it), a path over
+    PATH_MAX, or (``ask``: one path, not a sequence's every file) the file system's own
+    ENAMETOOLONG. Said before any file is read or written: os.stat's ValueError or OSError
     left Python."""
     if "\0" in path:
         return f"holds a NUL character: {path!r}"
@@ -135,12 +142,14 @@ def _unusable_path(path: str, ask: bool, output: bool = False) -> str:
         if size > limit:
             said = f"{size} bytes, at most {limit}"
             return f"has a name too long for the file system ({said}): '{part[:24]}...'"
+    size = len(os.fsencode(path))
+    if size >= PATH_MAX:
+        return f"is too long a path for the file system ({size} bytes, at most {PATH_MAX - 1})"
     if ask:
         try:
             os.lstat(path)
         except OSError as exc:  # ENOENT: not there yet, as an output is not
             if exc.errno == errno.ENAMETOOLONG:  # longer than the system takes (Linux: 4096)
-                size = len(os.fsencode(path))
                 return f"is too long a path for the file system ({size} bytes)"
     return ""
 

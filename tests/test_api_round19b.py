@@ -107,3 +107,25 @@ def test_an_output_name_at_the_limit_runs(seq, tmp_path, suffix):
     name = "o" * (jobs.OUTPUT_NAME_MAX - len(suffix.strip("/"))) + suffix
     job = MatteJob(source=str(seq), output=str(tmp_path / name), replace="#00ff00")
     assert job.run().written == 3  # its lock, scratch names (and --ray's frames folder) fit
+
+
+def test_a_style_picture_name_too_long_is_one_error(seq, tmp_path, library):
+    style = str(tmp_path / ("s" * 300 + ".png"))
+    job = StyleJob(seq, tmp_path / "o", style, library=library)
+    with pytest.raises(RestyleError, match=r"\Astyle has a name too long .*304 bytes"):
+        job.check_settings()
+
+
+def test_a_background_name_too_long_is_one_error(seq, tmp_path):
+    job = MatteJob(source=str(seq), output=str(tmp_path / "o"), replace="b" * 300 + ".png")
+    with pytest.raises(RestyleError, match=r"\Areplace has a name too long .*304 bytes"):
+        job.check_settings()
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_source_list_path_too_long_is_one_error(seq, tmp_path):
+    long = str(tmp_path / "/".join(["d" * 200] * 21) / "f.png")
+    files = [str(p) for p in sorted(seq.iterdir())] + [long]
+    job = MatteJob(source=files, output=str(tmp_path / "o"))
+    with pytest.raises(RestyleError, match=r"\Asource is too long a path .*at most 4095"):
+        job.check_settings()
