@@ -192,15 +192,6 @@ def _copy_blending(source, strip) -> None:
     strip.blend_alpha = 1.0
 
 
-def restyle_blending(source, strip) -> bool:
-    """Bring the blending of ``strip``, a styled strip already made above ``source``, in line
-    with ``source``'s now (``_copy_blending``), as a re-run that finds it showing its output
-    does (``strip_job._showing_already``). Returns whether it changed."""
-    was = (strip.blend_type, strip.blend_alpha)
-    _copy_blending(source, strip)
-    return (strip.blend_type, strip.blend_alpha) != was
-
-
 def blend_note(source, strip) -> str:
     """What the summary says where ``strip`` (made above ``source``) could not take its
     source's blending (``styled_blend``): it covers the source; muted, the source leaves

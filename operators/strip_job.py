@@ -25,7 +25,6 @@ from .output_strip import (
     add_styled_strip,
     blend_note,
     output_folder,
-    restyle_blending,
     shows_file,
     styled_source,
 )
@@ -241,13 +240,10 @@ class StripJob(ModalJob):
                 f"{shown.name} already shows this output "
                 f"({frames_named(range(data.first, data.last + 1))}): selected it, no new strip"
             )
-            changed, notes = _reblended(shown.id_data, data, shown)
-            summary += changed
             if data.picked:
                 summary += f"; {data.picked}"
-            summary = "; ".join([summary, *notes])
             RUN.end(FINISHED, summary, str(data.folder))
-            self.report({"WARNING"} if notes else {"INFO"}, summary)
+            self.report({"INFO"}, summary)
             redraw_sequencers(context)
             return {"FINISHED"}
         if request.data.movie_done:  # that movie was made before with these settings
@@ -501,27 +497,6 @@ def _not_blended(scene, request: Request, strip) -> list[str]:
         return []
     note = blend_note(source, strip)
     return [note] if note else []
-
-
-def _reblended(scene, request: Request, strip) -> tuple[str, list[str]]:
-    """A styled strip found showing this output again (``_showing_already``) takes its
-    source's blending as it is now, by the rule a new strip takes it by
-    (``output_strip.restyle_blending``): (what the summary adds where it changed, or '';
-    the note where it cannot be repeated, ``_not_blended``). Matte's keeps its own; one
-    blended as its muted source is (the note's advice followed) is left so, unsaid."""
-    source = source_strip(scene, request)
-    if source is None or getattr(request.job, "stage", "") == "matte":
-        return "", []
-    if _muted(source) and (strip.blend_type, strip.blend_alpha) == (
-        source.blend_type,
-        source.blend_alpha,
-    ):
-        return "", []
-    changed = ""
-    if restyle_blending(source, strip):
-        mode = strip.bl_rna.properties["blend_type"].enum_items[strip.blend_type].name
-        changed = f", its blend set to {mode} 100%"
-    return changed, _not_blended(scene, request, strip)
 
 
 def _stay(n: int) -> str:
