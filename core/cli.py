@@ -897,7 +897,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     _check_sheet_output(args, Path(args.output))
     info = probe(args.input)
     # a frame, or beside them, even with --overwrite (so before 'exists; use --overwrite')
-    _refuse_source_as_output(Path(args.output), info)
+    _refuse_source_as_output(Path(args.output), info, picture_file=True)
     out = _new_file(args)
     _check_frame(args.frame, info.frame_count)
     library = _library(args)

@@ -1770,9 +1770,12 @@ def _is_or_in(path: Path, out: Path) -> bool:
     return path == out or path.parent == out
 
 
-def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
+def _refuse_source_as_output(
+    path: Path, info, what: str = "input", picture_file: bool = False
+) -> None:
     """An output that is the input (or another file the job reads, ``what``), or a folder
-    holding its frames, is refused even with overwrite: the source is never written to."""
+    holding its frames, is refused even with overwrite: the source is never written to.
+    ``picture_file``: the output is one picture (a contact sheet), not a folder of frames."""
     sources = list(info.files) if info.files else [info.path]
     if any(_same_path(path, Path(f)) or path.resolve() == Path(f).resolve() for f in sources):
         raise RestyleError(f"output {path} is the {what}; choose another output")
@@ -1781,7 +1784,7 @@ def _refuse_source_as_output(path: Path, info, what: str = "input") -> None:
         raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
     # A picture (a contact sheet) among an image sequence's frames would be read as one of
     # them ('plate holds sheet.png beside the sequence'); a movie there is not a frame.
-    beside = info.kind == "images" and path.suffix.lower() in IMAGE_SUFFIXES
+    beside = picture_file and info.kind == "images" and path.suffix.lower() in IMAGE_SUFFIXES
     if beside and path.resolve().parent in folders:
         raise RestyleError(
             f"output {path} is in {path.parent}, the folder holding the {what} frames, where "

@@ -58,6 +58,15 @@ def test_a_frame_of_the_input_is_refused_before_exists(tmp_path, plate, capsys):
     assert f"output {out} is the input" in err and "--overwrite" not in err
 
 
+def test_a_frames_folder_named_like_a_picture_inside_the_plate_is_planned(plate, capsys):
+    """A folder of frames is not read as a frame: 'plate/styled.png/' (the '/' Restyle's own
+    advice for such names) was refused as 'in plate, ... where it would be read as a frame'."""
+    out = f"{plate / 'styled.png'}/"
+    argv = ["stylize", str(plate), "-o", out, "-s", "comic-ink", "--format", "png", "--plan"]
+    code, plan, err = run(argv, capsys)
+    assert code == 0 and plan["output"]["outcome"] == "new", err
+
+
 def test_a_sheet_beside_a_movie_is_made(tmp_path, capsys):
     """A movie's folder holds no frames: the sheet is written there."""
     clip = make_index_clip(tmp_path / "clip.mp4", 2, size=(96, 72))
