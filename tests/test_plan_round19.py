@@ -20,30 +20,19 @@ import cv2
 import numpy as np
 import pytest
 from helpers_cli import run
+from test_ray_round19b import RAY, cancelled_mux, stylize
 
 from restyle.core import job, ray_runner
-from restyle.core.errors import Cancelled
 from restyle.core.ray_runner import movie_frames_folder
 
 from clips import noise_shot
 
 pytestmark = pytest.mark.usefixtures("private_home")
-RAY = ["--ray", "auto", "--chunk-frames", "2"]
 
 
 @pytest.fixture
 def shot(tmp_path):
     return noise_shot(tmp_path / "shot", 6)
-
-
-def stylize(shot, out, *words: str, strength: str = "0") -> list[str]:
-    argv = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", "--temporal", "0"]
-    return [*argv, "--strength", strength, *words]
-
-
-def cancelled_mux(*_args, **_kwargs):
-    """A cancel as the mux starts: the movie's frames stay in its frames folder."""
-    raise Cancelled()
 
 
 def cancel_on_ray(shot, out, capsys, monkeypatch, *words: str, strength: str = "0") -> None:
