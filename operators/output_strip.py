@@ -184,12 +184,52 @@ def styled_blend(source) -> str | None:
     return None
 
 
+# On a styled strip: the blend Restyle gave it ({"type": blend_type, "alpha": blend_alpha},
+# ``_copy_blending``), an ID property, so it is saved with the .blend. A rerun that finds the
+# strip showing its output again brings its blend in line with its source's only while the
+# strip still has exactly this (``restyle_blending``): a blend the user set on it by hand is
+# kept, and so is that of a strip made before this record (there is no telling). Matte's
+# strip sets its own blend after ``_copy_blending``: its record is not read (strip_job).
+BLEND_GIVEN = "restyle_blend_given"
+
+
 def _copy_blending(source, strip) -> None:
     """The styled strip composites as its source does where Blender can show that with the
     source still under it (``styled_blend``), else at Alpha Over 1.0, covering the source
-    (``blend_note``). A matte sets its own blend mode after this."""
+    (``blend_note``); what it was given is recorded (``BLEND_GIVEN``). A matte sets its own
+    blend mode after this."""
     strip.blend_type = styled_blend(source) or "ALPHA_OVER"
     strip.blend_alpha = 1.0
+    strip[BLEND_GIVEN] = {"type": strip.blend_type, "alpha": strip.blend_alpha}
+
+
+def blend_words(strip, blend_type: str = "", alpha: float | None = None) -> str:
+    """'Add at 50%': ``strip``'s blend (or ``blend_type`` at ``alpha``) in Blender's words."""
+    blend_type = blend_type or strip.blend_type
+    alpha = strip.blend_alpha if alpha is None else alpha
+    mode = strip.bl_rna.properties["blend_type"].enum_items[blend_type].name
+    return f"{mode} at {alpha:.0%}"
+
+
+def restyle_blending(source, strip) -> str:
+    """Bring the blend of ``strip``, a styled strip found showing its output again, in line
+    with ``source``'s now by the rule a new strip takes it by (``_copy_blending``), where
+    ``strip`` still has exactly the blend Restyle gave it (``BLEND_GIVEN``). Returns 'set'
+    (changed), 'hand' (set by hand since, kept, though the source's now gives another),
+    'unknown' (no record: an earlier Restyle's strip, left as it is, and the source's now
+    gives another), else '' (nothing to say)."""
+    given = strip.get(BLEND_GIVEN)
+    want = styled_blend(source) or "ALPHA_OVER"
+    now = (strip.blend_type, strip.blend_alpha)
+    if given is None:
+        return "unknown" if now != (want, 1.0) else ""
+    given = (given.get("type", ""), float(given.get("alpha", -1.0)))
+    if now[0] != given[0] or abs(now[1] - given[1]) > 1e-6:
+        return "hand" if given != (want, 1.0) else ""
+    if given == (want, 1.0):
+        return ""
+    _copy_blending(source, strip)
+    return "set"
 
 
 def blend_note(source, strip) -> str:
@@ -198,8 +238,7 @@ def blend_note(source, strip) -> str:
     what is below it for the styled strip to blend with as the source did."""
     if styled_blend(source) is not None:
         return ""
-    mode = source.bl_rna.properties["blend_type"].enum_items[source.blend_type].name
-    blend = f"{mode} at {source.blend_alpha:.0%}"
+    blend = blend_words(source)
     return (
         f"'{source.name}' is blended by {blend}, which '{strip.name}' cannot repeat with "
         f"'{source.name}' still under it: it covers it at Alpha Over 100%; for the styled "

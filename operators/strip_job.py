@@ -24,8 +24,11 @@ from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_se
 from .output_strip import (
     add_styled_strip,
     blend_note,
+    blend_words,
     output_folder,
+    restyle_blending,
     shows_file,
+    styled_blend,
     styled_source,
 )
 from .runner import CANCELLED, FAILED, FINISHED, RUN, report_error
@@ -240,14 +243,21 @@ class StripJob(ModalJob):
                 f"{shown.name} already shows this output "
                 f"({frames_named(range(data.first, data.last + 1))}): selected it, no new strip"
             )
+            changed, notes = _reblended(shown.id_data, data, shown)
+            summary += changed
             if data.picked:
                 summary += f"; {data.picked}"
+            summary = "; ".join([summary, *notes])
             RUN.end(FINISHED, summary, str(data.folder))
-            self.report({"INFO"}, summary)
+            RUN.task = self.task  # undone past its strip, the summary goes (summary_about)
+            self.report({"WARNING"} if notes else {"INFO"}, summary)
             redraw_sequencers(context)
             return {"FINISHED"}
         if request.data.movie_done:  # that movie was made before with these settings
-            return self.finish(context, request, "done", _reused_movie(request.data))
+            done = self.finish(context, request, "done", _reused_movie(request.data))
+            if RUN.status == FINISHED:  # its strip undone, the summary goes (summary_about)
+                RUN.task = self.task
+            return done
         return None
 
     def finish(self, context, job_request: JobRequest, kind: str, value) -> set[str]:
@@ -497,6 +507,32 @@ def _not_blended(scene, request: Request, strip) -> list[str]:
         return []
     note = blend_note(source, strip)
     return [note] if note else []
+
+
+def _reblended(scene, request: Request, strip) -> tuple[str, list[str]]:
+    """A styled strip found showing this output again (``_showing_already``) takes its
+    source's blend as it is now where it still has the blend Restyle gave it
+    (``output_strip.restyle_blending``): (what the summary adds where it changed, or ''; the
+    notes: the source's blend it cannot repeat, ``_not_blended``, or a blend kept though the
+    source's now gives another). Matte's keeps its own, unsaid."""
+    source = source_strip(scene, request)
+    if source is None or getattr(request.job, "stage", "") == "matte":
+        return "", []
+    done = restyle_blending(source, strip)
+    if done in ("hand", "unknown"):
+        why = (
+            "set by hand"
+            if done == "hand"
+            else "unchanged: an earlier Restyle made it and kept no record of the blend it gave"
+        )
+        wants = blend_words(strip, styled_blend(source) or "ALPHA_OVER", 1.0)
+        return "", [
+            f"'{strip.name}' keeps its blend, {blend_words(strip)} ({why}); for "
+            f"'{source.name}' blended by {blend_words(source)} Restyle now gives {wants}"
+        ]
+    changed = f", its blend set to {blend_words(strip)}" if done == "set" else ""
+    covers = (strip.blend_type, strip.blend_alpha) == ("ALPHA_OVER", 1.0)
+    return changed, _not_blended(scene, request, strip) if covers else []
 
 
 def _stay(n: int) -> str:
