@@ -49,6 +49,8 @@ def install_style(library, path: Path, *, overwrite: bool = False) -> Path:
             raise RestyleError(f"{path} is not a packed style or a style folder")
         meta = check_style_folder(folder, path)
         target = library.trained_folder(meta["name"])
+        if not overwrite:
+            _refuse_a_stray_folder(target, meta["name"])
         _run_one_frame(folder, meta, path)
         _move_into_place(folder, target, overwrite, meta["name"])
     finally:
@@ -229,6 +231,19 @@ def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> 
     if retired is not None:
         with contextlib.suppress(OSError):
             shutil.rmtree(retired)
+
+
+def _refuse_a_stray_folder(target: Path, name: str) -> None:
+    """Something at ``target`` that is no style (a folder an interrupted delete left) is said
+    to be so: 'already exists; --overwrite replaces it' was said, and --overwrite refused."""
+    if not target.exists() or _style_name_at(target) is not None:
+        return
+    what = "its style.json cannot be read" if (target / "style.json").is_file() else None
+    raise RestyleError(
+        f"{target} is in the style library but is not a style ({what or 'no style.json'}; "
+        f"an interrupted delete leaves such a folder): '{name}' would be installed there, so "
+        "move or remove it by hand, then install again"
+    )
 
 
 def _style_name_at(folder: Path) -> str | None:
