@@ -474,6 +474,7 @@ def _written_sound(result, fmt: str) -> dict | None:
 def _job_fields(args: argparse.Namespace) -> dict:
     """What every frame job (stylize, matte, stabilize) takes from its command line; the
     job refuses frames into a movie's name (``writers.check_frames_name``), as for Python."""
+    from .fields import rate_refusal
     from .media import MEDIA
     from .writers import format_for_output
 
@@ -483,8 +484,8 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
-    if args.fps is not None and not 0 < args.fps < float("inf"):  # nan too: as every option
-        raise RestyleError(f"--fps {args.fps:.15g} is out of range: give frames/s above 0")
+    if args.fps is not None and (refused := rate_refusal(args.fps)):  # Python's words too
+        raise RestyleError(refused)
     if args.chunk_frames is not None and args.ray is None and not args.plan:  # sizes nothing
         raise RestyleError("--chunk-frames is --ray's chunk size: give it with --ray (or --plan)")
     return {

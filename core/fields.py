@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import RestyleError
+from .errors import RestyleError, setting
 
 
 def whole_number(name: str, value) -> int:
@@ -58,6 +58,16 @@ def rate(name: str, value) -> Fraction | int | float:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
         return int(value)
     return real(name, value)
+
+
+def rate_refusal(value: numbers.Real) -> str | None:
+    """Why the frame rate ``value`` (``fps``, a number) is refused: 0, negative, nan and inf,
+    in each front end's words (``setting``: --fps in the command line, fps= in Python); None
+    for a rate above 0. The one wording: Python said 'frame rate must be positive, not 0'."""
+    if 0 < value < math.inf:  # nan is neither
+        return None
+    said = int(value) if math.isfinite(value) and float(value).is_integer() else float(value)
+    return f"{setting('fps', said)} is out of range: give frames/s above 0"
 
 
 def whole_numbers(name: str, value) -> tuple[int, ...]:

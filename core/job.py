@@ -20,7 +20,6 @@ import contextvars
 import errno
 import hashlib
 import json
-import math
 import os
 import tempfile
 import threading
@@ -35,7 +34,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .fields import coerce_fields
+from .fields import coerce_fields, rate_refusal
 from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
@@ -728,8 +727,6 @@ class StyleJob:
 
     def _check_options(self) -> None:
         """Every option's range, so nothing hangs or is silently replaced later."""
-        from .media import _parse_fps
-
         check_types(self)
         self._working_folder()  # gone while a path is relative: said first, clearly
         self.settings.check()
@@ -745,10 +742,8 @@ class StyleJob:
             raise RestyleError(
                 f"{setting('batch', self.batch_size)} is out of range 1..{MAX_BATCH}"
             )
-        if self.fps is not None:  # 0, negative, nan and inf are all refused, none replaced
-            if isinstance(self.fps, float) and not math.isfinite(self.fps):
-                raise RestyleError(f"frame rate {self.fps} is not a number")
-            _parse_fps(self.fps)
+        if self.fps is not None and (refused := rate_refusal(self.fps)):
+            raise RestyleError(refused)  # 0, negative, nan and inf: none replaced
         check_0_based(self.start, self.end)
         color = self.strip_color
         if color is not None:
