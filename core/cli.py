@@ -1259,7 +1259,11 @@ def build_parser() -> argparse.ArgumentParser:
         "install FILE_OR_FOLDER",
     )
     p.add_argument("names", nargs="*", help="style names or files, depending on the action")
-    p.add_argument("--overwrite", action="store_true", help="install: replace a same-named style")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="pack: replace an existing FILE; install: replace a same-named style",
+    )
     p.set_defaults(func=cmd_styles)
 
     p = sub.add_parser("train", parents=[common], help="learn a style from painted keyframes")
