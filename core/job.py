@@ -265,18 +265,31 @@ def drop_frames_twin(twin) -> None:
     """A finished movie's frames folder (``twin``: the job as its frames land there), left by
     a --ray run of these settings (its mux refused, or cancelled and the movie finished
     since): deleted, only where it is Restyle's own, its manifest holding these settings'
-    key; another's is kept."""
-    import shutil
-
+    key, and every frame in it inside the movie's range (``drop_frames_within``); another's
+    is kept."""
     folder = Path(twin.output)
     if not (folder / MANIFEST).is_file():
         return
     try:
-        key = twin.validate().key  # as placed: an earlier Restyle's path form too
+        plan = twin.validate()  # as placed: an earlier Restyle's path form too
     except RestyleError:  # frames of other settings: not these settings' to delete
         return
-    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == key:
-        shutil.rmtree(folder, ignore_errors=True)
+    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == plan.key:
+        drop_frames_within(folder, plan)
+
+
+def drop_frames_within(folder: Path, plan) -> bool:
+    """A movie's --ray frames folder once the movie of ``plan``'s range is finished: deleted
+    where every frame in it lies inside that range; one holding frames outside it (a longer
+    --ray run's, cancelled: the settings key does not hold the range) is kept whole, for a
+    --ray run of that range to resume from. Whether it went."""
+    import shutil
+
+    inside = {frame_name(plan, i) for i in range(plan.start, plan.end + 1)}
+    if not set(_frame_names(folder)) <= inside:
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:
@@ -1882,18 +1895,17 @@ def _made_otherwise(then: object, now: dict | None) -> str:
             "from another source (another input, or this one changed, replaced or moved "
             "since: an earlier Restyle knew a source by its place)"
         )
+    read = [n for n in FILE_PARTS if _key_part(then, n) != _key_part(now, n)]
     if (
         then.get("blocks") != now.get("blocks")
         and now.get("blocks")
-        and (
-            then.get("source") != now["source"]
-            or _key_part(then, "style_file") != _key_part(now, "style_file")
-        )
+        and (then.get("source") != now["source"] or read)
     ):  # its ends only: a file read at more places now is known otherwise
         ends = f"first and last {STAMP_SAMPLE // 1024} KiB only"
         again = f"Restyle now reads a file at {STAMP_BLOCKS} places"
-        if then.get("source") == now["source"]:  # the style's file only (a picture repainted)
-            said = _KEY_PARTS["style_file"]  # a trained style's weights: perhaps the same
+        if then.get("source") == now["source"]:  # another file only (a picture repainted)
+            name = read[0]  # the style's file, a matte's background or painted mask
+            said = _key_part_otherwise(name, _key_part(then, name), _key_part(now, name))
             return f"{said}, or as an earlier Restyle knew it (by its {ends}; {again})"
         return (
             "from another source, or from this one as an earlier Restyle knew its files "
@@ -1917,6 +1929,12 @@ def _made_otherwise(then: object, now: dict | None) -> str:
         if parts.get(name) != this.get(name):
             return _key_part_otherwise(name, parts.get(name), this.get(name))
     return "with other settings"
+
+
+# The settings key's parts that stamp files other than the source (``file_stamp``), which
+# an earlier Restyle read at their ends only: the style's here, a matte's background and
+# painted masks (core/mappings/matte_job.py adds them)
+FILE_PARTS = ["style_file"]
 
 
 def _key_part(made: dict, name: str) -> object:

@@ -5,14 +5,17 @@ background stamped when a file's ends only were read is not said to have changed
 
 from __future__ import annotations
 
+import json
+
+import cv2
+import numpy as np
 import pytest
 from helpers_cli import run
 
+from clips import make_image_sequence
 from restyle.core import job
 from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.styles import StyleLibrary
-
-from clips import make_image_sequence
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -61,3 +64,49 @@ def test_a_frame_rate_is_refused_alike_in_python_and_the_command_line(
     assert refused.value.said(COMMAND_LINE) in err, err
     assert f"--fps {said} is out of range: give frames/s above 0" in err, err
     assert not out.exists()
+
+
+# -- 4. a background stamped when a file's ends only were read ----------------------------------
+def ends_only(size: int):
+    """``job._sample_offsets`` as Restyle had it before 3bcce39: the first and last 64 KiB."""
+    block = job.STAMP_SAMPLE
+    return [0, max(block, size - block)] if size > block else [0]
+
+
+def matte_over(tmp_path, plate, capsys, *words):
+    background = tmp_path / "background.png"
+    argv = ["matte", str(plate), "-o", str(tmp_path / "m"), "--end", "1"]
+    return run([*argv, "--replace", str(background), *words], capsys)
+
+
+def test_a_background_known_by_its_ends_is_not_said_to_have_changed(
+    tmp_path, plate, capsys, monkeypatch
+):
+    """Matte output over a picture background of more than 1 MiB, made when a file's first
+    and last 64 KiB only were stamped (its record without 'blocks'), the background untouched:
+    a rerun said 'with the background as it was before (its file changed since)'."""
+    background = tmp_path / "background.png"
+    noise = np.random.default_rng(0).integers(0, 256, (700, 600, 3), np.uint8)
+    cv2.imwrite(str(background), noise)
+    assert background.stat().st_size > 1024 * 1024  # stamped otherwise now (16 blocks)
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "_sample_offsets", ends_only)
+        patch.setattr(job, "_SAMPLES", {})  # a process of its own
+        code, record, err = matte_over(tmp_path, plate, capsys)
+        assert code == 0, err
+    manifest = tmp_path / "m" / job.MANIFEST
+    kept = json.loads(manifest.read_text())
+    kept["made_from"].pop("blocks")  # as such a Restyle wrote it
+    manifest.write_text(json.dumps(kept))
+
+    code, record, err = matte_over(tmp_path, plate, capsys)
+    assert code == 2, err
+    assert "or as an earlier Restyle knew it (by its first and last 64 KiB only" in err, err
+    assert "choose another folder or use --overwrite" in err, err
+    code, record, err = matte_over(tmp_path, plate, capsys, "--overwrite")
+    assert code == 0, err
+
+    cv2.imwrite(str(background), 255 - noise)  # now changed, in a record of this Restyle's
+    code, record, err = matte_over(tmp_path, plate, capsys)
+    assert code == 2, err
+    assert "with the background as it was before (its file changed since);" in err, err

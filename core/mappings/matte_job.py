@@ -19,6 +19,7 @@ from ..job import (
     _A_SETTING,
     _KEY_PARTS,
     _PATH_STAMPS,
+    FILE_PARTS,
     JobPlan,
     JobResult,
     StyleJob,
@@ -345,6 +346,7 @@ _KEY_PARTS.update(
         "background_start": "with the background clip started at another frame",
     }
 )
+FILE_PARTS.extend(["replace_file", "keyframes"])  # read at their ends only before 3bcce39
 
 
 def _not_learned(rgb_small, coarse):
