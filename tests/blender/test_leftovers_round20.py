@@ -9,7 +9,7 @@
   made before) leaves no summary once its strip is undone (f4bec1f did so for a job's);
 - a styled strip never lands in a muted channel of the meta strip holding its source, and
   a muted channel outside the meta does not move it (``output_strip.closed_channels``);
-- a worker still running when another .blend is loaded (``forget_run_on_load``) reports
+- a worker still running when another .blend is opened (``forget_run_on_load``) reports
   into its own queue only: nothing of it reaches the loaded file's run state.
 """
 
@@ -165,20 +165,23 @@ def test_a_muted_channel_outside_the_meta_does_not_move_the_styled_strip(scene, 
     assert _shown(scene).mean() > 20
 
 
-# -- 4. a worker still running when another file is loaded ------------------------------------
-def test_a_worker_reporting_after_a_reset_writes_nothing_into_the_new_state(restyle):
-    """load_post resets RUN (``forget_run_on_load``) while a cancelled worker's thread may
-    still be in its frame: what it reports after (progress, its result) goes to its own
-    queue, never into the loaded file's RUN, and nothing raises in the thread."""
+# -- 4. a worker still running when another file is opened ------------------------------------
+def test_a_worker_reporting_after_a_file_is_opened_writes_nothing_into_its_state(scene, saved):
+    """Opening a .blend cancels a running job (load_pre) and resets RUN (load_post,
+    ``forget_run_on_load``) while the worker's thread may still be in its frame: what it
+    reports after (progress, its result) goes to its own queue, never into the opened
+    file's RUN, and nothing raises in the thread."""
+    import bpy
+
     runner, progress = ext("operators.runner"), ext("core.progress")
-    reset, done = threading.Event(), threading.Event()
+    opened, seen = threading.Event(), {}
     raised: list = []
 
     class Job:
         def run(self, progress=None, cancel=None):
-            assert reset.wait(30)
+            assert opened.wait(60)
+            seen["cancelled"] = cancel.cancelled
             progress(progress_class(1, 2, stage="stylize"))
-            done.set()
             return "the old file's result"
 
     progress_class = progress.Progress
@@ -188,13 +191,15 @@ def test_a_worker_reporting_after_a_reset_writes_nothing_into_the_new_state(rest
     threading.excepthook = raised.append
     try:
         worker.start()
-        ext("operators.apply_style").forget_run_on_load()
-        reset.set()
-        worker.join(30)
+        assert bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath, load_ui=False) == {"FINISHED"}
+        assert runner.RUN == runner.RunState(), runner.RUN  # reset, the worker still in run
+        assert worker.is_alive()
+        opened.set()
+        worker.join(60)
     finally:
         threading.excepthook = previous
-    assert not worker.is_alive() and done.is_set() and not raised
-    assert worker.token.cancelled  # told to stop
+    assert not worker.is_alive() and not raised
+    assert seen == {"cancelled": True}  # told to stop before it reported
     assert runner.RUN == runner.RunState(), runner.RUN
     assert worker.poll() == ("done", "the old file's result")  # its own queue held it
     assert worker.progress is not None and runner.RUN.progress is None
