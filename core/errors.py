@@ -54,6 +54,9 @@ SETTINGS = {
     "mode": Setting("--mode", "mode", "Mode"),  # stabilize's motion model
     "tripod": Setting("--tripod", "tripod", "Tripod"),
     "model": Setting("--model", "model", words="matte network"),  # Blender's Matte chooses
+    # A switch that turns something off: named with False (``setting("refine", False)``:
+    # --no-refine, refine=False, Refine Edges off), the matte's guided-filter edges
+    "refine": Setting("--no-refine", "refine", "Refine Edges"),
     # A training's time budget (core/train/budget.py): one flag and one label, and a row for
     # each name Python gives it, TrainConfig's and MatteJob's (Blender's Matte learns no
     # keyframes, so has no control for it)
@@ -136,10 +139,14 @@ def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
     row = SETTINGS[key]
     value = True if encoded is None else json.loads(encoded)  # named alone: as a switch
     if front_end == COMMAND_LINE:
+        if value is False and row.flag.startswith("--no-"):  # the switch that turns it off
+            return row.flag
         return row.flag if value is True else f"{row.flag} {value}"
     if front_end == BLENDER and row.label:
         if value is True:
             return row.label
+        if value is False:  # a checkbox unticked
+            return f"{row.label} off"
         if isinstance(value, str):
             labels = _value_labels(row.choices) if row.choices else {}
             return f"{row.label} '{labels.get(value, value)}'"

@@ -1,7 +1,8 @@
 """Round 20 leftovers: a stray folder in the style library under a style's name is said to be
 one (install's first refusal said 'already exists; --overwrite replaces it', which then
 refused); a frame rate's refusal is one wording in Python and the command line; a matte
-background stamped when a file's ends only were read is not said to have changed."""
+background stamped when a file's ends only were read is not said to have changed; matte made
+without refinement names the switch that makes it so again."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 from helpers_cli import run
 
-from clips import make_image_sequence
 from restyle.core import job
 from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.styles import StyleLibrary
+
+from clips import make_image_sequence
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -64,6 +66,33 @@ def test_a_frame_rate_is_refused_alike_in_python_and_the_command_line(
     assert refused.value.said(COMMAND_LINE) in err, err
     assert f"--fps {said} is out of range: give frames/s above 0" in err, err
     assert not out.exists()
+
+
+# -- 3. refinement named where turning it off is the way out -------------------------------------
+def test_matte_made_without_refinement_names_the_switch_in_each_front_ends_words(
+    tmp_path, plate, capsys
+):
+    from restyle.core.errors import BLENDER, say, setting
+    from restyle.core.mappings.matte_job import MatteJob
+
+    out = tmp_path / "m"
+    argv = ["matte", str(plate), "-o", str(out), "--end", "1"]
+    assert run([*argv, "--no-refine"], capsys)[0] == 0
+    code, record, err = run(argv, capsys)
+    assert code == 2, err
+    said = "(edges not refined, now refined); rerun with --no-refine to match; choose another"
+    assert said in err, err  # '(edges not refined, now refined)' alone: no way back named
+    with pytest.raises(RestyleError) as refused:
+        MatteJob(source=str(plate), output=str(out), end=1).run()
+    assert "now refined); rerun with refine=False to match; choose" in str(refused.value)
+    assert say(setting("refine", False), BLENDER) == "Refine Edges off"  # its checkbox
+
+    out = tmp_path / "refined"  # made refined, now not: turning it off is not the way back
+    argv = ["matte", str(plate), "-o", str(out), "--end", "1"]
+    assert run(argv, capsys)[0] == 0
+    code, record, err = run([*argv, "--no-refine"], capsys)
+    assert code == 2, err
+    assert "(edges refined, now not refined); choose another folder or use --overwrite" in err
 
 
 # -- 4. a background stamped when a file's ends only were read ----------------------------------

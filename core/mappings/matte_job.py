@@ -307,12 +307,17 @@ def _values(words: str):
 
 def _refined(old: object, new: object) -> str:
     """'with other settings (edges refined, now not refined)': the switch in words each
-    front end reads alike (the command line's is --no-refine, the opposite of its value)."""
+    front end reads alike (the command line's is --no-refine, the opposite of its value);
+    output made with refinement off names the setting that turns it off again, in each
+    front end's words ('rerun with --no-refine to match', refine=False)."""
 
     def said(refined: object) -> str:
         return "edges refined" if refined else "edges not refined"
 
-    return f"with other settings ({said(old)}, now {said(new).removeprefix('edges ')})"
+    changed = f"with other settings ({said(old)}, now {said(new).removeprefix('edges ')})"
+    if old is False and new is True:
+        return f"{changed}; rerun with {setting('refine', False)} to match"
+    return changed
 
 
 def _background_file(old: object, new: object) -> str:
