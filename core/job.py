@@ -265,18 +265,32 @@ def drop_frames_twin(twin) -> None:
     """A finished movie's frames folder (``twin``: the job as its frames land there), left by
     a --ray run of these settings (its mux refused, or cancelled and the movie finished
     since): deleted, only where it is Restyle's own, its manifest holding these settings'
-    key; another's is kept."""
-    import shutil
-
+    key, and every frame in it inside the movie's range (``drop_frames_within``); another's
+    is kept."""
     folder = Path(twin.output)
     if not (folder / MANIFEST).is_file():
         return
     try:
-        key = twin.validate().key  # as placed: an earlier Restyle's path form too
+        plan = twin.validate()  # as placed: an earlier Restyle's path form too
     except RestyleError:  # frames of other settings: not these settings' to delete
         return
-    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == key:
-        shutil.rmtree(folder, ignore_errors=True)
+    if _parse_manifest(_read_bytes(folder / MANIFEST)).get("key") == plan.key:
+        frames = range(plan.start, plan.end + 1)
+        drop_frames_within(folder, {frame_name(plan, i) for i in frames})
+
+
+def drop_frames_within(folder: Path, inside: set[str]) -> bool:
+    """A movie's --ray frames folder once the movie is finished (``inside``: the names of
+    its range's frames there): deleted where every frame in it is among them; one holding
+    frames outside the range (a longer --ray run's, cancelled: the settings key does not
+    hold the range) is kept whole, for a --ray run of that range to resume from. Whether
+    it went."""
+    import shutil
+
+    if not set(_frame_names(folder)) <= inside:
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def source_range(start: int, end: int | None, frame_count: int) -> tuple[int, int]:

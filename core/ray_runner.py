@@ -787,7 +787,7 @@ def run_on_ray(
     finished meanwhile finds it finished; a mapping's first pass (a stabiliser's tracking,
     ``_prepare_locked``) runs under the lock, so a second run into the same output is
     refused before it, not after."""
-    from .job import _make_parents, _remove_empty
+    from .job import _make_parents, _remove_empty, drop_frames_twin
 
     _check_distributable(job)
     checked = job.validate()  # everything a local run checks, before the cluster is asked
@@ -798,8 +798,8 @@ def run_on_ray(
             # The movie these settings made is finished, --overwrite or not (as on one
             # machine: a farm passing --overwrite on every retry keeps the shortcut).
             checked, finished = job._place_locked(checked)
-            if finished is not None:
-                drop_finished_frames(twin)
+            if finished is not None:  # these settings' frames folder, as a local run's
+                drop_frames_twin(twin)  # (its mux refused, or cancelled and finished since)
                 return finished
             return _run_in_folder(job, twin, checked, address, plan, max_frames, progress, cancel)
     finally:
@@ -819,16 +819,6 @@ def _output_locked(output: Path, folder: Path) -> Iterator[None]:
             return
         with OutputLock(folder):
             yield
-
-
-def drop_finished_frames(twin) -> None:
-    """A finished movie's frames folder left by a run of these settings (its mux refused,
-    or a run cancelled after another one finished the movie): deleted, only where it is
-    Restyle's own, its manifest holding these settings' key; another's is kept
-    (``job.drop_frames_twin``, which a local run that finishes the movie calls too)."""
-    from .job import drop_frames_twin
-
-    drop_frames_twin(twin)
 
 
 def _run_in_folder(job, twin, checked, address, plan, max_frames, progress, cancel):
@@ -1082,13 +1072,14 @@ def _mux(
     made_facts: dict | None = None,
 ) -> tuple[Path, list[str]]:
     """Encode the finished frames into the output movie, with the source's sound for the
-    whole range (``job.audio``), then drop the frames. Returns the movie's path and the
+    whole range (``job.audio``), then drop the frames (kept where some lie outside the
+    range: a longer run's, ``job.drop_frames_within``). Returns the movie's path and the
     warnings of sound that could not be read. Reports its frames as stage ``ENCODE`` (a
     long clip's mux is minutes of work) and stops at a cancel between frames, as a local
     run's movie does: no movie (the writer removes its scratch file), and the frames stay
     for a rerun to mux (it finds every chunk done). Raises ``Cancelled`` then."""
     from .audio import audio_clip
-    from .job import frame_name, movie_key
+    from .job import drop_frames_within, frame_name, movie_key
     from .media import decode_range
     from .writers import open_writer
 
@@ -1118,5 +1109,5 @@ def _mux(
             writer.write(index, frame)
             if progress:
                 progress(dataclasses.replace(meter.update(index + 1, ENCODE), message=ENCODING))
-    shutil.rmtree(folder, ignore_errors=True)
+    drop_frames_within(folder, {file.name for file in files})
     return Path(getattr(writer, "path", job.output)), list(getattr(writer, "warnings", []))
