@@ -18,9 +18,9 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
-from .modal_job import JobRequest, SequencerOperator, blender_path
-from .output_strip import closed_channels, free_channel
-from .runner import report_error
+from .modal_job import JobRequest, SequencerOperator, blender_path, tool_summary
+from .output_strip import BLEND_GIVEN, closed_channels, free_channel
+from .runner import FAILED, FINISHED, report_error
 from .strip_job import Request, StripJob, source_strip
 from .strip_source import container_strips, find_strip
 
@@ -77,6 +77,8 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
     def _make_strip(self, request: Request):
         strip = super()._make_strip(request)
         strip.blend_type = "ALPHA_OVER"
+        # the record holds the blend it has (``_copy_blending`` recorded its source's)
+        strip[BLEND_GIVEN] = {"type": strip.blend_type, "alpha": strip.blend_alpha}
         strip.alpha_mode = "STRAIGHT"
         strip[MATTE_OF] = source_strip(strip.id_data, request).name  # renamed: its name now
         return strip
@@ -109,12 +111,16 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
     )
 
     def execute(self, context):
+        # The sidebar's summary says how it ended, as a tool's does (``tool_summary``): a
+        # failure left the Matte run's summary showing. About the matte strip.
         try:
             strip = self._replace(compat.sequencer_scene(context))
         except RestyleError as exc:
-            report_error(self, exc)
+            tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=self.strip)
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Restyle: '{strip.name}' is the new background")
+        said = f"'{strip.name}' is the new background"
+        tool_summary(FINISHED, f"{self.bl_label}: {said}", strip=self.strip)
+        self.report({"INFO"}, f"Restyle: {said}")
         return {"FINISHED"}
 
     def _replace(self, scene):

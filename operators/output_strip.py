@@ -232,16 +232,17 @@ def restyle_blending(source, strip) -> str:
     return "set"
 
 
-def blend_note(source, strip) -> str:
+def blend_note(source, strip, made: str = "styled") -> str:
     """What the summary says where ``strip`` (made above ``source``) could not take its
     source's blending (``styled_blend``): it covers the source; muted, the source leaves
-    what is below it for the styled strip to blend with as the source did."""
+    what is below it for the styled strip to blend with as the source did. ``made``: what
+    its job did to the frames (``done_word``: 'stabilized')."""
     if styled_blend(source) is not None:
         return ""
     blend = blend_words(source)
     return (
         f"'{source.name}' is blended by {blend}, which '{strip.name}' cannot repeat with "
-        f"'{source.name}' still under it: it covers it at Alpha Over 100%; for the styled "
+        f"'{source.name}' still under it: it covers it at Alpha Over 100%; for the {made} "
         f"frames blended as '{source.name}' is, mute '{source.name}' and set "
         f"'{strip.name}' to {blend}"
     )

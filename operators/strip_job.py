@@ -22,12 +22,15 @@ from ..core.strip_frames import frame_span, pictures_read, source_frames, whole_
 from ..core.words import count, frames_named
 from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import (
+    STYLED_FROM,
     add_styled_strip,
     blend_note,
     blend_words,
     output_folder,
     restyle_blending,
     shows_file,
+    slug,
+    source_name_now,
     styled_blend,
     styled_source,
 )
@@ -63,6 +66,9 @@ class Span:
     # The source strip's address when the run started (``as_pointer``): a rename keeps it,
     # so ``source_strip`` finds the strip at the end by what it is, not by its name.
     source_pointer: int = 0
+    # Where ``picked`` is the source styled in the styled strip's place: its frames and
+    # where that range came from (``_source_range``), for a summary that styles nothing.
+    picked_range: str = ""
 
     def pictures_read(self) -> int:
         """How many pictures a job reads: from the first the strip shows here to the last
@@ -169,17 +175,19 @@ class StripJob(ModalJob):
         first, last = requested_range(self, source, scene.restyle)
         wanted = file_frames(strip, source, first, last)
         warns = bool(picked) and strip == asked
+        said = ""
         if picked and not warns:  # the source's range, not the styled strip's: say which
-            picked = self._source_range(picked, asked, first, last, scene.restyle)
+            said = self._source_range(asked, first, last, scene.restyle)
+            picked = f"{picked}: {said}"
         span = Span(scene.name, source, first, last, wanted, scene.session_uid, picked)
-        span.picked_warns = warns
+        span.picked_warns, span.picked_range = warns, said
         span.source_pointer = strip.as_pointer()
         return scene, span
 
-    def _source_range(self, picked: str, asked, first: int, last: int, settings) -> str:
-        """``picked`` with the frames styled of the source and where that range came from,
-        beside the frames the styled strip asked for shows (a short look at frames 1-4 of
-        a 48-frame clip styles all 48 where the sidebar's range is the whole strip)."""
+    def _source_range(self, asked, first: int, last: int, settings) -> str:
+        """The frames styled of the source and where that range came from, beside the
+        frames the styled strip asked for shows (a short look at frames 1-4 of a 48-frame
+        clip styles all 48 where the sidebar's range is the whole strip)."""
         given = self.properties
         start, end = given.is_property_set("frame_start"), given.is_property_set("frame_end")
         if start or end:  # 0 alone is frame 0 (``operator_range``)
@@ -189,7 +197,7 @@ class StripJob(ModalJob):
             which = "the sidebar's range: the whole strip"
         else:
             which = "the sidebar's range"
-        said = f"{picked}: {frames_named(range(first, last + 1))}, {which}"
+        said = f"{frames_named(range(first, last + 1))}, {which}"
         shown = visible_frames(asked)
         if shown is not None and shown != (first, last):
             said += f" ('{asked.name}' shows {frames_named(range(shown[0], shown[1] + 1))})"
@@ -239,15 +247,16 @@ class StripJob(ModalJob):
             shown.select = True
             editor.active_strip = shown
             data = request.data
-            summary = (
-                f"{shown.name} already shows this output "
-                f"({frames_named(range(data.first, data.last + 1))}): selected it, no new strip"
-            )
+            if data.picked_range:  # said once: the source's output, nothing styled
+                what = f"this output of the source '{data.source.name}' ({data.picked_range})"
+            else:
+                what = f"this output ({frames_named(range(data.first, data.last + 1))})"
+            summary = f"{shown.name} already shows {what}: selected it, no new strip"
             changed, notes = _reblended(shown.id_data, data, shown)
             summary += changed
-            if data.picked:
+            if data.picked and not data.picked_range:
                 summary += f"; {data.picked}"
-            summary = "; ".join([summary, *notes])
+            summary = "; ".join(filter(None, [summary, _made_otherwise(data, shown), *notes]))
             RUN.end(FINISHED, summary, str(data.folder))
             RUN.task = self.task  # undone past its strip, the summary goes (summary_about)
             self.report({"WARNING"} if notes else {"INFO"}, summary)
@@ -288,8 +297,10 @@ class StripJob(ModalJob):
         frames = frames_named(range(request.first, request.last + 1))
         pictures, shown = request.pictures_read(), len(set(request.shown))
         if shown != pictures:  # a strobed or fast strip skips some of the pictures read
-            counts += f"; {shown} of them shown"
-        if shown != pictures or pictures != request.last - request.first + 1:
+            verb = "shows" if request.first == request.last else "show"
+            summary = f"{strip.name}: {frames} {verb} {shown} of the {pictures} pictures read"
+            summary += f" ({counts})"
+        elif pictures != request.last - request.first + 1:
             summary = f"{strip.name}: {frames} ({count(pictures, 'picture')}: {counts})"
         else:
             summary = f"{strip.name}: {frames}, {counts}"
@@ -405,7 +416,6 @@ class StripJob(ModalJob):
     def _styled_note(self, request: Request) -> dict[str, str]:
         """The reader's numbering note -> ``styled_advice``, where the strip read is styled."""
         from ..core.media import source_warnings
-        from .output_strip import STYLED_FROM, source_name_now
 
         scene = find_scene(request.scene, request.scene_uid)
         strip = source_strip(scene, request) if scene and scene.sequence_editor else None
@@ -505,7 +515,7 @@ def _not_blended(scene, request: Request, strip) -> list[str]:
     source = source_strip(scene, request)
     if source is None or getattr(request.job, "stage", "") == "matte":
         return []
-    note = blend_note(source, strip)
+    note = blend_note(source, strip, request.job.done_word)  # 'for the stabilized frames'
     return [note] if note else []
 
 
@@ -541,16 +551,14 @@ def _stay(n: int) -> str:
 
 def _showing_already(request: Request):
     """The strip in the request's scene that shows exactly this output, if one does: its
-    frames from the same folder (the settings key names it), the same files over the same
-    scene frames, every file there; not muted, nor in a muted channel or meta strip (one that
-    shows nothing is not showing it: Apply makes a strip that does, in an unmuted channel)."""
+    frames from a folder of this output (``_same_output``: the settings key names it), the
+    same files over the same scene frames, every file there; not muted, nor in a muted
+    channel or meta strip (one that shows nothing is not showing it: Apply makes a strip
+    that does, in an unmuted channel)."""
     scene = find_scene(request.scene, request.scene_uid)
     if scene is None or scene.sequence_editor is None or request.folder is None:
         return None
     filenames = request.filenames()
-    folder = request.folder.resolve()
-    if not all((folder / name).is_file() for name in set(filenames)):
-        return None
     span = (request.first, request.last + 1)
     for strip in compat.all_strips(scene.sequence_editor):
         if compat.handles(strip) != span or _muted(strip):
@@ -558,13 +566,49 @@ def _showing_already(request: Request):
         if strip.type == "IMAGE" and not request.movie_name:
             where = Path(bpy.path.abspath(strip.directory, library=strip.id_data.library))
             names = [element.filename for element in strip.elements]
-            if names == filenames and _same(where, folder):
-                return strip
+            if names == filenames and _same_output(where, request):
+                if all((where / name).is_file() for name in set(filenames)):
+                    return strip
         elif strip.type == "MOVIE" and request.movie_name:
             where = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
-            if _same(where, folder / request.movie_name):
-                return strip
+            if where.name == request.movie_name and _same_output(where.parent, request):
+                if where.is_file():
+                    return strip
     return None
+
+
+def _same_output(where: Path, request: Request) -> bool:
+    """Whether the folder ``where`` holds this request's output: its own folder, or one
+    beside it named as it is but for the strip name in front (``output_folder``:
+    '<strip>-<style>-<key>'): the source renamed since (or another strip showing the
+    same file), the same style, and the settings key, which stamps the source's file by
+    what it holds and every setting, the same: the same frames."""
+    folder = request.folder
+    if _same(where, folder):
+        return True
+    front = slug(request.source.name)
+    if not folder.name.startswith(f"{front}-"):
+        return False
+    tail = folder.name[len(front) :]  # '-<style>-<key>'
+    return where.name.endswith(tail) and where.name != tail and _same(where.parent, folder.parent)
+
+
+def _made_otherwise(request: Request, shown) -> str:
+    """What the summary adds where ``shown`` shows this output from another folder
+    (``_same_output``): made while the source had another name, or for another strip
+    showing the same file."""
+    stored = shown.filepath if shown.type == "MOVIE" else shown.directory
+    where = Path(bpy.path.abspath(stored, library=shown.id_data.library))
+    where = where.parent if shown.type == "MOVIE" else where
+    if _same(where, request.folder):
+        return ""
+    name, made_from = request.source.name, shown.get(STYLED_FROM)
+    editor = shown.id_data.sequence_editor
+    if made_from and made_from != name and source_name_now(editor, shown) == name:
+        how = f"made while '{name}' was named '{made_from}'"
+    else:
+        how = "made from the same file with the same settings for another strip name"
+    return f"its frames, in {blender_path(where)}, were {how}"
 
 
 def _muted(strip) -> bool:

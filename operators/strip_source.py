@@ -158,16 +158,9 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
     if strip.type not in SUPPORTED:
         what = KIND_WORDS.get(strip.type, f"an effect strip ({strip.type.lower()})")
         raise RestyleError(f"'{strip.name}' is {what}; Restyle works on movie and image strips")
-    if compat.retiming_active(strip):
-        raise RestyleError(
-            f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"
-        )
-    speed = compat.speed_effect_on(strip)
-    if speed is not None:
-        raise RestyleError(
-            f"'{strip.name}' is retimed by the speed effect '{speed.name}'; style it first, "
-            "then put the speed effect on the styled strip"
-        )
+    refused = retimed(strip)
+    if refused:
+        raise RestyleError(refused)
     timing, visible = strip_timing(strip)
     if strip.type == "MOVIE":
         path = Path(bpy.path.abspath(strip.filepath, library=strip.id_data.library))
@@ -196,6 +189,22 @@ def read_strip(scene: bpy.types.Scene, strip) -> StripSource:
         color=compat.strip_color(strip),
         modifiers=tuple(compat.strip_modifiers(strip)),
     )
+
+
+def retimed(strip) -> str:
+    """Why ``strip``, a movie or image strip, cannot be read for its retiming ('' when it
+    can): retiming keys, or a Speed Control effect on it or on a meta strip holding it. The
+    one rule of Apply's refusal (``read_strip``) and the sidebar's greyed Apply, which says
+    it before Apply is pressed."""
+    if compat.retiming_active(strip):
+        return f"'{strip.name}' has retiming keys; reset its retiming (Strip > Retiming) first"
+    speed = compat.speed_effect_on(strip)
+    if speed is not None:
+        return (
+            f"'{strip.name}' is retimed by the speed effect '{speed.name}'; style it first, "
+            "then put the speed effect on the styled strip"
+        )
+    return ""
 
 
 def strip_timing(strip) -> tuple[StripTiming, tuple[int, int]]:

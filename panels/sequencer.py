@@ -7,10 +7,11 @@ from bpy.types import Panel
 from .. import compat, props
 from ..core.errors import RestyleError
 from ..core.progress import TRAINING
+from ..operators.matte import MATTE_OF
 from ..operators.modal_job import NO_SEQUENCER_SCENE, blender_path
 from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
-from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
+from ..operators.strip_source import KIND_WORDS, SUPPORTED, retimed, visible_frames
 from ..props import PICTURE
 from .strip_media import FOUND, missing_file
 from .text import draw_wrapped, wrap_width
@@ -47,7 +48,7 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         settings = scene.restyle
         FOUND.clear()  # a redraw starts here: its sub-panels reuse what this one looked up
 
-        missing = draw_strip(layout, scene)
+        missing = draw_strip(layout, scene, wrap_width(context))
 
         col = layout.column()
         count = len(props.style_items(settings, context))
@@ -70,7 +71,8 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         else:
             row = layout.row()
             row.scale_y = 1.5
-            # the lines above say why not: no movie or image strip, or its file is missing
+            # the lines above say why not: no movie or image strip, its file is missing, or
+            # it is retimed (``draw_strip``)
             row.enabled = usable_strip(scene) is not None and not missing
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
             if summary_about(scene):  # another strip's summary is not this one's
@@ -190,9 +192,10 @@ def applied_to(editor, strip):
         return None
 
 
-def draw_strip(layout, scene) -> str:
-    """The active strip's name, and why Apply cannot style it; the row saying what of its
-    files is missing, if that is why (else '')."""
+def draw_strip(layout, scene, width: int = 40) -> str:
+    """The active strip's name, and why Apply cannot style it; what greys Apply, if
+    anything (else ''): what of its files is missing, or its retiming (``retimed``, the
+    rule Apply refuses by, in lines of ``width`` characters)."""
     strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
     if strip is None:
         layout.label(text="Select a movie or image strip", icon="INFO")
@@ -207,7 +210,13 @@ def draw_strip(layout, scene) -> str:
         editor = scene.sequence_editor
         if STYLED_FROM in strip:  # Apply styles that strip instead (apply_style)
             layout.label(text=styled_from_now(editor, strip), icon="INFO")
+        elif MATTE_OF in strip:  # as a styled strip's line: what it was made from
+            layout.label(text=matte_of_now(editor, strip), icon="INFO")
         read = applied_to(editor, strip)  # a styled strip's own frames may be cleaned away
+        refused = retimed(read) if read is not None else ""
+        if refused:  # Apply is greyed: it would only say so once pressed
+            draw_wrapped(layout.column(align=True), refused, "ERROR", width)
+            return refused
         missing = missing_file(read) if read is not None else ""
         if missing:  # Apply is greyed: it would only say so once pressed
             layout.label(text=missing, icon="ERROR")
@@ -216,6 +225,14 @@ def draw_strip(layout, scene) -> str:
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")
     return ""
+
+
+def matte_of_now(editor, strip) -> str:
+    """The sidebar's line for a matte strip (``MATTE_OF``: its source's name when Matte
+    made it), as a styled strip gets 'Restyle output of ...'."""
+    name = strip[MATTE_OF]
+    there = name in compat.all_strips(editor)
+    return f"Made by Matte from '{name}'" + ("" if there else " (not found)")
 
 
 def picker_popup_scale(context, count: int) -> float:

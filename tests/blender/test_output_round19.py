@@ -129,11 +129,11 @@ def test_a_strobed_strips_counts_add_up(scene, tmp_path, operator, word):
     source = add_images(scene, _pictures(tmp_path, 12), frame_start=1, channel=1, name="strobed")
     source.strobe = 3.0
     styled = _apply(scene, source.name, operator)
-    said = f"{styled.name}: frames 1-12 (10 pictures: 10 {word}, 0 reused; 4 of them shown)"
+    said = f"{styled.name}: frames 1-12 show 4 of the 10 pictures read (10 {word}, 0 reused)"
     assert runner.RUN.summary.startswith(said), runner.RUN.summary
     top_strips(scene.sequence_editor).remove(styled)
     again = _apply(scene, source.name, operator)
-    said = f"{again.name}: frames 1-12 (10 pictures: 0 {word}, 10 reused; 4 of them shown)"
+    said = f"{again.name}: frames 1-12 show 4 of the 10 pictures read (0 {word}, 10 reused)"
     assert runner.RUN.summary.startswith(said), runner.RUN.summary
 
 
