@@ -563,12 +563,12 @@ def grade_ranges() -> dict[str, tuple[float, float]]:
 
 def _strip_grade(args: argparse.Namespace) -> StripColor:
     """The ``StripColor`` the grade options ask for, each checked against Blender's range."""
+    from .fields import grade_refusal
     from .strip_frames import StripColor
 
-    for name, (low, high) in grade_ranges().items():
-        value = getattr(args, name)
-        if not low <= value <= high:  # nan too
-            raise RestyleError(f"--{name} {value:.15g} is out of range {low:g}..{high:g}")
+    for name in GRADE_OPTIONS:
+        if refused := grade_refusal(name, getattr(args, name)):  # Python's words too
+            raise RestyleError(refused)
     if args.saturate_in_float and not args.convert_to_float:  # an order of nothing
         raise RestyleError(
             "--saturate-in-float is Convert to Float's order: give it with --convert-to-float"

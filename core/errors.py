@@ -25,6 +25,7 @@ class Setting:
     label: str | None = None  # the Blender control; None: Blender has none (Python's words)
     choices: str | None = None  # whose labels Blender shows for the values: ``_value_labels``
     words: str | None = None  # Blender's words where no control holds the value (``label`` None)
+    python: str | None = None  # Python's words where not ``keyword`` alone: a part of its value
 
 
 SETTINGS = {
@@ -62,6 +63,14 @@ SETTINGS = {
     # keyframes, so has no control for it)
     "time_budget": Setting("--time-budget", "time_budget_s", "Time Budget"),
     "train_seconds": Setting("--time-budget", "train_seconds"),  # matte keyframes, as train
+    # A strip's Color settings (fields.grade_refusal): the command line's strip grade, a
+    # job's strip_color (a StripColor) in Python; Opacity only the command line takes
+    # (Python's StripColor.blended folds it into the multiply, which the job checks)
+    "saturation": Setting(
+        "--saturation", "strip_color", "Saturation", python="strip_color.saturation"
+    ),
+    "multiply": Setting("--multiply", "strip_color", "Multiply", python="strip_color.multiply"),
+    "opacity": Setting("--opacity", "strip_color", "Opacity", python="opacity"),
 }
 
 # What each front end does to install something an error asks for (``remedy(key)``): the
@@ -153,9 +162,10 @@ def _say_setting(key: str, encoded: str | None, front_end: str) -> str:
         return f"{row.label} {value}"
     if front_end == BLENDER and row.words:
         return row.words if value is True else f"{row.words} {value}"
+    keyword = row.python or row.keyword
     if encoded is None:
-        return row.keyword
-    return f"{row.keyword}={value!r}"
+        return keyword
+    return f"{keyword}={value!r}"
 
 
 # Output formats' labels, put here by core.writers from its one table as it loads (it

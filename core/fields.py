@@ -66,8 +66,28 @@ def rate_refusal(value: numbers.Real) -> str | None:
     for a rate above 0. The one wording: Python said 'frame rate must be positive, not 0'."""
     if 0 < value < math.inf:  # nan is neither
         return None
-    said = int(value) if math.isfinite(value) and float(value).is_integer() else float(value)
-    return f"{setting('fps', said)} is out of range: give frames/s above 0"
+    return f"{setting('fps', _said(value))} is out of range: give frames/s above 0"
+
+
+# A strip's Color settings, held to Blender's ranges (its RNA hard limits, 4.2.23 and 5.0.1:
+# color_saturation and color_multiply 0..20, blend_alpha 0..1; Blender clamps, Restyle refuses)
+GRADE_RANGES = {"saturation": (0.0, 20.0), "multiply": (0.0, 20.0), "opacity": (0.0, 1.0)}
+
+
+def grade_refusal(name: str, value: float) -> str | None:
+    """Why the strip grade's ``name`` (a row of ``GRADE_RANGES``) set to ``value`` is refused,
+    in each front end's words (--saturation 30, strip_color.saturation=30); None in range.
+    The one wording: Python said 'strip_color saturation 30 is outside Blender's range...'."""
+    low, high = GRADE_RANGES[name]
+    if low <= value <= high:  # nan is not
+        return None
+    return f"{setting(name, _said(value))} is out of range {low:g}..{high:g}"
+
+
+def _said(value: numbers.Real) -> int | float:
+    """A refused number as said: 30 for 30.0, 1e+300 (not its 301 digits), nan, inf."""
+    whole = math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15
+    return int(value) if whole else float(value)
 
 
 def whole_numbers(name: str, value) -> tuple[int, ...]:

@@ -34,7 +34,7 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .fields import coerce_fields, rate_refusal
+from .fields import coerce_fields, grade_refusal, rate_refusal
 from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
@@ -74,7 +74,6 @@ MANIFEST = ".restyle.json"
 PIPELINE_VERSION = 4  # bump when the same settings give other pixels (2: flat frames, bars;
 # 3: strength mixed after coherence; 4: the coherence state is the written frame unmixed)
 MAX_BATCH = 64
-STRIP_COLOR_MAX = 20.0  # Blender's top Saturation and Multiply (RNA hard max)
 
 
 def check_0_based(start: int | None, end: int | None) -> None:
@@ -763,15 +762,10 @@ class StyleJob:
         if color is not None:
             if not isinstance(color, StripColor):
                 raise RestyleError(f"strip_color must be a StripColor, got {color!r}")
-            # Blender's ranges: its strips' color_saturation and color_multiply hold 0..20
-            # (RNA hard limits, 4.2.23 and 5.0.1), a Replace blend's opacity (0..1) folded in
+            # Blender's ranges (fields.GRADE_RANGES), a Replace blend's opacity folded in
             for name in ("saturation", "multiply"):
-                value = _real(name, getattr(color, name))
-                if not 0.0 <= value <= STRIP_COLOR_MAX:  # nan too
-                    raise RestyleError(
-                        f"strip_color {name} {value:g} is outside Blender's range for a "
-                        f"strip's {name.capitalize()}, 0 to {STRIP_COLOR_MAX:g}"
-                    )
+                if refused := grade_refusal(name, _real(name, getattr(color, name))):
+                    raise RestyleError(refused)  # the command line's words too
 
     def _frame_range(self, info) -> tuple[int, int]:
         """The range, or an error that says frames count from 0 where a sequence's files are

@@ -21,6 +21,7 @@ on Windows too). Writing lives in `writers.py`.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import stat
@@ -40,6 +41,7 @@ import cv2
 import numpy as np
 
 from .errors import RestyleError, setting
+from .fields import rate_refusal
 from .formats import IMAGE_SUFFIXES, frame_stem
 from .strip_frames import frame_span
 from .tonemap import (
@@ -212,14 +214,20 @@ def _check_upright(upright: object) -> None:
 
 
 def _parse_fps(fps: FpsLike) -> Fraction:
+    """A rate as a Fraction; 0, negative, nan and inf in the jobs' words (fields.rate_refusal:
+    'fps=0 is out of range: give frames/s above 0'; inf was an OverflowError here)."""
+    if isinstance(fps, numbers.Real) and not isinstance(fps, numbers.Rational):
+        fps = float(fps)  # numpy's float32 too (Fraction takes no float32)
+    if isinstance(fps, float) and (refused := rate_refusal(fps)):
+        raise RestyleError(refused)
     try:
         rate = (
             Fraction(fps) if not isinstance(fps, float) else Fraction(fps).limit_denominator(1001)
         )
     except (ValueError, ZeroDivisionError, TypeError):
         raise RestyleError(f"frame rate {fps!r} is not a number") from None
-    if rate <= 0:
-        raise RestyleError(f"frame rate must be positive, not {fps}")
+    if refused := rate_refusal(rate):  # '0', -24, Fraction(0)
+        raise RestyleError(refused)
     return rate
 
 

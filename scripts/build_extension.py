@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -230,22 +231,78 @@ def check_dependencies(wheels: list[Path], platform: str, python: str) -> None:
 
 
 def source_files() -> list[Path]:
-    """The repository's files (tracked, or new and not ignored), relative to the root."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [Path(p) for p in listing.split("\0") if p and (ROOT / p).is_file()]
+    """The repository's files (tracked, or new and not ignored), relative to the root: git's
+    list, or in a tree without git (a ``git archive`` export, a downloaded snapshot) the
+    files that neither ``.gitignore`` (what git leaves out) nor the manifest's
+    ``paths_exclude_pattern`` (what the zip leaves out) excludes, matched as Blender's
+    builder matches (``PathPatternMatch``, gitignore rules). Listed before anything is built
+    or downloaded: a tree that cannot be listed is refused at once."""
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:  # no git installed
+        listing = None
+    if listing is not None and listing.returncode == 0:
+        return [Path(p) for p in listing.stdout.split("\0") if p and (ROOT / p).is_file()]
+    if listing is None:
+        why = "git is not installed"
+    else:  # 'fatal: not a git repository (or any of the parent directories): .git'
+        why = (listing.stderr.strip().splitlines() or [f"git exit {listing.returncode}"])[0]
+    if (ROOT / ".git").exists():  # a checkout git cannot read: walking it could stage anything
+        raise SystemExit(
+            f"build_extension: git cannot list the files of {ROOT} ({why}): fix the checkout "
+            "(or install git), or build from a copy without .git"
+        )
+    return _walked_files(why)
 
 
-def stage(stage_dir: Path, wheels: dict[str, list[Path]], models: Path, pythons: list[str]) -> Path:
-    """A copy of the extension with the models and wheels, and a manifest that lists them."""
+def _walked_files(why: str) -> list[Path]:
+    """``source_files`` of a tree without git: walked, less what ``.gitignore`` and the
+    manifest's ``paths_exclude_pattern`` exclude (nothing built here leaves them: .venv,
+    models/builtin, wheels, dist are in one or the other)."""
+    import tomllib
+
+    ignore = ROOT / ".gitignore"
+    if not ignore.is_file():
+        raise SystemExit(
+            f"build_extension: {ROOT} is no git checkout ({why}) and has no .gitignore to tell "
+            "its sources from what setup and builds leave there (.venv, models/builtin): build "
+            "from a git clone, or put the repository's .gitignore back"
+        )
+    manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
+    patterns = manifest.get("build", {}).get("paths_exclude_pattern", [])
+    lines = ignore.read_text(encoding="utf-8").splitlines()
+    patterns += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    spec = importlib.util.spec_from_file_location("_restyle_blender_ext", blender_tools()[0])
+    blender_ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(blender_ext)
+    excluded = blender_ext.PathPatternMatch(patterns).test_path
+    log(f"no git repository ({why}): listing {ROOT} by .gitignore and the manifest's excludes")
+    files = []
+    for folder, dirs, names in os.walk(ROOT):
+        rel = Path(folder).relative_to(ROOT)
+        dirs[:] = sorted(d for d in dirs if not excluded((rel / d).as_posix() + "/"))
+        found = (rel / n for n in sorted(names))
+        files += [f for f in found if (ROOT / f).is_file() and not excluded(f.as_posix())]
+    return files
+
+
+def stage(
+    stage_dir: Path,
+    wheels: dict[str, list[Path]],
+    models: Path,
+    pythons: list[str],
+    files: list[Path] | None = None,
+) -> Path:
+    """A copy of the extension (``files``: ``source_files``) with the models and wheels, and
+    a manifest that lists them."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
-    for rel in source_files():
+    for rel in source_files() if files is None else files:
         target = stage_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)
@@ -338,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     pythons = [args.python] if args.python else list(PYTHONS)
 
     builder, tags = blender_tools()
+    files = source_files()  # before the models and wheels: a tree it cannot list is said now
     build_models(args.models)
     platforms = args.platform or list(PLATFORMS)
     wheels = {p: download_wheels(p, args.wheel_cache, pythons) for p in platforms}
@@ -346,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{platform}: {wheel.name} {wheel.stat().st_size / 2**20:.1f} MiB")
     with tempfile.TemporaryDirectory(prefix="restyle-stage-") as scratch:
         stage_dir = stage(
-            args.stage_dir or Path(scratch) / "extension", wheels, args.models, pythons
+            args.stage_dir or Path(scratch) / "extension", wheels, args.models, pythons, files
         )
         for built in build(stage_dir, args.output_dir, builder, tags):
             archive = built.with_name(built.stem + python_suffix(pythons) + built.suffix)
