@@ -553,12 +553,10 @@ GRADE_OPTIONS = {
 
 def grade_ranges() -> dict[str, tuple[float, float]]:
     """Each grade option's range, the one Blender's RNA holds the strip's setting to (Blender
-    clamps; the command line refuses): Saturation and Multiply up to the job's maximum
-    (``job.STRIP_COLOR_MAX``), Opacity a factor."""
-    from .job import STRIP_COLOR_MAX
+    clamps; the command line refuses): ``fields.GRADE_RANGES``, the job's too."""
+    from .fields import GRADE_RANGES
 
-    top = {"saturation": STRIP_COLOR_MAX, "multiply": STRIP_COLOR_MAX, "opacity": 1.0}
-    return {name: (0.0, top[name]) for name in GRADE_OPTIONS}
+    return {name: GRADE_RANGES[name] for name in GRADE_OPTIONS}
 
 
 def _strip_grade(args: argparse.Namespace) -> StripColor:
