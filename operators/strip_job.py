@@ -247,15 +247,18 @@ class StripJob(ModalJob):
             shown.select = True
             editor.active_strip = shown
             data = request.data
+            frames = frames_named(range(data.first, data.last + 1))
             if data.picked_range:  # said once: the source's output, nothing styled
                 what = f"this output of the source '{data.source.name}' ({data.picked_range})"
+            elif data.picked_warns:  # its source gone: its own output, nothing styled
+                what = f"this output of '{data.source.name}' itself ({frames})"
             else:
-                what = f"this output ({frames_named(range(data.first, data.last + 1))})"
+                what = f"this output ({frames})"
             summary = f"{shown.name} already shows {what}: selected it, no new strip"
             changed, notes = _reblended(shown.id_data, data, shown)
             summary += changed
-            if data.picked and not data.picked_range:
-                summary += f"; {data.picked}"
+            if data.picked_warns:  # why: its source is gone ('styled it itself' is not so)
+                summary += "; " + data.picked.removesuffix(f": styled '{data.source.name}' itself")
             summary = "; ".join(filter(None, [summary, _made_otherwise(data, shown), *notes]))
             RUN.end(FINISHED, summary, str(data.folder))
             RUN.task = self.task  # undone past its strip, the summary goes (summary_about)

@@ -6,7 +6,7 @@
   its frames (made while it had its old name, so in the folder named after it) instead of
   stacking a duplicate over it, and says so;
 - Apply on a styled strip whose output is shown already says it once: no 'styled the
-  source' beside 'no new strip';
+  source' (nor, its source gone, 'styled X itself') beside 'no new strip';
 - Stabilize's blend advice says 'for the stabilized frames';
 - a matte strip's sidebar names what Matte made it from;
 - a failed Replace Background says 'Failed: ...' in the sidebar's summary (the Matte run's
@@ -110,6 +110,21 @@ def test_apply_on_a_styled_strip_already_shown_says_it_once(scene, tmp_path):
         f"{styled.name} already shows this output of the source 'clip' (frames 1-6, "
     ), summary
     assert "no new strip" in summary and "styled the source" not in summary, summary
+
+
+def test_apply_on_a_styled_strip_whose_source_is_gone_says_nothing_styled(scene, tmp_path):
+    """Its source deleted, a styled strip is styled itself; applied again, its output is
+    shown already: it said '... no new strip; ... is not in the sequencer: styled X itself'."""
+    clip = _clip(scene, tmp_path, 6)
+    styled, _ = _run(scene, clip.name)
+    top_strips(scene.sequence_editor).remove(clip)
+    again, _ = _run(scene, styled.name)
+    _, summary = _run(scene, styled.name, new=0)
+    assert summary.startswith(
+        f"{again.name} already shows this output of '{styled.name}' itself (frames 1-6): "
+        "selected it, no new strip; 'clip', which "
+    ), summary
+    assert f"styled '{styled.name}' itself" not in summary, summary
 
 
 # -- 3b. Stabilize's blend advice -------------------------------------------------------------
