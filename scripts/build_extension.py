@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     pythons = [args.python] if args.python else list(PYTHONS)
 
     builder, tags = blender_tools()
-    files = source_files()  # before the models and wheels: a tree it cannot list is said now
+    sources = source_files()  # before the models and wheels: a tree it cannot list is said now
     build_models(args.models)
     platforms = args.platform or list(PLATFORMS)
     wheels = {p: download_wheels(p, args.wheel_cache, pythons) for p in platforms}
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{platform}: {wheel.name} {wheel.stat().st_size / 2**20:.1f} MiB")
     with tempfile.TemporaryDirectory(prefix="restyle-stage-") as scratch:
         stage_dir = stage(
-            args.stage_dir or Path(scratch) / "extension", wheels, args.models, pythons, files
+            args.stage_dir or Path(scratch) / "extension", wheels, args.models, pythons, sources
         )
         for built in build(stage_dir, args.output_dir, builder, tags):
             archive = built.with_name(built.stem + python_suffix(pythons) + built.suffix)
