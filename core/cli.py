@@ -239,6 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 cancel=cancel,
                 hold_lead_in=args.hold_lead_in,
                 warn=warn,
+                front_end=COMMAND_LINE,  # its warnings name --overwrite
             )
     except Cancelled as exc:  # before the first checkpoint: no style written
         record = {"name": args.name, "folder": None, "cancelled": True, "saved": False}

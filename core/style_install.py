@@ -12,7 +12,6 @@ and ONNX, never pickle) and nothing is written outside a staging folder in the l
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import stat
@@ -35,6 +34,8 @@ _CHUNK = 1 << 20
 
 def install_style(library, path: Path, *, overwrite: bool = False) -> Path:
     """Check and install ``path``; returns the style's folder in ``library``."""
+    from .train.artifact import refuse_a_stray_folder  # training says it too
+
     if not path.exists():
         raise RestyleError(f"{path} does not exist")
     library.styles_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +51,7 @@ def install_style(library, path: Path, *, overwrite: bool = False) -> Path:
         meta = check_style_folder(folder, path)
         target = library.trained_folder(meta["name"])
         if not overwrite:
-            _refuse_a_stray_folder(target, meta["name"])
+            refuse_a_stray_folder(target, meta["name"], "install")
         _run_one_frame(folder, meta, path)
         _move_into_place(folder, target, overwrite, meta["name"])
     finally:
@@ -212,13 +213,15 @@ class _NoLibrary:
 
 def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> None:
     """Atomically: an old style of that name is moved aside first, deleted last."""
+    from .train.artifact import style_name_at
+
     if target.exists() and not overwrite:
         raise RestyleError(
             f"a style named '{name}' already exists; {setting('overwrite', True)} replaces it"
         )
     retired = None
     if target.exists():
-        if _style_name_at(target) != name:  # a case variant's folder on macOS, a stray folder
+        if style_name_at(target) != name:  # a case variant's folder on macOS, a stray folder
             raise RestyleError(f"{target} is not the style '{name}'; not replacing it")
         retired = folder.parent / "retired"
         os.replace(target, retired)
@@ -231,28 +234,6 @@ def _move_into_place(folder: Path, target: Path, overwrite: bool, name: str) -> 
     if retired is not None:
         with contextlib.suppress(OSError):
             shutil.rmtree(retired)
-
-
-def _refuse_a_stray_folder(target: Path, name: str) -> None:
-    """Something at ``target`` that is no style (a folder an interrupted delete left) is said
-    to be so: 'already exists; --overwrite replaces it' was said, and --overwrite refused."""
-    if not target.exists() or _style_name_at(target) is not None:
-        return
-    what = "its style.json cannot be read" if (target / "style.json").is_file() else None
-    raise RestyleError(
-        f"{target} is in the style library but is not a style ({what or 'no style.json'}; "
-        f"an interrupted delete leaves such a folder): '{name}' would be installed there, so "
-        "move or remove it by hand, then install again"
-    )
-
-
-def _style_name_at(folder: Path) -> str | None:
-    """The name in ``folder``'s style.json (of any format: an old style is replaced too)."""
-    try:
-        meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return meta.get("name", folder.name) if isinstance(meta, dict) else None
 
 
 __all__ = ["install_style", "check_style_folder", "MAX_BYTES", "MAX_FILES"]

@@ -33,7 +33,7 @@ from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from .. import compat
-from ..core.errors import RestyleError
+from ..core.errors import BLENDER, RestyleError
 from ..core.formats import IMAGE_SUFFIXES
 from ..core.train.budget import TIME_BUDGET, time_budget_refusal
 from ..core.words import count
@@ -111,6 +111,7 @@ class TrainJob:
             strip_color=self.strip_color,
             warn=self.warnings.append,
             called=self.called,
+            front_end=BLENDER,  # its warnings name Replace Existing
         )
 
 
@@ -260,7 +261,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         from ..core.engines import torch_available
         from ..core.media import probe
         from ..core.styles import StyleLibrary
-        from ..core.train.artifact import style_exists
+        from ..core.train.artifact import refuse_a_taken_name
         from ..core.train.keyframes import check_keyframes
         from ..props import library_root
 
@@ -296,8 +297,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             not self.properties.is_property_set("overwrite") and settings.overwrite_style
         )
         library = StyleLibrary(library_root(context))
-        if library.trained_folder(name).exists() and not overwrite:
-            raise style_exists(name)  # the core's words: Blender says the option
+        # the core's words (a stray folder's too): Blender says the option
+        refuse_a_taken_name(library.trained_folder(name), name, overwrite)
         styled = self._styled(scene, source, settings, frames)
         _refuse_unsaved_paint(styled)
         info = probe(source.source, upright=source.upright, hold_lead_in=source.hold_lead_in)

@@ -157,16 +157,16 @@ def test_an_existing_movie_file_names_overwrite(tmp_path):
     assert out.read_bytes() == b"the user's movie"
 
 
-def test_a_taken_name_for_training_names_blenders_replace_existing(tmp_path):
-    """Blender's Train Style has a control for it (the sidebar's Replace Existing)."""
+def test_a_taken_name_for_training_names_blenders_replace_existing(tiny_style, tmp_path):
+    """Blender's Train Style has a control for it (the sidebar's Replace Existing). A real
+    style takes the name (an empty folder is no style: it is said to be a stray one)."""
     from restyle.core.styles import StyleLibrary
     from restyle.core.train.keyframes import train_from_keyframes
 
-    library = StyleLibrary(tmp_path / "library", bundled=None)
-    library.trained_folder("Ink").mkdir(parents=True)
+    library = StyleLibrary(tiny_style, bundled=None)
     keyframes = {0: tmp_path / "0.png"}
-    error = refusal(lambda: train_from_keyframes(tmp_path / "clip.mp4", keyframes, "Ink", library))
-    assert str(error) == "a style named 'Ink' already exists; use another name or overwrite=True"
+    error = refusal(lambda: train_from_keyframes(tmp_path / "clip.mp4", keyframes, "Tiny", library))
+    assert str(error) == "a style named 'Tiny' already exists; use another name or overwrite=True"
     assert error.said(COMMAND_LINE).endswith("use another name or --overwrite")
     assert blender_message(error).endswith("use another name or Replace Existing")
 

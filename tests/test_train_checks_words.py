@@ -62,7 +62,8 @@ def test_barely_trained_words():
 
     assert barely_trained(1, 100) == (
         "only 1 training iteration (fewer than 100, the trainer's first checkpoint): the "
-        "style has barely learned; train again with a longer time budget"
+        "style has barely learned; train again with a longer time budget and overwrite=True "
+        "to replace it"
     )
     assert barely_trained(7, 100).startswith("only 7 training iterations (fewer than 100")
     assert barely_trained(100, 100) == ""

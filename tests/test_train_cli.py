@@ -100,12 +100,12 @@ def test_bad_keyframes_fail_clearly(pan_clip, tmp_path, capsys):
     assert not (tmp_path / "lib" / "styles").exists()
 
 
-def test_a_taken_name_names_the_overwrite_option(pan_clip, tmp_path, capsys):
-    library = StyleLibrary(tmp_path / "lib", bundled=None)
-    library.trained_folder("Taken").mkdir(parents=True)
-    args = ["train", str(pan_clip), "-k", "5=missing.png", "-n", "Taken"]
-    assert main([*args, "--library", str(library.root)]) == 2
-    assert "--overwrite" in capsys.readouterr().err  # said only 'pick another name'
+def test_a_taken_name_names_the_overwrite_option(pan_clip, tiny_style, capsys):
+    # a real style takes the name (an empty folder is no style: it is said to be a stray one)
+    args = ["train", str(pan_clip), "-k", "5=missing.png", "-n", "Tiny"]
+    assert main([*args, "--library", str(tiny_style)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err  # said only 'pick another name'
 
 
 def _paint_frame_2(pan_clip, tmp_path):

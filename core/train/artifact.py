@@ -133,6 +133,42 @@ def _is_trained_style(folder: Path) -> bool:
     return True
 
 
+def refuse_a_taken_name(folder: Path, name: str, overwrite: bool, redo: str = "train") -> None:
+    """Refuse the style ``name`` at ``folder`` before anything is written or trained: a folder
+    there that is no style is said to be so (``refuse_a_stray_folder``), with or without
+    ``overwrite``; a style there without ``overwrite`` is a taken name (``style_exists``)."""
+    refuse_a_stray_folder(folder, name, redo)
+    if folder.exists() and not overwrite:
+        raise style_exists(name)
+
+
+# What a stray folder blocks (``refuse_a_stray_folder``'s ``redo``), and the style's fate
+_MADE = {"install": "installed", "train": "saved"}
+
+
+def refuse_a_stray_folder(target: Path, name: str, redo: str = "install") -> None:
+    """Something at ``target`` that is no style (a folder an interrupted delete left) is said
+    to be so, for installing or training (``redo``) a style ``name`` there: 'already exists;
+    --overwrite replaces it' was said, and --overwrite refused."""
+    if not target.exists() or style_name_at(target) is not None:
+        return
+    what = "its style.json cannot be read" if (target / "style.json").is_file() else None
+    raise RestyleError(
+        f"{target} is in the style library but is not a style ({what or 'no style.json'}; "
+        f"an interrupted delete leaves such a folder): '{name}' would be {_MADE[redo]} there, "
+        f"so move or remove it by hand, then {redo} again"
+    )
+
+
+def style_name_at(folder: Path) -> str | None:
+    """The name in ``folder``'s style.json (of any format: an old style is replaced too)."""
+    try:
+        meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("name", folder.name) if isinstance(meta, dict) else None
+
+
 def style_exists(name: str) -> RestyleError:
     """The refusal of a style name already taken, for every front end to raise: training
     (``keyframes.train_from_keyframes``), the artifact's own last check (a style saved under
@@ -171,8 +207,7 @@ def write_trained_style(
     folder = Path(folder)
     check_style_name(name or "")  # its words and rules are the library's, said once
     if folder.exists() or folder.is_symlink():
-        if not overwrite:
-            raise style_exists(name)
+        refuse_a_taken_name(folder, name, overwrite)  # a style saved there while this trained
         if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
             raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import Cancelled, RestyleError
+from ..errors import PYTHON, Cancelled, RestyleError, say, setting
 from ..media import decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary, check_style_name
 from ..stylizer import read_picture
 from ..words import count
-from .artifact import style_exists
+from .artifact import refuse_a_taken_name
 
 
 def painting(frame: int | None, what: str = "painting") -> str:
@@ -213,19 +213,21 @@ def flat_keyframes(frames: list[int], sources: list[np.ndarray]) -> str:
     )
 
 
-def barely_trained(iterations: int, checkpoint: int) -> str:
+def barely_trained(iterations: int, checkpoint: int, front_end: str = PYTHON) -> str:
     """A warning for a style saved before the trainer's first validation checkpoint
     (``checkpoint``: ``TrainConfig.val_every``, 100 by default; ``TrainResult.checkpointed``,
     below which a cancelled run saves nothing): a time budget too short for the machine (8 s
-    under load ran 1 iteration) leaves the weights all but untrained. '' otherwise. The
-    same words in every front end: 'time budget' is what each calls it (--time-budget,
-    Time Budget, ``TrainConfig.time_budget_s``)."""
+    under load ran 1 iteration) leaves the weights all but untrained. '' otherwise. 'time
+    budget' is what each front end calls it (--time-budget, Time Budget,
+    ``TrainConfig.time_budget_s``); the way to train again under the same name is said in
+    ``front_end``'s words (--overwrite, overwrite=True, Replace Existing): the name is taken
+    now, and 'train again' alone led to 'already exists'."""
     if iterations >= checkpoint:
         return ""
     return (
         f"only {count(iterations, 'training iteration')} (fewer than {checkpoint}, the "
         "trainer's first checkpoint): the style has barely learned; train again with a "
-        "longer time budget"
+        f"longer time budget and {say(setting('overwrite_style', True), front_end)} to replace it"
     )
 
 
@@ -248,6 +250,7 @@ def train_from_keyframes(
     strip_color=None,
     warn: Callable[[str], None] | None = None,
     called: Mapping[int, int] | None = None,
+    front_end: str = PYTHON,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
@@ -264,7 +267,9 @@ def train_from_keyframes(
     (``barely_trained``).
     Keyframes still pixel-identical to their (graded) source frame, exported and never
     painted, are refused before training (``keyframe_pairs``). ``called`` names keyframes
-    in the user's frames (source index → e.g. Blender's scene frame; None: the index)."""
+    in the user's frames (source index → e.g. Blender's scene frame; None: the index).
+    ``front_end`` (``errors``: PYTHON, COMMAND_LINE, BLENDER) words the settings a warning
+    names."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -272,8 +277,7 @@ def train_from_keyframes(
         raise RestyleError("training needs at least one keyframe (FRAME=STYLED_IMAGE)")
     name = check_style_name(name or "")  # ' Ink ' is 'Ink', as Blender's Train reads it
     folder = library.trained_folder(name)
-    if folder.exists() and not overwrite:
-        raise style_exists(name)
+    refuse_a_taken_name(folder, name, overwrite)  # a stray folder too, before training
     info = probe(source, upright=upright, hold_lead_in=hold_lead_in)
     check_keyframes(keyframes, info, called)
     by_frame = keyframe_pairs(source, keyframes, info, strip_color=strip_color, called=called)
@@ -310,7 +314,7 @@ def train_from_keyframes(
         pairs=pairs,
     )
     if warn is not None and (
-        text := barely_trained(result.figures.iterations, result.config.val_every)
+        text := barely_trained(result.figures.iterations, result.config.val_every, front_end)
     ):
         warn(text)  # one condition: never an empty warning
     return folder

@@ -3,6 +3,8 @@ never as the command line's flags ('--backend torch')."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from vse import SIZE, add_movie, all_strips, ext, sequencer_override, shown_frames
 
@@ -115,3 +117,76 @@ def test_a_file_shortened_after_the_check_names_no_control(
     assert "last source frame 11 is past the source's last frame 5" in said
     assert "End" not in said and "--" not in said and "=" not in said
     assert sorted(all_strips(scene).keys()) == names
+
+
+# -- round 20: a taken name and a stray folder for Train Style ------------------------------
+def a_trained_style(folder, name: str):
+    """A real (untrained) few-shot style at ``folder``, as training writes it (torch)."""
+    import numpy as np
+
+    pytest.importorskip("torch")
+    trainer, generator = ext("core.train.trainer"), ext("models.fewshot").FewShotGenerator(4, 1)
+    state = {k: v.detach().numpy().copy() for k, v in generator.state_dict().items()}
+    figures = trainer.TrainFigures(1, 0.1, 0.1, None, 0.5, 1, "budget", "cpu")
+    result = trainer.TrainResult(state, generator.arch_config, figures)
+    thumbnail = np.zeros((16, 16, 3), np.uint8)
+    kept = dict(source="c.mp4", keyframes=[0], thumbnail=thumbnail)
+    return ext("core.train.artifact").write_trained_style(folder, result, name=name, **kept)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_training_under_a_stray_folders_name_says_what_the_folder_is(
+    scene, sequencer_area, tmp_path, overwrite
+):
+    """A folder with no style.json (an interrupted delete) was 'already exists; use another
+    name or Replace Existing', and Replace Existing then trained to refuse it: said at once."""
+    import bpy
+
+    clip = make_index_clip(tmp_path / "clip.mp4", 4, SIZE, fps=24, gop=4)
+    movie = add_movie(scene, sequencer_area, clip, frame_start=1)
+    library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+    folder = library.trained_folder(f"Drift {tmp_path.name}")
+    folder.mkdir(parents=True)
+    try:
+        with pytest.raises(RuntimeError) as error:
+            bpy.ops.restyle.train_style(
+                strip=movie.name,
+                keyframes="2",
+                styled=str(tmp_path),
+                name=f"Drift {tmp_path.name}",
+                overwrite=overwrite,
+            )
+    finally:
+        folder.rmdir()  # still empty: nothing written into it
+    said = str(error.value)
+    assert f"{folder} is in the style library but is not a style (no style.json" in said
+    assert "move or remove it by hand, then train again" in said
+    assert "already exists" not in said and "--" not in said, said
+
+
+@pytest.mark.usefixtures("own_output_folder")
+def test_the_advice_after_a_short_training_names_replace_existing(scene, sequencer_area, tmp_path):
+    """'train again with a longer time budget' led to 'already exists; use another name or
+    Replace Existing': the advice names Replace Existing, and training again with it, as
+    advised, replaces the style."""
+    import bpy
+
+    pytest.importorskip("torch")
+    from test_flow_train import exported, library, paint
+
+    runner = ext("operators.runner")
+    clip = make_index_clip(tmp_path / "clip.mp4", 8, SIZE, fps=24, gop=4)
+    source, folder = exported(scene, sequencer_area, clip, [3, 6])
+    paint(folder / "0003.png")
+    paint(folder / "0006.png")
+    name = f"Brief {tmp_path.name}"
+    train = dict(strip=source.name, name=name, time_budget=0.01)
+    assert bpy.ops.restyle.train_style(**train) == {"FINISHED"}
+    try:
+        summary = runner.RUN.summary
+        assert "longer time budget and Replace Existing to replace it" in summary, summary
+        assert "--" not in summary and "overwrite" not in summary, summary
+        assert bpy.ops.restyle.train_style(**train, overwrite=True) == {"FINISHED"}
+        assert runner.RUN.status == runner.FINISHED, runner.RUN.summary
+    finally:
+        shutil.rmtree(library().trained_folder(name))

@@ -4,7 +4,10 @@ frame, 'pick another name', and 'track 24/24' printed twice at the end)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from test_error_words import a_trained_style
 from vse import SIZE, add_movie, ext
 
 from clips import make_index_clip
@@ -36,11 +39,15 @@ def test_a_taken_style_name_names_replace_existing(scene, sequencer_area, tmp_pa
     clip = make_index_clip(tmp_path / "clip.mp4", 4, SIZE, fps=24, gop=4)
     movie = add_movie(scene, sequencer_area, clip, frame_start=1)
     library = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
-    library.trained_folder("Ocean").mkdir(parents=True)
-    with pytest.raises(RuntimeError) as error:
-        bpy.ops.restyle.train_style(
-            strip=movie.name, keyframes="2", styled=str(tmp_path), name="Ocean"
-        )
+    # a real style takes the name (an empty folder is no style: said to be a stray one)
+    style = a_trained_style(library.trained_folder("Ocean"), "Ocean")
+    try:
+        with pytest.raises(RuntimeError) as error:
+            bpy.ops.restyle.train_style(
+                strip=movie.name, keyframes="2", styled=str(tmp_path), name="Ocean"
+            )
+    finally:
+        shutil.rmtree(style)  # the session's library: no other test lists it
     said = str(error.value)
     assert "a style named 'Ocean' already exists; use another name or Replace Existing" in said
     assert "--" not in said and "overwrite" not in said, said
