@@ -26,6 +26,8 @@ from .words import count as _count
 
 if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s at load 12)
     # before main() could say a --json run's stop in its closing record
+    from fractions import Fraction
+
     from .strip_frames import StripColor
     from .styles import StyleLibrary
 
@@ -78,6 +80,19 @@ def _torch_device(text: str) -> str:
     raise argparse.ArgumentTypeError(
         f"'{text}' is not a device PyTorch trains on: use {usable} (N: the GPU's number, 0 the first)"
     )
+
+
+def _frames_per_second(text: str) -> float | Fraction:
+    """--fps: frames/s as a number (25, 23.976: the job takes 23.976 for 24000/1001) or a
+    fraction N/D (24000/1001, as Blender and ffmpeg write it; argparse's float refused it)."""
+    from fractions import Fraction
+
+    try:
+        return Fraction(text.strip()) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a frame rate: give frames/s, e.g. 25, 23.976 or 24000/1001"
+        ) from None
 
 
 def version() -> str:
@@ -1115,7 +1130,9 @@ def _frame_job_options() -> argparse.ArgumentParser:
         help="output format: %(choices)s (default: from the output's extension, else png)",
     )
     p.add_argument(
-        "--fps", type=float, help="frame rate of an image-sequence input (default 24; not movies)"
+        "--fps",
+        type=_frames_per_second,
+        help="frame rate of an image-sequence input, e.g. 25 or 24000/1001 (default 24; not movies)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace output made with other settings"

@@ -55,6 +55,11 @@ from .tonemap import (
 from .words import count
 
 DEFAULT_IMAGE_FPS = Fraction(24)
+# The rates written N/1001 (24000/1001, as Blender, ffmpeg and cameras write them), the one
+# table; a decimal spelling within NTSC_TOLERANCE (23.976, 29.97, 59.94: 0.999 of a whole
+# rate, 1e-6 from N/1001) is taken for one, so fps=23.976 is 24000/1001, not 2997/125
+NTSC_RATES = tuple(Fraction(whole * 1000, 1001) for whole in (24, 30, 48, 60, 120))
+NTSC_TOLERANCE = Fraction(2, 10**6)  # relative; 23.98 (1.7e-4 off) stays 1199/50
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 # How a movie's display matrix is applied: True all of it (players), "rotation" its rotation
@@ -228,6 +233,8 @@ def _parse_fps(fps: FpsLike) -> Fraction:
         raise RestyleError(f"frame rate {fps!r} is not a number") from None
     if refused := rate_refusal(rate):  # '0', -24, Fraction(0)
         raise RestyleError(refused)
+    if isinstance(fps, float) or (isinstance(fps, str) and "/" not in fps):  # a decimal
+        return next((n for n in NTSC_RATES if abs(rate / n - 1) <= NTSC_TOLERANCE), rate)
     return rate
 
 
