@@ -133,11 +133,12 @@ def _is_trained_style(folder: Path) -> bool:
     return True
 
 
-def refuse_a_taken_name(folder: Path, name: str, overwrite: bool, redo: str = "train") -> None:
-    """Refuse the style ``name`` at ``folder`` before anything is written or trained: a folder
-    there that is no style is said to be so (``refuse_a_stray_folder``), with or without
-    ``overwrite``; a style there without ``overwrite`` is a taken name (``style_exists``)."""
-    refuse_a_stray_folder(folder, name, redo)
+def refuse_a_taken_name(folder: Path, name: str, overwrite: bool) -> None:
+    """Refuse training the style ``name`` into the library's ``folder`` before anything is
+    read or trained: a folder there that is no style is said to be so
+    (``refuse_a_stray_folder``), with or without ``overwrite``; a style there without
+    ``overwrite`` is a taken name (``style_exists``)."""
+    refuse_a_stray_folder(folder, name, "train")
     if folder.exists() and not overwrite:
         raise style_exists(name)
 
@@ -207,9 +208,14 @@ def write_trained_style(
     folder = Path(folder)
     check_style_name(name or "")  # its words and rules are the library's, said once
     if folder.exists() or folder.is_symlink():
-        refuse_a_taken_name(folder, name, overwrite)  # a style saved there while this trained
+        # Not a style: refused as such either way (a stray folder said 'already exists; use
+        # another name or overwrite=True', and overwrite refused). Training and Blender's
+        # Train said the library's words before training (``refuse_a_taken_name``); this
+        # folder may be anywhere (Python), so not 'in the style library'.
         if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
             raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
+        if not overwrite:
+            raise style_exists(name)  # a style saved under the name while this one trained
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
