@@ -906,8 +906,9 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     import cv2
 
     from .contact_sheet import contact_sheet
-    from .job import _refuse_source_as_output, _write_atomic
+    from .job import _refuse_source_as_output
     from .media import _reason, decode_range, probe
+    from .writers import write_atomic
 
     _check_sheet_output(args, Path(args.output))
     info = probe(args.input)
@@ -929,7 +930,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
         raise RestyleError(f"cannot encode the sheet as {out.suffix}")
     try:  # into the folder -o names, made as export-onnx and stylize make theirs
         out.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out, encoded.tobytes())  # a scratch file, renamed when whole
+        write_atomic(out, encoded.tobytes(), sweep=True)  # a scratch file, renamed when whole
     except OSError as exc:
         raise RestyleError(f"cannot write {out}: {_reason(exc)}") from None
     _emit(args, {"output": str(out)}, f"contact sheet of {len(library.builtins())} styles: {out}")

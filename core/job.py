@@ -21,7 +21,6 @@ import errno
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,12 +44,12 @@ from .words import frames_named
 from .writers import (
     _TEMP_SUFFIX,
     OUTPUT_FORMATS,
+    SCRATCH_CHARS,
     OutputFormat,
     OutputLock,
     check_frames_name,
     check_replaceable,
     check_writable,
-    current_umask,
     existing_parent,
     format_for_output,
     frame_file_written,
@@ -65,6 +64,7 @@ from .writers import (
     remove_stale_scratch,
     tag_facts,
     tag_parts,
+    write_atomic,
 )
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def _check_paths(job) -> None:
                 continue
             if not isinstance(value, str | os.PathLike) or not str(value).strip():
                 raise RestyleError(f"{name} must be a file or folder path, got {value!r}")
-            if refusal := _unusable_path(os.fspath(value), len(values) == 1, name == "output"):
+            if refusal := _unusable_path(os.fspath(value), len(values) == 1):
                 said = setting(name) if name == "output" else name
                 raise RestyleError(f"{said} {refusal}")
     for name, said in (("style", "style"), ("replace", setting("replace"))):
@@ -124,22 +124,16 @@ NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NT
 PATH_MAX = 4096  # bytes in a whole path Linux takes (its ENAMETOOLONG), the NUL included
 
 
-def _unusable_path(path: str, ask: bool = True, output: bool = False) -> str:
+def _unusable_path(path: str, ask: bool = True) -> str:
     """Why no file system takes ``path`` ('' if one may): a NUL, a name over NAME_MAX (an
-    output's own name: OUTPUT_NAME_MAX, room for the files named after it), a path over
-    PATH_MAX, or (``ask``: one path, not a sequence's every file) the file system's own
-    ENAMETOOLONG. Said before any file is read or written: os.stat's ValueError or OSError
-    left Python."""
+    output's own name, as written: ``check_output_name``), a path over PATH_MAX, or
+    (``ask``: one path, not a sequence's every file) the file system's own ENAMETOOLONG.
+    Said before any file is read or written: os.stat's ValueError or OSError left Python."""
     if "\0" in path:
         return f"holds a NUL character: {path!r}"
-    parts = Path(path).parts
-    longest = max(parts, key=lambda part: len(os.fsencode(part)), default="")
-    own = parts[-1] if output and parts else ""
-    for part, limit in ((longest, NAME_MAX), (own, OUTPUT_NAME_MAX)):
-        size = len(os.fsencode(part))
-        if size > limit:
-            said = f"{size} bytes, at most {limit}"
-            return f"has a name too long for the file system ({said}): '{part[:24]}...'"
+    longest = max(Path(path).parts, key=lambda part: len(os.fsencode(part)), default="")
+    if (size := len(os.fsencode(longest))) > NAME_MAX:
+        return _name_too_long(longest, f"{size} bytes, at most {NAME_MAX}")
     size = len(os.fsencode(path))
     if size >= PATH_MAX:
         return f"is too long a path for the file system ({size} bytes, at most {PATH_MAX - 1})"
@@ -248,16 +242,45 @@ def movie_frames_folder(movie: Path) -> Path:
 
 def _names_beside(name: str) -> list[str]:
     """The names Restyle gives the files beside an output named ``name``: its lock, a movie's
-    --ray frames folder, and its scratch files ('.NAME.' + 8 random characters +
-    '.restyle-part', as writers' mkstemp and token_hex(4) make them; '.part' is shorter)."""
+    --ray frames folder and that folder's lock, and its scratch files ('.NAME.' +
+    writers.SCRATCH_CHARS random characters + '.restyle-part', a movie's with its suffix
+    after: the same length)."""
     beside = Path(name)
-    scratch = f".{name}.{'0' * 8}{_TEMP_SUFFIX}"
-    return [lock_path(beside).name, movie_frames_folder(beside).name, scratch]
+    scratch = f".{name}.{'0' * SCRATCH_CHARS}{_TEMP_SUFFIX}"
+    frames = movie_frames_folder(beside)
+    return [lock_path(beside).name, frames.name, lock_path(frames).name, scratch]
 
 
-# An output's own name is shorter than NAME_MAX by the most Restyle adds to it: a 242-byte
-# name passed, then its 256-byte lock file was 'File name too long' at the run's start.
+# An output's own name, as written (``check_output_name``), is shorter than NAME_MAX by the
+# most Restyle adds to it: a 242-byte name passed, then its 256-byte lock file was 'File
+# name too long' at the run's start.
 OUTPUT_NAME_MAX = NAME_MAX - max(len(os.fsencode(n)) for n in _names_beside("x")) + 1
+# A movie's --ray frames folder ('.NAME.frames', Restyle's name for a movie's frames: a Ray
+# run's job writes into it as its output): as long as a movie's name within OUTPUT_NAME_MAX
+# makes it (its lock still fits)
+_FRAMES_AROUND = movie_frames_folder(Path("\0")).name.split("\0")
+FRAMES_NAME_MAX = OUTPUT_NAME_MAX + len(os.fsencode("".join(_FRAMES_AROUND)))
+
+
+def check_output_name(output, fmt) -> None:
+    """The output's own name as a run writes it (``_said_path``: a movie's with the suffix
+    ``movie_path`` adds) within OUTPUT_NAME_MAX (a movie's frames folder: FRAMES_NAME_MAX),
+    so every name Restyle gives the files beside it fits: refused before anything is
+    written, by --plan as by the run (a 236-byte 'NAME.mp4' made of a 232-byte 'NAME'
+    passed, then its scratch file was 'File name too long' as the movie began)."""
+    name = Path(_said_path(output, fmt)).name
+    before, after = _FRAMES_AROUND
+    frames = not fmt.movie and name.startswith(before) and name.endswith(after)
+    limit = FRAMES_NAME_MAX if frames else OUTPUT_NAME_MAX
+    size = len(os.fsencode(name))
+    if size > limit:
+        added = "" if name == Path(output).name else f" with the {Path(name).suffix} it is given"
+        said = _name_too_long(name, f"{size} bytes{added}, at most {limit}")
+        raise RestyleError(f"{setting('output')} {said}")
+
+
+def _name_too_long(name: str, said: str) -> str:
+    return f"has a name too long for the file system ({said}): '{name[:24]}...'"
 
 
 def drop_frames_twin(twin) -> None:
@@ -513,8 +536,10 @@ class StyleJob:
 
         _check_paths(self)  # before the output's name is read for its format
         self.output_format_id()
-        self._check_options()
         fmt = output_format(self.format)
+        if self.output is not None:  # as written: a movie's with the suffix it is given
+            check_output_name(self.output, fmt)
+        self._check_options()
         style = self._style_info()
         # A Ray task is given its driver's probe of the same source (every image's header
         # read once per run, not once per chunk).
@@ -657,6 +682,7 @@ class StyleJob:
         if output is not None:  # placed later (Blender's way): not read by check_settings
             self.output = output
             check_frames_name(output, plan.format.id)
+            check_output_name(output, plan.format)
         if self.output is None:
             raise RestyleError("no output given")
         path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
@@ -1479,7 +1505,7 @@ class _Manifest:
             if self.no_lookahead:
                 record["no_lookahead"] = sorted(self.no_lookahead)
             self._saved = time.monotonic()
-            _write_atomic(self.path, json.dumps(record, indent=1).encode())
+            write_atomic(self.path, json.dumps(record, indent=1).encode())
 
     def finish(self) -> None:
         """The whole range is written: what is still stale belongs to the old settings."""
@@ -1495,7 +1521,7 @@ class _Manifest:
             if self.old is None:
                 self.path.unlink()
             else:
-                _write_atomic(self.path, self.old)
+                write_atomic(self.path, self.old)
 
 
 def frame_warnings(
@@ -1635,19 +1661,6 @@ def _frame_names(folder: Path) -> list[str]:
         if folder.is_dir()
         else []
     )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp, 0o666 & ~current_umask())  # as the frames: another user may resume
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # How a settings key knows a file (``file_stamp``): by what it is, not where it is, so a

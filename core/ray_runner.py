@@ -328,7 +328,8 @@ def _mark_before_landing(staging: Path, landing: Landing, chunk: Chunk, frames: 
     styles it again). Run by the task that lands them and by the driver's own landing; the
     driver writes the manifest before the chunks and after them (``_record_marks``, which
     sets every landed frame's mark as one run's would), never while they run."""
-    from .job import MANIFEST, _parse_manifest, _read_bytes, _write_atomic
+    from .job import MANIFEST, _parse_manifest, _read_bytes
+    from .writers import write_atomic
 
     if landing.end is None or chunk.end != landing.end or not frames:
         return
@@ -340,7 +341,7 @@ def _mark_before_landing(staging: Path, landing: Landing, chunk: Chunk, frames: 
     if not names or names <= marked or not record.get("key"):
         return
     record["no_lookahead"] = sorted(marked | names)
-    _write_atomic(path, json.dumps(record, indent=1).encode())
+    write_atomic(path, json.dumps(record, indent=1).encode())
 
 
 def _replace_with(src: Path, dst: Path) -> None:

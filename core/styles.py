@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,21 +439,15 @@ class StyleLibrary:
             raise RestyleError(
                 f"{path} exists; choose another file name or use {setting('overwrite', True)}"
             )
-        from .writers import check_writable, current_umask
+        from .writers import atomic_file, check_writable
 
         check_writable(path.parent)  # 'cannot write to DIR', not 'x.restyle.part'
         path.parent.mkdir(parents=True, exist_ok=True)  # as export-onnx and stylize do
-        # A scratch name of its own: a fixed 'NAME.zip.part' could be a file of the user's.
-        handle, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(handle)
-        tmp = Path(scratch)
-        try:
+        # A scratch name of its own (a fixed 'NAME.zip.part' could be a file of the user's),
+        # one a killed pack's rerun removes
+        with atomic_file(path, sweep=True) as tmp:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
                 for f in sorted(info.folder.iterdir()):
                     if f.is_file():
                         zf.write(f, f"{info.folder.name}/{f.name}")
-            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600: a file to share
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path

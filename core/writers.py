@@ -18,7 +18,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -285,7 +285,18 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 
 
 _TEMP_SUFFIX = ".restyle-part"
-_TEMP_NAME = re.compile(r"\A\..+\.[0-9a-f]{8}" + re.escape(_TEMP_SUFFIX) + r"\Z")
+# Random characters in a scratch file's name: ``scratch_path``'s hex and mkstemp's
+# (``_scratch_file``: CPython's tempfile names carry 8); ``job._names_beside`` counts them
+SCRATCH_CHARS = 8
+_TEMP_NAME = re.compile(rf"\A\..+\.[0-9a-f]{{{SCRATCH_CHARS}}}{re.escape(_TEMP_SUFFIX)}\Z")
+
+
+def scratch_path(final: Path) -> Path:
+    """A scratch name for ``final``, hidden beside it: '.NAME.' + SCRATCH_CHARS random hex
+    characters + '.restyle-part' (a frame's, an atomic write's): what a frame folder's
+    sweep (``_TEMP_NAME``) and ``remove_stale_scratch`` recognise."""
+    token = secrets.token_hex(SCRATCH_CHARS // 2)
+    return final.with_name(f".{final.name}.{token}{_TEMP_SUFFIX}")
 
 
 class ImageSequenceWriter(_WriterContext):
@@ -434,7 +445,7 @@ class ImageSequenceWriter(_WriterContext):
             raise RestyleError(f"cannot encode frame {index} as {self.fmt}: {exc}") from None
         if not ok:
             raise RestyleError(f"cannot encode frame {index} as {self.fmt}")
-        temp = self.folder / f".{final.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+        temp = scratch_path(final)
         try:
             with open(temp, "wb") as stream:
                 stream.write(encoded.tobytes())
@@ -893,6 +904,33 @@ def _scratch_file(final: Path) -> Path:
     return Path(name)
 
 
+@contextlib.contextmanager
+def atomic_file(final: Path, sweep: bool = False) -> Iterator[Path]:
+    """``final`` written whole or not at all: the block writes the scratch file it is given
+    (``scratch_path``, made new with O_EXCL as the umask makes files: another user may
+    resume or share it), renamed over ``final`` when the block ends, removed if it raises.
+    ``sweep``: under ``final``'s lock (a second writer is refused), the scratch files a
+    killed writer of it left go first (``remove_stale_scratch``): a sheet's, a style
+    pack's. A manifest's writer holds its folder's lock, whose frame writer sweeps them."""
+    with OutputLock(final) if sweep else contextlib.nullcontext():
+        if sweep:
+            remove_stale_scratch(final)
+        temp = scratch_path(final)
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        try:
+            yield temp
+            os.replace(temp, final)
+        except BaseException:
+            _remove(temp)
+            raise
+
+
+def write_atomic(final: Path, data: bytes, sweep: bool = False) -> None:
+    """``data`` as ``final``, written whole or not at all (``atomic_file``)."""
+    with atomic_file(final, sweep) as temp:
+        temp.write_bytes(data)
+
+
 def current_umask() -> int:
     """The process's umask, read without changing it where the system allows (Linux)."""
     with contextlib.suppress(OSError, ValueError):
@@ -914,13 +952,11 @@ def give_default_permissions(folder: Path) -> None:
 
 
 def remove_stale_scratch(final: Path) -> None:
-    """Scratch files of `final` that a killed run left (call while holding its lock)."""
-    pattern = re.compile(
-        re.escape(f".{final.stem}.")
-        + r"[a-z0-9_]{8}"
-        + re.escape(_TEMP_SUFFIX + final.suffix)
-        + r"\Z"
-    )
+    """Scratch files of `final` that a killed run left (call while holding its lock): a
+    movie's (``_scratch_file``) and an atomic write's (``scratch_path``)."""
+    movie = rf"{re.escape(final.stem)}\.[a-z0-9_]{{{SCRATCH_CHARS}}}{re.escape(_TEMP_SUFFIX)}"
+    whole = rf"{re.escape(final.name)}\.[0-9a-f]{{{SCRATCH_CHARS}}}{re.escape(_TEMP_SUFFIX)}"
+    pattern = re.compile(rf"\.(?:{movie}{re.escape(final.suffix)}|{whole})\Z")
     with contextlib.suppress(OSError):
         for entry in os.scandir(final.parent):
             if pattern.match(entry.name) and entry.is_file(follow_symlinks=False):

@@ -16,12 +16,19 @@ writes the source's frames: no network converted or run."""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 from helpers_cli import run
 from test_ray_round19b import RAY, cancelled_mux, stylize
 
 from restyle.core import ray_runner
-from restyle.core.job import movie_frames_folder
+from restyle.core.errors import RestyleError
+from restyle.core.job import MANIFEST, NAME_MAX, OUTPUT_NAME_MAX, movie_frames_folder
+from restyle.core.mappings.matte_job import MatteJob
+from restyle.core.writers import SCRATCH_CHARS, scratch_path
 
 from clips import noise_shot
 
@@ -76,3 +83,113 @@ def test_a_movie_of_the_whole_range_still_drops_its_ray_frames(
     code, record, err = run(stylize(shot, out), capsys)
     assert code == 0 and record["written"] == 12, err
     assert not movie_frames_folder(out).exists()
+
+
+# -- 2. the output-name limit, on the name written ---------------------------------------------
+def test_a_ray_movie_name_within_the_limit_runs(in_process, shot, tmp_path, capsys):
+    """A 228-byte movie name: its 236-byte '.NAME.frames' folder, the job --ray runs into,
+    was refused as an output name over 232 bytes ('output has a name too long ...
+    .mmm...'), where --plan --ray said 'new'."""
+    out = tmp_path / ("m" * (OUTPUT_NAME_MAX - 4) + ".mkv")
+    argv = stylize(shot, out, *RAY, "--end", "1")
+    code, plan, err = run([*argv, "--plan"], capsys)
+    assert code == 0 and plan["output"]["outcome"] == "new", (plan, err)
+    code, record, err = run(argv, capsys)
+    assert code == 0 and record["written"] == 2, err
+    assert out.is_file() and not movie_frames_folder(out).exists()
+
+
+def test_a_movie_name_over_the_limit_with_its_suffix_is_refused_first(shot, tmp_path, capsys):
+    """A 232-byte name with no suffix, format h264: written as a 236-byte NAME.mp4, whose
+    scratch name is 259 bytes; the run failed as the movie began ('File name too long')
+    and --plan said 'new'. Both refuse it now, before anything is written."""
+    out = tmp_path / ("o" * OUTPUT_NAME_MAX)
+    said = f"(236 bytes with the .mp4 it is given, at most {OUTPUT_NAME_MAX})"
+    with pytest.raises(RestyleError, match=re.escape(said)) as error:
+        MatteJob(source=str(shot), output=str(out), format="h264", replace="#00ff00").run()
+    assert str(error.value).startswith("output has a name too long for the file system")
+    code, _, err = run([*stylize(shot, out, "--format", "h264"), "--plan"], capsys)
+    assert code == 2 and said in err, err
+    assert not [p.name for p in tmp_path.iterdir() if p.name.lstrip(".").startswith("o")]
+
+
+def test_a_movie_name_at_the_limit_with_its_suffix_runs(shot, tmp_path):
+    out = tmp_path / ("o" * (OUTPUT_NAME_MAX - 4))  # NAME.mp4: 232 bytes
+    job = MatteJob(source=str(shot), output=str(out), format="h264", replace="#00ff00", end=1)
+    assert job.run().written == 2
+    assert (tmp_path / f"{out.name}.mp4").is_file()
+
+
+def test_scratch_names_count_the_writers_token():
+    assert len(secrets_token()) == SCRATCH_CHARS
+    assert OUTPUT_NAME_MAX == NAME_MAX - len(f"..{'0' * SCRATCH_CHARS}.restyle-part")
+
+
+def secrets_token() -> str:
+    """The random part of a scratch name ``scratch_path`` makes."""
+    name = scratch_path(Path("x.json")).name
+    return name.removeprefix(".x.json.").removesuffix(".restyle-part")
+
+
+# -- 3. an atomic write's scratch file is one a rerun removes ------------------------------------
+def renamed_scratch(monkeypatch) -> list[Path]:
+    """The scratch files renamed into place (``os.replace``), by name: one made again after
+    its run is what a writer killed before its rename leaves."""
+    made: list[Path] = []
+    real = os.replace
+
+    def replace(src, dst):
+        made.append(Path(src))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return made
+
+
+def killed_before_rename(scratch: list[Path]) -> None:
+    for path in scratch:
+        path.write_bytes(b"half")
+
+
+def test_a_killed_sheet_leaves_no_scratch_for_good(shot, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "sheet.png"
+    argv = ["sheet", str(shot), "-o", str(out), "--tile-width", "64", "--overwrite"]
+    with monkeypatch.context() as killed:
+        left = renamed_scratch(killed)
+        code, _, err = run(argv, capsys)
+    assert code == 0 and len(left) == 1, (left, err)
+    killed_before_rename(left)
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["sheet.png", "shot"]
+
+
+def test_a_killed_style_pack_leaves_no_scratch_for_good(tmp_path, tiny_style, capsys, monkeypatch):
+    out = tmp_path / "tiny.zip"
+    argv = ["styles", "pack", "Tiny", str(out), "--library", str(tiny_style), "--overwrite"]
+    with monkeypatch.context() as killed:
+        left = renamed_scratch(killed)
+        code, _, err = run(argv, capsys)
+    assert code == 0 and len(left) == 1, (left, err)
+    killed_before_rename(left)
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["tiny.zip"]
+
+
+def test_a_killed_manifest_write_leaves_no_scratch_for_good(tmp_path, monkeypatch, capsys):
+    shot = noise_shot(tmp_path / "shot", 3)
+    out = tmp_path / "frames"
+    with monkeypatch.context() as killed:
+        left = renamed_scratch(killed)
+        code, _, err = run(stylize(shot, out, "--end", "0"), capsys)
+    assert code == 0 and any(MANIFEST in p.name for p in left), (left, err)
+    killed_before_rename(left)  # the manifest's scratch and the frame's
+    code, record, err = run(stylize(shot, out), capsys)  # resumes: frames 1-2 to make
+    assert code == 0 and record["written"] == 2, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
+        "000000.png",
+        "000001.png",
+        "000002.png",
+    ]
