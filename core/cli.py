@@ -139,6 +139,8 @@ def cmd_styles(args: argparse.Namespace) -> int:
     if args.quiet and not args.json:  # -q hides the list (as shots: --json's list still comes)
         raise RestyleError("-q would hide the list; use --json for a list to read in a script")
     styles = library.list()
+    for folder in library.stray_folders():  # trained() skips them: said, on stderr as warnings
+        print(f"warning: {library.stray_warning(folder)}", file=sys.stderr)
     if args.json:
         print(
             json.dumps(

@@ -222,6 +222,43 @@ def _slug(name: str) -> str:
     return slug or "style-" + hashlib.sha256(name.encode()).hexdigest()[:10]
 
 
+# A trained style folder's own files (train.artifact writes them: style.json, the weights,
+# model.onnx, thumbnail.png, keyframe PNGs) and scratch: what a stray folder may hold and
+# still be deleted (anything else may be the user's)
+_STYLE_FILE = re.compile(
+    r"style\.json|weights\.safetensors|model\.onnx|thumbnail\.png"
+    r"|keyframe-\d+-(source|painted)\.png|.*\.part"
+)
+
+
+def not_a_style(folder: Path) -> str | None:
+    """What ``folder`` of the style library is when it is no style (no style.json, or one
+    that cannot be read), in install's words; None for a style."""
+    meta = folder / "style.json"
+    try:
+        if isinstance(json.loads(meta.read_text(encoding="utf-8")), dict):
+            return None
+    except (OSError, ValueError):
+        pass
+    what = "its style.json cannot be read" if meta.is_file() else "no style.json"
+    return (
+        f"{folder} is in the style library but is not a style ({what}; an interrupted "
+        "delete leaves such a folder)"
+    )
+
+
+def _user_files(folder: Path, shown: int = 3) -> str:
+    """The files in ``folder`` (and below) that are not a style's own (``_STYLE_FILE``),
+    as said ('notes.txt, shot/a.exr and 2 more'); '' when there are none."""
+    found = sorted(
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if not path.is_dir() and not _STYLE_FILE.fullmatch(path.name)
+    )
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return ", ".join(found[:shown]) + more
+
+
 class StyleLibrary:
     """Finds, lists and resolves styles; owns the per-user library folder."""
 
@@ -295,6 +332,27 @@ class StyleLibrary:
 
     def list(self) -> list[StyleInfo]:
         return self.builtins() + self.trained()
+
+    def stray_folders(self) -> list[Path]:
+        """The folders in styles/ that are no style (no readable style.json: an interrupted
+        delete leaves one), which ``trained`` skips; hidden ones are Restyle's scratch."""
+        if not self.styles_dir.is_dir():
+            return []
+        return [
+            folder
+            for folder in sorted(self.styles_dir.iterdir())
+            if not folder.name.startswith(".") and folder.is_dir() and not_a_style(folder)
+        ]
+
+    def stray_warning(self, folder: Path) -> str:
+        """The listing's line for a stray folder: what it is, and how it goes."""
+        kept = _user_files(folder)
+        how = (
+            f"move or remove it by hand (it holds {kept})"
+            if kept
+            else f"remove it by hand or with 'restyle styles delete {shlex.quote(folder.name)}'"
+        )
+        return f"{not_a_style(folder)}: {how}"
 
     def resolve(self, style: str) -> StyleInfo:
         """A built-in id (or mix), a trained style's name, or a path to any picture."""
@@ -387,13 +445,24 @@ class StyleLibrary:
             raise RestyleError(f"no trained style named '{name}'")
         return info
 
+    def _stray_named(self, name: str) -> Path | None:
+        """The stray folder (``stray_folders``) called ``name``."""
+        return next((f for f in self.stray_folders() if f.name == name), None)
+
     def rename(self, name: str, new_name: str) -> Path:
         """Rename a trained style (its folder and the name in its metadata)."""
         info = self._trained_by_name(name)
         assert info.folder is not None
         target = self._folder_for(check_style_name(new_name), leaving=info.folder)
+        elsewhere = target.exists() and not target.samefile(info.folder)
+        if elsewhere and (stray := not_a_style(target)):  # as install says it
+            raise RestyleError(
+                f"{stray}: '{info.name}' would be renamed '{new_name.strip()}' there, so move "
+                f"or remove it by hand (or 'restyle styles delete {shlex.quote(target.name)}'), "
+                "then rename again"
+            )
         # 'Mon-Encre' and 'MON-ENCRE' are one folder on macOS: a case variant is this style
-        if target.exists() and not target.samefile(info.folder):
+        if elsewhere:
             raise RestyleError(f"a style named '{new_name}' already exists")
         meta = dict(info.meta, name=new_name.strip())
         tmp = info.folder / "style.json.part"
@@ -409,6 +478,16 @@ class StyleLibrary:
         trained = [i for i in self.trained() if name in (i.name, i.folder and i.folder.name)]
         if not trained and parse_mix(name) is not None:
             raise RestyleError(f"'{name}' is a built-in style and cannot be deleted")
+        stray = None if trained else self._stray_named(name)
+        if stray is not None:  # an interrupted delete's folder: only Restyle's files go
+            if stray.is_symlink() or (kept := _user_files(stray)):
+                held = "a link" if stray.is_symlink() else f"holds {kept}"
+                raise RestyleError(
+                    f"{not_a_style(stray)}, and it {held}: not deleting it; move or remove it "
+                    "by hand"
+                )
+            shutil.rmtree(stray)
+            return
         info = self._trained_by_name(name)
         assert info.folder is not None
         shutil.rmtree(info.folder)

@@ -4,6 +4,11 @@
    29.97`` one at 2997/100; ``--fps 24000/1001`` (Blender's and ffmpeg's spelling) was
    refused ("invalid float value"). --fps takes N/D, and the decimal spellings of the /1001
    rates (media.NTSC_RATES, Python's fps= too) are those rates.
+2. A folder in styles/ that is no style (no style.json, or one that cannot be read: an
+   interrupted delete leaves one): ``restyle styles`` neither listed nor warned, ``styles
+   delete Empty`` said "no trained style named 'Empty'" and ``styles rename Tiny Empty``
+   "already exists". The listing warns of it, delete removes it when it holds only a style's
+   own files (else refuses, naming what it holds), rename says what install says.
 """
 
 from __future__ import annotations
@@ -89,3 +94,67 @@ def test_fps_refusals(library, plate, tmp_path, capsys, given, words):
 def test_fps_help_names_the_fraction(capsys):
     assert cli.main(["stylize", "--help"]) == 0
     assert "24000/1001" in capsys.readouterr().out
+
+
+def styles(home, *words, capsys):
+    return run(["styles", *words, "--library", str(home)], capsys)
+
+
+def test_listing_names_a_folder_that_is_no_style(tiny_style, capsys):
+    empty = tiny_style / "styles" / "Empty"
+    empty.mkdir()
+    damaged = tiny_style / "styles" / "Damaged"
+    damaged.mkdir()
+    (damaged / "style.json").write_text("{not json", encoding="utf-8")
+    (tiny_style / "styles" / ".Tiny.x.part").mkdir()  # Restyle's scratch: not said
+    code, record, err = styles(tiny_style, capsys=capsys)
+    assert code == 0 and "Tiny" in [s["name"] for s in record], err
+    assert f"warning: {empty} is in the style library but is not a style (no style.json" in err
+    assert "remove it by hand or with 'restyle styles delete Empty'" in err
+    assert f"{damaged} is in the style library but is not a style (its style.json cannot" in err
+    assert ".part" not in err
+    assert cli.main(["styles", "--library", str(tiny_style)]) == 0
+    said = capsys.readouterr()
+    assert "Tiny" in said.out and "restyle styles delete Empty" in said.err
+
+
+def test_delete_removes_a_stray_folder_of_restyles_own_files(tiny_style, capsys):
+    empty = tiny_style / "styles" / "Empty"
+    (empty / "sub").mkdir(parents=True)
+    left = tiny_style / "styles" / "Left"
+    left.mkdir()
+    for name in ("model.onnx", "thumbnail.png", "keyframe-000003-painted.png"):
+        (left / name).write_bytes(b"x")
+    for name, folder in (("Empty", empty), ("Left", left)):
+        code, record, err = styles(tiny_style, "delete", name, capsys=capsys)
+        assert code == 0 and record == {"deleted": name}, err
+        assert not folder.exists()
+    assert (tiny_style / "styles" / "tiny" / "style.json").is_file()
+
+
+def test_delete_keeps_a_stray_folder_that_holds_other_files(tiny_style, capsys):
+    kept = tiny_style / "styles" / "Shots"
+    (kept / "plates").mkdir(parents=True)
+    (kept / "notes.txt").write_text("mine", encoding="utf-8")
+    (kept / "plates" / "a.exr").write_bytes(b"x")
+    (kept / "model.onnx").write_bytes(b"x")
+    code, _, err = styles(tiny_style, "delete", "Shots", capsys=capsys)
+    assert code == 2 and f"{kept} is in the style library but is not a style" in err, err
+    assert "it holds notes.txt, plates/a.exr: not deleting it; move or remove it by hand" in err
+    assert (kept / "notes.txt").is_file() and (kept / "model.onnx").is_file()
+    err = styles(tiny_style, capsys=capsys)[2]
+    assert "move or remove it by hand (it holds notes.txt, plates/a.exr)" in err
+    code, _, err = styles(tiny_style, "delete", "Nothing", capsys=capsys)
+    assert code == 2 and "no trained style named 'Nothing'" in err, err
+
+
+def test_rename_onto_a_stray_folder_says_what_it_is(tiny_style, capsys):
+    empty = tiny_style / "styles" / "Empty"
+    empty.mkdir()
+    code, _, err = styles(tiny_style, "rename", "Tiny", "Empty", capsys=capsys)
+    assert code == 2, err
+    assert f"{empty} is in the style library but is not a style (no style.json" in err
+    assert "'Tiny' would be renamed 'Empty' there, so move or remove it by hand" in err
+    assert "'restyle styles delete Empty'), then rename again" in err
+    assert "already exists" not in err
+    assert (tiny_style / "styles" / "tiny" / "style.json").is_file()
