@@ -6,8 +6,10 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
+from ..operators.strip_source import retimed
 from ..props import background_text
 from .sequencer import RestylePanel, missing_file, usable_strip
+from .text import draw_wrapped, wrap_width
 
 
 class RESTYLE_PT_background(RestylePanel, Panel):
@@ -26,9 +28,12 @@ class RESTYLE_PT_background(RestylePanel, Panel):
 
         matte = strip.get(MATTE_OF) is not None
         if not matte:
+            refused = retimed(strip)  # Matte refuses it in these words (read_strip)
+            if refused:
+                draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
             row = layout.row()
             row.scale_y = 1.3
-            row.enabled = not RUN.running and not missing_file(strip)  # the panel above: why
+            row.enabled = not RUN.running and not refused and not missing_file(strip)
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
             return

@@ -6,8 +6,10 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
+from ..operators.strip_source import retimed
 from ..props import STABILIZE_DEFAULTS
 from .sequencer import RestylePanel, missing_file, usable_strip
+from .text import draw_wrapped, wrap_width
 
 # The Stabilize button's settings from the scene's: every one its run depends on is set, so
 # Blender's remembered values never change a run's settings key and pressed again it resumes.
@@ -36,7 +38,8 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
             return
         settings = scene.restyle
-        readable = not missing_file(strip)  # the main panel says which file is missing
+        refused = retimed(strip)  # Stabilize and Split refuse it in these words (read_strip)
+        readable = not refused and not missing_file(strip)  # the main panel: which file
 
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -47,6 +50,8 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         col.prop(settings, "stabilize_strength", slider=True)
         col.prop(settings, "stabilize_tripod")
 
+        if refused:  # said here: the main panel says it of the strip Apply reads
+            draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
         col = layout.column(align=True)
         col.enabled = not RUN.running
         sub = col.column(align=True)

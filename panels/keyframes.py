@@ -7,7 +7,7 @@ from bpy.types import Panel, UIList
 
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
-from ..operators.strip_source import visible_frames
+from ..operators.strip_source import retimed, visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import sharing_key
@@ -59,7 +59,9 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
         marked = bool(settings.strip_keyframes(strip.name))
-        readable = not missing_file(strip)  # the main panel says which file is missing
+        # Suggest, Export and Train refuse a retimed strip in these words (read_strip)
+        refused = retimed(strip)
+        readable = not refused and not missing_file(strip)  # the main panel: which file
         col = row.column(align=True)
         col.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
@@ -68,6 +70,8 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub.separator()
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
+        if refused:
+            draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
         col = layout.column(align=True)
         col.enabled = readable  # both read the strip's frames
         col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
