@@ -24,6 +24,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,20 +78,51 @@ def ray_prints_on_stderr() -> Iterator[None]:
     """For the command line: stdout carries only Restyle's summary or --json record. Ray's
     driver prints errors the cluster pushes (a chunk retried after its node died) on stdout
     from a thread of its own, which neither log_to_driver nor logging_level turns off; they
-    go to stderr, and Ray is left at the end so that none comes after the record."""
+    go to stderr (``_RayPrintsOnStderr``), and Ray is left at the end so that none comes
+    after the record, where Restyle joined it: a session the process had already (a
+    script's own ray.init) stays."""
+    ray = sys.modules.get("ray")
+    theirs = ray is not None and ray.is_initialized()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(_RayPrintsOnStderr(sys.stdout, sys.stderr)):
             yield
     finally:
         ray = sys.modules.get("ray")
-        if ray is not None and ray.is_initialized():
+        if not theirs and ray is not None and ray.is_initialized():
             ray.shutdown()
 
 
+class _RayPrintsOnStderr:
+    """sys.stdout while a --ray run goes: what this thread (ray.init's prints, the run's)
+    and Ray's own threads (named ray_...: its error listener) write goes to stderr; what
+    the process's other threads write goes on to stdout."""
+
+    def __init__(self, stdout, stderr) -> None:
+        self._stdout, self._stderr = stdout, stderr
+        self._thread = threading.current_thread()
+
+    def _sink(self):
+        thread = threading.current_thread()
+        ours = thread is self._thread or thread.name.startswith("ray_")
+        return self._stderr if ours else self._stdout
+
+    def write(self, text: str) -> int:
+        return self._sink().write(text)
+
+    def flush(self) -> None:
+        self._sink().flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._sink(), name)
+
+
 def connect(address: str):
-    """Join the cluster at ``address`` ('auto' or host:port); a clear error if it is not there."""
+    """Join the cluster at ``address`` ('auto' or host:port); a clear error if it is not there.
+    Ray already joined in this process (a script's ray.init): that cluster, if ``address``
+    names it ('auto': whichever it is); another is refused, naming both."""
     ray = import_ray()
     if ray.is_initialized():
+        _check_joined(ray, address)
         return ray
     if working_folder() is None:  # ray.init reads it (for its workers' import path)
         raise RestyleError(
@@ -111,6 +143,43 @@ def connect(address: str):
             f"cannot reach a Ray cluster at {address!r}: {first}; {ADVICE}"
         ) from None
     return ray
+
+
+def _check_joined(ray, address: str) -> None:
+    """``address`` is the cluster this process has joined, or 'auto' (Ray Client's, or an
+    address Ray cannot read: not refused, as before)."""
+    if address == "auto":
+        return
+    try:
+        joined = ray.get_runtime_context().gcs_address
+        same = _same_address(address, joined)
+    except Exception:
+        return
+    if not same:
+        raise RestyleError(
+            f"this process has already joined the Ray cluster at {joined!r} (an earlier "
+            f"ray.init), not the one at {address!r}: give {joined!r} or 'auto', or call "
+            "ray.shutdown() first"
+        )
+
+
+def _same_address(a: str, b: str) -> bool:
+    """Whether two host:port addresses name one GCS, as Ray dials them (localhost as this
+    machine's address) and a host name as its address."""
+    import socket
+
+    from ray._private.services import canonicalize_bootstrap_address
+
+    a, b = canonicalize_bootstrap_address(a), canonicalize_bootstrap_address(b)
+    if a == b:
+        return True
+    (host_a, _, port_a), (host_b, _, port_b) = a.rpartition(":"), b.rpartition(":")
+    if port_a != port_b:
+        return False
+    try:
+        return socket.gethostbyname(host_a.strip("[]")) == socket.gethostbyname(host_b.strip("[]"))
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -168,9 +237,6 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise RestyleError(f"cannot reach a Ray cluster at {address!r}: {reason}") from None
 
 
-AUTH_MODE_ENV = "RAY_AUTH_MODE"  # Ray's: 'token' sends the cluster's token
-
-
 def check_gcs_answers(address: str, timeout: float = GCS_DEADLINE_S, *, auto: bool = False) -> None:
     """A port that takes connections is not yet a Ray head (a stale address now held by
     another program, a head whose GCS hangs, a listener on loopback only while Ray dials
@@ -204,9 +270,10 @@ def _token_sent(auto: bool) -> bool:
     RAY_AUTH_MODE is token; with it unset, only for --ray auto without RAY_ADDRESS (the
     cluster last started here) and a token on this machine (~/.ray/auth_token,
     RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN). An address given (--ray, RAY_ADDRESS): never."""
-    mode = os.environ.get(AUTH_MODE_ENV)
-    if mode is not None:
-        return mode.strip().lower() == "token"
+    from .ray_auth import mode
+
+    if mode() is not None:
+        return mode() == "token"
     if not auto or os.environ.get("RAY_ADDRESS"):
         return False
     try:
@@ -218,12 +285,13 @@ def _token_sent(auto: bool) -> bool:
 
 
 def _token_message(address: str) -> str:
-    mode = os.environ.get(AUTH_MODE_ENV)
+    from .ray_auth import MODE_ENV, advice
+
+    mode = os.environ.get(MODE_ENV)
     now = f" (it is {mode!r} now)" if mode is not None else ""
     return (
         f"the Ray cluster at {address!r} asks for a token (token authentication): set "
-        f"{AUTH_MODE_ENV}=token{now}, with the cluster's token in ~/.ray/auth_token "
-        "(or RAY_AUTH_TOKEN_PATH, RAY_AUTH_TOKEN); ray get-auth-token on the head prints it"
+        f"{MODE_ENV}=token{now}, with {advice()}"
     )
 
 

@@ -10,16 +10,19 @@ Source, output and style library must be on a file system the cluster sees under
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
 import shlex
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import ray_auth
 from .errors import BLENDER, COMMAND_LINE, PYTHON, Cancelled, RestyleError, marked, say
 from .progress import CancelToken, Progress, ProgressCallback
 
@@ -175,16 +178,43 @@ def source_argument(source) -> str:
     return str(folder)
 
 
+# Dashboards (scheme://host:port) that asked this process for a token with RAY_AUTH_MODE
+# unset: the token found here goes to them from then on, never to one that did not ask.
+ASKED_FOR_TOKEN: set[str] = set()
+
+
 def _request(url: str, data: dict | None = None, method: str | None = None) -> dict:
+    """One call to the dashboard. Its token goes as Ray's own clients send it (``Authorization:
+    Bearer``, found by ``ray_auth.find_token``) where RAY_AUTH_MODE is token; with it unset,
+    once the dashboard asks (401), as the head this machine started (``ray start --head``
+    finding ~/.ray/auth_token) asks for this machine's token; never where it is another mode."""
     body = json.dumps(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"))
     request.add_header("Content-Type", "application/json")
+    origin = _origin(url)
+    mode = ray_auth.mode()
+    token, source = ray_auth.find_token()
+    sent = token if mode == "token" or (mode is None and origin in ASKED_FOR_TOKEN) else None
+    if sent is not None:
+        request.add_header("Authorization", f"Bearer {sent}")
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace").strip().splitlines()
+        asks = exc.code == 401 and sent is None
+        if asks and mode is None and token is not None and origin not in ASKED_FOR_TOKEN:
+            ASKED_FOR_TOKEN.add(origin)  # ask again, with the token
+            return _request(url, data, method)
+        if asks or (exc.code in (401, 403) and sent is not None):
+            raise RestyleError(_token_words(origin, sent, source, detail[-1:])) from None
         raise RestyleError(f"the Ray cluster refused {url}: {exc.code} {detail[-1:]}") from None
+    except (http.client.HTTPException, json.JSONDecodeError) as exc:  # not HTTP, not JSON
+        raise RestyleError(
+            f"{origin} does not answer as a Ray dashboard ({type(exc).__name__}): give the "
+            f"dashboard's address, host:{DEFAULT_DASHBOARD_PORT} unless set otherwise (not "
+            "the head's GCS port, 6379 by default, which the command line's --ray takes)"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         hint = (  # a refused or unknown address: most often no cluster there yet
@@ -194,6 +224,31 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
             f"its dashboard's host:port (port {DEFAULT_DASHBOARD_PORT} unless set otherwise)"
         )
         raise RestyleError(f"cannot reach the Ray dashboard at {url}: {reason}{hint}") from None
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _token_words(origin: str, sent: str | None, source: str, detail: list[str]) -> str:
+    """A dashboard that asks for a token (token authentication) and did not get it, or
+    refused the one sent: what was sent, and where Ray looks (``ray_auth.advice``)."""
+    said = f" ({detail[0]})" if detail else ""
+    if sent is not None:
+        return (
+            f"the Ray dashboard at {origin} refused the token from {source}{said}: "
+            f"put {ray_auth.advice()}"
+        )
+    asks = f"the Ray dashboard at {origin} asks for a token (token authentication){said}"
+    mode = ray_auth.mode()
+    if mode is not None and mode != "token":
+        said_mode = os.environ[ray_auth.MODE_ENV]
+        return (
+            f"{asks}; {ray_auth.MODE_ENV} is {said_mode!r}, so none is sent: set it to "
+            f"token or unset it, with {ray_auth.advice()}"
+        )
+    return f"{asks}; none found on this machine ({source}): put {ray_auth.advice()}"
 
 
 def _submit(base: str, job: dict, patience_s: float = 60.0) -> dict:
