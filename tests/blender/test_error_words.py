@@ -13,14 +13,27 @@ from clips import make_index_clip
 pytestmark = pytest.mark.blender
 
 
+# The strip's own controls as Blender's Strip sidebar labels them (bl_ui/properties_strip.py
+# gives Opacity and Multiply a text of their own: their RNA names are longer).
+STRIP_LABELS = {
+    "Saturation": "color_saturation",
+    "Multiply": "color_multiply",
+    "Opacity": "blend_alpha",
+}
+
+
 def test_the_labels_blender_says_are_the_sidebars(restyle):
     """Each setting the error table gives a Blender label is a control of that name, a
-    sidebar setting or a Restyle operator's (its redo panel: Stabilize's Smoothness), and a
-    value it says is one of that setting's choices as the sidebar shows it."""
+    sidebar setting, a Restyle operator's (its redo panel: Stabilize's Smoothness) or the
+    strip's own (Color's Saturation, Multiply; Opacity), and a value it says is one of that
+    setting's choices as the sidebar shows it."""
     import bpy
 
     errors = ext("core.errors")
     controls = {p.name: p for p in bpy.context.scene.restyle.bl_rna.properties}
+    strip = (getattr(bpy.types, "MovieStrip", None) or bpy.types.MovieSequence).bl_rna
+    for label, identifier in STRIP_LABELS.items():
+        controls.setdefault(label, strip.properties[identifier])
     for name in dir(bpy.ops.restyle):
         operator = getattr(bpy.ops.restyle, name).get_rna_type()
         for prop in operator.properties:
