@@ -90,6 +90,48 @@ def _said(value: numbers.Real) -> int | float:
     return int(value) if whole else float(value)
 
 
+def device_refusal(value: str) -> str | None:
+    """Why the device ``value`` is refused, by its spelling alone (no hardware is probed):
+    a device's word (``engines.choices.DEVICES``), an indexed one's with a GPU number
+    ('cuda:1'); None for one spelled so. Whether this machine has it is the engine's to say
+    as it starts. device='gpu7' passed validate() and was refused only by run()."""
+    from .engines.choices import DEVICES
+
+    word, colon, number = value.partition(":")
+    known = {c.word: c for c in DEVICES}
+    if word in known and (
+        not colon or known[word].indexed and number.isascii() and number.isdigit()
+    ):
+        return None
+    usable = ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
+    gpu = "N: the GPU's number, 0 the first"
+    return f"{setting('device', value)} is not a device: use {usable} ({gpu})"
+
+
+def frames_refusal(name: str, frames: int | Iterable[int]) -> str | None:
+    """Why the source frame or frames given as ``name`` (a Ray chunk's ``cuts``,
+    ``seen_from``: the Python API's alone, said as written) are refused: frames count from
+    0; None if none is negative. cuts=(5, -1) and seen_from=-3 passed unread."""
+    one = isinstance(frames, numbers.Integral)
+    negative = next((f for f in ([frames] if one else frames) if f < 0), None)
+    if negative is None:
+        return None
+    return f"frames are 0-based: {name} {'is' if one else 'holds'} {negative}"
+
+
+def instance_of(kind: type):
+    """A field whose declared type is the class ``kind`` (a job's ``field_kinds``): a value
+    of another type is refused naming the field (StabilizeJob(camera='x') was an
+    AttributeError, 'str' object has no attribute 'kept_area', in run())."""
+
+    def read(name: str, value):
+        if isinstance(value, kind):
+            return value
+        raise RestyleError(f"{name} must be a {kind.__name__}, got {value!r}")
+
+    return read
+
+
 def whole_numbers(name: str, value) -> tuple[int, ...]:
     """Frames (``cuts``): a list or tuple of whole numbers; one number or text is not
     (cuts=2 was a TypeError, 'int' object is not iterable)."""
@@ -123,11 +165,13 @@ COERCE = {
 
 
 def coerce_fields(obj) -> None:
-    """Each of the dataclass ``obj``'s fields read by its declared type (``COERCE``), in
-    place (a frozen one too); raises RestyleError naming the first field of another type."""
+    """Each of the dataclass ``obj``'s fields read by its declared type (``COERCE``, and the
+    class's own ``field_kinds``: its fields of its own types), in place (a frozen one too);
+    raises RestyleError naming the first field of another type."""
+    kinds = {**COERCE, **getattr(obj, "field_kinds", {})}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         kind = str(f.type).replace(" | None", "")
-        if value is None and "None" in str(f.type) or kind not in COERCE:
+        if value is None and "None" in str(f.type) or kind not in kinds:
             continue
-        object.__setattr__(obj, f.name, COERCE[kind](f.name, value))
+        object.__setattr__(obj, f.name, kinds[kind](f.name, value))

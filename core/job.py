@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -33,12 +34,12 @@ import numpy as np
 
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .fields import coerce_fields, grade_refusal, rate_refusal
+from .fields import coerce_fields, device_refusal, frames_refusal, grade_refusal, rate_refusal
 from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
-from .styles import StyleInfo, StyleLibrary
+from .styles import StyleInfo, StyleLibrary, parse_mix
 from .stylizer import StyleSettings, Stylizer, engine_line
 from .words import frames_named
 from .writers import (
@@ -462,6 +463,10 @@ class StyleJob:
     done_word: ClassVar[str] = "styled"
     # The settings a refusal of output made otherwise names (``_made_from``): SETTINGS rows.
     said_settings: ClassVar[tuple[str, ...]] = ("strength", "scale", "max_side", "temporal")
+    # Fields a mapping never reads (StyleJob's, which it has as a subclass), each with why: a
+    # value other than the field's default is refused, not run without a word
+    # (StabilizeJob(style='starry-swirls') stabilized and said nothing of the style).
+    ignored: ClassVar[dict[str, str]] = {}
 
     # -- checks ------------------------------------------------------------------------
     @property
@@ -485,6 +490,15 @@ class StyleJob:
         elif not isinstance(self.library, StyleLibrary):
             raise RestyleError(f"library must be a StyleLibrary or a folder, got {self.library!r}")
         return self.library
+
+    def _library_root(self) -> Path | None:
+        """The library's folder as ``_library`` reads it (None: the default, or not a
+        library), the job left as given."""
+        if isinstance(self.library, StyleLibrary):
+            return self.library.root
+        if isinstance(self.library, str | os.PathLike):
+            return Path(self.library).expanduser()
+        return None
 
     def _fingerprint(self) -> tuple:
         """The job as validated; relative paths are read from the working folder, so a
@@ -670,8 +684,21 @@ class StyleJob:
                 drop_frames_twin(twin)
 
     def _style_info(self) -> StyleInfo:
-        """What the plan maps with (a mapping job gives its own, fixed info)."""
-        return self._library().resolve(self.style)
+        """What the plan maps with (a mapping job gives its own, fixed info). A trained
+        style's name asked of a library folder that does not exist says the folder (a
+        fresh library of built-ins needs none: they are converted into it on first use)."""
+        library = self._library()
+        try:
+            return library.resolve(self.style)
+        except RestyleError as exc:
+            style = str(self.style).strip()
+            named = parse_mix(style) is None and os.sep not in style  # not a mix, not a path
+            if library.root.exists() or not named or Path(style).suffix in IMAGE_SUFFIXES:
+                raise
+            raise RestyleError(
+                f"{exc.neutral}; no trained style is there: the style library "
+                f"{library.root} does not exist"
+            ) from None
 
     def _check_source(self, fmt, info) -> None:
         """What needs the probed source: that ``fmt`` can store the frames made from it."""
@@ -768,7 +795,33 @@ class StyleJob:
         """Every option's range, so nothing hangs or is silently replaced later."""
         check_types(self)
         self._working_folder()  # gone while a path is relative: said first, clearly
+        defaults = {f.name: f.default for f in dataclass_fields(self)}
+        for name, why in self.ignored.items():
+            if (value := getattr(self, name)) != defaults[name]:
+                raise RestyleError(
+                    f"{type(self).__name__} {why}: {name}={value!r} has no effect; leave it out"
+                )
         self.settings.check()
+        if self.scale is not None and self.max_side is not None:  # the command line's: either
+            scale, side = setting("scale", self.scale), setting("max_side", self.max_side)
+            raise RestyleError(f"{scale} and {side} both set the size styled at: give one")
+        if refused := device_refusal(self.device):  # the spelling; the engine says the rest
+            raise RestyleError(refused)
+        root = self._library_root()
+        if root is not None and root.exists() and not root.is_dir():
+            raise RestyleError(
+                f"the style library {root} is not a folder: give the folder of the styles"
+            )
+        for name in ("cuts", "seen_from"):  # a Ray chunk's, a script's: frames of the source
+            if (frames := getattr(self, name)) is not None and (
+                refused := frames_refusal(name, frames)
+            ):
+                raise RestyleError(refused)
+        if self.seen_from is not None and self.seen_from > self.start:
+            raise RestyleError(
+                f"seen_from={self.seen_from} is after {setting('start', self.start)}: "
+                "a chunk's history is the frames before its first"
+            )
         if not 0.0 <= self.temporal <= 1.0:
             raise RestyleError(f"{setting('temporal', self.temporal)} is out of range 0..1")
         from .engines.choices import BACKENDS, words

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import Cancelled, RestyleError, setting
-from ..fields import whole_number
+from ..fields import frames_refusal, whole_number
 from ..job import (
     _A_SETTING,
     _KEY_PARTS,
@@ -75,6 +75,14 @@ class MatteJob(StyleJob):
     learned_in: ClassVar[float | None] = None
     stage: ClassVar[str] = "matte"
     done_word: ClassVar[str] = "matted"
+    # StyleJob's fields a matte never reads (max_side neither, left taken: test_api_round19b)
+    ignored: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(
+            ("style", "strength", "scale", "preserve_colors", "carry"), "does not style"
+        ),
+        "precision": "runs its network at the precision it chooses",
+        "lookahead": "has a coherence of its own, which does not look ahead",
+    }
 
     @property
     def matte_settings(self) -> MatteSettings:
@@ -94,6 +102,10 @@ class MatteJob(StyleJob):
     def _check_options(self) -> None:
         super()._check_options()
         self.matte_settings.check()
+        if self.background_start is not None and (
+            refused := frames_refusal("background_start", self.background_start)
+        ):
+            raise RestyleError(refused)
 
     def _style_info(self) -> StyleInfo:
         self.background()  # a bad --replace is refused before the source is probed
@@ -108,6 +120,12 @@ class MatteJob(StyleJob):
             )
         if background is not None:
             _check_format_holds(fmt, replace(info, has_alpha=False))
+        if self.background_start is not None and self.background_start >= info.frame_count:
+            last = info.frame_count - 1  # a source frame: the one the clip starts under
+            raise RestyleError(
+                f"background_start={self.background_start} is past the source's last frame "
+                f"({last}): give the source frame shown over the background's first"
+            )
         self._check_keyframes(info)
 
     def _refuse_inputs_as_output(self, out: Path, plan: JobPlan) -> None:

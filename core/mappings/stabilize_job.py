@@ -20,7 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import RestyleError
+from ..errors import RestyleError, setting
+from ..fields import frames_refusal, instance_of
 from ..job import JobPlan, JobResult, StyleJob, finished_manifest
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
@@ -98,6 +99,17 @@ class StabilizeJob(StyleJob):
     stage: ClassVar[str] = "stabilize"
     done_word: ClassVar[str] = "stabilized"
     said_settings: ClassVar[tuple[str, ...]] = ("strength", "smoothness", "crop", "mode", "tripod")
+    # StyleJob's fields a stabilisation never reads (strength blends its correction)
+    ignored: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(
+            ("style", "scale", "max_side", "preserve_colors", "carry"), "does not style"
+        ),
+        "temporal": "has no coherence stage (its frames are the source's, warped)",
+        "lookahead": "has no coherence stage (its frames are the source's, warped)",
+        **dict.fromkeys(("backend", "device", "precision"), "runs no network"),
+    }
+    # camera's declared type, read by the fields' rule (``fields.coerce_fields``)
+    field_kinds: ClassVar[dict] = {"StabilizationPlan": instance_of(StabilizationPlan)}
 
     @property
     def stabilize_settings(self) -> StabilizeSettings:
@@ -110,9 +122,15 @@ class StabilizeJob(StyleJob):
         )
 
     def _check_options(self) -> None:
-        self.temporal = 0.0  # nothing to make coherent: the frames are the source's
-        super()._check_options()
+        super()._check_options()  # temporal=0.5 is refused (``ignored``), not set to 0
         self.stabilize_settings.check()
+        if refused := frames_refusal("camera_start", self.camera_start):
+            raise RestyleError(refused)
+        if self.camera is not None and self.camera_start > self.start:
+            raise RestyleError(
+                f"camera_start={self.camera_start} is after {setting('start', self.start)}: "
+                "the camera path must start at or before the frames it warps"
+            )
 
     def _style_info(self) -> StyleInfo:
         return STABILIZE
