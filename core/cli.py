@@ -432,7 +432,7 @@ def _report_run(
         if warning not in getattr(args, "warned_at_start", ()):
             print(f"restyle: warning: {warning}", file=sys.stderr)
     common = {
-        "output": str(result.output),
+        "output": os.path.abspath(result.output),  # as the run found it (typed: 'rel')
         "frames": result.written + result.reused,
         "written": result.written,
         "repeated": result.repeated,  # of "written": an earlier frame's result written again
@@ -1614,7 +1614,7 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
         _emit(
             args,
             {
-                "output": str(Path(args.output)),
+                "output": os.path.abspath(args.output),  # as a finished run's record
                 "frames": 0,
                 "written": 0,
                 "reused": 0,

@@ -78,7 +78,7 @@ def test_a_frame_job_stopped_while_checking_its_settings_says_cancelled(
     record = json.loads(out)  # one record, on stdout
     assert record["cancelled"] is True
     assert (record["frames"], record["written"], record["reused"]) == (0, 0, 0)
-    assert record["output"] == "out.mp4" and record["format"] == "h264"
+    assert record["output"] == str(tmp_path / "out.mp4") and record["format"] == "h264"
     assert {k: record[k] for k in fields} == fields
     assert final_record(out + err) == record  # what a Ray front end reads (stdout + stderr)
 

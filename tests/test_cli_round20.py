@@ -9,6 +9,8 @@
    delete Empty`` said "no trained style named 'Empty'" and ``styles rename Tiny Empty``
    "already exists". The listing warns of it, delete removes it when it holds only a style's
    own files (else refuses, naming what it holds), rename says what install says.
+3. ``--json``'s ``output`` was the path as typed ('rel', '../b/p.mov'): it is absolute, as
+   the run found it from the folder it ran in.
 """
 
 from __future__ import annotations
@@ -158,3 +160,19 @@ def test_rename_onto_a_stray_folder_says_what_it_is(tiny_style, capsys):
     assert "'restyle styles delete Empty'), then rename again" in err
     assert "already exists" not in err
     assert (tiny_style / "styles" / "tiny" / "style.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("typed", "made"),
+    [("rel", "a/rel"), ("../b/p.mov", "b/p.mov"), ("clip", "a/clip.mp4"), ("./x/", "a/x")],
+)
+def test_the_record_names_the_output_absolute(
+    library, plate, tmp_path, monkeypatch, capsys, typed, made
+):
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    fmt = ["--format", "h264"] if typed == "clip" else []
+    code, record, err = stylize(library, plate, typed, *fmt, capsys=capsys)
+    assert code == 0, err
+    assert record["output"] == str(tmp_path / made)
+    assert (tmp_path / made).exists()
