@@ -6,6 +6,7 @@ The panel edits these; ``restyle.apply_style`` takes any setting it is not given
 from __future__ import annotations
 
 import math
+import struct
 import zlib
 from pathlib import Path
 
@@ -204,6 +205,39 @@ STABILIZE_SPECS = {
     },
     "tripod": {"name": "Tripod", "description": "Keep the camera still wherever the crop allows"},
 }
+
+
+def soft_range(spec: dict) -> dict:
+    """A sidebar setting's ``spec`` for the operator property a script sets: its range as
+    soft limits (the slider's) and no hard ones. Blender clamps a value out of hard limits
+    as it is assigned, so the operator never saw it: a script's smoothness=9.0 ran at 1
+    (bpy 5.0.1); the job now refuses it, in the core's words (Smoothness 9.0 is out of range
+    0..1). The sidebar's own settings keep hard limits: typed out of range, they clamp."""
+    return {f"soft_{k}" if k in ("min", "max") else k: v for k, v in spec.items()}
+
+
+def as_given(operator, name: str):
+    """``operator``'s property ``name`` for the job: a float out of its soft range (``soft_range``,
+    the core's range: the job refuses it) as a script gave it (``single``: crop=0.9 was said
+    'Crop 0.8999999761581421 is out of range 0..0.5'); any other value as held (frames made
+    before are keyed by it)."""
+    value = getattr(operator, name)
+    prop = operator.properties.bl_rna.properties[name]
+    if prop.type != "FLOAT" or prop.soft_min <= value <= prop.soft_max:
+        return value
+    return single(value)
+
+
+def single(value):
+    """A float property's ``value`` as a script gave it: the shortest decimal that Blender's
+    single-precision float holds (0.9, not 0.8999999761581421); any other value as it is."""
+    if not isinstance(value, float):
+        return value
+    held = struct.pack("f", value)
+    said = (float(f"{value:.{digits}g}") for digits in range(1, 10))
+    return next(v for v in said if struct.pack("f", v) == held)
+
+
 STABILIZE_DEFAULTS = {
     **{name: spec["default"] for name, spec in STABILIZE_SPECS.items() if "default" in spec},
     "output_format": "PNG",

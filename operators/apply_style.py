@@ -26,9 +26,19 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from bpy.types import Operator
 
 from ..core.engines.choices import indexed_devices
-from ..core.errors import RestyleError
+from ..core.errors import RestyleError, setting
 from ..core.words import count
-from ..props import BACKENDS, DEVICES, FORMAT_WORDS, FORMATS, PICTURE, RUN_ON, SIZE_MODES
+from ..props import (
+    BACKENDS,
+    DEVICES,
+    FORMAT_WORDS,
+    FORMATS,
+    PICTURE,
+    RUN_ON,
+    SIZE_MODES,
+    as_given,
+    single,
+)
 from .modal_job import JobRequest
 from .output_strip import (
     STYLED_FROM,
@@ -58,6 +68,10 @@ FROM_SIDEBAR = (
 )
 
 
+# The size settings, and the Processing Size that reads each.
+SIZE_MODE_OF = {"max_side": "MAX_SIDE", "scale": "SCALE"}
+
+
 class RESTYLE_OT_apply_style(StripJob, Operator):
     """Style a movie or image strip into a new strip above it"""
 
@@ -72,15 +86,41 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         description="Built-in style id, trained style name or path to a picture "
         "(empty: the sidebar's style)",
     )
-    strength: FloatProperty(name="Strength", min=0.0, max=1.0, default=1.0, subtype="FACTOR")
-    size_mode: EnumProperty(name="Processing Size", items=SIZE_MODES, default="ORIGINAL")
-    max_side: IntProperty(name="Longest Side", min=32, max=16384, default=1024)
-    scale: FloatProperty(name="Scale", min=0.05, max=4.0, default=1.0)
+    # Ranges as soft limits (the sliders'): a hard limit clamped a script's strength=5.0 to
+    # 1 unseen (bpy 5.0.1); the job refuses a value out of range (core/stylizer.py's rule)
+    strength: FloatProperty(
+        name="Strength", soft_min=0.0, soft_max=1.0, default=1.0, subtype="FACTOR"
+    )
+    size_mode: EnumProperty(
+        name="Processing Size",
+        items=SIZE_MODES,
+        default="ORIGINAL",
+        description="How large frames are styled. A script that gives Longest Side or Scale "
+        "alone chooses its mode; either given with another mode, or both given, is refused",
+    )
+    max_side: IntProperty(
+        name="Longest Side",
+        soft_min=32,
+        soft_max=16384,
+        default=1024,
+        description="Frames are styled at most this large (32..16384). Given alone, it "
+        "chooses Processing Size 'Longest Side'",
+    )
+    scale: FloatProperty(
+        name="Scale",
+        soft_min=0.05,
+        soft_max=4.0,
+        default=1.0,
+        description="Frames are styled at this scale (0.05..4). Given alone, it chooses "
+        "Processing Size 'Scale'",
+    )
     preserve_colors: BoolProperty(name="Preserve Colors")
     temporal: FloatProperty(
-        name="Temporal Coherence", min=0.0, max=1.0, default=0.5, subtype="FACTOR"
+        name="Temporal Coherence", soft_min=0.0, soft_max=1.0, default=0.5, subtype="FACTOR"
     )
-    carry: FloatProperty(name="Carry Keyframes", min=0.0, max=1.0, default=1.0, subtype="FACTOR")
+    carry: FloatProperty(
+        name="Carry Keyframes", soft_min=0.0, soft_max=1.0, default=1.0, subtype="FACTOR"
+    )
     backend: EnumProperty(name="Backend", items=BACKENDS, default="DEFAULT")
     device: EnumProperty(name="Device", items=DEVICES, default="DEFAULT")
     output_format: EnumProperty(
@@ -108,9 +148,12 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
         scene, span = self.read_source(context)
         settings = scene.restyle
         values = {
-            name: getattr(self if self.properties.is_property_set(name) else settings, name)
+            name: as_given(self, name)
+            if self.properties.is_property_set(name)
+            else getattr(settings, name)
             for name in FROM_SIDEBAR
         }
+        values["size_mode"] = self._size_mode(values["size_mode"])
         shown = span.shown
         fmt = output_format(FORMAT_WORDS[values["output_format"]])
         movie_name = span.movie_name(fmt.suffix) if fmt.movie else None
@@ -162,6 +205,26 @@ class RESTYLE_OT_apply_style(StripJob, Operator):
             strip[MATTE_OF] = source[MATTE_OF]
             strip.alpha_mode = source.alpha_mode
         return strip
+
+    def _size_mode(self, mode: str) -> str:
+        """The Processing Size a run uses (``mode``: given, else the sidebar's). A script's
+        Longest Side or Scale given alone chooses its mode (max_side=64 alone ran at the
+        original size); one given with another mode, or both (the command line takes one of
+        --max-side and --scale), is refused. The sidebar's button gives neither."""
+        given = [name for name in SIZE_MODE_OF if self.properties.is_property_set(name)]
+        if len(given) > 1:
+            words = " and ".join(setting(name, single(getattr(self, name))) for name in given)
+            raise RestyleError(f"{words} both given: give one of them")
+        if not given:
+            return mode
+        wanted = SIZE_MODE_OF[given[0]]
+        if self.properties.is_property_set("size_mode") and mode != wanted:
+            labels = {i: label for i, label, _text in SIZE_MODES}
+            raise RestyleError(
+                f"{setting(given[0], single(getattr(self, given[0])))} needs Processing Size "
+                f"'{labels[wanted]}', not '{labels[mode]}'"
+            )
+        return wanted
 
     def _style(self, settings) -> str:
         if self.style:

@@ -18,6 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
+from ..props import as_given
 from .modal_job import JobRequest, SequencerOperator, blender_path, tool_summary
 from .output_strip import BLEND_GIVEN, closed_channels, free_channel
 from .runner import FAILED, FINISHED, report_error
@@ -42,8 +43,8 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
     )
     temporal: FloatProperty(
         name="Temporal Coherence",
-        min=0.0,
-        max=1.0,
+        soft_min=0.0,  # soft: the job refuses a script's 1.5, which a hard max clamped unseen
+        soft_max=1.0,
         default=0.6,
         subtype="FACTOR",
         description="Steady the matte along the motion (0: frame by frame)",
@@ -68,7 +69,7 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
             library=StyleLibrary(library_root(context)),
             format="png",
             refine=self.refine,
-            temporal=self.temporal,
+            temporal=as_given(self, "temporal"),
         )
         plan = job.validate()  # one probe, one settings key
         landing = self.place_output(job, plan, span, "matte", None)

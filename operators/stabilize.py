@@ -16,6 +16,7 @@ from bpy.types import Operator
 from ..props import FORMATS as ALL_FORMATS
 from ..props import STABILIZE_DEFAULTS as DEFAULTS
 from ..props import STABILIZE_SPECS as SPECS
+from ..props import as_given, soft_range
 from .modal_job import JobRequest
 from .strip_job import StripJob
 
@@ -38,11 +39,12 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
     # Each setting as the sidebar's (props.STABILIZE_SPECS), not remembered between runs
     # (SKIP_SAVE): a crop tried in the redo panel once changed every later run's settings key
     # (no resume). The sidebar's Stabilize button sets every one from the scene's settings,
-    # so pressed again it resumes.
+    # so pressed again it resumes. Ranges as soft limits (soft_range): the job refuses a
+    # script's value out of range, which a hard limit clamped unseen.
     mode: EnumProperty(**SPECS["mode"], options={"SKIP_SAVE"})
-    smoothness: FloatProperty(**SPECS["smoothness"], options={"SKIP_SAVE"})
-    crop: FloatProperty(**SPECS["crop"], options={"SKIP_SAVE"})
-    strength: FloatProperty(**SPECS["strength"], options={"SKIP_SAVE"})
+    smoothness: FloatProperty(**soft_range(SPECS["smoothness"]), options={"SKIP_SAVE"})
+    crop: FloatProperty(**soft_range(SPECS["crop"]), options={"SKIP_SAVE"})
+    strength: FloatProperty(**soft_range(SPECS["strength"]), options={"SKIP_SAVE"})
     tripod: BoolProperty(**SPECS["tripod"], options={"SKIP_SAVE"})
     output_format: EnumProperty(
         name="Format", items=FORMATS, default=DEFAULTS["output_format"], options={"SKIP_SAVE"}
@@ -66,9 +68,9 @@ class RESTYLE_OT_stabilize_strip(StripJob, Operator):
             end=max(span.shown),
             format=fmt.id,
             mode=self.mode.lower(),
-            smoothness=self.smoothness,
-            crop=self.crop,
-            strength=self.strength,
+            smoothness=as_given(self, "smoothness"),
+            crop=as_given(self, "crop"),
+            strength=as_given(self, "strength"),
             tripod=self.tripod,
         )
         plan = job.validate()  # one probe, one settings key
