@@ -191,5 +191,12 @@ def test_stabilize_settings_are_the_sidebars(restyle):
     for name in ("mode", "smoothness", "crop", "strength", "tripod"):
         mine, sidebar = operator[name], scene[f"stabilize_{name}"]
         assert mine.is_skip_save, name
-        for field in ("name", "description", "default", "hard_min", "hard_max", "subtype"):
+        for field in ("name", "description", "default", "subtype"):
             assert getattr(mine, field, None) == getattr(sidebar, field, None), (name, field)
+        # the sidebar's range as soft limits: a script's value out of it is refused (round 20)
+        for end in ("min", "max"):
+            mine_end, held = (
+                getattr(mine, f"soft_{end}", None),
+                getattr(sidebar, f"hard_{end}", None),
+            )
+            assert mine_end == held, (name, end)
