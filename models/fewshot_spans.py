@@ -10,9 +10,9 @@ exactly such pixels) need this, and a convolutional network with a ~150-pixel vi
 measure it over a whole frame. Like the other guides it is computed inside the network, on
 the whole frame (training computes it once per keyframe), so every engine feeds RGB.
 
-Computed per pixel by binary lifting over the row's cumulative distance (a few gathers per
-radius, no loop over pixels), so it exports to ONNX (GatherElements) for any frame size and
-costs O(pixels x log radius).
+Computed per pixel by binary lifting over the row's cumulative distance (two gathers per
+step, log2(radius) + 1 steps per span, no loop over pixels), so it exports to ONNX
+(GatherElements) for any frame size and costs O(pixels x log radius) per span.
 """
 
 from __future__ import annotations
@@ -33,38 +33,57 @@ SPANS: tuple[tuple[float, int], ...] = (
     (1000.0, 32),
     (1000.0, 128),
 )
-
-
-def _reach(distance: torch.Tensor, radius: int, forward: bool) -> torch.Tensor:
-    """Pixels (0..radius) reachable from each pixel along the last axis, forwards or
-    backwards, before the cumulative ``distance`` grows by more than ``radius``."""
-    length = distance.shape[-1]
-    index = torch.arange(length, device=distance.device).expand_as(distance)
-    reach = torch.zeros_like(index)
-    step = 1 << (radius.bit_length() - 1)
-    while step:
-        candidate = reach + step
-        target = index + candidate if forward else index - candidate
-        inside = (candidate <= radius) & (target >= 0) & (target <= length - 1)
-        at = torch.gather(distance, -1, target.clamp(0, length - 1))
-        gap = (at - distance) if forward else (distance - at)
-        reach = torch.where(inside & (gap <= radius), candidate, reach)
-        step >>= 1
-    return reach
+# Shorter ladders, cheaper to style (round 20, docs/performance/keyframes.md): the same two
+# edge costs at radii 8 and 32 (8 channels), or 8 only (4). In a quadratic fit of the
+# pencil look the short radii carried nearly all of the full ladder's gain.
+SHORT_SPANS: tuple[tuple[float, int], ...] = ((100.0, 8), (100.0, 32), (1000.0, 8), (1000.0, 32))
+NEAR_SPANS: tuple[tuple[float, int], ...] = ((100.0, 8), (1000.0, 8))
+# A style's ``guides`` (its arch_config) -> its ladder.
+SPAN_SETS: dict[str, tuple[tuple[float, int], ...]] = {
+    "spans": SPANS,
+    "spans-8-32": SHORT_SPANS,
+    "spans-8": NEAR_SPANS,
+}
 
 
 def row_spans(rgb: torch.Tensor, spans=SPANS) -> list[torch.Tensor]:
     """Span counts along the last axis of N x 3 x H x W ``rgb``, one N x 1 x H x W map per
-    (edge_cost, radius) of ``spans``, scaled to 0..1 by the flat-area count."""
+    (edge_cost, radius) of ``spans``, scaled to 0..1 by the flat-area count.
+
+    Binary lifting per span: from each pixel, steps of halving size (the radius's power of
+    two down to 1) are taken forwards and backwards while the cumulative distance stays
+    within the radius. Each edge cost's distances are walled by out-of-reach values on
+    either side, so a step is one gather, one comparison and one choice, with no bounds
+    checks, and no cap at the radius at each step: every pixel costs at least 1 (capped once
+    at the end, for float rounding on long rows). (Round 19 checked bounds and the cap at
+    every step: ~2x the operators for the same counts;
+    stacking the spans as channels of one search was slower still in ONNX Runtime.)"""
     step = (rgb[..., 1:] - rgb[..., :-1]).abs().sum(1, keepdim=True)
     step = F.pad(step, (1, 0, 0, 0))  # the first pixel: nothing before it
+    longest = max(radius for _, radius in spans)
     maps: dict[tuple[float, int], torch.Tensor] = {}
     for edge_cost in dict.fromkeys(cost for cost, _ in spans):
         distance = torch.cumsum(1.0 + edge_cost * step, dim=-1)
+        wall = torch.full_like(distance[..., :1], 3.0e38).expand(*distance.shape[:-1], longest)
+        walled = torch.cat((-wall, distance, wall), dim=-1)
+        start = (torch.arange(distance.shape[-1], device=rgb.device) + longest).expand_as(distance)
         for cost, radius in spans:
-            if cost == edge_cost:
-                count = _reach(distance, radius, True) + _reach(distance, radius, False) + 1
-                maps[(cost, radius)] = count.to(rgb.dtype) / (2 * radius + 1)
+            if cost != edge_cost:
+                continue
+            ahead, behind = distance + radius, distance - radius
+            forward = backward = start
+            size = 1 << (radius.bit_length() - 1)
+            while size:
+                candidate = forward + size
+                at = torch.gather(walled, -1, candidate)
+                forward = torch.where(at <= ahead, candidate, forward)
+                candidate = backward - size
+                at = torch.gather(walled, -1, candidate)
+                backward = torch.where(at >= behind, candidate, backward)
+                size >>= 1
+            # At most the radius each way, whatever float rounding of a long row does.
+            reach = (forward - start).clamp(max=radius) + (start - backward).clamp(max=radius)
+            maps[(cost, radius)] = (reach + 1).to(rgb.dtype) / (2 * radius + 1)
     return [maps[span] for span in spans]
 
 
@@ -77,12 +96,13 @@ def span_guides(rgb: torch.Tensor, spans=SPANS) -> torch.Tensor:
 
 
 class SpanGuides(nn.Module):
-    """The "multiscale" guides (models/fewshot.py Guides), then the span guides."""
+    """The "multiscale" guides (models/fewshot.py Guides), then the span guides of the
+    ladder ``kind`` names in SPAN_SETS."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "spans") -> None:
         super().__init__()
         self.base = Guides("multiscale")
-        self.spans = SPANS
+        self.spans = SPAN_SETS[kind]
 
     @property
     def channels(self) -> int:
@@ -96,8 +116,8 @@ class SpanGuides(nn.Module):
 
 
 class SpanGenerator(FewShotGenerator):
-    """FewShotGenerator with the span guides after the "multiscale" ones: ``guides`` "spans"
-    (what its ``arch_config`` says, so a style folder rebuilds it)."""
+    """FewShotGenerator with the span guides after the "multiscale" ones: ``guides`` names
+    a ladder of SPAN_SETS (what its ``arch_config`` says, so a style folder rebuilds it)."""
 
     def __init__(
         self,
@@ -108,17 +128,17 @@ class SpanGenerator(FewShotGenerator):
         guides: str = "spans",
         depth: int = 2,
     ) -> None:
-        if guides != "spans":
-            raise ValueError("SpanGenerator's guides are 'spans'")
+        if guides not in SPAN_SETS:
+            raise ValueError(f"SpanGenerator's guides are one of {', '.join(SPAN_SETS)}")
         super().__init__(in_channels, width, blocks, output, "multiscale", depth)
-        self.guides_kind = "spans"
-        self.guides = SpanGuides()
+        self.guides_kind = guides
+        self.guides = SpanGuides(guides)
         self.head = _conv(self.in_channels + self.guides.channels, self.width, 5)
 
 
 def generator_class(arch_config: dict) -> type[FewShotGenerator]:
     """The class that builds a trained style's generator from its ``arch_config``."""
-    return SpanGenerator if arch_config.get("guides") == "spans" else FewShotGenerator
+    return SpanGenerator if arch_config.get("guides") in SPAN_SETS else FewShotGenerator
 
 
 def build_generator(**arch_config) -> FewShotGenerator:

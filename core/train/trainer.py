@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
+# models/fewshot_spans.py SPAN_SETS: the "multiscale" guides and a ladder of span guides.
+SPAN_GUIDES = ("spans", "spans-8-32", "spans-8")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 
 
@@ -80,6 +82,9 @@ class TrainConfig:
     # "blur-gradients" gave +1.7 dB on the pencil-sketch look; "multiscale" adds how busy
     # the picture is at three scales: at 80 CPU-s on vtest (24 frames), with depth 3,
     # pencil sketch 16.0 -> 19.5 dB (vtest) and 20.5 -> 24.2 dB (megamind, with beta1 0.9).
+    # "spans-8-32" and "spans-8" add shorter ladders of the span guides below (8 and 4
+    # channels; round 20): cheaper to style than generator_spans' 12, not the default
+    # (docs/performance/keyframes.md).
     generator_guides: str = "multiscale"
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
@@ -157,8 +162,8 @@ class TrainConfig:
             problems.append("lr_drops must not be negative and lr_decay must be in (0, 1)")
         if self.generator_output not in ("sigmoid", "linear"):
             problems.append("generator_output must be 'sigmoid' or 'linear'")
-        if self.generator_guides not in GUIDES:
-            problems.append(f"generator_guides must be one of {', '.join(GUIDES)}")
+        if self.generator_guides not in GUIDES + SPAN_GUIDES:
+            problems.append(f"generator_guides must be one of {', '.join(GUIDES + SPAN_GUIDES)}")
         if self.generator_spans and self.generator_guides != "multiscale":
             problems.append("generator_spans needs generator_guides 'multiscale'")
         if self.generator_depth not in (2, 3):

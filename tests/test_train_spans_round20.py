@@ -1,0 +1,188 @@
+"""Round 20: the short span ladder (``generator_guides="spans-8-32"``).
+
+The span guides at edge costs 100 and 1000 and radii 8 and 32 only (8 channels, against
+the full ladder's 12 with radius 128 too), computed by a cheaper binary search (walls
+instead of bounds checks). Checked: the values on a tiny frame by hand, the search against
+a brute-force count, the ONNX export against torch at sizes other than the export's, and a
+style trained with the setting saved, rebuilt and styling frames through `restyle
+stylize`'s path (ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from restyle.core.errors import RestyleError  # noqa: E402
+from restyle.core.train import trainer  # noqa: E402
+from restyle.core.train.artifact import load_generator, write_trained_style  # noqa: E402
+from restyle.core.train.trainer import TrainConfig, train_style  # noqa: E402
+from restyle.models.fewshot_spans import (  # noqa: E402
+    SHORT_SPANS,
+    SPAN_SETS,
+    SpanGenerator,
+    SpanGuides,
+    build_generator,
+    row_spans,
+)
+
+
+def _edge_frame() -> torch.Tensor:
+    """1 x 3 x 4 x 24: flat grey, and from x = 12 on 0.015 lighter in every channel (a
+    step of 0.045 summed: it costs 1 + 100 x 0.045 = 5.5 at edge cost 100, 46 at 1000)."""
+    image = torch.full((1, 3, 4, 24), 0.5)
+    image[..., 12:] = 0.515
+    return image
+
+
+def test_short_guides_on_a_tiny_frame():
+    guides = SpanGuides("spans-8-32")
+    assert guides.spans == SHORT_SPANS == ((100.0, 8), (100.0, 32), (1000.0, 8), (1000.0, 32))
+    assert guides.channels == 11 + 8  # the multiscale guides, then rows and columns
+    out = guides(_edge_frame())
+    assert out.shape == (1, 3 + 19, 4, 24)
+    spans = out[0, 14:, 0]  # row 0; per (cost, radius): the row span, then the column span
+    # x = 11, left of the faint edge. Edge cost 100, radius 8: 8 pixels back (flat), and
+    # forward the edge (5.5) and 2 more pixels (6.5, 7.5) before 8.5 > 8: 3; 12 of 17.
+    assert spans[0, 11] * 17 == pytest.approx(12)
+    # Radius 32: 11 back (the frame's border), the 12 pixels to the border forward: 24 of 65.
+    assert spans[2, 11] * 65 == pytest.approx(24)
+    # Edge cost 1000: the edge (46) stops both radii: 9 of 17 and 12 of 65.
+    assert spans[4, 11] * 17 == pytest.approx(9)
+    assert spans[6, 11] * 65 == pytest.approx(12)
+    # x = 4: 4 back to the border, 7 on to the edge (12.5 away): 12 of 17.
+    assert spans[0, 4] * 17 == pytest.approx(12)
+    # x = 20, edge cost 1000: 8 back (flat to x = 12), 3 on to the border: 12 of 17.
+    assert spans[4, 20] * 17 == pytest.approx(12)
+    # Columns: 4 flat rows, every pixel counts them all, at any cost.
+    for channel, radius in ((1, 8), (3, 32), (5, 8), (7, 32)):
+        np.testing.assert_allclose(spans[channel].numpy() * (2 * radius + 1), 4, rtol=1e-6)
+
+
+def _brute_force(image: np.ndarray, edge_cost: float, radius: int) -> np.ndarray:
+    step = np.abs(np.diff(image, axis=2)).sum(0)
+    distance = np.cumsum(1 + np.float32(edge_cost) * np.pad(step, ((0, 0), (1, 0))), axis=1)
+    height, width = distance.shape
+    count = np.zeros((height, width))
+    for y in range(height):
+        for x in range(width):
+            near = np.abs(np.arange(width) - x) <= radius
+            count[y, x] = (near & (np.abs(distance[y] - distance[y, x]) <= radius)).sum()
+    return count
+
+
+def test_the_walled_search_counts_as_brute_force_does():
+    rng = np.random.default_rng(4)
+    image = (rng.integers(0, 4, (3, 6, 90)) / 4).astype(np.float32)  # ties and flat runs
+    image[:, 2:4, 20:70] = 0.5
+    got = row_spans(torch.from_numpy(image)[None], SHORT_SPANS + ((1.0, 1), (0.0, 64)))
+    for (cost, radius), span in zip(SHORT_SPANS + ((1.0, 1), (0.0, 64)), got, strict=True):
+        want = _brute_force(image, cost, radius)
+        np.testing.assert_allclose(span[0, 0].numpy() * (2 * radius + 1), want)
+
+
+def test_short_span_generator_exports_to_onnx_for_any_size(tmp_path):
+    import onnxruntime as ort
+
+    from restyle.models.export import export_onnx
+
+    torch.manual_seed(0)
+    generator = SpanGenerator(3, 4, 1, "linear", "spans-8-32", 3).eval()
+    assert generator.head[1].in_channels == 3 + 19
+    path = export_onnx(
+        generator,
+        (torch.rand(1, 3, 64, 64),),
+        tmp_path / "short.onnx",
+        ["image"],
+        ["stylized"],
+        {"image": {0: "n", 2: "h", 3: "w"}, "stylized": {0: "n", 2: "h", 3: "w"}},
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    for height, width in ((61, 83), (90, 300)):
+        blocks = rng.random((1, 3, height // 5 + 1, width // 5 + 1)).astype(np.float32)
+        image = np.ascontiguousarray(blocks.repeat(5, 2).repeat(5, 3)[..., :height, :width])
+        with torch.inference_mode():
+            want = generator(torch.from_numpy(image)).numpy()
+        (got,) = session.run(["stylized"], {"image": image})
+        assert got.shape == want.shape == (1, 3, height, width)
+        assert np.abs(got - want).max() <= 1e-4
+
+
+def test_the_settings_name_the_ladders_the_generator_knows():
+    assert trainer.SPAN_GUIDES == tuple(SPAN_SETS)
+    assert TrainConfig(generator_guides="spans-8-32").generator_guides == "spans-8-32"
+    with pytest.raises(RestyleError, match="generator_guides must be one of"):
+        TrainConfig(generator_guides="long-spans")
+    with pytest.raises(RestyleError, match="generator_spans needs generator_guides"):
+        TrainConfig(generator_spans=True, generator_guides="spans-8")  # one ladder at a time
+    with pytest.raises(ValueError, match="guides are one of"):
+        SpanGenerator(guides="multiscale")
+
+
+def _frames() -> list[np.ndarray]:
+    rng = np.random.default_rng(2)
+    out = []
+    for _ in range(2):
+        blocks = rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)
+        out.append(np.ascontiguousarray(blocks.repeat(3, 0).repeat(3, 1)[:48, :64]))
+    return out
+
+
+def test_a_short_spans_style_trains_rebuilds_and_styles_frames(tmp_path):
+    from restyle.core.job import StyleJob
+    from restyle.core.media import decode_range
+    from restyle.core.styles import StyleLibrary
+
+    frames = _frames()
+    config = TrainConfig(
+        threads=1,
+        time_budget_s=60,
+        clock="cpu",
+        max_iterations=20,
+        patch_size=16,
+        generator_width=4,
+        generator_blocks=1,
+        val_every=10,
+        generator_guides="spans-8-32",
+    )
+    result = train_style([(f, 255 - f) for f in frames], config=config)
+    assert result.arch_config["guides"] == "spans-8-32"
+    library = StyleLibrary(tmp_path / "library", bundled=None)
+    folder = write_trained_style(
+        library.trained_folder("Short"),
+        result,
+        name="Short",
+        source="clip.mp4",
+        keyframes=[0, 1],
+        thumbnail=np.zeros((32, 64, 3), np.uint8),
+    )
+    generator = load_generator(folder)
+    assert isinstance(generator, SpanGenerator) and generator.guides.spans == SHORT_SPANS
+    assert type(build_generator(**result.arch_config)) is SpanGenerator
+
+    import cv2
+    import onnxruntime as ort
+
+    images = [f.transpose(2, 0, 1)[None].astype(np.float32) / 255 for f in frames]
+    with torch.inference_mode():
+        wanted = [generator(torch.from_numpy(image)).numpy() for image in images]
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for image, want in zip(images, wanted, strict=True):
+        assert np.abs(session.run(None, {name: image})[0] - want).max() < 1e-4
+
+    # Through `restyle stylize`'s path (ONNX Runtime, frame by frame, 8-bit PNGs out).
+    source = tmp_path / "plate"
+    source.mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(source / f"{i:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "styled"
+    StyleJob(source, out, "Short", temporal=0.0, backend="onnx", library=library, carry=0.0).run()
+    styled = list(decode_range(out, 0, 1))
+    for frame, got, want in zip(frames, styled, wanted, strict=True):
+        assert got.shape == frame.shape
+        error = np.abs(got.astype(np.float64) - want[0].transpose(1, 2, 0) * 255)
+        assert error.mean() < 1.5, error.mean()
