@@ -698,6 +698,27 @@ def _what_ran(result, reports: list[dict]) -> None:
     result.set_engine("; ".join(sorted({r["engine"] for r in reports if r["engine"]})))
 
 
+def _engine_kept(result, manifest, key: str) -> None:
+    """The engine the chunks reported, kept in the folder's manifest; a rerun none of whose
+    chunks ran (every frame there already) names the one kept there, as a local rerun names
+    its engine (it said backend, device and engine null). One an earlier Restyle or a local
+    run made keeps none: null still."""
+    from .job import _parse_manifest
+
+    if result.backend:  # reported by the chunks (``_what_ran``)
+        said = (("backend", result.backend), ("device", result.device))
+        manifest.record.update({k: v for k, v in (*said, ("engine", result.engine_marked)) if v})
+        return
+    old = _parse_manifest(manifest.old)
+    kept = {k: v for k in ("backend", "device", "engine") if isinstance(v := old.get(k), str) and v}
+    if old.get("key") != key or not kept:
+        return
+    manifest.record.update(kept)
+    result.backend, result.device = kept.get("backend"), kept.get("device")
+    if "engine" in kept:  # still marked: each front end words it
+        result.set_engine(kept["engine"])
+
+
 def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
     """The run's warnings in a single-machine run's words, from the chunks' merged facts (a
     chunk's own warning counts its frames only, warm-up again): the frames written that
@@ -1018,6 +1039,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         manifest.save()
         raise
     _what_ran(result, reports)
+    _engine_kept(result, manifest, frames_plan.key)
     _record_marks(manifest, landing, plan)
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)

@@ -11,6 +11,9 @@
    own files (else refuses, naming what it holds), rename says what install says.
 3. ``--json``'s ``output`` was the path as typed ('rel', '../b/p.mov'): it is absolute, as
    the run found it from the folder it ran in.
+4. A --ray rerun into a finished frames folder said backend, device and engine null (no
+   chunk ran); a local rerun names them. They are named: those the chunks that made the
+   frames reported, kept in the folder's manifest.
 """
 
 from __future__ import annotations
@@ -176,3 +179,19 @@ def test_the_record_names_the_output_absolute(
     assert code == 0, err
     assert record["output"] == str(tmp_path / made)
     assert (tmp_path / made).exists()
+
+
+def test_a_ray_rerun_into_a_finished_folder_names_the_engine(
+    library, plate, tmp_path, capsys, in_process
+):
+    out = tmp_path / "frames"
+    code, first, err = stylize(library, plate, out, "--ray", "auto", capsys=capsys)
+    assert code == 0 and first["written"] == 2, err
+    engine = {k: first[k] for k in ("backend", "device", "engine")}
+    assert all(engine.values()), first
+    code, again, err = stylize(library, plate, out, "--ray", "auto", capsys=capsys)
+    assert code == 0 and (again["written"], again["reused"]) == (0, 2), err
+    assert {k: again[k] for k in engine} == engine
+    code, local, err = stylize(library, plate, out, capsys=capsys)  # as a local rerun's
+    assert code == 0 and local["reused"] == 2, err
+    assert all(local[k] for k in engine), local
