@@ -203,14 +203,17 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
                 self._pieces.append(right.name)
 
 
+SNAP_DISTANCE = (1, 48)  # frames an edit point may move: the sidebar's slider range
+
+
 class RESTYLE_OT_snap_cuts(CutTool, Operator):
     """Move edit points between adjacent strips onto a real shot boundary nearby"""
 
     bl_idname = "restyle.snap_cuts"
     bl_label = "Snap Cuts"
 
-    distance: IntProperty(
-        name="Distance", min=1, max=48, default=4,
+    distance: IntProperty(  # soft: a script's value out of range is refused, not clamped
+        name="Distance", soft_min=SNAP_DISTANCE[0], soft_max=SNAP_DISTANCE[1], default=4,
         description="Move an edit point only onto a shot boundary at most this many frames away",
     )  # fmt: skip
     selected_only: BoolProperty(
@@ -231,6 +234,9 @@ class RESTYLE_OT_snap_cuts(CutTool, Operator):
     def make_plan(self, scene) -> list[Snap]:
         """A snap for each edit point it can read; a strip it cannot (its file missing or
         damaged) is skipped with its reason, and its edit points left where they are."""
+        low, high = SNAP_DISTANCE
+        if not low <= self.distance <= high:
+            raise RestyleError(f"Distance {self.distance} is out of range {low}..{high}")
         plan, skipped = [], {}
         for edit, left, right in self._edit_points(scene, skipped):
             try:

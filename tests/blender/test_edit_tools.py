@@ -145,6 +145,23 @@ def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer
     assert compat.handles(strips[names[1]]) == (SHOT + 1, 3 * SHOT + 1)
 
 
+def test_a_snap_distance_out_of_range_is_refused_not_clamped(scene, clips, sequencer_area):
+    """A script's distance past the slider's 1..48 was clamped (100 ran as 48 and moved the
+    cut); it is refused, and no edit point moves."""
+    import bpy
+
+    compat = ext("compat")
+    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
+    compat.strip_set(left, "right_handle", SHOT + 4)
+    compat.strip_set(right, "left_handle", SHOT + 4)
+    right.channel = 1
+    for distance in (100, 0):
+        with pytest.raises(RuntimeError, match=rf"Distance {distance} is out of range 1\.\.48"):
+            bpy.ops.restyle.snap_cuts(distance=distance)
+        assert compat.handles(left)[1] == SHOT + 4
+
+
 def test_snap_keyframes_go_with_the_strip_that_shows_them(scene, saved, clips, sequencer_area):
     """A snapped edit point left the keyframes between its old and new frame with the strip
     that no longer shows them, so Export refused them."""
