@@ -205,7 +205,12 @@ def _check_auto_reachable() -> None:
         from ray._private.services import get_ray_address_from_environment
 
         found = get_ray_address_from_environment("auto", None)
-    except Exception:  # none found (ray.init says so at once), or another Ray's internals
+    except ConnectionError:  # none found: Ray's words name its own '--address flag'
+        raise RestyleError(
+            "no Ray cluster found for --ray auto (RAY_ADDRESS is not set, and none was started "
+            "on this machine): start one with 'ray start --head', or give --ray HOST:PORT"
+        ) from None
+    except Exception:  # another Ray's internals: ray.init says what it finds
         return
     if found and found not in ("auto", "local"):
         try:

@@ -14,10 +14,13 @@
 4. A --ray rerun into a finished frames folder said backend, device and engine null (no
    chunk ran); a local rerun names them. They are named: those the chunks that made the
    frames reported, kept in the folder's manifest.
+5. ``--ray auto`` with no cluster passed on Ray's words ("Please specify the one to connect
+   to by setting `--address` flag"): Restyle has no --address; it says so in its own.
 """
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import pytest
@@ -195,3 +198,23 @@ def test_a_ray_rerun_into_a_finished_folder_names_the_engine(
     code, local, err = stylize(library, plate, out, capsys=capsys)  # as a local rerun's
     assert code == 0 and local["reused"] == 2, err
     assert all(local[k] for k in engine), local
+
+
+def test_ray_auto_without_a_cluster_says_so_in_restyles_words(
+    library, plate, tmp_path, capsys, monkeypatch
+):
+    ray = pytest.importorskip("ray")
+    from ray._private import services
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # none running here (another test's cluster on this machine is not this one's)
+    monkeypatch.setattr(services, "find_gcs_addresses", functools.cache(lambda: []))
+    monkeypatch.setattr(services, "find_bootstrap_address", functools.cache(lambda t: None))
+    assert not ray.is_initialized()
+    out = tmp_path / "frames"
+    code, _, err = stylize(library, plate, out, "--ray", "auto", capsys=capsys)
+    assert code == 2, err
+    assert "no Ray cluster found for --ray auto (RAY_ADDRESS is not set" in err
+    assert "start one with 'ray start --head', or give --ray HOST:PORT" in err
+    assert "--address" not in err and "Please specify" not in err
+    assert not out.exists()
