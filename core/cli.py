@@ -836,7 +836,7 @@ def _cancelled_text(args: argparse.Namespace, result, movie: bool, text: str) ->
 def _ray_movie_cancelled(result) -> str:
     """A cancelled --ray movie: its chunks' finished frames stay in the movie's frames
     folder (``ray_runner.frames_folder``), where a rerun with --ray resumes from them."""
-    from .ray_runner import movie_frames_folder
+    from .job import movie_frames_folder
 
     kept = result.written + result.reused
     folder = movie_frames_folder(Path(result.output))

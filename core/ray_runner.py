@@ -418,8 +418,12 @@ def _mark_before_landing(staging: Path, landing: Landing, chunk: Chunk, frames: 
 
 
 def _replace_with(src: Path, dst: Path) -> None:
-    """``dst`` becomes ``src`` in one step (a link beside it, renamed over it)."""
-    part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.restyle-part")
+    """``dst`` becomes ``src`` in one step (a link beside it, renamed over it). The link is
+    named by ``writers.scratch_path``, so one a killed landing left is a scratch file the
+    output's frame writer sweeps away (``_TEMP_NAME``)."""
+    from .writers import scratch_path
+
+    part = scratch_path(dst)
     try:
         os.link(src, part)
     except OSError:
@@ -661,7 +665,7 @@ def clear_stopped_tasks(
     (under load CI saw frame 4 staged, not in the output) finished one after the driver's
     first landing. A frame is written as a scratch file renamed into place, so a task
     killed mid-frame leaves a scratch file (removed here), never a part of a frame."""
-    from .writers import _TEMP_NAME, drop_stale_lock
+    from .writers import drop_stale_lock
 
     deadline = time.monotonic() + patience_s
     for chunk in plan.chunks:
@@ -670,14 +674,22 @@ def clear_stopped_tasks(
             continue  # a task still running there (its node slow to kill it): its own
         if landing is not None:
             link_owned_frames(staging, landing.of(chunk), chunk)
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(staging):
-                if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
+        _remove_scratch(staging)
         with contextlib.suppress(OSError):
             staging.rmdir()  # only if empty
     with contextlib.suppress(OSError):
         (folder / STAGING).rmdir()
+
+
+def _remove_scratch(folder: Path) -> None:
+    """The scratch files (``writers.scratch_path``'s names) a killed writer left in
+    ``folder``, whose lock the caller holds: a task's frame, a landing's link."""
+    from .writers import _TEMP_NAME
+
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def working_folder() -> str | None:
@@ -812,21 +824,14 @@ def default_gpus(device: str) -> float:
 
 
 def frames_folder(job) -> Path:
-    """Where the chunks write: the output folder, or a hidden sibling of an output movie."""
+    """Where the chunks write: the output folder, or a hidden sibling of an output movie
+    (``job.movie_frames_folder``)."""
+    from .job import movie_frames_folder
     from .writers import format_for_output, output_format
 
     out = Path(job.output)
     fmt = output_format(job.format or format_for_output(out))  # None: as validate reads it
     return out if not fmt.movie else movie_frames_folder(out)
-
-
-def movie_frames_folder(movie: Path) -> Path:
-    """Where a movie output's frames wait for its mux (``job.movie_frames_folder``, where
-    --plan --ray counts them (``StyleJob.outlook(on_ray=True)``), and a local run that
-    finishes the movie removes them, ``StyleJob._drop_ray_frames``)."""
-    from .job import movie_frames_folder
-
-    return movie_frames_folder(movie)
 
 
 def frames_format(fmt):
@@ -1015,6 +1020,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
     manifest.save()
+    _remove_scratch(folder)  # a killed landing's link (``_replace_with``), as a writer's
     landing = landing_for(twin, frames_plan, manifest)
     already = _finished(landing, plan)
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,

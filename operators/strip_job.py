@@ -369,7 +369,7 @@ class StripJob(ModalJob):
         from ..core.ray_submit import RaySubmission
 
         if request.movie_name and isinstance(runner, RaySubmission):
-            from ..core.ray_runner import movie_frames_folder
+            from ..core.job import movie_frames_folder
 
             folder = movie_frames_folder(request.folder / request.movie_name)
             kept = result.written + result.reused  # the frames folder's, of the range

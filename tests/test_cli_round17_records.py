@@ -24,9 +24,8 @@ from test_rerun_finished import untag
 
 from restyle.core import cli, ray_runner
 from restyle.core.errors import Cancelled
-from restyle.core.job import MANIFEST, StyleJob
+from restyle.core.job import MANIFEST, StyleJob, movie_frames_folder
 from restyle.core.progress import CancelToken
-from restyle.core.ray_runner import movie_frames_folder
 
 from clips import encode_clip, make_variable_rate_clip, noise_shot, pan_frames
 

@@ -24,9 +24,9 @@ import pytest
 
 from restyle.core import cli, ray_submit
 from restyle.core.errors import RestyleError
-from restyle.core.job import MANIFEST, StyleJob
+from restyle.core.job import MANIFEST, StyleJob, movie_frames_folder
 from restyle.core.progress import CancelToken
-from restyle.core.ray_runner import frames_format, movie_frames_folder
+from restyle.core.ray_runner import frames_format
 from restyle.core.ray_submit import RaySubmission, stylize_command
 
 from clips import make_image_sequence

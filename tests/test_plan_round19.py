@@ -23,7 +23,7 @@ from helpers_cli import run
 from test_ray_round19b import RAY, cancelled_mux, stylize
 
 from restyle.core import job, ray_runner
-from restyle.core.ray_runner import movie_frames_folder
+from restyle.core.job import movie_frames_folder
 
 from clips import noise_shot
 

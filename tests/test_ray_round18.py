@@ -23,8 +23,7 @@ from restyle.core import job as job_module
 from restyle.core import ray_runner, writers
 from restyle.core.cli import main
 from restyle.core.errors import Cancelled
-from restyle.core.job import MANIFEST, StyleJob
-from restyle.core.ray_runner import movie_frames_folder
+from restyle.core.job import MANIFEST, StyleJob, movie_frames_folder
 from restyle.core.ray_submit import RaySubmission
 
 pytestmark = pytest.mark.usefixtures("private_home")

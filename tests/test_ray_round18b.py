@@ -33,8 +33,8 @@ from restyle.core import job as job_module
 from restyle.core import ray_runner, ray_submit, writers
 from restyle.core.cli import main
 from restyle.core.errors import RestyleError
-from restyle.core.job import MANIFEST, StyleJob
-from restyle.core.ray_runner import movie_frames_folder, run_on_ray
+from restyle.core.job import MANIFEST, StyleJob, movie_frames_folder
+from restyle.core.ray_runner import run_on_ray
 from restyle.core.ray_submit import RaySubmission, stylize_command
 
 from clips import make_variable_rate_clip

@@ -23,8 +23,7 @@ from helpers_cli import run
 
 from restyle.core import ray_runner
 from restyle.core.errors import Cancelled
-from restyle.core.job import MANIFEST
-from restyle.core.ray_runner import movie_frames_folder
+from restyle.core.job import MANIFEST, movie_frames_folder
 
 from clips import noise_shot
 

@@ -19,7 +19,7 @@ from test_ray_round19b import cancelled_mux, stylize
 
 from restyle.core import cli, ray_runner
 from restyle.core.errors import Cancelled, RestyleError
-from restyle.core.ray_runner import movie_frames_folder
+from restyle.core.job import movie_frames_folder
 
 from clips import noise_shot
 

@@ -33,7 +33,7 @@ class MovieDashboard(Dashboard):
         if url.endswith("/api/jobs/") and data is not None:
             words = shlex.split(data["entrypoint"])
             movie = Path(words[words.index("-o") + 1])
-            self.output = ext("core.ray_runner").movie_frames_folder(movie)
+            self.output = ext("core.job").movie_frames_folder(movie)
             self.start = int(words[words.index("--start") + 1])
             if self.frames or self.earlier:
                 self.output.mkdir(parents=True, exist_ok=True)
