@@ -850,18 +850,15 @@ class StyleJob:
         """The range, or an error that says frames count from 0 where a sequence's files are
         numbered otherwise (a plate's plate.1001.png is frame 0: --start 1001 is past it),
         or that a sequence's file in it is missing (a range without the gap is fine)."""
-        from .media import check_no_gap
+        from .media import check_no_gap, counted_from_0
 
         try:
             start, end = source_range(self.start, self.end, info.frame_count)
         except RestyleError as exc:
-            first = Path(info.files[0]) if getattr(info, "files", None) else None
-            numbered = bool(getattr(info, "first_number", None))  # plate_v002.1001: 1001
-            if not numbered or max(self.start, self.end or 0) < info.frame_count:
+            hint = counted_from_0(info)  # plate_v002.1001: 1001
+            if not hint or max(self.start, self.end or 0) < info.frame_count:
                 raise
-            raise RestyleError(
-                f"{exc.neutral} (frames count from 0: {first.name} is frame 0)"
-            ) from None
+            raise RestyleError(f"{exc.neutral} ({hint})") from None
         check_no_gap(info, start, end)
         return start, end
 

@@ -365,6 +365,15 @@ def _span_gaps(
     return span, tuple(n - first for n in range(first, last + 1) if n not in by_number)
 
 
+def counted_from_0(info: MediaInfo) -> str | None:
+    """The hint a refused frame number gets where a sequence's files are numbered otherwise
+    than its frames ('frames count from 0: plate.1001.png is frame 0'), for a range
+    (``StyleJob``) and a keyframe (training) alike; None for other sources."""
+    if not getattr(info, "first_number", None) or not getattr(info, "files", None):
+        return None
+    return f"frames count from 0: {Path(info.files[0]).name} is frame 0"
+
+
 def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
     """Refuse frames ``start..end`` of a sequence if a file among them is missing, naming
     the missing files and the whole parts of the range that can be styled instead."""

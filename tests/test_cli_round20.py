@@ -16,6 +16,9 @@
    frames reported, kept in the folder's manifest.
 5. ``--ray auto`` with no cluster passed on Ray's words ("Please specify the one to connect
    to by setting `--address` flag"): Restyle has no --address; it says so in its own.
+6. ``train plate -k 1003=...`` on a plate numbered from 1001 said only "keyframe 1003 is
+   outside the source's frames 0..5"; it adds stylize's hint ("frames count from 0:
+   plate.1001.png is frame 0", media.counted_from_0, one wording for both).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from helpers_cli import run
 from restyle.core import cli
 from restyle.core.media import probe
 
-from clips import noise_shot
+from clips import make_image_sequence, noise_shot
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -218,3 +221,21 @@ def test_ray_auto_without_a_cluster_says_so_in_restyles_words(
     assert "start one with 'ray start --head', or give --ray HOST:PORT" in err
     assert "--address" not in err and "Please specify" not in err
     assert not out.exists()
+
+
+def test_train_on_a_numbered_plate_says_frames_count_from_0(library, tmp_path, capsys):
+    make_image_sequence(tmp_path / "plate", 6, (64, 48), name="plate.{:04d}.png", first=1001)
+    painting = tmp_path / "p.png"
+    painting.write_bytes((tmp_path / "plate" / "plate.1003.png").read_bytes())
+    hint = "(frames count from 0: plate.1001.png is frame 0)"
+    argv = ["train", str(tmp_path / "plate"), "-k", f"1003={painting}", "-n", "P"]
+    code, _, err = run([*argv, "--library", str(library.root)], capsys)
+    assert code == 2 and f"keyframe 1003 is outside the source's frames 0..5 {hint}" in err, err
+    argv = ["stylize", str(tmp_path / "plate"), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
+    code, _, err = run([*argv, "--start", "1003", "--library", str(library.root)], capsys)
+    assert code == 2 and hint in err, err  # the same words
+    noise_shot(tmp_path / "shot", count=3)  # numbered from 0: the plain words
+    argv = ["train", str(tmp_path / "shot"), "-k", f"5={painting}", "-n", "P"]
+    code, _, err = run([*argv, "--library", str(library.root)], capsys)
+    assert code == 2 and "keyframe 5 is outside the source's frames 0..2" in err, err
+    assert "count from 0" not in err

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..errors import PYTHON, Cancelled, RestyleError, say, setting
-from ..media import decode_range, probe
+from ..media import counted_from_0, decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary, check_style_name
 from ..stylizer import read_picture
@@ -103,8 +103,10 @@ def check_keyframes(
     if bad:
         frames = f"0..{info.frame_count - 1}"
         name = (called or {}).get(bad[0], bad[0])  # as the user knows it (a scene frame)
-        if name == bad[0]:
-            raise RestyleError(f"keyframe {name} is outside the source's frames {frames}")
+        if name == bad[0]:  # a plate's number for its frame: stylize's hint (plate.1001)
+            hint = counted_from_0(info) if bad[0] >= info.frame_count else None
+            said = f" ({hint})" if hint else ""
+            raise RestyleError(f"keyframe {name} is outside the source's frames {frames}{said}")
         raise RestyleError(  # e.g. its movie replaced by a shorter one
             f"keyframe {name} is outside the source's frames (it would show source frame "
             f"{bad[0]}; the source has frames {frames})"
