@@ -213,7 +213,7 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
         raise RestyleError(
             f"{origin} does not answer as a Ray dashboard ({type(exc).__name__}): give the "
             f"dashboard's address, host:{DEFAULT_DASHBOARD_PORT} unless set otherwise (not "
-            "the head's GCS port, 6379 by default, which the command line's --ray takes)"
+            "the head's GCS port, 6379 by default, which Ray's own clients join)"
         ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
