@@ -1216,7 +1216,9 @@ class _Parser(argparse.ArgumentParser):
     ``main`` (or a thread, which it ended silently) had to catch."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}; see '{self.prog} --help'")
+        see = f"see '{self.prog} --help'"
+        close = _command_hint(message)
+        raise _UsageError(f"{message}; " + (f"did you mean {close}? ({see})" if close else see))
 
     def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's
         """A word no command takes is the command's mistake: its help is the one to read
@@ -1231,6 +1233,31 @@ class _Parser(argparse.ArgumentParser):
         if message:
             self._print_message(message, sys.stderr)
         raise _ParserExit(status)
+
+
+# Another tool's word for a command (a TD's 'cuts'), and Restyle's
+_COMMAND_WORDS = {
+    "cuts": "shots",
+    "scenes": "shots",
+    "style": "stylize",
+    "stylise": "stylize",
+    "stabilise": "stabilize",
+    "export": "export-onnx",
+    "mask": "matte",
+    "key": "matte",
+    "list": "styles",
+}
+
+
+def _command_hint(message: str) -> str:
+    """The command meant by an unknown one ('cuts': shots; a typo, 'stylze': stylize), else ''."""
+    import difflib
+
+    found = re.match(r"argument COMMAND: invalid choice: '(.*?)' \(choose from (.*)\)", message)
+    if not found:
+        return ""
+    word, commands = found[1].lower(), [c.strip(" '") for c in found[2].split(",")]
+    return _COMMAND_WORDS.get(word) or next(iter(difflib.get_close_matches(word, commands, 1)), "")
 
 
 def _keyframes_joined(argv: Sequence[str] | None) -> list[str]:

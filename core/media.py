@@ -391,12 +391,11 @@ def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
             whole[-1] = (whole[-1][0], i)
         else:
             whole.append((i, i))
-    parts = ", ".join(f"{a}..{b}" for a, b in whole[:4]) + (", ..." if len(whole) > 4 else "")
-    instead = (
-        f"; frames {parts} are whole: style them with {setting('start')} and {setting('end')}"
-        if whole
-        else ""
-    )
+    parts = ", ".join(f"{a}..{b}" if a < b else f"{a}" for a, b in whole[:4])
+    parts += ", ..." if len(whole) > 4 else ""
+    one = whole == [(whole[0][0], whole[0][0])] if whole else False  # 'frame 3', not '3..3'
+    are = f"frame {parts} is whole: style it" if one else f"frames {parts} are whole: style them"
+    instead = f"; {are} with {setting('start')} and {setting('end')}" if whole else ""
     raise RestyleError(
         f"{count(len(gap), 'frame')} missing from the sequence in {info.files[0].parent}: "
         f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap"

@@ -19,6 +19,8 @@
 6. ``train plate -k 1003=...`` on a plate numbered from 1001 said only "keyframe 1003 is
    outside the source's frames 0..5"; it adds stylize's hint ("frames count from 0:
    plate.1001.png is frame 0", media.counted_from_0, one wording for both).
+7. Words: a sequence's gap said "frames 3..3 are whole" (now "frame 3 is whole: style it");
+   ``restyle cuts`` named the commands only (now "did you mean shots?").
 """
 
 from __future__ import annotations
@@ -239,3 +241,33 @@ def test_train_on_a_numbered_plate_says_frames_count_from_0(library, tmp_path, c
     code, _, err = run([*argv, "--library", str(library.root)], capsys)
     assert code == 2 and "keyframe 5 is outside the source's frames 0..2" in err, err
     assert "count from 0" not in err
+
+
+def test_a_gap_names_one_whole_frame_as_a_frame(library, tmp_path, capsys):
+    paths = make_image_sequence(tmp_path / "seq", 5, (64, 48))  # frame_0001 .. frame_0005
+    paths[1].unlink()  # frame 1 and 2 gone: 0 and 3..4 whole
+    paths[2].unlink()
+    argv = ["stylize", str(tmp_path / "seq"), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
+    code, _, err = run(
+        [*argv, "--start", "1", "--end", "3", "--library", str(library.root)], capsys
+    )
+    assert code == 2 and "; frame 3 is whole: style it with --start and --end" in err, err
+    code, _, err = run(
+        [*argv, "--start", "0", "--end", "4", "--library", str(library.root)], capsys
+    )
+    assert code == 2 and "; frames 0, 3..4 are whole: style them with --start and" in err, err
+
+
+@pytest.mark.parametrize(
+    ("word", "meant"), [("cuts", "shots"), ("stylze", "stylize"), ("Scenes", "shots")]
+)
+def test_an_unknown_command_says_the_one_meant(capsys, word, meant):
+    assert cli.main([word, "clip.mp4"]) == 2
+    err = capsys.readouterr().err
+    assert f"invalid choice: '{word}'" in err
+    assert f"; did you mean {meant}? (see 'restyle --help')" in err, err
+
+
+def test_an_unknown_command_without_a_likeness_names_the_help(capsys):
+    assert cli.main(["xyzzy"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("'matte'); see 'restyle --help'")

@@ -419,7 +419,7 @@ def test_6_a_range_that_avoids_the_gap_is_styled(library, tmp_path, capsys, as_p
     error = refused.value
     assert error.said(COMMAND_LINE).endswith(
         "frame_0003.png; frames are identified by their number, so fill the gap; "
-        "frames 2..2, 4..5 are whole: style them with --start and --end"
+        "frames 2, 4..5 are whole: style them with --start and --end"
     )
     assert str(error).endswith("style them with start and end")
     argv = ["stylize", str(source), "-o", str(tmp_path / "cli"), "-s", "comic-ink"]
