@@ -27,6 +27,7 @@ from ..core.errors import RestyleError
 from ..core.formats import IMAGE_SUFFIXES
 from ..core.strip_frames import frame_span, playback_factor
 from ..core.words import count
+from ..core.writers import scratch_path
 from ..props import (
     FRAME_ORIGIN,
     FRAME_RATE,
@@ -312,7 +313,7 @@ def _copy_painting(path: Path, target: Path, unsaved=None) -> bool | None:
     None: it failed."""
     if target.exists():
         return False
-    part = target.with_name(f".{target.stem}.part{target.suffix}")
+    part = scratch_path(target)  # writers' one scratch name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if unsaved is None:
@@ -747,7 +748,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
                 if not self.overwrite:
                     kept.append(path)
                     continue
-            _write_png(folder / f".{names[frame]:04d}.part.png", image, path)
+            _write_png(image, path)
             written.append(path)
         if KEYFRAME_FOLDER not in strip:  # renamed later, it still paints into this folder
             strip[KEYFRAME_FOLDER] = folder.name
@@ -756,22 +757,21 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         return written, kept, folder, [name for name in unsaved if name], cached
 
 
-def _write_png(part: Path, image: np.ndarray, path: Path) -> None:
-    """Write ``image`` to ``path`` through ``part``, so a failure leaves no half file."""
+def _write_png(image: np.ndarray, path: Path) -> None:
+    """Write ``image`` to ``path`` whole or not at all (``writers.write_atomic``: its
+    scratch name is one the next export's sweep removes, where an export was killed)."""
     import cv2
 
-    replaced = False
+    from ..core.writers import write_atomic
+
     try:
-        if not cv2.imwrite(str(part), image):
+        ok, encoded = cv2.imencode(".png", image)
+        if not ok:
             raise RestyleError(f"cannot write {path}: the image writer refused it")
-        os.replace(part, path)
-        replaced = True
+        write_atomic(path, encoded.tobytes(), sweep=True)
     except (OSError, cv2.error) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc).strip().splitlines()[-1]
         raise RestyleError(f"cannot write {path}: {why}") from None
-    finally:
-        if not replaced:
-            part.unlink(missing_ok=True)
 
 
 def _load_image(path: Path) -> str:

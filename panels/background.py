@@ -6,9 +6,9 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from ..operators.strip_source import retimed
 from ..props import background_text
-from .sequencer import RestylePanel, missing_file, usable_strip
+from .sequencer import RestylePanel, usable_strip
+from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
 
@@ -28,12 +28,12 @@ class RESTYLE_PT_background(RestylePanel, Panel):
 
         matte = strip.get(MATTE_OF) is not None
         if not matte:
-            refused = retimed(strip)  # Matte refuses it in these words (read_strip)
+            refused = read_refusal(strip)  # Matte refuses it in these words
             if refused:
                 draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
             row = layout.row()
             row.scale_y = 1.3
-            row.enabled = not RUN.running and not refused and not missing_file(strip)
+            row.enabled = not RUN.running and not refused
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
             return

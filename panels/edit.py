@@ -6,9 +6,9 @@ from bpy.types import Panel
 
 from .. import compat
 from ..operators.runner import RUN
-from ..operators.strip_source import retimed
 from ..props import STABILIZE_DEFAULTS
-from .sequencer import RestylePanel, missing_file, usable_strip
+from .sequencer import RestylePanel, usable_strip
+from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
 # The Stabilize button's settings from the scene's: every one its run depends on is set, so
@@ -38,8 +38,7 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
             return
         settings = scene.restyle
-        refused = retimed(strip)  # Stabilize and Split refuse it in these words (read_strip)
-        readable = not refused and not missing_file(strip)  # the main panel: which file
+        refused = read_refusal(strip)  # Stabilize and Split refuse it in these words
 
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -55,7 +54,7 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         col = layout.column(align=True)
         col.enabled = not RUN.running
         sub = col.column(align=True)
-        sub.enabled = readable
+        sub.enabled = not refused
         op = sub.operator("restyle.stabilize_strip", icon="CON_CAMERASOLVER")
         for name, setting in STABILIZE_SETTINGS.items():
             setattr(op, name, getattr(settings, setting))

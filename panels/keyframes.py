@@ -7,11 +7,12 @@ from bpy.types import Panel, UIList
 
 from .. import compat
 from ..operators.runner import CANCELLED, FINISHED, RUN
-from ..operators.strip_source import retimed, visible_frames
+from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import sharing_key
-from .sequencer import RestylePanel, missing_file, usable_strip
+from .sequencer import RestylePanel, usable_strip
+from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
 
@@ -59,9 +60,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             "RESTYLE_UL_keyframes", "", settings, "keyframes", settings, "keyframe_index", rows=3
         )
         marked = bool(settings.strip_keyframes(strip.name))
-        # Suggest, Export and Train refuse a retimed strip in these words (read_strip)
-        refused = retimed(strip)
-        readable = not refused and not missing_file(strip)  # the main panel: which file
+        refused = read_refusal(strip)  # Suggest, Export and Train refuse it in these words
         col = row.column(align=True)
         col.operator("restyle.keyframe_add", text="", icon="ADD")
         sub = col.column(align=True)
@@ -73,7 +72,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         if refused:
             draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
         col = layout.column(align=True)
-        col.enabled = readable  # both read the strip's frames
+        col.enabled = not refused  # both read the strip's frames
         col.operator("restyle.suggest_keyframes", icon="SEQ_STRIP_META").strip = strip.name
         row = col.row(align=True)
         row.enabled = marked  # nothing to export before a keyframe is added
@@ -102,7 +101,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
             draw_wrapped(layout.column(align=True), hint, "ERROR", wrap_width(context))
         row = layout.row()
         row.scale_y = 1.3
-        row.enabled = marked and readable and torch  # training learns from the keyframes
+        row.enabled = marked and not refused and torch  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")

@@ -11,9 +11,9 @@ from ..operators.matte import MATTE_OF
 from ..operators.modal_job import NO_SEQUENCER_SCENE, blender_path
 from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
 from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
-from ..operators.strip_source import KIND_WORDS, SUPPORTED, retimed, visible_frames
+from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
-from .strip_media import FOUND, missing_file
+from .strip_media import FOUND, read_refusal
 from .text import draw_wrapped, wrap_width
 
 
@@ -194,7 +194,7 @@ def applied_to(editor, strip):
 
 def draw_strip(layout, scene, width: int = 40) -> str:
     """The active strip's name, and why Apply cannot style it; what greys Apply, if
-    anything (else ''): what of its files is missing, or its retiming (``retimed``, the
+    anything (else ''): its retiming or what of its files is missing (``read_refusal``, the
     rule Apply refuses by, in lines of ``width`` characters)."""
     strip = scene.sequence_editor.active_strip if scene.sequence_editor else None
     if strip is None:
@@ -213,14 +213,10 @@ def draw_strip(layout, scene, width: int = 40) -> str:
         elif MATTE_OF in strip:  # as a styled strip's line: what it was made from
             layout.label(text=matte_of_now(editor, strip), icon="INFO")
         read = applied_to(editor, strip)  # a styled strip's own frames may be cleaned away
-        refused = retimed(read) if read is not None else ""
+        refused = read_refusal(read) if read is not None else ""
         if refused:  # Apply is greyed: it would only say so once pressed
             draw_wrapped(layout.column(align=True), refused, "ERROR", width)
             return refused
-        missing = missing_file(read) if read is not None else ""
-        if missing:  # Apply is greyed: it would only say so once pressed
-            layout.label(text=missing, icon="ERROR")
-            return missing
         others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
         if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")

@@ -12,7 +12,7 @@ import bpy
 from ..core.errors import RestyleError
 from ..core.strip_frames import pictures_read
 from ..operators.output_strip import strip_media
-from ..operators.strip_source import missing_said, strip_timing
+from ..operators.strip_source import missing_said, retimed, strip_timing
 
 # key -> (when looked up, what was found): a movie's path -> whether it is a file, an image
 # strip's address -> its row's words. The main panel and three sub-panels ask on every
@@ -39,6 +39,13 @@ def missing_file(strip) -> str:
     if _looked_up(path, os.path.isfile):
         return ""
     return missing_said([os.path.basename(path) or path])
+
+
+def read_refusal(strip) -> str:
+    """Why the operators reading ``strip``'s frames refuse it ('' when none does), in the
+    order they check (``strip_source.read_strip``): its retiming (``retimed``), then its
+    missing files (``missing_file``). What greys and names a panel's reading buttons."""
+    return retimed(strip) or missing_file(strip)
 
 
 def _looked_up(key, look):

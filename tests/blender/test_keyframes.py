@@ -1162,25 +1162,27 @@ def test_a_strip_exported_before_other_scripts_keeps_its_folder(
 
 def test_a_png_that_cannot_be_written_leaves_no_part_file(tmp_path, monkeypatch):
     """imwrite returning False skipped the .part cleanup, and a cv2.error escaped as a
-    traceback: both are now one RestyleError with nothing left behind."""
+    traceback: both are now one RestyleError with nothing left behind; a scratch file a
+    killed export left (``writers.scratch_path``'s name) goes with the next export."""
     keyframes, errors = ext("operators.keyframes"), ext("core.errors")
     image = np.zeros((4, 4, 3), np.uint8)
     path = tmp_path / "0003.png"
-    part = tmp_path / "0003.png.part"
 
-    def refuse(name, _image):
-        Path(name).write_bytes(b"half")
-        return False
+    def refuse(_suffix, _image):
+        return False, None
 
-    def fail(name, _image):
-        Path(name).write_bytes(b"half")
-        raise cv2.error("imwrite failed")
+    def fail(_suffix, _image):
+        raise cv2.error("imencode failed")
 
-    for writer in (refuse, fail):
-        monkeypatch.setattr(cv2, "imwrite", writer)
-        with pytest.raises(errors.RestyleError, match=r"^cannot write .*0003\.png: "):
-            keyframes._write_png(part, image, path)
-        assert list(tmp_path.iterdir()) == []
+    with monkeypatch.context() as broken:
+        for encoder in (refuse, fail):
+            broken.setattr(cv2, "imencode", encoder)
+            with pytest.raises(errors.RestyleError, match=r"^cannot write .*0003\.png: "):
+                keyframes._write_png(image, path)
+            assert list(tmp_path.iterdir()) == []
+    ext("core.writers").scratch_path(path).write_bytes(b"half")  # killed before its rename
+    keyframes._write_png(image, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["0003.png"]
 
 
 def test_export_keeps_16_bit(scene, saved, media):
