@@ -2021,10 +2021,12 @@ def _change(name: str, then: dict, now: dict) -> str:
         return f"{setting(other, then[other])}, now {setting(name, new)}"
     if isinstance(old, bool) or isinstance(new, bool):
         return f"{setting(name)} {'on' if old else 'off'}, now {'on' if new else 'off'}"
-    unset = _UNSET_WORDS.get(name, "not set")
+    unset = _UNSET_WORDS.get(name)  # else said by the setting's name: 'not set' named none
     if old is None:
-        return f"{unset}, now {setting(name, new)}"
-    return f"{setting(name, old)}, now {unset if new is None else new}"
+        return f"{unset or f'made without {setting(name)}'}, now {setting(name, new)}"
+    return (
+        f"{setting(name, old)}, now {(unset or f'without {setting(name)}') if new is None else new}"
+    )
 
 
 def _revised(what: str, otherwise: str = "with other settings"):

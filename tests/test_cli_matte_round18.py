@@ -179,7 +179,7 @@ def test_a_changed_rerun_names_what_changed(home, pan_movie, tmp_path, capsys): 
         "with another time budget for the keyframes (1.0, now 2.0)": (
             *first, "--train-seconds", "2"
         ),
-        "with other settings (not set, now --replace blur)": (
+        "with other settings (made without --replace, now --replace blur)": (
             *first, "--train-seconds", "1", "--replace", "blur"
         ),
     }  # fmt: skip

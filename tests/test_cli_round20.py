@@ -20,7 +20,8 @@
    outside the source's frames 0..5"; it adds stylize's hint ("frames count from 0:
    plate.1001.png is frame 0", media.counted_from_0, one wording for both).
 7. Words: a sequence's gap said "frames 3..3 are whole" (now "frame 3 is whole: style it");
-   ``restyle cuts`` named the commands only (now "did you mean shots?").
+   ``restyle cuts`` named the commands only (now "did you mean shots?"); a rerun's refusal
+   said "(not set, now --replace blur)" (now "made without --replace, now --replace blur").
 """
 
 from __future__ import annotations
@@ -271,3 +272,18 @@ def test_an_unknown_command_says_the_one_meant(capsys, word, meant):
 def test_an_unknown_command_without_a_likeness_names_the_help(capsys):
     assert cli.main(["xyzzy"]) == 2
     assert capsys.readouterr().err.rstrip().endswith("'matte'); see 'restyle --help'")
+
+
+@pytest.mark.parametrize(
+    ("then", "now", "said"),
+    [
+        (None, "blur", "made without --replace, now --replace blur"),
+        ("blur", None, "--replace blur, now without --replace"),
+        ("blur", "grey", "--replace blur, now grey"),
+    ],
+)
+def test_a_setting_given_on_one_run_only_is_named(then, now, said):
+    from restyle.core.errors import COMMAND_LINE, say
+    from restyle.core.job import _change
+
+    assert say(_change("replace", {"replace": then}, {"replace": now}), COMMAND_LINE) == said

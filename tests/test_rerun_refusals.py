@@ -190,7 +190,7 @@ def test_a_size_given_the_other_way_names_both_in_blenders_words(then, now, said
     [
         ("format", "png", "tif", "with other settings (--format png, now tif)"),
         ("carry", 1.0, 0.5, "with other settings (--carry 1.0, now 0.5)"),
-        ("carry", None, 0.5, "with other settings (not set, now --carry 0.5)"),
+        ("carry", None, 0.5, "with other settings (made without --carry, now --carry 0.5)"),
         ("strip_color", None, [1.5, 1.0, False, True], "with another color grade (the"),
         ("style_file", [1, 2], [1, 3], "with the style as it was before (its file changed"),
         ("version", 8, 9, "by an earlier Restyle (pipeline version 8, now 9)"),
