@@ -40,14 +40,14 @@ def test_a_background_sequence_stamped_by_an_earlier_restyle_is_said_so(seq, tmp
     (9d330ac: [4096, mtime, '']); HEAD refused it 'with the background as it was before
     (its file changed since)' though nothing changed."""
     bg, out = pictures(tmp_path / "bg", tint=200), tmp_path / "mo"
-    MatteJob(source=str(seq), output=f"{out}/", replace=str(bg), max_side=96).run()
+    MatteJob(source=str(seq), output=f"{out}/", replace=str(bg)).run()
     manifest = out / ".restyle.json"
     record = json.loads(manifest.read_text())
     record["key"] = "0" * 16  # as 9d330ac keyed it: another key, its record in that form
     record["made_from"]["key"]["replace_file"] = [4096, int(bg.stat().st_mtime), ""]
     manifest.write_text(json.dumps(record))
     with pytest.raises(RestyleError) as error:
-        MatteJob(source=str(seq), output=f"{out}/", replace=str(bg), max_side=96).run()
+        MatteJob(source=str(seq), output=f"{out}/", replace=str(bg)).run()
     said = str(error.value)
     assert "with another background, or with this one as an earlier Restyle knew its files" in said
     assert "its file changed since" not in said
@@ -64,7 +64,7 @@ def test_a_repainted_background_is_still_said_changed():
 @pytest.mark.parametrize("fps", [True, "24", b"24"])
 def test_fps_of_another_type_is_refused_naming_it(seq, tmp_path, fps):
     """fps=True made a 1 fps movie, fps='24' passed unread."""
-    job = MatteJob(source=str(seq), output=str(tmp_path / "o.mp4"), fps=fps, max_side=96)
+    job = MatteJob(source=str(seq), output=str(tmp_path / "o.mp4"), fps=fps)
     with pytest.raises(RestyleError, match=r"\Afps must be a number, got "):
         job.check_settings()
     assert not (tmp_path / "o.mp4").exists()
@@ -96,7 +96,7 @@ def test_an_output_name_leaves_room_for_its_lock_and_scratch_names(seq, tmp_path
     for size in (jobs.OUTPUT_NAME_MAX + 1, 242, 255):
         out = tmp_path / ("o" * size)
         with pytest.raises(RestyleError) as error:
-            MatteJob(source=str(seq), output=f"{out}/", max_side=96).check_settings()
+            MatteJob(source=str(seq), output=f"{out}/").check_settings()
         assert f"({size} bytes, at most {jobs.OUTPUT_NAME_MAX})" in str(error.value)
         assert str(error.value).startswith("output has a name too long")
     assert list(tmp_path.iterdir()) == [seq]

@@ -94,6 +94,9 @@ def test_a_missing_library_styles_with_built_ins_but_says_it_for_a_trained_style
         (MatteJob, {"style": "starry-swirls"}, "does not style"),
         (MatteJob, {"strength": 0.5}, "does not style"),
         (MatteJob, {"lookahead": False}, "has a coherence of its own"),
+        # Matter works at its network's input size and WORK_SIDE: max_side=96 matted at
+        # full size, changing only the settings key (it was left taken for test_api_round19b)
+        (MatteJob, {"max_side": 96}, "does not style"),
     ],
 )
 def test_a_field_a_mapping_never_reads_is_refused(shot, tmp_path, job, field, why):
@@ -149,3 +152,34 @@ def test_a_chunks_cuts_and_history_are_source_frames(shot, tmp_path, fields, sai
     assert refused(StyleJob(shot, out, "comic-ink", **fields), out).startswith(said)
     job = StyleJob(shot, out, "comic-ink", cuts=(1, 2), seen_from=0, start=1)
     assert job.validate().output == out
+
+
+# Spellings of a device: the command line's --device (``cli._device``) and the Python API's
+# device (``fields.device_refusal``) are two copies of one rule (the flag's, numpy-free for
+# parsing; the job's, in fields, which imports numpy): they must take and refuse alike.
+SPELLINGS = [
+    *("auto", "cpu", "cuda", "cuda:1", "cuda:10", "tensorrt:0", "gpu:0", "mps", "dml", "npu"),
+    *("gpu7", "cuda:x", "cpu:1", "cuda:", "", "banana", "mps:0", "cuda:-1", "cuda:\u0661"),
+]
+
+
+@pytest.mark.parametrize("device", SPELLINGS)
+def test_both_front_ends_take_and_refuse_the_same_device_spellings(shot, tmp_path, capsys, device):
+    """The flag takes its word in any case ('CUDA' is cuda); spelt in lower case, a device
+    the command line refuses Python refuses, in the same words after its name."""
+    from restyle.core import cli
+
+    out = tmp_path / "out"
+    try:
+        StyleJob(shot, out, "comic-ink", device=device).validate()
+        python = None
+    except RestyleError as error:
+        python = str(error)
+    words = ["stylize", str(shot), "-o", str(out), "-s", "comic-ink", "--device", device]
+    if python is None:
+        assert cli.build_parser().parse_args(words).device == device
+        return
+    assert cli.main(words) == 2 and not out.exists()  # refused as it parses: nothing ran
+    assert python.startswith(f"device={device!r} is not a device: use ")
+    why = python.partition(" is not a device")[2]
+    assert f"argument --device: '{device}' is not a device{why}" in capsys.readouterr().err

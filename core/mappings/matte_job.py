@@ -75,10 +75,12 @@ class MatteJob(StyleJob):
     learned_in: ClassVar[float | None] = None
     stage: ClassVar[str] = "matte"
     done_word: ClassVar[str] = "matted"
-    # StyleJob's fields a matte never reads (max_side neither, left taken: test_api_round19b)
+    # StyleJob's fields a matte never reads (max_side: Matter works at its network's input
+    # and WORK_SIDE, whatever the job's size; it ran at full size and only changed the key)
     ignored: ClassVar[dict[str, str]] = {
         **dict.fromkeys(
-            ("style", "strength", "scale", "preserve_colors", "carry"), "does not style"
+            ("style", "strength", "scale", "max_side", "preserve_colors", "carry"),
+            "does not style",
         ),
         "precision": "runs its network at the precision it chooses",
         "lookahead": "has a coherence of its own, which does not look ahead",
