@@ -1197,10 +1197,14 @@ class _Run:
     def _made_facts(self) -> dict:
         """What a movie keeps in its tag of this run (``writers.made_tag``), for a rerun
         that finds it finished to report as this run does: the engine, a mapping's facts."""
+        made_from = {"made_from": self.job._made_from(self.plan)}
+        return {**self._engine_facts(), **made_from, **self.job._manifest_facts()}
+
+    def _engine_facts(self) -> dict:
+        """The engine this run styles with, as a movie's tag and a frames folder's manifest
+        keep it (a --ray run's manifest keeps its chunks' the same way: d01c911)."""
         engine = self.stylizer.engine
-        facts = {"backend": engine.backend, "device": engine.device}
-        facts["engine"] = engine_line(engine)
-        return {**facts, "made_from": self.job._made_from(self.plan), **self.job._manifest_facts()}
+        return {"backend": engine.backend, "device": engine.device, "engine": engine_line(engine)}
 
     def _audio_clip(self):
         """The source's sound that goes with the range, for a movie output (else None)."""
@@ -1218,6 +1222,7 @@ class _Run:
             "strength": self.job.strength,
             "temporal": self.job.temporal,
             "made_from": self.job._made_from(self.plan),  # what a refusal names
+            **self._engine_facts(),
             **self.job._manifest_facts(),
         }
 
