@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from . import ray_auth
@@ -71,7 +72,7 @@ def stylize_command(job, python: str = "python") -> list[str]:
     }
     for flag, value in optional.items():
         if value is not None:
-            args += [flag, str(float(value) if flag == "--fps" else value)]
+            args += [flag, _fps_argument(value) if flag == "--fps" else str(value)]
     if job.carry != 1.0 and _style_kind(job) == "trained":  # others: the CLI warns of it
         args += ["--carry", repr(job.carry)]
     if job.preserve_colors:
@@ -103,6 +104,14 @@ def _style(job):
     """The style as placed (``place``'s plan: Blender's jobs have one) or resolved."""
     plan = getattr(job, "_plan", None)
     return plan.style if plan is not None else job._style_info()
+
+
+def _fps_argument(fps) -> str:
+    """A frame rate as --fps takes it: an exact rate as N/D (24000/1001 sent as 23.976023976…
+    came back only by --fps's tolerance), any other number as its decimal."""
+    if isinstance(fps, Fraction | int) and not isinstance(fps, bool):
+        return str(fps)
+    return repr(float(fps))
 
 
 def _style_argument(job) -> str:
