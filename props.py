@@ -196,7 +196,7 @@ STABILIZE_SPECS = {
         "subtype": "FACTOR",
     },
     "strength": {
-        "name": "Strength",
+        "name": "Stabilize Strength",  # not the style's Strength, a slider above it
         "description": "How much of the shake to remove",
         "default": 1.0,
         "min": 0.0,

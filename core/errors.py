@@ -44,6 +44,7 @@ SETTINGS = {
     # Ranged settings, with the labels of the sidebar and the Apply Style, Stabilize and
     # Matte operators (one label each: the sidebar's and the operators' agree)
     "strength": Setting("--strength", "strength", "Strength"),
+    "stabilize_strength": Setting("--strength", "strength", "Stabilize Strength"),
     "scale": Setting("--scale", "scale", "Scale"),
     "max_side": Setting("--max-side", "max_side", "Longest Side"),
     "preserve_colors": Setting("--preserve-colors", "preserve_colors", "Preserve Colors"),

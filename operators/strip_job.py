@@ -260,7 +260,8 @@ class StripJob(ModalJob):
             if data.picked_warns:  # why: its source is gone ('styled it itself' is not so)
                 summary += "; " + data.picked.removesuffix(f": styled '{data.source.name}' itself")
             summary = "; ".join(filter(None, [summary, _made_otherwise(data, shown), *notes]))
-            RUN.end(FINISHED, summary, str(data.folder))
+            # the folder the strip shows (renamed since, another's): the sidebar shows its summary
+            RUN.end(FINISHED, summary, str(_shown_folder(shown)))
             RUN.task = self.task  # undone past its strip, the summary goes (summary_about)
             self.report({"WARNING"} if notes else {"INFO"}, summary)
             redraw_sequencers(context)
@@ -596,13 +597,18 @@ def _same_output(where: Path, request: Request) -> bool:
     return where.name.endswith(tail) and where.name != tail and _same(where.parent, folder.parent)
 
 
+def _shown_folder(shown) -> Path:
+    """The folder of the files a styled strip ``shown`` shows (a movie's, its folder)."""
+    stored = shown.filepath if shown.type == "MOVIE" else shown.directory
+    where = Path(bpy.path.abspath(stored, library=shown.id_data.library))
+    return where.parent if shown.type == "MOVIE" else where
+
+
 def _made_otherwise(request: Request, shown) -> str:
     """What the summary adds where ``shown`` shows this output from another folder
     (``_same_output``): made while the source had another name, or for another strip
     showing the same file."""
-    stored = shown.filepath if shown.type == "MOVIE" else shown.directory
-    where = Path(bpy.path.abspath(stored, library=shown.id_data.library))
-    where = where.parent if shown.type == "MOVIE" else where
+    where = _shown_folder(shown)
     if _same(where, request.folder):
         return ""
     name, made_from = request.source.name, shown.get(STYLED_FROM)

@@ -15,6 +15,8 @@ from .sequencer import RestylePanel, usable_strip
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
+NO_KEYFRAMES = "No keyframes to export or train from: add one at the playhead (+), or Suggest"
+
 
 class RESTYLE_UL_keyframes(UIList):
     """Keyframes of the active strip only; the collection holds every strip's."""
@@ -69,6 +71,8 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub.separator()
         sub.operator("restyle.keyframe_jump", text="", icon="TIME")
 
+        if not marked:  # why Export and Train are greyed, and what to do
+            draw_wrapped(layout.column(align=True), NO_KEYFRAMES, "INFO", wrap_width(context))
         if refused:
             draw_wrapped(layout.column(align=True), refused, "ERROR", wrap_width(context))
         col = layout.column(align=True)

@@ -51,7 +51,8 @@ RANGED = [
     ("style", "batch_size", 0, "batch_size=0", "--batch 0", "batch_size=0"),
     ("stabilize", "crop", 0.9, "crop=0.9", "--crop 0.9", "Crop 0.9"),
     ("stabilize", "smoothness", 2.0, "smoothness=2.0", "--smoothness 2.0", "Smoothness 2.0"),
-    ("stabilize", "strength", 2.0, "strength=2.0", "--strength 2.0", "Strength 2.0"),
+    # its slider is Stabilize Strength: the style's Strength is a slider in the same sidebar
+    ("stabilize", "strength", 2.0, "strength=2.0", "--strength 2.0", "Stabilize Strength 2.0"),
     ("matte", "temporal", 3.0, "temporal=3.0", "--temporal 3.0", "Temporal Coherence 3.0"),
 ]
 

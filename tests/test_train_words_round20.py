@@ -93,7 +93,8 @@ def test_the_advice_after_a_short_training_names_how_to_replace_the_style():
     assert barely_trained(7, 100).endswith(advice.format("overwrite=True"))
     assert barely_trained(7, 100, PYTHON) == barely_trained(7, 100)
     assert barely_trained(7, 100, COMMAND_LINE).endswith(advice.format("--overwrite"))
-    assert barely_trained(7, 100, BLENDER).endswith(advice.format("Replace Existing"))
+    blender = "train again with a longer time budget and turn on Replace Existing"
+    assert barely_trained(7, 100, BLENDER).endswith(blender)
     assert barely_trained(100, 100, COMMAND_LINE) == ""
 
 

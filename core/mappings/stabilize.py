@@ -63,7 +63,9 @@ class StabilizeSettings:
         if not 0.0 <= self.crop <= 0.5:
             raise RestyleError(f"{setting('crop', self.crop)} is out of range 0..0.5")
         if not 0.0 <= self.strength <= 1.0:
-            raise RestyleError(f"{setting('strength', self.strength)} is out of range 0..1")
+            raise RestyleError(
+                f"{setting('stabilize_strength', self.strength)} is out of range 0..1"
+            )
 
 
 # -- coordinates ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import RestyleError, setting
 from ..fields import frames_refusal, instance_of
-from ..job import JobPlan, JobResult, StyleJob, finished_manifest
+from ..job import JobPlan, JobResult, StyleJob, check_types, finished_manifest
 from ..progress import CancelToken, Progress, ProgressCallback, RateMeter
 from ..styles import StyleInfo
 from ..writers import made_facts
@@ -122,8 +122,9 @@ class StabilizeJob(StyleJob):
         )
 
     def _check_options(self) -> None:
+        check_types(self)  # then its own ranges first: its strength is Stabilize Strength
+        self.stabilize_settings.check()  # (Blender's label), not the style's Strength
         super()._check_options()  # temporal=0.5 is refused (``ignored``), not set to 0
-        self.stabilize_settings.check()
         if refused := frames_refusal("camera_start", self.camera_start):
             raise RestyleError(refused)
         if self.camera is not None and self.camera_start > self.start:

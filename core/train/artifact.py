@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RestyleError, setting
-from ..styles import check_style_name
+from ..styles import _user_files, check_style_name, not_a_style
 from ..writers import give_default_permissions
 
 if TYPE_CHECKING:
@@ -153,11 +153,14 @@ def refuse_a_stray_folder(target: Path, name: str, redo: str = "install") -> Non
     --overwrite replaces it' was said, and --overwrite refused."""
     if not target.exists() or style_name_at(target) is not None:
         return
-    what = "its style.json cannot be read" if (target / "style.json").is_file() else None
+    held = ""  # what it holds named, as 'restyle styles delete' names it (StyleLibrary.delete)
+    if target.is_symlink():
+        held = ", and it is a link"
+    elif target.is_dir() and (kept := _user_files(target)):
+        held = f", and it holds {kept}"
     raise RestyleError(
-        f"{target} is in the style library but is not a style ({what or 'no style.json'}; "
-        f"an interrupted delete leaves such a folder): '{name}' would be {_MADE[redo]} there, "
-        f"so move or remove it by hand, then {redo} again"
+        f"{not_a_style(target)}{held}: '{name}' would be {_MADE[redo]} there, so move or "
+        f"remove it by hand, then {redo} again"
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import PYTHON, Cancelled, RestyleError, say, setting
+from ..errors import BLENDER, PYTHON, Cancelled, RestyleError, say, setting
 from ..media import counted_from_0, decode_range, probe
 from ..progress import CancelToken, ProgressCallback
 from ..styles import StyleLibrary, check_style_name
@@ -226,10 +226,13 @@ def barely_trained(iterations: int, checkpoint: int, front_end: str = PYTHON) ->
     now, and 'train again' alone led to 'already exists'."""
     if iterations >= checkpoint:
         return ""
+    replace = say(setting("overwrite_style", True), front_end)
+    # Blender's is a checkbox: turned on (a flag or a keyword is given 'to replace it')
+    replace = f"turn on {replace}" if front_end == BLENDER else f"{replace} to replace it"
     return (
         f"only {count(iterations, 'training iteration')} (fewer than {checkpoint}, the "
         "trainer's first checkpoint): the style has barely learned; train again with a "
-        f"longer time budget and {say(setting('overwrite_style', True), front_end)} to replace it"
+        f"longer time budget and {replace}"
     )
 
 

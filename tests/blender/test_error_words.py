@@ -197,7 +197,7 @@ def test_the_advice_after_a_short_training_names_replace_existing(scene, sequenc
     assert bpy.ops.restyle.train_style(**train) == {"FINISHED"}
     try:
         summary = runner.RUN.summary
-        assert "longer time budget and Replace Existing to replace it" in summary, summary
+        assert "longer time budget and turn on Replace Existing" in summary, summary
         assert "--" not in summary and "overwrite" not in summary, summary
         assert bpy.ops.restyle.train_style(**train, overwrite=True) == {"FINISHED"}
         assert runner.RUN.status == runner.FINISHED, runner.RUN.summary
