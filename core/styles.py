@@ -481,7 +481,7 @@ class StyleLibrary:
         stray = None if trained else self._stray_named(name)
         if stray is not None:  # an interrupted delete's folder: only Restyle's files go
             if stray.is_symlink() or (kept := _user_files(stray)):
-                held = "a link" if stray.is_symlink() else f"holds {kept}"
+                held = "is a link" if stray.is_symlink() else f"holds {kept}"
                 raise RestyleError(
                     f"{not_a_style(stray)}, and it {held}: not deleting it; move or remove it "
                     "by hand"

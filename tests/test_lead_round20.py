@@ -29,3 +29,18 @@ def test_a_sequence_rate_is_submitted_exactly(fps, sent, tmp_path, library, monk
     command = stylize_command(job)
     assert command[command.index("--fps") + 1] == sent
     assert Fraction(job_read_back(command[3:], monkeypatch).fps) == Fraction(fps)
+
+
+def test_delete_keeps_a_stray_link_and_says_it_is_one(tiny_style, capsys, tmp_path):
+    """A link in the style library under a style's name is never followed into and deleted;
+    the words said 'and it a link'."""
+    from helpers_cli import run
+
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine", encoding="utf-8")
+    link = tiny_style / "styles" / "Linked"
+    link.symlink_to(target, target_is_directory=True)
+    code, _, err = run(["styles", "delete", "Linked", "--library", str(tiny_style)], capsys)
+    assert code == 2 and ", and it is a link: not deleting it" in err, err
+    assert link.is_symlink() and (target / "notes.txt").is_file()
