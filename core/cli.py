@@ -187,8 +187,11 @@ def _manage_style(args: argparse.Namespace, library: StyleLibrary, action: str) 
             f"renamed '{names[0]}' to '{names[1]}'",
         )
     elif action == "delete":
-        library.delete(names[0])
-        _emit(args, {"deleted": names[0]}, f"deleted style '{names[0]}'")
+        if (stray := library.delete(names[0])) is None:
+            _emit(args, {"deleted": names[0]}, f"deleted style '{names[0]}'")
+        else:  # a folder that was no style: not said as one deleted
+            record = {"deleted": names[0], "stray": True, "folder": str(stray)}
+            _emit(args, record, f"removed the stray folder {stray} (not a style)")
     elif action == "pack":
         path = library.pack(names[0], Path(names[1]), overwrite=args.overwrite)
         record = {"packed": names[0], "output": str(path), "file": str(path)}  # file: before

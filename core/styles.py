@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import RestyleError
 from .formats import IMAGE_SUFFIXES
+from .writers import _TEMP_SUFFIX, SCRATCH_CHARS
 
 StyleKind = Literal["builtin", "picture", "trained"]
 
@@ -223,11 +224,16 @@ def _slug(name: str) -> str:
 
 
 # A trained style folder's own files (train.artifact writes them: style.json, the weights,
-# model.onnx, thumbnail.png, keyframe PNGs) and scratch: what a stray folder may hold and
-# still be deleted (anything else may be the user's)
+# model.onnx, thumbnail.png, keyframe PNGs) and Restyle's scratch of them (rename's
+# 'style.json.part', writers.scratch_path's '.NAME.<hex>.restyle-part'): what a stray
+# folder may hold at its top level and still be deleted (anything else may be the user's)
+_OWN_NAME = (
+    r"(?:style\.json|weights\.safetensors|model\.onnx|thumbnail\.png"
+    r"|keyframe-\d+-(?:source|painted)\.png)"
+)
 _STYLE_FILE = re.compile(
-    r"style\.json|weights\.safetensors|model\.onnx|thumbnail\.png"
-    r"|keyframe-\d+-(source|painted)\.png|.*\.part"
+    rf"{_OWN_NAME}|style\.json\.part"
+    rf"|\.{_OWN_NAME}\.[0-9a-f]{{{SCRATCH_CHARS}}}{re.escape(_TEMP_SUFFIX)}"
 )
 
 
@@ -248,15 +254,28 @@ def not_a_style(folder: Path) -> str | None:
 
 
 def _user_files(folder: Path, shown: int = 3) -> str:
-    """The files in ``folder`` (and below) that are not a style's own (``_STYLE_FILE``),
-    as said ('notes.txt, shot/a.exr and 2 more'); '' when there are none."""
+    """What ``folder`` holds that is not a style's own: any file below its top level, and
+    any at the top not named as a style's (``_STYLE_FILE``), or a link, as said
+    ('notes.txt, shot/a.exr and 2 more'); '' when there is none (empty subfolders may go)."""
     found = sorted(
         str(path.relative_to(folder))
         for path in folder.rglob("*")
-        if not path.is_dir() and not _STYLE_FILE.fullmatch(path.name)
+        if path.is_symlink()
+        or not path.is_dir()
+        and (path.parent != folder or not _STYLE_FILE.fullmatch(path.name))
     )
     more = f" and {len(found) - shown} more" if len(found) > shown else ""
     return ", ".join(found[:shown]) + more
+
+
+def what_a_stray_holds(folder: Path) -> str:
+    """What keeps a stray folder (``not_a_style``) from being deleted, as said after its
+    sentence by 'restyle styles delete' and by install and training into it: ', and it is a
+    link', ', and it holds notes.txt'; '' when it holds only a style's own files."""
+    if folder.is_symlink():
+        return ", and it is a link"
+    kept = _user_files(folder) if folder.is_dir() else ""
+    return f", and it holds {kept}" if kept else ""
 
 
 class StyleLibrary:
@@ -472,25 +491,26 @@ class StyleLibrary:
             os.rename(info.folder, target)
         return target
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str) -> Path | None:
         """Delete a trained style's folder (built-ins cannot be deleted). A trained style that
-        an older Restyle let take a built-in's name can still be deleted (or renamed)."""
+        an older Restyle let take a built-in's name can still be deleted (or renamed). A
+        stray folder (``stray_folders``) of only a style's own files goes too: it is returned
+        (None for a style)."""
         trained = [i for i in self.trained() if name in (i.name, i.folder and i.folder.name)]
         if not trained and parse_mix(name) is not None:
             raise RestyleError(f"'{name}' is a built-in style and cannot be deleted")
         stray = None if trained else self._stray_named(name)
         if stray is not None:  # an interrupted delete's folder: only Restyle's files go
-            if stray.is_symlink() or (kept := _user_files(stray)):
-                held = "is a link" if stray.is_symlink() else f"holds {kept}"
+            if held := what_a_stray_holds(stray):
                 raise RestyleError(
-                    f"{not_a_style(stray)}, and it {held}: not deleting it; move or remove it "
-                    "by hand"
+                    f"{not_a_style(stray)}{held}: not deleting it; move or remove it by hand"
                 )
             shutil.rmtree(stray)
-            return
+            return stray
         info = self._trained_by_name(name)
         assert info.folder is not None
         shutil.rmtree(info.folder)
+        return None
 
     def refuse_output_inside(self, path: Path) -> None:
         """A file Restyle writes (a packed style, an exported network) never goes into the

@@ -141,7 +141,7 @@ def test_delete_removes_a_stray_folder_of_restyles_own_files(tiny_style, capsys)
         (left / name).write_bytes(b"x")
     for name, folder in (("Empty", empty), ("Left", left)):
         code, record, err = styles(tiny_style, "delete", name, capsys=capsys)
-        assert code == 0 and record == {"deleted": name}, err
+        assert code == 0 and record == {"deleted": name, "stray": True, "folder": str(folder)}
         assert not folder.exists()
     assert (tiny_style / "styles" / "tiny" / "style.json").is_file()
 

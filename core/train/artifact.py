@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RestyleError, setting
-from ..styles import _user_files, check_style_name, not_a_style
+from ..styles import check_style_name, not_a_style, what_a_stray_holds
 from ..writers import give_default_permissions
 
 if TYPE_CHECKING:
@@ -153,11 +153,7 @@ def refuse_a_stray_folder(target: Path, name: str, redo: str = "install") -> Non
     --overwrite replaces it' was said, and --overwrite refused."""
     if not target.exists() or style_name_at(target) is not None:
         return
-    held = ""  # what it holds named, as 'restyle styles delete' names it (StyleLibrary.delete)
-    if target.is_symlink():
-        held = ", and it is a link"
-    elif target.is_dir() and (kept := _user_files(target)):
-        held = f", and it holds {kept}"
+    held = what_a_stray_holds(target)  # as 'restyle styles delete' names it
     raise RestyleError(
         f"{not_a_style(target)}{held}: '{name}' would be {_MADE[redo]} there, so move or "
         f"remove it by hand, then {redo} again"
