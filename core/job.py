@@ -1132,6 +1132,7 @@ class _Run:
             self._stream(len(todo), reused, meter)
             writer.close()
             if self.manifest is not None:
+                self.manifest.record.update(self._engine_facts())  # after its precision check
                 self.manifest.finish()
         except Cancelled:
             self._keep_finished()
@@ -1202,7 +1203,9 @@ class _Run:
 
     def _engine_facts(self) -> dict:
         """The engine this run styles with, as a movie's tag and a frames folder's manifest
-        keep it (a --ray run's manifest keeps its chunks' the same way: d01c911)."""
+        keep it (a --ray run's manifest keeps its chunks' the same way: d01c911); the
+        manifest takes it again when the run ends, after the first batch's precision check
+        (an fp16 that fell back to fp32 is said so)."""
         engine = self.stylizer.engine
         return {"backend": engine.backend, "device": engine.device, "engine": engine_line(engine)}
 
@@ -1268,6 +1271,7 @@ class _Run:
         except Exception:
             writer.abort()
         if writer.committed:
+            self.manifest.record.update(self._engine_facts())  # as the run ended with it
             self.manifest.save()
             return
         self.manifest.restore()

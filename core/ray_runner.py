@@ -718,8 +718,8 @@ def _what_ran(result, reports: list[dict]) -> None:
 def _engine_kept(result, manifest, key: str) -> None:
     """The engine the chunks reported, kept in the folder's manifest; a rerun none of whose
     chunks ran (every frame there already) names the one kept there, as a local rerun names
-    its engine (it said backend, device and engine null). One an earlier Restyle or a local
-    run made keeps none: null still."""
+    its engine (it said backend, device and engine null). One an earlier Restyle made keeps
+    none: null still."""
     from .job import _parse_manifest
 
     if result.backend:  # reported by the chunks (``_what_ran``)

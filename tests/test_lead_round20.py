@@ -44,3 +44,25 @@ def test_delete_keeps_a_stray_link_and_says_it_is_one(tiny_style, capsys, tmp_pa
     code, _, err = run(["styles", "delete", "Linked", "--library", str(tiny_style)], capsys)
     assert code == 2 and ", and it is a link: not deleting it" in err, err
     assert link.is_symlink() and (target / "notes.txt").is_file()
+
+
+def test_a_frames_folder_keeps_the_engine_the_run_ended_with(tmp_path, library, monkeypatch):
+    """The manifest took the engine's line when the writer opened, before the first batch's
+    precision check (an fp16 that falls back to fp32 says so only after it), and kept it."""
+    import json
+
+    from restyle.core import job as job_module
+
+    from clips import noise_shot
+
+    said = {"line": "before the first batch"}
+    monkeypatch.setattr(job_module, "engine_line", lambda engine: said["line"])
+
+    def progress(*_args, **_kwargs):
+        said["line"] = "after the precision check"
+
+    shot = noise_shot(tmp_path / "shot", 4)
+    out = tmp_path / "out"
+    StyleJob(shot, out, "comic-ink", library=library, strength=0.0).run(progress=progress)
+    assert said["line"] == "after the precision check"  # the run reported progress
+    assert json.loads((out / ".restyle.json").read_text())["engine"] == said["line"]
