@@ -203,7 +203,7 @@ class RESTYLE_OT_split_at_cuts(CutTool, Operator):
                 self._pieces.append(right.name)
 
 
-SNAP_DISTANCE = (1, 48)  # frames an edit point may move: the sidebar's slider range
+SNAP_DISTANCE = (1, 48)  # frames an edit point may move: its Adjust Last Operation slider
 
 
 class RESTYLE_OT_snap_cuts(CutTool, Operator):
