@@ -425,10 +425,15 @@ def _replace_with(src: Path, dst: Path) -> None:
 
     part = scratch_path(dst)
     try:
-        os.link(src, part)
-    except OSError:
-        shutil.copyfile(src, part)
-    os.replace(part, dst)
+        try:
+            os.link(src, part)
+        except OSError:
+            shutil.copyfile(src, part)
+        os.replace(part, dst)
+    except BaseException:  # a full disk, a cancel: no link is left beside the frame
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -364,11 +364,12 @@ class StyleLibrary:
         ]
 
     def stray_warning(self, folder: Path) -> str:
-        """The listing's line for a stray folder: what it is, and how it goes."""
-        kept = _user_files(folder)
+        """The listing's line for a stray folder: what it is, and how it goes ('restyle
+        styles delete' only where it would: nothing held, ``what_a_stray_holds``)."""
+        held = what_a_stray_holds(folder)  # ', and it is a link': '(it is a link)'
         how = (
-            f"move or remove it by hand (it holds {kept})"
-            if kept
+            f"move or remove it by hand ({held.removeprefix(', and ')})"
+            if held
             else f"remove it by hand or with 'restyle styles delete {shlex.quote(folder.name)}'"
         )
         return f"{not_a_style(folder)}: {how}"
@@ -475,10 +476,11 @@ class StyleLibrary:
         target = self._folder_for(check_style_name(new_name), leaving=info.folder)
         elsewhere = target.exists() and not target.samefile(info.folder)
         if elsewhere and (stray := not_a_style(target)):  # as install says it
+            held = what_a_stray_holds(target)  # delete is offered only where it would go
+            delete = f" (or 'restyle styles delete {shlex.quote(target.name)}')"
             raise RestyleError(
-                f"{stray}: '{info.name}' would be renamed '{new_name.strip()}' there, so move "
-                f"or remove it by hand (or 'restyle styles delete {shlex.quote(target.name)}'), "
-                "then rename again"
+                f"{stray}{held}: '{info.name}' would be renamed '{new_name.strip()}' there, so "
+                f"move or remove it by hand{'' if held else delete}, then rename again"
             )
         # 'Mon-Encre' and 'MON-ENCRE' are one folder on macOS: a case variant is this style
         if elsewhere:

@@ -98,7 +98,14 @@ class StabilizeJob(StyleJob):
     cuts = ()  # after run: source frames that start a new shot
     stage: ClassVar[str] = "stabilize"
     done_word: ClassVar[str] = "stabilized"
-    said_settings: ClassVar[tuple[str, ...]] = ("strength", "smoothness", "crop", "mode", "tripod")
+    # its strength in its own row's words (Blender's 'Stabilize Strength', not the style's)
+    said_settings: ClassVar[tuple[str, ...]] = (
+        "stabilize_strength",
+        "smoothness",
+        "crop",
+        "mode",
+        "tripod",
+    )
     # StyleJob's fields a stabilisation never reads (strength blends its correction)
     ignored: ClassVar[dict[str, str]] = {
         **dict.fromkeys(
@@ -110,6 +117,11 @@ class StabilizeJob(StyleJob):
     }
     # camera's declared type, read by the fields' rule (``fields.coerce_fields``)
     field_kinds: ClassVar[dict] = {"StabilizationPlan": instance_of(StabilizationPlan)}
+
+    @property
+    def stabilize_strength(self) -> float:
+        """``strength``, as ``said_settings``' row names it (``job._made_from`` reads it)."""
+        return self.strength
 
     @property
     def stabilize_settings(self) -> StabilizeSettings:
