@@ -1947,6 +1947,11 @@ def _made_refusal(out: Path, record: dict, now: dict | None) -> str:
     return f"{out} holds frames made {made}; choose another folder or use {overwrite}"
 
 
+# A setting a record kept under an earlier name (a3a81b6: stabilize's strength got its own
+# row), so output made before is still told by it
+RENAMED_SETTINGS = {"stabilize_strength": "strength"}
+
+
 def _made_otherwise(then: object, now: dict | None) -> str:
     """How output was made that this run's settings would not make (``_made_from``'s
     records, the one kept with it and this run's): from another source, or with other
@@ -1986,6 +1991,7 @@ def _made_otherwise(then: object, now: dict | None) -> str:
         return f"with other settings (style {then.get('style')}, now {now['style']})"
     old = then.get("settings")
     old = old if isinstance(old, dict) else {}
+    old = {**{new: old[was] for new, was in RENAMED_SETTINGS.items() if was in old}, **old}
     for name, value in now["settings"].items():
         if name in old and old[name] != value:
             return f"with other settings ({_change(name, old, now['settings'])})"

@@ -66,3 +66,27 @@ def test_a_frames_folder_keeps_the_engine_the_run_ended_with(tmp_path, library, 
     StyleJob(shot, out, "comic-ink", library=library, strength=0.0).run(progress=progress)
     assert said["line"] == "after the precision check"  # the run reported progress
     assert json.loads((out / ".restyle.json").read_text())["engine"] == said["line"]
+
+
+def test_stabilize_output_recorded_before_its_own_strength_row_is_still_told(tmp_path):
+    """a3a81b6 keeps stabilize's strength as 'stabilize_strength'; a folder whose record says
+    'strength' (made before) was refused as 'with other settings' with nothing named."""
+    import json
+
+    from restyle.core.errors import COMMAND_LINE, RestyleError
+    from restyle.core.mappings.stabilize_job import StabilizeJob
+
+    from clips import make_image_sequence
+
+    make_image_sequence(tmp_path / "plate", 4)
+    out = tmp_path / "st"
+    StabilizeJob(tmp_path / "plate", out, end=3).run()
+    manifest = out / ".restyle.json"
+    record = json.loads(manifest.read_text())
+    settings = record["made_from"]["settings"]
+    settings["strength"] = settings.pop("stabilize_strength")  # as it was kept before
+    manifest.write_text(json.dumps(record))
+    with pytest.raises(RestyleError) as refused:
+        StabilizeJob(tmp_path / "plate", out, end=3, strength=0.5).run()
+    text = refused.value.said(COMMAND_LINE)
+    assert "made with other settings (--strength 1.0, now 0.5)" in text, text
