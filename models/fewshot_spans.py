@@ -57,13 +57,22 @@ def row_spans(rgb: torch.Tensor, spans=SPANS) -> list[torch.Tensor]:
     checks, and no cap at the radius at each step: every pixel costs at least 1 (capped once
     at the end, for float rounding on long rows). (Round 19 checked bounds and the cap at
     every step: ~2x the operators for the same counts;
-    stacking the spans as channels of one search was slower still in ONNX Runtime.)"""
+    stacking the spans as channels of one search was slower still in ONNX Runtime.)
+
+    Searched in float32 whatever ``rgb``'s dtype, the maps returned in ``rgb``'s: a row's
+    distances reach 1 + 3 x edge_cost per pixel (~2e6 on a 640-pixel row at cost 1000), and
+    the walls sit at 3e38, far past fp16's 65504 (an fp16 search overflowed to inf, stepped
+    past the walls and gathered out of range). Distances are capped at 1e38, below the
+    walls, so no step lands on a wall whatever the values do (an inf pixel; NaN compares
+    false): every index gathered lies inside the walled row."""
+    dtype = rgb.dtype
+    rgb = rgb.float()
     step = (rgb[..., 1:] - rgb[..., :-1]).abs().sum(1, keepdim=True)
     step = F.pad(step, (1, 0, 0, 0))  # the first pixel: nothing before it
     longest = max(radius for _, radius in spans)
     maps: dict[tuple[float, int], torch.Tensor] = {}
     for edge_cost in dict.fromkeys(cost for cost, _ in spans):
-        distance = torch.cumsum(1.0 + edge_cost * step, dim=-1)
+        distance = torch.cumsum(1.0 + edge_cost * step, dim=-1).clamp(max=1.0e38)
         wall = torch.full_like(distance[..., :1], 3.0e38).expand(*distance.shape[:-1], longest)
         walled = torch.cat((-wall, distance, wall), dim=-1)
         start = (torch.arange(distance.shape[-1], device=rgb.device) + longest).expand_as(distance)
@@ -83,7 +92,7 @@ def row_spans(rgb: torch.Tensor, spans=SPANS) -> list[torch.Tensor]:
                 size >>= 1
             # At most the radius each way, whatever float rounding of a long row does.
             reach = (forward - start).clamp(max=radius) + (start - backward).clamp(max=radius)
-            maps[(cost, radius)] = (reach + 1).to(rgb.dtype) / (2 * radius + 1)
+            maps[(cost, radius)] = ((reach + 1).to(rgb.dtype) / (2 * radius + 1)).to(dtype)
     return [maps[span] for span in spans]
 
 
@@ -95,6 +104,19 @@ def span_guides(rgb: torch.Tensor, spans=SPANS) -> torch.Tensor:
     return torch.cat([m for pair in zip(rows, columns, strict=True) for m in pair], dim=1)
 
 
+class SpanSearch(nn.Module):
+    """span_guides of a ladder as a module (no weights). SpanGuides holds it as ``fp32``, so
+    its ONNX nodes are named '/guides/fp32/...' and core/engines' fp16 copy of the network
+    (onnx_engine.fp16_model) keeps them in float32, as row_spans does in torch."""
+
+    def __init__(self, spans: tuple[tuple[float, int], ...]) -> None:
+        super().__init__()
+        self.spans = spans
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return span_guides(rgb, self.spans)
+
+
 class SpanGuides(nn.Module):
     """The "multiscale" guides (models/fewshot.py Guides), then the span guides of the
     ladder ``kind`` names in SPAN_SETS."""
@@ -103,6 +125,7 @@ class SpanGuides(nn.Module):
         super().__init__()
         self.base = Guides("multiscale")
         self.spans = SPAN_SETS[kind]
+        self.fp32 = SpanSearch(self.spans)
 
     @property
     def channels(self) -> int:
@@ -112,7 +135,7 @@ class SpanGuides(nn.Module):
         return self.base.mirror_odd(in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.base(x), span_guides(x[:, :3], self.spans)), dim=1)
+        return torch.cat((self.base(x), self.fp32(x[:, :3])), dim=1)
 
 
 class SpanGenerator(FewShotGenerator):

@@ -186,3 +186,99 @@ def test_a_short_spans_style_trains_rebuilds_and_styles_frames(tmp_path):
         assert got.shape == frame.shape
         error = np.abs(got.astype(np.float64) - want[0].transpose(1, 2, 0) * 255)
         assert error.mean() < 1.5, error.mean()
+
+
+def _blocks(height: int, width: int, seed: int) -> np.ndarray:
+    """1 x 3 x height x width: 5-pixel squares of k/256 grey levels (exact in fp16)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(0, 256, (1, 3, height // 5 + 1, width // 5 + 1)) / 256
+    image = levels.astype(np.float32).repeat(5, 2).repeat(5, 3)[..., :height, :width]
+    return np.ascontiguousarray(image)
+
+
+def _export(module, path):
+    from restyle.models.export import export_onnx
+
+    axes = {0: "n", 2: "h", 3: "w"}
+    return export_onnx(
+        module, (torch.rand(1, 3, 64, 64),), path, ["image"], ["out"], {"image": axes, "out": axes}
+    )
+
+
+@pytest.mark.parametrize("kind", ["spans-8", "spans"])
+def test_a_span_generator_runs_in_the_fp16_copy_onnx_runtime_gets(tmp_path, kind):
+    """precision auto on a GPU runs a trained style's fp16 copy (onnx_engine.fp16_model).
+    The span search's distances and walls are far past fp16's 65504: converted with the
+    rest, ONNX Runtime refused ("GatherElements op: Out of range value in index tensor").
+    Measured with the search kept in fp32: at most 2.8e-4 from fp32 (sigmoid output)."""
+    import onnxruntime as ort
+
+    from restyle.core.engines.onnx_engine import fp16_model
+
+    torch.manual_seed(0)
+    generator = SpanGenerator(3, 4, 1, "sigmoid", kind, 2).eval()
+    path = _export(generator, tmp_path / "spans.onnx")
+    full = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    half = ort.InferenceSession(fp16_model(path), providers=["CPUExecutionProvider"])
+    for height, width, seed in ((48, 64, 1), (40, 640, 2)):
+        image = _blocks(height, width, seed)
+        (want,) = full.run(None, {"image": image})
+        (got,) = half.run(None, {"image": image})
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert np.abs(got - want).max() <= 2e-3
+
+
+def test_the_fp16_copy_keeps_the_span_search_in_fp32(tmp_path):
+    """The guides alone, the full ladder on a 640-pixel row: the converter casts a tensor
+    to fp16 and back between two kept nodes unless told not to (the span maps were off by
+    up to 0.99, a mean 0.08, that way). Measured: at most 4.5e-4 (the fp16 rounding of
+    the maps at the end), the multiscale guides (converted) 4.4e-4."""
+    import onnxruntime as ort
+
+    from restyle.core.engines.onnx_engine import fp16_model
+
+    guides = SpanGuides("spans").eval()
+    path = _export(guides, tmp_path / "guides.onnx")
+    full = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    half = ort.InferenceSession(fp16_model(path), providers=["CPUExecutionProvider"])
+    image = _blocks(40, 640, 3)
+    (want,) = full.run(None, {"image": image})
+    (got,) = half.run(None, {"image": image})
+    spans = slice(3 + guides.base.channels, None)
+    assert np.abs(got[:, spans] - want[:, spans]).max() <= 1e-3
+
+
+def test_a_span_generator_in_half_precision_gives_the_fp32_guides():
+    """The torch engine's fp16 (model.half()): full_like(3e38) overflowed ("value cannot be
+    converted to type c10::Half without overflow"). The search runs in fp32 whatever the
+    network's dtype, the maps come back in it: on k/256 levels (exact in fp16) the span maps
+    are the fp32 ones but for the fp16 rounding of count / (2 x radius + 1)."""
+    torch.manual_seed(0)
+    generator = SpanGenerator(3, 4, 1, "sigmoid", "spans", 2).eval()
+    image = torch.from_numpy(_blocks(40, 200, 4))
+    with torch.inference_mode():
+        want = generator.guides(image)
+        got = generator.half().guides(image.half())
+        assert got.dtype == torch.float16
+        spans = slice(3 + generator.guides.base.channels, None)
+        torch.testing.assert_close(got[:, spans].float(), want[:, spans], atol=5e-4, rtol=0)
+        try:
+            styled = generator(image.half())
+        except (RuntimeError, NotImplementedError) as error:  # a torch without CPU fp16 convs
+            pytest.skip(f"this torch runs no fp16 convolution on the CPU: {error}")
+    with torch.inference_mode():
+        reference = generator.float()(image)
+    assert styled.dtype == torch.float16
+    assert (styled.float() - reference).abs().max() <= 1e-2
+
+
+def test_the_span_search_stays_in_the_row_whatever_the_values():
+    """A row's distance goes to inf after an inf pixel, and the search went through the
+    walls (3e38 <= inf) and gathered past the row's end: distances are capped below the
+    walls, so no gather leaves the walled row."""
+    image = torch.full((1, 3, 2, 40), 0.5)
+    image[0, 0, 0, 10] = float("inf")
+    image[0, 1, 1, 20] = float("nan")
+    for span in row_spans(image, SHORT_SPANS):
+        assert span.shape == (1, 1, 2, 40)
+        assert ((span[0, 0, 0] > 0) & (span[0, 0, 0] <= 1)).all()

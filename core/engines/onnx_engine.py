@@ -364,10 +364,31 @@ def _device_of(session) -> str:
     return next(w for w, p in PROVIDERS.items() if p == active)
 
 
+# Nodes of a submodule held as ``fp32`` (models/fewshot_spans.py's span search: distances
+# far past fp16's 65504) stay float32 in the fp16 copy.
+FP32_SCOPE = "/fp32/"
+
+
 def fp16_model(path: Path) -> bytes:
-    """The network with fp16 weights and maths, fp32 inputs and outputs (for CUDA)."""
+    """The network with fp16 weights and maths, fp32 inputs and outputs (for CUDA), but
+    for the nodes named in FP32_SCOPE."""
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    model = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    nodes = model.graph.node
+    keep = [node.name for node in nodes if FP32_SCOPE in node.name]
+    # The converter casts every float tensor it has a type for to fp16 and back around a
+    # kept node, so a tensor passed from one kept node to another would still be rounded
+    # to fp16 (a row's distances overflow): drop those tensors' types, keeping the ones
+    # that cross between kept and converted nodes (where the casts belong).
+    kept_out = {name for node in nodes if FP32_SCOPE in node.name for name in node.output}
+    read = {name for node in nodes if FP32_SCOPE not in node.name for name in node.input}
+    inner = kept_out - read - {output.name for output in model.graph.output}
+    types = [info for info in model.graph.value_info if info.name not in inner]
+    del model.graph.value_info[:]
+    model.graph.value_info.extend(types)
+    model = convert_float_to_float16(
+        model, keep_io_types=True, node_block_list=keep, disable_shape_infer=True
+    )
     return model.SerializeToString()
