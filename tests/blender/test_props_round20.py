@@ -67,7 +67,7 @@ def test_apply_style_refuses_a_number_out_of_range(scene, source, given, words):
     [
         ({"smoothness": 9.0}, "Smoothness 9.0 is out of range 0..1"),
         ({"crop": 0.9}, "Crop 0.9 is out of range 0..0.5"),
-        ({"strength": -0.5}, "Strength -0.5 is out of range 0..1"),
+        ({"strength": -0.5}, "Stabilize Strength -0.5 is out of range 0..1"),
     ],
 )
 def test_stabilize_refuses_a_number_out_of_range(scene, source, given, words):
