@@ -151,9 +151,8 @@ def killed_before_rename(scratch: list[Path]) -> None:
         path.write_bytes(b"half")
 
 
-def test_a_killed_sheet_leaves_no_scratch_for_good(shot, tmp_path, capsys, monkeypatch):
-    out = tmp_path / "sheet.png"
-    argv = ["sheet", str(shot), "-o", str(out), "--tile-width", "64", "--overwrite"]
+def killed_then_rerun(argv, capsys, monkeypatch) -> None:
+    """Run ``argv`` once as if killed before its scratch file was renamed, then again."""
     with monkeypatch.context() as killed:
         left = renamed_scratch(killed)
         code, _, err = run(argv, capsys)
@@ -161,19 +160,19 @@ def test_a_killed_sheet_leaves_no_scratch_for_good(shot, tmp_path, capsys, monke
     killed_before_rename(left)
     code, _, err = run(argv, capsys)
     assert code == 0, err
+
+
+def test_a_killed_sheet_leaves_no_scratch_for_good(shot, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "sheet.png"
+    argv = ["sheet", str(shot), "-o", str(out), "--tile-width", "64", "--overwrite"]
+    killed_then_rerun(argv, capsys, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["sheet.png", "shot"]
 
 
 def test_a_killed_style_pack_leaves_no_scratch_for_good(tmp_path, tiny_style, capsys, monkeypatch):
     out = tmp_path / "tiny.zip"
     argv = ["styles", "pack", "Tiny", str(out), "--library", str(tiny_style), "--overwrite"]
-    with monkeypatch.context() as killed:
-        left = renamed_scratch(killed)
-        code, _, err = run(argv, capsys)
-    assert code == 0 and len(left) == 1, (left, err)
-    killed_before_rename(left)
-    code, _, err = run(argv, capsys)
-    assert code == 0, err
+    killed_then_rerun(argv, capsys, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["tiny.zip"]
 
 

@@ -123,11 +123,17 @@ def test_a_stabilize_refusal_names_its_own_strength(tmp_path, front_end, said):
 
 
 # -- 4. _replace_with's scratch link --------------------------------------------------------
-def test_replace_with_removes_its_scratch_when_the_rename_fails(tmp_path, monkeypatch):
+def staged_over_old(tmp_path):
+    """A staged frame and the output frame it is to replace."""
     src, dst = tmp_path / "staged.png", tmp_path / "out" / "frame.png"
     dst.parent.mkdir()
     src.write_bytes(b"new frame")
     dst.write_bytes(b"old frame")
+    return src, dst
+
+
+def test_replace_with_removes_its_scratch_when_the_rename_fails(tmp_path, monkeypatch):
+    src, dst = staged_over_old(tmp_path)
 
     def full_disk(a, b):
         raise OSError(28, "No space left on device")
@@ -140,10 +146,7 @@ def test_replace_with_removes_its_scratch_when_the_rename_fails(tmp_path, monkey
 
 
 def test_replace_with_removes_its_scratch_when_the_copy_fails(tmp_path, monkeypatch):
-    src, dst = tmp_path / "staged.png", tmp_path / "out" / "frame.png"
-    dst.parent.mkdir()
-    src.write_bytes(b"new frame")
-    dst.write_bytes(b"old frame")
+    src, dst = staged_over_old(tmp_path)
 
     def no_link(a, b):
         raise OSError(18, "Invalid cross-device link")

@@ -126,16 +126,23 @@ def test_split_keyframes_go_with_the_part_that_shows_them(scene, saved, clips, s
         assert bpy.ops.restyle.export_keyframes(strip=part.name, load=False) == {"FINISHED"}
 
 
+def _edit_point_past_the_cut(scene, clips, sequencer_area):
+    """Two strips of the spliced clip meeting at frame 16, 3 frames after the real cut
+    (frame 13: source frame 12)."""
+    compat = ext("compat")
+    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
+    compat.strip_set(left, "right_handle", SHOT + 4)
+    compat.strip_set(right, "left_handle", SHOT + 4)
+    right.channel = 1
+    return left, right
+
+
 def test_snap_cuts_moves_an_edit_point_onto_the_boundary(scene, clips, sequencer_area):
     import bpy
 
     compat = ext("compat")
-    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
-    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
-    # the edit point at frame 16 is 3 frames after the real cut (frame 13: source frame 12)
-    compat.strip_set(left, "right_handle", SHOT + 4)
-    compat.strip_set(right, "left_handle", SHOT + 4)
-    right.channel = 1
+    left, right = _edit_point_past_the_cut(scene, clips, sequencer_area)
     names = left.name, right.name
     assert bpy.ops.restyle.snap_cuts(distance=2) == {"FINISHED"}  # too far: nothing moves
     assert compat.handles(left)[1] == SHOT + 4
@@ -151,11 +158,7 @@ def test_a_snap_distance_out_of_range_is_refused_not_clamped(scene, clips, seque
     import bpy
 
     compat = ext("compat")
-    left = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
-    right = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1, channel=2)
-    compat.strip_set(left, "right_handle", SHOT + 4)
-    compat.strip_set(right, "left_handle", SHOT + 4)
-    right.channel = 1
+    left, right = _edit_point_past_the_cut(scene, clips, sequencer_area)
     for distance in (100, 0):
         with pytest.raises(RuntimeError, match=rf"Distance {distance} is out of range 1\.\.48"):
             bpy.ops.restyle.snap_cuts(distance=distance)
