@@ -15,6 +15,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from test_train_variant_round19 import _brute_force  # noqa: E402  (the round-19 reference)
+
 from restyle.core.errors import RestyleError  # noqa: E402
 from restyle.core.train import trainer  # noqa: E402
 from restyle.core.train.artifact import load_generator, write_trained_style  # noqa: E402
@@ -59,18 +61,6 @@ def test_short_guides_on_a_tiny_frame():
     # Columns: 4 flat rows, every pixel counts them all, at any cost.
     for channel, radius in ((1, 8), (3, 32), (5, 8), (7, 32)):
         np.testing.assert_allclose(spans[channel].numpy() * (2 * radius + 1), 4, rtol=1e-6)
-
-
-def _brute_force(image: np.ndarray, edge_cost: float, radius: int) -> np.ndarray:
-    step = np.abs(np.diff(image, axis=2)).sum(0)
-    distance = np.cumsum(1 + np.float32(edge_cost) * np.pad(step, ((0, 0), (1, 0))), axis=1)
-    height, width = distance.shape
-    count = np.zeros((height, width))
-    for y in range(height):
-        for x in range(width):
-            near = np.abs(np.arange(width) - x) <= radius
-            count[y, x] = (near & (np.abs(distance[y] - distance[y, x]) <= radius)).sum()
-    return count
 
 
 def test_the_walled_search_counts_as_brute_force_does():
