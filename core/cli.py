@@ -959,6 +959,10 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
             f"cannot write a picture named {out.name}; name the sheet "
             f"{', '.join(SHEET_SUFFIXES[:-1])} or {SHEET_SUFFIXES[-1]}"
         )
+    from .errors import setting
+    from .writers import check_name_room
+
+    check_name_room(out.name, setting("output"))  # not 'File name too long' once it is made
     if args.tile_width < MIN_TILE_WIDTH:
         raise RestyleError(
             f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"

@@ -42,23 +42,25 @@ from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary, parse_mix
 from .stylizer import StyleSettings, Stylizer, engine_line
 from .words import frames_named
-from .writers import (
-    _TEMP_SUFFIX,
+from .writers import (  # movie_frames_folder: imported from here too
+    _FRAMES_AROUND,
+    NAME_MAX,
     OUTPUT_FORMATS,
-    SCRATCH_CHARS,
     OutputFormat,
     OutputLock,
+    _name_too_long,
     check_frames_name,
+    check_name_room,
     check_replaceable,
     check_writable,
     existing_parent,
     format_for_output,
     frame_file_written,
     frame_stem,
-    lock_path,
     made_facts,
     made_tag_of,
     made_with,
+    movie_frames_folder,
     movie_path,
     os_junk,
     output_format,
@@ -121,7 +123,6 @@ def _check_paths(job) -> None:
             raise RestyleError(f"{said} {refusal}")
 
 
-NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NTFS: 255 UTF-16)
 PATH_MAX = 4096  # bytes in a whole path Linux takes (its ENAMETOOLONG), the NUL included
 
 
@@ -235,53 +236,17 @@ def finished_movie(plan, audio: bool, output: Path | None = None) -> bool:
     )
 
 
-def movie_frames_folder(movie: Path) -> Path:
-    """Where a movie output's frames wait for a --ray run's mux: a hidden sibling of the movie
-    (a cancelled run keeps its finished frames there, for a rerun to resume from)."""
-    return movie.with_name(f".{movie.name}.frames")
-
-
-def _names_beside(name: str) -> list[str]:
-    """The names Restyle gives the files beside an output named ``name``: its lock, a movie's
-    --ray frames folder and that folder's lock, and its scratch files ('.NAME.' +
-    writers.SCRATCH_CHARS random characters + '.restyle-part', a movie's with its suffix
-    after: the same length)."""
-    beside = Path(name)
-    scratch = f".{name}.{'0' * SCRATCH_CHARS}{_TEMP_SUFFIX}"
-    frames = movie_frames_folder(beside)
-    return [lock_path(beside).name, frames.name, lock_path(frames).name, scratch]
-
-
-# An output's own name, as written (``check_output_name``), is shorter than NAME_MAX by the
-# most Restyle adds to it: a 242-byte name passed, then its 256-byte lock file was 'File
-# name too long' at the run's start.
-OUTPUT_NAME_MAX = NAME_MAX - max(len(os.fsencode(n)) for n in _names_beside("x")) + 1
-# A movie's --ray frames folder ('.NAME.frames', Restyle's name for a movie's frames: a Ray
-# run's job writes into it as its output): as long as a movie's name within OUTPUT_NAME_MAX
-# makes it (its lock still fits)
-_FRAMES_AROUND = movie_frames_folder(Path("\0")).name.split("\0")
-FRAMES_NAME_MAX = OUTPUT_NAME_MAX + len(os.fsencode("".join(_FRAMES_AROUND)))
-
-
 def check_output_name(output, fmt) -> None:
     """The output's own name as a run writes it (``_said_path``: a movie's with the suffix
-    ``movie_path`` adds) within OUTPUT_NAME_MAX (a movie's frames folder: FRAMES_NAME_MAX),
-    so every name Restyle gives the files beside it fits: refused before anything is
-    written, by --plan as by the run (a 236-byte 'NAME.mp4' made of a 232-byte 'NAME'
-    passed, then its scratch file was 'File name too long' as the movie began)."""
+    ``movie_path`` adds) within ``writers.check_name_room``'s limit (a movie's frames
+    folder: FRAMES_NAME_MAX), so every name Restyle gives the files beside it fits: refused
+    before anything is written, by --plan as by the run (a 236-byte 'NAME.mp4' made of a
+    232-byte 'NAME' passed, then its scratch file was 'File name too long' as the movie
+    began)."""
     name = Path(_said_path(output, fmt)).name
     before, after = _FRAMES_AROUND
     frames = not fmt.movie and name.startswith(before) and name.endswith(after)
-    limit = FRAMES_NAME_MAX if frames else OUTPUT_NAME_MAX
-    size = len(os.fsencode(name))
-    if size > limit:
-        added = "" if name == Path(output).name else f" with the {Path(name).suffix} it is given"
-        said = _name_too_long(name, f"{size} bytes{added}, at most {limit}")
-        raise RestyleError(f"{setting('output')} {said}")
-
-
-def _name_too_long(name: str, said: str) -> str:
-    return f"has a name too long for the file system ({said}): '{name[:24]}...'"
+    check_name_room(name, setting("output"), given=Path(output).name, frames=frames)
 
 
 def drop_frames_twin(twin) -> None:

@@ -527,10 +527,11 @@ class StyleLibrary:
         """Share a trained style as one file (a zip of its folder); ``overwrite`` replaces
         a file there, once the zip is whole (never a folder, nor a file of the library)."""
         from .errors import setting
-        from .writers import check_file_suffix
+        from .writers import check_file_suffix, check_name_room
 
         path = Path(path)
         check_file_suffix(path, ".zip")
+        check_name_room(path.name, "the file to pack into")  # before a folder is made for it
         info = self._trained_by_name(name)
         assert info.folder is not None
         if path.is_dir():

@@ -1070,6 +1070,56 @@ def lock_path(output: Path) -> Path:
     return output.parent / f".{output.name}.restyle-lock"
 
 
+def movie_frames_folder(movie: Path) -> Path:
+    """Where a movie output's frames wait for a --ray run's mux: a hidden sibling of the movie
+    (a cancelled run keeps its finished frames there, for a rerun to resume from)."""
+    return movie.with_name(f".{movie.name}.frames")
+
+
+NAME_MAX = 255  # bytes in a file's or folder's name: ext4, XFS, Btrfs, APFS (NTFS: 255 UTF-16)
+
+
+def _names_beside(name: str) -> list[str]:
+    """The names Restyle gives the files beside an output named ``name``: its lock, a movie's
+    --ray frames folder and that folder's lock, and its scratch files (``scratch_path``'s
+    '.NAME.' + SCRATCH_CHARS random characters + '.restyle-part', a movie's with its suffix
+    after: the same length)."""
+    beside = Path(name)
+    scratch = f".{name}.{'0' * SCRATCH_CHARS}{_TEMP_SUFFIX}"
+    frames = movie_frames_folder(beside)
+    return [lock_path(beside).name, frames.name, lock_path(frames).name, scratch]
+
+
+# An output's own name, as written (``check_name_room``), is shorter than NAME_MAX by the
+# most Restyle adds to it: a 242-byte name passed, then its 256-byte lock file was 'File
+# name too long' at the run's start.
+OUTPUT_NAME_MAX = NAME_MAX - max(len(os.fsencode(n)) for n in _names_beside("x")) + 1
+# A movie's --ray frames folder ('.NAME.frames', Restyle's name for a movie's frames: a Ray
+# run's job writes into it as its output): as long as a movie's name within OUTPUT_NAME_MAX
+# makes it (its lock still fits)
+_FRAMES_AROUND = movie_frames_folder(Path("\0")).name.split("\0")
+FRAMES_NAME_MAX = OUTPUT_NAME_MAX + len(os.fsencode("".join(_FRAMES_AROUND)))
+
+
+def check_name_room(name: str, what: str, given: str = "", frames: bool = False) -> None:
+    """The one output-name rule: ``name``, a file's or folder's own name as Restyle writes it,
+    within OUTPUT_NAME_MAX (``frames``: a movie's frames folder, FRAMES_NAME_MAX), so every
+    name Restyle gives beside it fits (its lock, ``atomic_file``'s scratch file): a run's
+    output (``job.check_output_name``, ``given``: the name as given, where a suffix was
+    added to it), a contact sheet, a style pack. Said as ``what`` before anything is
+    written: a 236-byte sheet was made, then 'File name too long' at its scratch file."""
+    limit = FRAMES_NAME_MAX if frames else OUTPUT_NAME_MAX
+    size = len(os.fsencode(name))
+    if size > limit:
+        added = "" if name == (given or name) else f" with the {Path(name).suffix} it is given"
+        said = _name_too_long(name, f"{size} bytes{added}, at most {limit}")
+        raise RestyleError(f"{what} {said}")
+
+
+def _name_too_long(name: str, said: str) -> str:
+    return f"has a name too long for the file system ({said}): '{name[:24]}...'"
+
+
 class OutputLock:
     """An exclusive lock on an output for the whole run, so two runs never mix their frames.
 

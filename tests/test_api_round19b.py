@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from restyle.core import job as jobs
+from restyle.core import writers
 from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.mappings.matte_job import MatteJob
@@ -93,18 +93,18 @@ def test_cuts_as_a_numpy_array_are_frames(seq, tmp_path, library):
 
 def test_an_output_name_leaves_room_for_its_lock_and_scratch_names(seq, tmp_path):
     """A 242-255 byte name passed the check, then 'cannot lock ...: File name too long'."""
-    for size in (jobs.OUTPUT_NAME_MAX + 1, 242, 255):
+    for size in (writers.OUTPUT_NAME_MAX + 1, 242, 255):
         out = tmp_path / ("o" * size)
         with pytest.raises(RestyleError) as error:
             MatteJob(source=str(seq), output=f"{out}/").check_settings()
-        assert f"({size} bytes, at most {jobs.OUTPUT_NAME_MAX})" in str(error.value)
+        assert f"({size} bytes, at most {writers.OUTPUT_NAME_MAX})" in str(error.value)
         assert str(error.value).startswith("output has a name too long")
     assert list(tmp_path.iterdir()) == [seq]
 
 
 @pytest.mark.parametrize("suffix", ["/", ".mp4"])
 def test_an_output_name_at_the_limit_runs(seq, tmp_path, suffix):
-    name = "o" * (jobs.OUTPUT_NAME_MAX - len(suffix.strip("/"))) + suffix
+    name = "o" * (writers.OUTPUT_NAME_MAX - len(suffix.strip("/"))) + suffix
     job = MatteJob(source=str(seq), output=str(tmp_path / name), replace="#00ff00")
     assert job.run().written == 3  # its lock, scratch names (and --ray's frames folder) fit
 

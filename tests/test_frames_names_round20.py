@@ -26,9 +26,9 @@ from test_ray_round19b import RAY, cancelled_mux, stylize
 
 from restyle.core import ray_runner
 from restyle.core.errors import RestyleError
-from restyle.core.job import MANIFEST, NAME_MAX, OUTPUT_NAME_MAX, movie_frames_folder
+from restyle.core.job import MANIFEST, movie_frames_folder
 from restyle.core.mappings.matte_job import MatteJob
-from restyle.core.writers import SCRATCH_CHARS, scratch_path
+from restyle.core.writers import NAME_MAX, OUTPUT_NAME_MAX, SCRATCH_CHARS, scratch_path
 
 from clips import noise_shot
 

@@ -1,0 +1,74 @@
+"""Round 21's leftovers of round 20, each case failing on the code before it:
+
+1. ``restyle sheet -o NAME`` and ``restyle styles pack`` took any output name, then failed at
+   writing one of 233-255 bytes ('... .restyle-part: File name too long': the atomic
+   writer's scratch name is 23 bytes longer; the sheet already made, the pack's folder
+   already made): now both are held to the run's one output-name rule
+   (``writers.check_name_room``, OUTPUT_NAME_MAX) and refused first, nothing written.
+
+No cluster, no network trained: the sheet styles with the built-ins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers_cli import run
+
+from restyle.core.writers import NAME_MAX, OUTPUT_NAME_MAX, scratch_path
+
+from clips import noise_shot
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+def named(folder: Path, size: int, suffix: str) -> Path:
+    """A file in ``folder`` whose own name is ``size`` bytes, ending in ``suffix``."""
+    return folder / ("n" * (size - len(suffix)) + suffix)
+
+
+# -- 1. a sheet's and a style pack's name leaves room for the scratch name -----------------------
+def sheet(shot: Path, out: Path) -> list[str]:
+    return ["sheet", str(shot), "-o", str(out), "--tile-width", "16"]
+
+
+@pytest.mark.parametrize("size", [OUTPUT_NAME_MAX + 1, 240, NAME_MAX])
+def test_a_sheet_name_without_room_for_its_scratch_name_is_refused_first(tmp_path, capsys, size):
+    shot = noise_shot(tmp_path / "shot", 1)
+    code, _, err = run(sheet(shot, named(tmp_path, size, ".png")), capsys)
+    said = f"-o has a name too long for the file system ({size} bytes, at most {OUTPUT_NAME_MAX})"
+    assert code == 2 and said in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot"]  # no built-ins converted
+
+
+def test_a_sheet_name_at_the_limit_is_written(tmp_path, capsys):
+    shot = noise_shot(tmp_path / "shot", 1)
+    out = named(tmp_path, OUTPUT_NAME_MAX, ".png")
+    assert len(scratch_path(out).name.encode()) == NAME_MAX
+    code, record, err = run(sheet(shot, out), capsys)
+    assert code == 0 and record["output"] == str(out), err
+    assert out.is_file()
+
+
+def pack(tiny_style: Path, out: Path) -> list[str]:
+    return ["styles", "pack", "Tiny", str(out), "--library", str(tiny_style)]
+
+
+@pytest.mark.parametrize("size", [OUTPUT_NAME_MAX + 1, 240, NAME_MAX])
+def test_a_pack_name_without_room_for_its_scratch_name_is_refused_first(
+    tmp_path, tiny_style, capsys, size
+):
+    out = named(tmp_path / "packs", size, ".zip")
+    code, _, err = run(pack(tiny_style, out), capsys)
+    said = f"({size} bytes, at most {OUTPUT_NAME_MAX})"
+    assert (
+        code == 2 and f"the file to pack into has a name too long for the file system {said}" in err
+    ), err
+    assert not (tmp_path / "packs").exists()  # its folder not made
+
+
+def test_a_pack_name_at_the_limit_is_written(tmp_path, tiny_style, capsys):
+    out = named(tmp_path / "packs", OUTPUT_NAME_MAX, ".zip")
+    code, record, err = run(pack(tiny_style, out), capsys)
+    assert code == 0 and record["output"] == str(out), err
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
