@@ -710,6 +710,7 @@ def _print_plan(job, args: argparse.Namespace) -> int:
         lines.append(f"  {c.start}..{c.end}{warmup}")
     lines.append(f"output {output['path']}: {_outlook_text(output)}")
     lines += [f"warning: {w}" for w in warnings]
+    output = {**output, "path": os.path.abspath(output["path"])}  # as a run's record (not 'rel')
     record = {**json.loads(plan.to_json()), "output": output, "warnings": warnings}
     _emit(args, record, "\n".join(lines))
     return 0

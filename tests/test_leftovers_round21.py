@@ -5,6 +5,8 @@
    writer's scratch name is 23 bytes longer; the sheet already made, the pack's folder
    already made): now both are held to the run's one output-name rule
    (``writers.check_name_room``, OUTPUT_NAME_MAX) and refused first, nothing written.
+2. ``--plan --json``'s ``output.path`` was the path as placed ('rel', '../b/p.mov'), where
+   a run's record names it absolute (f154f56): it is absolute too, the run's own path.
 
 No cluster, no network trained: the sheet styles with the built-ins."""
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers_cli import run
+from test_ray_round19b import stylize
 
 from restyle.core.writers import NAME_MAX, OUTPUT_NAME_MAX, scratch_path
 
@@ -72,3 +75,19 @@ def test_a_pack_name_at_the_limit_is_written(tmp_path, tiny_style, capsys):
     code, record, err = run(pack(tiny_style, out), capsys)
     assert code == 0 and record["output"] == str(out), err
     assert [p.name for p in out.parent.iterdir()] == [out.name]
+
+
+# -- 2. --plan names the output as the run's record does: absolute -------------------------------
+@pytest.mark.parametrize(
+    ("typed", "made"),
+    [("rel", "a/rel"), ("../b/p.mov", "b/p.mov"), ("clip", "a/clip.mp4"), ("./x/", "a/x")],
+)
+def test_the_plan_names_the_output_absolute(tmp_path, monkeypatch, capsys, typed, made):
+    shot = noise_shot(tmp_path / "shot", 2)
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    argv = stylize(shot, typed, *(["--format", "h264"] if typed == "clip" else []))
+    code, plan, err = run([*argv, "--plan"], capsys)
+    assert code == 0 and plan["output"]["path"] == str(tmp_path / made), (plan, err)
+    code, record, err = run(argv, capsys)
+    assert code == 0 and record["output"] == plan["output"]["path"], err
