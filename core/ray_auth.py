@@ -43,3 +43,12 @@ def find_token() -> tuple[str | None, str]:
 def advice() -> str:
     """Where to put the cluster's token, as Ray looks for it."""
     return f"the cluster's token where Ray looks ({WHERE}); {PRINTS}"
+
+
+def set_the_mode() -> str:
+    """What a cluster that asks for a token needs where RAY_AUTH_MODE is not token: Ray's
+    clients send the token only where it is (Ray 2.60's JobSubmissionClient: its
+    get_auth_headers_if_auth_enabled), so neither does Restyle."""
+    said = os.environ.get(MODE_ENV)
+    now = f" (it is {said!r} now)" if said is not None else ""
+    return f"set {MODE_ENV}=token{now}, with {advice()}"

@@ -187,35 +187,40 @@ def source_argument(source) -> str:
     return str(folder)
 
 
-# Dashboards (scheme://host:port) that asked this process for a token with RAY_AUTH_MODE
-# unset: the token found here goes to them from then on, never to one that did not ask.
-ASKED_FOR_TOKEN: set[str] = set()
+class _TokenStaysHome(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, less the token where one leaves the dashboard's origin (scheme,
+    host, port): urllib carries every header it was given to wherever it is sent, another
+    host too (requests, Ray's client, drops Authorization there)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_TokenStaysHome)
 
 
 def _request(url: str, data: dict | None = None, method: str | None = None) -> dict:
-    """One call to the dashboard. Its token goes as Ray's own clients send it (``Authorization:
-    Bearer``, found by ``ray_auth.find_token``) where RAY_AUTH_MODE is token; with it unset,
-    once the dashboard asks (401), as the head this machine started (``ray start --head``
-    finding ~/.ray/auth_token) asks for this machine's token; never where it is another mode."""
+    """One call to the dashboard. Its token goes as Ray 2.60's JobSubmissionClient sends it
+    (``Authorization: Bearer``, found by ``ray_auth.find_token``) and only where it does:
+    where RAY_AUTH_MODE is token, never else, nor past a redirect to another origin
+    (``_TokenStaysHome``). A dashboard that asks for one (401) without it says to set
+    RAY_AUTH_MODE=token (``_token_words``)."""
     body = json.dumps(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"))
     request.add_header("Content-Type", "application/json")
     origin = _origin(url)
-    mode = ray_auth.mode()
-    token, source = ray_auth.find_token()
-    sent = token if mode == "token" or (mode is None and origin in ASKED_FOR_TOKEN) else None
+    sent, source = ray_auth.find_token() if ray_auth.mode() == "token" else (None, "")
     if sent is not None:
         request.add_header("Authorization", f"Bearer {sent}")
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
+        with _OPENER.open(request, timeout=HTTP_TIMEOUT_S) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace").strip().splitlines()
-        asks = exc.code == 401 and sent is None
-        if asks and mode is None and token is not None and origin not in ASKED_FOR_TOKEN:
-            ASKED_FOR_TOKEN.add(origin)  # ask again, with the token
-            return _request(url, data, method)
-        if asks or (exc.code in (401, 403) and sent is not None):
+        if (exc.code == 401 and sent is None) or (exc.code in (401, 403) and sent is not None):
             raise RestyleError(_token_words(origin, sent, source, detail[-1:])) from None
         raise RestyleError(f"the Ray cluster refused {url}: {exc.code} {detail[-1:]}") from None
     except (http.client.HTTPException, json.JSONDecodeError) as exc:  # not HTTP, not JSON
@@ -242,7 +247,9 @@ def _origin(url: str) -> str:
 
 def _token_words(origin: str, sent: str | None, source: str, detail: list[str]) -> str:
     """A dashboard that asks for a token (token authentication) and did not get it, or
-    refused the one sent: what was sent, and where Ray looks (``ray_auth.advice``)."""
+    refused the one sent: what was sent, and where Ray looks (``ray_auth.advice``); with
+    RAY_AUTH_MODE not token, to set it (``ray_auth.set_the_mode``), as the command line
+    says of a head that asks."""
     said = f" ({detail[0]})" if detail else ""
     if sent is not None:
         return (
@@ -250,13 +257,8 @@ def _token_words(origin: str, sent: str | None, source: str, detail: list[str]) 
             f"put {ray_auth.advice()}"
         )
     asks = f"the Ray dashboard at {origin} asks for a token (token authentication){said}"
-    mode = ray_auth.mode()
-    if mode is not None and mode != "token":
-        said_mode = os.environ[ray_auth.MODE_ENV]
-        return (
-            f"{asks}; {ray_auth.MODE_ENV} is {said_mode!r}, so none is sent: set it to "
-            f"token or unset it, with {ray_auth.advice()}"
-        )
+    if ray_auth.mode() != "token":
+        return f"{asks}: {ray_auth.set_the_mode()}"
     return f"{asks}; none found on this machine ({source}): put {ray_auth.advice()}"
 
 

@@ -4,8 +4,9 @@
    started with ~/.ray/auth_token on the machine asks for it): ``the Ray cluster refused
    .../api/version: 401 ['Unauthorized: Missing authentication token']``. ``ray_submit``
    sends the token now, found as Ray's own loader finds it (``ray_auth.find_token``, checked
-   here against Ray's); a 401 or 403 that remains says where Ray looks. A stand-in dashboard
-   (http.server) answers as Ray's token middleware does.
+   here against Ray's), where RAY_AUTH_MODE is token as Ray's client sends it (round 21: not
+   on a 401 with it unset, tests/test_review_round21.py); a 401 or 403 that remains says
+   where Ray looks. A stand-in dashboard (http.server) answers as Ray's token middleware does.
 2. The GCS port given for the dashboard's: a traceback and ``BadStatusLine`` with no advice;
    now it says the address does not answer as a Ray dashboard and names the dashboard's port.
 3. ``cli.main([... "--ray", ADDR])`` in a script that had joined another cluster ran there
@@ -79,14 +80,13 @@ class Dashboard:
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A home whose ~/.ray/auth_token holds TOKEN (as ``ray start --head`` leaves it), no
-    RAY_AUTH_* set, and no dashboard that asked this process for a token yet."""
+    RAY_AUTH_* set."""
     home = tmp_path / "user"
     (home / ".ray").mkdir(parents=True)
     (home / ".ray" / "auth_token").write_text(TOKEN + "\n")
     monkeypatch.setenv("HOME", str(home))
     for name in (ray_auth.MODE_ENV, ray_auth.TOKEN_ENV, ray_auth.TOKEN_PATH_ENV):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(ray_submit, "ASKED_FOR_TOKEN", set(), raising=False)
     return home
 
 
@@ -103,22 +103,19 @@ def dashboard():
         one.close()
 
 
-def test_a_token_cluster_is_sent_the_token_found_here(home, dashboard):
-    """RAY_AUTH_MODE unset (the default): the dashboard asks once, gets the token from then
-    on (the old code: 'the Ray cluster refused ...: 401')."""
+def test_a_token_cluster_is_sent_the_token_found_here(home, dashboard, monkeypatch):
+    """RAY_AUTH_MODE=token: every request carries the token found in ~/.ray/auth_token
+    (the old code: 'the Ray cluster refused ...: 401'). Unset, none is sent (round 21)."""
+    monkeypatch.setenv(ray_auth.MODE_ENV, "token")
     cluster = dashboard()
     assert ray_submit._request(f"{cluster.base}/api/version") == {"ray_version": "2.60.0"}
     ray_submit._request(f"{cluster.base}/api/jobs/", {"entrypoint": "true"})
     bearer = f"Bearer {TOKEN}"
-    assert cluster.seen == [
-        ("GET", "/api/version", None),
-        ("GET", "/api/version", bearer),
-        ("POST", "/api/jobs/", bearer),
-    ]
+    assert cluster.seen == [("GET", "/api/version", bearer), ("POST", "/api/jobs/", bearer)]
 
 
 def test_a_dashboard_that_asks_for_no_token_is_sent_none(home, dashboard):
-    """The token goes only to a dashboard that asks for it (RAY_AUTH_MODE unset)."""
+    """RAY_AUTH_MODE unset: no token goes to a dashboard that does not ask."""
     open_cluster = dashboard(token=None)
     ray_submit._request(f"{open_cluster.base}/api/version")
     ray_submit._request(f"{open_cluster.base}/api/version")
@@ -134,7 +131,8 @@ def test_mode_token_sends_it_at_once(home, dashboard, monkeypatch):
     assert cluster.seen == [("GET", "/api/version", "Bearer other")]
 
 
-def test_no_token_found_says_where_ray_looks(home, dashboard):
+def test_no_token_found_says_where_ray_looks(home, dashboard, monkeypatch):
+    monkeypatch.setenv(ray_auth.MODE_ENV, "token")
     (home / ".ray" / "auth_token").unlink()
     cluster = dashboard()
     with pytest.raises(RestyleError) as said:
@@ -150,6 +148,7 @@ def test_a_wrong_token_is_named_with_where_it_came_from(home, dashboard, monkeyp
     path = home / "farm-token"
     path.write_text("stale\n")
     monkeypatch.setenv(ray_auth.TOKEN_PATH_ENV, str(path))
+    monkeypatch.setenv(ray_auth.MODE_ENV, "token")
     cluster = dashboard()
     with pytest.raises(RestyleError) as said:
         ray_submit._request(f"{cluster.base}/api/version")
@@ -161,7 +160,7 @@ def test_a_wrong_token_is_named_with_where_it_came_from(home, dashboard, monkeyp
 def test_mode_disabled_sends_none_and_says_so(home, dashboard, monkeypatch):
     monkeypatch.setenv(ray_auth.MODE_ENV, "disabled")
     cluster = dashboard()
-    with pytest.raises(RestyleError, match="RAY_AUTH_MODE is 'disabled', so none is sent"):
+    with pytest.raises(RestyleError, match=r"set RAY_AUTH_MODE=token \(it is 'disabled' now\)"):
         ray_submit._request(f"{cluster.base}/api/version")
     assert [said for *_, said in cluster.seen] == [None]
 

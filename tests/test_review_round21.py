@@ -1,0 +1,138 @@
+"""The reviewer's findings on round 20's commits (round 21), each checked on the old code.
+
+1. ``ray_submit._request`` with RAY_AUTH_MODE unset sent ``Authorization: Bearer <token>`` to
+   any server that answered 401 (Ray's own client sends nothing in that mode), and urllib
+   carried the header across a redirect to another host (5d59962). The token now goes only
+   where RAY_AUTH_MODE is token, and never past a redirect that leaves the dashboard's
+   origin; a dashboard that asks without it says to set RAY_AUTH_MODE=token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from restyle.core import ray_auth, ray_submit
+from restyle.core.errors import RestyleError
+
+pytestmark = pytest.mark.usefixtures("private_home")
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+# -- 1. the dashboard's token goes where Ray's client sends it, and no further ---------------
+class Host:
+    """A stand-in server on loopback that records each request's Authorization header and
+    answers with ``answer(path) -> (status, headers, body)``."""
+
+    def __init__(self, answer) -> None:
+        seen = self.seen = []  # (path, Authorization or None)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                seen.append((self.path, self.headers.get("Authorization")))
+                status, headers, body = answer(self.path)
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+VERSION = (200, {}, json.dumps({"ray_version": "2.60.0"}).encode())
+
+
+@pytest.fixture
+def hosts():
+    made: list[Host] = []
+
+    def make(answer) -> Host:
+        made.append(Host(answer))
+        return made[-1]
+
+    yield make
+    for host in made:
+        host.close()
+
+
+@pytest.fixture
+def token_here(tmp_path, monkeypatch):
+    """~/.ray/auth_token holds TOKEN (as ``ray start --head`` leaves it); no RAY_AUTH_* set."""
+    home = tmp_path / "user"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(TOKEN + "\n")
+    monkeypatch.setenv("HOME", str(home))
+    for name in (ray_auth.MODE_ENV, ray_auth.TOKEN_ENV, ray_auth.TOKEN_PATH_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def test_a_server_asking_for_a_token_gets_none_without_token_mode(token_here, hosts):
+    """The reviewer's case: RAY_AUTH_MODE unset, a server answering 401 was sent the token
+    on a retry (the old code: [None, 'Bearer ...']). Now it is sent nothing, and the words
+    say to set RAY_AUTH_MODE=token, as the command line's --ray says of a head that asks."""
+    asker = hosts(lambda _path: (401, {}, b"Unauthorized: Missing authentication token"))
+    base = f"http://127.0.0.1:{asker.port}"
+    with pytest.raises(RestyleError) as said:
+        ray_submit._request(f"{base}/api/version")
+    assert [header for _, header in asker.seen] == [None]
+    words = str(said.value)
+    assert words.startswith(
+        f"the Ray dashboard at {base} asks for a token (token authentication) "
+        "(Unauthorized: Missing authentication token): set RAY_AUTH_MODE=token, with the "
+        f"cluster's token where Ray looks ({ray_auth.WHERE})"
+    ), words
+
+
+@pytest.mark.parametrize("mode", ["disabled", "TOKEN"])
+def test_another_mode_is_named_and_token_in_any_case_sends_it(token_here, hosts, monkeypatch, mode):
+    """RAY_AUTH_MODE=disabled: nothing sent, its value said; 'TOKEN': Ray reads it as token."""
+    monkeypatch.setenv(ray_auth.MODE_ENV, mode)
+    wants = f"Bearer {TOKEN}"
+    asker = hosts(lambda _path: VERSION if asker.seen[-1][1] == wants else (401, {}, b"no"))
+    base = f"http://127.0.0.1:{asker.port}"
+    if mode == "disabled":
+        with pytest.raises(RestyleError, match=r"set RAY_AUTH_MODE=token \(it is 'disabled' now\)"):
+            ray_submit._request(f"{base}/api/version")
+        assert asker.seen == [("/api/version", None)]
+    else:
+        assert ray_submit._request(f"{base}/api/version") == {"ray_version": "2.60.0"}
+        assert asker.seen == [("/api/version", wants)]
+
+
+def test_the_token_does_not_follow_a_redirect_to_another_host(token_here, hosts, monkeypatch):
+    """RAY_AUTH_MODE=token: the dashboard (127.0.0.1) redirects to localhost, another origin
+    though the same machine: the old code sent it the token too; now only the dashboard gets
+    it. A redirect within the dashboard's origin keeps it (Ray's client's requests does)."""
+    monkeypatch.setenv(ray_auth.MODE_ENV, "token")
+    elsewhere = hosts(lambda _path: VERSION)
+    other = f"http://localhost:{elsewhere.port}/api/version"
+
+    def dashboard_answer(path: str):
+        if path == "/away":
+            return 302, {"Location": other}, b""
+        if path == "/here":
+            return 302, {"Location": "/api/version"}, b""
+        return VERSION
+
+    dashboard = hosts(dashboard_answer)
+    base = f"http://127.0.0.1:{dashboard.port}"
+    bearer = f"Bearer {TOKEN}"
+    assert ray_submit._request(f"{base}/away") == {"ray_version": "2.60.0"}
+    assert dashboard.seen == [("/away", bearer)]
+    assert elsewhere.seen == [("/api/version", None)]
+    assert ray_submit._request(f"{base}/here") == {"ray_version": "2.60.0"}
+    assert dashboard.seen[1:] == [("/here", bearer), ("/api/version", bearer)]
