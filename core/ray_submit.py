@@ -108,10 +108,13 @@ def _style(job):
 
 def _fps_argument(fps) -> str:
     """A frame rate as --fps takes it: an exact rate as N/D (24000/1001 sent as 23.976023976…
-    came back only by --fps's tolerance), any other number as its decimal."""
-    if isinstance(fps, Fraction | int) and not isinstance(fps, bool):
-        return str(fps)
-    return repr(float(fps))
+    came back only by --fps's tolerance), any other number as its decimal. Read first by the
+    job's rule (``fields.rate``), so a job not yet validated is refused as a local run
+    refuses it: text ('24000/1001' was a ValueError here) and True (sent as 1.0 fps)."""
+    from .fields import rate
+
+    fps = rate("fps", fps)
+    return str(fps) if isinstance(fps, Fraction | int) else repr(float(fps))
 
 
 def _style_argument(job) -> str:

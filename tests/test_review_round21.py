@@ -5,18 +5,23 @@
    carried the header across a redirect to another host (5d59962). The token now goes only
    where RAY_AUTH_MODE is token, and never past a redirect that leaves the dashboard's
    origin; a dashboard that asks without it says to set RAY_AUTH_MODE=token.
+2. ``ray_submit.stylize_command`` on a job not yet validated with ``fps='24000/1001'`` raised
+   ValueError (a traceback), and sent fps=True as 1.0 fps: the rate is read by the job's rule
+   (``fields.rate``), so it is refused in a local run's words.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from restyle.core import ray_auth, ray_submit
 from restyle.core.errors import RestyleError
+from restyle.core.job import StyleJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -136,3 +141,21 @@ def test_the_token_does_not_follow_a_redirect_to_another_host(token_here, hosts,
     assert elsewhere.seen == [("/api/version", None)]
     assert ray_submit._request(f"{base}/here") == {"ray_version": "2.60.0"}
     assert dashboard.seen[1:] == [("/here", bearer), ("/api/version", bearer)]
+
+
+# -- 2. a rate the job does not take is refused as a local run refuses it ----------------------
+@pytest.mark.parametrize("fps", ["24000/1001", True])
+def test_a_rate_of_another_type_is_refused_in_the_jobs_words(fps, tmp_path, library):
+    job = StyleJob(tmp_path / "plate", tmp_path / "out", "comic-ink", library=library, fps=fps)
+    with pytest.raises(RestyleError) as local:
+        job.validate()
+    with pytest.raises(RestyleError) as ray:
+        ray_submit.stylize_command(job)
+    assert str(ray.value) == str(local.value) == f"fps must be a number, got {fps!r}"
+
+
+@pytest.mark.parametrize(
+    ("fps", "sent"), [(Fraction(30000, 1001), "30000/1001"), (24, "24"), (12.5, "12.5")]
+)
+def test_a_rate_the_job_takes_is_sent_as_before(fps, sent):
+    assert ray_submit._fps_argument(fps) == sent
