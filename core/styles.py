@@ -246,6 +246,8 @@ def not_a_style(folder: Path) -> str | None:
             return None
     except (OSError, ValueError):
         pass
+    if not folder.is_dir():  # a file of the user's where a style's folder would be
+        return f"{folder} is in the style library but is not a style (it is a file, not a folder)"
     what = "its style.json cannot be read" if meta.is_file() else "no style.json"
     return (
         f"{folder} is in the style library but is not a style ({what}; an interrupted "
@@ -477,10 +479,14 @@ class StyleLibrary:
         elsewhere = target.exists() and not target.samefile(info.folder)
         if elsewhere and (stray := not_a_style(target)):  # as install says it
             held = what_a_stray_holds(target)  # delete is offered only where it would go
-            delete = f" (or 'restyle styles delete {shlex.quote(target.name)}')"
+            how = "move or remove it by hand"
+            if not target.is_dir():  # a user's file: no delete offered, not even by hand
+                how = "move it out of the style library or choose another name"
+            elif not held:  # 'restyle styles delete' would delete it: nothing of the user's
+                how += f" (or 'restyle styles delete {shlex.quote(target.name)}')"
             raise RestyleError(
                 f"{stray}{held}: '{info.name}' would be renamed '{new_name.strip()}' there, so "
-                f"move or remove it by hand{'' if held else delete}, then rename again"
+                f"{how}, then rename again"
             )
         # 'Mon-Encre' and 'MON-ENCRE' are one folder on macOS: a case variant is this style
         if elsewhere:

@@ -7,6 +7,10 @@
    (``writers.check_name_room``, OUTPUT_NAME_MAX) and refused first, nothing written.
 2. ``--plan --json``'s ``output.path`` was the path as placed ('rel', '../b/p.mov'), where
    a run's record names it absolute (f154f56): it is absolute too, the run's own path.
+3. ``styles rename`` onto a name whose place in the style library is a plain file (the
+   user's) said it was a folder an interrupted delete leaves and offered
+   ``restyle styles delete`` for it: it says it is a file and offers no delete; install
+   onto one says so too. (Blender has no rename of a style: the decision is the core's.)
 
 No cluster, no network trained: the sheet styles with the built-ins."""
 
@@ -18,6 +22,7 @@ import pytest
 from helpers_cli import run
 from test_ray_round19b import stylize
 
+from restyle.core.styles import StyleLibrary
 from restyle.core.writers import NAME_MAX, OUTPUT_NAME_MAX, scratch_path
 
 from clips import noise_shot
@@ -91,3 +96,32 @@ def test_the_plan_names_the_output_absolute(tmp_path, monkeypatch, capsys, typed
     assert code == 0 and plan["output"]["path"] == str(tmp_path / made), (plan, err)
     code, record, err = run(argv, capsys)
     assert code == 0 and record["output"] == plan["output"]["path"], err
+
+
+# -- 3. a plain file where a style's folder would go is said so, never offered to delete -------
+def styles(home: Path, *words: str, capsys):
+    return run(["styles", *words, "--library", str(home)], capsys)
+
+
+def test_a_rename_onto_a_plain_file_refuses_without_offering_its_delete(tiny_style, capsys):
+    mine = tiny_style / "styles" / "Empty"
+    mine.write_text("mine", encoding="utf-8")
+    code, _, err = styles(tiny_style, "rename", "Tiny", "Empty", capsys=capsys)
+    said = f"{mine} is in the style library but is not a style (it is a file, not a folder)"
+    assert code == 2 and said in err, err
+    assert "move it out of the style library or choose another name, then rename again" in err
+    assert "delete" not in err, err  # nor 'an interrupted delete leaves such a folder'
+    assert mine.read_text(encoding="utf-8") == "mine"
+    assert (tiny_style / "styles" / "tiny" / "style.json").is_file()
+
+
+def test_an_install_onto_a_plain_file_says_it_is_a_file(tmp_path, tiny_style, capsys):
+    packed = tmp_path / "tiny.zip"
+    assert styles(tiny_style, "pack", "Tiny", str(packed), capsys=capsys)[0] == 0
+    other = tmp_path / "other"
+    mine = StyleLibrary(other).trained_folder("Tiny")
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine", encoding="utf-8")
+    code, _, err = styles(other, "install", str(packed), capsys=capsys)
+    assert code == 2 and "(it is a file, not a folder): 'Tiny' would be installed" in err, err
+    assert mine.read_text(encoding="utf-8") == "mine"
