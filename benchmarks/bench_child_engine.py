@@ -1,4 +1,4 @@
-"""OpenVINO f32 in a child process (``core/engines/child.py``) against OpenVINO in-process, each
+"""OpenVINO (f32, or bf16 with ``--precision bf16``) in a child process (``core/engines/child.py``) against OpenVINO in-process, each
 against ONNX Runtime's fast graph, in processes with and without Blender (``import bpy``).
 
 Why: Blender's process is not a safe home for OpenVINO (Debian's Blender aborts; Blender's
@@ -12,7 +12,10 @@ Runtime ratio is clean on a shared CPU; the four kinds of process run in ABCD-DC
 a drifting load weighs on all alike. Medians throughout.
 
     nice -n 19 .venv/bin/python benchmarks/bench_child_engine.py [--rounds 5] [--frames 4]
-        [--pairs 1]
+        [--pairs 1] [--precision fp32|bf16|auto]
+
+``auto`` is the engine's own choice (bf16 where OpenVINO reports native BF16, as ``auto``
+runs it inside Blender); the precision each process ran is printed.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ SIZE = (1280, 720)
 STYLE = "starry-swirls"
 
 
-def engines_here(library: str, where: str) -> dict:
-    """ONNX Runtime as Blender runs it, and OpenVINO f32 here or in a child process."""
+def engines_here(library: str, where: str, precision: str) -> dict:
+    """ONNX Runtime as Blender runs it, and OpenVINO here or in a child process."""
     sys.path.insert(0, str(HERE))
     from bench_engines import stylizer
 
@@ -46,19 +49,21 @@ def engines_here(library: str, where: str) -> dict:
 
     lib = StyleLibrary(Path(library), bundled=None)
     found = {"onnx": stylizer(lib, STYLE, "onnx", "auto")}
-    found["openvino"] = ov = stylizer(lib, STYLE, "openvino", "fp32")
+    found["openvino"] = ov = stylizer(lib, STYLE, "openvino", precision)
     made = ov.engine  # after import bpy Restyle already makes the child; here, say which
     kind = ChildEngine if where == "child" else OpenVinoEngine
-    ov.engine = kind(made.path, made.arch, "cpu", "fp32")
+    ov.engine = kind(made.path, made.arch, "cpu", precision)
     getattr(made, "close", lambda: None)()
     return found
 
 
-def child(library: str, where: str, load_bpy: bool, rounds: int, count: int) -> None:
+def child(
+    library: str, where: str, load_bpy: bool, rounds: int, count: int, precision: str
+) -> None:
     """Time the engines alternately here and print one JSON line of frames/s per round."""
     if load_bpy:
         import bpy  # noqa: F401  (Blender's libraries load first, as inside Blender)
-    engines = engines_here(library, where)
+    engines = engines_here(library, where, precision)
     from bench_engines import real_frames, timed_fps
 
     frames = real_frames("vtest", [100 + 50 * i for i in range(count)], SIZE)
@@ -69,8 +74,10 @@ def child(library: str, where: str, load_bpy: bool, rounds: int, count: int) -> 
     for _ in range(rounds):
         for b, s in engines.items():
             fps[b].append(timed_fps(s, inputs))
-    startup = getattr(engines["openvino"].engine, "startup_s", None)
-    print(json.dumps({"fps": fps, "tbb": tbb_libraries(), "startup_s": startup}))
+    ov = engines["openvino"].engine
+    startup = getattr(ov, "startup_s", None)
+    ran = getattr(ov, "precision", "?")  # after the first batch's check against f32
+    print(json.dumps({"fps": fps, "tbb": tbb_libraries(), "startup_s": startup, "ran": ran}))
 
 
 def tbb_libraries() -> list[str]:
@@ -82,9 +89,10 @@ def tbb_libraries() -> list[str]:
     return sorted(f"{Path(p).name} ({Path(p).parent.parent.name})" for p in found)
 
 
-def measure(library: Path, kind: tuple[str, bool], rounds: int, count: int) -> dict:
+def measure(library: Path, kind: tuple[str, bool], rounds: int, count: int, precision: str) -> dict:
     where, load_bpy = kind
     args = [sys.executable, __file__, "--child", str(library), "--where", where]
+    args += ["--precision", precision]
     args += ["--rounds", str(rounds), "--frames", str(count)] + (["--bpy"] if load_bpy else [])
     done = subprocess.run(args, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
@@ -107,7 +115,8 @@ def report(kind: tuple[str, bool], result: dict) -> float:
     onnx, ov = (statistics.median(result["fps"][b]) for b in ("onnx", "openvino"))
     start = f"  start-up {result['startup_s']:.2f} s" if result["startup_s"] else ""
     print(
-        f"  openvino {name(kind):17} {ov:4.2f} frames/s, onnx {onnx:4.2f}: "
+        f"  openvino {result.get('ran', '?'):4} {name(kind):17} {ov:4.2f} frames/s, "
+        f"onnx {onnx:4.2f}: "
         f"{ov / onnx:4.2f}x{start};  tbb here: {', '.join(result['tbb'])}"
     )
     return ov / onnx
@@ -128,12 +137,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--pairs", type=int, default=1, help="ABCD-DCBA passes")
+    parser.add_argument("--precision", default="fp32", help="OpenVINO's: fp32, bf16 or auto")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--where", default="here", help=argparse.SUPPRESS)
     parser.add_argument("--bpy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.where, args.bpy, args.rounds, args.frames)
+        return child(args.child, args.where, args.bpy, args.rounds, args.frames, args.precision)
     from restyle.core.builtins import install_builtins
     from restyle.core.engines.cpu import cpu_threads, feature_summary
 
@@ -151,7 +161,7 @@ def main() -> None:
         ratios: dict = {kind: [] for kind in KINDS}
         startups = []
         for kind in order(args.pairs):
-            result = measure(work, kind, args.rounds, args.frames)
+            result = measure(work, kind, args.rounds, args.frames, args.precision)
             ratios[kind].append(report(kind, result))
             startups += [result["startup_s"]] if result["startup_s"] else []
         summary(ratios, startups)

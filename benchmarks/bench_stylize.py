@@ -77,7 +77,11 @@ def conv_flops(onnx_path: Path, height: int, width: int) -> float:
 
 
 def peak_flops(precision: str) -> tuple[float, str]:
-    """Cores x clock x FLOPs/cycle for the widest units the CPU reports (2 FMA ports assumed)."""
+    """Cores x clock x FLOPs/cycle for the widest units the CPU reports (2 FMA ports assumed).
+
+    An estimate, and an upper one where the CPU splits its widest vectors: AMD Zen 4 (AVX-512
+    and AVX512-BF16 on two 256-bit FMA pipes) peaks at half of it (32 fp32, 64 bf16 FLOPs a
+    cycle a core); flags cannot tell it from an Intel CPU with two 512-bit FMA units."""
     from restyle.core.engines.cpu import cpu_flags, cpu_threads
 
     flags = cpu_flags()
@@ -88,7 +92,7 @@ def peak_flops(precision: str) -> tuple[float, str]:
     per_cycle = fp32
     if precision == "bf16":
         per_cycle = 1024 if "amx_bf16" in flags else 2 * fp32 if "avx512_bf16" in flags else fp32
-    how = f"{cpu_threads()} cores x {ghz:.2f} GHz x {per_cycle} {precision} FLOPs/cycle"
+    how = f"{cpu_threads()} cores x {ghz:.2f} GHz x {per_cycle} {precision} FLOPs/cycle, assumed"
     return cpu_threads() * ghz * 1e9 * per_cycle, how
 
 

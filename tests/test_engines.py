@@ -108,6 +108,53 @@ def test_inside_blender_auto_takes_openvino_for_bf16_only(library, monkeypatch, 
     assert choose_backend(multistyle(library)).backend == expected
 
 
+@pytest.mark.parametrize("inside", [True, False])
+def test_auto_says_why_a_bf16_cpu_runs_an_fp32_only_network_in_fp32(library, monkeypatch, inside):
+    """The style predictor keeps fp32 on a bf16 CPU: the reason names the network, not the CPU
+    (it said 'no native bf16 on this CPU' on an AVX512-BF16 EPYC, 2026-12-02)."""
+    model = ModelFiles(
+        ARCHS["arbitrary_predictor"],
+        library.builtin_file("arbitrary_predictor", ".onnx"),
+        library.builtin_file("arbitrary_predictor", ".safetensors"),
+    )
+    monkeypatch.setattr(engines, "openvino_available", lambda: True)
+    monkeypatch.setattr(engines, "fast_graph", lambda _path: _path)  # as if it had one
+    if inside:
+        monkeypatch.setitem(sys.modules, "bpy", object())
+    else:
+        monkeypatch.delitem(sys.modules, "bpy", raising=False)
+    for flags, why in ((AVX512_BF16, "this network runs fp32 only"), (AVX2, "no native bf16")):
+        monkeypatch.setattr(cpu_features, "cpu_flags", lambda flags=flags: flags)
+        choice = choose_backend(model)
+        assert choice.backend == "onnx" and why in choice.reason
+
+
+@pytest.mark.parametrize("flags", [AVX512_BF16, AMX])
+def test_openvino_bf16_only_for_networks_with_a_fast_graph(library, monkeypatch, flags):
+    """A trained style's network (no fast graph) had not compiled in OpenVINO bf16 after 7
+    minutes (f32: 0.4 s; AVX512-BF16 EPYC, 2026-12-02): inside Blender auto does not take
+    OpenVINO for it, outside it takes OpenVINO in f32 (the engine's own auto precision)."""
+    monkeypatch.setattr(engines, "openvino_available", lambda: True)
+    monkeypatch.setattr(engines, "torch_available", lambda: True)
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(engines, "fast_graph", lambda _path: None)
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    choice = choose_backend(multistyle(library))
+    assert choice.backend == "onnx" and "no fast graph" in choice.reason
+    monkeypatch.delitem(sys.modules, "bpy")
+    assert choose_backend(multistyle(library)).backend == "openvino"
+
+
+def test_openvino_auto_precision_is_fp32_on_a_plain_graph(library):
+    model = multistyle(library)
+    fast = create_engine(model, "openvino", "cpu", "auto")  # picks the fast graph
+    from restyle.core.engines.openvino_engine import OpenVinoEngine
+
+    assert OpenVinoEngine(model.onnx, model.arch, "cpu", "auto", graph="plain").precision == "fp32"
+    caps = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert fast.precision == ("bf16" if "BF16" in caps else "fp32")
+
+
 def test_auto_for_devices_only_one_engine_has(library, monkeypatch):
     from restyle.core.engines.onnx_engine import available_devices
 

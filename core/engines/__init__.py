@@ -99,9 +99,10 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
 
     A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
     CUDA build with the CPU onnxruntime). On the CPU: OpenVINO bf16 where installed and the
-    CPU has native bf16 (AMX: 4.1x plain ONNX Runtime fp32), or for a network without a fast
-    graph (AVX-512: 1.4x); inside Blender, bf16 only and in a child process (see
-    ``inside_blender``). Else PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime
+    CPU has native bf16 (AMX: 4.1x plain ONNX Runtime fp32; AVX512-BF16 EPYC: 1.9x ONNX
+    Runtime's fast graph), or in f32 for a network without a fast graph (AVX-512: 1.4x);
+    inside Blender, bf16 on fast graphs only and in a child process (see ``inside_blender``).
+    Else, where OpenVINO is missing, PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime
     there); else ONNX Runtime fp32, on the fast graph where there is one (``fast.py``: as
     fast as OpenVINO f32, and it keeps more of a shared CPU). Chosen by these measured
     rules, not by timing each machine at first use.
@@ -133,7 +134,19 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.half_precision
     fast = has_onnx and fast_graph(model.onnx) is not None
-    if has_onnx and openvino_available() and inside_blender() and bf16:
+    # why fp32: the CPU has no bf16, the network's descriptor keeps it in fp32 (the style
+    # predictor, the matte), or OpenVINO would run it in f32 (no fast graph, below)
+    fp32_why = (
+        "no native bf16 on this CPU"
+        if not native_bf16_cpu()
+        else "this network runs fp32 only"
+        if not bf16
+        else "no fast graph for this network, which OpenVINO runs in f32"
+    )
+    # OpenVINO bf16 only on a fast graph (built-ins, picture styles): a trained style's network
+    # had not compiled in bf16 after 7 minutes (f32: 0.4 s; OpenVINO 2026.4.1, 2026-12-02), so
+    # OpenVINO runs it in f32 (``OpenVinoEngine``), and inside Blender it is not taken for it.
+    if has_onnx and openvino_available() and inside_blender() and bf16 and fast:
         # the line says engine, precision, device and child process (``explain``): each
         # once, so here only where OpenVINO came from and why auto took it
         why = "; ".join(filter(None, (openvino_origin(), "the CPU has native bf16")))
@@ -142,17 +155,17 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         # the line already says engine, precision and device (``explain``): only the why here
         why = "the CPU has native bf16" if bf16 else "no fast graph for this network"
         return EngineChoice("openvino", why)
-    if bf16 and has_weights and torch_available():
+    if bf16 and has_weights and torch_available() and not openvino_available():
         return EngineChoice("torch", "the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         # the graph and workers are the engine's note (cpu_plan): said once, as they ran
-        why = "no native bf16 on this CPU, and OpenVINO keeps less of a shared CPU"
+        why = f"{fp32_why}, and OpenVINO keeps less of a shared CPU"
         return EngineChoice("onnx", f"chosen by auto: {why}")
     if fast:
         # Measured on AVX-512 without bf16: as fast as OpenVINO f32 idle, and it keeps more of
         # a shared CPU (one worker per core: 0.38-0.49 of idle speed loaded, OpenVINO 0.31-0.36);
         # on AVX2 only (2026-12-01): OpenVINO f32 0.95-1.02x idle, less kept beside busy loops.
-        return EngineChoice("onnx", "chosen by auto: no native bf16 on this CPU")
+        return EngineChoice("onnx", f"chosen by auto: {fp32_why}")
     if has_onnx:
         return EngineChoice("onnx", "no faster engine installed")
     return EngineChoice("torch", "no ONNX file for this model")
