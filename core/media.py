@@ -376,7 +376,8 @@ def counted_from_0(info: MediaInfo) -> str | None:
 
 def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
     """Refuse frames ``start..end`` of a sequence if a file among them is missing, naming
-    the missing files and the whole parts of the range that can be styled instead."""
+    the missing files and the whole parts of the range that can be styled instead (frame
+    indices: where the files are numbered otherwise, ``counted_from_0``'s hint says so)."""
     gap = [i for i in getattr(info, "missing", ()) if start <= i <= end]
     if not gap:
         return
@@ -396,6 +397,8 @@ def check_no_gap(info: MediaInfo, start: int, end: int) -> None:
     one = whole == [(whole[0][0], whole[0][0])] if whole else False  # 'frame 3', not '3..3'
     are = f"frame {parts} is whole: style it" if one else f"frames {parts} are whole: style them"
     instead = f"; {are} with {setting('start')} and {setting('end')}" if whole else ""
+    if whole and (hint := counted_from_0(info)):  # plate.1001..: frame 2 is plate.1003
+        instead += f" ({hint})"
     raise RestyleError(
         f"{count(len(gap), 'frame')} missing from the sequence in {info.files[0].parent}: "
         f"{', '.join(names)}{more}; frames are identified by their number, so fill the gap"

@@ -8,6 +8,10 @@
 2. ``ray_submit.stylize_command`` on a job not yet validated with ``fps='24000/1001'`` raised
    ValueError (a traceback), and sent fps=True as 1.0 fps: the rate is read by the job's rule
    (``fields.rate``), so it is refused in a local run's words.
+4. A sequence's gap refusal named files by number and the whole parts by frame index
+   (plate.1001..1006 without 1003: 'plate.1003.png ...; frames 0..1, 3..5 are whole') without
+   the hint 850f97b made the one wording for it: 'frames count from 0: plate.1001.png is
+   frame 0' (``media.counted_from_0``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from restyle.core import ray_auth, ray_submit
-from restyle.core.errors import RestyleError
+from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.job import StyleJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -159,3 +163,30 @@ def test_a_rate_of_another_type_is_refused_in_the_jobs_words(fps, tmp_path, libr
 )
 def test_a_rate_the_job_takes_is_sent_as_before(fps, sent):
     assert ray_submit._fps_argument(fps) == sent
+
+
+# -- 4. a gap in a plate numbered from 1001 says that frames count from 0 ----------------------
+def test_a_gap_in_a_plate_says_frames_count_from_0(tmp_path):
+    import cv2
+    import numpy as np
+
+    from restyle.core.media import check_no_gap, probe
+
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for number in (1001, 1002, 1004, 1005, 1006):
+        cv2.imwrite(str(plate / f"plate.{number}.png"), np.zeros((16, 16, 3), np.uint8))
+    info = probe(plate)
+    with pytest.raises(RestyleError) as refused:
+        check_no_gap(info, 0, info.frame_count - 1)
+    assert refused.value.said(COMMAND_LINE) == (
+        f"1 frame missing from the sequence in {plate}: plate.1003.png; frames are identified "
+        "by their number, so fill the gap; frames 0..1, 3..5 are whole: style them with "
+        "--start and --end (frames count from 0: plate.1001.png is frame 0)"
+    )
+    with pytest.raises(RestyleError) as one:  # the whole part a single frame
+        check_no_gap(info, 1, 2)
+    assert one.value.said(COMMAND_LINE).endswith(
+        "frame 1 is whole: style it with --start and --end (frames count from 0: "
+        "plate.1001.png is frame 0)"
+    )
