@@ -43,42 +43,31 @@ STYLIZE_EXAMPLES = """examples:
 """
 
 
-def _device_words() -> str:
-    from .engines.choices import DEVICES
-
-    return ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
-
-
 def _device(text: str) -> str:
-    """--device: a device's word, or an indexed one's with a GPU number ('cuda:1'); 'cuda:x'
-    or 'cpu:1' went on to the engines, which took them for another device or said less."""
-    from .engines.choices import DEVICES
+    """--device: a device's word in any case ('CUDA' is cuda), spelt as the Python API's
+    device is (``device_words.device_refusal``, the one rule)."""
+    from .device_words import device_refusal
 
     word, colon, number = text.strip().partition(":")
-    known = {c.word: c for c in DEVICES}
-    if word.lower() in known and (
-        not colon or (known[word.lower()].indexed and number.isascii() and number.isdigit())
-    ):
-        return word.lower() + colon + number
-    raise argparse.ArgumentTypeError(
-        f"'{text}' is not a device: use {_device_words()} (N: the GPU's number, 0 the first)"
-    )
+    device = word.lower() + colon + number
+    if (why := device_refusal(device, said=f"'{text}'")) is not None:
+        raise argparse.ArgumentTypeError(why)
+    return device
 
 
 def _torch_device(text: str) -> str:
     """train's --device: a device PyTorch runs on (training is PyTorch's). Untyped, 'cuda:x'
     reached the trainer; `_device` alone takes ONNX Runtime's too ('dml', 'tensorrt')."""
-    from .engines.choices import DEVICES, TORCH_DEVICES
+    from .device_words import GPU_NUMBER, device_words
+    from .engines.choices import TORCH_DEVICES
 
     with contextlib.suppress(argparse.ArgumentTypeError):
         device = _device(text)
         if device.partition(":")[0] in TORCH_DEVICES:
             return device
-    usable = ", ".join(
-        c.word + ("[:N]" if c.indexed else "") for c in DEVICES if c.word in TORCH_DEVICES
-    )
+    usable = device_words(TORCH_DEVICES)
     raise argparse.ArgumentTypeError(
-        f"'{text}' is not a device PyTorch trains on: use {usable} (N: the GPU's number, 0 the first)"
+        f"'{text}' is not a device PyTorch trains on: use {usable} ({GPU_NUMBER})"
     )
 
 
@@ -1187,6 +1176,7 @@ HOLD_LEAD_IN_HELP = (
 
 def _engine_options() -> argparse.ArgumentParser:
     """Which engine runs a network, and where: from the one table in engines/choices.py."""
+    from .device_words import device_words
     from .engines.choices import BACKENDS, words
 
     p = argparse.ArgumentParser(add_help=False)
@@ -1201,7 +1191,7 @@ def _engine_options() -> argparse.ArgumentParser:
         "--device",
         default="auto",
         type=_device,
-        help=f"{_device_words()} (default auto: the best accelerator found, else cpu)",
+        help=f"{device_words()} (default auto: the best accelerator found, else cpu)",
     )
     return p
 

@@ -90,24 +90,6 @@ def _said(value: numbers.Real) -> int | float:
     return int(value) if whole else float(value)
 
 
-def device_refusal(value: str) -> str | None:
-    """Why the device ``value`` is refused, by its spelling alone (no hardware is probed):
-    a device's word (``engines.choices.DEVICES``), an indexed one's with a GPU number
-    ('cuda:1'); None for one spelled so. Whether this machine has it is the engine's to say
-    as it starts. device='gpu7' passed validate() and was refused only by run()."""
-    from .engines.choices import DEVICES
-
-    word, colon, number = value.partition(":")
-    known = {c.word: c for c in DEVICES}
-    if word in known and (
-        not colon or known[word].indexed and number.isascii() and number.isdigit()
-    ):
-        return None
-    usable = ", ".join(c.word + ("[:N]" if c.indexed else "") for c in DEVICES)
-    gpu = "N: the GPU's number, 0 the first"
-    return f"{setting('device', value)} is not a device: use {usable} ({gpu})"
-
-
 def frames_refusal(name: str, frames: int | Iterable[int]) -> str | None:
     """Why the source frame or frames given as ``name`` (a Ray chunk's ``cuts``,
     ``seen_from``: the Python API's alone, said as written) are refused: frames count from

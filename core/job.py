@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from .device_words import device_refusal
 from .engines import closed_on_error, encode_workers, preferred_batch
 from .errors import PYTHON, Cancelled, RestyleError, say, setting
-from .fields import coerce_fields, device_refusal, frames_refusal, grade_refusal, rate_refusal
+from .fields import coerce_fields, frames_refusal, grade_refusal, rate_refusal
 from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback

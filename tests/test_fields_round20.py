@@ -155,8 +155,8 @@ def test_a_chunks_cuts_and_history_are_source_frames(shot, tmp_path, fields, sai
 
 
 # Spellings of a device: the command line's --device (``cli._device``) and the Python API's
-# device (``fields.device_refusal``) are two copies of one rule (the flag's, numpy-free for
-# parsing; the job's, in fields, which imports numpy): they must take and refuse alike.
+# device (the job's validate) read one rule (``device_words.device_refusal``, numpy-free for
+# parsing): they must take and refuse alike, the flag its word in any case.
 SPELLINGS = [
     *("auto", "cpu", "cuda", "cuda:1", "cuda:10", "tensorrt:0", "gpu:0", "mps", "dml", "npu"),
     *("gpu7", "cuda:x", "cpu:1", "cuda:", "", "banana", "mps:0", "cuda:-1", "cuda:\u0661"),

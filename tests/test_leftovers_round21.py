@@ -11,11 +11,15 @@
    user's) said it was a folder an interrupted delete leaves and offered
    ``restyle styles delete`` for it: it says it is a file and offers no delete; install
    onto one says so too. (Blender has no rename of a style: the decision is the core's.)
+5. The device-word rule was two copies (``cli._device``, ``fields.device_refusal``: fields
+   imports numpy, which a refused --device must not): one numpy-free ``device_words``.
 
 No cluster, no network trained: the sheet styles with the built-ins."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +129,21 @@ def test_an_install_onto_a_plain_file_says_it_is_a_file(tmp_path, tiny_style, ca
     code, _, err = styles(other, "install", str(packed), capsys=capsys)
     assert code == 2 and "(it is a file, not a folder): 'Tiny' would be installed" in err, err
     assert mine.read_text(encoding="utf-8") == "mine"
+
+
+# -- 5. a device's spelling: one rule, numpy-free -----------------------------------------------
+def test_the_device_rule_is_one_and_imports_no_numpy():
+    """--device (``cli._device``, parsed as the command line starts: no numpy) and the
+    Python API's device= (``fields.device_refusal``, whose module imports numpy) were two
+    copies of one rule; both read ``device_words.device_refusal`` now."""
+    probe = (
+        "import sys; from restyle.core import cli, device_words; "
+        "assert cli._device('CUDA:1') == 'cuda:1'; "
+        "assert device_words.device_refusal('cuda:x', said='x').startswith('x is not a device'); "
+        "print(sorted({'numpy', 'torch', 'av', 'cv2'} & set(sys.modules)))"
+    )
+    said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert said.returncode == 0 and said.stdout.strip() == "[]", said.stderr
+    from restyle.core import device_words, job
+
+    assert job.device_refusal is device_words.device_refusal
