@@ -11,6 +11,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+# The arch_config "guides" of the few-shot generators whose span guides
+# (models/fewshot_spans.py SPAN_SETS, named here without importing torch) run in fp32 only.
+SPAN_GUIDES = ("spans", "spans-8-32", "spans-8")
+
 
 @dataclass(frozen=True)
 class ArchSpec:
@@ -26,6 +30,25 @@ class ArchSpec:
     output_name: str = "stylized"
     half_precision: bool = True
     config: dict[str, Any] = field(default_factory=dict)
+    fp32_guides: tuple[str, ...] = ()  # a style's arch_config "guides" that rule half out
+
+    def fp32_only(self, config: dict[str, Any] | None = None) -> str:
+        """Why this network, with a style's ``arch_config``, runs in fp32 whatever precision
+        is asked; "" where bf16/fp16 may run (each engine still checks it against fp32).
+
+        Span styles: the search itself runs in fp32 inside the network, but a half-precision
+        engine rounds the input before it (8-bit k/255 levels are not exact in fp16 or bf16),
+        and the rounded steps moved span maps by up to 0.06 (a smooth 8-bit 640x360
+        frame, fp16 or bf16) and 0.118 (a reviewer's footage)."""
+        if not self.half_precision:
+            return "this network runs in fp32 only"
+        if (config or {}).get("guides") in self.fp32_guides:
+            return "a style with span guides runs in fp32 only"
+        return ""
+
+    def allows_half(self, config: dict[str, Any] | None = None) -> bool:
+        """Whether auto may pick bf16/fp16 for this network with this ``arch_config``."""
+        return not self.fp32_only(config)
 
     def build(self, **overrides: Any) -> Any:
         """Instantiate the torch module (imports torch)."""
@@ -58,7 +81,8 @@ ARCHS: dict[str, ArchSpec] = {
             # styles 17 dB (32 dB against fp32 output), so it always runs in fp32.
             half_precision=False,
         ),
-        ArchSpec("fewshot", "fewshot_spans", "build_generator", 1),  # by arch_config
+        # built by arch_config; span-guided styles run in fp32 (fp32_only)
+        ArchSpec("fewshot", "fewshot_spans", "build_generator", 1, fp32_guides=SPAN_GUIDES),
         ArchSpec(
             "selfie_segmentation",
             "selfie_segmentation",

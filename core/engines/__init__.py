@@ -132,7 +132,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
             return EngineChoice("onnx", f"ONNX Runtime found a GPU ({gpu})")
     if word == "auto" and has_weights and torch_cuda_usable():
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
-    bf16 = native_bf16_cpu() and model.arch.half_precision
+    bf16 = native_bf16_cpu() and model.arch.allows_half(model.config)
     fast = has_onnx and fast_graph(model.onnx) is not None
     # why fp32: the CPU has no bf16, the network's descriptor keeps it in fp32 (the style
     # predictor, the matte), or OpenVINO would run it in f32 (no fast graph, below)
@@ -189,8 +189,11 @@ def create_engine(
     if backend == "auto":
         choice = choose_backend(model, device)
         backend, reason = choice.backend, choice.reason
-    if not model.arch.half_precision:
-        precision = "fp32"  # the descriptor says reduced precision is unsafe for this network
+    fp32_only = model.arch.fp32_only(model.config)
+    if fp32_only and precision in ("bf16", "fp16"):
+        reason = f"{reason}; {precision} asked, but {fp32_only}: running fp32"
+    if fp32_only and precision in ("auto", "bf16", "fp16"):
+        precision = "fp32"  # reduced precision is unsafe for this network or style
     engine = _build(model, backend, device, precision)
     engine.reason = reason
     return engine

@@ -56,8 +56,9 @@ def available_devices() -> list[str]:
     return [word for word, provider in PROVIDERS.items() if provider in have]
 
 
-def providers_for(device: str) -> list[str | tuple[str, dict]]:
-    """Execution providers for a device word: auto, cpu, cuda, cuda:N, tensorrt, coreml, dml."""
+def providers_for(device: str, fp16: bool = True) -> list[str | tuple[str, dict]]:
+    """Execution providers for a device word: auto, cpu, cuda, cuda:N, tensorrt, coreml, dml.
+    TensorRT builds fp16 kernels unless ``fp16`` is False (a network that runs fp32 only)."""
     word, _, index = device.partition(":")
     available = available_devices()
     if word == "auto":
@@ -79,7 +80,7 @@ def providers_for(device: str) -> list[str | tuple[str, dict]]:
     if word == "tensorrt":
         options = {
             **options,
-            "trt_fp16_enable": True,
+            "trt_fp16_enable": fp16,
             "trt_engine_cache_enable": True,
             "trt_engine_cache_path": str(tensorrt_cache()),
         }
@@ -160,7 +161,7 @@ class OnnxEngine(Closing):
             if word == "cpu":
                 session, active = self._cpu_sessions(workers, graph), "cpu"
                 break
-            session = self._session(providers_for(word), fp16=False)
+            session = self._session(providers_for(word, precision != "fp32"), fp16=False)
             active = _device_of(session)
             if active == word.partition(":")[0]:
                 break
@@ -253,8 +254,8 @@ class OnnxEngine(Closing):
         """fp16 on CUDA and TensorRT (checked on the first batch), fp32 elsewhere."""
         if precision == "fp16" and self.device not in ("cuda", "tensorrt"):
             raise RestyleError("fp16 in ONNX Runtime needs a CUDA or TensorRT device")
-        if self.device == "tensorrt":
-            return "fp16"  # the provider was started with trt_fp16_enable
+        if self.device == "tensorrt":  # the provider was started with trt_fp16_enable...
+            return "fp32" if precision == "fp32" else "fp16"  # ...unless fp32 was asked
         if precision == "auto":
             return (
                 "fp16"
