@@ -12,6 +12,10 @@
    (plate.1001..1006 without 1003: 'plate.1003.png ...; frames 0..1, 3..5 are whole') without
    the hint 850f97b made the one wording for it: 'frames count from 0: plate.1001.png is
    frame 0' (``media.counted_from_0``).
+5. ``train --overwrite`` onto an old-format style, one of an unknown architecture or a linked
+   style folder passed the first check (any style.json that is a dict), trained the whole
+   budget, then ``write_trained_style`` refused it: one rule now (``_not_replaceable``),
+   checked before anything is read or trained.
 """
 
 from __future__ import annotations
@@ -190,3 +194,63 @@ def test_a_gap_in_a_plate_says_frames_count_from_0(tmp_path):
         "frame 1 is whole: style it with --start and --end (frames count from 0: "
         "plate.1001.png is frame 0)"
     )
+
+
+# -- 5. a style training cannot replace is refused before training -----------------------------
+def _style_json(folder, **meta) -> None:
+    folder.mkdir(parents=True)
+    (folder / "style.json").write_text(json.dumps({"kind": "trained", "name": "Ink", **meta}))
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize(
+    ("meta", "why"),
+    [
+        ({"format": 0}, "style.json is format 0; this Restyle reads format {format}"),
+        (
+            {"format": None, "arch": "other", "arch_config": {}},
+            "style.json names an architecture this Restyle does not know",
+        ),
+    ],
+)
+def test_a_style_training_cannot_replace_is_refused_before_training(tmp_path, meta, why, overwrite):
+    from restyle.core.styles import StyleLibrary
+    from restyle.core.train.artifact import FORMAT
+    from restyle.core.train.keyframes import train_from_keyframes
+
+    library = StyleLibrary(tmp_path / "home", bundled=None)
+    folder = library.trained_folder("Ink")
+    _style_json(folder, **{k: FORMAT if v is None else v for k, v in meta.items()})
+    before = (folder / "style.json").read_bytes()
+    with pytest.raises(RestyleError) as refused:  # the source is absent: never read
+        train_from_keyframes(
+            tmp_path / "absent.mp4", {0: tmp_path / "0.png"}, "Ink", library, overwrite=overwrite
+        )
+    assert str(refused.value) == (
+        "a style named 'Ink' already exists and training cannot replace it "
+        f"({folder / why.format(format=FORMAT)}): use another name"
+    )
+    assert (folder / "style.json").read_bytes() == before
+
+
+def test_a_linked_style_is_refused_before_training(tiny_style, tmp_path, capsys):
+    """A style folder that is a link (to a real trained style): write_trained_style never
+    writes through one; the command line said 'already exists; use another name or
+    --overwrite', and --overwrite trained, then refused."""
+    from helpers_cli import run
+
+    linked = tiny_style / "styles" / "tiny"
+    real = tmp_path / "elsewhere" / "tiny"
+    real.parent.mkdir()
+    linked.rename(real)
+    linked.symlink_to(real, target_is_directory=True)
+    for overwrite in ([], ["--overwrite"]):
+        argv = ["train", str(tmp_path / "absent.mp4"), "-k", "0=a.png", "-n", "Tiny"]
+        code, _, err = run([*argv, *overwrite], capsys)
+        assert code == 2
+        assert (
+            "a style named 'Tiny' already exists and training cannot replace it (it is a link "
+            f"to {real}): use another name"
+        ) in err, err
+        assert "--overwrite" not in err and "absent.mp4" not in err, err
+    assert linked.is_symlink() and (real / "weights.safetensors").is_file()

@@ -125,21 +125,40 @@ def _write_keyframes(
     )
 
 
-def _is_trained_style(folder: Path) -> bool:
+def _not_replaceable(folder: Path) -> str | None:
+    """Why training cannot replace what is at ``folder`` (something is there), the one rule
+    of ``refuse_a_taken_name`` (before training) and ``write_trained_style`` (after): a link
+    (never written through), no folder, or a style.json this Restyle does not read as a
+    trained style of its format and architecture (``read_style_meta``'s words); None: a
+    trained style ``overwrite`` replaces."""
+    if folder.is_symlink():
+        return f"it is a link to {os.readlink(folder)}"
+    if not folder.is_dir():
+        return "it is not a folder"
     try:
         read_style_meta(folder)
-    except RestyleError:
-        return False
-    return True
+    except RestyleError as error:
+        return error.neutral
+    return None
 
 
 def refuse_a_taken_name(folder: Path, name: str, overwrite: bool) -> None:
     """Refuse training the style ``name`` into the library's ``folder`` before anything is
     read or trained: a folder there that is no style is said to be so
-    (``refuse_a_stray_folder``), with or without ``overwrite``; a style there without
-    ``overwrite`` is a taken name (``style_exists``)."""
+    (``refuse_a_stray_folder``), with or without ``overwrite``; a style there that training
+    cannot replace (``_not_replaceable``: a link, an old format, another architecture) is
+    said to be so, with or without it, as ``write_trained_style`` would refuse it after the
+    whole training; any other style there without ``overwrite`` is a taken name
+    (``style_exists``)."""
     refuse_a_stray_folder(folder, name, "train")
-    if folder.exists() and not overwrite:
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if why := _not_replaceable(folder):
+        raise RestyleError(
+            f"a style named '{name.strip()}' already exists and training cannot replace it "
+            f"({why}): use another name"
+        )
+    if not overwrite:
         raise style_exists(name)
 
 
@@ -161,7 +180,9 @@ def refuse_a_stray_folder(target: Path, name: str, redo: str = "install") -> Non
 
 
 def style_name_at(folder: Path) -> str | None:
-    """The name in ``folder``'s style.json (of any format: an old style is replaced too)."""
+    """The name in ``folder``'s style.json, of any format or kind (None: no style there):
+    what tells a style from a stray folder (``refuse_a_stray_folder``), not whether training
+    may replace it (``_not_replaceable``)."""
     try:
         meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -211,7 +232,7 @@ def write_trained_style(
         # another name or overwrite=True', and overwrite refused). Training and Blender's
         # Train said the library's words before training (``refuse_a_taken_name``); this
         # folder may be anywhere (Python), so not 'in the style library'.
-        if not folder.is_dir() or folder.is_symlink() or not _is_trained_style(folder):
+        if _not_replaceable(folder):
             raise RestyleError(f"{folder} exists and is not a trained style; not replacing it")
         if not overwrite:
             raise style_exists(name)  # a style saved under the name while this one trained
