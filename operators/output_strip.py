@@ -217,19 +217,27 @@ def restyle_blending(source, strip) -> str:
     ``strip`` still has exactly the blend Restyle gave it (``BLEND_GIVEN``). Returns 'set'
     (changed), 'hand' (set by hand since, kept, though the source's now gives another),
     'unknown' (no record: an earlier Restyle's strip, left as it is, and the source's now
-    gives another), else '' (nothing to say)."""
+    gives another), else '' (nothing to say: a blend set by hand, or kept from an earlier
+    Restyle, that is already what the source's now gives, is not said)."""
     given = strip.get(BLEND_GIVEN)
     want = styled_blend(source) or "ALPHA_OVER"
     now = (strip.blend_type, strip.blend_alpha)
+    if _same_blend(now, (want, 1.0)):
+        return ""
     if given is None:
-        return "unknown" if now != (want, 1.0) else ""
+        return "unknown"
     given = (given.get("type", ""), float(given.get("alpha", -1.0)))
-    if now[0] != given[0] or abs(now[1] - given[1]) > 1e-6:
+    if not _same_blend(now, given):
         return "hand" if given != (want, 1.0) else ""
     if given == (want, 1.0):
         return ""
     _copy_blending(source, strip)
     return "set"
+
+
+def _same_blend(one: tuple[str, float], other: tuple[str, float]) -> bool:
+    """(type, alpha) pairs alike, alpha to Blender's float precision."""
+    return one[0] == other[0] and abs(one[1] - other[1]) <= 1e-6
 
 
 def blend_note(source, strip, made: str = "styled") -> str:
