@@ -22,13 +22,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .errors import RestyleError, setting
+from .styles import META_FILE, ONNX_FILE, WEIGHTS_FILE
 
 MAX_FILES = 64  # the model files, a thumbnail, and two PNGs per keyframe (core/carry.py)
 MAX_BYTES = 128 * 1024 * 1024  # a trained style is a few MB; this leaves room, not a GB
 MAX_META_BYTES = 1024 * 1024
 # arch_config of the few-shot generator: what training can produce, with margin.
 ARCH_LIMITS = {"in_channels": (1, 16), "width": (1, 128), "blocks": (0, 32), "depth": (2, 3)}
-REQUIRED = ("style.json", "model.onnx", "weights.safetensors")
+REQUIRED = (META_FILE, ONNX_FILE, WEIGHTS_FILE)  # a style's files it cannot run without
 _CHUNK = 1 << 20
 
 
@@ -155,7 +156,7 @@ def check_style_folder(folder: Path, origin: Path) -> dict:
     missing = [n for n in REQUIRED if not (folder / n).is_file()]
     if missing:
         raise RestyleError(f"{origin} is not a complete trained style (no {', '.join(missing)})")
-    if (folder / "style.json").stat().st_size > MAX_META_BYTES:
+    if (folder / META_FILE).stat().st_size > MAX_META_BYTES:
         raise RestyleError(f"{origin}: style.json is too large")
     meta = read_style_meta(folder)
     config = meta["arch_config"]
@@ -179,7 +180,7 @@ def _run_one_frame(folder: Path, meta: dict, origin: Path) -> None:
     from .stylizer import Stylizer
 
     try:
-        weights = load_file(str(folder / "weights.safetensors"))
+        weights = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError, ValueError) as exc:
         raise RestyleError(f"{origin}: its weights cannot be read ({exc})") from None
     if not all(np.isfinite(w).all() for w in weights.values() if w.dtype.kind == "f"):

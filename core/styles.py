@@ -223,16 +223,22 @@ def _slug(name: str) -> str:
     return slug or "style-" + hashlib.sha256(name.encode()).hexdigest()[:10]
 
 
-# A trained style folder's own files (train.artifact writes them: style.json, the weights,
-# model.onnx, thumbnail.png, keyframe PNGs) and Restyle's scratch of them (rename's
-# 'style.json.part', writers.scratch_path's '.NAME.<hex>.restyle-part'): what a stray
-# folder may hold at its top level and still be deleted (anything else may be the user's)
-_OWN_NAME = (
-    r"(?:style\.json|weights\.safetensors|model\.onnx|thumbnail\.png"
-    r"|keyframe-\d+-(?:source|painted)\.png)"
-)
+# A trained style folder's files, the one table (train.artifact writes them, install
+# requires three; artifact imports styles, so they are named here): its metadata, the
+# generator's weights, the generator for ONNX Runtime and the library's picture of it
+META_FILE = "style.json"
+WEIGHTS_FILE = "weights.safetensors"
+ONNX_FILE = "model.onnx"
+THUMBNAIL_FILE = "thumbnail.png"
+STYLE_FILES = (META_FILE, WEIGHTS_FILE, ONNX_FILE, THUMBNAIL_FILE)
+
+# A trained style folder's own files (``STYLE_FILES``, and the keyframe PNGs carry writes)
+# and Restyle's scratch of them (rename's 'style.json.part', writers.scratch_path's
+# '.NAME.<hex>.restyle-part'): what a stray folder may hold at its top level and still be
+# deleted (anything else may be the user's)
+_OWN_NAME = rf"(?:{'|'.join(map(re.escape, STYLE_FILES))}|keyframe-\d+-(?:source|painted)\.png)"
 _STYLE_FILE = re.compile(
-    rf"{_OWN_NAME}|style\.json\.part"
+    rf"{_OWN_NAME}|{re.escape(META_FILE)}\.part"
     rf"|\.{_OWN_NAME}\.[0-9a-f]{{{SCRATCH_CHARS}}}{re.escape(_TEMP_SUFFIX)}"
 )
 
@@ -240,7 +246,7 @@ _STYLE_FILE = re.compile(
 def not_a_style(folder: Path) -> str | None:
     """What ``folder`` of the style library is when it is no style (no style.json, or one
     that cannot be read), in install's words; None for a style."""
-    meta = folder / "style.json"
+    meta = folder / META_FILE
     try:
         if isinstance(json.loads(meta.read_text(encoding="utf-8")), dict):
             return None
@@ -258,16 +264,28 @@ def not_a_style(folder: Path) -> str | None:
 def _user_files(folder: Path, shown: int = 3) -> str:
     """What ``folder`` holds that is not a style's own: any file below its top level, and
     any at the top not named as a style's (``_STYLE_FILE``), or a link, as said
-    ('notes.txt, shot/a.exr and 2 more'); '' when there is none (empty subfolders may go)."""
-    found = sorted(
-        str(path.relative_to(folder))
-        for path in folder.rglob("*")
-        if path.is_symlink()
-        or not path.is_dir()
-        and (path.parent != folder or not _STYLE_FILE.fullmatch(path.name))
-    )
-    more = f" and {len(found) - shown} more" if len(found) > shown else ""
-    return ", ".join(found[:shown]) + more
+    ('notes.txt, shot/a.exr and 2 more'); '' when there is none (empty subfolders may go).
+    A folder that cannot be listed counts as the user's ('unreadable folder shot/'): rglob
+    skipped it without a word, so delete was offered, then failed (Permission denied)."""
+    found: list[tuple[str, str]] = []  # (path, as said)
+
+    def unreadable(error: OSError) -> None:
+        where = os.path.relpath(error.filename, folder) if error.filename else "."
+        said = "unreadable contents" if where == "." else f"unreadable folder {where}/"
+        found.append((where, said))
+
+    for top, folders, files in os.walk(folder, onerror=unreadable):
+        here = Path(top)
+        for name in folders + files:
+            path = here / name
+            if path.is_symlink() or (
+                name in files and (here != folder or not _STYLE_FILE.fullmatch(name))
+            ):
+                where = str(path.relative_to(folder))
+                found.append((where, where))
+    said = [text for _, text in sorted(found)]
+    more = f" and {len(said) - shown} more" if len(said) > shown else ""
+    return ", ".join(said[:shown]) + more
 
 
 def what_a_stray_holds(folder: Path) -> str:
@@ -329,7 +347,7 @@ class StyleLibrary:
         if not self.styles_dir.is_dir():
             return out
         for folder in sorted(self.styles_dir.iterdir()):
-            meta_path = folder / "style.json"
+            meta_path = folder / META_FILE
             if not meta_path.is_file():
                 continue
             try:
@@ -337,7 +355,7 @@ class StyleLibrary:
             except (OSError, ValueError):
                 continue
             name = meta.get("name", folder.name)
-            thumb = folder / "thumbnail.png"
+            thumb = folder / THUMBNAIL_FILE
             out.append(
                 StyleInfo(
                     name,
@@ -492,9 +510,9 @@ class StyleLibrary:
         if elsewhere:
             raise RestyleError(f"a style named '{new_name}' already exists")
         meta = dict(info.meta, name=new_name.strip())
-        tmp = info.folder / "style.json.part"
+        tmp = info.folder / f"{META_FILE}.part"
         tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, info.folder / "style.json")
+        os.replace(tmp, info.folder / META_FILE)
         if target != info.folder:
             os.rename(info.folder, target)
         return target

@@ -11,6 +11,8 @@
    user's) said it was a folder an interrupted delete leaves and offered
    ``restyle styles delete`` for it: it says it is a file and offers no delete; install
    onto one says so too. (Blender has no rename of a style: the decision is the core's.)
+4. A style's file names were listed twice (styles' pattern of a style's own files,
+   train.artifact's names): one table in styles, which artifact and install import.
 5. The device-word rule was two copies (``cli._device``, ``fields.device_refusal``: fields
    imports numpy, which a refused --device must not): one numpy-free ``device_words``.
 
@@ -129,6 +131,21 @@ def test_an_install_onto_a_plain_file_says_it_is_a_file(tmp_path, tiny_style, ca
     code, _, err = styles(other, "install", str(packed), capsys=capsys)
     assert code == 2 and "(it is a file, not a folder): 'Tiny' would be installed" in err, err
     assert mine.read_text(encoding="utf-8") == "mine"
+
+
+# -- 4. a style's file names: one table ---------------------------------------------------------
+def test_a_styles_file_names_are_one_table():
+    """styles.py listed them in its pattern of a style's own files, train.artifact as the
+    names it writes (an import cycle kept them apart): artifact and install read styles'."""
+    from restyle.core import style_install, styles
+    from restyle.core.train import artifact
+
+    for name in ("META_FILE", "WEIGHTS_FILE", "ONNX_FILE", "THUMBNAIL_FILE"):
+        assert getattr(artifact, name) is getattr(styles, name), name
+    assert set(style_install.REQUIRED) <= set(styles.STYLE_FILES)
+    for name in (*styles.STYLE_FILES, "keyframe-000003-painted.png", "style.json.part"):
+        assert styles._STYLE_FILE.fullmatch(name), name
+    assert not styles._STYLE_FILE.fullmatch("notes.txt")
 
 
 # -- 5. a device's spelling: one rule, numpy-free -----------------------------------------------

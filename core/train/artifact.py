@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RestyleError, setting
-from ..styles import check_style_name, not_a_style, what_a_stray_holds
+from ..styles import (  # a style's file names: styles' one table, imported from here too
+    META_FILE,
+    ONNX_FILE,
+    THUMBNAIL_FILE,
+    WEIGHTS_FILE,
+    check_style_name,
+    not_a_style,
+    what_a_stray_holds,
+)
 from ..writers import give_default_permissions
 
 if TYPE_CHECKING:
@@ -39,10 +47,6 @@ if TYPE_CHECKING:
 FORMAT = 1
 KIND = "trained"
 ARCH = "fewshot"
-META_FILE = "style.json"
-WEIGHTS_FILE = "weights.safetensors"
-ONNX_FILE = "model.onnx"
-THUMBNAIL_FILE = "thumbnail.png"
 THUMBNAIL_SIZE = 256  # longest side, in pixels
 INPUT_NAME = "image"
 OUTPUT_NAME = "stylized"
