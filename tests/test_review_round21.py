@@ -16,11 +16,15 @@
    style folder passed the first check (any style.json that is a dict), trained the whole
    budget, then ``write_trained_style`` refused it: one rule now (``_not_replaceable``),
    checked before anything is read or trained.
+6. The stray-folder check (``styles._user_files``) used rglob, which skips a subfolder it
+   cannot list without a word: 'restyle styles' offered 'restyle styles delete C', which
+   failed (Permission denied). Such a folder counts as the user's now (os.walk's onerror).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -254,3 +258,36 @@ def test_a_linked_style_is_refused_before_training(tiny_style, tmp_path, capsys)
         ) in err, err
         assert "--overwrite" not in err and "absent.mp4" not in err, err
     assert linked.is_symlink() and (real / "weights.safetensors").is_file()
+
+
+# -- 6. a stray folder holding a folder that cannot be listed is not offered to delete ---------
+@pytest.fixture
+def unlistable(monkeypatch):
+    """``unlistable(path)``: listing that folder raises PermissionError, as for a folder of
+    another user's without read permission (the tests run as root, which reads all)."""
+    listing = os.scandir
+    refused: set[str] = set()
+
+    def scandir(path="."):
+        if os.fspath(path) in refused:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return lambda path: refused.add(os.fspath(path))
+
+
+@pytest.mark.parametrize("which", ["shot", "."])
+def test_a_folder_that_cannot_be_listed_is_counted_as_the_users(tmp_path, unlistable, which):
+    from restyle.core.styles import StyleLibrary
+
+    library = StyleLibrary(tmp_path / "home", bundled=None)
+    stray = library.styles_dir / "C"
+    (stray / "shot").mkdir(parents=True)
+    (stray / "model.onnx").write_bytes(b"x")  # a style's own file
+    unlistable(stray / which if which != "." else stray)
+    held = "unreadable folder shot/" if which == "shot" else "unreadable contents"
+    assert library.stray_warning(stray).endswith(f"move or remove it by hand (it holds {held})")
+    with pytest.raises(RestyleError, match=f"and it holds {held}: not deleting it"):
+        library.delete("C")
+    assert (stray / "model.onnx").is_file() and (stray / "shot").is_dir()
