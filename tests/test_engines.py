@@ -219,7 +219,7 @@ def test_openvino_falls_back_to_fp32_below_the_bar(library, monkeypatch):
     # On every CPU: bf16 kept as asked, and the first batch's check made to miss the bar (a
     # CPU without bf16 runs f32 under the hint, which no bar can tell from f32).
     monkeypatch.setattr(openvino_engine, "runnable_precision", lambda p, caps: (p, ""))
-    monkeypatch.setattr(openvino_engine, "psnr", lambda out, ref: 20.0)
+    monkeypatch.setattr(openvino_engine, "judged_psnr", lambda out, ref, images: 20.0)
     ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
     ref = create_engine(multistyle(library), "onnx", "cpu")
     x = smooth_frame()

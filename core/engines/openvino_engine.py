@@ -3,7 +3,8 @@
 OpenVINO compiles a network for one input shape; frames of a clip share one size, so the
 engine compiles once per shape (static shapes run faster than dynamic ones) and reuses it.
 Reduced precision (bf16 on CPUs with AMX or AVX-512 BF16) is checked once against f32 on
-the first batch it runs and dropped for f32 if it misses the precision bar.
+the first batch that shows something (a black frame does not: ``precision.shown``) and
+dropped for f32 if it misses the precision bar.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
-from .precision import PRECISION_BAR_DB, psnr
+from .precision import PRECISION_BAR_DB, judged_psnr
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
@@ -220,7 +221,10 @@ class OpenVinoEngine(Closing):
         out = self._infer(images, condition, self.precision)
         if not self.checked:
             reference = self._infer(images, condition, "fp32")
-            self._check_precision(psnr(out, reference))
+            db = judged_psnr(out, reference, images)
+            if db is None:  # flat frames only (black): they say nothing; the next batch checks
+                return out
+            self._check_precision(db)
             if self.precision == "fp32":
                 out = reference
         return out

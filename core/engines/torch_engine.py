@@ -12,7 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
-from .precision import PRECISION_BAR_DB, psnr
+from .precision import PRECISION_BAR_DB, judged_psnr
 
 
 def pick_device(device: str) -> str:
@@ -183,7 +183,9 @@ class TorchEngine(Closing):
             ref = self._forward(
                 self._fp32, torch.float32, torch.contiguous_format, images, condition
             )
-            db = psnr(out, ref)
+            db = judged_psnr(out, ref, images)
+            if db is None:  # flat frames only (black): they say nothing; the next batch checks
+                return out
             self.checked = True
             if db < PRECISION_BAR_DB:
                 self.note = _join(
