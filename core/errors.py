@@ -56,6 +56,8 @@ SETTINGS = {
     "mode": Setting("--mode", "mode", "Mode"),  # stabilize's motion model
     "tripod": Setting("--tripod", "tripod", "Tripod"),
     "model": Setting("--model", "model", words="matte network"),  # Blender's Matte chooses
+    # contact_sheet()'s width of a tile (restyle sheet's; Blender makes no contact sheet)
+    "tile_width": Setting("--tile-width", "tile_width"),
     # A switch that turns something off: named with False (``setting("refine", False)``:
     # --no-refine, refine=False, Refine Edges off), the matte's guided-filter edges
     "refine": Setting("--no-refine", "refine", "Refine Edges"),
@@ -81,6 +83,12 @@ REMEDIES = {
         COMMAND_LINE: "pip install onnxruntime-gpu (ONNX Runtime with CUDA)",
         PYTHON: "pip install onnxruntime-gpu (ONNX Runtime with CUDA)",
         BLENDER: "use Install GPU Support in the add-on preferences",
+    },
+    # engines.OPENVINO_REQUIREMENT's pin (tests/test_bf16_round21.py holds them equal)
+    "openvino": {
+        COMMAND_LINE: "pip install openvino==2026.4.1",
+        PYTHON: "pip install openvino==2026.4.1",
+        BLENDER: "Install OpenVINO in the add-on preferences",
     },
 }
 

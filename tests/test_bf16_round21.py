@@ -5,17 +5,27 @@ check and auto's words.
   dB): running fp32'): a flat frame's styled output is rounding noise blown up by instance
   normalisation, in fp32 as much as in bf16, so it says nothing of the precision. The check
   now judges the frames that show something, and waits for a batch with one.
+- auto said 'no native bf16 on this CPU' on a bf16 CPU where OpenVINO was simply missing
+  (Blender 4.3.2 without OpenVINO, while the preferences offered Install OpenVINO).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from restyle.core import engines
+from restyle.core.engines import ModelFiles, choose_backend
+from restyle.core.engines import cpu as cpu_features
 from restyle.core.engines.precision import FLAT_STD, judged_psnr, psnr, shown
+from restyle.core.errors import BLENDER, COMMAND_LINE, PYTHON, say
 from restyle.models.registry import ARCHS
+
+AVX2 = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c"})
+AVX512_BF16 = AVX2 | {"avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"}
 
 
 def frames(*kinds: str, h: int = 24, w: int = 32) -> np.ndarray:
@@ -128,3 +138,62 @@ def test_a_bad_bf16_output_still_falls_back_to_fp32(make, tiny_style, tiny_model
         assert np.allclose(out, styled(frames("black", "photo"), "fp32"))  # fp32's output
     finally:
         engine.close()
+
+
+# -- auto's words ---------------------------------------------------------------------------
+
+
+def multistyle(library) -> ModelFiles:
+    return ModelFiles(
+        ARCHS["multistyle26"],
+        library.builtin_file("multistyle26", ".onnx"),
+        library.builtin_file("multistyle26", ".safetensors"),
+    )
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_a_bf16_cpu_without_openvino_says_so_and_how_to_get_it(library, monkeypatch, inside):
+    """Blender 4.3.2 without OpenVINO said 'no native bf16 on this CPU' on an AVX512-BF16 EPYC
+    while its preferences offered Install OpenVINO."""
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: AVX512_BF16)
+    monkeypatch.setattr(engines, "openvino_available", lambda: False)
+    monkeypatch.setattr(engines, "torch_available", lambda: False)  # Blender's bundle
+    if inside:
+        monkeypatch.setitem(sys.modules, "bpy", object())
+    else:
+        monkeypatch.delitem(sys.modules, "bpy", raising=False)
+    choice = choose_backend(multistyle(library))
+    assert choice.backend == "onnx"
+    assert "no native bf16" not in say(choice.reason, BLENDER)
+    blender = say(choice.reason, BLENDER)
+    assert "the CPU has native bf16, but OpenVINO is not installed" in blender, blender
+    assert "Install OpenVINO in the add-on preferences: it runs this in bf16" in blender, blender
+    for front_end in (COMMAND_LINE, PYTHON):
+        said = say(choice.reason, front_end)
+        assert f"(pip install {engines.OPENVINO_REQUIREMENT}: it runs this in bf16)" in said
+
+
+def test_each_reason_for_fp32_is_the_true_one(library, monkeypatch):
+    monkeypatch.setattr(engines, "torch_available", lambda: False)
+    monkeypatch.setitem(sys.modules, "bpy", object())
+    model = multistyle(library)
+    cases = (
+        (AVX2, False, model, "no native bf16 on this CPU"),
+        (AVX2, True, model, "no native bf16 on this CPU"),
+        (AVX512_BF16, False, model, "OpenVINO is not installed"),
+    )
+    for flags, openvino_here, files, why in cases:
+        monkeypatch.setattr(cpu_features, "cpu_flags", lambda flags=flags: flags)
+        monkeypatch.setattr(engines, "openvino_available", lambda here=openvino_here: here)
+        choice = choose_backend(files)
+        assert choice.backend == "onnx" and why in choice.reason, (flags, choice)
+    # a style kept in fp32 by its descriptor says so, not the CPU nor OpenVINO
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: AVX512_BF16)
+    for openvino_here in (True, False):
+        monkeypatch.setattr(engines, "openvino_available", lambda here=openvino_here: here)
+        spans = ModelFiles(model.arch, model.onnx, model.weights)
+        monkeypatch.setattr(
+            type(model.arch), "fp32_only", lambda _s, _c=None: "a style with span guides runs"
+        )
+        choice = choose_backend(spans)
+        assert "span guides" in choice.reason and "OpenVINO is not" not in choice.reason

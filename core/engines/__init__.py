@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RestyleError, setting
+from ..errors import RestyleError, remedy, setting
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
@@ -134,15 +134,22 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.allows_half(model.config)
     fast = has_onnx and fast_graph(model.onnx) is not None
-    # why fp32: the CPU has no bf16, the network's descriptor keeps it in fp32 (the style
-    # predictor, the matte), or OpenVINO would run it in f32 (no fast graph, below)
-    fp32_why = (
-        "no native bf16 on this CPU"
-        if not native_bf16_cpu()
-        else "this network runs fp32 only"
-        if not bf16
-        else "no fast graph for this network, which OpenVINO runs in f32"
-    )
+    # why fp32: the CPU has no bf16, the network's descriptor keeps it (or this style) in fp32
+    # (the style predictor, the matte, span styles), OpenVINO is not installed (it said 'no
+    # native bf16 on this CPU' there, on a bf16 CPU), or OpenVINO would run it in f32 (no
+    # fast graph, below)
+    if not native_bf16_cpu():
+        fp32_why = "no native bf16 on this CPU"
+    elif not bf16:
+        fp32_why = model.arch.fp32_only(model.config) if model.arch.half_precision else ""
+        fp32_why = fp32_why or "this network runs fp32 only"
+    elif not openvino_available():
+        fp32_why = (
+            f"the CPU has native bf16, but OpenVINO is not installed ({remedy('openvino')}: "
+            "it runs this in bf16)"
+        )
+    else:
+        fp32_why = "no fast graph for this network, which OpenVINO runs in f32"
     # OpenVINO bf16 only on a fast graph (built-ins, picture styles): a trained style's network
     # had not compiled in bf16 after 7 minutes (f32: 0.4 s; OpenVINO 2026.4.1, 2026-12-02), so
     # OpenVINO runs it in f32 (``OpenVinoEngine``), and inside Blender it is not taken for it.
