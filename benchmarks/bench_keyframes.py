@@ -27,7 +27,8 @@ on a 24-frame clip for fast iteration; full runs take budget x clips x looks plu
         [--keep-styles DIR | --reuse-styles DIR]
 
 `--keep-styles DIR` keeps each trained style; `--reuse-styles DIR` styles with those (no
-training), so changes to carrying are compared on the same networks.
+training), so changes to carrying are compared on the same networks. `--set precision=fp32`
+trains in float32 where the default ("auto") would train in bf16 (a CPU with native bf16).
 """
 
 from __future__ import annotations
@@ -312,7 +313,7 @@ def print_case(case: Case) -> None:
         f"{t['config']['time_budget_s']:.0f} s {t['config']['clock']}, "
         f"{t['iterations']} it, best {t['best_iteration']}, LR lowered at "
         f"{t.get('lr_dropped_at') or '-'}, stopped: {t['stopped_because']} "
-        f"(iteration {t['iterations']})",
+        f"(iteration {t['iterations']}), {t.get('precision', 'fp32')} steps",
         flush=True,
     )
     print(f"{'':18s} validation curve {curve_text(t.get('val_history', []))}", flush=True)
