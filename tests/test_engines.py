@@ -143,6 +143,9 @@ def test_openvino_bf16_only_for_networks_with_a_fast_graph(library, monkeypatch,
     assert choice.backend == "onnx" and "no fast graph" in choice.reason
     monkeypatch.delitem(sys.modules, "bpy")
     assert choose_backend(multistyle(library)).backend == "openvino"
+    # without OpenVINO, not torch bf16 either (it had not run the network twice in 4 minutes)
+    monkeypatch.setattr(engines, "openvino_available", lambda: False)
+    assert choose_backend(multistyle(library)).backend == "onnx"
 
 
 def test_openvino_auto_precision_is_fp32_on_a_plain_graph(library):
