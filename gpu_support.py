@@ -22,8 +22,9 @@ import bpy
 from bpy.props import StringProperty
 from bpy.types import Operator
 
-from .core.errors import RestyleError
-from .core.gpu_install import PACKS, GpuPlan, activate, verify
+from .core.errors import BLENDER, RestyleError, say, setting
+from .core.gpu_install import INTEL_GPU, PACKS, GpuPlan, activate, verify
+from .core.words import count
 
 READY_FILE = "restyle-gpu.json"  # written after the one-frame check passed
 
@@ -42,6 +43,7 @@ class GpuState:
 
 
 STATES = {key: GpuState() for key in PACKS}
+RESTART = "restart Blender to use it"  # what an install adds where the module already loaded
 STATE = STATES["gpu"]
 
 
@@ -72,7 +74,7 @@ def _install(plan: GpuPlan, model: Path | None, state: GpuState) -> None:
     """Worker thread: pip, then the one-frame check; every outcome ends with a 'done'."""
     put = state.messages.put
     try:
-        put(("step", f"downloading {len(plan.requirements)} pinned packages from PyPI"))
+        put(("step", f"downloading {count(len(plan.requirements), 'pinned package')} from PyPI"))
         state.process = subprocess.Popen(
             plan.pip_command(sys.executable),
             stdout=subprocess.PIPE,
@@ -180,7 +182,7 @@ def _drain(block: bool, pack: str = "gpu") -> None:
         state.running, state.process = False, None
         module = PACKS[pack].module
         if state.ok and not (module not in sys.modules and activate(gpu_folder(pack), module)):
-            state.result += "; restart Blender to use it"
+            state.result += f"; {RESTART}"
         if not state.ok and state.cancelled.is_set():
             shutil.rmtree(gpu_folder(pack), ignore_errors=True)  # a half install helps nobody
         return
@@ -234,18 +236,23 @@ def draw(layout, pack: str = "gpu", context=None) -> None:
     draw_wrapped(box.column(align=True), untested, "NONE", width)
     col = box.column(align=True)
     record = ready_record(pack)
+    result = state.result
     if record:
         col.label(text=f"Installed for {record['device']}: {record['check']}", icon="CHECKMARK")
+        if state.ok and result.startswith("ready ("):  # the line above says its check
+            result = sentence(RESTART) if result.endswith(RESTART) else ""
     if state.running:
         col.label(text="Installing… (Esc cancels)", icon="SORTTIME")
         col.label(text=state.step)
-    elif state.result:
-        draw_wrapped(col, state.result, "CHECKMARK" if state.ok else "ERROR", width)
+    elif result:
+        draw_wrapped(col, result, "CHECKMARK" if state.ok else "ERROR", width)
     try:
         plan = PACKS[pack].plan(user_folder())
     except RestyleError as exc:
-        draw_wrapped(col, sentence(str(exc)), "INFO", width)
+        draw_wrapped(col, sentence(_intel_gpu_words(str(exc))), "INFO", width)
         plan = None
+    if record and not state.running:
+        plan = None  # installed and checked: Remove starts over (Install beside it did nothing new)
     if plan is not None and bpy.app.online_access:
         op = col.operator(RESTYLE_OT_install_gpu.bl_idname, text=f"Install {PACKS[pack].title}")
         op.pack = pack
@@ -256,6 +263,24 @@ def draw(layout, pack: str = "gpu", context=None) -> None:
     if gpu_folder(pack).is_dir():
         op = col.operator(RESTYLE_OT_remove_gpu.bl_idname, text=f"Remove {PACKS[pack].title}")
         op.pack = pack
+
+
+def _intel_gpu_words(text: str) -> str:
+    """The no-NVIDIA words, pointing at Install OpenVINO's button where the OpenVINO box
+    offers it (it said 'install openvino into Blender's Python' right above that button)."""
+    if INTEL_GPU not in text:
+        return text
+    gpu = say(setting("device", "gpu"), BLENDER)
+    if ready_record("openvino"):
+        how = f"an Intel GPU runs through OpenVINO, installed below: {gpu}"
+    else:
+        try:
+            PACKS["openvino"].plan(user_folder())
+        except RestyleError:
+            return text  # the OpenVINO box offers no install here: these words say how
+        get = "Install OpenVINO below" if bpy.app.online_access else "its command below"
+        how = f"an Intel GPU needs OpenVINO: {get}, then {gpu}"
+    return text.replace(INTEL_GPU, how)
 
 
 def draw_command(layout, command: str) -> None:

@@ -69,6 +69,14 @@ class GpuPlan:
         return " ".join(f'"{a}"' if " " in a else a for a in self.pip_command(python))
 
 
+# How an Intel GPU runs, in the no-NVIDIA message; the preferences say Install OpenVINO's
+# button instead where they offer it (gpu_support.draw).
+INTEL_GPU = (
+    "an Intel GPU needs OpenVINO, which is not bundled: install openvino into Blender's "
+    "Python, then device gpu"
+)
+
+
 def plan_gpu_support(
     user_folder: Path, system: str = "", machine: str = "", nvidia: bool | None = None
 ) -> GpuPlan:
@@ -84,10 +92,7 @@ def plan_gpu_support(
 
         nvidia = nvidia_driver_present()
     if not nvidia:
-        raise RestyleError(
-            "no NVIDIA driver found: install the driver first (an Intel GPU needs OpenVINO, "
-            "which is not bundled: install openvino into Blender's Python, then device gpu)"
-        )
+        raise RestyleError(f"no NVIDIA driver found: install the driver first ({INTEL_GPU})")
     return GpuPlan(
         "CUDA for ONNX Runtime", ONNXRUNTIME_CUDA, Path(user_folder) / FOLDER_NAME, "cuda"
     )

@@ -133,6 +133,8 @@ def test_the_preferences_say_what_is_bundled(restyle, monkeypatch):
     import bpy
 
     monkeypatch.setattr(ext("core.engines.gpu"), "nvidia_driver_present", lambda: False)
+    # no OpenVINO box to point to (a CPU without bf16): test_bf16_round21 has the other case
+    monkeypatch.setattr(ext("core.gpu_install"), "cpu_flags", lambda: frozenset({"avx2"}))
     said = labels(draw(restyle))
     text = " ".join(said)  # long lines come wrapped (round 18)
     assert "GPU Support" in said and "Experimental: not yet tried on an NVIDIA GPU" in text, said
