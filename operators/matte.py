@@ -18,7 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
-from ..props import as_given
+from ..props import as_given, background_text
 from .modal_job import JobRequest, SequencerOperator, blender_path, tool_summary
 from .output_strip import BLEND_GIVEN, closed_channels, free_channel
 from .runner import FAILED, FINISHED, report_error
@@ -108,7 +108,8 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
     )
     background: StringProperty(
         name="Background",
-        description="A strip name, a picture file, a color #RRGGBB, or BLUR (the source, blurred)",
+        description="A strip name, a picture file, a color #RRGGBB, or BLUR (the source, "
+        "blurred); empty: the sidebar's Background",
     )
 
     def execute(self, context):
@@ -132,7 +133,8 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         matte = find_strip(scene, self.strip)
         if matte.type != "IMAGE":
             raise RestyleError(f"'{matte.name}' is not a matte strip (made by Matte)")
-        text = self.background.strip()
+        # empty: the sidebar's choice, as Apply takes the sidebar's settings not given
+        text = self.background.strip() or background_text(scene.restyle)
         if not text:
             raise RestyleError("choose a background: a strip, a picture, #RRGGBB or BLUR")
         editor = scene.sequence_editor

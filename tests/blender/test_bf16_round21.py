@@ -4,6 +4,8 @@
   dB…' and 'ready (…42.8 dB…)'), kept Install OpenVINO beside Remove OpenVINO, and the GPU
   Support box said 'install openvino into Blender's Python' right above the Install OpenVINO
   button; the worker said 'downloading 1 pinned packages'.
+- A script's ``replace_background`` with no ``background`` failed 'choose a background'
+  while the sidebar's Background said Blur; Apply takes the sidebar's settings not given.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import json
 import types
 
 import pytest
+from test_matte_strip import _matte, pan_strip  # noqa: F401  (pan_strip: a fixture)
 from test_openvino_prefs import BF16, draw, installs
 from test_panels import labels
-from vse import ext
+from vse import all_strips, ext
 
 pytestmark = pytest.mark.blender
 
@@ -101,3 +104,37 @@ def test_the_worker_counts_one_pinned_package(online, tmp_path, monkeypatch):
         said.append(state.messages.get())
     assert said[0] == ("step", "downloading 1 pinned package from PyPI"), said
     assert said[-1] == ("done", (False, "install failed: no pip here")), said
+
+
+# -- Replace Background from a script -------------------------------------------------------
+
+
+def test_an_empty_background_takes_the_sidebars(scene, pan_strip):  # noqa: F811
+    import bpy
+
+    matte = _matte(scene, pan_strip, 10, 11)
+    settings = scene.restyle
+    settings.background_kind = "BLUR"
+    assert bpy.ops.restyle.replace_background(strip=matte.name) == {"FINISHED"}
+    assert [s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR"]
+
+    settings.background_kind, settings.background_color = "COLOR", (0.0, 1.0, 0.0)
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="") == {"FINISHED"}
+    (colour,) = [s for s in all_strips(scene) if s.type == "COLOR"]
+    assert tuple(round(c, 3) for c in colour.color) == (0.0, 1.0, 0.0)
+    assert not [s for s in all_strips(scene) if s.type == "GAUSSIAN_BLUR"]  # replaced
+
+    # the sidebar's Picture with no file chosen: nothing to take, nothing changed
+    settings.background_kind, settings.background_picture = "PICTURE", ""
+    before = {s.name: s.channel for s in all_strips(scene)}
+    with pytest.raises(RuntimeError, match="choose a background"):
+        bpy.ops.restyle.replace_background(strip=matte.name)
+    assert {s.name: s.channel for s in all_strips(scene)} == before
+
+    # an argument given wins over the sidebar
+    settings.background_kind = "BLUR"
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="#FF0000") == {
+        "FINISHED"
+    }
+    (colour,) = [s for s in all_strips(scene) if s.type == "COLOR"]
+    assert tuple(round(c, 3) for c in colour.color) == (1.0, 0.0, 0.0)

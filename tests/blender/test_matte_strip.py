@@ -174,6 +174,7 @@ def test_replace_background_refuses_bad_input_and_changes_nothing(scene, pan_str
     movie.write_bytes(b"not looked at")
     notes.write_text("not a picture")
     before = {s.name: s.channel for s in all_strips(scene)}
+    scene.restyle.background_kind = "PICTURE"  # with no file: an empty argument takes that
     for background, message in (
         ("no/such/picture.png", "not a strip, a picture"),
         ("", "choose a background"),
