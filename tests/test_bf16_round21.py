@@ -197,3 +197,47 @@ def test_each_reason_for_fp32_is_the_true_one(library, monkeypatch):
         )
         choice = choose_backend(spans)
         assert "span guides" in choice.reason and "OpenVINO is not" not in choice.reason
+
+
+# -- a network OpenVINO does not compile in bf16 --------------------------------------------
+
+
+def blur_onnx(path: Path, kernel: tuple[int, int]) -> Path:
+    """A per-channel blur (a trained style's guide, models/fewshot.py) along rows or columns."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.full((3, 1, *kernel), 1.0 / max(kernel), np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["stylized"], group=3)],
+        "blur",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        [helper.make_tensor_value_info("stylized", TensorProto.FLOAT, [1, 3, "h2", "w2"])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(path))
+    return path
+
+
+def test_bf16_asked_for_a_row_blur_runs_fp32_instead_of_compiling_forever(tmp_path, monkeypatch):
+    """`--backend openvino --precision bf16` on a trained style never produced a frame:
+    OpenVINO 2026.4.1's CPU bf16 compile of its 1 x 19 guide blur did not end (> 400 s)."""
+    pytest.importorskip("openvino")
+    from restyle.core.engines import openvino_engine
+
+    # bf16 kept as asked on every CPU (one without it would run f32 under the hint anyway)
+    monkeypatch.setattr(openvino_engine, "runnable_precision", lambda p, caps: (p, ""))
+    rows = openvino_engine.OpenVinoEngine(
+        blur_onnx(tmp_path / "rows.onnx", (1, 19)), ARCHS["fewshot"], "cpu", "bf16"
+    )
+    assert rows.precision == "fp32", rows.note
+    assert "bf16 asked, but OpenVINO does not finish compiling this network in bf16" in rows.note
+    out = rows.run(frames("photo", h=24, w=40))  # compiles in f32 at once
+    assert out.shape == (1, 3, 24, 22)
+    rows.close()
+    columns = openvino_engine.OpenVinoEngine(
+        blur_onnx(tmp_path / "columns.onnx", (19, 1)), ARCHS["fewshot"], "cpu", "bf16"
+    )
+    assert columns.precision == "bf16", columns.note  # compiles in bf16: kept
+    columns.close()

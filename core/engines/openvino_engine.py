@@ -104,6 +104,24 @@ def runnable_precision(precision: str, capabilities: list[str]) -> tuple[str, st
     return "fp32", f"{precision} asked, but the device has no native {precision}: running fp32"
 
 
+def row_convolution(model) -> bool:
+    """Whether ``model`` holds a per-channel (depthwise) convolution along rows, kernel 1 x K,
+    which OpenVINO's CPU plugin does not finish compiling in bf16: a trained style's Gaussian
+    guide (models/fewshot.py ``_separable``, 1 x 19) had not compiled after 90 s alone and
+    400 s in the style's network; the same kernel along columns (19 x 1) compiled in 0.8 s,
+    the network without its guides in 0.5 s, in f32 all in 2.4 s (OpenVINO 2026.4.1,
+    AVX512-BF16 EPYC, 2026-12-02)."""
+    for op in model.get_ops():
+        if op.get_type_name() != "GroupConvolution":
+            continue
+        shape = op.input_value(1).get_partial_shape()  # groups, out, in, kernel h, kernel w
+        if shape.is_static and len(shape) == 5:
+            _, _, per_group, kh, kw = (int(d) for d in shape.to_shape())
+            if per_group == 1 and kh == 1 and kw > 1:
+                return True
+    return False
+
+
 class OpenVinoEngine(Closing):
     """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
 
@@ -141,6 +159,13 @@ class OpenVinoEngine(Closing):
             self.model = self.core.read_model(str(fast or path))
         except Exception as exc:  # OpenVINO raises its own exception types
             raise RestyleError(f"could not load model {Path(path).name}: {exc}") from exc
+        if precision == "bf16" and self.ov_device == "CPU" and row_convolution(self.model):
+            precision = "fp32"  # asked in so many words: auto never asks it on a plain graph
+            stalls = (
+                "bf16 asked, but OpenVINO does not finish compiling this network in bf16 on the "
+                "CPU (a per-channel convolution along rows): running fp32"
+            )
+            downgrade = "; ".join(n for n in (downgrade, stalls) if n)
         self.arch = arch
         self.path = Path(path)
         self.device = self.ov_device.split(".")[0].lower()
