@@ -159,8 +159,16 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         why = "; ".join(filter(None, (openvino_origin(), "the CPU has native bf16")))
         return EngineChoice("openvino", why)
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
-        # the line already says engine, precision and device (``explain``): only the why here
-        why = "the CPU has native bf16" if bf16 else "no fast graph for this network"
+        # the line already says engine, precision and device (``explain``): only the why here,
+        # and bf16's only where bf16 runs (a fast graph): without one OpenVINO runs f32
+        if bf16 and fast:
+            why = "the CPU has native bf16"
+        elif bf16:
+            why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in f32'
+        elif native_bf16_cpu():  # a network or style kept in fp32
+            why = f"no fast graph for this network; {fp32_why}"
+        else:
+            why = "no fast graph for this network"
         return EngineChoice("openvino", why)
     # torch bf16 likewise on a fast graph only: a trained style's network ran a 360p frame in
     # 0.36 s in torch fp32 and had not run twice in bf16 after 4 minutes (2026-12-02)
