@@ -123,10 +123,19 @@ def test_auto_says_why_a_bf16_cpu_runs_an_fp32_only_network_in_fp32(library, mon
         monkeypatch.setitem(sys.modules, "bpy", object())
     else:
         monkeypatch.delitem(sys.modules, "bpy", raising=False)
-    for flags, why in ((AVX512_BF16, "this network runs fp32 only"), (AVX2, "no native bf16")):
+    # the descriptor's words (ArchSpec.fp32_only), as an asked bf16 is refused with
+    fp32_only = model.arch.fp32_only(model.config)
+    assert fp32_only == "this network runs in fp32 only"
+    for flags, why in ((AVX512_BF16, fp32_only), (AVX2, "no native bf16")):
         monkeypatch.setattr(cpu_features, "cpu_flags", lambda flags=flags: flags)
         choice = choose_backend(model)
         assert choice.backend == "onnx" and why in choice.reason
+    if not inside:  # without a fast graph OpenVINO runs it (in f32), and says both
+        monkeypatch.setattr(engines, "fast_graph", lambda _path: None)
+        monkeypatch.setattr(cpu_features, "cpu_flags", lambda: AVX512_BF16)
+        choice = choose_backend(model)
+        assert choice.backend == "openvino"
+        assert choice.reason == f"no fast graph for this network; {fp32_only}"
 
 
 @pytest.mark.parametrize("flags", [AVX512_BF16, AMX])

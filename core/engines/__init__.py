@@ -141,8 +141,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     if not native_bf16_cpu():
         fp32_why = "no native bf16 on this CPU"
     elif not bf16:
-        fp32_why = model.arch.fp32_only(model.config) if model.arch.half_precision else ""
-        fp32_why = fp32_why or "this network runs fp32 only"
+        fp32_why = model.arch.fp32_only(model.config)  # the descriptor's words, one source
     elif not openvino_available():
         fp32_why = (
             f"the CPU has native bf16, but OpenVINO is not installed ({remedy('openvino')}: "
