@@ -21,7 +21,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
-from .precision import PRECISION_BAR_DB, psnr
+from .precision import PRECISION_BAR_DB, checked_batch
 
 # Preferred order; each maps the user's device word to an execution provider.
 PROVIDERS = {
@@ -303,13 +303,19 @@ class OnnxEngine(Closing):
         if self._pool is not None:
             return self._run_workers(images, condition)
         feeds = self._feeds(images, condition)
-        out = self.session.run(None, feeds)[0]
-        if not self.checked:
-            reference = self._fp32_session.run(None, feeds)[0]
-            self._check(psnr(out, reference))
-            if self.precision == "fp32":
-                self.session, out = self._fp32_session, reference
-            self._fp32_session = None
+        if self.checked:
+            return self.session.run(None, feeds)[0]
+        out, reference, db = checked_batch(
+            images,
+            lambda: self.session.run(None, feeds)[0],
+            lambda: self._fp32_session.run(None, feeds)[0],
+        )
+        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
+            return reference
+        self._check(db)
+        if self.precision == "fp32":
+            self.session, out = self._fp32_session, reference
+        self._fp32_session = None
         return out
 
     def _run_workers(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
-from .precision import PRECISION_BAR_DB, judged_psnr
+from .precision import PRECISION_BAR_DB, checked_batch
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
@@ -243,16 +243,17 @@ class OpenVinoEngine(Closing):
         self._check_open()
         if self.arch.condition and condition is None:
             raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
-        out = self._infer(images, condition, self.precision)
-        if not self.checked:
-            reference = self._infer(images, condition, "fp32")
-            db = judged_psnr(out, reference, images)
-            if db is None:  # flat frames only (black): they say nothing; the next batch checks
-                return out
-            self._check_precision(db)
-            if self.precision == "fp32":
-                out = reference
-        return out
+        if self.checked:
+            return self._infer(images, condition, self.precision)
+        out, reference, db = checked_batch(
+            images,
+            lambda: self._infer(images, condition, self.precision),
+            lambda: self._infer(images, condition, "fp32"),
+        )
+        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
+            return reference
+        self._check_precision(db)
+        return reference if self.precision == "fp32" else out
 
     def _check_precision(self, db: float) -> None:
         """The first batch against f32, once; below the bar the engine runs f32 from now on."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -48,3 +49,22 @@ def judged_psnr(output: np.ndarray, reference: np.ndarray, images: np.ndarray) -
     if not rows.any():
         return None
     return psnr(np.asarray(output)[rows], np.asarray(reference)[rows])
+
+
+def checked_batch(
+    images: np.ndarray, reduced: Callable[[], np.ndarray], fp32: Callable[[], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """One batch of the first-batch check: the reduced precision's output, fp32's, and
+    ``judged_psnr`` between them; every engine's check runs through here.
+
+    A batch whose frames are all flat (``shown``) says nothing of the precision: only fp32
+    runs, its output is returned as both and the PSNR is None (the check waits for the next
+    batch). So a black lead-in costs one run a batch, not two, and its frames are fp32's
+    whatever the check later decides (an unchecked engine's frames of content are the
+    reduced precision's, or fp32's where the check fails)."""
+    if not shown(images).any():
+        reference = fp32()
+        return reference, reference, None
+    out = reduced()
+    reference = fp32()
+    return out, reference, judged_psnr(out, reference, images)

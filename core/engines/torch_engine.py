@@ -12,7 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
-from .precision import PRECISION_BAR_DB, judged_psnr
+from .precision import PRECISION_BAR_DB, checked_batch
 
 
 def pick_device(device: str) -> str:
@@ -175,27 +175,35 @@ class TorchEngine(Closing):
         import torch
 
         self._check_open()
-        y = self._infer(self.module, self.dtype, self.memory_format, images, condition)
-        if self.checked and self.precision != "fp32" and not bool(torch.isfinite(y).all()):
-            return self._overflowed(images, condition)
-        out = _numpy(y)
         if not self.checked:
-            ref = self._forward(
+            return self._run_checked(images, condition)
+        y = self._infer(self.module, self.dtype, self.memory_format, images, condition)
+        if self.precision != "fp32" and not bool(torch.isfinite(y).all()):
+            return self._overflowed(images, condition)
+        return _numpy(y)
+
+    def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        import torch
+
+        out, ref, db = checked_batch(
+            images,
+            lambda: self._forward(self.module, self.dtype, self.memory_format, images, condition),
+            lambda: self._forward(
                 self._fp32, torch.float32, torch.contiguous_format, images, condition
+            ),
+        )
+        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
+            return ref
+        self.checked = True
+        if db < PRECISION_BAR_DB:
+            self.note = _join(
+                self.note, f"{self.precision} gave {db:.1f} dB against fp32: running fp32"
             )
-            db = judged_psnr(out, ref, images)
-            if db is None:  # flat frames only (black): they say nothing; the next batch checks
-                return out
-            self.checked = True
-            if db < PRECISION_BAR_DB:
-                self.note = _join(
-                    self.note, f"{self.precision} gave {db:.1f} dB against fp32: running fp32"
-                )
-                self._use(self._fp32, "fp32")
-                self._fp32, out = None, ref
-            else:
-                self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
-                self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
+            self._use(self._fp32, "fp32")
+            self._fp32, out = None, ref
+        else:
+            self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
+            self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
         return out
 
     def _release(self) -> None:

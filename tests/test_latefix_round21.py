@@ -1,0 +1,127 @@
+"""Round 21, late fixes of the day's review.
+
+- The first-batch precision check on flat frames (a1a1ff0): a batch of only flat frames
+  returned the reduced precision's output although fp32's had just been computed, and every
+  such batch ran both precisions until a frame with content came (a black lead-in cost two
+  runs a batch). Now such a batch runs fp32 alone and returns it, on every engine that checks
+  (OpenVINO, PyTorch, ONNX Runtime's fp16, which judged flat frames too: one shared rule,
+  ``precision.checked_batch``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_bf16_round21 import frames, styled
+
+from restyle.models.registry import ARCHS
+
+
+class Counted:
+    """Counts the runs per precision of a stand-in network (``styled``)."""
+
+    def __init__(self):
+        self.runs: list[str] = []
+
+    def __call__(self, images: np.ndarray, precision: str, bad: bool = False) -> np.ndarray:
+        self.runs.append(precision)
+        return styled(np.asarray(images), precision, bad)
+
+
+def openvino(tiny_style, monkeypatch, counted, bad=False):
+    pytest.importorskip("openvino")
+    from restyle.core.engines.openvino_engine import OpenVinoEngine
+
+    model = tiny_style / "styles" / "tiny" / "model.onnx"
+    engine = OpenVinoEngine(model, ARCHS["fewshot"], "cpu", "fp32")
+    engine.precision, engine.checked = "bf16", False  # as on a bf16 CPU
+    monkeypatch.setattr(engine, "_infer", lambda images, _c, p: counted(images, p, bad))
+    return engine, "bf16"
+
+
+def torch(tiny_style, monkeypatch, counted, bad=False):
+    torch = pytest.importorskip("torch")
+    from restyle.core.engines.torch_engine import TorchEngine
+
+    folder = tiny_style / "styles" / "tiny"
+    config = {"in_channels": 3, "width": 4, "blocks": 1}
+    engine = TorchEngine(ARCHS["fewshot"], folder / "weights.safetensors", "cpu", "fp32", config)
+    engine.precision, engine.dtype, engine.checked = "bf16", torch.bfloat16, False
+    engine._fp32 = engine.module
+
+    def infer(_module, dtype, _format, images, _condition):
+        precision = "fp32" if dtype == torch.float32 else "bf16"
+        return torch.from_numpy(counted(images, precision, bad))
+
+    monkeypatch.setattr(engine, "_infer", infer)
+    return engine, "bf16"
+
+
+class Session:
+    """An ONNX Runtime session stand-in running one precision."""
+
+    def __init__(self, counted, precision, bad):
+        self.counted, self.precision, self.bad = counted, precision, bad
+
+    def run(self, _names, feeds):
+        images = next(iter(feeds.values()))
+        return [self.counted(images, self.precision, self.bad)]
+
+
+def onnx(tiny_style, monkeypatch, counted, bad=False):
+    from restyle.core.engines.onnx_engine import OnnxEngine
+
+    model = tiny_style / "styles" / "tiny" / "model.onnx"
+    engine = OnnxEngine(model, ARCHS["fewshot"], "cpu", workers=1, graph="plain")
+    # as enable_fp16 leaves it on CUDA: one fp16 session, checked against an fp32 one
+    engine._pool, engine.workers = None, 1
+    engine.session = Session(counted, "fp16", bad)
+    engine._fp32_session = Session(counted, "fp32", bad)
+    engine.precision, engine.checked = "fp16", False
+    return engine, "fp16"
+
+
+ENGINES = [openvino, torch, onnx]
+
+
+@pytest.mark.parametrize("make", ENGINES)
+def test_a_flat_batch_runs_fp32_alone_and_returns_it(make, tiny_style, monkeypatch):
+    counted = Counted()
+    engine, reduced = make(tiny_style, monkeypatch, counted)
+    try:
+        black = frames("black", "grey")
+        for _ in range(3):  # a black lead-in: one run a batch, fp32's
+            out = engine.run(black)
+            np.testing.assert_array_equal(out, styled(black, "fp32"))
+        assert counted.runs == ["fp32"] * 3
+        # unchecked still: the engine's precision is what it will run once content comes
+        assert engine.precision == reduced and not engine.checked, engine.note
+        counted.runs.clear()
+        mixed = frames("black", "photo")
+        out = engine.run(mixed)  # the check, on the frame that shows something
+        assert sorted(counted.runs) == sorted([reduced, "fp32"])
+        assert engine.checked and engine.precision == reduced, engine.note
+        assert f"{reduced} checked" in engine.note
+        np.testing.assert_array_equal(out, styled(mixed, reduced))
+        counted.runs.clear()
+        engine.run(black)  # checked: the reduced precision alone, flat or not
+        assert counted.runs == [reduced]
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("make", ENGINES)
+def test_a_bad_reduced_output_after_a_flat_lead_in_falls_back(make, tiny_style, monkeypatch):
+    counted = Counted()
+    engine, reduced = make(tiny_style, monkeypatch, counted, bad=True)
+    try:
+        engine.run(frames("black"))
+        assert not engine.checked
+        mixed = frames("grey", "photo")
+        out = engine.run(mixed)
+        assert engine.checked and engine.precision == "fp32", engine.note
+        assert f"{reduced} gave" in engine.note and "running fp32" in engine.note
+        np.testing.assert_array_equal(out, styled(mixed, "fp32"))
+    finally:
+        engine.close()
+
