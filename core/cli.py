@@ -34,7 +34,10 @@ if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as other Unix tools whose reader stopped early
-MIN_TILE_WIDTH = 16  # px: a contact-sheet tile the network can still style
+# px: a contact-sheet tile the network can still style, and six of the widest fit in a WebP
+# (OpenCV 4.11 wrote no WebP 16384 px wide, no JPEG 65536; 12000 was a MemoryError traceback
+# under an 8 GB limit)
+TILE_WIDTHS = (16, 2048)
 
 STYLIZE_EXAMPLES = """examples:
   restyle stylize clip.mp4 -o styled.mp4 -s starry-swirls
@@ -953,9 +956,10 @@ def _check_sheet_output(args: argparse.Namespace, out: Path) -> None:
     from .writers import check_name_room
 
     check_name_room(out.name, setting("output"))  # not 'File name too long' once it is made
-    if args.tile_width < MIN_TILE_WIDTH:
+    low, high = TILE_WIDTHS
+    if not low <= args.tile_width <= high:  # it said 'tile width must be at least 16 px, got 5'
         raise RestyleError(
-            f"tile width must be at least {MIN_TILE_WIDTH} px, got {args.tile_width}"
+            f"{setting('tile_width', args.tile_width)} is out of range {low}..{high}"
         )
 
 
@@ -1434,7 +1438,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tile-width",
         type=int,
         default=320,
-        help="width of each style's tile in pixels (default 320)",
+        help="width of each style's tile in pixels, 16..2048 (default 320)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_sheet)

@@ -241,7 +241,7 @@ def test_sheet_shows_every_style_distinctly_with_captions(library, index_clip_h2
 def test_sheet_refuses_bad_output_and_width_before_any_work(index_clip_h264, tmp_path):
     for output, extra, hint in (
         (tmp_path / "sheet.xyz", (), ".png"),  # no writer for it: was a traceback, exit 1
-        (tmp_path / "sheet.png", ("--tile-width", "0"), "tile width"),  # was a traceback
+        (tmp_path / "sheet.png", ("--tile-width", "0"), "--tile-width 0 is out of range"),
     ):
         proc = restyle("sheet", str(index_clip_h264), "-o", str(output), *extra)
         assert proc.returncode == 2, proc.stderr

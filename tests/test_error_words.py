@@ -230,10 +230,11 @@ def test_an_unknown_setting_fails_where_it_is_written():
 
 def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
     """The table's words are the real ones: a flag some command takes, a keyword a job
-    (or install) takes."""
+    (or install, or contact_sheet: the sheet's tile_width) takes."""
     import dataclasses
     import inspect
 
+    from restyle.core.contact_sheet import contact_sheet
     from restyle.core.mappings.matte_job import MatteJob
     from restyle.core.style_install import install
     from restyle.core.train.trainer import TrainConfig
@@ -250,6 +251,7 @@ def test_every_setting_is_a_flag_of_the_command_line_and_a_job_keyword():
     jobs = (StyleJob, MatteJob, StabilizeJob, TrainConfig)  # TrainConfig: time_budget_s
     keywords = {f.name for job in jobs for f in dataclasses.fields(job)}
     keywords |= set(inspect.signature(install).parameters)
+    keywords |= set(inspect.signature(contact_sheet).parameters)
     for key, row in errors.SETTINGS.items():
         assert row.flag in flags, f"{key}: no command takes {row.flag}"
         assert row.keyword in keywords, f"{key}: no job takes {row.keyword}="
