@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
 from .errors import COMMAND_LINE, Cancelled, RestyleError
@@ -74,13 +74,21 @@ def _torch_device(text: str) -> str:
     )
 
 
-def _frames_per_second(text: str) -> float | Fraction:
+class _Rate(NamedTuple):
+    """--fps as read (``value``) and as typed (``typed``: a refusal says '--fps 1e-6', which
+    the job's rounding to 1001ths said as '--fps 0')."""
+
+    value: float | Fraction
+    typed: str
+
+
+def _frames_per_second(text: str) -> _Rate:
     """--fps: frames/s as a number (25, 23.976: the job takes 23.976 for 24000/1001) or a
     fraction N/D (24000/1001, as Blender and ffmpeg write it; argparse's float refused it)."""
     from fractions import Fraction
 
     try:
-        return Fraction(text.strip()) if "/" in text else float(text)
+        return _Rate(Fraction(text.strip()) if "/" in text else float(text), text.strip())
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a frame rate: give frames/s, e.g. 25, 23.976 or 24000/1001"
@@ -497,7 +505,8 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
-    if args.fps is not None and (refused := rate_refusal(args.fps)):  # Python's words too
+    fps = None if args.fps is None else args.fps.value
+    if args.fps is not None and (refused := rate_refusal(fps, args.fps.typed)):  # Python's too
         raise RestyleError(refused)
     if args.chunk_frames is not None and args.ray is None and not args.plan:  # sizes nothing
         raise RestyleError("--chunk-frames is --ray's chunk size: give it with --ray (or --plan)")
@@ -507,7 +516,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
         "start": args.start,
         "end": args.end,
         "format": args.format or format_for_output(args.output),
-        "fps": args.fps,
+        "fps": fps,
         "overwrite": args.overwrite,
         "audio": args.audio is not False,  # None: not given (on)
         "upright": UPRIGHT_OF_FLAG[args.upright],
@@ -1136,7 +1145,8 @@ def _frame_job_options() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps",
         type=_frames_per_second,
-        help="frame rate of an image-sequence input, e.g. 25 or 24000/1001 (default 24; not movies)",
+        help="frame rate of an image-sequence input, e.g. 25 or 24000/1001: 1..1000 frames/s "
+        "(default 24; not movies)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace output made with other settings"

@@ -60,13 +60,24 @@ def rate(name: str, value) -> Fraction | int | float:
     return real(name, value)
 
 
-def rate_refusal(value: numbers.Real) -> str | None:
-    """Why the frame rate ``value`` (``fps``, a number) is refused: 0, negative, nan and inf,
-    in each front end's words (``setting``: --fps in the command line, fps= in Python); None
-    for a rate above 0. The one wording: Python said 'frame rate must be positive, not 0'."""
-    if 0 < value < math.inf:  # nan is neither
+# The frame rates a job takes for its images (fps=, --fps), in frames/s. Above 1000 a movie's
+# frames collide: Matroska (FFV1) keeps 1 ms timestamps (1001 fps read back as 1000, 10000 as
+# 30000) and H.264 in .mp4 decoded 2 of 3 frames at 2000 fps and none at 5000 (PyAV 18.1.0,
+# FFmpeg 8.0; no encoder refused 1e9); below 1, Blender's Frame Rate (render.fps, 1..32767) has
+# none, and 0.001 made a 12-frame movie 12000 s long.
+FPS_RANGE = (1, 1000)
+
+
+def rate_refusal(value: numbers.Real, typed: str | None = None) -> str | None:
+    """Why the frame rate ``value`` (``fps``, a number) is refused: outside ``FPS_RANGE``
+    (0, negative, nan and inf too), in each front end's words (``setting``: --fps in the
+    command line, fps= in Python); None for a rate in range. ``typed``: the value as the user
+    wrote it (the command line's '1e-6', '1/1000'), said instead of the number's digits."""
+    low, high = FPS_RANGE
+    if low <= value <= high:  # nan is not
         return None
-    return f"{setting('fps', _said(value))} is out of range: give frames/s above 0"
+    said = typed if typed is not None else _said(value)
+    return f"{setting('fps', said)} is out of range {low}..{high} frames/s"
 
 
 # A strip's Color settings, held to Blender's ranges (its RNA hard limits, 4.2.23 and 5.0.1:

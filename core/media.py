@@ -218,12 +218,14 @@ def _check_upright(upright: object) -> None:
         raise RestyleError(f"upright must be True, False or 'rotation', got {upright!r}")
 
 
-def _parse_fps(fps: FpsLike) -> Fraction:
-    """A rate as a Fraction; 0, negative, nan and inf in the jobs' words (fields.rate_refusal:
-    'fps=0 is out of range: give frames/s above 0'; inf was an OverflowError here)."""
+def _parse_fps(fps: FpsLike, given: bool = True) -> Fraction:
+    """A rate as a Fraction; one the user ``given`` outside fields.FPS_RANGE in the jobs' words
+    (fields.rate_refusal: 'fps=0 is out of range 1..1000 frames/s'; inf was an OverflowError
+    here). A movie's own rate (a writer's, not ``given``) is refused only at 0 or below."""
     if isinstance(fps, numbers.Real) and not isinstance(fps, numbers.Rational):
         fps = float(fps)  # numpy's float32 too (Fraction takes no float32)
-    if isinstance(fps, float) and (refused := rate_refusal(fps)):
+    refusal = rate_refusal if given else _unwritable_rate
+    if isinstance(fps, float) and (refused := refusal(fps)):  # before rounding: 1e-6 not 0
         raise RestyleError(refused)
     try:
         rate = (
@@ -231,11 +233,17 @@ def _parse_fps(fps: FpsLike) -> Fraction:
         )
     except (ValueError, ZeroDivisionError, TypeError):
         raise RestyleError(f"frame rate {fps!r} is not a number") from None
-    if refused := rate_refusal(rate):  # '0', -24, Fraction(0)
+    if refused := refusal(rate):  # '0', -24, Fraction(0)
         raise RestyleError(refused)
     if isinstance(fps, float) or (isinstance(fps, str) and "/" not in fps):  # a decimal
         return next((n for n in NTSC_RATES if abs(rate / n - 1) <= NTSC_TOLERANCE), rate)
     return rate
+
+
+def _unwritable_rate(rate: numbers.Real) -> str | None:
+    """Why a movie cannot be written at ``rate``: 0, negative, nan and inf (a source movie's
+    rate outside fields.FPS_RANGE is kept: its frames are what they are)."""
+    return None if 0 < rate < math.inf else f"frame rate {rate} is not above 0"
 
 
 def _natural_key(name: str) -> list[int | str]:

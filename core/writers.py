@@ -544,7 +544,7 @@ class MovieWriter(_WriterContext):
         encoder, suffixes, _ = MOVIE_CODECS[codec]
         self.path = Path(path)
         self.codec = codec
-        self.fps = _parse_fps(fps)
+        self.fps = _parse_fps(fps, given=False)  # a source movie's may be any above 0
         self.width, self.height = int(width), int(height)
         self.alpha = alpha
         self.crf = int(crf)

@@ -114,7 +114,7 @@ def test_fps_out_of_range_is_said_as_every_option(tmp_path, plate, capsys, fps):
         ["stylize", str(plate), "-o", str(out), "-s", "comic-ink", f"--fps={fps}"], capsys
     )
     assert code == 2
-    assert f"--fps {fps} is out of range: give frames/s above 0" in err  # 'must be positive'
+    assert f"--fps {fps} is out of range 1..1000 frames/s" in err  # 'must be positive'
     assert not out.exists()
 
 

@@ -1,5 +1,11 @@
 """Round 21's command-line walkthrough (real footage).
 
+1. ``--fps 1e9`` made a ProRes movie at 1,000,000,000 frames/s (exit 0) and ``--fps 0.001`` a
+   12-frame .mp4 lasting 12000 s. A rate a job is given (--fps, fps=, a Ray run's) is held to
+   fields.FPS_RANGE, 1..1000 frames/s, by the one rule (fields.rate_refusal); a source
+   movie's own rate is not.
+2. ``--fps 1e-6`` said '--fps 0 is out of range' (the job's rounding to 1001ths): the value
+   is said as typed.
 4. ``sheet --tile-width 5`` said 'tile width must be at least 16 px, got 5': it names the
    flag as every range refusal does, and refuses above 2048 (six tiles of 12000 px: past
    any sheet a WebP or JPEG holds, and a MemoryError traceback under an 8 GB limit).
@@ -7,10 +13,18 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import numpy as np
 import pytest
 from helpers_cli import run
 
-from clips import noise_shot
+from restyle.core import cli
+from restyle.core.errors import COMMAND_LINE, RestyleError
+from restyle.core.job import StyleJob
+from restyle.core.media import probe
+
+from clips import encode_clip, noise_shot
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -18,6 +32,88 @@ pytestmark = pytest.mark.usefixtures("private_home")
 @pytest.fixture
 def plate(tmp_path):
     return noise_shot(tmp_path / "plate", count=2)
+
+
+def stylize(library, source, out, *words, capsys):
+    argv = ["stylize", str(source), "-o", str(out), "-s", "comic-ink", "--max-side", "64"]
+    return run([*argv, *words, "--library", str(library.root)], capsys)
+
+
+# -- 1, 2. a frame rate held to 1..1000 frames/s, said as typed --------------------------------
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("1e9", "p.mov"),  # ProRes at 1,000,000,000 fps, exit 0
+        ("0.001", "p.mp4"),  # 12 frames lasting 12000 s
+        ("1e-6", "p.mov"),  # said '--fps 0' (rounded to 1001ths)
+        ("1/1000000", "p.mov"),
+        ("1000.5", "p.mkv"),  # Matroska's 1 ms timestamps: 1001 fps read back as 1000
+        ("0.5", "frames"),
+        ("2000", "p.mp4"),  # H.264 in MP4 decoded 2 of 3 frames
+        ("0", "p.mov"),
+    ],
+)
+def test_fps_out_of_range_is_refused_as_typed(library, plate, tmp_path, capsys, typed, name):
+    out = tmp_path / name
+    code, _, err = stylize(library, plate, out, "--fps", typed, "--strength", "0", capsys=capsys)
+    assert code == 2, err
+    assert f"restyle: error: --fps {typed} is out of range 1..1000 frames/s\n" in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("typed", "rate"), [("1", Fraction(1)), ("1000", Fraction(1000))])
+def test_the_range_s_ends_make_the_movie_at_that_rate(
+    library, plate, tmp_path, capsys, typed, rate
+):
+    out = tmp_path / "p.mkv"
+    code, record, err = stylize(
+        library, plate, out, "--fps", typed, "--strength", "0", capsys=capsys
+    )
+    assert code == 0, err
+    assert probe(out).fps == rate and probe(out).frame_count == 2, record
+
+
+@pytest.mark.parametrize(
+    ("fps", "said"),
+    [(1e9, "1000000000"), (0.001, "0.001"), (1e-6, "1e-06"), (Fraction(1, 2), "0.5"), (0, "0")],
+)
+def test_python_and_probe_refuse_the_rate_in_the_same_words(plate, tmp_path, fps, said):
+    out = tmp_path / "out"
+    with pytest.raises(RestyleError) as refused:
+        StyleJob(plate, out, "comic-ink", fps=fps).validate()
+    assert str(refused.value) == f"fps={said} is out of range 1..1000 frames/s"
+    assert refused.value.said(COMMAND_LINE) == f"--fps {said} is out of range 1..1000 frames/s"
+    with pytest.raises(RestyleError) as probed:
+        probe(plate, fps=fps)
+    assert str(probed.value) == str(refused.value)  # not 'fps=0' for 1e-6
+    assert not out.exists()
+
+
+def test_a_ray_run_refuses_the_rate_before_the_cluster(plate, tmp_path, library, in_process):
+    from restyle.core import ray_runner
+
+    out = tmp_path / "out"
+    job = StyleJob(plate, out, "comic-ink", fps=1e9, library=library)
+    with pytest.raises(RestyleError, match=r"^fps=1000000000 is out of range 1\.\.1000 frames/s$"):
+        ray_runner.run_on_ray(job, "auto", max_frames=2)
+    assert not out.exists()
+
+
+def test_a_source_movie_s_own_rate_is_not_held_to_the_range(library, tmp_path, capsys):
+    """The range is the user's rate's: a movie at half a frame a second is styled at its
+    own rate (the writer takes any rate above 0)."""
+    frames = [np.full((48, 64, 3), 60 * i, np.uint8) for i in range(2)]
+    movie = encode_clip(tmp_path / "slow.mov", frames, fps=Fraction(1, 2), codec="prores")
+    assert probe(movie).fps == Fraction(1, 2)
+    out = tmp_path / "o.mov"
+    code, record, err = stylize(library, movie, out, "--strength", "0", capsys=capsys)
+    assert code == 0, err
+    assert probe(out).fps == Fraction(1, 2) and record["frame_rate"] == 0.5
+
+
+def test_fps_help_names_the_range(capsys):
+    assert cli.main(["stylize", "--help"]) == 0
+    assert "1..1000 frames/s" in " ".join(capsys.readouterr().out.split())
 
 
 # -- 4. the sheet's tile width named as its flag ------------------------------------------------

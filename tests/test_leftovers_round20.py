@@ -58,13 +58,13 @@ def test_a_frame_rate_is_refused_alike_in_python_and_the_command_line(
     out = tmp_path / "out"
     with pytest.raises(RestyleError) as refused:
         job.StyleJob(plate, out, "comic-ink", fps=fps).validate()
-    assert str(refused.value) == f"fps={said} is out of range: give frames/s above 0"  # 'must
+    assert str(refused.value) == f"fps={said} is out of range 1..1000 frames/s"  # 'must
     # be positive, not 0' and 'frame rate nan is not a number', where the command line said:
     argv = ["stylize", str(plate), "-o", str(out), "-s", "comic-ink", f"--fps={fps}"]
     code, record, err = run(argv, capsys)
     assert code == 2
     assert refused.value.said(COMMAND_LINE) in err, err
-    assert f"--fps {said} is out of range: give frames/s above 0" in err, err
+    assert f"--fps {said} is out of range 1..1000 frames/s" in err, err
     assert not out.exists()
 
 

@@ -180,10 +180,10 @@ def test_the_opacity_is_said_as_the_other_grade_options(index_clip_h264, tmp_pat
 def test_probe_refuses_a_rate_in_the_jobs_words(index_clip_h264, fps, said):
     with pytest.raises(RestyleError) as refused:
         probe(index_clip_h264, fps=fps)
-    assert str(refused.value) == f"fps={said} is out of range: give frames/s above 0"
+    assert str(refused.value) == f"fps={said} is out of range 1..1000 frames/s"
 
 
 def test_a_huge_refused_number_is_said_short():
     """rate_refusal said fps=-1e300 as its 301 digits; the grade's words say it as written."""
     said = RestyleError(rate_refusal(-1e300)).said(COMMAND_LINE)
-    assert said == "--fps -1e+300 is out of range: give frames/s above 0"
+    assert said == "--fps -1e+300 is out of range 1..1000 frames/s"
