@@ -404,18 +404,24 @@ def _report_run(
     ``verb`` is the job's ``done_word``; ``record`` adds the job's own fields to the common
     ones; ``extra`` ends the line.
     """
+    from .stylizer import NO_NETWORK
     from .writers import output_format
 
     known = engine and result.backend and result.device  # a cancelled Ray run may not know
-    on = f"{result.backend} on {result.device}" if known else ""
+    # Strength 0 (a built-in style): no frame styled, each written as its source; it said
+    # '2 frames styled in 0.2 s (10.38 frames/s, none on cpu)'
+    sources = engine and result.backend == NO_NETWORK.backend
+    on = f"{result.backend} on {result.device}" if known and not sources else ""
     rate = "" if result.written == 1 else f"{result.fps:.2f} frames/s"  # one: its time says it
     said = ", ".join(part for part in (rate, on) if part)
     text = (
-        f"{result.output}: {_count(result.written - result.repeated, 'frame')} {verb}"
+        f"{result.output}: {_count(result.written - result.repeated, 'frame')} "
+        + ("written" if sources else verb)
         + (f", {result.repeated} repeated" if result.repeated else "")  # a held picture's
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s"
         + (f" ({said})" if said else "")
+        + ("; no network ran: at strength 0 every frame is its source" if sources else "")
         + extra
     )
     if result.finished_before:  # a rerun into the output these settings finished (a farm's

@@ -6,6 +6,8 @@
    movie's own rate is not.
 2. ``--fps 1e-6`` said '--fps 0 is out of range' (the job's rounding to 1001ths): the value
    is said as typed.
+3. ``--strength 0``'s summary said 'cc: 2 frames styled ... (none on cpu)': no frame is
+   styled, each is its source, and the summary says so.
 4. ``sheet --tile-width 5`` said 'tile width must be at least 16 px, got 5': it names the
    flag as every range refusal does, and refuses above 2048 (six tiles of 12000 px: past
    any sheet a WebP or JPEG holds, and a MemoryError traceback under an 8 GB limit).
@@ -114,6 +116,26 @@ def test_a_source_movie_s_own_rate_is_not_held_to_the_range(library, tmp_path, c
 def test_fps_help_names_the_range(capsys):
     assert cli.main(["stylize", "--help"]) == 0
     assert "1..1000 frames/s" in " ".join(capsys.readouterr().out.split())
+
+
+# -- 3. strength 0: no frame styled -------------------------------------------------------------
+def test_strength_0_says_no_frame_was_styled(library, plate, tmp_path, capsys):
+    out = tmp_path / "cc"
+    argv = ["stylize", str(plate), "-o", str(out), "-s", "comic-ink", "--strength", "0"]
+    assert cli.main([*argv, "--library", str(library.root)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"{out}: 2 frames written in "), said
+    assert said.rstrip().endswith("; no network ran: at strength 0 every frame is its source")
+    assert "styled" not in said and "none on" not in said, said
+
+
+def test_a_styled_run_still_says_styled_and_its_engine(library, plate, tmp_path, capsys):
+    out = tmp_path / "cc"
+    argv = ["stylize", str(plate), "-o", str(out), "-s", "comic-ink", "--max-side", "32"]
+    assert cli.main([*argv, "--strength", "0.5", "--library", str(library.root)]) == 0
+    said = capsys.readouterr().out
+    assert f"{out}: 2 frames styled in " in said and " on cpu)" in said, said
+    assert "no network" not in said
 
 
 # -- 4. the sheet's tile width named as its flag ------------------------------------------------
