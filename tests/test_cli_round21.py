@@ -11,10 +11,13 @@
 4. ``sheet --tile-width 5`` said 'tile width must be at least 16 px, got 5': it names the
    flag as every range refusal does, and refuses above 2048 (six tiles of 12000 px: past
    any sheet a WebP or JPEG holds, and a MemoryError traceback under an 8 GB limit).
+5. ``train --json``'s progress events said ``"fps": 4.1`` for 4.1 iterations per second (and
+   its bar '4.10 frames/s'): they say ``iterations_per_second``.
 """
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import numpy as np
@@ -25,8 +28,9 @@ from restyle.core import cli
 from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.job import StyleJob
 from restyle.core.media import probe
+from restyle.core.progress import TRAINING, Progress
 
-from clips import encode_clip, noise_shot
+from clips import encode_clip, make_image_sequence, noise_shot
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -147,3 +151,34 @@ def test_sheet_tile_width_is_refused_naming_the_flag(library, plate, tmp_path, c
     assert code == 2, err
     assert f"restyle: error: --tile-width {width} is out of range 16..2048\n" in err, err
     assert not out.exists()
+
+
+# -- 5. training's progress counts iterations, and says so ---------------------------------------
+def test_training_events_say_iterations_per_second(capsys):
+    events = cli._JsonEvents()
+    events(Progress(3, 10, fps=4.1, eta_s=7.0, stage=TRAINING, message="iteration 12"))
+    events(Progress(2, 8, fps=2.5, eta_s=2.4, stage="stylize"))
+    trained, styled = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert trained["iterations_per_second"] == 4.1 and "fps" not in trained, trained
+    assert styled["fps"] == 2.5 and "iterations_per_second" not in styled, styled
+    assert cli._rate_text(Progress(3, 10, fps=4.1, eta_s=7.0, stage=TRAINING)) == (
+        "4.10 iterations/s, 0:07 left"
+    )
+    assert cli._rate_text(Progress(2, 8, fps=2.5, eta_s=2.4)) == "2.50 frames/s, 0:02 left"
+
+
+def test_train_json_progress_events_say_iterations_per_second(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import cv2
+
+    (first, *_) = make_image_sequence(tmp_path / "shot", 3)  # 160x96: trainable
+    painted = tmp_path / "painted.png"
+    cv2.imwrite(str(painted), 255 - cv2.imread(str(first)))
+    library = tmp_path / "library"
+    argv = ["train", str(first.parent), "-k", f"0={painted}", "-n", "Ink", "--time-budget", "1"]
+    code, record, err = run([*argv, "--library", str(library)], capsys)
+    assert code == 0, err
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    trained = [e for e in events if e.get("event") == "progress" and e["stage"] == TRAINING]
+    assert trained, err
+    assert all("iterations_per_second" in e and "fps" not in e for e in trained), trained
