@@ -218,8 +218,8 @@ HEADINGS = {
     ),
     "openvino": (
         "OpenVINO",
-        "Experimental: about 4× as fast as the built-in engine in a test outside Blender; "
-        "not yet timed inside Blender",
+        "Measured inside Blender on a 2-core CPU with bf16: the network about 1.8× the "
+        "built-in engine, whole runs about 1.15× (2026-12-02); other CPUs not yet timed",
         "(bf16 in a child process)",
     ),
 }
