@@ -223,6 +223,9 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace").strip().splitlines()
+        where = _origin(exc.geturl() or url)
+        if exc.code in (401, 403) and where != origin:  # a redirect's host: it got no token
+            raise RestyleError(_redirected_words(origin, where, exc.code, detail[-1:])) from None
         if (exc.code == 401 and sent is None) or (exc.code in (401, 403) and sent is not None):
             raise RestyleError(_token_words(origin, sent, source, detail[-1:])) from None
         raise RestyleError(f"the Ray cluster refused {url}: {exc.code} {detail[-1:]}") from None
@@ -246,6 +249,18 @@ def _request(url: str, data: dict | None = None, method: str | None = None) -> d
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _redirected_words(origin: str, where: str, code: int, detail: list[str]) -> str:
+    """A dashboard that redirected to another origin, which refused the request (401, 403):
+    that host was sent no token (``_TokenStaysHome``), so neither the token nor where Ray
+    looks for it is in question there."""
+    said = f": {detail[0]}" if detail else ""
+    return (
+        f"the Ray dashboard at {origin} redirected to {where}, another origin, which gets no "
+        f"token and refused the request ({code}{said}): where that is the dashboard, give "
+        "its address, and the token goes there"
+    )
 
 
 def _token_words(origin: str, sent: str | None, source: str, detail: list[str]) -> str:

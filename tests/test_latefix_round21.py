@@ -6,6 +6,8 @@
   runs a batch). Now such a batch runs fp32 alone and returns it, on every engine that checks
   (OpenVINO, PyTorch, ONNX Runtime's fp16, which judged flat frames too: one shared rule,
   ``precision.checked_batch``).
+- A dashboard that redirected to another origin answering 401 was said to have refused the
+  token, which never went there: the words now say the redirect.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_bf16_round21 import frames, styled
+from test_review_round21 import TOKEN, hosts, token_here  # noqa: F401 (fixtures)
 
+from restyle.core import ray_auth, ray_submit
+from restyle.core.errors import RestyleError
 from restyle.models.registry import ARCHS
 
 
@@ -125,3 +130,31 @@ def test_a_bad_reduced_output_after_a_flat_lead_in_falls_back(make, tiny_style, 
     finally:
         engine.close()
 
+
+# -- a dashboard's redirect to a host that refuses: no token went there ----------------------
+@pytest.mark.usefixtures("private_home", "token_here")
+@pytest.mark.parametrize("mode", ["token", None])
+def test_a_refusal_after_a_redirect_elsewhere_says_the_redirect(request, monkeypatch, mode):
+    """RAY_AUTH_MODE=token, the dashboard at 127.0.0.1 redirects to localhost (another origin),
+    which answers 401: the token never went there (``_TokenStaysHome``), yet the words said
+    'the Ray dashboard at http://127.0.0.1:... refused the token from .../.ray/auth_token:
+    put the cluster's token where Ray looks'. Without token mode they said to set it, which
+    would send nothing there either."""
+    serve = request.getfixturevalue("hosts")  # test_review_round21's stand-in servers
+    if mode:
+        monkeypatch.setenv(ray_auth.MODE_ENV, mode)
+    elsewhere = serve(lambda _path: (401, {}, b"Unauthorized: Missing authentication token"))
+    away = f"http://localhost:{elsewhere.port}"
+    dashboard = serve(lambda _path: (302, {"Location": f"{away}/api/version"}, b""))
+    base = f"http://127.0.0.1:{dashboard.port}"
+    with pytest.raises(RestyleError) as said:
+        ray_submit._request(f"{base}/api/version")
+    assert elsewhere.seen == [("/api/version", None)]  # as before: no token there
+    assert dashboard.seen == [("/api/version", f"Bearer {TOKEN}" if mode else None)]
+    words = str(said.value)
+    assert words == (
+        f"the Ray dashboard at {base} redirected to {away}, another origin, which gets no "
+        "token and refused the request (401: Unauthorized: Missing authentication token): "
+        "where that is the dashboard, give its address, and the token goes there"
+    ), words
+    assert "refused the token" not in words and "RAY_AUTH_MODE" not in words
