@@ -290,14 +290,12 @@ def _token_sent(auto: bool) -> bool:
 
 
 def _token_message(address: str) -> str:
-    from .ray_auth import MODE_ENV, advice
+    """A head that asks for a token ray.init does not send: ``ray_auth.set_the_mode``'s
+    words, as a dashboard that asks says them (``ray_submit``)."""
+    from .ray_auth import set_the_mode
 
-    mode = os.environ.get(MODE_ENV)
-    now = f" (it is {mode!r} now)" if mode is not None else ""
-    return (
-        f"the Ray cluster at {address!r} asks for a token (token authentication): set "
-        f"{MODE_ENV}=token{now}, with {advice()}"
-    )
+    asks = f"the Ray cluster at {address!r} asks for a token (token authentication)"
+    return f"{asks}: {set_the_mode()}"
 
 
 def _no_gcs_message(address: str, dialled: str, exc, timeout: float) -> str:

@@ -158,3 +158,24 @@ def test_a_refusal_after_a_redirect_elsewhere_says_the_redirect(request, monkeyp
         "where that is the dashboard, give its address, and the token goes there"
     ), words
     assert "refused the token" not in words and "RAY_AUTH_MODE" not in words
+
+
+# -- one wording for a cluster that asks for a token ------------------------------------------
+@pytest.mark.parametrize("mode", [None, "disabled"])
+def test_the_ray_heads_token_words_are_the_dashboards(monkeypatch, mode):
+    """--ray's words for a head that asks for a token (ray_runner._token_message) said the
+    same fact as ray_auth.set_the_mode (Blender's and the dashboard's) in a copy of its own:
+    now they are its words, whatever RAY_AUTH_MODE is."""
+    from restyle.core import ray_runner
+
+    if mode is None:
+        monkeypatch.delenv(ray_auth.MODE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ray_auth.MODE_ENV, mode)
+    words = ray_runner._token_message("10.0.0.5:6379")
+    assert words == (
+        "the Ray cluster at '10.0.0.5:6379' asks for a token (token authentication): "
+        f"{ray_auth.set_the_mode()}"
+    )
+    monkeypatch.setattr(ray_auth, "set_the_mode", lambda: "set the mode, as one place says")
+    assert ray_runner._token_message("10.0.0.5:6379").endswith(": set the mode, as one place says")
