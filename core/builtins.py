@@ -8,6 +8,7 @@ Exporting needs torch; everything after this step runs on ONNX Runtime alone.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -67,6 +68,7 @@ def install_builtins(
     if complete and not force:
         log(f"built-in styles already installed in {dest}")
         return dest
+    refuse_foreign_entries(dest)  # the folder is replaced whole: never a user's files with it
     if not torch_available():
         raise RestyleError(
             "converting the built-in styles needs PyTorch once: pip install torch==2.13.0"
@@ -97,6 +99,43 @@ def install_builtins(
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return dest
+
+
+# A built-in's own file in the folder setup replaces: a network's weights, its ONNX file and
+# fast graphs (``NAME.fastN-DIGEST.onnx``), the matte's landscape variant, a conversion's
+# scratch folder; ``thumbs/`` PNGs.
+_OWN_FILE = re.compile(
+    rf"^({'|'.join(map(re.escape, ARCHS))})(_landscape)?(\.fast\d+-[0-9a-f]+)?\.(onnx|safetensors)$"
+    r"|^\.(builtin|matte)-\w+$"  # a killed conversion's scratch folder (mkdtemp)
+)
+
+
+def foreign_entries(dest: Path) -> list[str]:
+    """What in ``dest`` is not a built-in's own file (relative names, sorted)."""
+    if not dest.exists() and not dest.is_symlink():
+        return []
+    if not dest.is_dir():
+        return [dest.name]
+    found = [p.name for p in dest.iterdir() if p.name != "thumbs" and not _OWN_FILE.match(p.name)]
+    thumbs = dest / "thumbs"
+    if thumbs.is_symlink() or (thumbs.exists() and not thumbs.is_dir()):
+        found.append("thumbs")
+    elif thumbs.is_dir():
+        found += [f"thumbs/{p.name}" for p in thumbs.iterdir() if p.suffix != ".png" or p.is_dir()]
+    return sorted(found)
+
+
+def refuse_foreign_entries(dest: Path) -> None:
+    """Setup replaces ``dest`` whole, so it refuses a folder holding anything of the user's."""
+    foreign = foreign_entries(dest)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise RestyleError(
+            f"{dest} holds files that are not Restyle's built-in styles ({shown}); setup replaces"
+            " that folder whole, so give it a new or empty folder (nothing was changed)"
+        )
 
 
 def render_thumbnails(folder: Path) -> None:
