@@ -231,12 +231,13 @@ def test_openvino_reduced_precision_is_checked_once(library):
 
 
 def test_openvino_falls_back_to_fp32_below_the_bar(library, monkeypatch):
-    from restyle.core.engines import openvino_engine
+    from restyle.core.engines import openvino_engine, precision
 
     # On every CPU: bf16 kept as asked, and the first batch's check made to miss the bar (a
-    # CPU without bf16 runs f32 under the hint, which no bar can tell from f32).
+    # CPU without bf16 runs f32 under the hint, which no bar can tell from f32; the check's
+    # rule is precision.checked_batch's, shared by the engines).
     monkeypatch.setattr(openvino_engine, "runnable_precision", lambda p, caps: (p, ""))
-    monkeypatch.setattr(openvino_engine, "judged_psnr", lambda out, ref, images: 20.0)
+    monkeypatch.setattr(precision, "judged_psnr", lambda out, ref, images: 20.0)
     ov = create_engine(multistyle(library), "openvino", "cpu", "bf16")
     ref = create_engine(multistyle(library), "onnx", "cpu")
     x = smooth_frame()
