@@ -31,6 +31,11 @@ class ArchSpec:
     half_precision: bool = True
     config: dict[str, Any] = field(default_factory=dict)
     fp32_guides: tuple[str, ...] = ()  # a style's arch_config "guides" that rule half out
+    # Whether bf16 may run on the CPU: a few-shot generator's guides blur each channel along
+    # rows (a 1xK grouped convolution) that neither OpenVINO 2026.4.1's CPU plugin (compile)
+    # nor torch 2.13's oneDNN (kernel creation) finished in bf16 within minutes on an
+    # AVX512-BF16 EPYC (2026-12-02); the same blur along columns built in under a second.
+    cpu_bf16: bool = True
 
     def fp32_only(self, config: dict[str, Any] | None = None) -> str:
         """Why this network, with a style's ``arch_config``, runs in fp32 whatever precision
@@ -82,7 +87,14 @@ ARCHS: dict[str, ArchSpec] = {
             half_precision=False,
         ),
         # built by arch_config; span-guided styles run in fp32 (fp32_only)
-        ArchSpec("fewshot", "fewshot_spans", "build_generator", 1, fp32_guides=SPAN_GUIDES),
+        ArchSpec(
+            "fewshot",
+            "fewshot_spans",
+            "build_generator",
+            1,
+            fp32_guides=SPAN_GUIDES,
+            cpu_bf16=False,
+        ),
         ArchSpec(
             "selfie_segmentation",
             "selfie_segmentation",

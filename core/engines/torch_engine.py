@@ -143,7 +143,12 @@ class TorchEngine(Closing):
         self.device = pick_device(device)
         self.note = auto_device_note(self.device) if device == "auto" else ""
         if precision == "auto":
-            precision = auto_precision(self.device, arch.half_precision)
+            half_ok = arch.half_precision and (arch.cpu_bf16 or self.device != "cpu")
+            precision = auto_precision(self.device, half_ok)
+        elif precision == "bf16" and self.device == "cpu" and not arch.cpu_bf16:
+            # asked in so many words: oneDNN would build this network's bf16 kernels forever
+            why = "bf16 asked, but this network's bf16 kernels do not finish building on the CPU"
+            self.note, precision = _join(self.note, f"{why}: running fp32"), "fp32"
         if precision not in PRECISIONS:
             raise RestyleError(
                 f"unknown precision '{precision}': use auto, {', '.join(PRECISIONS)}"
