@@ -136,3 +136,33 @@ def test_the_training_report_says_what_each_l1_measures(tmp_path):
         rf" · validation L1 {number}, best on held-out tiles",
         messages[-1],
     ), messages[-1]
+
+
+def test_a_step_past_the_budget_says_how_long_it_ran(monkeypatch):
+    """Round 21: on a loaded CPU one iteration took 103 s of a 25 s budget and the last
+    report still read '25/25 s' with nothing else: the final message says the seconds it
+    ran and what one iteration took."""
+    pytest.importorskip("torch")
+    import time
+    import types
+
+    import numpy as np
+
+    from restyle.core.train import trainer
+    from restyle.core.train.trainer import TrainConfig, train_style
+
+    calls = iter(range(10**6))  # the clock reads 0 s until the first step is under way, then 100 s
+    slow = types.SimpleNamespace(
+        perf_counter=lambda: 0.0 if next(calls) < 2 else 100.0, process_time=time.process_time
+    )
+    monkeypatch.setattr(trainer, "time", slow)
+    rng = np.random.default_rng(0)
+    source = rng.integers(0, 256, (96, 160, 3), np.uint8)
+    seen: list = []
+    config = TrainConfig(max_iterations=2, time_budget_s=25, val_every=2, seed=0)
+    train_style([(source, 255 - source)], config=config, progress=seen.append)
+    last = seen[-1]
+    assert (last.done, last.total) == (25, 25)
+    assert "ran 100 s of a 25 s budget: one iteration took 100.0 s here" in last.message, (
+        last.message
+    )
