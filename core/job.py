@@ -41,7 +41,7 @@ from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary, parse_mix
-from .stylizer import StyleSettings, Stylizer, engine_line
+from .stylizer import StyleSettings, Stylizer, decided_precision, engine_line, hold_precision
 from .words import frames_named
 from .writers import (  # movie_frames_folder: imported from here too
     _FRAMES_AROUND,
@@ -997,10 +997,42 @@ class StyleJob:
         the writer; styles write directly."""
         return writer
 
+    def _precision_made(self, plan: JobPlan) -> dict | None:
+        """The precision this run is held to (``stylizer.hold_precision``): a Ray chunk's,
+        as its driver decided it for every chunk (``ray_runner.decide_precision``); else,
+        resuming a frames folder of these settings, the one its frames were made with (its
+        manifest's ``precision``: fp32 after a failed bf16 check, or bf16 that passed it),
+        so the frames left are made as the first run's were and the folder is one
+        uninterrupted run's. The job asks auto or what the frames' run asked (or ran);
+        another precision asked runs as asked, as another backend does. None: the engine
+        decides as usual. A movie is made whole by every run: nothing to match."""
+        made = getattr(self, "_chunk_precision", None)
+        if made is not None or plan.output is None or plan.format.movie:
+            return made  # a chunk's: decided for this job's precision asked
+        old = _parse_manifest(_read_bytes(Path(plan.output) / MANIFEST))
+        facts = [old.get(k) for k in ("backend", "device", "precision")]
+        if old.get("key") != plan.key or not all(isinstance(f, str) and f for f in facts):
+            return None
+        backend, device, precision = facts
+        if self.precision not in ("auto", precision, old.get("precision_asked")):
+            return None
+        why = f"{precision}, as the frames already made"
+        made = dict(backend=backend, device=device, precision=precision, why=why)
+        if isinstance(line := old.get("engine"), str):  # the manifest keeps it (_engine_facts)
+            made["line"] = line
+        return made
+
     def _stylizer(self, plan: JobPlan) -> Stylizer:
         from .media import decode_range
 
-        stylizer = Stylizer(plan.style, self._library(), self.settings)
+        made = self._precision_made(plan)
+        settings = self.settings
+        if made is not None:  # auto, or the same asked: held to it; another asked runs so
+            settings = replace(settings, precision=made["precision"])
+        stylizer = Stylizer(plan.style, self._library(), settings)
+        if made is not None and not hold_precision(stylizer.engine, made):
+            stylizer.close()  # another engine than made them (backend, device): as asked
+            stylizer = Stylizer(plan.style, self._library(), self.settings)
         with closed_on_error(stylizer):
             if plan.style.kind == "picture" and self.strength < 1.0:
                 samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
@@ -1098,7 +1130,8 @@ class _Run:
             self._stream(len(todo), reused, meter)
             writer.close()
             if self.manifest is not None:
-                self.manifest.record.update(self._engine_facts())  # after its precision check
+                # after its precision check
+                self.manifest.record.update(self._engine_facts(), **self._precision_facts())
                 self.manifest.finish()
         except Cancelled:
             self._keep_finished()
@@ -1138,6 +1171,8 @@ class _Run:
             remove_stale_scratch(plan.output)
         else:
             self.manifest = _Manifest(plan.output, plan.key, self._manifest_record())
+            # decided already (fp32, or held to the frames'): after the key, as a check's
+            self.manifest.record.update(self._precision_facts())
         info = plan.info
         self.writer = self.job._wrap_writer(
             open_writer(
@@ -1173,7 +1208,10 @@ class _Run:
         manifest takes it again when the run ends, after the first batch's precision check
         (an fp16 that fell back to fp32 is said so)."""
         engine = self.stylizer.engine
-        return {"backend": engine.backend, "device": engine.device, "engine": engine_line(engine)}
+        # held to the frames' precision: the line of the run that decided it, so a resumed
+        # folder's record is an uninterrupted run's (the result says it was held)
+        line = getattr(engine, "held_line", "") or engine_line(engine)
+        return {"backend": engine.backend, "device": engine.device, "engine": line}
 
     def _audio_clip(self):
         """The source's sound that goes with the range, for a movie output (else None)."""
@@ -1182,6 +1220,16 @@ class _Run:
         from .audio import audio_clip  # PyAV's audio side only for movies with sound
 
         return audio_clip(self.plan.info, self.plan.start, self.plan.end)
+
+    def _precision_facts(self) -> dict:
+        """A frames folder's manifest keeps the precision its frames are made with, once it
+        is decided (``decided_precision``), so a run that resumes it runs the same
+        (``StyleJob._precision_made``); the job keeps it for a Ray chunk's report."""
+        precision = decided_precision(self.stylizer.engine)
+        if precision is None:
+            return {}
+        self.job._ran_precision = precision
+        return {"precision": precision, "precision_asked": self.job.precision}
 
     def _manifest_record(self) -> dict:
         return {
@@ -1224,6 +1272,11 @@ class _Run:
         if self.manifest is not None:
             name = self._frame_name(index)
             self.manifest.replaced(name, looked=name not in self._ending)
+            if "precision" not in self.manifest.record and (said := self._precision_facts()):
+                # decided by the first batch's check: saved now, so a killed run's frames
+                # are resumed at the precision they were made with
+                self.manifest.record.update(self._engine_facts(), **said)
+                self.manifest.save()
 
     def _keep_finished(self) -> None:
         """Keep every finished frame of a sequence; never leave a half-written movie. A run
@@ -1237,7 +1290,8 @@ class _Run:
         except Exception:
             writer.abort()
         if writer.committed:
-            self.manifest.record.update(self._engine_facts())  # as the run ended with it
+            # as the run ended with it
+            self.manifest.record.update(self._engine_facts(), **self._precision_facts())
             self.manifest.save()
             return
         self.manifest.restore()

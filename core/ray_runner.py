@@ -452,6 +452,7 @@ def _style_chunk(
     cwd: str | None = None,
     info=None,
     seen_from: int | None = None,
+    precision: dict | None = None,
 ) -> dict:
     """The body of one Ray task: run a chunk (with warm-up) and publish its frames; return
     what its ``JobResult`` says of the engine that ran and the job's warnings. ``tail``:
@@ -461,7 +462,8 @@ def _style_chunk(
     the driver's working folder, where a relative path the job holds (a style picture, a
     background, the library) is read from, as on the driver. ``info``: the driver's probe
     of the source (``MediaInfo``), so a chunk does not open every image of it again.
-    ``seen_from``: where its history starts (``history_start``)."""
+    ``seen_from``: where its history starts (``history_start``). ``precision``: the one
+    the driver decided for every chunk (``decide_precision``), or None."""
     if cwd is not None:
         with contextlib.suppress(OSError):  # not on this node: absolute paths still work
             os.chdir(cwd)
@@ -477,6 +479,8 @@ def _style_chunk(
     )
     if info is not None:
         job._probed = info
+    if precision is not None:  # held to it (``StyleJob._precision_made``)
+        job._chunk_precision = precision
     key = chunk.start
 
     def report(p: Progress) -> None:
@@ -496,6 +500,7 @@ def _style_chunk(
         "retimed": result.retimed,
         # written as an earlier frame's result (a held picture), of its own frames only
         "repeats": [i for i in result.repeats if chunk.start <= i <= chunk.end],
+        "precision": getattr(job, "_ran_precision", None),  # once decided (the manifest's)
     }
 
 
@@ -588,6 +593,7 @@ def run_chunks(
     reports: list[dict] | None = None,
     info=None,
     bars: bool = True,
+    precision: dict | None = None,
 ) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land at ``landing``. Returns
     what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
@@ -617,6 +623,7 @@ def run_chunks(
             cwd,
             probed,
             history_start(plan, c, history_frames(c, bars)),
+            precision,
         )
         for c in todo
     ]
@@ -737,6 +744,64 @@ def _engine_kept(result, manifest, key: str) -> None:
     result.backend, result.device = kept.get("backend"), kept.get("device")
     if "engine" in kept:  # still marked: each front end words it
         result.set_engine(kept["engine"])
+
+
+def _precision_kept(manifest, reports: list[dict], key: str) -> None:
+    """The precision the chunks made their frames with, kept in the folder's manifest (a
+    rerun resumes at it: ``decide_precision``) where every chunk that ran reports one and
+    the same; a rerun none of whose chunks ran keeps the one kept there."""
+    from .job import _parse_manifest
+
+    said = {r.get("precision") for r in reports}
+    if not reports:
+        old = _parse_manifest(manifest.old)
+        said = {old.get("precision")} if old.get("key") == key else set()
+    if len(said) == 1 and isinstance(precision := next(iter(said)), str) and precision:
+        manifest.record["precision"] = precision
+
+
+def _checks(twin) -> bool:
+    """The job styles with a network that may check its precision (StyleJob's stylizer; a
+    mapping's warp or matte network decides its own)."""
+    from .job import StyleJob
+
+    return type(twin)._stylizer is StyleJob._stylizer
+
+
+def decide_precision(twin, frames_plan, plan: Plan) -> dict | None:
+    """The precision every chunk runs, decided once here, where a chunk's own first-batch
+    check (OpenVINO or PyTorch bf16 against fp32) could decide otherwise than another's and
+    than one run's: the frames folder's, where a run made some of them (its manifest's, as
+    a local resume reads it: ``StyleJob._precision_made``); else this machine's check on
+    the range's first frames that show something (the first chunk's, as one run checks
+    them). None: the job asks fp32 or is a mapping, or no check ran here (fp32 alone, no
+    network, every frame of the first chunk flat, no engine here): each chunk runs as asked
+    and checks its own first batch, as before."""
+    from .media import decode_range
+    from .stylizer import decided_precision
+
+    made = twin._precision_made(frames_plan)
+    if made is not None or twin.precision == "fp32" or not _checks(twin):
+        return made
+    try:  # an engine this machine cannot start (a device only the nodes have): theirs
+        stylizer = twin._stylizer(frames_plan)
+    except Exception:
+        return None
+    with contextlib.closing(stylizer):
+        engine = stylizer.engine
+        if decided_precision(engine) is not None or getattr(engine, "light", False):
+            return None  # decided without a check (fp32): each chunk's own is the same
+        first = plan.chunks[0]
+        frames = decode_range(twin.source, first.start, first.end, info=frames_plan.info)
+        for frame in frames:
+            stylizer.stylize(frame)
+            if (precision := decided_precision(engine)) is not None:
+                break
+        else:
+            return None
+    backend, device = engine.backend, engine.device
+    why = f"{precision}, as the run decided for every chunk"
+    return dict(backend=backend, device=device, precision=precision, why=why)
 
 
 def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
@@ -1019,6 +1084,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         "made_from": twin._made_from(frames_plan),
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
+    made = decide_precision(twin, frames_plan, plan)  # before this run's manifest is saved
     manifest = _Manifest(folder, frames_plan.key, record)
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
@@ -1045,6 +1111,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             reports=reports,
             info=frames_plan.info,
             bars=_tracks_bars(twin),
+            precision=made,
         )
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True
@@ -1054,6 +1121,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         raise
     _what_ran(result, reports)
     _engine_kept(result, manifest, frames_plan.key)
+    _precision_kept(manifest, reports, frames_plan.key)
     _record_marks(manifest, landing, plan)
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)

@@ -70,8 +70,46 @@ NO_NETWORK = NoNetwork()
 
 
 def engine_line(engine: Engine | NoNetwork) -> str:
-    """What ran and why (a run's record): ``engines.explain``'s line, or ``NoNetwork``'s."""
-    return getattr(engine, "line", "") or explain(engine)
+    """What ran and why (a run's record): ``engines.explain``'s line, or ``NoNetwork``'s;
+    an engine held to the precision frames were made with (``hold_precision``) says so."""
+    line = getattr(engine, "line", "") or explain(engine)
+    held = getattr(engine, "held_as", "")
+    if not held:
+        return line
+    return f"{line[:-1]}; {held})" if line.endswith(")") else f"{line} ({held})"
+
+
+def decided_precision(engine: Engine | NoNetwork) -> str | None:
+    """The precision ``engine`` runs for good: fp32 (never checked, never changed), or a
+    reduced one its first-batch check against fp32 has passed; None before that check (or
+    with no network): the next frames may still switch it to fp32."""
+    precision = getattr(engine, "precision", None)
+    if precision == "fp32" or (precision and getattr(engine, "checked", False)):
+        return precision
+    return None
+
+
+def hold_precision(engine: Engine, made: dict) -> bool:
+    """Hold ``engine`` to ``made``'s precision (the frames already there were made with it,
+    or a Ray run decided it for every chunk), without a check of its own: a check on other
+    first frames could decide otherwise, and the frames would differ from one run's. False
+    where ``engine`` is not the engine that decided it (another backend, device, or a
+    device without it): it runs as asked. ``made``: backend, device, precision, why, and
+    the decided run's engine line (``line``) where a manifest kept it."""
+    ran = (engine.backend, engine.device, getattr(engine, "precision", None))
+    if ran != (made.get("backend"), made.get("device"), made.get("precision")):
+        return False
+    if hasattr(engine, "checked"):
+        engine.checked = True
+    elif ran[2] != "fp32":  # OpenVINO's child process checks on its own side, as before
+        return True
+    engine.held_as = made.get("why", "")
+    # the line of the run that decided it (a frames folder's manifest keeps it), where it
+    # names this engine and precision
+    line = made.get("line", "")
+    if line.startswith(f"{engine.backend} {ran[2]} on {engine.device}"):
+        engine.held_line = line
+    return True
 
 
 def processing_size(width: int, height: int, settings: StyleSettings) -> tuple[int, int]:
