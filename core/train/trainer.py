@@ -663,8 +663,8 @@ class _Run:
             # the last step ends past the budget: a loaded CPU (one step took 103 s of a 25 s
             # budget) would otherwise read '25/25 s' and a budget kept
             message += (
-                f" · ran {elapsed:.0f} s of a {budget:g} s budget: one iteration took"
-                f" {elapsed / iteration:.1f} s here"
+                f" · ran {elapsed:.0f} s of a {budget:g} s budget: {elapsed / iteration:.1f} s"
+                " an iteration here"
             )
         self.progress(
             Progress(
