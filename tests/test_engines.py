@@ -156,7 +156,7 @@ def test_openvino_bf16_only_for_networks_with_a_fast_graph(library, monkeypatch,
     # it runs f32 there: the reason says why, and credits no bf16 (it said 'the CPU has
     # native bf16' on an AVX512-BF16 EPYC for a trained style running fp32)
     assert "native bf16" not in choice.reason, choice.reason
-    assert choice.reason == "no fast graph for this network, which OpenVINO runs in f32"
+    assert choice.reason == "no fast graph for this network, which OpenVINO runs in fp32"
     # without OpenVINO, not torch bf16 either (it had not run the network twice in 4 minutes)
     monkeypatch.setattr(engines, "openvino_available", lambda: False)
     assert choose_backend(multistyle(library)).backend == "onnx"

@@ -148,7 +148,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
             "it runs this in bf16)"
         )
     else:
-        fp32_why = "no fast graph for this network, which OpenVINO runs in f32"
+        fp32_why = "no fast graph for this network, which OpenVINO runs in fp32"
     # OpenVINO bf16 only on a fast graph (built-ins, picture styles): a trained style's network
     # had not compiled in bf16 after 7 minutes (f32: 0.4 s; OpenVINO 2026.4.1, 2026-12-02), so
     # OpenVINO runs it in f32 (``OpenVinoEngine``), and inside Blender it is not taken for it.
@@ -163,7 +163,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         if bf16 and fast:
             why = "the CPU has native bf16"
         elif bf16:
-            why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in f32'
+            why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in fp32'
         elif native_bf16_cpu():  # a network or style kept in fp32
             why = f"no fast graph for this network; {fp32_why}"
         else:
