@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -99,7 +100,8 @@ def peak_flops(precision: str) -> tuple[float, str]:
 # -- runs ----------------------------------------------------------------------------------
 def bare_model(library, clip: Path, frames: int, backend: str):
     """(frames/s, engine) of the network alone on frames already decoded and pre-processed,
-    in the batches the pipeline would hand it (one frame per worker)."""
+    in the batches the pipeline would hand it (one frame per worker), from as many threads as
+    the pipeline's inference lanes."""
     import numpy as np
 
     from restyle.core.engines import preferred_batch
@@ -111,10 +113,12 @@ def bare_model(library, clip: Path, frames: int, backend: str):
     frames = max(frames, batch) // batch * batch
     inputs = [stylizer.preprocess(f) for f in decode_range(clip, 0, frames - 1)]
     batches = [np.stack(inputs[i : i + batch]) for i in range(0, len(inputs), batch)]
-    stylizer.infer(batches[0])  # compile, warm up
-    t0 = time.perf_counter()
-    for x in batches:
+    lanes = max(1, int(getattr(stylizer.engine, "lanes", 1)))  # threads, as the pipeline
+    for x in batches[:lanes]:  # compile, warm up (and the first-batch precision check)
         stylizer.infer(x)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(lanes) as pool:
+        list(pool.map(stylizer.infer, batches))
     return len(inputs) / (time.perf_counter() - t0), stylizer.engine
 
 

@@ -73,7 +73,11 @@ def _build_here(config: dict):
     from .openvino_engine import OpenVinoEngine
 
     arch = ArchSpec(**config["arch"])
-    return OpenVinoEngine(Path(config["model"]), arch, config["device"], config["precision"])
+    # One stream of all the threads: the child answers one frame at a time (two streams of
+    # one thread each need two frames in flight, the pipeline's two lanes in-process).
+    return OpenVinoEngine(
+        Path(config["model"]), arch, config["device"], config["precision"], streams=1
+    )
 
 
 def _answer(engine, blocks: dict, name: str, shape: tuple, condition) -> tuple:

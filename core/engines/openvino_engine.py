@@ -65,6 +65,14 @@ def import_openvino():
 _IMPORTING = threading.Lock()
 
 
+def cpu_streams(threads: int, asked: int | None = None) -> int:
+    """CPU streams: as asked, else one per thread up to two (2 x 1 thread ran 1.18-1.56x one
+    stream of 2 threads at 720p bf16 beside an encoder's load on a 2-core EPYC, 2026-12-02)."""
+    if asked:
+        return max(1, min(asked, threads))
+    return max(1, min(2, threads))
+
+
 def ov_device(device: str, have: list[str]) -> str:
     """OpenVINO's name for a device word: auto/cpu → CPU, gpu[:N] → GPU[.N], npu → NPU."""
     word, _, index = device.partition(":")
@@ -135,7 +143,11 @@ class OpenVinoEngine(Closing):
         precision: str = "auto",
         threads: int | None = None,
         graph: str = "auto",
+        streams: int | None = None,
     ) -> None:
+        """``streams``: OpenVINO CPU streams sharing the threads (default ``cpu_streams``); a
+        caller that hands one frame at a time from one thread (the child process) asks for one:
+        a stream runs one frame on its share of the threads."""
         ov = import_openvino()
         if not Path(path).is_file():
             raise RestyleError(f"model file not found: {path}")
@@ -171,14 +183,18 @@ class OpenVinoEngine(Closing):
         self.device = self.ov_device.split(".")[0].lower()
         self.precision = precision
         self.threads = threads or cpu_threads()
-        # One stream: two streams ran 1.07x faster bare, but two synchronous infer calls at once
-        # hung in OpenVINO 2026.4 (2 of 6 command-line runs at 720p).
-        self.workers = 1
+        # Streams of one thread each, one frame per stream, each stream's request started
+        # and waited for (start_async/wait) by its own pipeline lane: a stream slowed by the
+        # decoder or encoder does not hold the other one at a barrier (2026-12-02, 720p bf16).
+        self.workers = cpu_streams(self.threads, streams) if self.device == "cpu" else 1
         plan = self.cpu_plan() if self.device == "cpu" else ""
         self.note = "; ".join(n for n in (plan, downgrade) if n)
         self.checked = precision == "fp32"
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
+        self._checking = threading.Lock()
+        self._warming = threading.Lock()
+        self._cold: set[int] = set()  # requests not run yet
 
     def _release(self) -> None:
         """Drops the compiled networks and their requests (their memory is OpenVINO's
@@ -189,17 +205,25 @@ class OpenVinoEngine(Closing):
 
     def cpu_plan(self) -> str:
         graph = "fast graph" if self.graph == "fast" else "plain graph"
-        return f"{graph}, 1 stream x {count(self.threads, 'thread')}"
+        per = max(1, self.threads // self.workers)
+        return f"{graph}, {count(self.workers, 'stream')} x {count(per, 'thread')}"
+
+    @property
+    def lanes(self) -> int:
+        """Calls this engine serves at once from different threads: one per stream (the
+        pipeline runs that many inference threads, each handing one frame)."""
+        return self.workers
 
     def config(self, precision: str) -> dict[str, str]:
-        """Latency mode, one stream, no core pinning (other programs share these cores)."""
+        """Latency mode, the engine's streams, no core pinning (other programs share these
+        cores)."""
         cfg = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": PRECISIONS[precision],
         }
         if self.ov_device == "CPU":
             cfg |= {
-                "NUM_STREAMS": "1",
+                "NUM_STREAMS": str(self.workers),
                 "INFERENCE_NUM_THREADS": str(self.threads),
                 "ENABLE_CPU_PINNING": "NO",
             }
@@ -215,7 +239,9 @@ class OpenVinoEngine(Closing):
                 compiled = self.core.compile_model(model, self.ov_device, self.config(precision))
                 pool: queue.SimpleQueue = queue.SimpleQueue()
                 for _ in range(self.workers):
-                    pool.put(compiled.create_infer_request())
+                    request = compiled.create_infer_request()
+                    self._cold.add(id(request))
+                    pool.put(request)
                 self._compiled[key] = pool
             return self._compiled[key]
 
@@ -223,7 +249,17 @@ class OpenVinoEngine(Closing):
         pool = self._requests(feeds, precision)
         request = pool.get()
         try:
-            return np.array(request.infer(feeds)[0], dtype=np.float32, copy=True)
+            # Two requests' first calls at once hung in OpenVINO 2026.4.1 (5 of 5 two-lane
+            # runs, both in start_async's input copy): a request's first call runs alone.
+            if id(request) in self._cold:
+                with self._warming:
+                    request.start_async(feeds)
+                    request.wait()
+                    self._cold.discard(id(request))
+            else:
+                request.start_async(feeds)
+                request.wait()
+            return np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
         finally:
             pool.put(request)
 
@@ -243,8 +279,13 @@ class OpenVinoEngine(Closing):
         self._check_open()
         if self.arch.condition and condition is None:
             raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
-        if self.checked:
-            return self._infer(images, condition, self.precision)
+        if not self.checked:
+            with self._checking:  # one lane checks; the others wait for its verdict
+                if not self.checked:
+                    return self._run_checked(images, condition)
+        return self._infer(images, condition, self.precision)
+
+    def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         out, reference, db = checked_batch(
             images,
             lambda: self._infer(images, condition, self.precision),
