@@ -218,8 +218,8 @@ HEADINGS = {
     ),
     "openvino": (
         "OpenVINO",
-        "Measured inside Blender on a 2-core CPU with bf16: the network about 1.8× the "
-        "built-in engine, whole runs about 1.15× (2026-12-02); other CPUs not yet timed",
+        "Experimental: measured inside Blender on a 2-core CPU with bf16: the network about "
+        "1.8× the built-in engine, whole runs about 1.15× (2026-12-02); other CPUs not timed",
         "(bf16 in a child process)",
     ),
 }

@@ -48,7 +48,7 @@ def test_openvino_offered_on_a_bf16_cpu(restyle, monkeypatch):
     monkeypatch.setattr(ext("core.gpu_install"), "cpu_flags", lambda: BF16)
     calls = draw(restyle)  # online access is off in the bpy module: the command instead
     text = " ".join(labels(calls))
-    assert "OpenVINO Measured inside Blender on a 2-core CPU with bf16" in text
+    assert "OpenVINO Experimental: measured inside Blender on a 2-core CPU with bf16" in text
     assert "--no-deps" in text and "openvino==2026.4.1" in text and "openvino-site-packages" in text
     assert "Install OpenVINO" not in installs(calls)
     with pytest.raises(RuntimeError, match="Online access is off.*openvino==2026.4.1"):

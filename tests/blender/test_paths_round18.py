@@ -159,7 +159,8 @@ def test_the_preferences_wrap_and_say_what_a_user_needs(restyle, monkeypatch):
     monkeypatch.setattr(ext("core.gpu_install"), "cpu_flags", lambda: frozenset({"amx_bf16"}))
     said = labels(draw_preferences(restyle))
     start = next(i for i, t in enumerate(said) if t.startswith("No NVIDIA driver found"))
-    reason = ext("gpu_support").sentence(str(_refusal()))
+    gpu_support = ext("gpu_support")  # the no-NVIDIA words point to the OpenVINO box (93ee05c)
+    reason = gpu_support.sentence(gpu_support._intel_gpu_words(str(_refusal())))
     width = ext("panels.sequencer").wrap_width(_preferences_context())
     lines: list[str] = []
     for line in said[start:]:
