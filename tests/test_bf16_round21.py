@@ -101,7 +101,9 @@ def openvino_engine(tiny_model, monkeypatch, bad=False):
     return engine
 
 
-def torch_engine(tiny_style, monkeypatch, bad=False):
+def fake_bf16_torch_engine(tiny_style, monkeypatch, outputs):
+    """The tiny style's TorchEngine, unchecked at bf16, its network replaced by
+    ``outputs(images, precision)``."""
     torch = pytest.importorskip("torch")
     from restyle.core.engines.torch_engine import TorchEngine
 
@@ -113,10 +115,14 @@ def torch_engine(tiny_style, monkeypatch, bad=False):
 
     def infer(_module, dtype, _format, images, _condition):
         precision = "fp32" if dtype == torch.float32 else "bf16"
-        return torch.from_numpy(styled(np.asarray(images), precision, bad))
+        return torch.from_numpy(outputs(np.asarray(images), precision))
 
     monkeypatch.setattr(engine, "_infer", infer)
     return engine
+
+
+def torch_engine(tiny_style, monkeypatch, bad=False):
+    return fake_bf16_torch_engine(tiny_style, monkeypatch, lambda x, p: styled(x, p, bad))
 
 
 @pytest.mark.parametrize("make", [openvino_engine, torch_engine])

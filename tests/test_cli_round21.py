@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import test_cli_round20 as round20
 from helpers_cli import run
 
 from restyle.core import cli
@@ -30,19 +31,10 @@ from restyle.core.job import StyleJob
 from restyle.core.media import probe
 from restyle.core.progress import TRAINING, Progress
 
-from clips import encode_clip, make_image_sequence, noise_shot
+from clips import encode_clip, make_image_sequence
 
 pytestmark = pytest.mark.usefixtures("private_home")
-
-
-@pytest.fixture
-def plate(tmp_path):
-    return noise_shot(tmp_path / "plate", count=2)
-
-
-def stylize(library, source, out, *words, capsys):
-    argv = ["stylize", str(source), "-o", str(out), "-s", "comic-ink", "--max-side", "64"]
-    return run([*argv, *words, "--library", str(library.root)], capsys)
+plate, stylize = round20.plate, round20.stylize  # a fixture and a helper of round 20
 
 
 # -- 1, 2. a frame rate held to 1..1000 frames/s, said as typed --------------------------------

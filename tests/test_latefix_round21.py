@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_bf16_round21 import frames, styled
-from test_review_round21 import TOKEN, hosts, token_here  # noqa: F401 (fixtures)
+from test_bf16_round21 import fake_bf16_torch_engine, frames, styled
+from test_review_round21 import TOKEN, home, hosts, token_here  # noqa: F401 (fixtures)
 
 from restyle.core import ray_auth, ray_submit
 from restyle.core.errors import RestyleError
@@ -45,21 +45,10 @@ def openvino(tiny_style, monkeypatch, counted, bad=False):
 
 
 def torch(tiny_style, monkeypatch, counted, bad=False):
-    torch = pytest.importorskip("torch")
-    from restyle.core.engines.torch_engine import TorchEngine
+    def outputs(images, precision):
+        return counted(images, precision, bad)
 
-    folder = tiny_style / "styles" / "tiny"
-    config = {"in_channels": 3, "width": 4, "blocks": 1}
-    engine = TorchEngine(ARCHS["fewshot"], folder / "weights.safetensors", "cpu", "fp32", config)
-    engine.precision, engine.dtype, engine.checked = "bf16", torch.bfloat16, False
-    engine._fp32 = engine.module
-
-    def infer(_module, dtype, _format, images, _condition):
-        precision = "fp32" if dtype == torch.float32 else "bf16"
-        return torch.from_numpy(counted(images, precision, bad))
-
-    monkeypatch.setattr(engine, "_infer", infer)
-    return engine, "bf16"
+    return fake_bf16_torch_engine(tiny_style, monkeypatch, outputs), "bf16"
 
 
 class Session:

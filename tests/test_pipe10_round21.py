@@ -13,20 +13,12 @@ import time
 
 import numpy as np
 import pytest
+from test_engines import multistyle
 
-from restyle.core.engines import ModelFiles, preferred_batch
+from restyle.core.engines import preferred_batch
 from restyle.core.pipeline import inference_lanes, run_pipeline
-from restyle.models.registry import ARCHS
 
 openvino = pytest.importorskip("openvino")
-
-
-def multistyle(library) -> ModelFiles:
-    return ModelFiles(
-        ARCHS["multistyle26"],
-        library.builtin_file("multistyle26", ".onnx"),
-        library.builtin_file("multistyle26", ".safetensors"),
-    )
 
 
 def frames(n: int, h: int = 48, w: int = 64) -> list[np.ndarray]:

@@ -30,13 +30,14 @@ from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import test_ray_round20 as ray_round20
 
 from restyle.core import ray_auth, ray_submit
 from restyle.core.errors import COMMAND_LINE, RestyleError
 from restyle.core.job import StyleJob
 
 pytestmark = pytest.mark.usefixtures("private_home")
-TOKEN = "0123456789abcdef0123456789abcdef"
+TOKEN, home = ray_round20.TOKEN, ray_round20.home  # home: a fixture
 
 
 # -- 1. the dashboard's token goes where Ray's client sends it, and no further ---------------
@@ -86,14 +87,9 @@ def hosts():
 
 
 @pytest.fixture
-def token_here(tmp_path, monkeypatch):
-    """~/.ray/auth_token holds TOKEN (as ``ray start --head`` leaves it); no RAY_AUTH_* set."""
-    home = tmp_path / "user"
-    (home / ".ray").mkdir(parents=True)
-    (home / ".ray" / "auth_token").write_text(TOKEN + "\n")
-    monkeypatch.setenv("HOME", str(home))
-    for name in (ray_auth.MODE_ENV, ray_auth.TOKEN_ENV, ray_auth.TOKEN_PATH_ENV):
-        monkeypatch.delenv(name, raising=False)
+def token_here(home):
+    """~/.ray/auth_token holds TOKEN (as ``ray start --head`` leaves it); no RAY_AUTH_* set:
+    test_ray_round20's home."""
     return home
 
 
