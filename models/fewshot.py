@@ -59,11 +59,20 @@ def _gaussian(sigma: float) -> torch.Tensor:
 
 def _separable(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """``x`` filtered per channel by the C x 1 x 1 x K ``kernel`` along both axes, borders
-    replicated. (C fixed in the kernel, not read from ``x``: ONNX export needs it constant.)"""
+    replicated. (C fixed in the kernel, not read from ``x``: ONNX export needs it constant.)
+
+    Both passes are K x 1 convolutions along columns; the row pass runs on the transposed
+    frame. A per-channel 1 x K convolution along rows (the same sums) never finished compiling
+    in bf16 in OpenVINO 2026.4.1's CPU plugin, nor building in torch 2.13's oneDNN (30+ min,
+    AVX512-BF16 EPYC, 2026-12-02), while K x 1 built in under a second. Styles trained before
+    this run it too (``gauss`` is not saved with the weights); their ONNX files keep the old
+    graph, which core/engines/openvino_engine.py rewrites the same way."""
     r = kernel.shape[-1] // 2
     groups = kernel.shape[0]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), kernel, groups=groups)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), kernel.transpose(2, 3), groups=groups)
+    column = kernel.transpose(2, 3)
+    x = F.pad(x.transpose(2, 3), (0, 0, r, r), mode="replicate")
+    x = F.conv2d(x, column, groups=groups).transpose(2, 3)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), column, groups=groups)
 
 
 class Guides(nn.Module):
