@@ -837,7 +837,7 @@ class StyleJob:
         record = {
             "version": PIPELINE_VERSION,
             "source": source_stamps(info),
-            "style": style.id,
+            "style": _style_said(style),
             "style_file": file_stamp(
                 style.picture or (style.folder and style.folder / "weights.safetensors")
             ),
@@ -1757,6 +1757,16 @@ _PATH_STAMPS = contextvars.ContextVar("restyle_path_stamps", default=False)
 # (path, device, inode, size, times in ns): its sample hash; the change time (ctime) is
 # new after any write, even with the modification time put back
 _SAMPLES: dict[tuple, str] = {}
+
+
+def _style_said(style: StyleInfo) -> str:
+    """A style in a settings key: its id; a picture's by its path resolved, so one picture
+    keys alike however its path is spelled (relative from the command line, absolute from
+    Blender or a Ray submission, '..' or a link in it). An earlier Restyle's form
+    (``path_stamps``) keeps the path as given, as it keyed it."""
+    if style.kind != "picture" or style.picture is None or _PATH_STAMPS.get():
+        return style.id
+    return str(Path(style.picture).resolve())
 
 
 def file_stamp(path: str | Path | None) -> list:

@@ -1,0 +1,57 @@
+"""A picture style is one style however its path is spelled (round 22, uifix).
+
+The settings key recorded a picture style by its path as given: the same picture spelled
+relative (the command line's ``-s styles/pic.png`` from the project, a script's
+``//styles/pic.png`` made absolute beside a .blend in another folder, ``..`` in it) and
+absolute (a Ray submission's, Blender's) gave two keys, so one run's finished frames were
+another style's to the other (a Ray run's refused or redone locally).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from restyle.core.job import StyleJob
+
+from clips import make_image_sequence
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+def _key(source, output, style) -> str:
+    return StyleJob(source, output, style, temporal=0.0).validate().key
+
+
+def test_a_picture_style_keys_alike_however_spelled(tmp_path, monkeypatch):
+    frames = make_image_sequence(tmp_path / "seq", 2)
+    picture = tmp_path / "project" / "styles" / "pic.png"
+    picture.parent.mkdir(parents=True)
+    shutil.copy(frames[0], picture)
+    (tmp_path / "project" / "blend").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    out = tmp_path / "out"
+    spellings = [
+        str(picture),  # absolute (Blender's, a Ray submission's)
+        "styles/pic.png",  # relative to the working folder (the command line's)
+        "./styles//pic.png",
+        str(tmp_path / "project" / "blend" / ".." / "styles" / "pic.png"),  # '//../styles'
+    ]
+    keys = {spelling: _key(frames[0].parent, out, spelling) for spelling in spellings}
+    assert len(set(keys.values())) == 1, keys
+    # A link to it is the same picture too.
+    link = tmp_path / "link.png"
+    os.symlink(picture, link)
+    assert _key(frames[0].parent, out, str(link)) == keys[str(picture)]
+
+
+def test_another_picture_keys_apart(tmp_path, monkeypatch):
+    frames = make_image_sequence(tmp_path / "seq", 2)
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    shutil.copy(frames[0], one)
+    shutil.copy(frames[1], two)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert _key(frames[0].parent, out, "one.png") != _key(frames[0].parent, out, "two.png")
