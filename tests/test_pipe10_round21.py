@@ -3,7 +3,8 @@
 One stream of two threads waited at its barrier for a thread slowed by the decoder or the
 encoder; two streams of one thread, each fed by its own lane, do not. These tests check that
 the engine serves two lanes, that two lanes give the frames one lane gives, that the first
-batch's precision check still runs once, and that the child process keeps one stream.
+batch's precision check still runs once, and that the child process runs the same streams
+(round 22: one lane each, tests/test_engine_child_lanes.py).
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def test_openvino_on_two_threads_runs_two_streams_of_one_thread(library):
     assert cpu_streams(1) == 1 and cpu_streams(8) == 2 and cpu_streams(8, 4) == 4
 
 
-def test_the_child_process_keeps_one_stream(library, monkeypatch):
-    """The child answers one frame at a time: two streams would leave one idle."""
+def test_the_child_process_runs_the_engines_streams(library, monkeypatch):
+    """The child serves one request per lane (round 22): two streams of one thread, as
+    in-process; one where the parent asks for one."""
     import dataclasses
 
     from restyle.core.engines import child
@@ -76,8 +78,13 @@ def test_the_child_process_keeps_one_stream(library, monkeypatch):
         "device": "cpu",
         "precision": "fp32",
     }
+    from restyle.core.engines.cpu import cpu_threads
+    from restyle.core.engines.openvino_engine import cpu_streams
+
     engine = child._build_here(config)
-    assert engine.workers == 1 and engine.lanes == 1
+    assert engine.workers == engine.lanes == cpu_streams(cpu_threads())  # 2 on 2+ threads
+    one = child._build_here(config | {"streams": 1})
+    assert one.workers == 1 and one.lanes == 1
 
 
 def test_two_lanes_give_the_frames_one_lane_gives(library):

@@ -5,14 +5,19 @@ free") as soon as OpenVINO looks at the CPU (it links jemalloc as its malloc, an
 crashes beside jemalloc in any process), and Blender's own TBB serves OpenVINO's in Blender's
 builds. A fresh interpreter (``sys.executable -I``: Blender's bundled Python inside Blender)
 loads OpenVINO's own libraries and the system malloc. Frames travel through one shared
-memory block (no pickling of images); requests go one at a time over the child's pipes.
-The child ends when its pipe closes, so it dies with the parent.
+memory block per request in flight (no pickling of images) and requests and replies over the
+child's pipes, each tagged: the child runs the engine's lanes (OpenVINO's CPU streams, two of
+one thread on two threads), so the pipeline's lanes each keep one request in flight, as they
+drive the in-process engine. The child ends when its pipe closes, so it dies with the parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import pickle
+import queue
 import subprocess
 import sys
 import tempfile
@@ -51,14 +56,30 @@ serve(config, sys.stdin.buffer, reply)
 
 
 # -- the child's side ---------------------------------------------------------------------
+# A request: (kind, tag, *arguments); its reply: (kind, tag, *results, the engine's state), or
+# ("error", tag, message). Tag 0 is the start: ("ready", 0, state) or ("error", 0, message).
 def serve(config: dict, requests, replies) -> None:
-    """Build the engine, then answer one request at a time until the parent goes."""
+    """Build the engine, then answer requests until the parent goes: each "run" on one of the
+    engine's lanes (a thread each: two frames in flight on two streams), each reply sent
+    when its frame is done, tagged with its request's tag."""
     try:
         engine = _build_here(config)
     except Exception as exc:  # every failure goes back to the parent as one message
-        return _send(replies, ("error", _message(exc)))
-    _send(replies, ("ready", _state(engine)))
+        return _send(replies, ("error", 0, _message(exc)))
+    sending = threading.Lock()
+
+    def send(message) -> None:
+        with sending:
+            _send(replies, message)
+
+    send(("ready", 0, _state(engine)))
     blocks: dict[str, shared_memory.SharedMemory] = {}
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for n in range(max(1, int(getattr(engine, "lanes", 1)))):
+        lane = threading.Thread(
+            target=_lane, args=(engine, blocks, work, send), name=f"lane-{n}", daemon=True
+        )
+        lane.start()
     while True:
         try:
             request = pickle.load(requests)
@@ -66,32 +87,50 @@ def serve(config: dict, requests, replies) -> None:
             return
         if request[0] == "close":
             return
-        _send(replies, _answer(engine, blocks, *request[1:]))
+        work.put(request)
 
 
 def _build_here(config: dict):
     from .openvino_engine import OpenVinoEngine
+    from .precision import machine_verdicts
 
     arch = ArchSpec(**config["arch"])
-    # One stream of all the threads: the child answers one frame at a time (two streams of
-    # one thread each need two frames in flight, the pipeline's two lanes in-process).
-    return OpenVinoEngine(
-        Path(config["model"]), arch, config["device"], config["precision"], streams=1
+    # The engine's own streams (two of one thread on two threads): the child serves as many
+    # requests at once as the engine has lanes, and the parent's pipeline keeps that many in
+    # flight (a parent may ask for fewer: ``streams``).
+    engine = OpenVinoEngine(
+        Path(config["model"]),
+        arch,
+        config["device"],
+        config["precision"],
+        streams=config.get("streams"),
     )
+    engine.verdicts = machine_verdicts()  # this machine's, as the parent's engines (precision.py)
+    return engine
 
 
-def _answer(engine, blocks: dict, name: str, shape: tuple, condition) -> tuple:
-    """Run one batch from the shared block; the output goes back into it when it fits."""
+def _lane(engine, blocks: dict, work: queue.SimpleQueue, send) -> None:
+    while True:
+        _, tag, *request = work.get()
+        send(_answer(engine, blocks, tag, *request))
+
+
+def _answer(engine, blocks: dict, tag: int, name: str, shape: tuple, condition) -> tuple:
+    """Run one batch from its shared block; the output goes back into it when it fits."""
     try:
-        block = blocks.get(name) or blocks.setdefault(name, _attach(name))
+        with _ATTACHING:
+            block = blocks.get(name) or blocks.setdefault(name, _attach(name))
         images = np.ndarray(shape, np.float32, buffer=block.buf)
         out = np.ascontiguousarray(engine.run(images, condition), np.float32)
         if out.nbytes <= block.size:
             np.ndarray(out.shape, np.float32, buffer=block.buf)[...] = out
-            return ("done", out.shape, None, _state(engine))
-        return ("done", out.shape, out, _state(engine))
+            return ("done", tag, out.shape, None, _state(engine))
+        return ("done", tag, out.shape, out, _state(engine))
     except Exception as exc:
-        return ("error", _message(exc))
+        return ("error", tag, _message(exc))
+
+
+_ATTACHING = threading.Lock()  # one lane at a time swaps resource_tracker.register
 
 
 def _attach(name: str) -> shared_memory.SharedMemory:
@@ -107,7 +146,7 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 
 
 def _state(engine) -> dict:
-    keys = ("device", "precision", "note", "graph")
+    keys = ("device", "precision", "note", "graph", "lanes")
     return {k: getattr(engine, k) for k in keys if hasattr(engine, k)}
 
 
@@ -132,10 +171,13 @@ def child_python() -> str:
 
 
 class ChildEngine(Closing):
-    """OpenVINO in a child process, behind the same interface as the in-process engines."""
+    """OpenVINO in a child process, behind the same interface as the in-process engines:
+    ``lanes`` calls at once from different threads (the pipeline's inference lanes), each
+    with its own request in flight and its own shared block."""
 
     backend = "openvino"
     process = "in a child process"
+    lanes = 1  # until the child says its engine's
 
     def __init__(
         self,
@@ -144,14 +186,15 @@ class ChildEngine(Closing):
         device: str = "auto",
         precision: str = "auto",
         path_first: tuple[str, ...] = (),
+        streams: int | None = None,
     ) -> None:
         """``path_first``: folders the child searches before the parent's ``sys.path`` (an
-        install that is being checked before it is activated)."""
+        install that is being checked before it is activated). ``streams``: the child
+        engine's CPU streams (default: as in-process, ``openvino_engine.cpu_streams``)."""
         self.arch = arch
         self.path = Path(path)
         self.device, self.precision, self.note = "cpu", precision, ""
-        self._lock = threading.Lock()
-        self._child = _Child.start(path, arch, device, precision, path_first)
+        self._child = _Child.start(path, arch, device, precision, path_first, streams)
         weakref.finalize(self, self._child.stop)
         self.startup_s = self._child.startup_s
         self._update(self._child.state)
@@ -159,18 +202,17 @@ class ChildEngine(Closing):
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
         self._check_open()
         images = np.ascontiguousarray(images, np.float32)
-        with self._lock:
-            block = self._child.block(images.nbytes)
+        cond = None if condition is None else np.ascontiguousarray(condition, np.float32)
+        with self._child.block(images.nbytes) as block:
             np.ndarray(images.shape, np.float32, buffer=block.buf)[...] = images
-            cond = None if condition is None else np.ascontiguousarray(condition, np.float32)
-            _, shape, data, state = self._child.ask(("run", block.name, images.shape, cond))
+            _, _, shape, data, state = self._child.request("run", block.name, images.shape, cond)
             self._update(state)
             if data is not None:
                 return data
             return np.ndarray(shape, np.float32, buffer=block.buf).copy()
 
     def _release(self) -> None:
-        """Ends the child and frees the shared block (also done when the engine is dropped)."""
+        """Ends the child and frees the shared blocks (also done when the engine is dropped)."""
         self._child.stop()
 
     def _update(self, state: dict) -> None:
@@ -180,17 +222,26 @@ class ChildEngine(Closing):
 
 @dataclasses.dataclass
 class _Child:
-    """The process, its pipes and the shared block; ``stop`` is safe to call twice."""
+    """The process, its pipes and the shared blocks; ``stop`` is safe to call twice, and
+    from any thread. Requests from several threads at once: each is sent whole, and each
+    reply reaches its own caller (whichever caller waits reads the pipe for all)."""
 
     proc: subprocess.Popen
     errors: object  # the child's stderr, kept in a temporary file for error messages
     startup_s: float = 0.0
     state: dict = dataclasses.field(default_factory=dict)  # the engine's, as last reported
-    shared: shared_memory.SharedMemory | None = None
+    free: list = dataclasses.field(default_factory=list)  # shared blocks no request holds
+    held: list = dataclasses.field(default_factory=list)  # every shared block made
+    replies: dict = dataclasses.field(default_factory=dict)  # read for another caller
+    reading: bool = False  # a caller is reading the pipe
+    tags: object = dataclasses.field(default_factory=lambda: itertools.count(1))
+    sending: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    arrived: threading.Condition = dataclasses.field(default_factory=threading.Condition)
+    stopping: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @classmethod
     def start(
-        cls, path: Path, arch: ArchSpec, device: str, precision: str, path_first=()
+        cls, path: Path, arch: ArchSpec, device: str, precision: str, path_first=(), streams=None
     ) -> _Child:
         t0 = time.perf_counter()
         errors = tempfile.TemporaryFile()
@@ -208,16 +259,21 @@ class _Child:
             "arch": dataclasses.asdict(arch),
             "device": device,
             "precision": precision,
+            "streams": streams,
         }
-        child.ask(config, expect="ready")
+        child._ask(config, 0)
         child.startup_s = time.perf_counter() - t0
         return child
 
-    def ask(self, message, expect: str = "done"):
-        """Send ``message`` and return the reply; the child's errors raise RestyleError."""
+    def request(self, kind: str, *arguments):
+        """Send one request and return its reply; the child's errors raise RestyleError."""
+        return self._ask((kind, tag := next(self.tags), *arguments), tag)
+
+    def _ask(self, message, tag: int):
         try:
-            _send(self.proc.stdin, message)
-            reply = pickle.load(self.proc.stdout)
+            with self.sending:
+                _send(self.proc.stdin, message)
+            reply = self._reply(tag)
         except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             self.stop()
             raise RestyleError(f"OpenVINO's child process stopped: {self._stderr_tail()}") from exc
@@ -225,39 +281,82 @@ class _Child:
             self.stop()
             raise
         if reply[0] == "error":
-            if expect == "ready":
+            if tag == 0:  # the start
                 self.stop()
-            raise RestyleError(f"OpenVINO (child process): {reply[1]}")  # marks kept
+            raise RestyleError(f"OpenVINO (child process): {reply[2]}")  # marks kept
         self.state = reply[-1]
         return reply
 
-    def block(self, size: int) -> shared_memory.SharedMemory:
-        """The shared block, grown when a batch needs more."""
-        if self.shared is None or self.shared.size < size:
-            self._free()
-            self.shared = shared_memory.SharedMemory(create=True, size=max(size, 1))
-        return self.shared
+    def _reply(self, tag: int) -> tuple:
+        """The reply tagged ``tag``: read by this caller, or by another one reading the pipe
+        meanwhile, who leaves it here."""
+        while True:
+            with self.arrived:
+                while tag not in self.replies and self.reading:
+                    self.arrived.wait()
+                if tag in self.replies:
+                    return self.replies.pop(tag)
+                self.reading = True
+            try:
+                reply = pickle.load(self.proc.stdout)
+            finally:
+                with self.arrived:
+                    self.reading = False
+                    self.arrived.notify_all()
+            if reply[1] == tag:
+                return reply
+            with self.arrived:
+                self.replies[reply[1]] = reply
+                self.arrived.notify_all()
+
+    @contextlib.contextmanager
+    def block(self, size: int):
+        """A shared block of at least ``size`` bytes that no other request holds meanwhile."""
+        with self.arrived:
+            fits = [b for b in self.free if b.size >= size]
+            if fits:
+                self.free.remove(block := fits[0])
+            else:
+                if self.free:  # too small for these frames: replaced by a bigger one
+                    self._unlink(self.free.pop())
+                block = shared_memory.SharedMemory(create=True, size=max(size, 1))
+                self.held.append(block)
+        try:
+            yield block
+        finally:
+            with self.arrived:
+                if block in self.held:  # not freed by stop() meanwhile
+                    self.free.append(block)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                _send(self.proc.stdin, ("close",))
-                self.proc.wait(timeout=5)
-            except (OSError, ValueError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self._free()
+        with self.stopping:
+            if self.proc.poll() is None:
+                try:
+                    with self.sending:
+                        _send(self.proc.stdin, ("close",))
+                    self.proc.wait(timeout=5)
+                except (OSError, ValueError, subprocess.TimeoutExpired):
+                    self.proc.kill()
+                    self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            with self.arrived:
+                while self.held:
+                    self._unlink(self.held[-1])
 
-    def _free(self) -> None:
-        if self.shared is not None:
-            self.shared.close()
-            self.shared.unlink()
-            self.shared = None
+    def _unlink(self, block: shared_memory.SharedMemory) -> None:
+        """Close and remove ``block`` (another request's frames may still view it: then its
+        mapping goes with them, the name now)."""
+        for held in (self.held, self.free):
+            if block in held:
+                held.remove(block)
+        with contextlib.suppress(BufferError):
+            block.close()
+        with contextlib.suppress(FileNotFoundError):
+            block.unlink()
 
     def _stderr_tail(self) -> str:
         try:
