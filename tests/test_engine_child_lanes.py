@@ -1,22 +1,25 @@
 """OpenVINO's child process (core/engines/child.py) serves the pipeline's lanes as the
-in-process engine does.
+in-process engine does, and its settled precision reaches a frames folder's manifest.
 
 Inside Blender the child answered one frame at a time on one stream of two threads (1.79-1.86x
 the bundled engine) while the command line ran two streams of one thread, one pipeline lane
 each (2.26x the peer at 720p, 2026-12-02). Now the child runs the engine's streams, one thread
 per lane, and the parent keeps one request in flight per lane, each with its own shared block
-and its reply routed back to it (tagged).
+and its reply routed back to it (tagged). And the child reported no ``checked``: a frames
+folder made in Blender recorded no bf16 precision, so a resume checked its own first batch
+and could decide otherwise (round 21's resume rule, in-process engines only).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 import time
 
 import numpy as np
 import pytest
-from test_engine_child import ARCH, STYLES, gone, onnx
+from test_engine_child import ARCH, STYLES, _record_children, gone, onnx
 from test_engine_child_bpy import vtest_frames
 from test_pipe10_round21 import _Net, frames
 
@@ -152,3 +155,64 @@ def test_a_child_that_dies_with_two_requests_in_flight_fails_both(library):
     assert all("child process stopped" in str(o) for o in outs), outs
     assert gone(pid) and child._child.held == []
     child.close()
+
+
+# -- the precision it settled: recorded, and held on a resume --------------------------------
+needs_bf16 = pytest.mark.skipif(not native_bf16(), reason="no native bf16 on this CPU")
+
+
+@needs_bf16
+def test_a_childs_checked_precision_is_decided(library):
+    from restyle.core.stylizer import decided_precision
+
+    child = ChildEngine(onnx(library), ARCH, "cpu", "bf16")
+    try:
+        assert not child.checked and decided_precision(child) is None
+        child.run(vtest_frames(), STYLES)
+        assert child.checked and "checked:" in child.note, child.note
+        assert decided_precision(child) == child.precision == "bf16"
+    finally:
+        child.close()
+
+
+@needs_bf16
+def test_a_held_child_runs_its_precision_without_a_check(library):
+    from restyle.core.stylizer import hold_precision
+
+    child = ChildEngine(onnx(library), ARCH, "cpu", "bf16")
+    made = dict(backend="openvino", device="cpu", precision="bf16", why="bf16, as made")
+    try:
+        assert hold_precision(child, made) and child.checked
+        child.run(vtest_frames(), STYLES)
+        assert child.precision == "bf16" and "checked" not in child.note, child.note
+    finally:
+        child.close()
+
+
+@needs_bf16
+def test_a_folder_made_in_blender_records_bf16_and_its_resume_holds_it(
+    library, monkeypatch, index_clip_h264, tmp_path
+):
+    from restyle.core.job import MANIFEST, StyleJob
+
+    monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
+    started = _record_children(monkeypatch)  # inside a pretend Blender: the child runs
+
+    def job() -> StyleJob:
+        return StyleJob(
+            index_clip_h264, tmp_path / "out", "starry-swirls", end=5, backend="openvino",
+            temporal=0.0, library=library,
+        )  # fmt: skip
+
+    first = job().run()
+    assert "in a child process" in first.engine and "bf16 checked:" in first.engine, first
+    record = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert record["precision"] == "bf16", record
+    made = sorted((tmp_path / "out").glob("*.png"))
+    assert len(made) == 6
+    for path in made[3:]:
+        path.unlink()
+    resumed = job().run()
+    assert resumed.written == 3 and resumed.reused == 3, resumed
+    assert "bf16, as the frames already made" in resumed.engine, resumed.engine
+    assert started[-1].state["checked"] and "checked:" not in started[-1].state["note"]

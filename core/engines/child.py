@@ -87,7 +87,11 @@ def serve(config: dict, requests, replies) -> None:
             return
         if request[0] == "close":
             return
-        work.put(request)
+        if request[0] == "checked":  # held to the precision frames were made with
+            engine.checked = bool(request[2])
+            send(("checked", request[1], _state(engine)))
+        else:
+            work.put(request)
 
 
 def _build_here(config: dict):
@@ -146,7 +150,9 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 
 
 def _state(engine) -> dict:
-    keys = ("device", "precision", "note", "graph", "lanes")
+    """What the parent mirrors: ``checked`` (the first-batch check passed, or held) settles
+    the precision a frames folder's manifest records (``stylizer.decided_precision``)."""
+    keys = ("device", "precision", "note", "graph", "checked", "lanes")
     return {k: getattr(engine, k) for k in keys if hasattr(engine, k)}
 
 
@@ -194,10 +200,23 @@ class ChildEngine(Closing):
         self.arch = arch
         self.path = Path(path)
         self.device, self.precision, self.note = "cpu", precision, ""
+        self._checked = False
         self._child = _Child.start(path, arch, device, precision, path_first, streams)
         weakref.finalize(self, self._child.stop)
         self.startup_s = self._child.startup_s
         self._update(self._child.state)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the child's precision is settled (fp32, or a first-batch check passed)."""
+        return self._checked
+
+    @checked.setter
+    def checked(self, value: bool) -> None:
+        """Set where a run is held to the precision frames were made with
+        (``stylizer.hold_precision``): the child's engine then runs no check of its own."""
+        self._check_open()
+        self._update(self._child.request("checked", bool(value))[-1])
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
         self._check_open()
@@ -217,7 +236,7 @@ class ChildEngine(Closing):
 
     def _update(self, state: dict) -> None:
         for key, value in state.items():
-            setattr(self, key, value)
+            setattr(self, "_checked" if key == "checked" else key, value)
 
 
 @dataclasses.dataclass
