@@ -665,6 +665,8 @@ class _JsonEvents:
         self.last, self.stage, self.said = now, p.stage, said
         event = {"event": "progress", "stage": p.stage, "done": p.done, "total": p.total}
         event[RATES.get(p.stage, FRAME_RATE)[0]] = round(p.fps, 3)
+        if p.eta_s is not None:  # seconds left, from the same rate as the bar's
+            event["eta_s"] = round(p.eta_s, 1)
         if p.message:  # what a local run's bar says ('converting styles…'), for Ray's
             event["message"] = p.message
         print(json.dumps(event), file=sys.stderr, flush=True)

@@ -308,15 +308,24 @@ def progress_from_logs(logs: str, stage: str = "stylize") -> Progress | None:
                 event = json.loads(line)
                 done, total = int(event["done"]), int(event["total"])
                 fps = float(event.get("fps") or 0.0)
+                eta = _seconds_left(event.get("eta_s"), done, total, fps)
+                fps = fps or float(event.get("iterations_per_second") or 0.0)  # training's
             except (ValueError, KeyError, TypeError):
                 continue
             said = event.get("stage")
             said = said if isinstance(said, str) and said not in ("", OLD_RAY_STAGE) else stage
             message = event.get("message")
             message = message if isinstance(message, str) else ""
-            eta = (total - done) / fps if fps > 0 else None
             return Progress(done, total, fps, eta, stage=said, message=message)
     return None
+
+
+def _seconds_left(said, done: int, total: int, rate: float) -> float | None:
+    """The event's own ``eta_s``; else from its frames' rate (a node's Restyle from before
+    ``eta_s``: its training events, counting seconds at iterations/s, give none)."""
+    if isinstance(said, int | float) and not isinstance(said, bool) and 0 <= said < 1e9:
+        return float(said)
+    return (total - done) / rate if rate > 0 else None
 
 
 def final_record(logs: str) -> dict | None:
