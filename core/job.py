@@ -41,7 +41,7 @@ from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import StyleInfo, StyleLibrary, parse_mix
-from .stylizer import StyleSettings, Stylizer, decided_precision, engine_line, hold_precision
+from .stylizer import StyleSettings, Stylizer, decided_precision, engine_line
 from .words import frames_named
 from .writers import (  # movie_frames_folder: imported from here too
     _FRAMES_AROUND,
@@ -1004,8 +1004,10 @@ class StyleJob:
         manifest's ``precision``: fp32 after a failed bf16 check, or bf16 that passed it),
         so the frames left are made as the first run's were and the folder is one
         uninterrupted run's. The job asks auto or what the frames' run asked (or ran);
-        another precision asked runs as asked, as another backend does. None: the engine
-        decides as usual. A movie is made whole by every run: nothing to match."""
+        another precision asked runs as asked, as another backend does, and an engine here
+        that cannot run it runs as asked too (``stylizer.held_engine``: its line says what
+        made the frames). None: the engine decides as usual. A movie is made whole by
+        every run: nothing to match."""
         made = getattr(self, "_chunk_precision", None)
         if made is not None or plan.output is None or plan.format.movie:
             return made  # a chunk's: decided for this job's precision asked
@@ -1017,7 +1019,9 @@ class StyleJob:
         if self.precision not in ("auto", precision, old.get("precision_asked")):
             return None
         why = f"{precision}, as the frames already made"
-        made = dict(backend=backend, device=device, precision=precision, why=why)
+        # where this machine's engine cannot hold it: they are kept, and the line says so
+        unheld = f"the frames already made ran {backend} {precision} on {device}, kept"
+        made = dict(backend=backend, device=device, precision=precision, why=why, unheld=unheld)
         if isinstance(line := old.get("engine"), str):  # the manifest keeps it (_engine_facts)
             made["line"] = line
         return made
@@ -1025,14 +1029,9 @@ class StyleJob:
     def _stylizer(self, plan: JobPlan) -> Stylizer:
         from .media import decode_range
 
+        # auto, or the same asked: held to it where this engine runs it (``held_engine``)
         made = self._precision_made(plan)
-        settings = self.settings
-        if made is not None:  # auto, or the same asked: held to it; another asked runs so
-            settings = replace(settings, precision=made["precision"])
-        stylizer = Stylizer(plan.style, self._library(), settings)
-        if made is not None and not hold_precision(stylizer.engine, made):
-            stylizer.close()  # another engine than made them (backend, device): as asked
-            stylizer = Stylizer(plan.style, self._library(), self.settings)
+        stylizer = Stylizer(plan.style, self._library(), self.settings, made)
         with closed_on_error(stylizer):
             if plan.style.kind == "picture" and self.strength < 1.0:
                 samples = {plan.start, (plan.start + plan.end) // 2, plan.end}

@@ -801,7 +801,9 @@ def decide_precision(twin, frames_plan, plan: Plan) -> dict | None:
             return None
     backend, device = engine.backend, engine.device
     why = f"{precision}, as the run decided for every chunk"
-    return dict(backend=backend, device=device, precision=precision, why=why)
+    # a node whose engine cannot hold it runs its own (``stylizer.held_engine``) and says so
+    unheld = f"the run decided {backend} {precision} on {device} for every chunk, not this node"
+    return dict(backend=backend, device=device, precision=precision, why=why, unheld=unheld)
 
 
 def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:

@@ -6,6 +6,8 @@ thread-safe numpy/OpenCV code run on worker threads; ``infer`` is the network ca
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -71,7 +73,8 @@ NO_NETWORK = NoNetwork()
 
 def engine_line(engine: Engine | NoNetwork) -> str:
     """What ran and why (a run's record): ``engines.explain``'s line, or ``NoNetwork``'s;
-    an engine held to the precision frames were made with (``hold_precision``) says so."""
+    an engine held to the precision frames were made with (``hold_precision``) says so, as
+    one that could not be held to it (``held_engine``) says what made them."""
     line = getattr(engine, "line", "") or explain(engine)
     held = getattr(engine, "held_as", "")
     if not held:
@@ -110,6 +113,27 @@ def hold_precision(engine: Engine, made: dict) -> bool:
     if line.startswith(f"{engine.backend} {ran[2]} on {engine.device}"):
         engine.held_line = line
     return True
+
+
+def held_engine(build: Callable[[str], Engine], asked: str, made: dict | None) -> Engine:
+    """The engine of a run that ``made`` would hold to a precision (``hold_precision``):
+    the engine asked for (auto's, or the backend and device set), built at ``made``'s
+    precision, where it is the engine that decided it and can run it; else the engine as
+    asked (``asked``: the precision set), its line saying what ``made`` was (``unheld``):
+    a folder begun with OpenVINO bf16 and resumed where OpenVINO is missing (ONNX Runtime
+    runs no bf16), or CUDA fp16 resumed on a CPU, runs there, the frames made are kept.
+    ``build(precision)``: the engine for that precision, else a RestyleError."""
+    if made is None:
+        return build(asked)
+    engine = None
+    with contextlib.suppress(RestyleError):  # this engine cannot run it: not held
+        engine = build(made["precision"])
+    if engine is not None and hold_precision(engine, made):
+        return engine
+    getattr(engine, "close", lambda: None)()
+    engine = build(asked)
+    engine.held_as = made.get("unheld", "")
+    return engine
 
 
 def processing_size(width: int, height: int, settings: StyleSettings) -> tuple[int, int]:
@@ -179,8 +203,14 @@ class Stylizer:
     """Applies one style to frames of one size."""
 
     def __init__(
-        self, style: StyleInfo, library: StyleLibrary, settings: StyleSettings | None = None
+        self,
+        style: StyleInfo,
+        library: StyleLibrary,
+        settings: StyleSettings | None = None,
+        made: dict | None = None,
     ) -> None:
+        """``made``: the precision the frames of a resumed folder or a Ray run's chunks are
+        held to where the engine can run it (``held_engine``), else None."""
         self.style = style
         self.settings = settings or StyleSettings()
         self.settings.check()
@@ -190,7 +220,7 @@ class Stylizer:
         self.carrier = None
         self._predictor: Engine | None = None
         self.bars = BarTracker()  # letterbox/pillarbox bars, steady over the frames styled
-        self.engine = NO_NETWORK if self.gives_source else self._engine()
+        self.engine = NO_NETWORK if self.gives_source else self._engine(made)
         with closed_on_error(self):  # a bad picture or keyframe: the engines end here
             if style.kind == "builtin":
                 self.condition = np.asarray([style.weights], np.float32)
@@ -218,11 +248,13 @@ class Stylizer:
         self.close()
 
     # -- setup ---------------------------------------------------------------------------
-    def _engine(self) -> Engine:
-        settings = self.settings
-        return create_engine(
-            self._model_files(), settings.backend, settings.device, settings.precision
-        )
+    def _engine(self, made: dict | None) -> Engine:
+        settings, model = self.settings, self._model_files()
+
+        def build(precision: str) -> Engine:
+            return create_engine(model, settings.backend, settings.device, precision)
+
+        return held_engine(build, settings.precision, made)
 
     def _builtin_files(self, name: str) -> ModelFiles:
         return ModelFiles(

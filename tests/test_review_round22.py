@@ -1,0 +1,148 @@
+"""The reviewer's findings on round 21's commits (round 22), each checked on the old code.
+
+1. A resumed frames folder is held to the precision its frames were made with
+   (``StyleJob._precision_made``), but the job asked for that precision before the engine
+   was built: where auto's engine here cannot run it (a folder begun with OpenVINO bf16
+   resumed where OpenVINO is missing, a CUDA fp16 one on a CPU, a Ray node without
+   OpenVINO) the build failed ("precision 'bf16' needs ...") although no precision was
+   asked. It is held only where that engine runs it (``stylizer.held_engine``); else auto's
+   engine runs and its line says what made the frames kept.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import test_resume_precision_round21 as round21
+
+from restyle.core import ray_runner
+from restyle.core import stylizer as stylizer_module
+from restyle.core.errors import RestyleError
+from restyle.core.job import MANIFEST
+
+pytestmark = pytest.mark.usefixtures("private_home")
+FRAMES = round21.FRAMES
+
+
+# -- 1. a held precision this machine's engine cannot run: auto's engine, the line says so --
+class OnnxFp32:
+    """ONNX Runtime on the CPU, as ``engines._build`` makes it: no bf16, fp32 under auto."""
+
+    backend, device, reason, note = "onnx", "cpu", "no faster engine installed", ""
+    checked = True
+
+    def __init__(self, arch, precision: str) -> None:
+        if precision == "bf16":  # engines._build's refusal
+            raise RestyleError("precision 'bf16' needs --backend torch or --backend openvino")
+        self.arch, self.precision = arch, "fp32"
+
+    def run(self, images, condition=None):
+        return round21.CheckedEngine._net(self, images, "fp32")
+
+    def close(self) -> None:
+        pass
+
+
+class Machine:
+    """Engines as auto picks them: OpenVINO's (bf16, checked) while it is installed,
+    ONNX Runtime's once it is gone (``openvino = False``)."""
+
+    def __init__(self) -> None:
+        self.openvino = True
+        self.asked: list[str] = []  # the precision each engine was built for
+
+    def create_engine(self, model, backend="auto", device="auto", precision="auto"):
+        self.asked.append(precision)
+        if self.openvino:
+            return round21.CheckedEngine(model.arch, precision)
+        return OnnxFp32(model.arch, precision)
+
+
+@pytest.fixture
+def machine(monkeypatch) -> Machine:
+    machine = Machine()
+    monkeypatch.setattr(stylizer_module, "create_engine", machine.create_engine)
+    return machine
+
+
+def test_a_bf16_folder_resumes_where_openvino_is_missing(tmp_path, tiny_style, machine):
+    """Begun on the command line with OpenVINO (bf16 checked), resumed where it is missing
+    (Blender without it): ran nothing, 'precision bf16 needs ...', no precision asked."""
+    source = round21.clip(tmp_path / "src", red=range(6, FRAMES))
+    first = round21.cancelled_after(source, tmp_path / "out", tiny_style, 4)
+    assert json.loads((tmp_path / "out" / MANIFEST).read_text())["precision"] == "bf16"
+    machine.openvino = False
+    resumed = round21.job(source, tmp_path / "out", tiny_style).run()
+    assert resumed.reused == first.written and resumed.written == FRAMES - first.written
+    assert resumed.engine.startswith("onnx fp32 on cpu"), resumed.engine
+    assert "the frames already made ran openvino bf16 on cpu, kept" in resumed.engine
+    assert "as the frames already made" not in resumed.engine  # not held: not said so
+    assert machine.asked[-2:] == ["bf16", "auto"]  # tried held, then auto's own
+    record = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert record["backend"] == "onnx" and record["precision"] == "fp32"
+    assert record["engine"] == resumed.engine
+    round21.frames(tmp_path / "out")  # every frame there
+
+
+def test_ray_chunks_on_nodes_without_openvino_run_their_own(
+    tmp_path, tiny_style, machine, monkeypatch, in_process
+):
+    """The driver (OpenVINO) decides bf16 for every chunk; the nodes lack OpenVINO: every
+    chunk failed; each runs its own engine now and says what the run decided."""
+    decide = ray_runner.decide_precision
+
+    def decided_then_nodes(*args):
+        made = decide(*args)
+        machine.openvino = False  # the chunks run on nodes without OpenVINO
+        return made
+
+    monkeypatch.setattr(ray_runner, "decide_precision", decided_then_nodes)
+    source = round21.clip(tmp_path / "src", red=range(6, FRAMES))
+    job = round21.job(source, tmp_path / "ray", tiny_style)
+    result = ray_runner.run_on_ray(job, "auto", max_frames=4)
+    assert not result.cancelled and result.written == FRAMES
+    assert result.engine.startswith("onnx fp32 on cpu"), result.engine
+    assert "the run decided openvino bf16 on cpu for every chunk, not this node" in result.engine
+
+
+@pytest.mark.parametrize(
+    "made, refusal",
+    [
+        (("openvino", "cpu", "bf16"), "precision 'bf16' needs"),
+        (("onnx", "cuda", "fp16"), "fp16 in ONNX Runtime needs a CUDA"),
+    ],
+)
+def test_real_engines_without_openvino_or_torch_resume(
+    tmp_path, tiny_style, monkeypatch, made, refusal
+):
+    """The real engines, OpenVINO and PyTorch hidden: a folder whose manifest says its
+    frames were made in OpenVINO bf16 (or CUDA fp16) resumes in ONNX Runtime fp32."""
+    pytest.importorskip("onnxruntime")
+    from restyle.core.engines import openvino_available, torch_available
+    from restyle.core.stylizer import StyleSettings, Stylizer
+
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert not openvino_available() and not torch_available()
+    source = round21.clip(tmp_path / "src", red=range(0))
+    out = tmp_path / "out"
+    first = round21.cancelled_after(source, out, tiny_style, 3)
+    record = json.loads((out / MANIFEST).read_text())
+    assert record["backend"] == "onnx" and record["precision"] == "fp32"
+    backend, device, precision = made
+    line = f"{backend} {precision} on {device} (chosen by auto)"
+    record.update(backend=backend, device=device, precision=precision, engine=line)
+    (out / MANIFEST).write_text(json.dumps(record))
+    job = round21.job(source, out, tiny_style)
+    asked = StyleSettings(precision=precision, carry=0.0)
+    with pytest.raises(RestyleError, match=refusal):  # this machine cannot run it
+        Stylizer(job.validate().style, job._library(), asked)
+    resumed = round21.job(source, out, tiny_style).run()
+    assert resumed.reused == first.written and resumed.written == FRAMES - first.written
+    assert resumed.engine.startswith("onnx fp32 on cpu"), resumed.engine
+    assert f"the frames already made ran {backend} {precision} on {device}, kept" in (
+        resumed.engine
+    )
+    round21.frames(out)
