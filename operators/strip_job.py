@@ -132,6 +132,9 @@ class Request(Span):
     movie_name: str | None = None  # the output movie's file name, or None for images
     movie_done: bool = False  # that movie was made before with these settings: reuse it
     plan: object = None  # the core.job.JobPlan ``place_output`` placed the job's output by
+    # the folder named after the source's name now, where ``folder`` is one made while it
+    # had another (``_named_otherwise``); None where they are one
+    named_folder: Path | None = None
 
     def filenames(self) -> list[str]:
         """The output's file for each scene frame: the movie, or the run's own frame names
@@ -211,6 +214,9 @@ class StripJob(ModalJob):
         if not folder.exists():  # an earlier Restyle's, named by the source's path: reused
             older = output_folder(span.source.name, slug, job.path_stamped(plan).key[:10])
             folder, stored = older if older[0].exists() else (folder, stored)
+        named = folder
+        if not folder.exists():  # made while the source had another name: its frames reused
+            folder, stored = _named_otherwise(folder, stored, span.source.name)
         output = folder / movie_name if movie_name else folder
         movie_done = movie_name is not None and output.is_file()  # written atomically
         if movie_done:
@@ -223,6 +229,7 @@ class StripJob(ModalJob):
             "movie_name": movie_name,
             "movie_done": movie_done,
             "plan": plan,
+            "named_folder": named if named != folder else None,
         }
 
     def strip_request(
@@ -597,6 +604,36 @@ def _same_output(where: Path, request: Request) -> bool:
     return where.name.endswith(tail) and where.name != tail and _same(where.parent, folder.parent)
 
 
+def _named_otherwise(folder: Path, stored: str, name: str) -> tuple[Path, str]:
+    """(folder, as stored) of this output where ``folder``, named after the source strip's
+    ``name``, is not there: the folder beside it named as it is but for the strip name in
+    front (``_same_output``'s rule: the same style and settings key, which stamps the
+    source's file by what it holds, so the same frames), made while the source had another
+    name (or for another strip showing the same file); the fullest if several. A renamed
+    source's Apply over another range restyled every frame. Else ``folder`` unchanged."""
+    front = slug(name)
+    tail = folder.name[len(front) :]  # '-<style>-<key>'
+    try:
+        found = [
+            p
+            for p in folder.parent.iterdir()
+            if p.name.endswith(tail) and p.name != tail and p.is_dir()
+        ]
+    except OSError:  # no frames folder yet
+        return folder, stored
+    if not found or not folder.name.startswith(f"{front}-"):
+        return folder, stored
+    fullest = max(sorted(found), key=_files_in)
+    return fullest, stored[: len(stored) - len(folder.name) - 1] + fullest.name + "/"
+
+
+def _files_in(folder: Path) -> int:
+    try:
+        return sum(1 for _ in folder.iterdir())
+    except OSError:
+        return 0
+
+
 def _shown_folder(shown) -> Path:
     """The folder of the files a styled strip ``shown`` shows (a movie's, its folder)."""
     stored = shown.filepath if shown.type == "MOVIE" else shown.directory
@@ -609,7 +646,7 @@ def _made_otherwise(request: Request, shown) -> str:
     (``_same_output``): made while the source had another name, or for another strip
     showing the same file."""
     where = _shown_folder(shown)
-    if _same(where, request.folder):
+    if _same(where, request.named_folder or request.folder):
         return ""
     name, made_from = request.source.name, shown.get(STYLED_FROM)
     editor = shown.id_data.sequence_editor
