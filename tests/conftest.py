@@ -73,6 +73,19 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(autouse=True)
+def own_precision_verdicts(tmp_path_factory, monkeypatch):
+    """Each test its own machine precision verdicts (core/engines/precision.py): a test that
+    makes a reduced precision miss the bar keeps fp32 for good for that network, in a file
+    (RESTYLE_HOME's cache) every later test, and the user's runs, would read."""
+    from restyle.core.engines import precision
+
+    folder = tmp_path_factory.mktemp("verdicts")
+    monkeypatch.setattr(
+        precision, "machine_verdicts", lambda: precision.Verdicts(folder / "v.json")
+    )
+
+
 @pytest.fixture
 def private_home(tmp_path, monkeypatch):
     """RESTYLE_HOME in the test's own folder (``tmp_path / "home"``), so no test reads or

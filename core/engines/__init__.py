@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RestyleError, remedy, setting
+from . import precision as precision_module
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
@@ -212,6 +213,8 @@ def create_engine(
         precision = "fp32"  # reduced precision is unsafe for this network or style
     engine = _build(model, backend, device, precision)
     engine.reason = reason
+    if hasattr(engine, "verdicts"):  # a reduced precision: this machine's verdict decides it
+        engine.verdicts = precision_module.machine_verdicts()
     return engine
 
 

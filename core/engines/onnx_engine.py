@@ -21,7 +21,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
-from .precision import PRECISION_BAR_DB, checked_batch
+from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
 
 # Preferred order; each maps the user's device word to an execution provider.
 PROVIDERS = {
@@ -133,6 +133,9 @@ class OnnxEngine(Closing):
     """One ONNX Runtime session, tuned for streaming frames of a fixed size."""
 
     backend = "onnx"
+    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
+    # None, each run's first batch decides alone
+    verdicts: Verdicts | None = None
 
     def __init__(
         self,
@@ -305,18 +308,36 @@ class OnnxEngine(Closing):
         feeds = self._feeds(images, condition)
         if self.checked:
             return self.session.run(None, feeds)[0]
-        out, reference, db = checked_batch(
+        checked = checked_batch(
             images,
-            lambda: self.session.run(None, feeds)[0],
-            lambda: self._fp32_session.run(None, feeds)[0],
+            condition,
+            lambda x, c: self.session.run(None, self._feeds(x, c))[0],
+            lambda x, c: self._fp32_session.run(None, self._feeds(x, c))[0],
+            self.precision,
+            self._machine(),
         )
-        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
-            return reference
-        self._check(db)
-        if self.precision == "fp32":
-            self.session, out = self._fp32_session, reference
+        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
+            return checked.reference
+        self.checked = True
+        self.note = _join(self.note, checked.said)
+        if not checked.kept:
+            self.precision, self.session = "fp32", self._fp32_session
         self._fp32_session = None
-        return out
+        return checked.out
+
+    def _machine(self) -> MachineCheck | None:
+        """This machine's verdicts for this network on this device (``verdicts``)."""
+        if self.verdicts is None:
+            return None
+        import onnxruntime
+
+        device = f"{self.device} {self.session.get_providers()[0]}"
+        runtime = onnxruntime.__version__
+        return MachineCheck(
+            self.verdicts,
+            machine_facts("onnx", self.precision, device, self.path, runtime),
+            self.arch.size_multiple,
+        )
 
     def _run_workers(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         """Each frame of the batch on whichever worker session is free (a slowed core does
@@ -352,14 +373,6 @@ class OnnxEngine(Closing):
         if executor is not None:
             executor.shutdown(wait=True)
         self.session = self._fp32_session = self._pool = None
-
-    def _check(self, db: float) -> None:
-        self.checked = True
-        if db < PRECISION_BAR_DB:
-            self.note = _join(self.note, f"fp16 gave {db:.1f} dB against fp32: running fp32")
-            self.precision = "fp32"
-        else:
-            self.note = _join(self.note, f"fp16 checked: {db:.1f} dB against fp32")
 
 
 def _join(*parts: str) -> str:

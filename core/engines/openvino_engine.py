@@ -22,7 +22,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
-from .precision import PRECISION_BAR_DB, checked_batch
+from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
@@ -134,6 +134,9 @@ class OpenVinoEngine(Closing):
     """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
 
     backend = "openvino"
+    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
+    # None, each run's first batch decides alone
+    verdicts: Verdicts | None = None
 
     def __init__(
         self,
@@ -286,25 +289,32 @@ class OpenVinoEngine(Closing):
         return self._infer(images, condition, self.precision)
 
     def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
-        out, reference, db = checked_batch(
+        """The first batch against f32 (``precision.checked_batch``: this machine's verdict
+        where ``verdicts`` is set), once; below the bar the engine runs f32 from now on."""
+        checked = checked_batch(
             images,
-            lambda: self._infer(images, condition, self.precision),
-            lambda: self._infer(images, condition, "fp32"),
+            condition,
+            lambda x, c: self._infer(x, c, self.precision),
+            lambda x, c: self._infer(x, c, "fp32"),
+            self.precision,
+            self._machine(),
         )
-        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
-            return reference
-        self._check_precision(db)
-        return reference if self.precision == "fp32" else out
-
-    def _check_precision(self, db: float) -> None:
-        """The first batch against f32, once; below the bar the engine runs f32 from now on."""
+        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
+            return checked.reference
         self.checked = True
-        if db < PRECISION_BAR_DB:
-            why = (
-                f"{self.precision} gave {db:.1f} dB against fp32 (below {PRECISION_BAR_DB:.0f} "
-                "dB): running fp32"
-            )
+        if not checked.kept:
             self.precision = "fp32"
-        else:
-            why = f"{self.precision} checked: {db:.1f} dB against fp32"
-        self.note = "; ".join(n for n in (self.note, why) if n)
+        self.note = "; ".join(n for n in (self.note, checked.said) if n)
+        return checked.out
+
+    def _machine(self) -> MachineCheck | None:
+        """This machine's verdicts for the network this engine compiles (``verdicts``)."""
+        if self.verdicts is None:
+            return None
+        import openvino
+
+        network = (fast_graph(self.path) if self.graph == "fast" else None) or self.path
+        facts = machine_facts(
+            "openvino", self.precision, self.ov_device, network, openvino.__version__
+        )
+        return MachineCheck(self.verdicts, facts, self.arch.size_multiple)

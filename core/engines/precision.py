@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import functools
+import hashlib
+import json
 import math
+import os
+import platform
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -51,20 +61,237 @@ def judged_psnr(output: np.ndarray, reference: np.ndarray, images: np.ndarray) -
     return psnr(np.asarray(output)[rows], np.asarray(reference)[rows])
 
 
-def checked_batch(
-    images: np.ndarray, reduced: Callable[[], np.ndarray], fp32: Callable[[], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """One batch of the first-batch check: the reduced precision's output, fp32's, and
-    ``judged_psnr`` between them; every engine's check runs through here.
+# -- this machine's verdict ---------------------------------------------------------------
+# Each run used to check its own first frames, so two runs of one clip (frames 40-80, then
+# the whole clip) could settle on different precisions: a 160x96 test clip scored 34.4-40.4
+# dB frame by frame in OpenVINO bf16 (one stream), 32.7-38.4 in torch bf16, and a part run
+# in bf16 sat 1.9 levels (mean; 2.8 at worst) off a whole run in fp32 (AVX512-BF16 EPYC,
+# 2026-12-02). The verdict is now this machine's, for one network and style: measured once
+# on a fixed real picture (a CC0 photo, 192x144), kept in a file, the same for every run.
+PROBE_PICTURE = Path(__file__).resolve().parents[2] / "models" / "thumbnail_source.jpg"
+VERDICTS_VERSION = 1
 
-    A batch whose frames are all flat (``shown``) says nothing of the precision: only fp32
-    runs, its output is returned as both and the PSNR is None (the check waits for the next
-    batch). So a black lead-in costs one run a batch, not two, and its frames are fp32's
-    whatever the check later decides (an unchecked engine's frames of content are the
-    reduced precision's, or fp32's where the check fails)."""
+
+def probe_images(multiple: int = 1) -> np.ndarray:
+    """The probe picture as a batch of one (1, 3, H, W) in [0, 1], cropped to ``multiple``."""
+    import cv2
+
+    bgr = cv2.imread(str(PROBE_PICTURE), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(f"the precision probe picture is missing: {PROBE_PICTURE}")
+    h, w = bgr.shape[:2]
+    m = max(1, int(multiple))
+    rgb = bgr[: h - h % m, : w - w % m, ::-1]
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], np.float32) / 255.0
+
+
+@functools.cache
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    """The network file's content digest (a converted or retrained file is another network)."""
+    stat = Path(path).stat()
+    return _file_digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def machine_facts(backend: str, precision: str, device: str, network: Path, runtime: str):
+    """What a verdict is about: the engine and its runtime's version, the precision, the
+    device, the network's digest and the CPU's features. Not the streams or threads: the
+    Blender child process (one stream) and the command line (two) share one verdict."""
+    from .cpu import feature_summary
+
+    return {
+        "backend": backend,
+        "precision": precision,
+        "device": device,
+        "network": f"{Path(network).name}:{file_digest(network)}",
+        "runtime": runtime,
+        "cpu": f"{platform.machine()} {feature_summary()}",
+    }
+
+
+class Verdicts:
+    """This machine's verdicts on reduced precisions, kept in one JSON file
+    (``default_root()/cache/precision.json``). A file that cannot be read or parsed counts as
+    empty and is rewritten whole; one that cannot be written leaves the verdict measured
+    again next time (the probe is fixed, so it comes out the same)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        ok = isinstance(data, dict) and data.get("version") == VERDICTS_VERSION
+        kept = data.get("verdicts") if ok else None
+        if not isinstance(kept, dict):
+            return {}
+        return {k: v for k, v in kept.items() if isinstance(v, dict) and _number(v.get("db"))}
+
+    def get(self, key: str) -> dict | None:
+        return self._read().get(key)
+
+    def keep(self, key: str, entry: dict) -> None:
+        """Adds ``entry`` under ``key``, keeping a miss already there (a miss is for good)."""
+        kept = self._read()
+        old = kept.get(key)
+        if old is not None and old["db"] < PRECISION_BAR_DB <= entry["db"]:
+            return
+        kept[key] = entry
+        text = json.dumps({"version": VERDICTS_VERSION, "verdicts": kept}, indent=1)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".precision-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def machine_verdicts() -> Verdicts:
+    """The verdicts under RESTYLE_HOME (or the user data folder), beside TensorRT's cache."""
+    return Verdicts(verdicts_path())
+
+
+def verdicts_path() -> Path:
+    from ..styles import default_root
+
+    return default_root() / "cache" / "precision.json"
+
+
+@dataclass(frozen=True)
+class MachineCheck:
+    """An engine's network on this machine, for ``checked_batch``: where verdicts are kept
+    and what they are about (``machine_facts``)."""
+
+    verdicts: Verdicts
+    facts: dict
+    multiple: int = 1  # the network's size multiple: the probe picture is cropped to it
+
+
+def _key(facts: dict, condition: np.ndarray | None) -> str:
+    """The verdict's key: the facts, and the style a conditioned network runs (its first
+    row: one style per run)."""
+    style = "" if condition is None else np.asarray(condition[:1], "<f4").tobytes().hex()
+    said = json.dumps(facts, sort_keys=True) + style
+    return hashlib.sha256(said.encode()).hexdigest()[:24]
+
+
+@dataclass
+class Checked:
+    """``checked_batch``'s answer: the batch's output (the reduced precision's where it is
+    kept, else fp32's), fp32's, the dB that decided (None: no verdict yet, every frame flat),
+    whether the reduced precision is kept, and the words for the engine's note."""
+
+    out: np.ndarray
+    reference: np.ndarray
+    db: float | None
+    kept: bool
+    said: str
+
+
+Runner = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+ON = {"probe": "on the probe picture", "frames": "on a run's first frames"}
+
+
+def _entry(machine: MachineCheck, db: float, on: str) -> dict:
+    today = datetime.date.today().isoformat()
+    return {"db": float(db), "on": on, "date": today, **machine.facts}
+
+
+def _verdict(machine: MachineCheck, condition, reduced: Runner, fp32: Runner) -> dict | None:
+    """This machine's verdict (its entry, with ``key`` and whether it was measured now):
+    the one kept, else the probe picture's, measured now and kept."""
+    key = _key(machine.facts, condition)
+    kept = machine.verdicts.get(key)
+    if kept is not None:
+        return {**kept, "key": key, "fresh": False}
+    try:
+        probe = probe_images(machine.multiple)
+    except FileNotFoundError:  # an install without it: each run's first frames decide
+        return None
+    style = None if condition is None else np.asarray(condition[:1])
+    db = judged_psnr(reduced(probe, style), fp32(probe, style), probe)
+    entry = _entry(machine, -math.inf if db is None else db, "probe")
+    machine.verdicts.keep(key, entry)
+    return {**(machine.verdicts.get(key) or entry), "key": key, "fresh": True}
+
+
+def _whose(verdict: dict) -> str:
+    when = "measured now" if verdict.get("fresh") else f"kept since {verdict.get('date', '?')}"
+    return f"this machine's verdict for this network, {when}"
+
+
+def _missed(precision: str, verdict: dict) -> str:
+    on = ON.get(verdict.get("on"), ON["probe"])
+    return (
+        f"{precision} gave {verdict['db']:.1f} dB against fp32 {on} (below "
+        f"{PRECISION_BAR_DB:.0f} dB; {_whose(verdict)}): running fp32"
+    )
+
+
+def checked_batch(
+    images: np.ndarray,
+    condition: np.ndarray | None,
+    reduced: Runner,
+    fp32: Runner,
+    precision: str,
+    machine: MachineCheck | None = None,
+) -> Checked:
+    """The first batch of a reduced ``precision``, checked against fp32; every engine's check
+    runs through here. ``reduced`` and ``fp32`` run a batch (and its condition) each way.
+
+    With ``machine`` (the engines ``create_engine`` makes), this machine's verdict for the
+    network and style decides, not the run's frames: kept in its file, else measured now on
+    the probe picture (``probe_images``) and kept. So every run of a clip, whichever part,
+    runs the same precision and gives the same pixels. Under the bar, fp32 runs, now and in
+    every later run; a batch whose reduced output is not finite (an overflow) runs fp32 and
+    is kept as a miss too: a verdict never goes back to the reduced precision.
+
+    Without ``machine`` (an engine made on its own, or no probe picture) the batch decides,
+    as each run did before: a batch whose frames are all flat (``shown``) says nothing of
+    the precision: only fp32 runs, its output is returned as both and the dB is None (the
+    check waits for the next batch), so a black lead-in costs one run a batch, not two."""
+    verdict = None if machine is None else _verdict(machine, condition, reduced, fp32)
+    if verdict is not None:
+        if verdict["db"] < PRECISION_BAR_DB:
+            reference = fp32(images, condition)
+            return Checked(reference, reference, verdict["db"], False, _missed(precision, verdict))
+        out = reduced(images, condition)
+        if np.isfinite(out).all():
+            on = ON.get(verdict.get("on"), ON["probe"])
+            said = (
+                f"{precision} checked: {verdict['db']:.1f} dB against fp32 {on} ({_whose(verdict)})"
+            )
+            return Checked(out, out, verdict["db"], True, said)
+        reference = fp32(images, condition)
+        missed = _entry(machine, -math.inf, "frames")
+        machine.verdicts.keep(verdict["key"], missed)
+        said = _missed(precision, {**missed, "fresh": True}).replace("measured now", "kept")
+        return Checked(reference, reference, -math.inf, False, said)
     if not shown(images).any():
-        reference = fp32()
-        return reference, reference, None
-    out = reduced()
-    reference = fp32()
-    return out, reference, judged_psnr(out, reference, images)
+        reference = fp32(images, condition)
+        return Checked(reference, reference, None, False, "")
+    out = reduced(images, condition)
+    reference = fp32(images, condition)
+    db = judged_psnr(out, reference, images)
+    if db >= PRECISION_BAR_DB:
+        return Checked(out, reference, db, True, f"{precision} checked: {db:.1f} dB against fp32")
+    said = (
+        f"{precision} gave {db:.1f} dB against fp32 (below {PRECISION_BAR_DB:.0f} dB): running fp32"
+    )
+    return Checked(reference, reference, db, False, said)

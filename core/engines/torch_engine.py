@@ -12,7 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
-from .precision import PRECISION_BAR_DB, checked_batch
+from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
 
 
 def pick_device(device: str) -> str:
@@ -125,6 +125,10 @@ class TorchEngine(Closing):
     """Runs the torch module in inference mode; fp16 on CUDA when the network allows."""
 
     backend = "torch"
+    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
+    # None, each run's first batch decides alone
+    verdicts: Verdicts | None = None
+    weights: Path | None = None
 
     def __init__(
         self,
@@ -140,6 +144,7 @@ class TorchEngine(Closing):
 
         tune_cpu_allocator()
         self.arch = arch
+        self.weights = Path(weights)
         self.device = pick_device(device)
         self.note = auto_device_note(self.device) if device == "auto" else ""
         if precision == "auto":
@@ -190,26 +195,35 @@ class TorchEngine(Closing):
     def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
 
-        out, ref, db = checked_batch(
+        checked = checked_batch(
             images,
-            lambda: self._forward(self.module, self.dtype, self.memory_format, images, condition),
-            lambda: self._forward(
-                self._fp32, torch.float32, torch.contiguous_format, images, condition
-            ),
+            condition,
+            lambda x, c: self._forward(self.module, self.dtype, self.memory_format, x, c),
+            lambda x, c: self._forward(self._fp32, torch.float32, torch.contiguous_format, x, c),
+            self.precision,
+            self._machine(),
         )
-        if db is None:  # flat frames only (black): fp32 ran them alone; the next batch checks
-            return ref
+        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
+            return checked.reference
         self.checked = True
-        if db < PRECISION_BAR_DB:
-            self.note = _join(
-                self.note, f"{self.precision} gave {db:.1f} dB against fp32: running fp32"
-            )
+        self.note = _join(self.note, checked.said)
+        if not checked.kept:
             self._use(self._fp32, "fp32")
-            self._fp32, out = None, ref
+            self._fp32 = None
         else:
-            self.note = _join(self.note, f"{self.precision} checked: {db:.1f} dB against fp32")
             self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
-        return out
+        return checked.out
+
+    def _machine(self) -> MachineCheck | None:
+        """This machine's verdicts for this network (``verdicts``): its weights' digest."""
+        if self.verdicts is None or self.weights is None:
+            return None
+        import torch
+
+        facts = machine_facts("torch", self.precision, self.device, self.weights, torch.__version__)
+        if self.device.startswith("cuda"):
+            facts["device"] = f"{self.device} {torch.cuda.get_device_name(self.device)}"
+        return MachineCheck(self.verdicts, facts, self.arch.size_multiple)
 
     def _release(self) -> None:
         """Drops the modules, so their weights leave the device's memory (PyTorch's CUDA
