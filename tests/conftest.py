@@ -75,15 +75,14 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(autouse=True)
 def own_precision_verdicts(tmp_path_factory, monkeypatch):
-    """Each test its own machine precision verdicts (core/engines/precision.py): a test that
-    makes a reduced precision miss the bar keeps fp32 for good for that network, in a file
-    (RESTYLE_HOME's cache) every later test, and the user's runs, would read."""
-    from restyle.core.engines import precision
+    """Each test its own machine precision verdicts (core/engines/precision.py), child
+    processes included: a test that makes a reduced precision miss the bar keeps fp32 for good
+    for that network, in a file (RESTYLE_HOME's cache) every later test, and the user's runs,
+    would read."""
+    from restyle.core.engines.precision import VERDICTS_ENV
 
     folder = tmp_path_factory.mktemp("verdicts")
-    monkeypatch.setattr(
-        precision, "machine_verdicts", lambda: precision.Verdicts(folder / "v.json")
-    )
+    monkeypatch.setenv(VERDICTS_ENV, str(folder / "precision.json"))
 
 
 @pytest.fixture

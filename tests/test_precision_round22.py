@@ -152,11 +152,13 @@ def test_each_style_of_a_network_has_its_own_verdict(tiny_model, monkeypatch, ve
 
 
 def test_engines_made_by_create_engine_keep_this_machines_verdicts(library, tmp_path, monkeypatch):
+    mine = precision_module.verdicts_path()  # conftest's, this test's own
+    engine = create_engine(multistyle(library), "onnx", "cpu", "fp32")
+    assert engine.verdicts.path == mine
+    engine.close()
+    monkeypatch.delenv(precision_module.VERDICTS_ENV)
     monkeypatch.setenv("RESTYLE_HOME", str(tmp_path / "home"))
     assert precision_module.verdicts_path() == tmp_path / "home" / "cache" / "precision.json"
-    engine = create_engine(multistyle(library), "onnx", "cpu", "fp32")
-    assert engine.verdicts.path == precision_module.machine_verdicts().path  # conftest's own
-    engine.close()
 
 
 # -- a real network on a CPU with native bf16 -----------------------------------------------

@@ -70,6 +70,7 @@ def judged_psnr(output: np.ndarray, reference: np.ndarray, images: np.ndarray) -
 # on a fixed real picture (a CC0 photo, 192x144), kept in a file, the same for every run.
 PROBE_PICTURE = Path(__file__).resolve().parents[2] / "models" / "thumbnail_source.jpg"
 VERDICTS_VERSION = 1
+VERDICTS_ENV = "RESTYLE_PRECISION_VERDICTS"
 
 
 def probe_images(multiple: int = 1) -> np.ndarray:
@@ -168,9 +169,12 @@ def machine_verdicts() -> Verdicts:
 
 
 def verdicts_path() -> Path:
+    """``$RESTYLE_PRECISION_VERDICTS`` (the tests give each test its own, child processes
+    included), else ``cache/precision.json`` under RESTYLE_HOME or the user data folder."""
     from ..styles import default_root
 
-    return default_root() / "cache" / "precision.json"
+    asked = os.environ.get(VERDICTS_ENV)
+    return Path(asked) if asked else default_root() / "cache" / "precision.json"
 
 
 @dataclass(frozen=True)
