@@ -13,7 +13,7 @@ from typing import Any
 
 # The arch_config "guides" of the few-shot generators whose span guides
 # (models/fewshot_spans.py SPAN_SETS, named here without importing torch) run in fp32 only.
-SPAN_GUIDES = ("spans", "spans-8-32", "spans-8")
+SPAN_GUIDES = ("spans", "spans-8-32", "spans-8", "spans-128-log")
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,16 @@ class ArchSpec:
     half_precision: bool = True
     config: dict[str, Any] = field(default_factory=dict)
     fp32_guides: tuple[str, ...] = ()  # a style's arch_config "guides" that rule half out
-    # Whether bf16 may run on the CPU: a few-shot generator's guides blur each channel along
-    # rows (a 1xK grouped convolution) that neither OpenVINO 2026.4.1's CPU plugin (compile)
-    # nor torch 2.13's oneDNN (kernel creation) finished in bf16 within minutes on an
-    # AVX512-BF16 EPYC (2026-12-02); the same blur along columns built in under a second.
+    # Whether bf16 may run on the CPU. (Few-shot generators had it off until their guides'
+    # row blur, a 1xK grouped convolution that neither OpenVINO 2026.4.1's CPU plugin nor
+    # torch 2.13's oneDNN finished building in bf16, became a Kx1 one on the transposed
+    # frame, dc51b71: that built in under a second. AVX512-BF16 EPYC, 2026-12-02.)
     cpu_bf16: bool = True
+    # Whether auto takes bf16 on the CPU for this network's plain graph (no fast graph, or the
+    # torch weights): a built-in's plain graph is a library converted before its fast graph,
+    # kept as measured then (f32); a trained style never has a fast graph, and its plain one
+    # runs bf16 (OpenVINO rewrites an old export's row blur: openvino_engine.columns_for_rows).
+    plain_bf16: bool = False
 
     def fp32_only(self, config: dict[str, Any] | None = None) -> str:
         """Why this network, with a style's ``arch_config``, runs in fp32 whatever precision
@@ -93,7 +98,7 @@ ARCHS: dict[str, ArchSpec] = {
             "build_generator",
             1,
             fp32_guides=SPAN_GUIDES,
-            cpu_bf16=False,
+            plain_bf16=True,
         ),
         ArchSpec(
             "selfie_segmentation",

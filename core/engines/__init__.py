@@ -101,8 +101,9 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
     CUDA build with the CPU onnxruntime). On the CPU: OpenVINO bf16 where installed and the
     CPU has native bf16 (AMX: 4.1x plain ONNX Runtime fp32; AVX512-BF16 EPYC: 1.9x ONNX
-    Runtime's fast graph), or in f32 for a network without a fast graph (AVX-512: 1.4x);
-    inside Blender, bf16 on fast graphs only and in a child process (see ``inside_blender``).
+    Runtime's fast graph; trained styles too, on their plain graph), or in f32 for a built-in
+    without its fast graph (AVX-512: 1.4x); inside Blender, for bf16 only and in a child
+    process (see ``inside_blender``).
     Else, where OpenVINO is missing, PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime
     there); else ONNX Runtime fp32, on the fast graph where there is one (``fast.py``: as
     fast as OpenVINO f32, and it keeps more of a shared CPU). Chosen by these measured
@@ -135,6 +136,9 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
     bf16 = native_bf16_cpu() and model.arch.allows_half(model.config)
     fast = has_onnx and fast_graph(model.onnx) is not None
+    # the graph auto runs takes bf16: a fast graph, or a plain one the network's descriptor
+    # says runs it (trained styles, ArchSpec.plain_bf16: none has a fast graph)
+    ready = fast or model.arch.plain_bf16
     # why fp32: the CPU has no bf16, the network's descriptor keeps it (or this style) in fp32
     # (the style predictor, the matte, span styles), OpenVINO is not installed (it said 'no
     # native bf16 on this CPU' there, on a bf16 CPU), or OpenVINO would run it in f32 (no
@@ -150,18 +154,19 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         )
     else:
         fp32_why = "no fast graph for this network, which OpenVINO runs in fp32"
-    # OpenVINO bf16 only on a fast graph (built-ins, picture styles): a trained style's network
-    # had not compiled in bf16 after 7 minutes (f32: 0.4 s; OpenVINO 2026.4.1, 2026-12-02), so
-    # OpenVINO runs it in f32 (``OpenVinoEngine``), and inside Blender it is not taken for it.
-    if has_onnx and openvino_available() and inside_blender() and bf16 and fast:
+    # OpenVINO bf16 on a fast graph (built-ins, picture styles) or a trained style's plain one
+    # (its guides' row blur, which had not compiled in bf16 after 30 minutes, became a column
+    # blur, dc51b71; the engine rewrites older exports); a built-in's plain graph runs f32
+    # (``OpenVinoEngine``), and inside Blender OpenVINO is not taken for it.
+    if has_onnx and openvino_available() and inside_blender() and bf16 and ready:
         # the line says engine, precision, device and child process (``explain``): each
         # once, so here only where OpenVINO came from and why auto took it
         why = "; ".join(filter(None, (openvino_origin(), "the CPU has native bf16")))
         return EngineChoice("openvino", why)
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         # the line already says engine, precision and device (``explain``): only the why here,
-        # and bf16's only where bf16 runs (a fast graph): without one OpenVINO runs f32
-        if bf16 and fast:
+        # and bf16's only where bf16 runs (``ready``): elsewhere OpenVINO runs f32
+        if bf16 and ready:
             why = "the CPU has native bf16"
         elif bf16:
             why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in fp32'
@@ -170,9 +175,9 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         else:
             why = "no fast graph for this network"
         return EngineChoice("openvino", why)
-    # torch bf16 likewise on a fast graph only: a trained style's network ran a 360p frame in
-    # 0.36 s in torch fp32 and had not run twice in bf16 after 4 minutes (2026-12-02)
-    if bf16 and fast and has_weights and torch_available() and not openvino_available():
+    # torch bf16 likewise (a trained style's network had not run twice in bf16 after 4
+    # minutes with the row blur; as columns, 0.5-0.6x its fp32 time, 2026-12-02)
+    if bf16 and ready and has_weights and torch_available() and not openvino_available():
         return EngineChoice("torch", "the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         # the graph and workers are the engine's note (cpu_plan): said once, as they ran

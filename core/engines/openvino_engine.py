@@ -112,13 +112,9 @@ def runnable_precision(precision: str, capabilities: list[str]) -> tuple[str, st
     return "fp32", f"{precision} asked, but the device has no native {precision}: running fp32"
 
 
-def row_convolution(model) -> bool:
-    """Whether ``model`` holds a per-channel (depthwise) convolution along rows, kernel 1 x K,
-    which OpenVINO's CPU plugin does not finish compiling in bf16: a trained style's Gaussian
-    guide (models/fewshot.py ``_separable``, 1 x 19) had not compiled after 90 s alone and
-    400 s in the style's network; the same kernel along columns (19 x 1) compiled in 0.8 s,
-    the network without its guides in 0.5 s, in f32 all in 2.4 s (OpenVINO 2026.4.1,
-    AVX512-BF16 EPYC, 2026-12-02)."""
+def _row_convolutions(model) -> list:
+    """The per-channel (depthwise) convolutions along rows, kernel 1 x K, in ``model``."""
+    found = []
     for op in model.get_ops():
         if op.get_type_name() != "GroupConvolution":
             continue
@@ -126,8 +122,49 @@ def row_convolution(model) -> bool:
         if shape.is_static and len(shape) == 5:
             _, _, per_group, kh, kw = (int(d) for d in shape.to_shape())
             if per_group == 1 and kh == 1 and kw > 1:
-                return True
-    return False
+                found.append(op)
+    return found
+
+
+def row_convolution(model) -> bool:
+    """Whether ``model`` holds a per-channel (depthwise) convolution along rows, kernel 1 x K,
+    which OpenVINO's CPU plugin does not finish compiling in bf16: a trained style's Gaussian
+    guide (models/fewshot.py ``_separable`` before dc51b71, 1 x 19) had not compiled after
+    90 s alone and 30+ minutes in the style's network; the same kernel along columns (19 x 1)
+    compiled in 0.8 s, the network without its guides in 0.5 s, in f32 all in 2.4 s (OpenVINO
+    2026.4.1, AVX512-BF16 EPYC, 2026-12-02). ``columns_for_rows`` rewrites them away."""
+    return bool(_row_convolutions(model))
+
+
+def columns_for_rows(model) -> int:
+    """Rewrites each row convolution of ``model`` (``row_convolution``) in place as the same
+    convolution along columns of the transposed tensor, transposed back: the same sums, so
+    the same output, and a graph OpenVINO compiles in bf16. Trained styles exported before
+    dc51b71 carry their guides' row blur so in their ONNX files; returns how many it rewrote."""
+    import openvino.opset13 as ops
+
+    rows = _row_convolutions(model)
+    for op in rows:
+        attrs = op.get_attributes()
+        swap = ops.constant(np.array([0, 1, 3, 2], np.int64))
+        data = ops.transpose(op.input_value(0), swap)
+        kernel = ops.transpose(op.input_value(1), np.array([0, 1, 2, 4, 3], np.int64))
+        column = ops.group_convolution(
+            data,
+            kernel,
+            list(attrs["strides"])[::-1],
+            list(attrs["pads_begin"])[::-1],
+            list(attrs["pads_end"])[::-1],
+            list(attrs["dilations"])[::-1],
+            attrs["auto_pad"],
+        )
+        out = ops.transpose(column, swap)
+        out.set_friendly_name(op.get_friendly_name())
+        for target in op.output(0).get_target_inputs():
+            target.replace_source_output(out.output(0))
+    if rows:
+        model.validate_nodes_and_infer_types()
+    return len(rows)
 
 
 class OpenVinoEngine(Closing):
@@ -160,11 +197,13 @@ class OpenVinoEngine(Closing):
         fast = fast_graph(Path(path)) if graph != "plain" and self.ov_device == "CPU" else None
         if graph == "fast" and fast is None:
             raise RestyleError(f"no fast graph for {Path(path).name}: run 'restyle setup'")
+        asked = precision
         if precision == "auto":
-            # On the CPU, bf16 only on a fast graph (built-ins, picture styles: measured): a
-            # trained style's network (no fast graph) compiled in f32 in 0.4 s, and in bf16 had
-            # not compiled after 7 minutes (OpenVINO 2026.4.1, AVX512-BF16 EPYC, 2026-12-02).
-            half_ok = arch.half_precision and (fast is not None or self.ov_device != "CPU")
+            # On the CPU, bf16 on a fast graph (built-ins, picture styles: measured; their plain
+            # graph is an old library's) or a network whose plain graph runs it (ArchSpec
+            # .plain_bf16: trained styles, once their row blur is rewritten below).
+            plain_ok = fast is not None or arch.plain_bf16 or self.ov_device != "CPU"
+            half_ok = arch.half_precision and plain_ok
             precision = auto_precision(caps, half_ok, self.ov_device.split(".")[0])
         if precision not in PRECISIONS:
             raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")
@@ -174,11 +213,17 @@ class OpenVinoEngine(Closing):
             self.model = self.core.read_model(str(fast or path))
         except Exception as exc:  # OpenVINO raises its own exception types
             raise RestyleError(f"could not load model {Path(path).name}: {exc}") from exc
+        if self.ov_device == "CPU":
+            try:  # a trained style exported before dc51b71: its row blur, as columns
+                columns_for_rows(self.model)
+            except Exception:  # noqa: BLE001 - OpenVINO's own types; the guard below holds
+                pass
         if precision == "bf16" and self.ov_device == "CPU" and row_convolution(self.model):
-            precision = "fp32"  # asked in so many words: auto never asks it on a plain graph
+            precision = "fp32"  # only where the rewrite above failed: never seen
             stalls = (
-                "bf16 asked, but OpenVINO does not finish compiling this network in bf16 on the "
-                "CPU (a per-channel convolution along rows): running fp32"
+                f"{'bf16 asked, but ' if asked == 'bf16' else ''}OpenVINO does not finish "
+                "compiling this network in bf16 on the CPU (a per-channel convolution along "
+                "rows): running fp32"
             )
             downgrade = "; ".join(n for n in (downgrade, stalls) if n)
         self.arch = arch
