@@ -6,6 +6,7 @@ import bpy
 from bpy.types import Panel, UIList
 
 from .. import compat
+from ..operators.output_strip import keyframe_folder
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
@@ -88,7 +89,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         col = layout.column()
         col.prop(settings, "styled_from", expand=True)
         if settings.styled_from == "FOLDER":
-            col.prop(settings, "styled_folder")
+            draw_painted_folder(col, scene, strip, wrap_width(context))
         col.prop(settings, "train_name")
         col.prop(settings, "time_budget")
         col.prop(settings, "overwrite_style")
@@ -109,6 +110,21 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
+
+
+EMPTY_FOLDER = "Empty: Export Keyframes' folder,"
+
+
+def draw_painted_folder(layout, scene, strip, width: int) -> None:
+    """Painted From's Folder: empty, Train reads the paintings from the folder Export
+    Keyframes writes to (``train_style._styled``). The empty field said nothing of it: it
+    shows that folder, greyed in the field (Blender's placeholder), and a line says so with
+    the whole path (the field cuts an unsaved .blend's long temporary one)."""
+    settings = scene.restyle
+    shown = keyframe_folder(strip.name, scene)[1]
+    layout.prop(settings, "styled_folder", placeholder=shown)
+    if not settings.styled_folder.strip():
+        draw_wrapped(layout.column(align=True), f"{EMPTY_FOLDER} {shown}", "INFO", width)
 
 
 def keyframe_label(item, strip) -> str:
