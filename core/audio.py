@@ -197,7 +197,9 @@ class AudioTrack:
         if not self._damage:
             return list(self._notes)
         times = [t for t in self._damage if t is not None]
-        where = f", the first {max(0.0, float(min(times))):.2f} s into the movie" if times else ""
+        first = max(0.0, float(min(times))) if times else None
+        where = "" if first is None else f", the first {first:.2f} s into the movie"
+        where = ", from the movie's start" if first is not None and first < 0.005 else where
         return [
             *self._notes,
             f"{self.clip.path.name}: {count(len(self._damage), 'audio packet')} could not "

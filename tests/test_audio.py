@@ -314,9 +314,9 @@ def _attrs(stream) -> dict:
 # -- damaged sound ---------------------------------------------------------------------------
 
 
-def damage_audio(clean: Path, bad: Path, first: int = 0) -> Path:
-    """A remuxed copy whose audio packets from the ``first``-th on hold noise (same timing),
-    so the container reads and the audio decoder refuses them."""
+def damage_audio(clean: Path, bad: Path, first: int = 0, last: int | None = None) -> Path:
+    """A remuxed copy whose audio packets from the ``first``-th on (to the ``last``-th) hold
+    noise (same timing), so the container reads and the audio decoder refuses them."""
     rng = np.random.default_rng(2)
     with av.open(str(clean)) as src, av.open(str(bad), "w") as dst:
         streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
@@ -327,7 +327,7 @@ def damage_audio(clean: Path, bad: Path, first: int = 0) -> Path:
             target = streams[packet.stream.index]
             if packet.stream.type == "audio":
                 audio_seen += 1
-                if audio_seen > first:
+                if audio_seen > first and (last is None or audio_seen <= last + 1):
                     noise = av.Packet(rng.integers(0, 256, packet.size, np.uint8).tobytes())
                     noise.pts, noise.dts, noise.time_base = packet.pts, packet.dts, packet.time_base
                     noise.duration = packet.duration
@@ -359,6 +359,17 @@ def test_audio_damaged_part_way_is_silent_there_and_said_once(tmp_path):
     assert np.abs(samples[:, rate // 2 : rate]).max() > 0.04  # the tone, before the damage
     assert np.abs(samples[:, -rate // 4 :]).max() == 0  # silence after it
     assert np.allclose(click_times(tmp_path / "out.mkv"), [5 / FPS], atol=SYNC_S)
+    assert " s into the movie" in result.warnings[0], result.warnings
+
+
+def test_audio_damaged_at_the_start_says_so(tmp_path):
+    """Not 'the first 0.00 s into the movie' (a CLI walkthrough on Megamind)."""
+    clean = make_clip(tmp_path / "clean.mkv", audio="flac", video="ffv1")
+    bad = damage_audio(clean, tmp_path / "bad.mkv", first=0, last=0)
+    result = StabilizeJob(bad, tmp_path / "out.mkv").run()
+    assert len(result.warnings) == 1, result.warnings
+    assert "from the movie's start" in result.warnings[0], result.warnings
+    assert "0.00 s" not in result.warnings[0], result.warnings
 
 
 # -- Ray's join and Blender --------------------------------------------------------------------
