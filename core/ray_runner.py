@@ -602,6 +602,8 @@ def run_chunks(
     bars (``_tracks_bars``), which sets how much history each chunk decodes."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+    if cancel is not None and cancel.cancelled:  # before any task (the precision's check)
+        raise Cancelled()
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     board = ray.remote(num_cpus=0)(_ProgressBoard).options(scheduling_strategy=here).remote()
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_style_chunk)
@@ -746,18 +748,23 @@ def _engine_kept(result, manifest, key: str) -> None:
         result.set_engine(kept["engine"])
 
 
-def _precision_kept(manifest, reports: list[dict], key: str) -> None:
+def _precision_kept(manifest, reports: list[dict], key: str, asked: str) -> None:
     """The precision the chunks made their frames with, kept in the folder's manifest (a
     rerun resumes at it: ``decide_precision``) where every chunk that ran reports one and
-    the same; a rerun none of whose chunks ran keeps the one kept there."""
+    the same, with the one the job asked (``asked``), as a local run keeps them (a resume
+    asking it again is held to it); a rerun none of whose chunks ran keeps those kept
+    there."""
     from .job import _parse_manifest
 
     said = {r.get("precision") for r in reports}
     if not reports:
         old = _parse_manifest(manifest.old)
         said = {old.get("precision")} if old.get("key") == key else set()
+        asked = old.get("precision_asked") if old.get("key") == key else None
     if len(said) == 1 and isinstance(precision := next(iter(said)), str) and precision:
         manifest.record["precision"] = precision
+        if isinstance(asked, str) and asked:
+            manifest.record["precision_asked"] = asked
 
 
 def _checks(twin) -> bool:
@@ -768,15 +775,24 @@ def _checks(twin) -> bool:
     return type(twin)._stylizer is StyleJob._stylizer
 
 
-def decide_precision(twin, frames_plan, plan: Plan) -> dict | None:
+# Frames ``decide_precision`` styles at most: the check decides on the first one that shows
+# something (``precision.shown``; this machine's verdict on the first at all), so more are
+# a check that cannot decide (an engine that checks no frame here): the chunks' own then.
+CHECK_FRAMES = 3
+
+
+def decide_precision(twin, frames_plan, plan: Plan, cancel=None) -> dict | None:
     """The precision every chunk runs, decided once here, where a chunk's own first-batch
     check (OpenVINO or PyTorch bf16 against fp32) could decide otherwise than another's and
     than one run's: the frames folder's, where a run made some of them (its manifest's, as
     a local resume reads it: ``StyleJob._precision_made``); else this machine's check on
-    the range's first frames that show something (the first chunk's, as one run checks
-    them). None: the job asks fp32 or is a mapping, or no check ran here (fp32 alone, no
-    network, every frame of the first chunk flat, no engine here): each chunk runs as asked
-    and checks its own first batch, as before."""
+    the range's first frames that show something, as one run checks them (a black lead-in
+    is a chunk of its own, cut from the shot after it): a black or flat frame is decoded,
+    not styled (it says nothing of the precision), ``CHECK_FRAMES`` are styled at most,
+    and ``cancel`` is polled between frames. None: the job asks fp32 or is a mapping, or
+    no check ran here (fp32 alone, no network, every frame flat, no engine here, nothing
+    decided, cancelled): each chunk runs as asked and checks its own first batch."""
+    from .engines.precision import shown
     from .media import decode_range
     from .stylizer import decided_precision
 
@@ -791,12 +807,20 @@ def decide_precision(twin, frames_plan, plan: Plan) -> dict | None:
         engine = stylizer.engine
         if decided_precision(engine) is not None or getattr(engine, "light", False):
             return None  # decided without a check (fp32): each chunk's own is the same
-        first = plan.chunks[0]
-        frames = decode_range(twin.source, first.start, first.end, info=frames_plan.info)
+        # from the range's start, as one run checks: a black lead-in is a shot of its own
+        frames, styled = decode_range(twin.source, plan.start, plan.end, info=frames_plan.info), 0
         for frame in frames:
-            stylizer.stylize(frame)
+            if cancel is not None and cancel.cancelled:
+                return None  # no chunk is submitted (``run_chunks``): cancelled
+            batch = stylizer.preprocess(frame)[None]
+            stylizer.bars.known(frame, forget=True)  # as ``Stylizer.stylize`` leaves it
+            if not shown(batch).any():
+                continue
+            stylizer.infer(batch)
             if (precision := decided_precision(engine)) is not None:
                 break
+            if (styled := styled + 1) >= CHECK_FRAMES:
+                return None
         else:
             return None
     backend, device = engine.backend, engine.device
@@ -1086,7 +1110,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         "made_from": twin._made_from(frames_plan),
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
-    made = decide_precision(twin, frames_plan, plan)  # before this run's manifest is saved
+    made = decide_precision(twin, frames_plan, plan, cancel)  # before the manifest is saved
     manifest = _Manifest(folder, frames_plan.key, record)
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
@@ -1123,7 +1147,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         raise
     _what_ran(result, reports)
     _engine_kept(result, manifest, frames_plan.key)
-    _precision_kept(manifest, reports, frames_plan.key)
+    _precision_kept(manifest, reports, frames_plan.key, twin.precision)
     _record_marks(manifest, landing, plan)
     landing = _record_replaced(manifest, landing, plan, finished=not result.cancelled)
     done = _finished(landing, plan)

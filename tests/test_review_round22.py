@@ -12,6 +12,12 @@
    scratch folder, mattes and all. The folder a link names is converted (the link kept); a
    link to no folder is refused, nothing changed; and a failure after the mattes moved puts
    them back.
+3. ``ray_runner.decide_precision`` styled the first chunk's frames on the driver until its
+   engine decided, before any chunk was submitted: every frame of a black lead-in (which
+   decides nothing), with no cancel polled, all of a chunk where nothing decided. Flat frames
+   are decoded, not styled; at most ``CHECK_FRAMES`` are styled; the token is polled. A Ray
+   run's manifest keeps ``precision_asked`` as a local run's does, so a resume asking the
+   same precision is held to the one made.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import test_resume_precision_round21 as round21
 
@@ -28,9 +36,11 @@ from restyle.core import ray_runner
 from restyle.core import stylizer as stylizer_module
 from restyle.core.errors import RestyleError
 from restyle.core.job import MANIFEST
+from restyle.core.progress import CancelToken
 
 pytestmark = pytest.mark.usefixtures("private_home")
 FRAMES = round21.FRAMES
+engines = round21.engines  # a fixture: CheckedEngine for every engine made
 
 
 # -- 1. a held precision this machine's engine cannot run: auto's engine, the line says so --
@@ -213,3 +223,115 @@ def test_a_failure_after_the_mattes_moved_puts_them_back(tmp_path, converted, mo
     assert all((folder / name).read_bytes() == name.encode() for name in MATTES)
     assert (folder / "multistyle26.onnx").read_bytes() == b"old"
     assert [p.name for p in folder.parent.iterdir()] == ["b"]  # no scratch folder left
+
+
+# -- 3. the Ray driver's precision check: no flat frame styled, capped, cancellable ----------
+class FlatWaiting(round21.CheckedEngine):
+    """``CheckedEngine`` as the engines check without this machine's verdict
+    (``precision.checked_batch``): a batch of flat frames runs fp32 and decides nothing;
+    ``decides = False``: no batch does (an engine whose check cannot run here)."""
+
+    decides = True
+    on_run = None  # called on each batch
+
+    def __init__(self, arch, precision: str) -> None:
+        super().__init__(arch, precision)
+        self.runs = 0
+
+    def run(self, images, condition=None):
+        from restyle.core.engines.precision import shown
+
+        self.runs += 1
+        if self.on_run is not None:
+            self.on_run()
+        if not self.checked and (not self.decides or not shown(images).any()):
+            return self._net(images, "fp32")
+        return super().run(images, condition)
+
+
+@pytest.fixture
+def waiting(monkeypatch) -> dict:
+    """The engines made, and those made by the driver's ``decide_precision`` (``driver``)."""
+    seen: dict = {"all": [], "driver": None}
+
+    def create_engine(model, backend="auto", device="auto", precision="auto"):
+        seen["all"].append(FlatWaiting(model.arch, precision))
+        return seen["all"][-1]
+
+    decide = ray_runner.decide_precision
+
+    def deciding(*args, **kwargs):
+        before = len(seen["all"])
+        try:
+            return decide(*args, **kwargs)
+        finally:
+            seen["driver"] = seen["all"][before:]
+
+    monkeypatch.setattr(stylizer_module, "create_engine", create_engine)
+    monkeypatch.setattr(ray_runner, "decide_precision", deciding)
+    return seen
+
+
+def black_lead_in(paths, count: int) -> None:
+    for path in paths[:count]:
+        cv2.imwrite(str(path), np.zeros_like(cv2.imread(str(path))))
+
+
+def test_the_driver_styles_no_frame_of_a_black_lead_in(tmp_path, tiny_style, waiting, in_process):
+    source = round21.clip(tmp_path / "src", red=range(0))
+    black_lead_in(source, 4)
+    job = round21.job(source, tmp_path / "ray", tiny_style)
+    result = ray_runner.run_on_ray(job, "auto", max_frames=6)
+    assert not result.cancelled and result.written == FRAMES
+    (driver,) = waiting["driver"]
+    assert driver.runs == 1 and driver.checks == 1  # the first frame that shows something
+    assert "bf16, as the run decided for every chunk" in result.engine, result.engine
+
+
+def test_the_driver_styles_a_few_frames_at_most(tmp_path, tiny_style, waiting, in_process):
+    FlatWaiting.decides = False
+    try:
+        source = round21.clip(tmp_path / "src", red=range(0))
+        job = round21.job(source, tmp_path / "ray", tiny_style)
+        result = ray_runner.run_on_ray(job, "auto", max_frames=FRAMES)
+    finally:
+        FlatWaiting.decides = True
+    assert not result.cancelled and result.written == FRAMES
+    (driver,) = waiting["driver"]
+    assert driver.runs == ray_runner.CHECK_FRAMES < FRAMES
+    assert "as the run decided" not in result.engine  # undecided: each chunk's own check
+
+
+def test_the_driver_polls_the_cancel_token(tmp_path, tiny_style, waiting, in_process):
+    token = CancelToken()
+    FlatWaiting.decides, FlatWaiting.on_run = False, token.cancel  # Esc during the check
+    try:
+        source = round21.clip(tmp_path / "src", red=range(0))
+        job = round21.job(source, tmp_path / "ray", tiny_style)
+        result = ray_runner.run_on_ray(job, "auto", max_frames=FRAMES, cancel=token)
+    finally:
+        FlatWaiting.decides, FlatWaiting.on_run = True, None
+    assert result.cancelled and result.written == 0
+    (driver,) = waiting["driver"]
+    assert driver.runs == 1 and len(waiting["all"]) == 1  # no chunk started
+
+
+def test_a_ray_folder_keeps_the_precision_asked(tmp_path, tiny_style, engines, in_process):
+    """bf16 asked, the check dropped it (a reddish first frame): a local resume asking bf16
+    again is held to fp32, as a local run's folder is (the manifest said no precision_asked:
+    it checked bf16 again on other frames)."""
+    source = round21.clip(tmp_path / "src", red=range(0, 2))
+    job = round21.job(source, tmp_path / "ray", tiny_style)
+    job.precision = "bf16"
+    result = ray_runner.run_on_ray(job, "auto", max_frames=4)
+    assert result.written == FRAMES and "fp32" in result.engine, result.engine
+    record = json.loads((tmp_path / "ray" / MANIFEST).read_text())
+    assert record["precision"] == "fp32" and record["precision_asked"] == "bf16"
+    for path in sorted((tmp_path / "ray").glob("*.png"))[6:]:
+        path.unlink()
+    again = round21.job(source, tmp_path / "ray", tiny_style)
+    again.precision = "bf16"
+    resumed = again.run()
+    assert resumed.reused == 6 and resumed.written == FRAMES - 6
+    assert "fp32, as the frames already made" in resumed.engine, resumed.engine
+    assert engines[-1].checks == 0
