@@ -3,7 +3,8 @@
 Device ``auto`` tries the GPU providers this onnxruntime has, in order, and falls back to the
 CPU with the reason in ``note`` ("CUDA not usable: missing cuDNN 9 ...; running on CPU");
 an explicitly requested device that cannot start is an error that says why. On CUDA the
-network runs in fp16 where its first batch keeps the precision bar against fp32.
+network runs in fp16 where it keeps the precision bar against fp32 (this machine's verdict,
+``precision.checked_batch``).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 OpenVINO compiles a network for one input shape; frames of a clip share one size, so the
 engine compiles once per shape (static shapes run faster than dynamic ones) and reuses it.
-Reduced precision (bf16 on CPUs with AMX or AVX-512 BF16) is checked once against f32 on
-the first batch that shows something (a black frame does not: ``precision.shown``) and
-dropped for f32 if it misses the precision bar.
+Reduced precision (bf16 on CPUs with AMX or AVX-512 BF16) is checked against f32 once per
+machine, network and style on the probe picture (``precision.checked_batch``; an engine made
+without ``create_engine``: on its first batch that shows something) and dropped for f32 if it
+misses the precision bar.
 """
 
 from __future__ import annotations

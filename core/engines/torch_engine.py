@@ -161,7 +161,8 @@ class TorchEngine(Closing):
         module = arch.build(**(config or {}))
         module.load_state_dict(load_state(weights))
         module.eval()
-        # Reduced precision is compared with fp32 on the first batch, then kept or dropped.
+        # Reduced precision is compared with fp32 at the first batch (this machine's verdict:
+        # precision.checked_batch), then kept or dropped.
         self.checked = precision == "fp32"
         self._fp32 = None if self.checked else module.to(self.device)
         if not self.checked:
