@@ -266,7 +266,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         record["warnings"] = warnings
         _emit(args, record, f"restyle: {exc.said(COMMAND_LINE)}")
         return args.cancel_code
-    meta = json.loads((folder / "style.json").read_text(encoding="utf-8"))
+    from .styles import META_FILE
+
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     figures = meta.get("training", {})
     cancelled = figures.get("stopped_because") == "cancelled"
     name, seconds, iterations = meta["name"], figures.get("seconds", 0), figures.get("iterations")

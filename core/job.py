@@ -40,7 +40,7 @@ from .fields import real as _real
 from .formats import IMAGE_SUFFIXES
 from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
-from .styles import StyleInfo, StyleLibrary, parse_mix
+from .styles import WEIGHTS_FILE, StyleInfo, StyleLibrary, parse_mix
 from .stylizer import StyleSettings, Stylizer, decided_precision, engine_line
 from .words import frames_named
 from .writers import (  # movie_frames_folder: imported from here too
@@ -839,7 +839,7 @@ class StyleJob:
             "source": source_stamps(info),
             "style": _style_said(style),
             "style_file": file_stamp(
-                style.picture or (style.folder and style.folder / "weights.safetensors")
+                style.picture or (style.folder and style.folder / WEIGHTS_FILE)
             ),
             "strength": self.strength,
             "scale": self.scale,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..models.registry import ARCHS, get_arch
 from .errors import RestyleError
-from .styles import StyleInfo, StyleLibrary
+from .styles import ONNX_FILE, StyleInfo, StyleLibrary
 from .writers import check_file_suffix, current_umask
 
 
@@ -26,7 +26,7 @@ def export_style(style: StyleInfo, library: StyleLibrary, path: Path) -> Path:
     check_file_suffix(path, ".onnx")
     if style.kind == "trained":
         assert style.folder is not None
-        shutil.copyfile(style.folder / "model.onnx", path)
+        shutil.copyfile(style.folder / ONNX_FILE, path)
         return path
     if not torch_available():
         raise RestyleError(

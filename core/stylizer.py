@@ -19,7 +19,7 @@ from .contrast import signal_contrast
 from .engines import Engine, ModelFiles, closed_on_error, create_engine, explain
 from .errors import RestyleError, setting
 from .letterbox import Bars, BarTracker
-from .styles import StyleInfo, StyleLibrary
+from .styles import ONNX_FILE, WEIGHTS_FILE, StyleInfo, StyleLibrary
 
 
 @dataclass(frozen=True)
@@ -273,8 +273,8 @@ class Stylizer:
         meta = self.style.meta
         return ModelFiles(
             get_arch(meta.get("arch", "fewshot")),
-            folder / "model.onnx",
-            folder / "weights.safetensors",
+            folder / ONNX_FILE,
+            folder / WEIGHTS_FILE,
             dict(meta.get("arch_config", {})),
         )
 

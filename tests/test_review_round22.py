@@ -18,10 +18,13 @@
    are decoded, not styled; at most ``CHECK_FRAMES`` are styled; the token is polled. A Ray
    run's manifest keeps ``precision_asked`` as a local run's does, so a resume asking the
    same precision is held to the one made.
+4. A style's file names are one table in core/styles.py (f0a78f4), but the command line's
+   train record, the settings key, export and the stylizer still spelled them out.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -335,3 +338,26 @@ def test_a_ray_folder_keeps_the_precision_asked(tmp_path, tiny_style, engines, i
     assert resumed.reused == 6 and resumed.written == FRAMES - 6
     assert "fp32, as the frames already made" in resumed.engine, resumed.engine
     assert engines[-1].checks == 0
+
+
+# -- 4. a style's file names come from styles' table -----------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+# core/train/artifact.py reads style.json by its literal name once (line ~191): its owner's
+# file this round, left to them
+NOT_YET = {"core/train/artifact.py"}
+
+
+def test_shipped_code_names_a_styles_files_by_the_table():
+    from restyle.core.styles import STYLE_FILES
+
+    found = []
+    for path in sorted(ROOT.glob("*.py")) + sorted(
+        p for d in ("core", "models", "operators", "panels") for p in (ROOT / d).rglob("*.py")
+    ):
+        name = path.relative_to(ROOT).as_posix()
+        if name == "core/styles.py" or name in NOT_YET:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in STYLE_FILES:
+                found.append(f"{name}:{node.lineno} {node.value}")
+    assert found == []
