@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RestyleError, remedy, setting
-from . import precision as precision_module
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
 from .cpu import cpu_threads, native_bf16, share_cpu_politely
@@ -219,7 +218,9 @@ def create_engine(
     engine = _build(model, backend, device, precision)
     engine.reason = reason
     if hasattr(engine, "verdicts"):  # a reduced precision: this machine's verdict decides it
-        engine.verdicts = precision_module.machine_verdicts()
+        from .precision import machine_verdicts  # numpy: not on the command line's start
+
+        engine.verdicts = machine_verdicts()
     return engine
 
 
