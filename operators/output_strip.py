@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -490,7 +491,15 @@ def styled_source(editor, strip) -> tuple[object, str]:
 def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
     """(absolute folder, as shown) where a strip's keyframes are exported for painting:
     ``//restyle/keyframes/<strip>/`` beside a saved .blend, else the temp folder; <strip> is
-    the name it had when first exported (kept on the strip: a rename keeps its paintings)."""
+    the name it had when first exported (kept on the strip: a rename keeps its paintings).
+    Unsaved, ``<temp>/restyle/keyframes/<source file>-<digest>/<strip>/``: every unsaved
+    file shares the temp folder, and a strip of one name in another (camera files named
+    C0001.MP4 repeat) showing another file found the first one's paintings, kept them
+    as painted and Train paired them with its own frames. Saving copies the folder to
+    ``//restyle/keyframes/<strip>/`` (``keep_keyframes_with_blend``). No ``scene``: the
+    one the sequencer shows."""
+    if scene is None:
+        scene = compat.sequencer_scene(bpy.context)
     editor = scene.sequence_editor if scene is not None else None
     strip = compat.all_strips(editor).get(strip_name) if editor else None
     name = strip.get(KEYFRAME_FOLDER) if strip is not None else None
@@ -499,8 +508,27 @@ def keyframe_folder(strip_name: str, scene=None) -> tuple[Path, str]:
         name = name or _folder_name(strip_name, Path(bpy.path.abspath(root)))
         return Path(bpy.path.abspath(root + name)), f"{root}{name}/"
     root = temp_root() / "keyframes"  # saving the .blend copies it beside it
+    if (source := _source_file(strip)) is not None:
+        root = root / source
     folder = root / (name or _folder_name(strip_name, root))
     return folder, str(folder) + os.sep
+
+
+def _source_file(strip) -> str | None:
+    """The temp keyframe folder's level for the file ``strip`` shows: its name and a short
+    digest of its absolute path ('C0001.MP4-3f2a9c1e'); None for a strip showing no file."""
+    if strip is None or strip.type not in ("MOVIE", "IMAGE"):
+        return None
+    if strip.type == "MOVIE":
+        path = strip.filepath
+    else:
+        first = strip.elements[0].filename if len(strip.elements) else ""
+        path = os.path.join(strip.directory, first)
+    if not path:
+        return None
+    path = os.path.normcase(os.path.normpath(bpy.path.abspath(path)))
+    digest = hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug(Path(path).name)}-{digest}"
 
 
 def _folder_name(strip_name: str, root: Path) -> str:

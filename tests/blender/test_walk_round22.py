@@ -1,0 +1,89 @@
+"""Round 22's Blender walkthrough findings (walkfix; bpy 5.0.1 and 4.2):
+
+- unsaved projects shared one keyframes folder keyed only by the strip's name: a strip of
+  that name showing another file (camera files named C0001.MP4 repeat) found the first
+  one's painting, kept it as painted, and Train paired it with its own frame;
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from vse import SIZE, ext, top_strips
+
+from clips import make_index_clip, make_pan_clip
+
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("own_output_folder")]
+
+
+@pytest.fixture(scope="module")
+def movies(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("walk-media")
+    (folder / "a").mkdir()
+    (folder / "b").mkdir()
+    return (
+        make_index_clip(folder / "a" / "C0001.MP4", 12, SIZE, fps=24, gop=6),
+        make_pan_clip(folder / "b" / "C0001.MP4", 12, SIZE, 3.0),
+    )
+
+
+def _other_scene(restyle):
+    import bpy
+
+    scene = bpy.data.scenes.new("restyle-walk-b")
+    scene.render.resolution_x, scene.render.resolution_y = SIZE
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+    scene.sequence_editor_create()
+    return scene
+
+
+# -- 1. an unsaved project's keyframes folder is the source file's, not only the name's ------
+@pytest.mark.unsaved
+def test_unsaved_keyframes_of_another_file_never_meet_its_paintings(scene, restyle, movies):
+    import bpy
+
+    if bpy.data.filepath:
+        pytest.skip("this session already saved a .blend")
+    keyframes = ext("operators.keyframes")
+    first, second = movies
+    a = top_strips(scene.sequence_editor).new_movie("MM", str(first), 1, 1)
+    a.name = "MM"
+    keyframes.add_keyframes(scene.restyle, "MM", [5])
+    assert bpy.ops.restyle.export_keyframes(strip="MM", load=False) == {"FINISHED"}
+    folder_a = keyframes.keyframe_folder("MM", scene)[0]
+    painting = 255 - cv2.imread(str(folder_a / "0005.png"))
+    assert cv2.imwrite(str(folder_a / "0005.png"), painting)
+
+    # Another unsaved project (here: another scene) names a strip of another file 'MM'.
+    other = _other_scene(restyle)
+    previous = bpy.context.window.scene.name
+    try:
+        restyle.compat.set_sequencer_scene(bpy.context, other)
+        b = top_strips(other.sequence_editor).new_movie("MM", str(second), 1, 1)
+        b.name = "MM"
+        keyframes.add_keyframes(other.restyle, "MM", [5])
+        assert bpy.ops.restyle.export_keyframes(strip="MM", load=False) == {"FINISHED"}
+        folder_b = keyframes.keyframe_folder("MM", other)[0]
+        shown = keyframes.keyframe_folder("MM", other)[1]
+    finally:
+        restyle.compat.set_sequencer_scene(bpy.context, bpy.data.scenes[previous])
+        bpy.data.scenes.remove(other)
+
+    assert folder_b != folder_a and folder_b.name == folder_a.name == "MM"
+    assert folder_b.parent.name.startswith("C0001.MP4-"), folder_b
+    assert shown == str(folder_b) + "/"
+    # B's export wrote B's own frame; A's painting is untouched where A exported it.
+    frame = next(iter(ext("core.media").decode_range(second, 4, 4)))[..., :3]
+    exported = cv2.cvtColor(cv2.imread(str(folder_b / "0005.png")), cv2.COLOR_BGR2RGB)
+    assert np.abs(exported.astype(int) - frame).max() <= 1
+    assert np.array_equal(cv2.imread(str(folder_a / "0005.png")), painting)
+    assert ext("operators.train_style").styled_in_folder(folder_b, [5]) == {
+        5: folder_b / "0005.png"
+    }
+    # A strip showing no file has no source level: its folder is the name's, as before.
+    assert keyframes.keyframe_folder("no such strip", scene)[0] == Path(
+        ext("operators.output_strip").temp_root() / "keyframes" / "no_such_strip"
+    )
