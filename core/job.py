@@ -710,6 +710,9 @@ class StyleJob:
             key, made = record.get("key"), lambda: record.get("made_from")
         if key is None or key == plan.key:
             return plan
+        spelled = self._spelled(plan)
+        if key == spelled.key:  # made before a picture style was keyed by its resolved path
+            return spelled
         older = self.path_stamped(plan)
         source = self._made_from(older)["source"]
         then = made()
@@ -724,6 +727,18 @@ class StyleJob:
         with path_stamps():
             key = self._settings_key(plan.style, plan.info)
         return replace(plan, key=key, path_stamps=True)
+
+    def _spelled(self, plan: JobPlan) -> JobPlan:
+        """``plan`` keyed with a picture style's path as given (``_style_said``), as Restyle
+        keyed it before 2026-12-02: the output it made is reused, not refused as another
+        style's. ``plan`` itself for any other style."""
+        if plan.style.kind != "picture":
+            return plan
+        token = _SPELLED.set(True)
+        try:
+            return replace(plan, key=self._settings_key(plan.style, plan.info))
+        finally:
+            _SPELLED.reset(token)
 
     def _made_from(self, plan: JobPlan) -> dict:
         """What output made otherwise is told by (kept in a manifest and a movie's tag;
@@ -1633,14 +1648,16 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> l
         warnings.append(
             f"{name}: {count(len(held), 'frame')} could not be decoded cleanly (around "
             f"{at(held)}: damaged, or missing from the stream) and may repeat the frame "
-            f"before {'it' if len(held) == 1 else 'them'}; {written} written"
+            f"before {'it' if len(held) == 1 else 'them'}"
         )
     if getattr(info, "truncated", False):
         lost = at(list(range(info.frame_count, info.declared_frames)))
         warnings.append(
             f"{name} is cut short or damaged: it declares {info.declared_frames} frames but "
-            f"only the first {info.frame_count} decode (missing: {lost}); {written} written"
+            f"only the first {info.frame_count} decode (missing: {lost})"
         )
+    if warnings:  # said once, after the last (a summary said '1 written' twice)
+        warnings[-1] += f"; {written} written"
     return warnings
 
 
@@ -1756,14 +1773,16 @@ _PATH_STAMPS = contextvars.ContextVar("restyle_path_stamps", default=False)
 # (path, device, inode, size, times in ns): its sample hash; the change time (ctime) is
 # new after any write, even with the modification time put back
 _SAMPLES: dict[tuple, str] = {}
+# A picture style keyed by its path as given, as before 2026-12-02 (``StyleJob._spelled``).
+_SPELLED = contextvars.ContextVar("restyle_spelled_picture", default=False)
 
 
 def _style_said(style: StyleInfo) -> str:
     """A style in a settings key: its id; a picture's by its path resolved, so one picture
     keys alike however its path is spelled (relative from the command line, absolute from
     Blender or a Ray submission, '..' or a link in it). An earlier Restyle's form
-    (``path_stamps``) keeps the path as given, as it keyed it."""
-    if style.kind != "picture" or style.picture is None or _PATH_STAMPS.get():
+    (``path_stamps``) and the spelled one (``StyleJob._spelled``) keep the path as given."""
+    if style.kind != "picture" or style.picture is None or _PATH_STAMPS.get() or _SPELLED.get():
         return style.id
     return str(Path(style.picture).resolve())
 

@@ -55,3 +55,34 @@ def test_another_picture_keys_apart(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     assert _key(frames[0].parent, out, "one.png") != _key(frames[0].parent, out, "two.png")
+
+
+def test_frames_made_with_one_spelling_are_reused_with_another(tmp_path, monkeypatch):
+    """A run's frames, then a rerun with the picture spelled otherwise: reused (it refused
+    them as 'made with other settings (style pic.png, now /.../pic.png)')."""
+    frames = make_image_sequence(tmp_path / "seq", 2, (64, 48))
+    shutil.copy(frames[0], tmp_path / "pic.png")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    first = StyleJob(frames[0].parent, out, "pic.png", temporal=0.0).run()
+    assert first.written == 2
+    again = StyleJob(frames[0].parent, out, str(tmp_path / "pic.png"), temporal=0.0).run()
+    assert (again.written, again.reused) == (0, 2)
+
+
+def test_frames_keyed_by_the_spelling_before_are_still_reused(tmp_path, monkeypatch):
+    """Output made before this change (the picture keyed as spelled: ``_SPELLED``) is
+    reused by a rerun spelled the same, not refused as another style's."""
+    from restyle.core import job
+
+    frames = make_image_sequence(tmp_path / "seq", 2, (64, 48))
+    shutil.copy(frames[0], tmp_path / "pic.png")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    token = job._SPELLED.set(True)  # keyed as before 2026-12-02
+    try:
+        assert StyleJob(frames[0].parent, out, "pic.png", temporal=0.0).run().written == 2
+    finally:
+        job._SPELLED.reset(token)
+    again = StyleJob(frames[0].parent, out, "pic.png", temporal=0.0).run()
+    assert (again.written, again.reused) == (0, 2)
