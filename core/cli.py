@@ -725,6 +725,8 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     ]
     for c in plan.chunks:
         warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""
+        if c.warmup and c.pictures is not None:  # held pictures: fewer styled than frames
+            warmup = f" (warm-up from {c.first_computed}: {_count(c.pictures, 'picture')})"
         lines.append(f"  {c.start}..{c.end}{warmup}")
     lines.append(f"output {output['path']}: {_outlook_text(output)}")
     lines += [f"warning: {w}" for w in warnings]

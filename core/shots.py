@@ -262,6 +262,22 @@ def mark_cuts(frames: Iterable[np.ndarray], **rule) -> Iterator[tuple[np.ndarray
         yield held.popleft(), cut
 
 
+def note_held(
+    frames: Iterable[np.ndarray], start: int, retimed: set[int], held: list[int]
+) -> Iterator[np.ndarray]:
+    """``frames`` (frame ``start`` first) passed on, noting in ``held`` each one that a run
+    writes as the frame before's result (``StyleJob``'s rule): a slot the decoder filled
+    with no picture of its own (in ``retimed``, filled while it is decoded) that shows the
+    picture before it. The comparison is made on those frames only: none on ordinary
+    footage."""
+    previous = None
+    for index, frame in enumerate(frames, start):
+        if index in retimed and previous is not None and np.array_equal(frame, previous):
+            held.append(index)
+        previous = frame
+        yield frame
+
+
 def detect_cuts(frames: Iterable[np.ndarray] | Sequence[FrameFeatures], **rule) -> list[int]:
     """Indices of the frames that start a new shot (never 0), in order, by ``CutDetector``'s
     rule (``rule``: its settings, e.g. ``min_shot_length``). ``frames`` are uint8 RGB frames
