@@ -40,6 +40,17 @@ def torch_found() -> bool:
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
 # leaves it out, as applying a style never needs it.
 TORCH_REQUIREMENT = "torch==2.13.0 onnx==1.23.2"
+# pip's options for the PyTorch install, one table for the button and the command shown to
+# copy (the command lacked the last two): --upgrade replaces a broken or older copy in the
+# folder, --only-binary never builds from source inside Blender.
+PIP_OPTIONS = ("--upgrade", "--only-binary=:all:")
+# What the download costs, said before the button is pressed. PyPI's torch for Linux x86-64
+# brings NVIDIA's CUDA libraries, used or not (a CPU-only machine downloads them too).
+LINUX_X64_SIZE = (
+    "about 2.8 GB download, 4.7 GB on disk",
+    "PyPI's torch for Linux x86-64 brings NVIDIA's CUDA libraries, even without an NVIDIA "
+    "GPU (measured 2026-12-02 with torch 2.13.0)",
+)
 RUNTIME_MODULES = (  # (import name, distribution, what for)
     ("numpy", "numpy", "arrays (bundled with Blender)"),
     ("onnxruntime", "onnxruntime", "running styles"),
@@ -74,10 +85,25 @@ def module_status(module: str, distribution: str) -> str | None:
         return "installed"
 
 
+def pip_arguments(target: str) -> list[str]:
+    """pip's arguments (after ``python -m pip``) that install PyTorch into ``target``."""
+    return ["install", "--target", target, *PIP_OPTIONS, *TORCH_REQUIREMENT.split()]
+
+
 def install_command() -> str:
-    return (
-        f'"{sys.executable}" -m pip install --target "{torch_site_packages()}" {TORCH_REQUIREMENT}'
-    )
+    """The command the preferences show to copy where they cannot install: the button's."""
+    target = torch_site_packages()
+    words = [sys.executable, "-m", "pip", *pip_arguments(target)]
+    return " ".join(f'"{word}"' if word in (sys.executable, target) else word for word in words)
+
+
+def download_size() -> tuple[str, str]:
+    """(what the PyTorch install downloads, why), in words: measured where it was measured."""
+    import platform
+
+    if sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64"):
+        return LINUX_X64_SIZE
+    return "a large download", "not measured on this system"
 
 
 # -- PyTorch install ---------------------------------------------------------------------
@@ -100,17 +126,7 @@ def _run_pip(target: str, messages: queue.Queue) -> None:
         if importlib.util.find_spec("pip") is None:
             subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--upgrade",
-                "--only-binary=:all:",
-                "--target",
-                target,
-                *TORCH_REQUIREMENT.split(),
-            ],
+            [sys.executable, "-m", "pip", *pip_arguments(target)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -130,6 +146,11 @@ class RESTYLE_OT_install_torch(Operator):
     bl_label = "Install PyTorch"
 
     _timer = None
+
+    @classmethod
+    def description(cls, _context, _properties):
+        size, why = download_size()
+        return f"Download PyTorch with pip into this extension's user folder: {size} ({why})"
 
     @classmethod
     def poll(cls, _context):
@@ -279,7 +300,7 @@ def draw_dependencies(layout) -> None:
         col.label(text=INSTALL.result, icon="CHECKMARK" if INSTALL.ok else "ERROR")
     if bpy.app.online_access:
         col.operator(RESTYLE_OT_install_torch.bl_idname, icon="IMPORT")
-        col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI (large) into:")
+        col.label(text=f"Downloads {TORCH_REQUIREMENT} from PyPI into:")
         col.label(text=torch_site_packages())
     else:
         col.label(
@@ -287,6 +308,9 @@ def draw_dependencies(layout) -> None:
         )
         gpu_support.draw_command(col, install_command())
         col.label(text="or allow online access (Preferences > System > Network) and reopen this.")
+    size, why = download_size()
+    col.label(text=f"Size: {size}", icon="INFO")
+    col.label(text=why)
 
 
 def _default_root():

@@ -87,3 +87,54 @@ def test_unsaved_keyframes_of_another_file_never_meet_its_paintings(scene, resty
     assert keyframes.keyframe_folder("no such strip", scene)[0] == Path(
         ext("operators.output_strip").temp_root() / "keyframes" / "no_such_strip"
     )
+
+
+# -- 2. Install PyTorch: one table of pip's arguments, and the size said before the click ----
+def test_the_command_shown_is_the_one_the_button_runs(restyle, monkeypatch):
+    import queue
+    import shlex
+    import sys
+
+    prefs = ext("prefs")
+    ran = []
+
+    class Popen:
+        def __init__(self, args, **_kwargs):
+            ran.append(list(args))
+            self.stdout = iter(())
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(prefs.subprocess, "Popen", Popen)
+    monkeypatch.setattr(prefs.subprocess, "run", lambda *a, **k: None)  # no ensurepip
+    prefs._run_pip(prefs.torch_site_packages(), queue.Queue())
+    (button,) = ran
+    shown = shlex.split(prefs.install_command())
+    assert shown == button, (shown, button)
+    assert button[:3] == [sys.executable, "-m", "pip"]
+    assert "--upgrade" in button and "--only-binary=:all:" in button
+    assert "torch==2.13.0" in button and "onnx==1.23.2" in button
+
+
+def test_the_download_size_is_said_before_the_click(restyle, monkeypatch):
+    import platform
+    import sys
+
+    import bpy
+    from test_panels import CheckedLayout, labels
+
+    prefs = ext("prefs")
+    real = prefs.module_status
+    monkeypatch.setattr(prefs, "module_status", lambda m, d: None if m == "torch" else real(m, d))
+    calls: list = []
+    prefs.draw_dependencies(CheckedLayout(calls))
+    said = " ".join(labels(calls))
+    tooltip = prefs.RESTYLE_OT_install_torch.description(bpy.context, None)
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        assert "about 2.8 GB download, 4.7 GB on disk" in said, said
+        assert "NVIDIA's CUDA libraries" in said and "2026-12-02" in said, said
+        assert "2.8 GB" in tooltip, tooltip
+    else:
+        assert "Size: a large download" in said, said
+
