@@ -30,11 +30,21 @@ TORCH_FOUND: list[bool] = []
 
 
 def torch_found() -> bool:
-    if not TORCH_FOUND:
-        from .core.engines import torch_available
+    """PyTorch is there and not known to fail to load (the Dependencies box or a Train that
+    tried it found it broken: ``torch_problem``); Train's button follows this."""
+    from .core.engines import torch_available, torch_load_known
 
+    if not TORCH_FOUND:
         TORCH_FOUND.append(torch_available())  # a look-up of the name: nothing imported
-    return TORCH_FOUND[0]
+    return TORCH_FOUND[0] and torch_load_known() is None
+
+
+def torch_problem() -> str | None:
+    """Why the installed PyTorch does not load, or None (it loads, or is not installed).
+    Imports it the first time only (``torch_load_error``): the box redraws often."""
+    from .core.engines import torch_load_error
+
+    return torch_load_error()
 
 
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
@@ -202,6 +212,9 @@ class RESTYLE_OT_install_torch(Operator):
             if INSTALL.ok:
                 add_torch_site_packages()
                 TORCH_FOUND.clear()  # Train's hint and button look again
+                from .core.engines import forget_torch_load
+
+                forget_torch_load()  # and the box tries the new copy
                 INSTALL.result = f"PyTorch installed in {torch_site_packages()}"
             else:
                 last = INSTALL.lines[-1] if INSTALL.lines else "no output"
@@ -284,13 +297,19 @@ def draw_dependencies(layout) -> None:
     box = layout.box()
     box.label(text="Dependencies", icon="PACKAGE")
     col = box.column(align=True)
+    torch = module_status("torch", "torch")
+    broken = torch_problem() if torch else None  # imported once per session
     for module, dist, purpose in RUNTIME_MODULES + OPTIONAL_MODULES:
         version = module_status(module, dist)
         required = (module, dist, purpose) in RUNTIME_MODULES
+        if module == "torch" and broken:
+            col.label(text=f"torch {version} is installed but does not load:", icon="ERROR")
+            col.label(text=f"{broken}; Install PyTorch again below replaces it")
+            continue
         icon = "CHECKMARK" if version else ("ERROR" if required else "DOT")
         col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
 
-    if module_status("torch", "torch"):
+    if torch and not broken:
         return
     col = box.column(align=True)
     if INSTALL.running:

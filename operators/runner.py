@@ -148,7 +148,46 @@ def blender_message(exc: Exception) -> str:
     (``report_error``)."""
     if isinstance(exc, RestyleError):
         return exc.said(BLENDER)
+    if (broken := torch_does_not_load(exc)) is not None:
+        return broken.said(BLENDER)
     return _user_message(exc)
+
+
+def torch_does_not_load(exc: BaseException) -> RestyleError | None:
+    """``exc`` raised while an installed PyTorch was imported and failed to load (a broken
+    install: Train said 'ValueError: libcublasLt.so.*[0-9] not found in the system path
+    [...]', every folder on sys.path listed), in one line that says what to do; else None."""
+    from ..core.engines import torch_load_error
+
+    if not _raised_in_torch(exc) or (reason := torch_load_error()) is None:
+        return None
+    return RestyleError(TORCH_BROKEN.format(reason=reason))
+
+
+TORCH_BROKEN = "PyTorch is installed but does not load ({reason}): reinstall it from Preferences"
+
+
+def _raised_in_torch(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it came from) was raised in PyTorch's own files."""
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return False
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not folders:
+        return False
+    roots = tuple(os.path.join(os.path.realpath(folder), "") for folder in folders)
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for frame, _line in traceback.walk_tb(exc.__traceback__):
+            if os.path.realpath(frame.f_code.co_filename).startswith(roots):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def report_error(operator, exc: Exception) -> str:

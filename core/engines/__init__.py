@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,46 @@ OPENVINO_FOLDER = "openvino-site-packages"
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+_TORCH_LOAD: list[str | None] = []  # torch_load_error's answer, found once per process
+
+
+def torch_load_error() -> str | None:
+    """Why an installed PyTorch does not import, in a few words ('ValueError: libcublasLt.so.*
+    [0-9] not found in the system path', its sys.path list cut), or None: it loads, or is not
+    installed (``torch_available`` says which). Tried once per process: importing it takes
+    seconds, and a broken install stays broken until reinstalled (``forget_torch_load``)."""
+    if "torch" in sys.modules:
+        return None
+    if not _TORCH_LOAD:
+        reason = None
+        if torch_available():
+            try:
+                import torch  # noqa: F401
+            except Exception as exc:  # any failure of a broken install: said, not raised
+                reason = short_reason(exc)
+        _TORCH_LOAD.append(reason)
+    return _TORCH_LOAD[0]
+
+
+def torch_load_known() -> str | None:
+    """``torch_load_error``'s answer if it was found already, else None: nothing imported."""
+    return _TORCH_LOAD[0] if _TORCH_LOAD and "torch" not in sys.modules else None
+
+
+def forget_torch_load() -> None:
+    """Look again at the next ``torch_load_error`` (PyTorch was installed again)."""
+    _TORCH_LOAD.clear()
+
+
+def short_reason(exc: BaseException, limit: int = 100) -> str:
+    """``exc`` as 'Type: first line', a path list it ends with ([...]) cut, at most ``limit``
+    characters."""
+    lines = str(exc).strip().splitlines()
+    text = re.sub(r"\s*\[\s*['\"].*$", "", lines[0] if lines else "")
+    said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
 
 
 def openvino_available() -> bool:

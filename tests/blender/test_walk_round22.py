@@ -138,3 +138,63 @@ def test_the_download_size_is_said_before_the_click(restyle, monkeypatch):
     else:
         assert "Size: a large download" in said, said
 
+
+# -- 3. a PyTorch that is installed but does not load is said in one line -------------------
+@pytest.fixture
+def broken_torch(restyle, monkeypatch, tmp_path):
+    """A torch package whose import fails as the walkthrough's did (CUDA's libraries
+    missing: its message lists every folder on sys.path)."""
+    import sys
+
+    package = tmp_path / "broken" / "torch"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        f"open({str(tmp_path / 'imports')!r}, 'a').write('x')\n"
+        'raise ValueError("libcublasLt.so.*[0-9] not found in the system path '
+        "['/usr/lib/python3.13', '/opt/blender/5.0/python/lib', '/home/a/site-packages']\")\n"
+    )
+    loaded = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    for name in loaded:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(tmp_path / "broken"))
+    engines, prefs = ext("core.engines"), ext("prefs")
+    engines.forget_torch_load()
+    prefs.TORCH_FOUND.clear()
+    yield
+    sys.modules.pop("torch", None)
+    sys.modules.update(loaded)
+    engines.forget_torch_load()
+    prefs.TORCH_FOUND.clear()
+
+
+def test_a_torch_that_does_not_load_is_said_in_one_line(broken_torch):
+    try:
+        import torch  # noqa: F401
+    except ValueError as exc:
+        error = exc
+    said = ext("operators.runner").blender_message(error)
+    assert said == (
+        "PyTorch is installed but does not load (ValueError: libcublasLt.so.*[0-9] not found "
+        "in the system path): reinstall it from Preferences"
+    ), said
+
+
+def test_the_dependencies_box_says_torch_does_not_load(broken_torch, monkeypatch, tmp_path):
+    from test_panels import CheckedLayout, labels
+
+    prefs = ext("prefs")
+    real = prefs.module_status
+    monkeypatch.setattr(
+        prefs, "module_status", lambda m, d: "2.13.0" if m == "torch" else real(m, d)
+    )
+    calls: list = []
+    prefs.draw_dependencies(CheckedLayout(calls))
+    said = labels(calls)
+    assert "torch 2.13.0 is installed but does not load:" in said, said
+    assert not any(line.startswith("torch 2.13.0: training") for line in said), said
+    assert any("libcublasLt" in line and "/opt/blender" not in line for line in said), said
+    assert not prefs.torch_found()  # Train's button greys once the box found it broken
+    # Tried once a session: the box redraws without importing it again.
+    prefs.draw_dependencies(CheckedLayout([]))
+    assert (tmp_path / "imports").read_text() == "x"
+
