@@ -62,7 +62,7 @@ LINUX_X64_SIZE = (
     "GPU (measured 2026-12-02 with torch 2.13.0)",
 )
 RUNTIME_MODULES = (  # (import name, distribution, what for)
-    ("numpy", "numpy", "arrays (bundled with Blender)"),
+    ("numpy", "numpy", "arrays"),  # numpy_origin says whose
     ("onnxruntime", "onnxruntime", "running styles"),
     ("av", "av", "reading and writing movies"),
     ("cv2", "opencv-python-headless", "image processing"),
@@ -83,6 +83,29 @@ def add_torch_site_packages() -> None:
     if os.path.isdir(folder) and folder not in sys.path:
         sys.path.append(folder)
         importlib.invalidate_caches()
+
+
+NUMPY_ORIGIN: list[str] = []  # numpy_origin's words, found once
+
+
+def numpy_origin() -> str:
+    """' (bundled with Blender)' where numpy lives under Blender's own Python, else '':
+    Debian's Blender runs the system's Python and numpy, which the box called bundled."""
+    if not NUMPY_ORIGIN:
+        spec = importlib.util.find_spec("numpy")
+        origin = spec.origin if spec is not None and spec.origin else ""
+        NUMPY_ORIGIN.append(" (bundled with Blender)" if blenders_python(origin) else "")
+    return NUMPY_ORIGIN[0]
+
+
+def blenders_python(path: str) -> bool:
+    """Whether ``path`` lies in the Python that comes with Blender (``<version>/python``)."""
+    import os
+
+    if not path:
+        return False
+    own = os.path.realpath(os.path.join(bpy.utils.resource_path("LOCAL"), "python"))
+    return os.path.realpath(path).startswith(os.path.join(own, ""))
 
 
 def module_status(module: str, distribution: str) -> str | None:
@@ -307,6 +330,8 @@ def draw_dependencies(layout) -> None:
             col.label(text=f"{broken}; Install PyTorch again below replaces it")
             continue
         icon = "CHECKMARK" if version else ("ERROR" if required else "DOT")
+        if module == "numpy":
+            purpose += numpy_origin()
         col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
 
     if torch and not broken:

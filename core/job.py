@@ -1648,14 +1648,16 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> l
         warnings.append(
             f"{name}: {count(len(held), 'frame')} could not be decoded cleanly (around "
             f"{at(held)}: damaged, or missing from the stream) and may repeat the frame "
-            f"before {'it' if len(held) == 1 else 'them'}; {written} written"
+            f"before {'it' if len(held) == 1 else 'them'}"
         )
     if getattr(info, "truncated", False):
         lost = at(list(range(info.frame_count, info.declared_frames)))
         warnings.append(
             f"{name} is cut short or damaged: it declares {info.declared_frames} frames but "
-            f"only the first {info.frame_count} decode (missing: {lost}); {written} written"
+            f"only the first {info.frame_count} decode (missing: {lost})"
         )
+    if warnings:  # said once, after the last (a summary said '1 written' twice)
+        warnings[-1] += f"; {written} written"
     return warnings
 
 

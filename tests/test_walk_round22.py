@@ -1,13 +1,28 @@
-"""Round 22's walkthrough findings in the core (walkfix): an installed PyTorch that does not
-load is found once and said in a few words."""
+"""Round 22's walkthrough findings in the core (walkfix): a damaged, cut-short movie's
+warnings said '1 written' twice; an installed PyTorch that does not load is found once and
+said in a few words."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 from restyle.core.engines import short_reason
+from restyle.core.job import _damage_warnings
+
+
+def test_a_cut_short_damaged_movie_says_written_once():
+    info = SimpleNamespace(path="/clips/cut.mkv", truncated=True, frame_count=2, declared_frames=5)
+    warnings = _damage_warnings(SimpleNamespace(info=info), held=[1], written=1)
+    assert len(warnings) == 2, warnings
+    said = " ".join(warnings)
+    assert said.count("written") == 1, said
+    assert warnings[-1].endswith("(missing: frames 2-4); 1 written"), warnings
+    # one warning alone still says it
+    (alone,) = _damage_warnings(SimpleNamespace(info=info), held=[], written=2)
+    assert alone.endswith("; 2 written"), alone
 
 
 def test_the_reason_a_torch_does_not_load_is_short():

@@ -3,6 +3,10 @@
 - unsaved projects shared one keyframes folder keyed only by the strip's name: a strip of
   that name showing another file (camera files named C0001.MP4 repeat) found the first
   one's painting, kept it as painted, and Train paired it with its own frame;
+- Install PyTorch's command to copy lacked the button's pip options, and nothing said the
+  download's size (about 2.8 GB on Linux x86-64) before the click;
+- a PyTorch installed but not loading showed a raw error, and the box said it was there;
+- the Dependencies box called any numpy 'bundled with Blender' (Debian's is the system's).
 """
 
 from __future__ import annotations
@@ -198,3 +202,24 @@ def test_the_dependencies_box_says_torch_does_not_load(broken_torch, monkeypatch
     prefs.draw_dependencies(CheckedLayout([]))
     assert (tmp_path / "imports").read_text() == "x"
 
+
+# -- 6. numpy is 'bundled with Blender' only where it lives in Blender's own Python ---------
+def test_numpy_is_called_bundled_only_inside_blenders_python(restyle):
+    import os
+
+    import bpy
+    import numpy
+    from test_panels import CheckedLayout, labels
+
+    prefs = ext("prefs")
+    prefs.NUMPY_ORIGIN.clear()
+    calls: list = []
+    prefs.draw_dependencies(CheckedLayout(calls))
+    (row,) = [line for line in labels(calls) if line.startswith("numpy ")]
+    own = os.path.join(bpy.utils.resource_path("LOCAL"), "python")
+    bundled = os.path.realpath(numpy.__file__).startswith(os.path.realpath(own) + os.sep)
+    assert not bundled  # the bpy module's numpy is the venv's, as Debian's is the system's
+    assert row == f"numpy {numpy.__version__}: arrays", row
+    inside = os.path.join(own, "lib", "python3.11", "site-packages", "numpy", "__init__.py")
+    assert prefs.blenders_python(inside)
+    assert not prefs.blenders_python("/usr/lib/python3/dist-packages/numpy/__init__.py")
