@@ -17,6 +17,8 @@ step, log2(radius) + 1 steps per span, no loop over pixels), so it exports to ON
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,17 +40,27 @@ SPANS: tuple[tuple[float, int], ...] = (
 # pencil look the short radii carried nearly all of the full ladder's gain.
 SHORT_SPANS: tuple[tuple[float, int], ...] = ((100.0, 8), (100.0, 32), (1000.0, 8), (1000.0, 32))
 NEAR_SPANS: tuple[tuple[float, int], ...] = ((100.0, 8), (1000.0, 8))
+# One long span, its counts on a log scale (round 22, docs/performance/keyframes.md): a
+# look that shades by how far the picture runs before an edge (a pencil sketch) needs the
+# long radius, and the small counts near edges, where the shading happens, are what matters.
+# On the 0..1 scale of the others they are squeezed into the bottom 8 %, which a network
+# learns slowly; log(count) / log(2 x radius + 1) spreads them (a count of 20 is at 0.54).
+LONG_SPANS: tuple[tuple[float, int], ...] = ((1000.0, 128),)
 # A style's ``guides`` (its arch_config) -> its ladder.
 SPAN_SETS: dict[str, tuple[tuple[float, int], ...]] = {
     "spans": SPANS,
     "spans-8-32": SHORT_SPANS,
     "spans-8": NEAR_SPANS,
+    "spans-128-log": LONG_SPANS,
 }
+# The ladders whose counts are given on the log scale above (the others: count / (2r + 1)).
+LOG_SCALED = frozenset({"spans-128-log"})
 
 
-def row_spans(rgb: torch.Tensor, spans=SPANS) -> list[torch.Tensor]:
+def row_spans(rgb: torch.Tensor, spans=SPANS, log: bool = False) -> list[torch.Tensor]:
     """Span counts along the last axis of N x 3 x H x W ``rgb``, one N x 1 x H x W map per
-    (edge_cost, radius) of ``spans``, scaled to 0..1 by the flat-area count.
+    (edge_cost, radius) of ``spans``, scaled to 0..1 by the flat-area count (with ``log``:
+    log(count) / log(flat-area count), 0 for a pixel alone between edges).
 
     Binary lifting per span: from each pixel, steps of halving size (the radius's power of
     two down to 1) are taken forwards and backwards while the cumulative distance stays
@@ -92,15 +104,20 @@ def row_spans(rgb: torch.Tensor, spans=SPANS) -> list[torch.Tensor]:
                 size >>= 1
             # At most the radius each way, whatever float rounding of a long row does.
             reach = (forward - start).clamp(max=radius) + (start - backward).clamp(max=radius)
-            maps[(cost, radius)] = ((reach + 1).to(rgb.dtype) / (2 * radius + 1)).to(dtype)
+            count = (reach + 1).to(rgb.dtype)
+            if log:
+                maps[(cost, radius)] = (torch.log(count) / math.log(2 * radius + 1)).to(dtype)
+            else:
+                maps[(cost, radius)] = (count / (2 * radius + 1)).to(dtype)
     return [maps[span] for span in spans]
 
 
-def span_guides(rgb: torch.Tensor, spans=SPANS) -> torch.Tensor:
+def span_guides(rgb: torch.Tensor, spans=SPANS, log: bool = False) -> torch.Tensor:
     """N x 2·len(spans) x H x W: for each (edge_cost, radius), the row span, then the
-    column span. Symmetric, so a mirrored frame's spans are the frame's spans mirrored."""
-    rows = row_spans(rgb, spans)
-    columns = [c.transpose(-1, -2) for c in row_spans(rgb.transpose(-1, -2), spans)]
+    column span (on row_spans' ``log`` scale). Symmetric, so a mirrored frame's spans are
+    the frame's spans mirrored."""
+    rows = row_spans(rgb, spans, log)
+    columns = [c.transpose(-1, -2) for c in row_spans(rgb.transpose(-1, -2), spans, log)]
     return torch.cat([m for pair in zip(rows, columns, strict=True) for m in pair], dim=1)
 
 
@@ -109,12 +126,13 @@ class SpanSearch(nn.Module):
     its ONNX nodes are named '/guides/fp32/...' and core/engines' fp16 copy of the network
     (onnx_engine.fp16_model) keeps them in float32, as row_spans does in torch."""
 
-    def __init__(self, spans: tuple[tuple[float, int], ...]) -> None:
+    def __init__(self, spans: tuple[tuple[float, int], ...], log: bool = False) -> None:
         super().__init__()
         self.spans = spans
+        self.log = log
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        return span_guides(rgb, self.spans)
+        return span_guides(rgb, self.spans, self.log)
 
 
 class SpanGuides(nn.Module):
@@ -125,7 +143,7 @@ class SpanGuides(nn.Module):
         super().__init__()
         self.base = Guides("multiscale")
         self.spans = SPAN_SETS[kind]
-        self.fp32 = SpanSearch(self.spans)
+        self.fp32 = SpanSearch(self.spans, log=kind in LOG_SCALED)
 
     @property
     def channels(self) -> int:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
 # models/fewshot_spans.py SPAN_SETS: the "multiscale" guides and a ladder of span guides.
-SPAN_GUIDES = ("spans", "spans-8-32", "spans-8")
+SPAN_GUIDES = ("spans", "spans-8-32", "spans-8", "spans-128-log")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -86,7 +86,10 @@ class TrainConfig:
     # pencil sketch 16.0 -> 19.5 dB (vtest) and 20.5 -> 24.2 dB (megamind, with beta1 0.9).
     # "spans-8-32" and "spans-8" add shorter ladders of the span guides below (8 and 4
     # channels; round 20): cheaper to style than generator_spans' 12, not the default
-    # (docs/performance/keyframes.md).
+    # (docs/performance/keyframes.md). "spans-128-log" adds one long span (edge cost 1000,
+    # radius 128) on a log scale (2 channels; round 22): at 80 CPU-s (24 frames, bf16) pencil
+    # sketch with carry +0.6 to +1.0 dB on vtest and megamind, styling 1.2x the default's;
+    # the other looks not measured enough to make it the default.
     generator_guides: str = "multiscale"
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
