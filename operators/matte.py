@@ -121,8 +121,11 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
             tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=self.strip)
             return {"CANCELLED"}
         said = f"'{strip.name}' is the new background"
+        matte = find_strip(compat.sequencer_scene(context), self.strip)
+        if nearly := nearly_empty(matte):
+            said += f"; {nearly}"
         tool_summary(FINISHED, f"{self.bl_label}: {said}", strip=self.strip)
-        self.report({"INFO"}, f"Restyle: {said}")
+        self.report({"WARNING"} if nearly else {"INFO"}, f"Restyle: {said}")
         return {"FINISHED"}
 
     def _replace(self, scene):
@@ -236,6 +239,49 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         )
         compat.strip_set(new, "duration", last - first + 1)
         return new
+
+
+# A matte that keeps less than this share of the picture (its mean alpha over the frames
+# sampled) leaves the new background in place of nearly the whole frame. Measured on
+# vtest.avi (768x576, a wide street shot, people far away), Matte of frames 1-8: 0.17-0.39%
+# per frame, 0.27% on average (frames 301-308: 0.57-0.97%); Megamind.avi's close-up, frames
+# 2-8: 23.7-24.5% (its frame 1 is black: 0).
+NEARLY_EMPTY = 0.01
+COVERAGE_SAMPLES = 8  # frames read, spread over the matte's shown range
+
+
+def nearly_empty(matte) -> str:
+    """Words for the summary when ``matte``'s frames keep almost nothing (``NEARLY_EMPTY``),
+    else '': Replace Background then wiped the frame with the background, unsaid. Reads up
+    to ``COVERAGE_SAMPLES`` of its files' alpha; a strip of pictures without alpha, ''."""
+    import cv2
+    import numpy as np
+
+    first, last = compat.shown_frames(matte)
+    start = int(compat.strip_get(matte, "content_start"))
+    shown = [i for i in range(first - start, last - start + 1) if 0 <= i < len(matte.elements)]
+    if not shown:
+        return ""
+    step = max(1, len(shown) / COVERAGE_SAMPLES)
+    picked = sorted({shown[int(k * step)] for k in range(min(COVERAGE_SAMPLES, len(shown)))})
+    folder = Path(bpy.path.abspath(matte.directory))
+    means = []
+    for index in picked:
+        image = cv2.imread(str(folder / matte.elements[index].filename), cv2.IMREAD_UNCHANGED)
+        if image is None or image.ndim != 3 or image.shape[2] != 4:
+            return ""
+        alpha = image[..., 3]
+        if alpha.dtype.kind != "u":
+            return ""
+        means.append(float(alpha.mean()) / float(np.iinfo(alpha.dtype).max))
+    share = sum(means) / len(means)
+    if share >= NEARLY_EMPTY:
+        return ""
+    return (
+        f"the matte keeps almost nothing ({share:.1%} of the picture, frames "
+        f"{frame_span(first, last)}), so the background replaces nearly the whole frame: "
+        "the matte network wants people near, head in view"
+    )
 
 
 def _metas(strip) -> tuple[str, ...]:

@@ -6,7 +6,9 @@
 - Install PyTorch's command to copy lacked the button's pip options, and nothing said the
   download's size (about 2.8 GB on Linux x86-64) before the click;
 - a PyTorch installed but not loading showed a raw error, and the box said it was there;
-- the Dependencies box called any numpy 'bundled with Blender' (Debian's is the system's).
+- the Dependencies box called any numpy 'bundled with Blender' (Debian's is the system's);
+- Replace Background behind a matte that keeps almost nothing (a wide shot) wiped the frame
+  with the new background, unsaid.
 """
 
 from __future__ import annotations
@@ -223,3 +225,60 @@ def test_numpy_is_called_bundled_only_inside_blenders_python(restyle):
     inside = os.path.join(own, "lib", "python3.11", "site-packages", "numpy", "__init__.py")
     assert prefs.blenders_python(inside)
     assert not prefs.blenders_python("/usr/lib/python3/dist-packages/numpy/__init__.py")
+
+
+# -- 5. Replace Background behind a matte that keeps almost nothing says so ----------------
+def _matte_pictures(folder: Path, covered: float, n: int = 10) -> list[Path]:
+    """RGBA pictures whose alpha keeps ``covered`` of each (a band at the top)."""
+    folder.mkdir()
+    width, height = SIZE
+    rows = round(height * covered)
+    files = []
+    for i in range(n):
+        picture = np.zeros((height, width, 4), np.uint8)
+        picture[..., :3] = 40 + 10 * i
+        picture[:rows, :, 3] = 255
+        files.append(folder / f"{i:04d}.png")
+        assert cv2.imwrite(str(files[-1]), picture)
+    return files
+
+
+@pytest.mark.parametrize(("covered", "warned"), [(1 / 96, False), (0.25, False), (0.0, True)])
+def test_replace_background_says_when_the_matte_keeps_almost_nothing(
+    scene, tmp_path, covered, warned
+):
+    import bpy
+    from vse import add_images
+
+    files = _matte_pictures(tmp_path / "matte", covered)
+    matte = add_images(scene, files, frame_start=1, channel=2, name="wide.Matte")
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="#00FF00") == {
+        "FINISHED"
+    }
+    said = ext("operators.runner").RUN.summary
+    assert said.startswith("Replace Background: 'wide.Matte.Background' is the new background")
+    if warned:
+        assert "the matte keeps almost nothing (0.0% of the picture, frames 1-10)" in said, said
+    else:
+        assert "almost nothing" not in said, said
+
+
+def test_a_nearly_empty_matte_is_measured_on_its_shown_frames(scene, tmp_path):
+    """Frames its handles hide are not read: shown, the matte keeps a quarter."""
+    import bpy
+    from vse import add_images, set_timing
+
+    files = _matte_pictures(tmp_path / "matte", 0.25)
+    for path in files[:5]:  # the first five keep nothing
+        picture = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        picture[..., 3] = 0
+        assert cv2.imwrite(str(path), picture)
+    matte = add_images(scene, files, frame_start=1, channel=2, name="cut.Matte")
+    said = ext("operators.matte").nearly_empty(matte)
+    assert "12.5% of the picture" not in said and "keeps almost nothing" not in said
+    set_timing(matte, right_handle=6)  # frames 1-5 only
+    said = ext("operators.matte").nearly_empty(matte)
+    assert "keeps almost nothing (0.0% of the picture, frames 1-5)" in said, said
+    assert bpy.ops.restyle.replace_background(strip=matte.name, background="#0000FF") == {
+        "FINISHED"
+    }
