@@ -251,12 +251,13 @@ def test_auto_takes_openvino_bf16_for_a_trained_style(library, monkeypatch, insi
 
 
 @pytest.mark.usefixtures("bf16_cpu")
-def test_auto_takes_torch_bf16_for_a_trained_style_without_openvino(library, monkeypatch):
+def test_torch_runs_a_trained_style_in_bf16_but_auto_keeps_onnx_runtime(library, monkeypatch):
+    """Without OpenVINO auto keeps ONNX Runtime fp32 (torch bf16 ran a trained style's network
+    0.8-1.3x as fast, 2026-12-02); PyTorch, chosen, runs it in bf16 now."""
     monkeypatch.setattr(engines, "openvino_available", lambda: False)
     monkeypatch.setattr(engines, "torch_available", lambda: True)
-    choice = choose_backend(_files(library, "Plain"))
-    assert (choice.backend, choice.reason) == ("torch", "the CPU has native bf16, OpenVINO missing")
-    assert choose_backend(_files(library, "Spans")).backend == "onnx"  # span style: fp32
+    for name in ("Plain", "Spans"):
+        assert choose_backend(_files(library, name)).backend == "onnx"
     with _stylizer(library, "Plain", "torch") as stylizer:
         assert stylizer.engine.precision == "bf16", explain(stylizer.engine)
     with _stylizer(library, "Spans", "torch") as stylizer:

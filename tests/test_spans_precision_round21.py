@@ -114,8 +114,8 @@ def test_auto_on_a_bf16_cpu_does_not_choose_an_engine_for_bf16(
     choice = choose_backend(_files(library, "Spans"))
     assert "bf16" not in choice.reason, choice.reason
     assert choice.backend == ("openvino" if openvino_here else "onnx")
-    if not openvino_here:  # a plain few-shot style: torch bf16 (its row blur gone, round 22)
-        assert choose_backend(_files(library, "Plain")).backend == "torch"
+    if not openvino_here:  # a plain few-shot style too: torch bf16 is no faster than this
+        assert choose_backend(_files(library, "Plain")).backend == "onnx"
 
 
 @pytest.mark.parametrize("backend", ["auto", "onnx", "openvino", "torch"])
@@ -134,10 +134,9 @@ def test_a_plain_style_runs_bf16_on_a_bf16_cpu(library, bf16_cpu, monkeypatch):
     with _stylizer(library, "Plain", "torch") as stylizer:
         assert stylizer.engine.precision == "bf16", explain(stylizer.engine)
     monkeypatch.setattr(engines, "openvino_available", lambda: False)
-    # auto without OpenVINO: torch bf16 for the plain style, ONNX Runtime fp32 for spans
-    for name, ran in (("Plain", ("torch", "bf16")), ("Spans", ("onnx", "fp32"))):
+    for name in ("Plain", "Spans"):  # auto without OpenVINO: ONNX Runtime fp32
         with _stylizer(library, name) as stylizer:
-            assert (stylizer.engine.backend, stylizer.engine.precision) == ran
+            assert (stylizer.engine.backend, stylizer.engine.precision) == ("onnx", "fp32")
 
 
 class _RecordedSessions:
