@@ -215,9 +215,10 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         else:
             why = "no fast graph for this network"
         return EngineChoice("openvino", why)
-    # torch bf16 likewise (a trained style's network had not run twice in bf16 after 4
-    # minutes with the row blur; as columns, 0.5-0.6x its fp32 time, 2026-12-02)
-    if bf16 and ready and has_weights and torch_available() and not openvino_available():
+    # torch bf16 on a fast graph's network only: a trained style's ran 0.8-1.3x ONNX Runtime
+    # fp32 in torch bf16 (640x360, 1280x720, AVX512-BF16 EPYC, load 13-21, 2026-12-02), so
+    # without OpenVINO it keeps ONNX Runtime fp32 (``--backend torch``: bf16)
+    if bf16 and fast and has_weights and torch_available() and not openvino_available():
         return EngineChoice("torch", "the CPU has native bf16, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         # the graph and workers are the engine's note (cpu_plan): said once, as they ran
