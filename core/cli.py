@@ -1429,7 +1429,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "fp32", "fp16", "bf16"),
         help="auto = bf16 on CPUs with native bf16 for built-in and picture styles (openvino, "
-        "torch), fp16 on CUDA, else fp32 (trained styles on the CPU, mattes everywhere); reduced "
+        "torch) and trained styles (openvino), fp16 on CUDA, else fp32 (span-guided styles, "
+        "mattes); reduced "
         "precision is checked against fp32 on the first frames that show something",
     )
     p.add_argument(
