@@ -85,11 +85,11 @@ def engine_line(engine: Engine | NoNetwork) -> str:
 def decided_precision(engine: Engine | NoNetwork) -> str | None:
     """The precision ``engine`` runs for good: fp32 (never checked, never changed), or a
     reduced one its first-batch check against fp32 has passed; None before that check (or
-    with no network): the next frames may still switch it to fp32."""
-    precision = getattr(engine, "precision", None)
-    if precision == "fp32" or (precision and getattr(engine, "checked", False)):
-        return precision
-    return None
+    with no network): the next frames may still switch it to fp32. The engine's one
+    settled value (``precision.Settles.decided``, set in one assignment): read by the
+    writer thread while a lane checks, ``precision`` and a flag read one after the other
+    could pair the precision asked with a check that had just failed."""
+    return getattr(engine, "decided", None)
 
 
 def hold_precision(engine: Engine, made: dict) -> bool:

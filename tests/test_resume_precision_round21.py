@@ -39,9 +39,18 @@ class CheckedEngine:
     def __init__(self, arch, precision: str) -> None:
         self.arch = arch
         self.precision = "bf16" if precision == "auto" else precision
-        self.checked = self.precision == "fp32"
+        # settled in one value, as the engines' (precision.Settles): None until checked
+        self.decided = "fp32" if self.precision == "fp32" else None
         self.note = ""
         self.checks = 0
+
+    @property
+    def checked(self) -> bool:
+        return self.decided is not None
+
+    @checked.setter
+    def checked(self, value: bool) -> None:  # held (stylizer.hold_precision)
+        self.decided = self.precision if value else None
 
     def _net(self, images: np.ndarray, precision: str) -> np.ndarray:
         out = np.ascontiguousarray(images[:, ::-1])  # channels swapped: any network will do
@@ -51,12 +60,12 @@ class CheckedEngine:
         out = self._net(images, self.precision)
         if not self.checked:
             self.checks += 1
-            self.checked = True
             if images[:, 0].mean() > images[:, 1].mean():  # reddish: "below the bar"
                 self.note = "bf16 gave 8.1 dB against fp32 (below 35 dB): running fp32"
-                self.precision = "fp32"
+                self.precision = self.decided = "fp32"
                 return self._net(images, "fp32")
             self.note = "bf16 checked: 44.7 dB against fp32"
+            self.decided = self.precision
         return out
 
     def close(self) -> None:

@@ -51,7 +51,7 @@ class OnnxFp32:
     """ONNX Runtime on the CPU, as ``engines._build`` makes it: no bf16, fp32 under auto."""
 
     backend, device, reason, note = "onnx", "cpu", "no faster engine installed", ""
-    checked = True
+    checked, decided = True, "fp32"  # settled: precision.Settles
 
     def __init__(self, arch, precision: str) -> None:
         if precision == "bf16":  # engines._build's refusal

@@ -150,9 +150,10 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 
 
 def _state(engine) -> dict:
-    """What the parent mirrors: ``checked`` (the first-batch check passed, or held) settles
-    the precision a frames folder's manifest records (``stylizer.decided_precision``)."""
-    keys = ("device", "precision", "note", "graph", "checked", "lanes")
+    """What the parent mirrors: ``decided`` (the first-batch check settled it, or held:
+    ``precision.Settles``) is the precision a frames folder's manifest records
+    (``stylizer.decided_precision``), read here once, whole."""
+    keys = ("device", "precision", "note", "graph", "checked", "decided", "lanes")
     return {k: getattr(engine, k) for k in keys if hasattr(engine, k)}
 
 
@@ -184,6 +185,7 @@ class ChildEngine(Closing):
     backend = "openvino"
     process = "in a child process"
     lanes = 1  # until the child says its engine's
+    decided: str | None = None  # the child engine's settled precision, as it last said
 
     def __init__(
         self,

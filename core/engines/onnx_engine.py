@@ -22,7 +22,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads, cpu_workers
 from .fast import fast_graph
-from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
+from .precision import MachineCheck, Settles, machine_facts
 
 # Preferred order; each maps the user's device word to an execution provider.
 PROVIDERS = {
@@ -130,13 +130,11 @@ def auto_note() -> str:
     return ""
 
 
-class OnnxEngine(Closing):
-    """One ONNX Runtime session, tuned for streaming frames of a fixed size."""
+class OnnxEngine(Settles, Closing):
+    """One ONNX Runtime session, tuned for streaming frames of a fixed size; fp16 settled
+    once (``precision.Settles``)."""
 
     backend = "onnx"
-    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
-    # None, each run's first batch decides alone
-    verdicts: Verdicts | None = None
 
     def __init__(
         self,
@@ -185,11 +183,11 @@ class OnnxEngine(Closing):
             notes.append(auto_note())
         if active == "cpu":
             notes.append(self.cpu_plan())
-        self.precision = self._pick_precision(precision)
-        self.checked = True
+        self._unsettled("fp32")  # fp16: ``enable_fp16`` below
+        precision = self._pick_precision(precision)
         self._fp32_session = None
         self.note = "; ".join(n for n in notes if n)
-        if self.precision == "fp16":
+        if precision == "fp16":
             self.enable_fp16(device)
 
     @property
@@ -252,7 +250,7 @@ class OnnxEngine(Closing):
         else:
             same = self.device if device.partition(":")[0] == "auto" else device
             self.session = self._session(providers_for(same), fp16=True)
-        self.precision, self.checked = "fp16", False
+        self._unsettled("fp16")
 
     def _pick_precision(self, precision: str) -> str:
         """fp16 on CUDA and TensorRT (checked on the first batch), fp32 elsewhere."""
@@ -307,24 +305,22 @@ class OnnxEngine(Closing):
         if self._pool is not None:
             return self._run_workers(images, condition)
         feeds = self._feeds(images, condition)
-        if self.checked:
-            return self.session.run(None, feeds)[0]
-        checked = checked_batch(
-            images,
-            condition,
-            lambda x, c: self.session.run(None, self._feeds(x, c))[0],
-            lambda x, c: self._fp32_session.run(None, self._feeds(x, c))[0],
-            self.precision,
-            self._machine(),
-        )
-        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
-            return checked.reference
-        self.checked = True
-        self.note = _join(self.note, checked.said)
-        if not checked.kept:
-            self.precision, self.session = "fp32", self._fp32_session
+        if self.decided is None:  # fp16's first batch against fp32 (``Settles._settle``)
+            out = self._settle(
+                images,
+                condition,
+                lambda x, c: self.session.run(None, self._feeds(x, c))[0],
+                lambda x, c: self._fp32_session.run(None, self._feeds(x, c))[0],
+                self._switch,
+            )
+            if out is not None:
+                return out
+        return self.session.run(None, feeds)[0]
+
+    def _switch(self, kept: bool) -> None:
+        if not kept:
+            self.session = self._fp32_session
         self._fp32_session = None
-        return checked.out
 
     def _machine(self) -> MachineCheck | None:
         """This machine's verdicts for this network on this device (``verdicts``)."""

@@ -23,7 +23,7 @@ from ..words import count
 from .base import Closing
 from .cpu import cpu_threads
 from .fast import fast_graph
-from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
+from .precision import MachineCheck, Settles, machine_facts
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
@@ -168,13 +168,11 @@ def columns_for_rows(model) -> int:
     return len(rows)
 
 
-class OpenVinoEngine(Closing):
-    """One OpenVINO model, compiled per input shape, tuned to share the CPU politely."""
+class OpenVinoEngine(Settles, Closing):
+    """One OpenVINO model, compiled per input shape, tuned to share the CPU politely; its
+    reduced precision settled once (``precision.Settles``: ``decided``)."""
 
     backend = "openvino"
-    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
-    # None, each run's first batch decides alone
-    verdicts: Verdicts | None = None
 
     def __init__(
         self,
@@ -230,7 +228,7 @@ class OpenVinoEngine(Closing):
         self.arch = arch
         self.path = Path(path)
         self.device = self.ov_device.split(".")[0].lower()
-        self.precision = precision
+        self._unsettled(precision)  # ``decided``: fp32 now, a reduced one once checked
         self.threads = threads or cpu_threads()
         # Streams of one thread each, one frame per stream, each stream's request started
         # and waited for (start_async/wait) by its own pipeline lane: a stream slowed by the
@@ -238,10 +236,8 @@ class OpenVinoEngine(Closing):
         self.workers = cpu_streams(self.threads, streams) if self.device == "cpu" else 1
         plan = self.cpu_plan() if self.device == "cpu" else ""
         self.note = "; ".join(n for n in (plan, downgrade) if n)
-        self.checked = precision == "fp32"
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
-        self._checking = threading.Lock()
         self._warming = threading.Lock()
         self._cold: set[int] = set()  # requests not run yet
 
@@ -328,30 +324,19 @@ class OpenVinoEngine(Closing):
         self._check_open()
         if self.arch.condition and condition is None:
             raise ValueError(f"{self.arch.name} needs a {self.arch.condition} input")
-        if not self.checked:
-            with self._checking:  # one lane checks; the others wait for its verdict
-                if not self.checked:
-                    return self._run_checked(images, condition)
-        return self._infer(images, condition, self.precision)
-
-    def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
-        """The first batch against f32 (``precision.checked_batch``: this machine's verdict
-        where ``verdicts`` is set), once; below the bar the engine runs f32 from now on."""
-        checked = checked_batch(
-            images,
-            condition,
-            lambda x, c: self._infer(x, c, self.precision),
-            lambda x, c: self._infer(x, c, "fp32"),
-            self.precision,
-            self._machine(),
-        )
-        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
-            return checked.reference
-        self.checked = True
-        if not checked.kept:
-            self.precision = "fp32"
-        self.note = "; ".join(n for n in (self.note, checked.said) if n)
-        return checked.out
+        decided = self.decided  # each lane reads this one settled value, nothing else
+        if decided is None:  # the first batch against f32 (``Settles._settle``), once
+            out = self._settle(
+                images,
+                condition,
+                lambda x, c: self._infer(x, c, self.precision),
+                lambda x, c: self._infer(x, c, "fp32"),
+                lambda kept: None,  # f32 needs nothing but ``decided``: each shape compiles
+            )
+            if out is not None:
+                return out
+            decided = self.decided  # another lane checked while this one waited
+        return self._infer(images, condition, decided)
 
     def _machine(self) -> MachineCheck | None:
         """This machine's verdicts for the network this engine compiles (``verdicts``)."""

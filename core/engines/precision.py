@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,3 +300,68 @@ def checked_batch(
         f"{precision} gave {db:.1f} dB against fp32 (below {PRECISION_BAR_DB:.0f} dB): running fp32"
     )
     return Checked(reference, reference, db, False, said)
+
+
+class Settles:
+    """A reduced precision's check as the engines share it (OpenVINO, PyTorch, ONNX Runtime):
+    ``decided`` is the precision the engine runs for good, None until its first batch's
+    check (``checked_batch``) settles it. It is set in one assignment, after the engine has
+    switched to fp32 where the check failed, so a lane or the writer thread
+    (``stylizer.decided_precision``) that reads it never sees the precision asked beside a
+    settled check: ``precision`` and a flag set one after the other gave 'bf16' for a check
+    that had failed (then kept in a frames folder's manifest, and a resume held to it)."""
+
+    # this machine's precision verdicts (``Verdicts``), set by ``create_engine``: None, each
+    # run's first batch decides alone
+    verdicts: Verdicts | None = None
+    decided: str | None = None
+    precision: str
+    note: str
+
+    def _unsettled(self, precision: str) -> None:
+        """Starts at ``precision``: fp32 is settled; a reduced one waits for its check."""
+        self._checking = threading.Lock()
+        self.precision = precision
+        self.decided = "fp32" if precision == "fp32" else None
+
+    @property
+    def checked(self) -> bool:
+        """Whether the precision is settled (``decided``)."""
+        return self.decided is not None
+
+    @checked.setter
+    def checked(self, value: bool) -> None:
+        """True: held to the precision it has, with no check of its own
+        (``stylizer.hold_precision``); False: its next batch checks."""
+        self.decided = self.precision if value else None
+
+    def _machine(self) -> MachineCheck | None:  # each engine's network (``MachineCheck``)
+        return None
+
+    def _settle(
+        self,
+        images: np.ndarray,
+        condition: np.ndarray | None,
+        reduced: Runner,
+        fp32: Runner,
+        switch: Callable[[bool], None],
+    ) -> np.ndarray | None:
+        """The first batch, checked against fp32 (``checked_batch``: this machine's verdict
+        where ``verdicts`` is set), by one lane at a time; the others wait for its verdict.
+        ``switch(kept)`` makes the engine run fp32 where the reduced precision is not kept
+        (and drops what it no longer needs). Returns the batch's output, or None where
+        another lane settled the precision meanwhile: the caller runs at ``decided``."""
+        with self._checking:
+            if self.decided is not None:
+                return None
+            checked = checked_batch(
+                images, condition, reduced, fp32, self.precision, self._machine()
+            )
+            if checked.db is None:  # flat frames only: fp32 ran them alone; next batch checks
+                return checked.reference
+            precision = self.precision if checked.kept else "fp32"
+            self.note = "; ".join(n for n in (self.note, checked.said) if n)
+            switch(checked.kept)
+            self.precision = precision
+            self.decided = precision  # last, in one assignment: what every reader reads
+            return checked.out

@@ -12,7 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
-from .precision import MachineCheck, Verdicts, checked_batch, machine_facts
+from .precision import MachineCheck, Settles, machine_facts
 
 
 def pick_device(device: str) -> str:
@@ -121,13 +121,11 @@ def load_state(weights: Path) -> dict[str, Any]:
     return load_file(str(weights))
 
 
-class TorchEngine(Closing):
-    """Runs the torch module in inference mode; fp16 on CUDA when the network allows."""
+class TorchEngine(Settles, Closing):
+    """Runs the torch module in inference mode; fp16 on CUDA when the network allows (its
+    reduced precision settled once: ``precision.Settles``)."""
 
     backend = "torch"
-    # this machine's precision verdicts (``precision.Verdicts``), set by ``create_engine``:
-    # None, each run's first batch decides alone
-    verdicts: Verdicts | None = None
     weights: Path | None = None
 
     def __init__(
@@ -162,10 +160,10 @@ class TorchEngine(Closing):
         module.load_state_dict(load_state(weights))
         module.eval()
         # Reduced precision is compared with fp32 at the first batch (this machine's verdict:
-        # precision.checked_batch), then kept or dropped.
-        self.checked = precision == "fp32"
-        self._fp32 = None if self.checked else module.to(self.device)
-        if not self.checked:
+        # precision.checked_batch), then kept or dropped (``decided``).
+        self._unsettled(precision)
+        self._fp32 = None if self.decided else module.to(self.device)
+        if not self.decided:
             import copy
 
             module = copy.deepcopy(module)
@@ -186,34 +184,33 @@ class TorchEngine(Closing):
         import torch
 
         self._check_open()
-        if not self.checked:
-            return self._run_checked(images, condition)
+        if self.decided is None:
+            out = self._run_checked(images, condition)
+            if out is not None:
+                return out
         y = self._infer(self.module, self.dtype, self.memory_format, images, condition)
         if self.precision != "fp32" and not bool(torch.isfinite(y).all()):
             return self._overflowed(images, condition)
         return _numpy(y)
 
-    def _run_checked(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+    def _run_checked(self, images: np.ndarray, condition: np.ndarray | None):
+        """The first batch against fp32 (``Settles._settle``); None: already settled."""
         import torch
 
-        checked = checked_batch(
+        return self._settle(
             images,
             condition,
             lambda x, c: self._forward(self.module, self.dtype, self.memory_format, x, c),
             lambda x, c: self._forward(self._fp32, torch.float32, torch.contiguous_format, x, c),
-            self.precision,
-            self._machine(),
+            self._switch,
         )
-        if checked.db is None:  # flat frames only (black): fp32 ran them alone; next batch checks
-            return checked.reference
-        self.checked = True
-        self.note = _join(self.note, checked.said)
-        if not checked.kept:
+
+    def _switch(self, kept: bool) -> None:
+        if not kept:
             self._use(self._fp32, "fp32")
             self._fp32 = None
         else:
             self._fp32 = self._fp32.to("cpu")  # kept, off the GPU, for _overflowed
-        return checked.out
 
     def _machine(self) -> MachineCheck | None:
         """This machine's verdicts for this network (``verdicts``): its weights' digest."""
@@ -240,7 +237,7 @@ class TorchEngine(Closing):
             self.note, f"{self.precision} overflowed on a later batch (inf/NaN): running fp32"
         )
         self._use(self._fp32, "fp32")
-        self._fp32 = None
+        self._fp32, self.decided = None, "fp32"
         return self._forward(self.module, torch.float32, torch.contiguous_format, images, condition)
 
     def _forward(self, module, dtype, memory_format, images, condition) -> np.ndarray:
