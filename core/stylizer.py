@@ -252,7 +252,9 @@ class Stylizer:
         settings, model = self.settings, self._model_files()
 
         def build(precision: str) -> Engine:
-            return create_engine(model, settings.backend, settings.device, precision)
+            # held to another precision than the one asked: the line says the one asked
+            words = {} if precision == settings.precision else {"asked": settings.precision}
+            return create_engine(model, settings.backend, settings.device, precision, **words)
 
         return held_engine(build, settings.precision, made)
 

@@ -76,7 +76,7 @@ class CheckedEngine:
 def engines(monkeypatch) -> list[CheckedEngine]:
     made: list[CheckedEngine] = []
 
-    def create_engine(model, backend="auto", device="auto", precision="auto"):
+    def create_engine(model, backend="auto", device="auto", precision="auto", **_words):
         made.append(CheckedEngine(model.arch, precision))
         return made[-1]
 

@@ -73,7 +73,7 @@ class Machine:
         self.openvino = True
         self.asked: list[str] = []  # the precision each engine was built for
 
-    def create_engine(self, model, backend="auto", device="auto", precision="auto"):
+    def create_engine(self, model, backend="auto", device="auto", precision="auto", **_words):
         self.asked.append(precision)
         if self.openvino:
             return round21.CheckedEngine(model.arch, precision)
@@ -257,7 +257,7 @@ def waiting(monkeypatch) -> dict:
     """The engines made, and those made by the driver's ``decide_precision`` (``driver``)."""
     seen: dict = {"all": [], "driver": None}
 
-    def create_engine(model, backend="auto", device="auto", precision="auto"):
+    def create_engine(model, backend="auto", device="auto", precision="auto", **_words):
         seen["all"].append(FlatWaiting(model.arch, precision))
         return seen["all"][-1]
 

@@ -43,6 +43,8 @@ OPENVINO_DEVICES = ("gpu", "npu")
 OPENVINO_REQUIREMENT = "openvino==2026.4.1"
 # Where that install goes, inside the extension's user folder (gpu_install.PACKS names it).
 OPENVINO_FOLDER = "openvino-site-packages"
+# The reason's words where fp32 was asked (``choose_backend``, ``create_engine``)
+FP32_ASKED = "fp32 asked"
 
 
 def torch_available() -> bool:
@@ -135,7 +137,9 @@ def inside_blender() -> bool:
     return "bpy" in sys.modules
 
 
-def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
+def choose_backend(
+    model: ModelFiles, device: str = "auto", precision: str = "auto"
+) -> EngineChoice:
     """The fastest engine installed here that can run ``model`` on ``device``.
 
     A GPU that ONNX Runtime finds comes first, then a CUDA GPU PyTorch finds (a torch
@@ -147,7 +151,8 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     Else, where OpenVINO is missing, PyTorch bf16 on CPUs with native bf16 (1.3x ONNX Runtime
     there); else ONNX Runtime fp32, on the fast graph where there is one (``fast.py``: as
     fast as OpenVINO f32, and it keeps more of a shared CPU). Chosen by these measured
-    rules, not by timing each machine at first use.
+    rules, not by timing each machine at first use. ``precision``: the one asked, for the
+    reason's words only (fp32 asked is said, not the CPU's bf16 it does not use).
     """
     has_onnx = model.onnx is not None and model.onnx.is_file()
     has_weights = model.weights is not None and model.weights.is_file()
@@ -187,6 +192,8 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         fp32_why = "no native bf16 on this CPU"
     elif not bf16:
         fp32_why = model.arch.fp32_only(model.config)  # the descriptor's words, one source
+    elif precision == "fp32":
+        fp32_why = FP32_ASKED  # the CPU's bf16 is not used: said, not credited
     elif not openvino_available():
         fp32_why = (
             f"the CPU has native bf16, but OpenVINO is not installed ({remedy('openvino')}: "
@@ -194,6 +201,9 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
         )
     else:
         fp32_why = "no fast graph for this network, which OpenVINO runs in fp32"
+    # why the engine bf16 would run on was taken: the CPU's bf16, or fp32 asked (the same
+    # engine, its bf16 unused: the line said 'the CPU has native bf16' for fp32 asked)
+    bf16_why = fp32_why if precision == "fp32" and bf16 else "the CPU has native bf16"
     # OpenVINO bf16 on a fast graph (built-ins, picture styles) or a trained style's plain one
     # (its guides' row blur, which had not compiled in bf16 after 30 minutes, became a column
     # blur, dc51b71; the engine rewrites older exports); a built-in's plain graph runs f32
@@ -201,13 +211,13 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     if has_onnx and openvino_available() and inside_blender() and bf16 and ready:
         # the line says engine, precision, device and child process (``explain``): each
         # once, so here only where OpenVINO came from and why auto took it
-        why = "; ".join(filter(None, (openvino_origin(), "the CPU has native bf16")))
+        why = "; ".join(filter(None, (openvino_origin(), bf16_why)))
         return EngineChoice("openvino", why)
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         # the line already says engine, precision and device (``explain``): only the why here,
         # and bf16's only where bf16 runs (``ready``): elsewhere OpenVINO runs f32
         if bf16 and ready:
-            why = "the CPU has native bf16"
+            why = bf16_why
         elif bf16:
             why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in fp32'
         elif native_bf16_cpu():  # a network or style kept in fp32
@@ -219,7 +229,7 @@ def choose_backend(model: ModelFiles, device: str = "auto") -> EngineChoice:
     # fp32 in torch bf16 (640x360, 1280x720, AVX512-BF16 EPYC, load 13-21, 2026-12-02), so
     # without OpenVINO it keeps ONNX Runtime fp32 (``--backend torch``: bf16)
     if bf16 and fast and has_weights and torch_available() and not openvino_available():
-        return EngineChoice("torch", "the CPU has native bf16, OpenVINO missing")
+        return EngineChoice("torch", f"{bf16_why}, OpenVINO missing")
     if has_onnx and inside_blender() and openvino_available():
         # the graph and workers are the engine's note (cpu_plan): said once, as they ran
         why = f"{fp32_why}, and OpenVINO keeps less of a shared CPU"
@@ -239,19 +249,30 @@ def auto_backend(model: ModelFiles, device: str = "auto") -> str:
 
 
 def create_engine(
-    model: ModelFiles, backend: str = "auto", device: str = "auto", precision: str = "auto"
+    model: ModelFiles,
+    backend: str = "auto",
+    device: str = "auto",
+    precision: str = "auto",
+    *,
+    asked: str | None = None,
 ) -> Engine:
     """``auto`` picks with ``choose_backend``; the other words force an engine.
 
     The engine's ``reason`` says why it runs: auto's choice, or the setting that chose it
-    (``errors.setting``'s mark: each front end says its own control).
+    (``errors.setting``'s mark: each front end says its own control), and fp32 where it
+    was asked. ``asked``: the precision the user asked where the engine is built at
+    another (a resumed folder held to the precision its frames were made with:
+    ``stylizer.held_engine``), for those words; default ``precision``.
     """
     if backend not in BACKEND_WORDS:
         raise RestyleError(f"unknown backend '{backend}': use {', '.join(BACKEND_WORDS)}")
+    asked = precision if asked is None else asked
     reason = f"set by {setting('backend', backend)}"
     if backend == "auto":
-        choice = choose_backend(model, device)
+        choice = choose_backend(model, device, asked)
         backend, reason = choice.backend, choice.reason
+    if asked == "fp32" and precision == "fp32" and FP32_ASKED not in reason:
+        reason = f"{reason}; {FP32_ASKED}"  # a backend or device set, a GPU, the CPU's rules
     fp32_only = model.arch.fp32_only(model.config)
     if fp32_only and precision in ("bf16", "fp16"):
         reason = f"{reason}; {precision} asked, but {fp32_only}: running fp32"
