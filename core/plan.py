@@ -113,19 +113,22 @@ def _warmed(lo: int, hi: int, first: int, pictures: int, held: frozenset[int]) -
     """Chunk ``lo..hi`` of the shot that starts at ``first``, warmed up over ``pictures``
     pictures before the one its frame ``lo`` shows (that one too, where it begins earlier):
     from the first frame of the earliest, or from ``first``. A shot's first frame, and the
-    first frame a chunk computes, are styled whether or not held."""
+    first frame a chunk computes, are styled whether or not held. The warm-up takes at most
+    as many frames as the chunk's own (``pictures`` at least): a chunk decodes and writes
+    (to its staging folder) a held picture's copies there as in its own frames, so pictures
+    held for seconds cost it at most twice its own frames."""
     if pictures == 0 or lo == first:
         return Chunk(lo, hi)
     at = lo
     while at > first and at in held:  # back to the first frame of the picture ``lo`` shows
         at -= 1
-    styled = 1 if at < lo else 0  # that picture, styled in the warm-up
     count = 0
     while count < pictures and at > first:
         at -= 1
         if at not in held or at == first:
             count += 1
-    styled += count
+    at = max(at, lo - max(pictures, hi - lo + 1))
+    styled = sum(1 for i in range(at, lo) if i == at or i not in held)
     return Chunk(lo, hi, lo - at, None if styled == lo - at else styled)
 
 

@@ -62,6 +62,20 @@ def test_the_warm_up_stays_inside_the_shot():
     assert plan.chunks[-1] == Chunk(80, 99, 19, 5)  # 61 and 64, 68, 72, 76
 
 
+def test_a_warm_up_takes_at_most_the_chunks_own_frames():
+    """Pictures held 30 frames (a slideshow): 8 pictures are 240 frames of decoding and
+    copies; a chunk of 60 warms up over its last 60 (from a held frame, styled there)."""
+    held = [i for i in range(600) if i % 30]
+    plan = plan_chunks(0, 599, [], max_frames=300, warmup=8, held=held)
+    assert plan.chunks[1] == Chunk(300, 599, 240, 8)  # 8 pictures fit in 300
+    plan = plan_chunks(0, 599, [], max_frames=60, warmup=8, held=held)
+    assert plan.chunks[5] == Chunk(300, 359, 60, 2)  # 240 (held: styled) and 270
+    # at least ``warmup`` frames, as on ordinary footage
+    assert plan_chunks(0, 19, [], max_frames=4, warmup=8, held=held).chunks[-1] == Chunk(
+        16, 19, 8, 1
+    )
+
+
 def test_ordinary_footage_plans_as_before():
     plan = plan_chunks(0, 99, [30], max_frames=20, warmup=8)
     assert [(c.start, c.warmup, c.pictures) for c in plan.chunks] == [
