@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bpy.types import Panel
 
 from .. import compat, props
@@ -61,6 +63,8 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             row = col.row(align=True)
             row.prop(settings, "picture", text="")
             row.operator("restyle.pick_picture", text="", icon="FILEBROWSER")
+            if (icon := picture_icon(settings.picture)) is not None:
+                col.template_icon(icon_value=icon, scale=6.0)
 
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -77,6 +81,23 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
             if summary_about(scene):  # another strip's summary is not this one's
                 draw_summary(layout, context)
+
+
+def picture_icon(picture: str) -> int | None:
+    """The chosen picture's preview for the sidebar, under "Any Picture…"'s tile (the enum's
+    one icon is shared by every scene: a generic one); None where none is chosen or the file
+    is not there. Loaded into the style picker's previews (as the styles' thumbnails are), once
+    per file and again when it changes; drawn as Blender draws previews, filled in when ready."""
+    import bpy
+
+    path = bpy.path.abspath(picture.strip()) if picture.strip() else ""
+    if not path or props.CATALOG.previews is None:
+        return None
+    try:
+        icon = props.CATALOG._icon(f"picture:{path}", Path(path))
+    except (OSError, KeyError):
+        return None
+    return icon if isinstance(icon, int) else None  # a missing file: the generic name
 
 
 class RESTYLE_PT_range(RestylePanel, Panel):

@@ -8,7 +8,8 @@
 - a PyTorch installed but not loading showed a raw error, and the box said it was there;
 - the Dependencies box called any numpy 'bundled with Blender' (Debian's is the system's);
 - Replace Background behind a matte that keeps almost nothing (a wide shot) wiped the frame
-  with the new background, unsaid.
+  with the new background, unsaid;
+- "Any Picture…" showed a generic tile after a picture was chosen: its preview shows below.
 """
 
 from __future__ import annotations
@@ -282,3 +283,34 @@ def test_a_nearly_empty_matte_is_measured_on_its_shown_frames(scene, tmp_path):
     assert bpy.ops.restyle.replace_background(strip=matte.name, background="#0000FF") == {
         "FINISHED"
     }
+
+
+# -- 4. "Any Picture…" shows the chosen picture -----------------------------------------------
+def test_any_picture_shows_the_chosen_picture(scene, sequencer_area, tmp_path):
+    import bpy
+    from test_panels import CheckedLayout
+    from vse import sequencer_override
+
+    props = ext("props")
+    strip = top_strips(scene.sequence_editor).new_image("still", str(tmp_path / "s.png"), 1, 1)
+    scene.sequence_editor.active_strip = strip
+    picture = tmp_path / "starry.png"
+    assert cv2.imwrite(str(picture), np.full((48, 64, 3), 200, np.uint8))
+
+    def icons():
+        calls: list = []
+        shim = type("Shim", (), {"layout": CheckedLayout(calls)})()
+        with sequencer_override(scene, sequencer_area):
+            props.style_items(None, bpy.context)  # the picker's previews, as drawn
+            ext("panels.sequencer").RESTYLE_PT_main.draw(shim, bpy.context)
+        return [c[1] for c in calls if c[0] == "template_icon"]
+
+    scene.restyle.style = props.PICTURE
+    assert icons() == []  # no picture chosen: the tile alone
+    scene.restyle.picture = str(picture)
+    (shown,) = icons()
+    preview = props.CATALOG.previews[f"picture:{picture}"]
+    assert shown["icon_value"] == preview.icon_id  # 0 until Blender makes icons (no UI here)
+    assert tuple(preview.image_size) == (64, 48)
+    scene.restyle.picture = str(tmp_path / "gone.png")
+    assert icons() == []
