@@ -51,6 +51,7 @@ SETTINGS = {
     "temporal": Setting("--temporal", "temporal", "Temporal Coherence"),
     "carry": Setting("--carry", "carry", "Carry Keyframes"),
     "batch": Setting("--batch", "batch_size"),  # Blender chooses the batch itself
+    "precision": Setting("--precision", "precision"),  # Blender's is auto
     "smoothness": Setting("--smoothness", "smoothness", "Smoothness"),
     "crop": Setting("--crop", "crop", "Crop"),
     "mode": Setting("--mode", "mode", "Mode"),  # stabilize's motion model

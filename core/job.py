@@ -587,7 +587,9 @@ class StyleJob:
         names = [frame_name(plan, i) for i in range(plan.start, plan.end + 1)]
         present = {n for n in names if frame_file_written(out / n)}
         manifest = _parse_manifest(_read_bytes(out / MANIFEST))
-        if manifest.get("key") != placed.key:  # none, or other settings (overwrite given)
+        # none, or other settings, or another precision (overwrite given): all made again
+        clash = precision_clash(manifest, placed.key, self.precision)
+        if manifest.get("key") != placed.key or clash:
             outcome = "replace" if present else "new"
             return {**record, "outcome": outcome, "to_make": plan.total, "replaced": len(present)}
         stale = set(manifest.get("stale") or ()) & present
@@ -686,6 +688,8 @@ class StyleJob:
         now = {"made_from": self._made_from(plan), "frames": plan.total}
         now["movie_key"] = movie_key(plan, self.audio)
         _check_output(path, plan.format, plan.key, self.overwrite, finished, now)
+        if not (plan.format.movie or self.overwrite):
+            _check_precision(path, plan.key, self.precision)
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
@@ -1184,7 +1188,8 @@ class _Run:
         if plan.format.movie:
             remove_stale_scratch(plan.output)
         else:
-            self.manifest = _Manifest(plan.output, plan.key, self._manifest_record())
+            record, asked = self._manifest_record(), self.job.precision
+            self.manifest = _Manifest(plan.output, plan.key, record, asked=asked)
             # decided already (fp32, or held to the frames'): after the key, as a check's
             self.manifest.record.update(self._precision_facts())
         info = plan.info
@@ -1556,18 +1561,21 @@ class _Manifest:
     ``overwrite`` is under way, the older frames not yet replaced (``stale``). Those are
     never reused, and are deleted only once the new run has finished the whole range."""
 
-    def __init__(self, folder: Path, key: str, record: dict) -> None:
+    def __init__(self, folder: Path, key: str, record: dict, asked: str | None = None) -> None:
+        """``asked``: the precision the run asks; frames made at another (``precision_clash``:
+        overwrite was validated) are all stale, as those of older settings."""
         self.path = folder / MANIFEST
         self.record = dict(record, key=key)
         self.old = _read_bytes(self.path)
         old = _parse_manifest(self.old)
         stale = {n for n in old.get("stale", []) if isinstance(n, str)}
-        if old.get("key") != key:  # older settings (overwrite was validated): all stale
+        same = old.get("key") == key and not precision_clash(old, key, asked)
+        if not same:  # older settings (overwrite was validated): all stale
             stale |= set(_frame_names(folder))
         self.stale = stale
         # Frames written as a range's last without their lookahead, the range ending mid-shot
         # (_Run._unlooked_end): a longer range styles them again.
-        no_lookahead = old.get("no_lookahead", []) if old.get("key") == key else []
+        no_lookahead = old.get("no_lookahead", []) if same else []
         self.no_lookahead = {n for n in no_lookahead if isinstance(n, str)}
         self._lock = threading.Lock()
         self._saved = 0.0
@@ -1963,6 +1971,38 @@ def _check_output(
             + ") and was not made by Restyle; choose an empty or new folder"
         )
     check_writable(out)
+
+
+def precision_clash(record: dict, key: str, asked: str | None) -> str | None:
+    """The precision the frames of a folder (its manifest ``record``) were made with where
+    a run of the settings ``key`` asking the precision ``asked`` would make the frames it
+    adds at another: an explicit precision that is neither the one they ran (``precision``)
+    nor the one their run asked (``precision_asked``: a bf16 asked that ran fp32 is asked
+    again). Precision is not in the settings key (auto resumes at the frames' own:
+    ``StyleJob._precision_made``), but it changes the pixels, so a folder holds one: None
+    where it would (auto, the same, a folder that does not say)."""
+    made = record.get("precision")
+    if record.get("key") != key or not (isinstance(made, str) and made):
+        return None
+    if asked in (None, "auto", made, record.get("precision_asked")):
+        return None
+    return made
+
+
+def _check_precision(out: Path, key: str, asked: str) -> None:
+    """Frames in ``out`` made with these settings at another precision than the explicit
+    one ``asked`` (``precision_clash``) are refused as other settings are: resumed at
+    another, the folder would mix two and its manifest name one of them for all."""
+    if not out.is_dir() or not _frame_names(out):
+        return
+    made = precision_clash(_parse_manifest(_read_bytes(out / MANIFEST)), key, asked)
+    if made is not None:
+        raise RestyleError(
+            f"{out} holds frames made with other settings ({made} precision, now "
+            f"{setting('precision', asked)}); choose another folder, use "
+            f"{setting('precision', 'auto')} to resume at {made}, or use "
+            f"{setting('overwrite', True)} to make them all again at {asked}"
+        )
 
 
 EARLIER = "by an earlier Restyle or with other settings"  # output kept no record of how

@@ -954,7 +954,7 @@ def landing_for(twin, frames_plan, manifest=None) -> Landing:
     from .job import _Manifest, frame_numbering, unlooked_end
 
     folder = Path(twin.output)
-    manifest = manifest or _Manifest(folder, frames_plan.key, {})  # reads only
+    manifest = manifest or _Manifest(folder, frames_plan.key, {}, asked=twin.precision)  # reads
     return Landing(
         folder,
         frames_plan.format.suffix,
@@ -1111,7 +1111,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
     made = decide_precision(twin, frames_plan, plan, cancel)  # before the manifest is saved
-    manifest = _Manifest(folder, frames_plan.key, record)
+    manifest = _Manifest(folder, frames_plan.key, record, asked=twin.precision)
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
     manifest.save()

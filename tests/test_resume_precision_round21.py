@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from restyle.core import stylizer as stylizer_module
+from restyle.core.errors import RestyleError
 from restyle.core.job import MANIFEST, StyleJob
 from restyle.core.progress import CancelToken
 
@@ -162,13 +163,19 @@ def test_a_resume_runs_bf16_where_the_first_run_kept_it(tmp_path, tiny_style, en
 
 
 def test_another_precision_asked_runs_as_asked(tmp_path, tiny_style, engines):
-    """fp32 asked over bf16 frames is the user's word, as another backend is: not held."""
+    """fp32 asked over bf16 frames is the user's word, as another backend is: not held;
+    a folder holds one precision, so it is refused as other settings, and --overwrite
+    makes every frame again at it (tests/test_jobfix_round22.py)."""
     source = clip(tmp_path / "src", red=range(6, FRAMES))
     cancelled_after(source, tmp_path / "out", tiny_style, 4)
     again = job(source, tmp_path / "out", tiny_style)
     again.precision = "fp32"
+    with pytest.raises(RestyleError, match="bf16 precision"):
+        again.run()
+    again.overwrite = True
     result = again.run()
     assert result.engine.startswith("openvino fp32") and "as the frames" not in result.engine
+    assert result.reused == 0 and result.written == FRAMES, result
 
 
 def test_ray_chunks_all_run_the_precision_decided_once(tmp_path, tiny_style, engines, in_process):
