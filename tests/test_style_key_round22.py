@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,24 @@ def test_a_picture_style_keys_alike_however_spelled(tmp_path, monkeypatch):
     link = tmp_path / "link.png"
     os.symlink(picture, link)
     assert _key(frames[0].parent, out, str(link)) == keys[str(picture)]
+
+
+def test_a_moved_project_keys_its_picture_alike(tmp_path, monkeypatch):
+    """Keyed by its resolved path (3949628), a picture moved with its project gave another key,
+    so a moved project's finished frames were made again (mid-round review)."""
+    project = tmp_path / "here"
+    frames = make_image_sequence(project / "seq", 2)
+    (project / "styles").mkdir()
+    shutil.copy2(frames[0], project / "styles" / "pic.png")
+    keys = []
+    for place in ("here", "there/moved"):
+        monkeypatch.chdir(tmp_path / place)
+        keys.append(_key(Path("seq"), Path("out"), "styles/pic.png"))
+        if place == "here":
+            monkeypatch.chdir(tmp_path)
+            (tmp_path / "there").mkdir()
+            shutil.move(project, tmp_path / "there" / "moved")  # mv: times kept
+    assert keys[0] == keys[1], keys
 
 
 def test_another_picture_keys_apart(tmp_path, monkeypatch):
