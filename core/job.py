@@ -1786,13 +1786,14 @@ _SPELLED = contextvars.ContextVar("restyle_spelled_picture", default=False)
 
 
 def _style_said(style: StyleInfo) -> str:
-    """A style in a settings key: its id; a picture's by its path resolved, so one picture
-    keys alike however its path is spelled (relative from the command line, absolute from
-    Blender or a Ray submission, '..' or a link in it). An earlier Restyle's form
-    (``path_stamps``) and the spelled one (``StyleJob._spelled``) keep the path as given."""
+    """A style in a settings key: its id; a picture's by its file's name (a link's target's),
+    its content told by ``file_stamp``: one picture keys alike however its path is spelled
+    (relative from the command line, absolute from Blender or a Ray submission, '..' or a link
+    in it) and wherever its project moved. An earlier Restyle's form (``path_stamps``) and the
+    spelled one (``StyleJob._spelled``) keep the path as given."""
     if style.kind != "picture" or style.picture is None or _PATH_STAMPS.get() or _SPELLED.get():
         return style.id
-    return str(Path(style.picture).resolve())
+    return "picture:" + Path(style.picture).resolve().name
 
 
 def file_stamp(path: str | Path | None) -> list:
