@@ -340,7 +340,8 @@ class _Bar:
                 bar_format=self.FORMAT,
             )
         self.bar.n = p.done
-        self.bar.set_postfix_str(_rate_text(p), refresh=False)
+        # before the rate: what the run does ('building the network', 'N frames kept')
+        self.bar.set_postfix_str(_rate_text(p) or p.message, refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -659,7 +660,8 @@ class _JsonEvents:
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
-        if now - self.last < 0.5 and p.done < p.total and p.stage == self.stage:
+        told = self.said is not None and p.message == self.said[3]  # a new message: said
+        if now - self.last < 0.5 and p.done < p.total and p.stage == self.stage and told:
             return
         said = (p.stage, p.done, p.total, p.message)
         if said == self.said:  # a repeat says nothing new (a stage's last count again)

@@ -42,7 +42,7 @@ from .progress import CancelToken, Progress, ProgressCallback
 from .strip_frames import StripColor
 from .styles import WEIGHTS_FILE, StyleInfo, StyleLibrary, parse_mix
 from .stylizer import StyleSettings, Stylizer, decided_precision, engine_line
-from .words import frames_named
+from .words import count, frames_named
 from .writers import (  # movie_frames_folder: imported from here too
     _FRAMES_AROUND,
     NAME_MAX,
@@ -924,6 +924,7 @@ class StyleJob:
                     self._drop_ray_frames(self._ray_frames(plan))
                     return finished
         self._ensure_builtins(plan, progress)
+        self._starting(plan, progress)
         stylizer = self._stylizer(plan)  # a bad device fails here, before any file exists
         # Its engines end with the run, finished, cancelled or failed (threads, sessions,
         # OpenVINO's child): a long-lived process such as Blender runs many jobs.
@@ -983,6 +984,14 @@ class StyleJob:
             if progress:
                 progress(Progress(0, plan.total, stage="setup", message="converting styles"))
             install_builtins(library.builtin_dir)
+
+    def _starting(self, plan: JobPlan, progress: ProgressCallback | None) -> None:
+        """The run's first progress event, before its network is built (a model read and
+        compiled, its precision decided: half a minute on a 2-core CPU, when nothing was
+        said): stage 'setup', nothing done yet. A mapping's stage says its own."""
+        starts = plan.style.kind == "picture" or self.strength > 0.0  # else no network
+        if progress and starts and type(self)._stylizer is StyleJob._stylizer:
+            progress(Progress(0, plan.total, stage="setup", message="building the network"))
 
     def _temporal(self):
         """The coherence stage (a mapping may bring its own, e.g. mattes steady their alpha)."""
@@ -1134,6 +1143,9 @@ class _Run:
             raise
         todo = [i for i in range(self.plan.start, self.plan.end + 1) if not self.done(i)]
         reused = self.plan.total - len(todo)
+        if reused and self.progress:  # said before the first frame made (a resume)
+            kept = f"{count(reused, 'frame')} kept from before"
+            self.progress(Progress(reused, self.plan.total, stage=self.job.stage, message=kept))
         result = JobResult(
             Path(getattr(writer, "path", self.plan.output)),
             reused=reused,

@@ -18,6 +18,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from helpers_cli import run as run_cli
 
 from restyle.core import stylizer as stylizer_module
 from restyle.core.errors import COMMAND_LINE, RestyleError
@@ -167,3 +168,44 @@ def test_a_ray_overwrite_at_another_precision_makes_every_frame_again(
     job(source, tmp_path / "whole", tiny_style, precision="fp32").run()
     assert pixels(out) == pixels(tmp_path / "whole")
     assert json.loads((out / MANIFEST).read_text())["precision"] == "fp32"
+
+
+# -- 2. the first progress events ------------------------------------------------------------
+def test_the_first_event_comes_before_the_network_is_built(tmp_path, tiny_style, events):
+    source = clip(tmp_path / "src")
+    job(source, tmp_path / "out", tiny_style).run(progress=events.append)
+    first = events[0]
+    assert not isinstance(first, tuple), events[:3]  # before ('engine', 'auto')
+    assert (first.stage, first.done, first.total) == ("setup", 0, FRAMES), first
+    assert first.message == "building the network"
+
+
+def test_a_resume_says_the_frames_it_kept_first(tmp_path, tiny_style, events):
+    source = clip(tmp_path / "src")
+    out = tmp_path / "out"
+    first = cancelled_after(source, out, tiny_style, 3)
+    events.clear()
+    job(source, out, tiny_style).run(progress=events.append)
+    said = [e for e in events if not isinstance(e, tuple)]
+    kept = said[1]  # after 'building the network'
+    assert (kept.stage, kept.done) == ("stylize", first.written), said[:3]
+    assert kept.message == f"{first.written} frames kept from before"
+
+
+def test_json_says_the_network_is_being_built(tmp_path, tiny_style, events, capsys):
+    source = clip(tmp_path / "src")
+    out = tmp_path / "out"
+    argv = ["stylize", str(tmp_path / "src"), "-s", "Tiny", "-o", str(out)]
+    code, record, err = run_cli([*argv, "--end", "2"], capsys)
+    assert code == 0, err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    first = lines[0]
+    assert first["event"] == "progress" and first["done"] == 0, lines
+    assert first["message"] == "building the network", lines
+    code, record, err = run_cli(argv, capsys)  # resumed: 0-1 kept (2 had no lookahead)
+    assert code == 0, err
+    assert record["reused"] == 2 and len(source) == FRAMES, record
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert lines[0]["message"] == "building the network", lines
+    assert lines[1] == {**lines[1], "stage": "stylize", "done": 2}, lines
+    assert lines[1]["message"] == "2 frames kept from before", lines
