@@ -270,7 +270,7 @@ class StripJob(ModalJob):
             # the folder the strip shows (renamed since, another's): the sidebar shows its summary
             RUN.end(FINISHED, summary, str(_shown_folder(shown)))
             RUN.task = self.task  # undone past its strip, the summary goes (summary_about)
-            self.report({"WARNING"} if notes else {"INFO"}, summary)
+            self.report({"WARNING"} if notes else {"INFO"}, f"Restyle: {summary}")
             redraw_sequencers(context)
             return {"FINISHED"}
         if request.data.movie_done:  # that movie was made before with these settings
