@@ -30,8 +30,9 @@ TORCH_FOUND: list[bool] = []
 
 
 def torch_found() -> bool:
-    """PyTorch is there and not known to fail to load (the Dependencies box or a Train that
-    tried it found it broken: ``torch_problem``); Train's button follows this."""
+    """PyTorch is there and not known to fail to load (the Dependencies box's check or a
+    Train that tried it found it broken: ``torch_problem``); Train's button follows this.
+    Imports nothing and starts nothing: the Keyframes panel redraws often."""
     from .core.engines import torch_available, torch_load_known
 
     if not TORCH_FOUND:
@@ -40,11 +41,37 @@ def torch_found() -> bool:
 
 
 def torch_problem() -> str | None:
-    """Why the installed PyTorch does not load, or None (it loads, or is not installed).
-    Imports it the first time only (``torch_load_error``): the box redraws often."""
-    from .core.engines import torch_load_error
+    """Why the installed PyTorch does not load, or None (it loads, is not installed, or is
+    still being checked: ``torch_checking``). Never imports it (seconds, and hundreds of MB
+    kept in Blender): the first call starts a check in another Python, once a session
+    (``start_torch_load_check``), and the box is drawn again when it ends."""
+    from .core.engines import start_torch_load_check, torch_load_known
 
-    return torch_load_error()
+    if start_torch_load_check() is not None and not bpy.app.timers.is_registered(
+        _redraw_when_checked
+    ):
+        bpy.app.timers.register(_redraw_when_checked, first_interval=0.5)
+    return torch_load_known()
+
+
+def torch_checking() -> bool:
+    """Whether ``torch_problem``'s check is under way."""
+    from .core.engines import torch_load_checking
+
+    return torch_load_checking()
+
+
+def _redraw_when_checked() -> float | None:
+    """A timer: once the check has ended, the preferences and the sequencer (Train's button)
+    are drawn again with its answer."""
+    if torch_checking():
+        return 0.5
+    manager = bpy.context.window_manager
+    for window in manager.windows if manager else ():
+        for area in window.screen.areas if window.screen else ():
+            if area.type in ("PREFERENCES", "SEQUENCE_EDITOR"):
+                area.tag_redraw()
+    return None
 
 
 # onnx: torch's ONNX exporter (training writes the style's model.onnx) imports it; the zip
@@ -237,7 +264,7 @@ class RESTYLE_OT_install_torch(Operator):
                 TORCH_FOUND.clear()  # Train's hint and button look again
                 from .core.engines import forget_torch_load
 
-                forget_torch_load()  # and the box tries the new copy
+                forget_torch_load()  # and the box checks the new copy
                 INSTALL.result = f"PyTorch installed in {torch_site_packages()}"
             else:
                 last = INSTALL.lines[-1] if INSTALL.lines else "no output"
@@ -321,7 +348,7 @@ def draw_dependencies(layout) -> None:
     box.label(text="Dependencies", icon="PACKAGE")
     col = box.column(align=True)
     torch = module_status("torch", "torch")
-    broken = torch_problem() if torch else None  # imported once per session
+    broken = torch_problem() if torch else None  # checked in another Python, once a session
     for module, dist, purpose in RUNTIME_MODULES + OPTIONAL_MODULES:
         version = module_status(module, dist)
         required = (module, dist, purpose) in RUNTIME_MODULES
@@ -330,6 +357,8 @@ def draw_dependencies(layout) -> None:
             col.label(text=f"{broken}; Install PyTorch again below replaces it")
             continue
         icon = "CHECKMARK" if version else ("ERROR" if required else "DOT")
+        if module == "torch" and version and torch_checking():
+            purpose, icon = f"{purpose} (checking that it loads…)", "SORTTIME"
         if module == "numpy":
             purpose += numpy_origin()
         col.label(text=f"{dist} {version or 'not installed'}: {purpose}", icon=icon)
@@ -374,5 +403,7 @@ def register() -> None:
 
 
 def unregister() -> None:
+    if bpy.app.timers.is_registered(_redraw_when_checked):
+        bpy.app.timers.unregister(_redraw_when_checked)
     gpu_support.unregister()
     _unregister()

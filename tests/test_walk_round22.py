@@ -1,14 +1,19 @@
 """Round 22's walkthrough findings in the core (walkfix): a damaged, cut-short movie's
 warnings said '1 written' twice; an installed PyTorch that does not load is found once and
-said in a few words."""
+said in a few words, found by a check in another Python (prefsfix: the preferences' box
+imported torch into Blender to find it, 2.7 s and ~220 MB)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from types import SimpleNamespace
 
+import pytest
+
+from restyle.core import engines
 from restyle.core.engines import short_reason
 from restyle.core.job import _damage_warnings
 
@@ -60,3 +65,72 @@ def test_a_broken_torch_is_imported_once(tmp_path):
     said = "OSError: libtorch_cpu.so: cannot open shared object file"
     assert done.stdout.splitlines() == [said] * 3
     assert (tmp_path / "tries").read_text() == "x"
+
+
+@pytest.fixture
+def fake_torch(tmp_path, monkeypatch):
+    """Put a torch package of the test's making first on sys.path (its ``__init__`` is
+    written by the test), with this process's torch, if any, set aside and no answer kept."""
+    folder = tmp_path / "site"
+    (folder / "torch").mkdir(parents=True)
+    loaded = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    for name in loaded:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(folder))
+    engines.forget_torch_load()
+    yield folder / "torch" / "__init__.py"
+    engines.forget_torch_load()
+    sys.modules.pop("torch", None)
+    sys.modules.update(loaded)
+
+
+def test_the_load_check_imports_torch_in_another_python(fake_torch, tmp_path):
+    tries = tmp_path / "tries"
+    fake_torch.write_text(
+        "import os, sys\n"
+        f"open({str(tries)!r}, 'a').write(str(os.getpid()) + ' ' + sys.executable + '\\n')\n"
+        "print('torch prints its own line first', end='')\n"
+        'raise ValueError("libcublasLt.so.*[0-9] not found in the system path '
+        "['/usr/lib/python3.13', '/opt/blender/5.0/python/lib']\")\n"
+    )
+    said = "ValueError: libcublasLt.so.*[0-9] not found in the system path"
+    assert engines.torch_load_check() == said
+    assert "torch" not in sys.modules
+    (line,) = tries.read_text().splitlines()
+    pid, executable = line.split(" ", 1)
+    assert int(pid) != os.getpid() and executable == sys.executable
+    # nothing is kept by torch_load_check itself: the once-a-session answer is the thread's
+    assert engines.torch_load_known() is None
+    thread = engines.start_torch_load_check()
+    assert thread is not None
+    thread.join(60)
+    assert not engines.torch_load_checking()
+    assert engines.torch_load_known() == said
+    assert engines.start_torch_load_check() is None  # known: not checked again
+    assert engines.torch_load_error() == said  # Train's failure is said without an import
+    assert len(tries.read_text().splitlines()) == 2 and "torch" not in sys.modules
+    engines.forget_torch_load()  # reinstalled: looked at again
+    assert engines.torch_load_known() is None
+    thread = engines.start_torch_load_check()
+    thread.join(60)
+    assert len(tries.read_text().splitlines()) == 3
+
+
+def test_the_load_check_says_a_torch_that_loads_or_crashes(fake_torch):
+    fake_torch.write_text("import time\ntime.sleep(0.2)\n__version__ = '2.13.0'\n")
+    assert engines.torch_load_check() is None
+    assert "torch" not in sys.modules
+    fake_torch.write_text("import os\nos.abort()\n")  # an old CPU's illegal instruction
+    assert engines.torch_load_check() == "importing it crashed Python (SIGABRT)"
+    fake_torch.write_text("import time\ntime.sleep(30)\n")
+    assert engines.torch_load_check(timeout=1) is None  # could not tell: nothing said
+
+
+def test_a_check_dropped_by_a_reinstall_keeps_no_answer(fake_torch, tmp_path):
+    fake_torch.write_text("import time\ntime.sleep(1)\nraise OSError('old copy')\n")
+    thread = engines.start_torch_load_check()
+    assert engines.torch_load_checking()
+    assert engines.start_torch_load_check() is thread  # one check at a time
+    engines.forget_torch_load()
+    thread.join(60)
+    assert engines.torch_load_known() is None and not engines.torch_load_checking()

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,43 +52,156 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-_TORCH_LOAD: list[str | None] = []  # torch_load_error's answer, found once per process
+# Whether the installed PyTorch loads, found once per process: [None] it loads (or the check
+# could not tell), [reason] it does not. Set by ``start_torch_load_check`` (another Python:
+# the preferences' box) or ``torch_load_error`` (an import here, after Train's failed).
+_TORCH_LOAD: list[str | None] = []
+_TORCH_TRIED_HERE: list[bool] = []  # torch_load_error imported it in this process
+_TORCH_CHECK: list = []  # the check's thread while its answer is wanted (forget_torch_load)
+_TORCH_LOCK = threading.Lock()
+# How long the check waits for ``import torch`` (seconds): a cold disk takes tens of them.
+TORCH_CHECK_TIMEOUT = 180.0
+# The check's program: nice (it shares the CPU with Blender), the caller's sys.path, then
+# the import; its last line says how it went (torch may print its own lines before).
+_TORCH_SAID = "restyle-torch-load: "
+_TORCH_CHECK_SCRIPT = f"""
+import json, os, sys
+if hasattr(os, "nice"):
+    os.nice(10)
+sys.path[:] = json.loads(sys.argv[1])
+try:
+    import torch
+    said = None
+except BaseException as exc:
+    said = [type(exc).__name__, str(exc)]
+print("\\n{_TORCH_SAID}" + json.dumps(said), flush=True)
+"""
 
 
 def torch_load_error() -> str | None:
     """Why an installed PyTorch does not import, in a few words ('ValueError: libcublasLt.so.*
     [0-9] not found in the system path', its sys.path list cut), or None: it loads, or is not
-    installed (``torch_available`` says which). Tried once per process: importing it takes
-    seconds, and a broken install stays broken until reinstalled (``forget_torch_load``)."""
+    installed (``torch_available`` says which). Imports it here, once per process (a broken
+    install stays broken until reinstalled: ``forget_torch_load``): only for paths that
+    import it anyway (Train's failure said, ``runner.torch_does_not_load``), never a draw;
+    those ask ``start_torch_load_check``, which tries it in another Python. A reason that
+    check found is kept; its 'it loads' is tried again here, where it failed."""
     if "torch" in sys.modules:
         return None
-    if not _TORCH_LOAD:
-        reason = None
-        if torch_available():
-            try:
-                import torch  # noqa: F401
-            except Exception as exc:  # any failure of a broken install: said, not raised
-                reason = short_reason(exc)
-        _TORCH_LOAD.append(reason)
-    return _TORCH_LOAD[0]
+    with _TORCH_LOCK:
+        if _TORCH_LOAD and (_TORCH_LOAD[0] is not None or _TORCH_TRIED_HERE):
+            return _TORCH_LOAD[0]
+    reason = None
+    if torch_available():
+        try:
+            import torch  # noqa: F401
+        except Exception as exc:  # any failure of a broken install: said, not raised
+            reason = short_reason(exc)
+    with _TORCH_LOCK:
+        _TORCH_LOAD[:], _TORCH_TRIED_HERE[:], _TORCH_CHECK[:] = [reason], [True], []
+    return reason
+
+
+def torch_load_check(path: list[str] | None = None, timeout: float = TORCH_CHECK_TIMEOUT):
+    """Why the installed PyTorch does not load, tried in another Python (this one's
+    executable, isolated: ``-I``) whose sys.path is ``path`` (this process's by default, so
+    the extension's torch folder and wheels are found as here), or None: it loads, it is
+    not installed, or the check could not tell (no interpreter, ``timeout`` passed).
+    Nothing is imported here: the import costs seconds and hundreds of MB."""
+    import json
+    import subprocess
+
+    if not torch_available() or not sys.executable or not os.path.exists(sys.executable):
+        return None
+    path = list(sys.path if path is None else path)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", _TORCH_CHECK_SCRIPT, json.dumps(path)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    said = [line for line in done.stdout.splitlines() if line.startswith(_TORCH_SAID)]
+    if said:
+        try:
+            words = json.loads(said[-1][len(_TORCH_SAID) :])
+        except ValueError:
+            return None
+        return short_words(*words) if words else None
+    if done.returncode < 0:  # killed by a signal as it loaded: it would take Blender with it
+        import signal
+
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        return f"importing it crashed Python ({name})"
+    return None  # the check's Python failed before the import: nothing known of torch
+
+
+def start_torch_load_check() -> threading.Thread | None:
+    """Find whether the installed PyTorch loads (``torch_load_check``) on a thread, once per
+    process, for ``torch_load_known``; returns that thread while it runs (join it to wait),
+    or None: the answer is known, torch is imported already, or it is not installed."""
+    with _TORCH_LOCK:
+        if _TORCH_LOAD or "torch" in sys.modules:
+            return None
+        if _TORCH_CHECK:
+            return _TORCH_CHECK[0] if _TORCH_CHECK[0].is_alive() else None
+    if not torch_available():
+        return None
+    path = list(sys.path)
+
+    def check() -> None:
+        reason = torch_load_check(path)
+        with _TORCH_LOCK:
+            if _TORCH_CHECK and _TORCH_CHECK[0] is thread and not _TORCH_LOAD:
+                _TORCH_LOAD.append(reason)  # unless forgotten meanwhile (reinstalled)
+
+    thread = threading.Thread(target=check, name="restyle-torch-load-check", daemon=True)
+    with _TORCH_LOCK:
+        _TORCH_CHECK[:] = [thread]
+    thread.start()
+    return thread
+
+
+def torch_load_checking() -> bool:
+    """Whether ``start_torch_load_check``'s check is under way (its answer not known yet)."""
+    with _TORCH_LOCK:
+        return bool(_TORCH_CHECK and _TORCH_CHECK[0].is_alive() and not _TORCH_LOAD)
 
 
 def torch_load_known() -> str | None:
-    """``torch_load_error``'s answer if it was found already, else None: nothing imported."""
-    return _TORCH_LOAD[0] if _TORCH_LOAD and "torch" not in sys.modules else None
+    """The reason PyTorch does not load if a check or an import found it, else None:
+    nothing imported, nothing started."""
+    with _TORCH_LOCK:
+        return _TORCH_LOAD[0] if _TORCH_LOAD and "torch" not in sys.modules else None
 
 
 def forget_torch_load() -> None:
-    """Look again at the next ``torch_load_error`` (PyTorch was installed again)."""
-    _TORCH_LOAD.clear()
+    """Look again at the next check (PyTorch was installed again); a check under way is
+    not waited for, its answer dropped."""
+    with _TORCH_LOCK:
+        _TORCH_LOAD.clear()
+        _TORCH_TRIED_HERE.clear()
+        _TORCH_CHECK.clear()
 
 
 def short_reason(exc: BaseException, limit: int = 100) -> str:
     """``exc`` as 'Type: first line', a path list it ends with ([...]) cut, at most ``limit``
     characters."""
-    lines = str(exc).strip().splitlines()
+    return short_words(type(exc).__name__, str(exc), limit)
+
+
+def short_words(kind: str, message: str, limit: int = 100) -> str:
+    """``short_reason`` of an exception known by its type's name and message."""
+    lines = message.strip().splitlines()
     text = re.sub(r"\s*\[\s*['\"].*$", "", lines[0] if lines else "")
-    said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    said = f"{kind}: {text}" if text else kind
     return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
 
 
