@@ -125,8 +125,9 @@ def machine_facts(backend: str, precision: str, device: str, network: Path, runt
 class Verdicts:
     """This machine's verdicts on reduced precisions, kept in one JSON file
     (``default_root()/cache/precision.json``). A file that cannot be read or parsed counts as
-    empty and is rewritten whole; one that cannot be written leaves the verdict measured
-    again next time (the probe is fixed, so it comes out the same).
+    empty and is rewritten whole; an entry in it that is not a verdict (no number of dB, or
+    NaN) is dropped; one that cannot be written leaves the verdict measured again next time
+    (the probe is fixed, so it comes out the same).
 
     Processes share the file (the command line's Ray workers, a Blender child beside a
     render): each read, change and replace holds a lock file beside it (``_held``), so no
@@ -235,7 +236,10 @@ def _unlock(fd: int) -> None:
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A kept dB: a number, infinite included (-inf: a miss that overflowed; inf: output equal
+    to fp32's), but not NaN, which compares false with the bar and would keep the reduced
+    precision (a corrupt file's ``{"db": NaN}``)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 def machine_verdicts() -> Verdicts:
