@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
+from restyle.core.engines import onnx_engine
 from restyle.core.engines import precision as precision_module
 from restyle.core.engines.precision import MachineCheck, Verdicts, checked_batch, machine_facts
 
@@ -85,3 +87,91 @@ def test_a_corrupt_entry_is_dropped_and_never_chooses_the_reduced_precision(tmp_
     checked = checked_batch(images, None, reduced, fp32, "bf16", MachineCheck(verdicts, facts))
     assert not checked.kept, checked.said  # measured again on the probe, not NaN's "pass"
     assert verdicts.get(key)["db"] < precision_module.PRECISION_BAR_DB
+
+
+def test_every_fact_that_changes_the_output_changes_the_key(tmp_path, monkeypatch):
+    from restyle.core.engines import cpu
+
+    network = tmp_path / "model.onnx"
+    network.write_bytes(b"network one")
+    one, two = np.eye(2, dtype=np.float32)[:1], np.eye(2, dtype=np.float32)[1:]
+    base = {
+        "backend": "openvino",
+        "precision": "bf16",
+        "device": "CPU",
+        "runtime": "2026.4.1",
+    }
+
+    def key(condition=one, **changed):
+        return precision_module._key(
+            machine_facts(**{**base, "network": network, **changed}), condition
+        )
+
+    first = key()
+    assert key() == first  # the same facts: the same verdict
+    changed = {
+        "runtime": key(runtime="2026.5.0"),
+        "device": key(device="GPU Intel(R) Arc(TM) A770"),
+        "style": key(two),
+    }
+    monkeypatch.setattr(cpu, "feature_summary", lambda: "AVX2 only")
+    changed["cpu"] = key()
+    monkeypatch.undo()
+    monkeypatch.setattr(precision_module, "GRAPH_REWRITES", precision_module.GRAPH_REWRITES + 1)
+    changed["rewrites"] = key()
+    monkeypatch.undo()
+    assert key() == first
+    network.write_bytes(b"network two, retrained")  # same name, other content
+    changed["network"] = key()
+    assert first not in changed.values(), changed
+    assert len(set(changed.values())) == len(changed)
+
+
+class CudaSession:
+    def __init__(self, provider: str, device_id: str) -> None:
+        self.provider, self.device_id = provider, device_id
+
+    def get_providers(self):
+        return [self.provider, "CPUExecutionProvider"]
+
+    def get_provider_options(self):
+        return {
+            self.provider: {"device_id": self.device_id},
+            "CPUExecutionProvider": {},
+        }
+
+
+def test_onnx_runtime_verdicts_name_the_gpu_and_tensorrt(tmp_path, monkeypatch):
+    """'cuda CUDAExecutionProvider' was one verdict for every GPU model and TensorRT version."""
+    network = tmp_path / "model.onnx"
+    network.write_bytes(b"network")
+    gpus = {0: "NVIDIA GeForce RTX 3060", 1: "NVIDIA H200"}
+    monkeypatch.setattr(onnx_engine, "cuda_device_name", lambda index: gpus[int(index)])
+    trt = {"version": "100300"}
+    monkeypatch.setattr(onnx_engine, "tensorrt_version", lambda: trt["version"])
+
+    def facts(device: str, provider: str, device_id: str) -> dict:
+        engine = SimpleNamespace(
+            verdicts=Verdicts(tmp_path / "v.json"),
+            session=CudaSession(provider, device_id),
+            device=device,
+            precision="fp16",
+            path=network,
+            arch=SimpleNamespace(size_multiple=4),
+        )
+        return onnx_engine.OnnxEngine._machine(engine).facts
+
+    cuda0 = facts("cuda", "CUDAExecutionProvider", "0")
+    assert cuda0["device"] == "cuda CUDAExecutionProvider NVIDIA GeForce RTX 3060"
+    assert facts("cuda", "CUDAExecutionProvider", "1")["device"].endswith("NVIDIA H200")
+    trt10 = facts("tensorrt", "TensorrtExecutionProvider", "1")
+    assert trt10["device"].endswith("NVIDIA H200") and trt10["runtime"].endswith("tensorrt 100300")
+    trt["version"] = "8601"
+    assert facts("tensorrt", "TensorrtExecutionProvider", "1")["runtime"] != trt10["runtime"]
+
+
+def test_the_gpu_name_and_tensorrt_version_are_empty_where_nothing_says(monkeypatch):
+    monkeypatch.setattr(onnx_engine, "TENSORRT_LIBRARIES", {sys.platform: ("libnone.so.0",)})
+    assert onnx_engine.tensorrt_version() == ""
+    name = onnx_engine.cuda_device_name(99)  # no such device, or no driver at all
+    assert name == ""

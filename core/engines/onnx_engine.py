@@ -94,6 +94,48 @@ def providers_for(device: str, fp16: bool = True) -> list[str | tuple[str, dict]
     return chosen
 
 
+def cuda_device_name(index: int | str = 0) -> str:
+    """The name of CUDA device ``index`` (numbered as ONNX Runtime's ``device_id``, after
+    CUDA_VISIBLE_DEVICES) from the NVIDIA driver's own library, for this machine's verdicts
+    (an fp16 verdict on one GPU model is not another's): no process, no network, a few
+    milliseconds. "" where the driver cannot say."""
+    import ctypes
+    import sys
+
+    try:
+        cuda = ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+        device, name = ctypes.c_int(), ctypes.create_string_buffer(256)
+        if cuda.cuInit(0) or cuda.cuDeviceGet(ctypes.byref(device), int(index)):
+            return ""
+        if cuda.cuDeviceGetName(name, len(name), device):
+            return ""
+    except (OSError, AttributeError, ValueError):
+        return ""
+    return name.value.decode("utf-8", "replace").strip()
+
+
+# TensorRT's library, newest first, per platform (ONNX Runtime's provider loads one of them).
+TENSORRT_LIBRARIES = {
+    "linux": ("libnvinfer.so.10", "libnvinfer.so.8"),
+    "win32": ("nvinfer_10.dll", "nvinfer.dll"),
+}
+
+
+def tensorrt_version() -> str:
+    """TensorRT's version as its library reports it (``getInferLibVersion``: 100300 for
+    10.3.0), for this machine's verdicts: TensorRT builds its own fp16 kernels. "" where no
+    TensorRT library loads."""
+    import ctypes
+    import sys
+
+    for library in TENSORRT_LIBRARIES.get(sys.platform, ()):
+        try:
+            return str(int(ctypes.CDLL(library).getInferLibVersion()))
+        except (OSError, AttributeError):
+            continue
+    return ""
+
+
 def tensorrt_cache() -> Path:
     """Where TensorRT keeps the engines it builds (minutes per network and frame size). Its
     default is the working directory, which inside Blender may be anywhere or read-only."""
@@ -328,8 +370,13 @@ class OnnxEngine(Settles, Closing):
             return None
         import onnxruntime
 
-        device = f"{self.device} {self.session.get_providers()[0]}"
-        runtime = onnxruntime.__version__
+        provider = self.session.get_providers()[0]
+        device, runtime = f"{self.device} {provider}", onnxruntime.__version__
+        if provider in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
+            index = self.session.get_provider_options().get(provider, {}).get("device_id", 0)
+            device = f"{device} {cuda_device_name(index) or 'unnamed GPU'}"
+        if provider == "TensorrtExecutionProvider":  # TensorRT builds its own kernels
+            runtime = f"{runtime} tensorrt {tensorrt_version() or 'unknown'}"
         return MachineCheck(
             self.verdicts,
             machine_facts("onnx", self.precision, device, self.path, runtime),
@@ -382,7 +429,8 @@ def _device_of(session) -> str:
 
 
 # Nodes of a submodule held as ``fp32`` (models/fewshot_spans.py's span search: distances
-# far past fp16's 65504) stay float32 in the fp16 copy.
+# far past fp16's 65504) stay float32 in the fp16 copy. A change here or to ``fp16_model``
+# changes the network run: bump precision.GRAPH_REWRITES.
 FP32_SCOPE = "/fp32/"
 
 

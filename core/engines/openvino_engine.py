@@ -27,6 +27,7 @@ from .precision import MachineCheck, Settles, machine_facts
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
+# A change here or to ``columns_for_rows`` changes the network run: bump precision.GRAPH_REWRITES.
 PRECISIONS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 # The OPTIMIZATION_CAPABILITIES entry a device reports when it computes that precision.
 NATIVE_CAPABILITY = {"bf16": "BF16", "fp16": "FP16"}
@@ -345,7 +346,11 @@ class OpenVinoEngine(Settles, Closing):
         import openvino
 
         network = (fast_graph(self.path) if self.graph == "fast" else None) or self.path
-        facts = machine_facts(
-            "openvino", self.precision, self.ov_device, network, openvino.__version__
-        )
+        device = self.ov_device
+        if device != "CPU":  # an Intel GPU or NPU: its model (the CPU's features are a fact)
+            try:
+                device = f"{device} {self.core.get_property(device, 'FULL_DEVICE_NAME')}"
+            except Exception:  # noqa: BLE001 - OpenVINO's own types: the device word alone
+                pass
+        facts = machine_facts("openvino", self.precision, device, network, openvino.__version__)
         return MachineCheck(self.verdicts, facts, self.arch.size_multiple)

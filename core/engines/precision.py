@@ -73,6 +73,12 @@ def judged_psnr(output: np.ndarray, reference: np.ndarray, images: np.ndarray) -
 PROBE_PICTURE = Path(__file__).resolve().parents[2] / "models" / "thumbnail_source.jpg"
 VERDICTS_VERSION = 1
 VERDICTS_ENV = "RESTYLE_PRECISION_VERDICTS"
+# Restyle's own changes to a network between its file and the runtime, part of each verdict's
+# key (the digest is of the file on disk): OpenVINO's ``columns_for_rows`` and its precision
+# hints (openvino_engine.PRECISIONS), ONNX Runtime's fp16 copy (onnx_engine.fp16_model and
+# FP32_SCOPE), PyTorch's dtype and memory format (torch_engine._use). Bump it when any of
+# them changes what the network computes: verdicts measured before then are measured again.
+GRAPH_REWRITES = 1
 # How long a process waits for another's hold on the verdicts file (a read, change and
 # replace takes milliseconds) before it goes on without the lock.
 LOCK_WAIT_S = 10.0
@@ -109,7 +115,9 @@ def file_digest(path: Path) -> str:
 def machine_facts(backend: str, precision: str, device: str, network: Path, runtime: str):
     """What a verdict is about: the engine and its runtime's version, the precision, the
     device, the network's digest and the CPU's features. Not the streams or threads: the
-    Blender child process (one stream) and the command line (two) share one verdict."""
+    Blender child process (one stream) and the command line (two) share one verdict. Nor
+    the device's own words alone: an engine adds its GPU's name where it can know it, and
+    ``GRAPH_REWRITES`` stands for Restyle's changes to the graph before it runs."""
     from .cpu import feature_summary
 
     return {
@@ -119,6 +127,7 @@ def machine_facts(backend: str, precision: str, device: str, network: Path, runt
         "network": f"{Path(network).name}:{file_digest(network)}",
         "runtime": runtime,
         "cpu": f"{platform.machine()} {feature_summary()}",
+        "rewrites": GRAPH_REWRITES,
     }
 
 
