@@ -10,13 +10,16 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
-from restyle.core.engines import onnx_engine
+from restyle.core.engines import ModelFiles, create_engine, explain, onnx_engine
 from restyle.core.engines import precision as precision_module
 from restyle.core.engines.precision import MachineCheck, Verdicts, checked_batch, machine_facts
+from restyle.models.registry import ARCHS
 
 WRITER = """
 import sys
@@ -95,12 +98,7 @@ def test_every_fact_that_changes_the_output_changes_the_key(tmp_path, monkeypatc
     network = tmp_path / "model.onnx"
     network.write_bytes(b"network one")
     one, two = np.eye(2, dtype=np.float32)[:1], np.eye(2, dtype=np.float32)[1:]
-    base = {
-        "backend": "openvino",
-        "precision": "bf16",
-        "device": "CPU",
-        "runtime": "2026.4.1",
-    }
+    base = {"backend": "openvino", "precision": "bf16", "device": "CPU", "runtime": "2026.4.1"}
 
     def key(condition=one, **changed):
         return precision_module._key(
@@ -135,10 +133,7 @@ class CudaSession:
         return [self.provider, "CPUExecutionProvider"]
 
     def get_provider_options(self):
-        return {
-            self.provider: {"device_id": self.device_id},
-            "CPUExecutionProvider": {},
-        }
+        return {self.provider: {"device_id": self.device_id}, "CPUExecutionProvider": {}}
 
 
 def test_onnx_runtime_verdicts_name_the_gpu_and_tensorrt(tmp_path, monkeypatch):
@@ -175,3 +170,33 @@ def test_the_gpu_name_and_tensorrt_version_are_empty_where_nothing_says(monkeypa
     assert onnx_engine.tensorrt_version() == ""
     name = onnx_engine.cuda_device_name(99)  # no such device, or no driver at all
     assert name == ""
+
+
+def test_torch_overflow_on_a_later_batch_is_kept_as_a_miss(library):
+    """A later batch's inf/NaN ran fp32 for that run only: every later run overflowed again."""
+    torch = pytest.importorskip("torch")
+    from restyle.core.engines.cpu import native_bf16
+
+    if not native_bf16():
+        pytest.skip("no native bf16 on this CPU")
+    files = (library.builtin_file("multistyle26", s) for s in (".onnx", ".safetensors"))
+    model = ModelFiles(ARCHS["multistyle26"], *files)
+    style = np.zeros((1, 26), np.float32)
+    style[0, 0] = 1.0
+    frame = np.random.default_rng(1).random((1, 3, 64, 64)).astype(np.float32)
+    engine = create_engine(model, "torch", "cpu", "bf16")
+    engine.run(frame, style)
+    if engine.decided != "bf16":
+        pytest.skip(f"bf16 missed on the probe here: {explain(engine)}")
+    module = engine.module
+    engine.module = lambda *args: module(*args) * torch.tensor(math.inf)  # a bright frame
+    out = engine.run(frame, style)
+    assert np.isfinite(out).all() and engine.decided == "fp32"
+    kept = json.loads(Path(engine.verdicts.path).read_text(encoding="utf-8"))["verdicts"]
+    assert [v["on"] for v in kept.values() if v["db"] == -math.inf] == ["frames"]
+    engine.close()
+    later = create_engine(model, "torch", "cpu", "bf16")
+    later.run(frame, style)
+    assert later.decided == "fp32", explain(later)  # fp32 from its first batch
+    assert "running fp32" in explain(later)
+    later.close()

@@ -305,6 +305,13 @@ def _entry(machine: MachineCheck, db: float, on: str) -> dict:
     return {"db": float(db), "on": on, "date": today, **machine.facts}
 
 
+def keep_miss(machine: MachineCheck, condition: np.ndarray | None) -> None:
+    """Keeps a miss (-inf dB, on a run's frames) for ``machine``'s network and the style of
+    ``condition``: a later batch that overflowed (``torch_engine._overflowed``), so later runs
+    run fp32 from the start instead of overflowing again. A miss is for good (``keep``)."""
+    machine.verdicts.keep(_key(machine.facts, condition), _entry(machine, -math.inf, "frames"))
+
+
 def _verdict(machine: MachineCheck, condition, reduced: Runner, fp32: Runner) -> dict | None:
     """This machine's verdict (its entry, with ``key`` and whether it was measured now):
     the one kept, else the probe picture's, measured now and kept."""

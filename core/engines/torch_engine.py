@@ -12,7 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
-from .precision import MachineCheck, Settles, machine_facts
+from .precision import MachineCheck, Settles, keep_miss, machine_facts
 
 
 def pick_device(device: str) -> str:
@@ -230,9 +230,13 @@ class TorchEngine(Settles, Closing):
 
     def _overflowed(self, images: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         """A later batch overflowed (fp16's range ends at 65504: a bright frame can push a
-        norm's variance past it, giving inf, then NaN): that batch and the rest run fp32."""
+        norm's variance past it, giving inf, then NaN): that batch and the rest run fp32, and
+        this machine's verdict for the network and style is kept as a miss (``verdicts``)."""
         import torch
 
+        machine = self._machine()  # the reduced precision's verdict, before fp32 replaces it
+        if machine is not None:  # a miss for good: later runs start in fp32, not overflow again
+            keep_miss(machine, condition)
         self.note = _join(
             self.note, f"{self.precision} overflowed on a later batch (inf/NaN): running fp32"
         )
