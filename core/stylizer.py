@@ -84,8 +84,9 @@ def engine_line(engine: Engine | NoNetwork) -> str:
 
 def decided_precision(engine: Engine | NoNetwork) -> str | None:
     """The precision ``engine`` runs for good: fp32 (never checked, never changed), or a
-    reduced one its first-batch check against fp32 has passed; None before that check (or
-    with no network): the next frames may still switch it to fp32. The engine's one
+    reduced one this machine's verdict for the network and style has kept (checked on the
+    engine's first batch: ``precision.checked_batch``); None before that check (or with no
+    network): the next frames may still switch it to fp32. The engine's one
     settled value (``precision.Settles.decided``, set in one assignment): read by the
     writer thread while a lane checks, ``precision`` and a flag read one after the other
     could pair the precision asked with a check that had just failed."""

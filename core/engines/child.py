@@ -210,7 +210,8 @@ class ChildEngine(Closing):
 
     @property
     def checked(self) -> bool:
-        """Whether the child's precision is settled (fp32, or a first-batch check passed)."""
+        """Whether the child's precision is settled (fp32, or its engine's check on its first
+        batch has decided: this machine's verdict, ``precision.checked_batch``)."""
         return self._checked
 
     @checked.setter

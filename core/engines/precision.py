@@ -398,8 +398,10 @@ def checked_batch(
 
 class Settles:
     """A reduced precision's check as the engines share it (OpenVINO, PyTorch, ONNX Runtime):
-    ``decided`` is the precision the engine runs for good, None until its first batch's
-    check (``checked_batch``) settles it. It is set in one assignment, after the engine has
+    ``decided`` is the precision the engine runs for good, None until the check on its first
+    batch (``checked_batch``) settles it: this machine's verdict for the network and style
+    (kept, else measured on the probe picture) where ``verdicts`` is set, else that batch
+    against fp32. It is set in one assignment, after the engine has
     switched to fp32 where the check failed, so a lane or the writer thread
     (``stylizer.decided_precision``) that reads it never sees the precision asked beside a
     settled check: ``precision`` and a flag set one after the other gave 'bf16' for a check
