@@ -11,6 +11,7 @@ RESTYLE_HOME (core/engines/precision.py); a miss is fp32 for good.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import numpy as np
@@ -95,14 +96,15 @@ def test_a_miss_on_the_probe_is_fp32_for_every_run_and_kept(tiny_model, monkeypa
     out = first.run(frame(0.6))
     assert first.precision == "fp32" and "running fp32" in first.note, first.note
     np.testing.assert_array_equal(out, bad(frame(0.6), "fp32"))
-    assert "below 35 dB" in first.note and "measured now" in first.note
+    today = datetime.date.today().isoformat()
+    assert "below 35 dB" in first.note and f"measured {today}" in first.note
     probe_shape = probe_images(first.arch.size_multiple).shape
     assert (probe_shape, "bf16") in calls
     # the next run reads the kept verdict: no probe, no bf16 at all
     calls.clear()
     second = checked_engine(tiny_model, monkeypatch, verdicts, bad, calls)
     second.run(frame(0.7, 3))
-    assert second.precision == "fp32" and "kept since" in second.note, second.note
+    assert second.precision == "fp32" and second.note == first.note, second.note
     assert all(p == "fp32" for _, p in calls), calls
     (entry,) = json.loads(verdicts.path.read_text())["verdicts"].values()
     assert entry["on"] == "probe" and entry["db"] < 35 and entry["backend"] == "openvino"
@@ -127,7 +129,7 @@ def test_a_corrupt_verdicts_file_is_ignored_and_rewritten(tiny_model, monkeypatc
         verdicts.path.write_text(junk)
         engine = checked_engine(tiny_model, monkeypatch, verdicts)
         engine.run(frame(0.6))
-        assert engine.precision == "bf16" and "measured now" in engine.note, engine.note
+        assert engine.precision == "bf16" and "measured 2" in engine.note, engine.note
         kept = json.loads(verdicts.path.read_text())
         assert kept["version"] == 1 and any(
             v.get("on") == "probe" for v in kept["verdicts"].values()

@@ -313,12 +313,12 @@ def keep_miss(machine: MachineCheck, condition: np.ndarray | None) -> None:
 
 
 def _verdict(machine: MachineCheck, condition, reduced: Runner, fp32: Runner) -> dict | None:
-    """This machine's verdict (its entry, with ``key`` and whether it was measured now):
-    the one kept, else the probe picture's, measured now and kept."""
+    """This machine's verdict (its entry, with ``key``): the one kept, else the probe
+    picture's, measured now and kept."""
     key = _key(machine.facts, condition)
     kept = machine.verdicts.get(key)
     if kept is not None:
-        return {**kept, "key": key, "fresh": False}
+        return {**kept, "key": key}
     try:
         probe = probe_images(machine.multiple)
     except FileNotFoundError:  # an install without it: each run's first frames decide
@@ -327,12 +327,12 @@ def _verdict(machine: MachineCheck, condition, reduced: Runner, fp32: Runner) ->
     db = judged_psnr(reduced(probe, style), fp32(probe, style), probe)
     entry = _entry(machine, -math.inf if db is None else db, "probe")
     machine.verdicts.keep(key, entry)
-    return {**(machine.verdicts.get(key) or entry), "key": key, "fresh": True}
+    return {**(machine.verdicts.get(key) or entry), "key": key}
 
 
 def _whose(verdict: dict) -> str:
-    when = "measured now" if verdict.get("fresh") else f"kept since {verdict.get('date', '?')}"
-    return f"this machine's verdict for this network, {when}"
+    # the date, not 'now': the line is the frames folder's record, the same for every run
+    return f"this machine's verdict for this network, measured {verdict.get('date', '?')}"
 
 
 def _missed(precision: str, verdict: dict) -> str:
@@ -380,7 +380,7 @@ def checked_batch(
         reference = fp32(images, condition)
         missed = _entry(machine, -math.inf, "frames")
         machine.verdicts.keep(verdict["key"], missed)
-        said = _missed(precision, {**missed, "fresh": True}).replace("measured now", "kept")
+        said = _missed(precision, missed)
         return Checked(reference, reference, -math.inf, False, said)
     if not shown(images).any():
         reference = fp32(images, condition)
