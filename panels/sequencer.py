@@ -284,7 +284,9 @@ def draw_progress(layout) -> None:
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
     else:
         eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
-        fps = f", {p.fps:.1f} frames/s" if p.fps else ""
+        # what the run does ('N frames kept from before') where no rate is known yet, as
+        # the command line's bar says it
+        fps = f", {p.fps:.1f} frames/s" if p.fps else (f", {p.message}" if p.message else "")
         unit = " pictures" if RUN.unit == "pictures" else ""  # not one a frame: say so
         col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{unit}{fps}{eta}")
     col.operator("restyle.cancel", icon="CANCEL")

@@ -188,6 +188,22 @@ def test_running(panel_context):
     assert bars[0]["factor"] == pytest.approx(0.9) and "1 h 06 min left" in bars[0]["text"]
 
 
+def test_the_bar_says_a_message_until_a_rate_is_known(panel_context):
+    """A resume's first event says the frames it kept (398d4c0): the sidebar drew only
+    '54 / 100' where the command line's bar says '54 frames kept from before'."""
+    runner, progress = ext("operators.runner"), ext("core.progress")
+    runner.RUN.status = runner.RUNNING
+    runner.RUN.strip, runner.RUN.style = "still", "Comic Ink"
+    texts = []
+    for shown in (
+        progress.Progress(54, 100, stage="stylize", message="54 frames kept from before"),
+        progress.Progress(55, 100, fps=2.5, eta_s=18.0, stage="stylize"),
+    ):
+        runner.RUN.progress = shown
+        texts += [c[1]["text"] for c in draw_all(panel_context) if c[0] == "progress"]
+    assert texts == ["54 / 100, 54 frames kept from before", "55 / 100, 2.5 frames/s, 18 s left"]
+
+
 @pytest.mark.parametrize("status", ["FINISHED", "FAILED", "CANCELLED"])
 def test_after_a_run(panel_context, status):
     runner = ext("operators.runner")
