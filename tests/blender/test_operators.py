@@ -45,16 +45,6 @@ def media(tmp_path_factory):
     }
 
 
-@pytest.fixture
-def scene(scene):
-    """conftest's scene, styled by the bundled engine as ``reference`` is: on a CPU with native
-    bf16, auto runs OpenVINO bf16 where installed, and each run checks bf16 on its own first
-    frames, so a part of a clip and the whole clip could run bf16 and fp32: 2 levels apart,
-    over the alignment's tolerance (an AVX512-BF16 EPYC, 2026-12-02)."""
-    scene.restyle.backend = "ONNX"
-    return scene
-
-
 @pytest.fixture(scope="session")
 def reference(restyle, tmp_path_factory):
     """Core's styled frames for a whole source, made once per (source, style, temporal).
@@ -69,8 +59,7 @@ def reference(restyle, tmp_path_factory):
         key = (str(source), style, temporal)
         if key not in made:
             out = tmp_path_factory.mktemp("reference")
-            job = ext("core.job").StyleJob(source, out, style, temporal=temporal, backend="onnx")
-            result = job.run()
+            result = ext("core.job").StyleJob(source, out, style, temporal=temporal).run()
             made[key] = {  # by source index (a numbered sequence's files: its numbers)
                 i: cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
                 for i, f in enumerate(result.frame_files)

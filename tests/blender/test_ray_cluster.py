@@ -18,7 +18,6 @@ from vse import add_movie, all_strips
 
 pytestmark = pytest.mark.blender
 media, reference, saved = operators.media, operators.reference, operators.saved  # fixtures
-scene = operators.scene  # the bundled engine, as reference's frames
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every node on 127.0.0.1
 ray = pytest.importorskip("ray", reason="the test cluster needs Ray (Blender itself does not)")
 
