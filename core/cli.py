@@ -1432,8 +1432,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "fp32", "fp16", "bf16"),
         help="auto = bf16 on CPUs with native bf16 for built-in and picture styles (openvino, "
         "torch) and trained styles (openvino), fp16 on CUDA, else fp32 (span-guided styles, "
-        "mattes); reduced "
-        "precision is checked against fp32 on the first frames that show something",
+        "mattes); reduced precision is checked against fp32 once per machine, network and "
+        "style on a fixed photo, the verdict kept (RESTYLE_HOME/cache/precision.json; below "
+        "35 dB: fp32 for good)",
     )
     p.add_argument(
         "--batch",

@@ -1032,8 +1032,9 @@ class StyleJob:
         manifest's ``precision``: fp32 after a failed bf16 check, or bf16 that passed it),
         so the frames left are made as the first run's were and the folder is one
         uninterrupted run's. The job asks auto or what the frames' run asked (or ran);
-        another precision asked runs as asked, as another backend does, and an engine here
-        that cannot run it runs as asked too (``stylizer.held_engine``: its line says what
+        another precision asked explicitly is refused as other settings are (``--overwrite``
+        makes every frame again at it), and an engine here that cannot run the held one runs
+        auto's choice (``stylizer.held_engine``: its line says what
         made the frames). None: the engine decides as usual. A movie is made whole by
         every run: nothing to match."""
         made = getattr(self, "_chunk_precision", None)

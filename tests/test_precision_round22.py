@@ -120,7 +120,7 @@ def test_an_overflow_on_a_runs_frames_is_kept_as_a_miss(tiny_model, monkeypatch,
     assert first.precision == "fp32" and np.isfinite(out).all(), first.note
     second = checked_engine(tiny_model, monkeypatch, verdicts, overflows_when_dark)
     second.run(frame(0.6))  # fine in bf16, but the machine's verdict is fp32 now
-    assert second.precision == "fp32" and "on a run's first frames" in second.note
+    assert second.precision == "fp32" and "on a run's frames (it overflowed)" in second.note
 
 
 def test_a_corrupt_verdicts_file_is_ignored_and_rewritten(tiny_model, monkeypatch, verdicts):

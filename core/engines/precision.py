@@ -115,7 +115,7 @@ def file_digest(path: Path) -> str:
 def machine_facts(backend: str, precision: str, device: str, network: Path, runtime: str):
     """What a verdict is about: the engine and its runtime's version, the precision, the
     device, the network's digest and the CPU's features. Not the streams or threads: the
-    Blender child process (one stream) and the command line (two) share one verdict. Nor
+    Blender child process and the command line share one verdict. Nor
     the device's own words alone: an engine adds its GPU's name where it can know it, and
     ``GRAPH_REWRITES`` stands for Restyle's changes to the graph before it runs."""
     from .cpu import feature_summary
@@ -297,7 +297,7 @@ class Checked:
 
 
 Runner = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
-ON = {"probe": "on the probe picture", "frames": "on a run's first frames"}
+ON = {"probe": "on the probe picture", "frames": "on a run's frames (it overflowed)"}
 
 
 def _entry(machine: MachineCheck, db: float, on: str) -> dict:
