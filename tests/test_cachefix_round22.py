@@ -4,6 +4,7 @@ with every fact that changes the output, and torch's later overflow kept as a mi
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import subprocess
@@ -56,6 +57,22 @@ def test_a_held_lock_is_waited_for_a_bounded_time(tmp_path, monkeypatch):
         assert not worker.is_alive()
         assert time.monotonic() - started >= 0.25  # it waited for the hold...
     assert verdicts.get("k")["db"] == 40.0  # ...then wrote, the file whole
+
+
+def test_a_file_system_that_cannot_lock_costs_no_wait(tmp_path, monkeypatch):
+    """flock's ENOLCK (an NFS home without lockd) was retried for the whole 10 s wait, on
+    every read and keep: each engine start waited 10-30 s (late review)."""
+    fcntl = pytest.importorskip("fcntl")
+
+    def cannot_lock(fd, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", cannot_lock)
+    verdicts = Verdicts(tmp_path / "precision.json")
+    started = time.monotonic()
+    verdicts.keep("k", {"db": 40.0})
+    assert verdicts.get("k")["db"] == 40.0  # written unlocked, whole
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_corrupt_entry_is_dropped_and_never_chooses_the_reduced_precision(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import functools
 import hashlib
 import json
@@ -204,6 +205,15 @@ def _held(path: Path, wait: float | None = None):
         os.close(fd)
 
 
+# The errors a lock held by another process gives (flock: EWOULDBLOCK; msvcrt: EACCES or
+# EDEADLOCK); any other (ENOLCK, EOPNOTSUPP...) means this file system cannot lock at all.
+HELD_ELSEWHERE = {
+    getattr(errno, name)
+    for name in ("EAGAIN", "EWOULDBLOCK", "EACCES", "EDEADLK", "EDEADLOCK")
+    if hasattr(errno, name)
+}
+
+
 def _lock(fd: int, wait: float) -> bool:
     """Takes ``fd``'s lock without blocking, again every 10 ms until ``wait`` has passed."""
     try:
@@ -225,9 +235,9 @@ def _lock(fd: int, wait: float) -> bool:
             else:
                 return False
             return True
-        except OSError:
-            if time.monotonic() >= deadline:
-                return False
+        except OSError as exc:
+            if exc.errno not in HELD_ELSEWHERE or time.monotonic() >= deadline:
+                return False  # a file system that cannot lock (NFS without lockd): no wait
             time.sleep(0.01)
 
 
