@@ -124,6 +124,9 @@ def test_the_load_check_says_a_torch_that_loads_or_crashes(fake_torch):
     assert engines.torch_load_check() == "importing it crashed Python (SIGABRT)"
     fake_torch.write_text("import time\ntime.sleep(30)\n")
     assert engines.torch_load_check(timeout=1) is None  # could not tell: nothing said
+    # killed from outside (out of memory, the user) as it loaded: no crash of torch's
+    fake_torch.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    assert engines.torch_load_check() is None
 
 
 def test_a_check_dropped_by_a_reinstall_keeps_no_answer(fake_torch, tmp_path):

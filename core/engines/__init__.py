@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def torch_load_check(path: list[str] | None = None, timeout: float = TORCH_CHECK
             text=True,
             errors="replace",
             timeout=timeout,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -132,15 +134,18 @@ def torch_load_check(path: list[str] | None = None, timeout: float = TORCH_CHECK
         except ValueError:
             return None
         return short_words(*words) if words else None
-    if done.returncode < 0:  # killed by a signal as it loaded: it would take Blender with it
-        import signal
-
-        try:
-            name = signal.Signals(-done.returncode).name
-        except ValueError:
-            name = f"signal {-done.returncode}"
-        return f"importing it crashed Python ({name})"
+    crash = _CRASHES.get(-done.returncode)  # it would take Blender with it
+    if crash:  # not a kill from outside (out of memory, the user): that tells nothing
+        return f"importing it crashed Python ({crash})"
     return None  # the check's Python failed before the import: nothing known of torch
+
+
+# The signals a crashing import dies of, by number where this system has them.
+_CRASHES = {
+    int(getattr(signal, name)): name
+    for name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE")
+    if hasattr(signal, name)
+}
 
 
 def start_torch_load_check() -> threading.Thread | None:
