@@ -71,7 +71,8 @@ def test_a_ray_jobs_error_names_its_settings_in_each_front_ends_words(mps_job, c
 def test_the_command_lines_json_error_event_comes_before_its_error_line(mps_job, capsys):
     """--json: the event (what ``ray_submit`` words), then the one line a terminal reads;
     without --json, that line alone."""
-    first, line = node_stderr(mps_job, capsys).splitlines()
+    said = node_stderr(mps_job, capsys).splitlines()  # its progress events aside (setup's)
+    first, line = [s for s in said if not s.startswith('{"event": "progress"')]
     event = json.loads(first)
     assert event["event"] == "error"
     assert event["error"] == f"--device mps is PyTorch's: use --backend torch {ONNX_TAKES}"
