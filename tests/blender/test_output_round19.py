@@ -142,6 +142,14 @@ def test_a_plain_strips_counts_are_frames(scene, tmp_path):
     runner = ext("operators.runner")
     source = add_images(scene, _pictures(tmp_path, 4), frame_start=1, channel=1, name="plain")
     styled = _apply(scene, source.name)
-    assert runner.RUN.summary.startswith(f"{styled.name}: frames 1-4, 4 styled, 0 reused"), (
-        runner.RUN.summary
-    )
+    # 4 styled, or 4 reused: an earlier test's strip of the same pictures (the same content
+    # and time to the second) and settings made these frames, beside a .blend an earlier
+    # module left saved (seen in CI), and Apply reuses another strip's frames of the same
+    # file (7210e12)
+    summary = runner.RUN.summary
+    assert summary.startswith(
+        (
+            f"{styled.name}: frames 1-4, 4 styled, 0 reused",
+            f"{styled.name}: frames 1-4, 0 styled, 4 reused",
+        )
+    ), summary
