@@ -18,11 +18,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from test_train_spans_round20 import trained_span_style  # noqa: E402
 from test_train_variant_round19 import _brute_force  # noqa: E402  (the round-19 reference)
 
 from restyle.core.train import trainer  # noqa: E402
-from restyle.core.train.artifact import load_generator, write_trained_style  # noqa: E402
-from restyle.core.train.trainer import TrainConfig, train_style  # noqa: E402
+from restyle.core.train.artifact import load_generator  # noqa: E402
+from restyle.core.train.trainer import TrainConfig  # noqa: E402
 from restyle.models.fewshot_spans import (  # noqa: E402
     LONG_SPANS,
     NEAR_SPANS,
@@ -133,35 +134,7 @@ def test_a_long_span_generator_exports_to_onnx_for_any_size(tmp_path):
 def test_a_long_span_style_trains_rebuilds_and_styles_frames(tmp_path):
     import onnxruntime as ort
 
-    from restyle.core.styles import StyleLibrary
-
-    rng = np.random.default_rng(2)
-    frames = []
-    for _ in range(2):
-        blocks = rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)
-        frames.append(np.ascontiguousarray(blocks.repeat(3, 0).repeat(3, 1)[:48, :64]))
-    config = TrainConfig(
-        threads=1,
-        time_budget_s=60,
-        clock="cpu",
-        max_iterations=20,
-        patch_size=16,
-        generator_width=4,
-        generator_blocks=1,
-        val_every=10,
-        generator_guides="spans-128-log",
-    )
-    result = train_style([(f, 255 - f) for f in frames], config=config)
-    assert result.arch_config["guides"] == "spans-128-log"
-    library = StyleLibrary(tmp_path / "library", bundled=None)
-    folder = write_trained_style(
-        library.trained_folder("Long"),
-        result,
-        name="Long",
-        source="clip.mp4",
-        keyframes=[0, 1],
-        thumbnail=np.zeros((32, 64, 3), np.uint8),
-    )
+    frames, result, folder, _ = trained_span_style(tmp_path, "spans-128-log", "Long")
     generator = load_generator(folder)
     assert isinstance(generator, SpanGenerator) and generator.guides.spans == LONG_SPANS
     assert generator.guides.fp32.log

@@ -121,9 +121,9 @@ def _frames() -> list[np.ndarray]:
     return out
 
 
-def test_a_short_spans_style_trains_rebuilds_and_styles_frames(tmp_path):
-    from restyle.core.job import StyleJob
-    from restyle.core.media import decode_range
+def trained_span_style(tmp_path, guides: str, name: str):
+    """(frames, result, folder, library): a tiny style of ``guides`` trained on ``_frames``
+    (inverted) and saved in a library under ``tmp_path``."""
     from restyle.core.styles import StyleLibrary
 
     frames = _frames()
@@ -136,19 +136,27 @@ def test_a_short_spans_style_trains_rebuilds_and_styles_frames(tmp_path):
         generator_width=4,
         generator_blocks=1,
         val_every=10,
-        generator_guides="spans-8-32",
+        generator_guides=guides,
     )
     result = train_style([(f, 255 - f) for f in frames], config=config)
-    assert result.arch_config["guides"] == "spans-8-32"
+    assert result.arch_config["guides"] == guides
     library = StyleLibrary(tmp_path / "library", bundled=None)
     folder = write_trained_style(
-        library.trained_folder("Short"),
+        library.trained_folder(name),
         result,
-        name="Short",
+        name=name,
         source="clip.mp4",
         keyframes=[0, 1],
         thumbnail=np.zeros((32, 64, 3), np.uint8),
     )
+    return frames, result, folder, library
+
+
+def test_a_short_spans_style_trains_rebuilds_and_styles_frames(tmp_path):
+    from restyle.core.job import StyleJob
+    from restyle.core.media import decode_range
+
+    frames, result, folder, library = trained_span_style(tmp_path, "spans-8-32", "Short")
     generator = load_generator(folder)
     assert isinstance(generator, SpanGenerator) and generator.guides.spans == SHORT_SPANS
     assert type(build_generator(**result.arch_config)) is SpanGenerator
