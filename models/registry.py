@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The arch_config "guides" of the few-shot generators whose span guides
-# (models/fewshot_spans.py SPAN_SETS, named here without importing torch) run in fp32 only.
+# (models/fewshot_spans.py SPAN_SETS, named here without importing torch) run in fp32 only;
+# the one table of their names (core/train/trainer.py checks its settings against it).
 SPAN_GUIDES = ("spans", "spans-8-32", "spans-8", "spans-128-log")
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ...models.registry import SPAN_GUIDES  # the span ladders' names (torch-free, one table)
 from ..engines import cpu as cpu_features
 from ..engines.torch_engine import TORCH_DEVICES, pick_device
 from ..errors import RestyleError
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
-# models/fewshot_spans.py SPAN_SETS: the "multiscale" guides and a ladder of span guides.
-SPAN_GUIDES = ("spans", "spans-8-32", "spans-8", "spans-128-log")
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 PRECISIONS = ("auto", "fp32", "bf16")
 
