@@ -32,15 +32,14 @@ class ArchSpec:
     half_precision: bool = True
     config: dict[str, Any] = field(default_factory=dict)
     fp32_guides: tuple[str, ...] = ()  # a style's arch_config "guides" that rule half out
-    # Whether bf16 may run on the CPU. (Few-shot generators had it off until their guides'
-    # row blur, a 1xK grouped convolution that neither OpenVINO 2026.4.1's CPU plugin nor
-    # torch 2.13's oneDNN finished building in bf16, became a Kx1 one on the transposed
-    # frame, dc51b71: that built in under a second. AVX512-BF16 EPYC, 2026-12-02.)
-    cpu_bf16: bool = True
-    # Whether auto takes bf16 on the CPU for this network's plain graph (no fast graph, or the
-    # torch weights): a built-in's plain graph is a library converted before its fast graph,
-    # kept as measured then (f32); a trained style never has a fast graph, and its plain one
-    # runs bf16 (OpenVINO rewrites an old export's row blur: openvino_engine.columns_for_rows).
+    # Whether auto takes bf16 on the CPU for this network's plain ONNX graph (no fast graph):
+    # a built-in's plain graph is a library converted before its fast graph, kept as measured
+    # then (f32); a trained style never has a fast graph, and its plain one runs bf16 (OpenVINO
+    # rewrites an old export's row blur: openvino_engine.columns_for_rows). The rule that reads
+    # these facts: core/engines/cpu.py ``cpu_bf16``. (A ``cpu_bf16`` switch here kept few-shot
+    # generators off bf16 on the CPU until their guides' 1xK row blur, which neither OpenVINO
+    # 2026.4.1 nor torch 2.13's oneDNN finished building in bf16, became a Kx1 one, dc51b71;
+    # true for every network since, it went.)
     plain_bf16: bool = False
 
     def fp32_only(self, config: dict[str, Any] | None = None) -> str:

@@ -226,7 +226,7 @@ def test_the_guard_keeps_a_row_convolution_it_could_not_rewrite_in_fp32(
 # -- auto's choice -------------------------------------------------------------------------
 def test_the_registry_lets_trained_styles_take_bf16_on_the_cpu():
     fewshot_spec = ARCHS["fewshot"]
-    assert fewshot_spec.cpu_bf16 and fewshot_spec.plain_bf16
+    assert fewshot_spec.plain_bf16
     assert fewshot_spec.allows_half({"guides": "multiscale"})
     assert fewshot_spec.fp32_only({"guides": "spans"}) == SPANS_NOTE  # span styles: fp32
     # built-ins: bf16 on their fast graph only (a plain one is an old library's)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import RestyleError, remedy, setting
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
-from .cpu import cpu_threads, native_bf16, share_cpu_politely
+from .cpu import cpu_bf16, cpu_threads, native_bf16, share_cpu_politely
 from .fast import fast_graph
 
 __all__ = [
@@ -298,16 +298,19 @@ def choose_backend(
             return EngineChoice("onnx", f"ONNX Runtime found a GPU ({gpu})")
     if word == "auto" and has_weights and torch_cuda_usable():
         return EngineChoice("torch", "PyTorch found a CUDA GPU (this onnxruntime has none)")
-    bf16 = native_bf16_cpu() and model.arch.allows_half(model.config)
+    native = native_bf16_cpu()
+    # bf16 on some graph of this network (PyTorch's module: any that allows half precision)
+    bf16 = cpu_bf16(model.arch, model.config, graph="weights", native=native)
     fast = has_onnx and fast_graph(model.onnx) is not None
-    # the graph auto runs takes bf16: a fast graph, or a plain one the network's descriptor
-    # says runs it (trained styles, ArchSpec.plain_bf16: none has a fast graph)
-    ready = fast or model.arch.plain_bf16
+    # bf16 on the graph OpenVINO takes: a fast graph, or a plain one the network's descriptor
+    # says runs it (trained styles, ArchSpec.plain_bf16: none has a fast graph); the rule
+    # the engine applies (``cpu.cpu_bf16``)
+    ready = cpu_bf16(model.arch, model.config, graph="fast" if fast else "plain", native=native)
     # why fp32: the CPU has no bf16, the network's descriptor keeps it (or this style) in fp32
     # (the style predictor, the matte, span styles), OpenVINO is not installed (it said 'no
     # native bf16 on this CPU' there, on a bf16 CPU), or OpenVINO would run it in f32 (no
     # fast graph, below)
-    if not native_bf16_cpu():
+    if not native:
         fp32_why = "no native bf16 on this CPU"
     elif not bf16:
         fp32_why = model.arch.fp32_only(model.config)  # the descriptor's words, one source
@@ -327,7 +330,7 @@ def choose_backend(
     # (its guides' row blur, which had not compiled in bf16 after 30 minutes, became a column
     # blur, dc51b71; the engine rewrites older exports); a built-in's plain graph runs f32
     # (``OpenVinoEngine``), and inside Blender OpenVINO is not taken for it.
-    if has_onnx and openvino_available() and inside_blender() and bf16 and ready:
+    if has_onnx and openvino_available() and inside_blender() and ready:
         # the line says engine, precision, device and child process (``explain``): each
         # once, so here only where OpenVINO came from and why auto took it
         why = "; ".join(filter(None, (openvino_origin(), bf16_why)))
@@ -335,11 +338,11 @@ def choose_backend(
     if has_onnx and openvino_available() and not inside_blender() and (bf16 or not fast):
         # the line already says engine, precision and device (``explain``): only the why here,
         # and bf16's only where bf16 runs (``ready``): elsewhere OpenVINO runs f32
-        if bf16 and ready:
+        if ready:
             why = bf16_why
         elif bf16:
             why = fp32_why  # 'no fast graph for this network, which OpenVINO runs in fp32'
-        elif native_bf16_cpu():  # a network or style kept in fp32
+        elif native:  # a network or style kept in fp32
             why = f"no fast graph for this network; {fp32_why}"
         else:
             why = "no fast graph for this network"

@@ -34,6 +34,35 @@ def native_bf16(flags: frozenset[str] | None = None) -> bool:
     return any(f in flags for f in BF16_FLAGS)
 
 
+# The graphs a network runs on, for ``cpu_bf16``: its fast graph (``fast.py``), the plain
+# graph of its ONNX file, or PyTorch's module, built from the weights by today's code.
+BF16_GRAPHS = ("fast", "plain", "weights")
+
+
+def cpu_bf16(arch, config: dict | None = None, *, graph: str, native: bool | None = None) -> bool:
+    """The one rule for "run bf16 on this CPU" where the precision is auto; every engine and
+    ``choose_backend`` ask it. All of:
+
+    - the CPU computes bf16 natively: ``native``, as the runtime that runs the network reports
+      it (OpenVINO's BF16 capability, PyTorch's checks), default this CPU's flags
+      (``native_bf16``: ``choose_backend``, which imports neither);
+    - the network, with this style's ``arch_config``, allows half precision
+      (``ArchSpec.allows_half``: the registry's facts, half_precision and fp32_guides);
+    - the graph runs it (``BF16_GRAPHS``): a fast graph and PyTorch's module do; the plain
+      graph of an ONNX file only where the network says so (``ArchSpec.plain_bf16``: trained
+      styles; a built-in's plain graph is a library converted before its fast graph, kept in
+      f32 as measured then).
+
+    ``arch``: a ``models.registry.ArchSpec`` (read, not imported: this module stays light).
+    """
+    if graph not in BF16_GRAPHS:
+        raise ValueError(f"unknown graph '{graph}': use {', '.join(BF16_GRAPHS)}")
+    native = native_bf16() if native is None else native
+    if not (native and arch.allows_half(config)):
+        return False
+    return graph != "plain" or arch.plain_bf16
+
+
 def fast_int8(flags: frozenset[str] | None = None) -> bool:
     flags = cpu_flags() if flags is None else flags
     return any(f in flags for f in INT8_FLAGS)

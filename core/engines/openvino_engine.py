@@ -21,7 +21,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, setting
 from ..words import count
 from .base import Closing
-from .cpu import cpu_threads
+from .cpu import cpu_bf16, cpu_threads
 from .fast import fast_graph
 from .precision import MachineCheck, Settles, machine_facts
 
@@ -199,11 +199,15 @@ class OpenVinoEngine(Settles, Closing):
             raise RestyleError(f"no fast graph for {Path(path).name}: run 'restyle setup'")
         asked = precision
         if precision == "auto":
-            # On the CPU, bf16 on a fast graph (built-ins, picture styles: measured; their plain
-            # graph is an old library's) or a network whose plain graph runs it (ArchSpec
-            # .plain_bf16: trained styles, once their row blur is rewritten below).
-            plain_ok = fast is not None or arch.plain_bf16 or self.ov_device != "CPU"
-            half_ok = arch.half_precision and plain_ok
+            # On the CPU, the one rule (``cpu.cpu_bf16``): bf16 on a fast graph (built-ins,
+            # picture styles: measured; their plain graph is an old library's) or a network
+            # whose plain graph runs it (ArchSpec.plain_bf16: trained styles, once their row
+            # blur is rewritten below), where the device reports native BF16.
+            if self.ov_device == "CPU":
+                graph_run = "plain" if fast is None else "fast"
+                half_ok = cpu_bf16(arch, graph=graph_run, native="BF16" in caps)
+            else:
+                half_ok = arch.half_precision
             precision = auto_precision(caps, half_ok, self.ov_device.split(".")[0])
         if precision not in PRECISIONS:
             raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")

@@ -12,6 +12,7 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, remedy, setting
 from .base import Closing
 from .choices import TORCH_DEVICES  # the trainer and callers import it from here too
+from .cpu import cpu_bf16
 from .precision import MachineCheck, Settles, keep_miss, machine_facts
 
 
@@ -92,8 +93,10 @@ def auto_device_note(picked: str) -> str:
 PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
-def auto_precision(device: str, half_ok: bool) -> str:
-    """fp16 on CUDA; bf16 on CPUs with native bf16 (AVX-512 BF16, AMX); else fp32.
+def auto_precision(device: str, half_ok: bool, arch: ArchSpec | None = None) -> str:
+    """fp16 on CUDA; bf16 on CPUs with native bf16 (AVX-512 BF16, AMX) by the one rule
+    (``cpu.cpu_bf16``, the module built from the weights: ``arch``'s facts where given);
+    else fp32.
 
     Measured on a 2-core AVX-512 BF16 CPU at 1280x720: the 26-style network took 293 ms a
     frame in bf16 against 557 ms in fp32 (ONNX Runtime fp32: ~380 ms), mean error 1/255.
@@ -109,7 +112,9 @@ def auto_precision(device: str, half_ok: bool) -> str:
             getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
             or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
         )
-        return "bf16" if native else "fp32"
+        if arch is None:
+            return "bf16" if native else "fp32"
+        return "bf16" if cpu_bf16(arch, graph="weights", native=native) else "fp32"
     return "fp32"
 
 
@@ -146,12 +151,7 @@ class TorchEngine(Settles, Closing):
         self.device = pick_device(device)
         self.note = auto_device_note(self.device) if device == "auto" else ""
         if precision == "auto":
-            half_ok = arch.half_precision and (arch.cpu_bf16 or self.device != "cpu")
-            precision = auto_precision(self.device, half_ok)
-        elif precision == "bf16" and self.device == "cpu" and not arch.cpu_bf16:
-            # asked in so many words: oneDNN would build this network's bf16 kernels forever
-            why = "bf16 asked, but this network's bf16 kernels do not finish building on the CPU"
-            self.note, precision = _join(self.note, f"{why}: running fp32"), "fp32"
+            precision = auto_precision(self.device, arch.half_precision, arch)
         if precision not in PRECISIONS:
             raise RestyleError(
                 f"unknown precision '{precision}': use auto, {', '.join(PRECISIONS)}"
