@@ -34,7 +34,8 @@ def contact_sheet(
     work = cv2.resize(frame[..., :3], (work_w, round(h * work_w / w)), interpolation=cv2.INTER_AREA)
     tiles = [_caption(_shrink(work, tile_width, tile_h), "source")]
     styles = library.builtins()
-    with Stylizer(styles[0], library, settings) as stylizer:  # one engine; styles: conditions
+    # one engine (styles: conditions), one frame at a time: one lane of every thread
+    with Stylizer(styles[0], library, settings, lanes=1) as stylizer:
         for style in styles:
             stylizer.condition = np.asarray([style.weights], np.float32)
             tiles.append(_caption(_shrink(stylizer.stylize(work), tile_width, tile_h), style.id))

@@ -189,7 +189,7 @@ def _run_one_frame(folder: Path, meta: dict, origin: Path) -> None:
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:, ::2] = 200
     try:
-        with Stylizer(info, _NoLibrary(), _cpu_onnx()) as stylizer:
+        with Stylizer(info, _NoLibrary(), _cpu_onnx(), lanes=1) as stylizer:  # one frame
             styled = stylizer.stylize(frame)
     except RestyleError as exc:
         raise RestyleError(f"{origin}: the style does not run ({exc.neutral})") from None

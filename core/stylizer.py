@@ -209,9 +209,14 @@ class Stylizer:
         library: StyleLibrary,
         settings: StyleSettings | None = None,
         made: dict | None = None,
+        *,
+        lanes: int | None = None,
     ) -> None:
         """``made``: the precision the frames of a resumed folder or a Ray run's chunks are
-        held to where the engine can run it (``held_engine``), else None."""
+        held to where the engine can run it (``held_engine``), else None. ``lanes``: frames
+        the caller styles at once (``create_engine``): 1 for one frame at a time from one
+        thread (a contact sheet, an install's check), default the pipeline's."""
+        self.lanes = lanes
         self.style = style
         self.settings = settings or StyleSettings()
         self.settings.check()
@@ -255,6 +260,8 @@ class Stylizer:
         def build(precision: str) -> Engine:
             # held to another precision than the one asked: the line says the one asked
             words = {} if precision == settings.precision else {"asked": settings.precision}
+            if self.lanes:  # a one-frame caller's (``lanes``); else the engine's own
+                words["lanes"] = self.lanes
             return create_engine(model, settings.backend, settings.device, precision, **words)
 
         return held_engine(build, settings.precision, made)

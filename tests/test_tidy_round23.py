@@ -124,3 +124,78 @@ def test_torch_auto_asks_the_rule(tiny_style, monkeypatch):
             assert engine.precision == ("bf16" if answer and native else "fp32")
         finally:
             engine.close()
+
+
+# -- one frame at a time from one thread: one lane of every thread --------------------------
+@pytest.fixture
+def lanes_asked(monkeypatch) -> list:
+    """The ``lanes`` each engine the stylizer makes was asked for (None: the engine's own)."""
+    from restyle.core import stylizer as stylizer_module
+
+    asked, create = [], stylizer_module.create_engine
+
+    def create_engine(*args, **kwargs):
+        asked.append(kwargs.get("lanes"))
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(stylizer_module, "create_engine", create_engine)
+    return asked
+
+
+def test_a_contact_sheet_asks_for_one_lane(library, lanes_asked):
+    import numpy as np
+
+    from restyle.core.contact_sheet import contact_sheet
+    from restyle.core.stylizer import StyleSettings
+
+    frame = np.full((48, 64, 3), 120, np.uint8)
+    settings = StyleSettings(backend="onnx", device="cpu")
+    sheet = contact_sheet(frame, library, tile_width=32, settings=settings)
+    assert sheet.ndim == 3 and lanes_asked == [1]
+
+
+def test_an_installs_check_asks_for_one_lane(tiny_style, lanes_asked):
+    from restyle.core import style_install
+
+    folder = tiny_style / "styles" / "tiny"
+    meta = json.loads((folder / META_FILE).read_text())
+    style_install._run_one_frame(folder, meta, folder)
+    assert lanes_asked == [1]
+
+
+def test_the_pipeline_keeps_the_engines_own_lanes(tiny_style, lanes_asked):
+    from restyle.core import style_install
+    from restyle.core.styles import StyleInfo
+    from restyle.core.stylizer import StyleSettings, Stylizer
+
+    folder = tiny_style / "styles" / "tiny"
+    meta = json.loads((folder / META_FILE).read_text())
+    info = StyleInfo("tiny", "Tiny", "trained", folder=folder, meta=meta)
+    settings = StyleSettings(backend="onnx", device="cpu")
+    with Stylizer(info, style_install._NoLibrary(), settings) as stylizer:
+        assert stylizer.engine.lanes == min(2, cpu.cpu_threads())
+    assert lanes_asked == [None]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_one_lane_is_one_stream_or_worker_of_every_thread(tiny_style, backend):
+    import numpy as np
+
+    from restyle.core import engines
+
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    if cpu.cpu_threads() != 2:
+        pytest.skip("the figures below are a 2-core machine's")
+    model = _tiny(tiny_style)
+    word = "worker" if backend == "onnx" else "stream"
+    one = engines.create_engine(model, backend, "cpu", "fp32", lanes=1)
+    own = engines.create_engine(model, backend, "cpu", "fp32")
+    try:
+        assert one.lanes == 1 and f"1 {word} x 2 threads" in one.note, one.note
+        assert own.lanes == 2 and f"2 {word}s x 1 thread" in own.note, own.note
+        frame = np.full((1, 3, 32, 32), 0.5, np.float32)
+        assert np.array_equal(one.run(frame), own.run(frame))
+    finally:
+        one.close()
+        own.close()
