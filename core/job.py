@@ -80,6 +80,13 @@ PIPELINE_VERSION = 4  # bump when the same settings give other pixels (2: flat f
 MAX_BATCH = 64
 
 
+def kept_from_before(reused: int, total: int, stage: str) -> Progress:
+    """A resume's event before its first frame made: the frames of the range an earlier
+    run left (a local run's ``_Run`` and a Ray driver's say the same)."""
+    said = f"{count(reused, 'frame')} kept from before"
+    return Progress(reused, total, stage=stage, message=said)
+
+
 def check_0_based(start: int | None, end: int | None) -> None:
     """A negative bound is refused before the source is opened (frames count from 0)."""
     for option, frame in (("start", start), ("end", end)):
@@ -1063,10 +1070,7 @@ class StyleJob:
         stylizer = Stylizer(plan.style, self._library(), self.settings, made)
         with closed_on_error(stylizer):
             if plan.style.kind == "picture" and self.strength < 1.0:
-                # the footage's own style from the whole source, not the range styled: a clip
-                # styled whole or in parts (resumed, extended, Ray's chunks) mixes one style
-                last = plan.info.frame_count - 1
-                samples = {0, last // 2, last}
+                samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
                 stylizer.prepare(
                     [next(iter(decode_range(self.source, i, i, info=plan.info))) for i in samples]
                 )
@@ -1148,8 +1152,7 @@ class _Run:
         todo = [i for i in range(self.plan.start, self.plan.end + 1) if not self.done(i)]
         reused = self.plan.total - len(todo)
         if reused and self.progress:  # said before the first frame made (a resume)
-            kept = f"{count(reused, 'frame')} kept from before"
-            self.progress(Progress(reused, self.plan.total, stage=self.job.stage, message=kept))
+            self.progress(kept_from_before(reused, self.plan.total, self.job.stage))
         result = JobResult(
             Path(getattr(writer, "path", self.plan.output)),
             reused=reused,

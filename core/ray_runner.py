@@ -610,9 +610,13 @@ def run_chunks(
     job_type = fields.pop("job_type")
     cwd = working_folder()
     probed = ray.put(info)
-    todo = [c for c in plan.chunks if not _owned_written(landing, c)]
-    for chunk in set(plan.chunks) - set(todo):  # a rerun: nothing left to make there
-        board.report.remote(chunk.start, len(chunk))
+    # A resume counts from the frames landed before (``_run_locked`` said them), each chunk's
+    # count from its own: the bar never goes back, and the rate is of frames made now.
+    kept = {c: _owned_landed(landing, c) for c in plan.chunks}
+    todo = [c for c in plan.chunks if kept[c] < len(c)]
+    for chunk, landed in kept.items():  # a rerun: nothing left to make where all landed
+        if landed:
+            board.report.remote(chunk.start, landed)
     pending = [
         task.remote(
             job_type,
@@ -629,7 +633,8 @@ def run_chunks(
         )
         for c in todo
     ]
-    meter = RateMeter(plan.end - plan.start + 1)
+    total, base = plan.end - plan.start + 1, sum(kept.values())
+    meter = RateMeter(total - base)
     stage = job_type.stage  # the words of a local run's frames ("stylize", "matte"...)
     reports = [] if reports is None else reports
     stopped = False
@@ -640,7 +645,8 @@ def run_chunks(
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
             reports += ray.get(ready)  # a failed chunk raises here
             if progress:
-                progress(meter.update(ray.get(board.total.remote()), stage=stage))
+                p = meter.update(ray.get(board.total.remote()) - base, stage=stage)
+                progress(dataclasses.replace(p, done=p.done + base, total=total))
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -713,9 +719,10 @@ def working_folder() -> str | None:
         return None
 
 
-def _owned_written(landing: Landing, chunk: Chunk) -> bool:
-    """Every frame the chunk owns is in the output already (a finished run's rerun)."""
-    return all(landing.written(i) for i in range(chunk.start, chunk.end + 1))
+def _owned_landed(landing: Landing, chunk: Chunk) -> int:
+    """How many frames the chunk owns are in the output already (all: a finished run's
+    rerun, nothing to make there)."""
+    return sum(landing.written(i) for i in range(chunk.start, chunk.end + 1))
 
 
 def _what_ran(result, reports: list[dict]) -> None:
@@ -781,7 +788,7 @@ def _checks(twin) -> bool:
 CHECK_FRAMES = 3
 
 
-def decide_precision(twin, frames_plan, plan: Plan, cancel=None) -> dict | None:
+def decide_precision(twin, frames_plan, plan: Plan, cancel=None, progress=None) -> dict | None:
     """The precision every chunk runs, decided once here, where a chunk's own first-batch
     check (OpenVINO or PyTorch bf16 against fp32) could decide otherwise than another's and
     than one run's: the frames folder's, where a run made some of them (its manifest's, as
@@ -791,7 +798,9 @@ def decide_precision(twin, frames_plan, plan: Plan, cancel=None) -> dict | None:
     not styled (it says nothing of the precision), ``CHECK_FRAMES`` are styled at most,
     and ``cancel`` is polled between frames. None: the job asks fp32 or is a mapping, or
     no check ran here (fp32 alone, no network, every frame flat, no engine here, nothing
-    decided, cancelled): each chunk runs as asked and checks its own first batch."""
+    decided, cancelled): each chunk runs as asked and checks its own first batch. Where it
+    builds the network, ``progress`` hears a local run's first event first (stage 'setup',
+    'building the network': ``StyleJob._starting``); where it builds none, nothing."""
     from .engines.precision import shown
     from .media import decode_range
     from .stylizer import decided_precision
@@ -799,6 +808,7 @@ def decide_precision(twin, frames_plan, plan: Plan, cancel=None) -> dict | None:
     made = twin._precision_made(frames_plan)
     if made is not None or twin.precision == "fp32" or not _checks(twin):
         return made
+    twin._starting(frames_plan, progress)
     try:  # an engine this machine cannot start (a device only the nodes have): theirs
         stylizer = twin._stylizer(frames_plan)
     except Exception:
@@ -1095,7 +1105,7 @@ def _check_distributable(job) -> None:
 
 
 def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
-    from .job import JobResult, _Manifest
+    from .job import JobResult, _Manifest, kept_from_before
     from .writers import output_format
 
     folder = Path(twin.output)
@@ -1110,7 +1120,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         "made_from": twin._made_from(frames_plan),
         **twin._manifest_facts(),  # a stabiliser's cuts and kept area: a rerun skips tracking
     }
-    made = decide_precision(twin, frames_plan, plan, cancel)  # before the manifest is saved
+    made = decide_precision(twin, frames_plan, plan, cancel, progress)  # before the manifest
     manifest = _Manifest(folder, frames_plan.key, record, asked=twin.precision)
     if manifest.stale:  # --overwrite: chunks staged with the older settings go too
         sweep_staging(folder)
@@ -1118,6 +1128,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
     _remove_scratch(folder)  # a killed landing's link (``_replace_with``), as a writer's
     landing = landing_for(twin, frames_plan, manifest)
     already = _finished(landing, plan)
+    if already and progress:  # a resume's first frames event, as a local run's (``_Run``)
+        progress(kept_from_before(len(already), plan.end - plan.start + 1, twin.stage))
     # The engine is what a chunk reports it ran on; none reported (cancelled first): unknown,
     # never the words asked for ('auto') as if they had run.
     result = JobResult(

@@ -1,0 +1,102 @@
+"""Round 23's progress events and caches (the 'events' helper).
+
+1. A Ray run's driver said no 'setup' while it built the network for its precision check,
+   nor 'N frames kept from before' on a resume; its bar went back from the kept frames to
+   its chunks' own count, and counted them into its rate.
+
+The engine is test_jobfix_round22's stand-in (no CPU with bf16 needed).
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers_ray import InProcessRay, _Ref, _Remote
+from test_jobfix_round22 import FRAMES, cancelled_after, clip, events, job  # noqa: F401
+
+from restyle.core import ray_runner
+from restyle.core.progress import Progress
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+def said(events: list) -> list[Progress]:  # noqa: F811
+    return [e for e in events if isinstance(e, Progress)]
+
+
+# -- 1. a Ray run's first events -------------------------------------------------------------
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_a_ray_run_says_it_builds_the_network_where_it_does(
+    tmp_path,
+    tiny_style,
+    events,  # noqa: F811
+    in_process,
+    precision,
+):
+    """auto: the driver builds the network for the precision every chunk runs (as a local
+    run's first event says); fp32 asked: it builds none, and says no such stage."""
+    source = clip(tmp_path / "src")
+    run = job(source, tmp_path / "out", tiny_style, precision=precision)
+    result = ray_runner.run_on_ray(run, "auto", max_frames=4, progress=events.append)
+    assert result.written == FRAMES, result
+    first = said(events)[0]
+    if precision == "auto":
+        assert (first.stage, first.done, first.total) == ("setup", 0, FRAMES), events
+        assert first.message == "building the network"
+        assert events.index(first) < events.index(("engine", "auto")), events  # before it
+    else:
+        assert "setup" not in {p.stage for p in said(events)}, events
+    assert said(events)[-1] == Progress(FRAMES, FRAMES, stage="stylize")
+
+
+class _Deferred:
+    """A task sent but not run until ``LazyRay.wait`` runs it (a cluster's is under way)."""
+
+    def __init__(self, call) -> None:
+        self.call = call
+
+
+class _LazyRemote(_Remote):
+    def remote(self, *args):
+        if isinstance(self.target, type):  # an actor (the progress board): at once
+            return super().remote(*args)
+        return _Deferred(lambda: self.target(*args))
+
+
+class LazyRay(InProcessRay):
+    """A cluster whose first wait finds no chunk done, then one chunk done a wait."""
+
+    waits = 0
+
+    def remote(self, **_):
+        return _LazyRemote
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        self.waits += 1
+        if self.waits == 1 or not refs:
+            return [], list(refs)
+        return [_Ref(refs[0].call)], list(refs[1:])
+
+
+def test_a_ray_resume_says_the_frames_it_kept_and_counts_on_from_them(
+    tmp_path,
+    tiny_style,
+    events,  # noqa: F811
+    in_process,
+    monkeypatch,
+):
+    source = clip(tmp_path / "src")
+    out = tmp_path / "out"
+    first = cancelled_after(source, out, tiny_style, 3)
+    events.clear()
+    monkeypatch.setattr(ray_runner, "connect", lambda address: LazyRay())
+    result = ray_runner.run_on_ray(
+        job(source, out, tiny_style), "auto", max_frames=4, progress=events.append
+    )
+    assert (result.reused, result.written) == (first.written, FRAMES - first.written), result
+    shown = said(events)  # no 'setup': the folder's precision is kept, no network built here
+    kept = shown[0]
+    assert (kept.stage, kept.done, kept.total) == ("stylize", first.written, FRAMES), shown
+    assert kept.message == f"{first.written} frames kept from before"
+    counts = [p.done for p in shown]
+    assert counts == sorted(counts) and counts[-1] == FRAMES, shown  # never back
+    assert shown[1].done == first.written, shown  # the first wait: no chunk done yet
