@@ -20,12 +20,18 @@ RESULT_PATHS=()
 RESULT_TEXTS=()
 T0=$SECONDS
 
-# step TITLE COMMAND...: runs COMMAND quietly, printing one line (its output only on failure).
+# step TITLE COMMAND...: runs COMMAND quietly, printing one line (its output only on failure)
+# and a dot every 30 s, so a long step (the first install, Blender) shows it is alive.
 step() {
-  local title=$1 start=$SECONDS code=0
+  local title=$1 start=$SECONDS code=0 dots
   shift
   printf '== %s ... ' "$title"
+  (while sleep 30; do printf '.'; done) &
+  dots=$!
   "$@" >"$SCRATCH/step.log" 2>&1 || code=$?
+  kill "$dots" 2>/dev/null
+  wait "$dots" 2>/dev/null || true
+  [ $((SECONDS - start)) -lt 30 ] || printf ' '
   if [ "$code" -ne 0 ]; then
     printf 'failed\n'
     tail -n 40 "$SCRATCH/step.log" >&2
@@ -40,7 +46,7 @@ result() {
   RESULT_TEXTS+=("$2")
 }
 
-step "install the pinned dependencies into .venv" bash scripts/setup.sh
+step "install the pinned dependencies into .venv (about 3 GB the first time: minutes)" bash scripts/setup.sh
 mkdir -p "$OUT"
 
 step "make sample footage (camera moves over photographs, cuts at 24 and 48)" \
@@ -76,7 +82,7 @@ else
 fi
 
 if BPY_ERROR=$($PY -c "import bpy" 2>&1 >/dev/null); then
-  step "Blender: build and install the extension headless, style two shots, render the edit" \
+  step "Blender: build and install the extension headless, style two shots, render the edit (minutes)" \
     $PY scripts/blender_demo.py --out "$OUT/blender" --sample "$OUT/sample.mp4" \
     ${PAINTING:+--picture "$PAINTING"} --summary "$SCRATCH/blender.txt"
   while IFS=$'\t' read -r path what; do
