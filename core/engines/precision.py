@@ -79,7 +79,8 @@ VERDICTS_ENV = "RESTYLE_PRECISION_VERDICTS"
 # hints (openvino_engine.PRECISIONS), ONNX Runtime's fp16 copy (onnx_engine.fp16_model and
 # FP32_SCOPE), PyTorch's dtype and memory format (torch_engine._use). Bump it when any of
 # them changes what the network computes: verdicts measured before then are measured again.
-GRAPH_REWRITES = 1
+# 2: the fast graph fast3 (models/fastgraph.py: the first convolution on stacked rows).
+GRAPH_REWRITES = 2
 # How long a process waits for another's hold on the verdicts file (a read, change and
 # replace takes milliseconds) before it goes on without the lock.
 LOCK_WAIT_S = 10.0
