@@ -78,6 +78,8 @@ MANIFEST = ".restyle.json"
 PIPELINE_VERSION = 4  # bump when the same settings give other pixels (2: flat frames, bars;
 # 3: strength mixed after coherence; 4: the coherence state is the written frame unmixed)
 MAX_BATCH = 64
+# What a run's first progress event says (stage 'setup'), before its network is built
+BUILDING = "building the network"
 
 
 def kept_from_before(reused: int, total: int, stage: str) -> Progress:
@@ -995,10 +997,15 @@ class StyleJob:
     def _starting(self, plan: JobPlan, progress: ProgressCallback | None) -> None:
         """The run's first progress event, before its network is built (a model read and
         compiled, its precision decided: half a minute on a 2-core CPU, when nothing was
-        said): stage 'setup', nothing done yet. A mapping's stage says its own."""
-        starts = plan.style.kind == "picture" or self.strength > 0.0  # else no network
-        if progress and starts and type(self)._stylizer is StyleJob._stylizer:
-            progress(Progress(0, plan.total, stage="setup", message="building the network"))
+        said): stage 'setup', nothing done yet; none where no network is built
+        (``_builds_network``). A Ray driver says it before its precision check's network."""
+        if progress and self._builds_network(plan):
+            progress(Progress(0, plan.total, stage="setup", message=BUILDING))
+
+    def _builds_network(self, plan: JobPlan) -> bool:
+        """``_stylizer`` builds a network (a mapping says whether its own does: a matte's
+        does, a stabiliser's warp does not). A built-in style at strength 0 starts none."""
+        return plan.style.kind == "picture" or self.strength > 0.0
 
     def _temporal(self):
         """The coherence stage (a mapping may bring its own, e.g. mattes steady their alpha)."""

@@ -3,6 +3,8 @@
 1. A Ray run's driver said no 'setup' while it built the network for its precision check,
    nor 'N frames kept from before' on a resume; its bar went back from the kept frames to
    its chunks' own count, and counted them into its rate.
+2. A matte said nothing while its network was read and compiled; a stabiliser's first
+   event came after 8 frames tracked.
 
 The engine is test_jobfix_round22's stand-in (no CPU with bf16 needed).
 """
@@ -14,6 +16,7 @@ from helpers_ray import InProcessRay, _Ref, _Remote
 from test_jobfix_round22 import FRAMES, cancelled_after, clip, events, job  # noqa: F401
 
 from restyle.core import ray_runner
+from restyle.core.errors import RestyleError
 from restyle.core.progress import Progress
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -100,3 +103,56 @@ def test_a_ray_resume_says_the_frames_it_kept_and_counts_on_from_them(
     counts = [p.done for p in shown]
     assert counts == sorted(counts) and counts[-1] == FRAMES, shown  # never back
     assert shown[1].done == first.written, shown  # the first wait: no chunk done yet
+
+
+# -- 2. a matte's and a stabiliser's first event ---------------------------------------------
+def test_a_matte_says_it_builds_the_network_before_it_does(tmp_path, monkeypatch):
+    from restyle.core.mappings import matte
+    from restyle.core.mappings.matte_job import MatteJob
+    from restyle.core.mappings.matte_model import MATTE_MODELS
+    from restyle.core.styles import StyleLibrary
+
+    library = StyleLibrary(tmp_path / "library", bundled=None)
+    library.builtin_dir.mkdir(parents=True, exist_ok=True)
+    for stem in MATTE_MODELS.values():  # installed (never read: the engine is the test's)
+        (library.builtin_dir / f"{stem}.onnx").write_bytes(b"")
+    happened: list = []
+
+    def create_engine(files, backend="auto", device="auto", *_a, **_k):
+        happened.append("engine")
+        raise RestyleError("the test's engine stops here")
+
+    monkeypatch.setattr(matte, "create_engine", create_engine)
+    source = clip(tmp_path / "src")
+    matting = MatteJob(source, tmp_path / "out", library=library, format="png")
+    with pytest.raises(RestyleError, match="stops here"):
+        matting.run(progress=happened.append)
+    first = happened[0]
+    assert isinstance(first, Progress), happened
+    assert (first.stage, first.done, first.total) == ("setup", 0, FRAMES), happened
+    assert first.message == "building the network"
+    assert happened[1] == "engine", happened
+    assert not (tmp_path / "out").exists()  # nothing made
+
+
+def test_a_stabiliser_says_it_tracks_before_its_first_frame(tmp_path, monkeypatch):
+    from restyle.core.mappings import stabilize_job
+
+    source = clip(tmp_path / "src")
+    happened: list = []
+    from restyle.core import media  # imported where it tracks
+
+    real = media.decode_range
+
+    def decode_range(*args, **kwargs):
+        happened.append("decoding")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(media, "decode_range", decode_range)
+    stabilize_job.StabilizeJob(source, tmp_path / "out").run(progress=happened.append)
+    first = happened[0]
+    assert isinstance(first, Progress), happened
+    assert (first.stage, first.done, first.total) == ("track", 0, FRAMES), happened
+    assert first.message == "Tracking the camera"
+    assert happened.index("decoding") == 1, happened  # said before the source is read
+    assert "setup" not in {p.stage for p in happened if isinstance(p, Progress)}  # no network

@@ -145,7 +145,8 @@ def test_the_progress_bar_says_matte(home, pan_movie, tmp_path, monkeypatch):
     stages = []
     monkeypatch.setattr(cli._Bar, "__call__", lambda self, p: stages.append(p.stage))
     assert main(["matte", str(pan_movie), "-o", str(tmp_path / "m"), "--end", "2"]) == 0
-    assert stages and set(stages) == {"matte"}
+    # first 'setup' (building the network, as a stylize's first event), then the frames'
+    assert stages[0] == "setup" and set(stages[1:]) == {"matte"}, stages
 
 
 def test_alpha_needs_a_format_that_holds_it(home, pan_movie, tmp_path, capsys):

@@ -218,6 +218,10 @@ class MatteJob(StyleJob):
                 progress(Progress(0, plan.total, stage="setup", message="converting the matte"))
             install_matte(library.builtin_dir)
 
+    def _builds_network(self, plan: JobPlan) -> bool:
+        """The matte network is read and compiled at every strength (``_stylizer``)."""
+        return True
+
     def _stylizer(self, plan: JobPlan) -> Matter:
         matter = Matter(self._library(), self.matte_settings)
         info = plan.info  # load the network now: a bad device fails before any file exists

@@ -208,6 +208,7 @@ class StabilizeJob(StyleJob):
                 p = meter.update(count)
                 progress(replace(p, stage="track", message="Tracking the camera"))
 
+        tracked(0)  # its first event, before the source is opened (no network to build)
         frames = _prefetched(decode_range(self.source, plan.start, plan.end, info=plan.info))
         try:
             motion = track_camera(frames, self.mode, on_frame=tracked, cancel=cancel)
@@ -221,6 +222,10 @@ class StabilizeJob(StyleJob):
     # -- the hooks StyleJob's run calls ----------------------------------------------------
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
         """Stabilization needs no style files."""
+
+    def _builds_network(self, plan: JobPlan) -> bool:
+        """Its warp is no network: its first event is tracking's (``camera_plan``)."""
+        return False
 
     def _stylizer(self, plan: JobPlan) -> _Warp:
         return _Warp()
