@@ -5,12 +5,17 @@
    its chunks' own count, and counted them into its rate.
 2. A matte said nothing while its network was read and compiled; a stabiliser's first
    event came after 8 frames tracked.
+3. Blender's OpenVINO child kept every shared block it had been sent mapped until the job
+   ended, those its parent had replaced by bigger ones too.
 
 The engine is test_jobfix_round22's stand-in (no CPU with bf16 needed).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 from helpers_ray import InProcessRay, _Ref, _Remote
 from test_jobfix_round22 import FRAMES, cancelled_after, clip, events, job  # noqa: F401
@@ -156,3 +161,33 @@ def test_a_stabiliser_says_it_tracks_before_its_first_frame(tmp_path, monkeypatc
     assert first.message == "Tracking the camera"
     assert happened.index("decoding") == 1, happened  # said before the source is read
     assert "setup" not in {p.stage for p in happened if isinstance(p, Progress)}  # no network
+
+
+# -- 3. the OpenVINO child's shared blocks ---------------------------------------------------
+def mapped_blocks(pid: int) -> set[str]:
+    """The shared-memory blocks process ``pid`` maps (removed ones too: '(deleted)')."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {line.split("/dev/shm/")[1].split()[0] for line in maps if "/dev/shm/psm_" in line}
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps")
+def test_the_child_unmaps_the_blocks_it_no_longer_gets(library):
+    """Frames growing from request to request replace the parent's block each time; the
+    child kept every one it had been sent mapped until the job ended."""
+    pytest.importorskip("openvino")
+    from restyle.core.engines.child import ChildEngine
+    from restyle.models.registry import ARCHS
+
+    styles = np.eye(26, dtype=np.float32)[[3]]
+    child = ChildEngine(library.builtin_file("multistyle26", ".onnx"), ARCHS["multistyle26"])
+    rng = np.random.default_rng(5)
+    try:
+        for side in (32, 48, 64, 80, 96, 112):  # each a bigger block than the one before
+            frames = rng.random((1, 3, side, side), dtype=np.float32)
+            assert child.run(frames, styles).shape == frames.shape  # 'forget' read before
+        pid = child._child.proc.pid
+        held = {block.name.lstrip("/") for block in child._child.held}
+        assert len(held) == 1
+        assert mapped_blocks(pid) == held, (mapped_blocks(pid), held)
+    finally:
+        child.close()

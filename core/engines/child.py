@@ -90,6 +90,8 @@ def serve(config: dict, requests, replies) -> None:
         if request[0] == "checked":  # held to the precision frames were made with
             engine.checked = bool(request[2])
             send(("checked", request[1], _state(engine)))
+        elif request[0] == "forget":  # blocks the parent replaced: no reply
+            _forget(blocks, request[2])
         else:
             work.put(request)
 
@@ -135,6 +137,17 @@ def _answer(engine, blocks: dict, tag: int, name: str, shape: tuple, condition) 
 
 
 _ATTACHING = threading.Lock()  # one lane at a time swaps resource_tracker.register
+
+
+def _forget(blocks: dict, names) -> None:
+    """Unmap the blocks the parent replaced by bigger ones and removed (``_Child.block``):
+    no request holds them, and a job that grows its frames kept every one mapped here."""
+    for name in names:
+        with _ATTACHING:
+            block = blocks.pop(name, None)
+        if block is not None:
+            with contextlib.suppress(BufferError):  # a view left: unmapped when it goes
+                block.close()
 
 
 def _attach(name: str) -> shared_memory.SharedMemory:
@@ -333,16 +346,20 @@ class _Child:
 
     @contextlib.contextmanager
     def block(self, size: int):
-        """A shared block of at least ``size`` bytes that no other request holds meanwhile."""
+        """A shared block of at least ``size`` bytes that no other request holds meanwhile.
+        One too small for it is replaced (removed here, and unmapped in the child)."""
+        retired = None
         with self.arrived:
             fits = [b for b in self.free if b.size >= size]
             if fits:
                 self.free.remove(block := fits[0])
             else:
                 if self.free:  # too small for these frames: replaced by a bigger one
-                    self._unlink(self.free.pop())
+                    self._unlink(retired := self.free.pop())
                 block = shared_memory.SharedMemory(create=True, size=max(size, 1))
                 self.held.append(block)
+        if retired is not None:
+            self._forget(retired.name)
         try:
             yield block
         finally:
@@ -368,6 +385,11 @@ class _Child:
             with self.arrived:
                 while self.held:
                     self._unlink(self.held[-1])
+
+    def _forget(self, name: str) -> None:
+        """Tell the child to unmap a removed block (no reply: a child gone forgets all)."""
+        with contextlib.suppress(OSError, ValueError), self.sending:
+            _send(self.proc.stdin, ("forget", 0, [name]))
 
     def _unlink(self, block: shared_memory.SharedMemory) -> None:
         """Close and remove ``block`` (another request's frames may still view it: then its
