@@ -89,7 +89,7 @@ REMEDIES = {
     "openvino": {
         COMMAND_LINE: "pip install openvino==2026.4.1",
         PYTHON: "pip install openvino==2026.4.1",
-        BLENDER: "Install OpenVINO in the add-on preferences",
+        BLENDER: "install OpenVINO in the add-on preferences",
     },
 }
 

@@ -126,7 +126,7 @@ def _did_you_mean(name: str, known: list[str]) -> str:
         by_lower.setdefault(word.lower(), word)
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
     # quoted as a shell needs it ('My Paint'), so the suggestion pastes into a command line
-    return f"; did you mean {shlex.quote(by_lower[close[0]])}?" if close else ""
+    return f" (did you mean {shlex.quote(by_lower[close[0]])}?)" if close else ""
 
 
 def default_root() -> Path:

@@ -75,7 +75,7 @@ def test_style_typo_suggests_the_closest_style(index_clip_h264, tmp_path):
     proc = restyle("stylize", str(index_clip_h264), "-o", str(out), "-s", "starry-swirl")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "restyle: error: unknown style 'starry-swirl'; did you mean starry-swirls?"
+        "restyle: error: unknown style 'starry-swirl' (did you mean starry-swirls?)"
     )
     assert not out.exists()
 
@@ -85,14 +85,14 @@ def test_a_style_in_another_case_suggests_it(index_clip_h264, tmp_path, capsys, 
     """'-s COMIC-INK' got no 'did you mean' while 'Comic Ink' did: compared without case."""
     out = tmp_path / "out"
     assert cli.main(["stylize", str(index_clip_h264), "-o", str(out), "-s", typed]) == 2
-    assert capsys.readouterr().err.strip().endswith("; did you mean comic-ink?")
+    assert capsys.readouterr().err.strip().endswith(" (did you mean comic-ink?)")
     assert not out.exists()
 
 
 def test_a_trained_name_in_another_case_is_suggested():
     from restyle.core.styles import _did_you_mean
 
-    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean 'My Paint'?"
+    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == " (did you mean 'My Paint'?)"
 
 
 def test_export_onnx_refuses_another_formats_name(tmp_path, capsys):

@@ -129,8 +129,8 @@ def test_a_ray_connection_error_is_punctuated_once(monkeypatch):
 
 # -- 7: a suggestion pastes into a shell ---------------------------------------------------
 def test_a_suggested_name_is_quoted_for_the_shell():
-    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == "; did you mean 'My Paint'?"
-    assert _did_you_mean("COMIC-INK", ["comic-ink", "My Paint"]) == "; did you mean comic-ink?"
+    assert _did_you_mean("MY PAINT", ["comic-ink", "My Paint"]) == " (did you mean 'My Paint'?)"
+    assert _did_you_mean("COMIC-INK", ["comic-ink", "My Paint"]) == " (did you mean comic-ink?)"
 
 
 # -- 8: no keyframe on a blank frame -------------------------------------------------------

@@ -214,5 +214,5 @@ def test_a_folder_made_in_blender_records_bf16_and_its_resume_holds_it(
         path.unlink()
     resumed = job().run()
     assert resumed.written == 3 and resumed.reused == 3, resumed
-    assert "bf16, as the frames already made" in resumed.engine, resumed.engine
+    assert "bf16, matching the frames already made" in resumed.engine, resumed.engine
     assert started[-1].state["checked"] and "checked:" not in started[-1].state["note"]

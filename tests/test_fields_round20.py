@@ -80,7 +80,7 @@ def test_a_missing_library_styles_with_built_ins_but_says_it_for_a_trained_style
     assert not missing.exists()
     said = refused(StyleJob(shot, out, "Tiny", library=missing), out)
     assert said.startswith("unknown style 'Tiny'")
-    assert said.endswith(f"; no trained style is there: the style library {missing} does not exist")
+    assert said.endswith(f"; no style has been trained yet (none in the style library {missing})")
     assert StyleJob(shot, out, "Tiny", library=tiny_style).validate().style.name == "Tiny"
 
 

@@ -134,7 +134,7 @@ def test_overwrite_makes_every_frame_again_at_the_precision_asked(tmp_path, tiny
     assert record["precision"] == "fp32" and record["precision_asked"] == "fp32"
     assert not record.get("stale"), record
     resumed = job(source, out, tiny_style).run()  # auto: held to the folder's, all kept
-    assert resumed.finished_before and "fp32, as the frames already made" in resumed.engine
+    assert resumed.finished_before and "fp32, matching the frames already made" in resumed.engine
 
 
 def test_a_killed_overwrite_keeps_the_old_frames_stale(tmp_path, tiny_style, events):

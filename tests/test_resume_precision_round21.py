@@ -138,7 +138,7 @@ def test_a_resume_runs_fp32_where_the_first_run_fell_back_to_it(tmp_path, tiny_s
     resumed = job(source, tmp_path / "resumed", tiny_style).run()
     assert resumed.reused == first.written and not resumed.cancelled
     assert resumed.engine.startswith("openvino fp32 on cpu"), resumed.engine
-    assert "fp32, as the frames already made" in resumed.engine, resumed.engine
+    assert "fp32, matching the frames already made" in resumed.engine, resumed.engine
     assert engines[-1].checks == 0  # fp32 needs no check
     assert frames(tmp_path / "resumed") == frames(tmp_path / "whole")
     # the folder's record reads as the uninterrupted run's: the check that decided it
@@ -157,7 +157,7 @@ def test_a_resume_runs_bf16_where_the_first_run_kept_it(tmp_path, tiny_style, en
     resumed = job(source, tmp_path / "resumed", tiny_style).run()
     assert resumed.reused == first.written
     assert resumed.engine.startswith("openvino bf16 on cpu"), resumed.engine
-    assert "bf16, as the frames already made" in resumed.engine, resumed.engine
+    assert "bf16, matching the frames already made" in resumed.engine, resumed.engine
     assert engines[-1].checks == 0 and engines[-1].precision == "bf16"
     assert frames(tmp_path / "resumed") == frames(tmp_path / "whole")
 

@@ -98,7 +98,7 @@ def test_a_bf16_folder_resumes_where_openvino_is_missing(tmp_path, tiny_style, m
     assert resumed.reused == first.written and resumed.written == FRAMES - first.written
     assert resumed.engine.startswith("onnx fp32 on cpu"), resumed.engine
     assert "the frames already made ran openvino bf16 on cpu, kept" in resumed.engine
-    assert "as the frames already made" not in resumed.engine  # not held: not said so
+    assert "matching the frames already made" not in resumed.engine  # not held: not said so
     assert machine.asked[-2:] == ["bf16", "auto"]  # tried held, then auto's own
     record = json.loads((tmp_path / "out" / MANIFEST).read_text())
     assert record["backend"] == "onnx" and record["precision"] == "fp32"
@@ -336,7 +336,7 @@ def test_a_ray_folder_keeps_the_precision_asked(tmp_path, tiny_style, engines, i
     again.precision = "bf16"
     resumed = again.run()
     assert resumed.reused == 6 and resumed.written == FRAMES - 6
-    assert "fp32, as the frames already made" in resumed.engine, resumed.engine
+    assert "fp32, matching the frames already made" in resumed.engine, resumed.engine
     assert engines[-1].checks == 0
 
 
