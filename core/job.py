@@ -672,9 +672,11 @@ class StyleJob:
             named = parse_mix(style) is None and os.sep not in style  # not a mix, not a path
             if library.root.exists() or not named or Path(style).suffix in IMAGE_SUFFIXES:
                 raise
+            if "(did you mean " in exc.neutral:  # a typo of a built-in: no library words
+                raise
             raise RestyleError(
-                f"{exc.neutral}; no trained style is there: the style library "
-                f"{library.root} does not exist"
+                f"{exc.neutral}; no style has been trained yet (none in the style library "
+                f"{library.root})"
             ) from None
 
     def _check_source(self, fmt, info) -> None:
@@ -1061,7 +1063,7 @@ class StyleJob:
         backend, device, precision = facts
         if self.precision not in ("auto", precision, old.get("precision_asked")):
             return None
-        why = f"{precision}, as the frames already made"
+        why = f"{precision}, matching the frames already made"
         # where this machine's engine cannot hold it: they are kept, and the line says so
         unheld = f"the frames already made ran {backend} {precision} on {device}, kept"
         made = dict(backend=backend, device=device, precision=precision, why=why, unheld=unheld)

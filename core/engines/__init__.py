@@ -318,8 +318,8 @@ def choose_backend(
         fp32_why = FP32_ASKED  # the CPU's bf16 is not used: said, not credited
     elif not openvino_available():
         fp32_why = (
-            f"the CPU has native bf16, but OpenVINO is not installed ({remedy('openvino')}: "
-            "it runs this in bf16)"
+            f"the CPU has native bf16, but OpenVINO is not installed: {remedy('openvino')} "
+            "to run this in bf16"
         )
     else:
         fp32_why = "no fast graph for this network, which OpenVINO runs in fp32"
