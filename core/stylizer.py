@@ -96,22 +96,26 @@ def decided_precision(engine: Engine | NoNetwork) -> str | None:
 def hold_precision(engine: Engine, made: dict) -> bool:
     """Hold ``engine`` to ``made``'s precision (the frames already there were made with it,
     or a Ray run decided it for every chunk), without a check of its own: a check on other
-    first frames could decide otherwise, and the frames would differ from one run's. False
-    where ``engine`` is not the engine that decided it (another backend, device, or a
-    device without it): it runs as asked. ``made``: backend, device, precision, why, and
-    the decided run's engine line (``line``) where a manifest kept it."""
-    ran = (engine.backend, engine.device, getattr(engine, "precision", None))
-    if ran != (made.get("backend"), made.get("device"), made.get("precision")):
+    first frames could decide otherwise, and the frames would differ from one run's. Held
+    by precision, not by backend: a folder begun in ONNX Runtime fp32 and resumed where
+    auto picks OpenVINO runs OpenVINO at fp32, so the folder holds one precision (f5c9c57);
+    its line names the engine that made the first frames where it differs. False where
+    ``engine`` runs another precision: it runs as asked. ``made``: backend, device,
+    precision, why, and the decided run's engine line (``line``) where a manifest kept it."""
+    precision = getattr(engine, "precision", None)
+    if precision != made.get("precision"):
         return False
     if hasattr(engine, "checked"):
         engine.checked = True
-    elif ran[2] != "fp32":  # OpenVINO's child process checks on its own side, as before
-        return True
-    engine.held_as = made.get("why", "")
+    by = (made.get("backend"), made.get("device"))
+    if (engine.backend, engine.device) == by:
+        engine.held_as = made.get("why", "")
+    else:  # another made them: 'fp32, as the frames already made by onnx on cpu'
+        engine.held_as = f"{made.get('why', '')} by {by[0]} on {by[1]}"
     # the line of the run that decided it (a frames folder's manifest keeps it), where it
     # names this engine and precision
     line = made.get("line", "")
-    if line.startswith(f"{engine.backend} {ran[2]} on {engine.device}"):
+    if line.startswith(f"{engine.backend} {precision} on {engine.device}"):
         engine.held_line = line
     return True
 
@@ -119,7 +123,7 @@ def hold_precision(engine: Engine, made: dict) -> bool:
 def held_engine(build: Callable[[str], Engine], asked: str, made: dict | None) -> Engine:
     """The engine of a run that ``made`` would hold to a precision (``hold_precision``):
     the engine asked for (auto's, or the backend and device set), built at ``made``'s
-    precision, where it is the engine that decided it and can run it; else the engine as
+    precision, where it can run it (whichever backend made the frames); else the engine as
     asked (``asked``: the precision set), its line saying what ``made`` was (``unheld``):
     a folder begun with OpenVINO bf16 and resumed where OpenVINO is missing (ONNX Runtime
     runs no bf16), or CUDA fp16 resumed on a CPU, runs there, the frames made are kept.

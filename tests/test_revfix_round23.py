@@ -1,0 +1,61 @@
+"""The reviewer's findings on round 22's commits (round 23), each checked on the old code.
+
+1. A resume was held to the precision its frames were made with only where the engine
+   auto picks had the same backend: frames made by ONNX Runtime fp32 (the backend set),
+   resumed with auto on a bf16 CPU, went on in OpenVINO bf16 and the manifest said bf16
+   for the whole folder. A resume is held by precision (``stylizer.hold_precision``):
+   auto's engine runs the recorded precision where it can, and says who made the frames.
+4. ``hold_precision`` returned True for an engine without ``checked`` at a reduced
+   precision before setting its reason (dead since the child engine has ``checked``): gone,
+   every held engine says why (``test_held_by_precision_without_a_check_flag``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import test_resume_precision_round21 as round21
+import test_review_round22 as round22
+
+from restyle.core.job import MANIFEST
+from restyle.core.stylizer import hold_precision
+
+pytestmark = pytest.mark.usefixtures("private_home")
+FRAMES = round21.FRAMES
+machine = round22.machine  # a fixture: OpenVINO's engine (bf16 under auto) or ONNX Runtime's
+
+
+# -- 1. held by precision, not by backend ------------------------------------------------------
+def test_an_onnx_fp32_folder_resumed_under_auto_stays_fp32(tmp_path, tiny_style, machine):
+    """Begun in ONNX Runtime fp32, resumed where auto picks OpenVINO (bf16 on this CPU): the
+    frames left are made at fp32 by OpenVINO, and the manifest says fp32, made by both."""
+    source = round21.clip(tmp_path / "src", red=range(0))  # greenish: bf16 would pass
+    machine.openvino = False  # as --backend onnx made them
+    first = round21.cancelled_after(source, tmp_path / "out", tiny_style, 4)
+    record = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert (record["backend"], record["precision"]) == ("onnx", "fp32")
+    machine.openvino = True
+    resumed = round21.job(source, tmp_path / "out", tiny_style).run()
+    assert resumed.reused == first.written and resumed.written == FRAMES - first.written
+    assert machine.asked[-1] == "fp32"  # held: no auto engine built after it
+    assert resumed.engine.startswith("openvino fp32 on cpu"), resumed.engine
+    assert "fp32, " in resumed.engine and "frames already made by onnx on cpu" in resumed.engine
+    record = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert record["precision"] == "fp32" and record["engine"] == resumed.engine
+    round21.frames(tmp_path / "out")
+
+
+def test_held_by_precision_without_a_check_flag():
+    """An engine without ``checked`` at the held precision is held and says so (the old
+    code returned True for a reduced one without its reason: the line said nothing)."""
+
+    class Plain:
+        backend, device, precision = "openvino", "cpu", "bf16"
+
+    made = dict(backend="openvino", device="cpu", precision="bf16", why="bf16, as made")
+    engine = Plain()
+    assert hold_precision(engine, made) and engine.held_as == "bf16, as made"
+    engine = Plain()
+    engine.precision = "fp32"
+    assert not hold_precision(engine, made) and not hasattr(engine, "held_as")
