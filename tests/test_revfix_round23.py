@@ -5,6 +5,9 @@
    resumed with auto on a bf16 CPU, went on in OpenVINO bf16 and the manifest said bf16
    for the whole folder. A resume is held by precision (``stylizer.hold_precision``):
    auto's engine runs the recorded precision where it can, and says who made the frames.
+2. ``engines.torch_load_check`` (a Preferences draw starts it) ran ``sys.executable``, which
+   in an old Blender is Blender's own binary: it started Blender. It asks
+   ``child.child_python`` (which refuses a Blender binary) and says nothing then.
 4. ``hold_precision`` returned True for an engine without ``checked`` at a reduced
    precision before setting its reason (dead since the child engine has ``checked``): gone,
    every held engine says why (``test_held_by_precision_without_a_check_flag``).
@@ -13,11 +16,14 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import pytest
 import test_resume_precision_round21 as round21
 import test_review_round22 as round22
 
+from restyle.core import engines
 from restyle.core.job import MANIFEST
 from restyle.core.stylizer import hold_precision
 
@@ -59,3 +65,22 @@ def test_held_by_precision_without_a_check_flag():
     engine = Plain()
     engine.precision = "fp32"
     assert not hold_precision(engine, made) and not hasattr(engine, "held_as")
+
+
+# -- 2. the PyTorch load check never starts a Blender binary -----------------------------------
+def test_the_torch_load_check_never_runs_a_blender_binary(tmp_path, monkeypatch):
+    """sys.executable names Blender (as an old Blender's did): no process is started."""
+    ran = tmp_path / "ran"
+    blender = tmp_path / "blender"
+    blender.write_text(f"#!/bin/sh\necho started > {ran}\n")
+    blender.chmod(0o755)
+    monkeypatch.setattr(engines, "torch_available", lambda: True)
+    monkeypatch.setattr(sys, "executable", str(blender))
+    assert engines.torch_load_check(timeout=20) is None
+    assert not ran.exists()
+    # the same script under another name is run (what is refused is Blender's binary)
+    python = tmp_path / "python3"
+    os.link(blender, python)
+    monkeypatch.setattr(sys, "executable", str(python))
+    assert engines.torch_load_check(timeout=20) is None  # it says nothing: not told
+    assert ran.read_text() == "started\n"

@@ -105,19 +105,28 @@ def torch_load_error() -> str | None:
 
 def torch_load_check(path: list[str] | None = None, timeout: float = TORCH_CHECK_TIMEOUT):
     """Why the installed PyTorch does not load, tried in another Python (this one's
-    executable, isolated: ``-I``) whose sys.path is ``path`` (this process's by default, so
-    the extension's torch folder and wheels are found as here), or None: it loads, it is
-    not installed, or the check could not tell (no interpreter, ``timeout`` passed).
+    executable as ``child.child_python`` finds it, never a Blender binary; isolated:
+    ``-I``) whose sys.path is ``path`` (this process's by default, so the extension's torch
+    folder and wheels are found as here), or None: it loads, it is not installed, or the
+    check could not tell (no interpreter, ``timeout`` passed).
     Nothing is imported here: the import costs seconds and hundreds of MB."""
     import json
     import subprocess
 
-    if not torch_available() or not sys.executable or not os.path.exists(sys.executable):
+    from .child import child_python
+
+    if not torch_available():
+        return None
+    try:  # never Blender's own binary (an old Blender's sys.executable): a Preferences draw
+        python = child_python()  # would start Blender itself
+    except RestyleError:
+        return None
+    if not os.path.exists(python):
         return None
     path = list(sys.path if path is None else path)
     try:
         done = subprocess.run(
-            [sys.executable, "-I", "-c", _TORCH_CHECK_SCRIPT, json.dumps(path)],
+            [python, "-I", "-c", _TORCH_CHECK_SCRIPT, json.dumps(path)],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
