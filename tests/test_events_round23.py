@@ -7,6 +7,8 @@
    event came after 8 frames tracked.
 3. Blender's OpenVINO child kept every shared block it had been sent mapped until the job
    ended, those its parent had replaced by bigger ones too.
+4. A picture style's file was stamped by samples above 1 MiB: two pictures differing only
+   between them shared cached frames.
 
 The engine is test_jobfix_round22's stand-in (no CPU with bf16 needed).
 """
@@ -191,3 +193,38 @@ def test_the_child_unmaps_the_blocks_it_no_longer_gets(library):
         assert mapped_blocks(pid) == held, (mapped_blocks(pid), held)
     finally:
         child.close()
+
+
+# -- 4. a picture style's content stamp ------------------------------------------------------
+def test_two_style_pictures_differing_in_one_middle_byte_key_apart(tmp_path):
+    """A picture style's file was stamped by 16 blocks of 64 KiB above 1 MiB: two pictures of
+    one name, size and time differing between them shared one settings key, so one's frames
+    were reused as the other's. Its file is hashed whole now (the run reads it whole)."""
+    import os
+
+    import cv2
+
+    from restyle.core.job import STAMP_SAMPLE, StyleJob, _sample_offsets, file_stamp
+
+    rng = np.random.default_rng(7)
+    picture = rng.integers(0, 255, (700, 800, 3), dtype=np.uint8)  # a 1.7 MB BMP
+    first, second = tmp_path / "a" / "style.bmp", tmp_path / "b" / "style.bmp"
+    for path in (first, second):
+        path.parent.mkdir()
+        assert cv2.imwrite(str(path), picture)
+    data = bytearray(second.read_bytes())
+    middle = len(data) // 2
+    sampled = [(o, o + STAMP_SAMPLE) for o in _sample_offsets(len(data))]
+    assert len(data) > 16 * STAMP_SAMPLE and not any(a <= middle < b for a, b in sampled)
+    data[middle] ^= 0xFF  # one pixel's channel: still a picture
+    second.write_bytes(bytes(data))
+    os.utime(second, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns))
+    assert file_stamp(first) == file_stamp(second)  # the sample does not see it
+    source = clip(tmp_path / "src")
+    keys = [StyleJob(source, tmp_path / "out", str(p)).validate().key for p in (first, second)]
+    assert keys[0] != keys[1]
+    assert file_stamp(first, whole=True) != file_stamp(second, whole=True)
+    small = tmp_path / "small.bmp"  # up to 16 blocks: whole both ways (keys made before kept)
+    assert cv2.imwrite(str(small), picture[:300])
+    assert small.stat().st_size <= 16 * STAMP_SAMPLE
+    assert file_stamp(small, whole=True) == file_stamp(small)

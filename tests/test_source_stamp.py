@@ -37,8 +37,8 @@ def times(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in files}
 
 
-def old_file_stamp(path):
-    """``file_stamp`` as Restyle had it before (resolved path, size, time)."""
+def old_file_stamp(path, whole=False):
+    """``file_stamp`` as Restyle had it before (resolved path, size, time; read whole or not)."""
     if path is None or not Path(path).exists():
         return []
     st = Path(path).stat()

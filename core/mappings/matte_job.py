@@ -193,7 +193,9 @@ class MatteJob(StyleJob):
             "refine": self.refine,
             "replace": background.label if background is not None else None,
             "replace_file": stamp,
-            "keyframes": {str(f): file_stamp(Path(p)) for f, p in (self.keyframes or {}).items()},
+            "keyframes": {
+                str(f): file_stamp(Path(p), whole=True) for f, p in (self.keyframes or {}).items()
+            },
             "train_seconds": self.train_seconds if self.keyframes else None,
         }
         if self.background_start is not None:  # older keys stay valid

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.blender
 STYLE = "starry-swirls"
 
 
-def old_file_stamp(path):
-    """``file_stamp`` as Restyle had it before (resolved path, size, time)."""
+def old_file_stamp(path, whole=False):
+    """``file_stamp`` as Restyle had it before (resolved path, size, time; read whole or not)."""
     if path is None or not Path(path).exists():
         return []
     st = Path(path).stat()
