@@ -8,6 +8,9 @@
 2. ``engines.torch_load_check`` (a Preferences draw starts it) ran ``sys.executable``, which
    in an old Blender is Blender's own binary: it started Blender. It asks
    ``child.child_python`` (which refuses a Blender binary) and says nothing then.
+3. OpenVINO's precision check compiled the network at the probe picture's shape (144x192)
+   in bf16 and f32 besides the frames' shape, and kept them until the engine closed. Once
+   the check has settled, only the decided precision at the frames' shape is kept.
 4. ``hold_precision`` returned True for an engine without ``checked`` at a reduced
    precision before setting its reason (dead since the child engine has ``checked``): gone,
    every held engine says why (``test_held_by_precision_without_a_check_flag``).
@@ -19,6 +22,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 import test_resume_precision_round21 as round21
 import test_review_round22 as round22
@@ -84,3 +88,38 @@ def test_the_torch_load_check_never_runs_a_blender_binary(tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "executable", str(python))
     assert engines.torch_load_check(timeout=20) is None  # it says nothing: not told
     assert ran.read_text() == "started\n"
+
+
+# -- 3. the precision check's compiled networks go once it has settled ------------------------
+@pytest.mark.parametrize("bad", [False, True])
+def test_openvino_keeps_only_the_frames_network_after_its_check(tiny_style, tmp_path, bad):
+    """Checked on the probe picture (this machine's verdict, none kept yet): the networks
+    compiled at its shape go, and any precision dropped at the frames' shape (``bad``: the
+    verdict is a miss, so fp32 runs; else bf16 passes)."""
+    pytest.importorskip("openvino")
+    from restyle.core.engines.openvino_engine import OpenVinoEngine
+    from restyle.core.engines.precision import Verdicts, probe_images
+    from restyle.models.registry import ARCHS
+
+    path = tiny_style / "styles" / "tiny" / "model.onnx"
+    engine = OpenVinoEngine(path, ARCHS["fewshot"], precision="fp32")
+    try:
+        engine.precision, engine.decided = "bf16", None  # as on a bf16 CPU, unchecked
+        engine.verdicts = Verdicts(tmp_path / "verdicts.json")
+        # the probe's verdict as measured, its dB set: a miss (fp32 runs) or a pass
+        db = -np.inf if bad else 99.0
+        engine.verdicts.keep = lambda key, entry: Verdicts.keep(
+            engine.verdicts, key, {**entry, "db": db}
+        )
+        frames = np.random.default_rng(3).random((2, 3, 48, 64), dtype=np.float32)
+        assert probe_images(engine.arch.size_multiple).shape[2:] != frames.shape[2:]
+        out = engine.run(frames)
+        assert out.shape[0] == 2 and np.isfinite(out).all()
+        decided = "fp32" if bad else "bf16"
+        assert engine.decided == decided
+        shapes = {(key[0], dict(key[1:])[engine.arch.input_name]) for key in engine._compiled}
+        assert shapes == {(decided, (1, 3, 48, 64))}
+        engine.run(frames)  # the frames still run at the decided precision
+        assert len(engine._compiled) == 1
+    finally:
+        engine.close()

@@ -339,9 +339,25 @@ class OpenVinoEngine(Settles, Closing):
                 lambda kept: None,  # f32 needs nothing but ``decided``: each shape compiles
             )
             if out is not None:
+                self._forget_the_check(images)
                 return out
             decided = self.decided  # another lane checked while this one waited
         return self._infer(images, condition, decided)
+
+    def _forget_the_check(self, images: np.ndarray) -> None:
+        """Once the check has settled ``decided``: drop what it compiled that the frames do
+        not run (the probe picture's shape, 144x192, in both precisions; the precision it
+        dropped at the frames' shape), with their requests, so their memory is not held
+        until the engine closes (and a GPU's engine build for each is not kept)."""
+        if self.decided is None:  # flat frames, no verdict: the next batch checks
+            return
+        frame = (1, *images.shape[1:])
+        with self._lock:
+            for key in list(self._compiled):
+                if key[0] != self.decided or dict(key[1:]).get(self.arch.input_name) != frame:
+                    pool = self._compiled.pop(key)
+                    while not pool.empty():
+                        self._cold.discard(id(pool.get_nowait()))
 
     def _machine(self) -> MachineCheck | None:
         """This machine's verdicts for the network this engine compiles (``verdicts``)."""
