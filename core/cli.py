@@ -513,7 +513,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
     job refuses frames into a movie's name (``writers.check_frames_name``), as for Python."""
     from .fields import rate_refusal
     from .media import MEDIA
-    from .writers import format_for_output
+    from .writers import format_for_output, refuse_output_as_input
 
     for name, value, what in (
         ("INPUT", args.input, MEDIA),
@@ -521,6 +521,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
+    refuse_output_as_input(args.output, args.input)  # before its name is read for a format
     fps = None if args.fps is None else args.fps.value
     if args.fps is not None and (refused := rate_refusal(fps, args.fps.typed)):  # Python's too
         raise RestyleError(refused)

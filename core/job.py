@@ -65,6 +65,7 @@ from .writers import (  # movie_frames_folder: imported from here too
     movie_path,
     os_junk,
     output_format,
+    refuse_output_as_input,
     remove_stale_scratch,
     tag_facts,
     tag_parts,
@@ -127,6 +128,8 @@ def _check_paths(job) -> None:
             if refusal := _unusable_path(os.fspath(value), len(values) == 1):
                 said = setting(name) if name == "output" else name
                 raise RestyleError(f"{said} {refusal}")
+    if job.output is not None:  # before the output's name is read for its format
+        refuse_output_as_input(job.output, job.source)
     for name, said in (("style", "style"), ("replace", setting("replace"))):
         value = getattr(job, name, None)  # a built-in's name or #RRGGBB passes as a path would
         if isinstance(value, str | os.PathLike) and (refusal := _unusable_path(os.fspath(value))):

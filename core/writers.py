@@ -140,6 +140,21 @@ def check_frames_name(output: str | os.PathLike[str], fmt: str) -> None:
     format_for_output(output)  # 'o.avi', 'o.webm', 'out.mp4/': as without a format
 
 
+def refuse_output_as_input(output: str | os.PathLike[str], sources) -> None:
+    """An output that names a file the job reads (its input) is refused first, before its
+    name is read for a format: 'vtest.avi -o vtest.avi' was told to add a format, then that
+    the output is the input. The whole check, with the frames' folders, is
+    ``job._refuse_source_as_output``'s."""
+    for source in sources if isinstance(sources, list | tuple) else [sources]:
+        if not isinstance(source, str | os.PathLike) or not Path(source).is_file():
+            continue
+        with contextlib.suppress(OSError):
+            if Path(output).exists() and os.path.samefile(output, source):
+                raise RestyleError(
+                    f"output {os.fspath(output)} is the input; choose another output"
+                )
+
+
 def _unchosen_suffix(output: str | os.PathLike[str], holders: list[str]) -> str:
     """Why an output's suffix chooses no format, and what to give instead: a picture's name
     ends with '/' to be a folder of that name."""
