@@ -857,7 +857,7 @@ def _cancelled_text(args: argparse.Namespace, result, movie: bool, text: str) ->
         return f"{after}\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
     if kept:
         return f"{text}\ncancelled: {_count(kept, 'finished frame')} kept; rerun to resume"
-    return f"{after}\ncancelled: no frame finished; nothing kept"
+    return f"{after}\ncancelled{NONE_FINISHED}"
 
 
 def _ray_movie_cancelled(result) -> str:
@@ -1629,13 +1629,30 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
     traceback instead); if the record cannot be made, {"cancelled": true} still is."""
     with _signals_ignored():
         try:
-            print("restyle: cancelled", file=sys.stderr)
+            # a frame job's words as its summary says them when none finished (README)
+            frames = _command_of(args, argv) in FRAME_JOBS
+            print(f"restyle: cancelled{NONE_FINISHED if frames else ''}", file=sys.stderr)
             if _wants_json(args, argv) and not getattr(args, "closed", False):
                 _cancelled_record(args, argv)
         except Exception:  # noqa: BLE001 - whatever failed, a front end still reads a stop
             with contextlib.suppress(Exception):
                 print(json.dumps({"cancelled": True}), flush=True)
     return code
+
+
+# The frame jobs' commands, and what their cancel says when no frame finished (``_cancelled_text``
+# and ``_say_cancelled``, stopped while starting, alike)
+FRAME_JOBS = ("stylize", "matte", "stabilize")
+NONE_FINISHED = ": no frame finished; nothing kept"
+
+
+def _command_of(args: argparse.Namespace | None, argv: Sequence[str] | None) -> str | None:
+    """The command run (its first word, where its words were not parsed yet)."""
+    func = getattr(args, "func", None)
+    if func is not None:
+        return func.__name__.removeprefix("cmd_")
+    words = [w for w in (sys.argv[1:] if argv is None else argv) if not w.startswith("-")]
+    return words[0] if words else None
 
 
 @contextlib.contextmanager

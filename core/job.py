@@ -1985,9 +1985,12 @@ def _check_output(
         if out.is_dir():
             raise RestyleError(f"output {out} is a folder; give a movie file name")
         if out.exists() and not overwrite:
+            # what it is, then the fix: 'exists; use --overwrite to replace it: it cannot
+            # be read as a movie' read as if the damage were why to replace it
+            why = _movie_made_otherwise(out, now or {})
+            why = f" {why}" if why.startswith("but ") else f", {why}"
             raise RestyleError(
-                f"output {out} exists; use {setting('overwrite', True)} to replace it: "
-                + _movie_made_otherwise(out, now or {})
+                f"output {out} exists{why}; use {setting('overwrite', True)} to replace it"
             )
         check_replaceable(out)
         check_writable(out.parent if str(out.parent) else Path("."))
@@ -2237,7 +2240,7 @@ def _movie_made_otherwise(out: Path, now: dict) -> str:
     the range, frame rate or sound ``movie_key`` adds)."""
     read = made_tag_of(out)
     if read is None:
-        return "it cannot be read as a movie (damaged, truncated, or not a movie)"
+        return "but cannot be read as a movie (damaged, truncated, or not a movie)"
     tag, size, count = read
     parts = tag_parts(tag)
     if parts is None:

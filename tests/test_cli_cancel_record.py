@@ -101,4 +101,4 @@ def test_without_json_a_stop_prints_no_record(tmp_path):
     words = ["stylize", "clip.avi", "-o", "out.mp4", "-s", "comic-ink"]
     code, out, err = stopped_run(tmp_path, words, "job_fields", signal.SIGTERM)
     assert (code, out) == (143, "")
-    assert err.strip() == "restyle: cancelled"
+    assert err.strip() == "restyle: cancelled: no frame finished; nothing kept"

@@ -116,7 +116,7 @@ def test_a_movie_not_made_so_is_still_refused(library, shot, tmp_path, capsys, c
     else:  # re-encoded, Restyle's tag copied (as ffmpeg copies a movie's tags)
         retag(out, cut=change == "cut")
     code, _, err = stylize(library, shot, out, *words, capsys=capsys)
-    assert code == 2 and "exists; use --overwrite" in err, err
+    assert code == 2 and "; use --overwrite to replace it" in err and " exists" in err, err
     code, said, _ = stylize(library, shot, out, *words, "--plan", capsys=capsys)
     assert json.loads(said)["output"]["outcome"] == "refused"
 

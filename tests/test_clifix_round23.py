@@ -5,15 +5,19 @@ arguments and home, the output-is-the-input check first, fp16 on the CPU warned,
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from helpers_cli import run
 
+from restyle.core import cli
 from restyle.core.errors import RestyleError
 from restyle.core.job import StyleJob
+from restyle.core.progress import Progress
 
 pytestmark = pytest.mark.usefixtures("private_home")
 REPO = Path(__file__).resolve().parents[1]
@@ -35,3 +39,39 @@ def test_an_output_that_is_the_input_is_said_before_its_suffix(index_clip_ffv1, 
     with pytest.raises(RestyleError, match="is the input"):
         StyleJob(clip, clip, "comic-ink").validate()
     assert clip.read_bytes() == before
+
+
+# -- 8. words --------------------------------------------------------------------------------
+def test_an_existing_movie_says_what_it_is_then_the_fix(library, index_clip_h264, tmp_path, capsys):
+    out = tmp_path / "existing.mp4"
+    out.write_bytes(b"not a movie")
+    argv = ["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink", "--end", "1"]
+    code, _, err = run([*argv, "--library", str(library.root)], capsys)
+    assert code == 2
+    assert f"output {out} exists but cannot be read as a movie (" in err, err
+    assert "; use --overwrite to replace it\n" in err, err  # the fix last, not its reason
+
+
+def test_a_frame_job_stopped_while_starting_says_no_frame_finished(capsys):
+    args = argparse.Namespace(func=cli.cmd_stylize, json=False)
+    assert cli._say_cancelled(args, None, 130) == 130
+    assert capsys.readouterr().err == "restyle: cancelled: no frame finished; nothing kept\n"
+    assert cli._say_cancelled(None, ["matte", "c.mp4", "-o", "o"], 130) == 130
+    assert "no frame finished; nothing kept" in capsys.readouterr().err
+    assert cli._say_cancelled(argparse.Namespace(func=cli.cmd_styles), None, 130) == 130
+    assert capsys.readouterr().err == "restyle: cancelled\n"  # no frames to speak of
+
+
+def test_setup_events_come_on_the_callers_thread_frames_on_the_finisher(
+    library, index_clip_h264, tmp_path
+):
+    """docs/cli.md said every callback ran on restyle-finisher."""
+    threads: dict[str, set[str]] = {}
+
+    def progress(p: Progress) -> None:
+        threads.setdefault(p.stage, set()).add(threading.current_thread().name)
+
+    job = StyleJob(index_clip_h264, tmp_path / "o", "comic-ink", end=1, library=library)
+    job.run(progress=progress)
+    assert threads["setup"] == {threading.current_thread().name}
+    assert threads["stylize"] == {"restyle-finisher"}

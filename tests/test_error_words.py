@@ -99,9 +99,9 @@ def test_an_existing_movie_names_overwrite_as_a_keyword_in_python(
     out.write_bytes(b"the user's movie")
     job = StyleJob(index_clip_h264, out, "comic-ink", end=1, library=library)
     error = refusal(job.run)
-    why = "it cannot be read as a movie (damaged, truncated, or not a movie)"  # its bytes
-    assert str(error) == f"output {out} exists; use overwrite=True to replace it: {why}"
-    assert error.said(COMMAND_LINE) == f"output {out} exists; use --overwrite to replace it: {why}"
+    why = "but cannot be read as a movie (damaged, truncated, or not a movie)"  # its bytes
+    assert str(error) == f"output {out} exists {why}; use overwrite=True to replace it"
+    assert error.said(COMMAND_LINE) == f"output {out} exists {why}; use --overwrite to replace it"
     assert blender_message(error) == str(error)  # no Blender control: Python's words
     argv = ["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink", "--end", "1"]
     assert main([*argv, "--library", str(library.root)]) == 2
