@@ -171,7 +171,7 @@ class _Pipeline:
         self.stop = threading.Event()
         self.inputs: queue.Queue = queue.Queue(maxsize=max(2, self.depth * self.batch_size))
         self.outputs: queue.Queue = queue.Queue(maxsize=self.depth + self.lanes - 1)
-        self.meter = RateMeter(self.total)
+        self.meter: RateMeter | None = None  # from the first frame (``finish``)
         self._taking = threading.Lock()  # one lane at a time takes a batch, in order
         self._taken = 0  # batches taken so far: the next one's number
         self._inputs_ended = False
@@ -396,6 +396,9 @@ class _Pipeline:
         wrote = self.write(index, styled)  # a caller writing repeats of it says how many
         self.stats.written += wrote if isinstance(wrote, int) else 1
         if self.progress is not None:
+            if self.meter is None:  # not from the start: the network's build and precision
+                # check ran before the first frame (ETAs of 114-229 s for 5-14 s runs)
+                self.meter = RateMeter(self.total, done=self.stats.written)
             self.progress(self.meter.update(self.stats.written))
 
 

@@ -52,6 +52,8 @@ class RateMeter:
     A time window, not a count of updates: frames finishing together (a batch, frames
     reused on resume) must not read as thousands of frames per second, and a slow first
     frame must not skew the ETA for long. Before ``min_elapsed_s`` there is no estimate.
+    ``done``: the count it starts from, now (a run's meter starts at its first frame, with
+    that frame counted: a network built or a precision checked before it is no frame time).
     """
 
     def __init__(
@@ -60,12 +62,13 @@ class RateMeter:
         window_s: float = 10.0,
         min_elapsed_s: float = 0.5,
         resolution_s: float = 0.25,
+        done: int = 0,
     ) -> None:
         self.total = total
         self.window_s = window_s
         self.min_elapsed_s = min_elapsed_s
         self.resolution_s = resolution_s
-        self._stamps: deque[tuple[float, int]] = deque([(time.perf_counter(), 0)])
+        self._stamps: deque[tuple[float, int]] = deque([(time.perf_counter(), done)])
 
     def update(self, done: int, stage: str = "stylize") -> Progress:
         now = time.perf_counter()
