@@ -229,16 +229,27 @@ def _keyframes(texts: Sequence[str], what: str = "STYLED_IMAGE") -> dict[int, Pa
     return keyframes
 
 
+# What train's first event says (stage 'setup'), before PyTorch's import: 27-47 s of
+# nothing on a loaded 2-core machine, where stylize said its setup
+TRAIN_SETUP = "loading PyTorch, reading the keyframes"
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .engines import torch_available
 
     if not torch_available():
         raise RestyleError("training needs PyTorch: pip install torch==2.13.0")
-    from .train.keyframes import train_from_keyframes
-    from .train.trainer import TrainConfig
-
     keyframes = _keyframes(args.keyframe)
-    budget = _time_budget(args, TrainConfig.time_budget_s, "time_budget")
+    sink = _progress_sink(args)  # said before the import (Ctrl-C there: KeyboardInterrupt)
+    try:
+        sink(Progress(0, 1, stage="setup", message=TRAIN_SETUP))
+        from .train.keyframes import train_from_keyframes
+        from .train.trainer import TrainConfig
+
+        budget = _time_budget(args, TrainConfig.time_budget_s, "time_budget")
+    except BaseException:
+        sink.close()
+        raise
     config = TrainConfig(seed=args.seed, time_budget_s=budget, device=args.device)
     warnings: list[str] = []  # said at once (a long run can be stopped); --json: in its record
 
@@ -247,7 +258,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"restyle: warning: {text}", file=sys.stderr)
 
     try:
-        with _interactive(args) as (bar, cancel):
+        with _interactive(args, sink) as (bar, cancel):
             folder = train_from_keyframes(
                 args.source,
                 keyframes,
@@ -350,6 +361,47 @@ class _Bar:
             self.bar = None
 
 
+# What the time before a run's first frame went on, as its summary names it: a setup
+# event's message (the style's conversion is once per Restyle home), a first pass's stage
+BEFORE_FIRST_FRAME = {"converting styles": "converting the styles, once"}
+FIRST_PASSES = ("setup", "track", TRAINING)
+
+
+class _Told:
+    """The progress sink, noting what the run said before its first frame (``args.told``:
+    the setup events' messages, a first pass's) for the summary's time before it."""
+
+    def __init__(self, sink, args: argparse.Namespace) -> None:
+        self.sink, self.told = sink, []
+        args.told = self.told
+
+    def __call__(self, p: Progress) -> None:
+        if p.stage in FIRST_PASSES:
+            said = (p.message or p.stage).rstrip(".…")
+            said = BEFORE_FIRST_FRAME.get(said, said[:1].lower() + said[1:])
+            if said not in self.told:
+                self.told.append(said)
+        self.sink(p)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _before_first_frame(args: argparse.Namespace, result) -> tuple[float, float] | None:
+    """The command's whole time so far and the part of it not in the run's ``seconds``
+    (Python's imports, the style's conversion, the network's build, its precision check, a
+    first pass); None where the command's start is not known (a summary made by hand)."""
+    started = getattr(args, "started", None)
+    if started is None:
+        return None
+    total = time.perf_counter() - started
+    return total, max(0.0, total - result.seconds)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
 def _progress_sink(args: argparse.Namespace):
     """--json's progress events, else a bar on a terminal; -q ("nothing but warnings and
     errors") shows neither (--json's record and error events still come)."""
@@ -377,11 +429,12 @@ def _rate_text(p: Progress) -> str:
 
 
 @contextlib.contextmanager
-def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]:
+def _interactive(args: argparse.Namespace, sink=None) -> Iterator[tuple[_Bar, CancelToken]]:
     """A progress bar on a terminal, and Ctrl-C or SIGTERM (Ray's stop, a farm scheduler's,
     ``kill``'s) as a cancel request, for one run: finished frames kept, the exit code the
     signal's (``args.cancel_code``: 130 or 143). Main thread only (``interrupt.handling``):
-    main() from a script's thread sets no handler."""
+    main() from a script's thread sets no handler. ``sink``: the progress sink a command
+    made before (train's, for its setup event), else a new one."""
     cancel = CancelToken()
     args.cancel_code = EXIT_CANCELLED
 
@@ -389,7 +442,7 @@ def _interactive(args: argparse.Namespace) -> Iterator[tuple[_Bar, CancelToken]]
         args.cancel_code = interrupt.EXIT_TERMINATED
         cancel.cancel()
 
-    bar = _progress_sink(args)
+    bar = _Told(sink or _progress_sink(args), args)
     try:
         with (
             interrupt.handling(signal.SIGINT, lambda *_: cancel.cancel()),
@@ -417,6 +470,7 @@ def _report_run(
     from .stylizer import NO_NETWORK
     from .writers import output_format
 
+    timing = _before_first_frame(args, result)
     known = engine and result.backend and result.device  # a cancelled Ray run may not know
     # Strength 0 (a built-in style): no frame styled, each written as its source; it said
     # '2 frames styled in 0.2 s (10.38 frames/s, none on cpu)'
@@ -431,6 +485,7 @@ def _report_run(
         + (f", {result.reused} reused" if result.reused else "")
         + f" in {result.seconds:.1f} s"
         + (f" ({said})" if said else "")
+        + _setup_said(args, timing)
         + ("; no network ran: at strength 0 every frame is its source" if sources else "")
         + extra
     )
@@ -447,7 +502,8 @@ def _report_run(
         text += f"\nframes named by the source's numbers: {files[0].name} .. {files[-1].name}"
     if result.cancelled:
         text = _cancelled_text(args, result, output_format(fmt).movie, text)
-    for warning in result.warnings:
+    warnings = [*result.warnings, *_precision_warnings(args, result)]
+    for warning in warnings:
         if warning not in getattr(args, "warned_at_start", ()):
             print(f"restyle: warning: {warning}", file=sys.stderr)
     common = {
@@ -456,7 +512,12 @@ def _report_run(
         "written": result.written,
         "repeated": result.repeated,  # of "written": an earlier frame's result written again
         "reused": result.reused,
-        "seconds": round(result.seconds, 3),
+        "seconds": round(result.seconds, 3),  # the frames' time: first frame to last
+        # the command's whole time, and the part before the first frame (imports, styles
+        # converted, network built, precision checked, a first pass): what "setup" names
+        "total_seconds": timing and round(timing[0], 3),
+        "setup_seconds": timing and round(timing[1], 3),
+        "setup": list(getattr(args, "told", [])),
         "fps": round(result.fps, 3),  # throughput: frames styled per second
         "frame_rate": getattr(args, "frame_rate", None),  # the output's, frames per second
         # A finished movie's engine is its tag's (``made_facts``): null where it does not say
@@ -471,12 +532,33 @@ def _report_run(
         "first_number": getattr(result, "first_number", None),
         "peak_memory_mib": round(_peak_memory_mib()),
         "format": fmt,
-        "warnings": result.warnings,  # every mapping's: a damaged or variable-rate source
+        "warnings": warnings,  # every mapping's: a damaged or variable-rate source
         **_front_end_facts(result),
         "audio": _written_sound(result, fmt) if args.json else None,
     }
     _emit(args, {**common, **record}, text)
     return getattr(args, "cancel_code", EXIT_CANCELLED) if result.cancelled else 0
+
+
+def _precision_warnings(args: argparse.Namespace, result) -> list[str]:
+    """fp16 asked and fp32 run on the CPU (no engine there runs fp16 for it): said only in
+    the engine's line, with no warning, it read as done."""
+    ran_fp32 = (result.engine or "").startswith(f"{result.backend} fp32 on ")
+    if getattr(args, "precision", None) == "fp16" and result.device == "cpu" and ran_fp32:
+        return ["fp16 needs a GPU: ran fp32"]
+    return []
+
+
+def _setup_said(args: argparse.Namespace, timing: tuple[float, float] | None) -> str:
+    """'; 66 s in all, 48 s of it before the first frame (converting the styles, once;
+    building the network)': a second or more of it; '' else. The frames' time alone read
+    as the command's ('18.1 s' for a 66 s command)."""
+    if timing is None or timing[1] < 1.0:
+        return ""
+    total, setup = timing
+    told = "; ".join(getattr(args, "told", []))
+    said = f"; {_seconds(total)} in all, {_seconds(setup)} of it before the first frame"
+    return said + (f" ({told})" if told else "")
 
 
 def _front_end_facts(result) -> dict:
@@ -1587,8 +1669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = None
     try:
+        started = _started(argv)  # the summary's whole time counts from here
         _quiet_opencv()  # inside the try: a SIGTERM here printed a traceback (exit 1)
         args = build_parser().parse_args(argv)
+        args.started = started
         for name in ("input", "output", "source"):  # a quoted '~/clip.mp4', as -s reads it
             if isinstance(getattr(args, name, None), str):
                 setattr(args, name, os.path.expanduser(getattr(args, name)))
@@ -1614,6 +1698,23 @@ def _main(argv: Sequence[str] | None) -> int:
     except OSError as exc:  # disk full, permissions changed mid-run, ...: README says exit 2
         print(f"restyle: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _started(argv: Sequence[str] | None) -> float:
+    """When the command started, on ``time.perf_counter``'s clock: where this process is
+    the command (``restyle ...``), its start (Python's own and its imports count: 2.7 s of
+    a 15.9 s run, loaded); else now (``main`` called from a script)."""
+    now = time.perf_counter()
+    if argv is not None or not interrupt._running_the_command():
+        return now
+    try:  # Linux: the process's start in clock ticks since boot, and the time since boot
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            age = float(uptime.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - min(max(age, 0.0), 600.0)
 
 
 def _wants_json(args: argparse.Namespace | None, argv: Sequence[str] | None) -> bool:
@@ -1700,6 +1801,9 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
                 "written": 0,
                 "reused": 0,
                 "seconds": 0.0,
+                "total_seconds": None,  # not measured: stopped before the run's record
+                "setup_seconds": None,
+                "setup": [],
                 "fps": 0.0,
                 "backend": "",
                 "device": "",

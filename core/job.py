@@ -83,6 +83,16 @@ MAX_BATCH = 64
 BUILDING = "building the network"
 
 
+def _precision_checking(engine) -> str:
+    """What the first frames wait for where ``engine`` checks a reduced precision against
+    fp32 on its first batch (unsettled: ``stylizer.decided_precision``); '' where not. It
+    was under 'building the network', never named."""
+    if not hasattr(engine, "decided") or engine.decided is not None:
+        return ""
+    precision = getattr(engine, "precision", "reduced precision")
+    return f"checking {precision} against fp32 (once per network and style on this machine)"
+
+
 def kept_from_before(reused: int, total: int, stage: str) -> Progress:
     """A resume's event before its first frame made: the frames of the range an earlier
     run left (a local run's ``_Run`` and a Ray driver's say the same)."""
@@ -1174,6 +1184,8 @@ class _Run:
             first_number=getattr(self.plan.info, "first_number", None),
         )
         meter = self._meter()
+        if todo and self.progress and (checking := _precision_checking(self.stylizer.engine)):
+            self.progress(Progress(reused, self.plan.total, stage="setup", message=checking))
         t0 = time.perf_counter()
         try:
             self._stream(len(todo), reused, meter)

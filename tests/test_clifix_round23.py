@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,6 +29,68 @@ REPO = Path(__file__).resolve().parents[1]
 
 def events(err: str) -> list[dict]:
     return [json.loads(line) for line in err.splitlines() if line.startswith('{"event"')]
+
+
+# -- 1. the summary tells the whole time, and what the setup went on -------------------------
+@pytest.fixture
+def slow_conversion(monkeypatch):
+    """The built-in styles' conversion (41 s in a fresh home under load), as 1.5 s."""
+    real = StyleJob._ensure_builtins
+
+    def converting(self, plan, progress):
+        if progress:
+            progress(Progress(0, plan.total, stage="setup", message="converting styles"))
+        time.sleep(1.5)
+        real(self, plan, progress)
+
+    monkeypatch.setattr(StyleJob, "_ensure_builtins", converting)
+
+
+def test_the_record_gives_the_whole_time_and_the_setup(
+    library, index_clip_h264, tmp_path, capsys, slow_conversion
+):
+    argv = ["stylize", str(index_clip_h264), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
+    code, record, err = run([*argv, "--end", "1", "--library", str(library.root)], capsys)
+    assert code == 0, err
+    assert record["setup_seconds"] >= 1.5, record  # 'seconds': 15.3 for a 48.9 s command
+    assert record["total_seconds"] >= record["seconds"] + record["setup_seconds"] - 0.01
+    assert record["setup"][:2] == ["converting the styles, once", "building the network"]
+
+
+def test_the_summary_says_the_time_before_the_first_frame(
+    library, index_clip_h264, tmp_path, capsys, slow_conversion
+):
+    out = tmp_path / "o"
+    argv = ["stylize", str(index_clip_h264), "-o", str(out), "-s", "comic-ink", "--end", "1"]
+    assert cli.main([*argv, "--library", str(library.root)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"{out}: 2 frames styled in "), said
+    assert " s in all, " in said, said  # '12 frames styled in 18.1 s' for a 66 s command
+    assert (
+        " of it before the first frame (converting the styles, once; building the network" in said
+    )
+
+
+def test_a_summary_made_by_hand_says_no_setup(capsys, tmp_path):
+    from restyle.core.job import JobResult
+
+    result = JobResult(
+        tmp_path / "o", written=8, seconds=4.0, fps=2.0, backend="onnx", device="cpu"
+    )
+    args = argparse.Namespace(json=False, quiet=False, ray=None)
+    assert cli._report_run(args, result, "png", "styled", {}) == 0
+    assert "in all" not in capsys.readouterr().out
+
+
+def test_the_precision_check_is_named_while_it_runs():
+    """It was under 'building the network' (16 s), never named."""
+    from restyle.core.job import _precision_checking
+
+    unsettled = SimpleNamespace(decided=None, precision="bf16")
+    said = _precision_checking(unsettled)
+    assert said.startswith("checking bf16 against fp32"), said
+    assert _precision_checking(SimpleNamespace(decided="bf16", precision="bf16")) == ""
+    assert _precision_checking(SimpleNamespace(backend="none")) == ""  # no network
 
 
 # -- 2. the ETA is measured from the first frame, not from before the network is built --------
@@ -61,6 +124,48 @@ def test_the_eta_does_not_count_the_first_frames_wait():
     assert max(etas) < 10, etas
 
 
+# -- 3. train says its setup, and its saving ---------------------------------------------------
+def test_train_says_its_setup_before_pytorch_is_imported(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("torch")
+    from restyle.core.train import keyframes
+
+    def refused(*args, **kwargs):
+        raise RestyleError("stopped here")
+
+    monkeypatch.setattr(keyframes, "train_from_keyframes", refused)
+    words = ["train", "clip.mp4", "-k", "2=p.png", "-n", "X", "--library", str(tmp_path)]
+    code, _, err = run(words, capsys)
+    assert code == 2
+    first = events(err)[0]  # 27-47 s of nothing before the bar
+    assert (first["stage"], first["message"]) == ("setup", cli.TRAIN_SETUP)
+
+
+def test_training_says_it_saves_and_checks_the_style(pan_clip, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from test_train_cli import _paint_frame_2
+
+    from restyle.core.styles import StyleLibrary
+    from restyle.core.train import artifact, keyframes, trainer
+
+    trained = SimpleNamespace(
+        figures=SimpleNamespace(stopped_because="budget", iterations=200),
+        checkpointed=True,
+        config=SimpleNamespace(val_every=100),
+    )
+    monkeypatch.setattr(trainer, "train_style", lambda *a, **k: trained)
+    seen: list[Progress] = []
+
+    def saving(*args, **kwargs):
+        raise RestyleError(f"saved after {[(p.stage, p.message) for p in seen]}")
+
+    monkeypatch.setattr(artifact, "write_trained_style", saving)
+    paint = _paint_frame_2(pan_clip, tmp_path)
+    library = StyleLibrary(tmp_path / "lib", bundled=None)
+    with pytest.raises(RestyleError) as caught:
+        keyframes.train_from_keyframes(pan_clip, {2: paint}, "X", library, progress=seen.append)
+    assert "('save', 'saving and checking the style')" in str(caught.value)  # 6-11 s at 100 %
+
+
 # -- 5. the output is the input: said first ----------------------------------------------------
 def test_an_output_that_is_the_input_is_said_before_its_suffix(index_clip_ffv1, tmp_path, capsys):
     clip = tmp_path / "vtest.avi"
@@ -73,6 +178,18 @@ def test_an_output_that_is_the_input_is_said_before_its_suffix(index_clip_ffv1, 
     with pytest.raises(RestyleError, match="is the input"):
         StyleJob(clip, clip, "comic-ink").validate()
     assert clip.read_bytes() == before
+
+
+# -- 6. fp16 on the CPU runs fp32: warned ------------------------------------------------------
+def test_fp16_on_the_cpu_is_warned(library, index_clip_h264, tmp_path, capsys):
+    argv = ["stylize", str(index_clip_h264), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
+    words = [*argv, "--end", "0", "--device", "cpu", "--precision", "fp16"]
+    code, record, err = run([*words, "--library", str(library.root)], capsys)
+    assert code == 0, err
+    assert record["engine"].startswith(f"{record['backend']} fp32 on cpu"), record["engine"]
+    assert "fp16 needs a GPU: ran fp32" in record["warnings"]  # warnings were []
+    assert "restyle: warning: fp16 needs a GPU: ran fp32" in err
+    assert "the CPU has native bf16" not in record["engine"]  # not what ran
 
 
 # -- 8. words --------------------------------------------------------------------------------

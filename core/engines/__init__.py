@@ -47,6 +47,8 @@ OPENVINO_REQUIREMENT = "openvino==2026.4.1"
 OPENVINO_FOLDER = "openvino-site-packages"
 # The reason's words where fp32 was asked (``choose_backend``, ``create_engine``)
 FP32_ASKED = "fp32 asked"
+# fp16 asked with no GPU to run it: the CPU engines run fp32 (the run's summary warns)
+FP16_NO_GPU = "no GPU for fp16"
 
 
 def torch_available() -> bool:
@@ -325,6 +327,8 @@ def choose_backend(
         fp32_why = model.arch.fp32_only(model.config)  # the descriptor's words, one source
     elif precision == "fp32":
         fp32_why = FP32_ASKED  # the CPU's bf16 is not used: said, not credited
+    elif precision == "fp16":  # the CPU's bf16 is not what was asked either: not credited
+        fp32_why = FP16_NO_GPU
     elif not openvino_available():
         fp32_why = (
             f"the CPU has native bf16, but OpenVINO is not installed: {remedy('openvino')} "
@@ -334,7 +338,8 @@ def choose_backend(
         fp32_why = "no fast graph for this network, which OpenVINO runs in fp32"
     # why the engine bf16 would run on was taken: the CPU's bf16, or fp32 asked (the same
     # engine, its bf16 unused: the line said 'the CPU has native bf16' for fp32 asked)
-    bf16_why = fp32_why if precision == "fp32" and bf16 else "the CPU has native bf16"
+    asked_other = precision in ("fp32", "fp16")  # fp16 on the CPU: fp32 runs (runnable_precision)
+    bf16_why = fp32_why if asked_other and bf16 else "the CPU has native bf16"
     # OpenVINO bf16 on a fast graph (built-ins, picture styles) or a trained style's plain one
     # (its guides' row blur, which had not compiled in bf16 after 30 minutes, became a column
     # blur, dc51b71; the engine rewrites older exports); a built-in's plain graph runs f32

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import BLENDER, PYTHON, Cancelled, RestyleError, say, setting
 from ..media import counted_from_0, decode_range, probe
-from ..progress import CancelToken, ProgressCallback
+from ..progress import CancelToken, Progress, ProgressCallback
 from ..styles import StyleLibrary, check_style_name
 from ..stylizer import read_picture
 from ..words import count
@@ -237,6 +237,7 @@ def barely_trained(iterations: int, checkpoint: int, front_end: str = PYTHON) ->
 
 
 NOTHING_SAVED = "cancelled before the first checkpoint: nothing saved"
+SAVING = "save"  # the stage after training: the style written and checked
 
 
 def train_from_keyframes(
@@ -308,6 +309,8 @@ def train_from_keyframes(
     )
     if result.figures.stopped_because == "cancelled" and not result.checkpointed:
         raise Cancelled(NOTHING_SAVED)  # no folder written: the name stays free
+    if progress is not None:  # seconds at a full bar, said (the style is exported, checked)
+        progress(Progress(0, 1, stage=SAVING, message="saving and checking the style"))
     folder = write_trained_style(
         folder,
         result,
