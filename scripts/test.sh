@@ -8,8 +8,16 @@
 #      training inside Blender runs there too) and 5.3 (trixie root; no torch for 3.13 here);
 #   4. the GUI tests: Debian's Blender under Xvfb in the trixie root (.ci/blender-gui);
 #   5. the core tests that touch numpy most, on numpy 2 (.ci/numpy2).
-# Every Blender installs the same zip with package_install_files. Arguments go to step 1's
-# pytest. Each step's time is printed; the script exits non-zero when any step fails.
+# Every Blender installs the same zip with package_install_files. Each step's time is
+# printed; the script exits non-zero when any step fails.
+# With arguments, only those run, after setup: `scripts/test.sh tests/test_x.py` (or
+# `tests/test_x.py -k name`, `tests/blender/test_y.py`: any pytest arguments) runs pytest on
+# them alone in .venv, with a RESTYLE_HOME of its own (core and Blender tests in separate
+# calls: a process that imported bpy counts as inside Blender). Without, the whole suite.
+# Setup (scripts/setup.sh: pip, 73 s on a loaded machine) is skipped where .venv is as the
+# last setup left it and requirements/, pyproject.toml and setup.sh are unchanged (a stamp
+# in .venv: a hash of those files and of `pip freeze`); RESTYLE_SETUP=1 runs it anyway.
+# A RESTYLE_HOME this script made is removed at the end; one given is kept.
 # The trixie root's Blenders (5.2, 5.3, then the GUI tests: one after another, they share the
 # root's mounts) run beside 4.2 and 4.5, and 5.0 beside the core tests: each Blender keeps about
 # one of two cores busy, the GUI tests far less. Their output is shown when they end.
@@ -80,16 +88,47 @@ trixie_lane() {
     step "GUI, Debian's Blender under Xvfb" bash .ci/blender-gui
 }
 
+# setup_stamp: what the venv's last setup was made from and what it holds ('' without one).
+setup_stamp() {
+  [ -x .venv/bin/python ] || return 0
+  {
+    cat requirements/*.txt pyproject.toml scripts/setup.sh
+    .venv/bin/python -m pip freeze --all --disable-pip-version-check 2>/dev/null
+  } | sha256sum | cut -d' ' -f1
+}
+
+# setup: scripts/setup.sh, unless .venv is as its last run left it (nothing changed since).
+setup() {
+  local stamp
+  stamp=$(setup_stamp)
+  if [ -z "${RESTYLE_SETUP:-}" ] && [ -n "$stamp" ] &&
+    [ "$stamp" = "$(cat .venv/.restyle-setup-stamp 2>/dev/null)" ]; then
+    echo "setup: .venv is up to date (nothing changed since its setup); skipped" >&2
+    return 0
+  fi
+  bash scripts/setup.sh
+  setup_stamp >.venv/.restyle-setup-stamp
+}
+
 out=$(mktemp -d)
+made_home=""
 # An early exit still waits for the installs: a venv cut off halfway could look complete.
-trap 'wait; rm -rf "$out"' EXIT
+trap 'wait; rm -rf "$out" ${made_home:+"$made_home"}' EXIT
+if [ -z "${RESTYLE_HOME:-}" ]; then
+  made_home=$(mktemp -d)
+  export RESTYLE_HOME=$made_home
+fi
+if [ "$#" -gt 0 ]; then # only the tests named
+  step setup setup
+  step "pytest $*" .venv/bin/python -m pytest -q "$@"
+  exit
+fi
 # The LTS venvs need nothing from .venv: they install beside setup (pip, about one core), not
 # beside the core tests and Blender 5.0.1.
 prepare bpy42 env BPY_VERSION=4.2.23 bash .ci/blender-lts
 prepare bpy45 env BPY_VERSION=4.5.15 bash .ci/blender-lts
-step setup bash scripts/setup.sh
+step setup setup
 step lint sh -c ".venv/bin/ruff check . && .venv/bin/ruff format --check ."
-export RESTYLE_HOME="${RESTYLE_HOME:-$(mktemp -d)}"
 mkdir "$out/numpy2-home"
 background numpy2 env RESTYLE_HOME="$out/numpy2-home" bash .ci/numpy2
 step "build the zip" build_zip
@@ -102,7 +141,7 @@ step "build the zip" build_zip
 mkdir "$out/tmp50"
 background blender50 step "Blender 5.0.1 (beside the core tests)" \
   env TMPDIR="$out/tmp50" .venv/bin/python -m pytest -q tests/blender
-step "core" .venv/bin/python -m pytest -q --ignore=tests/blender "$@"
+step "core" .venv/bin/python -m pytest -q --ignore=tests/blender
 step "Blender 5.0.1 (ran beside the core tests)" finished blender50
 background trixie trixie_lane
 step "Blender 4.2.23 LTS" lts bpy42 4.2.23

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -164,6 +166,66 @@ def test_training_says_it_saves_and_checks_the_style(pan_clip, tmp_path, monkeyp
     with pytest.raises(RestyleError) as caught:
         keyframes.train_from_keyframes(pan_clip, {2: paint}, "X", library, progress=seen.append)
     assert "('save', 'saving and checking the style')" in str(caught.value)  # 6-11 s at 100 %
+
+
+# -- 4. scripts/test.sh ---------------------------------------------------------------------
+FAKE_PYTHON = """#!/usr/bin/env bash
+if [ "$1 $2" = "-m pip" ]; then echo "numpy==1.26.4"; exit 0; fi
+if [ "$1 $2" = "-m pytest" ]; then
+  shift 2
+  echo "pytest $*" >>"$LOG"
+  echo "home $RESTYLE_HOME" >>"$LOG"
+  [ -d "$RESTYLE_HOME" ] && echo "home there" >>"$LOG"
+  exit 0
+fi
+exit 1
+"""
+
+
+@pytest.fixture
+def script_tree(tmp_path):
+    """A copy of scripts/test.sh in a tree of fakes: setup.sh and .venv's python log calls."""
+    tree = tmp_path / "tree"
+    (tree / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "test.sh", tree / "scripts" / "test.sh")
+    (tree / "scripts" / "setup.sh").write_text('echo setup >>"$LOG"\n')
+    (tree / "requirements").mkdir()
+    (tree / "requirements" / "dev.txt").write_text("numpy==1.26.4\n")
+    (tree / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    python = tree / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    return tree
+
+
+def test_scripts_test_sh_runs_only_the_tests_named(script_tree, tmp_path):
+    log = tmp_path / "log"
+    env = {k: v for k, v in os.environ.items() if k != "RESTYLE_HOME"}
+    env["LOG"] = str(log)
+    for _ in range(2):
+        done = subprocess.run(
+            ["bash", str(script_tree / "scripts" / "test.sh"), "tests/test_x.py", "-k", "a b"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    lines = log.read_text().splitlines()
+    assert lines.count("setup") == 1, lines  # the second run: nothing changed, skipped
+    assert lines.count("pytest -q tests/test_x.py -k a b") == 2, lines  # nothing else ran
+    homes = [line.removeprefix("home ") for line in lines if line.startswith("home /")]
+    assert len(homes) == 2 and "home there" in lines
+    assert not any(Path(home).exists() for home in homes)  # the homes it made: removed
+    (script_tree / "requirements" / "dev.txt").write_text("numpy==2.0.0\n")  # changed
+    (tmp_path / "mine").mkdir()  # a home given: used, and kept
+    done = subprocess.run(
+        ["bash", str(script_tree / "scripts" / "test.sh"), "tests/test_x.py"],
+        env={**env, "RESTYLE_HOME": str(tmp_path / "mine")}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text().splitlines()
+    assert lines.count("setup") == 2 and lines[-2:] == [f"home {tmp_path / 'mine'}", "home there"]
+    assert (tmp_path / "mine").is_dir()
 
 
 # -- 5. the output is the input: said first ----------------------------------------------------
