@@ -1730,8 +1730,10 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
     traceback instead); if the record cannot be made, {"cancelled": true} still is."""
     with _signals_ignored():
         try:
-            # a frame job's words as its summary says them when none finished (README)
-            frames = _command_of(args, argv) in FRAME_JOBS
+            # a frame job's words as its summary says them when none finished (README):
+            # stopped before its run began (``_interactive`` sets cancel_code), never after
+            started = args is not None and hasattr(args, "cancel_code")
+            frames = _command_of(args, argv) in FRAME_JOBS and not started
             print(f"restyle: cancelled{NONE_FINISHED if frames else ''}", file=sys.stderr)
             if _wants_json(args, argv) and not getattr(args, "closed", False):
                 _cancelled_record(args, argv)

@@ -273,6 +273,9 @@ def test_a_frame_job_stopped_while_starting_says_no_frame_finished(capsys):
     assert "no frame finished; nothing kept" in capsys.readouterr().err
     assert cli._say_cancelled(argparse.Namespace(func=cli.cmd_styles), None, 130) == 130
     assert capsys.readouterr().err == "restyle: cancelled\n"  # no frames to speak of
+    ran = argparse.Namespace(func=cli.cmd_stylize, json=False, cancel_code=130)
+    assert cli._say_cancelled(ran, None, 130) == 130  # a second stop after its run: frames
+    assert capsys.readouterr().err == "restyle: cancelled\n"  # may be kept: not said
 
 
 def test_setup_events_come_on_the_callers_thread_frames_on_the_finisher(
