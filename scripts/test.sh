@@ -16,7 +16,8 @@
 # calls: a process that imported bpy counts as inside Blender). Without, the whole suite.
 # Setup (scripts/setup.sh: pip, 73 s on a loaded machine) is skipped where .venv is as the
 # last setup left it and requirements/, pyproject.toml and setup.sh are unchanged (a stamp
-# in .venv: a hash of those files and of `pip freeze`); RESTYLE_SETUP=1 runs it anyway.
+# in .venv: a hash of those files and of `pip freeze`, but the editable Restyle, whose line
+# names the commit); RESTYLE_SETUP=1 runs it anyway.
 # A RESTYLE_HOME this script made is removed at the end; one given is kept.
 # The trixie root's Blenders (5.2, 5.3, then the GUI tests: one after another, they share the
 # root's mounts) run beside 4.2 and 4.5, and 5.0 beside the core tests: each Blender keeps about
@@ -93,7 +94,9 @@ setup_stamp() {
   [ -x .venv/bin/python ] || return 0
   {
     cat requirements/*.txt pyproject.toml scripts/setup.sh
-    .venv/bin/python -m pip freeze --all --disable-pip-version-check 2>/dev/null
+    # not the editable Restyle: its line names the checkout's commit where it has a remote
+    .venv/bin/python -m pip freeze --all --exclude-editable --disable-pip-version-check \
+      2>/dev/null
   } | sha256sum | cut -d' ' -f1
 }
 
