@@ -14,9 +14,10 @@
    alternated in one run; the kept fraction is loaded/unloaded (the fair share is ~0.5).
    ``--loads busy1`` adds one busy loop (one core taken; fair share ~0.5 of two cores too).
 4. Profile (``--parts profile``): OpenVINO's own per-layer times for the fast graph of the
-   26-style network at the first of ``--sizes`` on one stream of one thread (bf16 where the
-   CPU has it), each convolution's FLOPs as executed (dense kernels) and without the zero
-   taps the fast graph's coarse kernels carry, against the plain network's FLOPs.
+   26-style network as the engine runs it (``stack_image_rows``) at the first of ``--sizes``
+   on one stream of one thread (bf16 where the CPU has it), each convolution's FLOPs as
+   executed (dense kernels) and without the zero taps the fast graph's coarse kernels carry,
+   against the plain network's FLOPs.
 
 The machine this runs on may be shared with other work: every figure is a ratio against a
 baseline measured in the same run.
@@ -233,7 +234,7 @@ def profile(library, size=(1280, 720), rounds: int = 3) -> None:
     from collections import defaultdict
 
     from restyle.core.engines.fast import fast_graph
-    from restyle.core.engines.openvino_engine import import_openvino
+    from restyle.core.engines.openvino_engine import import_openvino, stack_image_rows
 
     ov = import_openvino()
     core = ov.Core()
@@ -250,6 +251,7 @@ def profile(library, size=(1280, 720), rounds: int = 3) -> None:
         model = core.read_model(str(path))
         model.reshape({"image": [1, 3, h, w], "style_weights": [1, 26]})
         models[name] = model
+    stack_image_rows(models["fast"])  # as the engine runs it
     flops = {k: conv_flops(m) for k, m in models.items()}
     cfg = {
         "PERFORMANCE_HINT": "LATENCY",

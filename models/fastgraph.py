@@ -12,14 +12,6 @@ streams whole frames through memory. The fast graphs compute the same function:
   channel's sub-pixels, and one pixel shuffle makes the output frame.
 - Every conditional norm is one InstanceNormalization whose scale and shift are the style's
   (computed from the condition input inside the graph, so one file serves every style).
-- The 26-style network's first convolution (9x9, 3 channels in, at full resolution) runs on
-  three copies of the image, each one row lower (9 channels, made by a 3x1 convolution whose
-  weights are 0 and 1: exact copies), with its kernel regrouped into a 3x9 one dilated by
-  three rows: the same products, summed in another order. On 3 channels OpenVINO's bf16
-  kernel ran 132 GFLOP/s, on 9 channels 179 (its 32-channel convolutions ~170-225; AVX512-BF16
-  EPYC, one thread, 2026-12-02); the network took 0.93-0.95x the CPU time a frame at 360p to
-  1080p in OpenVINO bf16, the same within 1 % in ONNX Runtime fp32. (fast3; the transformer's
-  first layer, 3 to 8 channels, is unchanged.)
 - The contract path's stride-2 convolutions pad with the convolution's own zeros instead of
   a reflection-padded copy of their input (at 720p the first one's 32-channel input is a
   full-resolution frame): the output's first row and column, the only ones the reflected
@@ -61,24 +53,6 @@ def coarse_weight(w: torch.Tensor, b_in: int, up: int) -> torch.Tensor:
                         a * b_out + b :: b_out * b_out, r * b_in + s :: b_in * b_in, q + 1, q2 + 1
                     ] += w[:, :, dy + p, dx + p]
     return out
-
-
-def stacked_rows(w: torch.Tensor, rows: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    """A k x k convolution (k a multiple of ``rows``) as two: a ``rows`` x 1 one whose weights
-    are 0 and 1, stacking ``rows`` copies of the input each one row lower (channel = row * ci
-    + c), then a (k / rows) x k one dilated by ``rows`` rows on the stack."""
-    co, ci, k, _ = w.shape
-    if k % rows:
-        raise ValueError(f"a {k}x{k} kernel does not split into {rows} rows")
-    copies = torch.zeros(rows * ci, ci, rows, 1, dtype=w.dtype)
-    for j in range(rows):
-        for c in range(ci):
-            copies[j * ci + c, c, j, 0] = 1.0
-    kernel = torch.zeros(co, rows * ci, k // rows, k, dtype=w.dtype)
-    for t in range(k // rows):
-        for j in range(rows):
-            kernel[:, j * ci : (j + 1) * ci, t] = w[:, :, rows * t + j]
-    return copies, kernel
 
 
 def _border_sources(b: int, up: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -154,15 +128,11 @@ class CoarseLayer(nn.Module):
 
 
 class FastMultiStyleNet(nn.Module):
-    """MultiStyleNet's function, with the expand path at 1/4 resolution and the first
-    convolution on stacked rows (module docstring)."""
+    """MultiStyleNet's function, with the expand path at 1/4 resolution (module docstring)."""
 
     def __init__(self, net: MultiStyleNet) -> None:
         super().__init__()
         self.net = net
-        copies, kernel = stacked_rows(net.contract[0].w.detach())
-        self.register_buffer("copies", copies)
-        self.register_buffer("first", kernel)
         e = net.expand
         self.expand = nn.ModuleList(
             [
@@ -184,9 +154,7 @@ class FastMultiStyleNet(nn.Module):
 
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         net, s = self.net, style_weights
-        head, rows = net.contract[0], self.copies.shape[2]
-        x = F.conv2d(F.pad(image, (head.pad,) * 4, mode="reflect"), self.copies)
-        x = F.relu(self._norm(head, F.conv2d(x, self.first, dilation=(rows, 1)), s))
+        x = F.relu(self._layer(net.contract[0], image, s))
         for layer in net.contract[1:]:
             x = F.relu(self._norm(layer, strided_reflect_conv(x, layer.w), s))
         for first, second in net.res:
