@@ -1092,7 +1092,10 @@ class StyleJob:
         stylizer = Stylizer(plan.style, self._library(), self.settings, made)
         with closed_on_error(stylizer):
             if plan.style.kind == "picture" and self.strength < 1.0:
-                samples = {plan.start, (plan.start + plan.end) // 2, plan.end}
+                # the footage's own style from the whole source, not the range styled: a clip
+                # styled whole or in parts (resumed, extended, Ray's chunks) mixes one style
+                last = plan.info.frame_count - 1
+                samples = {0, last // 2, last}
                 stylizer.prepare(
                     [next(iter(decode_range(self.source, i, i, info=plan.info))) for i in samples]
                 )
