@@ -84,6 +84,12 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         strip[MATTE_OF] = source_strip(strip.id_data, request).name  # renamed: its name now
         return strip
 
+    def _made_warnings(self, strip) -> list[str]:
+        """A matte that keeps almost nothing, said as Matte ends (Matte had a check mark;
+        only Replace Background, later, said it)."""
+        said = nearly_empty(strip)
+        return [said] if said else []
+
 
 def _refuse_a_matte(strip) -> None:
     """A matte strip (or a style of one) is already the people on clear: matted again it
@@ -279,7 +285,7 @@ def nearly_empty(matte) -> str:
         return ""
     return (
         f"the matte keeps almost nothing ({share:.1%} of the picture, frames "
-        f"{frame_span(first, last)}), so the background replaces nearly the whole frame: "
+        f"{frame_span(first, last)}), so a new background replaces nearly the whole frame: "
         "the matte network wants people near, head in view"
     )
 

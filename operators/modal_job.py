@@ -96,6 +96,7 @@ class ModalJob(SequencerOperator):
             # cancelled run's "Apply Style again to resume") under the refusal's report.
             RUN.strip = getattr(self, "strip", "") or active_strip_name(context)
             RUN.end(FAILED, f"Failed: {report_error(self, exc)}")
+            RUN.task = self.task  # said in the panel of its button (panels.sequencer)
             return {"CANCELLED"}
         RUN.strip = request.strip  # a shortcut's summary is about it too (the sidebar)
         done = self.shortcut(context, request)

@@ -10,12 +10,16 @@ import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..core.errors import BLENDER, RestyleError
 from ..core.progress import TRAINING, CancelToken, Progress
 
 IDLE, RUNNING, FINISHED, FAILED, CANCELLED = "IDLE", "RUNNING", "FINISHED", "FAILED", "CANCELLED"
+# The stages counting frames made: a message they start with (a resume's 'N frames kept from
+# before') is kept on their later events, which carry none (the sidebar polls 5 times a second:
+# the bar went from 'building the network' to '7 / 12' without it)
+FRAME_STAGES = ("stylize", "stabilize", "matte", "encode")
 
 
 @dataclass
@@ -136,6 +140,10 @@ class Worker(threading.Thread):
             except queue.Empty:
                 return None
             if kind == "progress":
+                last = self.progress
+                if last is not None and last.message and not value.message:
+                    if last.stage == value.stage in FRAME_STAGES:  # 'N frames kept from before'
+                        value = replace(value, message=last.message)  # stays with its count
                 self.progress = value
             else:
                 return kind, value

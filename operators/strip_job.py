@@ -326,9 +326,11 @@ class StripJob(ModalJob):
             summary += f", warping error {result.warping_error:.4f}"
         if request.picked and not request.picked_warns:
             summary += f"; {request.picked}"
-        if result.engine:  # a fix it names in Blender's words (the preferences' button)
-            summary += f"; engine: {result.engine_said(BLENDER)}"
+        engine = result.engine_said(BLENDER) if result.engine else ""
+        if engine:  # a fix it names in Blender's words (the preferences' button)
+            summary += f"; engine: {engine}"
         warnings = [*self._blender_warnings(request, result), *self._not_applied(request)]
+        warnings += self._made_warnings(strip)
         scene = find_scene(request.scene, request.scene_uid)  # ``_make_strip`` found it
         warnings += _not_blended(scene, request, strip)
         cached = raw_cache_warning(scene, request.source, request.first, request.last)
@@ -342,11 +344,16 @@ class StripJob(ModalJob):
                 f"this .blend is not saved, so the frames are in a temporary folder "
                 f"({request.folder}); saving the .blend copies them beside it"
             )
+        said = report_words(summary, engine, warnings, note)
         summary = "; ".join([summary, *warnings])
         RUN.end(FINISHED, summary, str(request.folder), note=note)
-        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {RUN.summary}")
+        self.report({"WARNING"} if warnings else {"INFO"}, said)
         redraw_sequencers(context)
         return {"FINISHED"}
+
+    def _made_warnings(self, strip) -> list[str]:
+        """What to say of the strip made, read from its files (Matte: a nearly empty matte)."""
+        return []
 
     @staticmethod
     def _source_gone(request: Request) -> bool:
@@ -700,3 +707,13 @@ def _reused_movie(request: Request):
     from ..core.job import JobResult
 
     return JobResult(request.folder / request.movie_name, reused=len(set(request.shown)))
+
+
+def report_words(summary: str, engine: str, warnings: list[str], note: str) -> str:
+    """A finished run's report (the status bar, which cuts it at the window's width): what
+    was made first, then where its frames are while the .blend is unsaved (``note``), its
+    warnings, and the engine's line last (its device and why are the least needed); the
+    sidebar's summary says each on lines of its own (``panels.sequencer.draw_summary``)."""
+    head = summary.removesuffix(f"; engine: {engine}") if engine else summary
+    tail = [f"engine: {engine}"] if engine else []
+    return "Restyle: " + "; ".join(filter(None, [head, note, *warnings, *tail]))

@@ -7,9 +7,11 @@ from bpy.types import Panel
 from .. import compat
 from ..operators.runner import RUN
 from ..props import background_text
-from .sequencer import RestylePanel, usable_strip
+from .sequencer import RestylePanel, draw_job, draw_own_outcome, usable_strip
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
+
+PANEL = "RESTYLE_PT_background"
 
 
 class RESTYLE_PT_background(RestylePanel, Panel):
@@ -23,6 +25,7 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         strip = usable_strip(scene)  # a movie or images, as Apply (a matte is one)
         if strip is None:
             layout.label(text="Select the movie or image strip to matte", icon="INFO")
+            draw_own_outcome(layout, context, scene, PANEL)
             return
         from ..operators.matte import MATTE_OF
 
@@ -36,6 +39,8 @@ class RESTYLE_PT_background(RestylePanel, Panel):
             row.enabled = not RUN.running and not refused
             row.operator("restyle.matte_strip", icon="MOD_MASK").strip = strip.name
             layout.label(text="Uses the Frame Range above", icon="INFO")
+            if not draw_job(layout, PANEL):  # Matte's bar and Cancel, here too
+                draw_own_outcome(layout, context, scene, PANEL)
             return
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -57,6 +62,8 @@ class RESTYLE_PT_background(RestylePanel, Panel):
         op = row.operator("restyle.replace_background", icon="IMAGE_BACKGROUND")
         op.strip = strip.name
         op.background = text
+        if not draw_job(layout, PANEL):  # the matte just made: its summary (a nearly empty one)
+            draw_own_outcome(layout, context, scene, PANEL)
 
 
 classes = (RESTYLE_PT_background,)

@@ -7,7 +7,7 @@ from bpy.types import Panel
 from .. import compat
 from ..operators.runner import RUN
 from ..props import STABILIZE_DEFAULTS
-from .sequencer import RestylePanel, usable_strip
+from .sequencer import RestylePanel, draw_job, draw_own_outcome, usable_strip
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
@@ -20,6 +20,8 @@ STABILIZE_SETTINGS = {
     "strength": "stabilize_strength",
     "tripod": "stabilize_tripod",
 }
+
+PANEL = "RESTYLE_PT_edit"
 
 
 class RESTYLE_PT_edit(RestylePanel, Panel):
@@ -36,6 +38,7 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
             col.enabled = not RUN.running
             layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
             col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
+            draw_own_outcome(layout, context, scene, PANEL)
             return
         settings = scene.restyle
         refused = read_refusal(strip)  # Stabilize and Split refuse it in these words
@@ -65,6 +68,8 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
         # Split at Cuts split the whole strip whatever the range (the note named Stabilize)
         layout.label(text="Stabilize and Split at Cuts use the Frame Range above", icon="INFO")
+        if not draw_job(layout, PANEL):  # Stabilize's bar and Cancel, here too
+            draw_own_outcome(layout, context, scene, PANEL)
 
 
 classes = (RESTYLE_PT_edit,)

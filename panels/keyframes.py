@@ -12,10 +12,11 @@ from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import sharing_key
-from .sequencer import RestylePanel, usable_strip
+from .sequencer import RestylePanel, draw_job, draw_own_outcome, usable_strip
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
+PANEL = "RESTYLE_PT_keyframes"
 NO_KEYFRAMES = "No keyframes to export or train from: add one at the playhead (+), or Suggest"
 
 
@@ -69,8 +70,9 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         sub = col.column(align=True)
         sub.enabled = selected_keyframe(settings, strip)
         sub.operator("restyle.keyframe_remove", text="", icon="REMOVE")
-        sub.separator()
-        sub.operator("restyle.keyframe_jump", text="", icon="TIME")
+        jump = layout.row()  # an icon beside Add and Remove, it said nothing of what it does
+        jump.enabled = sub.enabled
+        jump.operator("restyle.keyframe_jump", text="Jump to Selected Keyframe", icon="TIME")
 
         if not marked:  # why Export and Train are greyed, and what to do
             draw_wrapped(layout.column(align=True), NO_KEYFRAMES, "INFO", wrap_width(context))
@@ -94,10 +96,9 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         col.prop(settings, "time_budget")
         col.prop(settings, "overwrite_style")
 
-        if RUN.running and RUN.task == "train":
-            col = layout.column(align=True)
-            col.label(text=f"Training '{RUN.style}' (progress above)", icon="SORTTIME")
-            if bpy.data.images.get(PREVIEW_IMAGE) is not None:
+        if draw_job(layout, PANEL):  # Train's and Suggest's bar and Cancel, here too
+            if RUN.task == "train" and bpy.data.images.get(PREVIEW_IMAGE) is not None:
+                col = layout.column(align=True)
                 col.label(text=f"Preview: image '{PREVIEW_IMAGE}' in an Image Editor", icon="IMAGE")
             return
         torch = torch_found()
@@ -108,6 +109,7 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.scale_y = 1.3
         row.enabled = marked and not refused and torch  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
+        draw_own_outcome(layout, context, scene, PANEL)  # a failed Train's 'Failed:' too
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
             layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
 

@@ -55,7 +55,16 @@ class RESTYLE_PT_main(RestylePanel, Panel):
         col = layout.column()
         count = len(props.style_items(settings, context))
         popup = picker_popup_scale(context, count)
-        col.template_icon_view(settings, "style", show_labels=True, scale=6.0, scale_popup=popup)
+        # "Any Picture…" with a picture chosen: its own thumbnail, smaller, in the tile's
+        # place (the tile's generic icon above it pushed Apply below a 1280x800 window's
+        # fold); the menu under it still picks another style
+        icon = picture_icon(settings.picture) if settings.style == PICTURE else None
+        if icon is not None:
+            col.template_icon(icon_value=icon, scale=PICTURE_SCALE)
+        else:
+            col.template_icon_view(
+                settings, "style", show_labels=True, scale=6.0, scale_popup=popup
+            )
         row = col.row(align=True)
         row.prop(settings, "style", text="")
         row.operator("restyle.reload_styles", text="", icon="FILE_REFRESH")
@@ -63,8 +72,6 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             row = col.row(align=True)
             row.prop(settings, "picture", text="")
             row.operator("restyle.pick_picture", text="", icon="FILEBROWSER")
-            if (icon := picture_icon(settings.picture)) is not None:
-                col.template_icon(icon_value=icon, scale=6.0)
 
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -79,13 +86,47 @@ class RESTYLE_PT_main(RestylePanel, Panel):
             # it is retimed (``draw_strip``)
             row.enabled = usable_strip(scene) is not None and not missing
             row.operator("restyle.apply_style", icon="BRUSHES_ALL")
-            if summary_about(scene):  # another strip's summary is not this one's
-                draw_summary(layout, context)
+            if RUN.task not in PANEL_TASKS:  # Apply's, a tool's: a sub-panel's is there
+                draw_outcome(layout, context, scene)
+
+
+PICTURE_SCALE = 4.0  # the chosen picture's thumbnail, in place of the picker's 6-unit tile
+
+# The jobs a sub-panel starts (RUN.task -> its panel): it shows the job's progress and
+# Cancel beside its button (a user scrolled down to it saw only greyed buttons, the bar
+# being at the top) and how it ended, which the main panel drew under Apply Style.
+PANEL_TASKS = {
+    "matte": "RESTYLE_PT_background",
+    "stabilize": "RESTYLE_PT_edit",
+    "train": "RESTYLE_PT_keyframes",
+    "shots": "RESTYLE_PT_keyframes",
+}
+
+
+def draw_job(layout, panel: str) -> bool:
+    """In the sub-panel ``panel``: the running job's progress and Cancel where that
+    panel's button started it; True then (its buttons are greyed: the bar says why)."""
+    if RUN.running and PANEL_TASKS.get(RUN.task) == panel:
+        draw_progress(layout)
+        return True
+    return False
+
+
+def draw_own_outcome(layout, context, scene, panel: str) -> None:
+    """In the sub-panel ``panel``: how the last job its button started ended."""
+    if not RUN.running and PANEL_TASKS.get(RUN.task) == panel:
+        draw_outcome(layout, context, scene)
+
+
+def draw_outcome(layout, context, scene) -> None:
+    """The last run's summary, where it is about the active strip (``summary_about``)."""
+    if RUN.status in SUMMARY_ICONS and summary_about(scene):
+        draw_summary(layout, context)
 
 
 def picture_icon(picture: str) -> int | None:
-    """The chosen picture's preview for the sidebar, under "Any Picture…"'s tile (the enum's
-    one icon is shared by every scene: a generic one); None where none is chosen or the file
+    """The chosen picture's preview for the sidebar, in place of "Any Picture…"'s tile (the
+    enum's one icon is shared by every scene: a generic one); None where none is chosen or the file
     is not there. Loaded into the style picker's previews (as the styles' thumbnails are), once
     per file and again when it changes; drawn as Blender draws previews, filled in when ready."""
     import bpy
@@ -238,10 +279,24 @@ def draw_strip(layout, scene, width: int = 40) -> str:
         if refused:  # Apply is greyed: it would only say so once pressed
             draw_wrapped(layout.column(align=True), refused, "ERROR", width)
             return refused
-        others = [s for s in compat.all_strips(scene.sequence_editor) if s.select and s != strip]
-        if any(s.type in SUPPORTED for s in others):  # Apply styles one strip: say which
+        if only_the_active(editor, strip, read):  # Apply styles one strip: say which
             layout.label(text="Only this, the active strip, is styled", icon="INFO")
     return ""
+
+
+def only_the_active(editor, strip, read) -> bool:
+    """Whether the sidebar says Apply styles only the active ``strip``: Apply is shown
+    (no job runs: a Stabilize's bar is there instead), it reads ``strip`` itself (a styled
+    output's line says which strip it styles instead), and another movie or image strip is
+    selected that is not one of ``strip``'s outputs (Apply selects the one it made: the
+    line read as if that one were left unstyled)."""
+    if RUN.running or read is not strip:
+        return False
+    for other in compat.all_strips(editor):
+        if other.select and other != strip and other.type in SUPPORTED:
+            if applied_to(editor, other) != strip:
+                return True
+    return False
 
 
 def matte_of_now(editor, strip) -> str:
@@ -270,44 +325,63 @@ def picker_popup_scale(context, count: int) -> float:
     return max(3.0, min(5.0, room / max(rows, 1) - 1))  # each row: thumbnail and label
 
 
+# Stabilize's two passes, each a bar from 0 to its frames: said, as the bar restarts
+STABILIZE_STEPS = {"track": "Step 1 of 2: ", "stabilize": "Step 2 of 2: "}
+
+
 def draw_progress(layout) -> None:
+    """The running job's bar and Cancel (the main panel's, and its own sub-panel's)."""
     p = RUN.progress
     col = layout.column(align=True)
     col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
+    step = STABILIZE_STEPS.get(p.stage, "") if p is not None and RUN.task == "stabilize" else ""
     if p is not None and p.stage in (TRAINING, "shots", "track"):
         eta = f", {_duration(p.eta_s)} left" if p.eta_s else ""
-        col.progress(
-            factor=p.fraction, type="BAR", text=f"{p.message or p.stage.capitalize()}{eta}"
-        )
+        text = p.message or p.stage.capitalize()
+        if step:  # 'Step 1 of 2: tracking the camera'
+            text = text[:1].lower() + text[1:]
+        col.progress(factor=p.fraction, type="BAR", text=f"{step}{text}{eta}")
     elif p is None or p.stage not in ("stylize", "stabilize", "matte", "encode"):
         text = (p.message or p.stage.capitalize()) if p else "Starting"
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
     else:
         eta = f", {_duration(p.eta_s)} left" if p.eta_s is not None else ""
         # what the run does ('N frames kept from before') where no rate is known yet, as
-        # the command line's bar says it
+        # the command line's bar says it; once it is, on a line of its own (the worker
+        # keeps it on the stage's later events: a resume's bar jumped to '7 / 12' unsaid)
         fps = f", {p.fps:.1f} frames/s" if p.fps else (f", {p.message}" if p.message else "")
         unit = " pictures" if RUN.unit == "pictures" else ""  # not one a frame: say so
-        col.progress(factor=p.fraction, type="BAR", text=f"{p.done} / {p.total}{unit}{fps}{eta}")
+        text = f"{step}{p.done} / {p.total}{unit}{fps}{eta}"
+        col.progress(factor=p.fraction, type="BAR", text=text)
+        if p.fps and p.message:
+            col.label(text=p.message[:1].upper() + p.message[1:], icon="INFO")
     col.operator("restyle.cancel", icon="CANCEL")
 
 
+SUMMARY_ICONS = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
+
+
 def draw_summary(layout, context) -> None:
-    icons = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
-    if RUN.status in icons:
-        # The engine, device and why get lines of their own, and so do the notes after
-        # them (an unsaved .blend's temporary folder); all of it wrapped to the sidebar's
-        # width (a label is cut in the middle, not wrapped, where it is too long).
-        summary, _, tail = RUN.summary.partition("; engine: ")
-        engine, *notes = split_clauses(tail) if tail else [""]
+    if RUN.status in SUMMARY_ICONS:
+        # What was made first, then its warnings, the unsaved .blend's note (not a warning:
+        # saving keeps the frames, an info icon) and the engine, device and why last, each
+        # on lines of its own; all of it wrapped to the sidebar's width (a label is cut in
+        # the middle, not wrapped, where it is too long).
+        text = RUN.summary
+        note = RUN.note if RUN.note and text.endswith(f"; {RUN.note}") else ""
+        text = text.removesuffix(f"; {note}") if note else text
+        summary, _, tail = text.partition("; engine: ")
+        engine, *warnings = split_clauses(tail) if tail else [""]
         col = layout.column(align=True)
         width = wrap_width(context)
-        draw_wrapped(col, summary, icons[RUN.status], width)
+        draw_wrapped(col, summary, SUMMARY_ICONS[RUN.status], width)
+        warning = "; ".join(warnings)  # their own "; " cannot be told from theirs: one block
+        if warning:
+            draw_wrapped(col, warning[:1].upper() + warning[1:], "ERROR", width)
+        if note:
+            draw_wrapped(col, note[:1].upper() + note[1:], "INFO", width)
         if engine:
             draw_wrapped(col, f"Engine: {engine}", "INFO", width)
-        note = "; ".join(notes)  # the notes' own "; " cannot be told from theirs: one block
-        if note:
-            draw_wrapped(col, note[:1].upper() + note[1:], "ERROR", width)
 
 
 MADE_STRIP = ("apply", "matte", "stabilize")  # RUN.task of the jobs that add a strip

@@ -1287,7 +1287,9 @@ def test_panel_training_and_finished(panel_context):
     )
     calls = draw_keyframes_panel(panel_context)
     assert "restyle.train_style" not in operators(calls)
-    assert "Training 'Inky' (progress above)" in labels(calls)
+    # its bar and Cancel here too (round 23: a user scrolled down to Train saw neither)
+    (own,) = [c[1] for c in calls if c[0] == "progress"]
+    assert "L1 0.0412" in own["text"] and "restyle.cancel" in operators(calls)
     main: list = []  # the main panel draws the bar with the loss
     shim = type("Shim", (), {})()
     shim.layout = CheckedLayout(main)
@@ -1303,3 +1305,4 @@ def test_panel_training_and_finished(panel_context):
     calls = draw_keyframes_panel(panel_context)
     assert "restyle.train_style" in operators(calls)
     assert "'Inky' is now the style above: Apply it" in labels(calls)
+    assert "Trained 'Inky' from 2 keyframes" in labels(calls)  # its outcome, in its panel

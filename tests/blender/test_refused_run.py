@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from test_panels import draw_all, labels, panel_context  # noqa: F401 (a fixture)
+from test_panels import CheckedLayout, draw_all, labels, panel_context  # noqa: F401 (a fixture)
 from vse import ext, top_strips
 
 pytestmark = pytest.mark.blender
@@ -36,12 +36,30 @@ def refused(operator: str, **options) -> str:
     return str(raised.value).strip().removeprefix("Error: ").strip()
 
 
+# The sub-panel whose button runs each (round 23: a job's outcome is drawn there)
+OWN_PANEL = {
+    "matte_strip": ("background", "RESTYLE_PT_background"),
+    "stabilize_strip": ("edit", "RESTYLE_PT_edit"),
+    "train_style": ("keyframes", "RESTYLE_PT_keyframes"),
+}
+
+
+def own_panel_labels(context, operator: str) -> list[str]:
+    if operator not in OWN_PANEL:
+        return []
+    module, name = OWN_PANEL[operator]
+    calls: list = []
+    shim = type("Shim", (), {"layout": CheckedLayout(calls)})()
+    getattr(ext(f"panels.{module}"), name).draw(shim, context)
+    return labels(calls)
+
+
 @pytest.mark.parametrize("operator", RUNS)
 def test_a_refused_run_replaces_the_last_summary(panel_context, operator):  # noqa: F811
     end_a_run_before(panel_context)
     message = refused(operator, strip="no such strip")
     assert "no strip named 'no such strip'" in message
-    shown = labels(draw_all(panel_context))
+    shown = labels(draw_all(panel_context)) + own_panel_labels(panel_context, operator)
     assert OLD not in shown
     assert f"Failed: {message}" in shown, shown
 
