@@ -33,6 +33,7 @@ from restyle.core.train.trainer import (  # noqa: E402
     train_style,
 )
 from restyle.models.fewshot import FewShotGenerator, PatchDiscriminator  # noqa: E402
+from restyle.models.fewshot_spans import build_generator  # noqa: E402
 
 HEIGHT, WIDTH = 64, 96
 KEYFRAMES = (0, 8)
@@ -98,7 +99,8 @@ def stylize(generator: torch.nn.Module, frame: np.ndarray) -> np.ndarray:
 
 
 def generator_from(result: TrainResult) -> FewShotGenerator:
-    generator = FewShotGenerator(**result.arch_config)
+    # its class by its guides (round 23: the default's long span is a SpanGenerator)
+    generator = build_generator(**result.arch_config)
     generator.load_state_dict({k: torch.from_numpy(v) for k, v in result.state_dict.items()})
     return generator.eval()
 

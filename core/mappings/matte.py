@@ -232,7 +232,8 @@ class KeyframeCorrector:
     def train(cls, pairs, *, seconds: float, seed: int = 0, progress=None, cancel=None):
         from ..train.trainer import TrainConfig, train_style
 
-        config = TrainConfig(time_budget_s=seconds, seed=seed)
+        # the guides its quality was measured with (span guides: keyframe styles' default)
+        config = TrainConfig(time_budget_s=seconds, seed=seed, generator_guides="multiscale")
         result = train_style(pairs, config=config, progress=progress, cancel=cancel)
         corrector = cls(result.state_dict, result.arch_config)
         corrector.trained_seconds = result.figures.seconds  # on the budget's clock

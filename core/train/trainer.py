@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 # models/fewshot.py GUIDES, repeated so the settings check needs no torch (a test ties them).
 GUIDES = ("none", "blur-gradients", "multiscale")
+# TrainConfig's generator_guides unless set (generator_spans=True replaces it by "spans").
+DEFAULT_GUIDES = "spans-128-log"
 StopReason = Literal["patience", "time_budget", "max_iterations", "cancelled"]
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -85,11 +87,15 @@ class TrainConfig:
     # pencil sketch 16.0 -> 19.5 dB (vtest) and 20.5 -> 24.2 dB (megamind, with beta1 0.9).
     # "spans-8-32" and "spans-8" add shorter ladders of the span guides below (8 and 4
     # channels; round 20): cheaper to style than generator_spans' 12, not the default
-    # (docs/performance/keyframes.md). "spans-128-log" adds one long span (edge cost 1000,
-    # radius 128) on a log scale (2 channels; round 22): at 80 CPU-s (24 frames, bf16) pencil
-    # sketch with carry +0.6 to +1.0 dB on vtest and megamind, styling 1.2x the default's;
-    # the other looks not measured enough to make it the default.
-    generator_guides: str = "multiscale"
+    # (docs/performance/keyframes.md). "spans-128-log", the default since round 23, adds one
+    # long span (edge cost 1000, radius 128) on a log scale (2 channels; round 22): at 80
+    # CPU-s (24 frames, bf16) pencil sketch with carry +0.3 to +1.0 dB on vtest and megamind
+    # (2 seeds), the other 6 clip x look cases -0.5 (vtest grade, at 43 dB) to +0.7 dB
+    # (2 seeds, round 23), and at 300 CPU-s pencil sketch 29.2-29.3 dB with carry (1 seed);
+    # styling costs more: span styles run fp32 (registry.SPAN_GUIDES), OpenVINO 1.8x the
+    # plain style's bf16 time, ONNX Runtime 1.2-1.4x. Styles saved with other guides keep
+    # theirs (their arch_config); matte training keeps "multiscale" (core/mappings/matte.py).
+    generator_guides: str = DEFAULT_GUIDES
     # Halvings of the resolution: 3 widens the generator's view from ~80 to ~150 pixels and,
     # with the residual blocks at 1/8, makes an iteration ~15 % cheaper (+0.7 dB on pencil).
     generator_depth: int = 3
@@ -178,7 +184,7 @@ class TrainConfig:
             problems.append("generator_output must be 'sigmoid' or 'linear'")
         if self.generator_guides not in GUIDES + SPAN_GUIDES:
             problems.append(f"generator_guides must be one of {', '.join(GUIDES + SPAN_GUIDES)}")
-        if self.generator_spans and self.generator_guides != "multiscale":
+        if self.generator_spans and self.generator_guides not in ("multiscale", DEFAULT_GUIDES):
             problems.append("generator_spans needs generator_guides 'multiscale'")
         if self.generator_depth not in (2, 3):
             problems.append("generator_depth must be 2 or 3")
