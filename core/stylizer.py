@@ -97,20 +97,25 @@ def hold_precision(engine: Engine, made: dict) -> bool:
     """Hold ``engine`` to ``made``'s precision (the frames already there were made with it,
     or a Ray run decided it for every chunk), without a check of its own: a check on other
     first frames could decide otherwise, and the frames would differ from one run's. Held
-    by precision, not by backend: a folder begun in ONNX Runtime fp32 and resumed where
-    auto picks OpenVINO runs OpenVINO at fp32, so the folder holds one precision (f5c9c57);
-    its line names the engine that made the first frames where it differs. False where
-    ``engine`` runs another precision: it runs as asked. ``made``: backend, device,
+    by precision, not by backend, at fp32: a folder begun in ONNX Runtime fp32 and resumed
+    where auto picks OpenVINO runs OpenVINO at fp32, so the folder holds one precision
+    (f5c9c57); its line names the engine that made the first frames where it differs. A
+    reduced precision is held only on the backend and device that made the frames: its
+    check against fp32 (35 dB) is of that engine (OpenVINO bf16 that passed says nothing of
+    PyTorch bf16). False where ``engine`` runs another precision, or a reduced one made
+    elsewhere: it runs as asked and checks as usual. ``made``: backend, device,
     precision, why, and the decided run's engine line (``line``) where a manifest kept it."""
     precision = getattr(engine, "precision", None)
     if precision != made.get("precision"):
         return False
+    by = (made.get("backend"), made.get("device"))
+    if precision != "fp32" and (engine.backend, engine.device) != by:
+        return False  # the bar is checked per engine: bf16 that passed in one may not in another
     if hasattr(engine, "checked"):
         engine.checked = True
-    by = (made.get("backend"), made.get("device"))
     if (engine.backend, engine.device) == by:
         engine.held_as = made.get("why", "")
-    else:  # another made them: 'fp32, as the frames already made by onnx on cpu'
+    else:  # another made them: 'fp32, matching the frames already made by onnx on cpu'
         engine.held_as = f"{made.get('why', '')} by {by[0]} on {by[1]}"
     # the line of the run that decided it (a frames folder's manifest keeps it), where it
     # names this engine and precision
@@ -126,7 +131,8 @@ def held_engine(build: Callable[[str], Engine], asked: str, made: dict | None) -
     precision, where it can run it (whichever backend made the frames); else the engine as
     asked (``asked``: the precision set), its line saying what ``made`` was (``unheld``):
     a folder begun with OpenVINO bf16 and resumed where OpenVINO is missing (ONNX Runtime
-    runs no bf16), or CUDA fp16 resumed on a CPU, runs there, the frames made are kept.
+    runs no bf16), or CUDA fp16 resumed on a CPU, runs there, the frames made are kept;
+    bf16 made by OpenVINO and resumed in PyTorch runs PyTorch's own check.
     ``build(precision)``: the engine for that precision, else a RestyleError."""
     if made is None:
         return build(asked)
@@ -135,8 +141,9 @@ def held_engine(build: Callable[[str], Engine], asked: str, made: dict | None) -
         engine = build(made["precision"])
     if engine is not None and hold_precision(engine, made):
         return engine
-    getattr(engine, "close", lambda: None)()
-    engine = build(asked)
+    if engine is None or made["precision"] != asked:  # else it is the engine as asked
+        getattr(engine, "close", lambda: None)()
+        engine = build(asked)
     engine.held_as = made.get("unheld", "")
     return engine
 

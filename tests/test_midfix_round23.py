@@ -1,0 +1,87 @@
+"""The reviewer's findings on round 23's commits (midfix), each checked on the old code.
+
+1. ``stylizer.hold_precision`` held a resume to a reduced precision whatever engine made
+   the frames: bf16 made (and checked) by OpenVINO, resumed where PyTorch runs, ran PyTorch
+   bf16 with no check of its own; the 35 dB check is per engine. Held across backends at
+   fp32 only; bf16/fp16 on the backend and device that made the frames.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import test_resume_precision_round21 as round21
+
+from restyle.core import stylizer as stylizer_module
+from restyle.core.job import MANIFEST
+from restyle.core.stylizer import hold_precision
+
+pytestmark = pytest.mark.usefixtures("private_home")
+FRAMES = round21.FRAMES
+
+
+# -- 1. a reduced precision is held on the engine that made the frames only -------------------
+class TorchChecked(round21.CheckedEngine):
+    backend = "torch"
+
+
+class Backends:
+    """Engines as a backend set would give them: OpenVINO's, then PyTorch's (``torch``)."""
+
+    def __init__(self) -> None:
+        self.torch = False
+        self.made: list[round21.CheckedEngine] = []
+
+    def create_engine(self, model, backend="auto", device="auto", precision="auto", **_words):
+        kind = TorchChecked if self.torch else round21.CheckedEngine
+        self.made.append(kind(model.arch, precision))
+        return self.made[-1]
+
+
+def test_bf16_made_by_openvino_is_checked_again_in_torch(tmp_path, tiny_style, monkeypatch):
+    """Begun in OpenVINO bf16 (checked: greenish frames), resumed where PyTorch runs: its
+    bf16 runs its own check (the old code held it, no check), and the line says what made
+    the frames kept."""
+    backends = Backends()
+    monkeypatch.setattr(stylizer_module, "create_engine", backends.create_engine)
+    source = round21.clip(tmp_path / "src", red=range(0))
+    first = round21.cancelled_after(source, tmp_path / "out", tiny_style, 4)
+    record = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert (record["backend"], record["precision"]) == ("openvino", "bf16")
+    backends.torch = True
+    resumed = round21.job(source, tmp_path / "out", tiny_style).run()
+    assert resumed.reused == first.written and resumed.written == FRAMES - first.written
+    engine = backends.made[-1]
+    assert engine.backend == "torch" and engine.checks == 1, engine.checks
+    assert resumed.engine.startswith("torch bf16 on cpu"), resumed.engine
+    assert "the frames already made ran openvino bf16 on cpu, kept" in resumed.engine
+    assert "matching the frames already made" not in resumed.engine
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_a_reduced_precision_is_held_on_its_backend_and_device_only(precision):
+    class Engine:
+        backend, device, decided = "openvino", "cpu", None
+
+        def __init__(self, backend="openvino", device="cpu") -> None:
+            self.backend, self.device, self.precision = backend, device, precision
+
+        @property
+        def checked(self) -> bool:
+            return self.decided is not None
+
+        @checked.setter
+        def checked(self, value: bool) -> None:
+            self.decided = self.precision if value else None
+
+    made = dict(backend="openvino", device="cpu", precision=precision, why="as made")
+    for other in (Engine("torch"), Engine(device="gpu")):
+        assert not hold_precision(other, made)
+        assert other.decided is None and not hasattr(other, "held_as")
+    same = Engine()
+    assert hold_precision(same, made) and same.decided == precision
+    # fp32 is held across backends (the rule of 768b1b2)
+    fp32 = Engine("torch")
+    fp32.precision = "fp32"
+    assert hold_precision(fp32, {**made, "precision": "fp32"}) and fp32.decided == "fp32"
