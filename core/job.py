@@ -83,11 +83,15 @@ MAX_BATCH = 64
 BUILDING = "building the network"
 
 
-def _precision_checking(engine) -> str:
+def _precision_checking(engine, condition=None) -> str:
     """What the first frames wait for where ``engine`` checks a reduced precision against
-    fp32 on its first batch (unsettled: ``stylizer.decided_precision``); '' where not. It
-    was under 'building the network', never named."""
+    fp32 on its first batch (unsettled: ``stylizer.decided_precision``); '' where not, or
+    where this machine keeps a verdict for the network and the style of ``condition``
+    (``Settles.verdict_kept``: nothing is measured). It was under 'building the network',
+    never named."""
     if not hasattr(engine, "decided") or engine.decided is not None:
+        return ""
+    if getattr(engine, "verdict_kept", lambda _: False)(condition):
         return ""
     precision = getattr(engine, "precision", "reduced precision")
     return f"checking {precision} against fp32 (once per network and style on this machine)"
@@ -1187,7 +1191,8 @@ class _Run:
             first_number=getattr(self.plan.info, "first_number", None),
         )
         meter = self._meter()
-        if todo and self.progress and (checking := _precision_checking(self.stylizer.engine)):
+        engine, condition = self.stylizer.engine, getattr(self.stylizer, "condition", None)
+        if todo and self.progress and (checking := _precision_checking(engine, condition)):
             self.progress(Progress(reused, self.plan.total, stage="setup", message=checking))
         t0 = time.perf_counter()
         try:

@@ -85,3 +85,63 @@ def test_a_reduced_precision_is_held_on_its_backend_and_device_only(precision):
     fp32 = Engine("torch")
     fp32.precision = "fp32"
     assert hold_precision(fp32, {**made, "precision": "fp32"}) and fp32.decided == "fp32"
+
+
+# -- 2. 'checking bf16 against fp32' only where no verdict is kept ------------------------------
+def test_the_checking_event_only_where_no_verdict_is_kept(tmp_path):
+    """A fresh engine is unsettled whether or not this machine keeps its verdict: the old
+    event said 'checking bf16' for every auto-bf16 run; with a verdict kept for the network
+    and style nothing is measured, and nothing is said."""
+    import numpy as np
+
+    from restyle.core.engines.precision import MachineCheck, Settles, Verdicts, _entry, _key
+    from restyle.core.job import _precision_checking
+
+    verdicts = Verdicts(tmp_path / "precision.json")
+    facts = {"backend": "openvino", "precision": "bf16", "network": "n:1"}
+
+    class Engine(Settles):
+        backend, device = "openvino", "cpu"
+
+        def __init__(self) -> None:
+            self._unsettled("bf16")
+            self.verdicts = verdicts
+
+        def _machine(self):
+            return MachineCheck(self.verdicts, facts)
+
+    style, other = np.ones((1, 26), np.float32), np.zeros((1, 26), np.float32)
+    assert _precision_checking(Engine(), style).startswith("checking bf16 against fp32")
+    verdicts.keep(_key(facts, style), _entry(MachineCheck(verdicts, facts), 41.0, "probe"))
+    assert _precision_checking(Engine(), style) == ""  # kept: read, not measured
+    assert _precision_checking(Engine(), other).startswith("checking bf16")  # another style
+    assert _precision_checking(Engine()).startswith("checking bf16")  # no style: another key
+
+
+def test_a_second_run_on_this_machine_says_no_check(tmp_path, tiny_style):
+    """A real engine under auto on a bf16 CPU: the first run measures the verdict (the event
+    says so), the second reads it (no event; the old code said it again)."""
+    import cv2
+    import numpy as np
+
+    from restyle.core.job import StyleJob
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        cv2.imwrite(str(folder / f"f_{i:04d}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    said = []
+
+    def run(out):
+        events = []
+        job = StyleJob(folder, tmp_path / out, "Tiny", library=tiny_style, carry=0.0)
+        job.run(progress=lambda p: events.append(p.message or ""))
+        said.append([e for e in events if e.startswith("checking")])
+
+    run("a")
+    if not said[0]:
+        pytest.skip("auto runs fp32 here (no bf16 CPU or engine): nothing is checked")
+    run("b")
+    assert said[1] == [], said
+

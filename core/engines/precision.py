@@ -324,6 +324,12 @@ def keep_miss(machine: MachineCheck, condition: np.ndarray | None) -> None:
     machine.verdicts.keep(_key(machine.facts, condition), _entry(machine, -math.inf, "frames"))
 
 
+def kept_verdict(machine: MachineCheck | None, condition: np.ndarray | None) -> bool:
+    """Whether this machine keeps a verdict for ``machine``'s network and the style of
+    ``condition``: the check on the first batch then reads it, measuring nothing."""
+    return machine is not None and machine.verdicts.get(_key(machine.facts, condition)) is not None
+
+
 def _verdict(machine: MachineCheck, condition, reduced: Runner, fp32: Runner) -> dict | None:
     """This machine's verdict (its entry, with ``key``): the one kept, else the probe
     picture's, measured now and kept."""
@@ -445,6 +451,11 @@ class Settles:
 
     def _machine(self) -> MachineCheck | None:  # each engine's network (``MachineCheck``)
         return None
+
+    def verdict_kept(self, condition: np.ndarray | None) -> bool:
+        """Whether the check on the first batch (with ``condition``, the style it runs) will
+        read this machine's kept verdict (``kept_verdict``), measuring nothing."""
+        return self.decided is None and kept_verdict(self._machine(), condition)
 
     def _settle(
         self,
