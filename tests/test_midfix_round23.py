@@ -145,3 +145,36 @@ def test_a_second_run_on_this_machine_says_no_check(tmp_path, tiny_style):
     run("b")
     assert said[1] == [], said
 
+
+# -- 3. a still background is hashed whole ------------------------------------------------------
+def test_a_background_picture_differing_in_one_middle_byte_keys_apart(tmp_path):
+    """A still picture behind the matte was stamped by 16 blocks of 64 KiB above 1 MiB:
+    repainted between them (its time put back) it kept its key, so the frames composited
+    over the old picture were reused. It is hashed whole now, as a style's picture is."""
+    import os
+
+    import cv2
+    import numpy as np
+
+    from restyle.core.job import STAMP_SAMPLE, _sample_offsets
+    from restyle.core.mappings.matte_job import MatteJob
+
+    rng = np.random.default_rng(7)
+    picture = tmp_path / "back.bmp"
+    assert cv2.imwrite(str(picture), rng.integers(0, 255, (700, 800, 3), dtype=np.uint8))
+
+    def stamp():
+        return MatteJob(tmp_path / "src.mp4", tmp_path / "out", replace=str(picture))._matte_parts()
+
+    before = stamp()
+    st = picture.stat()
+    data = bytearray(picture.read_bytes())
+    middle = len(data) // 2
+    sampled = [(o, o + STAMP_SAMPLE) for o in _sample_offsets(len(data))]
+    assert len(data) > 16 * STAMP_SAMPLE and not any(a <= middle < b for a, b in sampled)
+    data[middle] ^= 0xFF
+    picture.write_bytes(bytes(data))
+    os.utime(picture, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = stamp()
+    assert before["replace"] == after["replace"]  # one path, one size, one time
+    assert before["replace_file"] != after["replace_file"]

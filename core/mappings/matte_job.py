@@ -186,7 +186,11 @@ class MatteJob(StyleJob):
     def _matte_parts(self) -> dict:
         """The matte's parts of the settings key (with StyleJob's as its "base")."""
         background = self.background()
-        stamp = _background_stamp(background.path) if background is not None else []
+        stamp = (
+            _background_stamp(background.path, whole=background.kind == "picture")
+            if background is not None
+            else []
+        )
         record = {
             "matte": MATTE_VERSION,
             "model": self.model,
@@ -389,14 +393,15 @@ def _not_learned(rgb_small, coarse):
 _BACKGROUND_PROBES: dict[tuple, object] = {}
 
 
-def _background_stamp(path: Path | None) -> list:
-    """A background in the settings key: a picture or movie file by ``file_stamp`` (its key
-    as before), an image folder or pattern by ``source_stamps``, as a source is, so a
+def _background_stamp(path: Path | None, whole: bool = False) -> list:
+    """A background in the settings key: a picture or movie file by ``file_stamp`` (a still
+    picture, ``whole``: hashed whole, as a style's picture is, read whole anyway; a movie
+    sampled), an image folder or pattern by ``source_stamps``, as a source is, so a
     picture repainted mid-sequence is another background (the folder's own stamp saw no
     repaint; a pattern's none at all); an earlier Restyle's form (``path_stamps``): as it
     was stamped then."""
     if path is None or Path(path).is_file() or _PATH_STAMPS.get():
-        return file_stamp(path)
+        return file_stamp(path, whole=whole)
     st = (Path(path) if Path(path).is_dir() else Path(path).parent).stat()
     known = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_mtime_ns)
     if known not in _BACKGROUND_PROBES:  # 300 HD pictures: 153 ms; stamped 4 times a run
