@@ -594,12 +594,15 @@ def run_chunks(
     info=None,
     bars: bool = True,
     precision: dict | None = None,
+    landed: set[int] | None = None,
 ) -> list[dict]:
     """Run every chunk of ``plan`` as a retried Ray task; frames land at ``landing``. Returns
     what each finished chunk reported (``_style_chunk``), appended to ``reports`` as they
     finish (so a cancelled run keeps those of its finished chunks). ``info``: the source as
     the driver probed it, stored once for every task. ``bars``: the job crops to letterbox
-    bars (``_tracks_bars``), which sets how much history each chunk decodes."""
+    bars (``_tracks_bars``), which sets how much history each chunk decodes. ``landed``:
+    the frames of the range in the output already, as the caller found them
+    (``_finished``); None: looked up here."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if cancel is not None and cancel.cancelled:  # before any task (the precision's check)
@@ -612,7 +615,8 @@ def run_chunks(
     probed = ray.put(info)
     # A resume counts from the frames landed before (``_run_locked`` said them), each chunk's
     # count from its own: the bar never goes back, and the rate is of frames made now.
-    kept = {c: _owned_landed(landing, c) for c in plan.chunks}
+    landed = _finished(landing, plan) if landed is None else landed
+    kept = {c: _owned_landed(landed, c) for c in plan.chunks}
     todo = [c for c in plan.chunks if kept[c] < len(c)]
     for chunk, landed in kept.items():  # a rerun: nothing left to make where all landed
         if landed:
@@ -719,10 +723,10 @@ def working_folder() -> str | None:
         return None
 
 
-def _owned_landed(landing: Landing, chunk: Chunk) -> int:
-    """How many frames the chunk owns are in the output already (all: a finished run's
-    rerun, nothing to make there)."""
-    return sum(landing.written(i) for i in range(chunk.start, chunk.end + 1))
+def _owned_landed(landed: set[int], chunk: Chunk) -> int:
+    """How many frames the chunk owns are in the output already (``landed``; all: a
+    finished run's rerun, nothing to make there)."""
+    return sum(i in landed for i in range(chunk.start, chunk.end + 1))
 
 
 def _what_ran(result, reports: list[dict]) -> None:
@@ -788,15 +792,29 @@ def _checks(twin) -> bool:
 CHECK_FRAMES = 3
 
 
+def _verdict_decides(engine) -> bool:
+    """Whether ``engine``'s check is this machine's verdict for the network and style (kept,
+    else measured on the probe picture: ``precision.checked_batch``), which its first batch
+    settles whatever it shows: an engine ``create_engine`` gave its ``verdicts``, or
+    OpenVINO's child process (whose engine has them), with the probe picture installed."""
+    from .engines.child import ChildEngine
+    from .engines.precision import PROBE_PICTURE
+
+    kept = getattr(engine, "verdicts", None) is not None or isinstance(engine, ChildEngine)
+    return kept and PROBE_PICTURE.is_file()
+
+
 def decide_precision(twin, frames_plan, plan: Plan, cancel=None, progress=None) -> dict | None:
     """The precision every chunk runs, decided once here, where a chunk's own first-batch
     check (OpenVINO or PyTorch bf16 against fp32) could decide otherwise than another's and
     than one run's: the frames folder's, where a run made some of them (its manifest's, as
-    a local resume reads it: ``StyleJob._precision_made``); else this machine's check on
-    the range's first frames that show something, as one run checks them (a black lead-in
-    is a chunk of its own, cut from the shot after it): a black or flat frame is decoded,
-    not styled (it says nothing of the precision), ``CHECK_FRAMES`` are styled at most,
-    and ``cancel`` is polled between frames. None: the job asks fp32 or is a mapping, or
+    a local resume reads it: ``StyleJob._precision_made``); else this machine's check:
+    its verdict for the network and style, which the range's first frame settles
+    (``_verdict_decides``), or, without one (no probe picture), the range's first frames
+    that show something, as one run checks them (a black lead-in is a chunk of its own,
+    cut from the shot after it): a black or flat frame is decoded, not styled (it says
+    nothing of the precision), ``CHECK_FRAMES`` are styled at most. ``cancel`` is polled
+    between frames. None: the job asks fp32 or is a mapping, or
     no check ran here (fp32 alone, no network, every frame flat, no engine here, nothing
     decided, cancelled): each chunk runs as asked and checks its own first batch. Where it
     builds the network, ``progress`` hears a local run's first event first (stage 'setup',
@@ -819,13 +837,15 @@ def decide_precision(twin, frames_plan, plan: Plan, cancel=None, progress=None) 
             return None  # decided without a check (fp32): each chunk's own is the same
         # from the range's start, as one run checks: a black lead-in is a shot of its own
         frames, styled = decode_range(twin.source, plan.start, plan.end, info=frames_plan.info), 0
+        first = _verdict_decides(engine)  # any first frame settles it, flat or not
         for frame in frames:
             if cancel is not None and cancel.cancelled:
                 return None  # no chunk is submitted (``run_chunks``): cancelled
             batch = stylizer.preprocess(frame)[None]
             stylizer.bars.known(frame, forget=True)  # as ``Stylizer.stylize`` leaves it
-            if not shown(batch).any():
+            if not (first or shown(batch).any()):
                 continue
+            first = False  # not settled by it: the frames go on deciding, as without one
             stylizer.infer(batch)
             if (precision := decided_precision(engine)) is not None:
                 break
@@ -1150,6 +1170,7 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             info=frames_plan.info,
             bars=_tracks_bars(twin),
             precision=made,
+            landed=already,
         )
     except (Cancelled, KeyboardInterrupt):
         result.cancelled = True

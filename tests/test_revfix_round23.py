@@ -17,7 +17,10 @@
 5. Converting the built-ins moved the mattes into the scratch folder and listed them only
    when all had moved: a move failing part-way left those moved unlisted, and the scratch
    folder was removed with them. Each is listed as it moves and put back.
-
+6. The Ray driver decided the precision on the first frames that show something, though
+   with this machine's verdict (``verdicts``) any first frame decides: it decoded past a
+   black lead-in for nothing. With a verdict it styles the first frame; without the probe
+   picture, the frames decide as before.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ import test_resume_precision_round21 as round21
 import test_review_round22 as round22
 
 from restyle.core import builtins as builtins_module
-from restyle.core import engines
+from restyle.core import engines, ray_runner
+from restyle.core import stylizer as stylizer_module
+from restyle.core.engines import precision
 from restyle.core.job import MANIFEST
 from restyle.core.stylizer import hold_precision
 
@@ -153,3 +158,75 @@ def test_a_matte_move_failing_part_way_puts_back_those_moved(tmp_path, converted
     assert all((folder / name).read_bytes() == name.encode() for name in round22.MATTES)
     assert (folder / "multistyle26.onnx").read_bytes() == b"old"
     assert [p.name for p in folder.parent.iterdir()] == ["b"]  # no scratch folder left
+
+
+# -- 6. the Ray driver's check: with this machine's verdict, the first frame decides ----------
+class VerdictDecides(round22.FlatWaiting):
+    """``CheckedEngine`` with this machine's verdict (``verdicts`` set, as ``create_engine``
+    gives it): its first batch decides, flat or not (``precision.checked_batch``)."""
+
+    verdicts = "this machine's"  # any kept verdicts: not None
+
+    def __init__(self, arch, precision: str) -> None:
+        super().__init__(arch, precision)
+        self.shown: list[bool] = []  # whether each batch run showed something
+
+    def run(self, images, condition=None):
+        from restyle.core.engines.precision import shown
+
+        self.runs += 1
+        self.shown.append(bool(shown(images).any()))
+        return round21.CheckedEngine.run(self, images, condition)
+
+
+@pytest.fixture
+def verdict_engines(monkeypatch) -> dict:
+    """Every engine made (``all``), and those the driver's ``decide_precision`` made."""
+    seen: dict = {"all": [], "driver": None}
+
+    def create_engine(model, backend="auto", device="auto", precision="auto", **_words):
+        seen["all"].append(VerdictDecides(model.arch, precision))
+        return seen["all"][-1]
+
+    decide = ray_runner.decide_precision
+
+    def deciding(*args, **kwargs):
+        before = len(seen["all"])
+        try:
+            return decide(*args, **kwargs)
+        finally:
+            seen["driver"] = seen["all"][before:]
+
+    monkeypatch.setattr(stylizer_module, "create_engine", create_engine)
+    monkeypatch.setattr(ray_runner, "decide_precision", deciding)
+    return seen
+
+
+def test_with_a_verdict_the_driver_styles_the_first_frame(
+    tmp_path, tiny_style, verdict_engines, in_process
+):
+    """A black lead-in: the verdict decides on its first frame; the old driver decoded past
+    the flat frames and styled the first that shows something."""
+    source = round21.clip(tmp_path / "src", red=range(0))
+    round22.black_lead_in(source, 4)
+    job = round21.job(source, tmp_path / "ray", tiny_style)
+    result = ray_runner.run_on_ray(job, "auto", max_frames=6)
+    assert not result.cancelled and result.written == FRAMES
+    (driver,) = verdict_engines["driver"]
+    assert driver.runs == 1 and driver.shown == [False]  # the first (black) frame
+    assert "bf16, as the run decided for every chunk" in result.engine, result.engine
+
+
+def test_without_the_probe_picture_the_driver_skips_flat_frames(
+    tmp_path, tiny_style, verdict_engines, in_process, monkeypatch
+):
+    """No probe picture (an install without it): the frames decide, flat ones skipped."""
+    monkeypatch.setattr(precision, "PROBE_PICTURE", tmp_path / "missing.jpg")
+    source = round21.clip(tmp_path / "src", red=range(0))
+    round22.black_lead_in(source, 4)
+    job = round21.job(source, tmp_path / "ray", tiny_style)
+    result = ray_runner.run_on_ray(job, "auto", max_frames=6)
+    assert not result.cancelled and result.written == FRAMES
+    (driver,) = verdict_engines["driver"]
+    assert driver.runs == 1 and driver.shown == [True]  # frame 4, the first shown
+    assert "bf16, as the run decided for every chunk" in result.engine, result.engine
