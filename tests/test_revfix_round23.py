@@ -21,6 +21,9 @@
    with this machine's verdict (``verdicts``) any first frame decides: it decoded past a
    black lead-in for nothing. With a verdict it styles the first frame; without the probe
    picture, the frames decide as before.
+7. The verdicts file was never pruned (an entry per retrain, picture, mix or strength): it
+   keeps ``precision.MAX_VERDICTS``, the newest by date.
+
 """
 
 from __future__ import annotations
@@ -230,3 +233,26 @@ def test_without_the_probe_picture_the_driver_skips_flat_frames(
     (driver,) = verdict_engines["driver"]
     assert driver.runs == 1 and driver.shown == [True]  # frame 4, the first shown
     assert "bf16, as the run decided for every chunk" in result.engine, result.engine
+
+
+# -- 7. the verdicts file keeps the newest entries ---------------------------------------------
+def test_the_verdicts_file_keeps_its_newest_entries(tmp_path, monkeypatch):
+    """Capped (``MAX_VERDICTS``, 3 here): the oldest pass goes first, a miss after every
+    pass, the entry just kept never; the old file grew by one per network and style."""
+    monkeypatch.setattr(precision, "MAX_VERDICTS", 3, raising=False)
+    verdicts = precision.Verdicts(tmp_path / "precision.json")
+
+    def entry(day: int, db: float) -> dict:
+        return {"db": db, "on": "probe", "date": f"2026-11-{day:02d}"}
+
+    verdicts.keep("a", entry(1, 44.0))
+    verdicts.keep("miss", entry(2, -np.inf))
+    verdicts.keep("c", entry(3, 41.0))
+    verdicts.keep("d", entry(4, 39.0))  # four: the oldest pass goes
+    assert verdicts.get("a") is None and verdicts.get("miss") is not None
+    verdicts.keep("e", entry(5, 40.0))
+    kept = json.loads((tmp_path / "precision.json").read_text())["verdicts"]
+    assert sorted(kept) == ["d", "e", "miss"]
+    verdicts.keep("old", entry(1, 45.0))  # dated earlier, but just kept: stays
+    kept = json.loads((tmp_path / "precision.json").read_text())["verdicts"]
+    assert sorted(kept) == ["e", "miss", "old"]

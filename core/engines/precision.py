@@ -82,6 +82,9 @@ VERDICTS_ENV = "RESTYLE_PRECISION_VERDICTS"
 # measured before then are measured again.
 # 2: OpenVINO's stack_image_rows (the 26-style network's first layer on stacked rows).
 GRAPH_REWRITES = 2
+# The most entries the verdicts file keeps (``Verdicts``): about 330 bytes each (330 KB), read
+# whole at each engine's first check.
+MAX_VERDICTS = 1000
 # How long a process waits for another's hold on the verdicts file (a read, change and
 # replace takes milliseconds) before it goes on without the lock.
 LOCK_WAIT_S = 10.0
@@ -136,10 +139,13 @@ def machine_facts(backend: str, precision: str, device: str, network: Path, runt
 
 class Verdicts:
     """This machine's verdicts on reduced precisions, kept in one JSON file
-    (``default_root()/cache/precision.json``). A file that cannot be read or parsed counts as
-    empty and is rewritten whole; an entry in it that is not a verdict (no number of dB, or
-    NaN) is dropped; one that cannot be written leaves the verdict measured again next time
-    (the probe is fixed, so it comes out the same).
+    (``$RESTYLE_PRECISION_VERDICTS``, else ``default_root()/cache/precision.json``:
+    ``verdicts_path``). A file that cannot be read or parsed counts as empty and is
+    rewritten whole; an entry in it that is not a verdict (no number of dB, or NaN) is
+    dropped; one that cannot be written leaves the verdict measured again next time (the
+    probe is fixed, so it comes out the same). It keeps ``MAX_VERDICTS`` entries (one per
+    network file, style, runtime and precision: a retrained style, a picture, a mix or
+    strength each adds one), the newest by date: passes go before misses (``_newest``).
 
     Processes share the file (the command line's Ray workers, a Blender child beside a
     render): each read, change and replace holds a lock file beside it (``_held``), so no
@@ -172,6 +178,7 @@ class Verdicts:
             if old is not None and old["db"] < PRECISION_BAR_DB <= entry["db"]:
                 return
             kept[key] = entry
+            kept = _newest(kept, key)
             text = json.dumps({"version": VERDICTS_VERSION, "verdicts": kept}, indent=1)
             try:
                 fd, tmp = tempfile.mkstemp(prefix=".precision-", dir=self.path.parent)
@@ -261,6 +268,20 @@ def _number(value) -> bool:
     to fp32's), but not NaN, which compares false with the bar and would keep the reduced
     precision (a corrupt file's ``{"db": NaN}``)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _newest(kept: dict, key: str) -> dict:
+    """``kept`` cut to ``MAX_VERDICTS`` entries: the oldest by date go first, passes before
+    misses (a miss is for good while the file has room: an overflow on a run's frames that
+    the probe picture would not show), never ``key`` (the entry just kept)."""
+    if len(kept) <= MAX_VERDICTS:
+        return kept
+
+    def worth(k: str) -> tuple:
+        return (k == key, kept[k]["db"] < PRECISION_BAR_DB, str(kept[k].get("date", "")))
+
+    gone = set(sorted(kept, key=worth)[: len(kept) - MAX_VERDICTS])  # stable: older first
+    return {k: v for k, v in kept.items() if k not in gone}
 
 
 def machine_verdicts() -> Verdicts:
