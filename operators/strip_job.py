@@ -344,7 +344,8 @@ class StripJob(ModalJob):
                 f"this .blend is not saved, so the frames are in a temporary folder "
                 f"({request.folder}); saving the .blend copies them beside it"
             )
-        said = report_words(summary, engine, warnings, note)
+        where = "" if note else f"in {blender_path(request.folder)}"  # the note says it
+        said = report_words(summary, engine, warnings, note or where)
         summary = "; ".join([summary, *warnings])
         RUN.end(FINISHED, summary, str(request.folder), note=note)
         self.report({"WARNING"} if warnings else {"INFO"}, said)
@@ -711,8 +712,8 @@ def _reused_movie(request: Request):
 
 def report_words(summary: str, engine: str, warnings: list[str], note: str) -> str:
     """A finished run's report (the status bar, which cuts it at the window's width): what
-    was made first, then where its frames are while the .blend is unsaved (``note``), its
-    warnings, and the engine's line last (its device and why are the least needed); the
+    was made first, then where (``note``: the folder, or the unsaved .blend's note naming its
+    temporary one), its warnings, and the engine's line last (the least needed); the
     sidebar's summary says each on lines of its own (``panels.sequencer.draw_summary``)."""
     head = summary.removesuffix(f"; engine: {engine}") if engine else summary
     tail = [f"engine: {engine}"] if engine else []

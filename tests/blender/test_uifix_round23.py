@@ -122,6 +122,10 @@ def test_the_report_says_what_was_made_and_the_note_before_the_engine(restyle):
     )
     plain = ext("operators.strip_job").report_words("a: frames 1-2, 2 styled", "", [], "")
     assert plain == "Restyle: a: frames 1-2, 2 styled"
+    saved = ext("operators.strip_job").report_words(
+        f"a: frames 1-2, 2 styled; engine: {ENGINE}", ENGINE, [], "in //restyle/a-comic-ink"
+    )
+    assert saved == f"Restyle: a: frames 1-2, 2 styled; in //restyle/a-comic-ink; engine: {ENGINE}"
 
 
 def summary_lines(summary: str, note: str = "") -> list[tuple[str, str]]:
