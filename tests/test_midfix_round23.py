@@ -178,3 +178,48 @@ def test_a_background_picture_differing_in_one_middle_byte_keys_apart(tmp_path):
     after = stamp()
     assert before["replace"] == after["replace"]  # one path, one size, one time
     assert before["replace_file"] != after["replace_file"]
+
+
+# -- 4. an engine built directly decides auto's precision with the style's config ---------------
+SPANS = {"width": 4, "blocks": 1, "guides": "spans"}
+
+
+def test_torch_engine_built_directly_runs_a_span_style_in_fp32(tmp_path, monkeypatch):
+    """TorchEngine asked auto for a span-guided style on a bf16 CPU ran bf16 (only
+    ``create_engine`` forced fp32 before it): it asks the one rule with the style's config."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from restyle.core.engines.torch_engine import TorchEngine
+    from restyle.models.registry import ARCHS
+
+    arch = ARCHS["fewshot"]
+    weights = tmp_path / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in arch.build(**SPANS).state_dict().items()}, weights)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    plain = {**SPANS, "guides": "multiscale"}
+    save_file(
+        {k: v.contiguous() for k, v in arch.build(**plain).state_dict().items()},
+        tmp_path / "plain.safetensors",
+    )
+    assert TorchEngine(arch, tmp_path / "plain.safetensors", "cpu", "auto", plain).precision == (
+        "bf16"
+    )  # the CPU runs bf16 for a style that allows it
+    engine = TorchEngine(arch, weights, "cpu", "auto", config=SPANS)
+    assert engine.precision == "fp32" and engine.decided == "fp32"
+
+
+def test_openvino_engine_built_directly_runs_a_span_style_in_fp32(tiny_style):
+    """OpenVinoEngine had no config: under auto on a bf16 CPU it ran a span style in bf16
+    (only ``create_engine`` forced fp32 before it). Its precision decision is read alone
+    here (tiny's network; the config is what decides)."""
+    pytest.importorskip("openvino")
+    from restyle.core.engines.openvino_engine import OpenVinoEngine
+    from restyle.models.registry import ARCHS
+
+    path = tiny_style / "styles" / "tiny" / "model.onnx"
+    plain = OpenVinoEngine(path, ARCHS["fewshot"], "cpu", "auto", config={"guides": "none"})
+    if plain.precision != "bf16":
+        pytest.skip("OpenVINO reports no native BF16 on this CPU")
+    engine = OpenVinoEngine(path, ARCHS["fewshot"], "cpu", "auto", config=SPANS)
+    assert engine.precision == "fp32" and engine.decided == "fp32"

@@ -120,7 +120,7 @@ def test_torch_auto_asks_the_rule(tiny_style, monkeypatch):
         monkeypatch.setattr(torch_engine, "cpu_bf16", asked)
         engine = torch_engine.TorchEngine(model.arch, model.weights, "cpu", "auto", model.config)
         try:
-            assert asked.calls == [("fewshot", None, "weights", native)]  # the module's graph
+            assert asked.calls == [("fewshot", model.config, "weights", native)]  # with its style
             assert engine.precision == ("bf16" if answer and native else "fp32")
         finally:
             engine.close()

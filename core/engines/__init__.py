@@ -452,7 +452,9 @@ def _build(
             return ChildEngine(model.onnx, model.arch, device, precision, streams=lanes)
         from .openvino_engine import OpenVinoEngine
 
-        return OpenVinoEngine(model.onnx, model.arch, device, precision, streams=lanes)
+        return OpenVinoEngine(
+            model.onnx, model.arch, device, precision, streams=lanes, config=model.config
+        )
     if not torch_available():
         raise RestyleError("the torch backend needs PyTorch: pip install torch==2.13.0")
     from .torch_engine import TorchEngine

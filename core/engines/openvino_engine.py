@@ -249,10 +249,12 @@ class OpenVinoEngine(Settles, Closing):
         threads: int | None = None,
         graph: str = "auto",
         streams: int | None = None,
+        config: dict | None = None,
     ) -> None:
         """``streams``: OpenVINO CPU streams sharing the threads (default ``cpu_streams``); a
         caller that hands one frame at a time from one thread (the child process) asks for one:
-        a stream runs one frame on its share of the threads."""
+        a stream runs one frame on its share of the threads. ``config``: the style's
+        ``arch_config``, for auto's precision (a span-guided style runs fp32)."""
         ov = import_openvino()
         if not Path(path).is_file():
             raise RestyleError(f"model file not found: {path}")
@@ -270,9 +272,9 @@ class OpenVinoEngine(Settles, Closing):
             # blur is rewritten below), where the device reports native BF16.
             if self.ov_device == "CPU":
                 graph_run = "plain" if fast is None else "fast"
-                half_ok = cpu_bf16(arch, graph=graph_run, native="BF16" in caps)
+                half_ok = cpu_bf16(arch, config, graph=graph_run, native="BF16" in caps)
             else:
-                half_ok = arch.half_precision
+                half_ok = arch.allows_half(config)
             precision = auto_precision(caps, half_ok, self.ov_device.split(".")[0])
         if precision not in PRECISIONS:
             raise RestyleError(f"unknown precision '{precision}': use auto, fp32, bf16 or fp16")

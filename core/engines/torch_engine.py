@@ -93,10 +93,12 @@ def auto_device_note(picked: str) -> str:
 PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
-def auto_precision(device: str, half_ok: bool, arch: ArchSpec | None = None) -> str:
+def auto_precision(
+    device: str, half_ok: bool, arch: ArchSpec | None = None, config: dict | None = None
+) -> str:
     """fp16 on CUDA; bf16 on CPUs with native bf16 (AVX-512 BF16, AMX) by the one rule
-    (``cpu.cpu_bf16``, the module built from the weights: ``arch``'s facts where given);
-    else fp32.
+    (``cpu.cpu_bf16``, the module built from the weights: ``arch``'s facts where given, with
+    the style's ``config``: a span-guided style runs fp32); else fp32.
 
     Measured on a 2-core AVX-512 BF16 CPU at 1280x720: the 26-style network took 293 ms a
     frame in bf16 against 557 ms in fp32 (ONNX Runtime fp32: ~380 ms), mean error 1/255.
@@ -114,7 +116,7 @@ def auto_precision(device: str, half_ok: bool, arch: ArchSpec | None = None) -> 
         )
         if arch is None:
             return "bf16" if native else "fp32"
-        return "bf16" if cpu_bf16(arch, graph="weights", native=native) else "fp32"
+        return "bf16" if cpu_bf16(arch, config, graph="weights", native=native) else "fp32"
     return "fp32"
 
 
@@ -151,7 +153,7 @@ class TorchEngine(Settles, Closing):
         self.device = pick_device(device)
         self.note = auto_device_note(self.device) if device == "auto" else ""
         if precision == "auto":
-            precision = auto_precision(self.device, arch.half_precision, arch)
+            precision = auto_precision(self.device, arch.allows_half(config), arch, config)
         if precision not in PRECISIONS:
             raise RestyleError(
                 f"unknown precision '{precision}': use auto, {', '.join(PRECISIONS)}"
