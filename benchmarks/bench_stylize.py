@@ -189,7 +189,7 @@ def blender_job(library_root: str, clip: str, out: str, streams: int, temporal: 
 
         class Streams(child.ChildEngine):
             def __init__(self, *args, **kwargs) -> None:
-                super().__init__(*args, **kwargs, streams=streams)
+                super().__init__(*args, **{**kwargs, "streams": streams})
 
         child.ChildEngine = Streams
     t0 = time.perf_counter()  # bpy and restyle loaded, as in Blender when Apply Style starts
