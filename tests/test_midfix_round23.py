@@ -223,3 +223,63 @@ def test_openvino_engine_built_directly_runs_a_span_style_in_fp32(tiny_style):
         pytest.skip("OpenVINO reports no native BF16 on this CPU")
     engine = OpenVinoEngine(path, ARCHS["fewshot"], "cpu", "auto", config=SPANS)
     assert engine.precision == "fp32" and engine.decided == "fp32"
+
+
+# -- 5. run_chunks counts the frames its caller found landed -----------------------------------
+def test_run_chunks_counts_what_the_caller_found_landed(tmp_path, monkeypatch):
+    """``_run_locked`` found the frames landed (``_finished``), then ``run_chunks`` asked the
+    output of every frame again (``_owned_landed``): it is passed what is known."""
+    from types import SimpleNamespace
+
+    pytest.importorskip("ray")
+    from restyle.core import ray_runner
+    from restyle.core.plan import Chunk, Plan
+
+    asked: list[int] = []
+    written = ray_runner.Landing.written
+    monkeypatch.setattr(
+        ray_runner.Landing, "written", lambda self, i: asked.append(i) or written(self, i)
+    )
+
+    class Ray:
+        def __init__(self) -> None:
+            self.submitted: list = []
+
+        def get_runtime_context(self):
+            return SimpleNamespace(get_node_id=lambda: "ab" * 28)
+
+        def remote(self, **_options):
+            def wrap(target):
+                if isinstance(target, type):  # the progress board
+                    board = SimpleNamespace(
+                        report=SimpleNamespace(remote=lambda *a: None),
+                        total=SimpleNamespace(remote=lambda: 0),
+                    )
+                    return SimpleNamespace(
+                        options=lambda **_: SimpleNamespace(remote=lambda: board)
+                    )
+                return SimpleNamespace(remote=lambda *a: self.submitted.append(a[2]) or a[2])
+
+            return wrap
+
+        def put(self, value):
+            return value
+
+        def get(self, value):
+            return [] if isinstance(value, list) else 0
+
+        def wait(self, pending, num_returns, timeout):
+            return pending, []
+
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = Plan(70, 79, (), (Chunk(70, 74), Chunk(75, 79)))
+    landing = ray_runner.Landing(out, ".png")
+    ray = Ray()
+    fields = {"job_type": SimpleNamespace(stage="stylize")}
+    ray_runner.run_chunks(ray, dict(fields), plan, landing, landed=set(range(70, 75)))
+    assert ray.submitted == [plan.chunks[1]]  # the first chunk counted landed, as told
+    assert asked == []  # the output was not asked again
+    ray = Ray()
+    ray_runner.run_chunks(ray, dict(fields), plan, landing)  # not told: it looks
+    assert ray.submitted == list(plan.chunks) and sorted(asked) == list(range(70, 80))
