@@ -794,7 +794,8 @@ def _chunk_frames(args: argparse.Namespace) -> int:
 def _print_plan(job, args: argparse.Namespace) -> int:
     """``--plan``: check the job, find the cuts, print the chunks (the ones a Ray run runs)
     and what a run would do with the output (resume, replace, be refused: why); write
-    nothing. An output a run would refuse is said, not an error: the plan is still made."""
+    nothing. An output a run would refuse is said, not an error: the plan is still made
+    (but the input as the output, refused first, as a bad option is)."""
     from .media import source_warnings
     from .plan import plan_for
 

@@ -115,8 +115,10 @@ def test_plan_says_what_a_run_would_do_with_the_output(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"output {out}: a run would be refused: {other['reason']}"
     )
-    movie = outlook("-o", str(tmp_path / "clip.mkv"))  # the source itself
-    assert movie["outcome"] == "refused" and "is the input" in movie["reason"]
+    # the source itself: refused before the plan, as a run refuses it before its suffix is
+    # read (1a328fe): exit 2, nothing written
+    assert main([*steady, "-o", str(clip), "--plan", "--json"]) == 2
+    assert "is the input; choose another output" in capsys.readouterr().err
 
 
 def test_a_bad_option_still_fails_to_plan(tmp_path, capsys):
