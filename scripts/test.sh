@@ -11,9 +11,11 @@
 # Every Blender installs the same zip with package_install_files. Each step's time is
 # printed; the script exits non-zero when any step fails.
 # With arguments, only those run, after setup: `scripts/test.sh tests/test_x.py` (or
-# `tests/test_x.py -k name`, `tests/blender/test_y.py`: any pytest arguments) runs pytest on
-# them alone in .venv, with a RESTYLE_HOME of its own (core and Blender tests in separate
-# calls: a process that imported bpy counts as inside Blender). Without, the whole suite.
+# `tests/test_x.py -k name`, `tests/blender/test_y.py`: any pytest arguments) runs one
+# pytest process on all of them in .venv, with a RESTYLE_HOME of its own. It does not split
+# them: give core tests and tests/blender in separate calls of the script (a process that
+# imported bpy counts as inside Blender; tests/conftest.py fails and stops a core test that
+# runs after bpy came in). Without arguments, the whole suite (its steps keep them apart).
 # Setup (scripts/setup.sh: pip, 73 s on a loaded machine) is skipped where .venv is as the
 # last setup left it and requirements/, pyproject.toml and setup.sh are unchanged (a stamp
 # in .venv: a hash of those files and of `pip freeze`, but the editable Restyle, whose line
