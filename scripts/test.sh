@@ -111,7 +111,9 @@ setup() {
     echo "setup: .venv is up to date (nothing changed since its setup); skipped" >&2
     return 0
   fi
-  bash scripts/setup.sh
+  # || return: set -e is off inside step's `"$@" || return`, so a failed setup would be
+  # stamped as done and skipped from then on
+  bash scripts/setup.sh || return
   setup_stamp >.venv/.restyle-setup-stamp
 }
 
