@@ -1195,6 +1195,7 @@ class _Run:
         if todo and self.progress and (checking := _precision_checking(engine, condition)):
             self.progress(Progress(reused, self.plan.total, stage="setup", message=checking))
         t0 = time.perf_counter()
+        checked_before = getattr(engine, "check_seconds", 0.0)
         try:
             self._stream(len(todo), reused, meter)
             writer.close()
@@ -1208,8 +1209,9 @@ class _Run:
         except BaseException:
             self._keep_finished()
             raise
-        finally:
-            result.seconds = time.perf_counter() - t0
+        finally:  # the frames' time: a precision check on the first batch is setup
+            checking = getattr(engine, "check_seconds", 0.0) - checked_before
+            result.seconds = max(0.0, time.perf_counter() - t0 - checking)
         result.written = self.writer.committed
         # Every frame of the range already there with these settings, nothing made: the
         # output was finished before, as --plan calls it (a movie's: finished_movie_result)

@@ -452,6 +452,9 @@ class Settles:
     decided: str | None = None
     precision: str
     note: str
+    # seconds the check took beyond styling its batch (the probe picture both ways, fp32's
+    # run beside the reduced one): setup, not the frames' time (``job._Run``)
+    check_seconds: float = 0.0
 
     def _unsettled(self, precision: str) -> None:
         """Starts at ``precision``: fp32 is settled; a reduced one waits for its check."""
@@ -494,9 +497,29 @@ class Settles:
         with self._checking:
             if self.decided is not None:
                 return None
+            batch_runs: dict[str, float] = {}  # each runner's time on this batch itself
+
+            def timed(name: str, run: Runner) -> Runner:
+                def timed_run(batch: np.ndarray, style: np.ndarray | None) -> np.ndarray:
+                    start = time.perf_counter()
+                    out = run(batch, style)
+                    if batch is images:
+                        batch_runs[name] = time.perf_counter() - start
+                    return out
+
+                return timed_run
+
+            start = time.perf_counter()
             checked = checked_batch(
-                images, condition, reduced, fp32, self.precision, self._machine()
+                images,
+                condition,
+                timed("reduced", reduced),
+                timed("fp32", fp32),
+                self.precision,
+                self._machine(),
             )
+            own = batch_runs.get("reduced" if checked.kept else "fp32", 0.0)  # the batch's
+            self.check_seconds += max(0.0, time.perf_counter() - start - own)
             if checked.db is None:  # flat frames only: fp32 ran them alone; next batch checks
                 return checked.reference
             precision = self.precision if checked.kept else "fp32"
