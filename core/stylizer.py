@@ -321,8 +321,9 @@ class Stylizer:
     def prepare(self, samples: list[np.ndarray]) -> None:
         """Picture styles: strength moves between the footage's own style and the picture's.
 
-        The footage's style vector is averaged over a few frames of the range, so it is
-        the same for every frame and cannot flicker.
+        The footage's style vector is averaged over ``samples``: the first, middle and last
+        frames of the whole source (``job``), so it is the same for every frame and every
+        range of the clip (a Ray chunk, a resume) and cannot flicker.
         """
         if self._picture_vector is None:
             return
