@@ -6,6 +6,11 @@ code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C, 143 with SI
 
 from __future__ import annotations
 
+# First of all: Ctrl-C or SIGTERM from here on exits cleanly, saying what was stopped (a stop
+# in the imports below printed a KeyboardInterrupt traceback)
+from . import interrupt
+
+# isort: split
 import argparse
 import contextlib
 import json
@@ -18,7 +23,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from . import interrupt  # first of ours: Ctrl-C or SIGTERM while importing exits cleanly
 from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .formats import SHEET_SUFFIXES  # a table without numpy or PyAV
 from .progress import TRAINING, CancelToken, Progress
@@ -255,7 +259,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def warn(text: str) -> None:  # on stderr with --json too, as stylize's (README)
         warnings.append(text)
-        print(f"restyle: warning: {text}", file=sys.stderr)
+        sink.write(f"restyle: warning: {text}")  # above a terminal's bar, not into it
 
     try:
         with _interactive(args, sink) as (bar, cancel):
@@ -328,18 +332,24 @@ class _Bar:
     The rate and ETA are the job's own (a time window over finished frames): tqdm's would
     divide the frames already done at the first update (reused on resume, or a whole batch)
     by the microseconds since the bar appeared.
+
+    ``steps``: a two-pass job's stages and how its bar names each ('step 1 of 2, tracking'),
+    as the sidebar's does: each pass counts from 0 to 100 %, and a bar that restarted unsaid
+    read as the run starting over. Training's bar counts seconds of its budget ('16/20 s').
     """
 
     FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, steps: dict[str, str] | None = None) -> None:
         self.bar = None
         self.enabled = enabled
+        self.steps = steps or {}
 
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
             return
-        if self.bar is None or self.bar.total != p.total or self.bar.desc != p.stage:
+        desc = self.steps.get(p.stage, p.stage)
+        if self.bar is None or self.bar.total != p.total or self.bar.desc != desc:
             from tqdm import tqdm
 
             self.close()
@@ -347,18 +357,36 @@ class _Bar:
                 total=p.total,
                 unit="frame",
                 dynamic_ncols=True,
-                desc=p.stage,
-                bar_format=self.FORMAT,
+                desc=desc,
+                bar_format=self.FORMAT.replace("{total_fmt}", "{total_fmt} s")
+                if p.stage == TRAINING
+                else self.FORMAT,
             )
         self.bar.n = p.done
         # before the rate: what the run does ('building the network', 'N frames kept')
         self.bar.set_postfix_str(_rate_text(p) or p.message, refresh=False)
         self.bar.refresh()
 
+    def write(self, text: str) -> None:
+        """A line on stderr during the run (a warning): above the bar, which stays whole (a
+        print ran into it: '...[00:00, saving and checking the style]restyle: warning:')."""
+        if self.bar is None:
+            print(text, file=sys.stderr, flush=True)
+        else:
+            self.bar.write(text, file=sys.stderr)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+# The two-pass jobs' passes, as their bars name them (``_Bar``'s steps)
+STABILIZE_STEPS = {"track": "step 1 of 2, tracking", "stabilize": "step 2 of 2, stabilizing"}
+MATTE_KEYFRAME_STEPS = {
+    TRAINING: "step 1 of 2, learning the keyframes",
+    "matte": "step 2 of 2, matting",
+}
 
 
 # What the time before a run's first frame went on, as its summary names it: a setup
@@ -374,6 +402,9 @@ class _Told:
     def __init__(self, sink, args: argparse.Namespace) -> None:
         self.sink, self.told = sink, []
         args.told = self.told
+
+    def write(self, text: str) -> None:
+        self.sink.write(text)
 
     def __call__(self, p: Progress) -> None:
         if p.stage in FIRST_PASSES:
@@ -402,12 +433,13 @@ def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
 
 
-def _progress_sink(args: argparse.Namespace):
+def _progress_sink(args: argparse.Namespace, steps: dict[str, str] | None = None):
     """--json's progress events, else a bar on a terminal; -q ("nothing but warnings and
-    errors") shows neither (--json's record and error events still come)."""
+    errors") shows neither (--json's record and error events still come). ``steps``: a
+    two-pass job's (``_Bar``)."""
     if args.json and not args.quiet:
         return _JsonEvents()
-    return _Bar(not (args.quiet or args.json) and sys.stderr.isatty())
+    return _Bar(not (args.quiet or args.json) and sys.stderr.isatty(), steps)
 
 
 # What a stage's ``Progress.fps`` counts each second, as --json's progress event names it and
@@ -429,12 +461,15 @@ def _rate_text(p: Progress) -> str:
 
 
 @contextlib.contextmanager
-def _interactive(args: argparse.Namespace, sink=None) -> Iterator[tuple[_Bar, CancelToken]]:
+def _interactive(
+    args: argparse.Namespace, sink=None, steps: dict[str, str] | None = None
+) -> Iterator[tuple[_Bar, CancelToken]]:
     """A progress bar on a terminal, and Ctrl-C or SIGTERM (Ray's stop, a farm scheduler's,
     ``kill``'s) as a cancel request, for one run: finished frames kept, the exit code the
     signal's (``args.cancel_code``: 130 or 143). Main thread only (``interrupt.handling``):
     main() from a script's thread sets no handler. ``sink``: the progress sink a command
-    made before (train's, for its setup event), else a new one."""
+    made before (train's, for its setup event), else a new one (``steps``: a two-pass
+    job's, ``_Bar``)."""
     cancel = CancelToken()
     args.cancel_code = EXIT_CANCELLED
 
@@ -442,7 +477,7 @@ def _interactive(args: argparse.Namespace, sink=None) -> Iterator[tuple[_Bar, Ca
         args.cancel_code = interrupt.EXIT_TERMINATED
         cancel.cancel()
 
-    bar = _Told(sink or _progress_sink(args), args)
+    bar = _Told(sink or _progress_sink(args, steps), args)
     try:
         with (
             interrupt.handling(signal.SIGINT, lambda *_: cancel.cancel()),
@@ -757,6 +792,9 @@ class _JsonEvents:
         if p.message:  # what a local run's bar says ('converting styles…'), for Ray's
             event["message"] = p.message
         print(json.dumps(event), file=sys.stderr, flush=True)
+
+    def write(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         pass
@@ -1154,7 +1192,7 @@ def cmd_stabilize(args: argparse.Namespace) -> int:
     )
     if args.plan:
         return _print_plan(job, args)
-    with _interactive(args) as (bar, cancel):
+    with _interactive(args, steps=STABILIZE_STEPS) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
     if result.finished_before and not job.kept_area:  # a --ray rerun, or the API's run
         from .mappings.stabilize_job import finished_movie_facts
@@ -1189,7 +1227,8 @@ def cmd_matte(args: argparse.Namespace) -> int:
     )
     if args.plan:
         return _print_plan(job, args)
-    with _interactive(args) as (bar, cancel):
+    steps = MATTE_KEYFRAME_STEPS if job.keyframes else None  # learns them first
+    with _interactive(args, steps=steps) as (bar, cancel):
         result = _run_here_or_on_ray(job, args, bar, cancel)
     learned = job.learned_in  # training's time, which the frames' leaves out
     extra = "" if learned is None else f", after {learned:.0f} s of training"
@@ -1733,9 +1772,13 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
         try:
             # a frame job's words as its summary says them when none finished (README):
             # stopped before its run began (``_interactive`` sets cancel_code), never after
+            # and train's ('before training began: no style saved'); another command's
+            # stop may come after it wrote something: bare
             started = args is not None and hasattr(args, "cancel_code")
-            frames = _command_of(args, argv) in FRAME_JOBS and not started
-            print(f"restyle: cancelled{NONE_FINISHED if frames else ''}", file=sys.stderr)
+            command = _command_of(args, argv)
+            before = command in (*FRAME_JOBS, "train") and not started
+            said = interrupt.cancelled_before_start(command) if before else "restyle: cancelled"
+            print(said, file=sys.stderr)
             if _wants_json(args, argv) and not getattr(args, "closed", False):
                 _cancelled_record(args, argv)
         except Exception:  # noqa: BLE001 - whatever failed, a front end still reads a stop
@@ -1747,7 +1790,7 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
 # The frame jobs' commands, and what their cancel says when no frame finished (``_cancelled_text``
 # and ``_say_cancelled``, stopped while starting, alike)
 FRAME_JOBS = ("stylize", "matte", "stabilize")
-NONE_FINISHED = ": no frame finished; nothing kept"
+NONE_FINISHED = interrupt.NOT_STARTED["stylize"]  # ": no frame finished; nothing kept"
 
 
 def _command_of(args: argparse.Namespace | None, argv: Sequence[str] | None) -> str | None:
