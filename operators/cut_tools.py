@@ -45,6 +45,7 @@ class CutTool(SequencerOperator):
     """Plan in ``invoke``/``execute``, confirm with the plan listed, apply once."""
 
     bl_options = {"REGISTER", "UNDO"}
+    task = "cuts"  # its outcome is said in the Stabilize and Cuts panel, by its buttons
     _plan: list = []
     _skipped: list = []  # "'NAME' (why)" for strips the plan had to leave alone
 
@@ -85,14 +86,18 @@ class CutTool(SequencerOperator):
         Snap Cuts' pairs), and the active one stays what it was, often none of them (keyed
         to it, the summary went as soon as a piece was selected). Its words name them."""
         level, report = self._summary(text)
-        tool_summary(FINISHED, f"{self.bl_label}: {report.removeprefix('Restyle: ')}")
+        tool_summary(
+            FINISHED, f"{self.bl_label}: {report.removeprefix('Restyle: ')}", task=self.task
+        )
         if not RUN.running:  # a running job keeps its progress (tool_summary left it)
             RUN.strip = ""
         return level, report
 
     def _failed(self, exc: RestyleError) -> None:
         about = self.about()
-        tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=about or "")
+        tool_summary(
+            FAILED, f"Failed: {report_error(self, exc)}", strip=about or "", task=self.task
+        )
         if about is None and not RUN.running:
             RUN.strip = ""
 

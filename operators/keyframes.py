@@ -592,6 +592,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
     bl_idname = "restyle.suggest_keyframes"
     bl_label = "Suggest Keyframes"
     bl_options = {"UNDO"}
+    task = "shots"  # a refusal too is said in the Keyframes panel (ModalJob._begin)
 
     strip: StringProperty(name="Strip", description="Strip to analyse (empty: the active strip)")
 
@@ -605,7 +606,7 @@ class RESTYLE_OT_suggest_keyframes(ModalJob, Operator):
             source.name,
             "finding shots",
             len(shown),
-            "shots",
+            self.task,
             data=(scene.name, scene.session_uid, first, content_at(strip)),
         )
 
@@ -667,6 +668,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
 
     bl_idname = "restyle.export_keyframes"
     bl_label = "Export Keyframes"
+    task = "export"  # its outcome is said in the Keyframes panel, under its button
 
     strip: StringProperty(
         name="Strip", description="Strip whose keyframes to export (empty: the active strip)"
@@ -684,7 +686,8 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
         try:
             written, kept, folder, unsaved, cached = self.export(context)
         except RestyleError as exc:
-            tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=self.strip)
+            said = f"Failed: {report_error(self, exc)}"
+            tool_summary(FAILED, said, strip=self.strip, task=self.task)
             return {"CANCELLED"}
         message = f"{count(len(written), 'keyframe')} exported to {blender_path(folder)}/"
         if kept:
@@ -702,7 +705,7 @@ class RESTYLE_OT_export_keyframes(SequencerOperator, Operator):
             self.report({"WARNING"}, message)
         else:
             self.report({"INFO"}, message)
-        tool_summary(FINISHED, f"{self.bl_label}: {message}", str(folder), self.strip)
+        tool_summary(FINISHED, f"{self.bl_label}: {message}", str(folder), self.strip, self.task)
         warn_paintings_not_copied(self)
         return {"FINISHED"}
 

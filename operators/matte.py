@@ -108,6 +108,7 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
     bl_idname = "restyle.replace_background"
     bl_label = "Replace Background"
     bl_options = {"REGISTER", "UNDO"}
+    task = "background"  # its outcome is said in the Background panel, under its button
 
     strip: StringProperty(
         name="Matte Strip", description="The RGBA strip Matte made (empty: the active strip)"
@@ -124,13 +125,14 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         try:
             strip = self._replace(compat.sequencer_scene(context))
         except RestyleError as exc:
-            tool_summary(FAILED, f"Failed: {report_error(self, exc)}", strip=self.strip)
+            said = f"Failed: {report_error(self, exc)}"
+            tool_summary(FAILED, said, strip=self.strip, task=self.task)
             return {"CANCELLED"}
         said = f"'{strip.name}' is the new background"
         matte = find_strip(compat.sequencer_scene(context), self.strip)
         if nearly := nearly_empty(matte):
             said += f"; {nearly}"
-        tool_summary(FINISHED, f"{self.bl_label}: {said}", strip=self.strip)
+        tool_summary(FINISHED, f"{self.bl_label}: {said}", strip=self.strip, task=self.task)
         self.report({"WARNING"} if nearly else {"INFO"}, f"Restyle: {said}")
         return {"FINISHED"}
 

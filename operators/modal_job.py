@@ -166,14 +166,19 @@ class ModalJob(SequencerOperator):
                 RUN.end(FAILED, "Failed: internal error (see the console)")
 
 
-def tool_summary(status: str, summary: str, folder: str = "", strip: str = "") -> None:
+def tool_summary(
+    status: str, summary: str, folder: str = "", strip: str = "", task: str = ""
+) -> None:
     """A tool that runs no job (Split at Cuts, Export Keyframes) says how it ended in the
     sidebar's summary, as a job does: the summary went on showing an older run's 'Failed:'.
     Never over a job that is running: its progress is what the sidebar shows then. The
-    summary is about ``strip`` (else the active strip): the sidebar shows it with that one."""
+    summary is about ``strip`` (else the active strip): the sidebar shows it with that one,
+    in the sub-panel of ``task`` (``panels.sequencer.PANEL_TASKS``: the tool's button is
+    there; '' the main panel's)."""
     if not RUN.running:
         RUN.strip = strip or active_strip_name(bpy.context)
         RUN.end(status, summary, folder)
+        RUN.task = task
 
 
 def active_strip_name(context) -> str:

@@ -712,9 +712,11 @@ def _reused_movie(request: Request):
 
 def report_words(summary: str, engine: str, warnings: list[str], note: str) -> str:
     """A finished run's report (the status bar, which cuts it at the window's width): what
-    was made first, then where (``note``: the folder, or the unsaved .blend's note naming its
-    temporary one), its warnings, and the engine's line last (the least needed); the
-    sidebar's summary says each on lines of its own (``panels.sequencer.draw_summary``)."""
+    was made first, then its warnings (the report is a warning then: at 1280 pixels the
+    unsaved .blend's note before them left only the warning icon in view, round 24), then
+    where (``note``: the folder, or the unsaved .blend's note naming its temporary one), and
+    the engine's line last (the least needed); the sidebar's summary says each on lines of
+    its own, in this order (``panels.sequencer.draw_summary``)."""
     head = summary.removesuffix(f"; engine: {engine}") if engine else summary
     tail = [f"engine: {engine}"] if engine else []
-    return "Restyle: " + "; ".join(filter(None, [head, note, *warnings, *tail]))
+    return "Restyle: " + "; ".join(filter(None, [head, *warnings, note, *tail]))

@@ -41,7 +41,7 @@ from ..props import (
     name_at,
 )
 from .keyframes import active_source, keyframe_folder, refuse_skipped_pictures, source_index
-from .modal_job import JobRequest, ModalJob, find_scene, redraw_sequencers
+from .modal_job import JobRequest, ModalJob, blender_path, find_scene, redraw_sequencers
 from .output_strip import numbered_frame
 from .runner import CANCELLED, FAILED, FINISHED, RUN
 from .strip_source import StripSource, container_strips, find_strip
@@ -90,11 +90,22 @@ class TrainJob:
     # What training warned of (core.train.keyframes: a flat keyframe, a style saved before
     # the trainer's first checkpoint), for the summary
     warnings: list[str] = field(default_factory=list)
+    # The last training event's words ('iteration 120 · ... validation L1 0.0450 ...'), for
+    # the summary: the last event is the save's since 5995b90, and the summary said
+    # "Trained 'X' from 2 keyframes (saving and checking the style)" once it was saved.
+    trained: str = ""
 
     def run(self, progress=None, cancel=None) -> Path:
+        from ..core.progress import TRAINING
         from ..core.styles import StyleLibrary
         from ..core.train.keyframes import train_from_keyframes
         from ..core.train.trainer import TrainConfig
+
+        def told(event) -> None:
+            if event.stage == TRAINING and event.message:
+                self.trained = event.message
+            if progress is not None:
+                progress(event)
 
         return train_from_keyframes(
             self.source,
@@ -103,7 +114,7 @@ class TrainJob:
             StyleLibrary(self.library_root),
             config=TrainConfig(time_budget_s=self.time_budget, budget_from=self.clicked),
             overwrite=self.overwrite,
-            progress=progress,
+            progress=told,
             cancel=cancel,
             on_preview=self.preview.put,
             upright=self.upright,
@@ -229,6 +240,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
 
     bl_idname = "restyle.train_style"
     bl_label = "Train Style"
+    task = "train"  # a refusal too is said in the Keyframes panel (ModalJob._begin)
 
     strip: StringProperty(
         name="Strip", description="Strip the keyframes are of (empty: the active strip)"
@@ -329,7 +341,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
             source.name,
             name,
             max(1, int(np.ceil(budget))),
-            "train",
+            self.task,
             data=(scene.name, scene.session_uid),
         )
 
@@ -368,19 +380,21 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         scene = find_scene(*request.data)
         if scene is not None and any(item[0] == name for item in CATALOG.items):
             scene.restyle.style = name  # the picker shows the new style, ready to apply
-        progress = RUN.progress
-        detail = f" ({progress.message})" if progress is not None and progress.message else ""
+        trained = request.job.trained  # not the save's 'saving and checking the style'
+        detail = f" ({trained})" if trained else ""
+        # what to pick in the style list, and where the style is kept (the summary said
+        # neither: a trained style is listed as 'NAME (trained)')
+        where = f"'{CATALOG.name_of(name)}' in the style list, saved in {blender_path(value)}"
         # a flat keyframe, trained too briefly (core.train.keyframes)
         warnings = list(request.job.warnings)
         if cancelled:
             summary = (
-                f"Cancelled: '{name}' is cut short, saved with its best weights so far{detail}"
+                f"Cancelled: '{name}' is cut short, its best weights so far{detail} kept: {where}"
             )
             RUN.end(CANCELLED, "; ".join([summary, *warnings]), str(value))
         else:
-            summary = (
-                f"Trained '{name}' from {count(len(request.job.keyframes), 'keyframe')}{detail}"
-            )
+            keyframes = count(len(request.job.keyframes), "keyframe")
+            summary = f"Trained '{name}' from {keyframes}{detail}: {where}"
             RUN.end(FINISHED, "; ".join(filter(None, [summary, *warnings])), str(value))
         if any(warnings):
             self.report({"WARNING"}, f"Restyle: {RUN.summary}")

@@ -34,9 +34,10 @@ class RESTYLE_PT_edit(RestylePanel, Panel):
         scene = compat.sequencer_scene(context)
         strip = usable_strip(scene)  # a movie or images, as Apply
         if strip is None:
+            # the line first, then Snap Cuts (the column made before it put it under the button)
+            layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
             col = layout.column(align=True)
             col.enabled = not RUN.running
-            layout.label(text="Select a movie or image strip to stabilize or split", icon="INFO")
             col.operator("restyle.snap_cuts", icon="SNAP_ON")  # every strip's edit points
             draw_own_outcome(layout, context, scene, PANEL)
             return

@@ -11,7 +11,7 @@ from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
-from ..props import sharing_key
+from ..props import CATALOG, sharing_key
 from .sequencer import RestylePanel, draw_job, draw_own_outcome, usable_strip
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
@@ -85,6 +85,9 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.enabled = marked  # nothing to export before a keyframe is added
         row.operator("restyle.export_keyframes", icon="EXPORT").strip = strip.name
         row.prop(settings, "open_exported", text="", icon="IMAGE_DATA")
+        # Export's and Suggest's outcome under their buttons (Export's was drawn under
+        # Apply Style, at the top of the sidebar)
+        draw_own_outcome(layout, context, scene, PANEL, tasks=("export", "shots"))
 
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -109,9 +112,10 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.scale_y = 1.3
         row.enabled = marked and not refused and torch  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
-        draw_own_outcome(layout, context, scene, PANEL)  # a failed Train's 'Failed:' too
+        draw_own_outcome(layout, context, scene, PANEL, tasks=("train",))  # 'Failed:' too
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
-            layout.label(text=f"'{RUN.style}' is now the style above: Apply it", icon="CHECKMARK")
+            listed = CATALOG.name_of(RUN.style)  # as the style list names it
+            layout.label(text=f"'{listed}' is now the style above: Apply it", icon="CHECKMARK")
 
 
 EMPTY_FOLDER = "Empty: Export Keyframes' folder,"

@@ -92,14 +92,19 @@ class RESTYLE_PT_main(RestylePanel, Panel):
 
 PICTURE_SCALE = 4.0  # the chosen picture's thumbnail, in place of the picker's 6-unit tile
 
-# The jobs a sub-panel starts (RUN.task -> its panel): it shows the job's progress and
-# Cancel beside its button (a user scrolled down to it saw only greyed buttons, the bar
-# being at the top) and how it ended, which the main panel drew under Apply Style.
+# The jobs and tools a sub-panel starts (RUN.task -> its panel): it shows a job's progress
+# and Cancel beside its button (a user scrolled down to it saw only greyed buttons, the bar
+# being at the top) and how it ended, which the main panel drew under Apply Style (Export
+# Keyframes' and Split at Cuts' outcomes too, round 24; and Train's and Suggest's refusals,
+# whose operators said the ModalJob's "job").
 PANEL_TASKS = {
     "matte": "RESTYLE_PT_background",
+    "background": "RESTYLE_PT_background",  # Replace Background
     "stabilize": "RESTYLE_PT_edit",
+    "cuts": "RESTYLE_PT_edit",  # Split at Cuts, Snap Cuts
     "train": "RESTYLE_PT_keyframes",
-    "shots": "RESTYLE_PT_keyframes",
+    "shots": "RESTYLE_PT_keyframes",  # Suggest Keyframes
+    "export": "RESTYLE_PT_keyframes",
 }
 
 
@@ -112,10 +117,12 @@ def draw_job(layout, panel: str) -> bool:
     return False
 
 
-def draw_own_outcome(layout, context, scene, panel: str) -> None:
-    """In the sub-panel ``panel``: how the last job its button started ended."""
+def draw_own_outcome(layout, context, scene, panel: str, tasks=None) -> None:
+    """In the sub-panel ``panel``: how the last job or tool its buttons started ended (only
+    where it was one of ``tasks``, if given: drawn under its own button)."""
     if not RUN.running and PANEL_TASKS.get(RUN.task) == panel:
-        draw_outcome(layout, context, scene)
+        if tasks is None or RUN.task in tasks:
+            draw_outcome(layout, context, scene)
 
 
 def draw_outcome(layout, context, scene) -> None:
