@@ -144,7 +144,8 @@ def cmd_styles(args: argparse.Namespace) -> int:
         raise RestyleError("-q would hide the list; use --json for a list to read in a script")
     styles = library.list()
     for folder in library.stray_folders():  # trained() skips them: said, on stderr as warnings
-        print(f"warning: {library.stray_warning(folder)}", file=sys.stderr)
+        # 'restyle: warning:', as every other warning (a script greps stderr for it)
+        print(f"restyle: warning: {library.stray_warning(folder)}", file=sys.stderr)
     if args.json:
         print(
             json.dumps(

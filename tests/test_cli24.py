@@ -192,3 +192,11 @@ def test_train_says_its_warnings_through_the_bar():
     body = source[source.index("def cmd_train(") : source.index("def cmd_setup(")]
     assert 'sink.write(f"restyle: warning: {text}")' in body
     assert 'print(f"restyle: warning: {text}", file=sys.stderr)' not in body
+
+
+# -- 6. the style list's warning reads as every other warning ---------------------------------
+def test_a_stray_folder_in_the_list_is_a_restyle_warning(tmp_path, capsys):
+    (tmp_path / "styles" / "junk").mkdir(parents=True)
+    assert cli.main(["styles", "--library", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("restyle: warning: ") and "styles/junk is in the style library" in err
