@@ -18,13 +18,17 @@
    on one stream of one thread (bf16 where the CPU has it), each convolution's FLOPs as
    executed (dense kernels) and without the zero taps the fast graph's coarse kernels carry,
    against the plain network's FLOPs.
+5. Span styles (``--parts spans``): a keyframe style with span guides (the default since
+   bfcda69) on OpenVINO's CPU plugin: PSNR against f32 on real frames of both clips and
+   frames/s against f32 (same rounds) of bf16 with the span search held in f32 (as ``auto``
+   runs it) and, for reference, of the whole graph in bf16 (not run by any engine).
 
 The machine this runs on may be shared with other work: every figure is a ratio against a
 baseline measured in the same run.
 
-    .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared]
+    .venv/bin/python benchmarks/bench_engines.py [--parts speed,precision,shared,profile,spans]
         [--engines onnx,onnx-plain,openvino,openvino-plain,torch] [--loads busy,busy1,job]
-        [--sizes 1280x720,640x360,1920x1080]
+        [--sizes 1280x720,640x360,1920x1080] [--span-styles DIR,DIR] [--span-frames 12]
 """
 
 from __future__ import annotations
@@ -205,6 +209,97 @@ def precision(library, pairs, work: Path, budget: int, kinds: list[str]) -> None
     for p, (db, style) in worst.items():
         verdict = "meets" if db >= PRECISION_BAR_DB else "MISSES"
         print(f"  worst {p[0]} {p[1]}: {db:.1f} dB ({Path(style).name}) {verdict} the bar")
+
+
+# -- 5. span styles -------------------------------------------------------------------------
+SPAN_CLIPS = (("vtest", 100), ("megamind", 30))  # bench_keyframes' stretches of the clips
+
+
+def span_engines(folder: Path):
+    """A span style's OpenVINO engines on the CPU: fp32, ``auto`` as it runs (bf16 with the
+    span search held in f32: ``openvino_engine.hold_span_search``), and, for reference only,
+    the whole graph in bf16 (the search not held; held to bf16 with no check, which would
+    drop it to fp32)."""
+    import json
+    from unittest import mock
+
+    from restyle.core.engines import create_engine
+    from restyle.core.engines import openvino_engine as ov_engine
+    from restyle.core.engines.base import ModelFiles
+    from restyle.models.registry import get_arch
+
+    meta = json.loads((folder / "style.json").read_text())
+    config = meta.get("arch_config") or {}
+    model = ModelFiles(get_arch("fewshot"), folder / "model.onnx", None, config)
+    fp32 = create_engine(model, "openvino", "cpu", "fp32")
+    held = create_engine(model, "openvino", "cpu", "auto")
+    with mock.patch.object(ov_engine, "hold_span_search", lambda _model: 0):
+        whole = ov_engine.OpenVinoEngine(model.onnx, model.arch, "cpu", "bf16")
+    whole.checked = True
+    return config, {"fp32": fp32, "bf16 held": held, "bf16 whole": whole}
+
+
+def _frames_of(clip: str, start: int, count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    from restyle.core.media import decode_range
+
+    return [
+        np.ascontiguousarray(
+            cv2.resize(f[..., :3], size, interpolation=cv2.INTER_AREA).transpose(2, 0, 1)[None],
+            np.float32,
+        )
+        / 255
+        for f in decode_range(real_clip(clip), start, start + count - 1)
+    ]
+
+
+def _engine_fps(engine, inputs: list[np.ndarray]) -> float:
+    """Frames/s one frame per call from as many threads as the engine has lanes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lanes = max(1, int(getattr(engine, "lanes", 1)))
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(lanes) as pool:
+        list(pool.map(engine.run, inputs))
+    return len(inputs) / (time.perf_counter() - t0)
+
+
+def spans(folders: list[Path], sizes, rounds: int, count: int) -> None:
+    """PSNR against OpenVINO f32 on real frames of both clips, and speed (frames/s, medians of
+    alternated rounds on vtest), of a span style in bf16 with its search held in f32."""
+    print(
+        f"\n5. span styles on OpenVINO (CPU): PSNR against f32 over {count} real frames per clip,"
+        f" speed medians of {rounds} alternated rounds; load {os.getloadavg()[0]:.1f}"
+    )
+    for folder in folders:
+        config, engines = span_engines(folder)
+        print(f"  {folder} (guides {config.get('guides')}):")
+        for e in engines.values():
+            e.run(_frames_of("vtest", 100, 1, sizes[0])[0])  # the check, compiled once
+        for size in sizes:
+            for clip, start in SPAN_CLIPS:
+                frames = _frames_of(clip, start, count, size)
+                refs = [engines["fp32"].run(f) for f in frames]
+                row = []
+                for name in ("bf16 held", "bf16 whole"):
+                    db = [psnr(engines[name].run(f), r) for f, r in zip(frames, refs, strict=True)]
+                    row.append(f"{name} min {min(db):5.2f} mean {statistics.fmean(db):5.2f}")
+                print(f"    {size[0]}x{size[1]} {clip:8} " + " | ".join(row) + " dB")
+            inputs = _frames_of("vtest", 100, 8, size)
+            for e in engines.values():
+                _engine_fps(e, inputs[:2])  # this size compiled
+            fps: dict = {name: [] for name in engines}
+            for _ in range(rounds):
+                for name, e in engines.items():
+                    fps[name].append(_engine_fps(e, inputs))
+            med = {name: statistics.median(v) for name, v in fps.items()}
+            base = med["fp32"]
+            print(
+                f"    {size[0]}x{size[1]} speed: "
+                + ", ".join(f"{n} {m:.2f} frames/s ({m / base:.2f}x f32)" for n, m in med.items())
+                + f"; load {os.getloadavg()[0]:.1f}"
+            )
+        for e in engines.values():
+            e.close()
 
 
 # -- 4. profile ---------------------------------------------------------------------------
@@ -389,6 +484,12 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="1280x720", help="speed: WxH sizes; profile: the first (comma-separated)"
     )
+    parser.add_argument(
+        "--span-styles",
+        help="spans: style folders (comma-separated), e.g. bench_keyframes.py --keep-styles' "
+        "DIR/vtest/pencil/library/styles/bench; default one trained now (--train-budget)",
+    )
+    parser.add_argument("--span-frames", type=int, default=12, help="spans: frames per clip")
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -418,6 +519,15 @@ def main() -> None:
             shared(library, pairs, work, args.rounds, style, tuple(args.loads.split(",")))
         if "profile" in parts:
             profile(library, sizes[0], args.rounds)
+        if "spans" in parts:
+            if args.span_styles:
+                folders = [Path(f) for f in args.span_styles.split(",")]
+            else:
+                trained = trained_style(library, work, args.train_budget)
+                if trained is None:
+                    raise SystemExit("training the keyframe style failed")
+                folders = [StyleLibrary(library.root, bundled=None).trained_folder(trained)]
+            spans(folders, sizes, args.rounds, args.span_frames)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import RestyleError, remedy, setting
 from .base import Engine, ModelFiles, closed_on_error
 from .choices import BACKENDS, words
-from .cpu import cpu_bf16, cpu_threads, native_bf16, share_cpu_politely
+from .cpu import cpu_bf16, cpu_threads, native_bf16, share_cpu_politely, span_held
 from .fast import fast_graph
 
 __all__ = [
@@ -314,16 +314,17 @@ def choose_backend(
     bf16 = cpu_bf16(model.arch, model.config, graph="weights", native=native)
     fast = has_onnx and fast_graph(model.onnx) is not None
     # bf16 on the graph OpenVINO takes: a fast graph, or a plain one the network's descriptor
-    # says runs it (trained styles, ArchSpec.plain_bf16: none has a fast graph); the rule
-    # the engine applies (``cpu.cpu_bf16``)
+    # says runs it (trained styles, ArchSpec.plain_bf16: none has a fast graph; a span
+    # style's search held in f32); the rule the engine applies (``cpu.cpu_bf16``)
     ready = cpu_bf16(model.arch, model.config, graph="fast" if fast else "plain", native=native)
+    half = bf16 or ready  # some engine here runs this network in bf16
     # why fp32: the CPU has no bf16, the network's descriptor keeps it (or this style) in fp32
-    # (the style predictor, the matte, span styles), OpenVINO is not installed (it said 'no
-    # native bf16 on this CPU' there, on a bf16 CPU), or OpenVINO would run it in f32 (no
-    # fast graph, below)
+    # (the style predictor, the matte; span styles but on OpenVINO), OpenVINO is not
+    # installed (it said 'no native bf16 on this CPU' there, on a bf16 CPU), or OpenVINO
+    # would run it in f32 (no fast graph, below)
     if not native:
         fp32_why = "no native bf16 on this CPU"
-    elif not bf16:
+    elif not half:
         fp32_why = model.arch.fp32_only(model.config)  # the descriptor's words, one source
     elif precision == "fp32":
         fp32_why = FP32_ASKED  # the CPU's bf16 is not used: said, not credited
@@ -339,7 +340,7 @@ def choose_backend(
     # why the engine bf16 would run on was taken: the CPU's bf16, or fp32 asked (the same
     # engine, its bf16 unused: the line said 'the CPU has native bf16' for fp32 asked)
     asked_other = precision in ("fp32", "fp16")  # fp16 on the CPU: fp32 runs (runnable_precision)
-    bf16_why = fp32_why if asked_other and bf16 else "the CPU has native bf16"
+    bf16_why = fp32_why if asked_other and half else "the CPU has native bf16"
     # OpenVINO bf16 on a fast graph (built-ins, picture styles) or a trained style's plain one
     # (its guides' row blur, which had not compiled in bf16 after 30 minutes, became a column
     # blur, dc51b71; the engine rewrites older exports); a built-in's plain graph runs f32
@@ -416,6 +417,8 @@ def create_engine(
     if asked == "fp32" and precision == "fp32" and FP32_ASKED not in reason:
         reason = f"{reason}; {FP32_ASKED}"  # a backend or device set, a GPU, the CPU's rules
     fp32_only = model.arch.fp32_only(model.config)
+    if fp32_only and _span_held(model, backend, device, precision):
+        fp32_only = ""  # OpenVINO on the CPU holds the span search in f32 (``cpu.span_held``)
     if fp32_only and precision in ("bf16", "fp16"):
         reason = f"{reason}; {precision} asked, but {fp32_only}: running fp32"
     if fp32_only and precision in ("auto", "bf16", "fp16"):
@@ -427,6 +430,14 @@ def create_engine(
 
         engine.verdicts = machine_verdicts()
     return engine
+
+
+def _span_held(model: ModelFiles, backend: str, device: str, precision: str) -> bool:
+    """Whether this run may take bf16 for a span style (``cpu.span_held``): OpenVINO on the
+    CPU, auto or bf16 asked (fp16 is not measured so)."""
+    on_cpu = device.partition(":")[0] in ("auto", "cpu")
+    wanted = precision in ("auto", "bf16")
+    return backend == "openvino" and on_cpu and wanted and span_held(model.arch, model.config)
 
 
 def _build(
@@ -449,7 +460,9 @@ def _build(
         if inside_blender():
             from .child import ChildEngine
 
-            return ChildEngine(model.onnx, model.arch, device, precision, streams=lanes)
+            return ChildEngine(
+                model.onnx, model.arch, device, precision, streams=lanes, config=model.config
+            )
         from .openvino_engine import OpenVinoEngine
 
         return OpenVinoEngine(

@@ -90,6 +90,8 @@ def serve(config: dict, requests, replies) -> None:
         if request[0] == "checked":  # held to the precision frames were made with
             engine.checked = bool(request[2])
             send(("checked", request[1], _state(engine)))
+        elif request[0] == "kept":  # whether a kept verdict decides: the verdicts file only
+            send(_kept(engine, request[1], request[2]))
         elif request[0] == "forget":  # blocks the parent replaced: no reply
             _forget(blocks, request[2])
         else:
@@ -110,9 +112,19 @@ def _build_here(config: dict):
         config["device"],
         config["precision"],
         streams=config.get("streams"),
+        config=config.get("config"),
     )
     engine.verdicts = machine_verdicts()  # this machine's, as the parent's engines (precision.py)
     return engine
+
+
+def _kept(engine, tag: int, condition) -> tuple:
+    """("kept", tag, whether this machine keeps a verdict that decides the engine's check
+    for the style of ``condition`` (``Settles.verdict_kept``), state)."""
+    try:
+        return ("kept", tag, bool(engine.verdict_kept(condition)), _state(engine))
+    except Exception as exc:
+        return ("error", tag, _message(exc))
 
 
 def _lane(engine, blocks: dict, work: queue.SimpleQueue, send) -> None:
@@ -208,15 +220,17 @@ class ChildEngine(Closing):
         precision: str = "auto",
         path_first: tuple[str, ...] = (),
         streams: int | None = None,
+        config: dict | None = None,
     ) -> None:
         """``path_first``: folders the child searches before the parent's ``sys.path`` (an
         install that is being checked before it is activated). ``streams``: the child
-        engine's CPU streams (default: as in-process, ``openvino_engine.cpu_streams``)."""
+        engine's CPU streams (default: as in-process, ``openvino_engine.cpu_streams``).
+        ``config``: the style's ``arch_config``, for auto's precision (``OpenVinoEngine``)."""
         self.arch = arch
         self.path = Path(path)
         self.device, self.precision, self.note = "cpu", precision, ""
         self._checked = False
-        self._child = _Child.start(path, arch, device, precision, path_first, streams)
+        self._child = _Child.start(path, arch, device, precision, path_first, streams, config)
         weakref.finalize(self, self._child.stop)
         self.startup_s = self._child.startup_s
         self._update(self._child.state)
@@ -233,6 +247,19 @@ class ChildEngine(Closing):
         (``stylizer.hold_precision``): the child's engine then runs no check of its own."""
         self._check_open()
         self._update(self._child.request("checked", bool(value))[-1])
+
+    def verdict_kept(self, condition: np.ndarray | None) -> bool:
+        """Whether the child engine's check on its first batch will read this machine's kept
+        verdict for its network and the style of ``condition``, measuring nothing
+        (``precision.Settles.verdict_kept``): one request, answered from the verdicts file
+        (no frame run, nothing compiled). False once settled, as in-process."""
+        if self.decided is not None:
+            return False
+        self._check_open()
+        cond = None if condition is None else np.ascontiguousarray(condition, np.float32)
+        _, _, kept, state = self._child.request("kept", cond)
+        self._update(state)
+        return bool(kept)
 
     def run(self, images: np.ndarray, condition: np.ndarray | None = None) -> np.ndarray:
         self._check_open()
@@ -276,7 +303,14 @@ class _Child:
 
     @classmethod
     def start(
-        cls, path: Path, arch: ArchSpec, device: str, precision: str, path_first=(), streams=None
+        cls,
+        path: Path,
+        arch: ArchSpec,
+        device: str,
+        precision: str,
+        path_first=(),
+        streams=None,
+        arch_config=None,
     ) -> _Child:
         t0 = time.perf_counter()
         errors = tempfile.TemporaryFile()
@@ -295,6 +329,7 @@ class _Child:
             "device": device,
             "precision": precision,
             "streams": streams,
+            "config": arch_config,
         }
         child._ask(config, 0)
         child.startup_s = time.perf_counter() - t0

@@ -47,7 +47,11 @@ def cpu_bf16(arch, config: dict | None = None, *, graph: str, native: bool | Non
       it (OpenVINO's BF16 capability, PyTorch's checks), default this CPU's flags
       (``native_bf16``: ``choose_backend``, which imports neither);
     - the network, with this style's ``arch_config``, allows half precision
-      (``ArchSpec.allows_half``: the registry's facts, half_precision and fp32_guides);
+      (``ArchSpec.allows_half``: the registry's facts, half_precision and fp32_guides), or,
+      on the plain graph, is a span style (its guides in ``fp32_guides``) whose network
+      does: OpenVINO, the one engine that runs a plain graph in bf16, holds the span search
+      in f32 there (``openvino_engine.hold_span_search``: 57-66 dB against f32 on real
+      frames, 1.27-1.37x as fast as f32; the whole graph in bf16 gave 10-31 dB);
     - the graph runs it (``BF16_GRAPHS``): a fast graph and PyTorch's module do; the plain
       graph of an ONNX file only where the network says so (``ArchSpec.plain_bf16``: trained
       styles; a built-in's plain graph is a library converted before its fast graph, kept in
@@ -58,9 +62,17 @@ def cpu_bf16(arch, config: dict | None = None, *, graph: str, native: bool | Non
     if graph not in BF16_GRAPHS:
         raise ValueError(f"unknown graph '{graph}': use {', '.join(BF16_GRAPHS)}")
     native = native_bf16() if native is None else native
-    if not (native and arch.allows_half(config)):
+    if not (native and (arch.allows_half(config) or graph == "plain" and span_held(arch, config))):
         return False
     return graph != "plain" or arch.plain_bf16
+
+
+def span_held(arch, config: dict | None = None) -> bool:
+    """Whether ``arch`` with this ``arch_config`` is a span style whose network otherwise
+    allows half precision: one that runs bf16 on OpenVINO's plain graph with its span search
+    held in f32 (``cpu_bf16``), and fp32 on every other graph and engine."""
+    span = (config or {}).get("guides") in arch.fp32_guides
+    return span and arch.allows_half({k: v for k, v in (config or {}).items() if k != "guides"})
 
 
 def fast_int8(flags: frozenset[str] | None = None) -> bool:

@@ -21,8 +21,9 @@ from ...models.registry import ArchSpec
 from ..errors import RestyleError, setting
 from ..words import count
 from .base import Closing
-from .cpu import cpu_bf16, cpu_threads
+from .cpu import cpu_bf16, cpu_threads, span_held
 from .fast import fast_graph
+from .onnx_engine import FP32_SCOPE
 from .precision import MachineCheck, Settles, machine_facts
 
 # User device word → OpenVINO device. "gpu"/"npu" are Intel GPUs and NPUs (unverified here).
@@ -234,6 +235,56 @@ def stack_image_rows(model) -> int:
     return len(convs)
 
 
+def _span_maps(model) -> list:
+    """The float tensors a span search (the nodes named in ``FP32_SCOPE``) hands to the rest
+    of ``model``: outputs of its nodes read by a node that is neither in it nor feeds it."""
+    scope = [op for op in model.get_ops() if FP32_SCOPE in op.get_friendly_name()]
+    feeding = {op.get_name() for op in scope}  # unique names (Python's node objects are not)
+    stack = list(scope)
+    while stack:  # the search and everything it reads, up to the graph's input
+        for value in stack.pop().input_values():
+            node = value.get_node()
+            if node.get_name() not in feeding:
+                feeding.add(node.get_name())
+                stack.append(node)
+    maps = []
+    for op in scope:
+        for out in op.outputs():
+            readers = [t.get_node() for t in out.get_target_inputs()]
+            if out.get_element_type().is_real() and any(
+                n.get_name() not in feeding for n in readers
+            ):
+                maps.append(out)
+    return maps
+
+
+def hold_span_search(model) -> int:
+    """Keeps a span style's search (models/fewshot_spans.py, its nodes named in
+    ``FP32_SCOPE``) in f32 under a bf16 ``INFERENCE_PRECISION_HINT``: its maps become extra
+    outputs of ``model`` (after the styled frame, which stays output 0). OpenVINO's CPU plugin
+    leaves in f32 every node between an output and the nearest convolution before it (the
+    'graph tail', kept for accuracy), here the search and the input slices it reads, so the
+    8-bit frame reaches it unrounded and its cumulative distances (~2e6 along a row, bf16
+    steps of 8192 there) stay exact; the network's convolutions still run bf16. Marking the
+    nodes ``disable_fp16_compression`` from Python left them bf16 (OpenVINO 2026.4.1).
+    Returns how many maps it added (0: no search, or one not named so)."""
+    maps = _span_maps(model)
+    if maps:
+        model.add_outputs(maps)
+    return len(maps)
+
+
+def span_search_precisions(compiled) -> set[str]:
+    """The precisions OpenVINO runs a compiled span network's search in (its CumSum and
+    GatherElements layers): {'f32'} where ``hold_span_search`` held it."""
+    found = set()
+    for op in compiled.get_runtime_model().get_ops():
+        info = op.get_rt_info()
+        if info["layerType"].astype(str) in ("CumSum", "GatherElements"):
+            found.add(info["runtimePrecision"].astype(str))
+    return found
+
+
 class OpenVinoEngine(Settles, Closing):
     """One OpenVINO model, compiled per input shape, tuned to share the CPU politely; its
     reduced precision settled once (``precision.Settles``: ``decided``)."""
@@ -269,7 +320,8 @@ class OpenVinoEngine(Settles, Closing):
             # On the CPU, the one rule (``cpu.cpu_bf16``): bf16 on a fast graph (built-ins,
             # picture styles: measured; their plain graph is an old library's) or a network
             # whose plain graph runs it (ArchSpec.plain_bf16: trained styles, once their row
-            # blur is rewritten below), where the device reports native BF16.
+            # blur is rewritten below; a span style's search held in f32 below), where the
+            # device reports native BF16.
             if self.ov_device == "CPU":
                 graph_run = "plain" if fast is None else "fast"
                 half_ok = cpu_bf16(arch, config, graph=graph_run, native="BF16" in caps)
@@ -293,6 +345,14 @@ class OpenVinoEngine(Settles, Closing):
                 stack_image_rows(self.model)
             except Exception:  # noqa: BLE001 - OpenVINO's own types: the layer as it was
                 pass
+        if precision == "bf16" and self.ov_device == "CPU" and not hold_span_search(self.model):
+            if span_held(arch, config):  # a span style whose search is not named so: f32
+                precision = "fp32"
+                unheld = (
+                    f"{'bf16 asked, but ' if asked == 'bf16' else ''}this style's span search "
+                    "cannot be held in f32 (an export before 39fd3ca): running fp32"
+                )
+                downgrade = "; ".join(n for n in (downgrade, unheld) if n)
         if precision == "bf16" and self.ov_device == "CPU" and row_convolution(self.model):
             precision = "fp32"  # only where the rewrite above failed: never seen
             stalls = (

@@ -75,13 +75,14 @@ PROBE_PICTURE = Path(__file__).resolve().parents[2] / "models" / "thumbnail_sour
 VERDICTS_VERSION = 1
 VERDICTS_ENV = "RESTYLE_PRECISION_VERDICTS"
 # Restyle's own changes to a network between its file and the runtime, part of each verdict's
-# key (the digest is of the file on disk): OpenVINO's ``columns_for_rows``, ``stack_image_rows``
-# and precision hints (openvino_engine.PRECISIONS), ONNX Runtime's fp16 copy
+# key (the digest is of the file on disk): OpenVINO's ``columns_for_rows``, ``stack_image_rows``,
+# ``hold_span_search`` and precision hints (openvino_engine.PRECISIONS), ONNX Runtime's fp16 copy
 # (onnx_engine.fp16_model and FP32_SCOPE), PyTorch's dtype and memory format
 # (torch_engine._use). Bump it when any of them changes what the network computes: verdicts
 # measured before then are measured again.
 # 2: OpenVINO's stack_image_rows (the 26-style network's first layer on stacked rows).
-GRAPH_REWRITES = 2
+# 3: OpenVINO's hold_span_search (a span style's search held in f32 under bf16).
+GRAPH_REWRITES = 3
 # The most entries the verdicts file keeps (``Verdicts``): about 330 bytes each (330 KB), read
 # whole at each engine's first check.
 MAX_VERDICTS = 1000
