@@ -114,8 +114,10 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
         draw_own_outcome(layout, context, scene, PANEL, tasks=("train",))  # 'Failed:' too
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
-            listed = CATALOG.name_of(RUN.style)  # as the style list names it
-            layout.label(text=f"'{listed}' is now the style above: Apply it", icon="CHECKMARK")
+            if settings.style == RUN.style:  # another picked since: the line would be untrue
+                listed = CATALOG.name_of(RUN.style)  # as the style list names it
+                text = f"'{listed}' is now the style above: Apply it"
+                layout.label(text=text, icon="CHECKMARK")
 
 
 EMPTY_FOLDER = "Empty: Export Keyframes' folder,"

@@ -10,7 +10,8 @@
    task, 'job', which no sub-panel claims;
 3. Train's summary said neither where the style was saved nor what the style list calls it
    ('NAME (trained)'): it says both; and since 5995b90 it said "(saving and checking the
-   style)", the last event's words, where it said what training reached: it says that again."""
+   style)", the last event's words, where it said what training reached: it says that again;
+   its line "'X' is now the style above" stayed after another style was picked."""
 
 from __future__ import annotations
 
@@ -177,6 +178,11 @@ def test_train_says_what_the_style_list_calls_the_style_and_where_it_is(
         panel = texts(bpy.context, "keyframes", "RESTYLE_PT_keyframes")
         assert f"'{listed}' is now the style above: Apply it" in panel
         assert scene.restyle.style == name
+        # another style picked since: the line would say what is no longer so
+        scene.restyle.style = ext("props").CATALOG.items[0][0]
+        panel = texts(bpy.context, "keyframes", "RESTYLE_PT_keyframes")
+        assert "is now the style above" not in panel
+        assert summary[:30] in panel  # the summary stays: where the style is
 
 
 class Placed:
