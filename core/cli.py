@@ -1773,11 +1773,12 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
         try:
             # a frame job's words as its summary says them when none finished (README):
             # stopped before its run began (``_interactive`` sets cancel_code), never after
-            # and train's ('before training began: no style saved'); another command's
-            # stop may come after it wrote something: bare
+            # and train's ('before training began: no style saved'); shots lists nothing
+            # until it has read its range ('no shots listed'); another command's stop may
+            # come after it wrote something: bare
             started = args is not None and hasattr(args, "cancel_code")
             command = _command_of(args, argv)
-            before = command in (*FRAME_JOBS, "train") and not started
+            before = (command in (*FRAME_JOBS, "train") and not started) or command == "shots"
             said = interrupt.cancelled_before_start(command) if before else "restyle: cancelled"
             print(said, file=sys.stderr)
             if _wants_json(args, argv) and not getattr(args, "closed", False):

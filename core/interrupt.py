@@ -29,7 +29,7 @@ NOT_STARTED = {
     "matte": ": no frame finished; nothing kept",
     "stabilize": ": no frame finished; nothing kept",
     "train": " before training began: no style saved",
-    "shots": " before the cuts were looked for",
+    "shots": ": no shots listed",
     "sheet": " before the sheet was made: nothing written",
     "export-onnx": " before the export began: nothing written",
     "setup": " before setup began: nothing converted",

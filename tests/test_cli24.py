@@ -58,7 +58,7 @@ print("imported")
             ": no frame finished; nothing kept",
         ),
         (["train", "in.mp4", "-k", "0=k.png", "-n", "x"], " before training began: no style saved"),
-        (["shots", "in.mp4"], " before the cuts were looked for"),
+        (["shots", "in.mp4"], ": no shots listed"),
     ],
 )
 def test_ctrl_c_in_the_commands_imports_says_what_stopped_no_traceback(tmp_path, words, said):
@@ -200,3 +200,24 @@ def test_a_stray_folder_in_the_list_is_a_restyle_warning(tmp_path, capsys):
     assert cli.main(["styles", "--library", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert err.startswith("restyle: warning: ") and "styles/junk is in the style library" in err
+
+
+def test_shots_stopped_while_reading_says_no_shots_listed(tmp_path):
+    """shots prints its list only once it has read its range: a stop lists none (it said a
+    bare 'restyle: cancelled')."""
+    clip = make_pan_clip(tmp_path / "pan.mp4", 30)
+    code = (
+        "import os, signal, sys\n"
+        "sys.argv[0] = 'restyle'\n"
+        "from restyle.core import cli, shots\n"
+        "real = shots.analyze_shots\n"
+        "def stopped(frames):\n"
+        "    next(iter(frames))\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(frames)\n"
+        "shots.analyze_shots = stopped\n"
+        f"sys.exit(cli.main(['shots', {str(clip)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "restyle: cancelled: no shots listed\n" and proc.stdout == ""
