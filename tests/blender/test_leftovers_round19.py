@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from test_edit_tools import SHOT, clips  # noqa: F401 (the fixture, imported)
-from test_panels import draw_all, labels
+from test_panels import CheckedLayout, draw_all, labels
 from vse import add_movie, all_strips, ext, sequencer_override, shown_frames
 
 from clips import make_index_clip
@@ -20,10 +20,25 @@ pytestmark = pytest.mark.blender
 STYLE = "comic-ink"
 
 
+# The sub-panels that say how their own jobs and tools ended (since 53f91af and round 24:
+# Matte's, Stabilize's, Split at Cuts', Export Keyframes'...), drawn open
+SUB_PANELS = (
+    ("keyframes", "RESTYLE_PT_keyframes"),
+    ("background", "RESTYLE_PT_background"),
+    ("edit", "RESTYLE_PT_edit"),
+)
+
+
 def drawn(context) -> list:
-    """Every Restyle panel's calls (no Frame Range panel with no strip active)."""
+    """Every Restyle panel's calls, the sub-panels open (no Frame Range panel with no strip
+    active)."""
     editor = ext("compat").sequencer_scene(context).sequence_editor
-    return draw_all(context, () if editor.active_strip else ("RESTYLE_PT_range",))
+    calls = draw_all(context, () if editor.active_strip else ("RESTYLE_PT_range",))
+    for module, name in SUB_PANELS:
+        panel = getattr(ext(f"panels.{module}"), name)
+        if panel.poll(context):
+            panel.draw(type("Shim", (), {"layout": CheckedLayout(calls)})(), context)
+    return calls
 
 
 def said(context) -> tuple[str, list[str]]:
