@@ -49,7 +49,9 @@ class ArchSpec:
         Span styles: the search itself runs in fp32 inside the network, but a half-precision
         engine rounds the input before it (8-bit k/255 levels are not exact in fp16 or bf16),
         and the rounded steps moved span maps by up to 0.06 (a smooth 8-bit 640x360
-        frame, fp16 or bf16) and 0.118 (a reviewer's footage)."""
+        frame, fp16 or bf16) and 0.118 (a reviewer's footage). OpenVINO on the CPU lifts
+        it for span styles: it holds the search and its input in f32 inside a bf16 network
+        (``core.engines.openvino_engine.hold_span_search``)."""
         if not self.half_precision:
             return "this network runs in fp32 only"
         if (config or {}).get("guides") in self.fp32_guides:
