@@ -29,6 +29,10 @@ Why some flicker cannot be blended away (--equivariance): the network's output f
 shifted by d pixels against its output shifted by d. A network with stride-2 downsamplings
 draws its texture on a grid; content moving by anything but whole grid steps gets new texture.
 
+The most any blend can do (--bound): on the pixels still in every frame, the best linear
+temporal filter of the frame-by-frame frames (7 taps fitted to them, one set or one per
+spatial band) at a given flicker reduction: its deviation and sharpness against frame by frame.
+
 A table of every row with the goals met (markdown) ends the output. Trained styles live in a
 library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
 
@@ -261,6 +265,139 @@ def shift_equivariance(stylizer, frame: np.ndarray, shifts=(0.25, 0.5, 1, 2, 3, 
     return report
 
 
+def still_everywhere(sources) -> np.ndarray:
+    """The pixels the blender carries unmoved at full confidence in every frame (no patch,
+    confidence 1), 8 px border left out: there no flow is involved, only the filter."""
+    from restyle.core.temporal import TemporalBlender
+
+    blender, previous = TemporalBlender(lookahead=True), None
+    height, width = sources[0].shape[:2]
+    still = np.zeros((height, width), bool)
+    still[8:-8, 8:-8] = True
+    for index, source in enumerate(sources):
+        guide = blender.prepare(previous, source)
+        previous = source
+        if index == 0:
+            continue
+        if guide.cut:  # a cut: nothing is carried across it
+            still[:] = False
+            break
+        for p in guide.patches:
+            still[p.y0 : p.y1, p.x0 : p.x1] = False
+        still &= cv2.resize(guide.confidence, (width, height)) >= 1.0
+    return still
+
+
+def _bands(frame: np.ndarray, banded: bool) -> list[np.ndarray]:
+    """The frame in [0, 1] (one band), or split into finest (I - G1), middle (G1 - G3) and
+    low (G3) spatial bands that sum to it (Gaussian sigmas in pixels)."""
+    image = frame.astype(np.float32) / 255.0
+    if not banded:
+        return [image]
+    g1 = cv2.GaussianBlur(image, (0, 0), 1.0)
+    g3 = cv2.GaussianBlur(image, (0, 0), 3.0)
+    return [image - g1, g1 - g3, g3]
+
+
+def linear_bound(
+    frames, still: np.ndarray, taps: int = 3, banded: bool = False, targets=(2.5, 3.0)
+) -> dict:
+    """How well ANY linear temporal filter of the frame-by-frame frames can do on ``still``
+    pixels: z_t = sum over bands b and k in [-taps, taps] of h_bk y_b,t+k, the taps fitted to
+    these very frames (an oracle: no causal limit, gains free, one set per spatial band with
+    ``banded``). Deviation D = mean (z_t - y_t)^2, flicker F = mean (z_t - z_t-1)^2 (no flow:
+    the pixels stood still), sharpness E = mean Laplacian(z_t)^2 over frame by frame's, all
+    quadratic in h. KKT points of min D + lam F - mu E are searched on a multiplier grid; per
+    flicker reduction r in ``targets`` (F <= F0 / r): the least D, and the least D with
+    E >= 0.9. Also today's lookahead weights as taps (the IIR cut to ``taps``), for scale."""
+    gray = np.float32([0.299, 0.587, 0.114])
+    values, laplacians, whole, whole_lap = [], [], [], []
+    for frame in frames:
+        bands = _bands(frame, banded)
+        values.append([b[still].ravel().astype(np.float64) for b in bands])
+        laplacians.append(
+            [cv2.Laplacian(b @ gray, cv2.CV_32F)[still].astype(np.float64) for b in bands]
+        )
+        whole.append(frame[still].ravel().astype(np.float64) / 255.0)
+        lap = cv2.Laplacian(frame.astype(np.float32) @ gray / 255.0, cv2.CV_32F)
+        whole_lap.append(lap[still].astype(np.float64))
+    offsets = range(-taps, taps + 1)
+
+    def features(series, t):
+        return np.stack([series[t + k][b] for b in range(len(series[0])) for k in offsets])
+
+    times = range(taps + 1, len(frames) - taps)
+    n = len(values[0]) * len(offsets)
+    A, B, C = (np.zeros((n, n)) for _ in range(3))
+    a, c, c_lap, f0 = np.zeros(n), 0.0, 0.0, 0.0
+    for t in times:
+        x, x_prev, lap = features(values, t), features(values, t - 1), features(laplacians, t)
+        size = x.shape[1]
+        A += x @ x.T / size
+        a += x @ whole[t] / size
+        c += float(np.mean(whole[t] ** 2))
+        B += (x - x_prev) @ (x - x_prev).T / size
+        f0 += float(np.mean((whole[t] - whole[t - 1]) ** 2))
+        C += lap @ lap.T / lap.shape[1]
+        c_lap += float(np.mean(whole_lap[t] ** 2))
+    m = len(times)
+    A, a, c, B, f0, C, c_lap = A / m, a / m, c / m, B / m, f0 / m, C / m, c_lap / m
+
+    def measure(h):
+        return float(h @ A @ h - 2 * a @ h + c), f0 / float(h @ B @ h), float(h @ C @ h) / c_lap
+
+    points = []
+    for lam in np.geomspace(1e-3, 1e3, 120):
+        for mu in np.r_[0.0, np.geomspace(1e-3, 1e2, 50)]:
+            matrix = A + lam * B - (mu * c / c_lap) * C
+            if np.linalg.eigvalsh(matrix)[0] <= 1e-12:
+                break  # larger mu: not positive definite either
+            points.append(measure(np.linalg.solve(matrix, a)))
+    report = {"still": float(still.mean()), "flicker": f0, "targets": {}}
+    for target in targets:
+        reach = [p for p in points if p[1] >= target]
+        sharp = [p for p in reach if p[2] >= 0.9]
+        report["targets"][target] = (
+            min(reach, default=None),
+            min(sharp, default=None),
+        )
+    from restyle.core.temporal import LOOKAHEAD_WEIGHTS
+
+    s, b = LOOKAHEAD_WEIGHTS
+    ours = np.zeros(len(offsets))
+    for j in range(taps + 1):  # y_t = sum_j s^j ((1 - s - b) x_t-j + b x_t-j+1)
+        ours[taps - j] += (1 - s - b) * s**j
+        ours[taps - j + 1] += b * s**j
+    report["ours"] = measure(np.tile(ours, len(values[0])))
+    return report
+
+
+def print_bound(clip: str, report: dict, banded: bool) -> None:
+    kind = "per band (finest, middle, low)" if banded else "one set of taps"
+    print(
+        f"  linear bound, {kind}, on the {100 * report['still']:.1f} % of pixels still in every "
+        f"frame (frame-by-frame flicker there {report['flicker']:.5f}):"
+    )
+    d, r, e = report["ours"]
+    print(
+        f"    today's weights {d:.5f} deviation ({-10 * math.log10(d):.2f} dB) at /{r:.2f}, x{e:.3f}"
+    )
+    for target, (least, sharp) in report["targets"].items():
+        text = (
+            "none"
+            if least is None
+            else (
+                f"{least[0]:.5f} ({-10 * math.log10(least[0]):.2f} dB), sharpness x{least[2]:.3f}"
+            )
+        )
+        line = f"    flicker /{target}: least deviation {text}"
+        if sharp is not None:
+            line += f"; with sharpness >= 0.9: {-10 * math.log10(sharp[0]):.2f} dB, x{sharp[2]:.3f}"
+        else:
+            line += "; with sharpness >= 0.9: none found"
+        print(line)
+
+
 def sharpness(frames) -> float:
     """Mean over frames of the variance of the Laplacian of the luma."""
     return float(
@@ -439,6 +576,12 @@ def main() -> None:
         help="also measure the network's shift equivariance (360p frame of each clip)",
     )
     parser.add_argument(
+        "--bound",
+        action="store_true",
+        help="also the best any linear temporal filter of the frame-by-frame frames can do "
+        "on the pixels still in every frame (taps fitted to the frames: an oracle)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
     )
     parser.add_argument(
@@ -488,6 +631,10 @@ def main() -> None:
             h, w = sources[0].shape[:2]
             print(f"{clip} {w}x{h}, {count} frames, styling {styling:.3f} s/frame")
             judge = ClipJudge(sources, plain)
+            if args.bound:
+                still = still_everywhere(sources)
+                for banded in (False, True):
+                    print_bound(clip, linear_bound(plain, still, banded=banded), banded)
             io = MovieIO(sources, args.cost_io) if args.cost_io else None
             e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost, io)
             if io is not None:
