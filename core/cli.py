@@ -1555,10 +1555,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "fp32", "fp16", "bf16"),
         help="auto = bf16 on CPUs with native bf16 for built-in and picture styles (openvino, "
-        "torch) and trained styles (openvino), fp16 on CUDA, else fp32 (span-guided styles, "
-        "mattes); reduced precision is checked against fp32 once per machine, network and "
-        "style on a fixed photo, the verdict kept (RESTYLE_HOME/cache/precision.json; below "
-        "35 dB: fp32 for good)",
+        "torch) and trained styles (openvino; a span-guided one with its span search held "
+        "in fp32), fp16 on CUDA, else fp32 (mattes; span-guided styles off OpenVINO's CPU); "
+        "reduced precision is checked against fp32 once per machine, network and style on a "
+        "fixed photo, the verdict kept (RESTYLE_HOME/cache/precision.json; below 35 dB: "
+        "fp32 from then on)",
     )
     p.add_argument(
         "--batch",
