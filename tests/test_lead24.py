@@ -91,3 +91,24 @@ def test_a_runs_frame_time_leaves_out_its_precision_check(tmp_path, tiny_style, 
         pytest.skip("auto runs fp32 here (no bf16 CPU or engine): nothing is checked")
     assert result.written == 2
     assert result.seconds < whole - 1.5, (result.seconds, whole)  # the check: not frame time
+
+
+def test_python_m_restyle_stopped_while_importing_says_what_it_stopped(monkeypatch, capsys):
+    """``python -m restyle train ...`` stopped before core/interrupt.py took over said a bare
+    'restyle: cancelled'; it says what the command had not done, as the restyle script does."""
+    import runpy
+    import sys
+    import types
+
+    class Stopped(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt  # Ctrl-C while the command line is imported
+
+    monkeypatch.setitem(sys.modules, "restyle.core.cli", Stopped("restyle.core.cli"))
+    monkeypatch.setattr(sys, "argv", ["restyle", "train", "clip.mp4", "--json"])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_module("restyle", run_name="__main__")
+    assert stopped.value.code == 130
+    out, err = capsys.readouterr()
+    assert err.strip() == "restyle: cancelled before training began: no style saved"
+    assert out.strip() == '{"cancelled": true}'
