@@ -12,7 +12,7 @@ from ..core.progress import TRAINING
 from ..operators.matte import MATTE_OF
 from ..operators.modal_job import NO_SEQUENCER_SCENE, blender_path
 from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
-from ..operators.runner import CANCELLED, FAILED, FINISHED, RUN
+from ..operators.runner import CANCELLED, FAILED, FINISHED, FRAME_STAGES, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
 from .strip_media import FOUND, read_refusal
@@ -348,7 +348,7 @@ def draw_progress(layout) -> None:
         if step:  # 'Step 1 of 2: tracking the camera'
             text = text[:1].lower() + text[1:]
         col.progress(factor=p.fraction, type="BAR", text=f"{step}{text}{eta}")
-    elif p is None or p.stage not in ("stylize", "stabilize", "matte", "encode"):
+    elif p is None or p.stage not in FRAME_STAGES:
         text = (p.message or p.stage.capitalize()) if p else "Starting"
         col.progress(factor=0.0, type="BAR", text=f"{text}…")
     else:
