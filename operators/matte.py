@@ -18,6 +18,7 @@ from bpy.types import Operator
 from .. import compat
 from ..core.errors import RestyleError
 from ..core.strip_frames import frame_span
+from ..core.words import frames_named
 from ..props import as_given, background_text
 from .modal_job import JobRequest, SequencerOperator, blender_path, tool_summary
 from .output_strip import BLEND_GIVEN, closed_channels, free_channel
@@ -84,11 +85,17 @@ class RESTYLE_OT_matte_strip(StripJob, Operator):
         strip[MATTE_OF] = source_strip(strip.id_data, request).name  # renamed: its name now
         return strip
 
-    def _made_warnings(self, strip) -> list[str]:
-        """A matte that keeps almost nothing, said as Matte ends (Matte had a check mark;
-        only Replace Background, later, said it)."""
-        said = nearly_empty(strip)
-        return [said] if said else []
+    def _blender_warnings(self, request, result) -> list[str]:
+        """``result.warnings``, the job's warning of a matte keeping almost nothing (it
+        measured the frames: ``MatteJob.coverage``) naming the scene frames, as the summary
+        does (the core names the source's, as the command line does)."""
+        said = super()._blender_warnings(request, result)
+        job = request.job
+        core = job.nearly_empty_said() if getattr(job, "coverage", None) is not None else ""
+        if core not in said:
+            return said
+        frames = frames_named(range(request.first, request.last + 1))
+        return [job.nearly_empty_said(frames) if w == core else w for w in said]
 
 
 def _refuse_a_matte(strip) -> None:
@@ -249,21 +256,19 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
         return new
 
 
-# A matte that keeps less than this share of the picture (its mean alpha over the frames
-# sampled) leaves the new background in place of nearly the whole frame. Measured on
-# vtest.avi (768x576, a wide street shot, people far away), Matte of frames 1-8: 0.17-0.39%
-# per frame, 0.27% on average (frames 301-308: 0.57-0.97%); Megamind.avi's close-up, frames
-# 2-8: 23.7-24.5% (its frame 1 is black: 0).
-NEARLY_EMPTY = 0.01
-COVERAGE_SAMPLES = 8  # frames read, spread over the matte's shown range
-
-
 def nearly_empty(matte) -> str:
-    """Words for the summary when ``matte``'s frames keep almost nothing (``NEARLY_EMPTY``),
-    else '': Replace Background then wiped the frame with the background, unsaid. Reads up
-    to ``COVERAGE_SAMPLES`` of its files' alpha; a strip of pictures without alpha, ''."""
+    """Words for Replace Background's summary when ``matte``'s frames keep almost nothing
+    (core's ``NEARLY_EMPTY``, in core's words), else '': the background then wiped the
+    frame, unsaid. Reads up to ``COVERAGE_SAMPLES`` of its files' alpha; a strip of
+    pictures without alpha, ''. (Matte says the job's own measure: ``_blender_warnings``.)"""
     import cv2
-    import numpy as np
+
+    from ..core.mappings.matte import (
+        COVERAGE_SAMPLES,
+        NEARLY_EMPTY,
+        alpha_share,
+        nearly_empty_words,
+    )
 
     first, last = compat.shown_frames(matte)
     start = int(compat.strip_get(matte, "content_start"))
@@ -276,20 +281,14 @@ def nearly_empty(matte) -> str:
     means = []
     for index in picked:
         image = cv2.imread(str(folder / matte.elements[index].filename), cv2.IMREAD_UNCHANGED)
-        if image is None or image.ndim != 3 or image.shape[2] != 4:
+        share = alpha_share(image)  # BGRA: alpha is last either way
+        if share is None:
             return ""
-        alpha = image[..., 3]
-        if alpha.dtype.kind != "u":
-            return ""
-        means.append(float(alpha.mean()) / float(np.iinfo(alpha.dtype).max))
+        means.append(share)
     share = sum(means) / len(means)
     if share >= NEARLY_EMPTY:
         return ""
-    return (
-        f"the matte keeps almost nothing ({share:.1%} of the picture, frames "
-        f"{frame_span(first, last)}), so a new background replaces nearly the whole frame: "
-        "the matte network wants people near, head in view"
-    )
+    return nearly_empty_words(share, frames_named(range(first, last + 1)))
 
 
 def _metas(strip) -> tuple[str, ...]:

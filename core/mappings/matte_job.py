@@ -35,11 +35,15 @@ from ..progress import TRAINING, CancelToken, Progress
 from ..styles import StyleInfo
 from .background import Background, BackgroundSpec, composite, parse_background
 from .matte import (
+    COVERAGE_SAMPLES,
     MASK,
+    NEARLY_EMPTY,
     KeyframeCorrector,
     MatteCoherence,
     Matter,
     MatteSettings,
+    alpha_share,
+    nearly_empty_words,
     read_mask,
     unpainted_rgb,
     work_rgb,
@@ -73,6 +77,10 @@ class MatteJob(StyleJob):
     # Seconds the last run spent learning its keyframes (reading them and training), which
     # its frames' time leaves out; None: it learned none (no keyframes, finished before, Ray)
     learned_in: ClassVar[float | None] = None
+    # The last run's matte coverage: the mean alpha of the range's frames (those written,
+    # each measured; those kept from before, sampled from their files) as a share of the
+    # picture; None where none was measured (a finished movie, a run cancelled, no alpha)
+    coverage: ClassVar[float | None] = None
     stage: ClassVar[str] = "matte"
     done_word: ClassVar[str] = "matted"
     # StyleJob's fields a matte never reads (max_side: Matter works at its network's input
@@ -210,8 +218,25 @@ class MatteJob(StyleJob):
         """``StyleJob.run``; Ctrl-C while learning the keyframes cancels the run (nothing is
         written yet) instead of waiting for the training budget to end."""
         self._cancel = cancel
-        self.learned_in = None
-        return super().run(progress, cancel, plan)
+        self.learned_in = self.coverage = self._measured = None
+        result = super().run(progress, cancel, plan)
+        if self._measured is not None and not result.cancelled:
+            self.coverage = self._measured.share()
+            if self.coverage is not None and self.coverage < NEARLY_EMPTY:
+                result.warnings.append(self.nearly_empty_said())
+        return result
+
+    def nearly_empty_said(self, frames: str | None = None) -> str:
+        """The last run's warning of a matte keeping almost nothing, naming the range as
+        ``frames`` ("frames 1-8"; default: its source frames, as the command line names
+        them); '' where it kept enough."""
+        if self.coverage is None or self.coverage >= NEARLY_EMPTY:
+            return ""
+        if frames is None:
+            from ..words import frames_named
+
+            frames = frames_named(range(self._measured.start, self._measured.end + 1))
+        return nearly_empty_words(self.coverage, frames)
 
     # -- the hooks StyleJob's run calls ----------------------------------------------------
     def _ensure_builtins(self, plan: JobPlan, progress) -> None:
@@ -291,13 +316,15 @@ class MatteJob(StyleJob):
         return self.replace is None
 
     def _wrap_writer(self, writer):
+        plan = self._current_plan()
+        first = plan.start if plan else self.start
+        last = plan.end if plan else self.end
         background = self.background()
-        if background is None:
-            return writer
-        start = self._current_plan().start if self._current_plan() else self.start
-        if self.background_start is not None:
-            start = self.background_start
-        return CompositingWriter(writer, Background(background), start)
+        if background is not None:
+            start = first if self.background_start is None else self.background_start
+            writer = CompositingWriter(writer, Background(background), start)
+        self._measured = CoverageWriter(writer, first, last)  # outside: the RGBA matte
+        return self._measured
 
 
 def _rgb8(frame):
@@ -411,6 +438,45 @@ def _background_stamp(path: Path | None, whole: bool = False) -> list:
             _BACKGROUND_PROBES.clear()
         _BACKGROUND_PROBES[known] = probe(path)
     return source_stamps(_BACKGROUND_PROBES[known])
+
+
+class CoverageWriter:
+    """Measures the alpha of each frame it hands on (a mean over the frame: 0.56 ms at
+    768x576, 1.6 ms at 1080p, against the matte's 40 ms a frame on vtest: 1.4%); ``share``
+    adds the frames of ``start..end`` kept from before, read back (up to
+    ``COVERAGE_SAMPLES`` of them, spread over the range: 8 PNGs at 768x576, 82 ms)."""
+
+    def __init__(self, writer, start: int, end: int) -> None:
+        self._writer = writer
+        self.start, self.end = start, end
+        self.shares: dict[int, float] = {}
+
+    def write(self, index: int, frame) -> None:
+        share = alpha_share(frame)
+        if share is not None:
+            self.shares[index] = share
+        self._writer.write(index, frame)
+
+    def share(self) -> float | None:
+        """The mean alpha share over the range's frames; None where none had alpha."""
+        kept = [i for i in range(self.start, self.end + 1) if i not in self.shares]
+        read = getattr(self._writer, "read", None)
+        sampled = []
+        if kept and read is not None:
+            step = len(kept) / min(COVERAGE_SAMPLES, len(kept))
+            for k in range(min(COVERAGE_SAMPLES, len(kept))):
+                share = alpha_share(read(kept[int(k * step)]))
+                if share is not None:
+                    sampled.append(share)
+        total = sum(self.shares.values())
+        count = len(self.shares)
+        if sampled:
+            total += sum(sampled) / len(sampled) * len(kept)
+            count += len(kept)
+        return total / count if count else None
+
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)
 
 
 class CompositingWriter:
