@@ -158,6 +158,8 @@ def test_the_sidebar_says_the_note_with_an_info_icon_and_the_engine_last(restyle
 
 
 def test_matte_warns_of_a_nearly_empty_matte_as_it_ends(scene, tmp_path):
+    """The strip's files read (Replace Background's check); Matte now says the job's own
+    measure (``MatteJob.coverage``: tests/blender/test_matte24.py)."""
     matte = ext("operators.matte")
     files = []
     for i in range(4):
@@ -166,7 +168,7 @@ def test_matte_warns_of_a_nearly_empty_matte_as_it_ends(scene, tmp_path):
         files.append(tmp_path / f"{i:04d}.png")
         assert cv2.imwrite(str(files[-1]), rgba)
     strip = add_images(scene, files, frame_start=1, channel=2, name="cut.Matte")
-    (said,) = matte.RESTYLE_OT_matte_strip._made_warnings(None, strip)
+    said = matte.nearly_empty(strip)
     assert "the matte keeps almost nothing (0.1% of the picture, frames 1-4)" in said, said
     assert "a new background replaces nearly the whole frame" in said
     full = tmp_path / "full"
@@ -174,7 +176,7 @@ def test_matte_warns_of_a_nearly_empty_matte_as_it_ends(scene, tmp_path):
     for f in files:
         cv2.imwrite(str(full / f.name), np.full((48, 64, 4), 255, np.uint8))
     kept = add_images(scene, [full / f.name for f in files], frame_start=1, channel=3)
-    assert matte.RESTYLE_OT_matte_strip._made_warnings(None, kept) == []
+    assert matte.nearly_empty(kept) == ""
     assert ext("operators.strip_job").StripJob._made_warnings(None, strip) == []  # Apply's
 
 
