@@ -50,8 +50,8 @@ def cpu_bf16(arch, config: dict | None = None, *, graph: str, native: bool | Non
       (``ArchSpec.allows_half``: the registry's facts, half_precision and fp32_guides), or,
       on the plain graph, is a span style (its guides in ``fp32_guides``) whose network
       does: OpenVINO, the one engine that runs a plain graph in bf16, holds the span search
-      in f32 there (``openvino_engine.hold_span_search``: 57-66 dB against f32 on real
-      frames, 1.27-1.37x as fast as f32; the whole graph in bf16 gave 10-31 dB);
+      in f32 there (``openvino_engine.hold_span_search``: 57-67 dB against f32 on real
+      frames, 1.27-1.37x as fast as f32; the whole graph in bf16 gave 10-38 dB);
     - the graph runs it (``BF16_GRAPHS``): a fast graph and PyTorch's module do; the plain
       graph of an ONNX file only where the network says so (``ArchSpec.plain_bf16``: trained
       styles; a built-in's plain graph is a library converted before its fast graph, kept in
