@@ -24,8 +24,8 @@ RULE = [
     ("arbitrary_transformer", None, "plain", False),
     ("fewshot", MULTISCALE, "plain", True),  # trained styles: their plain graph
     ("fewshot", MULTISCALE, "weights", True),
-    ("fewshot", SPANS, "plain", False),  # span styles: fp32 only
-    ("fewshot", SPANS, "weights", False),
+    ("fewshot", SPANS, "plain", True),  # span styles: OpenVINO holds the search in f32 (53ea7ad)
+    ("fewshot", SPANS, "weights", False),  # PyTorch: fp32 only
     ("arbitrary_predictor", None, "fast", False),  # half precision off for the network
     ("arbitrary_predictor", None, "weights", False),
     ("selfie_segmentation", None, "plain", False),
