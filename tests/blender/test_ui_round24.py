@@ -21,7 +21,8 @@ import pytest
 from test_edit_tools import clips  # noqa: F401  (fixture)
 from test_flow_train import exported, paint
 from test_operators import media, saved  # noqa: F401  (fixtures)
-from test_panels import CheckedLayout, labels
+from test_panels import labels
+from test_uifix_round23 import draw
 from vse import add_movie, ext, sequencer_override
 
 pytestmark = pytest.mark.blender
@@ -37,11 +38,7 @@ def idle():
 
 def texts(context, module: str, name: str) -> str:
     """The label text one Restyle panel's draw() shows, as one string."""
-    panel = getattr(ext(f"panels.{module}"), name)
-    assert panel.poll(context)
-    calls: list = []
-    panel.draw(type("Shim", (), {"layout": CheckedLayout(calls)})(), context)
-    return " ".join(labels(calls))
+    return " ".join(labels(draw(context, module, name)))
 
 
 def said_in(context, summary: str) -> dict[str, bool]:
