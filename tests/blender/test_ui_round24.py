@@ -41,16 +41,24 @@ def texts(context, module: str, name: str) -> str:
     return " ".join(labels(draw(context, module, name)))
 
 
+# The panels a run's outcome may show in: (module, panel class)
+PANELS = {
+    "main": ("sequencer", "RESTYLE_PT_main"),
+    "keyframes": ("keyframes", "RESTYLE_PT_keyframes"),
+    "edit": ("edit", "RESTYLE_PT_edit"),
+    "background": ("background", "RESTYLE_PT_background"),
+}
+
+
 def said_in(context, summary: str) -> dict[str, bool]:
     """Which panels show the start of ``summary`` (wrapped: its first words)."""
     start = " ".join(summary.split()[:3])
-    panels = {
-        "main": ("sequencer", "RESTYLE_PT_main"),
-        "keyframes": ("keyframes", "RESTYLE_PT_keyframes"),
-        "edit": ("edit", "RESTYLE_PT_edit"),
-        "background": ("background", "RESTYLE_PT_background"),
-    }
-    return {key: start in texts(context, *panel) for key, panel in panels.items()}
+    return {key: start in texts(context, *panel) for key, panel in PANELS.items()}
+
+
+def only(panel: str) -> dict[str, bool]:
+    """``said_in``'s answer where ``panel`` alone shows the outcome."""
+    return {key: key == panel for key in PANELS}
 
 
 def test_export_keyframes_says_how_it_ended_in_the_keyframes_panel(
@@ -66,17 +74,12 @@ def test_export_keyframes_says_how_it_ended_in_the_keyframes_panel(
         with pytest.raises(RuntimeError, match="has no keyframes"):
             bpy.ops.restyle.export_keyframes(strip=source.name, load=False)
         assert idle.task == "export" and idle.summary.startswith("Failed: ")
-        assert said_in(bpy.context, idle.summary) == {
-            "main": False,
-            "keyframes": True,
-            "edit": False,
-            "background": False,
-        }
+        assert said_in(bpy.context, idle.summary) == only("keyframes")
         ext("operators.keyframes").add_keyframes(scene.restyle, source.name, [3, 6])
         assert bpy.ops.restyle.export_keyframes(strip=source.name, load=False) == {"FINISHED"}
         assert idle.summary.startswith("Export Keyframes: 2 keyframes exported to ")
         shown = said_in(bpy.context, idle.summary)
-        assert shown == {"main": False, "keyframes": True, "edit": False, "background": False}
+        assert shown == only("keyframes")
         # under Export's button, before Train's settings
         panel = texts(bpy.context, "keyframes", "RESTYLE_PT_keyframes")
         empty = ext("panels.keyframes").EMPTY_FOLDER  # Painted From's line, below Export
@@ -96,7 +99,7 @@ def test_split_at_cuts_says_how_it_ended_in_the_stabilize_and_cuts_panel(
         assert bpy.ops.restyle.split_at_cuts("EXEC_DEFAULT", strip=source.name) == {"FINISHED"}
         assert idle.task == "cuts" and idle.summary.startswith("Split at Cuts: ")
         shown = said_in(bpy.context, idle.summary)
-        assert shown == {"main": False, "keyframes": False, "edit": True, "background": False}
+        assert shown == only("edit")
         with pytest.raises(RuntimeError):
             bpy.ops.restyle.split_at_cuts(strip="no such strip")
         assert idle.task == "cuts" and idle.summary.startswith("Failed: ")
@@ -118,7 +121,7 @@ def test_replace_background_says_how_it_ended_in_the_background_panel(
             bpy.ops.restyle.replace_background(strip=source.name, background="#000000")
         assert idle.task == "background" and idle.summary.startswith("Failed: ")
         shown = said_in(bpy.context, idle.summary)
-        assert shown == {"main": False, "keyframes": False, "edit": False, "background": True}
+        assert shown == only("background")
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,7 @@ def test_train_and_suggest_refusals_are_said_in_the_keyframes_panel(
             getattr(bpy.ops.restyle, operator)(strip=name)
         assert idle.task == {"train_style": "train", "suggest_keyframes": "shots"}[operator]
         shown = said_in(bpy.context, idle.summary)
-        assert shown == {"main": False, "keyframes": True, "edit": False, "background": False}
+        assert shown == only("keyframes")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="training needs torch")
