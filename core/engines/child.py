@@ -177,8 +177,9 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 def _state(engine) -> dict:
     """What the parent mirrors: ``decided`` (the first-batch check settled it, or held:
     ``precision.Settles``) is the precision a frames folder's manifest records
-    (``stylizer.decided_precision``), read here once, whole."""
-    keys = ("device", "precision", "note", "graph", "checked", "decided", "lanes")
+    (``stylizer.decided_precision``), read here once, whole; ``check_seconds`` (that check's
+    time beyond its batch) is what the parent's job leaves out of the frames' time."""
+    keys = ("device", "precision", "note", "graph", "checked", "decided", "lanes", "check_seconds")
     return {k: getattr(engine, k) for k in keys if hasattr(engine, k)}
 
 
@@ -211,6 +212,9 @@ class ChildEngine(Closing):
     process = "in a child process"
     lanes = 1  # until the child says its engine's
     decided: str | None = None  # the child engine's settled precision, as it last said
+    # the child engine's precision check, seconds beyond its batch (``precision.Settles``): the
+    # job leaves it out of the frames' time, as for an engine in this process
+    check_seconds: float = 0.0
 
     def __init__(
         self,
@@ -278,7 +282,11 @@ class ChildEngine(Closing):
         self._child.stop()
 
     def _update(self, state: dict) -> None:
+        """Mirror the child engine's ``state``. Lanes apply replies in any order, so an older
+        state may come last: the check's seconds only grow in the child, so the most said."""
         for key, value in state.items():
+            if key == "check_seconds":
+                value = max(self.check_seconds, float(value))
             setattr(self, "_checked" if key == "checked" else key, value)
 
 
