@@ -126,3 +126,162 @@ def test_a_blender_jobs_frame_time_leaves_out_the_childs_check(tmp_path, tiny_st
     assert result.written == 2
     assert result.seconds < whole - SLOW_CHECK_S, (result.seconds, whole)
     assert made[0].check_seconds >= SLOW_CHECK_S
+
+
+# -- B. CPU features without /proc/cpuinfo -----------------------------------------------------
+# CPUID as the CPU answers it (Intel SDM vol. 2A, CPUID), written out here apart from
+# cpu.CPUID_FLAGS: leaf 1 ecx: FMA 12, OSXSAVE 27, AVX 28; leaf 7 subleaf 0 ebx: AVX2 5,
+# AVX512F 16; ecx: AVX512_VNNI 11; edx: AMX-BF16 22, AVX512_FP16 23, AMX-TILE 24, AMX-INT8 25;
+# subleaf 1 eax: AVX-VNNI 4, AVX512_BF16 5. XCR0: SSE|AVX 0x6, +opmask/ZMM 0xE0, +tiles 0x60000.
+VENDORS = {
+    "AuthenticAMD": (0x68747541, 0x444D4163, 0x69746E65),
+    "GenuineIntel": (0x756E6547, 0x6C65746E, 0x49656E69),
+}
+AVX2_CPU = {(1, 0): (0, 0, 1 << 12 | 1 << 27 | 1 << 28, 0), (7, 0): (1, 1 << 5, 0, 0)}
+AVX512_BF16_CPU = {
+    (1, 0): AVX2_CPU[1, 0],
+    (7, 0): (1, 1 << 5 | 1 << 16, 1 << 11, 0),
+    (7, 1): (1 << 5, 0, 0, 0),
+}
+AMX_CPU = {
+    (1, 0): AVX2_CPU[1, 0],
+    (7, 0): (1, 1 << 5 | 1 << 16, 1 << 11, 1 << 22 | 1 << 23 | 1 << 24 | 1 << 25),
+    (7, 1): (1 << 4 | 1 << 5, 0, 0, 0),
+}
+SAVES_AVX512, SAVES_AMX = 0xE7, 0x600E7
+
+
+def _cpu(leaves: dict, vendor: str = "GenuineIntel", max_leaf: int = 7, xcr0: int = SAVES_AMX):
+    """A CPU's ``cpuid`` and ``xgetbv`` as ``flags_from_cpuid`` calls them; XGETBV refuses to
+    run where OSXSAVE is clear (it would fault)."""
+    ebx, edx, ecx = VENDORS[vendor]
+    answers = {(0, 0): (max_leaf, ebx, ecx, edx), **leaves}
+
+    def cpuid(leaf, sub):
+        return answers.get((leaf, sub), (0, 0, 0, 0))
+
+    def xgetbv():
+        assert answers[1, 0][2] >> 27 & 1, "XGETBV without OSXSAVE"
+        return xcr0
+
+    return cpuid, xgetbv
+
+
+def test_cpuid_features_decide_never_the_vendor():
+    from restyle.core.engines.cpu import flags_from_cpuid, native_bf16
+
+    amd = flags_from_cpuid(*_cpu(AVX512_BF16_CPU, "AuthenticAMD"))
+    intel = flags_from_cpuid(*_cpu(AVX512_BF16_CPU, "GenuineIntel"))
+    assert amd == intel == {"avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
+    assert native_bf16(amd)
+    amx = flags_from_cpuid(*_cpu(AMX_CPU))
+    assert {"amx_bf16", "amx_tile", "amx_int8", "avx512_fp16", "avx_vnni"} <= amx
+    assert flags_from_cpuid(*_cpu(AVX2_CPU)) == {"avx", "fma", "avx2"}
+    assert not native_bf16(flags_from_cpuid(*_cpu(AVX2_CPU)))
+
+
+def test_cpuid_features_the_os_does_not_save_are_not_used():
+    """As Linux hides them: AVX-512 on an OS that does not save its registers faults."""
+    from restyle.core.engines.cpu import flags_from_cpuid, native_bf16
+
+    no_tiles = flags_from_cpuid(*_cpu(AMX_CPU, xcr0=SAVES_AVX512))
+    assert "avx512_bf16" in no_tiles and not {"amx_bf16", "amx_tile", "amx_int8"} & no_tiles
+    no_zmm = flags_from_cpuid(*_cpu(AVX512_BF16_CPU, xcr0=0x7))
+    assert no_zmm == {"avx", "fma", "avx2"} and not native_bf16(no_zmm)
+    no_osxsave = dict(AVX512_BF16_CPU)
+    no_osxsave[1, 0] = (0, 0, 1 << 12 | 1 << 28, 0)
+    assert flags_from_cpuid(*_cpu(no_osxsave)) == frozenset()  # XGETBV not run: no state
+    assert flags_from_cpuid(*_cpu(AVX512_BF16_CPU, max_leaf=1)) == {"avx", "fma"}
+
+
+def test_macos_sysctl_keys_are_read_as_the_same_flags():
+    from restyle.core.engines.cpu import flags_from_sysctl
+
+    mac_pro = {"hw.optional.avx2_0": 1, "hw.optional.avx512f": 1, "hw.optional.avx512vnni": 1}
+    mac_pro["hw.optional.fma"] = 1
+    assert flags_from_sysctl(mac_pro.get) == {"fma", "avx2", "avx512f", "avx512_vnni"}
+    assert flags_from_sysctl({"hw.optional.arm.FEAT_BF16": 1}.get) == frozenset()  # Apple's
+
+
+@pytest.fixture
+def no_cpuinfo(monkeypatch, tmp_path):
+    """A system without /proc/cpuinfo (Windows; macOS without its sysctl answer): the flags
+    probed again here, and again after the test."""
+    from restyle.core.engines import cpu
+
+    real = cpu._cpuinfo_flags()
+    monkeypatch.setattr(cpu, "CPUINFO", tmp_path / "no-cpuinfo")
+    monkeypatch.setattr(cpu, "_sysctl_flags", lambda: None)
+    cpu.cpu_flags.cache_clear()
+    yield real
+    cpu.cpu_flags.cache_clear()
+
+
+def test_without_proc_cpuinfo_the_cpu_is_asked_once_per_run(no_cpuinfo, monkeypatch):
+    import platform
+
+    from restyle.core.engines import cpu, cpuid
+
+    if platform.machine().lower() not in cpuid.X86_64:
+        pytest.skip("CPUID is read on x86-64 only")
+    readers = []
+    real_reader = cpuid.cpuid_reader
+
+    def counted():
+        readers.append(1)
+        return real_reader()
+
+    monkeypatch.setattr(cpuid, "cpuid_reader", counted)
+    flags = cpu.cpu_flags()
+    assert cpu.native_bf16() == cpu.native_bf16(flags) and cpu.feature_summary()
+    assert cpu.cpu_flags() is flags and len(readers) == 1  # one probe per process
+    if no_cpuinfo is not None:  # Linux: the CPU says what /proc/cpuinfo says
+        assert flags == set(cpu.CPUID_FLAGS) & no_cpuinfo
+
+
+def test_no_flags_where_nothing_answers(no_cpuinfo, monkeypatch):
+    """No reader (not x86-64) or no executable memory: fp32 paths, no error."""
+    from restyle.core.engines import cpu, cpuid
+
+    monkeypatch.setattr(cpuid, "cpuid_reader", lambda: None)
+    assert cpu.cpu_flags() == frozenset() and not cpu.native_bf16()
+    cpu.cpu_flags.cache_clear()
+
+    class Refused:
+        def __enter__(self):
+            raise OSError("no executable memory")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(cpuid, "cpuid_reader", Refused)
+    assert cpu.cpu_flags() == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("leaves", "xcr0", "why"),
+    [
+        (AMX_CPU, SAVES_AMX, "the CPU has native bf16"),
+        (AVX512_BF16_CPU, SAVES_AVX512, "the CPU has native bf16"),
+        (AVX512_BF16_CPU, 0x7, "no fast graph for this network"),  # the OS saves no ZMM
+        (AVX2_CPU, 0x7, "no fast graph for this network"),
+    ],
+)
+def test_auto_picks_by_the_features_cpuid_gave(monkeypatch, tmp_path, leaves, xcr0, why):
+    """``choose_backend`` on a Windows machine's flags: a trained style (no fast graph) runs
+    OpenVINO bf16 where the CPU computes bf16, f32 elsewhere."""
+    from restyle.core import engines
+    from restyle.core.engines import cpu, onnx_engine
+    from restyle.core.engines.base import ModelFiles
+    from restyle.models.registry import ARCHS
+
+    flags = cpu.flags_from_cpuid(*_cpu(leaves, xcr0=xcr0))
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(engines, "openvino_available", lambda: True)
+    monkeypatch.setattr(engines, "inside_blender", lambda: False)
+    monkeypatch.setattr(engines, "torch_cuda_usable", lambda: False)
+    monkeypatch.setattr(onnx_engine, "available_devices", lambda: ["cpu"])
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"not read here")
+    model = ModelFiles(ARCHS["fewshot"], onnx, None, {"width": 4, "blocks": 1})
+    assert engines.choose_backend(model) == engines.EngineChoice("openvino", why)

@@ -1,7 +1,8 @@
 """What this CPU can compute natively, and how many of its cores this process may use.
 
 Paths are chosen by instruction-set features, never by vendor or model name: the machines
-Restyle runs on change (AVX-512 BF16 on one, AMX on the next, neither on a third).
+Restyle runs on change (AVX-512 BF16 on one, AMX on the next, neither on a third). The
+features are Linux's flag names wherever they are read from (``cpu_flags``).
 """
 
 from __future__ import annotations
@@ -9,23 +10,126 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # Feature flags (Linux /proc/cpuinfo names) that mean "bf16 matrix maths in hardware".
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # Flags that mean fast int8 dot products.
 INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni")
+CPUINFO = Path("/proc/cpuinfo")
+
+# Where there is no /proc/cpuinfo (Windows; macOS answers ``SYSCTL_FLAGS``), the flags that
+# choose a path, read from the CPU itself: flag -> (CPUID leaf, subleaf, register, bit, the
+# register state the OS must save for it: XCR0's bits). The same flags Linux shows, whose
+# kernel hides a feature whose state it does not save.
+AVX_STATE, AVX512_STATE, AMX_STATE = 0x6, 0xE6, 0x60000
+CPUID_FLAGS = {
+    "avx": (1, 0, "ecx", 28, AVX_STATE),
+    "fma": (1, 0, "ecx", 12, AVX_STATE),
+    "avx2": (7, 0, "ebx", 5, AVX_STATE),
+    "avx512f": (7, 0, "ebx", 16, AVX512_STATE),
+    "avx512_vnni": (7, 0, "ecx", 11, AVX512_STATE),
+    "avx512_fp16": (7, 0, "edx", 23, AVX512_STATE),
+    "amx_bf16": (7, 0, "edx", 22, AMX_STATE),
+    "amx_tile": (7, 0, "edx", 24, AMX_STATE),
+    "amx_int8": (7, 0, "edx", 25, AMX_STATE),
+    "avx_vnni": (7, 1, "eax", 4, AVX_STATE),
+    "avx512_bf16": (7, 1, "eax", 5, AVX512_STATE),
+}
+OSXSAVE = (1, 0, "ecx", 27)  # XGETBV works: the OS says which register state it saves
+REGISTERS = ("eax", "ebx", "ecx", "edx")
+# macOS's sysctl keys (Intel Macs) -> the same flags; Apple's own chips have none of these.
+SYSCTL_FLAGS = {
+    "hw.optional.avx1_0": "avx",
+    "hw.optional.fma": "fma",
+    "hw.optional.avx2_0": "avx2",
+    "hw.optional.avx512f": "avx512f",
+    "hw.optional.avx512vnni": "avx512_vnni",
+}
 
 
 @functools.cache
 def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags; empty where /proc/cpuinfo is unreadable (macOS, Windows)."""
+    """The CPU's feature flags, probed once per process: Linux's /proc/cpuinfo; else macOS's
+    sysctl; else (Windows) the CPU's own CPUID on x86-64. Empty where none answers (the
+    fp32 paths, as on a CPU without these features)."""
+    for probe in (_cpuinfo_flags, _sysctl_flags, _cpuid_flags):
+        flags = probe()
+        if flags is not None:
+            return flags
+    return frozenset()
+
+
+def _cpuinfo_flags() -> frozenset[str] | None:
     try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        info = CPUINFO.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return frozenset()
+        return None
     match = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", info, re.MULTILINE)
     return frozenset(match.group(1).split()) if match else frozenset()
+
+
+def _sysctl_flags() -> frozenset[str] | None:
+    if sys.platform != "darwin":
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    except OSError:
+        return None
+
+    def read(key: str) -> int | None:
+        value, size = ctypes.c_int64(0), ctypes.c_size_t(8)
+        found = libc.sysctlbyname(key.encode(), ctypes.byref(value), ctypes.byref(size), None, 0)
+        return value.value if found == 0 else None
+
+    return flags_from_sysctl(read)
+
+
+def flags_from_sysctl(read: Callable[[str], int | None]) -> frozenset[str]:
+    """The flags macOS's ``read(key)`` (sysctlbyname) reports set (``SYSCTL_FLAGS``)."""
+    return frozenset(flag for key, flag in SYSCTL_FLAGS.items() if read(key))
+
+
+def _cpuid_flags() -> frozenset[str] | None:
+    from .cpuid import cpuid_reader
+
+    reader = cpuid_reader()
+    if reader is None:
+        return None
+    try:
+        with reader as (cpuid, xgetbv):
+            return flags_from_cpuid(cpuid, xgetbv)
+    except (OSError, ValueError):  # no executable memory here (a policy against it)
+        return None
+
+
+def flags_from_cpuid(
+    cpuid: Callable[[int, int], tuple[int, int, int, int]], xgetbv: Callable[[], int]
+) -> frozenset[str]:
+    """The ``CPUID_FLAGS`` a CPU reports (``cpuid(leaf, subleaf)``: eax, ebx, ecx, edx) whose
+    register state the OS saves (``xgetbv()``: XCR0, read only where OSXSAVE says it may be).
+    No vendor or model is read: the features decide."""
+    leaves = {(0, 0): cpuid(0, 0), (1, 0): cpuid(1, 0)}
+    if leaves[0, 0][0] >= 7:
+        leaves[7, 0] = cpuid(7, 0)
+        if leaves[7, 0][0] >= 1:
+            leaves[7, 1] = cpuid(7, 1)
+
+    def has(leaf: int, sub: int, register: str, bit: int) -> bool:
+        values = leaves.get((leaf, sub))
+        return values is not None and bool(values[REGISTERS.index(register)] >> bit & 1)
+
+    saved = xgetbv() if has(*OSXSAVE) else 0
+    return frozenset(
+        flag
+        for flag, (leaf, sub, register, bit, state) in CPUID_FLAGS.items()
+        if has(leaf, sub, register, bit) and saved & state == state
+    )
 
 
 def native_bf16(flags: frozenset[str] | None = None) -> bool:
