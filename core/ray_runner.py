@@ -492,6 +492,8 @@ def _style_chunk(
     finally:  # also on cancel: every finished frame is kept
         link_owned_frames(staging, landing, chunk)
     counter.report.remote(key, len(chunk))
+    measure = getattr(job, "coverage_between", None)  # a matte's share of the picture
+    share = measure(chunk.start, chunk.end) if measure is not None else None
     return {
         "backend": result.backend,
         "device": result.device,
@@ -501,6 +503,8 @@ def _style_chunk(
         # written as an earlier frame's result (a held picture), of its own frames only
         "repeats": [i for i in result.repeats if chunk.start <= i <= chunk.end],
         "precision": getattr(job, "_ran_precision", None),  # once decided (the manifest's)
+        # a matte's mean alpha over its own frames, for the driver's one warning
+        "coverage": None if share is None else [share, chunk.start, chunk.end],
     }
 
 
@@ -890,6 +894,16 @@ def _warn_once(result, frames_plan, plan: Plan, reports: list[dict]) -> None:
     result.warnings = list(result.frame_warned)
 
 
+def _chunks_warnings(job, landing: Landing, plan: Plan, reports: list[dict]) -> list[str]:
+    """A mapping's own warning of the whole range from its chunks' reports (a matte that
+    keeps almost nothing: ``MatteJob.chunks_warnings``), the frames no chunk reported read
+    from the landing (each frame's file there); none for a job that has none."""
+    said = getattr(job, "chunks_warnings", None)
+    if said is None:
+        return []
+    return said(reports, lambda i: landing.folder / landing.name(i), plan.start, plan.end)
+
+
 def _files_warnings(frames_plan) -> list[str]:
     """What the image-file writer says of the run's frames (a pixel aspect the files cannot
     hold), once: each chunk's writer said it of its own frames, and a run whose chunks were
@@ -1208,6 +1222,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             else:
                 result.output, sound_warnings = muxed
                 result.warnings += sound_warnings
+    if not result.cancelled:  # last, as a local run says it (``MatteJob.run``)
+        result.warnings += _chunks_warnings(job, landing, plan, reports)
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result

@@ -30,7 +30,7 @@ def _photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(getattr(skimage.data, name)(), SIZE))
 
 
-def _clip(path, names):
+def photo_clip(path, names):
     """One frame of each photo in ``names``, panned 3 px a frame, as a lossless movie."""
     with open_writer(path, fmt="ffv1", fps=24, size=SIZE) as writer:
         for i, name in enumerate(names):
@@ -46,14 +46,14 @@ def home(matte_library, monkeypatch):
 
 @pytest.fixture(scope="module")
 def rocket(tmp_path_factory):
-    return _clip(tmp_path_factory.mktemp("matte24") / "rocket.mkv", ["rocket"] * 4)
+    return photo_clip(tmp_path_factory.mktemp("matte24") / "rocket.mkv", ["rocket"] * 4)
 
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     """Frames 0-3 the astronaut, 4-7 the rocket."""
     names = ["astronaut"] * 4 + ["rocket"] * 4
-    return _clip(tmp_path_factory.mktemp("matte24") / "mixed.mkv", names)
+    return photo_clip(tmp_path_factory.mktemp("matte24") / "mixed.mkv", names)
 
 
 def _warned(text: str) -> list[str]:

@@ -15,6 +15,7 @@ alpha, leaving edge detail to the current frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,32 @@ def alpha_share(frame: np.ndarray) -> float | None:
     if alpha.dtype.kind == "f":
         return float(alpha.mean(dtype=np.float64))
     return None
+
+
+def sampled_share(frames: Sequence[int], read: Callable[[int], object]) -> float | None:
+    """The mean alpha share of up to ``COVERAGE_SAMPLES`` of ``frames``, spread over them,
+    each read by ``read(frame)`` (a frame, or None where it cannot be read); None where no
+    sample has alpha (composited output, files gone)."""
+    count = min(COVERAGE_SAMPLES, len(frames))
+    step = len(frames) / count if count else 0
+    shares = [alpha_share(read(frames[int(k * step)])) for k in range(count)]
+    shares = [s for s in shares if s is not None]
+    return sum(shares) / len(shares) if shares else None
+
+
+def pooled_share(parts: Iterable[tuple[float | None, int]]) -> float | None:
+    """The mean share over a range from its parts, each (its mean share, its frames): each
+    frame weighs alike; a part without a share (nothing measured) is left out."""
+    known = [(share, frames) for share, frames in parts if share is not None and frames > 0]
+    frames = sum(n for _, n in known)
+    return sum(share * n for share, n in known) / frames if frames else None
+
+
+def nearly_empty_said(share: float | None, frames: str) -> str:
+    """The one rule: a matte keeping less than ``NEARLY_EMPTY`` of the picture over
+    ``frames`` is warned of (``nearly_empty_words``); '' where it keeps more, or where
+    nothing was measured (``share`` None)."""
+    return "" if share is None or share >= NEARLY_EMPTY else nearly_empty_words(share, frames)
 
 
 def nearly_empty_words(share: float, frames: str) -> str:
