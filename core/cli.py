@@ -631,7 +631,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
     job refuses frames into a movie's name (``writers.check_frames_name``), as for Python."""
     from .fields import rate_refusal
     from .media import MEDIA
-    from .writers import format_for_output, refuse_output_as_input
+    from .writers import format_for_output, refuse_source_as_output
 
     for name, value, what in (
         ("INPUT", args.input, MEDIA),
@@ -639,7 +639,7 @@ def _job_fields(args: argparse.Namespace) -> dict:
     ):
         if not value.strip():  # an unset "$OUT" must not read or write the current folder
             raise RestyleError(f"{name} is empty: give {what}")
-    refuse_output_as_input(args.output, args.input)  # before its name is read for a format
+    refuse_source_as_output(args.output, args.input)  # before its name is read for a format
     fps = None if args.fps is None else args.fps.value
     if args.fps is not None and (refused := rate_refusal(fps, args.fps.typed)):  # Python's too
         raise RestyleError(refused)
@@ -1057,14 +1057,13 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     import cv2
 
     from .contact_sheet import contact_sheet
-    from .job import _refuse_source_as_output
     from .media import _reason, decode_range, probe
-    from .writers import write_atomic
+    from .writers import refuse_source_as_output, write_atomic
 
     _check_sheet_output(args, Path(args.output))
     info = probe(args.input)
     # a frame, or beside them, even with --overwrite (so before 'exists; use --overwrite')
-    _refuse_source_as_output(Path(args.output), info, picture_file=True)
+    refuse_source_as_output(args.output, info, picture_file=True)
     out = _new_file(args)
     _check_frame(args.frame, info.frame_count)
     library = _library(args)

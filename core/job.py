@@ -65,7 +65,7 @@ from .writers import (  # movie_frames_folder: imported from here too
     movie_path,
     os_junk,
     output_format,
-    refuse_output_as_input,
+    refuse_source_as_output,
     remove_stale_scratch,
     tag_facts,
     tag_parts,
@@ -143,7 +143,7 @@ def _check_paths(job) -> None:
                 said = setting(name) if name == "output" else name
                 raise RestyleError(f"{said} {refusal}")
     if job.output is not None:  # before the output's name is read for its format
-        refuse_output_as_input(job.output, job.source)
+        refuse_source_as_output(job.output, job.source)
     for name, said in (("style", "style"), ("replace", setting("replace"))):
         value = getattr(job, name, None)  # a built-in's name or #RRGGBB passes as a path would
         if isinstance(value, str | os.PathLike) and (refusal := _unusable_path(os.fspath(value))):
@@ -581,12 +581,15 @@ class StyleJob:
         made otherwise) or 'refused' (``reason``: the run's own error, naming the fix in
         ``front_end``'s words), with the frames a run would keep (``reused``), make and
         replace. ``on_ray``: a --ray run's, which resumes a movie from the frames a cancelled
-        one kept in its frames folder (a local run styles the movie from the start). Writes
-        nothing."""
+        one kept in its frames folder (a local run styles the movie from the start). An
+        output that is what the job reads is raised, as a bad option is (``_output_path``).
+        Writes nothing."""
         fmt = output_format(self.format)
         movie, path = fmt.movie, _said_path(self.output, fmt)  # as a run's record names it
         record = {"path": path, "movie": movie, "outcome": "refused", "reason": None}
         record.update(reused=0, to_make=0, replaced=0)
+        if self.output is not None:  # the input as the output: the plan's error, not outcome
+            self._output_path(plan)
         try:
             placed = self.place(plan)
         except RestyleError as exc:
@@ -708,9 +711,7 @@ class StyleJob:
             check_output_name(output, plan.format)
         if self.output is None:
             raise RestyleError("no output given")
-        path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
-        _refuse_source_as_output(path, plan.info)
-        self._refuse_inputs_as_output(path, plan)
+        path = self._output_path(plan)
         plan = self._stamped(plan, path)
         finished = finished_movie(plan, self.audio, path)  # kept, --overwrite or not
         now = {"made_from": self._made_from(plan), "frames": plan.total}
@@ -721,6 +722,15 @@ class StyleJob:
         plan = replace(plan, output=path, fingerprint=self._fingerprint())
         self._plan = plan
         return plan
+
+    def _output_path(self, plan: JobPlan) -> Path:
+        """The output's path (a movie's with its suffix), never what the job reads: an
+        error to ``place`` and to ``outlook`` alike (--plan exits 2 on it, as a run does),
+        not a run's outcome."""
+        path = movie_path(self.output, plan.format) if plan.format.movie else Path(self.output)
+        refuse_source_as_output(path, plan.info)
+        self._refuse_inputs_as_output(path, plan)
+        return path
 
     def _stamped(self, plan: JobPlan, out: Path) -> JobPlan:
         """``plan`` keyed as the output at ``out`` was where an earlier Restyle made it of
@@ -1950,39 +1960,14 @@ def _check_format_holds(fmt: OutputFormat, info) -> None:
         )
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _is_or_in(path: Path, out: Path) -> bool:
     """``path`` is the output, or a file in the output folder."""
     path, out = path.resolve(), out.resolve()
     return path == out or path.parent == out
 
 
-def _refuse_source_as_output(
-    path: Path, info, what: str = "input", picture_file: bool = False
-) -> None:
-    """An output that is the input (or another file the job reads, ``what``), or a folder
-    holding its frames, is refused even with overwrite: the source is never written to.
-    ``picture_file``: the output is one picture (a contact sheet), not a folder of frames."""
-    sources = list(info.files) if info.files else [info.path]
-    if any(_same_path(path, Path(f)) or path.resolve() == Path(f).resolve() for f in sources):
-        raise RestyleError(f"output {path} is the {what}; choose another output")
-    folders = {Path(f).resolve().parent for f in info.files}
-    if path.resolve() in folders or (info.kind == "images" and _same_path(path, info.path)):
-        raise RestyleError(f"output folder {path} holds the {what} frames; choose another folder")
-    # A picture (a contact sheet) among an image sequence's frames would be read as one of
-    # them ('plate holds sheet.png beside the sequence'); a movie there is not a frame.
-    beside = picture_file and info.kind == "images" and path.suffix.lower() in IMAGE_SUFFIXES
-    if beside and path.resolve().parent in folders:
-        raise RestyleError(
-            f"output {path} is in {path.parent}, the folder holding the {what} frames, where "
-            "it would be read as a frame; choose another folder"
-        )
+# matte_job's name for the one check (a background is read as the input is)
+_refuse_source_as_output = refuse_source_as_output
 
 
 def _check_output(

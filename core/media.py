@@ -430,6 +430,11 @@ def _sequence_pattern(name: str) -> tuple[str, str, int, bool] | None:
     return None
 
 
+def is_pattern(path: str | os.PathLike[str]) -> bool:
+    """A source ``probe`` reads as a frame pattern: no such file, a frame field in its name."""
+    return not Path(path).exists() and _sequence_pattern(Path(path).name) is not None
+
+
 def _probe_pattern(path: Path, rate: Fraction | None) -> MediaInfo:
     prefix, suffix, width, zero_pad = _sequence_pattern(path.name)  # type: ignore[misc]
     folder = path.parent

@@ -142,19 +142,74 @@ def check_frames_name(output: str | os.PathLike[str], fmt: str) -> None:
     format_for_output(output)  # 'o.avi', 'o.webm', 'out.mp4/': as without a format
 
 
-def refuse_output_as_input(output: str | os.PathLike[str], sources) -> None:
-    """An output that names a file the job reads (its input) is refused first, before its
-    name is read for a format: 'vtest.avi -o vtest.avi' was told to add a format, then that
-    the output is the input. The whole check, with the frames' folders, is
-    ``job._refuse_source_as_output``'s."""
-    for source in sources if isinstance(sources, list | tuple) else [sources]:
-        if not isinstance(source, str | os.PathLike) or not Path(source).is_file():
-            continue
-        with contextlib.suppress(OSError):
-            if Path(output).exists() and os.path.samefile(output, source):
-                raise RestyleError(
-                    f"output {os.fspath(output)} is the input; choose another output"
-                )
+def refuse_source_as_output(
+    output: str | os.PathLike[str], source, what: str = "input", picture_file: bool = False
+) -> None:
+    """The one check that an output is never a file the job reads nor a folder holding its
+    frames, even with --overwrite. Every front end says it before the output's name is read
+    for a format ('vtest.avi -o vtest.avi' was told to add a format), and again on the name
+    written ('-o clip --format h264' is clip.mp4); ``--plan`` fails on it (exit 2) as a run
+    does. ``source``: as given (a path, a pattern, a list of files) or probed (a
+    ``MediaInfo``); ``what`` names it (a background). ``picture_file``: the output is one
+    picture (a contact sheet), read as a frame were it among an image sequence's."""
+    path = Path(output)
+    files, folders, sequence = _read_paths(source)
+    if any(_same_path(path, f) or path.resolve() == f.resolve() for f in files):
+        raise RestyleError(f"output {os.fspath(output)} is the {what}; choose another output")
+    if path.resolve() in folders:
+        raise RestyleError(
+            f"output folder {os.fspath(output)} holds the {what} frames; choose another folder"
+        )
+    picture = picture_file and sequence and path.suffix.lower() in IMAGE_SUFFIXES
+    if picture and path.resolve().parent in folders:
+        raise RestyleError(
+            f"output {path} is in {path.parent}, the folder holding the {what} frames, where "
+            "it would be read as a frame; choose another folder"
+        )
+
+
+def _read_paths(source) -> tuple[list[Path], set[Path], bool]:
+    """The files a job reads from ``source``, the folders holding them as frames (a still's
+    too) and whether they are a sequence, as ``media.probe`` finds them: from its
+    ``MediaInfo``, or before it from the paths (a pattern's files are only in its folder)."""
+    if hasattr(source, "files"):  # probed: a movie has no frame files
+        files = [Path(f) for f in source.files]
+        return (
+            files or [Path(source.path)],
+            {f.resolve().parent for f in files},
+            (source.kind == "images"),
+        )
+    if isinstance(source, list | tuple):
+        files = [Path(f) for f in source if isinstance(f, str | os.PathLike)]
+        return files, {f.resolve().parent for f in files}, len(files) > 1
+    if not isinstance(source, str | os.PathLike):
+        return [], set(), False
+    path = Path(source)
+    if path.is_dir():
+        with contextlib.suppress(OSError):  # unreadable: the probe says so
+            pictures = [f for f in path.iterdir() if _frame_file(f)]
+            return pictures, {path.resolve()}, True
+        return [], {path.resolve()}, True
+    if path.is_file():
+        still = path.suffix.lower() in IMAGE_SUFFIXES
+        return [path], {path.resolve().parent} if still else set(), False
+    from .media import is_pattern
+
+    return [], {path.resolve().parent} if is_pattern(path) else set(), True
+
+
+def _frame_file(path: Path) -> bool:
+    """A file a folder's probe reads as a frame (``media._probe_folder``)."""
+    return (
+        not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+    )
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _unchosen_suffix(output: str | os.PathLike[str], holders: list[str]) -> str:
