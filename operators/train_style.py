@@ -380,27 +380,28 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         scene = find_scene(*request.data)
         if scene is not None and any(item[0] == name for item in CATALOG.items):
             scene.restyle.style = name  # the picker shows the new style, ready to apply
-        trained = request.job.trained  # not the save's 'saving and checking the style'
-        detail = f" ({trained})" if trained else ""
-        # what to pick in the style list, and where the style is kept (the summary said
-        # neither: a trained style is listed as 'NAME (trained)')
+        # The sidebar says what was made in a line or two (the Keyframes panel shows the
+        # folder on a line of its own, with a button that opens it, and what the style list
+        # calls the style); Blender's report (Info editor) tells it all: every clause of
+        # the last iteration's words and where the style is kept.
+        reached = request.job.trained  # not the save's 'saving and checking the style'
+        detail = f" ({reached})" if reached else ""
+        brief = f" ({reached.split(' · ')[0]})" if reached else ""  # 'iteration 120'
         where = f"'{CATALOG.name_of(name)}' in the style list, saved in {blender_path(value)}"
         # a flat keyframe, trained too briefly (core.train.keyframes)
         warnings = list(request.job.warnings)
         if cancelled:
-            summary = (
+            told = (
                 f"Cancelled: '{name}' is cut short, its best weights so far{detail} kept: {where}"
             )
-            RUN.end(CANCELLED, "; ".join([summary, *warnings]), str(value))
+            shown = f"Cancelled: '{name}' keeps its best weights so far{brief}"
         else:
             keyframes = count(len(request.job.keyframes), "keyframe")
-            summary = f"Trained '{name}' from {keyframes}{detail}: {where}"
-            RUN.end(FINISHED, "; ".join(filter(None, [summary, *warnings])), str(value))
-        if any(warnings):
-            self.report({"WARNING"}, f"Restyle: {RUN.summary}")
-            redraw_sequencers(context)
-            return {"FINISHED"}
-        self.report({"INFO"}, f"Restyle: {RUN.summary}")
+            told = f"Trained '{name}' from {keyframes}{detail}: {where}"
+            shown = f"Trained '{name}' from {keyframes}{brief}"
+        RUN.end(CANCELLED if cancelled else FINISHED, "; ".join([shown, *warnings]), str(value))
+        report = "; ".join([told, *warnings])
+        self.report({"WARNING"} if warnings else {"INFO"}, f"Restyle: {report}")
         redraw_sequencers(context)
         return {"FINISHED"}
 

@@ -6,13 +6,22 @@ import bpy
 from bpy.types import Panel, UIList
 
 from .. import compat
+from ..operators.modal_job import blender_path
 from ..operators.output_strip import keyframe_folder
 from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import CATALOG, sharing_key
-from .sequencer import RestylePanel, draw_job, draw_own_outcome, usable_strip
+from .sequencer import (
+    SUMMARY_ICONS,
+    RestylePanel,
+    draw_job,
+    draw_own_outcome,
+    split_clauses,
+    summary_about,
+    usable_strip,
+)
 from .strip_media import read_refusal
 from .text import draw_wrapped, wrap_width
 
@@ -112,12 +121,33 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
         row.scale_y = 1.3
         row.enabled = marked and not refused and torch  # training learns from the keyframes
         row.operator("restyle.train_style", icon="BRUSH_DATA").strip = strip.name
-        draw_own_outcome(layout, context, scene, PANEL, tasks=("train",))  # 'Failed:' too
         if RUN.task == "train" and RUN.status in (FINISHED, CANCELLED) and RUN.folder:
-            if settings.style == RUN.style:  # another picked since: the line would be untrue
-                listed = CATALOG.name_of(RUN.style)  # as the style list names it
-                text = f"'{listed}' is now the style above: Apply it"
-                layout.label(text=text, icon="CHECKMARK")
+            if summary_about(scene):
+                draw_trained(layout, context, settings)
+        else:
+            draw_own_outcome(layout, context, scene, PANEL, tasks=("train",))  # 'Failed:'
+
+
+def draw_trained(layout, context, settings) -> None:
+    """How Train ended, in a few lines (it took 8 at the sidebar's width, round 25): what
+    was made, its warnings on lines of their own (as the main panel's), the folder on one line with a button that
+    opens it (the label is cut short) and what the style list calls the style, picked above
+    while it still is. Blender's report (the Info editor) keeps the whole story."""
+    width = wrap_width(context)
+    shown, *warnings = split_clauses(RUN.summary)
+    col = layout.column(align=True)
+    draw_wrapped(col, shown, SUMMARY_ICONS[RUN.status], width)
+    warning = "; ".join(warnings)  # their own "; " cannot be told from theirs: one block
+    if warning:
+        draw_wrapped(col, warning[:1].upper() + warning[1:], "ERROR", width)
+    row = col.row(align=True)
+    row.label(text=f"Saved in {blender_path(RUN.folder)}", icon="FILE_FOLDER")
+    row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder
+    listed = CATALOG.name_of(RUN.style)  # as the style list names it
+    if settings.style == RUN.style:  # another picked since: the line would be untrue
+        draw_wrapped(col, f"Picked above as '{listed}'", "CHECKMARK", width)
+    else:
+        draw_wrapped(col, f"In the style list as '{listed}'", "INFO", width)
 
 
 EMPTY_FOLDER = "Empty: Export Keyframes' folder,"

@@ -9,9 +9,11 @@
    keyframe 6 in ...') were drawn under Apply Style too: their operators kept ModalJob's
    task, 'job', which no sub-panel claims;
 3. Train's summary said neither where the style was saved nor what the style list calls it
-   ('NAME (trained)'): it says both; and since 5995b90 it said "(saving and checking the
-   style)", the last event's words, where it said what training reached: it says that again;
-   its line "'X' is now the style above" stayed after another style was picked."""
+   ('NAME (trained)'): it says both (round 25: on lines of their own); and since 5995b90
+   it said "(saving and checking the style)", the last event's words, where it said what
+   training reached: it says that again;
+   its line "'X' is now the style above" (round 25: "Picked above as 'X'") stayed after
+   another style was picked."""
 
 from __future__ import annotations
 
@@ -161,7 +163,7 @@ def test_train_says_what_the_style_list_calls_the_style_and_where_it_is(
     source, folder = exported(scene, sequencer_area, media["clip24"], [3, 6])
     paint(folder / "0003.png")
     paint(folder / "0006.png")
-    name = f"Listed {saved.name}"
+    name = "Listed ink"  # short: the panel wraps a long one (each line's words apart)
     with sequencer_override(scene, sequencer_area):
         result = bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=0.01)
         assert result == {"FINISHED"}
@@ -171,17 +173,19 @@ def test_train_says_what_the_style_list_calls_the_style_and_where_it_is(
         assert ext("props").CATALOG.name_of(name) == listed  # what the picker shows
         summary = idle.summary
         assert summary.startswith(f"Trained '{name}' from 2 keyframes"), summary
-        assert f"'{listed}' in the style list, saved in {kept}" in summary, summary
         # what training reached, not the last event's 'saving and checking the style'
         assert "from 2 keyframes (iteration " in summary, summary
         assert "saving and checking" not in summary
+        # where the style is and what the list calls it: lines of their own since round 25
         panel = texts(bpy.context, "keyframes", "RESTYLE_PT_keyframes")
-        assert f"'{listed}' is now the style above: Apply it" in panel
+        assert f"Saved in {ext('operators.modal_job').blender_path(kept)}" in panel, panel
+        assert f"Picked above as '{listed}'" in panel, panel
         assert scene.restyle.style == name
         # another style picked since: the line would say what is no longer so
         scene.restyle.style = ext("props").CATALOG.items[0][0]
         panel = texts(bpy.context, "keyframes", "RESTYLE_PT_keyframes")
-        assert "is now the style above" not in panel
+        assert "Picked above" not in panel
+        assert f"In the style list as '{listed}'" in panel, panel
         assert summary[:30] in panel  # the summary stays: where the style is
 
 

@@ -1,0 +1,85 @@
+"""Round 25's Blender walkthrough (Debian's 4.3.2 under Xvfb at 1280x800, vtest.avi and
+Megamind.avi; bpy 5.0.1 for training): what a video editor tripped over.
+
+1. Train's outcome in the Keyframes panel took 8 lines at the sidebar's width (the listed
+   name, the iteration's three clauses, the whole library path, then "'X (trained)' is now
+   the style above: Apply it"): it takes at most 4, the path on one line with a button that
+   opens the folder; the whole story stays in Blender's report (Info editor)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from test_flow_train import exported, paint
+from test_operators import media, saved  # noqa: F401  (fixtures)
+from test_ui_round24 import idle  # noqa: F401  (fixture)
+from test_uifix_round23 import draw
+from vse import ext, sequencer_override
+
+pytestmark = pytest.mark.blender
+
+SIDEBAR_WIDTH = 40  # characters a label line holds in a default sidebar (300 px at 1x)
+
+
+def after_train_button(calls) -> list:
+    """The Keyframes panel's calls drawn under its Train Style button."""
+    at = next(i for i, c in enumerate(calls) if c[1].get("operator") == "restyle.train_style")
+    return calls[at + 1 :]
+
+
+def said_blocks(calls) -> list[tuple[str, list[str]]]:
+    """The labels drawn, as (icon, lines): a wrapped text's lines after its first have
+    a blank icon (``draw_wrapped``)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for kind, args in calls:
+        if kind == "label":
+            icon = args.get("icon", "NONE")
+            if icon == "BLANK1" and blocks:
+                blocks[-1][1].append(args.get("text", ""))
+            else:
+                blocks.append((icon, [args.get("text", "")]))
+    return blocks
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="training needs torch")
+def test_train_says_how_it_ended_in_a_few_lines_with_the_folder_a_click_away(
+    scene,
+    saved,  # noqa: F811
+    media,  # noqa: F811
+    sequencer_area,
+    idle,  # noqa: F811
+    monkeypatch,
+):
+    import bpy
+
+    text = ext("panels.text")
+    monkeypatch.setattr(text, "wrap_width", lambda context: SIDEBAR_WIDTH)
+    for module in ("panels.keyframes", "panels.sequencer"):
+        monkeypatch.setattr(ext(module), "wrap_width", lambda context: SIDEBAR_WIDTH)
+    source, folder = exported(scene, sequencer_area, media["clip24"], [3, 6])
+    paint(folder / "0003.png")
+    paint(folder / "0006.png")
+    name = "Compact ink"
+    with sequencer_override(scene, sequencer_area):
+        result = bpy.ops.restyle.train_style(strip=source.name, name=name, time_budget=0.01)
+        assert result == {"FINISHED"}
+        kept = ext("core.styles").StyleLibrary(ext("props").library_root(bpy.context))
+        kept = kept.trained_folder(name)
+        listed = ext("props").CATALOG.name_of(name)
+        below = after_train_button(draw(bpy.context, "keyframes", "RESTYLE_PT_keyframes"))
+    # the budget is too short to learn: its warning on lines of their own (they were under
+    # the outcome's check mark), then at most 4 lines (8 before, with a name this long)
+    blocks = said_blocks(below)
+    warned = [lines for icon, lines in blocks if icon == "ERROR"]
+    assert len(warned) == 1 and "barely learned" in " ".join(warned[0]), blocks
+    lines = [line for icon, block in blocks if icon != "ERROR" for line in block]
+    said = " ".join(lines)
+    assert len(lines) <= 4, lines
+    assert f"Trained '{name}' from 2 keyframes (iteration " in said, lines
+    assert f"Picked above as '{listed}'" in said, lines  # the style list's name for it
+    shown = ext("operators.modal_job").blender_path(str(kept))
+    assert any(line.endswith(shown) for line in lines), lines  # the folder, on one line
+    opens = [c[1] for c in below if c[0] == "operator" and c[1]["operator"] == "wm.path_open"]
+    assert len(opens) == 1, below  # ... and a button that opens it
+    assert idle.folder == str(kept)
