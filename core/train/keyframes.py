@@ -257,6 +257,7 @@ def train_from_keyframes(
     warn: Callable[[str], None] | None = None,
     called: Mapping[int, int] | None = None,
     front_end: str = PYTHON,
+    held_out=None,
 ) -> Path:
     """Train on (source frame, styled image) pairs and write the style; returns its folder.
     Cancelled before the first validation checkpoint, it writes nothing and raises
@@ -275,7 +276,8 @@ def train_from_keyframes(
     painted, are refused before training (``keyframe_pairs``). ``called`` names keyframes
     in the user's frames (source index → e.g. Blender's scene frame; None: the index).
     ``front_end`` (``errors``: PYTHON, COMMAND_LINE, BLENDER) words the settings a warning
-    names."""
+    names. ``held_out`` (a ``trainer.HeldOutWatch``) watches the run on other frames, for a
+    benchmark."""
     from .artifact import write_trained_style
     from .trainer import train_style
 
@@ -306,6 +308,7 @@ def train_from_keyframes(
         cancel=cancel,
         preview_frame=np.ascontiguousarray(preview),
         on_preview=on_preview,
+        held_out=held_out,
     )
     if result.figures.stopped_because == "cancelled" and not result.checkpointed:
         raise Cancelled(NOTHING_SAVED)  # no folder written: the name stays free

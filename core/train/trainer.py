@@ -8,6 +8,8 @@ needs pretrained weights Restyle cannot ship). The rate anneals over the run; wh
 smoothed validation loss on held-out tiles stops improving for a while (core/train/stopping.py),
 the rate is lowered, and only a plateau after the last drop stops training, as do the time
 budget and the user cancelling; the best validated weights are returned in every case.
+A benchmark can watch those weights on frames the run never sees (``HeldOutWatch``); that
+watch never steers the run, which learns and stops on the user's keyframes alone.
 
 Torch is imported inside the functions: this module is on the training path only.
 """
@@ -15,6 +17,7 @@ Torch is imported inside the functions: this module is on the training path only
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import time
@@ -226,6 +229,32 @@ class TrainFigures:
 
 
 @dataclass(frozen=True)
+class HeldOutCheck:
+    """The weights the run would return if it stopped now, tried on the held-out frames."""
+
+    iteration: int
+    seconds: float  # of the run's clock, every check's own time left out
+    val_l1: float  # the best validation L1 so far: that of the weights tried
+    best_iteration: int  # where those weights were kept
+    styled: tuple[np.ndarray, ...]  # HeldOutWatch.frames styled, in order, uint8 HxWx3
+    final: bool = False  # after the loop: the weights train_style returns
+
+
+@dataclass(frozen=True)
+class HeldOutWatch:
+    """Frames the run never trains on, styled by the best weights so far at the first
+    validation ``every_s`` seconds after the last check, and once more with the returned
+    weights, each check handed to ``on_check``: held-out quality along the training curve,
+    for a benchmark. The checks take no random draws and their time is left out of the
+    run's clock (budget, plateaus, figures): a watched run learns and stops as it would
+    unwatched (the same weights with a fixed seed and ``max_iterations``)."""
+
+    frames: Sequence[np.ndarray]  # uint8 HxWxC, the training frames' channels
+    on_check: Callable[[HeldOutCheck], None]
+    every_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class TrainResult:
     """The best generator weights (numpy, CPU), how to rebuild it, and the run's figures."""
 
@@ -332,6 +361,16 @@ def _check_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         channels = source.shape[2]
 
 
+def _check_held_out(held_out: HeldOutWatch, channels: int) -> None:
+    for index, frame in enumerate(held_out.frames):
+        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3:
+            raise RestyleError(f"Held-out frame {index} is not an 8-bit HxWxC image")
+        if frame.shape[2] != channels:
+            raise RestyleError(f"Held-out frame {index} has not the training frames' channels")
+    if not held_out.every_s > 0:
+        raise RestyleError("A held-out watch's every_s must be positive")
+
+
 def _to_uint8_image(batch: torch.Tensor) -> np.ndarray:
     """First image of an NCHW [0, 1] batch as uint8 HxWx3."""
     image = batch[0].detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
@@ -357,6 +396,7 @@ def train_style(
     cancel: CancelToken | None = None,
     preview_frame: np.ndarray | None = None,
     on_preview: Callable[[np.ndarray], None] | None = None,
+    held_out: HeldOutWatch | None = None,
 ) -> TrainResult:
     """Learn the style of ``pairs`` of (source frame, painted keyframe), both uint8 HxWx3.
 
@@ -369,7 +409,8 @@ def train_style(
     returns normally with the best weights so far and ``stopped_because == "cancelled"``.
     A fixed seed and ``max_iterations`` give identical weights on the same CPU and threads,
     in either precision; "auto" may pick another precision on another CPU (its bf16 flags),
-    which, like another CPU's kernels, gives other weights.
+    which, like another CPU's kernels, gives other weights. ``held_out`` watches the best
+    weights on other frames as the run goes (``HeldOutWatch``), never steering it.
     """
     import torch
 
@@ -384,6 +425,8 @@ def train_style(
         or preview_frame.shape[2] != pairs[0][0].shape[2]
     ):
         raise RestyleError("The preview frame must be an 8-bit image like the training frames")
+    if held_out is not None:
+        _check_held_out(held_out, pairs[0][0].shape[2])
     tune_cpu_allocator()
     device = torch.device(pick_device(config.device))
 
@@ -417,6 +460,7 @@ def train_style(
         if preview_frame is not None and on_preview is not None:
             run.preview_input = torch.from_numpy(to_chw_float(preview_frame))[None].to(device)
             run.on_preview = on_preview
+        run.held_out = held_out
         return run.train()
 
 
@@ -435,6 +479,7 @@ class _Run:
         self.cancel = cancel
         self.preview_input: torch.Tensor | None = None
         self.on_preview: Callable[[np.ndarray], None] | None = None
+        self.held_out: HeldOutWatch | None = None
         self.use_critic = config.adversarial_weight > 0
         self.precision = training_precision(config.precision, device.type)
         self.opt_g = torch.optim.Adam(
@@ -476,6 +521,30 @@ class _Run:
                 errors.append(error.float().cpu().numpy())
         self.generator.train()
         self.sampler.set_errors(errors, self.config.hard_share)
+
+    def watch(self, iteration, seconds, val_l1, best_iteration, state, final=False) -> None:
+        """Style the held-out frames with the weights ``state`` (the best so far) and hand
+        them to the watch; a copy of the generator holds them, so training goes on as it
+        was."""
+        import torch
+
+        generator = copy.deepcopy(self.generator)
+        generator.load_state_dict(state)
+        generator.eval()
+        styled = []
+        with torch.inference_mode():
+            for frame in self.held_out.frames:
+                source = torch.from_numpy(to_chw_float(frame))[None].to(self.device)
+                styled.append(_to_uint8_image(generator(source)))
+        check = HeldOutCheck(
+            iteration=iteration,
+            seconds=round(seconds, 2),
+            val_l1=round(val_l1, 6),
+            best_iteration=best_iteration,
+            styled=tuple(styled),
+            final=final,
+        )
+        self.held_out.on_check(check)
 
     def preview(self) -> None:
         import torch
@@ -538,7 +607,12 @@ class _Run:
         import torch
 
         config = self.config
-        clock = time.perf_counter if config.clock == "wall" else time.process_time
+        raw_clock = time.perf_counter if config.clock == "wall" else time.process_time
+        watched = 0.0  # seconds spent in held-out checks: not the run's
+
+        def clock() -> float:
+            return raw_clock() - watched
+
         started = clock()
         if config.budget_from is not None and config.clock == "wall":
             started = min(started, config.budget_from)
@@ -552,6 +626,7 @@ class _Run:
         next_preview = started + config.preview_every_s
         iteration = 0
         validated_at = -1
+        next_watch = started + (self.held_out.every_s if self.held_out else math.inf)
         stopped: StopReason
 
         history: list[tuple[int, float, float]] = []
@@ -604,6 +679,11 @@ class _Run:
                         break
                     lr_dropped_at.append(iteration)
                 self.mine_hard_examples()  # after the stop check: a stopping run needs none
+                if clock() >= next_watch:
+                    began = raw_clock()
+                    self.watch(iteration, clock() - started, best_val, best_iteration, best_state)
+                    watched += raw_clock() - began
+                    next_watch = clock() + self.held_out.every_s
 
             now = clock()
             if now >= next_preview:
@@ -625,6 +705,9 @@ class _Run:
         self.generator.load_state_dict(best_state)
         self.preview()
         seconds = clock() - started
+        if self.held_out is not None:
+            state = self.generator.state_dict()
+            self.watch(iteration, seconds, best_val, best_iteration, state, final=True)
         if self.progress is not None:
             # cancelled: the seconds it ran, not the budget (done 120/120 at 35 s)
             final = stopped != "cancelled"
