@@ -16,6 +16,11 @@ ground truth:
 - training time, iterations, why it stopped (and at which iteration), the best iteration and
   the validation curve (iteration@seconds:L1). `--case-budget megamind/grade=600` gives one
   case a longer budget, to watch the stopping rule end a run that has converged.
+- with `--held-out-every S`, the held-out frames' PSNR along the run: every S seconds of the
+  run's clock the trainer styles them with the weights it would return if stopped there
+  (trainer.HeldOutWatch, in torch, the network alone; the checks' time is left out of the
+  budget) and the benchmark scores them, so the curve shows whether the budget and the
+  stopping rule sit where held-out quality stops rising.
 
 Clips (scripts/real_footage.py, Debian's opencv-doc): `vtest` (people walking, fixed camera)
 and `megamind` (animated film), centre-cropped to 16:9 and resized. `--quick` trains for 60 s
@@ -24,6 +29,7 @@ on a 24-frame clip for fast iteration; full runs take budget x clips x looks plu
     .venv/bin/python benchmarks/bench_keyframes.py [--quick] [--budget 300] [--frames 48]
         [--size 640x360] [--clips vtest,megamind] [--looks stylize,pencil,detail,grade]
         [--case-budget CLIP/LOOK=SECONDS] [--set SETTING=VALUE] [--jobs N]
+        [--held-out-every SECONDS]
         [--keep-styles DIR | --reuse-styles DIR]
 
 `--keep-styles DIR` keeps each trained style; `--reuse-styles DIR` styles with those (no
@@ -57,7 +63,7 @@ sys.path.insert(0, str(HERE.parent / "scripts"))
 
 from real_footage import FootageUnavailable, real_clip  # noqa: E402
 
-from restyle.core.train.trainer import TrainConfig  # noqa: E402
+from restyle.core.train.trainer import HeldOutCheck, HeldOutWatch, TrainConfig  # noqa: E402
 
 # First source frame of each clip's stretch: inside one shot, with people moving.
 CLIP_START = {"vtest": 100, "megamind": 30}
@@ -155,6 +161,9 @@ class Case:
     calibration: dict  # RMS errors (levels) on the keyframes: network, blended with the other
     # carried onto them at the tolerance chosen (low)
     style_cpu_s: tuple[float, float]  # CPU seconds to style the clip: network alone, carried
+    # (iteration, seconds, best validation L1, best iteration, held-out PSNR mean, worst,
+    # final) at every held-out check (--held-out-every): the network alone, styled in torch
+    held_out_curve: list[tuple] = dataclasses.field(default_factory=list)
 
 
 def score(styled, truth, sources, keys: list[int]) -> Scores:
@@ -206,7 +215,14 @@ def carried_share(folder: Path, sources: list, network: list, keys: list[int]) -
 
 
 def trained_style(
-    case_dir: Path, source_dir: Path, painted: dict, clip_name: str, look: str, config, styles
+    case_dir: Path,
+    source_dir: Path,
+    painted: dict,
+    clip_name: str,
+    look: str,
+    config,
+    styles,
+    held_out: HeldOutWatch | None = None,
 ):
     """(library, style folder, training wall seconds): trained now, or the kept one when
     ``styles`` = ("reuse", DIR); ("keep", DIR) copies the fresh library to DIR/clip/look
@@ -224,11 +240,40 @@ def trained_style(
         return library, library.trained_folder("bench"), 0.0
     library = StyleLibrary(case_dir / "library", bundled=None)
     started = time.perf_counter()
-    folder = train_from_keyframes(source_dir, painted, "bench", library, config=config)
+    folder = train_from_keyframes(
+        source_dir, painted, "bench", library, config=config, held_out=held_out
+    )
     train_s = time.perf_counter() - started
     if mode == "keep":
         shutil.copytree(case_dir / "library", kept, dirs_exist_ok=True)
     return library, folder, train_s
+
+
+def held_out_watch(
+    sources: list, truth: list, keys: list[int], every_s: float | None, curve: list
+) -> HeldOutWatch | None:
+    """A watch that scores the held-out frames at every check into ``curve`` (None: none)."""
+    from restyle.core.metrics import psnr
+
+    if not every_s:
+        return None
+    held = [i for i in range(len(sources)) if i not in keys]
+
+    def scored(check: HeldOutCheck) -> None:
+        values = [psnr(s, truth[i]) for s, i in zip(check.styled, held, strict=True)]
+        curve.append(
+            (
+                check.iteration,
+                check.seconds,
+                check.val_l1,
+                check.best_iteration,
+                statistics.fmean(values),
+                min(values),
+                check.final,
+            )
+        )
+
+    return HeldOutWatch(frames=[sources[i] for i in held], on_check=scored, every_s=every_s)
 
 
 def run_case(
@@ -238,6 +283,7 @@ def run_case(
     look: str,
     config: TrainConfig,
     styles: tuple[str, str] | None = None,
+    held_out_every: float | None = None,
 ) -> Case:
     from restyle.core.metrics import psnr, warping_error
 
@@ -252,8 +298,10 @@ def run_case(
         painted[k] = case_dir / f"key{k}.png"
         write_png(painted[k], truth[k])
 
+    curve: list[tuple] = []
+    watch = held_out_watch(sources, truth, keys, held_out_every, curve)
     library, folder, train_s = trained_style(
-        case_dir, source_dir, painted, clip_name, look, config, styles
+        case_dir, source_dir, painted, clip_name, look, config, styles, watch
     )
     training = json.loads((folder / "style.json").read_text())["training"]
     t0 = cpu_seconds()
@@ -276,6 +324,7 @@ def run_case(
         carried_share=share,
         calibration=calibration,
         style_cpu_s=(t1 - t0, t2 - t1),
+        held_out_curve=curve,
     )
 
 
@@ -317,6 +366,16 @@ def print_case(case: Case) -> None:
         flush=True,
     )
     print(f"{'':18s} validation curve {curve_text(t.get('val_history', []))}", flush=True)
+    if case.held_out_curve:
+        points = " ".join(
+            f"{i}@{s:.0f}s:{mean:.2f}({worst:.2f})/L1 {val:.4f} best {best}{' final' * final}"
+            for i, s, val, best, mean, worst, final in case.held_out_curve
+        )
+        print(
+            f"{'':18s} held-out PSNR dB (worst frame) of the best weights so far, network "
+            f"alone in torch: {points}",
+            flush=True,
+        )
 
 
 def print_summary(cases: list[Case]) -> None:
@@ -401,6 +460,13 @@ def main() -> None:
         "rule end a run that has converged (repeatable)",
     )
     parser.add_argument(
+        "--held-out-every",
+        type=float,
+        metavar="SECONDS",
+        help="score the held-out frames every SECONDS of the run's clock as it trains "
+        "(the network alone, the checks' time left out of the budget)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -483,6 +549,7 @@ def main() -> None:
                     look,
                     case_config(config, clip_name, look, budgets),
                     styles,
+                    args.held_out_every,
                 )
                 for look in looks
             ]
