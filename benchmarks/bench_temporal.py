@@ -32,6 +32,9 @@ draws its texture on a grid; content moving by anything but whole grid steps get
 The most any blend can do (--bound): on the pixels still in every frame, the best linear
 temporal filter of the frame-by-frame frames (7 taps fitted to them, one set or one per
 spatial band) at a given flicker reduction: its deviation and sharpness against frame by frame.
+Then the same oracle on the moving pixels, each frame warped onto frame t along the judge's
+own Farnebäck trajectories (trusted by its check over the filter's frames), and on the still
+and moving pixels together: the whole judged frame's bound, at goal 1's excess removal.
 
 A table of every row with the goals met (markdown) ends the output. Trained styles live in a
 library: --library PATH (e.g. after `restyle train ... -n NAME`), --style NAME.
@@ -290,13 +293,175 @@ def still_everywhere(sources) -> np.ndarray:
 
 def _bands(frame: np.ndarray, banded: bool) -> list[np.ndarray]:
     """The frame in [0, 1] (one band), or split into finest (I - G1), middle (G1 - G3) and
-    low (G3) spatial bands that sum to it (Gaussian sigmas in pixels)."""
-    image = frame.astype(np.float32) / 255.0
+    low (G3) spatial bands that sum to it (Gaussian sigmas in pixels). uint8 is scaled."""
+    image = frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame
     if not banded:
         return [image]
     g1 = cv2.GaussianBlur(image, (0, 0), 1.0)
     g3 = cv2.GaussianBlur(image, (0, 0), 3.0)
     return [image - g1, g1 - g3, g3]
+
+
+GRAY = np.float32([0.299, 0.587, 0.114])
+
+
+class Quadratics:
+    """A filter's deviation, flicker and sharpness, each quadratic in its taps h, summed over
+    frames: D = h'Ah - 2a'h + c against frame by frame, F = h'Bh between consecutive outputs,
+    E = h'Ch the Laplacian energy; f0 and floor: frame by frame's and the source's flicker
+    measured the same way, e0 frame by frame's Laplacian energy (goal 1 is on the excess)."""
+
+    def __init__(self, n: int, window: tuple[int, int] | None = None) -> None:
+        self.window = window  # the taps' frames, first and last relative to t (None: all)
+        self.A, self.B, self.C = (np.zeros((n, n)) for _ in range(3))
+        self.a = np.zeros(n)
+        self.c = self.f0 = self.e0 = self.floor = 0.0
+        self.frames = 0
+
+    def add(self, x, x_prev, lap, y, y_prev, y_lap, source=None) -> None:
+        """One frame: features (taps x values) now and one step back along the motion, their
+        Laplacians, frame by frame's values now and one step back, its Laplacian, and the
+        source's (now, one step back) for the floor."""
+        size = x.shape[1]
+        if size == 0:
+            return  # no pixel of this class in this frame
+        self.A += x @ x.T / size
+        self.a += x @ y / size
+        self.c += float(np.mean(y**2))
+        step = x - x_prev
+        self.B += step @ step.T / size
+        self.f0 += float(np.mean((y - y_prev) ** 2))
+        self.C += lap @ lap.T / lap.shape[1]
+        self.e0 += float(np.mean(y_lap**2))
+        if source is not None:
+            self.floor += float(np.mean((source[0] - source[1]) ** 2))
+        self.frames += 1
+
+    def mean(self) -> Quadratics:
+        """Per-frame means (call once, after the last ``add``)."""
+        m = self.frames
+        self.A, self.a, self.B, self.C = self.A / m, self.a / m, self.B / m, self.C / m
+        self.c, self.f0, self.e0, self.floor = self.c / m, self.f0 / m, self.e0 / m, self.floor / m
+        return self
+
+    def solve(self, lam: float, mu: float) -> np.ndarray | None:
+        """The taps minimising D + lam F - mu E (None where that is unbounded)."""
+        values, vectors = np.linalg.eigh(self.A + lam * self.B - mu * self.C)
+        if values[0] <= 1e-12:
+            return None
+        return vectors @ (vectors.T @ self.a / values)
+
+    def measure(self, h) -> tuple[float, float, float]:
+        """(deviation, flicker, Laplacian energy) of the taps h."""
+        h = np.asarray(h)
+        return (
+            float(h @ self.A @ h - 2 * self.a @ h + self.c),
+            float(h @ self.B @ h),
+            float(h @ self.C @ h),
+        )
+
+
+def combined(parts, measures) -> tuple[float, float, float, float]:
+    """(deviation, flicker reduction, sharpness, excess flicker removed) over pixel classes
+    ``parts`` [(share, Quadratics)] whose taps measure ``measures`` [(D, F, E)]: means
+    weighted by each class's share of the pixels; removed = (f0 - floor) / (F - floor)."""
+    total = sum(share for share, _ in parts)
+
+    def mean(values):
+        return sum(share * v for (share, _), v in zip(parts, values, strict=True)) / total
+
+    deviation, flicker, energy = (mean([m[i] for m in measures]) for i in range(3))
+    f0, floor = mean([q.f0 for _, q in parts]), mean([q.floor for _, q in parts])
+    e0 = mean([q.e0 for _, q in parts])
+    removed = math.inf if flicker <= floor else (f0 - floor) / (flicker - floor)
+    return deviation, f0 / flicker, energy / e0, removed
+
+
+def frontier(parts) -> list[tuple[float, float, float, float]]:
+    """KKT points of min D + lam F - mu E over pixel classes ``parts`` [(share, Quadratics)],
+    each class with its own taps (an oracle that knows which pixels are which) and the same
+    multipliers, on a grid: ``combined`` measures of each point."""
+    scale = sum(s * q.c for s, q in parts) / sum(s * q.e0 for s, q in parts)
+    points = []
+    for lam in np.geomspace(1e-3, 1e3, 120):
+        for mu in np.r_[0.0, np.geomspace(1e-3, 1e2, 50)]:
+            taps = [q.solve(lam, mu * scale) for _, q in parts]
+            if any(h is None for h in taps):
+                break  # larger mu: not positive definite either
+            points.append(
+                combined(parts, [q.measure(h) for (_, q), h in zip(parts, taps, strict=True)])
+            )
+    return points
+
+
+def best_at(points, targets, on: int = 1) -> dict:
+    """Per flicker target r: the point of least deviation with reduction (``on`` = 1, raw
+    F0 / F) or excess removed (``on`` = 3) >= r, and the least with sharpness >= 0.9."""
+    report = {}
+    for target in targets:
+        reach = [p for p in points if p[on] >= target]
+        sharp = [p for p in reach if p[2] >= 0.9]
+        report[target] = (min(reach, default=None), min(sharp, default=None))
+    return report
+
+
+def most_removed_within(points, deviation: float = 1e-3) -> tuple:
+    """The point that removes the most excess flicker within ``deviation`` (1e-3: 30 dB),
+    and the one with sharpness >= 0.9 too (None where there is none)."""
+    near = [p for p in points if p[0] <= deviation]
+    sharp = [p for p in near if p[2] >= 0.9]
+    return max(near, key=lambda p: p[3], default=None), max(sharp, key=lambda p: p[3], default=None)
+
+
+def todays_taps(taps: int, bands: int, window: tuple[int, int] | None = None) -> np.ndarray:
+    """The lookahead blend's weights as taps t-taps..t+taps (its recursion cut to ``taps``):
+    y_t = sum_j s^j ((1 - s - b) x_t-j + b x_t-j+1), the same in every band; with
+    ``window`` (first, last) only those frames' taps, scaled back to a gain of 1."""
+    from restyle.core.temporal import LOOKAHEAD_WEIGHTS
+
+    s, b = LOOKAHEAD_WEIGHTS
+    ours = np.zeros(2 * taps + 1)
+    for j in range(taps + 1):
+        ours[taps - j] += (1 - s - b) * s**j
+        ours[taps - j + 1] += b * s**j
+    if window is not None:
+        first, last = window
+        ours = ours[taps + first : taps + last + 1]
+        ours /= ours.sum()
+    return np.tile(ours, bands)
+
+
+def still_quadratics(frames, still, taps=3, banded=False, sources=None) -> Quadratics:
+    """The quadratics of filters over ``still`` pixels (no flow: they stood still)."""
+    offsets = range(-taps, taps + 1)
+    values, laplacians, whole, whole_lap, source = [], [], [], [], []
+    for index, frame in enumerate(frames):
+        bands = _bands(frame, banded)
+        values.append([b[still].ravel().astype(np.float64) for b in bands])
+        laplacians.append(
+            [cv2.Laplacian(b @ GRAY, cv2.CV_32F)[still].astype(np.float64) for b in bands]
+        )
+        whole.append(frame[still].ravel().astype(np.float64) / 255.0)
+        lap = cv2.Laplacian(frame.astype(np.float32) @ GRAY / 255.0, cv2.CV_32F)
+        whole_lap.append(lap[still].astype(np.float64))
+        if sources is not None:
+            source.append(sources[index][still].ravel().astype(np.float64) / 255.0)
+
+    def features(series, t):
+        return np.stack([series[t + k][b] for b in range(len(series[0])) for k in offsets])
+
+    fit = Quadratics(len(values[0]) * len(offsets))
+    for t in range(taps + 1, len(frames) - taps):
+        fit.add(
+            features(values, t),
+            features(values, t - 1),
+            features(laplacians, t),
+            whole[t],
+            whole[t - 1],
+            whole_lap[t],
+            (source[t], source[t - 1]) if source else None,
+        )
+    return fit.mean()
 
 
 def linear_bound(
@@ -310,66 +475,245 @@ def linear_bound(
     quadratic in h. KKT points of min D + lam F - mu E are searched on a multiplier grid; per
     flicker reduction r in ``targets`` (F <= F0 / r): the least D, and the least D with
     E >= 0.9. Also today's lookahead weights as taps (the IIR cut to ``taps``), for scale."""
-    gray = np.float32([0.299, 0.587, 0.114])
-    values, laplacians, whole, whole_lap = [], [], [], []
-    for frame in frames:
-        bands = _bands(frame, banded)
-        values.append([b[still].ravel().astype(np.float64) for b in bands])
-        laplacians.append(
-            [cv2.Laplacian(b @ gray, cv2.CV_32F)[still].astype(np.float64) for b in bands]
-        )
-        whole.append(frame[still].ravel().astype(np.float64) / 255.0)
-        lap = cv2.Laplacian(frame.astype(np.float32) @ gray / 255.0, cv2.CV_32F)
-        whole_lap.append(lap[still].astype(np.float64))
-    offsets = range(-taps, taps + 1)
-
-    def features(series, t):
-        return np.stack([series[t + k][b] for b in range(len(series[0])) for k in offsets])
-
-    times = range(taps + 1, len(frames) - taps)
-    n = len(values[0]) * len(offsets)
-    A, B, C = (np.zeros((n, n)) for _ in range(3))
-    a, c, c_lap, f0 = np.zeros(n), 0.0, 0.0, 0.0
-    for t in times:
-        x, x_prev, lap = features(values, t), features(values, t - 1), features(laplacians, t)
-        size = x.shape[1]
-        A += x @ x.T / size
-        a += x @ whole[t] / size
-        c += float(np.mean(whole[t] ** 2))
-        B += (x - x_prev) @ (x - x_prev).T / size
-        f0 += float(np.mean((whole[t] - whole[t - 1]) ** 2))
-        C += lap @ lap.T / lap.shape[1]
-        c_lap += float(np.mean(whole_lap[t] ** 2))
-    m = len(times)
-    A, a, c, B, f0, C, c_lap = A / m, a / m, c / m, B / m, f0 / m, C / m, c_lap / m
-
-    def measure(h):
-        return float(h @ A @ h - 2 * a @ h + c), f0 / float(h @ B @ h), float(h @ C @ h) / c_lap
-
-    points = []
-    for lam in np.geomspace(1e-3, 1e3, 120):
-        for mu in np.r_[0.0, np.geomspace(1e-3, 1e2, 50)]:
-            matrix = A + lam * B - (mu * c / c_lap) * C
-            if np.linalg.eigvalsh(matrix)[0] <= 1e-12:
-                break  # larger mu: not positive definite either
-            points.append(measure(np.linalg.solve(matrix, a)))
-    report = {"still": float(still.mean()), "flicker": f0, "targets": {}}
-    for target in targets:
-        reach = [p for p in points if p[1] >= target]
-        sharp = [p for p in reach if p[2] >= 0.9]
-        report["targets"][target] = (
-            min(reach, default=None),
-            min(sharp, default=None),
-        )
-    from restyle.core.temporal import LOOKAHEAD_WEIGHTS
-
-    s, b = LOOKAHEAD_WEIGHTS
-    ours = np.zeros(len(offsets))
-    for j in range(taps + 1):  # y_t = sum_j s^j ((1 - s - b) x_t-j + b x_t-j+1)
-        ours[taps - j] += (1 - s - b) * s**j
-        ours[taps - j + 1] += b * s**j
-    report["ours"] = measure(np.tile(ours, len(values[0])))
+    fit = still_quadratics(frames, still, taps, banded)
+    points = [p[:3] for p in frontier([(1.0, fit)])]
+    report = {"still": float(still.mean()), "flicker": fit.f0, "targets": {}}
+    for target, (least, sharp) in best_at(points, targets).items():
+        report["targets"][target] = (least, sharp)
+    ours = todays_taps(taps, 3 if banded else 1)
+    report["ours"] = combined([(1.0, fit)], [fit.measure(ours)])[:3]
     return report
+
+
+def judge_flows(sources) -> list[tuple]:
+    """Per consecutive pair (t, t+1) of the source, the judge's Farnebäck flows t -> t+1 (on
+    t) and t+1 -> t (on t+1) and where each passes the judge's own check (forward-backward
+    consistent, off motion boundaries): what ``ClipJudge`` trusts."""
+    from restyle.core.flow import FarnebackEstimator, consistency_mask, to_gray
+
+    flow, grays = FarnebackEstimator().flow, [to_gray(s) for s in sources]
+    pairs = []
+    for a, b in zip(grays[:-1], grays[1:], strict=True):
+        forward, backward = flow(a, b), flow(b, a)
+        pairs.append(
+            (
+                forward,
+                backward,
+                consistency_mask(forward, backward),
+                consistency_mask(backward, forward),
+            )
+        )
+    return pairs
+
+
+def trajectories(pairs, t: int, first: int, last: int) -> tuple[dict, dict]:
+    """Where each pixel of frame t lies in frames t+first..t+last, chaining the judge's
+    flows (each sampled bilinearly where the path has got to), and per frame reached
+    whether every step from t to it was trusted by the judge (the four pixels around each
+    point passed its check; outside the frame is not)."""
+    from restyle.core.flow import pixel_grid_map
+
+    height, width = pairs[0][0].shape[:2]
+    grid = pixel_grid_map(height, width)
+    positions, reached = {0: grid}, {0: np.ones((height, width), bool)}
+    for step, stop in ((1, last), (-1, first)):
+        at, j, trusted = grid, 0, reached[0]
+        while j != stop:
+            pair = pairs[t + j] if step == 1 else pairs[t + j - 1]
+            flow, valid = (pair[0], pair[2]) if step == 1 else (pair[1], pair[3])
+            ok = cv2.remap(valid.astype(np.float32), at, None, cv2.INTER_LINEAR)
+            trusted = trusted & (ok >= 0.999)
+            moved = cv2.remap(flow, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            at, j = at + moved, j + step
+            positions[j], reached[j] = at, trusted
+    return positions, reached
+
+
+class Untouched:
+    """Pixels with no trusted step back (uncovered, or the judge's flow failed there): the
+    judge measures no flicker on them, so the oracle leaves them as frame by frame, at no
+    deviation and their own Laplacian energy."""
+
+    f0 = floor = 0.0
+
+    def __init__(self) -> None:
+        self.c = self.e0 = 0.0
+        self.frames = 0
+
+    def add(self, y, y_lap) -> None:
+        if y.size:
+            self.c += float(np.mean(y**2))
+            self.e0 += float(np.mean(y_lap**2))
+            self.frames += 1
+
+    def mean(self) -> Untouched:
+        self.c, self.e0 = self.c / self.frames, self.e0 / self.frames
+        return self
+
+    def solve(self, lam: float, mu: float) -> np.ndarray:
+        return np.zeros(0)
+
+    def measure(self, h) -> tuple[float, float, float]:
+        return 0.0, 0.0, self.e0
+
+
+def tracked_quadratics(
+    frames, sources, pairs, exclude, taps=3, banded=False, stride=2, interpolation=cv2.INTER_LINEAR
+) -> dict:
+    """The quadratics of filters along the judge's trajectories on the pixels off
+    ``exclude``, every ``stride``-th pixel each way, 8 px border left out, frames t in
+    taps+1..n-taps-1 as for still pixels. Each pixel's taps span the frames t-a+1..t+b its
+    trajectory is trusted over (a <= taps+1 steps back, one more than the taps for the
+    flicker against z_t-1 on the same trajectory; b <= taps ahead); each frame is warped
+    onto frame t along it (``interpolation``). One class per window (a, b), each with its
+    share of the frame's pixels; a = 0 is ``Untouched``."""
+    height, width = frames[0].shape[:2]
+    inner = np.zeros((height, width), bool)
+    inner[8:-8, 8:-8] = True
+    inner &= ~exclude
+    sample = np.zeros((height, width), bool)
+    sample[::stride, ::stride] = True
+    times = range(taps + 1, len(frames) - taps)
+    classes: dict = {}
+    for t in times:
+        positions, reached = trajectories(pairs, t, -taps - 1, taps)
+        back = sum(reached[-a].astype(np.int8) for a in range(1, taps + 2))
+        ahead = sum(reached[b].astype(np.int8) for b in range(1, taps + 1))
+        warped = {0: frames[t].astype(np.float32) / 255.0}
+        for j, at in positions.items():
+            if j:
+                image = frames[t + j].astype(np.float32) / 255.0
+                warped[j] = cv2.remap(
+                    image, at, None, interpolation, borderMode=cv2.BORDER_REPLICATE
+                )
+        bands = {j: _bands(image, banded) for j, image in warped.items()}
+        laps = {j: [cv2.Laplacian(b @ GRAY, cv2.CV_32F) for b in bs] for j, bs in bands.items()}
+        y_lap = cv2.Laplacian(warped[0] @ GRAY, cv2.CV_32F)
+        source_back = cv2.remap(
+            sources[t - 1].astype(np.float32) / 255.0,
+            positions[-1],
+            None,
+            interpolation,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        for a in range(taps + 2):
+            for b in range(taps + 1) if a else (None,):
+                window = inner & (back == a) & (True if b is None else ahead == b)
+                key = (a, b)
+                share, fit = classes.get(key, (0.0, None))
+                classes[key] = (share + window.sum() / window.size / len(times), fit)
+                mask = window & sample
+                if not mask.any():
+                    continue
+                if b is None:
+                    fit = fit or Untouched()
+                    fit.add(warped[0][mask].ravel(), y_lap[mask])
+                    classes[key] = (classes[key][0], fit)
+                    continue
+                offsets = range(1 - a, b + 1)
+
+                def features(series, shift, mask=mask, offsets=offsets):
+                    count = len(series[0])
+                    return np.stack(
+                        [series[k + shift][i][mask].ravel() for i in range(count) for k in offsets]
+                    ).astype(np.float64)
+
+                x = features(bands, 0)
+                fit = fit or Quadratics(x.shape[0], (1 - a, b))
+                fit.add(
+                    x,
+                    features(bands, -1),
+                    features(laps, 0),
+                    warped[0][mask].ravel().astype(np.float64),
+                    warped[-1][mask].ravel().astype(np.float64),
+                    y_lap[mask].astype(np.float64),
+                    (
+                        sources[t][mask].ravel().astype(np.float64) / 255.0,
+                        source_back[mask].ravel().astype(np.float64),
+                    ),
+                )
+                classes[key] = (classes[key][0], fit)
+    return {key: (share, fit.mean()) for key, (share, fit) in classes.items() if fit}
+
+
+def trajectory_bound(
+    frames, sources, still, pairs, banded=False, targets=(2.5, 3.0), taps=3, **options
+) -> dict:
+    """The oracle filter on the moving pixels too: along the judge's own Farnebäck
+    trajectories for the pixels not ``still`` in every frame (``tracked_quadratics``), on
+    the still ones as ``linear_bound``; each class its own taps (one set or per band),
+    fitted to the frames. Per excess-flicker target (goal 1's measure, the source's own
+    flicker along the same paths as floor): the least deviation, and the least with
+    sharpness >= 0.9, for the still pixels, the "tracked" ones (trusted over the whole
+    window, t-taps-1..t+taps), all "moving" ones (any window, and the untouched) and the
+    "whole" frame (still + moving, weighted by their shares; 8 px border left out)."""
+    windows = tracked_quadratics(frames, sources, pairs, still, taps, banded, **options)
+    full = (taps + 1, taps)
+    parts = {"still": [], "tracked": [windows[full]] if full in windows else []}
+    if still.any():
+        still_fit = still_quadratics(frames, still, taps, banded, sources)
+        parts["still"].append((float(still.mean()), still_fit))
+    parts["moving"] = list(windows.values())
+    parts["whole"] = parts["still"] + parts["moving"]
+    bands = 3 if banded else 1
+    report = {
+        "shares": {
+            "still": float(still.mean()),
+            "tracked": parts["tracked"][0][0] if parts["tracked"] else 0.0,
+            "shorter": sum(s for k, (s, _) in windows.items() if k[1] is not None and k != full),
+            "untouched": sum(s for k, (s, _) in windows.items() if k[1] is None),
+        }
+    }
+    for name, classes in parts.items():
+        if not classes:
+            continue  # no pixel of that class
+        ours = [q.measure(todays_taps(taps, bands, getattr(q, "window", None))) for _, q in classes]
+        total = sum(s for s, _ in classes)
+        points = frontier(classes)
+        report[name] = {
+            "targets": best_at(points, targets, on=3),
+            "30 dB": most_removed_within(points),
+            "ours": combined(classes, ours),
+            "flicker": tuple(
+                sum(s * getattr(q, f) for s, q in classes) / total for f in ("f0", "floor")
+            ),
+        }
+    return report
+
+
+def _decibels(deviation: float) -> str:
+    return f"{-10 * math.log10(deviation):.2f} dB"
+
+
+def _point_text(point) -> str:
+    deviation, raw, energy, removed = point
+    return f"x{removed:.2f} (raw /{raw:.2f}), {_decibels(deviation)}, sharpness {energy:.3f}"
+
+
+def print_trajectory_bound(report: dict, banded: bool) -> None:
+    kind = "per band" if banded else "one set of taps"
+    shares = ", ".join(f"{name} {100 * v:.1f} %" for name, v in report["shares"].items())
+    print(
+        f"  linear bound along the judge's trajectories, {kind} per class of pixels ({shares} "
+        "of the frame; tracked: trusted from t-4 to t+3, shorter: fewer frames, untouched: "
+        "no trusted step back; 8 px border left out):"
+    )
+    for name in ("still", "tracked", "moving", "whole"):
+        if name not in report:
+            continue
+        part = report[name]
+        f0, floor = part["flicker"]
+        print(
+            f"    {name}: frame-by-frame flicker {f0:.5f} (source {floor:.5f}); today's weights "
+            f"as taps {_point_text(part['ours'])}"
+        )
+        for target, (least, sharp) in part["targets"].items():
+            least_text = "none" if least is None else _point_text(least)
+            sharp_text = "none found" if sharp is None else _point_text(sharp)
+            print(f"      excess x{target}: least deviation {least_text}")
+            print(f"        with sharpness >= 0.9: {sharp_text}")
+        most, sharp = (("none" if p is None else _point_text(p)) for p in part["30 dB"])
+        print(f"      at 30 dB or more: most removed {most}; with sharpness >= 0.9: {sharp}")
 
 
 def print_bound(clip: str, report: dict, banded: bool) -> None:
@@ -579,7 +923,8 @@ def main() -> None:
         "--bound",
         action="store_true",
         help="also the best any linear temporal filter of the frame-by-frame frames can do "
-        "on the pixels still in every frame (taps fitted to the frames: an oracle)",
+        "(taps fitted to the frames: an oracle) on the pixels still in every frame, then "
+        "along the judge's trajectories on the moving ones and on both together",
     )
     parser.add_argument(
         "--rounds", type=int, default=2, help="end-to-end cost rounds (0: not measured)"
@@ -635,6 +980,10 @@ def main() -> None:
                 still = still_everywhere(sources)
                 for banded in (False, True):
                     print_bound(clip, linear_bound(plain, still, banded=banded), banded)
+                pairs = judge_flows(sources)
+                for banded in (False, True):
+                    report = trajectory_bound(plain, sources, still, pairs, banded, (2.5, 3.0))
+                    print_trajectory_bound(report, banded)
             io = MovieIO(sources, args.cost_io) if args.cost_io else None
             e2e = end_to_end_cost(stylizer, sources, args.rounds, costed, args.cuts_cost, io)
             if io is not None:
