@@ -22,6 +22,15 @@
    bfcda69) on OpenVINO's CPU plugin: PSNR against f32 on real frames of both clips and
    frames/s against f32 (same rounds) of bf16 with the span search held in f32 (as ``auto``
    runs it) and, for reference, of the whole graph in bf16 (not run by any engine).
+6. Start-up (``--parts startup``): the first frame's extra cost per engine in fresh processes
+   (``--rounds`` each, medians), the 26-style network at the first of ``--sizes`` on one real
+   frame per lane as the pipeline hands them: the runtime's import, building the engine,
+   OpenVINO's compiling for the frames' shape, and the first round of frames less a steady
+   round (cold requests; ONNX Runtime's and PyTorch's first-call set-up). ``--startup-against``
+   times an older tree beside this one; 'first run' (nothing kept) and 'later run' (the
+   compiled networks a first run kept) are this tree's.
+   This machine's precision verdict is kept beforehand (a first process per engine, not
+   counted): the check is a first run's alone and is left out of a run's seconds anyway.
 
 The machine this runs on may be shared with other work: every figure is a ratio against a
 baseline measured in the same run.
@@ -469,6 +478,124 @@ def shared(
         print(f"  {p[0]:14} {p[1]:5} unloaded {base:5.2f} f/s   {kept}")
 
 
+# -- 6. start-up ----------------------------------------------------------------------------
+# One fresh process: the engine's steps timed, one JSON line out (``startup_once``).
+STARTUP_SCRIPT = """
+import json, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+t0 = time.perf_counter()
+import numpy as np
+from restyle.core.engines import ModelFiles, create_engine, preferred_batch
+from restyle.core.styles import StyleLibrary
+from restyle.models.registry import ARCHS
+t1 = time.perf_counter()
+root, backend, precision, frames, style = sys.argv[1:6]
+if backend == "openvino":  # as the engine imports it
+    from restyle.core.engines.openvino_engine import import_openvino
+    import_openvino()
+else:
+    __import__({"onnx": "onnxruntime"}.get(backend, backend))
+t2 = time.perf_counter()
+lib = StyleLibrary(root, bundled=None)
+name = "multistyle26"
+model = ModelFiles(ARCHS[name], lib.builtin_file(name, ".onnx"),
+                   lib.builtin_file(name, ".safetensors"))
+frame = np.load(frames)
+cond = np.eye(26, dtype=np.float32)[[int(style)]]
+t3 = time.perf_counter()
+engine = create_engine(model, backend, "cpu", precision)
+t4 = time.perf_counter()
+lanes = max(1, int(getattr(engine, "lanes", 1)))
+batch = preferred_batch(engine)
+images, conds = np.concatenate([frame] * batch), np.concatenate([cond] * batch)
+if backend == "openvino":  # compiled for the frames' shape before the first round
+    engine._requests({engine.arch.input_name: frame, engine.arch.condition: cond}, engine.precision)
+t5 = time.perf_counter()
+def round_s():
+    start = time.perf_counter()
+    with ThreadPoolExecutor(lanes) as pool:
+        list(pool.map(lambda _: engine.run(images, conds), range(lanes)))
+    return time.perf_counter() - start
+first = round_s()
+steady = statistics.median(round_s() for _ in range(3))
+print(json.dumps({"import": t1 - t0, "runtime": t2 - t1, "build": t4 - t3,
+                  "compile": t5 - t4, "first": first,
+                  "steady": steady, "check": getattr(engine, "check_seconds", 0.0),
+                  "precision": getattr(engine, "decided", None) or engine.precision,
+                  "frames": lanes * batch}))
+"""
+
+
+def startup_once(library, pair, frames: Path, env: dict) -> dict:
+    """One fresh process's figures for ``pair`` (backend, precision), its wall time, and
+    ``extra``: building the engine and its first round of frames less a steady round."""
+    import json
+
+    args = [str(library.root), pair[0], pair[1], str(frames), "3"]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", STARTUP_SCRIPT, *args], capture_output=True, text=True, env=env
+    )
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"start-up run {pair} failed: {done.stderr.strip()[-800:]}")
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    extra = said["build"] + said["compile"] + said["first"] - said["steady"]
+    return {**said, "wall": wall, "extra": extra}
+
+
+def startup_setups(work: Path, against: Path | None) -> dict:
+    """How each process starts, by name: a function giving its environment. 'first run': a
+    home of its own (no compiled networks kept); 'later run': one home all share, filled by
+    the first process; 'before': ``against``'s tree (a folder holding an older ``restyle``),
+    a home of its own."""
+    base = {**os.environ, "RESTYLE_PRECISION_VERDICTS": str(work / "startup-verdicts.json")}
+    shared = work / "startup-home"
+
+    def own() -> str:
+        return tempfile.mkdtemp(prefix="home-", dir=work)
+
+    setups = {
+        "first run": lambda: {**base, "RESTYLE_HOME": own()},
+        "later run": lambda: {**base, "RESTYLE_HOME": str(shared)},
+    }
+    if against is not None:
+        path = os.pathsep.join(filter(None, (str(against), os.environ.get("PYTHONPATH"))))
+        setups["before"] = lambda: {**base, "RESTYLE_HOME": own(), "PYTHONPATH": path}
+    return setups
+
+
+def startup(library, pairs, work: Path, rounds: int, size=(1280, 720), against=None) -> None:
+    """Each engine's start-up in ``rounds`` fresh processes per setup (``startup_setups``),
+    alternated, medians; this machine's verdicts kept first (a first process per engine)."""
+    frame = real_frames("vtest", [100], size)[0]
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    frames = work / f"frame-{size[0]}x{size[1]}.npy"
+    np.save(frames, np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], np.float32) / 255.0)
+    setups = startup_setups(work, against)
+    for p in pairs:  # the verdict kept, and the later runs' home filled
+        said = startup_once(library, p, frames, setups["later run"]())
+        print(f"  {p[0]}-{p[1]}: kept first ({said['precision']}, check {said['check']:.2f} s)")
+    runs: dict = {(p, s): [] for p in pairs for s in setups}
+    for _ in range(rounds):
+        for p in pairs:
+            for s, env in setups.items():
+                runs[p, s].append(startup_once(library, p, frames, env()))
+    print(
+        f"\n6. start-up, {size[0]}x{size[1]}, {rounds} fresh processes each (medians), seconds: "
+        "import = restyle's engines and the runtime; extra = building the engine + compiling "
+        "for the frames (OpenVINO) + first round - steady round"
+    )
+    for (p, s), done in runs.items():
+        m = {k: statistics.median(r[k] for r in done) for k in done[0] if k != "precision"}
+        print(
+            f"  {p[0]:8} {p[1]:4} {s:9} ran {done[0]['precision']:4}"
+            f"  import {m['import'] + m['runtime']:.2f}  build {m['build']:.2f}"
+            f"  compile {m['compile']:.2f}  first {m['first']:.2f}  steady {m['steady']:.2f}"
+            f" ({int(m['frames'])} frames)  extra {m['extra']:.2f}  process {m['wall']:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="speed,precision,shared")
@@ -490,6 +617,11 @@ def main() -> None:
         "DIR/vtest/pencil/library/styles/bench; default one trained now (--train-budget)",
     )
     parser.add_argument("--span-frames", type=int, default=12, help="spans: frames per clip")
+    parser.add_argument(
+        "--startup-against",
+        help="startup: a folder holding an older tree as 'restyle' (e.g. git archive's), "
+        "also timed",
+    )
     args = parser.parse_args()
 
     from restyle.core.builtins import install_builtins
@@ -519,6 +651,10 @@ def main() -> None:
             shared(library, pairs, work, args.rounds, style, tuple(args.loads.split(",")))
         if "profile" in parts:
             profile(library, sizes[0], args.rounds)
+        if "startup" in parts:
+            engines = [p for p in pairs if not p[0].endswith("-plain")]  # as create_engine runs
+            against = Path(args.startup_against) if args.startup_against else None
+            startup(library, engines, work, args.rounds, sizes[0], against)
         if "spans" in parts:
             if args.span_styles:
                 folders = [Path(f) for f in args.span_styles.split(",")]

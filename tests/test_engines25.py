@@ -285,3 +285,71 @@ def test_auto_picks_by_the_features_cpuid_gave(monkeypatch, tmp_path, leaves, xc
     onnx.write_bytes(b"not read here")
     model = ModelFiles(ARCHS["fewshot"], onnx, None, {"width": 4, "blocks": 1})
     assert engines.choose_backend(model) == engines.EngineChoice("openvino", why)
+
+
+# -- C. OpenVINO keeps the networks it compiles --------------------------------------------------
+def _openvino():
+    if importlib.util.find_spec("openvino") is None:
+        pytest.skip("openvino is not installed")
+    from restyle.core.engines import openvino_engine
+
+    return openvino_engine
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_later_engine_loads_the_compiled_network_and_gives_the_same_frames(tiny_style, precision):
+    """The first engine compiles and keeps the network (``compiled_cache``); a second one
+    loads it: the same pixels, bit for bit (the precision verdict stays the network's)."""
+    openvino_engine = _openvino()
+    if precision == "bf16":
+        _openvino_bf16()
+    from restyle.core.styles import default_root
+
+    model = _tiny_model(tiny_style)
+    frames = np.random.default_rng(3).random((1, 3, 48, 64), np.float32)
+    folder = default_root() / "cache" / "openvino"
+    outputs = []
+    for _ in range(2):
+        engine = openvino_engine.OpenVinoEngine(
+            model.onnx, model.arch, "cpu", precision, config=model.config
+        )
+        engine.checked = True  # held: the check's own compiles are not what is looked at
+        try:
+            assert engine.config(precision)["CACHE_DIR"] == str(folder)
+            outputs.append(engine.run(frames))
+        finally:
+            engine.close()
+        assert list(folder.glob("*.blob")), "nothing kept"
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_the_cache_keeps_the_newest_networks_up_to_its_limit(tmp_path):
+    import os
+
+    openvino_engine = _openvino()
+    for age, name in enumerate(["c", "b", "a"]):  # a oldest
+        blob = tmp_path / f"{name}.blob"
+        blob.write_bytes(b"x" * 400_000)
+        os.utime(blob, (1000 + (2 - age) * 10, 1000 + (2 - age) * 10))
+    (tmp_path / "other.cl_cache").write_bytes(b"y" * 900_000)  # not a network: left
+    openvino_engine.trim_cache(tmp_path, 1.0)  # 1 MiB: two of 400 kB fit
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.blob", "c.blob", "other.cl_cache"]
+    openvino_engine.trim_cache(tmp_path, 0.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.cl_cache"]
+
+
+def test_no_cache_where_its_folder_cannot_be_made(tmp_path, monkeypatch, tiny_style):
+    """A home whose cache is a file (or read-only): each run compiles, nothing fails."""
+    openvino_engine = _openvino()
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True, exist_ok=True)
+    (home / "cache" / "openvino").write_text("a file, not a folder")
+    monkeypatch.setenv("RESTYLE_HOME", str(home))
+    assert openvino_engine.compiled_cache() is None
+    model = _tiny_model(tiny_style)
+    engine = openvino_engine.OpenVinoEngine(model.onnx, model.arch, "cpu", "fp32")
+    try:
+        assert "CACHE_DIR" not in engine.config("fp32")
+        assert engine.run(np.zeros((1, 3, 32, 32), np.float32)).shape[-2:] == (32, 32)
+    finally:
+        engine.close()

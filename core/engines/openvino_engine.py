@@ -10,6 +10,8 @@ misses the precision bar.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import sys
 import threading
@@ -33,6 +35,9 @@ DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
 PRECISIONS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 # The OPTIMIZATION_CAPABILITIES entry a device reports when it computes that precision.
 NATIVE_CAPABILITY = {"bf16": "BF16", "fp16": "FP16"}
+# The most the compiled-network cache keeps (``compiled_cache``): one network compiled for one
+# frame size is ~1.5 MB (the 26-style fast graph at 720p), so ~170 of them.
+CACHE_LIMIT_MB = 256
 
 
 def available() -> bool:
@@ -67,6 +72,44 @@ def import_openvino():
 
 
 _IMPORTING = threading.Lock()
+
+
+def compiled_cache(limit_mb: float = CACHE_LIMIT_MB) -> Path | None:
+    """Where OpenVINO keeps the networks it compiles for the CPU (its CACHE_DIR: one file per
+    network and input shape; bf16 and f32 share it, the precision applied as it loads), so a
+    later run of the same frame size loads it instead of compiling again. Loaded, it gives
+    the pixels a fresh compile gives, bit for bit (both precisions, either one kept first:
+    2026-12-03); a damaged file is compiled again and replaced (docs/performance/engines.md,
+    round 25). The oldest files go past ``limit_mb``. None where the folder cannot be
+    written: each run compiles."""
+    from ..styles import default_root
+
+    folder = default_root() / "cache" / "openvino"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    trim_cache(folder, limit_mb)
+    return folder
+
+
+def trim_cache(folder: Path, limit_mb: float) -> None:
+    """Remove the oldest compiled networks in ``folder`` until it holds at most ``limit_mb``
+    (one another process removes or holds open, on Windows, is left to it)."""
+    sizes = {}
+    for blob in folder.glob("*.blob"):
+        with contextlib.suppress(OSError):
+            stat = blob.stat()
+            sizes[blob] = (stat.st_mtime, stat.st_size)
+    total = sum(size for _, size in sizes.values())
+    for blob in sorted(sizes, key=lambda b: sizes[b][0]):
+        if total <= limit_mb * 2**20:
+            return
+        with contextlib.suppress(OSError):
+            blob.unlink()
+        total -= sizes[blob][1]
 
 
 def cpu_streams(threads: int, asked: int | None = None) -> int:
@@ -373,6 +416,7 @@ class OpenVinoEngine(Settles, Closing):
         plan = self.cpu_plan() if self.device == "cpu" else ""
         self.note = "; ".join(n for n in (plan, downgrade) if n)
         self._compiled: dict[tuple, queue.SimpleQueue] = {}
+        self._cache = compiled_cache() if self.ov_device == "CPU" else None  # GPU: not measured
         self._lock = threading.Lock()
         self._warming = threading.Lock()
         self._cold: set[int] = set()  # requests not run yet
@@ -397,7 +441,7 @@ class OpenVinoEngine(Settles, Closing):
 
     def config(self, precision: str) -> dict[str, str]:
         """Latency mode, the engine's streams, no core pinning (other programs share these
-        cores)."""
+        cores); compiled networks kept for later runs (``compiled_cache``)."""
         cfg = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": PRECISIONS[precision],
@@ -408,6 +452,8 @@ class OpenVinoEngine(Settles, Closing):
                 "INFERENCE_NUM_THREADS": str(self.threads),
                 "ENABLE_CPU_PINNING": "NO",
             }
+        if getattr(self, "_cache", None) is not None:
+            cfg["CACHE_DIR"] = str(self._cache)
         return cfg
 
     def _requests(self, feeds: dict[str, np.ndarray], precision: str) -> queue.SimpleQueue:
