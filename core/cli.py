@@ -1,7 +1,8 @@
 """The ``restyle`` command: the core's features for terminals and pipeline scripts.
 
 Exit code 0 on success; on bad input a one-line ``restyle: error: ...`` on stderr and exit
-code 2 (1 for an unexpected failure, 130 when cancelled with Ctrl-C, 143 with SIGTERM).
+code 2 (1 for an unexpected failure, 3 when a cut-short source lacks frames a run to its end
+asked for, 130 when cancelled with Ctrl-C, 143 with SIGTERM).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s
     from .styles import StyleLibrary
 
 EXIT_BAD_INPUT = 2
+EXIT_CUT_SHORT = 3  # finished, but a cut-short source lacks frames its range asked for
 EXIT_CANCELLED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as other Unix tools whose reader stopped early
 # px: a contact-sheet tile the network can still style, and six of the widest fit in a WebP
@@ -572,8 +574,34 @@ def _report_run(
         **_front_end_facts(result),
         "audio": _written_sound(result, fmt) if args.json else None,
     }
-    _emit(args, {**common, **record}, text)
-    return getattr(args, "cancel_code", EXIT_CANCELLED) if result.cancelled else 0
+    missing = [] if result.cancelled else list(getattr(args, "missing", ()))
+    _emit(args, {**common, "missing_frames": len(missing), **record}, text)
+    if result.cancelled:
+        return getattr(args, "cancel_code", EXIT_CANCELLED)
+    return _say_cut_short(args, result, missing) if missing else 0
+
+
+def _say_cut_short(args: argparse.Namespace, result, missing: list[int]) -> int:
+    """A run to the source's end finished short of it (``job.missing_at_end``): one error
+    line and exit 3, so a farm flags the shot rather than take it as done; the frames made
+    are kept."""
+    kept = _count(result.written + result.reused, "frame")
+    said = f"{_cut_short(missing)} ({kept} in {result.output} kept)"
+    if args.json:
+        _json_error(said, said)
+    print(f"restyle: error: {said}", file=sys.stderr)
+    return EXIT_CUT_SHORT
+
+
+def _cut_short(missing: list[int]) -> str:
+    """What a cut-short source lacks, and the range that makes a whole run of it."""
+    from .words import frames_named
+
+    last = missing[0] - 1
+    return (
+        f"{frames_named(missing)} cannot be made: the source is cut short, no frame after "
+        f"{last} decodes; give --end {last} to make only what decodes"
+    )
 
 
 def _precision_warnings(args: argparse.Namespace, result) -> list[str]:
@@ -835,6 +863,7 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     and what a run would do with the output (resume, replace, be refused: why); write
     nothing. An output a run would refuse is said, not an error: the plan is still made
     (but the input as the output, refused first, as a bad option is)."""
+    from .job import missing_at_end
     from .media import source_warnings
     from .plan import plan_for
 
@@ -844,6 +873,8 @@ def _print_plan(job, args: argparse.Namespace) -> int:
     on_ray = args.ray is not None  # a movie's frames a cancelled --ray run kept: its rerun's
     output = job.outlook(checked, COMMAND_LINE, on_ray=on_ray)
     warnings = source_warnings(checked.info) + _option_warnings(checked, args)
+    if missing := list(missing_at_end(job, checked.info)):  # a run exits 3: said before it
+        warnings.append(f"{_cut_short(missing)}; a run to the end exits {EXIT_CUT_SHORT}")
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
         f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
@@ -888,10 +919,12 @@ def _run_here_or_on_ray(job, args: argparse.Namespace, progress, cancel):
 def _warn_at_start(job, args: argparse.Namespace) -> list[str]:
     """The source's warnings (an HDR movie) before the first frame, so a long run can be
     stopped; the end does not repeat them (--json: in the record only)."""
+    from .job import missing_at_end
     from .media import source_warnings
 
     plan = job.validate()  # the run reuses this plan
     info = plan.info
+    args.missing = missing_at_end(job, info)  # a cut-short source's: exit 3 at the end
     args.frame_rate = _frame_rate(info.fps)  # the output's ("fps": frames styled/s)
     warnings = source_warnings(info) + _option_warnings(plan, args)
     if not args.json:

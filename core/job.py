@@ -1732,6 +1732,16 @@ def _damage_warnings(plan: JobPlan, held: list[int], written: int, at=None) -> l
     return warnings
 
 
+def missing_at_end(job, info) -> range:
+    """Source frames a run to the source's end (``end`` not given) asked for and cannot
+    make: those a cut-short movie declares past the last that decodes (a copy cut off in
+    transfer). Empty where ``end`` was given: frames past it were never asked for. The
+    command line exits 3 on them (a farm's run is not finished), also on a rerun."""
+    if job.end is not None or not getattr(info, "truncated", False):
+        return range(0)
+    return range(info.frame_count, info.declared_frames)
+
+
 MEASURED_RATE_FRAMES = 10  # a range this long at least says what its frames average
 
 

@@ -3,12 +3,15 @@
 a. An output that is the input is one check (``writers.refuse_source_as_output``), before
    and after the probe: ``--plan`` into an image sequence's own folder exited 0 saying
    'a run would be refused'; now exit 2 with the run's one message, for every command.
+c. A run to the end of a cut-short movie (no --end) exits 3 with one error line, its frames
+   kept, its rerun too; with --end at the last frame that decodes, 0; --plan warns of it.
 """
 
 from __future__ import annotations
 
 import pytest
 from helpers_cli import run
+from test_file_safety import damaged_copies
 
 from restyle.core import cli
 from restyle.core.errors import RestyleError
@@ -81,3 +84,51 @@ def test_python_outlook_raises_rather_than_says_refused(tmp_path, plate, library
         job.outlook(job.check_settings())
     with pytest.raises(RestyleError, match="holds the input frames"):
         job.validate()
+
+
+# -- c. a cut-short source: the frames a run to its end cannot make -----------------------------
+@pytest.fixture
+def cut(tmp_path, index_clip_ffv1):
+    """40 frames declared, the first ``frame_count`` decode (the file cut at 60 %)."""
+    from restyle.core.media import probe
+
+    source = damaged_copies(index_clip_ffv1, tmp_path)[0]
+    info = probe(source)
+    assert info.truncated and info.declared_frames == 40
+    return source, info.frame_count
+
+
+def test_a_run_to_the_end_of_a_cut_short_movie_exits_3(tmp_path, cut, capsys, library):
+    source, decoded = cut
+    out = tmp_path / "out"
+    argv = ["stylize", str(source), "-o", str(out), "-s", "comic-ink", "--temporal", "0"]
+    argv += ["--library", str(library.root)]
+    said = (
+        f"restyle: error: frames {decoded}-39 cannot be made: the source is cut short, no "
+        f"frame after {decoded - 1} decodes; give --end {decoded - 1} to make only what decodes"
+    )
+    for written, reused in ((decoded, 0), (0, decoded)):  # a farm's retry says it again
+        code, record, err = run(argv, capsys)
+        assert code == 3, err
+        assert said in err and err.rstrip().endswith(f"({decoded} frames in {out} kept)"), err
+        assert (record["written"], record["reused"]) == (written, reused)
+        assert record["missing_frames"] == 40 - decoded
+        assert '"event": "error"' in err
+    assert len(list(out.glob("*.png"))) == decoded
+    code, record, err = run([*argv, "--end", str(decoded - 1)], capsys)
+    assert code == 0 and record["missing_frames"] == 0 and "error" not in err, err
+    assert "cut short" in " ".join(record["warnings"])  # the source still is
+
+
+def test_the_plan_warns_and_stabilize_exits_3_too(tmp_path, cut, capsys):
+    source, decoded = cut
+    argv = ["stabilize", str(source), "-o", str(tmp_path / "steady")]
+    code = cli.main([*argv, "--plan"])
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    assert f"cannot be made: the source is cut short, no frame after {decoded - 1}" in said.out
+    assert "a run to the end exits 3" in said.out
+    code = cli.main(argv)
+    said = capsys.readouterr()
+    assert code == 3 and f"restyle: error: frames {decoded}-39 cannot be made" in said.err
+    assert len(list((tmp_path / "steady").glob("*.png"))) == decoded
