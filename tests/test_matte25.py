@@ -136,3 +136,53 @@ def test_people_in_a_finished_movie_are_not_warned_of(home, tmp_path):
     result = job.run()
     assert result.finished_before and job.coverage > 0.3, job.coverage
     assert _warned(result.warnings) == []
+
+
+# -- composited output (--replace): its alpha is gone, so what was kept is matted again ----
+def test_a_finished_composited_movie_warns_again(home, street, tmp_path, capsys):
+    """--replace writes no alpha to read back: the finished movie's rerun mattes 8 of its
+    source frames again with the same settings (without coherence): the words the run that
+    made it said, exactly where that run had none (--temporal 0, every frame sampled)."""
+    movie = tmp_path / "green.mp4"
+    argv = ["matte", str(street), "-o", str(movie), "--end", "7", "--replace", "#00FF00"]
+    for temporal in ("0", "0.6"):
+        movie.unlink(missing_ok=True)
+        assert main([*argv, "--temporal", temporal, "--backend", "onnx"]) == 0
+        (made,) = [line for line in capsys.readouterr().err.splitlines() if WORDS in line]
+        assert main([*argv, "--temporal", temporal, "--backend", "onnx", "--json"]) == 0
+        record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert record["written"] == 0 and record["reused"] == 8
+        (again,) = _warned(record["warnings"])
+        if temporal == "0":
+            assert again == made.split(": ", 2)[2]
+        else:  # coherence steadies the matte; its mean hardly moves
+            share = [float(w.split(WORDS)[1].split("%")[0]) for w in (again, made)]
+            assert abs(share[0] - share[1]) <= 0.1, share
+
+
+def test_a_composited_resume_counts_the_frames_kept(home, in_process, tmp_path):
+    """Frames 0-3 (the astronaut, composited) kept, 4-7 (the rocket) made now, on one
+    machine and on Ray: a quarter of the picture kept over 0-7, no warning (the kept frames,
+    without alpha, were left out: the rocket's frames alone warned of 0-7)."""
+    from test_matte24 import photo_clip
+
+    from restyle.core.ray_runner import run_on_ray
+
+    clip = photo_clip(tmp_path / "mixed.mkv", ["astronaut"] * 4 + ["rocket"] * 4)
+    options = {**QUICK, "library": home, "replace": "blur"}
+
+    def run(where: str, end: int):
+        job = MatteJob(clip, tmp_path / where, **{**options, "end": end})
+        if where == "local":
+            return job, job.run()
+        chunks = plan_chunks(0, end, [], max_frames=4, warmup=0)
+        return job, run_on_ray(job, "auto", plan=chunks)
+
+    for where in ("local", "ray"):
+        run(where, 3)
+        job, result = run(where, 7)
+        assert (result.reused, result.written) == (4, 4), where
+        assert 0.15 < job.coverage < 0.4 and _warned(result.warnings) == [], (where, job.coverage)
+    again = MatteJob(clip, tmp_path / "local", **options)
+    result = again.run()  # finished: every frame composited, matted again
+    assert result.finished_before and again.coverage == pytest.approx(job.coverage, abs=0.02)
