@@ -1211,6 +1211,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
         # The frames in the range, as a local run lists them (the summary names the first
         # and last: a numbered plate's keep its numbers)
         result.frame_files = [folder / landing.name(i) for i in sorted(done)]
+    # measured before the mux drops the frames landed before; said last, as a local run
+    said = [] if result.cancelled else _chunks_warnings(job, landing, plan, reports)
     if not result.cancelled:
         sweep_staging(folder)
         if movie:  # the frames are muxed into it
@@ -1222,8 +1224,8 @@ def _run_locked(ray, job, twin, frames_plan, plan: Plan, progress, cancel):
             else:
                 result.output, sound_warnings = muxed
                 result.warnings += sound_warnings
-    if not result.cancelled:  # last, as a local run says it (``MatteJob.run``)
-        result.warnings += _chunks_warnings(job, landing, plan, reports)
+    if not result.cancelled:  # (``MatteJob.run``)
+        result.warnings += said
     result.seconds = time.perf_counter() - t0
     result.fps = result.written / result.seconds if result.seconds else 0.0
     return result

@@ -126,6 +126,30 @@ def test_a_finished_ray_movie_warns_again(home, street, in_process, tmp_path):
     assert job.coverage == pytest.approx(float(said.split(WORDS)[1].split("%")[0]) / 100, abs=2e-3)
 
 
+def test_a_ray_movie_muxed_from_frames_landed_before_warns(
+    home, street, in_process, tmp_path, monkeypatch
+):
+    """A --ray run stopped in its mux keeps its frames for a rerun, which runs no chunk and
+    muxes them: the landed frames are read for the warning before the mux drops them."""
+    from restyle.core import ray_runner
+    from restyle.core.errors import Cancelled
+
+    def stopped(*args, **kwargs):
+        raise Cancelled()
+
+    mux = ray_runner._mux
+    monkeypatch.setattr(ray_runner, "_mux", stopped)
+    job = MatteJob(street, tmp_path / "matte.mov", format="prores", library=home, **QUICK)
+    result = ray_runner.run_on_ray(job, "auto", plan=_chunks())
+    assert result.cancelled and _warned(result.warnings) == []
+    monkeypatch.setattr(ray_runner, "_mux", mux)
+    result = ray_runner.run_on_ray(job, "auto", plan=_chunks())
+    assert (result.written, result.reused, result.cancelled) == (0, 8, False)
+    assert (tmp_path / "matte.mov").is_file()
+    (said,) = _warned(result.warnings)
+    assert "frames 0-7)" in said and job.coverage < NEARLY_EMPTY
+
+
 def test_people_in_a_finished_movie_are_not_warned_of(home, tmp_path):
     from test_matte24 import photo_clip
 
