@@ -258,37 +258,23 @@ class RESTYLE_OT_replace_background(SequencerOperator, Operator):
 
 def nearly_empty(matte) -> str:
     """Words for Replace Background's summary when ``matte``'s frames keep almost nothing
-    (core's ``NEARLY_EMPTY``, in core's words), else '': the background then wiped the
-    frame, unsaid. Reads up to ``COVERAGE_SAMPLES`` of its files' alpha; a strip of
-    pictures without alpha, ''. (Matte says the job's own measure: ``_blender_warnings``.)"""
+    (core's one rule and words: ``nearly_empty_said``), else '': the background then wiped
+    the frame, unsaid. Reads up to ``COVERAGE_SAMPLES`` of its files' alpha
+    (``sampled_share``); a strip of pictures without alpha, ''. (Matte says the job's own
+    measure: ``_blender_warnings``.)"""
     import cv2
 
-    from ..core.mappings.matte import (
-        COVERAGE_SAMPLES,
-        NEARLY_EMPTY,
-        alpha_share,
-        nearly_empty_words,
-    )
+    from ..core.mappings.matte import nearly_empty_said, sampled_share
 
     first, last = compat.shown_frames(matte)
     start = int(compat.strip_get(matte, "content_start"))
     shown = [i for i in range(first - start, last - start + 1) if 0 <= i < len(matte.elements)]
-    if not shown:
-        return ""
-    step = max(1, len(shown) / COVERAGE_SAMPLES)
-    picked = sorted({shown[int(k * step)] for k in range(min(COVERAGE_SAMPLES, len(shown)))})
     folder = Path(bpy.path.abspath(matte.directory))
-    means = []
-    for index in picked:
-        image = cv2.imread(str(folder / matte.elements[index].filename), cv2.IMREAD_UNCHANGED)
-        share = alpha_share(image)  # BGRA: alpha is last either way
-        if share is None:
-            return ""
-        means.append(share)
-    share = sum(means) / len(means)
-    if share >= NEARLY_EMPTY:
-        return ""
-    return nearly_empty_words(share, frames_named(range(first, last + 1)))
+
+    def read(index: int):  # BGRA: alpha is last either way
+        return cv2.imread(str(folder / matte.elements[index].filename), cv2.IMREAD_UNCHANGED)
+
+    return nearly_empty_said(sampled_share(shown, read), frames_named(range(first, last + 1)))
 
 
 def _metas(strip) -> tuple[str, ...]:
