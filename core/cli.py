@@ -877,7 +877,7 @@ def _print_plan(job, args: argparse.Namespace) -> int:
         warnings.append(f"{_cut_short(missing)}; a run to the end exits {EXIT_CUT_SHORT}")
     lines = [
         f"frames {plan.start}..{plan.end}, {_cuts(list(plan.cuts))}, "
-        f"{_count(len(plan.chunks), 'chunk')} ({plan.computed_frames} frames computed):"
+        f"{_count(len(plan.chunks), 'chunk')} ({_count(plan.computed_frames, 'frame')} computed):"
     ]
     for c in plan.chunks:
         warmup = f" (warm-up from {c.first_computed})" if c.warmup else ""

@@ -216,14 +216,18 @@ def _unchosen_suffix(output: str | os.PathLike[str], holders: list[str]) -> str:
     """Why an output's suffix chooses no format, and what to give instead: a picture's name
     ends with '/' to be a folder of that name."""
     suffix = Path(output).suffix.lower()
-    folder = f" such as {os.fspath(output)}/" if suffix in IMAGE_SUFFIXES else ""
+    picture = suffix in IMAGE_SUFFIXES
+    folder = f" such as {os.fspath(output)}/" if picture else ""
     movies = ", ".join(f"{s} ({fmt})" for s, fmt in FORMAT_OF_SUFFIX.items())
     sequences = ", ".join(f.id for f in OUTPUT_FORMATS.values() if not f.movie)
     needs = " or ".join(setting("format", fmt) for fmt in holders)
+    # '-o still.png --end 0': one frame is a sequence of one, in a folder (a picture file
+    # of its own would need its own resume and settings tag: not in OUTPUT_FORMATS)
+    one = f"; one frame too is written there, named by its number ({frame_stem(0)}.png for frame 0)"
     return (
         f"cannot write '{suffix}' files{f' without {needs}' if needs else ''}: write a movie "
         f"as {movies}, or give a folder{folder} for an image sequence ({sequences}; "
-        f"{setting('format')} chooses)"
+        f"{setting('format')} chooses){one if picture else ''}"
     )
 
 

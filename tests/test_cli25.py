@@ -3,6 +3,9 @@
 a. An output that is the input is one check (``writers.refuse_source_as_output``), before
    and after the probe: ``--plan`` into an image sequence's own folder exited 0 saying
    'a run would be refused'; now exit 2 with the run's one message, for every command.
+b. '-o still.png --end 0' stays refused (OUTPUT_FORMATS holds sequences and movies; a picture
+   file would need its own resume and settings tag), and the refusal now says one frame is
+   written into a folder too, named by its number: the way a TD gets one picture.
 c. A run to the end of a cut-short movie (no --end) exits 3 with one error line, its frames
    kept, its rerun too; with --end at the last frame that decodes, 0; --plan warns of it.
 """
@@ -84,6 +87,28 @@ def test_python_outlook_raises_rather_than_says_refused(tmp_path, plate, library
         job.outlook(job.check_settings())
     with pytest.raises(RestyleError, match="holds the input frames"):
         job.validate()
+
+
+# -- b. one frame to one picture: said how ---------------------------------------------------
+def test_one_frame_into_a_pictures_name_says_it_goes_into_a_folder(
+    tmp_path, capsys, index_clip_h264, library
+):
+    out = tmp_path / "still.png"
+    argv = ["stylize", str(index_clip_h264), "-s", "comic-ink", "--end", "0"]
+    argv += ["--temporal", "0", "--library", str(library.root)]
+    code, _, err = run([*argv, "-o", str(out)], capsys)
+    assert code == 2, err
+    assert f"give a folder such as {out}/ for an image sequence" in err, err
+    assert "one frame too is written there, named by its number (000000.png for frame 0)" in err
+    assert list(tmp_path.iterdir()) == []
+    code, record, err = run([*argv, "-o", f"{out}/"], capsys)  # as it says: one picture
+    assert code == 0 and [p.name for p in out.glob("*.png")] == ["000000.png"], err
+
+
+def test_a_plan_of_one_frame_says_one_frame(tmp_path, capsys, index_clip_h264):
+    argv = ["stylize", str(index_clip_h264), "-o", str(tmp_path / "o"), "-s", "comic-ink"]
+    assert cli.main([*argv, "--end", "0", "--plan"]) == 0
+    assert "1 chunk (1 frame computed):" in capsys.readouterr().out
 
 
 # -- c. a cut-short source: the frames a run to its end cannot make -----------------------------
