@@ -471,7 +471,9 @@ def test_14_damaged_movies_name_the_frames_lost(library, index_clip_ffv1, tmp_pa
     code = main(["stylize", str(truncated), "-o", str(tmp_path / "b"), "-s", "comic-ink",
                  "--temporal", "0", "--library", root])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 0 and "restyle: warning: cut.mkv is cut short" in err
+    # run to the end (no --end): exit 3, the frames that decode kept (cli25, docs/cli.md)
+    assert code == 3 and "restyle: warning: cut.mkv is cut short" in err
+    assert "restyle: error: frames " in err and "the source is cut short" in err
     assert "declares 40 frames" in err and "written" in err
 
 
