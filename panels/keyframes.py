@@ -14,11 +14,10 @@ from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
 from ..props import CATALOG, sharing_key
 from .sequencer import (
-    SUMMARY_ICONS,
     RestylePanel,
     draw_job,
     draw_own_outcome,
-    split_clauses,
+    draw_summary,
     summary_about,
     usable_strip,
 )
@@ -130,16 +129,12 @@ class RESTYLE_PT_keyframes(RestylePanel, Panel):
 
 def draw_trained(layout, context, settings) -> None:
     """How Train ended, in a few lines (it took 8 at the sidebar's width, round 25): what
-    was made, its warnings on lines of their own (as the main panel's), the folder on one line with a button that
+    was made and its warnings (``draw_summary``), the folder on one line with a button that
     opens it (the label is cut short) and what the style list calls the style, picked above
     while it still is. Blender's report (the Info editor) keeps the whole story."""
     width = wrap_width(context)
-    shown, *warnings = split_clauses(RUN.summary)
+    draw_summary(layout, context)
     col = layout.column(align=True)
-    draw_wrapped(col, shown, SUMMARY_ICONS[RUN.status], width)
-    warning = "; ".join(warnings)  # their own "; " cannot be told from theirs: one block
-    if warning:
-        draw_wrapped(col, warning[:1].upper() + warning[1:], "ERROR", width)
     row = col.row(align=True)
     row.label(text=f"Saved in {blender_path(RUN.folder)}", icon="FILE_FOLDER")
     row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder

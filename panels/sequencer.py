@@ -379,6 +379,8 @@ def draw_summary(layout, context) -> None:
         text = text.removesuffix(f"; {note}") if note else text
         summary, _, tail = text.partition("; engine: ")
         engine, *warnings = split_clauses(tail) if tail else [""]
+        if not tail and warns_after_first(RUN.status, RUN.task):
+            summary, *warnings = split_clauses(summary)
         col = layout.column(align=True)
         width = wrap_width(context)
         draw_wrapped(col, summary, SUMMARY_ICONS[RUN.status], width)
@@ -422,6 +424,14 @@ def summary_about(scene) -> bool:
     if about is None or active is None or active == about:
         return True
     return output(active)
+
+
+def warns_after_first(status: str, task: str) -> bool:
+    """Whether a summary with no engine in it (a tool's, Train's) says its warnings after
+    its first clause, as a job's do after the engine: Replace Background's nearly empty
+    matte and Export's kept paintings sat under the check mark. A cancelled job's second
+    clause is a hint ('Apply Style again to resume'), but for Train's."""
+    return status == FINISHED or (status == CANCELLED and task == "train")
 
 
 def split_clauses(text: str) -> list[str]:

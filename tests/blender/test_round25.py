@@ -4,18 +4,25 @@ Megamind.avi; bpy 5.0.1 for training): what a video editor tripped over.
 1. Train's outcome in the Keyframes panel took 8 lines at the sidebar's width (the listed
    name, the iteration's three clauses, the whole library path, then "'X (trained)' is now
    the style above: Apply it"): it takes at most 4, the path on one line with a button that
-   opens the folder; the whole story stays in Blender's report (Info editor)."""
+   opens the folder; the whole story stays in Blender's report (Info editor).
+2. A tool's warning sat under its check mark, as if all were well: Replace Background on a
+   matte that keeps almost nothing (vtest.avi's distant walkers: 0.3%) drew 'Replace
+   Background: ... is the new background; the matte keeps almost nothing ...' as one
+   block with a check mark (Train's and Export's warnings likewise). A job's warnings had
+   lines of their own with a warning icon (after the engine): a tool's have them too."""
 
 from __future__ import annotations
 
 import importlib.util
 
+import cv2
+import numpy as np
 import pytest
 from test_flow_train import exported, paint
 from test_operators import media, saved  # noqa: F401  (fixtures)
 from test_ui_round24 import idle  # noqa: F401  (fixture)
 from test_uifix_round23 import draw
-from vse import ext, sequencer_override
+from vse import add_images, ext, sequencer_override
 
 pytestmark = pytest.mark.blender
 
@@ -83,3 +90,31 @@ def test_train_says_how_it_ended_in_a_few_lines_with_the_folder_a_click_away(
     opens = [c[1] for c in below if c[0] == "operator" and c[1]["operator"] == "wm.path_open"]
     assert len(opens) == 1, below  # ... and a button that opens it
     assert idle.folder == str(kept)
+
+
+def test_replace_background_warns_of_a_nearly_empty_matte_with_a_warning_icon(
+    scene,
+    sequencer_area,
+    idle,  # noqa: F811
+    tmp_path,
+):
+    import bpy
+
+    files = []
+    for i in range(4):
+        rgba = np.zeros((96, 160, 4), np.uint8)
+        rgba[:4, :4] = 255  # 0.1% of the picture kept
+        files.append(tmp_path / f"{i:04d}.png")
+        assert cv2.imwrite(str(files[-1]), rgba)
+    matte = add_images(scene, files, frame_start=1, channel=2, name="walkers.Matte")
+    matte[ext("operators.matte").MATTE_OF] = "walkers"  # as Matte marks it
+    scene.sequence_editor.active_strip = matte
+    with sequencer_override(scene, sequencer_area):
+        done = bpy.ops.restyle.replace_background(strip=matte.name, background="#000000")
+        assert done == {"FINISHED"}
+        blocks = said_blocks(draw(bpy.context, "background", "RESTYLE_PT_background"))
+    made = "Replace Background: 'walkers.Matte.Background' is the new background"
+    checked = [" ".join(lines) for icon, lines in blocks if icon == "CHECKMARK"]
+    assert checked == [made], blocks  # alone under the check mark
+    (warned,) = [" ".join(lines) for icon, lines in blocks if icon == "ERROR"]
+    assert warned.startswith("The matte keeps almost nothing (0.1% of the picture"), blocks
