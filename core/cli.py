@@ -599,8 +599,8 @@ def _cut_short(missing: list[int]) -> str:
 
     last = missing[0] - 1
     return (
-        f"{frames_named(missing)} cannot be made: the source is cut short, no frame after "
-        f"{last} decodes; give --end {last} to make only what decodes"
+        f"missing {frames_named(missing)}: the source is cut short, no frame after {last} "
+        f"decodes; give --end {last} for only the frames that decode"
     )
 
 
@@ -1161,7 +1161,7 @@ def _cuts(cuts: list[int]) -> str:
 
 
 def cmd_shots(args: argparse.Namespace) -> int:
-    from .job import source_range
+    from .job import missing_at_end, source_range
     from .media import decode_range, probe
     from .shots import analyze_shots
 
@@ -1194,6 +1194,12 @@ def cmd_shots(args: argparse.Namespace) -> int:
             said = "blank (one flat color): no keyframe" if r["blank"] else "keyframes"
             keys = "" if r["blank"] else f" {r['keyframes']}"
             print(f"shot {i}: frames {r['start']}..{r['end']}, {said}{keys}")
+    if missing := list(missing_at_end(args, info)):  # as a frame job's: the list is short
+        said = f"{_cut_short(missing)} (shots listed for frames {args.start}..{end})"
+        if args.json:
+            _json_error(said, said)
+        print(f"restyle: error: {said}", file=sys.stderr)
+        return EXIT_CUT_SHORT
     return 0
 
 
