@@ -45,6 +45,15 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as other Unix tools whose reader stoppe
 # under an 8 GB limit)
 TILE_WIDTHS = (16, 2048)
 
+# What a farm's script reads from a run (docs/cli.md#exit-codes-and-errors), in --help
+EXIT_CODES = f"""exit codes:
+  0    done (a rerun of a finished output too)
+  {EXIT_BAD_INPUT}    bad input, or a write error: one 'restyle: error: ...' line, nothing changed
+       but frames finished before a write error
+  {EXIT_CUT_SHORT}    a run to the end of a cut-short movie: what decodes is made and kept
+  {EXIT_CANCELLED}  Ctrl-C, 143 SIGTERM: finished frames kept, a rerun resumes
+"""
+
 STYLIZE_EXAMPLES = """examples:
   restyle stylize clip.mp4 -o styled.mp4 -s starry-swirls
   restyle stylize clip.mp4 -o frames/ -s 'starry-swirls:0.7,comic-ink:0.3' --start 0 --end 99
@@ -1479,9 +1488,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="restyle",
-        description="Neural video stylization: built-in painting styles, any picture, or "
+        description="Neural video stylization: built-in painting styles, any picture, or\n"
         "styles learned from painted keyframes.",
-        epilog="Run 'restyle COMMAND --help' for a command's options.",
+        epilog="Run 'restyle COMMAND --help' for a command's options.\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"restyle {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

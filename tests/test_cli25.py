@@ -166,3 +166,13 @@ def test_shots_to_the_end_of_a_cut_short_movie_exits_3(cut, capsys):
     assert f"restyle: error: missing frames {decoded}-39:" in err
     assert f"(shots listed for frames 0..{decoded - 1})" in err
     assert run(["shots", str(source), "--end", str(decoded - 1)], capsys)[0] == 0
+
+
+# -- walkthrough: what a farm's script reads is in --help ---------------------------------------
+def test_help_lists_the_exit_codes(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    codes = out.split("\nexit codes:\n")[1]
+    for line in ("  0    done", "  2    bad input", "  3    a run to the end of a cut-short movie"):
+        assert line in codes, out
+    assert "  130  Ctrl-C, 143 SIGTERM" in codes, out
