@@ -28,7 +28,9 @@
    OpenVINO's compiling for the frames' shape, and the first round of frames less a steady
    round (cold requests; ONNX Runtime's and PyTorch's first-call set-up). ``--startup-against``
    times an older tree beside this one; 'first run' (nothing kept) and 'later run' (the
-   compiled networks a first run kept) are this tree's.
+   compiled networks a first run kept) are this tree's. ``--engines openvino,child`` adds
+   Blender's OpenVINO in a child process (its start counted as building the engine; its
+   compile, in the child, in the first round).
    This machine's precision verdict is kept beforehand (a first process per engine, not
    counted): the check is a first run's alone and is left out of a run's seconds anyway.
 
@@ -494,7 +496,7 @@ if backend == "openvino":  # as the engine imports it
     from restyle.core.engines.openvino_engine import import_openvino
     import_openvino()
 else:
-    __import__({"onnx": "onnxruntime"}.get(backend, backend))
+    __import__({"onnx": "onnxruntime", "child": "json"}.get(backend, backend))
 t2 = time.perf_counter()
 lib = StyleLibrary(root, bundled=None)
 name = "multistyle26"
@@ -503,7 +505,11 @@ model = ModelFiles(ARCHS[name], lib.builtin_file(name, ".onnx"),
 frame = np.load(frames)
 cond = np.eye(26, dtype=np.float32)[[int(style)]]
 t3 = time.perf_counter()
-engine = create_engine(model, backend, "cpu", precision)
+if backend == "child":  # Blender's: OpenVINO in a child process (its start in "build")
+    from restyle.core.engines.child import ChildEngine
+    engine = ChildEngine(model.onnx, model.arch, "cpu", precision)
+else:
+    engine = create_engine(model, backend, "cpu", precision)
 t4 = time.perf_counter()
 lanes = max(1, int(getattr(engine, "lanes", 1)))
 batch = preferred_batch(engine)
@@ -653,6 +659,8 @@ def main() -> None:
             profile(library, sizes[0], args.rounds)
         if "startup" in parts:
             engines = [p for p in pairs if not p[0].endswith("-plain")]  # as create_engine runs
+            if "child" in (args.engines or "").split(","):
+                engines += [("child", p) for b, p in pairs if b == "openvino"]
             against = Path(args.startup_against) if args.startup_against else None
             startup(library, engines, work, args.rounds, sizes[0], against)
         if "spans" in parts:
