@@ -15,11 +15,12 @@ def _modules():
 def register() -> None:
     import bpy
 
-    from . import keyframes
+    from . import keyframes, modal_job
 
     apply_style, classes = _modules()
     for cls in classes:
         bpy.utils.register_class(cls)
+    bpy.app.handlers.undo_post.append(modal_job.forget_undone_edit)
     bpy.app.handlers.load_pre.append(apply_style.cancel_on_load)
     bpy.app.handlers.load_post.append(keyframes.key_named_keyframes)
     bpy.app.handlers.load_post.append(apply_style.forget_run_on_load)
@@ -32,10 +33,12 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import keyframes
+    from . import keyframes, modal_job
 
     apply_style, classes = _modules()
     apply_style.cancel_on_load()
+    if modal_job.forget_undone_edit in bpy.app.handlers.undo_post:
+        bpy.app.handlers.undo_post.remove(modal_job.forget_undone_edit)
     if apply_style.cancel_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(apply_style.cancel_on_load)
     if keyframes.key_named_keyframes in bpy.app.handlers.load_post:

@@ -15,7 +15,7 @@ import bpy
 
 from .. import compat
 from ..core.errors import RestyleError
-from .runner import CANCELLED, FAILED, RUN, Worker, report_error
+from .runner import CANCELLED, FAILED, FINISHED, IDLE, RUN, Worker, report_error
 
 
 @dataclass
@@ -179,6 +179,20 @@ def tool_summary(
         RUN.strip = strip or active_strip_name(bpy.context)
         RUN.end(status, summary, folder)
         RUN.task = task
+
+
+# The tools whose whole outcome is an edit of the .blend (strips split, moved or added,
+# markers and keyframes added), which an undo takes back; a job's frames stay on disk.
+UNDONE_WITH_THEIR_EDIT = ("cuts", "background", "shots")
+
+
+@bpy.app.handlers.persistent
+def forget_undone_edit(*_args) -> None:
+    """After an undo (undo_post), a tool's summary told of an edit no longer there: Split at
+    Cuts' 'split ... into 4 strips' beside the one strip the undo left. It goes. Apply's,
+    Matte's and Stabilize's go with their strip (``panels.sequencer.summary_about``)."""
+    if not RUN.running and RUN.status == FINISHED and RUN.task in UNDONE_WITH_THEIR_EDIT:
+        RUN.end(IDLE, "")
 
 
 def active_strip_name(context) -> str:

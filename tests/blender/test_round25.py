@@ -9,7 +9,10 @@ Megamind.avi; bpy 5.0.1 for training): what a video editor tripped over.
    matte that keeps almost nothing (vtest.avi's distant walkers: 0.3%) drew 'Replace
    Background: ... is the new background; the matte keeps almost nothing ...' as one
    block with a check mark (Train's and Export's warnings likewise). A job's warnings had
-   lines of their own with a warning icon (after the engine): a tool's have them too."""
+   lines of their own with a warning icon (after the engine): a tool's have them too.
+3. Split at Cuts on Megamind.avi, then Ctrl+Z: the one strip came back, and Stabilize and
+   Cuts went on saying "'Megamind' split at frames 202, 299, 355 into 4 strips". An undo
+   takes a tool's summary away with its edit (Replace Background's, Suggest Keyframes' too)."""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ import importlib.util
 import cv2
 import numpy as np
 import pytest
+from test_edit_tools import clips  # noqa: F401  (fixture)
 from test_flow_train import exported, paint
 from test_operators import media, saved  # noqa: F401  (fixtures)
+from test_panels import labels
 from test_ui_round24 import idle  # noqa: F401  (fixture)
 from test_uifix_round23 import draw
-from vse import add_images, ext, sequencer_override
+from vse import add_images, add_movie, all_strips, ext, sequencer_override
 
 pytestmark = pytest.mark.blender
 
@@ -118,3 +123,27 @@ def test_replace_background_warns_of_a_nearly_empty_matte_with_a_warning_icon(
     assert checked == [made], blocks  # alone under the check mark
     (warned,) = [" ".join(lines) for icon, lines in blocks if icon == "ERROR"]
     assert warned.startswith("The matte keeps almost nothing (0.1% of the picture"), blocks
+
+
+def test_an_undone_split_takes_its_summary_with_it(
+    scene,
+    clips,  # noqa: F811
+    sequencer_area,
+    idle,  # noqa: F811
+):
+    import bpy
+
+    source = add_movie(scene, sequencer_area, clips["spliced"], frame_start=1)
+    name = scene.name
+    bpy.ops.ed.undo_push(message="before split")
+    done = bpy.ops.restyle.split_at_cuts("EXEC_DEFAULT", True, strip=source.name)
+    assert done == {"FINISHED"}  # as test_edit_tools' (with an override, undo crashes)
+    with sequencer_override(scene, sequencer_area):
+        said = " ".join(labels(draw(bpy.context, "edit", "RESTYLE_PT_edit")))
+    assert "split at frames" in said and "into 3 strips" in said, said
+    bpy.ops.ed.undo()  # one undo step puts the one strip back
+    scene = bpy.data.scenes[name]
+    assert len(all_strips(scene)) == 1
+    with sequencer_override(scene, sequencer_area):
+        said = " ".join(labels(draw(bpy.context, "edit", "RESTYLE_PT_edit")))
+    assert "split at frames" not in said, said
