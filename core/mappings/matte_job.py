@@ -249,8 +249,9 @@ class MatteJob(StyleJob):
 
     def _place_locked(self, plan: JobPlan) -> tuple[JobPlan, JobResult | None]:
         """``StyleJob``'s; the movie these settings made, found finished (nothing to run, on
-        one machine or on Ray), is measured from its own frames' alpha (``movie_share``), so
-        a rerun warns of a nearly empty matte as the run that made it did."""
+        one machine or on Ray), is measured from its own frames' alpha (``movie_share``) or,
+        composited, matted again (``_kept_share``), so a rerun warns of a nearly empty
+        matte as the run that made it did."""
         plan, finished = super()._place_locked(plan)
         if finished is not None:
             frames = range(plan.start, plan.end + 1)
@@ -289,10 +290,9 @@ class MatteJob(StyleJob):
                 share, first, last = measured
                 parts.append((share, last - first + 1))
                 reported.update(range(first, last + 1))
-        kept = [i for i in range(start, end + 1) if i not in reported]
-        plan = self._current_plan() or self.validate()
-        share = self._kept_share(kept, lambda i: file_frame(landed(i)), plan)
-        parts.append((share, len(kept)))
+        if kept := [i for i in range(start, end + 1) if i not in reported]:
+            plan = self._current_plan() or self.validate()
+            parts.append((self._kept_share(kept, lambda i: file_frame(landed(i)), plan), len(kept)))
         self._measured_over(pooled_share(parts), start, end)
         return self._warned()
 
