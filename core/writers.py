@@ -154,7 +154,7 @@ def refuse_source_as_output(
     picture (a contact sheet), read as a frame were it among an image sequence's."""
     path = Path(output)
     files, folders, sequence = _read_paths(source)
-    if any(_same_path(path, f) or path.resolve() == f.resolve() for f in files):
+    if _among(path, files):
         raise RestyleError(f"output {os.fspath(output)} is the {what}; choose another output")
     if path.resolve() in folders:
         raise RestyleError(
@@ -168,48 +168,62 @@ def refuse_source_as_output(
         )
 
 
-def _read_paths(source) -> tuple[list[Path], set[Path], bool]:
+def _read_paths(source) -> tuple[list[str], set[Path], bool]:
     """The files a job reads from ``source``, the folders holding them as frames (a still's
     too) and whether they are a sequence, as ``media.probe`` finds them: from its
-    ``MediaInfo``, or before it from the paths (a pattern's files are only in its folder)."""
+    ``MediaInfo``, or before it from the paths (a pattern's files are only in its folder).
+    A stat per file at most: a plate of 5,000 frames took 2 s resolving each path."""
     if hasattr(source, "files"):  # probed: a movie has no frame files
-        files = [Path(f) for f in source.files]
-        return (
-            files or [Path(source.path)],
-            {f.resolve().parent for f in files},
-            (source.kind == "images"),
-        )
+        files = [os.fspath(f) for f in source.files]
+        return files or [os.fspath(source.path)], _folders(files), source.kind == "images"
     if isinstance(source, list | tuple):
-        files = [Path(f) for f in source if isinstance(f, str | os.PathLike)]
-        return files, {f.resolve().parent for f in files}, len(files) > 1
+        files = [os.fspath(f) for f in source if isinstance(f, str | os.PathLike)]
+        return files, _folders(files), len(files) > 1
     if not isinstance(source, str | os.PathLike):
         return [], set(), False
     path = Path(source)
     if path.is_dir():
-        with contextlib.suppress(OSError):  # unreadable: the probe says so
-            pictures = [f for f in path.iterdir() if _frame_file(f)]
-            return pictures, {path.resolve()}, True
+        with contextlib.suppress(OSError), os.scandir(path) as entries:  # unreadable: probe's
+            return [e.path for e in entries if _frame_entry(e)], {path.resolve()}, True
         return [], {path.resolve()}, True
     if path.is_file():
         still = path.suffix.lower() in IMAGE_SUFFIXES
-        return [path], {path.resolve().parent} if still else set(), False
+        return [os.fspath(path)], {path.resolve().parent} if still else set(), False
     from .media import is_pattern
 
     return [], {path.resolve().parent} if is_pattern(path) else set(), True
 
 
-def _frame_file(path: Path) -> bool:
+def _folders(files: list[str]) -> set[Path]:
+    """The folders ``files`` are in, each resolved once."""
+    return {Path(d).resolve() for d in {os.path.dirname(os.path.abspath(f)) for f in files}}
+
+
+def _frame_entry(entry: os.DirEntry) -> bool:
     """A file a folder's probe reads as a frame (``media._probe_folder``)."""
-    return (
-        not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-    )
+    suffix = os.path.splitext(entry.name)[1].lower()
+    return not entry.name.startswith(".") and suffix in IMAGE_SUFFIXES and entry.is_file()
 
 
-def _same_path(a: Path, b: Path) -> bool:
+def _among(path: Path, files: list[str]) -> bool:
+    """``path`` is one of ``files``: the same file where it is one (a link, another
+    spelling), else the same path."""
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+        found = path.stat()
+    except (OSError, ValueError):
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        return any(_file_id(f) == (found.st_dev, found.st_ino) for f in files)
+    said = {os.path.abspath(path), os.path.realpath(path)}
+    return any(os.path.abspath(f) in said for f in files)
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _unchosen_suffix(output: str | os.PathLike[str], holders: list[str]) -> str:
