@@ -608,8 +608,8 @@ def _cut_short(missing: list[int]) -> str:
 
     last = missing[0] - 1
     return (
-        f"missing {frames_named(missing)}: the source is cut short, no frame after {last} "
-        f"decodes; give --end {last} for only the frames that decode"
+        f"{frames_named(missing)} cannot be read: the source is cut short, no frame after "
+        f"{last} decodes; give --end {last} for only the frames that decode"
     )
 
 

@@ -129,8 +129,8 @@ def test_a_run_to_the_end_of_a_cut_short_movie_exits_3(tmp_path, cut, capsys, li
     argv = ["stylize", str(source), "-o", str(out), "-s", "comic-ink", "--temporal", "0"]
     argv += ["--library", str(library.root)]
     said = (
-        f"restyle: error: missing frames {decoded}-39: the source is cut short, no frame "
-        f"after {decoded - 1} decodes; give --end {decoded - 1} for only the frames that decode"
+        f"restyle: error: frames {decoded}-39 cannot be read: the source is cut short, no "
+        f"frame after {decoded - 1} decodes; give --end {decoded - 1} for only the frames that decode"
     )
     for written, reused in ((decoded, 0), (0, decoded)):  # a farm's retry says it again
         code, record, err = run(argv, capsys)
@@ -155,7 +155,7 @@ def test_the_plan_warns_and_stabilize_exits_3_too(tmp_path, cut, capsys):
     assert "a run to the end exits 3" in said.out
     code = cli.main(argv)
     said = capsys.readouterr()
-    assert code == 3 and f"restyle: error: missing frames {decoded}-39:" in said.err
+    assert code == 3 and f"restyle: error: frames {decoded}-39 cannot be read:" in said.err
     assert len(list((tmp_path / "steady").glob("*.png"))) == decoded
 
 
@@ -163,7 +163,7 @@ def test_shots_to_the_end_of_a_cut_short_movie_exits_3(cut, capsys):
     source, decoded = cut
     code, record, err = run(["shots", str(source)], capsys)
     assert code == 3 and record["shots"][-1]["end"] == decoded - 1, err
-    assert f"restyle: error: missing frames {decoded}-39:" in err
+    assert f"restyle: error: frames {decoded}-39 cannot be read:" in err
     assert f"(shots listed for frames 0..{decoded - 1})" in err
     assert run(["shots", str(source), "--end", str(decoded - 1)], capsys)[0] == 0
 
