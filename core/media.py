@@ -622,12 +622,30 @@ def _other_size(path: Path, found: tuple[int, int], size: tuple[int, int]) -> st
     )
 
 
+_PNG_END = b"IEND"
+_PNG_END_SEARCH = 4096  # bytes from the end: a few writers append a little after IEND
+
+
+def _png_cut_short(data: np.ndarray) -> bool:
+    """A PNG with no IEND chunk at its end (a copy cut off in transfer): OpenCV's libpng
+    printed 'libpng error: PNG input buffer is incomplete' to stderr, then read nothing."""
+    head = _PNG_HEAD[:8]
+    if data.size < len(head) or data[: len(head)].tobytes() != head:
+        return False
+    return _PNG_END not in data[-_PNG_END_SEARCH:].tobytes()
+
+
 def _read_image(path: Path) -> np.ndarray:
     """The image as OpenCV stores it (BGR/BGRA/gray), uint8 or uint16."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise RestyleError(f"cannot read image {path}: {exc.strerror}") from None
+    if _png_cut_short(data):  # said before libpng prints its own line on stderr
+        raise RestyleError(
+            f"image {path} is cut short (its PNG data ends before the image's end): copy or "
+            "render it again"
+        )
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     except cv2.error:  # a codec left out of OpenCV's wheels (OpenEXR) raises, with a traceback

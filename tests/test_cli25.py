@@ -8,6 +8,8 @@ b. '-o still.png --end 0' stays refused (OUTPUT_FORMATS holds sequences and movi
    written into a folder too, named by its number: the way a TD gets one picture.
 c. A run to the end of a cut-short movie (no --end) exits 3 with one error line, its frames
    kept, its rerun too; with --end at the last frame that decodes, 0; --plan warns of it.
+Walkthrough: a PNG frame cut short in a sequence printed libpng's own 'libpng error: PNG
+input buffer is incomplete' before Restyle's 'corrupt'; now only Restyle's line, naming why.
 """
 
 from __future__ import annotations
@@ -176,3 +178,20 @@ def test_help_lists_the_exit_codes(capsys):
     for line in ("  0    done", "  2    bad input", "  3    a run to the end of a cut-short movie"):
         assert line in codes, out
     assert "  130  Ctrl-C, 143 SIGTERM" in codes, out
+
+
+# -- walkthrough: a PNG frame cut short is said in Restyle's one line -----------------------
+def test_a_cut_short_png_frame_is_said_without_libpngs_line(tmp_path, library):
+    import subprocess
+    import sys
+
+    frames = make_image_sequence(tmp_path / "plate", 3)
+    frames[1].write_bytes(frames[1].read_bytes()[:-200])  # the copy stopped short of IEND
+    argv = [sys.executable, "-m", "restyle", "stylize", str(tmp_path / "plate"), "-o"]
+    argv += [str(tmp_path / "out"), "-s", "comic-ink", "--library", str(library.root)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"restyle: error: image {frames[1]} is cut short (its PNG data ends before the "
+        "image's end): copy or render it again"
+    ], done.stderr
