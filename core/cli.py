@@ -1021,7 +1021,7 @@ def _cancelled_text(args: argparse.Namespace, result, movie: bool, text: str) ->
         return f"{after}\ncancelled: nothing kept (a movie cannot be resumed); a rerun starts over"
     if kept:
         return f"{text}\ncancelled: {_count(kept, 'finished frame')} kept; rerun to resume"
-    return f"{after}\ncancelled{NONE_FINISHED}"
+    return f"{after}\ncancelled{interrupt.NONE_FINISHED}"
 
 
 def _ray_movie_cancelled(result) -> str:
@@ -1748,7 +1748,8 @@ def _quiet_opencv() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Ctrl-C raises KeyboardInterrupt, SIGTERM Terminated (main thread only); the caller's
-        # handlers are back after (a script's, headless Blender's)
+        # handlers are back after (a script's, headless Blender's), never the start-up ones
+        interrupt.take_over()
         sigint = interrupt.handling(signal.SIGINT, signal.default_int_handler)
         with interrupt.sigterm_as_ctrl_c(), sigint:
             return _main(argv)
@@ -1827,30 +1828,28 @@ def _say_cancelled(args: argparse.Namespace | None, argv: Sequence[str] | None, 
             # come after it wrote something: bare
             started = args is not None and hasattr(args, "cancel_code")
             command = _command_of(args, argv)
-            before = (command in (*FRAME_JOBS, "train") and not started) or command == "shots"
+            before = (
+                command in (*interrupt.FRAME_JOBS, "train") and not started
+            ) or command == "shots"
             said = interrupt.cancelled_before_start(command) if before else "restyle: cancelled"
             print(said, file=sys.stderr)
             if _wants_json(args, argv) and not getattr(args, "closed", False):
                 _cancelled_record(args, argv)
         except Exception:  # noqa: BLE001 - whatever failed, a front end still reads a stop
             with contextlib.suppress(Exception):
-                print(json.dumps({"cancelled": True}), flush=True)
+                interrupt.print_cancelled_record()
     return code
 
 
-# The frame jobs' commands, and what their cancel says when no frame finished (``_cancelled_text``
-# and ``_say_cancelled``, stopped while starting, alike)
-FRAME_JOBS = ("stylize", "matte", "stabilize")
-NONE_FINISHED = interrupt.NOT_STARTED["stylize"]  # ": no frame finished; nothing kept"
-
-
 def _command_of(args: argparse.Namespace | None, argv: Sequence[str] | None) -> str | None:
-    """The command run (its first word, where its words were not parsed yet)."""
-    func = getattr(args, "func", None)
-    if func is not None:
-        return func.__name__.removeprefix("cmd_")
-    words = [w for w in (sys.argv[1:] if argv is None else argv) if not w.startswith("-")]
-    return words[0] if words else None
+    """The command run, as typed ('export-onnx'), read from its words where they were not
+    parsed yet (or by its function, where a caller made ``args`` without its word)."""
+    if getattr(args, "command", None) is not None:
+        return args.command
+    if getattr(args, "func", None) is not None:
+        words = {p.get_default("func"): word for word, p in build_parser().commands.items()}
+        return words.get(args.func)
+    return interrupt.command_word(list(sys.argv[1:] if argv is None else argv))
 
 
 @contextlib.contextmanager
@@ -1922,7 +1921,7 @@ def _cancelled_record(args: argparse.Namespace | None, argv: Sequence[str] | Non
     elif func is cmd_shots:
         _emit(args, {"cuts": [], "shots": [], "cancelled": True}, "")
     else:
-        _emit(args, {"cancelled": True}, "")
+        interrupt.print_cancelled_record()
 
 
 def _format_if_known(output: str) -> str | None:

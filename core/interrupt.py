@@ -21,13 +21,15 @@ import sys
 EXIT_CANCELLED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
+# The frame jobs' commands, and what their cancel says when no frame finished (docs/cli.md)
+FRAME_JOBS = ("stylize", "matte", "stabilize")
+NONE_FINISHED = ": no frame finished; nothing kept"
+
 # What a command stopped before it began has not done, after 'restyle: cancelled' (the frame
-# jobs' words are their summary's when no frame finished: docs/cli.md); a command not known
-# (the words not read yet, a script's main([...])) is said bare.
+# jobs' words are their summary's when no frame finished); a command not known (the words
+# not read yet, a script's main([...])) is said bare. Keyed by the command's word, as typed.
 NOT_STARTED = {
-    "stylize": ": no frame finished; nothing kept",
-    "matte": ": no frame finished; nothing kept",
-    "stabilize": ": no frame finished; nothing kept",
+    **dict.fromkeys(FRAME_JOBS, NONE_FINISHED),
     "train": " before training began: no style saved",
     "shots": ": no shots listed",
     "sheet": " before the sheet was made: nothing written",
@@ -35,6 +37,10 @@ NOT_STARTED = {
     "setup": " before setup began: nothing converted",
     "styles": " before the styles were read: nothing changed",
 }
+
+# The --json record a run cancelled with nothing done closes with, written without json (its
+# import may be what was stopped): what a front end (Ray's driver) reads a stop from
+CANCELLED_RECORD = '{"cancelled": true}'
 
 
 def command_word(words: list[str]) -> str | None:
@@ -48,14 +54,22 @@ def cancelled_before_start(command: str | None) -> str:
     return "restyle: cancelled" + NOT_STARTED.get(command or "", "")
 
 
+def print_cancelled_record() -> None:
+    print(CANCELLED_RECORD, flush=True)
+
+
+def say_stopped_while_starting() -> None:
+    """The command's stop before ``cli.main`` took over (Python's imports), nothing written
+    yet: with --json the closing record a cancelled run prints, then its words on stderr."""
+    if "--json" in sys.argv[1:]:
+        print_cancelled_record()
+    print(cancelled_before_start(command_word(sys.argv[1:])), file=sys.stderr)
+
+
 def _cancelled_while_starting(signum: int, _frame: object) -> None:
     """Before ``cli.main`` takes over (Python's imports: ~0.2 s, 1 s and more under load):
-    exit 130 (143 for SIGTERM) saying what was stopped, never a traceback; nothing was
-    written yet. A ``--json`` reader (Ray's driver) still gets the closing record a cancelled
-    run prints, with nothing done."""
-    if "--json" in sys.argv[1:]:
-        print('{"cancelled": true}', flush=True)  # json's import may be what was stopped
-    print(cancelled_before_start(command_word(sys.argv[1:])), file=sys.stderr)
+    exit 130 (143 for SIGTERM) saying what was stopped, never a traceback."""
+    say_stopped_while_starting()
     raise SystemExit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_CANCELLED)
 
 
@@ -111,6 +125,19 @@ def handling(signum: int, handler: Callable) -> Iterator[None]:
         # None: a handler set outside Python (kept by no one here); the default is the best
         # that can be put back.
         signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+
+
+def take_over() -> None:
+    """``cli.main`` starts: the start-up handlers give way to Python's own for good (main
+    thread only), so that those are what ``handling`` puts back when main returns. A Ctrl-C
+    after a finished run (atexit, Ray's shutdown, thread joins) said 'cancelled before
+    training began', added a second --json record and exited 130."""
+    if not in_main_thread():
+        return
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    for signum, default in defaults.items():
+        if signal.getsignal(signum) is _cancelled_while_starting:
+            signal.signal(signum, default)
 
 
 def sigterm_as_ctrl_c() -> contextlib.AbstractContextManager[None]:

@@ -1,0 +1,81 @@
+"""Round 25's tidy-up (tidy25) of review25's findings.
+
+1. ``cli.main`` put back the start-up SIGINT/SIGTERM handler when it returned, so a Ctrl-C
+   during Python's shutdown after a finished run (atexit, Ray's shutdown, thread joins) said
+   'restyle: cancelled before ...', wrote a second ``{"cancelled": true}`` line after the
+   real --json record (Ray's driver reads the last one) and could exit 130.
+2. One function for the record and words of a stop while starting; one reading of the
+   command's word ('export-onnx', never 'export_onnx').
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from restyle.core import cli, interrupt
+
+pytestmark = pytest.mark.usefixtures("private_home")
+
+
+# -- 1. a finished run leaves Python's handlers, never the start-up ones ----------------------
+@pytest.fixture
+def starting_handlers():
+    """The handlers ``restyle`` starts with (core.interrupt at import), put back after."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for signum in before:
+        signal.signal(signum, interrupt._cancelled_while_starting)
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
+def test_main_returns_with_pythons_handlers(starting_handlers, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["restyle", "train", "c.mp4", "-k", "0=a.png", "-n", "x"])
+    assert cli.main(["styles", "--json"]) == 0
+    capsys.readouterr()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+SHUTDOWN = """
+import atexit, os, runpy, signal, sys
+sys.argv = ["restyle", "styles", "--json"]
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))  # Ctrl-C while Python exits
+runpy.run_module("restyle", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_at_shutdown_adds_no_cancel(tmp_path):
+    """``python -m restyle styles --json``, Ctrl-C in an atexit hook: one record, the
+    finished run's, and no 'cancelled' said."""
+    run = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 1, run.stdout[-300:]
+    assert isinstance(json.loads(lines[0]), list)  # the styles listed
+    assert "restyle: cancelled" not in run.stderr
+    assert run.returncode == 0
+
+
+# -- 2. one record, one command word -------------------------------------------------------
+def test_stop_while_starting_says_record_and_words_once(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["restyle", "export-onnx", "x", "-o", "x.onnx", "--json"])
+    with pytest.raises(SystemExit):
+        interrupt._cancelled_while_starting(signal.SIGINT, None)
+    said = capsys.readouterr()
+    assert said.out == interrupt.CANCELLED_RECORD + "\n"
+    assert said.err == "restyle: cancelled before the export began: nothing written\n"
+
+
+def test_the_command_is_read_as_typed():
+    args = cli.build_parser().parse_args(["export-onnx", "starry-swirls", "-o", "x.onnx"])
+    assert cli._command_of(args, None) == "export-onnx"
+    assert cli._command_of(None, ["--json", "export-onnx", "x"]) == "export-onnx"
+    assert set(interrupt.FRAME_JOBS) <= set(interrupt.NOT_STARTED)
