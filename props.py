@@ -85,7 +85,7 @@ class StyleCatalog:
         for info in StyleLibrary(root).list():
             icon = self._icon(info.id, info.thumbnail)
             number = _stable_number(info.id) if info.kind == "trained" else len(items)
-            label = info.name + (" (trained)" if info.kind == "trained" else "")
+            label = style_label(info.name, info.kind)
             items.append((info.id, label, info.description or info.name, icon, number))
         items.append(
             (
@@ -124,6 +124,28 @@ class StyleCatalog:
 
 
 CATALOG = StyleCatalog()
+
+
+def style_label(name: str, kind: str) -> str:
+    """What the style list calls a style: a trained one says so."""
+    return name + (" (trained)" if kind == "trained" else "")
+
+
+def trained_label(folder: str | Path) -> str:
+    """What the style list calls the trained style saved in ``folder``, read from the style
+    itself (its metadata's name, as ``StyleLibrary.trained`` reads it): the catalogue may
+    not hold it (not read since, or another library folder), and its fallback, the bare id,
+    named 'My Style' what the list calls 'My Style (trained)'."""
+    import json
+
+    from .core.styles import META_FILE
+
+    folder = Path(folder)
+    try:
+        name = json.loads((folder / META_FILE).read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return style_label(name if isinstance(name, str) and name else folder.name, "trained")
 
 
 def _stable_number(style_id: str) -> int:

@@ -363,7 +363,7 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
 
     def finish(self, context, request: JobRequest, kind: str, value) -> set[str]:
         from ..core.train.keyframes import NOTHING_SAVED
-        from ..props import CATALOG, library_root
+        from ..props import CATALOG, library_root, trained_label
 
         cancelled = RUN.token is not None and RUN.token.cancelled
         if kind == "error" and str(value) == NOTHING_SAVED:  # the core wrote no style
@@ -387,7 +387,8 @@ class RESTYLE_OT_train_style(ModalJob, Operator):
         reached = request.job.trained  # not the save's 'saving and checking the style'
         detail = f" ({reached})" if reached else ""
         brief = f" ({reached.split(' · ')[0]})" if reached else ""  # 'iteration 120'
-        where = f"'{CATALOG.name_of(name)}' in the style list, saved in {blender_path(value)}"
+        # named from the style saved, not the catalogue (its fallback is the bare id)
+        where = f"'{trained_label(value)}' in the style list, saved in {blender_path(value)}"
         # a flat keyframe, trained too briefly (core.train.keyframes)
         warnings = list(request.job.warnings)
         if cancelled:

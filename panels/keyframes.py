@@ -12,7 +12,7 @@ from ..operators.runner import CANCELLED, FINISHED, RUN
 from ..operators.strip_source import visible_frames
 from ..operators.train_style import NO_TORCH, PREVIEW_IMAGE
 from ..prefs import torch_found
-from ..props import CATALOG, sharing_key
+from ..props import sharing_key, trained_label
 from .sequencer import (
     RestylePanel,
     draw_job,
@@ -138,7 +138,7 @@ def draw_trained(layout, context, settings) -> None:
     row = col.row(align=True)
     row.label(text=f"Saved in {blender_path(RUN.folder)}", icon="FILE_FOLDER")
     row.operator("wm.path_open", text="", icon="FILEBROWSER").filepath = RUN.folder
-    listed = CATALOG.name_of(RUN.style)  # as the style list names it
+    listed = trained_label(RUN.folder)  # as the style list names it, whatever it has read
     if settings.style == RUN.style:  # another picked since: the line would be untrue
         draw_wrapped(col, f"Picked above as '{listed}'", "CHECKMARK", width)
     else:
