@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from .errors import COMMAND_LINE, Cancelled, RestyleError
 from .formats import SHEET_SUFFIXES  # a table without numpy or PyAV
-from .progress import TRAINING, CancelToken, Progress
+from .progress import TRAINING, TWO_PASS_STEPS, CancelToken, Progress
 from .words import count as _count
 
 if TYPE_CHECKING:  # imported where used: numpy and the engines took ~0.4 s (1 s at load 12)
@@ -393,12 +393,17 @@ class _Bar:
             self.bar = None
 
 
-# The two-pass jobs' passes, as their bars name them (``_Bar``'s steps)
-STABILIZE_STEPS = {"track": "step 1 of 2, tracking", "stabilize": "step 2 of 2, stabilizing"}
-MATTE_KEYFRAME_STEPS = {
-    TRAINING: "step 1 of 2, learning the keyframes",
-    "matte": "step 2 of 2, matting",
-}
+def _step_names(job: str) -> dict[str, str]:
+    """A two-pass job's passes (``progress.TWO_PASS_STEPS``), as its bar names them
+    ('step 1 of 2, tracking': ``_Bar``'s steps)."""
+    return {
+        stage: f"step {step.number} of {step.count}, {step.doing}"
+        for stage, step in TWO_PASS_STEPS[job].items()
+    }
+
+
+STABILIZE_STEPS = _step_names("stabilize")
+MATTE_KEYFRAME_STEPS = _step_names("keyframed matte")
 
 
 # What the time before a run's first frame went on, as its summary names it: a setup

@@ -14,6 +14,28 @@ TRAINING = "train"
 
 
 @dataclass(frozen=True)
+class Step:
+    """One pass of a two-pass job: which, of how many, and what it does ('tracking')."""
+
+    number: int
+    count: int
+    doing: str
+
+
+# The two-pass jobs' passes, by job, then by the stage each pass reports: each pass's bar
+# runs from 0 to its own end, so every front end says which step it is (the command line's
+# 'step 1 of 2, tracking', the sidebar's 'Step 1 of 2: ...'). A matte learns its keyframes
+# first only when it has some; without, it is one pass.
+TWO_PASS_STEPS = {
+    "stabilize": {"track": Step(1, 2, "tracking"), "stabilize": Step(2, 2, "stabilizing")},
+    "keyframed matte": {
+        TRAINING: Step(1, 2, "learning the keyframes"),
+        "matte": Step(2, 2, "matting"),
+    },
+}
+
+
+@dataclass(frozen=True)
 class Progress:
     """A snapshot a worker hands to its caller: safe to pass between threads."""
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
@@ -79,3 +78,15 @@ def test_the_command_is_read_as_typed():
     assert cli._command_of(args, None) == "export-onnx"
     assert cli._command_of(None, ["--json", "export-onnx", "x"]) == "export-onnx"
     assert set(interrupt.FRAME_JOBS) <= set(interrupt.NOT_STARTED)
+
+
+# -- 3. a two-pass job's steps: one table (core/progress.py), each front end formats it ------
+def test_the_bars_steps_come_from_progress():
+    from restyle.core.progress import TWO_PASS_STEPS
+
+    assert cli.STABILIZE_STEPS == {
+        stage: f"step {s.number} of {s.count}, {s.doing}"
+        for stage, s in TWO_PASS_STEPS["stabilize"].items()
+    }
+    assert cli.MATTE_KEYFRAME_STEPS["matte"] == "step 2 of 2, matting"
+    assert [s.number for s in TWO_PASS_STEPS["keyframed matte"].values()] == [1, 2]
