@@ -1976,10 +1976,6 @@ def _is_or_in(path: Path, out: Path) -> bool:
     return path == out or path.parent == out
 
 
-# matte_job's name for the one check (a background is read as the input is)
-_refuse_source_as_output = refuse_source_as_output
-
-
 def _check_output(
     out: Path,
     fmt: OutputFormat,

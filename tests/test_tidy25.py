@@ -6,6 +6,10 @@
    real --json record (Ray's driver reads the last one) and could exit 130.
 2. One function for the record and words of a stop while starting; one reading of the
    command's word ('export-onnx', never 'export_onnx').
+3. The two-pass jobs' steps: one table (core/progress.py), each front end formats it.
+4. ``restyle stabilize`` on a still picture (or a one-frame range) made a 'Stabilized' copy
+   of it: refused in core, for every front end.
+5. matte_job read the one output check through an alias kept in core/job.py for it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import sys
 import pytest
 
 from restyle.core import cli, interrupt
+from restyle.core.errors import RestyleError
+from restyle.core.mappings.stabilize_job import StabilizeJob
+
+from clips import make_image_sequence, make_index_clip
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -90,3 +98,37 @@ def test_the_bars_steps_come_from_progress():
     }
     assert cli.MATTE_KEYFRAME_STEPS["matte"] == "step 2 of 2, matting"
     assert [s.number for s in TWO_PASS_STEPS["keyframed matte"].values()] == [1, 2]
+
+
+# -- 4. one frame has nothing to stabilize ---------------------------------------------------
+def test_stabilize_refuses_a_still_picture(tmp_path, capsys):
+    (still,) = make_image_sequence(tmp_path / "src", 1, name="still.png")
+    out = tmp_path / "out"
+    assert cli.main(["stabilize", str(still), "-o", f"{out}/"]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err == (
+        "restyle: error: still.png is a single frame: nothing to stabilize "
+        "(it needs at least 2 frames)\n"
+    )
+    assert not out.exists()
+
+
+def test_stabilize_refuses_a_one_frame_range(tmp_path):
+    clip = make_index_clip(tmp_path / "c.mp4", 6)
+    job = StabilizeJob(clip, tmp_path / "o.mp4", start=2, end=2)  # as Blender's run makes it
+    with pytest.raises(RestyleError, match="a single frame: nothing to stabilize"):
+        job.validate()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4"]
+
+
+# -- 5. matte_job reads the one output check from writers ------------------------------------
+def test_a_background_that_is_the_output_is_refused_without_jobs_alias(tmp_path):
+    from restyle.core import job
+    from restyle.core.mappings.matte_job import MatteJob
+
+    assert not hasattr(job, "_refuse_source_as_output")  # one name for the one check
+    clip = make_index_clip(tmp_path / "c.mp4", 4)
+    plate = make_index_clip(tmp_path / "plate.mp4", 4)
+    matte = MatteJob(clip, plate, replace=str(plate), overwrite=True)
+    with pytest.raises(RestyleError, match="output .*plate.mp4 is the background"):
+        matte.validate()

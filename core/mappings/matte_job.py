@@ -25,7 +25,6 @@ from ..job import (
     StyleJob,
     _check_format_holds,
     _is_or_in,
-    _refuse_source_as_output,
     file_stamp,
     finished_manifest,
     path_stamps,
@@ -33,6 +32,7 @@ from ..job import (
 )
 from ..progress import TRAINING, CancelToken, Progress
 from ..styles import StyleInfo
+from ..writers import refuse_source_as_output
 from .background import Background, BackgroundSpec, composite, parse_background
 from .matte import (
     MASK,
@@ -148,7 +148,7 @@ class MatteJob(StyleJob):
         if background is not None and background.path is not None:
             from ..media import probe
 
-            _refuse_source_as_output(out, probe(background.path), "background")
+            refuse_source_as_output(out, probe(background.path), "background")
         for frame, mask in sorted((self.keyframes or {}).items()):
             if _is_or_in(Path(mask), out):
                 raise RestyleError(

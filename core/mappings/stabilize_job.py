@@ -145,6 +145,15 @@ class StabilizeJob(StyleJob):
                 "the camera path must start at or before the frames it warps"
             )
 
+    def check_settings(self) -> JobPlan:
+        """A range of at least 2 frames, too: one has no camera motion to steady (a still
+        picture made a 'Stabilized' copy of itself). A Ray chunk warps its frames along a
+        path planned over the whole shot (``camera``), one frame or more."""
+        plan = super().check_settings()
+        if plan.total < 2 and self.camera is None:
+            raise RestyleError(_one_frame(plan))
+        return plan
+
     def _style_info(self) -> StyleInfo:
         return STABILIZE
 
@@ -234,6 +243,15 @@ class StabilizeJob(StyleJob):
         if self._path is None:  # a finished rerun: every frame is reused, none warped
             return _NothingToWarp(writer)
         return WarpingWriter(writer, self._path, self._start)
+
+
+def _one_frame(plan: JobPlan) -> str:
+    """Why a one-frame range cannot be stabilized, naming the source or the range."""
+    why = "nothing to stabilize (it needs at least 2 frames)"
+    if plan.info.frame_count == 1:
+        return f"{Path(plan.info.path).name} is a single frame: {why}"
+    start, end = setting("start", plan.start), setting("end", plan.end)
+    return f"{start} and {end} give a single frame: {why}"
 
 
 class _NothingToWarp:
