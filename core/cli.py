@@ -54,6 +54,30 @@ EXIT_CODES = f"""exit codes:
   {EXIT_CANCELLED}  Ctrl-C, 143 SIGTERM: finished frames kept, a rerun resumes
 """
 
+TRAIN_EXAMPLES = """examples:
+  restyle train clip.mp4 -k 0=painted_0000.png -k 48=painted_0048.png -n my-look
+  restyle train shot/frame_%04d.png -k 10=key_10.png -n ink-look --time-budget 120 --overwrite
+  restyle stylize clip.mp4 -o styled.mp4 -s my-look
+"""
+
+SHOTS_EXAMPLES = """examples:
+  restyle shots clip.mp4
+  restyle shots clip.mp4 --start 100 --end 499 --json
+"""
+
+MATTE_EXAMPLES = """Without --replace the output holds alpha: use png, tif, ffv1 or prores.
+
+examples:
+  restyle matte clip.mp4 -o people/
+  restyle matte clip.mp4 -o green.mp4 --replace '#00b140'
+  restyle matte clip.mp4 -o beach.mp4 --replace beach.jpg -k 0=mask_0000.png
+"""
+
+STABILIZE_EXAMPLES = """examples:
+  restyle stabilize shaky.mp4 -o steady.mp4
+  restyle stabilize shaky.mp4 -o steady.mp4 --tripod --crop 0.2 --start 0 --end 239
+"""
+
 STYLIZE_EXAMPLES = """examples:
   restyle stylize clip.mp4 -o styled.mp4 -s starry-swirls
   restyle stylize clip.mp4 -o frames/ -s 'starry-swirls:0.7,comic-ink:0.3' --start 0 --end 99
@@ -1522,7 +1546,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_styles)
 
-    p = sub.add_parser("train", parents=[common], help="learn a style from painted keyframes")
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="learn a style from painted keyframes",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=TRAIN_EXAMPLES,
+    )
     p.add_argument("source", help="movie or image sequence the keyframes come from")
     p.add_argument(
         "-k",
@@ -1655,7 +1685,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_sheet)
 
-    p = sub.add_parser("shots", parents=[common], help="find cuts and suggest keyframes per shot")
+    p = sub.add_parser(
+        "shots",
+        parents=[common],
+        help="find cuts and suggest keyframes per shot",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SHOTS_EXAMPLES,
+    )
     p.add_argument("input", help="movie or image sequence")
     p.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")
     p.add_argument(
@@ -1665,7 +1701,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_shots)
 
     p = sub.add_parser(
-        "stabilize", parents=[common, frames], help="steady shaky footage (same frames, same size)"
+        "stabilize",
+        parents=[common, frames],
+        help="steady shaky footage (same frames, same size)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STABILIZE_EXAMPLES,
     )
     p.add_argument(
         "--mode",
@@ -1699,7 +1739,8 @@ def build_parser() -> argparse.ArgumentParser:
         "matte",
         parents=[common, frames, engine],
         help="matte the people in a clip (RGBA), or put a new background behind them",
-        epilog="Without --replace the output holds alpha: use png, tif, ffv1 or prores.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=MATTE_EXAMPLES,
     )
     p.add_argument(
         "--replace",

@@ -10,11 +10,13 @@
 4. ``restyle stabilize`` on a still picture (or a one-frame range) made a 'Stabilized' copy
    of it: refused in core, for every front end.
 5. matte_job read the one output check through an alias kept in core/job.py for it.
+6. Only `stylize --help` showed examples; train, shots, matte and stabilize do too.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -132,3 +134,18 @@ def test_a_background_that_is_the_output_is_refused_without_jobs_alias(tmp_path)
     matte = MatteJob(clip, plate, replace=str(plate), overwrite=True)
     with pytest.raises(RestyleError, match="output .*plate.mp4 is the background"):
         matte.validate()
+
+
+# -- 6. each frame job's --help shows examples, and each parses ------------------------------
+@pytest.mark.parametrize("command", ["train", "shots", "matte", "stabilize", "stylize"])
+def test_help_shows_examples_that_parse(command, capsys):
+    assert cli.main([command, "--help"]) == 0
+    said = capsys.readouterr().out
+    examples = said.partition("\nexamples:\n")[2].splitlines()
+    lines = [line.strip() for line in examples if line.startswith("  restyle ")]
+    assert len(lines) >= 2, said[-400:]
+    for line in lines:
+        words = shlex.split(line)[1:]
+        args = cli.build_parser().parse_args(words)  # a typo in an example exits 2 here
+        assert args.command == words[0]
+    assert any(shlex.split(line)[1] == command for line in lines)
