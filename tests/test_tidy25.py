@@ -24,7 +24,7 @@ import sys
 import pytest
 
 from restyle.core import cli, interrupt
-from restyle.core.errors import RestyleError
+from restyle.core.errors import BLENDER, RestyleError
 from restyle.core.mappings.stabilize_job import StabilizeJob
 
 from clips import make_image_sequence, make_index_clip
@@ -118,8 +118,12 @@ def test_stabilize_refuses_a_still_picture(tmp_path, capsys):
 def test_stabilize_refuses_a_one_frame_range(tmp_path):
     clip = make_index_clip(tmp_path / "c.mp4", 6)
     job = StabilizeJob(clip, tmp_path / "o.mp4", start=2, end=2)  # as Blender's run makes it
-    with pytest.raises(RestyleError, match="a single frame: nothing to stabilize"):
+    with pytest.raises(RestyleError, match="a single frame: nothing to stabilize") as refused:
         job.validate()
+    assert refused.value.said(BLENDER) == (
+        "first source frame 2 and last source frame 2 give a single frame: nothing to "
+        "stabilize (it needs at least 2 frames)"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4"]
 
 
