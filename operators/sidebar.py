@@ -164,7 +164,26 @@ class RESTYLE_OT_pick_picture(Operator):
         return context.preferences.filepaths.use_relative_paths
 
 
+class RESTYLE_OT_details(Operator):
+    """The whole of a sidebar line the panel says in short"""
+
+    bl_idname = "restyle.details"
+    bl_label = "Details"
+
+    text: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def description(cls, _context, properties):  # the tooltip: the line in full
+        return properties.text or cls.__doc__
+
+    def execute(self, context):  # a click puts it in the Info editor and the clipboard
+        context.window_manager.clipboard = self.text
+        self.report({"INFO"}, self.text)
+        return {"FINISHED"}
+
+
 classes = (
+    RESTYLE_OT_details,
     RESTYLE_OT_set_frame_range,
     RESTYLE_OT_cancel,
     RESTYLE_OT_reload_styles,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bpy.types import Panel
@@ -16,7 +17,7 @@ from ..operators.runner import CANCELLED, FAILED, FINISHED, FRAME_STAGES, RUN
 from ..operators.strip_source import KIND_WORDS, SUPPORTED, visible_frames
 from ..props import PICTURE
 from .strip_media import FOUND, read_refusal
-from .text import draw_wrapped, wrap_width
+from .text import draw_wrapped, wrap_lines, wrap_width
 
 
 def in_sequencer(context) -> bool:
@@ -367,30 +368,61 @@ def draw_progress(layout) -> None:
 
 SUMMARY_ICONS = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
 
+# The unsaved .blend's note, in short: what to do, and that the frames are at risk until
+# then (the note names the temporary folder: the details' tooltip and the report say it).
+UNSAVED_LINE = "Save the .blend to keep these frames"
+
+# A run's measurements, said by the report and the details' tooltip, not the sidebar's
+# first line: '2.2 frames/s' (or a still's '0.4 s') and the warping error.
+MEASURED = re.compile(r", (?:[\d.]+ frames/s|[\d.]+ s|warping error [\d.]+)(?=[,;]|$)")
+
 
 def draw_summary(layout, context) -> None:
-    if RUN.status in SUMMARY_ICONS:
-        # What was made first, then its warnings, the unsaved .blend's note (not a warning:
-        # saving keeps the frames, an info icon) and the engine, device and why last, each
-        # on lines of its own; all of it wrapped to the sidebar's width (a label is cut in
-        # the middle, not wrapped, where it is too long).
-        text = RUN.summary
-        note = RUN.note if RUN.note and text.endswith(f"; {RUN.note}") else ""
-        text = text.removesuffix(f"; {note}") if note else text
-        summary, _, tail = text.partition("; engine: ")
-        engine, *warnings = split_clauses(tail) if tail else [""]
-        if not tail and warns_after_first(RUN.status, RUN.task):
-            summary, *warnings = split_clauses(summary)
-        col = layout.column(align=True)
-        width = wrap_width(context)
-        draw_wrapped(col, summary, SUMMARY_ICONS[RUN.status], width)
-        warning = "; ".join(warnings)  # their own "; " cannot be told from theirs: one block
-        if warning:
-            draw_wrapped(col, warning[:1].upper() + warning[1:], "ERROR", width)
-        if note:
-            draw_wrapped(col, note[:1].upper() + note[1:], "INFO", width)
-        if engine:
-            draw_wrapped(col, f"Engine: {engine}", "INFO", width)
+    """The last run's outcome in a few short lines, as Blender's panels say things: what
+    was made, its warnings in full (each is something to act on), the unsaved .blend's
+    risk and the engine in a line each. The whole of it is the tooltip of the details
+    button beside the first line (a click copies it), and Blender's report (Info editor)."""
+    if RUN.status not in SUMMARY_ICONS:
+        return
+    text = RUN.summary
+    note = RUN.note if RUN.note and text.endswith(f"; {RUN.note}") else ""
+    text = text.removesuffix(f"; {note}") if note else text
+    summary, _, tail = text.partition("; engine: ")
+    engine, *warnings = split_clauses(tail) if tail else [""]
+    if not tail and warns_after_first(RUN.status, RUN.task):
+        summary, *warnings = split_clauses(summary)
+    col = layout.column(align=True)
+    width = wrap_width(context)
+    brief = MEASURED.sub("", summary)
+    lines = wrap_lines(brief, width - DETAILS_CHARS)
+    row = col.row(align=True)
+    row.label(text=lines[0], icon=SUMMARY_ICONS[RUN.status])
+    details = row.operator("restyle.details", text="", icon="TEXT", emboss=False)
+    # as the report says it: what was made, warnings, the note, the engine (one a line)
+    whole = [*split_clauses(summary), *warnings, note, f"engine: {engine}" if engine else ""]
+    details.text = "\n".join(filter(None, whole))
+    for line in lines[1:]:
+        col.label(text=line, icon="BLANK1")
+    warning = "; ".join(warnings)  # their own "; " cannot be told from theirs: one block
+    if warning:
+        draw_wrapped(col, warning[:1].upper() + warning[1:], "ERROR", width)
+    if note:
+        draw_wrapped(col, UNSAVED_LINE, "INFO", width)
+    if engine:  # 'onnx fp32 on cpu': why, and how it runs, in the details
+        head, _, why = engine.partition(" (")
+        draw_wrapped(col, f"Engine: {head}", "INFO", width)
+        for fallback in unusable_devices(why.removesuffix(")")):  # a GPU it could not use
+            draw_wrapped(col, fallback[:1].upper() + fallback[1:], "ERROR", width)
+
+
+def unusable_devices(why: str) -> list[str]:
+    """The clauses of the engine's why that say a device asked for could not be used
+    ('CUDA not usable: missing cuDNN 9 (libcudnn.so.9)', ``engines.explain``'s note): the
+    sidebar says them, as warnings; the rest of the why is in the details."""
+    return [clause for clause in split_clauses(why) if " not usable: " in clause]
+
+
+DETAILS_CHARS = 3  # the details button's room on the first line, in characters
 
 
 MADE_STRIP = ("apply", "matte", "stabilize")  # RUN.task of the jobs that add a strip
