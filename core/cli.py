@@ -1578,8 +1578,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hold-lead-in",
         action="store_true",
-        help=HOLD_LEAD_IN_HELP + ". Frames exported from Blender (Export Keyframes) are "
-        "numbered so",
+        help=HOLD_LEAD_IN_HELP + ". Keyframes exported from Blender (Export Keyframes) are "
+        "numbered as Blender's strips show the movie: give it when training on them",
     )
     p.set_defaults(func=cmd_train)
 
