@@ -372,9 +372,9 @@ SUMMARY_ICONS = {FINISHED: "CHECKMARK", FAILED: "ERROR", CANCELLED: "CANCEL"}
 # then (the note names the temporary folder: the details' tooltip and the report say it).
 UNSAVED_LINE = "Save the .blend to keep these frames"
 
-# A run's measurements, said by the report and the details' tooltip, not the sidebar's
-# first line: '2.2 frames/s' (or a still's '0.4 s') and the warping error.
-MEASURED = re.compile(r", (?:[\d.]+ frames/s|[\d.]+ s|warping error [\d.]+)(?=[,;]|$)")
+# What the sidebar's first line leaves to the report and the details' tooltip: the run's
+# measurements ('2.2 frames/s', a still's '0.4 s', the warping error) and '0 reused'.
+MEASURED = re.compile(r", (?:[\d.]+ frames/s|[\d.]+ s|warping error [\d.]+|0 reused)(?=[,;)]|$)")
 
 
 def draw_summary(layout, context) -> None:

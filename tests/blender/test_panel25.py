@@ -71,8 +71,8 @@ def recorded(monkeypatch):
 def test_a_finished_apply_says_itself_in_a_few_short_lines(restyle, recorded):
     calls = summary_calls(f"{FIRST}; engine: {ENGINE}", note=NOTE)
     lines = labels(calls)
-    assert len(lines) <= 4, lines  # 8 before, 10-12 in the walkthrough's narrower sidebar
-    assert " ".join(lines[:-2]) == "vtest.Comic Ink: frames 5-12, 8 styled, 0 reused", lines
+    assert len(lines) == 3, lines  # 8 before, 10-12 in the walkthrough's narrower sidebar
+    assert lines[0] == "vtest.Comic Ink: frames 5-12, 8 styled", lines  # on one line
     assert lines[-2:] == ["Save the .blend to keep these frames", "Engine: onnx fp32 on cpu"]
     # nothing lost: the whole report in the details' tooltip, one clause a line
     whole = details(calls + recorded)
@@ -89,6 +89,14 @@ def test_warnings_stay_whole_and_the_unsaved_risk_is_said(restyle, recorded):
     assert warning[0].upper() + warning[1:] in said, lines
     assert "Save the .blend to keep these frames" in lines  # the risk, and what to do
     assert "temporary folder" in details(calls + recorded)
+
+
+def test_reused_frames_are_said_where_there_are_some(restyle):
+    pictures = "vtest.Comic Ink: frames 1-8 (5 pictures: 5 styled, 0 reused), 1.1 frames/s"
+    said = " ".join(labels(summary_calls(pictures)))
+    assert said == "vtest.Comic Ink: frames 1-8 (5 pictures: 5 styled)", said
+    again = "vtest.Comic Ink: frames 1-8, 0 styled, 8 reused"
+    assert " ".join(labels(summary_calls(again))) == again
 
 
 def test_a_gpu_it_could_not_use_is_still_said(restyle, recorded):

@@ -219,7 +219,7 @@ def test_a_long_summary_is_wrapped_not_cut(panel_context):
     runner, sequencer = ext("operators.runner"), ext("panels.sequencer")
     width = sequencer.wrap_width(panel_context)  # the test's region: wider than a sidebar
     # not measurements ('22.1 frames/s'): round 25's sidebar leaves those to the details
-    clauses = ", ".join(["0 reused", "3 kept from before", "1 held"] * (width // 20))
+    clauses = ", ".join(["2 reused", "3 kept from before", "1 held"] * (width // 20))
     summary = (
         f"clip30.Comic Ink: frames 3-26, 24 styled, {clauses}; engine: onnx fp32 on cpu "
         "(asked for; fast graph, 2 worker(s) x 1 thread(s))"

@@ -68,9 +68,10 @@ def paragraphs(lines):
 def test_a_note_after_the_engine_has_its_own_lines(restyle):
     # round 23: before the engine's line (the essentials first), with an info icon (saving
     # the .blend keeps the frames: not a warning); round 25: in short, what to do (the
-    # temporary folder's path in the details' tooltip and the report), the rate likewise
-    first = "vtest.Comic Ink: frames 1-8, 8 styled, 0 reused"
-    shown = paragraphs(drawn(f"{first}, 1.5 frames/s; engine: {ENGINE}", note=NOTE))
+    # temporary folder's path in the details' tooltip and the report), the rate and
+    # '0 reused' likewise
+    first = "vtest.Comic Ink: frames 1-8, 8 styled"
+    shown = paragraphs(drawn(f"{first}, 0 reused, 1.5 frames/s; engine: {ENGINE}", note=NOTE))
     assert shown == [
         ("CHECKMARK", first),
         ("INFO", "Save the .blend to keep these frames"),
