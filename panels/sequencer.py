@@ -9,7 +9,7 @@ from bpy.types import Panel
 
 from .. import compat, props
 from ..core.errors import RestyleError
-from ..core.progress import TRAINING
+from ..core.progress import TRAINING, TWO_PASS_STEPS
 from ..operators.matte import MATTE_OF
 from ..operators.modal_job import NO_SEQUENCER_SCENE, blender_path
 from ..operators.output_strip import STYLED_FROM, styled_from_now, styled_source
@@ -333,8 +333,11 @@ def picker_popup_scale(context, count: int) -> float:
     return max(3.0, min(5.0, room / max(rows, 1) - 1))  # each row: thumbnail and label
 
 
-# Stabilize's two passes, each a bar from 0 to its frames: said, as the bar restarts
-STABILIZE_STEPS = {"track": "Step 1 of 2: ", "stabilize": "Step 2 of 2: "}
+def _step_said(task: str, stage: str) -> str:
+    """'Step 1 of 2: ' where a two-pass job's bar restarts (``progress.TWO_PASS_STEPS``,
+    the command line's words too), else nothing."""
+    step = TWO_PASS_STEPS.get(task, {}).get(stage)
+    return f"Step {step.number} of {step.count}: " if step else ""
 
 
 def draw_progress(layout) -> None:
@@ -342,7 +345,7 @@ def draw_progress(layout) -> None:
     p = RUN.progress
     col = layout.column(align=True)
     col.label(text=f"{RUN.strip}: {RUN.style}", icon="SORTTIME")
-    step = STABILIZE_STEPS.get(p.stage, "") if p is not None and RUN.task == "stabilize" else ""
+    step = _step_said(RUN.task, p.stage) if p is not None else ""
     if p is not None and p.stage in (TRAINING, "shots", "track"):
         eta = f", {_duration(p.eta_s)} left" if p.eta_s else ""
         text = p.message or p.stage.capitalize()
