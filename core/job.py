@@ -523,7 +523,7 @@ class StyleJob:
         style = os.path.expanduser(str(self.style))
         if os.sep in style or Path(style).suffix.lower() in IMAGE_SUFFIXES:  # as resolve does
             paths.append(style)
-        return [os.fspath(p) for p in paths if isinstance(p, str | os.PathLike)]
+        return [os.path.expanduser(p) for p in paths if isinstance(p, str | os.PathLike)]
 
     def validate(self) -> JobPlan:
         """Check everything that can be checked before any work; raise RestyleError.
@@ -540,6 +540,7 @@ class StyleJob:
         then says what a run would do with the output, ``outlook``, rather than fail)."""
         from .media import probe
 
+        self._working_folder()  # gone while a path is relative: said first, clearly
         _check_paths(self)  # before the output's name is read for its format
         self.output_format_id()
         fmt = output_format(self.format)
@@ -816,8 +817,8 @@ class StyleJob:
 
     def _check_options(self) -> None:
         """Every option's range, so nothing hangs or is silently replaced later."""
-        check_types(self)
         self._working_folder()  # gone while a path is relative: said first, clearly
+        check_types(self)
         defaults = {f.name: f.default for f in dataclass_fields(self)}
         for name, why in self.ignored.items():
             if (value := getattr(self, name)) != defaults[name]:
